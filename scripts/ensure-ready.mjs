@@ -1,0 +1,36 @@
+// Runs before `npm start` and `npm test`: installs dependencies when node_modules is missing or
+// older than package-lock.json, and rebuilds dist/ when any source file is newer than the last
+// build. This keeps the README's quick start at two commands on a fresh clone.
+import { execSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const run = (command) => execSync(command, { cwd: root, stdio: 'inherit' });
+const mtime = (path) => (existsSync(path) ? statSync(path).mtimeMs : 0);
+
+function newestIn(directory) {
+  let newest = 0;
+  if (!existsSync(directory)) return newest;
+  for (const entry of readdirSync(directory, { withFileTypes: true })) {
+    const path = join(directory, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestIn(path) : mtime(path));
+  }
+  return newest;
+}
+
+const installedMarker = join(root, 'node_modules', '.package-lock.json');
+if (mtime(installedMarker) < mtime(join(root, 'package-lock.json'))) {
+  run('npm ci --no-audit --no-fund');
+}
+
+const buildMarker = join(root, 'dist', '.build-stamp');
+const sourcesNewest = Math.max(
+  newestIn(join(root, 'src')),
+  mtime(join(root, 'tsconfig.json')),
+  mtime(join(root, 'tsconfig.build.json')),
+);
+if (mtime(buildMarker) < sourcesNewest) {
+  run('npm run -s build');
+  run(`node -e "require('fs').writeFileSync('dist/.build-stamp', String(Date.now()))"`);
+}
