@@ -1,6 +1,7 @@
 // Runs before `npm start` and `npm test`: installs dependencies when node_modules is missing or
-// older than package-lock.json, and rebuilds dist/ when any source file is newer than the last
-// build. This keeps the README's quick start at two commands on a fresh clone.
+// older than package-lock.json, and (unless --install-only) rebuilds dist/ when any source file is
+// newer than the last build. This keeps the README's quick start at two commands on a fresh clone.
+// The tests load TypeScript through tsx, so they need no build.
 import { execSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,6 +24,8 @@ const installedMarker = join(root, 'node_modules', '.package-lock.json');
 if (mtime(installedMarker) < mtime(join(root, 'package-lock.json'))) {
   run('npm ci --no-audit --no-fund');
 }
+
+if (process.argv.includes('--install-only')) process.exit(0);
 
 const buildMarker = join(root, 'dist', '.build-stamp');
 const sourcesNewest = Math.max(

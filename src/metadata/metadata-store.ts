@@ -1,0 +1,258 @@
+// The broker's metadata: topics, their ids, partition counts and configuration overrides.
+//
+// One implementation today, `LocalMetadataStore`, for a single broker: the whole state is a small
+// JSON document under `<log.dirs>/meta/`, replaced atomically on every change (write a temporary
+// file, fsync it, rename it over the old one, fsync the directory). Topic changes are rare and
+// the document is small, so a snapshot per change is simpler than a journal and just as safe.
+// The etcd store for clusters will implement the same interface.
+//
+// Owned by the broker; every mutation is serialised through one promise chain so that two
+// concurrent CreateTopics can never interleave their read-modify-write of the document.
+
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export interface TopicMetadata {
+  readonly name: string;
+  /** 16 bytes, random, fixed for the topic's life. */
+  readonly topicId: Buffer;
+  readonly partitionCount: number;
+  /** Topic-level overrides only (`DYNAMIC_TOPIC_CONFIG`), by Kafka name. */
+  readonly configs: Readonly<Record<string, string>>;
+  readonly internal: boolean;
+}
+
+export interface MetadataStore {
+  readonly clusterId: string;
+  topics(): readonly TopicMetadata[];
+  topic(name: string): TopicMetadata | undefined;
+  topicById(topicId: Buffer): TopicMetadata | undefined;
+  createTopic(spec: {
+    name: string;
+    partitionCount: number;
+    configs?: Record<string, string>;
+    internal?: boolean;
+  }): Promise<TopicMetadata>;
+  deleteTopic(name: string): Promise<TopicMetadata>;
+  setPartitionCount(name: string, partitionCount: number): Promise<TopicMetadata>;
+  setTopicConfigs(name: string, configs: Record<string, string>): Promise<TopicMetadata>;
+  /** Broker-level dynamic overrides (AlterConfigs on the broker resource). */
+  brokerConfigs(): Readonly<Record<string, string>>;
+  setBrokerConfigs(configs: Record<string, string>): Promise<void>;
+}
+
+export class MetadataError extends Error {
+  constructor(
+    readonly code: 'TOPIC_EXISTS' | 'UNKNOWN_TOPIC' | 'METADATA_CORRUPT',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'MetadataError';
+  }
+}
+
+interface StoredTopic {
+  name: string;
+  topicId: string;
+  partitionCount: number;
+  configs: Record<string, string>;
+  internal: boolean;
+}
+
+interface StoredDocument {
+  version: 1;
+  clusterId: string;
+  topics: StoredTopic[];
+  brokerConfigs: Record<string, string>;
+}
+
+const documentName = 'metadata.json';
+
+export class LocalMetadataStore implements MetadataStore {
+  private readonly topicsByName = new Map<string, TopicMetadata>();
+  private readonly topicsById = new Map<string, TopicMetadata>();
+  private dynamicBrokerConfigs: Record<string, string> = {};
+  private mutations: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly directory: string,
+    readonly clusterId: string,
+  ) {}
+
+  /** Opens (or creates) the store in `<logDir>/meta`. */
+  static async open(logDir: string, options: { clusterId?: string } = {}): Promise<LocalMetadataStore> {
+    const directory = join(logDir, 'meta');
+    await mkdir(directory, { recursive: true });
+    let document: StoredDocument | undefined;
+    try {
+      document = parseDocument(await readFile(join(directory, documentName), 'utf8'));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    const clusterId = document?.clusterId ?? options.clusterId ?? newClusterId();
+    const store = new LocalMetadataStore(directory, clusterId);
+    for (const topic of document?.topics ?? []) {
+      store.index({
+        name: topic.name,
+        topicId: Buffer.from(topic.topicId, 'hex'),
+        partitionCount: topic.partitionCount,
+        configs: topic.configs,
+        internal: topic.internal,
+      });
+    }
+    store.dynamicBrokerConfigs = document?.brokerConfigs ?? {};
+    if (document === undefined) await store.persist();
+    return store;
+  }
+
+  topics(): readonly TopicMetadata[] {
+    return [...this.topicsByName.values()];
+  }
+
+  topic(name: string): TopicMetadata | undefined {
+    return this.topicsByName.get(name);
+  }
+
+  topicById(topicId: Buffer): TopicMetadata | undefined {
+    return this.topicsById.get(topicId.toString('hex'));
+  }
+
+  createTopic(spec: {
+    name: string;
+    partitionCount: number;
+    configs?: Record<string, string>;
+    internal?: boolean;
+  }): Promise<TopicMetadata> {
+    return this.mutate(() => {
+      if (this.topicsByName.has(spec.name)) {
+        throw new MetadataError('TOPIC_EXISTS', `Topic '${spec.name}' already exists.`);
+      }
+      const topic: TopicMetadata = {
+        name: spec.name,
+        topicId: newTopicId(),
+        partitionCount: spec.partitionCount,
+        configs: { ...(spec.configs ?? {}) },
+        internal: spec.internal ?? false,
+      };
+      this.index(topic);
+      return topic;
+    });
+  }
+
+  deleteTopic(name: string): Promise<TopicMetadata> {
+    return this.mutate(() => {
+      const topic = this.require(name);
+      this.topicsByName.delete(name);
+      this.topicsById.delete(topic.topicId.toString('hex'));
+      return topic;
+    });
+  }
+
+  setPartitionCount(name: string, partitionCount: number): Promise<TopicMetadata> {
+    return this.mutate(() => this.replace(name, { partitionCount }));
+  }
+
+  setTopicConfigs(name: string, configs: Record<string, string>): Promise<TopicMetadata> {
+    return this.mutate(() => this.replace(name, { configs: { ...configs } }));
+  }
+
+  brokerConfigs(): Readonly<Record<string, string>> {
+    return this.dynamicBrokerConfigs;
+  }
+
+  setBrokerConfigs(configs: Record<string, string>): Promise<void> {
+    return this.mutate(() => {
+      this.dynamicBrokerConfigs = { ...configs };
+    });
+  }
+
+  private require(name: string): TopicMetadata {
+    const topic = this.topicsByName.get(name);
+    if (topic === undefined) {
+      throw new MetadataError('UNKNOWN_TOPIC', `Topic '${name}' does not exist.`);
+    }
+    return topic;
+  }
+
+  private replace(name: string, changes: Partial<TopicMetadata>): TopicMetadata {
+    const topic = { ...this.require(name), ...changes };
+    this.index(topic);
+    return topic;
+  }
+
+  private index(topic: TopicMetadata): void {
+    this.topicsByName.set(topic.name, topic);
+    this.topicsById.set(topic.topicId.toString('hex'), topic);
+  }
+
+  /**
+   * Applies a change in memory and persists the document before the returned promise resolves.
+   * If persisting fails the process state and the disk disagree, so the in-memory change is
+   * rolled back by reloading nothing: callers see the error and the next successful mutation
+   * writes the whole state again.
+   */
+  private mutate<T>(change: () => T): Promise<T> {
+    const run = this.mutations.then(async () => {
+      const result = change();
+      await this.persist();
+      return result;
+    });
+    this.mutations = run.catch(() => undefined);
+    return run;
+  }
+
+  private async persist(): Promise<void> {
+    const document: StoredDocument = {
+      version: 1,
+      clusterId: this.clusterId,
+      topics: this.topics().map((topic) => ({
+        name: topic.name,
+        topicId: topic.topicId.toString('hex'),
+        partitionCount: topic.partitionCount,
+        configs: { ...topic.configs },
+        internal: topic.internal,
+      })),
+      brokerConfigs: this.dynamicBrokerConfigs,
+    };
+    const path = join(this.directory, documentName);
+    const temporaryPath = `${path}.tmp`;
+    const file = await open(temporaryPath, 'w');
+    try {
+      await file.writeFile(JSON.stringify(document, null, 2));
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    await rename(temporaryPath, path);
+    const directory = await open(this.directory, 'r');
+    try {
+      await directory.sync();
+    } finally {
+      await directory.close();
+    }
+  }
+
+  /** Removes the store's files; for tests that reuse a directory. */
+  static async destroy(logDir: string): Promise<void> {
+    await rm(join(logDir, 'meta'), { recursive: true, force: true });
+  }
+}
+
+function parseDocument(text: string): StoredDocument {
+  const document = JSON.parse(text) as StoredDocument;
+  if (document.version !== 1 || !Array.isArray(document.topics)) {
+    throw new MetadataError('METADATA_CORRUPT', 'meta/metadata.json is not a Brook metadata document.');
+  }
+  return document;
+}
+
+/** A topic id is a random version-4 UUID, as Kafka makes them (never the all-zero id). */
+function newTopicId(): Buffer {
+  return Buffer.from(randomUUID().replaceAll('-', ''), 'hex');
+}
+
+/** Kafka cluster ids are 16 random bytes in URL-safe base64 without padding (22 characters). */
+function newClusterId(): string {
+  return randomBytes(16).toString('base64url');
+}
