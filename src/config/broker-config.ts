@@ -1,0 +1,383 @@
+// The broker's effective configuration: every setting in broker-definitions.ts resolved from its
+// layers (flags > environment > config file > Brook's defaults), parsed, validated, and checked
+// against the others. The result is immutable; a dynamic change builds a new BrokerConfig.
+
+import { hostname } from 'node:os';
+import { brokerConfigDefinitions } from './broker-definitions.js';
+import { type ConfigValue, parseConfigValue } from './definitions.js';
+import { ConfigError, ConfigErrorCode } from './errors.js';
+import { type ListenerAddress, parseListeners } from './listeners.js';
+import {
+  type RawSettings,
+  isInapplicableKafkaSetting,
+  parseSettingFlags,
+  readConfigFile,
+  settingsFromEnvironment,
+} from './sources.js';
+
+/** DescribeConfigs' ConfigSource numbers (Kafka's `DescribeConfigsResponse.ConfigSource`). */
+export const ConfigSource = {
+  UNKNOWN: 0,
+  /** Kafka's admin clients call this DYNAMIC_TOPIC_CONFIG. */
+  TOPIC_CONFIG: 1,
+  DYNAMIC_BROKER_CONFIG: 2,
+  DYNAMIC_DEFAULT_BROKER_CONFIG: 3,
+  STATIC_BROKER_CONFIG: 4,
+  DEFAULT_CONFIG: 5,
+} as const;
+export type ConfigSource = (typeof ConfigSource)[keyof typeof ConfigSource];
+
+export interface ResolvedSetting {
+  readonly value: ConfigValue;
+  readonly source: ConfigSource;
+  /** Where the value came from, for messages: a file path, BROOK_X, --x; null for defaults. */
+  readonly origin: string | null;
+}
+
+export interface BrokerConfig {
+  /** Every broker setting by Kafka name (for DescribeConfigs and topic defaults). */
+  readonly settings: ReadonlyMap<string, ResolvedSetting>;
+
+  readonly logDirs: readonly string[];
+  readonly listeners: readonly ListenerAddress[];
+  /** What Metadata should return; listeners where advertised.listeners is unset. */
+  readonly advertisedListeners: readonly ListenerAddress[];
+  readonly nodeId: number;
+  readonly clusterId: string | null;
+
+  readonly numPartitions: number;
+  readonly defaultReplicationFactor: number;
+  readonly autoCreateTopicsEnable: boolean;
+  readonly deleteTopicEnable: boolean;
+  readonly minInsyncReplicas: number;
+  readonly messageMaxBytes: number;
+
+  readonly socketRequestMaxBytes: number;
+  readonly connectionsMaxIdleMs: number;
+  /** Per connection: in-flight request + queued response bytes before reading pauses; -1 = none. */
+  readonly queuedMaxRequestBytes: number;
+  /** Per connection: requests in flight before reading pauses. */
+  readonly queuedMaxRequests: number;
+
+  readonly logRetentionCheckIntervalMs: number;
+  readonly logCleanerEnable: boolean;
+
+  readonly offsetsTopicNumPartitions: number;
+  readonly offsetsTopicReplicationFactor: number;
+  readonly offsetsTopicSegmentBytes: number;
+  readonly offsetsRetentionMs: number;
+  readonly offsetsRetentionCheckIntervalMs: number;
+  readonly offsetsCommitTimeoutMs: number;
+  readonly groupInitialRebalanceDelayMs: number;
+  readonly groupMinSessionTimeoutMs: number;
+  readonly groupMaxSessionTimeoutMs: number;
+  readonly groupMaxSize: number;
+
+  readonly transactionMaxTimeoutMs: number;
+  readonly transactionalIdExpirationMs: number;
+  readonly transactionStateLogNumPartitions: number;
+  readonly transactionStateLogReplicationFactor: number;
+  readonly transactionAbortTimedOutTransactionCleanupIntervalMs: number;
+  readonly producerIdExpirationMs: number;
+}
+
+/** Settings as text or typed values, by Kafka name: `{ 'num.partitions': 4 }`. */
+export type SettingsInput = Readonly<
+  Record<string, string | number | boolean | readonly string[] | null | undefined>
+>;
+
+export interface BrokerConfigLayers {
+  /** Lowest precedence above the defaults: a server.properties file's contents. */
+  readonly file?: SettingsInput | RawSettings;
+  readonly environment?: SettingsInput | RawSettings;
+  readonly flags?: SettingsInput | RawSettings;
+  /** Set in code (tests, startBroker options): treated like flags, and above them. */
+  readonly overrides?: SettingsInput;
+  /** AlterConfigs on the cluster default broker resource ("") and on this broker. */
+  readonly dynamicDefault?: SettingsInput;
+  readonly dynamicBroker?: SettingsInput;
+}
+
+interface Layer {
+  readonly entries: Iterable<[string, unknown, string | null]>;
+  readonly source: ConfigSource;
+  readonly originLabel: string;
+}
+
+function layerEntries(
+  input: SettingsInput | RawSettings | undefined,
+  originLabel: string,
+): Array<[string, unknown, string | null]> {
+  if (input === undefined) return [];
+  if (input.values instanceof Map && (input as RawSettings).origins instanceof Map) {
+    const raw = input as RawSettings;
+    return [...raw.values].map(([name, value]) => [
+      name,
+      value,
+      raw.origins.get(name) ?? originLabel,
+    ]);
+  }
+  return Object.entries(input as SettingsInput)
+    .filter(([, value]) => value !== undefined)
+    .map(([name, value]) => [name, value, originLabel]);
+}
+
+/**
+ * Builds a BrokerConfig from layers, later layers winning: file < environment < flags < overrides
+ * < dynamic default < dynamic broker. Throws ConfigError naming the first unknown or invalid
+ * setting. Kafka settings that mean nothing to Brook are skipped and listed in `warnings`.
+ */
+export function resolveBrokerConfig(
+  layers: BrokerConfigLayers = {},
+  warnings: string[] = [],
+): BrokerConfig {
+  const ordered: Layer[] = [
+    {
+      entries: layerEntries(layers.file, 'config file'),
+      source: ConfigSource.STATIC_BROKER_CONFIG,
+      originLabel: 'config file',
+    },
+    {
+      entries: layerEntries(layers.environment, 'environment'),
+      source: ConfigSource.STATIC_BROKER_CONFIG,
+      originLabel: 'environment',
+    },
+    {
+      entries: layerEntries(layers.flags, 'flags'),
+      source: ConfigSource.STATIC_BROKER_CONFIG,
+      originLabel: 'flags',
+    },
+    {
+      entries: layerEntries(layers.overrides, 'options'),
+      source: ConfigSource.STATIC_BROKER_CONFIG,
+      originLabel: 'options',
+    },
+    {
+      entries: layerEntries(layers.dynamicDefault, 'AlterConfigs'),
+      source: ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG,
+      originLabel: 'AlterConfigs',
+    },
+    {
+      entries: layerEntries(layers.dynamicBroker, 'AlterConfigs'),
+      source: ConfigSource.DYNAMIC_BROKER_CONFIG,
+      originLabel: 'AlterConfigs',
+    },
+  ];
+  const settings = new Map<string, ResolvedSetting>();
+  for (const [name, definition] of brokerConfigDefinitions) {
+    settings.set(name, {
+      value: definition.defaultValue,
+      source: ConfigSource.DEFAULT_CONFIG,
+      origin: null,
+    });
+  }
+  for (const layer of ordered) {
+    for (const [name, raw, origin] of layer.entries) {
+      const definition = brokerConfigDefinitions.get(name);
+      if (definition === undefined) {
+        if (isInapplicableKafkaSetting(name)) {
+          warnings.push(
+            `Kafka setting ${name} (from ${origin}) has no effect in Brook and is ignored`,
+          );
+          continue;
+        }
+        throw new ConfigError(
+          ConfigErrorCode.UNKNOWN_SETTING,
+          `unknown broker setting ${name} (from ${origin})`,
+          name,
+        );
+      }
+      let value: ConfigValue;
+      try {
+        value = parseConfigValue(definition, raw);
+      } catch (error) {
+        if (error instanceof ConfigError) {
+          throw new ConfigError(error.code, `${error.message} (from ${origin})`, name);
+        }
+        throw error;
+      }
+      settings.set(name, { value, source: layer.source, origin });
+    }
+  }
+  return buildBrokerConfig(settings);
+}
+
+function buildBrokerConfig(settings: Map<string, ResolvedSetting>): BrokerConfig {
+  const value = (name: string): ConfigValue => {
+    const setting = settings.get(name);
+    if (setting === undefined)
+      throw new Error(`assertion failed: broker setting ${name} has no definition`);
+    return setting.value;
+  };
+  const number = (name: string): number => value(name) as number;
+  const boolean = (name: string): boolean => value(name) as boolean;
+  const conflict = (message: string, setting: string): never => {
+    throw new ConfigError(ConfigErrorCode.CONFLICT, message, setting);
+  };
+
+  const logDirs = value('log.dirs') as readonly string[];
+  if (logDirs.length === 0) conflict('log.dirs must name at least one directory', 'log.dirs');
+
+  const listeners = parseListeners(value('listeners') as readonly string[]);
+  if (listeners.length === 0)
+    conflict('listeners must name at least one NAME://HOST:PORT', 'listeners');
+  const securityProtocols = new Map(
+    (value('listener.security.protocol.map') as readonly string[]).map((entry) => {
+      const [listenerName, protocol] = entry.split(':');
+      return [listenerName.toUpperCase(), protocol.toUpperCase()];
+    }),
+  );
+  for (const listener of listeners) {
+    const protocol = securityProtocols.get(listener.name);
+    if (protocol === undefined) {
+      conflict(
+        `listener ${listener.name} has no entry in listener.security.protocol.map`,
+        'listeners',
+      );
+    } else if (protocol !== 'PLAINTEXT') {
+      conflict(
+        `listener ${listener.name} uses security protocol ${protocol}; Brook serves PLAINTEXT listeners only`,
+        'listeners',
+      );
+    }
+  }
+  const ports = new Set<number>();
+  for (const listener of listeners) {
+    if (listener.port !== 0 && ports.has(listener.port))
+      conflict(`two listeners use port ${listener.port}`, 'listeners');
+    ports.add(listener.port);
+  }
+
+  const advertisedValue = value('advertised.listeners') as readonly string[] | null;
+  const advertisedListeners =
+    advertisedValue === null ? listeners : parseListeners(advertisedValue);
+  for (const advertised of advertisedValue === null ? [] : advertisedListeners) {
+    if (!listeners.some((listener) => listener.name === advertised.name)) {
+      conflict(
+        `advertised listener ${advertised.name} is not one of listeners`,
+        'advertised.listeners',
+      );
+    }
+    if (advertised.host === '0.0.0.0' || advertised.host === '::') {
+      conflict(
+        `advertised listener ${advertised.name} cannot use the wildcard address ${advertised.host}`,
+        'advertised.listeners',
+      );
+    }
+  }
+
+  const nodeId = number('node.id');
+  const brokerId = value('broker.id') as number | null;
+  const nodeIdSetting = settings.get('node.id')!;
+  let effectiveNodeId = nodeId;
+  if (brokerId !== null) {
+    if (nodeIdSetting.source !== ConfigSource.DEFAULT_CONFIG && brokerId !== nodeId) {
+      conflict(`broker.id ${brokerId} and node.id ${nodeId} differ; set one of them`, 'broker.id');
+    }
+    effectiveNodeId = brokerId;
+  }
+
+  if (number('group.min.session.timeout.ms') > number('group.max.session.timeout.ms')) {
+    conflict(
+      'group.min.session.timeout.ms is above group.max.session.timeout.ms',
+      'group.min.session.timeout.ms',
+    );
+  }
+  if (number('default.replication.factor') < 1)
+    conflict('default.replication.factor must be at least 1', 'default.replication.factor');
+
+  return Object.freeze({
+    settings,
+    logDirs,
+    listeners,
+    advertisedListeners,
+    nodeId: effectiveNodeId,
+    clusterId: value('cluster.id') as string | null,
+    numPartitions: number('num.partitions'),
+    defaultReplicationFactor: number('default.replication.factor'),
+    autoCreateTopicsEnable: boolean('auto.create.topics.enable'),
+    deleteTopicEnable: boolean('delete.topic.enable'),
+    minInsyncReplicas: number('min.insync.replicas'),
+    messageMaxBytes: number('message.max.bytes'),
+    socketRequestMaxBytes: number('socket.request.max.bytes'),
+    connectionsMaxIdleMs: number('connections.max.idle.ms'),
+    queuedMaxRequestBytes: number('queued.max.request.bytes'),
+    queuedMaxRequests: number('queued.max.requests'),
+    logRetentionCheckIntervalMs: number('log.retention.check.interval.ms'),
+    logCleanerEnable: boolean('log.cleaner.enable'),
+    offsetsTopicNumPartitions: number('offsets.topic.num.partitions'),
+    offsetsTopicReplicationFactor: number('offsets.topic.replication.factor'),
+    offsetsTopicSegmentBytes: number('offsets.topic.segment.bytes'),
+    offsetsRetentionMs: number('offsets.retention.minutes') * 60_000,
+    offsetsRetentionCheckIntervalMs: number('offsets.retention.check.interval.ms'),
+    offsetsCommitTimeoutMs: number('offsets.commit.timeout.ms'),
+    groupInitialRebalanceDelayMs: number('group.initial.rebalance.delay.ms'),
+    groupMinSessionTimeoutMs: number('group.min.session.timeout.ms'),
+    groupMaxSessionTimeoutMs: number('group.max.session.timeout.ms'),
+    groupMaxSize: number('group.max.size'),
+    transactionMaxTimeoutMs: number('transaction.max.timeout.ms'),
+    transactionalIdExpirationMs: number('transactional.id.expiration.ms'),
+    transactionStateLogNumPartitions: number('transaction.state.log.num.partitions'),
+    transactionStateLogReplicationFactor: number('transaction.state.log.replication.factor'),
+    transactionAbortTimedOutTransactionCleanupIntervalMs: number(
+      'transaction.abort.timed.out.transaction.cleanup.interval.ms',
+    ),
+    producerIdExpirationMs: number('producer.id.expiration.ms'),
+  });
+}
+
+/** The value of any broker setting by Kafka name; throws on a name with no definition. */
+export function brokerSetting(config: BrokerConfig, name: string): ConfigValue {
+  const setting = config.settings.get(name);
+  if (setting === undefined)
+    throw new ConfigError(ConfigErrorCode.UNKNOWN_SETTING, `unknown broker setting ${name}`, name);
+  return setting.value;
+}
+
+export interface LoadBrokerConfigOptions {
+  /** Arguments after the command (`brook start ...`): --config FILE and setting flags. */
+  readonly args?: readonly string[];
+  /** Defaults to process.env. */
+  readonly environment?: NodeJS.ProcessEnv;
+  /** Applied above everything else (in-process callers). */
+  readonly overrides?: SettingsInput;
+}
+
+export interface LoadedBrokerConfig {
+  readonly config: BrokerConfig;
+  /** Things worth telling the operator that are not errors (ignored Kafka settings, BROOK_* typos). */
+  readonly warnings: string[];
+}
+
+/** What `brook start` does: file (from --config), environment, flags, in that precedence. */
+export function loadBrokerConfig(options: LoadBrokerConfigOptions = {}): LoadedBrokerConfig {
+  const flags = parseSettingFlags(options.args ?? []);
+  const file = flags.configFile === null ? undefined : readConfigFile(flags.configFile);
+  const environment = settingsFromEnvironment(options.environment ?? process.env);
+  const warnings: string[] = environment.ignored.map(
+    (variable) => `environment variable ${variable} does not name a broker setting and is ignored`,
+  );
+  const config = resolveBrokerConfig(
+    { file, environment, flags, overrides: options.overrides },
+    warnings,
+  );
+  return { config, warnings };
+}
+
+/**
+ * The addresses clients should be told about, once the listeners are bound: an advertised
+ * listener with port 0, or a listener advertised as itself with port 0, takes the bound port; a
+ * listener on every interface is advertised under this machine's host name, as Kafka does.
+ */
+export function advertisedAddresses(
+  config: BrokerConfig,
+  bound: readonly ListenerAddress[],
+): ListenerAddress[] {
+  return config.advertisedListeners.map((advertised) => {
+    const actual = bound.find((listener) => listener.name === advertised.name);
+    const port = advertised.port === 0 && actual !== undefined ? actual.port : advertised.port;
+    const wildcard =
+      advertised.host === '' || advertised.host === '0.0.0.0' || advertised.host === '::';
+    return { name: advertised.name, host: wildcard ? hostname() : advertised.host, port };
+  });
+}

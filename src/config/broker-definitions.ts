@@ -1,0 +1,596 @@
+// Every broker setting Brook reads, by Kafka's name. Where Brook's default differs from Kafka's
+// the documentation line says so and why. A setting that is not in this table is refused when it
+// appears in a config file, a flag or an AlterConfigs request, so an operator's typo never passes
+// silently.
+
+import { type ConfigDefinition, type ConfigValue, LONG_MAX_VALUE } from './definitions.js';
+import { parseListeners } from './listeners.js';
+
+const INT_MAX_VALUE = 2 ** 31 - 1;
+
+function listenersValidator(value: ConfigValue): void {
+  parseListeners(value as readonly string[]);
+}
+
+function securityProtocolMapValidator(value: ConfigValue): void {
+  for (const entry of value as readonly string[]) {
+    if (!/^[A-Za-z][A-Za-z0-9_]*:[A-Za-z_]+$/.test(entry)) {
+      throw new Error(
+        `${JSON.stringify(entry)} is not of the form LISTENER_NAME:SECURITY_PROTOCOL`,
+      );
+    }
+  }
+}
+
+function clusterIdValidator(value: ConfigValue): void {
+  // Kafka's cluster ids are 16 bytes in URL-safe base64 without padding (22 characters).
+  if (typeof value === 'string' && !/^[A-Za-z0-9_-]{22}$/.test(value)) {
+    throw new Error(
+      'a cluster id is 22 characters of URL-safe base64 (16 bytes), e.g. from `kafka-storage random-uuid`',
+    );
+  }
+}
+
+const definitions: ConfigDefinition[] = [
+  // --- where the broker keeps data and listens
+  {
+    name: 'log.dirs',
+    type: 'list',
+    defaultValue: ['./data'],
+    documentation:
+      'The directory where partition logs and broker metadata are kept (Brook uses the first).',
+    dynamic: false,
+  },
+  {
+    name: 'listeners',
+    type: 'list',
+    defaultValue: ['PLAINTEXT://127.0.0.1:9092'],
+    validate: listenersValidator,
+    documentation:
+      'Comma-separated NAME://HOST:PORT addresses to listen on; port 0 picks a free port.',
+    dynamic: false,
+  },
+  {
+    name: 'advertised.listeners',
+    type: 'list',
+    defaultValue: null,
+    validate: listenersValidator,
+    documentation: 'The addresses returned to clients in Metadata, when different from listeners.',
+    dynamic: false,
+  },
+  {
+    name: 'listener.security.protocol.map',
+    type: 'list',
+    defaultValue: [
+      'PLAINTEXT:PLAINTEXT',
+      'SSL:SSL',
+      'SASL_PLAINTEXT:SASL_PLAINTEXT',
+      'SASL_SSL:SASL_SSL',
+    ],
+    validate: securityProtocolMapValidator,
+    documentation:
+      'Listener name to security protocol; Brook serves PLAINTEXT listeners only for now.',
+    dynamic: false,
+  },
+  {
+    name: 'node.id',
+    type: 'int',
+    defaultValue: 1,
+    minimum: 0,
+    documentation: "This broker's id in the cluster (Kafka requires it set; Brook defaults to 1).",
+    dynamic: false,
+  },
+  {
+    name: 'broker.id',
+    type: 'int',
+    defaultValue: null,
+    minimum: 0,
+    documentation: 'Older name for node.id; when both are set they must agree.',
+    dynamic: false,
+  },
+  {
+    name: 'cluster.id',
+    type: 'string',
+    defaultValue: null,
+    validate: clusterIdValidator,
+    documentation:
+      'The cluster id; when unset Brook generates one on first start and keeps it under log.dirs.',
+    dynamic: false,
+  },
+
+  // --- topics
+  {
+    name: 'num.partitions',
+    type: 'int',
+    defaultValue: 1,
+    minimum: 1,
+    documentation:
+      "Partitions of an auto-created topic (Kafka's default; librdkafka's test suite expects 4).",
+    dynamic: false,
+  },
+  {
+    name: 'default.replication.factor',
+    type: 'int',
+    defaultValue: 1,
+    minimum: 1,
+    documentation: 'Replication factor of an auto-created topic.',
+    dynamic: false,
+  },
+  {
+    name: 'auto.create.topics.enable',
+    type: 'boolean',
+    defaultValue: true,
+    documentation:
+      'Create a topic when a Metadata request that allows it names a topic that does not exist.',
+    dynamic: false,
+  },
+  {
+    name: 'delete.topic.enable',
+    type: 'boolean',
+    defaultValue: true,
+    documentation: 'Allow DeleteTopics; when false it answers TOPIC_DELETION_DISABLED.',
+    dynamic: false,
+  },
+  {
+    name: 'min.insync.replicas',
+    type: 'int',
+    defaultValue: 1,
+    minimum: 1,
+    documentation: 'Replicas that must acknowledge an acks=all produce.',
+    dynamic: true,
+  },
+  {
+    name: 'unclean.leader.election.enable',
+    type: 'boolean',
+    defaultValue: false,
+    documentation:
+      'Allow a replica outside the ISR to become leader, at the cost of losing records.',
+    dynamic: true,
+  },
+  {
+    name: 'message.max.bytes',
+    type: 'int',
+    defaultValue: 1048588,
+    minimum: 0,
+    documentation: 'The largest record batch a topic accepts (topic config max.message.bytes).',
+    dynamic: true,
+  },
+  {
+    name: 'compression.type',
+    type: 'string',
+    defaultValue: 'producer',
+    validValues: ['uncompressed', 'zstd', 'lz4', 'snappy', 'gzip', 'producer'],
+    documentation: "The codec batches are stored with; 'producer' keeps the producer's.",
+    dynamic: true,
+  },
+  {
+    name: 'compression.gzip.level',
+    type: 'int',
+    defaultValue: -1,
+    minimum: -1,
+    maximum: 9,
+    documentation: 'The gzip level used when the broker recompresses.',
+    dynamic: true,
+  },
+  {
+    name: 'compression.lz4.level',
+    type: 'int',
+    defaultValue: 9,
+    minimum: 1,
+    maximum: 17,
+    documentation: 'The lz4 level used when the broker recompresses.',
+    dynamic: true,
+  },
+  {
+    name: 'compression.zstd.level',
+    type: 'int',
+    defaultValue: 3,
+    minimum: -131072,
+    maximum: 22,
+    documentation: 'The zstd level used when the broker recompresses.',
+    dynamic: true,
+  },
+
+  // --- network limits
+  {
+    name: 'socket.request.max.bytes',
+    type: 'int',
+    defaultValue: 104857600,
+    minimum: 1,
+    documentation: 'The largest request frame accepted; a larger one closes the connection.',
+    dynamic: false,
+  },
+  {
+    name: 'connections.max.idle.ms',
+    type: 'long',
+    defaultValue: 600000,
+    minimum: 1,
+    documentation:
+      'Close a connection that has sent nothing and has nothing in flight for this long.',
+    dynamic: false,
+  },
+  {
+    name: 'queued.max.request.bytes',
+    type: 'long',
+    defaultValue: 104857600,
+    minimum: -1,
+    documentation:
+      'Per connection in Brook (Kafka: whole broker, default -1): request and response bytes in flight before reading pauses; -1 = no limit.',
+    dynamic: false,
+  },
+  {
+    name: 'queued.max.requests',
+    type: 'int',
+    defaultValue: 500,
+    minimum: 1,
+    documentation: 'Per connection in Brook: requests in flight before reading pauses.',
+    dynamic: false,
+  },
+
+  // --- logs: segments, retention, flush, cleaning
+  {
+    name: 'log.segment.bytes',
+    type: 'int',
+    defaultValue: 1073741824,
+    minimum: 14,
+    documentation: 'The size at which a segment file is rolled.',
+    dynamic: true,
+  },
+  {
+    name: 'log.roll.ms',
+    type: 'long',
+    defaultValue: null,
+    minimum: 1,
+    documentation: 'Roll a segment this long after its first record; when unset, log.roll.hours.',
+    dynamic: true,
+  },
+  {
+    name: 'log.roll.hours',
+    type: 'int',
+    defaultValue: 168,
+    minimum: 1,
+    documentation:
+      'Roll a segment this many hours after its first record (secondary to log.roll.ms).',
+    dynamic: false,
+  },
+  {
+    name: 'log.roll.jitter.ms',
+    type: 'long',
+    defaultValue: null,
+    minimum: 0,
+    documentation:
+      'The largest random jitter subtracted from the roll time; when unset, log.roll.jitter.hours.',
+    dynamic: true,
+  },
+  {
+    name: 'log.roll.jitter.hours',
+    type: 'int',
+    defaultValue: 0,
+    minimum: 0,
+    documentation: 'The largest random jitter subtracted from the roll time, in hours.',
+    dynamic: false,
+  },
+  {
+    name: 'log.retention.ms',
+    type: 'long',
+    defaultValue: null,
+    minimum: -1,
+    documentation:
+      'Delete segments older than this; -1 keeps them forever; when unset, log.retention.minutes.',
+    dynamic: true,
+  },
+  {
+    name: 'log.retention.minutes',
+    type: 'int',
+    defaultValue: null,
+    minimum: -1,
+    documentation:
+      'Retention in minutes, used when log.retention.ms is unset; when unset, log.retention.hours.',
+    dynamic: false,
+  },
+  {
+    name: 'log.retention.hours',
+    type: 'int',
+    defaultValue: 168,
+    minimum: -1,
+    documentation:
+      'Retention in hours, used when log.retention.ms and log.retention.minutes are unset.',
+    dynamic: false,
+  },
+  {
+    name: 'log.retention.bytes',
+    type: 'long',
+    defaultValue: -1,
+    minimum: -1,
+    documentation: 'Delete the oldest segments of a partition above this size; -1 = no size limit.',
+    dynamic: true,
+  },
+  {
+    name: 'log.retention.check.interval.ms',
+    type: 'long',
+    defaultValue: 300000,
+    minimum: 1,
+    documentation: 'How often retention is applied.',
+    dynamic: false,
+  },
+  {
+    name: 'log.segment.delete.delay.ms',
+    type: 'long',
+    defaultValue: 60000,
+    minimum: 0,
+    documentation: 'How long a deleted segment file lingers before it is removed.',
+    dynamic: true,
+  },
+  {
+    name: 'log.cleanup.policy',
+    type: 'list',
+    defaultValue: ['delete'],
+    validValues: ['delete', 'compact'],
+    documentation: 'delete (by retention), compact (keep the latest record per key), or both.',
+    dynamic: true,
+  },
+  {
+    name: 'log.cleaner.enable',
+    type: 'boolean',
+    defaultValue: true,
+    documentation: 'Run the log cleaner that compacts topics with cleanup.policy=compact.',
+    dynamic: false,
+  },
+  {
+    name: 'log.cleaner.delete.retention.ms',
+    type: 'long',
+    defaultValue: 86400000,
+    minimum: 0,
+    documentation: 'How long tombstones are kept in a compacted topic.',
+    dynamic: true,
+  },
+  {
+    name: 'log.cleaner.min.compaction.lag.ms',
+    type: 'long',
+    defaultValue: 0,
+    minimum: 0,
+    documentation: 'The least time a record stays uncompacted.',
+    dynamic: true,
+  },
+  {
+    name: 'log.cleaner.max.compaction.lag.ms',
+    type: 'long',
+    defaultValue: LONG_MAX_VALUE,
+    minimum: 1,
+    documentation: 'The most time a record may stay uncompacted.',
+    dynamic: true,
+  },
+  {
+    name: 'log.cleaner.min.cleanable.ratio',
+    type: 'double',
+    defaultValue: 0.5,
+    minimum: 0,
+    maximum: 1,
+    documentation: 'The dirty fraction of a log above which it is compacted.',
+    dynamic: true,
+  },
+  {
+    name: 'log.flush.interval.messages',
+    type: 'long',
+    defaultValue: 1,
+    minimum: 1,
+    documentation:
+      'Flush after this many records; Brook defaults to 1, an fsync before every acknowledgement (Kafka: never).',
+    dynamic: true,
+  },
+  {
+    name: 'log.flush.interval.ms',
+    type: 'long',
+    defaultValue: null,
+    minimum: 0,
+    documentation:
+      'Flush data older than this; when unset, only log.flush.interval.messages applies.',
+    dynamic: true,
+  },
+  {
+    name: 'log.index.interval.bytes',
+    type: 'int',
+    defaultValue: 4096,
+    minimum: 0,
+    documentation: 'Bytes between offset index entries.',
+    dynamic: true,
+  },
+  {
+    name: 'log.index.size.max.bytes',
+    type: 'int',
+    defaultValue: 10485760,
+    minimum: 4,
+    documentation: 'The largest offset or time index file of one segment.',
+    dynamic: true,
+  },
+  {
+    name: 'log.preallocate',
+    type: 'boolean',
+    defaultValue: false,
+    documentation:
+      'Preallocate segment files (accepted and described; Brook does not preallocate).',
+    dynamic: true,
+  },
+  {
+    name: 'log.message.timestamp.type',
+    type: 'string',
+    defaultValue: 'CreateTime',
+    validValues: ['CreateTime', 'LogAppendTime'],
+    documentation:
+      "CreateTime keeps the producer's timestamps; LogAppendTime stamps the broker's clock.",
+    dynamic: true,
+  },
+  {
+    name: 'log.message.timestamp.before.max.ms',
+    type: 'long',
+    defaultValue: LONG_MAX_VALUE,
+    minimum: 0,
+    documentation: 'Refuse a CreateTime batch whose timestamp is further than this in the past.',
+    dynamic: true,
+  },
+  {
+    name: 'log.message.timestamp.after.max.ms',
+    type: 'long',
+    defaultValue: LONG_MAX_VALUE,
+    minimum: 0,
+    documentation: 'Refuse a CreateTime batch whose timestamp is further than this in the future.',
+    dynamic: true,
+  },
+  {
+    name: 'log.local.retention.ms',
+    type: 'long',
+    defaultValue: -2,
+    minimum: -2,
+    documentation:
+      'Tiered storage local retention (stored and described; Brook has no tiered storage).',
+    dynamic: true,
+  },
+  {
+    name: 'log.local.retention.bytes',
+    type: 'long',
+    defaultValue: -2,
+    minimum: -2,
+    documentation:
+      'Tiered storage local retention (stored and described; Brook has no tiered storage).',
+    dynamic: true,
+  },
+
+  // --- consumer groups and the offsets topic
+  {
+    name: 'offsets.topic.num.partitions',
+    type: 'int',
+    defaultValue: 50,
+    minimum: 1,
+    documentation: 'Partitions of __consumer_offsets; fixed once the topic exists.',
+    dynamic: false,
+  },
+  {
+    name: 'offsets.topic.replication.factor',
+    type: 'short',
+    defaultValue: 1,
+    minimum: 1,
+    documentation:
+      'Replication factor of __consumer_offsets (Kafka: 3; Brook starts single-broker).',
+    dynamic: false,
+  },
+  {
+    name: 'offsets.topic.segment.bytes',
+    type: 'int',
+    defaultValue: 104857600,
+    minimum: 1,
+    documentation: 'Segment size of __consumer_offsets.',
+    dynamic: false,
+  },
+  {
+    name: 'offsets.retention.minutes',
+    type: 'int',
+    defaultValue: 10080,
+    minimum: 1,
+    documentation: 'Committed offsets of an empty group are kept this long.',
+    dynamic: false,
+  },
+  {
+    name: 'offsets.retention.check.interval.ms',
+    type: 'long',
+    defaultValue: 600000,
+    minimum: 1,
+    documentation: 'How often expired committed offsets are removed.',
+    dynamic: false,
+  },
+  {
+    name: 'offsets.commit.timeout.ms',
+    type: 'int',
+    defaultValue: 5000,
+    minimum: 1,
+    documentation: 'How long an offset commit waits for its write to __consumer_offsets.',
+    dynamic: false,
+  },
+  {
+    name: 'group.initial.rebalance.delay.ms',
+    type: 'int',
+    defaultValue: 0,
+    minimum: 0,
+    documentation:
+      'How long a new group waits for more members before its first rebalance (Kafka: 3000; Brook: 0).',
+    dynamic: false,
+  },
+  {
+    name: 'group.min.session.timeout.ms',
+    type: 'int',
+    defaultValue: 6000,
+    minimum: 0,
+    documentation: 'The smallest session timeout a member may ask for.',
+    dynamic: false,
+  },
+  {
+    name: 'group.max.session.timeout.ms',
+    type: 'int',
+    defaultValue: 1800000,
+    minimum: 0,
+    documentation: 'The largest session timeout a member may ask for.',
+    dynamic: false,
+  },
+  {
+    name: 'group.max.size',
+    type: 'int',
+    defaultValue: INT_MAX_VALUE,
+    minimum: 1,
+    documentation: 'The most members one consumer group may have.',
+    dynamic: false,
+  },
+
+  // --- transactions and idempotent producers
+  {
+    name: 'transaction.max.timeout.ms',
+    type: 'int',
+    defaultValue: 900000,
+    minimum: 1,
+    documentation: 'The longest transaction timeout a producer may ask for.',
+    dynamic: false,
+  },
+  {
+    name: 'transactional.id.expiration.ms',
+    type: 'int',
+    defaultValue: 604800000,
+    minimum: 1,
+    documentation: 'Forget a transactional id that has not been used for this long.',
+    dynamic: true,
+  },
+  {
+    name: 'transaction.state.log.num.partitions',
+    type: 'int',
+    defaultValue: 50,
+    minimum: 1,
+    documentation: 'Partitions of __transaction_state; fixed once the topic exists.',
+    dynamic: false,
+  },
+  {
+    name: 'transaction.state.log.replication.factor',
+    type: 'short',
+    defaultValue: 1,
+    minimum: 1,
+    documentation:
+      'Replication factor of __transaction_state (Kafka: 3; Brook starts single-broker).',
+    dynamic: false,
+  },
+  {
+    name: 'transaction.abort.timed.out.transaction.cleanup.interval.ms',
+    type: 'int',
+    defaultValue: 10000,
+    minimum: 1,
+    documentation: 'How often transactions past their timeout are aborted.',
+    dynamic: false,
+  },
+  {
+    name: 'producer.id.expiration.ms',
+    type: 'int',
+    defaultValue: 86400000,
+    minimum: 1,
+    documentation: "Forget an idle idempotent producer's sequence state after this long.",
+    dynamic: true,
+  },
+];
+
+export const brokerConfigDefinitions: ReadonlyMap<string, ConfigDefinition> = new Map(
+  definitions.map((definition) => [definition.name, definition]),
+);

@@ -1,0 +1,278 @@
+// Topic configs: validating overrides (CreateTopics, AlterConfigs), resolving a topic's effective
+// configs through the broker's settings, describing them the way DescribeConfigs reports them, and
+// handing storage its LogConfig.
+
+import { brokerConfigDefinitions } from './broker-definitions.js';
+import { type BrokerConfig, ConfigSource } from './broker-config.js';
+import {
+  type ConfigValue,
+  LONG_MAX_VALUE,
+  configTypeCode,
+  parseConfigValue,
+  renderConfigValue,
+} from './definitions.js';
+import { ConfigError, ConfigErrorCode } from './errors.js';
+import { topicConfigDefinitions } from './topic-definitions.js';
+
+/** A topic's stored overrides, typed, by Kafka name. Only configs the topic sets explicitly. */
+export type TopicConfigOverrides = ReadonlyMap<string, ConfigValue>;
+
+/**
+ * Parses and validates topic config overrides given as text (CreateTopics' configs, AlterConfigs).
+ * A null value means "remove the override" and is kept as null for the caller to act on. Throws a
+ * ConfigError naming the config: handlers answer INVALID_CONFIG with its message.
+ */
+export function parseTopicConfigs(
+  configs: Iterable<readonly [string, string | null]>,
+): Map<string, ConfigValue> {
+  const parsed = new Map<string, ConfigValue>();
+  for (const [name, text] of configs) {
+    const definition = topicConfigDefinitions.get(name);
+    if (definition === undefined) {
+      throw new ConfigError(ConfigErrorCode.UNKNOWN_SETTING, `unknown topic config ${name}`, name);
+    }
+    parsed.set(name, text === null ? null : parseConfigValue(definition, text));
+  }
+  return parsed;
+}
+
+interface DefaultFromBroker {
+  readonly value: ConfigValue;
+  readonly source: ConfigSource;
+  /** The broker settings that are set (static or dynamic), most specific first, for synonyms. */
+  readonly synonyms: ConfigSynonym[];
+}
+
+function defaultFromBroker(broker: BrokerConfig, name: string): DefaultFromBroker {
+  const definition = topicConfigDefinitions.get(name);
+  if (definition === undefined)
+    throw new ConfigError(ConfigErrorCode.UNKNOWN_SETTING, `unknown topic config ${name}`, name);
+  const synonyms: ConfigSynonym[] = [];
+  let decided: DefaultFromBroker | null = null;
+  for (const synonym of definition.brokerSynonyms) {
+    const setting = broker.settings.get(synonym);
+    if (setting === undefined)
+      throw new Error(
+        `assertion failed: topic config ${name} names unknown broker setting ${synonym}`,
+      );
+    if (setting.source !== ConfigSource.DEFAULT_CONFIG) {
+      synonyms.push({
+        name: synonym,
+        value: renderConfigValue(setting.value),
+        source: setting.source,
+      });
+    }
+    if (decided === null && setting.value !== null) {
+      const converted = definition.fromBroker
+        ? definition.fromBroker(synonym, setting.value)
+        : setting.value;
+      decided = { value: converted, source: setting.source, synonyms };
+    }
+  }
+  if (decided === null) {
+    // No synonym set at all: flush.ms (log.flush.interval.ms unset) and topic-only configs.
+    const value =
+      definition.fromBroker && definition.brokerSynonyms.length > 0
+        ? definition.fromBroker(definition.brokerSynonyms[0], null)
+        : definition.defaultValue;
+    return { value, source: ConfigSource.DEFAULT_CONFIG, synonyms };
+  }
+  const source =
+    decided.source === ConfigSource.DEFAULT_CONFIG ? ConfigSource.DEFAULT_CONFIG : decided.source;
+  return { value: decided.value, source, synonyms };
+}
+
+/** Every topic config's effective value, by Kafka name: the override if set, else the broker's. */
+export function effectiveTopicConfigs(
+  broker: BrokerConfig,
+  overrides: TopicConfigOverrides = new Map(),
+): Map<string, ConfigValue> {
+  const effective = new Map<string, ConfigValue>();
+  for (const name of topicConfigDefinitions.keys()) {
+    const override = overrides.get(name);
+    effective.set(
+      name,
+      override !== undefined && override !== null
+        ? override
+        : defaultFromBroker(broker, name).value,
+    );
+  }
+  return effective;
+}
+
+export interface ConfigSynonym {
+  readonly name: string;
+  readonly value: string | null;
+  readonly source: ConfigSource;
+}
+
+/** One config as DescribeConfigs reports it (any version; v0's isDefault is source === DEFAULT_CONFIG). */
+export interface DescribedConfig {
+  readonly name: string;
+  readonly value: string | null;
+  readonly readOnly: boolean;
+  readonly isDefault: boolean;
+  readonly source: ConfigSource;
+  readonly isSensitive: boolean;
+  /** Overrides first, then broker settings that are set, then the default, as Kafka lists them. */
+  readonly synonyms: readonly ConfigSynonym[];
+  /** DescribeConfigs v3+ ConfigType. */
+  readonly configType: number;
+  readonly documentation: string;
+}
+
+/** Every topic config of a topic with its value, source and synonyms. */
+export function describeTopicConfigs(
+  broker: BrokerConfig,
+  overrides: TopicConfigOverrides = new Map(),
+): DescribedConfig[] {
+  const described: DescribedConfig[] = [];
+  for (const [name, definition] of topicConfigDefinitions) {
+    const fromBroker = defaultFromBroker(broker, name);
+    const override = overrides.get(name);
+    const hasOverride = override !== undefined && override !== null;
+    const value = hasOverride ? override : fromBroker.value;
+    const source = hasOverride ? ConfigSource.TOPIC_CONFIG : fromBroker.source;
+    const synonyms: ConfigSynonym[] = [];
+    if (hasOverride)
+      synonyms.push({
+        name,
+        value: renderConfigValue(override),
+        source: ConfigSource.TOPIC_CONFIG,
+      });
+    synonyms.push(...fromBroker.synonyms);
+    const defaultSynonym = definition.brokerSynonyms[definition.brokerSynonyms.length - 1];
+    if (defaultSynonym !== undefined) {
+      const brokerDefinition = brokerConfigDefinitions.get(defaultSynonym)!;
+      if (brokerDefinition.defaultValue !== null) {
+        synonyms.push({
+          name: defaultSynonym,
+          value: renderConfigValue(brokerDefinition.defaultValue),
+          source: ConfigSource.DEFAULT_CONFIG,
+        });
+      }
+    }
+    described.push({
+      name,
+      value: renderConfigValue(value),
+      readOnly: false,
+      isDefault: source === ConfigSource.DEFAULT_CONFIG,
+      source,
+      isSensitive: definition.sensitive === true,
+      synonyms,
+      configType: configTypeCode(definition.type),
+      documentation: definition.documentation,
+    });
+  }
+  return described;
+}
+
+/** Every broker setting with its value and source (DescribeConfigs on a BROKER resource). */
+export function describeBrokerConfigs(broker: BrokerConfig): DescribedConfig[] {
+  const described: DescribedConfig[] = [];
+  for (const [name, definition] of brokerConfigDefinitions) {
+    const setting = broker.settings.get(name)!;
+    const synonyms: ConfigSynonym[] = [];
+    if (setting.source !== ConfigSource.DEFAULT_CONFIG) {
+      synonyms.push({ name, value: renderConfigValue(setting.value), source: setting.source });
+    }
+    if (definition.defaultValue !== null) {
+      synonyms.push({
+        name,
+        value: renderConfigValue(definition.defaultValue),
+        source: ConfigSource.DEFAULT_CONFIG,
+      });
+    }
+    described.push({
+      name,
+      value: definition.sensitive === true ? null : renderConfigValue(setting.value),
+      readOnly: !definition.dynamic,
+      isDefault: setting.source === ConfigSource.DEFAULT_CONFIG,
+      source: setting.source,
+      isSensitive: definition.sensitive === true,
+      synonyms,
+      configType: configTypeCode(definition.type),
+      documentation: definition.documentation,
+    });
+  }
+  return described;
+}
+
+export type CleanupPolicy = 'delete' | 'compact';
+export type MessageTimestampType = 'CreateTime' | 'LogAppendTime';
+
+/**
+ * What storage needs of a topic's configs, as plain numbers. Kafka's Long.MAX_VALUE "never"
+ * becomes Number.MAX_SAFE_INTEGER so that arithmetic (timestamp + retentionMs) stays exact;
+ * -1 keeps Kafka's meaning of "no limit" for retentionMs and retentionBytes.
+ */
+export interface LogConfig {
+  readonly segmentBytes: number;
+  readonly segmentMs: number;
+  readonly segmentJitterMs: number;
+  readonly segmentIndexBytes: number;
+  readonly retentionMs: number;
+  readonly retentionBytes: number;
+  readonly cleanupPolicy: readonly CleanupPolicy[];
+  readonly deleteRetentionMs: number;
+  readonly minCompactionLagMs: number;
+  readonly maxCompactionLagMs: number;
+  readonly minCleanableDirtyRatio: number;
+  readonly fileDeleteDelayMs: number;
+  readonly flushMessages: number;
+  readonly flushMs: number;
+  readonly messageTimestampType: MessageTimestampType;
+  readonly messageTimestampBeforeMaxMs: number;
+  readonly messageTimestampAfterMaxMs: number;
+  readonly maxMessageBytes: number;
+  readonly indexIntervalBytes: number;
+  readonly compressionType: string;
+  readonly minInsyncReplicas: number;
+  readonly preallocate: boolean;
+}
+
+function finite(value: ConfigValue): number {
+  const number = value as number;
+  return number >= LONG_MAX_VALUE ? Number.MAX_SAFE_INTEGER : number;
+}
+
+/** A topic's effective configs (effectiveTopicConfigs) as storage's LogConfig. */
+export function toLogConfig(effective: ReadonlyMap<string, ConfigValue>): LogConfig {
+  const get = (name: string): ConfigValue => {
+    if (!effective.has(name))
+      throw new Error(`assertion failed: effective topic configs lack ${name}`);
+    return effective.get(name)!;
+  };
+  return {
+    segmentBytes: finite(get('segment.bytes')),
+    segmentMs: finite(get('segment.ms')),
+    segmentJitterMs: finite(get('segment.jitter.ms')),
+    segmentIndexBytes: finite(get('segment.index.bytes')),
+    retentionMs: finite(get('retention.ms')),
+    retentionBytes: finite(get('retention.bytes')),
+    cleanupPolicy: get('cleanup.policy') as readonly CleanupPolicy[],
+    deleteRetentionMs: finite(get('delete.retention.ms')),
+    minCompactionLagMs: finite(get('min.compaction.lag.ms')),
+    maxCompactionLagMs: finite(get('max.compaction.lag.ms')),
+    minCleanableDirtyRatio: get('min.cleanable.dirty.ratio') as number,
+    fileDeleteDelayMs: finite(get('file.delete.delay.ms')),
+    flushMessages: finite(get('flush.messages')),
+    flushMs: finite(get('flush.ms')),
+    messageTimestampType: get('message.timestamp.type') as MessageTimestampType,
+    messageTimestampBeforeMaxMs: finite(get('message.timestamp.before.max.ms')),
+    messageTimestampAfterMaxMs: finite(get('message.timestamp.after.max.ms')),
+    maxMessageBytes: finite(get('max.message.bytes')),
+    indexIntervalBytes: finite(get('index.interval.bytes')),
+    compressionType: get('compression.type') as string,
+    minInsyncReplicas: finite(get('min.insync.replicas')),
+    preallocate: get('preallocate') as boolean,
+  };
+}
+
+/** Shorthand: the LogConfig of a topic with these overrides on this broker. */
+export function topicLogConfig(
+  broker: BrokerConfig,
+  overrides: TopicConfigOverrides = new Map(),
+): LogConfig {
+  return toLogConfig(effectiveTopicConfigs(broker, overrides));
+}
