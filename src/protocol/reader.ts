@@ -345,6 +345,11 @@ export class Reader {
    * be consumed by the decoder, or the frame is refused.
    */
   readTaggedFields(readTag?: (tag: number, reader: Reader) => boolean): void {
+    // Almost every section is empty: one zero byte.
+    if (this.offset < this.end && this.buffer[this.offset] === 0) {
+      this.offset++;
+      return;
+    }
     const start = this.offset;
     const count = this.readUnsignedVarint();
     // A field takes at least two bytes (tag and size).
