@@ -1,0 +1,24 @@
+// python3-confluent-kafka 1.7.0 (Debian; librdkafka 2.0.2) against a real Brook broker: the
+// issue-3 §4 scenario (test/helpers/client-scenario.ts) through test/compat/python/confluent_kafka_driver.py.
+import { test } from 'node:test';
+import { requireBroker } from '../helpers/client-broker.js';
+import { pythonDriver } from '../helpers/client-python.js';
+import { runCompatScenario } from '../helpers/client-scenario.js';
+import { requireClient } from '../helpers/clients.js';
+
+const driver = pythonDriver('confluent-kafka-python', 'confluent_kafka_driver.py', [
+  'none',
+  'gzip',
+  'snappy',
+  'lz4',
+  'zstd',
+]);
+
+test(
+  'confluent-kafka (librdkafka 2.0.2) creates, alters, produces in every codec, reads back exactly across a restart, looks offsets up by time and deletes',
+  { timeout: 300_000 },
+  async (t) => {
+    if (!requireClient(t, 'confluent-kafka-python') || !requireBroker(t)) return;
+    await runCompatScenario(t, driver);
+  },
+);
