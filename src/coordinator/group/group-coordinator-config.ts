@@ -1,5 +1,6 @@
-// The broker settings the group coordinator reads, under Kafka's names (camelCased), with
-// Kafka's defaults except where Brook deliberately differs (said below).
+// The broker settings the group coordinator reads, named as in `BrokerConfig` (Kafka's names,
+// camelCased) so the broker can pass its config straight in, with Kafka's defaults except where
+// Brook deliberately differs (said below).
 
 export interface GroupCoordinatorConfig {
   /**
@@ -13,8 +14,8 @@ export interface GroupCoordinatorConfig {
   groupMaxSessionTimeoutMs: number;
   /** group.max.size */
   groupMaxSize: number;
-  /** offsets.retention.minutes: offsets of a group with no members expire after this. */
-  offsetsRetentionMinutes: number;
+  /** offsets.retention.minutes × 60000: offsets of a group with no members expire after this. */
+  offsetsRetentionMs: number;
   /** offsets.retention.check.interval.ms */
   offsetsRetentionCheckIntervalMs: number;
   /** offset.metadata.max.bytes */
@@ -26,7 +27,7 @@ export const defaultGroupCoordinatorConfig: GroupCoordinatorConfig = {
   groupMinSessionTimeoutMs: 6_000,
   groupMaxSessionTimeoutMs: 1_800_000,
   groupMaxSize: 2_147_483_647,
-  offsetsRetentionMinutes: 10_080,
+  offsetsRetentionMs: 10_080 * 60_000,
   offsetsRetentionCheckIntervalMs: 600_000,
   offsetMetadataMaxBytes: 4_096,
 };

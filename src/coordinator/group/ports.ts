@@ -40,6 +40,12 @@ export interface OffsetsTopicStorage {
    * single broker every partition. Optional: absent means always true.
    */
   isLeader?(partition: number): boolean;
+
+  /**
+   * The broker leading the partition, for FindCoordinator in a cluster. Optional: absent means
+   * this broker (`GroupCoordinatorPorts.node`) coordinates every partition.
+   */
+  leaderOf?(partition: number): CoordinatorNode | undefined;
 }
 
 /** Read-only lookups on data partitions, for lag and for validating commits. */
