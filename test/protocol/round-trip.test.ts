@@ -286,7 +286,9 @@ describe('records', () => {
           {
             topic: 't',
             topicId: Buffer.alloc(16, 9),
-            partitions: [{ partitionIndex: 3, highWatermark: 10n, records: [first, second] }],
+            partitions: [
+              { partitionIndex: 3, errorCode: 0, highWatermark: 10n, records: [first, second] },
+            ],
           },
         ],
       });
