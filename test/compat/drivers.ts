@@ -1,4 +1,5 @@
 // One ClientDriver per real client, by the name requireClient() knows it under.
+import { kafkajsDriver } from '../helpers/client-kafkajs.js';
 import { kcatDriver } from '../helpers/client-kcat.js';
 import { pythonDriver } from '../helpers/client-python.js';
 import type { ClientDriver } from '../helpers/client-scenario.js';
@@ -7,7 +8,20 @@ import type { ClientName } from '../helpers/clients.js';
 export const compatDrivers: Partial<Record<ClientName, () => ClientDriver>> = {
   kcat: kcatDriver,
   'confluent-kafka-python': () =>
-    pythonDriver('confluent-kafka-python', 'confluent_kafka_driver.py', ['none', 'gzip', 'snappy', 'lz4', 'zstd']),
+    pythonDriver('confluent-kafka-python', 'confluent_kafka_driver.py', [
+      'none',
+      'gzip',
+      'snappy',
+      'lz4',
+      'zstd',
+    ]),
   'kafka-python': () =>
-    pythonDriver('kafka-python', 'kafka_python_driver.py', ['none', 'gzip', 'snappy', 'lz4', 'zstd']),
+    pythonDriver('kafka-python', 'kafka_python_driver.py', [
+      'none',
+      'gzip',
+      'snappy',
+      'lz4',
+      'zstd',
+    ]),
+  kafkajs: kafkajsDriver,
 };

@@ -2,17 +2,11 @@
 // issue-3 §4 scenario (test/helpers/client-scenario.ts) through test/compat/python/kafka_python_driver.py.
 import { test } from 'node:test';
 import { requireBroker } from '../helpers/client-broker.js';
-import { pythonDriver } from '../helpers/client-python.js';
 import { runCompatScenario } from '../helpers/client-scenario.js';
 import { requireClient } from '../helpers/clients.js';
+import { compatDrivers } from './drivers.js';
 
-const driver = pythonDriver('kafka-python', 'kafka_python_driver.py', [
-  'none',
-  'gzip',
-  'snappy',
-  'lz4',
-  'zstd',
-]);
+const driver = compatDrivers['kafka-python']!();
 
 test(
   'kafka-python 2.0.2 creates, alters, produces in every codec, reads back exactly across a restart, looks offsets up by time and deletes',
