@@ -1,0 +1,128 @@
+// The handlers a broker serves, one per API key. ApiVersions answers from this registry, so what
+// Brook advertises is exactly what it has handlers for: adding a handler file and registering it
+// is the whole of supporting an API.
+
+/** What a handler may learn about the connection a request came in on. A handler never touches the socket. */
+export interface RequestContext {
+  /** Unique within the process, for logs and per-connection state (fetch sessions, SASL). */
+  readonly connectionId: number;
+  readonly listenerName: string;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly clientId: string | null;
+  readonly apiKey: number;
+  readonly apiVersion: number;
+  readonly correlationId: number;
+  /** Kafka's principal; always User:ANONYMOUS until Brook has SASL. */
+  readonly principal: string;
+  /**
+   * Aborted when the connection closes or the server stops, so a handler that parks (a long-poll
+   * Fetch, an acks=all Produce) can give up instead of finishing work nobody will read.
+   */
+  readonly signal: AbortSignal;
+}
+
+/** Returned by a handler to send no response at all: Produce with acks=0. */
+export const NO_RESPONSE: unique symbol = Symbol('brook.noResponse');
+export type NoResponse = typeof NO_RESPONSE;
+
+export type HandlerResult<Response> = Response | NoResponse;
+
+/**
+ * One Kafka API. `Request` is the decoded body type from the generated codecs, `Response` what the
+ * response encoder accepts.
+ */
+export interface Handler<Request = never, Response = unknown> {
+  readonly apiKey: number;
+  /** The versions advertised in ApiVersions, inclusive. Every one must be decodable. */
+  readonly minVersion: number;
+  readonly maxVersion: number;
+  /**
+   * Versions from minVersion up to (not including) this one are advertised but answered with
+   * UNSUPPORTED_VERSION through `errorResponse`: librdkafka before 2.11.1 only enables gzip, snappy
+   * and lz4 when Produce's range includes 0, yet Brook does not serve message formats v0/v1
+   * (Kafka 4.0 does the same, KAFKA-18659).
+   */
+  readonly refusedBelow?: number;
+  handle(
+    request: Request,
+    context: RequestContext,
+  ): HandlerResult<Response> | Promise<HandlerResult<Response>>;
+  /**
+   * The response that reports `errorCode` for every part of `request` (Kafka's getErrorResponse).
+   * Used for refused versions and when `handle` throws; without it, the server closes the
+   * connection in those cases, since not every response has a top-level error slot.
+   */
+  errorResponse?(request: Request, errorCode: number, context: RequestContext): Response;
+}
+
+/** A handler of any request type, as the registry and server hold them. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyHandler = Handler<any, unknown>;
+
+export interface AdvertisedApi {
+  readonly apiKey: number;
+  readonly minVersion: number;
+  readonly maxVersion: number;
+}
+
+export class HandlerRegistryError extends Error {
+  readonly code = 'BROOK_HANDLER_REGISTRATION';
+
+  constructor(message: string) {
+    super(message);
+    this.name = 'HandlerRegistryError';
+  }
+}
+
+export class HandlerRegistry {
+  private readonly handlers = new Map<number, AnyHandler>();
+
+  /** Adds a handler; a second handler for the same API key is a wiring bug and throws. */
+  register(handler: AnyHandler): this {
+    const { apiKey, minVersion, maxVersion, refusedBelow } = handler;
+    if (this.handlers.has(apiKey)) {
+      throw new HandlerRegistryError(`a handler for API key ${apiKey} is already registered`);
+    }
+    if (
+      !Number.isInteger(minVersion) ||
+      !Number.isInteger(maxVersion) ||
+      minVersion < 0 ||
+      minVersion > maxVersion
+    ) {
+      throw new HandlerRegistryError(
+        `handler for API key ${apiKey} has an invalid version range ${minVersion}-${maxVersion}`,
+      );
+    }
+    if (refusedBelow !== undefined && (refusedBelow <= minVersion || refusedBelow > maxVersion)) {
+      throw new HandlerRegistryError(
+        `handler for API key ${apiKey}: refusedBelow ${refusedBelow} must be inside (${minVersion}, ${maxVersion}]`,
+      );
+    }
+    if (refusedBelow !== undefined && handler.errorResponse === undefined) {
+      throw new HandlerRegistryError(
+        `handler for API key ${apiKey} refuses versions below ${refusedBelow} but has no errorResponse`,
+      );
+    }
+    this.handlers.set(apiKey, handler);
+    return this;
+  }
+
+  get(apiKey: number): AnyHandler | undefined {
+    return this.handlers.get(apiKey);
+  }
+
+  /** Every handler, by increasing API key. */
+  list(): AnyHandler[] {
+    return [...this.handlers.values()].sort((a, b) => a.apiKey - b.apiKey);
+  }
+
+  /** What ApiVersions advertises, by increasing API key. */
+  advertisedApis(): AdvertisedApi[] {
+    return this.list().map(({ apiKey, minVersion, maxVersion }) => ({
+      apiKey,
+      minVersion,
+      maxVersion,
+    }));
+  }
+}

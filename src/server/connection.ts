@@ -1,0 +1,461 @@
+// One client connection: frames in, handlers called, responses out in request order.
+//
+//   socket ──data──► FrameDecoder ──frame──► header ─► handler lookup ─► body decode ─► handle()
+//                                                                                     │ (async)
+//   socket ◄──cork/write/uncork── head of `pending` while ready ◄── encode ◄───────────┘
+//
+// Many requests may be in flight at once (clients pipeline), but `pending` is drained only from
+// its head, so a fast handler's response waits for a slower one that came before it. Reading
+// pauses while the requests in flight or the response bytes not yet written exceed the limits, so
+// a client that sends without reading cannot grow the broker's memory.
+//
+// All state here is touched only from socket events and handler completions on the event loop;
+// nothing is held across an await except through `pending` slots, which are resolved in place.
+
+import type { Socket } from 'node:net';
+import type { ApiMessage } from '../protocol/api-message.js';
+import { ErrorCode } from '../protocol/errors.js';
+import {
+  decodeRequestHeader,
+  encodeResponseHeader,
+  type RequestHeader,
+} from '../protocol/headers.js';
+import { Reader } from '../protocol/reader.js';
+import { Writer } from '../protocol/writer.js';
+import {
+  type AnyHandler,
+  type HandlerRegistry,
+  NO_RESPONSE,
+  type RequestContext,
+} from '../handlers/registry.js';
+import { FrameDecoder } from './frame-decoder.js';
+import type { ServerLimits } from './limits.js';
+import type { ServerLogger } from './logger.js';
+
+const apiVersionsKey = 18;
+
+interface PendingResponse {
+  readonly requestBytes: number;
+  ready: boolean;
+  chunks: Buffer[];
+  responseBytes: number;
+}
+
+export interface ConnectionOptions {
+  readonly id: number;
+  readonly socket: Socket;
+  readonly listenerName: string;
+  readonly registry: HandlerRegistry;
+  readonly apiMessages: ReadonlyMap<number, ApiMessage>;
+  readonly limits: ServerLimits;
+  readonly logger: ServerLogger;
+}
+
+export class Connection {
+  readonly id: number;
+  readonly listenerName: string;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  /** Resolves once the socket has closed, whatever the reason. */
+  readonly closed: Promise<void>;
+
+  private readonly socket: Socket;
+  private readonly registry: HandlerRegistry;
+  private readonly apiMessages: ReadonlyMap<number, ApiMessage>;
+  private readonly limits: ServerLimits;
+  private readonly logger: ServerLogger;
+  private readonly decoder: FrameDecoder;
+  private readonly abortController = new AbortController();
+
+  /** Frames received but not yet started because the in-flight limits were reached. */
+  private readonly receivedFrames: Buffer[] = [];
+  /** Requests in arrival order whose responses are not yet written. */
+  private readonly pending: PendingResponse[] = [];
+  /** Request bytes of `pending` plus response bytes encoded but not yet handed to the socket. */
+  private inFlightBytes = 0;
+  private paused = false;
+  private startingFrames = false;
+  private closing = false;
+  /** Set by stop(): no more reading; close once `pending` drains. */
+  private draining = false;
+  private lastActivityMs: number;
+  private partialFrameSinceMs: number | null = null;
+  private idleTimer: NodeJS.Timeout | null = null;
+  private drainedWaiters: Array<() => void> = [];
+
+  constructor(options: ConnectionOptions) {
+    this.id = options.id;
+    this.socket = options.socket;
+    this.listenerName = options.listenerName;
+    this.registry = options.registry;
+    this.apiMessages = options.apiMessages;
+    this.limits = options.limits;
+    this.logger = options.logger;
+    this.remoteAddress = options.socket.remoteAddress ?? '';
+    this.remotePort = options.socket.remotePort ?? 0;
+    this.decoder = new FrameDecoder(options.limits.requestBytesMax);
+    this.lastActivityMs = performance.now();
+
+    this.closed = new Promise((resolve) => this.socket.once('close', () => resolve()));
+    this.socket.setNoDelay(true);
+    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.socket.on('drain', () => this.updateFlowControl());
+    this.socket.on('error', (error: NodeJS.ErrnoException) => {
+      // Resets and broken pipes are how clients leave; they are not the broker's problem.
+      if (error.code !== 'ECONNRESET' && error.code !== 'EPIPE') {
+        this.logger.warn('connection error', { connectionId: this.id, error: error.message });
+      }
+    });
+    this.socket.once('close', () => this.onClose());
+    this.scheduleIdleCheck(this.limits.connectionsMaxIdleMs);
+  }
+
+  /** Requests received whose responses are not yet written (for tests and metrics). */
+  get inFlightRequests(): number {
+    return this.pending.length;
+  }
+
+  /**
+   * Stops reading, lets requests in flight finish and their responses go out (up to graceMs),
+   * then closes. Handlers see their signal aborted at once, so parked ones can return early.
+   */
+  async stop(graceMs: number): Promise<void> {
+    if (!this.closing) {
+      this.draining = true;
+      this.socket.pause();
+      this.abortController.abort();
+      const drained = new Promise<void>((resolve) => {
+        if (this.pending.length === 0) resolve();
+        else this.drainedWaiters.push(resolve);
+      });
+      let graceTimer: NodeJS.Timeout | undefined;
+      const grace = new Promise<void>((resolve) => {
+        graceTimer = setTimeout(resolve, graceMs);
+      });
+      await Promise.race([drained, grace]);
+      clearTimeout(graceTimer);
+      this.finish();
+    }
+    await this.closed;
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closing || this.draining) return;
+    this.lastActivityMs = performance.now();
+    try {
+      this.decoder.push(chunk, (frame) => this.receivedFrames.push(frame));
+    } catch (error) {
+      this.close(`invalid frame: ${(error as Error).message}`);
+      return;
+    }
+    if (!this.decoder.hasPartialFrame) this.partialFrameSinceMs = null;
+    else if (this.partialFrameSinceMs === null) this.partialFrameSinceMs = this.lastActivityMs;
+    this.updateFlowControl();
+  }
+
+  /**
+   * Starts the frames already received, in order, for as long as the limits allow. Frames beyond
+   * the limits stay queued (they are in memory already: at most one socket read's worth) and are
+   * started as responses go out, so the limits hold exactly even for a client that packs a
+   * hundred small requests into one TCP segment.
+   */
+  private startReceivedFrames(): void {
+    // A handler that answers synchronously re-enters here through writeReady; the outer loop
+    // carries on instead, so the stack stays flat however many frames one read brought.
+    if (this.startingFrames) return;
+    this.startingFrames = true;
+    try {
+      while (
+        this.receivedFrames.length > 0 &&
+        !this.closing &&
+        !this.draining &&
+        !this.overLimits()
+      ) {
+        this.onFrame(this.receivedFrames.shift()!);
+      }
+    } finally {
+      this.startingFrames = false;
+    }
+  }
+
+  private overLimits(): boolean {
+    const bytes = this.inFlightBytes + this.socket.writableLength;
+    if (this.limits.inFlightBytesMax >= 0 && bytes > this.limits.inFlightBytesMax) return true;
+    return this.pending.length >= this.limits.inFlightRequestsMax;
+  }
+
+  private onFrame(frame: Buffer): void {
+    const reader = new Reader(frame);
+    let header: RequestHeader;
+    try {
+      header = decodeRequestHeader(reader);
+    } catch (error) {
+      this.close(`undecodable request header: ${(error as Error).message}`);
+      return;
+    }
+    const { apiKey, apiVersion } = header;
+    const handler = this.registry.get(apiKey);
+    const api = this.apiMessages.get(apiKey);
+    if (handler === undefined || api === undefined) {
+      this.close(`unsupported API key ${apiKey} (version ${apiVersion})`, header);
+      return;
+    }
+    if (apiVersion < handler.minVersion || apiVersion > handler.maxVersion) {
+      if (apiKey === apiVersionsKey && handler.errorResponse !== undefined) {
+        // KIP-511: answer in v0 (which every client can read) with the versions Brook has, so
+        // the client retries at one of them. The body of an unknown version is not read at all.
+        const context = this.context(header);
+        const slot = this.enqueue(frame.length);
+        this.complete(
+          slot,
+          handler,
+          header,
+          0,
+          handler.errorResponse(undefined, ErrorCode.UNSUPPORTED_VERSION, context),
+        );
+        return;
+      }
+      this.close(
+        `unsupported version ${apiVersion} of API key ${apiKey} (${handler.minVersion}-${handler.maxVersion} served)`,
+        header,
+      );
+      return;
+    }
+
+    let request: unknown;
+    try {
+      request = api.request.decode(reader, apiVersion);
+    } catch (error) {
+      this.close(
+        `undecodable ${api.name} v${apiVersion} request: ${(error as Error).message}`,
+        header,
+      );
+      return;
+    }
+
+    const context = this.context(header);
+    const slot = this.enqueue(frame.length);
+    if (handler.refusedBelow !== undefined && apiVersion < handler.refusedBelow) {
+      this.complete(
+        slot,
+        handler,
+        header,
+        apiVersion,
+        handler.errorResponse!(request, ErrorCode.UNSUPPORTED_VERSION, context),
+      );
+      return;
+    }
+    let result: unknown;
+    try {
+      result = handler.handle(request, context);
+    } catch (error) {
+      this.fail(slot, handler, header, request, context, error);
+      return;
+    }
+    if (result instanceof Promise) {
+      result.then(
+        (value: unknown) => this.complete(slot, handler, header, apiVersion, value),
+        (error: unknown) => this.fail(slot, handler, header, request, context, error),
+      );
+    } else {
+      this.complete(slot, handler, header, apiVersion, result);
+    }
+  }
+
+  private context(header: RequestHeader): RequestContext {
+    return {
+      connectionId: this.id,
+      listenerName: this.listenerName,
+      remoteAddress: this.remoteAddress,
+      remotePort: this.remotePort,
+      clientId: header.clientId,
+      apiKey: header.apiKey,
+      apiVersion: header.apiVersion,
+      correlationId: header.correlationId,
+      principal: 'User:ANONYMOUS',
+      signal: this.abortController.signal,
+    };
+  }
+
+  private enqueue(requestBytes: number): PendingResponse {
+    const slot: PendingResponse = { requestBytes, ready: false, chunks: [], responseBytes: 0 };
+    this.pending.push(slot);
+    this.inFlightBytes += requestBytes;
+    return slot;
+  }
+
+  /** Encodes a handler's result into its slot, then writes whatever is ready at the head. */
+  private complete(
+    slot: PendingResponse,
+    handler: AnyHandler,
+    header: RequestHeader,
+    responseVersion: number,
+    result: unknown,
+  ): void {
+    if (this.closing) return;
+    if (result !== NO_RESPONSE) {
+      const api = this.apiMessages.get(header.apiKey)!;
+      try {
+        const writer = new Writer({ frameLength: true });
+        encodeResponseHeader(writer, header.apiKey, responseVersion, header.correlationId);
+        api.response.encode(writer, responseVersion, result as never);
+        const { chunks, byteLength } = writer.finish();
+        slot.chunks = chunks;
+        slot.responseBytes = byteLength;
+        this.inFlightBytes += byteLength;
+      } catch (error) {
+        // A response the codec refuses is a handler bug; the client cannot be answered correctly.
+        this.logger.error('cannot encode response', {
+          connectionId: this.id,
+          apiKey: header.apiKey,
+          apiVersion: responseVersion,
+          handlerApiKey: handler.apiKey,
+          error: (error as Error).message,
+        });
+        this.close(null);
+        return;
+      }
+    }
+    slot.ready = true;
+    this.writeReady();
+  }
+
+  private fail(
+    slot: PendingResponse,
+    handler: AnyHandler,
+    header: RequestHeader,
+    request: unknown,
+    context: RequestContext,
+    error: unknown,
+  ): void {
+    if (this.closing) return;
+    this.logger.error('request handler failed', {
+      connectionId: this.id,
+      apiKey: header.apiKey,
+      apiVersion: header.apiVersion,
+      correlationId: header.correlationId,
+      clientId: header.clientId,
+      error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+    });
+    if (handler.errorResponse === undefined) {
+      this.close(null);
+      return;
+    }
+    let response: unknown;
+    try {
+      response = handler.errorResponse(request, ErrorCode.UNKNOWN_SERVER_ERROR, context);
+    } catch (secondError) {
+      this.logger.error('errorResponse failed', {
+        connectionId: this.id,
+        error: (secondError as Error).message,
+      });
+      this.close(null);
+      return;
+    }
+    this.complete(slot, handler, header, header.apiVersion, response);
+  }
+
+  private writeReady(): void {
+    if (this.pending.length === 0 || !this.pending[0].ready) return;
+    // One cork around every response that is ready turns them into a single writev.
+    this.socket.cork();
+    while (this.pending.length > 0 && this.pending[0].ready) {
+      const slot = this.pending.shift()!;
+      this.inFlightBytes -= slot.requestBytes + slot.responseBytes;
+      for (const chunk of slot.chunks) this.socket.write(chunk);
+    }
+    this.socket.uncork();
+    this.lastActivityMs = performance.now();
+    if (this.pending.length === 0 && this.drainedWaiters.length > 0) {
+      for (const resolve of this.drainedWaiters.splice(0)) resolve();
+    }
+    this.updateFlowControl();
+  }
+
+  /**
+   * Starts queued frames the limits now allow, then pauses reading while over the limits or while
+   * frames are still queued, and resumes it once everything received has been started.
+   */
+  private updateFlowControl(): void {
+    if (this.closing || this.draining) return;
+    this.startReceivedFrames();
+    if (this.closing) return;
+    const mustWait = this.receivedFrames.length > 0 || this.overLimits();
+    if (mustWait && !this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    } else if (!mustWait && this.paused) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+
+  private scheduleIdleCheck(delayMs: number): void {
+    this.idleTimer = setTimeout(() => this.checkIdle(), Math.max(1, Math.ceil(delayMs)));
+    this.idleTimer.unref();
+  }
+
+  private checkIdle(): void {
+    this.idleTimer = null;
+    if (this.closing) return;
+    const now = performance.now();
+    const idleMs = this.limits.connectionsMaxIdleMs;
+    if (this.partialFrameSinceMs !== null && now - this.partialFrameSinceMs >= idleMs) {
+      this.close(
+        `partial request frame not completed within connections.max.idle.ms (${idleMs} ms)`,
+      );
+      return;
+    }
+    if (this.pending.length === 0 && now - this.lastActivityMs >= idleMs) {
+      this.logger.info('closing idle connection', { connectionId: this.id, idleMs });
+      this.close(null);
+      return;
+    }
+    // Check again when the earliest of the two deadlines could next be reached.
+    let nextCheckMs = idleMs;
+    if (this.pending.length === 0)
+      nextCheckMs = Math.min(nextCheckMs, idleMs - (now - this.lastActivityMs));
+    if (this.partialFrameSinceMs !== null)
+      nextCheckMs = Math.min(nextCheckMs, idleMs - (now - this.partialFrameSinceMs));
+    this.scheduleIdleCheck(nextCheckMs);
+  }
+
+  /** Closes the connection at once; `reason` (a protocol violation) is logged when given. */
+  close(reason: string | null, header?: RequestHeader): void {
+    if (this.closing) return;
+    this.closing = true;
+    if (reason !== null) {
+      this.logger.warn(`closing connection: ${reason}`, {
+        connectionId: this.id,
+        listener: this.listenerName,
+        remote: `${this.remoteAddress}:${this.remotePort}`,
+        clientId: header?.clientId,
+        correlationId: header?.correlationId,
+      });
+    }
+    this.abortController.abort();
+    this.socket.destroy();
+  }
+
+  /** Closes after the responses already written reach the operating system. */
+  private finish(): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.abortController.abort();
+    this.socket.once('finish', () => this.socket.destroy());
+    this.socket.end();
+    // A client that stopped reading would keep 'finish' from ever coming.
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+  }
+
+  private onClose(): void {
+    this.closing = true;
+    this.abortController.abort();
+    if (this.idleTimer !== null) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+    this.pending.length = 0;
+    this.receivedFrames.length = 0;
+    this.inFlightBytes = 0;
+    for (const resolve of this.drainedWaiters.splice(0)) resolve();
+  }
+}

@@ -1,0 +1,42 @@
+// The limits one connection lives under. Every queue in the server is bounded by one of these.
+
+import type { BrokerConfig } from '../config/index.js';
+
+export interface ServerLimits {
+  /** socket.request.max.bytes: a larger (or negative) frame length closes the connection. */
+  readonly requestBytesMax: number;
+  /**
+   * queued.max.request.bytes, per connection: request bytes whose response has not been written,
+   * plus response bytes waiting to be written, above which the server stops reading from the
+   * socket until the client catches up. -1 means no byte limit.
+   */
+  readonly inFlightBytesMax: number;
+  /** queued.max.requests, per connection: requests awaiting a response before reading pauses. */
+  readonly inFlightRequestsMax: number;
+  /**
+   * connections.max.idle.ms: a connection with nothing in flight that has sent and received
+   * nothing for this long is closed, and so is one whose partial frame has been incomplete this
+   * long (a slow client must not hold a frame buffer open forever).
+   */
+  readonly connectionsMaxIdleMs: number;
+  /** How long stop() waits for in-flight requests to be answered before closing connections. */
+  readonly shutdownGraceMs: number;
+}
+
+export const defaultServerLimits: ServerLimits = {
+  requestBytesMax: 104857600,
+  inFlightBytesMax: 104857600,
+  inFlightRequestsMax: 500,
+  connectionsMaxIdleMs: 600000,
+  shutdownGraceMs: 5000,
+};
+
+export function serverLimitsFromConfig(config: BrokerConfig): ServerLimits {
+  return {
+    requestBytesMax: config.socketRequestMaxBytes,
+    inFlightBytesMax: config.queuedMaxRequestBytes,
+    inFlightRequestsMax: config.queuedMaxRequests,
+    connectionsMaxIdleMs: config.connectionsMaxIdleMs,
+    shutdownGraceMs: defaultServerLimits.shutdownGraceMs,
+  };
+}

@@ -1,0 +1,168 @@
+// The Kafka listeners: one net.Server per configured listener, each accepting connections that
+// are served by Connection. The server knows frames, headers and the handler registry; it knows
+// nothing of topics, partitions or storage.
+
+import { type Server, type Socket, createServer } from 'node:net';
+import type { ListenerAddress } from '../config/listeners.js';
+import type { ApiMessage } from '../protocol/api-message.js';
+import { apiMessages as generatedApiMessages } from '../protocol/generated/index.js';
+import type { HandlerRegistry } from '../handlers/registry.js';
+import { Connection } from './connection.js';
+import { type ServerLimits, defaultServerLimits } from './limits.js';
+import { type ServerLogger, stderrLogger } from './logger.js';
+
+export interface ServerOptions {
+  readonly listeners: readonly ListenerAddress[];
+  readonly registry: HandlerRegistry;
+  readonly limits?: Partial<ServerLimits>;
+  readonly logger?: ServerLogger;
+  /** The codecs by API key; the generated ones unless a test substitutes its own. */
+  readonly apiMessages?: ReadonlyMap<number, ApiMessage>;
+}
+
+/** A listener once bound: `port` is the actual one when port 0 was asked for. */
+export interface BoundListener {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface BrookServer {
+  readonly listeners: readonly BoundListener[];
+  /** Connections currently open, across listeners. */
+  readonly connectionCount: number;
+  /**
+   * Stops accepting, stops reading, gives in-flight requests up to limits.shutdownGraceMs to be
+   * answered, closes every connection and resolves once all sockets and listeners are closed.
+   */
+  stop(): Promise<void>;
+}
+
+export class ServerStartError extends Error {
+  readonly code = 'BROOK_SERVER_LISTEN';
+
+  constructor(message: string) {
+    super(message);
+    this.name = 'ServerStartError';
+  }
+}
+
+let nextConnectionId = 1;
+
+export async function startServer(options: ServerOptions): Promise<BrookServer> {
+  const limits: ServerLimits = { ...defaultServerLimits, ...options.limits };
+  const logger = options.logger ?? stderrLogger;
+  const apiMessages = options.apiMessages ?? generatedApiMessages;
+  checkHandlersHaveCodecs(options.registry, apiMessages);
+  if (options.listeners.length === 0) throw new ServerStartError('no listeners to start');
+
+  const connections = new Set<Connection>();
+  const servers: Server[] = [];
+  const bound: BoundListener[] = [];
+  let stopping = false;
+
+  const accept = (listener: ListenerAddress, socket: Socket): void => {
+    if (stopping) {
+      socket.destroy();
+      return;
+    }
+    const connection = new Connection({
+      id: nextConnectionId++,
+      socket,
+      listenerName: listener.name,
+      registry: options.registry,
+      apiMessages,
+      limits,
+      logger,
+    });
+    connections.add(connection);
+    logger.info('connection opened', {
+      connectionId: connection.id,
+      listener: listener.name,
+      remote: `${connection.remoteAddress}:${connection.remotePort}`,
+    });
+    void connection.closed.then(() => connections.delete(connection));
+  };
+
+  try {
+    for (const listener of options.listeners) {
+      const server = createServer({ noDelay: true }, (socket) => accept(listener, socket));
+      servers.push(server);
+      await new Promise<void>((resolve, reject) => {
+        const onError = (error: NodeJS.ErrnoException): void => {
+          reject(
+            new ServerStartError(
+              `cannot listen on ${listener.name}://${listener.host}:${listener.port}: ${error.message}`,
+            ),
+          );
+        };
+        server.once('error', onError);
+        server.listen(
+          { port: listener.port, host: listener.host === '' ? undefined : listener.host },
+          () => {
+            server.off('error', onError);
+            resolve();
+          },
+        );
+      });
+      server.on('error', (error) =>
+        logger.error('listener error', { listener: listener.name, error: error.message }),
+      );
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : listener.port;
+      bound.push({ name: listener.name, host: listener.host, port });
+    }
+  } catch (error) {
+    await Promise.all(servers.map((server) => closeServer(server)));
+    throw error;
+  }
+
+  let stopped: Promise<void> | null = null;
+  return {
+    listeners: bound,
+    get connectionCount() {
+      return connections.size;
+    },
+    stop() {
+      stopped ??= (async () => {
+        stopping = true;
+        const listenersClosed = Promise.all(servers.map((server) => closeServer(server)));
+        await Promise.all(
+          [...connections].map((connection) => connection.stop(limits.shutdownGraceMs)),
+        );
+        await listenersClosed;
+      })();
+      return stopped;
+    },
+  };
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) {
+      resolve();
+      return;
+    }
+    server.close(() => resolve());
+  });
+}
+
+/** Every advertised version must be decodable; a gap here is a wiring bug, found at start. */
+function checkHandlersHaveCodecs(
+  registry: HandlerRegistry,
+  apiMessages: ReadonlyMap<number, ApiMessage>,
+): void {
+  for (const handler of registry.list()) {
+    const api = apiMessages.get(handler.apiKey);
+    if (api === undefined) {
+      throw new Error(
+        `assertion failed: a handler is registered for API key ${handler.apiKey}, which has no codec`,
+      );
+    }
+    if (handler.minVersion < api.validVersions.min || handler.maxVersion > api.codecVersionMax) {
+      throw new Error(
+        `assertion failed: handler for ${api.name} serves ${handler.minVersion}-${handler.maxVersion}, codecs have ${api.validVersions.min}-${api.codecVersionMax}`,
+      );
+    }
+  }
+}

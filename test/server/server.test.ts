@@ -1,0 +1,485 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { createApiVersionsHandler } from '../../src/handlers/api-versions.js';
+import {
+  type Handler,
+  HandlerRegistry,
+  NO_RESPONSE,
+  type RequestContext,
+} from '../../src/handlers/registry.js';
+import type { ApiMessage } from '../../src/protocol/api-message.js';
+import { ErrorCode } from '../../src/protocol/errors.js';
+import {
+  decodeApiVersionsResponse,
+  encodeApiVersionsRequest,
+} from '../../src/protocol/generated/api-versions.js';
+import { apiMessages } from '../../src/protocol/generated/index.js';
+import { Reader } from '../../src/protocol/reader.js';
+import type { Writer } from '../../src/protocol/writer.js';
+import {
+  type BrookServer,
+  type ServerLimits,
+  type ServerLogger,
+  startServer,
+} from '../../src/server/index.js';
+import {
+  type WireClient,
+  connectWireClient,
+  correlationIdOf,
+  requestFrame,
+  waitFor,
+} from './wire-client.js';
+
+// A test-only API (key 1000, no Kafka meaning): the request carries a number, the response echoes
+// it. What the handler does with each number is up to the test, through `behaviours`.
+const echoKey = 1000;
+interface EchoRequest {
+  value: number;
+}
+const echoApi: ApiMessage = {
+  apiKey: echoKey,
+  name: 'Echo',
+  validVersions: { min: 0, max: 1 },
+  codecVersionMax: 1,
+  latestVersionUnstable: false,
+  flexibleVersionsMin: null,
+  request: {
+    decode: (reader: Reader) => ({ value: reader.readInt32() }),
+    encode: (writer: Writer, _version: number, value: never) =>
+      writer.writeInt32((value as EchoRequest).value),
+  },
+  response: {
+    decode: (reader: Reader) => ({ value: reader.readInt32() }),
+    encode: (writer: Writer, _version: number, value: never) =>
+      writer.writeInt32((value as EchoRequest).value),
+  },
+};
+
+type Behaviour = (request: EchoRequest, context: RequestContext) => unknown;
+const behaviours = new Map<number, Behaviour>();
+const handled: number[] = [];
+const contexts: RequestContext[] = [];
+
+const echoHandler: Handler<EchoRequest, EchoRequest> = {
+  apiKey: echoKey,
+  minVersion: 0,
+  maxVersion: 1,
+  handle(request, context) {
+    contexts.push(context);
+    const behaviour = behaviours.get(request.value);
+    const result = behaviour === undefined ? request : behaviour(request, context);
+    if (result instanceof Promise) {
+      return result.then((value) => {
+        handled.push(request.value);
+        return value as EchoRequest;
+      });
+    }
+    handled.push(request.value);
+    return result as EchoRequest;
+  },
+};
+
+const logged: string[] = [];
+const logger: ServerLogger = {
+  info: () => {},
+  warn: (message) => logged.push(message),
+  error: (message) => logged.push(message),
+};
+
+const testApis = new Map<number, ApiMessage>([...apiMessages, [echoKey, echoApi]]);
+let server: BrookServer;
+let port: number;
+const clients: WireClient[] = [];
+
+async function client(onPort = port): Promise<WireClient> {
+  const connected = await connectWireClient(onPort);
+  clients.push(connected);
+  return connected;
+}
+
+async function serverWith(limits: Partial<ServerLimits>): Promise<BrookServer> {
+  const registry = new HandlerRegistry();
+  registry.register(createApiVersionsHandler(registry)).register(echoHandler);
+  return startServer({
+    listeners: [{ name: 'PLAINTEXT', host: '127.0.0.1', port: 0 }],
+    registry,
+    limits,
+    logger,
+    apiMessages: testApis,
+  });
+}
+
+function echoFrame(correlationId: number, value: number, apiVersion = 0): Buffer {
+  return requestFrame({ apiKey: echoKey, apiVersion, correlationId }, (writer) =>
+    writer.writeInt32(value),
+  );
+}
+
+function apiVersionsFrame(correlationId: number, apiVersion: number): Buffer {
+  return requestFrame({ apiKey: 18, apiVersion, correlationId }, (writer) => {
+    if (apiVersion <= 4) {
+      encodeApiVersionsRequest(writer, apiVersion, {
+        clientSoftwareName: 'brook-test',
+        clientSoftwareVersion: '1.0.0',
+      });
+    }
+  });
+}
+
+function echoValueOf(frame: Buffer): number {
+  const reader = new Reader(frame);
+  reader.readInt32();
+  return reader.readInt32();
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((done) => (resolve = done));
+  return { promise, resolve };
+}
+
+/**
+ * A request answered on another connection of the same server: once it is back, the server has
+ * processed everything that arrived before it, so a test can assert what did not happen.
+ */
+async function roundTrip(target: BrookServer): Promise<void> {
+  const probe = await client(target.listeners[0].port);
+  await probe.send(apiVersionsFrame(1, 0));
+  await probe.nextFrame();
+  probe.close();
+}
+
+before(async () => {
+  server = await serverWith({ requestBytesMax: 4096, connectionsMaxIdleMs: 30_000 });
+  port = server.listeners[0].port;
+});
+
+after(async () => {
+  for (const connected of clients) connected.close();
+  await server.stop();
+});
+
+test('the server listens on the port the operating system picked for port 0', () => {
+  assert.equal(server.listeners.length, 1);
+  assert.equal(server.listeners[0].name, 'PLAINTEXT');
+  assert.ok(server.listeners[0].port > 0);
+});
+
+test('a request sent one byte at a time is answered', async () => {
+  const connected = await client();
+  const frame = apiVersionsFrame(7, 3);
+  for (const byte of frame) {
+    await connected.send(Buffer.from([byte]));
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  const response = await connected.nextFrame();
+  assert.equal(correlationIdOf(response), 7);
+  const reader = new Reader(response, 4);
+  const body = decodeApiVersionsResponse(reader, 3);
+  assert.equal(body.errorCode, ErrorCode.NONE);
+  assert.deepEqual(
+    body.apiKeys.map((api) => api.apiKey),
+    [18, echoKey],
+  );
+});
+
+test('pipelined requests are answered in request order even when a later one finishes first', async () => {
+  const connected = await client();
+  const gate = deferred();
+  behaviours.set(101, async (request) => {
+    await gate.promise;
+    return request;
+  });
+  await connected.send(
+    Buffer.concat([echoFrame(1, 101), echoFrame(2, 102), apiVersionsFrame(3, 0)]),
+  );
+  await waitFor(() => handled.includes(102), 5000, 'the second request to be handled');
+  // The second and third responses exist but must wait for the first.
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(connected.frames.length, 0);
+  gate.resolve();
+  const responses = [
+    await connected.nextFrame(),
+    await connected.nextFrame(),
+    await connected.nextFrame(),
+  ];
+  assert.deepEqual(responses.map(correlationIdOf), [1, 2, 3]);
+  assert.equal(echoValueOf(responses[0]), 101);
+  assert.equal(echoValueOf(responses[1]), 102);
+});
+
+test('the handler sees the connection it serves', async () => {
+  const connected = await client();
+  contexts.length = 0;
+  await connected.send(echoFrame(5, 150, 1));
+  await connected.nextFrame();
+  const [context] = contexts;
+  assert.equal(context.listenerName, 'PLAINTEXT');
+  assert.equal(context.clientId, 'brook-test');
+  assert.equal(context.apiVersion, 1);
+  assert.equal(context.correlationId, 5);
+  assert.equal(context.remoteAddress, '127.0.0.1');
+  assert.equal(context.remotePort, connected.socket.localPort);
+  assert.equal(context.signal.aborted, false);
+  connected.close();
+  await waitFor(() => context.signal.aborted, 5000, 'the context signal to abort on close');
+});
+
+test('a handler that returns NO_RESPONSE sends nothing, and the next response still goes out', async () => {
+  const connected = await client();
+  behaviours.set(201, () => NO_RESPONSE);
+  await connected.send(Buffer.concat([echoFrame(1, 201), echoFrame(2, 202)]));
+  const response = await connected.nextFrame();
+  assert.equal(correlationIdOf(response), 2);
+  await waitFor(() => handled.includes(201), 5000, 'the no-response request to be handled');
+  assert.equal(connected.frames.length, 1);
+});
+
+test('a frame above socket.request.max.bytes closes the connection', async () => {
+  const connected = await client();
+  const header = Buffer.alloc(4);
+  header.writeInt32BE(4097);
+  await connected.send(header);
+  await waitFor(() => connected.isClosed(), 5000, 'the connection to close');
+  assert.ok(logged.some((message) => message.includes('socket.request.max.bytes')));
+});
+
+test('a negative frame length closes the connection', async () => {
+  const connected = await client();
+  await connected.send(Buffer.from([0xff, 0xff, 0xff, 0xfe]));
+  await waitFor(() => connected.isClosed(), 5000, 'the connection to close');
+});
+
+test('ApiVersions at an unknown version is answered in v0 with UNSUPPORTED_VERSION, and the connection stays open', async () => {
+  const connected = await client();
+  // v99 with a v2 header and a body Brook cannot know the layout of.
+  await connected.send(
+    requestFrame({ apiKey: 18, apiVersion: 99, correlationId: 11 }, (writer) =>
+      writer.writeInt32(12345),
+    ),
+  );
+  const response = await connected.nextFrame();
+  assert.equal(correlationIdOf(response), 11);
+  const body = decodeApiVersionsResponse(new Reader(response, 4), 0);
+  assert.equal(body.errorCode, ErrorCode.UNSUPPORTED_VERSION);
+  const apiVersions = body.apiKeys.find((api) => api.apiKey === 18)!;
+  assert.deepEqual([apiVersions.minVersion, apiVersions.maxVersion], [0, 4]);
+  // The client retries at a version both sides have, on the same connection.
+  await connected.send(apiVersionsFrame(12, 3));
+  const retry = await connected.nextFrame();
+  assert.equal(correlationIdOf(retry), 12);
+  assert.equal(decodeApiVersionsResponse(new Reader(retry, 4), 3).errorCode, ErrorCode.NONE);
+  assert.equal(connected.isClosed(), false);
+});
+
+test('ApiVersions v3 with malformed client software is answered INVALID_REQUEST', async () => {
+  const connected = await client();
+  await connected.send(
+    requestFrame({ apiKey: 18, apiVersion: 3, correlationId: 1 }, (writer) =>
+      encodeApiVersionsRequest(writer, 3, {
+        clientSoftwareName: '-bad name',
+        clientSoftwareVersion: '1.0',
+      }),
+    ),
+  );
+  const body = decodeApiVersionsResponse(new Reader(await connected.nextFrame(), 4), 3);
+  assert.equal(body.errorCode, ErrorCode.INVALID_REQUEST);
+});
+
+test('every ApiVersions version 0-4 decodes and lists the registry, v3+ with empty features', async () => {
+  const connected = await client();
+  for (let version = 0; version <= 4; version++) {
+    await connected.send(apiVersionsFrame(100 + version, version));
+    const body = decodeApiVersionsResponse(new Reader(await connected.nextFrame(), 4), version);
+    assert.equal(body.errorCode, ErrorCode.NONE, `v${version}`);
+    assert.deepEqual(body.apiKeys, [
+      { apiKey: 18, minVersion: 0, maxVersion: 4 },
+      { apiKey: echoKey, minVersion: 0, maxVersion: 1 },
+    ]);
+    assert.equal(body.throttleTimeMs, 0);
+    assert.equal(body.finalizedFeaturesEpoch, -1n);
+    assert.deepEqual(body.supportedFeatures, []);
+  }
+});
+
+test('an unknown API key closes only that connection; another client keeps working', async () => {
+  const bad = await client();
+  const good = await client();
+  await bad.send(requestFrame({ apiKey: 999, apiVersion: 0, correlationId: 1 }, () => {}));
+  await waitFor(() => bad.isClosed(), 5000, 'the bad connection to close');
+  assert.ok(logged.some((message) => message.includes('unsupported API key 999')));
+  await good.send(echoFrame(2, 301));
+  assert.equal(echoValueOf(await good.nextFrame()), 301);
+});
+
+test('an unsupported version of a known API closes the connection', async () => {
+  const connected = await client();
+  await connected.send(echoFrame(1, 1, 5));
+  await waitFor(() => connected.isClosed(), 5000, 'the connection to close');
+});
+
+test('a request whose body cannot be decoded closes the connection, the server stays up', async () => {
+  const connected = await client();
+  await connected.send(
+    requestFrame({ apiKey: echoKey, apiVersion: 0, correlationId: 1 }, (writer) =>
+      writer.writeInt16(1),
+    ),
+  );
+  await waitFor(() => connected.isClosed(), 5000, 'the connection to close');
+  const other = await client();
+  await other.send(echoFrame(2, 401));
+  assert.equal(echoValueOf(await other.nextFrame()), 401);
+});
+
+test('a handler that throws is logged and its connection closed, never the process', async () => {
+  const connected = await client();
+  behaviours.set(501, () => {
+    throw new Error('handler bug');
+  });
+  behaviours.set(502, () => Promise.reject(new Error('async handler bug')));
+  await connected.send(echoFrame(1, 501));
+  await waitFor(() => connected.isClosed(), 5000, 'the connection to close');
+  const second = await client();
+  await second.send(echoFrame(1, 502));
+  await waitFor(() => second.isClosed(), 5000, 'the second connection to close');
+  assert.ok(logged.includes('request handler failed'));
+});
+
+test('a slow client holding half a frame does not block others', async () => {
+  const slow = await client();
+  const frame = echoFrame(1, 601);
+  await slow.send(frame.subarray(0, 6));
+  const fast = await client();
+  await fast.send(echoFrame(2, 602));
+  assert.equal(echoValueOf(await fast.nextFrame()), 602);
+  await slow.send(frame.subarray(6));
+  assert.equal(echoValueOf(await slow.nextFrame()), 601);
+});
+
+test('an idle connection is closed after connections.max.idle.ms, and so is a frame left half-sent', async () => {
+  const idleServer = await serverWith({ connectionsMaxIdleMs: 150 });
+  try {
+    const idle = await client(idleServer.listeners[0].port);
+    const halfFrame = await client(idleServer.listeners[0].port);
+    const busy = await client(idleServer.listeners[0].port);
+    const gate = deferred();
+    behaviours.set(701, async (request) => {
+      await gate.promise;
+      return request;
+    });
+    await busy.send(echoFrame(1, 701));
+    // Trickle bytes of a frame that never completes, more often than the idle limit.
+    const trickle = echoFrame(1, 702);
+    const startedMs = Date.now();
+    for (let index = 0; index < 5 && !halfFrame.isClosed(); index++) {
+      await halfFrame.send(trickle.subarray(index, index + 1));
+      await waitFor(
+        () => Date.now() - startedMs >= (index + 1) * 60 || halfFrame.isClosed(),
+        1000,
+        'the trickle interval',
+      );
+    }
+    await waitFor(
+      () => idle.isClosed() && halfFrame.isClosed(),
+      5000,
+      'the idle and half-frame connections to close',
+    );
+    // A connection waiting for its response is not idle.
+    assert.equal(busy.isClosed(), false);
+    gate.resolve();
+    assert.equal(echoValueOf(await busy.nextFrame()), 701);
+  } finally {
+    await idleServer.stop();
+  }
+});
+
+test('reading pauses at queued.max.requests in flight and resumes as responses go out', async () => {
+  const limited = await serverWith({ inFlightRequestsMax: 2 });
+  try {
+    const connected = await client(limited.listeners[0].port);
+    const gates = [deferred(), deferred(), deferred(), deferred(), deferred()];
+    const started: number[] = [];
+    for (let index = 0; index < 5; index++) {
+      behaviours.set(800 + index, async (request) => {
+        started.push(request.value);
+        await gates[index].promise;
+        return request;
+      });
+    }
+    // Five requests in one write: the server must not start more than two at once anyway.
+    await connected.send(
+      Buffer.concat([0, 1, 2, 3, 4].map((index) => echoFrame(index, 800 + index))),
+    );
+    await waitFor(() => started.length === 2, 5000, 'two requests to start');
+    await roundTrip(limited);
+    assert.deepEqual(started, [800, 801]);
+    gates[0].resolve();
+    await waitFor(() => started.length === 3, 5000, 'a third request to start');
+    for (const gate of gates) gate.resolve();
+    const responses = [];
+    for (let index = 0; index < 5; index++)
+      responses.push(correlationIdOf(await connected.nextFrame()));
+    assert.deepEqual(responses, [0, 1, 2, 3, 4]);
+  } finally {
+    await limited.stop();
+  }
+});
+
+test('reading pauses when in-flight bytes exceed queued.max.request.bytes', async () => {
+  const limited = await serverWith({ inFlightBytesMax: 30 });
+  try {
+    const connected = await client(limited.listeners[0].port);
+    const gate = deferred();
+    const started: number[] = [];
+    for (let index = 0; index < 4; index++) {
+      behaviours.set(900 + index, async (request) => {
+        started.push(request.value);
+        await gate.promise;
+        return request;
+      });
+    }
+    // Each echo frame body is 4 + 2 + 2 + 4 + 2 + 10 ("brook-test") + 4 = 28 bytes: the second goes over 30.
+    await connected.send(Buffer.concat([0, 1, 2, 3].map((index) => echoFrame(index, 900 + index))));
+    await waitFor(() => started.length === 2, 5000, 'requests to start');
+    await roundTrip(limited);
+    assert.equal(started.length, 2);
+    gate.resolve();
+    for (let index = 0; index < 4; index++)
+      assert.equal(correlationIdOf(await connected.nextFrame()), index);
+  } finally {
+    await limited.stop();
+  }
+});
+
+test('stop() answers requests in flight, closes every connection and frees the port', async () => {
+  const stoppable = await serverWith({});
+  const stoppablePort = stoppable.listeners[0].port;
+  const first = await client(stoppablePort);
+  const second = await client(stoppablePort);
+  let signalled = false;
+  let parked = false;
+  behaviours.set(1001, async (request, context) => {
+    parked = true;
+    await new Promise<void>((resolve) => context.signal.addEventListener('abort', () => resolve()));
+    signalled = true;
+    return request;
+  });
+  await first.send(echoFrame(1, 1001));
+  await waitFor(
+    () => stoppable.connectionCount === 2 && parked,
+    5000,
+    'both connections to be accepted and the request parked',
+  );
+  await stoppable.stop();
+  assert.equal(signalled, true);
+  assert.equal(echoValueOf(await first.nextFrame()), 1001);
+  await waitFor(() => first.isClosed() && second.isClosed(), 5000, 'clients to see the close');
+  assert.equal(stoppable.connectionCount, 0);
+  await assert.rejects(connectWireClient(stoppablePort));
+});
+
+test('a second handler for the same API key is refused', () => {
+  const registry = new HandlerRegistry();
+  registry.register(echoHandler);
+  assert.throws(() => registry.register({ ...echoHandler }), /already registered/);
+});
