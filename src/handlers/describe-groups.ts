@@ -1,0 +1,76 @@
+// DescribeGroups (key 15): state, protocol and members of groups, with each member's metadata
+// and assignment while the group is Stable (Kafka's rule).
+
+import type { GroupCoordinator, GroupDescription } from '../coordinator/group/group-coordinator.js';
+import type {
+  DescribeGroupsRequest,
+  DescribeGroupsResponseDescribedGroupInput,
+  DescribeGroupsResponseInput,
+} from '../protocol/generated/describe-groups.js';
+import type { Handler } from './registry.js';
+
+const describeGroupsKey = 15;
+const authorizedOperationsVersionMin = 3;
+const groupInstanceIdVersionMin = 4;
+
+function toDescribedGroup(
+  description: GroupDescription,
+  version: number,
+): DescribeGroupsResponseDescribedGroupInput {
+  return {
+    errorCode: description.errorCode,
+    groupId: description.groupId,
+    groupState: description.state,
+    protocolType: description.protocolType,
+    protocolData: description.protocolName,
+    members: description.members.map((member) => ({
+      memberId: member.memberId,
+      groupInstanceId: version >= groupInstanceIdVersionMin ? member.groupInstanceId : null,
+      clientId: member.clientId,
+      clientHost: member.clientHost,
+      memberMetadata: member.metadata,
+      memberAssignment: member.assignment,
+    })),
+    authorizedOperations:
+      version >= authorizedOperationsVersionMin ? description.authorizedOperations : -2147483648,
+  };
+}
+
+export function createDescribeGroupsHandler(
+  coordinator: GroupCoordinator,
+): Handler<DescribeGroupsRequest, DescribeGroupsResponseInput> {
+  return {
+    apiKey: describeGroupsKey,
+    minVersion: 0,
+    maxVersion: 5,
+    handle(request, context) {
+      const version = context.apiVersion;
+      const include = version >= authorizedOperationsVersionMin && request.includeAuthorizedOperations;
+      return {
+        throttleTimeMs: 0,
+        groups: request.groups.map((groupId) =>
+          toDescribedGroup(coordinator.describeGroup(groupId, include), version),
+        ),
+      };
+    },
+    errorResponse(request, errorCode, context) {
+      return {
+        throttleTimeMs: 0,
+        groups: request.groups.map((groupId) =>
+          toDescribedGroup(
+            {
+              groupId,
+              errorCode,
+              state: '',
+              protocolType: '',
+              protocolName: '',
+              authorizedOperations: -2147483648,
+              members: [],
+            },
+            context.apiVersion,
+          ),
+        ),
+      };
+    },
+  };
+}

@@ -1,0 +1,64 @@
+// FindCoordinator (key 10): which broker coordinates a group (key type 0) or a transactional id
+// (key type 1). v4+ batches several keys in one request. librdkafka 2.0.2 needs v0 advertised or
+// it never looks a coordinator up.
+
+import type { FindCoordinatorResult, GroupCoordinator } from '../coordinator/group/group-coordinator.js';
+import type {
+  FindCoordinatorRequest,
+  FindCoordinatorResponseCoordinatorInput,
+  FindCoordinatorResponseInput,
+} from '../protocol/generated/find-coordinator.js';
+import type { Handler } from './registry.js';
+
+const findCoordinatorKey = 10;
+const batchedKeysVersionMin = 4;
+
+function coordinatorEntry(result: FindCoordinatorResult): FindCoordinatorResponseCoordinatorInput {
+  return {
+    key: result.key,
+    nodeId: result.node?.nodeId ?? -1,
+    host: result.node?.host ?? '',
+    port: result.node?.port ?? -1,
+    errorCode: result.errorCode,
+    errorMessage: result.errorMessage,
+  };
+}
+
+function singleKeyResponse(result: FindCoordinatorResult, version: number): FindCoordinatorResponseInput {
+  return {
+    throttleTimeMs: 0,
+    errorCode: result.errorCode,
+    errorMessage: version >= 1 ? result.errorMessage : null,
+    nodeId: result.node?.nodeId ?? -1,
+    host: result.node?.host ?? '',
+    port: result.node?.port ?? -1,
+  };
+}
+
+export function createFindCoordinatorHandler(
+  coordinator: GroupCoordinator,
+): Handler<FindCoordinatorRequest, FindCoordinatorResponseInput> {
+  return {
+    apiKey: findCoordinatorKey,
+    minVersion: 0,
+    maxVersion: 6,
+    handle(request, context) {
+      if (context.apiVersion >= batchedKeysVersionMin) {
+        return {
+          throttleTimeMs: 0,
+          coordinators: request.coordinatorKeys.map((key) =>
+            coordinatorEntry(coordinator.findCoordinator(request.keyType, key)),
+          ),
+        };
+      }
+      return singleKeyResponse(coordinator.findCoordinator(request.keyType, request.key), context.apiVersion);
+    },
+    errorResponse(request, errorCode, context) {
+      const failed = (key: string): FindCoordinatorResult => ({ key, errorCode, errorMessage: null, node: null });
+      if (context.apiVersion >= batchedKeysVersionMin) {
+        return { throttleTimeMs: 0, coordinators: request.coordinatorKeys.map((key) => coordinatorEntry(failed(key))) };
+      }
+      return singleKeyResponse(failed(request.key), context.apiVersion);
+    },
+  };
+}

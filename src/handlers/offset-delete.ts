@@ -1,0 +1,41 @@
+// OffsetDelete (key 47): removes a group's committed offsets for topics it no longer consumes
+// (GROUP_SUBSCRIBED_TO_TOPIC for those it still does).
+
+import type { GroupCoordinator } from '../coordinator/group/group-coordinator.js';
+import type { OffsetDeleteRequest, OffsetDeleteResponseInput } from '../protocol/generated/offset-delete.js';
+import type { Handler } from './registry.js';
+
+const offsetDeleteKey = 47;
+
+export function createOffsetDeleteHandler(
+  coordinator: GroupCoordinator,
+): Handler<OffsetDeleteRequest, OffsetDeleteResponseInput> {
+  return {
+    apiKey: offsetDeleteKey,
+    minVersion: 0,
+    maxVersion: 0,
+    async handle(request) {
+      const result = await coordinator.deleteOffsets(
+        request.groupId,
+        request.topics.map((topic) => ({
+          name: topic.name,
+          partitions: topic.partitions.map((entry) => entry.partitionIndex),
+        })),
+      );
+      return {
+        errorCode: result.errorCode,
+        throttleTimeMs: 0,
+        topics: result.topics.map((topic) => ({
+          name: topic.name,
+          partitions: topic.partitions.map((entry) => ({
+            partitionIndex: entry.partition,
+            errorCode: entry.errorCode,
+          })),
+        })),
+      };
+    },
+    errorResponse(_request, errorCode) {
+      return { errorCode, throttleTimeMs: 0, topics: [] };
+    },
+  };
+}
