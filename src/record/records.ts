@@ -1,0 +1,412 @@
+// Per-record decoding and building of RecordBatch v2. Only background work (compaction, index
+// rebuilding by timestamp), coordinators (control batches, internal topics) and tests use this;
+// the produce and fetch paths never touch individual records.
+//
+// A record inside the (possibly compressed) records section, varints zigzag-encoded:
+//   length varint | attributes int8 | timestampDelta varlong | offsetDelta varint
+//   | keyLength varint | key | valueLength varint | value
+//   | headersCount varint | (headerKeyLength varint | headerKey | headerValueLength varint | headerValue)*
+
+import {
+  AttributeBit,
+  BATCH_HEADER_BYTES,
+  BatchField,
+  CURRENT_MAGIC,
+  CompressionType,
+  LOG_OVERHEAD_BYTES,
+  RecordError,
+  RecordErrorCode,
+  readInt64,
+  updateBatchCrc,
+  writeInt64,
+} from './batch.js';
+import { compress, decompress, decompressSync } from './compression.js';
+
+export interface RecordHeader {
+  key: string;
+  value: Buffer | null;
+}
+
+export interface DecodedRecord {
+  attributes: number;
+  timestampDelta: number;
+  offsetDelta: number;
+  /** baseOffset + offsetDelta. */
+  offset: number;
+  /** baseTimestamp + timestampDelta (for CreateTime; the batch's maxTimestamp rules under LogAppendTime). */
+  timestamp: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: RecordHeader[];
+}
+
+export interface BatchHeader {
+  baseOffset: number;
+  batchLength: number;
+  partitionLeaderEpoch: number;
+  magic: number;
+  crc: number;
+  attributes: number;
+  lastOffsetDelta: number;
+  baseTimestamp: number;
+  maxTimestamp: number;
+  producerId: number;
+  producerEpoch: number;
+  baseSequence: number;
+  recordsCount: number;
+  compression: number;
+  isTransactional: boolean;
+  isControl: boolean;
+  hasDeleteHorizon: boolean;
+  isLogAppendTime: boolean;
+}
+
+export interface DecodedBatch extends BatchHeader {
+  records: DecodedRecord[];
+}
+
+export function decodeBatchHeader(buffer: Buffer, position = 0): BatchHeader {
+  const attributes = buffer.readInt16BE(position + BatchField.attributes);
+  return {
+    baseOffset: readInt64(buffer, position + BatchField.baseOffset),
+    batchLength: buffer.readInt32BE(position + BatchField.batchLength),
+    partitionLeaderEpoch: buffer.readInt32BE(position + BatchField.partitionLeaderEpoch),
+    magic: buffer.readInt8(position + BatchField.magic),
+    crc: buffer.readUInt32BE(position + BatchField.crc),
+    attributes,
+    lastOffsetDelta: buffer.readInt32BE(position + BatchField.lastOffsetDelta),
+    baseTimestamp: readInt64(buffer, position + BatchField.baseTimestamp),
+    maxTimestamp: readInt64(buffer, position + BatchField.maxTimestamp),
+    producerId: readInt64(buffer, position + BatchField.producerId),
+    producerEpoch: buffer.readInt16BE(position + BatchField.producerEpoch),
+    baseSequence: buffer.readInt32BE(position + BatchField.baseSequence),
+    recordsCount: buffer.readInt32BE(position + BatchField.recordsCount),
+    compression: attributes & AttributeBit.compressionMask,
+    isTransactional: (attributes & AttributeBit.transactional) !== 0,
+    isControl: (attributes & AttributeBit.control) !== 0,
+    hasDeleteHorizon: (attributes & AttributeBit.deleteHorizon) !== 0,
+    isLogAppendTime: (attributes & AttributeBit.logAppendTime) !== 0,
+  };
+}
+
+/** A cursor over zigzag varints; every length is checked against what remains. */
+class VarintReader {
+  position: number;
+
+  constructor(
+    private readonly buffer: Buffer,
+    position: number,
+    private readonly end: number,
+  ) {
+    this.position = position;
+  }
+
+  private fail(what: string): never {
+    throw new RecordError(RecordErrorCode.CORRUPT_MESSAGE, `record decoding failed: ${what} at byte ${this.position}`);
+  }
+
+  varlong(): number {
+    let unsigned = 0n;
+    let shift = 0n;
+    while (true) {
+      if (this.position >= this.end) this.fail('truncated varint');
+      const byte = this.buffer[this.position++];
+      unsigned |= BigInt(byte & 0x7f) << shift;
+      if ((byte & 0x80) === 0) break;
+      shift += 7n;
+      if (shift > 63n) this.fail('varint longer than 10 bytes');
+    }
+    return Number((unsigned >> 1n) ^ -(unsigned & 1n));
+  }
+
+  varint(): number {
+    let unsigned = 0;
+    let shift = 0;
+    while (true) {
+      if (this.position >= this.end) this.fail('truncated varint');
+      const byte = this.buffer[this.position++];
+      unsigned |= (byte & 0x7f) << shift;
+      if ((byte & 0x80) === 0) break;
+      shift += 7;
+      if (shift > 28) this.fail('varint longer than 5 bytes');
+    }
+    return (unsigned >>> 1) ^ -(unsigned & 1);
+  }
+
+  int8(): number {
+    if (this.position >= this.end) this.fail('truncated record');
+    return this.buffer.readInt8(this.position++);
+  }
+
+  bytes(length: number): Buffer {
+    if (length < 0 || this.position + length > this.end) this.fail(`field of ${length} bytes overruns the record`);
+    const value = this.buffer.subarray(this.position, this.position + length);
+    this.position += length;
+    return value;
+  }
+
+  nullableBytes(): Buffer | null {
+    const length = this.varint();
+    if (length === -1) return null;
+    return this.bytes(length);
+  }
+}
+
+function decodeRecords(header: BatchHeader, body: Buffer): DecodedRecord[] {
+  const records: DecodedRecord[] = [];
+  const reader = new VarintReader(body, 0, body.length);
+  for (let index = 0; index < header.recordsCount; index++) {
+    const length = reader.varint();
+    const end = reader.position + length;
+    if (length < 0 || end > body.length) {
+      throw new RecordError(RecordErrorCode.CORRUPT_MESSAGE, `record ${index} declares ${length} bytes past the batch end`);
+    }
+    const recordReader = new VarintReader(body, reader.position, end);
+    const attributes = recordReader.int8();
+    const timestampDelta = recordReader.varlong();
+    const offsetDelta = recordReader.varint();
+    const key = recordReader.nullableBytes();
+    const value = recordReader.nullableBytes();
+    const headersCount = recordReader.varint();
+    if (headersCount < 0) throw new RecordError(RecordErrorCode.CORRUPT_MESSAGE, `record ${index} has ${headersCount} headers`);
+    const headers: RecordHeader[] = [];
+    for (let headerIndex = 0; headerIndex < headersCount; headerIndex++) {
+      const keyLength = recordReader.varint();
+      const headerKey = recordReader.bytes(keyLength).toString('utf8');
+      headers.push({ key: headerKey, value: recordReader.nullableBytes() });
+    }
+    if (recordReader.position !== end) {
+      throw new RecordError(RecordErrorCode.CORRUPT_MESSAGE, `record ${index} has ${end - recordReader.position} stray bytes`);
+    }
+    reader.position = end;
+    records.push({
+      attributes,
+      timestampDelta,
+      offsetDelta,
+      offset: header.baseOffset + offsetDelta,
+      timestamp: header.baseTimestamp + timestampDelta,
+      key,
+      value,
+      headers,
+    });
+  }
+  return records;
+}
+
+function recordsSection(buffer: Buffer, position: number, header: BatchHeader): Buffer {
+  const end = position + LOG_OVERHEAD_BYTES + header.batchLength;
+  if (end > buffer.length) throw new RecordError(RecordErrorCode.CORRUPT_MESSAGE, 'batch overruns the buffer');
+  return buffer.subarray(position + BATCH_HEADER_BYTES, end);
+}
+
+/** Decodes the batch at `position`, decompressing its records when needed. */
+export async function decodeBatch(buffer: Buffer, position = 0): Promise<DecodedBatch> {
+  const header = decodeBatchHeader(buffer, position);
+  const body = await decompress(header.compression, recordsSection(buffer, position, header));
+  return { ...header, records: decodeRecords(header, body) };
+}
+
+export function decodeBatchSync(buffer: Buffer, position = 0): DecodedBatch {
+  const header = decodeBatchHeader(buffer, position);
+  const body = decompressSync(header.compression, recordsSection(buffer, position, header));
+  return { ...header, records: decodeRecords(header, body) };
+}
+
+/** Collects the bytes of records being built; grows by doubling. */
+class VarintWriter {
+  private buffer = Buffer.allocUnsafe(256);
+  length = 0;
+
+  private ensure(bytes: number): void {
+    if (this.length + bytes <= this.buffer.length) return;
+    let size = this.buffer.length * 2;
+    while (size < this.length + bytes) size *= 2;
+    const grown = Buffer.allocUnsafe(size);
+    this.buffer.copy(grown, 0, 0, this.length);
+    this.buffer = grown;
+  }
+
+  varlong(value: number): void {
+    let unsigned = (BigInt(value) << 1n) ^ (BigInt(value) >> 63n);
+    unsigned = BigInt.asUintN(64, unsigned);
+    this.ensure(10);
+    while (unsigned >= 0x80n) {
+      this.buffer[this.length++] = Number(unsigned & 0x7fn) | 0x80;
+      unsigned >>= 7n;
+    }
+    this.buffer[this.length++] = Number(unsigned);
+  }
+
+  varint(value: number): void {
+    let unsigned = ((value << 1) ^ (value >> 31)) >>> 0;
+    this.ensure(5);
+    while (unsigned >= 0x80) {
+      this.buffer[this.length++] = (unsigned & 0x7f) | 0x80;
+      unsigned >>>= 7;
+    }
+    this.buffer[this.length++] = unsigned;
+  }
+
+  int8(value: number): void {
+    this.ensure(1);
+    this.buffer.writeInt8(value, this.length++);
+  }
+
+  bytes(value: Buffer): void {
+    this.ensure(value.length);
+    value.copy(this.buffer, this.length);
+    this.length += value.length;
+  }
+
+  nullableBytes(value: Buffer | null): void {
+    if (value === null) {
+      this.varint(-1);
+      return;
+    }
+    this.varint(value.length);
+    this.bytes(value);
+  }
+
+  toBuffer(): Buffer {
+    return this.buffer.subarray(0, this.length);
+  }
+}
+
+export interface RecordInput {
+  key: Buffer | null;
+  value: Buffer | null;
+  headers?: RecordHeader[];
+  /** Absolute timestamp; defaults to the batch's base timestamp. */
+  timestamp?: number;
+  /** Defaults to the record's index in the batch; compaction keeps the original deltas. */
+  offsetDelta?: number;
+}
+
+export interface BuildBatchOptions {
+  records: RecordInput[];
+  baseOffset?: number;
+  partitionLeaderEpoch?: number;
+  compression?: number;
+  logAppendTime?: boolean;
+  isTransactional?: boolean;
+  isControl?: boolean;
+  producerId?: number;
+  producerEpoch?: number;
+  baseSequence?: number;
+  /** Defaults to the first record's timestamp, or now. */
+  baseTimestamp?: number;
+  /** Sets the delete-horizon bit; the horizon then takes baseTimestamp's place. */
+  deleteHorizonMs?: number;
+  /** Defaults to the last record's offsetDelta; compaction keeps the original. */
+  lastOffsetDelta?: number;
+  /** Defaults to the largest record timestamp. */
+  maxTimestamp?: number;
+}
+
+function encodeRecordsSection(records: RecordInput[], baseTimestamp: number): Buffer {
+  const writer = new VarintWriter();
+  const body = new VarintWriter();
+  records.forEach((record, index) => {
+    body.length = 0;
+    body.int8(0);
+    body.varlong((record.timestamp ?? baseTimestamp) - baseTimestamp);
+    body.varint(record.offsetDelta ?? index);
+    body.nullableBytes(record.key);
+    body.nullableBytes(record.value);
+    const headers = record.headers ?? [];
+    body.varint(headers.length);
+    for (const header of headers) {
+      const key = Buffer.from(header.key, 'utf8');
+      body.varint(key.length);
+      body.bytes(key);
+      body.nullableBytes(header.value);
+    }
+    const encoded = body.toBuffer();
+    writer.varint(encoded.length);
+    writer.bytes(encoded);
+  });
+  return writer.toBuffer();
+}
+
+/** Builds a whole RecordBatch v2 with a valid CRC. */
+export async function buildBatch(options: BuildBatchOptions): Promise<Buffer> {
+  const compression = options.compression ?? CompressionType.none;
+  const { records } = options;
+  const timestamps = records.map((record) => record.timestamp).filter((value): value is number => value !== undefined);
+  const firstTimestamp = records[0]?.timestamp ?? options.baseTimestamp ?? Date.now();
+  const baseTimestamp = options.deleteHorizonMs ?? options.baseTimestamp ?? firstTimestamp;
+  const recordsBody = encodeRecordsSection(records, options.deleteHorizonMs ?? options.baseTimestamp ?? firstTimestamp);
+  const body = await compress(compression, recordsBody);
+  const batch = Buffer.alloc(BATCH_HEADER_BYTES + body.length);
+  let attributes = compression;
+  if (options.logAppendTime) attributes |= AttributeBit.logAppendTime;
+  if (options.isTransactional) attributes |= AttributeBit.transactional;
+  if (options.isControl) attributes |= AttributeBit.control;
+  if (options.deleteHorizonMs !== undefined) attributes |= AttributeBit.deleteHorizon;
+  const lastRecord = records[records.length - 1];
+  const lastOffsetDelta = options.lastOffsetDelta ?? (lastRecord ? (lastRecord.offsetDelta ?? records.length - 1) : 0);
+  const maxTimestamp =
+    options.maxTimestamp ?? (timestamps.length > 0 ? Math.max(...timestamps) : records.length > 0 ? baseTimestamp : -1);
+  writeInt64(batch, BatchField.baseOffset, options.baseOffset ?? 0);
+  batch.writeInt32BE(batch.length - LOG_OVERHEAD_BYTES, BatchField.batchLength);
+  batch.writeInt32BE(options.partitionLeaderEpoch ?? -1, BatchField.partitionLeaderEpoch);
+  batch.writeInt8(CURRENT_MAGIC, BatchField.magic);
+  batch.writeInt16BE(attributes, BatchField.attributes);
+  batch.writeInt32BE(lastOffsetDelta, BatchField.lastOffsetDelta);
+  writeInt64(batch, BatchField.baseTimestamp, records.length > 0 ? baseTimestamp : -1);
+  writeInt64(batch, BatchField.maxTimestamp, maxTimestamp);
+  writeInt64(batch, BatchField.producerId, options.producerId ?? -1);
+  batch.writeInt16BE(options.producerEpoch ?? -1, BatchField.producerEpoch);
+  batch.writeInt32BE(options.baseSequence ?? -1, BatchField.baseSequence);
+  batch.writeInt32BE(records.length, BatchField.recordsCount);
+  body.copy(batch, BATCH_HEADER_BYTES);
+  updateBatchCrc(batch);
+  return batch;
+}
+
+export const ControlRecordType = { ABORT: 0, COMMIT: 1 } as const;
+export type ControlRecordType = (typeof ControlRecordType)[keyof typeof ControlRecordType];
+
+export interface ControlBatchOptions {
+  type: ControlRecordType;
+  producerId: number;
+  producerEpoch: number;
+  coordinatorEpoch: number;
+  timestamp: number;
+  baseOffset?: number;
+  partitionLeaderEpoch?: number;
+}
+
+/** A transaction marker: a transactional control batch holding exactly one record. */
+export async function buildControlBatch(options: ControlBatchOptions): Promise<Buffer> {
+  const key = Buffer.alloc(4);
+  key.writeInt16BE(0, 0);
+  key.writeInt16BE(options.type, 2);
+  const value = Buffer.alloc(6);
+  value.writeInt16BE(0, 0);
+  value.writeInt32BE(options.coordinatorEpoch, 2);
+  return buildBatch({
+    records: [{ key, value, timestamp: options.timestamp }],
+    baseOffset: options.baseOffset,
+    partitionLeaderEpoch: options.partitionLeaderEpoch,
+    isTransactional: true,
+    isControl: true,
+    producerId: options.producerId,
+    producerEpoch: options.producerEpoch,
+    baseSequence: -1,
+  });
+}
+
+export interface ControlRecord {
+  version: number;
+  type: number;
+  coordinatorEpoch: number;
+}
+
+export function decodeControlRecord(record: { key: Buffer | null; value: Buffer | null }): ControlRecord {
+  if (!record.key || record.key.length < 4) {
+    throw new RecordError(RecordErrorCode.CORRUPT_MESSAGE, 'a control record needs a 4-byte key');
+  }
+  const coordinatorEpoch = record.value && record.value.length >= 6 ? record.value.readInt32BE(2) : -1;
+  return { version: record.key.readInt16BE(0), type: record.key.readInt16BE(2), coordinatorEpoch };
+}

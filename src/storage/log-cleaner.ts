@@ -1,0 +1,196 @@
+// Log compaction (cleanup.policy=compact): keeps the newest record per key in closed segments.
+//
+// A pass reads the whole log once to learn each key's newest offset, then rewrites each closed
+// segment older than min.compaction.lag.ms into `<base>.log.cleaned` (offsets kept, gaps allowed),
+// fsyncs it and swaps it in (PartitionLog.swapSegment: `.cleaned` -> `.swap` is the commit point,
+// so a crash at any moment leaves either the old segment or the new one). Tombstones are kept
+// for delete.retention.ms after the first pass that sees them (Kafka's delete horizon, stored in
+// the batch's baseTimestamp with attribute bit 6), then dropped. Segments are cleaned one by one
+// and keep their base offsets; small cleaned segments are not merged.
+
+import { buildBatch, decodeBatch, type DecodedBatch } from '../record/records.js';
+import type { LogFile } from './file-io.js';
+import { isCompacted } from './log-config.js';
+import { backgroundPacer, type PartitionLog } from './partition-log.js';
+import { Segment, segmentFileName } from './segment.js';
+
+export interface CleanResult {
+  segmentsCleaned: number;
+  bytesBefore: number;
+  bytesAfter: number;
+  recordsRemoved: number;
+}
+
+/** Output is written in pieces of this size at most, so memory stays bounded. */
+const CLEANER_WRITE_BYTES = 1024 * 1024;
+
+export async function cleanLog(log: PartitionLog, now: number): Promise<CleanResult> {
+  return log.runMaintenance(async () => {
+    const result: CleanResult = { segmentsCleaned: 0, bytesBefore: 0, bytesAfter: 0, recordsRemoved: 0 };
+    const config = log.config;
+    if (!isCompacted(config)) return result;
+    const pause = backgroundPacer();
+    const closed = log.closedSegments();
+    if (closed.length === 0) return result;
+
+    // Phase 1: the newest offset of every key, over every segment including the active one.
+    const newestOffsetByKey = new Map<string, number>();
+    for (const segment of [...closed, log.currentActiveSegment()]) {
+      await readBatches(segment, pause, (batch) => {
+        if (batch.isControl) return;
+        for (const record of batch.records) {
+          if (record.key !== null) newestOffsetByKey.set(record.key.toString('latin1'), record.offset);
+        }
+      });
+    }
+
+    // Phase 2: rewrite cleanable closed segments, oldest first.
+    const lagCutoff = now - config.minCompactionLagMs;
+    for (const segment of closed) {
+      if (segment.maxTimestamp > lagCutoff) break;
+      const outcome = await cleanSegment(log, segment, newestOffsetByKey, now, pause);
+      if (!outcome) continue;
+      result.segmentsCleaned++;
+      result.bytesBefore += outcome.bytesBefore;
+      result.bytesAfter += outcome.bytesAfter;
+      result.recordsRemoved += outcome.recordsRemoved;
+    }
+    return result;
+  });
+}
+
+async function readBatches(
+  segment: Segment,
+  pause: () => Promise<void>,
+  visit: (batch: DecodedBatch, raw: Buffer) => void | Promise<void>,
+): Promise<void> {
+  segment.readers++;
+  try {
+    const scan = await segment.scan(0, segment.sizeBytes, { verifyCrc: true, pause }, async (batch) => {
+      const raw = batch.buffer.subarray(batch.offsetInBuffer, batch.offsetInBuffer + batch.sizeBytes);
+      await visit(await decodeBatch(raw), raw);
+      await pause();
+    });
+    if (scan.problem !== null) {
+      throw new Error(`compaction stopped: ${segment.logPath} at position ${scan.validBytes}: ${scan.problem}`);
+    }
+  } finally {
+    segment.releaseReader();
+  }
+}
+
+async function cleanSegment(
+  log: PartitionLog,
+  segment: Segment,
+  newestOffsetByKey: Map<string, number>,
+  now: number,
+  pause: () => Promise<void>,
+): Promise<{ bytesBefore: number; bytesAfter: number; recordsRemoved: number } | null> {
+  const io = log.fileIo;
+  const config = log.config;
+  const stem = `${segment.directory}/${segmentFileName(segment.baseOffset, '.log').slice(0, 20)}`;
+  const cleanedFile: LogFile = await io.open(`${stem}.log.cleaned`, { create: true });
+  await cleanedFile.truncate(0);
+  const cleaned = new Segment(segment.directory, segment.baseOffset, cleanedFile);
+  let changed = false;
+  let recordsRemoved = 0;
+  let buffered: Buffer[] = [];
+  let bufferedBytes = 0;
+  let position = 0;
+
+  const writeOut = async (): Promise<void> => {
+    if (buffered.length === 0) return;
+    await cleanedFile.write(buffered, position - bufferedBytes);
+    buffered = [];
+    bufferedBytes = 0;
+  };
+  const emit = async (bytes: Buffer, batch: DecodedBatch): Promise<void> => {
+    cleaned.onBatch(
+      { position, sizeBytes: bytes.length, lastOffset: batch.baseOffset + batch.lastOffsetDelta, maxTimestamp: batch.maxTimestamp },
+      config.indexIntervalBytes,
+    );
+    buffered.push(bytes);
+    bufferedBytes += bytes.length;
+    position += bytes.length;
+    if (bufferedBytes >= CLEANER_WRITE_BYTES) await writeOut();
+  };
+
+  try {
+    await readBatches(segment, pause, async (batch, raw) => {
+      if (batch.isControl) {
+        await emit(raw, batch);
+        return;
+      }
+      const horizonPassed = batch.hasDeleteHorizon && now >= batch.baseTimestamp;
+      const kept = batch.records.filter((record) => {
+        if (record.key === null) return true;
+        if (newestOffsetByKey.get(record.key.toString('latin1')) !== record.offset) return false;
+        return !(record.value === null && horizonPassed);
+      });
+      const hasTombstones = kept.some((record) => record.value === null);
+      const needsHorizon = hasTombstones && !batch.hasDeleteHorizon;
+      recordsRemoved += batch.records.length - kept.length;
+      if (kept.length === batch.records.length && !needsHorizon) {
+        await emit(raw, batch);
+        return;
+      }
+      changed = true;
+      if (kept.length === 0) return;
+      const rebuilt = await buildBatch({
+        records: kept.map((record) => ({
+          key: record.key,
+          value: record.value,
+          headers: record.headers,
+          timestamp: record.timestamp,
+          offsetDelta: record.offsetDelta,
+        })),
+        baseOffset: batch.baseOffset,
+        partitionLeaderEpoch: batch.partitionLeaderEpoch,
+        compression: batch.compression,
+        logAppendTime: batch.isLogAppendTime,
+        isTransactional: batch.isTransactional,
+        producerId: batch.producerId,
+        producerEpoch: batch.producerEpoch,
+        baseSequence: batch.baseSequence,
+        lastOffsetDelta: batch.lastOffsetDelta,
+        maxTimestamp: batch.maxTimestamp,
+        baseTimestamp: hasTombstones ? undefined : kept[0].timestamp,
+        deleteHorizonMs: hasTombstones
+          ? batch.hasDeleteHorizon
+            ? batch.baseTimestamp
+            : now + config.deleteRetentionMs
+          : undefined,
+      });
+      await emit(rebuilt, { ...batch, records: kept });
+    });
+    await writeOut();
+    if (!changed) {
+      await cleanedFile.close();
+      await io.unlink(`${stem}.log.cleaned`);
+      return null;
+    }
+    cleaned.maybeAppendTimeIndexEntry();
+    await cleanedFile.datasync();
+    await cleanedFile.close();
+    await writeDurably(log, `${stem}.index.cleaned`, cleaned.encodeOffsetIndex());
+    await writeDurably(log, `${stem}.timeindex.cleaned`, cleaned.encodeTimeIndex());
+    const bytesBefore = segment.sizeBytes;
+    await log.swapSegment(segment, segment.baseOffset);
+    return { bytesBefore, bytesAfter: position, recordsRemoved };
+  } catch (error) {
+    await cleanedFile.close().catch(() => undefined);
+    for (const suffix of ['.log.cleaned', '.index.cleaned', '.timeindex.cleaned']) await io.unlink(`${stem}${suffix}`);
+    throw error;
+  }
+}
+
+async function writeDurably(log: PartitionLog, path: string, data: Buffer): Promise<void> {
+  const file = await log.fileIo.open(path, { create: true });
+  try {
+    await file.truncate(0);
+    if (data.length > 0) await file.write([data], 0);
+    await file.datasync();
+  } finally {
+    await file.close();
+  }
+}

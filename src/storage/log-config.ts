@@ -1,0 +1,91 @@
+// A partition log's settings: Kafka's topic configs, in camelCase with units last.
+
+import { StorageError, StorageErrorCode, KafkaStorageErrorCode } from './errors.js';
+
+export type CleanupPolicy = 'delete' | 'compact' | 'compact,delete';
+export type MessageTimestampType = 'CreateTime' | 'LogAppendTime';
+
+export interface LogConfig {
+  /** segment.bytes: roll to a new segment before the active one would pass this size. */
+  segmentBytes: number;
+  /** segment.ms: roll a segment once it is this old (measured from its first append). */
+  segmentMs: number;
+  /** index.interval.bytes: one sparse index entry per this many bytes of batches. */
+  indexIntervalBytes: number;
+  /** retention.ms: -1 keeps records forever. */
+  retentionMs: number;
+  /** retention.bytes: -1 means no size limit. */
+  retentionBytes: number;
+  cleanupPolicy: CleanupPolicy;
+  /** delete.retention.ms: how long a tombstone survives after its first compaction. */
+  deleteRetentionMs: number;
+  /** min.compaction.lag.ms: records younger than this are never compacted. */
+  minCompactionLagMs: number;
+  /**
+   * flush.messages: fsync once this many records are unflushed. 1 (Brook's default) means every
+   * append is acknowledged only after an fsync that covers it; larger values acknowledge after
+   * the write and fsync in the background.
+   */
+  flushMessages: number;
+  /** flush.ms: with a looser flush.messages, the longest a written record waits for its fsync. */
+  flushMs: number;
+  messageTimestampType: MessageTimestampType;
+  /** max.message.bytes: the largest batch an append accepts. */
+  maxMessageBytes: number;
+}
+
+export const defaultLogConfig: Readonly<LogConfig> = Object.freeze({
+  segmentBytes: 1024 * 1024 * 1024,
+  segmentMs: 7 * 24 * 60 * 60 * 1000,
+  indexIntervalBytes: 4096,
+  retentionMs: 7 * 24 * 60 * 60 * 1000,
+  retentionBytes: -1,
+  cleanupPolicy: 'delete',
+  deleteRetentionMs: 24 * 60 * 60 * 1000,
+  minCompactionLagMs: 0,
+  flushMessages: 1,
+  flushMs: Number.MAX_SAFE_INTEGER,
+  messageTimestampType: 'CreateTime',
+  maxMessageBytes: 1024 * 1024 + 12,
+});
+
+export function isCompacted(config: LogConfig): boolean {
+  return config.cleanupPolicy === 'compact' || config.cleanupPolicy === 'compact,delete';
+}
+
+export function isDeleteRetained(config: LogConfig): boolean {
+  return config.cleanupPolicy === 'delete' || config.cleanupPolicy === 'compact,delete';
+}
+
+/** Durable acknowledgement: every append waits for the fsync that covers it. */
+export function acknowledgesAfterFsync(config: LogConfig): boolean {
+  return config.flushMessages <= 1;
+}
+
+export function validateLogConfig(config: LogConfig): LogConfig {
+  const problems: string[] = [];
+  const atLeast = (name: keyof LogConfig, minimum: number): void => {
+    const value = config[name];
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < minimum) problems.push(`${name} must be >= ${minimum}`);
+  };
+  atLeast('segmentBytes', 14);
+  atLeast('segmentMs', 1);
+  atLeast('indexIntervalBytes', 0);
+  atLeast('retentionMs', -1);
+  atLeast('retentionBytes', -1);
+  atLeast('deleteRetentionMs', 0);
+  atLeast('minCompactionLagMs', 0);
+  atLeast('flushMessages', 1);
+  atLeast('flushMs', 0);
+  atLeast('maxMessageBytes', 0);
+  if (!['delete', 'compact', 'compact,delete'].includes(config.cleanupPolicy)) problems.push('cleanupPolicy is unknown');
+  if (!['CreateTime', 'LogAppendTime'].includes(config.messageTimestampType)) problems.push('messageTimestampType is unknown');
+  if (problems.length > 0) {
+    throw new StorageError(
+      StorageErrorCode.INVALID_CONFIG,
+      `invalid log config: ${problems.join('; ')}`,
+      KafkaStorageErrorCode.UNKNOWN_SERVER_ERROR,
+    );
+  }
+  return config;
+}

@@ -1,0 +1,237 @@
+// Owns one log.dirs directory: its lock file, the recovery-point and log-start-offset checkpoints
+// (Kafka's text format), every `<topic>-<partition>` log in it, and the background scheduler that
+// runs retention and compaction.
+//
+// Logs are created, opened and deleted only through the manager; the layer above looks them up
+// with `getLog`. Background passes run one log at a time and yield between logs and chunks.
+
+import { lockDirectory, type DirectoryLock } from './directory-lock.js';
+import { readCheckpoint, writeCheckpoint, type CheckpointEntry } from './checkpoint.js';
+import { nodeFileIo, type FileIo } from './file-io.js';
+import { defaultLogConfig, isCompacted, validateLogConfig, type LogConfig } from './log-config.js';
+import { PartitionLog, yieldToEventLoop } from './partition-log.js';
+import { cleanLog, type CleanResult } from './log-cleaner.js';
+
+export const RECOVERY_POINT_CHECKPOINT = 'recovery-point-offset-checkpoint';
+export const LOG_START_OFFSET_CHECKPOINT = 'log-start-offset-checkpoint';
+
+export interface LogManagerOptions {
+  /** One entry of log.dirs. */
+  directory: string;
+  /** The broker-wide defaults (log.* settings); topics override them. */
+  defaultConfig?: LogConfig;
+  io?: FileIo;
+  clock?: () => number;
+  /** Topic-level overrides, consulted when a log is opened or created. */
+  topicConfig?: (topic: string) => LogConfig | undefined;
+  /** log.retention.check.interval.ms; 0 disables the scheduler (tests drive passes by hand). */
+  retentionCheckIntervalMs?: number;
+  /** How often the recovery point is checkpointed (log.flush.offset.checkpoint.interval.ms). */
+  checkpointIntervalMs?: number;
+  tailCacheBytes?: number;
+}
+
+export interface TopicPartition {
+  topic: string;
+  partition: number;
+}
+
+/** `<topic>-<partition>`: the partition is the text after the last dash. */
+export function parseLogDirectoryName(name: string): TopicPartition | null {
+  const match = /^(.+)-(\d+)$/.exec(name);
+  if (!match) return null;
+  return { topic: match[1], partition: Number(match[2]) };
+}
+
+export function logDirectoryName(topic: string, partition: number): string {
+  return `${topic}-${partition}`;
+}
+
+export class LogManager {
+  readonly directory: string;
+  private readonly io: FileIo;
+  private readonly clock: () => number;
+  private readonly defaultConfig: LogConfig;
+  private readonly topicConfig: (topic: string) => LogConfig | undefined;
+  private readonly tailCacheBytes: number | undefined;
+  private readonly logs = new Map<string, { topic: string; partition: number; log: PartitionLog }>();
+  private lock: DirectoryLock | null = null;
+  private schedulerTimer: NodeJS.Timeout | null = null;
+  private checkpointTimer: NodeJS.Timeout | null = null;
+  private checkpointChain: Promise<void> = Promise.resolve();
+  private backgroundRunning: Promise<void> | null = null;
+  private closed = false;
+
+  private constructor(options: LogManagerOptions) {
+    this.directory = options.directory;
+    this.io = options.io ?? nodeFileIo;
+    this.clock = options.clock ?? Date.now;
+    this.defaultConfig = validateLogConfig({ ...(options.defaultConfig ?? defaultLogConfig) });
+    this.topicConfig = options.topicConfig ?? (() => undefined);
+    this.tailCacheBytes = options.tailCacheBytes;
+  }
+
+  static async open(options: LogManagerOptions): Promise<LogManager> {
+    const manager = new LogManager(options);
+    await manager.io.mkdir(manager.directory);
+    manager.lock = await lockDirectory(manager.io, manager.directory);
+    try {
+      await manager.openAll();
+    } catch (error) {
+      await manager.lock.release();
+      throw error;
+    }
+    const retentionCheckIntervalMs = options.retentionCheckIntervalMs ?? 5 * 60 * 1000;
+    if (retentionCheckIntervalMs > 0) {
+      manager.schedulerTimer = setInterval(() => manager.runBackgroundPass(), retentionCheckIntervalMs);
+      manager.schedulerTimer.unref();
+    }
+    const checkpointIntervalMs = options.checkpointIntervalMs ?? 60 * 1000;
+    if (checkpointIntervalMs > 0) {
+      manager.checkpointTimer = setInterval(() => void manager.checkpoint().catch(() => undefined), checkpointIntervalMs);
+      manager.checkpointTimer.unref();
+    }
+    return manager;
+  }
+
+  private configFor(topic: string): LogConfig {
+    return this.topicConfig(topic) ?? this.defaultConfig;
+  }
+
+  private async openAll(): Promise<void> {
+    const recoveryPoints = await readCheckpoint(this.io, `${this.directory}/${RECOVERY_POINT_CHECKPOINT}`);
+    const logStartOffsets = await readCheckpoint(this.io, `${this.directory}/${LOG_START_OFFSET_CHECKPOINT}`);
+    for (const name of (await this.io.readdir(this.directory)).sort()) {
+      const topicPartition = parseLogDirectoryName(name);
+      if (!topicPartition || name.endsWith('-delete')) continue;
+      const log = await this.openLog(topicPartition.topic, topicPartition.partition, {
+        recoveryPoint: recoveryPoints.get(name),
+        logStartOffset: logStartOffsets.get(name),
+      });
+      this.logs.set(name, { ...topicPartition, log });
+      await yieldToEventLoop();
+    }
+    await this.checkpoint();
+  }
+
+  private openLog(
+    topic: string,
+    partition: number,
+    checkpoints: { recoveryPoint?: number; logStartOffset?: number },
+  ): Promise<PartitionLog> {
+    return PartitionLog.open({
+      directory: `${this.directory}/${logDirectoryName(topic, partition)}`,
+      config: this.configFor(topic),
+      io: this.io,
+      clock: this.clock,
+      recoveryPoint: checkpoints.recoveryPoint,
+      logStartOffset: checkpoints.logStartOffset,
+      tailCacheBytes: this.tailCacheBytes,
+      onLogStartOffsetChanged: () => this.checkpoint(),
+    });
+  }
+
+  getLog(topic: string, partition: number): PartitionLog | undefined {
+    return this.logs.get(logDirectoryName(topic, partition))?.log;
+  }
+
+  allLogs(): Array<{ topic: string; partition: number; log: PartitionLog }> {
+    return [...this.logs.values()];
+  }
+
+  /** Opens the log if it exists, else creates it (empty, starting at offset 0). */
+  async createLog(topic: string, partition: number, config?: LogConfig): Promise<PartitionLog> {
+    const name = logDirectoryName(topic, partition);
+    const existing = this.logs.get(name);
+    if (existing) return existing.log;
+    const log = await this.openLog(topic, partition, {});
+    if (config) log.updateConfig(config);
+    this.logs.set(name, { topic, partition, log });
+    await this.io.syncDirectory(this.directory);
+    await this.checkpoint();
+    return log;
+  }
+
+  async deleteLog(topic: string, partition: number): Promise<void> {
+    const name = logDirectoryName(topic, partition);
+    const entry = this.logs.get(name);
+    if (!entry) return;
+    this.logs.delete(name);
+    await entry.log.close();
+    // Renamed first so a crash mid-delete never reopens a half-deleted log.
+    const doomed = `${this.directory}/${name}.${Date.now()}-delete`;
+    await this.io.rename(`${this.directory}/${name}`, doomed);
+    await this.io.syncDirectory(this.directory);
+    await this.checkpoint();
+    await this.io.removeDirectory(doomed);
+  }
+
+  /** Writes both checkpoint files; calls are serialised so a later state never loses to an earlier one. */
+  checkpoint(): Promise<void> {
+    const run = this.checkpointChain.then(async () => {
+      const recoveryPoints: CheckpointEntry[] = [];
+      const logStartOffsets: CheckpointEntry[] = [];
+      for (const { topic, partition, log } of this.logs.values()) {
+        recoveryPoints.push({ topic, partition, offset: log.recoveryPoint });
+        logStartOffsets.push({ topic, partition, offset: log.logStartOffset });
+      }
+      await writeCheckpoint(this.io, `${this.directory}/${RECOVERY_POINT_CHECKPOINT}`, recoveryPoints);
+      await writeCheckpoint(this.io, `${this.directory}/${LOG_START_OFFSET_CHECKPOINT}`, logStartOffsets);
+    });
+    this.checkpointChain = run.catch(() => undefined);
+    return run;
+  }
+
+  private runBackgroundPass(): void {
+    if (this.backgroundRunning || this.closed) return;
+    this.backgroundRunning = this.backgroundPass()
+      .catch(() => undefined)
+      .finally(() => {
+        this.backgroundRunning = null;
+      });
+  }
+
+  /** One retention and compaction pass over every log, one log at a time. */
+  async backgroundPass(): Promise<void> {
+    await this.runRetention();
+    await this.runCompaction();
+  }
+
+  async runRetention(): Promise<void> {
+    for (const { log } of this.allLogs()) {
+      if (this.closed) return;
+      await log.applyRetention(this.clock());
+      await yieldToEventLoop();
+    }
+  }
+
+  async runCompaction(): Promise<CleanResult[]> {
+    const results: CleanResult[] = [];
+    for (const { log } of this.allLogs()) {
+      if (this.closed) break;
+      if (!isCompacted(log.config)) continue;
+      results.push(await cleanLog(log, this.clock()));
+      await yieldToEventLoop();
+    }
+    return results;
+  }
+
+  updateTopicConfig(topic: string, config: LogConfig): void {
+    for (const entry of this.logs.values()) if (entry.topic === topic) entry.log.updateConfig(config);
+  }
+
+  /** Closes every log (flush, indexes, clean marker), writes the checkpoints, releases the lock. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.schedulerTimer) clearInterval(this.schedulerTimer);
+    if (this.checkpointTimer) clearInterval(this.checkpointTimer);
+    if (this.backgroundRunning) await this.backgroundRunning;
+    for (const { log } of this.logs.values()) await log.close();
+    await this.checkpoint();
+    await this.lock?.release();
+    this.lock = null;
+  }
+}
+
+

@@ -1,0 +1,1364 @@
+// One partition's log in one directory: segments, the append path with group commit, reads,
+// recovery, truncation, retention and the hooks compaction uses.
+//
+// Owned by LogManager (or a test). Concurrency rules, since everything runs on one event loop:
+// - `append` does all of its bookkeeping synchronously (validation, offset assignment, tail cache)
+//   and only queues the write; the single writer task writes queued appends in order.
+// - At most one fsync is in flight; appends written while it runs are covered by the next one.
+// - Truncation, retention, record deletion and compaction swaps take the maintenance lock and
+//   pause the writer, so they never interleave with each other or with a write.
+//
+//   append ─► pending ─► writer (writev) ─► writtenOffset ─► flusher (fdatasync) ─► flushedOffset
+//     └──────► tail cache (serves reads of recent batches without touching the file)
+
+import { EventEmitter } from 'node:events';
+import {
+  AttributeBit,
+  BatchField,
+  CURRENT_MAGIC,
+  LOG_OVERHEAD_BYTES,
+  BATCH_HEADER_BYTES,
+  RecordError,
+  RecordErrorCode,
+  hasValidCrc,
+  readInt64,
+  setLogAppendTime,
+  stampBatch,
+  validateRecordSet,
+  type BatchSpan,
+} from '../record/batch.js';
+import { decodeBatch, decodeBatchSync } from '../record/records.js';
+import { KafkaStorageErrorCode, OffsetOutOfRangeError, StorageError, StorageErrorCode, assert } from './errors.js';
+import { nodeFileIo, type FileIo } from './file-io.js';
+import {
+  acknowledgesAfterFsync,
+  isCompacted,
+  isDeleteRetained,
+  validateLogConfig,
+  type LogConfig,
+} from './log-config.js';
+import { Segment, parseSegmentBaseOffset, segmentFileName } from './segment.js';
+
+export const CLEAN_SHUTDOWN_FILE = '.clean-shutdown';
+/** Default budget of the tail cache of recently appended record sets. */
+export const DEFAULT_TAIL_CACHE_BYTES = 16 * 1024 * 1024;
+/** Background scans yield to the event loop after this long. */
+const BACKGROUND_SLICE_MS = 4;
+/** setTimeout's largest delay. */
+const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+
+export type AppendOrigin = 'client' | 'coordinator' | 'replication';
+
+export interface AppendOptions {
+  leaderEpoch: number;
+  origin: AppendOrigin;
+  /** The broker's clock for LogAppendTime; defaults to the log's clock. */
+  now?: number;
+}
+
+export interface AppendResult {
+  baseOffset: number;
+  lastOffset: number;
+  /** The time stamped into the batches under LogAppendTime, else -1. */
+  logAppendTime: number;
+  maxTimestamp: number;
+  /** Settles per the flush policy (after the covering fsync by default); rejects on write/fsync failure. */
+  acknowledged: Promise<void>;
+}
+
+export interface ReadOptions {
+  maxBytes: number;
+  /** Exclusive upper bound: no batch whose last offset reaches it is returned. */
+  maxOffset: number;
+  /** Return the first batch even when it alone is larger than maxBytes (KIP-74). Default true. */
+  minOneBatch?: boolean;
+}
+
+export interface ReadResult {
+  chunks: Buffer[];
+  byteLength: number;
+}
+
+export interface SegmentInfo {
+  baseOffset: number;
+  nextOffset: number;
+  sizeBytes: number;
+  maxTimestamp: number;
+  path: string;
+}
+
+export interface PartitionLogOptions {
+  directory: string;
+  config: LogConfig;
+  io?: FileIo;
+  /** Milliseconds since the epoch; tests pass a controllable clock. */
+  clock?: () => number;
+  /** From recovery-point-offset-checkpoint: segments from the one holding it are scanned after an unclean stop. */
+  recoveryPoint?: number;
+  /** From log-start-offset-checkpoint. */
+  logStartOffset?: number;
+  tailCacheBytes?: number;
+  /** Called (and awaited) whenever logStartOffset moves, so the owner can checkpoint it. */
+  onLogStartOffsetChanged?: (log: PartitionLog) => Promise<void>;
+}
+
+/** An append between `append()` and its acknowledgement. */
+interface PendingAppend {
+  records: Buffer;
+  spans: BatchSpan[];
+  /** Assigned last offset of each batch, parallel to spans. */
+  lastOffsets: number[];
+  maxTimestamps: number[];
+  baseOffset: number;
+  /** The offset after the append's last batch. */
+  nextOffset: number;
+  recordsCount: number;
+  written: boolean;
+  settled: boolean;
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+interface FlushWaiter {
+  offset: number;
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+/** A FIFO with O(1) removal at the head and indexed access, for the pending and cached appends. */
+class AppendQueue {
+  private items: PendingAppend[] = [];
+  private head = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  at(index: number): PendingAppend {
+    return this.items[this.head + index];
+  }
+
+  push(item: PendingAppend): void {
+    this.items.push(item);
+  }
+
+  shift(): PendingAppend | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const item = this.items[this.head++];
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return item;
+  }
+
+  pop(): PendingAppend | undefined {
+    if (this.length === 0) return undefined;
+    return this.items.pop();
+  }
+
+  takeAll(): PendingAppend[] {
+    const taken = this.items.slice(this.head);
+    this.items = [];
+    this.head = 0;
+    return taken;
+  }
+
+  clear(): void {
+    this.items = [];
+    this.head = 0;
+  }
+}
+
+/** A promise chain that runs maintenance operations one at a time. */
+class Mutex {
+  private tail: Promise<void> = Promise.resolve();
+
+  run<T>(operation: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(operation);
+    this.tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
+  }
+}
+
+function noop(): void {}
+
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Returns a function that yields to the event loop once a time slice is used up. */
+export function backgroundPacer(sliceMs = BACKGROUND_SLICE_MS): () => Promise<void> {
+  let sliceStart = performance.now();
+  return async () => {
+    if (performance.now() - sliceStart < sliceMs) return;
+    await yieldToEventLoop();
+    sliceStart = performance.now();
+  };
+}
+
+function storageFailure(error: unknown, what: string): StorageError {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC') {
+    return new StorageError(
+      StorageErrorCode.STORAGE_FULL,
+      `${what} failed: the disk is full (ENOSPC); free space and retry`,
+      KafkaStorageErrorCode.KAFKA_STORAGE_ERROR,
+      { cause: error },
+    );
+  }
+  return new StorageError(
+    StorageErrorCode.STORAGE_FAILED,
+    `${what} failed (${code ?? (error as Error).message}); the log refuses appends until it is reopened`,
+    KafkaStorageErrorCode.KAFKA_STORAGE_ERROR,
+    { cause: error },
+  );
+}
+
+export class PartitionLog extends EventEmitter {
+  readonly directory: string;
+  private configValue: LogConfig;
+  private readonly io: FileIo;
+  private readonly clock: () => number;
+  private readonly tailCacheBytesMax: number;
+  private readonly onLogStartOffsetChanged: ((log: PartitionLog) => Promise<void>) | undefined;
+
+  /** Ordered by base offset; the last one is the active segment. */
+  private segments: Segment[] = [];
+  private logStartOffsetValue = 0;
+  /** The offset the next append gets (includes appends not yet written). */
+  private logEndOffsetValue = 0;
+  /** Everything below it is in the segment files (page cache at least). */
+  private writtenOffset = 0;
+  /** Everything below it survived an fdatasync. */
+  private flushedOffsetValue = 0;
+  private unflushedRecords = 0;
+
+  private readonly pending = new AppendQueue();
+  private readonly awaitingFlush = new AppendQueue();
+  private readonly tailCache = new AppendQueue();
+  private tailCacheBytes = 0;
+  private flushWaiters: FlushWaiter[] = [];
+
+  private writing = false;
+  private writeScheduled = false;
+  private flushing = false;
+  private writerPaused = 0;
+  private idleWaiters: Array<() => void> = [];
+  private flushTimer: NodeJS.Timeout | null = null;
+  private expiryTimer: NodeJS.Timeout | null = null;
+  private readonly maintenance = new Mutex();
+
+  /** Set after a failed write or fsync: appends are refused with it. */
+  private stickyError: StorageError | null = null;
+  private closed = false;
+  /** Whether the last open found the clean-shutdown marker (tests check that clean opens do not scan). */
+  openedCleanly = false;
+  /** Bytes the last open scanned for recovery. */
+  recoveryScannedBytes = 0;
+
+  private constructor(options: PartitionLogOptions) {
+    super();
+    this.directory = options.directory;
+    this.configValue = validateLogConfig({ ...options.config });
+    this.io = options.io ?? nodeFileIo;
+    this.clock = options.clock ?? Date.now;
+    this.tailCacheBytesMax = options.tailCacheBytes ?? DEFAULT_TAIL_CACHE_BYTES;
+    this.onLogStartOffsetChanged = options.onLogStartOffsetChanged;
+  }
+
+  get logStartOffset(): number {
+    return this.logStartOffsetValue;
+  }
+
+  get logEndOffset(): number {
+    return this.logEndOffsetValue;
+  }
+
+  get flushedOffset(): number {
+    return this.flushedOffsetValue;
+  }
+
+  /** Everything below it is durable and needs no scan after a crash (for recovery-point-offset-checkpoint). */
+  get recoveryPoint(): number {
+    return this.flushedOffsetValue;
+  }
+
+  get config(): LogConfig {
+    return this.configValue;
+  }
+
+  get sizeInBytes(): number {
+    let total = 0;
+    for (const segment of this.segments) total += segment.sizeBytes;
+    return total;
+  }
+
+  /** The error that made the log refuse appends, if any. */
+  get error(): StorageError | null {
+    return this.stickyError;
+  }
+
+  segmentInfos(): SegmentInfo[] {
+    return this.segments.map((segment) => ({
+      baseOffset: segment.baseOffset,
+      nextOffset: segment.nextOffset,
+      sizeBytes: segment.sizeBytes,
+      maxTimestamp: segment.maxTimestamp,
+      path: segment.logPath,
+    }));
+  }
+
+  updateConfig(config: LogConfig): void {
+    this.configValue = validateLogConfig({ ...config });
+    if (this.writtenOffset > this.flushedOffsetValue) this.requestFlush();
+    this.armExpiryTimer(0);
+  }
+
+  // ───────────────────────────── open and recovery ─────────────────────────────
+
+  static async open(options: PartitionLogOptions): Promise<PartitionLog> {
+    const log = new PartitionLog(options);
+    await log.load(options);
+    return log;
+  }
+
+  private async load(options: PartitionLogOptions): Promise<void> {
+    const { io, directory } = this;
+    await io.mkdir(directory);
+    await this.completeInterruptedOperations();
+    const names = await io.readdir(directory);
+    this.openedCleanly = names.includes(CLEAN_SHUTDOWN_FILE);
+    if (this.openedCleanly) {
+      // Removed before any append so a crash from here on is recognised as unclean.
+      await io.unlink(`${directory}/${CLEAN_SHUTDOWN_FILE}`);
+      await io.syncDirectory(directory);
+    }
+    const baseOffsets = names
+      .map(parseSegmentBaseOffset)
+      .filter((value): value is number => value !== null)
+      .sort((a, b) => a - b);
+
+    // After an unclean stop, scan from the segment holding the recovery point; the roll protocol
+    // (old segment and its indexes fsynced before the next segment exists) makes the last segment
+    // enough when no recovery point is known.
+    let scanFrom = Infinity;
+    if (!this.openedCleanly && baseOffsets.length > 0) {
+      scanFrom = baseOffsets[baseOffsets.length - 1];
+      if (options.recoveryPoint !== undefined) {
+        const holding = baseOffsets.filter((baseOffset) => baseOffset <= options.recoveryPoint!);
+        if (holding.length > 0) scanFrom = holding[holding.length - 1];
+      }
+    }
+
+    const pause = backgroundPacer();
+    for (let index = 0; index < baseOffsets.length; index++) {
+      const baseOffset = baseOffsets[index];
+      const logFile = await io.open(`${directory}/${segmentFileName(baseOffset, '.log')}`, { create: false });
+      const segment = new Segment(directory, baseOffset, logFile);
+      const fileBytes = await logFile.size();
+      const isLast = index === baseOffsets.length - 1;
+      let corruptionFound = false;
+      const indexesLoaded =
+        baseOffset < scanFrom &&
+        segment.loadIndexes(await io.readFile(segment.indexPath), await io.readFile(segment.timeIndexPath), fileBytes);
+      if (indexesLoaded) {
+        // Trusted indexes: only the bytes after the last index entry are read, to find the end.
+        const result = await segment.scan(segment.lastIndexedPosition(), fileBytes, { verifyCrc: isLast, pause }, (batch) => {
+          segment.onBatch(batch, this.configValue.indexIntervalBytes);
+        });
+        if (result.problem !== null) {
+          segment.sizeBytes = result.validBytes;
+          corruptionFound = isLast;
+        }
+      } else {
+        segment.resetIndexes();
+        const result = await segment.scan(0, fileBytes, { verifyCrc: true, pause }, (batch) => {
+          segment.onBatch(batch, this.configValue.indexIntervalBytes);
+        });
+        this.recoveryScannedBytes += result.validBytes;
+        segment.sizeBytes = result.validBytes;
+        corruptionFound = result.problem !== null;
+      }
+      segment.rollStartMs = this.initialRollStart(segment);
+      this.segments.push(segment);
+      if (segment.sizeBytes < fileBytes) {
+        // Cut the torn or corrupt tail away, and everything after it: nothing past the first bad
+        // batch can be trusted to be contiguous.
+        await logFile.truncate(segment.sizeBytes);
+        await logFile.datasync();
+        if (corruptionFound || isLast) {
+          for (const later of baseOffsets.slice(index + 1)) await this.deleteSegmentFiles(later);
+          break;
+        }
+      }
+      if (!indexesLoaded) await segment.writeIndexFiles(io);
+    }
+
+    if (this.segments.length === 0) {
+      const baseOffset = Math.max(0, options.logStartOffset ?? 0);
+      this.segments.push(await this.createSegment(baseOffset));
+    } else {
+      // Whatever the previous process left in the page cache becomes durable before it counts.
+      await this.activeSegment.logFile.datasync();
+    }
+    const active = this.activeSegment;
+    this.logEndOffsetValue = active.nextOffset;
+    this.writtenOffset = active.nextOffset;
+    this.flushedOffsetValue = active.nextOffset;
+    this.logStartOffsetValue = Math.min(
+      Math.max(options.logStartOffset ?? 0, this.segments[0].baseOffset),
+      this.logEndOffsetValue,
+    );
+    this.checkSegmentOrder();
+    this.armExpiryTimer(0);
+  }
+
+  private initialRollStart(segment: Segment): number {
+    const now = this.clock();
+    return segment.maxTimestamp > 0 && segment.maxTimestamp <= now ? Math.min(segment.maxTimestamp, now) : now;
+  }
+
+  /**
+   * Finishes or undoes what a crash interrupted: a compaction swap whose `.log.swap` exists is
+   * completed (the swap file is the commit point); `.cleaned` files and leftovers are removed.
+   */
+  private async completeInterruptedOperations(): Promise<void> {
+    const { io, directory } = this;
+    const names = await io.readdir(directory);
+    let changed = false;
+    for (const name of names) {
+      if (name.endsWith('.cleaned') || name.endsWith('.deleted') || name.endsWith('.tmp')) {
+        await io.unlink(`${directory}/${name}`);
+        changed = true;
+      }
+    }
+    for (const name of names) {
+      const match = /^(\d{20})\.log\.swap$/.exec(name);
+      if (!match) continue;
+      const stem = `${directory}/${match[1]}`;
+      await io.unlink(`${stem}.index`);
+      await io.unlink(`${stem}.timeindex`);
+      for (const suffix of ['.index', '.timeindex']) {
+        if (names.includes(`${match[1]}${suffix}.swap`)) await io.rename(`${stem}${suffix}.swap`, `${stem}${suffix}`);
+      }
+      await io.rename(`${stem}.log.swap`, `${stem}.log`);
+      changed = true;
+    }
+    for (const name of await io.readdir(directory)) {
+      // Index swap files without their log swap belong to a swap that never reached its commit point.
+      if (name.endsWith('.index.swap') || name.endsWith('.timeindex.swap')) {
+        await io.unlink(`${directory}/${name}`);
+        changed = true;
+      }
+    }
+    if (changed) await io.syncDirectory(directory);
+  }
+
+  private async deleteSegmentFiles(baseOffset: number): Promise<void> {
+    for (const suffix of ['.log', '.index', '.timeindex'] as const) {
+      await this.io.unlink(`${this.directory}/${segmentFileName(baseOffset, suffix)}`);
+    }
+    await this.io.syncDirectory(this.directory);
+  }
+
+  private async createSegment(baseOffset: number): Promise<Segment> {
+    const logFile = await this.io.open(`${this.directory}/${segmentFileName(baseOffset, '.log')}`, { create: true });
+    await logFile.truncate(0);
+    await this.io.syncDirectory(this.directory);
+    const segment = new Segment(this.directory, baseOffset, logFile);
+    segment.rollStartMs = this.clock();
+    return segment;
+  }
+
+  private get activeSegment(): Segment {
+    return this.segments[this.segments.length - 1];
+  }
+
+  private checkSegmentOrder(): void {
+    for (let index = 1; index < this.segments.length; index++) {
+      assert(
+        this.segments[index - 1].nextOffset <= this.segments[index].baseOffset,
+        `segment ${this.segments[index - 1].baseOffset} ends at ${this.segments[index - 1].nextOffset}, past the next segment's base ${this.segments[index].baseOffset}`,
+      );
+    }
+  }
+
+  // ───────────────────────────── append ─────────────────────────────
+
+  append(records: Buffer, options: AppendOptions): AppendResult {
+    if (this.closed) throw new StorageError(StorageErrorCode.LOG_CLOSED, `log ${this.directory} is closed`, KafkaStorageErrorCode.KAFKA_STORAGE_ERROR);
+    if (this.stickyError) throw this.stickyError;
+    const config = this.configValue;
+    const isReplication = options.origin === 'replication';
+    const spans = validateRecordSet(records, {
+      allowControlBatches: options.origin !== 'client',
+      maxMessageBytes: config.maxMessageBytes,
+      requireDenseOffsets: !isReplication,
+    });
+    if (isCompacted(config) && !isReplication) requireKeys(records, spans);
+    const now = options.now ?? this.clock();
+    const logAppendTime = config.messageTimestampType === 'LogAppendTime' && !isReplication;
+
+    let nextOffset = this.logEndOffsetValue;
+    if (isReplication) {
+      // A follower keeps the leader's offsets; they only have to move forwards.
+      for (const span of spans) {
+        const baseOffset = readInt64(records, span.position + BatchField.baseOffset);
+        if (baseOffset < nextOffset) {
+          throw new RecordError(
+            RecordErrorCode.INVALID_RECORD,
+            `replicated batch at offset ${baseOffset} is below the log end offset ${nextOffset}`,
+          );
+        }
+        nextOffset = baseOffset + span.lastOffsetDelta + 1;
+      }
+      nextOffset = this.logEndOffsetValue;
+    }
+
+    const lastOffsets: number[] = [];
+    const maxTimestamps: number[] = [];
+    let maxTimestamp = -1;
+    let recordsCount = 0;
+    let firstOffset = -1;
+    for (const span of spans) {
+      const baseOffset = isReplication ? readInt64(records, span.position + BatchField.baseOffset) : nextOffset;
+      if (!isReplication) stampBatch(records, span.position, baseOffset, options.leaderEpoch);
+      let batchMaxTimestamp = span.maxTimestamp;
+      if (logAppendTime) {
+        setLogAppendTime(records, span.position, span.sizeBytes, now);
+        batchMaxTimestamp = now;
+      }
+      if (firstOffset < 0) firstOffset = baseOffset;
+      const lastOffset = baseOffset + span.lastOffsetDelta;
+      lastOffsets.push(lastOffset);
+      maxTimestamps.push(batchMaxTimestamp);
+      maxTimestamp = Math.max(maxTimestamp, batchMaxTimestamp);
+      recordsCount += span.recordsCount;
+      nextOffset = lastOffset + 1;
+    }
+    assert(nextOffset > this.logEndOffsetValue, `append would move the log end offset from ${this.logEndOffsetValue} to ${nextOffset}`);
+
+    let resolve: () => void = noop;
+    let reject: (error: Error) => void = noop;
+    const acknowledged = new Promise<void>((resolvePromise, rejectPromise) => {
+      resolve = resolvePromise;
+      reject = rejectPromise;
+    });
+    // A caller that never awaits the acknowledgement must not crash the process on rejection.
+    acknowledged.catch(noop);
+    const item: PendingAppend = {
+      records,
+      spans,
+      lastOffsets,
+      maxTimestamps,
+      baseOffset: firstOffset,
+      nextOffset,
+      recordsCount,
+      written: false,
+      settled: false,
+      resolve,
+      reject,
+    };
+    this.logEndOffsetValue = nextOffset;
+    this.pending.push(item);
+    this.tailCache.push(item);
+    this.tailCacheBytes += records.length;
+    this.scheduleWrite();
+    if (this.expiryTimer === null) this.armExpiryTimer(0);
+    if (this.listenerCount('append') > 0) this.emit('append', nextOffset);
+    return {
+      baseOffset: firstOffset,
+      lastOffset: nextOffset - 1,
+      logAppendTime: logAppendTime ? now : -1,
+      maxTimestamp,
+      acknowledged,
+    };
+  }
+
+  /** Resolves once everything below `offset` has survived an fsync. Rejects if that can no longer happen. */
+  waitForFlush(offset: number): Promise<void> {
+    if (offset <= this.flushedOffsetValue) return Promise.resolve();
+    if (this.stickyError && this.stickyError.code === StorageErrorCode.STORAGE_FAILED) return Promise.reject(this.stickyError);
+    return new Promise((resolve, reject) => {
+      this.flushWaiters.push({ offset, resolve, reject });
+      if (this.writtenOffset > this.flushedOffsetValue) this.startFlush();
+    });
+  }
+
+  /** Forces an fsync of everything written so far (close, tests, looser flush policies). */
+  async flush(): Promise<void> {
+    await this.waitForWriterIdle();
+    await this.waitForFlush(this.writtenOffset);
+  }
+
+  private scheduleWrite(): void {
+    if (this.writing || this.writeScheduled || this.writerPaused > 0 || this.pending.length === 0) return;
+    this.writeScheduled = true;
+    // Deferred by one turn of the event loop so that appends made in the same tick (many
+    // producers woken by one fsync) share one writev.
+    setImmediate(() => {
+      this.writeScheduled = false;
+      if (this.writing || this.writerPaused > 0 || this.pending.length === 0) {
+        this.notifyIdle();
+        return;
+      }
+      this.writing = true;
+      void this.writeLoop();
+    });
+  }
+
+  private async writeLoop(): Promise<void> {
+    let group: PendingAppend[] = [];
+    try {
+      while (this.pending.length > 0 && this.writerPaused === 0 && !this.stickyError) {
+        group = this.pending.takeAll();
+        let index = 0;
+        while (index < group.length) {
+          if (this.shouldRoll(this.activeSegment, group[index])) await this.roll(group[index].baseOffset);
+          const segment = this.activeSegment;
+          const buffers: Buffer[] = [];
+          let bytes = 0;
+          const start = index;
+          while (
+            index < group.length &&
+            (buffers.length === 0 || segment.sizeBytes + bytes + group[index].records.length <= this.configValue.segmentBytes)
+          ) {
+            buffers.push(group[index].records);
+            bytes += group[index].records.length;
+            index++;
+          }
+          const position = segment.sizeBytes;
+          await segment.logFile.write(buffers, position);
+          let at = position;
+          for (let itemIndex = start; itemIndex < index; itemIndex++) {
+            const item = group[itemIndex];
+            item.spans.forEach((span, spanIndex) => {
+              segment.onBatch(
+                {
+                  position: at + span.position,
+                  sizeBytes: span.sizeBytes,
+                  lastOffset: item.lastOffsets[spanIndex],
+                  maxTimestamp: item.maxTimestamps[spanIndex],
+                },
+                this.configValue.indexIntervalBytes,
+              );
+            });
+            at += item.records.length;
+            item.written = true;
+            this.writtenOffset = item.nextOffset;
+            this.unflushedRecords += item.recordsCount;
+            if (acknowledgesAfterFsync(this.configValue)) this.awaitingFlush.push(item);
+            else settle(item);
+          }
+          assert(segment.sizeBytes === at, `segment ${segment.baseOffset} size ${segment.sizeBytes} != written end ${at}`);
+        }
+        group = [];
+        this.evictTailCache();
+        this.requestFlush();
+      }
+    } catch (error) {
+      await this.handleWriteFailure(error, group.filter((item) => !item.written));
+    } finally {
+      this.writing = false;
+      if (this.pending.length > 0 && !this.stickyError) this.scheduleWrite();
+      else this.notifyIdle();
+    }
+  }
+
+  private shouldRoll(segment: Segment, next: PendingAppend): boolean {
+    if (segment.isEmpty) return false;
+    const config = this.configValue;
+    return (
+      segment.sizeBytes + next.records.length > config.segmentBytes ||
+      this.clock() - segment.rollStartMs >= config.segmentMs ||
+      next.nextOffset - 1 - segment.baseOffset > 0x7fffffff
+    );
+  }
+
+  /** Makes the active segment durable with its indexes, then starts a new one at `baseOffset`. */
+  private async roll(baseOffset: number): Promise<void> {
+    const old = this.activeSegment;
+    old.maybeAppendTimeIndexEntry();
+    await old.logFile.datasync();
+    this.markFlushed(this.writtenOffset);
+    await old.writeIndexFiles(this.io);
+    const segment = await this.createSegment(baseOffset);
+    this.segments.push(segment);
+  }
+
+  private requestFlush(): void {
+    if (this.writtenOffset <= this.flushedOffsetValue) return;
+    const config = this.configValue;
+    if (acknowledgesAfterFsync(config) || this.unflushedRecords >= config.flushMessages || this.flushWaiters.length > 0) {
+      this.startFlush();
+      return;
+    }
+    if (this.flushTimer === null && config.flushMs < MAX_TIMER_DELAY_MS) {
+      this.flushTimer = setTimeout(() => {
+        this.flushTimer = null;
+        this.startFlush();
+      }, config.flushMs);
+      this.flushTimer.unref();
+    }
+  }
+
+  private startFlush(): void {
+    if (this.flushing || this.stickyError?.code === StorageErrorCode.STORAGE_FAILED) return;
+    this.flushing = true;
+    void this.flushLoop();
+  }
+
+  private async flushLoop(): Promise<void> {
+    try {
+      while (this.writtenOffset > this.flushedOffsetValue && !this.closedForFlush()) {
+        const target = this.writtenOffset;
+        const records = this.unflushedRecords;
+        await this.activeSegment.logFile.datasync();
+        this.unflushedRecords = Math.max(0, this.unflushedRecords - records);
+        this.markFlushed(target);
+        if (!acknowledgesAfterFsync(this.configValue) && this.flushWaiters.length === 0) break;
+      }
+    } catch (error) {
+      this.failFsync(error);
+    } finally {
+      this.flushing = false;
+      this.notifyIdle();
+      if (this.writtenOffset > this.flushedOffsetValue && !this.stickyError) this.requestFlush();
+    }
+  }
+
+  private closedForFlush(): boolean {
+    return this.stickyError?.code === StorageErrorCode.STORAGE_FAILED;
+  }
+
+  private markFlushed(offset: number): void {
+    if (offset <= this.flushedOffsetValue) return;
+    this.flushedOffsetValue = offset;
+    if (this.flushTimer && this.writtenOffset <= offset) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = null;
+    }
+    while (this.awaitingFlush.length > 0 && this.awaitingFlush.at(0).nextOffset <= offset) settle(this.awaitingFlush.shift()!);
+    if (this.flushWaiters.length > 0) {
+      const still: FlushWaiter[] = [];
+      for (const waiter of this.flushWaiters) {
+        if (waiter.offset <= offset) waiter.resolve();
+        else still.push(waiter);
+      }
+      this.flushWaiters = still;
+    }
+    if (this.listenerCount('flush') > 0) this.emit('flush', offset);
+  }
+
+  /** An fsync failed: the page cache may have dropped the data, so nothing pending is ever acknowledged. */
+  private failFsync(error: unknown): void {
+    const failure = storageFailure(error, `fdatasync of ${this.activeSegment.logPath}`);
+    const permanent = new StorageError(StorageErrorCode.STORAGE_FAILED, failure.message, failure.kafkaErrorCode, { cause: error });
+    this.stickyError = permanent;
+    while (this.awaitingFlush.length > 0) rejectItem(this.awaitingFlush.shift()!, permanent);
+    for (const item of this.pending.takeAll()) rejectItem(item, permanent);
+    for (const waiter of this.flushWaiters) waiter.reject(permanent);
+    this.flushWaiters = [];
+    if (this.listenerCount('error') > 0) this.emit('error', permanent);
+  }
+
+  /**
+   * A write failed. Everything not yet written is refused and the log end offset goes back to the
+   * last whole batch on disk; the file is cut back there so no partial batch remains. A full disk
+   * is recoverable (appends work again once the cut succeeds); any other error is sticky.
+   */
+  private async handleWriteFailure(error: unknown, unwritten: PendingAppend[]): Promise<void> {
+    const failure = storageFailure(error, `write to ${this.activeSegment.logPath}`);
+    this.stickyError = failure;
+    const refused = [...unwritten, ...this.pending.takeAll()];
+    for (const item of refused) rejectItem(item, failure);
+    while (this.tailCache.length > 0 && !this.tailCache.at(this.tailCache.length - 1).written) {
+      const item = this.tailCache.pop()!;
+      this.tailCacheBytes -= item.records.length;
+    }
+    this.logEndOffsetValue = this.writtenOffset;
+    const segment = this.activeSegment;
+    try {
+      await segment.logFile.truncate(segment.sizeBytes);
+      if (failure.code === StorageErrorCode.STORAGE_FULL) this.stickyError = null;
+    } catch (truncateError) {
+      this.stickyError = storageFailure(truncateError, `cutting ${segment.logPath} back after a failed write`);
+      if (this.stickyError.code === StorageErrorCode.STORAGE_FULL) {
+        this.stickyError = new StorageError(StorageErrorCode.STORAGE_FAILED, this.stickyError.message, this.stickyError.kafkaErrorCode);
+      }
+    }
+    if (this.listenerCount('error') > 0) this.emit('error', failure);
+  }
+
+  private evictTailCache(): void {
+    while (this.tailCacheBytes > this.tailCacheBytesMax && this.tailCache.length > 1 && this.tailCache.at(0).written) {
+      this.tailCacheBytes -= this.tailCache.shift()!.records.length;
+    }
+  }
+
+  private notifyIdle(): void {
+    if (this.writing || this.flushing || this.writeScheduled) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const waiter of waiters) waiter();
+  }
+
+  private waitForWriterIdle(): Promise<void> {
+    if (!this.writing && !this.flushing && !this.writeScheduled && (this.pending.length === 0 || this.writerPaused > 0 || this.stickyError)) {
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => {
+      this.idleWaiters.push(resolve);
+    }).then(() => this.waitForWriterIdle());
+  }
+
+  /** Stops the writer and flusher, for operations that change segments under them. */
+  private async pauseWriter(): Promise<void> {
+    this.writerPaused++;
+    while (this.writing || this.flushing || this.writeScheduled) {
+      await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    }
+  }
+
+  private resumeWriter(): void {
+    this.writerPaused--;
+    this.scheduleWrite();
+  }
+
+  // ───────────────────────────── read ─────────────────────────────
+
+  /**
+   * Whole batches from the one holding `offset`, up to `maxBytes` (at least one batch unless
+   * minOneBatch is false), never one whose last offset reaches `maxOffset`.
+   */
+  async read(offset: number, options: ReadOptions): Promise<ReadResult> {
+    if (offset < this.logStartOffsetValue || offset > this.logEndOffsetValue) {
+      throw new OffsetOutOfRangeError(offset, this.logStartOffsetValue, this.logEndOffsetValue);
+    }
+    const minOneBatch = options.minOneBatch ?? true;
+    const maxOffset = Math.min(options.maxOffset, this.logEndOffsetValue);
+    if (offset >= maxOffset) return { chunks: [], byteLength: 0 };
+    const cached = this.readTailCache(offset, options.maxBytes, maxOffset, minOneBatch);
+    if (cached) return cached;
+    for (let index = this.segmentIndexFor(offset); index < this.segments.length; index++) {
+      const segment = this.segments[index];
+      if (offset >= segment.nextOffset || segment.isEmpty) continue;
+      const isActive = index === this.segments.length - 1;
+      return this.readSegment(segment, offset, options.maxBytes, maxOffset, minOneBatch, !isActive);
+    }
+    return { chunks: [], byteLength: 0 };
+  }
+
+  private segmentIndexFor(offset: number): number {
+    let low = 0;
+    let high = this.segments.length - 1;
+    let found = 0;
+    while (low <= high) {
+      const middle = (low + high) >>> 1;
+      if (this.segments[middle].baseOffset <= offset) {
+        found = middle;
+        low = middle + 1;
+      } else {
+        high = middle - 1;
+      }
+    }
+    return found;
+  }
+
+  private readTailCache(offset: number, maxBytes: number, maxOffset: number, minOneBatch: boolean): ReadResult | null {
+    const cache = this.tailCache;
+    if (cache.length === 0 || offset < cache.at(0).baseOffset) return null;
+    let low = 0;
+    let high = cache.length - 1;
+    let entry = 0;
+    while (low <= high) {
+      const middle = (low + high) >>> 1;
+      if (cache.at(middle).baseOffset <= offset) {
+        entry = middle;
+        low = middle + 1;
+      } else {
+        high = middle - 1;
+      }
+    }
+    const chunks: Buffer[] = [];
+    let byteLength = 0;
+    for (; entry < cache.length; entry++) {
+      const item = cache.at(entry);
+      let runStart = -1;
+      let runEnd = -1;
+      for (let spanIndex = 0; spanIndex < item.spans.length; spanIndex++) {
+        const lastOffset = item.lastOffsets[spanIndex];
+        if (lastOffset < offset) continue;
+        const span = item.spans[spanIndex];
+        const fits = byteLength + span.sizeBytes <= maxBytes || (byteLength === 0 && minOneBatch);
+        if (lastOffset >= maxOffset || !fits) {
+          if (runStart >= 0) chunks.push(item.records.subarray(runStart, runEnd));
+          return { chunks, byteLength };
+        }
+        if (runStart < 0) runStart = span.position;
+        runEnd = span.position + span.sizeBytes;
+        byteLength += span.sizeBytes;
+      }
+      if (runStart >= 0) chunks.push(item.records.subarray(runStart, runEnd));
+    }
+    return { chunks, byteLength };
+  }
+
+  private async readSegment(
+    segment: Segment,
+    offset: number,
+    maxBytes: number,
+    maxOffset: number,
+    minOneBatch: boolean,
+    verifyCrc: boolean,
+  ): Promise<ReadResult> {
+    segment.readers++;
+    try {
+      const end = segment.sizeBytes;
+      let position = segment.lookupPosition(offset);
+      const windowBytesWanted = Math.max(maxBytes, 0) + this.configValue.indexIntervalBytes + BATCH_HEADER_BYTES * 4;
+      while (position < end) {
+        const windowBytes = Math.min(windowBytesWanted, end - position);
+        const window = Buffer.allocUnsafe(windowBytes);
+        const bytesRead = await segment.logFile.read(window, 0, windowBytes, position);
+        let at = 0;
+        let startAt = -1;
+        let byteLength = 0;
+        let reachedLimit = false;
+        while (at + BATCH_HEADER_BYTES <= bytesRead) {
+          const sizeBytes = this.checkedBatchSize(segment, window, at, position + at, end);
+          const lastOffset = readInt64(window, at) + window.readInt32BE(at + BatchField.lastOffsetDelta);
+          if (lastOffset < offset) {
+            if (at + sizeBytes > bytesRead) break;
+            at += sizeBytes;
+            continue;
+          }
+          const fits = byteLength + sizeBytes <= maxBytes || (byteLength === 0 && minOneBatch);
+          if (lastOffset >= maxOffset || !fits) {
+            reachedLimit = true;
+            break;
+          }
+          if (at + sizeBytes > bytesRead) {
+            if (startAt >= 0) {
+              reachedLimit = true;
+              break;
+            }
+            // The first batch is larger than the window: read it on its own.
+            const whole = Buffer.allocUnsafe(sizeBytes);
+            const read = await segment.logFile.read(whole, 0, sizeBytes, position + at);
+            if (read < sizeBytes) throw this.corruption(segment, position + at, 'batch shorter on disk than its length');
+            if (verifyCrc && !hasValidCrc(whole, 0, sizeBytes)) throw this.corruption(segment, position + at, 'batch fails its CRC-32C check');
+            return { chunks: [whole], byteLength: sizeBytes };
+          }
+          if (verifyCrc && !hasValidCrc(window, at, sizeBytes)) throw this.corruption(segment, position + at, 'batch fails its CRC-32C check');
+          if (startAt < 0) startAt = at;
+          byteLength += sizeBytes;
+          at += sizeBytes;
+        }
+        if (startAt >= 0) return { chunks: [window.subarray(startAt, startAt + byteLength)], byteLength };
+        // Nothing at or after `offset` in this window yet: the next window starts where this one's
+        // whole batches end.
+        if (reachedLimit || at === 0) break;
+        position += at;
+      }
+      return { chunks: [], byteLength: 0 };
+    } finally {
+      segment.releaseReader();
+    }
+  }
+
+  private checkedBatchSize(segment: Segment, window: Buffer, at: number, position: number, end: number): number {
+    const batchLength = window.readInt32BE(at + BatchField.batchLength);
+    const magic = window.readInt8(at + BatchField.magic);
+    const sizeBytes = LOG_OVERHEAD_BYTES + batchLength;
+    if (magic !== CURRENT_MAGIC || batchLength < BATCH_HEADER_BYTES - LOG_OVERHEAD_BYTES || position + sizeBytes > end) {
+      throw this.corruption(segment, position, `invalid batch header (magic ${magic}, batchLength ${batchLength})`);
+    }
+    return sizeBytes;
+  }
+
+  private corruption(segment: Segment, position: number, what: string): StorageError {
+    const error = new StorageError(
+      StorageErrorCode.CORRUPT_SEGMENT,
+      `corrupt data in ${segment.logPath} at position ${position}: ${what}; the batch is not served`,
+      KafkaStorageErrorCode.KAFKA_STORAGE_ERROR,
+    );
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+    return error;
+  }
+
+  // ───────────────────────────── lookups ─────────────────────────────
+
+  /** The first record whose timestamp is >= `timestamp`, or null when there is none. */
+  async offsetForTimestamp(timestamp: number): Promise<{ offset: number; timestamp: number } | null> {
+    for (const segment of [...this.segments]) {
+      if (segment.isEmpty || segment.maxTimestamp < timestamp || segment.nextOffset <= this.logStartOffsetValue) continue;
+      let found: { offset: number; timestamp: number } | null = null;
+      segment.readers++;
+      try {
+        await segment.scan(segment.lookupTimestampPosition(timestamp), segment.sizeBytes, { verifyCrc: false }, async (batch) => {
+          if (batch.maxTimestamp < timestamp || batch.lastOffset < this.logStartOffsetValue) return true;
+          const decoded = await decodeBatch(batch.buffer.subarray(batch.offsetInBuffer, batch.offsetInBuffer + batch.sizeBytes));
+          for (const record of decoded.records) {
+            const recordTimestamp = decoded.isLogAppendTime ? decoded.maxTimestamp : record.timestamp;
+            if (recordTimestamp >= timestamp && record.offset >= this.logStartOffsetValue) {
+              found = { offset: record.offset, timestamp: recordTimestamp };
+              return false;
+            }
+          }
+          return true;
+        });
+      } finally {
+        segment.releaseReader();
+      }
+      if (found) return found;
+    }
+    return null;
+  }
+
+  /** The largest timestamp in the log and the offset of the batch that carries it. */
+  maxTimestampOffset(): { offset: number; timestamp: number } {
+    let best = { offset: -1, timestamp: -1 };
+    for (const segment of this.segments) {
+      if (segment.maxTimestamp > best.timestamp) best = { offset: segment.offsetOfMaxTimestamp, timestamp: segment.maxTimestamp };
+    }
+    // Appends not yet written are in the tail cache, not yet in a segment.
+    for (let index = 0; index < this.tailCache.length; index++) {
+      const item = this.tailCache.at(index);
+      if (item.written) continue;
+      item.maxTimestamps.forEach((value, spanIndex) => {
+        if (value > best.timestamp) best = { offset: item.lastOffsets[spanIndex], timestamp: value };
+      });
+    }
+    return best;
+  }
+
+  // ───────────────────────────── truncation and deletion ─────────────────────────────
+
+  /** Removes every batch holding an offset >= `offset` (replication, after a leader change). */
+  truncateTo(offset: number): Promise<void> {
+    return this.maintenance.run(async () => {
+      if (offset >= this.logEndOffsetValue) return;
+      await this.pauseWriter();
+      try {
+        if (this.stickyError?.code === StorageErrorCode.STORAGE_FAILED) throw this.stickyError;
+        const truncated = new StorageError(
+          StorageErrorCode.STORAGE_FAILED,
+          `log truncated to ${offset} before this append was written`,
+          KafkaStorageErrorCode.KAFKA_STORAGE_ERROR,
+        );
+        for (const item of this.pending.takeAll()) rejectItem(item, truncated);
+        this.tailCache.clear();
+        this.tailCacheBytes = 0;
+        if (offset <= this.segments[0].baseOffset) {
+          await this.truncateFullyAndStartAt(Math.max(offset, 0));
+          return;
+        }
+        const index = this.segmentIndexFor(offset);
+        const removed = this.segments.splice(index + 1);
+        const segment = this.segments[index];
+        let cutAt = segment.sizeBytes;
+        let cutBaseOffset = offset;
+        await segment.scan(segment.lookupPosition(offset), segment.sizeBytes, { verifyCrc: false }, (batch) => {
+          if (batch.lastOffset < offset) return true;
+          cutAt = batch.position;
+          cutBaseOffset = Math.min(offset, batch.baseOffset);
+          return false;
+        });
+        await segment.logFile.truncate(cutAt);
+        await segment.logFile.datasync();
+        // Rebuild the segment's indexes and timestamps from what remains.
+        segment.resetIndexes();
+        await segment.scan(0, cutAt, { verifyCrc: false, pause: backgroundPacer() }, (batch) => {
+          segment.onBatch(batch, this.configValue.indexIntervalBytes);
+        });
+        segment.nextOffset = Math.max(segment.nextOffset, Math.min(cutBaseOffset, offset));
+        if (segment.sizeBytes === 0) segment.nextOffset = Math.max(segment.baseOffset, Math.min(cutBaseOffset, offset));
+        for (const old of removed) await this.removeSegment(old);
+        await this.io.unlink(segment.indexPath);
+        await this.io.unlink(segment.timeIndexPath);
+        await this.io.syncDirectory(this.directory);
+        this.logEndOffsetValue = segment.nextOffset;
+        this.writtenOffset = segment.nextOffset;
+        this.flushedOffsetValue = Math.min(this.flushedOffsetValue, segment.nextOffset);
+        this.unflushedRecords = 0;
+        if (this.logStartOffsetValue > this.logEndOffsetValue) this.logStartOffsetValue = this.logEndOffsetValue;
+      } finally {
+        this.resumeWriter();
+      }
+    });
+  }
+
+  private async truncateFullyAndStartAt(offset: number): Promise<void> {
+    const removed = this.segments.splice(0);
+    for (const old of removed) await this.removeSegment(old);
+    this.segments.push(await this.createSegment(offset));
+    this.logEndOffsetValue = offset;
+    this.writtenOffset = offset;
+    this.flushedOffsetValue = offset;
+    this.unflushedRecords = 0;
+    await this.setLogStartOffset(offset, true);
+  }
+
+  /** Advances the log start offset (DeleteRecords); returns the new log start offset. */
+  deleteRecordsBefore(offset: number): Promise<number> {
+    if (offset > this.logEndOffsetValue || offset < 0) {
+      return Promise.reject(new OffsetOutOfRangeError(offset, this.logStartOffsetValue, this.logEndOffsetValue));
+    }
+    return this.maintenance.run(async () => {
+      if (offset > this.logStartOffsetValue) await this.setLogStartOffset(offset);
+      await this.deleteSegmentsBelowLogStart();
+      return this.logStartOffsetValue;
+    });
+  }
+
+  private async setLogStartOffset(offset: number, force = false): Promise<void> {
+    if (!force && offset <= this.logStartOffsetValue) return;
+    this.logStartOffsetValue = offset;
+    if (this.onLogStartOffsetChanged) await this.onLogStartOffsetChanged(this);
+    if (this.listenerCount('logStartOffset') > 0) this.emit('logStartOffset', offset);
+  }
+
+  /** Deletes closed segments that hold nothing at or above the log start offset. */
+  private async deleteSegmentsBelowLogStart(): Promise<number> {
+    let deleted = 0;
+    while (this.segments.length > 1 && this.segments[1].baseOffset <= this.logStartOffsetValue) {
+      const [old] = this.segments.splice(0, 1);
+      await this.removeSegment(old);
+      deleted++;
+    }
+    if (deleted > 0) await this.io.syncDirectory(this.directory);
+    return deleted;
+  }
+
+  /** Renames a segment's files to `.deleted` (so a crash finishes the job on open), then deletes them once unread. */
+  private async removeSegment(segment: Segment): Promise<void> {
+    const paths = [segment.logPath, segment.indexPath, segment.timeIndexPath];
+    for (const path of paths) {
+      if (await this.io.exists(path)) await this.io.rename(path, `${path}.deleted`);
+    }
+    await this.io.syncDirectory(this.directory);
+    await segment.closeWhenIdle();
+    for (const path of paths) await this.io.unlink(`${path}.deleted`);
+  }
+
+  // ───────────────────────────── retention ─────────────────────────────
+
+  /**
+   * One retention pass: deletes whole segments past retention.ms / retention.bytes, then moves
+   * the log start offset past every leading batch older than retention.ms, even in the active
+   * segment, so no consumer reads an expired record.
+   */
+  applyRetention(now = this.clock()): Promise<{ deletedSegments: number; logStartOffset: number }> {
+    return this.maintenance.run(async () => {
+      const config = this.configValue;
+      let deletedSegments = 0;
+      if (!isDeleteRetained(config) || this.closed) return { deletedSegments, logStartOffset: this.logStartOffsetValue };
+      if (config.retentionMs >= 0) {
+        const cutoff = now - config.retentionMs;
+        while (
+          this.segments.length > 1 &&
+          this.segments[0].maxTimestamp < cutoff &&
+          this.segments[0].nextOffset <= this.flushedOffsetValue
+        ) {
+          await this.setLogStartOffset(this.segments[1].baseOffset);
+          deletedSegments += await this.deleteSegmentsBelowLogStart();
+        }
+      }
+      if (config.retentionBytes >= 0) {
+        let excess = this.sizeInBytes - config.retentionBytes;
+        while (this.segments.length > 1 && excess - this.segments[0].sizeBytes >= 0) {
+          excess -= this.segments[0].sizeBytes;
+          await this.setLogStartOffset(this.segments[1].baseOffset);
+          deletedSegments += await this.deleteSegmentsBelowLogStart();
+        }
+      }
+      if (config.retentionMs >= 0) await this.expireRecords(now);
+      return { deletedSegments, logStartOffset: this.logStartOffsetValue };
+    });
+  }
+
+  /** Moves the log start offset past leading batches whose maxTimestamp is older than retention.ms. */
+  private async expireRecords(now: number): Promise<void> {
+    const retentionMs = this.configValue.retentionMs;
+    if (retentionMs < 0 || !isDeleteRetained(this.configValue)) return;
+    const cutoff = now - retentionMs;
+    let newStart = this.logStartOffsetValue;
+    let nextExpiryMs = Infinity;
+    const pause = backgroundPacer();
+    for (const segment of [...this.segments]) {
+      if (segment.nextOffset <= newStart || segment.isEmpty) continue;
+      let stopped = false;
+      segment.readers++;
+      try {
+        await segment.scan(segment.lookupPosition(newStart), segment.sizeBytes, { verifyCrc: false, pause }, (batch) => {
+          if (batch.lastOffset < newStart) return true;
+          if (batch.maxTimestamp < cutoff && batch.lastOffset < this.flushedOffsetValue) {
+            newStart = batch.lastOffset + 1;
+            return true;
+          }
+          nextExpiryMs = batch.maxTimestamp < cutoff ? now + 100 : batch.maxTimestamp + retentionMs + 1;
+          stopped = true;
+          return false;
+        });
+      } finally {
+        segment.releaseReader();
+      }
+      if (stopped) break;
+    }
+    if (newStart > this.logStartOffsetValue) {
+      await this.setLogStartOffset(newStart);
+      await this.deleteSegmentsBelowLogStart();
+    }
+    if (nextExpiryMs === Infinity && this.logEndOffsetValue > this.writtenOffset) nextExpiryMs = now + 100;
+    if (nextExpiryMs !== Infinity) this.armExpiryTimer(Math.max(0, nextExpiryMs - now));
+  }
+
+  private armExpiryTimer(delayMs: number): void {
+    if (this.closed || this.configValue.retentionMs < 0 || !isDeleteRetained(this.configValue)) return;
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    this.expiryTimer = setTimeout(() => {
+      this.expiryTimer = null;
+      void this.maintenance
+        .run(() => this.expireRecords(this.clock()))
+        .catch((error) => {
+          if (this.listenerCount('error') > 0) this.emit('error', error);
+        });
+    }, Math.min(delayMs, MAX_TIMER_DELAY_MS));
+    this.expiryTimer.unref();
+  }
+
+  // ───────────────────────────── compaction hooks (used by log-cleaner.ts) ─────────────────────────────
+
+  /** @internal Closed segments, oldest first, with what the cleaner needs to read them. */
+  closedSegments(): Segment[] {
+    return this.segments.slice(0, -1);
+  }
+
+  /** @internal The active segment, read (not rewritten) by the cleaner to learn the newest keys. */
+  currentActiveSegment(): Segment {
+    return this.activeSegment;
+  }
+
+  /** @internal */
+  runMaintenance<T>(operation: () => Promise<T>): Promise<T> {
+    return this.maintenance.run(operation);
+  }
+
+  /** @internal */
+  get fileIo(): FileIo {
+    return this.io;
+  }
+
+  /** @internal */
+  now(): number {
+    return this.clock();
+  }
+
+  /**
+   * @internal Swaps a cleaned segment in for `old`. The caller has written and fsynced
+   * `<base>.log.cleaned` (+ indexes). The `.log.swap` rename is the commit point: a crash before
+   * it leaves the old segment; a crash after it is completed on open.
+   */
+  async swapSegment(old: Segment, cleanedBaseOffset: number): Promise<void> {
+    assert(cleanedBaseOffset === old.baseOffset, 'a cleaned segment keeps its base offset');
+    assert(this.segments.includes(old) && old !== this.activeSegment, 'only a closed, live segment is swapped');
+    const { io, directory } = this;
+    const stem = `${directory}/${segmentFileName(old.baseOffset, '.log').slice(0, 20)}`;
+    await io.rename(`${stem}.index.cleaned`, `${stem}.index.swap`);
+    await io.rename(`${stem}.timeindex.cleaned`, `${stem}.timeindex.swap`);
+    await io.rename(`${stem}.log.cleaned`, `${stem}.log.swap`);
+    await io.syncDirectory(directory);
+    // Committed. Replace the old files under their names.
+    await this.swapHook?.('committed');
+    for (const suffix of ['.log', '.index', '.timeindex']) {
+      if (await io.exists(`${stem}${suffix}`)) await io.rename(`${stem}${suffix}`, `${stem}${suffix}.deleted`);
+    }
+    await io.rename(`${stem}.index.swap`, `${stem}.index`);
+    await io.rename(`${stem}.timeindex.swap`, `${stem}.timeindex`);
+    await io.rename(`${stem}.log.swap`, `${stem}.log`);
+    await io.syncDirectory(directory);
+    const logFile = await io.open(`${stem}.log`, { create: false });
+    const segment = new Segment(directory, old.baseOffset, logFile);
+    const fileBytes = await logFile.size();
+    segment.loadIndexes(await io.readFile(`${stem}.index`), await io.readFile(`${stem}.timeindex`), fileBytes);
+    await segment.scan(segment.lastIndexedPosition(), fileBytes, { verifyCrc: false }, (batch) => {
+      segment.onBatch(batch, this.configValue.indexIntervalBytes);
+    });
+    // Offsets are kept, so the segment still ends where the next one begins.
+    segment.nextOffset = Math.max(segment.nextOffset, old.nextOffset);
+    segment.rollStartMs = old.rollStartMs;
+    this.segments[this.segments.indexOf(old)] = segment;
+    await old.closeWhenIdle();
+    for (const suffix of ['.log', '.index', '.timeindex']) await io.unlink(`${stem}${suffix}.deleted`);
+  }
+
+  /** @internal Test hook: called at points of the swap so tests can crash there. */
+  swapHook: ((point: 'committed') => Promise<void>) | null = null;
+
+  // ───────────────────────────── close ─────────────────────────────
+
+  /** Flushes everything, writes the active segment's indexes and the clean-shutdown marker. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.maintenance.run(async () => {
+      if (this.expiryTimer) clearTimeout(this.expiryTimer);
+      this.expiryTimer = null;
+      if (!this.stickyError) {
+        try {
+          await this.flush();
+        } catch {
+          // The sticky error records it; the marker below is then skipped.
+        }
+      }
+      this.closed = true;
+      await this.pauseWriter();
+      if (this.flushTimer) clearTimeout(this.flushTimer);
+      this.flushTimer = null;
+      const refused = new StorageError(StorageErrorCode.LOG_CLOSED, `log ${this.directory} closed before this append was written`, KafkaStorageErrorCode.KAFKA_STORAGE_ERROR);
+      for (const item of this.pending.takeAll()) rejectItem(item, refused);
+      if (!this.stickyError) {
+        const active = this.activeSegment;
+        active.maybeAppendTimeIndexEntry();
+        await active.writeIndexFiles(this.io);
+        await this.io.writeFileAtomic(`${this.directory}/${CLEAN_SHUTDOWN_FILE}`, Buffer.alloc(0));
+      }
+      for (const segment of this.segments) await segment.closeWhenIdle();
+    });
+  }
+
+  /** Closes the files and deletes the directory (the topic is being deleted). */
+  async delete(): Promise<void> {
+    await this.close();
+    await this.io.removeDirectory(this.directory);
+  }
+}
+
+function settle(item: PendingAppend): void {
+  if (item.settled) return;
+  item.settled = true;
+  item.resolve();
+}
+
+function rejectItem(item: PendingAppend, error: Error): void {
+  if (item.settled) return;
+  item.settled = true;
+  item.reject(error);
+}
+
+/** Compacted topics keep the newest record per key, so a record without a key has no place there. */
+function requireKeys(records: Buffer, spans: BatchSpan[]): void {
+  for (const span of spans) {
+    if ((span.attributes & AttributeBit.control) !== 0) continue;
+    const decoded = decodeBatchSync(records.subarray(span.position, span.position + span.sizeBytes));
+    for (const record of decoded.records) {
+      if (record.key === null) {
+        throw new RecordError(RecordErrorCode.INVALID_RECORD, 'compacted topic cannot accept a record without a key');
+      }
+    }
+  }
+}
