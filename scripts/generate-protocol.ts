@@ -1034,7 +1034,7 @@ function generate(messageDirectory: string): Map<string, string> {
       `  [${pair.apiKey}, {`,
       `    apiKey: ${pair.apiKey},`,
       `    name: '${pair.name}',`,
-      `    validVersions: { min: ${request.valid.min}, max: ${stableMax} },`,
+      `    validVersions: ${stableMax < request.valid.min ? 'null' : `{ min: ${request.valid.min}, max: ${stableMax} }`},`,
       `    codecVersionMax: ${request.valid.max},`,
       `    latestVersionUnstable: ${request.latestVersionUnstable},`,
       `    flexibleVersionsMin: ${flexible === null ? 'null' : flexible.min},`,

@@ -11,8 +11,11 @@ export interface MessageCodec {
 export interface ApiMessage {
   apiKey: number;
   name: string;
-  /** The versions that may be advertised: an unstable latest version is left out. */
-  validVersions: { min: number; max: number };
+  /**
+   * The versions that may be advertised: an unstable latest version is left out, and an API whose
+   * only version is unstable (the share-group APIs at this point) has null.
+   */
+  validVersions: { min: number; max: number } | null;
   /** The highest version the codecs implement (above `validVersions.max` when unstable). */
   codecVersionMax: number;
   latestVersionUnstable: boolean;

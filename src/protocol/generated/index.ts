@@ -766,7 +766,7 @@ export const apiMessages: ReadonlyMap<number, ApiMessage> = new Map<number, ApiM
   [76, {
     apiKey: 76,
     name: 'ShareGroupHeartbeat',
-    validVersions: { min: 0, max: -1 },
+    validVersions: null,
     codecVersionMax: 0,
     latestVersionUnstable: true,
     flexibleVersionsMin: 0,
@@ -776,7 +776,7 @@ export const apiMessages: ReadonlyMap<number, ApiMessage> = new Map<number, ApiM
   [77, {
     apiKey: 77,
     name: 'ShareGroupDescribe',
-    validVersions: { min: 0, max: -1 },
+    validVersions: null,
     codecVersionMax: 0,
     latestVersionUnstable: true,
     flexibleVersionsMin: 0,
@@ -786,7 +786,7 @@ export const apiMessages: ReadonlyMap<number, ApiMessage> = new Map<number, ApiM
   [78, {
     apiKey: 78,
     name: 'ShareFetch',
-    validVersions: { min: 0, max: -1 },
+    validVersions: null,
     codecVersionMax: 0,
     latestVersionUnstable: true,
     flexibleVersionsMin: 0,
@@ -796,7 +796,7 @@ export const apiMessages: ReadonlyMap<number, ApiMessage> = new Map<number, ApiM
   [79, {
     apiKey: 79,
     name: 'ShareAcknowledge',
-    validVersions: { min: 0, max: -1 },
+    validVersions: null,
     codecVersionMax: 0,
     latestVersionUnstable: true,
     flexibleVersionsMin: 0,
@@ -826,7 +826,7 @@ export const apiMessages: ReadonlyMap<number, ApiMessage> = new Map<number, ApiM
   [83, {
     apiKey: 83,
     name: 'InitializeShareGroupState',
-    validVersions: { min: 0, max: -1 },
+    validVersions: null,
     codecVersionMax: 0,
     latestVersionUnstable: true,
     flexibleVersionsMin: 0,
@@ -836,7 +836,7 @@ export const apiMessages: ReadonlyMap<number, ApiMessage> = new Map<number, ApiM
   [84, {
     apiKey: 84,
     name: 'ReadShareGroupState',
-    validVersions: { min: 0, max: -1 },
+    validVersions: null,
     codecVersionMax: 0,
     latestVersionUnstable: true,
     flexibleVersionsMin: 0,
@@ -846,7 +846,7 @@ export const apiMessages: ReadonlyMap<number, ApiMessage> = new Map<number, ApiM
   [85, {
     apiKey: 85,
     name: 'WriteShareGroupState',
-    validVersions: { min: 0, max: -1 },
+    validVersions: null,
     codecVersionMax: 0,
     latestVersionUnstable: true,
     flexibleVersionsMin: 0,
@@ -856,7 +856,7 @@ export const apiMessages: ReadonlyMap<number, ApiMessage> = new Map<number, ApiM
   [86, {
     apiKey: 86,
     name: 'DeleteShareGroupState',
-    validVersions: { min: 0, max: -1 },
+    validVersions: null,
     codecVersionMax: 0,
     latestVersionUnstable: true,
     flexibleVersionsMin: 0,
@@ -866,7 +866,7 @@ export const apiMessages: ReadonlyMap<number, ApiMessage> = new Map<number, ApiM
   [87, {
     apiKey: 87,
     name: 'ReadShareGroupStateSummary',
-    validVersions: { min: 0, max: -1 },
+    validVersions: null,
     codecVersionMax: 0,
     latestVersionUnstable: true,
     flexibleVersionsMin: 0,
