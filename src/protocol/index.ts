@@ -18,3 +18,10 @@ export {
 } from './headers.js';
 export { ErrorCode, errorMessage, errorName, type ErrorName } from './errors.js';
 export * from './generated/index.js';
+export {
+  consumerProtocolVersionMax,
+  decodeConsumerAssignment,
+  decodeConsumerSubscription,
+  encodeConsumerAssignment,
+  encodeConsumerSubscription,
+} from './consumer-protocol.js';

@@ -1,0 +1,66 @@
+// The "consumer" embedded protocol: the subscription a member sends in JoinGroup's metadata and
+// the assignment the leader hands out through SyncGroup. Each is an int16 version followed by the
+// generated struct. Like Kafka's ConsumerProtocol, a version newer than the highest known one is
+// read as the highest known one and any bytes left over are ignored, so newer clients stay
+// readable.
+
+import {
+  decodeConsumerProtocolAssignment,
+  decodeConsumerProtocolSubscription,
+  encodeConsumerProtocolAssignment,
+  encodeConsumerProtocolSubscription,
+  type ConsumerProtocolAssignment,
+  type ConsumerProtocolAssignmentInput,
+  type ConsumerProtocolSubscription,
+  type ConsumerProtocolSubscriptionInput,
+} from './generated/index.js';
+import { ProtocolDecodeError, Reader } from './reader.js';
+import { Writer } from './writer.js';
+
+/** The highest consumer-protocol version the generated codecs know. */
+export const consumerProtocolVersionMax = 3;
+
+function readVersion(reader: Reader): number {
+  const start = reader.offset;
+  const version = reader.readInt16();
+  if (version < 0) throw new ProtocolDecodeError(`consumer protocol version ${version}`, start);
+  return Math.min(version, consumerProtocolVersionMax);
+}
+
+export function decodeConsumerSubscription(bytes: Buffer): {
+  version: number;
+  subscription: ConsumerProtocolSubscription;
+} {
+  const reader = new Reader(bytes);
+  const version = readVersion(reader);
+  return { version, subscription: decodeConsumerProtocolSubscription(reader, version) };
+}
+
+export function encodeConsumerSubscription(
+  version: number,
+  subscription: ConsumerProtocolSubscriptionInput,
+): Buffer {
+  const writer = new Writer({ scratchBytes: 128 });
+  writer.writeInt16(version);
+  encodeConsumerProtocolSubscription(writer, version, subscription);
+  return writer.toBuffer();
+}
+
+export function decodeConsumerAssignment(bytes: Buffer): {
+  version: number;
+  assignment: ConsumerProtocolAssignment;
+} {
+  const reader = new Reader(bytes);
+  const version = readVersion(reader);
+  return { version, assignment: decodeConsumerProtocolAssignment(reader, version) };
+}
+
+export function encodeConsumerAssignment(
+  version: number,
+  assignment: ConsumerProtocolAssignmentInput,
+): Buffer {
+  const writer = new Writer({ scratchBytes: 128 });
+  writer.writeInt16(version);
+  encodeConsumerProtocolAssignment(writer, version, assignment);
+  return writer.toBuffer();
+}
