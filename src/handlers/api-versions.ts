@@ -27,8 +27,10 @@ export function createApiVersionsHandler(
   registry: HandlerRegistry,
 ): Handler<ApiVersionsRequest, ApiVersionsResponseInput> {
   const codec = apiMessages.get(apiVersionsKey);
-  if (codec === undefined)
-    throw new Error('assertion failed: the generated codecs have no ApiVersions');
+  const validVersions = codec?.validVersions;
+  if (validVersions === undefined || validVersions === null) {
+    throw new Error('assertion failed: the generated codecs have no stable ApiVersions versions');
+  }
 
   const response = (errorCode: number, withApis: boolean): ApiVersionsResponseInput => ({
     errorCode,
@@ -43,8 +45,8 @@ export function createApiVersionsHandler(
 
   return {
     apiKey: apiVersionsKey,
-    minVersion: codec.validVersions.min,
-    maxVersion: Math.min(4, codec.validVersions.max),
+    minVersion: validVersions.min,
+    maxVersion: Math.min(4, validVersions.max),
     handle(request, context) {
       if (context.apiVersion >= 3) {
         const { clientSoftwareName, clientSoftwareVersion } = request;

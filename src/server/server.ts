@@ -159,9 +159,11 @@ function checkHandlersHaveCodecs(
         `assertion failed: a handler is registered for API key ${handler.apiKey}, which has no codec`,
       );
     }
-    if (handler.minVersion < api.validVersions.min || handler.maxVersion > api.codecVersionMax) {
+    // An API whose versions are all unstable has no validVersions; its codecs still start at 0.
+    const codecVersionMin = api.validVersions?.min ?? 0;
+    if (handler.minVersion < codecVersionMin || handler.maxVersion > api.codecVersionMax) {
       throw new Error(
-        `assertion failed: handler for ${api.name} serves ${handler.minVersion}-${handler.maxVersion}, codecs have ${api.validVersions.min}-${api.codecVersionMax}`,
+        `assertion failed: handler for ${api.name} serves ${handler.minVersion}-${handler.maxVersion}, codecs have ${codecVersionMin}-${api.codecVersionMax}`,
       );
     }
   }

@@ -1,0 +1,49 @@
+// `brook --help`: the commands, and every broker setting with its flag, environment variable and
+// default, generated from the definitions table so the help can never drift from what is accepted.
+
+import { brokerConfigDefinitions } from '../config/broker-definitions.js';
+import { environmentVariableName, flagName, renderConfigValue } from '../config/definitions.js';
+
+export function usage(): string {
+  return [
+    'Usage: brook <command> [options]',
+    '',
+    'Commands:',
+    '  start     Run a broker until SIGINT or SIGTERM.',
+    '  help      Show this help.',
+    '',
+    'Options of start:',
+    '  --config FILE              Read settings from a Kafka server.properties file.',
+    '  --log-dirs DIR             Where data is kept (default ./data).',
+    '  --listeners PLAINTEXT://HOST:PORT[,...]',
+    '                             Where to listen (default PLAINTEXT://127.0.0.1:9092; port 0 picks one).',
+    '  --advertised-listeners PLAINTEXT://HOST:PORT[,...]',
+    '                             What clients are told to connect to, when different.',
+    '  --SETTING VALUE            Any broker setting below, dots written as dashes',
+    '                             (--num-partitions 4, or --num-partitions=4, or --override num.partitions=4).',
+    '',
+    'Examples:',
+    '  brook start',
+    '  brook start --log-dirs /var/lib/brook --listeners PLAINTEXT://0.0.0.0:9092 \\',
+    '              --advertised-listeners PLAINTEXT://broker1.example:9092 --num-partitions 4',
+    '  brook start --config server.properties',
+    '',
+    'Each setting may also come from the environment (BROOK_NUM_PARTITIONS=4).',
+    'Precedence: flags, then environment, then the config file, then the default.',
+    '',
+    'Broker settings:',
+  ].join('\n');
+}
+
+export function settingsHelp(): string {
+  const lines: string[] = [];
+  for (const [name, definition] of brokerConfigDefinitions) {
+    const shown = renderConfigValue(definition.defaultValue);
+    lines.push(
+      `  ${name} (${definition.type}, default ${shown === null ? 'unset' : shown === '' ? '""' : shown})`,
+    );
+    lines.push(`      ${definition.documentation}`);
+    lines.push(`      ${flagName(name)}, ${environmentVariableName(name)}`);
+  }
+  return lines.join('\n');
+}

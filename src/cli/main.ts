@@ -1,0 +1,104 @@
+#!/usr/bin/env node
+// The `brook` command. Exit codes: 0 on success and clean shutdown, 1 when the broker fails at run
+// time, 2 for a usage or configuration error (the message names the setting and its code).
+
+import { readFileSync } from 'node:fs';
+import { ConfigError } from '../config/errors.js';
+import { settingsHelp, usage } from './help.js';
+import { type CommandOutput, startCommand } from './start.js';
+
+export const CliErrorCode = {
+  UNKNOWN_COMMAND: 'BROOK_CLI_UNKNOWN_COMMAND',
+  START_FAILED: 'BROOK_CLI_START_FAILED',
+} as const;
+
+const output: CommandOutput = {
+  out: (line) => process.stdout.write(line + '\n'),
+  error: (line) => process.stderr.write(line + '\n'),
+};
+
+function packageVersion(): string {
+  // src/cli/main.ts and dist/cli/main.js both sit two levels below package.json.
+  const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
+  return (JSON.parse(text) as { version: string }).version;
+}
+
+async function runStart(args: string[]): Promise<number> {
+  const broker = await startCommand(args, output);
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        // A second signal means the operator will not wait for a clean stop.
+        output.error(`brook: ${signal} again, exiting without a clean shutdown`);
+        process.exit(1);
+      }
+      stopping = true;
+      output.out(`brook: ${signal} received, stopping`);
+      broker.stop().then(
+        () => {
+          output.out('brook: stopped');
+          resolve(0);
+        },
+        (error: unknown) => {
+          output.error(
+            `brook: stop failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+          );
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
+
+export async function main(args: string[]): Promise<number> {
+  const [command, ...rest] = args;
+  if (
+    command === undefined ||
+    command === '--help' ||
+    command === '-h' ||
+    command === 'help' ||
+    rest.includes('--help')
+  ) {
+    output.out(usage());
+    output.out(settingsHelp());
+    return command === undefined ? 2 : 0;
+  }
+  if (command === '--version' || command === 'version') {
+    output.out(packageVersion());
+    return 0;
+  }
+  try {
+    if (command === 'start') return await runStart(rest);
+    output.error(
+      `brook: unknown command ${JSON.stringify(command)} [${CliErrorCode.UNKNOWN_COMMAND}]; try brook --help`,
+    );
+    return 2;
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      output.error(`brook: ${error.message} [${error.code}]`);
+      return 2;
+    }
+    const code = (error as { code?: unknown }).code;
+    output.error(
+      `brook: cannot start [${typeof code === 'string' ? code : CliErrorCode.START_FAILED}]: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+    );
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (exitCode) => {
+    process.exitCode = exitCode;
+    // A stopped broker leaves nothing running; exit explicitly in case a stray handle remains.
+    if (exitCode !== 0 || process.argv[2] === 'start') setImmediate(() => process.exit(exitCode));
+  },
+  (error: unknown) => {
+    output.error(
+      `brook: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+    );
+    process.exit(1);
+  },
+);
