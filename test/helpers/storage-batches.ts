@@ -57,3 +57,8 @@ export async function keyedBatch(
     compression,
   });
 }
+
+/** The batch a crash-test appender writes for `seed`: sizes vary so batches straddle segment ends. */
+export function recipeForSeed(seed: number): BatchRecipe {
+  return { seed, recordsCount: 1 + (seed % 5), valueBytes: 50 + ((seed * 37) % 1500) };
+}

@@ -1,0 +1,192 @@
+// A FileIo for tests: wraps the real one to count fsyncs, inject errors (EIO, ENOSPC) and slow
+// fsyncs, and to record each file's last fsynced length so a power loss can be simulated by
+// cutting every file back to it (`cutToFsyncedLengths`).
+
+import { appendFileSync, readFileSync, readdirSync, statSync, truncateSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { nodeFileIo, type FileIo, type LogFile } from '../../src/storage/file-io.js';
+
+export type FaultOperation = 'write' | 'datasync' | 'open' | 'truncate';
+
+export interface Fault {
+  operation: FaultOperation;
+  /** Only files whose path contains this. */
+  pathIncludes?: string;
+  errorCode: string;
+  /** How many matching calls fail; Infinity until cleared. */
+  times: number;
+}
+
+function errnoError(code: string, operation: string, path: string): NodeJS.ErrnoException {
+  const error = new Error(`${code}: injected failure, ${operation} '${path}'`) as NodeJS.ErrnoException;
+  error.code = code;
+  return error;
+}
+
+export class FaultyFileIo implements FileIo {
+  datasyncCount = 0;
+  writeCount = 0;
+  datasyncDelayMs = 0;
+  private faults: Fault[] = [];
+  /** path -> length at the last fsync that completed. */
+  readonly fsyncedLengths = new Map<string, number>();
+
+  /** With a journal path, every fsynced length is also appended there (for a child process that gets killed). */
+  constructor(
+    private readonly inner: FileIo = nodeFileIo,
+    private readonly journalPath?: string,
+  ) {}
+
+  inject(fault: Fault): void {
+    this.faults.push({ ...fault });
+  }
+
+  clearFaults(): void {
+    this.faults = [];
+  }
+
+  private check(operation: FaultOperation, path: string): void {
+    const fault = this.faults.find((candidate) => candidate.operation === operation && candidate.times > 0 && (!candidate.pathIncludes || path.includes(candidate.pathIncludes)));
+    if (!fault) return;
+    fault.times--;
+    throw errnoError(fault.errorCode, operation, path);
+  }
+
+  /**
+   * Two fsyncs of one file can overlap (the flusher's and a roll's); the longer length is the
+   * durable one, whichever finishes last. Only a truncation makes the durable length shorter.
+   */
+  private recordFsynced(path: string, length: number, shrink = false): void {
+    const previous = this.fsyncedLengths.get(path) ?? 0;
+    const durable = shrink ? length : Math.max(previous, length);
+    this.fsyncedLengths.set(path, durable);
+    if (this.journalPath) appendFileSync(this.journalPath, `${shrink ? 'cut' : 'sync'}\t${path}\t${durable}\n`);
+  }
+
+  private recordRename(from: string, to: string): void {
+    const length = this.fsyncedLengths.get(from);
+    this.fsyncedLengths.delete(from);
+    if (length !== undefined) this.fsyncedLengths.set(to, length);
+    if (this.journalPath) appendFileSync(this.journalPath, `rename\t${from}\t${to}\n`);
+  }
+
+  async open(path: string, options: { create: boolean }): Promise<LogFile> {
+    this.check('open', path);
+    const file = await this.inner.open(path, options);
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const io = this;
+    return {
+      path,
+      async write(buffers, position) {
+        io.writeCount++;
+        io.check('write', path);
+        await file.write(buffers, position);
+      },
+      read: (buffer, offset, length, position) => file.read(buffer, offset, length, position),
+      async datasync() {
+        io.datasyncCount++;
+        const length = await file.size();
+        if (io.datasyncDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, io.datasyncDelayMs));
+        io.check('datasync', path);
+        await file.datasync();
+        io.recordFsynced(path, length);
+      },
+      async truncate(length) {
+        io.check('truncate', path);
+        await file.truncate(length);
+        const synced = io.fsyncedLengths.get(path);
+        if (synced !== undefined && synced > length) io.recordFsynced(path, length, true);
+      },
+      size: () => file.size(),
+      close: () => file.close(),
+    };
+  }
+
+  readFile(path: string): Promise<Buffer | null> {
+    return this.inner.readFile(path);
+  }
+
+  async writeFileAtomic(path: string, data: Buffer): Promise<void> {
+    this.check('write', path);
+    await this.inner.writeFileAtomic(path, data);
+    this.recordFsynced(path, data.length, true);
+  }
+
+  async createExclusive(path: string, data: Buffer): Promise<boolean> {
+    const created = await this.inner.createExclusive(path, data);
+    if (created) this.recordFsynced(path, data.length);
+    return created;
+  }
+
+  readdir(directory: string): Promise<string[]> {
+    return this.inner.readdir(directory);
+  }
+
+  mkdir(directory: string): Promise<void> {
+    return this.inner.mkdir(directory);
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    await this.inner.rename(from, to);
+    this.recordRename(from, to);
+  }
+
+  unlink(path: string): Promise<void> {
+    return this.inner.unlink(path);
+  }
+
+  removeDirectory(directory: string): Promise<void> {
+    return this.inner.removeDirectory(directory);
+  }
+
+  exists(path: string): Promise<boolean> {
+    return this.inner.exists(path);
+  }
+
+  syncDirectory(directory: string): Promise<void> {
+    return this.inner.syncDirectory(directory);
+  }
+}
+
+/** Reads a journal written by a FaultyFileIo in another process: path -> last fsynced length. */
+export function readFsyncJournal(journalPath: string): Map<string, number> {
+  const lengths = new Map<string, number>();
+  if (!existsSync(journalPath)) return lengths;
+  for (const line of readFileSync(journalPath, 'utf8').split('\n')) {
+    const [kind, first, second] = line.split('\t');
+    if (kind === 'sync') lengths.set(first, Math.max(lengths.get(first) ?? 0, Number(second)));
+    if (kind === 'cut') lengths.set(first, Number(second));
+    if (kind === 'rename') {
+      const length = lengths.get(first);
+      lengths.delete(first);
+      if (length !== undefined) lengths.set(second, length);
+    }
+  }
+  return lengths;
+}
+
+/**
+ * Simulates a power loss after the writer died: every file under `directory` is cut back to the
+ * length it had at its last completed fsync (files never fsynced are cut to nothing). Returns the
+ * number of bytes thrown away.
+ */
+export function cutToFsyncedLengths(directory: string, fsyncedLengths: Map<string, number>): number {
+  let discarded = 0;
+  const visit = (path: string): void => {
+    for (const entry of readdirSync(path, { withFileTypes: true })) {
+      const child = join(path, entry.name);
+      if (entry.isDirectory()) {
+        visit(child);
+        continue;
+      }
+      const size = statSync(child).size;
+      const keep = Math.min(size, fsyncedLengths.get(child) ?? 0);
+      if (keep < size) {
+        truncateSync(child, keep);
+        discarded += size - keep;
+      }
+    }
+  };
+  visit(directory);
+  return discarded;
+}
