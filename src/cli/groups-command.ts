@@ -1,0 +1,649 @@
+// `brook groups`: consumer-group administration, as a Kafka client of a running broker
+// (--bootstrap-server), like Kafka's kafka-consumer-groups.sh. It speaks the Kafka protocol through
+// the generated codecs over node:net, so it works against any Kafka-compatible broker.
+//
+//   brook groups list                                  groups and their states
+//   brook groups describe --group G                    per partition: committed, log end, lag, owner
+//   brook groups reset-offsets --group G (--topic T[:P,P] | --all-topics)
+//         (--to-earliest | --to-latest | --to-offset N | --to-datetime ISO | --to-timestamp MS)
+//         [--execute]                                  dry run unless --execute; group must be inactive
+//   brook groups delete --group G                      a group with no members, and its offsets
+//
+// Exit codes: 0 success, 1 a Kafka or connection error, 2 a usage error.
+
+import { connect, type Socket } from 'node:net';
+import { decodeConsumerAssignment } from '../coordinator/group/consumer-protocol.js';
+import { ErrorCode, errorName } from '../protocol/errors.js';
+import { decodeResponseHeader, encodeRequestHeader } from '../protocol/headers.js';
+import { apiMessages } from '../protocol/generated/index.js';
+import { Reader } from '../protocol/reader.js';
+import { Writer } from '../protocol/writer.js';
+import type { DescribeGroupsResponse } from '../protocol/generated/describe-groups.js';
+import type { DeleteGroupsResponse } from '../protocol/generated/delete-groups.js';
+import type { FindCoordinatorResponse } from '../protocol/generated/find-coordinator.js';
+import type { ListGroupsResponse } from '../protocol/generated/list-groups.js';
+import type { ListOffsetsResponse } from '../protocol/generated/list-offsets.js';
+import type { MetadataResponse } from '../protocol/generated/metadata.js';
+import type { OffsetCommitResponse } from '../protocol/generated/offset-commit.js';
+import type { OffsetFetchResponse } from '../protocol/generated/offset-fetch.js';
+
+export const GroupsCommandErrorCode = {
+  USAGE: 'BROOK_GROUPS_USAGE',
+  KAFKA_ERROR: 'BROOK_GROUPS_KAFKA_ERROR',
+  CONNECTION: 'BROOK_GROUPS_CONNECTION',
+} as const;
+
+class GroupsCommandError extends Error {
+  constructor(
+    readonly code: (typeof GroupsCommandErrorCode)[keyof typeof GroupsCommandErrorCode],
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface GroupsCommandOutput {
+  out(line: string): void;
+  error(line: string): void;
+}
+
+const defaultOutput: GroupsCommandOutput = {
+  out: (line) => process.stdout.write(line + '\n'),
+  error: (line) => process.stderr.write(line + '\n'),
+};
+
+const usageText = `usage: brook groups <command> [--bootstrap-server HOST:PORT] ...
+  list                                   list groups and their states
+  describe --group G                     committed offset, log end offset and lag per partition
+  reset-offsets --group G (--topic T[:P,P,...] | --all-topics)
+      (--to-earliest | --to-latest | --to-offset N | --to-datetime ISO-8601 | --to-timestamp MS)
+      [--execute]                        without --execute only shows the plan
+  delete --group G                       delete a group that has no members, with its offsets
+--bootstrap-server defaults to 127.0.0.1:9092.`;
+
+const apiKey = {
+  listOffsets: 2,
+  metadata: 3,
+  offsetCommit: 8,
+  offsetFetch: 9,
+  findCoordinator: 10,
+  describeGroups: 15,
+  listGroups: 16,
+  deleteGroups: 42,
+} as const;
+
+/** Request versions: every Kafka since 2.x and Brook serve these. */
+const apiVersion = {
+  listOffsets: 2,
+  metadata: 1,
+  offsetCommit: 7,
+  offsetFetch: 7,
+  findCoordinator: 3,
+  describeGroups: 5,
+  listGroups: 4,
+  deleteGroups: 2,
+} as const;
+
+const requestTimeoutMs = 30_000;
+const frameBytesMax = 100 * 1024 * 1024;
+const earliestTimestamp = -2n;
+const latestTimestamp = -1n;
+
+// ---------------------------------------------------------------------------------------------
+// A minimal Kafka connection: one request at a time is enough for an admin command.
+
+class KafkaConnection {
+  private buffered: Buffer = Buffer.alloc(0);
+  private correlationId = 0;
+  private pending: { resolve: (frame: Buffer) => void; reject: (error: Error) => void } | null = null;
+  private failure: Error | null = null;
+
+  private constructor(
+    private readonly socket: Socket,
+    readonly address: string,
+  ) {
+    socket.on('data', (data: Buffer) => this.onData(data));
+    const fail = (error: Error) => {
+      this.failure = error;
+      this.pending?.reject(error);
+      this.pending = null;
+    };
+    socket.on('error', (error) => fail(new GroupsCommandError(GroupsCommandErrorCode.CONNECTION, `${address}: ${error.message}`)));
+    socket.on('close', () => fail(new GroupsCommandError(GroupsCommandErrorCode.CONNECTION, `${address}: connection closed`)));
+  }
+
+  static open(address: string): Promise<KafkaConnection> {
+    const { host, port } = parseAddress(address);
+    return new Promise((resolve, reject) => {
+      const socket = connect({ host, port });
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new GroupsCommandError(GroupsCommandErrorCode.CONNECTION, `${address}: connect timed out`));
+      }, requestTimeoutMs);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        socket.setNoDelay(true);
+        resolve(new KafkaConnection(socket, address));
+      });
+      socket.once('error', (error) => {
+        clearTimeout(timer);
+        reject(new GroupsCommandError(GroupsCommandErrorCode.CONNECTION, `${address}: ${error.message}`));
+      });
+    });
+  }
+
+  private onData(data: Buffer): void {
+    this.buffered = this.buffered.length === 0 ? data : Buffer.concat([this.buffered, data]);
+    if (this.buffered.length < 4) return;
+    const length = this.buffered.readInt32BE(0);
+    if (length < 0 || length > frameBytesMax) {
+      this.socket.destroy(new Error(`response frame of ${length} bytes`));
+      return;
+    }
+    if (this.buffered.length < 4 + length) return;
+    const frame = this.buffered.subarray(4, 4 + length);
+    this.buffered = this.buffered.subarray(4 + length);
+    const pending = this.pending;
+    this.pending = null;
+    pending?.resolve(frame);
+  }
+
+  async request<Response>(key: number, version: number, body: unknown): Promise<Response> {
+    if (this.failure !== null) throw this.failure;
+    const codec = apiMessages.get(key);
+    if (codec === undefined) throw new Error(`assertion: no codec for API key ${key}`);
+    const correlationId = ++this.correlationId;
+    const writer = new Writer({ frameLength: true });
+    encodeRequestHeader(writer, { apiKey: key, apiVersion: version, correlationId, clientId: 'brook-groups' });
+    codec.request.encode(writer, version, body as never);
+    const { chunks } = writer.finish();
+    const frame = await new Promise<Buffer>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending = null;
+        reject(new GroupsCommandError(GroupsCommandErrorCode.CONNECTION, `${this.address}: ${codec.name} timed out`));
+      }, requestTimeoutMs);
+      this.pending = {
+        resolve: (value) => (clearTimeout(timer), resolve(value)),
+        reject: (error) => (clearTimeout(timer), reject(error)),
+      };
+      for (const chunk of chunks) this.socket.write(chunk);
+    });
+    const reader = new Reader(frame);
+    const header = decodeResponseHeader(reader, key, version);
+    if (header.correlationId !== correlationId) {
+      throw new GroupsCommandError(
+        GroupsCommandErrorCode.CONNECTION,
+        `${this.address}: response correlation id ${header.correlationId}, expected ${correlationId}`,
+      );
+    }
+    return codec.response.decode(reader, version) as Response;
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+function parseAddress(address: string): { host: string; port: number } {
+  const colon = address.lastIndexOf(':');
+  const port = Number(address.slice(colon + 1));
+  if (colon <= 0 || !Number.isInteger(port) || port <= 0 || port > 65535) {
+    throw new GroupsCommandError(GroupsCommandErrorCode.USAGE, `bad address ${address}: expected HOST:PORT`);
+  }
+  return { host: address.slice(0, colon).replace(/^\[|\]$/g, ''), port };
+}
+
+function checkError(errorCode: number, what: string): void {
+  if (errorCode !== ErrorCode.NONE) {
+    throw new GroupsCommandError(GroupsCommandErrorCode.KAFKA_ERROR, `${what}: ${errorName(errorCode)}`);
+  }
+}
+
+/** Connections by broker address, opened on first use. */
+class Cluster {
+  private readonly connections = new Map<string, Promise<KafkaConnection>>();
+
+  constructor(readonly bootstrapServer: string) {}
+
+  connection(address = this.bootstrapServer): Promise<KafkaConnection> {
+    let connection = this.connections.get(address);
+    if (connection === undefined) {
+      connection = KafkaConnection.open(address);
+      this.connections.set(address, connection);
+    }
+    return connection;
+  }
+
+  async coordinator(groupId: string): Promise<KafkaConnection> {
+    const bootstrap = await this.connection();
+    const response = await bootstrap.request<FindCoordinatorResponse>(
+      apiKey.findCoordinator,
+      apiVersion.findCoordinator,
+      { key: groupId, keyType: 0 },
+    );
+    checkError(response.errorCode, `FindCoordinator for group ${groupId}`);
+    return this.connection(`${response.host}:${response.port}`);
+  }
+
+  /** Partitions and their leaders' addresses, for the given topics (all topics when null). */
+  async partitions(topics: string[] | null): Promise<Map<string, Map<number, string>>> {
+    const bootstrap = await this.connection();
+    const response = await bootstrap.request<MetadataResponse>(apiKey.metadata, apiVersion.metadata, {
+      topics: topics === null ? null : topics.map((name) => ({ name })),
+    });
+    const brokers = new Map(response.brokers.map((broker) => [broker.nodeId, `${broker.host}:${broker.port}`]));
+    const result = new Map<string, Map<number, string>>();
+    for (const topic of response.topics) {
+      if (topic.name === null) continue;
+      checkError(topic.errorCode, `Metadata for topic ${topic.name}`);
+      const leaders = new Map<number, string>();
+      for (const partition of topic.partitions) {
+        const leader = brokers.get(partition.leaderId);
+        if (leader !== undefined) leaders.set(partition.partitionIndex, leader);
+      }
+      result.set(topic.name, leaders);
+    }
+    return result;
+  }
+
+  /** ListOffsets for each partition at `timestamp` (−2 earliest, −1 latest), from its leader. */
+  async offsetsAt(
+    partitions: { topic: string; partition: number }[],
+    timestamp: bigint,
+  ): Promise<Map<string, bigint>> {
+    const leaders = await this.partitions([...new Set(partitions.map((entry) => entry.topic))]);
+    const byLeader = new Map<string, Map<string, number[]>>();
+    for (const { topic, partition } of partitions) {
+      const leader = leaders.get(topic)?.get(partition);
+      if (leader === undefined) continue;
+      let topics = byLeader.get(leader);
+      if (topics === undefined) byLeader.set(leader, (topics = new Map()));
+      let list = topics.get(topic);
+      if (list === undefined) topics.set(topic, (list = []));
+      list.push(partition);
+    }
+    const offsets = new Map<string, bigint>();
+    for (const [leader, topics] of byLeader) {
+      const connection = await this.connection(leader);
+      const response = await connection.request<ListOffsetsResponse>(apiKey.listOffsets, apiVersion.listOffsets, {
+        replicaId: -1,
+        isolationLevel: 0,
+        topics: [...topics].map(([name, indexes]) => ({
+          name,
+          partitions: indexes.map((partitionIndex) => ({ partitionIndex, timestamp })),
+        })),
+      });
+      for (const topic of response.topics) {
+        for (const partition of topic.partitions) {
+          checkError(partition.errorCode, `ListOffsets for ${topic.name}-${partition.partitionIndex}`);
+          offsets.set(partitionKey(topic.name, partition.partitionIndex), partition.offset);
+        }
+      }
+    }
+    return offsets;
+  }
+
+  close(): void {
+    for (const connection of this.connections.values()) {
+      connection.then((open) => open.close(), () => undefined);
+    }
+  }
+}
+
+function partitionKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Arguments.
+
+interface ParsedArguments {
+  command: string;
+  options: Map<string, string | true>;
+}
+
+const flagsWithoutValue = new Set([
+  '--all-topics',
+  '--to-earliest',
+  '--to-latest',
+  '--execute',
+  '--dry-run',
+  '--help',
+]);
+
+function parseArguments(argv: string[]): ParsedArguments {
+  const [command = '', ...rest] = argv;
+  const options = new Map<string, string | true>();
+  for (let index = 0; index < rest.length; index++) {
+    let name = rest[index];
+    if (!name.startsWith('--')) {
+      throw new GroupsCommandError(GroupsCommandErrorCode.USAGE, `unexpected argument ${name}`);
+    }
+    let value: string | true = true;
+    const equals = name.indexOf('=');
+    if (equals > 0) {
+      value = name.slice(equals + 1);
+      name = name.slice(0, equals);
+    } else if (!flagsWithoutValue.has(name)) {
+      const next = rest[index + 1];
+      if (next === undefined) {
+        throw new GroupsCommandError(GroupsCommandErrorCode.USAGE, `${name} needs a value`);
+      }
+      value = next;
+      index++;
+    }
+    options.set(name, value);
+  }
+  return { command, options };
+}
+
+function stringOption(options: Map<string, string | true>, name: string): string | undefined {
+  const value = options.get(name);
+  if (value === true) throw new GroupsCommandError(GroupsCommandErrorCode.USAGE, `${name} needs a value`);
+  return value;
+}
+
+function requiredGroup(options: Map<string, string | true>): string {
+  const group = stringOption(options, '--group');
+  if (group === undefined || group === '') {
+    throw new GroupsCommandError(GroupsCommandErrorCode.USAGE, '--group is required');
+  }
+  return group;
+}
+
+function table(rows: string[][]): string[] {
+  const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
+  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column])).join('  ').trimEnd());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commands.
+
+async function listGroups(cluster: Cluster, output: GroupsCommandOutput): Promise<void> {
+  const connection = await cluster.connection();
+  const response = await connection.request<ListGroupsResponse>(apiKey.listGroups, apiVersion.listGroups, {
+    statesFilter: [],
+  });
+  checkError(response.errorCode, 'ListGroups');
+  const groups = [...response.groups].sort((a, b) => (a.groupId < b.groupId ? -1 : 1));
+  output.out(
+    table([
+      ['GROUP', 'STATE', 'PROTOCOL-TYPE'],
+      ...groups.map((group) => [group.groupId, group.groupState, group.protocolType]),
+    ]).join('\n'),
+  );
+}
+
+interface GroupSnapshot {
+  state: string;
+  committed: Map<string, { topic: string; partition: number; offset: bigint }>;
+  owners: Map<string, { memberId: string; clientHost: string; clientId: string }>;
+}
+
+async function snapshotGroup(cluster: Cluster, groupId: string): Promise<GroupSnapshot> {
+  const coordinator = await cluster.coordinator(groupId);
+  const described = await coordinator.request<DescribeGroupsResponse>(
+    apiKey.describeGroups,
+    apiVersion.describeGroups,
+    { groups: [groupId], includeAuthorizedOperations: false },
+  );
+  const group = described.groups[0];
+  checkError(group.errorCode, `DescribeGroups for ${groupId}`);
+  const owners = new Map<string, { memberId: string; clientHost: string; clientId: string }>();
+  for (const member of group.members) {
+    for (const { topic, partitions } of decodeConsumerAssignment(member.memberAssignment)) {
+      for (const partition of partitions) {
+        owners.set(partitionKey(topic, partition), member);
+      }
+    }
+  }
+  const fetched = await coordinator.request<OffsetFetchResponse>(apiKey.offsetFetch, apiVersion.offsetFetch, {
+    groupId,
+    topics: null,
+    requireStable: false,
+  });
+  checkError(fetched.errorCode, `OffsetFetch for ${groupId}`);
+  const committed = new Map<string, { topic: string; partition: number; offset: bigint }>();
+  for (const topic of fetched.topics) {
+    for (const partition of topic.partitions) {
+      checkError(partition.errorCode, `OffsetFetch for ${topic.name}-${partition.partitionIndex}`);
+      if (partition.committedOffset < 0n) continue;
+      committed.set(partitionKey(topic.name, partition.partitionIndex), {
+        topic: topic.name,
+        partition: partition.partitionIndex,
+        offset: partition.committedOffset,
+      });
+    }
+  }
+  return { state: group.groupState, committed, owners };
+}
+
+async function describeGroup(cluster: Cluster, groupId: string, output: GroupsCommandOutput): Promise<void> {
+  const snapshot = await snapshotGroup(cluster, groupId);
+  if (snapshot.state === 'Dead' && snapshot.committed.size === 0) {
+    throw new GroupsCommandError(GroupsCommandErrorCode.KAFKA_ERROR, `group ${groupId} does not exist`);
+  }
+  const keys = new Set([...snapshot.committed.keys(), ...snapshot.owners.keys()]);
+  const partitions = [...keys]
+    .map((key) => {
+      const [topic, partition] = key.split('\u0000');
+      return { topic, partition: Number(partition) };
+    })
+    .sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
+  const logEndOffsets = await cluster.offsetsAt(partitions, latestTimestamp);
+  const rows = partitions.map(({ topic, partition }) => {
+    const key = partitionKey(topic, partition);
+    const committed = snapshot.committed.get(key)?.offset;
+    const logEndOffset = logEndOffsets.get(key);
+    const owner = snapshot.owners.get(key);
+    const lag =
+      committed === undefined || logEndOffset === undefined
+        ? '-'
+        : String(logEndOffset > committed ? logEndOffset - committed : 0n);
+    return [
+      groupId,
+      topic,
+      String(partition),
+      committed === undefined ? '-' : String(committed),
+      logEndOffset === undefined ? '-' : String(logEndOffset),
+      lag,
+      owner?.memberId ?? '-',
+      owner?.clientHost ?? '-',
+      owner?.clientId ?? '-',
+    ];
+  });
+  output.out(`Group ${groupId} is ${snapshot.state}.`);
+  output.out(
+    table([
+      ['GROUP', 'TOPIC', 'PARTITION', 'CURRENT-OFFSET', 'LOG-END-OFFSET', 'LAG', 'CONSUMER-ID', 'HOST', 'CLIENT-ID'],
+      ...rows,
+    ]).join('\n'),
+  );
+}
+
+async function resetOffsets(
+  cluster: Cluster,
+  groupId: string,
+  options: Map<string, string | true>,
+  output: GroupsCommandOutput,
+): Promise<void> {
+  const snapshot = await snapshotGroup(cluster, groupId);
+  if (snapshot.state !== 'Empty' && snapshot.state !== 'Dead') {
+    throw new GroupsCommandError(
+      GroupsCommandErrorCode.KAFKA_ERROR,
+      `group ${groupId} is ${snapshot.state}: offsets can be reset only while it has no members (stop its consumers)`,
+    );
+  }
+
+  // Which partitions.
+  let partitions: { topic: string; partition: number }[];
+  const topicOption = stringOption(options, '--topic');
+  if (options.has('--all-topics')) {
+    partitions = [...snapshot.committed.values()].map(({ topic, partition }) => ({ topic, partition }));
+  } else if (topicOption !== undefined) {
+    const [topic, list] = topicOption.split(':');
+    if (list !== undefined) {
+      partitions = list.split(',').map((partition) => ({ topic, partition: Number(partition) }));
+      if (partitions.some((entry) => !Number.isInteger(entry.partition) || entry.partition < 0)) {
+        throw new GroupsCommandError(GroupsCommandErrorCode.USAGE, `bad partition list in --topic ${topicOption}`);
+      }
+    } else {
+      const known = (await cluster.partitions([topic])).get(topic);
+      if (known === undefined || known.size === 0) {
+        throw new GroupsCommandError(GroupsCommandErrorCode.KAFKA_ERROR, `topic ${topic} does not exist`);
+      }
+      partitions = [...known.keys()].sort((a, b) => a - b).map((partition) => ({ topic, partition }));
+    }
+  } else {
+    throw new GroupsCommandError(GroupsCommandErrorCode.USAGE, 'reset-offsets needs --topic or --all-topics');
+  }
+
+  // Where to.
+  const earliest = await cluster.offsetsAt(partitions, earliestTimestamp);
+  const latest = await cluster.offsetsAt(partitions, latestTimestamp);
+  let targets: Map<string, bigint>;
+  const toOffset = stringOption(options, '--to-offset');
+  const toDatetime = stringOption(options, '--to-datetime');
+  const toTimestamp = stringOption(options, '--to-timestamp');
+  if (options.has('--to-earliest')) {
+    targets = earliest;
+  } else if (options.has('--to-latest')) {
+    targets = latest;
+  } else if (toOffset !== undefined) {
+    if (!/^\d+$/.test(toOffset)) {
+      throw new GroupsCommandError(GroupsCommandErrorCode.USAGE, `--to-offset ${toOffset} is not an offset`);
+    }
+    const wanted = BigInt(toOffset);
+    targets = new Map();
+    // Clamped into the log, as Kafka's tool does.
+    for (const { topic, partition } of partitions) {
+      const key = partitionKey(topic, partition);
+      const low = earliest.get(key) ?? 0n;
+      const high = latest.get(key) ?? wanted;
+      targets.set(key, wanted < low ? low : wanted > high ? high : wanted);
+    }
+  } else if (toDatetime !== undefined || toTimestamp !== undefined) {
+    const timestampMs = toDatetime !== undefined ? Date.parse(toDatetime) : Number(toTimestamp);
+    if (!Number.isFinite(timestampMs) || timestampMs < 0) {
+      throw new GroupsCommandError(
+        GroupsCommandErrorCode.USAGE,
+        `bad time ${toDatetime ?? toTimestamp}: use ISO-8601 (2026-01-31T12:00:00Z) or milliseconds`,
+      );
+    }
+    const found = await cluster.offsetsAt(partitions, BigInt(Math.trunc(timestampMs)));
+    targets = new Map();
+    for (const { topic, partition } of partitions) {
+      const key = partitionKey(topic, partition);
+      const offset = found.get(key);
+      // No record at or after the time: the log end.
+      targets.set(key, offset === undefined || offset < 0n ? (latest.get(key) ?? 0n) : offset);
+    }
+  } else {
+    throw new GroupsCommandError(
+      GroupsCommandErrorCode.USAGE,
+      'reset-offsets needs one of --to-earliest, --to-latest, --to-offset, --to-datetime, --to-timestamp',
+    );
+  }
+
+  const plan = partitions
+    .filter(({ topic, partition }) => targets.has(partitionKey(topic, partition)))
+    .map(({ topic, partition }) => ({ topic, partition, offset: targets.get(partitionKey(topic, partition))! }));
+  output.out(
+    table([
+      ['GROUP', 'TOPIC', 'PARTITION', 'NEW-OFFSET'],
+      ...plan.map((entry) => [groupId, entry.topic, String(entry.partition), String(entry.offset)]),
+    ]).join('\n'),
+  );
+  if (!options.has('--execute')) {
+    output.out('Dry run: nothing was changed (add --execute to apply).');
+    return;
+  }
+  const byTopic = new Map<string, { partitionIndex: number; committedOffset: bigint; committedMetadata: string }[]>();
+  for (const entry of plan) {
+    let list = byTopic.get(entry.topic);
+    if (list === undefined) byTopic.set(entry.topic, (list = []));
+    list.push({ partitionIndex: entry.partition, committedOffset: entry.offset, committedMetadata: '' });
+  }
+  const coordinator = await cluster.coordinator(groupId);
+  const response = await coordinator.request<OffsetCommitResponse>(apiKey.offsetCommit, apiVersion.offsetCommit, {
+    groupId,
+    generationIdOrMemberEpoch: -1,
+    memberId: '',
+    groupInstanceId: null,
+    topics: [...byTopic].map(([name, partitionsOfTopic]) => ({ name, partitions: partitionsOfTopic })),
+  });
+  for (const topic of response.topics) {
+    for (const partition of topic.partitions) {
+      checkError(partition.errorCode, `OffsetCommit for ${topic.name}-${partition.partitionIndex}`);
+    }
+  }
+  output.out(`Offsets of group ${groupId} reset.`);
+}
+
+async function deleteGroup(cluster: Cluster, groupId: string, output: GroupsCommandOutput): Promise<void> {
+  const coordinator = await cluster.coordinator(groupId);
+  const response = await coordinator.request<DeleteGroupsResponse>(apiKey.deleteGroups, apiVersion.deleteGroups, {
+    groupsNames: [groupId],
+  });
+  const result = response.results.find((entry) => entry.groupId === groupId);
+  if (result === undefined) {
+    throw new GroupsCommandError(GroupsCommandErrorCode.KAFKA_ERROR, `DeleteGroups gave no result for ${groupId}`);
+  }
+  checkError(result.errorCode, `DeleteGroups for ${groupId}`);
+  output.out(`Group ${groupId} deleted.`);
+}
+
+/** Runs `brook groups ...` (argv without "groups"); resolves with the exit code. */
+export async function runGroupsCommand(
+  argv: string[],
+  output: GroupsCommandOutput = defaultOutput,
+): Promise<number> {
+  let parsed: ParsedArguments;
+  try {
+    parsed = parseArguments(argv);
+  } catch (error) {
+    output.error(`brook groups: ${(error as Error).message}\n${usageText}`);
+    return 2;
+  }
+  const { command, options } = parsed;
+  if (command === '' || command === '--help' || command === 'help' || options.has('--help')) {
+    output.out(usageText);
+    return command === '' ? 2 : 0;
+  }
+  let cluster: Cluster | null = null;
+  try {
+    const bootstrapServer = stringOption(options, '--bootstrap-server') ?? '127.0.0.1:9092';
+    parseAddress(bootstrapServer);
+    cluster = new Cluster(bootstrapServer);
+    switch (command) {
+      case 'list':
+        await listGroups(cluster, output);
+        break;
+      case 'describe':
+        await describeGroup(cluster, requiredGroup(options), output);
+        break;
+      case 'reset-offsets':
+        await resetOffsets(cluster, requiredGroup(options), options, output);
+        break;
+      case 'delete':
+        await deleteGroup(cluster, requiredGroup(options), output);
+        break;
+      default:
+        throw new GroupsCommandError(GroupsCommandErrorCode.USAGE, `unknown command ${command}`);
+    }
+    return 0;
+  } catch (error) {
+    if (error instanceof GroupsCommandError) {
+      output.error(`brook groups: ${error.message} [${error.code}]`);
+      if (error.code === GroupsCommandErrorCode.USAGE) {
+        output.error(usageText);
+        return 2;
+      }
+      return 1;
+    }
+    output.error(`brook groups: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    return 1;
+  } finally {
+    cluster?.close();
+  }
+}
