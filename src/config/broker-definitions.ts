@@ -326,6 +326,10 @@ const definitions: ConfigDefinition[] = [
     type: 'list',
     defaultValue: ['delete'],
     validValues: ['delete', 'compact'],
+    validate: (value) => {
+      if ((value as readonly string[]).length === 0)
+        throw new Error('name delete, compact, or both');
+    },
     documentation: 'delete (by retention), compact (keep the latest record per key), or both.',
     dynamic: true,
   },

@@ -42,11 +42,8 @@ export {
   resolveBrokerConfig,
 } from './broker-config.js';
 export {
-  type CleanupPolicy,
   type ConfigSynonym,
   type DescribedConfig,
-  type LogConfig,
-  type MessageTimestampType,
   type TopicConfigOverrides,
   describeBrokerConfigs,
   describeTopicConfigs,

@@ -13,6 +13,7 @@ import {
 } from './definitions.js';
 import { ConfigError, ConfigErrorCode } from './errors.js';
 import { topicConfigDefinitions } from './topic-definitions.js';
+import type { CleanupPolicy, LogConfig, MessageTimestampType } from '../storage/log-config.js';
 
 /** A topic's stored overrides, typed, by Kafka name. Only configs the topic sets explicitly. */
 export type TopicConfigOverrides = ReadonlyMap<string, ConfigValue>;
@@ -198,45 +199,25 @@ export function describeBrokerConfigs(broker: BrokerConfig): DescribedConfig[] {
   return described;
 }
 
-export type CleanupPolicy = 'delete' | 'compact';
-export type MessageTimestampType = 'CreateTime' | 'LogAppendTime';
-
-/**
- * What storage needs of a topic's configs, as plain numbers. Kafka's Long.MAX_VALUE "never"
- * becomes Number.MAX_SAFE_INTEGER so that arithmetic (timestamp + retentionMs) stays exact;
- * -1 keeps Kafka's meaning of "no limit" for retentionMs and retentionBytes.
- */
-export interface LogConfig {
-  readonly segmentBytes: number;
-  readonly segmentMs: number;
-  readonly segmentJitterMs: number;
-  readonly segmentIndexBytes: number;
-  readonly retentionMs: number;
-  readonly retentionBytes: number;
-  readonly cleanupPolicy: readonly CleanupPolicy[];
-  readonly deleteRetentionMs: number;
-  readonly minCompactionLagMs: number;
-  readonly maxCompactionLagMs: number;
-  readonly minCleanableDirtyRatio: number;
-  readonly fileDeleteDelayMs: number;
-  readonly flushMessages: number;
-  readonly flushMs: number;
-  readonly messageTimestampType: MessageTimestampType;
-  readonly messageTimestampBeforeMaxMs: number;
-  readonly messageTimestampAfterMaxMs: number;
-  readonly maxMessageBytes: number;
-  readonly indexIntervalBytes: number;
-  readonly compressionType: string;
-  readonly minInsyncReplicas: number;
-  readonly preallocate: boolean;
-}
-
 function finite(value: ConfigValue): number {
   const number = value as number;
+  // Kafka's Long.MAX_VALUE "never" becomes MAX_SAFE_INTEGER so arithmetic on it stays exact.
   return number >= LONG_MAX_VALUE ? Number.MAX_SAFE_INTEGER : number;
 }
 
-/** A topic's effective configs (effectiveTopicConfigs) as storage's LogConfig. */
+/** cleanup.policy as storage spells it: the list in a fixed order, whatever order it was given in. */
+function cleanupPolicyOf(value: ConfigValue): CleanupPolicy {
+  const policies = value as readonly string[];
+  const compact = policies.includes('compact');
+  const remove = policies.includes('delete');
+  if (compact && remove) return 'compact,delete';
+  return compact ? 'compact' : 'delete';
+}
+
+/**
+ * A topic's effective configs (effectiveTopicConfigs) as storage's LogConfig. -1 keeps Kafka's
+ * meaning of "no limit" for retentionMs and retentionBytes.
+ */
 export function toLogConfig(effective: ReadonlyMap<string, ConfigValue>): LogConfig {
   const get = (name: string): ConfigValue => {
     if (!effective.has(name))
@@ -246,26 +227,16 @@ export function toLogConfig(effective: ReadonlyMap<string, ConfigValue>): LogCon
   return {
     segmentBytes: finite(get('segment.bytes')),
     segmentMs: finite(get('segment.ms')),
-    segmentJitterMs: finite(get('segment.jitter.ms')),
-    segmentIndexBytes: finite(get('segment.index.bytes')),
+    indexIntervalBytes: finite(get('index.interval.bytes')),
     retentionMs: finite(get('retention.ms')),
     retentionBytes: finite(get('retention.bytes')),
-    cleanupPolicy: get('cleanup.policy') as readonly CleanupPolicy[],
+    cleanupPolicy: cleanupPolicyOf(get('cleanup.policy')),
     deleteRetentionMs: finite(get('delete.retention.ms')),
     minCompactionLagMs: finite(get('min.compaction.lag.ms')),
-    maxCompactionLagMs: finite(get('max.compaction.lag.ms')),
-    minCleanableDirtyRatio: get('min.cleanable.dirty.ratio') as number,
-    fileDeleteDelayMs: finite(get('file.delete.delay.ms')),
     flushMessages: finite(get('flush.messages')),
     flushMs: finite(get('flush.ms')),
     messageTimestampType: get('message.timestamp.type') as MessageTimestampType,
-    messageTimestampBeforeMaxMs: finite(get('message.timestamp.before.max.ms')),
-    messageTimestampAfterMaxMs: finite(get('message.timestamp.after.max.ms')),
     maxMessageBytes: finite(get('max.message.bytes')),
-    indexIntervalBytes: finite(get('index.interval.bytes')),
-    compressionType: get('compression.type') as string,
-    minInsyncReplicas: finite(get('min.insync.replicas')),
-    preallocate: get('preallocate') as boolean,
   };
 }
 

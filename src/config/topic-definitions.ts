@@ -31,12 +31,17 @@ function flushMsFromBroker(_synonym: string, value: ConfigValue): ConfigValue {
   return value ?? LONG_MAX_VALUE;
 }
 
+function atLeastOnePolicy(value: ConfigValue): void {
+  if ((value as readonly string[]).length === 0) throw new Error('name delete, compact, or both');
+}
+
 const definitions: TopicConfigDefinition[] = [
   {
     name: 'cleanup.policy',
     type: 'list',
     defaultValue: ['delete'],
     validValues: ['delete', 'compact'],
+    validate: atLeastOnePolicy,
     brokerSynonyms: ['log.cleanup.policy'],
     documentation: 'delete (by retention), compact (keep the latest record per key), or both.',
     dynamic: true,

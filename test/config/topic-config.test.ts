@@ -14,6 +14,7 @@ import {
   topicConfigDefinitions,
   topicLogConfig,
 } from '../../src/config/index.js';
+import { defaultLogConfig } from '../../src/storage/log-config.js';
 
 test('a topic without overrides gets its defaults from the broker settings that back them', () => {
   const broker = resolveBrokerConfig({
@@ -141,7 +142,7 @@ test('the LogConfig for storage is camelCase numbers, with Long.MAX_VALUE as MAX
   assert.equal(logConfig.segmentMs, 604_800_000);
   assert.equal(logConfig.retentionMs, 604_800_000);
   assert.equal(logConfig.retentionBytes, 5000);
-  assert.deepEqual(logConfig.cleanupPolicy, ['compact']);
+  assert.equal(logConfig.cleanupPolicy, 'compact');
   assert.equal(logConfig.deleteRetentionMs, 86_400_000);
   assert.equal(logConfig.minCompactionLagMs, 0);
   assert.equal(logConfig.flushMessages, 1);
@@ -149,6 +150,15 @@ test('the LogConfig for storage is camelCase numbers, with Long.MAX_VALUE as MAX
   assert.equal(logConfig.messageTimestampType, 'LogAppendTime');
   assert.equal(logConfig.maxMessageBytes, 1048588);
   assert.equal(logConfig.indexIntervalBytes, 4096);
+  assert.equal(
+    topicLogConfig(broker, parseTopicConfigs([['cleanup.policy', 'delete,compact']])).cleanupPolicy,
+    'compact,delete',
+  );
+  assert.throws(() => parseTopicConfigs([['cleanup.policy', '']]), /cleanup\.policy/);
+});
+
+test('an untouched broker gives storage exactly its default LogConfig', () => {
+  assert.deepEqual(topicLogConfig(resolveBrokerConfig()), defaultLogConfig);
 });
 
 test('every topic config names broker synonyms that exist and has a default that passes its own validation', () => {
