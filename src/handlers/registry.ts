@@ -50,8 +50,10 @@ export interface Handler<Request = never, Response = unknown> {
   ): HandlerResult<Response> | Promise<HandlerResult<Response>>;
   /**
    * The response that reports `errorCode` for every part of `request` (Kafka's getErrorResponse).
-   * Used for refused versions and when `handle` throws; without it, the server closes the
-   * connection in those cases, since not every response has a top-level error slot.
+   * Used for refused versions and when `handle` throws (with UNKNOWN_SERVER_ERROR, as Kafka
+   * answers); without it, the server closes the connection in those cases, since not every
+   * response has a top-level error slot. For ApiVersions at a version Brook does not know, the
+   * body cannot be decoded and `request` is undefined.
    */
   errorResponse?(request: Request, errorCode: number, context: RequestContext): Response;
 }

@@ -79,6 +79,24 @@ const echoHandler: Handler<EchoRequest, EchoRequest> = {
   },
 };
 
+// A second test API whose handler has an errorResponse: the response carries the error code in
+// place of the value. Versions 0-1 are advertised, v0 is refused (like Produce v0-2 in Kafka 4).
+const reportingKey = 1001;
+const reportingApi: ApiMessage = { ...echoApi, apiKey: reportingKey, name: 'Reporting' };
+const reportingHandler: Handler<EchoRequest, EchoRequest> = {
+  apiKey: reportingKey,
+  minVersion: 0,
+  maxVersion: 1,
+  refusedBelow: 1,
+  handle(request) {
+    if (request.value < 0) throw new Error('negative value');
+    return request;
+  },
+  errorResponse(_request, errorCode) {
+    return { value: errorCode };
+  },
+};
+
 const logged: string[] = [];
 const logger: ServerLogger = {
   info: () => {},
@@ -86,7 +104,11 @@ const logger: ServerLogger = {
   error: (message) => logged.push(message),
 };
 
-const testApis = new Map<number, ApiMessage>([...apiMessages, [echoKey, echoApi]]);
+const testApis = new Map<number, ApiMessage>([
+  ...apiMessages,
+  [echoKey, echoApi],
+  [reportingKey, reportingApi],
+]);
 let server: BrookServer;
 let port: number;
 const clients: WireClient[] = [];
@@ -99,7 +121,10 @@ async function client(onPort = port): Promise<WireClient> {
 
 async function serverWith(limits: Partial<ServerLimits>): Promise<BrookServer> {
   const registry = new HandlerRegistry();
-  registry.register(createApiVersionsHandler(registry)).register(echoHandler);
+  registry
+    .register(createApiVersionsHandler(registry))
+    .register(echoHandler)
+    .register(reportingHandler);
   return startServer({
     listeners: [{ name: 'PLAINTEXT', host: '127.0.0.1', port: 0 }],
     registry,
@@ -179,7 +204,7 @@ test('a request sent one byte at a time is answered', async () => {
   assert.equal(body.errorCode, ErrorCode.NONE);
   assert.deepEqual(
     body.apiKeys.map((api) => api.apiKey),
-    [18, echoKey],
+    [18, echoKey, reportingKey],
   );
 });
 
@@ -295,6 +320,7 @@ test('every ApiVersions version 0-4 decodes and lists the registry, v3+ with emp
     assert.deepEqual(body.apiKeys, [
       { apiKey: 18, minVersion: 0, maxVersion: 4 },
       { apiKey: echoKey, minVersion: 0, maxVersion: 1 },
+      { apiKey: reportingKey, minVersion: 0, maxVersion: 1 },
     ]);
     assert.equal(body.throttleTimeMs, 0);
     assert.equal(body.finalizedFeaturesEpoch, -1n);
@@ -482,4 +508,61 @@ test('a second handler for the same API key is refused', () => {
   const registry = new HandlerRegistry();
   registry.register(echoHandler);
   assert.throws(() => registry.register({ ...echoHandler }), /already registered/);
+});
+
+test('a version below refusedBelow is advertised but answered with UNSUPPORTED_VERSION', async () => {
+  const connected = await client();
+  await connected.send(
+    Buffer.concat([
+      requestFrame({ apiKey: reportingKey, apiVersion: 0, correlationId: 1 }, (writer) =>
+        writer.writeInt32(5),
+      ),
+      requestFrame({ apiKey: reportingKey, apiVersion: 1, correlationId: 2 }, (writer) =>
+        writer.writeInt32(5),
+      ),
+    ]),
+  );
+  assert.equal(echoValueOf(await connected.nextFrame()), ErrorCode.UNSUPPORTED_VERSION);
+  assert.equal(echoValueOf(await connected.nextFrame()), 5);
+  assert.equal(connected.isClosed(), false);
+});
+
+test('a handler with errorResponse that throws answers UNKNOWN_SERVER_ERROR and keeps the connection', async () => {
+  const connected = await client();
+  await connected.send(
+    requestFrame({ apiKey: reportingKey, apiVersion: 1, correlationId: 1 }, (writer) =>
+      writer.writeInt32(-1),
+    ),
+  );
+  assert.equal(echoValueOf(await connected.nextFrame()), ErrorCode.UNKNOWN_SERVER_ERROR);
+  await connected.send(
+    requestFrame({ apiKey: reportingKey, apiVersion: 1, correlationId: 2 }, (writer) =>
+      writer.writeInt32(6),
+    ),
+  );
+  assert.equal(echoValueOf(await connected.nextFrame()), 6);
+});
+
+test('the registry refuses inconsistent declarations', () => {
+  const registry = new HandlerRegistry();
+  assert.throws(
+    () => registry.register({ ...echoHandler, minVersion: 3, maxVersion: 2 }),
+    /version range/,
+  );
+  assert.throws(() => registry.register({ ...echoHandler, refusedBelow: 1 }), /no errorResponse/);
+  assert.throws(() => registry.register({ ...reportingHandler, refusedBelow: 0 }), /refusedBelow/);
+});
+
+test('startServer refuses a handler whose versions the codecs do not have', async () => {
+  const registry = new HandlerRegistry();
+  registry.register({ ...echoHandler, maxVersion: 7 });
+  await assert.rejects(
+    startServer({
+      listeners: [{ name: 'PLAINTEXT', host: '127.0.0.1', port: 0 }],
+      registry,
+      logger,
+      apiMessages: testApis,
+    }),
+    /codecs have 0-1/,
+  );
 });
