@@ -693,7 +693,10 @@ function generateStruct(struct: Struct, context: Context, isTop: boolean): strin
       label(field),
     );
     const absentCheck = (indent: string): string[] => {
-      if (field.ignorable) return [];
+      // A response field the version lacks is dropped, not an error: handlers build one
+      // response for every version they serve, and the encoder decides what each version
+      // carries. Requests (which Brook encodes only as a client, in tests and tools) stay strict.
+      if (field.ignorable || context.message.type === 'response') return [];
       noteIsDefault(field, context);
       return [
         `${indent}if (!${isDefaultExpression(field, `value.${field.name}`)}) throw ${context.use('nonDefaultError')}('${label(field)}', version);`,
@@ -713,7 +716,7 @@ function generateStruct(struct: Struct, context: Context, isTop: boolean): strin
   }
   for (const field of tagged) {
     // Outside its tagged versions a tagged field does not exist.
-    if (field.ignorable) continue;
+    if (field.ignorable || context.message.type === 'response') continue;
     const present = versionCondition(field.taggedVersions, valid);
     if (present === 'true') continue;
     noteIsDefault(field, context);

@@ -194,13 +194,9 @@ function encodeAddPartitionsToTxnResponseAddPartitionsToTxnResult(writer: Writer
   const flexible = version >= 3;
   if (version >= 4) {
     writeString(writer, flexible, false, (value.transactionalId ?? ''), 'AddPartitionsToTxnResponseAddPartitionsToTxnResult.transactionalId', version);
-  } else {
-    if (!(value.transactionalId === undefined || value.transactionalId === '')) throw nonDefaultError('AddPartitionsToTxnResponseAddPartitionsToTxnResult.transactionalId', version);
   }
   if (version >= 4) {
     writeStructArray(writer, flexible, false, version, (value.topicResults ?? []), encodeAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult, 'AddPartitionsToTxnResponseAddPartitionsToTxnResult.topicResults');
-  } else {
-    if (!(value.topicResults === undefined || (value.topicResults !== null && value.topicResults.length === 0))) throw nonDefaultError('AddPartitionsToTxnResponseAddPartitionsToTxnResult.topicResults', version);
   }
   if (flexible) {
     writer.writeEmptyTaggedFields();
@@ -301,13 +297,9 @@ export function encodeAddPartitionsToTxnResponse(writer: Writer, version: number
   }
   if (version >= 4) {
     writeStructArray(writer, flexible, false, version, (value.resultsByTransaction ?? []), encodeAddPartitionsToTxnResponseAddPartitionsToTxnResult, 'AddPartitionsToTxnResponse.resultsByTransaction');
-  } else {
-    if (!(value.resultsByTransaction === undefined || (value.resultsByTransaction !== null && value.resultsByTransaction.length === 0))) throw nonDefaultError('AddPartitionsToTxnResponse.resultsByTransaction', version);
   }
   if (version <= 3) {
     writeStructArray(writer, flexible, false, version, (value.resultsByTopicV3AndBelow ?? []), encodeAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult, 'AddPartitionsToTxnResponse.resultsByTopicV3AndBelow');
-  } else {
-    if (!(value.resultsByTopicV3AndBelow === undefined || (value.resultsByTopicV3AndBelow !== null && value.resultsByTopicV3AndBelow.length === 0))) throw nonDefaultError('AddPartitionsToTxnResponse.resultsByTopicV3AndBelow', version);
   }
   if (flexible) {
     writer.writeEmptyTaggedFields();

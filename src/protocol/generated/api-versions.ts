@@ -5,7 +5,6 @@ import type { Reader } from '../reader.js';
 import { Writer } from '../writer.js';
 import {
   checkVersion,
-  nonDefaultError,
   readNullableString,
   readString,
   readStructArray,
@@ -108,18 +107,12 @@ function encodeApiVersionsResponseSupportedFeatureKey(writer: Writer, version: n
   const flexible = version >= 3;
   if (version >= 3) {
     writeString(writer, flexible, false, (value.name ?? ''), 'ApiVersionsResponseSupportedFeatureKey.name', version);
-  } else {
-    if (!(value.name === undefined || value.name === '')) throw nonDefaultError('ApiVersionsResponseSupportedFeatureKey.name', version);
   }
   if (version >= 3) {
     writer.writeInt16((value.minVersion ?? 0));
-  } else {
-    if (!(value.minVersion === undefined || value.minVersion === 0)) throw nonDefaultError('ApiVersionsResponseSupportedFeatureKey.minVersion', version);
   }
   if (version >= 3) {
     writer.writeInt16((value.maxVersion ?? 0));
-  } else {
-    if (!(value.maxVersion === undefined || value.maxVersion === 0)) throw nonDefaultError('ApiVersionsResponseSupportedFeatureKey.maxVersion', version);
   }
   if (flexible) {
     writer.writeEmptyTaggedFields();
@@ -153,18 +146,12 @@ function encodeApiVersionsResponseFinalizedFeatureKey(writer: Writer, version: n
   const flexible = version >= 3;
   if (version >= 3) {
     writeString(writer, flexible, false, (value.name ?? ''), 'ApiVersionsResponseFinalizedFeatureKey.name', version);
-  } else {
-    if (!(value.name === undefined || value.name === '')) throw nonDefaultError('ApiVersionsResponseFinalizedFeatureKey.name', version);
   }
   if (version >= 3) {
     writer.writeInt16((value.maxVersionLevel ?? 0));
-  } else {
-    if (!(value.maxVersionLevel === undefined || value.maxVersionLevel === 0)) throw nonDefaultError('ApiVersionsResponseFinalizedFeatureKey.maxVersionLevel', version);
   }
   if (version >= 3) {
     writer.writeInt16((value.minVersionLevel ?? 0));
-  } else {
-    if (!(value.minVersionLevel === undefined || value.minVersionLevel === 0)) throw nonDefaultError('ApiVersionsResponseFinalizedFeatureKey.minVersionLevel', version);
   }
   if (flexible) {
     writer.writeEmptyTaggedFields();

@@ -148,13 +148,9 @@ export function encodeCreateDelegationTokenResponse(writer: Writer, version: num
   writeString(writer, flexible, false, value.principalName, 'CreateDelegationTokenResponse.principalName', version);
   if (version >= 3) {
     writeString(writer, flexible, false, (value.tokenRequesterPrincipalType ?? ''), 'CreateDelegationTokenResponse.tokenRequesterPrincipalType', version);
-  } else {
-    if (!(value.tokenRequesterPrincipalType === undefined || value.tokenRequesterPrincipalType === '')) throw nonDefaultError('CreateDelegationTokenResponse.tokenRequesterPrincipalType', version);
   }
   if (version >= 3) {
     writeString(writer, flexible, false, (value.tokenRequesterPrincipalName ?? ''), 'CreateDelegationTokenResponse.tokenRequesterPrincipalName', version);
-  } else {
-    if (!(value.tokenRequesterPrincipalName === undefined || value.tokenRequesterPrincipalName === '')) throw nonDefaultError('CreateDelegationTokenResponse.tokenRequesterPrincipalName', version);
   }
   writer.writeInt64(value.issueTimestampMs);
   writer.writeInt64(value.expiryTimestampMs);

@@ -269,26 +269,18 @@ function encodeCreateTopicsResponseCreatableTopicConfigs(writer: Writer, version
   const flexible = version >= 5;
   if (version >= 5) {
     writeString(writer, flexible, false, (value.name ?? ''), 'CreateTopicsResponseCreatableTopicConfigs.name', version);
-  } else {
-    if (!(value.name === undefined || value.name === '')) throw nonDefaultError('CreateTopicsResponseCreatableTopicConfigs.name', version);
   }
   if (version >= 5) {
     writeString(writer, flexible, true, (value.value === undefined ? '' : value.value), 'CreateTopicsResponseCreatableTopicConfigs.value', version);
-  } else {
-    if (!(value.value === undefined || value.value === '')) throw nonDefaultError('CreateTopicsResponseCreatableTopicConfigs.value', version);
   }
   if (version >= 5) {
     writer.writeBool((value.readOnly ?? false));
-  } else {
-    if (!(value.readOnly === undefined || value.readOnly === false)) throw nonDefaultError('CreateTopicsResponseCreatableTopicConfigs.readOnly', version);
   }
   if (version >= 5) {
     writer.writeInt8((value.configSource ?? -1));
   }
   if (version >= 5) {
     writer.writeBool((value.isSensitive ?? false));
-  } else {
-    if (!(value.isSensitive === undefined || value.isSensitive === false)) throw nonDefaultError('CreateTopicsResponseCreatableTopicConfigs.isSensitive', version);
   }
   if (flexible) {
     writer.writeEmptyTaggedFields();

@@ -175,8 +175,6 @@ function encodeDeleteAclsResponseDeleteAclsMatchingAcl(writer: Writer, version: 
   writeString(writer, flexible, false, value.resourceName, 'DeleteAclsResponseDeleteAclsMatchingAcl.resourceName', version);
   if (version >= 1) {
     writer.writeInt8((value.patternType ?? 3));
-  } else {
-    if (!(value.patternType === undefined || value.patternType === 3)) throw nonDefaultError('DeleteAclsResponseDeleteAclsMatchingAcl.patternType', version);
   }
   writeString(writer, flexible, false, value.principal, 'DeleteAclsResponseDeleteAclsMatchingAcl.principal', version);
   writeString(writer, flexible, false, value.host, 'DeleteAclsResponseDeleteAclsMatchingAcl.host', version);

@@ -100,8 +100,6 @@ function encodeDescribeAclsResponseDescribeAclsResource(writer: Writer, version:
   writeString(writer, flexible, false, value.resourceName, 'DescribeAclsResponseDescribeAclsResource.resourceName', version);
   if (version >= 1) {
     writer.writeInt8((value.patternType ?? 3));
-  } else {
-    if (!(value.patternType === undefined || value.patternType === 3)) throw nonDefaultError('DescribeAclsResponseDescribeAclsResource.patternType', version);
   }
   writeStructArray(writer, flexible, false, version, value.acls, encodeDescribeAclsResponseAclDescription, 'DescribeAclsResponseDescribeAclsResource.acls');
   if (flexible) {

@@ -122,8 +122,6 @@ export function encodeDescribeClusterResponse(writer: Writer, version: number, v
   writeString(writer, true, true, (value.errorMessage === undefined ? null : value.errorMessage), 'DescribeClusterResponse.errorMessage', version);
   if (version >= 1) {
     writer.writeInt8((value.endpointType ?? 1));
-  } else {
-    if (!(value.endpointType === undefined || value.endpointType === 1)) throw nonDefaultError('DescribeClusterResponse.endpointType', version);
   }
   writeString(writer, true, false, value.clusterId, 'DescribeClusterResponse.clusterId', version);
   writer.writeInt32((value.controllerId ?? -1));

@@ -185,8 +185,6 @@ function encodeDescribeConfigsResponseDescribeConfigsResourceResult(writer: Writ
   writer.writeBool(value.readOnly);
   if (version <= 0) {
     writer.writeBool((value.isDefault ?? false));
-  } else {
-    if (!(value.isDefault === undefined || value.isDefault === false)) throw nonDefaultError('DescribeConfigsResponseDescribeConfigsResourceResult.isDefault', version);
   }
   if (version >= 1) {
     writer.writeInt8((value.configSource ?? -1));
@@ -233,18 +231,12 @@ function encodeDescribeConfigsResponseDescribeConfigsSynonym(writer: Writer, ver
   const flexible = version >= 4;
   if (version >= 1) {
     writeString(writer, flexible, false, (value.name ?? ''), 'DescribeConfigsResponseDescribeConfigsSynonym.name', version);
-  } else {
-    if (!(value.name === undefined || value.name === '')) throw nonDefaultError('DescribeConfigsResponseDescribeConfigsSynonym.name', version);
   }
   if (version >= 1) {
     writeString(writer, flexible, true, (value.value === undefined ? '' : value.value), 'DescribeConfigsResponseDescribeConfigsSynonym.value', version);
-  } else {
-    if (!(value.value === undefined || value.value === '')) throw nonDefaultError('DescribeConfigsResponseDescribeConfigsSynonym.value', version);
   }
   if (version >= 1) {
     writer.writeInt8((value.source ?? 0));
-  } else {
-    if (!(value.source === undefined || value.source === 0)) throw nonDefaultError('DescribeConfigsResponseDescribeConfigsSynonym.source', version);
   }
   if (flexible) {
     writer.writeEmptyTaggedFields();

@@ -5,7 +5,6 @@ import type { Reader } from '../reader.js';
 import { Writer } from '../writer.js';
 import {
   checkVersion,
-  nonDefaultError,
   readBytes,
   readNullableBytes,
   readNullableString,
@@ -123,13 +122,9 @@ function encodeDescribeDelegationTokenResponseDescribedDelegationToken(writer: W
   writeString(writer, flexible, false, value.principalName, 'DescribeDelegationTokenResponseDescribedDelegationToken.principalName', version);
   if (version >= 3) {
     writeString(writer, flexible, false, (value.tokenRequesterPrincipalType ?? ''), 'DescribeDelegationTokenResponseDescribedDelegationToken.tokenRequesterPrincipalType', version);
-  } else {
-    if (!(value.tokenRequesterPrincipalType === undefined || value.tokenRequesterPrincipalType === '')) throw nonDefaultError('DescribeDelegationTokenResponseDescribedDelegationToken.tokenRequesterPrincipalType', version);
   }
   if (version >= 3) {
     writeString(writer, flexible, false, (value.tokenRequesterPrincipalName ?? ''), 'DescribeDelegationTokenResponseDescribedDelegationToken.tokenRequesterPrincipalName', version);
-  } else {
-    if (!(value.tokenRequesterPrincipalName === undefined || value.tokenRequesterPrincipalName === '')) throw nonDefaultError('DescribeDelegationTokenResponseDescribedDelegationToken.tokenRequesterPrincipalName', version);
   }
   writer.writeInt64(value.issueTimestamp);
   writer.writeInt64(value.expiryTimestamp);

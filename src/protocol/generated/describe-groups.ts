@@ -102,8 +102,6 @@ function encodeDescribeGroupsResponseDescribedGroup(writer: Writer, version: num
   writeStructArray(writer, flexible, false, version, value.members, encodeDescribeGroupsResponseDescribedGroupMember, 'DescribeGroupsResponseDescribedGroup.members');
   if (version >= 3) {
     writer.writeInt32((value.authorizedOperations ?? -2147483648));
-  } else {
-    if (!(value.authorizedOperations === undefined || value.authorizedOperations === -2147483648)) throw nonDefaultError('DescribeGroupsResponseDescribedGroup.authorizedOperations', version);
   }
   if (flexible) {
     writer.writeEmptyTaggedFields();

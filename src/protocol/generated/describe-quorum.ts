@@ -5,8 +5,6 @@ import type { Reader } from '../reader.js';
 import { Writer } from '../writer.js';
 import {
   checkVersion,
-  isZeroUuid,
-  nonDefaultError,
   readNullableString,
   readString,
   readStructArray,
@@ -131,13 +129,9 @@ function decodeDescribeQuorumResponseNode(reader: Reader, version: number): Desc
 function encodeDescribeQuorumResponseNode(writer: Writer, version: number, value: DescribeQuorumResponseNodeInput): void {
   if (version >= 2) {
     writer.writeInt32((value.nodeId ?? 0));
-  } else {
-    if (!(value.nodeId === undefined || value.nodeId === 0)) throw nonDefaultError('DescribeQuorumResponseNode.nodeId', version);
   }
   if (version >= 2) {
     writeStructArray(writer, true, false, version, (value.listeners ?? []), encodeDescribeQuorumResponseListener, 'DescribeQuorumResponseNode.listeners');
-  } else {
-    if (!(value.listeners === undefined || (value.listeners !== null && value.listeners.length === 0))) throw nonDefaultError('DescribeQuorumResponseNode.listeners', version);
   }
   writer.writeEmptyTaggedFields();
 }
@@ -218,18 +212,12 @@ function decodeDescribeQuorumResponseListener(reader: Reader, version: number): 
 function encodeDescribeQuorumResponseListener(writer: Writer, version: number, value: DescribeQuorumResponseListenerInput): void {
   if (version >= 2) {
     writeString(writer, true, false, (value.name ?? ''), 'DescribeQuorumResponseListener.name', version);
-  } else {
-    if (!(value.name === undefined || value.name === '')) throw nonDefaultError('DescribeQuorumResponseListener.name', version);
   }
   if (version >= 2) {
     writeString(writer, true, false, (value.host ?? ''), 'DescribeQuorumResponseListener.host', version);
-  } else {
-    if (!(value.host === undefined || value.host === '')) throw nonDefaultError('DescribeQuorumResponseListener.host', version);
   }
   if (version >= 2) {
     writer.writeUint16((value.port ?? 0));
-  } else {
-    if (!(value.port === undefined || value.port === 0)) throw nonDefaultError('DescribeQuorumResponseListener.port', version);
   }
   writer.writeEmptyTaggedFields();
 }
@@ -266,8 +254,6 @@ function encodeDescribeQuorumResponseReplicaState(writer: Writer, version: numbe
   writer.writeInt32(value.replicaId);
   if (version >= 2) {
     writer.writeUuid((value.replicaDirectoryId ?? zeroUuid()));
-  } else {
-    if (!(value.replicaDirectoryId === undefined || isZeroUuid(value.replicaDirectoryId))) throw nonDefaultError('DescribeQuorumResponseReplicaState.replicaDirectoryId', version);
   }
   writer.writeInt64(value.logEndOffset);
   if (version >= 1) {
@@ -314,8 +300,6 @@ export function encodeDescribeQuorumResponse(writer: Writer, version: number, va
   writeStructArray(writer, true, false, version, value.topics, encodeDescribeQuorumResponseTopicData, 'DescribeQuorumResponse.topics');
   if (version >= 2) {
     writeStructArray(writer, true, false, version, (value.nodes ?? []), encodeDescribeQuorumResponseNode, 'DescribeQuorumResponse.nodes');
-  } else {
-    if (!(value.nodes === undefined || (value.nodes !== null && value.nodes.length === 0))) throw nonDefaultError('DescribeQuorumResponse.nodes', version);
   }
   writer.writeEmptyTaggedFields();
 }

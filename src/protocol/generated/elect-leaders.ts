@@ -178,8 +178,6 @@ export function encodeElectLeadersResponse(writer: Writer, version: number, valu
   writer.writeInt32(value.throttleTimeMs);
   if (version >= 1) {
     writer.writeInt16((value.errorCode ?? 0));
-  } else {
-    if (!(value.errorCode === undefined || value.errorCode === 0)) throw nonDefaultError('ElectLeadersResponse.errorCode', version);
   }
   writeStructArray(writer, flexible, false, version, value.replicaElectionResults, encodeElectLeadersResponseReplicaElectionResult, 'ElectLeadersResponse.replicaElectionResults');
   if (flexible) {

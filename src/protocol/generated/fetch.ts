@@ -408,23 +408,15 @@ function encodeFetchResponseNodeEndpoint(writer: Writer, version: number, value:
   const flexible = version >= 12;
   if (version >= 16) {
     writer.writeInt32((value.nodeId ?? 0));
-  } else {
-    if (!(value.nodeId === undefined || value.nodeId === 0)) throw nonDefaultError('FetchResponseNodeEndpoint.nodeId', version);
   }
   if (version >= 16) {
     writeString(writer, flexible, false, (value.host ?? ''), 'FetchResponseNodeEndpoint.host', version);
-  } else {
-    if (!(value.host === undefined || value.host === '')) throw nonDefaultError('FetchResponseNodeEndpoint.host', version);
   }
   if (version >= 16) {
     writer.writeInt32((value.port ?? 0));
-  } else {
-    if (!(value.port === undefined || value.port === 0)) throw nonDefaultError('FetchResponseNodeEndpoint.port', version);
   }
   if (version >= 16) {
     writeString(writer, flexible, true, (value.rack === undefined ? null : value.rack), 'FetchResponseNodeEndpoint.rack', version);
-  } else {
-    if (!(value.rack == null)) throw nonDefaultError('FetchResponseNodeEndpoint.rack', version);
   }
   if (flexible) {
     writer.writeEmptyTaggedFields();
@@ -511,13 +503,8 @@ function encodeFetchResponsePartitionData(writer: Writer, version: number, value
   }
   if (version >= 11) {
     writer.writeInt32((value.preferredReadReplica ?? -1));
-  } else {
-    if (!(value.preferredReadReplica === undefined || value.preferredReadReplica === -1)) throw nonDefaultError('FetchResponsePartitionData.preferredReadReplica', version);
   }
   writeRecords(writer, flexible, true, value.records, 'FetchResponsePartitionData.records', version);
-  if (!(version >= 12) && !(value.divergingEpoch === undefined || (value.divergingEpoch !== null && isDefaultFetchResponseEpochEndOffset(value.divergingEpoch)))) throw nonDefaultError('FetchResponsePartitionData.divergingEpoch', version);
-  if (!(version >= 12) && !(value.currentLeader === undefined || (value.currentLeader !== null && isDefaultFetchResponseLeaderIdAndEpoch(value.currentLeader)))) throw nonDefaultError('FetchResponsePartitionData.currentLeader', version);
-  if (!(version >= 12) && !(value.snapshotId === undefined || (value.snapshotId !== null && isDefaultFetchResponseSnapshotId(value.snapshotId)))) throw nonDefaultError('FetchResponsePartitionData.snapshotId', version);
   if (flexible) {
     let tagCount = 0;
     const write0 = version >= 12 && !(value.divergingEpoch === undefined || (value.divergingEpoch !== null && isDefaultFetchResponseEpochEndOffset(value.divergingEpoch)));
@@ -569,13 +556,9 @@ function encodeFetchResponseEpochEndOffset(writer: Writer, version: number, valu
   const flexible = version >= 12;
   if (version >= 12) {
     writer.writeInt32((value.epoch ?? -1));
-  } else {
-    if (!(value.epoch === undefined || value.epoch === -1)) throw nonDefaultError('FetchResponseEpochEndOffset.epoch', version);
   }
   if (version >= 12) {
     writer.writeInt64((value.endOffset ?? -1n));
-  } else {
-    if (!(value.endOffset === undefined || value.endOffset === -1n)) throw nonDefaultError('FetchResponseEpochEndOffset.endOffset', version);
   }
   if (flexible) {
     writer.writeEmptyTaggedFields();
@@ -606,13 +589,9 @@ function encodeFetchResponseLeaderIdAndEpoch(writer: Writer, version: number, va
   const flexible = version >= 12;
   if (version >= 12) {
     writer.writeInt32((value.leaderId ?? -1));
-  } else {
-    if (!(value.leaderId === undefined || value.leaderId === -1)) throw nonDefaultError('FetchResponseLeaderIdAndEpoch.leaderId', version);
   }
   if (version >= 12) {
     writer.writeInt32((value.leaderEpoch ?? -1));
-  } else {
-    if (!(value.leaderEpoch === undefined || value.leaderEpoch === -1)) throw nonDefaultError('FetchResponseLeaderIdAndEpoch.leaderEpoch', version);
   }
   if (flexible) {
     writer.writeEmptyTaggedFields();
@@ -672,13 +651,9 @@ function encodeFetchResponseAbortedTransaction(writer: Writer, version: number, 
   const flexible = version >= 12;
   if (version >= 4) {
     writer.writeInt64((value.producerId ?? 0n));
-  } else {
-    if (!(value.producerId === undefined || value.producerId === 0n)) throw nonDefaultError('FetchResponseAbortedTransaction.producerId', version);
   }
   if (version >= 4) {
     writer.writeInt64((value.firstOffset ?? 0n));
-  } else {
-    if (!(value.firstOffset === undefined || value.firstOffset === 0n)) throw nonDefaultError('FetchResponseAbortedTransaction.firstOffset', version);
   }
   if (flexible) {
     writer.writeEmptyTaggedFields();
@@ -735,11 +710,8 @@ export function encodeFetchResponse(writer: Writer, version: number, value: Fetc
   }
   if (version >= 7) {
     writer.writeInt32((value.sessionId ?? 0));
-  } else {
-    if (!(value.sessionId === undefined || value.sessionId === 0)) throw nonDefaultError('FetchResponse.sessionId', version);
   }
   writeStructArray(writer, flexible, false, version, value.responses, encodeFetchResponseFetchableTopicResponse, 'FetchResponse.responses');
-  if (!(version >= 16) && !(value.nodeEndpoints === undefined || (value.nodeEndpoints !== null && value.nodeEndpoints.length === 0))) throw nonDefaultError('FetchResponse.nodeEndpoints', version);
   if (flexible) {
     let tagCount = 0;
     const write0 = version >= 16 && !(value.nodeEndpoints === undefined || (value.nodeEndpoints !== null && value.nodeEndpoints.length === 0));

@@ -102,28 +102,18 @@ function encodeFindCoordinatorResponseCoordinator(writer: Writer, version: numbe
   const flexible = version >= 3;
   if (version >= 4) {
     writeString(writer, flexible, false, (value.key ?? ''), 'FindCoordinatorResponseCoordinator.key', version);
-  } else {
-    if (!(value.key === undefined || value.key === '')) throw nonDefaultError('FindCoordinatorResponseCoordinator.key', version);
   }
   if (version >= 4) {
     writer.writeInt32((value.nodeId ?? 0));
-  } else {
-    if (!(value.nodeId === undefined || value.nodeId === 0)) throw nonDefaultError('FindCoordinatorResponseCoordinator.nodeId', version);
   }
   if (version >= 4) {
     writeString(writer, flexible, false, (value.host ?? ''), 'FindCoordinatorResponseCoordinator.host', version);
-  } else {
-    if (!(value.host === undefined || value.host === '')) throw nonDefaultError('FindCoordinatorResponseCoordinator.host', version);
   }
   if (version >= 4) {
     writer.writeInt32((value.port ?? 0));
-  } else {
-    if (!(value.port === undefined || value.port === 0)) throw nonDefaultError('FindCoordinatorResponseCoordinator.port', version);
   }
   if (version >= 4) {
     writer.writeInt16((value.errorCode ?? 0));
-  } else {
-    if (!(value.errorCode === undefined || value.errorCode === 0)) throw nonDefaultError('FindCoordinatorResponseCoordinator.errorCode', version);
   }
   if (version >= 4) {
     writeString(writer, flexible, true, (value.errorMessage === undefined ? '' : value.errorMessage), 'FindCoordinatorResponseCoordinator.errorMessage', version);
@@ -177,31 +167,21 @@ export function encodeFindCoordinatorResponse(writer: Writer, version: number, v
   }
   if (version <= 3) {
     writer.writeInt16((value.errorCode ?? 0));
-  } else {
-    if (!(value.errorCode === undefined || value.errorCode === 0)) throw nonDefaultError('FindCoordinatorResponse.errorCode', version);
   }
   if (version >= 1 && version <= 3) {
     writeString(writer, flexible, true, (value.errorMessage === undefined ? '' : value.errorMessage), 'FindCoordinatorResponse.errorMessage', version);
   }
   if (version <= 3) {
     writer.writeInt32((value.nodeId ?? 0));
-  } else {
-    if (!(value.nodeId === undefined || value.nodeId === 0)) throw nonDefaultError('FindCoordinatorResponse.nodeId', version);
   }
   if (version <= 3) {
     writeString(writer, flexible, false, (value.host ?? ''), 'FindCoordinatorResponse.host', version);
-  } else {
-    if (!(value.host === undefined || value.host === '')) throw nonDefaultError('FindCoordinatorResponse.host', version);
   }
   if (version <= 3) {
     writer.writeInt32((value.port ?? 0));
-  } else {
-    if (!(value.port === undefined || value.port === 0)) throw nonDefaultError('FindCoordinatorResponse.port', version);
   }
   if (version >= 4) {
     writeStructArray(writer, flexible, false, version, (value.coordinators ?? []), encodeFindCoordinatorResponseCoordinator, 'FindCoordinatorResponse.coordinators');
-  } else {
-    if (!(value.coordinators === undefined || (value.coordinators !== null && value.coordinators.length === 0))) throw nonDefaultError('FindCoordinatorResponse.coordinators', version);
   }
   if (flexible) {
     writer.writeEmptyTaggedFields();

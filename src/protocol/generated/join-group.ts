@@ -200,8 +200,6 @@ export function encodeJoinGroupResponse(writer: Writer, version: number, value: 
   writeString(writer, flexible, false, value.leader, 'JoinGroupResponse.leader', version);
   if (version >= 9) {
     writer.writeBool((value.skipAssignment ?? false));
-  } else {
-    if (!(value.skipAssignment === undefined || value.skipAssignment === false)) throw nonDefaultError('JoinGroupResponse.skipAssignment', version);
   }
   writeString(writer, flexible, false, value.memberId, 'JoinGroupResponse.memberId', version);
   writeStructArray(writer, flexible, false, version, value.members, encodeJoinGroupResponseMember, 'JoinGroupResponse.members');

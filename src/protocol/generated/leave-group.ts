@@ -126,18 +126,12 @@ function encodeLeaveGroupResponseMemberResponse(writer: Writer, version: number,
   const flexible = version >= 4;
   if (version >= 3) {
     writeString(writer, flexible, false, (value.memberId ?? ''), 'LeaveGroupResponseMemberResponse.memberId', version);
-  } else {
-    if (!(value.memberId === undefined || value.memberId === '')) throw nonDefaultError('LeaveGroupResponseMemberResponse.memberId', version);
   }
   if (version >= 3) {
     writeString(writer, flexible, true, (value.groupInstanceId === undefined ? '' : value.groupInstanceId), 'LeaveGroupResponseMemberResponse.groupInstanceId', version);
-  } else {
-    if (!(value.groupInstanceId === undefined || value.groupInstanceId === '')) throw nonDefaultError('LeaveGroupResponseMemberResponse.groupInstanceId', version);
   }
   if (version >= 3) {
     writer.writeInt16((value.errorCode ?? 0));
-  } else {
-    if (!(value.errorCode === undefined || value.errorCode === 0)) throw nonDefaultError('LeaveGroupResponseMemberResponse.errorCode', version);
   }
   if (flexible) {
     writer.writeEmptyTaggedFields();
@@ -177,8 +171,6 @@ export function encodeLeaveGroupResponse(writer: Writer, version: number, value:
   writer.writeInt16(value.errorCode);
   if (version >= 3) {
     writeStructArray(writer, flexible, false, version, (value.members ?? []), encodeLeaveGroupResponseMemberResponse, 'LeaveGroupResponse.members');
-  } else {
-    if (!(value.members === undefined || (value.members !== null && value.members.length === 0))) throw nonDefaultError('LeaveGroupResponse.members', version);
   }
   if (flexible) {
     writer.writeEmptyTaggedFields();

@@ -201,23 +201,15 @@ function encodeListOffsetsResponseListOffsetsPartitionResponse(writer: Writer, v
   writer.writeInt16(value.errorCode);
   if (version <= 0) {
     writeArray(writer, flexible, false, (value.oldStyleOffsets ?? []), writeInt64Element, 'ListOffsetsResponseListOffsetsPartitionResponse.oldStyleOffsets', version);
-  } else {
-    if (!(value.oldStyleOffsets === undefined || (value.oldStyleOffsets !== null && value.oldStyleOffsets.length === 0))) throw nonDefaultError('ListOffsetsResponseListOffsetsPartitionResponse.oldStyleOffsets', version);
   }
   if (version >= 1) {
     writer.writeInt64((value.timestamp ?? -1n));
-  } else {
-    if (!(value.timestamp === undefined || value.timestamp === -1n)) throw nonDefaultError('ListOffsetsResponseListOffsetsPartitionResponse.timestamp', version);
   }
   if (version >= 1) {
     writer.writeInt64((value.offset ?? -1n));
-  } else {
-    if (!(value.offset === undefined || value.offset === -1n)) throw nonDefaultError('ListOffsetsResponseListOffsetsPartitionResponse.offset', version);
   }
   if (version >= 4) {
     writer.writeInt32((value.leaderEpoch ?? -1));
-  } else {
-    if (!(value.leaderEpoch === undefined || value.leaderEpoch === -1)) throw nonDefaultError('ListOffsetsResponseListOffsetsPartitionResponse.leaderEpoch', version);
   }
   if (flexible) {
     writer.writeEmptyTaggedFields();

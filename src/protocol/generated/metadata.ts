@@ -185,8 +185,6 @@ function encodeMetadataResponseTopic(writer: Writer, version: number, value: Met
   writeStructArray(writer, flexible, false, version, value.partitions, encodeMetadataResponsePartition, 'MetadataResponseTopic.partitions');
   if (version >= 8) {
     writer.writeInt32((value.topicAuthorizedOperations ?? -2147483648));
-  } else {
-    if (!(value.topicAuthorizedOperations === undefined || value.topicAuthorizedOperations === -2147483648)) throw nonDefaultError('MetadataResponseTopic.topicAuthorizedOperations', version);
   }
   if (flexible) {
     writer.writeEmptyTaggedFields();
@@ -295,8 +293,6 @@ export function encodeMetadataResponse(writer: Writer, version: number, value: M
   writeStructArray(writer, flexible, false, version, value.topics, encodeMetadataResponseTopic, 'MetadataResponse.topics');
   if (version >= 8 && version <= 10) {
     writer.writeInt32((value.clusterAuthorizedOperations ?? -2147483648));
-  } else {
-    if (!(value.clusterAuthorizedOperations === undefined || value.clusterAuthorizedOperations === -2147483648)) throw nonDefaultError('MetadataResponse.clusterAuthorizedOperations', version);
   }
   if (flexible) {
     writer.writeEmptyTaggedFields();

@@ -220,13 +220,9 @@ function encodeOffsetFetchResponseTopic(writer: Writer, version: number, value: 
   const flexible = version >= 6;
   if (version <= 7) {
     writeString(writer, flexible, false, (value.name ?? ''), 'OffsetFetchResponseTopic.name', version);
-  } else {
-    if (!(value.name === undefined || value.name === '')) throw nonDefaultError('OffsetFetchResponseTopic.name', version);
   }
   if (version <= 7) {
     writeStructArray(writer, flexible, false, version, (value.partitions ?? []), encodeOffsetFetchResponsePartition, 'OffsetFetchResponseTopic.partitions');
-  } else {
-    if (!(value.partitions === undefined || (value.partitions !== null && value.partitions.length === 0))) throw nonDefaultError('OffsetFetchResponseTopic.partitions', version);
   }
   if (flexible) {
     writer.writeEmptyTaggedFields();
@@ -260,18 +256,12 @@ function encodeOffsetFetchResponseGroup(writer: Writer, version: number, value: 
   const flexible = version >= 6;
   if (version >= 8) {
     writeString(writer, flexible, false, (value.groupId ?? ''), 'OffsetFetchResponseGroup.groupId', version);
-  } else {
-    if (!(value.groupId === undefined || value.groupId === '')) throw nonDefaultError('OffsetFetchResponseGroup.groupId', version);
   }
   if (version >= 8) {
     writeStructArray(writer, flexible, false, version, (value.topics ?? []), encodeOffsetFetchResponseTopics, 'OffsetFetchResponseGroup.topics');
-  } else {
-    if (!(value.topics === undefined || (value.topics !== null && value.topics.length === 0))) throw nonDefaultError('OffsetFetchResponseGroup.topics', version);
   }
   if (version >= 8) {
     writer.writeInt16((value.errorCode ?? 0));
-  } else {
-    if (!(value.errorCode === undefined || value.errorCode === 0)) throw nonDefaultError('OffsetFetchResponseGroup.errorCode', version);
   }
   if (flexible) {
     writer.writeEmptyTaggedFields();
@@ -311,26 +301,18 @@ function encodeOffsetFetchResponsePartition(writer: Writer, version: number, val
   const flexible = version >= 6;
   if (version <= 7) {
     writer.writeInt32((value.partitionIndex ?? 0));
-  } else {
-    if (!(value.partitionIndex === undefined || value.partitionIndex === 0)) throw nonDefaultError('OffsetFetchResponsePartition.partitionIndex', version);
   }
   if (version <= 7) {
     writer.writeInt64((value.committedOffset ?? 0n));
-  } else {
-    if (!(value.committedOffset === undefined || value.committedOffset === 0n)) throw nonDefaultError('OffsetFetchResponsePartition.committedOffset', version);
   }
   if (version >= 5 && version <= 7) {
     writer.writeInt32((value.committedLeaderEpoch ?? -1));
   }
   if (version <= 7) {
     writeString(writer, flexible, true, (value.metadata === undefined ? '' : value.metadata), 'OffsetFetchResponsePartition.metadata', version);
-  } else {
-    if (!(value.metadata === undefined || value.metadata === '')) throw nonDefaultError('OffsetFetchResponsePartition.metadata', version);
   }
   if (version <= 7) {
     writer.writeInt16((value.errorCode ?? 0));
-  } else {
-    if (!(value.errorCode === undefined || value.errorCode === 0)) throw nonDefaultError('OffsetFetchResponsePartition.errorCode', version);
   }
   if (flexible) {
     writer.writeEmptyTaggedFields();
@@ -361,13 +343,9 @@ function encodeOffsetFetchResponseTopics(writer: Writer, version: number, value:
   const flexible = version >= 6;
   if (version >= 8) {
     writeString(writer, flexible, false, (value.name ?? ''), 'OffsetFetchResponseTopics.name', version);
-  } else {
-    if (!(value.name === undefined || value.name === '')) throw nonDefaultError('OffsetFetchResponseTopics.name', version);
   }
   if (version >= 8) {
     writeStructArray(writer, flexible, false, version, (value.partitions ?? []), encodeOffsetFetchResponsePartitions, 'OffsetFetchResponseTopics.partitions');
-  } else {
-    if (!(value.partitions === undefined || (value.partitions !== null && value.partitions.length === 0))) throw nonDefaultError('OffsetFetchResponseTopics.partitions', version);
   }
   if (flexible) {
     writer.writeEmptyTaggedFields();
@@ -407,26 +385,18 @@ function encodeOffsetFetchResponsePartitions(writer: Writer, version: number, va
   const flexible = version >= 6;
   if (version >= 8) {
     writer.writeInt32((value.partitionIndex ?? 0));
-  } else {
-    if (!(value.partitionIndex === undefined || value.partitionIndex === 0)) throw nonDefaultError('OffsetFetchResponsePartitions.partitionIndex', version);
   }
   if (version >= 8) {
     writer.writeInt64((value.committedOffset ?? 0n));
-  } else {
-    if (!(value.committedOffset === undefined || value.committedOffset === 0n)) throw nonDefaultError('OffsetFetchResponsePartitions.committedOffset', version);
   }
   if (version >= 8) {
     writer.writeInt32((value.committedLeaderEpoch ?? -1));
   }
   if (version >= 8) {
     writeString(writer, flexible, true, (value.metadata === undefined ? '' : value.metadata), 'OffsetFetchResponsePartitions.metadata', version);
-  } else {
-    if (!(value.metadata === undefined || value.metadata === '')) throw nonDefaultError('OffsetFetchResponsePartitions.metadata', version);
   }
   if (version >= 8) {
     writer.writeInt16((value.errorCode ?? 0));
-  } else {
-    if (!(value.errorCode === undefined || value.errorCode === 0)) throw nonDefaultError('OffsetFetchResponsePartitions.errorCode', version);
   }
   if (flexible) {
     writer.writeEmptyTaggedFields();
@@ -468,16 +438,12 @@ export function encodeOffsetFetchResponse(writer: Writer, version: number, value
   }
   if (version <= 7) {
     writeStructArray(writer, flexible, false, version, (value.topics ?? []), encodeOffsetFetchResponseTopic, 'OffsetFetchResponse.topics');
-  } else {
-    if (!(value.topics === undefined || (value.topics !== null && value.topics.length === 0))) throw nonDefaultError('OffsetFetchResponse.topics', version);
   }
   if (version >= 2 && version <= 7) {
     writer.writeInt16((value.errorCode ?? 0));
   }
   if (version >= 8) {
     writeStructArray(writer, flexible, false, version, (value.groups ?? []), encodeOffsetFetchResponseGroup, 'OffsetFetchResponse.groups');
-  } else {
-    if (!(value.groups === undefined || (value.groups !== null && value.groups.length === 0))) throw nonDefaultError('OffsetFetchResponse.groups', version);
   }
   if (flexible) {
     writer.writeEmptyTaggedFields();

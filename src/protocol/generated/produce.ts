@@ -176,23 +176,15 @@ function encodeProduceResponseNodeEndpoint(writer: Writer, version: number, valu
   const flexible = version >= 9;
   if (version >= 10) {
     writer.writeInt32((value.nodeId ?? 0));
-  } else {
-    if (!(value.nodeId === undefined || value.nodeId === 0)) throw nonDefaultError('ProduceResponseNodeEndpoint.nodeId', version);
   }
   if (version >= 10) {
     writeString(writer, flexible, false, (value.host ?? ''), 'ProduceResponseNodeEndpoint.host', version);
-  } else {
-    if (!(value.host === undefined || value.host === '')) throw nonDefaultError('ProduceResponseNodeEndpoint.host', version);
   }
   if (version >= 10) {
     writer.writeInt32((value.port ?? 0));
-  } else {
-    if (!(value.port === undefined || value.port === 0)) throw nonDefaultError('ProduceResponseNodeEndpoint.port', version);
   }
   if (version >= 10) {
     writeString(writer, flexible, true, (value.rack === undefined ? null : value.rack), 'ProduceResponseNodeEndpoint.rack', version);
-  } else {
-    if (!(value.rack == null)) throw nonDefaultError('ProduceResponseNodeEndpoint.rack', version);
   }
   if (flexible) {
     writer.writeEmptyTaggedFields();
@@ -263,7 +255,6 @@ function encodeProduceResponsePartitionProduceResponse(writer: Writer, version: 
   if (version >= 8) {
     writeString(writer, flexible, true, (value.errorMessage === undefined ? null : value.errorMessage), 'ProduceResponsePartitionProduceResponse.errorMessage', version);
   }
-  if (!(version >= 10) && !(value.currentLeader === undefined || (value.currentLeader !== null && isDefaultProduceResponseLeaderIdAndEpoch(value.currentLeader)))) throw nonDefaultError('ProduceResponsePartitionProduceResponse.currentLeader', version);
   if (flexible) {
     let tagCount = 0;
     const write0 = version >= 10 && !(value.currentLeader === undefined || (value.currentLeader !== null && isDefaultProduceResponseLeaderIdAndEpoch(value.currentLeader)));
@@ -301,13 +292,9 @@ function encodeProduceResponseBatchIndexAndErrorMessage(writer: Writer, version:
   const flexible = version >= 9;
   if (version >= 8) {
     writer.writeInt32((value.batchIndex ?? 0));
-  } else {
-    if (!(value.batchIndex === undefined || value.batchIndex === 0)) throw nonDefaultError('ProduceResponseBatchIndexAndErrorMessage.batchIndex', version);
   }
   if (version >= 8) {
     writeString(writer, flexible, true, (value.batchIndexErrorMessage === undefined ? null : value.batchIndexErrorMessage), 'ProduceResponseBatchIndexAndErrorMessage.batchIndexErrorMessage', version);
-  } else {
-    if (!(value.batchIndexErrorMessage == null)) throw nonDefaultError('ProduceResponseBatchIndexAndErrorMessage.batchIndexErrorMessage', version);
   }
   if (flexible) {
     writer.writeEmptyTaggedFields();
@@ -338,13 +325,9 @@ function encodeProduceResponseLeaderIdAndEpoch(writer: Writer, version: number, 
   const flexible = version >= 9;
   if (version >= 10) {
     writer.writeInt32((value.leaderId ?? -1));
-  } else {
-    if (!(value.leaderId === undefined || value.leaderId === -1)) throw nonDefaultError('ProduceResponseLeaderIdAndEpoch.leaderId', version);
   }
   if (version >= 10) {
     writer.writeInt32((value.leaderEpoch ?? -1));
-  } else {
-    if (!(value.leaderEpoch === undefined || value.leaderEpoch === -1)) throw nonDefaultError('ProduceResponseLeaderIdAndEpoch.leaderEpoch', version);
   }
   if (flexible) {
     writer.writeEmptyTaggedFields();
@@ -391,7 +374,6 @@ export function encodeProduceResponse(writer: Writer, version: number, value: Pr
   if (version >= 1) {
     writer.writeInt32((value.throttleTimeMs ?? 0));
   }
-  if (!(version >= 10) && !(value.nodeEndpoints === undefined || (value.nodeEndpoints !== null && value.nodeEndpoints.length === 0))) throw nonDefaultError('ProduceResponse.nodeEndpoints', version);
   if (flexible) {
     let tagCount = 0;
     const write0 = version >= 10 && !(value.nodeEndpoints === undefined || (value.nodeEndpoints !== null && value.nodeEndpoints.length === 0));
