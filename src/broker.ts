@@ -1,0 +1,318 @@
+// startBroker(): one Brook broker, wired from its parts. This is the in-process API tests use
+// and what `brook start` runs.
+//
+//   config ─► metadata store ─► log manager ─► replica manager ─► coordinators ─► handlers ─► server
+//
+// Start order matters: the metadata store names the topics, so the log manager can give each
+// log its topic's config when it opens it; the listeners open last, once every partition is
+// ready. Stop runs in the reverse order: no new requests, then coordinators, then the logs
+// (flush, checkpoints, clean-shutdown marker), then the lock is released.
+
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import {
+  type BrokerConfig,
+  type SettingsInput,
+  advertisedAddresses,
+  resolveBrokerConfig,
+} from './config/broker-config.js';
+import { formatHostPort } from './config/listeners.js';
+import { effectiveTopicConfigs, parseTopicConfigs, toLogConfig } from './config/topic-config.js';
+import { GroupCoordinator } from './coordinator/group/group-coordinator.js';
+import { OFFSETS_TOPIC_NAME, type OffsetsTopicStorage } from './coordinator/group/ports.js';
+import { createApiVersionsHandler } from './handlers/api-versions.js';
+import { createDeleteGroupsHandler } from './handlers/delete-groups.js';
+import { createDescribeGroupsHandler } from './handlers/describe-groups.js';
+import { createFetchHandler } from './handlers/fetch.js';
+import { createFindCoordinatorHandler } from './handlers/find-coordinator.js';
+import { createHeartbeatHandler } from './handlers/heartbeat.js';
+import { createJoinGroupHandler } from './handlers/join-group.js';
+import { createLeaveGroupHandler } from './handlers/leave-group.js';
+import { createListGroupsHandler } from './handlers/list-groups.js';
+import { createListOffsetsHandler } from './handlers/list-offsets.js';
+import { type BrokerNode, createMetadataHandler } from './handlers/metadata.js';
+import { createOffsetCommitHandler } from './handlers/offset-commit.js';
+import { createOffsetDeleteHandler } from './handlers/offset-delete.js';
+import { createOffsetFetchHandler } from './handlers/offset-fetch.js';
+import { createProduceHandler } from './handlers/produce.js';
+import { HandlerRegistry } from './handlers/registry.js';
+import { createSyncGroupHandler } from './handlers/sync-group.js';
+import { LocalMetadataStore, type TopicMetadata } from './metadata/metadata-store.js';
+import { BATCH_HEADER_BYTES, batchLastOffset, batchSizeBytes } from './record/batch.js';
+import { ReplicaManager } from './replica/replica-manager.js';
+import { type BrookServer, startServer } from './server/server.js';
+import { serverLimitsFromConfig } from './server/limits.js';
+import { type ServerLogger, silentLogger, stderrLogger } from './server/logger.js';
+import type { LogConfig as StorageLogConfig } from './storage/log-config.js';
+import { LogManager } from './storage/log-manager.js';
+
+export interface StartBrokerOptions {
+  /** A fully resolved configuration (what `brook start` passes); the other options are ignored. */
+  readonly config?: BrokerConfig;
+  /**
+   * Where the logs live. Without it (and without `config`) the broker uses a fresh temporary
+   * directory and removes it on stop(): the quickest broker for a test.
+   */
+  readonly logDirs?: string | readonly string[];
+  /** Listens on PLAINTEXT://host:port; port 0 (the default here) picks a free port. */
+  readonly port?: number;
+  readonly host?: string;
+  /** Or a full listeners setting: 'PLAINTEXT://127.0.0.1:0'. */
+  readonly listeners?: string;
+  /** Any broker setting by Kafka name: { 'num.partitions': 4 }. */
+  readonly settings?: SettingsInput;
+  /** Where the broker logs; silent unless given. */
+  readonly logger?: ServerLogger;
+}
+
+export interface Broker {
+  /** host:port,host:port as clients should be given it. */
+  readonly bootstrapServers: string;
+  readonly listeners: ReadonlyArray<{ readonly name: string; readonly host: string; readonly port: number }>;
+  readonly config: BrokerConfig;
+  readonly nodeId: number;
+  readonly clusterId: string;
+  /** The partitions this broker serves (for tests and tools in the same process). */
+  readonly replicas: ReplicaManager;
+  /** Stops listening, finishes what is in flight, flushes and closes every log. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export async function startBroker(options: StartBrokerOptions = {}): Promise<Broker> {
+  let temporaryDirectory: string | null = null;
+  let config = options.config;
+  if (config === undefined) {
+    let logDirs = options.logDirs;
+    if (logDirs === undefined) {
+      temporaryDirectory = await mkdtemp(join(tmpdir(), 'brook-'));
+      logDirs = [temporaryDirectory];
+    }
+    const listeners =
+      options.listeners ?? `PLAINTEXT://${options.host ?? '127.0.0.1'}:${options.port ?? 0}`;
+    config = resolveBrokerConfig({
+      overrides: {
+        ...options.settings,
+        'log.dirs': typeof logDirs === 'string' ? logDirs : logDirs.join(','),
+        listeners,
+      },
+    });
+  }
+  try {
+    return await assemble(config, options.logger ?? (options.config ? stderrLogger : silentLogger), temporaryDirectory);
+  } catch (error) {
+    if (temporaryDirectory !== null) await rm(temporaryDirectory, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function assemble(
+  config: BrokerConfig,
+  logger: ServerLogger,
+  temporaryDirectory: string | null,
+): Promise<Broker> {
+  // One log directory for now: every partition lives in the first entry of log.dirs.
+  const logDir = config.logDirs[0];
+  const metadata = await LocalMetadataStore.open(logDir, { clusterId: config.clusterId ?? undefined });
+  const storageConfigOf = (topic: TopicMetadata | undefined): StorageLogConfig =>
+    storageLogConfig(config, topic?.configs ?? {});
+  const logManager = await LogManager.open({
+    directory: logDir,
+    defaultConfig: storageConfigOf(undefined),
+    topicConfig: (topic) => storageConfigOf(metadata.topic(topic)),
+    retentionCheckIntervalMs: config.logRetentionCheckIntervalMs,
+  });
+
+  let server: BrookServer | undefined;
+  let coordinator: GroupCoordinator | undefined;
+  try {
+    const replicas = new ReplicaManager(
+      metadata,
+      {
+        openLog: (topic, partition, logConfig) => logManager.createLog(topic, partition, logConfig),
+        deleteLog: (topic, partition) => logManager.deleteLog(topic, partition),
+      },
+      (topic) => storageConfigOf(topic),
+    );
+    await replicas.openAll();
+
+    let advertised: BrokerNode[] = [];
+    const node = (): BrokerNode => advertised[0];
+
+    coordinator = new GroupCoordinator(
+      {
+        offsetsTopic: offsetsTopicStorage(replicas, config),
+        partitions: {
+          logEndOffset: (topic, partition) => replicas.partition(topic, partition)?.highWatermark,
+          logStartOffset: (topic, partition) => replicas.partition(topic, partition)?.logStartOffset,
+        },
+        node,
+      },
+      {
+        groupInitialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
+        groupMinSessionTimeoutMs: config.groupMinSessionTimeoutMs,
+        groupMaxSessionTimeoutMs: config.groupMaxSessionTimeoutMs,
+        groupMaxSize: config.groupMaxSize,
+        offsetsRetentionMs: config.offsetsRetentionMs,
+        offsetsRetentionCheckIntervalMs: config.offsetsRetentionCheckIntervalMs,
+      },
+    );
+    await coordinator.start();
+
+    const registry = new HandlerRegistry();
+    registry
+      .register(createProduceHandler({ replicas }))
+      .register(createFetchHandler({ replicas, log: (message, error) => logger.error(`${message}: ${String(error)}`) }))
+      .register(createListOffsetsHandler({ replicas }))
+      .register(
+        createMetadataHandler({
+          replicas,
+          clusterId: metadata.clusterId,
+          brokers: () => advertised,
+          controllerId: config.nodeId,
+          autoCreateTopicsEnable: () => config.autoCreateTopicsEnable,
+          numPartitions: () => config.numPartitions,
+        }),
+      )
+      .register(createFindCoordinatorHandler(coordinator))
+      .register(createJoinGroupHandler(coordinator))
+      .register(createSyncGroupHandler(coordinator))
+      .register(createHeartbeatHandler(coordinator))
+      .register(createLeaveGroupHandler(coordinator))
+      .register(createOffsetCommitHandler(coordinator))
+      .register(createOffsetFetchHandler(coordinator))
+      .register(createDescribeGroupsHandler(coordinator))
+      .register(createListGroupsHandler(coordinator))
+      .register(createDeleteGroupsHandler(coordinator))
+      .register(createOffsetDeleteHandler(coordinator));
+    registry.register(createApiVersionsHandler(registry));
+
+    server = await startServer({
+      listeners: config.listeners,
+      registry,
+      limits: serverLimitsFromConfig(config),
+      logger,
+    });
+    advertised = advertisedAddresses(config, server.listeners).map((address) => ({
+      nodeId: config.nodeId,
+      host: address.host,
+      port: address.port,
+      rack: null,
+    }));
+
+    const runningServer = server;
+    const runningCoordinator = coordinator;
+    let stopping: Promise<void> | null = null;
+    return {
+      bootstrapServers: advertised.map((address) => formatHostPort(address.host, address.port)).join(','),
+      listeners: server.listeners,
+      config,
+      nodeId: config.nodeId,
+      clusterId: metadata.clusterId,
+      replicas,
+      stop() {
+        stopping ??= (async () => {
+          await runningServer.stop();
+          runningCoordinator.close();
+          await logManager.close();
+          if (temporaryDirectory !== null) await rm(temporaryDirectory, { recursive: true, force: true });
+        })();
+        return stopping;
+      },
+    };
+  } catch (error) {
+    await server?.stop().catch(() => undefined);
+    coordinator?.close();
+    await logManager.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * A topic's effective configs (broker defaults under its overrides) in the shape storage takes.
+ * Overrides are stored as text, exactly as clients sent them; they were validated on the way in.
+ */
+export function storageLogConfig(
+  config: BrokerConfig,
+  overrides: Readonly<Record<string, string>>,
+): StorageLogConfig {
+  const parsed = parseTopicConfigs(Object.entries(overrides));
+  const effective = toLogConfig(effectiveTopicConfigs(config, parsed));
+  const compact = effective.cleanupPolicy.includes('compact');
+  const deletes = effective.cleanupPolicy.includes('delete');
+  return {
+    segmentBytes: effective.segmentBytes,
+    segmentMs: effective.segmentMs,
+    indexIntervalBytes: effective.indexIntervalBytes,
+    retentionMs: effective.retentionMs,
+    retentionBytes: effective.retentionBytes,
+    cleanupPolicy: compact ? (deletes ? 'compact,delete' : 'compact') : 'delete',
+    deleteRetentionMs: effective.deleteRetentionMs,
+    minCompactionLagMs: effective.minCompactionLagMs,
+    flushMessages: effective.flushMessages,
+    flushMs: effective.flushMs,
+    messageTimestampType: effective.messageTimestampType,
+    maxMessageBytes: effective.maxMessageBytes,
+  };
+}
+
+/**
+ * The group coordinator's view of `__consumer_offsets`. The topic is created on the first
+ * commit or join rather than at start-up: opening fifty empty logs would cost every test
+ * broker time it mostly does not need.
+ */
+function offsetsTopicStorage(replicas: ReplicaManager, config: BrokerConfig): OffsetsTopicStorage {
+  const partitionCount =
+    replicas.topic(OFFSETS_TOPIC_NAME)?.partitions.length ?? config.offsetsTopicNumPartitions;
+  let creating: Promise<unknown> | null = null;
+  const ensureTopic = async (): Promise<void> => {
+    if (replicas.topic(OFFSETS_TOPIC_NAME) !== undefined) return;
+    creating ??= replicas
+      .createTopic({
+        name: OFFSETS_TOPIC_NAME,
+        partitionCount,
+        internal: true,
+        configs: {
+          'cleanup.policy': 'compact',
+          'segment.bytes': String(config.offsetsTopicSegmentBytes),
+        },
+      })
+      .finally(() => {
+        creating = null;
+      });
+    await creating;
+  };
+  return {
+    partitionCount,
+    async append(partition, batch) {
+      await ensureTopic();
+      const target = replicas.partition(OFFSETS_TOPIC_NAME, partition);
+      if (target === undefined) throw new Error(`assertion: ${OFFSETS_TOPIC_NAME}-${partition} is missing`);
+      await target.append(batch, 'coordinator').acknowledged;
+    },
+    async *readAll(partition) {
+      const source = replicas.partition(OFFSETS_TOPIC_NAME, partition);
+      if (source === undefined) return;
+      let offset = source.logStartOffset;
+      const end = source.highWatermark;
+      while (offset < end) {
+        const { chunks } = await source.read(offset, 1024 * 1024, end, true);
+        if (chunks.length === 0) return;
+        for (const chunk of chunks) {
+          yield chunk;
+          offset = nextOffsetAfter(chunk, offset);
+        }
+      }
+    },
+  };
+}
+
+/** The offset after the last batch in a chunk of whole record batches. */
+function nextOffsetAfter(chunk: Buffer, fallback: number): number {
+  let next = fallback;
+  for (let position = 0; position + BATCH_HEADER_BYTES <= chunk.length; position += batchSizeBytes(chunk, position)) {
+    next = batchLastOffset(chunk, position) + 1;
+  }
+  return next;
+}

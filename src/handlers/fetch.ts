@@ -1,0 +1,200 @@
+// Fetch (API key 1): whole record batches from each partition, as the bytes on disk or in the
+// tail cache, never decoded or re-encoded.
+//
+// Long-poll: when fewer than `minBytes` are available the request parks until a partition's
+// high watermark moves (woken by the log's append and flush events, never by polling), the
+// `maxWaitMs` deadline passes, or the connection closes. Sessionless: the response's session id
+// is always 0, which every client accepts as "no session" (KIP-227).
+
+import { ErrorCode } from '../protocol/errors.js';
+import type {
+  FetchRequest,
+  FetchRequestFetchPartition,
+  FetchResponseInput,
+  FetchResponsePartitionDataInput,
+} from '../protocol/generated/fetch.js';
+import type { Partition } from '../replica/partition.js';
+import type { ReplicaManager } from '../replica/replica-manager.js';
+import { kafkaErrorCodeOf } from './kafka-error.js';
+import type { Handler, RequestContext } from './registry.js';
+
+const READ_COMMITTED = 1;
+const emptyRecords: readonly Buffer[] = [];
+
+export interface FetchHandlerDependencies {
+  readonly replicas: ReplicaManager;
+  readonly log?: (message: string, error: unknown) => void;
+}
+
+interface PartitionRead {
+  response: FetchResponsePartitionDataInput & { errorCode: number };
+  partition: Partition | undefined;
+}
+
+export function createFetchHandler(
+  dependencies: FetchHandlerDependencies,
+): Handler<FetchRequest, FetchResponseInput> {
+  const { replicas } = dependencies;
+
+  /** One pass over every requested partition; returns the response and the bytes it holds. */
+  async function readAll(
+    request: FetchRequest,
+    version: number,
+  ): Promise<{
+    response: FetchResponseInput;
+    byteLength: number;
+    /** Each partition read, with the high watermark the read was bounded by. */
+    partitions: Map<Partition, number>;
+    hasError: boolean;
+  }> {
+    let remainingBytes = request.maxBytes;
+    let byteLength = 0;
+    let hasError = false;
+    const partitions = new Map<Partition, number>();
+    const readCommitted = request.isolationLevel === READ_COMMITTED;
+
+    const topics = [];
+    for (const fetchTopic of request.topics) {
+      const topic =
+        version >= 13 ? replicas.topicById(fetchTopic.topicId) : replicas.topic(fetchTopic.topic);
+      const unknownTopicError =
+        version >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+      const partitionResponses: FetchResponsePartitionDataInput[] = [];
+      for (const fetchPartition of fetchTopic.partitions) {
+        const partition = topic?.partitions[fetchPartition.partition];
+        const read: PartitionRead = {
+          partition,
+          response: emptyPartitionResponse(fetchPartition, readCommitted),
+        };
+        if (partition === undefined) {
+          read.response.errorCode = topic === undefined ? unknownTopicError : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        } else {
+          partitions.set(partition, partition.highWatermark);
+          const maxBytes = Math.min(fetchPartition.partitionMaxBytes, remainingBytes);
+          const readBytes = await readPartition(partition, fetchPartition, maxBytes, byteLength === 0, read, readCommitted);
+          byteLength += readBytes;
+          remainingBytes = Math.max(0, remainingBytes - readBytes);
+        }
+        if (read.response.errorCode !== ErrorCode.NONE) hasError = true;
+        partitionResponses.push(read.response);
+      }
+      topics.push({
+        topic: fetchTopic.topic,
+        topicId: topic?.metadata.topicId ?? fetchTopic.topicId,
+        partitions: partitionResponses,
+      });
+    }
+    return {
+      response: { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses: topics },
+      byteLength,
+      partitions,
+      hasError,
+    };
+  }
+
+  async function readPartition(
+    partition: Partition,
+    fetchPartition: FetchRequestFetchPartition,
+    maxBytes: number,
+    isFirstWithData: boolean,
+    read: PartitionRead,
+    readCommitted: boolean,
+  ): Promise<number> {
+    const response = read.response;
+    const highWatermark = partition.highWatermark;
+    const lastStableOffset = partition.lastStableOffset;
+    response.highWatermark = BigInt(highWatermark);
+    response.lastStableOffset = BigInt(lastStableOffset);
+    response.logStartOffset = BigInt(partition.logStartOffset);
+    const fetchOffset = Number(fetchPartition.fetchOffset);
+    if (fetchOffset < partition.logStartOffset || fetchOffset > partition.logEndOffset) {
+      response.errorCode = ErrorCode.OFFSET_OUT_OF_RANGE;
+      return 0;
+    }
+    const upperBound = readCommitted ? lastStableOffset : highWatermark;
+    if (fetchOffset >= upperBound || maxBytes <= 0 && !isFirstWithData) return 0;
+    try {
+      const result = await partition.read(fetchOffset, maxBytes, upperBound, isFirstWithData);
+      response.records = result.chunks;
+      return result.byteLength;
+    } catch (error) {
+      response.errorCode = kafkaErrorCodeOf(error);
+      if (response.errorCode === ErrorCode.UNKNOWN_SERVER_ERROR) {
+        dependencies.log?.(`fetch from ${partition.topic}-${partition.partitionIndex} failed`, error);
+        response.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
+      }
+      return 0;
+    }
+  }
+
+  return {
+    apiKey: 1,
+    minVersion: 4,
+    maxVersion: 17,
+
+    async handle(request, context) {
+      const deadline = performance.now() + Math.max(0, request.maxWaitMs);
+      while (true) {
+        const result = await readAll(request, context.apiVersion);
+        const remainingMs = deadline - performance.now();
+        if (
+          result.byteLength >= request.minBytes ||
+          result.hasError ||
+          remainingMs <= 0 ||
+          result.partitions.size === 0 ||
+          context.signal.aborted
+        ) {
+          return result.response;
+        }
+        await waitForHighWatermark(result.partitions, remainingMs, context);
+      }
+    },
+  };
+}
+
+function emptyPartitionResponse(
+  fetchPartition: FetchRequestFetchPartition,
+  readCommitted: boolean,
+): FetchResponsePartitionDataInput & { errorCode: number } {
+  return {
+    partitionIndex: fetchPartition.partition,
+    errorCode: ErrorCode.NONE,
+    highWatermark: -1n,
+    lastStableOffset: -1n,
+    logStartOffset: -1n,
+    // librdkafka rejects a response whose aborted-transactions framing is off: null for
+    // read_uncommitted, a (possibly empty) list for read_committed, as Kafka sends.
+    abortedTransactions: readCommitted ? [] : null,
+    preferredReadReplica: -1,
+    records: emptyRecords,
+  };
+}
+
+/**
+ * Resolves when any partition's high watermark moves past the one the last read saw (at once if
+ * it already has: the read awaited, so appends may have landed since), after `timeoutMs`, or on
+ * abort.
+ */
+function waitForHighWatermark(
+  partitions: ReadonlyMap<Partition, number>,
+  timeoutMs: number,
+  context: RequestContext,
+): Promise<void> {
+  for (const [partition, seen] of partitions) {
+    if (partition.highWatermark !== seen) return Promise.resolve();
+  }
+  return new Promise((resolve) => {
+    const unsubscribes: Array<() => void> = [];
+    const finish = (): void => {
+      clearTimeout(timer);
+      context.signal.removeEventListener('abort', finish);
+      for (const unsubscribe of unsubscribes) unsubscribe();
+      resolve();
+    };
+    const timer = setTimeout(finish, timeoutMs);
+    context.signal.addEventListener('abort', finish, { once: true });
+    for (const partition of partitions.keys()) {
+      unsubscribes.push(partition.onHighWatermarkAdvance(finish));
+    }
+  });
+}

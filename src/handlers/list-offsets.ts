@@ -1,0 +1,98 @@
+// ListOffsets (API key 2): the earliest, latest or max-timestamp offset of a partition, or the
+// first offset whose timestamp is at least a given time (through the time index).
+
+import { ErrorCode } from '../protocol/errors.js';
+import type {
+  ListOffsetsRequest,
+  ListOffsetsResponseInput,
+  ListOffsetsResponseListOffsetsPartitionResponseInput,
+} from '../protocol/generated/list-offsets.js';
+import type { Partition } from '../replica/partition.js';
+import type { ReplicaManager } from '../replica/replica-manager.js';
+import { kafkaErrorCodeOf } from './kafka-error.js';
+import type { Handler } from './registry.js';
+
+/** The special timestamps a ListOffsets request may carry instead of a time. */
+const LATEST_TIMESTAMP = -1n;
+const EARLIEST_TIMESTAMP = -2n;
+const MAX_TIMESTAMP = -3n;
+const EARLIEST_LOCAL_TIMESTAMP = -4n;
+const LATEST_TIERED_TIMESTAMP = -5n;
+const READ_COMMITTED = 1;
+
+export function createListOffsetsHandler(dependencies: {
+  readonly replicas: ReplicaManager;
+}): Handler<ListOffsetsRequest, ListOffsetsResponseInput> {
+  const { replicas } = dependencies;
+  return {
+    apiKey: 2,
+    minVersion: 1,
+    maxVersion: 10,
+
+    async handle(request) {
+      const readCommitted = request.isolationLevel === READ_COMMITTED;
+      const topics = [];
+      for (const topic of request.topics) {
+        const partitions: ListOffsetsResponseListOffsetsPartitionResponseInput[] = [];
+        for (const requested of topic.partitions) {
+          const partition = replicas.partition(topic.name, requested.partitionIndex);
+          if (partition === undefined) {
+            partitions.push({
+              partitionIndex: requested.partitionIndex,
+              errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+              timestamp: -1n,
+              offset: -1n,
+            });
+            continue;
+          }
+          try {
+            const found = await lookUp(partition, requested.timestamp, readCommitted);
+            partitions.push({
+              partitionIndex: requested.partitionIndex,
+              errorCode: ErrorCode.NONE,
+              timestamp: BigInt(found.timestamp),
+              offset: BigInt(found.offset),
+              leaderEpoch: found.offset >= 0 ? partition.leaderEpoch : -1,
+            });
+          } catch (error) {
+            partitions.push({
+              partitionIndex: requested.partitionIndex,
+              errorCode: kafkaErrorCodeOf(error),
+              timestamp: -1n,
+              offset: -1n,
+            });
+          }
+        }
+        topics.push({ name: topic.name, partitions });
+      }
+      return { throttleTimeMs: 0, topics };
+    },
+  };
+}
+
+async function lookUp(
+  partition: Partition,
+  timestamp: bigint,
+  readCommitted: boolean,
+): Promise<{ offset: number; timestamp: number }> {
+  // Offsets past what a consumer may read are never returned.
+  const visibleEnd = readCommitted ? partition.lastStableOffset : partition.highWatermark;
+  switch (timestamp) {
+    case LATEST_TIMESTAMP:
+    case LATEST_TIERED_TIMESTAMP:
+      return { offset: visibleEnd, timestamp: -1 };
+    case EARLIEST_TIMESTAMP:
+    case EARLIEST_LOCAL_TIMESTAMP:
+      return { offset: partition.logStartOffset, timestamp: -1 };
+    case MAX_TIMESTAMP: {
+      const found = partition.log.maxTimestampOffset();
+      if (found.offset < 0 || found.offset >= visibleEnd) return { offset: -1, timestamp: -1 };
+      return found;
+    }
+    default: {
+      const found = await partition.log.offsetForTimestamp(Number(timestamp));
+      if (found === null || found.offset >= visibleEnd) return { offset: -1, timestamp: -1 };
+      return found;
+    }
+  }
+}

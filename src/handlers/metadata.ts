@@ -1,0 +1,126 @@
+// Metadata (API key 3): the brokers, the cluster id, the controller, and each topic's partitions
+// with their leader and replicas. Creates missing topics when the broker allows it
+// (auto.create.topics.enable) and the request does (v4+ says so; earlier versions imply it).
+
+import { ErrorCode } from '../protocol/errors.js';
+import type {
+  MetadataRequest,
+  MetadataResponseInput,
+  MetadataResponseTopicInput,
+} from '../protocol/generated/metadata.js';
+import type { ReplicaManager, TopicPartitions } from '../replica/replica-manager.js';
+import { isValidTopicName, kafkaErrorCodeOf } from './kafka-error.js';
+import type { Handler, RequestContext } from './registry.js';
+
+/** Kafka's "authorized operations were not requested" marker. */
+const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
+
+export interface BrokerNode {
+  readonly nodeId: number;
+  readonly host: string;
+  readonly port: number;
+  readonly rack: string | null;
+}
+
+export interface MetadataHandlerDependencies {
+  readonly replicas: ReplicaManager;
+  readonly clusterId: string;
+  /** The brokers as clients reach them through the listener the request came in on. */
+  readonly brokers: (context: RequestContext) => readonly BrokerNode[];
+  readonly controllerId: number;
+  /** Settings read per request: they can change at run time (AlterConfigs). */
+  readonly autoCreateTopicsEnable: () => boolean;
+  readonly numPartitions: () => number;
+}
+
+export function createMetadataHandler(
+  dependencies: MetadataHandlerDependencies,
+): Handler<MetadataRequest, MetadataResponseInput> {
+  const { replicas } = dependencies;
+  return {
+    apiKey: 3,
+    minVersion: 0,
+    maxVersion: 12,
+
+    async handle(request, context) {
+      const version = context.apiVersion;
+      const topics: MetadataResponseTopicInput[] = [];
+      if (request.topics === null) {
+        for (const topic of replicas.topics()) topics.push(describeTopic(topic));
+      } else {
+        for (const requested of request.topics) {
+          topics.push(await resolveTopic(requested.name, requested.topicId, request, version));
+        }
+      }
+      return {
+        throttleTimeMs: 0,
+        brokers: dependencies.brokers(context),
+        clusterId: dependencies.clusterId,
+        controllerId: dependencies.controllerId,
+        topics,
+      };
+    },
+  };
+
+  async function resolveTopic(
+    name: string | null,
+    topicId: Buffer,
+    request: MetadataRequest,
+    version: number,
+  ): Promise<MetadataResponseTopicInput> {
+    if (name === null) {
+      // v10+: a topic asked for by id alone.
+      const topic = replicas.topicById(topicId);
+      if (topic !== undefined) return describeTopic(topic);
+      return failedTopic(null, topicId, ErrorCode.UNKNOWN_TOPIC_ID);
+    }
+    const existing = replicas.topic(name);
+    if (existing !== undefined) return describeTopic(existing);
+    if (!isValidTopicName(name)) return failedTopic(name, topicId, ErrorCode.INVALID_TOPIC_EXCEPTION);
+    const allowed = version < 4 || request.allowAutoTopicCreation;
+    if (!allowed || !dependencies.autoCreateTopicsEnable()) {
+      return failedTopic(name, topicId, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    }
+    try {
+      return describeTopic(
+        await replicas.createTopic({ name, partitionCount: dependencies.numPartitions() }),
+      );
+    } catch (error) {
+      // A concurrent request may have created it first.
+      const created = replicas.topic(name);
+      if (created !== undefined) return describeTopic(created);
+      return failedTopic(name, topicId, kafkaErrorCodeOf(error));
+    }
+  }
+
+  function describeTopic(topic: TopicPartitions): MetadataResponseTopicInput {
+    const nodeId = dependencies.controllerId;
+    return {
+      errorCode: ErrorCode.NONE,
+      name: topic.metadata.name,
+      topicId: topic.metadata.topicId,
+      isInternal: topic.metadata.internal,
+      partitions: topic.partitions.map((partition) => ({
+        errorCode: ErrorCode.NONE,
+        partitionIndex: partition.partitionIndex,
+        leaderId: nodeId,
+        leaderEpoch: partition.leaderEpoch,
+        replicaNodes: [nodeId],
+        isrNodes: [nodeId],
+        offlineReplicas: [],
+      })),
+      topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+    };
+  }
+}
+
+function failedTopic(name: string | null, topicId: Buffer, errorCode: number): MetadataResponseTopicInput {
+  return {
+    errorCode,
+    name,
+    topicId,
+    isInternal: false,
+    partitions: [],
+    topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+  };
+}

@@ -1,0 +1,104 @@
+// Produce (API key 0): append each partition's record set and answer once every append may be
+// acknowledged (after the fsync that covers it, by default).
+//
+// The record set is never decoded here: storage validates batch headers and CRCs and stamps
+// offsets in place. Versions 0-2 (message formats v0/v1) are advertised, because librdkafka
+// before 2.11.1 enables compression only when Produce's range includes 0, but refused.
+
+import { ErrorCode } from '../protocol/errors.js';
+import type {
+  ProduceRequest,
+  ProduceResponseInput,
+  ProduceResponsePartitionProduceResponseInput,
+} from '../protocol/generated/produce.js';
+import type { ReplicaManager } from '../replica/replica-manager.js';
+import { errorMessageOf, kafkaErrorCodeOf } from './kafka-error.js';
+import { type Handler, NO_RESPONSE } from './registry.js';
+
+export interface ProduceHandlerDependencies {
+  readonly replicas: ReplicaManager;
+  readonly onStorageFailure?: (error: unknown) => void;
+}
+
+export function createProduceHandler(
+  dependencies: ProduceHandlerDependencies,
+): Handler<ProduceRequest, ProduceResponseInput> {
+  const { replicas } = dependencies;
+  return {
+    apiKey: 0,
+    minVersion: 0,
+    maxVersion: 11,
+    refusedBelow: 3,
+
+    async handle(request) {
+      const pending: Promise<void>[] = [];
+      const responses = request.topicData.map((topicData) => ({
+        name: topicData.name,
+        partitionResponses: topicData.partitionData.map((partitionData) => {
+          const response: ProduceResponsePartitionProduceResponseInput & {
+            errorCode: number;
+            baseOffset: bigint;
+            errorMessage?: string | null;
+          } = {
+            index: partitionData.index,
+            errorCode: ErrorCode.NONE,
+            baseOffset: -1n,
+            logAppendTimeMs: -1n,
+            logStartOffset: -1n,
+          };
+          const partition = replicas.partition(topicData.name, partitionData.index);
+          if (partition === undefined) {
+            response.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+            return response;
+          }
+          if (partitionData.records === null || partitionData.records.length === 0) {
+            response.errorCode = ErrorCode.CORRUPT_MESSAGE;
+            response.errorMessage = 'the partition has no record batches';
+            return response;
+          }
+          try {
+            const appended = partition.append(partitionData.records, 'client');
+            response.baseOffset = BigInt(appended.baseOffset);
+            response.logAppendTimeMs = BigInt(appended.logAppendTime);
+            response.logStartOffset = BigInt(partition.logStartOffset);
+            pending.push(
+              appended.acknowledged.catch((error: unknown) => {
+                dependencies.onStorageFailure?.(error);
+                response.errorCode = kafkaErrorCodeOf(error);
+                if (response.errorCode === ErrorCode.UNKNOWN_SERVER_ERROR) {
+                  response.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
+                }
+                response.errorMessage = errorMessageOf(error);
+                response.baseOffset = -1n;
+              }),
+            );
+          } catch (error) {
+            response.errorCode = kafkaErrorCodeOf(error);
+            response.errorMessage = errorMessageOf(error);
+          }
+          return response;
+        }),
+      }));
+
+      if (request.acks === 0) {
+        // No response is expected; the appends still complete (or fail) in the background.
+        return NO_RESPONSE;
+      }
+      await Promise.all(pending);
+      return { responses, throttleTimeMs: 0 };
+    },
+
+    errorResponse(request, errorCode) {
+      return {
+        responses: request.topicData.map((topicData) => ({
+          name: topicData.name,
+          partitionResponses: topicData.partitionData.map((partitionData) => ({
+            index: partitionData.index,
+            errorCode,
+            baseOffset: -1n,
+          })),
+        })),
+      };
+    },
+  };
+}

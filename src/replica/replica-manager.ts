@@ -1,0 +1,132 @@
+// The partitions this broker serves, by topic, and the topic lifecycle that touches both the
+// metadata store and the logs (create, grow, reconfigure, delete).
+//
+// Owned by the broker. Topic lifecycle operations are serialised through one promise chain: a
+// CreateTopics and a DeleteTopics of the same name must never interleave their metadata write
+// and their log creation or deletion.
+
+import type { MetadataStore, TopicMetadata } from '../metadata/metadata-store.js';
+import type { LogConfig } from '../storage/log-config.js';
+import type { PartitionLog } from '../storage/partition-log.js';
+import { Partition } from './partition.js';
+
+/** What the replica layer needs from storage: logs by topic and partition. */
+export interface LogStore {
+  openLog(topic: string, partition: number, config: LogConfig): Promise<PartitionLog>;
+  deleteLog(topic: string, partition: number): Promise<void>;
+}
+
+export interface TopicPartitions {
+  readonly metadata: TopicMetadata;
+  readonly partitions: readonly Partition[];
+}
+
+export class ReplicaManager {
+  private readonly topicsByName = new Map<string, TopicPartitions>();
+  private readonly topicsById = new Map<string, TopicPartitions>();
+  private lifecycle: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly metadata: MetadataStore,
+    private readonly logs: LogStore,
+    /** The effective log config of a topic: broker defaults under the topic's overrides. */
+    private readonly logConfigOf: (topic: TopicMetadata) => LogConfig,
+  ) {}
+
+  /** Opens the logs of every topic in the metadata store (at start-up). */
+  async openAll(): Promise<void> {
+    for (const topic of this.metadata.topics()) await this.openTopic(topic);
+  }
+
+  topic(name: string): TopicPartitions | undefined {
+    return this.topicsByName.get(name);
+  }
+
+  topicById(topicId: Buffer): TopicPartitions | undefined {
+    return this.topicsById.get(topicId.toString('hex'));
+  }
+
+  topics(): readonly TopicPartitions[] {
+    return [...this.topicsByName.values()];
+  }
+
+  partition(topic: string, partitionIndex: number): Partition | undefined {
+    return this.topicsByName.get(topic)?.partitions[partitionIndex];
+  }
+
+  createTopic(spec: {
+    name: string;
+    partitionCount: number;
+    configs?: Record<string, string>;
+    internal?: boolean;
+  }): Promise<TopicPartitions> {
+    return this.serialise(async () => {
+      const metadata = await this.metadata.createTopic(spec);
+      return this.openTopic(metadata);
+    });
+  }
+
+  deleteTopic(name: string): Promise<void> {
+    return this.serialise(async () => {
+      const metadata = await this.metadata.deleteTopic(name);
+      const topic = this.topicsByName.get(name);
+      this.topicsByName.delete(name);
+      this.topicsById.delete(metadata.topicId.toString('hex'));
+      for (let index = 0; index < (topic?.partitions.length ?? 0); index += 1) {
+        await this.logs.deleteLog(name, index);
+      }
+    });
+  }
+
+  /** Grows a topic to `partitionCount` partitions (CreatePartitions). */
+  addPartitions(name: string, partitionCount: number): Promise<TopicPartitions> {
+    return this.serialise(async () => {
+      const metadata = await this.metadata.setPartitionCount(name, partitionCount);
+      return this.openTopic(metadata);
+    });
+  }
+
+  /** Replaces a topic's overrides and applies the new effective config to its logs. */
+  setTopicConfigs(name: string, configs: Record<string, string>): Promise<TopicPartitions> {
+    return this.serialise(async () => {
+      const metadata = await this.metadata.setTopicConfigs(name, configs);
+      const topic = this.index(metadata, this.topicsByName.get(name)?.partitions ?? []);
+      this.reconfigure(topic);
+      return topic;
+    });
+  }
+
+  /** Re-applies every topic's effective config, after a broker default changed. */
+  reconfigureAll(): void {
+    for (const topic of this.topicsByName.values()) this.reconfigure(topic);
+  }
+
+  private reconfigure(topic: TopicPartitions): void {
+    const config = this.logConfigOf(topic.metadata);
+    for (const partition of topic.partitions) partition.log.updateConfig(config);
+  }
+
+  private async openTopic(metadata: TopicMetadata): Promise<TopicPartitions> {
+    const existing = this.topicsByName.get(metadata.name)?.partitions ?? [];
+    const partitions = [...existing];
+    const config = this.logConfigOf(metadata);
+    for (let index = existing.length; index < metadata.partitionCount; index += 1) {
+      const log = await this.logs.openLog(metadata.name, index, config);
+      partitions.push(new Partition(metadata.name, index, log));
+    }
+    return this.index(metadata, partitions);
+  }
+
+  private index(metadata: TopicMetadata, partitions: readonly Partition[]): TopicPartitions {
+    const topic: TopicPartitions = { metadata, partitions };
+    this.topicsByName.set(metadata.name, topic);
+    this.topicsById.set(metadata.topicId.toString('hex'), topic);
+    return topic;
+  }
+
+  private serialise<T>(operation: () => Promise<T>): Promise<T> {
+    const run = this.lifecycle.then(operation);
+    this.lifecycle = run.catch(() => undefined);
+    return run;
+  }
+}
