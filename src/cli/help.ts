@@ -10,6 +10,8 @@ export function usage(): string {
     '',
     'Commands:',
     '  start     Run a broker until SIGINT or SIGTERM.',
+    '  groups    Consumer groups of a running broker: list, describe, reset-offsets, delete',
+    '            (brook groups --help).',
     '  help      Show this help.',
     '',
     'Options of start:',

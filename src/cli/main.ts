@@ -4,6 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/errors.js';
+import { runGroupsCommand } from './groups-command.js';
 import { settingsHelp, usage } from './help.js';
 import { type CommandOutput, startCommand } from './start.js';
 
@@ -55,6 +56,8 @@ async function runStart(args: string[]): Promise<number> {
 
 export async function main(args: string[]): Promise<number> {
   const [command, ...rest] = args;
+  // `brook groups` has its own options and help.
+  if (command === 'groups') return runGroupsCommand(rest, output);
   if (
     command === undefined ||
     command === '--help' ||

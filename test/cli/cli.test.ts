@@ -54,6 +54,12 @@ test('brook --help lists every broker setting with its flag and environment vari
   }
 });
 
+test('brook groups has its own help', async () => {
+  const run = await brook(['groups', '--help']);
+  assert.equal(run.exitCode, 0);
+  assert.match(run.stdout, /reset-offsets/);
+});
+
 test('an unknown command is a usage error with a stable code', async () => {
   const run = await brook(['serve']);
   assert.equal(run.exitCode, 2);
