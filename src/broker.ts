@@ -19,7 +19,7 @@ import {
   resolveBrokerConfig,
 } from './config/broker-config.js';
 import { formatHostPort } from './config/listeners.js';
-import { effectiveTopicConfigs, parseTopicConfigs, toLogConfig } from './config/topic-config.js';
+import { parseTopicConfigs, topicLogConfig } from './config/topic-config.js';
 import { GroupCoordinator } from './coordinator/group/group-coordinator.js';
 import { OFFSETS_TOPIC_NAME, type OffsetsTopicStorage } from './coordinator/group/ports.js';
 import { createApiVersionsHandler } from './handlers/api-versions.js';
@@ -237,24 +237,7 @@ export function storageLogConfig(
   config: BrokerConfig,
   overrides: Readonly<Record<string, string>>,
 ): StorageLogConfig {
-  const parsed = parseTopicConfigs(Object.entries(overrides));
-  const effective = toLogConfig(effectiveTopicConfigs(config, parsed));
-  const compact = effective.cleanupPolicy.includes('compact');
-  const deletes = effective.cleanupPolicy.includes('delete');
-  return {
-    segmentBytes: effective.segmentBytes,
-    segmentMs: effective.segmentMs,
-    indexIntervalBytes: effective.indexIntervalBytes,
-    retentionMs: effective.retentionMs,
-    retentionBytes: effective.retentionBytes,
-    cleanupPolicy: compact ? (deletes ? 'compact,delete' : 'compact') : 'delete',
-    deleteRetentionMs: effective.deleteRetentionMs,
-    minCompactionLagMs: effective.minCompactionLagMs,
-    flushMessages: effective.flushMessages,
-    flushMs: effective.flushMs,
-    messageTimestampType: effective.messageTimestampType,
-    maxMessageBytes: effective.maxMessageBytes,
-  };
+  return topicLogConfig(config, parseTopicConfigs(Object.entries(overrides)));
 }
 
 /**
