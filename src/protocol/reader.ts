@@ -119,17 +119,29 @@ export class Reader {
   readUnsignedVarint(): number {
     const buffer = this.buffer;
     const start = this.offset;
+    // Most varints (compact lengths of short strings, tag counts) are one byte.
+    if (start < this.end && buffer[start] < 0x80) {
+      this.offset = start + 1;
+      return buffer[start];
+    }
     let value = 0;
+    let position = start;
     for (let index = 0; index < varintBytesMax; index++) {
-      if (this.offset >= this.end) {
+      if (position >= this.end) {
         throw new ProtocolDecodeError('varint is truncated', start);
       }
-      const byte = buffer[this.offset++];
-      if (index === varintBytesMax - 1 && byte > 0x0f) {
-        throw new ProtocolDecodeError('varint does not fit in 32 bits', start);
+      const byte = buffer[position++];
+      if (index === varintBytesMax - 1) {
+        if (byte > 0x0f) throw new ProtocolDecodeError('varint does not fit in 32 bits', start);
+        // The fifth byte carries bits 28-31: multiply, since a shift would go negative.
+        this.offset = position;
+        return value + byte * 0x10000000;
       }
-      value += (byte & 0x7f) * 2 ** (7 * index);
-      if (byte < 0x80) return value;
+      value |= (byte & 0x7f) << (7 * index);
+      if (byte < 0x80) {
+        this.offset = position;
+        return value;
+      }
     }
     throw new ProtocolDecodeError(`varint is longer than ${varintBytesMax} bytes`, start);
   }

@@ -251,7 +251,9 @@ describe('fields a version does not have', () => {
       topics: [
         {
           name: 'topic',
-          partitions: [{ partitionIndex: 0, errorCode: 0, timestamp: 5n, offset: 7n, leaderEpoch: 3 }],
+          partitions: [
+            { partitionIndex: 0, errorCode: 0, timestamp: 5n, offset: 7n, leaderEpoch: 3 },
+          ],
         },
       ],
     };
@@ -261,7 +263,11 @@ describe('fields a version does not have', () => {
     assert.equal(decoded.topics[0].partitions[0].leaderEpoch, -1);
     const newer = new Writer();
     generated.encodeListOffsetsResponse(newer, 4, response);
-    assert.equal(generated.decodeListOffsetsResponse(new Reader(newer.toBuffer()), 4).topics[0].partitions[0].leaderEpoch, 3);
+    assert.equal(
+      generated.decodeListOffsetsResponse(new Reader(newer.toBuffer()), 4).topics[0].partitions[0]
+        .leaderEpoch,
+      3,
+    );
   });
 
   test('ignorable fields a version lacks are dropped silently', () => {
