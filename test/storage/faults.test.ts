@@ -1,0 +1,186 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PartitionLog } from '../../src/storage/partition-log.js';
+import { LogManager } from '../../src/storage/log-manager.js';
+import { defaultLogConfig, type LogConfig } from '../../src/storage/log-config.js';
+import { StorageError } from '../../src/storage/errors.js';
+import { FaultyFileIo } from '../helpers/storage-faulty-io.js';
+import { makeBatch, stamped } from '../helpers/storage-batches.js';
+import { readWholeLog } from '../helpers/storage-verify.js';
+
+const config: LogConfig = { ...defaultLogConfig, retentionMs: -1 };
+
+function temporaryDirectory(t: { after: (fn: () => void) => void }): string {
+  const directory = mkdtempSync(join(tmpdir(), 'brook-faults-'));
+  t.after(() => rmSync(directory, { recursive: true, force: true }));
+  return directory;
+}
+
+function isStorageError(code: string) {
+  return (error: unknown): boolean => {
+    assert.ok(error instanceof StorageError, `expected a StorageError, got ${String(error)}`);
+    assert.equal(error.code, code);
+    assert.equal(error.kafkaErrorCode, 56);
+    return true;
+  };
+}
+
+test('EIO on fsync: nothing it covered is acknowledged, and the error is sticky', async (t) => {
+  const directory = temporaryDirectory(t);
+  const io = new FaultyFileIo();
+  const log = await PartitionLog.open({ directory, config, io });
+  const good = log.append(await makeBatch({ seed: 1, recordsCount: 1, valueBytes: 10 }), { leaderEpoch: 0, origin: 'client' });
+  await good.acknowledged;
+  io.inject({ operation: 'datasync', pathIncludes: '.log', errorCode: 'EIO', times: 1 });
+  const doomed = await Promise.all([2, 3, 4].map((seed) => makeBatch({ seed, recordsCount: 1, valueBytes: 10 })));
+  const results = doomed.map((batch) => log.append(batch, { leaderEpoch: 0, origin: 'client' }));
+  for (const result of results) await assert.rejects(result.acknowledged, isStorageError('BROOK_STORAGE_FAILED'));
+  assert.equal(log.flushedOffset, 1, 'the flushed offset never passes a failed fsync');
+  assert.ok(log.error);
+  // Sticky: later appends are refused at once, even though fsync would now succeed.
+  assert.throws(() => log.append(doomed[0], { leaderEpoch: 0, origin: 'client' }), isStorageError('BROOK_STORAGE_FAILED'));
+  await assert.rejects(log.waitForFlush(4), isStorageError('BROOK_STORAGE_FAILED'));
+  await log.close();
+  // No clean-shutdown marker after a failure: the next open recovers from disk.
+  const reopened = await PartitionLog.open({ directory, config });
+  assert.equal(reopened.openedCleanly, false);
+  await readWholeLog(reopened);
+  await reopened.close();
+});
+
+test('EIO on write: the append is refused, the log refuses more and reports why', async (t) => {
+  const directory = temporaryDirectory(t);
+  const io = new FaultyFileIo();
+  const log = await PartitionLog.open({ directory, config, io });
+  io.inject({ operation: 'write', pathIncludes: '.log', errorCode: 'EIO', times: 1 });
+  const result = log.append(await makeBatch({ seed: 1, recordsCount: 1, valueBytes: 10 }), { leaderEpoch: 0, origin: 'client' });
+  await assert.rejects(result.acknowledged, isStorageError('BROOK_STORAGE_FAILED'));
+  assert.match(log.error!.message, /EIO/);
+  assert.throws(() => log.append(Buffer.alloc(0), { leaderEpoch: 0, origin: 'client' }), StorageError);
+  await log.close();
+});
+
+test('an injected ENOSPC refuses the appends it hit, cuts back, and the log works again', async (t) => {
+  const directory = temporaryDirectory(t);
+  const io = new FaultyFileIo();
+  const log = await PartitionLog.open({ directory, config, io });
+  await log.append(await makeBatch({ seed: 1, recordsCount: 2, valueBytes: 10 }), { leaderEpoch: 0, origin: 'client' }).acknowledged;
+  io.inject({ operation: 'write', pathIncludes: '.log', errorCode: 'ENOSPC', times: 1 });
+  const refused = log.append(await makeBatch({ seed: 2, recordsCount: 2, valueBytes: 10 }), { leaderEpoch: 0, origin: 'client' });
+  await assert.rejects(refused.acknowledged, isStorageError('BROOK_STORAGE_FULL'));
+  const deadline = Date.now() + 5000;
+  while (log.error && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
+  assert.equal(log.error, null, 'a full disk is not a sticky failure once the log has cut back');
+  assert.equal(log.logEndOffset, 2);
+  const retried = log.append(await makeBatch({ seed: 3, recordsCount: 2, valueBytes: 10 }), { leaderEpoch: 0, origin: 'client' });
+  assert.equal(retried.baseOffset, 2);
+  await retried.acknowledged;
+  await log.close();
+});
+
+function mountTmpfs(directory: string, size: string): boolean {
+  const result = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', directory]);
+  return result.status === 0;
+}
+
+test('ENOSPC on a real full filesystem leaves no partial batch, and appends work again once space is freed', async (t) => {
+  const mountPoint = mkdtempSync(join(tmpdir(), 'brook-small-disk-'));
+  let mounted = false;
+  t.after(() => {
+    if (mounted) spawnSync('umount', [mountPoint]);
+    rmSync(mountPoint, { recursive: true, force: true });
+  });
+  mounted = mountTmpfs(mountPoint, '2m');
+  if (!mounted) {
+    t.skip('cannot mount a tmpfs here (needs root); ENOSPC is still covered by injection above');
+    return;
+  }
+  const filler = join(mountPoint, 'filler');
+  writeFileSync(filler, Buffer.alloc(1536 * 1024, 1));
+  const logDirectory = join(mountPoint, 'orders-0');
+  const log = await PartitionLog.open({ directory: logDirectory, config: { ...config, segmentBytes: 8 * 1024 * 1024 } });
+  const acknowledged: Array<{ offset: number; bytes: Buffer }> = [];
+  let failure: unknown = null;
+  for (let seed = 0; seed < 200 && failure === null; seed++) {
+    const batch = await makeBatch({ seed, recordsCount: 4, valueBytes: 4000 });
+    let result;
+    try {
+      result = log.append(batch, { leaderEpoch: 0, origin: 'client' });
+    } catch (error) {
+      failure = error;
+      break;
+    }
+    try {
+      await result.acknowledged;
+      acknowledged.push({ offset: result.baseOffset, bytes: stamped(batch, result.baseOffset, 0) });
+    } catch (error) {
+      failure = error;
+    }
+  }
+  assert.ok(failure, 'the small filesystem never filled up');
+  assert.equal((failure as StorageError).code, 'BROOK_STORAGE_FULL');
+  const deadline = Date.now() + 5000;
+  while (log.error && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
+  const expectedBytes = acknowledged.reduce((total, entry) => total + entry.bytes.length, 0);
+  assert.equal(statSync(join(logDirectory, '00000000000000000000.log')).size, expectedBytes, 'no partial batch is left in the file');
+  unlinkSync(filler);
+  const after = await makeBatch({ seed: 999, recordsCount: 4, valueBytes: 4000 });
+  const retried = log.append(after, { leaderEpoch: 0, origin: 'client' });
+  assert.equal(retried.baseOffset, acknowledged.length * 4);
+  await retried.acknowledged;
+  acknowledged.push({ offset: retried.baseOffset, bytes: stamped(after, retried.baseOffset, 0) });
+  await log.close();
+  const reopened = await PartitionLog.open({ directory: logDirectory, config });
+  const stored = await readWholeLog(reopened);
+  assert.equal(stored.size, acknowledged.length);
+  for (const entry of acknowledged) assert.ok(stored.get(entry.offset)!.equals(entry.bytes));
+  await reopened.close();
+});
+
+test('a slow fsync delays acknowledgements but never reorders or loses them', async (t) => {
+  const directory = temporaryDirectory(t);
+  const io = new FaultyFileIo();
+  io.datasyncDelayMs = 30;
+  const log = await PartitionLog.open({ directory, config, io });
+  const order: number[] = [];
+  const batches = await Promise.all(Array.from({ length: 50 }, (_, seed) => makeBatch({ seed, recordsCount: 1, valueBytes: 20 })));
+  await Promise.all(
+    batches.map((batch) => {
+      const result = log.append(batch, { leaderEpoch: 0, origin: 'client' });
+      return result.acknowledged.then(() => order.push(result.baseOffset));
+    }),
+  );
+  assert.deepEqual(order, [...order].sort((a, b) => a - b));
+  assert.equal(order.length, 50);
+  await log.close();
+});
+
+test('a second broker on the same log directory gets a clear error with a stable code', async (t) => {
+  const directory = temporaryDirectory(t);
+  const manager = await LogManager.open({ directory, retentionCheckIntervalMs: 0, checkpointIntervalMs: 0 });
+  await assert.rejects(LogManager.open({ directory, retentionCheckIntervalMs: 0 }), (error: unknown) => {
+    assert.ok(error instanceof StorageError);
+    assert.equal(error.code, 'BROOK_LOG_DIRECTORY_LOCKED');
+    assert.match(error.message, /in use/);
+    return true;
+  });
+  // Another process is refused as well.
+  const script = `
+    import { LogManager } from ${JSON.stringify(new URL('../../src/storage/log-manager.ts', import.meta.url).pathname)};
+    try { await LogManager.open({ directory: ${JSON.stringify(directory)}, retentionCheckIntervalMs: 0 }); console.log('opened'); }
+    catch (error) { console.log(error.code); }
+  `;
+  const output = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.equal(output.trim(), 'BROOK_LOG_DIRECTORY_LOCKED');
+  await manager.close();
+  // A lock left by a process that died is taken over.
+  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+  writeFileSync(join(directory, '.lock'), `${dead.stdout}\n`);
+  const second = await LogManager.open({ directory, retentionCheckIntervalMs: 0, checkpointIntervalMs: 0 });
+  assert.equal(readFileSync(join(directory, '.lock'), 'utf8').trim(), String(process.pid));
+  await second.close();
+});
