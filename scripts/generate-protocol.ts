@@ -146,6 +146,11 @@ interface Field {
 interface Struct {
   name: string;
   fields: Field[];
+  /**
+   * The versions in which the struct can occur: the message's for the message itself, else those
+   * of the fields that hold it. Conditions inside the struct are simplified against this range.
+   */
+  range: Range;
 }
 
 interface Message {
@@ -239,11 +244,34 @@ function buildMessage(json: JsonMessage): Message {
   const built = new Map<string, Struct>();
   while (pending.length > 0) {
     const next = pending.shift()!;
-    built.set(next.name, { name: next.name, fields: buildFields(next.fields) });
+    built.set(next.name, { name: next.name, fields: buildFields(next.fields), range: valid });
   }
   // Order: by first appearance, which `emitted` preserves.
   for (const name of emitted) structs.push(built.get(name)!);
-  structs.push({ name: messageName, fields: topFields });
+  const top: Struct = { name: messageName, fields: topFields, range: valid };
+  structs.push(top);
+
+  // Each nested struct's range is the union of the ranges of the fields that hold it.
+  const reached = new Map<string, Range>();
+  const visit = (struct: Struct, range: Range): void => {
+    for (const field of struct.fields) {
+      if (!field.isStruct) continue;
+      const inner = intersect(field.versions, range);
+      if (inner === null) continue;
+      const previous = reached.get(field.type);
+      const union =
+        previous === undefined
+          ? inner
+          : { min: Math.min(previous.min, inner.min), max: Math.max(previous.max, inner.max) };
+      if (previous !== undefined && previous.min === union.min && previous.max === union.max) {
+        continue;
+      }
+      reached.set(field.type, union);
+      visit(built.get(field.type)!, union);
+    }
+  };
+  visit(top, valid);
+  for (const [name, range] of reached) built.get(name)!.range = range;
 
   return {
     name: messageName,
@@ -391,10 +419,15 @@ class Context {
   readonly needsDefault = new Set<string>();
   readonly needsIsDefault = new Set<string>();
 
+  /** The range of the struct being generated. */
+  range: Range;
+
   constructor(
     readonly message: Message,
     readonly structsByName: Map<string, Struct>,
-  ) {}
+  ) {
+    this.range = message.valid;
+  }
 
   use(name: string): string {
     this.helpers.add(name);
@@ -402,22 +435,21 @@ class Context {
   }
 }
 
-function compactExpression(field: Field, message: Message): string {
-  const flexible = field.flexibleVersions === undefined ? message.flexible : field.flexibleVersions;
+function compactExpression(field: Field, context: Context): string {
   if (field.flexibleVersions === undefined) return 'flexible';
-  return versionCondition(flexible, message.valid);
+  return versionCondition(field.flexibleVersions, context.range);
 }
 
 /** When the field is nullable, among the versions in which it exists. */
-function nullableCondition(field: Field, message: Message): string {
-  const exists = intersect(field.versions, message.valid);
+function nullableCondition(field: Field, context: Context): string {
+  const exists = intersect(field.versions, context.range);
   if (exists === null) return 'false';
   return versionCondition(field.nullableVersions, exists);
 }
 
 /** Reads the field's value at `version` (the field is known to exist at that version). */
 function readExpression(field: Field, context: Context, reader: string, compact: string): string {
-  const nullable = nullableCondition(field, context.message);
+  const nullable = nullableCondition(field, context);
   if (field.isArray) {
     if (field.isStruct) {
       if (nullable === 'false') {
@@ -496,8 +528,7 @@ function writeStatements(
   access: string,
   label: string,
 ): string[] {
-  const { message } = context;
-  const nullable = nullableCondition(field, message);
+  const nullable = nullableCondition(field, context);
   if (field.isArray) {
     if (field.isStruct) {
       return [
@@ -523,7 +554,7 @@ function writeStatements(
     ];
   }
   if (field.isStruct) {
-    if (nullable === 'false' && !isNullableAnywhere(field, message.valid)) {
+    if (nullable === 'false' && !isNullableAnywhere(field, context.range)) {
       return [`encode${field.type}(${writer}, version, ${access});`];
     }
     return [
@@ -572,14 +603,10 @@ function isOptionalInput(field: Field, valid: Range): boolean {
 // ---------------------------------------------------------------------------------------------
 // Code for one struct
 
-function structRange(struct: Struct, message: Message): Range {
-  void struct;
-  return message.valid;
-}
-
 function generateStruct(struct: Struct, context: Context, isTop: boolean): string {
   const { message } = context;
-  const valid = structRange(struct, message);
+  const valid = struct.range;
+  context.range = valid;
   const lines: string[] = [];
   const flexibleCondition = versionCondition(message.flexible, valid);
   const regular = struct.fields.filter((field) => field.tag === null);
@@ -616,7 +643,7 @@ function generateStruct(struct: Struct, context: Context, isTop: boolean): strin
   if (needsFlexible) lines.push(`  const flexible = ${flexibleCondition};`);
   const flexibleExpression = needsFlexible ? 'flexible' : flexibleCondition;
   const compactFor = (field: Field): string => {
-    const expression = compactExpression(field, message);
+    const expression = compactExpression(field, context);
     return expression === 'flexible' ? flexibleExpression : expression;
   };
   lines.push(`  const value: ${struct.name} = {`);

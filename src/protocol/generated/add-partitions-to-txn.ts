@@ -26,56 +26,32 @@ export interface AddPartitionsToTxnRequestAddPartitionsToTxnTransaction {
 }
 
 export interface AddPartitionsToTxnRequestAddPartitionsToTxnTransactionInput {
-  transactionalId?: string;
-  producerId?: bigint;
-  producerEpoch?: number;
+  transactionalId: string;
+  producerId: bigint;
+  producerEpoch: number;
   verifyOnly?: boolean;
-  topics?: readonly AddPartitionsToTxnRequestAddPartitionsToTxnTopicInput[];
+  topics: readonly AddPartitionsToTxnRequestAddPartitionsToTxnTopicInput[];
 }
 
 function decodeAddPartitionsToTxnRequestAddPartitionsToTxnTransaction(reader: Reader, version: number): AddPartitionsToTxnRequestAddPartitionsToTxnTransaction {
-  const flexible = version >= 3;
   const value: AddPartitionsToTxnRequestAddPartitionsToTxnTransaction = {
-    transactionalId: version >= 4 ? readString(reader, flexible) : '',
-    producerId: version >= 4 ? reader.readInt64() : 0n,
-    producerEpoch: version >= 4 ? reader.readInt16() : 0,
-    verifyOnly: version >= 4 ? reader.readBool() : false,
-    topics: version >= 4 ? readStructArray(reader, flexible, version, decodeAddPartitionsToTxnRequestAddPartitionsToTxnTopic) : [],
+    transactionalId: readString(reader, true),
+    producerId: reader.readInt64(),
+    producerEpoch: reader.readInt16(),
+    verifyOnly: reader.readBool(),
+    topics: readStructArray(reader, true, version, decodeAddPartitionsToTxnRequestAddPartitionsToTxnTopic),
   };
-  if (flexible) reader.readTaggedFields();
+  reader.readTaggedFields();
   return value;
 }
 
 function encodeAddPartitionsToTxnRequestAddPartitionsToTxnTransaction(writer: Writer, version: number, value: AddPartitionsToTxnRequestAddPartitionsToTxnTransactionInput): void {
-  const flexible = version >= 3;
-  if (version >= 4) {
-    writeString(writer, flexible, false, (value.transactionalId ?? ''), 'AddPartitionsToTxnRequestAddPartitionsToTxnTransaction.transactionalId', version);
-  } else {
-    if (!(value.transactionalId === undefined || value.transactionalId === '')) throw nonDefaultError('AddPartitionsToTxnRequestAddPartitionsToTxnTransaction.transactionalId', version);
-  }
-  if (version >= 4) {
-    writer.writeInt64((value.producerId ?? 0n));
-  } else {
-    if (!(value.producerId === undefined || value.producerId === 0n)) throw nonDefaultError('AddPartitionsToTxnRequestAddPartitionsToTxnTransaction.producerId', version);
-  }
-  if (version >= 4) {
-    writer.writeInt16((value.producerEpoch ?? 0));
-  } else {
-    if (!(value.producerEpoch === undefined || value.producerEpoch === 0)) throw nonDefaultError('AddPartitionsToTxnRequestAddPartitionsToTxnTransaction.producerEpoch', version);
-  }
-  if (version >= 4) {
-    writer.writeBool((value.verifyOnly ?? false));
-  } else {
-    if (!(value.verifyOnly === undefined || value.verifyOnly === false)) throw nonDefaultError('AddPartitionsToTxnRequestAddPartitionsToTxnTransaction.verifyOnly', version);
-  }
-  if (version >= 4) {
-    writeStructArray(writer, flexible, false, version, (value.topics ?? []), encodeAddPartitionsToTxnRequestAddPartitionsToTxnTopic, 'AddPartitionsToTxnRequestAddPartitionsToTxnTransaction.topics');
-  } else {
-    if (!(value.topics === undefined || (value.topics !== null && value.topics.length === 0))) throw nonDefaultError('AddPartitionsToTxnRequestAddPartitionsToTxnTransaction.topics', version);
-  }
-  if (flexible) {
-    writer.writeEmptyTaggedFields();
-  }
+  writeString(writer, true, false, value.transactionalId, 'AddPartitionsToTxnRequestAddPartitionsToTxnTransaction.transactionalId', version);
+  writer.writeInt64(value.producerId);
+  writer.writeInt16(value.producerEpoch);
+  writer.writeBool((value.verifyOnly ?? false));
+  writeStructArray(writer, true, false, version, value.topics, encodeAddPartitionsToTxnRequestAddPartitionsToTxnTopic, 'AddPartitionsToTxnRequestAddPartitionsToTxnTransaction.topics');
+  writer.writeEmptyTaggedFields();
 }
 
 export interface AddPartitionsToTxnRequestAddPartitionsToTxnTopic {
@@ -176,31 +152,23 @@ export interface AddPartitionsToTxnResponseAddPartitionsToTxnResult {
 }
 
 export interface AddPartitionsToTxnResponseAddPartitionsToTxnResultInput {
-  transactionalId?: string;
-  topicResults?: readonly AddPartitionsToTxnResponseAddPartitionsToTxnTopicResultInput[];
+  transactionalId: string;
+  topicResults: readonly AddPartitionsToTxnResponseAddPartitionsToTxnTopicResultInput[];
 }
 
 function decodeAddPartitionsToTxnResponseAddPartitionsToTxnResult(reader: Reader, version: number): AddPartitionsToTxnResponseAddPartitionsToTxnResult {
-  const flexible = version >= 3;
   const value: AddPartitionsToTxnResponseAddPartitionsToTxnResult = {
-    transactionalId: version >= 4 ? readString(reader, flexible) : '',
-    topicResults: version >= 4 ? readStructArray(reader, flexible, version, decodeAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult) : [],
+    transactionalId: readString(reader, true),
+    topicResults: readStructArray(reader, true, version, decodeAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult),
   };
-  if (flexible) reader.readTaggedFields();
+  reader.readTaggedFields();
   return value;
 }
 
 function encodeAddPartitionsToTxnResponseAddPartitionsToTxnResult(writer: Writer, version: number, value: AddPartitionsToTxnResponseAddPartitionsToTxnResultInput): void {
-  const flexible = version >= 3;
-  if (version >= 4) {
-    writeString(writer, flexible, false, (value.transactionalId ?? ''), 'AddPartitionsToTxnResponseAddPartitionsToTxnResult.transactionalId', version);
-  }
-  if (version >= 4) {
-    writeStructArray(writer, flexible, false, version, (value.topicResults ?? []), encodeAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult, 'AddPartitionsToTxnResponseAddPartitionsToTxnResult.topicResults');
-  }
-  if (flexible) {
-    writer.writeEmptyTaggedFields();
-  }
+  writeString(writer, true, false, value.transactionalId, 'AddPartitionsToTxnResponseAddPartitionsToTxnResult.transactionalId', version);
+  writeStructArray(writer, true, false, version, value.topicResults, encodeAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult, 'AddPartitionsToTxnResponseAddPartitionsToTxnResult.topicResults');
+  writer.writeEmptyTaggedFields();
 }
 
 export interface AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult {

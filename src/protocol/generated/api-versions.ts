@@ -87,36 +87,26 @@ export interface ApiVersionsResponseSupportedFeatureKey {
 }
 
 export interface ApiVersionsResponseSupportedFeatureKeyInput {
-  name?: string;
-  minVersion?: number;
-  maxVersion?: number;
+  name: string;
+  minVersion: number;
+  maxVersion: number;
 }
 
 function decodeApiVersionsResponseSupportedFeatureKey(reader: Reader, version: number): ApiVersionsResponseSupportedFeatureKey {
-  const flexible = version >= 3;
   const value: ApiVersionsResponseSupportedFeatureKey = {
-    name: version >= 3 ? readString(reader, flexible) : '',
-    minVersion: version >= 3 ? reader.readInt16() : 0,
-    maxVersion: version >= 3 ? reader.readInt16() : 0,
+    name: readString(reader, true),
+    minVersion: reader.readInt16(),
+    maxVersion: reader.readInt16(),
   };
-  if (flexible) reader.readTaggedFields();
+  reader.readTaggedFields();
   return value;
 }
 
 function encodeApiVersionsResponseSupportedFeatureKey(writer: Writer, version: number, value: ApiVersionsResponseSupportedFeatureKeyInput): void {
-  const flexible = version >= 3;
-  if (version >= 3) {
-    writeString(writer, flexible, false, (value.name ?? ''), 'ApiVersionsResponseSupportedFeatureKey.name', version);
-  }
-  if (version >= 3) {
-    writer.writeInt16((value.minVersion ?? 0));
-  }
-  if (version >= 3) {
-    writer.writeInt16((value.maxVersion ?? 0));
-  }
-  if (flexible) {
-    writer.writeEmptyTaggedFields();
-  }
+  writeString(writer, true, false, value.name, 'ApiVersionsResponseSupportedFeatureKey.name', version);
+  writer.writeInt16(value.minVersion);
+  writer.writeInt16(value.maxVersion);
+  writer.writeEmptyTaggedFields();
 }
 
 export interface ApiVersionsResponseFinalizedFeatureKey {
@@ -126,36 +116,26 @@ export interface ApiVersionsResponseFinalizedFeatureKey {
 }
 
 export interface ApiVersionsResponseFinalizedFeatureKeyInput {
-  name?: string;
-  maxVersionLevel?: number;
-  minVersionLevel?: number;
+  name: string;
+  maxVersionLevel: number;
+  minVersionLevel: number;
 }
 
 function decodeApiVersionsResponseFinalizedFeatureKey(reader: Reader, version: number): ApiVersionsResponseFinalizedFeatureKey {
-  const flexible = version >= 3;
   const value: ApiVersionsResponseFinalizedFeatureKey = {
-    name: version >= 3 ? readString(reader, flexible) : '',
-    maxVersionLevel: version >= 3 ? reader.readInt16() : 0,
-    minVersionLevel: version >= 3 ? reader.readInt16() : 0,
+    name: readString(reader, true),
+    maxVersionLevel: reader.readInt16(),
+    minVersionLevel: reader.readInt16(),
   };
-  if (flexible) reader.readTaggedFields();
+  reader.readTaggedFields();
   return value;
 }
 
 function encodeApiVersionsResponseFinalizedFeatureKey(writer: Writer, version: number, value: ApiVersionsResponseFinalizedFeatureKeyInput): void {
-  const flexible = version >= 3;
-  if (version >= 3) {
-    writeString(writer, flexible, false, (value.name ?? ''), 'ApiVersionsResponseFinalizedFeatureKey.name', version);
-  }
-  if (version >= 3) {
-    writer.writeInt16((value.maxVersionLevel ?? 0));
-  }
-  if (version >= 3) {
-    writer.writeInt16((value.minVersionLevel ?? 0));
-  }
-  if (flexible) {
-    writer.writeEmptyTaggedFields();
-  }
+  writeString(writer, true, false, value.name, 'ApiVersionsResponseFinalizedFeatureKey.name', version);
+  writer.writeInt16(value.maxVersionLevel);
+  writer.writeInt16(value.minVersionLevel);
+  writer.writeEmptyTaggedFields();
 }
 
 export interface ApiVersionsResponse {

@@ -5,7 +5,6 @@ import type { Reader } from '../reader.js';
 import { Writer } from '../writer.js';
 import {
   checkVersion,
-  nonDefaultError,
   readArray,
   readBytes,
   readCompactStringElement,
@@ -30,29 +29,21 @@ export interface ConsumerProtocolSubscriptionTopicPartition {
 }
 
 export interface ConsumerProtocolSubscriptionTopicPartitionInput {
-  topic?: string;
-  partitions?: readonly number[];
+  topic: string;
+  partitions: readonly number[];
 }
 
 function decodeConsumerProtocolSubscriptionTopicPartition(reader: Reader, version: number): ConsumerProtocolSubscriptionTopicPartition {
   const value: ConsumerProtocolSubscriptionTopicPartition = {
-    topic: version >= 1 ? readString(reader, false) : '',
-    partitions: version >= 1 ? readArray(reader, false, readInt32Element, 4) : [],
+    topic: readString(reader, false),
+    partitions: readArray(reader, false, readInt32Element, 4),
   };
   return value;
 }
 
 function encodeConsumerProtocolSubscriptionTopicPartition(writer: Writer, version: number, value: ConsumerProtocolSubscriptionTopicPartitionInput): void {
-  if (version >= 1) {
-    writeString(writer, false, false, (value.topic ?? ''), 'ConsumerProtocolSubscriptionTopicPartition.topic', version);
-  } else {
-    if (!(value.topic === undefined || value.topic === '')) throw nonDefaultError('ConsumerProtocolSubscriptionTopicPartition.topic', version);
-  }
-  if (version >= 1) {
-    writeArray(writer, false, false, (value.partitions ?? []), writeInt32Element, 'ConsumerProtocolSubscriptionTopicPartition.partitions', version);
-  } else {
-    if (!(value.partitions === undefined || (value.partitions !== null && value.partitions.length === 0))) throw nonDefaultError('ConsumerProtocolSubscriptionTopicPartition.partitions', version);
-  }
+  writeString(writer, false, false, value.topic, 'ConsumerProtocolSubscriptionTopicPartition.topic', version);
+  writeArray(writer, false, false, value.partitions, writeInt32Element, 'ConsumerProtocolSubscriptionTopicPartition.partitions', version);
 }
 
 export interface ConsumerProtocolSubscription {

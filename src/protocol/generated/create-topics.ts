@@ -245,46 +245,32 @@ export interface CreateTopicsResponseCreatableTopicConfigs {
 }
 
 export interface CreateTopicsResponseCreatableTopicConfigsInput {
-  name?: string;
-  value?: string | null;
-  readOnly?: boolean;
+  name: string;
+  value: string | null;
+  readOnly: boolean;
   configSource?: number;
-  isSensitive?: boolean;
+  isSensitive: boolean;
 }
 
 function decodeCreateTopicsResponseCreatableTopicConfigs(reader: Reader, version: number): CreateTopicsResponseCreatableTopicConfigs {
-  const flexible = version >= 5;
   const value: CreateTopicsResponseCreatableTopicConfigs = {
-    name: version >= 5 ? readString(reader, flexible) : '',
-    value: version >= 5 ? readNullableString(reader, flexible) : '',
-    readOnly: version >= 5 ? reader.readBool() : false,
-    configSource: version >= 5 ? reader.readInt8() : -1,
-    isSensitive: version >= 5 ? reader.readBool() : false,
+    name: readString(reader, true),
+    value: readNullableString(reader, true),
+    readOnly: reader.readBool(),
+    configSource: reader.readInt8(),
+    isSensitive: reader.readBool(),
   };
-  if (flexible) reader.readTaggedFields();
+  reader.readTaggedFields();
   return value;
 }
 
 function encodeCreateTopicsResponseCreatableTopicConfigs(writer: Writer, version: number, value: CreateTopicsResponseCreatableTopicConfigsInput): void {
-  const flexible = version >= 5;
-  if (version >= 5) {
-    writeString(writer, flexible, false, (value.name ?? ''), 'CreateTopicsResponseCreatableTopicConfigs.name', version);
-  }
-  if (version >= 5) {
-    writeString(writer, flexible, true, (value.value === undefined ? '' : value.value), 'CreateTopicsResponseCreatableTopicConfigs.value', version);
-  }
-  if (version >= 5) {
-    writer.writeBool((value.readOnly ?? false));
-  }
-  if (version >= 5) {
-    writer.writeInt8((value.configSource ?? -1));
-  }
-  if (version >= 5) {
-    writer.writeBool((value.isSensitive ?? false));
-  }
-  if (flexible) {
-    writer.writeEmptyTaggedFields();
-  }
+  writeString(writer, true, false, value.name, 'CreateTopicsResponseCreatableTopicConfigs.name', version);
+  writeString(writer, true, true, value.value, 'CreateTopicsResponseCreatableTopicConfigs.value', version);
+  writer.writeBool(value.readOnly);
+  writer.writeInt8((value.configSource ?? -1));
+  writer.writeBool(value.isSensitive);
+  writer.writeEmptyTaggedFields();
 }
 
 export interface CreateTopicsResponse {

@@ -5,7 +5,6 @@ import type { Reader } from '../reader.js';
 import { Writer } from '../writer.js';
 import {
   checkVersion,
-  isZeroUuid,
   nonDefaultError,
   readArray,
   readCompactStringElement,
@@ -28,34 +27,22 @@ export interface DeleteTopicsRequestDeleteTopicState {
 
 export interface DeleteTopicsRequestDeleteTopicStateInput {
   name?: string | null;
-  topicId?: Buffer;
+  topicId: Buffer;
 }
 
 function decodeDeleteTopicsRequestDeleteTopicState(reader: Reader, version: number): DeleteTopicsRequestDeleteTopicState {
-  const flexible = version >= 4;
   const value: DeleteTopicsRequestDeleteTopicState = {
-    name: version >= 6 ? readNullableString(reader, flexible) : null,
-    topicId: version >= 6 ? reader.readUuid() : zeroUuid(),
+    name: readNullableString(reader, true),
+    topicId: reader.readUuid(),
   };
-  if (flexible) reader.readTaggedFields();
+  reader.readTaggedFields();
   return value;
 }
 
 function encodeDeleteTopicsRequestDeleteTopicState(writer: Writer, version: number, value: DeleteTopicsRequestDeleteTopicStateInput): void {
-  const flexible = version >= 4;
-  if (version >= 6) {
-    writeString(writer, flexible, true, (value.name === undefined ? null : value.name), 'DeleteTopicsRequestDeleteTopicState.name', version);
-  } else {
-    if (!(value.name == null)) throw nonDefaultError('DeleteTopicsRequestDeleteTopicState.name', version);
-  }
-  if (version >= 6) {
-    writer.writeUuid((value.topicId ?? zeroUuid()));
-  } else {
-    if (!(value.topicId === undefined || isZeroUuid(value.topicId))) throw nonDefaultError('DeleteTopicsRequestDeleteTopicState.topicId', version);
-  }
-  if (flexible) {
-    writer.writeEmptyTaggedFields();
-  }
+  writeString(writer, true, true, (value.name === undefined ? null : value.name), 'DeleteTopicsRequestDeleteTopicState.name', version);
+  writer.writeUuid(value.topicId);
+  writer.writeEmptyTaggedFields();
 }
 
 export interface DeleteTopicsRequest {

@@ -211,17 +211,17 @@ export interface DescribeConfigsResponseDescribeConfigsSynonym {
 }
 
 export interface DescribeConfigsResponseDescribeConfigsSynonymInput {
-  name?: string;
-  value?: string | null;
-  source?: number;
+  name: string;
+  value: string | null;
+  source: number;
 }
 
 function decodeDescribeConfigsResponseDescribeConfigsSynonym(reader: Reader, version: number): DescribeConfigsResponseDescribeConfigsSynonym {
   const flexible = version >= 4;
   const value: DescribeConfigsResponseDescribeConfigsSynonym = {
-    name: version >= 1 ? readString(reader, flexible) : '',
-    value: version >= 1 ? readNullableString(reader, flexible) : '',
-    source: version >= 1 ? reader.readInt8() : 0,
+    name: readString(reader, flexible),
+    value: readNullableString(reader, flexible),
+    source: reader.readInt8(),
   };
   if (flexible) reader.readTaggedFields();
   return value;
@@ -229,15 +229,9 @@ function decodeDescribeConfigsResponseDescribeConfigsSynonym(reader: Reader, ver
 
 function encodeDescribeConfigsResponseDescribeConfigsSynonym(writer: Writer, version: number, value: DescribeConfigsResponseDescribeConfigsSynonymInput): void {
   const flexible = version >= 4;
-  if (version >= 1) {
-    writeString(writer, flexible, false, (value.name ?? ''), 'DescribeConfigsResponseDescribeConfigsSynonym.name', version);
-  }
-  if (version >= 1) {
-    writeString(writer, flexible, true, (value.value === undefined ? '' : value.value), 'DescribeConfigsResponseDescribeConfigsSynonym.value', version);
-  }
-  if (version >= 1) {
-    writer.writeInt8((value.source ?? 0));
-  }
+  writeString(writer, flexible, false, value.name, 'DescribeConfigsResponseDescribeConfigsSynonym.name', version);
+  writeString(writer, flexible, true, value.value, 'DescribeConfigsResponseDescribeConfigsSynonym.value', version);
+  writer.writeInt8(value.source);
   if (flexible) {
     writer.writeEmptyTaggedFields();
   }

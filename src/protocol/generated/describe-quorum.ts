@@ -113,26 +113,22 @@ export interface DescribeQuorumResponseNode {
 }
 
 export interface DescribeQuorumResponseNodeInput {
-  nodeId?: number;
-  listeners?: readonly DescribeQuorumResponseListenerInput[];
+  nodeId: number;
+  listeners: readonly DescribeQuorumResponseListenerInput[];
 }
 
 function decodeDescribeQuorumResponseNode(reader: Reader, version: number): DescribeQuorumResponseNode {
   const value: DescribeQuorumResponseNode = {
-    nodeId: version >= 2 ? reader.readInt32() : 0,
-    listeners: version >= 2 ? readStructArray(reader, true, version, decodeDescribeQuorumResponseListener) : [],
+    nodeId: reader.readInt32(),
+    listeners: readStructArray(reader, true, version, decodeDescribeQuorumResponseListener),
   };
   reader.readTaggedFields();
   return value;
 }
 
 function encodeDescribeQuorumResponseNode(writer: Writer, version: number, value: DescribeQuorumResponseNodeInput): void {
-  if (version >= 2) {
-    writer.writeInt32((value.nodeId ?? 0));
-  }
-  if (version >= 2) {
-    writeStructArray(writer, true, false, version, (value.listeners ?? []), encodeDescribeQuorumResponseListener, 'DescribeQuorumResponseNode.listeners');
-  }
+  writer.writeInt32(value.nodeId);
+  writeStructArray(writer, true, false, version, value.listeners, encodeDescribeQuorumResponseListener, 'DescribeQuorumResponseNode.listeners');
   writer.writeEmptyTaggedFields();
 }
 
@@ -194,31 +190,25 @@ export interface DescribeQuorumResponseListener {
 }
 
 export interface DescribeQuorumResponseListenerInput {
-  name?: string;
-  host?: string;
-  port?: number;
+  name: string;
+  host: string;
+  port: number;
 }
 
 function decodeDescribeQuorumResponseListener(reader: Reader, version: number): DescribeQuorumResponseListener {
   const value: DescribeQuorumResponseListener = {
-    name: version >= 2 ? readString(reader, true) : '',
-    host: version >= 2 ? readString(reader, true) : '',
-    port: version >= 2 ? reader.readUint16() : 0,
+    name: readString(reader, true),
+    host: readString(reader, true),
+    port: reader.readUint16(),
   };
   reader.readTaggedFields();
   return value;
 }
 
 function encodeDescribeQuorumResponseListener(writer: Writer, version: number, value: DescribeQuorumResponseListenerInput): void {
-  if (version >= 2) {
-    writeString(writer, true, false, (value.name ?? ''), 'DescribeQuorumResponseListener.name', version);
-  }
-  if (version >= 2) {
-    writeString(writer, true, false, (value.host ?? ''), 'DescribeQuorumResponseListener.host', version);
-  }
-  if (version >= 2) {
-    writer.writeUint16((value.port ?? 0));
-  }
+  writeString(writer, true, false, value.name, 'DescribeQuorumResponseListener.name', version);
+  writeString(writer, true, false, value.host, 'DescribeQuorumResponseListener.host', version);
+  writer.writeUint16(value.port);
   writer.writeEmptyTaggedFields();
 }
 

@@ -34,30 +34,18 @@ export interface FetchRequestReplicaStateInput {
 }
 
 function decodeFetchRequestReplicaState(reader: Reader, version: number): FetchRequestReplicaState {
-  const flexible = version >= 12;
   const value: FetchRequestReplicaState = {
-    replicaId: version >= 15 ? reader.readInt32() : -1,
-    replicaEpoch: version >= 15 ? reader.readInt64() : -1n,
+    replicaId: reader.readInt32(),
+    replicaEpoch: reader.readInt64(),
   };
-  if (flexible) reader.readTaggedFields();
+  reader.readTaggedFields();
   return value;
 }
 
 function encodeFetchRequestReplicaState(writer: Writer, version: number, value: FetchRequestReplicaStateInput): void {
-  const flexible = version >= 12;
-  if (version >= 15) {
-    writer.writeInt32((value.replicaId ?? -1));
-  } else {
-    if (!(value.replicaId === undefined || value.replicaId === -1)) throw nonDefaultError('FetchRequestReplicaState.replicaId', version);
-  }
-  if (version >= 15) {
-    writer.writeInt64((value.replicaEpoch ?? -1n));
-  } else {
-    if (!(value.replicaEpoch === undefined || value.replicaEpoch === -1n)) throw nonDefaultError('FetchRequestReplicaState.replicaEpoch', version);
-  }
-  if (flexible) {
-    writer.writeEmptyTaggedFields();
-  }
+  writer.writeInt32((value.replicaId ?? -1));
+  writer.writeInt64((value.replicaEpoch ?? -1n));
+  writer.writeEmptyTaggedFields();
 }
 
 export interface FetchRequestFetchTopic {
@@ -106,15 +94,15 @@ export interface FetchRequestForgottenTopic {
 export interface FetchRequestForgottenTopicInput {
   topic?: string;
   topicId?: Buffer;
-  partitions?: readonly number[];
+  partitions: readonly number[];
 }
 
 function decodeFetchRequestForgottenTopic(reader: Reader, version: number): FetchRequestForgottenTopic {
   const flexible = version >= 12;
   const value: FetchRequestForgottenTopic = {
-    topic: version >= 7 && version <= 12 ? readString(reader, flexible) : '',
+    topic: version <= 12 ? readString(reader, flexible) : '',
     topicId: version >= 13 ? reader.readUuid() : zeroUuid(),
-    partitions: version >= 7 ? readArray(reader, flexible, readInt32Element, 4) : [],
+    partitions: readArray(reader, flexible, readInt32Element, 4),
   };
   if (flexible) reader.readTaggedFields();
   return value;
@@ -122,17 +110,13 @@ function decodeFetchRequestForgottenTopic(reader: Reader, version: number): Fetc
 
 function encodeFetchRequestForgottenTopic(writer: Writer, version: number, value: FetchRequestForgottenTopicInput): void {
   const flexible = version >= 12;
-  if (version >= 7 && version <= 12) {
+  if (version <= 12) {
     writeString(writer, flexible, false, (value.topic ?? ''), 'FetchRequestForgottenTopic.topic', version);
   }
   if (version >= 13) {
     writer.writeUuid((value.topicId ?? zeroUuid()));
   }
-  if (version >= 7) {
-    writeArray(writer, flexible, false, (value.partitions ?? []), writeInt32Element, 'FetchRequestForgottenTopic.partitions', version);
-  } else {
-    if (!(value.partitions === undefined || (value.partitions !== null && value.partitions.length === 0))) throw nonDefaultError('FetchRequestForgottenTopic.partitions', version);
-  }
+  writeArray(writer, flexible, false, value.partitions, writeInt32Element, 'FetchRequestForgottenTopic.partitions', version);
   if (flexible) {
     writer.writeEmptyTaggedFields();
   }
@@ -386,41 +370,29 @@ export interface FetchResponseNodeEndpoint {
 }
 
 export interface FetchResponseNodeEndpointInput {
-  nodeId?: number;
-  host?: string;
-  port?: number;
+  nodeId: number;
+  host: string;
+  port: number;
   rack?: string | null;
 }
 
 function decodeFetchResponseNodeEndpoint(reader: Reader, version: number): FetchResponseNodeEndpoint {
-  const flexible = version >= 12;
   const value: FetchResponseNodeEndpoint = {
-    nodeId: version >= 16 ? reader.readInt32() : 0,
-    host: version >= 16 ? readString(reader, flexible) : '',
-    port: version >= 16 ? reader.readInt32() : 0,
-    rack: version >= 16 ? readNullableString(reader, flexible) : null,
+    nodeId: reader.readInt32(),
+    host: readString(reader, true),
+    port: reader.readInt32(),
+    rack: readNullableString(reader, true),
   };
-  if (flexible) reader.readTaggedFields();
+  reader.readTaggedFields();
   return value;
 }
 
 function encodeFetchResponseNodeEndpoint(writer: Writer, version: number, value: FetchResponseNodeEndpointInput): void {
-  const flexible = version >= 12;
-  if (version >= 16) {
-    writer.writeInt32((value.nodeId ?? 0));
-  }
-  if (version >= 16) {
-    writeString(writer, flexible, false, (value.host ?? ''), 'FetchResponseNodeEndpoint.host', version);
-  }
-  if (version >= 16) {
-    writer.writeInt32((value.port ?? 0));
-  }
-  if (version >= 16) {
-    writeString(writer, flexible, true, (value.rack === undefined ? null : value.rack), 'FetchResponseNodeEndpoint.rack', version);
-  }
-  if (flexible) {
-    writer.writeEmptyTaggedFields();
-  }
+  writer.writeInt32(value.nodeId);
+  writeString(writer, true, false, value.host, 'FetchResponseNodeEndpoint.host', version);
+  writer.writeInt32(value.port);
+  writeString(writer, true, true, (value.rack === undefined ? null : value.rack), 'FetchResponseNodeEndpoint.rack', version);
+  writer.writeEmptyTaggedFields();
 }
 
 export interface FetchResponsePartitionData {
@@ -543,26 +515,18 @@ export interface FetchResponseEpochEndOffsetInput {
 }
 
 function decodeFetchResponseEpochEndOffset(reader: Reader, version: number): FetchResponseEpochEndOffset {
-  const flexible = version >= 12;
   const value: FetchResponseEpochEndOffset = {
-    epoch: version >= 12 ? reader.readInt32() : -1,
-    endOffset: version >= 12 ? reader.readInt64() : -1n,
+    epoch: reader.readInt32(),
+    endOffset: reader.readInt64(),
   };
-  if (flexible) reader.readTaggedFields();
+  reader.readTaggedFields();
   return value;
 }
 
 function encodeFetchResponseEpochEndOffset(writer: Writer, version: number, value: FetchResponseEpochEndOffsetInput): void {
-  const flexible = version >= 12;
-  if (version >= 12) {
-    writer.writeInt32((value.epoch ?? -1));
-  }
-  if (version >= 12) {
-    writer.writeInt64((value.endOffset ?? -1n));
-  }
-  if (flexible) {
-    writer.writeEmptyTaggedFields();
-  }
+  writer.writeInt32((value.epoch ?? -1));
+  writer.writeInt64((value.endOffset ?? -1n));
+  writer.writeEmptyTaggedFields();
 }
 
 export interface FetchResponseLeaderIdAndEpoch {
@@ -576,26 +540,18 @@ export interface FetchResponseLeaderIdAndEpochInput {
 }
 
 function decodeFetchResponseLeaderIdAndEpoch(reader: Reader, version: number): FetchResponseLeaderIdAndEpoch {
-  const flexible = version >= 12;
   const value: FetchResponseLeaderIdAndEpoch = {
-    leaderId: version >= 12 ? reader.readInt32() : -1,
-    leaderEpoch: version >= 12 ? reader.readInt32() : -1,
+    leaderId: reader.readInt32(),
+    leaderEpoch: reader.readInt32(),
   };
-  if (flexible) reader.readTaggedFields();
+  reader.readTaggedFields();
   return value;
 }
 
 function encodeFetchResponseLeaderIdAndEpoch(writer: Writer, version: number, value: FetchResponseLeaderIdAndEpochInput): void {
-  const flexible = version >= 12;
-  if (version >= 12) {
-    writer.writeInt32((value.leaderId ?? -1));
-  }
-  if (version >= 12) {
-    writer.writeInt32((value.leaderEpoch ?? -1));
-  }
-  if (flexible) {
-    writer.writeEmptyTaggedFields();
-  }
+  writer.writeInt32((value.leaderId ?? -1));
+  writer.writeInt32((value.leaderEpoch ?? -1));
+  writer.writeEmptyTaggedFields();
 }
 
 export interface FetchResponseSnapshotId {
@@ -609,22 +565,18 @@ export interface FetchResponseSnapshotIdInput {
 }
 
 function decodeFetchResponseSnapshotId(reader: Reader, version: number): FetchResponseSnapshotId {
-  const flexible = version >= 12;
   const value: FetchResponseSnapshotId = {
     endOffset: reader.readInt64(),
     epoch: reader.readInt32(),
   };
-  if (flexible) reader.readTaggedFields();
+  reader.readTaggedFields();
   return value;
 }
 
 function encodeFetchResponseSnapshotId(writer: Writer, version: number, value: FetchResponseSnapshotIdInput): void {
-  const flexible = version >= 12;
   writer.writeInt64((value.endOffset ?? -1n));
   writer.writeInt32((value.epoch ?? -1));
-  if (flexible) {
-    writer.writeEmptyTaggedFields();
-  }
+  writer.writeEmptyTaggedFields();
 }
 
 export interface FetchResponseAbortedTransaction {
@@ -633,15 +585,15 @@ export interface FetchResponseAbortedTransaction {
 }
 
 export interface FetchResponseAbortedTransactionInput {
-  producerId?: bigint;
-  firstOffset?: bigint;
+  producerId: bigint;
+  firstOffset: bigint;
 }
 
 function decodeFetchResponseAbortedTransaction(reader: Reader, version: number): FetchResponseAbortedTransaction {
   const flexible = version >= 12;
   const value: FetchResponseAbortedTransaction = {
-    producerId: version >= 4 ? reader.readInt64() : 0n,
-    firstOffset: version >= 4 ? reader.readInt64() : 0n,
+    producerId: reader.readInt64(),
+    firstOffset: reader.readInt64(),
   };
   if (flexible) reader.readTaggedFields();
   return value;
@@ -649,12 +601,8 @@ function decodeFetchResponseAbortedTransaction(reader: Reader, version: number):
 
 function encodeFetchResponseAbortedTransaction(writer: Writer, version: number, value: FetchResponseAbortedTransactionInput): void {
   const flexible = version >= 12;
-  if (version >= 4) {
-    writer.writeInt64((value.producerId ?? 0n));
-  }
-  if (version >= 4) {
-    writer.writeInt64((value.firstOffset ?? 0n));
-  }
+  writer.writeInt64(value.producerId);
+  writer.writeInt64(value.firstOffset);
   if (flexible) {
     writer.writeEmptyTaggedFields();
   }

@@ -76,51 +76,35 @@ export interface FindCoordinatorResponseCoordinator {
 }
 
 export interface FindCoordinatorResponseCoordinatorInput {
-  key?: string;
-  nodeId?: number;
-  host?: string;
-  port?: number;
-  errorCode?: number;
-  errorMessage?: string | null;
+  key: string;
+  nodeId: number;
+  host: string;
+  port: number;
+  errorCode: number;
+  errorMessage: string | null;
 }
 
 function decodeFindCoordinatorResponseCoordinator(reader: Reader, version: number): FindCoordinatorResponseCoordinator {
-  const flexible = version >= 3;
   const value: FindCoordinatorResponseCoordinator = {
-    key: version >= 4 ? readString(reader, flexible) : '',
-    nodeId: version >= 4 ? reader.readInt32() : 0,
-    host: version >= 4 ? readString(reader, flexible) : '',
-    port: version >= 4 ? reader.readInt32() : 0,
-    errorCode: version >= 4 ? reader.readInt16() : 0,
-    errorMessage: version >= 4 ? readNullableString(reader, flexible) : '',
+    key: readString(reader, true),
+    nodeId: reader.readInt32(),
+    host: readString(reader, true),
+    port: reader.readInt32(),
+    errorCode: reader.readInt16(),
+    errorMessage: readNullableString(reader, true),
   };
-  if (flexible) reader.readTaggedFields();
+  reader.readTaggedFields();
   return value;
 }
 
 function encodeFindCoordinatorResponseCoordinator(writer: Writer, version: number, value: FindCoordinatorResponseCoordinatorInput): void {
-  const flexible = version >= 3;
-  if (version >= 4) {
-    writeString(writer, flexible, false, (value.key ?? ''), 'FindCoordinatorResponseCoordinator.key', version);
-  }
-  if (version >= 4) {
-    writer.writeInt32((value.nodeId ?? 0));
-  }
-  if (version >= 4) {
-    writeString(writer, flexible, false, (value.host ?? ''), 'FindCoordinatorResponseCoordinator.host', version);
-  }
-  if (version >= 4) {
-    writer.writeInt32((value.port ?? 0));
-  }
-  if (version >= 4) {
-    writer.writeInt16((value.errorCode ?? 0));
-  }
-  if (version >= 4) {
-    writeString(writer, flexible, true, (value.errorMessage === undefined ? '' : value.errorMessage), 'FindCoordinatorResponseCoordinator.errorMessage', version);
-  }
-  if (flexible) {
-    writer.writeEmptyTaggedFields();
-  }
+  writeString(writer, true, false, value.key, 'FindCoordinatorResponseCoordinator.key', version);
+  writer.writeInt32(value.nodeId);
+  writeString(writer, true, false, value.host, 'FindCoordinatorResponseCoordinator.host', version);
+  writer.writeInt32(value.port);
+  writer.writeInt16(value.errorCode);
+  writeString(writer, true, true, value.errorMessage, 'FindCoordinatorResponseCoordinator.errorMessage', version);
+  writer.writeEmptyTaggedFields();
 }
 
 export interface FindCoordinatorResponse {

@@ -20,7 +20,7 @@ export interface LeaveGroupRequestMemberIdentity {
 }
 
 export interface LeaveGroupRequestMemberIdentityInput {
-  memberId?: string;
+  memberId: string;
   groupInstanceId?: string | null;
   reason?: string | null;
 }
@@ -28,8 +28,8 @@ export interface LeaveGroupRequestMemberIdentityInput {
 function decodeLeaveGroupRequestMemberIdentity(reader: Reader, version: number): LeaveGroupRequestMemberIdentity {
   const flexible = version >= 4;
   const value: LeaveGroupRequestMemberIdentity = {
-    memberId: version >= 3 ? readString(reader, flexible) : '',
-    groupInstanceId: version >= 3 ? readNullableString(reader, flexible) : null,
+    memberId: readString(reader, flexible),
+    groupInstanceId: readNullableString(reader, flexible),
     reason: version >= 5 ? readNullableString(reader, flexible) : null,
   };
   if (flexible) reader.readTaggedFields();
@@ -38,16 +38,8 @@ function decodeLeaveGroupRequestMemberIdentity(reader: Reader, version: number):
 
 function encodeLeaveGroupRequestMemberIdentity(writer: Writer, version: number, value: LeaveGroupRequestMemberIdentityInput): void {
   const flexible = version >= 4;
-  if (version >= 3) {
-    writeString(writer, flexible, false, (value.memberId ?? ''), 'LeaveGroupRequestMemberIdentity.memberId', version);
-  } else {
-    if (!(value.memberId === undefined || value.memberId === '')) throw nonDefaultError('LeaveGroupRequestMemberIdentity.memberId', version);
-  }
-  if (version >= 3) {
-    writeString(writer, flexible, true, (value.groupInstanceId === undefined ? null : value.groupInstanceId), 'LeaveGroupRequestMemberIdentity.groupInstanceId', version);
-  } else {
-    if (!(value.groupInstanceId == null)) throw nonDefaultError('LeaveGroupRequestMemberIdentity.groupInstanceId', version);
-  }
+  writeString(writer, flexible, false, value.memberId, 'LeaveGroupRequestMemberIdentity.memberId', version);
+  writeString(writer, flexible, true, (value.groupInstanceId === undefined ? null : value.groupInstanceId), 'LeaveGroupRequestMemberIdentity.groupInstanceId', version);
   if (version >= 5) {
     writeString(writer, flexible, true, (value.reason === undefined ? null : value.reason), 'LeaveGroupRequestMemberIdentity.reason', version);
   }
@@ -106,17 +98,17 @@ export interface LeaveGroupResponseMemberResponse {
 }
 
 export interface LeaveGroupResponseMemberResponseInput {
-  memberId?: string;
-  groupInstanceId?: string | null;
-  errorCode?: number;
+  memberId: string;
+  groupInstanceId: string | null;
+  errorCode: number;
 }
 
 function decodeLeaveGroupResponseMemberResponse(reader: Reader, version: number): LeaveGroupResponseMemberResponse {
   const flexible = version >= 4;
   const value: LeaveGroupResponseMemberResponse = {
-    memberId: version >= 3 ? readString(reader, flexible) : '',
-    groupInstanceId: version >= 3 ? readNullableString(reader, flexible) : '',
-    errorCode: version >= 3 ? reader.readInt16() : 0,
+    memberId: readString(reader, flexible),
+    groupInstanceId: readNullableString(reader, flexible),
+    errorCode: reader.readInt16(),
   };
   if (flexible) reader.readTaggedFields();
   return value;
@@ -124,15 +116,9 @@ function decodeLeaveGroupResponseMemberResponse(reader: Reader, version: number)
 
 function encodeLeaveGroupResponseMemberResponse(writer: Writer, version: number, value: LeaveGroupResponseMemberResponseInput): void {
   const flexible = version >= 4;
-  if (version >= 3) {
-    writeString(writer, flexible, false, (value.memberId ?? ''), 'LeaveGroupResponseMemberResponse.memberId', version);
-  }
-  if (version >= 3) {
-    writeString(writer, flexible, true, (value.groupInstanceId === undefined ? '' : value.groupInstanceId), 'LeaveGroupResponseMemberResponse.groupInstanceId', version);
-  }
-  if (version >= 3) {
-    writer.writeInt16((value.errorCode ?? 0));
-  }
+  writeString(writer, flexible, false, value.memberId, 'LeaveGroupResponseMemberResponse.memberId', version);
+  writeString(writer, flexible, true, value.groupInstanceId, 'LeaveGroupResponseMemberResponse.groupInstanceId', version);
+  writer.writeInt16(value.errorCode);
   if (flexible) {
     writer.writeEmptyTaggedFields();
   }

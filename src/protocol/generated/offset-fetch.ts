@@ -24,15 +24,15 @@ export interface OffsetFetchRequestTopic {
 }
 
 export interface OffsetFetchRequestTopicInput {
-  name?: string;
-  partitionIndexes?: readonly number[];
+  name: string;
+  partitionIndexes: readonly number[];
 }
 
 function decodeOffsetFetchRequestTopic(reader: Reader, version: number): OffsetFetchRequestTopic {
   const flexible = version >= 6;
   const value: OffsetFetchRequestTopic = {
-    name: version <= 7 ? readString(reader, flexible) : '',
-    partitionIndexes: version <= 7 ? readArray(reader, flexible, readInt32Element, 4) : [],
+    name: readString(reader, flexible),
+    partitionIndexes: readArray(reader, flexible, readInt32Element, 4),
   };
   if (flexible) reader.readTaggedFields();
   return value;
@@ -40,16 +40,8 @@ function decodeOffsetFetchRequestTopic(reader: Reader, version: number): OffsetF
 
 function encodeOffsetFetchRequestTopic(writer: Writer, version: number, value: OffsetFetchRequestTopicInput): void {
   const flexible = version >= 6;
-  if (version <= 7) {
-    writeString(writer, flexible, false, (value.name ?? ''), 'OffsetFetchRequestTopic.name', version);
-  } else {
-    if (!(value.name === undefined || value.name === '')) throw nonDefaultError('OffsetFetchRequestTopic.name', version);
-  }
-  if (version <= 7) {
-    writeArray(writer, flexible, false, (value.partitionIndexes ?? []), writeInt32Element, 'OffsetFetchRequestTopic.partitionIndexes', version);
-  } else {
-    if (!(value.partitionIndexes === undefined || (value.partitionIndexes !== null && value.partitionIndexes.length === 0))) throw nonDefaultError('OffsetFetchRequestTopic.partitionIndexes', version);
-  }
+  writeString(writer, flexible, false, value.name, 'OffsetFetchRequestTopic.name', version);
+  writeArray(writer, flexible, false, value.partitionIndexes, writeInt32Element, 'OffsetFetchRequestTopic.partitionIndexes', version);
   if (flexible) {
     writer.writeEmptyTaggedFields();
   }
@@ -63,45 +55,33 @@ export interface OffsetFetchRequestGroup {
 }
 
 export interface OffsetFetchRequestGroupInput {
-  groupId?: string;
+  groupId: string;
   memberId?: string | null;
   memberEpoch?: number;
-  topics?: readonly OffsetFetchRequestTopicsInput[] | null;
+  topics: readonly OffsetFetchRequestTopicsInput[] | null;
 }
 
 function decodeOffsetFetchRequestGroup(reader: Reader, version: number): OffsetFetchRequestGroup {
-  const flexible = version >= 6;
   const value: OffsetFetchRequestGroup = {
-    groupId: version >= 8 ? readString(reader, flexible) : '',
-    memberId: version >= 9 ? readNullableString(reader, flexible) : null,
+    groupId: readString(reader, true),
+    memberId: version >= 9 ? readNullableString(reader, true) : null,
     memberEpoch: version >= 9 ? reader.readInt32() : -1,
-    topics: version >= 8 ? readNullableStructArray(reader, flexible, version, decodeOffsetFetchRequestTopics) : [],
+    topics: readNullableStructArray(reader, true, version, decodeOffsetFetchRequestTopics),
   };
-  if (flexible) reader.readTaggedFields();
+  reader.readTaggedFields();
   return value;
 }
 
 function encodeOffsetFetchRequestGroup(writer: Writer, version: number, value: OffsetFetchRequestGroupInput): void {
-  const flexible = version >= 6;
-  if (version >= 8) {
-    writeString(writer, flexible, false, (value.groupId ?? ''), 'OffsetFetchRequestGroup.groupId', version);
-  } else {
-    if (!(value.groupId === undefined || value.groupId === '')) throw nonDefaultError('OffsetFetchRequestGroup.groupId', version);
-  }
+  writeString(writer, true, false, value.groupId, 'OffsetFetchRequestGroup.groupId', version);
   if (version >= 9) {
-    writeString(writer, flexible, true, (value.memberId === undefined ? null : value.memberId), 'OffsetFetchRequestGroup.memberId', version);
+    writeString(writer, true, true, (value.memberId === undefined ? null : value.memberId), 'OffsetFetchRequestGroup.memberId', version);
   }
   if (version >= 9) {
     writer.writeInt32((value.memberEpoch ?? -1));
   }
-  if (version >= 8) {
-    writeStructArray(writer, flexible, true, version, (value.topics === undefined ? [] : value.topics), encodeOffsetFetchRequestTopics, 'OffsetFetchRequestGroup.topics');
-  } else {
-    if (!(value.topics === undefined || (value.topics !== null && value.topics.length === 0))) throw nonDefaultError('OffsetFetchRequestGroup.topics', version);
-  }
-  if (flexible) {
-    writer.writeEmptyTaggedFields();
-  }
+  writeStructArray(writer, true, true, version, value.topics, encodeOffsetFetchRequestTopics, 'OffsetFetchRequestGroup.topics');
+  writer.writeEmptyTaggedFields();
 }
 
 export interface OffsetFetchRequestTopics {
@@ -110,35 +90,23 @@ export interface OffsetFetchRequestTopics {
 }
 
 export interface OffsetFetchRequestTopicsInput {
-  name?: string;
-  partitionIndexes?: readonly number[];
+  name: string;
+  partitionIndexes: readonly number[];
 }
 
 function decodeOffsetFetchRequestTopics(reader: Reader, version: number): OffsetFetchRequestTopics {
-  const flexible = version >= 6;
   const value: OffsetFetchRequestTopics = {
-    name: version >= 8 ? readString(reader, flexible) : '',
-    partitionIndexes: version >= 8 ? readArray(reader, flexible, readInt32Element, 4) : [],
+    name: readString(reader, true),
+    partitionIndexes: readArray(reader, true, readInt32Element, 4),
   };
-  if (flexible) reader.readTaggedFields();
+  reader.readTaggedFields();
   return value;
 }
 
 function encodeOffsetFetchRequestTopics(writer: Writer, version: number, value: OffsetFetchRequestTopicsInput): void {
-  const flexible = version >= 6;
-  if (version >= 8) {
-    writeString(writer, flexible, false, (value.name ?? ''), 'OffsetFetchRequestTopics.name', version);
-  } else {
-    if (!(value.name === undefined || value.name === '')) throw nonDefaultError('OffsetFetchRequestTopics.name', version);
-  }
-  if (version >= 8) {
-    writeArray(writer, flexible, false, (value.partitionIndexes ?? []), writeInt32Element, 'OffsetFetchRequestTopics.partitionIndexes', version);
-  } else {
-    if (!(value.partitionIndexes === undefined || (value.partitionIndexes !== null && value.partitionIndexes.length === 0))) throw nonDefaultError('OffsetFetchRequestTopics.partitionIndexes', version);
-  }
-  if (flexible) {
-    writer.writeEmptyTaggedFields();
-  }
+  writeString(writer, true, false, value.name, 'OffsetFetchRequestTopics.name', version);
+  writeArray(writer, true, false, value.partitionIndexes, writeInt32Element, 'OffsetFetchRequestTopics.partitionIndexes', version);
+  writer.writeEmptyTaggedFields();
 }
 
 export interface OffsetFetchRequest {
@@ -202,15 +170,15 @@ export interface OffsetFetchResponseTopic {
 }
 
 export interface OffsetFetchResponseTopicInput {
-  name?: string;
-  partitions?: readonly OffsetFetchResponsePartitionInput[];
+  name: string;
+  partitions: readonly OffsetFetchResponsePartitionInput[];
 }
 
 function decodeOffsetFetchResponseTopic(reader: Reader, version: number): OffsetFetchResponseTopic {
   const flexible = version >= 6;
   const value: OffsetFetchResponseTopic = {
-    name: version <= 7 ? readString(reader, flexible) : '',
-    partitions: version <= 7 ? readStructArray(reader, flexible, version, decodeOffsetFetchResponsePartition) : [],
+    name: readString(reader, flexible),
+    partitions: readStructArray(reader, flexible, version, decodeOffsetFetchResponsePartition),
   };
   if (flexible) reader.readTaggedFields();
   return value;
@@ -218,12 +186,8 @@ function decodeOffsetFetchResponseTopic(reader: Reader, version: number): Offset
 
 function encodeOffsetFetchResponseTopic(writer: Writer, version: number, value: OffsetFetchResponseTopicInput): void {
   const flexible = version >= 6;
-  if (version <= 7) {
-    writeString(writer, flexible, false, (value.name ?? ''), 'OffsetFetchResponseTopic.name', version);
-  }
-  if (version <= 7) {
-    writeStructArray(writer, flexible, false, version, (value.partitions ?? []), encodeOffsetFetchResponsePartition, 'OffsetFetchResponseTopic.partitions');
-  }
+  writeString(writer, flexible, false, value.name, 'OffsetFetchResponseTopic.name', version);
+  writeStructArray(writer, flexible, false, version, value.partitions, encodeOffsetFetchResponsePartition, 'OffsetFetchResponseTopic.partitions');
   if (flexible) {
     writer.writeEmptyTaggedFields();
   }
@@ -236,36 +200,26 @@ export interface OffsetFetchResponseGroup {
 }
 
 export interface OffsetFetchResponseGroupInput {
-  groupId?: string;
-  topics?: readonly OffsetFetchResponseTopicsInput[];
+  groupId: string;
+  topics: readonly OffsetFetchResponseTopicsInput[];
   errorCode?: number;
 }
 
 function decodeOffsetFetchResponseGroup(reader: Reader, version: number): OffsetFetchResponseGroup {
-  const flexible = version >= 6;
   const value: OffsetFetchResponseGroup = {
-    groupId: version >= 8 ? readString(reader, flexible) : '',
-    topics: version >= 8 ? readStructArray(reader, flexible, version, decodeOffsetFetchResponseTopics) : [],
-    errorCode: version >= 8 ? reader.readInt16() : 0,
+    groupId: readString(reader, true),
+    topics: readStructArray(reader, true, version, decodeOffsetFetchResponseTopics),
+    errorCode: reader.readInt16(),
   };
-  if (flexible) reader.readTaggedFields();
+  reader.readTaggedFields();
   return value;
 }
 
 function encodeOffsetFetchResponseGroup(writer: Writer, version: number, value: OffsetFetchResponseGroupInput): void {
-  const flexible = version >= 6;
-  if (version >= 8) {
-    writeString(writer, flexible, false, (value.groupId ?? ''), 'OffsetFetchResponseGroup.groupId', version);
-  }
-  if (version >= 8) {
-    writeStructArray(writer, flexible, false, version, (value.topics ?? []), encodeOffsetFetchResponseTopics, 'OffsetFetchResponseGroup.topics');
-  }
-  if (version >= 8) {
-    writer.writeInt16((value.errorCode ?? 0));
-  }
-  if (flexible) {
-    writer.writeEmptyTaggedFields();
-  }
+  writeString(writer, true, false, value.groupId, 'OffsetFetchResponseGroup.groupId', version);
+  writeStructArray(writer, true, false, version, value.topics, encodeOffsetFetchResponseTopics, 'OffsetFetchResponseGroup.topics');
+  writer.writeInt16((value.errorCode ?? 0));
+  writer.writeEmptyTaggedFields();
 }
 
 export interface OffsetFetchResponsePartition {
@@ -277,21 +231,21 @@ export interface OffsetFetchResponsePartition {
 }
 
 export interface OffsetFetchResponsePartitionInput {
-  partitionIndex?: number;
-  committedOffset?: bigint;
+  partitionIndex: number;
+  committedOffset: bigint;
   committedLeaderEpoch?: number;
-  metadata?: string | null;
-  errorCode?: number;
+  metadata: string | null;
+  errorCode: number;
 }
 
 function decodeOffsetFetchResponsePartition(reader: Reader, version: number): OffsetFetchResponsePartition {
   const flexible = version >= 6;
   const value: OffsetFetchResponsePartition = {
-    partitionIndex: version <= 7 ? reader.readInt32() : 0,
-    committedOffset: version <= 7 ? reader.readInt64() : 0n,
-    committedLeaderEpoch: version >= 5 && version <= 7 ? reader.readInt32() : -1,
-    metadata: version <= 7 ? readNullableString(reader, flexible) : '',
-    errorCode: version <= 7 ? reader.readInt16() : 0,
+    partitionIndex: reader.readInt32(),
+    committedOffset: reader.readInt64(),
+    committedLeaderEpoch: version >= 5 ? reader.readInt32() : -1,
+    metadata: readNullableString(reader, flexible),
+    errorCode: reader.readInt16(),
   };
   if (flexible) reader.readTaggedFields();
   return value;
@@ -299,21 +253,13 @@ function decodeOffsetFetchResponsePartition(reader: Reader, version: number): Of
 
 function encodeOffsetFetchResponsePartition(writer: Writer, version: number, value: OffsetFetchResponsePartitionInput): void {
   const flexible = version >= 6;
-  if (version <= 7) {
-    writer.writeInt32((value.partitionIndex ?? 0));
-  }
-  if (version <= 7) {
-    writer.writeInt64((value.committedOffset ?? 0n));
-  }
-  if (version >= 5 && version <= 7) {
+  writer.writeInt32(value.partitionIndex);
+  writer.writeInt64(value.committedOffset);
+  if (version >= 5) {
     writer.writeInt32((value.committedLeaderEpoch ?? -1));
   }
-  if (version <= 7) {
-    writeString(writer, flexible, true, (value.metadata === undefined ? '' : value.metadata), 'OffsetFetchResponsePartition.metadata', version);
-  }
-  if (version <= 7) {
-    writer.writeInt16((value.errorCode ?? 0));
-  }
+  writeString(writer, flexible, true, value.metadata, 'OffsetFetchResponsePartition.metadata', version);
+  writer.writeInt16(value.errorCode);
   if (flexible) {
     writer.writeEmptyTaggedFields();
   }
@@ -325,31 +271,23 @@ export interface OffsetFetchResponseTopics {
 }
 
 export interface OffsetFetchResponseTopicsInput {
-  name?: string;
-  partitions?: readonly OffsetFetchResponsePartitionsInput[];
+  name: string;
+  partitions: readonly OffsetFetchResponsePartitionsInput[];
 }
 
 function decodeOffsetFetchResponseTopics(reader: Reader, version: number): OffsetFetchResponseTopics {
-  const flexible = version >= 6;
   const value: OffsetFetchResponseTopics = {
-    name: version >= 8 ? readString(reader, flexible) : '',
-    partitions: version >= 8 ? readStructArray(reader, flexible, version, decodeOffsetFetchResponsePartitions) : [],
+    name: readString(reader, true),
+    partitions: readStructArray(reader, true, version, decodeOffsetFetchResponsePartitions),
   };
-  if (flexible) reader.readTaggedFields();
+  reader.readTaggedFields();
   return value;
 }
 
 function encodeOffsetFetchResponseTopics(writer: Writer, version: number, value: OffsetFetchResponseTopicsInput): void {
-  const flexible = version >= 6;
-  if (version >= 8) {
-    writeString(writer, flexible, false, (value.name ?? ''), 'OffsetFetchResponseTopics.name', version);
-  }
-  if (version >= 8) {
-    writeStructArray(writer, flexible, false, version, (value.partitions ?? []), encodeOffsetFetchResponsePartitions, 'OffsetFetchResponseTopics.partitions');
-  }
-  if (flexible) {
-    writer.writeEmptyTaggedFields();
-  }
+  writeString(writer, true, false, value.name, 'OffsetFetchResponseTopics.name', version);
+  writeStructArray(writer, true, false, version, value.partitions, encodeOffsetFetchResponsePartitions, 'OffsetFetchResponseTopics.partitions');
+  writer.writeEmptyTaggedFields();
 }
 
 export interface OffsetFetchResponsePartitions {
@@ -361,46 +299,32 @@ export interface OffsetFetchResponsePartitions {
 }
 
 export interface OffsetFetchResponsePartitionsInput {
-  partitionIndex?: number;
-  committedOffset?: bigint;
+  partitionIndex: number;
+  committedOffset: bigint;
   committedLeaderEpoch?: number;
-  metadata?: string | null;
-  errorCode?: number;
+  metadata: string | null;
+  errorCode: number;
 }
 
 function decodeOffsetFetchResponsePartitions(reader: Reader, version: number): OffsetFetchResponsePartitions {
-  const flexible = version >= 6;
   const value: OffsetFetchResponsePartitions = {
-    partitionIndex: version >= 8 ? reader.readInt32() : 0,
-    committedOffset: version >= 8 ? reader.readInt64() : 0n,
-    committedLeaderEpoch: version >= 8 ? reader.readInt32() : -1,
-    metadata: version >= 8 ? readNullableString(reader, flexible) : '',
-    errorCode: version >= 8 ? reader.readInt16() : 0,
+    partitionIndex: reader.readInt32(),
+    committedOffset: reader.readInt64(),
+    committedLeaderEpoch: reader.readInt32(),
+    metadata: readNullableString(reader, true),
+    errorCode: reader.readInt16(),
   };
-  if (flexible) reader.readTaggedFields();
+  reader.readTaggedFields();
   return value;
 }
 
 function encodeOffsetFetchResponsePartitions(writer: Writer, version: number, value: OffsetFetchResponsePartitionsInput): void {
-  const flexible = version >= 6;
-  if (version >= 8) {
-    writer.writeInt32((value.partitionIndex ?? 0));
-  }
-  if (version >= 8) {
-    writer.writeInt64((value.committedOffset ?? 0n));
-  }
-  if (version >= 8) {
-    writer.writeInt32((value.committedLeaderEpoch ?? -1));
-  }
-  if (version >= 8) {
-    writeString(writer, flexible, true, (value.metadata === undefined ? '' : value.metadata), 'OffsetFetchResponsePartitions.metadata', version);
-  }
-  if (version >= 8) {
-    writer.writeInt16((value.errorCode ?? 0));
-  }
-  if (flexible) {
-    writer.writeEmptyTaggedFields();
-  }
+  writer.writeInt32(value.partitionIndex);
+  writer.writeInt64(value.committedOffset);
+  writer.writeInt32((value.committedLeaderEpoch ?? -1));
+  writeString(writer, true, true, value.metadata, 'OffsetFetchResponsePartitions.metadata', version);
+  writer.writeInt16(value.errorCode);
+  writer.writeEmptyTaggedFields();
 }
 
 export interface OffsetFetchResponse {

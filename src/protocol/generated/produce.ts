@@ -154,41 +154,29 @@ export interface ProduceResponseNodeEndpoint {
 }
 
 export interface ProduceResponseNodeEndpointInput {
-  nodeId?: number;
-  host?: string;
-  port?: number;
+  nodeId: number;
+  host: string;
+  port: number;
   rack?: string | null;
 }
 
 function decodeProduceResponseNodeEndpoint(reader: Reader, version: number): ProduceResponseNodeEndpoint {
-  const flexible = version >= 9;
   const value: ProduceResponseNodeEndpoint = {
-    nodeId: version >= 10 ? reader.readInt32() : 0,
-    host: version >= 10 ? readString(reader, flexible) : '',
-    port: version >= 10 ? reader.readInt32() : 0,
-    rack: version >= 10 ? readNullableString(reader, flexible) : null,
+    nodeId: reader.readInt32(),
+    host: readString(reader, true),
+    port: reader.readInt32(),
+    rack: readNullableString(reader, true),
   };
-  if (flexible) reader.readTaggedFields();
+  reader.readTaggedFields();
   return value;
 }
 
 function encodeProduceResponseNodeEndpoint(writer: Writer, version: number, value: ProduceResponseNodeEndpointInput): void {
-  const flexible = version >= 9;
-  if (version >= 10) {
-    writer.writeInt32((value.nodeId ?? 0));
-  }
-  if (version >= 10) {
-    writeString(writer, flexible, false, (value.host ?? ''), 'ProduceResponseNodeEndpoint.host', version);
-  }
-  if (version >= 10) {
-    writer.writeInt32((value.port ?? 0));
-  }
-  if (version >= 10) {
-    writeString(writer, flexible, true, (value.rack === undefined ? null : value.rack), 'ProduceResponseNodeEndpoint.rack', version);
-  }
-  if (flexible) {
-    writer.writeEmptyTaggedFields();
-  }
+  writer.writeInt32(value.nodeId);
+  writeString(writer, true, false, value.host, 'ProduceResponseNodeEndpoint.host', version);
+  writer.writeInt32(value.port);
+  writeString(writer, true, true, (value.rack === undefined ? null : value.rack), 'ProduceResponseNodeEndpoint.rack', version);
+  writer.writeEmptyTaggedFields();
 }
 
 export interface ProduceResponsePartitionProduceResponse {
@@ -274,15 +262,15 @@ export interface ProduceResponseBatchIndexAndErrorMessage {
 }
 
 export interface ProduceResponseBatchIndexAndErrorMessageInput {
-  batchIndex?: number;
+  batchIndex: number;
   batchIndexErrorMessage?: string | null;
 }
 
 function decodeProduceResponseBatchIndexAndErrorMessage(reader: Reader, version: number): ProduceResponseBatchIndexAndErrorMessage {
   const flexible = version >= 9;
   const value: ProduceResponseBatchIndexAndErrorMessage = {
-    batchIndex: version >= 8 ? reader.readInt32() : 0,
-    batchIndexErrorMessage: version >= 8 ? readNullableString(reader, flexible) : null,
+    batchIndex: reader.readInt32(),
+    batchIndexErrorMessage: readNullableString(reader, flexible),
   };
   if (flexible) reader.readTaggedFields();
   return value;
@@ -290,12 +278,8 @@ function decodeProduceResponseBatchIndexAndErrorMessage(reader: Reader, version:
 
 function encodeProduceResponseBatchIndexAndErrorMessage(writer: Writer, version: number, value: ProduceResponseBatchIndexAndErrorMessageInput): void {
   const flexible = version >= 9;
-  if (version >= 8) {
-    writer.writeInt32((value.batchIndex ?? 0));
-  }
-  if (version >= 8) {
-    writeString(writer, flexible, true, (value.batchIndexErrorMessage === undefined ? null : value.batchIndexErrorMessage), 'ProduceResponseBatchIndexAndErrorMessage.batchIndexErrorMessage', version);
-  }
+  writer.writeInt32(value.batchIndex);
+  writeString(writer, flexible, true, (value.batchIndexErrorMessage === undefined ? null : value.batchIndexErrorMessage), 'ProduceResponseBatchIndexAndErrorMessage.batchIndexErrorMessage', version);
   if (flexible) {
     writer.writeEmptyTaggedFields();
   }
@@ -312,26 +296,18 @@ export interface ProduceResponseLeaderIdAndEpochInput {
 }
 
 function decodeProduceResponseLeaderIdAndEpoch(reader: Reader, version: number): ProduceResponseLeaderIdAndEpoch {
-  const flexible = version >= 9;
   const value: ProduceResponseLeaderIdAndEpoch = {
-    leaderId: version >= 10 ? reader.readInt32() : -1,
-    leaderEpoch: version >= 10 ? reader.readInt32() : -1,
+    leaderId: reader.readInt32(),
+    leaderEpoch: reader.readInt32(),
   };
-  if (flexible) reader.readTaggedFields();
+  reader.readTaggedFields();
   return value;
 }
 
 function encodeProduceResponseLeaderIdAndEpoch(writer: Writer, version: number, value: ProduceResponseLeaderIdAndEpochInput): void {
-  const flexible = version >= 9;
-  if (version >= 10) {
-    writer.writeInt32((value.leaderId ?? -1));
-  }
-  if (version >= 10) {
-    writer.writeInt32((value.leaderEpoch ?? -1));
-  }
-  if (flexible) {
-    writer.writeEmptyTaggedFields();
-  }
+  writer.writeInt32((value.leaderId ?? -1));
+  writer.writeInt32((value.leaderEpoch ?? -1));
+  writer.writeEmptyTaggedFields();
 }
 
 export interface ProduceResponse {
