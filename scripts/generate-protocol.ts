@@ -273,6 +273,20 @@ function buildMessage(json: JsonMessage): Message {
   visit(top, valid);
   for (const [name, range] of reached) built.get(name)!.range = range;
 
+  // Readers refuse an array count larger than the bytes that remain, which is only right if every
+  // element takes at least one byte: a struct must have a field in each non-flexible version
+  // (flexible ones always carry their tagged-field section).
+  for (const struct of built.values()) {
+    for (let version = struct.range.min; version <= struct.range.max; version++) {
+      const flexible = intersect(parseRange(json.flexibleVersions), { min: version, max: version });
+      if (flexible !== null) continue;
+      const present = struct.fields.some(
+        (field) => field.tag === null && intersect(field.versions, { min: version, max: version }),
+      );
+      if (!present) throw new Error(`${struct.name} encodes to no bytes at version ${version}`);
+    }
+  }
+
   return {
     name: messageName,
     type: json.type,
