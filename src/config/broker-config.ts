@@ -34,9 +34,21 @@ export interface ResolvedSetting {
   readonly origin: string | null;
 }
 
+export interface BrokerConfigLayerValues {
+  /** File, environment, flags and code overrides, merged (the highest wins). */
+  readonly static: ReadonlyMap<string, ResolvedSetting>;
+  readonly dynamicDefault: ReadonlyMap<string, ResolvedSetting>;
+  readonly dynamicBroker: ReadonlyMap<string, ResolvedSetting>;
+}
+
 export interface BrokerConfig {
   /** Every broker setting by Kafka name (for DescribeConfigs and topic defaults). */
   readonly settings: ReadonlyMap<string, ResolvedSetting>;
+  /**
+   * Every value set, per layer, including those a higher layer shadows: removing a dynamic value
+   * falls back to the one below it, and DescribeConfigs lists them all as synonyms.
+   */
+  readonly layers: BrokerConfigLayerValues;
 
   readonly logDirs: readonly string[];
   readonly listeners: readonly ListenerAddress[];
@@ -171,6 +183,11 @@ export function resolveBrokerConfig(
       origin: null,
     });
   }
+  const layerValuesByName = {
+    static: new Map<string, ResolvedSetting>(),
+    dynamicDefault: new Map<string, ResolvedSetting>(),
+    dynamicBroker: new Map<string, ResolvedSetting>(),
+  };
   for (const layer of ordered) {
     for (const [name, raw, origin] of layer.entries) {
       const definition = brokerConfigDefinitions.get(name);
@@ -196,13 +213,24 @@ export function resolveBrokerConfig(
         }
         throw error;
       }
-      settings.set(name, { value, source: layer.source, origin });
+      const resolved = { value, source: layer.source, origin };
+      settings.set(name, resolved);
+      const layerValues =
+        layer.source === ConfigSource.DYNAMIC_BROKER_CONFIG
+          ? layerValuesByName.dynamicBroker
+          : layer.source === ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG
+            ? layerValuesByName.dynamicDefault
+            : layerValuesByName.static;
+      layerValues.set(name, resolved);
     }
   }
-  return buildBrokerConfig(settings);
+  return buildBrokerConfig(settings, layerValuesByName);
 }
 
-function buildBrokerConfig(settings: Map<string, ResolvedSetting>): BrokerConfig {
+function buildBrokerConfig(
+  settings: Map<string, ResolvedSetting>,
+  layers: BrokerConfigLayerValues,
+): BrokerConfig {
   const value = (name: string): ConfigValue => {
     const setting = settings.get(name);
     if (setting === undefined)
@@ -288,6 +316,7 @@ function buildBrokerConfig(settings: Map<string, ResolvedSetting>): BrokerConfig
 
   return Object.freeze({
     settings,
+    layers,
     logDirs,
     listeners,
     advertisedListeners,
@@ -323,6 +352,61 @@ function buildBrokerConfig(settings: Map<string, ResolvedSetting>): BrokerConfig
       'transaction.abort.timed.out.transaction.cleanup.interval.ms',
     ),
     producerIdExpirationMs: number('producer.id.expiration.ms'),
+  });
+}
+
+/** A change to one broker setting through AlterConfigs; null value = remove the dynamic value. */
+export interface BrokerConfigChange {
+  readonly name: string;
+  readonly value: string | null;
+}
+
+/**
+ * AlterConfigs / IncrementalAlterConfigs on a BROKER resource: returns a new BrokerConfig with the
+ * dynamic values changed, for this broker ('broker', resource name = node id) or as the cluster
+ * default ('default', resource name ""). Static layers (file, environment, flags) are kept; a
+ * setting Kafka cannot change at run time is refused with NOT_DYNAMIC, an unknown one with
+ * UNKNOWN_SETTING, a bad value with INVALID_VALUE; handlers answer INVALID_CONFIG with the message.
+ */
+export function alterBrokerConfig(
+  config: BrokerConfig,
+  scope: 'broker' | 'default',
+  changes: readonly BrokerConfigChange[],
+): BrokerConfig {
+  const values = (layer: ReadonlyMap<string, ResolvedSetting>): Record<string, ConfigValue> =>
+    Object.fromEntries([...layer].map(([name, setting]) => [name, setting.value]));
+  const dynamicDefault = values(config.layers.dynamicDefault);
+  const dynamicBroker = values(config.layers.dynamicBroker);
+  const target = scope === 'broker' ? dynamicBroker : dynamicDefault;
+  for (const change of changes) {
+    const definition = brokerConfigDefinitions.get(change.name);
+    if (definition === undefined) {
+      throw new ConfigError(
+        ConfigErrorCode.UNKNOWN_SETTING,
+        `unknown broker setting ${change.name}`,
+        change.name,
+      );
+    }
+    if (!definition.dynamic) {
+      throw new ConfigError(
+        ConfigErrorCode.NOT_DYNAMIC,
+        `broker setting ${change.name} cannot be changed while the broker runs; set it in the config file, environment or flags`,
+        change.name,
+      );
+    }
+    if (change.value === null) delete target[change.name];
+    else target[change.name] = change.value;
+  }
+  // The static values were parsed once already; parsing a typed value again returns it unchanged.
+  const file: RawSettings = { values: new Map(), origins: new Map() };
+  for (const [name, setting] of config.layers.static) {
+    file.values.set(name, setting.value as never);
+    file.origins.set(name, setting.origin ?? 'options');
+  }
+  return resolveBrokerConfig({
+    file,
+    dynamicDefault: dynamicDefault as SettingsInput,
+    dynamicBroker: dynamicBroker as SettingsInput,
   });
 }
 

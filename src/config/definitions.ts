@@ -113,7 +113,9 @@ function coerce(definition: ConfigDefinition, raw: unknown): ConfigValue {
       throw invalid(definition, raw, 'expected a string');
     return String(raw).trim();
   }
-  const text = String(raw).trim();
+  // Long.MAX_VALUE round-trips as a double (2^63), one above the largest long; read it back as itself.
+  const text =
+    typeof raw === 'number' && raw >= LONG_MAX_VALUE ? '9223372036854775807' : String(raw).trim();
   if (type === 'double') {
     const parsed = Number(text);
     if (text === '' || !Number.isFinite(parsed))

@@ -9,6 +9,8 @@ export const ConfigErrorCode = {
   INVALID_VALUE: 'BROOK_CONFIG_INVALID_VALUE',
   /** Settings that are each valid but contradict one another (node.id against broker.id, ...). */
   CONFLICT: 'BROOK_CONFIG_CONFLICT',
+  /** AlterConfigs on a broker setting that only takes effect at start-up. */
+  NOT_DYNAMIC: 'BROOK_CONFIG_NOT_DYNAMIC',
   /** The config file named by --config could not be read. */
   FILE_UNREADABLE: 'BROOK_CONFIG_FILE_UNREADABLE',
   /** A command-line flag that is malformed: missing its value, or not a `--name` at all. */

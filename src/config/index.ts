@@ -30,6 +30,7 @@ export {
 } from './sources.js';
 export {
   type BrokerConfig,
+  type BrokerConfigChange,
   type BrokerConfigLayers,
   type LoadBrokerConfigOptions,
   type LoadedBrokerConfig,
@@ -37,6 +38,7 @@ export {
   type SettingsInput,
   ConfigSource,
   advertisedAddresses,
+  alterBrokerConfig,
   brokerSetting,
   loadBrokerConfig,
   resolveBrokerConfig,

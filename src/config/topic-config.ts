@@ -44,30 +44,41 @@ interface DefaultFromBroker {
   readonly synonyms: ConfigSynonym[];
 }
 
+/** The values a broker setting has in each layer that sets it, most specific layer first. */
+function brokerSynonyms(broker: BrokerConfig, name: string): ConfigSynonym[] {
+  const synonyms: ConfigSynonym[] = [];
+  for (const layer of [
+    broker.layers.dynamicBroker,
+    broker.layers.dynamicDefault,
+    broker.layers.static,
+  ]) {
+    const setting = layer.get(name);
+    if (setting !== undefined)
+      synonyms.push({ name, value: renderConfigValue(setting.value), source: setting.source });
+  }
+  return synonyms;
+}
+
 function defaultFromBroker(broker: BrokerConfig, name: string): DefaultFromBroker {
   const definition = topicConfigDefinitions.get(name);
-  if (definition === undefined)
+  if (definition === undefined) {
     throw new ConfigError(ConfigErrorCode.UNKNOWN_SETTING, `unknown topic config ${name}`, name);
+  }
   const synonyms: ConfigSynonym[] = [];
-  let decided: DefaultFromBroker | null = null;
+  let decided: { value: ConfigValue; source: ConfigSource } | null = null;
   for (const synonym of definition.brokerSynonyms) {
     const setting = broker.settings.get(synonym);
-    if (setting === undefined)
+    if (setting === undefined) {
       throw new Error(
         `assertion failed: topic config ${name} names unknown broker setting ${synonym}`,
       );
-    if (setting.source !== ConfigSource.DEFAULT_CONFIG) {
-      synonyms.push({
-        name: synonym,
-        value: renderConfigValue(setting.value),
-        source: setting.source,
-      });
     }
+    synonyms.push(...brokerSynonyms(broker, synonym));
     if (decided === null && setting.value !== null) {
       const converted = definition.fromBroker
         ? definition.fromBroker(synonym, setting.value)
         : setting.value;
-      decided = { value: converted, source: setting.source, synonyms };
+      decided = { value: converted, source: setting.source };
     }
   }
   if (decided === null) {
@@ -78,9 +89,7 @@ function defaultFromBroker(broker: BrokerConfig, name: string): DefaultFromBroke
         : definition.defaultValue;
     return { value, source: ConfigSource.DEFAULT_CONFIG, synonyms };
   }
-  const source =
-    decided.source === ConfigSource.DEFAULT_CONFIG ? ConfigSource.DEFAULT_CONFIG : decided.source;
-  return { value: decided.value, source, synonyms };
+  return { value: decided.value, source: decided.source, synonyms };
 }
 
 /** Every topic config's effective value, by Kafka name: the override if set, else the broker's. */
@@ -173,10 +182,7 @@ export function describeBrokerConfigs(broker: BrokerConfig): DescribedConfig[] {
   const described: DescribedConfig[] = [];
   for (const [name, definition] of brokerConfigDefinitions) {
     const setting = broker.settings.get(name)!;
-    const synonyms: ConfigSynonym[] = [];
-    if (setting.source !== ConfigSource.DEFAULT_CONFIG) {
-      synonyms.push({ name, value: renderConfigValue(setting.value), source: setting.source });
-    }
+    const synonyms = brokerSynonyms(broker, name);
     if (definition.defaultValue !== null) {
       synonyms.push({
         name,

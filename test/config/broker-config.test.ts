@@ -8,6 +8,7 @@ import {
   ConfigErrorCode,
   ConfigSource,
   advertisedAddresses,
+  alterBrokerConfig,
   brokerConfigDefinitions,
   brokerSetting,
   loadBrokerConfig,
@@ -272,4 +273,50 @@ test('listeners: several, IPv6, empty host, port 0; ports above 65535 refused', 
   ]);
   assert.equal(advertised[0].port, 40001);
   assert.notEqual(advertised[1].host, '');
+});
+
+test('AlterConfigs on the broker layers dynamic values over static ones and can remove them', () => {
+  const base = resolveBrokerConfig({
+    file: { 'log.retention.hours': '5', 'message.max.bytes': '2000', 'num.partitions': '3' },
+  });
+  const altered = alterBrokerConfig(base, 'default', [
+    { name: 'message.max.bytes', value: '3000' },
+  ]);
+  assert.equal(altered.messageMaxBytes, 3000);
+  assert.equal(
+    altered.settings.get('message.max.bytes')!.source,
+    ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG,
+  );
+  assert.equal(altered.numPartitions, 3);
+  assert.equal(altered.settings.get('num.partitions')!.source, ConfigSource.STATIC_BROKER_CONFIG);
+  const perBroker = alterBrokerConfig(altered, 'broker', [
+    { name: 'message.max.bytes', value: '4000' },
+  ]);
+  assert.equal(perBroker.messageMaxBytes, 4000);
+  assert.equal(
+    perBroker.settings.get('message.max.bytes')!.source,
+    ConfigSource.DYNAMIC_BROKER_CONFIG,
+  );
+  const removed = alterBrokerConfig(perBroker, 'broker', [
+    { name: 'message.max.bytes', value: null },
+  ]);
+  assert.equal(removed.messageMaxBytes, 3000);
+  const reset = alterBrokerConfig(removed, 'default', [{ name: 'message.max.bytes', value: null }]);
+  assert.equal(reset.messageMaxBytes, 2000);
+  assert.equal(reset.settings.get('message.max.bytes')!.source, ConfigSource.STATIC_BROKER_CONFIG);
+  assertConfigError(
+    () => alterBrokerConfig(base, 'broker', [{ name: 'num.partitions', value: '4' }]),
+    ConfigErrorCode.NOT_DYNAMIC,
+    'num.partitions',
+  );
+  assertConfigError(
+    () => alterBrokerConfig(base, 'broker', [{ name: 'message.max.bytes', value: 'big' }]),
+    ConfigErrorCode.INVALID_VALUE,
+    'message.max.bytes',
+  );
+  assertConfigError(
+    () => alterBrokerConfig(base, 'broker', [{ name: 'nope', value: '1' }]),
+    ConfigErrorCode.UNKNOWN_SETTING,
+    'nope',
+  );
 });

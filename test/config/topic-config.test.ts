@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  alterBrokerConfig,
   ConfigError,
   ConfigErrorCode,
   ConfigSource,
@@ -184,4 +185,39 @@ test('every topic config names broker synonyms that exist and has a default that
   const effective = effectiveTopicConfigs(resolveBrokerConfig());
   for (const [name, definition] of topicConfigDefinitions)
     assert.deepEqual(effective.get(name), definition.defaultValue, name);
+});
+
+test('synonyms list every layer that sets a broker setting, most specific first', () => {
+  const broker = alterBrokerConfig(
+    resolveBrokerConfig({ file: { 'log.segment.bytes': '2000000' } }),
+    'default',
+    [{ name: 'log.segment.bytes', value: '3000000' }],
+  );
+  const segmentBytes = describeTopicConfigs(broker).find(
+    (config) => config.name === 'segment.bytes',
+  )!;
+  assert.equal(segmentBytes.value, '3000000');
+  assert.equal(segmentBytes.source, ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG);
+  assert.deepEqual(
+    segmentBytes.synonyms.map((synonym) => [synonym.name, synonym.value, synonym.source]),
+    [
+      ['log.segment.bytes', '3000000', ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG],
+      ['log.segment.bytes', '2000000', ConfigSource.STATIC_BROKER_CONFIG],
+      ['log.segment.bytes', '1073741824', ConfigSource.DEFAULT_CONFIG],
+    ],
+  );
+});
+
+test('Long.MAX_VALUE survives being set, altered around and described', () => {
+  const broker = resolveBrokerConfig({
+    file: { 'log.cleaner.max.compaction.lag.ms': '9223372036854775807' },
+  });
+  const altered = alterBrokerConfig(broker, 'broker', [
+    { name: 'log.retention.bytes', value: '10' },
+  ]);
+  const described = describeBrokerConfigs(altered).find(
+    (config) => config.name === 'log.cleaner.max.compaction.lag.ms',
+  )!;
+  assert.equal(described.value, '9223372036854775807');
+  assert.equal(described.source, ConfigSource.STATIC_BROKER_CONFIG);
 });
