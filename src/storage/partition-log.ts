@@ -848,7 +848,9 @@ export class PartitionLog extends EventEmitter {
       const segment = this.segments[index];
       if (offset >= segment.nextOffset || segment.isEmpty) continue;
       const isActive = index === this.segments.length - 1;
-      return this.readSegment(segment, offset, options.maxBytes, maxOffset, minOneBatch, !isActive);
+      const result = await this.readSegment(segment, offset, options.maxBytes, maxOffset, minOneBatch, !isActive);
+      // null: compaction left no batch at or after `offset` in this segment; the next one has it.
+      if (result !== null) return result;
     }
     return { chunks: [], byteLength: 0 };
   }
@@ -915,7 +917,7 @@ export class PartitionLog extends EventEmitter {
     maxOffset: number,
     minOneBatch: boolean,
     verifyCrc: boolean,
-  ): Promise<ReadResult> {
+  ): Promise<ReadResult | null> {
     segment.readers++;
     try {
       const end = segment.sizeBytes;
@@ -962,10 +964,11 @@ export class PartitionLog extends EventEmitter {
         if (startAt >= 0) return { chunks: [window.subarray(startAt, startAt + byteLength)], byteLength };
         // Nothing at or after `offset` in this window yet: the next window starts where this one's
         // whole batches end.
-        if (reachedLimit || at === 0) break;
+        if (reachedLimit) return { chunks: [], byteLength: 0 };
+        if (at === 0) break;
         position += at;
       }
-      return { chunks: [], byteLength: 0 };
+      return null;
     } finally {
       segment.releaseReader();
     }
@@ -1293,6 +1296,10 @@ export class PartitionLog extends EventEmitter {
     segment.nextOffset = Math.max(segment.nextOffset, old.nextOffset);
     segment.rollStartMs = old.rollStartMs;
     this.segments[this.segments.indexOf(old)] = segment;
+    // The tail cache must not keep serving the records compaction just removed.
+    while (this.tailCache.length > 0 && this.tailCache.at(0).baseOffset < old.nextOffset) {
+      this.tailCacheBytes -= this.tailCache.shift()!.records.length;
+    }
     await old.closeWhenIdle();
     for (const suffix of ['.log', '.index', '.timeindex']) await io.unlink(`${stem}${suffix}.deleted`);
   }
