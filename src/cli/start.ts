@@ -1,11 +1,12 @@
 // `brook start`: resolve the configuration, start one broker, print where it listens, and stop it
 // cleanly (flush, checkpoints, clean-shutdown marker: all inside broker.stop()) on SIGINT/SIGTERM.
 
+import { startBroker as defaultStartBroker } from '../broker.js';
 import type { BrokerConfig } from '../config/broker-config.js';
 import { loadBrokerConfig } from '../config/broker-config.js';
 import { formatHostPort } from '../config/listeners.js';
 
-/** What the CLI needs of src/broker.ts's startBroker. */
+/** What the CLI needs of src/broker.ts's startBroker (tests substitute a stand-in). */
 export interface RunningBroker {
   readonly bootstrapServers: string;
   readonly listeners: ReadonlyArray<{
@@ -22,18 +23,9 @@ export interface CommandOutput {
   error(line: string): void;
 }
 
-// The broker assembly (src/broker.ts) is written alongside the CLI; it is loaded by a computed
-// specifier so the CLI compiles whether or not it has landed yet.
-const brokerModule = '../broker.js';
-
-async function loadStartBroker(): Promise<StartBroker> {
-  const module = (await import(brokerModule)) as { startBroker: StartBroker };
-  return module.startBroker;
-}
-
 /**
- * Starts the broker and resolves once it is serving; returns a function that stops it. Signal
- * handling is left to the caller so tests can drive this in-process.
+ * Starts the broker and resolves with it once it is serving. Signal handling is left to the
+ * caller so tests can drive this in-process.
  */
 export async function startCommand(
   args: readonly string[],
@@ -42,7 +34,7 @@ export async function startCommand(
 ): Promise<RunningBroker> {
   const { config, warnings } = loadBrokerConfig({ args });
   for (const warning of warnings) output.error(`brook: warning: ${warning}`);
-  const start = startBroker ?? (await loadStartBroker());
+  const start = startBroker ?? defaultStartBroker;
   const startedMs = performance.now();
   const broker = await start({ config });
   const elapsedMs = Math.round(performance.now() - startedMs);

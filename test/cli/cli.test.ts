@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -135,53 +135,47 @@ test('main.ts starts with a shebang so the built dist/cli/main.js runs as the br
   assert.equal(packageJson.bin.brook, 'dist/cli/main.js');
 });
 
-// The whole process, once the broker assembly exists: start on port 0, serve a real client, stop on SIGTERM.
-const brokerAssembled = existsSync(join(root, 'src/broker.ts'));
-
-test(
-  'brook start serves kafkajs on port 0 and stops cleanly on SIGTERM',
-  { skip: !brokerAssembled && 'src/broker.ts has not landed yet' },
-  async () => {
-    const logDirs = mkdtempSync(join(tmpdir(), 'brook-cli-'));
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        join(root, 'src/cli/main.ts'),
-        'start',
-        '--log-dirs',
-        logDirs,
-        '--listeners',
-        'PLAINTEXT://127.0.0.1:0',
-      ],
-      { cwd: root, env: { PATH: process.env.PATH } },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-    try {
-      const deadline = Date.now() + 20_000;
-      while (!/listening on PLAINTEXT:\/\/127\.0\.0\.1:\d+/.test(stdout)) {
-        if (Date.now() > deadline || child.exitCode !== null)
-          assert.fail(`brook did not report listening: ${stdout} ${stderr}`);
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-      const port = Number(/listening on PLAINTEXT:\/\/127\.0\.0\.1:(\d+)/.exec(stdout)![1]);
-      const admin = new Kafka({
-        brokers: [`127.0.0.1:${port}`],
-        logLevel: logLevel.NOTHING,
-        retry: { retries: 0 },
-      }).admin();
-      await admin.connect();
-      await admin.disconnect();
-      child.kill('SIGTERM');
-      assert.equal(await exited, 0, stderr);
-      assert.match(stdout, /stopped/);
-    } finally {
-      if (child.exitCode === null) child.kill('SIGKILL');
+// The whole process: start on port 0, serve a real client, stop on SIGTERM.
+test('brook start serves kafkajs on port 0 and stops cleanly on SIGTERM', async () => {
+  const logDirs = mkdtempSync(join(tmpdir(), 'brook-cli-'));
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(root, 'src/cli/main.ts'),
+      'start',
+      '--log-dirs',
+      logDirs,
+      '--listeners',
+      'PLAINTEXT://127.0.0.1:0',
+    ],
+    { cwd: root, env: { PATH: process.env.PATH } },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => (stdout += chunk));
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  try {
+    const deadline = Date.now() + 20_000;
+    while (!/listening on PLAINTEXT:\/\/127\.0\.0\.1:\d+/.test(stdout)) {
+      if (Date.now() > deadline || child.exitCode !== null)
+        assert.fail(`brook did not report listening: ${stdout} ${stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
     }
-  },
-);
+    const port = Number(/listening on PLAINTEXT:\/\/127\.0\.0\.1:(\d+)/.exec(stdout)![1]);
+    const admin = new Kafka({
+      brokers: [`127.0.0.1:${port}`],
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 0 },
+    }).admin();
+    await admin.connect();
+    await admin.disconnect();
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0, stderr);
+    assert.match(stdout, /stopped/);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+});
