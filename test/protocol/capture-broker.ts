@@ -1,6 +1,6 @@
 // A tiny Kafka-speaking server for codec tests: it records every request frame a real client
-// sends and answers ApiVersions, Metadata and Produce with Brook's own encoders (one broker, one
-// partition per topic, every produce accepted at offset 0). Whether the client goes on to its next
+// sends and answers ApiVersions, Metadata, Produce and CreateTopics with Brook's own encoders (one
+// broker, one partition per topic, every produce accepted at offset 0, every topic created). Whether the client goes on to its next
 // request is itself a check of those encoders.
 
 import { once } from 'node:events';
@@ -8,7 +8,9 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 
 import {
   encodeApiVersionsResponse,
+  encodeCreateTopicsResponse,
   encodeMetadataResponse,
+  type CreateTopicsRequest,
   encodeProduceResponse,
   type MetadataRequest,
   type ProduceRequest,
@@ -38,6 +40,7 @@ export const advertisedVersions: ReadonlyMap<number, [number, number]> = new Map
   [0, [0, 11]],
   [3, [0, 12]],
   [18, [0, 3]],
+  [19, [0, 7]],
 ]);
 
 export const capturedTopicId = Buffer.from('0123456789abcdef0123456789abcdef', 'hex');
@@ -129,6 +132,21 @@ export async function startCaptureBroker(
         });
         break;
       }
+      case 19: {
+        const create = request as CreateTopicsRequest;
+        encodeCreateTopicsResponse(writer, header.apiVersion, {
+          topics: create.topics.map((topic) => ({
+            name: topic.name,
+            topicId: capturedTopicId,
+            errorCode: 0,
+            errorMessage: null,
+            numPartitions: topic.numPartitions,
+            replicationFactor: topic.replicationFactor,
+            configs: [],
+          })),
+        });
+        break;
+      }
     }
     const { chunks } = writer.finish();
     socket.write(Buffer.concat(chunks));
@@ -217,19 +235,7 @@ export async function produceWithKafkajs(port: number): Promise<void> {
 }
 
 export async function produceWithPlatformatic(port: number): Promise<void> {
-  // @platformatic/kafka 2.x calls Promise.withResolvers, which Node.js 20 lacks.
-  const promiseStatics = Promise as unknown as { withResolvers?: unknown };
-  if (promiseStatics.withResolvers === undefined) {
-    promiseStatics.withResolvers = <T>() => {
-      let resolve!: (value: T) => void;
-      let reject!: (reason: unknown) => void;
-      const promise = new Promise<T>((resolvePromise, rejectPromise) => {
-        resolve = resolvePromise;
-        reject = rejectPromise;
-      });
-      return { promise, resolve, reject };
-    };
-  }
+  installPromiseWithResolvers();
   const { Producer, stringSerializers } = await import('@platformatic/kafka');
   const producer = new Producer({
     clientId: captureClientId,
@@ -252,4 +258,74 @@ export async function produceWithPlatformatic(port: number): Promise<void> {
   } finally {
     await producer.close();
   }
+}
+
+/** The topic both admin conversations create: three partitions and one config. */
+export const createdTopic = {
+  name: 'golden-created',
+  partitions: 3,
+  configName: 'cleanup.policy',
+  configValue: 'compact',
+};
+
+export async function createTopicWithKafkajs(port: number): Promise<void> {
+  const { Kafka, logLevel } = await import('kafkajs');
+  const kafka = new Kafka({
+    clientId: captureClientId,
+    brokers: [`127.0.0.1:${port}`],
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 0 },
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      waitForLeaders: false,
+      topics: [
+        {
+          topic: createdTopic.name,
+          numPartitions: createdTopic.partitions,
+          replicationFactor: 1,
+          configEntries: [{ name: createdTopic.configName, value: createdTopic.configValue }],
+        },
+      ],
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export async function createTopicWithPlatformatic(port: number): Promise<void> {
+  installPromiseWithResolvers();
+  const { Admin } = await import('@platformatic/kafka');
+  const admin = new Admin({
+    clientId: captureClientId,
+    bootstrapBrokers: [`127.0.0.1:${port}`],
+    retries: 0,
+  });
+  try {
+    await admin.createTopics({
+      topics: [createdTopic.name],
+      partitions: createdTopic.partitions,
+      replicas: 1,
+      configs: [{ name: createdTopic.configName, value: createdTopic.configValue }],
+    });
+  } finally {
+    await admin.close();
+  }
+}
+
+/** @platformatic/kafka 2.x calls Promise.withResolvers, which Node.js 20 lacks. */
+function installPromiseWithResolvers(): void {
+  const promiseStatics = Promise as unknown as { withResolvers?: unknown };
+  if (promiseStatics.withResolvers !== undefined) return;
+  promiseStatics.withResolvers = <T>() => {
+    let resolve!: (value: T) => void;
+    let reject!: (reason: unknown) => void;
+    const promise = new Promise<T>((resolvePromise, rejectPromise) => {
+      resolve = resolvePromise;
+      reject = rejectPromise;
+    });
+    return { promise, resolve, reject };
+  };
 }

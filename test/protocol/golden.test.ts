@@ -13,6 +13,7 @@ import {
   encodeFetchResponse,
   encodeMetadataResponse,
   type ApiVersionsRequest,
+  type CreateTopicsRequest,
   type MetadataRequest,
   type ProduceRequest,
 } from '../../src/protocol/generated/index.js';
@@ -27,6 +28,9 @@ import { Writer } from '../../src/protocol/writer.js';
 import {
   captureClientId,
   capturedTimestampMs,
+  createdTopic,
+  createTopicWithKafkajs,
+  createTopicWithPlatformatic,
   produceWithKafkajs,
   produceWithPlatformatic,
   startCaptureBroker,
@@ -34,6 +38,7 @@ import {
 
 interface Capture {
   client: string;
+  conversation: string;
   apiKey: number;
   apiVersion: number;
   frameHex: string;
@@ -74,11 +79,27 @@ function assertCapturedBatch(records: Buffer | null): void {
   assert.equal(records.readInt32BE(57), 1, 'recordsCount');
 }
 
-function capture(client: string, apiKey: number): Buffer {
+function assertCreatedTopic(request: CreateTopicsRequest): void {
+  assert.deepEqual(request.topics, [
+    {
+      name: createdTopic.name,
+      numPartitions: createdTopic.partitions,
+      replicationFactor: 1,
+      assignments: [],
+      configs: [{ name: createdTopic.configName, value: createdTopic.configValue }],
+    },
+  ]);
+  assert.equal(request.validateOnly, false);
+}
+
+function capture(client: string, apiKey: number, conversation = 'produce'): Buffer {
   const found = fixture.captures.find(
-    (candidate) => candidate.client.startsWith(client) && candidate.apiKey === apiKey,
+    (candidate) =>
+      candidate.client.startsWith(client) &&
+      candidate.conversation === conversation &&
+      candidate.apiKey === apiKey,
   );
-  assert.ok(found, `fixture for ${client} API ${apiKey}`);
+  assert.ok(found, `fixture for ${client} API ${apiKey} (${conversation})`);
   return hex(found.frameHex);
 }
 
@@ -130,6 +151,13 @@ describe('kafkajs 2.2.4 requests (fixture)', () => {
     assertCapturedBatch(records);
     assert.equal(records!.buffer, frame.buffer, 'the records are a view of the frame');
   });
+
+  test('CreateTopics v3: nested topic, assignment and config arrays', () => {
+    const { header, body } = decodeFrame(capture('kafkajs', 19, 'create-topic'));
+    assert.equal(header.apiVersion, 3);
+    assert.equal(header.headerVersion, 1);
+    assertCreatedTopic(body as CreateTopicsRequest);
+  });
 });
 
 describe('@platformatic/kafka requests (fixture)', () => {
@@ -164,12 +192,20 @@ describe('@platformatic/kafka requests (fixture)', () => {
     assert.equal(request.topicData[0].name, 'golden');
     assertCapturedBatch(request.topicData[0].partitionData[0].records);
   });
+
+  test('CreateTopics v7: the same request, flexible', () => {
+    const { header, body } = decodeFrame(capture('@platformatic/kafka', 19, 'create-topic'));
+    assert.equal(header.apiVersion, 7);
+    assert.equal(header.headerVersion, 2);
+    assertCreatedTopic(body as CreateTopicsRequest);
+  });
 });
 
 describe('live clients from node_modules', () => {
-  for (const [client, produce, expected] of [
+  const conversations: [string, string, (port: number) => Promise<void>, [number, number][]][] = [
     [
       'kafkajs',
+      'produces',
       produceWithKafkajs,
       [
         [18, 2],
@@ -178,7 +214,17 @@ describe('live clients from node_modules', () => {
       ],
     ],
     [
+      'kafkajs',
+      'creates a topic',
+      createTopicWithKafkajs,
+      [
+        [18, 2],
+        [19, 3],
+      ],
+    ],
+    [
       '@platformatic/kafka',
+      'produces',
       produceWithPlatformatic,
       [
         [18, 3],
@@ -186,21 +232,30 @@ describe('live clients from node_modules', () => {
         [0, 11],
       ],
     ],
-  ] as const) {
-    test(`${client} produces through Brook's encoders, and its frames re-encode identically`, async () => {
+    [
+      '@platformatic/kafka',
+      'creates a topic',
+      createTopicWithPlatformatic,
+      [
+        [18, 3],
+        [19, 7],
+      ],
+    ],
+  ];
+  for (const [client, conversation, run, expected] of conversations) {
+    test(`${client} ${conversation} through Brook's encoders; its frames re-encode identically`, async () => {
       const broker = await startCaptureBroker();
       try {
-        // Completing the produce means the client accepted our ApiVersions, Metadata and
-        // Produce responses.
-        await produce(broker.port);
+        // Completing the conversation means the client accepted our responses.
+        await run(broker.port);
       } finally {
         await broker.close();
       }
       const seen = broker.requests.map((request) => [request.apiKey, request.apiVersion]);
-      for (const pair of expected) {
+      for (const [apiKey, apiVersion] of expected) {
         assert.ok(
-          seen.some(([apiKey, apiVersion]) => apiKey === pair[0] && apiVersion === pair[1]),
-          `${client} sent API ${pair[0]} v${pair[1]} (saw ${JSON.stringify(seen)})`,
+          seen.some((pair) => pair[0] === apiKey && pair[1] === apiVersion),
+          `${client} sent API ${apiKey} v${apiVersion} (saw ${JSON.stringify(seen)})`,
         );
       }
       for (const request of broker.requests) decodeFrame(request.frame);
