@@ -31,6 +31,11 @@ export type HandlerResult<Response> = Response | NoResponse;
 /**
  * One Kafka API. `Request` is the decoded body type from the generated codecs, `Response` what the
  * response encoder accepts.
+ *
+ * Requests on one connection are started in arrival order and each runs synchronously up to its
+ * first await before the next one starts; after that they interleave, and only their responses
+ * are put back in order. Work whose order matters across pipelined requests (a producer's
+ * sequence check and append) must therefore happen before a handler's first await.
  */
 export interface Handler<Request = never, Response = unknown> {
   readonly apiKey: number;

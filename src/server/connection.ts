@@ -12,6 +12,7 @@
 // All state here is touched only from socket events and handler completions on the event loop;
 // nothing is held across an await except through `pending` slots, which are resolved in place.
 
+import { setMaxListeners } from 'node:events';
 import type { Socket } from 'node:net';
 import type { ApiMessage } from '../protocol/api-message.js';
 import { ErrorCode } from '../protocol/errors.js';
@@ -95,6 +96,9 @@ export class Connection {
     this.remotePort = options.socket.remotePort ?? 0;
     this.decoder = new FrameDecoder(options.limits.requestBytesMax);
     this.lastActivityMs = performance.now();
+    // Every request in flight may listen on the connection's signal (a parked Fetch does), so the
+    // default warning threshold of 10 listeners would fire on a healthy pipelining client.
+    setMaxListeners(Math.max(10, this.limits.inFlightRequestsMax * 2), this.abortController.signal);
 
     this.closed = new Promise((resolve) => this.socket.once('close', () => resolve()));
     this.socket.setNoDelay(true);

@@ -566,3 +566,39 @@ test('startServer refuses a handler whose versions the codecs do not have', asyn
     /codecs have 0-1/,
   );
 });
+
+test('twenty parked requests listening on the connection signal raise no listener-leak warning', async () => {
+  const warnings: string[] = [];
+  const onWarning = (warning: Error): void => {
+    warnings.push(warning.name);
+  };
+  process.on('warning', onWarning);
+  try {
+    const connected = await client();
+    const gate = deferred();
+    for (let index = 0; index < 20; index++) {
+      behaviours.set(1100 + index, async (request, context) => {
+        const onAbort = (): void => {};
+        context.signal.addEventListener('abort', onAbort);
+        await gate.promise;
+        context.signal.removeEventListener('abort', onAbort);
+        return request;
+      });
+    }
+    await connected.send(
+      Buffer.concat(Array.from({ length: 20 }, (_, index) => echoFrame(index, 1100 + index))),
+    );
+    await waitFor(() => handled.length > 0 && contexts.length > 0, 5000, 'requests to start');
+    gate.resolve();
+    for (let index = 0; index < 20; index++)
+      assert.equal(correlationIdOf(await connected.nextFrame()), index);
+    // Warnings are emitted on process.nextTick; a round trip lets any pending one through.
+    await roundTrip(server);
+    assert.deepEqual(
+      warnings.filter((name) => name === 'MaxListenersExceededWarning'),
+      [],
+    );
+  } finally {
+    process.off('warning', onWarning);
+  }
+});
