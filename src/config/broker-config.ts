@@ -70,6 +70,10 @@ export interface BrokerConfig {
   readonly queuedMaxRequestBytes: number;
   /** Per connection: requests in flight before reading pauses. */
   readonly queuedMaxRequests: number;
+  readonly maxConnections: number;
+  readonly maxConnectionsPerIp: number;
+  readonly fetchMaxBytes: number;
+  readonly replicaLagTimeMaxMs: number;
 
   readonly logRetentionCheckIntervalMs: number;
   readonly logCleanerEnable: boolean;
@@ -332,6 +336,10 @@ function buildBrokerConfig(
     connectionsMaxIdleMs: number('connections.max.idle.ms'),
     queuedMaxRequestBytes: number('queued.max.request.bytes'),
     queuedMaxRequests: number('queued.max.requests'),
+    maxConnections: number('max.connections'),
+    maxConnectionsPerIp: number('max.connections.per.ip'),
+    fetchMaxBytes: number('fetch.max.bytes'),
+    replicaLagTimeMaxMs: number('replica.lag.time.max.ms'),
     logRetentionCheckIntervalMs: number('log.retention.check.interval.ms'),
     logCleanerEnable: boolean('log.cleaner.enable'),
     offsetsTopicNumPartitions: number('offsets.topic.num.partitions'),

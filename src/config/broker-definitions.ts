@@ -227,6 +227,41 @@ const definitions: ConfigDefinition[] = [
     dynamic: false,
   },
 
+  {
+    name: 'max.connections',
+    type: 'int',
+    defaultValue: INT_MAX_VALUE,
+    minimum: 0,
+    documentation:
+      'Connections the broker accepts across all listeners; more are closed on accept.',
+    dynamic: false,
+  },
+  {
+    name: 'max.connections.per.ip',
+    type: 'int',
+    defaultValue: INT_MAX_VALUE,
+    minimum: 0,
+    documentation: 'Connections the broker accepts from one IP address; more are closed on accept.',
+    dynamic: false,
+  },
+  {
+    name: 'fetch.max.bytes',
+    type: 'int',
+    defaultValue: 57671680,
+    minimum: 1024,
+    documentation:
+      'The most bytes of records one Fetch response carries, whatever the client asks.',
+    dynamic: false,
+  },
+  {
+    name: 'replica.lag.time.max.ms',
+    type: 'long',
+    defaultValue: 30000,
+    minimum: 1,
+    documentation: 'A follower that has not caught up for this long leaves the ISR.',
+    dynamic: false,
+  },
+
   // --- logs: segments, retention, flush, cleaning
   {
     name: 'log.segment.bytes',

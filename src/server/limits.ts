@@ -19,6 +19,10 @@ export interface ServerLimits {
    * long (a slow client must not hold a frame buffer open forever).
    */
   readonly connectionsMaxIdleMs: number;
+  /** max.connections: across all listeners; a connection above it is closed on accept. */
+  readonly connectionsMax: number;
+  /** max.connections.per.ip: per remote address; a connection above it is closed on accept. */
+  readonly connectionsPerIpMax: number;
   /** How long stop() waits for in-flight requests to be answered before closing connections. */
   readonly shutdownGraceMs: number;
 }
@@ -28,6 +32,8 @@ export const defaultServerLimits: ServerLimits = {
   inFlightBytesMax: 104857600,
   inFlightRequestsMax: 500,
   connectionsMaxIdleMs: 600000,
+  connectionsMax: 2 ** 31 - 1,
+  connectionsPerIpMax: 2 ** 31 - 1,
   shutdownGraceMs: 5000,
 };
 
@@ -37,6 +43,8 @@ export function serverLimitsFromConfig(config: BrokerConfig): ServerLimits {
     inFlightBytesMax: config.queuedMaxRequestBytes,
     inFlightRequestsMax: config.queuedMaxRequests,
     connectionsMaxIdleMs: config.connectionsMaxIdleMs,
+    connectionsMax: config.maxConnections,
+    connectionsPerIpMax: config.maxConnectionsPerIp,
     shutdownGraceMs: defaultServerLimits.shutdownGraceMs,
   };
 }

@@ -57,6 +57,7 @@ export async function startServer(options: ServerOptions): Promise<BrookServer> 
   if (options.listeners.length === 0) throw new ServerStartError('no listeners to start');
 
   const connections = new Set<Connection>();
+  const connectionsByAddress = new Map<string, number>();
   const servers: Server[] = [];
   const bound: BoundListener[] = [];
   let stopping = false;
@@ -66,6 +67,19 @@ export async function startServer(options: ServerOptions): Promise<BrookServer> 
       socket.destroy();
       return;
     }
+    const remoteAddress = socket.remoteAddress ?? '';
+    const fromAddress = connectionsByAddress.get(remoteAddress) ?? 0;
+    if (connections.size >= limits.connectionsMax || fromAddress >= limits.connectionsPerIpMax) {
+      const limit =
+        connections.size >= limits.connectionsMax ? 'max.connections' : 'max.connections.per.ip';
+      logger.warn(`refusing connection: ${limit} reached`, {
+        listener: listener.name,
+        remote: remoteAddress,
+      });
+      socket.destroy();
+      return;
+    }
+    connectionsByAddress.set(remoteAddress, fromAddress + 1);
     const connection = new Connection({
       id: nextConnectionId++,
       socket,
@@ -81,7 +95,12 @@ export async function startServer(options: ServerOptions): Promise<BrookServer> 
       listener: listener.name,
       remote: `${connection.remoteAddress}:${connection.remotePort}`,
     });
-    void connection.closed.then(() => connections.delete(connection));
+    void connection.closed.then(() => {
+      connections.delete(connection);
+      const remaining = (connectionsByAddress.get(remoteAddress) ?? 1) - 1;
+      if (remaining === 0) connectionsByAddress.delete(remoteAddress);
+      else connectionsByAddress.set(remoteAddress, remaining);
+    });
   };
 
   try {

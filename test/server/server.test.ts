@@ -602,3 +602,25 @@ test('twenty parked requests listening on the connection signal raise no listene
     process.off('warning', onWarning);
   }
 });
+
+test('connections above max.connections.per.ip are closed on accept; a slot frees when one closes', async () => {
+  const limited = await serverWith({ connectionsPerIpMax: 2 });
+  try {
+    const limitedPort = limited.listeners[0].port;
+    const first = await client(limitedPort);
+    const second = await client(limitedPort);
+    await waitFor(() => limited.connectionCount === 2, 5000, 'two connections');
+    const third = await client(limitedPort);
+    await waitFor(() => third.isClosed(), 5000, 'the third connection to be closed');
+    assert.ok(logged.some((message) => message.includes('max.connections.per.ip')));
+    await second.send(echoFrame(1, 1201));
+    assert.equal(echoValueOf(await second.nextFrame()), 1201);
+    first.close();
+    await waitFor(() => limited.connectionCount === 1, 5000, 'the first connection to be gone');
+    const fourth = await client(limitedPort);
+    await fourth.send(echoFrame(2, 1202));
+    assert.equal(echoValueOf(await fourth.nextFrame()), 1202);
+  } finally {
+    await limited.stop();
+  }
+});
