@@ -624,3 +624,31 @@ test('connections above max.connections.per.ip are closed on accept; a slot free
     await limited.stop();
   }
 });
+
+test('a hundred clients announcing 100 MiB frames and sending 1 KiB each hold about 100 KiB, and others are served', async () => {
+  const roomy = await serverWith({ requestBytesMax: 104857600 });
+  try {
+    const roomyPort = roomy.listeners[0].port;
+    const arrayBuffersBefore = process.memoryUsage().arrayBuffers;
+    const slow: WireClient[] = [];
+    for (let index = 0; index < 100; index++) {
+      const connected = await client(roomyPort);
+      const start = Buffer.alloc(4 + 1024, 1);
+      start.writeInt32BE(104857600, 0);
+      await connected.send(start);
+      slow.push(connected);
+    }
+    const fast = await client(roomyPort);
+    await fast.send(echoFrame(1, 1301));
+    assert.equal(echoValueOf(await fast.nextFrame()), 1301);
+    const grownBytes = process.memoryUsage().arrayBuffers - arrayBuffersBefore;
+    // Allocating from the length prefix would have taken 10 GiB; allow for unrelated garbage.
+    assert.ok(grownBytes < 32 * 1024 * 1024, `array buffers grew by ${grownBytes} bytes`);
+    assert.equal(
+      slow.some((connected) => connected.isClosed()),
+      false,
+    );
+  } finally {
+    await roomy.stop();
+  }
+});
