@@ -54,7 +54,10 @@ async function produceSome(kafka: Kafka, topic: string, count: number): Promise<
   await producer.connect();
   await producer.send({
     topic,
-    messages: Array.from({ length: count }, (_, index) => ({ partition: index % partitionCount, value: `v${index}` })),
+    messages: Array.from({ length: count }, (_, index) => ({
+      partition: index % partitionCount,
+      value: `v${index}`,
+    })),
   });
   await producer.disconnect();
 }
@@ -86,7 +89,12 @@ interface Member {
 
 async function startMember(kafka: Kafka, topic: string, groupId: string): Promise<Member> {
   const member: Member = {
-    consumer: kafka.consumer({ groupId, maxWaitTimeInMs: 100, heartbeatInterval: 500, sessionTimeout: 6_000 }),
+    consumer: kafka.consumer({
+      groupId,
+      maxWaitTimeInMs: 100,
+      heartbeatInterval: 500,
+      sessionTimeout: 6_000,
+    }),
     assignment: [],
     firstAfterMark: new Map(),
     markMs: Infinity,
@@ -99,7 +107,8 @@ async function startMember(kafka: Kafka, topic: string, groupId: string): Promis
   await member.consumer.run({
     eachMessage: async ({ partition }) => {
       const now = performance.now();
-      if (now >= member.markMs && !member.firstAfterMark.has(partition)) member.firstAfterMark.set(partition, now);
+      if (now >= member.markMs && !member.firstAfterMark.has(partition))
+        member.firstAfterMark.set(partition, now);
     },
   });
   return member;
@@ -114,7 +123,10 @@ function steadyProducer(kafka: Kafka, topic: string): { stop(): Promise<void> } 
     while (running) {
       await producer.send({
         topic,
-        messages: Array.from({ length: partitionCount }, (_, partition) => ({ partition, value: 'tick' })),
+        messages: Array.from({ length: partitionCount }, (_, partition) => ({
+          partition,
+          value: 'tick',
+        })),
       });
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
@@ -128,24 +140,44 @@ function steadyProducer(kafka: Kafka, topic: string): { stop(): Promise<void> } 
   };
 }
 
-async function cleanLeavePause(broker: Broker, round: number): Promise<{ ownsAllMs: number; firstRecordMs: number }> {
+async function cleanLeavePause(
+  broker: Broker,
+  round: number,
+): Promise<{ ownsAllMs: number; firstRecordMs: number }> {
   const topic = `leave-${round}`;
   const groupId = `leave-group-${round}`;
   const kafka = kafkaFor(broker, 'leave-bench');
   await produceSome(kafka, topic, partitionCount);
   const survivor = await startMember(kafka, topic, groupId);
   const leaver = await startMember(kafka, topic, groupId);
-  await waitFor(() => survivor.assignment.length === 5 && leaver.assignment.length === 5, 30_000, 'an even split');
+  await waitFor(
+    () => survivor.assignment.length === 5 && leaver.assignment.length === 5,
+    30_000,
+    'an even split',
+  );
   const producer = steadyProducer(kafka, topic);
   await new Promise((resolve) => setTimeout(resolve, 300));
   const takenOver = [...leaver.assignment];
   const leaveAtMs = performance.now();
   survivor.markMs = leaveAtMs;
   await leaver.consumer.disconnect();
-  await waitFor(() => survivor.assignment.length === partitionCount, 30_000, 'the survivor to own all ten');
+  await waitFor(
+    () => survivor.assignment.length === partitionCount,
+    30_000,
+    'the survivor to own all ten',
+  );
   const ownsAllMs = performance.now() - leaveAtMs;
-  await waitFor(() => takenOver.some((partition) => survivor.firstAfterMark.has(partition)), 30_000, 'a record from a taken-over partition');
-  const firstRecordMs = Math.min(...takenOver.filter((p) => survivor.firstAfterMark.has(p)).map((p) => survivor.firstAfterMark.get(p)!)) - leaveAtMs;
+  await waitFor(
+    () => takenOver.some((partition) => survivor.firstAfterMark.has(partition)),
+    30_000,
+    'a record from a taken-over partition',
+  );
+  const firstRecordMs =
+    Math.min(
+      ...takenOver
+        .filter((p) => survivor.firstAfterMark.has(p))
+        .map((p) => survivor.firstAfterMark.get(p)!),
+    ) - leaveAtMs;
   await producer.stop();
   await survivor.consumer.disconnect();
   return { ownsAllMs, firstRecordMs };
@@ -159,7 +191,14 @@ async function killedMemberPause(broker: Broker): Promise<number> {
   const survivor = await startMember(kafka, topic, groupId);
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'test/coordinator/fixtures/kafkajs-member.ts', broker.bootstrapServers, groupId, topic],
+    [
+      '--import',
+      'tsx',
+      'test/coordinator/fixtures/kafkajs-member.ts',
+      broker.bootstrapServers,
+      groupId,
+      topic,
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   let childAssignment: number[] = [];
@@ -167,10 +206,18 @@ async function killedMemberPause(broker: Broker): Promise<number> {
     const event = JSON.parse(line) as { assigned?: number[] };
     if (event.assigned !== undefined) childAssignment = event.assigned;
   });
-  await waitFor(() => survivor.assignment.length === 5 && childAssignment.length === 5, 60_000, 'an even split');
+  await waitFor(
+    () => survivor.assignment.length === 5 && childAssignment.length === 5,
+    60_000,
+    'an even split',
+  );
   const killedAtMs = performance.now();
   child.kill('SIGKILL');
-  await waitFor(() => survivor.assignment.length === partitionCount, 60_000, 'the survivor to own all ten');
+  await waitFor(
+    () => survivor.assignment.length === partitionCount,
+    60_000,
+    'the survivor to own all ten',
+  );
   const pauseMs = performance.now() - killedAtMs;
   await survivor.consumer.disconnect();
   return pauseMs;
@@ -191,7 +238,11 @@ async function fsyncsPerSecond(directory: string): Promise<number> {
   return count;
 }
 
-async function commitsPerSecond(directory: string, committers: number, durationMs: number): Promise<number> {
+async function commitsPerSecond(
+  directory: string,
+  committers: number,
+  durationMs: number,
+): Promise<number> {
   const logs: PartitionLog[] = [];
   const partitions = 1;
   for (let partition = 0; partition < partitions; partition++) {
@@ -226,9 +277,17 @@ async function commitsPerSecond(directory: string, committers: number, durationM
           memberId: '',
           generationId: -1,
           groupInstanceId: null,
-          topics: [{ name: 'orders', partitions: [{ partition: committer % 10, offset: offset++, leaderEpoch: -1, metadata: '' }] }],
+          topics: [
+            {
+              name: 'orders',
+              partitions: [
+                { partition: committer % 10, offset: offset++, leaderEpoch: -1, metadata: '' },
+              ],
+            },
+          ],
         });
-        if (result[0].partitions[0].errorCode !== 0) throw new Error(`commit failed: ${result[0].partitions[0].errorCode}`);
+        if (result[0].partitions[0].errorCode !== 0)
+          throw new Error(`commit failed: ${result[0].partitions[0].errorCode}`);
         count++;
       }
     }),
@@ -240,21 +299,32 @@ async function commitsPerSecond(directory: string, committers: number, durationM
 
 async function main(): Promise<void> {
   const directory = await mkdtemp(join(tmpdir(), 'brook-groups-bench-'));
-  const broker = await startBroker({ logDirs: join(directory, 'broker'), settings: { 'num.partitions': partitionCount } });
+  const broker = await startBroker({
+    logDirs: join(directory, 'broker'),
+    settings: { 'num.partitions': partitionCount },
+  });
   try {
     const kafka = kafkaFor(broker, 'first-record-bench');
     await produceSome(kafka, 'first-record', partitionCount);
     const coldMs = await firstRecordMs(kafka, 'first-record', 'cold-group');
     const warm: number[] = [];
-    for (let round = 0; round < rounds; round++) warm.push(await firstRecordMs(kafka, 'first-record', `new-group-${round}`));
-    console.log(`subscribe → first record, new group (kafkajs): median ${median(warm).toFixed(0)} ms over ${rounds} groups (min ${Math.min(...warm).toFixed(0)}, max ${Math.max(...warm).toFixed(0)}); first group on a fresh broker (creates __consumer_offsets): ${coldMs.toFixed(0)} ms`);
+    for (let round = 0; round < rounds; round++)
+      warm.push(await firstRecordMs(kafka, 'first-record', `new-group-${round}`));
+    console.log(
+      `subscribe → first record, new group (kafkajs): median ${median(warm).toFixed(0)} ms over ${rounds} groups (min ${Math.min(...warm).toFixed(0)}, max ${Math.max(...warm).toFixed(0)}); first group on a fresh broker (creates __consumer_offsets): ${coldMs.toFixed(0)} ms`,
+    );
 
     const leaves = [];
-    for (let round = 0; round < Math.min(rounds, 3); round++) leaves.push(await cleanLeavePause(broker, round));
-    console.log(`clean leave (kafkajs, 2 members, 10 partitions): survivor owns all ten after median ${median(leaves.map((entry) => entry.ownsAllMs)).toFixed(0)} ms; first record from a taken-over partition after median ${median(leaves.map((entry) => entry.firstRecordMs)).toFixed(0)} ms`);
+    for (let round = 0; round < Math.min(rounds, 3); round++)
+      leaves.push(await cleanLeavePause(broker, round));
+    console.log(
+      `clean leave (kafkajs, 2 members, 10 partitions): survivor owns all ten after median ${median(leaves.map((entry) => entry.ownsAllMs)).toFixed(0)} ms; first record from a taken-over partition after median ${median(leaves.map((entry) => entry.firstRecordMs)).toFixed(0)} ms`,
+    );
 
     const killedMs = await killedMemberPause(broker);
-    console.log(`killed member (SIGKILL, session.timeout 6000 ms): survivor owns all ten after ${killedMs.toFixed(0)} ms (${(killedMs - 6000).toFixed(0)} ms beyond the session timeout)`);
+    console.log(
+      `killed member (SIGKILL, session.timeout 6000 ms): survivor owns all ten after ${killedMs.toFixed(0)} ms (${(killedMs - 6000).toFixed(0)} ms beyond the session timeout)`,
+    );
   } finally {
     await broker.stop();
   }
@@ -263,8 +333,12 @@ async function main(): Promise<void> {
   const serial = await commitsPerSecond(directory, 1, 2_000);
   const concurrent = await commitsPerSecond(directory, 64, 2_000);
   console.log(`fdatasync (100-byte appends, same disk): ${fsyncRate.toFixed(0)}/s`);
-  console.log(`commits/s, 1 committer: ${serial.toFixed(0)} (${(serial / fsyncRate).toFixed(2)} × the fsync rate)`);
-  console.log(`commits/s, 64 committers: ${concurrent.toFixed(0)} (${(concurrent / fsyncRate).toFixed(2)} × the fsync rate: group commit shares fsyncs)`);
+  console.log(
+    `commits/s, 1 committer: ${serial.toFixed(0)} (${(serial / fsyncRate).toFixed(2)} × the fsync rate)`,
+  );
+  console.log(
+    `commits/s, 64 committers: ${concurrent.toFixed(0)} (${(concurrent / fsyncRate).toFixed(2)} × the fsync rate: group commit shares fsyncs)`,
+  );
   await rm(directory, { recursive: true, force: true });
 }
 

@@ -95,7 +95,8 @@ const latestTimestamp = -1n;
 class KafkaConnection {
   private buffered: Buffer = Buffer.alloc(0);
   private correlationId = 0;
-  private pending: { resolve: (frame: Buffer) => void; reject: (error: Error) => void } | null = null;
+  private pending: { resolve: (frame: Buffer) => void; reject: (error: Error) => void } | null =
+    null;
   private failure: Error | null = null;
 
   private constructor(
@@ -108,8 +109,16 @@ class KafkaConnection {
       this.pending?.reject(error);
       this.pending = null;
     };
-    socket.on('error', (error) => fail(new GroupsCommandError(GroupsCommandErrorCode.CONNECTION, `${address}: ${error.message}`)));
-    socket.on('close', () => fail(new GroupsCommandError(GroupsCommandErrorCode.CONNECTION, `${address}: connection closed`)));
+    socket.on('error', (error) =>
+      fail(
+        new GroupsCommandError(GroupsCommandErrorCode.CONNECTION, `${address}: ${error.message}`),
+      ),
+    );
+    socket.on('close', () =>
+      fail(
+        new GroupsCommandError(GroupsCommandErrorCode.CONNECTION, `${address}: connection closed`),
+      ),
+    );
   }
 
   static open(address: string): Promise<KafkaConnection> {
@@ -118,7 +127,12 @@ class KafkaConnection {
       const socket = connect({ host, port });
       const timer = setTimeout(() => {
         socket.destroy();
-        reject(new GroupsCommandError(GroupsCommandErrorCode.CONNECTION, `${address}: connect timed out`));
+        reject(
+          new GroupsCommandError(
+            GroupsCommandErrorCode.CONNECTION,
+            `${address}: connect timed out`,
+          ),
+        );
       }, requestTimeoutMs);
       socket.once('connect', () => {
         clearTimeout(timer);
@@ -127,7 +141,9 @@ class KafkaConnection {
       });
       socket.once('error', (error) => {
         clearTimeout(timer);
-        reject(new GroupsCommandError(GroupsCommandErrorCode.CONNECTION, `${address}: ${error.message}`));
+        reject(
+          new GroupsCommandError(GroupsCommandErrorCode.CONNECTION, `${address}: ${error.message}`),
+        );
       });
     });
   }
@@ -154,13 +170,23 @@ class KafkaConnection {
     if (codec === undefined) throw new Error(`assertion: no codec for API key ${key}`);
     const correlationId = ++this.correlationId;
     const writer = new Writer({ frameLength: true });
-    encodeRequestHeader(writer, { apiKey: key, apiVersion: version, correlationId, clientId: 'brook-groups' });
+    encodeRequestHeader(writer, {
+      apiKey: key,
+      apiVersion: version,
+      correlationId,
+      clientId: 'brook-groups',
+    });
     codec.request.encode(writer, version, body as never);
     const { chunks } = writer.finish();
     const frame = await new Promise<Buffer>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending = null;
-        reject(new GroupsCommandError(GroupsCommandErrorCode.CONNECTION, `${this.address}: ${codec.name} timed out`));
+        reject(
+          new GroupsCommandError(
+            GroupsCommandErrorCode.CONNECTION,
+            `${this.address}: ${codec.name} timed out`,
+          ),
+        );
       }, requestTimeoutMs);
       this.pending = {
         resolve: (value) => (clearTimeout(timer), resolve(value)),
@@ -188,14 +214,20 @@ function parseAddress(address: string): { host: string; port: number } {
   const colon = address.lastIndexOf(':');
   const port = Number(address.slice(colon + 1));
   if (colon <= 0 || !Number.isInteger(port) || port <= 0 || port > 65535) {
-    throw new GroupsCommandError(GroupsCommandErrorCode.USAGE, `bad address ${address}: expected HOST:PORT`);
+    throw new GroupsCommandError(
+      GroupsCommandErrorCode.USAGE,
+      `bad address ${address}: expected HOST:PORT`,
+    );
   }
   return { host: address.slice(0, colon).replace(/^\[|\]$/g, ''), port };
 }
 
 function checkError(errorCode: number, what: string): void {
   if (errorCode !== ErrorCode.NONE) {
-    throw new GroupsCommandError(GroupsCommandErrorCode.KAFKA_ERROR, `${what}: ${errorName(errorCode)}`);
+    throw new GroupsCommandError(
+      GroupsCommandErrorCode.KAFKA_ERROR,
+      `${what}: ${errorName(errorCode)}`,
+    );
   }
 }
 
@@ -228,10 +260,16 @@ class Cluster {
   /** Partitions and their leaders' addresses, for the given topics (all topics when null). */
   async partitions(topics: string[] | null): Promise<Map<string, Map<number, string>>> {
     const bootstrap = await this.connection();
-    const response = await bootstrap.request<MetadataResponse>(apiKey.metadata, apiVersion.metadata, {
-      topics: topics === null ? null : topics.map((name) => ({ name })),
-    });
-    const brokers = new Map(response.brokers.map((broker) => [broker.nodeId, `${broker.host}:${broker.port}`]));
+    const response = await bootstrap.request<MetadataResponse>(
+      apiKey.metadata,
+      apiVersion.metadata,
+      {
+        topics: topics === null ? null : topics.map((name) => ({ name })),
+      },
+    );
+    const brokers = new Map(
+      response.brokers.map((broker) => [broker.nodeId, `${broker.host}:${broker.port}`]),
+    );
     const result = new Map<string, Map<number, string>>();
     for (const topic of response.topics) {
       if (topic.name === null) continue;
@@ -265,17 +303,24 @@ class Cluster {
     const offsets = new Map<string, bigint>();
     for (const [leader, topics] of byLeader) {
       const connection = await this.connection(leader);
-      const response = await connection.request<ListOffsetsResponse>(apiKey.listOffsets, apiVersion.listOffsets, {
-        replicaId: -1,
-        isolationLevel: 0,
-        topics: [...topics].map(([name, indexes]) => ({
-          name,
-          partitions: indexes.map((partitionIndex) => ({ partitionIndex, timestamp })),
-        })),
-      });
+      const response = await connection.request<ListOffsetsResponse>(
+        apiKey.listOffsets,
+        apiVersion.listOffsets,
+        {
+          replicaId: -1,
+          isolationLevel: 0,
+          topics: [...topics].map(([name, indexes]) => ({
+            name,
+            partitions: indexes.map((partitionIndex) => ({ partitionIndex, timestamp })),
+          })),
+        },
+      );
       for (const topic of response.topics) {
         for (const partition of topic.partitions) {
-          checkError(partition.errorCode, `ListOffsets for ${topic.name}-${partition.partitionIndex}`);
+          checkError(
+            partition.errorCode,
+            `ListOffsets for ${topic.name}-${partition.partitionIndex}`,
+          );
           offsets.set(partitionKey(topic.name, partition.partitionIndex), partition.offset);
         }
       }
@@ -285,7 +330,10 @@ class Cluster {
 
   close(): void {
     for (const connection of this.connections.values()) {
-      connection.then((open) => open.close(), () => undefined);
+      connection.then(
+        (open) => open.close(),
+        () => undefined,
+      );
     }
   }
 }
@@ -339,7 +387,8 @@ function parseArguments(argv: string[]): ParsedArguments {
 
 function stringOption(options: Map<string, string | true>, name: string): string | undefined {
   const value = options.get(name);
-  if (value === true) throw new GroupsCommandError(GroupsCommandErrorCode.USAGE, `${name} needs a value`);
+  if (value === true)
+    throw new GroupsCommandError(GroupsCommandErrorCode.USAGE, `${name} needs a value`);
   return value;
 }
 
@@ -353,7 +402,12 @@ function requiredGroup(options: Map<string, string | true>): string {
 
 function table(rows: string[][]): string[] {
   const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
-  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column])).join('  ').trimEnd());
+  return rows.map((row) =>
+    row
+      .map((cell, column) => cell.padEnd(widths[column]))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -361,9 +415,13 @@ function table(rows: string[][]): string[] {
 
 async function listGroups(cluster: Cluster, output: GroupsCommandOutput): Promise<void> {
   const connection = await cluster.connection();
-  const response = await connection.request<ListGroupsResponse>(apiKey.listGroups, apiVersion.listGroups, {
-    statesFilter: [],
-  });
+  const response = await connection.request<ListGroupsResponse>(
+    apiKey.listGroups,
+    apiVersion.listGroups,
+    {
+      statesFilter: [],
+    },
+  );
   checkError(response.errorCode, 'ListGroups');
   const groups = [...response.groups].sort((a, b) => (a.groupId < b.groupId ? -1 : 1));
   output.out(
@@ -397,11 +455,15 @@ async function snapshotGroup(cluster: Cluster, groupId: string): Promise<GroupSn
       }
     }
   }
-  const fetched = await coordinator.request<OffsetFetchResponse>(apiKey.offsetFetch, apiVersion.offsetFetch, {
-    groupId,
-    topics: null,
-    requireStable: false,
-  });
+  const fetched = await coordinator.request<OffsetFetchResponse>(
+    apiKey.offsetFetch,
+    apiVersion.offsetFetch,
+    {
+      groupId,
+      topics: null,
+      requireStable: false,
+    },
+  );
   checkError(fetched.errorCode, `OffsetFetch for ${groupId}`);
   const committed = new Map<string, { topic: string; partition: number; offset: bigint }>();
   for (const topic of fetched.topics) {
@@ -418,10 +480,17 @@ async function snapshotGroup(cluster: Cluster, groupId: string): Promise<GroupSn
   return { state: group.groupState, committed, owners };
 }
 
-async function describeGroup(cluster: Cluster, groupId: string, output: GroupsCommandOutput): Promise<void> {
+async function describeGroup(
+  cluster: Cluster,
+  groupId: string,
+  output: GroupsCommandOutput,
+): Promise<void> {
   const snapshot = await snapshotGroup(cluster, groupId);
   if (snapshot.state === 'Dead' && snapshot.committed.size === 0) {
-    throw new GroupsCommandError(GroupsCommandErrorCode.KAFKA_ERROR, `group ${groupId} does not exist`);
+    throw new GroupsCommandError(
+      GroupsCommandErrorCode.KAFKA_ERROR,
+      `group ${groupId} does not exist`,
+    );
   }
   const keys = new Set([...snapshot.committed.keys(), ...snapshot.owners.keys()]);
   const partitions = [...keys]
@@ -455,7 +524,17 @@ async function describeGroup(cluster: Cluster, groupId: string, output: GroupsCo
   output.out(`Group ${groupId} is ${snapshot.state}.`);
   output.out(
     table([
-      ['GROUP', 'TOPIC', 'PARTITION', 'CURRENT-OFFSET', 'LOG-END-OFFSET', 'LAG', 'CONSUMER-ID', 'HOST', 'CLIENT-ID'],
+      [
+        'GROUP',
+        'TOPIC',
+        'PARTITION',
+        'CURRENT-OFFSET',
+        'LOG-END-OFFSET',
+        'LAG',
+        'CONSUMER-ID',
+        'HOST',
+        'CLIENT-ID',
+      ],
       ...rows,
     ]).join('\n'),
   );
@@ -479,23 +558,37 @@ async function resetOffsets(
   let partitions: { topic: string; partition: number }[];
   const topicOption = stringOption(options, '--topic');
   if (options.has('--all-topics')) {
-    partitions = [...snapshot.committed.values()].map(({ topic, partition }) => ({ topic, partition }));
+    partitions = [...snapshot.committed.values()].map(({ topic, partition }) => ({
+      topic,
+      partition,
+    }));
   } else if (topicOption !== undefined) {
     const [topic, list] = topicOption.split(':');
     if (list !== undefined) {
       partitions = list.split(',').map((partition) => ({ topic, partition: Number(partition) }));
       if (partitions.some((entry) => !Number.isInteger(entry.partition) || entry.partition < 0)) {
-        throw new GroupsCommandError(GroupsCommandErrorCode.USAGE, `bad partition list in --topic ${topicOption}`);
+        throw new GroupsCommandError(
+          GroupsCommandErrorCode.USAGE,
+          `bad partition list in --topic ${topicOption}`,
+        );
       }
     } else {
       const known = (await cluster.partitions([topic])).get(topic);
       if (known === undefined || known.size === 0) {
-        throw new GroupsCommandError(GroupsCommandErrorCode.KAFKA_ERROR, `topic ${topic} does not exist`);
+        throw new GroupsCommandError(
+          GroupsCommandErrorCode.KAFKA_ERROR,
+          `topic ${topic} does not exist`,
+        );
       }
-      partitions = [...known.keys()].sort((a, b) => a - b).map((partition) => ({ topic, partition }));
+      partitions = [...known.keys()]
+        .sort((a, b) => a - b)
+        .map((partition) => ({ topic, partition }));
     }
   } else {
-    throw new GroupsCommandError(GroupsCommandErrorCode.USAGE, 'reset-offsets needs --topic or --all-topics');
+    throw new GroupsCommandError(
+      GroupsCommandErrorCode.USAGE,
+      'reset-offsets needs --topic or --all-topics',
+    );
   }
 
   // Where to.
@@ -511,7 +604,10 @@ async function resetOffsets(
     targets = latest;
   } else if (toOffset !== undefined) {
     if (!/^\d+$/.test(toOffset)) {
-      throw new GroupsCommandError(GroupsCommandErrorCode.USAGE, `--to-offset ${toOffset} is not an offset`);
+      throw new GroupsCommandError(
+        GroupsCommandErrorCode.USAGE,
+        `--to-offset ${toOffset} is not an offset`,
+      );
     }
     const wanted = BigInt(toOffset);
     targets = new Map();
@@ -547,7 +643,11 @@ async function resetOffsets(
 
   const plan = partitions
     .filter(({ topic, partition }) => targets.has(partitionKey(topic, partition)))
-    .map(({ topic, partition }) => ({ topic, partition, offset: targets.get(partitionKey(topic, partition))! }));
+    .map(({ topic, partition }) => ({
+      topic,
+      partition,
+      offset: targets.get(partitionKey(topic, partition))!,
+    }));
   output.out(
     table([
       ['GROUP', 'TOPIC', 'PARTITION', 'NEW-OFFSET'],
@@ -558,20 +658,34 @@ async function resetOffsets(
     output.out('Dry run: nothing was changed (add --execute to apply).');
     return;
   }
-  const byTopic = new Map<string, { partitionIndex: number; committedOffset: bigint; committedMetadata: string }[]>();
+  const byTopic = new Map<
+    string,
+    { partitionIndex: number; committedOffset: bigint; committedMetadata: string }[]
+  >();
   for (const entry of plan) {
     let list = byTopic.get(entry.topic);
     if (list === undefined) byTopic.set(entry.topic, (list = []));
-    list.push({ partitionIndex: entry.partition, committedOffset: entry.offset, committedMetadata: '' });
+    list.push({
+      partitionIndex: entry.partition,
+      committedOffset: entry.offset,
+      committedMetadata: '',
+    });
   }
   const coordinator = await cluster.coordinator(groupId);
-  const response = await coordinator.request<OffsetCommitResponse>(apiKey.offsetCommit, apiVersion.offsetCommit, {
-    groupId,
-    generationIdOrMemberEpoch: -1,
-    memberId: '',
-    groupInstanceId: null,
-    topics: [...byTopic].map(([name, partitionsOfTopic]) => ({ name, partitions: partitionsOfTopic })),
-  });
+  const response = await coordinator.request<OffsetCommitResponse>(
+    apiKey.offsetCommit,
+    apiVersion.offsetCommit,
+    {
+      groupId,
+      generationIdOrMemberEpoch: -1,
+      memberId: '',
+      groupInstanceId: null,
+      topics: [...byTopic].map(([name, partitionsOfTopic]) => ({
+        name,
+        partitions: partitionsOfTopic,
+      })),
+    },
+  );
   for (const topic of response.topics) {
     for (const partition of topic.partitions) {
       checkError(partition.errorCode, `OffsetCommit for ${topic.name}-${partition.partitionIndex}`);
@@ -580,14 +694,25 @@ async function resetOffsets(
   output.out(`Offsets of group ${groupId} reset.`);
 }
 
-async function deleteGroup(cluster: Cluster, groupId: string, output: GroupsCommandOutput): Promise<void> {
+async function deleteGroup(
+  cluster: Cluster,
+  groupId: string,
+  output: GroupsCommandOutput,
+): Promise<void> {
   const coordinator = await cluster.coordinator(groupId);
-  const response = await coordinator.request<DeleteGroupsResponse>(apiKey.deleteGroups, apiVersion.deleteGroups, {
-    groupsNames: [groupId],
-  });
+  const response = await coordinator.request<DeleteGroupsResponse>(
+    apiKey.deleteGroups,
+    apiVersion.deleteGroups,
+    {
+      groupsNames: [groupId],
+    },
+  );
   const result = response.results.find((entry) => entry.groupId === groupId);
   if (result === undefined) {
-    throw new GroupsCommandError(GroupsCommandErrorCode.KAFKA_ERROR, `DeleteGroups gave no result for ${groupId}`);
+    throw new GroupsCommandError(
+      GroupsCommandErrorCode.KAFKA_ERROR,
+      `DeleteGroups gave no result for ${groupId}`,
+    );
   }
   checkError(result.errorCode, `DeleteGroups for ${groupId}`);
   output.out(`Group ${groupId} deleted.`);
@@ -641,7 +766,9 @@ export async function runGroupsCommand(
       }
       return 1;
     }
-    output.error(`brook groups: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    output.error(
+      `brook groups: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+    );
     return 1;
   } finally {
     cluster?.close();

@@ -1,7 +1,10 @@
 // DeleteGroups (key 42): removes groups that have no members, with their committed offsets.
 
 import type { GroupCoordinator } from '../coordinator/group/group-coordinator.js';
-import type { DeleteGroupsRequest, DeleteGroupsResponseInput } from '../protocol/generated/delete-groups.js';
+import type {
+  DeleteGroupsRequest,
+  DeleteGroupsResponseInput,
+} from '../protocol/generated/delete-groups.js';
 import type { Handler } from './registry.js';
 
 const deleteGroupsKey = 42;

@@ -45,7 +45,8 @@ export function createDescribeGroupsHandler(
     maxVersion: 5,
     handle(request, context) {
       const version = context.apiVersion;
-      const include = version >= authorizedOperationsVersionMin && request.includeAuthorizedOperations;
+      const include =
+        version >= authorizedOperationsVersionMin && request.includeAuthorizedOperations;
       return {
         throttleTimeMs: 0,
         groups: request.groups.map((groupId) =>

@@ -2,7 +2,10 @@
 // (key type 1). v4+ batches several keys in one request. librdkafka 2.0.2 needs v0 advertised or
 // it never looks a coordinator up.
 
-import type { FindCoordinatorResult, GroupCoordinator } from '../coordinator/group/group-coordinator.js';
+import type {
+  FindCoordinatorResult,
+  GroupCoordinator,
+} from '../coordinator/group/group-coordinator.js';
 import type {
   FindCoordinatorRequest,
   FindCoordinatorResponseCoordinatorInput,
@@ -24,7 +27,10 @@ function coordinatorEntry(result: FindCoordinatorResult): FindCoordinatorRespons
   };
 }
 
-function singleKeyResponse(result: FindCoordinatorResult, version: number): FindCoordinatorResponseInput {
+function singleKeyResponse(
+  result: FindCoordinatorResult,
+  version: number,
+): FindCoordinatorResponseInput {
   return {
     throttleTimeMs: 0,
     errorCode: result.errorCode,
@@ -51,12 +57,23 @@ export function createFindCoordinatorHandler(
           ),
         };
       }
-      return singleKeyResponse(coordinator.findCoordinator(request.keyType, request.key), context.apiVersion);
+      return singleKeyResponse(
+        coordinator.findCoordinator(request.keyType, request.key),
+        context.apiVersion,
+      );
     },
     errorResponse(request, errorCode, context) {
-      const failed = (key: string): FindCoordinatorResult => ({ key, errorCode, errorMessage: null, node: null });
+      const failed = (key: string): FindCoordinatorResult => ({
+        key,
+        errorCode,
+        errorMessage: null,
+        node: null,
+      });
       if (context.apiVersion >= batchedKeysVersionMin) {
-        return { throttleTimeMs: 0, coordinators: request.coordinatorKeys.map((key) => coordinatorEntry(failed(key))) };
+        return {
+          throttleTimeMs: 0,
+          coordinators: request.coordinatorKeys.map((key) => coordinatorEntry(failed(key))),
+        };
       }
       return singleKeyResponse(failed(request.key), context.apiVersion);
     },

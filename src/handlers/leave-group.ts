@@ -3,7 +3,10 @@
 
 import type { GroupCoordinator, LeaveGroupResult } from '../coordinator/group/group-coordinator.js';
 import { ErrorCode } from '../protocol/errors.js';
-import type { LeaveGroupRequest, LeaveGroupResponseInput } from '../protocol/generated/leave-group.js';
+import type {
+  LeaveGroupRequest,
+  LeaveGroupResponseInput,
+} from '../protocol/generated/leave-group.js';
 import type { Handler } from './registry.js';
 
 const leaveGroupKey = 13;

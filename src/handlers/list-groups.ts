@@ -2,7 +2,10 @@
 // (v5+; every group here is "classic").
 
 import type { GroupCoordinator } from '../coordinator/group/group-coordinator.js';
-import type { ListGroupsRequest, ListGroupsResponseInput } from '../protocol/generated/list-groups.js';
+import type {
+  ListGroupsRequest,
+  ListGroupsResponseInput,
+} from '../protocol/generated/list-groups.js';
 import type { Handler } from './registry.js';
 
 const listGroupsKey = 16;

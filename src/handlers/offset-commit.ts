@@ -2,8 +2,14 @@
 // __consumer_offsets. v0 commits outside group management (generation −1); v1+ carry the
 // generation and member id, which must be current unless the group has no members.
 
-import type { GroupCoordinator, TopicPartitionErrors } from '../coordinator/group/group-coordinator.js';
-import type { OffsetCommitRequest, OffsetCommitResponseInput } from '../protocol/generated/offset-commit.js';
+import type {
+  GroupCoordinator,
+  TopicPartitionErrors,
+} from '../coordinator/group/group-coordinator.js';
+import type {
+  OffsetCommitRequest,
+  OffsetCommitResponseInput,
+} from '../protocol/generated/offset-commit.js';
 import type { Handler } from './registry.js';
 
 const offsetCommitKey = 8;
@@ -50,7 +56,10 @@ export function createOffsetCommitHandler(
       return toResponse(
         request.topics.map((topic) => ({
           name: topic.name,
-          partitions: topic.partitions.map((entry) => ({ partition: entry.partitionIndex, errorCode })),
+          partitions: topic.partitions.map((entry) => ({
+            partition: entry.partitionIndex,
+            errorCode,
+          })),
         })),
       );
     },

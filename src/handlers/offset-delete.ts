@@ -2,7 +2,10 @@
 // (GROUP_SUBSCRIBED_TO_TOPIC for those it still does).
 
 import type { GroupCoordinator } from '../coordinator/group/group-coordinator.js';
-import type { OffsetDeleteRequest, OffsetDeleteResponseInput } from '../protocol/generated/offset-delete.js';
+import type {
+  OffsetDeleteRequest,
+  OffsetDeleteResponseInput,
+} from '../protocol/generated/offset-delete.js';
 import type { Handler } from './registry.js';
 
 const offsetDeleteKey = 47;

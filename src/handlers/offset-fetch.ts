@@ -2,7 +2,10 @@
 // partitions when the topics are null (v2+). v0–1 have no group-level error, so a coordinator
 // error is reported on every requested partition.
 
-import type { GroupCoordinator, OffsetFetchResult } from '../coordinator/group/group-coordinator.js';
+import type {
+  GroupCoordinator,
+  OffsetFetchResult,
+} from '../coordinator/group/group-coordinator.js';
 import { ErrorCode } from '../protocol/errors.js';
 import type {
   OffsetFetchRequest,
@@ -91,7 +94,11 @@ export function createOffsetFetchHandler(
       if (version >= batchedGroupsVersionMin) {
         return {
           throttleTimeMs: 0,
-          groups: request.groups.map((group) => ({ groupId: group.groupId, errorCode, topics: [] })),
+          groups: request.groups.map((group) => ({
+            groupId: group.groupId,
+            errorCode,
+            topics: [],
+          })),
         };
       }
       return {

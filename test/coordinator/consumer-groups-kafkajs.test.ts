@@ -19,7 +19,7 @@ describe('consumer groups with kafkajs', () => {
     await broker.destroy();
   });
 
-  it('a brand-new group\'s first consumer reads the first record without an initial rebalance delay', async (t) => {
+  it("a brand-new group's first consumer reads the first record without an initial rebalance delay", async (t) => {
     const kafka = broker.kafka('first-record');
     await produce(kafka, 'first-record', 'r', 1, 1);
     // Warm the offsets topic with another group, so the figure below is a group's, not the
@@ -29,10 +29,16 @@ describe('consumer groups with kafkajs', () => {
     await waitFor(() => warm.received.length === 1, 20_000, 'the warm-up group to read');
     await warm.consumer.disconnect();
 
-    const consumer = new RecordingConsumer(kafka, { groupId: 'first-record-group' }, 'first-record');
+    const consumer = new RecordingConsumer(
+      kafka,
+      { groupId: 'first-record-group' },
+      'first-record',
+    );
     await consumer.start();
     await waitFor(() => consumer.received.length === 1, 20_000, 'the first record');
-    t.diagnostic(`subscribe to first record: ${(consumer.firstRecordAtMs! - consumer.startedAtMs).toFixed(0)} ms`);
+    t.diagnostic(
+      `subscribe to first record: ${(consumer.firstRecordAtMs! - consumer.startedAtMs).toFixed(0)} ms`,
+    );
     assert.equal(consumer.received[0].value, 'r-0');
     assert.equal(consumer.generations, 1);
     await consumer.consumer.disconnect();
@@ -52,8 +58,15 @@ describe('consumer groups with kafkajs', () => {
         30_000,
         'an even split of the ten partitions',
       );
-      assert.deepEqual([...a.assignment, ...b.assignment].sort((x, y) => x - y), allPartitions);
-      await waitFor(() => new Set([...a.values(), ...b.values()]).size === 100, 30_000, 'all first-round records');
+      assert.deepEqual(
+        [...a.assignment, ...b.assignment].sort((x, y) => x - y),
+        allPartitions,
+      );
+      await waitFor(
+        () => new Set([...a.values(), ...b.values()]).size === 100,
+        30_000,
+        'all first-round records',
+      );
 
       const bPartitions = b.assignment;
       await b.consumer.disconnect(); // LeaveGroup: a rebalances at once
@@ -68,14 +81,19 @@ describe('consumer groups with kafkajs', () => {
       const readBefore = a.received.length;
       await produce(kafka, topic, 'second', 100);
       await waitFor(
-        () => [...a.values(), ...b.values()].filter((value) => value.startsWith('second-')).length === 100,
+        () =>
+          [...a.values(), ...b.values()].filter((value) => value.startsWith('second-')).length ===
+          100,
         30_000,
         'all second-round records',
       );
       // On b's former partitions, a continued from the committed offsets: nothing re-read.
-      const takenOver = a.received.slice(readBefore).filter((record) => bPartitions.includes(record.partition));
+      const takenOver = a.received
+        .slice(readBefore)
+        .filter((record) => bPartitions.includes(record.partition));
       assert.ok(takenOver.length > 0);
-      for (const record of takenOver) assert.ok(record.offset >= 10, `re-read offset ${record.offset}`);
+      for (const record of takenOver)
+        assert.ok(record.offset >= 10, `re-read offset ${record.offset}`);
     } finally {
       await a.consumer.disconnect();
       await b.consumer.disconnect().catch(() => undefined);
@@ -86,13 +104,28 @@ describe('consumer groups with kafkajs', () => {
     const topic = 'split-and-die';
     const kafka = broker.kafka('survivor');
     await produce(kafka, topic, 'first', 50);
-    const survivor = new RecordingConsumer(kafka, { groupId: 'die-group', sessionTimeout: 6_000 }, topic);
+    const survivor = new RecordingConsumer(
+      kafka,
+      { groupId: 'die-group', sessionTimeout: 6_000 },
+      topic,
+    );
     await survivor.start();
-    await waitFor(() => survivor.assignment.length === 10, 30_000, 'the survivor to own the topic alone');
+    await waitFor(
+      () => survivor.assignment.length === 10,
+      30_000,
+      'the survivor to own the topic alone',
+    );
 
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'test/coordinator/fixtures/kafkajs-member.ts', broker.bootstrapServers, 'die-group', topic],
+      [
+        '--import',
+        'tsx',
+        'test/coordinator/fixtures/kafkajs-member.ts',
+        broker.bootstrapServers,
+        'die-group',
+        topic,
+      ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     let childAssignment: number[] = [];
@@ -111,15 +144,22 @@ describe('consumer groups with kafkajs', () => {
       await produce(kafka, topic, 'second', 50);
       child.kill('SIGKILL');
       const killedAtMs = performance.now();
-      await waitFor(() => survivor.assignment.length === 10, 30_000, 'the survivor to take all ten back');
-      t.diagnostic(`kill to takeover: ${(performance.now() - killedAtMs).toFixed(0)} ms (session timeout 6000 ms)`);
+      await waitFor(
+        () => survivor.assignment.length === 10,
+        30_000,
+        'the survivor to take all ten back',
+      );
+      t.diagnostic(
+        `kill to takeover: ${(performance.now() - killedAtMs).toFixed(0)} ms (session timeout 6000 ms)`,
+      );
       await produce(kafka, topic, 'third', 50);
       await waitFor(
         () => {
           // Whatever the killed member read without committing is read again by the survivor.
           const values = new Set([...survivor.values(), ...childValues]);
           for (let index = 0; index < 50; index++) {
-            if (!values.has(`second-${index}`) || !survivor.values().has(`third-${index}`)) return false;
+            if (!values.has(`second-${index}`) || !survivor.values().has(`third-${index}`))
+              return false;
           }
           return true;
         },
@@ -159,7 +199,10 @@ describe('consumer groups with kafkajs', () => {
     await second.start();
     try {
       await waitFor(() => second.received.length >= 10, 30_000, 'the records after the restart');
-      assert.deepEqual([...second.values()].sort(), Array.from({ length: 10 }, (_, index) => `after-${index}`).sort());
+      assert.deepEqual(
+        [...second.values()].sort(),
+        Array.from({ length: 10 }, (_, index) => `after-${index}`).sort(),
+      );
     } finally {
       await second.consumer.disconnect();
     }

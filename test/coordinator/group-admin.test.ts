@@ -1,15 +1,28 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { GroupCoordinator, type JoinGroupParams } from '../../src/coordinator/group/group-coordinator.js';
+import {
+  GroupCoordinator,
+  type JoinGroupParams,
+} from '../../src/coordinator/group/group-coordinator.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { Writer } from '../../src/protocol/writer.js';
 import { encodeConsumerProtocolAssignment } from '../../src/protocol/generated/consumer-protocol-assignment.js';
-import { FixedPartitions, ManualClock, MemoryOffsetsTopic, memoryPorts, settle, subscription } from './helpers.js';
+import {
+  FixedPartitions,
+  ManualClock,
+  MemoryOffsetsTopic,
+  memoryPorts,
+  settle,
+  subscription,
+} from './helpers.js';
 
 function assignment(topic: string, partitions: number[]): Buffer {
   const writer = new Writer();
   writer.writeInt16(0);
-  encodeConsumerProtocolAssignment(writer, 0, { assignedPartitions: [{ topic, partitions }], userData: null });
+  encodeConsumerProtocolAssignment(writer, 0, {
+    assignedPartitions: [{ topic, partitions }],
+    userData: null,
+  });
   return writer.toBuffer();
 }
 
@@ -38,13 +51,20 @@ async function setup() {
 }
 
 /** One member that owns orders-0 and orders-1, Stable. */
-async function stableGroup({ coordinator, clock }: Awaited<ReturnType<typeof setup>>, groupId: string) {
+async function stableGroup(
+  { coordinator, clock }: Awaited<ReturnType<typeof setup>>,
+  groupId: string,
+) {
   const joining = coordinator.joinGroup(joinParams(groupId));
   clock.advance(0);
   const join = await joining;
   await coordinator.syncGroup({
-    groupId, memberId: join.memberId, generationId: join.generationId, groupInstanceId: null,
-    protocolType: null, protocolName: null,
+    groupId,
+    memberId: join.memberId,
+    generationId: join.generationId,
+    groupInstanceId: null,
+    protocolType: null,
+    protocolName: null,
     assignments: [{ memberId: join.memberId, assignment: assignment('orders', [0, 1]) }],
   });
   return join;
@@ -58,13 +78,25 @@ describe('offset commits', () => {
     let answered = false;
     const commit = coordinator
       .commitOffsets({
-        groupId: 'g', memberId: '', generationId: -1, groupInstanceId: null,
-        topics: [{ name: 'orders', partitions: [{ partition: 0, offset: 10n, leaderEpoch: -1, metadata: 'meta' }] }],
+        groupId: 'g',
+        memberId: '',
+        generationId: -1,
+        groupInstanceId: null,
+        topics: [
+          {
+            name: 'orders',
+            partitions: [{ partition: 0, offset: 10n, leaderEpoch: -1, metadata: 'meta' }],
+          },
+        ],
       })
       .then((result) => ((answered = true), result));
     await settle();
     assert.equal(answered, false);
-    assert.equal(coordinator.fetchOffsets('g', [{ name: 'orders', partitions: [0] }]).topics[0].partitions[0].offset, -1n);
+    assert.equal(
+      coordinator.fetchOffsets('g', [{ name: 'orders', partitions: [0] }]).topics[0].partitions[0]
+        .offset,
+      -1n,
+    );
     offsetsTopic.releaseAppends();
     assert.equal((await commit)[0].partitions[0].errorCode, ErrorCode.NONE);
     const fetched = coordinator.fetchOffsets('g', [{ name: 'orders', partitions: [0] }]);
@@ -76,8 +108,16 @@ describe('offset commits', () => {
     const { coordinator, offsetsTopic } = await setup();
     offsetsTopic.failAppends = true;
     const result = await coordinator.commitOffsets({
-      groupId: 'g', memberId: '', generationId: -1, groupInstanceId: null,
-      topics: [{ name: 'orders', partitions: [{ partition: 0, offset: 10n, leaderEpoch: -1, metadata: null }] }],
+      groupId: 'g',
+      memberId: '',
+      generationId: -1,
+      groupInstanceId: null,
+      topics: [
+        {
+          name: 'orders',
+          partitions: [{ partition: 0, offset: 10n, leaderEpoch: -1, metadata: null }],
+        },
+      ],
     });
     assert.equal(result[0].partitions[0].errorCode, ErrorCode.COORDINATOR_NOT_AVAILABLE);
     assert.deepEqual(coordinator.fetchOffsets('g', null).topics, []);
@@ -86,17 +126,34 @@ describe('offset commits', () => {
   it('refuses unknown partitions, oversized metadata, and group-managed commits to unknown groups', async () => {
     const { coordinator } = await setup();
     const result = await coordinator.commitOffsets({
-      groupId: 'g', memberId: '', generationId: -1, groupInstanceId: null,
+      groupId: 'g',
+      memberId: '',
+      generationId: -1,
+      groupInstanceId: null,
       topics: [
-        { name: 'orders', partitions: [{ partition: 5, offset: 1n, leaderEpoch: -1, metadata: null }] },
-        { name: 'orders', partitions: [{ partition: 0, offset: 1n, leaderEpoch: -1, metadata: 'x'.repeat(5000) }] },
+        {
+          name: 'orders',
+          partitions: [{ partition: 5, offset: 1n, leaderEpoch: -1, metadata: null }],
+        },
+        {
+          name: 'orders',
+          partitions: [{ partition: 0, offset: 1n, leaderEpoch: -1, metadata: 'x'.repeat(5000) }],
+        },
       ],
     });
     assert.equal(result[0].partitions[0].errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
     assert.equal(result[1].partitions[0].errorCode, ErrorCode.OFFSET_METADATA_TOO_LARGE);
     const managed = await coordinator.commitOffsets({
-      groupId: 'nobody-here', memberId: 'm', generationId: 3, groupInstanceId: null,
-      topics: [{ name: 'orders', partitions: [{ partition: 0, offset: 1n, leaderEpoch: -1, metadata: null }] }],
+      groupId: 'nobody-here',
+      memberId: 'm',
+      generationId: 3,
+      groupInstanceId: null,
+      topics: [
+        {
+          name: 'orders',
+          partitions: [{ partition: 0, offset: 1n, leaderEpoch: -1, metadata: null }],
+        },
+      ],
     });
     assert.equal(managed[0].partitions[0].errorCode, ErrorCode.ILLEGAL_GENERATION);
   });
@@ -124,13 +181,27 @@ describe('group administration', () => {
     const context = await setup();
     await stableGroup(context, 'active');
     await context.coordinator.commitOffsets({
-      groupId: 'idle', memberId: '', generationId: -1, groupInstanceId: null,
-      topics: [{ name: 'orders', partitions: [{ partition: 0, offset: 1n, leaderEpoch: -1, metadata: null }] }],
+      groupId: 'idle',
+      memberId: '',
+      generationId: -1,
+      groupInstanceId: null,
+      topics: [
+        {
+          name: 'orders',
+          partitions: [{ partition: 0, offset: 1n, leaderEpoch: -1, metadata: null }],
+        },
+      ],
     });
     const all = context.coordinator.listGroups();
     assert.deepEqual(all.groups.map((group) => group.groupId).sort(), ['active', 'idle']);
-    assert.deepEqual(context.coordinator.listGroups(['stable']).groups.map((group) => group.groupId), ['active']);
-    assert.deepEqual(context.coordinator.listGroups(['Empty']).groups.map((group) => group.groupId), ['idle']);
+    assert.deepEqual(
+      context.coordinator.listGroups(['stable']).groups.map((group) => group.groupId),
+      ['active'],
+    );
+    assert.deepEqual(
+      context.coordinator.listGroups(['Empty']).groups.map((group) => group.groupId),
+      ['idle'],
+    );
     assert.deepEqual(context.coordinator.listGroups([], ['consumer']).groups, []);
     assert.equal(context.coordinator.listGroups([], ['Classic']).groups.length, 2);
   });
@@ -139,8 +210,16 @@ describe('group administration', () => {
     const context = await setup();
     await stableGroup(context, 'busy');
     await context.coordinator.commitOffsets({
-      groupId: 'idle', memberId: '', generationId: -1, groupInstanceId: null,
-      topics: [{ name: 'orders', partitions: [{ partition: 0, offset: 1n, leaderEpoch: -1, metadata: null }] }],
+      groupId: 'idle',
+      memberId: '',
+      generationId: -1,
+      groupInstanceId: null,
+      topics: [
+        {
+          name: 'orders',
+          partitions: [{ partition: 0, offset: 1n, leaderEpoch: -1, metadata: null }],
+        },
+      ],
     });
     const results = await context.coordinator.deleteGroups(['busy', 'idle', 'missing']);
     assert.deepEqual(results, [
@@ -155,10 +234,19 @@ describe('group administration', () => {
     const context = await setup();
     const join = await stableGroup(context, 'subscribed');
     await context.coordinator.commitOffsets({
-      groupId: 'subscribed', memberId: join.memberId, generationId: join.generationId, groupInstanceId: null,
+      groupId: 'subscribed',
+      memberId: join.memberId,
+      generationId: join.generationId,
+      groupInstanceId: null,
       topics: [
-        { name: 'orders', partitions: [{ partition: 0, offset: 1n, leaderEpoch: -1, metadata: null }] },
-        { name: 'archive', partitions: [{ partition: 0, offset: 2n, leaderEpoch: -1, metadata: null }] },
+        {
+          name: 'orders',
+          partitions: [{ partition: 0, offset: 1n, leaderEpoch: -1, metadata: null }],
+        },
+        {
+          name: 'archive',
+          partitions: [{ partition: 0, offset: 2n, leaderEpoch: -1, metadata: null }],
+        },
       ],
     });
     const result = await context.coordinator.deleteOffsets('subscribed', [
@@ -169,8 +257,13 @@ describe('group administration', () => {
     assert.equal(result.topics[0].partitions[0].errorCode, ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC);
     assert.equal(result.topics[1].partitions[0].errorCode, ErrorCode.NONE);
     const remaining = context.coordinator.fetchOffsets('subscribed', null);
-    assert.deepEqual(remaining.topics.map((topic) => topic.name), ['orders']);
-    const missing = await context.coordinator.deleteOffsets('missing', [{ name: 'orders', partitions: [0] }]);
+    assert.deepEqual(
+      remaining.topics.map((topic) => topic.name),
+      ['orders'],
+    );
+    const missing = await context.coordinator.deleteOffsets('missing', [
+      { name: 'orders', partitions: [0] },
+    ]);
     assert.equal(missing.errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
   });
 
@@ -178,13 +271,28 @@ describe('group administration', () => {
     const context = await setup();
     const join = await stableGroup(context, 'lagging');
     await context.coordinator.commitOffsets({
-      groupId: 'lagging', memberId: join.memberId, generationId: join.generationId, groupInstanceId: null,
-      topics: [{ name: 'orders', partitions: [{ partition: 0, offset: 60n, leaderEpoch: -1, metadata: null }] }],
+      groupId: 'lagging',
+      memberId: join.memberId,
+      generationId: join.generationId,
+      groupInstanceId: null,
+      topics: [
+        {
+          name: 'orders',
+          partitions: [{ partition: 0, offset: 60n, leaderEpoch: -1, metadata: null }],
+        },
+      ],
     });
     const lag = context.coordinator.groupLag('lagging');
     assert.equal(lag.state, 'Stable');
     assert.deepEqual(
-      lag.partitions.map((entry) => [entry.topic, entry.partition, entry.committedOffset, entry.logEndOffset, entry.lag, entry.memberId]),
+      lag.partitions.map((entry) => [
+        entry.topic,
+        entry.partition,
+        entry.committedOffset,
+        entry.logEndOffset,
+        entry.lag,
+        entry.memberId,
+      ]),
       [
         ['orders', 0, 60n, 100, 40, join.memberId],
         ['orders', 1, null, 200, null, join.memberId],

@@ -45,14 +45,22 @@ function asDecodedRequest(apiKey: number, version: number, input: unknown): unkn
   return codec.request.decode(new Reader(writer.toBuffer()), version);
 }
 
-function roundTripResponse(apiKey: number, version: number, response: unknown): Record<string, unknown> {
+function roundTripResponse(
+  apiKey: number,
+  version: number,
+  response: unknown,
+): Record<string, unknown> {
   const codec = apiMessages.get(apiKey)!;
   const writer = new Writer();
   codec.response.encode(writer, version, response as never);
   return codec.response.decode(new Reader(writer.toBuffer()), version) as Record<string, unknown>;
 }
 
-async function call(handler: AnyHandler, version: number, input: unknown): Promise<Record<string, unknown>> {
+async function call(
+  handler: AnyHandler,
+  version: number,
+  input: unknown,
+): Promise<Record<string, unknown>> {
   const request = asDecodedRequest(handler.apiKey, version, input);
   const response = await handler.handle(request, context(handler.apiKey, version));
   return roundTripResponse(handler.apiKey, version, response);
@@ -69,9 +77,17 @@ describe('group API handlers at every version', () => {
   it('declare the versions Kafka defines for them', async () => {
     const { coordinator } = await setup();
     const declared = [
-      createFindCoordinatorHandler, createJoinGroupHandler, createSyncGroupHandler, createHeartbeatHandler,
-      createLeaveGroupHandler, createOffsetCommitHandler, createOffsetFetchHandler, createDescribeGroupsHandler,
-      createListGroupsHandler, createDeleteGroupsHandler, createOffsetDeleteHandler,
+      createFindCoordinatorHandler,
+      createJoinGroupHandler,
+      createSyncGroupHandler,
+      createHeartbeatHandler,
+      createLeaveGroupHandler,
+      createOffsetCommitHandler,
+      createOffsetFetchHandler,
+      createDescribeGroupsHandler,
+      createListGroupsHandler,
+      createDeleteGroupsHandler,
+      createOffsetDeleteHandler,
     ].map((create) => create(coordinator) as AnyHandler);
     for (const handler of declared) {
       const codec = apiMessages.get(handler.apiKey)!;
@@ -121,7 +137,9 @@ describe('group API handlers at every version', () => {
 
       const syncVersion = Math.min(version, 5);
       const synced = await call(sync, syncVersion, {
-        groupId, generationId, memberId,
+        groupId,
+        generationId,
+        memberId,
         protocolType: syncVersion >= 5 ? 'consumer' : undefined,
         protocolName: syncVersion >= 5 ? 'range' : undefined,
         assignments: [{ memberId, assignment: Buffer.from('assigned') }],
@@ -133,20 +151,40 @@ describe('group API handlers at every version', () => {
       assert.equal(beat.errorCode, ErrorCode.NONE);
 
       const committed = await call(commit, version, {
-        groupId, generationIdOrMemberEpoch: version === 0 ? undefined : generationId,
+        groupId,
+        generationIdOrMemberEpoch: version === 0 ? undefined : generationId,
         memberId: version === 0 ? undefined : memberId,
-        topics: [{ name: 'orders', partitions: [{ partitionIndex: 3, committedOffset: 42n, committedMetadata: `v${version}` }] }],
+        topics: [
+          {
+            name: 'orders',
+            partitions: [
+              { partitionIndex: 3, committedOffset: 42n, committedMetadata: `v${version}` },
+            ],
+          },
+        ],
       });
       const commitTopics = committed.topics as { partitions: { errorCode: number }[] }[];
       if (version === 0) {
         // v0 has no generation: a group with members refuses it, as Kafka does.
         assert.equal(commitTopics[0].partitions[0].errorCode, ErrorCode.ILLEGAL_GENERATION);
         await coordinator.commitOffsets({
-          groupId, memberId, generationId, groupInstanceId: null,
-          topics: [{ name: 'orders', partitions: [{ partition: 3, offset: 42n, leaderEpoch: -1, metadata: 'v0' }] }],
+          groupId,
+          memberId,
+          generationId,
+          groupInstanceId: null,
+          topics: [
+            {
+              name: 'orders',
+              partitions: [{ partition: 3, offset: 42n, leaderEpoch: -1, metadata: 'v0' }],
+            },
+          ],
         });
       } else {
-        assert.equal(commitTopics[0].partitions[0].errorCode, ErrorCode.NONE, `OffsetCommit v${version}`);
+        assert.equal(
+          commitTopics[0].partitions[0].errorCode,
+          ErrorCode.NONE,
+          `OffsetCommit v${version}`,
+        );
       }
 
       const fetchInput =
@@ -154,27 +192,44 @@ describe('group API handlers at every version', () => {
           ? { groups: [{ groupId, topics: [{ name: 'orders', partitionIndexes: [3, 4] }] }] }
           : { groupId, topics: [{ name: 'orders', partitionIndexes: [3, 4] }] };
       const fetched = await call(fetch, version, fetchInput);
-      const fetchedTopics = (version >= 8
-        ? (fetched.groups as { topics: unknown[] }[])[0].topics
-        : fetched.topics) as { partitions: { committedOffset: bigint; metadata: string }[] }[];
+      const fetchedTopics = (
+        version >= 8 ? (fetched.groups as { topics: unknown[] }[])[0].topics : fetched.topics
+      ) as { partitions: { committedOffset: bigint; metadata: string }[] }[];
       assert.equal(fetchedTopics[0].partitions[0].committedOffset, 42n, `OffsetFetch v${version}`);
       assert.equal(fetchedTopics[0].partitions[0].metadata, `v${version}`);
       assert.equal(fetchedTopics[0].partitions[1].committedOffset, -1n);
       if (version >= 2) {
-        const all = await call(fetch, version, version >= 8 ? { groups: [{ groupId, topics: null }] } : { groupId, topics: null });
-        const allTopics = (version >= 8 ? (all.groups as { topics: unknown[] }[])[0].topics : all.topics) as unknown[];
+        const all = await call(
+          fetch,
+          version,
+          version >= 8 ? { groups: [{ groupId, topics: null }] } : { groupId, topics: null },
+        );
+        const allTopics = (
+          version >= 8 ? (all.groups as { topics: unknown[] }[])[0].topics : all.topics
+        ) as unknown[];
         assert.equal(allTopics.length, 1, `OffsetFetch v${version} with null topics`);
       }
 
       const describeVersion = Math.min(version, 5);
-      const described = await call(describeGroups, describeVersion, { groups: [groupId], includeAuthorizedOperations: describeVersion >= 3 });
-      const describedGroup = (described.groups as { groupState: string; members: { memberAssignment: Buffer }[] }[])[0];
+      const described = await call(describeGroups, describeVersion, {
+        groups: [groupId],
+        includeAuthorizedOperations: describeVersion >= 3,
+      });
+      const describedGroup = (
+        described.groups as { groupState: string; members: { memberAssignment: Buffer }[] }[]
+      )[0];
       assert.equal(describedGroup.groupState, 'Stable');
       assert.equal(describedGroup.members[0].memberAssignment.toString(), 'assigned');
 
       const listVersion = Math.min(version, 5);
-      const listed = await call(listGroups, listVersion, listVersion >= 4 ? { statesFilter: ['Stable'] } : {});
-      assert.ok((listed.groups as { groupId: string }[]).some((group) => group.groupId === groupId));
+      const listed = await call(
+        listGroups,
+        listVersion,
+        listVersion >= 4 ? { statesFilter: ['Stable'] } : {},
+      );
+      assert.ok(
+        (listed.groups as { groupId: string }[]).some((group) => group.groupId === groupId),
+      );
 
       const leaveVersion = Math.min(version, 5);
       const left = await call(
@@ -191,11 +246,24 @@ describe('group API handlers at every version', () => {
     const { coordinator } = await setup();
     const handler = createFindCoordinatorHandler(coordinator) as AnyHandler;
     for (let version = 0; version <= 6; version++) {
-      const input = version >= 4 ? { keyType: 0, coordinatorKeys: ['a', 'b'] } : { key: 'a', keyType: version >= 1 ? 0 : undefined };
+      const input =
+        version >= 4
+          ? { keyType: 0, coordinatorKeys: ['a', 'b'] }
+          : { key: 'a', keyType: version >= 1 ? 0 : undefined };
       const response = await call(handler, version, input);
       if (version >= 4) {
-        const coordinators = response.coordinators as { key: string; port: number; errorCode: number }[];
-        assert.deepEqual(coordinators.map((entry) => [entry.key, entry.port, entry.errorCode]), [['a', 9092, 0], ['b', 9092, 0]]);
+        const coordinators = response.coordinators as {
+          key: string;
+          port: number;
+          errorCode: number;
+        }[];
+        assert.deepEqual(
+          coordinators.map((entry) => [entry.key, entry.port, entry.errorCode]),
+          [
+            ['a', 9092, 0],
+            ['b', 9092, 0],
+          ],
+        );
       } else {
         assert.equal(response.errorCode, ErrorCode.NONE);
         assert.equal(response.port, 9092);
@@ -211,20 +279,45 @@ describe('group API handlers at every version', () => {
     const offsetDelete = createOffsetDeleteHandler(coordinator) as AnyHandler;
     for (let version = 0; version <= 2; version++) {
       await coordinator.commitOffsets({
-        groupId: `d${version}`, memberId: '', generationId: -1, groupInstanceId: null,
-        topics: [{ name: 'orders', partitions: [{ partition: 0, offset: 1n, leaderEpoch: -1, metadata: null }] }],
+        groupId: `d${version}`,
+        memberId: '',
+        generationId: -1,
+        groupInstanceId: null,
+        topics: [
+          {
+            name: 'orders',
+            partitions: [{ partition: 0, offset: 1n, leaderEpoch: -1, metadata: null }],
+          },
+        ],
       });
       const result = await call(deleteGroups, version, { groupsNames: [`d${version}`, 'absent'] });
       assert.deepEqual(
-        (result.results as { groupId: string; errorCode: number }[]).map((entry) => [entry.groupId, entry.errorCode]),
-        [[`d${version}`, ErrorCode.NONE], ['absent', ErrorCode.GROUP_ID_NOT_FOUND]],
+        (result.results as { groupId: string; errorCode: number }[]).map((entry) => [
+          entry.groupId,
+          entry.errorCode,
+        ]),
+        [
+          [`d${version}`, ErrorCode.NONE],
+          ['absent', ErrorCode.GROUP_ID_NOT_FOUND],
+        ],
       );
     }
     await coordinator.commitOffsets({
-      groupId: 'od', memberId: '', generationId: -1, groupInstanceId: null,
-      topics: [{ name: 'orders', partitions: [{ partition: 0, offset: 1n, leaderEpoch: -1, metadata: null }] }],
+      groupId: 'od',
+      memberId: '',
+      generationId: -1,
+      groupInstanceId: null,
+      topics: [
+        {
+          name: 'orders',
+          partitions: [{ partition: 0, offset: 1n, leaderEpoch: -1, metadata: null }],
+        },
+      ],
     });
-    const deleted = await call(offsetDelete, 0, { groupId: 'od', topics: [{ name: 'orders', partitions: [{ partitionIndex: 0 }] }] });
+    const deleted = await call(offsetDelete, 0, {
+      groupId: 'od',
+      topics: [{ name: 'orders', partitions: [{ partitionIndex: 0 }] }],
+    });
     assert.equal(deleted.errorCode, ErrorCode.NONE);
     assert.deepEqual(coordinator.fetchOffsets('od', null).topics, []);
   });
@@ -232,19 +325,46 @@ describe('group API handlers at every version', () => {
   it('error responses encode at every version', async () => {
     const { coordinator } = await setup();
     const handlers = [
-      createFindCoordinatorHandler, createJoinGroupHandler, createSyncGroupHandler, createHeartbeatHandler,
-      createLeaveGroupHandler, createOffsetCommitHandler, createOffsetFetchHandler, createDescribeGroupsHandler,
-      createListGroupsHandler, createDeleteGroupsHandler, createOffsetDeleteHandler,
+      createFindCoordinatorHandler,
+      createJoinGroupHandler,
+      createSyncGroupHandler,
+      createHeartbeatHandler,
+      createLeaveGroupHandler,
+      createOffsetCommitHandler,
+      createOffsetFetchHandler,
+      createDescribeGroupsHandler,
+      createListGroupsHandler,
+      createDeleteGroupsHandler,
+      createOffsetDeleteHandler,
     ].map((create) => create(coordinator) as AnyHandler);
     const minimalRequests: Record<number, (version: number) => unknown> = {
       10: (version) => (version >= 4 ? { coordinatorKeys: ['a'] } : { key: 'a' }),
-      11: () => ({ groupId: 'g', sessionTimeoutMs: 10_000, memberId: 'm', protocolType: 'consumer', protocols: [] }),
+      11: () => ({
+        groupId: 'g',
+        sessionTimeoutMs: 10_000,
+        memberId: 'm',
+        protocolType: 'consumer',
+        protocols: [],
+      }),
       14: () => ({ groupId: 'g', generationId: 1, memberId: 'm', assignments: [] }),
       12: () => ({ groupId: 'g', generationId: 1, memberId: 'm' }),
-      13: (version) => (version >= 3 ? { groupId: 'g', members: [{ memberId: 'm' }] } : { groupId: 'g', memberId: 'm' }),
-      8: () => ({ groupId: 'g', topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 1n, committedMetadata: null }] }] }),
+      13: (version) =>
+        version >= 3
+          ? { groupId: 'g', members: [{ memberId: 'm' }] }
+          : { groupId: 'g', memberId: 'm' },
+      8: () => ({
+        groupId: 'g',
+        topics: [
+          {
+            name: 't',
+            partitions: [{ partitionIndex: 0, committedOffset: 1n, committedMetadata: null }],
+          },
+        ],
+      }),
       9: (version) =>
-        version >= 8 ? { groups: [{ groupId: 'g', topics: null }] } : { groupId: 'g', topics: [{ name: 't', partitionIndexes: [0] }] },
+        version >= 8
+          ? { groups: [{ groupId: 'g', topics: null }] }
+          : { groupId: 'g', topics: [{ name: 't', partitionIndexes: [0] }] },
       15: () => ({ groups: ['g'] }),
       16: () => ({}),
       42: () => ({ groupsNames: ['g'] }),
@@ -252,8 +372,16 @@ describe('group API handlers at every version', () => {
     };
     for (const handler of handlers) {
       for (let version = handler.minVersion; version <= handler.maxVersion; version++) {
-        const request = asDecodedRequest(handler.apiKey, version, minimalRequests[handler.apiKey](version));
-        const response = handler.errorResponse!(request, ErrorCode.COORDINATOR_NOT_AVAILABLE, context(handler.apiKey, version));
+        const request = asDecodedRequest(
+          handler.apiKey,
+          version,
+          minimalRequests[handler.apiKey](version),
+        );
+        const response = handler.errorResponse!(
+          request,
+          ErrorCode.COORDINATOR_NOT_AVAILABLE,
+          context(handler.apiKey, version),
+        );
         roundTripResponse(handler.apiKey, version, response);
       }
     }

@@ -40,7 +40,8 @@ type Setup = Awaited<ReturnType<typeof setup>>;
 /** MEMBER_ID_REQUIRED, then the real join; returns the parked join's promise. */
 async function startJoin({ coordinator }: Setup, overrides: Partial<JoinGroupParams> = {}) {
   const first = await coordinator.joinGroup(joinParams(overrides));
-  if (overrides.groupInstanceId) return { memberId: first.memberId, joined: Promise.resolve(first) };
+  if (overrides.groupInstanceId)
+    return { memberId: first.memberId, joined: Promise.resolve(first) };
   assert.equal(first.errorCode, ErrorCode.MEMBER_ID_REQUIRED);
   assert.match(first.memberId, /^client-/);
   const joined = coordinator.joinGroup(joinParams({ ...overrides, memberId: first.memberId }));
@@ -100,7 +101,12 @@ describe('group membership', () => {
       ErrorCode.ILLEGAL_GENERATION,
     );
     assert.equal(
-      coordinator.heartbeat({ groupId: group, memberId: 'nobody', generationId: 1, groupInstanceId: null }),
+      coordinator.heartbeat({
+        groupId: group,
+        memberId: 'nobody',
+        generationId: 1,
+        groupInstanceId: null,
+      }),
       ErrorCode.UNKNOWN_MEMBER_ID,
     );
   });
@@ -141,20 +147,38 @@ describe('group membership', () => {
     clock.advance(0);
     await a.joined;
     await coordinator.syncGroup({
-      groupId: group, memberId: a.memberId, generationId: 1, groupInstanceId: null,
-      protocolType: null, protocolName: null, assignments: [],
+      groupId: group,
+      memberId: a.memberId,
+      generationId: 1,
+      groupInstanceId: null,
+      protocolType: null,
+      protocolName: null,
+      assignments: [],
     });
 
     const b = await startJoin(context, { clientId: 'client' });
     assert.equal(coordinator.groupState(group), 'PreparingRebalance');
     assert.equal(
-      coordinator.heartbeat({ groupId: group, memberId: a.memberId, generationId: 1, groupInstanceId: null }),
+      coordinator.heartbeat({
+        groupId: group,
+        memberId: a.memberId,
+        generationId: 1,
+        groupInstanceId: null,
+      }),
       ErrorCode.REBALANCE_IN_PROGRESS,
     );
     // Committing in PreparingRebalance with the old generation is still allowed (Kafka's rule).
     const commit = await coordinator.commitOffsets({
-      groupId: group, memberId: a.memberId, generationId: 1, groupInstanceId: null,
-      topics: [{ name: 'orders', partitions: [{ partition: 0, offset: 5n, leaderEpoch: -1, metadata: null }] }],
+      groupId: group,
+      memberId: a.memberId,
+      generationId: 1,
+      groupInstanceId: null,
+      topics: [
+        {
+          name: 'orders',
+          partitions: [{ partition: 0, offset: 5n, leaderEpoch: -1, metadata: null }],
+        },
+      ],
     });
     assert.equal(commit[0].partitions[0].errorCode, ErrorCode.NONE);
 
@@ -168,12 +192,21 @@ describe('group membership', () => {
 
     // The follower's SyncGroup parks until the leader's arrives.
     const followerSync = coordinator.syncGroup({
-      groupId: group, memberId: b.memberId, generationId: 2, groupInstanceId: null,
-      protocolType: null, protocolName: null, assignments: [],
+      groupId: group,
+      memberId: b.memberId,
+      generationId: 2,
+      groupInstanceId: null,
+      protocolType: null,
+      protocolName: null,
+      assignments: [],
     });
     const leaderSync = coordinator.syncGroup({
-      groupId: group, memberId: a.memberId, generationId: 2, groupInstanceId: null,
-      protocolType: null, protocolName: null,
+      groupId: group,
+      memberId: a.memberId,
+      generationId: 2,
+      groupInstanceId: null,
+      protocolType: null,
+      protocolName: null,
       assignments: [
         { memberId: a.memberId, assignment: Buffer.from('A') },
         { memberId: b.memberId, assignment: Buffer.from('B') },
@@ -185,8 +218,16 @@ describe('group membership', () => {
 
     // A commit from the previous generation is now refused.
     const stale = await coordinator.commitOffsets({
-      groupId: group, memberId: a.memberId, generationId: 1, groupInstanceId: null,
-      topics: [{ name: 'orders', partitions: [{ partition: 0, offset: 6n, leaderEpoch: -1, metadata: null }] }],
+      groupId: group,
+      memberId: a.memberId,
+      generationId: 1,
+      groupInstanceId: null,
+      topics: [
+        {
+          name: 'orders',
+          partitions: [{ partition: 0, offset: 6n, leaderEpoch: -1, metadata: null }],
+        },
+      ],
     });
     assert.equal(stale[0].partitions[0].errorCode, ErrorCode.ILLEGAL_GENERATION);
   });
@@ -198,12 +239,22 @@ describe('group membership', () => {
     clock.advance(0);
     await a.joined;
     await coordinator.syncGroup({
-      groupId: group, memberId: a.memberId, generationId: 1, groupInstanceId: null,
-      protocolType: null, protocolName: null, assignments: [],
+      groupId: group,
+      memberId: a.memberId,
+      generationId: 1,
+      groupInstanceId: null,
+      protocolType: null,
+      protocolName: null,
+      assignments: [],
     });
     clock.advance(9_000);
     assert.equal(
-      coordinator.heartbeat({ groupId: group, memberId: a.memberId, generationId: 1, groupInstanceId: null }),
+      coordinator.heartbeat({
+        groupId: group,
+        memberId: a.memberId,
+        generationId: 1,
+        groupInstanceId: null,
+      }),
       ErrorCode.NONE,
     );
     clock.advance(9_000); // 18 s after the sync but only 9 s after the heartbeat
@@ -211,7 +262,12 @@ describe('group membership', () => {
     clock.advance(1_001);
     assert.equal(coordinator.groupState(group), 'Empty');
     assert.equal(
-      coordinator.heartbeat({ groupId: group, memberId: a.memberId, generationId: 1, groupInstanceId: null }),
+      coordinator.heartbeat({
+        groupId: group,
+        memberId: a.memberId,
+        generationId: 1,
+        groupInstanceId: null,
+      }),
       ErrorCode.UNKNOWN_MEMBER_ID,
     );
     assert.equal(coordinator.describeGroup(group).members.length, 0);
@@ -224,8 +280,13 @@ describe('group membership', () => {
     clock.advance(0);
     await a.joined;
     await coordinator.syncGroup({
-      groupId: group, memberId: a.memberId, generationId: 1, groupInstanceId: null,
-      protocolType: null, protocolName: null, assignments: [],
+      groupId: group,
+      memberId: a.memberId,
+      generationId: 1,
+      groupInstanceId: null,
+      protocolType: null,
+      protocolName: null,
+      assignments: [],
     });
     const b = await startJoin(context, { rebalanceTimeoutMs: 20_000, sessionTimeoutMs: 60_000 });
     let joinedB = false;
@@ -238,7 +299,10 @@ describe('group membership', () => {
     assert.equal(joinB.errorCode, ErrorCode.NONE);
     assert.equal(joinB.generationId, 2);
     assert.equal(joinB.leaderId, b.memberId);
-    assert.deepEqual(joinB.members.map((member) => member.memberId), [b.memberId]);
+    assert.deepEqual(
+      joinB.members.map((member) => member.memberId),
+      [b.memberId],
+    );
   });
 
   it('LeaveGroup removes the member and the rest rebalance without it', async () => {
@@ -264,13 +328,23 @@ describe('group membership', () => {
     const { clock } = context;
     const metadata = Buffer.from('m');
     const a = await startJoin(context, {
-      protocols: [{ name: 'range', metadata }, { name: 'roundrobin', metadata }, { name: 'sticky', metadata }],
+      protocols: [
+        { name: 'range', metadata },
+        { name: 'roundrobin', metadata },
+        { name: 'sticky', metadata },
+      ],
     });
     const b = await startJoin(context, {
-      protocols: [{ name: 'roundrobin', metadata }, { name: 'range', metadata }],
+      protocols: [
+        { name: 'roundrobin', metadata },
+        { name: 'range', metadata },
+      ],
     });
     const c = await startJoin(context, {
-      protocols: [{ name: 'roundrobin', metadata }, { name: 'range', metadata }],
+      protocols: [
+        { name: 'roundrobin', metadata },
+        { name: 'range', metadata },
+      ],
     });
     clock.advance(0);
     const results = await Promise.all([a.joined, b.joined, c.joined]);
@@ -325,12 +399,22 @@ describe('group membership', () => {
     const follower = joinA.leaderId === a.memberId ? b.memberId : a.memberId;
     const leader = joinA.leaderId;
     const followerSync = coordinator.syncGroup({
-      groupId: group, memberId: follower, generationId: 1, groupInstanceId: null,
-      protocolType: null, protocolName: null, assignments: [],
+      groupId: group,
+      memberId: follower,
+      generationId: 1,
+      groupInstanceId: null,
+      protocolType: null,
+      protocolName: null,
+      assignments: [],
     });
     await coordinator.syncGroup({
-      groupId: group, memberId: leader, generationId: 1, groupInstanceId: null,
-      protocolType: null, protocolName: null, assignments: [],
+      groupId: group,
+      memberId: leader,
+      generationId: 1,
+      groupInstanceId: null,
+      protocolType: null,
+      protocolName: null,
+      assignments: [],
     });
     await followerSync;
     const again = await coordinator.joinGroup(joinParams({ memberId: follower }));
@@ -338,7 +422,10 @@ describe('group membership', () => {
     assert.equal(coordinator.groupState(group), 'Stable');
     // New metadata (a changed subscription) means a rebalance.
     const changed = coordinator.joinGroup(
-      joinParams({ memberId: follower, protocols: [{ name: 'range', metadata: subscription(['orders', 'refunds']) }] }),
+      joinParams({
+        memberId: follower,
+        protocols: [{ name: 'range', metadata: subscription(['orders', 'refunds']) }],
+      }),
     );
     assert.equal(coordinator.groupState(group), 'PreparingRebalance');
     const leaderRejoin = coordinator.joinGroup(joinParams({ memberId: leader }));
@@ -359,8 +446,13 @@ describe('static membership', () => {
     assert.equal(join.errorCode, ErrorCode.NONE);
     assert.match(join.memberId, /^pod-1-/);
     await coordinator.syncGroup({
-      groupId: group, memberId: join.memberId, generationId: 1, groupInstanceId: 'pod-1',
-      protocolType: null, protocolName: null, assignments: [{ memberId: join.memberId, assignment: Buffer.from('P') }],
+      groupId: group,
+      memberId: join.memberId,
+      generationId: 1,
+      groupInstanceId: 'pod-1',
+      protocolType: null,
+      protocolName: null,
+      assignments: [{ memberId: join.memberId, assignment: Buffer.from('P') }],
     });
 
     const restarted = await coordinator.joinGroup(joinParams({ groupInstanceId: 'pod-1' }));
@@ -369,17 +461,35 @@ describe('static membership', () => {
     assert.equal(restarted.generationId, 1);
     assert.equal(coordinator.groupState(group), 'Stable');
     const sync = await coordinator.syncGroup({
-      groupId: group, memberId: restarted.memberId, generationId: 1, groupInstanceId: 'pod-1',
-      protocolType: null, protocolName: null, assignments: [],
+      groupId: group,
+      memberId: restarted.memberId,
+      generationId: 1,
+      groupInstanceId: 'pod-1',
+      protocolType: null,
+      protocolName: null,
+      assignments: [],
     });
     assert.equal(sync.assignment.toString(), 'P');
     assert.equal(
-      coordinator.heartbeat({ groupId: group, memberId: join.memberId, generationId: 1, groupInstanceId: 'pod-1' }),
+      coordinator.heartbeat({
+        groupId: group,
+        memberId: join.memberId,
+        generationId: 1,
+        groupInstanceId: 'pod-1',
+      }),
       ErrorCode.FENCED_INSTANCE_ID,
     );
     const commit = await coordinator.commitOffsets({
-      groupId: group, memberId: join.memberId, generationId: 1, groupInstanceId: 'pod-1',
-      topics: [{ name: 'orders', partitions: [{ partition: 0, offset: 1n, leaderEpoch: -1, metadata: null }] }],
+      groupId: group,
+      memberId: join.memberId,
+      generationId: 1,
+      groupInstanceId: 'pod-1',
+      topics: [
+        {
+          name: 'orders',
+          partitions: [{ partition: 0, offset: 1n, leaderEpoch: -1, metadata: null }],
+        },
+      ],
     });
     assert.equal(commit[0].partitions[0].errorCode, ErrorCode.FENCED_INSTANCE_ID);
     const leave = coordinator.leaveGroup(group, [{ memberId: '', groupInstanceId: 'pod-1' }]);
@@ -408,16 +518,28 @@ describe('coordinator availability', () => {
     const coordinator = new GroupCoordinator(memoryPorts(offsetsTopic, clock));
     const started = coordinator.start();
     await settle();
-    assert.equal((await coordinator.joinGroup(joinParams())).errorCode, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
-    assert.equal(coordinator.fetchOffsets(group, null).errorCode, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
+    assert.equal(
+      (await coordinator.joinGroup(joinParams())).errorCode,
+      ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
+    );
+    assert.equal(
+      coordinator.fetchOffsets(group, null).errorCode,
+      ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
+    );
     releaseRead();
     await started;
-    assert.equal((await coordinator.joinGroup(joinParams())).errorCode, ErrorCode.MEMBER_ID_REQUIRED);
+    assert.equal(
+      (await coordinator.joinGroup(joinParams())).errorCode,
+      ErrorCode.MEMBER_ID_REQUIRED,
+    );
     assert.equal(
       (await coordinator.joinGroup(joinParams({ groupId: 'elsewhere' }))).errorCode,
       ErrorCode.NOT_COORDINATOR,
     );
-    assert.equal(coordinator.findCoordinator(0, 'elsewhere').errorCode, ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    assert.equal(
+      coordinator.findCoordinator(0, 'elsewhere').errorCode,
+      ErrorCode.COORDINATOR_NOT_AVAILABLE,
+    );
     assert.equal(coordinator.findCoordinator(0, group).node?.port, 9092);
     assert.equal(coordinator.findCoordinator(1, 'txn-1').node?.nodeId, 1);
   });

@@ -4,7 +4,10 @@ import { after, before, describe, it } from 'node:test';
 import { runGroupsCommand } from '../../src/cli/groups-command.js';
 import { RecordingConsumer, TestBroker, produce, waitFor } from './kafkajs-helpers.js';
 
-async function groups(args: string[], bootstrapServers: string): Promise<{ code: number; out: string; error: string }> {
+async function groups(
+  args: string[],
+  bootstrapServers: string,
+): Promise<{ code: number; out: string; error: string }> {
   const out: string[] = [];
   const error: string[] = [];
   const code = await runGroupsCommand([...args, '--bootstrap-server', bootstrapServers], {
@@ -19,7 +22,12 @@ function rows(text: string, header: string): string[][] {
   const lines = text.split('\n');
   const start = lines.findIndex((line) => line.startsWith(header));
   assert.ok(start >= 0, `no ${header} table in:\n${text}`);
-  return lines.slice(start + 1).filter((line) => line.trim() !== '' && !line.startsWith('Dry run') && !line.startsWith('Offsets')).map((line) => line.trim().split(/\s+/));
+  return lines
+    .slice(start + 1)
+    .filter(
+      (line) => line.trim() !== '' && !line.startsWith('Dry run') && !line.startsWith('Offsets'),
+    )
+    .map((line) => line.trim().split(/\s+/));
 }
 
 describe('brook groups', () => {
@@ -44,14 +52,20 @@ describe('brook groups', () => {
 
     // While the consumer is in the group: Stable, owners shown, reset refused.
     await waitFor(
-      async () => (await groups(['describe', '--group', group], broker.bootstrapServers)).out.includes('is Stable'),
+      async () =>
+        (await groups(['describe', '--group', group], broker.bootstrapServers)).out.includes(
+          'is Stable',
+        ),
       10_000,
       'the group to be Stable',
     );
     const active = await groups(['describe', '--group', group], broker.bootstrapServers);
     assert.equal(active.code, 0, active.error);
     for (const row of rows(active.out, 'GROUP')) assert.match(row[6], /^cli-test-/);
-    const refused = await groups(['reset-offsets', '--group', group, '--all-topics', '--to-earliest', '--execute'], broker.bootstrapServers);
+    const refused = await groups(
+      ['reset-offsets', '--group', group, '--all-topics', '--to-earliest', '--execute'],
+      broker.bootstrapServers,
+    );
     assert.equal(refused.code, 1);
     assert.match(refused.error, /Stable/);
     await consumer.consumer.disconnect();
@@ -62,7 +76,10 @@ describe('brook groups', () => {
 
     const list = await groups(['list'], broker.bootstrapServers);
     assert.equal(list.code, 0, list.error);
-    assert.deepEqual(rows(list.out, 'GROUP').find((row) => row[0] === group), [group, 'Empty', 'consumer']);
+    assert.deepEqual(
+      rows(list.out, 'GROUP').find((row) => row[0] === group),
+      [group, 'Empty', 'consumer'],
+    );
 
     const described = await groups(['describe', '--group', group], broker.bootstrapServers);
     assert.equal(described.code, 0, described.error);
@@ -73,31 +90,95 @@ describe('brook groups', () => {
       assert.deepEqual(row.slice(0, 6), [group, topic, row[2], '2', '3', '1']);
     }
 
-    const dryRun = await groups(['reset-offsets', '--group', group, '--topic', topic, '--to-earliest'], broker.bootstrapServers);
+    const dryRun = await groups(
+      ['reset-offsets', '--group', group, '--topic', topic, '--to-earliest'],
+      broker.bootstrapServers,
+    );
     assert.equal(dryRun.code, 0, dryRun.error);
     assert.match(dryRun.out, /Dry run/);
     const unchanged = await groups(['describe', '--group', group], broker.bootstrapServers);
     assert.ok(rows(unchanged.out, 'GROUP').every((row) => row[3] === '2'));
 
-    const earliest = await groups(['reset-offsets', '--group', group, '--topic', topic, '--to-earliest', '--execute'], broker.bootstrapServers);
+    const earliest = await groups(
+      ['reset-offsets', '--group', group, '--topic', topic, '--to-earliest', '--execute'],
+      broker.bootstrapServers,
+    );
     assert.equal(earliest.code, 0, earliest.error);
-    assert.ok(rows((await groups(['describe', '--group', group], broker.bootstrapServers)).out, 'GROUP').every((row) => row[3] === '0' && row[5] === '3'));
+    assert.ok(
+      rows(
+        (await groups(['describe', '--group', group], broker.bootstrapServers)).out,
+        'GROUP',
+      ).every((row) => row[3] === '0' && row[5] === '3'),
+    );
 
-    const someOffset = await groups(['reset-offsets', '--group', group, '--topic', `${topic}:0,1`, '--to-offset', '1', '--execute'], broker.bootstrapServers);
+    const someOffset = await groups(
+      [
+        'reset-offsets',
+        '--group',
+        group,
+        '--topic',
+        `${topic}:0,1`,
+        '--to-offset',
+        '1',
+        '--execute',
+      ],
+      broker.bootstrapServers,
+    );
     assert.equal(someOffset.code, 0, someOffset.error);
-    const afterOffset = rows((await groups(['describe', '--group', group], broker.bootstrapServers)).out, 'GROUP');
-    assert.deepEqual(afterOffset.map((row) => row[3]), ['1', '1', '0', '0', '0', '0', '0', '0', '0', '0']);
+    const afterOffset = rows(
+      (await groups(['describe', '--group', group], broker.bootstrapServers)).out,
+      'GROUP',
+    );
+    assert.deepEqual(
+      afterOffset.map((row) => row[3]),
+      ['1', '1', '0', '0', '0', '0', '0', '0', '0', '0'],
+    );
 
     // The first record at or after a time between the two rounds is each partition's offset 2.
-    const byTime = await groups(['reset-offsets', '--group', group, '--all-topics', '--to-datetime', new Date(between).toISOString(), '--execute'], broker.bootstrapServers);
+    const byTime = await groups(
+      [
+        'reset-offsets',
+        '--group',
+        group,
+        '--all-topics',
+        '--to-datetime',
+        new Date(between).toISOString(),
+        '--execute',
+      ],
+      broker.bootstrapServers,
+    );
     assert.equal(byTime.code, 0, byTime.error);
-    assert.ok(rows((await groups(['describe', '--group', group], broker.bootstrapServers)).out, 'GROUP').every((row) => row[3] === '2'));
+    assert.ok(
+      rows(
+        (await groups(['describe', '--group', group], broker.bootstrapServers)).out,
+        'GROUP',
+      ).every((row) => row[3] === '2'),
+    );
     // A time after every record: the log end.
-    const future = await groups(['reset-offsets', '--group', group, '--all-topics', '--to-timestamp', String(Date.now() + 60_000), '--execute'], broker.bootstrapServers);
+    const future = await groups(
+      [
+        'reset-offsets',
+        '--group',
+        group,
+        '--all-topics',
+        '--to-timestamp',
+        String(Date.now() + 60_000),
+        '--execute',
+      ],
+      broker.bootstrapServers,
+    );
     assert.equal(future.code, 0, future.error);
-    assert.ok(rows((await groups(['describe', '--group', group], broker.bootstrapServers)).out, 'GROUP').every((row) => row[3] === '3'));
+    assert.ok(
+      rows(
+        (await groups(['describe', '--group', group], broker.bootstrapServers)).out,
+        'GROUP',
+      ).every((row) => row[3] === '3'),
+    );
 
-    const latest = await groups(['reset-offsets', '--group', group, '--all-topics', '--to-latest', '--execute'], broker.bootstrapServers);
+    const latest = await groups(
+      ['reset-offsets', '--group', group, '--all-topics', '--to-latest', '--execute'],
+      broker.bootstrapServers,
+    );
     assert.equal(latest.code, 0, latest.error);
 
     const deleted = await groups(['delete', '--group', group], broker.bootstrapServers);
@@ -112,6 +193,10 @@ describe('brook groups', () => {
   it('reports usage errors with exit code 2', async () => {
     assert.equal((await groups(['describe'], broker.bootstrapServers)).code, 2);
     assert.equal((await groups(['frobnicate'], broker.bootstrapServers)).code, 2);
-    assert.equal((await groups(['reset-offsets', '--group', 'g', '--all-topics'], broker.bootstrapServers)).code, 2);
+    assert.equal(
+      (await groups(['reset-offsets', '--group', 'g', '--all-topics'], broker.bootstrapServers))
+        .code,
+      2,
+    );
   });
 });

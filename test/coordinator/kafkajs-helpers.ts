@@ -10,11 +10,16 @@ import { startBroker, type Broker } from '../../src/broker.js';
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 
 /** Polls `condition` every 25 ms until it holds; fails with `what` after `timeoutMs`. */
-export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+export async function waitFor(
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     if (await condition()) return;
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (performance.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
@@ -40,7 +45,12 @@ export class TestBroker {
   }
 
   kafka(clientId: string): Kafka {
-    return new Kafka({ brokers: [this.bootstrapServers], clientId, logLevel: logLevel.NOTHING, retry: { retries: 8 } });
+    return new Kafka({
+      brokers: [this.bootstrapServers],
+      clientId,
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 8 },
+    });
   }
 
   async stop(): Promise<void> {
@@ -63,7 +73,11 @@ export class RecordingConsumer {
   firstRecordAtMs: number | null = null;
   readonly startedAtMs = performance.now();
 
-  constructor(kafka: Kafka, config: ConsumerConfig, private readonly topic: string) {
+  constructor(
+    kafka: Kafka,
+    config: ConsumerConfig,
+    private readonly topic: string,
+  ) {
     this.consumer = kafka.consumer({ maxWaitTimeInMs: 200, heartbeatInterval: 500, ...config });
     this.consumer.on(this.consumer.events.GROUP_JOIN, (event) => {
       this.assignment = [...(event.payload.memberAssignment[topic] ?? [])].sort((a, b) => a - b);
@@ -77,7 +91,11 @@ export class RecordingConsumer {
     await this.consumer.run({
       eachMessage: async ({ partition, message }) => {
         this.firstRecordAtMs ??= performance.now();
-        this.received.push({ partition, offset: Number(message.offset), value: message.value?.toString() ?? '' });
+        this.received.push({
+          partition,
+          offset: Number(message.offset),
+          value: message.value?.toString() ?? '',
+        });
       },
     });
   }
@@ -88,7 +106,13 @@ export class RecordingConsumer {
 }
 
 /** Produces `count` records spread over the partitions, values `${prefix}-${index}`. */
-export async function produce(kafka: Kafka, topic: string, prefix: string, count: number, partitions = 10): Promise<void> {
+export async function produce(
+  kafka: Kafka,
+  topic: string,
+  prefix: string,
+  count: number,
+  partitions = 10,
+): Promise<void> {
   const producer = kafka.producer({ allowAutoTopicCreation: true });
   await producer.connect();
   try {

@@ -32,7 +32,8 @@ export class LogOffsetsTopic implements OffsetsTopicStorage {
   }
 
   async append(partition: number, batch: Buffer): Promise<void> {
-    await this.logs[partition].append(batch, { leaderEpoch: 0, origin: 'coordinator' }).acknowledged;
+    await this.logs[partition].append(batch, { leaderEpoch: 0, origin: 'coordinator' })
+      .acknowledged;
   }
 
   async *readAll(partition: number): AsyncIterable<Buffer> {
@@ -40,7 +41,10 @@ export class LogOffsetsTopic implements OffsetsTopicStorage {
     let offset = log.logStartOffset;
     const end = log.flushedOffset;
     while (offset < end) {
-      const { chunks, byteLength } = await log.read(offset, { maxBytes: readBytesMax, maxOffset: end });
+      const { chunks, byteLength } = await log.read(offset, {
+        maxBytes: readBytesMax,
+        maxOffset: end,
+      });
       if (byteLength === 0) break;
       const bytes = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, byteLength);
       // Skip past the last whole batch read: its base offset plus its last offset delta.

@@ -63,44 +63,86 @@ describe('offsets in __consumer_offsets log files', () => {
       const join = await joining;
       assert.equal(join.errorCode, ErrorCode.NONE);
       const sync = await first.coordinator.syncGroup({
-        groupId, memberId, generationId: join.generationId, groupInstanceId: null,
-        protocolType: 'consumer', protocolName: 'range',
+        groupId,
+        memberId,
+        generationId: join.generationId,
+        groupInstanceId: null,
+        protocolType: 'consumer',
+        protocolName: 'range',
         assignments: [{ memberId, assignment: Buffer.from('orders 0-9') }],
       });
       assert.equal(sync.errorCode, ErrorCode.NONE);
       for (let round = 1; round <= 3; round++) {
         const result = await first.coordinator.commitOffsets({
-          groupId, memberId, generationId: join.generationId, groupInstanceId: null,
-          topics: [{
-            name: 'orders',
-            partitions: [
-              { partition: 0, offset: BigInt(100 * round), leaderEpoch: 0, metadata: `round ${round} ✓` },
-              { partition: 7, offset: BigInt(7 * round), leaderEpoch: -1, metadata: null },
-            ],
-          }],
+          groupId,
+          memberId,
+          generationId: join.generationId,
+          groupInstanceId: null,
+          topics: [
+            {
+              name: 'orders',
+              partitions: [
+                {
+                  partition: 0,
+                  offset: BigInt(100 * round),
+                  leaderEpoch: 0,
+                  metadata: `round ${round} ✓`,
+                },
+                { partition: 7, offset: BigInt(7 * round), leaderEpoch: -1, metadata: null },
+              ],
+            },
+          ],
         });
-        assert.deepEqual(result[0].partitions.map((entry) => entry.errorCode), [ErrorCode.NONE, ErrorCode.NONE]);
+        assert.deepEqual(
+          result[0].partitions.map((entry) => entry.errorCode),
+          [ErrorCode.NONE, ErrorCode.NONE],
+        );
       }
       // A simple (generation −1) consumer's group, then deleted offsets of it.
       await first.coordinator.commitOffsets({
-        groupId: 'manual', memberId: '', generationId: -1, groupInstanceId: null,
-        topics: [{ name: 'refunds', partitions: [{ partition: 0, offset: 40n, leaderEpoch: -1, metadata: 'm' }, { partition: 1, offset: 41n, leaderEpoch: -1, metadata: '' }] }],
+        groupId: 'manual',
+        memberId: '',
+        generationId: -1,
+        groupInstanceId: null,
+        topics: [
+          {
+            name: 'refunds',
+            partitions: [
+              { partition: 0, offset: 40n, leaderEpoch: -1, metadata: 'm' },
+              { partition: 1, offset: 41n, leaderEpoch: -1, metadata: '' },
+            ],
+          },
+        ],
       });
-      const deleted = await first.coordinator.deleteOffsets('manual', [{ name: 'refunds', partitions: [1] }]);
+      const deleted = await first.coordinator.deleteOffsets('manual', [
+        { name: 'refunds', partitions: [1] },
+      ]);
       assert.equal(deleted.errorCode, ErrorCode.NONE);
       // A deleted group leaves only tombstones behind.
       await first.coordinator.commitOffsets({
-        groupId: 'gone', memberId: '', generationId: -1, groupInstanceId: null,
-        topics: [{ name: 'orders', partitions: [{ partition: 3, offset: 3n, leaderEpoch: -1, metadata: '' }] }],
+        groupId: 'gone',
+        memberId: '',
+        generationId: -1,
+        groupInstanceId: null,
+        topics: [
+          {
+            name: 'orders',
+            partitions: [{ partition: 3, offset: 3n, leaderEpoch: -1, metadata: '' }],
+          },
+        ],
       });
-      assert.deepEqual(await first.coordinator.deleteGroups(['gone']), [{ groupId: 'gone', errorCode: ErrorCode.NONE }]);
+      assert.deepEqual(await first.coordinator.deleteGroups(['gone']), [
+        { groupId: 'gone', errorCode: ErrorCode.NONE },
+      ]);
       first.coordinator.close();
       await first.offsetsTopic.close();
 
       const second = await open(directory);
       const fetched = second.coordinator.fetchOffsets(groupId, null);
       assert.equal(fetched.errorCode, ErrorCode.NONE);
-      const byPartition = new Map(fetched.topics[0].partitions.map((entry) => [entry.partition, entry]));
+      const byPartition = new Map(
+        fetched.topics[0].partitions.map((entry) => [entry.partition, entry]),
+      );
       assert.equal(byPartition.get(0)?.offset, 300n);
       assert.equal(byPartition.get(0)?.metadata, 'round 3 ✓');
       assert.equal(byPartition.get(0)?.leaderEpoch, 0);
@@ -113,12 +155,22 @@ describe('offsets in __consumer_offsets log files', () => {
       assert.equal(description.members[0].assignment.toString(), 'orders 0-9');
       // The restored member carries on in its generation without rejoining.
       assert.equal(
-        second.coordinator.heartbeat({ groupId, memberId, generationId: join.generationId, groupInstanceId: null }),
+        second.coordinator.heartbeat({
+          groupId,
+          memberId,
+          generationId: join.generationId,
+          groupInstanceId: null,
+        }),
         ErrorCode.NONE,
       );
 
-      const manual = second.coordinator.fetchOffsets('manual', [{ name: 'refunds', partitions: [0, 1] }]);
-      assert.deepEqual(manual.topics[0].partitions.map((entry) => entry.offset), [40n, -1n]);
+      const manual = second.coordinator.fetchOffsets('manual', [
+        { name: 'refunds', partitions: [0, 1] },
+      ]);
+      assert.deepEqual(
+        manual.topics[0].partitions.map((entry) => entry.offset),
+        [40n, -1n],
+      );
       assert.deepEqual(second.coordinator.fetchOffsets('gone', null).topics, []);
       assert.equal(second.coordinator.describeGroup('gone').state, 'Dead');
       second.coordinator.close();
@@ -126,13 +178,21 @@ describe('offsets in __consumer_offsets log files', () => {
     });
   });
 
-  it('writes Kafka\'s key and value layouts to the partition hash(group) mod N', async () => {
+  it("writes Kafka's key and value layouts to the partition hash(group) mod N", async () => {
     await withDirectory(async (directory) => {
       const { coordinator, offsetsTopic, clock } = await open(directory);
       const groupId = 'layout-check';
       await coordinator.commitOffsets({
-        groupId, memberId: '', generationId: -1, groupInstanceId: null,
-        topics: [{ name: 'orders', partitions: [{ partition: 2, offset: 42n, leaderEpoch: 5, metadata: 'hello' }] }],
+        groupId,
+        memberId: '',
+        generationId: -1,
+        groupInstanceId: null,
+        topics: [
+          {
+            name: 'orders',
+            partitions: [{ partition: 2, offset: 42n, leaderEpoch: 5, metadata: 'hello' }],
+          },
+        ],
       });
       const partition = offsetsPartitionFor(groupId, partitionCount);
       const batches: Buffer[] = [];
@@ -141,7 +201,12 @@ describe('offsets in __consumer_offsets log files', () => {
       assert.equal(records.length, 1);
       // Key version 1: group, topic, partition.
       assert.equal(records[0].key.readInt16BE(0), 1);
-      assert.deepEqual(decodeOffsetsTopicKey(records[0].key), { type: 'offset', groupId, topic: 'orders', partition: 2 });
+      assert.deepEqual(decodeOffsetsTopicKey(records[0].key), {
+        type: 'offset',
+        groupId,
+        topic: 'orders',
+        partition: 2,
+      });
       // Value version 3: offset, leader epoch, metadata, commit timestamp.
       assert.equal(records[0].value!.readInt16BE(0), 3);
       const value = decodeOffsetCommitValue(records[0].value!);
@@ -158,8 +223,13 @@ describe('offsets in __consumer_offsets log files', () => {
       clock.advance(0);
       const join = await joining;
       await coordinator.syncGroup({
-        groupId, memberId, generationId: join.generationId, groupInstanceId: null,
-        protocolType: null, protocolName: null, assignments: [{ memberId, assignment: Buffer.from('a') }],
+        groupId,
+        memberId,
+        generationId: join.generationId,
+        groupInstanceId: null,
+        protocolType: null,
+        protocolName: null,
+        assignments: [{ memberId, assignment: Buffer.from('a') }],
       });
       coordinator.close();
       await offsetsTopic.close();
@@ -191,8 +261,16 @@ describe('offsets in __consumer_offsets log files', () => {
       });
       await coordinator.start();
       await coordinator.commitOffsets({
-        groupId: 'idle', memberId: '', generationId: -1, groupInstanceId: null,
-        topics: [{ name: 'orders', partitions: [{ partition: 1, offset: 9n, leaderEpoch: -1, metadata: '' }] }],
+        groupId: 'idle',
+        memberId: '',
+        generationId: -1,
+        groupInstanceId: null,
+        topics: [
+          {
+            name: 'orders',
+            partitions: [{ partition: 1, offset: 9n, leaderEpoch: -1, metadata: '' }],
+          },
+        ],
       });
       clock.advanceWallClock(59_000);
       assert.equal(await coordinator.expireOffsets(), 0);

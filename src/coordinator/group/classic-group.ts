@@ -104,7 +104,9 @@ export class GroupMember {
   metadataFor(protocolName: string): Buffer {
     const protocol = this.protocols.find((candidate) => candidate.name === protocolName);
     if (protocol === undefined) {
-      throw new Error(`assertion: member ${this.memberId} does not support protocol ${protocolName}`);
+      throw new Error(
+        `assertion: member ${this.memberId} does not support protocol ${protocolName}`,
+      );
     }
     return protocol.metadata;
   }
@@ -155,9 +157,7 @@ export class ClassicGroup {
 
   transitionTo(state: GroupState, wallClockNowMs: number): void {
     if (!validPreviousStates[state].includes(this.state)) {
-      throw new Error(
-        `assertion: group ${this.groupId} cannot go from ${this.state} to ${state}`,
-      );
+      throw new Error(`assertion: group ${this.groupId} cannot go from ${this.state} to ${state}`);
     }
     this.state = state;
     this.currentStateTimestampMs = wallClockNowMs;

@@ -28,7 +28,11 @@ import {
   defaultGroupCoordinatorConfig,
   type GroupCoordinatorConfig,
 } from './group-coordinator-config.js';
-import { buildOffsetsTopicBatch, readOffsetsTopicRecords, type KeyValueRecord } from './offsets-topic-batches.js';
+import {
+  buildOffsetsTopicBatch,
+  readOffsetsTopicRecords,
+  type KeyValueRecord,
+} from './offsets-topic-batches.js';
 import {
   decodeGroupMetadataValue,
   decodeOffsetCommitValue,
@@ -217,7 +221,9 @@ export class GroupCoordinator {
   ) {
     this.clock = ports.clock ?? systemClock;
     this.config = { ...defaultGroupCoordinatorConfig };
-    for (const key of Object.keys(defaultGroupCoordinatorConfig) as (keyof GroupCoordinatorConfig)[]) {
+    for (const key of Object.keys(
+      defaultGroupCoordinatorConfig,
+    ) as (keyof GroupCoordinatorConfig)[]) {
       const value = config[key];
       if (typeof value === 'number') this.config[key] = value;
     }
@@ -421,7 +427,8 @@ export class GroupCoordinator {
 
   joinGroup(params: JoinGroupParams): Promise<JoinGroupResult> {
     const { groupId, memberId } = params;
-    if (groupId === '') return Promise.resolve(this.joinError(memberId, ErrorCode.INVALID_GROUP_ID));
+    if (groupId === '')
+      return Promise.resolve(this.joinError(memberId, ErrorCode.INVALID_GROUP_ID));
     const coordinatorError = this.coordinatorError(groupId);
     if (coordinatorError !== ErrorCode.NONE) {
       return Promise.resolve(this.joinError(memberId, coordinatorError));
@@ -435,7 +442,8 @@ export class GroupCoordinator {
     const isNewMember = memberId === '';
     let group = this.groups.get(groupId);
     if (group === undefined) {
-      if (!isNewMember) return Promise.resolve(this.joinError(memberId, ErrorCode.UNKNOWN_MEMBER_ID));
+      if (!isNewMember)
+        return Promise.resolve(this.joinError(memberId, ErrorCode.UNKNOWN_MEMBER_ID));
       group = new ClassicGroup(groupId, this.partitionFor(groupId), this.clock.wallClockNowMs());
       this.groups.set(groupId, group);
     }
@@ -462,7 +470,9 @@ export class GroupCoordinator {
         return true;
       case 'PreparingRebalance': {
         const member = group.members.get(memberId);
-        return (member !== undefined && member.awaitingJoin !== null) || group.awaitingJoinCount() < max;
+        return (
+          (member !== undefined && member.awaitingJoin !== null) || group.awaitingJoinCount() < max
+        );
       }
       default:
         return group.has(memberId) || group.members.size < max;
@@ -824,7 +834,8 @@ export class GroupCoordinator {
   syncGroup(params: SyncGroupParams): Promise<SyncGroupResult> {
     const { groupId, memberId } = params;
     const coordinatorError = this.coordinatorError(groupId);
-    if (coordinatorError !== ErrorCode.NONE) return Promise.resolve(this.syncError(coordinatorError));
+    if (coordinatorError !== ErrorCode.NONE)
+      return Promise.resolve(this.syncError(coordinatorError));
     const group = this.groups.get(groupId);
     if (group === undefined) return Promise.resolve(this.syncError(ErrorCode.UNKNOWN_MEMBER_ID));
     if (group.state === 'Dead') {
@@ -931,9 +942,7 @@ export class GroupCoordinator {
     if (member === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
     if (params.generationId !== group.generationId) return ErrorCode.ILLEGAL_GENERATION;
     this.scheduleSessionExpiry(group, member);
-    return group.state === 'PreparingRebalance'
-      ? ErrorCode.REBALANCE_IN_PROGRESS
-      : ErrorCode.NONE;
+    return group.state === 'PreparingRebalance' ? ErrorCode.REBALANCE_IN_PROGRESS : ErrorCode.NONE;
   }
 
   leaveGroup(groupId: string, leaving: readonly LeavingMember[]): LeaveGroupResult {
@@ -951,13 +960,15 @@ export class GroupCoordinator {
         members: leaving.map((entry) => answer(entry, ErrorCode.UNKNOWN_MEMBER_ID)),
       };
     }
-    if (group.state === 'Dead') return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, members: [] };
+    if (group.state === 'Dead')
+      return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, members: [] };
     const members = leaving.map((entry) => {
       let memberId = entry.memberId;
       if (entry.groupInstanceId !== null) {
         const owner = group.staticMembers.get(entry.groupInstanceId);
         if (owner === undefined) return answer(entry, ErrorCode.UNKNOWN_MEMBER_ID);
-        if (memberId !== '' && owner !== memberId) return answer(entry, ErrorCode.FENCED_INSTANCE_ID);
+        if (memberId !== '' && owner !== memberId)
+          return answer(entry, ErrorCode.FENCED_INSTANCE_ID);
         memberId = owner;
       }
       const pendingTimer = group.pendingMembers.get(memberId);
@@ -1018,7 +1029,9 @@ export class GroupCoordinator {
     }
     const remainingMs = member.sessionDeadlineMs - this.clock.monotonicNowMs();
     if (remainingMs > 0) {
-      member.sessionTimer = this.clock.setTimer(remainingMs, () => this.onSessionTimer(group, member));
+      member.sessionTimer = this.clock.setTimer(remainingMs, () =>
+        this.onSessionTimer(group, member),
+      );
       return;
     }
     this.removeMemberAndUpdateGroup(group, member);
@@ -1050,7 +1063,10 @@ export class GroupCoordinator {
         rebalanceTimeoutMs: member.rebalanceTimeoutMs,
         sessionTimeoutMs: member.sessionTimeoutMs,
         subscription: protocolName === null ? emptyBuffer : member.metadataFor(protocolName),
-        assignment: assignments === null ? member.assignment : (assignments.get(member.memberId) ?? emptyBuffer),
+        assignment:
+          assignments === null
+            ? member.assignment
+            : (assignments.get(member.memberId) ?? emptyBuffer),
       })),
     });
     const records = [{ key: encodeGroupMetadataKey(group.groupId), value }];
@@ -1097,7 +1113,11 @@ export class GroupCoordinator {
       // Only a consumer outside group management (generation -1, manual assignment) may
       // commit to a group that does not exist; it creates an Empty group holding its offsets.
       if (params.generationId >= 0) return groupError(ErrorCode.ILLEGAL_GENERATION);
-      group = new ClassicGroup(params.groupId, this.partitionFor(params.groupId), this.clock.wallClockNowMs());
+      group = new ClassicGroup(
+        params.groupId,
+        this.partitionFor(params.groupId),
+        this.clock.wallClockNowMs(),
+      );
       this.groups.set(params.groupId, group);
     }
     const validation = this.validateCommit(group, params);
@@ -1105,7 +1125,11 @@ export class GroupCoordinator {
 
     const now = this.clock.wallClockNowMs();
     const records: KeyValueRecord[] = [];
-    const accepted: { topic: string; partition: number; value: Omit<CommittedOffset, 'appendSequence'> }[] = [];
+    const accepted: {
+      topic: string;
+      partition: number;
+      value: Omit<CommittedOffset, 'appendSequence'>;
+    }[] = [];
     const results = params.topics.map((topic) => ({
       name: topic.name,
       partitions: topic.partitions.map((entry) => {
@@ -1190,7 +1214,10 @@ export class GroupCoordinator {
       const all: OffsetFetchResult['topics'] = [];
       if (group !== undefined) {
         for (const [name, partitions] of group.offsets) {
-          all.push({ name, partitions: [...partitions.keys()].map((partition) => entry(name, partition)) });
+          all.push({
+            name,
+            partitions: [...partitions.keys()].map((partition) => entry(name, partition)),
+          });
         }
       }
       return { errorCode: ErrorCode.NONE, topics: all };
@@ -1238,9 +1265,13 @@ export class GroupCoordinator {
       }),
     }));
     if (records.length > 0) {
-      const { errorCode, appendSequence } = await this.appendRecords(group.offsetsPartition, records);
+      const { errorCode, appendSequence } = await this.appendRecords(
+        group.offsetsPartition,
+        records,
+      );
       if (errorCode !== ErrorCode.NONE) return { errorCode, topics: [] };
-      for (const { topic, partition } of deleting) group.deleteOffset(topic, partition, appendSequence);
+      for (const { topic, partition } of deleting)
+        group.deleteOffset(topic, partition, appendSequence);
     }
     return { errorCode: ErrorCode.NONE, topics: results };
   }
@@ -1274,7 +1305,10 @@ export class GroupCoordinator {
           // The clock starts when the group became empty, or at the commit if later.
           const since = Math.max(committed.commitTimestampMs, group.currentStateTimestampMs);
           if (since + retentionMs <= now) {
-            records.push({ key: encodeOffsetCommitKey(group.groupId, topic, partition), value: null });
+            records.push({
+              key: encodeOffsetCommitKey(group.groupId, topic, partition),
+              value: null,
+            });
             expired.push({ topic, partition });
           }
         }
@@ -1287,14 +1321,18 @@ export class GroupCoordinator {
       }
       expiredCount += expired.length;
       work.push(
-        this.appendRecords(group.offsetsPartition, records).then(({ errorCode, appendSequence }) => {
-          if (errorCode !== ErrorCode.NONE) {
-            if (diesToo && group.state === 'Dead') group.state = 'Empty';
-            return;
-          }
-          for (const { topic, partition } of expired) group.deleteOffset(topic, partition, appendSequence);
-          if (diesToo && this.groups.get(group.groupId) === group) this.groups.delete(group.groupId);
-        }),
+        this.appendRecords(group.offsetsPartition, records).then(
+          ({ errorCode, appendSequence }) => {
+            if (errorCode !== ErrorCode.NONE) {
+              if (diesToo && group.state === 'Dead') group.state = 'Empty';
+              return;
+            }
+            for (const { topic, partition } of expired)
+              group.deleteOffset(topic, partition, appendSequence);
+            if (diesToo && this.groups.get(group.groupId) === group)
+              this.groups.delete(group.groupId);
+          },
+        ),
       );
     }
     await Promise.all(work);
@@ -1372,7 +1410,9 @@ export class GroupCoordinator {
   }
 
   /** DeleteGroups: only groups without members; their offsets and metadata get tombstones. */
-  async deleteGroups(groupIds: readonly string[]): Promise<{ groupId: string; errorCode: number }[]> {
+  async deleteGroups(
+    groupIds: readonly string[],
+  ): Promise<{ groupId: string; errorCode: number }[]> {
     return Promise.all(
       groupIds.map(async (groupId) => ({ groupId, errorCode: await this.deleteGroup(groupId) })),
     );
@@ -1419,7 +1459,8 @@ export class GroupCoordinator {
     if (group.state === 'Stable' && group.protocolType === consumerProtocolType) {
       for (const member of group.members.values()) {
         for (const { topic, partitions } of decodeConsumerAssignment(member.assignment)) {
-          for (const partition of partitions) owners.set(topicPartitionKey(topic, partition), member);
+          for (const partition of partitions)
+            owners.set(topicPartitionKey(topic, partition), member);
         }
       }
     }
@@ -1447,7 +1488,9 @@ export class GroupCoordinator {
         clientHost: owner?.clientHost ?? null,
       };
     });
-    partitions.sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
+    partitions.sort((a, b) =>
+      a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1,
+    );
     return { groupId, errorCode: ErrorCode.NONE, state: group.state, partitions };
   }
 

@@ -96,7 +96,9 @@ export function* readOffsetsTopicRecords(bytes: Buffer): Generator<KeyValueRecor
     if ((attributes & controlFlag) !== 0) continue;
     if ((attributes & transactionalFlag) !== 0) continue; // transactional offsets: not handled yet
     if ((attributes & compressionMask) !== 0) {
-      throw new OffsetsTopicBatchError('compressed batches in __consumer_offsets are not supported');
+      throw new OffsetsTopicBatchError(
+        'compressed batches in __consumer_offsets are not supported',
+      );
     }
     const recordCount = batch.readInt32BE(57);
     const reader = new Reader(batch, batchHeaderBytes);
