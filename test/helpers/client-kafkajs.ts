@@ -121,7 +121,7 @@ interface FetchedMessage {
   timestamp: string;
   key: Buffer | null;
   value: Buffer | null;
-  headers: Record<string, Buffer | Buffer[] | undefined>;
+  headers: Record<string, Buffer | null | (Buffer | null)[]>;
   isControlRecord?: boolean;
 }
 interface InternalBroker {
@@ -199,11 +199,10 @@ async function withCluster<T>(
   }
 }
 
-function headerPairs(headers: FetchedMessage['headers']): [string, Buffer][] {
-  const pairs: [string, Buffer][] = [];
+function headerPairs(headers: FetchedMessage['headers']): [string, Buffer | null][] {
+  const pairs: [string, Buffer | null][] = [];
   for (const [key, value] of Object.entries(headers)) {
-    for (const one of Array.isArray(value) ? value : [value])
-      pairs.push([key, one ?? Buffer.alloc(0)]);
+    for (const one of Array.isArray(value) ? value : [value]) pairs.push([key, one ?? null]);
   }
   return pairs;
 }

@@ -21,10 +21,14 @@ interface KcatMessage {
 }
 
 function kcat(bootstrap: string, args: string[], input?: string): Promise<string> {
-  return runChecked('kcat', ['-b', bootstrap, '-m', '15', '-X', 'socket.timeout.ms=10000', ...args], {
-    input,
-    timeoutMs: callTimeoutMs,
-  });
+  return runChecked(
+    'kcat',
+    ['-b', bootstrap, '-m', '15', '-X', 'socket.timeout.ms=10000', ...args],
+    {
+      input,
+      timeoutMs: callTimeoutMs,
+    },
+  );
 }
 
 function parseMessages(stdout: string): KcatMessage[] {
@@ -35,10 +39,11 @@ function parseMessages(stdout: string): KcatMessage[] {
 }
 
 function toReadRecord(message: KcatMessage): ReadRecord {
-  const headers: [string, Buffer][] = [];
+  const headers: [string, Buffer | null][] = [];
   const flat = message.headers ?? [];
   for (let index = 0; index < flat.length; index += 2) {
-    headers.push([flat[index]!, Buffer.from(flat[index + 1] ?? '')]);
+    const value = flat[index + 1];
+    headers.push([flat[index]!, value === null || value === undefined ? null : Buffer.from(value)]);
   }
   return {
     partition: message.partition,
@@ -64,7 +69,15 @@ export function kcatDriver(): ClientDriver {
     async produce(bootstrap, topic, runs: RecordRun[]) {
       // One kcat per run: -H and -z apply to everything one invocation sends.
       for (const run of runs) {
-        const args = ['-P', '-t', topic, '-p', String(run.partition), '-X', `compression.codec=${run.codec}`];
+        const args = [
+          '-P',
+          '-t',
+          topic,
+          '-p',
+          String(run.partition),
+          '-X',
+          `compression.codec=${run.codec}`,
+        ];
         args.push('-X', 'linger.ms=5', '-X', 'acks=all');
         if (run.keyed) args.push('-K', keyDelimiter);
         for (const [key, value] of run.headers) args.push('-H', `${key}=${value.toString()}`);
@@ -80,7 +93,16 @@ export function kcatDriver(): ClientDriver {
       return null;
     },
     async readAll(bootstrap, topic) {
-      const stdout = await kcat(bootstrap, ['-C', '-t', topic, '-o', 'beginning', '-e', '-J', '-q']);
+      const stdout = await kcat(bootstrap, [
+        '-C',
+        '-t',
+        topic,
+        '-o',
+        'beginning',
+        '-e',
+        '-J',
+        '-q',
+      ]);
       return parseMessages(stdout).map(toReadRecord);
     },
     async offsetsForTimes(bootstrap, topic, queries) {
@@ -106,7 +128,9 @@ export function kcatDriver(): ClientDriver {
       return offsets;
     },
     async listTopics(bootstrap) {
-      const metadata = JSON.parse(await kcat(bootstrap, ['-L', '-J'])) as { topics: { topic: string }[] };
+      const metadata = JSON.parse(await kcat(bootstrap, ['-L', '-J'])) as {
+        topics: { topic: string }[];
+      };
       return metadata.topics.map((entry) => entry.topic);
     },
   };

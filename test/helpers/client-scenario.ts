@@ -33,7 +33,8 @@ export interface ReadRecord {
   offset: number;
   key: Buffer | null;
   value: Buffer;
-  headers: [string, Buffer][];
+  /** A header value may be null (distinct from empty) on the wire. */
+  headers: [string, Buffer | null][];
   timestamp: number;
 }
 
@@ -49,6 +50,10 @@ export interface ClientDriver {
   textOnly: boolean;
   /** Whether the producer can set each record's timestamp. */
   setsTimestamps: boolean;
+  /** The producer sends an empty header value as null (@confluentinc/kafka-javascript does). */
+  writesEmptyHeaderValueAsNull?: boolean;
+  /** The consumer shows a null header value as empty (@confluentinc/kafka-javascript does). */
+  readsNullHeaderValueAsEmpty?: boolean;
   createTopic(
     bootstrap: string,
     topic: string,
@@ -181,7 +186,17 @@ export function assertReadBack(
   read: ReadRecord[],
   partitions: number,
   delivered: DeliveredOffset[] | null,
+  producer: Pick<ClientDriver, 'writesEmptyHeaderValueAsNull'> = {},
+  reader: Pick<ClientDriver, 'readsNullHeaderValueAsEmpty'> = {},
 ): void {
+  const headerForm = (value: Buffer | null) => {
+    const sent =
+      value === null || (value.length === 0 && producer.writesEmptyHeaderValueAsNull)
+        ? null
+        : value;
+    if (sent === null) return reader.readsNullHeaderValueAsEmpty ? '' : null;
+    return sent.toString('base64');
+  };
   const produced = runs.flatMap((run) => run.records);
   assert.ok(produced.length > 0, 'the scenario produced no records');
   assert.equal(
@@ -213,8 +228,8 @@ export function assertReadBack(
         `${where}: value differs, read ${describeRecord(got)}`,
       );
       assert.deepEqual(
-        got.headers.map(([key, value]) => [key, value.toString('base64')]),
-        want.headers.map(([key, value]) => [key, value.toString('base64')]),
+        got.headers.map(([key, value]) => [key, value === null ? null : value.toString('base64')]),
+        want.headers.map(([key, value]) => [key, headerForm(value)]),
         `${where}: headers`,
       );
       if (want.timestamp !== undefined)
@@ -311,7 +326,7 @@ export async function runCompatScenario(t: TestContext, driver: ClientDriver): P
     partitions,
     produced.length,
   );
-  assertReadBack(runs, readBefore, partitions, delivered);
+  assertReadBack(runs, readBefore, partitions, delivered, driver, driver);
 
   // Each codec reached the disk as batches in that codec: a client that quietly stopped
   // compressing (librdkafka does when it dislikes the Produce version range) is caught here.
@@ -330,7 +345,7 @@ export async function runCompatScenario(t: TestContext, driver: ClientDriver): P
     partitions,
     produced.length,
   );
-  assertReadBack(runs, readAfter, partitions, null);
+  assertReadBack(runs, readAfter, partitions, null, driver, driver);
   assert.deepEqual(
     readAfter.map((record) => [record.partition, record.offset, record.timestamp]).sort(),
     readBefore.map((record) => [record.partition, record.offset, record.timestamp]).sort(),
@@ -378,7 +393,7 @@ export interface WireRecord {
   partition: number;
   key: string | null;
   value: string;
-  headers: [string, string][];
+  headers: [string, string | null][];
   timestamp?: number;
   offset?: number;
 }
@@ -401,7 +416,10 @@ export function fromWire(record: WireRecord): ReadRecord {
     offset: record.offset!,
     key: record.key === null ? null : Buffer.from(record.key, 'base64'),
     value: Buffer.from(record.value, 'base64'),
-    headers: record.headers.map(([key, value]) => [key, Buffer.from(value ?? '', 'base64')]),
+    headers: record.headers.map(([key, value]) => [
+      key,
+      value === null ? null : Buffer.from(value, 'base64'),
+    ]),
     timestamp: record.timestamp!,
   };
 }

@@ -131,7 +131,7 @@ def read(bootstrap, topic, partitions):
                     'offset': message.offset,
                     'key': None if message.key is None else base64.b64encode(message.key).decode(),
                     'value': base64.b64encode(message.value or b'').decode(),
-                    'headers': [[name, base64.b64encode(value or b'').decode()]
+                    'headers': [[name, None if value is None else base64.b64encode(value).decode()]
                                 for name, value in message.headers],
                     'timestamp': message.timestamp,
                 })
