@@ -26,7 +26,15 @@ export interface RequestContext {
 export const NO_RESPONSE: unique symbol = Symbol('brook.noResponse');
 export type NoResponse = typeof NO_RESPONSE;
 
-export type HandlerResult<Response> = Response | NoResponse;
+/**
+ * Returned by a handler to close the connection once the responses to earlier requests have gone
+ * out, without answering this one: what Kafka does when an acks=0 Produce fails, so that the
+ * producer, which reads no response, still notices and refreshes its metadata.
+ */
+export const CLOSE_CONNECTION: unique symbol = Symbol('brook.closeConnection');
+export type CloseConnection = typeof CLOSE_CONNECTION;
+
+export type HandlerResult<Response> = Response | NoResponse | CloseConnection;
 
 /**
  * One Kafka API. `Request` is the decoded body type from the generated codecs, `Response` what the

@@ -25,6 +25,7 @@ import { Reader } from '../protocol/reader.js';
 import { Writer } from '../protocol/writer.js';
 import {
   type AnyHandler,
+  CLOSE_CONNECTION,
   type HandlerRegistry,
   NO_RESPONSE,
   type RequestContext,
@@ -38,6 +39,8 @@ const apiVersionsKey = 18;
 interface PendingResponse {
   readonly requestBytes: number;
   ready: boolean;
+  /** The handler asked for the connection to close once this slot reaches the head. */
+  closeConnection: boolean;
   chunks: Buffer[];
   responseBytes: number;
 }
@@ -282,7 +285,13 @@ export class Connection {
   }
 
   private enqueue(requestBytes: number): PendingResponse {
-    const slot: PendingResponse = { requestBytes, ready: false, chunks: [], responseBytes: 0 };
+    const slot: PendingResponse = {
+      requestBytes,
+      ready: false,
+      closeConnection: false,
+      chunks: [],
+      responseBytes: 0,
+    };
     this.pending.push(slot);
     this.inFlightBytes += requestBytes;
     return slot;
@@ -297,7 +306,9 @@ export class Connection {
     result: unknown,
   ): void {
     if (this.closing) return;
-    if (result !== NO_RESPONSE) {
+    if (result === CLOSE_CONNECTION) {
+      slot.closeConnection = true;
+    } else if (result !== NO_RESPONSE) {
       const api = this.apiMessages.get(header.apiKey)!;
       try {
         const writer = new Writer({ frameLength: true });
@@ -367,6 +378,11 @@ export class Connection {
       const slot = this.pending.shift()!;
       this.inFlightBytes -= slot.requestBytes + slot.responseBytes;
       for (const chunk of slot.chunks) this.socket.write(chunk);
+      if (slot.closeConnection) {
+        this.socket.uncork();
+        this.finish();
+        return;
+      }
     }
     this.socket.uncork();
     this.lastActivityMs = performance.now();

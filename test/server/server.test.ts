@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { createApiVersionsHandler } from '../../src/handlers/api-versions.js';
 import {
+  CLOSE_CONNECTION,
   type Handler,
   HandlerRegistry,
   NO_RESPONSE,
@@ -651,4 +652,21 @@ test('a hundred clients announcing 100 MiB frames and sending 1 KiB each hold ab
   } finally {
     await roomy.stop();
   }
+});
+
+test('a handler that returns CLOSE_CONNECTION closes after the earlier responses went out', async () => {
+  const connected = await client();
+  const gate = deferred();
+  behaviours.set(1401, async (request) => {
+    await gate.promise;
+    return request;
+  });
+  behaviours.set(1402, () => CLOSE_CONNECTION);
+  await connected.send(Buffer.concat([echoFrame(1, 1401), echoFrame(2, 1402), echoFrame(3, 1403)]));
+  await waitFor(() => handled.includes(1402), 5000, 'the closing request to be handled');
+  assert.equal(connected.isClosed(), false);
+  gate.resolve();
+  assert.equal(echoValueOf(await connected.nextFrame()), 1401);
+  await waitFor(() => connected.isClosed(), 5000, 'the connection to close');
+  assert.deepEqual(connected.frames.map(correlationIdOf), [1]);
 });
