@@ -362,7 +362,7 @@ export class PartitionLog extends EventEmitter {
       const fileBytes = await logFile.size();
       const isLast = index === baseOffsets.length - 1;
       let corruptionFound = false;
-      const indexesLoaded =
+      let indexesLoaded =
         baseOffset < scanFrom &&
         segment.loadIndexes(await io.readFile(segment.indexPath), await io.readFile(segment.timeIndexPath), fileBytes);
       if (indexesLoaded) {
@@ -370,11 +370,18 @@ export class PartitionLog extends EventEmitter {
         const result = await segment.scan(segment.lastIndexedPosition(), fileBytes, { verifyCrc: isLast, pause }, (batch) => {
           segment.onBatch(batch, this.configValue.indexIntervalBytes);
         });
-        if (result.problem !== null) {
-          segment.sizeBytes = result.validBytes;
-          corruptionFound = isLast;
+        if (result.problem !== null && isLast) {
+          // The tail of the active segment is damaged even though it was closed cleanly:
+          // recover it as after a crash.
+          indexesLoaded = false;
+        } else if (result.problem !== null) {
+          // Damage inside an older segment is not cut away silently: the range stays in place
+          // so that reads of it fail loudly (read-side checks) instead of skipping records.
+          segment.sizeBytes = fileBytes;
+          if (index + 1 < baseOffsets.length) segment.nextOffset = baseOffsets[index + 1];
         }
-      } else {
+      }
+      if (!indexesLoaded) {
         segment.resetIndexes();
         const result = await segment.scan(0, fileBytes, { verifyCrc: true, pause }, (batch) => {
           segment.onBatch(batch, this.configValue.indexIntervalBytes);
@@ -392,6 +399,7 @@ export class PartitionLog extends EventEmitter {
         await logFile.datasync();
         if (corruptionFound || isLast) {
           for (const later of baseOffsets.slice(index + 1)) await this.deleteSegmentFiles(later);
+          await segment.writeIndexFiles(io);
           break;
         }
       }
@@ -844,13 +852,18 @@ export class PartitionLog extends EventEmitter {
     if (offset >= maxOffset) return { chunks: [], byteLength: 0 };
     const cached = this.readTailCache(offset, options.maxBytes, maxOffset, minOneBatch);
     if (cached) return cached;
-    for (let index = this.segmentIndexFor(offset); index < this.segments.length; index++) {
+    let searchFrom = offset;
+    while (true) {
+      let index = this.segmentIndexFor(searchFrom);
+      while (index < this.segments.length && (searchFrom >= this.segments[index].nextOffset || this.segments[index].isEmpty)) index++;
+      if (index >= this.segments.length) break;
       const segment = this.segments[index];
-      if (offset >= segment.nextOffset || segment.isEmpty) continue;
       const isActive = index === this.segments.length - 1;
       const result = await this.readSegment(segment, offset, options.maxBytes, maxOffset, minOneBatch, !isActive);
-      // null: compaction left no batch at or after `offset` in this segment; the next one has it.
+      // null: compaction left no batch at or after `offset` in this segment; a later one has it.
+      // The search restarts from the segment's end because segments may have changed meanwhile.
       if (result !== null) return result;
+      searchFrom = segment.nextOffset;
     }
     return { chunks: [], byteLength: 0 };
   }

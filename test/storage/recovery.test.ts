@@ -174,3 +174,23 @@ test('after an unclean stop only segments from the recovery point are scanned', 
   await reopened.close();
   await manager.close();
 });
+
+test('a torn older segment is reported on read, not silently skipped', async (t) => {
+  const directory = temporaryDirectory(t);
+  const expected = await writeLog(directory, 40);
+  const first = segmentLogs(directory)[0];
+  truncateSync(first, statSync(first).size - 20);
+  const log = await PartitionLog.open({ directory, config });
+  const firstSegment = log.segmentInfos()[0];
+  const lastOffsetOfFirstSegment = log.segmentInfos()[1].baseOffset - 1;
+  assert.equal(firstSegment.nextOffset, lastOffsetOfFirstSegment + 1);
+  await assert.rejects(log.read(lastOffsetOfFirstSegment, { maxBytes: 1, maxOffset: 80 }), (error: unknown) => {
+    assert.ok(error instanceof StorageError);
+    assert.equal(error.code, 'BROOK_CORRUPT_SEGMENT');
+    return true;
+  });
+  // Everything else is still served.
+  assert.ok((await log.read(0, { maxBytes: 1, maxOffset: 80 })).chunks[0].equals(expected[0]));
+  assert.ok((await log.read(lastOffsetOfFirstSegment + 1, { maxBytes: 1, maxOffset: 80 })).chunks[0].length > 0);
+  await log.close();
+});
