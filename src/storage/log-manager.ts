@@ -9,7 +9,7 @@ import { lockDirectory, type DirectoryLock } from './directory-lock.js';
 import { readCheckpoint, writeCheckpoint, type CheckpointEntry } from './checkpoint.js';
 import { nodeFileIo, type FileIo } from './file-io.js';
 import { defaultLogConfig, isCompacted, validateLogConfig, type LogConfig } from './log-config.js';
-import { PartitionLog, yieldToEventLoop } from './partition-log.js';
+import { PartitionLog, yieldToEventLoop, type SegmentInfo } from './partition-log.js';
 import { cleanLog, type CleanResult } from './log-cleaner.js';
 
 export const RECOVERY_POINT_CHECKPOINT = 'recovery-point-offset-checkpoint';
@@ -118,10 +118,11 @@ export class LogManager {
     topic: string,
     partition: number,
     checkpoints: { recoveryPoint?: number; logStartOffset?: number },
+    config?: LogConfig,
   ): Promise<PartitionLog> {
     return PartitionLog.open({
       directory: `${this.directory}/${logDirectoryName(topic, partition)}`,
-      config: this.configFor(topic),
+      config: config ?? this.configFor(topic),
       io: this.io,
       clock: this.clock,
       recoveryPoint: checkpoints.recoveryPoint,
@@ -144,8 +145,7 @@ export class LogManager {
     const name = logDirectoryName(topic, partition);
     const existing = this.logs.get(name);
     if (existing) return existing.log;
-    const log = await this.openLog(topic, partition, {});
-    if (config) log.updateConfig(config);
+    const log = await this.openLog(topic, partition, {}, config);
     this.logs.set(name, { topic, partition, log });
     await this.io.syncDirectory(this.directory);
     await this.checkpoint();
@@ -214,6 +214,18 @@ export class LogManager {
       await yieldToEventLoop();
     }
     return results;
+  }
+
+  /** What DescribeLogDirs reports: every partition's size and segments. */
+  describe(): Array<{ topic: string; partition: number; sizeBytes: number; logStartOffset: number; logEndOffset: number; segments: SegmentInfo[] }> {
+    return this.allLogs().map(({ topic, partition, log }) => ({
+      topic,
+      partition,
+      sizeBytes: log.sizeInBytes,
+      logStartOffset: log.logStartOffset,
+      logEndOffset: log.logEndOffset,
+      segments: log.segmentInfos(),
+    }));
   }
 
   updateTopicConfig(topic: string, config: LogConfig): void {
