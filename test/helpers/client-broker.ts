@@ -60,7 +60,7 @@ export class BrokerUnderTest {
   private async startOnLogDir(settings: Record<string, unknown>): Promise<void> {
     const startBroker = await loadStartBroker();
     this.running = await withTimeout(
-      startBroker({ logDirs: [this.logDir], listeners: 'PLAINTEXT://127.0.0.1:0', ...settings }),
+      startBroker({ logDirs: [this.logDir], listeners: 'PLAINTEXT://127.0.0.1:0', settings }),
       30_000,
       'startBroker',
     );

@@ -137,7 +137,7 @@ interface InternalBroker {
     }[];
   }>;
 }
-interface InternalCluster {
+export interface InternalCluster {
   connect(): Promise<void>;
   disconnect(): Promise<void>;
   addTargetTopic(topic: string): Promise<void>;
@@ -156,7 +156,7 @@ interface InternalCluster {
 
 const requireFromRoot = createRequire(`${repositoryRoot}/package.json`);
 
-function kafkajsCluster(bootstrap: string): InternalCluster {
+export function kafkajsCluster(bootstrap: string, allowAutoTopicCreation = false): InternalCluster {
   const Cluster = requireFromRoot('kafkajs/src/cluster/index.js') as new (
     options: unknown,
   ) => InternalCluster;
@@ -178,7 +178,7 @@ function kafkajsCluster(bootstrap: string): InternalCluster {
     connectionTimeout: 5_000,
     requestTimeout: requestTimeoutMs,
     enforceRequestTimeout: true,
-    allowAutoTopicCreation: false,
+    allowAutoTopicCreation,
     isolationLevel: 1,
   });
 }
