@@ -23,6 +23,17 @@ import { parseTopicConfigs, topicLogConfig } from './config/topic-config.js';
 import { GroupCoordinator } from './coordinator/group/group-coordinator.js';
 import { OFFSETS_TOPIC_NAME, type OffsetsTopicStorage } from './coordinator/group/ports.js';
 import { createApiVersionsHandler } from './handlers/api-versions.js';
+import { createAlterConfigsHandler } from './handlers/alter-configs.js';
+import { createBrokerConfigs } from './handlers/broker-configs.js';
+import { createCreatePartitionsHandler } from './handlers/create-partitions.js';
+import { createCreateTopicsHandler } from './handlers/create-topics.js';
+import { createDeleteRecordsHandler } from './handlers/delete-records.js';
+import { createDeleteTopicsHandler } from './handlers/delete-topics.js';
+import { createDescribeClusterHandler } from './handlers/describe-cluster.js';
+import { createDescribeConfigsHandler } from './handlers/describe-configs.js';
+import { createDescribeLogDirsHandler } from './handlers/describe-log-dirs.js';
+import { createIncrementalAlterConfigsHandler } from './handlers/incremental-alter-configs.js';
+import { createOffsetForLeaderEpochHandler } from './handlers/offset-for-leader-epoch.js';
 import { createDeleteGroupsHandler } from './handlers/delete-groups.js';
 import { createDescribeGroupsHandler } from './handlers/describe-groups.js';
 import { createFetchHandler } from './handlers/fetch.js';
@@ -160,6 +171,7 @@ async function assemble(
     );
     await coordinator.start();
 
+    const brokerConfigs = createBrokerConfigs({ initial: config, metadata });
     const registry = new HandlerRegistry();
     registry
       .register(createProduceHandler({ replicas }))
@@ -185,7 +197,28 @@ async function assemble(
       .register(createDescribeGroupsHandler(coordinator))
       .register(createListGroupsHandler(coordinator))
       .register(createDeleteGroupsHandler(coordinator))
-      .register(createOffsetDeleteHandler(coordinator));
+      .register(createOffsetDeleteHandler(coordinator))
+      .register(createCreateTopicsHandler({ replicas, brokerConfigs }))
+      .register(
+        createDeleteTopicsHandler({
+          replicas,
+          deleteTopicEnable: () => brokerConfigs.current().deleteTopicEnable,
+        }),
+      )
+      .register(createCreatePartitionsHandler({ replicas, nodeId: config.nodeId }))
+      .register(createDeleteRecordsHandler({ replicas }))
+      .register(createOffsetForLeaderEpochHandler({ replicas }))
+      .register(createDescribeConfigsHandler({ replicas, brokerConfigs }))
+      .register(createAlterConfigsHandler({ replicas, brokerConfigs }))
+      .register(createIncrementalAlterConfigsHandler({ replicas, brokerConfigs }))
+      .register(
+        createDescribeClusterHandler({
+          clusterId: metadata.clusterId,
+          controllerId: config.nodeId,
+          brokers: () => advertised,
+        }),
+      )
+      .register(createDescribeLogDirsHandler({ replicas, logDir }));
     registry.register(createApiVersionsHandler(registry));
 
     server = await startServer({

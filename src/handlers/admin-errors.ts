@@ -1,0 +1,46 @@
+// The Kafka error code and message an admin API answers for an error from the config layer, the
+// metadata store or storage. Admin responses carry a message beside the code, so the message says
+// which setting or topic was wrong.
+
+import { ConfigError, ConfigErrorCode } from '../config/errors.js';
+import { MetadataError } from '../metadata/metadata-store.js';
+import { ErrorCode } from '../protocol/errors.js';
+import { errorMessageOf, kafkaErrorCodeOf } from './kafka-error.js';
+
+export interface AdminError {
+  readonly errorCode: number;
+  readonly errorMessage: string | null;
+}
+
+/** Thrown inside admin handlers to answer one resource with a specific Kafka error. */
+export class AdminRequestError extends Error {
+  constructor(
+    readonly kafkaErrorCode: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'AdminRequestError';
+  }
+}
+
+export function adminErrorOf(error: unknown): AdminError {
+  if (error instanceof ConfigError) {
+    // A broker setting that only applies at start-up is a request Kafka refuses, not a bad value.
+    const errorCode =
+      error.code === ConfigErrorCode.NOT_DYNAMIC ? ErrorCode.INVALID_REQUEST : ErrorCode.INVALID_CONFIG;
+    return { errorCode, errorMessage: error.message };
+  }
+  if (error instanceof MetadataError) {
+    switch (error.code) {
+      case 'TOPIC_EXISTS':
+        return { errorCode: ErrorCode.TOPIC_ALREADY_EXISTS, errorMessage: error.message };
+      case 'UNKNOWN_TOPIC':
+        return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: error.message };
+      default:
+        return { errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, errorMessage: error.message };
+    }
+  }
+  return { errorCode: kafkaErrorCodeOf(error), errorMessage: errorMessageOf(error) };
+}
+
+export const NO_ERROR: AdminError = { errorCode: ErrorCode.NONE, errorMessage: null };

@@ -1,0 +1,100 @@
+// AlterConfigs (API key 33), the legacy form: each resource's configs replace its whole set of
+// overrides. A topic keeps exactly the configs named (others return to their defaults); the
+// broker keeps exactly the dynamic values named for that scope. IncrementalAlterConfigs is the
+// form that changes one config at a time.
+//
+// Every change in a resource is validated before any is applied, so a resource is changed
+// completely or not at all; validate_only validates and changes nothing.
+
+import { ErrorCode } from '../protocol/errors.js';
+import type {
+  AlterConfigsRequest,
+  AlterConfigsRequestAlterConfigsResource,
+  AlterConfigsResponseAlterConfigsResourceResponseInput,
+  AlterConfigsResponseInput,
+} from '../protocol/generated/alter-configs.js';
+import type { ReplicaManager } from '../replica/replica-manager.js';
+import { AdminRequestError, adminErrorOf } from './admin-errors.js';
+import type { BrokerConfigs } from './broker-configs.js';
+import {
+  ConfigResourceType,
+  brokerResourceScope,
+  replaceTopicOverrides,
+  topicResource,
+  unsupportedResourceType,
+} from './config-resources.js';
+import type { Handler } from './registry.js';
+
+export interface AlterConfigsHandlerDependencies {
+  readonly replicas: ReplicaManager;
+  readonly brokerConfigs: BrokerConfigs;
+}
+
+export function createAlterConfigsHandler(
+  dependencies: AlterConfigsHandlerDependencies,
+): Handler<AlterConfigsRequest, AlterConfigsResponseInput> {
+  const { replicas, brokerConfigs } = dependencies;
+  return {
+    apiKey: 33,
+    minVersion: 0,
+    maxVersion: 2,
+
+    async handle(request) {
+      const responses: AlterConfigsResponseAlterConfigsResourceResponseInput[] = [];
+      for (const resource of request.resources) {
+        try {
+          await alter(resource, request.validateOnly);
+          responses.push(response(resource, ErrorCode.NONE, null));
+        } catch (error) {
+          const { errorCode, errorMessage } = adminErrorOf(error);
+          responses.push(response(resource, errorCode, errorMessage));
+        }
+      }
+      return { throttleTimeMs: 0, responses };
+    },
+
+    errorResponse(request, errorCode) {
+      return {
+        throttleTimeMs: 0,
+        responses: request.resources.map((resource) => response(resource, errorCode, null)),
+      };
+    },
+  };
+
+  async function alter(resource: AlterConfigsRequestAlterConfigsResource, validateOnly: boolean): Promise<void> {
+    const values = new Map<string, string>();
+    for (const config of resource.configs) {
+      if (values.has(config.name)) {
+        throw new AdminRequestError(ErrorCode.INVALID_REQUEST, `config ${config.name} is named twice`);
+      }
+      // A null value sets nothing: the config is left at its default.
+      if (config.value !== null) values.set(config.name, config.value);
+    }
+    switch (resource.resourceType) {
+      case ConfigResourceType.TOPIC: {
+        const topic = topicResource(replicas, resource.resourceName);
+        await replaceTopicOverrides(replicas, brokerConfigs.current(), topic.metadata.name, values, validateOnly);
+        return;
+      }
+      case ConfigResourceType.BROKER: {
+        const scope = brokerResourceScope(resource.resourceName, brokerConfigs.current().nodeId);
+        const changes = [...values].map(([name, value]) => ({ name, value: value as string | null }));
+        for (const name of brokerConfigs.dynamicValues(scope).keys()) {
+          if (!values.has(name)) changes.push({ name, value: null });
+        }
+        await brokerConfigs.alter(scope, changes, validateOnly);
+        return;
+      }
+      default:
+        throw unsupportedResourceType(resource.resourceType);
+    }
+  }
+}
+
+function response(
+  resource: AlterConfigsRequestAlterConfigsResource,
+  errorCode: number,
+  errorMessage: string | null,
+): AlterConfigsResponseAlterConfigsResourceResponseInput {
+  return { errorCode, errorMessage, resourceType: resource.resourceType, resourceName: resource.resourceName };
+}

@@ -1,0 +1,77 @@
+// What DescribeConfigs, AlterConfigs and IncrementalAlterConfigs share: the config resource
+// types, finding the topic or broker a resource names, and validating and applying a topic's new
+// override set so that its logs use it at once.
+
+import type { BrokerConfig } from '../config/broker-config.js';
+import { ConfigError, ConfigErrorCode } from '../config/errors.js';
+import { parseTopicConfigs, topicLogConfig } from '../config/topic-config.js';
+import { ErrorCode } from '../protocol/errors.js';
+import type { ReplicaManager, TopicPartitions } from '../replica/replica-manager.js';
+import { validateLogConfig } from '../storage/log-config.js';
+import { AdminRequestError } from './admin-errors.js';
+import type { BrokerConfigScope } from './broker-configs.js';
+import { isValidTopicName } from './kafka-error.js';
+
+/** Kafka's ConfigResource.Type codes; Brook has configs for these two. */
+export const ConfigResourceType = {
+  TOPIC: 2,
+  BROKER: 4,
+} as const;
+
+/** The topic a TOPIC resource names, or an AdminRequestError saying why there is none. */
+export function topicResource(replicas: ReplicaManager, name: string): TopicPartitions {
+  const topic = replicas.topic(name);
+  if (topic !== undefined) return topic;
+  if (!isValidTopicName(name)) {
+    throw new AdminRequestError(ErrorCode.INVALID_TOPIC_EXCEPTION, `'${name}' is not a valid topic name`);
+  }
+  throw new AdminRequestError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${name}' does not exist.`);
+}
+
+/** A BROKER resource names this broker by node id, or the cluster-wide default by "". */
+export function brokerResourceScope(resourceName: string, nodeId: number): BrokerConfigScope {
+  if (resourceName === '') return 'default';
+  if (resourceName === String(nodeId)) return 'broker';
+  throw new AdminRequestError(
+    ErrorCode.INVALID_REQUEST,
+    `Unexpected broker id, expected ${nodeId} or empty string, but received ${resourceName}`,
+  );
+}
+
+/** A resource type Brook keeps no configs for (broker loggers, groups, client metrics). */
+export function unsupportedResourceType(resourceType: number): AdminRequestError {
+  return new AdminRequestError(
+    ErrorCode.INVALID_REQUEST,
+    `config resource type ${resourceType} is not supported; Brook has TOPIC (2) and BROKER (4) configs`,
+  );
+}
+
+/**
+ * Checks a topic's complete override set: every name known, every value valid, and the resulting
+ * log config coherent. Throws ConfigError (INVALID_CONFIG) naming the problem.
+ */
+export function validateTopicOverrides(broker: BrokerConfig, overrides: ReadonlyMap<string, string>): void {
+  const parsed = parseTopicConfigs(overrides);
+  try {
+    validateLogConfig(topicLogConfig(broker, parsed));
+  } catch (error) {
+    throw new ConfigError(ConfigErrorCode.INVALID_VALUE, (error as Error).message);
+  }
+}
+
+/**
+ * Validates a topic's complete new override set, then unless `validateOnly` stores it and
+ * re-applies the effective config to the topic's logs, so it acts at once. Throws ConfigError
+ * or MetadataError (the topic was deleted meanwhile).
+ */
+export async function replaceTopicOverrides(
+  replicas: ReplicaManager,
+  broker: BrokerConfig,
+  topicName: string,
+  overrides: ReadonlyMap<string, string>,
+  validateOnly: boolean,
+): Promise<void> {
+  validateTopicOverrides(broker, overrides);
+  if (validateOnly) return;
+  await replicas.setTopicConfigs(topicName, Object.fromEntries(overrides));
+}

@@ -1,0 +1,80 @@
+// DescribeCluster (API key 60): the brokers as the requesting client reaches them, the controller
+// (this broker: it runs the whole cluster), and the cluster id. Brook serves brokers only, so a
+// request for controller endpoints (endpoint type 2, v1) is UNSUPPORTED_ENDPOINT_TYPE.
+
+import { ErrorCode } from '../protocol/errors.js';
+import type {
+  DescribeClusterRequest,
+  DescribeClusterResponseInput,
+} from '../protocol/generated/describe-cluster.js';
+import type { BrokerNode } from './metadata.js';
+import type { Handler, RequestContext } from './registry.js';
+
+/** Kafka's "authorized operations were not requested" marker. */
+const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
+const ENDPOINT_TYPE_BROKERS = 1;
+
+/**
+ * Without an authorizer every principal may do everything the cluster resource supports:
+ * CREATE (5), ALTER (7), DESCRIBE (8), CLUSTER_ACTION (9), DESCRIBE_CONFIGS (10),
+ * ALTER_CONFIGS (11), IDEMPOTENT_WRITE (12), CREATE_TOKENS (13), DESCRIBE_TOKENS (14), as a
+ * bit set indexed by Kafka's AclOperation codes.
+ */
+const CLUSTER_OPERATIONS = [5, 7, 8, 9, 10, 11, 12, 13, 14].reduce((bits, operation) => bits | (1 << operation), 0);
+
+export interface DescribeClusterHandlerDependencies {
+  readonly clusterId: string;
+  readonly controllerId: number;
+  /** The brokers as clients reach them through the listener the request came in on. */
+  readonly brokers: (context: RequestContext) => readonly BrokerNode[];
+}
+
+export function createDescribeClusterHandler(
+  dependencies: DescribeClusterHandlerDependencies,
+): Handler<DescribeClusterRequest, DescribeClusterResponseInput> {
+  return {
+    apiKey: 60,
+    minVersion: 0,
+    maxVersion: 1,
+
+    handle(request, context) {
+      if (request.endpointType !== ENDPOINT_TYPE_BROKERS) {
+        return {
+          throttleTimeMs: 0,
+          errorCode: ErrorCode.UNSUPPORTED_ENDPOINT_TYPE,
+          errorMessage: `endpoint type ${request.endpointType} is not served; Brook lists brokers (endpoint type 1) only`,
+          endpointType: request.endpointType,
+          clusterId: dependencies.clusterId,
+          controllerId: -1,
+          brokers: [],
+        };
+      }
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.NONE,
+        errorMessage: null,
+        endpointType: ENDPOINT_TYPE_BROKERS,
+        clusterId: dependencies.clusterId,
+        controllerId: dependencies.controllerId,
+        brokers: dependencies.brokers(context).map((broker) => ({
+          brokerId: broker.nodeId,
+          host: broker.host,
+          port: broker.port,
+          rack: broker.rack,
+        })),
+        clusterAuthorizedOperations: request.includeClusterAuthorizedOperations
+          ? CLUSTER_OPERATIONS
+          : AUTHORIZED_OPERATIONS_OMITTED,
+      };
+    },
+
+    errorResponse(_request, errorCode) {
+      return {
+        throttleTimeMs: 0,
+        errorCode,
+        clusterId: dependencies.clusterId,
+        brokers: [],
+      };
+    },
+  };
+}

@@ -1,0 +1,73 @@
+// OffsetForLeaderEpoch (API key 23): the end offset of a leader epoch, which consumers use after
+// a leader change to detect log truncation. One broker never changes leader, so every partition
+// has a single epoch (its leaderEpoch, 0) that ends at the log end offset; an epoch above it is
+// unknown (-1, -1), and a current_leader_epoch that differs from the partition's is fenced or
+// unknown, as Kafka answers.
+
+import { ErrorCode } from '../protocol/errors.js';
+import type {
+  OffsetForLeaderEpochRequest,
+  OffsetForLeaderEpochResponseEpochEndOffsetInput,
+  OffsetForLeaderEpochResponseInput,
+} from '../protocol/generated/offset-for-leader-epoch.js';
+import type { ReplicaManager } from '../replica/replica-manager.js';
+import type { Handler } from './registry.js';
+
+/** Kafka's UNDEFINED_EPOCH and UNDEFINED_EPOCH_OFFSET. */
+const UNDEFINED_EPOCH = -1;
+const UNDEFINED_EPOCH_OFFSET = -1n;
+/** current_leader_epoch -1: the client does not ask for a fencing check. */
+const NO_EPOCH_CHECK = -1;
+
+export function createOffsetForLeaderEpochHandler(dependencies: {
+  readonly replicas: ReplicaManager;
+}): Handler<OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponseInput> {
+  const { replicas } = dependencies;
+  return {
+    apiKey: 23,
+    minVersion: 0,
+    maxVersion: 4,
+
+    handle(request) {
+      return {
+        throttleTimeMs: 0,
+        topics: request.topics.map((topic) => ({
+          topic: topic.topic,
+          partitions: topic.partitions.map((requested): OffsetForLeaderEpochResponseEpochEndOffsetInput => {
+            const answer = (errorCode: number, leaderEpoch = UNDEFINED_EPOCH, endOffset = UNDEFINED_EPOCH_OFFSET) => ({
+              errorCode,
+              partition: requested.partition,
+              leaderEpoch,
+              endOffset,
+            });
+            const partition = replicas.partition(topic.topic, requested.partition);
+            if (partition === undefined) return answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+            if (requested.currentLeaderEpoch !== NO_EPOCH_CHECK) {
+              if (requested.currentLeaderEpoch < partition.leaderEpoch) return answer(ErrorCode.FENCED_LEADER_EPOCH);
+              if (requested.currentLeaderEpoch > partition.leaderEpoch) return answer(ErrorCode.UNKNOWN_LEADER_EPOCH);
+            }
+            if (requested.leaderEpoch === partition.leaderEpoch) {
+              return answer(ErrorCode.NONE, partition.leaderEpoch, BigInt(partition.logEndOffset));
+            }
+            return answer(ErrorCode.NONE);
+          }),
+        })),
+      };
+    },
+
+    errorResponse(request, errorCode) {
+      return {
+        throttleTimeMs: 0,
+        topics: request.topics.map((topic) => ({
+          topic: topic.topic,
+          partitions: topic.partitions.map((requested) => ({
+            errorCode,
+            partition: requested.partition,
+            leaderEpoch: UNDEFINED_EPOCH,
+            endOffset: UNDEFINED_EPOCH_OFFSET,
+          })),
+        })),
+      };
+    },
+  };
+}
