@@ -4,6 +4,7 @@ import {
   GroupCoordinator,
   type JoinGroupParams,
 } from '../../src/coordinator/group/group-coordinator.js';
+import type { GroupCoordinatorConfig } from '../../src/coordinator/group/group-coordinator-config.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { Writer } from '../../src/protocol/writer.js';
 import { encodeConsumerProtocolAssignment } from '../../src/protocol/generated/consumer-protocol-assignment.js';
@@ -41,11 +42,11 @@ function joinParams(groupId: string, memberId = ''): JoinGroupParams {
   };
 }
 
-async function setup() {
+async function setup(config: Partial<GroupCoordinatorConfig> = {}) {
   const clock = new ManualClock();
   const offsetsTopic = new MemoryOffsetsTopic(10);
   const partitions = new FixedPartitions({ orders: [100, 200], archive: [30] });
-  const coordinator = new GroupCoordinator(memoryPorts(offsetsTopic, clock, partitions));
+  const coordinator = new GroupCoordinator(memoryPorts(offsetsTopic, clock, partitions), config);
   await coordinator.start();
   return { clock, offsetsTopic, coordinator };
 }
@@ -298,5 +299,36 @@ describe('group administration', () => {
         ['orders', 1, null, 200, null, join.memberId],
       ],
     );
+  });
+
+  it('a group with members keeps offsets of subscribed topics and loses the others after retention', async () => {
+    const context = await setup({ offsetsRetentionMs: 60_000 });
+    const join = await stableGroup(context, 'retained');
+    await context.coordinator.commitOffsets({
+      groupId: 'retained',
+      memberId: join.memberId,
+      generationId: join.generationId,
+      groupInstanceId: null,
+      topics: [
+        {
+          name: 'orders',
+          partitions: [{ partition: 0, offset: 1n, leaderEpoch: -1, metadata: null }],
+        },
+        {
+          name: 'archive',
+          partitions: [{ partition: 0, offset: 2n, leaderEpoch: -1, metadata: null }],
+        },
+      ],
+    });
+    context.clock.advanceWallClock(59_999);
+    assert.equal(await context.coordinator.expireOffsets(), 0);
+    context.clock.advanceWallClock(1);
+    assert.equal(await context.coordinator.expireOffsets(), 1);
+    const remaining = context.coordinator.fetchOffsets('retained', null);
+    assert.deepEqual(
+      remaining.topics.map((topic) => topic.name),
+      ['orders'],
+    );
+    assert.equal(context.coordinator.groupState('retained'), 'Stable');
   });
 });

@@ -10,15 +10,15 @@ import { decodeConsumerProtocolSubscription } from '../../protocol/generated/con
 
 const consumerProtocolVersionMax = 3;
 
-/** Topics of a subscription; empty when the bytes are not a consumer protocol subscription. */
-export function decodeConsumerSubscriptionTopics(metadata: Buffer): string[] {
+/** Topics of a subscription; null when the bytes are not a consumer protocol subscription. */
+export function decodeConsumerSubscriptionTopics(metadata: Buffer): string[] | null {
   try {
     const reader = new Reader(metadata);
     const version = Math.min(reader.readInt16(), consumerProtocolVersionMax);
-    if (version < 0) return [];
+    if (version < 0) return null;
     return decodeConsumerProtocolSubscription(reader, version).topics;
   } catch {
-    return [];
+    return null;
   }
 }
 

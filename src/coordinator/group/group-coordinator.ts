@@ -1242,19 +1242,21 @@ export class GroupCoordinator {
     if (group === undefined || group.state === 'Dead') {
       return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, topics: [] };
     }
-    let subscribed: Set<string> | null = null;
+    // Which topics the members consume; null = none (Empty), 'unknown' = unreadable
+    // subscriptions, which protect every topic.
+    let subscribed: Set<string> | 'unknown' | null = null;
     if (group.state !== 'Empty') {
       if (group.protocolType !== consumerProtocolType) {
         return { errorCode: ErrorCode.NON_EMPTY_GROUP, topics: [] };
       }
-      subscribed = this.subscribedTopics(group);
+      subscribed = this.subscribedTopics(group) ?? 'unknown';
     }
     const records: KeyValueRecord[] = [];
     const deleting: { topic: string; partition: number }[] = [];
     const results = topics.map((topic) => ({
       name: topic.name,
       partitions: topic.partitions.map((partition) => {
-        if (subscribed !== null && subscribed.has(topic.name)) {
+        if (subscribed === 'unknown' || (subscribed !== null && subscribed.has(topic.name))) {
           return { partition, errorCode: ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC };
         }
         if (group.getOffset(topic.name, partition) !== undefined) {
@@ -1276,46 +1278,68 @@ export class GroupCoordinator {
     return { errorCode: ErrorCode.NONE, topics: results };
   }
 
-  /** Topics any member subscribes to, from the consumer protocol's subscriptions. */
-  private subscribedTopics(group: ClassicGroup): Set<string> {
+  /**
+   * Topics any member subscribes to, from the consumer protocol's subscriptions; null when a
+   * subscription cannot be read (then no topic may be treated as unsubscribed).
+   */
+  private subscribedTopics(group: ClassicGroup): Set<string> | null {
     const topics = new Set<string>();
     for (const member of group.members.values()) {
       const protocol =
         member.protocols.find((candidate) => candidate.name === group.protocolName) ??
         member.protocols[0];
-      if (protocol === undefined) continue;
-      for (const topic of decodeConsumerSubscriptionTopics(protocol.metadata)) topics.add(topic);
+      if (protocol === undefined) return null;
+      const subscription = decodeConsumerSubscriptionTopics(protocol.metadata);
+      if (subscription === null) return null;
+      for (const topic of subscription) topics.add(topic);
     }
     return topics;
   }
 
-  /** Removes expired offsets of groups without members; groups left with nothing die. */
+  /**
+   * Removes expired offsets (Kafka's rules): in a group without members, every offset once
+   * offsets.retention.ms has passed since the group became empty (or since the commit, if
+   * later); in a consumer group with members, offsets of topics no member subscribes to, once
+   * that long has passed since their commit. An empty group left with no offsets dies.
+   */
   async expireOffsets(): Promise<number> {
     const now = this.clock.wallClockNowMs();
     const retentionMs = this.config.offsetsRetentionMs;
     let expiredCount = 0;
     const work: Promise<void>[] = [];
     for (const group of this.groups.values()) {
-      if (group.state !== 'Empty') continue;
       if (this.partitionStates.get(group.offsetsPartition) !== 'loaded') continue;
+      let isExpired: ((topic: string, committed: CommittedOffset) => boolean) | null = null;
+      if (group.state === 'Empty') {
+        isExpired = (_topic, committed) =>
+          Math.max(committed.commitTimestampMs, group.currentStateTimestampMs) + retentionMs <= now;
+      } else if (group.state === 'Stable' && group.protocolType === consumerProtocolType) {
+        const subscribed = this.subscribedTopics(group);
+        if (subscribed !== null) {
+          isExpired = (topic, committed) =>
+            !subscribed.has(topic) && committed.commitTimestampMs + retentionMs <= now;
+        }
+      }
+      if (isExpired === null) continue;
       const records: KeyValueRecord[] = [];
       const expired: { topic: string; partition: number }[] = [];
       for (const [topic, partitions] of group.offsets) {
         for (const [partition, committed] of partitions) {
-          // The clock starts when the group became empty, or at the commit if later.
-          const since = Math.max(committed.commitTimestampMs, group.currentStateTimestampMs);
-          if (since + retentionMs <= now) {
-            records.push({
-              key: encodeOffsetCommitKey(group.groupId, topic, partition),
-              value: null,
-            });
-            expired.push({ topic, partition });
-          }
+          if (!isExpired(topic, committed)) continue;
+          records.push({
+            key: encodeOffsetCommitKey(group.groupId, topic, partition),
+            value: null,
+          });
+          expired.push({ topic, partition });
         }
       }
-      const diesToo = expired.length === group.offsetCount();
+      const diesToo =
+        group.state === 'Empty' &&
+        group.pendingMembers.size === 0 &&
+        expired.length === group.offsetCount();
       if (expired.length === 0 && !diesToo) continue;
       if (diesToo) {
+        // Dead before the write: nothing may join or commit while the tombstones are on their way.
         group.transitionTo('Dead', now);
         records.push({ key: encodeGroupMetadataKey(group.groupId), value: null });
       }
@@ -1327,10 +1351,12 @@ export class GroupCoordinator {
               if (diesToo && group.state === 'Dead') group.state = 'Empty';
               return;
             }
-            for (const { topic, partition } of expired)
+            for (const { topic, partition } of expired) {
               group.deleteOffset(topic, partition, appendSequence);
-            if (diesToo && this.groups.get(group.groupId) === group)
+            }
+            if (diesToo && this.groups.get(group.groupId) === group) {
               this.groups.delete(group.groupId);
+            }
           },
         ),
       );
