@@ -331,4 +331,33 @@ describe('group administration', () => {
     );
     assert.equal(context.coordinator.groupState('retained'), 'Stable');
   });
+
+  it('forgets committed offsets of a deleted topic in every group', async () => {
+    const context = await setup();
+    for (const groupId of ['one', 'two']) {
+      await context.coordinator.commitOffsets({
+        groupId,
+        memberId: '',
+        generationId: -1,
+        groupInstanceId: null,
+        topics: [
+          {
+            name: 'orders',
+            partitions: [{ partition: 0, offset: 1n, leaderEpoch: -1, metadata: null }],
+          },
+          {
+            name: 'archive',
+            partitions: [{ partition: 0, offset: 2n, leaderEpoch: -1, metadata: null }],
+          },
+        ],
+      });
+    }
+    await context.coordinator.deleteOffsetsOfTopics(['archive']);
+    for (const groupId of ['one', 'two']) {
+      assert.deepEqual(
+        context.coordinator.fetchOffsets(groupId, null).topics.map((topic) => topic.name),
+        ['orders'],
+      );
+    }
+  });
 });

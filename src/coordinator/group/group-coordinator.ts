@@ -1520,6 +1520,43 @@ export class GroupCoordinator {
     return { groupId, errorCode: ErrorCode.NONE, state: group.state, partitions };
   }
 
+  /**
+   * Forgets every group's committed offsets for deleted topics (the broker calls this after
+   * DeleteTopics), with tombstones, so a topic created again under the same name starts with no
+   * committed offsets. Resolves when the tombstones are durable.
+   */
+  async deleteOffsetsOfTopics(topics: readonly string[]): Promise<void> {
+    const deleted = new Set(topics);
+    const work: Promise<void>[] = [];
+    for (const group of this.groups.values()) {
+      if (this.partitionStates.get(group.offsetsPartition) !== 'loaded') continue;
+      const records: KeyValueRecord[] = [];
+      const removed: { topic: string; partition: number }[] = [];
+      for (const [topic, partitions] of group.offsets) {
+        if (!deleted.has(topic)) continue;
+        for (const partition of partitions.keys()) {
+          records.push({
+            key: encodeOffsetCommitKey(group.groupId, topic, partition),
+            value: null,
+          });
+          removed.push({ topic, partition });
+        }
+      }
+      if (records.length === 0) continue;
+      work.push(
+        this.appendRecords(group.offsetsPartition, records).then(
+          ({ errorCode, appendSequence }) => {
+            if (errorCode !== ErrorCode.NONE) return;
+            for (const { topic, partition } of removed) {
+              group.deleteOffset(topic, partition, appendSequence);
+            }
+          },
+        ),
+      );
+    }
+    await Promise.all(work);
+  }
+
   /** The group's state, for tests and the admin surface; undefined when it does not exist. */
   groupState(groupId: string): GroupState | undefined {
     return this.groups.get(groupId)?.state;
