@@ -27,7 +27,9 @@ export function adminErrorOf(error: unknown): AdminError {
   if (error instanceof ConfigError) {
     // A broker setting that only applies at start-up is a request Kafka refuses, not a bad value.
     const errorCode =
-      error.code === ConfigErrorCode.NOT_DYNAMIC ? ErrorCode.INVALID_REQUEST : ErrorCode.INVALID_CONFIG;
+      error.code === ConfigErrorCode.NOT_DYNAMIC
+        ? ErrorCode.INVALID_REQUEST
+        : ErrorCode.INVALID_CONFIG;
     return { errorCode, errorMessage: error.message };
   }
   if (error instanceof MetadataError) {

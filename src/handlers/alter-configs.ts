@@ -61,11 +61,17 @@ export function createAlterConfigsHandler(
     },
   };
 
-  async function alter(resource: AlterConfigsRequestAlterConfigsResource, validateOnly: boolean): Promise<void> {
+  async function alter(
+    resource: AlterConfigsRequestAlterConfigsResource,
+    validateOnly: boolean,
+  ): Promise<void> {
     const values = new Map<string, string>();
     for (const config of resource.configs) {
       if (values.has(config.name)) {
-        throw new AdminRequestError(ErrorCode.INVALID_REQUEST, `config ${config.name} is named twice`);
+        throw new AdminRequestError(
+          ErrorCode.INVALID_REQUEST,
+          `config ${config.name} is named twice`,
+        );
       }
       // A null value sets nothing: the config is left at its default.
       if (config.value !== null) values.set(config.name, config.value);
@@ -73,12 +79,21 @@ export function createAlterConfigsHandler(
     switch (resource.resourceType) {
       case ConfigResourceType.TOPIC: {
         const topic = topicResource(replicas, resource.resourceName);
-        await replaceTopicOverrides(replicas, brokerConfigs.current(), topic.metadata.name, values, validateOnly);
+        await replaceTopicOverrides(
+          replicas,
+          brokerConfigs.current(),
+          topic.metadata.name,
+          values,
+          validateOnly,
+        );
         return;
       }
       case ConfigResourceType.BROKER: {
         const scope = brokerResourceScope(resource.resourceName, brokerConfigs.current().nodeId);
-        const changes = [...values].map(([name, value]) => ({ name, value: value as string | null }));
+        const changes = [...values].map(([name, value]) => ({
+          name,
+          value: value as string | null,
+        }));
         for (const name of brokerConfigs.dynamicValues(scope).keys()) {
           if (!values.has(name)) changes.push({ name, value: null });
         }
@@ -96,5 +111,10 @@ function response(
   errorCode: number,
   errorMessage: string | null,
 ): AlterConfigsResponseAlterConfigsResourceResponseInput {
-  return { errorCode, errorMessage, resourceType: resource.resourceType, resourceName: resource.resourceName };
+  return {
+    errorCode,
+    errorMessage,
+    resourceType: resource.resourceType,
+    resourceName: resource.resourceName,
+  };
 }

@@ -9,7 +9,11 @@
 // Owned by the broker. Changes are serialised: two AlterConfigs must not both read the old config
 // and the later one silently undo the earlier one across the persist `await`.
 
-import { type BrokerConfig, type BrokerConfigChange, alterBrokerConfig } from '../config/broker-config.js';
+import {
+  type BrokerConfig,
+  type BrokerConfigChange,
+  alterBrokerConfig,
+} from '../config/broker-config.js';
 import { renderConfigValue } from '../config/definitions.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
 

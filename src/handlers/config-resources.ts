@@ -23,9 +23,15 @@ export function topicResource(replicas: ReplicaManager, name: string): TopicPart
   const topic = replicas.topic(name);
   if (topic !== undefined) return topic;
   if (!isValidTopicName(name)) {
-    throw new AdminRequestError(ErrorCode.INVALID_TOPIC_EXCEPTION, `'${name}' is not a valid topic name`);
+    throw new AdminRequestError(
+      ErrorCode.INVALID_TOPIC_EXCEPTION,
+      `'${name}' is not a valid topic name`,
+    );
   }
-  throw new AdminRequestError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${name}' does not exist.`);
+  throw new AdminRequestError(
+    ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+    `Topic '${name}' does not exist.`,
+  );
 }
 
 /** A BROKER resource names this broker by node id, or the cluster-wide default by "". */
@@ -50,7 +56,10 @@ export function unsupportedResourceType(resourceType: number): AdminRequestError
  * Checks a topic's complete override set: every name known, every value valid, and the resulting
  * log config coherent. Throws ConfigError (INVALID_CONFIG) naming the problem.
  */
-export function validateTopicOverrides(broker: BrokerConfig, overrides: ReadonlyMap<string, string>): void {
+export function validateTopicOverrides(
+  broker: BrokerConfig,
+  overrides: ReadonlyMap<string, string>,
+): void {
   const parsed = parseTopicConfigs(overrides);
   try {
     validateLogConfig(topicLogConfig(broker, parsed));

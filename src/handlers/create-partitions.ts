@@ -35,7 +35,9 @@ export function createCreatePartitionsHandler(
       const results: CreatePartitionsResponseCreatePartitionsTopicResultInput[] = [];
       for (const topic of request.topics) {
         if (counts.get(topic.name)! > 1) {
-          results.push(result(topic.name, ErrorCode.INVALID_REQUEST, 'Duplicate topic in request.'));
+          results.push(
+            result(topic.name, ErrorCode.INVALID_REQUEST, 'Duplicate topic in request.'),
+          );
           continue;
         }
         try {
@@ -62,9 +64,15 @@ export function createCreatePartitionsHandler(
     const topic = replicas.topic(requested.name);
     if (topic === undefined) {
       if (!isValidTopicName(requested.name)) {
-        throw new AdminRequestError(ErrorCode.INVALID_TOPIC_EXCEPTION, `'${requested.name}' is not a valid topic name`);
+        throw new AdminRequestError(
+          ErrorCode.INVALID_TOPIC_EXCEPTION,
+          `'${requested.name}' is not a valid topic name`,
+        );
       }
-      throw new AdminRequestError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${requested.name}' does not exist.`);
+      throw new AdminRequestError(
+        ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+        `Topic '${requested.name}' does not exist.`,
+      );
     }
     if (topic.metadata.internal) {
       // The group coordinator maps groups to partitions by the partition count.
@@ -75,7 +83,10 @@ export function createCreatePartitionsHandler(
     }
     const current = topic.partitions.length;
     if (requested.count === current) {
-      throw new AdminRequestError(ErrorCode.INVALID_PARTITIONS, `Topic already has ${current} partitions.`);
+      throw new AdminRequestError(
+        ErrorCode.INVALID_PARTITIONS,
+        `Topic already has ${current} partitions.`,
+      );
     }
     if (requested.count < current) {
       throw new AdminRequestError(

@@ -52,7 +52,13 @@ export function createCreateTopicsHandler(
       const results: CreateTopicsResponseCreatableTopicResultInput[] = [];
       for (const topic of request.topics) {
         if (counts.get(topic.name)! > 1) {
-          results.push(failed(topic.name, ErrorCode.INVALID_REQUEST, `Topic '${topic.name}' is named more than once in the request.`));
+          results.push(
+            failed(
+              topic.name,
+              ErrorCode.INVALID_REQUEST,
+              `Topic '${topic.name}' is named more than once in the request.`,
+            ),
+          );
           continue;
         }
         try {
@@ -94,13 +100,19 @@ export function createCreateTopicsHandler(
       );
     }
     if (replicas.topic(name) !== undefined) {
-      throw new AdminRequestError(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${name}' already exists.`);
+      throw new AdminRequestError(
+        ErrorCode.TOPIC_ALREADY_EXISTS,
+        `Topic '${name}' already exists.`,
+      );
     }
 
     let partitionCount: number;
     let replicationFactor: number;
     if (topic.assignments.length > 0) {
-      if (topic.numPartitions !== USE_BROKER_DEFAULT || topic.replicationFactor !== USE_BROKER_DEFAULT) {
+      if (
+        topic.numPartitions !== USE_BROKER_DEFAULT ||
+        topic.replicationFactor !== USE_BROKER_DEFAULT
+      ) {
         throw new AdminRequestError(
           ErrorCode.INVALID_REQUEST,
           'Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.',
@@ -109,7 +121,8 @@ export function createCreateTopicsHandler(
       partitionCount = checkAssignments(topic, broker.nodeId);
       replicationFactor = 1;
     } else {
-      partitionCount = topic.numPartitions === USE_BROKER_DEFAULT ? broker.numPartitions : topic.numPartitions;
+      partitionCount =
+        topic.numPartitions === USE_BROKER_DEFAULT ? broker.numPartitions : topic.numPartitions;
       if (partitionCount < 1) {
         throw new AdminRequestError(
           ErrorCode.INVALID_PARTITIONS,
@@ -117,7 +130,9 @@ export function createCreateTopicsHandler(
         );
       }
       replicationFactor =
-        topic.replicationFactor === USE_BROKER_DEFAULT ? broker.defaultReplicationFactor : topic.replicationFactor;
+        topic.replicationFactor === USE_BROKER_DEFAULT
+          ? broker.defaultReplicationFactor
+          : topic.replicationFactor;
       if (replicationFactor < 1) {
         throw new AdminRequestError(
           ErrorCode.INVALID_REPLICATION_FACTOR,
@@ -135,7 +150,10 @@ export function createCreateTopicsHandler(
     const configs = new Map<string, string>();
     for (const config of topic.configs) {
       if (configs.has(config.name)) {
-        throw new AdminRequestError(ErrorCode.INVALID_REQUEST, `config ${config.name} is named twice`);
+        throw new AdminRequestError(
+          ErrorCode.INVALID_REQUEST,
+          `config ${config.name} is named twice`,
+        );
       }
       // A null value sets nothing: the config keeps its default.
       if (config.value !== null) configs.set(config.name, config.value);
@@ -148,7 +166,10 @@ export function createCreateTopicsHandler(
     planned: PlannedTopic,
     topicId: Buffer,
   ): CreateTopicsResponseCreatableTopicResultInput {
-    const described = describeTopicConfigs(brokerConfigs.current(), parseTopicConfigs(planned.configs));
+    const described = describeTopicConfigs(
+      brokerConfigs.current(),
+      parseTopicConfigs(planned.configs),
+    );
     return {
       name: planned.name,
       topicId,
@@ -201,7 +222,11 @@ function checkAssignments(topic: CreatableTopic, nodeId: number): number {
   return indexes.size;
 }
 
-function failed(name: string, errorCode: number, errorMessage: string | null): CreateTopicsResponseCreatableTopicResultInput {
+function failed(
+  name: string,
+  errorCode: number,
+  errorMessage: string | null,
+): CreateTopicsResponseCreatableTopicResultInput {
   return {
     name,
     topicId: ZERO_TOPIC_ID,
@@ -212,4 +237,3 @@ function failed(name: string, errorCode: number, errorMessage: string | null): C
     configs: null,
   };
 }
-

@@ -48,7 +48,12 @@ export function createDeleteTopicsHandler(
       for (const reference of references) {
         if (counts.get(keyOf(reference))! > 1) {
           responses.push(
-            result(reference.name, reference.topicId, ErrorCode.INVALID_REQUEST, 'Duplicate topic in request.'),
+            result(
+              reference.name,
+              reference.topicId,
+              ErrorCode.INVALID_REQUEST,
+              'Duplicate topic in request.',
+            ),
           );
           continue;
         }
@@ -56,7 +61,10 @@ export function createDeleteTopicsHandler(
         try {
           topic = resolve(reference);
           if (!dependencies.deleteTopicEnable()) {
-            throw new AdminRequestError(ErrorCode.TOPIC_DELETION_DISABLED, 'Topic deletion is disabled (delete.topic.enable=false).');
+            throw new AdminRequestError(
+              ErrorCode.TOPIC_DELETION_DISABLED,
+              'Topic deletion is disabled (delete.topic.enable=false).',
+            );
           }
           if (topic.metadata.internal) {
             throw new AdminRequestError(
@@ -69,7 +77,12 @@ export function createDeleteTopicsHandler(
         } catch (error) {
           const { errorCode, errorMessage } = adminErrorOf(error);
           responses.push(
-            result(topic?.metadata.name ?? reference.name, topic?.metadata.topicId ?? reference.topicId, errorCode, errorMessage),
+            result(
+              topic?.metadata.name ?? reference.name,
+              topic?.metadata.topicId ?? reference.topicId,
+              errorCode,
+              errorMessage,
+            ),
           );
         }
       }
@@ -89,18 +102,30 @@ export function createDeleteTopicsHandler(
   function resolve(reference: TopicReference): TopicPartitions {
     if (reference.name !== null) {
       if (!reference.topicId.equals(ZERO_TOPIC_ID)) {
-        throw new AdminRequestError(ErrorCode.INVALID_REQUEST, 'A topic is named by both its name and its id; give one.');
+        throw new AdminRequestError(
+          ErrorCode.INVALID_REQUEST,
+          'A topic is named by both its name and its id; give one.',
+        );
       }
       const topic = replicas.topic(reference.name);
       if (topic !== undefined) return topic;
       if (!isValidTopicName(reference.name)) {
-        throw new AdminRequestError(ErrorCode.INVALID_TOPIC_EXCEPTION, `'${reference.name}' is not a valid topic name`);
+        throw new AdminRequestError(
+          ErrorCode.INVALID_TOPIC_EXCEPTION,
+          `'${reference.name}' is not a valid topic name`,
+        );
       }
-      throw new AdminRequestError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${reference.name}' does not exist.`);
+      throw new AdminRequestError(
+        ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+        `Topic '${reference.name}' does not exist.`,
+      );
     }
     const topic = replicas.topicById(reference.topicId);
     if (topic === undefined) {
-      throw new AdminRequestError(ErrorCode.UNKNOWN_TOPIC_ID, `No topic has id ${reference.topicId.toString('hex')}.`);
+      throw new AdminRequestError(
+        ErrorCode.UNKNOWN_TOPIC_ID,
+        `No topic has id ${reference.topicId.toString('hex')}.`,
+      );
     }
     return topic;
   }
@@ -115,7 +140,9 @@ function referencesOf(request: DeleteTopicsRequest): TopicReference[] {
 }
 
 function keyOf(reference: TopicReference): string {
-  return reference.name !== null ? `name:${reference.name}` : `id:${reference.topicId.toString('hex')}`;
+  return reference.name !== null
+    ? `name:${reference.name}`
+    : `id:${reference.topicId.toString('hex')}`;
 }
 
 function result(

@@ -20,7 +20,10 @@ const ENDPOINT_TYPE_BROKERS = 1;
  * ALTER_CONFIGS (11), IDEMPOTENT_WRITE (12), CREATE_TOKENS (13), DESCRIBE_TOKENS (14), as a
  * bit set indexed by Kafka's AclOperation codes.
  */
-const CLUSTER_OPERATIONS = [5, 7, 8, 9, 10, 11, 12, 13, 14].reduce((bits, operation) => bits | (1 << operation), 0);
+const CLUSTER_OPERATIONS = [5, 7, 8, 9, 10, 11, 12, 13, 14].reduce(
+  (bits, operation) => bits | (1 << operation),
+  0,
+);
 
 export interface DescribeClusterHandlerDependencies {
   readonly clusterId: string;

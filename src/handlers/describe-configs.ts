@@ -55,7 +55,8 @@ export function createDescribeConfigsHandler(
           const configs = describeResource(resource)
             .filter(
               (config) =>
-                resource.configurationKeys === null || resource.configurationKeys.includes(config.name),
+                resource.configurationKeys === null ||
+                resource.configurationKeys.includes(config.name),
             )
             .map((config) => toResponse(config, request));
           return result(resource, ErrorCode.NONE, null, configs);
@@ -75,12 +76,17 @@ export function createDescribeConfigsHandler(
     },
   };
 
-  function describeResource(resource: DescribeConfigsRequestDescribeConfigsResource): DescribedConfig[] {
+  function describeResource(
+    resource: DescribeConfigsRequestDescribeConfigsResource,
+  ): DescribedConfig[] {
     const broker = brokerConfigs.current();
     switch (resource.resourceType) {
       case ConfigResourceType.TOPIC: {
         const topic = topicResource(replicas, resource.resourceName);
-        return describeTopicConfigs(broker, parseTopicConfigs(Object.entries(topic.metadata.configs)));
+        return describeTopicConfigs(
+          broker,
+          parseTopicConfigs(Object.entries(topic.metadata.configs)),
+        );
       }
       case ConfigResourceType.BROKER: {
         const scope = brokerResourceScope(resource.resourceName, broker.nodeId);
@@ -108,7 +114,11 @@ function describeClusterDefaults(values: ReadonlyMap<string, string>): Described
       source: ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG,
       isSensitive: sensitive,
       synonyms: [
-        { name, value: sensitive ? null : value, source: ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG },
+        {
+          name,
+          value: sensitive ? null : value,
+          source: ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG,
+        },
       ],
       configType: configTypeCode(definition.type),
       documentation: definition.documentation,

@@ -81,7 +81,10 @@ export function createIncrementalAlterConfigsHandler(
     const seen = new Set<string>();
     for (const config of resource.configs) {
       if (seen.has(config.name)) {
-        throw new AdminRequestError(ErrorCode.INVALID_REQUEST, `config ${config.name} is named twice`);
+        throw new AdminRequestError(
+          ErrorCode.INVALID_REQUEST,
+          `config ${config.name} is named twice`,
+        );
       }
       seen.add(config.name);
     }
@@ -108,7 +111,8 @@ export function createIncrementalAlterConfigsHandler(
           kind: 'broker setting',
         });
         const changes: Array<{ name: string; value: string | null }> = [];
-        for (const [name, value] of after) if (before.get(name) !== value) changes.push({ name, value });
+        for (const [name, value] of after)
+          if (before.get(name) !== value) changes.push({ name, value });
         for (const name of before.keys()) if (!after.has(name)) changes.push({ name, value: null });
         await brokerConfigs.alter(scope, changes, validateOnly);
         return;
@@ -194,5 +198,10 @@ function response(
   errorCode: number,
   errorMessage: string | null,
 ): IncrementalAlterConfigsResponseAlterConfigsResourceResponseInput {
-  return { errorCode, errorMessage, resourceType: resource.resourceType, resourceName: resource.resourceName };
+  return {
+    errorCode,
+    errorMessage,
+    resourceType: resource.resourceType,
+    resourceName: resource.resourceName,
+  };
 }

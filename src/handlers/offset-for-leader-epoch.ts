@@ -33,24 +33,36 @@ export function createOffsetForLeaderEpochHandler(dependencies: {
         throttleTimeMs: 0,
         topics: request.topics.map((topic) => ({
           topic: topic.topic,
-          partitions: topic.partitions.map((requested): OffsetForLeaderEpochResponseEpochEndOffsetInput => {
-            const answer = (errorCode: number, leaderEpoch = UNDEFINED_EPOCH, endOffset = UNDEFINED_EPOCH_OFFSET) => ({
-              errorCode,
-              partition: requested.partition,
-              leaderEpoch,
-              endOffset,
-            });
-            const partition = replicas.partition(topic.topic, requested.partition);
-            if (partition === undefined) return answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-            if (requested.currentLeaderEpoch !== NO_EPOCH_CHECK) {
-              if (requested.currentLeaderEpoch < partition.leaderEpoch) return answer(ErrorCode.FENCED_LEADER_EPOCH);
-              if (requested.currentLeaderEpoch > partition.leaderEpoch) return answer(ErrorCode.UNKNOWN_LEADER_EPOCH);
-            }
-            if (requested.leaderEpoch === partition.leaderEpoch) {
-              return answer(ErrorCode.NONE, partition.leaderEpoch, BigInt(partition.logEndOffset));
-            }
-            return answer(ErrorCode.NONE);
-          }),
+          partitions: topic.partitions.map(
+            (requested): OffsetForLeaderEpochResponseEpochEndOffsetInput => {
+              const answer = (
+                errorCode: number,
+                leaderEpoch = UNDEFINED_EPOCH,
+                endOffset = UNDEFINED_EPOCH_OFFSET,
+              ) => ({
+                errorCode,
+                partition: requested.partition,
+                leaderEpoch,
+                endOffset,
+              });
+              const partition = replicas.partition(topic.topic, requested.partition);
+              if (partition === undefined) return answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+              if (requested.currentLeaderEpoch !== NO_EPOCH_CHECK) {
+                if (requested.currentLeaderEpoch < partition.leaderEpoch)
+                  return answer(ErrorCode.FENCED_LEADER_EPOCH);
+                if (requested.currentLeaderEpoch > partition.leaderEpoch)
+                  return answer(ErrorCode.UNKNOWN_LEADER_EPOCH);
+              }
+              if (requested.leaderEpoch === partition.leaderEpoch) {
+                return answer(
+                  ErrorCode.NONE,
+                  partition.leaderEpoch,
+                  BigInt(partition.logEndOffset),
+                );
+              }
+              return answer(ErrorCode.NONE);
+            },
+          ),
         })),
       };
     },
