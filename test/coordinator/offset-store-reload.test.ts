@@ -8,14 +8,25 @@ import {
   offsetsPartitionFor,
   type JoinGroupParams,
 } from '../../src/coordinator/group/group-coordinator.js';
-import { readOffsetsTopicRecords } from '../../src/coordinator/group/offsets-topic-batches.js';
+import {
+  buildOffsetsTopicBatch,
+  readOffsetsTopicRecords,
+} from '../../src/coordinator/group/offsets-topic-batches.js';
 import {
   decodeGroupMetadataValue,
   decodeOffsetCommitValue,
   decodeOffsetsTopicKey,
+  encodeOffsetCommitKey,
+  encodeOffsetCommitValue,
 } from '../../src/coordinator/group/offsets-topic-records.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
-import { FixedPartitions, ManualClock, memoryPorts, subscription } from './helpers.js';
+import {
+  FixedPartitions,
+  ManualClock,
+  MemoryOffsetsTopic,
+  memoryPorts,
+  subscription,
+} from './helpers.js';
 import { LogOffsetsTopic } from './log-offsets-topic.js';
 
 const partitionCount = 5;
@@ -285,5 +296,35 @@ describe('offsets in __consumer_offsets log files', () => {
       second.coordinator.close();
       await second.offsetsTopic.close();
     });
+  });
+
+  it("a record it cannot read is skipped without losing the partition's other groups", async () => {
+    const clock = new ManualClock();
+    const offsetsTopic = new MemoryOffsetsTopic(1);
+    const unknownKey = Buffer.from([0, 9, 0, 1, 0x78]);
+    await offsetsTopic.append(
+      0,
+      buildOffsetsTopicBatch(
+        [
+          { key: unknownKey, value: Buffer.from('?') },
+          {
+            key: encodeOffsetCommitKey('survivor', 'orders', 1),
+            value: encodeOffsetCommitValue({
+              offset: 77n,
+              leaderEpoch: -1,
+              metadata: 'kept',
+              commitTimestampMs: 1,
+            }),
+          },
+        ],
+        1,
+      ),
+    );
+    const coordinator = new GroupCoordinator(memoryPorts(offsetsTopic, clock, topics));
+    await coordinator.start();
+    assert.equal(coordinator.skippedRecordCount, 1);
+    const fetched = coordinator.fetchOffsets('survivor', [{ name: 'orders', partitions: [1] }]);
+    assert.equal(fetched.topics[0].partitions[0].offset, 77n);
+    assert.equal(fetched.topics[0].partitions[0].metadata, 'kept');
   });
 });

@@ -13,6 +13,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { ErrorCode } from '../../protocol/errors.js';
+import { ProtocolDecodeError } from '../../protocol/reader.js';
 import {
   ClassicGroup,
   GroupMember,
@@ -37,6 +38,7 @@ import {
   decodeGroupMetadataValue,
   decodeOffsetCommitValue,
   decodeOffsetsTopicKey,
+  OffsetsTopicRecordError,
   encodeGroupMetadataKey,
   encodeGroupMetadataValue,
   encodeOffsetCommitKey,
@@ -213,6 +215,8 @@ export class GroupCoordinator {
   /** Issue order of appends; see CommittedOffset.appendSequence. */
   private appendSequence = 1;
   private retentionTimer: { cancel(): void } | null = null;
+  /** Records of `__consumer_offsets` that could not be read while loading (skipped). */
+  skippedRecordCount = 0;
   private closed = false;
 
   constructor(
@@ -255,23 +259,18 @@ export class GroupCoordinator {
     try {
       for await (const chunk of this.ports.offsetsTopic.readAll(partition)) {
         for (const record of readOffsetsTopicRecords(chunk)) {
-          const key = decodeOffsetsTopicKey(record.key);
-          if (key.type === 'group') {
-            metadataByGroup.set(
-              key.groupId,
-              record.value === null ? null : decodeGroupMetadataValue(record.value),
-            );
-          } else {
-            let offsets = offsetsByGroup.get(key.groupId);
-            if (offsets === undefined) {
-              offsets = new Map();
-              offsetsByGroup.set(key.groupId, offsets);
+          try {
+            this.replayRecord(record, metadataByGroup, offsetsByGroup);
+          } catch (error) {
+            // A record this code cannot read (another version's layout) must not keep every
+            // other group of the partition from loading: it is counted and skipped.
+            if (
+              !(error instanceof OffsetsTopicRecordError) &&
+              !(error instanceof ProtocolDecodeError)
+            ) {
+              throw error;
             }
-            const value = record.value === null ? null : decodeOffsetCommitValue(record.value);
-            offsets.set(
-              topicPartitionKey(key.topic, key.partition),
-              value === null ? null : { ...value, appendSequence: 0 },
-            );
+            this.skippedRecordCount++;
           }
         }
       }
@@ -298,6 +297,31 @@ export class GroupCoordinator {
       this.groups.set(groupId, group);
     }
     this.partitionStates.set(partition, 'loaded');
+  }
+
+  private replayRecord(
+    record: KeyValueRecord,
+    metadataByGroup: Map<string, GroupMetadataValue | null>,
+    offsetsByGroup: Map<string, Map<string, CommittedOffset | null>>,
+  ): void {
+    const key = decodeOffsetsTopicKey(record.key);
+    if (key.type === 'group') {
+      metadataByGroup.set(
+        key.groupId,
+        record.value === null ? null : decodeGroupMetadataValue(record.value),
+      );
+      return;
+    }
+    let offsets = offsetsByGroup.get(key.groupId);
+    if (offsets === undefined) {
+      offsets = new Map();
+      offsetsByGroup.set(key.groupId, offsets);
+    }
+    const value = record.value === null ? null : decodeOffsetCommitValue(record.value);
+    offsets.set(
+      topicPartitionKey(key.topic, key.partition),
+      value === null ? null : { ...value, appendSequence: 0 },
+    );
   }
 
   private restoreGroupMetadata(group: ClassicGroup, metadata: GroupMetadataValue): void {
