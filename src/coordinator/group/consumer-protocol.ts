@@ -1,22 +1,19 @@
 // Reading the consumer protocol's subscription and assignment bytes (protocol type "consumer").
 //
 // The broker only relays these bytes between members; it reads them for admin answers alone:
-// which topics a group consumes (OffsetDelete) and which member owns which partition (lag).
-// Bytes that do not parse (a client's own protocol under the "consumer" type) read as nothing.
+// which topics a group consumes (OffsetDelete, offset expiry) and which member owns which
+// partition (lag). Bytes that do not parse (a client's own protocol under the "consumer" type)
+// read as unknown (null) or as no partitions, never as an error.
 
-import { Reader } from '../../protocol/reader.js';
-import { decodeConsumerProtocolAssignment } from '../../protocol/generated/consumer-protocol-assignment.js';
-import { decodeConsumerProtocolSubscription } from '../../protocol/generated/consumer-protocol-subscription.js';
-
-const consumerProtocolVersionMax = 3;
+import {
+  decodeConsumerAssignment as decodeAssignment,
+  decodeConsumerSubscription,
+} from '../../protocol/consumer-protocol.js';
 
 /** Topics of a subscription; null when the bytes are not a consumer protocol subscription. */
 export function decodeConsumerSubscriptionTopics(metadata: Buffer): string[] | null {
   try {
-    const reader = new Reader(metadata);
-    const version = Math.min(reader.readInt16(), consumerProtocolVersionMax);
-    if (version < 0) return null;
-    return decodeConsumerProtocolSubscription(reader, version).topics;
+    return decodeConsumerSubscription(metadata).subscription.topics;
   } catch {
     return null;
   }
@@ -28,10 +25,7 @@ export function decodeConsumerAssignment(
 ): { topic: string; partitions: number[] }[] {
   if (assignment.length === 0) return [];
   try {
-    const reader = new Reader(assignment);
-    const version = Math.min(reader.readInt16(), consumerProtocolVersionMax);
-    if (version < 0) return [];
-    return decodeConsumerProtocolAssignment(reader, version).assignedPartitions;
+    return decodeAssignment(assignment).assignment.assignedPartitions;
   } catch {
     return [];
   }
