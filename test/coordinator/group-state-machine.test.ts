@@ -435,6 +435,150 @@ describe('group membership', () => {
   });
 });
 
+describe('error codes clients rely on', () => {
+  it('answers stale generations, unknown members and rebalances in progress the way Kafka does', async () => {
+    const context = await setup();
+    const { coordinator, clock } = context;
+    const a = await startJoin(context);
+    clock.advance(0);
+    const joinA = await a.joined;
+    // CompletingRebalance: a commit must wait for the assignment.
+    const early = await coordinator.commitOffsets({
+      groupId: group,
+      memberId: a.memberId,
+      generationId: joinA.generationId,
+      groupInstanceId: null,
+      topics: [
+        {
+          name: 'orders',
+          partitions: [{ partition: 0, offset: 1n, leaderEpoch: -1, metadata: null }],
+        },
+      ],
+    });
+    assert.equal(early[0].partitions[0].errorCode, ErrorCode.REBALANCE_IN_PROGRESS);
+    const wrongGeneration = await coordinator.syncGroup({
+      groupId: group,
+      memberId: a.memberId,
+      generationId: joinA.generationId + 1,
+      groupInstanceId: null,
+      protocolType: null,
+      protocolName: null,
+      assignments: [],
+    });
+    assert.equal(wrongGeneration.errorCode, ErrorCode.ILLEGAL_GENERATION);
+    const wrongProtocol = await coordinator.syncGroup({
+      groupId: group,
+      memberId: a.memberId,
+      generationId: joinA.generationId,
+      groupInstanceId: null,
+      protocolType: 'consumer',
+      protocolName: 'roundrobin',
+      assignments: [],
+    });
+    assert.equal(wrongProtocol.errorCode, ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+    await coordinator.syncGroup({
+      groupId: group,
+      memberId: a.memberId,
+      generationId: joinA.generationId,
+      groupInstanceId: null,
+      protocolType: null,
+      protocolName: null,
+      assignments: [],
+    });
+    const unknownJoin = await coordinator.joinGroup(joinParams({ memberId: 'made-up' }));
+    assert.equal(unknownJoin.errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
+    const unknownGroupJoin = await coordinator.joinGroup(
+      joinParams({ groupId: 'other', memberId: 'made-up' }),
+    );
+    assert.equal(unknownGroupJoin.errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
+
+    // PreparingRebalance: SyncGroup is refused until the member rejoins.
+    const b = await startJoin(context);
+    const duringRebalance = await coordinator.syncGroup({
+      groupId: group,
+      memberId: a.memberId,
+      generationId: joinA.generationId,
+      groupInstanceId: null,
+      protocolType: null,
+      protocolName: null,
+      assignments: [],
+    });
+    assert.equal(duringRebalance.errorCode, ErrorCode.REBALANCE_IN_PROGRESS);
+    const rejoin = coordinator.joinGroup(joinParams({ memberId: a.memberId }));
+    await Promise.all([rejoin, b.joined]);
+  });
+
+  it('a member id handed out with MEMBER_ID_REQUIRED that never comes back does not hold a rebalance past its session timeout', async () => {
+    const context = await setup();
+    const { coordinator, clock } = context;
+    const a = await startJoin(context);
+    clock.advance(0);
+    const joinA = await a.joined;
+    await coordinator.syncGroup({
+      groupId: group,
+      memberId: a.memberId,
+      generationId: joinA.generationId,
+      groupInstanceId: null,
+      protocolType: null,
+      protocolName: null,
+      assignments: [],
+    });
+    // b gets its id and vanishes; a rejoins (say, with a new subscription).
+    const b = await coordinator.joinGroup(joinParams());
+    assert.equal(b.errorCode, ErrorCode.MEMBER_ID_REQUIRED);
+    let done = false;
+    const rejoin = coordinator
+      .joinGroup(
+        joinParams({
+          memberId: a.memberId,
+          protocols: [{ name: 'range', metadata: subscription(['refunds']) }],
+        }),
+      )
+      .then((result) => ((done = true), result));
+    clock.advance(9_999);
+    await settle();
+    assert.equal(done, false);
+    clock.advance(1);
+    const result = await rejoin;
+    assert.equal(result.generationId, joinA.generationId + 1);
+    assert.equal(result.members.length, 1);
+  });
+
+  it('members that never send SyncGroup are removed after the rebalance timeout', async () => {
+    const context = await setup();
+    const { coordinator, clock } = context;
+    const a = await startJoin(context, { sessionTimeoutMs: 60_000 });
+    const b = await startJoin(context, { sessionTimeoutMs: 60_000 });
+    clock.advance(0);
+    const [joinA, joinB] = await Promise.all([a.joined, b.joined]);
+    const leader = joinA.leaderId;
+    const leaderSync = coordinator.syncGroup({
+      groupId: group,
+      memberId: leader,
+      generationId: joinA.generationId,
+      groupInstanceId: null,
+      protocolType: null,
+      protocolName: null,
+      assignments: [],
+    });
+    assert.equal((await leaderSync).errorCode, ErrorCode.NONE);
+    assert.equal(coordinator.groupState(group), 'Stable');
+    const silent = leader === a.memberId ? b.memberId : a.memberId;
+    assert.ok(joinB.generationId === joinA.generationId);
+    clock.advance(30_000); // the rebalance timeout
+    assert.equal(coordinator.groupState(group), 'PreparingRebalance');
+    assert.equal(
+      coordinator.heartbeat({
+        groupId: group,
+        memberId: silent,
+        generationId: joinA.generationId,
+        groupInstanceId: null,
+      }),
+      ErrorCode.UNKNOWN_MEMBER_ID,
+    );
+  });
+});
+
 describe('static membership', () => {
   it('a restarted static member takes over its place without a rebalance and fences the old id', async () => {
     const context = await setup();
