@@ -7,7 +7,8 @@ non-zero. Every client call has a bounded timeout and the whole run is bounded b
 
 Commands: create PARTITIONS (stdin: configs), describe, alter (stdin: the full config set;
 confluent-kafka 1.7 has only the legacy AlterConfigs), produce (stdin: runs), read PARTITIONS,
-offsets-for-times (stdin: queries), delete, list.
+offsets-for-times (stdin: queries), delete, list; and `groups BOOTSTRAP GROUP` (ListGroups,
+DescribeGroups).
 
 Set BROOK_COMPAT_RDKAFKA_CONFIG to a JSON object of extra librdkafka properties.
 """
@@ -169,6 +170,27 @@ def list_topics(bootstrap, _topic):
     return sorted(admin(bootstrap).list_topics(timeout=TIMEOUT_S).topics.keys())
 
 
+def groups(bootstrap, group):
+    """ListGroups, then DescribeGroups of one group (the second argument is the group id)."""
+    client = admin(bootstrap)
+    listed = [metadata.id for metadata in client.list_groups(timeout=TIMEOUT_S)]
+    described = client.list_groups(group=group, timeout=TIMEOUT_S)
+    if len(described) != 1:
+        fail(f'list_groups({group}) answered {len(described)} groups')
+    metadata = described[0]
+    if metadata.error is not None:
+        fail(f'describe {group}: {metadata.error}')
+    return {
+        'listed': listed,
+        'state': metadata.state,
+        'protocolType': metadata.protocol_type,
+        'protocol': metadata.protocol,
+        'members': [{'memberId': member.id, 'clientId': member.client_id,
+                     'assignment': base64.b64encode(member.assignment or b'').decode()}
+                    for member in metadata.members],
+    }
+
+
 def fail(message):
     print(message, file=sys.stderr)
     sys.exit(2)
@@ -176,7 +198,7 @@ def fail(message):
 
 COMMANDS = {'create': create, 'describe': describe, 'alter': alter, 'produce': produce,
             'read': read, 'offsets-for-times': offsets_for_times, 'delete': delete,
-            'list': list_topics}
+            'list': list_topics, 'groups': groups}
 
 if __name__ == '__main__':
     if len(sys.argv) < 4 or sys.argv[1] not in COMMANDS:

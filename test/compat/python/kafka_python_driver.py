@@ -168,6 +168,29 @@ def list_topics(bootstrap, _topic):
     return sorted(topics)
 
 
+def groups(bootstrap, group):
+    """ListGroups, then DescribeGroups of one group (the second argument is the group id)."""
+    client = admin(bootstrap)
+    listed = [entry[0] for entry in client.list_consumer_groups()]
+    described = client.describe_consumer_groups([group])
+    client.close()
+    if len(described) != 1:
+        fail(f'describe_consumer_groups({group}) answered {len(described)} groups')
+    info = described[0]
+    if info.error_code != 0:
+        fail(f'describe {group}: error {info.error_code}')
+    members = []
+    for member in info.members:
+        assignment = member.member_assignment
+        # kafka-python decodes a consumer group's assignment; keep only this group's partitions.
+        partitions = sorted(partition for _topic, topic_partitions in
+                            getattr(assignment, 'assignment', []) for partition in topic_partitions)
+        members.append({'memberId': member.member_id, 'clientId': member.client_id,
+                        'partitions': partitions})
+    return {'listed': listed, 'state': info.state, 'protocolType': info.protocol_type,
+            'protocol': info.protocol, 'members': members}
+
+
 def fail(message):
     print(message, file=sys.stderr)
     sys.exit(2)
@@ -175,7 +198,7 @@ def fail(message):
 
 COMMANDS = {'create': create, 'describe': describe, 'alter': alter, 'produce': produce,
             'read': read, 'offsets-for-times': offsets_for_times, 'delete': delete,
-            'list': list_topics}
+            'list': list_topics, 'groups': groups}
 
 if __name__ == '__main__':
     if len(sys.argv) < 4 or sys.argv[1] not in COMMANDS:

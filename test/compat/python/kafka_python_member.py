@@ -1,0 +1,60 @@
+#!/usr/bin/python3
+"""A python3-kafka (kafka-python 2.0.2) consumer-group member for groups-kafka-python.test.ts:
+subscribes from the beginning and commits every record synchronously after processing it.
+Assignors: range, roundrobin (kafka-python 2.0 has no cooperative rebalancing).
+
+Usage: kafka_python_member.py BOOTSTRAP TOPIC GROUP ASSIGNOR. Prints JSON lines as described in
+test/compat/members/member-output.ts; SIGTERM leaves the group cleanly.
+"""
+import json
+import signal
+import sys
+
+from kafka import ConsumerRebalanceListener, KafkaConsumer, OffsetAndMetadata, TopicPartition
+from kafka.coordinator.assignors.range import RangePartitionAssignor
+from kafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
+
+bootstrap, topic, group, assignor = sys.argv[1:5]
+assignors = {'range': RangePartitionAssignor, 'roundrobin': RoundRobinPartitionAssignor}
+if assignor not in assignors:
+    print(json.dumps({'event': 'error', 'message': f'kafka-python has no {assignor} assignor'}), flush=True)
+    sys.exit(1)
+running = True
+
+
+def emit(**event):
+    print(json.dumps(event), flush=True)
+
+
+def stop(_signum, _frame):
+    global running
+    running = False
+
+
+signal.signal(signal.SIGTERM, stop)
+
+consumer = KafkaConsumer(
+    bootstrap_servers=bootstrap, group_id=group, client_id='brook-compat-kafka-python-member',
+    enable_auto_commit=False, auto_offset_reset='earliest',
+    partition_assignment_strategy=[assignors[assignor]],
+    session_timeout_ms=6000, heartbeat_interval_ms=500, fetch_max_wait_ms=100,
+    request_timeout_ms=15000, api_version_auto_timeout_ms=15000)
+
+
+class Listener(ConsumerRebalanceListener):
+    def on_partitions_revoked(self, revoked):
+        emit(event='assignment', partitions=[])
+
+    def on_partitions_assigned(self, assigned):
+        emit(event='assignment', partitions=sorted(tp.partition for tp in assigned if tp.topic == topic))
+
+
+consumer.subscribe([topic], listener=Listener())
+while running:
+    batches = consumer.poll(timeout_ms=100)
+    for tp, messages in batches.items():
+        for message in messages:
+            emit(event='record', partition=tp.partition, offset=message.offset)
+            consumer.commit({TopicPartition(topic, tp.partition): OffsetAndMetadata(message.offset + 1, '')})
+            emit(event='committed', partition=tp.partition, offset=message.offset + 1)
+consumer.close()
