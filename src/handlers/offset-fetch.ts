@@ -64,14 +64,15 @@ export function createOffsetFetchHandler(
     maxVersion: 9,
     handle(request, context) {
       const version = context.apiVersion;
-      // require_stable (v7+) waits out pending transactional offsets; this coordinator has
-      // none (transactional commits are not handled yet), so every answer is stable.
+      // require_stable (v7+): partitions with offsets in an open transaction answer
+      // UNSTABLE_OFFSET_COMMIT until it ends.
+      const requireStable = version >= 7 && request.requireStable;
       if (version >= batchedGroupsVersionMin) {
         return {
           throttleTimeMs: 0,
           groups: request.groups.map((group) => {
             const topics = requested(group.topics);
-            const result = coordinator.fetchOffsets(group.groupId, topics);
+            const result = coordinator.fetchOffsets(group.groupId, topics, requireStable);
             return {
               groupId: group.groupId,
               errorCode: result.errorCode,
@@ -81,7 +82,7 @@ export function createOffsetFetchHandler(
         };
       }
       const topics = requested(request.topics);
-      const result = coordinator.fetchOffsets(request.groupId, topics);
+      const result = coordinator.fetchOffsets(request.groupId, topics, requireStable);
       return {
         throttleTimeMs: 0,
         errorCode: version >= groupErrorVersionMin ? result.errorCode : ErrorCode.NONE,

@@ -360,4 +360,60 @@ describe('group administration', () => {
       );
     }
   });
+
+  it('transactional offsets: checked at TxnOffsetCommit, unstable while open, visible once committed', async () => {
+    const clock = new ManualClock();
+    const pending = new Map<string, { topic: string; partition: number }[]>([
+      ['txn-group', [{ topic: 'orders', partition: 0 }]],
+    ]);
+    const coordinator = new GroupCoordinator({
+      ...memoryPorts(
+        new MemoryOffsetsTopic(10),
+        clock,
+        new FixedPartitions({ orders: [100, 200] }),
+      ),
+      pendingTransactionalOffsets: (groupId) => pending.get(groupId) ?? [],
+    });
+    await coordinator.start();
+    const check = (generationId: number, memberId = '') =>
+      coordinator.checkTransactionalOffsetCommit({
+        groupId: 'txn-group',
+        memberId,
+        generationId,
+        groupInstanceId: null,
+      });
+    assert.equal(check(-1), ErrorCode.NONE);
+    assert.equal(check(3), ErrorCode.ILLEGAL_GENERATION);
+
+    const stable = coordinator.fetchOffsets(
+      'txn-group',
+      [{ name: 'orders', partitions: [0, 1] }],
+      true,
+    );
+    assert.deepEqual(
+      stable.topics[0].partitions.map((entry) => entry.errorCode),
+      [ErrorCode.UNSTABLE_OFFSET_COMMIT, ErrorCode.NONE],
+    );
+    const loose = coordinator.fetchOffsets(
+      'txn-group',
+      [{ name: 'orders', partitions: [0] }],
+      false,
+    );
+    assert.equal(loose.topics[0].partitions[0].errorCode, ErrorCode.NONE);
+
+    pending.clear();
+    assert.equal(
+      await coordinator.commitTransactionalOffsets('txn-group', [
+        { topic: 'orders', partition: 0, offset: 17n, leaderEpoch: -1, metadata: 'txn' },
+      ]),
+      ErrorCode.NONE,
+    );
+    const committed = coordinator.fetchOffsets(
+      'txn-group',
+      [{ name: 'orders', partitions: [0] }],
+      true,
+    );
+    assert.equal(committed.topics[0].partitions[0].offset, 17n);
+    assert.equal(committed.topics[0].partitions[0].metadata, 'txn');
+  });
 });

@@ -1215,23 +1215,42 @@ export class GroupCoordinator {
 
   /**
    * Committed offsets of a group: the requested partitions (−1 where nothing is committed), or
-   * every committed partition when `topics` is null.
+   * every committed partition when `topics` is null. With `requireStable` (OffsetFetch v7+), a
+   * partition an open transaction has offsets for answers UNSTABLE_OFFSET_COMMIT, so the client
+   * retries until the transaction ends.
    */
   fetchOffsets(
     groupId: string,
     topics: { name: string; partitions: number[] }[] | null,
+    requireStable = false,
   ): OffsetFetchResult {
     const coordinatorError = this.coordinatorError(groupId);
     if (coordinatorError !== ErrorCode.NONE) return { errorCode: coordinatorError, topics: [] };
     const group = this.groups.get(groupId);
+    let unstable: Set<string> | null = null;
+    if (requireStable && this.ports.pendingTransactionalOffsets !== undefined) {
+      unstable = new Set();
+      for (const { topic, partition } of this.ports.pendingTransactionalOffsets(groupId)) {
+        unstable.add(topicPartitionKey(topic, partition));
+      }
+    }
     const entry = (topic: string, partition: number) => {
+      if (unstable?.has(topicPartitionKey(topic, partition))) {
+        return {
+          partition,
+          offset: -1n,
+          leaderEpoch: -1,
+          metadata: '',
+          errorCode: ErrorCode.UNSTABLE_OFFSET_COMMIT as number,
+        };
+      }
       const committed = group?.getOffset(topic, partition);
       return {
         partition,
         offset: committed?.offset ?? -1n,
         leaderEpoch: committed?.leaderEpoch ?? -1,
         metadata: committed?.metadata ?? '',
-        errorCode: ErrorCode.NONE,
+        errorCode: ErrorCode.NONE as number,
       };
     };
     if (topics === null) {
@@ -1253,6 +1272,82 @@ export class GroupCoordinator {
         partitions: topic.partitions.map((partition) => entry(topic.name, partition)),
       })),
     };
+  }
+
+  /**
+   * TxnOffsetCommit's check of the committer against the group (Kafka's rules: a generation of
+   * −1 is always allowed; otherwise the member and generation must be current). The offsets
+   * themselves wait in the transaction until it commits.
+   */
+  checkTransactionalOffsetCommit(params: {
+    groupId: string;
+    memberId: string;
+    generationId: number;
+    groupInstanceId: string | null;
+  }): number {
+    const coordinatorError = this.coordinatorError(params.groupId);
+    if (coordinatorError !== ErrorCode.NONE) return coordinatorError;
+    const group = this.groups.get(params.groupId);
+    if (group === undefined) {
+      return params.generationId < 0 ? ErrorCode.NONE : ErrorCode.ILLEGAL_GENERATION;
+    }
+    if (group.state === 'Dead') return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    if (group.isStaticMemberFenced(params.groupInstanceId, params.memberId)) {
+      return ErrorCode.FENCED_INSTANCE_ID;
+    }
+    if (params.memberId !== '' && !group.has(params.memberId)) return ErrorCode.UNKNOWN_MEMBER_ID;
+    if (params.generationId >= 0 && params.generationId !== group.generationId) {
+      return ErrorCode.ILLEGAL_GENERATION;
+    }
+    return ErrorCode.NONE;
+  }
+
+  /**
+   * The offsets of a committed transaction: written and made visible without membership checks
+   * (those were made at TxnOffsetCommit). Resolves with NONE once durable, or the error.
+   */
+  async commitTransactionalOffsets(
+    groupId: string,
+    offsets: readonly {
+      topic: string;
+      partition: number;
+      offset: bigint;
+      leaderEpoch: number;
+      metadata: string;
+    }[],
+  ): Promise<number> {
+    const coordinatorError = this.coordinatorError(groupId);
+    if (coordinatorError !== ErrorCode.NONE) return coordinatorError;
+    if (offsets.length === 0) return ErrorCode.NONE;
+    let group = this.groups.get(groupId);
+    if (group === undefined) {
+      group = new ClassicGroup(groupId, this.partitionFor(groupId), this.clock.wallClockNowMs());
+      this.groups.set(groupId, group);
+    }
+    const now = this.clock.wallClockNowMs();
+    const values = offsets.map((entry) => ({
+      topic: entry.topic,
+      partition: entry.partition,
+      value: {
+        offset: entry.offset,
+        leaderEpoch: entry.leaderEpoch,
+        metadata: entry.metadata,
+        commitTimestampMs: now,
+      },
+    }));
+    const records = values.map(({ topic, partition, value }) => ({
+      key: encodeOffsetCommitKey(groupId, topic, partition),
+      value: encodeOffsetCommitValue(value),
+    }));
+    const committingGroup = group;
+    const { errorCode, appendSequence } = await this.appendRecords(group.offsetsPartition, records);
+    if (errorCode !== ErrorCode.NONE) return errorCode;
+    if (this.groups.get(groupId) === committingGroup && committingGroup.state !== 'Dead') {
+      for (const { topic, partition, value } of values) {
+        committingGroup.setOffset(topic, partition, { ...value, appendSequence });
+      }
+    }
+    return ErrorCode.NONE;
   }
 
   /** OffsetDelete: removes committed offsets of topics the group is not consuming. */

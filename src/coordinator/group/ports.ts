@@ -94,6 +94,14 @@ export interface GroupCoordinatorPorts {
   readonly node: () => CoordinatorNode;
   /** Defaults to `systemClock`. */
   readonly clock?: CoordinatorClock;
+  /**
+   * The partitions for which an open transaction holds offsets of this group (TxnOffsetCommit
+   * before EndTxn), for OffsetFetch's require_stable. Optional: absent means none. Called per
+   * fetch, so the transaction coordinator may be wired in after the group coordinator.
+   */
+  readonly pendingTransactionalOffsets?: (
+    groupId: string,
+  ) => Iterable<{ topic: string; partition: number }>;
 }
 
 /** The real clock: performance.now for timeouts, Date.now for timestamps, unref'd timers. */
