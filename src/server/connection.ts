@@ -178,7 +178,18 @@ export class Connection {
         !this.draining &&
         !this.overLimits()
       ) {
-        this.onFrame(this.receivedFrames.shift()!);
+        const frame = this.receivedFrames.shift()!;
+        try {
+          this.onFrame(frame);
+        } catch (error) {
+          // A throw here would escape a socket event and take the process down; a bug in one
+          // request's handling must cost at most its connection.
+          this.logger.error('request processing failed', {
+            connectionId: this.id,
+            error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+          });
+          this.close(null);
+        }
       }
     } finally {
       this.startingFrames = false;

@@ -93,7 +93,9 @@ const reportingHandler: Handler<EchoRequest, EchoRequest> = {
     if (request.value < 0) throw new Error('negative value');
     return request;
   },
-  errorResponse(_request, errorCode) {
+  errorResponse(request, errorCode) {
+    // A value of 13 makes the error path itself fail, as a buggy handler's could.
+    if (request.value === 13) throw new Error('errorResponse bug');
     return { value: errorCode };
   },
 };
@@ -669,4 +671,19 @@ test('a handler that returns CLOSE_CONNECTION closes after the earlier responses
   assert.equal(echoValueOf(await connected.nextFrame()), 1401);
   await waitFor(() => connected.isClosed(), 5000, 'the connection to close');
   assert.deepEqual(connected.frames.map(correlationIdOf), [1]);
+});
+
+test('an errorResponse that throws closes the connection without taking the process down', async () => {
+  const connected = await client();
+  // v0 is refused, so the server calls errorResponse synchronously while reading the frame.
+  await connected.send(
+    requestFrame({ apiKey: reportingKey, apiVersion: 0, correlationId: 1 }, (writer) =>
+      writer.writeInt32(13),
+    ),
+  );
+  await waitFor(() => connected.isClosed(), 5000, 'the connection to close');
+  assert.ok(logged.includes('request processing failed'));
+  const other = await client();
+  await other.send(echoFrame(2, 1501));
+  assert.equal(echoValueOf(await other.nextFrame()), 1501);
 });
