@@ -606,9 +606,9 @@ export class PartitionLog extends EventEmitter {
   private scheduleWrite(): void {
     if (this.writing || this.writeScheduled || this.writerPaused > 0 || this.pending.length === 0) return;
     this.writeScheduled = true;
-    // Deferred by one turn of the event loop so that appends made in the same tick (many
-    // producers woken by one fsync) share one writev.
-    setImmediate(() => {
+    // Deferred to the end of the current microtask queue so that appends made in the same tick
+    // (many producers woken by one fsync) share one writev.
+    queueMicrotask(() => {
       this.writeScheduled = false;
       if (this.writing || this.writerPaused > 0 || this.pending.length === 0) {
         this.notifyIdle();
