@@ -22,6 +22,17 @@ import { formatHostPort } from './config/listeners.js';
 import { parseTopicConfigs, topicLogConfig } from './config/topic-config.js';
 import { GroupCoordinator } from './coordinator/group/group-coordinator.js';
 import { OFFSETS_TOPIC_NAME, type OffsetsTopicStorage } from './coordinator/group/ports.js';
+import { TransactionCoordinator } from './coordinator/txn/transaction-coordinator.js';
+import { ProducerIdManager } from './coordinator/txn/producer-id-manager.js';
+import { transactionStateStorage, writeMarker } from './coordinator/txn/state-topic.js';
+import { createAddOffsetsToTxnHandler } from './handlers/add-offsets-to-txn.js';
+import { createAddPartitionsToTxnHandler } from './handlers/add-partitions-to-txn.js';
+import { createDescribeProducersHandler } from './handlers/describe-producers.js';
+import { createDescribeTransactionsHandler } from './handlers/describe-transactions.js';
+import { createEndTxnHandler } from './handlers/end-txn.js';
+import { createInitProducerIdHandler } from './handlers/init-producer-id.js';
+import { createListTransactionsHandler } from './handlers/list-transactions.js';
+import { createTxnOffsetCommitHandler } from './handlers/txn-offset-commit.js';
 import { createApiVersionsHandler } from './handlers/api-versions.js';
 import { createAlterConfigsHandler } from './handlers/alter-configs.js';
 import { createBrokerConfigs } from './handlers/broker-configs.js';
@@ -58,6 +69,7 @@ import { serverLimitsFromConfig } from './server/limits.js';
 import { type ServerLogger, silentLogger, stderrLogger } from './server/logger.js';
 import type { LogConfig as StorageLogConfig } from './storage/log-config.js';
 import { LogManager } from './storage/log-manager.js';
+import { nodeFileIo } from './storage/file-io.js';
 
 export interface StartBrokerOptions {
   /** A fully resolved configuration (what `brook start` passes); the other options are ignored. */
@@ -137,6 +149,7 @@ async function assemble(
 
   let server: BrookServer | undefined;
   let coordinator: GroupCoordinator | undefined;
+  let transactionCoordinator: TransactionCoordinator | undefined;
   try {
     const replicas = new ReplicaManager(
       metadata,
@@ -147,6 +160,8 @@ async function assemble(
       (topic) => storageConfigOf(topic),
     );
     await replicas.openAll();
+    // Producer state (idempotence, open transactions) is recovered before any request is served.
+    await Promise.all(replicas.topics().flatMap((topic) => topic.partitions.map((partition) => partition.ready)));
 
     let advertised: BrokerNode[] = [];
     const node = (): BrokerNode => advertised[0];
@@ -219,6 +234,34 @@ async function assemble(
         }),
       )
       .register(createDescribeLogDirsHandler({ replicas, logDir }));
+    // Transactions and idempotent producers (issue 5).
+    const partitionExists = (topic: string, partition: number): boolean => replicas.partition(topic, partition) !== undefined;
+    transactionCoordinator = new TransactionCoordinator(
+      {
+        stateTopic: transactionStateStorage(replicas, {
+          partitionCount: config.transactionStateLogNumPartitions,
+          segmentBytes: config.offsetsTopicSegmentBytes,
+        }),
+        producerIds: new ProducerIdManager(nodeFileIo, logDir),
+        partitionExists,
+        writeMarker: (topic, partition, batch) => writeMarker(replicas, topic, partition, batch),
+        commitOffsets: () => Promise.reject(new Error('transactional offsets reach the group coordinator in a later commit')),
+      },
+      {
+        transactionMaxTimeoutMs: config.transactionMaxTimeoutMs,
+        abortTimedOutTransactionCleanupIntervalMs: config.transactionAbortTimedOutTransactionCleanupIntervalMs,
+      },
+    );
+    await transactionCoordinator.start();
+    registry
+      .register(createInitProducerIdHandler(transactionCoordinator))
+      .register(createAddPartitionsToTxnHandler(transactionCoordinator))
+      .register(createAddOffsetsToTxnHandler(transactionCoordinator))
+      .register(createEndTxnHandler(transactionCoordinator))
+      .register(createTxnOffsetCommitHandler({ transactions: transactionCoordinator, partitionExists }))
+      .register(createDescribeProducersHandler({ replicas }))
+      .register(createDescribeTransactionsHandler(transactionCoordinator))
+      .register(createListTransactionsHandler(transactionCoordinator));
     registry.register(createApiVersionsHandler(registry));
 
     server = await startServer({
@@ -236,6 +279,7 @@ async function assemble(
 
     const runningServer = server;
     const runningCoordinator = coordinator;
+    const runningTransactionCoordinator = transactionCoordinator;
     let stopping: Promise<void> | null = null;
     return {
       bootstrapServers: advertised.map((address) => formatHostPort(address.host, address.port)).join(','),
@@ -248,6 +292,7 @@ async function assemble(
         stopping ??= (async () => {
           await runningServer.stop();
           runningCoordinator.close();
+          runningTransactionCoordinator.close();
           await logManager.close();
           if (temporaryDirectory !== null) await rm(temporaryDirectory, { recursive: true, force: true });
         })();
@@ -257,6 +302,7 @@ async function assemble(
   } catch (error) {
     await server?.stop().catch(() => undefined);
     coordinator?.close();
+    transactionCoordinator?.close();
     await logManager.close().catch(() => undefined);
     throw error;
   }

@@ -1,21 +1,75 @@
-// One partition as this broker serves it: the log, its leader epoch, and the offsets readers may
-// see. On one broker this broker leads every partition.
+// One partition as this broker serves it: the log, its leader epoch, the producer state of
+// idempotent and transactional producers, and the offsets readers may see. On one broker this
+// broker leads every partition.
 //
 // High watermark: with the default flush policy (flush.messages = 1) a record becomes visible to
 // consumers only once it is durable, so the high watermark is the log's flushed offset and no
 // consumer ever reads a record a crash could take back. Under a looser policy records are
 // acknowledged after the write, and the high watermark is the log end offset.
 //
+// Last stable offset: min(first offset of the earliest open transaction, high watermark); what
+// read_committed consumers may read up to (exclusive).
+//
+// Producer state: checked and updated synchronously around PartitionLog.append (which assigns
+// offsets before its first await), so no two appends interleave between the check and the
+// offset assignment. It survives restarts through `<offset>.snapshot` files, written once the
+// active segment rolled, plus a replay of the batch headers after the newest usable snapshot
+// (see `recover`). Aborted transactions live in `aborted-transactions.txnindex`.
+//
 // Owned by the ReplicaManager. Readers that wait for data (long-poll fetches) register with
-// `onHighWatermarkAdvance`; the partition wakes them from the log's own events, never by polling.
+// `onHighWatermarkAdvance`, which also fires when the last stable offset moves; the partition
+// wakes them from the log's own events, never by polling.
 
+import { crc32c } from '@node-rs/crc32';
+
+import { ErrorCode } from '../protocol/errors.js';
+import {
+  AttributeBit,
+  BATCH_HEADER_BYTES,
+  BatchField,
+  LOG_OVERHEAD_BYTES,
+  batchBaseOffset,
+  readInt64,
+} from '../record/batch.js';
+import { decodeBatchSync } from '../record/records.js';
 import type { AppendOrigin, AppendResult, PartitionLog, ReadResult } from '../storage/partition-log.js';
+import {
+  type AbortedTransaction,
+  type ProducerBatch,
+  type ProducerEntry,
+  ProducerStateError,
+  ProducerStateManager,
+  decodeSnapshot,
+  encodeSnapshot,
+  lastSequenceOf,
+  parseSnapshotOffset,
+  snapshotFileName,
+} from './producer-state.js';
+import { TransactionIndexFile } from './transaction-index.js';
 
 export type HighWatermarkListener = (partition: Partition) => void;
+
+/** Snapshots kept per partition; older ones are deleted after a new one is written. */
+const SNAPSHOTS_KEPT = 2;
+const REPLAY_READ_BYTES = 1024 * 1024;
+const resolved = Promise.resolve();
+
+interface LocatedBatch extends ProducerBatch {
+  position: number;
+}
 
 export class Partition {
   private readonly listeners = new Set<HighWatermarkListener>();
   private lastHighWatermark: number;
+  private lastStableOffsetSeen: number;
+  private readonly producers = new ProducerStateManager();
+  private readonly transactionIndex: TransactionIndexFile;
+  private loaded: boolean;
+  /** Resolves once producer state is recovered; appends of producer batches wait for it. */
+  readonly ready: Promise<void>;
+  private activeSegmentBaseOffset: number;
+  private snapshotting = false;
+  private snapshotWanted = false;
 
   constructor(
     readonly topic: string,
@@ -23,19 +77,28 @@ export class Partition {
     readonly log: PartitionLog,
     readonly leaderEpoch = 0,
   ) {
+    this.transactionIndex = new TransactionIndexFile(log.fileIo, log.directory);
+    this.activeSegmentBaseOffset = log.currentActiveSegment().baseOffset;
+    // A log that never held a record has no producer state to recover.
+    this.loaded = log.logEndOffset === 0;
+    this.ready = this.loaded ? resolved : this.recover();
+    this.ready.catch(() => undefined);
     this.lastHighWatermark = this.highWatermark;
-    const wake = (): void => this.notifyIfAdvanced();
-    log.on('flush', wake);
-    log.on('append', wake);
+    this.lastStableOffsetSeen = this.lastStableOffset;
+    log.on('flush', (offset: number) => {
+      this.onFlush(offset);
+      this.notifyIfAdvanced();
+    });
+    log.on('append', () => this.notifyIfAdvanced());
   }
 
   get highWatermark(): number {
     return this.log.config.flushMessages <= 1 ? this.log.flushedOffset : this.log.logEndOffset;
   }
 
-  /** The end of what read_committed consumers see; the high watermark until transactions exist. */
+  /** The end of what read_committed consumers see: the first open transaction's first offset, at most the high watermark. */
   get lastStableOffset(): number {
-    return this.highWatermark;
+    return Math.min(this.producers.firstUnstableOffset(), this.highWatermark);
   }
 
   get logStartOffset(): number {
@@ -47,11 +110,72 @@ export class Partition {
   }
 
   /**
-   * Appends a producer's record set. Validation and offset assignment happen synchronously; the
-   * returned promise (`acknowledged`) settles under the topic's flush policy.
+   * Appends a producer's record set. Producer checks, validation and offset assignment happen
+   * synchronously; the returned promise (`acknowledged`) settles under the topic's flush policy.
+   * A retry of a batch already appended is not written again: the result is the original's.
    */
   append(records: Buffer, origin: AppendOrigin): AppendResult {
-    return this.log.append(records, { leaderEpoch: this.leaderEpoch, origin });
+    const batches = origin === 'replication' ? [] : producerBatches(records);
+    if (batches.length === 0) return this.log.append(records, { leaderEpoch: this.leaderEpoch, origin });
+    if (!this.loaded) {
+      throw new ProducerStateError(
+        ErrorCode.NOT_LEADER_OR_FOLLOWER,
+        `producer state of ${this.topic}-${this.partitionIndex} is still being recovered`,
+      );
+    }
+    const pending = new Map<number, { producerEpoch: number; lastSequence: number }>();
+    for (let index = 0; index < batches.length; index += 1) {
+      const batch = batches[index];
+      if (batch.isControl) {
+        if (origin === 'client') continue; // the log refuses it
+        this.producers.checkMarker(batch);
+        continue;
+      }
+      const result = this.producers.check(batch, pending);
+      if (result !== null) {
+        if (index > 0) {
+          throw new ProducerStateError(
+            ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+            `producer ${batch.producerId}: a record set mixes new batches with a retried one`,
+          );
+        }
+        const { duplicate } = result;
+        return {
+          baseOffset: duplicate.firstOffset,
+          lastOffset: duplicate.lastOffset,
+          logAppendTime: -1,
+          maxTimestamp: -1,
+          acknowledged: duplicate.acknowledged ?? resolved,
+        };
+      }
+      pending.set(batch.producerId, {
+        producerEpoch: batch.producerEpoch,
+        lastSequence: lastSequenceOf(batch.baseSequence, batch.lastOffsetDelta),
+      });
+    }
+
+    const appended = this.log.append(records, { leaderEpoch: this.leaderEpoch, origin });
+    // Offsets are stamped into the batches in place by now.
+    for (const batch of batches) {
+      const firstOffset = batchBaseOffset(records, batch.position);
+      if (batch.isControl) {
+        const marker = controlRecordOf(records, batch.position);
+        if (marker !== null) {
+          this.producers.applyMarker(batch, marker.type, marker.coordinatorEpoch, firstOffset, this.highWatermark, true);
+        }
+      } else {
+        this.producers.apply(batch, firstOffset, firstOffset + batch.lastOffsetDelta, appended.acknowledged);
+      }
+    }
+    appended.acknowledged.then(
+      () => this.producers.acknowledge(appended.lastOffset),
+      () => {
+        this.producers.revertFrom(appended.baseOffset);
+        this.notifyIfAdvanced();
+      },
+    );
+    this.notifyIfAdvanced();
+    return appended;
   }
 
   /** Whole batches from `offset`, never past `upperBound` (the high watermark or the LSO). */
@@ -59,6 +183,17 @@ export class Partition {
     return this.log.read(offset, { maxBytes, maxOffset: upperBound, minOneBatch });
   }
 
+  /** Aborted transactions overlapping [fetchOffset, upperBound), for read_committed fetches. */
+  abortedTransactions(fetchOffset: number, upperBound: number): AbortedTransaction[] {
+    return this.producers.abortedTransactions(fetchOffset, upperBound);
+  }
+
+  /** The producers with state in this partition (DescribeProducers). */
+  activeProducers(): readonly ProducerEntry[] {
+    return [...this.producers.entries.values()];
+  }
+
+  /** Registers for high watermark and last stable offset moves. */
   onHighWatermarkAdvance(listener: HighWatermarkListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -66,8 +201,152 @@ export class Partition {
 
   private notifyIfAdvanced(): void {
     const highWatermark = this.highWatermark;
-    if (highWatermark === this.lastHighWatermark) return;
+    const lastStableOffset = this.lastStableOffset;
+    if (highWatermark === this.lastHighWatermark && lastStableOffset === this.lastStableOffsetSeen) return;
     this.lastHighWatermark = highWatermark;
+    this.lastStableOffsetSeen = lastStableOffset;
     for (const listener of [...this.listeners]) listener(this);
+  }
+
+  // ───────────────────────────── persistence ─────────────────────────────
+
+  private onFlush(flushedOffset: number): void {
+    if (!this.loaded) return;
+    void this.transactionIndex.persistBelow(this.producers.aborted, flushedOffset).catch(() => undefined);
+    const activeBaseOffset = this.log.currentActiveSegment().baseOffset;
+    if (activeBaseOffset !== this.activeSegmentBaseOffset) {
+      this.activeSegmentBaseOffset = activeBaseOffset;
+      this.snapshotWanted = true;
+    }
+    if (this.snapshotWanted && !this.snapshotting) {
+      this.snapshotWanted = false;
+      this.snapshotting = true;
+      void this.writeSnapshot(flushedOffset)
+        .catch(() => {
+          this.snapshotWanted = true; // try again at the next flush
+        })
+        .finally(() => {
+          this.snapshotting = false;
+        });
+    }
+  }
+
+  /** Writes the state of everything below `offset` (durable in the log) and prunes old snapshots. */
+  private async writeSnapshot(offset: number): Promise<void> {
+    const entries = this.producers.entriesBefore(offset);
+    const data = encodeSnapshot(offset, entries, crc32c);
+    // The snapshot must never be ahead of the index: replay starts at its offset.
+    await this.transactionIndex.persistBelow(this.producers.aborted, offset);
+    const io = this.log.fileIo;
+    await io.writeFileAtomic(`${this.log.directory}/${snapshotFileName(offset)}`, data);
+    const offsets = (await io.readdir(this.log.directory))
+      .map(parseSnapshotOffset)
+      .filter((value): value is number => value !== null)
+      .sort((a, b) => b - a);
+    for (const old of offsets.slice(SNAPSHOTS_KEPT)) await io.unlink(`${this.log.directory}/${snapshotFileName(old)}`);
+  }
+
+  /**
+   * Rebuilds producer state: the newest snapshot at or below the log end offset (newer ones
+   * describe batches a crash took back), then the batch headers from its offset to the end.
+   */
+  private async recover(): Promise<void> {
+    const io = this.log.fileIo;
+    const directory = this.log.directory;
+    const logEndOffset = this.log.logEndOffset;
+    const offsets = (await io.readdir(directory))
+      .map(parseSnapshotOffset)
+      .filter((value): value is number => value !== null)
+      .sort((a, b) => b - a);
+    let replayFrom = this.log.logStartOffset;
+    let entries: ProducerEntry[] = [];
+    for (const offset of offsets) {
+      if (offset > logEndOffset) {
+        await io.unlink(`${directory}/${snapshotFileName(offset)}`);
+        continue;
+      }
+      const data = await io.readFile(`${directory}/${snapshotFileName(offset)}`);
+      const snapshot = data === null ? null : decodeSnapshot(data, crc32c);
+      if (snapshot === null) continue;
+      entries = snapshot.entries;
+      replayFrom = Math.max(snapshot.offset, this.log.logStartOffset);
+      break;
+    }
+    const indexed = (await this.transactionIndex.read()).filter(
+      (entry) => entry.lastOffset < replayFrom && entry.lastOffset >= this.log.logStartOffset,
+    );
+    this.producers.load(entries, indexed);
+
+    let offset = replayFrom;
+    while (offset < logEndOffset) {
+      const { chunks } = await this.log.read(offset, { maxBytes: REPLAY_READ_BYTES, maxOffset: logEndOffset, minOneBatch: true });
+      if (chunks.length === 0) break;
+      for (const chunk of chunks) {
+        for (let position = 0; position + BATCH_HEADER_BYTES <= chunk.length; ) {
+          const sizeBytes = LOG_OVERHEAD_BYTES + chunk.readInt32BE(position + BatchField.batchLength);
+          if (position + sizeBytes > chunk.length) break;
+          const batch = headerOf(chunk, position);
+          const firstOffset = batchBaseOffset(chunk, position);
+          if (batch.producerId >= 0) {
+            if (batch.isControl) {
+              const marker = controlRecordOf(chunk, position);
+              if (marker !== null) {
+                this.producers.applyMarker(batch, marker.type, marker.coordinatorEpoch, firstOffset, logEndOffset, false);
+              }
+            } else {
+              this.producers.apply(batch, firstOffset, firstOffset + batch.lastOffsetDelta);
+            }
+          }
+          offset = firstOffset + batch.lastOffsetDelta + 1;
+          position += sizeBytes;
+        }
+      }
+    }
+    await this.transactionIndex.rewrite(this.producers.aborted);
+    this.loaded = true;
+    this.notifyIfAdvanced();
+  }
+}
+
+function headerOf(records: Buffer, position: number): LocatedBatch {
+  const attributes = records.readInt16BE(position + BatchField.attributes);
+  return {
+    position,
+    producerId: readInt64(records, position + BatchField.producerId),
+    producerEpoch: records.readInt16BE(position + BatchField.producerEpoch),
+    baseSequence: records.readInt32BE(position + BatchField.baseSequence),
+    lastOffsetDelta: records.readInt32BE(position + BatchField.lastOffsetDelta),
+    isTransactional: (attributes & AttributeBit.transactional) !== 0,
+    isControl: (attributes & AttributeBit.control) !== 0,
+    maxTimestamp: readInt64(records, position + BatchField.maxTimestamp),
+  };
+}
+
+/**
+ * The headers of the batches that carry a producer id (idempotent, transactional, markers). A
+ * malformed record set yields what could be read; the log's validation then refuses it.
+ */
+function producerBatches(records: Buffer): LocatedBatch[] {
+  const batches: LocatedBatch[] = [];
+  for (let position = 0; position + BATCH_HEADER_BYTES <= records.length; ) {
+    const batchLength = records.readInt32BE(position + BatchField.batchLength);
+    if (batchLength < BATCH_HEADER_BYTES - LOG_OVERHEAD_BYTES) break;
+    if (readInt64(records, position + BatchField.producerId) >= 0) batches.push(headerOf(records, position));
+    position += LOG_OVERHEAD_BYTES + batchLength;
+  }
+  return batches;
+}
+
+/** The type and coordinator epoch of a transaction marker (the only record decoded on these paths). */
+function controlRecordOf(records: Buffer, position: number): { type: number; coordinatorEpoch: number } | null {
+  const sizeBytes = LOG_OVERHEAD_BYTES + records.readInt32BE(position + BatchField.batchLength);
+  try {
+    const decoded = decodeBatchSync(records.subarray(position, position + sizeBytes));
+    const record = decoded.records[0];
+    if (record?.key == null || record.key.length < 4) return null;
+    const coordinatorEpoch = record.value !== null && record.value.length >= 6 ? record.value.readInt32BE(2) : -1;
+    return { type: record.key.readInt16BE(2), coordinatorEpoch };
+  } catch {
+    return null;
   }
 }

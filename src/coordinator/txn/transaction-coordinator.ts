@@ -1,0 +1,520 @@
+// The transaction coordinator: transactional id → producer id and epoch, the partitions and
+// groups of the open transaction, and its state, kept in the compacted `__transaction_state`
+// (partition = hash(transactional.id) mod N). Also hands out producer ids to idempotent producers.
+//
+//   Empty ──AddPartitions/AddOffsets──► Ongoing ──EndTxn──► PrepareCommit ──markers──► CompleteCommit
+//                                          │                PrepareAbort  ──markers──► CompleteAbort
+//                                          └── timeout / InitProducerId (fencing) ──► PrepareAbort
+//
+// Every state change is durable in `__transaction_state` before it is answered or acted on; a
+// Prepare* found on start-up is completed (markers written again: a marker is idempotent for the
+// partitions), so a restart never leaves a transaction half done. An Ongoing transaction found on
+// start-up waits for its producer, or for its timeout, as in Kafka.
+//
+// Owned by the broker. Operations on one transactional id run one at a time (a per-id promise
+// chain), because each spans several awaits (state writes, markers).
+
+import { ErrorCode } from '../../protocol/errors.js';
+import { buildBatch, buildControlBatch, ControlRecordType, decodeBatch } from '../../record/records.js';
+import { BATCH_HEADER_BYTES, batchSizeBytes } from '../../record/batch.js';
+import {
+  type PendingOffset,
+  type TransactionMetadata,
+  type TransactionState,
+  decodeTransactionKey,
+  decodeTransactionValue,
+  encodeTransactionKey,
+  encodeTransactionValue,
+  transactionStatePartitionFor,
+} from './transaction-log.js';
+
+export const TRANSACTION_STATE_TOPIC_NAME = '__transaction_state';
+/** Kafka's coordinator epoch is a leader epoch of the state partition; one broker keeps 0. */
+const COORDINATOR_EPOCH = 0;
+const PRODUCER_EPOCH_MAX = 32766;
+
+export interface TransactionStateStorage {
+  readonly partitionCount: number;
+  append(partition: number, batch: Buffer): Promise<void>;
+  readAll(partition: number): AsyncIterable<Buffer>;
+}
+
+export interface TransactionCoordinatorPorts {
+  readonly stateTopic: TransactionStateStorage;
+  readonly producerIds: { generate(): Promise<number> };
+  partitionExists(topic: string, partition: number): boolean;
+  /** Appends a marker batch to a data partition and resolves once it is acknowledged. */
+  writeMarker(topic: string, partition: number, batch: Buffer): Promise<void>;
+  /** Makes a committed transaction's offsets visible to the group; resolves with an error code. */
+  commitOffsets(groupId: string, offsets: readonly PendingOffset[]): Promise<number>;
+  readonly clock?: () => number;
+}
+
+export interface TransactionCoordinatorConfig {
+  transactionMaxTimeoutMs: number;
+  abortTimedOutTransactionCleanupIntervalMs: number;
+}
+
+export interface ProducerIdAndEpoch {
+  errorCode: number;
+  producerId: number;
+  producerEpoch: number;
+}
+
+export interface TransactionDescription {
+  errorCode: number;
+  transactionalId: string;
+  state: string;
+  transactionTimeoutMs: number;
+  transactionStartTimeMs: number;
+  producerId: number;
+  producerEpoch: number;
+  topics: { topic: string; partitions: number[] }[];
+}
+
+class CoordinatorError extends Error {
+  constructor(readonly errorCode: number) {
+    super(`transaction coordinator error ${errorCode}`);
+  }
+}
+
+export class TransactionCoordinator {
+  private readonly transactions = new Map<string, TransactionMetadata>();
+  private readonly chains = new Map<string, Promise<unknown>>();
+  private readonly clock: () => number;
+  private loaded = false;
+  private closed = false;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly ports: TransactionCoordinatorPorts,
+    private readonly config: TransactionCoordinatorConfig,
+  ) {
+    this.clock = ports.clock ?? Date.now;
+  }
+
+  /** Loads every transaction and completes those caught between prepare and complete. */
+  async start(): Promise<void> {
+    for (let partition = 0; partition < this.ports.stateTopic.partitionCount; partition += 1) {
+      for await (const chunk of this.ports.stateTopic.readAll(partition)) {
+        for (let position = 0; position + BATCH_HEADER_BYTES <= chunk.length; position += batchSizeBytes(chunk, position)) {
+          const batch = await decodeBatch(chunk, position);
+          if (batch.isControl) continue;
+          for (const record of batch.records) {
+            const transactionalId = record.key === null ? null : decodeTransactionKey(record.key);
+            if (transactionalId === null) continue;
+            const metadata = record.value === null ? null : decodeTransactionValue(transactionalId, record.value);
+            if (metadata === null) this.transactions.delete(transactionalId);
+            else this.transactions.set(transactionalId, metadata);
+          }
+        }
+      }
+    }
+    this.loaded = true;
+    for (const metadata of this.transactions.values()) {
+      if (metadata.state === 'PrepareCommit' || metadata.state === 'PrepareAbort') {
+        await this.serialise(metadata.transactionalId, () => this.complete(metadata));
+      }
+    }
+    this.timer = setInterval(() => void this.abortTimedOut(), this.config.abortTimedOutTransactionCleanupIntervalMs);
+    this.timer.unref();
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  // ───────────────────────────── InitProducerId ─────────────────────────────
+
+  async initProducerId(params: {
+    transactionalId: string | null;
+    transactionTimeoutMs: number;
+    producerId: number;
+    producerEpoch: number;
+  }): Promise<ProducerIdAndEpoch> {
+    const failed = (errorCode: number): ProducerIdAndEpoch => ({ errorCode, producerId: -1, producerEpoch: -1 });
+    if (params.transactionalId === null || params.transactionalId === '') {
+      // Idempotent producers get a fresh id every time (an epoch bump request included).
+      return { errorCode: ErrorCode.NONE, producerId: await this.ports.producerIds.generate(), producerEpoch: 0 };
+    }
+    const readiness = this.readiness();
+    if (readiness !== ErrorCode.NONE) return failed(readiness);
+    if (params.transactionTimeoutMs <= 0 || params.transactionTimeoutMs > this.config.transactionMaxTimeoutMs) {
+      return failed(ErrorCode.INVALID_TRANSACTION_TIMEOUT);
+    }
+    const transactionalId = params.transactionalId;
+    return this.serialise(transactionalId, async () => {
+      try {
+        const now = this.clock();
+        let metadata = this.transactions.get(transactionalId);
+        if (metadata === undefined) {
+          metadata = {
+            transactionalId,
+            producerId: await this.ports.producerIds.generate(),
+            producerEpoch: 0,
+            lastProducerEpoch: -1,
+            transactionTimeoutMs: params.transactionTimeoutMs,
+            state: 'Empty',
+            partitions: new Map(),
+            pendingOffsets: new Map(),
+            groups: new Set(),
+            transactionStartTimeMs: -1,
+            lastUpdateTimeMs: now,
+          };
+          await this.persist(metadata);
+          this.transactions.set(transactionalId, metadata);
+          return { errorCode: ErrorCode.NONE, producerId: metadata.producerId, producerEpoch: metadata.producerEpoch };
+        }
+        if (
+          params.producerId >= 0 &&
+          (params.producerId !== metadata.producerId ||
+            (params.producerEpoch !== metadata.producerEpoch && params.producerEpoch !== metadata.lastProducerEpoch))
+        ) {
+          return failed(ErrorCode.PRODUCER_FENCED);
+        }
+        if (metadata.state === 'PrepareCommit' || metadata.state === 'PrepareAbort') await this.complete(metadata);
+        const next = { ...metadata, transactionTimeoutMs: params.transactionTimeoutMs, lastUpdateTimeMs: now };
+        if (metadata.state === 'Ongoing') {
+          // Fence the previous producer: abort its transaction under a bumped epoch.
+          await this.endTransaction(metadata, false, true);
+          next.producerEpoch = this.transactions.get(transactionalId)!.producerEpoch;
+        } else if (metadata.producerEpoch >= PRODUCER_EPOCH_MAX) {
+          next.producerId = await this.ports.producerIds.generate();
+          next.producerEpoch = 0;
+        } else {
+          next.producerEpoch = metadata.producerEpoch + 1;
+        }
+        Object.assign(next, {
+          lastProducerEpoch: -1,
+          state: 'Empty' as TransactionState,
+          partitions: new Map(),
+          pendingOffsets: new Map(),
+          groups: new Set(),
+          transactionStartTimeMs: -1,
+        });
+        await this.persist(next);
+        this.transactions.set(transactionalId, next);
+        return { errorCode: ErrorCode.NONE, producerId: next.producerId, producerEpoch: next.producerEpoch };
+      } catch (error) {
+        return failed(error instanceof CoordinatorError ? error.errorCode : ErrorCode.COORDINATOR_NOT_AVAILABLE);
+      }
+    });
+  }
+
+  // ───────────────────────────── AddPartitionsToTxn / AddOffsetsToTxn ─────────────────────────────
+
+  /** Adds partitions; returns one error code per partition (all the same, as Kafka answers). */
+  async addPartitions(params: {
+    transactionalId: string;
+    producerId: number;
+    producerEpoch: number;
+    topics: { name: string; partitions: number[] }[];
+  }): Promise<Map<string, Map<number, number>>> {
+    const result = (errorCode: number, perPartition?: (topic: string, partition: number) => number) =>
+      new Map(
+        params.topics.map((topic) => [
+          topic.name,
+          new Map(topic.partitions.map((partition) => [partition, perPartition?.(topic.name, partition) ?? errorCode])),
+        ]),
+      );
+    const unknown = params.topics.some((topic) =>
+      topic.partitions.some((partition) => !this.ports.partitionExists(topic.name, partition)),
+    );
+    if (unknown) {
+      return result(ErrorCode.OPERATION_NOT_ATTEMPTED, (topic, partition) =>
+        this.ports.partitionExists(topic, partition)
+          ? ErrorCode.OPERATION_NOT_ATTEMPTED
+          : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+      );
+    }
+    const errorCode = await this.addToTransaction(params, (metadata) => {
+      for (const topic of params.topics) {
+        let partitions = metadata.partitions.get(topic.name);
+        if (partitions === undefined) {
+          partitions = new Set();
+          metadata.partitions.set(topic.name, partitions);
+        }
+        for (const partition of topic.partitions) partitions.add(partition);
+      }
+    });
+    return result(errorCode);
+  }
+
+  addOffsets(params: { transactionalId: string; producerId: number; producerEpoch: number; groupId: string }): Promise<number> {
+    return this.addToTransaction(params, (metadata) => {
+      metadata.groups.add(params.groupId);
+    });
+  }
+
+  private async addToTransaction(
+    params: { transactionalId: string; producerId: number; producerEpoch: number },
+    change: (metadata: TransactionMetadata) => void,
+  ): Promise<number> {
+    const readiness = this.readiness();
+    if (readiness !== ErrorCode.NONE) return readiness;
+    return this.serialise(params.transactionalId, async () => {
+      const metadata = this.transactions.get(params.transactionalId);
+      const error = this.validateProducer(metadata, params.producerId, params.producerEpoch);
+      if (error !== ErrorCode.NONE) return error;
+      const current = metadata!;
+      if (current.state === 'PrepareCommit' || current.state === 'PrepareAbort') return ErrorCode.CONCURRENT_TRANSACTIONS;
+      const next = copyMetadata(current);
+      change(next);
+      if (current.state === 'Ongoing' && sameMembers(current, next)) return ErrorCode.NONE;
+      const now = this.clock();
+      if (current.state !== 'Ongoing') next.transactionStartTimeMs = now;
+      next.state = 'Ongoing';
+      next.lastUpdateTimeMs = now;
+      try {
+        await this.persist(next);
+      } catch {
+        return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+      }
+      this.transactions.set(params.transactionalId, next);
+      return ErrorCode.NONE;
+    });
+  }
+
+  // ───────────────────────────── TxnOffsetCommit ─────────────────────────────
+
+  /**
+   * Holds a transaction's offsets for a group until it commits (they are made durable with the
+   * transaction's state, so a crash after PrepareCommit still commits them).
+   */
+  async addPendingOffsets(params: {
+    transactionalId: string;
+    producerId: number;
+    producerEpoch: number;
+    groupId: string;
+    offsets: PendingOffset[];
+  }): Promise<number> {
+    const readiness = this.readiness();
+    if (readiness !== ErrorCode.NONE) return readiness;
+    return this.serialise(params.transactionalId, async () => {
+      const metadata = this.transactions.get(params.transactionalId);
+      const error = this.validateProducer(metadata, params.producerId, params.producerEpoch);
+      if (error !== ErrorCode.NONE) return error;
+      const current = metadata!;
+      if (current.state !== 'Ongoing' || !current.groups.has(params.groupId)) return ErrorCode.INVALID_TXN_STATE;
+      const next = copyMetadata(current);
+      const byPartition = new Map((next.pendingOffsets.get(params.groupId) ?? []).map((entry) => [`${entry.topic}\u0000${entry.partition}`, entry]));
+      for (const entry of params.offsets) byPartition.set(`${entry.topic}\u0000${entry.partition}`, entry);
+      next.pendingOffsets.set(params.groupId, [...byPartition.values()]);
+      next.lastUpdateTimeMs = this.clock();
+      try {
+        await this.persist(next);
+      } catch {
+        return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+      }
+      this.transactions.set(params.transactionalId, next);
+      return ErrorCode.NONE;
+    });
+  }
+
+  // ───────────────────────────── EndTxn ─────────────────────────────
+
+  async endTxn(params: { transactionalId: string; producerId: number; producerEpoch: number; committed: boolean }): Promise<ProducerIdAndEpoch> {
+    const answer = (errorCode: number, metadata?: TransactionMetadata): ProducerIdAndEpoch => ({
+      errorCode,
+      producerId: metadata?.producerId ?? -1,
+      producerEpoch: metadata?.producerEpoch ?? -1,
+    });
+    const readiness = this.readiness();
+    if (readiness !== ErrorCode.NONE) return answer(readiness);
+    return this.serialise(params.transactionalId, async () => {
+      const metadata = this.transactions.get(params.transactionalId);
+      const error = this.validateProducer(metadata, params.producerId, params.producerEpoch);
+      if (error !== ErrorCode.NONE) return answer(error);
+      const current = metadata!;
+      try {
+        switch (current.state) {
+          case 'Ongoing':
+            await this.endTransaction(current, params.committed, false);
+            return answer(ErrorCode.NONE, this.transactions.get(params.transactionalId));
+          case 'PrepareCommit':
+          case 'PrepareAbort':
+            if ((current.state === 'PrepareCommit') !== params.committed) return answer(ErrorCode.INVALID_TXN_STATE);
+            await this.complete(current);
+            return answer(ErrorCode.NONE, current);
+          case 'CompleteCommit':
+            return answer(params.committed ? ErrorCode.NONE : ErrorCode.INVALID_TXN_STATE, current);
+          case 'CompleteAbort':
+            return answer(params.committed ? ErrorCode.INVALID_TXN_STATE : ErrorCode.NONE, current);
+          default:
+            return answer(ErrorCode.INVALID_TXN_STATE);
+        }
+      } catch (failure) {
+        return answer(failure instanceof CoordinatorError ? failure.errorCode : ErrorCode.COORDINATOR_NOT_AVAILABLE);
+      }
+    });
+  }
+
+  /**
+   * Prepare (durably), write the markers, complete. With `bumpEpoch` (fencing or a timeout) the
+   * markers carry the next epoch, so the old producer's writes are refused from then on.
+   */
+  private async endTransaction(current: TransactionMetadata, committed: boolean, bumpEpoch: boolean): Promise<void> {
+    const prepared = copyMetadata(current);
+    prepared.state = committed ? 'PrepareCommit' : 'PrepareAbort';
+    prepared.lastUpdateTimeMs = this.clock();
+    if (bumpEpoch) {
+      prepared.lastProducerEpoch = current.producerEpoch;
+      prepared.producerEpoch = current.producerEpoch + 1;
+    }
+    if (!committed) prepared.pendingOffsets = new Map();
+    await this.persist(prepared);
+    this.transactions.set(current.transactionalId, prepared);
+    await this.complete(prepared);
+  }
+
+  /** From Prepare*: markers into every partition, committed offsets into their groups, then Complete*. */
+  private async complete(metadata: TransactionMetadata): Promise<void> {
+    const committed = metadata.state === 'PrepareCommit';
+    const batch = await buildControlBatch({
+      type: committed ? ControlRecordType.COMMIT : ControlRecordType.ABORT,
+      producerId: metadata.producerId,
+      producerEpoch: metadata.producerEpoch,
+      coordinatorEpoch: COORDINATOR_EPOCH,
+      timestamp: this.clock(),
+    });
+    const writes: Promise<void>[] = [];
+    for (const [topic, partitions] of metadata.partitions) {
+      for (const partition of partitions) {
+        if (!this.ports.partitionExists(topic, partition)) continue; // deleted meanwhile
+        writes.push(this.ports.writeMarker(topic, partition, Buffer.from(batch)));
+      }
+    }
+    await Promise.all(writes);
+    if (committed) {
+      for (const [groupId, offsets] of metadata.pendingOffsets) {
+        const errorCode = await this.ports.commitOffsets(groupId, offsets);
+        if (errorCode !== ErrorCode.NONE) throw new CoordinatorError(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+      }
+    }
+    const completed = copyMetadata(metadata);
+    completed.state = committed ? 'CompleteCommit' : 'CompleteAbort';
+    completed.partitions = new Map();
+    completed.groups = new Set();
+    completed.pendingOffsets = new Map();
+    completed.lastUpdateTimeMs = this.clock();
+    await this.persist(completed);
+    this.transactions.set(metadata.transactionalId, completed);
+  }
+
+  /** Aborts, under a bumped epoch, every Ongoing transaction past its timeout (and retries unfinished ones). */
+  async abortTimedOut(): Promise<void> {
+    if (this.closed) return;
+    const now = this.clock();
+    for (const metadata of [...this.transactions.values()]) {
+      const expired = metadata.state === 'Ongoing' && metadata.transactionStartTimeMs + metadata.transactionTimeoutMs < now;
+      const stuck = metadata.state === 'PrepareCommit' || metadata.state === 'PrepareAbort';
+      if (!expired && !stuck) continue;
+      await this.serialise(metadata.transactionalId, async () => {
+        const current = this.transactions.get(metadata.transactionalId);
+        if (current === undefined || this.closed) return;
+        try {
+          if (current.state === 'Ongoing' && current.transactionStartTimeMs + current.transactionTimeoutMs < this.clock()) {
+            await this.endTransaction(current, false, true);
+          } else if (current.state === 'PrepareCommit' || current.state === 'PrepareAbort') {
+            await this.complete(current);
+          }
+        } catch {
+          // Retried at the next interval.
+        }
+      }).catch(() => undefined);
+    }
+  }
+
+  // ───────────────────────────── tooling ─────────────────────────────
+
+  describe(transactionalId: string): TransactionDescription {
+    const metadata = this.transactions.get(transactionalId);
+    if (metadata === undefined) {
+      return {
+        errorCode: this.loaded ? ErrorCode.TRANSACTIONAL_ID_NOT_FOUND : ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
+        transactionalId,
+        state: '',
+        transactionTimeoutMs: 0,
+        transactionStartTimeMs: -1,
+        producerId: -1,
+        producerEpoch: -1,
+        topics: [],
+      };
+    }
+    return {
+      errorCode: ErrorCode.NONE,
+      transactionalId,
+      state: metadata.state,
+      transactionTimeoutMs: metadata.transactionTimeoutMs,
+      transactionStartTimeMs: metadata.transactionStartTimeMs,
+      producerId: metadata.producerId,
+      producerEpoch: metadata.producerEpoch,
+      topics: [...metadata.partitions].map(([topic, partitions]) => ({ topic, partitions: [...partitions] })),
+    };
+  }
+
+  list(filters: { states: string[]; producerIds: number[]; durationMs: number }): { transactionalId: string; producerId: number; state: string }[] {
+    const now = this.clock();
+    return [...this.transactions.values()]
+      .filter((metadata) => filters.states.length === 0 || filters.states.includes(metadata.state))
+      .filter((metadata) => filters.producerIds.length === 0 || filters.producerIds.includes(metadata.producerId))
+      .filter(
+        (metadata) =>
+          filters.durationMs < 0 ||
+          (metadata.state === 'Ongoing' && now - metadata.transactionStartTimeMs > filters.durationMs),
+      )
+      .map((metadata) => ({ transactionalId: metadata.transactionalId, producerId: metadata.producerId, state: metadata.state }));
+  }
+
+  // ───────────────────────────── internals ─────────────────────────────
+
+  private readiness(): number {
+    if (this.closed) return ErrorCode.NOT_COORDINATOR;
+    if (!this.loaded) return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+    return ErrorCode.NONE;
+  }
+
+  private validateProducer(metadata: TransactionMetadata | undefined, producerId: number, producerEpoch: number): number {
+    if (metadata === undefined || metadata.producerId !== producerId) return ErrorCode.INVALID_PRODUCER_ID_MAPPING;
+    if (producerEpoch !== metadata.producerEpoch) return ErrorCode.PRODUCER_FENCED;
+    return ErrorCode.NONE;
+  }
+
+  private async persist(metadata: TransactionMetadata): Promise<void> {
+    const partition = transactionStatePartitionFor(metadata.transactionalId, this.ports.stateTopic.partitionCount);
+    const batch = await buildBatch({
+      records: [{ key: encodeTransactionKey(metadata.transactionalId), value: encodeTransactionValue(metadata) }],
+    });
+    await this.ports.stateTopic.append(partition, batch);
+  }
+
+  private serialise<T>(transactionalId: string, operation: () => Promise<T>): Promise<T> {
+    const previous = this.chains.get(transactionalId) ?? Promise.resolve();
+    const run = previous.then(operation);
+    const settled = run.catch(() => undefined);
+    this.chains.set(transactionalId, settled);
+    void settled.then(() => {
+      if (this.chains.get(transactionalId) === settled) this.chains.delete(transactionalId);
+    });
+    return run;
+  }
+}
+
+function copyMetadata(metadata: TransactionMetadata): TransactionMetadata {
+  return {
+    ...metadata,
+    partitions: new Map([...metadata.partitions].map(([topic, partitions]) => [topic, new Set(partitions)])),
+    groups: new Set(metadata.groups),
+    pendingOffsets: new Map([...metadata.pendingOffsets].map(([group, offsets]) => [group, offsets.slice()])),
+  };
+}
+
+function sameMembers(a: TransactionMetadata, b: TransactionMetadata): boolean {
+  if (a.groups.size !== b.groups.size) return false;
+  for (const [topic, partitions] of b.partitions) {
+    if ((a.partitions.get(topic)?.size ?? 0) !== partitions.size) return false;
+  }
+  return a.partitions.size === b.partitions.size;
+}

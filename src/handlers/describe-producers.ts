@@ -1,0 +1,54 @@
+// DescribeProducers (key 61): the idempotent and transactional producers a partition has state
+// for (epoch, last sequence, open transaction's first offset), for kafka-transactions.sh and
+// admin clients.
+
+import { ErrorCode } from '../protocol/errors.js';
+import type { DescribeProducersRequest, DescribeProducersResponseInput } from '../protocol/generated/describe-producers.js';
+import type { ReplicaManager } from '../replica/replica-manager.js';
+import type { Handler } from './registry.js';
+
+export function createDescribeProducersHandler(dependencies: {
+  readonly replicas: ReplicaManager;
+}): Handler<DescribeProducersRequest, DescribeProducersResponseInput> {
+  return {
+    apiKey: 61,
+    minVersion: 0,
+    maxVersion: 0,
+    handle(request) {
+      return {
+        throttleTimeMs: 0,
+        topics: request.topics.map((topic) => ({
+          name: topic.name,
+          partitions: topic.partitionIndexes.map((partitionIndex) => {
+            const partition = dependencies.replicas.partition(topic.name, partitionIndex);
+            if (partition === undefined) {
+              return { partitionIndex, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: null, activeProducers: [] };
+            }
+            return {
+              partitionIndex,
+              errorCode: ErrorCode.NONE,
+              errorMessage: null,
+              activeProducers: partition.activeProducers().map((entry) => ({
+                producerId: BigInt(entry.producerId),
+                producerEpoch: entry.producerEpoch,
+                lastSequence: entry.batches.at(-1)?.lastSequence ?? -1,
+                lastTimestamp: BigInt(entry.lastTimestamp),
+                coordinatorEpoch: entry.coordinatorEpoch,
+                currentTxnStartOffset: BigInt(entry.currentTxnFirstOffset),
+              })),
+            };
+          }),
+        })),
+      };
+    },
+    errorResponse(request, errorCode) {
+      return {
+        throttleTimeMs: 0,
+        topics: request.topics.map((topic) => ({
+          name: topic.name,
+          partitions: topic.partitionIndexes.map((partitionIndex) => ({ partitionIndex, errorCode, activeProducers: [] })),
+        })),
+      };
+    },
+  };
+}

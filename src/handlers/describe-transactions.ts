@@ -1,0 +1,52 @@
+// DescribeTransactions (key 65): a transactional id's state, producer id and epoch, timeout and
+// partitions, as the transaction coordinator holds them.
+
+import type { TransactionCoordinator } from '../coordinator/txn/transaction-coordinator.js';
+import type {
+  DescribeTransactionsRequest,
+  DescribeTransactionsResponseInput,
+} from '../protocol/generated/describe-transactions.js';
+import type { Handler } from './registry.js';
+
+export function createDescribeTransactionsHandler(
+  coordinator: TransactionCoordinator,
+): Handler<DescribeTransactionsRequest, DescribeTransactionsResponseInput> {
+  return {
+    apiKey: 65,
+    minVersion: 0,
+    maxVersion: 0,
+    handle(request) {
+      return {
+        throttleTimeMs: 0,
+        transactionStates: request.transactionalIds.map((transactionalId) => {
+          const description = coordinator.describe(transactionalId);
+          return {
+            errorCode: description.errorCode,
+            transactionalId,
+            transactionState: description.state,
+            transactionTimeoutMs: description.transactionTimeoutMs,
+            transactionStartTimeMs: BigInt(description.transactionStartTimeMs),
+            producerId: BigInt(description.producerId),
+            producerEpoch: description.producerEpoch,
+            topics: description.topics,
+          };
+        }),
+      };
+    },
+    errorResponse(request, errorCode) {
+      return {
+        throttleTimeMs: 0,
+        transactionStates: request.transactionalIds.map((transactionalId) => ({
+          errorCode,
+          transactionalId,
+          transactionState: '',
+          transactionTimeoutMs: 0,
+          transactionStartTimeMs: -1n,
+          producerId: -1n,
+          producerEpoch: -1,
+          topics: [],
+        })),
+      };
+    },
+  };
+}

@@ -1,0 +1,35 @@
+// InitProducerId (key 22): a producer id and epoch for an idempotent producer (a fresh id each
+// time), or for a transactional id (bumping the epoch fences the previous producer and aborts
+// its open transaction). v3+ may name the current id and epoch (KIP-360 epoch bump).
+
+import { fencedErrorFor } from '../coordinator/txn/fenced-error.js';
+import type { TransactionCoordinator } from '../coordinator/txn/transaction-coordinator.js';
+import type { InitProducerIdRequest, InitProducerIdResponseInput } from '../protocol/generated/init-producer-id.js';
+import type { Handler } from './registry.js';
+
+export function createInitProducerIdHandler(
+  coordinator: TransactionCoordinator,
+): Handler<InitProducerIdRequest, InitProducerIdResponseInput> {
+  return {
+    apiKey: 22,
+    minVersion: 0,
+    maxVersion: 5,
+    async handle(request, context) {
+      const result = await coordinator.initProducerId({
+        transactionalId: request.transactionalId,
+        transactionTimeoutMs: request.transactionTimeoutMs,
+        producerId: Number(request.producerId),
+        producerEpoch: request.producerEpoch,
+      });
+      return {
+        throttleTimeMs: 0,
+        errorCode: fencedErrorFor(result.errorCode, context.apiVersion, 4),
+        producerId: BigInt(result.producerId),
+        producerEpoch: result.producerEpoch,
+      };
+    },
+    errorResponse(_request, errorCode) {
+      return { throttleTimeMs: 0, errorCode, producerId: -1n, producerEpoch: -1 };
+    },
+  };
+}

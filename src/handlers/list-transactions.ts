@@ -1,0 +1,39 @@
+// ListTransactions (key 66): the transactional ids the coordinator knows, filtered by state,
+// producer id and (v1+) how long they have been running.
+
+import type { TransactionCoordinator } from '../coordinator/txn/transaction-coordinator.js';
+import { ErrorCode } from '../protocol/errors.js';
+import type { ListTransactionsRequest, ListTransactionsResponseInput } from '../protocol/generated/list-transactions.js';
+import type { Handler } from './registry.js';
+
+const knownStates = new Set(['Empty', 'Ongoing', 'PrepareCommit', 'PrepareAbort', 'CompleteCommit', 'CompleteAbort', 'Dead']);
+
+export function createListTransactionsHandler(
+  coordinator: TransactionCoordinator,
+): Handler<ListTransactionsRequest, ListTransactionsResponseInput> {
+  return {
+    apiKey: 66,
+    minVersion: 0,
+    maxVersion: 1,
+    handle(request) {
+      const transactions = coordinator.list({
+        states: request.stateFilters,
+        producerIds: request.producerIdFilters.map(Number),
+        durationMs: Number(request.durationFilter),
+      });
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.NONE,
+        unknownStateFilters: request.stateFilters.filter((state) => !knownStates.has(state)),
+        transactionStates: transactions.map((entry) => ({
+          transactionalId: entry.transactionalId,
+          producerId: BigInt(entry.producerId),
+          transactionState: entry.state,
+        })),
+      };
+    },
+    errorResponse(_request, errorCode) {
+      return { throttleTimeMs: 0, errorCode, unknownStateFilters: [], transactionStates: [] };
+    },
+  };
+}

@@ -1,0 +1,63 @@
+// TxnOffsetCommit (key 28): offsets a transaction commits for a consumer group. They are held by
+// the transaction coordinator (durably, with the transaction's state) and become visible to the
+// group only when the transaction commits; an abort discards them.
+
+import { fencedErrorFor } from '../coordinator/txn/fenced-error.js';
+import type { TransactionCoordinator } from '../coordinator/txn/transaction-coordinator.js';
+import { ErrorCode } from '../protocol/errors.js';
+import type { TxnOffsetCommitRequest, TxnOffsetCommitResponseInput } from '../protocol/generated/txn-offset-commit.js';
+import type { Handler } from './registry.js';
+
+export interface TxnOffsetCommitDependencies {
+  readonly transactions: TransactionCoordinator;
+  partitionExists(topic: string, partition: number): boolean;
+}
+
+export function createTxnOffsetCommitHandler(
+  dependencies: TxnOffsetCommitDependencies,
+): Handler<TxnOffsetCommitRequest, TxnOffsetCommitResponseInput> {
+  const respond = (request: TxnOffsetCommitRequest, errorOf: (topic: string, partition: number) => number) => ({
+    throttleTimeMs: 0,
+    topics: request.topics.map((topic) => ({
+      name: topic.name,
+      partitions: topic.partitions.map((entry) => ({
+        partitionIndex: entry.partitionIndex,
+        errorCode: errorOf(topic.name, entry.partitionIndex),
+      })),
+    })),
+  });
+  return {
+    apiKey: 28,
+    minVersion: 0,
+    maxVersion: 4,
+    async handle(request, context) {
+      const unknown = (topic: string, partition: number): boolean => !dependencies.partitionExists(topic, partition);
+      const offsets = request.topics.flatMap((topic) =>
+        topic.partitions
+          .filter((entry) => !unknown(topic.name, entry.partitionIndex))
+          .map((entry) => ({
+            topic: topic.name,
+            partition: entry.partitionIndex,
+            offset: entry.committedOffset,
+            leaderEpoch: entry.committedLeaderEpoch,
+            metadata: entry.committedMetadata ?? '',
+          })),
+      );
+      const errorCode =
+        offsets.length === 0
+          ? ErrorCode.NONE
+          : await dependencies.transactions.addPendingOffsets({
+              transactionalId: request.transactionalId,
+              producerId: Number(request.producerId),
+              producerEpoch: request.producerEpoch,
+              groupId: request.groupId,
+              offsets,
+            });
+      const reported = fencedErrorFor(errorCode, context.apiVersion, 3);
+      return respond(request, (topic, partition) => (unknown(topic, partition) ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : reported));
+    },
+    errorResponse(request, errorCode) {
+      return respond(request, () => errorCode);
+    },
+  };
+}
