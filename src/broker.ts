@@ -93,7 +93,11 @@ export interface StartBrokerOptions {
 export interface Broker {
   /** host:port,host:port as clients should be given it. */
   readonly bootstrapServers: string;
-  readonly listeners: ReadonlyArray<{ readonly name: string; readonly host: string; readonly port: number }>;
+  readonly listeners: ReadonlyArray<{
+    readonly name: string;
+    readonly host: string;
+    readonly port: number;
+  }>;
   readonly config: BrokerConfig;
   readonly nodeId: number;
   readonly clusterId: string;
@@ -123,7 +127,11 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Bro
     });
   }
   try {
-    return await assemble(config, options.logger ?? (options.config ? stderrLogger : silentLogger), temporaryDirectory);
+    return await assemble(
+      config,
+      options.logger ?? (options.config ? stderrLogger : silentLogger),
+      temporaryDirectory,
+    );
   } catch (error) {
     if (temporaryDirectory !== null) await rm(temporaryDirectory, { recursive: true, force: true });
     throw error;
@@ -137,7 +145,9 @@ async function assemble(
 ): Promise<Broker> {
   // One log directory for now: every partition lives in the first entry of log.dirs.
   const logDir = config.logDirs[0];
-  const metadata = await LocalMetadataStore.open(logDir, { clusterId: config.clusterId ?? undefined });
+  const metadata = await LocalMetadataStore.open(logDir, {
+    clusterId: config.clusterId ?? undefined,
+  });
   const storageConfigOf = (topic: TopicMetadata | undefined): StorageLogConfig =>
     storageLogConfig(config, topic?.configs ?? {});
   const logManager = await LogManager.open({
@@ -161,7 +171,9 @@ async function assemble(
     );
     await replicas.openAll();
     // Producer state (idempotence, open transactions) is recovered before any request is served.
-    await Promise.all(replicas.topics().flatMap((topic) => topic.partitions.map((partition) => partition.ready)));
+    await Promise.all(
+      replicas.topics().flatMap((topic) => topic.partitions.map((partition) => partition.ready)),
+    );
 
     let advertised: BrokerNode[] = [];
     const node = (): BrokerNode => advertised[0];
@@ -171,9 +183,13 @@ async function assemble(
         offsetsTopic: offsetsTopicStorage(replicas, config),
         partitions: {
           logEndOffset: (topic, partition) => replicas.partition(topic, partition)?.highWatermark,
-          logStartOffset: (topic, partition) => replicas.partition(topic, partition)?.logStartOffset,
+          logStartOffset: (topic, partition) =>
+            replicas.partition(topic, partition)?.logStartOffset,
         },
         node,
+        // Offsets an open transaction holds (TxnOffsetCommit before EndTxn), for require_stable.
+        pendingTransactionalOffsets: (groupId) =>
+          transactionCoordinator?.pendingOffsetPartitions(groupId) ?? [],
       },
       {
         groupInitialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
@@ -190,7 +206,12 @@ async function assemble(
     const registry = new HandlerRegistry();
     registry
       .register(createProduceHandler({ replicas }))
-      .register(createFetchHandler({ replicas, log: (message, error) => logger.error(`${message}: ${String(error)}`) }))
+      .register(
+        createFetchHandler({
+          replicas,
+          log: (message, error) => logger.error(`${message}: ${String(error)}`),
+        }),
+      )
       .register(createListOffsetsHandler({ replicas }))
       .register(
         createMetadataHandler({
@@ -235,7 +256,9 @@ async function assemble(
       )
       .register(createDescribeLogDirsHandler({ replicas, logDir }));
     // Transactions and idempotent producers (issue 5).
-    const partitionExists = (topic: string, partition: number): boolean => replicas.partition(topic, partition) !== undefined;
+    const groupCoordinator = coordinator;
+    const partitionExists = (topic: string, partition: number): boolean =>
+      replicas.partition(topic, partition) !== undefined;
     transactionCoordinator = new TransactionCoordinator(
       {
         stateTopic: transactionStateStorage(replicas, {
@@ -245,11 +268,13 @@ async function assemble(
         producerIds: new ProducerIdManager(nodeFileIo, logDir),
         partitionExists,
         writeMarker: (topic, partition, batch) => writeMarker(replicas, topic, partition, batch),
-        commitOffsets: () => Promise.reject(new Error('transactional offsets reach the group coordinator in a later commit')),
+        commitOffsets: (groupId, offsets) =>
+          groupCoordinator.commitTransactionalOffsets(groupId, offsets),
       },
       {
         transactionMaxTimeoutMs: config.transactionMaxTimeoutMs,
-        abortTimedOutTransactionCleanupIntervalMs: config.transactionAbortTimedOutTransactionCleanupIntervalMs,
+        abortTimedOutTransactionCleanupIntervalMs:
+          config.transactionAbortTimedOutTransactionCleanupIntervalMs,
       },
     );
     await transactionCoordinator.start();
@@ -258,7 +283,13 @@ async function assemble(
       .register(createAddPartitionsToTxnHandler(transactionCoordinator))
       .register(createAddOffsetsToTxnHandler(transactionCoordinator))
       .register(createEndTxnHandler(transactionCoordinator))
-      .register(createTxnOffsetCommitHandler({ transactions: transactionCoordinator, partitionExists }))
+      .register(
+        createTxnOffsetCommitHandler({
+          transactions: transactionCoordinator,
+          partitionExists,
+          checkGroup: (params) => groupCoordinator.checkTransactionalOffsetCommit(params),
+        }),
+      )
       .register(createDescribeProducersHandler({ replicas }))
       .register(createDescribeTransactionsHandler(transactionCoordinator))
       .register(createListTransactionsHandler(transactionCoordinator));
@@ -282,7 +313,9 @@ async function assemble(
     const runningTransactionCoordinator = transactionCoordinator;
     let stopping: Promise<void> | null = null;
     return {
-      bootstrapServers: advertised.map((address) => formatHostPort(address.host, address.port)).join(','),
+      bootstrapServers: advertised
+        .map((address) => formatHostPort(address.host, address.port))
+        .join(','),
       listeners: server.listeners,
       config,
       nodeId: config.nodeId,
@@ -294,7 +327,8 @@ async function assemble(
           runningCoordinator.close();
           runningTransactionCoordinator.close();
           await logManager.close();
-          if (temporaryDirectory !== null) await rm(temporaryDirectory, { recursive: true, force: true });
+          if (temporaryDirectory !== null)
+            await rm(temporaryDirectory, { recursive: true, force: true });
         })();
         return stopping;
       },
@@ -350,7 +384,8 @@ function offsetsTopicStorage(replicas: ReplicaManager, config: BrokerConfig): Of
     async append(partition, batch) {
       await ensureTopic();
       const target = replicas.partition(OFFSETS_TOPIC_NAME, partition);
-      if (target === undefined) throw new Error(`assertion: ${OFFSETS_TOPIC_NAME}-${partition} is missing`);
+      if (target === undefined)
+        throw new Error(`assertion: ${OFFSETS_TOPIC_NAME}-${partition} is missing`);
       await target.append(batch, 'coordinator').acknowledged;
     },
     async *readAll(partition) {
@@ -373,7 +408,11 @@ function offsetsTopicStorage(replicas: ReplicaManager, config: BrokerConfig): Of
 /** The offset after the last batch in a chunk of whole record batches. */
 function nextOffsetAfter(chunk: Buffer, fallback: number): number {
   let next = fallback;
-  for (let position = 0; position + BATCH_HEADER_BYTES <= chunk.length; position += batchSizeBytes(chunk, position)) {
+  for (
+    let position = 0;
+    position + BATCH_HEADER_BYTES <= chunk.length;
+    position += batchSizeBytes(chunk, position)
+  ) {
     next = batchLastOffset(chunk, position) + 1;
   }
   return next;

@@ -43,7 +43,7 @@ export function createFetchHandler(
   ): Promise<{
     response: FetchResponseInput;
     byteLength: number;
-    /** Each partition read, with the high watermark the read was bounded by. */
+    /** Each partition read, with the bound (high watermark, or LSO for read_committed) the read saw. */
     partitions: Map<Partition, number>;
     hasError: boolean;
   }> {
@@ -67,11 +67,19 @@ export function createFetchHandler(
           response: emptyPartitionResponse(fetchPartition, readCommitted),
         };
         if (partition === undefined) {
-          read.response.errorCode = topic === undefined ? unknownTopicError : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+          read.response.errorCode =
+            topic === undefined ? unknownTopicError : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
         } else {
-          partitions.set(partition, partition.highWatermark);
+          partitions.set(partition, readBoundOf(partition, readCommitted));
           const maxBytes = Math.min(fetchPartition.partitionMaxBytes, remainingBytes);
-          const readBytes = await readPartition(partition, fetchPartition, maxBytes, byteLength === 0, read, readCommitted);
+          const readBytes = await readPartition(
+            partition,
+            fetchPartition,
+            maxBytes,
+            byteLength === 0,
+            read,
+            readCommitted,
+          );
           byteLength += readBytes;
           remainingBytes = Math.max(0, remainingBytes - readBytes);
         }
@@ -112,15 +120,27 @@ export function createFetchHandler(
       return 0;
     }
     const upperBound = readCommitted ? lastStableOffset : highWatermark;
-    if (fetchOffset >= upperBound || maxBytes <= 0 && !isFirstWithData) return 0;
+    if (fetchOffset >= upperBound || (maxBytes <= 0 && !isFirstWithData)) return 0;
     try {
       const result = await partition.read(fetchOffset, maxBytes, upperBound, isFirstWithData);
       response.records = result.chunks;
+      if (readCommitted && result.byteLength > 0) {
+        // The client drops these transactions' records itself (it reads batch headers only).
+        response.abortedTransactions = partition
+          .abortedTransactions(fetchOffset, upperBound)
+          .map((aborted) => ({
+            producerId: BigInt(aborted.producerId),
+            firstOffset: BigInt(aborted.firstOffset),
+          }));
+      }
       return result.byteLength;
     } catch (error) {
       response.errorCode = kafkaErrorCodeOf(error);
       if (response.errorCode === ErrorCode.UNKNOWN_SERVER_ERROR) {
-        dependencies.log?.(`fetch from ${partition.topic}-${partition.partitionIndex} failed`, error);
+        dependencies.log?.(
+          `fetch from ${partition.topic}-${partition.partitionIndex} failed`,
+          error,
+        );
         response.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
       }
       return 0;
@@ -146,7 +166,12 @@ export function createFetchHandler(
         ) {
           return result.response;
         }
-        await waitForHighWatermark(result.partitions, remainingMs, context);
+        await waitForHighWatermark(
+          result.partitions,
+          remainingMs,
+          context,
+          request.isolationLevel === READ_COMMITTED,
+        );
       }
     },
   };
@@ -170,18 +195,24 @@ function emptyPartitionResponse(
   };
 }
 
+/** What a read may see up to: the high watermark, or the last stable offset for read_committed. */
+function readBoundOf(partition: Partition, readCommitted: boolean): number {
+  return readCommitted ? partition.lastStableOffset : partition.highWatermark;
+}
+
 /**
- * Resolves when any partition's high watermark moves past the one the last read saw (at once if
- * it already has: the read awaited, so appends may have landed since), after `timeoutMs`, or on
- * abort.
+ * Resolves when any partition's read bound (high watermark, or last stable offset for
+ * read_committed) moves past the one the last read saw (at once if it already has: the read
+ * awaited, so appends may have landed since), after `timeoutMs`, or on abort.
  */
 function waitForHighWatermark(
   partitions: ReadonlyMap<Partition, number>,
   timeoutMs: number,
   context: RequestContext,
+  readCommitted: boolean,
 ): Promise<void> {
   for (const [partition, seen] of partitions) {
-    if (partition.highWatermark !== seen) return Promise.resolve();
+    if (readBoundOf(partition, readCommitted) !== seen) return Promise.resolve();
   }
   return new Promise((resolve) => {
     const unsubscribes: Array<() => void> = [];

@@ -76,7 +76,8 @@ export function createMetadataHandler(
     }
     const existing = replicas.topic(name);
     if (existing !== undefined) return describeTopic(existing);
-    if (!isValidTopicName(name)) return failedTopic(name, topicId, ErrorCode.INVALID_TOPIC_EXCEPTION);
+    if (!isValidTopicName(name))
+      return failedTopic(name, topicId, ErrorCode.INVALID_TOPIC_EXCEPTION);
     const allowed = version < 4 || request.allowAutoTopicCreation;
     if (!allowed || !dependencies.autoCreateTopicsEnable()) {
       return failedTopic(name, topicId, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
@@ -114,7 +115,11 @@ export function createMetadataHandler(
   }
 }
 
-function failedTopic(name: string | null, topicId: Buffer, errorCode: number): MetadataResponseTopicInput {
+function failedTopic(
+  name: string | null,
+  topicId: Buffer,
+  errorCode: number,
+): MetadataResponseTopicInput {
   return {
     errorCode,
     name,

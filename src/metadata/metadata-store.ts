@@ -81,7 +81,10 @@ export class LocalMetadataStore implements MetadataStore {
   ) {}
 
   /** Opens (or creates) the store in `<logDir>/meta`. */
-  static async open(logDir: string, options: { clusterId?: string } = {}): Promise<LocalMetadataStore> {
+  static async open(
+    logDir: string,
+    options: { clusterId?: string } = {},
+  ): Promise<LocalMetadataStore> {
     const directory = join(logDir, 'meta');
     await mkdir(directory, { recursive: true });
     let document: StoredDocument | undefined;
@@ -242,7 +245,10 @@ export class LocalMetadataStore implements MetadataStore {
 function parseDocument(text: string): StoredDocument {
   const document = JSON.parse(text) as StoredDocument;
   if (document.version !== 1 || !Array.isArray(document.topics)) {
-    throw new MetadataError('METADATA_CORRUPT', 'meta/metadata.json is not a Brook metadata document.');
+    throw new MetadataError(
+      'METADATA_CORRUPT',
+      'meta/metadata.json is not a Brook metadata document.',
+    );
   }
   return document;
 }

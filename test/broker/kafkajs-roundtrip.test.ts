@@ -6,12 +6,18 @@ import { startBroker } from '../../src/broker.js';
 
 test('kafkajs produces and reads back keyed records with headers, exact bytes and order', async () => {
   const broker = await startBroker();
-  const kafka = new Kafka({ clientId: 'roundtrip', brokers: [broker.bootstrapServers], logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({
+    clientId: 'roundtrip',
+    brokers: [broker.bootstrapServers],
+    logLevel: logLevel.NOTHING,
+  });
   const admin = kafka.admin();
   const producer = kafka.producer();
   try {
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic: 'orders', numPartitions: 1 }] }).catch(() => undefined);
+    await admin
+      .createTopics({ topics: [{ topic: 'orders', numPartitions: 1 }] })
+      .catch(() => undefined);
     await producer.connect();
     const messages = Array.from({ length: 50 }, (_, index) => ({
       key: `key-${index}`,

@@ -44,11 +44,16 @@ export async function startBrokerProcess(options: {
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
 
   const address = await new Promise<{ host: string; port: number }>((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new Error(`broker did not start within ${options.timeoutMs ?? 20_000} ms:\n${output}`)),
+      () =>
+        reject(
+          new Error(`broker did not start within ${options.timeoutMs ?? 20_000} ms:\n${output}`),
+        ),
       options.timeoutMs ?? 20_000,
     );
     const check = (): void => {

@@ -60,7 +60,10 @@ test('concurrent creations are serialised and all persisted', () =>
     const names = Array.from({ length: 20 }, (_, index) => `topic-${index}`);
     await Promise.all(names.map((name) => store.createTopic({ name, partitionCount: 1 })));
     const document = JSON.parse(await readFile(join(directory, 'meta', 'metadata.json'), 'utf8'));
-    assert.deepEqual(document.topics.map((topic: { name: string }) => topic.name).sort(), names.sort());
+    assert.deepEqual(
+      document.topics.map((topic: { name: string }) => topic.name).sort(),
+      names.sort(),
+    );
   }));
 
 test('a document that is not Brook metadata is refused', () =>
