@@ -935,6 +935,8 @@ export class PartitionLog extends EventEmitter {
     try {
       const end = segment.sizeBytes;
       let position = segment.lookupPosition(offset);
+      // Offsets strictly increase through a segment; anything else is corruption, never served.
+      let previousLastOffset = segment.baseOffset - 1;
       const windowBytesWanted = Math.max(maxBytes, 0) + this.configValue.indexIntervalBytes + BATCH_HEADER_BYTES * 4;
       while (position < end) {
         const windowBytes = Math.min(windowBytesWanted, end - position);
@@ -946,10 +948,15 @@ export class PartitionLog extends EventEmitter {
         let reachedLimit = false;
         while (at + BATCH_HEADER_BYTES <= bytesRead) {
           const sizeBytes = this.checkedBatchSize(segment, window, at, position + at, end);
-          const lastOffset = readInt64(window, at) + window.readInt32BE(at + BatchField.lastOffsetDelta);
+          const baseOffset = readInt64(window, at);
+          const lastOffset = baseOffset + window.readInt32BE(at + BatchField.lastOffsetDelta);
+          if (baseOffset <= previousLastOffset || lastOffset < baseOffset) {
+            throw this.corruption(segment, position + at, `batch offsets ${baseOffset}..${lastOffset} do not follow ${previousLastOffset}`);
+          }
           if (lastOffset < offset) {
             if (at + sizeBytes > bytesRead) break;
             at += sizeBytes;
+            previousLastOffset = lastOffset;
             continue;
           }
           const fits = byteLength + sizeBytes <= maxBytes || (byteLength === 0 && minOneBatch);
@@ -973,6 +980,7 @@ export class PartitionLog extends EventEmitter {
           if (startAt < 0) startAt = at;
           byteLength += sizeBytes;
           at += sizeBytes;
+          previousLastOffset = lastOffset;
         }
         if (startAt >= 0) return { chunks: [window.subarray(startAt, startAt + byteLength)], byteLength };
         // Nothing at or after `offset` in this window yet: the next window starts where this one's

@@ -194,3 +194,21 @@ test('a torn older segment is reported on read, not silently skipped', async (t)
   assert.ok((await log.read(lastOffsetOfFirstSegment + 1, { maxBytes: 1, maxOffset: 80 })).chunks[0].length > 0);
   await log.close();
 });
+
+test('a batch whose offsets go backwards (outside the CRC) is reported, never served', async (t) => {
+  const directory = temporaryDirectory(t);
+  const expected = await writeLog(directory, 40);
+  const first = segmentLogs(directory)[0];
+  const bytes = readFileSync(first);
+  // baseOffset is not covered by the CRC: rewrite batch 5's to 0 as a misdirected write might.
+  bytes.writeBigInt64BE(0n, expected[0].length * 5);
+  writeFileSync(first, bytes);
+  const log = await PartitionLog.open({ directory, config });
+  await assert.rejects(log.read(10, { maxBytes: 1, maxOffset: 80 }), (error: unknown) => {
+    assert.ok(error instanceof StorageError);
+    assert.equal(error.code, 'BROOK_CORRUPT_SEGMENT');
+    assert.match(error.message, /do not follow/);
+    return true;
+  });
+  await log.close();
+});
