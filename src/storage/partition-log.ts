@@ -144,7 +144,10 @@ class AppendQueue {
 
   shift(): PendingAppend | undefined {
     if (this.head >= this.items.length) return undefined;
-    const item = this.items[this.head++];
+    const item = this.items[this.head];
+    // Drop the slot's reference now: a shifted append holds a whole request's bytes, and up
+    // to a thousand of them would otherwise stay alive until the array is compacted.
+    (this.items as Array<PendingAppend | undefined>)[this.head++] = undefined;
     if (this.head > 1024 && this.head * 2 > this.items.length) {
       this.items = this.items.slice(this.head);
       this.head = 0;
