@@ -500,6 +500,12 @@ export class PartitionLog extends EventEmitter {
 
   // ───────────────────────────── append ─────────────────────────────
 
+  /**
+   * Validates `records` (one or more RecordBatch v2), assigns offsets and queues the write, all
+   * before returning; throws RecordError (bad input) or StorageError (sticky failure, closed log)
+   * synchronously. The log takes ownership of `records`: it is stamped in place and kept (queued,
+   * then in the tail cache) after this returns, so the caller must not reuse or modify it.
+   */
   append(records: Buffer, options: AppendOptions): AppendResult {
     if (this.closed) throw new StorageError(StorageErrorCode.LOG_CLOSED, `log ${this.directory} is closed`, KafkaStorageErrorCode.KAFKA_STORAGE_ERROR);
     if (this.stickyError) throw this.stickyError;
