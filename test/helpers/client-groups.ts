@@ -262,8 +262,10 @@ export async function runGroupScenario(
     `the second member to consume from the second batch\n${state()}`,
     consumeTimeoutMs,
   );
-  second.child.kill('SIGKILL');
   const survivorRecordsAtKill = first.records().length;
+  second.child.kill('SIGKILL');
+  // What it wrote before dying may still sit in the pipe: read all of it before judging.
+  await withTimeout(second.child.closed(), 10_000, 'the killed member to close');
   const killedRecords = second.records();
   const killedCommits = second.commits();
   await waitFor(
@@ -315,6 +317,8 @@ export async function runGroupScenario(
     `every record of the third batch to be committed\n${state()}`,
     consumeTimeoutMs,
   );
+  t.diagnostic(`survivor's assignments: ${JSON.stringify(first.assignments())}`);
+  t.diagnostic(`newcomer's assignments: ${JSON.stringify(third.assignments())}`);
   if (cooperative) {
     // Incremental rebalancing: the partitions the survivor keeps were never taken from it.
     const kept = first.assignment();

@@ -235,6 +235,15 @@ export class ChildClient {
     return this.stderrTail;
   }
 
+  /** Resolves once the process has exited and all it wrote to stdout has been read. */
+  closed(): Promise<void> {
+    if (this.process.exitCode !== null || this.process.signalCode !== null) {
+      if (this.process.stdout!.readableEnded || this.process.stdout!.destroyed)
+        return Promise.resolve();
+    }
+    return new Promise((resolve) => this.process.once('close', () => resolve()));
+  }
+
   kill(signal: NodeJS.Signals = 'SIGKILL'): void {
     if (!this.exited) this.process.kill(signal);
   }
