@@ -7,6 +7,8 @@
 // (or would be) created: partition count, replication factor and every config with its source.
 
 import { describeTopicConfigs, parseTopicConfigs } from '../config/topic-config.js';
+import { OFFSETS_TOPIC_NAME } from '../coordinator/group/ports.js';
+import { TRANSACTION_STATE_TOPIC_NAME } from '../coordinator/txn/transaction-coordinator.js';
 import { ErrorCode } from '../protocol/errors.js';
 import type {
   CreateTopicsRequest,
@@ -22,6 +24,10 @@ import { isValidTopicName } from './kafka-error.js';
 import type { Handler } from './registry.js';
 
 const ZERO_TOPIC_ID = Buffer.alloc(16);
+const INTERNAL_TOPIC_NAMES: ReadonlySet<string> = new Set([
+  OFFSETS_TOPIC_NAME,
+  TRANSACTION_STATE_TOPIC_NAME,
+]);
 /** numPartitions / replicationFactor -1: use the broker's default. */
 const USE_BROKER_DEFAULT = -1;
 
@@ -103,6 +109,13 @@ export function createCreateTopicsHandler(
       throw new AdminRequestError(
         ErrorCode.TOPIC_ALREADY_EXISTS,
         `Topic '${name}' already exists.`,
+      );
+    }
+    if (INTERNAL_TOPIC_NAMES.has(name)) {
+      // The coordinators create these with the partition count they hash keys over.
+      throw new AdminRequestError(
+        ErrorCode.INVALID_REQUEST,
+        `Topic '${name}' is internal; the broker creates it when it is first needed.`,
       );
     }
 

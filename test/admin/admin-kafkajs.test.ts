@@ -211,6 +211,7 @@ test('bad names, replication factor 3, bad partition counts and unknown configs 
       errorTypesOf(admin.createTopics({ waitForLeaders: false, topics: [topic as never] }));
     assert.deepEqual(await refused({ topic: 'bad name!' }), ['INVALID_TOPIC_EXCEPTION']);
     assert.deepEqual(await refused({ topic: '..' }), ['INVALID_TOPIC_EXCEPTION']);
+    assert.deepEqual(await refused({ topic: '__consumer_offsets' }), ['INVALID_REQUEST']);
     assert.deepEqual(await refused({ topic: 'x'.repeat(250) }), ['INVALID_TOPIC_EXCEPTION']);
     assert.deepEqual(await refused({ topic: 'replicated', replicationFactor: 3 }), [
       'INVALID_REPLICATION_FACTOR',
