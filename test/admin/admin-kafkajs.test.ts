@@ -444,3 +444,57 @@ test('a dynamic broker config changes the topic defaults; a static one is refuse
     assert.equal(otherBroker.results[0].errorCode, ErrorCode.INVALID_REQUEST);
   });
 });
+
+test('retention.bytes and segment.bytes set through AlterConfigs make retention drop old segments', async () => {
+  const broker = await startBroker({
+    settings: { 'auto.create.topics.enable': false, 'log.retention.check.interval.ms': 50 },
+  });
+  const kafka = new Kafka({
+    clientId: 'admin-retention',
+    brokers: [broker.bootstrapServers],
+    logLevel: logLevel.NOTHING,
+  });
+  const admin = kafka.admin();
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  try {
+    await admin.connect();
+    await producer.connect();
+    await admin.createTopics({ topics: [{ topic: 'expiring' }] });
+    await admin.alterConfigs({
+      validateOnly: false,
+      resources: [
+        {
+          type: TOPIC,
+          name: 'expiring',
+          configEntries: [
+            { name: 'segment.bytes', value: '1024' },
+            { name: 'retention.bytes', value: '2048' },
+          ],
+        },
+      ],
+    });
+    for (let index = 0; index < 20; index += 1) {
+      await producer.send({
+        topic: 'expiring',
+        messages: [{ value: Buffer.alloc(300, index) }],
+        acks: -1,
+      });
+    }
+    const log = broker.replicas.partition('expiring', 0)!.log;
+    assert.ok(log.segmentInfos().length > 2, 'segment.bytes rolled the log');
+    // Retention runs in the background every 50 ms: wait, bounded, until it has trimmed the log.
+    const trimmed = () => log.sizeInBytes <= 2048 + 1024;
+    const deadline = Date.now() + 15_000;
+    while (!trimmed() && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.ok(trimmed(), `the log was trimmed to about retention.bytes (${log.sizeInBytes} bytes)`);
+    await admin.fetchTopicMetadata({ topics: ['expiring'] });
+    const [{ low, high }] = await admin.fetchTopicOffsets('expiring');
+    assert.equal(high, '20');
+    assert.ok(Number(low) > 0, `retention moved the low watermark (${low})`);
+  } finally {
+    await producer.disconnect().catch(() => undefined);
+    await admin.disconnect().catch(() => undefined);
+    await broker.stop();
+  }
+});
