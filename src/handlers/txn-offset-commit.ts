@@ -5,18 +5,31 @@
 import { fencedErrorFor } from '../coordinator/txn/fenced-error.js';
 import type { TransactionCoordinator } from '../coordinator/txn/transaction-coordinator.js';
 import { ErrorCode } from '../protocol/errors.js';
-import type { TxnOffsetCommitRequest, TxnOffsetCommitResponseInput } from '../protocol/generated/txn-offset-commit.js';
+import type {
+  TxnOffsetCommitRequest,
+  TxnOffsetCommitResponseInput,
+} from '../protocol/generated/txn-offset-commit.js';
 import type { Handler } from './registry.js';
 
 export interface TxnOffsetCommitDependencies {
   readonly transactions: TransactionCoordinator;
   partitionExists(topic: string, partition: number): boolean;
+  /** The group coordinator's check of the committing member and generation (v3+ send them). */
+  checkGroup(params: {
+    groupId: string;
+    memberId: string;
+    generationId: number;
+    groupInstanceId: string | null;
+  }): number;
 }
 
 export function createTxnOffsetCommitHandler(
   dependencies: TxnOffsetCommitDependencies,
 ): Handler<TxnOffsetCommitRequest, TxnOffsetCommitResponseInput> {
-  const respond = (request: TxnOffsetCommitRequest, errorOf: (topic: string, partition: number) => number) => ({
+  const respond = (
+    request: TxnOffsetCommitRequest,
+    errorOf: (topic: string, partition: number) => number,
+  ) => ({
     throttleTimeMs: 0,
     topics: request.topics.map((topic) => ({
       name: topic.name,
@@ -31,7 +44,8 @@ export function createTxnOffsetCommitHandler(
     minVersion: 0,
     maxVersion: 4,
     async handle(request, context) {
-      const unknown = (topic: string, partition: number): boolean => !dependencies.partitionExists(topic, partition);
+      const unknown = (topic: string, partition: number): boolean =>
+        !dependencies.partitionExists(topic, partition);
       const offsets = request.topics.flatMap((topic) =>
         topic.partitions
           .filter((entry) => !unknown(topic.name, entry.partitionIndex))
@@ -43,18 +57,28 @@ export function createTxnOffsetCommitHandler(
             metadata: entry.committedMetadata ?? '',
           })),
       );
+      const groupError = dependencies.checkGroup({
+        groupId: request.groupId,
+        memberId: request.memberId,
+        generationId: request.generationId,
+        groupInstanceId: request.groupInstanceId,
+      });
       const errorCode =
-        offsets.length === 0
-          ? ErrorCode.NONE
-          : await dependencies.transactions.addPendingOffsets({
-              transactionalId: request.transactionalId,
-              producerId: Number(request.producerId),
-              producerEpoch: request.producerEpoch,
-              groupId: request.groupId,
-              offsets,
-            });
+        groupError !== ErrorCode.NONE
+          ? groupError
+          : offsets.length === 0
+            ? ErrorCode.NONE
+            : await dependencies.transactions.addPendingOffsets({
+                transactionalId: request.transactionalId,
+                producerId: Number(request.producerId),
+                producerEpoch: request.producerEpoch,
+                groupId: request.groupId,
+                offsets,
+              });
       const reported = fencedErrorFor(errorCode, context.apiVersion, 3);
-      return respond(request, (topic, partition) => (unknown(topic, partition) ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : reported));
+      return respond(request, (topic, partition) =>
+        unknown(topic, partition) ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : reported,
+      );
     },
     errorResponse(request, errorCode) {
       return respond(request, () => errorCode);

@@ -427,6 +427,18 @@ export class TransactionCoordinator {
     }
   }
 
+  /** The partitions for which an unfinished transaction holds offsets of `groupId` (OffsetFetch require_stable). */
+  pendingOffsetPartitions(groupId: string): { topic: string; partition: number }[] {
+    const partitions: { topic: string; partition: number }[] = [];
+    for (const metadata of this.transactions.values()) {
+      if (metadata.state !== 'Ongoing' && metadata.state !== 'PrepareCommit') continue;
+      for (const entry of metadata.pendingOffsets.get(groupId) ?? []) {
+        partitions.push({ topic: entry.topic, partition: entry.partition });
+      }
+    }
+    return partitions;
+  }
+
   // ───────────────────────────── tooling ─────────────────────────────
 
   describe(transactionalId: string): TransactionDescription {

@@ -3,7 +3,11 @@
 Each command prints one JSON document on stdout. Commands:
   produce-idempotent BOOTSTRAP TOPIC COUNT PARTITIONS
       COUNT records, value "<i>", record i to partition i % PARTITIONS, enable.idempotence.
-  transactions BOOTSTRAP TOPIC TXN_ID   (plan on stdin: [{"records": [[partition, value]...], "commit": bool}])
+  transactions BOOTSTRAP TOPIC TXN_ID PLAN
+      PLAN is JSON: [{"records": [[partition, value]...], "commit": bool, "hold": bool}]; a held
+      transaction prints {"holding": true} and waits for a line on stdin before ending.
+  committed BOOTSTRAP GROUP TOPIC PARTITIONS
+      the group's committed offsets of the topic's partitions.
   consume BOOTSTRAP TOPIC PARTITIONS ISOLATION
       every record from the beginning up to the end offsets the isolation level allows.
   transform BOOTSTRAP INPUT OUTPUT GROUP TXN_ID PARTITIONS EXPECTED
@@ -51,8 +55,15 @@ def produce_idempotent(bootstrap, topic, count, partitions):
     print(json.dumps(delivered))
 
 
-def transactions(bootstrap, topic, transactional_id):
-    plan = json.load(sys.stdin)
+def committed(bootstrap, group, topic, partitions):
+    consumer = Consumer({'bootstrap.servers': bootstrap, 'group.id': group, 'enable.auto.commit': False})
+    offsets = consumer.committed([TopicPartition(topic, p) for p in range(partitions)], 30)
+    consumer.close()
+    print(json.dumps([tp.offset for tp in offsets]))
+
+
+def transactions(bootstrap, topic, transactional_id, plan_json):
+    plan = json.loads(plan_json)
     producer = Producer({
         'bootstrap.servers': bootstrap,
         'transactional.id': transactional_id,
@@ -165,7 +176,9 @@ def main():
     if command == 'produce-idempotent':
         produce_idempotent(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
     elif command == 'transactions':
-        transactions(sys.argv[2], sys.argv[3], sys.argv[4])
+        transactions(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5])
+    elif command == 'committed':
+        committed(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))
     elif command == 'consume':
         consume(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5])
     elif command == 'transform':

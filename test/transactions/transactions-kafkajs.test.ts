@@ -1,0 +1,97 @@
+// kafkajs 2.2.4 transactions against Brook: commit, abort, sendOffsets (committed offsets become
+// visible to the group only when the transaction commits), zombie fencing, and a read_committed
+// consumer group that never sees aborted records.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { Kafka, logLevel } from 'kafkajs';
+
+import { startBroker } from '../../src/broker.js';
+import { waitFor } from './helpers.js';
+
+test('kafkajs transactions: commit, abort and sendOffsets, read by a read_committed group', async () => {
+  const broker = await startBroker({ settings: { 'transaction.state.log.num.partitions': 3, 'offsets.topic.num.partitions': 3 } });
+  const kafka = new Kafka({ clientId: 'txn-kafkajs', brokers: [broker.bootstrapServers], logLevel: logLevel.NOTHING });
+  const topic = 'kafkajs-txn';
+  const producer = kafka.producer({ transactionalId: 'kafkajs-txn-1', idempotent: true, maxInFlightRequests: 1 });
+  const admin = kafka.admin();
+  const consumer = kafka.consumer({ groupId: 'kafkajs-txn-reader', readUncommitted: false });
+  try {
+    await broker.replicas.createTopic({ name: topic, partitionCount: 2 });
+    await producer.connect();
+    await admin.connect();
+
+    let transaction = await producer.transaction();
+    await transaction.send({ topic, messages: [{ value: 'k1', partition: 0 }, { value: 'k2', partition: 1 }] });
+    await transaction.sendOffsets({
+      consumerGroupId: 'kafkajs-txn-group',
+      topics: [{ topic, partitions: [{ partition: 0, offset: '5' }] }],
+    });
+    await transaction.commit();
+
+    transaction = await producer.transaction();
+    await transaction.send({ topic, messages: [{ value: 'aborted-1', partition: 0 }, { value: 'aborted-2', partition: 1 }] });
+    await transaction.sendOffsets({
+      consumerGroupId: 'kafkajs-txn-group',
+      topics: [{ topic, partitions: [{ partition: 0, offset: '9' }] }],
+    });
+    await transaction.abort();
+
+    transaction = await producer.transaction();
+    await transaction.send({ topic, messages: [{ value: 'k3', partition: 0 }] });
+    await transaction.commit();
+
+    const offsets = await admin.fetchOffsets({ groupId: 'kafkajs-txn-group', topics: [topic] });
+    const partition0 = offsets[0].partitions.find((entry) => entry.partition === 0);
+    assert.equal(partition0?.offset, '5', 'the aborted transaction offsets must not be visible');
+
+    const seen: string[] = [];
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        seen.push(message.value?.toString() ?? '');
+      },
+    });
+    await waitFor(() => seen.length >= 3, 30_000, 'the committed records');
+    // Everything up to the high watermark is stable: if aborted records were delivered, they
+    // would have arrived together with k3.
+    assert.deepEqual([...seen].sort(), ['k1', 'k2', 'k3']);
+  } finally {
+    await consumer.disconnect().catch(() => undefined);
+    await producer.disconnect().catch(() => undefined);
+    await admin.disconnect().catch(() => undefined);
+    await broker.stop();
+  }
+});
+
+test('a second kafkajs producer with the same transactional id fences the first and aborts its transaction', async () => {
+  const broker = await startBroker({ settings: { 'transaction.state.log.num.partitions': 3 } });
+  const kafka = new Kafka({ clientId: 'txn-kafkajs-fence', brokers: [broker.bootstrapServers], logLevel: logLevel.NOTHING, retry: { retries: 2 } });
+  const topic = 'kafkajs-fence';
+  const zombie = kafka.producer({ transactionalId: 'kafkajs-fence-1', idempotent: true, maxInFlightRequests: 1 });
+  const successor = kafka.producer({ transactionalId: 'kafkajs-fence-1', idempotent: true, maxInFlightRequests: 1 });
+  try {
+    await broker.replicas.createTopic({ name: topic, partitionCount: 1 });
+    await zombie.connect();
+    const open = await zombie.transaction();
+    await open.send({ topic, messages: [{ value: 'zombie', partition: 0 }] });
+    const partition = broker.replicas.partition(topic, 0)!;
+    assert.equal(partition.lastStableOffset, 0, 'the open transaction holds the LSO at its first offset');
+
+    await successor.connect();
+    const next = await successor.transaction(); // InitProducerId: bumps the epoch, aborts the zombie's transaction
+    await waitFor(() => partition.lastStableOffset === partition.highWatermark, 10_000, 'the fenced transaction to be aborted');
+    assert.deepEqual(partition.abortedTransactions(0, partition.highWatermark).map((entry) => entry.firstOffset), [0]);
+
+    await assert.rejects(open.commit(), (error: Error) => /fenced|epoch/i.test(`${error.name} ${error.message}`));
+    await next.send({ topic, messages: [{ value: 'successor', partition: 0 }] });
+    await next.commit();
+    await waitFor(() => partition.lastStableOffset === partition.highWatermark, 10_000, 'the successor to commit');
+  } finally {
+    await zombie.disconnect().catch(() => undefined);
+    await successor.disconnect().catch(() => undefined);
+    await broker.stop();
+  }
+});
