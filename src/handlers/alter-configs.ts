@@ -19,6 +19,7 @@ import type { BrokerConfigs } from './broker-configs.js';
 import {
   ConfigResourceType,
   brokerResourceScope,
+  oneChangeAtATime,
   replaceTopicOverrides,
   topicResource,
   unsupportedResourceType,
@@ -43,7 +44,7 @@ export function createAlterConfigsHandler(
       const responses: AlterConfigsResponseAlterConfigsResourceResponseInput[] = [];
       for (const resource of request.resources) {
         try {
-          await alter(resource, request.validateOnly);
+          await oneChangeAtATime(replicas, () => alter(resource, request.validateOnly));
           responses.push(response(resource, ErrorCode.NONE, null));
         } catch (error) {
           const { errorCode, errorMessage } = adminErrorOf(error);

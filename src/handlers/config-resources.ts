@@ -84,3 +84,23 @@ export async function replaceTopicOverrides(
   if (validateOnly) return;
   await replicas.setTopicConfigs(topicName, Object.fromEntries(overrides));
 }
+
+const changeQueues = new WeakMap<ReplicaManager, Promise<unknown>>();
+
+/**
+ * Runs one admin read-modify-write (read a topic's overrides or partition count or the broker's
+ * dynamic values, compute the new state, store it) with no other such change of the same broker
+ * interleaving across its awaits: two IncrementalAlterConfigs on one topic must not both start
+ * from the old overrides, so that the later one silently drops the earlier one's change.
+ */
+export function oneChangeAtATime<T>(
+  replicas: ReplicaManager,
+  change: () => Promise<T>,
+): Promise<T> {
+  const run = (changeQueues.get(replicas) ?? Promise.resolve()).then(change);
+  changeQueues.set(
+    replicas,
+    run.catch(() => undefined),
+  );
+  return run;
+}

@@ -12,6 +12,7 @@ import type {
 } from '../protocol/generated/create-partitions.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
 import { AdminRequestError, adminErrorOf } from './admin-errors.js';
+import { oneChangeAtATime } from './config-resources.js';
 import { isValidTopicName } from './kafka-error.js';
 import type { Handler } from './registry.js';
 
@@ -41,8 +42,10 @@ export function createCreatePartitionsHandler(
           continue;
         }
         try {
-          check(topic);
-          if (!request.validateOnly) await replicas.addPartitions(topic.name, topic.count);
+          await oneChangeAtATime(replicas, async () => {
+            check(topic);
+            if (!request.validateOnly) await replicas.addPartitions(topic.name, topic.count);
+          });
           results.push(result(topic.name, ErrorCode.NONE, null));
         } catch (error) {
           const { errorCode, errorMessage } = adminErrorOf(error);

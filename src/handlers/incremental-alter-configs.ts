@@ -24,6 +24,7 @@ import type { BrokerConfigs } from './broker-configs.js';
 import {
   ConfigResourceType,
   brokerResourceScope,
+  oneChangeAtATime,
   replaceTopicOverrides,
   topicResource,
   unsupportedResourceType,
@@ -56,7 +57,7 @@ export function createIncrementalAlterConfigsHandler(
       const responses: IncrementalAlterConfigsResponseAlterConfigsResourceResponseInput[] = [];
       for (const resource of request.resources) {
         try {
-          await alter(resource, request.validateOnly);
+          await oneChangeAtATime(replicas, () => alter(resource, request.validateOnly));
           responses.push(response(resource, ErrorCode.NONE, null));
         } catch (error) {
           const { errorCode, errorMessage } = adminErrorOf(error);

@@ -25,6 +25,7 @@ import type { CreatePartitionsResponse } from '../../src/protocol/generated/crea
 import type { DeleteTopicsResponse } from '../../src/protocol/generated/delete-topics.js';
 import type { DescribeClusterResponse } from '../../src/protocol/generated/describe-cluster.js';
 import type { DescribeConfigsResponse } from '../../src/protocol/generated/describe-configs.js';
+import type { IncrementalAlterConfigsResponse } from '../../src/protocol/generated/incremental-alter-configs.js';
 import type { OffsetForLeaderEpochResponse } from '../../src/protocol/generated/offset-for-leader-epoch.js';
 import { callBroker } from './admin-wire.js';
 
@@ -426,5 +427,43 @@ test('DescribeConfigs v0 marks defaults with is_default, and configuration keys 
       response.results.slice(1).map((result) => result.errorCode),
       [ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ErrorCode.INVALID_TOPIC_EXCEPTION],
     );
+  });
+});
+
+test('concurrent IncrementalAlterConfigs on one topic all take effect', async () => {
+  await withAdmin(async (broker, admin) => {
+    await admin.createTopics({ topics: ['contended'] });
+    const changes: Array<[string, string]> = [
+      ['retention.ms', '600000'],
+      ['segment.ms', '700000'],
+      ['delete.retention.ms', '800000'],
+      ['min.compaction.lag.ms', '900'],
+      ['flush.ms', '1000'],
+      ['index.interval.bytes', '2048'],
+      ['max.message.bytes', '50000'],
+      ['segment.bytes', '5000000'],
+    ];
+    // One connection per request, all in flight at once.
+    const responses = await Promise.all(
+      changes.map(([name, value]) =>
+        callBroker<IncrementalAlterConfigsResponse>(broker.bootstrapServers, 44, 1, {
+          validateOnly: false,
+          resources: [
+            {
+              resourceType: ConfigResourceTypes.TOPIC,
+              resourceName: 'contended',
+              configs: [{ name, configOperation: IncrementalAlterConfigOperationTypes.SET, value }],
+            },
+          ],
+        }),
+      ),
+    );
+    assert.ok(responses.every((response) => response.responses[0].errorCode === ErrorCode.NONE));
+    assert.deepEqual(
+      broker.replicas.topic('contended')!.metadata.configs,
+      Object.fromEntries(changes),
+    );
+    const configs = await describeTopic(admin, 'contended');
+    for (const [name, value] of changes) assert.equal(configs.get(name)!.value, value, name);
   });
 });
