@@ -38,6 +38,7 @@ import {
   type LogConfig,
 } from './log-config.js';
 import { Segment, parseSegmentBaseOffset, segmentFileName } from './segment.js';
+import { LeaderEpochCache, type EpochEntry } from './leader-epoch-cache.js';
 
 export const CLEAN_SHUTDOWN_FILE = '.clean-shutdown';
 /** Default budget of the tail cache of recently appended record sets. */
@@ -232,6 +233,7 @@ export class PartitionLog extends EventEmitter {
   /** Ordered by base offset; the last one is the active segment. */
   private segments: Segment[] = [];
   private logStartOffsetValue = 0;
+  private leaderEpochCache!: LeaderEpochCache;
   /** The offset the next append gets (includes appends not yet written). */
   private logEndOffsetValue = 0;
   /** Everything below it is in the segment files (page cache at least). */
@@ -425,6 +427,10 @@ export class PartitionLog extends EventEmitter {
       this.logEndOffsetValue,
     );
     this.checkSegmentOrder();
+    this.leaderEpochCache = await LeaderEpochCache.load(io, directory);
+    this.leaderEpochCache.truncateFromEnd(this.logEndOffsetValue);
+    this.leaderEpochCache.truncateFromStart(this.logStartOffsetValue);
+    await this.leaderEpochCache.persist();
     this.armExpiryTimer(0);
   }
 
@@ -550,6 +556,9 @@ export class PartitionLog extends EventEmitter {
         batchMaxTimestamp = now;
       }
       if (firstOffset < 0) firstOffset = baseOffset;
+      // Written to leader-epoch-checkpoint by the writer before the batch itself is written.
+      const batchEpoch = isReplication ? records.readInt32BE(span.position + BatchField.partitionLeaderEpoch) : options.leaderEpoch;
+      this.leaderEpochCache.assign(batchEpoch, baseOffset);
       const lastOffset = baseOffset + span.lastOffsetDelta;
       lastOffsets.push(lastOffset);
       maxTimestamps.push(batchMaxTimestamp);
@@ -633,6 +642,7 @@ export class PartitionLog extends EventEmitter {
     try {
       while (this.pending.length > 0 && this.writerPaused === 0 && !this.stickyError) {
         group = this.pending.takeAll();
+        if (this.leaderEpochCache.dirty) await this.leaderEpochCache.persist();
         let index = 0;
         while (index < group.length) {
           if (this.shouldRoll(this.activeSegment, group[index])) await this.roll(group[index].baseOffset);
@@ -798,6 +808,7 @@ export class PartitionLog extends EventEmitter {
       this.tailCacheBytes -= item.records.length;
     }
     this.logEndOffsetValue = this.writtenOffset;
+    this.leaderEpochCache.truncateFromEnd(this.logEndOffsetValue);
     const segment = this.activeSegment;
     try {
       await segment.logFile.truncate(segment.sizeBytes);
@@ -1070,6 +1081,29 @@ export class PartitionLog extends EventEmitter {
     return best;
   }
 
+  // ───────────────────────────── leader epochs ─────────────────────────────
+
+  /** The latest leader epoch that wrote to (or was assigned in) this log; -1 if none. */
+  get latestLeaderEpoch(): number {
+    return this.leaderEpochCache.latestEpoch;
+  }
+
+  /** (epoch, start offset) entries of leader-epoch-checkpoint, oldest first. */
+  leaderEpochs(): EpochEntry[] {
+    return this.leaderEpochCache.list();
+  }
+
+  /** OffsetForLeaderEpoch: the largest epoch <= `leaderEpoch` and the offset where it ended. */
+  endOffsetForLeaderEpoch(leaderEpoch: number): { leaderEpoch: number; endOffset: number } {
+    return this.leaderEpochCache.endOffsetFor(leaderEpoch, this.logEndOffsetValue);
+  }
+
+  /** A new leader records its epoch at the log end offset before it appends anything. */
+  async assignLeaderEpoch(leaderEpoch: number): Promise<void> {
+    this.leaderEpochCache.assign(leaderEpoch, this.logEndOffsetValue);
+    await this.leaderEpochCache.persist();
+  }
+
   // ───────────────────────────── truncation and deletion ─────────────────────────────
 
   /** Removes every batch holding an offset >= `offset` (replication, after a leader change). */
@@ -1120,6 +1154,8 @@ export class PartitionLog extends EventEmitter {
         this.flushedOffsetValue = Math.min(this.flushedOffsetValue, segment.nextOffset);
         this.unflushedRecords = 0;
         if (this.logStartOffsetValue > this.logEndOffsetValue) this.logStartOffsetValue = this.logEndOffsetValue;
+        this.leaderEpochCache.truncateFromEnd(this.logEndOffsetValue);
+        await this.leaderEpochCache.persist();
       } finally {
         this.resumeWriter();
       }
@@ -1134,6 +1170,7 @@ export class PartitionLog extends EventEmitter {
     this.writtenOffset = offset;
     this.flushedOffsetValue = offset;
     this.unflushedRecords = 0;
+    this.leaderEpochCache.truncateFromEnd(offset);
     await this.setLogStartOffset(offset, true);
   }
 
@@ -1152,6 +1189,8 @@ export class PartitionLog extends EventEmitter {
   private async setLogStartOffset(offset: number, force = false): Promise<void> {
     if (!force && offset <= this.logStartOffsetValue) return;
     this.logStartOffsetValue = offset;
+    this.leaderEpochCache.truncateFromStart(offset);
+    await this.leaderEpochCache.persist();
     if (this.onLogStartOffsetChanged) await this.onLogStartOffsetChanged(this);
     if (this.listenerCount('logStartOffset') > 0) this.emit('logStartOffset', offset);
   }
