@@ -111,6 +111,16 @@ export function createCreateTopicsHandler(
         `Topic '${name}' already exists.`,
       );
     }
+    // Kafka's metric names turn '.' into '_', so such names would share their metrics.
+    const collision = replicas
+      .topics()
+      .find((existing) => metricName(existing.metadata.name) === metricName(name));
+    if (collision !== undefined) {
+      throw new AdminRequestError(
+        ErrorCode.INVALID_TOPIC_EXCEPTION,
+        `Topic '${name}' collides with existing topic: ${collision.metadata.name}`,
+      );
+    }
     if (INTERNAL_TOPIC_NAMES.has(name)) {
       // The coordinators create these with the partition count they hash keys over.
       throw new AdminRequestError(
@@ -202,6 +212,10 @@ export function createCreateTopicsHandler(
 }
 
 type CreatableTopic = CreateTopicsRequestCreatableTopic;
+
+function metricName(topicName: string): string {
+  return topicName.replaceAll('.', '_');
+}
 
 /**
  * A manual assignment on one broker: partitions 0..n-1, each exactly once, each on this broker

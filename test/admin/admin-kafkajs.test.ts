@@ -259,6 +259,13 @@ test('bad names, replication factor 3, bad partition counts and unknown configs 
       false,
       'TOPIC_ALREADY_EXISTS',
     );
+    await admin.createTopics({ topics: [{ topic: 'dotted.name' }] });
+    assert.deepEqual(
+      await errorTypesOf(
+        admin.createTopics({ waitForLeaders: false, topics: [{ topic: 'dotted_name' }] }),
+      ),
+      ['INVALID_TOPIC_EXCEPTION'],
+    );
     assert.deepEqual(
       await errorTypesOf(
         admin.alterConfigs({
