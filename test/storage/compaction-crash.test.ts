@@ -14,7 +14,7 @@ import { PartitionLog } from '../../src/storage/partition-log.js';
 import { defaultLogConfig } from '../../src/storage/log-config.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/compaction-crasher.ts', import.meta.url));
-const ROUNDS = 6;
+const ROUNDS = 8;
 const config = { ...defaultLogConfig, cleanupPolicy: 'compact' as const, retentionMs: -1, segmentBytes: 2000 };
 
 async function runAndKill(directory: string, first: number, killAfterMs: number): Promise<Array<{ offset: number; key: string; value: string }>> {

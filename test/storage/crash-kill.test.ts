@@ -10,7 +10,7 @@ import { defaultLogConfig } from '../../src/storage/log-config.js';
 import { runAppenderAndKill } from '../helpers/storage-crash.js';
 import { assertAcknowledgedPresent, type Acknowledged } from '../helpers/storage-verify.js';
 
-const ROUNDS = 8;
+const ROUNDS = 12;
 
 test('every acknowledged batch survives SIGKILL at random moments, byte for byte, with contiguous offsets', async () => {
   const directory = mkdtempSync(join(tmpdir(), 'brook-crash-kill-'));

@@ -12,7 +12,7 @@ import { runAppenderAndKill } from '../helpers/storage-crash.js';
 import { cutToFsyncedLengths, readFsyncJournal } from '../helpers/storage-faulty-io.js';
 import { assertAcknowledgedPresent, type Acknowledged } from '../helpers/storage-verify.js';
 
-const ROUNDS = 8;
+const ROUNDS = 12;
 
 /** After a clean close everything on disk is durable: the journal starts from the current sizes. */
 function seedJournal(journalPath: string, directory: string): void {

@@ -184,3 +184,26 @@ test('a second broker on the same log directory gets a clear error with a stable
   assert.equal(readFileSync(join(directory, '.lock'), 'utf8').trim(), String(process.pid));
   await second.close();
 });
+
+test('a failure while rolling a segment is sticky and nothing after it is acknowledged', async (t) => {
+  const directory = temporaryDirectory(t);
+  const io = new FaultyFileIo();
+  const log = await PartitionLog.open({ directory, config: { ...config, segmentBytes: 1000 }, io });
+  const first = log.append(await makeBatch({ seed: 1, recordsCount: 2, valueBytes: 300 }), { leaderEpoch: 0, origin: 'client' });
+  await first.acknowledged;
+  // The next append does not fit: the roll writes the closed segment's index and fails.
+  io.inject({ operation: 'write', pathIncludes: '.index', errorCode: 'EIO', times: 1 });
+  const second = log.append(await makeBatch({ seed: 2, recordsCount: 2, valueBytes: 300 }), { leaderEpoch: 0, origin: 'client' });
+  await assert.rejects(second.acknowledged, isStorageError('BROOK_STORAGE_FAILED'));
+  assert.equal(log.flushedOffset, 2);
+  assert.throws(() => log.append(Buffer.alloc(1), { leaderEpoch: 0, origin: 'client' }), isStorageError('BROOK_STORAGE_FAILED'));
+  await log.close();
+  const reopened = await PartitionLog.open({ directory, config: { ...config, segmentBytes: 1000 } });
+  const stored = await readWholeLog(reopened);
+  assert.ok(stored.has(0));
+  const endBefore = reopened.logEndOffset;
+  const next = reopened.append(await makeBatch({ seed: 3, recordsCount: 1, valueBytes: 10 }), { leaderEpoch: 0, origin: 'client' });
+  assert.equal(next.baseOffset, endBefore, 'the reopened log appends right after what it recovered');
+  await next.acknowledged;
+  await reopened.close();
+});
