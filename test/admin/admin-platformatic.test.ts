@@ -467,3 +467,70 @@ test('concurrent IncrementalAlterConfigs on one topic all take effect', async ()
     for (const [name, value] of changes) assert.equal(configs.get(name)!.value, value, name);
   });
 });
+
+test('IncrementalAlterConfigs on the cluster default ("") and on this broker, described with their sources', async () => {
+  await withAdmin(async (broker) => {
+    const alterBroker = (resourceName: string, configs: unknown[]) =>
+      callBroker<IncrementalAlterConfigsResponse>(broker.bootstrapServers, 44, 1, {
+        validateOnly: false,
+        resources: [{ resourceType: ConfigResourceTypes.BROKER, resourceName, configs }],
+      });
+    const describeBroker = async (resourceName: string, keys: string[] | null) =>
+      (
+        await callBroker<DescribeConfigsResponse>(broker.bootstrapServers, 32, 4, {
+          resources: [
+            { resourceType: ConfigResourceTypes.BROKER, resourceName, configurationKeys: keys },
+          ],
+          includeSynonyms: false,
+          includeDocumentation: false,
+        })
+      ).results[0];
+    const { SET, DELETE, APPEND } = IncrementalAlterConfigOperationTypes;
+    const nodeName = String(broker.nodeId);
+
+    let response = await alterBroker('', [
+      { name: 'log.retention.ms', configOperation: SET, value: '5400000' },
+    ]);
+    assert.equal(response.responses[0].errorCode, ErrorCode.NONE);
+    const defaults = await describeBroker('', null);
+    assert.deepEqual(
+      defaults.configs.map((config) => [config.name, config.value, config.configSource]),
+      [['log.retention.ms', '5400000', ConfigSources.DYNAMIC_DEFAULT_BROKER_CONFIG]],
+    );
+    const own = await describeBroker(nodeName, ['log.retention.ms', 'log.cleanup.policy']);
+    assert.deepEqual(
+      new Map(own.configs.map((config) => [config.name, [config.value, config.configSource]])),
+      new Map([
+        ['log.retention.ms', ['5400000', ConfigSources.DYNAMIC_DEFAULT_BROKER_CONFIG]],
+        ['log.cleanup.policy', ['delete', ConfigSources.DEFAULT_CONFIG]],
+      ]),
+    );
+
+    response = await alterBroker(nodeName, [
+      { name: 'log.cleanup.policy', configOperation: APPEND, value: 'compact' },
+    ]);
+    assert.equal(response.responses[0].errorCode, ErrorCode.NONE);
+    const policy = (await describeBroker(nodeName, ['log.cleanup.policy'])).configs[0];
+    assert.deepEqual(
+      [policy.value, policy.configSource],
+      ['delete,compact', ConfigSources.DYNAMIC_BROKER_CONFIG],
+    );
+
+    response = await alterBroker('', [
+      { name: 'log.retention.ms', configOperation: DELETE, value: null },
+    ]);
+    assert.equal(response.responses[0].errorCode, ErrorCode.NONE);
+    assert.deepEqual((await describeBroker('', null)).configs, []);
+    const restored = (await describeBroker(nodeName, ['log.retention.ms'])).configs[0];
+    assert.equal(restored.configSource, ConfigSources.DEFAULT_CONFIG);
+
+    response = await alterBroker(nodeName, [
+      { name: 'num.network.threads.typo', configOperation: SET, value: '1' },
+    ]);
+    assert.equal(response.responses[0].errorCode, ErrorCode.INVALID_CONFIG);
+    response = await alterBroker('99', [
+      { name: 'log.retention.ms', configOperation: SET, value: '1' },
+    ]);
+    assert.equal(response.responses[0].errorCode, ErrorCode.INVALID_REQUEST);
+  });
+});
