@@ -974,7 +974,7 @@ export class PartitionLog extends EventEmitter {
             throw this.corruption(segment, position + at, `batch offsets ${baseOffset}..${lastOffset} do not follow ${previousLastOffset}`);
           }
           if (lastOffset < offset) {
-            if (at + sizeBytes > bytesRead) break;
+            // Skipped by its header alone: its bytes need not be in the window.
             at += sizeBytes;
             previousLastOffset = lastOffset;
             continue;
@@ -1006,7 +1006,7 @@ export class PartitionLog extends EventEmitter {
         // Nothing at or after `offset` in this window yet: the next window starts where this one's
         // whole batches end.
         if (reachedLimit) return { chunks: [], byteLength: 0 };
-        if (at === 0) break;
+        if (at === 0) throw this.corruption(segment, position, `only ${bytesRead} bytes where a batch header should be`);
         position += at;
       }
       return null;

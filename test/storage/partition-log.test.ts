@@ -390,3 +390,18 @@ test('a closed log refuses appends with a storage error that has a stable code',
     (error: unknown) => error instanceof StorageError && error.code === 'BROOK_LOG_CLOSED',
   );
 });
+
+test('a batch larger than the read window comes back whole, from active and closed segments', async (t) => {
+  const directory = temporaryDirectory(t);
+  const log = await PartitionLog.open({ directory, config: { ...baseConfig, segmentBytes: 120_000, indexIntervalBytes: 100 }, tailCacheBytes: 0 });
+  const big = await Promise.all([1, 2, 3].map((seed) => makeBatch({ seed, recordsCount: 5, valueBytes: 10_000 })));
+  await appendAll(log, big);
+  await appendAll(log, await seeds(10, 3, 1, 100));
+  assert.ok(log.segmentInfos().length >= 2, 'the big batches fill a closed segment');
+  for (const [offset, index] of [[2, 0], [7, 1], [12, 2]] as const) {
+    const result = await log.read(offset, { maxBytes: 100, maxOffset: log.logEndOffset });
+    assert.equal(result.chunks.length, 1);
+    assert.ok(result.chunks[0].equals(stamped(big[index], index * 5, 1)));
+  }
+  await log.close();
+});
