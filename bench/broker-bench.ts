@@ -1,0 +1,330 @@
+// The broker benchmarks of issue 3, in one run: librdkafka (kbench) against a Brook broker
+// process with its default durability (fsync before acknowledgement), beside the limits measured
+// in the same run: this machine's disk and loopback (../shared/tools/phys.sh) and librdkafka's
+// own ceiling against its in-memory mock cluster (kbench --mock). Prints every figure as a ratio.
+//
+//   npm run bench:broker            (about three minutes; BENCH_QUICK=1 for a short smoke run)
+//
+// Speed is never asserted here or in tests: the machine is shared and noisy, so compare ratios
+// taken in one run, not absolute figures across runs.
+
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { Kafka, logLevel } from 'kafkajs';
+
+const root = new URL('..', import.meta.url).pathname;
+const shared = process.env.BROOK_SHARED_DIR ?? join(root, '..', 'shared');
+const quick = process.env.BENCH_QUICK === '1';
+const kbench = join(root, '.bench', 'kbench');
+
+type Figures = Record<string, string>;
+
+function run(command: string, args: string[], options: { timeoutMs?: number } = {}): string {
+  return execFileSync(command, args, {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: options.timeoutMs ?? 300_000,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+}
+
+function parseSummary(output: string, role: string): Figures {
+  const line = output.split('\n').find((candidate) => candidate.startsWith(`${role} `));
+  if (line === undefined) throw new Error(`kbench printed no ${role} line:\n${output}`);
+  return Object.fromEntries(
+    line
+      .split(' ')
+      .slice(1)
+      .map((pair) => pair.split('=') as [string, string]),
+  );
+}
+
+function kbenchRun(args: string[]): string {
+  return run(kbench, [...args, '-q', '-T', '120']);
+}
+
+function residentMegabytes(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) / 1024 : Number.NaN;
+}
+
+async function startBrokerProcess(
+  logDir: string,
+): Promise<{ child: ChildProcess; bootstrap: string }> {
+  const child = spawn(
+    process.execPath,
+    [
+      join(root, 'dist', 'cli', 'main.js'),
+      'start',
+      '--log-dirs',
+      logDir,
+      '--listeners',
+      'PLAINTEXT://127.0.0.1:0',
+      '--num-partitions',
+      '1',
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const bootstrap = await new Promise<string>((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => reject(new Error(`broker did not start:\n${output}`)), 20_000);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /listening on PLAINTEXT:\/\/(\S+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+  });
+  return { child, bootstrap };
+}
+
+async function createTopic(bootstrap: string, topic: string): Promise<void> {
+  const admin = new Kafka({ brokers: [bootstrap], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
+  await admin.disconnect();
+}
+
+/** Samples the broker's RSS every 100 ms while `work` runs; returns the peak. */
+async function peakResidentDuring<T>(
+  pid: number,
+  work: () => Promise<T> | T,
+): Promise<{ result: T; peakMegabytes: number }> {
+  let peak = residentMegabytes(pid);
+  const timer = setInterval(() => (peak = Math.max(peak, residentMegabytes(pid))), 100);
+  try {
+    const result = await work();
+    return { result, peakMegabytes: Math.max(peak, residentMegabytes(pid)) };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+async function startupMilliseconds(): Promise<number> {
+  const { startBroker } = (await import(
+    join(root, 'dist', 'broker.js')
+  )) as typeof import('../src/broker.js');
+  const samples: number[] = [];
+  for (let index = 0; index < 15; index++) {
+    const directory = mkdtempSync(join(tmpdir(), 'brook-startup-'));
+    const started = performance.now();
+    const broker = await startBroker({ logDirs: directory });
+    samples.push(performance.now() - started);
+    await broker.stop();
+    rmSync(directory, { recursive: true, force: true });
+  }
+  samples.sort((a, b) => a - b);
+  return samples[Math.floor(samples.length / 2)];
+}
+
+function ratio(value: number, limit: number): string {
+  return `${((100 * value) / limit).toFixed(0)}%`;
+}
+
+async function main(): Promise<void> {
+  run('npm', ['run', '-s', 'build']);
+  run('bash', [join(root, 'bench', 'kbench.sh'), 'build']);
+
+  console.log('# physical limits (phys.sh, same run)');
+  const phys = run('bash', [join(shared, 'tools', 'phys.sh'), quick ? '1' : '3'], {
+    timeoutMs: 600_000,
+  });
+  process.stdout.write(phys);
+  const diskMegabytesPerSecond = Number(
+    /disk: seq append 64KiB writes, fdatasync\/1MiB\s+([\d.]+)/.exec(phys)?.[1],
+  );
+
+  const produce100Count = quick ? 300_000 : 2_000_000;
+  const produce1kCount = quick ? 100_000 : 500_000;
+  const consumeCount = quick ? 300_000 : 2_000_000;
+  const e2eCount = quick ? 20_000 : 100_000;
+
+  console.log('\n# librdkafka ceiling (kbench --mock)');
+  const mockProduce100 = parseSummary(
+    kbenchRun([
+      'produce',
+      '-m',
+      '-t',
+      'mock-100',
+      '-n',
+      String(produce100Count),
+      '-s',
+      '100',
+      '-a',
+      '-1',
+    ]),
+    'produce',
+  );
+  const mockProduce1k = parseSummary(
+    kbenchRun([
+      'produce',
+      '-m',
+      '-t',
+      'mock-1k',
+      '-n',
+      String(produce1kCount),
+      '-s',
+      '1024',
+      '-a',
+      '-1',
+    ]),
+    'produce',
+  );
+  const mockConsume = parseSummary(
+    kbenchRun([
+      'consume',
+      '-m',
+      '-t',
+      'mock-c',
+      '-g',
+      'mock-g',
+      '-n',
+      String(consumeCount),
+      '-s',
+      '100',
+    ]),
+    'consume',
+  );
+  console.log(
+    `mock produce 100 B: ${mockProduce100.msgs_per_s} msg/s; 1 KiB: ${mockProduce1k.MB_per_s} MB/s; consume 100 B: ${mockConsume.msgs_per_s} msg/s`,
+  );
+
+  const logDir = mkdtempSync(join(tmpdir(), 'brook-bench-'));
+  const { child, bootstrap } = await startBrokerProcess(logDir);
+  const pid = child.pid!;
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const idleMegabytes = residentMegabytes(pid);
+    for (const topic of ['bench-100', 'bench-1k', 'bench-e2e']) await createTopic(bootstrap, topic);
+
+    const produce100 = await peakResidentDuring(pid, () =>
+      parseSummary(
+        kbenchRun([
+          'produce',
+          '-b',
+          bootstrap,
+          '-t',
+          'bench-100',
+          '-n',
+          String(produce100Count),
+          '-s',
+          '100',
+          '-a',
+          '-1',
+        ]),
+        'produce',
+      ),
+    );
+    const produce1k = await peakResidentDuring(pid, () =>
+      parseSummary(
+        kbenchRun([
+          'produce',
+          '-b',
+          bootstrap,
+          '-t',
+          'bench-1k',
+          '-n',
+          String(produce1kCount),
+          '-s',
+          '1024',
+          '-a',
+          '-1',
+        ]),
+        'produce',
+      ),
+    );
+    const consume = parseSummary(
+      kbenchRun([
+        'consume',
+        '-b',
+        bootstrap,
+        '-t',
+        'bench-100',
+        '-g',
+        'bench-consume',
+        '-n',
+        String(consumeCount),
+      ]),
+      'consume',
+    );
+    const e2e = await peakResidentDuring(pid, () =>
+      kbenchRun([
+        'e2e',
+        '-b',
+        bootstrap,
+        '-t',
+        'bench-e2e',
+        '-g',
+        'bench-e2e',
+        '-n',
+        String(e2eCount),
+        '-s',
+        '100',
+        '-r',
+        '10000',
+        '-l',
+        '0',
+        '-a',
+        '-1',
+      ]),
+    );
+    const e2eConsumer = parseSummary(e2e.result, 'consume');
+    const startupMs = await startupMilliseconds();
+
+    const rows: Array<[string, string, string, string]> = [
+      [
+        'produce 100 B, acks=all',
+        `${Number(produce100.result.msgs_per_s).toFixed(0)} msg/s`,
+        ratio(Number(produce100.result.msgs_per_s), Number(mockProduce100.msgs_per_s)) + ' of mock',
+        '>= 80% of mock',
+      ],
+      [
+        'produce 1 KiB, acks=all',
+        `${produce1k.result.MB_per_s} MB/s`,
+        ratio(Number(produce1k.result.MB_per_s), diskMegabytesPerSecond) + ' of disk',
+        '>= 70% of append+fdatasync',
+      ],
+      [
+        'produce 1 KiB vs mock',
+        `${produce1k.result.MB_per_s} MB/s`,
+        ratio(Number(produce1k.result.MB_per_s), Number(mockProduce1k.MB_per_s)) + ' of mock',
+        '',
+      ],
+      [
+        'consume 100 B',
+        `${Number(consume.msgs_per_s).toFixed(0)} msg/s`,
+        ratio(Number(consume.msgs_per_s), Number(mockConsume.msgs_per_s)) + ' of mock',
+        '>= 2,000,000 msg/s',
+      ],
+      [
+        'end-to-end p99 at 10k msg/s, linger 0',
+        `${(Number(e2eConsumer.e2e_lat_p99_us) / 1000).toFixed(2)} ms`,
+        `p50 ${(Number(e2eConsumer.e2e_lat_p50_us) / 1000).toFixed(2)} ms`,
+        '<= 1.5 ms',
+      ],
+      ['broker RSS idle', `${idleMegabytes.toFixed(0)} MB`, '', '<= 60 MB'],
+      [
+        'broker RSS peak under load',
+        `${Math.max(produce100.peakMegabytes, produce1k.peakMegabytes, e2e.peakMegabytes).toFixed(0)} MB`,
+        '',
+        '<= 150 MB',
+      ],
+      ['startBroker() ready (median of 15)', `${startupMs.toFixed(1)} ms`, '', '<= 100 ms'],
+    ];
+    console.log('\n# Brook, one broker, default durability (fsync before every acknowledgement)');
+    for (const [name, value, ratioText, goal] of rows) {
+      console.log(`${name.padEnd(40)} ${value.padStart(16)}  ${ratioText.padEnd(16)} goal ${goal}`);
+    }
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.once('exit', resolve));
+    rmSync(logDir, { recursive: true, force: true });
+  }
+}
+
+await main();
