@@ -202,7 +202,11 @@ async function assemble(
     );
     await coordinator.start();
 
-    const brokerConfigs = createBrokerConfigs({ initial: config, metadata });
+    const brokerConfigs = createBrokerConfigs({
+      initial: config,
+      metadata,
+      warn: (message) => logger.warn(message),
+    });
     const registry = new HandlerRegistry();
     registry
       .register(createProduceHandler({ replicas }))

@@ -36,23 +36,34 @@ export interface BrokerConfigs {
   dynamicValues(scope: BrokerConfigScope): Map<string, string>;
 }
 
-/** Re-applies persisted dynamic values to a freshly resolved config (at start-up). */
+/**
+ * Re-applies persisted dynamic values to a freshly resolved config (at start-up). A value that no
+ * longer applies (the setting became static, or a static setting now contradicts it) is skipped
+ * and reported through `warn`, as Kafka does: a stale dynamic value must not keep the broker from
+ * starting.
+ */
 export function withStoredBrokerConfigs(
   config: BrokerConfig,
   stored: Readonly<Record<string, string>>,
+  warn: (message: string) => void = () => undefined,
 ): BrokerConfig {
-  const broker: BrokerConfigChange[] = [];
-  const clusterDefault: BrokerConfigChange[] = [];
-  for (const [key, value] of Object.entries(stored)) {
-    if (key.startsWith(CLUSTER_DEFAULT_PREFIX)) {
-      clusterDefault.push({ name: key.slice(CLUSTER_DEFAULT_PREFIX.length), value });
-    } else {
-      broker.push({ name: key, value });
+  const ordered = Object.entries(stored).map(([key, value]) =>
+    key.startsWith(CLUSTER_DEFAULT_PREFIX)
+      ? { scope: 'default' as const, name: key.slice(CLUSTER_DEFAULT_PREFIX.length), value }
+      : { scope: 'broker' as const, name: key, value },
+  );
+  // Cluster defaults first, so that this broker's own values sit above them.
+  ordered.sort((a, b) => (a.scope === b.scope ? 0 : a.scope === 'default' ? -1 : 1));
+  let result = config;
+  for (const { scope, name, value } of ordered) {
+    try {
+      result = alterBrokerConfig(result, scope, [{ name, value }]);
+    } catch (error) {
+      warn(
+        `ignoring the stored dynamic broker config ${name}=${value}: ${(error as Error).message}`,
+      );
     }
   }
-  let result = config;
-  if (clusterDefault.length > 0) result = alterBrokerConfig(result, 'default', clusterDefault);
-  if (broker.length > 0) result = alterBrokerConfig(result, 'broker', broker);
   return result;
 }
 
@@ -61,8 +72,14 @@ export function createBrokerConfigs(options: {
   readonly metadata: MetadataStore;
   /** Called after each applied change, to re-apply topic log configs and the like. */
   readonly onChange?: (config: BrokerConfig) => void;
+  /** Where a stored value that no longer applies is reported at start-up. */
+  readonly warn?: (message: string) => void;
 }): BrokerConfigs {
-  let config = withStoredBrokerConfigs(options.initial, options.metadata.brokerConfigs());
+  let config = withStoredBrokerConfigs(
+    options.initial,
+    options.metadata.brokerConfigs(),
+    options.warn,
+  );
   let changes: Promise<unknown> = Promise.resolve();
 
   const dynamicValues = (of: BrokerConfig, scope: BrokerConfigScope): Map<string, string> => {

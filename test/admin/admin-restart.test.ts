@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 
 import { type Broker, startBroker } from '../../src/broker.js';
+import { LocalMetadataStore } from '../../src/metadata/metadata-store.js';
 
 const TOPIC = 2;
 const BROKER = 4;
@@ -151,6 +152,61 @@ test('a restart keeps topics, topic ids, partition counts, configs, log start of
       }
     } finally {
       await second.stop();
+    }
+  } finally {
+    await rm(logDir, { recursive: true, force: true });
+  }
+});
+
+test('a stored dynamic broker config that no longer applies is skipped at start-up, not fatal', async () => {
+  const logDir = await mkdtemp(join(tmpdir(), 'brook-admin-stale-'));
+  try {
+    const store = await LocalMetadataStore.open(logDir);
+    // log.dirs cannot change at run time; an older Brook (or a hand edit) may still have stored it.
+    await store.setBrokerConfigs({ 'log.dirs': '/elsewhere', 'log.retention.ms': '5000' });
+    const warnings: string[] = [];
+    const broker = await startBroker({
+      logDirs: logDir,
+      logger: {
+        info: () => undefined,
+        warn: (message) => warnings.push(message),
+        error: () => undefined,
+      },
+    });
+    try {
+      const admin = adminOf(broker);
+      await admin.connect();
+      try {
+        const described = await admin.describeConfigs({
+          resources: [
+            {
+              type: BROKER,
+              name: String(broker.nodeId),
+              configNames: ['log.retention.ms', 'log.dirs'],
+            },
+          ],
+          includeSynonyms: false,
+        });
+        const entries = new Map(
+          described.resources[0].configEntries.map((entry) => [entry.configName, entry]),
+        );
+        assert.deepEqual(
+          [
+            entries.get('log.retention.ms')!.configValue,
+            entries.get('log.retention.ms')!.configSource,
+          ],
+          ['5000', DYNAMIC_BROKER_CONFIG],
+        );
+        assert.equal(entries.get('log.dirs')!.configValue, logDir);
+      } finally {
+        await admin.disconnect();
+      }
+      assert.equal(
+        warnings.filter((message) => /stored dynamic broker config log\.dirs/.test(message)).length,
+        1,
+      );
+    } finally {
+      await broker.stop();
     }
   } finally {
     await rm(logDir, { recursive: true, force: true });
