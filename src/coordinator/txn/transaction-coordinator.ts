@@ -15,7 +15,8 @@
 // chain), because each spans several awaits (state writes, markers).
 
 import { ErrorCode } from '../../protocol/errors.js';
-import { buildBatch, buildControlBatch, ControlRecordType, decodeBatch } from '../../record/records.js';
+import { buildOffsetsTopicBatch } from '../group/offsets-topic-batches.js';
+import { buildControlBatch, ControlRecordType, decodeBatch } from '../../record/records.js';
 import { BATCH_HEADER_BYTES, batchSizeBytes } from '../../record/batch.js';
 import {
   type PendingOffset,
@@ -366,11 +367,17 @@ export class TransactionCoordinator {
     if (!committed) prepared.pendingOffsets = new Map();
     await this.persist(prepared);
     this.transactions.set(current.transactionalId, prepared);
-    await this.complete(prepared);
+    await this.complete(prepared, false);
   }
 
-  /** From Prepare*: markers into every partition, committed offsets into their groups, then Complete*. */
-  private async complete(metadata: TransactionMetadata): Promise<void> {
+  /**
+   * From Prepare*: markers into every partition, committed offsets into their groups, then
+   * Complete*. With `awaitComplete` false the Complete* record is appended but not awaited: the
+   * outcome is already decided by the durable Prepare* record, a restart that finds only that
+   * record writes the (idempotent) markers again, and the state topic keeps the order in which
+   * records are appended, so the next transaction's Ongoing record still lands after it.
+   */
+  private async complete(metadata: TransactionMetadata, awaitComplete = true): Promise<void> {
     const committed = metadata.state === 'PrepareCommit';
     const batch = await buildControlBatch({
       type: committed ? ControlRecordType.COMMIT : ControlRecordType.ABORT,
@@ -399,8 +406,10 @@ export class TransactionCoordinator {
     completed.groups = new Set();
     completed.pendingOffsets = new Map();
     completed.lastUpdateTimeMs = this.clock();
-    await this.persist(completed);
+    const written = this.persist(completed);
     this.transactions.set(metadata.transactionalId, completed);
+    if (awaitComplete) await written;
+    else written.catch(() => undefined); // the Prepare* record stands in for it after a crash
   }
 
   /** Aborts, under a bumped epoch, every Ongoing transaction past its timeout (and retries unfinished ones). */
@@ -494,12 +503,14 @@ export class TransactionCoordinator {
     return ErrorCode.NONE;
   }
 
-  private async persist(metadata: TransactionMetadata): Promise<void> {
+  /** Appends the transaction's record; the append is issued synchronously, so records keep call order. */
+  private persist(metadata: TransactionMetadata): Promise<void> {
     const partition = transactionStatePartitionFor(metadata.transactionalId, this.ports.stateTopic.partitionCount);
-    const batch = await buildBatch({
-      records: [{ key: encodeTransactionKey(metadata.transactionalId), value: encodeTransactionValue(metadata) }],
-    });
-    await this.ports.stateTopic.append(partition, batch);
+    const batch = buildOffsetsTopicBatch(
+      [{ key: encodeTransactionKey(metadata.transactionalId), value: encodeTransactionValue(metadata) }],
+      this.clock(),
+    );
+    return this.ports.stateTopic.append(partition, batch);
   }
 
   private serialise<T>(transactionalId: string, operation: () => Promise<T>): Promise<T> {
