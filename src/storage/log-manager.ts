@@ -102,8 +102,13 @@ export class LogManager {
     const recoveryPoints = await readCheckpoint(this.io, `${this.directory}/${RECOVERY_POINT_CHECKPOINT}`);
     const logStartOffsets = await readCheckpoint(this.io, `${this.directory}/${LOG_START_OFFSET_CHECKPOINT}`);
     for (const name of (await this.io.readdir(this.directory)).sort()) {
+      if (name.endsWith('-delete')) {
+        // A deletion a crash interrupted: the log was already renamed away, so finish it.
+        await this.io.removeDirectory(`${this.directory}/${name}`);
+        continue;
+      }
       const topicPartition = parseLogDirectoryName(name);
-      if (!topicPartition || name.endsWith('-delete')) continue;
+      if (!topicPartition) continue;
       const log = await this.openLog(topicPartition.topic, topicPartition.partition, {
         recoveryPoint: recoveryPoints.get(name),
         logStartOffset: logStartOffsets.get(name),

@@ -67,3 +67,14 @@ test('the manager reopens every partition with its topic config, and deletes log
   assert.equal(third.allLogs().length, 2);
   await third.close();
 });
+
+test('a log deletion interrupted by a crash is finished on the next open', async (t) => {
+  const directory = temporaryDirectory(t);
+  const { mkdirSync, writeFileSync } = await import('node:fs');
+  mkdirSync(join(directory, 'orders-0.1700000000000-delete'));
+  writeFileSync(join(directory, 'orders-0.1700000000000-delete', '00000000000000000000.log'), 'left over');
+  const manager = await LogManager.open({ directory, retentionCheckIntervalMs: 0, checkpointIntervalMs: 0 });
+  assert.equal(manager.allLogs().length, 0);
+  assert.ok(!existsSync(join(directory, 'orders-0.1700000000000-delete')));
+  await manager.close();
+});
