@@ -41,8 +41,11 @@ import { Segment, parseSegmentBaseOffset, segmentFileName } from './segment.js';
 import { LeaderEpochCache, type EpochEntry } from './leader-epoch-cache.js';
 
 export const CLEAN_SHUTDOWN_FILE = '.clean-shutdown';
-/** Default budget of the tail cache of recently appended record sets. */
-export const DEFAULT_TAIL_CACHE_BYTES = 16 * 1024 * 1024;
+/**
+ * Default budget, per partition, of the tail cache of recently appended record sets: enough for
+ * consumers at the tail to be served from memory; lagging consumers read the page cache.
+ */
+export const DEFAULT_TAIL_CACHE_BYTES = 1024 * 1024;
 /** Background scans yield to the event loop after this long. */
 const BACKGROUND_SLICE_MS = 4;
 /** setTimeout's largest delay. */
