@@ -1400,6 +1400,9 @@ export class PartitionLog extends EventEmitter {
       this.flushTimer = null;
       const refused = new StorageError(StorageErrorCode.LOG_CLOSED, `log ${this.directory} closed before this append was written`, KafkaStorageErrorCode.KAFKA_STORAGE_ERROR);
       for (const item of this.pending.takeAll()) rejectItem(item, refused);
+      while (this.awaitingFlush.length > 0) rejectItem(this.awaitingFlush.shift()!, refused);
+      for (const waiter of this.flushWaiters) waiter.reject(refused);
+      this.flushWaiters = [];
       if (!this.stickyError) {
         const active = this.activeSegment;
         active.maybeAppendTimeIndexEntry();

@@ -405,3 +405,13 @@ test('a batch larger than the read window comes back whole, from active and clos
   }
   await log.close();
 });
+
+test('closing a log settles every waiter: flushed ones resolve, the rest are refused', async (t) => {
+  const directory = temporaryDirectory(t);
+  const log = await PartitionLog.open({ directory, config: baseConfig });
+  const result = log.append(await makeBatch({ seed: 1, recordsCount: 2, valueBytes: 10 }), { leaderEpoch: 0, origin: 'client' });
+  const beyondTheEnd = log.waitForFlush(100);
+  await log.close();
+  await result.acknowledged;
+  await assert.rejects(beyondTheEnd, (error: unknown) => error instanceof StorageError && error.code === 'BROOK_LOG_CLOSED');
+});
