@@ -178,8 +178,13 @@ export function createCreateTopicsHandler(
           `config ${config.name} is named twice`,
         );
       }
-      // A null value sets nothing: the config keeps its default.
-      if (config.value !== null) configs.set(config.name, config.value);
+      if (config.value === null) {
+        throw new AdminRequestError(
+          ErrorCode.INVALID_CONFIG,
+          `Null value not supported for topic configs: ${config.name}`,
+        );
+      }
+      configs.set(config.name, config.value);
     }
     validateTopicOverrides(broker, configs);
     return { name, partitionCount, replicationFactor, configs };

@@ -162,3 +162,57 @@ test('CreateTopics, DescribeConfigs, AlterConfigs, CreatePartitions, DeleteRecor
     await broker.stop();
   }
 });
+
+test('CreateTopics: -1 takes the broker defaults, a duplicated topic or a null config value is refused', async () => {
+  const broker = await startBroker({
+    settings: { 'auto.create.topics.enable': false, 'num.partitions': 3 },
+  });
+  try {
+    const topic = (name: string, configs: Array<{ name: string; value: string | null }> = []) => ({
+      name,
+      numPartitions: -1,
+      replicationFactor: -1,
+      assignments: [],
+      configs,
+    });
+    const response = await callBroker<CreateTopicsResponse>(broker.bootstrapServers, 19, 7, {
+      timeoutMs: 5000,
+      validateOnly: false,
+      topics: [
+        topic('defaults'),
+        topic('twice'),
+        topic('twice'),
+        topic('null-config', [{ name: 'retention.ms', value: null }]),
+        topic('named-twice', [
+          { name: 'retention.ms', value: '1000' },
+          { name: 'retention.ms', value: '2000' },
+        ]),
+      ],
+    });
+    assert.deepEqual(
+      response.topics.map((result) => [
+        result.name,
+        result.errorCode,
+        result.numPartitions,
+        result.replicationFactor,
+      ]),
+      [
+        ['defaults', ErrorCode.NONE, 3, 1],
+        ['twice', ErrorCode.INVALID_REQUEST, -1, -1],
+        ['twice', ErrorCode.INVALID_REQUEST, -1, -1],
+        ['null-config', ErrorCode.INVALID_CONFIG, -1, -1],
+        ['named-twice', ErrorCode.INVALID_REQUEST, -1, -1],
+      ],
+    );
+    assert.equal(
+      response.topics[3].errorMessage,
+      'Null value not supported for topic configs: retention.ms',
+    );
+    assert.deepEqual(
+      broker.replicas.topics().map((created) => [created.metadata.name, created.partitions.length]),
+      [['defaults', 3]],
+    );
+  } finally {
+    await broker.stop();
+  }
+});
