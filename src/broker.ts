@@ -330,6 +330,8 @@ async function assemble(
           await runningServer.stop();
           runningCoordinator.close();
           runningTransactionCoordinator.close();
+          // Producer state snapshots, so the next start need not replay the active segments.
+          await Promise.all(replicas.topics().flatMap((topic) => topic.partitions.map((partition) => partition.close())));
           await logManager.close();
           if (temporaryDirectory !== null)
             await rm(temporaryDirectory, { recursive: true, force: true });

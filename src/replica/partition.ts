@@ -210,6 +210,20 @@ export class Partition {
 
   // ───────────────────────────── persistence ─────────────────────────────
 
+  /**
+   * On a clean stop, after the last request: flushes and snapshots the whole state, so the next
+   * start reads the snapshot instead of replaying the active segment.
+   */
+  async close(): Promise<void> {
+    if (!this.loaded || this.log.logEndOffset === 0) return;
+    try {
+      await this.log.flush();
+      await this.writeSnapshot(this.log.logEndOffset);
+    } catch {
+      // The next start replays from an older snapshot instead.
+    }
+  }
+
   private onFlush(flushedOffset: number): void {
     if (!this.loaded) return;
     void this.transactionIndex.persistBelow(this.producers.aborted, flushedOffset).catch(() => undefined);

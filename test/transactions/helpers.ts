@@ -173,7 +173,12 @@ export interface BrokerProcess {
 }
 
 /** Starts `brook start` as a child process and waits for its listening line. */
-export async function startBrokerProcess(logDir: string, port: number, advertisedPort: number): Promise<BrokerProcess> {
+export async function startBrokerProcess(
+  logDir: string,
+  port: number,
+  advertisedPort: number,
+  extraArguments: readonly string[] = [],
+): Promise<BrokerProcess> {
   const child = spawn(
     process.execPath,
     [
@@ -193,6 +198,7 @@ export async function startBrokerProcess(logDir: string, port: number, advertise
       '5',
       '--num-partitions',
       '3',
+      ...extraArguments,
     ],
     { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
   );
