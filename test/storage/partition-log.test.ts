@@ -410,8 +410,8 @@ test('closing a log settles every waiter: flushed ones resolve, the rest are ref
   const directory = temporaryDirectory(t);
   const log = await PartitionLog.open({ directory, config: baseConfig });
   const result = log.append(await makeBatch({ seed: 1, recordsCount: 2, valueBytes: 10 }), { leaderEpoch: 0, origin: 'client' });
-  const beyondTheEnd = log.waitForFlush(100);
+  const beyondTheEnd = assert.rejects(log.waitForFlush(100), (error: unknown) => error instanceof StorageError && error.code === 'BROOK_LOG_CLOSED');
   await log.close();
   await result.acknowledged;
-  await assert.rejects(beyondTheEnd, (error: unknown) => error instanceof StorageError && error.code === 'BROOK_LOG_CLOSED');
+  await beyondTheEnd;
 });
