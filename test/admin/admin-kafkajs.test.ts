@@ -385,6 +385,7 @@ test('deleteTopics removes the topic from metadata and its partition directories
     const logDir = broker.config.logDirs[0];
     assert.ok((await readdir(logDir)).includes('doomed-1'));
 
+    const topicIdBefore = broker.replicas.topic('doomed')!.metadata.topicId;
     await admin.deleteTopics({ topics: ['doomed'] });
     assert.deepEqual(await admin.listTopics(), ['kept']);
     const left = (await readdir(logDir)).filter((name) => name.startsWith('doomed'));
@@ -392,6 +393,20 @@ test('deleteTopics removes the topic from metadata and its partition directories
     assert.deepEqual(await errorTypesOf(admin.deleteTopics({ topics: ['doomed'] })), [
       'UNKNOWN_TOPIC_OR_PARTITION',
     ]);
+
+    // The name is free again: a new topic, with a new id, starting empty.
+    await admin.createTopics({ topics: [{ topic: 'doomed', numPartitions: 2 }] });
+    const reborn = broker.replicas.topic('doomed')!;
+    assert.ok(!reborn.metadata.topicId.equals(topicIdBefore));
+    assert.deepEqual(
+      (await admin.fetchTopicOffsets('doomed'))
+        .map(({ partition, low, high }) => [partition, low, high])
+        .sort(),
+      [
+        [0, '0', '0'],
+        [1, '0', '0'],
+      ],
+    );
   });
 });
 
