@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'data/', 'src/protocol/generated/'] },
+  { ignores: ['dist/', 'node_modules/', 'data/', 'src/protocol/generated/', '.scratch/', '.bench/', 'test/compat/ckjs/node_modules/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
