@@ -1,0 +1,192 @@
+// Exactly-once APIs at the wire: Produce's answers to retries, gaps and old epochs; EndTxn and
+// AddPartitionsToTxn fencing; DescribeProducers, DescribeTransactions and ListTransactions.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { type Broker, startBroker } from '../../src/broker.js';
+import { ErrorCode } from '../../src/protocol/errors.js';
+import * as codecs from '../../src/protocol/generated/index.js';
+import { decodeResponseHeader } from '../../src/protocol/headers.js';
+import { Reader } from '../../src/protocol/reader.js';
+import { buildBatch } from '../../src/record/records.js';
+import { connectWireClient, requestFrame } from '../server/wire-client.js';
+
+type Writer = Parameters<typeof codecs.encodeProduceRequest>[0];
+
+async function call<T>(
+  broker: Broker,
+  apiKey: number,
+  apiVersion: number,
+  encode: (writer: Writer) => void,
+  decode: (reader: Reader) => T,
+): Promise<T> {
+  const client = await connectWireClient(broker.listeners[0].port);
+  try {
+    await client.send(requestFrame({ apiKey, apiVersion, correlationId: 1 }, encode));
+    const reader = new Reader(await client.nextFrame(10_000));
+    decodeResponseHeader(reader, apiKey, apiVersion);
+    return decode(reader);
+  } finally {
+    client.close();
+  }
+}
+
+async function produce(broker: Broker, topic: string, records: Buffer): Promise<{ errorCode: number; baseOffset: bigint }> {
+  const response = await call(
+    broker,
+    0,
+    9,
+    (writer) =>
+      codecs.encodeProduceRequest(writer, 9, {
+        acks: -1,
+        timeoutMs: 10_000,
+        topicData: [{ name: topic, partitionData: [{ index: 0, records }] }],
+      }),
+    (reader) => codecs.decodeProduceResponse(reader, 9),
+  );
+  const partition = response.responses[0].partitionResponses[0];
+  return { errorCode: partition.errorCode, baseOffset: partition.baseOffset };
+}
+
+function batch(producerId: number, producerEpoch: number, baseSequence: number, count: number, isTransactional = false): Promise<Buffer> {
+  return buildBatch({
+    records: Array.from({ length: count }, (_, index) => ({ key: null, value: Buffer.from(`v${baseSequence + index}`) })),
+    producerId,
+    producerEpoch,
+    baseSequence,
+    isTransactional,
+  });
+}
+
+test('Produce answers a retry with the original offset, a gap with OUT_OF_ORDER_SEQUENCE_NUMBER, an old epoch with INVALID_PRODUCER_EPOCH', async () => {
+  const broker = await startBroker();
+  try {
+    await broker.replicas.createTopic({ name: 'wire-idempotent', partitionCount: 1 });
+    const init = await call(
+      broker,
+      22,
+      4,
+      (writer) => codecs.encodeInitProducerIdRequest(writer, 4, { transactionalId: null, transactionTimeoutMs: -1 }),
+      (reader) => codecs.decodeInitProducerIdResponse(reader, 4),
+    );
+    assert.equal(init.errorCode, ErrorCode.NONE);
+    const producerId = Number(init.producerId);
+
+    assert.deepEqual(await produce(broker, 'wire-idempotent', await batch(producerId, 0, 0, 3)), { errorCode: 0, baseOffset: 0n });
+    assert.deepEqual(await produce(broker, 'wire-idempotent', await batch(producerId, 0, 3, 2)), { errorCode: 0, baseOffset: 3n });
+    // A retry of the first batch: the original offset, no second copy.
+    assert.deepEqual(await produce(broker, 'wire-idempotent', await batch(producerId, 0, 0, 3)), { errorCode: 0, baseOffset: 0n });
+    assert.equal(broker.replicas.partition('wire-idempotent', 0)!.logEndOffset, 5);
+    assert.equal((await produce(broker, 'wire-idempotent', await batch(producerId, 0, 7, 1))).errorCode, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
+    assert.deepEqual(await produce(broker, 'wire-idempotent', await batch(producerId, 1, 0, 1)), { errorCode: 0, baseOffset: 5n });
+    assert.equal((await produce(broker, 'wire-idempotent', await batch(producerId, 0, 5, 1))).errorCode, ErrorCode.INVALID_PRODUCER_EPOCH);
+
+    const second = await call(
+      broker,
+      22,
+      4,
+      (writer) => codecs.encodeInitProducerIdRequest(writer, 4, { transactionalId: null, transactionTimeoutMs: -1 }),
+      (reader) => codecs.decodeInitProducerIdResponse(reader, 4),
+    );
+    assert.notEqual(second.producerId, init.producerId, 'every idempotent producer gets its own id');
+
+    const described = await call(
+      broker,
+      61,
+      0,
+      (writer) => codecs.encodeDescribeProducersRequest(writer, 0, { topics: [{ name: 'wire-idempotent', partitionIndexes: [0] }] }),
+      (reader) => codecs.decodeDescribeProducersResponse(reader, 0),
+    );
+    const producers = described.topics[0].partitions[0].activeProducers;
+    assert.equal(producers.length, 1);
+    assert.equal(producers[0].producerId, BigInt(producerId));
+    assert.equal(producers[0].producerEpoch, 1);
+    assert.equal(producers[0].lastSequence, 0);
+    assert.equal(producers[0].currentTxnStartOffset, -1n);
+  } finally {
+    await broker.stop();
+  }
+});
+
+test('a fenced transactional producer gets PRODUCER_FENCED; the tooling APIs show the transaction', async () => {
+  const broker = await startBroker({ settings: { 'transaction.state.log.num.partitions': 3 } });
+  try {
+    await broker.replicas.createTopic({ name: 'wire-txn', partitionCount: 1 });
+    const initProducerId = () =>
+      call(
+        broker,
+        22,
+        4,
+        (writer) => codecs.encodeInitProducerIdRequest(writer, 4, { transactionalId: 'wire-1', transactionTimeoutMs: 60_000 }),
+        (reader) => codecs.decodeInitProducerIdResponse(reader, 4),
+      );
+    const first = await initProducerId();
+    const addPartitions = (producerEpoch: number) =>
+      call(
+        broker,
+        24,
+        3,
+        (writer) =>
+          codecs.encodeAddPartitionsToTxnRequest(writer, 3, {
+            v3AndBelowTransactionalId: 'wire-1',
+            v3AndBelowProducerId: first.producerId,
+            v3AndBelowProducerEpoch: producerEpoch,
+            v3AndBelowTopics: [{ name: 'wire-txn', partitions: [0] }],
+          }),
+        (reader) => codecs.decodeAddPartitionsToTxnResponse(reader, 3),
+      );
+    assert.equal((await addPartitions(first.producerEpoch)).resultsByTopicV3AndBelow[0].resultsByPartition[0].partitionErrorCode, 0);
+    assert.equal((await produce(broker, 'wire-txn', await batch(Number(first.producerId), first.producerEpoch, 0, 2, true))).errorCode, 0);
+
+    const listed = await call(
+      broker,
+      66,
+      1,
+      (writer) => codecs.encodeListTransactionsRequest(writer, 1, { stateFilters: ['Ongoing'], producerIdFilters: [] }),
+      (reader) => codecs.decodeListTransactionsResponse(reader, 1),
+    );
+    assert.deepEqual(listed.transactionStates.map((entry) => [entry.transactionalId, entry.transactionState]), [['wire-1', 'Ongoing']]);
+    const described = await call(
+      broker,
+      65,
+      0,
+      (writer) => codecs.encodeDescribeTransactionsRequest(writer, 0, { transactionalIds: ['wire-1', 'nobody'] }),
+      (reader) => codecs.decodeDescribeTransactionsResponse(reader, 0),
+    );
+    assert.equal(described.transactionStates[0].transactionState, 'Ongoing');
+    assert.deepEqual(described.transactionStates[0].topics, [{ topic: 'wire-txn', partitions: [0] }]);
+    assert.equal(described.transactionStates[1].errorCode, ErrorCode.TRANSACTIONAL_ID_NOT_FOUND);
+
+    const second = await initProducerId();
+    assert.equal(second.producerId, first.producerId);
+    assert.ok(second.producerEpoch > first.producerEpoch);
+    const partition = broker.replicas.partition('wire-txn', 0)!;
+    assert.equal(partition.lastStableOffset, partition.highWatermark, 'the fenced transaction was aborted');
+    assert.equal(partition.abortedTransactions(0, partition.highWatermark).length, 1);
+
+    const endTxn = (version: number) =>
+      call(
+        broker,
+        26,
+        version,
+        (writer) =>
+          codecs.encodeEndTxnRequest(writer, version, {
+            transactionalId: 'wire-1',
+            producerId: first.producerId,
+            producerEpoch: first.producerEpoch,
+            committed: true,
+          }),
+        (reader) => codecs.decodeEndTxnResponse(reader, version),
+      );
+    assert.equal((await endTxn(3)).errorCode, ErrorCode.PRODUCER_FENCED);
+    assert.equal((await endTxn(1)).errorCode, ErrorCode.INVALID_PRODUCER_EPOCH, 'clients before KIP-588 are told INVALID_PRODUCER_EPOCH');
+    assert.equal((await addPartitions(first.producerEpoch)).resultsByTopicV3AndBelow[0].resultsByPartition[0].partitionErrorCode, ErrorCode.PRODUCER_FENCED);
+    assert.equal(
+      (await produce(broker, 'wire-txn', await batch(Number(first.producerId), first.producerEpoch, 2, 1, true))).errorCode,
+      ErrorCode.INVALID_PRODUCER_EPOCH,
+    );
+  } finally {
+    await broker.stop();
+  }
+});
