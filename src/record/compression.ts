@@ -7,11 +7,19 @@
 
 import { gunzip, gzip } from 'node:zlib';
 import { promisify } from 'node:util';
-import { compress as snappyCompress, uncompress as snappyUncompress, uncompressSync as snappyUncompressSync } from 'snappy';
-import { compressFrame as lz4CompressFrame, decompressFrame as lz4DecompressFrame, decompressFrameSync } from 'lz4-napi';
-import { compress as zstdCompress, decompress as zstdDecompress } from 'zstd-napi';
+import { createRequire } from 'node:module';
 import { gunzipSync } from 'node:zlib';
 import { CompressionType, RecordError, RecordErrorCode } from './batch.js';
+
+// The native codecs load on first use: most brokers never decompress anything (the produce and
+// fetch paths pass compressed bytes through), and loading all three costs about 14 MB of memory.
+const requireNative = createRequire(import.meta.url);
+let snappyModule: typeof import('snappy') | undefined;
+let lz4Module: typeof import('lz4-napi') | undefined;
+let zstdModule: typeof import('zstd-napi') | undefined;
+const snappy = (): typeof import('snappy') => (snappyModule ??= requireNative('snappy') as typeof import('snappy'));
+const lz4 = (): typeof import('lz4-napi') => (lz4Module ??= requireNative('lz4-napi') as typeof import('lz4-napi'));
+const zstd = (): typeof import('zstd-napi') => (zstdModule ??= requireNative('zstd-napi') as typeof import('zstd-napi'));
 
 const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
@@ -33,9 +41,9 @@ export async function compress(codec: number, data: Buffer): Promise<Buffer> {
     case CompressionType.snappy:
       return xerialSnappyCompress(data);
     case CompressionType.lz4:
-      return lz4CompressFrame(data);
+      return lz4().compressFrame(data);
     case CompressionType.zstd:
-      return zstdCompress(data);
+      return zstd().compress(data);
     default:
       throw unsupported(codec);
   }
@@ -51,9 +59,9 @@ export async function decompress(codec: number, data: Buffer): Promise<Buffer> {
       case CompressionType.snappy:
         return await xerialSnappyDecompress(data);
       case CompressionType.lz4:
-        return await lz4DecompressFrame(data);
+        return await lz4().decompressFrame(data);
       case CompressionType.zstd:
-        return zstdDecompress(data);
+        return zstd().decompress(data);
       default:
         throw unsupported(codec);
     }
@@ -74,9 +82,9 @@ export function decompressSync(codec: number, data: Buffer): Buffer {
       case CompressionType.snappy:
         return xerialSnappyDecompressSync(data);
       case CompressionType.lz4:
-        return decompressFrameSync(data);
+        return lz4().decompressFrameSync(data);
       case CompressionType.zstd:
-        return zstdDecompress(data);
+        return zstd().decompress(data);
       default:
         throw unsupported(codec);
     }
@@ -97,7 +105,7 @@ export async function xerialSnappyCompress(data: Buffer): Promise<Buffer> {
   header.writeInt32BE(XERIAL_COMPATIBLE_VERSION, 12);
   const parts: Buffer[] = [header];
   for (let start = 0; start < data.length; start += XERIAL_CHUNK_BYTES) {
-    const block = await snappyCompress(data.subarray(start, start + XERIAL_CHUNK_BYTES));
+    const block = await snappy().compress(data.subarray(start, start + XERIAL_CHUNK_BYTES));
     const length = Buffer.alloc(4);
     length.writeInt32BE(block.length, 0);
     parts.push(length, block);
@@ -125,13 +133,13 @@ function xerialBlocks(data: Buffer): Buffer[] {
 
 /** Accepts both the xerial stream Kafka's Java producer writes and a plain snappy block. */
 export async function xerialSnappyDecompress(data: Buffer): Promise<Buffer> {
-  if (!isXerialFramed(data)) return (await snappyUncompress(data, { asBuffer: true })) as Buffer;
+  if (!isXerialFramed(data)) return (await snappy().uncompress(data, { asBuffer: true })) as Buffer;
   const parts: Buffer[] = [];
-  for (const block of xerialBlocks(data)) parts.push((await snappyUncompress(block, { asBuffer: true })) as Buffer);
+  for (const block of xerialBlocks(data)) parts.push((await snappy().uncompress(block, { asBuffer: true })) as Buffer);
   return Buffer.concat(parts);
 }
 
 export function xerialSnappyDecompressSync(data: Buffer): Buffer {
-  if (!isXerialFramed(data)) return snappyUncompressSync(data, { asBuffer: true }) as Buffer;
-  return Buffer.concat(xerialBlocks(data).map((block) => snappyUncompressSync(block, { asBuffer: true }) as Buffer));
+  if (!isXerialFramed(data)) return snappy().uncompressSync(data, { asBuffer: true }) as Buffer;
+  return Buffer.concat(xerialBlocks(data).map((block) => snappy().uncompressSync(block, { asBuffer: true }) as Buffer));
 }
