@@ -95,3 +95,51 @@ test('a second kafkajs producer with the same transactional id fences the first 
     await broker.stop();
   }
 });
+
+test('interleaved transactions of two producers in one partition: read_committed sees only the committed one, the LSO tracks the earliest open', async () => {
+  const broker = await startBroker({ settings: { 'transaction.state.log.num.partitions': 3 } });
+  const kafka = new Kafka({ clientId: 'txn-kafkajs-interleave', brokers: [broker.bootstrapServers], logLevel: logLevel.NOTHING });
+  const topic = 'kafkajs-interleave';
+  const first = kafka.producer({ transactionalId: 'interleave-a', idempotent: true, maxInFlightRequests: 1 });
+  const second = kafka.producer({ transactionalId: 'interleave-b', idempotent: true, maxInFlightRequests: 1 });
+  const consumer = kafka.consumer({ groupId: 'interleave-reader', readUncommitted: false });
+  try {
+    await broker.replicas.createTopic({ name: topic, partitionCount: 1 });
+    const partition = broker.replicas.partition(topic, 0)!;
+    await first.connect();
+    await second.connect();
+    const a = await first.transaction();
+    const b = await second.transaction();
+    await a.send({ topic, messages: [{ value: 'a1', partition: 0 }] }); // offset 0
+    await b.send({ topic, messages: [{ value: 'b1', partition: 0 }] }); // offset 1
+    await a.send({ topic, messages: [{ value: 'a2', partition: 0 }] }); // offset 2
+    await b.send({ topic, messages: [{ value: 'b2', partition: 0 }] }); // offset 3
+    assert.equal(partition.lastStableOffset, 0);
+    await a.commit(); // marker at 4; b (from 1) is still open
+    assert.equal(partition.lastStableOffset, 1);
+    await b.abort(); // marker at 5
+    assert.equal(partition.lastStableOffset, partition.highWatermark);
+    assert.equal(partition.highWatermark, 6);
+    assert.deepEqual(
+      partition.abortedTransactions(0, 6).map((entry) => [entry.firstOffset, entry.lastOffset]),
+      [[1, 5]],
+    );
+
+    const seen: string[] = [];
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        seen.push(message.value?.toString() ?? '');
+      },
+    });
+    // b1 sits between a1 and a2: a consumer that failed to drop it would see it second.
+    await waitFor(() => seen.length >= 2, 30_000, 'the committed records');
+    assert.deepEqual(seen.slice(0, 2), ['a1', 'a2']);
+  } finally {
+    await consumer.disconnect().catch(() => undefined);
+    await first.disconnect().catch(() => undefined);
+    await second.disconnect().catch(() => undefined);
+    await broker.stop();
+  }
+});
