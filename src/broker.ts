@@ -148,8 +148,17 @@ async function assemble(
   const metadata = await LocalMetadataStore.open(logDir, {
     clusterId: config.clusterId ?? undefined,
   });
+  // Broker settings that AlterConfigs may change at run time; topic log configs derive from the
+  // current ones, and every log is reconfigured when they change.
+  let onBrokerConfigChange = (): void => undefined;
+  const brokerConfigs = createBrokerConfigs({
+    initial: config,
+    metadata,
+    warn: (message) => logger.warn(message),
+    onChange: () => onBrokerConfigChange(),
+  });
   const storageConfigOf = (topic: TopicMetadata | undefined): StorageLogConfig =>
-    storageLogConfig(config, topic?.configs ?? {});
+    storageLogConfig(brokerConfigs.current(), topic?.configs ?? {});
   const logManager = await LogManager.open({
     directory: logDir,
     defaultConfig: storageConfigOf(undefined),
@@ -169,6 +178,7 @@ async function assemble(
       },
       (topic) => storageConfigOf(topic),
     );
+    onBrokerConfigChange = () => replicas.reconfigureAll();
     await replicas.openAll();
     // Producer state (idempotence, open transactions) is recovered before any request is served.
     await Promise.all(
@@ -202,11 +212,6 @@ async function assemble(
     );
     await coordinator.start();
 
-    const brokerConfigs = createBrokerConfigs({
-      initial: config,
-      metadata,
-      warn: (message) => logger.warn(message),
-    });
     const registry = new HandlerRegistry();
     registry
       .register(createProduceHandler({ replicas }))
@@ -223,8 +228,8 @@ async function assemble(
           clusterId: metadata.clusterId,
           brokers: () => advertised,
           controllerId: config.nodeId,
-          autoCreateTopicsEnable: () => config.autoCreateTopicsEnable,
-          numPartitions: () => config.numPartitions,
+          autoCreateTopicsEnable: () => brokerConfigs.current().autoCreateTopicsEnable,
+          numPartitions: () => brokerConfigs.current().numPartitions,
         }),
       )
       .register(createFindCoordinatorHandler(coordinator))
