@@ -12,10 +12,14 @@
 //   - the pause a killed member causes (SIGKILL of a member process; bounded below by the
 //     session timeout, 6000 ms here);
 //   - commits/s, serial and with 64 committers, against the fdatasync rate measured in this run
-//     on the same disk (a serial commit cannot beat one fsync).
+//     on the same disk (a serial commit cannot beat one fsync);
+//   - the first two again with librdkafka (@confluentinc/kafka-javascript from test/compat/ckjs,
+//     when .ci/install-ckjs.sh has installed it).
 
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { open, mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -223,6 +227,152 @@ async function killedMemberPause(broker: Broker): Promise<number> {
   return pauseMs;
 }
 
+// librdkafka through @confluentinc/kafka-javascript's node-rdkafka API, when installed.
+
+interface RdkafkaConsumer {
+  connect(options: unknown, callback: (error: unknown) => void): void;
+  disconnect(callback: (error: unknown) => void): void;
+  subscribe(topics: string[]): void;
+  consume(): void;
+  on(event: string, listener: (...args: never[]) => void): void;
+}
+type RdkafkaConsumerConstructor = new (
+  config: Record<string, unknown>,
+  topicConfig: Record<string, unknown>,
+) => RdkafkaConsumer;
+
+function loadRdkafka(): RdkafkaConsumerConstructor | null {
+  const directory = join(process.cwd(), 'test', 'compat', 'ckjs');
+  if (!existsSync(join(directory, 'node_modules', '@confluentinc', 'kafka-javascript')))
+    return null;
+  const module = createRequire(join(directory, 'package.json'))(
+    '@confluentinc/kafka-javascript',
+  ) as {
+    KafkaConsumer: RdkafkaConsumerConstructor;
+  };
+  return module.KafkaConsumer;
+}
+
+interface RdkafkaMember {
+  consumer: RdkafkaConsumer;
+  assignment: number[];
+  firstRecordAtMs: number;
+  /** When the last revoke and the last assign arrived: the member's own rebalance pause. */
+  revokedAtMs: number;
+  assignedAtMs: number;
+}
+
+async function startRdkafkaMember(
+  KafkaConsumer: RdkafkaConsumerConstructor,
+  broker: Broker,
+  topic: string,
+  groupId: string,
+): Promise<RdkafkaMember> {
+  const consumer = new KafkaConsumer(
+    {
+      'group.id': groupId,
+      'metadata.broker.list': broker.bootstrapServers,
+      'session.timeout.ms': 6_000,
+      'heartbeat.interval.ms': 500,
+      'fetch.wait.max.ms': 100,
+      rebalance_cb: true,
+    },
+    { 'auto.offset.reset': 'earliest' },
+  );
+  const member: RdkafkaMember = {
+    consumer,
+    assignment: [],
+    firstRecordAtMs: 0,
+    revokedAtMs: 0,
+    assignedAtMs: 0,
+  };
+  consumer.on('rebalance', ((error: { code: number }, assignment: { partition: number }[]) => {
+    // -175: assign (eager protocols hand out the whole new assignment); -174: revoke.
+    member.assignment = error.code === -175 ? assignment.map((entry) => entry.partition) : [];
+    if (error.code === -175) member.assignedAtMs = performance.now();
+    else member.revokedAtMs = performance.now();
+  }) as never);
+  consumer.on('data', (() => {
+    if (member.firstRecordAtMs === 0) member.firstRecordAtMs = performance.now();
+  }) as never);
+  await new Promise<void>((resolve, reject) =>
+    consumer.connect({}, (error) => (error ? reject(error as Error) : resolve())),
+  );
+  consumer.subscribe([topic]);
+  consumer.consume();
+  return member;
+}
+
+async function stopRdkafkaMember(member: RdkafkaMember): Promise<void> {
+  // Bounded: a librdkafka close now and then never calls back inside this process.
+  await Promise.race([
+    new Promise<void>((resolve) => member.consumer.disconnect(() => resolve())),
+    new Promise<void>((resolve) => setTimeout(resolve, 10_000).unref()),
+  ]);
+}
+
+async function rdkafkaFigures(
+  broker: Broker,
+  KafkaConsumer: RdkafkaConsumerConstructor,
+): Promise<void> {
+  const kafka = kafkaFor(broker, 'rdkafka-bench');
+  await produceSome(kafka, 'rdkafka-first', partitionCount);
+  const firsts: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const startedAtMs = performance.now();
+    const member = await startRdkafkaMember(
+      KafkaConsumer,
+      broker,
+      'rdkafka-first',
+      `rdkafka-new-${round}`,
+    );
+    await waitFor(() => member.firstRecordAtMs > 0, 30_000, 'the first record (librdkafka)');
+    firsts.push(member.firstRecordAtMs - startedAtMs);
+    await stopRdkafkaMember(member);
+  }
+  console.log(
+    `subscribe → first record, new group (librdkafka ${'2.15'}): median ${median(firsts).toFixed(0)} ms over ${rounds} groups (min ${Math.min(...firsts).toFixed(0)}, max ${Math.max(...firsts).toFixed(0)})`,
+  );
+
+  const leaves: number[] = [];
+  const pauses: number[] = [];
+  for (let round = 0; round < Math.min(rounds, 3); round++) {
+    const topic = `rdkafka-leave-${round}`;
+    await produceSome(kafka, topic, partitionCount);
+    const survivor = await startRdkafkaMember(
+      KafkaConsumer,
+      broker,
+      topic,
+      `rdkafka-leave-group-${round}`,
+    );
+    const leaver = await startRdkafkaMember(
+      KafkaConsumer,
+      broker,
+      topic,
+      `rdkafka-leave-group-${round}`,
+    );
+    await waitFor(
+      () => survivor.assignment.length === 5 && leaver.assignment.length === 5,
+      30_000,
+      'an even split (librdkafka)',
+    );
+    const leaveAtMs = performance.now();
+    const closing = stopRdkafkaMember(leaver);
+    await waitFor(
+      () => survivor.assignment.length === partitionCount,
+      30_000,
+      'the survivor to own all ten (librdkafka)',
+    );
+    leaves.push(performance.now() - leaveAtMs);
+    pauses.push(survivor.assignedAtMs - survivor.revokedAtMs);
+    await closing;
+    await stopRdkafkaMember(survivor);
+  }
+  console.log(
+    `clean leave (librdkafka, eager range, 2 members, 10 partitions): survivor owns all ten after median ${median(leaves).toFixed(0)} ms from close() (librdkafka commits and revokes before its LeaveGroup); survivor's own revoke → assign pause median ${median(pauses).toFixed(0)} ms`,
+  );
+}
+
 /** fdatasync rate of 100-byte appends on the disk under `directory`: the serial commit ceiling. */
 async function fsyncsPerSecond(directory: string): Promise<number> {
   const file = await open(join(directory, 'fsync-probe'), 'a');
@@ -325,6 +475,11 @@ async function main(): Promise<void> {
     console.log(
       `killed member (SIGKILL, session.timeout 6000 ms): survivor owns all ten after ${killedMs.toFixed(0)} ms (${(killedMs - 6000).toFixed(0)} ms beyond the session timeout)`,
     );
+
+    const KafkaConsumer = loadRdkafka();
+    if (KafkaConsumer === null)
+      console.log('librdkafka figures skipped: run .ci/install-ckjs.sh first');
+    else await rdkafkaFigures(broker, KafkaConsumer);
   } finally {
     await broker.stop();
   }
