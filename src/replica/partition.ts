@@ -52,6 +52,9 @@ export type HighWatermarkListener = (partition: Partition) => void;
 /** Snapshots kept per partition; older ones are deleted after a new one is written. */
 const SNAPSHOTS_KEPT = 2;
 const REPLAY_READ_BYTES = 1024 * 1024;
+/** Kafka's producer.id.expiration.ms default; idle producers' state is dropped after it. */
+export const PRODUCER_ID_EXPIRATION_MS = 24 * 60 * 60 * 1000;
+const PRODUCER_EXPIRY_CHECK_INTERVAL_MS = 60 * 1000;
 const resolved = Promise.resolve();
 
 interface LocatedBatch extends ProducerBatch {
@@ -70,6 +73,7 @@ export class Partition {
   private activeSegmentBaseOffset: number;
   private snapshotting = false;
   private snapshotWanted = false;
+  private lastExpiryCheckMs = Date.now();
 
   constructor(
     readonly topic: string,
@@ -226,6 +230,11 @@ export class Partition {
 
   private onFlush(flushedOffset: number): void {
     if (!this.loaded) return;
+    const now = Date.now();
+    if (now - this.lastExpiryCheckMs >= PRODUCER_EXPIRY_CHECK_INTERVAL_MS) {
+      this.lastExpiryCheckMs = now;
+      this.producers.removeExpired(now, PRODUCER_ID_EXPIRATION_MS);
+    }
     void this.transactionIndex.persistBelow(this.producers.aborted, flushedOffset).catch(() => undefined);
     const activeBaseOffset = this.log.currentActiveSegment().baseOffset;
     if (activeBaseOffset !== this.activeSegmentBaseOffset) {

@@ -310,6 +310,23 @@ export class ProducerStateManager {
     return [...entries.values()];
   }
 
+  /**
+   * Forgets producers idle for `expirationMs` (by their last batch's timestamp, as Kafka does)
+   * with no open transaction. Skipped while appends are unacknowledged, so no undo record ever
+   * refers to a forgotten entry. Returns how many were removed.
+   */
+  removeExpired(nowMs: number, expirationMs: number): number {
+    if (this.undo.length > 0) return 0;
+    let removed = 0;
+    for (const [producerId, entry] of this.entries) {
+      if (entry.currentTxnFirstOffset < 0 && nowMs - entry.lastTimestamp >= expirationMs) {
+        this.entries.delete(producerId);
+        removed += 1;
+      }
+    }
+    return removed;
+  }
+
   /** Replaces the state with a snapshot's entries (recovery). */
   load(entries: readonly ProducerEntry[], aborted: readonly AbortedTransaction[]): void {
     this.entries.clear();

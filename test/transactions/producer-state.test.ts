@@ -91,3 +91,14 @@ test('a failed append is undone: its batches and markers leave no trace in produ
   assert.equal(state.entries.has(8), false);
   assert.equal(state.firstUnstableOffset(), Infinity);
 });
+
+test('idle producers without an open transaction expire; unacknowledged state never does', () => {
+  const state = new ProducerStateManager();
+  state.apply(batch({ producerId: 1, maxTimestamp: 1_000 }), 0, 0, Promise.resolve());
+  state.apply(batch({ producerId: 2, maxTimestamp: 1_000, isTransactional: true }), 1, 1, Promise.resolve());
+  assert.equal(state.removeExpired(10_000, 5_000), 0, 'appends not yet acknowledged');
+  state.acknowledge(1);
+  assert.equal(state.removeExpired(5_999, 5_000), 0);
+  assert.equal(state.removeExpired(6_000, 5_000), 1);
+  assert.deepEqual([...state.entries.keys()], [2], 'a producer with an open transaction stays');
+});
