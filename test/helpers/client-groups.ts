@@ -255,8 +255,9 @@ export async function runGroupScenario(
   // 2. SIGKILL the second member while it has records to go; the first takes over all ten.
   const secondPartitions = second.assignment();
   const secondRecordsBefore = second.records().length;
-  await produceNumbered(bootstrap, topic, 200, 'second');
-  produced += 200;
+  // Enough that the member is killed with records of its own still to go (it commits each one).
+  await produceNumbered(bootstrap, topic, 1000, 'second');
+  produced += 1000;
   await waitFor(
     () => second.records().length > secondRecordsBefore,
     `the second member to consume from the second batch\n${state()}`,
@@ -287,18 +288,34 @@ export async function runGroupScenario(
       -1,
       ...killedRecords.filter((record) => record.partition === partition).map((r) => r.offset),
     );
-    const resumedAt = Math.min(
-      ...first
-        .records()
-        .slice(survivorRecordsAtKill)
-        .filter((record) => record.partition === partition)
-        .map((record) => record.offset),
-    );
+    const resumedOffsets = first
+      .records()
+      .slice(survivorRecordsAtKill)
+      .filter((record) => record.partition === partition)
+      .map((record) => record.offset);
+    if (resumedOffsets.length === 0) {
+      // Nothing left to take over: the killed member had processed the partition to its end.
+      assert.equal(
+        consumed + 1,
+        produced,
+        `partition ${partition}: the survivor read nothing of it after the kill`,
+      );
+      continue;
+    }
+    const resumedAt = Math.min(...resumedOffsets);
     // The survivor starts at the last commit the broker acknowledged: not before the last one the
     // killed member saw acknowledged, not after the last record it had taken.
     assert.ok(
       resumedAt >= committed && resumedAt <= consumed + 1,
-      `partition ${partition}: resumed at ${resumedAt}, killed member's last commit ${committed}, last record ${consumed}`,
+      `partition ${partition}: resumed at ${resumedAt}, killed member's last commit ${committed}, last record ${consumed}; ` +
+        `survivor's offsets there before the kill ${JSON.stringify(
+          first
+            .records()
+            .slice(0, survivorRecordsAtKill)
+            .filter((record) => record.partition === partition)
+            .map((record) => record.offset)
+            .slice(-5),
+        )}, its assignments ${JSON.stringify(first.assignments())}, killed member's ${JSON.stringify(second.assignments())}`,
     );
   }
 

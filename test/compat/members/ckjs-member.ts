@@ -23,7 +23,7 @@ interface CkjsConsumer {
     }): Promise<void>;
   }): Promise<void>;
   commitOffsets(offsets: { topic: string; partition: number; offset: string }[]): Promise<void>;
-  assignment(): { topic: string; partitions: number[] }[];
+  assignment(): { topic: string; partition: number }[];
 }
 
 const { bootstrap, topic, group, assignor } = memberArguments();
@@ -47,7 +47,7 @@ const watcher = setInterval(() => {
   const partitions = consumer
     .assignment()
     .filter((assignment) => assignment.topic === topic)
-    .flatMap((assignment) => assignment.partitions)
+    .map((assignment) => assignment.partition)
     .sort((a, b) => a - b);
   const key = JSON.stringify(partitions);
   if (key !== printed) {
