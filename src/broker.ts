@@ -33,6 +33,7 @@ import { createEndTxnHandler } from './handlers/end-txn.js';
 import { createInitProducerIdHandler } from './handlers/init-producer-id.js';
 import { createListTransactionsHandler } from './handlers/list-transactions.js';
 import { createTxnOffsetCommitHandler } from './handlers/txn-offset-commit.js';
+import { createWriteTxnMarkersHandler } from './handlers/write-txn-markers.js';
 import { createApiVersionsHandler } from './handlers/api-versions.js';
 import { createAlterConfigsHandler } from './handlers/alter-configs.js';
 import { createBrokerConfigs } from './handlers/broker-configs.js';
@@ -301,7 +302,8 @@ async function assemble(
       )
       .register(createDescribeProducersHandler({ replicas }))
       .register(createDescribeTransactionsHandler(transactionCoordinator))
-      .register(createListTransactionsHandler(transactionCoordinator));
+      .register(createListTransactionsHandler(transactionCoordinator))
+      .register(createWriteTxnMarkersHandler({ replicas }));
     registry.register(createApiVersionsHandler(registry));
 
     server = await startServer({

@@ -190,3 +190,40 @@ test('a fenced transactional producer gets PRODUCER_FENCED; the tooling APIs sho
     await broker.stop();
   }
 });
+
+test('WriteTxnMarkers aborts a hanging transaction the coordinator does not know (kafka-transactions.sh abort)', async () => {
+  const broker = await startBroker();
+  try {
+    await broker.replicas.createTopic({ name: 'wire-hanging', partitionCount: 1 });
+    const partition = broker.replicas.partition('wire-hanging', 0)!;
+    assert.equal((await produce(broker, 'wire-hanging', await batch(4242, 3, 0, 2, true))).errorCode, 0);
+    assert.equal((await produce(broker, 'wire-hanging', await batch(4243, 0, 0, 1))).errorCode, 0);
+    assert.equal(partition.lastStableOffset, 0, 'the hanging transaction holds the LSO');
+    const response = await call(
+      broker,
+      27,
+      1,
+      (writer) =>
+        codecs.encodeWriteTxnMarkersRequest(writer, 1, {
+          markers: [
+            {
+              producerId: 4242n,
+              producerEpoch: 3,
+              transactionResult: false,
+              coordinatorEpoch: 0,
+              topics: [{ name: 'wire-hanging', partitionIndexes: [0] }],
+            },
+          ],
+        }),
+      (reader) => codecs.decodeWriteTxnMarkersResponse(reader, 1),
+    );
+    assert.equal(response.markers[0].topics[0].partitions[0].errorCode, ErrorCode.NONE);
+    assert.equal(partition.lastStableOffset, partition.highWatermark);
+    assert.deepEqual(
+      partition.abortedTransactions(0, partition.highWatermark).map((entry) => [entry.producerId, entry.firstOffset, entry.lastOffset]),
+      [[4242, 0, 3]],
+    );
+  } finally {
+    await broker.stop();
+  }
+});
