@@ -189,9 +189,10 @@ async function assemble(
     let advertised: BrokerNode[] = [];
     const node = (): BrokerNode => advertised[0];
 
+    const offsetsTopic = offsetsTopicStorage(replicas, config);
     coordinator = new GroupCoordinator(
       {
-        offsetsTopic: offsetsTopicStorage(replicas, config),
+        offsetsTopic,
         partitions: {
           logEndOffset: (topic, partition) => replicas.partition(topic, partition)?.highWatermark,
           logStartOffset: (topic, partition) =>
@@ -319,6 +320,9 @@ async function assemble(
       rack: null,
     }));
 
+    const warmingOffsetsTopic = offsetsTopic
+      .ensureTopic()
+      .catch((error: unknown) => logger.warn(`cannot create ${OFFSETS_TOPIC_NAME}: ${String(error)}`));
     const runningServer = server;
     const runningCoordinator = coordinator;
     const runningTransactionCoordinator = transactionCoordinator;
@@ -334,9 +338,12 @@ async function assemble(
       replicas,
       stop() {
         stopping ??= (async () => {
-          await runningServer.stop();
+          // Coordinators first: a JoinGroup parked on a rebalance is answered at once instead of
+          // holding the server's shutdown grace period.
           runningCoordinator.close();
           runningTransactionCoordinator.close();
+          await runningServer.stop();
+          await warmingOffsetsTopic;
           // Producer state snapshots, so the next start need not replay the active segments.
           await Promise.all(replicas.topics().flatMap((topic) => topic.partitions.map((partition) => partition.close())));
           await logManager.close();
@@ -367,11 +374,15 @@ export function storageLogConfig(
 }
 
 /**
- * The group coordinator's view of `__consumer_offsets`. The topic is created on the first
- * commit or join rather than at start-up: opening fifty empty logs would cost every test
- * broker time it mostly does not need.
+ * The group coordinator's view of `__consumer_offsets`. A new broker creates the topic in the
+ * background once it is listening (`ensureTopic`), not before: creating fifty logs would push
+ * startBroker() past its few milliseconds, while a client's first group join comes later than
+ * that. A commit that arrives first simply waits for the creation.
  */
-function offsetsTopicStorage(replicas: ReplicaManager, config: BrokerConfig): OffsetsTopicStorage {
+function offsetsTopicStorage(
+  replicas: ReplicaManager,
+  config: BrokerConfig,
+): OffsetsTopicStorage & { ensureTopic(): Promise<void> } {
   const partitionCount =
     replicas.topic(OFFSETS_TOPIC_NAME)?.partitions.length ?? config.offsetsTopicNumPartitions;
   let creating: Promise<unknown> | null = null;
@@ -394,6 +405,7 @@ function offsetsTopicStorage(replicas: ReplicaManager, config: BrokerConfig): Of
   };
   return {
     partitionCount,
+    ensureTopic,
     async append(partition, batch) {
       await ensureTopic();
       const target = replicas.partition(OFFSETS_TOPIC_NAME, partition);
