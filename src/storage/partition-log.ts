@@ -326,6 +326,21 @@ export class PartitionLog extends EventEmitter {
     this.armExpiryTimer(0);
   }
 
+  /**
+   * Emits an event to the layer above. A listener that throws is a bug up there: it is rethrown
+   * on its own, outside the writer and flusher, so it can never be mistaken for a disk failure.
+   */
+  private notify(event: 'append' | 'flush' | 'logStartOffset' | 'error', value: unknown): void {
+    if (this.listenerCount(event) === 0) return;
+    try {
+      this.emit(event, value);
+    } catch (error) {
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
+  }
+
   // ───────────────────────────── open and recovery ─────────────────────────────
 
   static async open(options: PartitionLogOptions): Promise<PartitionLog> {
@@ -598,7 +613,7 @@ export class PartitionLog extends EventEmitter {
     this.tailCacheBytes += records.length;
     this.scheduleWrite();
     if (this.expiryTimer === null) this.armExpiryTimer(0);
-    if (this.listenerCount('append') > 0) this.emit('append', nextOffset);
+    this.notify('append', nextOffset);
     return {
       baseOffset: firstOffset,
       lastOffset: nextOffset - 1,
@@ -781,7 +796,7 @@ export class PartitionLog extends EventEmitter {
       }
       this.flushWaiters = still;
     }
-    if (this.listenerCount('flush') > 0) this.emit('flush', offset);
+    this.notify('flush', offset);
   }
 
   /** An fsync failed: the page cache may have dropped the data, so nothing pending is ever acknowledged. */
@@ -793,7 +808,7 @@ export class PartitionLog extends EventEmitter {
     for (const item of this.pending.takeAll()) rejectItem(item, permanent);
     for (const waiter of this.flushWaiters) waiter.reject(permanent);
     this.flushWaiters = [];
-    if (this.listenerCount('error') > 0) this.emit('error', permanent);
+    this.notify('error', permanent);
   }
 
   /**
@@ -822,7 +837,7 @@ export class PartitionLog extends EventEmitter {
         this.stickyError = new StorageError(StorageErrorCode.STORAGE_FAILED, this.stickyError.message, this.stickyError.kafkaErrorCode);
       }
     }
-    if (this.listenerCount('error') > 0) this.emit('error', failure);
+    this.notify('error', failure);
   }
 
   private evictTailCache(): void {
@@ -1034,7 +1049,7 @@ export class PartitionLog extends EventEmitter {
       `corrupt data in ${segment.logPath} at position ${position}: ${what}; the batch is not served`,
       KafkaStorageErrorCode.KAFKA_STORAGE_ERROR,
     );
-    if (this.listenerCount('error') > 0) this.emit('error', error);
+    this.notify('error', error);
     return error;
   }
 
@@ -1195,7 +1210,7 @@ export class PartitionLog extends EventEmitter {
     this.leaderEpochCache.truncateFromStart(offset);
     await this.leaderEpochCache.persist();
     if (this.onLogStartOffsetChanged) await this.onLogStartOffsetChanged(this);
-    if (this.listenerCount('logStartOffset') > 0) this.emit('logStartOffset', offset);
+    this.notify('logStartOffset', offset);
   }
 
   /** Deletes closed segments that hold nothing at or above the log start offset. */
@@ -1301,7 +1316,7 @@ export class PartitionLog extends EventEmitter {
       void this.maintenance
         .run(() => this.expireRecords(this.clock()))
         .catch((error) => {
-          if (this.listenerCount('error') > 0) this.emit('error', error);
+          this.notify('error', error);
         });
     }, Math.min(delayMs, MAX_TIMER_DELAY_MS));
     this.expiryTimer.unref();
