@@ -213,6 +213,8 @@ async function assemble(
       },
     );
     await coordinator.start();
+    const groupCoordinatorForDeletes = coordinator;
+    replicas.onTopicDeleted((topic) => groupCoordinatorForDeletes.deleteOffsetsOfTopics([topic]));
 
     const registry = new HandlerRegistry();
     registry

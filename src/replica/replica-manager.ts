@@ -25,6 +25,7 @@ export class ReplicaManager {
   private readonly topicsByName = new Map<string, TopicPartitions>();
   private readonly topicsById = new Map<string, TopicPartitions>();
   private lifecycle: Promise<unknown> = Promise.resolve();
+  private readonly topicDeletedListeners: Array<(topic: string) => void | Promise<void>> = [];
 
   constructor(
     private readonly metadata: MetadataStore,
@@ -75,7 +76,13 @@ export class ReplicaManager {
       for (let index = 0; index < (topic?.partitions.length ?? 0); index += 1) {
         await this.logs.deleteLog(name, index);
       }
+      for (const listener of this.topicDeletedListeners) await listener(name);
     });
+  }
+
+  /** Runs after a topic and its logs are gone (the group coordinator drops its offsets). */
+  onTopicDeleted(listener: (topic: string) => void | Promise<void>): void {
+    this.topicDeletedListeners.push(listener);
   }
 
   /** Grows a topic to `partitionCount` partitions (CreatePartitions). */

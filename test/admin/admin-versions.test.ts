@@ -155,7 +155,10 @@ test('CreateTopics, DescribeConfigs, AlterConfigs, CreatePartitions, DeleteRecor
       );
     }
     assert.deepEqual(
-      broker.replicas.topics().map((topic) => topic.metadata.name),
+      broker.replicas
+        .topics()
+        .filter((topic) => !topic.metadata.internal)
+        .map((topic) => topic.metadata.name),
       ['versioned-7'],
     );
   } finally {
@@ -209,7 +212,10 @@ test('CreateTopics: -1 takes the broker defaults, a duplicated topic or a null c
       'Null value not supported for topic configs: retention.ms',
     );
     assert.deepEqual(
-      broker.replicas.topics().map((created) => [created.metadata.name, created.partitions.length]),
+      broker.replicas
+        .topics()
+        .filter((created) => !created.metadata.internal)
+        .map((created) => [created.metadata.name, created.partitions.length]),
       [['defaults', 3]],
     );
   } finally {
