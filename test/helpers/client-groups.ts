@@ -318,7 +318,14 @@ export async function runGroupScenario(
             .filter((record) => record.partition === partition)
             .map((record) => record.offset)
             .slice(-3),
-        )}, survivor's assignments ${JSON.stringify(first.assignments())}, killed member's ${JSON.stringify(
+        )}, survivor's offsets there before the kill ${JSON.stringify(
+          first
+            .records()
+            .slice(0, survivorRecordsAtKill)
+            .filter((record) => record.partition === partition)
+            .map((record) => record.offset)
+            .slice(-3),
+        )} and after ${JSON.stringify(resumedOffsets.slice(0, 3))}, survivor's assignments ${JSON.stringify(first.assignments())}, killed member's ${JSON.stringify(
           second.assignments(),
         )}`,
     );
