@@ -13,7 +13,7 @@ import type {
 } from '../protocol/generated/produce.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
 import { errorMessageOf, kafkaErrorCodeOf } from './kafka-error.js';
-import { type Handler, NO_RESPONSE } from './registry.js';
+import { CLOSE_CONNECTION, type Handler, NO_RESPONSE } from './registry.js';
 
 export interface ProduceHandlerDependencies {
   readonly replicas: ReplicaManager;
@@ -81,8 +81,13 @@ export function createProduceHandler(
       }));
 
       if (request.acks === 0) {
-        // No response is expected; the appends still complete (or fail) in the background.
-        return NO_RESPONSE;
+        // No response is expected; the appends still complete in the background. A refused
+        // partition closes the connection instead, as Kafka does: the client has no other way
+        // to learn that something it sent was not written.
+        const refused = responses.some((topic) =>
+          topic.partitionResponses.some((partition) => partition.errorCode !== ErrorCode.NONE),
+        );
+        return refused ? CLOSE_CONNECTION : NO_RESPONSE;
       }
       await Promise.all(pending);
       return { responses, throttleTimeMs: 0 };
