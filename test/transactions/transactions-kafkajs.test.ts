@@ -143,3 +143,35 @@ test('interleaved transactions of two producers in one partition: read_committed
     await broker.stop();
   }
 });
+
+test('the coordinator aborts a transaction past its timeout; a timeout above transaction.max.timeout.ms is refused', async () => {
+  const broker = await startBroker({
+    settings: {
+      'transaction.state.log.num.partitions': 3,
+      'transaction.max.timeout.ms': 5_000,
+      'transaction.abort.timed.out.transaction.cleanup.interval.ms': 100,
+    },
+  });
+  const kafka = new Kafka({ clientId: 'txn-kafkajs-timeout', brokers: [broker.bootstrapServers], logLevel: logLevel.NOTHING, retry: { retries: 1 } });
+  const topic = 'kafkajs-timeout';
+  const slow = kafka.producer({ transactionalId: 'timeout-1', idempotent: true, maxInFlightRequests: 1, transactionTimeout: 1_000 });
+  const greedy = kafka.producer({ transactionalId: 'timeout-2', idempotent: true, maxInFlightRequests: 1, transactionTimeout: 10_000 });
+  try {
+    await broker.replicas.createTopic({ name: topic, partitionCount: 1 });
+    const partition = broker.replicas.partition(topic, 0)!;
+    await slow.connect();
+    const open = await slow.transaction();
+    await open.send({ topic, messages: [{ value: 'too-slow', partition: 0 }] });
+    assert.equal(partition.lastStableOffset, 0);
+    await waitFor(() => partition.lastStableOffset === partition.highWatermark, 15_000, 'the expired transaction to be aborted');
+    assert.deepEqual(partition.abortedTransactions(0, partition.highWatermark).map((entry) => entry.firstOffset), [0]);
+    await assert.rejects(open.commit());
+
+    await greedy.connect();
+    await assert.rejects(greedy.transaction(), (error: Error & { type?: string }) => error.type === 'INVALID_TRANSACTION_TIMEOUT');
+  } finally {
+    await slow.disconnect().catch(() => undefined);
+    await greedy.disconnect().catch(() => undefined);
+    await broker.stop();
+  }
+});
