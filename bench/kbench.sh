@@ -14,8 +14,9 @@
 #   consume-100b  fills a topic with N records of 100 B (acks=all), then one consumer reads them
 #   e2e-10k       producer at 10,000 msg/s with linger.ms=0 and a consumer in one process, 100 B,
 #                 N=${KBENCH_COUNT:-100000}; end-to-end latency p50/p99/max
-# Every run uses a fresh topic (auto-created by the broker with its default partition count; set
-# KBENCH_PARTITIONS for the mock) and a fresh group. KBENCH_TIMEOUT_S bounds each kbench run.
+# Every run uses a fresh topic (auto-created by the broker with its default partition count, so
+# the broker needs auto.create.topics.enable; set KBENCH_PARTITIONS for the mock) and a fresh
+# group. KBENCH_TIMEOUT_S bounds each kbench run. e2e-10k needs kcat to create its topic first.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SHARED="${BROOK_SHARED_DIR:-$ROOT/../shared}"
@@ -72,6 +73,11 @@ run_scenario() {
       fi
       ;;
     e2e-10k)
+      # The consumer subscribes before anything is produced and librdkafka's consumer does not
+      # auto-create topics: create it first with a Metadata request that may (kcat -L).
+      if [ "$target" != "--mock" ]; then
+        kcat -b "$target" -L -t "$run_id" -X allow.auto.create.topics=true -m 10 >/dev/null
+      fi
       kbench "$scenario" e2e "${where[@]}" -t "$run_id" -g "$run_id" -n "${KBENCH_COUNT:-100000}" -s 100 \
         -r 10000 -l 0 -a -1 "$@"
       ;;
