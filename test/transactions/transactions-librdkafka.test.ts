@@ -132,3 +132,38 @@ test('consume-transform-produce with offsets in the transaction is exactly once 
   }
   await rm(logDir, { recursive: true, force: true });
 });
+
+test('a transaction open across a broker SIGKILL stays open after the restart, holds read_committed readers, then commits', async () => {
+  const logDir = await mkdtemp(join(tmpdir(), 'brook-txn-kill-'));
+  const proxy = new CuttingProxy(0);
+  const proxyPort = await proxy.listen();
+  let broker = await startBrokerProcess(logDir, 0, proxyPort);
+  proxy.upstreamPort = broker.port;
+  const bootstrap = `127.0.0.1:${proxyPort}`;
+  try {
+    const plan = [
+      { records: [[0, 'before-1'], [1, 'before-2']], commit: true },
+      { records: [[0, 'open-1'], [1, 'open-2'], [2, 'open-3']], commit: true, hold: true },
+    ];
+    const run = startPython(['transactions', bootstrap, 'txn-kill', 'txn-kill-1', JSON.stringify(plan)], null);
+    const line = await run.lines.next();
+    assert.deepEqual(JSON.parse(line.value as string), { holding: true });
+    broker.child.kill('SIGKILL');
+    await broker.exited;
+    broker = await startBrokerProcess(logDir, broker.port, proxyPort);
+
+    const whileOpen = valuesOf(await runPython(['consume', bootstrap, 'txn-kill', '3', 'read_committed']));
+    assert.deepEqual(whileOpen, ['before-1', 'before-2'], 'the open transaction was recovered and still holds the LSO');
+    run.child.stdin!.end('go\n');
+    await run.result;
+    const afterCommit = valuesOf(await runPython(['consume', bootstrap, 'txn-kill', '3', 'read_committed']));
+    assert.deepEqual(afterCommit, ['before-1', 'before-2', 'open-1', 'open-2', 'open-3']);
+    const everything = valuesOf(await runPython(['consume', bootstrap, 'txn-kill', '3', 'read_uncommitted']));
+    assert.deepEqual(everything, afterCommit);
+  } finally {
+    broker.child.kill('SIGTERM');
+    await broker.exited;
+    await proxy.close();
+    await rm(logDir, { recursive: true, force: true });
+  }
+});
