@@ -18,9 +18,20 @@ const MODES = ['idempotent', 'txn-records', 'txn-interval'] as const;
 type Mode = (typeof MODES)[number];
 const producerScript = join(new URL('.', import.meta.url).pathname, 'txn-bench-producer.py');
 
-function runRound(mode: Mode, bootstrap: string, topic: string): Promise<{ records: number; seconds: number }> {
+function runRound(
+  mode: Mode,
+  bootstrap: string,
+  topic: string,
+): Promise<{ records: number; seconds: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('/usr/bin/python3', [producerScript, mode, bootstrap, topic, String(ROUND_S), String(VALUE_BYTES)]);
+    const child = spawn('/usr/bin/python3', [
+      producerScript,
+      mode,
+      bootstrap,
+      topic,
+      String(ROUND_S),
+      String(VALUE_BYTES),
+    ]);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
@@ -29,7 +40,10 @@ function runRound(mode: Mode, bootstrap: string, topic: string): Promise<{ recor
     child.on('exit', (code) => {
       clearTimeout(timer);
       if (code !== 0) reject(new Error(`${mode} round failed (${code}): ${stderr.slice(-2000)}`));
-      else resolve(JSON.parse(stdout.trim().split('\n').at(-1)!) as { records: number; seconds: number });
+      else
+        resolve(
+          JSON.parse(stdout.trim().split('\n').at(-1)!) as { records: number; seconds: number },
+        );
     });
   });
 }
@@ -38,7 +52,9 @@ const broker = await startBroker({ settings: { 'transaction.state.log.num.partit
 try {
   const topic = 'txn-bench';
   await broker.replicas.createTopic({ name: topic, partitionCount: 3 });
-  const totals = new Map<Mode, { records: number; seconds: number }>(MODES.map((mode) => [mode, { records: 0, seconds: 0 }]));
+  const totals = new Map<Mode, { records: number; seconds: number }>(
+    MODES.map((mode) => [mode, { records: 0, seconds: 0 }]),
+  );
   await runRound('txn-records', broker.bootstrapServers, topic); // warm-up: state topic, connections, JIT
   for (let round = 0; round < ROUNDS; round += 1) {
     for (const mode of MODES) {
@@ -50,7 +66,9 @@ try {
   }
   const rate = (mode: Mode): number => totals.get(mode)!.records / totals.get(mode)!.seconds;
   const idempotent = rate('idempotent');
-  console.log(`txn-bench: ${ROUNDS} rounds of ${ROUND_S} s per mode, ${VALUE_BYTES}-byte records, 3 partitions, librdkafka ${'(python3-confluent-kafka)'}`);
+  console.log(
+    `txn-bench: ${ROUNDS} rounds of ${ROUND_S} s per mode, ${VALUE_BYTES}-byte records, 3 partitions, librdkafka ${'(python3-confluent-kafka)'}`,
+  );
   for (const mode of MODES) {
     const ratio = rate(mode) / idempotent;
     console.log(

@@ -3,7 +3,10 @@
 
 import { fencedErrorFor } from '../coordinator/txn/fenced-error.js';
 import type { TransactionCoordinator } from '../coordinator/txn/transaction-coordinator.js';
-import type { AddOffsetsToTxnRequest, AddOffsetsToTxnResponseInput } from '../protocol/generated/add-offsets-to-txn.js';
+import type {
+  AddOffsetsToTxnRequest,
+  AddOffsetsToTxnResponseInput,
+} from '../protocol/generated/add-offsets-to-txn.js';
 import type { Handler } from './registry.js';
 
 export function createAddOffsetsToTxnHandler(

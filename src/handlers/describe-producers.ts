@@ -3,7 +3,10 @@
 // admin clients.
 
 import { ErrorCode } from '../protocol/errors.js';
-import type { DescribeProducersRequest, DescribeProducersResponseInput } from '../protocol/generated/describe-producers.js';
+import type {
+  DescribeProducersRequest,
+  DescribeProducersResponseInput,
+} from '../protocol/generated/describe-producers.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
 import type { Handler } from './registry.js';
 
@@ -22,7 +25,12 @@ export function createDescribeProducersHandler(dependencies: {
           partitions: topic.partitionIndexes.map((partitionIndex) => {
             const partition = dependencies.replicas.partition(topic.name, partitionIndex);
             if (partition === undefined) {
-              return { partitionIndex, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: null, activeProducers: [] };
+              return {
+                partitionIndex,
+                errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+                errorMessage: null,
+                activeProducers: [],
+              };
             }
             return {
               partitionIndex,
@@ -46,7 +54,11 @@ export function createDescribeProducersHandler(dependencies: {
         throttleTimeMs: 0,
         topics: request.topics.map((topic) => ({
           name: topic.name,
-          partitions: topic.partitionIndexes.map((partitionIndex) => ({ partitionIndex, errorCode, activeProducers: [] })),
+          partitions: topic.partitionIndexes.map((partitionIndex) => ({
+            partitionIndex,
+            errorCode,
+            activeProducers: [],
+          })),
         })),
       };
     },

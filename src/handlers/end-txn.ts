@@ -8,7 +8,9 @@ import type { TransactionCoordinator } from '../coordinator/txn/transaction-coor
 import type { EndTxnRequest, EndTxnResponseInput } from '../protocol/generated/end-txn.js';
 import type { Handler } from './registry.js';
 
-export function createEndTxnHandler(coordinator: TransactionCoordinator): Handler<EndTxnRequest, EndTxnResponseInput> {
+export function createEndTxnHandler(
+  coordinator: TransactionCoordinator,
+): Handler<EndTxnRequest, EndTxnResponseInput> {
   return {
     apiKey: 26,
     minVersion: 0,
@@ -20,7 +22,10 @@ export function createEndTxnHandler(coordinator: TransactionCoordinator): Handle
         producerEpoch: request.producerEpoch,
         committed: request.committed,
       });
-      return { throttleTimeMs: 0, errorCode: fencedErrorFor(result.errorCode, context.apiVersion, 2) };
+      return {
+        throttleTimeMs: 0,
+        errorCode: fencedErrorFor(result.errorCode, context.apiVersion, 2),
+      };
     },
     errorResponse(_request, errorCode) {
       return { throttleTimeMs: 0, errorCode };

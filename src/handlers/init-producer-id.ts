@@ -4,7 +4,10 @@
 
 import { fencedErrorFor } from '../coordinator/txn/fenced-error.js';
 import type { TransactionCoordinator } from '../coordinator/txn/transaction-coordinator.js';
-import type { InitProducerIdRequest, InitProducerIdResponseInput } from '../protocol/generated/init-producer-id.js';
+import type {
+  InitProducerIdRequest,
+  InitProducerIdResponseInput,
+} from '../protocol/generated/init-producer-id.js';
 import type { Handler } from './registry.js';
 
 export function createInitProducerIdHandler(

@@ -3,10 +3,21 @@
 
 import type { TransactionCoordinator } from '../coordinator/txn/transaction-coordinator.js';
 import { ErrorCode } from '../protocol/errors.js';
-import type { ListTransactionsRequest, ListTransactionsResponseInput } from '../protocol/generated/list-transactions.js';
+import type {
+  ListTransactionsRequest,
+  ListTransactionsResponseInput,
+} from '../protocol/generated/list-transactions.js';
 import type { Handler } from './registry.js';
 
-const knownStates = new Set(['Empty', 'Ongoing', 'PrepareCommit', 'PrepareAbort', 'CompleteCommit', 'CompleteAbort', 'Dead']);
+const knownStates = new Set([
+  'Empty',
+  'Ongoing',
+  'PrepareCommit',
+  'PrepareAbort',
+  'CompleteCommit',
+  'CompleteAbort',
+  'Dead',
+]);
 
 export function createListTransactionsHandler(
   coordinator: TransactionCoordinator,

@@ -4,7 +4,10 @@
 // coordinator no longer knows) by writing an ABORT marker with the producer's epoch.
 
 import { ErrorCode } from '../protocol/errors.js';
-import type { WriteTxnMarkersRequest, WriteTxnMarkersResponseInput } from '../protocol/generated/write-txn-markers.js';
+import type {
+  WriteTxnMarkersRequest,
+  WriteTxnMarkersResponseInput,
+} from '../protocol/generated/write-txn-markers.js';
 import { buildControlBatch, ControlRecordType } from '../record/records.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
 import { kafkaErrorCodeOf } from './kafka-error.js';
@@ -33,13 +36,23 @@ export function createWriteTxnMarkersHandler(dependencies: {
               partitions: await Promise.all(
                 topic.partitionIndexes.map(async (partitionIndex) => {
                   const partition = dependencies.replicas.partition(topic.name, partitionIndex);
-                  if (partition === undefined) return { partitionIndex, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION as number };
+                  if (partition === undefined)
+                    return {
+                      partitionIndex,
+                      errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION as number,
+                    };
                   try {
                     await partition.append(Buffer.from(batch), 'coordinator').acknowledged;
                     return { partitionIndex, errorCode: ErrorCode.NONE as number };
                   } catch (error) {
                     const errorCode = kafkaErrorCodeOf(error);
-                    return { partitionIndex, errorCode: errorCode === ErrorCode.UNKNOWN_SERVER_ERROR ? ErrorCode.KAFKA_STORAGE_ERROR : errorCode };
+                    return {
+                      partitionIndex,
+                      errorCode:
+                        errorCode === ErrorCode.UNKNOWN_SERVER_ERROR
+                          ? ErrorCode.KAFKA_STORAGE_ERROR
+                          : errorCode,
+                    };
                   }
                 }),
               ),
@@ -56,7 +69,10 @@ export function createWriteTxnMarkersHandler(dependencies: {
           producerId: marker.producerId,
           topics: marker.topics.map((topic) => ({
             name: topic.name,
-            partitions: topic.partitionIndexes.map((partitionIndex) => ({ partitionIndex, errorCode })),
+            partitions: topic.partitionIndexes.map((partitionIndex) => ({
+              partitionIndex,
+              errorCode,
+            })),
           })),
         })),
       };

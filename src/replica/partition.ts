@@ -32,7 +32,12 @@ import {
   readInt64,
 } from '../record/batch.js';
 import { decodeBatchSync } from '../record/records.js';
-import type { AppendOrigin, AppendResult, PartitionLog, ReadResult } from '../storage/partition-log.js';
+import type {
+  AppendOrigin,
+  AppendResult,
+  PartitionLog,
+  ReadResult,
+} from '../storage/partition-log.js';
 import {
   type AbortedTransaction,
   type ProducerBatch,
@@ -120,7 +125,8 @@ export class Partition {
    */
   append(records: Buffer, origin: AppendOrigin): AppendResult {
     const batches = origin === 'replication' ? [] : producerBatches(records);
-    if (batches.length === 0) return this.log.append(records, { leaderEpoch: this.leaderEpoch, origin });
+    if (batches.length === 0)
+      return this.log.append(records, { leaderEpoch: this.leaderEpoch, origin });
     if (!this.loaded) {
       throw new ProducerStateError(
         ErrorCode.NOT_LEADER_OR_FOLLOWER,
@@ -165,10 +171,22 @@ export class Partition {
       if (batch.isControl) {
         const marker = controlRecordOf(records, batch.position);
         if (marker !== null) {
-          this.producers.applyMarker(batch, marker.type, marker.coordinatorEpoch, firstOffset, this.highWatermark, true);
+          this.producers.applyMarker(
+            batch,
+            marker.type,
+            marker.coordinatorEpoch,
+            firstOffset,
+            this.highWatermark,
+            true,
+          );
         }
       } else {
-        this.producers.apply(batch, firstOffset, firstOffset + batch.lastOffsetDelta, appended.acknowledged);
+        this.producers.apply(
+          batch,
+          firstOffset,
+          firstOffset + batch.lastOffsetDelta,
+          appended.acknowledged,
+        );
       }
     }
     appended.acknowledged.then(
@@ -183,7 +201,12 @@ export class Partition {
   }
 
   /** Whole batches from `offset`, never past `upperBound` (the high watermark or the LSO). */
-  read(offset: number, maxBytes: number, upperBound: number, minOneBatch: boolean): Promise<ReadResult> {
+  read(
+    offset: number,
+    maxBytes: number,
+    upperBound: number,
+    minOneBatch: boolean,
+  ): Promise<ReadResult> {
     return this.log.read(offset, { maxBytes, maxOffset: upperBound, minOneBatch });
   }
 
@@ -206,7 +229,8 @@ export class Partition {
   private notifyIfAdvanced(): void {
     const highWatermark = this.highWatermark;
     const lastStableOffset = this.lastStableOffset;
-    if (highWatermark === this.lastHighWatermark && lastStableOffset === this.lastStableOffsetSeen) return;
+    if (highWatermark === this.lastHighWatermark && lastStableOffset === this.lastStableOffsetSeen)
+      return;
     this.lastHighWatermark = highWatermark;
     this.lastStableOffsetSeen = lastStableOffset;
     for (const listener of [...this.listeners]) listener(this);
@@ -235,7 +259,9 @@ export class Partition {
       this.lastExpiryCheckMs = now;
       this.producers.removeExpired(now, PRODUCER_ID_EXPIRATION_MS);
     }
-    void this.transactionIndex.persistBelow(this.producers.aborted, flushedOffset).catch(() => undefined);
+    void this.transactionIndex
+      .persistBelow(this.producers.aborted, flushedOffset)
+      .catch(() => undefined);
     const activeBaseOffset = this.log.currentActiveSegment().baseOffset;
     if (activeBaseOffset !== this.activeSegmentBaseOffset) {
       this.activeSegmentBaseOffset = activeBaseOffset;
@@ -266,7 +292,8 @@ export class Partition {
       .map(parseSnapshotOffset)
       .filter((value): value is number => value !== null)
       .sort((a, b) => b - a);
-    for (const old of offsets.slice(SNAPSHOTS_KEPT)) await io.unlink(`${this.log.directory}/${snapshotFileName(old)}`);
+    for (const old of offsets.slice(SNAPSHOTS_KEPT))
+      await io.unlink(`${this.log.directory}/${snapshotFileName(old)}`);
   }
 
   /**
@@ -302,11 +329,16 @@ export class Partition {
 
     let offset = replayFrom;
     while (offset < logEndOffset) {
-      const { chunks } = await this.log.read(offset, { maxBytes: REPLAY_READ_BYTES, maxOffset: logEndOffset, minOneBatch: true });
+      const { chunks } = await this.log.read(offset, {
+        maxBytes: REPLAY_READ_BYTES,
+        maxOffset: logEndOffset,
+        minOneBatch: true,
+      });
       if (chunks.length === 0) break;
       for (const chunk of chunks) {
-        for (let position = 0; position + BATCH_HEADER_BYTES <= chunk.length; ) {
-          const sizeBytes = LOG_OVERHEAD_BYTES + chunk.readInt32BE(position + BatchField.batchLength);
+        for (let position = 0; position + BATCH_HEADER_BYTES <= chunk.length;) {
+          const sizeBytes =
+            LOG_OVERHEAD_BYTES + chunk.readInt32BE(position + BatchField.batchLength);
           if (position + sizeBytes > chunk.length) break;
           const batch = headerOf(chunk, position);
           const firstOffset = batchBaseOffset(chunk, position);
@@ -314,7 +346,14 @@ export class Partition {
             if (batch.isControl) {
               const marker = controlRecordOf(chunk, position);
               if (marker !== null) {
-                this.producers.applyMarker(batch, marker.type, marker.coordinatorEpoch, firstOffset, logEndOffset, false);
+                this.producers.applyMarker(
+                  batch,
+                  marker.type,
+                  marker.coordinatorEpoch,
+                  firstOffset,
+                  logEndOffset,
+                  false,
+                );
               }
             } else {
               this.producers.apply(batch, firstOffset, firstOffset + batch.lastOffsetDelta);
@@ -351,23 +390,28 @@ function headerOf(records: Buffer, position: number): LocatedBatch {
  */
 function producerBatches(records: Buffer): LocatedBatch[] {
   const batches: LocatedBatch[] = [];
-  for (let position = 0; position + BATCH_HEADER_BYTES <= records.length; ) {
+  for (let position = 0; position + BATCH_HEADER_BYTES <= records.length;) {
     const batchLength = records.readInt32BE(position + BatchField.batchLength);
     if (batchLength < BATCH_HEADER_BYTES - LOG_OVERHEAD_BYTES) break;
-    if (readInt64(records, position + BatchField.producerId) >= 0) batches.push(headerOf(records, position));
+    if (readInt64(records, position + BatchField.producerId) >= 0)
+      batches.push(headerOf(records, position));
     position += LOG_OVERHEAD_BYTES + batchLength;
   }
   return batches;
 }
 
 /** The type and coordinator epoch of a transaction marker (the only record decoded on these paths). */
-function controlRecordOf(records: Buffer, position: number): { type: number; coordinatorEpoch: number } | null {
+function controlRecordOf(
+  records: Buffer,
+  position: number,
+): { type: number; coordinatorEpoch: number } | null {
   const sizeBytes = LOG_OVERHEAD_BYTES + records.readInt32BE(position + BatchField.batchLength);
   try {
     const decoded = decodeBatchSync(records.subarray(position, position + sizeBytes));
     const record = decoded.records[0];
     if (record?.key == null || record.key.length < 4) return null;
-    const coordinatorEpoch = record.value !== null && record.value.length >= 6 ? record.value.readInt32BE(2) : -1;
+    const coordinatorEpoch =
+      record.value !== null && record.value.length >= 6 ? record.value.readInt32BE(2) : -1;
     return { type: record.key.readInt16BE(2), coordinatorEpoch };
   } catch {
     return null;

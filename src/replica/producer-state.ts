@@ -82,7 +82,8 @@ interface UndoRecord {
 
 /** The last sequence of a batch, wrapping at Int32 max as producers do. */
 export function lastSequenceOf(baseSequence: number, lastOffsetDelta: number): number {
-  if (baseSequence > INT32_MAX - lastOffsetDelta) return lastOffsetDelta - (INT32_MAX - baseSequence) - 1;
+  if (baseSequence > INT32_MAX - lastOffsetDelta)
+    return lastOffsetDelta - (INT32_MAX - baseSequence) - 1;
   return baseSequence + lastOffsetDelta;
 }
 
@@ -116,7 +117,10 @@ export class ProducerStateManager {
    * retry of one already appended, null to append, or throws the error to answer with.
    * `pending` holds the entries as earlier batches of the same record set will leave them.
    */
-  check(batch: ProducerBatch, pending: Map<number, { producerEpoch: number; lastSequence: number }>): CheckResult {
+  check(
+    batch: ProducerBatch,
+    pending: Map<number, { producerEpoch: number; lastSequence: number }>,
+  ): CheckResult {
     const { producerId, producerEpoch, baseSequence } = batch;
     const lastSequence = lastSequenceOf(baseSequence, batch.lastOffsetDelta);
     const entry = this.entries.get(producerId);
@@ -171,7 +175,11 @@ export class ProducerStateManager {
     }
   }
 
-  private entryForChange(producerId: number, firstOffset: number, tracked: boolean): ProducerEntry | undefined {
+  private entryForChange(
+    producerId: number,
+    firstOffset: number,
+    tracked: boolean,
+  ): ProducerEntry | undefined {
     const entry = this.entries.get(producerId);
     if (tracked) {
       this.undo.push({
@@ -185,7 +193,12 @@ export class ProducerStateManager {
   }
 
   /** Records an appended data batch. `acknowledged` is given for live appends, absent on replay. */
-  apply(batch: ProducerBatch, firstOffset: number, lastOffset: number, acknowledged?: Promise<void>): void {
+  apply(
+    batch: ProducerBatch,
+    firstOffset: number,
+    lastOffset: number,
+    acknowledged?: Promise<void>,
+  ): void {
     const { producerId } = batch;
     let entry = this.entryForChange(producerId, firstOffset, acknowledged !== undefined);
     if (entry === undefined) {
@@ -336,7 +349,8 @@ export class ProducerStateManager {
     this.aborted.push(...aborted);
     for (const entry of entries) {
       this.entries.set(entry.producerId, copyEntry(entry));
-      if (entry.currentTxnFirstOffset >= 0) this.ongoing.set(entry.producerId, entry.currentTxnFirstOffset);
+      if (entry.currentTxnFirstOffset >= 0)
+        this.ongoing.set(entry.producerId, entry.currentTxnFirstOffset);
     }
   }
 
@@ -375,7 +389,11 @@ export function parseSnapshotOffset(name: string): number | null {
   return match ? Number(match[1]) : null;
 }
 
-export function encodeSnapshot(offset: number, entries: readonly ProducerEntry[], crc: (data: Buffer) => number): Buffer {
+export function encodeSnapshot(
+  offset: number,
+  entries: readonly ProducerEntry[],
+  crc: (data: Buffer) => number,
+): Buffer {
   const body = Buffer.from(
     JSON.stringify({
       offset,
@@ -385,7 +403,12 @@ export function encodeSnapshot(offset: number, entries: readonly ProducerEntry[]
         lastTimestamp: entry.lastTimestamp,
         coordinatorEpoch: entry.coordinatorEpoch,
         currentTxnFirstOffset: entry.currentTxnFirstOffset,
-        batches: entry.batches.map((batch) => [batch.firstSequence, batch.lastSequence, batch.firstOffset, batch.lastOffset]),
+        batches: entry.batches.map((batch) => [
+          batch.firstSequence,
+          batch.lastSequence,
+          batch.firstOffset,
+          batch.lastOffset,
+        ]),
       })),
     }),
     'utf8',
@@ -404,7 +427,7 @@ export function decodeSnapshot(
 ): { offset: number; entries: ProducerEntry[] } | null {
   if (data.length < 6 || data.readInt16BE(0) !== SNAPSHOT_VERSION) return null;
   const end = data.length - 4;
-  if ((crc(data.subarray(0, end)) >>> 0) !== data.readUInt32BE(end)) return null;
+  if (crc(data.subarray(0, end)) >>> 0 !== data.readUInt32BE(end)) return null;
   try {
     const parsed = JSON.parse(data.subarray(2, end).toString('utf8')) as {
       offset: number;

@@ -75,7 +75,10 @@ export class TransactionIndexFile {
 
   /** Appends the entries of `entries` not yet in the file whose marker lies below `offset`. */
   persistBelow(entries: readonly AbortedTransaction[], offset: number): Promise<void> {
-    if (this.persistedCount >= entries.length || entries[this.persistedCount].lastOffset >= offset) {
+    if (
+      this.persistedCount >= entries.length ||
+      entries[this.persistedCount].lastOffset >= offset
+    ) {
       return this.writes;
     }
     return this.enqueue(async () => {

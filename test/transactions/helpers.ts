@@ -17,7 +17,8 @@ const children = new Set<ChildProcess>();
 
 /** Kills every child process a test started (call from an after hook). */
 export function killChildren(): void {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const child of children)
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   children.clear();
 }
 
@@ -30,7 +31,9 @@ export interface PythonRun {
 }
 
 export function startPython(args: string[], input: string | null, timeoutMs = 150_000): PythonRun {
-  const child = spawn('/usr/bin/python3', [pythonDriverPath, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn('/usr/bin/python3', [pythonDriverPath, ...args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   children.add(child);
   let stdout = '';
   let stderr = '';
@@ -84,7 +87,11 @@ export function startPython(args: string[], input: string | null, timeoutMs = 15
   return { child, result, lines };
 }
 
-export function runPython(args: string[], input: unknown = null, timeoutMs?: number): Promise<unknown> {
+export function runPython(
+  args: string[],
+  input: unknown = null,
+  timeoutMs?: number,
+): Promise<unknown> {
   return startPython(args, input === null ? null : JSON.stringify(input), timeoutMs).result;
 }
 
@@ -127,7 +134,8 @@ export class CuttingProxy {
     client.on('close', closeBoth);
     upstream.on('close', closeBoth);
     framed(client, (frame) => {
-      if (frame.length >= 12 && frame.readInt16BE(4) === 0) produceCorrelations.add(frame.readInt32BE(8));
+      if (frame.length >= 12 && frame.readInt16BE(4) === 0)
+        produceCorrelations.add(frame.readInt32BE(8));
       upstream.write(frame);
     });
     framed(upstream, (frame) => {
@@ -247,10 +255,16 @@ export async function readStoredRecords(
     const { chunks } = await partition.read(offset, 1024 * 1024, end, true);
     if (chunks.length === 0) break;
     for (const chunk of chunks) {
-      for (let position = 0; position + BATCH_HEADER_BYTES <= chunk.length; position += batchSizeBytes(chunk, position)) {
+      for (
+        let position = 0;
+        position + BATCH_HEADER_BYTES <= chunk.length;
+        position += batchSizeBytes(chunk, position)
+      ) {
         const batch = await decodeBatch(chunk, position);
         if (batch.isControl) controlBatches += 1;
-        else for (const record of batch.records) records.push({ offset: record.offset, value: record.value?.toString() ?? '' });
+        else
+          for (const record of batch.records)
+            records.push({ offset: record.offset, value: record.value?.toString() ?? '' });
         offset = batch.baseOffset + batch.lastOffsetDelta + 1;
       }
     }
@@ -259,7 +273,11 @@ export async function readStoredRecords(
 }
 
 /** Polls `condition` every 20 ms until it holds or `timeoutMs` passes. */
-export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+export async function waitFor(
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

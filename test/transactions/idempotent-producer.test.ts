@@ -9,14 +9,27 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 
 import { startBroker } from '../../src/broker.js';
-import { CuttingProxy, killChildren, readStoredRecords, runPython, startBrokerProcess, startPython, waitFor } from './helpers.js';
+import { requireClient } from '../helpers/clients.js';
+import {
+  CuttingProxy,
+  killChildren,
+  readStoredRecords,
+  runPython,
+  startBrokerProcess,
+  startPython,
+  waitFor,
+} from './helpers.js';
 
 after(killChildren);
 
 const partitions = 3;
 
 /** Each partition holds exactly the values i ≡ p (mod partitions), i < count, once each, ascending. */
-async function assertExactlyOnceInOrder(logDir: string, topic: string, count: number): Promise<void> {
+async function assertExactlyOnceInOrder(
+  logDir: string,
+  topic: string,
+  count: number,
+): Promise<void> {
   const broker = await startBroker({ logDirs: logDir });
   try {
     for (let partition = 0; partition < partitions; partition += 1) {
@@ -33,7 +46,8 @@ async function assertExactlyOnceInOrder(logDir: string, topic: string, count: nu
   }
 }
 
-test('an idempotent producer whose produce responses are cut writes every record once, in order', async () => {
+test('an idempotent producer whose produce responses are cut writes every record once, in order', async (t) => {
+  if (!requireClient(t, 'confluent-kafka-python')) return;
   const logDir = await mkdtemp(join(tmpdir(), 'brook-idempotent-'));
   const proxy = new CuttingProxy(7);
   const proxyPort = await proxy.listen();
@@ -46,7 +60,13 @@ test('an idempotent producer whose produce responses are cut writes every record
   const count = 3000;
   try {
     await broker.replicas.createTopic({ name: topic, partitionCount: partitions });
-    const result = (await runPython(['produce-idempotent', `127.0.0.1:${proxyPort}`, topic, String(count), String(partitions)])) as {
+    const result = (await runPython([
+      'produce-idempotent',
+      `127.0.0.1:${proxyPort}`,
+      topic,
+      String(count),
+      String(partitions),
+    ])) as {
       ok: number;
       errors: string[];
       unflushed: number;
@@ -62,7 +82,8 @@ test('an idempotent producer whose produce responses are cut writes every record
   await rm(logDir, { recursive: true, force: true });
 });
 
-test('an idempotent producer keeps exactly-once order across a broker SIGKILL and restart', async () => {
+test('an idempotent producer keeps exactly-once order across a broker SIGKILL and restart', async (t) => {
+  if (!requireClient(t, 'confluent-kafka-python')) return;
   const logDir = await mkdtemp(join(tmpdir(), 'brook-idempotent-kill-'));
   const proxy = new CuttingProxy(11);
   const proxyPort = await proxy.listen();
@@ -74,7 +95,10 @@ test('an idempotent producer keeps exactly-once order across a broker SIGKILL an
   const count = 6000;
   try {
     // The topic is created by the producer's metadata request (auto-create), on the child broker.
-    const run = startPython(['produce-idempotent', `127.0.0.1:${proxyPort}`, topic, String(count), String(partitions)], null);
+    const run = startPython(
+      ['produce-idempotent', `127.0.0.1:${proxyPort}`, topic, String(count), String(partitions)],
+      null,
+    );
     await waitFor(() => proxy.produceResponses >= 40, 60_000, 'produce traffic before the kill');
     broker.child.kill('SIGKILL');
     await broker.exited;

@@ -11,9 +11,17 @@ import { test } from 'node:test';
 import { startBroker } from '../../src/broker.js';
 import { buildBatch, buildControlBatch, ControlRecordType } from '../../src/record/records.js';
 
-function idempotentBatch(producerId: number, baseSequence: number, count: number, isTransactional = false): Promise<Buffer> {
+function idempotentBatch(
+  producerId: number,
+  baseSequence: number,
+  count: number,
+  isTransactional = false,
+): Promise<Buffer> {
   return buildBatch({
-    records: Array.from({ length: count }, (_, index) => ({ key: null, value: Buffer.alloc(200, baseSequence + index) })),
+    records: Array.from({ length: count }, (_, index) => ({
+      key: null,
+      value: Buffer.alloc(200, baseSequence + index),
+    })),
     producerId,
     producerEpoch: 0,
     baseSequence,
@@ -27,7 +35,11 @@ test('a retry after a restart is recognised from a roll snapshot and the replaye
   let broker = await startBroker({ logDirs: logDir });
   const original: { sequence: number; baseOffset: number }[] = [];
   try {
-    await broker.replicas.createTopic({ name: topic, partitionCount: 1, configs: { 'segment.bytes': '8192' } });
+    await broker.replicas.createTopic({
+      name: topic,
+      partitionCount: 1,
+      configs: { 'segment.bytes': '8192' },
+    });
     const partition = broker.replicas.partition(topic, 0)!;
     for (let index = 0; index < 60; index += 1) {
       const appended = partition.append(await idempotentBatch(1000, index * 5, 5), 'client');
@@ -37,7 +49,13 @@ test('a retry after a restart is recognised from a roll snapshot and the replaye
     // An open transaction and an aborted one, from two other producers.
     await partition.append(await idempotentBatch(2000, 0, 2, true), 'client').acknowledged;
     await partition.append(await idempotentBatch(3000, 0, 2, true), 'client').acknowledged;
-    const marker = await buildControlBatch({ type: ControlRecordType.ABORT, producerId: 3000, producerEpoch: 0, coordinatorEpoch: 0, timestamp: Date.now() });
+    const marker = await buildControlBatch({
+      type: ControlRecordType.ABORT,
+      producerId: 3000,
+      producerEpoch: 0,
+      coordinatorEpoch: 0,
+      timestamp: Date.now(),
+    });
     await partition.append(marker, 'coordinator').acknowledged;
   } finally {
     await broker.stop();
@@ -48,7 +66,10 @@ test('a retry after a restart is recognised from a roll snapshot and the replaye
   // The clean stop wrote the newest snapshot; without it, recovery starts from one taken at a
   // roll and replays the batch headers after it.
   const snapshots = files.filter((name) => name.endsWith('.snapshot')).sort();
-  assert.ok(snapshots.length >= 2, `expected a roll snapshot and a shutdown snapshot, found ${snapshots.join(' ')}`);
+  assert.ok(
+    snapshots.length >= 2,
+    `expected a roll snapshot and a shutdown snapshot, found ${snapshots.join(' ')}`,
+  );
   await unlink(join(directory, snapshots.at(-1)!));
 
   broker = await startBroker({ logDirs: logDir });
@@ -73,7 +94,9 @@ test('a retry after a restart is recognised from a roll snapshot and the replaye
     const openFirstOffset = original.at(-1)!.baseOffset + 5;
     assert.equal(partition.lastStableOffset, openFirstOffset);
     assert.deepEqual(
-      partition.abortedTransactions(0, partition.highWatermark).map((entry) => [entry.producerId, entry.firstOffset]),
+      partition
+        .abortedTransactions(0, partition.highWatermark)
+        .map((entry) => [entry.producerId, entry.firstOffset]),
       [[3000, openFirstOffset + 2]],
     );
   } finally {

@@ -5,7 +5,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { type TransactionCoordinatorPorts, TransactionCoordinator } from '../../src/coordinator/txn/transaction-coordinator.js';
+import {
+  type TransactionCoordinatorPorts,
+  TransactionCoordinator,
+} from '../../src/coordinator/txn/transaction-coordinator.js';
 import type { PendingOffset } from '../../src/coordinator/txn/transaction-log.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { decodeBatch } from '../../src/record/records.js';
@@ -37,7 +40,12 @@ function portsOver(world: FakeWorld): TransactionCoordinatorPorts {
     async writeMarker(topic, partition, batch) {
       if (world.failMarkers) throw new Error('injected marker failure');
       const decoded = await decodeBatch(batch);
-      world.markers.push({ topic, partition, type: decoded.records[0].key!.readInt16BE(2), producerEpoch: decoded.producerEpoch });
+      world.markers.push({
+        topic,
+        partition,
+        type: decoded.records[0].key!.readInt16BE(2),
+        producerEpoch: decoded.producerEpoch,
+      });
     },
     async commitOffsets(groupId, offsets) {
       world.committedOffsets.push({ groupId, offsets });
@@ -47,17 +55,32 @@ function portsOver(world: FakeWorld): TransactionCoordinatorPorts {
   };
 }
 
-const config = { transactionMaxTimeoutMs: 900_000, abortTimedOutTransactionCleanupIntervalMs: 60_000 };
+const config = {
+  transactionMaxTimeoutMs: 900_000,
+  abortTimedOutTransactionCleanupIntervalMs: 60_000,
+};
 
 function newWorld(): FakeWorld {
-  return { stateLog: new Map(), markers: [], committedOffsets: [], failMarkers: false, now: 1_000_000, nextProducerId: 100 };
+  return {
+    stateLog: new Map(),
+    markers: [],
+    committedOffsets: [],
+    failMarkers: false,
+    now: 1_000_000,
+    nextProducerId: 100,
+  };
 }
 
 test('a commit interrupted after PrepareCommit is completed, with its offsets, by the next coordinator', async () => {
   const world = newWorld();
   const first = new TransactionCoordinator(portsOver(world), config);
   await first.start();
-  const { producerId, producerEpoch } = await first.initProducerId({ transactionalId: 't1', transactionTimeoutMs: 60_000, producerId: -1, producerEpoch: -1 });
+  const { producerId, producerEpoch } = await first.initProducerId({
+    transactionalId: 't1',
+    transactionTimeoutMs: 60_000,
+    producerId: -1,
+    producerEpoch: -1,
+  });
   const ids = { transactionalId: 't1', producerId, producerEpoch };
   await first.addPartitions({ ...ids, topics: [{ name: 'out', partitions: [0, 1] }] });
   assert.equal(await first.addOffsets({ ...ids, groupId: 'g' }), ErrorCode.NONE);
@@ -78,7 +101,10 @@ test('a commit interrupted after PrepareCommit is completed, with its offsets, b
   assert.equal(second.describe('t1').state, 'CompleteCommit');
   assert.deepEqual(
     world.markers.map((marker) => [marker.topic, marker.partition, marker.type]).sort(),
-    [['out', 0, 1], ['out', 1, 1]],
+    [
+      ['out', 0, 1],
+      ['out', 1, 1],
+    ],
   );
   assert.deepEqual(world.committedOffsets, [{ groupId: 'g', offsets }]);
   // The producer's retry of EndTxn is answered as done.
@@ -90,7 +116,12 @@ test('an expired transaction is aborted under a bumped epoch, fencing its produc
   const world = newWorld();
   const coordinator = new TransactionCoordinator(portsOver(world), config);
   await coordinator.start();
-  const { producerId, producerEpoch } = await coordinator.initProducerId({ transactionalId: 't2', transactionTimeoutMs: 5_000, producerId: -1, producerEpoch: -1 });
+  const { producerId, producerEpoch } = await coordinator.initProducerId({
+    transactionalId: 't2',
+    transactionTimeoutMs: 5_000,
+    producerId: -1,
+    producerEpoch: -1,
+  });
   const ids = { transactionalId: 't2', producerId, producerEpoch };
   await coordinator.addPartitions({ ...ids, topics: [{ name: 'out', partitions: [0] }] });
   world.now += 4_000;
@@ -99,10 +130,20 @@ test('an expired transaction is aborted under a bumped epoch, fencing its produc
   world.now += 2_000;
   await coordinator.abortTimedOut();
   assert.equal(coordinator.describe('t2').state, 'CompleteAbort');
-  assert.deepEqual(world.markers, [{ topic: 'out', partition: 0, type: 0, producerEpoch: producerEpoch + 1 }]);
-  assert.equal((await coordinator.endTxn({ ...ids, committed: true })).errorCode, ErrorCode.PRODUCER_FENCED);
+  assert.deepEqual(world.markers, [
+    { topic: 'out', partition: 0, type: 0, producerEpoch: producerEpoch + 1 },
+  ]);
+  assert.equal(
+    (await coordinator.endTxn({ ...ids, committed: true })).errorCode,
+    ErrorCode.PRODUCER_FENCED,
+  );
   // KIP-360: the fenced producer may recover with its last epoch and gets a newer one.
-  const recovered = await coordinator.initProducerId({ transactionalId: 't2', transactionTimeoutMs: 5_000, producerId, producerEpoch });
+  const recovered = await coordinator.initProducerId({
+    transactionalId: 't2',
+    transactionTimeoutMs: 5_000,
+    producerId,
+    producerEpoch,
+  });
   assert.equal(recovered.errorCode, ErrorCode.NONE);
   assert.equal(recovered.producerEpoch, producerEpoch + 2);
   coordinator.close();
@@ -110,11 +151,24 @@ test('an expired transaction is aborted under a bumped epoch, fencing its produc
 
 test('a transaction timeout above transaction.max.timeout.ms is refused', async () => {
   const world = newWorld();
-  const coordinator = new TransactionCoordinator(portsOver(world), { ...config, transactionMaxTimeoutMs: 10_000 });
+  const coordinator = new TransactionCoordinator(portsOver(world), {
+    ...config,
+    transactionMaxTimeoutMs: 10_000,
+  });
   await coordinator.start();
-  const result = await coordinator.initProducerId({ transactionalId: 't3', transactionTimeoutMs: 10_001, producerId: -1, producerEpoch: -1 });
+  const result = await coordinator.initProducerId({
+    transactionalId: 't3',
+    transactionTimeoutMs: 10_001,
+    producerId: -1,
+    producerEpoch: -1,
+  });
   assert.equal(result.errorCode, ErrorCode.INVALID_TRANSACTION_TIMEOUT);
-  const idempotent = await coordinator.initProducerId({ transactionalId: null, transactionTimeoutMs: 10_001, producerId: -1, producerEpoch: -1 });
+  const idempotent = await coordinator.initProducerId({
+    transactionalId: null,
+    transactionTimeoutMs: 10_001,
+    producerId: -1,
+    producerEpoch: -1,
+  });
   assert.equal(idempotent.errorCode, ErrorCode.NONE);
   coordinator.close();
 });

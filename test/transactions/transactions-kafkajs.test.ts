@@ -11,10 +11,20 @@ import { startBroker } from '../../src/broker.js';
 import { waitFor } from './helpers.js';
 
 test('kafkajs transactions: commit, abort and sendOffsets, read by a read_committed group', async () => {
-  const broker = await startBroker({ settings: { 'transaction.state.log.num.partitions': 3, 'offsets.topic.num.partitions': 3 } });
-  const kafka = new Kafka({ clientId: 'txn-kafkajs', brokers: [broker.bootstrapServers], logLevel: logLevel.NOTHING });
+  const broker = await startBroker({
+    settings: { 'transaction.state.log.num.partitions': 3, 'offsets.topic.num.partitions': 3 },
+  });
+  const kafka = new Kafka({
+    clientId: 'txn-kafkajs',
+    brokers: [broker.bootstrapServers],
+    logLevel: logLevel.NOTHING,
+  });
   const topic = 'kafkajs-txn';
-  const producer = kafka.producer({ transactionalId: 'kafkajs-txn-1', idempotent: true, maxInFlightRequests: 1 });
+  const producer = kafka.producer({
+    transactionalId: 'kafkajs-txn-1',
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
   const admin = kafka.admin();
   const consumer = kafka.consumer({ groupId: 'kafkajs-txn-reader', readUncommitted: false });
   try {
@@ -23,7 +33,13 @@ test('kafkajs transactions: commit, abort and sendOffsets, read by a read_commit
     await admin.connect();
 
     let transaction = await producer.transaction();
-    await transaction.send({ topic, messages: [{ value: 'k1', partition: 0 }, { value: 'k2', partition: 1 }] });
+    await transaction.send({
+      topic,
+      messages: [
+        { value: 'k1', partition: 0 },
+        { value: 'k2', partition: 1 },
+      ],
+    });
     await transaction.sendOffsets({
       consumerGroupId: 'kafkajs-txn-group',
       topics: [{ topic, partitions: [{ partition: 0, offset: '5' }] }],
@@ -31,7 +47,13 @@ test('kafkajs transactions: commit, abort and sendOffsets, read by a read_commit
     await transaction.commit();
 
     transaction = await producer.transaction();
-    await transaction.send({ topic, messages: [{ value: 'aborted-1', partition: 0 }, { value: 'aborted-2', partition: 1 }] });
+    await transaction.send({
+      topic,
+      messages: [
+        { value: 'aborted-1', partition: 0 },
+        { value: 'aborted-2', partition: 1 },
+      ],
+    });
     await transaction.sendOffsets({
       consumerGroupId: 'kafkajs-txn-group',
       topics: [{ topic, partitions: [{ partition: 0, offset: '9' }] }],
@@ -68,27 +90,57 @@ test('kafkajs transactions: commit, abort and sendOffsets, read by a read_commit
 
 test('a second kafkajs producer with the same transactional id fences the first and aborts its transaction', async () => {
   const broker = await startBroker({ settings: { 'transaction.state.log.num.partitions': 3 } });
-  const kafka = new Kafka({ clientId: 'txn-kafkajs-fence', brokers: [broker.bootstrapServers], logLevel: logLevel.NOTHING, retry: { retries: 2 } });
+  const kafka = new Kafka({
+    clientId: 'txn-kafkajs-fence',
+    brokers: [broker.bootstrapServers],
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 2 },
+  });
   const topic = 'kafkajs-fence';
-  const zombie = kafka.producer({ transactionalId: 'kafkajs-fence-1', idempotent: true, maxInFlightRequests: 1 });
-  const successor = kafka.producer({ transactionalId: 'kafkajs-fence-1', idempotent: true, maxInFlightRequests: 1 });
+  const zombie = kafka.producer({
+    transactionalId: 'kafkajs-fence-1',
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
+  const successor = kafka.producer({
+    transactionalId: 'kafkajs-fence-1',
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
   try {
     await broker.replicas.createTopic({ name: topic, partitionCount: 1 });
     await zombie.connect();
     const open = await zombie.transaction();
     await open.send({ topic, messages: [{ value: 'zombie', partition: 0 }] });
     const partition = broker.replicas.partition(topic, 0)!;
-    assert.equal(partition.lastStableOffset, 0, 'the open transaction holds the LSO at its first offset');
+    assert.equal(
+      partition.lastStableOffset,
+      0,
+      'the open transaction holds the LSO at its first offset',
+    );
 
     await successor.connect();
     const next = await successor.transaction(); // InitProducerId: bumps the epoch, aborts the zombie's transaction
-    await waitFor(() => partition.lastStableOffset === partition.highWatermark, 10_000, 'the fenced transaction to be aborted');
-    assert.deepEqual(partition.abortedTransactions(0, partition.highWatermark).map((entry) => entry.firstOffset), [0]);
+    await waitFor(
+      () => partition.lastStableOffset === partition.highWatermark,
+      10_000,
+      'the fenced transaction to be aborted',
+    );
+    assert.deepEqual(
+      partition.abortedTransactions(0, partition.highWatermark).map((entry) => entry.firstOffset),
+      [0],
+    );
 
-    await assert.rejects(open.commit(), (error: Error) => /fenced|epoch/i.test(`${error.name} ${error.message}`));
+    await assert.rejects(open.commit(), (error: Error) =>
+      /fenced|epoch/i.test(`${error.name} ${error.message}`),
+    );
     await next.send({ topic, messages: [{ value: 'successor', partition: 0 }] });
     await next.commit();
-    await waitFor(() => partition.lastStableOffset === partition.highWatermark, 10_000, 'the successor to commit');
+    await waitFor(
+      () => partition.lastStableOffset === partition.highWatermark,
+      10_000,
+      'the successor to commit',
+    );
   } finally {
     await zombie.disconnect().catch(() => undefined);
     await successor.disconnect().catch(() => undefined);
@@ -98,10 +150,22 @@ test('a second kafkajs producer with the same transactional id fences the first 
 
 test('interleaved transactions of two producers in one partition: read_committed sees only the committed one, the LSO tracks the earliest open', async () => {
   const broker = await startBroker({ settings: { 'transaction.state.log.num.partitions': 3 } });
-  const kafka = new Kafka({ clientId: 'txn-kafkajs-interleave', brokers: [broker.bootstrapServers], logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({
+    clientId: 'txn-kafkajs-interleave',
+    brokers: [broker.bootstrapServers],
+    logLevel: logLevel.NOTHING,
+  });
   const topic = 'kafkajs-interleave';
-  const first = kafka.producer({ transactionalId: 'interleave-a', idempotent: true, maxInFlightRequests: 1 });
-  const second = kafka.producer({ transactionalId: 'interleave-b', idempotent: true, maxInFlightRequests: 1 });
+  const first = kafka.producer({
+    transactionalId: 'interleave-a',
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
+  const second = kafka.producer({
+    transactionalId: 'interleave-b',
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
   const consumer = kafka.consumer({ groupId: 'interleave-reader', readUncommitted: false });
   try {
     await broker.replicas.createTopic({ name: topic, partitionCount: 1 });
@@ -152,10 +216,25 @@ test('the coordinator aborts a transaction past its timeout; a timeout above tra
       'transaction.abort.timed.out.transaction.cleanup.interval.ms': 100,
     },
   });
-  const kafka = new Kafka({ clientId: 'txn-kafkajs-timeout', brokers: [broker.bootstrapServers], logLevel: logLevel.NOTHING, retry: { retries: 1 } });
+  const kafka = new Kafka({
+    clientId: 'txn-kafkajs-timeout',
+    brokers: [broker.bootstrapServers],
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 1 },
+  });
   const topic = 'kafkajs-timeout';
-  const slow = kafka.producer({ transactionalId: 'timeout-1', idempotent: true, maxInFlightRequests: 1, transactionTimeout: 1_000 });
-  const greedy = kafka.producer({ transactionalId: 'timeout-2', idempotent: true, maxInFlightRequests: 1, transactionTimeout: 10_000 });
+  const slow = kafka.producer({
+    transactionalId: 'timeout-1',
+    idempotent: true,
+    maxInFlightRequests: 1,
+    transactionTimeout: 1_000,
+  });
+  const greedy = kafka.producer({
+    transactionalId: 'timeout-2',
+    idempotent: true,
+    maxInFlightRequests: 1,
+    transactionTimeout: 10_000,
+  });
   try {
     await broker.replicas.createTopic({ name: topic, partitionCount: 1 });
     const partition = broker.replicas.partition(topic, 0)!;
@@ -163,12 +242,22 @@ test('the coordinator aborts a transaction past its timeout; a timeout above tra
     const open = await slow.transaction();
     await open.send({ topic, messages: [{ value: 'too-slow', partition: 0 }] });
     assert.equal(partition.lastStableOffset, 0);
-    await waitFor(() => partition.lastStableOffset === partition.highWatermark, 15_000, 'the expired transaction to be aborted');
-    assert.deepEqual(partition.abortedTransactions(0, partition.highWatermark).map((entry) => entry.firstOffset), [0]);
+    await waitFor(
+      () => partition.lastStableOffset === partition.highWatermark,
+      15_000,
+      'the expired transaction to be aborted',
+    );
+    assert.deepEqual(
+      partition.abortedTransactions(0, partition.highWatermark).map((entry) => entry.firstOffset),
+      [0],
+    );
     await assert.rejects(open.commit());
 
     await greedy.connect();
-    await assert.rejects(greedy.transaction(), (error: Error & { type?: string }) => error.type === 'INVALID_TRANSACTION_TIMEOUT');
+    await assert.rejects(
+      greedy.transaction(),
+      (error: Error & { type?: string }) => error.type === 'INVALID_TRANSACTION_TIMEOUT',
+    );
   } finally {
     await slow.disconnect().catch(() => undefined);
     await greedy.disconnect().catch(() => undefined);

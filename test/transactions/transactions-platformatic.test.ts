@@ -10,13 +10,15 @@ import { after, test } from 'node:test';
 import { Producer } from '@platformatic/kafka';
 
 import { startBroker } from '../../src/broker.js';
+import { requireClient } from '../helpers/clients.js';
 import { killChildren, runPython } from './helpers.js';
 
 after(killChildren);
 
 type ConsumedRecord = [partition: number, offset: number, value: string];
 
-test('@platformatic/kafka commits and aborts transactions; read_committed readers see only the committed ones', async () => {
+test('@platformatic/kafka commits and aborts transactions; read_committed readers see only the committed ones', async (t) => {
+  if (!requireClient(t, 'confluent-kafka-python')) return;
   const broker = await startBroker({ settings: { 'transaction.state.log.num.partitions': 3 } });
   const topic = 'platformatic-txn';
   const producer = new Producer({
@@ -46,9 +48,21 @@ test('@platformatic/kafka commits and aborts transactions; read_committed reader
     await transaction.send({ messages: [{ topic, partition: 1, value: Buffer.from('p3') }] });
     await transaction.commit();
 
-    const committed = (await runPython(['consume', broker.bootstrapServers, topic, '2', 'read_committed'])) as ConsumedRecord[];
+    const committed = (await runPython([
+      'consume',
+      broker.bootstrapServers,
+      topic,
+      '2',
+      'read_committed',
+    ])) as ConsumedRecord[];
     assert.deepEqual(committed.map((record) => record[2]).sort(), ['p1', 'p2', 'p3']);
-    const all = (await runPython(['consume', broker.bootstrapServers, topic, '2', 'read_uncommitted'])) as ConsumedRecord[];
+    const all = (await runPython([
+      'consume',
+      broker.bootstrapServers,
+      topic,
+      '2',
+      'read_uncommitted',
+    ])) as ConsumedRecord[];
     assert.deepEqual(all.map((record) => record[2]).sort(), ['aborted', 'p1', 'p2', 'p3']);
   } finally {
     await producer.close().catch(() => undefined);

@@ -32,7 +32,11 @@ async function call<T>(
   }
 }
 
-async function produce(broker: Broker, topic: string, records: Buffer): Promise<{ errorCode: number; baseOffset: bigint }> {
+async function produce(
+  broker: Broker,
+  topic: string,
+  records: Buffer,
+): Promise<{ errorCode: number; baseOffset: bigint }> {
   const response = await call(
     broker,
     0,
@@ -49,9 +53,18 @@ async function produce(broker: Broker, topic: string, records: Buffer): Promise<
   return { errorCode: partition.errorCode, baseOffset: partition.baseOffset };
 }
 
-function batch(producerId: number, producerEpoch: number, baseSequence: number, count: number, isTransactional = false): Promise<Buffer> {
+function batch(
+  producerId: number,
+  producerEpoch: number,
+  baseSequence: number,
+  count: number,
+  isTransactional = false,
+): Promise<Buffer> {
   return buildBatch({
-    records: Array.from({ length: count }, (_, index) => ({ key: null, value: Buffer.from(`v${baseSequence + index}`) })),
+    records: Array.from({ length: count }, (_, index) => ({
+      key: null,
+      value: Buffer.from(`v${baseSequence + index}`),
+    })),
     producerId,
     producerEpoch,
     baseSequence,
@@ -67,35 +80,68 @@ test('Produce answers a retry with the original offset, a gap with OUT_OF_ORDER_
       broker,
       22,
       4,
-      (writer) => codecs.encodeInitProducerIdRequest(writer, 4, { transactionalId: null, transactionTimeoutMs: -1 }),
+      (writer) =>
+        codecs.encodeInitProducerIdRequest(writer, 4, {
+          transactionalId: null,
+          transactionTimeoutMs: -1,
+        }),
       (reader) => codecs.decodeInitProducerIdResponse(reader, 4),
     );
     assert.equal(init.errorCode, ErrorCode.NONE);
     const producerId = Number(init.producerId);
 
-    assert.deepEqual(await produce(broker, 'wire-idempotent', await batch(producerId, 0, 0, 3)), { errorCode: 0, baseOffset: 0n });
-    assert.deepEqual(await produce(broker, 'wire-idempotent', await batch(producerId, 0, 3, 2)), { errorCode: 0, baseOffset: 3n });
+    assert.deepEqual(await produce(broker, 'wire-idempotent', await batch(producerId, 0, 0, 3)), {
+      errorCode: 0,
+      baseOffset: 0n,
+    });
+    assert.deepEqual(await produce(broker, 'wire-idempotent', await batch(producerId, 0, 3, 2)), {
+      errorCode: 0,
+      baseOffset: 3n,
+    });
     // A retry of the first batch: the original offset, no second copy.
-    assert.deepEqual(await produce(broker, 'wire-idempotent', await batch(producerId, 0, 0, 3)), { errorCode: 0, baseOffset: 0n });
+    assert.deepEqual(await produce(broker, 'wire-idempotent', await batch(producerId, 0, 0, 3)), {
+      errorCode: 0,
+      baseOffset: 0n,
+    });
     assert.equal(broker.replicas.partition('wire-idempotent', 0)!.logEndOffset, 5);
-    assert.equal((await produce(broker, 'wire-idempotent', await batch(producerId, 0, 7, 1))).errorCode, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
-    assert.deepEqual(await produce(broker, 'wire-idempotent', await batch(producerId, 1, 0, 1)), { errorCode: 0, baseOffset: 5n });
-    assert.equal((await produce(broker, 'wire-idempotent', await batch(producerId, 0, 5, 1))).errorCode, ErrorCode.INVALID_PRODUCER_EPOCH);
+    assert.equal(
+      (await produce(broker, 'wire-idempotent', await batch(producerId, 0, 7, 1))).errorCode,
+      ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+    );
+    assert.deepEqual(await produce(broker, 'wire-idempotent', await batch(producerId, 1, 0, 1)), {
+      errorCode: 0,
+      baseOffset: 5n,
+    });
+    assert.equal(
+      (await produce(broker, 'wire-idempotent', await batch(producerId, 0, 5, 1))).errorCode,
+      ErrorCode.INVALID_PRODUCER_EPOCH,
+    );
 
     const second = await call(
       broker,
       22,
       4,
-      (writer) => codecs.encodeInitProducerIdRequest(writer, 4, { transactionalId: null, transactionTimeoutMs: -1 }),
+      (writer) =>
+        codecs.encodeInitProducerIdRequest(writer, 4, {
+          transactionalId: null,
+          transactionTimeoutMs: -1,
+        }),
       (reader) => codecs.decodeInitProducerIdResponse(reader, 4),
     );
-    assert.notEqual(second.producerId, init.producerId, 'every idempotent producer gets its own id');
+    assert.notEqual(
+      second.producerId,
+      init.producerId,
+      'every idempotent producer gets its own id',
+    );
 
     const described = await call(
       broker,
       61,
       0,
-      (writer) => codecs.encodeDescribeProducersRequest(writer, 0, { topics: [{ name: 'wire-idempotent', partitionIndexes: [0] }] }),
+      (writer) =>
+        codecs.encodeDescribeProducersRequest(writer, 0, {
+          topics: [{ name: 'wire-idempotent', partitionIndexes: [0] }],
+        }),
       (reader) => codecs.decodeDescribeProducersResponse(reader, 0),
     );
     const producers = described.topics[0].partitions[0].activeProducers;
@@ -118,7 +164,11 @@ test('a fenced transactional producer gets PRODUCER_FENCED; the tooling APIs sho
         broker,
         22,
         4,
-        (writer) => codecs.encodeInitProducerIdRequest(writer, 4, { transactionalId: 'wire-1', transactionTimeoutMs: 60_000 }),
+        (writer) =>
+          codecs.encodeInitProducerIdRequest(writer, 4, {
+            transactionalId: 'wire-1',
+            transactionTimeoutMs: 60_000,
+          }),
         (reader) => codecs.decodeInitProducerIdResponse(reader, 4),
       );
     const first = await initProducerId();
@@ -136,33 +186,62 @@ test('a fenced transactional producer gets PRODUCER_FENCED; the tooling APIs sho
           }),
         (reader) => codecs.decodeAddPartitionsToTxnResponse(reader, 3),
       );
-    assert.equal((await addPartitions(first.producerEpoch)).resultsByTopicV3AndBelow[0].resultsByPartition[0].partitionErrorCode, 0);
-    assert.equal((await produce(broker, 'wire-txn', await batch(Number(first.producerId), first.producerEpoch, 0, 2, true))).errorCode, 0);
+    assert.equal(
+      (await addPartitions(first.producerEpoch)).resultsByTopicV3AndBelow[0].resultsByPartition[0]
+        .partitionErrorCode,
+      0,
+    );
+    assert.equal(
+      (
+        await produce(
+          broker,
+          'wire-txn',
+          await batch(Number(first.producerId), first.producerEpoch, 0, 2, true),
+        )
+      ).errorCode,
+      0,
+    );
 
     const listed = await call(
       broker,
       66,
       1,
-      (writer) => codecs.encodeListTransactionsRequest(writer, 1, { stateFilters: ['Ongoing'], producerIdFilters: [] }),
+      (writer) =>
+        codecs.encodeListTransactionsRequest(writer, 1, {
+          stateFilters: ['Ongoing'],
+          producerIdFilters: [],
+        }),
       (reader) => codecs.decodeListTransactionsResponse(reader, 1),
     );
-    assert.deepEqual(listed.transactionStates.map((entry) => [entry.transactionalId, entry.transactionState]), [['wire-1', 'Ongoing']]);
+    assert.deepEqual(
+      listed.transactionStates.map((entry) => [entry.transactionalId, entry.transactionState]),
+      [['wire-1', 'Ongoing']],
+    );
     const described = await call(
       broker,
       65,
       0,
-      (writer) => codecs.encodeDescribeTransactionsRequest(writer, 0, { transactionalIds: ['wire-1', 'nobody'] }),
+      (writer) =>
+        codecs.encodeDescribeTransactionsRequest(writer, 0, {
+          transactionalIds: ['wire-1', 'nobody'],
+        }),
       (reader) => codecs.decodeDescribeTransactionsResponse(reader, 0),
     );
     assert.equal(described.transactionStates[0].transactionState, 'Ongoing');
-    assert.deepEqual(described.transactionStates[0].topics, [{ topic: 'wire-txn', partitions: [0] }]);
+    assert.deepEqual(described.transactionStates[0].topics, [
+      { topic: 'wire-txn', partitions: [0] },
+    ]);
     assert.equal(described.transactionStates[1].errorCode, ErrorCode.TRANSACTIONAL_ID_NOT_FOUND);
 
     const second = await initProducerId();
     assert.equal(second.producerId, first.producerId);
     assert.ok(second.producerEpoch > first.producerEpoch);
     const partition = broker.replicas.partition('wire-txn', 0)!;
-    assert.equal(partition.lastStableOffset, partition.highWatermark, 'the fenced transaction was aborted');
+    assert.equal(
+      partition.lastStableOffset,
+      partition.highWatermark,
+      'the fenced transaction was aborted',
+    );
     assert.equal(partition.abortedTransactions(0, partition.highWatermark).length, 1);
 
     const endTxn = (version: number) =>
@@ -180,10 +259,24 @@ test('a fenced transactional producer gets PRODUCER_FENCED; the tooling APIs sho
         (reader) => codecs.decodeEndTxnResponse(reader, version),
       );
     assert.equal((await endTxn(3)).errorCode, ErrorCode.PRODUCER_FENCED);
-    assert.equal((await endTxn(1)).errorCode, ErrorCode.INVALID_PRODUCER_EPOCH, 'clients before KIP-588 are told INVALID_PRODUCER_EPOCH');
-    assert.equal((await addPartitions(first.producerEpoch)).resultsByTopicV3AndBelow[0].resultsByPartition[0].partitionErrorCode, ErrorCode.PRODUCER_FENCED);
     assert.equal(
-      (await produce(broker, 'wire-txn', await batch(Number(first.producerId), first.producerEpoch, 2, 1, true))).errorCode,
+      (await endTxn(1)).errorCode,
+      ErrorCode.INVALID_PRODUCER_EPOCH,
+      'clients before KIP-588 are told INVALID_PRODUCER_EPOCH',
+    );
+    assert.equal(
+      (await addPartitions(first.producerEpoch)).resultsByTopicV3AndBelow[0].resultsByPartition[0]
+        .partitionErrorCode,
+      ErrorCode.PRODUCER_FENCED,
+    );
+    assert.equal(
+      (
+        await produce(
+          broker,
+          'wire-txn',
+          await batch(Number(first.producerId), first.producerEpoch, 2, 1, true),
+        )
+      ).errorCode,
       ErrorCode.INVALID_PRODUCER_EPOCH,
     );
   } finally {
@@ -196,7 +289,10 @@ test('WriteTxnMarkers aborts a hanging transaction the coordinator does not know
   try {
     await broker.replicas.createTopic({ name: 'wire-hanging', partitionCount: 1 });
     const partition = broker.replicas.partition('wire-hanging', 0)!;
-    assert.equal((await produce(broker, 'wire-hanging', await batch(4242, 3, 0, 2, true))).errorCode, 0);
+    assert.equal(
+      (await produce(broker, 'wire-hanging', await batch(4242, 3, 0, 2, true))).errorCode,
+      0,
+    );
     assert.equal((await produce(broker, 'wire-hanging', await batch(4243, 0, 0, 1))).errorCode, 0);
     assert.equal(partition.lastStableOffset, 0, 'the hanging transaction holds the LSO');
     const response = await call(
@@ -220,7 +316,9 @@ test('WriteTxnMarkers aborts a hanging transaction the coordinator does not know
     assert.equal(response.markers[0].topics[0].partitions[0].errorCode, ErrorCode.NONE);
     assert.equal(partition.lastStableOffset, partition.highWatermark);
     assert.deepEqual(
-      partition.abortedTransactions(0, partition.highWatermark).map((entry) => [entry.producerId, entry.firstOffset, entry.lastOffset]),
+      partition
+        .abortedTransactions(0, partition.highWatermark)
+        .map((entry) => [entry.producerId, entry.firstOffset, entry.lastOffset]),
       [[4242, 0, 3]],
     );
   } finally {

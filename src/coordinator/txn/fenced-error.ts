@@ -3,7 +3,12 @@
 
 import { ErrorCode } from '../../protocol/errors.js';
 
-export function fencedErrorFor(errorCode: number, version: number, producerFencedSinceVersion: number): number {
-  if (errorCode === ErrorCode.PRODUCER_FENCED && version < producerFencedSinceVersion) return ErrorCode.INVALID_PRODUCER_EPOCH;
+export function fencedErrorFor(
+  errorCode: number,
+  version: number,
+  producerFencedSinceVersion: number,
+): number {
+  if (errorCode === ErrorCode.PRODUCER_FENCED && version < producerFencedSinceVersion)
+    return ErrorCode.INVALID_PRODUCER_EPOCH;
   return errorCode;
 }

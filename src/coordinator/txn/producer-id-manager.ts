@@ -29,10 +29,14 @@ export class ProducerIdManager {
     const run = this.chain.then(async () => {
       if (this.nextProducerId >= this.blockEnd) {
         const stored = await this.io.readFile(this.path);
-        const durableEnd = stored === null ? 0 : Number(JSON.parse(stored.toString('utf8')).blockEnd);
+        const durableEnd =
+          stored === null ? 0 : Number(JSON.parse(stored.toString('utf8')).blockEnd);
         const start = Math.max(durableEnd, this.blockEnd);
         const end = start + BLOCK_SIZE;
-        await this.io.writeFileAtomic(this.path, Buffer.from(JSON.stringify({ version: 1, blockEnd: end })));
+        await this.io.writeFileAtomic(
+          this.path,
+          Buffer.from(JSON.stringify({ version: 1, blockEnd: end })),
+        );
         this.nextProducerId = start;
         this.blockEnd = end;
       }

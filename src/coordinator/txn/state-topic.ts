@@ -4,13 +4,17 @@
 
 import { BATCH_HEADER_BYTES, batchLastOffset, batchSizeBytes } from '../../record/batch.js';
 import type { ReplicaManager } from '../../replica/replica-manager.js';
-import { TRANSACTION_STATE_TOPIC_NAME, type TransactionStateStorage } from './transaction-coordinator.js';
+import {
+  TRANSACTION_STATE_TOPIC_NAME,
+  type TransactionStateStorage,
+} from './transaction-coordinator.js';
 
 export function transactionStateStorage(
   replicas: ReplicaManager,
   settings: { partitionCount: number; segmentBytes: number },
 ): TransactionStateStorage {
-  const partitionCount = replicas.topic(TRANSACTION_STATE_TOPIC_NAME)?.partitions.length ?? settings.partitionCount;
+  const partitionCount =
+    replicas.topic(TRANSACTION_STATE_TOPIC_NAME)?.partitions.length ?? settings.partitionCount;
   let creating: Promise<unknown> | null = null;
   const ensureTopic = async (): Promise<void> => {
     if (replicas.topic(TRANSACTION_STATE_TOPIC_NAME) !== undefined) return;
@@ -31,7 +35,8 @@ export function transactionStateStorage(
     async append(partition, batch) {
       await ensureTopic();
       const target = replicas.partition(TRANSACTION_STATE_TOPIC_NAME, partition);
-      if (target === undefined) throw new Error(`assertion: ${TRANSACTION_STATE_TOPIC_NAME}-${partition} is missing`);
+      if (target === undefined)
+        throw new Error(`assertion: ${TRANSACTION_STATE_TOPIC_NAME}-${partition} is missing`);
       await target.append(batch, 'coordinator').acknowledged;
     },
     async *readAll(partition) {
@@ -45,7 +50,11 @@ export function transactionStateStorage(
         if (chunks.length === 0) return;
         for (const chunk of chunks) {
           yield chunk;
-          for (let position = 0; position + BATCH_HEADER_BYTES <= chunk.length; position += batchSizeBytes(chunk, position)) {
+          for (
+            let position = 0;
+            position + BATCH_HEADER_BYTES <= chunk.length;
+            position += batchSizeBytes(chunk, position)
+          ) {
             offset = batchLastOffset(chunk, position) + 1;
           }
         }
@@ -55,7 +64,12 @@ export function transactionStateStorage(
 }
 
 /** Appends a transaction marker to a data partition; resolves once it is acknowledged. */
-export async function writeMarker(replicas: ReplicaManager, topic: string, partition: number, batch: Buffer): Promise<void> {
+export async function writeMarker(
+  replicas: ReplicaManager,
+  topic: string,
+  partition: number,
+  batch: Buffer,
+): Promise<void> {
   const target = replicas.partition(topic, partition);
   if (target === undefined) return;
   await target.append(batch, 'coordinator').acknowledged;

@@ -98,13 +98,18 @@ export class TransactionCoordinator {
   async start(): Promise<void> {
     for (let partition = 0; partition < this.ports.stateTopic.partitionCount; partition += 1) {
       for await (const chunk of this.ports.stateTopic.readAll(partition)) {
-        for (let position = 0; position + BATCH_HEADER_BYTES <= chunk.length; position += batchSizeBytes(chunk, position)) {
+        for (
+          let position = 0;
+          position + BATCH_HEADER_BYTES <= chunk.length;
+          position += batchSizeBytes(chunk, position)
+        ) {
           const batch = await decodeBatch(chunk, position);
           if (batch.isControl) continue;
           for (const record of batch.records) {
             const transactionalId = record.key === null ? null : decodeTransactionKey(record.key);
             if (transactionalId === null) continue;
-            const metadata = record.value === null ? null : decodeTransactionValue(transactionalId, record.value);
+            const metadata =
+              record.value === null ? null : decodeTransactionValue(transactionalId, record.value);
             if (metadata === null) this.transactions.delete(transactionalId);
             else this.transactions.set(transactionalId, metadata);
           }
@@ -117,7 +122,10 @@ export class TransactionCoordinator {
         await this.serialise(metadata.transactionalId, () => this.complete(metadata));
       }
     }
-    this.timer = setInterval(() => void this.abortTimedOut(), this.config.abortTimedOutTransactionCleanupIntervalMs);
+    this.timer = setInterval(
+      () => void this.abortTimedOut(),
+      this.config.abortTimedOutTransactionCleanupIntervalMs,
+    );
     this.timer.unref();
   }
 
@@ -135,14 +143,25 @@ export class TransactionCoordinator {
     producerId: number;
     producerEpoch: number;
   }): Promise<ProducerIdAndEpoch> {
-    const failed = (errorCode: number): ProducerIdAndEpoch => ({ errorCode, producerId: -1, producerEpoch: -1 });
+    const failed = (errorCode: number): ProducerIdAndEpoch => ({
+      errorCode,
+      producerId: -1,
+      producerEpoch: -1,
+    });
     if (params.transactionalId === null || params.transactionalId === '') {
       // Idempotent producers get a fresh id every time (an epoch bump request included).
-      return { errorCode: ErrorCode.NONE, producerId: await this.ports.producerIds.generate(), producerEpoch: 0 };
+      return {
+        errorCode: ErrorCode.NONE,
+        producerId: await this.ports.producerIds.generate(),
+        producerEpoch: 0,
+      };
     }
     const readiness = this.readiness();
     if (readiness !== ErrorCode.NONE) return failed(readiness);
-    if (params.transactionTimeoutMs <= 0 || params.transactionTimeoutMs > this.config.transactionMaxTimeoutMs) {
+    if (
+      params.transactionTimeoutMs <= 0 ||
+      params.transactionTimeoutMs > this.config.transactionMaxTimeoutMs
+    ) {
       return failed(ErrorCode.INVALID_TRANSACTION_TIMEOUT);
     }
     const transactionalId = params.transactionalId;
@@ -166,17 +185,27 @@ export class TransactionCoordinator {
           };
           await this.persist(metadata);
           this.transactions.set(transactionalId, metadata);
-          return { errorCode: ErrorCode.NONE, producerId: metadata.producerId, producerEpoch: metadata.producerEpoch };
+          return {
+            errorCode: ErrorCode.NONE,
+            producerId: metadata.producerId,
+            producerEpoch: metadata.producerEpoch,
+          };
         }
         if (
           params.producerId >= 0 &&
           (params.producerId !== metadata.producerId ||
-            (params.producerEpoch !== metadata.producerEpoch && params.producerEpoch !== metadata.lastProducerEpoch))
+            (params.producerEpoch !== metadata.producerEpoch &&
+              params.producerEpoch !== metadata.lastProducerEpoch))
         ) {
           return failed(ErrorCode.PRODUCER_FENCED);
         }
-        if (metadata.state === 'PrepareCommit' || metadata.state === 'PrepareAbort') await this.complete(metadata);
-        const next = { ...metadata, transactionTimeoutMs: params.transactionTimeoutMs, lastUpdateTimeMs: now };
+        if (metadata.state === 'PrepareCommit' || metadata.state === 'PrepareAbort')
+          await this.complete(metadata);
+        const next = {
+          ...metadata,
+          transactionTimeoutMs: params.transactionTimeoutMs,
+          lastUpdateTimeMs: now,
+        };
         if (metadata.state === 'Ongoing') {
           // Fence the previous producer: abort its transaction under a bumped epoch.
           await this.endTransaction(metadata, false, true);
@@ -197,9 +226,15 @@ export class TransactionCoordinator {
         });
         await this.persist(next);
         this.transactions.set(transactionalId, next);
-        return { errorCode: ErrorCode.NONE, producerId: next.producerId, producerEpoch: next.producerEpoch };
+        return {
+          errorCode: ErrorCode.NONE,
+          producerId: next.producerId,
+          producerEpoch: next.producerEpoch,
+        };
       } catch (error) {
-        return failed(error instanceof CoordinatorError ? error.errorCode : ErrorCode.COORDINATOR_NOT_AVAILABLE);
+        return failed(
+          error instanceof CoordinatorError ? error.errorCode : ErrorCode.COORDINATOR_NOT_AVAILABLE,
+        );
       }
     });
   }
@@ -213,11 +248,19 @@ export class TransactionCoordinator {
     producerEpoch: number;
     topics: { name: string; partitions: number[] }[];
   }): Promise<Map<string, Map<number, number>>> {
-    const result = (errorCode: number, perPartition?: (topic: string, partition: number) => number) =>
+    const result = (
+      errorCode: number,
+      perPartition?: (topic: string, partition: number) => number,
+    ) =>
       new Map(
         params.topics.map((topic) => [
           topic.name,
-          new Map(topic.partitions.map((partition) => [partition, perPartition?.(topic.name, partition) ?? errorCode])),
+          new Map(
+            topic.partitions.map((partition) => [
+              partition,
+              perPartition?.(topic.name, partition) ?? errorCode,
+            ]),
+          ),
         ]),
       );
     const unknown = params.topics.some((topic) =>
@@ -243,7 +286,12 @@ export class TransactionCoordinator {
     return result(errorCode);
   }
 
-  addOffsets(params: { transactionalId: string; producerId: number; producerEpoch: number; groupId: string }): Promise<number> {
+  addOffsets(params: {
+    transactionalId: string;
+    producerId: number;
+    producerEpoch: number;
+    groupId: string;
+  }): Promise<number> {
     return this.addToTransaction(params, (metadata) => {
       metadata.groups.add(params.groupId);
     });
@@ -260,7 +308,8 @@ export class TransactionCoordinator {
       const error = this.validateProducer(metadata, params.producerId, params.producerEpoch);
       if (error !== ErrorCode.NONE) return error;
       const current = metadata!;
-      if (current.state === 'PrepareCommit' || current.state === 'PrepareAbort') return ErrorCode.CONCURRENT_TRANSACTIONS;
+      if (current.state === 'PrepareCommit' || current.state === 'PrepareAbort')
+        return ErrorCode.CONCURRENT_TRANSACTIONS;
       const next = copyMetadata(current);
       change(next);
       if (current.state === 'Ongoing' && sameMembers(current, next)) return ErrorCode.NONE;
@@ -298,10 +347,17 @@ export class TransactionCoordinator {
       const error = this.validateProducer(metadata, params.producerId, params.producerEpoch);
       if (error !== ErrorCode.NONE) return error;
       const current = metadata!;
-      if (current.state !== 'Ongoing' || !current.groups.has(params.groupId)) return ErrorCode.INVALID_TXN_STATE;
+      if (current.state !== 'Ongoing' || !current.groups.has(params.groupId))
+        return ErrorCode.INVALID_TXN_STATE;
       const next = copyMetadata(current);
-      const byPartition = new Map((next.pendingOffsets.get(params.groupId) ?? []).map((entry) => [`${entry.topic}\u0000${entry.partition}`, entry]));
-      for (const entry of params.offsets) byPartition.set(`${entry.topic}\u0000${entry.partition}`, entry);
+      const byPartition = new Map(
+        (next.pendingOffsets.get(params.groupId) ?? []).map((entry) => [
+          `${entry.topic}\u0000${entry.partition}`,
+          entry,
+        ]),
+      );
+      for (const entry of params.offsets)
+        byPartition.set(`${entry.topic}\u0000${entry.partition}`, entry);
       next.pendingOffsets.set(params.groupId, [...byPartition.values()]);
       next.lastUpdateTimeMs = this.clock();
       try {
@@ -316,7 +372,12 @@ export class TransactionCoordinator {
 
   // ───────────────────────────── EndTxn ─────────────────────────────
 
-  async endTxn(params: { transactionalId: string; producerId: number; producerEpoch: number; committed: boolean }): Promise<ProducerIdAndEpoch> {
+  async endTxn(params: {
+    transactionalId: string;
+    producerId: number;
+    producerEpoch: number;
+    committed: boolean;
+  }): Promise<ProducerIdAndEpoch> {
     const answer = (errorCode: number, metadata?: TransactionMetadata): ProducerIdAndEpoch => ({
       errorCode,
       producerId: metadata?.producerId ?? -1,
@@ -336,7 +397,8 @@ export class TransactionCoordinator {
             return answer(ErrorCode.NONE, this.transactions.get(params.transactionalId));
           case 'PrepareCommit':
           case 'PrepareAbort':
-            if ((current.state === 'PrepareCommit') !== params.committed) return answer(ErrorCode.INVALID_TXN_STATE);
+            if ((current.state === 'PrepareCommit') !== params.committed)
+              return answer(ErrorCode.INVALID_TXN_STATE);
             await this.complete(current);
             return answer(ErrorCode.NONE, current);
           case 'CompleteCommit':
@@ -347,7 +409,11 @@ export class TransactionCoordinator {
             return answer(ErrorCode.INVALID_TXN_STATE);
         }
       } catch (failure) {
-        return answer(failure instanceof CoordinatorError ? failure.errorCode : ErrorCode.COORDINATOR_NOT_AVAILABLE);
+        return answer(
+          failure instanceof CoordinatorError
+            ? failure.errorCode
+            : ErrorCode.COORDINATOR_NOT_AVAILABLE,
+        );
       }
     });
   }
@@ -356,7 +422,11 @@ export class TransactionCoordinator {
    * Prepare (durably), write the markers, complete. With `bumpEpoch` (fencing or a timeout) the
    * markers carry the next epoch, so the old producer's writes are refused from then on.
    */
-  private async endTransaction(current: TransactionMetadata, committed: boolean, bumpEpoch: boolean): Promise<void> {
+  private async endTransaction(
+    current: TransactionMetadata,
+    committed: boolean,
+    bumpEpoch: boolean,
+  ): Promise<void> {
     const prepared = copyMetadata(current);
     prepared.state = committed ? 'PrepareCommit' : 'PrepareAbort';
     prepared.lastUpdateTimeMs = this.clock();
@@ -397,7 +467,8 @@ export class TransactionCoordinator {
     if (committed) {
       for (const [groupId, offsets] of metadata.pendingOffsets) {
         const errorCode = await this.ports.commitOffsets(groupId, offsets);
-        if (errorCode !== ErrorCode.NONE) throw new CoordinatorError(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+        if (errorCode !== ErrorCode.NONE)
+          throw new CoordinatorError(ErrorCode.COORDINATOR_NOT_AVAILABLE);
       }
     }
     const completed = copyMetadata(metadata);
@@ -417,14 +488,19 @@ export class TransactionCoordinator {
     if (this.closed) return;
     const now = this.clock();
     for (const metadata of [...this.transactions.values()]) {
-      const expired = metadata.state === 'Ongoing' && metadata.transactionStartTimeMs + metadata.transactionTimeoutMs < now;
+      const expired =
+        metadata.state === 'Ongoing' &&
+        metadata.transactionStartTimeMs + metadata.transactionTimeoutMs < now;
       const stuck = metadata.state === 'PrepareCommit' || metadata.state === 'PrepareAbort';
       if (!expired && !stuck) continue;
       await this.serialise(metadata.transactionalId, async () => {
         const current = this.transactions.get(metadata.transactionalId);
         if (current === undefined || this.closed) return;
         try {
-          if (current.state === 'Ongoing' && current.transactionStartTimeMs + current.transactionTimeoutMs < this.clock()) {
+          if (
+            current.state === 'Ongoing' &&
+            current.transactionStartTimeMs + current.transactionTimeoutMs < this.clock()
+          ) {
             await this.endTransaction(current, false, true);
           } else if (current.state === 'PrepareCommit' || current.state === 'PrepareAbort') {
             await this.complete(current);
@@ -454,7 +530,9 @@ export class TransactionCoordinator {
     const metadata = this.transactions.get(transactionalId);
     if (metadata === undefined) {
       return {
-        errorCode: this.loaded ? ErrorCode.TRANSACTIONAL_ID_NOT_FOUND : ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
+        errorCode: this.loaded
+          ? ErrorCode.TRANSACTIONAL_ID_NOT_FOUND
+          : ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
         transactionalId,
         state: '',
         transactionTimeoutMs: 0,
@@ -472,21 +550,36 @@ export class TransactionCoordinator {
       transactionStartTimeMs: metadata.transactionStartTimeMs,
       producerId: metadata.producerId,
       producerEpoch: metadata.producerEpoch,
-      topics: [...metadata.partitions].map(([topic, partitions]) => ({ topic, partitions: [...partitions] })),
+      topics: [...metadata.partitions].map(([topic, partitions]) => ({
+        topic,
+        partitions: [...partitions],
+      })),
     };
   }
 
-  list(filters: { states: string[]; producerIds: number[]; durationMs: number }): { transactionalId: string; producerId: number; state: string }[] {
+  list(filters: {
+    states: string[];
+    producerIds: number[];
+    durationMs: number;
+  }): { transactionalId: string; producerId: number; state: string }[] {
     const now = this.clock();
     return [...this.transactions.values()]
       .filter((metadata) => filters.states.length === 0 || filters.states.includes(metadata.state))
-      .filter((metadata) => filters.producerIds.length === 0 || filters.producerIds.includes(metadata.producerId))
+      .filter(
+        (metadata) =>
+          filters.producerIds.length === 0 || filters.producerIds.includes(metadata.producerId),
+      )
       .filter(
         (metadata) =>
           filters.durationMs < 0 ||
-          (metadata.state === 'Ongoing' && now - metadata.transactionStartTimeMs > filters.durationMs),
+          (metadata.state === 'Ongoing' &&
+            now - metadata.transactionStartTimeMs > filters.durationMs),
       )
-      .map((metadata) => ({ transactionalId: metadata.transactionalId, producerId: metadata.producerId, state: metadata.state }));
+      .map((metadata) => ({
+        transactionalId: metadata.transactionalId,
+        producerId: metadata.producerId,
+        state: metadata.state,
+      }));
   }
 
   // ───────────────────────────── internals ─────────────────────────────
@@ -497,17 +590,30 @@ export class TransactionCoordinator {
     return ErrorCode.NONE;
   }
 
-  private validateProducer(metadata: TransactionMetadata | undefined, producerId: number, producerEpoch: number): number {
-    if (metadata === undefined || metadata.producerId !== producerId) return ErrorCode.INVALID_PRODUCER_ID_MAPPING;
+  private validateProducer(
+    metadata: TransactionMetadata | undefined,
+    producerId: number,
+    producerEpoch: number,
+  ): number {
+    if (metadata === undefined || metadata.producerId !== producerId)
+      return ErrorCode.INVALID_PRODUCER_ID_MAPPING;
     if (producerEpoch !== metadata.producerEpoch) return ErrorCode.PRODUCER_FENCED;
     return ErrorCode.NONE;
   }
 
   /** Appends the transaction's record; the append is issued synchronously, so records keep call order. */
   private persist(metadata: TransactionMetadata): Promise<void> {
-    const partition = transactionStatePartitionFor(metadata.transactionalId, this.ports.stateTopic.partitionCount);
+    const partition = transactionStatePartitionFor(
+      metadata.transactionalId,
+      this.ports.stateTopic.partitionCount,
+    );
     const batch = buildOffsetsTopicBatch(
-      [{ key: encodeTransactionKey(metadata.transactionalId), value: encodeTransactionValue(metadata) }],
+      [
+        {
+          key: encodeTransactionKey(metadata.transactionalId),
+          value: encodeTransactionValue(metadata),
+        },
+      ],
       this.clock(),
     );
     return this.ports.stateTopic.append(partition, batch);
@@ -528,9 +634,13 @@ export class TransactionCoordinator {
 function copyMetadata(metadata: TransactionMetadata): TransactionMetadata {
   return {
     ...metadata,
-    partitions: new Map([...metadata.partitions].map(([topic, partitions]) => [topic, new Set(partitions)])),
+    partitions: new Map(
+      [...metadata.partitions].map(([topic, partitions]) => [topic, new Set(partitions)]),
+    ),
     groups: new Set(metadata.groups),
-    pendingOffsets: new Map([...metadata.pendingOffsets].map(([group, offsets]) => [group, offsets.slice()])),
+    pendingOffsets: new Map(
+      [...metadata.pendingOffsets].map(([group, offsets]) => [group, offsets.slice()]),
+    ),
   };
 }
 

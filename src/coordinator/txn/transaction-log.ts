@@ -68,7 +68,13 @@ export function encodeTransactionValue(metadata: TransactionMetadata): Buffer {
     groups: [...metadata.groups],
     pendingOffsets: [...metadata.pendingOffsets].map(([group, offsets]) => [
       group,
-      offsets.map((entry) => [entry.topic, entry.partition, String(entry.offset), entry.leaderEpoch, entry.metadata]),
+      offsets.map((entry) => [
+        entry.topic,
+        entry.partition,
+        String(entry.offset),
+        entry.leaderEpoch,
+        entry.metadata,
+      ]),
     ]),
     transactionStartTimeMs: metadata.transactionStartTimeMs,
     lastUpdateTimeMs: metadata.lastUpdateTimeMs,
@@ -80,7 +86,10 @@ export function encodeTransactionValue(metadata: TransactionMetadata): Buffer {
   return value;
 }
 
-export function decodeTransactionValue(transactionalId: string, value: Buffer): TransactionMetadata | null {
+export function decodeTransactionValue(
+  transactionalId: string,
+  value: Buffer,
+): TransactionMetadata | null {
   if (value.length < 2 || value.readInt16BE(0) !== VALUE_VERSION) return null;
   const parsed = JSON.parse(value.toString('utf8', 2)) as {
     producerId: number;
@@ -101,7 +110,9 @@ export function decodeTransactionValue(transactionalId: string, value: Buffer): 
     lastProducerEpoch: parsed.lastProducerEpoch,
     transactionTimeoutMs: parsed.transactionTimeoutMs,
     state: parsed.state,
-    partitions: new Map(parsed.partitions.map(([topic, partitions]) => [topic, new Set(partitions)])),
+    partitions: new Map(
+      parsed.partitions.map(([topic, partitions]) => [topic, new Set(partitions)]),
+    ),
     groups: new Set(parsed.groups),
     pendingOffsets: new Map(
       parsed.pendingOffsets.map(([group, offsets]) => [
@@ -121,7 +132,10 @@ export function decodeTransactionValue(transactionalId: string, value: Buffer): 
 }
 
 /** Kafka's partitioner for `__transaction_state`: Java's String.hashCode, Utils.abs, modulo. */
-export function transactionStatePartitionFor(transactionalId: string, partitionCount: number): number {
+export function transactionStatePartitionFor(
+  transactionalId: string,
+  partitionCount: number,
+): number {
   let hash = 0;
   for (let index = 0; index < transactionalId.length; index++) {
     hash = (Math.imul(hash, 31) + transactionalId.charCodeAt(index)) | 0;
