@@ -10,7 +10,13 @@ import { test } from 'node:test';
 
 import { Kafka, logLevel } from 'kafkajs';
 
+import { connect } from 'node:net';
+
 import { startBroker } from '../../src/broker.js';
+import * as generated from '../../src/protocol/generated/index.js';
+import { decodeResponseHeader, encodeRequestHeader } from '../../src/protocol/headers.js';
+import { Reader } from '../../src/protocol/reader.js';
+import { Writer } from '../../src/protocol/writer.js';
 import { startBrokerProcess } from '../helpers/broker-process.js';
 
 const topic = 'durable';
@@ -22,7 +28,9 @@ async function readAll(bootstrapServers: string, expectedAtLeast: number): Promi
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({ eachMessage: async ({ message }) => void values.push(message.value!.toString()) });
+    await consumer.run({
+      eachMessage: async ({ message }) => void values.push(message.value!.toString()),
+    });
     const deadline = Date.now() + 30_000;
     while (values.length < expectedAtLeast && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 25));
@@ -79,7 +87,11 @@ test('every acknowledged record survives a SIGKILL of the broker, in order and o
 
     broker = await startBrokerProcess({ logDir });
     const values = await readAll(broker.bootstrapServers, acknowledged.length);
-    assert.deepEqual(values.slice(0, acknowledged.length), acknowledged, 'acknowledged records, in order');
+    assert.deepEqual(
+      values.slice(0, acknowledged.length),
+      acknowledged,
+      'acknowledged records, in order',
+    );
     assert.equal(new Set(values).size, values.length, 'no record twice');
     for (const [index, value] of values.entries()) assert.equal(value, `record-${index}`);
   } finally {
@@ -97,7 +109,10 @@ test('several brokers in one process keep to their own data', async () => {
       [first, 'only-in-first'],
       [second, 'only-in-second'],
     ] as const) {
-      const producer = new Kafka({ brokers: [broker.bootstrapServers], logLevel: logLevel.NOTHING }).producer();
+      const producer = new Kafka({
+        brokers: [broker.bootstrapServers],
+        logLevel: logLevel.NOTHING,
+      }).producer();
       await producer.connect();
       await producer.send({ topic, acks: -1, messages: [{ value }] });
       await producer.disconnect();
@@ -107,5 +122,107 @@ test('several brokers in one process keep to their own data', async () => {
   } finally {
     await first.stop();
     await second.stop();
+  }
+});
+
+/** One OffsetCommit v2 outside any generation (as a tool or an assign()-only consumer sends). */
+async function commitOnce(
+  port: number,
+  groupId: string,
+  offsets: ReadonlyMap<number, number>,
+): Promise<number[]> {
+  const socket = connect(port, '127.0.0.1');
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    });
+    const writer = new Writer({ frameLength: true });
+    encodeRequestHeader(writer, {
+      apiKey: 8,
+      apiVersion: 2,
+      correlationId: 1,
+      clientId: 'commit-test',
+    });
+    generated.encodeOffsetCommitRequest(writer, 2, {
+      groupId,
+      generationIdOrMemberEpoch: -1,
+      memberId: '',
+      retentionTimeMs: -1n,
+      topics: [
+        {
+          name: 'committed',
+          partitions: [...offsets].map(([partitionIndex, offset]) => ({
+            partitionIndex,
+            committedOffset: BigInt(offset),
+            committedMetadata: `metadata-${offset}`,
+          })),
+        },
+      ],
+    });
+    socket.write(writer.toBuffer());
+    let received = Buffer.alloc(0);
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no OffsetCommit response')), 15_000);
+      socket.on('data', (chunk: Buffer) => {
+        received = Buffer.concat([received, chunk]);
+        if (received.length >= 4 && received.length >= 4 + received.readInt32BE(0)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    const reader = new Reader(received.subarray(4));
+    decodeResponseHeader(reader, 8, 2);
+    const response = generated.decodeOffsetCommitResponse(reader, 2);
+    return response.topics[0].partitions.map((partition) => partition.errorCode);
+  } finally {
+    socket.destroy();
+  }
+}
+
+test('every acknowledged offset commit survives a SIGKILL of the broker', async () => {
+  const logDir = await mkdtemp(join(tmpdir(), 'brook-commit-durability-'));
+  let broker = await startBrokerProcess({ logDir });
+  try {
+    let admin = new Kafka({
+      brokers: [broker.bootstrapServers],
+      logLevel: logLevel.NOTHING,
+    }).admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'committed', numPartitions: 4 }] });
+    await admin.disconnect();
+    const acknowledged = new Map<string, number>();
+    for (let round = 1; round <= 50; round++) {
+      for (const group of ['group-a', 'group-b']) {
+        const offsets = new Map(
+          [0, 1, 2, 3].map((partition) => [partition, round * 10 + partition]),
+        );
+        assert.deepEqual(await commitOnce(broker.port, group, offsets), [0, 0, 0, 0]);
+        for (const [partition, offset] of offsets)
+          acknowledged.set(`${group}/${partition}`, offset);
+      }
+    }
+    await broker.kill();
+
+    broker = await startBrokerProcess({ logDir });
+    admin = new Kafka({ brokers: [broker.bootstrapServers], logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      for (const group of ['group-a', 'group-b']) {
+        const [fetched] = await admin.fetchOffsets({ groupId: group, topics: ['committed'] });
+        assert.equal(fetched.partitions.length, 4);
+        for (const { partition, offset, metadata } of fetched.partitions) {
+          const expected = acknowledged.get(`${group}/${partition}`);
+          assert.equal(Number(offset), expected, `${group} partition ${partition}`);
+          assert.equal(metadata, `metadata-${expected}`, 'commit metadata round-trips');
+        }
+      }
+    } finally {
+      await admin.disconnect();
+    }
+  } finally {
+    await broker.kill();
+    await rm(logDir, { recursive: true, force: true });
   }
 });
