@@ -15,8 +15,14 @@ import { nodeFileIo, type FileIo } from '../src/storage/file-io.js';
 
 const ROUND_MS = Number(process.env.BROOK_BENCH_ROUND_MS ?? 300);
 const RECORD_BYTES = 1024;
-const root = process.env.BROOK_BENCH_DIR ?? join(process.cwd(), '.bench', `log-bench-${process.pid}`);
-const config: LogConfig = { ...defaultLogConfig, retentionMs: -1, segmentBytes: 256 * 1024 * 1024, maxMessageBytes: 2 * 1024 * 1024 };
+const root =
+  process.env.BROOK_BENCH_DIR ?? join(process.cwd(), '.bench', `log-bench-${process.pid}`);
+const config: LogConfig = {
+  ...defaultLogConfig,
+  retentionMs: -1,
+  segmentBytes: 256 * 1024 * 1024,
+  maxMessageBytes: 2 * 1024 * 1024,
+};
 
 interface Throughput {
   bytesPerSecond: number;
@@ -30,7 +36,10 @@ class Tally {
   seconds = 0;
 
   get throughput(): Throughput {
-    return { bytesPerSecond: this.bytes / this.seconds, operationsPerSecond: this.operations / this.seconds };
+    return {
+      bytesPerSecond: this.bytes / this.seconds,
+      operationsPerSecond: this.operations / this.seconds,
+    };
   }
 }
 
@@ -110,9 +119,18 @@ class Appenders {
 
   static async open(directory: string, batchBytes: number, appenders: number): Promise<Appenders> {
     const counter = { fsyncs: 0 };
-    const log = await PartitionLog.open({ directory, config, io: countingIo(counter), tailCacheBytes: 0 });
+    const log = await PartitionLog.open({
+      directory,
+      config,
+      io: countingIo(counter),
+      tailCacheBytes: 0,
+    });
     const template = await batchOf(batchBytes);
-    return new Appenders(log, counter, Array.from({ length: appenders }, () => Buffer.from(template)));
+    return new Appenders(
+      log,
+      counter,
+      Array.from({ length: appenders }, () => Buffer.from(template)),
+    );
   }
 
   async run(durationMs: number): Promise<void> {
@@ -139,7 +157,10 @@ async function readPass(log: PartitionLog): Promise<number> {
   let offset = log.logStartOffset;
   let total = 0;
   while (offset < log.logEndOffset) {
-    const { chunks, byteLength } = await log.read(offset, { maxBytes: 1024 * 1024, maxOffset: log.logEndOffset });
+    const { chunks, byteLength } = await log.read(offset, {
+      maxBytes: 1024 * 1024,
+      maxOffset: log.logEndOffset,
+    });
     if (byteLength === 0) break;
     // The next offset is after the last batch of the last chunk, found by walking batch headers
     // (what a consumer's fetch loop does; no record is decoded).
@@ -167,7 +188,9 @@ async function readPhase(directory: string, consumers: number): Promise<number> 
   const start = performance.now();
   while (performance.now() - start < 2000 || rates.length < 3) {
     const roundStart = performance.now();
-    const bytes = (await Promise.all(Array.from({ length: consumers }, () => readPass(log)))).reduce((a, b) => a + b, 0);
+    const bytes = (
+      await Promise.all(Array.from({ length: consumers }, () => readPass(log)))
+    ).reduce((a, b) => a + b, 0);
     rates.push(bytes / ((performance.now() - roundStart) / 1000));
   }
   await log.close();
@@ -196,9 +219,27 @@ async function main(): Promise<void> {
     );
 
     const phases = [
-      { name: '1 MiB batches, 1 appender', batchBytes: 1024 * 1024, appenders: 1, target: 0.9, targetText: '>= 90% of raw 1 MiB' },
-      { name: '1 MiB batches, 4 appenders', batchBytes: 1024 * 1024, appenders: 4, target: 0.9, targetText: '>= 90% of raw 1 MiB' },
-      { name: '16 KiB batches, 64 appenders', batchBytes: 16 * 1024, appenders: 64, target: 0.7, targetText: '>= 70% of raw 1 MiB' },
+      {
+        name: '1 MiB batches, 1 appender',
+        batchBytes: 1024 * 1024,
+        appenders: 1,
+        target: 0.9,
+        targetText: '>= 90% of raw 1 MiB',
+      },
+      {
+        name: '1 MiB batches, 4 appenders',
+        batchBytes: 1024 * 1024,
+        appenders: 4,
+        target: 0.9,
+        targetText: '>= 90% of raw 1 MiB',
+      },
+      {
+        name: '16 KiB batches, 64 appenders',
+        batchBytes: 16 * 1024,
+        appenders: 64,
+        target: 0.7,
+        targetText: '>= 70% of raw 1 MiB',
+      },
     ];
     let readDirectory = '';
     for (const [index, phase] of phases.entries()) {

@@ -324,7 +324,9 @@ async function assemble(
 
     const warmingOffsetsTopic = offsetsTopic
       .ensureTopic()
-      .catch((error: unknown) => logger.warn(`cannot create ${OFFSETS_TOPIC_NAME}: ${String(error)}`));
+      .catch((error: unknown) =>
+        logger.warn(`cannot create ${OFFSETS_TOPIC_NAME}: ${String(error)}`),
+      );
     const runningServer = server;
     const runningCoordinator = coordinator;
     const runningTransactionCoordinator = transactionCoordinator;
@@ -347,7 +349,11 @@ async function assemble(
           await runningServer.stop();
           await warmingOffsetsTopic;
           // Producer state snapshots, so the next start need not replay the active segments.
-          await Promise.all(replicas.topics().flatMap((topic) => topic.partitions.map((partition) => partition.close())));
+          await Promise.all(
+            replicas
+              .topics()
+              .flatMap((topic) => topic.partitions.map((partition) => partition.close())),
+          );
           await logManager.close();
           if (temporaryDirectory !== null)
             await rm(temporaryDirectory, { recursive: true, force: true });

@@ -96,7 +96,9 @@ export function batchSizeBytes(buffer: Buffer, position = 0): number {
 }
 
 export function batchLastOffset(buffer: Buffer, position = 0): number {
-  return batchBaseOffset(buffer, position) + buffer.readInt32BE(position + BatchField.lastOffsetDelta);
+  return (
+    batchBaseOffset(buffer, position) + buffer.readInt32BE(position + BatchField.lastOffsetDelta)
+  );
 }
 
 export function batchAttributes(buffer: Buffer, position = 0): number {
@@ -214,11 +216,17 @@ export function validateRecordSet(records: Buffer, options: ValidateOptions): Ba
       );
     }
     if (!hasValidCrc(records, position, sizeBytes)) {
-      throw new RecordError(RecordErrorCode.CORRUPT_MESSAGE, `batch at position ${position} fails its CRC-32C check`);
+      throw new RecordError(
+        RecordErrorCode.CORRUPT_MESSAGE,
+        `batch at position ${position} fails its CRC-32C check`,
+      );
     }
     const attributes = records.readInt16BE(position + BatchField.attributes);
     if ((attributes & AttributeBit.control) !== 0 && !options.allowControlBatches) {
-      throw new RecordError(RecordErrorCode.INVALID_RECORD, 'clients are not allowed to write control batches');
+      throw new RecordError(
+        RecordErrorCode.INVALID_RECORD,
+        'clients are not allowed to write control batches',
+      );
     }
     const compression = attributes & AttributeBit.compressionMask;
     if (compression > CompressionType.zstd) {
@@ -249,13 +257,23 @@ export function validateRecordSet(records: Buffer, options: ValidateOptions): Ba
 }
 
 /** Writes the broker-assigned fields; both lie outside the CRC, so the checksum still holds. */
-export function stampBatch(buffer: Buffer, position: number, baseOffset: number, partitionLeaderEpoch: number): void {
+export function stampBatch(
+  buffer: Buffer,
+  position: number,
+  baseOffset: number,
+  partitionLeaderEpoch: number,
+): void {
   writeInt64(buffer, position + BatchField.baseOffset, baseOffset);
   buffer.writeInt32BE(partitionLeaderEpoch, position + BatchField.partitionLeaderEpoch);
 }
 
 /** LogAppendTime: the broker's clock becomes maxTimestamp, which is inside the CRC. */
-export function setLogAppendTime(buffer: Buffer, position: number, sizeBytes: number, now: number): void {
+export function setLogAppendTime(
+  buffer: Buffer,
+  position: number,
+  sizeBytes: number,
+  now: number,
+): void {
   const attributes = buffer.readInt16BE(position + BatchField.attributes);
   buffer.writeInt16BE(attributes | AttributeBit.logAppendTime, position + BatchField.attributes);
   writeInt64(buffer, position + BatchField.maxTimestamp, now);

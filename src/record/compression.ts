@@ -17,9 +17,12 @@ const requireNative = createRequire(import.meta.url);
 let snappyModule: typeof import('snappy') | undefined;
 let lz4Module: typeof import('lz4-napi') | undefined;
 let zstdModule: typeof import('zstd-napi') | undefined;
-const snappy = (): typeof import('snappy') => (snappyModule ??= requireNative('snappy') as typeof import('snappy'));
-const lz4 = (): typeof import('lz4-napi') => (lz4Module ??= requireNative('lz4-napi') as typeof import('lz4-napi'));
-const zstd = (): typeof import('zstd-napi') => (zstdModule ??= requireNative('zstd-napi') as typeof import('zstd-napi'));
+const snappy = (): typeof import('snappy') =>
+  (snappyModule ??= requireNative('snappy') as typeof import('snappy'));
+const lz4 = (): typeof import('lz4-napi') =>
+  (lz4Module ??= requireNative('lz4-napi') as typeof import('lz4-napi'));
+const zstd = (): typeof import('zstd-napi') =>
+  (zstdModule ??= requireNative('zstd-napi') as typeof import('zstd-napi'));
 
 const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
@@ -67,7 +70,10 @@ export async function decompress(codec: number, data: Buffer): Promise<Buffer> {
     }
   } catch (error) {
     if (error instanceof RecordError) throw error;
-    throw new RecordError(RecordErrorCode.CORRUPT_MESSAGE, `cannot decompress codec ${codec}: ${(error as Error).message}`);
+    throw new RecordError(
+      RecordErrorCode.CORRUPT_MESSAGE,
+      `cannot decompress codec ${codec}: ${(error as Error).message}`,
+    );
   }
 }
 
@@ -90,12 +96,18 @@ export function decompressSync(codec: number, data: Buffer): Buffer {
     }
   } catch (error) {
     if (error instanceof RecordError) throw error;
-    throw new RecordError(RecordErrorCode.CORRUPT_MESSAGE, `cannot decompress codec ${codec}: ${(error as Error).message}`);
+    throw new RecordError(
+      RecordErrorCode.CORRUPT_MESSAGE,
+      `cannot decompress codec ${codec}: ${(error as Error).message}`,
+    );
   }
 }
 
 function unsupported(codec: number): RecordError {
-  return new RecordError(RecordErrorCode.UNSUPPORTED_COMPRESSION_TYPE, `unknown compression codec ${codec}`);
+  return new RecordError(
+    RecordErrorCode.UNSUPPORTED_COMPRESSION_TYPE,
+    `unknown compression codec ${codec}`,
+  );
 }
 
 export async function xerialSnappyCompress(data: Buffer): Promise<Buffer> {
@@ -114,7 +126,9 @@ export async function xerialSnappyCompress(data: Buffer): Promise<Buffer> {
 }
 
 function isXerialFramed(data: Buffer): boolean {
-  return data.length >= XERIAL_HEADER_BYTES && data.subarray(0, XERIAL_MAGIC.length).equals(XERIAL_MAGIC);
+  return (
+    data.length >= XERIAL_HEADER_BYTES && data.subarray(0, XERIAL_MAGIC.length).equals(XERIAL_MAGIC)
+  );
 }
 
 function xerialBlocks(data: Buffer): Buffer[] {
@@ -124,7 +138,8 @@ function xerialBlocks(data: Buffer): Buffer[] {
     if (position + 4 > data.length) throw new Error('truncated xerial chunk length');
     const length = data.readInt32BE(position);
     position += 4;
-    if (length < 0 || position + length > data.length) throw new Error(`xerial chunk of ${length} bytes overruns the data`);
+    if (length < 0 || position + length > data.length)
+      throw new Error(`xerial chunk of ${length} bytes overruns the data`);
     blocks.push(data.subarray(position, position + length));
     position += length;
   }
@@ -135,11 +150,14 @@ function xerialBlocks(data: Buffer): Buffer[] {
 export async function xerialSnappyDecompress(data: Buffer): Promise<Buffer> {
   if (!isXerialFramed(data)) return (await snappy().uncompress(data, { asBuffer: true })) as Buffer;
   const parts: Buffer[] = [];
-  for (const block of xerialBlocks(data)) parts.push((await snappy().uncompress(block, { asBuffer: true })) as Buffer);
+  for (const block of xerialBlocks(data))
+    parts.push((await snappy().uncompress(block, { asBuffer: true })) as Buffer);
   return Buffer.concat(parts);
 }
 
 export function xerialSnappyDecompressSync(data: Buffer): Buffer {
   if (!isXerialFramed(data)) return snappy().uncompressSync(data, { asBuffer: true }) as Buffer;
-  return Buffer.concat(xerialBlocks(data).map((block) => snappy().uncompressSync(block, { asBuffer: true }) as Buffer));
+  return Buffer.concat(
+    xerialBlocks(data).map((block) => snappy().uncompressSync(block, { asBuffer: true }) as Buffer),
+  );
 }

@@ -102,7 +102,10 @@ class VarintReader {
   }
 
   private fail(what: string): never {
-    throw new RecordError(RecordErrorCode.CORRUPT_MESSAGE, `record decoding failed: ${what} at byte ${this.position}`);
+    throw new RecordError(
+      RecordErrorCode.CORRUPT_MESSAGE,
+      `record decoding failed: ${what} at byte ${this.position}`,
+    );
   }
 
   varlong(): number {
@@ -139,7 +142,8 @@ class VarintReader {
   }
 
   bytes(length: number): Buffer {
-    if (length < 0 || this.position + length > this.end) this.fail(`field of ${length} bytes overruns the record`);
+    if (length < 0 || this.position + length > this.end)
+      this.fail(`field of ${length} bytes overruns the record`);
     const value = this.buffer.subarray(this.position, this.position + length);
     this.position += length;
     return value;
@@ -159,7 +163,10 @@ function decodeRecords(header: BatchHeader, body: Buffer): DecodedRecord[] {
     const length = reader.varint();
     const end = reader.position + length;
     if (length < 0 || end > body.length) {
-      throw new RecordError(RecordErrorCode.CORRUPT_MESSAGE, `record ${index} declares ${length} bytes past the batch end`);
+      throw new RecordError(
+        RecordErrorCode.CORRUPT_MESSAGE,
+        `record ${index} declares ${length} bytes past the batch end`,
+      );
     }
     const recordReader = new VarintReader(body, reader.position, end);
     const attributes = recordReader.int8();
@@ -168,7 +175,11 @@ function decodeRecords(header: BatchHeader, body: Buffer): DecodedRecord[] {
     const key = recordReader.nullableBytes();
     const value = recordReader.nullableBytes();
     const headersCount = recordReader.varint();
-    if (headersCount < 0) throw new RecordError(RecordErrorCode.CORRUPT_MESSAGE, `record ${index} has ${headersCount} headers`);
+    if (headersCount < 0)
+      throw new RecordError(
+        RecordErrorCode.CORRUPT_MESSAGE,
+        `record ${index} has ${headersCount} headers`,
+      );
     const headers: RecordHeader[] = [];
     for (let headerIndex = 0; headerIndex < headersCount; headerIndex++) {
       const keyLength = recordReader.varint();
@@ -176,7 +187,10 @@ function decodeRecords(header: BatchHeader, body: Buffer): DecodedRecord[] {
       headers.push({ key: headerKey, value: recordReader.nullableBytes() });
     }
     if (recordReader.position !== end) {
-      throw new RecordError(RecordErrorCode.CORRUPT_MESSAGE, `record ${index} has ${end - recordReader.position} stray bytes`);
+      throw new RecordError(
+        RecordErrorCode.CORRUPT_MESSAGE,
+        `record ${index} has ${end - recordReader.position} stray bytes`,
+      );
     }
     reader.position = end;
     records.push({
@@ -195,7 +209,8 @@ function decodeRecords(header: BatchHeader, body: Buffer): DecodedRecord[] {
 
 function recordsSection(buffer: Buffer, position: number, header: BatchHeader): Buffer {
   const end = position + LOG_OVERHEAD_BYTES + header.batchLength;
-  if (end > buffer.length) throw new RecordError(RecordErrorCode.CORRUPT_MESSAGE, 'batch overruns the buffer');
+  if (end > buffer.length)
+    throw new RecordError(RecordErrorCode.CORRUPT_MESSAGE, 'batch overruns the buffer');
   return buffer.subarray(position + BATCH_HEADER_BYTES, end);
 }
 
@@ -332,10 +347,15 @@ function encodeRecordsSection(records: RecordInput[], baseTimestamp: number): Bu
 export async function buildBatch(options: BuildBatchOptions): Promise<Buffer> {
   const compression = options.compression ?? CompressionType.none;
   const { records } = options;
-  const timestamps = records.map((record) => record.timestamp).filter((value): value is number => value !== undefined);
+  const timestamps = records
+    .map((record) => record.timestamp)
+    .filter((value): value is number => value !== undefined);
   const firstTimestamp = records[0]?.timestamp ?? options.baseTimestamp ?? Date.now();
   const baseTimestamp = options.deleteHorizonMs ?? options.baseTimestamp ?? firstTimestamp;
-  const recordsBody = encodeRecordsSection(records, options.deleteHorizonMs ?? options.baseTimestamp ?? firstTimestamp);
+  const recordsBody = encodeRecordsSection(
+    records,
+    options.deleteHorizonMs ?? options.baseTimestamp ?? firstTimestamp,
+  );
   const body = await compress(compression, recordsBody);
   const batch = Buffer.alloc(BATCH_HEADER_BYTES + body.length);
   let attributes = compression;
@@ -344,9 +364,11 @@ export async function buildBatch(options: BuildBatchOptions): Promise<Buffer> {
   if (options.isControl) attributes |= AttributeBit.control;
   if (options.deleteHorizonMs !== undefined) attributes |= AttributeBit.deleteHorizon;
   const lastRecord = records[records.length - 1];
-  const lastOffsetDelta = options.lastOffsetDelta ?? (lastRecord ? (lastRecord.offsetDelta ?? records.length - 1) : 0);
+  const lastOffsetDelta =
+    options.lastOffsetDelta ?? (lastRecord ? (lastRecord.offsetDelta ?? records.length - 1) : 0);
   const maxTimestamp =
-    options.maxTimestamp ?? (timestamps.length > 0 ? Math.max(...timestamps) : records.length > 0 ? baseTimestamp : -1);
+    options.maxTimestamp ??
+    (timestamps.length > 0 ? Math.max(...timestamps) : records.length > 0 ? baseTimestamp : -1);
   writeInt64(batch, BatchField.baseOffset, options.baseOffset ?? 0);
   batch.writeInt32BE(batch.length - LOG_OVERHEAD_BYTES, BatchField.batchLength);
   batch.writeInt32BE(options.partitionLeaderEpoch ?? -1, BatchField.partitionLeaderEpoch);
@@ -403,10 +425,14 @@ export interface ControlRecord {
   coordinatorEpoch: number;
 }
 
-export function decodeControlRecord(record: { key: Buffer | null; value: Buffer | null }): ControlRecord {
+export function decodeControlRecord(record: {
+  key: Buffer | null;
+  value: Buffer | null;
+}): ControlRecord {
   if (!record.key || record.key.length < 4) {
     throw new RecordError(RecordErrorCode.CORRUPT_MESSAGE, 'a control record needs a 4-byte key');
   }
-  const coordinatorEpoch = record.value && record.value.length >= 6 ? record.value.readInt32BE(2) : -1;
+  const coordinatorEpoch =
+    record.value && record.value.length >= 6 ? record.value.readInt32BE(2) : -1;
   return { version: record.key.readInt16BE(0), type: record.key.readInt16BE(2), coordinatorEpoch };
 }

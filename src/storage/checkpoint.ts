@@ -26,7 +26,10 @@ export function encodeCheckpoint(entries: CheckpointEntry[]): Buffer {
 
 /** Parses a checkpoint file; a malformed file yields null so the caller falls back to scanning. */
 export function decodeCheckpoint(data: Buffer): CheckpointEntry[] | null {
-  const lines = data.toString('utf8').split('\n').filter((line) => line.length > 0);
+  const lines = data
+    .toString('utf8')
+    .split('\n')
+    .filter((line) => line.length > 0);
   if (lines.length < 2 || Number(lines[0]) !== CHECKPOINT_VERSION) return null;
   const count = Number(lines[1]);
   if (!Number.isInteger(count) || count !== lines.length - 2) return null;
@@ -45,9 +48,15 @@ export function decodeCheckpoint(data: Buffer): CheckpointEntry[] | null {
 export async function readCheckpoint(io: FileIo, path: string): Promise<Map<string, number>> {
   const data = await io.readFile(path);
   const entries = data ? decodeCheckpoint(data) : null;
-  return new Map((entries ?? []).map((entry) => [`${entry.topic}-${entry.partition}`, entry.offset]));
+  return new Map(
+    (entries ?? []).map((entry) => [`${entry.topic}-${entry.partition}`, entry.offset]),
+  );
 }
 
-export async function writeCheckpoint(io: FileIo, path: string, entries: CheckpointEntry[]): Promise<void> {
+export async function writeCheckpoint(
+  io: FileIo,
+  path: string,
+  entries: CheckpointEntry[],
+): Promise<void> {
   await io.writeFileAtomic(path, encodeCheckpoint(entries));
 }

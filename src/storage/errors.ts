@@ -28,7 +28,12 @@ export class StorageError extends Error {
   readonly code: StorageErrorCode;
   readonly kafkaErrorCode: number;
 
-  constructor(code: StorageErrorCode, message: string, kafkaErrorCode: number, options?: { cause?: unknown }) {
+  constructor(
+    code: StorageErrorCode,
+    message: string,
+    kafkaErrorCode: number,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = 'StorageError';
     this.code = code;

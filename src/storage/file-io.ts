@@ -54,7 +54,12 @@ class NodeLogFile implements LogFile {
   async read(buffer: Buffer, offset: number, length: number, position: number): Promise<number> {
     let total = 0;
     while (total < length) {
-      const { bytesRead } = await this.handle.read(buffer, offset + total, length - total, position + total);
+      const { bytesRead } = await this.handle.read(
+        buffer,
+        offset + total,
+        length - total,
+        position + total,
+      );
       if (bytesRead === 0) break;
       total += bytesRead;
     }

@@ -7,4 +7,8 @@ export * from './errors.js';
 export { cleanLog, type CleanResult } from './log-cleaner.js';
 export { lockDirectory, LOCK_FILE_NAME } from './directory-lock.js';
 export { encodeCheckpoint, decodeCheckpoint, type CheckpointEntry } from './checkpoint.js';
-export { LeaderEpochCache, LEADER_EPOCH_CHECKPOINT, type EpochEntry } from './leader-epoch-cache.js';
+export {
+  LeaderEpochCache,
+  LEADER_EPOCH_CHECKPOINT,
+  type EpochEntry,
+} from './leader-epoch-cache.js';

@@ -52,7 +52,11 @@ export class LeaderEpochCache {
   assign(epoch: number, startOffset: number): boolean {
     if (epoch < 0 || epoch <= this.latestEpoch) return false;
     // A later epoch starting below an existing entry means that entry's offsets were truncated.
-    while (this.entries.length > 0 && this.entries[this.entries.length - 1].startOffset >= startOffset) this.entries.pop();
+    while (
+      this.entries.length > 0 &&
+      this.entries[this.entries.length - 1].startOffset >= startOffset
+    )
+      this.entries.pop();
     this.entries.push({ epoch, startOffset });
     this.dirty = true;
     return true;
@@ -112,19 +116,36 @@ export class LeaderEpochCache {
 }
 
 export function encodeLeaderEpochCheckpoint(entries: EpochEntry[]): Buffer {
-  const lines = [String(CHECKPOINT_VERSION), String(entries.length), ...entries.map((entry) => `${entry.epoch} ${entry.startOffset}`)];
+  const lines = [
+    String(CHECKPOINT_VERSION),
+    String(entries.length),
+    ...entries.map((entry) => `${entry.epoch} ${entry.startOffset}`),
+  ];
   return Buffer.from(`${lines.join('\n')}\n`, 'utf8');
 }
 
 /** null for a malformed file: the cache then starts empty rather than trusting garbage. */
 export function decodeLeaderEpochCheckpoint(data: Buffer): EpochEntry[] | null {
-  const lines = data.toString('utf8').split('\n').filter((line) => line.length > 0);
-  if (lines.length < 2 || Number(lines[0]) !== CHECKPOINT_VERSION || Number(lines[1]) !== lines.length - 2) return null;
+  const lines = data
+    .toString('utf8')
+    .split('\n')
+    .filter((line) => line.length > 0);
+  if (
+    lines.length < 2 ||
+    Number(lines[0]) !== CHECKPOINT_VERSION ||
+    Number(lines[1]) !== lines.length - 2
+  )
+    return null;
   const entries: EpochEntry[] = [];
   for (const line of lines.slice(2)) {
     const [epoch, startOffset] = line.split(' ').map(Number);
     if (!Number.isInteger(epoch) || !Number.isInteger(startOffset)) return null;
-    if (entries.length > 0 && (epoch <= entries[entries.length - 1].epoch || startOffset < entries[entries.length - 1].startOffset)) return null;
+    if (
+      entries.length > 0 &&
+      (epoch <= entries[entries.length - 1].epoch ||
+        startOffset < entries[entries.length - 1].startOffset)
+    )
+      return null;
     entries.push({ epoch, startOffset });
   }
   return entries;

@@ -26,7 +26,12 @@ const CLEANER_WRITE_BYTES = 1024 * 1024;
 
 export async function cleanLog(log: PartitionLog, now: number): Promise<CleanResult> {
   return log.runMaintenance(async () => {
-    const result: CleanResult = { segmentsCleaned: 0, bytesBefore: 0, bytesAfter: 0, recordsRemoved: 0 };
+    const result: CleanResult = {
+      segmentsCleaned: 0,
+      bytesBefore: 0,
+      bytesAfter: 0,
+      recordsRemoved: 0,
+    };
     const config = log.config;
     if (!isCompacted(config)) return result;
     const pause = backgroundPacer();
@@ -39,7 +44,8 @@ export async function cleanLog(log: PartitionLog, now: number): Promise<CleanRes
       await readBatches(segment, pause, (batch) => {
         if (batch.isControl) return;
         for (const record of batch.records) {
-          if (record.key !== null) newestOffsetByKey.set(record.key.toString('latin1'), record.offset);
+          if (record.key !== null)
+            newestOffsetByKey.set(record.key.toString('latin1'), record.offset);
         }
       });
     }
@@ -66,13 +72,23 @@ async function readBatches(
 ): Promise<void> {
   segment.readers++;
   try {
-    const scan = await segment.scan(0, segment.sizeBytes, { verifyCrc: true, pause }, async (batch) => {
-      const raw = batch.buffer.subarray(batch.offsetInBuffer, batch.offsetInBuffer + batch.sizeBytes);
-      await visit(await decodeBatch(raw), raw);
-      await pause();
-    });
+    const scan = await segment.scan(
+      0,
+      segment.sizeBytes,
+      { verifyCrc: true, pause },
+      async (batch) => {
+        const raw = batch.buffer.subarray(
+          batch.offsetInBuffer,
+          batch.offsetInBuffer + batch.sizeBytes,
+        );
+        await visit(await decodeBatch(raw), raw);
+        await pause();
+      },
+    );
     if (scan.problem !== null) {
-      throw new Error(`compaction stopped: ${segment.logPath} at position ${scan.validBytes}: ${scan.problem}`);
+      throw new Error(
+        `compaction stopped: ${segment.logPath} at position ${scan.validBytes}: ${scan.problem}`,
+      );
     }
   } finally {
     segment.releaseReader();
@@ -106,7 +122,12 @@ async function cleanSegment(
   };
   const emit = async (bytes: Buffer, batch: DecodedBatch): Promise<void> => {
     cleaned.onBatch(
-      { position, sizeBytes: bytes.length, lastOffset: batch.baseOffset + batch.lastOffsetDelta, maxTimestamp: batch.maxTimestamp },
+      {
+        position,
+        sizeBytes: bytes.length,
+        lastOffset: batch.baseOffset + batch.lastOffsetDelta,
+        maxTimestamp: batch.maxTimestamp,
+      },
       config.indexIntervalBytes,
     );
     buffered.push(bytes);
@@ -179,7 +200,8 @@ async function cleanSegment(
     return { bytesBefore, bytesAfter: position, recordsRemoved };
   } catch (error) {
     await cleanedFile.close().catch(() => undefined);
-    for (const suffix of ['.log.cleaned', '.index.cleaned', '.timeindex.cleaned']) await io.unlink(`${stem}${suffix}`);
+    for (const suffix of ['.log.cleaned', '.index.cleaned', '.timeindex.cleaned'])
+      await io.unlink(`${stem}${suffix}`);
     throw error;
   }
 }

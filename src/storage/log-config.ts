@@ -66,7 +66,8 @@ export function validateLogConfig(config: LogConfig): LogConfig {
   const problems: string[] = [];
   const atLeast = (name: keyof LogConfig, minimum: number): void => {
     const value = config[name];
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < minimum) problems.push(`${name} must be >= ${minimum}`);
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < minimum)
+      problems.push(`${name} must be >= ${minimum}`);
   };
   atLeast('segmentBytes', 14);
   atLeast('segmentMs', 1);
@@ -78,8 +79,10 @@ export function validateLogConfig(config: LogConfig): LogConfig {
   atLeast('flushMessages', 1);
   atLeast('flushMs', 0);
   atLeast('maxMessageBytes', 0);
-  if (!['delete', 'compact', 'compact,delete'].includes(config.cleanupPolicy)) problems.push('cleanupPolicy is unknown');
-  if (!['CreateTime', 'LogAppendTime'].includes(config.messageTimestampType)) problems.push('messageTimestampType is unknown');
+  if (!['delete', 'compact', 'compact,delete'].includes(config.cleanupPolicy))
+    problems.push('cleanupPolicy is unknown');
+  if (!['CreateTime', 'LogAppendTime'].includes(config.messageTimestampType))
+    problems.push('messageTimestampType is unknown');
   if (problems.length > 0) {
     throw new StorageError(
       StorageErrorCode.INVALID_CONFIG,

@@ -54,7 +54,10 @@ export class LogManager {
   private readonly defaultConfig: LogConfig;
   private readonly topicConfig: (topic: string) => LogConfig | undefined;
   private readonly tailCacheBytes: number | undefined;
-  private readonly logs = new Map<string, { topic: string; partition: number; log: PartitionLog }>();
+  private readonly logs = new Map<
+    string,
+    { topic: string; partition: number; log: PartitionLog }
+  >();
   private lock: DirectoryLock | null = null;
   private schedulerTimer: NodeJS.Timeout | null = null;
   private checkpointTimer: NodeJS.Timeout | null = null;
@@ -83,12 +86,18 @@ export class LogManager {
     }
     const retentionCheckIntervalMs = options.retentionCheckIntervalMs ?? 5 * 60 * 1000;
     if (retentionCheckIntervalMs > 0) {
-      manager.schedulerTimer = setInterval(() => manager.runBackgroundPass(), retentionCheckIntervalMs);
+      manager.schedulerTimer = setInterval(
+        () => manager.runBackgroundPass(),
+        retentionCheckIntervalMs,
+      );
       manager.schedulerTimer.unref();
     }
     const checkpointIntervalMs = options.checkpointIntervalMs ?? 60 * 1000;
     if (checkpointIntervalMs > 0) {
-      manager.checkpointTimer = setInterval(() => void manager.checkpoint().catch(() => undefined), checkpointIntervalMs);
+      manager.checkpointTimer = setInterval(
+        () => void manager.checkpoint().catch(() => undefined),
+        checkpointIntervalMs,
+      );
       manager.checkpointTimer.unref();
     }
     return manager;
@@ -99,8 +108,14 @@ export class LogManager {
   }
 
   private async openAll(): Promise<void> {
-    const recoveryPoints = await readCheckpoint(this.io, `${this.directory}/${RECOVERY_POINT_CHECKPOINT}`);
-    const logStartOffsets = await readCheckpoint(this.io, `${this.directory}/${LOG_START_OFFSET_CHECKPOINT}`);
+    const recoveryPoints = await readCheckpoint(
+      this.io,
+      `${this.directory}/${RECOVERY_POINT_CHECKPOINT}`,
+    );
+    const logStartOffsets = await readCheckpoint(
+      this.io,
+      `${this.directory}/${LOG_START_OFFSET_CHECKPOINT}`,
+    );
     for (const name of (await this.io.readdir(this.directory)).sort()) {
       if (name.endsWith('-delete')) {
         // A deletion a crash interrupted: the log was already renamed away, so finish it.
@@ -180,8 +195,16 @@ export class LogManager {
         recoveryPoints.push({ topic, partition, offset: log.recoveryPoint });
         logStartOffsets.push({ topic, partition, offset: log.logStartOffset });
       }
-      await writeCheckpoint(this.io, `${this.directory}/${RECOVERY_POINT_CHECKPOINT}`, recoveryPoints);
-      await writeCheckpoint(this.io, `${this.directory}/${LOG_START_OFFSET_CHECKPOINT}`, logStartOffsets);
+      await writeCheckpoint(
+        this.io,
+        `${this.directory}/${RECOVERY_POINT_CHECKPOINT}`,
+        recoveryPoints,
+      );
+      await writeCheckpoint(
+        this.io,
+        `${this.directory}/${LOG_START_OFFSET_CHECKPOINT}`,
+        logStartOffsets,
+      );
     });
     this.checkpointChain = run.catch(() => undefined);
     return run;
@@ -222,7 +245,14 @@ export class LogManager {
   }
 
   /** What DescribeLogDirs reports: every partition's size and segments. */
-  describe(): Array<{ topic: string; partition: number; sizeBytes: number; logStartOffset: number; logEndOffset: number; segments: SegmentInfo[] }> {
+  describe(): Array<{
+    topic: string;
+    partition: number;
+    sizeBytes: number;
+    logStartOffset: number;
+    logEndOffset: number;
+    segments: SegmentInfo[];
+  }> {
     return this.allLogs().map(({ topic, partition, log }) => ({
       topic,
       partition,
@@ -234,7 +264,8 @@ export class LogManager {
   }
 
   updateTopicConfig(topic: string, config: LogConfig): void {
-    for (const entry of this.logs.values()) if (entry.topic === topic) entry.log.updateConfig(config);
+    for (const entry of this.logs.values())
+      if (entry.topic === topic) entry.log.updateConfig(config);
   }
 
   /** Closes every log (flush, indexes, clean marker), writes the checkpoints, releases the lock. */
@@ -250,5 +281,3 @@ export class LogManager {
     this.lock = null;
   }
 }
-
-

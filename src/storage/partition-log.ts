@@ -28,7 +28,13 @@ import {
   type BatchSpan,
 } from '../record/batch.js';
 import { decodeBatch, decodeBatchSync } from '../record/records.js';
-import { KafkaStorageErrorCode, OffsetOutOfRangeError, StorageError, StorageErrorCode, assert } from './errors.js';
+import {
+  KafkaStorageErrorCode,
+  OffsetOutOfRangeError,
+  StorageError,
+  StorageErrorCode,
+  assert,
+} from './errors.js';
 import { nodeFileIo, type FileIo } from './file-io.js';
 import {
   acknowledgesAfterFsync,
@@ -380,19 +386,30 @@ export class PartitionLog extends EventEmitter {
     const pause = backgroundPacer();
     for (let index = 0; index < baseOffsets.length; index++) {
       const baseOffset = baseOffsets[index];
-      const logFile = await io.open(`${directory}/${segmentFileName(baseOffset, '.log')}`, { create: false });
+      const logFile = await io.open(`${directory}/${segmentFileName(baseOffset, '.log')}`, {
+        create: false,
+      });
       const segment = new Segment(directory, baseOffset, logFile);
       const fileBytes = await logFile.size();
       const isLast = index === baseOffsets.length - 1;
       let corruptionFound = false;
       let indexesLoaded =
         baseOffset < scanFrom &&
-        segment.loadIndexes(await io.readFile(segment.indexPath), await io.readFile(segment.timeIndexPath), fileBytes);
+        segment.loadIndexes(
+          await io.readFile(segment.indexPath),
+          await io.readFile(segment.timeIndexPath),
+          fileBytes,
+        );
       if (indexesLoaded) {
         // Trusted indexes: only the bytes after the last index entry are read, to find the end.
-        const result = await segment.scan(segment.lastIndexedPosition(), fileBytes, { verifyCrc: isLast, pause }, (batch) => {
-          segment.onBatch(batch, this.configValue.indexIntervalBytes);
-        });
+        const result = await segment.scan(
+          segment.lastIndexedPosition(),
+          fileBytes,
+          { verifyCrc: isLast, pause },
+          (batch) => {
+            segment.onBatch(batch, this.configValue.indexIntervalBytes);
+          },
+        );
         if (result.problem !== null && isLast) {
           // The tail of the active segment is damaged even though it was closed cleanly:
           // recover it as after a crash.
@@ -454,7 +471,9 @@ export class PartitionLog extends EventEmitter {
 
   private initialRollStart(segment: Segment): number {
     const now = this.clock();
-    return segment.maxTimestamp > 0 && segment.maxTimestamp <= now ? Math.min(segment.maxTimestamp, now) : now;
+    return segment.maxTimestamp > 0 && segment.maxTimestamp <= now
+      ? Math.min(segment.maxTimestamp, now)
+      : now;
   }
 
   /**
@@ -478,7 +497,8 @@ export class PartitionLog extends EventEmitter {
       await io.unlink(`${stem}.index`);
       await io.unlink(`${stem}.timeindex`);
       for (const suffix of ['.index', '.timeindex']) {
-        if (names.includes(`${match[1]}${suffix}.swap`)) await io.rename(`${stem}${suffix}.swap`, `${stem}${suffix}`);
+        if (names.includes(`${match[1]}${suffix}.swap`))
+          await io.rename(`${stem}${suffix}.swap`, `${stem}${suffix}`);
       }
       await io.rename(`${stem}.log.swap`, `${stem}.log`);
       changed = true;
@@ -501,7 +521,9 @@ export class PartitionLog extends EventEmitter {
   }
 
   private async createSegment(baseOffset: number): Promise<Segment> {
-    const logFile = await this.io.open(`${this.directory}/${segmentFileName(baseOffset, '.log')}`, { create: true });
+    const logFile = await this.io.open(`${this.directory}/${segmentFileName(baseOffset, '.log')}`, {
+      create: true,
+    });
     await logFile.truncate(0);
     await this.io.syncDirectory(this.directory);
     const segment = new Segment(this.directory, baseOffset, logFile);
@@ -531,7 +553,12 @@ export class PartitionLog extends EventEmitter {
    * then in the tail cache) after this returns, so the caller must not reuse or modify it.
    */
   append(records: Buffer, options: AppendOptions): AppendResult {
-    if (this.closed) throw new StorageError(StorageErrorCode.LOG_CLOSED, `log ${this.directory} is closed`, KafkaStorageErrorCode.KAFKA_STORAGE_ERROR);
+    if (this.closed)
+      throw new StorageError(
+        StorageErrorCode.LOG_CLOSED,
+        `log ${this.directory} is closed`,
+        KafkaStorageErrorCode.KAFKA_STORAGE_ERROR,
+      );
     if (this.stickyError) throw this.stickyError;
     const config = this.configValue;
     const isReplication = options.origin === 'replication';
@@ -566,7 +593,9 @@ export class PartitionLog extends EventEmitter {
     let recordsCount = 0;
     let firstOffset = -1;
     for (const span of spans) {
-      const baseOffset = isReplication ? readInt64(records, span.position + BatchField.baseOffset) : nextOffset;
+      const baseOffset = isReplication
+        ? readInt64(records, span.position + BatchField.baseOffset)
+        : nextOffset;
       if (!isReplication) stampBatch(records, span.position, baseOffset, options.leaderEpoch);
       let batchMaxTimestamp = span.maxTimestamp;
       if (logAppendTime) {
@@ -575,7 +604,9 @@ export class PartitionLog extends EventEmitter {
       }
       if (firstOffset < 0) firstOffset = baseOffset;
       // Written to leader-epoch-checkpoint by the writer before the batch itself is written.
-      const batchEpoch = isReplication ? records.readInt32BE(span.position + BatchField.partitionLeaderEpoch) : options.leaderEpoch;
+      const batchEpoch = isReplication
+        ? records.readInt32BE(span.position + BatchField.partitionLeaderEpoch)
+        : options.leaderEpoch;
       this.leaderEpochCache.assign(batchEpoch, baseOffset);
       const lastOffset = baseOffset + span.lastOffsetDelta;
       lastOffsets.push(lastOffset);
@@ -584,7 +615,10 @@ export class PartitionLog extends EventEmitter {
       recordsCount += span.recordsCount;
       nextOffset = lastOffset + 1;
     }
-    assert(nextOffset > this.logEndOffsetValue, `append would move the log end offset from ${this.logEndOffsetValue} to ${nextOffset}`);
+    assert(
+      nextOffset > this.logEndOffsetValue,
+      `append would move the log end offset from ${this.logEndOffsetValue} to ${nextOffset}`,
+    );
 
     let resolve: () => void = noop;
     let reject: (error: Error) => void = noop;
@@ -626,7 +660,8 @@ export class PartitionLog extends EventEmitter {
   /** Resolves once everything below `offset` has survived an fsync. Rejects if that can no longer happen. */
   waitForFlush(offset: number): Promise<void> {
     if (offset <= this.flushedOffsetValue) return Promise.resolve();
-    if (this.stickyError && this.stickyError.code === StorageErrorCode.STORAGE_FAILED) return Promise.reject(this.stickyError);
+    if (this.stickyError && this.stickyError.code === StorageErrorCode.STORAGE_FAILED)
+      return Promise.reject(this.stickyError);
     return new Promise((resolve, reject) => {
       this.flushWaiters.push({ offset, resolve, reject });
       if (this.writtenOffset > this.flushedOffsetValue) this.startFlush();
@@ -640,7 +675,8 @@ export class PartitionLog extends EventEmitter {
   }
 
   private scheduleWrite(): void {
-    if (this.writing || this.writeScheduled || this.writerPaused > 0 || this.pending.length === 0) return;
+    if (this.writing || this.writeScheduled || this.writerPaused > 0 || this.pending.length === 0)
+      return;
     this.writeScheduled = true;
     // Deferred to the end of the current microtask queue so that appends made in the same tick
     // (many producers woken by one fsync) share one writev.
@@ -663,14 +699,17 @@ export class PartitionLog extends EventEmitter {
         if (this.leaderEpochCache.dirty) await this.leaderEpochCache.persist();
         let index = 0;
         while (index < group.length) {
-          if (this.shouldRoll(this.activeSegment, group[index])) await this.roll(group[index].baseOffset);
+          if (this.shouldRoll(this.activeSegment, group[index]))
+            await this.roll(group[index].baseOffset);
           const segment = this.activeSegment;
           const buffers: Buffer[] = [];
           let bytes = 0;
           const start = index;
           while (
             index < group.length &&
-            (buffers.length === 0 || segment.sizeBytes + bytes + group[index].records.length <= this.configValue.segmentBytes)
+            (buffers.length === 0 ||
+              segment.sizeBytes + bytes + group[index].records.length <=
+                this.configValue.segmentBytes)
           ) {
             buffers.push(group[index].records);
             bytes += group[index].records.length;
@@ -699,14 +738,20 @@ export class PartitionLog extends EventEmitter {
             if (acknowledgesAfterFsync(this.configValue)) this.awaitingFlush.push(item);
             else settle(item);
           }
-          assert(segment.sizeBytes === at, `segment ${segment.baseOffset} size ${segment.sizeBytes} != written end ${at}`);
+          assert(
+            segment.sizeBytes === at,
+            `segment ${segment.baseOffset} size ${segment.sizeBytes} != written end ${at}`,
+          );
         }
         group = [];
         this.evictTailCache();
         this.requestFlush();
       }
     } catch (error) {
-      await this.handleWriteFailure(error, group.filter((item) => !item.written));
+      await this.handleWriteFailure(
+        error,
+        group.filter((item) => !item.written),
+      );
     } finally {
       this.writing = false;
       if (this.pending.length > 0 && !this.stickyError) this.scheduleWrite();
@@ -738,7 +783,11 @@ export class PartitionLog extends EventEmitter {
   private requestFlush(): void {
     if (this.writtenOffset <= this.flushedOffsetValue) return;
     const config = this.configValue;
-    if (acknowledgesAfterFsync(config) || this.unflushedRecords >= config.flushMessages || this.flushWaiters.length > 0) {
+    if (
+      acknowledgesAfterFsync(config) ||
+      this.unflushedRecords >= config.flushMessages ||
+      this.flushWaiters.length > 0
+    ) {
       this.startFlush();
       return;
     }
@@ -787,7 +836,8 @@ export class PartitionLog extends EventEmitter {
       clearTimeout(this.flushTimer);
       this.flushTimer = null;
     }
-    while (this.awaitingFlush.length > 0 && this.awaitingFlush.at(0).nextOffset <= offset) settle(this.awaitingFlush.shift()!);
+    while (this.awaitingFlush.length > 0 && this.awaitingFlush.at(0).nextOffset <= offset)
+      settle(this.awaitingFlush.shift()!);
     if (this.flushWaiters.length > 0) {
       const still: FlushWaiter[] = [];
       for (const waiter of this.flushWaiters) {
@@ -802,7 +852,12 @@ export class PartitionLog extends EventEmitter {
   /** An fsync failed: the page cache may have dropped the data, so nothing pending is ever acknowledged. */
   private failFsync(error: unknown): void {
     const failure = storageFailure(error, `fdatasync of ${this.activeSegment.logPath}`);
-    const permanent = new StorageError(StorageErrorCode.STORAGE_FAILED, failure.message, failure.kafkaErrorCode, { cause: error });
+    const permanent = new StorageError(
+      StorageErrorCode.STORAGE_FAILED,
+      failure.message,
+      failure.kafkaErrorCode,
+      { cause: error },
+    );
     this.stickyError = permanent;
     while (this.awaitingFlush.length > 0) rejectItem(this.awaitingFlush.shift()!, permanent);
     for (const item of this.pending.takeAll()) rejectItem(item, permanent);
@@ -832,16 +887,27 @@ export class PartitionLog extends EventEmitter {
       await segment.logFile.truncate(segment.sizeBytes);
       if (failure.code === StorageErrorCode.STORAGE_FULL) this.stickyError = null;
     } catch (truncateError) {
-      this.stickyError = storageFailure(truncateError, `cutting ${segment.logPath} back after a failed write`);
+      this.stickyError = storageFailure(
+        truncateError,
+        `cutting ${segment.logPath} back after a failed write`,
+      );
       if (this.stickyError.code === StorageErrorCode.STORAGE_FULL) {
-        this.stickyError = new StorageError(StorageErrorCode.STORAGE_FAILED, this.stickyError.message, this.stickyError.kafkaErrorCode);
+        this.stickyError = new StorageError(
+          StorageErrorCode.STORAGE_FAILED,
+          this.stickyError.message,
+          this.stickyError.kafkaErrorCode,
+        );
       }
     }
     this.notify('error', failure);
   }
 
   private evictTailCache(): void {
-    while (this.tailCacheBytes > this.tailCacheBytesMax && this.tailCache.length > 1 && this.tailCache.at(0).written) {
+    while (
+      this.tailCacheBytes > this.tailCacheBytesMax &&
+      this.tailCache.length > 1 &&
+      this.tailCache.at(0).written
+    ) {
       this.tailCacheBytes -= this.tailCache.shift()!.records.length;
     }
   }
@@ -854,7 +920,12 @@ export class PartitionLog extends EventEmitter {
   }
 
   private waitForWriterIdle(): Promise<void> {
-    if (!this.writing && !this.flushing && !this.writeScheduled && (this.pending.length === 0 || this.writerPaused > 0 || this.stickyError)) {
+    if (
+      !this.writing &&
+      !this.flushing &&
+      !this.writeScheduled &&
+      (this.pending.length === 0 || this.writerPaused > 0 || this.stickyError)
+    ) {
       return Promise.resolve();
     }
     return new Promise<void>((resolve) => {
@@ -893,11 +964,22 @@ export class PartitionLog extends EventEmitter {
     let searchFrom = offset;
     while (true) {
       let index = this.segmentIndexFor(searchFrom);
-      while (index < this.segments.length && (searchFrom >= this.segments[index].nextOffset || this.segments[index].isEmpty)) index++;
+      while (
+        index < this.segments.length &&
+        (searchFrom >= this.segments[index].nextOffset || this.segments[index].isEmpty)
+      )
+        index++;
       if (index >= this.segments.length) break;
       const segment = this.segments[index];
       const isActive = index === this.segments.length - 1;
-      const result = await this.readSegment(segment, offset, options.maxBytes, maxOffset, minOneBatch, !isActive);
+      const result = await this.readSegment(
+        segment,
+        offset,
+        options.maxBytes,
+        maxOffset,
+        minOneBatch,
+        !isActive,
+      );
       // null: compaction left no batch at or after `offset` in this segment; a later one has it.
       // The search restarts from the segment's end because segments may have changed meanwhile.
       if (result !== null) return result;
@@ -922,7 +1004,12 @@ export class PartitionLog extends EventEmitter {
     return found;
   }
 
-  private readTailCache(offset: number, maxBytes: number, maxOffset: number, minOneBatch: boolean): ReadResult | null {
+  private readTailCache(
+    offset: number,
+    maxBytes: number,
+    maxOffset: number,
+    minOneBatch: boolean,
+  ): ReadResult | null {
     const cache = this.tailCache;
     if (cache.length === 0 || offset < cache.at(0).baseOffset) return null;
     let low = 0;
@@ -975,7 +1062,8 @@ export class PartitionLog extends EventEmitter {
       let position = segment.lookupPosition(offset);
       // Offsets strictly increase through a segment; anything else is corruption, never served.
       let previousLastOffset = segment.baseOffset - 1;
-      const windowBytesWanted = Math.max(maxBytes, 0) + this.configValue.indexIntervalBytes + BATCH_HEADER_BYTES * 4;
+      const windowBytesWanted =
+        Math.max(maxBytes, 0) + this.configValue.indexIntervalBytes + BATCH_HEADER_BYTES * 4;
       while (position < end) {
         const windowBytes = Math.min(windowBytesWanted, end - position);
         const window = Buffer.allocUnsafe(windowBytes);
@@ -989,7 +1077,11 @@ export class PartitionLog extends EventEmitter {
           const baseOffset = readInt64(window, at);
           const lastOffset = baseOffset + window.readInt32BE(at + BatchField.lastOffsetDelta);
           if (baseOffset <= previousLastOffset || lastOffset < baseOffset) {
-            throw this.corruption(segment, position + at, `batch offsets ${baseOffset}..${lastOffset} do not follow ${previousLastOffset}`);
+            throw this.corruption(
+              segment,
+              position + at,
+              `batch offsets ${baseOffset}..${lastOffset} do not follow ${previousLastOffset}`,
+            );
           }
           if (lastOffset < offset) {
             // Skipped by its header alone: its bytes need not be in the window.
@@ -1010,21 +1102,34 @@ export class PartitionLog extends EventEmitter {
             // The first batch is larger than the window: read it on its own.
             const whole = Buffer.allocUnsafe(sizeBytes);
             const read = await segment.logFile.read(whole, 0, sizeBytes, position + at);
-            if (read < sizeBytes) throw this.corruption(segment, position + at, 'batch shorter on disk than its length');
-            if (verifyCrc && !hasValidCrc(whole, 0, sizeBytes)) throw this.corruption(segment, position + at, 'batch fails its CRC-32C check');
+            if (read < sizeBytes)
+              throw this.corruption(
+                segment,
+                position + at,
+                'batch shorter on disk than its length',
+              );
+            if (verifyCrc && !hasValidCrc(whole, 0, sizeBytes))
+              throw this.corruption(segment, position + at, 'batch fails its CRC-32C check');
             return { chunks: [whole], byteLength: sizeBytes };
           }
-          if (verifyCrc && !hasValidCrc(window, at, sizeBytes)) throw this.corruption(segment, position + at, 'batch fails its CRC-32C check');
+          if (verifyCrc && !hasValidCrc(window, at, sizeBytes))
+            throw this.corruption(segment, position + at, 'batch fails its CRC-32C check');
           if (startAt < 0) startAt = at;
           byteLength += sizeBytes;
           at += sizeBytes;
           previousLastOffset = lastOffset;
         }
-        if (startAt >= 0) return { chunks: [window.subarray(startAt, startAt + byteLength)], byteLength };
+        if (startAt >= 0)
+          return { chunks: [window.subarray(startAt, startAt + byteLength)], byteLength };
         // Nothing at or after `offset` in this window yet: the next window starts where this one's
         // whole batches end.
         if (reachedLimit) return { chunks: [], byteLength: 0 };
-        if (at === 0) throw this.corruption(segment, position, `only ${bytesRead} bytes where a batch header should be`);
+        if (at === 0)
+          throw this.corruption(
+            segment,
+            position,
+            `only ${bytesRead} bytes where a batch header should be`,
+          );
         position += at;
       }
       return null;
@@ -1033,12 +1138,26 @@ export class PartitionLog extends EventEmitter {
     }
   }
 
-  private checkedBatchSize(segment: Segment, window: Buffer, at: number, position: number, end: number): number {
+  private checkedBatchSize(
+    segment: Segment,
+    window: Buffer,
+    at: number,
+    position: number,
+    end: number,
+  ): number {
     const batchLength = window.readInt32BE(at + BatchField.batchLength);
     const magic = window.readInt8(at + BatchField.magic);
     const sizeBytes = LOG_OVERHEAD_BYTES + batchLength;
-    if (magic !== CURRENT_MAGIC || batchLength < BATCH_HEADER_BYTES - LOG_OVERHEAD_BYTES || position + sizeBytes > end) {
-      throw this.corruption(segment, position, `invalid batch header (magic ${magic}, batchLength ${batchLength})`);
+    if (
+      magic !== CURRENT_MAGIC ||
+      batchLength < BATCH_HEADER_BYTES - LOG_OVERHEAD_BYTES ||
+      position + sizeBytes > end
+    ) {
+      throw this.corruption(
+        segment,
+        position,
+        `invalid batch header (magic ${magic}, batchLength ${batchLength})`,
+      );
     }
     return sizeBytes;
   }
@@ -1056,24 +1175,41 @@ export class PartitionLog extends EventEmitter {
   // ───────────────────────────── lookups ─────────────────────────────
 
   /** The first record whose timestamp is >= `timestamp`, or null when there is none. */
-  async offsetForTimestamp(timestamp: number): Promise<{ offset: number; timestamp: number } | null> {
+  async offsetForTimestamp(
+    timestamp: number,
+  ): Promise<{ offset: number; timestamp: number } | null> {
     for (const segment of [...this.segments]) {
-      if (segment.isEmpty || segment.maxTimestamp < timestamp || segment.nextOffset <= this.logStartOffsetValue) continue;
+      if (
+        segment.isEmpty ||
+        segment.maxTimestamp < timestamp ||
+        segment.nextOffset <= this.logStartOffsetValue
+      )
+        continue;
       let found: { offset: number; timestamp: number } | null = null;
       segment.readers++;
       try {
-        await segment.scan(segment.lookupTimestampPosition(timestamp), segment.sizeBytes, { verifyCrc: false }, async (batch) => {
-          if (batch.maxTimestamp < timestamp || batch.lastOffset < this.logStartOffsetValue) return true;
-          const decoded = await decodeBatch(batch.buffer.subarray(batch.offsetInBuffer, batch.offsetInBuffer + batch.sizeBytes));
-          for (const record of decoded.records) {
-            const recordTimestamp = decoded.isLogAppendTime ? decoded.maxTimestamp : record.timestamp;
-            if (recordTimestamp >= timestamp && record.offset >= this.logStartOffsetValue) {
-              found = { offset: record.offset, timestamp: recordTimestamp };
-              return false;
+        await segment.scan(
+          segment.lookupTimestampPosition(timestamp),
+          segment.sizeBytes,
+          { verifyCrc: false },
+          async (batch) => {
+            if (batch.maxTimestamp < timestamp || batch.lastOffset < this.logStartOffsetValue)
+              return true;
+            const decoded = await decodeBatch(
+              batch.buffer.subarray(batch.offsetInBuffer, batch.offsetInBuffer + batch.sizeBytes),
+            );
+            for (const record of decoded.records) {
+              const recordTimestamp = decoded.isLogAppendTime
+                ? decoded.maxTimestamp
+                : record.timestamp;
+              if (recordTimestamp >= timestamp && record.offset >= this.logStartOffsetValue) {
+                found = { offset: record.offset, timestamp: recordTimestamp };
+                return false;
+              }
             }
-          }
-          return true;
-        });
+            return true;
+          },
+        );
       } finally {
         segment.releaseReader();
       }
@@ -1086,14 +1222,16 @@ export class PartitionLog extends EventEmitter {
   maxTimestampOffset(): { offset: number; timestamp: number } {
     let best = { offset: -1, timestamp: -1 };
     for (const segment of this.segments) {
-      if (segment.maxTimestamp > best.timestamp) best = { offset: segment.offsetOfMaxTimestamp, timestamp: segment.maxTimestamp };
+      if (segment.maxTimestamp > best.timestamp)
+        best = { offset: segment.offsetOfMaxTimestamp, timestamp: segment.maxTimestamp };
     }
     // Appends not yet written are in the tail cache, not yet in a segment.
     for (let index = 0; index < this.tailCache.length; index++) {
       const item = this.tailCache.at(index);
       if (item.written) continue;
       item.maxTimestamps.forEach((value, spanIndex) => {
-        if (value > best.timestamp) best = { offset: item.lastOffsets[spanIndex], timestamp: value };
+        if (value > best.timestamp)
+          best = { offset: item.lastOffsets[spanIndex], timestamp: value };
       });
     }
     return best;
@@ -1148,12 +1286,17 @@ export class PartitionLog extends EventEmitter {
         const segment = this.segments[index];
         let cutAt = segment.sizeBytes;
         let cutBaseOffset = offset;
-        await segment.scan(segment.lookupPosition(offset), segment.sizeBytes, { verifyCrc: false }, (batch) => {
-          if (batch.lastOffset < offset) return true;
-          cutAt = batch.position;
-          cutBaseOffset = Math.min(offset, batch.baseOffset);
-          return false;
-        });
+        await segment.scan(
+          segment.lookupPosition(offset),
+          segment.sizeBytes,
+          { verifyCrc: false },
+          (batch) => {
+            if (batch.lastOffset < offset) return true;
+            cutAt = batch.position;
+            cutBaseOffset = Math.min(offset, batch.baseOffset);
+            return false;
+          },
+        );
         await segment.logFile.truncate(cutAt);
         await segment.logFile.datasync();
         // Rebuild the segment's indexes and timestamps from what remains.
@@ -1162,7 +1305,8 @@ export class PartitionLog extends EventEmitter {
           segment.onBatch(batch, this.configValue.indexIntervalBytes);
         });
         segment.nextOffset = Math.max(segment.nextOffset, Math.min(cutBaseOffset, offset));
-        if (segment.sizeBytes === 0) segment.nextOffset = Math.max(segment.baseOffset, Math.min(cutBaseOffset, offset));
+        if (segment.sizeBytes === 0)
+          segment.nextOffset = Math.max(segment.baseOffset, Math.min(cutBaseOffset, offset));
         for (const old of removed) await this.removeSegment(old);
         await this.io.unlink(segment.indexPath);
         await this.io.unlink(segment.timeIndexPath);
@@ -1171,7 +1315,8 @@ export class PartitionLog extends EventEmitter {
         this.writtenOffset = segment.nextOffset;
         this.flushedOffsetValue = Math.min(this.flushedOffsetValue, segment.nextOffset);
         this.unflushedRecords = 0;
-        if (this.logStartOffsetValue > this.logEndOffsetValue) this.logStartOffsetValue = this.logEndOffsetValue;
+        if (this.logStartOffsetValue > this.logEndOffsetValue)
+          this.logStartOffsetValue = this.logEndOffsetValue;
         this.leaderEpochCache.truncateFromEnd(this.logEndOffsetValue);
         await this.leaderEpochCache.persist();
       } finally {
@@ -1195,7 +1340,9 @@ export class PartitionLog extends EventEmitter {
   /** Advances the log start offset (DeleteRecords); returns the new log start offset. */
   deleteRecordsBefore(offset: number): Promise<number> {
     if (offset > this.logEndOffsetValue || offset < 0) {
-      return Promise.reject(new OffsetOutOfRangeError(offset, this.logStartOffsetValue, this.logEndOffsetValue));
+      return Promise.reject(
+        new OffsetOutOfRangeError(offset, this.logStartOffsetValue, this.logEndOffsetValue),
+      );
     }
     return this.maintenance.run(async () => {
       if (offset > this.logStartOffsetValue) await this.setLogStartOffset(offset);
@@ -1247,7 +1394,8 @@ export class PartitionLog extends EventEmitter {
     return this.maintenance.run(async () => {
       const config = this.configValue;
       let deletedSegments = 0;
-      if (!isDeleteRetained(config) || this.closed) return { deletedSegments, logStartOffset: this.logStartOffsetValue };
+      if (!isDeleteRetained(config) || this.closed)
+        return { deletedSegments, logStartOffset: this.logStartOffsetValue };
       if (config.retentionMs >= 0) {
         const cutoff = now - config.retentionMs;
         while (
@@ -1285,16 +1433,22 @@ export class PartitionLog extends EventEmitter {
       let stopped = false;
       segment.readers++;
       try {
-        await segment.scan(segment.lookupPosition(newStart), segment.sizeBytes, { verifyCrc: false, pause }, (batch) => {
-          if (batch.lastOffset < newStart) return true;
-          if (batch.maxTimestamp < cutoff && batch.lastOffset < this.flushedOffsetValue) {
-            newStart = batch.lastOffset + 1;
-            return true;
-          }
-          nextExpiryMs = batch.maxTimestamp < cutoff ? now + 100 : batch.maxTimestamp + retentionMs + 1;
-          stopped = true;
-          return false;
-        });
+        await segment.scan(
+          segment.lookupPosition(newStart),
+          segment.sizeBytes,
+          { verifyCrc: false, pause },
+          (batch) => {
+            if (batch.lastOffset < newStart) return true;
+            if (batch.maxTimestamp < cutoff && batch.lastOffset < this.flushedOffsetValue) {
+              newStart = batch.lastOffset + 1;
+              return true;
+            }
+            nextExpiryMs =
+              batch.maxTimestamp < cutoff ? now + 100 : batch.maxTimestamp + retentionMs + 1;
+            stopped = true;
+            return false;
+          },
+        );
       } finally {
         segment.releaseReader();
       }
@@ -1304,21 +1458,26 @@ export class PartitionLog extends EventEmitter {
       await this.setLogStartOffset(newStart);
       await this.deleteSegmentsBelowLogStart();
     }
-    if (nextExpiryMs === Infinity && this.logEndOffsetValue > this.writtenOffset) nextExpiryMs = now + 100;
+    if (nextExpiryMs === Infinity && this.logEndOffsetValue > this.writtenOffset)
+      nextExpiryMs = now + 100;
     if (nextExpiryMs !== Infinity) this.armExpiryTimer(Math.max(0, nextExpiryMs - now));
   }
 
   private armExpiryTimer(delayMs: number): void {
-    if (this.closed || this.configValue.retentionMs < 0 || !isDeleteRetained(this.configValue)) return;
+    if (this.closed || this.configValue.retentionMs < 0 || !isDeleteRetained(this.configValue))
+      return;
     if (this.expiryTimer) clearTimeout(this.expiryTimer);
-    this.expiryTimer = setTimeout(() => {
-      this.expiryTimer = null;
-      void this.maintenance
-        .run(() => this.expireRecords(this.clock()))
-        .catch((error) => {
-          this.notify('error', error);
-        });
-    }, Math.min(delayMs, MAX_TIMER_DELAY_MS));
+    this.expiryTimer = setTimeout(
+      () => {
+        this.expiryTimer = null;
+        void this.maintenance
+          .run(() => this.expireRecords(this.clock()))
+          .catch((error) => {
+            this.notify('error', error);
+          });
+      },
+      Math.min(delayMs, MAX_TIMER_DELAY_MS),
+    );
     this.expiryTimer.unref();
   }
 
@@ -1356,7 +1515,10 @@ export class PartitionLog extends EventEmitter {
    */
   async swapSegment(old: Segment, cleanedBaseOffset: number): Promise<void> {
     assert(cleanedBaseOffset === old.baseOffset, 'a cleaned segment keeps its base offset');
-    assert(this.segments.includes(old) && old !== this.activeSegment, 'only a closed, live segment is swapped');
+    assert(
+      this.segments.includes(old) && old !== this.activeSegment,
+      'only a closed, live segment is swapped',
+    );
     const { io, directory } = this;
     const stem = `${directory}/${segmentFileName(old.baseOffset, '.log').slice(0, 20)}`;
     await io.rename(`${stem}.index.cleaned`, `${stem}.index.swap`);
@@ -1366,7 +1528,8 @@ export class PartitionLog extends EventEmitter {
     // Committed. Replace the old files under their names.
     await this.swapHook?.('committed');
     for (const suffix of ['.log', '.index', '.timeindex']) {
-      if (await io.exists(`${stem}${suffix}`)) await io.rename(`${stem}${suffix}`, `${stem}${suffix}.deleted`);
+      if (await io.exists(`${stem}${suffix}`))
+        await io.rename(`${stem}${suffix}`, `${stem}${suffix}.deleted`);
     }
     await io.rename(`${stem}.index.swap`, `${stem}.index`);
     await io.rename(`${stem}.timeindex.swap`, `${stem}.timeindex`);
@@ -1375,7 +1538,11 @@ export class PartitionLog extends EventEmitter {
     const logFile = await io.open(`${stem}.log`, { create: false });
     const segment = new Segment(directory, old.baseOffset, logFile);
     const fileBytes = await logFile.size();
-    segment.loadIndexes(await io.readFile(`${stem}.index`), await io.readFile(`${stem}.timeindex`), fileBytes);
+    segment.loadIndexes(
+      await io.readFile(`${stem}.index`),
+      await io.readFile(`${stem}.timeindex`),
+      fileBytes,
+    );
     await segment.scan(segment.lastIndexedPosition(), fileBytes, { verifyCrc: false }, (batch) => {
       segment.onBatch(batch, this.configValue.indexIntervalBytes);
     });
@@ -1388,7 +1555,8 @@ export class PartitionLog extends EventEmitter {
       this.tailCacheBytes -= this.tailCache.shift()!.records.length;
     }
     await old.closeWhenIdle();
-    for (const suffix of ['.log', '.index', '.timeindex']) await io.unlink(`${stem}${suffix}.deleted`);
+    for (const suffix of ['.log', '.index', '.timeindex'])
+      await io.unlink(`${stem}${suffix}.deleted`);
   }
 
   /** @internal Test hook: called at points of the swap so tests can crash there. */
@@ -1413,7 +1581,11 @@ export class PartitionLog extends EventEmitter {
       await this.pauseWriter();
       if (this.flushTimer) clearTimeout(this.flushTimer);
       this.flushTimer = null;
-      const refused = new StorageError(StorageErrorCode.LOG_CLOSED, `log ${this.directory} closed before this append was written`, KafkaStorageErrorCode.KAFKA_STORAGE_ERROR);
+      const refused = new StorageError(
+        StorageErrorCode.LOG_CLOSED,
+        `log ${this.directory} closed before this append was written`,
+        KafkaStorageErrorCode.KAFKA_STORAGE_ERROR,
+      );
       for (const item of this.pending.takeAll()) rejectItem(item, refused);
       while (this.awaitingFlush.length > 0) rejectItem(this.awaitingFlush.shift()!, refused);
       for (const waiter of this.flushWaiters) waiter.reject(refused);
@@ -1451,10 +1623,15 @@ function rejectItem(item: PendingAppend, error: Error): void {
 function requireKeys(records: Buffer, spans: BatchSpan[]): void {
   for (const span of spans) {
     if ((span.attributes & AttributeBit.control) !== 0) continue;
-    const decoded = decodeBatchSync(records.subarray(span.position, span.position + span.sizeBytes));
+    const decoded = decodeBatchSync(
+      records.subarray(span.position, span.position + span.sizeBytes),
+    );
     for (const record of decoded.records) {
       if (record.key === null) {
-        throw new RecordError(RecordErrorCode.INVALID_RECORD, 'compacted topic cannot accept a record without a key');
+        throw new RecordError(
+          RecordErrorCode.INVALID_RECORD,
+          'compacted topic cannot accept a record without a key',
+        );
       }
     }
   }

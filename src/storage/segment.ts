@@ -25,7 +25,10 @@ export const TIME_INDEX_ENTRY_BYTES = 12;
 /** Scans read this much of a segment at a time, so memory stays bounded. */
 export const SCAN_WINDOW_BYTES = 1024 * 1024;
 
-export function segmentFileName(baseOffset: number, suffix: '.log' | '.index' | '.timeindex'): string {
+export function segmentFileName(
+  baseOffset: number,
+  suffix: '.log' | '.index' | '.timeindex',
+): string {
   return `${String(baseOffset).padStart(20, '0')}${suffix}`;
 }
 
@@ -167,7 +170,10 @@ export class Segment {
   }
 
   /** Records one whole batch that now lies at `position`: advances the sparse indexes. */
-  onBatch(batch: { position: number; sizeBytes: number; lastOffset: number; maxTimestamp: number }, indexIntervalBytes: number): void {
+  onBatch(
+    batch: { position: number; sizeBytes: number; lastOffset: number; maxTimestamp: number },
+    indexIntervalBytes: number,
+  ): void {
     if (batch.maxTimestamp > this.maxTimestamp) {
       this.maxTimestamp = batch.maxTimestamp;
       this.offsetOfMaxTimestamp = batch.lastOffset;
@@ -212,7 +218,11 @@ export class Segment {
     this.indexPositions.truncate(keep);
     this.indexRelativeOffsets.truncate(keep);
     let keepTime = this.timeIndexTimestamps.length;
-    while (keepTime > 0 && this.timeIndexRelativeOffsets.get(keepTime - 1) + this.baseOffset > lastOffsetBefore) keepTime--;
+    while (
+      keepTime > 0 &&
+      this.timeIndexRelativeOffsets.get(keepTime - 1) + this.baseOffset > lastOffsetBefore
+    )
+      keepTime--;
     this.timeIndexTimestamps.truncate(keepTime);
     this.timeIndexRelativeOffsets.truncate(keepTime);
   }
@@ -260,7 +270,11 @@ export class Segment {
   loadIndexes(offsetIndex: Buffer | null, timeIndex: Buffer | null, fileBytes: number): boolean {
     this.resetIndexes();
     if (offsetIndex === null || timeIndex === null) return false;
-    if (offsetIndex.length % OFFSET_INDEX_ENTRY_BYTES !== 0 || timeIndex.length % TIME_INDEX_ENTRY_BYTES !== 0) return false;
+    if (
+      offsetIndex.length % OFFSET_INDEX_ENTRY_BYTES !== 0 ||
+      timeIndex.length % TIME_INDEX_ENTRY_BYTES !== 0
+    )
+      return false;
     let previousRelative = -1;
     let previousPosition = -1;
     for (let at = 0; at < offsetIndex.length; at += OFFSET_INDEX_ENTRY_BYTES) {
@@ -319,15 +333,23 @@ export class Segment {
         const batchPosition = position + at;
         const remaining = end - batchPosition;
         if (remaining === 0) break;
-        if (remaining < BATCH_HEADER_BYTES) return { validBytes: batchPosition, problem: `torn batch header (${remaining} bytes)` };
+        if (remaining < BATCH_HEADER_BYTES)
+          return { validBytes: batchPosition, problem: `torn batch header (${remaining} bytes)` };
         if (bytesRead - at < BATCH_HEADER_BYTES) break;
         const batchLength = window.readInt32BE(at + BatchField.batchLength);
         const sizeBytes = LOG_OVERHEAD_BYTES + batchLength;
         const magic = window.readInt8(at + BatchField.magic);
         if (batchLength < BATCH_HEADER_BYTES - LOG_OVERHEAD_BYTES || magic !== CURRENT_MAGIC) {
-          return { validBytes: batchPosition, problem: `invalid batch header (batchLength ${batchLength}, magic ${magic})` };
+          return {
+            validBytes: batchPosition,
+            problem: `invalid batch header (batchLength ${batchLength}, magic ${magic})`,
+          };
         }
-        if (sizeBytes > remaining) return { validBytes: batchPosition, problem: `torn batch (${sizeBytes} bytes, ${remaining} on disk)` };
+        if (sizeBytes > remaining)
+          return {
+            validBytes: batchPosition,
+            problem: `torn batch (${sizeBytes} bytes, ${remaining} on disk)`,
+          };
         let buffer = window;
         let offsetInBuffer = at;
         if (at + sizeBytes > bytesRead) {
@@ -336,16 +358,25 @@ export class Segment {
           if (at > 0) break;
           buffer = Buffer.allocUnsafe(sizeBytes);
           const read = await this.logFile.read(buffer, 0, sizeBytes, batchPosition);
-          if (read < sizeBytes) return { validBytes: batchPosition, problem: 'torn batch (short read)' };
+          if (read < sizeBytes)
+            return { validBytes: batchPosition, problem: 'torn batch (short read)' };
           offsetInBuffer = 0;
         }
         if (options.verifyCrc && !hasValidCrc(buffer, offsetInBuffer, sizeBytes)) {
           return { validBytes: batchPosition, problem: 'batch fails its CRC-32C check' };
         }
         const baseOffset = readInt64(buffer, offsetInBuffer + BatchField.baseOffset);
-        const lastOffset = baseOffset + buffer.readInt32BE(offsetInBuffer + BatchField.lastOffsetDelta);
-        if (baseOffset < this.baseOffset || lastOffset < baseOffset || lastOffset - this.baseOffset > 0x7fffffff) {
-          return { validBytes: batchPosition, problem: `batch offsets ${baseOffset}..${lastOffset} do not belong in this segment` };
+        const lastOffset =
+          baseOffset + buffer.readInt32BE(offsetInBuffer + BatchField.lastOffsetDelta);
+        if (
+          baseOffset < this.baseOffset ||
+          lastOffset < baseOffset ||
+          lastOffset - this.baseOffset > 0x7fffffff
+        ) {
+          return {
+            validBytes: batchPosition,
+            problem: `batch offsets ${baseOffset}..${lastOffset} do not belong in this segment`,
+          };
         }
         const keepGoing = await visit({
           buffer,
@@ -356,7 +387,8 @@ export class Segment {
           lastOffset,
           maxTimestamp: readInt64(buffer, offsetInBuffer + BatchField.maxTimestamp),
         });
-        if (keepGoing === false) return { validBytes: batchPosition, problem: null, stoppedAt: batchPosition };
+        if (keepGoing === false)
+          return { validBytes: batchPosition, problem: null, stoppedAt: batchPosition };
         at += sizeBytes;
         if (buffer !== window) break;
       }
@@ -394,4 +426,3 @@ export class Segment {
     await io.writeFileAtomic(this.timeIndexPath, this.encodeTimeIndex());
   }
 }
-

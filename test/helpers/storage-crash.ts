@@ -22,7 +22,15 @@ export async function runAppenderAndKill(options: {
 }): Promise<CrashRound> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', fixture, options.directory, String(options.seedStart), options.journalPath ?? '-', String(options.segmentBytes)],
+    [
+      '--import',
+      'tsx',
+      fixture,
+      options.directory,
+      String(options.seedStart),
+      options.journalPath ?? '-',
+      String(options.segmentBytes),
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const acknowledged: Acknowledged[] = [];
@@ -57,6 +65,7 @@ export async function runAppenderAndKill(options: {
   if (logEndOffsetAtStart < 0 || acknowledged.length === 0) {
     throw new Error(`the crash appender never acknowledged anything; stderr:\n${stderr}`);
   }
-  if (child.signalCode !== 'SIGKILL') throw new Error(`the crash appender exited on its own (${child.exitCode}); stderr:\n${stderr}`);
+  if (child.signalCode !== 'SIGKILL')
+    throw new Error(`the crash appender exited on its own (${child.exitCode}); stderr:\n${stderr}`);
   return { acknowledged, logEndOffsetAtStart };
 }

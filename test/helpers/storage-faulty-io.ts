@@ -2,7 +2,14 @@
 // fsyncs, and to record each file's last fsynced length so a power loss can be simulated by
 // cutting every file back to it (`cutToFsyncedLengths`).
 
-import { appendFileSync, readFileSync, readdirSync, statSync, truncateSync, existsSync } from 'node:fs';
+import {
+  appendFileSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  truncateSync,
+  existsSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { nodeFileIo, type FileIo, type LogFile } from '../../src/storage/file-io.js';
 
@@ -18,7 +25,9 @@ export interface Fault {
 }
 
 function errnoError(code: string, operation: string, path: string): NodeJS.ErrnoException {
-  const error = new Error(`${code}: injected failure, ${operation} '${path}'`) as NodeJS.ErrnoException;
+  const error = new Error(
+    `${code}: injected failure, ${operation} '${path}'`,
+  ) as NodeJS.ErrnoException;
   error.code = code;
   return error;
 }
@@ -46,7 +55,12 @@ export class FaultyFileIo implements FileIo {
   }
 
   private check(operation: FaultOperation, path: string): void {
-    const fault = this.faults.find((candidate) => candidate.operation === operation && candidate.times > 0 && (!candidate.pathIncludes || path.includes(candidate.pathIncludes)));
+    const fault = this.faults.find(
+      (candidate) =>
+        candidate.operation === operation &&
+        candidate.times > 0 &&
+        (!candidate.pathIncludes || path.includes(candidate.pathIncludes)),
+    );
     if (!fault) return;
     fault.times--;
     throw errnoError(fault.errorCode, operation, path);
@@ -60,7 +74,8 @@ export class FaultyFileIo implements FileIo {
     const previous = this.fsyncedLengths.get(path) ?? 0;
     const durable = shrink ? length : Math.max(previous, length);
     this.fsyncedLengths.set(path, durable);
-    if (this.journalPath) appendFileSync(this.journalPath, `${shrink ? 'cut' : 'sync'}\t${path}\t${durable}\n`);
+    if (this.journalPath)
+      appendFileSync(this.journalPath, `${shrink ? 'cut' : 'sync'}\t${path}\t${durable}\n`);
   }
 
   private recordRename(from: string, to: string): void {
@@ -86,7 +101,8 @@ export class FaultyFileIo implements FileIo {
       async datasync() {
         io.datasyncCount++;
         const length = await file.size();
-        if (io.datasyncDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, io.datasyncDelayMs));
+        if (io.datasyncDelayMs > 0)
+          await new Promise((resolve) => setTimeout(resolve, io.datasyncDelayMs));
         io.check('datasync', path);
         await file.datasync();
         io.recordFsynced(path, length);
@@ -170,7 +186,10 @@ export function readFsyncJournal(journalPath: string): Map<string, number> {
  * length it had at its last completed fsync (files never fsynced are cut to nothing). Returns the
  * number of bytes thrown away.
  */
-export function cutToFsyncedLengths(directory: string, fsyncedLengths: Map<string, number>): number {
+export function cutToFsyncedLengths(
+  directory: string,
+  fsyncedLengths: Map<string, number>,
+): number {
   let discarded = 0;
   const visit = (path: string): void => {
     for (const entry of readdirSync(path, { withFileTypes: true })) {

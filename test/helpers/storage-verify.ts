@@ -15,16 +15,32 @@ export async function readWholeLog(log: PartitionLog): Promise<Map<number, Buffe
   const batches = new Map<number, Buffer>();
   let offset = log.logStartOffset;
   while (offset < log.logEndOffset) {
-    const { chunks } = await log.read(offset, { maxBytes: 1024 * 1024, maxOffset: log.logEndOffset });
-    assert.ok(chunks.length > 0, `read at ${offset} returned nothing below the log end offset ${log.logEndOffset}`);
+    const { chunks } = await log.read(offset, {
+      maxBytes: 1024 * 1024,
+      maxOffset: log.logEndOffset,
+    });
+    assert.ok(
+      chunks.length > 0,
+      `read at ${offset} returned nothing below the log end offset ${log.logEndOffset}`,
+    );
     for (const chunk of chunks) {
       let position = 0;
       while (position < chunk.length) {
         const sizeBytes = batchSizeBytes(chunk, position);
-        assert.ok(position + sizeBytes <= chunk.length, `a torn batch was served at offset ${offset}`);
-        assert.ok(hasValidCrc(chunk, position, sizeBytes), `a batch with a bad CRC was served at offset ${offset}`);
+        assert.ok(
+          position + sizeBytes <= chunk.length,
+          `a torn batch was served at offset ${offset}`,
+        );
+        assert.ok(
+          hasValidCrc(chunk, position, sizeBytes),
+          `a batch with a bad CRC was served at offset ${offset}`,
+        );
         const baseOffset = readInt64(chunk, position);
-        assert.equal(baseOffset, offset, `offsets are not contiguous: expected ${offset}, found ${baseOffset}`);
+        assert.equal(
+          baseOffset,
+          offset,
+          `offsets are not contiguous: expected ${offset}, found ${baseOffset}`,
+        );
         batches.set(baseOffset, chunk.subarray(position, position + sizeBytes));
         offset = baseOffset + chunk.readInt32BE(position + BatchField.lastOffsetDelta) + 1;
         position += sizeBytes;
@@ -35,13 +51,23 @@ export async function readWholeLog(log: PartitionLog): Promise<Map<number, Buffe
 }
 
 /** Every acknowledged batch is in the log, byte for byte as stamped. */
-export async function assertAcknowledgedPresent(log: PartitionLog, acknowledged: Acknowledged[], leaderEpoch: number): Promise<Map<number, Buffer>> {
+export async function assertAcknowledgedPresent(
+  log: PartitionLog,
+  acknowledged: Acknowledged[],
+  leaderEpoch: number,
+): Promise<Map<number, Buffer>> {
   const batches = await readWholeLog(log);
   for (const ack of acknowledged) {
     const stored = batches.get(ack.baseOffset);
-    assert.ok(stored, `acknowledged batch at offset ${ack.baseOffset} (seed ${ack.seed}) is missing; log end ${log.logEndOffset}`);
+    assert.ok(
+      stored,
+      `acknowledged batch at offset ${ack.baseOffset} (seed ${ack.seed}) is missing; log end ${log.logEndOffset}`,
+    );
     const expected = stamped(await makeBatch(recipeForSeed(ack.seed)), ack.baseOffset, leaderEpoch);
-    assert.ok(stored.equals(expected), `batch at offset ${ack.baseOffset} differs from what was acknowledged`);
+    assert.ok(
+      stored.equals(expected),
+      `batch at offset ${ack.baseOffset} differs from what was acknowledged`,
+    );
   }
   return batches;
 }

@@ -15,7 +15,13 @@ import {
   validateRecordSet,
   writeInt64,
 } from '../../src/record/batch.js';
-import { buildBatch, buildControlBatch, ControlRecordType, decodeBatch, decodeControlRecord } from '../../src/record/records.js';
+import {
+  buildBatch,
+  buildControlBatch,
+  ControlRecordType,
+  decodeBatch,
+  decodeControlRecord,
+} from '../../src/record/records.js';
 
 const options = { allowControlBatches: false, maxMessageBytes: 1024 * 1024 };
 
@@ -89,8 +95,16 @@ test('a flipped bit inside the CRC range is refused as CORRUPT_MESSAGE', async (
 
 test('a batch whose length overruns the record set is refused as CORRUPT_MESSAGE', async () => {
   const batch = await sampleBatch();
-  expectRecordError(() => validateRecordSet(batch.subarray(0, batch.length - 1), options), 2, /batchLength/);
-  expectRecordError(() => validateRecordSet(Buffer.concat([batch, Buffer.alloc(20)]), options), 2, /too few/);
+  expectRecordError(
+    () => validateRecordSet(batch.subarray(0, batch.length - 1), options),
+    2,
+    /batchLength/,
+  );
+  expectRecordError(
+    () => validateRecordSet(Buffer.concat([batch, Buffer.alloc(20)]), options),
+    2,
+    /too few/,
+  );
   expectRecordError(() => validateRecordSet(Buffer.alloc(0), options), 2, /empty/);
 });
 
@@ -112,22 +126,41 @@ test('lastOffsetDelta + 1 must equal recordsCount, which must be at least 1', as
 });
 
 test('control batches from clients are refused; coordinators may write them', async () => {
-  const marker = await buildControlBatch({ type: ControlRecordType.COMMIT, producerId: 5, producerEpoch: 1, coordinatorEpoch: 7, timestamp: 10 });
+  const marker = await buildControlBatch({
+    type: ControlRecordType.COMMIT,
+    producerId: 5,
+    producerEpoch: 1,
+    coordinatorEpoch: 7,
+    timestamp: 10,
+  });
   expectRecordError(() => validateRecordSet(marker, options), 87, /control/);
   assert.equal(validateRecordSet(marker, { ...options, allowControlBatches: true }).length, 1);
   const decoded = await decodeBatch(marker);
   assert.ok(decoded.isControl && decoded.isTransactional);
   assert.equal(decoded.baseSequence, -1);
-  assert.deepEqual(decodeControlRecord(decoded.records[0]), { version: 0, type: ControlRecordType.COMMIT, coordinatorEpoch: 7 });
+  assert.deepEqual(decodeControlRecord(decoded.records[0]), {
+    version: 0,
+    type: ControlRecordType.COMMIT,
+    coordinatorEpoch: 7,
+  });
 });
 
 test('a batch larger than max.message.bytes is refused as MESSAGE_TOO_LARGE', async () => {
   const batch = await sampleBatch();
-  expectRecordError(() => validateRecordSet(batch, { ...options, maxMessageBytes: batch.length - 1 }), 10, /max.message.bytes/);
+  expectRecordError(
+    () => validateRecordSet(batch, { ...options, maxMessageBytes: batch.length - 1 }),
+    10,
+    /max.message.bytes/,
+  );
 });
 
 test('an idempotent batch needs a base sequence', async () => {
-  const batch = await buildBatch({ records: [{ key: null, value: Buffer.from('v') }], producerId: 9, producerEpoch: 0, baseSequence: -1 });
+  const batch = await buildBatch({
+    records: [{ key: null, value: Buffer.from('v') }],
+    producerId: 9,
+    producerEpoch: 0,
+    baseSequence: -1,
+  });
   expectRecordError(() => validateRecordSet(batch, options), 87, /baseSequence/);
 });
 
@@ -160,7 +193,15 @@ test('records decode back to what was built: keys, null values, headers, timesta
   const batch = await buildBatch({
     baseOffset: 100,
     records: [
-      { key: Buffer.from('a'), value: null, timestamp: 2000, headers: [{ key: 'h1', value: Buffer.from('x') }, { key: 'h2', value: null }] },
+      {
+        key: Buffer.from('a'),
+        value: null,
+        timestamp: 2000,
+        headers: [
+          { key: 'h1', value: Buffer.from('x') },
+          { key: 'h2', value: null },
+        ],
+      },
       { key: null, value: Buffer.alloc(300, 1), timestamp: 1990 },
       { key: Buffer.alloc(0), value: Buffer.from('z'), timestamp: 2_000_000_000_000 },
     ],
@@ -169,7 +210,12 @@ test('records decode back to what was built: keys, null values, headers, timesta
   assert.equal(decoded.baseOffset, 100);
   assert.equal(decoded.maxTimestamp, 2_000_000_000_000);
   assert.deepEqual(
-    decoded.records.map((record) => [record.offset, record.timestamp, record.key?.toString() ?? null, record.value?.length ?? null]),
+    decoded.records.map((record) => [
+      record.offset,
+      record.timestamp,
+      record.key?.toString() ?? null,
+      record.value?.length ?? null,
+    ]),
     [
       [100, 2000, 'a', null],
       [101, 1990, null, 300],
@@ -185,7 +231,10 @@ test('records decode back to what was built: keys, null values, headers, timesta
 test('truncated record bytes are reported as CORRUPT_MESSAGE, not a crash', async () => {
   const batch = await sampleBatch();
   batch.writeInt32BE(batch.readInt32BE(BatchField.recordsCount) + 1, BatchField.recordsCount);
-  await assert.rejects(decodeBatch(batch), (error: unknown) => error instanceof RecordError && error.kafkaErrorCode === 2);
+  await assert.rejects(
+    decodeBatch(batch),
+    (error: unknown) => error instanceof RecordError && error.kafkaErrorCode === 2,
+  );
 });
 
 test('compressed batches of every codec decode to the same records', async () => {
@@ -196,14 +245,22 @@ test('compressed batches of every codec decode to the same records', async () =>
       timestamp: 10_000 + index,
     }));
     const batch = await buildBatch({ records, compression });
-    assert.equal(batch.readInt16BE(BatchField.attributes) & AttributeBit.compressionMask, compression);
+    assert.equal(
+      batch.readInt16BE(BatchField.attributes) & AttributeBit.compressionMask,
+      compression,
+    );
     validateRecordSet(batch, options);
     const decoded = await decodeBatch(batch);
     assert.equal(decoded.compression, compression);
     assert.deepEqual(
-      decoded.records.map((record) => [record.key!.toString(), record.value!.equals(Buffer.alloc(500, record.offset)), record.timestamp]),
+      decoded.records.map((record) => [
+        record.key!.toString(),
+        record.value!.equals(Buffer.alloc(500, record.offset)),
+        record.timestamp,
+      ]),
       records.map((record, index) => [`key-${index}`, true, 10_000 + index]),
     );
-    if (compression !== CompressionType.none) assert.ok(batch.length < 50 * 500, `codec ${compression} did not compress`);
+    if (compression !== CompressionType.none)
+      assert.ok(batch.length < 50 * 500, `codec ${compression} did not compress`);
   }
 });

@@ -2,9 +2,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compress as snappyBlock } from 'snappy';
 import { CompressionType } from '../../src/record/batch.js';
-import { XERIAL_MAGIC, compress, decompress, decompressSync } from '../../src/record/compression.js';
+import {
+  XERIAL_MAGIC,
+  compress,
+  decompress,
+  decompressSync,
+} from '../../src/record/compression.js';
 
-const sample = Buffer.concat(Array.from({ length: 3000 }, (_, index) => Buffer.from(`record ${index % 97} payload;`)));
+const sample = Buffer.concat(
+  Array.from({ length: 3000 }, (_, index) => Buffer.from(`record ${index % 97} payload;`)),
+);
 
 for (const [name, codec] of Object.entries(CompressionType)) {
   test(`${name} round-trips, asynchronously and synchronously`, async () => {
@@ -48,9 +55,17 @@ test('gzip and zstd carry their own magic numbers', async () => {
 });
 
 test('garbage in a compressed batch is reported as CORRUPT_MESSAGE', async () => {
-  for (const codec of [CompressionType.gzip, CompressionType.snappy, CompressionType.lz4, CompressionType.zstd]) {
-    await assert.rejects(decompress(codec, Buffer.from('definitely not compressed data')), (error: unknown) => {
-      return (error as { kafkaErrorCode?: number }).kafkaErrorCode === 2;
-    });
+  for (const codec of [
+    CompressionType.gzip,
+    CompressionType.snappy,
+    CompressionType.lz4,
+    CompressionType.zstd,
+  ]) {
+    await assert.rejects(
+      decompress(codec, Buffer.from('definitely not compressed data')),
+      (error: unknown) => {
+        return (error as { kafkaErrorCode?: number }).kafkaErrorCode === 2;
+      },
+    );
   }
 });

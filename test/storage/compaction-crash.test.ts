@@ -15,10 +15,21 @@ import { defaultLogConfig } from '../../src/storage/log-config.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/compaction-crasher.ts', import.meta.url));
 const ROUNDS = 8;
-const config = { ...defaultLogConfig, cleanupPolicy: 'compact' as const, retentionMs: -1, segmentBytes: 2000 };
+const config = {
+  ...defaultLogConfig,
+  cleanupPolicy: 'compact' as const,
+  retentionMs: -1,
+  segmentBytes: 2000,
+};
 
-async function runAndKill(directory: string, first: number, killAfterMs: number): Promise<Array<{ offset: number; key: string; value: string }>> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fixture, directory, String(first)], { stdio: ['ignore', 'pipe', 'pipe'] });
+async function runAndKill(
+  directory: string,
+  first: number,
+  killAfterMs: number,
+): Promise<Array<{ offset: number; key: string; value: string }>> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fixture, directory, String(first)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const acknowledged: Array<{ offset: number; key: string; value: string }> = [];
   let buffered = '';
   let stderr = '';
@@ -32,7 +43,8 @@ async function runAndKill(directory: string, first: number, killAfterMs: number)
     buffered = lines.pop() ?? '';
     for (const line of lines) {
       const [kind, offset, key, value] = line.split(' ');
-      if (kind === 'ready' && killTimer === null) killTimer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+      if (kind === 'ready' && killTimer === null)
+        killTimer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
       if (kind === 'ack') acknowledged.push({ offset: Number(offset), key, value });
     }
   });
@@ -58,41 +70,67 @@ test('compaction killed at random moments keeps the newest record of every key',
       for (const ack of acknowledged) newest.set(ack.key, { offset: ack.offset, value: ack.value });
       const log = await PartitionLog.open({ directory, config });
       try {
-        assert.ok(!readdirSync(directory).some((name) => /\.(cleaned|swap|deleted)$/.test(name)), 'swap leftovers remain after open');
+        assert.ok(
+          !readdirSync(directory).some((name) => /\.(cleaned|swap|deleted)$/.test(name)),
+          'swap leftovers remain after open',
+        );
         const served = new Map<string, { offset: number; value: string | null }>();
         let offset = log.logStartOffset;
         let previous = -1;
         recordsServed = 0;
         while (offset < log.logEndOffset) {
-          const { chunks } = await log.read(offset, { maxBytes: 1 << 20, maxOffset: log.logEndOffset });
+          const { chunks } = await log.read(offset, {
+            maxBytes: 1 << 20,
+            maxOffset: log.logEndOffset,
+          });
           if (chunks.length === 0) break;
           for (const chunk of chunks) {
-            for (let position = 0; position < chunk.length; position += batchSizeBytes(chunk, position)) {
+            for (
+              let position = 0;
+              position < chunk.length;
+              position += batchSizeBytes(chunk, position)
+            ) {
               const size = batchSizeBytes(chunk, position);
-              assert.ok(position + size <= chunk.length && hasValidCrc(chunk, position, size), 'a torn or corrupt batch was served');
+              assert.ok(
+                position + size <= chunk.length && hasValidCrc(chunk, position, size),
+                'a torn or corrupt batch was served',
+              );
               const batch = await decodeBatch(chunk.subarray(position, position + size));
               for (const record of batch.records) {
                 assert.ok(record.offset > previous, `offsets go backwards at ${record.offset}`);
                 previous = record.offset;
                 recordsServed++;
-                served.set(record.key!.toString(), { offset: record.offset, value: record.value?.toString() ?? null });
+                served.set(record.key!.toString(), {
+                  offset: record.offset,
+                  value: record.value?.toString() ?? null,
+                });
               }
-              offset = readInt64(chunk, position) + chunk.readInt32BE(position + BatchField.lastOffsetDelta) + 1;
+              offset =
+                readInt64(chunk, position) +
+                chunk.readInt32BE(position + BatchField.lastOffsetDelta) +
+                1;
             }
           }
         }
         for (const [key, expected] of newest) {
           // A record written but killed before its acknowledgement may also survive, and be newer.
           const found = served.get(key);
-          assert.ok(found && found.offset >= expected.offset, `round ${round}: the newest acknowledged record of ${key} (offset ${expected.offset}) is gone`);
+          assert.ok(
+            found && found.offset >= expected.offset,
+            `round ${round}: the newest acknowledged record of ${key} (offset ${expected.offset}) is gone`,
+          );
           if (found.offset === expected.offset) assert.equal(found.value, expected.value);
-          if (found.offset > expected.offset) newest.set(key, { offset: found.offset, value: found.value! });
+          if (found.offset > expected.offset)
+            newest.set(key, { offset: found.offset, value: found.value! });
         }
       } finally {
         await log.close();
       }
     }
-    assert.ok(recordsServed < acknowledgedTotal, 'compaction never removed anything: the test exercised nothing');
+    assert.ok(
+      recordsServed < acknowledgedTotal,
+      'compaction never removed anything: the test exercised nothing',
+    );
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BatchField, AttributeBit, batchSizeBytes, hasValidCrc, readInt64 } from '../../src/record/batch.js';
+import {
+  BatchField,
+  AttributeBit,
+  batchSizeBytes,
+  hasValidCrc,
+  readInt64,
+} from '../../src/record/batch.js';
 import { decodeBatch } from '../../src/record/records.js';
 import { PartitionLog } from '../../src/storage/partition-log.js';
 import { cleanLog } from '../../src/storage/log-cleaner.js';
@@ -46,9 +52,15 @@ async function allRecords(log: PartitionLog): Promise<StoredRecord[]> {
         assert.ok(hasValidCrc(chunk, position, size));
         const batch = await decodeBatch(chunk.subarray(position, position + size));
         for (const record of batch.records) {
-          records.push({ offset: record.offset, key: record.key?.toString() ?? null, value: record.value?.toString() ?? null, compression: batch.compression });
+          records.push({
+            offset: record.offset,
+            key: record.key?.toString() ?? null,
+            value: record.value?.toString() ?? null,
+            compression: batch.compression,
+          });
         }
-        offset = readInt64(chunk, position) + chunk.readInt32BE(position + BatchField.lastOffsetDelta) + 1;
+        offset =
+          readInt64(chunk, position) + chunk.readInt32BE(position + BatchField.lastOffsetDelta) + 1;
       }
     }
   }
@@ -58,13 +70,22 @@ async function allRecords(log: PartitionLog): Promise<StoredRecord[]> {
 /** Key k<i mod 5> written 40 times with value v<i>; every 10th write of k0 is a tombstone at the end. */
 async function writeHistory(log: PartitionLog, compression = 0): Promise<void> {
   for (let index = 0; index < 40; index++) {
-    const batch = await keyedBatch([{ key: `k${index % 5}`, value: `v${index}`, timestamp: 1_000 + index }], compression);
+    const batch = await keyedBatch(
+      [{ key: `k${index % 5}`, value: `v${index}`, timestamp: 1_000 + index }],
+      compression,
+    );
     await log.append(batch, { leaderEpoch: 0, origin: 'client' }).acknowledged;
   }
   // Delete k0, then keep writing other keys so the tombstone lands in a closed segment.
-  await log.append(await keyedBatch([{ key: 'k0', value: null, timestamp: 2_000 }], compression), { leaderEpoch: 0, origin: 'client' }).acknowledged;
+  await log.append(await keyedBatch([{ key: 'k0', value: null, timestamp: 2_000 }], compression), {
+    leaderEpoch: 0,
+    origin: 'client',
+  }).acknowledged;
   for (let index = 0; index < 12; index++) {
-    const batch = await keyedBatch([{ key: `k${1 + (index % 4)}`, value: `w${index}`, timestamp: 3_000 + index }], compression);
+    const batch = await keyedBatch(
+      [{ key: `k${1 + (index % 4)}`, value: `w${index}`, timestamp: 3_000 + index }],
+      compression,
+    );
     await log.append(batch, { leaderEpoch: 0, origin: 'client' }).acknowledged;
   }
 }
@@ -83,10 +104,19 @@ test('compaction keeps the newest record per key in closed segments, with offset
   for (const record of after) {
     const original = before.find((candidate) => candidate.offset === record.offset);
     assert.deepEqual(record, original, 'a kept record is unchanged, at its original offset');
-    if (record.offset < activeBase) assert.equal(newestByKey.get(record.key), record.offset, `stale record for ${record.key} at ${record.offset} survived`);
+    if (record.offset < activeBase)
+      assert.equal(
+        newestByKey.get(record.key),
+        record.offset,
+        `stale record for ${record.key} at ${record.offset} survived`,
+      );
   }
   // The newest value of every key survives, and so (for now) does the tombstone.
-  for (const [key, offset] of newestByKey) assert.ok(after.some((record) => record.key === key && record.offset === offset), `lost the newest ${key}`);
+  for (const [key, offset] of newestByKey)
+    assert.ok(
+      after.some((record) => record.key === key && record.offset === offset),
+      `lost the newest ${key}`,
+    );
   assert.ok(after.some((record) => record.key === 'k0' && record.value === null));
   assert.equal(log.logEndOffset, 53);
   // Tombstones go once delete.retention.ms has passed since the cleaning that first saw them.
@@ -95,7 +125,10 @@ test('compaction keeps the newest record per key in closed segments, with offset
   const final = await allRecords(log);
   assert.ok(!final.some((record) => record.key === 'k0'), 'the tombstone (and k0) should be gone');
   // Appends continue at the same offsets after compaction, and a reopen reads the same records.
-  await log.append(await keyedBatch([{ key: 'k9', value: 'z' }]), { leaderEpoch: 0, origin: 'client' }).acknowledged;
+  await log.append(await keyedBatch([{ key: 'k9', value: 'z' }]), {
+    leaderEpoch: 0,
+    origin: 'client',
+  }).acknowledged;
   await log.close();
   const reopened = await PartitionLog.open({ directory, config, clock: () => now });
   assert.equal(reopened.logEndOffset, 54);
@@ -112,14 +145,20 @@ test('compressed batches are recompressed with the same codec', async (t) => {
     await cleanLog(log, 10_000);
     const after = await allRecords(log);
     assert.ok(after.length < before.length, `codec ${compression}: nothing was compacted`);
-    assert.ok(after.every((record) => record.compression === compression), `codec ${compression} was not kept`);
+    assert.ok(
+      after.every((record) => record.compression === compression),
+      `codec ${compression} was not kept`,
+    );
     await log.close();
   }
 });
 
 test('min.compaction.lag.ms keeps young segments uncompacted', async (t) => {
   const directory = temporaryDirectory(t);
-  const log = await PartitionLog.open({ directory, config: { ...config, minCompactionLagMs: DAY_MS } });
+  const log = await PartitionLog.open({
+    directory,
+    config: { ...config, minCompactionLagMs: DAY_MS },
+  });
   await writeHistory(log);
   const result = await cleanLog(log, 10_000);
   assert.equal(result.segmentsCleaned, 0);
@@ -145,10 +184,16 @@ test('a crash after the swap commit point is completed on the next open', async 
   };
   await assert.rejects(cleanLog(log, 10_000), /simulated crash/);
   const names = readdirSync(directory);
-  assert.ok(names.some((name) => name.endsWith('.log.swap')), 'the crash left a committed swap behind');
+  assert.ok(
+    names.some((name) => name.endsWith('.log.swap')),
+    'the crash left a committed swap behind',
+  );
   // The process "dies" here: the log object is abandoned and the directory reopened.
   const reopened = await PartitionLog.open({ directory, config });
-  assert.ok(!readdirSync(directory).some((name) => /\.(swap|cleaned|deleted)$/.test(name)), 'leftovers are cleaned up');
+  assert.ok(
+    !readdirSync(directory).some((name) => /\.(swap|cleaned|deleted)$/.test(name)),
+    'leftovers are cleaned up',
+  );
   const firstTwoSegments = reopened.segmentInfos()[2].baseOffset;
   const recovered = await allRecords(reopened);
   assert.deepEqual(
@@ -169,7 +214,10 @@ test('a crash before the swap commit point leaves the old segment and discards t
   const before = await allRecords(log);
   await log.close();
   // What a crash can leave before `.log.swap` exists: cleaned files, and index swaps without their log.
-  writeFileSync(join(directory, '00000000000000000000.log.cleaned'), Buffer.from('half-written cleaned segment'));
+  writeFileSync(
+    join(directory, '00000000000000000000.log.cleaned'),
+    Buffer.from('half-written cleaned segment'),
+  );
   writeFileSync(join(directory, '00000000000000000000.index.swap'), Buffer.alloc(8));
   writeFileSync(join(directory, '00000000000000000000.timeindex.cleaned'), Buffer.alloc(12));
   const reopened = await PartitionLog.open({ directory, config });
@@ -183,7 +231,13 @@ test('control batches survive compaction untouched', async (t) => {
   const directory = temporaryDirectory(t);
   const { buildControlBatch, ControlRecordType } = await import('../../src/record/records.js');
   const log = await PartitionLog.open({ directory, config });
-  const marker = await buildControlBatch({ type: ControlRecordType.COMMIT, producerId: 4, producerEpoch: 0, coordinatorEpoch: 1, timestamp: 1_000 });
+  const marker = await buildControlBatch({
+    type: ControlRecordType.COMMIT,
+    producerId: 4,
+    producerEpoch: 0,
+    coordinatorEpoch: 1,
+    timestamp: 1_000,
+  });
   await log.append(marker, { leaderEpoch: 0, origin: 'coordinator' }).acknowledged;
   await writeHistory(log);
   await cleanLog(log, 10_000);

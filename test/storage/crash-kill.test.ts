@@ -29,7 +29,12 @@ test('every acknowledged batch survives SIGKILL at random moments, byte for byte
       // Reopened without a recovery point: the roll protocol makes scanning the last segment enough.
       const log = await PartitionLog.open({
         directory: join(directory, 'crash-0'),
-        config: { ...defaultLogConfig, segmentBytes: 64 * 1024, retentionMs: -1, indexIntervalBytes: 1024 },
+        config: {
+          ...defaultLogConfig,
+          segmentBytes: 64 * 1024,
+          retentionMs: -1,
+          indexIntervalBytes: 1024,
+        },
       });
       try {
         assert.equal(log.openedCleanly, false, 'a killed writer leaves no clean-shutdown marker');

@@ -48,7 +48,12 @@ test('every acknowledged batch survives a simulated power loss at random moments
       // The killed child's lock file is stale: the next manager takes it over.
       const manager = await LogManager.open({
         directory,
-        defaultConfig: { ...defaultLogConfig, segmentBytes: 48 * 1024, retentionMs: -1, indexIntervalBytes: 1024 },
+        defaultConfig: {
+          ...defaultLogConfig,
+          segmentBytes: 48 * 1024,
+          retentionMs: -1,
+          indexIntervalBytes: 1024,
+        },
         retentionCheckIntervalMs: 0,
         checkpointIntervalMs: 0,
       });
@@ -62,7 +67,10 @@ test('every acknowledged batch survives a simulated power loss at random moments
       }
     }
     // The simulation must actually have thrown unsynced bytes away, or it proves nothing.
-    assert.ok(discardedTotal > 0, 'no unsynced bytes were ever cut: the power loss simulation did nothing');
+    assert.ok(
+      discardedTotal > 0,
+      'no unsynced bytes were ever cut: the power loss simulation did nothing',
+    );
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

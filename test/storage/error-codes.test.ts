@@ -5,5 +5,6 @@ import { StorageErrorCode } from '../../src/storage/errors.js';
 
 test('every storage error code is documented in src/storage/README.md', () => {
   const readme = readFileSync(new URL('../../src/storage/README.md', import.meta.url), 'utf8');
-  for (const code of Object.values(StorageErrorCode)) assert.ok(readme.includes(`\`${code}\``), `${code} is not documented`);
+  for (const code of Object.values(StorageErrorCode))
+    assert.ok(readme.includes(`\`${code}\``), `${code} is not documented`);
 });

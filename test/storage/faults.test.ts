@@ -33,16 +33,25 @@ test('EIO on fsync: nothing it covered is acknowledged, and the error is sticky'
   const directory = temporaryDirectory(t);
   const io = new FaultyFileIo();
   const log = await PartitionLog.open({ directory, config, io });
-  const good = log.append(await makeBatch({ seed: 1, recordsCount: 1, valueBytes: 10 }), { leaderEpoch: 0, origin: 'client' });
+  const good = log.append(await makeBatch({ seed: 1, recordsCount: 1, valueBytes: 10 }), {
+    leaderEpoch: 0,
+    origin: 'client',
+  });
   await good.acknowledged;
   io.inject({ operation: 'datasync', pathIncludes: '.log', errorCode: 'EIO', times: 1 });
-  const doomed = await Promise.all([2, 3, 4].map((seed) => makeBatch({ seed, recordsCount: 1, valueBytes: 10 })));
+  const doomed = await Promise.all(
+    [2, 3, 4].map((seed) => makeBatch({ seed, recordsCount: 1, valueBytes: 10 })),
+  );
   const results = doomed.map((batch) => log.append(batch, { leaderEpoch: 0, origin: 'client' }));
-  for (const result of results) await assert.rejects(result.acknowledged, isStorageError('BROOK_STORAGE_FAILED'));
+  for (const result of results)
+    await assert.rejects(result.acknowledged, isStorageError('BROOK_STORAGE_FAILED'));
   assert.equal(log.flushedOffset, 1, 'the flushed offset never passes a failed fsync');
   assert.ok(log.error);
   // Sticky: later appends are refused at once, even though fsync would now succeed.
-  assert.throws(() => log.append(doomed[0], { leaderEpoch: 0, origin: 'client' }), isStorageError('BROOK_STORAGE_FAILED'));
+  assert.throws(
+    () => log.append(doomed[0], { leaderEpoch: 0, origin: 'client' }),
+    isStorageError('BROOK_STORAGE_FAILED'),
+  );
   await assert.rejects(log.waitForFlush(4), isStorageError('BROOK_STORAGE_FAILED'));
   await log.close();
   // No clean-shutdown marker after a failure: the next open recovers from disk.
@@ -57,10 +66,16 @@ test('EIO on write: the append is refused, the log refuses more and reports why'
   const io = new FaultyFileIo();
   const log = await PartitionLog.open({ directory, config, io });
   io.inject({ operation: 'write', pathIncludes: '.log', errorCode: 'EIO', times: 1 });
-  const result = log.append(await makeBatch({ seed: 1, recordsCount: 1, valueBytes: 10 }), { leaderEpoch: 0, origin: 'client' });
+  const result = log.append(await makeBatch({ seed: 1, recordsCount: 1, valueBytes: 10 }), {
+    leaderEpoch: 0,
+    origin: 'client',
+  });
   await assert.rejects(result.acknowledged, isStorageError('BROOK_STORAGE_FAILED'));
   assert.match(log.error!.message, /EIO/);
-  assert.throws(() => log.append(Buffer.alloc(0), { leaderEpoch: 0, origin: 'client' }), StorageError);
+  assert.throws(
+    () => log.append(Buffer.alloc(0), { leaderEpoch: 0, origin: 'client' }),
+    StorageError,
+  );
   await log.close();
 });
 
@@ -68,15 +83,24 @@ test('an injected ENOSPC refuses the appends it hit, cuts back, and the log work
   const directory = temporaryDirectory(t);
   const io = new FaultyFileIo();
   const log = await PartitionLog.open({ directory, config, io });
-  await log.append(await makeBatch({ seed: 1, recordsCount: 2, valueBytes: 10 }), { leaderEpoch: 0, origin: 'client' }).acknowledged;
+  await log.append(await makeBatch({ seed: 1, recordsCount: 2, valueBytes: 10 }), {
+    leaderEpoch: 0,
+    origin: 'client',
+  }).acknowledged;
   io.inject({ operation: 'write', pathIncludes: '.log', errorCode: 'ENOSPC', times: 1 });
-  const refused = log.append(await makeBatch({ seed: 2, recordsCount: 2, valueBytes: 10 }), { leaderEpoch: 0, origin: 'client' });
+  const refused = log.append(await makeBatch({ seed: 2, recordsCount: 2, valueBytes: 10 }), {
+    leaderEpoch: 0,
+    origin: 'client',
+  });
   await assert.rejects(refused.acknowledged, isStorageError('BROOK_STORAGE_FULL'));
   const deadline = Date.now() + 5000;
   while (log.error && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
   assert.equal(log.error, null, 'a full disk is not a sticky failure once the log has cut back');
   assert.equal(log.logEndOffset, 2);
-  const retried = log.append(await makeBatch({ seed: 3, recordsCount: 2, valueBytes: 10 }), { leaderEpoch: 0, origin: 'client' });
+  const retried = log.append(await makeBatch({ seed: 3, recordsCount: 2, valueBytes: 10 }), {
+    leaderEpoch: 0,
+    origin: 'client',
+  });
   assert.equal(retried.baseOffset, 2);
   await retried.acknowledged;
   await log.close();
@@ -102,7 +126,10 @@ test('ENOSPC on a real full filesystem leaves no partial batch, and appends work
   const filler = join(mountPoint, 'filler');
   writeFileSync(filler, Buffer.alloc(1536 * 1024, 1));
   const logDirectory = join(mountPoint, 'orders-0');
-  const log = await PartitionLog.open({ directory: logDirectory, config: { ...config, segmentBytes: 8 * 1024 * 1024 } });
+  const log = await PartitionLog.open({
+    directory: logDirectory,
+    config: { ...config, segmentBytes: 8 * 1024 * 1024 },
+  });
   const acknowledged: Array<{ offset: number; bytes: Buffer }> = [];
   let failure: unknown = null;
   for (let seed = 0; seed < 200 && failure === null; seed++) {
@@ -126,7 +153,11 @@ test('ENOSPC on a real full filesystem leaves no partial batch, and appends work
   const deadline = Date.now() + 5000;
   while (log.error && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
   const expectedBytes = acknowledged.reduce((total, entry) => total + entry.bytes.length, 0);
-  assert.equal(statSync(join(logDirectory, '00000000000000000000.log')).size, expectedBytes, 'no partial batch is left in the file');
+  assert.equal(
+    statSync(join(logDirectory, '00000000000000000000.log')).size,
+    expectedBytes,
+    'no partial batch is left in the file',
+  );
   unlinkSync(filler);
   const after = await makeBatch({ seed: 999, recordsCount: 4, valueBytes: 4000 });
   const retried = log.append(after, { leaderEpoch: 0, origin: 'client' });
@@ -147,40 +178,62 @@ test('a slow fsync delays acknowledgements but never reorders or loses them', as
   io.datasyncDelayMs = 30;
   const log = await PartitionLog.open({ directory, config, io });
   const order: number[] = [];
-  const batches = await Promise.all(Array.from({ length: 50 }, (_, seed) => makeBatch({ seed, recordsCount: 1, valueBytes: 20 })));
+  const batches = await Promise.all(
+    Array.from({ length: 50 }, (_, seed) => makeBatch({ seed, recordsCount: 1, valueBytes: 20 })),
+  );
   await Promise.all(
     batches.map((batch) => {
       const result = log.append(batch, { leaderEpoch: 0, origin: 'client' });
       return result.acknowledged.then(() => order.push(result.baseOffset));
     }),
   );
-  assert.deepEqual(order, [...order].sort((a, b) => a - b));
+  assert.deepEqual(
+    order,
+    [...order].sort((a, b) => a - b),
+  );
   assert.equal(order.length, 50);
   await log.close();
 });
 
 test('a second broker on the same log directory gets a clear error with a stable code', async (t) => {
   const directory = temporaryDirectory(t);
-  const manager = await LogManager.open({ directory, retentionCheckIntervalMs: 0, checkpointIntervalMs: 0 });
-  await assert.rejects(LogManager.open({ directory, retentionCheckIntervalMs: 0 }), (error: unknown) => {
-    assert.ok(error instanceof StorageError);
-    assert.equal(error.code, 'BROOK_LOG_DIRECTORY_LOCKED');
-    assert.match(error.message, /in use/);
-    return true;
+  const manager = await LogManager.open({
+    directory,
+    retentionCheckIntervalMs: 0,
+    checkpointIntervalMs: 0,
   });
+  await assert.rejects(
+    LogManager.open({ directory, retentionCheckIntervalMs: 0 }),
+    (error: unknown) => {
+      assert.ok(error instanceof StorageError);
+      assert.equal(error.code, 'BROOK_LOG_DIRECTORY_LOCKED');
+      assert.match(error.message, /in use/);
+      return true;
+    },
+  );
   // Another process is refused as well.
   const script = `
     import { LogManager } from ${JSON.stringify(new URL('../../src/storage/log-manager.ts', import.meta.url).pathname)};
     try { await LogManager.open({ directory: ${JSON.stringify(directory)}, retentionCheckIntervalMs: 0 }); console.log('opened'); }
     catch (error) { console.log(error.code); }
   `;
-  const output = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
+  const output = execFileSync(
+    process.execPath,
+    ['--import', 'tsx', '--input-type=module', '-e', script],
+    { encoding: 'utf8' },
+  );
   assert.equal(output.trim(), 'BROOK_LOG_DIRECTORY_LOCKED');
   await manager.close();
   // A lock left by a process that died is taken over.
-  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {
+    encoding: 'utf8',
+  });
   writeFileSync(join(directory, '.lock'), `${dead.stdout}\n`);
-  const second = await LogManager.open({ directory, retentionCheckIntervalMs: 0, checkpointIntervalMs: 0 });
+  const second = await LogManager.open({
+    directory,
+    retentionCheckIntervalMs: 0,
+    checkpointIntervalMs: 0,
+  });
   assert.equal(readFileSync(join(directory, '.lock'), 'utf8').trim(), String(process.pid));
   await second.close();
 });
@@ -189,21 +242,40 @@ test('a failure while rolling a segment is sticky and nothing after it is acknow
   const directory = temporaryDirectory(t);
   const io = new FaultyFileIo();
   const log = await PartitionLog.open({ directory, config: { ...config, segmentBytes: 1000 }, io });
-  const first = log.append(await makeBatch({ seed: 1, recordsCount: 2, valueBytes: 300 }), { leaderEpoch: 0, origin: 'client' });
+  const first = log.append(await makeBatch({ seed: 1, recordsCount: 2, valueBytes: 300 }), {
+    leaderEpoch: 0,
+    origin: 'client',
+  });
   await first.acknowledged;
   // The next append does not fit: the roll writes the closed segment's index and fails.
   io.inject({ operation: 'write', pathIncludes: '.index', errorCode: 'EIO', times: 1 });
-  const second = log.append(await makeBatch({ seed: 2, recordsCount: 2, valueBytes: 300 }), { leaderEpoch: 0, origin: 'client' });
+  const second = log.append(await makeBatch({ seed: 2, recordsCount: 2, valueBytes: 300 }), {
+    leaderEpoch: 0,
+    origin: 'client',
+  });
   await assert.rejects(second.acknowledged, isStorageError('BROOK_STORAGE_FAILED'));
   assert.equal(log.flushedOffset, 2);
-  assert.throws(() => log.append(Buffer.alloc(1), { leaderEpoch: 0, origin: 'client' }), isStorageError('BROOK_STORAGE_FAILED'));
+  assert.throws(
+    () => log.append(Buffer.alloc(1), { leaderEpoch: 0, origin: 'client' }),
+    isStorageError('BROOK_STORAGE_FAILED'),
+  );
   await log.close();
-  const reopened = await PartitionLog.open({ directory, config: { ...config, segmentBytes: 1000 } });
+  const reopened = await PartitionLog.open({
+    directory,
+    config: { ...config, segmentBytes: 1000 },
+  });
   const stored = await readWholeLog(reopened);
   assert.ok(stored.has(0));
   const endBefore = reopened.logEndOffset;
-  const next = reopened.append(await makeBatch({ seed: 3, recordsCount: 1, valueBytes: 10 }), { leaderEpoch: 0, origin: 'client' });
-  assert.equal(next.baseOffset, endBefore, 'the reopened log appends right after what it recovered');
+  const next = reopened.append(await makeBatch({ seed: 3, recordsCount: 1, valueBytes: 10 }), {
+    leaderEpoch: 0,
+    origin: 'client',
+  });
+  assert.equal(
+    next.baseOffset,
+    endBefore,
+    'the reopened log appends right after what it recovered',
+  );
   await next.acknowledged;
   await reopened.close();
 });

@@ -16,8 +16,15 @@ function temporaryDirectory(t: { after: (fn: () => void) => void }): string {
   return directory;
 }
 
-async function appendWithEpoch(log: PartitionLog, seed: number, leaderEpoch: number): Promise<number> {
-  const result = log.append(await makeBatch({ seed, recordsCount: 2, valueBytes: 100 }), { leaderEpoch, origin: 'client' });
+async function appendWithEpoch(
+  log: PartitionLog,
+  seed: number,
+  leaderEpoch: number,
+): Promise<number> {
+  const result = log.append(await makeBatch({ seed, recordsCount: 2, valueBytes: 100 }), {
+    leaderEpoch,
+    origin: 'client',
+  });
   await result.acknowledged;
   return result.baseOffset;
 }
@@ -35,7 +42,10 @@ test('appends record where each leader epoch starts, in leader-epoch-checkpoint 
     { epoch: 2, startOffset: 4 },
     { epoch: 5, startOffset: 6 },
   ]);
-  assert.equal(readFileSync(join(directory, 'leader-epoch-checkpoint'), 'utf8'), '0\n3\n0 0\n2 4\n5 6\n');
+  assert.equal(
+    readFileSync(join(directory, 'leader-epoch-checkpoint'), 'utf8'),
+    '0\n3\n0 0\n2 4\n5 6\n',
+  );
   assert.equal(log.latestLeaderEpoch, 5);
   // OffsetForLeaderEpoch, as Kafka answers it.
   assert.deepEqual(log.endOffsetForLeaderEpoch(5), { leaderEpoch: 5, endOffset: 10 });
@@ -45,7 +55,10 @@ test('appends record where each leader epoch starts, in leader-epoch-checkpoint 
   assert.deepEqual(log.endOffsetForLeaderEpoch(9), { leaderEpoch: -1, endOffset: -1 });
   await log.close();
   const reopened = await PartitionLog.open({ directory, config });
-  assert.deepEqual(reopened.leaderEpochs().map((entry) => entry.epoch), [0, 2, 5]);
+  assert.deepEqual(
+    reopened.leaderEpochs().map((entry) => entry.epoch),
+    [0, 2, 5],
+  );
   await reopened.close();
 });
 
@@ -68,7 +81,10 @@ test('truncation and record deletion trim the leader epoch entries', async (t) =
     { epoch: 1, startOffset: 6 },
     { epoch: 4, startOffset: 10 },
   ]);
-  assert.deepEqual(decodeLeaderEpochCheckpoint(readFileSync(join(directory, 'leader-epoch-checkpoint'))), log.leaderEpochs());
+  assert.deepEqual(
+    decodeLeaderEpochCheckpoint(readFileSync(join(directory, 'leader-epoch-checkpoint'))),
+    log.leaderEpochs(),
+  );
   await log.close();
 });
 

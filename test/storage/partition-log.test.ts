@@ -3,7 +3,12 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BatchField, batchBaseOffset, batchMaxTimestamp, readInt64 } from '../../src/record/batch.js';
+import {
+  BatchField,
+  batchBaseOffset,
+  batchMaxTimestamp,
+  readInt64,
+} from '../../src/record/batch.js';
 import { buildBatch, buildControlBatch, ControlRecordType } from '../../src/record/records.js';
 import { RecordError } from '../../src/record/batch.js';
 import { PartitionLog, CLEAN_SHUTDOWN_FILE } from '../../src/storage/partition-log.js';
@@ -27,14 +32,27 @@ async function appendAll(log: PartitionLog, batches: Buffer[], leaderEpoch = 1):
   return results.map((result) => result.baseOffset);
 }
 
-async function seeds(from: number, count: number, recordsCount = 2, valueBytes = 200): Promise<Buffer[]> {
-  return Promise.all(Array.from({ length: count }, (_, index) => makeBatch({ seed: from + index, recordsCount, valueBytes })));
+async function seeds(
+  from: number,
+  count: number,
+  recordsCount = 2,
+  valueBytes = 200,
+): Promise<Buffer[]> {
+  return Promise.all(
+    Array.from({ length: count }, (_, index) =>
+      makeBatch({ seed: from + index, recordsCount, valueBytes }),
+    ),
+  );
 }
 
 function batchOffsets(chunks: Buffer[]): number[] {
   const offsets: number[] = [];
   for (const chunk of chunks) {
-    for (let position = 0; position < chunk.length; position += 12 + chunk.readInt32BE(position + 8)) {
+    for (
+      let position = 0;
+      position < chunk.length;
+      position += 12 + chunk.readInt32BE(position + 8)
+    ) {
       offsets.push(readInt64(chunk, position));
     }
   }
@@ -44,9 +62,18 @@ function batchOffsets(chunks: Buffer[]): number[] {
 test('appends get contiguous offsets, assigned before append returns, and are stamped in place', async (t) => {
   const directory = temporaryDirectory(t);
   const log = await PartitionLog.open({ directory, config: baseConfig });
-  const first = log.append(await makeBatch({ seed: 1, recordsCount: 3, valueBytes: 10 }), { leaderEpoch: 7, origin: 'client' });
-  const second = log.append(await makeBatch({ seed: 2, recordsCount: 2, valueBytes: 10 }), { leaderEpoch: 7, origin: 'client' });
-  assert.deepEqual([first.baseOffset, first.lastOffset, second.baseOffset, second.lastOffset], [0, 2, 3, 4]);
+  const first = log.append(await makeBatch({ seed: 1, recordsCount: 3, valueBytes: 10 }), {
+    leaderEpoch: 7,
+    origin: 'client',
+  });
+  const second = log.append(await makeBatch({ seed: 2, recordsCount: 2, valueBytes: 10 }), {
+    leaderEpoch: 7,
+    origin: 'client',
+  });
+  assert.deepEqual(
+    [first.baseOffset, first.lastOffset, second.baseOffset, second.lastOffset],
+    [0, 2, 3, 4],
+  );
   assert.equal(log.logEndOffset, 5);
   assert.equal(first.logAppendTime, -1);
   await Promise.all([first.acknowledged, second.acknowledged]);
@@ -63,9 +90,15 @@ test('a record set of several batches is appended whole, or not at all when one 
   const good = await makeBatch({ seed: 1, recordsCount: 2, valueBytes: 10 });
   const bad = await makeBatch({ seed: 2, recordsCount: 2, valueBytes: 10 });
   bad[bad.length - 1] ^= 1;
-  assert.throws(() => log.append(Buffer.concat([good, bad]), { leaderEpoch: 0, origin: 'client' }), (error: unknown) => error instanceof RecordError && error.kafkaErrorCode === 2);
+  assert.throws(
+    () => log.append(Buffer.concat([good, bad]), { leaderEpoch: 0, origin: 'client' }),
+    (error: unknown) => error instanceof RecordError && error.kafkaErrorCode === 2,
+  );
   assert.equal(log.logEndOffset, 0);
-  const result = log.append(Buffer.concat([good, await makeBatch({ seed: 3, recordsCount: 4, valueBytes: 10 })]), { leaderEpoch: 0, origin: 'client' });
+  const result = log.append(
+    Buffer.concat([good, await makeBatch({ seed: 3, recordsCount: 4, valueBytes: 10 })]),
+    { leaderEpoch: 0, origin: 'client' },
+  );
   assert.deepEqual([result.baseOffset, result.lastOffset], [0, 5]);
   await result.acknowledged;
   await log.close();
@@ -73,9 +106,21 @@ test('a record set of several batches is appended whole, or not at all when one 
 
 test('append refuses control batches from clients, oversize batches, and keyless records on compacted topics', async (t) => {
   const directory = temporaryDirectory(t);
-  const log = await PartitionLog.open({ directory, config: { ...baseConfig, maxMessageBytes: 2000 } });
-  const marker = await buildControlBatch({ type: ControlRecordType.ABORT, producerId: 1, producerEpoch: 0, coordinatorEpoch: 0, timestamp: 1 });
-  assert.throws(() => log.append(marker, { leaderEpoch: 0, origin: 'client' }), (error: unknown) => (error as RecordError).kafkaErrorCode === 87);
+  const log = await PartitionLog.open({
+    directory,
+    config: { ...baseConfig, maxMessageBytes: 2000 },
+  });
+  const marker = await buildControlBatch({
+    type: ControlRecordType.ABORT,
+    producerId: 1,
+    producerEpoch: 0,
+    coordinatorEpoch: 0,
+    timestamp: 1,
+  });
+  assert.throws(
+    () => log.append(marker, { leaderEpoch: 0, origin: 'client' }),
+    (error: unknown) => (error as RecordError).kafkaErrorCode === 87,
+  );
   const written = log.append(marker, { leaderEpoch: 0, origin: 'coordinator' });
   assert.equal(written.baseOffset, 0);
   assert.throws(
@@ -84,7 +129,13 @@ test('append refuses control batches from clients, oversize batches, and keyless
   );
   log.updateConfig({ ...baseConfig, cleanupPolicy: 'compact' });
   for (const compression of [0, 1, 2, 3, 4]) {
-    const keyless = await keyedBatch([{ key: 'a', value: '1' }, { key: null, value: '2' }], compression);
+    const keyless = await keyedBatch(
+      [
+        { key: 'a', value: '1' },
+        { key: null, value: '2' },
+      ],
+      compression,
+    );
     assert.throws(() => log.append(keyless, { leaderEpoch: 0, origin: 'client' }), /without a key/);
   }
   log.append(await keyedBatch([{ key: 'a', value: '1' }], 1), { leaderEpoch: 0, origin: 'client' });
@@ -94,7 +145,12 @@ test('append refuses control batches from clients, oversize batches, and keyless
 function makeBatchSync(valueBytes: number): Buffer {
   // A batch of one uncompressed record, built by hand so the test stays synchronous.
   const value = Buffer.alloc(valueBytes, 1);
-  const record = Buffer.concat([Buffer.from([0, 0, 0, 1]), zigzag(valueBytes), value, Buffer.from([0])]);
+  const record = Buffer.concat([
+    Buffer.from([0, 0, 0, 1]),
+    zigzag(valueBytes),
+    value,
+    Buffer.from([0]),
+  ]);
   const body = Buffer.concat([zigzag(record.length), record]);
   const batch = Buffer.alloc(61 + body.length);
   batch.writeInt32BE(batch.length - 12, 8);
@@ -122,8 +178,15 @@ function zigzag(value: number): Buffer {
 
 test('LogAppendTime stamps the broker clock into maxTimestamp and reports it', async (t) => {
   const directory = temporaryDirectory(t);
-  const log = await PartitionLog.open({ directory, config: { ...baseConfig, messageTimestampType: 'LogAppendTime' }, clock: () => 42_000 });
-  const result = log.append(await makeBatch({ seed: 1, recordsCount: 2, valueBytes: 5 }), { leaderEpoch: 0, origin: 'client' });
+  const log = await PartitionLog.open({
+    directory,
+    config: { ...baseConfig, messageTimestampType: 'LogAppendTime' },
+    clock: () => 42_000,
+  });
+  const result = log.append(await makeBatch({ seed: 1, recordsCount: 2, valueBytes: 5 }), {
+    leaderEpoch: 0,
+    origin: 'client',
+  });
   assert.equal(result.logAppendTime, 42_000);
   assert.equal(result.maxTimestamp, 42_000);
   await result.acknowledged;
@@ -136,7 +199,11 @@ test('reads return whole batches: the one holding the offset, at least one over 
   const directory = temporaryDirectory(t);
   // A tiny tail cache so the file path is exercised as well as the cache.
   for (const tailCacheBytes of [0, 1 << 20]) {
-    const log = await PartitionLog.open({ directory: join(directory, String(tailCacheBytes)), config: { ...baseConfig, indexIntervalBytes: 500 }, tailCacheBytes });
+    const log = await PartitionLog.open({
+      directory: join(directory, String(tailCacheBytes)),
+      config: { ...baseConfig, indexIntervalBytes: 500 },
+      tailCacheBytes,
+    });
     const batches = await seeds(0, 20, 4, 100);
     await appendAll(log, batches);
     const size = batches[0].length;
@@ -164,7 +231,9 @@ test('reads return whole batches: the one holding the offset, at least one over 
     await assert.rejects(log.read(-1, { maxBytes: 100, maxOffset: 100 }), OffsetOutOfRangeError);
     // Bytes served are exactly the bytes appended.
     const whole = await readWholeLog(log);
-    batches.forEach((batch, index) => assert.ok(whole.get(index * 4)!.equals(stamped(batch, index * 4, 1))));
+    batches.forEach((batch, index) =>
+      assert.ok(whole.get(index * 4)!.equals(stamped(batch, index * 4, 1))),
+    );
     await log.close();
   }
 });
@@ -179,7 +248,8 @@ test('segments roll by segment.bytes and segment.ms, with Kafka file names and a
   const infos = log.segmentInfos();
   assert.ok(infos.length >= 3, `expected rolls, got ${infos.length} segment(s)`);
   for (const info of infos) assert.ok(info.sizeBytes <= 4000);
-  for (let index = 1; index < infos.length; index++) assert.equal(infos[index].baseOffset, infos[index - 1].nextOffset);
+  for (let index = 1; index < infos.length; index++)
+    assert.equal(infos[index].baseOffset, infos[index - 1].nextOffset);
   const names = readdirSync(directory);
   assert.ok(names.includes('00000000000000000000.log'));
   assert.ok(names.includes(`${String(infos[1].baseOffset).padStart(20, '0')}.log`));
@@ -192,7 +262,11 @@ test('segments roll by segment.bytes and segment.ms, with Kafka file names and a
   for (let entry = 0; entry < entries; entry++) {
     const relativeOffset = index.readInt32BE(entry * 8);
     const position = index.readInt32BE(entry * 8 + 4);
-    assert.equal(batchBaseOffset(log0, position), relativeOffset, 'each entry points at the batch holding its offset');
+    assert.equal(
+      batchBaseOffset(log0, position),
+      relativeOffset,
+      'each entry points at the batch holding its offset',
+    );
   }
   assert.ok(readFileSync(join(directory, '00000000000000000000.timeindex')).length % 12 === 0);
   // segment.ms: an old active segment rolls at the next append.
@@ -249,7 +323,8 @@ test('appends made while an fsync runs are covered by the next one; at most one 
   const log = await PartitionLog.open({ directory, config: baseConfig, io });
   const pending: Array<Promise<void>> = [];
   for (let wave = 0; wave < 5; wave++) {
-    for (const batch of await seeds(wave * 10, 10, 1, 50)) pending.push(log.append(batch, { leaderEpoch: 0, origin: 'client' }).acknowledged);
+    for (const batch of await seeds(wave * 10, 10, 1, 50))
+      pending.push(log.append(batch, { leaderEpoch: 0, origin: 'client' }).acknowledged);
     await new Promise((resolve) => setImmediate(resolve));
   }
   await Promise.all(pending);
@@ -260,12 +335,18 @@ test('appends made while an fsync runs are covered by the next one; at most one 
 
 test('waitForFlush resolves once the offset is durable; events announce appends and flushes', async (t) => {
   const directory = temporaryDirectory(t);
-  const log = await PartitionLog.open({ directory, config: { ...baseConfig, flushMessages: 1000, flushMs: 60_000 } });
+  const log = await PartitionLog.open({
+    directory,
+    config: { ...baseConfig, flushMessages: 1000, flushMs: 60_000 },
+  });
   const appended: number[] = [];
   const flushed: number[] = [];
   log.on('append', (offset: number) => appended.push(offset));
   log.on('flush', (offset: number) => flushed.push(offset));
-  const result = log.append(await makeBatch({ seed: 1, recordsCount: 3, valueBytes: 10 }), { leaderEpoch: 0, origin: 'client' });
+  const result = log.append(await makeBatch({ seed: 1, recordsCount: 3, valueBytes: 10 }), {
+    leaderEpoch: 0,
+    origin: 'client',
+  });
   // Looser policy: acknowledged after the write, durable later.
   await result.acknowledged;
   assert.deepEqual(appended, [3]);
@@ -277,11 +358,18 @@ test('waitForFlush resolves once the offset is durable; events announce appends 
 
 test('flush.ms fsyncs written appends in the background under a looser flush.messages', async (t) => {
   const directory = temporaryDirectory(t);
-  const log = await PartitionLog.open({ directory, config: { ...baseConfig, flushMessages: 1_000_000, flushMs: 30 } });
-  const result = log.append(await makeBatch({ seed: 1, recordsCount: 1, valueBytes: 10 }), { leaderEpoch: 0, origin: 'client' });
+  const log = await PartitionLog.open({
+    directory,
+    config: { ...baseConfig, flushMessages: 1_000_000, flushMs: 30 },
+  });
+  const result = log.append(await makeBatch({ seed: 1, recordsCount: 1, valueBytes: 10 }), {
+    leaderEpoch: 0,
+    origin: 'client',
+  });
   await result.acknowledged;
   const deadline = Date.now() + 5000;
-  while (log.flushedOffset < 1 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+  while (log.flushedOffset < 1 && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 5));
   assert.equal(log.flushedOffset, 1);
   await log.close();
 });
@@ -290,7 +378,11 @@ test('a clean reopen does not scan, keeps every offset and timestamp lookup', as
   const directory = temporaryDirectory(t);
   const config = { ...baseConfig, segmentBytes: 3000, indexIntervalBytes: 400 };
   const log = await PartitionLog.open({ directory, config });
-  const batches = await Promise.all(Array.from({ length: 40 }, (_, index) => makeBatch({ seed: index, recordsCount: 2, valueBytes: 100, timestamp: 10_000 + index * 10 })));
+  const batches = await Promise.all(
+    Array.from({ length: 40 }, (_, index) =>
+      makeBatch({ seed: index, recordsCount: 2, valueBytes: 100, timestamp: 10_000 + index * 10 }),
+    ),
+  );
   await appendAll(log, batches);
   const before = await readWholeLog(log);
   await log.close();
@@ -298,7 +390,10 @@ test('a clean reopen does not scan, keeps every offset and timestamp lookup', as
   const reopened = await PartitionLog.open({ directory, config });
   assert.equal(reopened.openedCleanly, true);
   assert.equal(reopened.recoveryScannedBytes, 0);
-  assert.ok(!existsSync(join(directory, CLEAN_SHUTDOWN_FILE)), 'the marker is removed before appends resume');
+  assert.ok(
+    !existsSync(join(directory, CLEAN_SHUTDOWN_FILE)),
+    'the marker is removed before appends resume',
+  );
   assert.equal(reopened.logEndOffset, 80);
   const after = await readWholeLog(reopened);
   assert.deepEqual([...after.keys()], [...before.keys()]);
@@ -314,7 +409,11 @@ test('offsetForTimestamp finds the first record at or after T inside a batch', a
   const directory = temporaryDirectory(t);
   const log = await PartitionLog.open({ directory, config: baseConfig });
   const batch = await buildBatch({
-    records: [100, 200, 300, 150].map((timestamp) => ({ key: null, value: Buffer.from('v'), timestamp })),
+    records: [100, 200, 300, 150].map((timestamp) => ({
+      key: null,
+      value: Buffer.from('v'),
+      timestamp,
+    })),
     compression: 3,
   });
   await appendAll(log, [batch]);
@@ -335,7 +434,10 @@ test('truncateTo removes the batch holding the offset and everything after, acro
   assert.ok(log.flushedOffset <= 30);
   const whole = await readWholeLog(log);
   assert.equal(Math.max(...whole.keys()), 28);
-  const next = log.append(await makeBatch({ seed: 99, recordsCount: 1, valueBytes: 10 }), { leaderEpoch: 2, origin: 'client' });
+  const next = log.append(await makeBatch({ seed: 99, recordsCount: 1, valueBytes: 10 }), {
+    leaderEpoch: 2,
+    origin: 'client',
+  });
   assert.equal(next.baseOffset, 30);
   await next.acknowledged;
   await log.close();
@@ -371,13 +473,19 @@ test('replication appends keep the leader offsets and may skip compacted gaps', 
   const log = await PartitionLog.open({ directory, config: baseConfig });
   const first = stamped(await makeBatch({ seed: 1, recordsCount: 2, valueBytes: 10 }), 0, 4);
   const second = stamped(await makeBatch({ seed: 2, recordsCount: 2, valueBytes: 10 }), 10, 4);
-  const result = log.append(Buffer.concat([first, second]), { leaderEpoch: 9, origin: 'replication' });
+  const result = log.append(Buffer.concat([first, second]), {
+    leaderEpoch: 9,
+    origin: 'replication',
+  });
   assert.deepEqual([result.baseOffset, result.lastOffset], [0, 11]);
   await result.acknowledged;
   const { chunks } = await log.read(0, { maxBytes: 1 << 20, maxOffset: 12 });
   assert.deepEqual(batchOffsets(chunks), [0, 10]);
   assert.equal(Buffer.concat(chunks).readInt32BE(BatchField.partitionLeaderEpoch), 4);
-  assert.throws(() => log.append(first, { leaderEpoch: 9, origin: 'replication' }), /below the log end offset/);
+  assert.throws(
+    () => log.append(first, { leaderEpoch: 9, origin: 'replication' }),
+    /below the log end offset/,
+  );
   await log.close();
 });
 
@@ -393,12 +501,22 @@ test('a closed log refuses appends with a storage error that has a stable code',
 
 test('a batch larger than the read window comes back whole, from active and closed segments', async (t) => {
   const directory = temporaryDirectory(t);
-  const log = await PartitionLog.open({ directory, config: { ...baseConfig, segmentBytes: 120_000, indexIntervalBytes: 100 }, tailCacheBytes: 0 });
-  const big = await Promise.all([1, 2, 3].map((seed) => makeBatch({ seed, recordsCount: 5, valueBytes: 10_000 })));
+  const log = await PartitionLog.open({
+    directory,
+    config: { ...baseConfig, segmentBytes: 120_000, indexIntervalBytes: 100 },
+    tailCacheBytes: 0,
+  });
+  const big = await Promise.all(
+    [1, 2, 3].map((seed) => makeBatch({ seed, recordsCount: 5, valueBytes: 10_000 })),
+  );
   await appendAll(log, big);
   await appendAll(log, await seeds(10, 3, 1, 100));
   assert.ok(log.segmentInfos().length >= 2, 'the big batches fill a closed segment');
-  for (const [offset, index] of [[2, 0], [7, 1], [12, 2]] as const) {
+  for (const [offset, index] of [
+    [2, 0],
+    [7, 1],
+    [12, 2],
+  ] as const) {
     const result = await log.read(offset, { maxBytes: 100, maxOffset: log.logEndOffset });
     assert.equal(result.chunks.length, 1);
     assert.ok(result.chunks[0].equals(stamped(big[index], index * 5, 1)));
@@ -409,8 +527,14 @@ test('a batch larger than the read window comes back whole, from active and clos
 test('closing a log settles every waiter: flushed ones resolve, the rest are refused', async (t) => {
   const directory = temporaryDirectory(t);
   const log = await PartitionLog.open({ directory, config: baseConfig });
-  const result = log.append(await makeBatch({ seed: 1, recordsCount: 2, valueBytes: 10 }), { leaderEpoch: 0, origin: 'client' });
-  const beyondTheEnd = assert.rejects(log.waitForFlush(100), (error: unknown) => error instanceof StorageError && error.code === 'BROOK_LOG_CLOSED');
+  const result = log.append(await makeBatch({ seed: 1, recordsCount: 2, valueBytes: 10 }), {
+    leaderEpoch: 0,
+    origin: 'client',
+  });
+  const beyondTheEnd = assert.rejects(
+    log.waitForFlush(100),
+    (error: unknown) => error instanceof StorageError && error.code === 'BROOK_LOG_CLOSED',
+  );
   await log.close();
   await result.acknowledged;
   await beyondTheEnd;

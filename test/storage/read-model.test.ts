@@ -27,7 +27,13 @@ function random(seed: number): () => number {
   };
 }
 
-function expectedRead(model: ModelBatch[], offset: number, maxBytes: number, maxOffset: number, minOneBatch: boolean): ModelBatch[] {
+function expectedRead(
+  model: ModelBatch[],
+  offset: number,
+  maxBytes: number,
+  maxOffset: number,
+  minOneBatch: boolean,
+): ModelBatch[] {
   const result: ModelBatch[] = [];
   let total = 0;
   for (const batch of model) {
@@ -48,13 +54,22 @@ for (const layoutSeed of [11, 12, 13, 14]) {
     const tailCacheBytes = layoutSeed % 2 === 0 ? 0 : 64 * 1024;
     const log = await PartitionLog.open({
       directory,
-      config: { ...defaultLogConfig, retentionMs: -1, segmentBytes: 20_000 + Math.floor(next() * 60_000), indexIntervalBytes: Math.floor(next() * 3000) },
+      config: {
+        ...defaultLogConfig,
+        retentionMs: -1,
+        segmentBytes: 20_000 + Math.floor(next() * 60_000),
+        indexIntervalBytes: Math.floor(next() * 3000),
+      },
       tailCacheBytes,
     });
     const model: ModelBatch[] = [];
     for (let index = 0; index < 120; index++) {
       const large = next() < 0.1;
-      const batch = await makeBatch({ seed: layoutSeed * 1000 + index, recordsCount: 1 + Math.floor(next() * 4), valueBytes: large ? 8000 + Math.floor(next() * 8000) : 20 + Math.floor(next() * 400) });
+      const batch = await makeBatch({
+        seed: layoutSeed * 1000 + index,
+        recordsCount: 1 + Math.floor(next() * 4),
+        valueBytes: large ? 8000 + Math.floor(next() * 8000) : 20 + Math.floor(next() * 400),
+      });
       const result = log.append(batch, { leaderEpoch: 0, origin: 'client' });
       await result.acknowledged;
       model.push({ baseOffset: result.baseOffset, lastOffset: result.lastOffset, bytes: batch });
@@ -81,7 +96,10 @@ for (const layoutSeed of [11, 12, 13, 14]) {
       while (position < served.length) {
         assert.ok(count < expected.length, `${context} returned more batches than expected`);
         const batch = expected[count];
-        assert.ok(served.subarray(position, position + batch.bytes.length).equals(batch.bytes), `${context}: batch ${count} differs`);
+        assert.ok(
+          served.subarray(position, position + batch.bytes.length).equals(batch.bytes),
+          `${context}: batch ${count} differs`,
+        );
         position += batch.bytes.length;
         count++;
       }

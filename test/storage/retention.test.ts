@@ -21,9 +21,18 @@ const HOUR_MS = 60 * 60 * 1000;
 /** 30 batches of 2 records, batch i stamped at `start + i minutes`, small segments. */
 async function fill(log: PartitionLog, start: number): Promise<void> {
   const batches = await Promise.all(
-    Array.from({ length: 30 }, (_, index) => makeBatch({ seed: 10 + index, recordsCount: 2, valueBytes: 200, timestamp: start + index * 60_000 })),
+    Array.from({ length: 30 }, (_, index) =>
+      makeBatch({
+        seed: 10 + index,
+        recordsCount: 2,
+        valueBytes: 200,
+        timestamp: start + index * 60_000,
+      }),
+    ),
   );
-  await Promise.all(batches.map((batch) => log.append(batch, { leaderEpoch: 0, origin: 'client' }).acknowledged));
+  await Promise.all(
+    batches.map((batch) => log.append(batch, { leaderEpoch: 0, origin: 'client' }).acknowledged),
+  );
 }
 
 test('retention.ms deletes whole segments older than the limit', async (t) => {
@@ -31,7 +40,11 @@ test('retention.ms deletes whole segments older than the limit', async (t) => {
   const start = 1_800_000_000_000;
   let now = start;
   const config: LogConfig = { ...defaultLogConfig, segmentBytes: 3000, retentionMs: HOUR_MS };
-  const log = await PartitionLog.open({ directory, config: { ...config, retentionMs: -1 }, clock: () => now });
+  const log = await PartitionLog.open({
+    directory,
+    config: { ...config, retentionMs: -1 },
+    clock: () => now,
+  });
   await fill(log, start);
   log.updateConfig(config);
   const segments = log.segmentInfos();
@@ -48,7 +61,12 @@ test('retention.ms deletes whole segments older than the limit', async (t) => {
 
 test('retention.bytes deletes the oldest segments while the log is over the limit', async (t) => {
   const directory = temporaryDirectory(t);
-  const config: LogConfig = { ...defaultLogConfig, segmentBytes: 3000, retentionMs: -1, retentionBytes: 7000 };
+  const config: LogConfig = {
+    ...defaultLogConfig,
+    segmentBytes: 3000,
+    retentionMs: -1,
+    retentionBytes: 7000,
+  };
   const log = await PartitionLog.open({ directory, config });
   await fill(log, Date.now());
   const sizeBefore = log.sizeInBytes;
@@ -67,7 +85,11 @@ test('exact expiry: the log start offset passes every expired batch, even inside
   let now = start;
   // One large segment: whole-segment retention alone would keep every record.
   const config: LogConfig = { ...defaultLogConfig, retentionMs: HOUR_MS };
-  const log = await PartitionLog.open({ directory, config: { ...config, retentionMs: -1 }, clock: () => now });
+  const log = await PartitionLog.open({
+    directory,
+    config: { ...config, retentionMs: -1 },
+    clock: () => now,
+  });
   await fill(log, start);
   log.updateConfig(config);
   assert.equal(log.segmentInfos().length, 1);
@@ -77,18 +99,31 @@ test('exact expiry: the log start offset passes every expired batch, even inside
   assert.equal(log.logStartOffset, 20);
   await assert.rejects(log.read(19, { maxBytes: 100, maxOffset: 60 }), OffsetOutOfRangeError);
   const first = await log.read(20, { maxBytes: 1, maxOffset: 60 });
-  assert.equal(first.chunks[0].readInt32BE(4), 20, 'the first served batch is the first unexpired one');
+  assert.equal(
+    first.chunks[0].readInt32BE(4),
+    20,
+    'the first served batch is the first unexpired one',
+  );
   await log.close();
 });
 
 test('exact expiry runs on its own timer, without a retention pass', async (t) => {
   const directory = temporaryDirectory(t);
-  const log = await PartitionLog.open({ directory, config: { ...defaultLogConfig, retentionMs: 150 } });
-  const batch = await makeBatch({ seed: 1, recordsCount: 3, valueBytes: 10, timestamp: Date.now() });
+  const log = await PartitionLog.open({
+    directory,
+    config: { ...defaultLogConfig, retentionMs: 150 },
+  });
+  const batch = await makeBatch({
+    seed: 1,
+    recordsCount: 3,
+    valueBytes: 10,
+    timestamp: Date.now(),
+  });
   await log.append(batch, { leaderEpoch: 0, origin: 'client' }).acknowledged;
   assert.equal(log.logStartOffset, 0);
   const deadline = Date.now() + 5000;
-  while (log.logStartOffset < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+  while (log.logStartOffset < 3 && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 10));
   assert.equal(log.logStartOffset, 3, 'the expired batch was not expired by the timer');
   await log.close();
 });
@@ -96,12 +131,20 @@ test('exact expiry runs on its own timer, without a retention pass', async (t) =
 test('compact-only topics are not expired; compact,delete topics are', async (t) => {
   const directory = temporaryDirectory(t);
   const start = 1_800_000_000_000;
-  const compactOnly = await PartitionLog.open({ directory: join(directory, 'a'), config: { ...defaultLogConfig, retentionMs: -1 }, clock: () => start });
+  const compactOnly = await PartitionLog.open({
+    directory: join(directory, 'a'),
+    config: { ...defaultLogConfig, retentionMs: -1 },
+    clock: () => start,
+  });
   await fill(compactOnly, start);
   compactOnly.updateConfig({ ...defaultLogConfig, retentionMs: HOUR_MS, cleanupPolicy: 'compact' });
   await compactOnly.applyRetention(start + 10 * HOUR_MS);
   assert.equal(compactOnly.logStartOffset, 0);
-  compactOnly.updateConfig({ ...defaultLogConfig, retentionMs: HOUR_MS, cleanupPolicy: 'compact,delete' });
+  compactOnly.updateConfig({
+    ...defaultLogConfig,
+    retentionMs: HOUR_MS,
+    cleanupPolicy: 'compact,delete',
+  });
   await compactOnly.applyRetention(start + 10 * HOUR_MS);
   assert.equal(compactOnly.logStartOffset, 60);
   await compactOnly.close();
@@ -110,13 +153,26 @@ test('compact-only topics are not expired; compact,delete topics are', async (t)
 test('the log start offset is checkpointed in Kafka format and survives a restart', async (t) => {
   const directory = temporaryDirectory(t);
   const config: LogConfig = { ...defaultLogConfig, retentionMs: -1, segmentBytes: 3000 };
-  const manager = await LogManager.open({ directory, defaultConfig: config, retentionCheckIntervalMs: 0, checkpointIntervalMs: 0 });
+  const manager = await LogManager.open({
+    directory,
+    defaultConfig: config,
+    retentionCheckIntervalMs: 0,
+    checkpointIntervalMs: 0,
+  });
   const log = await manager.createLog('events', 2);
   await fill(log, Date.now());
   assert.equal(await log.deleteRecordsBefore(33), 33);
-  assert.equal(readFileSync(join(directory, 'log-start-offset-checkpoint'), 'utf8'), '0\n1\nevents 2 33\n');
+  assert.equal(
+    readFileSync(join(directory, 'log-start-offset-checkpoint'), 'utf8'),
+    '0\n1\nevents 2 33\n',
+  );
   await manager.close();
-  const reopened = await LogManager.open({ directory, defaultConfig: config, retentionCheckIntervalMs: 0, checkpointIntervalMs: 0 });
+  const reopened = await LogManager.open({
+    directory,
+    defaultConfig: config,
+    retentionCheckIntervalMs: 0,
+    checkpointIntervalMs: 0,
+  });
   const again = reopened.getLog('events', 2)!;
   assert.equal(again.logStartOffset, 33);
   assert.equal(again.logEndOffset, 60);
@@ -129,12 +185,23 @@ test('the log start offset is checkpointed in Kafka format and survives a restar
 
 test('the background scheduler applies retention without being asked', async (t) => {
   const directory = temporaryDirectory(t);
-  const config: LogConfig = { ...defaultLogConfig, retentionMs: -1, segmentBytes: 3000, retentionBytes: 3000 };
-  const manager = await LogManager.open({ directory, defaultConfig: config, retentionCheckIntervalMs: 20, checkpointIntervalMs: 0 });
+  const config: LogConfig = {
+    ...defaultLogConfig,
+    retentionMs: -1,
+    segmentBytes: 3000,
+    retentionBytes: 3000,
+  };
+  const manager = await LogManager.open({
+    directory,
+    defaultConfig: config,
+    retentionCheckIntervalMs: 20,
+    checkpointIntervalMs: 0,
+  });
   const log = await manager.createLog('events', 0);
   await fill(log, Date.now());
   const deadline = Date.now() + 5000;
-  while (log.logStartOffset === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+  while (log.logStartOffset === 0 && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 10));
   assert.ok(log.logStartOffset > 0);
   await manager.close();
 });

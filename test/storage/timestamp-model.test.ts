@@ -24,7 +24,12 @@ test('offsetForTimestamp finds the first record (in offset order) at or after T'
   const directory = mkdtempSync(join(tmpdir(), 'brook-timestamps-'));
   t.after(() => rmSync(directory, { recursive: true, force: true }));
   const next = random(7);
-  const config = { ...defaultLogConfig, retentionMs: -1, segmentBytes: 6000, indexIntervalBytes: 700 };
+  const config = {
+    ...defaultLogConfig,
+    retentionMs: -1,
+    segmentBytes: 6000,
+    indexIntervalBytes: 700,
+  };
   const log = await PartitionLog.open({ directory, config });
   const records: Array<{ offset: number; timestamp: number }> = [];
   let base = 1_000_000;
@@ -33,26 +38,42 @@ test('offsetForTimestamp finds the first record (in offset order) at or after T'
     const count = 1 + Math.floor(next() * 4);
     const timestamps = Array.from({ length: count }, () => base + Math.floor(next() * 100) - 50);
     const batch = await buildBatch({
-      records: timestamps.map((timestamp) => ({ key: null, value: Buffer.alloc(60, index), timestamp })),
+      records: timestamps.map((timestamp) => ({
+        key: null,
+        value: Buffer.alloc(60, index),
+        timestamp,
+      })),
       compression: Math.floor(next() * 5),
     });
     const result = log.append(batch, { leaderEpoch: 0, origin: 'client' });
     await result.acknowledged;
-    timestamps.forEach((timestamp, delta) => records.push({ offset: result.baseOffset + delta, timestamp }));
+    timestamps.forEach((timestamp, delta) =>
+      records.push({ offset: result.baseOffset + delta, timestamp }),
+    );
   }
   assert.ok(log.segmentInfos().length > 3);
   const maximum = Math.max(...records.map((record) => record.timestamp));
   const check = async (subject: PartitionLog): Promise<void> => {
     for (let probe = 0; probe < 200; probe++) {
-      const target = records[0].timestamp - 100 + Math.floor(next() * (maximum - records[0].timestamp + 200));
+      const target =
+        records[0].timestamp - 100 + Math.floor(next() * (maximum - records[0].timestamp + 200));
       const expected = records.find((record) => record.timestamp >= target) ?? null;
-      assert.deepEqual(await subject.offsetForTimestamp(target), expected, `offsetForTimestamp(${target})`);
+      assert.deepEqual(
+        await subject.offsetForTimestamp(target),
+        expected,
+        `offsetForTimestamp(${target})`,
+      );
     }
     const best = subject.maxTimestampOffset();
     assert.equal(best.timestamp, maximum);
     // The offset names the batch holding the largest timestamp (its last offset).
-    const holder = records.filter((record) => record.timestamp === maximum).map((record) => record.offset);
-    assert.ok(holder.some((offset) => Math.abs(offset - best.offset) < 4), `maxTimestampOffset ${best.offset} is not near ${holder}`);
+    const holder = records
+      .filter((record) => record.timestamp === maximum)
+      .map((record) => record.offset);
+    assert.ok(
+      holder.some((offset) => Math.abs(offset - best.offset) < 4),
+      `maxTimestampOffset ${best.offset} is not near ${holder}`,
+    );
   };
   await check(log);
   await log.close();
