@@ -2,6 +2,12 @@
 // groups-confluent-kafka-javascript.test.ts: subscribes from the beginning, commits every record
 // after processing it. Assignors: roundrobin, range (eager) and cooperative-sticky, all librdkafka's.
 // Output: member-output.ts.
+//
+// commitOffsets() of ckjs 1.10 is not an acknowledgement: it resolves once librdkafka has queued
+// the commit (rd_kafka_commit with async=1; the broker's answer goes only to the offset_commit_cb
+// that the KafkaJS API keeps to itself), so hundreds of commits may be in flight and a SIGKILL
+// loses them. "committed" is therefore reported from the broker: a loop asks it (OffsetFetch,
+// through committed()) for the partitions with commits not yet seen there.
 import { ckjsKafka } from '../../helpers/client-ckjs.js';
 import {
   emit,
@@ -23,6 +29,10 @@ interface CkjsConsumer {
     }): Promise<void>;
   }): Promise<void>;
   commitOffsets(offsets: { topic: string; partition: number; offset: string }[]): Promise<void>;
+  committed(
+    partitions: { topic: string; partition: number }[],
+    timeoutMs: number,
+  ): Promise<{ topic: string; partition: number; offset: string }[]>;
   assignment(): { topic: string; partition: number }[];
 }
 
@@ -55,7 +65,33 @@ const watcher = setInterval(() => {
     emit({ event: 'assignment', partitions });
   }
 }, 20);
+// Per partition: the last offset this member asked to commit, and the last the broker showed.
+const requested = new Map<number, number>();
+const confirmed = new Map<number, number>();
+let stopped = false;
+async function confirmCommits(): Promise<void> {
+  while (!stopped) {
+    const partitions = [...requested]
+      .filter(([partition, offset]) => (confirmed.get(partition) ?? -1) < offset)
+      .map(([partition]) => ({ topic, partition }));
+    if (partitions.length > 0) {
+      try {
+        for (const answer of await consumer.committed(partitions, 5_000)) {
+          const offset = Number(answer.offset);
+          if (answer.topic !== topic || offset <= (confirmed.get(answer.partition) ?? -1)) continue;
+          confirmed.set(answer.partition, offset);
+          emit({ event: 'committed', partition: answer.partition, offset });
+        }
+      } catch (error) {
+        if (!stopped) emit({ event: 'error', message: `committed(): ${String(error)}` });
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 onTerminate(async () => {
+  stopped = true;
   clearInterval(watcher);
   await consumer.disconnect();
 });
@@ -63,11 +99,12 @@ onTerminate(async () => {
 await consumer.connect();
 connected = true;
 await consumer.subscribe({ topics: [topic] });
+void confirmCommits();
 await consumer.run({
   eachMessage: async ({ partition, message }) => {
     const offset = Number(message.offset);
     emit({ event: 'record', partition, offset });
     await consumer.commitOffsets([{ topic, partition, offset: String(offset + 1) }]);
-    emit({ event: 'committed', partition, offset: offset + 1 });
+    requested.set(partition, offset + 1);
   },
 });

@@ -5,6 +5,15 @@
 //   {"event":"committed","partition":3,"offset":42} a commit (next offset) the broker acknowledged
 //   {"event":"error","message":"..."}
 // Arguments: BOOTSTRAP TOPIC GROUP ASSIGNOR (roundrobin | range | cooperative-sticky).
+//
+// Node writes to a pipe asynchronously: when the test reads slower than a member writes, lines
+// queue in the member's memory and a SIGKILL loses them, though the member acted on them (took
+// the record, had the commit acknowledged). Blocking writes put each line in the pipe before
+// emit() returns, so what the test reads after the kill is everything the member did.
+(
+  process.stdout as unknown as { _handle?: { setBlocking?(blocking: boolean): number } }
+)._handle?.setBlocking?.(true);
+
 export function emit(event: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(event)}\n`);
 }
