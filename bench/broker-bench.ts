@@ -193,8 +193,30 @@ async function main(): Promise<void> {
     ]),
     'consume',
   );
+  // The mock's end-to-end figure is the client's own latency at this rate with no broker at all.
+  const mockEndToEnd = parseSummary(
+    kbenchRun([
+      'e2e',
+      '-m',
+      '-t',
+      'mock-e2e',
+      '-g',
+      'mock-e2e',
+      '-n',
+      String(e2eCount),
+      '-s',
+      '100',
+      '-r',
+      '10000',
+      '-l',
+      '0',
+      '-a',
+      '-1',
+    ]),
+    'consume',
+  );
   console.log(
-    `mock produce 100 B: ${mockProduce100.msgs_per_s} msg/s; 1 KiB: ${mockProduce1k.MB_per_s} MB/s; consume 100 B: ${mockConsume.msgs_per_s} msg/s`,
+    `mock produce 100 B: ${mockProduce100.msgs_per_s} msg/s; 1 KiB: ${mockProduce1k.MB_per_s} MB/s; consume 100 B: ${mockConsume.msgs_per_s} msg/s; e2e p99 ${mockEndToEnd.e2e_lat_p99_us} us`,
   );
 
   const logDir = mkdtempSync(join(tmpdir(), 'brook-bench-'));
@@ -307,7 +329,7 @@ async function main(): Promise<void> {
       [
         'end-to-end p99 at 10k msg/s, linger 0',
         `${(Number(e2eConsumer.e2e_lat_p99_us) / 1000).toFixed(2)} ms`,
-        `p50 ${(Number(e2eConsumer.e2e_lat_p50_us) / 1000).toFixed(2)} ms; fdatasync p99 ${(fdatasyncP99Microseconds / 1000).toFixed(2)} ms`,
+        `p50 ${(Number(e2eConsumer.e2e_lat_p50_us) / 1000).toFixed(2)} ms; mock p99 ${(Number(mockEndToEnd.e2e_lat_p99_us) / 1000).toFixed(2)} ms; fdatasync p99 ${(fdatasyncP99Microseconds / 1000).toFixed(2)} ms`,
         '<= 1.5 ms',
       ],
       ['broker RSS idle', `${idleMegabytes.toFixed(0)} MB`, '', '<= 60 MB'],
