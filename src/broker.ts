@@ -178,6 +178,7 @@ async function assemble(
         deleteLog: (topic, partition) => logManager.deleteLog(topic, partition),
       },
       (topic) => storageConfigOf(topic),
+      () => brokerConfigs.current().producerIdExpirationMs,
     );
     onBrokerConfigChange = () => replicas.reconfigureAll();
     await replicas.openAll();
@@ -288,6 +289,11 @@ async function assemble(
         transactionMaxTimeoutMs: config.transactionMaxTimeoutMs,
         abortTimedOutTransactionCleanupIntervalMs:
           config.transactionAbortTimedOutTransactionCleanupIntervalMs,
+        get transactionalIdExpirationMs() {
+          return brokerConfigs.current().transactionalIdExpirationMs;
+        },
+        removeExpiredTransactionalIdsIntervalMs:
+          config.transactionRemoveExpiredTransactionCleanupIntervalMs,
       },
     );
     await transactionCoordinator.start();

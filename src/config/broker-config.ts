@@ -94,6 +94,7 @@ export interface BrokerConfig {
   readonly transactionStateLogNumPartitions: number;
   readonly transactionStateLogReplicationFactor: number;
   readonly transactionAbortTimedOutTransactionCleanupIntervalMs: number;
+  readonly transactionRemoveExpiredTransactionCleanupIntervalMs: number;
   readonly producerIdExpirationMs: number;
 }
 
@@ -358,6 +359,9 @@ function buildBrokerConfig(
     transactionStateLogReplicationFactor: number('transaction.state.log.replication.factor'),
     transactionAbortTimedOutTransactionCleanupIntervalMs: number(
       'transaction.abort.timed.out.transaction.cleanup.interval.ms',
+    ),
+    transactionRemoveExpiredTransactionCleanupIntervalMs: number(
+      'transaction.remove.expired.transaction.cleanup.interval.ms',
     ),
     producerIdExpirationMs: number('producer.id.expiration.ms'),
   });

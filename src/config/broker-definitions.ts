@@ -621,6 +621,14 @@ const definitions: ConfigDefinition[] = [
     dynamic: false,
   },
   {
+    name: 'transaction.remove.expired.transaction.cleanup.interval.ms',
+    type: 'int',
+    defaultValue: 3600000,
+    minimum: 1,
+    documentation: 'How often transactional ids past transactional.id.expiration.ms are removed.',
+    dynamic: false,
+  },
+  {
     name: 'producer.id.expiration.ms',
     type: 'int',
     defaultValue: 86400000,

@@ -57,8 +57,9 @@ export type HighWatermarkListener = (partition: Partition) => void;
 /** Snapshots kept per partition; older ones are deleted after a new one is written. */
 const SNAPSHOTS_KEPT = 2;
 const REPLAY_READ_BYTES = 1024 * 1024;
-/** Kafka's producer.id.expiration.ms default; idle producers' state is dropped after it. */
+/** Kafka's producer.id.expiration.ms default, for partitions built without the broker's setting. */
 export const PRODUCER_ID_EXPIRATION_MS = 24 * 60 * 60 * 1000;
+/** Expiry is checked at most this often (at a flush), or every expiration period if shorter. */
 const PRODUCER_EXPIRY_CHECK_INTERVAL_MS = 60 * 1000;
 const resolved = Promise.resolve();
 
@@ -85,6 +86,8 @@ export class Partition {
     readonly partitionIndex: number,
     readonly log: PartitionLog,
     readonly leaderEpoch = 0,
+    /** producer.id.expiration.ms, read at each check (the setting is dynamic). */
+    private readonly producerIdExpirationMs: () => number = () => PRODUCER_ID_EXPIRATION_MS,
   ) {
     this.transactionIndex = new TransactionIndexFile(log.fileIo, log.directory);
     this.activeSegmentBaseOffset = log.currentActiveSegment().baseOffset;
@@ -255,9 +258,10 @@ export class Partition {
   private onFlush(flushedOffset: number): void {
     if (!this.loaded) return;
     const now = Date.now();
-    if (now - this.lastExpiryCheckMs >= PRODUCER_EXPIRY_CHECK_INTERVAL_MS) {
+    const expirationMs = this.producerIdExpirationMs();
+    if (now - this.lastExpiryCheckMs >= Math.min(PRODUCER_EXPIRY_CHECK_INTERVAL_MS, expirationMs)) {
       this.lastExpiryCheckMs = now;
-      this.producers.removeExpired(now, PRODUCER_ID_EXPIRATION_MS);
+      this.producers.removeExpired(now, expirationMs);
     }
     void this.transactionIndex
       .persistBelow(this.producers.aborted, flushedOffset)

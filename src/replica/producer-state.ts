@@ -325,13 +325,15 @@ export class ProducerStateManager {
 
   /**
    * Forgets producers idle for `expirationMs` (by their last batch's timestamp, as Kafka does)
-   * with no open transaction. Skipped while appends are unacknowledged, so no undo record ever
-   * refers to a forgotten entry. Returns how many were removed.
+   * with no open transaction. A producer with unacknowledged appends is kept, so no undo record
+   * ever refers to a forgotten entry; others expire even while the partition is busy (a flush
+   * always finds the appends it covers still unacknowledged). Returns how many were removed.
    */
   removeExpired(nowMs: number, expirationMs: number): number {
-    if (this.undo.length > 0) return 0;
+    const unacknowledged = new Set(this.undo.map((record) => record.producerId));
     let removed = 0;
     for (const [producerId, entry] of this.entries) {
+      if (unacknowledged.has(producerId)) continue;
       if (entry.currentTxnFirstOffset < 0 && nowMs - entry.lastTimestamp >= expirationMs) {
         this.entries.delete(producerId);
         removed += 1;

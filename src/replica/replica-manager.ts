@@ -32,6 +32,8 @@ export class ReplicaManager {
     private readonly logs: LogStore,
     /** The effective log config of a topic: broker defaults under the topic's overrides. */
     private readonly logConfigOf: (topic: TopicMetadata) => LogConfig,
+    /** producer.id.expiration.ms for every partition's producer state, read when checked. */
+    private readonly producerIdExpirationMs?: () => number,
   ) {}
 
   /** Opens the logs of every topic in the metadata store (at start-up). */
@@ -119,7 +121,9 @@ export class ReplicaManager {
     const config = this.logConfigOf(metadata);
     for (let index = existing.length; index < metadata.partitionCount; index += 1) {
       const log = await this.logs.openLog(metadata.name, index, config);
-      partitions.push(new Partition(metadata.name, index, log));
+      partitions.push(
+        new Partition(metadata.name, index, log, undefined, this.producerIdExpirationMs),
+      );
     }
     return this.index(metadata, partitions);
   }

@@ -9,7 +9,10 @@
 // Every state change is durable in `__transaction_state` before it is answered or acted on; a
 // Prepare* found on start-up is completed (markers written again: a marker is idempotent for the
 // partitions), so a restart never leaves a transaction half done. An Ongoing transaction found on
-// start-up waits for its producer, or for its timeout, as in Kafka.
+// start-up waits for its producer, or for its timeout, as in Kafka. A transactional id left
+// Empty or Complete* for transactional.id.expiration.ms is forgotten: a tombstone in the state
+// topic first, then the entry, so it stays gone after a restart (an Ongoing or Prepare* one never
+// expires this way; its timeout ends it first).
 //
 // Owned by the broker. Operations on one transactional id run one at a time (a per-id promise
 // chain), because each spans several awaits (state writes, markers).
@@ -33,6 +36,9 @@ export const TRANSACTION_STATE_TOPIC_NAME = '__transaction_state';
 /** Kafka's coordinator epoch is a leader epoch of the state partition; one broker keeps 0. */
 const COORDINATOR_EPOCH = 0;
 const PRODUCER_EPOCH_MAX = 32766;
+/** Kafka's transactional.id.expiration.ms and its cleanup interval, for coordinators built without them. */
+const TRANSACTIONAL_ID_EXPIRATION_MS = 7 * 24 * 60 * 60 * 1000;
+const REMOVE_EXPIRED_TRANSACTIONAL_IDS_INTERVAL_MS = 60 * 60 * 1000;
 
 export interface TransactionStateStorage {
   readonly partitionCount: number;
@@ -54,6 +60,9 @@ export interface TransactionCoordinatorPorts {
 export interface TransactionCoordinatorConfig {
   transactionMaxTimeoutMs: number;
   abortTimedOutTransactionCleanupIntervalMs: number;
+  /** Read at every cleanup (the broker passes a getter: the setting is dynamic). */
+  readonly transactionalIdExpirationMs?: number;
+  removeExpiredTransactionalIdsIntervalMs?: number;
 }
 
 export interface ProducerIdAndEpoch {
@@ -86,6 +95,8 @@ export class TransactionCoordinator {
   private loaded = false;
   private closed = false;
   private timer: NodeJS.Timeout | null = null;
+  private expiryTimer: NodeJS.Timeout | null = null;
+  private removingExpired = false;
 
   constructor(
     private readonly ports: TransactionCoordinatorPorts,
@@ -127,12 +138,20 @@ export class TransactionCoordinator {
       this.config.abortTimedOutTransactionCleanupIntervalMs,
     );
     this.timer.unref();
+    this.expiryTimer = setInterval(
+      () => void this.removeExpiredTransactionalIds(),
+      this.config.removeExpiredTransactionalIdsIntervalMs ??
+        REMOVE_EXPIRED_TRANSACTIONAL_IDS_INTERVAL_MS,
+    );
+    this.expiryTimer.unref();
   }
 
   close(): void {
     this.closed = true;
     if (this.timer !== null) clearInterval(this.timer);
+    if (this.expiryTimer !== null) clearInterval(this.expiryTimer);
     this.timer = null;
+    this.expiryTimer = null;
   }
 
   // ───────────────────────────── InitProducerId ─────────────────────────────
@@ -512,6 +531,46 @@ export class TransactionCoordinator {
     }
   }
 
+  /**
+   * Forgets every transactional id idle (Empty, CompleteCommit, CompleteAbort) for longer than
+   * transactional.id.expiration.ms: its tombstone is durable in `__transaction_state` before the
+   * entry leaves the map, so a restart does not bring it back. Runs under each id's chain, so it
+   * never races an InitProducerId or AddPartitionsToTxn that makes the id busy again. Ids expire
+   * concurrently: tombstones in one state partition share its fsyncs.
+   */
+  async removeExpiredTransactionalIds(): Promise<void> {
+    if (this.closed || !this.loaded || this.removingExpired) return;
+    this.removingExpired = true;
+    try {
+      const candidates = [...this.transactions.values()].filter((metadata) =>
+        this.isExpired(metadata),
+      );
+      await Promise.all(
+        candidates.map(
+          (candidate) =>
+            this.serialise(candidate.transactionalId, async () => {
+              const current = this.transactions.get(candidate.transactionalId);
+              if (current === undefined || this.closed || !this.isExpired(current)) return;
+              await this.persistRecord(candidate.transactionalId, null);
+              if (this.transactions.get(candidate.transactionalId) === current)
+                this.transactions.delete(candidate.transactionalId);
+            }).catch(() => undefined), // retried at the next interval
+        ),
+      );
+    } finally {
+      this.removingExpired = false;
+    }
+  }
+
+  private isExpired(metadata: TransactionMetadata): boolean {
+    const expirable =
+      metadata.state === 'Empty' ||
+      metadata.state === 'CompleteCommit' ||
+      metadata.state === 'CompleteAbort';
+    const expirationMs = this.config.transactionalIdExpirationMs ?? TRANSACTIONAL_ID_EXPIRATION_MS;
+    return expirable && metadata.lastUpdateTimeMs <= this.clock() - expirationMs;
+  }
+
   /** The partitions for which an unfinished transaction holds offsets of `groupId` (OffsetFetch require_stable). */
   pendingOffsetPartitions(groupId: string): { topic: string; partition: number }[] {
     const partitions: { topic: string; partition: number }[] = [];
@@ -603,17 +662,17 @@ export class TransactionCoordinator {
 
   /** Appends the transaction's record; the append is issued synchronously, so records keep call order. */
   private persist(metadata: TransactionMetadata): Promise<void> {
+    return this.persistRecord(metadata.transactionalId, encodeTransactionValue(metadata));
+  }
+
+  /** Appends a state record, or with a null value the id's tombstone. */
+  private persistRecord(transactionalId: string, value: Buffer | null): Promise<void> {
     const partition = transactionStatePartitionFor(
-      metadata.transactionalId,
+      transactionalId,
       this.ports.stateTopic.partitionCount,
     );
     const batch = buildOffsetsTopicBatch(
-      [
-        {
-          key: encodeTransactionKey(metadata.transactionalId),
-          value: encodeTransactionValue(metadata),
-        },
-      ],
+      [{ key: encodeTransactionKey(transactionalId), value }],
       this.clock(),
     );
     return this.ports.stateTopic.append(partition, batch);
