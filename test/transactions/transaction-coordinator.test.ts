@@ -172,3 +172,59 @@ test('a transaction timeout above transaction.max.timeout.ms is refused', async 
   assert.equal(idempotent.errorCode, ErrorCode.NONE);
   coordinator.close();
 });
+
+test('a commit hands every group its offsets at once and completes only once all are committed', async () => {
+  const world = newWorld();
+  const ports = portsOver(world);
+  const started: string[] = [];
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const coordinator = new TransactionCoordinator(
+    {
+      ...ports,
+      async commitOffsets(groupId, offsets) {
+        started.push(groupId);
+        await gate;
+        return ports.commitOffsets(groupId, offsets);
+      },
+    },
+    config,
+  );
+  await coordinator.start();
+  const { producerId, producerEpoch } = await coordinator.initProducerId({
+    transactionalId: 't4',
+    transactionTimeoutMs: 60_000,
+    producerId: -1,
+    producerEpoch: -1,
+  });
+  const ids = { transactionalId: 't4', producerId, producerEpoch };
+  const offset = (partition: number) => ({
+    topic: 'in',
+    partition,
+    offset: 7n,
+    leaderEpoch: -1,
+    metadata: '',
+  });
+  for (const groupId of ['g1', 'g2']) {
+    assert.equal(await coordinator.addOffsets({ ...ids, groupId }), ErrorCode.NONE);
+    assert.equal(
+      await coordinator.addPendingOffsets({
+        ...ids,
+        groupId,
+        offsets: [offset(groupId === 'g1' ? 0 : 1)],
+      }),
+      ErrorCode.NONE,
+    );
+  }
+  const ended = coordinator.endTxn({ ...ids, committed: true });
+  // Both groups' commits are in flight together, before either has finished.
+  for (let turn = 0; turn < 1_000 && started.length < 2; turn += 1)
+    await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(started.sort(), ['g1', 'g2']);
+  assert.equal(coordinator.describe('t4').state, 'PrepareCommit');
+  release();
+  assert.equal((await ended).errorCode, ErrorCode.NONE);
+  assert.equal(coordinator.describe('t4').state, 'CompleteCommit');
+  assert.deepEqual(world.committedOffsets.map((entry) => entry.groupId).sort(), ['g1', 'g2']);
+  coordinator.close();
+});

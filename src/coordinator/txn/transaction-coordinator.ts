@@ -128,11 +128,14 @@ export class TransactionCoordinator {
       }
     }
     this.loaded = true;
-    for (const metadata of this.transactions.values()) {
-      if (metadata.state === 'PrepareCommit' || metadata.state === 'PrepareAbort') {
-        await this.serialise(metadata.transactionalId, () => this.complete(metadata));
-      }
-    }
+    // Independent transactions complete concurrently: their markers and records share fsyncs.
+    await Promise.all(
+      [...this.transactions.values()]
+        .filter(
+          (metadata) => metadata.state === 'PrepareCommit' || metadata.state === 'PrepareAbort',
+        )
+        .map((metadata) => this.serialise(metadata.transactionalId, () => this.complete(metadata))),
+    );
     this.timer = setInterval(
       () => void this.abortTimedOut(),
       this.config.abortTimedOutTransactionCleanupIntervalMs,
@@ -484,11 +487,15 @@ export class TransactionCoordinator {
     }
     await Promise.all(writes);
     if (committed) {
-      for (const [groupId, offsets] of metadata.pendingOffsets) {
-        const errorCode = await this.ports.commitOffsets(groupId, offsets);
-        if (errorCode !== ErrorCode.NONE)
-          throw new CoordinatorError(ErrorCode.COORDINATOR_NOT_AVAILABLE);
-      }
+      // Every group's commit is issued at once (they share the offsets topic's fsyncs); all of
+      // them must succeed before Complete*, or the Prepare* record makes them be retried.
+      const errorCodes = await Promise.all(
+        [...metadata.pendingOffsets].map(([groupId, offsets]) =>
+          this.ports.commitOffsets(groupId, offsets),
+        ),
+      );
+      if (errorCodes.some((errorCode) => errorCode !== ErrorCode.NONE))
+        throw new CoordinatorError(ErrorCode.COORDINATOR_NOT_AVAILABLE);
     }
     const completed = copyMetadata(metadata);
     completed.state = committed ? 'CompleteCommit' : 'CompleteAbort';
@@ -506,29 +513,34 @@ export class TransactionCoordinator {
   async abortTimedOut(): Promise<void> {
     if (this.closed) return;
     const now = this.clock();
-    for (const metadata of [...this.transactions.values()]) {
+    const due = [...this.transactions.values()].filter((metadata) => {
       const expired =
         metadata.state === 'Ongoing' &&
         metadata.transactionStartTimeMs + metadata.transactionTimeoutMs < now;
       const stuck = metadata.state === 'PrepareCommit' || metadata.state === 'PrepareAbort';
-      if (!expired && !stuck) continue;
-      await this.serialise(metadata.transactionalId, async () => {
-        const current = this.transactions.get(metadata.transactionalId);
-        if (current === undefined || this.closed) return;
-        try {
-          if (
-            current.state === 'Ongoing' &&
-            current.transactionStartTimeMs + current.transactionTimeoutMs < this.clock()
-          ) {
-            await this.endTransaction(current, false, true);
-          } else if (current.state === 'PrepareCommit' || current.state === 'PrepareAbort') {
-            await this.complete(current);
+      return expired || stuck;
+    });
+    // One id's abort need not wait for another's fsyncs: each runs under its own chain.
+    await Promise.all(
+      due.map((metadata) =>
+        this.serialise(metadata.transactionalId, async () => {
+          const current = this.transactions.get(metadata.transactionalId);
+          if (current === undefined || this.closed) return;
+          try {
+            if (
+              current.state === 'Ongoing' &&
+              current.transactionStartTimeMs + current.transactionTimeoutMs < this.clock()
+            ) {
+              await this.endTransaction(current, false, true);
+            } else if (current.state === 'PrepareCommit' || current.state === 'PrepareAbort') {
+              await this.complete(current);
+            }
+          } catch {
+            // Retried at the next interval.
           }
-        } catch {
-          // Retried at the next interval.
-        }
-      }).catch(() => undefined);
-    }
+        }).catch(() => undefined),
+      ),
+    );
   }
 
   /**
