@@ -145,7 +145,7 @@ test('an idle transactional id expires and stays expired after a restart; an ong
     logDirs: logDir,
     settings: {
       ...settings,
-      'transactional.id.expiration.ms': 500,
+      'transactional.id.expiration.ms': 1_500,
       'transaction.remove.expired.transaction.cleanup.interval.ms': 50,
     },
   });
@@ -181,6 +181,7 @@ test('an idle transactional id expires and stays expired after a restart; an ong
     // idle at least as long through at least one cleanup.
     await initProducerId(broker, 'witness-id');
 
+    // Set up well within the expiration, so all four are still known here.
     assert.deepEqual(await listTransactions(broker), [
       ['committed-id', 'CompleteCommit'],
       ['empty-id', 'Empty'],
