@@ -13,8 +13,8 @@
 //     session timeout, 6000 ms here);
 //   - commits/s, serial and with 64 committers, against the fdatasync rate measured in this run
 //     on the same disk (a serial commit cannot beat one fsync);
-//   - the first two again with librdkafka (@confluentinc/kafka-javascript from test/compat/ckjs,
-//     when .ci/install-ckjs.sh has installed it).
+//   - the first three again with librdkafka (@confluentinc/kafka-javascript from test/compat/ckjs,
+//     when .ci/install-ckjs.sh has installed it; the killed member is a ckjs member process).
 
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -371,6 +371,65 @@ async function rdkafkaFigures(
   console.log(
     `clean leave (librdkafka, eager range, 2 members, 10 partitions): survivor owns all ten after median ${median(leaves).toFixed(0)} ms from close() (librdkafka commits and revokes before its LeaveGroup); survivor's own revoke → assign pause median ${median(pauses).toFixed(0)} ms`,
   );
+
+  const kills: number[] = [];
+  for (let round = 0; round < Math.min(rounds, 3); round++)
+    kills.push(await rdkafkaKilledMemberPause(broker, KafkaConsumer, round));
+  console.log(
+    `killed member (librdkafka, eager range, SIGKILL, session.timeout 6000 ms): survivor owns all ten after median ${median(kills).toFixed(0)} ms over ${kills.length} kills (${(median(kills) - 6000).toFixed(0)} ms beyond the session timeout; min ${Math.min(...kills).toFixed(0)}, max ${Math.max(...kills).toFixed(0)})`,
+  );
+}
+
+/**
+ * The pause a killed librdkafka member causes: an in-process librdkafka survivor and a librdkafka
+ * member process (test/compat/members/ckjs-member.ts, eager range, session.timeout 6000 ms) split
+ * ten partitions; the process is SIGKILLed; the figure is the time until the survivor owns all ten.
+ */
+async function rdkafkaKilledMemberPause(
+  broker: Broker,
+  KafkaConsumer: RdkafkaConsumerConstructor,
+  round: number,
+): Promise<number> {
+  const topic = `rdkafka-killed-${round}`;
+  const groupId = `rdkafka-killed-group-${round}`;
+  await produceSome(kafkaFor(broker, 'rdkafka-kill-bench'), topic, partitionCount);
+  const survivor = await startRdkafkaMember(KafkaConsumer, broker, topic, groupId);
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'test/compat/members/ckjs-member.ts',
+      broker.bootstrapServers,
+      topic,
+      groupId,
+      'range',
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  try {
+    let childAssignment: number[] = [];
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const event = JSON.parse(line) as { event?: string; partitions?: number[] };
+      if (event.event === 'assignment') childAssignment = event.partitions ?? [];
+    });
+    await waitFor(
+      () => survivor.assignment.length === 5 && childAssignment.length === 5,
+      60_000,
+      'an even split (librdkafka, killed member)',
+    );
+    const killedAtMs = performance.now();
+    child.kill('SIGKILL');
+    await waitFor(
+      () => survivor.assignment.length === partitionCount,
+      60_000,
+      'the survivor to own all ten after the kill (librdkafka)',
+    );
+    return performance.now() - killedAtMs;
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await stopRdkafkaMember(survivor);
+  }
 }
 
 /** fdatasync rate of 100-byte appends on the disk under `directory`: the serial commit ceiling. */
