@@ -21,10 +21,13 @@ import {
 import { formatHostPort } from './config/listeners.js';
 import { parseTopicConfigs, topicLogConfig } from './config/topic-config.js';
 import { GroupCoordinator } from './coordinator/group/group-coordinator.js';
-import { OFFSETS_TOPIC_NAME, type OffsetsTopicStorage } from './coordinator/group/ports.js';
-import { TransactionCoordinator } from './coordinator/txn/transaction-coordinator.js';
+import { OFFSETS_TOPIC_NAME } from './coordinator/group/ports.js';
+import {
+  TRANSACTION_STATE_TOPIC_NAME,
+  TransactionCoordinator,
+} from './coordinator/txn/transaction-coordinator.js';
 import { ProducerIdManager } from './coordinator/txn/producer-id-manager.js';
-import { transactionStateStorage, writeMarker } from './coordinator/txn/state-topic.js';
+import { writeMarker } from './coordinator/txn/state-topic.js';
 import { createAddOffsetsToTxnHandler } from './handlers/add-offsets-to-txn.js';
 import { createAddPartitionsToTxnHandler } from './handlers/add-partitions-to-txn.js';
 import { createDescribeProducersHandler } from './handlers/describe-producers.js';
@@ -63,7 +66,7 @@ import { createProduceHandler } from './handlers/produce.js';
 import { HandlerRegistry } from './handlers/registry.js';
 import { createSyncGroupHandler } from './handlers/sync-group.js';
 import { LocalMetadataStore, type TopicMetadata } from './metadata/metadata-store.js';
-import { BATCH_HEADER_BYTES, batchLastOffset, batchSizeBytes } from './record/batch.js';
+import { internalTopicStorage } from './replica/internal-topic.js';
 import { ReplicaManager } from './replica/replica-manager.js';
 import { type BrookServer, startServer } from './server/server.js';
 import { serverLimitsFromConfig } from './server/limits.js';
@@ -190,7 +193,11 @@ async function assemble(
     let advertised: BrokerNode[] = [];
     const node = (): BrokerNode => advertised[0];
 
-    const offsetsTopic = offsetsTopicStorage(replicas, config);
+    const offsetsTopic = internalTopicStorage(replicas, {
+      name: OFFSETS_TOPIC_NAME,
+      partitionCount: config.offsetsTopicNumPartitions,
+      segmentBytes: config.offsetsTopicSegmentBytes,
+    });
     coordinator = new GroupCoordinator(
       {
         offsetsTopic,
@@ -275,7 +282,8 @@ async function assemble(
       replicas.partition(topic, partition) !== undefined;
     transactionCoordinator = new TransactionCoordinator(
       {
-        stateTopic: transactionStateStorage(replicas, {
+        stateTopic: internalTopicStorage(replicas, {
+          name: TRANSACTION_STATE_TOPIC_NAME,
           partitionCount: config.transactionStateLogNumPartitions,
           segmentBytes: config.offsetsTopicSegmentBytes,
         }),
@@ -385,74 +393,4 @@ export function storageLogConfig(
   overrides: Readonly<Record<string, string>>,
 ): StorageLogConfig {
   return topicLogConfig(config, parseTopicConfigs(Object.entries(overrides)));
-}
-
-/**
- * The group coordinator's view of `__consumer_offsets`. A new broker creates the topic in the
- * background once it is listening (`ensureTopic`), not before: creating fifty logs would push
- * startBroker() past its few milliseconds, while a client's first group join comes later than
- * that. A commit that arrives first simply waits for the creation.
- */
-function offsetsTopicStorage(
-  replicas: ReplicaManager,
-  config: BrokerConfig,
-): OffsetsTopicStorage & { ensureTopic(): Promise<void> } {
-  const partitionCount =
-    replicas.topic(OFFSETS_TOPIC_NAME)?.partitions.length ?? config.offsetsTopicNumPartitions;
-  let creating: Promise<unknown> | null = null;
-  const ensureTopic = async (): Promise<void> => {
-    if (replicas.topic(OFFSETS_TOPIC_NAME) !== undefined) return;
-    creating ??= replicas
-      .createTopic({
-        name: OFFSETS_TOPIC_NAME,
-        partitionCount,
-        internal: true,
-        configs: {
-          'cleanup.policy': 'compact',
-          'segment.bytes': String(config.offsetsTopicSegmentBytes),
-        },
-      })
-      .finally(() => {
-        creating = null;
-      });
-    await creating;
-  };
-  return {
-    partitionCount,
-    ensureTopic,
-    async append(partition, batch) {
-      await ensureTopic();
-      const target = replicas.partition(OFFSETS_TOPIC_NAME, partition);
-      if (target === undefined)
-        throw new Error(`assertion: ${OFFSETS_TOPIC_NAME}-${partition} is missing`);
-      await target.append(batch, 'coordinator').acknowledged;
-    },
-    async *readAll(partition) {
-      const source = replicas.partition(OFFSETS_TOPIC_NAME, partition);
-      if (source === undefined) return;
-      let offset = source.logStartOffset;
-      const end = source.highWatermark;
-      while (offset < end) {
-        const { chunks } = await source.read(offset, 1024 * 1024, end, true);
-        if (chunks.length === 0) return;
-        for (const chunk of chunks) {
-          yield chunk;
-          offset = nextOffsetAfter(chunk, offset);
-        }
-      }
-    },
-  };
-}
-
-/** The offset after the last batch in a chunk of whole record batches. */
-function nextOffsetAfter(chunk: Buffer, fallback: number): number {
-  let next = fallback;
-  for (
-    let position = 0;
-    position + BATCH_HEADER_BYTES <= chunk.length;
-    position += batchSizeBytes(chunk, position)
-  ) {
-    next = batchLastOffset(chunk, position) + 1;
-  }
-  return next;
 }
