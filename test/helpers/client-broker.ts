@@ -3,35 +3,18 @@
 // which API keys the broker advertises (a raw ApiVersions v0 request) and which compression codecs
 // the batches on disk carry (clients silently stop compressing when a broker's version ranges
 // look wrong to them, and a consumer cannot tell).
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { repositoryRoot, withTimeout } from './clients.js';
+import { startBroker } from '../../src/broker.js';
+import type { SettingsInput } from '../../src/config/broker-config.js';
+import { withTimeout } from './clients.js';
 
 export interface RunningBroker {
   bootstrapServers: string;
   stop(): Promise<void>;
-}
-
-type StartBroker = (options: Record<string, unknown>) => Promise<RunningBroker>;
-
-const brokerSource = join(repositoryRoot, 'src', 'broker.ts');
-
-/** Whether src/broker.ts exists yet; until it does the compatibility tests skip. */
-export function brokerWritten(): boolean {
-  return existsSync(brokerSource);
-}
-
-async function loadStartBroker(): Promise<StartBroker> {
-  // Imported through a variable so the type check passes while src/broker.ts is being written.
-  const specifier = '../../src/broker.js';
-  const module = (await import(specifier)) as { startBroker?: StartBroker };
-  if (typeof module.startBroker !== 'function') {
-    throw new Error('src/broker.ts does not export startBroker');
-  }
-  return module.startBroker;
 }
 
 /** A broker over one log directory that can be stopped and started again on it. */
@@ -43,10 +26,7 @@ export class BrokerUnderTest {
     this.logDir = logDir;
   }
 
-  static async start(
-    t: TestContext,
-    settings: Record<string, unknown> = {},
-  ): Promise<BrokerUnderTest> {
+  static async start(t: TestContext, settings: SettingsInput = {}): Promise<BrokerUnderTest> {
     const logDir = mkdtempSync(join(tmpdir(), 'brook-compat-'));
     const broker = new BrokerUnderTest(logDir);
     t.after(async () => {
@@ -57,8 +37,7 @@ export class BrokerUnderTest {
     return broker;
   }
 
-  private async startOnLogDir(settings: Record<string, unknown>): Promise<void> {
-    const startBroker = await loadStartBroker();
+  private async startOnLogDir(settings: SettingsInput): Promise<void> {
     this.running = await withTimeout(
       startBroker({ logDirs: [this.logDir], listeners: 'PLAINTEXT://127.0.0.1:0', settings }),
       30_000,
@@ -78,20 +57,10 @@ export class BrokerUnderTest {
   }
 
   /** Clean stop, then a new broker on the same directory (its port may differ). */
-  async restart(settings: Record<string, unknown> = {}): Promise<void> {
+  async restart(settings: SettingsInput = {}): Promise<void> {
     await this.stop();
     await this.startOnLogDir(settings);
   }
-}
-
-/**
- * Skips the test while src/broker.ts does not exist (the broker is being written). Once it exists
- * every failure to start is a failure.
- */
-export function requireBroker(t: TestContext): boolean {
-  if (brokerWritten()) return true;
-  t.skip('src/broker.ts does not exist yet');
-  return false;
 }
 
 // ---------------------------------------------------------------------------------------------

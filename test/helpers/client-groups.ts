@@ -199,16 +199,15 @@ export function decodeConsumerAssignment(bytes: Buffer, topic: string): number[]
   return partitions.sort((a, b) => a - b);
 }
 
-/**
- * Skips the test when the broker does not advertise JoinGroup yet (the coordinator is being
- * written): the group tests turn on by themselves once it does.
- */
-async function brokerServesGroups(t: TestContext, broker: BrokerUnderTest): Promise<boolean> {
+/** The group APIs must be advertised: a broker that stopped advertising them fails, never skips. */
+async function assertBrokerServesGroups(broker: BrokerUnderTest): Promise<void> {
   const versions = await advertisedVersions(broker.bootstrapServers);
   const missing = Object.entries(apiKeys).filter(([, key]) => versions[key] === undefined);
-  if (missing.length === 0) return true;
-  t.skip(`the broker does not advertise ${missing.map(([name]) => name).join(', ')} yet`);
-  return false;
+  assert.deepEqual(
+    missing.map(([name]) => name),
+    [],
+    'the broker advertises every group API',
+  );
 }
 
 export async function runGroupScenario(
@@ -217,7 +216,7 @@ export async function runGroupScenario(
   cooperative: boolean,
 ): Promise<void> {
   const broker = await BrokerUnderTest.start(t);
-  if (!(await brokerServesGroups(t, broker))) return;
+  await assertBrokerServesGroups(broker);
   const bootstrap = broker.bootstrapServers;
   const assignor = cooperative ? client.cooperativeAssignor! : client.eagerAssignor;
   const suffix = `${client.name}-${assignor}-${process.pid}-${Date.now().toString(36)}`;
