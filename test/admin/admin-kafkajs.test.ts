@@ -12,7 +12,7 @@ import { type Broker, startBroker } from '../../src/broker.js';
 import { topicConfigDefinitions } from '../../src/config/topic-definitions.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import type { DescribeConfigsResponse } from '../../src/protocol/generated/describe-configs.js';
-import { callBroker } from './admin-wire.js';
+import { callBroker } from '../helpers/wire-client.js';
 
 const TOPIC = 2;
 const BROKER = 4;

@@ -27,7 +27,7 @@ import type { DescribeClusterResponse } from '../../src/protocol/generated/descr
 import type { DescribeConfigsResponse } from '../../src/protocol/generated/describe-configs.js';
 import type { IncrementalAlterConfigsResponse } from '../../src/protocol/generated/incremental-alter-configs.js';
 import type { OffsetForLeaderEpochResponse } from '../../src/protocol/generated/offset-for-leader-epoch.js';
-import { callBroker } from './admin-wire.js';
+import { callBroker } from '../helpers/wire-client.js';
 
 function clientOptions(broker: Broker) {
   return {

@@ -14,7 +14,7 @@ import type { DeleteRecordsResponse } from '../../src/protocol/generated/delete-
 import type { DeleteTopicsResponse } from '../../src/protocol/generated/delete-topics.js';
 import type { DescribeConfigsResponse } from '../../src/protocol/generated/describe-configs.js';
 import type { DescribeLogDirsResponse } from '../../src/protocol/generated/describe-log-dirs.js';
-import { callBroker } from './admin-wire.js';
+import { callBroker } from '../helpers/wire-client.js';
 
 test('CreateTopics, DescribeConfigs, AlterConfigs, CreatePartitions, DeleteRecords, DescribeLogDirs and DeleteTopics answer at every version', async () => {
   const broker = await startBroker({ settings: { 'auto.create.topics.enable': false } });

@@ -10,14 +10,10 @@ import { test } from 'node:test';
 
 import { Kafka, logLevel } from 'kafkajs';
 
-import { connect } from 'node:net';
-
 import { startBroker } from '../../src/broker.js';
-import * as generated from '../../src/protocol/generated/index.js';
-import { decodeResponseHeader, encodeRequestHeader } from '../../src/protocol/headers.js';
-import { Reader } from '../../src/protocol/reader.js';
-import { Writer } from '../../src/protocol/writer.js';
+import type * as generated from '../../src/protocol/generated/index.js';
 import { startBrokerProcess } from '../helpers/broker-process.js';
+import { callBroker } from '../helpers/wire-client.js';
 
 const topic = 'durable';
 
@@ -127,58 +123,27 @@ test('several brokers in one process keep to their own data', async () => {
 
 /** One OffsetCommit v2 outside any generation (as a tool or an assign()-only consumer sends). */
 async function commitOnce(
-  port: number,
+  bootstrapServers: string,
   groupId: string,
   offsets: ReadonlyMap<number, number>,
 ): Promise<number[]> {
-  const socket = connect(port, '127.0.0.1');
-  try {
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', resolve);
-      socket.once('error', reject);
-    });
-    const writer = new Writer({ frameLength: true });
-    encodeRequestHeader(writer, {
-      apiKey: 8,
-      apiVersion: 2,
-      correlationId: 1,
-      clientId: 'commit-test',
-    });
-    generated.encodeOffsetCommitRequest(writer, 2, {
-      groupId,
-      generationIdOrMemberEpoch: -1,
-      memberId: '',
-      retentionTimeMs: -1n,
-      topics: [
-        {
-          name: 'committed',
-          partitions: [...offsets].map(([partitionIndex, offset]) => ({
-            partitionIndex,
-            committedOffset: BigInt(offset),
-            committedMetadata: `metadata-${offset}`,
-          })),
-        },
-      ],
-    });
-    socket.write(writer.toBuffer());
-    let received = Buffer.alloc(0);
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('no OffsetCommit response')), 15_000);
-      socket.on('data', (chunk: Buffer) => {
-        received = Buffer.concat([received, chunk]);
-        if (received.length >= 4 && received.length >= 4 + received.readInt32BE(0)) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    });
-    const reader = new Reader(received.subarray(4));
-    decodeResponseHeader(reader, 8, 2);
-    const response = generated.decodeOffsetCommitResponse(reader, 2);
-    return response.topics[0].partitions.map((partition) => partition.errorCode);
-  } finally {
-    socket.destroy();
-  }
+  const response = await callBroker<generated.OffsetCommitResponse>(bootstrapServers, 8, 2, {
+    groupId,
+    generationIdOrMemberEpoch: -1,
+    memberId: '',
+    retentionTimeMs: -1n,
+    topics: [
+      {
+        name: 'committed',
+        partitions: [...offsets].map(([partitionIndex, offset]) => ({
+          partitionIndex,
+          committedOffset: BigInt(offset),
+          committedMetadata: `metadata-${offset}`,
+        })),
+      },
+    ],
+  });
+  return response.topics[0].partitions.map((partition) => partition.errorCode);
 }
 
 test('every acknowledged offset commit survives a SIGKILL of the broker', async () => {
@@ -198,7 +163,7 @@ test('every acknowledged offset commit survives a SIGKILL of the broker', async 
         const offsets = new Map(
           [0, 1, 2, 3].map((partition) => [partition, round * 10 + partition]),
         );
-        assert.deepEqual(await commitOnce(broker.port, group, offsets), [0, 0, 0, 0]);
+        assert.deepEqual(await commitOnce(broker.bootstrapServers, group, offsets), [0, 0, 0, 0]);
         for (const [partition, offset] of offsets)
           acknowledged.set(`${group}/${partition}`, offset);
       }

@@ -13,12 +13,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { Reader } from '../../src/protocol/reader.js';
-import { Writer } from '../../src/protocol/writer.js';
-import { decodeResponseHeader, encodeRequestHeader } from '../../src/protocol/headers.js';
+import type { Writer } from '../../src/protocol/writer.js';
 import * as generated from '../../src/protocol/generated/index.js';
 import { buildBatch } from '../../src/record/records.js';
 import { type BrokerProcess, startBrokerProcess } from '../helpers/broker-process.js';
+import { callBroker, requestFrame } from '../helpers/wire-client.js';
 
 const seed = Number(process.env.BROOK_FUZZ_SEED ?? Date.now() % 1_000_000);
 const framesPerRound = Number(process.env.BROOK_FUZZ_FRAMES ?? 800);
@@ -55,10 +54,7 @@ function frame(
   correlationId: number,
   encodeBody: (writer: Writer) => void,
 ): Buffer {
-  const writer = new Writer({ frameLength: true });
-  encodeRequestHeader(writer, { apiKey, apiVersion, correlationId, clientId: 'fuzz' });
-  encodeBody(writer);
-  return writer.toBuffer();
+  return requestFrame({ apiKey, apiVersion, correlationId, clientId: 'fuzz' }, encodeBody);
 }
 
 let broker: BrokerProcess;
@@ -260,57 +256,32 @@ function sendOne(
   });
 }
 
-/** A raw client that produces one record and reads the partition back, checking the broker still serves. */
+/** A well-behaved client produces one record and reads the partition back: the broker still serves. */
 async function healthyRoundTrip(
   expectedValue: string,
 ): Promise<{ baseOffset: bigint; values: string[] }> {
-  const socket = connect(broker.port, broker.host);
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', resolve);
-    socket.once('error', reject);
+  const batch = await buildBatch({ records: [{ key: null, value: Buffer.from(expectedValue) }] });
+  const produced = await callBroker<generated.ProduceResponse>(broker.bootstrapServers, 0, 7, {
+    acks: -1,
+    timeoutMs: 5000,
+    topicData: [{ name: 'healthy', partitionData: [{ index: 0, records: batch }] }],
   });
-  try {
-    const batch = await buildBatch({ records: [{ key: null, value: Buffer.from(expectedValue) }] });
-    const produce = await request(
-      socket,
-      0,
-      7,
-      frame(0, 7, 1, (writer) =>
-        generated.encodeProduceRequest(writer, 7, {
-          acks: -1,
-          timeoutMs: 5000,
-          topicData: [{ name: 'healthy', partitionData: [{ index: 0, records: batch }] }],
-        }),
-      ),
-    );
-    const produced = generated.decodeProduceResponse(produce, 7);
-    const partition = produced.responses[0].partitionResponses[0];
-    assert.equal(partition.errorCode, 0, `produce failed with ${partition.errorCode}`);
-    const fetch = await request(
-      socket,
-      1,
-      11,
-      frame(1, 11, 2, (writer) =>
-        generated.encodeFetchRequest(writer, 11, {
-          replicaId: -1,
-          maxWaitMs: 0,
-          minBytes: 0,
-          maxBytes: 1 << 20,
-          topics: [
-            {
-              topic: 'healthy',
-              partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 1 << 20 }],
-            },
-          ],
-        }),
-      ),
-    );
-    const fetched = generated.decodeFetchResponse(fetch, 11);
-    const records = fetched.responses[0].partitions[0].records ?? Buffer.alloc(0);
-    return { baseOffset: partition.baseOffset, values: extractValues(records) };
-  } finally {
-    socket.destroy();
-  }
+  const partition = produced.responses[0].partitionResponses[0];
+  assert.equal(partition.errorCode, 0, `produce failed with ${partition.errorCode}`);
+  const fetched = await callBroker<generated.FetchResponse>(broker.bootstrapServers, 1, 11, {
+    replicaId: -1,
+    maxWaitMs: 0,
+    minBytes: 0,
+    maxBytes: 1 << 20,
+    topics: [
+      {
+        topic: 'healthy',
+        partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 1 << 20 }],
+      },
+    ],
+  });
+  const records = fetched.responses[0].partitions[0].records ?? Buffer.alloc(0);
+  return { baseOffset: partition.baseOffset, values: extractValues(records) };
 }
 
 /** Reads the values of uncompressed single-batch records well enough for a health check. */
@@ -324,30 +295,6 @@ function extractValues(records: Buffer): string[] {
     position += size;
   }
   return values;
-}
-
-function request(
-  socket: Socket,
-  apiKey: number,
-  apiVersion: number,
-  bytes: Buffer,
-): Promise<Reader> {
-  return new Promise((resolve, reject) => {
-    let received = Buffer.alloc(0);
-    const timer = setTimeout(() => reject(new Error('no response within 10 s')), 10_000);
-    const onData = (chunk: Buffer): void => {
-      received = Buffer.concat([received, chunk]);
-      if (received.length >= 4 && received.length >= 4 + received.readInt32BE(0)) {
-        socket.off('data', onData);
-        clearTimeout(timer);
-        const reader = new Reader(received.subarray(4, 4 + received.readInt32BE(0)));
-        decodeResponseHeader(reader, apiKey, apiVersion);
-        resolve(reader);
-      }
-    };
-    socket.on('data', onData);
-    socket.write(bytes);
-  });
 }
 
 test(`mutated and random frames never take the broker down (seed ${seed})`, async () => {

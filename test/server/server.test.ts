@@ -29,7 +29,7 @@ import {
   correlationIdOf,
   requestFrame,
   waitFor,
-} from './wire-client.js';
+} from '../helpers/wire-client.js';
 
 // A test-only API (key 1000, no Kafka meaning): the request carries a number, the response echoes
 // it. What the handler does with each number is up to the test, through `behaviours`.

@@ -15,7 +15,7 @@ import { decodeResponseHeader } from '../../src/protocol/headers.js';
 import { Reader } from '../../src/protocol/reader.js';
 import { buildBatch } from '../../src/record/records.js';
 import { waitFor } from '../helpers/clients.js';
-import { connectWireClient, requestFrame } from '../server/wire-client.js';
+import { connectWireClient, requestFrame } from '../helpers/wire-client.js';
 
 type Writer = Parameters<typeof codecs.encodeProduceRequest>[0];
 

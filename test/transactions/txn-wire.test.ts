@@ -10,7 +10,7 @@ import * as codecs from '../../src/protocol/generated/index.js';
 import { decodeResponseHeader } from '../../src/protocol/headers.js';
 import { Reader } from '../../src/protocol/reader.js';
 import { buildBatch } from '../../src/record/records.js';
-import { connectWireClient, requestFrame } from '../server/wire-client.js';
+import { connectWireClient, requestFrame } from '../helpers/wire-client.js';
 
 type Writer = Parameters<typeof codecs.encodeProduceRequest>[0];
 

@@ -1,9 +1,11 @@
-// A minimal Kafka wire client for server tests: it frames requests with the project's own
-// header encoder and splits responses with the server's FrameDecoder, so a test can send exactly
-// the bytes it means to (split, pipelined, malformed) and read exactly what came back.
+// A minimal Kafka wire client for tests: it frames requests with the project's own header
+// encoder and splits responses with the server's FrameDecoder, so a test can send exactly the
+// bytes it means to (split, pipelined, malformed) and read exactly what came back. `callBroker`
+// sends one request at an exact version, for versions and fields real clients do not reach.
 
 import { type Socket, connect } from 'node:net';
-import { encodeRequestHeader } from '../../src/protocol/headers.js';
+import { decodeResponseHeader, encodeRequestHeader } from '../../src/protocol/headers.js';
+import { apiMessages } from '../../src/protocol/generated/index.js';
 import { Reader } from '../../src/protocol/reader.js';
 import { Writer } from '../../src/protocol/writer.js';
 import { FrameDecoder } from '../../src/server/frame-decoder.js';
@@ -82,5 +84,35 @@ export async function waitFor(
     if (Date.now() > deadline)
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+let nextCorrelationId = 1;
+
+/** One request at an exact version on a fresh connection; resolves with the decoded response. */
+export async function callBroker<Response>(
+  bootstrapServers: string,
+  apiKey: number,
+  apiVersion: number,
+  request: unknown,
+): Promise<Response> {
+  const codec = apiMessages.get(apiKey);
+  if (codec === undefined) throw new Error(`no codec for API key ${apiKey}`);
+  const [host, port] = bootstrapServers.split(',')[0].split(':');
+  const client = await connectWireClient(Number(port), host);
+  try {
+    const correlationId = nextCorrelationId++;
+    await client.send(
+      requestFrame({ apiKey, apiVersion, correlationId }, (writer) =>
+        codec.request.encode(writer, apiVersion, request as never),
+      ),
+    );
+    const frame = await client.nextFrame(10_000);
+    const reader = new Reader(frame);
+    const header = decodeResponseHeader(reader, apiKey, apiVersion);
+    if (header.correlationId !== correlationId) throw new Error('response to another request');
+    return codec.response.decode(reader, apiVersion) as Response;
+  } finally {
+    client.close();
   }
 }
