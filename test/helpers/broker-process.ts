@@ -12,6 +12,8 @@ export interface BrokerProcess {
   readonly host: string;
   readonly port: number;
   readonly bootstrapServers: string;
+  /** Resolves with the exit code once the process has exited. */
+  readonly exited: Promise<number | null>;
   /** What the broker printed so far, for failure messages. */
   output(): string;
   /** Resident set size from /proc, in bytes. */
@@ -23,6 +25,8 @@ export interface BrokerProcess {
 
 export async function startBrokerProcess(options: {
   logDir: string;
+  /** Defaults to PLAINTEXT://127.0.0.1:0 (a free port). */
+  listeners?: string;
   args?: readonly string[];
   timeoutMs?: number;
 }): Promise<BrokerProcess> {
@@ -36,7 +40,7 @@ export async function startBrokerProcess(options: {
       '--log-dirs',
       options.logDir,
       '--listeners',
-      'PLAINTEXT://127.0.0.1:0',
+      options.listeners ?? 'PLAINTEXT://127.0.0.1:0',
       ...(options.args ?? []),
     ],
     { cwd: repositoryRoot, stdio: ['ignore', 'pipe', 'pipe'] },
@@ -75,6 +79,7 @@ export async function startBrokerProcess(options: {
     host: address.host,
     port: address.port,
     bootstrapServers: `${address.host}:${address.port}`,
+    exited,
     output: () => output,
     residentBytes() {
       const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');

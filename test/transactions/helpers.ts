@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import net from 'node:net';
 import { join } from 'node:path';
+import { startBrokerProcess as startSharedBrokerProcess } from '../helpers/broker-process.js';
 
 import type { Broker } from '../../src/broker.js';
 import { BATCH_HEADER_BYTES, batchSizeBytes } from '../../src/record/batch.js';
@@ -180,24 +181,21 @@ export interface BrokerProcess {
   readonly exited: Promise<void>;
 }
 
-/** Starts `brook start` as a child process and waits for its listening line. */
+/**
+ * Starts `brook start` as a child process (test/helpers/broker-process.ts) listening on `port`
+ * and advertising `advertisedPort` (the cutting proxy), with small internal topics.
+ */
 export async function startBrokerProcess(
   logDir: string,
   port: number,
   advertisedPort: number,
   extraArguments: readonly string[] = [],
 ): Promise<BrokerProcess> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      join(root, 'src/cli/main.ts'),
-      'start',
-      '--log-dirs',
-      logDir,
-      '--listeners',
-      `PLAINTEXT://127.0.0.1:${port}`,
+  const broker = await startSharedBrokerProcess({
+    logDir,
+    listeners: `PLAINTEXT://127.0.0.1:${port}`,
+    timeoutMs: 60_000,
+    args: [
       '--advertised-listeners',
       `PLAINTEXT://127.0.0.1:${advertisedPort}`,
       '--transaction-state-log-num-partitions',
@@ -208,29 +206,9 @@ export async function startBrokerProcess(
       '3',
       ...extraArguments,
     ],
-    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  children.add(child);
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  let output = '';
-  const listening = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`broker did not start:\n${output}`)), 60_000);
-    const onData = (data: Buffer): void => {
-      output += data.toString();
-      const match = /brook: listening on PLAINTEXT:\/\/[^:\s]+:(\d+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(Number(match[1]));
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`broker exited with ${code} before listening:\n${output}`));
-    });
   });
-  return { child, port: listening, exited };
+  children.add(broker.child);
+  return { child: broker.child, port: broker.port, exited: broker.exited.then(() => undefined) };
 }
 
 export interface StoredRecord {
