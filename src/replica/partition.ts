@@ -97,6 +97,12 @@ export class Partition {
     this.ready.catch(() => undefined);
     this.lastHighWatermark = this.highWatermark;
     this.lastStableOffsetSeen = this.lastStableOffset;
+    // Compaction must leave open transactions alone and drop aborted ones; until producer state
+    // is recovered it knows neither, so nothing is stable.
+    log.transactionView = {
+      lastStableOffset: () => (this.loaded ? this.lastStableOffset : log.logStartOffset),
+      abortedTransactions: (from, to) => this.producers.abortedTransactions(from, to),
+    };
     log.on('flush', (offset: number) => {
       this.onFlush(offset);
       this.notifyIfAdvanced();

@@ -7,11 +7,16 @@
 // for delete.retention.ms after the first pass that sees them (Kafka's delete horizon, stored in
 // the batch's baseTimestamp with attribute bit 6), then dropped. Segments are cleaned one by one
 // and keep their base offsets; small cleaned segments are not merged.
+//
+// Transactions (the log's TransactionView): records at or above the last stable offset may still
+// be aborted, so they neither shadow older records nor get cleaned (cleaning stops at the segment
+// holding that offset); records of aborted transactions shadow nothing and are removed. Control
+// batches are kept, so the aborted-transaction index stays true.
 
 import { buildBatch, decodeBatch, type DecodedBatch } from '../record/records.js';
 import type { LogFile } from './file-io.js';
 import { isCompacted } from './log-config.js';
-import { backgroundPacer, type PartitionLog } from './partition-log.js';
+import { backgroundPacer, type PartitionLog, type TransactionView } from './partition-log.js';
 import { Segment, segmentFileName } from './segment.js';
 
 export interface CleanResult {
@@ -37,12 +42,18 @@ export async function cleanLog(log: PartitionLog, now: number): Promise<CleanRes
     const pause = backgroundPacer();
     const closed = log.closedSegments();
     if (closed.length === 0) return result;
+    const stableEnd = log.transactionView?.lastStableOffset() ?? Number.POSITIVE_INFINITY;
+    const isAborted = abortedBatchTest(log.transactionView, log.logStartOffset, stableEnd);
 
-    // Phase 1: the newest offset of every key, over every segment including the active one.
+    // Phase 1: the newest offset of every key, over every segment including the active one, up
+    // to the last stable offset.
     const newestOffsetByKey = new Map<string, number>();
-    for (const segment of [...closed, log.currentActiveSegment()]) {
+    const active = log.currentActiveSegment();
+    for (const segment of [...closed, active]) {
+      if (segment.baseOffset >= stableEnd) break;
       await readBatches(segment, pause, (batch) => {
-        if (batch.isControl) return;
+        if (batch.isControl || batch.baseOffset + batch.lastOffsetDelta >= stableEnd) return;
+        if (isAborted(batch)) return;
         for (const record of batch.records) {
           if (record.key !== null)
             newestOffsetByKey.set(record.key.toString('latin1'), record.offset);
@@ -50,11 +61,14 @@ export async function cleanLog(log: PartitionLog, now: number): Promise<CleanRes
       });
     }
 
-    // Phase 2: rewrite cleanable closed segments, oldest first.
+    // Phase 2: rewrite cleanable closed segments, oldest first, each wholly below the last
+    // stable offset.
     const lagCutoff = now - config.minCompactionLagMs;
-    for (const segment of closed) {
+    for (const [index, segment] of closed.entries()) {
       if (segment.maxTimestamp > lagCutoff) break;
-      const outcome = await cleanSegment(log, segment, newestOffsetByKey, now, pause);
+      const nextBaseOffset = (closed[index + 1] ?? active).baseOffset;
+      if (nextBaseOffset > stableEnd) break;
+      const outcome = await cleanSegment(log, segment, newestOffsetByKey, isAborted, now, pause);
       if (!outcome) continue;
       result.segmentsCleaned++;
       result.bytesBefore += outcome.bytesBefore;
@@ -63,6 +77,38 @@ export async function cleanLog(log: PartitionLog, now: number): Promise<CleanRes
     }
     return result;
   });
+}
+
+type BatchTest = (batch: DecodedBatch) => boolean;
+
+/** Whether a batch belongs to an aborted transaction, from the aborted transactions below `stableEnd`. */
+function abortedBatchTest(
+  view: TransactionView | null,
+  logStartOffset: number,
+  stableEnd: number,
+): BatchTest {
+  if (view === null) return () => false;
+  // Per producer, its aborted transactions in marker order: they never overlap, so both their
+  // first and last offsets increase.
+  const byProducer = new Map<number, Array<{ firstOffset: number; lastOffset: number }>>();
+  for (const aborted of view.abortedTransactions(logStartOffset, stableEnd)) {
+    let ranges = byProducer.get(aborted.producerId);
+    if (ranges === undefined) byProducer.set(aborted.producerId, (ranges = []));
+    ranges.push(aborted);
+  }
+  return (batch) => {
+    if (!batch.isTransactional) return false;
+    const ranges = byProducer.get(batch.producerId);
+    if (ranges === undefined) return false;
+    let low = 0;
+    let high = ranges.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (ranges[middle].lastOffset < batch.baseOffset) low = middle + 1;
+      else high = middle;
+    }
+    return low < ranges.length && ranges[low].firstOffset <= batch.baseOffset;
+  };
 }
 
 async function readBatches(
@@ -99,6 +145,7 @@ async function cleanSegment(
   log: PartitionLog,
   segment: Segment,
   newestOffsetByKey: Map<string, number>,
+  isAborted: BatchTest,
   now: number,
   pause: () => Promise<void>,
 ): Promise<{ bytesBefore: number; bytesAfter: number; recordsRemoved: number } | null> {
@@ -140,6 +187,11 @@ async function cleanSegment(
     await readBatches(segment, pause, async (batch, raw) => {
       if (batch.isControl) {
         await emit(raw, batch);
+        return;
+      }
+      if (isAborted(batch)) {
+        recordsRemoved += batch.records.length;
+        changed = true;
         return;
       }
       const horizonPassed = batch.hasDeleteHorizon && now >= batch.baseTimestamp;

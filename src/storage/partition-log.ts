@@ -231,8 +231,24 @@ function storageFailure(error: unknown, what: string): StorageError {
   );
 }
 
+/**
+ * What compaction must know of a partition's transactions; the storage layer has no producer
+ * state of its own, so `src/replica/partition.ts` installs one on its log.
+ */
+export interface TransactionView {
+  /** Records at or above it may belong to an open transaction: the cleaner neither removes nor counts them. */
+  lastStableOffset(): number;
+  /** Aborted transactions overlapping [from, to), ordered by their marker's offset. */
+  abortedTransactions(
+    from: number,
+    to: number,
+  ): ReadonlyArray<{ producerId: number; firstOffset: number; lastOffset: number }>;
+}
+
 export class PartitionLog extends EventEmitter {
   readonly directory: string;
+  /** Set by the partition that owns this log; null for a log with no producer state (storage tests). */
+  transactionView: TransactionView | null = null;
   private configValue: LogConfig;
   private readonly io: FileIo;
   private readonly clock: () => number;
