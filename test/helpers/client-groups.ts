@@ -101,9 +101,18 @@ class Member {
       .map((event) => event.message);
     return (
       `${this.name}: assignment ${JSON.stringify(this.assignment())}, ${this.records().length} records, ` +
+      `last record per partition ${JSON.stringify(lastPerPartition(this.records()))}, ` +
+      `last commit seen per partition ${JSON.stringify(lastPerPartition(this.commits()))}, ` +
       `exited ${this.child.exited}, errors ${JSON.stringify(errors.slice(-3))}, stderr ${this.child.stderr.slice(-1500)}`
     );
   }
+}
+
+/** partition → the offset of the last entry for it (-1 when none), for failure messages. */
+function lastPerPartition(entries: { partition: number; offset: number }[]): number[] {
+  const last = new Array<number>(groupPartitions).fill(-1);
+  for (const entry of entries) last[entry.partition] = entry.offset;
+  return last;
 }
 
 /** Numbered records, `count` per partition, through kafkajs (the consumers are under test, not it). */
@@ -242,12 +251,12 @@ export async function runGroupScenario(
   const second = start('second');
   await waitFor(
     () => splitEvenly([first.assignment(), second.assignment()]) && first.assignment().length === 5,
-    `two members to split ${groupPartitions} partitions 5/5\n${state()}`,
+    () => `two members to split ${groupPartitions} partitions 5/5\n${state()}`,
     rebalanceTimeoutMs,
   );
   await waitFor(
     () => highestCommits(members).every((offset) => offset === produced),
-    `every record of the first batch to be committed\n${state()}`,
+    () => `every record of the first batch to be committed\n${state()}`,
     consumeTimeoutMs,
   );
 
@@ -259,7 +268,7 @@ export async function runGroupScenario(
   produced += 1000;
   await waitFor(
     () => second.records().length > secondRecordsBefore,
-    `the second member to consume from the second batch\n${state()}`,
+    () => `the second member to consume from the second batch\n${state()}`,
     consumeTimeoutMs,
   );
   const survivorRecordsAtKill = first.records().length;
@@ -271,12 +280,13 @@ export async function runGroupScenario(
   const killedCommits = second.commits();
   await waitFor(
     () => first.assignment().length === groupPartitions,
-    `the survivor to own all ${groupPartitions} partitions after the session timeout\n${state()}`,
+    () =>
+      `the survivor to own all ${groupPartitions} partitions after the session timeout\n${state()}`,
     rebalanceTimeoutMs,
   );
   await waitFor(
     () => highestCommits(members).every((offset) => offset === produced),
-    `every record of the second batch to be committed\n${state()}`,
+    () => `every record of the second batch to be committed\n${state()}`,
     consumeTimeoutMs,
   );
   // Before the kill, a moved partition may have been read by either member (the first one owned
@@ -335,14 +345,14 @@ export async function runGroupScenario(
   const third = start('third');
   await waitFor(
     () => splitEvenly([first.assignment(), third.assignment()]) && third.assignment().length === 5,
-    `the third member to take its share, 5/5\n${state()}`,
+    () => `the third member to take its share, 5/5\n${state()}`,
     rebalanceTimeoutMs,
   );
   await produceNumbered(bootstrap, topic, 10, 'third');
   produced += 10;
   await waitFor(
     () => highestCommits(members).every((offset) => offset === produced),
-    `every record of the third batch to be committed\n${state()}`,
+    () => `every record of the third batch to be committed\n${state()}`,
     consumeTimeoutMs,
   );
   t.diagnostic(`survivor's assignments: ${JSON.stringify(first.assignments())}`);

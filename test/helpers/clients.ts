@@ -285,7 +285,8 @@ export async function withTimeout<T>(
 /** Polls until condition returns a value other than undefined/false, or fails after timeoutMs. */
 export async function waitFor<T>(
   condition: () => T | undefined | false | Promise<T | undefined | false>,
-  what: string,
+  /** What is awaited, for the failure message; a function is asked at the failure, for the state then. */
+  what: string | (() => string),
   timeoutMs = 20_000,
   intervalMs = 50,
 ): Promise<T> {
@@ -300,7 +301,8 @@ export async function waitFor<T>(
     }
     if (Date.now() > deadline) {
       const detail = lastError instanceof Error ? `; last error: ${lastError.message}` : '';
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${detail}`);
+      const described = typeof what === 'function' ? what() : what;
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${described}${detail}`);
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }

@@ -8,6 +8,13 @@
 // that the KafkaJS API keeps to itself), so hundreds of commits may be in flight and a SIGKILL
 // loses them. "committed" is therefore reported from the broker: a loop asks it (OffsetFetch,
 // through committed()) for the partitions with commits not yet seen there.
+//
+// A queued commit can also fail without anyone hearing of it: one sent while the group completes
+// a rebalance gets REBALANCE_IN_PROGRESS or ILLEGAL_GENERATION, and librdkafka does not retry it.
+// With cooperative-sticky the member keeps consuming its partitions through the rebalance, so when
+// the lost commit was for a partition's last record nothing ever commits that offset again. As an
+// application that needs its commits would, the member commits again an offset the broker has not
+// shown for a while, on a partition it still owns.
 import { ckjsKafka } from '../../helpers/client-ckjs.js';
 import {
   emit,
@@ -68,9 +75,39 @@ const watcher = setInterval(() => {
 // Per partition: the last offset this member asked to commit, and the last the broker showed.
 const requested = new Map<number, number>();
 const confirmed = new Map<number, number>();
+/** Per partition, when its requested offset was last sent. */
+const requestedAtMs = new Map<number, number>();
+const recommitAfterMs = 3_000;
 let stopped = false;
+
+async function recommitUnconfirmed(): Promise<void> {
+  const owned = new Set(
+    consumer
+      .assignment()
+      .filter((assignment) => assignment.topic === topic)
+      .map((assignment) => assignment.partition),
+  );
+  const now = Date.now();
+  const stale = [...requested].filter(
+    ([partition, offset]) =>
+      owned.has(partition) &&
+      (confirmed.get(partition) ?? -1) < offset &&
+      now - (requestedAtMs.get(partition) ?? now) > recommitAfterMs,
+  );
+  if (stale.length === 0) return;
+  for (const [partition] of stale) requestedAtMs.set(partition, now);
+  await consumer.commitOffsets(
+    stale.map(([partition, offset]) => ({ topic, partition, offset: String(offset) })),
+  );
+}
+
 async function confirmCommits(): Promise<void> {
   while (!stopped) {
+    try {
+      await recommitUnconfirmed();
+    } catch (error) {
+      if (!stopped) emit({ event: 'error', message: `commitOffsets() again: ${String(error)}` });
+    }
     const partitions = [...requested]
       .filter(([partition, offset]) => (confirmed.get(partition) ?? -1) < offset)
       .map(([partition]) => ({ topic, partition }));
@@ -106,5 +143,6 @@ await consumer.run({
     emit({ event: 'record', partition, offset });
     await consumer.commitOffsets([{ topic, partition, offset: String(offset + 1) }]);
     requested.set(partition, offset + 1);
+    requestedAtMs.set(partition, Date.now());
   },
 });
