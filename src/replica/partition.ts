@@ -14,7 +14,7 @@
 // offsets before its first await), so no two appends interleave between the check and the
 // offset assignment. It survives restarts through `<offset>.snapshot` files, written once the
 // active segment rolled, plus a replay of the batch headers after the newest usable snapshot
-// (see `recover`). Aborted transactions live in `aborted-transactions.txnindex`.
+// (see `recover`). Aborted transactions live in each segment's `.txnindex` (transaction-index.ts).
 //
 // Owned by the ReplicaManager. Readers that wait for data (long-poll fetches) register with
 // `onHighWatermarkAdvance`, which also fires when the last stable offset moves; the partition
@@ -50,7 +50,7 @@ import {
   parseSnapshotOffset,
   snapshotFileName,
 } from './producer-state.js';
-import { TransactionIndexFile } from './transaction-index.js';
+import { TransactionIndex } from './transaction-index.js';
 
 export type HighWatermarkListener = (partition: Partition) => void;
 
@@ -72,7 +72,7 @@ export class Partition {
   private lastHighWatermark: number;
   private lastStableOffsetSeen: number;
   private readonly producers = new ProducerStateManager();
-  private readonly transactionIndex: TransactionIndexFile;
+  private readonly transactionIndex: TransactionIndex;
   private loaded: boolean;
   /** Resolves once producer state is recovered; appends of producer batches wait for it. */
   readonly ready: Promise<void>;
@@ -89,7 +89,7 @@ export class Partition {
     /** producer.id.expiration.ms, read at each check (the setting is dynamic). */
     private readonly producerIdExpirationMs: () => number = () => PRODUCER_ID_EXPIRATION_MS,
   ) {
-    this.transactionIndex = new TransactionIndexFile(log.fileIo, log.directory);
+    this.transactionIndex = new TransactionIndex(log);
     this.activeSegmentBaseOffset = log.currentActiveSegment().baseOffset;
     // A log that never held a record has no producer state to recover.
     this.loaded = log.logEndOffset === 0;

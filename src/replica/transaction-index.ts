@@ -1,23 +1,27 @@
-// The aborted-transaction index of one partition, persisted as ONE file per partition directory
-// (`aborted-transactions.txnindex`), not one per segment as Kafka keeps them. Entries use Kafka's
-// 34-byte .txnindex layout:
+// The aborted-transaction index of one partition, kept as Kafka keeps it: one file per segment,
+// `<20-digit segment base offset>.txnindex`, beside the segment's `.log`. An entry lives in the
+// file of the segment that holds its ABORT marker (its lastOffset), so it goes when that segment
+// goes: PartitionLog deletes a segment's `.txnindex` with its other files. Entries use Kafka's
+// 34-byte layout:
 //
 //   | version int16 (0) | producerId int64 | firstOffset int64 | lastOffset int64 | lastStableOffset int64 |
 //
 // Entries are appended in marker order (increasing lastOffset), and only once the ABORT marker
 // they describe is durable in the log (lastOffset below the flushed offset): a marker whose append
-// fails never reaches the file. After an unclean stop the file may lack the newest entries; the
-// partition rewrites it on recovery from the snapshot's offset on, by replaying the log tail.
+// fails never reaches a file. After an unclean stop the files may lack the newest entries; the
+// partition rewrites them on recovery from the snapshot's offset on, by replaying the log tail.
 //
 // Owned by a Partition; writes are chained on one promise, so they never interleave.
 
 import type { FileIo } from '../storage/file-io.js';
+import type { PartitionLog } from '../storage/partition-log.js';
+import { segmentFileName } from '../storage/segment.js';
 import { readInt64, writeInt64 } from '../record/batch.js';
 import type { AbortedTransaction } from './producer-state.js';
 
-export const TRANSACTION_INDEX_FILE = 'aborted-transactions.txnindex';
 const ENTRY_BYTES = 34;
 const ENTRY_VERSION = 0;
+const FILE_PATTERN = /^(\d{20})\.txnindex$/;
 
 function encodeEntries(entries: readonly AbortedTransaction[]): Buffer {
   const buffer = Buffer.alloc(entries.length * ENTRY_BYTES);
@@ -32,75 +36,124 @@ function encodeEntries(entries: readonly AbortedTransaction[]): Buffer {
   return buffer;
 }
 
-export class TransactionIndexFile {
-  private readonly path: string;
-  /** How many entries of the partition's list are in the file. */
-  private persistedCount = 0;
-  private persistedBytes = 0;
+/** The whole entries of one file (a torn last entry is ignored). */
+function decodeEntries(data: Buffer): AbortedTransaction[] {
+  const entries: AbortedTransaction[] = [];
+  for (let position = 0; position + ENTRY_BYTES <= data.length; position += ENTRY_BYTES) {
+    if (data.readInt16BE(position) !== ENTRY_VERSION) break;
+    entries.push({
+      producerId: readInt64(data, position + 2),
+      firstOffset: readInt64(data, position + 10),
+      lastOffset: readInt64(data, position + 18),
+      lastStableOffset: readInt64(data, position + 26),
+    });
+  }
+  return entries;
+}
+
+export class TransactionIndex {
+  private readonly io: FileIo;
+  /** Every entry with a lastOffset up to this one is in a file. */
+  private persistedThrough = -1;
+  /** Bytes written so far to each segment's file. */
+  private readonly fileBytes = new Map<number, number>();
   private writes: Promise<void> = Promise.resolve();
 
-  constructor(
-    private readonly io: FileIo,
-    directory: string,
-  ) {
-    this.path = `${directory}/${TRANSACTION_INDEX_FILE}`;
+  constructor(private readonly log: PartitionLog) {
+    this.io = log.fileIo;
   }
 
-  /** The whole entries of the file (a torn last entry is ignored). */
+  /** The entries of every segment's file, in marker order. */
   async read(): Promise<AbortedTransaction[]> {
-    const data = await this.io.readFile(this.path);
-    if (data === null) return [];
     const entries: AbortedTransaction[] = [];
-    for (let position = 0; position + ENTRY_BYTES <= data.length; position += ENTRY_BYTES) {
-      if (data.readInt16BE(position) !== ENTRY_VERSION) break;
-      entries.push({
-        producerId: readInt64(data, position + 2),
-        firstOffset: readInt64(data, position + 10),
-        lastOffset: readInt64(data, position + 18),
-        lastStableOffset: readInt64(data, position + 26),
-      });
+    for (const baseOffset of await this.fileBaseOffsets()) {
+      const data = await this.io.readFile(this.pathOf(baseOffset));
+      if (data !== null) entries.push(...decodeEntries(data));
     }
     return entries;
   }
 
-  /** Replaces the file with exactly `entries` (recovery). */
+  /**
+   * Replaces the files with exactly `entries` (recovery): a file whose content is already right
+   * is left alone, and files of segments that no longer exist, or with no entries left, go.
+   */
   rewrite(entries: readonly AbortedTransaction[]): Promise<void> {
     return this.enqueue(async () => {
-      const data = encodeEntries(entries);
-      await this.io.writeFileAtomic(this.path, data);
-      this.persistedCount = entries.length;
-      this.persistedBytes = data.length;
+      const bySegment = this.groupBySegment(entries);
+      for (const baseOffset of await this.fileBaseOffsets()) {
+        if (!bySegment.has(baseOffset)) await this.io.unlink(this.pathOf(baseOffset));
+      }
+      this.fileBytes.clear();
+      for (const [baseOffset, group] of bySegment) {
+        const data = encodeEntries(group);
+        const current = await this.io.readFile(this.pathOf(baseOffset));
+        if (current === null || !current.equals(data))
+          await this.io.writeFileAtomic(this.pathOf(baseOffset), data);
+        this.fileBytes.set(baseOffset, data.length);
+      }
+      this.persistedThrough = entries.at(-1)?.lastOffset ?? -1;
     });
   }
 
-  /** Appends the entries of `entries` not yet in the file whose marker lies below `offset`. */
+  /** Appends to their segments' files the entries not yet written whose marker lies below `offset`. */
   persistBelow(entries: readonly AbortedTransaction[], offset: number): Promise<void> {
-    if (
-      this.persistedCount >= entries.length ||
-      entries[this.persistedCount].lastOffset >= offset
-    ) {
-      return this.writes;
-    }
-    return this.enqueue(async () => {
-      let end = this.persistedCount;
+    const pending = (): AbortedTransaction[] => {
+      let start = entries.length;
+      while (start > 0 && entries[start - 1].lastOffset > this.persistedThrough) start -= 1;
+      let end = start;
       while (end < entries.length && entries[end].lastOffset < offset) end += 1;
-      if (end <= this.persistedCount) return;
-      const data = encodeEntries(entries.slice(this.persistedCount, end));
-      const file = await this.io.open(this.path, { create: true });
-      try {
-        await file.write([data], this.persistedBytes);
-        await file.datasync();
-      } finally {
-        await file.close();
+      return entries.slice(start, end);
+    };
+    if (pending().length === 0) return this.writes;
+    return this.enqueue(async () => {
+      const batch = pending();
+      if (batch.length === 0) return;
+      for (const [baseOffset, group] of this.groupBySegment(batch)) {
+        const data = encodeEntries(group);
+        const written = this.fileBytes.get(baseOffset) ?? 0;
+        const file = await this.io.open(this.pathOf(baseOffset), { create: true });
+        try {
+          await file.write([data], written);
+          await file.datasync();
+        } finally {
+          await file.close();
+        }
+        this.fileBytes.set(baseOffset, written + data.length);
       }
-      this.persistedCount = end;
-      this.persistedBytes += data.length;
+      this.persistedThrough = batch.at(-1)!.lastOffset;
     });
   }
 
   /** Resolves once every write queued so far has finished. */
   idle(): Promise<void> {
     return this.writes;
+  }
+
+  private groupBySegment(
+    entries: readonly AbortedTransaction[],
+  ): Map<number, AbortedTransaction[]> {
+    const bySegment = new Map<number, AbortedTransaction[]>();
+    for (const entry of entries) {
+      const baseOffset = this.log.segmentBaseOffsetOf(entry.lastOffset);
+      // A marker below the first segment was deleted with its segment: nowhere to keep it.
+      if (entry.lastOffset < baseOffset) continue;
+      let group = bySegment.get(baseOffset);
+      if (group === undefined) bySegment.set(baseOffset, (group = []));
+      group.push(entry);
+    }
+    return bySegment;
+  }
+
+  private async fileBaseOffsets(): Promise<number[]> {
+    return (await this.io.readdir(this.log.directory))
+      .map((name) => FILE_PATTERN.exec(name))
+      .filter((match): match is RegExpExecArray => match !== null)
+      .map((match) => Number(match[1]))
+      .sort((a, b) => a - b);
+  }
+
+  private pathOf(baseOffset: number): string {
+    return `${this.log.directory}/${segmentFileName(baseOffset, '.txnindex')}`;
   }
 
   private enqueue(operation: () => Promise<void>): Promise<void> {

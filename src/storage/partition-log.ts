@@ -530,7 +530,7 @@ export class PartitionLog extends EventEmitter {
   }
 
   private async deleteSegmentFiles(baseOffset: number): Promise<void> {
-    for (const suffix of ['.log', '.index', '.timeindex'] as const) {
+    for (const suffix of ['.log', '.index', '.timeindex', '.txnindex'] as const) {
       await this.io.unlink(`${this.directory}/${segmentFileName(baseOffset, suffix)}`);
     }
     await this.io.syncDirectory(this.directory);
@@ -1004,6 +1004,11 @@ export class PartitionLog extends EventEmitter {
     return { chunks: [], byteLength: 0 };
   }
 
+  /** The base offset of the segment holding `offset` (the first segment's for offsets below it). */
+  segmentBaseOffsetOf(offset: number): number {
+    return this.segments[this.segmentIndexFor(offset)].baseOffset;
+  }
+
   private segmentIndexFor(offset: number): number {
     let low = 0;
     let high = this.segments.length - 1;
@@ -1390,7 +1395,7 @@ export class PartitionLog extends EventEmitter {
 
   /** Renames a segment's files to `.deleted` (so a crash finishes the job on open), then deletes them once unread. */
   private async removeSegment(segment: Segment): Promise<void> {
-    const paths = [segment.logPath, segment.indexPath, segment.timeIndexPath];
+    const paths = [segment.logPath, segment.indexPath, segment.timeIndexPath, segment.txnIndexPath];
     for (const path of paths) {
       if (await this.io.exists(path)) await this.io.rename(path, `${path}.deleted`);
     }

@@ -27,7 +27,7 @@ export const SCAN_WINDOW_BYTES = 1024 * 1024;
 
 export function segmentFileName(
   baseOffset: number,
-  suffix: '.log' | '.index' | '.timeindex',
+  suffix: '.log' | '.index' | '.timeindex' | '.txnindex',
 ): string {
   return `${String(baseOffset).padStart(20, '0')}${suffix}`;
 }
@@ -159,6 +159,11 @@ export class Segment {
 
   get timeIndexPath(): string {
     return `${this.directory}/${segmentFileName(this.baseOffset, '.timeindex')}`;
+  }
+
+  /** The aborted-transaction index of the segment, written by the partition (src/replica/transaction-index.ts). */
+  get txnIndexPath(): string {
+    return `${this.directory}/${segmentFileName(this.baseOffset, '.txnindex')}`;
   }
 
   get isEmpty(): boolean {

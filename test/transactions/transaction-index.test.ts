@@ -1,0 +1,152 @@
+// The aborted-transaction index on disk: one `<segment base>.txnindex` per segment holding ABORT
+// markers, in Kafka's 34-byte entry layout, deleted with its segment, and rebuilt from the log
+// when a crash lost it.
+
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, readdir, rm, unlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+
+import { startBroker } from '../../src/broker.js';
+import { buildBatch, buildControlBatch, ControlRecordType } from '../../src/record/records.js';
+import type { Partition } from '../../src/replica/partition.js';
+
+const topic = 'txnindex';
+
+interface Entry {
+  producerId: number;
+  firstOffset: number;
+  lastOffset: number;
+}
+
+async function transaction(partition: Partition, producerId: number, committed: boolean) {
+  const data = await buildBatch({
+    records: Array.from({ length: 4 }, () => ({ key: null, value: Buffer.alloc(300, 1) })),
+    producerId,
+    producerEpoch: 0,
+    baseSequence: 0,
+    isTransactional: true,
+  });
+  const appended = partition.append(data, 'client');
+  await appended.acknowledged;
+  const marker = await buildControlBatch({
+    type: committed ? ControlRecordType.COMMIT : ControlRecordType.ABORT,
+    producerId,
+    producerEpoch: 0,
+    coordinatorEpoch: 0,
+    timestamp: Date.now(),
+  });
+  const written = partition.append(marker, 'coordinator');
+  await written.acknowledged;
+  return { firstOffset: appended.baseOffset, markerOffset: written.baseOffset };
+}
+
+/** Every `.txnindex` file of the partition directory: segment base offset → its entries. */
+async function indexFiles(directory: string): Promise<Map<number, Entry[]>> {
+  const files = new Map<number, Entry[]>();
+  for (const name of (await readdir(directory)).sort()) {
+    if (!name.endsWith('.txnindex')) continue;
+    assert.match(name, /^\d{20}\.txnindex$/);
+    const data = await readFile(join(directory, name));
+    assert.equal(data.length % 34, 0, `${name} holds whole 34-byte entries`);
+    const entries: Entry[] = [];
+    for (let position = 0; position < data.length; position += 34) {
+      assert.equal(data.readInt16BE(position), 0, 'entry version');
+      entries.push({
+        producerId: Number(data.readBigInt64BE(position + 2)),
+        firstOffset: Number(data.readBigInt64BE(position + 10)),
+        lastOffset: Number(data.readBigInt64BE(position + 18)),
+      });
+    }
+    files.set(Number(name.slice(0, 20)), entries);
+  }
+  return files;
+}
+
+/** Where each aborted transaction's entry belongs: the segment holding its ABORT marker. */
+function expectedFiles(partition: Partition, aborted: Entry[]): Map<number, Entry[]> {
+  const expected = new Map<number, Entry[]>();
+  for (const entry of aborted) {
+    if (entry.lastOffset < partition.logStartOffset) continue;
+    const baseOffset = partition.log.segmentBaseOffsetOf(entry.lastOffset);
+    expected.set(baseOffset, [...(expected.get(baseOffset) ?? []), entry]);
+  }
+  return expected;
+}
+
+test('aborted transactions are indexed per segment, leave with their segment and are rebuilt after a loss', async () => {
+  const logDir = await mkdtemp(join(tmpdir(), 'brook-txnindex-'));
+  const directory = join(logDir, `${topic}-0`);
+  const aborted: Entry[] = [];
+  let broker = await startBroker({ logDirs: logDir });
+  try {
+    await broker.replicas.createTopic({
+      name: topic,
+      partitionCount: 1,
+      configs: { 'segment.bytes': '4096' },
+    });
+    const partition = broker.replicas.partition(topic, 0)!;
+    for (let index = 0; index < 24; index += 1) {
+      const producerId = 100 + index;
+      const committed = index % 3 === 0;
+      const { firstOffset, markerOffset } = await transaction(partition, producerId, committed);
+      if (!committed) aborted.push({ producerId, firstOffset, lastOffset: markerOffset });
+    }
+    await partition.log.flush();
+    const expected = expectedFiles(partition, aborted);
+    assert.ok(expected.size >= 3, `the markers should span several segments (${expected.size})`);
+    await waitForFiles(directory, expected);
+
+    // Deleting the records of the first segments takes their index files with them.
+    const cut = [...expected.keys()][2];
+    await partition.log.deleteRecordsBefore(cut);
+    const remaining = expectedFiles(partition, aborted);
+    assert.ok(remaining.size < expected.size);
+    await waitForFiles(directory, remaining);
+  } finally {
+    await broker.stop();
+  }
+
+  // A crash that lost every index file and the newest snapshot: recovery replays the log and
+  // writes them again, and fetches see the same aborted transactions.
+  for (const name of await readdir(directory)) {
+    if (name.endsWith('.txnindex')) await unlink(join(directory, name));
+  }
+  const snapshots = (await readdir(directory)).filter((name) => name.endsWith('.snapshot')).sort();
+  for (const name of snapshots) await unlink(join(directory, name));
+  broker = await startBroker({ logDirs: logDir });
+  try {
+    const partition = broker.replicas.partition(topic, 0)!;
+    await partition.ready;
+    const remaining = expectedFiles(partition, aborted);
+    await waitForFiles(directory, remaining);
+    const fetched = partition
+      .abortedTransactions(partition.logStartOffset, partition.logEndOffset)
+      .map(({ producerId, firstOffset }) => ({ producerId, firstOffset }));
+    assert.deepEqual(
+      fetched,
+      [...remaining.values()]
+        .flat()
+        .map(({ producerId, firstOffset }) => ({ producerId, firstOffset })),
+    );
+  } finally {
+    await broker.stop();
+    await rm(logDir, { recursive: true, force: true });
+  }
+});
+
+/** Index files are written after the markers' flush, in the background: wait for them (bounded). */
+async function waitForFiles(directory: string, expected: Map<number, Entry[]>): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const found = await indexFiles(directory);
+    try {
+      assert.deepEqual(found, expected);
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
