@@ -9,7 +9,8 @@
 //
 // Prints records/s per mode with the ratio to idempotent, and per transactional mode the commit
 // as the clients see it: the drain (flush of the transaction's records) and the EndTxn round
-// trip (commit_transaction() once nothing else is left to send), p50 and p99.
+// trip (commit_transaction() once nothing else is left to send), p50 and p99, and the broker's
+// CPU time per record (this process's; the producers run in their own).
 //
 //   npm run bench:txn          BROOK_BENCH_ROUND_S=3 BROOK_BENCH_ROUNDS=3 BROOK_BENCH_PRODUCERS=4
 
@@ -41,6 +42,8 @@ interface Totals {
   seconds: number;
   drainMs: number[];
   endTxnMs: number[];
+  /** CPU time of this process (the broker; the producers are child processes), in microseconds. */
+  brokerCpuUs: number;
 }
 
 function startProducer(
@@ -95,9 +98,12 @@ async function runRound(
     startProducer(mode, bootstrap, topic, `txn-bench-${mode}-${round}-${index}`),
   );
   await Promise.all(producers.map((producer) => producer.ready));
+  const cpuBefore = process.cpuUsage();
   for (const producer of producers) producer.child.stdin.end('go\n');
   const results = await Promise.all(producers.map((producer) => producer.result));
+  const cpu = process.cpuUsage(cpuBefore);
   return {
+    brokerCpuUs: cpu.user + cpu.system,
     records: results.reduce((sum, result) => sum + result.records, 0),
     // The producers ran side by side: the round lasted as long as the slowest.
     seconds: Math.max(...results.map((result) => result.seconds)),
@@ -117,7 +123,10 @@ try {
   const topic = 'txn-bench';
   await broker.replicas.createTopic({ name: topic, partitionCount: PARTITIONS });
   const totals = new Map<Mode, Totals>(
-    MODES.map((mode) => [mode, { records: 0, seconds: 0, drainMs: [], endTxnMs: [] }]),
+    MODES.map((mode) => [
+      mode,
+      { records: 0, seconds: 0, drainMs: [], endTxnMs: [], brokerCpuUs: 0 },
+    ]),
   );
   await runRound('txn-records', broker.bootstrapServers, topic, -1); // warm-up: state topic, JIT
   for (let round = 0; round < ROUNDS; round += 1) {
@@ -128,6 +137,7 @@ try {
       total.seconds += result.seconds;
       total.drainMs.push(...result.drainMs);
       total.endTxnMs.push(...result.endTxnMs);
+      total.brokerCpuUs += result.brokerCpuUs;
     }
   }
   const rate = (mode: Mode): number => totals.get(mode)!.records / totals.get(mode)!.seconds;
@@ -142,8 +152,9 @@ try {
       total.endTxnMs.length === 0
         ? ''
         : `   ${total.endTxnMs.length} commits: EndTxn p50 ${percentile(total.endTxnMs, 0.5).toFixed(2)} ms p99 ${percentile(total.endTxnMs, 0.99).toFixed(2)} ms, drain p50 ${percentile(total.drainMs, 0.5).toFixed(2)} ms`;
+    const brokerCpu = `   broker CPU ${(total.brokerCpuUs / total.records).toFixed(2)} µs/record`;
     console.log(
-      `  ${mode.padEnd(13)} ${Math.round(rate(mode)).toString().padStart(8)} records/s   ratio to idempotent ${ratio.toFixed(2)}   cost ${((1 - ratio) * 100).toFixed(1)}%${commits}`,
+      `  ${mode.padEnd(13)} ${Math.round(rate(mode)).toString().padStart(8)} records/s   ratio to idempotent ${ratio.toFixed(2)}   cost ${((1 - ratio) * 100).toFixed(1)}%${brokerCpu}${commits}`,
     );
   }
 } finally {
