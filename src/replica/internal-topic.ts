@@ -12,8 +12,11 @@ export interface InternalTopicStorage {
   readonly partitionCount: number;
   /** Creates the topic if it does not exist yet; concurrent callers share one creation. */
   ensureTopic(): Promise<void>;
-  /** Appends one batch; resolves once it may be acknowledged (durable, by default). */
-  append(partition: number, batch: Buffer): Promise<void>;
+  /**
+   * Appends one batch; resolves once it may be acknowledged (durable, by default). With
+   * `deferFlush`, once written: the partition's next fsync makes it durable (PartitionLog).
+   */
+  append(partition: number, batch: Buffer, options?: { deferFlush?: boolean }): Promise<void>;
   /** Every batch from the log start to the log end, in offset order, after a flush. */
   readAll(partition: number): AsyncIterable<Buffer>;
 }
@@ -44,11 +47,11 @@ export function internalTopicStorage(
   return {
     partitionCount,
     ensureTopic,
-    async append(partition, batch) {
+    async append(partition, batch, options) {
       await ensureTopic();
       const target = replicas.partition(name, partition);
       if (target === undefined) throw new Error(`assertion: ${name}-${partition} is missing`);
-      await target.append(batch, 'coordinator').acknowledged;
+      await target.append(batch, 'coordinator', options).acknowledged;
     },
     async *readAll(partition) {
       const source = replicas.partition(name, partition);

@@ -132,10 +132,14 @@ export class Partition {
    * synchronously; the returned promise (`acknowledged`) settles under the topic's flush policy.
    * A retry of a batch already appended is not written again: the result is the original's.
    */
-  append(records: Buffer, origin: AppendOrigin): AppendResult {
+  append(
+    records: Buffer,
+    origin: AppendOrigin,
+    options: { deferFlush?: boolean } = {},
+  ): AppendResult {
     const batches = origin === 'replication' ? [] : producerBatches(records);
     if (batches.length === 0)
-      return this.log.append(records, { leaderEpoch: this.leaderEpoch, origin });
+      return this.log.append(records, { leaderEpoch: this.leaderEpoch, origin, ...options });
     if (!this.loaded) {
       throw new ProducerStateError(
         ErrorCode.NOT_LEADER_OR_FOLLOWER,
@@ -173,7 +177,11 @@ export class Partition {
       });
     }
 
-    const appended = this.log.append(records, { leaderEpoch: this.leaderEpoch, origin });
+    const appended = this.log.append(records, {
+      leaderEpoch: this.leaderEpoch,
+      origin,
+      ...options,
+    });
     // Offsets are stamped into the batches in place by now.
     for (const batch of batches) {
       const firstOffset = batchBaseOffset(records, batch.position);

@@ -56,6 +56,8 @@ export const DEFAULT_TAIL_CACHE_BYTES = 1024 * 1024;
 const BACKGROUND_SLICE_MS = 4;
 /** setTimeout's largest delay. */
 const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+/** The longest a deferFlush append stays unflushed when nothing else asks for an fsync. */
+export const DEFERRED_FLUSH_MS = 1000;
 
 export type AppendOrigin = 'client' | 'coordinator' | 'replication';
 
@@ -64,6 +66,13 @@ export interface AppendOptions {
   origin: AppendOrigin;
   /** The broker's clock for LogAppendTime; defaults to the log's clock. */
   now?: number;
+  /**
+   * Acknowledge once written, without asking for an fsync of its own: the log's next fsync covers
+   * it, at the latest DEFERRED_FLUSH_MS later. For records whose loss in a crash is harmless
+   * because an earlier durable record stands in for them (a transaction's Complete* after its
+   * Prepare*), so the next append that does need an fsync is not queued behind this one's.
+   */
+  deferFlush?: boolean;
 }
 
 export interface AppendResult {
@@ -123,6 +132,7 @@ interface PendingAppend {
   /** The offset after the append's last batch. */
   nextOffset: number;
   recordsCount: number;
+  deferFlush: boolean;
   written: boolean;
   settled: boolean;
   resolve: () => void;
@@ -652,6 +662,7 @@ export class PartitionLog extends EventEmitter {
       baseOffset: firstOffset,
       nextOffset,
       recordsCount,
+      deferFlush: options.deferFlush === true,
       written: false,
       settled: false,
       resolve,
@@ -751,7 +762,8 @@ export class PartitionLog extends EventEmitter {
             item.written = true;
             this.writtenOffset = item.nextOffset;
             this.unflushedRecords += item.recordsCount;
-            if (acknowledgesAfterFsync(this.configValue)) this.awaitingFlush.push(item);
+            if (acknowledgesAfterFsync(this.configValue) && !item.deferFlush)
+              this.awaitingFlush.push(item);
             else settle(item);
           }
           assert(
@@ -799,19 +811,22 @@ export class PartitionLog extends EventEmitter {
   private requestFlush(): void {
     if (this.writtenOffset <= this.flushedOffsetValue) return;
     const config = this.configValue;
-    if (
-      acknowledgesAfterFsync(config) ||
-      this.unflushedRecords >= config.flushMessages ||
-      this.flushWaiters.length > 0
-    ) {
+    const afterFsync = acknowledgesAfterFsync(config);
+    // Under the default policy only appends waiting for their acknowledgement need an fsync now;
+    // what is left is deferFlush appends, flushed by the timer unless something else comes first.
+    const due = afterFsync
+      ? this.awaitingFlush.length > 0
+      : this.unflushedRecords >= config.flushMessages;
+    if (due || this.flushWaiters.length > 0) {
       this.startFlush();
       return;
     }
-    if (this.flushTimer === null && config.flushMs < MAX_TIMER_DELAY_MS) {
+    const delay = afterFsync ? DEFERRED_FLUSH_MS : config.flushMs;
+    if (this.flushTimer === null && delay < MAX_TIMER_DELAY_MS) {
       this.flushTimer = setTimeout(() => {
         this.flushTimer = null;
         this.startFlush();
-      }, config.flushMs);
+      }, delay);
       this.flushTimer.unref();
     }
   }
@@ -830,7 +845,8 @@ export class PartitionLog extends EventEmitter {
         await this.activeSegment.logFile.datasync();
         this.unflushedRecords = Math.max(0, this.unflushedRecords - records);
         this.markFlushed(target);
-        if (!acknowledgesAfterFsync(this.configValue) && this.flushWaiters.length === 0) break;
+        // Go on only for appends or waiters asking for it (not for deferFlush appends alone).
+        if (this.awaitingFlush.length === 0 && this.flushWaiters.length === 0) break;
       }
     } catch (error) {
       this.failFsync(error);

@@ -11,7 +11,11 @@ import {
 } from '../../src/record/batch.js';
 import { buildBatch, buildControlBatch, ControlRecordType } from '../../src/record/records.js';
 import { RecordError } from '../../src/record/batch.js';
-import { PartitionLog, CLEAN_SHUTDOWN_FILE } from '../../src/storage/partition-log.js';
+import {
+  PartitionLog,
+  CLEAN_SHUTDOWN_FILE,
+  DEFERRED_FLUSH_MS,
+} from '../../src/storage/partition-log.js';
 import { defaultLogConfig, type LogConfig } from '../../src/storage/log-config.js';
 import { OffsetOutOfRangeError, StorageError } from '../../src/storage/errors.js';
 import { FaultyFileIo } from '../helpers/storage-faulty-io.js';
@@ -330,6 +334,32 @@ test('appends made while an fsync runs are covered by the next one; at most one 
   await Promise.all(pending);
   assert.equal(maxInFlight, 1);
   assert.equal(log.flushedOffset, 50);
+  await log.close();
+});
+
+test('a deferFlush append is acknowledged once written and made durable by the next fsync, or by the timer', async (t) => {
+  const directory = temporaryDirectory(t);
+  const io = new FaultyFileIo();
+  const log = await PartitionLog.open({ directory, config: baseConfig, io });
+  const [first, second, third] = await seeds(0, 3, 1, 50);
+  const syncsBefore = io.datasyncCount;
+  const deferred = log.append(first, { leaderEpoch: 0, origin: 'client', deferFlush: true });
+  await deferred.acknowledged;
+  assert.equal(log.flushedOffset, 0, 'acknowledged before any fsync');
+  assert.equal(io.datasyncCount, syncsBefore, 'and it asked for none');
+
+  // The next ordinary append's fsync covers both, and is the only one.
+  const ordinary = log.append(second, { leaderEpoch: 0, origin: 'client' });
+  await ordinary.acknowledged;
+  assert.equal(log.flushedOffset, 2);
+  assert.equal(io.datasyncCount, syncsBefore + 1);
+
+  // Alone, a deferred append is flushed by the timer, within DEFERRED_FLUSH_MS.
+  log.append(third, { leaderEpoch: 0, origin: 'client', deferFlush: true });
+  const deadline = Date.now() + DEFERRED_FLUSH_MS + 5_000;
+  while (log.flushedOffset < 3 && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.equal(log.flushedOffset, 3);
   await log.close();
 });
 
