@@ -55,8 +55,6 @@ export class TransactionIndex {
   private readonly io: FileIo;
   /** Every entry with a lastOffset up to this one is in a file. */
   private persistedThrough = -1;
-  /** Bytes written so far to each segment's file. */
-  private readonly fileBytes = new Map<number, number>();
   private writes: Promise<void> = Promise.resolve();
 
   constructor(private readonly log: PartitionLog) {
@@ -83,13 +81,11 @@ export class TransactionIndex {
       for (const baseOffset of await this.fileBaseOffsets()) {
         if (!bySegment.has(baseOffset)) await this.io.unlink(this.pathOf(baseOffset));
       }
-      this.fileBytes.clear();
       for (const [baseOffset, group] of bySegment) {
         const data = encodeEntries(group);
         const current = await this.io.readFile(this.pathOf(baseOffset));
         if (current === null || !current.equals(data))
           await this.io.writeFileAtomic(this.pathOf(baseOffset), data);
-        this.fileBytes.set(baseOffset, data.length);
       }
       this.persistedThrough = entries.at(-1)?.lastOffset ?? -1;
     });
@@ -109,16 +105,24 @@ export class TransactionIndex {
       const batch = pending();
       if (batch.length === 0) return;
       for (const [baseOffset, group] of this.groupBySegment(batch)) {
-        const data = encodeEntries(group);
-        const written = this.fileBytes.get(baseOffset) ?? 0;
         const file = await this.io.open(this.pathOf(baseOffset), { create: true });
         try {
-          await file.write([data], written);
+          // After the whole entries already there (a torn one from a failed write is
+          // overwritten), and without those a failed attempt already wrote.
+          const size = await file.size();
+          const end = size - (size % ENTRY_BYTES);
+          let lastInFile = -1;
+          if (end > 0) {
+            const last = Buffer.alloc(ENTRY_BYTES);
+            await file.read(last, 0, ENTRY_BYTES, end - ENTRY_BYTES);
+            lastInFile = readInt64(last, 18);
+          }
+          const fresh = group.filter((entry) => entry.lastOffset > lastInFile);
+          if (fresh.length > 0) await file.write([encodeEntries(fresh)], end);
           await file.datasync();
         } finally {
           await file.close();
         }
-        this.fileBytes.set(baseOffset, written + data.length);
       }
       this.persistedThrough = batch.at(-1)!.lastOffset;
     });

@@ -10,7 +10,10 @@ import { test } from 'node:test';
 
 import { startBroker } from '../../src/broker.js';
 import { buildBatch, buildControlBatch, ControlRecordType } from '../../src/record/records.js';
-import type { Partition } from '../../src/replica/partition.js';
+import { Partition } from '../../src/replica/partition.js';
+import { defaultLogConfig } from '../../src/storage/log-config.js';
+import { PartitionLog } from '../../src/storage/partition-log.js';
+import { FaultyFileIo } from '../helpers/storage-faulty-io.js';
 
 const topic = 'txnindex';
 
@@ -150,3 +153,41 @@ async function waitForFiles(directory: string, expected: Map<number, Entry[]>): 
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+test('an index write whose fsync failed is completed by the next one without a second copy of its entries', async () => {
+  const directory = await mkdtemp(join(tmpdir(), 'brook-txnindex-fault-'));
+  const io = new FaultyFileIo();
+  const log = await PartitionLog.open({
+    directory,
+    config: { ...defaultLogConfig, retentionMs: -1 },
+    io,
+  });
+  try {
+    const partition = new Partition(topic, 0, log);
+    io.inject({ operation: 'datasync', pathIncludes: '.txnindex', errorCode: 'EIO', times: 1 });
+    const first = await transaction(partition, 100, false);
+    // The first entry is written, its fsync fails; the next abort's write must not repeat it.
+    const firstEntry = {
+      producerId: 100,
+      firstOffset: first.firstOffset,
+      lastOffset: first.markerOffset,
+    };
+    await waitForFiles(directory, new Map([[0, [firstEntry]]]));
+    const second = await transaction(partition, 101, false);
+    await waitForFiles(
+      directory,
+      new Map([
+        [
+          0,
+          [
+            firstEntry,
+            { producerId: 101, firstOffset: second.firstOffset, lastOffset: second.markerOffset },
+          ],
+        ],
+      ]),
+    );
+  } finally {
+    await log.close();
+    await rm(directory, { recursive: true, force: true });
+  }
+});
