@@ -218,6 +218,7 @@ async function assemble(
         groupMaxSize: config.groupMaxSize,
         offsetsRetentionMs: config.offsetsRetentionMs,
         offsetsRetentionCheckIntervalMs: config.offsetsRetentionCheckIntervalMs,
+        offsetsCommitTimeoutMs: config.offsetsCommitTimeoutMs,
       },
     );
     await coordinator.start();

@@ -105,6 +105,40 @@ describe('offset commits', () => {
     assert.equal(fetched.topics[0].partitions[0].metadata, 'meta');
   });
 
+  it('a commit not durable within offsets.commit.timeout.ms is answered REQUEST_TIMED_OUT and not applied', async () => {
+    const context = await setup({ offsetsCommitTimeoutMs: 5_000 });
+    const { coordinator, clock, offsetsTopic } = context;
+    offsetsTopic.holdAppends = true;
+    let answered = false;
+    const commit = coordinator
+      .commitOffsets({
+        groupId: 'g',
+        memberId: '',
+        generationId: -1,
+        groupInstanceId: null,
+        topics: [
+          {
+            name: 'orders',
+            partitions: [{ partition: 0, offset: 10n, leaderEpoch: -1, metadata: '' }],
+          },
+        ],
+      })
+      .then((result) => ((answered = true), result));
+    clock.advance(4_999);
+    await settle();
+    assert.equal(answered, false, 'still waiting just before the timeout');
+    clock.advance(1);
+    assert.equal((await commit)[0].partitions[0].errorCode, ErrorCode.REQUEST_TIMED_OUT);
+    // The append settling later does not make the timed-out commit visible.
+    offsetsTopic.releaseAppends();
+    await settle();
+    assert.equal(
+      coordinator.fetchOffsets('g', [{ name: 'orders', partitions: [0] }]).topics[0].partitions[0]
+        .offset,
+      -1n,
+    );
+  });
+
   it('a failed append is reported and changes nothing', async () => {
     const { coordinator, offsetsTopic } = await setup();
     offsetsTopic.failAppends = true;

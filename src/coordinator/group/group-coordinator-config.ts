@@ -20,6 +20,8 @@ export interface GroupCoordinatorConfig {
   offsetsRetentionCheckIntervalMs: number;
   /** offset.metadata.max.bytes */
   offsetMetadataMaxBytes: number;
+  /** offsets.commit.timeout.ms: how long an OffsetCommit waits for its records to be durable. */
+  offsetsCommitTimeoutMs: number;
 }
 
 export const defaultGroupCoordinatorConfig: GroupCoordinatorConfig = {
@@ -30,4 +32,5 @@ export const defaultGroupCoordinatorConfig: GroupCoordinatorConfig = {
   offsetsRetentionMs: 10_080 * 60_000,
   offsetsRetentionCheckIntervalMs: 600_000,
   offsetMetadataMaxBytes: 4_096,
+  offsetsCommitTimeoutMs: 5_000,
 };

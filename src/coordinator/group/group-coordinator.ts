@@ -1120,6 +1120,26 @@ export class GroupCoordinator {
     }
   }
 
+  /**
+   * appendRecords bounded by offsets.commit.timeout.ms. Past it the commit is answered
+   * REQUEST_TIMED_OUT and not applied in memory, though its records may still become durable
+   * (as in Kafka, the client cannot know which; a reload of the partition then shows them).
+   */
+  private appendWithinCommitTimeout(
+    partition: number,
+    records: KeyValueRecord[],
+  ): Promise<{ errorCode: number; appendSequence: number }> {
+    return new Promise((resolve) => {
+      const timer = this.clock.setTimer(this.config.offsetsCommitTimeoutMs, () =>
+        resolve({ errorCode: ErrorCode.REQUEST_TIMED_OUT, appendSequence: -1 }),
+      );
+      void this.appendRecords(partition, records).then((result) => {
+        timer.cancel();
+        resolve(result);
+      });
+    });
+  }
+
   // -------------------------------------------------------------------------------------------
   // Offsets.
 
@@ -1182,7 +1202,10 @@ export class GroupCoordinator {
     if (records.length === 0) return results;
 
     const committingGroup = group;
-    const { errorCode, appendSequence } = await this.appendRecords(group.offsetsPartition, records);
+    const { errorCode, appendSequence } = await this.appendWithinCommitTimeout(
+      group.offsetsPartition,
+      records,
+    );
     if (errorCode !== ErrorCode.NONE) {
       for (const topic of results) {
         for (const entry of topic.partitions) {
