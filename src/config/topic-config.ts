@@ -239,6 +239,8 @@ export function toLogConfig(effective: ReadonlyMap<string, ConfigValue>): LogCon
     cleanupPolicy: cleanupPolicyOf(get('cleanup.policy')),
     deleteRetentionMs: finite(get('delete.retention.ms')),
     minCompactionLagMs: finite(get('min.compaction.lag.ms')),
+    maxCompactionLagMs: finite(get('max.compaction.lag.ms')),
+    minCleanableDirtyRatio: get('min.cleanable.dirty.ratio') as number,
     flushMessages: finite(get('flush.messages')),
     flushMs: finite(get('flush.ms')),
     messageTimestampType: get('message.timestamp.type') as MessageTimestampType,

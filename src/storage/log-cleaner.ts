@@ -8,6 +8,11 @@
 // the batch's baseTimestamp with attribute bit 6), then dropped. Segments are cleaned one by one
 // and keep their base offsets; small cleaned segments are not merged.
 //
+// A pass runs only when it is worth it: the dirty part (the compactable segments at or above the
+// log's cleanerCheckpoint, i.e. not compacted by an earlier pass) must be at least
+// min.cleanable.dirty.ratio of the compactable part, or its oldest segment older than
+// max.compaction.lag.ms, or a tombstone it kept past its delete horizon.
+//
 // Transactions (the log's TransactionView): records at or above the last stable offset may still
 // be aborted, so they neither shadow older records nor get cleaned (cleaning stops at the segment
 // holding that offset); records of aborted transactions shadow nothing and are removed. Control
@@ -45,10 +50,21 @@ export async function cleanLog(log: PartitionLog, now: number): Promise<CleanRes
     const stableEnd = log.transactionView?.lastStableOffset() ?? Number.POSITIVE_INFINITY;
     const isAborted = abortedBatchTest(log.transactionView, log.logStartOffset, stableEnd);
 
+    // The compactable segments: closed, older than min.compaction.lag.ms, wholly below the last
+    // stable offset.
+    const active = log.currentActiveSegment();
+    const lagCutoff = now - config.minCompactionLagMs;
+    const cleanable: Segment[] = [];
+    for (const [index, segment] of closed.entries()) {
+      if (segment.maxTimestamp > lagCutoff) break;
+      if ((closed[index + 1] ?? active).baseOffset > stableEnd) break;
+      cleanable.push(segment);
+    }
+    if (cleanable.length === 0 || !worthCleaning(log, cleanable, now)) return result;
+
     // Phase 1: the newest offset of every key, over every segment including the active one, up
     // to the last stable offset.
     const newestOffsetByKey = new Map<string, number>();
-    const active = log.currentActiveSegment();
     for (const segment of [...closed, active]) {
       if (segment.baseOffset >= stableEnd) break;
       await readBatches(segment, pause, (batch) => {
@@ -61,22 +77,45 @@ export async function cleanLog(log: PartitionLog, now: number): Promise<CleanRes
       });
     }
 
-    // Phase 2: rewrite cleanable closed segments, oldest first, each wholly below the last
-    // stable offset.
-    const lagCutoff = now - config.minCompactionLagMs;
-    for (const [index, segment] of closed.entries()) {
-      if (segment.maxTimestamp > lagCutoff) break;
-      const nextBaseOffset = (closed[index + 1] ?? active).baseOffset;
-      if (nextBaseOffset > stableEnd) break;
-      const outcome = await cleanSegment(log, segment, newestOffsetByKey, isAborted, now, pause);
+    // Phase 2: rewrite the compactable segments, oldest first.
+    const horizon = { earliestMs: Number.POSITIVE_INFINITY };
+    for (const segment of cleanable) {
+      const outcome = await cleanSegment(
+        log,
+        segment,
+        newestOffsetByKey,
+        isAborted,
+        horizon,
+        now,
+        pause,
+      );
       if (!outcome) continue;
       result.segmentsCleaned++;
       result.bytesBefore += outcome.bytesBefore;
       result.bytesAfter += outcome.bytesAfter;
       result.recordsRemoved += outcome.recordsRemoved;
     }
+    log.cleanerCheckpoint = (closed[cleanable.length] ?? active).baseOffset;
+    log.tombstoneHorizonMs = horizon.earliestMs;
     return result;
   });
+}
+
+/** min.cleanable.dirty.ratio and max.compaction.lag.ms over the compactable segments. */
+function worthCleaning(log: PartitionLog, cleanable: readonly Segment[], now: number): boolean {
+  const config = log.config;
+  if (log.tombstoneHorizonMs <= now) return true;
+  const dirty = cleanable.filter((segment) => segment.baseOffset >= log.cleanerCheckpoint);
+  if (dirty.length > 0) {
+    // When the oldest dirty record arrived: its segment's first append, or failing that (a
+    // segment reopened without it) its newest record, which errs towards compacting later.
+    const since = dirty[0].rollStartMs >= 0 ? dirty[0].rollStartMs : dirty[0].maxTimestamp;
+    if (now - since > config.maxCompactionLagMs) return true;
+  }
+  const bytes = (segments: readonly Segment[]): number =>
+    segments.reduce((sum, segment) => sum + segment.sizeBytes, 0);
+  const total = bytes(cleanable);
+  return total > 0 && bytes(dirty) / total >= config.minCleanableDirtyRatio;
 }
 
 type BatchTest = (batch: DecodedBatch) => boolean;
@@ -146,6 +185,8 @@ async function cleanSegment(
   segment: Segment,
   newestOffsetByKey: Map<string, number>,
   isAborted: BatchTest,
+  /** Lowered to the delete horizon of every batch kept with tombstones. */
+  horizon: { earliestMs: number },
   now: number,
   pause: () => Promise<void>,
 ): Promise<{ bytesBefore: number; bytesAfter: number; recordsRemoved: number } | null> {
@@ -204,11 +245,19 @@ async function cleanSegment(
       const needsHorizon = hasTombstones && !batch.hasDeleteHorizon;
       recordsRemoved += batch.records.length - kept.length;
       if (kept.length === batch.records.length && !needsHorizon) {
+        if (hasTombstones) horizon.earliestMs = Math.min(horizon.earliestMs, batch.baseTimestamp);
         await emit(raw, batch);
         return;
       }
       changed = true;
       if (kept.length === 0) return;
+      const deleteHorizonMs = hasTombstones
+        ? batch.hasDeleteHorizon
+          ? batch.baseTimestamp
+          : now + config.deleteRetentionMs
+        : undefined;
+      if (deleteHorizonMs !== undefined)
+        horizon.earliestMs = Math.min(horizon.earliestMs, deleteHorizonMs);
       const rebuilt = await buildBatch({
         records: kept.map((record) => ({
           key: record.key,
@@ -228,11 +277,7 @@ async function cleanSegment(
         lastOffsetDelta: batch.lastOffsetDelta,
         maxTimestamp: batch.maxTimestamp,
         baseTimestamp: hasTombstones ? undefined : kept[0].timestamp,
-        deleteHorizonMs: hasTombstones
-          ? batch.hasDeleteHorizon
-            ? batch.baseTimestamp
-            : now + config.deleteRetentionMs
-          : undefined,
+        deleteHorizonMs,
       });
       await emit(rebuilt, { ...batch, records: kept });
     });

@@ -21,6 +21,13 @@ export interface LogConfig {
   deleteRetentionMs: number;
   /** min.compaction.lag.ms: records younger than this are never compacted. */
   minCompactionLagMs: number;
+  /** max.compaction.lag.ms: a segment left uncompacted this long is compacted whatever the dirty ratio. */
+  maxCompactionLagMs: number;
+  /**
+   * min.cleanable.dirty.ratio: a pass compacts only when the part not yet compacted is at least
+   * this fraction of the compactable part (0 compacts on every pass).
+   */
+  minCleanableDirtyRatio: number;
   /**
    * flush.messages: fsync once this many records are unflushed. 1 (Brook's default) means every
    * append is acknowledged only after an fsync that covers it; larger values acknowledge after
@@ -43,6 +50,8 @@ export const defaultLogConfig: Readonly<LogConfig> = Object.freeze({
   cleanupPolicy: 'delete',
   deleteRetentionMs: 24 * 60 * 60 * 1000,
   minCompactionLagMs: 0,
+  maxCompactionLagMs: Number.MAX_SAFE_INTEGER,
+  minCleanableDirtyRatio: 0.5,
   flushMessages: 1,
   flushMs: Number.MAX_SAFE_INTEGER,
   messageTimestampType: 'CreateTime',
@@ -76,6 +85,9 @@ export function validateLogConfig(config: LogConfig): LogConfig {
   atLeast('retentionBytes', -1);
   atLeast('deleteRetentionMs', 0);
   atLeast('minCompactionLagMs', 0);
+  atLeast('maxCompactionLagMs', 1);
+  atLeast('minCleanableDirtyRatio', 0);
+  if (config.minCleanableDirtyRatio > 1) problems.push('minCleanableDirtyRatio must be <= 1');
   atLeast('flushMessages', 1);
   atLeast('flushMs', 0);
   atLeast('maxMessageBytes', 0);

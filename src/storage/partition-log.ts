@@ -259,6 +259,17 @@ export class PartitionLog extends EventEmitter {
   readonly directory: string;
   /** Set by the partition that owns this log; null for a log with no producer state (storage tests). */
   transactionView: TransactionView | null = null;
+  /**
+   * Compaction's first dirty offset: segments below it were compacted by an earlier pass (the
+   * cleaner's dirty ratio reads it). Kept in memory only, so the first pass after an open
+   * treats the whole log as dirty.
+   */
+  cleanerCheckpoint = 0;
+  /**
+   * The earliest delete horizon of the tombstones the last compaction kept: once it has passed, a
+   * pass runs whatever the dirty ratio, to drop them. In memory only, like cleanerCheckpoint.
+   */
+  tombstoneHorizonMs = Number.POSITIVE_INFINITY;
   private configValue: LogConfig;
   private readonly io: FileIo;
   private readonly clock: () => number;
@@ -1303,6 +1314,8 @@ export class PartitionLog extends EventEmitter {
   truncateTo(offset: number): Promise<void> {
     return this.maintenance.run(async () => {
       if (offset >= this.logEndOffsetValue) return;
+      // What is written from here on has never been compacted.
+      this.cleanerCheckpoint = Math.min(this.cleanerCheckpoint, offset);
       await this.pauseWriter();
       try {
         if (this.stickyError?.code === StorageErrorCode.STORAGE_FAILED) throw this.stickyError;

@@ -137,6 +137,7 @@ test('the LogConfig for storage is camelCase numbers, with Long.MAX_VALUE as MAX
     parseTopicConfigs([
       ['retention.bytes', '5000'],
       ['cleanup.policy', 'compact'],
+      ['min.cleanable.dirty.ratio', '0.25'],
     ]),
   );
   assert.equal(logConfig.segmentBytes, 1048576);
@@ -146,6 +147,8 @@ test('the LogConfig for storage is camelCase numbers, with Long.MAX_VALUE as MAX
   assert.equal(logConfig.cleanupPolicy, 'compact');
   assert.equal(logConfig.deleteRetentionMs, 86_400_000);
   assert.equal(logConfig.minCompactionLagMs, 0);
+  assert.equal(logConfig.maxCompactionLagMs, Number.MAX_SAFE_INTEGER);
+  assert.equal(logConfig.minCleanableDirtyRatio, 0.25);
   assert.equal(logConfig.flushMessages, 1);
   assert.equal(logConfig.flushMs, Number.MAX_SAFE_INTEGER);
   assert.equal(logConfig.messageTimestampType, 'LogAppendTime');

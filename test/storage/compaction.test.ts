@@ -119,7 +119,8 @@ test('compaction keeps the newest record per key in closed segments, with offset
     );
   assert.ok(after.some((record) => record.key === 'k0' && record.value === null));
   assert.equal(log.logEndOffset, 53);
-  // Tombstones go once delete.retention.ms has passed since the cleaning that first saw them.
+  // Tombstones go once delete.retention.ms has passed since the cleaning that first saw them:
+  // that pass runs though nothing was written since, because a kept tombstone's horizon passed.
   now += DAY_MS + 1;
   await cleanLog(log, now);
   const final = await allRecords(log);
@@ -151,6 +152,58 @@ test('compressed batches are recompressed with the same codec', async (t) => {
     );
     await log.close();
   }
+});
+
+test('a pass runs only past min.cleanable.dirty.ratio or max.compaction.lag.ms', async (t) => {
+  const directory = temporaryDirectory(t);
+  let now = 10_000;
+  const log = await PartitionLog.open({
+    directory,
+    config: { ...config, minCleanableDirtyRatio: 0.5 },
+    clock: () => now,
+  });
+  const append = async (key: string, value: string) =>
+    log.append(await keyedBatch([{ key, value, timestamp: now }]), {
+      leaderEpoch: 0,
+      origin: 'client',
+    }).acknowledged;
+  /** Writes `key` until the segment holding the first of those writes is full and closed. */
+  const fillSegmentWith = async (key: string, value: string) => {
+    const first = log.logEndOffset;
+    while (log.segmentInfos().at(-1)!.baseOffset <= first) await append(key, value);
+  };
+  const values = async (key: string) =>
+    (await allRecords(log)).filter((record) => record.key === key).map((record) => record.value);
+
+  // A large clean part: distinct keys, compacted once (the first pass finds everything dirty).
+  for (let index = 0; index < 60; index++) await append(`d${index}`, 'first');
+  await cleanLog(log, now);
+  assert.equal(log.cleanerCheckpoint, log.segmentInfos().at(-1)!.baseOffset);
+
+  // One small dirty segment of d0 duplicates: far below half the log, so the pass is skipped.
+  await fillSegmentWith('d0', 'second');
+  const skipped = await cleanLog(log, now);
+  assert.equal(skipped.segmentsCleaned, 0);
+  assert.ok(
+    (await values('d0')).includes('first'),
+    'the old d0 stays while the log is clean enough',
+  );
+
+  // Left dirty longer than max.compaction.lag.ms, it is compacted whatever the ratio.
+  log.updateConfig({ ...log.config, maxCompactionLagMs: 60_000 });
+  now += 60_001;
+  const overdue = await cleanLog(log, now);
+  assert.ok(overdue.segmentsCleaned > 0);
+  assert.ok(!(await values('d0')).includes('first'), 'the old d0 went once overdue');
+
+  // A lower ratio makes a small dirty part enough.
+  log.updateConfig({ ...log.config, maxCompactionLagMs: Number.MAX_SAFE_INTEGER });
+  await fillSegmentWith('d1', 'second');
+  assert.equal((await cleanLog(log, now)).segmentsCleaned, 0);
+  log.updateConfig({ ...log.config, minCleanableDirtyRatio: 0.1 });
+  assert.ok((await cleanLog(log, now)).segmentsCleaned > 0);
+  assert.ok(!(await values('d1')).includes('first'));
+  await log.close();
 });
 
 test('min.compaction.lag.ms keeps young segments uncompacted', async (t) => {
