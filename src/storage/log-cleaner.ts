@@ -1,17 +1,18 @@
 // Log compaction (cleanup.policy=compact): keeps the newest record per key in closed segments.
 //
-// A pass reads the whole log once to learn each key's newest offset, then rewrites each closed
-// segment older than min.compaction.lag.ms into `<base>.log.cleaned` (offsets kept, gaps allowed),
-// fsyncs it and swaps it in (PartitionLog.swapSegment: `.cleaned` -> `.swap` is the commit point,
-// so a crash at any moment leaves either the old segment or the new one). Tombstones are kept
-// for delete.retention.ms after the first pass that sees them (Kafka's delete horizon, stored in
-// the batch's baseTimestamp with attribute bit 6), then dropped. Segments are cleaned one by one
-// and keep their base offsets; small cleaned segments are not merged.
+// A pass reads the dirty part of the log (what no earlier pass compacted) to learn each key's
+// newest offset there, then rewrites each closed segment older than min.compaction.lag.ms into
+// `<base>.log.cleaned` (offsets kept, gaps allowed), fsyncs it and swaps it in
+// (PartitionLog.swapSegment: `.cleaned` -> `.swap` is the commit point, so a crash at any moment
+// leaves either the old segment or the new one). Tombstones are kept for delete.retention.ms
+// after the first pass that sees them (Kafka's delete horizon, stored in the batch's
+// baseTimestamp with attribute bit 6), then dropped. Segments are cleaned one by one and keep
+// their base offsets; small cleaned segments are not merged.
 //
 // A pass runs only when it is worth it: the dirty part (the compactable segments at or above the
 // log's cleanerCheckpoint, i.e. not compacted by an earlier pass) must be at least
 // min.cleanable.dirty.ratio of the compactable part, or its oldest segment older than
-// max.compaction.lag.ms, or a tombstone it kept past its delete horizon.
+// max.compaction.lag.ms, or a tombstone an earlier pass kept must have passed its delete horizon.
 //
 // Transactions (the log's TransactionView): records at or above the last stable offset may still
 // be aborted, so they neither shadow older records nor get cleaned (cleaning stops at the segment
@@ -62,10 +63,13 @@ export async function cleanLog(log: PartitionLog, now: number): Promise<CleanRes
     }
     if (cleanable.length === 0 || !worthCleaning(log, cleanable, now)) return result;
 
-    // Phase 1: the newest offset of every key, over every segment including the active one, up
-    // to the last stable offset.
+    // Phase 1: the newest offset of every key in the dirty part (from cleanerCheckpoint, the
+    // active segment included) up to the last stable offset. The clean part needs no reading: an
+    // earlier pass left each key at most once there, so a clean record is stale only if the
+    // dirty part has its key.
     const newestOffsetByKey = new Map<string, number>();
     for (const segment of [...closed, active]) {
+      if (segment.baseOffset < log.cleanerCheckpoint) continue;
       if (segment.baseOffset >= stableEnd) break;
       await readBatches(segment, pause, (batch) => {
         if (batch.isControl || batch.baseOffset + batch.lastOffsetDelta >= stableEnd) return;
@@ -238,7 +242,8 @@ async function cleanSegment(
       const horizonPassed = batch.hasDeleteHorizon && now >= batch.baseTimestamp;
       const kept = batch.records.filter((record) => {
         if (record.key === null) return true;
-        if (newestOffsetByKey.get(record.key.toString('latin1')) !== record.offset) return false;
+        const newest = newestOffsetByKey.get(record.key.toString('latin1'));
+        if (newest !== undefined && newest !== record.offset) return false;
         return !(record.value === null && horizonPassed);
       });
       const hasTombstones = kept.some((record) => record.value === null);

@@ -195,6 +195,14 @@ test('a pass runs only past min.cleanable.dirty.ratio or max.compaction.lag.ms',
   const overdue = await cleanLog(log, now);
   assert.ok(overdue.segmentsCleaned > 0);
   assert.ok(!(await values('d0')).includes('first'), 'the old d0 went once overdue');
+  // That pass read only the dirty part for its keys: every other key keeps its one clean value.
+  const records = await allRecords(log);
+  for (let index = 1; index < 60; index++)
+    assert.deepEqual(
+      records.filter((record) => record.key === `d${index}`).map((record) => record.value),
+      ['first'],
+      `d${index}`,
+    );
 
   // A lower ratio makes a small dirty part enough.
   log.updateConfig({ ...log.config, maxCompactionLagMs: Number.MAX_SAFE_INTEGER });
