@@ -71,35 +71,38 @@ async function stableGroup(
   return join;
 }
 
+/** A simple (memberless) commit of orders-0 at offset 10 for group g; `answered()` tells whether it has been answered. */
+function commitOrders(coordinator: GroupCoordinator, metadata: string) {
+  let answered = false;
+  const result = coordinator
+    .commitOffsets({
+      groupId: 'g',
+      memberId: '',
+      generationId: -1,
+      groupInstanceId: null,
+      topics: [
+        { name: 'orders', partitions: [{ partition: 0, offset: 10n, leaderEpoch: -1, metadata }] },
+      ],
+    })
+    .then((topics) => ((answered = true), topics));
+  return { result, answered: () => answered };
+}
+
 describe('offset commits', () => {
   it('a commit is answered only after its records are durable, and is visible only then', async () => {
     const context = await setup();
     const { coordinator, offsetsTopic } = context;
     offsetsTopic.holdAppends = true;
-    let answered = false;
-    const commit = coordinator
-      .commitOffsets({
-        groupId: 'g',
-        memberId: '',
-        generationId: -1,
-        groupInstanceId: null,
-        topics: [
-          {
-            name: 'orders',
-            partitions: [{ partition: 0, offset: 10n, leaderEpoch: -1, metadata: 'meta' }],
-          },
-        ],
-      })
-      .then((result) => ((answered = true), result));
+    const commit = commitOrders(coordinator, 'meta');
     await settle();
-    assert.equal(answered, false);
+    assert.equal(commit.answered(), false);
     assert.equal(
       coordinator.fetchOffsets('g', [{ name: 'orders', partitions: [0] }]).topics[0].partitions[0]
         .offset,
       -1n,
     );
     offsetsTopic.releaseAppends();
-    assert.equal((await commit)[0].partitions[0].errorCode, ErrorCode.NONE);
+    assert.equal((await commit.result)[0].partitions[0].errorCode, ErrorCode.NONE);
     const fetched = coordinator.fetchOffsets('g', [{ name: 'orders', partitions: [0] }]);
     assert.equal(fetched.topics[0].partitions[0].offset, 10n);
     assert.equal(fetched.topics[0].partitions[0].metadata, 'meta');
@@ -109,26 +112,12 @@ describe('offset commits', () => {
     const context = await setup({ offsetsCommitTimeoutMs: 5_000 });
     const { coordinator, clock, offsetsTopic } = context;
     offsetsTopic.holdAppends = true;
-    let answered = false;
-    const commit = coordinator
-      .commitOffsets({
-        groupId: 'g',
-        memberId: '',
-        generationId: -1,
-        groupInstanceId: null,
-        topics: [
-          {
-            name: 'orders',
-            partitions: [{ partition: 0, offset: 10n, leaderEpoch: -1, metadata: '' }],
-          },
-        ],
-      })
-      .then((result) => ((answered = true), result));
+    const commit = commitOrders(coordinator, '');
     clock.advance(4_999);
     await settle();
-    assert.equal(answered, false, 'still waiting just before the timeout');
+    assert.equal(commit.answered(), false, 'still waiting just before the timeout');
     clock.advance(1);
-    assert.equal((await commit)[0].partitions[0].errorCode, ErrorCode.REQUEST_TIMED_OUT);
+    assert.equal((await commit.result)[0].partitions[0].errorCode, ErrorCode.REQUEST_TIMED_OUT);
     // The append settling later does not make the timed-out commit visible.
     offsetsTopic.releaseAppends();
     await settle();

@@ -10,10 +10,10 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 
 import { startBroker } from '../../src/broker.js';
-import { buildBatch, buildControlBatch, ControlRecordType } from '../../src/record/records.js';
+import { buildBatch } from '../../src/record/records.js';
 import type { Partition } from '../../src/replica/partition.js';
 import { cleanLog } from '../../src/storage/log-cleaner.js';
-import { readStoredRecords } from './helpers.js';
+import { appendMarker as marker, readStoredRecords } from './helpers.js';
 
 const topic = 'compacted-transactions';
 
@@ -35,17 +35,6 @@ function keyed(
           isTransactional: true,
         }),
   });
-}
-
-async function marker(partition: Partition, producerId: number, committed: boolean) {
-  const batch = await buildControlBatch({
-    type: committed ? ControlRecordType.COMMIT : ControlRecordType.ABORT,
-    producerId,
-    producerEpoch: 0,
-    coordinatorEpoch: 0,
-    timestamp: Date.now(),
-  });
-  await partition.append(batch, 'coordinator').acknowledged;
 }
 
 /** Enough non-transactional records under other keys to close the segments written so far. */

@@ -10,7 +10,8 @@ import { startBrokerProcess as startSharedBrokerProcess } from '../helpers/broke
 
 import type { Broker } from '../../src/broker.js';
 import { BATCH_HEADER_BYTES, batchSizeBytes } from '../../src/record/batch.js';
-import { decodeBatch } from '../../src/record/records.js';
+import { buildControlBatch, ControlRecordType, decodeBatch } from '../../src/record/records.js';
+import type { Partition } from '../../src/replica/partition.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 export const pythonDriverPath = join(root, 'test/transactions/python/txn_driver.py');
@@ -261,4 +262,22 @@ export async function waitFor(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/** Appends a COMMIT or ABORT marker for `producerId` (epoch 0) as the coordinator would; resolves with its offset once durable. */
+export async function appendMarker(
+  partition: Partition,
+  producerId: number,
+  committed: boolean,
+): Promise<number> {
+  const batch = await buildControlBatch({
+    type: committed ? ControlRecordType.COMMIT : ControlRecordType.ABORT,
+    producerId,
+    producerEpoch: 0,
+    coordinatorEpoch: 0,
+    timestamp: Date.now(),
+  });
+  const written = partition.append(batch, 'coordinator');
+  await written.acknowledged;
+  return written.baseOffset;
 }

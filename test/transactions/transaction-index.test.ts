@@ -9,11 +9,12 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 
 import { startBroker } from '../../src/broker.js';
-import { buildBatch, buildControlBatch, ControlRecordType } from '../../src/record/records.js';
+import { buildBatch } from '../../src/record/records.js';
 import { Partition } from '../../src/replica/partition.js';
 import { defaultLogConfig } from '../../src/storage/log-config.js';
 import { PartitionLog } from '../../src/storage/partition-log.js';
 import { FaultyFileIo } from '../helpers/storage-faulty-io.js';
+import { appendMarker } from './helpers.js';
 
 const topic = 'txnindex';
 
@@ -33,16 +34,8 @@ async function transaction(partition: Partition, producerId: number, committed: 
   });
   const appended = partition.append(data, 'client');
   await appended.acknowledged;
-  const marker = await buildControlBatch({
-    type: committed ? ControlRecordType.COMMIT : ControlRecordType.ABORT,
-    producerId,
-    producerEpoch: 0,
-    coordinatorEpoch: 0,
-    timestamp: Date.now(),
-  });
-  const written = partition.append(marker, 'coordinator');
-  await written.acknowledged;
-  return { firstOffset: appended.baseOffset, markerOffset: written.baseOffset };
+  const markerOffset = await appendMarker(partition, producerId, committed);
+  return { firstOffset: appended.baseOffset, markerOffset };
 }
 
 /** Every `.txnindex` file of the partition directory: segment base offset → its entries. */
