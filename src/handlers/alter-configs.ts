@@ -10,16 +10,16 @@ import { ErrorCode } from '../protocol/errors.js';
 import type {
   AlterConfigsRequest,
   AlterConfigsRequestAlterConfigsResource,
-  AlterConfigsResponseAlterConfigsResourceResponseInput,
   AlterConfigsResponseInput,
 } from '../protocol/generated/alter-configs.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
-import { AdminRequestError, adminErrorOf } from './admin-errors.js';
+import { AdminRequestError } from './admin-errors.js';
 import type { BrokerConfigs } from './broker-configs.js';
 import {
   ConfigResourceType,
+  alterEachResource,
+  resourceOutcome,
   brokerResourceScope,
-  oneChangeAtATime,
   replaceTopicOverrides,
   topicResource,
   unsupportedResourceType,
@@ -41,23 +41,16 @@ export function createAlterConfigsHandler(
     maxVersion: 2,
 
     async handle(request) {
-      const responses: AlterConfigsResponseAlterConfigsResourceResponseInput[] = [];
-      for (const resource of request.resources) {
-        try {
-          await oneChangeAtATime(replicas, () => alter(resource, request.validateOnly));
-          responses.push(response(resource, ErrorCode.NONE, null));
-        } catch (error) {
-          const { errorCode, errorMessage } = adminErrorOf(error);
-          responses.push(response(resource, errorCode, errorMessage));
-        }
-      }
+      const responses = await alterEachResource(replicas, request.resources, (resource) =>
+        alter(resource, request.validateOnly),
+      );
       return { throttleTimeMs: 0, responses };
     },
 
     errorResponse(request, errorCode) {
       return {
         throttleTimeMs: 0,
-        responses: request.resources.map((resource) => response(resource, errorCode, null)),
+        responses: request.resources.map((resource) => resourceOutcome(resource, errorCode, null)),
       };
     },
   };
@@ -105,17 +98,4 @@ export function createAlterConfigsHandler(
         throw unsupportedResourceType(resource.resourceType);
     }
   }
-}
-
-function response(
-  resource: AlterConfigsRequestAlterConfigsResource,
-  errorCode: number,
-  errorMessage: string | null,
-): AlterConfigsResponseAlterConfigsResourceResponseInput {
-  return {
-    errorCode,
-    errorMessage,
-    resourceType: resource.resourceType,
-    resourceName: resource.resourceName,
-  };
 }

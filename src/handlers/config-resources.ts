@@ -8,7 +8,7 @@ import { parseTopicConfigs, topicLogConfig } from '../config/topic-config.js';
 import { ErrorCode } from '../protocol/errors.js';
 import type { ReplicaManager, TopicPartitions } from '../replica/replica-manager.js';
 import { validateLogConfig } from '../storage/log-config.js';
-import { AdminRequestError } from './admin-errors.js';
+import { AdminRequestError, adminErrorOf } from './admin-errors.js';
 import type { BrokerConfigScope } from './broker-configs.js';
 import { isValidTopicName } from './kafka-error.js';
 
@@ -103,4 +103,49 @@ export function oneChangeAtATime<T>(
     run.catch(() => undefined),
   );
   return run;
+}
+
+/** A resource of AlterConfigs or IncrementalAlterConfigs, and the outcome both answer per resource. */
+interface ConfigResourceName {
+  resourceType: number;
+  resourceName: string;
+}
+export interface ConfigResourceOutcome extends ConfigResourceName {
+  errorCode: number;
+  errorMessage: string | null;
+}
+
+export function resourceOutcome(
+  resource: ConfigResourceName,
+  errorCode: number,
+  errorMessage: string | null,
+): ConfigResourceOutcome {
+  return {
+    errorCode,
+    errorMessage,
+    resourceType: resource.resourceType,
+    resourceName: resource.resourceName,
+  };
+}
+
+/**
+ * Alters the resources in request order, one topic change at a time, each answered with its
+ * own outcome: one resource's failure leaves the others to succeed.
+ */
+export async function alterEachResource<R extends ConfigResourceName>(
+  replicas: ReplicaManager,
+  resources: readonly R[],
+  alter: (resource: R) => Promise<void>,
+): Promise<ConfigResourceOutcome[]> {
+  const outcomes: ConfigResourceOutcome[] = [];
+  for (const resource of resources) {
+    try {
+      await oneChangeAtATime(replicas, () => alter(resource));
+      outcomes.push(resourceOutcome(resource, ErrorCode.NONE, null));
+    } catch (error) {
+      const { errorCode, errorMessage } = adminErrorOf(error);
+      outcomes.push(resourceOutcome(resource, errorCode, errorMessage));
+    }
+  }
+  return outcomes;
 }

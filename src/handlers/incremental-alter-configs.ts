@@ -15,16 +15,16 @@ import type {
   IncrementalAlterConfigsRequest,
   IncrementalAlterConfigsRequestAlterConfigsResource,
   IncrementalAlterConfigsRequestAlterableConfig,
-  IncrementalAlterConfigsResponseAlterConfigsResourceResponseInput,
   IncrementalAlterConfigsResponseInput,
 } from '../protocol/generated/incremental-alter-configs.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
-import { AdminRequestError, adminErrorOf } from './admin-errors.js';
+import { AdminRequestError } from './admin-errors.js';
 import type { BrokerConfigs } from './broker-configs.js';
 import {
   ConfigResourceType,
+  alterEachResource,
+  resourceOutcome,
   brokerResourceScope,
-  oneChangeAtATime,
   replaceTopicOverrides,
   topicResource,
   unsupportedResourceType,
@@ -54,23 +54,16 @@ export function createIncrementalAlterConfigsHandler(
     maxVersion: 1,
 
     async handle(request) {
-      const responses: IncrementalAlterConfigsResponseAlterConfigsResourceResponseInput[] = [];
-      for (const resource of request.resources) {
-        try {
-          await oneChangeAtATime(replicas, () => alter(resource, request.validateOnly));
-          responses.push(response(resource, ErrorCode.NONE, null));
-        } catch (error) {
-          const { errorCode, errorMessage } = adminErrorOf(error);
-          responses.push(response(resource, errorCode, errorMessage));
-        }
-      }
+      const responses = await alterEachResource(replicas, request.resources, (resource) =>
+        alter(resource, request.validateOnly),
+      );
       return { throttleTimeMs: 0, responses };
     },
 
     errorResponse(request, errorCode) {
       return {
         throttleTimeMs: 0,
-        responses: request.resources.map((resource) => response(resource, errorCode, null)),
+        responses: request.resources.map((resource) => resourceOutcome(resource, errorCode, null)),
       };
     },
   };
@@ -192,17 +185,4 @@ function listItems(text: string | null): string[] {
     .split(',')
     .map((item) => item.trim())
     .filter((item) => item !== '');
-}
-
-function response(
-  resource: IncrementalAlterConfigsRequestAlterConfigsResource,
-  errorCode: number,
-  errorMessage: string | null,
-): IncrementalAlterConfigsResponseAlterConfigsResourceResponseInput {
-  return {
-    errorCode,
-    errorMessage,
-    resourceType: resource.resourceType,
-    resourceName: resource.resourceName,
-  };
 }
