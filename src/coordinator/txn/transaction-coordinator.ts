@@ -320,33 +320,21 @@ export class TransactionCoordinator {
     });
   }
 
-  private async addToTransaction(
+  private addToTransaction(
     params: { transactionalId: string; producerId: number; producerEpoch: number },
     change: (metadata: TransactionMetadata) => void,
   ): Promise<number> {
-    const readiness = this.readiness();
-    if (readiness !== ErrorCode.NONE) return readiness;
-    return this.serialise(params.transactionalId, async () => {
-      const metadata = this.transactions.get(params.transactionalId);
-      const error = this.validateProducer(metadata, params.producerId, params.producerEpoch);
-      if (error !== ErrorCode.NONE) return error;
-      const current = metadata!;
+    return this.updateTransaction(params, (current) => {
       if (current.state === 'PrepareCommit' || current.state === 'PrepareAbort')
         return ErrorCode.CONCURRENT_TRANSACTIONS;
       const next = copyMetadata(current);
       change(next);
-      if (current.state === 'Ongoing' && sameMembers(current, next)) return ErrorCode.NONE;
+      if (current.state === 'Ongoing' && sameMembers(current, next)) return current;
       const now = this.clock();
       if (current.state !== 'Ongoing') next.transactionStartTimeMs = now;
       next.state = 'Ongoing';
       next.lastUpdateTimeMs = now;
-      try {
-        await this.persist(next);
-      } catch {
-        return ErrorCode.COORDINATOR_NOT_AVAILABLE;
-      }
-      this.transactions.set(params.transactionalId, next);
-      return ErrorCode.NONE;
+      return next;
     });
   }
 
@@ -356,20 +344,14 @@ export class TransactionCoordinator {
    * Holds a transaction's offsets for a group until it commits (they are made durable with the
    * transaction's state, so a crash after PrepareCommit still commits them).
    */
-  async addPendingOffsets(params: {
+  addPendingOffsets(params: {
     transactionalId: string;
     producerId: number;
     producerEpoch: number;
     groupId: string;
     offsets: PendingOffset[];
   }): Promise<number> {
-    const readiness = this.readiness();
-    if (readiness !== ErrorCode.NONE) return readiness;
-    return this.serialise(params.transactionalId, async () => {
-      const metadata = this.transactions.get(params.transactionalId);
-      const error = this.validateProducer(metadata, params.producerId, params.producerEpoch);
-      if (error !== ErrorCode.NONE) return error;
-      const current = metadata!;
+    return this.updateTransaction(params, (current) => {
       if (current.state !== 'Ongoing' || !current.groups.has(params.groupId))
         return ErrorCode.INVALID_TXN_STATE;
       const next = copyMetadata(current);
@@ -383,6 +365,28 @@ export class TransactionCoordinator {
         byPartition.set(`${entry.topic}\u0000${entry.partition}`, entry);
       next.pendingOffsets.set(params.groupId, [...byPartition.values()]);
       next.lastUpdateTimeMs = this.clock();
+      return next;
+    });
+  }
+
+  /**
+   * Under the id's chain: checks the producer, lets `change` build the next state from the
+   * current one (or refuse with an error code, or return the current one when nothing changes),
+   * makes it durable, then installs it.
+   */
+  private updateTransaction(
+    params: { transactionalId: string; producerId: number; producerEpoch: number },
+    change: (current: TransactionMetadata) => TransactionMetadata | number,
+  ): Promise<number> {
+    const readiness = this.readiness();
+    if (readiness !== ErrorCode.NONE) return Promise.resolve(readiness);
+    return this.serialise(params.transactionalId, async () => {
+      const current = this.transactions.get(params.transactionalId);
+      const error = this.validateProducer(current, params.producerId, params.producerEpoch);
+      if (error !== ErrorCode.NONE) return error;
+      const next = change(current!);
+      if (typeof next === 'number') return next;
+      if (next === current) return ErrorCode.NONE;
       try {
         await this.persist(next);
       } catch {
