@@ -69,11 +69,7 @@ export async function decompress(codec: number, data: Buffer): Promise<Buffer> {
         throw unsupported(codec);
     }
   } catch (error) {
-    if (error instanceof RecordError) throw error;
-    throw new RecordError(
-      RecordErrorCode.CORRUPT_MESSAGE,
-      `cannot decompress codec ${codec}: ${(error as Error).message}`,
-    );
+    throw asDecompressionError(codec, error);
   }
 }
 
@@ -95,12 +91,17 @@ export function decompressSync(codec: number, data: Buffer): Buffer {
         throw unsupported(codec);
     }
   } catch (error) {
-    if (error instanceof RecordError) throw error;
-    throw new RecordError(
-      RecordErrorCode.CORRUPT_MESSAGE,
-      `cannot decompress codec ${codec}: ${(error as Error).message}`,
-    );
+    throw asDecompressionError(codec, error);
   }
+}
+
+/** A codec's own failure as CORRUPT_MESSAGE; a RecordError (unknown codec) passes through. */
+function asDecompressionError(codec: number, error: unknown): RecordError {
+  if (error instanceof RecordError) return error;
+  return new RecordError(
+    RecordErrorCode.CORRUPT_MESSAGE,
+    `cannot decompress codec ${codec}: ${(error as Error).message}`,
+  );
 }
 
 function unsupported(codec: number): RecordError {
