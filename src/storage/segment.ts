@@ -76,21 +76,9 @@ class NumberColumn {
     return found;
   }
 
-  /** Index of the last value < target, or -1. */
+  /** Index of the last value < target, or -1 (values are whole numbers: offsets, positions, timestamps). */
   lowerIndex(target: number): number {
-    let low = 0;
-    let high = this.length - 1;
-    let found = -1;
-    while (low <= high) {
-      const middle = (low + high) >>> 1;
-      if (this.values[middle] < target) {
-        found = middle;
-        low = middle + 1;
-      } else {
-        high = middle - 1;
-      }
-    }
-    return found;
+    return this.floorIndex(Math.ceil(target) - 1);
   }
 
   truncate(length: number): void {
