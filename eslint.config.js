@@ -1,6 +1,71 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+// Layers, highest first: a folder under src/ may import only from the folders listed after it
+// (docs/ARCHITECTURE.md, "Layers"). `src/broker.ts` and `src/index.ts` sit below cli/ and above
+// server/, and no layer imports them. `client/` (the small Kafka client of the CLI, the tests and
+// the benchmarks) stands beside the broker on protocol/, record/ and util/ only.
+const layers = [
+  'cli',
+  'server',
+  'handlers',
+  'coordinator',
+  'cluster',
+  'replica',
+  'metadata',
+  'config',
+  'storage',
+  'record',
+  'protocol',
+  'util',
+];
+const offline = new Set(['storage', 'record', 'protocol', 'util']);
+const networkModules = ['net', 'tls', 'http', 'https', 'dgram'].flatMap((name) => [
+  name,
+  `node:${name}`,
+]);
+
+function importRule(folder, forbiddenFolders, allowedText) {
+  return {
+    files: [`src/${folder}/**/*.ts`],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: offline.has(folder)
+            ? networkModules.map((name) => ({ name, message: `src/${folder} does no networking` }))
+            : [],
+          patterns: [
+            {
+              regex: `^(\\.\\./)+(${forbiddenFolders.join('|')})(/|\\.js$)`,
+              message: `src/${folder} may import only ${allowedText} (docs/ARCHITECTURE.md, "Layers")`,
+            },
+          ],
+        },
+      ],
+    },
+  };
+}
+
+const layerRules = layers.map((layer, index) =>
+  importRule(
+    layer,
+    [...layers.slice(0, index), ...(layer === 'cli' ? [] : ['broker', 'index', 'client'])],
+    `the layers below it: ${layers.slice(index + 1).join(', ') || 'none'}`,
+  ),
+);
+layerRules.push(
+  importRule(
+    'client',
+    [
+      ...layers.filter((layer) => !['protocol', 'record', 'util'].includes(layer)),
+      'broker',
+      'index',
+    ],
+    'protocol, record and util',
+  ),
+);
+
 export default tseslint.config(
   {
     ignores: [
@@ -39,4 +104,5 @@ export default tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },
+  ...layerRules,
 );
