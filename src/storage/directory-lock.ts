@@ -11,6 +11,8 @@
 // Release removes the file, then closes the descriptor (which unlocks). A process that opened
 // the old file just before the removal can still lock that now nameless inode, so after locking
 // we check that the path still names the inode we locked, and start over when it does not.
+//
+// The calls are synchronous: they run once when a log directory opens and once when it closes.
 
 import {
   closeSync,
@@ -103,8 +105,13 @@ export async function lockDirectory(directory: string): Promise<DirectoryLock> {
       closeSync(fd); // the holder released and removed it meanwhile; lock the current file
       continue;
     }
-    ftruncateSync(fd, 0);
-    writeSync(fd, `${process.pid}\n`, 0);
+    try {
+      ftruncateSync(fd, 0);
+      writeSync(fd, `${process.pid}\n`, 0);
+    } catch (error) {
+      closeSync(fd); // a broker that cannot start must not keep the directory locked
+      throw error;
+    }
     heldLocks.add(locked);
     let released = false;
     return {
