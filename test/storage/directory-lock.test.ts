@@ -234,7 +234,7 @@ test('a second open of a log directory in the same process is refused, under any
   const options = { retentionCheckIntervalMs: 0, checkpointIntervalMs: 0 };
   const manager = await LogManager.open({ directory, ...options });
 
-  for (const path of [directory, alias]) {
+  for (const path of [alias, directory]) {
     await assert.rejects(LogManager.open({ directory: path, ...options }), (error: unknown) => {
       assert.ok(error instanceof StorageError);
       assert.equal(error.code, 'BROOK_LOG_DIRECTORY_LOCKED');
