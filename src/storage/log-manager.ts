@@ -77,7 +77,8 @@ export class LogManager {
   static async open(options: LogManagerOptions): Promise<LogManager> {
     const manager = new LogManager(options);
     await manager.io.mkdir(manager.directory);
-    manager.lock = await lockDirectory(manager.io, manager.directory);
+    // Not through `io`: the lock is a kernel flock on a real descriptor (see directory-lock.ts).
+    manager.lock = await lockDirectory(manager.directory);
     try {
       await manager.openAll();
     } catch (error) {

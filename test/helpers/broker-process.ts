@@ -28,23 +28,27 @@ export async function startBrokerProcess(options: {
   /** Defaults to PLAINTEXT://127.0.0.1:0 (a free port). */
   listeners?: string;
   args?: readonly string[];
+  /** A command line to run the broker under (`['unshare', '--pid', '--fork']`); `child` is it. */
+  wrapper?: readonly string[];
   timeoutMs?: number;
 }): Promise<BrokerProcess> {
-  const child = spawn(
+  const [command, ...commandArgs] = [
+    ...(options.wrapper ?? []),
     process.execPath,
-    [
-      '--import',
-      'tsx',
-      join(repositoryRoot, 'src', 'cli', 'main.ts'),
-      'start',
-      '--log-dirs',
-      options.logDir,
-      '--listeners',
-      options.listeners ?? 'PLAINTEXT://127.0.0.1:0',
-      ...(options.args ?? []),
-    ],
-    { cwd: repositoryRoot, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+    '--import',
+    'tsx',
+    join(repositoryRoot, 'src', 'cli', 'main.ts'),
+    'start',
+    '--log-dirs',
+    options.logDir,
+    '--listeners',
+    options.listeners ?? 'PLAINTEXT://127.0.0.1:0',
+    ...(options.args ?? []),
+  ];
+  const child = spawn(command, commandArgs, {
+    cwd: repositoryRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
