@@ -12,14 +12,16 @@
 // append share that entry, which then holds the latest of their times; so an entry may make a
 // record look younger than it is (kept up to one step longer), never older (deleted early).
 //
-// Durability: the writer writes the entries after the batches they describe, in the same write
-// group, and fsyncs them only when the segment rolls or the log closes; the produce path gains one
-// small write per write group and no fsync. On open, entries that fail their CRC, go backwards or
+// Durability: the writer notes entries only for batches already in the file; the flusher writes
+// them beside each fsync of the log (one small write per fsync, not covered by it), and they are
+// fsynced only when the segment rolls or the log closes: the produce path gains no fsync and no
+// step of its own. On open, entries that fail their CRC, go backwards or
 // point past the recovered log are dropped with everything after them, and the batches no valid
 // entry covers count as appended at the open: a lost entry can only keep records longer.
 //
-// Owned by its Segment; PartitionLog calls `record` and `writeDirty` from its single writer, and
-// everything else under its maintenance lock with the writer paused.
+// Owned by its Segment. PartitionLog's writer calls `record`; its flusher, a roll and close call
+// `writeDirty` (one write at a time); everything else runs under the maintenance lock with the
+// writer paused.
 
 import { crc32c } from '@node-rs/crc32';
 import { readInt64, writeInt64 } from '../record/batch.js';
@@ -41,15 +43,6 @@ export function appendTimeResolutionMs(retentionMs: number): number {
   );
 }
 
-/** What `rollback` restores after a failed write. */
-export interface AppendTimeMark {
-  readonly count: number;
-  readonly lastAppendTimeMs: number;
-  readonly lastEndOffset: number;
-  readonly openSinceMs: number | null;
-  readonly firstDirty: number;
-}
-
 /** Where an expiry walk over the entries stopped. */
 export interface ExpiryWalk {
   /** Every batch below it was appended before the cutoff (and lies below the limit). */
@@ -69,6 +62,8 @@ export class AppendTimeIndex {
   private firstDirty = 0;
   /** Open only for the active segment. */
   private file: LogFile | null = null;
+  /** The write in progress: the flusher and a roll or close may both ask for one. */
+  private writing: Promise<void> | null = null;
 
   constructor(path: string, baseOffset: number) {
     this.path = path;
@@ -110,33 +105,6 @@ export class AppendTimeIndex {
     this.endOffsets.push(endOffset);
     this.openSinceMs = timeMs;
     this.firstDirty = Math.min(this.firstDirty, count);
-  }
-
-  mark(): AppendTimeMark {
-    return {
-      count: this.appendTimesMs.length,
-      lastAppendTimeMs: this.maxAppendTimeMs,
-      lastEndOffset: this.lastEndOffset,
-      openSinceMs: this.openSinceMs,
-      firstDirty: this.firstDirty,
-    };
-  }
-
-  /**
-   * Forgets what was recorded since `mark` (its batches were not written after all) and cuts the
-   * file back to the entries known to be in it, so no entry for offsets that will be reused
-   * survives a crash.
-   */
-  async rollback(mark: AppendTimeMark): Promise<void> {
-    this.appendTimesMs.length = mark.count;
-    this.endOffsets.length = mark.count;
-    if (mark.count > 0) {
-      this.appendTimesMs[mark.count - 1] = mark.lastAppendTimeMs;
-      this.endOffsets[mark.count - 1] = mark.lastEndOffset;
-    }
-    this.openSinceMs = mark.openSinceMs;
-    this.firstDirty = Math.min(this.firstDirty, mark.firstDirty, mark.count);
-    await this.file?.truncate(this.firstDirty * APPEND_TIME_ENTRY_BYTES);
   }
 
   /** When the batch holding `offset` was appended, at the latest; null when no entry covers it. */
@@ -221,12 +189,25 @@ export class AppendTimeIndex {
     }
   }
 
-  /** Writes the entries the file lacks; called by the writer after the batches are written. */
+  /** Writes the entries the file lacks (all of them describe batches already written). */
   async writeDirty(): Promise<void> {
+    while (this.writing !== null) await this.writing;
     if (this.file === null || this.firstDirty >= this.appendTimesMs.length) return;
     const from = this.firstDirty;
-    await this.file.write([this.encode(from)], from * APPEND_TIME_ENTRY_BYTES);
-    this.firstDirty = this.appendTimesMs.length;
+    const to = this.appendTimesMs.length;
+    const bytes = this.encode(from, to);
+    // Marked clean before the write, so that entries recorded (or extended) meanwhile mark
+    // themselves dirty again for the next write.
+    this.firstDirty = to;
+    this.writing = this.file.write([bytes], from * APPEND_TIME_ENTRY_BYTES);
+    try {
+      await this.writing;
+    } catch (error) {
+      this.firstDirty = Math.min(this.firstDirty, from);
+      throw error;
+    } finally {
+      this.writing = null;
+    }
   }
 
   /** Makes the entries durable (the segment rolls or the log closes) and closes the file. */
@@ -238,6 +219,7 @@ export class AppendTimeIndex {
   }
 
   async close(): Promise<void> {
+    while (this.writing !== null) await this.writing.catch(() => undefined);
     const file = this.file;
     this.file = null;
     await file?.close();
@@ -271,8 +253,8 @@ export class AppendTimeIndex {
     this.openSinceMs = null;
   }
 
-  private encode(from: number): Buffer {
-    const count = this.appendTimesMs.length - from;
+  private encode(from: number, to = this.appendTimesMs.length): Buffer {
+    const count = to - from;
     const buffer = Buffer.alloc(count * APPEND_TIME_ENTRY_BYTES);
     for (let entry = 0; entry < count; entry++) {
       const at = entry * APPEND_TIME_ENTRY_BYTES;

@@ -775,9 +775,9 @@ export class PartitionLog extends EventEmitter {
           }
           const position = segment.sizeBytes;
           await segment.logFile.write(buffers, position);
-          // Append times go to disk after the batches they describe, never before: an entry for
-          // bytes a crash took back would date the offsets' next owners too early.
-          const appendTimesMark = segment.appendTimes.mark();
+          // Append times are noted only for batches now in the file, and reach the disk later
+          // (with the next fsync): an entry for bytes a failed write takes back could otherwise
+          // date the offsets' next owners too early.
           const resolutionMs = appendTimeResolutionMs(this.configValue.retentionMs);
           for (let itemIndex = start; itemIndex < index; itemIndex++)
             segment.appendTimes.record(
@@ -785,12 +785,6 @@ export class PartitionLog extends EventEmitter {
               group[itemIndex].nextOffset,
               resolutionMs,
             );
-          try {
-            await segment.appendTimes.writeDirty();
-          } catch (error) {
-            await segment.appendTimes.rollback(appendTimesMark).catch(noop);
-            throw error;
-          }
           let at = position;
           for (let itemIndex = start; itemIndex < index; itemIndex++) {
             const item = group[itemIndex];
@@ -890,7 +884,10 @@ export class PartitionLog extends EventEmitter {
       while (this.writtenOffset > this.flushedOffsetValue && !this.closedForFlush()) {
         const target = this.writtenOffset;
         const records = this.unflushedRecords;
-        await this.activeSegment.logFile.datasync();
+        const segment = this.activeSegment;
+        // The append times of what was written go out beside the fsync (not covered by it): one
+        // small write per fsync, none on the writer's path.
+        await Promise.all([segment.logFile.datasync(), segment.appendTimes.writeDirty()]);
         this.unflushedRecords = Math.max(0, this.unflushedRecords - records);
         this.markFlushed(target);
         // Go on only for appends or waiters asking for it (not for deferFlush appends alone).
