@@ -15,9 +15,9 @@
 // Durability: the writer notes entries only for batches already in the file; the flusher writes
 // them beside each fsync of the log (one small write per fsync, not covered by it), and they are
 // fsynced only when the segment rolls or the log closes: the produce path gains no fsync and no
-// step of its own. On open, entries that fail their CRC, go backwards or
-// point past the recovered log are dropped with everything after them, and the batches no valid
-// entry covers count as appended at the open: a lost entry can only keep records longer.
+// step of its own. On open, entries that fail their CRC or go backwards are dropped with
+// everything after them, one reaching past the recovered log end is cut there, and the batches
+// no valid entry covers count as appended at the open: a lost entry only keeps records longer.
 //
 // Owned by its Segment. PartitionLog's writer calls `record`; its flusher, a roll and close call
 // `writeDirty` (one write at a time); everything else runs under the maintenance lock with the
@@ -161,11 +161,14 @@ export class AppendTimeIndex {
           !intact ||
           appendTimeMs < this.maxAppendTimeMs ||
           endOffset <= this.lastEndOffset ||
-          endOffset > nextOffset
+          this.lastEndOffset >= nextOffset
         )
           break;
+        // An entry reaching past the recovered end (a torn tail, or batches compaction removed
+        // from the segment's end) still dates the batches below it correctly.
         this.appendTimesMs.push(appendTimeMs);
-        this.endOffsets.push(endOffset);
+        this.endOffsets.push(Math.min(endOffset, nextOffset));
+        if (endOffset > nextOffset) break;
         validBytes = at + APPEND_TIME_ENTRY_BYTES;
       }
     }

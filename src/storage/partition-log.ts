@@ -1519,6 +1519,8 @@ export class PartitionLog extends EventEmitter {
    * to its last append, so a missing timestamp never reads as "older than any cutoff".
    */
   private segmentRetentionTime(segment: Segment): number {
+    // Compaction can empty a segment: it holds nothing to keep.
+    if (segment.isEmpty) return -1;
     if (this.configValue.retentionTimestampType === 'record' && segment.maxTimestamp >= 0)
       return segment.maxTimestamp;
     const appendTimeMs = segment.appendTimes.maxAppendTimeMs;

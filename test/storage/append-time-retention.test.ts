@@ -21,7 +21,8 @@ import {
   writeInt64,
 } from '../../src/record/batch.js';
 import { buildBatch } from '../../src/record/records.js';
-import { makeBatch } from '../helpers/storage-batches.js';
+import { cleanLog } from '../../src/storage/log-cleaner.js';
+import { keyedBatch, makeBatch } from '../helpers/storage-batches.js';
 
 function temporaryDirectory(t: { after: (fn: () => void) => void }): string {
   const directory = mkdtempSync(join(tmpdir(), 'brook-append-time-'));
@@ -275,4 +276,39 @@ test('message.timestamp.before/after.max.ms refuse CreateTime batches outside th
     .acknowledged;
   assert.equal(log.logEndOffset, 4);
   await log.close();
+});
+
+test('compaction and truncation keep the append times of what remains', async (t) => {
+  const directory = temporaryDirectory(t);
+  const time = testClock(START_MS);
+  const config: LogConfig = {
+    ...defaultLogConfig,
+    cleanupPolicy: 'compact,delete',
+    minCleanableDirtyRatio: 0,
+    retentionMs: HOUR_MS,
+    segmentBytes: 400,
+  };
+  const log = await PartitionLog.open({ directory, config, clock: time.clock });
+  // One record a minute, all stamped in 1970: offset m at minute m. Minute 3 rewrites minute 1's
+  // key, so compaction removes offset 1.
+  for (let minute = 0; minute < 12; minute++) {
+    const key = minute === 1 || minute === 3 ? 'rewritten' : `k${minute}`;
+    const batch = await keyedBatch([{ key, value: `v${minute}`, timestamp: ANCIENT_MS }]);
+    await log.append(batch, { leaderEpoch: 0, origin: 'client' }).acknowledged;
+    time.now += 60_000;
+  }
+  assert.ok(log.segmentInfos().length >= 3);
+  const result = await cleanLog(log, time.now);
+  assert.equal(result.recordsRemoved, 1);
+  await log.applyRetention(START_MS + 4 * 60_000 + HOUR_MS);
+  assert.equal(log.logStartOffset, 4, 'minutes 0..3 expire, minute 4 stays');
+  await log.truncateTo(8);
+  await log.close();
+  const reopened = await PartitionLog.open({ directory, config, clock: time.clock });
+  assert.equal(reopened.logEndOffset, 8);
+  await reopened.applyRetention(START_MS + 7 * 60_000 + HOUR_MS);
+  assert.equal(reopened.logStartOffset, 7);
+  await reopened.applyRetention(START_MS + 7 * 60_000 + HOUR_MS + 1);
+  assert.equal(reopened.logStartOffset, 8);
+  await reopened.close();
 });
