@@ -349,6 +349,15 @@ const definitions: ConfigDefinition[] = [
     dynamic: false,
   },
   {
+    name: 'log.retention.timestamp.type',
+    type: 'string',
+    defaultValue: 'append',
+    validValues: ['append', 'record'],
+    documentation:
+      "Brook's own: retention counts from the broker's append (append) or from the record timestamp (record, as Kafka).",
+    dynamic: true,
+  },
+  {
     name: 'log.segment.delete.delay.ms',
     type: 'long',
     defaultValue: 60000,
@@ -470,7 +479,7 @@ const definitions: ConfigDefinition[] = [
   {
     name: 'log.message.timestamp.after.max.ms',
     type: 'long',
-    defaultValue: LONG_MAX_VALUE,
+    defaultValue: 3600000,
     minimum: 0,
     documentation: 'Refuse a CreateTime batch whose timestamp is further than this in the future.',
     dynamic: true,

@@ -13,7 +13,12 @@ import {
 } from './definitions.js';
 import { ConfigError, ConfigErrorCode } from './errors.js';
 import { topicConfigDefinitions } from './topic-definitions.js';
-import type { CleanupPolicy, LogConfig, MessageTimestampType } from '../storage/log-config.js';
+import type {
+  CleanupPolicy,
+  LogConfig,
+  MessageTimestampType,
+  RetentionTimestampType,
+} from '../storage/log-config.js';
 
 /** A topic's stored overrides, typed, by Kafka name. Only configs the topic sets explicitly. */
 export type TopicConfigOverrides = ReadonlyMap<string, ConfigValue>;
@@ -244,6 +249,9 @@ export function toLogConfig(effective: ReadonlyMap<string, ConfigValue>): LogCon
     flushMessages: finite(get('flush.messages')),
     flushMs: finite(get('flush.ms')),
     messageTimestampType: get('message.timestamp.type') as MessageTimestampType,
+    messageTimestampBeforeMaxMs: finite(get('message.timestamp.before.max.ms')),
+    messageTimestampAfterMaxMs: finite(get('message.timestamp.after.max.ms')),
+    retentionTimestampType: get('retention.timestamp.type') as RetentionTimestampType,
     maxMessageBytes: finite(get('max.message.bytes')),
   };
 }

@@ -206,7 +206,7 @@ const definitions: TopicConfigDefinition[] = [
   {
     name: 'message.timestamp.after.max.ms',
     type: 'long',
-    defaultValue: LONG_MAX_VALUE,
+    defaultValue: 3600000,
     minimum: 0,
     brokerSynonyms: ['log.message.timestamp.after.max.ms'],
     documentation: 'Refuse a CreateTime batch whose timestamp is further than this in the future.',
@@ -289,6 +289,16 @@ const definitions: TopicConfigDefinition[] = [
     brokerSynonyms: ['log.retention.ms', 'log.retention.minutes', 'log.retention.hours'],
     fromBroker: durationToMs,
     documentation: 'Delete segments older than this; -1 keeps them forever.',
+    dynamic: true,
+  },
+  {
+    name: 'retention.timestamp.type',
+    type: 'string',
+    defaultValue: 'append',
+    validValues: ['append', 'record'],
+    brokerSynonyms: ['log.retention.timestamp.type'],
+    documentation:
+      "Brook's own: retention.ms counts from the broker's append (append) or from the record timestamp (record, as Kafka).",
     dynamic: true,
   },
   {

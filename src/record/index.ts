@@ -2,3 +2,4 @@
 export * from './batch.js';
 export * from './records.js';
 export * from './compression.js';
+export * from './timestamp-repair.js';

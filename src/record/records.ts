@@ -227,6 +227,34 @@ export function decodeBatchSync(buffer: Buffer, position = 0): DecodedBatch {
   return { ...header, records: decodeRecords(header, body) };
 }
 
+/**
+ * The largest record timestamp of the batch at `position` (baseTimestamp + timestampDelta over
+ * its records), or -1 when it holds none. Reads only each record's length, attributes and
+ * timestampDelta; compressed records are decompressed first. Throws CORRUPT_MESSAGE when a record
+ * overruns the batch.
+ */
+export function recordsMaxTimestamp(buffer: Buffer, position = 0): number {
+  const header = decodeBatchHeader(buffer, position);
+  const body = decompressSync(header.compression, recordsSection(buffer, position, header));
+  const reader = new VarintReader(body, 0, body.length);
+  let maxTimestamp = -1;
+  for (let index = 0; index < header.recordsCount; index++) {
+    const length = reader.varint();
+    const end = reader.position + length;
+    if (length < 0 || end > body.length) {
+      throw new RecordError(
+        RecordErrorCode.CORRUPT_MESSAGE,
+        `record ${index} declares ${length} bytes past the batch end`,
+      );
+    }
+    const recordReader = new VarintReader(body, reader.position, end);
+    recordReader.int8();
+    maxTimestamp = Math.max(maxTimestamp, header.baseTimestamp + recordReader.varlong());
+    reader.position = end;
+  }
+  return maxTimestamp;
+}
+
 /** Collects the bytes of records being built; grows by doubling. */
 class VarintWriter {
   private buffer = Buffer.allocUnsafe(256);

@@ -4,6 +4,12 @@ import { StorageError, StorageErrorCode, KafkaStorageErrorCode } from './errors.
 
 export type CleanupPolicy = 'delete' | 'compact' | 'compact,delete';
 export type MessageTimestampType = 'CreateTime' | 'LogAppendTime';
+/**
+ * What time retention measures a record's age from: `append`, when this broker appended it (the
+ * default; a producer's clock cannot make a record expire early), or `record`, its timestamp
+ * (Kafka's behaviour).
+ */
+export type RetentionTimestampType = 'append' | 'record';
 
 export interface LogConfig {
   /** segment.bytes: roll to a new segment before the active one would pass this size. */
@@ -37,6 +43,12 @@ export interface LogConfig {
   /** flush.ms: with a looser flush.messages, the longest a written record waits for its fsync. */
   flushMs: number;
   messageTimestampType: MessageTimestampType;
+  /** message.timestamp.before.max.ms: a CreateTime batch whose first timestamp is older than now minus this is refused. */
+  messageTimestampBeforeMaxMs: number;
+  /** message.timestamp.after.max.ms: a CreateTime batch whose maxTimestamp is past now plus this is refused. */
+  messageTimestampAfterMaxMs: number;
+  /** retention.timestamp.type (Brook's own): what retention.ms measures from. */
+  retentionTimestampType: RetentionTimestampType;
   /** max.message.bytes: the largest batch an append accepts. */
   maxMessageBytes: number;
 }
@@ -55,6 +67,9 @@ export const defaultLogConfig: Readonly<LogConfig> = Object.freeze({
   flushMessages: 1,
   flushMs: Number.MAX_SAFE_INTEGER,
   messageTimestampType: 'CreateTime',
+  messageTimestampBeforeMaxMs: Number.MAX_SAFE_INTEGER,
+  messageTimestampAfterMaxMs: 60 * 60 * 1000,
+  retentionTimestampType: 'append',
   maxMessageBytes: 1024 * 1024 + 12,
 });
 
@@ -91,10 +106,14 @@ export function validateLogConfig(config: LogConfig): LogConfig {
   atLeast('flushMessages', 1);
   atLeast('flushMs', 0);
   atLeast('maxMessageBytes', 0);
+  atLeast('messageTimestampBeforeMaxMs', 0);
+  atLeast('messageTimestampAfterMaxMs', 0);
   if (!['delete', 'compact', 'compact,delete'].includes(config.cleanupPolicy))
     problems.push('cleanupPolicy is unknown');
   if (!['CreateTime', 'LogAppendTime'].includes(config.messageTimestampType))
     problems.push('messageTimestampType is unknown');
+  if (!['append', 'record'].includes(config.retentionTimestampType))
+    problems.push('retentionTimestampType is unknown');
   if (problems.length > 0) {
     throw new StorageError(
       StorageErrorCode.INVALID_CONFIG,

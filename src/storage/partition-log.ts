@@ -28,6 +28,7 @@ import {
   type BatchSpan,
 } from '../record/batch.js';
 import { decodeBatch, decodeBatchSync } from '../record/records.js';
+import { hasInconsistentMaxTimestamp, repairMaxTimestamp } from '../record/timestamp-repair.js';
 import {
   KafkaStorageErrorCode,
   OffsetOutOfRangeError,
@@ -44,6 +45,7 @@ import {
   type LogConfig,
 } from './log-config.js';
 import { Segment, parseSegmentBaseOffset, segmentFileName } from './segment.js';
+import { appendTimeResolutionMs } from './append-time-index.js';
 import { LeaderEpochCache, type EpochEntry } from './leader-epoch-cache.js';
 
 export const CLEAN_SHUTDOWN_FILE = '.clean-shutdown';
@@ -128,6 +130,8 @@ interface PendingAppend {
   /** Assigned last offset of each batch, parallel to spans. */
   lastOffsets: number[];
   maxTimestamps: number[];
+  /** When append() took it: what time retention measures from by default. */
+  appendTimeMs: number;
   baseOffset: number;
   /** The offset after the append's last batch. */
   nextOffset: number;
@@ -394,6 +398,8 @@ export class PartitionLog extends EventEmitter {
 
   private async load(options: PartitionLogOptions): Promise<void> {
     const { io, directory } = this;
+    // Batches whose append time a crash lost count as appended now: kept longer, never less.
+    const recoveryTimeMs = this.clock();
     await io.mkdir(directory);
     await this.completeInterruptedOperations();
     const names = await io.readdir(directory);
@@ -468,6 +474,7 @@ export class PartitionLog extends EventEmitter {
         corruptionFound = result.problem !== null;
       }
       segment.rollStartMs = this.initialRollStart(segment);
+      await segment.appendTimes.load(io, segment.nextOffset, recoveryTimeMs);
       this.segments.push(segment);
       if (segment.sizeBytes < fileBytes) {
         // Cut the torn or corrupt tail away, and everything after it: nothing past the first bad
@@ -489,6 +496,7 @@ export class PartitionLog extends EventEmitter {
     } else {
       // Whatever the previous process left in the page cache becomes durable before it counts.
       await this.activeSegment.logFile.datasync();
+      await this.activeSegment.appendTimes.openForAppend(io, { empty: false });
     }
     const active = this.activeSegment;
     this.logEndOffsetValue = active.nextOffset;
@@ -551,7 +559,7 @@ export class PartitionLog extends EventEmitter {
   }
 
   private async deleteSegmentFiles(baseOffset: number): Promise<void> {
-    for (const suffix of ['.log', '.index', '.timeindex', '.txnindex'] as const) {
+    for (const suffix of ['.log', '.index', '.timeindex', '.txnindex', '.appendtime'] as const) {
       await this.io.unlink(`${this.directory}/${segmentFileName(baseOffset, suffix)}`);
     }
     await this.io.syncDirectory(this.directory);
@@ -562,8 +570,9 @@ export class PartitionLog extends EventEmitter {
       create: true,
     });
     await logFile.truncate(0);
-    await this.io.syncDirectory(this.directory);
     const segment = new Segment(this.directory, baseOffset, logFile);
+    await segment.appendTimes.openForAppend(this.io, { empty: true });
+    await this.io.syncDirectory(this.directory);
     segment.rollStartMs = this.clock();
     return segment;
   }
@@ -607,6 +616,16 @@ export class PartitionLog extends EventEmitter {
     if (isCompacted(config) && !isReplication) requireKeys(records, spans);
     const now = options.now ?? this.clock();
     const logAppendTime = config.messageTimestampType === 'LogAppendTime' && !isReplication;
+    if (!isReplication && !logAppendTime) {
+      for (const span of spans) {
+        // The slow path, for headers no records could produce (Sarama's maxTimestamp -1):
+        // repaired here so that nothing downstream (time index, ListOffsets, record-time
+        // retention) reads a timestamp older than the records'.
+        if (hasInconsistentMaxTimestamp(records, span.position))
+          span.maxTimestamp = repairMaxTimestamp(records, span.position);
+        if (options.origin === 'client') checkTimestampBounds(records, span, now, config);
+      }
+    }
 
     let nextOffset = this.logEndOffsetValue;
     if (isReplication) {
@@ -670,6 +689,7 @@ export class PartitionLog extends EventEmitter {
       spans,
       lastOffsets,
       maxTimestamps,
+      appendTimeMs: now,
       baseOffset: firstOffset,
       nextOffset,
       recordsCount,
@@ -755,6 +775,16 @@ export class PartitionLog extends EventEmitter {
           }
           const position = segment.sizeBytes;
           await segment.logFile.write(buffers, position);
+          // Append times are noted only for batches now in the file, and reach the disk later
+          // (with the next fsync): an entry for bytes a failed write takes back could otherwise
+          // date the offsets' next owners too early.
+          const resolutionMs = appendTimeResolutionMs(this.configValue.retentionMs);
+          for (let itemIndex = start; itemIndex < index; itemIndex++)
+            segment.appendTimes.record(
+              group[itemIndex].appendTimeMs,
+              group[itemIndex].nextOffset,
+              resolutionMs,
+            );
           let at = position;
           for (let itemIndex = start; itemIndex < index; itemIndex++) {
             const item = group[itemIndex];
@@ -814,6 +844,7 @@ export class PartitionLog extends EventEmitter {
     old.maybeAppendTimeIndexEntry();
     await old.logFile.datasync();
     this.markFlushed(this.writtenOffset);
+    await old.appendTimes.syncAndClose();
     await old.writeIndexFiles(this.io);
     const segment = await this.createSegment(baseOffset);
     this.segments.push(segment);
@@ -853,7 +884,10 @@ export class PartitionLog extends EventEmitter {
       while (this.writtenOffset > this.flushedOffsetValue && !this.closedForFlush()) {
         const target = this.writtenOffset;
         const records = this.unflushedRecords;
-        await this.activeSegment.logFile.datasync();
+        const segment = this.activeSegment;
+        // The append times of what was written go out beside the fsync (not covered by it): one
+        // small write per fsync, none on the writer's path.
+        await Promise.all([segment.logFile.datasync(), segment.appendTimes.writeDirty()]);
         this.unflushedRecords = Math.max(0, this.unflushedRecords - records);
         this.markFlushed(target);
         // Go on only for appends or waiters asking for it (not for deferFlush appends alone).
@@ -1358,6 +1392,8 @@ export class PartitionLog extends EventEmitter {
         if (segment.sizeBytes === 0)
           segment.nextOffset = Math.max(segment.baseOffset, Math.min(cutBaseOffset, offset));
         for (const old of removed) await this.removeSegment(old);
+        await segment.appendTimes.truncateTo(this.io, segment.nextOffset);
+        await segment.appendTimes.openForAppend(this.io, { empty: false });
         await this.io.unlink(segment.indexPath);
         await this.io.unlink(segment.timeIndexPath);
         await this.io.syncDirectory(this.directory);
@@ -1424,7 +1460,13 @@ export class PartitionLog extends EventEmitter {
 
   /** Renames a segment's files to `.deleted` (so a crash finishes the job on open), then deletes them once unread. */
   private async removeSegment(segment: Segment): Promise<void> {
-    const paths = [segment.logPath, segment.indexPath, segment.timeIndexPath, segment.txnIndexPath];
+    const paths = [
+      segment.logPath,
+      segment.indexPath,
+      segment.timeIndexPath,
+      segment.txnIndexPath,
+      segment.appendTimePath,
+    ];
     for (const path of paths) {
       if (await this.io.exists(path)) await this.io.rename(path, `${path}.deleted`);
     }
@@ -1438,7 +1480,8 @@ export class PartitionLog extends EventEmitter {
   /**
    * One retention pass: deletes whole segments past retention.ms / retention.bytes, then moves
    * the log start offset past every leading batch older than retention.ms, even in the active
-   * segment, so no consumer reads an expired record.
+   * segment, so no consumer reads an expired record. Age is measured from the broker's append
+   * (retention.timestamp.type = append, the default) or from the record timestamps (= record).
    */
   applyRetention(now = this.clock()): Promise<{ deletedSegments: number; logStartOffset: number }> {
     return this.maintenance.run(async () => {
@@ -1450,7 +1493,7 @@ export class PartitionLog extends EventEmitter {
         const cutoff = now - config.retentionMs;
         while (
           this.segments.length > 1 &&
-          this.segments[0].maxTimestamp < cutoff &&
+          this.segmentRetentionTime(this.segments[0]) < cutoff &&
           this.segments[0].nextOffset <= this.flushedOffsetValue
         ) {
           await this.setLogStartOffset(this.segments[1].baseOffset);
@@ -1470,17 +1513,68 @@ export class PartitionLog extends EventEmitter {
     });
   }
 
-  /** Moves the log start offset past leading batches whose maxTimestamp is older than retention.ms. */
+  /**
+   * The time a whole segment's age counts from: its last append, or under record time its
+   * largest record timestamp. A segment whose records carry no timestamp at all (-1) falls back
+   * to its last append, so a missing timestamp never reads as "older than any cutoff".
+   */
+  private segmentRetentionTime(segment: Segment): number {
+    // Compaction can empty a segment: it holds nothing to keep.
+    if (segment.isEmpty) return -1;
+    if (this.configValue.retentionTimestampType === 'record' && segment.maxTimestamp >= 0)
+      return segment.maxTimestamp;
+    const appendTimeMs = segment.appendTimes.maxAppendTimeMs;
+    return appendTimeMs >= 0 ? appendTimeMs : Number.POSITIVE_INFINITY;
+  }
+
+  /** Moves the log start offset past leading batches older than retention.ms, only ever to a batch boundary. */
   private async expireRecords(now: number): Promise<void> {
     const retentionMs = this.configValue.retentionMs;
     if (retentionMs < 0 || !isDeleteRetained(this.configValue)) return;
     const cutoff = now - retentionMs;
-    let newStart = this.logStartOffsetValue;
+    const expiry =
+      this.configValue.retentionTimestampType === 'append'
+        ? this.expiredByAppendTime(cutoff)
+        : await this.expiredByRecordTime(cutoff);
     let nextExpiryMs = Infinity;
+    if (expiry.blockingTimeMs !== null)
+      nextExpiryMs =
+        expiry.blockingTimeMs < cutoff ? now + 100 : expiry.blockingTimeMs + retentionMs + 1;
+    if (expiry.newStart > this.logStartOffsetValue) {
+      await this.setLogStartOffset(expiry.newStart);
+      await this.deleteSegmentsBelowLogStart();
+    }
+    if (nextExpiryMs === Infinity && this.logEndOffsetValue > this.writtenOffset)
+      nextExpiryMs = now + 100;
+    if (nextExpiryMs !== Infinity) this.armExpiryTimer(Math.max(0, nextExpiryMs - now));
+  }
+
+  /**
+   * Where the log may start when everything appended before `cutoff` (and durable) expires, and
+   * the time that stopped the walk (null when nothing durable is left to expire). Reads only the
+   * segments' append-time entries, never the log.
+   */
+  private expiredByAppendTime(cutoff: number): { newStart: number; blockingTimeMs: number | null } {
+    let newStart = this.logStartOffsetValue;
+    for (const segment of this.segments) {
+      if (segment.nextOffset <= newStart || segment.isEmpty) continue;
+      const walk = segment.appendTimes.walkExpired(newStart, cutoff, this.flushedOffsetValue);
+      newStart = Math.max(newStart, walk.endOffset);
+      if (walk.blockingAppendTimeMs !== null)
+        return { newStart, blockingTimeMs: walk.blockingAppendTimeMs };
+    }
+    return { newStart, blockingTimeMs: null };
+  }
+
+  /** As expiredByAppendTime, by each batch's maxTimestamp (its append time when it has none). */
+  private async expiredByRecordTime(
+    cutoff: number,
+  ): Promise<{ newStart: number; blockingTimeMs: number | null }> {
+    let newStart = this.logStartOffsetValue;
+    let blockingTimeMs: number | null = null;
     const pause = backgroundPacer();
     for (const segment of [...this.segments]) {
       if (segment.nextOffset <= newStart || segment.isEmpty) continue;
-      let stopped = false;
       segment.readers++;
       try {
         await segment.scan(
@@ -1489,28 +1583,24 @@ export class PartitionLog extends EventEmitter {
           { verifyCrc: false, pause },
           (batch) => {
             if (batch.lastOffset < newStart) return true;
-            if (batch.maxTimestamp < cutoff && batch.lastOffset < this.flushedOffsetValue) {
+            const batchTimeMs =
+              batch.maxTimestamp >= 0
+                ? batch.maxTimestamp
+                : (segment.appendTimes.appendTimeOf(batch.lastOffset) ?? cutoff);
+            if (batchTimeMs < cutoff && batch.lastOffset < this.flushedOffsetValue) {
               newStart = batch.lastOffset + 1;
               return true;
             }
-            nextExpiryMs =
-              batch.maxTimestamp < cutoff ? now + 100 : batch.maxTimestamp + retentionMs + 1;
-            stopped = true;
+            blockingTimeMs = batchTimeMs;
             return false;
           },
         );
       } finally {
         segment.releaseReader();
       }
-      if (stopped) break;
+      if (blockingTimeMs !== null) break;
     }
-    if (newStart > this.logStartOffsetValue) {
-      await this.setLogStartOffset(newStart);
-      await this.deleteSegmentsBelowLogStart();
-    }
-    if (nextExpiryMs === Infinity && this.logEndOffsetValue > this.writtenOffset)
-      nextExpiryMs = now + 100;
-    if (nextExpiryMs !== Infinity) this.armExpiryTimer(Math.max(0, nextExpiryMs - now));
+    return { newStart, blockingTimeMs };
   }
 
   private armExpiryTimer(delayMs: number): void {
@@ -1599,6 +1689,8 @@ export class PartitionLog extends EventEmitter {
     // Offsets are kept, so the segment still ends where the next one begins.
     segment.nextOffset = Math.max(segment.nextOffset, old.nextOffset);
     segment.rollStartMs = old.rollStartMs;
+    // Compaction keeps offsets, so the old segment's append times (and their file) still hold.
+    segment.appendTimes.adopt(old.appendTimes);
     this.segments[this.segments.indexOf(old)] = segment;
     // The tail cache must not keep serving the records compaction just removed.
     while (this.tailCache.length > 0 && this.tailCache.at(0).baseOffset < old.nextOffset) {
@@ -1643,6 +1735,7 @@ export class PartitionLog extends EventEmitter {
       if (!this.stickyError) {
         const active = this.activeSegment;
         active.maybeAppendTimeIndexEntry();
+        await active.appendTimes.syncAndClose();
         await active.writeIndexFiles(this.io);
         await this.io.writeFileAtomic(`${this.directory}/${CLEAN_SHUTDOWN_FILE}`, Buffer.alloc(0));
       }
@@ -1685,4 +1778,31 @@ function requireKeys(records: Buffer, spans: BatchSpan[]): void {
       }
     }
   }
+}
+
+/**
+ * KIP-937: under CreateTime a batch whose timestamps lie further from the broker's clock than
+ * message.timestamp.before.max.ms / after.max.ms is refused with INVALID_TIMESTAMP. Checked on
+ * the header: its first timestamp against the past bound, its maxTimestamp against the future
+ * one (-1, "no timestamp", is never refused, as in Kafka).
+ */
+function checkTimestampBounds(
+  records: Buffer,
+  span: BatchSpan,
+  now: number,
+  config: LogConfig,
+): void {
+  const firstTimestamp = readInt64(records, span.position + BatchField.baseTimestamp);
+  const earliest = now - config.messageTimestampBeforeMaxMs;
+  const latest = now + config.messageTimestampAfterMaxMs;
+  const tooOld = firstTimestamp >= 0 && firstTimestamp < earliest;
+  const tooNew = span.maxTimestamp >= 0 && span.maxTimestamp > latest;
+  if (!tooOld && !tooNew) return;
+  const [timestamp, setting] = tooOld
+    ? [firstTimestamp, 'message.timestamp.before.max.ms']
+    : [span.maxTimestamp, 'message.timestamp.after.max.ms'];
+  throw new RecordError(
+    RecordErrorCode.INVALID_TIMESTAMP,
+    `batch at position ${span.position} has timestamp ${timestamp}, ${tooOld ? 'older' : 'newer'} than ${setting} allows (broker time ${now})`,
+  );
 }

@@ -5,6 +5,7 @@
 //               one per index.interval.bytes; the offset is the batch's last offset, so the
 //               batch holding offset O starts at or after the floor entry for O.
 //   .timeindex  entries of (largest timestamp so far: int64, its offset - baseOffset: int32).
+//   .appendtime when the broker appended the batches, for time retention (append-time-index.ts).
 //
 // The index of the active segment lives in memory and is written out when the segment rolls and
 // when the log closes; after an unclean stop the active segment is rescanned, so its index files
@@ -18,6 +19,7 @@ import {
   hasValidCrc,
   readInt64,
 } from '../record/batch.js';
+import { AppendTimeIndex } from './append-time-index.js';
 import type { FileIo, LogFile } from './file-io.js';
 
 export const OFFSET_INDEX_ENTRY_BYTES = 8;
@@ -27,7 +29,7 @@ export const SCAN_WINDOW_BYTES = 1024 * 1024;
 
 export function segmentFileName(
   baseOffset: number,
-  suffix: '.log' | '.index' | '.timeindex' | '.txnindex',
+  suffix: '.log' | '.index' | '.timeindex' | '.txnindex' | '.appendtime',
 ): string {
   return `${String(baseOffset).padStart(20, '0')}${suffix}`;
 }
@@ -122,6 +124,8 @@ export class Segment {
   rollStartMs = -1;
   /** Reads in progress; the file is closed only when none remain. */
   readers = 0;
+  /** When the broker appended each batch (what time retention measures by default). */
+  appendTimes: AppendTimeIndex;
   private closeRequested: (() => void) | null = null;
 
   private bytesSinceLastIndexEntry = 0;
@@ -135,6 +139,10 @@ export class Segment {
     this.baseOffset = baseOffset;
     this.nextOffset = baseOffset;
     this.logFile = logFile;
+    this.appendTimes = new AppendTimeIndex(
+      `${directory}/${segmentFileName(baseOffset, '.appendtime')}`,
+      baseOffset,
+    );
   }
 
   get logPath(): string {
@@ -147,6 +155,10 @@ export class Segment {
 
   get timeIndexPath(): string {
     return `${this.directory}/${segmentFileName(this.baseOffset, '.timeindex')}`;
+  }
+
+  get appendTimePath(): string {
+    return this.appendTimes.path;
   }
 
   /** The aborted-transaction index of the segment, written by the partition (src/replica/transaction-index.ts). */
@@ -402,6 +414,7 @@ export class Segment {
         this.closeRequested = resolve;
       });
     }
+    await this.appendTimes.close();
     await this.logFile.close();
   }
 

@@ -245,7 +245,14 @@ test('reads return whole batches: the one holding the offset, at least one over 
 test('segments roll by segment.bytes and segment.ms, with Kafka file names and a sparse index', async (t) => {
   const directory = temporaryDirectory(t);
   let now = 1_000_000;
-  const config = { ...baseConfig, segmentBytes: 4000, indexIntervalBytes: 600, segmentMs: 60_000 };
+  // The clock starts in 1970, before the batches' timestamps: lift message.timestamp.after.max.ms.
+  const config = {
+    ...baseConfig,
+    segmentBytes: 4000,
+    indexIntervalBytes: 600,
+    segmentMs: 60_000,
+    messageTimestampAfterMaxMs: Number.MAX_SAFE_INTEGER,
+  };
   const log = await PartitionLog.open({ directory, config, clock: () => now });
   const batches = await seeds(0, 30, 1, 300);
   await appendAll(log, batches);

@@ -39,7 +39,14 @@ test('retention.ms deletes whole segments older than the limit', async (t) => {
   const directory = temporaryDirectory(t);
   const start = 1_800_000_000_000;
   let now = start;
-  const config: LogConfig = { ...defaultLogConfig, segmentBytes: 3000, retentionMs: HOUR_MS };
+  // Record time: the batches carry timestamps a minute apart but are appended at one instant
+  // (append-time retention is covered in append-time-retention.test.ts).
+  const config: LogConfig = {
+    ...defaultLogConfig,
+    segmentBytes: 3000,
+    retentionMs: HOUR_MS,
+    retentionTimestampType: 'record',
+  };
   const log = await PartitionLog.open({
     directory,
     config: { ...config, retentionMs: -1 },
@@ -83,8 +90,13 @@ test('exact expiry: the log start offset passes every expired batch, even inside
   const directory = temporaryDirectory(t);
   const start = 1_800_000_000_000;
   let now = start;
-  // One large segment: whole-segment retention alone would keep every record.
-  const config: LogConfig = { ...defaultLogConfig, retentionMs: HOUR_MS };
+  // One large segment: whole-segment retention alone would keep every record. Record time, as
+  // the batches are appended at one instant.
+  const config: LogConfig = {
+    ...defaultLogConfig,
+    retentionMs: HOUR_MS,
+    retentionTimestampType: 'record',
+  };
   const log = await PartitionLog.open({
     directory,
     config: { ...config, retentionMs: -1 },
