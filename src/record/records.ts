@@ -96,7 +96,7 @@ class VarintReader {
   constructor(
     private readonly buffer: Buffer,
     position: number,
-    private readonly end: number,
+    readonly end: number,
   ) {
     this.position = position;
   }
@@ -156,19 +156,25 @@ class VarintReader {
   }
 }
 
+/** A reader over the record that starts at `reader`'s position; checks that it fits the batch. */
+function nextRecord(reader: VarintReader, body: Buffer, index: number): VarintReader {
+  const length = reader.varint();
+  const end = reader.position + length;
+  if (length < 0 || end > body.length) {
+    throw new RecordError(
+      RecordErrorCode.CORRUPT_MESSAGE,
+      `record ${index} declares ${length} bytes past the batch end`,
+    );
+  }
+  return new VarintReader(body, reader.position, end);
+}
+
 function decodeRecords(header: BatchHeader, body: Buffer): DecodedRecord[] {
   const records: DecodedRecord[] = [];
   const reader = new VarintReader(body, 0, body.length);
   for (let index = 0; index < header.recordsCount; index++) {
-    const length = reader.varint();
-    const end = reader.position + length;
-    if (length < 0 || end > body.length) {
-      throw new RecordError(
-        RecordErrorCode.CORRUPT_MESSAGE,
-        `record ${index} declares ${length} bytes past the batch end`,
-      );
-    }
-    const recordReader = new VarintReader(body, reader.position, end);
+    const recordReader = nextRecord(reader, body, index);
+    const end = recordReader.end;
     const attributes = recordReader.int8();
     const timestampDelta = recordReader.varlong();
     const offsetDelta = recordReader.varint();
@@ -239,15 +245,8 @@ export function recordsMaxTimestamp(buffer: Buffer, position = 0): number {
   const reader = new VarintReader(body, 0, body.length);
   let maxTimestamp = -1;
   for (let index = 0; index < header.recordsCount; index++) {
-    const length = reader.varint();
-    const end = reader.position + length;
-    if (length < 0 || end > body.length) {
-      throw new RecordError(
-        RecordErrorCode.CORRUPT_MESSAGE,
-        `record ${index} declares ${length} bytes past the batch end`,
-      );
-    }
-    const recordReader = new VarintReader(body, reader.position, end);
+    const recordReader = nextRecord(reader, body, index);
+    const end = recordReader.end;
     recordReader.int8();
     maxTimestamp = Math.max(maxTimestamp, header.baseTimestamp + recordReader.varlong());
     reader.position = end;
