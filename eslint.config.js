@@ -7,12 +7,14 @@ import tseslint from 'typescript-eslint';
 // the benchmarks) stands beside the broker on protocol/, record/ and util/ only.
 const layers = [
   'cli',
+  'http',
   'server',
   'handlers',
   'coordinator',
   'cluster',
   'replica',
   'metadata',
+  'observability',
   'config',
   'storage',
   'record',

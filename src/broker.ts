@@ -65,7 +65,13 @@ import { createOffsetFetchHandler } from './handlers/offset-fetch.js';
 import { createProduceHandler } from './handlers/produce.js';
 import { HandlerRegistry } from './handlers/registry.js';
 import { createSyncGroupHandler } from './handlers/sync-group.js';
+import { type HttpDoor, type HttpRoute, jsonAnswer, startHttpDoor } from './http/http-server.js';
 import { LocalMetadataStore, type TopicMetadata } from './metadata/metadata-store.js';
+import {
+  BrokerMetrics,
+  type GroupSnapshot,
+  type PartitionSnapshot,
+} from './observability/metrics.js';
 import { internalTopicStorage } from './replica/internal-topic.js';
 import { ReplicaManager } from './replica/replica-manager.js';
 import { type BrookServer, startServer } from './server/server.js';
@@ -102,6 +108,8 @@ export interface Broker {
     readonly host: string;
     readonly port: number;
   }>;
+  /** The HTTP endpoint's bound addresses (http.listeners); empty when it is off. */
+  readonly httpListeners: ReadonlyArray<{ readonly host: string; readonly port: number }>;
   readonly config: BrokerConfig;
   readonly nodeId: number;
   readonly clusterId: string;
@@ -163,12 +171,33 @@ async function assemble(
   });
   const storageConfigOf = (topic: TopicMetadata | undefined): StorageLogConfig =>
     storageLogConfig(brokerConfigs.current(), topic?.configs ?? {});
-  const logManager = await LogManager.open({
-    directory: logDir,
-    defaultConfig: storageConfigOf(undefined),
-    topicConfig: (topic) => storageConfigOf(metadata.topic(topic)),
-    retentionCheckIntervalMs: config.logRetentionCheckIntervalMs,
-  });
+
+  // Metrics and the HTTP endpoint exist only when http.listeners names an address, so a broker
+  // without them pays nothing on the data path. The endpoint opens before recovery, so /healthz
+  // answers and /readyz says "recovering" while the logs load; the sources fill in once the
+  // parts they read exist.
+  const observed = config.httpListeners.length > 0 ? observedParts([logDir]) : null;
+  let httpDoor: HttpDoor | undefined;
+  if (observed !== null) {
+    httpDoor = await startHttpDoor({
+      listeners: config.httpListeners,
+      routes: observed.routes,
+      logger,
+    });
+  }
+  let logManager: LogManager;
+  try {
+    logManager = await LogManager.open({
+      io: observed?.metrics.timedFileIo(nodeFileIo),
+      directory: logDir,
+      defaultConfig: storageConfigOf(undefined),
+      topicConfig: (topic) => storageConfigOf(metadata.topic(topic)),
+      retentionCheckIntervalMs: config.logRetentionCheckIntervalMs,
+    });
+  } catch (error) {
+    await httpDoor?.stop();
+    throw error;
+  }
 
   let server: BrookServer | undefined;
   let coordinator: GroupCoordinator | undefined;
@@ -227,11 +256,12 @@ async function assemble(
 
     const registry = new HandlerRegistry();
     registry
-      .register(createProduceHandler({ replicas }))
+      .register(createProduceHandler({ replicas, traffic: observed?.metrics }))
       .register(
         createFetchHandler({
           replicas,
           log: (message, error) => logger.error(`${message}: ${String(error)}`),
+          traffic: observed?.metrics,
         }),
       )
       .register(createListOffsetsHandler({ replicas }))
@@ -329,7 +359,9 @@ async function assemble(
       registry,
       limits: serverLimitsFromConfig(config),
       logger,
+      observer: observed?.metrics,
     });
+    observed?.attach({ replicas, groups: coordinator, server });
     advertised = advertisedAddresses(config, server.listeners).map((address) => ({
       nodeId: config.nodeId,
       host: address.host,
@@ -343,6 +375,7 @@ async function assemble(
         logger.warn(`cannot create ${OFFSETS_TOPIC_NAME}: ${String(error)}`),
       );
     const runningServer = server;
+    const runningHttpDoor = httpDoor;
     const runningCoordinator = coordinator;
     const runningTransactionCoordinator = transactionCoordinator;
     let stopping: Promise<void> | null = null;
@@ -351,12 +384,14 @@ async function assemble(
         .map((address) => formatHostPort(address.host, address.port))
         .join(','),
       listeners: server.listeners,
+      httpListeners: httpDoor?.listeners ?? [],
       config,
       nodeId: config.nodeId,
       clusterId: metadata.clusterId,
       replicas,
       stop() {
         stopping ??= (async () => {
+          observed?.detach();
           // Coordinators first: a JoinGroup parked on a rebalance is answered at once instead of
           // holding the server's shutdown grace period.
           runningCoordinator.close();
@@ -370,6 +405,7 @@ async function assemble(
               .flatMap((topic) => topic.partitions.map((partition) => partition.close())),
           );
           await logManager.close();
+          await runningHttpDoor?.stop();
           if (temporaryDirectory !== null)
             await rm(temporaryDirectory, { recursive: true, force: true });
         })();
@@ -381,7 +417,76 @@ async function assemble(
     coordinator?.close();
     transactionCoordinator?.close();
     await logManager.close().catch(() => undefined);
+    await httpDoor?.stop();
     throw error;
+  }
+}
+
+/** The metrics, and the HTTP routes that serve them and the health checks. */
+interface ObservedParts {
+  readonly metrics: BrokerMetrics;
+  readonly routes: ReadonlyMap<string, HttpRoute>;
+  /** The broker serves: the metrics may read its parts, and /readyz says ready. */
+  attach(parts: { replicas: ReplicaManager; groups: GroupCoordinator; server: BrookServer }): void;
+  /** The broker stops: /readyz says so at once, before the listeners close. */
+  detach(): void;
+}
+
+function observedParts(logDirs: readonly string[]): ObservedParts {
+  let parts: {
+    replicas: ReplicaManager;
+    groups: GroupCoordinator;
+    server: BrookServer;
+  } | null = null;
+  let phase: 'recovering' | 'ready' | 'stopping' = 'recovering';
+  const metrics = new BrokerMetrics({
+    partitions: () => (parts === null ? [] : partitionSnapshots(parts.replicas)),
+    groups: () => (parts === null ? [] : groupSnapshots(parts.groups)),
+    connections: () => parts?.server.connectionCount ?? 0,
+    logDirs: () => logDirs,
+  });
+  const routes = new Map<string, HttpRoute>([
+    ['/metrics', async () => ({ status: 200, ...(await metrics.scrape()) })],
+    ['/healthz', () => jsonAnswer(200, { status: 'alive' })],
+    ['/readyz', () => jsonAnswer(phase === 'ready' ? 200 : 503, { status: phase })],
+  ]);
+  return {
+    metrics,
+    routes,
+    attach(attached) {
+      parts = attached;
+      phase = 'ready';
+    },
+    detach() {
+      phase = 'stopping';
+    },
+  };
+}
+
+function* partitionSnapshots(replicas: ReplicaManager): Iterable<PartitionSnapshot> {
+  for (const topic of replicas.topics()) {
+    for (const partition of topic.partitions) {
+      yield {
+        topic: topic.metadata.name,
+        partition: partition.partitionIndex,
+        logStartOffset: partition.logStartOffset,
+        logEndOffset: partition.logEndOffset,
+        highWatermark: partition.highWatermark,
+        sizeBytes: partition.log.sizeInBytes,
+        segments: partition.log.segmentInfos().length,
+      };
+    }
+  }
+}
+
+function* groupSnapshots(groups: GroupCoordinator): Iterable<GroupSnapshot> {
+  for (const { groupId, state } of groups.listGroups().groups) {
+    const lag = groups
+      .groupLag(groupId)
+      .partitions.flatMap(({ topic, partition, lag }) =>
+        lag === null ? [] : [{ topic, partition, lag }],
+      );
+    yield { group: groupId, state, members: groups.describeGroup(groupId).members.length, lag };
   }
 }
 

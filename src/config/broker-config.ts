@@ -54,6 +54,8 @@ export interface BrokerConfig {
   readonly listeners: readonly ListenerAddress[];
   /** What Metadata should return; listeners where advertised.listeners is unset. */
   readonly advertisedListeners: readonly ListenerAddress[];
+  /** The HTTP endpoint's addresses (http.listeners); empty when it is off. */
+  readonly httpListeners: readonly ListenerAddress[];
   readonly nodeId: number;
   readonly clusterId: string | null;
 
@@ -299,6 +301,16 @@ function buildBrokerConfig(
     }
   }
 
+  const httpListeners = parseListeners((value('http.listeners') as readonly string[] | null) ?? []);
+  for (const http of httpListeners) {
+    if (http.port !== 0 && ports.has(http.port)) {
+      conflict(
+        `http.listeners uses port ${http.port}, which a Kafka listener has`,
+        'http.listeners',
+      );
+    }
+  }
+
   const nodeId = number('node.id');
   const brokerId = value('broker.id') as number | null;
   const nodeIdSetting = settings.get('node.id')!;
@@ -325,6 +337,7 @@ function buildBrokerConfig(
     logDirs,
     listeners,
     advertisedListeners,
+    httpListeners,
     nodeId: effectiveNodeId,
     clusterId: value('cluster.id') as string | null,
     numPartitions: number('num.partitions'),

@@ -12,6 +12,14 @@ function listenersValidator(value: ConfigValue): void {
   parseListeners(value as readonly string[]);
 }
 
+function httpListenersValidator(value: ConfigValue): void {
+  for (const listener of parseListeners(value as readonly string[])) {
+    if (listener.name !== 'HTTP') {
+      throw new Error(`http.listeners takes http://HOST:PORT addresses, not ${listener.name}://`);
+    }
+  }
+}
+
 function securityProtocolMapValidator(value: ConfigValue): void {
   for (const entry of value as readonly string[]) {
     if (!/^[A-Za-z][A-Za-z0-9_]*:[A-Za-z_]+$/.test(entry)) {
@@ -56,6 +64,15 @@ const definitions: ConfigDefinition[] = [
     defaultValue: null,
     validate: listenersValidator,
     documentation: 'The addresses returned to clients in Metadata, when different from listeners.',
+    dynamic: false,
+  },
+  {
+    name: 'http.listeners',
+    type: 'list',
+    defaultValue: null,
+    validate: httpListenersValidator,
+    documentation:
+      'http://HOST:PORT addresses of the HTTP endpoint: /metrics (Prometheus), /healthz, /readyz. Empty: no HTTP endpoint.',
     dynamic: false,
   },
   {

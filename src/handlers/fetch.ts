@@ -15,6 +15,7 @@ import type {
 } from '../protocol/generated/fetch.js';
 import type { Partition } from '../replica/partition.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
+import type { TopicTraffic } from '../observability/metrics.js';
 import { kafkaErrorCodeOf } from './kafka-error.js';
 import type { Handler, RequestContext } from './registry.js';
 
@@ -24,6 +25,8 @@ const emptyRecords: readonly Buffer[] = [];
 export interface FetchHandlerDependencies {
   readonly replicas: ReplicaManager;
   readonly log?: (message: string, error: unknown) => void;
+  /** Counts bytes served per topic (the broker's metrics). */
+  readonly traffic?: TopicTraffic;
 }
 
 interface PartitionRead {
@@ -133,6 +136,7 @@ export function createFetchHandler(
             firstOffset: BigInt(aborted.firstOffset),
           }));
       }
+      dependencies.traffic?.recordsOut(partition.topic, result.byteLength);
       return result.byteLength;
     } catch (error) {
       response.errorCode = kafkaErrorCodeOf(error);

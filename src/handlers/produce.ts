@@ -11,19 +11,31 @@ import type {
   ProduceResponseInput,
   ProduceResponsePartitionProduceResponseInput,
 } from '../protocol/generated/produce.js';
+import type { TopicTraffic } from '../observability/metrics.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
+import type { AppendResult } from '../storage/partition-log.js';
 import { errorMessageOf, kafkaErrorCodeOf } from './kafka-error.js';
 import { CLOSE_CONNECTION, type Handler, NO_RESPONSE } from './registry.js';
 
 export interface ProduceHandlerDependencies {
   readonly replicas: ReplicaManager;
   readonly onStorageFailure?: (error: unknown) => void;
+  /** Counts acknowledged records and bytes per topic (the broker's metrics). */
+  readonly traffic?: TopicTraffic;
 }
 
 export function createProduceHandler(
   dependencies: ProduceHandlerDependencies,
 ): Handler<ProduceRequest, ProduceResponseInput> {
-  const { replicas } = dependencies;
+  const { replicas, traffic } = dependencies;
+  const countAcknowledged = (topic: string, bytes: number, appended: AppendResult): void => {
+    if (traffic === undefined) return;
+    const records = appended.lastOffset - appended.baseOffset + 1;
+    appended.acknowledged.then(
+      () => traffic.recordsIn(topic, records, bytes),
+      () => undefined, // answered as an error below
+    );
+  };
   return {
     apiKey: 0,
     minVersion: 0,
@@ -61,6 +73,7 @@ export function createProduceHandler(
             response.baseOffset = BigInt(appended.baseOffset);
             response.logAppendTimeMs = BigInt(appended.logAppendTime);
             response.logStartOffset = BigInt(partition.logStartOffset);
+            countAcknowledged(topicData.name, partitionData.records.length, appended);
             pending.push(
               appended.acknowledged.catch((error: unknown) => {
                 dependencies.onStorageFailure?.(error);

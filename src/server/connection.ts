@@ -14,6 +14,7 @@
 
 import { setMaxListeners } from 'node:events';
 import type { Socket } from 'node:net';
+import { type RequestObservation, errorCodesIn } from '../observability/metrics.js';
 import type { ApiMessage } from '../protocol/api-message.js';
 import { ErrorCode } from '../protocol/errors.js';
 import {
@@ -38,6 +39,8 @@ const apiVersionsKey = 18;
 
 interface PendingResponse {
   readonly requestBytes: number;
+  /** performance.now() when the request's frame was taken, for the request-latency metric. */
+  readonly startedMs: number;
   ready: boolean;
   /** The handler asked for the connection to close once this slot reaches the head. */
   closeConnection: boolean;
@@ -53,6 +56,13 @@ export interface ConnectionOptions {
   readonly apiMessages: ReadonlyMap<number, ApiMessage>;
   readonly limits: ServerLimits;
   readonly logger: ServerLogger;
+  /** Told of every answered request (the broker's metrics); none when metrics are off. */
+  readonly observer?: RequestObserver;
+}
+
+/** What the server tells the metrics of each request it answered. */
+export interface RequestObserver {
+  requestAnswered(observation: RequestObservation): void;
 }
 
 export class Connection {
@@ -68,6 +78,7 @@ export class Connection {
   private readonly apiMessages: ReadonlyMap<number, ApiMessage>;
   private readonly limits: ServerLimits;
   private readonly logger: ServerLogger;
+  private readonly observer: RequestObserver | undefined;
   private readonly decoder: FrameDecoder;
   private readonly abortController = new AbortController();
 
@@ -95,6 +106,7 @@ export class Connection {
     this.apiMessages = options.apiMessages;
     this.limits = options.limits;
     this.logger = options.logger;
+    this.observer = options.observer;
     this.remoteAddress = options.socket.remoteAddress ?? '';
     this.remotePort = options.socket.remotePort ?? 0;
     this.decoder = new FrameDecoder(options.limits.requestBytesMax);
@@ -298,6 +310,7 @@ export class Connection {
   private enqueue(requestBytes: number): PendingResponse {
     const slot: PendingResponse = {
       requestBytes,
+      startedMs: performance.now(),
       ready: false,
       closeConnection: false,
       chunks: [],
@@ -341,6 +354,14 @@ export class Connection {
         this.close(null);
         return;
       }
+    }
+    if (this.observer !== undefined) {
+      this.observer.requestAnswered({
+        api: this.apiMessages.get(header.apiKey)?.name ?? String(header.apiKey),
+        version: responseVersion,
+        seconds: (performance.now() - slot.startedMs) / 1000,
+        errorCodes: typeof result === 'object' && result !== null ? errorCodesIn(result) : [],
+      });
     }
     slot.ready = true;
     this.writeReady();

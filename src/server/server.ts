@@ -7,7 +7,7 @@ import type { ListenerAddress } from '../config/listeners.js';
 import type { ApiMessage } from '../protocol/api-message.js';
 import { apiMessages as generatedApiMessages } from '../protocol/generated/index.js';
 import type { HandlerRegistry } from '../handlers/registry.js';
-import { Connection } from './connection.js';
+import { Connection, type RequestObserver } from './connection.js';
 import { type ServerLimits, defaultServerLimits } from './limits.js';
 import { type ServerLogger, stderrLogger } from './logger.js';
 
@@ -18,6 +18,8 @@ export interface ServerOptions {
   readonly logger?: ServerLogger;
   /** The codecs by API key; the generated ones unless a test substitutes its own. */
   readonly apiMessages?: ReadonlyMap<number, ApiMessage>;
+  /** Told of every answered request (the broker's metrics). */
+  readonly observer?: RequestObserver;
 }
 
 /** A listener once bound: `port` is the actual one when port 0 was asked for. */
@@ -88,6 +90,7 @@ export async function startServer(options: ServerOptions): Promise<BrookServer> 
       apiMessages,
       limits,
       logger,
+      observer: options.observer,
     });
     connections.add(connection);
     logger.info('connection opened', {

@@ -1,0 +1,127 @@
+// The broker's HTTP door: one node:http server per address in http.listeners, all serving one
+// route table. broker.ts is the one place that wires routes (metrics and health today; the push
+// delivery API and the console will add theirs), so this module knows paths and status codes and
+// nothing of what answers them.
+//
+// Only GET is served; an unknown path is 404 and another method 405. A route that throws is a bug:
+// the request gets 500 and the error goes to the logger, and the server keeps serving.
+
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import type { ListenerAddress } from '../config/listeners.js';
+import type { ServerLogger } from '../server/logger.js';
+
+export interface HttpAnswer {
+  readonly status: number;
+  readonly contentType: string;
+  readonly body: string;
+}
+
+/** Answers one GET; the URL's search parameters are given parsed. */
+export type HttpRoute = (query: URLSearchParams) => HttpAnswer | Promise<HttpAnswer>;
+
+export interface HttpDoor {
+  /** Bound addresses: the actual port when port 0 was asked for. */
+  readonly listeners: ReadonlyArray<{ readonly host: string; readonly port: number }>;
+  /** Stops accepting, ends idle keep-alive connections and resolves once every server closed. */
+  stop(): Promise<void>;
+}
+
+export class HttpStartError extends Error {
+  readonly code = 'BROOK_HTTP_LISTEN';
+
+  constructor(message: string) {
+    super(message);
+    this.name = 'HttpStartError';
+  }
+}
+
+export function jsonAnswer(status: number, value: unknown): HttpAnswer {
+  return { status, contentType: 'application/json', body: `${JSON.stringify(value)}\n` };
+}
+
+export async function startHttpDoor(options: {
+  readonly listeners: readonly ListenerAddress[];
+  readonly routes: ReadonlyMap<string, HttpRoute>;
+  readonly logger: ServerLogger;
+}): Promise<HttpDoor> {
+  const { routes, logger } = options;
+  const servers: Server[] = [];
+
+  const serve = (request: IncomingMessage, response: ServerResponse): void => {
+    const url = new URL(request.url ?? '/', 'http://brook');
+    const route = routes.get(url.pathname);
+    if (route === undefined) {
+      send(response, jsonAnswer(404, { error: `no such path: ${url.pathname}` }));
+      return;
+    }
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      response.setHeader('allow', 'GET, HEAD');
+      send(response, jsonAnswer(405, { error: `${request.method} is not served here` }));
+      return;
+    }
+    Promise.resolve()
+      .then(() => route(url.searchParams))
+      .then(
+        (answer) => send(response, answer, request.method === 'HEAD'),
+        (error: unknown) => {
+          logger.error('HTTP route failed', {
+            path: url.pathname,
+            error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+          });
+          send(response, jsonAnswer(500, { error: 'internal error' }));
+        },
+      );
+  };
+
+  try {
+    for (const listener of options.listeners) {
+      const server = createServer(serve);
+      servers.push(server);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(listener.port, listener.host === '' ? undefined : listener.host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      }).catch((error: NodeJS.ErrnoException) => {
+        throw new HttpStartError(
+          `cannot listen on http://${listener.host}:${listener.port} (http.listeners): ${error.code ?? error.message}`,
+        );
+      });
+    }
+  } catch (error) {
+    await closeAll(servers);
+    throw error;
+  }
+
+  return {
+    listeners: servers.map((server, index) => ({
+      host: options.listeners[index].host,
+      port: (server.address() as AddressInfo).port,
+    })),
+    stop: () => closeAll(servers),
+  };
+}
+
+function send(response: ServerResponse, answer: HttpAnswer, headOnly = false): void {
+  response.statusCode = answer.status;
+  response.setHeader('content-type', answer.contentType);
+  response.setHeader('cache-control', 'no-store');
+  response.end(headOnly ? undefined : answer.body);
+}
+
+async function closeAll(servers: readonly Server[]): Promise<void> {
+  await Promise.all(
+    servers
+      .filter((server) => server.listening)
+      .map(
+        (server) =>
+          new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            server.closeIdleConnections();
+          }),
+      ),
+  );
+}

@@ -1,0 +1,395 @@
+// A broker's Prometheus metrics: one prom-client registry per broker (several brokers may share a
+// process in tests), fed two ways.
+//
+//   events on the way   requests (per API and version, with latency), errors per API and code,
+//                       records and bytes in and out per topic, fsyncs: counted as they happen,
+//                       with label sets bounded by what the broker serves (no client ids)
+//   state on scrape     partitions (offsets, size, segments), consumer-group lag and members,
+//                       connections: read from the broker's parts through `MetricsSources` only
+//                       when Prometheus asks, so thousands of partitions cost nothing between
+//                       scrapes
+//
+// The names follow Kafka's MBeans where Kafka has one (MessagesInPerSec becomes
+// brook_topic_messages_in_total, UnderReplicatedPartitions brook_under_replicated_partitions), in
+// Prometheus' conventions: snake case, base units (seconds, bytes), `_total` on counters.
+
+import { statfsSync } from 'node:fs';
+
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+import { errorName } from '../protocol/errors.js';
+import type { FileIo, LogFile } from '../storage/file-io.js';
+
+export interface PartitionSnapshot {
+  readonly topic: string;
+  readonly partition: number;
+  readonly logStartOffset: number;
+  readonly logEndOffset: number;
+  readonly highWatermark: number;
+  readonly sizeBytes: number;
+  readonly segments: number;
+}
+
+export interface GroupSnapshot {
+  readonly group: string;
+  readonly state: string;
+  readonly members: number;
+  /** Per partition with a committed offset: how far the group is behind the high watermark. */
+  readonly lag: ReadonlyArray<{ topic: string; partition: number; lag: number }>;
+}
+
+/** What the metrics read from the broker when scraped. */
+export interface MetricsSources {
+  partitions(): Iterable<PartitionSnapshot>;
+  groups(): Iterable<GroupSnapshot>;
+  connections(): number;
+  /** The log directories, for their free and total space. */
+  logDirs(): readonly string[];
+}
+
+/** What the data-path handlers report: records and bytes in and out per topic. */
+export interface TopicTraffic {
+  recordsIn(topic: string, records: number, bytes: number): void;
+  recordsOut(topic: string, bytes: number): void;
+}
+
+/** What the server reports of each answered request. */
+export interface RequestObservation {
+  readonly api: string;
+  readonly version: number;
+  readonly seconds: number;
+  /** Kafka error codes found in the response (top level and per partition), zero excluded. */
+  readonly errorCodes: readonly number[];
+}
+
+const latencyBuckets = [
+  0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
+];
+const fsyncBuckets = [
+  0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1,
+];
+
+export class BrokerMetrics implements TopicTraffic {
+  readonly registry = new Registry();
+
+  private readonly requests: Histogram<'api' | 'version'>;
+  private readonly errors: Counter<'api' | 'error'>;
+  private readonly messagesIn: Counter<'topic'>;
+  private readonly bytesIn: Counter<'topic'>;
+  private readonly bytesOut: Counter<'topic'>;
+  private readonly fsyncs: Histogram;
+
+  constructor(sources: MetricsSources, options: { processMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    this.requests = new Histogram({
+      name: 'brook_request_duration_seconds',
+      help: 'Time from a request frame read to its response encoded, per API and version.',
+      labelNames: ['api', 'version'],
+      buckets: latencyBuckets,
+      registers,
+    });
+    this.errors = new Counter({
+      name: 'brook_request_errors_total',
+      help: 'Kafka error codes answered, per API and error name (per partition where the API answers per partition).',
+      labelNames: ['api', 'error'],
+      registers,
+    });
+    this.messagesIn = new Counter({
+      name: 'brook_topic_messages_in_total',
+      help: 'Records appended by producers, per topic (Kafka: MessagesInPerSec).',
+      labelNames: ['topic'],
+      registers,
+    });
+    this.bytesIn = new Counter({
+      name: 'brook_topic_bytes_in_total',
+      help: 'Record-batch bytes appended by producers, per topic (Kafka: BytesInPerSec).',
+      labelNames: ['topic'],
+      registers,
+    });
+    this.bytesOut = new Counter({
+      name: 'brook_topic_bytes_out_total',
+      help: 'Record-batch bytes served to fetchers, per topic (Kafka: BytesOutPerSec).',
+      labelNames: ['topic'],
+      registers,
+    });
+    this.fsyncs = new Histogram({
+      name: 'brook_fsync_duration_seconds',
+      help: 'Duration of each fsync/fdatasync of log data, indexes and checkpoints.',
+      buckets: fsyncBuckets,
+      registers,
+    });
+
+    const partitionGauges: ReadonlyArray<[string, string, (p: PartitionSnapshot) => number]> = [
+      [
+        'brook_partition_log_start_offset',
+        'First offset still in the log.',
+        (p) => p.logStartOffset,
+      ],
+      ['brook_partition_log_end_offset', 'Offset the next record will get.', (p) => p.logEndOffset],
+      [
+        'brook_partition_high_watermark',
+        'Offset up to which consumers may read.',
+        (p) => p.highWatermark,
+      ],
+      ['brook_partition_log_size_bytes', "Bytes of the partition's segments.", (p) => p.sizeBytes],
+      ['brook_partition_log_segments', 'Segments of the partition.', (p) => p.segments],
+    ];
+    // prom-client calls each gauge's collect() while gathering. The first gauge's fills them all,
+    // so a scrape walks the partitions once.
+    const gauges: Gauge<'topic' | 'partition'>[] = partitionGauges.map(
+      ([name, help], index) =>
+        new Gauge({
+          name,
+          help,
+          labelNames: ['topic', 'partition'],
+          registers,
+          collect: index === 0 ? () => fillPartitions() : undefined,
+        }),
+    );
+    const fillPartitions = (): void => {
+      for (const gauge of gauges) gauge.reset();
+      for (const snapshot of sources.partitions()) {
+        const labels = { topic: snapshot.topic, partition: String(snapshot.partition) };
+        partitionGauges.forEach(([, , value], index) => gauges[index].set(labels, value(snapshot)));
+      }
+    };
+    // A single broker holds every replica it has, so none is under-replicated or offline. The
+    // series exist now so the alert rules and dashboards work unchanged once cluster mode fills them.
+    new Gauge({
+      name: 'brook_partitions',
+      help: 'Partitions in a replication state: under_replicated, offline, under_min_isr.',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        for (const state of ['under_replicated', 'offline', 'under_min_isr'])
+          this.set({ state }, 0);
+      },
+    });
+
+    const groupLag = new Gauge({
+      name: 'brook_consumer_group_lag',
+      help: "Records between a group's committed offset and the high watermark, per partition.",
+      labelNames: ['group', 'topic', 'partition'],
+      registers,
+      collect: () => fillGroups(),
+    });
+    const groupMembers = new Gauge({
+      name: 'brook_consumer_group_members',
+      help: 'Members of a consumer group.',
+      labelNames: ['group'],
+      registers,
+    });
+    const groupState = new Gauge({
+      name: 'brook_consumer_group_state',
+      help: '1 for the state each consumer group is in (Empty, PreparingRebalance, CompletingRebalance, Stable).',
+      labelNames: ['group', 'state'],
+      registers,
+    });
+    // One pass over the groups, run by the lag gauge's collect, fills all three.
+    const fillGroups = (): void => {
+      groupLag.reset();
+      groupMembers.reset();
+      groupState.reset();
+      for (const group of sources.groups()) {
+        groupMembers.set({ group: group.group }, group.members);
+        groupState.set({ group: group.group, state: group.state }, 1);
+        for (const { topic, partition, lag } of group.lag) {
+          groupLag.set({ group: group.group, topic, partition: String(partition) }, lag);
+        }
+      }
+    };
+
+    new Gauge({
+      name: 'brook_connections',
+      help: 'Client connections open, across listeners.',
+      registers,
+      collect() {
+        this.set(sources.connections());
+      },
+    });
+
+    const diskFree = new Gauge({
+      name: 'brook_log_dir_free_bytes',
+      help: 'Bytes available to the broker on the file system of each log directory.',
+      labelNames: ['dir'],
+      registers,
+      collect: () => fillDisks(),
+    });
+    const diskTotal = new Gauge({
+      name: 'brook_log_dir_total_bytes',
+      help: 'Size of the file system of each log directory.',
+      labelNames: ['dir'],
+      registers,
+    });
+    const fillDisks = (): void => {
+      diskFree.reset();
+      diskTotal.reset();
+      for (const dir of sources.logDirs()) {
+        try {
+          const stats = statfsSync(dir);
+          diskFree.set({ dir }, stats.bavail * stats.bsize);
+          diskTotal.set({ dir }, stats.blocks * stats.bsize);
+        } catch {
+          // A directory that cannot be read has no figure; storage reports its own errors.
+        }
+      }
+    };
+
+    if (options.processMetrics ?? true) {
+      // RSS, heap, event-loop delay, GC pauses, open file descriptors.
+      collectDefaultMetrics({ register: this.registry, prefix: 'brook_' });
+      // prom-client names these gauges with a counter's `_total`, which Prometheus' linter
+      // refuses; an operator gets little from handle counts, so they are left out.
+      for (const name of [
+        'active_handles_total',
+        'active_requests_total',
+        'active_resources_total',
+      ]) {
+        this.registry.removeSingleMetric(`brook_nodejs_${name}`);
+      }
+    }
+  }
+
+  requestAnswered(observation: RequestObservation): void {
+    const { api, version, seconds, errorCodes } = observation;
+    this.requests.observe({ api, version: String(version) }, seconds);
+    for (const code of errorCodes) this.errors.inc({ api, error: errorName(code) });
+  }
+
+  recordsIn(topic: string, records: number, bytes: number): void {
+    this.messagesIn.inc({ topic }, records);
+    this.bytesIn.inc({ topic }, bytes);
+  }
+
+  recordsOut(topic: string, bytes: number): void {
+    if (bytes > 0) this.bytesOut.inc({ topic }, bytes);
+  }
+
+  /** The same file I/O, with every fsync and fdatasync timed into brook_fsync_duration_seconds. */
+  timedFileIo(io: FileIo): FileIo {
+    return new TimedFileIo(io, (seconds) => this.fsyncs.observe(seconds));
+  }
+
+  /** The exposition in Prometheus' text format. */
+  async scrape(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}
+
+/**
+ * The non-zero `errorCode` fields of a response: its own and those of every topic and partition
+ * entry. Record bytes (Buffers) are never entered, so a fetch response costs a walk of its
+ * partition entries only.
+ */
+export function errorCodesIn(response: object): number[] {
+  const codes: number[] = [];
+  const walk = (value: unknown, depth: number): void => {
+    if (depth > 6 || value === null || typeof value !== 'object' || Buffer.isBuffer(value)) return;
+    if (Array.isArray(value)) {
+      for (const item of value) walk(item, depth + 1);
+      return;
+    }
+    for (const [key, field] of Object.entries(value)) {
+      if (key === 'errorCode') {
+        if (typeof field === 'number' && field !== 0) codes.push(field);
+      } else if (typeof field === 'object') {
+        walk(field, depth + 1);
+      }
+    }
+  };
+  walk(response, 0);
+  return codes;
+}
+
+async function timed(sync: Promise<void>, started: bigint, observe: (seconds: number) => void) {
+  await sync;
+  observe(Number(process.hrtime.bigint() - started) / 1e9);
+}
+
+class TimedLogFile implements LogFile {
+  constructor(
+    private readonly file: LogFile,
+    private readonly observe: (seconds: number) => void,
+  ) {}
+
+  get path(): string {
+    return this.file.path;
+  }
+
+  write(buffers: Buffer[], position: number): Promise<void> {
+    return this.file.write(buffers, position);
+  }
+
+  read(buffer: Buffer, offset: number, length: number, position: number): Promise<number> {
+    return this.file.read(buffer, offset, length, position);
+  }
+
+  datasync(): Promise<void> {
+    const started = process.hrtime.bigint();
+    return timed(this.file.datasync(), started, this.observe);
+  }
+
+  truncate(length: number): Promise<void> {
+    return this.file.truncate(length);
+  }
+
+  size(): Promise<number> {
+    return this.file.size();
+  }
+
+  close(): Promise<void> {
+    return this.file.close();
+  }
+}
+
+class TimedFileIo implements FileIo {
+  constructor(
+    private readonly io: FileIo,
+    private readonly observe: (seconds: number) => void,
+  ) {}
+
+  async open(path: string, options: { create: boolean }): Promise<LogFile> {
+    return new TimedLogFile(await this.io.open(path, options), this.observe);
+  }
+
+  readFile(path: string): Promise<Buffer | null> {
+    return this.io.readFile(path);
+  }
+
+  writeFileAtomic(path: string, data: Buffer): Promise<void> {
+    return this.io.writeFileAtomic(path, data);
+  }
+
+  createExclusive(path: string, data: Buffer): Promise<boolean> {
+    return this.io.createExclusive(path, data);
+  }
+
+  readdir(directory: string): Promise<string[]> {
+    return this.io.readdir(directory);
+  }
+
+  mkdir(directory: string): Promise<void> {
+    return this.io.mkdir(directory);
+  }
+
+  rename(from: string, to: string): Promise<void> {
+    return this.io.rename(from, to);
+  }
+
+  unlink(path: string): Promise<void> {
+    return this.io.unlink(path);
+  }
+
+  removeDirectory(directory: string): Promise<void> {
+    return this.io.removeDirectory(directory);
+  }
+
+  exists(path: string): Promise<boolean> {
+    return this.io.exists(path);
+  }
+
+  syncDirectory(directory: string): Promise<void> {
+    const started = process.hrtime.bigint();
+    return timed(this.io.syncDirectory(directory), started, this.observe);
+  }
+}
