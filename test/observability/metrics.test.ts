@@ -217,9 +217,9 @@ describe('the shipped alert rules', () => {
   test('a real Prometheus scrapes a broker, and consumer lag growing fires', async (t) => {
     const directory = await mkdtemp(join(tmpdir(), 'brook-prometheus-'));
     const broker = await startBroker({ settings: { 'http.listeners': 'http://127.0.0.1:0' } });
-    let prometheus: ChildProcess | undefined;
+    const started: ChildProcess[] = [];
     t.after(async () => {
-      prometheus?.kill('SIGKILL');
+      for (const child of started) child.kill('SIGKILL');
       await broker.stop();
       await rm(directory, { recursive: true, force: true });
     });
@@ -240,7 +240,7 @@ describe('the shipped alert rules', () => {
     );
     const port = await freePort();
     let output = '';
-    prometheus = spawn(
+    const prometheus = spawn(
       'prometheus',
       [
         `--config.file=${join(directory, 'prometheus.yml')}`,
@@ -249,6 +249,7 @@ describe('the shipped alert rules', () => {
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
+    started.push(prometheus);
     prometheus.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     prometheus.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const api = `http://127.0.0.1:${port}/api/v1`;
