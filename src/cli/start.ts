@@ -14,6 +14,8 @@ export interface RunningBroker {
     readonly host: string;
     readonly port: number;
   }>;
+  /** The HTTP endpoint's addresses; absent or empty when http.listeners is unset. */
+  readonly httpListeners?: ReadonlyArray<{ readonly host: string; readonly port: number }>;
   stop(): Promise<void>;
 }
 export type StartBroker = (options: { config: BrokerConfig }) => Promise<RunningBroker>;
@@ -41,6 +43,11 @@ export async function startCommand(
   for (const listener of broker.listeners) {
     output.out(
       `brook: listening on ${listener.name}://${formatHostPort(listener.host, listener.port)}`,
+    );
+  }
+  for (const http of broker.httpListeners ?? []) {
+    output.out(
+      `brook: HTTP on http://${formatHostPort(http.host, http.port)} (/metrics /healthz /readyz)`,
     );
   }
   output.out(
