@@ -15,6 +15,24 @@ import { waitFor } from '../helpers/clients.js';
 
 const repository = new URL('../..', import.meta.url).pathname;
 const rulesFile = join(repository, 'deploy/prometheus/brook-rules.yml');
+const dashboardFile = join(repository, 'deploy/grafana/brook-dashboard.json');
+
+/** Every PromQL expression of the shipped Grafana dashboard, with its variables filled in. */
+async function dashboardQueries(): Promise<string[]> {
+  const dashboard = JSON.parse(await readFile(dashboardFile, 'utf8')) as {
+    panels: { title: string; targets: { expr: string }[] }[];
+  };
+  return dashboard.panels.flatMap((panel) =>
+    panel.targets.map((target) => target.expr.replaceAll('$instance', '.*')),
+  );
+}
+
+/** The metric names an expression reads, histogram series mapped to their family. */
+function metricNames(expression: string): string[] {
+  return [...expression.matchAll(/\bbrook_[a-z0-9_]+/g)].map((match) =>
+    match[0].replace(/_(bucket|count|sum)$/, ''),
+  );
+}
 
 function httpBase(broker: Broker): string {
   const [listener] = broker.httpListeners;
@@ -171,6 +189,15 @@ describe('the HTTP endpoint', () => {
       });
       assert.equal(lint.error, undefined, 'promtool runs (Debian package prometheus)');
       assert.equal(lint.status, 0, `promtool check metrics:\n${lint.stdout}${lint.stderr}`);
+
+      // Every metric the Grafana dashboard and the alert rules read is one the broker exports.
+      const exported = new Set(
+        [...exposition.matchAll(/^# TYPE (\S+) /gm)].map((match) => match[1]),
+      );
+      const rules = await readFile(rulesFile, 'utf8');
+      const read = [...(await dashboardQueries()), rules].flatMap(metricNames);
+      assert.ok(read.length > 10, 'the dashboard and rules read metrics');
+      for (const name of read) assert.ok(exported.has(name), `${name} is exported`);
     } finally {
       await consumer.disconnect();
       await producer.disconnect();
@@ -310,6 +337,13 @@ describe('the shipped alert rules', () => {
         500,
       );
       assert.ok((await query('brook_consumer_group_lag{group="stalled"}'))! >= 1);
+
+      // Every dashboard query is valid PromQL and the throughput one has data.
+      for (const expression of await dashboardQueries()) {
+        const response = await fetch(`${api}/query?query=${encodeURIComponent(expression)}`);
+        const body = (await response.json()) as { status: string; error?: string };
+        assert.equal(body.status, 'success', `${expression}: ${body.error}`);
+      }
     } finally {
       await producer.disconnect();
       await admin.disconnect();
