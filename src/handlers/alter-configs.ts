@@ -7,11 +7,8 @@
 // completely or not at all; validate_only validates and changes nothing.
 
 import { ErrorCode } from '../protocol/errors.js';
-import type {
-  AlterConfigsRequest,
-  AlterConfigsRequestAlterConfigsResource,
-  AlterConfigsResponseInput,
-} from '../protocol/generated/alter-configs.js';
+import { ApiKey } from '../protocol/generated/index.js';
+import type { AlterConfigsRequestAlterConfigsResource } from '../protocol/generated/alter-configs.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
 import { AdminRequestError } from './admin-errors.js';
 import type { BrokerConfigs } from './broker-configs.js';
@@ -24,19 +21,16 @@ import {
   topicResource,
   unsupportedResourceType,
 } from './config-resources.js';
-import type { Handler } from './registry.js';
+import { defineHandler } from './registry.js';
 
 export interface AlterConfigsHandlerDependencies {
   readonly replicas: ReplicaManager;
   readonly brokerConfigs: BrokerConfigs;
 }
 
-export function createAlterConfigsHandler(
-  dependencies: AlterConfigsHandlerDependencies,
-): Handler<AlterConfigsRequest, AlterConfigsResponseInput> {
+export function createAlterConfigsHandler(dependencies: AlterConfigsHandlerDependencies) {
   const { replicas, brokerConfigs } = dependencies;
-  return {
-    apiKey: 33,
+  return defineHandler(ApiKey.AlterConfigs, {
     minVersion: 0,
     maxVersion: 2,
 
@@ -53,7 +47,7 @@ export function createAlterConfigsHandler(
         responses: request.resources.map((resource) => resourceOutcome(resource, errorCode, null)),
       };
     },
-  };
+  });
 
   async function alter(
     resource: AlterConfigsRequestAlterConfigsResource,

@@ -17,12 +17,12 @@ import {
   parseTopicConfigs,
 } from '../config/topic-config.js';
 import { ErrorCode } from '../protocol/errors.js';
+import { ApiKey } from '../protocol/generated/index.js';
 import type {
   DescribeConfigsRequest,
   DescribeConfigsRequestDescribeConfigsResource,
   DescribeConfigsResponseDescribeConfigsResourceResultInput,
   DescribeConfigsResponseDescribeConfigsResultInput,
-  DescribeConfigsResponseInput,
 } from '../protocol/generated/describe-configs.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
 import { adminErrorOf } from './admin-errors.js';
@@ -33,19 +33,16 @@ import {
   topicResource,
   unsupportedResourceType,
 } from './config-resources.js';
-import type { Handler } from './registry.js';
+import { defineHandler } from './registry.js';
 
 export interface DescribeConfigsHandlerDependencies {
   readonly replicas: ReplicaManager;
   readonly brokerConfigs: BrokerConfigs;
 }
 
-export function createDescribeConfigsHandler(
-  dependencies: DescribeConfigsHandlerDependencies,
-): Handler<DescribeConfigsRequest, DescribeConfigsResponseInput> {
+export function createDescribeConfigsHandler(dependencies: DescribeConfigsHandlerDependencies) {
   const { replicas, brokerConfigs } = dependencies;
-  return {
-    apiKey: 32,
+  return defineHandler(ApiKey.DescribeConfigs, {
     minVersion: 0,
     maxVersion: 4,
 
@@ -74,7 +71,7 @@ export function createDescribeConfigsHandler(
         results: request.resources.map((resource) => result(resource, errorCode, null, [])),
       };
     },
-  };
+  });
 
   function describeResource(
     resource: DescribeConfigsRequestDescribeConfigsResource,

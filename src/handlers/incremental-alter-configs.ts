@@ -11,11 +11,10 @@ import type { ConfigDefinition, ConfigValue } from '../config/definitions.js';
 import { effectiveTopicConfigs, parseTopicConfigs } from '../config/topic-config.js';
 import { topicConfigDefinitions } from '../config/topic-definitions.js';
 import { ErrorCode } from '../protocol/errors.js';
+import { ApiKey } from '../protocol/generated/index.js';
 import type {
-  IncrementalAlterConfigsRequest,
   IncrementalAlterConfigsRequestAlterConfigsResource,
   IncrementalAlterConfigsRequestAlterableConfig,
-  IncrementalAlterConfigsResponseInput,
 } from '../protocol/generated/incremental-alter-configs.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
 import { AdminRequestError } from './admin-errors.js';
@@ -29,7 +28,7 @@ import {
   topicResource,
   unsupportedResourceType,
 } from './config-resources.js';
-import type { Handler } from './registry.js';
+import { defineHandler } from './registry.js';
 
 /** Kafka's AlterConfigOp.OpType codes. */
 export const ConfigOperation = {
@@ -46,10 +45,9 @@ export interface IncrementalAlterConfigsHandlerDependencies {
 
 export function createIncrementalAlterConfigsHandler(
   dependencies: IncrementalAlterConfigsHandlerDependencies,
-): Handler<IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponseInput> {
+) {
   const { replicas, brokerConfigs } = dependencies;
-  return {
-    apiKey: 44,
+  return defineHandler(ApiKey.IncrementalAlterConfigs, {
     minVersion: 0,
     maxVersion: 1,
 
@@ -66,7 +64,7 @@ export function createIncrementalAlterConfigsHandler(
         responses: request.resources.map((resource) => resourceOutcome(resource, errorCode, null)),
       };
     },
-  };
+  });
 
   async function alter(
     resource: IncrementalAlterConfigsRequestAlterConfigsResource,
