@@ -6,12 +6,12 @@
 // Every change in a resource is validated before any is applied, so a resource is changed
 // completely or not at all; validate_only validates and changes nothing.
 
+import type { BrokerConfigs } from '../metadata/broker-configs.js';
 import { ErrorCode } from '../protocol/errors.js';
-import { ApiKey } from '../protocol/generated/index.js';
 import type { AlterConfigsRequestAlterConfigsResource } from '../protocol/generated/alter-configs.js';
+import { ApiKey } from '../protocol/generated/index.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
-import { AdminRequestError } from './admin-errors.js';
-import type { BrokerConfigs } from './broker-configs.js';
+import { defineHandler } from './registry.js';
 import {
   ConfigResourceType,
   alterEachResource,
@@ -20,8 +20,8 @@ import {
   replaceTopicOverrides,
   topicResource,
   unsupportedResourceType,
-} from './config-resources.js';
-import { defineHandler } from './registry.js';
+} from './shared/config-resources.js';
+import { AdminRequestError } from './shared/errors.js';
 
 export interface AlterConfigsHandlerDependencies {
   readonly replicas: ReplicaManager;

@@ -3,17 +3,17 @@
 // INVALID_PARTITIONS; a manual assignment must give one entry per new partition naming only this
 // broker. Every topic of the request gets a result (Tansu returned none, CLIENTS.md §4).
 
+import { isValidTopicName } from '../metadata/topic-name.js';
 import { ErrorCode } from '../protocol/errors.js';
-import { ApiKey } from '../protocol/generated/index.js';
 import type {
   CreatePartitionsRequestCreatePartitionsTopic,
   CreatePartitionsResponseCreatePartitionsTopicResultInput,
 } from '../protocol/generated/create-partitions.js';
+import { ApiKey } from '../protocol/generated/index.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
-import { AdminRequestError, adminErrorOf } from './admin-errors.js';
-import { oneChangeAtATime } from './config-resources.js';
-import { isValidTopicName } from './kafka-error.js';
 import { defineHandler } from './registry.js';
+import { oneChangeAtATime } from './shared/config-resources.js';
+import { AdminRequestError, adminErrorOf } from './shared/errors.js';
 
 export interface CreatePartitionsHandlerDependencies {
   readonly replicas: ReplicaManager;

@@ -9,18 +9,18 @@
 import { describeTopicConfigs, parseTopicConfigs } from '../config/topic-config.js';
 import { OFFSETS_TOPIC_NAME } from '../coordinator/group/ports.js';
 import { TRANSACTION_STATE_TOPIC_NAME } from '../coordinator/txn/transaction-coordinator.js';
+import type { BrokerConfigs } from '../metadata/broker-configs.js';
+import { isValidTopicName } from '../metadata/topic-name.js';
 import { ErrorCode } from '../protocol/errors.js';
-import { ApiKey } from '../protocol/generated/index.js';
 import type {
   CreateTopicsRequestCreatableTopic,
   CreateTopicsResponseCreatableTopicResultInput,
 } from '../protocol/generated/create-topics.js';
+import { ApiKey } from '../protocol/generated/index.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
-import { AdminRequestError, adminErrorOf } from './admin-errors.js';
-import type { BrokerConfigs } from './broker-configs.js';
-import { validateTopicOverrides } from './config-resources.js';
-import { isValidTopicName } from './kafka-error.js';
 import { defineHandler } from './registry.js';
+import { validateTopicOverrides } from './shared/config-resources.js';
+import { AdminRequestError, adminErrorOf } from './shared/errors.js';
 
 const ZERO_TOPIC_ID = Buffer.alloc(16);
 const INTERNAL_TOPIC_NAMES: ReadonlySet<string> = new Set([

@@ -8,7 +8,7 @@ import { ApiKey } from '../protocol/generated/index.js';
 import type { DeleteRecordsResponseDeleteRecordsPartitionResultInput } from '../protocol/generated/delete-records.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
 import { isDeleteRetained } from '../storage/log-config.js';
-import { adminErrorOf } from './admin-errors.js';
+import { adminErrorOf } from './shared/errors.js';
 import { defineHandler } from './registry.js';
 
 /** The offset that means "everything up to the high watermark". */

@@ -3,16 +3,16 @@
 // never half-listed. Internal topics (__consumer_offsets) are refused: the group coordinator
 // keeps its state in them.
 
+import { isValidTopicName } from '../metadata/topic-name.js';
 import { ErrorCode } from '../protocol/errors.js';
-import { ApiKey } from '../protocol/generated/index.js';
 import type {
   DeleteTopicsRequest,
   DeleteTopicsResponseDeletableTopicResultInput,
 } from '../protocol/generated/delete-topics.js';
+import { ApiKey } from '../protocol/generated/index.js';
 import type { ReplicaManager, TopicPartitions } from '../replica/replica-manager.js';
-import { AdminRequestError, adminErrorOf } from './admin-errors.js';
-import { isValidTopicName } from './kafka-error.js';
 import { defineHandler } from './registry.js';
+import { AdminRequestError, adminErrorOf } from './shared/errors.js';
 
 const ZERO_TOPIC_ID = Buffer.alloc(16);
 

@@ -16,24 +16,24 @@ import {
   describeTopicConfigs,
   parseTopicConfigs,
 } from '../config/topic-config.js';
+import type { BrokerConfigs } from '../metadata/broker-configs.js';
 import { ErrorCode } from '../protocol/errors.js';
-import { ApiKey } from '../protocol/generated/index.js';
 import type {
   DescribeConfigsRequest,
   DescribeConfigsRequestDescribeConfigsResource,
   DescribeConfigsResponseDescribeConfigsResourceResultInput,
   DescribeConfigsResponseDescribeConfigsResultInput,
 } from '../protocol/generated/describe-configs.js';
+import { ApiKey } from '../protocol/generated/index.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
-import { adminErrorOf } from './admin-errors.js';
-import type { BrokerConfigs } from './broker-configs.js';
+import { defineHandler } from './registry.js';
 import {
   ConfigResourceType,
   brokerResourceScope,
   topicResource,
   unsupportedResourceType,
-} from './config-resources.js';
-import { defineHandler } from './registry.js';
+} from './shared/config-resources.js';
+import { adminErrorOf } from './shared/errors.js';
 
 export interface DescribeConfigsHandlerDependencies {
   readonly replicas: ReplicaManager;

@@ -16,7 +16,7 @@ import type {
 } from '../protocol/generated/fetch.js';
 import type { Partition } from '../replica/partition.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
-import { kafkaErrorCodeOf } from './kafka-error.js';
+import { kafkaErrorCodeOf } from './shared/errors.js';
 import { defineHandler, type RequestContext } from './registry.js';
 
 const READ_COMMITTED = 1;

@@ -6,7 +6,7 @@ import { ApiKey } from '../protocol/generated/index.js';
 import type { ListOffsetsResponseListOffsetsPartitionResponseInput } from '../protocol/generated/list-offsets.js';
 import type { Partition } from '../replica/partition.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
-import { kafkaErrorCodeOf } from './kafka-error.js';
+import { kafkaErrorCodeOf } from './shared/errors.js';
 import { defineHandler } from './registry.js';
 
 /** The special timestamps a ListOffsets request may carry instead of a time. */

@@ -2,6 +2,7 @@
 // with their leader and replicas. Creates missing topics when the broker allows it
 // (auto.create.topics.enable) and the request does (v4+ says so; earlier versions imply it).
 
+import { isValidTopicName } from '../metadata/topic-name.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { ApiKey } from '../protocol/generated/index.js';
 import type {
@@ -9,8 +10,8 @@ import type {
   MetadataResponseTopicInput,
 } from '../protocol/generated/metadata.js';
 import type { ReplicaManager, TopicPartitions } from '../replica/replica-manager.js';
-import { isValidTopicName, kafkaErrorCodeOf } from './kafka-error.js';
 import { defineHandler, type RequestContext } from './registry.js';
+import { kafkaErrorCodeOf } from './shared/errors.js';
 
 /** Kafka's "authorized operations were not requested" marker. */
 const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;

@@ -9,7 +9,7 @@ import { ErrorCode } from '../protocol/errors.js';
 import { ApiKey } from '../protocol/generated/index.js';
 import type { ProduceResponsePartitionProduceResponseInput } from '../protocol/generated/produce.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
-import { errorMessageOf, kafkaErrorCodeOf } from './kafka-error.js';
+import { errorMessageOf, kafkaErrorCodeOf } from './shared/errors.js';
 import { CLOSE_CONNECTION, defineHandler, NO_RESPONSE } from './registry.js';
 
 export interface ProduceHandlerDependencies {

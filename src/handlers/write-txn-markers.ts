@@ -7,7 +7,7 @@ import { ErrorCode } from '../protocol/errors.js';
 import { ApiKey } from '../protocol/generated/index.js';
 import { buildControlBatch, ControlRecordType } from '../record/records.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
-import { kafkaErrorCodeOf } from './kafka-error.js';
+import { kafkaErrorCodeOf } from './shared/errors.js';
 import { defineHandler } from './registry.js';
 
 export function createWriteTxnMarkersHandler(dependencies: { readonly replicas: ReplicaManager }) {
