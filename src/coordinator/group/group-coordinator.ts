@@ -12,6 +12,7 @@
 // again that the group is still in the generation and state it started from.
 
 import { randomUUID } from 'node:crypto';
+import { assignedPartitionsOf, subscribedTopicsOf } from '../../protocol/consumer-protocol.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { ProtocolDecodeError } from '../../protocol/reader.js';
 import {
@@ -24,7 +25,6 @@ import {
   type JoinGroupResult,
   type SyncGroupResult,
 } from './classic-group.js';
-import { decodeConsumerAssignment, decodeConsumerSubscriptionTopics } from './consumer-protocol.js';
 import {
   defaultGroupCoordinatorConfig,
   type GroupCoordinatorConfig,
@@ -1431,7 +1431,7 @@ export class GroupCoordinator {
         member.protocols.find((candidate) => candidate.name === group.protocolName) ??
         member.protocols[0];
       if (protocol === undefined) return null;
-      const subscription = decodeConsumerSubscriptionTopics(protocol.metadata);
+      const subscription = subscribedTopicsOf(protocol.metadata);
       if (subscription === null) return null;
       for (const topic of subscription) topics.add(topic);
     }
@@ -1626,7 +1626,7 @@ export class GroupCoordinator {
     const owners = new Map<string, GroupMember>();
     if (group.state === 'Stable' && group.protocolType === consumerProtocolType) {
       for (const member of group.members.values()) {
-        for (const { topic, partitions } of decodeConsumerAssignment(member.assignment)) {
+        for (const { topic, partitions } of assignedPartitionsOf(member.assignment)) {
           for (const partition of partitions)
             owners.set(topicPartitionKey(topic, partition), member);
         }
