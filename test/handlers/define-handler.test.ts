@@ -14,6 +14,7 @@ import {
   defineHandler,
   HandlerRegistry,
   HandlerRegistryError,
+  type RequestContext,
 } from '../../src/handlers/registry.js';
 import {
   ApiKey,
@@ -95,6 +96,19 @@ export const inferred = defineHandler(ApiKey.Heartbeat, {
   },
 });
 
+const context: RequestContext = {
+  connectionId: 1,
+  listenerName: 'PLAINTEXT',
+  remoteAddress: '127.0.0.1',
+  remotePort: 50000,
+  clientId: 'test',
+  apiKey: ApiKey.Heartbeat,
+  apiVersion: 4,
+  correlationId: 7,
+  principal: 'User:ANONYMOUS',
+  signal: new AbortController().signal,
+};
+
 test('defineHandler keeps the key and the definition', async () => {
   const handler = defineHandler(ApiKey.Heartbeat, {
     minVersion: 0,
@@ -107,11 +121,11 @@ test('defineHandler keeps the key and the definition', async () => {
   assert.equal(handler.maxVersion, 4);
   assert.equal(handler.refusedBelow, undefined);
   const request = { groupId: 'g', generationId: 1, memberId: 'm', groupInstanceId: null };
-  assert.deepEqual(await handler.handle(request, undefined as never), {
+  assert.deepEqual(await handler.handle(request, context), {
     throttleTimeMs: 0,
     errorCode: 0,
   });
-  assert.deepEqual(handler.errorResponse?.(request, 27, undefined as never), {
+  assert.deepEqual(handler.errorResponse?.(request, 27, context), {
     throttleTimeMs: 0,
     errorCode: 27,
   });
