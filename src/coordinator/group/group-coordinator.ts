@@ -29,16 +29,13 @@ import {
   defaultGroupCoordinatorConfig,
   type GroupCoordinatorConfig,
 } from './group-coordinator-config.js';
-import {
-  buildOffsetsTopicBatch,
-  readOffsetsTopicRecords,
-  type KeyValueRecord,
-} from './offsets-topic-batches.js';
+import { buildKeyValueBatch, type KeyValueRecord } from '../../record/key-value-batch.js';
 import {
   decodeGroupMetadataValue,
   decodeOffsetCommitValue,
   decodeOffsetsTopicKey,
   OffsetsTopicRecordError,
+  readOffsetsTopicRecords,
   encodeGroupMetadataKey,
   encodeGroupMetadataValue,
   encodeOffsetCommitKey,
@@ -1106,7 +1103,7 @@ export class GroupCoordinator {
     if (this.partitionStates.get(partition) !== 'loaded') {
       return { errorCode: ErrorCode.NOT_COORDINATOR, appendSequence };
     }
-    const batch = buildOffsetsTopicBatch(records, this.clock.wallClockNowMs());
+    const batch = buildKeyValueBatch(records, this.clock.wallClockNowMs());
     try {
       await this.ports.offsetsTopic.append(partition, batch);
       return { errorCode: ErrorCode.NONE, appendSequence };

@@ -18,9 +18,9 @@
 // chain), because each spans several awaits (state writes, markers).
 
 import { ErrorCode } from '../../protocol/errors.js';
-import { buildOffsetsTopicBatch } from '../group/offsets-topic-batches.js';
 import { buildControlBatch, ControlRecordType, decodeBatch } from '../../record/records.js';
 import { BATCH_HEADER_BYTES, batchSizeBytes } from '../../record/batch.js';
+import { buildKeyValueBatch } from '../../record/key-value-batch.js';
 import {
   type PendingOffset,
   type TransactionMetadata,
@@ -697,7 +697,7 @@ export class TransactionCoordinator {
       transactionalId,
       this.ports.stateTopic.partitionCount,
     );
-    const batch = buildOffsetsTopicBatch(
+    const batch = buildKeyValueBatch(
       [{ key: encodeTransactionKey(transactionalId), value }],
       this.clock(),
     );
