@@ -21,7 +21,12 @@
 import { ErrorCode } from '../../protocol/errors.js';
 import { buildControlBatch, ControlRecordType } from '../../record/records.js';
 import type { TransactionCoordinatorPorts } from './ports.js';
-import type { PendingOffset, TransactionMetadata, TransactionState } from './transaction-log.js';
+import {
+  copyMetadata,
+  transitionTransaction,
+  type PendingOffset,
+  type TransactionMetadata,
+} from './transaction-log.js';
 import { TransactionStateCache } from './transaction-state-cache.js';
 
 export {
@@ -184,29 +189,28 @@ export class TransactionCoordinator {
         }
         if (metadata.state === 'PrepareCommit' || metadata.state === 'PrepareAbort')
           await this.complete(metadata);
-        const next = {
-          ...metadata,
-          transactionTimeoutMs: params.transactionTimeoutMs,
-          lastUpdateTimeMs: now,
-        };
         if (metadata.state === 'Ongoing') {
           // Fence the previous producer: abort its transaction under a bumped epoch.
           await this.endTransaction(metadata, false, true);
-          next.producerEpoch = this.state.get(transactionalId)!.producerEpoch;
-        } else if (metadata.producerEpoch >= PRODUCER_EPOCH_MAX) {
+        }
+        // Empty or Complete* now: a Prepare* or Ongoing transaction was just completed.
+        const settled = this.state.get(transactionalId)!;
+        const next = transitionTransaction(settled, 'Empty');
+        next.transactionTimeoutMs = params.transactionTimeoutMs;
+        next.lastUpdateTimeMs = now;
+        if (metadata.state === 'Ongoing') {
+          next.producerEpoch = settled.producerEpoch; // bumped by the fencing abort
+        } else if (settled.producerEpoch >= PRODUCER_EPOCH_MAX) {
           next.producerId = await this.ports.producerIds.generate();
           next.producerEpoch = 0;
         } else {
-          next.producerEpoch = metadata.producerEpoch + 1;
+          next.producerEpoch = settled.producerEpoch + 1;
         }
-        Object.assign(next, {
-          lastProducerEpoch: -1,
-          state: 'Empty' as TransactionState,
-          partitions: new Map(),
-          pendingOffsets: new Map(),
-          groups: new Set(),
-          transactionStartTimeMs: -1,
-        });
+        next.lastProducerEpoch = -1;
+        next.partitions = new Map();
+        next.pendingOffsets = new Map();
+        next.groups = new Set();
+        next.transactionStartTimeMs = -1;
         await this.state.append(next);
         this.state.set(next);
         return {
@@ -287,12 +291,11 @@ export class TransactionCoordinator {
     return this.updateTransaction(params, (current) => {
       if (current.state === 'PrepareCommit' || current.state === 'PrepareAbort')
         return ErrorCode.CONCURRENT_TRANSACTIONS;
-      const next = copyMetadata(current);
+      const next = transitionTransaction(current, 'Ongoing');
       change(next);
       if (current.state === 'Ongoing' && sameMembers(current, next)) return current;
       const now = this.clock();
       if (current.state !== 'Ongoing') next.transactionStartTimeMs = now;
-      next.state = 'Ongoing';
       next.lastUpdateTimeMs = now;
       return next;
     });
@@ -414,8 +417,7 @@ export class TransactionCoordinator {
     committed: boolean,
     bumpEpoch: boolean,
   ): Promise<void> {
-    const prepared = copyMetadata(current);
-    prepared.state = committed ? 'PrepareCommit' : 'PrepareAbort';
+    const prepared = transitionTransaction(current, committed ? 'PrepareCommit' : 'PrepareAbort');
     prepared.lastUpdateTimeMs = this.clock();
     if (bumpEpoch) {
       prepared.lastProducerEpoch = current.producerEpoch;
@@ -462,8 +464,10 @@ export class TransactionCoordinator {
       if (errorCodes.some((errorCode) => errorCode !== ErrorCode.NONE))
         throw new CoordinatorError(ErrorCode.COORDINATOR_NOT_AVAILABLE);
     }
-    const completed = copyMetadata(metadata);
-    completed.state = committed ? 'CompleteCommit' : 'CompleteAbort';
+    const completed = transitionTransaction(
+      metadata,
+      committed ? 'CompleteCommit' : 'CompleteAbort',
+    );
     completed.partitions = new Map();
     completed.groups = new Set();
     completed.pendingOffsets = new Map();
@@ -641,19 +645,6 @@ export class TransactionCoordinator {
     });
     return run;
   }
-}
-
-function copyMetadata(metadata: TransactionMetadata): TransactionMetadata {
-  return {
-    ...metadata,
-    partitions: new Map(
-      [...metadata.partitions].map(([topic, partitions]) => [topic, new Set(partitions)]),
-    ),
-    groups: new Set(metadata.groups),
-    pendingOffsets: new Map(
-      [...metadata.pendingOffsets].map(([group, offsets]) => [group, offsets.slice()]),
-    ),
-  };
 }
 
 function sameMembers(a: TransactionMetadata, b: TransactionMetadata): boolean {
