@@ -19,7 +19,7 @@ import {
   resolveBrokerConfig,
 } from './config/broker-config.js';
 import { formatHostPort } from './config/listeners.js';
-import { parseTopicConfigs, topicLogConfig } from './config/topic-config.js';
+import { effectiveTopicConfigs, parseTopicConfigs, topicLogConfig } from './config/topic-config.js';
 import { GroupCoordinator } from './coordinator/group/group-coordinator.js';
 import { OFFSETS_TOPIC_NAME } from './coordinator/group/ports.js';
 import {
@@ -231,6 +231,13 @@ async function assemble(
       .register(
         createFetchHandler({
           replicas,
+          compressionTypeOf: (topic) =>
+            String(
+              effectiveTopicConfigs(
+                brokerConfigs.current(),
+                parseTopicConfigs(Object.entries(topic.configs)),
+              ).get('compression.type'),
+            ),
           log: (message, error) => logger.error(`${message}: ${String(error)}`),
         }),
       )
