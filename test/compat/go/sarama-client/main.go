@@ -2,10 +2,11 @@
 // tests, built in GOPATH mode by test/compat/go/go-build.ts. Every line it prints on stdout is one
 // JSON object; the test reads them and checks the records exactly.
 //
-//	sarama-client produce -brokers B -topic T -codec C -count N -prefix P [-version V]
+//	sarama-client produce -brokers B -topic T -codec C -count N -prefix P [-partitioner P] [-version V]
 //	    An idempotent producer sends N records (keys P-key-<i mod 3>, values P-value-<i>, a header
 //	    naming the codec) and prints each one's partition and offset; a refused record prints an
-//	    error event with Kafka's error code and the program exits 2.
+//	    error event with Kafka's error code and the program exits 2. The hash partitioner (the
+//	    default) places by key; round-robin puts records on every partition in turn.
 //	sarama-client consume -brokers B -topic T -group G -expect N [-version V]
 //	    A consumer-group member reads from the committed offsets (the oldest when none), marks and
 //	    prints each record, and leaves once it has N, committing what it marked.
@@ -65,6 +66,7 @@ func produce(arguments []string) {
 	codecName := flags.String("codec", "none", "none, gzip, snappy, lz4 or zstd")
 	count := flags.Int("count", 10, "records to send")
 	prefix := flags.String("prefix", "record", "prefix of keys and values")
+	partitioner := flags.String("partitioner", "hash", "hash or roundrobin")
 	version := flags.String("version", "2.1.0", "Kafka version Sarama assumes")
 	flags.Parse(arguments)
 	codec, known := codecs[*codecName]
@@ -79,7 +81,14 @@ func produce(arguments []string) {
 	config.Producer.Compression = codec
 	config.Producer.Retry.Max = 5
 	config.Producer.Retry.Backoff = 100 * time.Millisecond
-	config.Producer.Partitioner = sarama.NewHashPartitioner
+	switch *partitioner {
+	case "hash":
+		config.Producer.Partitioner = sarama.NewHashPartitioner
+	case "roundrobin":
+		config.Producer.Partitioner = sarama.NewRoundRobinPartitioner
+	default:
+		fail("unknown -partitioner %q", *partitioner)
+	}
 	config.Net.MaxOpenRequests = 1
 	producer, err := sarama.NewSyncProducer(strings.Split(*brokers, ","), config)
 	if err != nil {
