@@ -19,7 +19,7 @@ import {
   resolveBrokerConfig,
 } from './config/broker-config.js';
 import { formatHostPort } from './config/listeners.js';
-import { effectiveTopicConfigs, parseTopicConfigs, topicLogConfig } from './config/topic-config.js';
+import { parseTopicConfigs, topicLogConfig } from './config/topic-config.js';
 import { GroupCoordinator } from './coordinator/group/group-coordinator.js';
 import { OFFSETS_TOPIC_NAME } from './coordinator/group/ports.js';
 import {
@@ -231,13 +231,10 @@ async function assemble(
       .register(
         createFetchHandler({
           replicas,
+          // Asked on Fetch below v10 only (kafka-python polls with v4): cheap, no config parsing.
           compressionTypeOf: (topic) =>
-            String(
-              effectiveTopicConfigs(
-                brokerConfigs.current(),
-                parseTopicConfigs(Object.entries(topic.configs)),
-              ).get('compression.type'),
-            ),
+            topic.configs['compression.type'] ??
+            String(brokerConfigs.current().settings.get('compression.type')?.value ?? 'producer'),
           log: (message, error) => logger.error(`${message}: ${String(error)}`),
         }),
       )
