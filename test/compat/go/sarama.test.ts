@@ -3,10 +3,12 @@
 // idempotent producer in every codec Sarama has, a consumer group that reads everything, leaves,
 // and resumes from its commits, and the zstd refusal Kafka gives Sarama's Produce v3.
 //
-// What Sarama 1.22 sends, from its source: Produce v3 whatever the configured version (so zstd is
-// always refused, as by Kafka 2.1+), Fetch v4, Metadata v5, ListOffsets v1 (v0 below 0.10.1),
-// FindCoordinator v0, JoinGroup v1, SyncGroup/Heartbeat/LeaveGroup v0, OffsetCommit v1 or v2,
-// OffsetFetch v1, InitProducerId v0. Brook serves every one of them.
+// What Sarama 1.22 sends with a configured version of 0.11 or later, from its source: Produce v3
+// (it has no later one, so its zstd is always refused, as by Kafka 2.1+), Fetch v4, Metadata v5
+// (v1 below 1.0), ListOffsets v1 (v0 below 0.10.1), FindCoordinator v0, JoinGroup v1,
+// SyncGroup/Heartbeat/LeaveGroup v0, OffsetCommit v1 or v2, OffsetFetch v1, InitProducerId v0.
+// Brook serves every one of them. Below 0.11 it falls back to message formats v0/v1 (Produce v0-2,
+// Fetch v0-3), which Brook refuses, as Kafka 4.0 does.
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 
