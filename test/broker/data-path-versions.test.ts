@@ -144,6 +144,15 @@ test('the Metadata response that auto-creates a topic says LEADER_NOT_AVAILABLE 
         [1, ErrorCode.NONE],
       ],
     );
+
+    // A client's refresh after DeleteTopics re-creates the topic, and says it is not ready yet.
+    await broker.replicas.deleteTopic('created-by-metadata');
+    const refreshed = await callBroker<MetadataResponse>(broker.bootstrapServers, 3, 9, {
+      topics: [{ name: 'created-by-metadata' }],
+      allowAutoTopicCreation: true,
+    });
+    assert.equal(refreshed.topics[0].errorCode, ErrorCode.LEADER_NOT_AVAILABLE);
+    assert.deepEqual(refreshed.topics[0].partitions, []);
   });
 });
 
