@@ -231,6 +231,10 @@ async function assemble(
       .register(
         createFetchHandler({
           replicas,
+          // Asked on Fetch below v10 only (kafka-python polls with v4): cheap, no config parsing.
+          compressionTypeOf: (topic) =>
+            topic.configs['compression.type'] ??
+            String(brokerConfigs.current().settings.get('compression.type')?.value ?? 'producer'),
           log: (message, error) => logger.error(`${message}: ${String(error)}`),
         }),
       )

@@ -4,7 +4,8 @@
 // Long-poll: when fewer than `minBytes` are available the request parks until a partition's
 // high watermark moves (woken by the log's append and flush events, never by polling), the
 // `maxWaitMs` deadline passes, or the connection closes. Sessionless: the response's session id
-// is always 0, which every client accepts as "no session" (KIP-227).
+// is always 0, which every client accepts as "no session" (KIP-227). Below v10 a topic whose
+// compression.type is zstd is refused (zstd-gate.ts).
 
 import { ErrorCode } from '../protocol/errors.js';
 import { ApiKey } from '../protocol/generated/index.js';
@@ -14,16 +15,23 @@ import type {
   FetchResponseInput,
   FetchResponsePartitionDataInput,
 } from '../protocol/generated/fetch.js';
+import type { TopicMetadata } from '../metadata/metadata-store.js';
 import type { Partition } from '../replica/partition.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
 import { kafkaErrorCodeOf } from './shared/errors.js';
 import { defineHandler, type RequestContext } from './registry.js';
+import { fetchCompressionError } from './zstd-gate.js';
 
 const READ_COMMITTED = 1;
 const emptyRecords: readonly Buffer[] = [];
 
 export interface FetchHandlerDependencies {
   readonly replicas: ReplicaManager;
+  /**
+   * A topic's effective compression.type (its override, else the broker's), asked only for Fetch
+   * below v10; without it only the topic's override counts.
+   */
+  readonly compressionTypeOf?: (topic: TopicMetadata) => string;
   readonly log?: (message: string, error: unknown) => void;
 }
 
@@ -34,6 +42,9 @@ interface PartitionRead {
 
 export function createFetchHandler(dependencies: FetchHandlerDependencies) {
   const { replicas } = dependencies;
+  const compressionTypeOf =
+    dependencies.compressionTypeOf ??
+    ((topic: TopicMetadata) => topic.configs['compression.type'] ?? 'producer');
 
   /** One pass over every requested partition; returns the response and the bytes it holds. */
   async function readAll(
@@ -58,6 +69,10 @@ export function createFetchHandler(dependencies: FetchHandlerDependencies) {
         version >= 13 ? replicas.topicById(fetchTopic.topicId) : replicas.topic(fetchTopic.topic);
       const unknownTopicError =
         version >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+      const compressionError =
+        topic === undefined
+          ? ErrorCode.NONE
+          : fetchCompressionError(version, () => compressionTypeOf(topic.metadata));
       const partitionResponses: FetchResponsePartitionDataInput[] = [];
       for (const fetchPartition of fetchTopic.partitions) {
         const partition = topic?.partitions[fetchPartition.partition];
@@ -68,6 +83,8 @@ export function createFetchHandler(dependencies: FetchHandlerDependencies) {
         if (partition === undefined) {
           read.response.errorCode =
             topic === undefined ? unknownTopicError : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        } else if (compressionError !== ErrorCode.NONE) {
+          read.response.errorCode = compressionError;
         } else {
           partitions.set(partition, readBoundOf(partition, readCommitted));
           const maxBytes = Math.min(fetchPartition.partitionMaxBytes, remainingBytes);

@@ -1,5 +1,13 @@
 // ListOffsets (API key 2): the earliest, latest or max-timestamp offset of a partition, or the
 // first offset whose timestamp is at least a given time (through the time index).
+//
+// Version 0 answers with a list of offsets (`oldStyleOffsets`, at most `maxNumOffsets` of them)
+// instead of one offset and timestamp. Burrow and every Sarama-based tool configured for a Kafka
+// older than 0.10.1 send it, and Kafka served it up to 3.9. Its by-time answer is simplified:
+// Kafka lists the base offsets of segments last modified before the time, which depends on file
+// modification times; Brook answers with the single offset v1 would give (the first whose
+// timestamp is at least the time), or the high watermark when no record is that recent, which is
+// what Kafka's list starts with when every segment is older.
 
 import { ErrorCode } from '../protocol/errors.js';
 import { ApiKey } from '../protocol/generated/index.js';
@@ -20,10 +28,11 @@ const READ_COMMITTED = 1;
 export function createListOffsetsHandler(dependencies: { readonly replicas: ReplicaManager }) {
   const { replicas } = dependencies;
   return defineHandler(ApiKey.ListOffsets, {
-    minVersion: 1,
+    minVersion: 0,
     maxVersion: 10,
 
-    async handle(request) {
+    async handle(request, context) {
+      const oldStyle = context.apiVersion === 0;
       const readCommitted = request.isolationLevel === READ_COMMITTED;
       const topics = [];
       for (const topic of request.topics) {
@@ -40,6 +49,18 @@ export function createListOffsetsHandler(dependencies: { readonly replicas: Repl
             continue;
           }
           try {
+            if (oldStyle) {
+              partitions.push({
+                partitionIndex: requested.partitionIndex,
+                errorCode: ErrorCode.NONE,
+                oldStyleOffsets: await lookUpOldStyle(
+                  partition,
+                  requested.timestamp,
+                  requested.maxNumOffsets,
+                ),
+              });
+              continue;
+            }
             const found = await lookUp(partition, requested.timestamp, readCommitted);
             partitions.push({
               partitionIndex: requested.partitionIndex,
@@ -89,4 +110,17 @@ async function lookUp(
       return found;
     }
   }
+}
+
+/** Version 0's answer: a list of at most `maxNumOffsets` offsets, newest first. */
+async function lookUpOldStyle(
+  partition: Partition,
+  timestamp: bigint,
+  maxNumOffsets: number,
+): Promise<bigint[]> {
+  if (maxNumOffsets <= 0) return [];
+  const found = await lookUp(partition, timestamp, false);
+  const offset =
+    found.offset >= 0 || timestamp === MAX_TIMESTAMP ? found.offset : partition.highWatermark;
+  return offset >= 0 ? [BigInt(offset)] : [];
 }

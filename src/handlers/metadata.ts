@@ -81,15 +81,17 @@ export function createMetadataHandler(dependencies: MetadataHandlerDependencies)
       return failedTopic(name, topicId, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
     }
     try {
-      return describeTopic(
-        await replicas.createTopic({ name, partitionCount: dependencies.numPartitions() }),
-      );
+      await replicas.createTopic({ name, partitionCount: dependencies.numPartitions() });
     } catch (error) {
-      // A concurrent request may have created it first.
-      const created = replicas.topic(name);
-      if (created !== undefined) return describeTopic(created);
-      return failedTopic(name, topicId, kafkaErrorCodeOf(error));
+      // A concurrent request may have created it first; that request answers the same way.
+      if (replicas.topic(name) === undefined) {
+        return failedTopic(name, topicId, kafkaErrorCodeOf(error));
+      }
     }
+    // Kafka answers the request that created a topic with LEADER_NOT_AVAILABLE and no partitions,
+    // and clients (kafka-go's tests among them) wait for a later Metadata to show them: a topic
+    // re-created by a refresh after DeleteTopics must not look ready in the same answer.
+    return failedTopic(name, topicId, ErrorCode.LEADER_NOT_AVAILABLE);
   }
 
   function describeTopic(topic: TopicPartitions): MetadataResponseTopicInput {

@@ -3,7 +3,8 @@
 //
 // The record set is never decoded here: storage validates batch headers and CRCs and stamps
 // offsets in place. Versions 0-2 (message formats v0/v1) are advertised, because librdkafka
-// before 2.11.1 enables compression only when Produce's range includes 0, but refused.
+// before 2.11.1 enables compression only when Produce's range includes 0, but refused. Below v7 a
+// zstd batch is refused (zstd-gate.ts).
 
 import { ErrorCode } from '../protocol/errors.js';
 import { ApiKey } from '../protocol/generated/index.js';
@@ -11,6 +12,7 @@ import type { ProduceResponsePartitionProduceResponseInput } from '../protocol/g
 import type { ReplicaManager } from '../replica/replica-manager.js';
 import { errorMessageOf, kafkaErrorCodeOf } from './shared/errors.js';
 import { CLOSE_CONNECTION, defineHandler, NO_RESPONSE } from './registry.js';
+import { produceCompressionError } from './zstd-gate.js';
 
 export interface ProduceHandlerDependencies {
   readonly replicas: ReplicaManager;
@@ -24,7 +26,7 @@ export function createProduceHandler(dependencies: ProduceHandlerDependencies) {
     maxVersion: 11,
     refusedBelow: 3,
 
-    async handle(request) {
+    async handle(request, context) {
       const pending: Promise<void>[] = [];
       const responses = request.topicData.map((topicData) => ({
         name: topicData.name,
@@ -48,6 +50,15 @@ export function createProduceHandler(dependencies: ProduceHandlerDependencies) {
           if (partitionData.records === null || partitionData.records.length === 0) {
             response.errorCode = ErrorCode.CORRUPT_MESSAGE;
             response.errorMessage = 'the partition has no record batches';
+            return response;
+          }
+          const compressionError = produceCompressionError(
+            context.apiVersion,
+            partitionData.records,
+          );
+          if (compressionError !== ErrorCode.NONE) {
+            response.errorCode = compressionError;
+            response.errorMessage = `Produce v${context.apiVersion} may not carry zstd batches (v7 or later may)`;
             return response;
           }
           try {
