@@ -4,9 +4,10 @@
 //
 // A commit made while the group rebalances comes back REBALANCE_IN_PROGRESS (or ILLEGAL_GENERATION
 // once the generation has moved on): Kafka's answer, retriable for an application that needs its
-// commits. The member keeps such an offset and commits it again while it still owns the partition;
-// a partition it no longer owns is left to its new owner, which resumes from the last acknowledged
-// commit.
+// commits. The member keeps such an offset and commits it again once the rebalance has completed
+// (the client has installed a new assignment) and only if the partition is still its own; a
+// partition it lost is left to its new owner, which resumes from the last acknowledged commit.
+// Retrying before the new assignment is installed could commit an old offset over the new owner's.
 import '../../helpers/client-platformatic-node20.js';
 import { Consumer, MessagesStreamModes } from '@platformatic/kafka';
 import { platformaticBaseOptions } from '../../helpers/client-platformatic.js';
@@ -60,7 +61,11 @@ const stream = await consumer.consume({
 stream.on('error', (error: Error) => emit({ event: 'error', message: String(error) }));
 
 // partition → the next offset whose commit the broker has not acknowledged, with its leader epoch
-const uncommitted = new Map<number, { offset: number; leaderEpoch: number }>();
+// and the assignment the client held when that commit failed (null: not failed yet)
+const uncommitted = new Map<
+  number,
+  { offset: number; leaderEpoch: number; failedUnder: unknown }
+>();
 let committing = false;
 
 async function commitUncommitted(): Promise<void> {
@@ -72,7 +77,10 @@ async function commitUncommitted(): Promise<void> {
         .filter((assignment) => assignment.topic === topic)
         .flatMap((assignment) => assignment.partitions),
     );
-    for (const [partition, { offset, leaderEpoch }] of [...uncommitted]) {
+    for (const [partition, entry] of [...uncommitted]) {
+      const { offset, leaderEpoch, failedUnder } = entry;
+      // The client replaces its assignments array at every completed rebalance.
+      if (failedUnder !== null && consumer.assignments === failedUnder) continue;
       if (!owned.has(partition)) {
         uncommitted.delete(partition);
         continue;
@@ -82,6 +90,7 @@ async function commitUncommitted(): Promise<void> {
           offsets: [{ topic, partition, offset: BigInt(offset), leaderEpoch }],
         });
       } catch (error) {
+        entry.failedUnder = consumer.assignments;
         emit({ event: 'commit-retry', partition, offset, message: String(error) });
         continue;
       }
@@ -102,6 +111,10 @@ retrier.unref();
 for await (const message of stream) {
   const offset = Number(message.offset);
   emit({ event: 'record', partition: message.partition, offset });
-  uncommitted.set(message.partition, { offset: offset + 1, leaderEpoch: message.leaderEpoch });
+  uncommitted.set(message.partition, {
+    offset: offset + 1,
+    leaderEpoch: message.leaderEpoch,
+    failedUnder: null,
+  });
   await commitUncommitted();
 }
