@@ -34,8 +34,8 @@ import {
   OffsetOutOfRangeError,
   StorageError,
   StorageErrorCode,
-  assert,
 } from './errors.js';
+import { assert } from '../util/assert.js';
 import { nodeFileIo, type FileIo } from './file-io.js';
 import {
   acknowledgesAfterFsync,
