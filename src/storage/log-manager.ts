@@ -9,7 +9,8 @@ import { lockDirectory, type DirectoryLock } from './directory-lock.js';
 import { readCheckpoint, writeCheckpoint, type CheckpointEntry } from './checkpoint.js';
 import { nodeFileIo, type FileIo } from './file-io.js';
 import { defaultLogConfig, isCompacted, validateLogConfig, type LogConfig } from './log-config.js';
-import { PartitionLog, yieldToEventLoop, type SegmentInfo } from './partition-log.js';
+import { PartitionLog, type SegmentInfo } from './partition-log.js';
+import { yieldToEventLoop } from './pacing.js';
 import { cleanLog, type CleanResult } from './log-cleaner.js';
 
 export const RECOVERY_POINT_CHECKPOINT = 'recovery-point-offset-checkpoint';
