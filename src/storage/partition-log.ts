@@ -1,34 +1,32 @@
 // One partition's log in one directory, put together from modules with one job each:
 //
-//   log-recovery.ts    open: interrupted operations, segment loading, torn-tail cut
-//   group-commit.ts    append pipeline: writer, flusher, written/flushed offsets, sticky error
-//   segment-reader.ts  reads: tail cache, segment files, timestamp lookups
-//   log-retention.ts   retention.ms / retention.bytes and exact expiry
-//   log-cleaner.ts     compaction and its segment swap
-//   log-segments.ts    the segment list and its files
+//   log-recovery.ts       open: interrupted operations, segment loading, torn-tail cut
+//   append-validation.ts  checks of a record set before offsets are assigned
+//   group-commit.ts       append pipeline: writer, flusher, written/flushed offsets, sticky error
+//   segment-reader.ts     reads: tail cache, segment files, timestamp lookups
+//   log-truncation.ts     cutting segments back to an offset
+//   log-retention.ts      retention.ms / retention.bytes and exact expiry
+//   log-cleaner.ts        compaction and its segment swap
+//   log-segments.ts       the segment list and its files
 //
-// This class keeps what spans them: append validation and offset assignment, the log start
-// offset, leader epochs, truncation, and the maintenance lock. Owned by LogManager (or a test).
-// `append` does its bookkeeping synchronously and only queues the write; truncation, retention,
-// record deletion, compaction and close take the maintenance lock (and pause the pipeline when
-// they change segments), so they never interleave with each other or with a write.
+// This class keeps what spans them: offset assignment, the log start offset, leader epochs,
+// close, and the maintenance lock. Owned by LogManager (or a test). `append` does its
+// bookkeeping synchronously and only queues the write; truncation, retention, record deletion,
+// compaction and close take the maintenance lock (and pause the pipeline when they change
+// segments), so they never interleave with each other or with a write.
 
 import { EventEmitter } from 'node:events';
 import {
-  AttributeBit,
   BatchField,
   RecordError,
   RecordErrorCode,
   readInt64,
   setLogAppendTime,
   stampBatch,
-  validateRecordSet,
-  type BatchSpan,
 } from '../record/batch.js';
-import { decodeBatchSync } from '../record/records.js';
-import { hasInconsistentMaxTimestamp, repairMaxTimestamp } from '../record/timestamp-repair.js';
 import { Mutex } from '../util/mutex.js';
 import type { PendingAppend } from './append-queue.js';
+import { validateAppend } from './append-validation.js';
 import {
   KafkaStorageErrorCode,
   OffsetOutOfRangeError,
@@ -48,11 +46,11 @@ import type {
   TransactionView,
 } from './log.js';
 import { LogCleaner, type CleanResult } from './log-cleaner.js';
-import { isCompacted, validateLogConfig, type LogConfig } from './log-config.js';
+import { validateLogConfig, type LogConfig } from './log-config.js';
 import { CLEAN_SHUTDOWN_FILE, recoverLog, type RecoveredLog } from './log-recovery.js';
 import { LogRetention } from './log-retention.js';
+import { truncateSegments } from './log-truncation.js';
 import type { LogSegments } from './log-segments.js';
-import { backgroundPacer } from './pacing.js';
 import { DEFAULT_TAIL_CACHE_BYTES, SegmentReader, TailCache } from './segment-reader.js';
 
 export type {
@@ -290,24 +288,9 @@ export class PartitionLog extends EventEmitter implements Log {
     if (this.pipeline.error) throw this.pipeline.error;
     const config = this.configValue;
     const isReplication = options.origin === 'replication';
-    const spans = validateRecordSet(records, {
-      allowControlBatches: options.origin !== 'client',
-      maxMessageBytes: config.maxMessageBytes,
-      requireDenseOffsets: !isReplication,
-    });
-    if (isCompacted(config) && !isReplication) requireKeys(records, spans);
     const now = options.now ?? this.clock();
     const logAppendTime = config.messageTimestampType === 'LogAppendTime' && !isReplication;
-    if (!isReplication && !logAppendTime) {
-      for (const span of spans) {
-        // The slow path, for headers no records could produce (Sarama's maxTimestamp -1):
-        // repaired here so that nothing downstream (time index, ListOffsets, record-time
-        // retention) reads a timestamp older than the records'.
-        if (hasInconsistentMaxTimestamp(records, span.position))
-          span.maxTimestamp = repairMaxTimestamp(records, span.position);
-        if (options.origin === 'client') checkTimestampBounds(records, span, now, config);
-      }
-    }
+    const spans = validateAppend(records, options.origin, config, now);
 
     const logEndOffset = this.pipeline.logEndOffset;
     let nextOffset = logEndOffset;
@@ -482,42 +465,14 @@ export class PartitionLog extends EventEmitter implements Log {
     });
   }
 
-  /** Cuts the segment holding `offset` at the batch holding it and removes every later segment. */
+  /** Cuts the log at the batch holding `offset` (log-truncation.ts) and moves the offsets back. */
   private async truncateWithin(offset: number): Promise<void> {
-    const io = this.fileIo;
-    const index = this.segments.indexFor(offset);
-    const removed = this.segments.takeFrom(index + 1);
-    const segment = this.segments.active;
-    let cutAt = segment.sizeBytes;
-    let cutBaseOffset = offset;
-    await segment.scan(
-      segment.lookupPosition(offset),
-      segment.sizeBytes,
-      { verifyCrc: false },
-      (batch) => {
-        if (batch.lastOffset < offset) return true;
-        cutAt = batch.position;
-        cutBaseOffset = Math.min(offset, batch.baseOffset);
-        return false;
-      },
+    const logEndOffset = await truncateSegments(
+      this.segments,
+      offset,
+      this.fileIo,
+      this.configValue.indexIntervalBytes,
     );
-    await segment.logFile.truncate(cutAt);
-    await segment.logFile.datasync();
-    // Rebuild the segment's indexes and timestamps from what remains.
-    segment.resetIndexes();
-    await segment.scan(0, cutAt, { verifyCrc: false, pause: backgroundPacer() }, (batch) => {
-      segment.onBatch(batch, this.configValue.indexIntervalBytes);
-    });
-    segment.nextOffset = Math.max(segment.nextOffset, Math.min(cutBaseOffset, offset));
-    if (segment.sizeBytes === 0)
-      segment.nextOffset = Math.max(segment.baseOffset, Math.min(cutBaseOffset, offset));
-    for (const old of removed) await this.segments.remove(old);
-    await segment.appendTimes.truncateTo(io, segment.nextOffset);
-    await segment.appendTimes.openForAppend(io, { empty: false });
-    await io.unlink(segment.indexPath);
-    await io.unlink(segment.timeIndexPath);
-    await io.syncDirectory(this.directory);
-    const logEndOffset = segment.nextOffset;
     this.pipeline.restartAt(logEndOffset, Math.min(this.pipeline.flushedOffset, logEndOffset));
     if (this.logStartOffsetValue > logEndOffset) this.logStartOffsetValue = logEndOffset;
     this.leaderEpochCache.truncateFromEnd(logEndOffset);
@@ -613,49 +568,4 @@ export class PartitionLog extends EventEmitter implements Log {
     await this.close();
     await this.fileIo.removeDirectory(this.directory);
   }
-}
-
-/** Compacted topics keep the newest record per key, so a record without a key has no place there. */
-function requireKeys(records: Buffer, spans: BatchSpan[]): void {
-  for (const span of spans) {
-    if ((span.attributes & AttributeBit.control) !== 0) continue;
-    const decoded = decodeBatchSync(
-      records.subarray(span.position, span.position + span.sizeBytes),
-    );
-    for (const record of decoded.records) {
-      if (record.key === null) {
-        throw new RecordError(
-          RecordErrorCode.INVALID_RECORD,
-          'compacted topic cannot accept a record without a key',
-        );
-      }
-    }
-  }
-}
-
-/**
- * KIP-937: under CreateTime a batch whose timestamps lie further from the broker's clock than
- * message.timestamp.before.max.ms / after.max.ms is refused with INVALID_TIMESTAMP. Checked on
- * the header: its first timestamp against the past bound, its maxTimestamp against the future
- * one (-1, "no timestamp", is never refused, as in Kafka).
- */
-function checkTimestampBounds(
-  records: Buffer,
-  span: BatchSpan,
-  now: number,
-  config: LogConfig,
-): void {
-  const firstTimestamp = readInt64(records, span.position + BatchField.baseTimestamp);
-  const earliest = now - config.messageTimestampBeforeMaxMs;
-  const latest = now + config.messageTimestampAfterMaxMs;
-  const tooOld = firstTimestamp >= 0 && firstTimestamp < earliest;
-  const tooNew = span.maxTimestamp >= 0 && span.maxTimestamp > latest;
-  if (!tooOld && !tooNew) return;
-  const [timestamp, setting] = tooOld
-    ? [firstTimestamp, 'message.timestamp.before.max.ms']
-    : [span.maxTimestamp, 'message.timestamp.after.max.ms'];
-  throw new RecordError(
-    RecordErrorCode.INVALID_TIMESTAMP,
-    `batch at position ${span.position} has timestamp ${timestamp}, ${tooOld ? 'older' : 'newer'} than ${setting} allows (broker time ${now})`,
-  );
 }
