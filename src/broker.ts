@@ -39,7 +39,7 @@ import { createTxnOffsetCommitHandler } from './handlers/txn-offset-commit.js';
 import { createWriteTxnMarkersHandler } from './handlers/write-txn-markers.js';
 import { createApiVersionsHandler } from './handlers/api-versions.js';
 import { createAlterConfigsHandler } from './handlers/alter-configs.js';
-import { createBrokerConfigs } from './handlers/broker-configs.js';
+import { createBrokerConfigs } from './metadata/broker-configs.js';
 import { createCreatePartitionsHandler } from './handlers/create-partitions.js';
 import { createCreateTopicsHandler } from './handlers/create-topics.js';
 import { createDeleteRecordsHandler } from './handlers/delete-records.js';

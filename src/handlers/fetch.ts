@@ -7,6 +7,7 @@
 // is always 0, which every client accepts as "no session" (KIP-227).
 
 import { ErrorCode } from '../protocol/errors.js';
+import { ApiKey } from '../protocol/generated/index.js';
 import type {
   FetchRequest,
   FetchRequestFetchPartition,
@@ -15,8 +16,8 @@ import type {
 } from '../protocol/generated/fetch.js';
 import type { Partition } from '../replica/partition.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
-import { kafkaErrorCodeOf } from './kafka-error.js';
-import type { Handler, RequestContext } from './registry.js';
+import { kafkaErrorCodeOf } from './shared/errors.js';
+import { defineHandler, type RequestContext } from './registry.js';
 
 const READ_COMMITTED = 1;
 const emptyRecords: readonly Buffer[] = [];
@@ -31,9 +32,7 @@ interface PartitionRead {
   partition: Partition | undefined;
 }
 
-export function createFetchHandler(
-  dependencies: FetchHandlerDependencies,
-): Handler<FetchRequest, FetchResponseInput> {
+export function createFetchHandler(dependencies: FetchHandlerDependencies) {
   const { replicas } = dependencies;
 
   /** One pass over every requested partition; returns the response and the bytes it holds. */
@@ -147,8 +146,7 @@ export function createFetchHandler(
     }
   }
 
-  return {
-    apiKey: 1,
+  return defineHandler(ApiKey.Fetch, {
     minVersion: 4,
     maxVersion: 17,
 
@@ -174,7 +172,7 @@ export function createFetchHandler(
         );
       }
     },
-  };
+  });
 }
 
 function emptyPartitionResponse(

@@ -2,15 +2,12 @@
 // first offset whose timestamp is at least a given time (through the time index).
 
 import { ErrorCode } from '../protocol/errors.js';
-import type {
-  ListOffsetsRequest,
-  ListOffsetsResponseInput,
-  ListOffsetsResponseListOffsetsPartitionResponseInput,
-} from '../protocol/generated/list-offsets.js';
+import { ApiKey } from '../protocol/generated/index.js';
+import type { ListOffsetsResponseListOffsetsPartitionResponseInput } from '../protocol/generated/list-offsets.js';
 import type { Partition } from '../replica/partition.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
-import { kafkaErrorCodeOf } from './kafka-error.js';
-import type { Handler } from './registry.js';
+import { kafkaErrorCodeOf } from './shared/errors.js';
+import { defineHandler } from './registry.js';
 
 /** The special timestamps a ListOffsets request may carry instead of a time. */
 const LATEST_TIMESTAMP = -1n;
@@ -20,12 +17,9 @@ const EARLIEST_LOCAL_TIMESTAMP = -4n;
 const LATEST_TIERED_TIMESTAMP = -5n;
 const READ_COMMITTED = 1;
 
-export function createListOffsetsHandler(dependencies: {
-  readonly replicas: ReplicaManager;
-}): Handler<ListOffsetsRequest, ListOffsetsResponseInput> {
+export function createListOffsetsHandler(dependencies: { readonly replicas: ReplicaManager }) {
   const { replicas } = dependencies;
-  return {
-    apiKey: 2,
+  return defineHandler(ApiKey.ListOffsets, {
     minVersion: 1,
     maxVersion: 10,
 
@@ -67,7 +61,7 @@ export function createListOffsetsHandler(dependencies: {
       }
       return { throttleTimeMs: 0, topics };
     },
-  };
+  });
 }
 
 async function lookUp(

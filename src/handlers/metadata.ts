@@ -2,15 +2,16 @@
 // with their leader and replicas. Creates missing topics when the broker allows it
 // (auto.create.topics.enable) and the request does (v4+ says so; earlier versions imply it).
 
+import { isValidTopicName } from '../metadata/topic-name.js';
 import { ErrorCode } from '../protocol/errors.js';
+import { ApiKey } from '../protocol/generated/index.js';
 import type {
   MetadataRequest,
-  MetadataResponseInput,
   MetadataResponseTopicInput,
 } from '../protocol/generated/metadata.js';
 import type { ReplicaManager, TopicPartitions } from '../replica/replica-manager.js';
-import { isValidTopicName, kafkaErrorCodeOf } from './kafka-error.js';
-import type { Handler, RequestContext } from './registry.js';
+import { defineHandler, type RequestContext } from './registry.js';
+import { kafkaErrorCodeOf } from './shared/errors.js';
 
 /** Kafka's "authorized operations were not requested" marker. */
 const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
@@ -33,12 +34,9 @@ export interface MetadataHandlerDependencies {
   readonly numPartitions: () => number;
 }
 
-export function createMetadataHandler(
-  dependencies: MetadataHandlerDependencies,
-): Handler<MetadataRequest, MetadataResponseInput> {
+export function createMetadataHandler(dependencies: MetadataHandlerDependencies) {
   const { replicas } = dependencies;
-  return {
-    apiKey: 3,
+  return defineHandler(ApiKey.Metadata, {
     minVersion: 0,
     maxVersion: 12,
 
@@ -60,7 +58,7 @@ export function createMetadataHandler(
         topics,
       };
     },
-  };
+  });
 
   async function resolveTopic(
     name: string | null,

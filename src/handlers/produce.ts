@@ -6,26 +6,20 @@
 // before 2.11.1 enables compression only when Produce's range includes 0, but refused.
 
 import { ErrorCode } from '../protocol/errors.js';
-import type {
-  ProduceRequest,
-  ProduceResponseInput,
-  ProduceResponsePartitionProduceResponseInput,
-} from '../protocol/generated/produce.js';
+import { ApiKey } from '../protocol/generated/index.js';
+import type { ProduceResponsePartitionProduceResponseInput } from '../protocol/generated/produce.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
-import { errorMessageOf, kafkaErrorCodeOf } from './kafka-error.js';
-import { CLOSE_CONNECTION, type Handler, NO_RESPONSE } from './registry.js';
+import { errorMessageOf, kafkaErrorCodeOf } from './shared/errors.js';
+import { CLOSE_CONNECTION, defineHandler, NO_RESPONSE } from './registry.js';
 
 export interface ProduceHandlerDependencies {
   readonly replicas: ReplicaManager;
   readonly onStorageFailure?: (error: unknown) => void;
 }
 
-export function createProduceHandler(
-  dependencies: ProduceHandlerDependencies,
-): Handler<ProduceRequest, ProduceResponseInput> {
+export function createProduceHandler(dependencies: ProduceHandlerDependencies) {
   const { replicas } = dependencies;
-  return {
-    apiKey: 0,
+  return defineHandler(ApiKey.Produce, {
     minVersion: 0,
     maxVersion: 11,
     refusedBelow: 3,
@@ -105,5 +99,5 @@ export function createProduceHandler(
         })),
       };
     },
-  };
+  });
 }
