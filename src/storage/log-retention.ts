@@ -7,6 +7,7 @@
 // Owned by one PartitionLog; every pass runs under the log's maintenance lock (the caller takes
 // it for `apply`, the expiry timer takes it itself).
 
+import { InvariantError, rethrowIfInvariant } from '../util/assert.js';
 import { isDeleteRetained, type LogConfig } from './log-config.js';
 import { MAX_TIMER_DELAY_MS } from './group-commit.js';
 import type { LogSegments } from './log-segments.js';
@@ -170,8 +171,10 @@ export class LogRetention {
         this.expiryTimer = null;
         void this.log
           .exclusive(() => this.expireRecords(this.log.clock()))
-          .catch((error) => {
-            this.log.onError(error);
+          .catch((error: unknown) => {
+            // A broken invariant is a bug, not an error for listeners: it stops the process.
+            if (error instanceof InvariantError) rethrowIfInvariant(error);
+            else this.log.onError(error);
           });
       },
       Math.min(delayMs, MAX_TIMER_DELAY_MS),

@@ -14,3 +14,16 @@ export class InvariantError extends Error {
 export function assert(condition: unknown, message: string): asserts condition {
   if (!condition) throw new InvariantError(message);
 }
+
+/**
+ * For catch blocks that handle operating errors and go on (background passes, timers): a broken
+ * invariant is not one of them, so it is rethrown on its own, where nothing catches it and it
+ * stops the process.
+ */
+export function rethrowIfInvariant(error: unknown): void {
+  if (error instanceof InvariantError) {
+    queueMicrotask(() => {
+      throw error;
+    });
+  }
+}
