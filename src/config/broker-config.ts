@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import { brokerConfigDefinitions } from './broker-definitions.js';
 import { type ConfigValue, parseConfigValue } from './definitions.js';
 import { ConfigError, ConfigErrorCode } from './errors.js';
+import { assert } from '../util/assert.js';
 import { type ListenerAddress, parseListeners } from './listeners.js';
 import {
   type RawSettings,
@@ -240,8 +241,7 @@ function buildBrokerConfig(
 ): BrokerConfig {
   const value = (name: string): ConfigValue => {
     const setting = settings.get(name);
-    if (setting === undefined)
-      throw new Error(`assertion failed: broker setting ${name} has no definition`);
+    assert(setting !== undefined, `broker setting ${name} has no definition`);
     return setting.value;
   };
   const number = (name: string): number => value(name) as number;

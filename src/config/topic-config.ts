@@ -12,6 +12,7 @@ import {
   renderConfigValue,
 } from './definitions.js';
 import { ConfigError, ConfigErrorCode } from './errors.js';
+import { assert } from '../util/assert.js';
 import { topicConfigDefinitions } from './topic-definitions.js';
 import type {
   CleanupPolicy,
@@ -73,11 +74,7 @@ function defaultFromBroker(broker: BrokerConfig, name: string): DefaultFromBroke
   let decided: { value: ConfigValue; source: ConfigSource } | null = null;
   for (const synonym of definition.brokerSynonyms) {
     const setting = broker.settings.get(synonym);
-    if (setting === undefined) {
-      throw new Error(
-        `assertion failed: topic config ${name} names unknown broker setting ${synonym}`,
-      );
-    }
+    assert(setting !== undefined, `topic config ${name} names unknown broker setting ${synonym}`);
     synonyms.push(...brokerSynonyms(broker, synonym));
     if (decided === null && setting.value !== null) {
       const converted = definition.fromBroker
@@ -231,8 +228,7 @@ function cleanupPolicyOf(value: ConfigValue): CleanupPolicy {
  */
 export function toLogConfig(effective: ReadonlyMap<string, ConfigValue>): LogConfig {
   const get = (name: string): ConfigValue => {
-    if (!effective.has(name))
-      throw new Error(`assertion failed: effective topic configs lack ${name}`);
+    assert(effective.has(name), `effective topic configs lack ${name}`);
     return effective.get(name)!;
   };
   return {

@@ -18,6 +18,7 @@ import {
   hasValidCrc,
 } from './batch.js';
 import { buildUncompressedBatch, decodeBatchSync } from './records.js';
+import { assert } from '../util/assert.js';
 
 export interface KeyValueRecord {
   key: Buffer;
@@ -30,7 +31,7 @@ export function buildKeyValueBatch(
   records: readonly KeyValueRecord[],
   timestampMs: number,
 ): Buffer {
-  if (records.length === 0) throw new Error('assertion: a key/value batch needs records');
+  assert(records.length > 0, 'a key/value batch needs records');
   return buildUncompressedBatch({
     records: records.map((record) => ({ key: record.key, value: record.value })),
     baseTimestamp: timestampMs,

@@ -21,6 +21,7 @@ import {
   writeInt64,
 } from './batch.js';
 import { compress, decompress, decompressSync } from './compression.js';
+import { assert } from '../util/assert.js';
 
 export interface RecordHeader {
   key: string;
@@ -384,9 +385,10 @@ export async function buildBatch(options: BuildBatchOptions): Promise<Buffer> {
  */
 export function buildUncompressedBatch(options: BuildBatchOptions): Buffer {
   const compression = options.compression ?? CompressionType.none;
-  if (compression !== CompressionType.none) {
-    throw new Error(`assertion: buildUncompressedBatch was asked for compression ${compression}`);
-  }
+  assert(
+    compression === CompressionType.none,
+    `buildUncompressedBatch was asked for compression ${compression}`,
+  );
   const baseTimestamp = batchBaseTimestampOf(options);
   const body = encodeRecordsSection(options.records, baseTimestamp);
   return assembleBatch(options, compression, baseTimestamp, body);

@@ -90,7 +90,7 @@ export class Partition {
     private readonly producerIdExpirationMs: () => number = () => PRODUCER_ID_EXPIRATION_MS,
   ) {
     this.transactionIndex = new TransactionIndex(log);
-    this.activeSegmentBaseOffset = log.currentActiveSegment().baseOffset;
+    this.activeSegmentBaseOffset = log.activeSegmentBaseOffset;
     // A log that never held a record has no producer state to recover.
     this.loaded = log.logEndOffset === 0;
     this.ready = this.loaded ? resolved : this.recover();
@@ -99,10 +99,10 @@ export class Partition {
     this.lastStableOffsetSeen = this.lastStableOffset;
     // Compaction must leave open transactions alone and drop aborted ones; until producer state
     // is recovered it knows neither, so nothing is stable.
-    log.transactionView = {
+    log.useTransactionView({
       lastStableOffset: () => (this.loaded ? this.lastStableOffset : log.logStartOffset),
       abortedTransactions: (from, to) => this.producers.abortedTransactions(from, to),
-    };
+    });
     log.on('flush', (offset: number) => {
       this.onFlush(offset);
       this.notifyIfAdvanced();
@@ -280,7 +280,7 @@ export class Partition {
     void this.transactionIndex
       .persistBelow(this.producers.aborted, flushedOffset)
       .catch(() => undefined);
-    const activeBaseOffset = this.log.currentActiveSegment().baseOffset;
+    const activeBaseOffset = this.log.activeSegmentBaseOffset;
     if (activeBaseOffset !== this.activeSegmentBaseOffset) {
       this.activeSegmentBaseOffset = activeBaseOffset;
       this.snapshotWanted = true;

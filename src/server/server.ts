@@ -7,6 +7,7 @@ import type { ListenerAddress } from '../config/listeners.js';
 import type { ApiMessage } from '../protocol/api-message.js';
 import { apiMessages as generatedApiMessages } from '../protocol/generated/index.js';
 import type { HandlerRegistry } from '../handlers/registry.js';
+import { assert } from '../util/assert.js';
 import { Connection, type RequestObserver } from './connection.js';
 import { type ServerLimits, defaultServerLimits } from './limits.js';
 import { type ServerLogger, stderrLogger } from './logger.js';
@@ -176,17 +177,15 @@ function checkHandlersHaveCodecs(
 ): void {
   for (const handler of registry.list()) {
     const api = apiMessages.get(handler.apiKey);
-    if (api === undefined) {
-      throw new Error(
-        `assertion failed: a handler is registered for API key ${handler.apiKey}, which has no codec`,
-      );
-    }
+    assert(
+      api !== undefined,
+      `a handler is registered for API key ${handler.apiKey}, which has no codec`,
+    );
     // An API whose versions are all unstable has no validVersions; its codecs still start at 0.
     const codecVersionMin = api.validVersions?.min ?? 0;
-    if (handler.minVersion < codecVersionMin || handler.maxVersion > api.codecVersionMax) {
-      throw new Error(
-        `assertion failed: handler for ${api.name} serves ${handler.minVersion}-${handler.maxVersion}, codecs have ${codecVersionMin}-${api.codecVersionMax}`,
-      );
-    }
+    assert(
+      handler.minVersion >= codecVersionMin && handler.maxVersion <= api.codecVersionMax,
+      `handler for ${api.name} serves ${handler.minVersion}-${handler.maxVersion}, codecs have ${codecVersionMin}-${api.codecVersionMax}`,
+    );
   }
 }

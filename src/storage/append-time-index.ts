@@ -25,7 +25,7 @@
 
 import { crc32c } from '@node-rs/crc32';
 import { readInt64, writeInt64 } from '../record/batch.js';
-import { assert } from './errors.js';
+import { assert } from '../util/assert.js';
 import type { FileIo, LogFile } from './file-io.js';
 
 export const APPEND_TIME_ENTRY_BYTES = 16;

@@ -51,8 +51,3 @@ export class OffsetOutOfRangeError extends StorageError {
     this.name = 'OffsetOutOfRangeError';
   }
 }
-
-/** A broken invariant: a bug, never an operating condition. */
-export function assert(condition: unknown, message: string): asserts condition {
-  if (!condition) throw new Error(`storage invariant violated: ${message}`);
-}

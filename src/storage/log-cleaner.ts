@@ -2,15 +2,15 @@
 //
 // A pass reads the dirty part of the log (what no earlier pass compacted) to learn each key's
 // newest offset there, then rewrites each closed segment older than min.compaction.lag.ms into
-// `<base>.log.cleaned` (offsets kept, gaps allowed), fsyncs it and swaps it in
-// (PartitionLog.swapSegment: `.cleaned` -> `.swap` is the commit point, so a crash at any moment
-// leaves either the old segment or the new one). Tombstones are kept for delete.retention.ms
+// `<base>.log.cleaned` (offsets kept, gaps allowed), fsyncs it and swaps it in (`swapSegment`:
+// `.cleaned` -> `.swap` is the commit point, so a crash at any moment leaves either the old
+// segment or the new one; log-recovery.ts completes a committed swap on open). Tombstones are kept for delete.retention.ms
 // after the first pass that sees them (Kafka's delete horizon, stored in the batch's
 // baseTimestamp with attribute bit 6), then dropped. Segments are cleaned one by one and keep
 // their base offsets; small cleaned segments are not merged.
 //
 // A pass runs only when it is worth it: the dirty part (the compactable segments at or above the
-// log's cleanerCheckpoint, i.e. not compacted by an earlier pass) must be at least
+// cleanerCheckpoint, i.e. not compacted by an earlier pass) must be at least
 // min.cleanable.dirty.ratio of the compactable part, or its oldest segment older than
 // max.compaction.lag.ms, or a tombstone an earlier pass kept must have passed its delete horizon.
 //
@@ -19,10 +19,16 @@
 // holding that offset); records of aborted transactions shadow nothing and are removed. Control
 // batches are kept, so the aborted-transaction index stays true.
 
+// Owned by one PartitionLog, which runs every pass under its maintenance lock (the writer keeps
+// appending to the active segment meanwhile; the cleaner only reads that one).
+
+import { assert } from '../util/assert.js';
 import { buildBatch, decodeBatch, type DecodedBatch } from '../record/records.js';
-import type { LogFile } from './file-io.js';
-import { isCompacted } from './log-config.js';
-import { backgroundPacer, type PartitionLog, type TransactionView } from './partition-log.js';
+import type { FileIo, LogFile } from './file-io.js';
+import type { TransactionView } from './log.js';
+import { isCompacted, type LogConfig } from './log-config.js';
+import { backgroundPacer } from './pacing.js';
+import type { PartitionLog } from './partition-log.js';
 import { Segment, segmentFileName } from './segment.js';
 
 export interface CleanResult {
@@ -35,8 +41,58 @@ export interface CleanResult {
 /** Output is written in pieces of this size at most, so memory stays bounded. */
 const CLEANER_WRITE_BYTES = 1024 * 1024;
 
-export async function cleanLog(log: PartitionLog, now: number): Promise<CleanResult> {
-  return log.runMaintenance(async () => {
+/**
+ * What the cleaner sees and changes of its log: the segments to read, the one operation that
+ * changes the log (putting a cleaned segment in place of its original), and nothing of the
+ * append path.
+ */
+export interface CompactionTarget {
+  readonly directory: string;
+  readonly config: LogConfig;
+  readonly logStartOffset: number;
+  /** The file seam of the log's directory: the cleaned files go through it too. */
+  readonly io: FileIo;
+  readonly transactionView: TransactionView | null;
+  /** Closed segments, oldest first: the ones a pass may rewrite. */
+  closedSegments(): Segment[];
+  /** The active segment: read for its keys, never rewritten. */
+  activeSegment(): Segment;
+  /** Puts `cleaned` (same base offset, opened from the swapped-in files) in place of `old`. */
+  replaceSegment(old: Segment, cleaned: Segment): void;
+}
+
+/** Runs a compaction pass of `log` under its maintenance lock (see PartitionLog.compact). */
+export function cleanLog(log: PartitionLog, now: number): Promise<CleanResult> {
+  return log.compact(now);
+}
+
+export class LogCleaner {
+  /**
+   * Compaction's first dirty offset: segments below it were compacted by an earlier pass (the
+   * dirty ratio reads it). Kept in memory only, so the first pass after an open treats the
+   * whole log as dirty.
+   */
+  private cleanerCheckpointValue = 0;
+  /**
+   * The earliest delete horizon of the tombstones the last pass kept: once it has passed, a pass
+   * runs whatever the dirty ratio, to drop them. In memory only, like the checkpoint.
+   */
+  private tombstoneHorizonMs = Number.POSITIVE_INFINITY;
+
+  constructor(private readonly log: CompactionTarget) {}
+
+  get cleanerCheckpoint(): number {
+    return this.cleanerCheckpointValue;
+  }
+
+  /** Truncation: what is written from `offset` on has never been compacted. */
+  markDirtyFrom(offset: number): void {
+    this.cleanerCheckpointValue = Math.min(this.cleanerCheckpointValue, offset);
+  }
+
+  /** One pass; the caller holds the log's maintenance lock. */
+  async clean(now: number): Promise<CleanResult> {
+    const log = this.log;
     const result: CleanResult = {
       segmentsCleaned: 0,
       bytesBefore: 0,
@@ -53,7 +109,7 @@ export async function cleanLog(log: PartitionLog, now: number): Promise<CleanRes
 
     // The compactable segments: closed, older than min.compaction.lag.ms, wholly below the last
     // stable offset.
-    const active = log.currentActiveSegment();
+    const active = log.activeSegment();
     const lagCutoff = now - config.minCompactionLagMs;
     const cleanable: Segment[] = [];
     for (const [index, segment] of closed.entries()) {
@@ -61,7 +117,7 @@ export async function cleanLog(log: PartitionLog, now: number): Promise<CleanRes
       if ((closed[index + 1] ?? active).baseOffset > stableEnd) break;
       cleanable.push(segment);
     }
-    if (cleanable.length === 0 || !worthCleaning(log, cleanable, now)) return result;
+    if (cleanable.length === 0 || !this.worthCleaning(cleanable, now)) return result;
 
     // Phase 1: the newest offset of every key in the dirty part (from cleanerCheckpoint, the
     // active segment included) up to the last stable offset. The clean part needs no reading: an
@@ -69,7 +125,7 @@ export async function cleanLog(log: PartitionLog, now: number): Promise<CleanRes
     // dirty part has its key.
     const newestOffsetByKey = new Map<string, number>();
     for (const segment of [...closed, active]) {
-      if (segment.baseOffset < log.cleanerCheckpoint) continue;
+      if (segment.baseOffset < this.cleanerCheckpointValue) continue;
       if (segment.baseOffset >= stableEnd) break;
       await readBatches(segment, pause, (batch) => {
         if (batch.isControl || batch.baseOffset + batch.lastOffsetDelta >= stableEnd) return;
@@ -99,27 +155,27 @@ export async function cleanLog(log: PartitionLog, now: number): Promise<CleanRes
       result.bytesAfter += outcome.bytesAfter;
       result.recordsRemoved += outcome.recordsRemoved;
     }
-    log.cleanerCheckpoint = (closed[cleanable.length] ?? active).baseOffset;
-    log.tombstoneHorizonMs = horizon.earliestMs;
+    this.cleanerCheckpointValue = (closed[cleanable.length] ?? active).baseOffset;
+    this.tombstoneHorizonMs = horizon.earliestMs;
     return result;
-  });
-}
-
-/** min.cleanable.dirty.ratio and max.compaction.lag.ms over the compactable segments. */
-function worthCleaning(log: PartitionLog, cleanable: readonly Segment[], now: number): boolean {
-  const config = log.config;
-  if (log.tombstoneHorizonMs <= now) return true;
-  const dirty = cleanable.filter((segment) => segment.baseOffset >= log.cleanerCheckpoint);
-  if (dirty.length > 0) {
-    // When the oldest dirty record arrived: its segment's first append, or failing that (a
-    // segment reopened without it) its newest record, which errs towards compacting later.
-    const since = dirty[0].rollStartMs >= 0 ? dirty[0].rollStartMs : dirty[0].maxTimestamp;
-    if (now - since > config.maxCompactionLagMs) return true;
   }
-  const bytes = (segments: readonly Segment[]): number =>
-    segments.reduce((sum, segment) => sum + segment.sizeBytes, 0);
-  const total = bytes(cleanable);
-  return total > 0 && bytes(dirty) / total >= config.minCleanableDirtyRatio;
+
+  /** min.cleanable.dirty.ratio and max.compaction.lag.ms over the compactable segments. */
+  private worthCleaning(cleanable: readonly Segment[], now: number): boolean {
+    const config = this.log.config;
+    if (this.tombstoneHorizonMs <= now) return true;
+    const dirty = cleanable.filter((segment) => segment.baseOffset >= this.cleanerCheckpointValue);
+    if (dirty.length > 0) {
+      // When the oldest dirty record arrived: its segment's first append, or failing that (a
+      // segment reopened without it) its newest record, which errs towards compacting later.
+      const since = dirty[0].rollStartMs >= 0 ? dirty[0].rollStartMs : dirty[0].maxTimestamp;
+      if (now - since > config.maxCompactionLagMs) return true;
+    }
+    const bytes = (segments: readonly Segment[]): number =>
+      segments.reduce((sum, segment) => sum + segment.sizeBytes, 0);
+    const total = bytes(cleanable);
+    return total > 0 && bytes(dirty) / total >= config.minCleanableDirtyRatio;
+  }
 }
 
 type BatchTest = (batch: DecodedBatch) => boolean;
@@ -185,7 +241,7 @@ async function readBatches(
 }
 
 async function cleanSegment(
-  log: PartitionLog,
+  log: CompactionTarget,
   segment: Segment,
   newestOffsetByKey: Map<string, number>,
   isAborted: BatchTest,
@@ -194,7 +250,7 @@ async function cleanSegment(
   now: number,
   pause: () => Promise<void>,
 ): Promise<{ bytesBefore: number; bytesAfter: number; recordsRemoved: number } | null> {
-  const io = log.fileIo;
+  const io = log.io;
   const config = log.config;
   const stem = `${segment.directory}/${segmentFileName(segment.baseOffset, '.log').slice(0, 20)}`;
   const cleanedFile: LogFile = await io.open(`${stem}.log.cleaned`, { create: true });
@@ -295,10 +351,10 @@ async function cleanSegment(
     cleaned.maybeAppendTimeIndexEntry();
     await cleanedFile.datasync();
     await cleanedFile.close();
-    await writeDurably(log, `${stem}.index.cleaned`, cleaned.encodeOffsetIndex());
-    await writeDurably(log, `${stem}.timeindex.cleaned`, cleaned.encodeTimeIndex());
+    await writeDurably(io, `${stem}.index.cleaned`, cleaned.encodeOffsetIndex());
+    await writeDurably(io, `${stem}.timeindex.cleaned`, cleaned.encodeTimeIndex());
     const bytesBefore = segment.sizeBytes;
-    await log.swapSegment(segment, segment.baseOffset);
+    await swapSegment(log, segment);
     return { bytesBefore, bytesAfter: position, recordsRemoved };
   } catch (error) {
     await cleanedFile.close().catch(() => undefined);
@@ -308,8 +364,8 @@ async function cleanSegment(
   }
 }
 
-async function writeDurably(log: PartitionLog, path: string, data: Buffer): Promise<void> {
-  const file = await log.fileIo.open(path, { create: true });
+async function writeDurably(io: FileIo, path: string, data: Buffer): Promise<void> {
+  const file = await io.open(path, { create: true });
   try {
     await file.truncate(0);
     if (data.length > 0) await file.write([data], 0);
@@ -317,4 +373,51 @@ async function writeDurably(log: PartitionLog, path: string, data: Buffer): Prom
   } finally {
     await file.close();
   }
+}
+
+/**
+ * Swaps the cleaned segment in for `old`. The caller has written and fsynced
+ * `<base>.log.cleaned` (+ indexes). The `.log.swap` rename is the commit point: a crash before
+ * it leaves the old segment; a crash after it is completed on open (log-recovery.ts).
+ */
+async function swapSegment(log: CompactionTarget, old: Segment): Promise<void> {
+  assert(
+    log.closedSegments().includes(old),
+    `only a closed, live segment is swapped (segment ${old.baseOffset})`,
+  );
+  const { io, directory } = log;
+  const stem = `${directory}/${segmentFileName(old.baseOffset, '.log').slice(0, 20)}`;
+  await io.rename(`${stem}.index.cleaned`, `${stem}.index.swap`);
+  await io.rename(`${stem}.timeindex.cleaned`, `${stem}.timeindex.swap`);
+  await io.rename(`${stem}.log.cleaned`, `${stem}.log.swap`);
+  await io.syncDirectory(directory);
+  // Committed. Replace the old files under their names.
+  for (const suffix of ['.log', '.index', '.timeindex']) {
+    if (await io.exists(`${stem}${suffix}`))
+      await io.rename(`${stem}${suffix}`, `${stem}${suffix}.deleted`);
+  }
+  await io.rename(`${stem}.index.swap`, `${stem}.index`);
+  await io.rename(`${stem}.timeindex.swap`, `${stem}.timeindex`);
+  await io.rename(`${stem}.log.swap`, `${stem}.log`);
+  await io.syncDirectory(directory);
+  const logFile = await io.open(`${stem}.log`, { create: false });
+  const segment = new Segment(directory, old.baseOffset, logFile);
+  const fileBytes = await logFile.size();
+  segment.loadIndexes(
+    await io.readFile(`${stem}.index`),
+    await io.readFile(`${stem}.timeindex`),
+    fileBytes,
+  );
+  await segment.scan(segment.lastIndexedPosition(), fileBytes, { verifyCrc: false }, (batch) => {
+    segment.onBatch(batch, log.config.indexIntervalBytes);
+  });
+  // Offsets are kept, so the segment still ends where the next one begins.
+  segment.nextOffset = Math.max(segment.nextOffset, old.nextOffset);
+  segment.rollStartMs = old.rollStartMs;
+  // Compaction keeps offsets, so the old segment's append times (and their file) still hold.
+  segment.appendTimes.adopt(old.appendTimes);
+  log.replaceSegment(old, segment);
+  await old.closeWhenIdle();
+  for (const suffix of ['.log', '.index', '.timeindex'])
+    await io.unlink(`${stem}${suffix}.deleted`);
 }

@@ -5,11 +5,13 @@
 // Logs are created, opened and deleted only through the manager; the layer above looks them up
 // with `getLog`. Background passes run one log at a time and yield between logs and chunks.
 
+import { rethrowIfInvariant } from '../util/assert.js';
 import { lockDirectory, type DirectoryLock } from './directory-lock.js';
 import { readCheckpoint, writeCheckpoint, type CheckpointEntry } from './checkpoint.js';
 import { nodeFileIo, type FileIo } from './file-io.js';
 import { defaultLogConfig, isCompacted, validateLogConfig, type LogConfig } from './log-config.js';
-import { PartitionLog, yieldToEventLoop, type SegmentInfo } from './partition-log.js';
+import { PartitionLog, type SegmentInfo } from './partition-log.js';
+import { yieldToEventLoop } from './pacing.js';
 import { cleanLog, type CleanResult } from './log-cleaner.js';
 
 export const RECOVERY_POINT_CHECKPOINT = 'recovery-point-offset-checkpoint';
@@ -214,7 +216,8 @@ export class LogManager {
   private runBackgroundPass(): void {
     if (this.backgroundRunning || this.closed) return;
     this.backgroundRunning = this.backgroundPass()
-      .catch(() => undefined)
+      // A failed pass is tried again at the next interval; a broken invariant stops the process.
+      .catch(rethrowIfInvariant)
       .finally(() => {
         this.backgroundRunning = null;
       });

@@ -13,6 +13,7 @@ import {
 import { decodeBatch } from '../../src/record/records.js';
 import { PartitionLog } from '../../src/storage/partition-log.js';
 import { cleanLog } from '../../src/storage/log-cleaner.js';
+import { nodeFileIo, type FileIo } from '../../src/storage/file-io.js';
 import { defaultLogConfig, type LogConfig } from '../../src/storage/log-config.js';
 import { keyedBatch } from '../helpers/storage-batches.js';
 
@@ -229,7 +230,19 @@ test('min.compaction.lag.ms keeps young segments uncompacted', async (t) => {
 
 test('a crash after the swap commit point is completed on the next open', async (t) => {
   const directory = temporaryDirectory(t);
-  const log = await PartitionLog.open({ directory, config });
+  // The process "dies" at the first step after the second swap's commit point (the `.log.swap`
+  // rename): when the old segment's files are being renamed away.
+  let crashArmed = false;
+  let swaps = 0;
+  const io: FileIo = {
+    ...nodeFileIo,
+    rename: async (from, to) => {
+      if (crashArmed && to.endsWith('.log.deleted') && ++swaps === 2)
+        throw new Error('simulated crash right after the commit point');
+      await nodeFileIo.rename(from, to);
+    },
+  };
+  const log = await PartitionLog.open({ directory, config, io });
   await writeHistory(log);
   // Learn what a complete compaction gives, on a copy made with the same history.
   const reference = await PartitionLog.open({ directory: `${directory}-reference`, config });
@@ -239,11 +252,7 @@ test('a crash after the swap commit point is completed on the next open', async 
   const expected = await allRecords(reference);
   await reference.close();
 
-  let swaps = 0;
-  log.swapHook = async () => {
-    swaps++;
-    if (swaps === 2) throw new Error('simulated crash right after the commit point');
-  };
+  crashArmed = true;
   await assert.rejects(cleanLog(log, 10_000), /simulated crash/);
   const names = readdirSync(directory);
   assert.ok(

@@ -78,7 +78,7 @@ test('compaction neither lets an aborted or open transaction shadow a committed 
       openAt,
       'the open transaction holds the last stable offset',
     );
-    assert.ok(partition.log.closedSegments().length >= 2, 'the log should have rolled');
+    assert.ok(partition.log.segmentInfos().length >= 3, 'the log should have rolled');
 
     const first = await cleanLog(partition.log, Date.now());
     const afterFirst = (await readStoredRecords(broker, topic, 0)).records.map((r) => r.value);

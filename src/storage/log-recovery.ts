@@ -1,0 +1,202 @@
+// Opening one partition's directory: finishing or undoing what a crash interrupted, loading the
+// segments (scanning from the recovery point after an unclean stop), cutting a torn or corrupt
+// tail away, and the leader epochs and log start offset that fit what survived.
+
+import type { FileIo } from './file-io.js';
+import { LeaderEpochCache } from './leader-epoch-cache.js';
+import type { LogConfig } from './log-config.js';
+import { LogSegments } from './log-segments.js';
+import { backgroundPacer } from './pacing.js';
+import { Segment, parseSegmentBaseOffset, segmentFileName } from './segment.js';
+
+export const CLEAN_SHUTDOWN_FILE = '.clean-shutdown';
+
+export interface RecoveryOptions {
+  directory: string;
+  io: FileIo;
+  clock: () => number;
+  config: LogConfig;
+  /** From recovery-point-offset-checkpoint: segments from the one holding it are scanned after an unclean stop. */
+  recoveryPoint?: number;
+  /** From log-start-offset-checkpoint. */
+  logStartOffset?: number;
+}
+
+/** A directory as recovery leaves it: whole batches only, all of them durable. */
+export interface RecoveredLog {
+  segments: LogSegments;
+  leaderEpochCache: LeaderEpochCache;
+  logStartOffset: number;
+  logEndOffset: number;
+  /** Whether the open found the clean-shutdown marker. */
+  openedCleanly: boolean;
+  /** Bytes scanned to find the end of the log. */
+  recoveryScannedBytes: number;
+}
+
+export async function recoverLog(options: RecoveryOptions): Promise<RecoveredLog> {
+  const { io, directory, config } = options;
+  // Batches whose append time a crash lost count as appended now: kept longer, never less.
+  const recoveryTimeMs = options.clock();
+  const segments = new LogSegments(directory, io, options.clock);
+  let recoveryScannedBytes = 0;
+  await io.mkdir(directory);
+  await completeInterruptedOperations(io, directory);
+  const names = await io.readdir(directory);
+  const openedCleanly = names.includes(CLEAN_SHUTDOWN_FILE);
+  if (openedCleanly) {
+    // Removed before any append so a crash from here on is recognised as unclean.
+    await io.unlink(`${directory}/${CLEAN_SHUTDOWN_FILE}`);
+    await io.syncDirectory(directory);
+  }
+  const baseOffsets = names
+    .map(parseSegmentBaseOffset)
+    .filter((value): value is number => value !== null)
+    .sort((a, b) => a - b);
+
+  // After an unclean stop, scan from the segment holding the recovery point; the roll protocol
+  // (old segment and its indexes fsynced before the next segment exists) makes the last segment
+  // enough when no recovery point is known.
+  let scanFrom = Infinity;
+  if (!openedCleanly && baseOffsets.length > 0) {
+    scanFrom = baseOffsets[baseOffsets.length - 1];
+    if (options.recoveryPoint !== undefined) {
+      const holding = baseOffsets.filter((baseOffset) => baseOffset <= options.recoveryPoint!);
+      if (holding.length > 0) scanFrom = holding[holding.length - 1];
+    }
+  }
+
+  const pause = backgroundPacer();
+  for (let index = 0; index < baseOffsets.length; index++) {
+    const baseOffset = baseOffsets[index];
+    const logFile = await io.open(`${directory}/${segmentFileName(baseOffset, '.log')}`, {
+      create: false,
+    });
+    const segment = new Segment(directory, baseOffset, logFile);
+    const fileBytes = await logFile.size();
+    const isLast = index === baseOffsets.length - 1;
+    let corruptionFound = false;
+    let indexesLoaded =
+      baseOffset < scanFrom &&
+      segment.loadIndexes(
+        await io.readFile(segment.indexPath),
+        await io.readFile(segment.timeIndexPath),
+        fileBytes,
+      );
+    if (indexesLoaded) {
+      // Trusted indexes: only the bytes after the last index entry are read, to find the end.
+      const result = await segment.scan(
+        segment.lastIndexedPosition(),
+        fileBytes,
+        { verifyCrc: isLast, pause },
+        (batch) => {
+          segment.onBatch(batch, config.indexIntervalBytes);
+        },
+      );
+      if (result.problem !== null && isLast) {
+        // The tail of the active segment is damaged even though it was closed cleanly:
+        // recover it as after a crash.
+        indexesLoaded = false;
+      } else if (result.problem !== null) {
+        // Damage inside an older segment is not cut away silently: the range stays in place
+        // so that reads of it fail loudly (read-side checks) instead of skipping records.
+        segment.sizeBytes = fileBytes;
+        if (index + 1 < baseOffsets.length) segment.nextOffset = baseOffsets[index + 1];
+      }
+    }
+    if (!indexesLoaded) {
+      segment.resetIndexes();
+      const result = await segment.scan(0, fileBytes, { verifyCrc: true, pause }, (batch) => {
+        segment.onBatch(batch, config.indexIntervalBytes);
+      });
+      recoveryScannedBytes += result.validBytes;
+      segment.sizeBytes = result.validBytes;
+      corruptionFound = result.problem !== null;
+    }
+    segment.rollStartMs = initialRollStart(segment, options.clock());
+    await segment.appendTimes.load(io, segment.nextOffset, recoveryTimeMs);
+    segments.push(segment);
+    if (segment.sizeBytes < fileBytes) {
+      // Cut the torn or corrupt tail away, and everything after it: nothing past the first bad
+      // batch can be trusted to be contiguous.
+      await logFile.truncate(segment.sizeBytes);
+      await logFile.datasync();
+      if (corruptionFound || isLast) {
+        for (const later of baseOffsets.slice(index + 1)) await segments.deleteFiles(later);
+        await segment.writeIndexFiles(io);
+        break;
+      }
+    }
+    if (!indexesLoaded) await segment.writeIndexFiles(io);
+  }
+
+  if (segments.count === 0) {
+    const baseOffset = Math.max(0, options.logStartOffset ?? 0);
+    segments.push(await segments.create(baseOffset));
+  } else {
+    // Whatever the previous process left in the page cache becomes durable before it counts.
+    await segments.active.logFile.datasync();
+    await segments.active.appendTimes.openForAppend(io, { empty: false });
+  }
+  const logEndOffset = segments.active.nextOffset;
+  const logStartOffset = Math.min(
+    Math.max(options.logStartOffset ?? 0, segments.first.baseOffset),
+    logEndOffset,
+  );
+  segments.checkOrder();
+  const leaderEpochCache = await LeaderEpochCache.load(io, directory);
+  leaderEpochCache.truncateFromEnd(logEndOffset);
+  leaderEpochCache.truncateFromStart(logStartOffset);
+  await leaderEpochCache.persist();
+  return {
+    segments,
+    leaderEpochCache,
+    logStartOffset,
+    logEndOffset,
+    openedCleanly,
+    recoveryScannedBytes,
+  };
+}
+
+function initialRollStart(segment: Segment, now: number): number {
+  return segment.maxTimestamp > 0 && segment.maxTimestamp <= now
+    ? Math.min(segment.maxTimestamp, now)
+    : now;
+}
+
+/**
+ * Finishes or undoes what a crash interrupted: a compaction swap whose `.log.swap` exists is
+ * completed (the swap file is the commit point, see log-cleaner.ts); `.cleaned` files and
+ * leftovers are removed.
+ */
+async function completeInterruptedOperations(io: FileIo, directory: string): Promise<void> {
+  const names = await io.readdir(directory);
+  let changed = false;
+  for (const name of names) {
+    if (name.endsWith('.cleaned') || name.endsWith('.deleted') || name.endsWith('.tmp')) {
+      await io.unlink(`${directory}/${name}`);
+      changed = true;
+    }
+  }
+  for (const name of names) {
+    const match = /^(\d{20})\.log\.swap$/.exec(name);
+    if (!match) continue;
+    const stem = `${directory}/${match[1]}`;
+    await io.unlink(`${stem}.index`);
+    await io.unlink(`${stem}.timeindex`);
+    for (const suffix of ['.index', '.timeindex']) {
+      if (names.includes(`${match[1]}${suffix}.swap`))
+        await io.rename(`${stem}${suffix}.swap`, `${stem}${suffix}`);
+    }
+    await io.rename(`${stem}.log.swap`, `${stem}.log`);
+    changed = true;
+  }
+  for (const name of await io.readdir(directory)) {
+    // Index swap files without their log swap belong to a swap that never reached its commit point.
+    if (name.endsWith('.index.swap') || name.endsWith('.timeindex.swap')) {
+      await io.unlink(`${directory}/${name}`);
+      changed = true;
+    }
+  }
+  if (changed) await io.syncDirectory(directory);
+}

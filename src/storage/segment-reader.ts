@@ -1,0 +1,356 @@
+// Reads of one partition's log: recent appends from the tail cache (no file access), everything
+// else from the segment files, whole batches at a time, with length, offset-order and (closed
+// segments) CRC-32C checks on every batch served. Also the timestamp lookups (ListOffsets).
+//
+// The tail cache holds the appends the writer has not yet written and the most recent written
+// ones up to its byte budget; the group-commit pipeline fills and trims it, truncation and
+// compaction drop what they take away.
+
+import {
+  BATCH_HEADER_BYTES,
+  BatchField,
+  CURRENT_MAGIC,
+  LOG_OVERHEAD_BYTES,
+  hasValidCrc,
+  readInt64,
+} from '../record/batch.js';
+import { decodeBatch } from '../record/records.js';
+import { AppendQueue, type PendingAppend } from './append-queue.js';
+import { KafkaStorageErrorCode, StorageError, StorageErrorCode } from './errors.js';
+import type { ReadResult } from './log.js';
+import type { LogConfig } from './log-config.js';
+import type { LogSegments } from './log-segments.js';
+import type { Segment } from './segment.js';
+
+/**
+ * Default budget, per partition, of the tail cache of recently appended record sets: enough for
+ * consumers at the tail to be served from memory; lagging consumers read the page cache.
+ */
+export const DEFAULT_TAIL_CACHE_BYTES = 1024 * 1024;
+
+/** Recent appends, oldest first, as the producers' own buffers. */
+export class TailCache {
+  private readonly items = new AppendQueue();
+  private bytes = 0;
+
+  constructor(private readonly bytesMax: number) {}
+
+  push(item: PendingAppend): void {
+    this.items.push(item);
+    this.bytes += item.records.length;
+  }
+
+  /** Drops written appends from the head while over budget (the newest always stays). */
+  evict(): void {
+    while (this.bytes > this.bytesMax && this.items.length > 1 && this.items.at(0).written)
+      this.bytes -= this.items.shift()!.records.length;
+  }
+
+  /** Drops the appends a failed write refused (they are at the end). */
+  dropUnwritten(): void {
+    while (this.items.length > 0 && !this.items.at(this.items.length - 1).written)
+      this.bytes -= this.items.pop()!.records.length;
+  }
+
+  /** Drops appends that start below `offset` (compaction rewrote them). */
+  dropBelow(offset: number): void {
+    while (this.items.length > 0 && this.items.at(0).baseOffset < offset)
+      this.bytes -= this.items.shift()!.records.length;
+  }
+
+  clear(): void {
+    this.items.clear();
+    this.bytes = 0;
+  }
+
+  /** The largest timestamp of an append not yet written (so not yet in any segment). */
+  maxUnwrittenTimestamp(best: { offset: number; timestamp: number }): {
+    offset: number;
+    timestamp: number;
+  } {
+    for (let index = 0; index < this.items.length; index++) {
+      const item = this.items.at(index);
+      if (item.written) continue;
+      item.maxTimestamps.forEach((value, spanIndex) => {
+        if (value > best.timestamp)
+          best = { offset: item.lastOffsets[spanIndex], timestamp: value };
+      });
+    }
+    return best;
+  }
+
+  /** As SegmentReader.read, or null when `offset` is older than the cache. */
+  read(
+    offset: number,
+    maxBytes: number,
+    maxOffset: number,
+    minOneBatch: boolean,
+  ): ReadResult | null {
+    const cache = this.items;
+    if (cache.length === 0 || offset < cache.at(0).baseOffset) return null;
+    let low = 0;
+    let high = cache.length - 1;
+    let entry = 0;
+    while (low <= high) {
+      const middle = (low + high) >>> 1;
+      if (cache.at(middle).baseOffset <= offset) {
+        entry = middle;
+        low = middle + 1;
+      } else {
+        high = middle - 1;
+      }
+    }
+    const chunks: Buffer[] = [];
+    let byteLength = 0;
+    for (; entry < cache.length; entry++) {
+      const item = cache.at(entry);
+      let runStart = -1;
+      let runEnd = -1;
+      for (let spanIndex = 0; spanIndex < item.spans.length; spanIndex++) {
+        const lastOffset = item.lastOffsets[spanIndex];
+        if (lastOffset < offset) continue;
+        const span = item.spans[spanIndex];
+        const fits = byteLength + span.sizeBytes <= maxBytes || (byteLength === 0 && minOneBatch);
+        if (lastOffset >= maxOffset || !fits) {
+          if (runStart >= 0) chunks.push(item.records.subarray(runStart, runEnd));
+          return { chunks, byteLength };
+        }
+        if (runStart < 0) runStart = span.position;
+        runEnd = span.position + span.sizeBytes;
+        byteLength += span.sizeBytes;
+      }
+      if (runStart >= 0) chunks.push(item.records.subarray(runStart, runEnd));
+    }
+    return { chunks, byteLength };
+  }
+}
+
+export class SegmentReader {
+  constructor(
+    private readonly segments: LogSegments,
+    private readonly tailCache: TailCache,
+    private readonly config: () => LogConfig,
+    /** Told of every corrupt batch found (before the read fails with it). */
+    private readonly onCorruption: (error: StorageError) => void,
+  ) {}
+
+  /**
+   * Whole batches from the one holding `offset`, up to `maxBytes` (at least one batch unless
+   * minOneBatch is false), never one whose last offset reaches `maxOffset`. The caller checks
+   * that `offset` is inside the log and clips `maxOffset` to its end.
+   */
+  async read(
+    offset: number,
+    maxBytes: number,
+    maxOffset: number,
+    minOneBatch: boolean,
+  ): Promise<ReadResult> {
+    const cached = this.tailCache.read(offset, maxBytes, maxOffset, minOneBatch);
+    if (cached) return cached;
+    const segments = this.segments;
+    let searchFrom = offset;
+    while (true) {
+      let index = segments.indexFor(searchFrom);
+      while (
+        index < segments.count &&
+        (searchFrom >= segments.at(index).nextOffset || segments.at(index).isEmpty)
+      )
+        index++;
+      if (index >= segments.count) break;
+      const segment = segments.at(index);
+      const isActive = index === segments.count - 1;
+      const result = await this.readSegment(
+        segment,
+        offset,
+        maxBytes,
+        maxOffset,
+        minOneBatch,
+        !isActive,
+      );
+      // null: compaction left no batch at or after `offset` in this segment; a later one has it.
+      // The search restarts from the segment's end because segments may have changed meanwhile.
+      if (result !== null) return result;
+      searchFrom = segment.nextOffset;
+    }
+    return { chunks: [], byteLength: 0 };
+  }
+
+  private async readSegment(
+    segment: Segment,
+    offset: number,
+    maxBytes: number,
+    maxOffset: number,
+    minOneBatch: boolean,
+    verifyCrc: boolean,
+  ): Promise<ReadResult | null> {
+    segment.readers++;
+    try {
+      const end = segment.sizeBytes;
+      let position = segment.lookupPosition(offset);
+      // Offsets strictly increase through a segment; anything else is corruption, never served.
+      let previousLastOffset = segment.baseOffset - 1;
+      const windowBytesWanted =
+        Math.max(maxBytes, 0) + this.config().indexIntervalBytes + BATCH_HEADER_BYTES * 4;
+      while (position < end) {
+        const windowBytes = Math.min(windowBytesWanted, end - position);
+        const window = Buffer.allocUnsafe(windowBytes);
+        const bytesRead = await segment.logFile.read(window, 0, windowBytes, position);
+        let at = 0;
+        let startAt = -1;
+        let byteLength = 0;
+        let reachedLimit = false;
+        while (at + BATCH_HEADER_BYTES <= bytesRead) {
+          const sizeBytes = this.checkedBatchSize(segment, window, at, position + at, end);
+          const baseOffset = readInt64(window, at);
+          const lastOffset = baseOffset + window.readInt32BE(at + BatchField.lastOffsetDelta);
+          if (baseOffset <= previousLastOffset || lastOffset < baseOffset) {
+            throw this.corruption(
+              segment,
+              position + at,
+              `batch offsets ${baseOffset}..${lastOffset} do not follow ${previousLastOffset}`,
+            );
+          }
+          if (lastOffset < offset) {
+            // Skipped by its header alone: its bytes need not be in the window.
+            at += sizeBytes;
+            previousLastOffset = lastOffset;
+            continue;
+          }
+          const fits = byteLength + sizeBytes <= maxBytes || (byteLength === 0 && minOneBatch);
+          if (lastOffset >= maxOffset || !fits) {
+            reachedLimit = true;
+            break;
+          }
+          if (at + sizeBytes > bytesRead) {
+            if (startAt >= 0) {
+              reachedLimit = true;
+              break;
+            }
+            // The first batch is larger than the window: read it on its own.
+            const whole = Buffer.allocUnsafe(sizeBytes);
+            const read = await segment.logFile.read(whole, 0, sizeBytes, position + at);
+            if (read < sizeBytes)
+              throw this.corruption(
+                segment,
+                position + at,
+                'batch shorter on disk than its length',
+              );
+            if (verifyCrc && !hasValidCrc(whole, 0, sizeBytes))
+              throw this.corruption(segment, position + at, 'batch fails its CRC-32C check');
+            return { chunks: [whole], byteLength: sizeBytes };
+          }
+          if (verifyCrc && !hasValidCrc(window, at, sizeBytes))
+            throw this.corruption(segment, position + at, 'batch fails its CRC-32C check');
+          if (startAt < 0) startAt = at;
+          byteLength += sizeBytes;
+          at += sizeBytes;
+          previousLastOffset = lastOffset;
+        }
+        if (startAt >= 0)
+          return { chunks: [window.subarray(startAt, startAt + byteLength)], byteLength };
+        // Nothing at or after `offset` in this window yet: the next window starts where this one's
+        // whole batches end.
+        if (reachedLimit) return { chunks: [], byteLength: 0 };
+        if (at === 0)
+          throw this.corruption(
+            segment,
+            position,
+            `only ${bytesRead} bytes where a batch header should be`,
+          );
+        position += at;
+      }
+      return null;
+    } finally {
+      segment.releaseReader();
+    }
+  }
+
+  private checkedBatchSize(
+    segment: Segment,
+    window: Buffer,
+    at: number,
+    position: number,
+    end: number,
+  ): number {
+    const batchLength = window.readInt32BE(at + BatchField.batchLength);
+    const magic = window.readInt8(at + BatchField.magic);
+    const sizeBytes = LOG_OVERHEAD_BYTES + batchLength;
+    if (
+      magic !== CURRENT_MAGIC ||
+      batchLength < BATCH_HEADER_BYTES - LOG_OVERHEAD_BYTES ||
+      position + sizeBytes > end
+    ) {
+      throw this.corruption(
+        segment,
+        position,
+        `invalid batch header (magic ${magic}, batchLength ${batchLength})`,
+      );
+    }
+    return sizeBytes;
+  }
+
+  private corruption(segment: Segment, position: number, what: string): StorageError {
+    const error = new StorageError(
+      StorageErrorCode.CORRUPT_SEGMENT,
+      `corrupt data in ${segment.logPath} at position ${position}: ${what}; the batch is not served`,
+      KafkaStorageErrorCode.KAFKA_STORAGE_ERROR,
+    );
+    this.onCorruption(error);
+    return error;
+  }
+
+  /** The first record at or above `logStartOffset` whose timestamp is >= `timestamp`, or null. */
+  async offsetForTimestamp(
+    timestamp: number,
+    logStartOffset: () => number,
+  ): Promise<{ offset: number; timestamp: number } | null> {
+    for (const segment of this.segments.snapshot()) {
+      if (
+        segment.isEmpty ||
+        segment.maxTimestamp < timestamp ||
+        segment.nextOffset <= logStartOffset()
+      )
+        continue;
+      let found: { offset: number; timestamp: number } | null = null;
+      segment.readers++;
+      try {
+        await segment.scan(
+          segment.lookupTimestampPosition(timestamp),
+          segment.sizeBytes,
+          { verifyCrc: false },
+          async (batch) => {
+            if (batch.maxTimestamp < timestamp || batch.lastOffset < logStartOffset()) return true;
+            const decoded = await decodeBatch(
+              batch.buffer.subarray(batch.offsetInBuffer, batch.offsetInBuffer + batch.sizeBytes),
+            );
+            for (const record of decoded.records) {
+              const recordTimestamp = decoded.isLogAppendTime
+                ? decoded.maxTimestamp
+                : record.timestamp;
+              if (recordTimestamp >= timestamp && record.offset >= logStartOffset()) {
+                found = { offset: record.offset, timestamp: recordTimestamp };
+                return false;
+              }
+            }
+            return true;
+          },
+        );
+      } finally {
+        segment.releaseReader();
+      }
+      if (found) return found;
+    }
+    return null;
+  }
+
+  /** The largest timestamp in the log and the offset of the batch that carries it. */
+  maxTimestampOffset(): { offset: number; timestamp: number } {
+    let best = { offset: -1, timestamp: -1 };
+    for (const segment of this.segments) {
+      if (segment.maxTimestamp > best.timestamp)
+        best = { offset: segment.offsetOfMaxTimestamp, timestamp: segment.maxTimestamp };
+    }
+    // Appends not yet written are in the tail cache, not yet in a segment.
+    return this.tailCache.maxUnwrittenTimestamp(best);
+  }
+}
