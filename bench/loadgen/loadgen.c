@@ -13,8 +13,9 @@
  *   {"role":"produce","messages":N,"bytes":N,"seconds":S,"msgs_per_s":X,"MB_per_s":X,
  *    "latency_us":{"p50":X,"p99":X,"p999":X,"max":X}}
  * A producer's latency is enqueue to delivery report (acknowledgement); a consumer's, in e2e
- * mode, is enqueue to arrival: the producer writes a monotonic timestamp into each payload, and
- * both run in this process, so the clocks agree. MB is 10^6 bytes of payload.
+ * mode, is enqueue to arrival: the producer writes a monotonic timestamp and a per-run nonce into
+ * each payload (so -s is at least 16), both run in this process, so the clocks agree, and records
+ * without this run's nonce are not counted. MB is 10^6 bytes of payload.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <librdkafka/rdkafka.h>
@@ -191,9 +192,9 @@ static void check_deadline(double deadline, const char *what) {
   }
 }
 
-/* Produces options->count payloads; with `stamp`, each starts with its enqueue time. */
+/* Produces options->count payloads, paced by the rate; `summary` prints the producer's line. */
 static void produce(rd_kafka_t *producer, struct producer_state *state,
-                    const struct options *options, double deadline, int stamp, int summary) {
+                    const struct options *options, double deadline, int summary) {
   char *payload = malloc((size_t)options->size_bytes);
   if (!payload) fail("out of memory for the payload", NULL);
   memset(payload, 'b', (size_t)options->size_bytes);
@@ -204,7 +205,6 @@ static void produce(rd_kafka_t *producer, struct producer_state *state,
       while (monotonic_seconds() < due) rd_kafka_poll(producer, 0);
     }
     uint64_t now = monotonic_nanoseconds();
-    if (stamp && options->size_bytes >= 8) memcpy(payload, &now, sizeof now);
     for (;;) {
       rd_kafka_resp_err_t err = rd_kafka_producev(
           producer, RD_KAFKA_V_TOPIC(options->topic),
@@ -300,9 +300,16 @@ static void run_e2e(const struct options *options, double deadline) {
   rd_kafka_metadata_destroy(metadata);
   rd_kafka_topic_destroy(topic);
 
+  /*
+   * Each payload starts with its enqueue time and this run's nonce: records already in the topic
+   * (another run's, or a fill) are read but neither counted nor timed.
+   */
+  if (options->size_bytes < 16) fail("e2e needs a payload of at least 16 bytes", NULL);
   char *payload = malloc((size_t)options->size_bytes);
-  if (!payload || options->size_bytes < 8) fail("e2e needs a payload of at least 8 bytes", NULL);
+  if (!payload) fail("out of memory for the payload", NULL);
   memset(payload, 'e', (size_t)options->size_bytes);
+  uint64_t nonce = monotonic_nanoseconds() ^ ((uint64_t)getpid() << 32);
+  memcpy(payload + 8, &nonce, sizeof nonce);
   struct samples latencies = {0};
   long sent = 0, received = 0, payload_bytes = 0;
   double started = monotonic_seconds();
@@ -332,8 +339,10 @@ static void run_e2e(const struct options *options, double deadline) {
     }
     rd_kafka_message_t *message = rd_kafka_consumer_poll(consumer, wait_ms);
     if (message) {
-      if (!message->err && message->len >= 8) {
-        uint64_t stamp;
+      uint64_t stamp, their_nonce = 0;
+      if (!message->err && message->len >= 16)
+        memcpy(&their_nonce, (const char *)message->payload + 8, sizeof their_nonce);
+      if (!message->err && their_nonce == nonce) {
         memcpy(&stamp, message->payload, sizeof stamp);
         samples_add(&latencies, (double)(monotonic_nanoseconds() - stamp) / 1000.0);
         received++;
@@ -402,7 +411,7 @@ int main(int argc, char **argv) {
     struct producer_state state = {0};
     rd_kafka_t *producer = new_producer(&options, &state, NULL);
     if (options.mock) free(mock_bootstrap(producer, &options));
-    produce(producer, &state, &options, deadline, 0, 1);
+    produce(producer, &state, &options, deadline, 1);
     rd_kafka_destroy(producer);
   } else if (strcmp(options.mode, "consume") == 0) {
     struct producer_state state = {0};
@@ -412,7 +421,7 @@ int main(int argc, char **argv) {
       /* The mock cluster lives in a client: fill it from a producer that stays alive. */
       filler = new_producer(&options, &state, NULL);
       bootstrap = mock_bootstrap(filler, &options);
-      produce(filler, &state, &options, deadline, 0, 0);
+      produce(filler, &state, &options, deadline, 0);
     }
     rd_kafka_t *consumer = new_consumer(&options, bootstrap);
     consume(consumer, &options, deadline);
