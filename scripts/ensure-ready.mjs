@@ -42,6 +42,13 @@ const sourcesNewest = Math.max(
   mtime(join(root, 'tsconfig.build.json')),
 );
 if (mtime(buildMarker) < sourcesNewest) {
+  if (!existsSync(join(root, 'node_modules', 'typescript'))) {
+    // An install with --omit=dev (or NODE_ENV=production) leaves out the compiler.
+    console.error(
+      'brook: building dist/ needs the devDependencies (typescript); install without --omit=dev',
+    );
+    process.exit(1);
+  }
   run('npm run -s build');
   run(`node -e "require('fs').writeFileSync('dist/.build-stamp', String(Date.now()))"`);
 }
