@@ -1066,6 +1066,13 @@ function generate(messageDirectory: string, errorsPath: string | null): Map<stri
       `import { decode${pair.request.name}, encode${pair.request.name}, decode${pair.response.name}, encode${pair.response.name} } from '${module}';`,
     );
   }
+  for (const pair of pairs) {
+    const module = `./${kebabCase(pair.name)}.js`;
+    const { request, response } = pair;
+    index.push(
+      `import type { ${request.name}, ${request.name}Input, ${response.name}, ${response.name}Input } from '${module}';`,
+    );
+  }
   index.push('');
   for (const pair of pairs) index.push(`export * from './${kebabCase(pair.name)}.js';`);
   for (const message of dataModules) index.push(`export * from './${kebabCase(message.name)}.js';`);
@@ -1096,6 +1103,37 @@ function generate(messageDirectory: string, errorsPath: string | null): Map<stri
   index.push('export const ApiKey = {');
   for (const pair of pairs) index.push(`  ${pair.name}: ${pair.apiKey},`);
   index.push('} as const;', '');
+  index.push('/** An API key Brook has codecs for. */');
+  index.push('export type ApiKey = (typeof ApiKey)[keyof typeof ApiKey];', '');
+  // The map from key to types is what lets a handler's request and response types follow from
+  // its key alone (defineHandler in src/handlers/registry.ts), so a mismatch does not compile.
+  index.push(
+    '/** The decoded and encodable types of each API, by API key. */',
+    'export interface ApiTypes {',
+  );
+  for (const pair of pairs) {
+    const { request, response } = pair;
+    index.push(
+      `  ${pair.apiKey}: {`,
+      `    request: ${request.name};`,
+      `    requestInput: ${request.name}Input;`,
+      `    response: ${response.name};`,
+      `    responseInput: ${response.name}Input;`,
+      '  };',
+    );
+  }
+  index.push('}', '');
+  index.push(
+    '/** The request a decoder returns for API `K`. */',
+    "export type RequestOf<K extends ApiKey> = ApiTypes[K]['request'];",
+    '/** What the request encoder of API `K` accepts. */',
+    "export type RequestInputOf<K extends ApiKey> = ApiTypes[K]['requestInput'];",
+    '/** The response a decoder returns for API `K`. */',
+    "export type ResponseOf<K extends ApiKey> = ApiTypes[K]['response'];",
+    '/** What the response encoder of API `K` accepts: what a handler returns. */',
+    "export type ResponseInputOf<K extends ApiKey> = ApiTypes[K]['responseInput'];",
+    '',
+  );
   output.set('index.ts', index.join('\n'));
   return output;
 }

@@ -39,7 +39,7 @@ import { createTxnOffsetCommitHandler } from './handlers/txn-offset-commit.js';
 import { createWriteTxnMarkersHandler } from './handlers/write-txn-markers.js';
 import { createApiVersionsHandler } from './handlers/api-versions.js';
 import { createAlterConfigsHandler } from './handlers/alter-configs.js';
-import { createBrokerConfigs } from './handlers/broker-configs.js';
+import { createBrokerConfigs } from './metadata/broker-configs.js';
 import { createCreatePartitionsHandler } from './handlers/create-partitions.js';
 import { createCreateTopicsHandler } from './handlers/create-topics.js';
 import { createDeleteRecordsHandler } from './handlers/delete-records.js';
@@ -247,6 +247,10 @@ async function assemble(
       .register(
         createFetchHandler({
           replicas,
+          // Asked on Fetch below v10 only (kafka-python polls with v4): cheap, no config parsing.
+          compressionTypeOf: (topic) =>
+            topic.configs['compression.type'] ??
+            String(brokerConfigs.current().settings.get('compression.type')?.value ?? 'producer'),
           log: (message, error) => logger.error(`${message}: ${String(error)}`),
         }),
       )

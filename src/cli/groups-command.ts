@@ -12,7 +12,7 @@
 // Exit codes: 0 success, 1 a Kafka or connection error, 2 a usage error.
 
 import { connect, type Socket } from 'node:net';
-import { decodeConsumerAssignment } from '../coordinator/group/consumer-protocol.js';
+import { assignedPartitionsOf } from '../protocol/consumer-protocol.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
 import { decodeResponseHeader, encodeRequestHeader } from '../protocol/headers.js';
 import { apiMessages } from '../protocol/generated/index.js';
@@ -449,7 +449,7 @@ async function snapshotGroup(cluster: Cluster, groupId: string): Promise<GroupSn
   checkError(group.errorCode, `DescribeGroups for ${groupId}`);
   const owners = new Map<string, { memberId: string; clientHost: string; clientId: string }>();
   for (const member of group.members) {
-    for (const { topic, partitions } of decodeConsumerAssignment(member.memberAssignment)) {
+    for (const { topic, partitions } of assignedPartitionsOf(member.memberAssignment)) {
       for (const partition of partitions) {
         owners.set(partitionKey(topic, partition), member);
       }

@@ -3,17 +3,11 @@
 
 import { fencedErrorFor } from '../coordinator/txn/fenced-error.js';
 import type { TransactionCoordinator } from '../coordinator/txn/transaction-coordinator.js';
-import type {
-  AddOffsetsToTxnRequest,
-  AddOffsetsToTxnResponseInput,
-} from '../protocol/generated/add-offsets-to-txn.js';
-import type { Handler } from './registry.js';
+import { ApiKey } from '../protocol/generated/index.js';
+import { defineHandler } from './registry.js';
 
-export function createAddOffsetsToTxnHandler(
-  coordinator: TransactionCoordinator,
-): Handler<AddOffsetsToTxnRequest, AddOffsetsToTxnResponseInput> {
-  return {
-    apiKey: 25,
+export function createAddOffsetsToTxnHandler(coordinator: TransactionCoordinator) {
+  return defineHandler(ApiKey.AddOffsetsToTxn, {
     minVersion: 0,
     maxVersion: 4,
     async handle(request, context) {
@@ -28,5 +22,5 @@ export function createAddOffsetsToTxnHandler(
     errorResponse(_request, errorCode) {
       return { throttleTimeMs: 0, errorCode };
     },
-  };
+  });
 }

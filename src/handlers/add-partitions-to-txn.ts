@@ -4,16 +4,14 @@
 
 import { fencedErrorFor } from '../coordinator/txn/fenced-error.js';
 import type { TransactionCoordinator } from '../coordinator/txn/transaction-coordinator.js';
+import { ApiKey } from '../protocol/generated/index.js';
 import type {
   AddPartitionsToTxnRequest,
   AddPartitionsToTxnResponseAddPartitionsToTxnTopicResultInput,
-  AddPartitionsToTxnResponseInput,
 } from '../protocol/generated/add-partitions-to-txn.js';
-import type { Handler } from './registry.js';
+import { defineHandler } from './registry.js';
 
-export function createAddPartitionsToTxnHandler(
-  coordinator: TransactionCoordinator,
-): Handler<AddPartitionsToTxnRequest, AddPartitionsToTxnResponseInput> {
+export function createAddPartitionsToTxnHandler(coordinator: TransactionCoordinator) {
   const byTopic = (
     request: AddPartitionsToTxnRequest,
     errorOf: (topic: string, partition: number) => number,
@@ -25,8 +23,7 @@ export function createAddPartitionsToTxnHandler(
         partitionErrorCode: errorOf(topic.name, partitionIndex),
       })),
     }));
-  return {
-    apiKey: 24,
+  return defineHandler(ApiKey.AddPartitionsToTxn, {
     minVersion: 0,
     maxVersion: 3,
     async handle(request, context) {
@@ -46,5 +43,5 @@ export function createAddPartitionsToTxnHandler(
     errorResponse(request, errorCode) {
       return { throttleTimeMs: 0, resultsByTopicV3AndBelow: byTopic(request, () => errorCode) };
     },
-  };
+  });
 }

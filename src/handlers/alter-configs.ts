@@ -6,15 +6,12 @@
 // Every change in a resource is validated before any is applied, so a resource is changed
 // completely or not at all; validate_only validates and changes nothing.
 
+import type { BrokerConfigs } from '../metadata/broker-configs.js';
 import { ErrorCode } from '../protocol/errors.js';
-import type {
-  AlterConfigsRequest,
-  AlterConfigsRequestAlterConfigsResource,
-  AlterConfigsResponseInput,
-} from '../protocol/generated/alter-configs.js';
+import type { AlterConfigsRequestAlterConfigsResource } from '../protocol/generated/alter-configs.js';
+import { ApiKey } from '../protocol/generated/index.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
-import { AdminRequestError } from './admin-errors.js';
-import type { BrokerConfigs } from './broker-configs.js';
+import { defineHandler } from './registry.js';
 import {
   ConfigResourceType,
   alterEachResource,
@@ -23,20 +20,17 @@ import {
   replaceTopicOverrides,
   topicResource,
   unsupportedResourceType,
-} from './config-resources.js';
-import type { Handler } from './registry.js';
+} from './shared/config-resources.js';
+import { AdminRequestError } from './shared/errors.js';
 
 export interface AlterConfigsHandlerDependencies {
   readonly replicas: ReplicaManager;
   readonly brokerConfigs: BrokerConfigs;
 }
 
-export function createAlterConfigsHandler(
-  dependencies: AlterConfigsHandlerDependencies,
-): Handler<AlterConfigsRequest, AlterConfigsResponseInput> {
+export function createAlterConfigsHandler(dependencies: AlterConfigsHandlerDependencies) {
   const { replicas, brokerConfigs } = dependencies;
-  return {
-    apiKey: 33,
+  return defineHandler(ApiKey.AlterConfigs, {
     minVersion: 0,
     maxVersion: 2,
 
@@ -53,7 +47,7 @@ export function createAlterConfigsHandler(
         responses: request.resources.map((resource) => resourceOutcome(resource, errorCode, null)),
       };
     },
-  };
+  });
 
   async function alter(
     resource: AlterConfigsRequestAlterConfigsResource,

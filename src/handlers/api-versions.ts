@@ -7,14 +7,9 @@
 // v3+ requests carry the client's software name and version, which must be well-formed.
 
 import { ErrorCode } from '../protocol/errors.js';
-import type {
-  ApiVersionsRequest,
-  ApiVersionsResponseInput,
-} from '../protocol/generated/api-versions.js';
-import { apiMessages } from '../protocol/generated/index.js';
-import type { Handler, HandlerRegistry } from './registry.js';
-
-const apiVersionsKey = 18;
+import type { ApiVersionsResponseInput } from '../protocol/generated/api-versions.js';
+import { ApiKey, apiMessages } from '../protocol/generated/index.js';
+import { defineHandler, type HandlerRegistry } from './registry.js';
 
 /** KIP-511: letters and digits, with '-' and '.' allowed inside. */
 const clientSoftwarePattern = /^[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?$/;
@@ -23,10 +18,8 @@ export function isValidClientSoftware(text: string): boolean {
   return clientSoftwarePattern.test(text);
 }
 
-export function createApiVersionsHandler(
-  registry: HandlerRegistry,
-): Handler<ApiVersionsRequest, ApiVersionsResponseInput> {
-  const codec = apiMessages.get(apiVersionsKey);
+export function createApiVersionsHandler(registry: HandlerRegistry) {
+  const codec = apiMessages.get(ApiKey.ApiVersions);
   const validVersions = codec?.validVersions;
   if (validVersions === undefined || validVersions === null) {
     throw new Error('assertion failed: the generated codecs have no stable ApiVersions versions');
@@ -43,8 +36,7 @@ export function createApiVersionsHandler(
     zkMigrationReady: false,
   });
 
-  return {
-    apiKey: apiVersionsKey,
+  return defineHandler(ApiKey.ApiVersions, {
     minVersion: validVersions.min,
     maxVersion: Math.min(4, validVersions.max),
     handle(request, context) {
@@ -63,5 +55,5 @@ export function createApiVersionsHandler(
     errorResponse(_request, errorCode) {
       return response(errorCode, errorCode === ErrorCode.UNSUPPORTED_VERSION);
     },
-  };
+  });
 }

@@ -3,30 +3,26 @@
 // INVALID_PARTITIONS; a manual assignment must give one entry per new partition naming only this
 // broker. Every topic of the request gets a result: clients expect one per topic they sent.
 
+import { isValidTopicName } from '../metadata/topic-name.js';
 import { ErrorCode } from '../protocol/errors.js';
 import type {
-  CreatePartitionsRequest,
   CreatePartitionsRequestCreatePartitionsTopic,
   CreatePartitionsResponseCreatePartitionsTopicResultInput,
-  CreatePartitionsResponseInput,
 } from '../protocol/generated/create-partitions.js';
+import { ApiKey } from '../protocol/generated/index.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
-import { AdminRequestError, adminErrorOf } from './admin-errors.js';
-import { oneChangeAtATime } from './config-resources.js';
-import { isValidTopicName } from './kafka-error.js';
-import type { Handler } from './registry.js';
+import { defineHandler } from './registry.js';
+import { oneChangeAtATime } from './shared/config-resources.js';
+import { AdminRequestError, adminErrorOf } from './shared/errors.js';
 
 export interface CreatePartitionsHandlerDependencies {
   readonly replicas: ReplicaManager;
   readonly nodeId: number;
 }
 
-export function createCreatePartitionsHandler(
-  dependencies: CreatePartitionsHandlerDependencies,
-): Handler<CreatePartitionsRequest, CreatePartitionsResponseInput> {
+export function createCreatePartitionsHandler(dependencies: CreatePartitionsHandlerDependencies) {
   const { replicas, nodeId } = dependencies;
-  return {
-    apiKey: 37,
+  return defineHandler(ApiKey.CreatePartitions, {
     minVersion: 0,
     maxVersion: 3,
 
@@ -61,7 +57,7 @@ export function createCreatePartitionsHandler(
         results: request.topics.map((topic) => result(topic.name, errorCode, null)),
       };
     },
-  };
+  });
 
   function check(requested: CreatePartitionsRequestCreatePartitionsTopic): void {
     const topic = replicas.topic(requested.name);

@@ -9,19 +9,18 @@
 import { describeTopicConfigs, parseTopicConfigs } from '../config/topic-config.js';
 import { OFFSETS_TOPIC_NAME } from '../coordinator/group/ports.js';
 import { TRANSACTION_STATE_TOPIC_NAME } from '../coordinator/txn/transaction-coordinator.js';
+import type { BrokerConfigs } from '../metadata/broker-configs.js';
+import { isValidTopicName } from '../metadata/topic-name.js';
 import { ErrorCode } from '../protocol/errors.js';
 import type {
-  CreateTopicsRequest,
   CreateTopicsRequestCreatableTopic,
   CreateTopicsResponseCreatableTopicResultInput,
-  CreateTopicsResponseInput,
 } from '../protocol/generated/create-topics.js';
+import { ApiKey } from '../protocol/generated/index.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
-import { AdminRequestError, adminErrorOf } from './admin-errors.js';
-import type { BrokerConfigs } from './broker-configs.js';
-import { validateTopicOverrides } from './config-resources.js';
-import { isValidTopicName } from './kafka-error.js';
-import type { Handler } from './registry.js';
+import { defineHandler } from './registry.js';
+import { validateTopicOverrides } from './shared/config-resources.js';
+import { AdminRequestError, adminErrorOf } from './shared/errors.js';
 
 const ZERO_TOPIC_ID = Buffer.alloc(16);
 const INTERNAL_TOPIC_NAMES: ReadonlySet<string> = new Set([
@@ -43,12 +42,9 @@ interface PlannedTopic {
   readonly configs: Map<string, string>;
 }
 
-export function createCreateTopicsHandler(
-  dependencies: CreateTopicsHandlerDependencies,
-): Handler<CreateTopicsRequest, CreateTopicsResponseInput> {
+export function createCreateTopicsHandler(dependencies: CreateTopicsHandlerDependencies) {
   const { replicas, brokerConfigs } = dependencies;
-  return {
-    apiKey: 19,
+  return defineHandler(ApiKey.CreateTopics, {
     minVersion: 0,
     maxVersion: 7,
 
@@ -93,7 +89,7 @@ export function createCreateTopicsHandler(
         topics: request.topics.map((topic) => failed(topic.name, errorCode, null)),
       };
     },
-  };
+  });
 
   /** Checks one topic of the request and works out what creating it means; throws on any problem. */
   function plan(topic: CreatableTopic): PlannedTopic {

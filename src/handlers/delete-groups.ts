@@ -1,19 +1,11 @@
 // DeleteGroups (key 42): removes groups that have no members, with their committed offsets.
 
 import type { GroupCoordinator } from '../coordinator/group/group-coordinator.js';
-import type {
-  DeleteGroupsRequest,
-  DeleteGroupsResponseInput,
-} from '../protocol/generated/delete-groups.js';
-import type { Handler } from './registry.js';
+import { ApiKey } from '../protocol/generated/index.js';
+import { defineHandler } from './registry.js';
 
-const deleteGroupsKey = 42;
-
-export function createDeleteGroupsHandler(
-  coordinator: GroupCoordinator,
-): Handler<DeleteGroupsRequest, DeleteGroupsResponseInput> {
-  return {
-    apiKey: deleteGroupsKey,
+export function createDeleteGroupsHandler(coordinator: GroupCoordinator) {
+  return defineHandler(ApiKey.DeleteGroups, {
     minVersion: 0,
     maxVersion: 2,
     async handle(request) {
@@ -25,5 +17,5 @@ export function createDeleteGroupsHandler(
         results: request.groupsNames.map((groupId) => ({ groupId, errorCode })),
       };
     },
-  };
+  });
 }

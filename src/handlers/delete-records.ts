@@ -4,25 +4,19 @@
 // cannot yet see must not be deleted. The answer is the new low watermark (log start offset).
 
 import { ErrorCode } from '../protocol/errors.js';
-import type {
-  DeleteRecordsRequest,
-  DeleteRecordsResponseDeleteRecordsPartitionResultInput,
-  DeleteRecordsResponseInput,
-} from '../protocol/generated/delete-records.js';
+import { ApiKey } from '../protocol/generated/index.js';
+import type { DeleteRecordsResponseDeleteRecordsPartitionResultInput } from '../protocol/generated/delete-records.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
 import { isDeleteRetained } from '../storage/log-config.js';
-import { adminErrorOf } from './admin-errors.js';
-import type { Handler } from './registry.js';
+import { adminErrorOf } from './shared/errors.js';
+import { defineHandler } from './registry.js';
 
 /** The offset that means "everything up to the high watermark". */
 const HIGH_WATERMARK = -1n;
 
-export function createDeleteRecordsHandler(dependencies: {
-  readonly replicas: ReplicaManager;
-}): Handler<DeleteRecordsRequest, DeleteRecordsResponseInput> {
+export function createDeleteRecordsHandler(dependencies: { readonly replicas: ReplicaManager }) {
   const { replicas } = dependencies;
-  return {
-    apiKey: 21,
+  return defineHandler(ApiKey.DeleteRecords, {
     minVersion: 0,
     maxVersion: 2,
 
@@ -53,7 +47,7 @@ export function createDeleteRecordsHandler(dependencies: {
         })),
       };
     },
-  };
+  });
 
   async function deleteBefore(
     topicName: string,

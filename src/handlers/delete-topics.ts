@@ -3,16 +3,16 @@
 // never half-listed. Internal topics (__consumer_offsets) are refused: the group coordinator
 // keeps its state in them.
 
+import { isValidTopicName } from '../metadata/topic-name.js';
 import { ErrorCode } from '../protocol/errors.js';
 import type {
   DeleteTopicsRequest,
   DeleteTopicsResponseDeletableTopicResultInput,
-  DeleteTopicsResponseInput,
 } from '../protocol/generated/delete-topics.js';
+import { ApiKey } from '../protocol/generated/index.js';
 import type { ReplicaManager, TopicPartitions } from '../replica/replica-manager.js';
-import { AdminRequestError, adminErrorOf } from './admin-errors.js';
-import { isValidTopicName } from './kafka-error.js';
-import type { Handler } from './registry.js';
+import { defineHandler } from './registry.js';
+import { AdminRequestError, adminErrorOf } from './shared/errors.js';
 
 const ZERO_TOPIC_ID = Buffer.alloc(16);
 
@@ -28,12 +28,9 @@ interface TopicReference {
   readonly topicId: Buffer;
 }
 
-export function createDeleteTopicsHandler(
-  dependencies: DeleteTopicsHandlerDependencies,
-): Handler<DeleteTopicsRequest, DeleteTopicsResponseInput> {
+export function createDeleteTopicsHandler(dependencies: DeleteTopicsHandlerDependencies) {
   const { replicas } = dependencies;
-  return {
-    apiKey: 20,
+  return defineHandler(ApiKey.DeleteTopics, {
     minVersion: 0,
     maxVersion: 6,
 
@@ -97,7 +94,7 @@ export function createDeleteTopicsHandler(
         ),
       };
     },
-  };
+  });
 
   function resolve(reference: TopicReference): TopicPartitions {
     if (reference.name !== null) {

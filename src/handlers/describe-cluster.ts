@@ -3,12 +3,9 @@
 // request for controller endpoints (endpoint type 2, v1) is UNSUPPORTED_ENDPOINT_TYPE.
 
 import { ErrorCode } from '../protocol/errors.js';
-import type {
-  DescribeClusterRequest,
-  DescribeClusterResponseInput,
-} from '../protocol/generated/describe-cluster.js';
+import { ApiKey } from '../protocol/generated/index.js';
 import type { BrokerNode } from './metadata.js';
-import type { Handler, RequestContext } from './registry.js';
+import { defineHandler, type RequestContext } from './registry.js';
 
 /** Kafka's "authorized operations were not requested" marker. */
 const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
@@ -32,11 +29,8 @@ export interface DescribeClusterHandlerDependencies {
   readonly brokers: (context: RequestContext) => readonly BrokerNode[];
 }
 
-export function createDescribeClusterHandler(
-  dependencies: DescribeClusterHandlerDependencies,
-): Handler<DescribeClusterRequest, DescribeClusterResponseInput> {
-  return {
-    apiKey: 60,
+export function createDescribeClusterHandler(dependencies: DescribeClusterHandlerDependencies) {
+  return defineHandler(ApiKey.DescribeCluster, {
     minVersion: 0,
     maxVersion: 1,
 
@@ -79,5 +73,5 @@ export function createDescribeClusterHandler(
         brokers: [],
       };
     },
-  };
+  });
 }

@@ -16,36 +16,33 @@ import {
   describeTopicConfigs,
   parseTopicConfigs,
 } from '../config/topic-config.js';
+import type { BrokerConfigs } from '../metadata/broker-configs.js';
 import { ErrorCode } from '../protocol/errors.js';
 import type {
   DescribeConfigsRequest,
   DescribeConfigsRequestDescribeConfigsResource,
   DescribeConfigsResponseDescribeConfigsResourceResultInput,
   DescribeConfigsResponseDescribeConfigsResultInput,
-  DescribeConfigsResponseInput,
 } from '../protocol/generated/describe-configs.js';
+import { ApiKey } from '../protocol/generated/index.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
-import { adminErrorOf } from './admin-errors.js';
-import type { BrokerConfigs } from './broker-configs.js';
+import { defineHandler } from './registry.js';
 import {
   ConfigResourceType,
   brokerResourceScope,
   topicResource,
   unsupportedResourceType,
-} from './config-resources.js';
-import type { Handler } from './registry.js';
+} from './shared/config-resources.js';
+import { adminErrorOf } from './shared/errors.js';
 
 export interface DescribeConfigsHandlerDependencies {
   readonly replicas: ReplicaManager;
   readonly brokerConfigs: BrokerConfigs;
 }
 
-export function createDescribeConfigsHandler(
-  dependencies: DescribeConfigsHandlerDependencies,
-): Handler<DescribeConfigsRequest, DescribeConfigsResponseInput> {
+export function createDescribeConfigsHandler(dependencies: DescribeConfigsHandlerDependencies) {
   const { replicas, brokerConfigs } = dependencies;
-  return {
-    apiKey: 32,
+  return defineHandler(ApiKey.DescribeConfigs, {
     minVersion: 0,
     maxVersion: 4,
 
@@ -74,7 +71,7 @@ export function createDescribeConfigsHandler(
         results: request.resources.map((resource) => result(resource, errorCode, null, [])),
       };
     },
-  };
+  });
 
   function describeResource(
     resource: DescribeConfigsRequestDescribeConfigsResource,

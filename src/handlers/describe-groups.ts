@@ -2,14 +2,10 @@
 // and assignment while the group is Stable (Kafka's rule).
 
 import type { GroupCoordinator, GroupDescription } from '../coordinator/group/group-coordinator.js';
-import type {
-  DescribeGroupsRequest,
-  DescribeGroupsResponseDescribedGroupInput,
-  DescribeGroupsResponseInput,
-} from '../protocol/generated/describe-groups.js';
-import type { Handler } from './registry.js';
+import { ApiKey } from '../protocol/generated/index.js';
+import type { DescribeGroupsResponseDescribedGroupInput } from '../protocol/generated/describe-groups.js';
+import { defineHandler } from './registry.js';
 
-const describeGroupsKey = 15;
 const authorizedOperationsVersionMin = 3;
 const groupInstanceIdVersionMin = 4;
 
@@ -36,11 +32,8 @@ function toDescribedGroup(
   };
 }
 
-export function createDescribeGroupsHandler(
-  coordinator: GroupCoordinator,
-): Handler<DescribeGroupsRequest, DescribeGroupsResponseInput> {
-  return {
-    apiKey: describeGroupsKey,
+export function createDescribeGroupsHandler(coordinator: GroupCoordinator) {
+  return defineHandler(ApiKey.DescribeGroups, {
     minVersion: 0,
     maxVersion: 5,
     handle(request, context) {
@@ -73,5 +66,5 @@ export function createDescribeGroupsHandler(
         ),
       };
     },
-  };
+  });
 }

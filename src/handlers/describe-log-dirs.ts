@@ -6,14 +6,11 @@ import { statfs } from 'node:fs/promises';
 import { resolve } from 'node:path';
 
 import { ErrorCode } from '../protocol/errors.js';
-import type {
-  DescribeLogDirsRequest,
-  DescribeLogDirsResponseDescribeLogDirsTopicInput,
-  DescribeLogDirsResponseInput,
-} from '../protocol/generated/describe-log-dirs.js';
+import { ApiKey } from '../protocol/generated/index.js';
+import type { DescribeLogDirsResponseDescribeLogDirsTopicInput } from '../protocol/generated/describe-log-dirs.js';
 import type { Partition } from '../replica/partition.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
-import type { Handler } from './registry.js';
+import { defineHandler } from './registry.js';
 
 export interface DescribeLogDirsHandlerDependencies {
   readonly replicas: ReplicaManager;
@@ -21,13 +18,10 @@ export interface DescribeLogDirsHandlerDependencies {
   readonly logDir: string;
 }
 
-export function createDescribeLogDirsHandler(
-  dependencies: DescribeLogDirsHandlerDependencies,
-): Handler<DescribeLogDirsRequest, DescribeLogDirsResponseInput> {
+export function createDescribeLogDirsHandler(dependencies: DescribeLogDirsHandlerDependencies) {
   const { replicas } = dependencies;
   const logDir = resolve(dependencies.logDir);
-  return {
-    apiKey: 35,
+  return defineHandler(ApiKey.DescribeLogDirs, {
     minVersion: 0,
     maxVersion: 4,
 
@@ -64,7 +58,7 @@ export function createDescribeLogDirsHandler(
     errorResponse(_request, errorCode) {
       return { throttleTimeMs: 0, errorCode, results: [] };
     },
-  };
+  });
 }
 
 function describeTopic(

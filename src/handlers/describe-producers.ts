@@ -3,18 +3,14 @@
 // admin clients.
 
 import { ErrorCode } from '../protocol/errors.js';
-import type {
-  DescribeProducersRequest,
-  DescribeProducersResponseInput,
-} from '../protocol/generated/describe-producers.js';
+import { ApiKey } from '../protocol/generated/index.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
-import type { Handler } from './registry.js';
+import { defineHandler } from './registry.js';
 
 export function createDescribeProducersHandler(dependencies: {
   readonly replicas: ReplicaManager;
-}): Handler<DescribeProducersRequest, DescribeProducersResponseInput> {
-  return {
-    apiKey: 61,
+}) {
+  return defineHandler(ApiKey.DescribeProducers, {
     minVersion: 0,
     maxVersion: 0,
     handle(request) {
@@ -62,5 +58,5 @@ export function createDescribeProducersHandler(dependencies: {
         })),
       };
     },
-  };
+  });
 }

@@ -2,17 +2,11 @@
 // partitions, as the transaction coordinator holds them.
 
 import type { TransactionCoordinator } from '../coordinator/txn/transaction-coordinator.js';
-import type {
-  DescribeTransactionsRequest,
-  DescribeTransactionsResponseInput,
-} from '../protocol/generated/describe-transactions.js';
-import type { Handler } from './registry.js';
+import { ApiKey } from '../protocol/generated/index.js';
+import { defineHandler } from './registry.js';
 
-export function createDescribeTransactionsHandler(
-  coordinator: TransactionCoordinator,
-): Handler<DescribeTransactionsRequest, DescribeTransactionsResponseInput> {
-  return {
-    apiKey: 65,
+export function createDescribeTransactionsHandler(coordinator: TransactionCoordinator) {
+  return defineHandler(ApiKey.DescribeTransactions, {
     minVersion: 0,
     maxVersion: 0,
     handle(request) {
@@ -48,5 +42,5 @@ export function createDescribeTransactionsHandler(
         })),
       };
     },
-  };
+  });
 }

@@ -5,14 +5,11 @@
 
 import { fencedErrorFor } from '../coordinator/txn/fenced-error.js';
 import type { TransactionCoordinator } from '../coordinator/txn/transaction-coordinator.js';
-import type { EndTxnRequest, EndTxnResponseInput } from '../protocol/generated/end-txn.js';
-import type { Handler } from './registry.js';
+import { ApiKey } from '../protocol/generated/index.js';
+import { defineHandler } from './registry.js';
 
-export function createEndTxnHandler(
-  coordinator: TransactionCoordinator,
-): Handler<EndTxnRequest, EndTxnResponseInput> {
-  return {
-    apiKey: 26,
+export function createEndTxnHandler(coordinator: TransactionCoordinator) {
+  return defineHandler(ApiKey.EndTxn, {
     minVersion: 0,
     maxVersion: 4,
     async handle(request, context) {
@@ -30,5 +27,5 @@ export function createEndTxnHandler(
     errorResponse(_request, errorCode) {
       return { throttleTimeMs: 0, errorCode };
     },
-  };
+  });
 }

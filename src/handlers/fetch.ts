@@ -4,25 +4,34 @@
 // Long-poll: when fewer than `minBytes` are available the request parks until a partition's
 // high watermark moves (woken by the log's append and flush events, never by polling), the
 // `maxWaitMs` deadline passes, or the connection closes. Sessionless: the response's session id
-// is always 0, which every client accepts as "no session" (KIP-227).
+// is always 0, which every client accepts as "no session" (KIP-227). Below v10 a topic whose
+// compression.type is zstd is refused (zstd-gate.ts).
 
 import { ErrorCode } from '../protocol/errors.js';
+import { ApiKey } from '../protocol/generated/index.js';
 import type {
   FetchRequest,
   FetchRequestFetchPartition,
   FetchResponseInput,
   FetchResponsePartitionDataInput,
 } from '../protocol/generated/fetch.js';
+import type { TopicMetadata } from '../metadata/metadata-store.js';
 import type { Partition } from '../replica/partition.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
-import { kafkaErrorCodeOf } from './kafka-error.js';
-import type { Handler, RequestContext } from './registry.js';
+import { kafkaErrorCodeOf } from './shared/errors.js';
+import { defineHandler, type RequestContext } from './registry.js';
+import { fetchCompressionError } from './zstd-gate.js';
 
 const READ_COMMITTED = 1;
 const emptyRecords: readonly Buffer[] = [];
 
 export interface FetchHandlerDependencies {
   readonly replicas: ReplicaManager;
+  /**
+   * A topic's effective compression.type (its override, else the broker's), asked only for Fetch
+   * below v10; without it only the topic's override counts.
+   */
+  readonly compressionTypeOf?: (topic: TopicMetadata) => string;
   readonly log?: (message: string, error: unknown) => void;
 }
 
@@ -31,10 +40,11 @@ interface PartitionRead {
   partition: Partition | undefined;
 }
 
-export function createFetchHandler(
-  dependencies: FetchHandlerDependencies,
-): Handler<FetchRequest, FetchResponseInput> {
+export function createFetchHandler(dependencies: FetchHandlerDependencies) {
   const { replicas } = dependencies;
+  const compressionTypeOf =
+    dependencies.compressionTypeOf ??
+    ((topic: TopicMetadata) => topic.configs['compression.type'] ?? 'producer');
 
   /** One pass over every requested partition; returns the response and the bytes it holds. */
   async function readAll(
@@ -59,6 +69,10 @@ export function createFetchHandler(
         version >= 13 ? replicas.topicById(fetchTopic.topicId) : replicas.topic(fetchTopic.topic);
       const unknownTopicError =
         version >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+      const compressionError =
+        topic === undefined
+          ? ErrorCode.NONE
+          : fetchCompressionError(version, () => compressionTypeOf(topic.metadata));
       const partitionResponses: FetchResponsePartitionDataInput[] = [];
       for (const fetchPartition of fetchTopic.partitions) {
         const partition = topic?.partitions[fetchPartition.partition];
@@ -69,6 +83,8 @@ export function createFetchHandler(
         if (partition === undefined) {
           read.response.errorCode =
             topic === undefined ? unknownTopicError : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        } else if (compressionError !== ErrorCode.NONE) {
+          read.response.errorCode = compressionError;
         } else {
           partitions.set(partition, readBoundOf(partition, readCommitted));
           const maxBytes = Math.min(fetchPartition.partitionMaxBytes, remainingBytes);
@@ -147,8 +163,7 @@ export function createFetchHandler(
     }
   }
 
-  return {
-    apiKey: 1,
+  return defineHandler(ApiKey.Fetch, {
     minVersion: 4,
     maxVersion: 17,
 
@@ -174,7 +189,7 @@ export function createFetchHandler(
         );
       }
     },
-  };
+  });
 }
 
 function emptyPartitionResponse(

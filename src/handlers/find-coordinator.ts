@@ -6,14 +6,13 @@ import type {
   FindCoordinatorResult,
   GroupCoordinator,
 } from '../coordinator/group/group-coordinator.js';
+import { ApiKey } from '../protocol/generated/index.js';
 import type {
-  FindCoordinatorRequest,
   FindCoordinatorResponseCoordinatorInput,
   FindCoordinatorResponseInput,
 } from '../protocol/generated/find-coordinator.js';
-import type { Handler } from './registry.js';
+import { defineHandler } from './registry.js';
 
-const findCoordinatorKey = 10;
 const batchedKeysVersionMin = 4;
 
 function coordinatorEntry(result: FindCoordinatorResult): FindCoordinatorResponseCoordinatorInput {
@@ -41,11 +40,8 @@ function singleKeyResponse(
   };
 }
 
-export function createFindCoordinatorHandler(
-  coordinator: GroupCoordinator,
-): Handler<FindCoordinatorRequest, FindCoordinatorResponseInput> {
-  return {
-    apiKey: findCoordinatorKey,
+export function createFindCoordinatorHandler(coordinator: GroupCoordinator) {
+  return defineHandler(ApiKey.FindCoordinator, {
     minVersion: 0,
     maxVersion: 6,
     handle(request, context) {
@@ -77,5 +73,5 @@ export function createFindCoordinatorHandler(
       }
       return singleKeyResponse(failed(request.key), context.apiVersion);
     },
-  };
+  });
 }

@@ -2,16 +2,11 @@
 // (REBALANCE_IN_PROGRESS).
 
 import type { GroupCoordinator } from '../coordinator/group/group-coordinator.js';
-import type { HeartbeatRequest, HeartbeatResponseInput } from '../protocol/generated/heartbeat.js';
-import type { Handler } from './registry.js';
+import { ApiKey } from '../protocol/generated/index.js';
+import { defineHandler } from './registry.js';
 
-const heartbeatKey = 12;
-
-export function createHeartbeatHandler(
-  coordinator: GroupCoordinator,
-): Handler<HeartbeatRequest, HeartbeatResponseInput> {
-  return {
-    apiKey: heartbeatKey,
+export function createHeartbeatHandler(coordinator: GroupCoordinator) {
+  return defineHandler(ApiKey.Heartbeat, {
     minVersion: 0,
     maxVersion: 4,
     handle(request) {
@@ -26,5 +21,5 @@ export function createHeartbeatHandler(
     errorResponse(_request, errorCode) {
       return { throttleTimeMs: 0, errorCode };
     },
-  };
+  });
 }

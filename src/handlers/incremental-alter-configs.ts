@@ -5,21 +5,20 @@
 //
 // Each resource is validated whole before anything is applied; validate_only changes nothing.
 
-import { renderConfigValue } from '../config/definitions.js';
 import { brokerConfigDefinitions } from '../config/broker-definitions.js';
+import { renderConfigValue } from '../config/definitions.js';
 import type { ConfigDefinition, ConfigValue } from '../config/definitions.js';
 import { effectiveTopicConfigs, parseTopicConfigs } from '../config/topic-config.js';
 import { topicConfigDefinitions } from '../config/topic-definitions.js';
+import type { BrokerConfigs } from '../metadata/broker-configs.js';
 import { ErrorCode } from '../protocol/errors.js';
 import type {
-  IncrementalAlterConfigsRequest,
   IncrementalAlterConfigsRequestAlterConfigsResource,
   IncrementalAlterConfigsRequestAlterableConfig,
-  IncrementalAlterConfigsResponseInput,
 } from '../protocol/generated/incremental-alter-configs.js';
+import { ApiKey } from '../protocol/generated/index.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
-import { AdminRequestError } from './admin-errors.js';
-import type { BrokerConfigs } from './broker-configs.js';
+import { defineHandler } from './registry.js';
 import {
   ConfigResourceType,
   alterEachResource,
@@ -28,8 +27,8 @@ import {
   replaceTopicOverrides,
   topicResource,
   unsupportedResourceType,
-} from './config-resources.js';
-import type { Handler } from './registry.js';
+} from './shared/config-resources.js';
+import { AdminRequestError } from './shared/errors.js';
 
 /** Kafka's AlterConfigOp.OpType codes. */
 export const ConfigOperation = {
@@ -46,10 +45,9 @@ export interface IncrementalAlterConfigsHandlerDependencies {
 
 export function createIncrementalAlterConfigsHandler(
   dependencies: IncrementalAlterConfigsHandlerDependencies,
-): Handler<IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponseInput> {
+) {
   const { replicas, brokerConfigs } = dependencies;
-  return {
-    apiKey: 44,
+  return defineHandler(ApiKey.IncrementalAlterConfigs, {
     minVersion: 0,
     maxVersion: 1,
 
@@ -66,7 +64,7 @@ export function createIncrementalAlterConfigsHandler(
         responses: request.resources.map((resource) => resourceOutcome(resource, errorCode, null)),
       };
     },
-  };
+  });
 
   async function alter(
     resource: IncrementalAlterConfigsRequestAlterConfigsResource,

@@ -4,17 +4,11 @@
 
 import { fencedErrorFor } from '../coordinator/txn/fenced-error.js';
 import type { TransactionCoordinator } from '../coordinator/txn/transaction-coordinator.js';
-import type {
-  InitProducerIdRequest,
-  InitProducerIdResponseInput,
-} from '../protocol/generated/init-producer-id.js';
-import type { Handler } from './registry.js';
+import { ApiKey } from '../protocol/generated/index.js';
+import { defineHandler } from './registry.js';
 
-export function createInitProducerIdHandler(
-  coordinator: TransactionCoordinator,
-): Handler<InitProducerIdRequest, InitProducerIdResponseInput> {
-  return {
-    apiKey: 22,
+export function createInitProducerIdHandler(coordinator: TransactionCoordinator) {
+  return defineHandler(ApiKey.InitProducerId, {
     minVersion: 0,
     maxVersion: 5,
     async handle(request, context) {
@@ -34,5 +28,5 @@ export function createInitProducerIdHandler(
     errorResponse(_request, errorCode) {
       return { throttleTimeMs: 0, errorCode, producerId: -1n, producerEpoch: -1 };
     },
-  };
+  });
 }

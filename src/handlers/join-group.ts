@@ -4,10 +4,10 @@
 
 import type { GroupCoordinator } from '../coordinator/group/group-coordinator.js';
 import type { JoinGroupResult } from '../coordinator/group/classic-group.js';
-import type { JoinGroupRequest, JoinGroupResponseInput } from '../protocol/generated/join-group.js';
-import type { Handler, RequestContext } from './registry.js';
+import { ApiKey } from '../protocol/generated/index.js';
+import type { JoinGroupResponseInput } from '../protocol/generated/join-group.js';
+import { defineHandler, type RequestContext } from './registry.js';
 
-const joinGroupKey = 11;
 /** From v4 a new member first gets MEMBER_ID_REQUIRED and a member id to join with. */
 const requireKnownMemberIdVersionMin = 4;
 
@@ -35,11 +35,8 @@ function toResponse(result: JoinGroupResult, version: number): JoinGroupResponse
   };
 }
 
-export function createJoinGroupHandler(
-  coordinator: GroupCoordinator,
-): Handler<JoinGroupRequest, JoinGroupResponseInput> {
-  return {
-    apiKey: joinGroupKey,
+export function createJoinGroupHandler(coordinator: GroupCoordinator) {
+  return defineHandler(ApiKey.JoinGroup, {
     minVersion: 0,
     maxVersion: 9,
     async handle(request, context) {
@@ -77,5 +74,5 @@ export function createJoinGroupHandler(
         context.apiVersion,
       );
     },
-  };
+  });
 }

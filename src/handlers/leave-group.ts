@@ -3,13 +3,10 @@
 
 import type { GroupCoordinator, LeaveGroupResult } from '../coordinator/group/group-coordinator.js';
 import { ErrorCode } from '../protocol/errors.js';
-import type {
-  LeaveGroupRequest,
-  LeaveGroupResponseInput,
-} from '../protocol/generated/leave-group.js';
-import type { Handler } from './registry.js';
+import { ApiKey } from '../protocol/generated/index.js';
+import type { LeaveGroupResponseInput } from '../protocol/generated/leave-group.js';
+import { defineHandler } from './registry.js';
 
-const leaveGroupKey = 13;
 const batchedMembersVersionMin = 3;
 
 function toResponse(result: LeaveGroupResult, version: number): LeaveGroupResponseInput {
@@ -24,11 +21,8 @@ function toResponse(result: LeaveGroupResult, version: number): LeaveGroupRespon
   };
 }
 
-export function createLeaveGroupHandler(
-  coordinator: GroupCoordinator,
-): Handler<LeaveGroupRequest, LeaveGroupResponseInput> {
-  return {
-    apiKey: leaveGroupKey,
+export function createLeaveGroupHandler(coordinator: GroupCoordinator) {
+  return defineHandler(ApiKey.LeaveGroup, {
     minVersion: 0,
     maxVersion: 5,
     handle(request, context) {
@@ -44,5 +38,5 @@ export function createLeaveGroupHandler(
     errorResponse(_request, errorCode, context) {
       return toResponse({ errorCode, members: [] }, context.apiVersion);
     },
-  };
+  });
 }

@@ -2,21 +2,14 @@
 // (v5+; every group here is "classic").
 
 import type { GroupCoordinator } from '../coordinator/group/group-coordinator.js';
-import type {
-  ListGroupsRequest,
-  ListGroupsResponseInput,
-} from '../protocol/generated/list-groups.js';
-import type { Handler } from './registry.js';
+import { ApiKey } from '../protocol/generated/index.js';
+import { defineHandler } from './registry.js';
 
-const listGroupsKey = 16;
 const stateVersionMin = 4;
 const typeVersionMin = 5;
 
-export function createListGroupsHandler(
-  coordinator: GroupCoordinator,
-): Handler<ListGroupsRequest, ListGroupsResponseInput> {
-  return {
-    apiKey: listGroupsKey,
+export function createListGroupsHandler(coordinator: GroupCoordinator) {
+  return defineHandler(ApiKey.ListGroups, {
     minVersion: 0,
     maxVersion: 5,
     handle(request, context) {
@@ -39,5 +32,5 @@ export function createListGroupsHandler(
     errorResponse(_request, errorCode) {
       return { throttleTimeMs: 0, errorCode, groups: [] };
     },
-  };
+  });
 }

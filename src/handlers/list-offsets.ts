@@ -1,16 +1,21 @@
 // ListOffsets (API key 2): the earliest, latest or max-timestamp offset of a partition, or the
 // first offset whose timestamp is at least a given time (through the time index).
+//
+// Version 0 answers with a list of offsets (`oldStyleOffsets`, at most `maxNumOffsets` of them)
+// instead of one offset and timestamp. Burrow and every Sarama-based tool configured for a Kafka
+// older than 0.10.1 send it, and Kafka served it up to 3.9. Its by-time answer is simplified:
+// Kafka lists the base offsets of segments last modified before the time, which depends on file
+// modification times; Brook answers with the single offset v1 would give (the first whose
+// timestamp is at least the time), or the high watermark when no record is that recent, which is
+// what Kafka's list starts with when every segment is older.
 
 import { ErrorCode } from '../protocol/errors.js';
-import type {
-  ListOffsetsRequest,
-  ListOffsetsResponseInput,
-  ListOffsetsResponseListOffsetsPartitionResponseInput,
-} from '../protocol/generated/list-offsets.js';
+import { ApiKey } from '../protocol/generated/index.js';
+import type { ListOffsetsResponseListOffsetsPartitionResponseInput } from '../protocol/generated/list-offsets.js';
 import type { Partition } from '../replica/partition.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
-import { kafkaErrorCodeOf } from './kafka-error.js';
-import type { Handler } from './registry.js';
+import { kafkaErrorCodeOf } from './shared/errors.js';
+import { defineHandler } from './registry.js';
 
 /** The special timestamps a ListOffsets request may carry instead of a time. */
 const LATEST_TIMESTAMP = -1n;
@@ -20,16 +25,14 @@ const EARLIEST_LOCAL_TIMESTAMP = -4n;
 const LATEST_TIERED_TIMESTAMP = -5n;
 const READ_COMMITTED = 1;
 
-export function createListOffsetsHandler(dependencies: {
-  readonly replicas: ReplicaManager;
-}): Handler<ListOffsetsRequest, ListOffsetsResponseInput> {
+export function createListOffsetsHandler(dependencies: { readonly replicas: ReplicaManager }) {
   const { replicas } = dependencies;
-  return {
-    apiKey: 2,
-    minVersion: 1,
+  return defineHandler(ApiKey.ListOffsets, {
+    minVersion: 0,
     maxVersion: 10,
 
-    async handle(request) {
+    async handle(request, context) {
+      const oldStyle = context.apiVersion === 0;
       const readCommitted = request.isolationLevel === READ_COMMITTED;
       const topics = [];
       for (const topic of request.topics) {
@@ -46,6 +49,18 @@ export function createListOffsetsHandler(dependencies: {
             continue;
           }
           try {
+            if (oldStyle) {
+              partitions.push({
+                partitionIndex: requested.partitionIndex,
+                errorCode: ErrorCode.NONE,
+                oldStyleOffsets: await lookUpOldStyle(
+                  partition,
+                  requested.timestamp,
+                  requested.maxNumOffsets,
+                ),
+              });
+              continue;
+            }
             const found = await lookUp(partition, requested.timestamp, readCommitted);
             partitions.push({
               partitionIndex: requested.partitionIndex,
@@ -67,7 +82,7 @@ export function createListOffsetsHandler(dependencies: {
       }
       return { throttleTimeMs: 0, topics };
     },
-  };
+  });
 }
 
 async function lookUp(
@@ -95,4 +110,17 @@ async function lookUp(
       return found;
     }
   }
+}
+
+/** Version 0's answer: a list of at most `maxNumOffsets` offsets, newest first. */
+async function lookUpOldStyle(
+  partition: Partition,
+  timestamp: bigint,
+  maxNumOffsets: number,
+): Promise<bigint[]> {
+  if (maxNumOffsets <= 0) return [];
+  const found = await lookUp(partition, timestamp, false);
+  const offset =
+    found.offset >= 0 || timestamp === MAX_TIMESTAMP ? found.offset : partition.highWatermark;
+  return offset >= 0 ? [BigInt(offset)] : [];
 }

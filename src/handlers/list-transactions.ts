@@ -3,11 +3,8 @@
 
 import type { TransactionCoordinator } from '../coordinator/txn/transaction-coordinator.js';
 import { ErrorCode } from '../protocol/errors.js';
-import type {
-  ListTransactionsRequest,
-  ListTransactionsResponseInput,
-} from '../protocol/generated/list-transactions.js';
-import type { Handler } from './registry.js';
+import { ApiKey } from '../protocol/generated/index.js';
+import { defineHandler } from './registry.js';
 
 const knownStates = new Set([
   'Empty',
@@ -19,11 +16,8 @@ const knownStates = new Set([
   'Dead',
 ]);
 
-export function createListTransactionsHandler(
-  coordinator: TransactionCoordinator,
-): Handler<ListTransactionsRequest, ListTransactionsResponseInput> {
-  return {
-    apiKey: 66,
+export function createListTransactionsHandler(coordinator: TransactionCoordinator) {
+  return defineHandler(ApiKey.ListTransactions, {
     minVersion: 0,
     maxVersion: 1,
     handle(request) {
@@ -46,5 +40,5 @@ export function createListTransactionsHandler(
     errorResponse(_request, errorCode) {
       return { throttleTimeMs: 0, errorCode, unknownStateFilters: [], transactionStates: [] };
     },
-  };
+  });
 }

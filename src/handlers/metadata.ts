@@ -2,15 +2,16 @@
 // with their leader and replicas. Creates missing topics when the broker allows it
 // (auto.create.topics.enable) and the request does (v4+ says so; earlier versions imply it).
 
+import { isValidTopicName } from '../metadata/topic-name.js';
 import { ErrorCode } from '../protocol/errors.js';
+import { ApiKey } from '../protocol/generated/index.js';
 import type {
   MetadataRequest,
-  MetadataResponseInput,
   MetadataResponseTopicInput,
 } from '../protocol/generated/metadata.js';
 import type { ReplicaManager, TopicPartitions } from '../replica/replica-manager.js';
-import { isValidTopicName, kafkaErrorCodeOf } from './kafka-error.js';
-import type { Handler, RequestContext } from './registry.js';
+import { defineHandler, type RequestContext } from './registry.js';
+import { kafkaErrorCodeOf } from './shared/errors.js';
 
 /** Kafka's "authorized operations were not requested" marker. */
 const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
@@ -33,12 +34,9 @@ export interface MetadataHandlerDependencies {
   readonly numPartitions: () => number;
 }
 
-export function createMetadataHandler(
-  dependencies: MetadataHandlerDependencies,
-): Handler<MetadataRequest, MetadataResponseInput> {
+export function createMetadataHandler(dependencies: MetadataHandlerDependencies) {
   const { replicas } = dependencies;
-  return {
-    apiKey: 3,
+  return defineHandler(ApiKey.Metadata, {
     minVersion: 0,
     maxVersion: 12,
 
@@ -60,7 +58,7 @@ export function createMetadataHandler(
         topics,
       };
     },
-  };
+  });
 
   async function resolveTopic(
     name: string | null,
@@ -83,15 +81,17 @@ export function createMetadataHandler(
       return failedTopic(name, topicId, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
     }
     try {
-      return describeTopic(
-        await replicas.createTopic({ name, partitionCount: dependencies.numPartitions() }),
-      );
+      await replicas.createTopic({ name, partitionCount: dependencies.numPartitions() });
     } catch (error) {
-      // A concurrent request may have created it first.
-      const created = replicas.topic(name);
-      if (created !== undefined) return describeTopic(created);
-      return failedTopic(name, topicId, kafkaErrorCodeOf(error));
+      // A concurrent request may have created it first; that request answers the same way.
+      if (replicas.topic(name) === undefined) {
+        return failedTopic(name, topicId, kafkaErrorCodeOf(error));
+      }
     }
+    // Kafka answers the request that created a topic with LEADER_NOT_AVAILABLE and no partitions,
+    // and clients (kafka-go's tests among them) wait for a later Metadata to show them: a topic
+    // re-created by a refresh after DeleteTopics must not look ready in the same answer.
+    return failedTopic(name, topicId, ErrorCode.LEADER_NOT_AVAILABLE);
   }
 
   function describeTopic(topic: TopicPartitions): MetadataResponseTopicInput {

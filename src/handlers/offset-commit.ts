@@ -6,13 +6,9 @@ import type {
   GroupCoordinator,
   TopicPartitionErrors,
 } from '../coordinator/group/group-coordinator.js';
-import type {
-  OffsetCommitRequest,
-  OffsetCommitResponseInput,
-} from '../protocol/generated/offset-commit.js';
-import type { Handler } from './registry.js';
-
-const offsetCommitKey = 8;
+import { ApiKey } from '../protocol/generated/index.js';
+import type { OffsetCommitResponseInput } from '../protocol/generated/offset-commit.js';
+import { defineHandler } from './registry.js';
 
 function toResponse(topics: TopicPartitionErrors[]): OffsetCommitResponseInput {
   return {
@@ -27,11 +23,8 @@ function toResponse(topics: TopicPartitionErrors[]): OffsetCommitResponseInput {
   };
 }
 
-export function createOffsetCommitHandler(
-  coordinator: GroupCoordinator,
-): Handler<OffsetCommitRequest, OffsetCommitResponseInput> {
-  return {
-    apiKey: offsetCommitKey,
+export function createOffsetCommitHandler(coordinator: GroupCoordinator) {
+  return defineHandler(ApiKey.OffsetCommit, {
     minVersion: 0,
     maxVersion: 9,
     async handle(request) {
@@ -63,5 +56,5 @@ export function createOffsetCommitHandler(
         })),
       );
     },
-  };
+  });
 }

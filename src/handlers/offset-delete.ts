@@ -2,19 +2,11 @@
 // (GROUP_SUBSCRIBED_TO_TOPIC for those it still does).
 
 import type { GroupCoordinator } from '../coordinator/group/group-coordinator.js';
-import type {
-  OffsetDeleteRequest,
-  OffsetDeleteResponseInput,
-} from '../protocol/generated/offset-delete.js';
-import type { Handler } from './registry.js';
+import { ApiKey } from '../protocol/generated/index.js';
+import { defineHandler } from './registry.js';
 
-const offsetDeleteKey = 47;
-
-export function createOffsetDeleteHandler(
-  coordinator: GroupCoordinator,
-): Handler<OffsetDeleteRequest, OffsetDeleteResponseInput> {
-  return {
-    apiKey: offsetDeleteKey,
+export function createOffsetDeleteHandler(coordinator: GroupCoordinator) {
+  return defineHandler(ApiKey.OffsetDelete, {
     minVersion: 0,
     maxVersion: 0,
     async handle(request) {
@@ -40,5 +32,5 @@ export function createOffsetDeleteHandler(
     errorResponse(_request, errorCode) {
       return { errorCode, throttleTimeMs: 0, topics: [] };
     },
-  };
+  });
 }

@@ -7,14 +7,10 @@ import type {
   OffsetFetchResult,
 } from '../coordinator/group/group-coordinator.js';
 import { ErrorCode } from '../protocol/errors.js';
-import type {
-  OffsetFetchRequest,
-  OffsetFetchResponseInput,
-  OffsetFetchResponsePartitionInput,
-} from '../protocol/generated/offset-fetch.js';
-import type { Handler } from './registry.js';
+import { ApiKey } from '../protocol/generated/index.js';
+import type { OffsetFetchResponsePartitionInput } from '../protocol/generated/offset-fetch.js';
+import { defineHandler } from './registry.js';
 
-const offsetFetchKey = 9;
 const groupErrorVersionMin = 2;
 const batchedGroupsVersionMin = 8;
 
@@ -55,11 +51,8 @@ function partitionsOf(
   }));
 }
 
-export function createOffsetFetchHandler(
-  coordinator: GroupCoordinator,
-): Handler<OffsetFetchRequest, OffsetFetchResponseInput> {
-  return {
-    apiKey: offsetFetchKey,
+export function createOffsetFetchHandler(coordinator: GroupCoordinator) {
+  return defineHandler(ApiKey.OffsetFetch, {
     minVersion: 0,
     maxVersion: 9,
     handle(request, context) {
@@ -108,5 +101,5 @@ export function createOffsetFetchHandler(
         topics: partitionsOf(failed, requested(request.topics), version),
       };
     },
-  };
+  });
 }

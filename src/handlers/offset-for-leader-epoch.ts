@@ -5,13 +5,10 @@
 // unknown, as Kafka answers.
 
 import { ErrorCode } from '../protocol/errors.js';
-import type {
-  OffsetForLeaderEpochRequest,
-  OffsetForLeaderEpochResponseEpochEndOffsetInput,
-  OffsetForLeaderEpochResponseInput,
-} from '../protocol/generated/offset-for-leader-epoch.js';
+import { ApiKey } from '../protocol/generated/index.js';
+import type { OffsetForLeaderEpochResponseEpochEndOffsetInput } from '../protocol/generated/offset-for-leader-epoch.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
-import type { Handler } from './registry.js';
+import { defineHandler } from './registry.js';
 
 /** Kafka's UNDEFINED_EPOCH and UNDEFINED_EPOCH_OFFSET. */
 const UNDEFINED_EPOCH = -1;
@@ -21,10 +18,9 @@ const NO_EPOCH_CHECK = -1;
 
 export function createOffsetForLeaderEpochHandler(dependencies: {
   readonly replicas: ReplicaManager;
-}): Handler<OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponseInput> {
+}) {
   const { replicas } = dependencies;
-  return {
-    apiKey: 23,
+  return defineHandler(ApiKey.OffsetForLeaderEpoch, {
     minVersion: 0,
     maxVersion: 4,
 
@@ -81,5 +77,5 @@ export function createOffsetForLeaderEpochHandler(dependencies: {
         })),
       };
     },
-  };
+  });
 }

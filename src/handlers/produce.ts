@@ -3,34 +3,30 @@
 //
 // The record set is never decoded here: storage validates batch headers and CRCs and stamps
 // offsets in place. Versions 0-2 (message formats v0/v1) are advertised, because librdkafka
-// before 2.11.1 enables compression only when Produce's range includes 0, but refused.
+// before 2.11.1 enables compression only when Produce's range includes 0, but refused. Below v7 a
+// zstd batch is refused (zstd-gate.ts).
 
 import { ErrorCode } from '../protocol/errors.js';
-import type {
-  ProduceRequest,
-  ProduceResponseInput,
-  ProduceResponsePartitionProduceResponseInput,
-} from '../protocol/generated/produce.js';
+import { ApiKey } from '../protocol/generated/index.js';
+import type { ProduceResponsePartitionProduceResponseInput } from '../protocol/generated/produce.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
-import { errorMessageOf, kafkaErrorCodeOf } from './kafka-error.js';
-import { CLOSE_CONNECTION, type Handler, NO_RESPONSE } from './registry.js';
+import { errorMessageOf, kafkaErrorCodeOf } from './shared/errors.js';
+import { CLOSE_CONNECTION, defineHandler, NO_RESPONSE } from './registry.js';
+import { produceCompressionError } from './zstd-gate.js';
 
 export interface ProduceHandlerDependencies {
   readonly replicas: ReplicaManager;
   readonly onStorageFailure?: (error: unknown) => void;
 }
 
-export function createProduceHandler(
-  dependencies: ProduceHandlerDependencies,
-): Handler<ProduceRequest, ProduceResponseInput> {
+export function createProduceHandler(dependencies: ProduceHandlerDependencies) {
   const { replicas } = dependencies;
-  return {
-    apiKey: 0,
+  return defineHandler(ApiKey.Produce, {
     minVersion: 0,
     maxVersion: 11,
     refusedBelow: 3,
 
-    async handle(request) {
+    async handle(request, context) {
       const pending: Promise<void>[] = [];
       const responses = request.topicData.map((topicData) => ({
         name: topicData.name,
@@ -54,6 +50,15 @@ export function createProduceHandler(
           if (partitionData.records === null || partitionData.records.length === 0) {
             response.errorCode = ErrorCode.CORRUPT_MESSAGE;
             response.errorMessage = 'the partition has no record batches';
+            return response;
+          }
+          const compressionError = produceCompressionError(
+            context.apiVersion,
+            partitionData.records,
+          );
+          if (compressionError !== ErrorCode.NONE) {
+            response.errorCode = compressionError;
+            response.errorMessage = `Produce v${context.apiVersion} may not carry zstd batches (v7 or later may)`;
             return response;
           }
           try {
@@ -105,5 +110,5 @@ export function createProduceHandler(
         })),
       };
     },
-  };
+  });
 }

@@ -1,6 +1,13 @@
 // The handlers a broker serves, one per API key. ApiVersions answers from this registry, so what
 // Brook advertises is exactly what it has handlers for: adding a handler file and registering it
 // is the whole of supporting an API.
+//
+// A handler file declares itself with `defineHandler(ApiKey.Heartbeat, { ... })`: the request and
+// response types follow from the key through the generated `ApiTypes` map, so a handler cannot
+// name one API and serve another's messages, and none needs a cast. The server holds handlers
+// erased to `AnyHandler`, since it picks one by the key a frame carries at run time.
+
+import type { ApiKey, RequestOf, ResponseInputOf } from '../protocol/generated/index.js';
 
 /** What a handler may learn about the connection a request came in on. A handler never touches the socket. */
 export interface RequestContext {
@@ -66,9 +73,42 @@ export interface Handler<Request = never, Response = unknown> {
    * Used for refused versions and when `handle` throws (with UNKNOWN_SERVER_ERROR, as Kafka
    * answers); without it, the server closes the connection in those cases, since not every
    * response has a top-level error slot. For ApiVersions at a version Brook does not know, the
-   * body cannot be decoded and `request` is undefined.
+   * body cannot be decoded and `request` is an empty v0 request, as in Kafka.
    */
   errorResponse?(request: Request, errorCode: number, context: RequestContext): Response;
+}
+
+/** The handler of Kafka API `K`: its request and response types are those the codecs of `K` use. */
+export interface ApiHandler<K extends ApiKey> extends Handler<RequestOf<K>, ResponseInputOf<K>> {
+  readonly apiKey: K;
+}
+
+/**
+ * What a handler file declares besides its key (see `Handler` for each member). The functions
+ * are properties, not methods, so TypeScript checks their parameters strictly: a `handle` that
+ * takes another API's request does not compile.
+ */
+export interface HandlerDefinition<K extends ApiKey> {
+  readonly minVersion: number;
+  readonly maxVersion: number;
+  readonly refusedBelow?: number;
+  readonly handle: (
+    request: RequestOf<K>,
+    context: RequestContext,
+  ) => HandlerResult<ResponseInputOf<K>> | Promise<HandlerResult<ResponseInputOf<K>>>;
+  readonly errorResponse?: (
+    request: RequestOf<K>,
+    errorCode: number,
+    context: RequestContext,
+  ) => ResponseInputOf<K>;
+}
+
+/** The handler of API `apiKey`, its request and response types inferred from the key. */
+export function defineHandler<K extends ApiKey>(
+  apiKey: K,
+  definition: HandlerDefinition<K>,
+): ApiHandler<K> {
+  return { apiKey, ...definition };
 }
 
 /** A handler of any request type, as the registry and server hold them. */

@@ -3,10 +3,9 @@
 
 import type { GroupCoordinator } from '../coordinator/group/group-coordinator.js';
 import type { SyncGroupResult } from '../coordinator/group/classic-group.js';
-import type { SyncGroupRequest, SyncGroupResponseInput } from '../protocol/generated/sync-group.js';
-import type { Handler } from './registry.js';
-
-const syncGroupKey = 14;
+import { ApiKey } from '../protocol/generated/index.js';
+import type { SyncGroupResponseInput } from '../protocol/generated/sync-group.js';
+import { defineHandler } from './registry.js';
 
 function toResponse(result: SyncGroupResult, version: number): SyncGroupResponseInput {
   return {
@@ -18,11 +17,8 @@ function toResponse(result: SyncGroupResult, version: number): SyncGroupResponse
   };
 }
 
-export function createSyncGroupHandler(
-  coordinator: GroupCoordinator,
-): Handler<SyncGroupRequest, SyncGroupResponseInput> {
-  return {
-    apiKey: syncGroupKey,
+export function createSyncGroupHandler(coordinator: GroupCoordinator) {
+  return defineHandler(ApiKey.SyncGroup, {
     minVersion: 0,
     maxVersion: 5,
     async handle(request, context) {
@@ -47,5 +43,5 @@ export function createSyncGroupHandler(
         context.apiVersion,
       );
     },
-  };
+  });
 }

@@ -5,11 +5,9 @@
 import { fencedErrorFor } from '../coordinator/txn/fenced-error.js';
 import type { TransactionCoordinator } from '../coordinator/txn/transaction-coordinator.js';
 import { ErrorCode } from '../protocol/errors.js';
-import type {
-  TxnOffsetCommitRequest,
-  TxnOffsetCommitResponseInput,
-} from '../protocol/generated/txn-offset-commit.js';
-import type { Handler } from './registry.js';
+import { ApiKey } from '../protocol/generated/index.js';
+import type { TxnOffsetCommitRequest } from '../protocol/generated/txn-offset-commit.js';
+import { defineHandler } from './registry.js';
 
 export interface TxnOffsetCommitDependencies {
   readonly transactions: TransactionCoordinator;
@@ -23,9 +21,7 @@ export interface TxnOffsetCommitDependencies {
   }): number;
 }
 
-export function createTxnOffsetCommitHandler(
-  dependencies: TxnOffsetCommitDependencies,
-): Handler<TxnOffsetCommitRequest, TxnOffsetCommitResponseInput> {
+export function createTxnOffsetCommitHandler(dependencies: TxnOffsetCommitDependencies) {
   const respond = (
     request: TxnOffsetCommitRequest,
     errorOf: (topic: string, partition: number) => number,
@@ -39,8 +35,7 @@ export function createTxnOffsetCommitHandler(
       })),
     })),
   });
-  return {
-    apiKey: 28,
+  return defineHandler(ApiKey.TxnOffsetCommit, {
     minVersion: 0,
     maxVersion: 4,
     async handle(request, context) {
@@ -83,5 +78,5 @@ export function createTxnOffsetCommitHandler(
     errorResponse(request, errorCode) {
       return respond(request, () => errorCode);
     },
-  };
+  });
 }

@@ -4,20 +4,14 @@
 // coordinator no longer knows) by writing an ABORT marker with the producer's epoch.
 
 import { ErrorCode } from '../protocol/errors.js';
-import type {
-  WriteTxnMarkersRequest,
-  WriteTxnMarkersResponseInput,
-} from '../protocol/generated/write-txn-markers.js';
+import { ApiKey } from '../protocol/generated/index.js';
 import { buildControlBatch, ControlRecordType } from '../record/records.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
-import { kafkaErrorCodeOf } from './kafka-error.js';
-import type { Handler } from './registry.js';
+import { kafkaErrorCodeOf } from './shared/errors.js';
+import { defineHandler } from './registry.js';
 
-export function createWriteTxnMarkersHandler(dependencies: {
-  readonly replicas: ReplicaManager;
-}): Handler<WriteTxnMarkersRequest, WriteTxnMarkersResponseInput> {
-  return {
-    apiKey: 27,
+export function createWriteTxnMarkersHandler(dependencies: { readonly replicas: ReplicaManager }) {
+  return defineHandler(ApiKey.WriteTxnMarkers, {
     minVersion: 0,
     maxVersion: 1,
     async handle(request) {
@@ -77,5 +71,5 @@ export function createWriteTxnMarkersHandler(dependencies: {
         })),
       };
     },
-  };
+  });
 }

@@ -3,6 +3,13 @@
 // generated struct. Like Kafka's ConsumerProtocol, a version newer than the highest known one is
 // read as the highest known one and any bytes left over are ignored, so newer clients stay
 // readable.
+//
+// Two kinds of reader: `decodeConsumerSubscription` and `decodeConsumerAssignment` return the
+// whole struct and throw ProtocolDecodeError on bytes that do not parse; `subscribedTopicsOf` and
+// `assignedPartitionsOf` are for the broker, which only relays these bytes and reads them for
+// admin answers alone (which topics a group consumes, which member owns which partition), so
+// bytes that do not parse (a client's own protocol under the "consumer" type) read as unknown or
+// as no partitions, never as an error.
 
 import {
   decodeConsumerProtocolAssignment,
@@ -63,4 +70,25 @@ export function encodeConsumerAssignment(
   writer.writeInt16(version);
   encodeConsumerProtocolAssignment(writer, version, assignment);
   return writer.toBuffer();
+}
+
+/** The topics a subscription names; null when the bytes are not a consumer-protocol subscription. */
+export function subscribedTopicsOf(metadata: Buffer): string[] | null {
+  try {
+    return decodeConsumerSubscription(metadata).subscription.topics;
+  } catch {
+    return null;
+  }
+}
+
+/** The partitions an assignment hands out; none when the bytes are not a consumer-protocol assignment. */
+export function assignedPartitionsOf(
+  assignment: Buffer,
+): { topic: string; partitions: number[] }[] {
+  if (assignment.length === 0) return [];
+  try {
+    return decodeConsumerAssignment(assignment).assignment.assignedPartitions;
+  } catch {
+    return [];
+  }
 }

@@ -7,11 +7,9 @@
 // ApiVersions responses always use v0, so a client can read the answer whatever version it asked
 // for.
 
-import { apiMessages } from './generated/index.js';
+import { ApiKey, apiMessages } from './generated/index.js';
 import type { Reader } from './reader.js';
 import type { Writer } from './writer.js';
-
-const apiVersionsKey = 18;
 
 export interface RequestHeader {
   apiKey: number;
@@ -45,7 +43,7 @@ export function requestHeaderVersion(apiKey: number, apiVersion: number): 1 | 2 
 }
 
 export function responseHeaderVersion(apiKey: number, apiVersion: number): 0 | 1 {
-  if (apiKey === apiVersionsKey) return 0;
+  if (apiKey === ApiKey.ApiVersions) return 0;
   return isFlexibleVersion(apiKey, apiVersion) ? 1 : 0;
 }
 

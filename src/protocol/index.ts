@@ -19,9 +19,11 @@ export {
 export { ErrorCode, errorMessage, errorName, type ErrorName } from './errors.js';
 export * from './generated/index.js';
 export {
+  assignedPartitionsOf,
   consumerProtocolVersionMax,
   decodeConsumerAssignment,
   decodeConsumerSubscription,
   encodeConsumerAssignment,
   encodeConsumerSubscription,
+  subscribedTopicsOf,
 } from './consumer-protocol.js';

@@ -373,17 +373,41 @@ function encodeRecordsSection(records: RecordInput[], baseTimestamp: number): Bu
 /** Builds a whole RecordBatch v2 with a valid CRC. */
 export async function buildBatch(options: BuildBatchOptions): Promise<Buffer> {
   const compression = options.compression ?? CompressionType.none;
+  const baseTimestamp = batchBaseTimestampOf(options);
+  const body = await compress(compression, encodeRecordsSection(options.records, baseTimestamp));
+  return assembleBatch(options, compression, baseTimestamp, body);
+}
+
+/**
+ * buildBatch for an uncompressed batch, without awaiting: a coordinator builds its record and
+ * hands it to the log in the same turn, so appends keep the order in which they were issued.
+ */
+export function buildUncompressedBatch(options: BuildBatchOptions): Buffer {
+  const compression = options.compression ?? CompressionType.none;
+  if (compression !== CompressionType.none) {
+    throw new Error(`assertion: buildUncompressedBatch was asked for compression ${compression}`);
+  }
+  const baseTimestamp = batchBaseTimestampOf(options);
+  const body = encodeRecordsSection(options.records, baseTimestamp);
+  return assembleBatch(options, compression, baseTimestamp, body);
+}
+
+/** The timestamp the records' deltas count from (the delete horizon when one is set). */
+function batchBaseTimestampOf(options: BuildBatchOptions): number {
+  const firstTimestamp = options.records[0]?.timestamp ?? options.baseTimestamp ?? Date.now();
+  return options.deleteHorizonMs ?? options.baseTimestamp ?? firstTimestamp;
+}
+
+function assembleBatch(
+  options: BuildBatchOptions,
+  compression: number,
+  baseTimestamp: number,
+  body: Buffer,
+): Buffer {
   const { records } = options;
   const timestamps = records
     .map((record) => record.timestamp)
     .filter((value): value is number => value !== undefined);
-  const firstTimestamp = records[0]?.timestamp ?? options.baseTimestamp ?? Date.now();
-  const baseTimestamp = options.deleteHorizonMs ?? options.baseTimestamp ?? firstTimestamp;
-  const recordsBody = encodeRecordsSection(
-    records,
-    options.deleteHorizonMs ?? options.baseTimestamp ?? firstTimestamp,
-  );
-  const body = await compress(compression, recordsBody);
   const batch = Buffer.alloc(BATCH_HEADER_BYTES + body.length);
   let attributes = compression;
   if (options.logAppendTime) attributes |= AttributeBit.logAppendTime;

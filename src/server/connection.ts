@@ -16,6 +16,7 @@ import { setMaxListeners } from 'node:events';
 import type { Socket } from 'node:net';
 import type { ApiMessage } from '../protocol/api-message.js';
 import { ErrorCode } from '../protocol/errors.js';
+import { ApiKey } from '../protocol/generated/index.js';
 import {
   decodeRequestHeader,
   encodeResponseHeader,
@@ -33,8 +34,6 @@ import {
 import { FrameDecoder } from './frame-decoder.js';
 import type { ServerLimits } from './limits.js';
 import type { ServerLogger } from './logger.js';
-
-const apiVersionsKey = 18;
 
 interface PendingResponse {
   readonly requestBytes: number;
@@ -219,9 +218,11 @@ export class Connection {
       return;
     }
     if (apiVersion < handler.minVersion || apiVersion > handler.maxVersion) {
-      if (apiKey === apiVersionsKey && handler.errorResponse !== undefined) {
+      if (apiKey === ApiKey.ApiVersions && handler.errorResponse !== undefined) {
         // KIP-511: answer in v0 (which every client can read) with the versions Brook has, so
-        // the client retries at one of them. The body of an unknown version is not read at all.
+        // the client retries at one of them. The body of an unknown version is not read at all;
+        // the handler sees an empty v0 request (v0 has no fields), as Kafka's does.
+        const emptyRequest = api.request.decode(new Reader(Buffer.alloc(0)), 0);
         const context = this.context(header);
         const slot = this.enqueue(frame.length);
         this.complete(
@@ -229,7 +230,7 @@ export class Connection {
           handler,
           header,
           0,
-          handler.errorResponse(undefined, ErrorCode.UNSUPPORTED_VERSION, context),
+          handler.errorResponse(emptyRequest, ErrorCode.UNSUPPORTED_VERSION, context),
         );
         return;
       }

@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { it } from 'node:test';
 import { GroupsCommandErrorCode } from '../../src/cli/groups-command.js';
-import { OffsetsTopicBatchError } from '../../src/coordinator/group/offsets-topic-batches.js';
-import { OffsetsTopicRecordError } from '../../src/coordinator/group/offsets-topic-records.js';
+import {
+  OffsetsTopicBatchError,
+  OffsetsTopicRecordError,
+} from '../../src/coordinator/group/offsets-topic-records.js';
 
 it('every error code of the group coordinator and brook groups is documented in its README', () => {
   const readme = readFileSync(

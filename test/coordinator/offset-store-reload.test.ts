@@ -8,16 +8,14 @@ import {
   offsetsPartitionFor,
   type JoinGroupParams,
 } from '../../src/coordinator/group/group-coordinator.js';
-import {
-  buildOffsetsTopicBatch,
-  readOffsetsTopicRecords,
-} from '../../src/coordinator/group/offsets-topic-batches.js';
+import { buildKeyValueBatch } from '../../src/record/key-value-batch.js';
 import {
   decodeGroupMetadataValue,
   decodeOffsetCommitValue,
   decodeOffsetsTopicKey,
   encodeOffsetCommitKey,
   encodeOffsetCommitValue,
+  readOffsetsTopicRecords,
 } from '../../src/coordinator/group/offsets-topic-records.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import {
@@ -304,7 +302,7 @@ describe('offsets in __consumer_offsets log files', () => {
     const unknownKey = Buffer.from([0, 9, 0, 1, 0x78]);
     await offsetsTopic.append(
       0,
-      buildOffsetsTopicBatch(
+      buildKeyValueBatch(
         [
           { key: unknownKey, value: Buffer.from('?') },
           {

@@ -24,7 +24,9 @@ export type ClientName =
   | 'kafka-python'
   | 'kafkajs'
   | 'platformatic-kafka'
-  | 'confluent-kafka-javascript';
+  | 'confluent-kafka-javascript'
+  | 'sarama'
+  | 'burrow';
 
 const installHints: Record<ClientName, string> = {
   kcat: 'apt-get install kcat (bash .ci/install-compat-clients.sh)',
@@ -35,7 +37,19 @@ const installHints: Record<ClientName, string> = {
   kafkajs: 'npm ci',
   'platformatic-kafka': 'npm ci',
   'confluent-kafka-javascript': 'bash .ci/install-ckjs.sh',
+  sarama:
+    'apt-get install golang-go golang-github-shopify-sarama-dev (bash .ci/install-compat-clients.sh)',
+  burrow:
+    'apt-get install burrow zookeeper default-jre-headless (bash .ci/install-compat-clients.sh)',
 };
+
+/** Debian's golang-github-shopify-sarama-dev and the zstd binding it builds with (cgo). */
+const saramaSources = [
+  '/usr/share/gocode/src/github.com/Shopify/sarama',
+  '/usr/share/gocode/src/github.com/DataDog/zstd',
+];
+/** Debian's zookeeper: the server jar, whose manifest names its dependencies. */
+export const zookeeperJar = '/usr/share/java/zookeeper.jar';
 
 function commandSucceeds(command: string, args: string[]): boolean {
   const result = spawnSync(command, args, { stdio: 'ignore', timeout: 20_000 });
@@ -90,6 +104,19 @@ export function clientInstalled(name: ClientName): boolean {
           '-e',
           `require(${JSON.stringify(join(ckjsDirectory, 'node_modules', '@confluentinc', 'kafka-javascript'))})`,
         ]);
+      break;
+    case 'sarama':
+      installed =
+        commandSucceeds('go', ['version']) && saramaSources.every((path) => existsSync(path));
+      break;
+    case 'burrow':
+      // Burrow has no version flag; its usage text (-help) proves the binary runs.
+      installed =
+        spawnSync('Burrow', ['-help'], { encoding: 'utf8', timeout: 20_000 }).stderr?.includes(
+          '-config-dir',
+        ) === true &&
+        existsSync(zookeeperJar) &&
+        commandSucceeds('java', ['-version']);
       break;
   }
   availabilityCache.set(name, installed);

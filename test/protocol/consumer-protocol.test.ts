@@ -2,10 +2,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import {
+  assignedPartitionsOf,
   decodeConsumerAssignment,
   decodeConsumerSubscription,
   encodeConsumerAssignment,
   encodeConsumerSubscription,
+  subscribedTopicsOf,
 } from '../../src/protocol/consumer-protocol.js';
 import { ProtocolDecodeError } from '../../src/protocol/reader.js';
 
@@ -51,4 +53,19 @@ test('assignments round-trip and a negative version is refused', () => {
     userData: null,
   });
   assert.throws(() => decodeConsumerAssignment(Buffer.from('ffff', 'hex')), ProtocolDecodeError);
+});
+
+test('the broker reads subscribed topics and assigned partitions, and bytes of another protocol as unknown or none', () => {
+  const subscription = encodeConsumerSubscription(1, { topics: ['a', 'b'], userData: null });
+  assert.deepEqual(subscribedTopicsOf(subscription), ['a', 'b']);
+  const assignment = encodeConsumerAssignment(0, {
+    assignedPartitions: [{ topic: 'a', partitions: [0, 3] }],
+    userData: null,
+  });
+  assert.deepEqual(assignedPartitionsOf(assignment), [{ topic: 'a', partitions: [0, 3] }]);
+
+  const foreign = Buffer.from('ffff0001', 'hex');
+  assert.equal(subscribedTopicsOf(foreign), null);
+  assert.deepEqual(assignedPartitionsOf(foreign), []);
+  assert.deepEqual(assignedPartitionsOf(Buffer.alloc(0)), []);
 });

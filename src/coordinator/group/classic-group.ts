@@ -1,13 +1,16 @@
 // One classic consumer group's in-memory state: its members, generation, selected protocol and
-// committed offsets. The transitions live in `GroupCoordinator`; this file holds the data and the
-// rules that only read it (protocol vote, who may join, what is valid from which state).
+// committed offsets. The transitions are decided in `rebalance.ts`, `membership.ts` and
+// `offset-store.ts`; this file holds the data and the rules that only read it (protocol vote, who
+// may join, what is valid from which state). The state changes only through `transitionTo`,
+// which refuses a transition the diagram does not have.
 //
 //            ┌──────────── member joins / leaves / dies ─────────────┐
 //            ▼                                                        │
 //   Empty ─► PreparingRebalance ─► CompletingRebalance ─► Stable ─────┘
 //     ▲          │ all members gone       (leader's SyncGroup)
 //     └──────────┘
-//   Empty ─► Dead   (deleted, or its offsets expired)
+//   Empty ─► Dead   (deleted, or its offsets expired; back to Empty if the tombstones fail)
+//   any   ─► Dead   (its partition unloaded: the group object is abandoned)
 //
 // Owned by one GroupCoordinator. Nothing here awaits.
 
@@ -24,7 +27,8 @@ export const groupStates: readonly GroupState[] = [
 ];
 
 const validPreviousStates: Record<GroupState, readonly GroupState[]> = {
-  Empty: ['PreparingRebalance'],
+  // Dead → Empty only rolls back a deletion whose tombstones could not be written.
+  Empty: ['PreparingRebalance', 'Dead'],
   PreparingRebalance: ['Stable', 'CompletingRebalance', 'Empty'],
   CompletingRebalance: ['PreparingRebalance'],
   Stable: ['CompletingRebalance'],
@@ -123,7 +127,7 @@ export class GroupMember {
 }
 
 export class ClassicGroup {
-  state: GroupState = 'Empty';
+  private currentState: GroupState;
   protocolType: string | null = null;
   protocolName: string | null = null;
   generationId = 0;
@@ -151,15 +155,24 @@ export class ClassicGroup {
     /** The `__consumer_offsets` partition this group's records go to. */
     readonly offsetsPartition: number,
     wallClockNowMs: number,
+    /** A group loaded from its metadata starts Stable when it has members. */
+    initialState: 'Empty' | 'Stable' = 'Empty',
   ) {
+    this.currentState = initialState;
     this.currentStateTimestampMs = wallClockNowMs;
   }
 
+  get state(): GroupState {
+    return this.currentState;
+  }
+
   transitionTo(state: GroupState, wallClockNowMs: number): void {
-    if (!validPreviousStates[state].includes(this.state)) {
-      throw new Error(`assertion: group ${this.groupId} cannot go from ${this.state} to ${state}`);
+    if (!validPreviousStates[state].includes(this.currentState)) {
+      throw new Error(
+        `assertion: group ${this.groupId} cannot go from ${this.currentState} to ${state}`,
+      );
     }
-    this.state = state;
+    this.currentState = state;
     this.currentStateTimestampMs = wallClockNowMs;
   }
 

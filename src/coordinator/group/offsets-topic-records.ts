@@ -10,6 +10,8 @@
 // log is readable whatever wrote it. Strings are classic int16-length strings up to v3.
 
 import { Reader } from '../../protocol/reader.js';
+import { RecordError } from '../../record/batch.js';
+import { readKeyValueRecords, type KeyValueRecord } from '../../record/key-value-batch.js';
 import { Writer } from '../../protocol/writer.js';
 
 const offsetCommitKeyVersion = 1;
@@ -112,6 +114,24 @@ export function encodeGroupMetadataValue(value: GroupMetadataValue): Buffer {
 /** Thrown for a key or value this code cannot read; loading skips such records and says so. */
 export class OffsetsTopicRecordError extends Error {
   readonly code = 'BROOK_OFFSETS_RECORD';
+}
+
+/** A batch of `__consumer_offsets` that cannot be read; it fails the partition's load. */
+export class OffsetsTopicBatchError extends Error {
+  readonly code = 'BROOK_OFFSETS_BATCH';
+}
+
+/**
+ * The key/value records of a chunk of `__consumer_offsets` (record/key-value-batch.ts), with a
+ * malformed batch reported as this topic's OffsetsTopicBatchError.
+ */
+export function* readOffsetsTopicRecords(bytes: Buffer): Generator<KeyValueRecord> {
+  try {
+    yield* readKeyValueRecords(bytes);
+  } catch (error) {
+    if (error instanceof RecordError) throw new OffsetsTopicBatchError(error.message);
+    throw error;
+  }
 }
 
 export function decodeOffsetsTopicKey(key: Buffer): OffsetsTopicKey {

@@ -15,48 +15,32 @@
 // expires this way; its timeout ends it first).
 //
 // Owned by the broker. Operations on one transactional id run one at a time (a per-id promise
-// chain), because each spans several awaits (state writes, markers).
+// chain), because each spans several awaits (state writes, markers). What it needs from the broker
+// is in ports.ts; the state it keeps, and its records, in transaction-state-cache.ts.
 
 import { ErrorCode } from '../../protocol/errors.js';
-import { buildOffsetsTopicBatch } from '../group/offsets-topic-batches.js';
-import { buildControlBatch, ControlRecordType, decodeBatch } from '../../record/records.js';
-import { BATCH_HEADER_BYTES, batchSizeBytes } from '../../record/batch.js';
+import { buildControlBatch, ControlRecordType } from '../../record/records.js';
+import type { TransactionCoordinatorPorts } from './ports.js';
 import {
+  copyMetadata,
+  transitionTransaction,
   type PendingOffset,
   type TransactionMetadata,
-  type TransactionState,
-  decodeTransactionKey,
-  decodeTransactionValue,
-  encodeTransactionKey,
-  encodeTransactionValue,
-  transactionStatePartitionFor,
 } from './transaction-log.js';
+import { TransactionStateCache } from './transaction-state-cache.js';
 
-export const TRANSACTION_STATE_TOPIC_NAME = '__transaction_state';
+export {
+  TRANSACTION_STATE_TOPIC_NAME,
+  type TransactionCoordinatorPorts,
+  type TransactionStateStorage,
+} from './ports.js';
+
 /** Kafka's coordinator epoch is a leader epoch of the state partition; one broker keeps 0. */
 const COORDINATOR_EPOCH = 0;
 const PRODUCER_EPOCH_MAX = 32766;
 /** Kafka's transactional.id.expiration.ms and its cleanup interval, for coordinators built without them. */
 const TRANSACTIONAL_ID_EXPIRATION_MS = 7 * 24 * 60 * 60 * 1000;
 const REMOVE_EXPIRED_TRANSACTIONAL_IDS_INTERVAL_MS = 60 * 60 * 1000;
-
-export interface TransactionStateStorage {
-  readonly partitionCount: number;
-  /** Resolves once durable; with `deferFlush`, once written (the partition's next fsync covers it). */
-  append(partition: number, batch: Buffer, options?: { deferFlush?: boolean }): Promise<void>;
-  readAll(partition: number): AsyncIterable<Buffer>;
-}
-
-export interface TransactionCoordinatorPorts {
-  readonly stateTopic: TransactionStateStorage;
-  readonly producerIds: { generate(): Promise<number> };
-  partitionExists(topic: string, partition: number): boolean;
-  /** Appends a marker batch to a data partition and resolves once it is acknowledged. */
-  writeMarker(topic: string, partition: number, batch: Buffer): Promise<void>;
-  /** Makes a committed transaction's offsets visible to the group; resolves with an error code. */
-  commitOffsets(groupId: string, offsets: readonly PendingOffset[]): Promise<number>;
-  readonly clock?: () => number;
-}
 
 export interface TransactionCoordinatorConfig {
   transactionMaxTimeoutMs: number;
@@ -90,10 +74,9 @@ class CoordinatorError extends Error {
 }
 
 export class TransactionCoordinator {
-  private readonly transactions = new Map<string, TransactionMetadata>();
+  private readonly state: TransactionStateCache;
   private readonly chains = new Map<string, Promise<unknown>>();
   private readonly clock: () => number;
-  private loaded = false;
   private closed = false;
   private timer: NodeJS.Timeout | null = null;
   private expiryTimer: NodeJS.Timeout | null = null;
@@ -104,34 +87,16 @@ export class TransactionCoordinator {
     private readonly config: TransactionCoordinatorConfig,
   ) {
     this.clock = ports.clock ?? Date.now;
+    this.state = new TransactionStateCache(ports.stateTopic, this.clock);
   }
 
   /** Loads every transaction and completes those caught between prepare and complete. */
   async start(): Promise<void> {
-    for (let partition = 0; partition < this.ports.stateTopic.partitionCount; partition += 1) {
-      for await (const chunk of this.ports.stateTopic.readAll(partition)) {
-        for (
-          let position = 0;
-          position + BATCH_HEADER_BYTES <= chunk.length;
-          position += batchSizeBytes(chunk, position)
-        ) {
-          const batch = await decodeBatch(chunk, position);
-          if (batch.isControl) continue;
-          for (const record of batch.records) {
-            const transactionalId = record.key === null ? null : decodeTransactionKey(record.key);
-            if (transactionalId === null) continue;
-            const metadata =
-              record.value === null ? null : decodeTransactionValue(transactionalId, record.value);
-            if (metadata === null) this.transactions.delete(transactionalId);
-            else this.transactions.set(transactionalId, metadata);
-          }
-        }
-      }
-    }
-    this.loaded = true;
+    await this.state.load();
     // Independent transactions complete concurrently: their markers and records share fsyncs.
     await Promise.all(
-      [...this.transactions.values()]
+      this.state
+        .all()
         .filter(
           (metadata) => metadata.state === 'PrepareCommit' || metadata.state === 'PrepareAbort',
         )
@@ -191,7 +156,7 @@ export class TransactionCoordinator {
     return this.serialise(transactionalId, async () => {
       try {
         const now = this.clock();
-        let metadata = this.transactions.get(transactionalId);
+        let metadata = this.state.get(transactionalId);
         if (metadata === undefined) {
           metadata = {
             transactionalId,
@@ -206,8 +171,8 @@ export class TransactionCoordinator {
             transactionStartTimeMs: -1,
             lastUpdateTimeMs: now,
           };
-          await this.persist(metadata);
-          this.transactions.set(transactionalId, metadata);
+          await this.state.append(metadata);
+          this.state.set(metadata);
           return {
             errorCode: ErrorCode.NONE,
             producerId: metadata.producerId,
@@ -224,31 +189,30 @@ export class TransactionCoordinator {
         }
         if (metadata.state === 'PrepareCommit' || metadata.state === 'PrepareAbort')
           await this.complete(metadata);
-        const next = {
-          ...metadata,
-          transactionTimeoutMs: params.transactionTimeoutMs,
-          lastUpdateTimeMs: now,
-        };
         if (metadata.state === 'Ongoing') {
           // Fence the previous producer: abort its transaction under a bumped epoch.
           await this.endTransaction(metadata, false, true);
-          next.producerEpoch = this.transactions.get(transactionalId)!.producerEpoch;
-        } else if (metadata.producerEpoch >= PRODUCER_EPOCH_MAX) {
+        }
+        // Empty or Complete* now: a Prepare* or Ongoing transaction was just completed.
+        const settled = this.state.get(transactionalId)!;
+        const next = transitionTransaction(settled, 'Empty');
+        next.transactionTimeoutMs = params.transactionTimeoutMs;
+        next.lastUpdateTimeMs = now;
+        if (metadata.state === 'Ongoing') {
+          next.producerEpoch = settled.producerEpoch; // bumped by the fencing abort
+        } else if (settled.producerEpoch >= PRODUCER_EPOCH_MAX) {
           next.producerId = await this.ports.producerIds.generate();
           next.producerEpoch = 0;
         } else {
-          next.producerEpoch = metadata.producerEpoch + 1;
+          next.producerEpoch = settled.producerEpoch + 1;
         }
-        Object.assign(next, {
-          lastProducerEpoch: -1,
-          state: 'Empty' as TransactionState,
-          partitions: new Map(),
-          pendingOffsets: new Map(),
-          groups: new Set(),
-          transactionStartTimeMs: -1,
-        });
-        await this.persist(next);
-        this.transactions.set(transactionalId, next);
+        next.lastProducerEpoch = -1;
+        next.partitions = new Map();
+        next.pendingOffsets = new Map();
+        next.groups = new Set();
+        next.transactionStartTimeMs = -1;
+        await this.state.append(next);
+        this.state.set(next);
         return {
           errorCode: ErrorCode.NONE,
           producerId: next.producerId,
@@ -327,12 +291,11 @@ export class TransactionCoordinator {
     return this.updateTransaction(params, (current) => {
       if (current.state === 'PrepareCommit' || current.state === 'PrepareAbort')
         return ErrorCode.CONCURRENT_TRANSACTIONS;
-      const next = copyMetadata(current);
+      const next = transitionTransaction(current, 'Ongoing');
       change(next);
       if (current.state === 'Ongoing' && sameMembers(current, next)) return current;
       const now = this.clock();
       if (current.state !== 'Ongoing') next.transactionStartTimeMs = now;
-      next.state = 'Ongoing';
       next.lastUpdateTimeMs = now;
       return next;
     });
@@ -381,18 +344,18 @@ export class TransactionCoordinator {
     const readiness = this.readiness();
     if (readiness !== ErrorCode.NONE) return Promise.resolve(readiness);
     return this.serialise(params.transactionalId, async () => {
-      const current = this.transactions.get(params.transactionalId);
+      const current = this.state.get(params.transactionalId);
       const error = this.validateProducer(current, params.producerId, params.producerEpoch);
       if (error !== ErrorCode.NONE) return error;
       const next = change(current!);
       if (typeof next === 'number') return next;
       if (next === current) return ErrorCode.NONE;
       try {
-        await this.persist(next);
+        await this.state.append(next);
       } catch {
         return ErrorCode.COORDINATOR_NOT_AVAILABLE;
       }
-      this.transactions.set(params.transactionalId, next);
+      this.state.set(next);
       return ErrorCode.NONE;
     });
   }
@@ -413,7 +376,7 @@ export class TransactionCoordinator {
     const readiness = this.readiness();
     if (readiness !== ErrorCode.NONE) return answer(readiness);
     return this.serialise(params.transactionalId, async () => {
-      const metadata = this.transactions.get(params.transactionalId);
+      const metadata = this.state.get(params.transactionalId);
       const error = this.validateProducer(metadata, params.producerId, params.producerEpoch);
       if (error !== ErrorCode.NONE) return answer(error);
       const current = metadata!;
@@ -421,7 +384,7 @@ export class TransactionCoordinator {
         switch (current.state) {
           case 'Ongoing':
             await this.endTransaction(current, params.committed, false);
-            return answer(ErrorCode.NONE, this.transactions.get(params.transactionalId));
+            return answer(ErrorCode.NONE, this.state.get(params.transactionalId));
           case 'PrepareCommit':
           case 'PrepareAbort':
             if ((current.state === 'PrepareCommit') !== params.committed)
@@ -454,16 +417,15 @@ export class TransactionCoordinator {
     committed: boolean,
     bumpEpoch: boolean,
   ): Promise<void> {
-    const prepared = copyMetadata(current);
-    prepared.state = committed ? 'PrepareCommit' : 'PrepareAbort';
+    const prepared = transitionTransaction(current, committed ? 'PrepareCommit' : 'PrepareAbort');
     prepared.lastUpdateTimeMs = this.clock();
     if (bumpEpoch) {
       prepared.lastProducerEpoch = current.producerEpoch;
       prepared.producerEpoch = current.producerEpoch + 1;
     }
     if (!committed) prepared.pendingOffsets = new Map();
-    await this.persist(prepared);
-    this.transactions.set(current.transactionalId, prepared);
+    await this.state.append(prepared);
+    this.state.set(prepared);
     await this.complete(prepared, false);
   }
 
@@ -502,16 +464,18 @@ export class TransactionCoordinator {
       if (errorCodes.some((errorCode) => errorCode !== ErrorCode.NONE))
         throw new CoordinatorError(ErrorCode.COORDINATOR_NOT_AVAILABLE);
     }
-    const completed = copyMetadata(metadata);
-    completed.state = committed ? 'CompleteCommit' : 'CompleteAbort';
+    const completed = transitionTransaction(
+      metadata,
+      committed ? 'CompleteCommit' : 'CompleteAbort',
+    );
     completed.partitions = new Map();
     completed.groups = new Set();
     completed.pendingOffsets = new Map();
     completed.lastUpdateTimeMs = this.clock();
     // Its fsync is deferred to the state partition's next one (the Prepare* record stands in for
     // it after a crash), so the producer's next AddPartitionsToTxn waits for one fsync, not two.
-    const written = this.persist(completed, { deferFlush: true });
-    this.transactions.set(metadata.transactionalId, completed);
+    const written = this.state.append(completed, { deferFlush: true });
+    this.state.set(completed);
     if (awaitComplete) await written;
     else written.catch(() => undefined);
   }
@@ -520,7 +484,7 @@ export class TransactionCoordinator {
   async abortTimedOut(): Promise<void> {
     if (this.closed) return;
     const now = this.clock();
-    const due = [...this.transactions.values()].filter((metadata) => {
+    const due = this.state.all().filter((metadata) => {
       const expired =
         metadata.state === 'Ongoing' &&
         metadata.transactionStartTimeMs + metadata.transactionTimeoutMs < now;
@@ -531,7 +495,7 @@ export class TransactionCoordinator {
     await Promise.all(
       due.map((metadata) =>
         this.serialise(metadata.transactionalId, async () => {
-          const current = this.transactions.get(metadata.transactionalId);
+          const current = this.state.get(metadata.transactionalId);
           if (current === undefined || this.closed) return;
           try {
             if (
@@ -558,21 +522,19 @@ export class TransactionCoordinator {
    * concurrently: tombstones in one state partition share its fsyncs.
    */
   async removeExpiredTransactionalIds(): Promise<void> {
-    if (this.closed || !this.loaded || this.removingExpired) return;
+    if (this.closed || !this.state.isLoaded || this.removingExpired) return;
     this.removingExpired = true;
     try {
-      const candidates = [...this.transactions.values()].filter((metadata) =>
-        this.isExpired(metadata),
-      );
+      const candidates = this.state.all().filter((metadata) => this.isExpired(metadata));
       await Promise.all(
         candidates.map(
           (candidate) =>
             this.serialise(candidate.transactionalId, async () => {
-              const current = this.transactions.get(candidate.transactionalId);
+              const current = this.state.get(candidate.transactionalId);
               if (current === undefined || this.closed || !this.isExpired(current)) return;
-              await this.persistRecord(candidate.transactionalId, null);
-              if (this.transactions.get(candidate.transactionalId) === current)
-                this.transactions.delete(candidate.transactionalId);
+              await this.state.appendTombstone(candidate.transactionalId);
+              if (this.state.get(candidate.transactionalId) === current)
+                this.state.delete(candidate.transactionalId);
             }).catch(() => undefined), // retried at the next interval
         ),
       );
@@ -592,23 +554,16 @@ export class TransactionCoordinator {
 
   /** The partitions for which an unfinished transaction holds offsets of `groupId` (OffsetFetch require_stable). */
   pendingOffsetPartitions(groupId: string): { topic: string; partition: number }[] {
-    const partitions: { topic: string; partition: number }[] = [];
-    for (const metadata of this.transactions.values()) {
-      if (metadata.state !== 'Ongoing' && metadata.state !== 'PrepareCommit') continue;
-      for (const entry of metadata.pendingOffsets.get(groupId) ?? []) {
-        partitions.push({ topic: entry.topic, partition: entry.partition });
-      }
-    }
-    return partitions;
+    return this.state.pendingOffsetPartitions(groupId);
   }
 
   // ───────────────────────────── tooling ─────────────────────────────
 
   describe(transactionalId: string): TransactionDescription {
-    const metadata = this.transactions.get(transactionalId);
+    const metadata = this.state.get(transactionalId);
     if (metadata === undefined) {
       return {
-        errorCode: this.loaded
+        errorCode: this.state.isLoaded
           ? ErrorCode.TRANSACTIONAL_ID_NOT_FOUND
           : ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
         transactionalId,
@@ -641,7 +596,8 @@ export class TransactionCoordinator {
     durationMs: number;
   }): { transactionalId: string; producerId: number; state: string }[] {
     const now = this.clock();
-    return [...this.transactions.values()]
+    return this.state
+      .all()
       .filter((metadata) => filters.states.length === 0 || filters.states.includes(metadata.state))
       .filter(
         (metadata) =>
@@ -664,7 +620,7 @@ export class TransactionCoordinator {
 
   private readiness(): number {
     if (this.closed) return ErrorCode.NOT_COORDINATOR;
-    if (!this.loaded) return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+    if (!this.state.isLoaded) return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
     return ErrorCode.NONE;
   }
 
@@ -679,31 +635,6 @@ export class TransactionCoordinator {
     return ErrorCode.NONE;
   }
 
-  /** Appends the transaction's record; the append is issued synchronously, so records keep call order. */
-  private persist(
-    metadata: TransactionMetadata,
-    options?: { deferFlush?: boolean },
-  ): Promise<void> {
-    return this.persistRecord(metadata.transactionalId, encodeTransactionValue(metadata), options);
-  }
-
-  /** Appends a state record, or with a null value the id's tombstone. */
-  private persistRecord(
-    transactionalId: string,
-    value: Buffer | null,
-    options?: { deferFlush?: boolean },
-  ): Promise<void> {
-    const partition = transactionStatePartitionFor(
-      transactionalId,
-      this.ports.stateTopic.partitionCount,
-    );
-    const batch = buildOffsetsTopicBatch(
-      [{ key: encodeTransactionKey(transactionalId), value }],
-      this.clock(),
-    );
-    return this.ports.stateTopic.append(partition, batch, options);
-  }
-
   private serialise<T>(transactionalId: string, operation: () => Promise<T>): Promise<T> {
     const previous = this.chains.get(transactionalId) ?? Promise.resolve();
     const run = previous.then(operation);
@@ -714,19 +645,6 @@ export class TransactionCoordinator {
     });
     return run;
   }
-}
-
-function copyMetadata(metadata: TransactionMetadata): TransactionMetadata {
-  return {
-    ...metadata,
-    partitions: new Map(
-      [...metadata.partitions].map(([topic, partitions]) => [topic, new Set(partitions)]),
-    ),
-    groups: new Set(metadata.groups),
-    pendingOffsets: new Map(
-      [...metadata.pendingOffsets].map(([group, offsets]) => [group, offsets.slice()]),
-    ),
-  };
 }
 
 function sameMembers(a: TransactionMetadata, b: TransactionMetadata): boolean {

@@ -13,6 +13,23 @@ export type TransactionState =
   | 'CompleteAbort'
   | 'Dead';
 
+/**
+ * Kafka's transaction state machine: the states each state may be entered from.
+ *
+ *   Empty ──► Ongoing ──► PrepareCommit ──► CompleteCommit ──┐
+ *     ▲          │  └───► PrepareAbort  ──► CompleteAbort ───┤
+ *     └──────────┴────────── (Ongoing and Empty again) ◄─────┘
+ */
+const validPreviousStates: Record<TransactionState, readonly TransactionState[]> = {
+  Empty: ['Empty', 'CompleteCommit', 'CompleteAbort'],
+  Ongoing: ['Ongoing', 'Empty', 'CompleteCommit', 'CompleteAbort'],
+  PrepareCommit: ['Ongoing'],
+  PrepareAbort: ['Ongoing'],
+  CompleteCommit: ['PrepareCommit'],
+  CompleteAbort: ['PrepareAbort'],
+  Dead: ['Empty', 'CompleteCommit', 'CompleteAbort'],
+};
+
 export interface PendingOffset {
   topic: string;
   partition: number;
@@ -142,4 +159,33 @@ export function transactionStatePartitionFor(
   }
   const positive = hash === -2147483648 ? 0 : Math.abs(hash);
   return positive % partitionCount;
+}
+
+/**
+ * A copy of `current` in `state`: the one way a transaction's state changes (the coordinator
+ * installs the copy once its record is durable). Refuses a transition the state machine lacks.
+ */
+export function transitionTransaction(
+  current: TransactionMetadata,
+  state: TransactionState,
+): TransactionMetadata {
+  if (!validPreviousStates[state].includes(current.state)) {
+    throw new Error(
+      `assertion: transaction ${current.transactionalId} cannot go from ${current.state} to ${state}`,
+    );
+  }
+  return { ...copyMetadata(current), state };
+}
+
+export function copyMetadata(metadata: TransactionMetadata): TransactionMetadata {
+  return {
+    ...metadata,
+    partitions: new Map(
+      [...metadata.partitions].map(([topic, partitions]) => [topic, new Set(partitions)]),
+    ),
+    groups: new Set(metadata.groups),
+    pendingOffsets: new Map(
+      [...metadata.pendingOffsets].map(([group, offsets]) => [group, offsets.slice()]),
+    ),
+  };
 }

@@ -74,6 +74,78 @@ import { decodeReadShareGroupStateRequest, encodeReadShareGroupStateRequest, dec
 import { decodeWriteShareGroupStateRequest, encodeWriteShareGroupStateRequest, decodeWriteShareGroupStateResponse, encodeWriteShareGroupStateResponse } from './write-share-group-state.js';
 import { decodeDeleteShareGroupStateRequest, encodeDeleteShareGroupStateRequest, decodeDeleteShareGroupStateResponse, encodeDeleteShareGroupStateResponse } from './delete-share-group-state.js';
 import { decodeReadShareGroupStateSummaryRequest, encodeReadShareGroupStateSummaryRequest, decodeReadShareGroupStateSummaryResponse, encodeReadShareGroupStateSummaryResponse } from './read-share-group-state-summary.js';
+import type { ProduceRequest, ProduceRequestInput, ProduceResponse, ProduceResponseInput } from './produce.js';
+import type { FetchRequest, FetchRequestInput, FetchResponse, FetchResponseInput } from './fetch.js';
+import type { ListOffsetsRequest, ListOffsetsRequestInput, ListOffsetsResponse, ListOffsetsResponseInput } from './list-offsets.js';
+import type { MetadataRequest, MetadataRequestInput, MetadataResponse, MetadataResponseInput } from './metadata.js';
+import type { OffsetCommitRequest, OffsetCommitRequestInput, OffsetCommitResponse, OffsetCommitResponseInput } from './offset-commit.js';
+import type { OffsetFetchRequest, OffsetFetchRequestInput, OffsetFetchResponse, OffsetFetchResponseInput } from './offset-fetch.js';
+import type { FindCoordinatorRequest, FindCoordinatorRequestInput, FindCoordinatorResponse, FindCoordinatorResponseInput } from './find-coordinator.js';
+import type { JoinGroupRequest, JoinGroupRequestInput, JoinGroupResponse, JoinGroupResponseInput } from './join-group.js';
+import type { HeartbeatRequest, HeartbeatRequestInput, HeartbeatResponse, HeartbeatResponseInput } from './heartbeat.js';
+import type { LeaveGroupRequest, LeaveGroupRequestInput, LeaveGroupResponse, LeaveGroupResponseInput } from './leave-group.js';
+import type { SyncGroupRequest, SyncGroupRequestInput, SyncGroupResponse, SyncGroupResponseInput } from './sync-group.js';
+import type { DescribeGroupsRequest, DescribeGroupsRequestInput, DescribeGroupsResponse, DescribeGroupsResponseInput } from './describe-groups.js';
+import type { ListGroupsRequest, ListGroupsRequestInput, ListGroupsResponse, ListGroupsResponseInput } from './list-groups.js';
+import type { SaslHandshakeRequest, SaslHandshakeRequestInput, SaslHandshakeResponse, SaslHandshakeResponseInput } from './sasl-handshake.js';
+import type { ApiVersionsRequest, ApiVersionsRequestInput, ApiVersionsResponse, ApiVersionsResponseInput } from './api-versions.js';
+import type { CreateTopicsRequest, CreateTopicsRequestInput, CreateTopicsResponse, CreateTopicsResponseInput } from './create-topics.js';
+import type { DeleteTopicsRequest, DeleteTopicsRequestInput, DeleteTopicsResponse, DeleteTopicsResponseInput } from './delete-topics.js';
+import type { DeleteRecordsRequest, DeleteRecordsRequestInput, DeleteRecordsResponse, DeleteRecordsResponseInput } from './delete-records.js';
+import type { InitProducerIdRequest, InitProducerIdRequestInput, InitProducerIdResponse, InitProducerIdResponseInput } from './init-producer-id.js';
+import type { OffsetForLeaderEpochRequest, OffsetForLeaderEpochRequestInput, OffsetForLeaderEpochResponse, OffsetForLeaderEpochResponseInput } from './offset-for-leader-epoch.js';
+import type { AddPartitionsToTxnRequest, AddPartitionsToTxnRequestInput, AddPartitionsToTxnResponse, AddPartitionsToTxnResponseInput } from './add-partitions-to-txn.js';
+import type { AddOffsetsToTxnRequest, AddOffsetsToTxnRequestInput, AddOffsetsToTxnResponse, AddOffsetsToTxnResponseInput } from './add-offsets-to-txn.js';
+import type { EndTxnRequest, EndTxnRequestInput, EndTxnResponse, EndTxnResponseInput } from './end-txn.js';
+import type { WriteTxnMarkersRequest, WriteTxnMarkersRequestInput, WriteTxnMarkersResponse, WriteTxnMarkersResponseInput } from './write-txn-markers.js';
+import type { TxnOffsetCommitRequest, TxnOffsetCommitRequestInput, TxnOffsetCommitResponse, TxnOffsetCommitResponseInput } from './txn-offset-commit.js';
+import type { DescribeAclsRequest, DescribeAclsRequestInput, DescribeAclsResponse, DescribeAclsResponseInput } from './describe-acls.js';
+import type { CreateAclsRequest, CreateAclsRequestInput, CreateAclsResponse, CreateAclsResponseInput } from './create-acls.js';
+import type { DeleteAclsRequest, DeleteAclsRequestInput, DeleteAclsResponse, DeleteAclsResponseInput } from './delete-acls.js';
+import type { DescribeConfigsRequest, DescribeConfigsRequestInput, DescribeConfigsResponse, DescribeConfigsResponseInput } from './describe-configs.js';
+import type { AlterConfigsRequest, AlterConfigsRequestInput, AlterConfigsResponse, AlterConfigsResponseInput } from './alter-configs.js';
+import type { AlterReplicaLogDirsRequest, AlterReplicaLogDirsRequestInput, AlterReplicaLogDirsResponse, AlterReplicaLogDirsResponseInput } from './alter-replica-log-dirs.js';
+import type { DescribeLogDirsRequest, DescribeLogDirsRequestInput, DescribeLogDirsResponse, DescribeLogDirsResponseInput } from './describe-log-dirs.js';
+import type { SaslAuthenticateRequest, SaslAuthenticateRequestInput, SaslAuthenticateResponse, SaslAuthenticateResponseInput } from './sasl-authenticate.js';
+import type { CreatePartitionsRequest, CreatePartitionsRequestInput, CreatePartitionsResponse, CreatePartitionsResponseInput } from './create-partitions.js';
+import type { CreateDelegationTokenRequest, CreateDelegationTokenRequestInput, CreateDelegationTokenResponse, CreateDelegationTokenResponseInput } from './create-delegation-token.js';
+import type { RenewDelegationTokenRequest, RenewDelegationTokenRequestInput, RenewDelegationTokenResponse, RenewDelegationTokenResponseInput } from './renew-delegation-token.js';
+import type { ExpireDelegationTokenRequest, ExpireDelegationTokenRequestInput, ExpireDelegationTokenResponse, ExpireDelegationTokenResponseInput } from './expire-delegation-token.js';
+import type { DescribeDelegationTokenRequest, DescribeDelegationTokenRequestInput, DescribeDelegationTokenResponse, DescribeDelegationTokenResponseInput } from './describe-delegation-token.js';
+import type { DeleteGroupsRequest, DeleteGroupsRequestInput, DeleteGroupsResponse, DeleteGroupsResponseInput } from './delete-groups.js';
+import type { ElectLeadersRequest, ElectLeadersRequestInput, ElectLeadersResponse, ElectLeadersResponseInput } from './elect-leaders.js';
+import type { IncrementalAlterConfigsRequest, IncrementalAlterConfigsRequestInput, IncrementalAlterConfigsResponse, IncrementalAlterConfigsResponseInput } from './incremental-alter-configs.js';
+import type { AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsRequestInput, AlterPartitionReassignmentsResponse, AlterPartitionReassignmentsResponseInput } from './alter-partition-reassignments.js';
+import type { ListPartitionReassignmentsRequest, ListPartitionReassignmentsRequestInput, ListPartitionReassignmentsResponse, ListPartitionReassignmentsResponseInput } from './list-partition-reassignments.js';
+import type { OffsetDeleteRequest, OffsetDeleteRequestInput, OffsetDeleteResponse, OffsetDeleteResponseInput } from './offset-delete.js';
+import type { DescribeClientQuotasRequest, DescribeClientQuotasRequestInput, DescribeClientQuotasResponse, DescribeClientQuotasResponseInput } from './describe-client-quotas.js';
+import type { AlterClientQuotasRequest, AlterClientQuotasRequestInput, AlterClientQuotasResponse, AlterClientQuotasResponseInput } from './alter-client-quotas.js';
+import type { DescribeUserScramCredentialsRequest, DescribeUserScramCredentialsRequestInput, DescribeUserScramCredentialsResponse, DescribeUserScramCredentialsResponseInput } from './describe-user-scram-credentials.js';
+import type { AlterUserScramCredentialsRequest, AlterUserScramCredentialsRequestInput, AlterUserScramCredentialsResponse, AlterUserScramCredentialsResponseInput } from './alter-user-scram-credentials.js';
+import type { DescribeQuorumRequest, DescribeQuorumRequestInput, DescribeQuorumResponse, DescribeQuorumResponseInput } from './describe-quorum.js';
+import type { UpdateFeaturesRequest, UpdateFeaturesRequestInput, UpdateFeaturesResponse, UpdateFeaturesResponseInput } from './update-features.js';
+import type { DescribeClusterRequest, DescribeClusterRequestInput, DescribeClusterResponse, DescribeClusterResponseInput } from './describe-cluster.js';
+import type { DescribeProducersRequest, DescribeProducersRequestInput, DescribeProducersResponse, DescribeProducersResponseInput } from './describe-producers.js';
+import type { UnregisterBrokerRequest, UnregisterBrokerRequestInput, UnregisterBrokerResponse, UnregisterBrokerResponseInput } from './unregister-broker.js';
+import type { DescribeTransactionsRequest, DescribeTransactionsRequestInput, DescribeTransactionsResponse, DescribeTransactionsResponseInput } from './describe-transactions.js';
+import type { ListTransactionsRequest, ListTransactionsRequestInput, ListTransactionsResponse, ListTransactionsResponseInput } from './list-transactions.js';
+import type { ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatRequestInput, ConsumerGroupHeartbeatResponse, ConsumerGroupHeartbeatResponseInput } from './consumer-group-heartbeat.js';
+import type { ConsumerGroupDescribeRequest, ConsumerGroupDescribeRequestInput, ConsumerGroupDescribeResponse, ConsumerGroupDescribeResponseInput } from './consumer-group-describe.js';
+import type { GetTelemetrySubscriptionsRequest, GetTelemetrySubscriptionsRequestInput, GetTelemetrySubscriptionsResponse, GetTelemetrySubscriptionsResponseInput } from './get-telemetry-subscriptions.js';
+import type { PushTelemetryRequest, PushTelemetryRequestInput, PushTelemetryResponse, PushTelemetryResponseInput } from './push-telemetry.js';
+import type { ListClientMetricsResourcesRequest, ListClientMetricsResourcesRequestInput, ListClientMetricsResourcesResponse, ListClientMetricsResourcesResponseInput } from './list-client-metrics-resources.js';
+import type { DescribeTopicPartitionsRequest, DescribeTopicPartitionsRequestInput, DescribeTopicPartitionsResponse, DescribeTopicPartitionsResponseInput } from './describe-topic-partitions.js';
+import type { ShareGroupHeartbeatRequest, ShareGroupHeartbeatRequestInput, ShareGroupHeartbeatResponse, ShareGroupHeartbeatResponseInput } from './share-group-heartbeat.js';
+import type { ShareGroupDescribeRequest, ShareGroupDescribeRequestInput, ShareGroupDescribeResponse, ShareGroupDescribeResponseInput } from './share-group-describe.js';
+import type { ShareFetchRequest, ShareFetchRequestInput, ShareFetchResponse, ShareFetchResponseInput } from './share-fetch.js';
+import type { ShareAcknowledgeRequest, ShareAcknowledgeRequestInput, ShareAcknowledgeResponse, ShareAcknowledgeResponseInput } from './share-acknowledge.js';
+import type { AddRaftVoterRequest, AddRaftVoterRequestInput, AddRaftVoterResponse, AddRaftVoterResponseInput } from './add-raft-voter.js';
+import type { RemoveRaftVoterRequest, RemoveRaftVoterRequestInput, RemoveRaftVoterResponse, RemoveRaftVoterResponseInput } from './remove-raft-voter.js';
+import type { InitializeShareGroupStateRequest, InitializeShareGroupStateRequestInput, InitializeShareGroupStateResponse, InitializeShareGroupStateResponseInput } from './initialize-share-group-state.js';
+import type { ReadShareGroupStateRequest, ReadShareGroupStateRequestInput, ReadShareGroupStateResponse, ReadShareGroupStateResponseInput } from './read-share-group-state.js';
+import type { WriteShareGroupStateRequest, WriteShareGroupStateRequestInput, WriteShareGroupStateResponse, WriteShareGroupStateResponseInput } from './write-share-group-state.js';
+import type { DeleteShareGroupStateRequest, DeleteShareGroupStateRequestInput, DeleteShareGroupStateResponse, DeleteShareGroupStateResponseInput } from './delete-share-group-state.js';
+import type { ReadShareGroupStateSummaryRequest, ReadShareGroupStateSummaryRequestInput, ReadShareGroupStateSummaryResponse, ReadShareGroupStateSummaryResponseInput } from './read-share-group-state-summary.js';
 
 export * from './produce.js';
 export * from './fetch.js';
@@ -950,3 +1022,451 @@ export const ApiKey = {
   DeleteShareGroupState: 86,
   ReadShareGroupStateSummary: 87,
 } as const;
+
+/** An API key Brook has codecs for. */
+export type ApiKey = (typeof ApiKey)[keyof typeof ApiKey];
+
+/** The decoded and encodable types of each API, by API key. */
+export interface ApiTypes {
+  0: {
+    request: ProduceRequest;
+    requestInput: ProduceRequestInput;
+    response: ProduceResponse;
+    responseInput: ProduceResponseInput;
+  };
+  1: {
+    request: FetchRequest;
+    requestInput: FetchRequestInput;
+    response: FetchResponse;
+    responseInput: FetchResponseInput;
+  };
+  2: {
+    request: ListOffsetsRequest;
+    requestInput: ListOffsetsRequestInput;
+    response: ListOffsetsResponse;
+    responseInput: ListOffsetsResponseInput;
+  };
+  3: {
+    request: MetadataRequest;
+    requestInput: MetadataRequestInput;
+    response: MetadataResponse;
+    responseInput: MetadataResponseInput;
+  };
+  8: {
+    request: OffsetCommitRequest;
+    requestInput: OffsetCommitRequestInput;
+    response: OffsetCommitResponse;
+    responseInput: OffsetCommitResponseInput;
+  };
+  9: {
+    request: OffsetFetchRequest;
+    requestInput: OffsetFetchRequestInput;
+    response: OffsetFetchResponse;
+    responseInput: OffsetFetchResponseInput;
+  };
+  10: {
+    request: FindCoordinatorRequest;
+    requestInput: FindCoordinatorRequestInput;
+    response: FindCoordinatorResponse;
+    responseInput: FindCoordinatorResponseInput;
+  };
+  11: {
+    request: JoinGroupRequest;
+    requestInput: JoinGroupRequestInput;
+    response: JoinGroupResponse;
+    responseInput: JoinGroupResponseInput;
+  };
+  12: {
+    request: HeartbeatRequest;
+    requestInput: HeartbeatRequestInput;
+    response: HeartbeatResponse;
+    responseInput: HeartbeatResponseInput;
+  };
+  13: {
+    request: LeaveGroupRequest;
+    requestInput: LeaveGroupRequestInput;
+    response: LeaveGroupResponse;
+    responseInput: LeaveGroupResponseInput;
+  };
+  14: {
+    request: SyncGroupRequest;
+    requestInput: SyncGroupRequestInput;
+    response: SyncGroupResponse;
+    responseInput: SyncGroupResponseInput;
+  };
+  15: {
+    request: DescribeGroupsRequest;
+    requestInput: DescribeGroupsRequestInput;
+    response: DescribeGroupsResponse;
+    responseInput: DescribeGroupsResponseInput;
+  };
+  16: {
+    request: ListGroupsRequest;
+    requestInput: ListGroupsRequestInput;
+    response: ListGroupsResponse;
+    responseInput: ListGroupsResponseInput;
+  };
+  17: {
+    request: SaslHandshakeRequest;
+    requestInput: SaslHandshakeRequestInput;
+    response: SaslHandshakeResponse;
+    responseInput: SaslHandshakeResponseInput;
+  };
+  18: {
+    request: ApiVersionsRequest;
+    requestInput: ApiVersionsRequestInput;
+    response: ApiVersionsResponse;
+    responseInput: ApiVersionsResponseInput;
+  };
+  19: {
+    request: CreateTopicsRequest;
+    requestInput: CreateTopicsRequestInput;
+    response: CreateTopicsResponse;
+    responseInput: CreateTopicsResponseInput;
+  };
+  20: {
+    request: DeleteTopicsRequest;
+    requestInput: DeleteTopicsRequestInput;
+    response: DeleteTopicsResponse;
+    responseInput: DeleteTopicsResponseInput;
+  };
+  21: {
+    request: DeleteRecordsRequest;
+    requestInput: DeleteRecordsRequestInput;
+    response: DeleteRecordsResponse;
+    responseInput: DeleteRecordsResponseInput;
+  };
+  22: {
+    request: InitProducerIdRequest;
+    requestInput: InitProducerIdRequestInput;
+    response: InitProducerIdResponse;
+    responseInput: InitProducerIdResponseInput;
+  };
+  23: {
+    request: OffsetForLeaderEpochRequest;
+    requestInput: OffsetForLeaderEpochRequestInput;
+    response: OffsetForLeaderEpochResponse;
+    responseInput: OffsetForLeaderEpochResponseInput;
+  };
+  24: {
+    request: AddPartitionsToTxnRequest;
+    requestInput: AddPartitionsToTxnRequestInput;
+    response: AddPartitionsToTxnResponse;
+    responseInput: AddPartitionsToTxnResponseInput;
+  };
+  25: {
+    request: AddOffsetsToTxnRequest;
+    requestInput: AddOffsetsToTxnRequestInput;
+    response: AddOffsetsToTxnResponse;
+    responseInput: AddOffsetsToTxnResponseInput;
+  };
+  26: {
+    request: EndTxnRequest;
+    requestInput: EndTxnRequestInput;
+    response: EndTxnResponse;
+    responseInput: EndTxnResponseInput;
+  };
+  27: {
+    request: WriteTxnMarkersRequest;
+    requestInput: WriteTxnMarkersRequestInput;
+    response: WriteTxnMarkersResponse;
+    responseInput: WriteTxnMarkersResponseInput;
+  };
+  28: {
+    request: TxnOffsetCommitRequest;
+    requestInput: TxnOffsetCommitRequestInput;
+    response: TxnOffsetCommitResponse;
+    responseInput: TxnOffsetCommitResponseInput;
+  };
+  29: {
+    request: DescribeAclsRequest;
+    requestInput: DescribeAclsRequestInput;
+    response: DescribeAclsResponse;
+    responseInput: DescribeAclsResponseInput;
+  };
+  30: {
+    request: CreateAclsRequest;
+    requestInput: CreateAclsRequestInput;
+    response: CreateAclsResponse;
+    responseInput: CreateAclsResponseInput;
+  };
+  31: {
+    request: DeleteAclsRequest;
+    requestInput: DeleteAclsRequestInput;
+    response: DeleteAclsResponse;
+    responseInput: DeleteAclsResponseInput;
+  };
+  32: {
+    request: DescribeConfigsRequest;
+    requestInput: DescribeConfigsRequestInput;
+    response: DescribeConfigsResponse;
+    responseInput: DescribeConfigsResponseInput;
+  };
+  33: {
+    request: AlterConfigsRequest;
+    requestInput: AlterConfigsRequestInput;
+    response: AlterConfigsResponse;
+    responseInput: AlterConfigsResponseInput;
+  };
+  34: {
+    request: AlterReplicaLogDirsRequest;
+    requestInput: AlterReplicaLogDirsRequestInput;
+    response: AlterReplicaLogDirsResponse;
+    responseInput: AlterReplicaLogDirsResponseInput;
+  };
+  35: {
+    request: DescribeLogDirsRequest;
+    requestInput: DescribeLogDirsRequestInput;
+    response: DescribeLogDirsResponse;
+    responseInput: DescribeLogDirsResponseInput;
+  };
+  36: {
+    request: SaslAuthenticateRequest;
+    requestInput: SaslAuthenticateRequestInput;
+    response: SaslAuthenticateResponse;
+    responseInput: SaslAuthenticateResponseInput;
+  };
+  37: {
+    request: CreatePartitionsRequest;
+    requestInput: CreatePartitionsRequestInput;
+    response: CreatePartitionsResponse;
+    responseInput: CreatePartitionsResponseInput;
+  };
+  38: {
+    request: CreateDelegationTokenRequest;
+    requestInput: CreateDelegationTokenRequestInput;
+    response: CreateDelegationTokenResponse;
+    responseInput: CreateDelegationTokenResponseInput;
+  };
+  39: {
+    request: RenewDelegationTokenRequest;
+    requestInput: RenewDelegationTokenRequestInput;
+    response: RenewDelegationTokenResponse;
+    responseInput: RenewDelegationTokenResponseInput;
+  };
+  40: {
+    request: ExpireDelegationTokenRequest;
+    requestInput: ExpireDelegationTokenRequestInput;
+    response: ExpireDelegationTokenResponse;
+    responseInput: ExpireDelegationTokenResponseInput;
+  };
+  41: {
+    request: DescribeDelegationTokenRequest;
+    requestInput: DescribeDelegationTokenRequestInput;
+    response: DescribeDelegationTokenResponse;
+    responseInput: DescribeDelegationTokenResponseInput;
+  };
+  42: {
+    request: DeleteGroupsRequest;
+    requestInput: DeleteGroupsRequestInput;
+    response: DeleteGroupsResponse;
+    responseInput: DeleteGroupsResponseInput;
+  };
+  43: {
+    request: ElectLeadersRequest;
+    requestInput: ElectLeadersRequestInput;
+    response: ElectLeadersResponse;
+    responseInput: ElectLeadersResponseInput;
+  };
+  44: {
+    request: IncrementalAlterConfigsRequest;
+    requestInput: IncrementalAlterConfigsRequestInput;
+    response: IncrementalAlterConfigsResponse;
+    responseInput: IncrementalAlterConfigsResponseInput;
+  };
+  45: {
+    request: AlterPartitionReassignmentsRequest;
+    requestInput: AlterPartitionReassignmentsRequestInput;
+    response: AlterPartitionReassignmentsResponse;
+    responseInput: AlterPartitionReassignmentsResponseInput;
+  };
+  46: {
+    request: ListPartitionReassignmentsRequest;
+    requestInput: ListPartitionReassignmentsRequestInput;
+    response: ListPartitionReassignmentsResponse;
+    responseInput: ListPartitionReassignmentsResponseInput;
+  };
+  47: {
+    request: OffsetDeleteRequest;
+    requestInput: OffsetDeleteRequestInput;
+    response: OffsetDeleteResponse;
+    responseInput: OffsetDeleteResponseInput;
+  };
+  48: {
+    request: DescribeClientQuotasRequest;
+    requestInput: DescribeClientQuotasRequestInput;
+    response: DescribeClientQuotasResponse;
+    responseInput: DescribeClientQuotasResponseInput;
+  };
+  49: {
+    request: AlterClientQuotasRequest;
+    requestInput: AlterClientQuotasRequestInput;
+    response: AlterClientQuotasResponse;
+    responseInput: AlterClientQuotasResponseInput;
+  };
+  50: {
+    request: DescribeUserScramCredentialsRequest;
+    requestInput: DescribeUserScramCredentialsRequestInput;
+    response: DescribeUserScramCredentialsResponse;
+    responseInput: DescribeUserScramCredentialsResponseInput;
+  };
+  51: {
+    request: AlterUserScramCredentialsRequest;
+    requestInput: AlterUserScramCredentialsRequestInput;
+    response: AlterUserScramCredentialsResponse;
+    responseInput: AlterUserScramCredentialsResponseInput;
+  };
+  55: {
+    request: DescribeQuorumRequest;
+    requestInput: DescribeQuorumRequestInput;
+    response: DescribeQuorumResponse;
+    responseInput: DescribeQuorumResponseInput;
+  };
+  57: {
+    request: UpdateFeaturesRequest;
+    requestInput: UpdateFeaturesRequestInput;
+    response: UpdateFeaturesResponse;
+    responseInput: UpdateFeaturesResponseInput;
+  };
+  60: {
+    request: DescribeClusterRequest;
+    requestInput: DescribeClusterRequestInput;
+    response: DescribeClusterResponse;
+    responseInput: DescribeClusterResponseInput;
+  };
+  61: {
+    request: DescribeProducersRequest;
+    requestInput: DescribeProducersRequestInput;
+    response: DescribeProducersResponse;
+    responseInput: DescribeProducersResponseInput;
+  };
+  64: {
+    request: UnregisterBrokerRequest;
+    requestInput: UnregisterBrokerRequestInput;
+    response: UnregisterBrokerResponse;
+    responseInput: UnregisterBrokerResponseInput;
+  };
+  65: {
+    request: DescribeTransactionsRequest;
+    requestInput: DescribeTransactionsRequestInput;
+    response: DescribeTransactionsResponse;
+    responseInput: DescribeTransactionsResponseInput;
+  };
+  66: {
+    request: ListTransactionsRequest;
+    requestInput: ListTransactionsRequestInput;
+    response: ListTransactionsResponse;
+    responseInput: ListTransactionsResponseInput;
+  };
+  68: {
+    request: ConsumerGroupHeartbeatRequest;
+    requestInput: ConsumerGroupHeartbeatRequestInput;
+    response: ConsumerGroupHeartbeatResponse;
+    responseInput: ConsumerGroupHeartbeatResponseInput;
+  };
+  69: {
+    request: ConsumerGroupDescribeRequest;
+    requestInput: ConsumerGroupDescribeRequestInput;
+    response: ConsumerGroupDescribeResponse;
+    responseInput: ConsumerGroupDescribeResponseInput;
+  };
+  71: {
+    request: GetTelemetrySubscriptionsRequest;
+    requestInput: GetTelemetrySubscriptionsRequestInput;
+    response: GetTelemetrySubscriptionsResponse;
+    responseInput: GetTelemetrySubscriptionsResponseInput;
+  };
+  72: {
+    request: PushTelemetryRequest;
+    requestInput: PushTelemetryRequestInput;
+    response: PushTelemetryResponse;
+    responseInput: PushTelemetryResponseInput;
+  };
+  74: {
+    request: ListClientMetricsResourcesRequest;
+    requestInput: ListClientMetricsResourcesRequestInput;
+    response: ListClientMetricsResourcesResponse;
+    responseInput: ListClientMetricsResourcesResponseInput;
+  };
+  75: {
+    request: DescribeTopicPartitionsRequest;
+    requestInput: DescribeTopicPartitionsRequestInput;
+    response: DescribeTopicPartitionsResponse;
+    responseInput: DescribeTopicPartitionsResponseInput;
+  };
+  76: {
+    request: ShareGroupHeartbeatRequest;
+    requestInput: ShareGroupHeartbeatRequestInput;
+    response: ShareGroupHeartbeatResponse;
+    responseInput: ShareGroupHeartbeatResponseInput;
+  };
+  77: {
+    request: ShareGroupDescribeRequest;
+    requestInput: ShareGroupDescribeRequestInput;
+    response: ShareGroupDescribeResponse;
+    responseInput: ShareGroupDescribeResponseInput;
+  };
+  78: {
+    request: ShareFetchRequest;
+    requestInput: ShareFetchRequestInput;
+    response: ShareFetchResponse;
+    responseInput: ShareFetchResponseInput;
+  };
+  79: {
+    request: ShareAcknowledgeRequest;
+    requestInput: ShareAcknowledgeRequestInput;
+    response: ShareAcknowledgeResponse;
+    responseInput: ShareAcknowledgeResponseInput;
+  };
+  80: {
+    request: AddRaftVoterRequest;
+    requestInput: AddRaftVoterRequestInput;
+    response: AddRaftVoterResponse;
+    responseInput: AddRaftVoterResponseInput;
+  };
+  81: {
+    request: RemoveRaftVoterRequest;
+    requestInput: RemoveRaftVoterRequestInput;
+    response: RemoveRaftVoterResponse;
+    responseInput: RemoveRaftVoterResponseInput;
+  };
+  83: {
+    request: InitializeShareGroupStateRequest;
+    requestInput: InitializeShareGroupStateRequestInput;
+    response: InitializeShareGroupStateResponse;
+    responseInput: InitializeShareGroupStateResponseInput;
+  };
+  84: {
+    request: ReadShareGroupStateRequest;
+    requestInput: ReadShareGroupStateRequestInput;
+    response: ReadShareGroupStateResponse;
+    responseInput: ReadShareGroupStateResponseInput;
+  };
+  85: {
+    request: WriteShareGroupStateRequest;
+    requestInput: WriteShareGroupStateRequestInput;
+    response: WriteShareGroupStateResponse;
+    responseInput: WriteShareGroupStateResponseInput;
+  };
+  86: {
+    request: DeleteShareGroupStateRequest;
+    requestInput: DeleteShareGroupStateRequestInput;
+    response: DeleteShareGroupStateResponse;
+    responseInput: DeleteShareGroupStateResponseInput;
+  };
+  87: {
+    request: ReadShareGroupStateSummaryRequest;
+    requestInput: ReadShareGroupStateSummaryRequestInput;
+    response: ReadShareGroupStateSummaryResponse;
+    responseInput: ReadShareGroupStateSummaryResponseInput;
+  };
+}
+
+/** The request a decoder returns for API `K`. */
+export type RequestOf<K extends ApiKey> = ApiTypes[K]['request'];
+/** What the request encoder of API `K` accepts. */
+export type RequestInputOf<K extends ApiKey> = ApiTypes[K]['requestInput'];
+/** The response a decoder returns for API `K`. */
+export type ResponseOf<K extends ApiKey> = ApiTypes[K]['response'];
+/** What the response encoder of API `K` accepts: what a handler returns. */
+export type ResponseInputOf<K extends ApiKey> = ApiTypes[K]['responseInput'];

@@ -1,6 +1,11 @@
 // A kafkajs 2.2.4 consumer-group member for groups-kafkajs.test.ts: subscribes from the beginning,
 // commits every record synchronously after processing it. kafkajs ships only the roundrobin
 // assignor (eager). Output: member-output.ts.
+//
+// A commit made while the group rebalances fails with REBALANCE_IN_PROGRESS (or ILLEGAL_GENERATION,
+// UNKNOWN_MEMBER_ID). The member lets that error leave eachMessage: kafkajs treats these codes as a
+// rebalance, rejoins, and hands the record (whose offset it never resolved) to whichever member
+// owns the partition then, which processes and commits it again. No retry of its own is needed.
 import { kafkajsClient } from '../../helpers/client-kafkajs.js';
 import {
   emit,

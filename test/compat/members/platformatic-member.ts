@@ -1,6 +1,12 @@
 // A @platformatic/kafka consumer-group member for groups-platformatic-kafka.test.ts: consumes from
 // the earliest offset, commits every record after processing it. Assignors: roundrobin (eager)
 // and cooperative-sticky. Output: member-output.ts.
+//
+// A commit made while the group rebalances comes back REBALANCE_IN_PROGRESS (or ILLEGAL_GENERATION
+// once the generation has moved on): Kafka's answer, retriable for an application that needs its
+// commits. The member keeps such an offset and commits it again while it still owns the partition;
+// a partition it no longer owns is left to its new owner, which resumes from the last acknowledged
+// commit.
 import '../../helpers/client-platformatic-node20.js';
 import { Consumer, MessagesStreamModes } from '@platformatic/kafka';
 import { platformaticBaseOptions } from '../../helpers/client-platformatic.js';
@@ -52,9 +58,50 @@ const stream = await consumer.consume({
   fallbackMode: 'earliest',
 });
 stream.on('error', (error: Error) => emit({ event: 'error', message: String(error) }));
+
+// partition → the next offset whose commit the broker has not acknowledged, with its leader epoch
+const uncommitted = new Map<number, { offset: number; leaderEpoch: number }>();
+let committing = false;
+
+async function commitUncommitted(): Promise<void> {
+  if (committing) return;
+  committing = true;
+  try {
+    const owned = new Set(
+      (consumer.assignments ?? [])
+        .filter((assignment) => assignment.topic === topic)
+        .flatMap((assignment) => assignment.partitions),
+    );
+    for (const [partition, { offset, leaderEpoch }] of [...uncommitted]) {
+      if (!owned.has(partition)) {
+        uncommitted.delete(partition);
+        continue;
+      }
+      try {
+        await consumer.commit({
+          offsets: [{ topic, partition, offset: BigInt(offset), leaderEpoch }],
+        });
+      } catch (error) {
+        emit({ event: 'commit-retry', partition, offset, message: String(error) });
+        continue;
+      }
+      // A later record may have replaced the entry while the commit was in flight.
+      if (uncommitted.get(partition)?.offset === offset) uncommitted.delete(partition);
+      emit({ event: 'committed', partition, offset });
+    }
+  } finally {
+    committing = false;
+  }
+}
+
+const retrier = setInterval(() => {
+  if (uncommitted.size > 0) void commitUncommitted();
+}, 200);
+retrier.unref();
+
 for await (const message of stream) {
   const offset = Number(message.offset);
   emit({ event: 'record', partition: message.partition, offset });
-  await message.commit();
-  emit({ event: 'committed', partition: message.partition, offset: offset + 1 });
+  uncommitted.set(message.partition, { offset: offset + 1, leaderEpoch: message.leaderEpoch });
+  await commitUncommitted();
 }

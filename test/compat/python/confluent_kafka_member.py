@@ -16,6 +16,12 @@ librdkafka defers a commit while its member rejoins, so a synchronous commit per
 application for the whole rebalance, though the broker goes on serving its fetches; and an
 asynchronous commit still in flight when the generation moves on comes back ILLEGAL_GENERATION,
 which librdkafka treats as a lost assignment.
+
+A synchronous commit made while the group rebalances fails with REBALANCE_IN_PROGRESS (or, once
+the generation has moved on, ILLEGAL_GENERATION or UNKNOWN_MEMBER_ID). That is Kafka's answer and
+is retriable: the member keeps the offset and commits it again on a later poll while it still
+owns the partition. A partition it no longer owns is left to its new owner, which resumes from
+the last acknowledged commit.
 """
 import json
 import os
@@ -23,7 +29,7 @@ import signal
 import sys
 import time
 
-from confluent_kafka import Consumer
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 bootstrap, topic, group, assignor = sys.argv[1:5]
 running = True
@@ -51,6 +57,38 @@ consumer = Consumer({
     'fetch.wait.max.ms': 100,
     'log_level': 3,
 })
+
+
+RETRIABLE_COMMIT_ERRORS = {
+    KafkaError.REBALANCE_IN_PROGRESS,
+    KafkaError.ILLEGAL_GENERATION,
+    KafkaError.UNKNOWN_MEMBER_ID,
+    KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+    KafkaError.NOT_COORDINATOR,
+    KafkaError.COORDINATOR_NOT_AVAILABLE,
+    KafkaError.REQUEST_TIMED_OUT,
+    KafkaError._TIMED_OUT,
+    KafkaError._TRANSPORT,
+}
+# partition -> the next offset whose commit the broker has not acknowledged yet
+uncommitted = {}
+
+
+def commit_uncommitted():
+    owned = {tp.partition for tp in consumer.assignment() if tp.topic == topic}
+    for partition, offset in sorted(uncommitted.items()):
+        if partition not in owned:
+            del uncommitted[partition]
+            continue
+        try:
+            consumer.commit(offsets=[TopicPartition(topic, partition, offset)], asynchronous=False)
+        except KafkaException as error:
+            if error.args[0].code() not in RETRIABLE_COMMIT_ERRORS:
+                raise
+            emit(event='commit-retry', partition=partition, offset=offset, message=str(error))
+            continue
+        del uncommitted[partition]
+        emit(event='committed', partition=partition, offset=offset)
 
 
 def print_assignment(*_):
@@ -82,6 +120,8 @@ while running:
         pending_print = False
         print_assignment()
     if message is None:
+        if uncommitted and not no_commit:
+            commit_uncommitted()
         continue
     if message.error():
         emit(event='error', message=str(message.error()))
@@ -89,6 +129,6 @@ while running:
     emit(event='record', partition=message.partition(), offset=message.offset())
     if no_commit:
         continue
-    consumer.commit(message=message, asynchronous=False)
-    emit(event='committed', partition=message.partition(), offset=message.offset() + 1)
+    uncommitted[message.partition()] = message.offset() + 1
+    commit_uncommitted()
 consumer.close()

@@ -5,12 +5,19 @@ Assignors: range, roundrobin (kafka-python 2.0 has no cooperative rebalancing).
 
 Usage: kafka_python_member.py BOOTSTRAP TOPIC GROUP ASSIGNOR. Prints JSON lines as described in
 test/compat/members/member-output.ts; SIGTERM leaves the group cleanly.
+
+A commit made while the group rebalances comes back REBALANCE_IN_PROGRESS, ILLEGAL_GENERATION or
+UNKNOWN_MEMBER_ID, which kafka-python raises as CommitFailedError after resetting its generation.
+That is Kafka's answer and is retriable for an application that needs its commits: the member
+keeps the offset and commits it again after the next poll (which rejoins the group) while it still
+owns the partition; a partition it no longer owns is left to its new owner.
 """
 import json
 import signal
 import sys
 
 from kafka import ConsumerRebalanceListener, KafkaConsumer, OffsetAndMetadata, TopicPartition
+from kafka.errors import CommitFailedError, KafkaError
 from kafka.coordinator.assignors.range import RangePartitionAssignor
 from kafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
 
@@ -49,12 +56,38 @@ class Listener(ConsumerRebalanceListener):
         emit(event='assignment', partitions=sorted(tp.partition for tp in assigned if tp.topic == topic))
 
 
+# partition -> the next offset whose commit the broker has not acknowledged yet
+uncommitted = {}
+
+
+def commit_uncommitted():
+    owned = {tp.partition for tp in consumer.assignment() if tp.topic == topic}
+    for partition, offset in sorted(uncommitted.items()):
+        if partition not in owned:
+            del uncommitted[partition]
+            continue
+        try:
+            consumer.commit({TopicPartition(topic, partition): OffsetAndMetadata(offset, '')})
+        except CommitFailedError as error:
+            emit(event='commit-retry', partition=partition, offset=offset, message=str(error))
+            return
+        except KafkaError as error:
+            if not error.retriable:
+                raise
+            emit(event='commit-retry', partition=partition, offset=offset, message=str(error))
+            return
+        del uncommitted[partition]
+        emit(event='committed', partition=partition, offset=offset)
+
+
 consumer.subscribe([topic], listener=Listener())
 while running:
     batches = consumer.poll(timeout_ms=100)
     for tp, messages in batches.items():
         for message in messages:
             emit(event='record', partition=tp.partition, offset=message.offset)
-            consumer.commit({TopicPartition(topic, tp.partition): OffsetAndMetadata(message.offset + 1, '')})
-            emit(event='committed', partition=tp.partition, offset=message.offset + 1)
+            uncommitted[tp.partition] = message.offset + 1
+            commit_uncommitted()
+    if uncommitted and not batches:
+        commit_uncommitted()
 consumer.close()

@@ -15,7 +15,7 @@ import {
   alterBrokerConfig,
 } from '../config/broker-config.js';
 import { renderConfigValue } from '../config/definitions.js';
-import type { MetadataStore } from '../metadata/metadata-store.js';
+import type { MetadataStore } from './metadata-store.js';
 
 export const CLUSTER_DEFAULT_PREFIX = 'cluster-default:';
 

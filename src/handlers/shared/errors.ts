@@ -1,11 +1,26 @@
-// The Kafka error code and message an admin API answers for an error from the config layer, the
-// metadata store or storage. Admin responses carry a message beside the code, so the message says
-// which setting or topic was wrong.
+// Turning errors from the layers below into what a response carries: the Kafka error code, and
+// for admin APIs a message beside it that says which setting or topic was wrong.
 
-import { ConfigError, ConfigErrorCode } from '../config/errors.js';
-import { MetadataError } from '../metadata/metadata-store.js';
-import { ErrorCode } from '../protocol/errors.js';
-import { errorMessageOf, kafkaErrorCodeOf } from './kafka-error.js';
+import { ConfigError, ConfigErrorCode } from '../../config/errors.js';
+import { MetadataError } from '../../metadata/metadata-store.js';
+import { ErrorCode } from '../../protocol/errors.js';
+
+/**
+ * The Kafka error code for an error thrown by storage, record validation or a coordinator. Errors
+ * that carry `kafkaErrorCode` say it themselves; anything else is a bug or an unexpected
+ * failure and becomes UNKNOWN_SERVER_ERROR (logged by the caller).
+ */
+export function kafkaErrorCodeOf(error: unknown): number {
+  if (typeof error === 'object' && error !== null && 'kafkaErrorCode' in error) {
+    const code = (error as { kafkaErrorCode: unknown }).kafkaErrorCode;
+    if (typeof code === 'number') return code;
+  }
+  return ErrorCode.UNKNOWN_SERVER_ERROR;
+}
+
+export function errorMessageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
 
 export interface AdminError {
   readonly errorCode: number;

@@ -2,15 +2,15 @@
 // types, finding the topic or broker a resource names, and validating and applying a topic's new
 // override set so that its logs use it at once.
 
-import type { BrokerConfig } from '../config/broker-config.js';
-import { ConfigError, ConfigErrorCode } from '../config/errors.js';
-import { parseTopicConfigs, topicLogConfig } from '../config/topic-config.js';
-import { ErrorCode } from '../protocol/errors.js';
-import type { ReplicaManager, TopicPartitions } from '../replica/replica-manager.js';
-import { validateLogConfig } from '../storage/log-config.js';
-import { AdminRequestError, adminErrorOf } from './admin-errors.js';
-import type { BrokerConfigScope } from './broker-configs.js';
-import { isValidTopicName } from './kafka-error.js';
+import type { BrokerConfig } from '../../config/broker-config.js';
+import { ConfigError, ConfigErrorCode } from '../../config/errors.js';
+import { parseTopicConfigs, topicLogConfig } from '../../config/topic-config.js';
+import type { BrokerConfigScope } from '../../metadata/broker-configs.js';
+import { isValidTopicName } from '../../metadata/topic-name.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import type { ReplicaManager, TopicPartitions } from '../../replica/replica-manager.js';
+import { validateLogConfig } from '../../storage/log-config.js';
+import { AdminRequestError, adminErrorOf } from './errors.js';
 
 /** Kafka's ConfigResource.Type codes; Brook has configs for these two. */
 export const ConfigResourceType = {

@@ -1,0 +1,40 @@
+// What the transaction coordinator needs from the rest of the broker, and nothing more.
+//
+// The coordinator never imports the broker, the replica layer or storage: `broker.ts` implements
+// these ports over the partitions of the compacted internal topic `__transaction_state`
+// (src/replica/internal-topic.ts) and over the data partitions that receive markers. Tests
+// implement them in memory.
+
+import type { PendingOffset } from './transaction-log.js';
+
+/** The internal topic that holds one record per transactional id. */
+export const TRANSACTION_STATE_TOPIC_NAME = '__transaction_state';
+
+/**
+ * The partitions of `__transaction_state`, as the coordinator sees them.
+ *
+ * Ownership: the broker. Offsets are assigned in call order, synchronously, before the first
+ * `await` inside `append` (the storage contract), so state records land in the order the
+ * coordinator issued them.
+ */
+export interface TransactionStateStorage {
+  /** transaction.state.log.num.partitions; fixed for the life of the coordinator. */
+  readonly partitionCount: number;
+  /** Resolves once durable; with `deferFlush`, once written (the partition's next fsync covers it). */
+  append(partition: number, batch: Buffer, options?: { deferFlush?: boolean }): Promise<void>;
+  /** Every batch of the partition, in offset order, as raw RecordBatch v2 bytes (read on start). */
+  readAll(partition: number): AsyncIterable<Buffer>;
+}
+
+/** Everything the coordinator is constructed with. */
+export interface TransactionCoordinatorPorts {
+  readonly stateTopic: TransactionStateStorage;
+  readonly producerIds: { generate(): Promise<number> };
+  partitionExists(topic: string, partition: number): boolean;
+  /** Appends a marker batch to a data partition and resolves once it is acknowledged. */
+  writeMarker(topic: string, partition: number, batch: Buffer): Promise<void>;
+  /** Makes a committed transaction's offsets visible to the group; resolves with an error code. */
+  commitOffsets(groupId: string, offsets: readonly PendingOffset[]): Promise<number>;
+  /** Wall-clock milliseconds; defaults to Date.now. */
+  readonly clock?: () => number;
+}
