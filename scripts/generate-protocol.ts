@@ -9,8 +9,9 @@
 // error table as tab-separated rows `code name message` under a header row (from
 // clients/src/main/java/org/apache/kafka/common/protocol/Errors.java); without --errors the
 // committed generated/errors.ts is kept as it is. The output is a pure function of those files:
-// no timestamps, sorted inputs, and none of the definitions' `about` texts. Each struct gets a decoder and an
-// encoder that branch on the version with plain `if`s; nothing interprets a schema at run time.
+// no timestamps, sorted inputs, and none of the definitions' `about` texts. Each struct gets a
+// decoder and an encoder that branch on the version with plain `if`s; nothing interprets a
+// schema at run time.
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
