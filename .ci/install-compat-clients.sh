@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs every real Kafka client the compatibility tests (test/compat) drive, on a fresh Debian
 # machine with Node.js 20: the Debian packages (kcat, python3-confluent-kafka, python3-kafka and
-# codecs, librdkafka-dev), @confluentinc/kafka-javascript in test/compat/ckjs, and kbench in .bench/.
+# codecs, librdkafka-dev), @confluentinc/kafka-javascript in test/compat/ckjs, and the benchmarks'
+# load generator (bench/loadgen, C on librdkafka) in .bench/.
 # Needs root for apt. Idempotent. In CI (CI=true) the compat tests fail when a client is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,4 +10,4 @@ export DEBIAN_FRONTEND=noninteractive
 
 bash .ci/install-system-packages.sh
 bash .ci/install-ckjs.sh
-bash bench/kbench.sh build
+bash bench/loadgen/build.sh

@@ -1,7 +1,8 @@
-// The broker benchmarks of issue 3, in one run: librdkafka (kbench) against a Brook broker
+// The broker benchmarks of issue 3, in one run: librdkafka (bench/loadgen) against a Brook broker
 // process with its default durability (fsync before acknowledgement), beside the limits measured
-// in the same run: this machine's disk and loopback (../shared/tools/phys.sh) and librdkafka's
-// own ceiling against its in-memory mock cluster (kbench --mock). Prints every figure as a ratio.
+// in the same run: this machine's disk, memory and loopback (bench/machine-limits.ts) and
+// librdkafka's own ceiling against its in-memory mock cluster (loadgen -m). Prints every figure as
+// a ratio. Needs gcc and librdkafka-dev for the load generator (.ci/install-system-packages.sh).
 //
 //   npm run bench:broker            (about three minutes; BENCH_QUICK=1 for a short smoke run)
 //
@@ -15,12 +16,19 @@ import { join } from 'node:path';
 
 import { Kafka, logLevel } from 'kafkajs';
 
-const root = new URL('..', import.meta.url).pathname;
-const shared = process.env.BROOK_SHARED_DIR ?? join(root, '..', 'shared');
-const quick = process.env.BENCH_QUICK === '1';
-const kbench = join(root, '.bench', 'kbench');
+import { describeMachineLimits, measureMachineLimits } from './machine-limits.js';
 
-type Figures = Record<string, string>;
+const root = new URL('..', import.meta.url).pathname;
+const quick = process.env.BENCH_QUICK === '1';
+
+/** One role's summary line from loadgen (see bench/loadgen/loadgen.c). */
+interface Figures {
+  role: 'produce' | 'consume';
+  messages: number;
+  msgs_per_s: number;
+  MB_per_s: number;
+  latency_us?: { p50: number; p99: number; p999: number; max: number };
+}
 
 function run(command: string, args: string[], options: { timeoutMs?: number } = {}): string {
   return execFileSync(command, args, {
@@ -31,19 +39,20 @@ function run(command: string, args: string[], options: { timeoutMs?: number } = 
   });
 }
 
-function parseSummary(output: string, role: string): Figures {
-  const line = output.split('\n').find((candidate) => candidate.startsWith(`${role} `));
-  if (line === undefined) throw new Error(`kbench printed no ${role} line:\n${output}`);
-  return Object.fromEntries(
-    line
-      .split(' ')
-      .slice(1)
-      .map((pair) => pair.split('=') as [string, string]),
-  );
+function parseSummary(output: string, role: Figures['role']): Figures {
+  const found = output
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Figures)
+    .find((figures) => figures.role === role);
+  if (found === undefined) throw new Error(`loadgen printed no ${role} summary:\n${output}`);
+  return found;
 }
 
-function kbenchRun(args: string[]): string {
-  return run(kbench, [...args, '-q', '-T', '120']);
+let loadgen = '';
+
+function loadgenRun(args: string[]): string {
+  return run(loadgen, [...args, '-q', '-T', '120']);
 }
 
 function residentMegabytes(pid: number): number {
@@ -128,28 +137,24 @@ function ratio(value: number, limit: number): string {
 
 async function main(): Promise<void> {
   run('npm', ['run', '-s', 'build']);
-  run('bash', [join(root, 'bench', 'kbench.sh'), 'build']);
+  loadgen = run('bash', [join(root, 'bench', 'loadgen', 'build.sh')]).trim();
 
-  console.log('# physical limits (phys.sh, same run)');
-  const phys = run('bash', [join(shared, 'tools', 'phys.sh'), quick ? '1' : '3'], {
-    timeoutMs: 600_000,
-  });
-  process.stdout.write(phys);
-  const fdatasyncP99Microseconds = Number(
-    /disk: 4KiB append\+fdatasync p99\s+([\d.]+)/.exec(phys)?.[1],
-  );
-  const diskMegabytesPerSecond = Number(
-    /disk: seq append 64KiB writes, fdatasync\/1MiB\s+([\d.]+)/.exec(phys)?.[1],
-  );
+  console.log('# machine limits (bench/machine-limits.ts, same run)');
+  const limitsDirectory = mkdtempSync(join(tmpdir(), 'brook-limits-'));
+  const limits = await measureMachineLimits(limitsDirectory, { quick });
+  rmSync(limitsDirectory, { recursive: true, force: true });
+  for (const line of describeMachineLimits(limits)) console.log(line);
+  const fdatasyncP99Microseconds = limits.fsync.p99Ms * 1000;
+  const diskMegabytesPerSecond = limits.diskMegabytesPerSecond;
 
   const produce100Count = quick ? 300_000 : 2_000_000;
   const produce1kCount = quick ? 100_000 : 500_000;
   const consumeCount = quick ? 300_000 : 2_000_000;
   const e2eCount = quick ? 20_000 : 100_000;
 
-  console.log('\n# librdkafka ceiling (kbench --mock)');
+  console.log('\n# librdkafka ceiling (loadgen -m: its in-memory mock cluster)');
   const mockProduce100 = parseSummary(
-    kbenchRun([
+    loadgenRun([
       'produce',
       '-m',
       '-t',
@@ -164,7 +169,7 @@ async function main(): Promise<void> {
     'produce',
   );
   const mockProduce1k = parseSummary(
-    kbenchRun([
+    loadgenRun([
       'produce',
       '-m',
       '-t',
@@ -179,11 +184,13 @@ async function main(): Promise<void> {
     'produce',
   );
   const mockConsume = parseSummary(
-    kbenchRun([
+    loadgenRun([
       'consume',
       '-m',
       '-t',
       'mock-c',
+      '-p',
+      '16',
       '-g',
       'mock-g',
       '-n',
@@ -195,7 +202,7 @@ async function main(): Promise<void> {
   );
   // The mock's end-to-end figure is the client's own latency at this rate with no broker at all.
   const mockEndToEnd = parseSummary(
-    kbenchRun([
+    loadgenRun([
       'e2e',
       '-m',
       '-t',
@@ -216,7 +223,7 @@ async function main(): Promise<void> {
     'consume',
   );
   console.log(
-    `mock produce 100 B: ${mockProduce100.msgs_per_s} msg/s; 1 KiB: ${mockProduce1k.MB_per_s} MB/s; consume 100 B: ${mockConsume.msgs_per_s} msg/s; e2e p99 ${mockEndToEnd.e2e_lat_p99_us} us`,
+    `mock produce 100 B: ${mockProduce100.msgs_per_s} msg/s; 1 KiB: ${mockProduce1k.MB_per_s} MB/s; consume 100 B: ${mockConsume.msgs_per_s} msg/s; e2e p99 ${mockEndToEnd.latency_us?.p99} us`,
   );
 
   const logDir = mkdtempSync(join(tmpdir(), 'brook-bench-'));
@@ -229,7 +236,7 @@ async function main(): Promise<void> {
 
     const produce100 = await peakResidentDuring(pid, () =>
       parseSummary(
-        kbenchRun([
+        loadgenRun([
           'produce',
           '-b',
           bootstrap,
@@ -247,7 +254,7 @@ async function main(): Promise<void> {
     );
     const produce1k = await peakResidentDuring(pid, () =>
       parseSummary(
-        kbenchRun([
+        loadgenRun([
           'produce',
           '-b',
           bootstrap,
@@ -264,7 +271,7 @@ async function main(): Promise<void> {
       ),
     );
     const consume = parseSummary(
-      kbenchRun([
+      loadgenRun([
         'consume',
         '-b',
         bootstrap,
@@ -278,7 +285,7 @@ async function main(): Promise<void> {
       'consume',
     );
     const e2e = await peakResidentDuring(pid, () =>
-      kbenchRun([
+      loadgenRun([
         'e2e',
         '-b',
         bootstrap,
@@ -328,8 +335,8 @@ async function main(): Promise<void> {
       ],
       [
         'end-to-end p99 at 10k msg/s, linger 0',
-        `${(Number(e2eConsumer.e2e_lat_p99_us) / 1000).toFixed(2)} ms`,
-        `p50 ${(Number(e2eConsumer.e2e_lat_p50_us) / 1000).toFixed(2)} ms; mock p99 ${(Number(mockEndToEnd.e2e_lat_p99_us) / 1000).toFixed(2)} ms; fdatasync p99 ${(fdatasyncP99Microseconds / 1000).toFixed(2)} ms`,
+        `${(Number(e2eConsumer.latency_us?.p99) / 1000).toFixed(2)} ms`,
+        `p50 ${(Number(e2eConsumer.latency_us?.p50) / 1000).toFixed(2)} ms; mock p99 ${(Number(mockEndToEnd.latency_us?.p99) / 1000).toFixed(2)} ms; fdatasync p99 ${(fdatasyncP99Microseconds / 1000).toFixed(2)} ms`,
         '<= 1.5 ms',
       ],
       ['broker RSS idle', `${idleMegabytes.toFixed(0)} MB`, '', '<= 60 MB'],

@@ -1,7 +1,8 @@
 // The log engine's benchmark: append throughput and latency with the default durability (every
 // append acknowledged after the fdatasync that covers it), beside the physical limit measured in
 // the same run on the same filesystem (write + fdatasync of the same sizes in a tight loop), and
-// reads from the page cache. Prints ratios against the targets of issue 2 §4.
+// reads from the page cache beside this run's memory-copy rate (bench/machine-limits.ts). Prints
+// ratios against the targets of issue 2 §4.
 //
 //   npm run bench:log            (BROOK_BENCH_DIR picks the directory; default .bench/ here)
 //   BROOK_BENCH_ROUND_MS=300     length of each raw / Brook round (12 alternating rounds per case)
@@ -12,6 +13,7 @@ import { buildBatch } from '../src/record/records.js';
 import { PartitionLog } from '../src/storage/partition-log.js';
 import { defaultLogConfig, type LogConfig } from '../src/storage/log-config.js';
 import { nodeFileIo, type FileIo } from '../src/storage/file-io.js';
+import { describeMachineLimits, measureMachineLimits } from './machine-limits.js';
 
 const ROUND_MS = Number(process.env.BROOK_BENCH_ROUND_MS ?? 300);
 const RECORD_BYTES = 1024;
@@ -211,6 +213,9 @@ async function main(): Promise<void> {
       `log engine benchmark in ${root}: records of ${RECORD_BYTES} B, default durability (ack after the covering fdatasync), ` +
         `${ROUNDS} alternating rounds of ${ROUND_MS} ms per side`,
     );
+    const limits = await measureMachineLimits(root, { quick: true });
+    console.log('# machine limits (same run, same filesystem)');
+    for (const line of describeMachineLimits(limits)) console.log(line);
     const raw16KiB = new RawWriter(join(root, 'raw-16k'), 16 * 1024);
     raw16KiB.run(ROUND_MS * 2);
     raw16KiB.close();
@@ -270,6 +275,7 @@ async function main(): Promise<void> {
       const bytesPerSecond = await readPhase(readDirectory, consumers);
       console.log(
         `page-cache reads, ${consumers} consumer(s), 1 MiB fetches, CRC-32C checked on closed segments: ${(bytesPerSecond / 1e9).toFixed(2)} GB/s ` +
+          `(${percent(bytesPerSecond / 1e6 / limits.memoryCopyMegabytesPerSecond)} of memory copy) ` +
           `(target >= 2 GB/s: ${bytesPerSecond >= 2e9 ? 'met' : 'NOT met'})`,
       );
     }

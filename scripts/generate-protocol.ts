@@ -1,12 +1,17 @@
 // Writes src/protocol/generated/ from Kafka's JSON message definitions.
 //
-//   npm run generate:protocol [-- MESSAGE_DIR]          write the files
-//   npm run generate:protocol -- --check [MESSAGE_DIR]  fail if the committed files differ
+//   npm run generate:protocol -- --definitions DIR [--errors FILE]          write the files
+//   npm run generate:protocol -- --definitions DIR [--errors FILE] --check  fail if they differ
 //
-// MESSAGE_DIR defaults to ../shared/kafka-protocol/message beside the repository; errors.tsv is
-// read from its parent directory. The output is a pure function of those files: no timestamps,
-// sorted inputs, and none of the definitions' `about` texts. Each struct gets a decoder and an
-// encoder that branch on the version with plain `if`s; nothing interprets a schema at run time.
+// DIR is the directory of Apache Kafka's message definitions, clients/src/main/resources/common/
+// message in a checkout of github.com/apache/kafka (the JSON files *Request.json, *Response.json
+// and the consumer protocol's data types). The repository keeps no copy of them. FILE is Kafka's
+// error table as tab-separated rows `code name message` under a header row (from
+// clients/src/main/java/org/apache/kafka/common/protocol/Errors.java); without --errors the
+// committed generated/errors.ts is kept as it is. The output is a pure function of those files:
+// no timestamps, sorted inputs, and none of the definitions' `about` texts. Each struct gets a
+// decoder and an encoder that branch on the version with plain `if`s; nothing interprets a
+// schema at run time.
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -990,7 +995,7 @@ function errorsFile(tsvPath: string): string {
   return lines.join('\n');
 }
 
-function generate(messageDirectory: string): Map<string, string> {
+function generate(messageDirectory: string, errorsPath: string | null): Map<string, string> {
   const files = readdirSync(messageDirectory)
     .filter((file) => file.endsWith('.json'))
     .sort();
@@ -1035,7 +1040,7 @@ function generate(messageDirectory: string): Map<string, string> {
     schemaEntries.push(`  ${message.name}: ${schemaOf(message, structsByName)},`);
   }
 
-  output.set('errors.ts', errorsFile(join(messageDirectory, '..', 'errors.tsv')));
+  output.set('errors.ts', errorsPath === null ? committedErrorsFile() : errorsFile(errorsPath));
 
   output.set(
     'schema.ts',
@@ -1136,18 +1141,61 @@ function generate(messageDirectory: string): Map<string, string> {
 
 // ---------------------------------------------------------------------------------------------
 
-function main(): void {
-  const args = process.argv.slice(2);
-  const check = args.includes('--check');
-  const positional = args.filter((arg) => !arg.startsWith('--'));
-  const messageDirectory = resolve(
-    positional[0] ?? join(repositoryRoot, '..', 'shared', 'kafka-protocol', 'message'),
-  );
-  if (!existsSync(messageDirectory)) {
-    console.error(`no message definitions at ${messageDirectory}`);
-    process.exit(check ? 0 : 1);
+const usage = `usage: npm run generate:protocol -- --definitions DIR [--errors FILE] [--check]
+
+  --definitions DIR  Apache Kafka's JSON message definitions: the directory
+                     clients/src/main/resources/common/message of a checkout of
+                     https://github.com/apache/kafka (this repository keeps no copy)
+  --errors FILE      Kafka's error table, tab-separated: code, name, default message, under a
+                     header row (from clients/src/main/java/org/apache/kafka/common/protocol/
+                     Errors.java); without it src/protocol/generated/errors.ts is kept
+  --check            write nothing; exit 1 when src/protocol/generated differs from the output`;
+
+interface Arguments {
+  definitions: string;
+  errors: string | null;
+  check: boolean;
+}
+
+function parseArguments(args: readonly string[]): Arguments {
+  const refuse = (message: string): never => {
+    console.error(`generate-protocol: ${message}\n\n${usage}`);
+    process.exit(2);
+  };
+  let definitions: string | null = null;
+  let errors: string | null = null;
+  let check = false;
+  for (let index = 0; index < args.length; index++) {
+    const arg = args[index];
+    const value = (): string => args[++index] ?? refuse(`${arg} needs a value`);
+    if (arg === '--definitions') definitions = resolve(value());
+    else if (arg === '--errors') errors = resolve(value());
+    else if (arg === '--check') check = true;
+    else if (arg === '--help' || arg === '-h') {
+      console.log(usage);
+      process.exit(0);
+    } else refuse(`unknown argument ${arg}`);
   }
-  const output = generate(messageDirectory);
+  if (definitions === null) return refuse('--definitions DIR is required');
+  if (!existsSync(join(definitions, 'ProduceRequest.json'))) {
+    refuse(`${definitions} holds no Kafka message definitions (ProduceRequest.json is missing)`);
+  }
+  if (errors !== null && !existsSync(errors)) refuse(`no error table at ${errors}`);
+  return { definitions, errors, check };
+}
+
+/** The committed errors.ts, kept when no error table is given. */
+function committedErrorsFile(): string {
+  const path = join(outputDirectory, 'errors.ts');
+  if (!existsSync(path)) {
+    throw new Error(`${path} does not exist: give the error table with --errors FILE`);
+  }
+  return readFileSync(path, 'utf8');
+}
+
+function main(): void {
+  const { definitions, errors, check } = parseArguments(process.argv.slice(2));
+  const output = generate(definitions, errors);
   if (check) {
     const stale: string[] = [];
     for (const [file, text] of output) {

@@ -72,7 +72,7 @@ import {
   type GroupSnapshot,
   type PartitionSnapshot,
 } from './observability/metrics.js';
-import { internalTopicStorage } from './replica/internal-topic.js';
+import { type InternalTopicPorts, openInternalTopic } from './replica/internal-topic.js';
 import { ReplicaManager } from './replica/replica-manager.js';
 import { type BrookServer, startServer } from './server/server.js';
 import { serverLimitsFromConfig } from './server/limits.js';
@@ -121,24 +121,25 @@ export interface Broker {
 
 export async function startBroker(options: StartBrokerOptions = {}): Promise<Broker> {
   let temporaryDirectory: string | null = null;
-  let config = options.config;
-  if (config === undefined) {
-    let logDirs = options.logDirs;
-    if (logDirs === undefined) {
-      temporaryDirectory = await mkdtemp(join(tmpdir(), 'brook-'));
-      logDirs = [temporaryDirectory];
-    }
-    const listeners =
-      options.listeners ?? `PLAINTEXT://${options.host ?? '127.0.0.1'}:${options.port ?? 0}`;
-    config = resolveBrokerConfig({
-      overrides: {
-        ...options.settings,
-        'log.dirs': typeof logDirs === 'string' ? logDirs : logDirs.join(','),
-        listeners,
-      },
-    });
-  }
   try {
+    let config = options.config;
+    if (config === undefined) {
+      let logDirs = options.logDirs;
+      if (logDirs === undefined) {
+        temporaryDirectory = await mkdtemp(join(tmpdir(), 'brook-'));
+        logDirs = [temporaryDirectory];
+      }
+      const listeners =
+        options.listeners ?? `PLAINTEXT://${options.host ?? '127.0.0.1'}:${options.port ?? 0}`;
+      // Inside the try: an invalid setting must not leave the temporary directory behind.
+      config = resolveBrokerConfig({
+        overrides: {
+          ...options.settings,
+          'log.dirs': typeof logDirs === 'string' ? logDirs : logDirs.join(','),
+          listeners,
+        },
+      });
+    }
     return await assemble(
       config,
       options.logger ?? (options.config ? stderrLogger : silentLogger),
@@ -212,8 +213,28 @@ async function assemble(
       (topic) => storageConfigOf(topic),
       () => brokerConfigs.current().producerIdExpirationMs,
     );
-    onBrokerConfigChange = () => replicas.reconfigureAll();
     await replicas.openAll();
+    const internalTopicPorts: InternalTopicPorts = {
+      metadata,
+      existingLog: (topic, partition) => logManager.getLog(topic, partition),
+      createLog: (topic, partition, logConfig) => logManager.createLog(topic, partition, logConfig),
+      logConfig: (topic) => storageConfigOf(topic),
+    };
+    const offsetsTopic = await openInternalTopic(internalTopicPorts, {
+      name: OFFSETS_TOPIC_NAME,
+      partitionCount: config.offsetsTopicNumPartitions,
+      segmentBytes: config.offsetsTopicSegmentBytes,
+    });
+    const transactionStateTopic = await openInternalTopic(internalTopicPorts, {
+      name: TRANSACTION_STATE_TOPIC_NAME,
+      partitionCount: config.transactionStateLogNumPartitions,
+      segmentBytes: config.offsetsTopicSegmentBytes,
+    });
+    const internalTopics = [offsetsTopic, transactionStateTopic];
+    onBrokerConfigChange = () => {
+      replicas.reconfigureAll();
+      for (const topic of internalTopics) topic.reconfigure();
+    };
     // Producer state (idempotence, open transactions) is recovered before any request is served.
     await Promise.all(
       replicas.topics().flatMap((topic) => topic.partitions.map((partition) => partition.ready)),
@@ -222,11 +243,6 @@ async function assemble(
     let advertised: BrokerNode[] = [];
     const node = (): BrokerNode => advertised[0];
 
-    const offsetsTopic = internalTopicStorage(replicas, {
-      name: OFFSETS_TOPIC_NAME,
-      partitionCount: config.offsetsTopicNumPartitions,
-      segmentBytes: config.offsetsTopicSegmentBytes,
-    });
     coordinator = new GroupCoordinator(
       {
         offsetsTopic,
@@ -317,11 +333,7 @@ async function assemble(
       replicas.partition(topic, partition) !== undefined;
     transactionCoordinator = new TransactionCoordinator(
       {
-        stateTopic: internalTopicStorage(replicas, {
-          name: TRANSACTION_STATE_TOPIC_NAME,
-          partitionCount: config.transactionStateLogNumPartitions,
-          segmentBytes: config.offsetsTopicSegmentBytes,
-        }),
+        stateTopic: transactionStateTopic,
         producerIds: new ProducerIdManager(nodeFileIo, logDir),
         partitionExists,
         writeMarker: (topic, partition, batch) => writeMarker(replicas, topic, partition, batch),
@@ -373,11 +385,6 @@ async function assemble(
       rack: null,
     }));
 
-    const warmingOffsetsTopic = offsetsTopic
-      .ensureTopic()
-      .catch((error: unknown) =>
-        logger.warn(`cannot create ${OFFSETS_TOPIC_NAME}: ${String(error)}`),
-      );
     const runningServer = server;
     const runningHttpDoor = httpDoor;
     const runningCoordinator = coordinator;
@@ -401,13 +408,13 @@ async function assemble(
           runningCoordinator.close();
           runningTransactionCoordinator.close();
           await runningServer.stop();
-          await warmingOffsetsTopic;
           // Producer state snapshots, so the next start need not replay the active segments.
-          await Promise.all(
-            replicas
+          await Promise.all([
+            ...replicas
               .topics()
               .flatMap((topic) => topic.partitions.map((partition) => partition.close())),
-          );
+            ...internalTopics.map((topic) => topic.close()),
+          ]);
           await logManager.close();
           await runningHttpDoor?.stop();
           if (temporaryDirectory !== null)

@@ -1,7 +1,7 @@
 // CreatePartitions (API key 37): grows topics to a larger partition count. The new partitions
 // start empty at offset 0 with the topic's config. A count that does not grow the topic is
 // INVALID_PARTITIONS; a manual assignment must give one entry per new partition naming only this
-// broker. Every topic of the request gets a result (Tansu returned none, CLIENTS.md §4).
+// broker. Every topic of the request gets a result: clients expect one per topic they sent.
 
 import { isValidTopicName } from '../metadata/topic-name.js';
 import { ErrorCode } from '../protocol/errors.js';

@@ -3,7 +3,7 @@
 // (v1+), and the config's type and documentation (v3+).
 //
 // A topic lists every topic config, not only its overrides: clients show the defaults too, and a
-// broker that lists nothing breaks them (Tansu did, CLIENTS.md §4). A BROKER resource named by
+// broker that lists nothing breaks them. A BROKER resource named by
 // this broker's node id lists every broker setting; the one named "" (the cluster default) lists
 // the values set as cluster defaults through AlterConfigs, as Kafka does.
 

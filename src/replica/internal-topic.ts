@@ -1,60 +1,137 @@
 // A compacted internal topic (`__consumer_offsets`, `__transaction_state`) as a coordinator sees
 // it: append a batch to a partition and wait until it is durable, read a partition back whole.
 //
-// The topic is created on first use rather than at start-up: creating fifty logs would push
-// startBroker() past its few milliseconds. The broker may also call `ensureTopic()` in the
-// background once it listens, so the first client rarely waits for it.
+// Partitions are opened one at a time, on first use, not all at start-up. A broker with
+// `offsets.topic.num.partitions` 50 used to create fifty logs in the background on every start
+// and close them on every stop (hundreds of fsyncs and renames), which made an embedded broker's
+// first produce wait and its stop() take half a second. Now a partition's directory appears when
+// a group or transactional id that hashes to it first writes, and a start opens only the
+// partitions that exist on disk (the log manager found them already).
+//
+// The topic itself (its name, partition count and configs) is registered in the metadata store
+// once, at start-up: the partition count is fixed from then on (groups hash to partitions), the
+// log manager reads the compact configs from it when it reopens a partition, and no client can
+// create a data topic of the same name. The replica manager does not open internal topics; this
+// module owns their partitions and closes them on stop.
+//
+// Ordering: the storage contract (coordinator ports) wants offsets assigned in call order. An
+// append to an open partition appends synchronously; appends to a partition being opened wait on
+// the same promise, whose continuations run in the order the appends were called.
 
+import type { MetadataStore, TopicMetadata } from '../metadata/metadata-store.js';
 import { BATCH_HEADER_BYTES, batchLastOffset, batchSizeBytes } from '../record/batch.js';
-import type { ReplicaManager } from './replica-manager.js';
+import type { LogConfig } from '../storage/log-config.js';
+import type { PartitionLog } from '../storage/partition-log.js';
+import { Partition } from './partition.js';
 
 export interface InternalTopicStorage {
+  readonly name: string;
   readonly partitionCount: number;
-  /** Creates the topic if it does not exist yet; concurrent callers share one creation. */
-  ensureTopic(): Promise<void>;
   /**
    * Appends one batch; resolves once it may be acknowledged (durable, by default). With
    * `deferFlush`, once written: the partition's next fsync makes it durable (PartitionLog).
+   * Opens (creates) the partition first if this is its first use.
    */
   append(partition: number, batch: Buffer, options?: { deferFlush?: boolean }): Promise<void>;
-  /** Every batch from the log start to the log end, in offset order, after a flush. */
+  /**
+   * Every batch from the log start to the log end, in offset order, after a flush. A partition
+   * that was never written has no log and yields nothing; reading never creates one.
+   */
   readAll(partition: number): AsyncIterable<Buffer>;
+  /** The partitions opened so far (for tools and tests in the same process). */
+  openPartitions(): readonly Partition[];
+  /** Re-applies the topic's effective log config, after a broker default changed. */
+  reconfigure(): void;
+  /** Snapshots producer state of the opened partitions; the log manager closes their logs. */
+  close(): Promise<void>;
+}
+
+/** What an internal topic needs from the broker: its metadata entry and the logs on disk. */
+export interface InternalTopicPorts {
+  readonly metadata: MetadataStore;
+  /** The partition's log if it exists (the log manager opened every directory at start-up). */
+  existingLog(topic: string, partition: number): PartitionLog | undefined;
+  /** Opens the partition's log, creating its directory if it does not exist. */
+  createLog(topic: string, partition: number, config: LogConfig): Promise<PartitionLog>;
+  /** The effective log config of a topic: broker defaults under the topic's overrides. */
+  logConfig(topic: TopicMetadata): LogConfig;
 }
 
 const readChunkBytes = 1024 * 1024;
 
-export function internalTopicStorage(
-  replicas: ReplicaManager,
+/**
+ * Registers the topic in the metadata store if it is not there yet (with `partitionCount`),
+ * else keeps the partition count it was registered with. Opens no log.
+ */
+export async function openInternalTopic(
+  ports: InternalTopicPorts,
   settings: { name: string; partitionCount: number; segmentBytes: number },
-): InternalTopicStorage {
+): Promise<InternalTopicStorage> {
   const { name } = settings;
-  const partitionCount = replicas.topic(name)?.partitions.length ?? settings.partitionCount;
-  let creating: Promise<unknown> | null = null;
-  const ensureTopic = async (): Promise<void> => {
-    if (replicas.topic(name) !== undefined) return;
-    creating ??= replicas
-      .createTopic({
-        name,
-        partitionCount,
-        internal: true,
-        configs: { 'cleanup.policy': 'compact', 'segment.bytes': String(settings.segmentBytes) },
-      })
-      .finally(() => {
-        creating = null;
-      });
-    await creating;
+  let topic = ports.metadata.topic(name);
+  if (topic === undefined) {
+    topic = await ports.metadata.createTopic({
+      name,
+      partitionCount: settings.partitionCount,
+      internal: true,
+      configs: { 'cleanup.policy': 'compact', 'segment.bytes': String(settings.segmentBytes) },
+    });
+  } else if (!topic.internal) {
+    throw new Error(
+      `a data topic named ${name} exists in the metadata store; the broker needs that name for its internal topic`,
+    );
+  }
+  const { partitionCount } = topic;
+  const currentMetadata = (): TopicMetadata => ports.metadata.topic(name) ?? topic;
+
+  const partitions = new Map<number, Partition>();
+  const opening = new Map<number, Promise<Partition>>();
+
+  const checkIndex = (partition: number): void => {
+    if (!Number.isInteger(partition) || partition < 0 || partition >= partitionCount) {
+      throw new Error(`assertion: ${name} has no partition ${partition} (of ${partitionCount})`);
+    }
   };
+
+  const adopt = async (index: number, log: PartitionLog): Promise<Partition> => {
+    const partition = new Partition(name, index, log);
+    await partition.ready;
+    partitions.set(index, partition);
+    return partition;
+  };
+
+  /** The open partition, or opens it; `create` false opens only a log that already exists. */
+  const open = (index: number, create: boolean): Promise<Partition | undefined> => {
+    const pending = opening.get(index);
+    if (pending !== undefined) return pending;
+    const existing = ports.existingLog(name, index);
+    if (existing === undefined && !create) return Promise.resolve(undefined);
+    const opened = (
+      existing !== undefined
+        ? adopt(index, existing)
+        : ports
+            .createLog(name, index, ports.logConfig(currentMetadata()))
+            .then((log) => adopt(index, log))
+    ).finally(() => opening.delete(index));
+    opening.set(index, opened);
+    return opened;
+  };
+
   return {
+    name,
     partitionCount,
-    ensureTopic,
-    async append(partition, batch, options) {
-      await ensureTopic();
-      const target = replicas.partition(name, partition);
-      if (target === undefined) throw new Error(`assertion: ${name}-${partition} is missing`);
-      await target.append(batch, 'coordinator', options).acknowledged;
+    append(index, batch, options) {
+      checkIndex(index);
+      const target = partitions.get(index);
+      if (target !== undefined) return target.append(batch, 'coordinator', options).acknowledged;
+      return open(index, true).then((opened) => {
+        if (opened === undefined) throw new Error(`assertion: ${name}-${index} was not created`);
+        return opened.append(batch, 'coordinator', options).acknowledged;
+      });
     },
-    async *readAll(partition) {
-      const source = replicas.partition(name, partition);
+    async *readAll(index) {
+      checkIndex(index);
+      const source = partitions.get(index) ?? (await open(index, false));
       if (source === undefined) return;
       // Everything written is read, acknowledged or not yet: a coordinator loading a partition
       // must see its own latest state.
@@ -69,6 +146,17 @@ export function internalTopicStorage(
           offset = nextOffsetAfter(chunk, offset);
         }
       }
+    },
+    openPartitions() {
+      return [...partitions.values()].sort((a, b) => a.partitionIndex - b.partitionIndex);
+    },
+    reconfigure() {
+      const config = ports.logConfig(currentMetadata());
+      for (const partition of partitions.values()) partition.log.updateConfig(config);
+    },
+    async close() {
+      await Promise.allSettled(opening.values());
+      await Promise.all([...partitions.values()].map((partition) => partition.close()));
     },
   };
 }

@@ -36,9 +36,12 @@ export class ReplicaManager {
     private readonly producerIdExpirationMs?: () => number,
   ) {}
 
-  /** Opens the logs of every topic in the metadata store (at start-up). */
+  /**
+   * Opens the logs of every data topic in the metadata store (at start-up). Internal topics open
+   * their partitions on first use instead (replica/internal-topic.ts).
+   */
   async openAll(): Promise<void> {
-    for (const topic of this.metadata.topics()) await this.openTopic(topic);
+    for (const topic of this.metadata.topics()) if (!topic.internal) await this.openTopic(topic);
   }
 
   topic(name: string): TopicPartitions | undefined {

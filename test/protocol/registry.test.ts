@@ -2,13 +2,22 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
+import { pathToFileURL } from 'node:url';
 
 import { ErrorCode, errorMessage, errorName } from '../../src/protocol/errors.js';
 import { ApiKey, apiMessages } from '../../src/protocol/generated/index.js';
 
 const repositoryRoot = new URL('../../', import.meta.url);
-const protocolDirectory = new URL('../shared/kafka-protocol/', repositoryRoot);
-const messageDirectory = new URL('message/', protocolDirectory);
+// Kafka's message definitions (clients/src/main/resources/common/message of an Apache Kafka
+// checkout) and its error table, when the environment names them: the repository keeps no copy,
+// so the tests that compare against them run only where they are.
+const definitionsPath = process.env.BROOK_KAFKA_MESSAGE_DEFINITIONS;
+const errorsPath = process.env.BROOK_KAFKA_ERRORS;
+const messageDirectory =
+  definitionsPath === undefined ? null : pathToFileURL(`${definitionsPath.replace(/\/$/, '')}/`);
+const noDefinitions =
+  (messageDirectory === null || !existsSync(messageDirectory)) &&
+  'BROOK_KAFKA_MESSAGE_DEFINITIONS names no directory of Kafka message definitions';
 
 describe('the API registry', () => {
   test('lists the broker APIs with their versions and first flexible version', () => {
@@ -80,8 +89,11 @@ describe('error codes', () => {
     assert.equal(errorMessage(31999), '');
   });
 
-  test('every row of errors.tsv is in the table', { skip: !existsSync(protocolDirectory) }, () => {
-    const rows = readFileSync(new URL('errors.tsv', protocolDirectory), 'utf8')
+  const noErrors =
+    (errorsPath === undefined || !existsSync(errorsPath)) &&
+    'BROOK_KAFKA_ERRORS names no error table';
+  test("every row of Kafka's error table is in the table", { skip: noErrors }, () => {
+    const rows = readFileSync(errorsPath!, 'utf8')
       .split('\n')
       .slice(1)
       .filter((line) => line.trim() !== '');
@@ -98,6 +110,20 @@ describe('error codes', () => {
 describe('the generator', () => {
   const generatedDirectory = new URL('src/protocol/generated/', repositoryRoot);
 
+  test('without --definitions it names where the definitions come from and writes nothing', () => {
+    const before = readdirSync(generatedDirectory).length;
+    for (const args of [['--check'], [], ['--definitions', 'test']]) {
+      const result = spawnSync(
+        process.execPath,
+        ['--import', 'tsx', 'scripts/generate-protocol.ts', ...args],
+        { cwd: repositoryRoot, encoding: 'utf8' },
+      );
+      assert.equal(result.status, 2, `${args.join(' ')}: ${result.stderr}`);
+      assert.match(result.stderr, /clients\/src\/main\/resources\/common\/message/);
+    }
+    assert.equal(readdirSync(generatedDirectory).length, before);
+  });
+
   test('every generated file says so', () => {
     for (const file of readdirSync(generatedDirectory)) {
       const text = readFileSync(new URL(file, generatedDirectory), 'utf8');
@@ -110,11 +136,19 @@ describe('the generator', () => {
 
   test(
     'the committed output is what the generator writes from the message definitions',
-    { skip: !existsSync(messageDirectory) && 'no message definitions beside the repository' },
+    { skip: noDefinitions },
     () => {
       const result = spawnSync(
         process.execPath,
-        ['--import', 'tsx', 'scripts/generate-protocol.ts', '--check'],
+        [
+          '--import',
+          'tsx',
+          'scripts/generate-protocol.ts',
+          '--definitions',
+          definitionsPath!,
+          ...(errorsPath === undefined ? [] : ['--errors', errorsPath]),
+          '--check',
+        ],
         { cwd: repositoryRoot, encoding: 'utf8' },
       );
       assert.equal(result.status, 0, result.stderr + result.stdout);
@@ -122,25 +156,17 @@ describe('the generator', () => {
     },
   );
 
-  test(
-    'no text of the definitions\' "about" fields is copied',
-    { skip: !existsSync(messageDirectory) },
-    () => {
-      // Take a few long, distinctive about texts and look for them in the output.
-      const abouts: string[] = [];
-      for (const file of [
-        'ProduceRequest.json',
-        'FetchResponse.json',
-        'ApiVersionsResponse.json',
-      ]) {
-        const text = readFileSync(new URL(file, messageDirectory), 'utf8');
-        for (const match of text.matchAll(/"about": "([^"]{30,})"/g)) abouts.push(match[1]);
-      }
-      assert.ok(abouts.length > 10);
-      const output = readdirSync(generatedDirectory)
-        .map((file) => readFileSync(new URL(file, generatedDirectory), 'utf8'))
-        .join('\n');
-      for (const about of abouts) assert.equal(output.includes(about), false, about);
-    },
-  );
+  test('no text of the definitions\' "about" fields is copied', { skip: noDefinitions }, () => {
+    // Take a few long, distinctive about texts and look for them in the output.
+    const abouts: string[] = [];
+    for (const file of ['ProduceRequest.json', 'FetchResponse.json', 'ApiVersionsResponse.json']) {
+      const text = readFileSync(new URL(file, messageDirectory!), 'utf8');
+      for (const match of text.matchAll(/"about": "([^"]{30,})"/g)) abouts.push(match[1]);
+    }
+    assert.ok(abouts.length > 10);
+    const output = readdirSync(generatedDirectory)
+      .map((file) => readFileSync(new URL(file, generatedDirectory), 'utf8'))
+      .join('\n');
+    for (const about of abouts) assert.equal(output.includes(about), false, about);
+  });
 });

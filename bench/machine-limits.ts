@@ -1,0 +1,175 @@
+// This machine's limits, measured in-process in the same run as a benchmark, so every Brook figure
+// can be printed as a ratio to what the hardware allowed at that moment (the machine is shared and
+// its disk speed drifts; a figure from another run says little).
+//
+//   - fsync latency: 4 KiB appended to one file, fdatasync after each, p50 and p99;
+//   - disk throughput: 64 KiB appends with an fdatasync per MiB, MB/s;
+//   - memory copy: Buffer.copy of 64 MiB blocks, MB/s;
+//   - loopback TCP: one connection on 127.0.0.1 streaming 1 MiB writes, MB/s.
+//
+// Standalone: `node --import tsx bench/machine-limits.ts [DIRECTORY] [--quick]`; the disk
+// figures are taken in DIRECTORY (default: a temporary directory), which should be on the disk
+// the broker's log.dirs use.
+
+import { mkdtemp, open, rm } from 'node:fs/promises';
+import { createServer, connect, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const mebibyte = 1024 * 1024;
+
+export interface FsyncLatency {
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly syncsPerSecond: number;
+}
+
+export interface MachineLimits {
+  readonly fsync: FsyncLatency;
+  readonly diskMegabytesPerSecond: number;
+  readonly memoryCopyMegabytesPerSecond: number;
+  readonly loopbackMegabytesPerSecond: number;
+}
+
+function percentile(sorted: readonly number[], fraction: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))];
+}
+
+/** Appends `sizeBytes` and fdatasyncs, `writes` times, to a scratch file in `directory`. */
+export async function measureFsyncLatency(
+  directory: string,
+  options: { writes?: number; sizeBytes?: number } = {},
+): Promise<FsyncLatency> {
+  const writes = options.writes ?? 500;
+  const block = Buffer.alloc(options.sizeBytes ?? 4096, 0x61);
+  const path = join(directory, `fsync-latency-${process.pid}.tmp`);
+  const file = await open(path, 'w');
+  const samples: number[] = [];
+  const started = performance.now();
+  try {
+    for (let index = 0; index < writes; index++) {
+      const before = performance.now();
+      await file.write(block);
+      await file.datasync();
+      samples.push(performance.now() - before);
+    }
+  } finally {
+    await file.close();
+    await rm(path, { force: true });
+  }
+  const elapsedSeconds = (performance.now() - started) / 1000;
+  samples.sort((a, b) => a - b);
+  return {
+    p50Ms: percentile(samples, 0.5),
+    p99Ms: percentile(samples, 0.99),
+    syncsPerSecond: writes / elapsedSeconds,
+  };
+}
+
+/** Sequential 64 KiB appends with an fdatasync per MiB, the way a log flushes in batches. */
+export async function measureDiskThroughput(
+  directory: string,
+  options: { totalBytes?: number } = {},
+): Promise<number> {
+  const totalBytes = options.totalBytes ?? 256 * mebibyte;
+  const block = Buffer.alloc(64 * 1024, 0x62);
+  const path = join(directory, `disk-throughput-${process.pid}.tmp`);
+  const file = await open(path, 'w');
+  const started = performance.now();
+  try {
+    let sinceSync = 0;
+    for (let written = 0; written < totalBytes; written += block.length) {
+      await file.write(block);
+      sinceSync += block.length;
+      if (sinceSync >= mebibyte) {
+        await file.datasync();
+        sinceSync = 0;
+      }
+    }
+    await file.datasync();
+  } finally {
+    await file.close();
+    await rm(path, { force: true });
+  }
+  return totalBytes / mebibyte / ((performance.now() - started) / 1000);
+}
+
+/** Buffer.copy between two 64 MiB buffers. */
+export function measureMemoryCopy(options: { totalBytes?: number } = {}): number {
+  const totalBytes = options.totalBytes ?? 4096 * mebibyte;
+  const source = Buffer.alloc(64 * mebibyte, 0x63);
+  const target = Buffer.allocUnsafe(source.length);
+  const started = performance.now();
+  for (let copied = 0; copied < totalBytes; copied += source.length) source.copy(target);
+  return totalBytes / mebibyte / ((performance.now() - started) / 1000);
+}
+
+/** One TCP connection over 127.0.0.1; the reader counts bytes until `totalBytes` arrived. */
+export async function measureLoopbackTcp(options: { totalBytes?: number } = {}): Promise<number> {
+  const totalBytes = options.totalBytes ?? 1024 * mebibyte;
+  const block = Buffer.alloc(mebibyte, 0x64);
+  let received = 0;
+  let finish: () => void = () => undefined;
+  const done = new Promise<void>((resolve) => (finish = resolve));
+  const server = createServer((socket) => {
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (received >= totalBytes) finish();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const client = connect(port, '127.0.0.1');
+  await new Promise<void>((resolve) => client.once('connect', resolve));
+  const started = performance.now();
+  for (let sent = 0; sent < totalBytes; sent += block.length) {
+    if (!client.write(block)) await new Promise((resolve) => client.once('drain', resolve));
+  }
+  await done;
+  const elapsedSeconds = (performance.now() - started) / 1000;
+  client.destroy();
+  await new Promise((resolve) => server.close(resolve));
+  return totalBytes / mebibyte / elapsedSeconds;
+}
+
+/** All four, the disk ones in `directory`; `quick` measures less (a smoke run). */
+export async function measureMachineLimits(
+  directory: string,
+  options: { quick?: boolean } = {},
+): Promise<MachineLimits> {
+  const scale = options.quick ? 0.25 : 1;
+  return {
+    fsync: await measureFsyncLatency(directory, { writes: Math.round(500 * scale) }),
+    diskMegabytesPerSecond: await measureDiskThroughput(directory, {
+      totalBytes: Math.round(256 * scale) * mebibyte,
+    }),
+    memoryCopyMegabytesPerSecond: measureMemoryCopy({
+      totalBytes: Math.round(4096 * scale) * mebibyte,
+    }),
+    loopbackMegabytesPerSecond: await measureLoopbackTcp({
+      totalBytes: Math.round(1024 * scale) * mebibyte,
+    }),
+  };
+}
+
+/** The limits as printable lines, one per figure. */
+export function describeMachineLimits(limits: MachineLimits): string[] {
+  return [
+    `disk: 4 KiB append+fdatasync p50 ${limits.fsync.p50Ms.toFixed(3)} ms, p99 ${limits.fsync.p99Ms.toFixed(3)} ms (${limits.fsync.syncsPerSecond.toFixed(0)} syncs/s)`,
+    `disk: 64 KiB appends, fdatasync per MiB ${limits.diskMegabytesPerSecond.toFixed(0)} MB/s`,
+    `memory: Buffer.copy ${limits.memoryCopyMegabytesPerSecond.toFixed(0)} MB/s`,
+    `loopback TCP: one connection ${limits.loopbackMegabytesPerSecond.toFixed(0)} MB/s`,
+  ];
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const quick = process.argv.includes('--quick');
+  const given = process.argv.slice(2).find((argument) => !argument.startsWith('--'));
+  const directory = given ?? (await mkdtemp(join(tmpdir(), 'brook-limits-')));
+  try {
+    for (const line of describeMachineLimits(await measureMachineLimits(directory, { quick })))
+      console.log(line);
+  } finally {
+    if (given === undefined) await rm(directory, { recursive: true, force: true });
+  }
+}
