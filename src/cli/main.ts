@@ -7,6 +7,7 @@ import { ConfigError } from '../config/errors.js';
 import { runGroupsCommand } from './groups-command.js';
 import { settingsHelp, usage } from './help.js';
 import { type CommandOutput, startCommand } from './start.js';
+import { StartupError } from './startup-errors.js';
 
 export const CliErrorCode = {
   UNKNOWN_COMMAND: 'BROOK_CLI_UNKNOWN_COMMAND',
@@ -83,6 +84,11 @@ export async function main(args: string[]): Promise<number> {
     if (error instanceof ConfigError) {
       output.error(`brook: ${error.message} [${error.code}]`);
       return 2;
+    }
+    if (error instanceof StartupError) {
+      // An operator's mistake or the machine's refusal, not a bug: one line, no stack trace.
+      output.error(`brook: cannot start: ${error.message} [${error.code}]`);
+      return 1;
     }
     const code = (error as { code?: unknown }).code;
     output.error(

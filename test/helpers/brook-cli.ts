@@ -26,6 +26,9 @@ export interface BrookOptions {
   readonly environment?: NodeJS.ProcessEnv;
   /** Kills the child (SIGKILL) if it has not exited by then, and fails. */
   readonly timeoutMs?: number;
+  /** Run as this user and group (the test runs as root and needs an unprivileged brook). */
+  readonly uid?: number;
+  readonly gid?: number;
 }
 
 /** Starts `brook ARGS` and returns the child with its output collected so far. */
@@ -38,6 +41,8 @@ export function spawnBrook(
     cwd: repositoryRoot,
     env: options.environment ?? { PATH: process.env.PATH },
     stdio: ['ignore', 'pipe', 'pipe'],
+    uid: options.uid,
+    gid: options.gid,
   });
   let stdout = '';
   let stderr = '';
