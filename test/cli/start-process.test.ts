@@ -11,6 +11,47 @@ function scratch(): string {
   return mkdtempSync(join(tmpdir(), 'brook-process-'));
 }
 
+test('SIGTERM while the broker is still starting stops it cleanly once started', async () => {
+  const logDir = scratch();
+  const { child, output } = spawnBrook([
+    'start',
+    '--log-dirs',
+    logDir,
+    '--listeners',
+    'PLAINTEXT://127.0.0.1:0',
+  ]);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  try {
+    // The broker has begun opening its log directory and is not listening yet: a service manager
+    // stopping it now must get a clean stop, not the default action of SIGTERM.
+    await waitUntil(
+      () => child.exitCode === null && existsSync(join(logDir, 'meta')),
+      'the broker to begin opening its log directory',
+      30_000,
+    );
+    child.kill('SIGTERM');
+    const { code, signal } = await exited;
+    assert.equal(signal, null, `killed by ${signal}, not stopped: ${JSON.stringify(output())}`);
+    assert.equal(code, 0, output().stderr);
+    assert.match(output().stdout, /SIGTERM received, stopping\n(.*\n)*brook: stopped/);
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+});
+
+test('output into a closed pipe ends quietly', async () => {
+  for (const args of [['--help'], ['groups', '--help'], ['--version']]) {
+    const { child, output } = spawnBrook(args);
+    // The reader is gone before brook writes a byte (`brook --help | head -0`).
+    child.stdout!.destroy();
+    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+    assert.equal(output().stderr, '', `${args.join(' ')} wrote to stderr`);
+    assert.equal(code, 0, args.join(' '));
+  }
+});
+
 test('a second log.dirs entry is named as unused at start', async () => {
   const parent = scratch();
   const used = join(parent, 'used');
