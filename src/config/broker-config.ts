@@ -472,7 +472,7 @@ export interface LoadBrokerConfigOptions {
 
 export interface LoadedBrokerConfig {
   readonly config: BrokerConfig;
-  /** Things worth telling the operator that are not errors (ignored Kafka settings, BROOK_* typos). */
+  /** Things worth telling the operator that are not errors (ignored Kafka settings, controller listeners). */
   readonly warnings: string[];
 }
 
@@ -481,9 +481,7 @@ export function loadBrokerConfig(options: LoadBrokerConfigOptions = {}): LoadedB
   const flags = parseSettingFlags(options.args ?? []);
   const file = flags.configFile === null ? undefined : readConfigFile(flags.configFile);
   const environment = settingsFromEnvironment(options.environment ?? process.env);
-  const warnings: string[] = environment.ignored.map(
-    (variable) => `environment variable ${variable} does not name a broker setting and is ignored`,
-  );
+  const warnings: string[] = [];
   const config = resolveBrokerConfig(
     { file, environment, flags, overrides: options.overrides },
     warnings,
