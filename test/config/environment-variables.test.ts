@@ -32,8 +32,8 @@ test('brook start with a misspelt BROOK_ variable exits with code 2 before start
 });
 
 test('every BROOK_ variable the tree reads is a broker setting or let through as tooling', () => {
-  // Reads in TypeScript, JavaScript, Python and shell: process.env.BROOK_X, environ.get('BROOK_X'),
-  // ${BROOK_X...}.
+  // Reads in TypeScript, JavaScript, Python and shell: process.env.<name>, os.environ.get('<name>'),
+  // os.environ['<name>'] and ${<name>:-default}, for names starting BROOK_.
   const pattern = String.raw`(process\.env\.|environ\.get\(['"]|environ\[['"]|\$\{)BROOK_[A-Z0-9_]+`;
   const listing = execFileSync(
     'git',
