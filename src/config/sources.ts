@@ -44,6 +44,10 @@ const INAPPLICABLE_KAFKA_SETTINGS = new Set([
   'zookeeper.connect',
   'zookeeper.connection.timeout.ms',
   'group.coordinator.rebalance.protocols',
+  // Broker-wide defaults of the topic configs Kafka 3.x deprecated (deprecated-topic-configs.ts).
+  'log.message.format.version',
+  'log.message.downconversion.enable',
+  'log.message.timestamp.difference.max.ms',
 ]);
 
 export function isInapplicableKafkaSetting(name: string): boolean {
