@@ -1,18 +1,20 @@
 // `brook groups`: consumer-group administration, as a Kafka client of a running broker
 // (--bootstrap-server), like Kafka's kafka-consumer-groups.sh. It speaks the Kafka protocol through
-// the generated codecs over node:net, so it works against any Kafka-compatible broker. It never
+// the generated codecs (src/client), so it works against any Kafka-compatible broker. It never
 // creates a topic: Metadata is always asked with allow_auto_topic_creation=false.
 // Arguments are parsed in groups-arguments.ts.
 //
 // Exit codes: 0 success, 1 a Kafka or connection error (an unknown topic), 2 a usage error.
 
-import { connect, type Socket } from 'node:net';
+import {
+  KafkaClientError,
+  KafkaClientErrorCode,
+  KafkaConnection,
+  parseBrokerAddress,
+} from '../client/kafka-connection.js';
 import { decodeConsumerAssignment } from '../coordinator/group/consumer-protocol.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
-import { decodeResponseHeader, encodeRequestHeader } from '../protocol/headers.js';
-import { apiMessages } from '../protocol/generated/index.js';
-import { Reader } from '../protocol/reader.js';
-import { Writer } from '../protocol/writer.js';
+import { ApiKey } from '../protocol/generated/index.js';
 import {
   type GroupsArguments,
   GroupsCommandError,
@@ -59,14 +61,14 @@ const usageText = `usage: brook groups <command> [--bootstrap-server HOST:PORT] 
 --bootstrap-server defaults to 127.0.0.1:9092. Unknown options are errors.`;
 
 const apiKey = {
-  listOffsets: 2,
-  metadata: 3,
-  offsetCommit: 8,
-  offsetFetch: 9,
-  findCoordinator: 10,
-  describeGroups: 15,
-  listGroups: 16,
-  deleteGroups: 42,
+  listOffsets: ApiKey.ListOffsets,
+  metadata: ApiKey.Metadata,
+  offsetCommit: ApiKey.OffsetCommit,
+  offsetFetch: ApiKey.OffsetFetch,
+  findCoordinator: ApiKey.FindCoordinator,
+  describeGroups: ApiKey.DescribeGroups,
+  listGroups: ApiKey.ListGroups,
+  deleteGroups: ApiKey.DeleteGroups,
 } as const;
 
 /** Request versions: every Kafka since 2.x and Brook serve these. */
@@ -82,143 +84,8 @@ const apiVersion = {
   deleteGroups: 2,
 } as const;
 
-const requestTimeoutMs = 30_000;
-const frameBytesMax = 100 * 1024 * 1024;
 const earliestTimestamp = -2n;
 const latestTimestamp = -1n;
-
-// ---------------------------------------------------------------------------------------------
-// A minimal Kafka connection: one request at a time is enough for an admin command.
-
-class KafkaConnection {
-  private buffered: Buffer = Buffer.alloc(0);
-  private correlationId = 0;
-  private pending: { resolve: (frame: Buffer) => void; reject: (error: Error) => void } | null =
-    null;
-  private failure: Error | null = null;
-
-  private constructor(
-    private readonly socket: Socket,
-    readonly address: string,
-  ) {
-    socket.on('data', (data: Buffer) => this.onData(data));
-    const fail = (error: Error) => {
-      this.failure = error;
-      this.pending?.reject(error);
-      this.pending = null;
-    };
-    socket.on('error', (error) =>
-      fail(
-        new GroupsCommandError(GroupsCommandErrorCode.CONNECTION, `${address}: ${error.message}`),
-      ),
-    );
-    socket.on('close', () =>
-      fail(
-        new GroupsCommandError(GroupsCommandErrorCode.CONNECTION, `${address}: connection closed`),
-      ),
-    );
-  }
-
-  static open(address: string): Promise<KafkaConnection> {
-    const { host, port } = parseAddress(address);
-    return new Promise((resolve, reject) => {
-      const socket = connect({ host, port });
-      const timer = setTimeout(() => {
-        socket.destroy();
-        reject(
-          new GroupsCommandError(
-            GroupsCommandErrorCode.CONNECTION,
-            `${address}: connect timed out`,
-          ),
-        );
-      }, requestTimeoutMs);
-      socket.once('connect', () => {
-        clearTimeout(timer);
-        socket.setNoDelay(true);
-        resolve(new KafkaConnection(socket, address));
-      });
-      socket.once('error', (error) => {
-        clearTimeout(timer);
-        reject(
-          new GroupsCommandError(GroupsCommandErrorCode.CONNECTION, `${address}: ${error.message}`),
-        );
-      });
-    });
-  }
-
-  private onData(data: Buffer): void {
-    this.buffered = this.buffered.length === 0 ? data : Buffer.concat([this.buffered, data]);
-    if (this.buffered.length < 4) return;
-    const length = this.buffered.readInt32BE(0);
-    if (length < 0 || length > frameBytesMax) {
-      this.socket.destroy(new Error(`response frame of ${length} bytes`));
-      return;
-    }
-    if (this.buffered.length < 4 + length) return;
-    const frame = this.buffered.subarray(4, 4 + length);
-    this.buffered = this.buffered.subarray(4 + length);
-    const pending = this.pending;
-    this.pending = null;
-    pending?.resolve(frame);
-  }
-
-  async request<Response>(key: number, version: number, body: unknown): Promise<Response> {
-    if (this.failure !== null) throw this.failure;
-    const codec = apiMessages.get(key);
-    if (codec === undefined) throw new Error(`assertion: no codec for API key ${key}`);
-    const correlationId = ++this.correlationId;
-    const writer = new Writer({ frameLength: true });
-    encodeRequestHeader(writer, {
-      apiKey: key,
-      apiVersion: version,
-      correlationId,
-      clientId: 'brook-groups',
-    });
-    codec.request.encode(writer, version, body as never);
-    const { chunks } = writer.finish();
-    const frame = await new Promise<Buffer>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending = null;
-        reject(
-          new GroupsCommandError(
-            GroupsCommandErrorCode.CONNECTION,
-            `${this.address}: ${codec.name} timed out`,
-          ),
-        );
-      }, requestTimeoutMs);
-      this.pending = {
-        resolve: (value) => (clearTimeout(timer), resolve(value)),
-        reject: (error) => (clearTimeout(timer), reject(error)),
-      };
-      for (const chunk of chunks) this.socket.write(chunk);
-    });
-    const reader = new Reader(frame);
-    const header = decodeResponseHeader(reader, key, version);
-    if (header.correlationId !== correlationId) {
-      throw new GroupsCommandError(
-        GroupsCommandErrorCode.CONNECTION,
-        `${this.address}: response correlation id ${header.correlationId}, expected ${correlationId}`,
-      );
-    }
-    return codec.response.decode(reader, version) as Response;
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-}
-
-function parseAddress(address: string): { host: string; port: number } {
-  const colon = address.lastIndexOf(':');
-  const port = Number(address.slice(colon + 1));
-  if (colon <= 0 || !Number.isInteger(port) || port <= 0 || port > 65535) {
-    throw new GroupsCommandError(
-      GroupsCommandErrorCode.USAGE,
-      `bad address ${address}: expected HOST:PORT`,
-    );
-  }
-  return { host: address.slice(0, colon).replace(/^\[|\]$/g, ''), port };
-}
 
 function checkError(errorCode: number, what: string): void {
   if (errorCode !== ErrorCode.NONE) {
@@ -238,7 +105,7 @@ class Cluster {
   connection(address = this.bootstrapServer): Promise<KafkaConnection> {
     let connection = this.connections.get(address);
     if (connection === undefined) {
-      connection = KafkaConnection.open(address);
+      connection = KafkaConnection.open(address, { clientId: 'brook-groups' });
       this.connections.set(address, connection);
     }
     return connection;
@@ -689,10 +556,10 @@ export async function runGroupsCommand(
   let request: GroupsArguments;
   try {
     request = parseGroupsArguments(argv);
-    if (request.command !== 'help') parseAddress(request.bootstrapServer);
+    if (request.command !== 'help') parseBrokerAddress(request.bootstrapServer);
   } catch (error) {
-    if (!(error instanceof GroupsCommandError)) throw error;
-    output.error(`brook groups: ${error.message} [${error.code}]\n${usageText}`);
+    if (!(error instanceof GroupsCommandError || error instanceof KafkaClientError)) throw error;
+    output.error(`brook groups: ${error.message} [${GroupsCommandErrorCode.USAGE}]\n${usageText}`);
     return 2;
   }
   if (request.command === 'help') {
@@ -720,6 +587,15 @@ export async function runGroupsCommand(
     if (error instanceof GroupsCommandError) {
       output.error(`brook groups: ${error.message} [${error.code}]`);
       return error.code === GroupsCommandErrorCode.USAGE ? 2 : 1;
+    }
+    if (error instanceof KafkaClientError) {
+      // The broker is unreachable or misbehaved: an operating condition, not a bug.
+      const code =
+        error.code === KafkaClientErrorCode.BAD_ADDRESS
+          ? GroupsCommandErrorCode.USAGE
+          : GroupsCommandErrorCode.CONNECTION;
+      output.error(`brook groups: ${error.message} [${code}]`);
+      return code === GroupsCommandErrorCode.USAGE ? 2 : 1;
     }
     output.error(
       `brook groups: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
