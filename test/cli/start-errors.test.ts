@@ -13,9 +13,9 @@ import { type Server, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { startupProblem } from '../../src/cli/startup-errors.js';
+import { StartupErrorCode, startupProblem } from '../../src/cli/startup-errors.js';
 import { startBrokerProcess } from '../helpers/broker-process.js';
-import { type BrookRun, runBrook } from '../helpers/brook-cli.js';
+import { type BrookRun, repositoryRoot, runBrook } from '../helpers/brook-cli.js';
 
 function assertOneLine(run: BrookRun, setting: string, code: string): void {
   assert.equal(run.exitCode, 1, run.stderr);
@@ -124,4 +124,13 @@ test('an error that is not an expected operator error is left to be reported as 
     path: '/etc/elsewhere',
   });
   assert.equal(startupProblem(outside, ['/data']), null);
+});
+
+test('every start-up error code is documented in src/cli/README.md', () => {
+  const readme = readFileSync(join(repositoryRoot, 'src', 'cli', 'README.md'), 'utf8');
+  // main.ts runs the command when imported, so its two codes are named here.
+  const cliCodes = ['BROOK_CLI_UNKNOWN_COMMAND', 'BROOK_CLI_START_FAILED'];
+  for (const code of [...Object.values(StartupErrorCode), ...cliCodes]) {
+    assert.ok(readme.includes(`\`${code}\``), `${code} is not documented`);
+  }
 });
