@@ -1,23 +1,30 @@
 // `brook groups`: consumer-group administration, as a Kafka client of a running broker
 // (--bootstrap-server), like Kafka's kafka-consumer-groups.sh. It speaks the Kafka protocol through
-// the generated codecs over node:net, so it works against any Kafka-compatible broker.
+// the generated codecs (src/client), so it works against any Kafka-compatible broker. It never
+// creates a topic: Metadata is always asked with allow_auto_topic_creation=false.
+// Arguments are parsed in groups-arguments.ts.
 //
-//   brook groups list                                  groups and their states
-//   brook groups describe --group G                    per partition: committed, log end, lag, owner
-//   brook groups reset-offsets --group G (--topic T[:P,P] | --all-topics)
-//         (--to-earliest | --to-latest | --to-offset N | --to-datetime ISO | --to-timestamp MS)
-//         [--execute]                                  dry run unless --execute; group must be inactive
-//   brook groups delete --group G                      a group with no members, and its offsets
-//
-// Exit codes: 0 success, 1 a Kafka or connection error, 2 a usage error.
+// Exit codes: 0 success, 1 a Kafka or connection error (an unknown topic), 2 a usage error.
 
-import { connect, type Socket } from 'node:net';
+import {
+  KafkaClientError,
+  KafkaClientErrorCode,
+  KafkaConnection,
+  parseBrokerAddress,
+} from '../client/kafka-connection.js';
 import { assignedPartitionsOf } from '../protocol/consumer-protocol.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
-import { decodeResponseHeader, encodeRequestHeader } from '../protocol/headers.js';
-import { apiMessages } from '../protocol/generated/index.js';
-import { Reader } from '../protocol/reader.js';
-import { Writer } from '../protocol/writer.js';
+import { ApiKey } from '../protocol/generated/index.js';
+import {
+  type GroupsArguments,
+  GroupsCommandError,
+  GroupsCommandErrorCode,
+  type ResetScenario,
+  type TopicSelection,
+  parseGroupsArguments,
+} from './groups-arguments.js';
+
+export { GroupsCommandErrorCode } from './groups-arguments.js';
 import type { DescribeGroupsResponse } from '../protocol/generated/describe-groups.js';
 import type { DeleteGroupsResponse } from '../protocol/generated/delete-groups.js';
 import type { FindCoordinatorResponse } from '../protocol/generated/find-coordinator.js';
@@ -26,21 +33,6 @@ import type { ListOffsetsResponse } from '../protocol/generated/list-offsets.js'
 import type { MetadataResponse } from '../protocol/generated/metadata.js';
 import type { OffsetCommitResponse } from '../protocol/generated/offset-commit.js';
 import type { OffsetFetchResponse } from '../protocol/generated/offset-fetch.js';
-
-export const GroupsCommandErrorCode = {
-  USAGE: 'BROOK_GROUPS_USAGE',
-  KAFKA_ERROR: 'BROOK_GROUPS_KAFKA_ERROR',
-  CONNECTION: 'BROOK_GROUPS_CONNECTION',
-} as const;
-
-class GroupsCommandError extends Error {
-  constructor(
-    readonly code: (typeof GroupsCommandErrorCode)[keyof typeof GroupsCommandErrorCode],
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 export interface GroupsCommandOutput {
   out(line: string): void;
@@ -55,27 +47,35 @@ const defaultOutput: GroupsCommandOutput = {
 const usageText = `usage: brook groups <command> [--bootstrap-server HOST:PORT] ...
   list                                   list groups and their states
   describe --group G                     committed offset, log end offset and lag per partition
-  reset-offsets --group G (--topic T[:P,P,...] | --all-topics)
-      (--to-earliest | --to-latest | --to-offset N | --to-datetime ISO-8601 | --to-timestamp MS)
-      [--execute]                        without --execute only shows the plan
+  reset-offsets --group G (--topic T[:P,P,...] ... | --all-topics) SCENARIO [--dry-run | --execute]
+      SCENARIO is one of:
+        --to-earliest | --to-latest | --to-current   log start, log end, the committed offset
+        --to-offset N                                N, clamped into the log
+        --shift-by N                                 committed offset + N (N may be negative)
+        --to-datetime YYYY-MM-DDTHH:mm:SS[.sss][Z|+HH:MM]   first offset at or after that time
+        --by-duration PnDTnHnMnS                     first offset at or after now minus that
+        --to-timestamp MS                            first offset at or after that epoch time
+      a dry run (the default) only shows the plan; --execute commits it. The group must have
+      no members, and every --topic must exist: brook groups never creates a topic.
   delete --group G                       delete a group that has no members, with its offsets
---bootstrap-server defaults to 127.0.0.1:9092.`;
+--bootstrap-server defaults to 127.0.0.1:9092. Unknown options are errors.`;
 
 const apiKey = {
-  listOffsets: 2,
-  metadata: 3,
-  offsetCommit: 8,
-  offsetFetch: 9,
-  findCoordinator: 10,
-  describeGroups: 15,
-  listGroups: 16,
-  deleteGroups: 42,
+  listOffsets: ApiKey.ListOffsets,
+  metadata: ApiKey.Metadata,
+  offsetCommit: ApiKey.OffsetCommit,
+  offsetFetch: ApiKey.OffsetFetch,
+  findCoordinator: ApiKey.FindCoordinator,
+  describeGroups: ApiKey.DescribeGroups,
+  listGroups: ApiKey.ListGroups,
+  deleteGroups: ApiKey.DeleteGroups,
 } as const;
 
 /** Request versions: every Kafka since 2.x and Brook serve these. */
 const apiVersion = {
   listOffsets: 2,
-  metadata: 1,
+  // v4 is the first with allow_auto_topic_creation, which a CLI always sends as false.
+  metadata: 4,
   offsetCommit: 7,
   offsetFetch: 7,
   findCoordinator: 3,
@@ -84,143 +84,8 @@ const apiVersion = {
   deleteGroups: 2,
 } as const;
 
-const requestTimeoutMs = 30_000;
-const frameBytesMax = 100 * 1024 * 1024;
 const earliestTimestamp = -2n;
 const latestTimestamp = -1n;
-
-// ---------------------------------------------------------------------------------------------
-// A minimal Kafka connection: one request at a time is enough for an admin command.
-
-class KafkaConnection {
-  private buffered: Buffer = Buffer.alloc(0);
-  private correlationId = 0;
-  private pending: { resolve: (frame: Buffer) => void; reject: (error: Error) => void } | null =
-    null;
-  private failure: Error | null = null;
-
-  private constructor(
-    private readonly socket: Socket,
-    readonly address: string,
-  ) {
-    socket.on('data', (data: Buffer) => this.onData(data));
-    const fail = (error: Error) => {
-      this.failure = error;
-      this.pending?.reject(error);
-      this.pending = null;
-    };
-    socket.on('error', (error) =>
-      fail(
-        new GroupsCommandError(GroupsCommandErrorCode.CONNECTION, `${address}: ${error.message}`),
-      ),
-    );
-    socket.on('close', () =>
-      fail(
-        new GroupsCommandError(GroupsCommandErrorCode.CONNECTION, `${address}: connection closed`),
-      ),
-    );
-  }
-
-  static open(address: string): Promise<KafkaConnection> {
-    const { host, port } = parseAddress(address);
-    return new Promise((resolve, reject) => {
-      const socket = connect({ host, port });
-      const timer = setTimeout(() => {
-        socket.destroy();
-        reject(
-          new GroupsCommandError(
-            GroupsCommandErrorCode.CONNECTION,
-            `${address}: connect timed out`,
-          ),
-        );
-      }, requestTimeoutMs);
-      socket.once('connect', () => {
-        clearTimeout(timer);
-        socket.setNoDelay(true);
-        resolve(new KafkaConnection(socket, address));
-      });
-      socket.once('error', (error) => {
-        clearTimeout(timer);
-        reject(
-          new GroupsCommandError(GroupsCommandErrorCode.CONNECTION, `${address}: ${error.message}`),
-        );
-      });
-    });
-  }
-
-  private onData(data: Buffer): void {
-    this.buffered = this.buffered.length === 0 ? data : Buffer.concat([this.buffered, data]);
-    if (this.buffered.length < 4) return;
-    const length = this.buffered.readInt32BE(0);
-    if (length < 0 || length > frameBytesMax) {
-      this.socket.destroy(new Error(`response frame of ${length} bytes`));
-      return;
-    }
-    if (this.buffered.length < 4 + length) return;
-    const frame = this.buffered.subarray(4, 4 + length);
-    this.buffered = this.buffered.subarray(4 + length);
-    const pending = this.pending;
-    this.pending = null;
-    pending?.resolve(frame);
-  }
-
-  async request<Response>(key: number, version: number, body: unknown): Promise<Response> {
-    if (this.failure !== null) throw this.failure;
-    const codec = apiMessages.get(key);
-    if (codec === undefined) throw new Error(`assertion: no codec for API key ${key}`);
-    const correlationId = ++this.correlationId;
-    const writer = new Writer({ frameLength: true });
-    encodeRequestHeader(writer, {
-      apiKey: key,
-      apiVersion: version,
-      correlationId,
-      clientId: 'brook-groups',
-    });
-    codec.request.encode(writer, version, body as never);
-    const { chunks } = writer.finish();
-    const frame = await new Promise<Buffer>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending = null;
-        reject(
-          new GroupsCommandError(
-            GroupsCommandErrorCode.CONNECTION,
-            `${this.address}: ${codec.name} timed out`,
-          ),
-        );
-      }, requestTimeoutMs);
-      this.pending = {
-        resolve: (value) => (clearTimeout(timer), resolve(value)),
-        reject: (error) => (clearTimeout(timer), reject(error)),
-      };
-      for (const chunk of chunks) this.socket.write(chunk);
-    });
-    const reader = new Reader(frame);
-    const header = decodeResponseHeader(reader, key, version);
-    if (header.correlationId !== correlationId) {
-      throw new GroupsCommandError(
-        GroupsCommandErrorCode.CONNECTION,
-        `${this.address}: response correlation id ${header.correlationId}, expected ${correlationId}`,
-      );
-    }
-    return codec.response.decode(reader, version) as Response;
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-}
-
-function parseAddress(address: string): { host: string; port: number } {
-  const colon = address.lastIndexOf(':');
-  const port = Number(address.slice(colon + 1));
-  if (colon <= 0 || !Number.isInteger(port) || port <= 0 || port > 65535) {
-    throw new GroupsCommandError(
-      GroupsCommandErrorCode.USAGE,
-      `bad address ${address}: expected HOST:PORT`,
-    );
-  }
-  return { host: address.slice(0, colon).replace(/^\[|\]$/g, ''), port };
-}
 
 function checkError(errorCode: number, what: string): void {
   if (errorCode !== ErrorCode.NONE) {
@@ -240,7 +105,7 @@ class Cluster {
   connection(address = this.bootstrapServer): Promise<KafkaConnection> {
     let connection = this.connections.get(address);
     if (connection === undefined) {
-      connection = KafkaConnection.open(address);
+      connection = KafkaConnection.open(address, { clientId: 'brook-groups' });
       this.connections.set(address, connection);
     }
     return connection;
@@ -257,7 +122,10 @@ class Cluster {
     return this.connection(`${response.host}:${response.port}`);
   }
 
-  /** Partitions and their leaders' addresses, for the given topics (all topics when null). */
+  /**
+   * Partitions and their leaders' addresses, for the given topics (all topics when null). A topic
+   * that does not exist is absent from the result: callers decide whether that is an error.
+   */
   async partitions(topics: string[] | null): Promise<Map<string, Map<number, string>>> {
     const bootstrap = await this.connection();
     const response = await bootstrap.request<MetadataResponse>(
@@ -265,6 +133,7 @@ class Cluster {
       apiVersion.metadata,
       {
         topics: topics === null ? null : topics.map((name) => ({ name })),
+        allowAutoTopicCreation: false,
       },
     );
     const brokers = new Map(
@@ -272,7 +141,7 @@ class Cluster {
     );
     const result = new Map<string, Map<number, string>>();
     for (const topic of response.topics) {
-      if (topic.name === null) continue;
+      if (topic.name === null || topic.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) continue;
       checkError(topic.errorCode, `Metadata for topic ${topic.name}`);
       const leaders = new Map<number, string>();
       for (const partition of topic.partitions) {
@@ -286,7 +155,7 @@ class Cluster {
 
   /** ListOffsets for each partition at `timestamp` (−2 earliest, −1 latest), from its leader. */
   async offsetsAt(
-    partitions: { topic: string; partition: number }[],
+    partitions: readonly { topic: string; partition: number }[],
     timestamp: bigint,
   ): Promise<Map<string, bigint>> {
     const leaders = await this.partitions([...new Set(partitions.map((entry) => entry.topic))]);
@@ -342,64 +211,6 @@ function partitionKey(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Arguments.
-
-interface ParsedArguments {
-  command: string;
-  options: Map<string, string | true>;
-}
-
-const flagsWithoutValue = new Set([
-  '--all-topics',
-  '--to-earliest',
-  '--to-latest',
-  '--execute',
-  '--dry-run',
-  '--help',
-]);
-
-function parseArguments(argv: string[]): ParsedArguments {
-  const [command = '', ...rest] = argv;
-  const options = new Map<string, string | true>();
-  for (let index = 0; index < rest.length; index++) {
-    let name = rest[index];
-    if (!name.startsWith('--')) {
-      throw new GroupsCommandError(GroupsCommandErrorCode.USAGE, `unexpected argument ${name}`);
-    }
-    let value: string | true = true;
-    const equals = name.indexOf('=');
-    if (equals > 0) {
-      value = name.slice(equals + 1);
-      name = name.slice(0, equals);
-    } else if (!flagsWithoutValue.has(name)) {
-      const next = rest[index + 1];
-      if (next === undefined) {
-        throw new GroupsCommandError(GroupsCommandErrorCode.USAGE, `${name} needs a value`);
-      }
-      value = next;
-      index++;
-    }
-    options.set(name, value);
-  }
-  return { command, options };
-}
-
-function stringOption(options: Map<string, string | true>, name: string): string | undefined {
-  const value = options.get(name);
-  if (value === true)
-    throw new GroupsCommandError(GroupsCommandErrorCode.USAGE, `${name} needs a value`);
-  return value;
-}
-
-function requiredGroup(options: Map<string, string | true>): string {
-  const group = stringOption(options, '--group');
-  if (group === undefined || group === '') {
-    throw new GroupsCommandError(GroupsCommandErrorCode.USAGE, '--group is required');
-  }
-  return group;
-}
-
 function table(rows: string[][]): string[] {
   const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
   return rows.map((row) =>
@@ -433,6 +244,7 @@ async function listGroups(cluster: Cluster, output: GroupsCommandOutput): Promis
 }
 
 interface GroupSnapshot {
+  groupId: string;
   state: string;
   committed: Map<string, { topic: string; partition: number; offset: bigint }>;
   owners: Map<string, { memberId: string; clientHost: string; clientId: string }>;
@@ -477,7 +289,7 @@ async function snapshotGroup(cluster: Cluster, groupId: string): Promise<GroupSn
       });
     }
   }
-  return { state: group.groupState, committed, owners };
+  return { groupId, state: group.groupState, committed, owners };
 }
 
 async function describeGroup(
@@ -542,10 +354,10 @@ async function describeGroup(
 
 async function resetOffsets(
   cluster: Cluster,
-  groupId: string,
-  options: Map<string, string | true>,
+  request: Extract<GroupsArguments, { command: 'reset-offsets' }>,
   output: GroupsCommandOutput,
 ): Promise<void> {
+  const groupId = request.group;
   const snapshot = await snapshotGroup(cluster, groupId);
   if (snapshot.state !== 'Empty' && snapshot.state !== 'Dead') {
     throw new GroupsCommandError(
@@ -553,93 +365,8 @@ async function resetOffsets(
       `group ${groupId} is ${snapshot.state}: offsets can be reset only while it has no members (stop its consumers)`,
     );
   }
-
-  // Which partitions.
-  let partitions: { topic: string; partition: number }[];
-  const topicOption = stringOption(options, '--topic');
-  if (options.has('--all-topics')) {
-    partitions = [...snapshot.committed.values()].map(({ topic, partition }) => ({
-      topic,
-      partition,
-    }));
-  } else if (topicOption !== undefined) {
-    const [topic, list] = topicOption.split(':');
-    if (list !== undefined) {
-      partitions = list.split(',').map((partition) => ({ topic, partition: Number(partition) }));
-      if (partitions.some((entry) => !Number.isInteger(entry.partition) || entry.partition < 0)) {
-        throw new GroupsCommandError(
-          GroupsCommandErrorCode.USAGE,
-          `bad partition list in --topic ${topicOption}`,
-        );
-      }
-    } else {
-      const known = (await cluster.partitions([topic])).get(topic);
-      if (known === undefined || known.size === 0) {
-        throw new GroupsCommandError(
-          GroupsCommandErrorCode.KAFKA_ERROR,
-          `topic ${topic} does not exist`,
-        );
-      }
-      partitions = [...known.keys()]
-        .sort((a, b) => a - b)
-        .map((partition) => ({ topic, partition }));
-    }
-  } else {
-    throw new GroupsCommandError(
-      GroupsCommandErrorCode.USAGE,
-      'reset-offsets needs --topic or --all-topics',
-    );
-  }
-
-  // Where to.
-  const earliest = await cluster.offsetsAt(partitions, earliestTimestamp);
-  const latest = await cluster.offsetsAt(partitions, latestTimestamp);
-  let targets: Map<string, bigint>;
-  const toOffset = stringOption(options, '--to-offset');
-  const toDatetime = stringOption(options, '--to-datetime');
-  const toTimestamp = stringOption(options, '--to-timestamp');
-  if (options.has('--to-earliest')) {
-    targets = earliest;
-  } else if (options.has('--to-latest')) {
-    targets = latest;
-  } else if (toOffset !== undefined) {
-    if (!/^\d+$/.test(toOffset)) {
-      throw new GroupsCommandError(
-        GroupsCommandErrorCode.USAGE,
-        `--to-offset ${toOffset} is not an offset`,
-      );
-    }
-    const wanted = BigInt(toOffset);
-    targets = new Map();
-    // Clamped into the log, as Kafka's tool does.
-    for (const { topic, partition } of partitions) {
-      const key = partitionKey(topic, partition);
-      const low = earliest.get(key) ?? 0n;
-      const high = latest.get(key) ?? wanted;
-      targets.set(key, wanted < low ? low : wanted > high ? high : wanted);
-    }
-  } else if (toDatetime !== undefined || toTimestamp !== undefined) {
-    const timestampMs = toDatetime !== undefined ? Date.parse(toDatetime) : Number(toTimestamp);
-    if (!Number.isFinite(timestampMs) || timestampMs < 0) {
-      throw new GroupsCommandError(
-        GroupsCommandErrorCode.USAGE,
-        `bad time ${toDatetime ?? toTimestamp}: use ISO-8601 (2026-01-31T12:00:00Z) or milliseconds`,
-      );
-    }
-    const found = await cluster.offsetsAt(partitions, BigInt(Math.trunc(timestampMs)));
-    targets = new Map();
-    for (const { topic, partition } of partitions) {
-      const key = partitionKey(topic, partition);
-      const offset = found.get(key);
-      // No record at or after the time: the log end.
-      targets.set(key, offset === undefined || offset < 0n ? (latest.get(key) ?? 0n) : offset);
-    }
-  } else {
-    throw new GroupsCommandError(
-      GroupsCommandErrorCode.USAGE,
-      'reset-offsets needs one of --to-earliest, --to-latest, --to-offset, --to-datetime, --to-timestamp',
-    );
-  }
+  const partitions = await selectPartitions(cluster, snapshot, request.topics, output);
+  const targets = await resetTargets(cluster, snapshot, partitions, request.scenario);
 
   const plan = partitions
     .filter(({ topic, partition }) => targets.has(partitionKey(topic, partition)))
@@ -654,7 +381,7 @@ async function resetOffsets(
       ...plan.map((entry) => [groupId, entry.topic, String(entry.partition), String(entry.offset)]),
     ]).join('\n'),
   );
-  if (!options.has('--execute')) {
+  if (!request.execute) {
     output.out('Dry run: nothing was changed (add --execute to apply).');
     return;
   }
@@ -694,6 +421,109 @@ async function resetOffsets(
   output.out(`Offsets of group ${groupId} reset.`);
 }
 
+type PartitionRef = { topic: string; partition: number };
+
+/**
+ * The partitions to reset: those named by --topic, which must exist (a CLI never creates a topic:
+ * Metadata is asked without auto-creation), or with --all-topics those the group has committed
+ * offsets for, minus partitions of topics deleted since.
+ */
+async function selectPartitions(
+  cluster: Cluster,
+  snapshot: GroupSnapshot,
+  topics: readonly TopicSelection[] | null,
+  output: GroupsCommandOutput,
+): Promise<PartitionRef[]> {
+  if (topics === null) {
+    const committed = [...snapshot.committed.values()];
+    const known = await cluster.partitions([...new Set(committed.map((entry) => entry.topic))]);
+    const partitions: PartitionRef[] = [];
+    for (const { topic, partition } of committed) {
+      if (known.get(topic)?.has(partition) === true) partitions.push({ topic, partition });
+      else output.error(`brook groups: skipping ${topic}-${partition}: it no longer exists`);
+    }
+    return partitions.sort(comparePartitions);
+  }
+  const known = await cluster.partitions(topics.map((selection) => selection.topic));
+  const partitions: PartitionRef[] = [];
+  for (const selection of topics) {
+    const leaders = known.get(selection.topic);
+    if (leaders === undefined) {
+      throw new GroupsCommandError(
+        GroupsCommandErrorCode.KAFKA_ERROR,
+        `topic ${selection.topic} does not exist (brook groups never creates topics)`,
+      );
+    }
+    const wanted = selection.partitions ?? [...leaders.keys()];
+    for (const partition of wanted) {
+      if (!leaders.has(partition)) {
+        throw new GroupsCommandError(
+          GroupsCommandErrorCode.KAFKA_ERROR,
+          `topic ${selection.topic} has no partition ${partition} (it has ${leaders.size})`,
+        );
+      }
+      partitions.push({ topic: selection.topic, partition });
+    }
+  }
+  return partitions.sort(comparePartitions);
+}
+
+function comparePartitions(a: PartitionRef, b: PartitionRef): number {
+  return a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1;
+}
+
+/** Each partition's new offset under the scenario, clamped into the log as Kafka's tool does. */
+async function resetTargets(
+  cluster: Cluster,
+  snapshot: GroupSnapshot,
+  partitions: readonly PartitionRef[],
+  scenario: ResetScenario,
+): Promise<Map<string, bigint>> {
+  const earliest = await cluster.offsetsAt(partitions, earliestTimestamp);
+  const latest = await cluster.offsetsAt(partitions, latestTimestamp);
+  if (scenario.kind === 'earliest') return earliest;
+  if (scenario.kind === 'latest') return latest;
+  const found =
+    scenario.kind === 'timestamp'
+      ? await cluster.offsetsAt(partitions, BigInt(Math.trunc(scenario.timestampMs)))
+      : null;
+  const targets = new Map<string, bigint>();
+  for (const { topic, partition } of partitions) {
+    const key = partitionKey(topic, partition);
+    const low = earliest.get(key);
+    const high = latest.get(key);
+    if (low === undefined || high === undefined) continue;
+    const committed = snapshot.committed.get(key)?.offset;
+    let wanted: bigint;
+    switch (scenario.kind) {
+      case 'current':
+        // Kafka's tool: a partition without a committed offset goes to the log end.
+        wanted = committed ?? high;
+        break;
+      case 'offset':
+        wanted = scenario.offset;
+        break;
+      case 'shift':
+        if (committed === undefined) {
+          throw new GroupsCommandError(
+            GroupsCommandErrorCode.KAFKA_ERROR,
+            `cannot shift ${topic}-${partition}: group ${snapshot.groupId} has no committed offset there`,
+          );
+        }
+        wanted = committed + scenario.shift;
+        break;
+      case 'timestamp': {
+        // No record at or after the time: the log end.
+        const offset = found!.get(key);
+        wanted = offset === undefined || offset < 0n ? high : offset;
+        break;
+      }
+    }
+    targets.set(key, wanted < low ? low : wanted > high ? high : wanted);
+  }
+  return targets;
+}
+
 async function deleteGroup(
   cluster: Cluster,
   groupId: string,
@@ -723,54 +553,55 @@ export async function runGroupsCommand(
   argv: string[],
   output: GroupsCommandOutput = defaultOutput,
 ): Promise<number> {
-  let parsed: ParsedArguments;
+  let request: GroupsArguments;
   try {
-    parsed = parseArguments(argv);
+    request = parseGroupsArguments(argv);
+    if (request.command !== 'help') parseBrokerAddress(request.bootstrapServer);
   } catch (error) {
-    output.error(`brook groups: ${(error as Error).message}\n${usageText}`);
+    if (!(error instanceof GroupsCommandError || error instanceof KafkaClientError)) throw error;
+    output.error(`brook groups: ${error.message} [${GroupsCommandErrorCode.USAGE}]\n${usageText}`);
     return 2;
   }
-  const { command, options } = parsed;
-  if (command === '' || command === '--help' || command === 'help' || options.has('--help')) {
+  if (request.command === 'help') {
     output.out(usageText);
-    return command === '' ? 2 : 0;
+    return 0;
   }
-  let cluster: Cluster | null = null;
+  const cluster = new Cluster(request.bootstrapServer);
   try {
-    const bootstrapServer = stringOption(options, '--bootstrap-server') ?? '127.0.0.1:9092';
-    parseAddress(bootstrapServer);
-    cluster = new Cluster(bootstrapServer);
-    switch (command) {
+    switch (request.command) {
       case 'list':
         await listGroups(cluster, output);
         break;
       case 'describe':
-        await describeGroup(cluster, requiredGroup(options), output);
+        await describeGroup(cluster, request.group, output);
         break;
       case 'reset-offsets':
-        await resetOffsets(cluster, requiredGroup(options), options, output);
+        await resetOffsets(cluster, request, output);
         break;
       case 'delete':
-        await deleteGroup(cluster, requiredGroup(options), output);
+        await deleteGroup(cluster, request.group, output);
         break;
-      default:
-        throw new GroupsCommandError(GroupsCommandErrorCode.USAGE, `unknown command ${command}`);
     }
     return 0;
   } catch (error) {
     if (error instanceof GroupsCommandError) {
       output.error(`brook groups: ${error.message} [${error.code}]`);
-      if (error.code === GroupsCommandErrorCode.USAGE) {
-        output.error(usageText);
-        return 2;
-      }
-      return 1;
+      return error.code === GroupsCommandErrorCode.USAGE ? 2 : 1;
+    }
+    if (error instanceof KafkaClientError) {
+      // The broker is unreachable or misbehaved: an operating condition, not a bug.
+      const code =
+        error.code === KafkaClientErrorCode.BAD_ADDRESS
+          ? GroupsCommandErrorCode.USAGE
+          : GroupsCommandErrorCode.CONNECTION;
+      output.error(`brook groups: ${error.message} [${code}]`);
+      return code === GroupsCommandErrorCode.USAGE ? 2 : 1;
     }
     output.error(
       `brook groups: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
     );
     return 1;
   } finally {
-    cluster?.close();
+    cluster.close();
   }
 }

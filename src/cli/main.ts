@@ -6,16 +6,36 @@ import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/errors.js';
 import { runGroupsCommand } from './groups-command.js';
 import { settingsHelp, usage } from './help.js';
-import { type CommandOutput, startCommand } from './start.js';
+import { type CommandOutput, type RunningBroker, startCommand } from './start.js';
+import { StartupError } from './startup-errors.js';
 
 export const CliErrorCode = {
   UNKNOWN_COMMAND: 'BROOK_CLI_UNKNOWN_COMMAND',
   START_FAILED: 'BROOK_CLI_START_FAILED',
 } as const;
 
+/**
+ * Output that ends quietly when the reader goes away (`brook --help | head -1`): the first EPIPE
+ * marks the stream closed and later lines to it are dropped, instead of an unhandled 'error'
+ * event printing a stack trace. A running broker keeps running; only its printing stops.
+ */
+function closableStream(stream: NodeJS.WriteStream): (line: string) => void {
+  let closed = false;
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') {
+      closed = true;
+      return;
+    }
+    throw error;
+  });
+  return (line) => {
+    if (!closed) stream.write(line + '\n');
+  };
+}
+
 const output: CommandOutput = {
-  out: (line) => process.stdout.write(line + '\n'),
-  error: (line) => process.stderr.write(line + '\n'),
+  out: closableStream(process.stdout),
+  error: closableStream(process.stderr),
 };
 
 function packageVersion(): string {
@@ -24,34 +44,52 @@ function packageVersion(): string {
   return (JSON.parse(text) as { version: string }).version;
 }
 
+/**
+ * Runs the broker until SIGINT or SIGTERM. The handlers are installed before the broker starts
+ * listening: a supervisor that sends SIGTERM as soon as the port answers must get a clean stop,
+ * not the default action (an immediate exit with logs unflushed). A signal during start-up stops
+ * the broker as soon as it has started.
+ */
 async function runStart(args: string[]): Promise<number> {
-  const broker = await startCommand(args, output);
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const onSignal = (signal: NodeJS.Signals): void => {
-      if (stopping) {
-        // A second signal means the operator will not wait for a clean stop.
-        output.error(`brook: ${signal} again, exiting without a clean shutdown`);
-        process.exit(1);
-      }
-      stopping = true;
-      output.out(`brook: ${signal} received, stopping`);
-      broker.stop().then(
-        () => {
-          output.out('brook: stopped');
-          resolve(0);
-        },
-        (error: unknown) => {
-          output.error(
-            `brook: stop failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
-          );
-          resolve(1);
-        },
-      );
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
+  let broker: RunningBroker | null = null;
+  let stopRequested = false;
+  let finish: (exitCode: number) => void = () => undefined;
+  const finished = new Promise<number>((resolve) => (finish = resolve));
+  const stop = (running: RunningBroker): void => {
+    running.stop().then(
+      () => {
+        output.out('brook: stopped');
+        finish(0);
+      },
+      (error: unknown) => {
+        output.error(
+          `brook: stop failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+        );
+        finish(1);
+      },
+    );
+  };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopRequested) {
+      // A second signal means the operator will not wait for a clean stop.
+      output.error(`brook: ${signal} again, exiting without a clean shutdown`);
+      process.exit(1);
+    }
+    stopRequested = true;
+    output.out(`brook: ${signal} received, stopping`);
+    if (broker !== null) stop(broker);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    broker = await startCommand(args, output);
+  } catch (error) {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    throw error;
+  }
+  if (stopRequested) stop(broker);
+  return finished;
 }
 
 export async function main(args: string[]): Promise<number> {
@@ -83,6 +121,11 @@ export async function main(args: string[]): Promise<number> {
     if (error instanceof ConfigError) {
       output.error(`brook: ${error.message} [${error.code}]`);
       return 2;
+    }
+    if (error instanceof StartupError) {
+      // An operator's mistake or the machine's refusal, not a bug: one line, no stack trace.
+      output.error(`brook: cannot start: ${error.message} [${error.code}]`);
+      return 1;
     }
     const code = (error as { code?: unknown }).code;
     output.error(

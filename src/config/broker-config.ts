@@ -196,9 +196,19 @@ export function resolveBrokerConfig(
     dynamicDefault: new Map<string, ResolvedSetting>(),
     dynamicBroker: new Map<string, ResolvedSetting>(),
   };
+  let controllerListenerNames: string[] = [];
   for (const layer of ordered) {
     for (const [name, raw, origin] of layer.entries) {
       const definition = brokerConfigDefinitions.get(name);
+      if (name === CONTROLLER_LISTENER_NAMES) {
+        // Not a Brook setting, but it says which of `listeners` are KRaft controller listeners,
+        // which Brook (no controller quorum) must not serve to clients.
+        controllerListenerNames = (Array.isArray(raw) ? raw.join(',') : String(raw))
+          .split(',')
+          .map((item) => item.trim().toUpperCase())
+          .filter((item) => item !== '');
+        continue;
+      }
       if (definition === undefined) {
         if (isInapplicableKafkaSetting(name)) {
           warnings.push(
@@ -232,12 +242,17 @@ export function resolveBrokerConfig(
       layerValues.set(name, resolved);
     }
   }
-  return buildBrokerConfig(settings, layerValuesByName);
+  return buildBrokerConfig(settings, layerValuesByName, controllerListenerNames, warnings);
 }
+
+/** Kafka's KRaft setting naming the controller listeners among `listeners`. */
+const CONTROLLER_LISTENER_NAMES = 'controller.listener.names';
 
 function buildBrokerConfig(
   settings: Map<string, ResolvedSetting>,
   layers: BrokerConfigLayerValues,
+  controllerListenerNames: readonly string[],
+  warnings: string[],
 ): BrokerConfig {
   const value = (name: string): ConfigValue => {
     const setting = settings.get(name);
@@ -253,9 +268,23 @@ function buildBrokerConfig(
   const logDirs = value('log.dirs') as readonly string[];
   if (logDirs.length === 0) conflict('log.dirs must name at least one directory', 'log.dirs');
 
-  const listeners = parseListeners(value('listeners') as readonly string[]);
-  if (listeners.length === 0)
-    conflict('listeners must name at least one NAME://HOST:PORT', 'listeners');
+  const isController = (listener: ListenerAddress): boolean =>
+    controllerListenerNames.includes(listener.name);
+  const allListeners = parseListeners(value('listeners') as readonly string[]);
+  for (const listener of allListeners.filter(isController)) {
+    warnings.push(
+      `listener ${listener.name} is named in ${CONTROLLER_LISTENER_NAMES}: it is a KRaft controller listener, and Brook, which has no controller quorum, does not open it for clients`,
+    );
+  }
+  const listeners = allListeners.filter((listener) => !isController(listener));
+  if (listeners.length === 0) {
+    conflict(
+      allListeners.length === 0
+        ? 'listeners must name at least one NAME://HOST:PORT'
+        : `listeners names only controller listeners (${CONTROLLER_LISTENER_NAMES}); add a client listener such as PLAINTEXT://:9092`,
+      'listeners',
+    );
+  }
   const securityProtocols = new Map(
     (value('listener.security.protocol.map') as readonly string[]).map((entry) => {
       const [listenerName, protocol] = entry.split(':');
@@ -285,7 +314,9 @@ function buildBrokerConfig(
 
   const advertisedValue = value('advertised.listeners') as readonly string[] | null;
   const advertisedListeners =
-    advertisedValue === null ? listeners : parseListeners(advertisedValue);
+    advertisedValue === null
+      ? listeners
+      : parseListeners(advertisedValue).filter((listener) => !isController(listener));
   for (const advertised of advertisedValue === null ? [] : advertisedListeners) {
     if (!listeners.some((listener) => listener.name === advertised.name)) {
       conflict(
@@ -454,7 +485,7 @@ export interface LoadBrokerConfigOptions {
 
 export interface LoadedBrokerConfig {
   readonly config: BrokerConfig;
-  /** Things worth telling the operator that are not errors (ignored Kafka settings, BROOK_* typos). */
+  /** Things worth telling the operator that are not errors (ignored Kafka settings, controller listeners). */
   readonly warnings: string[];
 }
 
@@ -463,9 +494,7 @@ export function loadBrokerConfig(options: LoadBrokerConfigOptions = {}): LoadedB
   const flags = parseSettingFlags(options.args ?? []);
   const file = flags.configFile === null ? undefined : readConfigFile(flags.configFile);
   const environment = settingsFromEnvironment(options.environment ?? process.env);
-  const warnings: string[] = environment.ignored.map(
-    (variable) => `environment variable ${variable} does not name a broker setting and is ignored`,
-  );
+  const warnings: string[] = [];
   const config = resolveBrokerConfig(
     { file, environment, flags, overrides: options.overrides },
     warnings,

@@ -30,7 +30,6 @@ const INAPPLICABLE_KAFKA_SETTINGS = new Set([
   'process.roles',
   'controller.quorum.voters',
   'controller.quorum.bootstrap.servers',
-  'controller.listener.names',
   'inter.broker.listener.name',
   'log.dir',
   'log.flush.scheduler.interval.ms',
@@ -45,6 +44,10 @@ const INAPPLICABLE_KAFKA_SETTINGS = new Set([
   'zookeeper.connect',
   'zookeeper.connection.timeout.ms',
   'group.coordinator.rebalance.protocols',
+  // Broker-wide defaults of the topic configs Kafka 3.x deprecated (deprecated-topic-configs.ts).
+  'log.message.format.version',
+  'log.message.downconversion.enable',
+  'log.message.timestamp.difference.max.ms',
 ]);
 
 export function isInapplicableKafkaSetting(name: string): boolean {
@@ -75,24 +78,80 @@ export function readConfigFile(path: string): RawSettings {
 }
 
 /**
- * BROOK_NUM_PARTITIONS=4 sets num.partitions. Only names of known settings are read; any other
- * BROOK_* variable is reported back in `ignored` (the test runner's BROOK_TEST_CONCURRENCY, for
- * one, is not a broker setting) so the CLI can warn about a misspelt one. An empty variable
- * counts as unset, as shells make it easy to export one by accident.
+ * BROOK_* variables that are not broker settings but are read by Brook's own tooling (the test
+ * runner, fuzz tests, compatibility drivers, benchmarks). `brook start` inherits them when run by
+ * that tooling, so they are let through; test/config/environment-variables.test.ts checks that
+ * every BROOK_ variable the tree reads is a setting or listed here.
  */
-export function settingsFromEnvironment(
-  environment: NodeJS.ProcessEnv,
-): RawSettings & { ignored: string[] } {
+const TOOLING_VARIABLES = new Set([
+  'BROOK_TEST_CONCURRENCY',
+  'BROOK_FUZZ_SEED',
+  'BROOK_FUZZ_FRAMES',
+  'BROOK_MEMBER_HOLD_FILE',
+  'BROOK_MEMBER_COMMIT',
+  'BROOK_COMPAT_DRIVER_TIMEOUT_S',
+  'BROOK_COMPAT_RDKAFKA_CONFIG',
+  'BROOK_BENCH_DIR',
+  'BROOK_BENCH_ROUND_MS',
+  'BROOK_BENCH_ROUND_S',
+  'BROOK_BENCH_ROUNDS',
+  'BROOK_BENCH_PRODUCERS',
+  'BROOK_SHARED_DIR',
+]);
+
+/** Prefixes reserved for tooling, so a new test or benchmark knob is not taken for a typo. */
+const TOOLING_PREFIXES = ['BROOK_TEST_', 'BROOK_BENCH_', 'BROOK_FUZZ_', 'BROOK_COMPAT_'];
+
+export function isToolingVariable(variable: string): boolean {
+  return (
+    TOOLING_VARIABLES.has(variable) ||
+    TOOLING_PREFIXES.some((prefix) => variable.startsWith(prefix))
+  );
+}
+
+/** The edit distance of two short strings, to suggest the variable a typo meant. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(
+        previous[j] + 1,
+        current[j - 1] + 1,
+        previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    previous = current;
+  }
+  return previous[b.length];
+}
+
+/**
+ * BROOK_NUM_PARTITIONS=4 sets num.partitions. Any other BROOK_* variable is refused, as an unknown
+ * flag or file setting is: a misspelt variable silently ignored is a misconfigured broker. Only
+ * the tooling variables above are let through. An empty variable counts as unset, as shells make
+ * it easy to export one by accident.
+ */
+export function settingsFromEnvironment(environment: NodeJS.ProcessEnv): RawSettings {
   const byVariable = new Map<string, string>();
   for (const name of brokerConfigDefinitions.keys())
     byVariable.set(environmentVariableName(name), name);
-  const settings = { ...emptySettings(), ignored: [] as string[] };
+  const settings = emptySettings();
   for (const [variable, value] of Object.entries(environment)) {
     if (!variable.startsWith('BROOK_') || value === undefined || value === '') continue;
     const name = byVariable.get(variable);
     if (name === undefined) {
-      settings.ignored.push(variable);
-      continue;
+      if (isToolingVariable(variable)) continue;
+      const nearest = [...byVariable.keys()]
+        .map((known) => ({ known, distance: editDistance(variable, known) }))
+        .sort((a, b) => a.distance - b.distance)[0];
+      const hint =
+        nearest !== undefined && nearest.distance <= 2 ? ` (did you mean ${nearest.known}?)` : '';
+      throw new ConfigError(
+        ConfigErrorCode.UNKNOWN_SETTING,
+        `unknown environment variable ${variable}: it names no broker setting${hint}; unset it or fix its name (brook --help lists every BROOK_ variable)`,
+        variable,
+      );
     }
     settings.values.set(name, value);
     settings.origins.set(name, variable);

@@ -11,6 +11,7 @@ import {
   parseConfigValue,
   renderConfigValue,
 } from './definitions.js';
+import { deprecatedTopicConfigs, warnDeprecatedTopicConfig } from './deprecated-topic-configs.js';
 import { ConfigError, ConfigErrorCode } from './errors.js';
 import { assert } from '../util/assert.js';
 import { topicConfigDefinitions } from './topic-definitions.js';
@@ -27,13 +28,21 @@ export type TopicConfigOverrides = ReadonlyMap<string, ConfigValue>;
 /**
  * Parses and validates topic config overrides given as text (CreateTopics' configs, AlterConfigs).
  * A null value means "remove the override" and is kept as null for the caller to act on. Throws a
- * ConfigError naming the config: handlers answer INVALID_CONFIG with its message.
+ * ConfigError naming the config: handlers answer INVALID_CONFIG with its message. A config Kafka
+ * 3.x deprecated (deprecated-topic-configs.ts) is accepted with a warning and kept in the result,
+ * where only describeTopicConfigs looks at it.
  */
 export function parseTopicConfigs(
   configs: Iterable<readonly [string, string | null]>,
 ): Map<string, ConfigValue> {
   const parsed = new Map<string, ConfigValue>();
   for (const [name, text] of configs) {
+    const deprecated = deprecatedTopicConfigs.get(name);
+    if (deprecated !== undefined) {
+      parsed.set(name, text === null ? null : parseConfigValue(deprecated, text));
+      warnDeprecatedTopicConfig(deprecated);
+      continue;
+    }
     const definition = topicConfigDefinitions.get(name);
     if (definition === undefined) {
       throw new ConfigError(ConfigErrorCode.UNKNOWN_SETTING, `unknown topic config ${name}`, name);
@@ -172,6 +181,23 @@ export function describeTopicConfigs(
       source,
       isSensitive: definition.sensitive === true,
       synonyms,
+      configType: configTypeCode(definition.type),
+      documentation: definition.documentation,
+    });
+  }
+  // Deprecated configs the topic sets are shown as set, so a tool that wrote one reads it back.
+  for (const [name, definition] of deprecatedTopicConfigs) {
+    const override = overrides.get(name);
+    if (override === undefined || override === null) continue;
+    const value = renderConfigValue(override);
+    described.push({
+      name,
+      value,
+      readOnly: false,
+      isDefault: false,
+      source: ConfigSource.TOPIC_CONFIG,
+      isSensitive: false,
+      synonyms: [{ name, value, source: ConfigSource.TOPIC_CONFIG }],
       configType: configTypeCode(definition.type),
       documentation: definition.documentation,
     });

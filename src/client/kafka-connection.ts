@@ -1,0 +1,213 @@
+// A small Kafka client connection on the generated codecs: one TCP connection to one broker,
+// requests encoded and responses decoded by the same definitions the broker serves, so the wire
+// format is written down once. It is what `brook groups` speaks, and works against any
+// Kafka-compatible broker. It may import only protocol/, record/ and util/ (eslint.config.js).
+//
+// Requests may be pipelined: each waits for the response with its correlation id, and a broker
+// answers in request order. A connection that fails (socket error, close, a malformed frame, a
+// response out of order) fails every pending request and every later one: the error is sticky,
+// and the caller opens a new connection.
+
+import { connect, type Socket } from 'node:net';
+import { apiMessages } from '../protocol/generated/index.js';
+import { decodeResponseHeader, encodeRequestHeader } from '../protocol/headers.js';
+import { Reader } from '../protocol/reader.js';
+import { Writer } from '../protocol/writer.js';
+
+export const KafkaClientErrorCode = {
+  /** HOST:PORT could not be parsed. */
+  BAD_ADDRESS: 'BROOK_CLIENT_BAD_ADDRESS',
+  /** Connecting failed or timed out, or the connection closed or failed. */
+  CONNECTION: 'BROOK_CLIENT_CONNECTION',
+  /** A request got no response within the request timeout. */
+  TIMEOUT: 'BROOK_CLIENT_TIMEOUT',
+  /** The broker sent something this client cannot read (a frame too large, a wrong id). */
+  PROTOCOL: 'BROOK_CLIENT_PROTOCOL',
+} as const;
+
+export type KafkaClientErrorCode = (typeof KafkaClientErrorCode)[keyof typeof KafkaClientErrorCode];
+
+export class KafkaClientError extends Error {
+  constructor(
+    readonly code: KafkaClientErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'KafkaClientError';
+  }
+}
+
+export interface KafkaConnectionOptions {
+  /** Sent in every request header. */
+  readonly clientId: string;
+  /** For connecting and for each request. */
+  readonly requestTimeoutMs?: number;
+  /** Larger response frames are refused as a protocol error. */
+  readonly responseBytesMax?: number;
+}
+
+const defaultRequestTimeoutMs = 30_000;
+const defaultResponseBytesMax = 100 * 1024 * 1024;
+
+/** `host:port`, `[::1]:9092`; throws KafkaClientError (BAD_ADDRESS). */
+export function parseBrokerAddress(address: string): { host: string; port: number } {
+  const colon = address.lastIndexOf(':');
+  const port = Number(address.slice(colon + 1));
+  if (colon <= 0 || !/^\d+$/.test(address.slice(colon + 1)) || port <= 0 || port > 65535) {
+    throw new KafkaClientError(
+      KafkaClientErrorCode.BAD_ADDRESS,
+      `bad address ${address}: expected HOST:PORT`,
+    );
+  }
+  return { host: address.slice(0, colon).replace(/^\[|\]$/g, ''), port };
+}
+
+interface PendingRequest {
+  readonly apiKey: number;
+  readonly apiVersion: number;
+  readonly resolve: (frame: Buffer) => void;
+  readonly reject: (error: Error) => void;
+}
+
+export class KafkaConnection {
+  private buffered: Buffer = Buffer.alloc(0);
+  private correlationId = 0;
+  /** In request order; the broker answers in that order. */
+  private readonly pending = new Map<number, PendingRequest>();
+  private failure: KafkaClientError | null = null;
+
+  private constructor(
+    private readonly socket: Socket,
+    readonly address: string,
+    private readonly options: Required<KafkaConnectionOptions>,
+  ) {
+    socket.on('data', (data: Buffer) => this.onData(data));
+    socket.on('error', (error) =>
+      this.fail(
+        new KafkaClientError(KafkaClientErrorCode.CONNECTION, `${address}: ${error.message}`),
+      ),
+    );
+    socket.on('close', () =>
+      this.fail(
+        new KafkaClientError(KafkaClientErrorCode.CONNECTION, `${address}: connection closed`),
+      ),
+    );
+  }
+
+  /** Connects to `address` (HOST:PORT). */
+  static open(address: string, options: KafkaConnectionOptions): Promise<KafkaConnection> {
+    const { host, port } = parseBrokerAddress(address);
+    const resolved: Required<KafkaConnectionOptions> = {
+      clientId: options.clientId,
+      requestTimeoutMs: options.requestTimeoutMs ?? defaultRequestTimeoutMs,
+      responseBytesMax: options.responseBytesMax ?? defaultResponseBytesMax,
+    };
+    return new Promise((resolve, reject) => {
+      const socket = connect({ host, port });
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(
+          new KafkaClientError(KafkaClientErrorCode.CONNECTION, `${address}: connect timed out`),
+        );
+      }, resolved.requestTimeoutMs);
+      const onError = (error: Error): void => {
+        clearTimeout(timer);
+        reject(
+          new KafkaClientError(KafkaClientErrorCode.CONNECTION, `${address}: ${error.message}`),
+        );
+      };
+      socket.once('error', onError);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        socket.off('error', onError);
+        socket.setNoDelay(true);
+        resolve(new KafkaConnection(socket, address, resolved));
+      });
+    });
+  }
+
+  /** Sends one request and resolves with its decoded response. */
+  async request<Response>(apiKey: number, apiVersion: number, body: unknown): Promise<Response> {
+    if (this.failure !== null) throw this.failure;
+    const codec = apiMessages.get(apiKey);
+    if (codec === undefined) throw new Error(`assertion failed: no codec for API key ${apiKey}`);
+    const correlationId = ++this.correlationId;
+    const writer = new Writer({ frameLength: true });
+    encodeRequestHeader(writer, {
+      apiKey,
+      apiVersion,
+      correlationId,
+      clientId: this.options.clientId,
+    });
+    codec.request.encode(writer, apiVersion, body as never);
+    const { chunks } = writer.finish();
+    const frame = await new Promise<Buffer>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(correlationId);
+        // A late response would now be out of order: the connection cannot be used further.
+        this.fail(
+          new KafkaClientError(
+            KafkaClientErrorCode.TIMEOUT,
+            `${this.address}: ${codec.name} v${apiVersion} got no response within ${this.options.requestTimeoutMs} ms`,
+          ),
+        );
+        reject(this.failure!);
+      }, this.options.requestTimeoutMs);
+      this.pending.set(correlationId, {
+        apiKey,
+        apiVersion,
+        resolve: (value) => (clearTimeout(timer), resolve(value)),
+        reject: (error) => (clearTimeout(timer), reject(error)),
+      });
+      for (const chunk of chunks) this.socket.write(chunk);
+    });
+    const reader = new Reader(frame);
+    decodeResponseHeader(reader, apiKey, apiVersion);
+    return codec.response.decode(reader, apiVersion) as Response;
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private fail(error: KafkaClientError): void {
+    if (this.failure === null) this.failure = error;
+    const pending = [...this.pending.values()];
+    this.pending.clear();
+    for (const request of pending) request.reject(this.failure);
+    this.socket.destroy();
+  }
+
+  private onData(data: Buffer): void {
+    this.buffered = this.buffered.length === 0 ? data : Buffer.concat([this.buffered, data]);
+    while (this.buffered.length >= 4) {
+      const length = this.buffered.readInt32BE(0);
+      if (length < 4 || length > this.options.responseBytesMax) {
+        this.fail(
+          new KafkaClientError(
+            KafkaClientErrorCode.PROTOCOL,
+            `${this.address}: response frame of ${length} bytes`,
+          ),
+        );
+        return;
+      }
+      if (this.buffered.length < 4 + length) return;
+      const frame = this.buffered.subarray(4, 4 + length);
+      this.buffered = this.buffered.subarray(4 + length);
+      const correlationId = frame.readInt32BE(0);
+      const [oldest] = this.pending.keys();
+      const request = this.pending.get(correlationId);
+      if (request === undefined || correlationId !== oldest) {
+        this.fail(
+          new KafkaClientError(
+            KafkaClientErrorCode.PROTOCOL,
+            `${this.address}: response correlation id ${correlationId}, expected ${oldest ?? 'none'}`,
+          ),
+        );
+        return;
+      }
+      this.pending.delete(correlationId);
+      request.resolve(frame);
+    }
+  }
+}

@@ -1,0 +1,117 @@
+// src/client's connection against a real broker and against sockets that misbehave.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { type Socket, createServer } from 'node:net';
+import { test } from 'node:test';
+import { startBroker } from '../../src/broker.js';
+import {
+  KafkaClientError,
+  KafkaClientErrorCode,
+  KafkaConnection,
+  parseBrokerAddress,
+} from '../../src/client/kafka-connection.js';
+import { ApiKey } from '../../src/protocol/generated/index.js';
+import type { ApiVersionsResponse } from '../../src/protocol/generated/api-versions.js';
+import type { ListGroupsResponse } from '../../src/protocol/generated/list-groups.js';
+import type { MetadataResponse } from '../../src/protocol/generated/metadata.js';
+
+function isClientError(code: string): (error: unknown) => boolean {
+  return (error: unknown) => error instanceof KafkaClientError && error.code === code;
+}
+
+test('pipelined requests each get their own response, decoded by the generated codecs', async () => {
+  const broker = await startBroker();
+  const connection = await KafkaConnection.open(broker.bootstrapServers, { clientId: 'test' });
+  try {
+    const [versions, metadata, groups] = await Promise.all([
+      connection.request<ApiVersionsResponse>(ApiKey.ApiVersions, 3, {
+        clientSoftwareName: 'brook-test',
+        clientSoftwareVersion: '1',
+      }),
+      connection.request<MetadataResponse>(ApiKey.Metadata, 4, {
+        topics: null,
+        allowAutoTopicCreation: false,
+      }),
+      connection.request<ListGroupsResponse>(ApiKey.ListGroups, 4, { statesFilter: [] }),
+    ]);
+    assert.equal(versions.errorCode, 0);
+    assert.ok(versions.apiKeys.some((entry) => entry.apiKey === ApiKey.Metadata));
+    assert.equal(metadata.brokers[0].nodeId, broker.nodeId);
+    assert.equal(groups.errorCode, 0);
+  } finally {
+    connection.close();
+    await broker.stop();
+  }
+});
+
+test('a refused connection and a bad address are client errors with their codes', async () => {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await assert.rejects(
+    KafkaConnection.open(`127.0.0.1:${port}`, { clientId: 'test' }),
+    isClientError(KafkaClientErrorCode.CONNECTION),
+  );
+  assert.throws(
+    () => parseBrokerAddress('localhost'),
+    isClientError(KafkaClientErrorCode.BAD_ADDRESS),
+  );
+  assert.deepEqual(parseBrokerAddress('[::1]:9092'), { host: '::1', port: 9092 });
+});
+
+test('a broker that does not answer times the request out, and the failure is sticky', async () => {
+  const sockets: Socket[] = [];
+  const server = createServer((socket) => sockets.push(socket));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  const connection = await KafkaConnection.open(`127.0.0.1:${port}`, {
+    clientId: 'test',
+    requestTimeoutMs: 200,
+  });
+  try {
+    const body = { topics: null, allowAutoTopicCreation: false };
+    await assert.rejects(
+      connection.request(ApiKey.Metadata, 4, body),
+      isClientError(KafkaClientErrorCode.TIMEOUT),
+    );
+    await assert.rejects(
+      connection.request(ApiKey.Metadata, 4, body),
+      isClientError(KafkaClientErrorCode.TIMEOUT),
+    );
+  } finally {
+    connection.close();
+    for (const socket of sockets) socket.destroy();
+    server.close();
+  }
+});
+
+test('a response frame with a wrong correlation id fails the connection as a protocol error', async () => {
+  const server = createServer((socket) => {
+    socket.once('data', () => {
+      const frame = Buffer.alloc(12);
+      frame.writeInt32BE(8, 0);
+      frame.writeInt32BE(999, 4);
+      socket.write(frame);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  const connection = await KafkaConnection.open(`127.0.0.1:${port}`, { clientId: 'test' });
+  try {
+    await assert.rejects(
+      connection.request(ApiKey.Metadata, 4, { topics: null, allowAutoTopicCreation: false }),
+      isClientError(KafkaClientErrorCode.PROTOCOL),
+    );
+  } finally {
+    connection.close();
+    server.close();
+  }
+});
+
+test('every client error code is documented in src/client/README.md', () => {
+  const readme = readFileSync(new URL('../../src/client/README.md', import.meta.url), 'utf8');
+  for (const code of Object.values(KafkaClientErrorCode)) {
+    assert.ok(readme.includes(`\`${code}\``), `${code} is not documented`);
+  }
+});
