@@ -1,0 +1,248 @@
+// Real Kafka clients that write everything they do into a History: idempotent acks=all producers
+// (kafkajs, and librdkafka through python3-confluent-kafka), a complete reader (librdkafka, either
+// isolation level), and a kafkajs consume-transform-produce loop in transactions. Each takes a
+// bootstrap list only, so it runs the same against one broker or a cluster.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import kafkajs from 'kafkajs';
+import type { History, Isolation } from './history.js';
+import type { SeededRandom } from './seeds.js';
+
+const { Kafka, logLevel } = kafkajs;
+const python = '/usr/bin/python3';
+const rdkafkaScript = fileURLToPath(new URL('./rdkafka_client.py', import.meta.url));
+
+/** A running load: `stop()` ends it and resolves once every outstanding send is settled. */
+export interface Load {
+  readonly name: string;
+  stop(): Promise<void>;
+}
+
+function kafka(bootstrapServers: string, clientId: string): InstanceType<typeof Kafka> {
+  return new Kafka({
+    clientId,
+    brokers: bootstrapServers.split(','),
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 3_000,
+    requestTimeout: 10_000,
+    // Enough to ride out a broker restart (a few seconds) before a send is given up.
+    retry: { retries: 30, initialRetryTime: 100, maxRetryTime: 1_000 },
+  });
+}
+
+const message = (error: unknown): string =>
+  (error instanceof Error ? `${error.name}: ${error.message}` : String(error)).replace(/\s+/g, ' ');
+
+export async function createTopic(
+  bootstrapServers: string,
+  topic: string,
+  partitions: number,
+): Promise<void> {
+  const admin = kafka(bootstrapServers, 'fault-admin').admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      topics: [{ topic, numPartitions: partitions }],
+      waitForLeaders: true,
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * A kafkajs idempotent producer (acks=all, one request in flight, as kafkajs requires for
+ * idempotence) sending batches of 1-5 records to seeded partitions, one batch at a time.
+ */
+export async function startKafkajsProducer(options: {
+  bootstrapServers: string;
+  topic: string;
+  partitions: number;
+  name: string;
+  history: History;
+  random: SeededRandom;
+}): Promise<Load> {
+  const { history, name, topic } = options;
+  const producer = kafka(options.bootstrapServers, name).producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
+  await producer.connect();
+  let running = true;
+  let counter = 0;
+  const loop = (async () => {
+    while (running) {
+      const partition = options.random.integer(0, options.partitions - 1);
+      const ids = Array.from(
+        { length: options.random.integer(1, 5) },
+        () => `${name}-${counter++}`,
+      );
+      for (const id of ids)
+        history.record({
+          type: 'send',
+          producer: name,
+          id,
+          topic,
+          partition,
+          sequence: history.nextSequence(name),
+        });
+      try {
+        const [result] = await producer.send({
+          topic,
+          acks: -1,
+          messages: ids.map((id) => ({ partition, value: id })),
+        });
+        const baseOffset = Number(result.baseOffset);
+        ids.forEach((id, index) =>
+          history.record({
+            type: 'ack',
+            producer: name,
+            id,
+            topic,
+            partition: result.partition,
+            offset: baseOffset + index,
+          }),
+        );
+      } catch (error) {
+        for (const id of ids)
+          history.record({ type: 'fail', producer: name, id, error: message(error) });
+      }
+    }
+  })();
+  return {
+    name,
+    async stop() {
+      running = false;
+      await loop;
+      await producer.disconnect();
+    },
+  };
+}
+
+function lines(child: ChildProcess, onLine: (line: string) => void): Promise<void> {
+  const reader = createInterface({ input: child.stdout! });
+  reader.on('line', onLine);
+  return new Promise((resolve) => reader.once('close', () => resolve()));
+}
+
+/** A librdkafka idempotent acks=all producer (up to 32 records in flight) in a python3 child. */
+export function startRdkafkaProducer(options: {
+  bootstrapServers: string;
+  topic: string;
+  partitions: number;
+  name: string;
+  history: History;
+  random: SeededRandom;
+}): Load {
+  const { history, name, topic } = options;
+  const child = spawn(
+    python,
+    [
+      rdkafkaScript,
+      'produce',
+      options.bootstrapServers,
+      topic,
+      name,
+      String(options.partitions),
+      String(options.random.integer(0, 2 ** 31)),
+    ],
+    { stdio: ['pipe', 'pipe', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
+  const done = lines(child, (line) => {
+    const [kind, id, first, second] = line.split(' ');
+    if (kind === 'send')
+      history.record({
+        type: 'send',
+        producer: name,
+        id,
+        topic,
+        partition: Number(first),
+        sequence: history.nextSequence(name),
+      });
+    else if (kind === 'ack')
+      history.record({
+        type: 'ack',
+        producer: name,
+        id,
+        topic,
+        partition: Number(first),
+        offset: Number(second),
+      });
+    else if (kind === 'fail')
+      history.record({ type: 'fail', producer: name, id, error: line.slice(`fail ${id} `.length) });
+  });
+  return {
+    name,
+    async stop() {
+      child.stdin!.end();
+      const killTimer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+      const code = await exited;
+      await done;
+      clearTimeout(killTimer);
+      if (code !== 0)
+        throw new Error(`the librdkafka producer ${name} exited with ${code}:\n${stderr}`);
+    },
+  };
+}
+
+/**
+ * Reads all of `topic` from offset 0 to the high watermark with librdkafka, recording every record
+ * and, once every partition is read to its end, a `read-complete` event.
+ */
+export async function readTopic(options: {
+  bootstrapServers: string;
+  topic: string;
+  isolation: Isolation;
+  consumer: string;
+  history: History;
+  timeoutMs?: number;
+}): Promise<number> {
+  const { history, topic, consumer, isolation } = options;
+  const timeoutSeconds = Math.ceil((options.timeoutMs ?? 30_000) / 1000);
+  const child = spawn(
+    python,
+    [rdkafkaScript, 'read', options.bootstrapServers, topic, isolation, String(timeoutSeconds)],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
+  const killTimer = setTimeout(() => child.kill('SIGKILL'), (timeoutSeconds + 30) * 1000);
+  let count = 0;
+  await lines(child, (line) => {
+    const [kind, first, second, third] = line.split(' ');
+    if (kind === 'read') {
+      count++;
+      history.record({
+        type: 'read',
+        consumer,
+        id: third,
+        topic,
+        partition: Number(first),
+        offset: Number(second),
+        isolation,
+      });
+    } else if (kind === 'complete') {
+      const ends = JSON.parse(line.slice('complete '.length)) as Record<string, number>;
+      const endOffsets: Record<number, number> = {};
+      for (const [partition, end] of Object.entries(ends)) endOffsets[Number(partition)] = end;
+      history.record({ type: 'read-complete', consumer, topic, endOffsets });
+    }
+  });
+  const code = await exited;
+  clearTimeout(killTimer);
+  if (code !== 0)
+    throw new Error(`the librdkafka reader of ${topic} exited with ${code}:\n${stderr}`);
+  return count;
+}
