@@ -2,11 +2,12 @@
 """librdkafka (python3-confluent-kafka) as a recorded client for Brook's fault scenarios.
 
 Usage:
-  rdkafka_client.py produce BOOTSTRAP TOPIC PRODUCER PARTITIONS SEED
+  rdkafka_client.py produce BOOTSTRAP TOPIC PRODUCER PARTITIONS SEED [CONFIG_JSON]
       An idempotent acks=all producer. Sends records whose values are unique ids
       (PRODUCER-N) to partitions chosen by a random.Random(SEED), keeping at most 32 in flight,
       until stdin closes; then flushes and exits. Prints one line per event:
-      `send ID PARTITION`, `ack ID PARTITION OFFSET`, `fail ID ERROR`.
+      `send ID PARTITION`, `ack ID PARTITION OFFSET`, `fail ID ERROR`. CONFIG_JSON adds or
+      overrides librdkafka properties (a shorter request.timeout.ms for the pause scenario).
   rdkafka_client.py read BOOTSTRAP TOPIC ISOLATION TIMEOUT_S
       Reads every partition of TOPIC from its start up to the high watermark found at start,
       with isolation.level ISOLATION, printing `read PARTITION OFFSET VALUE` for each record and
@@ -28,9 +29,9 @@ def say(line):
     sys.stdout.flush()
 
 
-def produce(bootstrap, topic, producer_name, partitions, seed):
+def produce(bootstrap, topic, producer_name, partitions, seed, config_json='{}'):
     chooser = random.Random(int(seed))
-    producer = Producer({
+    config = {
         'bootstrap.servers': bootstrap,
         'enable.idempotence': True,
         'acks': 'all',
@@ -39,7 +40,9 @@ def produce(bootstrap, topic, producer_name, partitions, seed):
         'retry.backoff.ms': 100,
         'reconnect.backoff.max.ms': 500,
         'linger.ms': 2,
-    })
+    }
+    config.update(json.loads(config_json))
+    producer = Producer(config)
     in_flight = [0]
 
     def delivered(error, message):
@@ -106,7 +109,7 @@ def read(bootstrap, topic, isolation, timeout_s):
 if __name__ == '__main__':
     command = sys.argv[1]
     if command == 'produce':
-        produce(*sys.argv[2:7])
+        produce(*sys.argv[2:8])
     elif command == 'read':
         read(*sys.argv[2:6])
     else:

@@ -20,13 +20,17 @@ export interface Load {
   stop(): Promise<void>;
 }
 
-function kafka(bootstrapServers: string, clientId: string): InstanceType<typeof Kafka> {
+function kafka(
+  bootstrapServers: string,
+  clientId: string,
+  requestTimeoutMs = 10_000,
+): InstanceType<typeof Kafka> {
   return new Kafka({
     clientId,
     brokers: bootstrapServers.split(','),
     logLevel: logLevel.NOTHING,
     connectionTimeout: 3_000,
-    requestTimeout: 10_000,
+    requestTimeout: requestTimeoutMs,
     // Enough to ride out a broker restart (a few seconds) before a send is given up.
     retry: { retries: 30, initialRetryTime: 100, maxRetryTime: 1_000 },
   });
@@ -63,9 +67,11 @@ export async function startKafkajsProducer(options: {
   name: string;
   history: History;
   random: SeededRandom;
+  /** Shorter than a pause makes the producer time out and retry into a stalled broker. */
+  requestTimeoutMs?: number;
 }): Promise<Load> {
   const { history, name, topic } = options;
-  const producer = kafka(options.bootstrapServers, name).producer({
+  const producer = kafka(options.bootstrapServers, name, options.requestTimeoutMs).producer({
     idempotent: true,
     maxInFlightRequests: 1,
   });
@@ -135,6 +141,8 @@ export function startRdkafkaProducer(options: {
   name: string;
   history: History;
   random: SeededRandom;
+  /** librdkafka properties to add or override. */
+  config?: Readonly<Record<string, string | number>>;
 }): Load {
   const { history, name, topic } = options;
   const child = spawn(
@@ -147,6 +155,7 @@ export function startRdkafkaProducer(options: {
       name,
       String(options.partitions),
       String(options.random.integer(0, 2 ** 31)),
+      JSON.stringify(options.config ?? {}),
     ],
     { stdio: ['pipe', 'pipe', 'pipe'] },
   );

@@ -64,6 +64,8 @@ export async function runUnderLoad(options: {
   partitions: number;
   faults: (run: LoadRun) => Promise<void>;
   check?: Partial<CheckOptions>;
+  /** Client request timeout; shorter than a pause makes clients retry into a stalled broker. */
+  requestTimeoutMs?: number;
 }): Promise<{ history: History; acknowledged: number; read: number }> {
   const { cluster, seed } = options;
   const random = new SeededRandom(seed);
@@ -81,6 +83,11 @@ export async function runUnderLoad(options: {
       name,
       history,
       random: random.fork(name),
+      requestTimeoutMs: options.requestTimeoutMs,
+      config:
+        options.requestTimeoutMs === undefined
+          ? undefined
+          : { 'request.timeout.ms': options.requestTimeoutMs },
     };
     loads.push(
       kind === 'kafkajs'
