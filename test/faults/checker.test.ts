@@ -53,8 +53,13 @@ function read(
   };
 }
 
-function complete(consumer: string, endOffsets: Record<number, number>, on = topic): HistoryEvent {
-  return { type: 'read-complete', consumer, topic: on, endOffsets };
+function complete(
+  consumer: string,
+  endOffsets: Record<number, number>,
+  on = topic,
+  isolation: Isolation = 'read_committed',
+): HistoryEvent {
+  return { type: 'read-complete', consumer, topic: on, isolation, endOffsets };
 }
 
 /** Three records from one producer, acknowledged and read back in order. */
@@ -219,7 +224,7 @@ test('read_uncommitted may show aborted records, and aborted records are not los
     ...transactional('abort'),
     read('dirty', 't-0', 0, { isolation: 'read_uncommitted' }),
     read('dirty', 't-1', 1, { isolation: 'read_uncommitted' }),
-    complete('dirty', { 0: 3 }),
+    complete('dirty', { 0: 3 }, topic, 'read_uncommitted'),
   ];
   assert.deepEqual(checkHistory(visible, { idempotent: true }), []);
   const hidden = [...transactional('abort'), complete('verify', { 0: 3 })];
@@ -273,6 +278,14 @@ test('an input transformed into two committed outputs breaks exactly-once', () =
     complete('verify', { 0: 4 }, 'out'),
   ];
   const lost = only(checkHistory(never, { idempotent: true, exactlyOnce }), 'lost');
+  const dirtyOnly = [
+    ...base,
+    { type: 'transaction', producer: 'tx', transaction: 'tx#2', outcome: 'commit' } as const,
+    read('dirty', 'out-in-0#1', 0, { topic: 'out', isolation: 'read_uncommitted' }),
+    read('dirty', 'out-in-0#2', 2, { topic: 'out', isolation: 'read_uncommitted' }),
+    complete('dirty', { 0: 4 }, 'out', 'read_uncommitted'),
+  ];
+  assert.deepEqual(checkHistory(dirtyOnly, { idempotent: true, exactlyOnce }), []);
   assert.equal(lost.id, 'in-0');
   assert.match(lost.message, /input acknowledged at in-0@0 has no committed output/);
 });

@@ -12,7 +12,7 @@
 // Every violation names the record id and the offsets involved, so a failing scenario says
 // exactly what went wrong and where; nothing here depends on timing.
 
-import type { HistoryEvent, Position } from './history.js';
+import type { HistoryEvent, Isolation, Position } from './history.js';
 
 export type ViolationKind = 'lost' | 'duplicated' | 'reordered' | 'aborted-visible' | 'diverged';
 
@@ -55,6 +55,7 @@ export function checkHistory(events: readonly HistoryEvent[], options: CheckOpti
   const outcomes = new Map<string, 'commit' | 'abort' | 'unknown'>();
   const readsByConsumer = new Map<string, Read[]>();
   const complete = new Map<string, Map<string, Readonly<Record<number, number>>>>();
+  const isolationOf = new Map<string, Isolation>();
   for (const event of events) {
     if (event.type === 'send') sends.set(event.id, event);
     else if (event.type === 'ack') {
@@ -69,6 +70,7 @@ export function checkHistory(events: readonly HistoryEvent[], options: CheckOpti
     } else if (event.type === 'read-complete') {
       const topics = complete.get(event.consumer) ?? new Map();
       topics.set(event.topic, event.endOffsets);
+      isolationOf.set(`${event.consumer}\u0000${event.topic}`, event.isolation);
       complete.set(event.consumer, topics);
     }
   }
@@ -154,7 +156,9 @@ export function checkHistory(events: readonly HistoryEvent[], options: CheckOpti
     completeReads: Map<string, Map<string, Readonly<Record<number, number>>>>,
   ): void {
     for (const [consumer, topicsRead] of completeReads) {
+      // Only a read_committed reader sees what was committed, and only what was committed.
       if (!topicsRead.has(topics.outputTopic)) continue;
+      if (isolationOf.get(`${consumer}\u0000${topics.outputTopic}`) !== 'read_committed') continue;
       const reads = allReads.get(consumer) ?? [];
       const outputsOf = new Map<string, string[]>();
       for (const read of reads) {

@@ -52,6 +52,7 @@ export type HistoryEvent =
       readonly type: 'read-complete';
       readonly consumer: string;
       readonly topic: string;
+      readonly isolation: Isolation;
       readonly endOffsets: Readonly<Record<number, number>>;
     }
   /** A transaction ended: `commit` and `abort` are acknowledged outcomes, `unknown` is not. */

@@ -69,6 +69,8 @@ export async function startKafkajsProducer(options: {
   random: SeededRandom;
   /** Shorter than a pause makes the producer time out and retry into a stalled broker. */
   requestTimeoutMs?: number;
+  /** Stop sending after this many records (a bounded input for a slower consumer). */
+  maxRecords?: number;
 }): Promise<Load> {
   const { history, name, topic } = options;
   const producer = kafka(options.bootstrapServers, name, options.requestTimeoutMs).producer({
@@ -79,7 +81,7 @@ export async function startKafkajsProducer(options: {
   let running = true;
   let counter = 0;
   const loop = (async () => {
-    while (running) {
+    while (running && counter < (options.maxRecords ?? Infinity)) {
       const partition = options.random.integer(0, options.partitions - 1);
       const ids = Array.from(
         { length: options.random.integer(1, 5) },
@@ -246,7 +248,7 @@ export async function readTopic(options: {
       const ends = JSON.parse(line.slice('complete '.length)) as Record<string, number>;
       const endOffsets: Record<number, number> = {};
       for (const [partition, end] of Object.entries(ends)) endOffsets[Number(partition)] = end;
-      history.record({ type: 'read-complete', consumer, topic, endOffsets });
+      history.record({ type: 'read-complete', consumer, topic, isolation, endOffsets });
     }
   });
   const code = await exited;
@@ -254,4 +256,116 @@ export async function readTopic(options: {
   if (code !== 0)
     throw new Error(`the librdkafka reader of ${topic} exited with ${code}:\n${stderr}`);
   return count;
+}
+
+/** A running consume-transform-produce loop; `committedSources` grows as transactions commit. */
+export interface TransformLoad extends Load {
+  /** Input ids whose outputs a committed transaction wrote. */
+  readonly committedSources: ReadonlySet<string>;
+  readonly outcomes: { commit: number; abort: number; unknown: number };
+}
+
+/**
+ * librdkafka's transactional consume-transform-produce loop (rdkafka_client.py transform): each
+ * input becomes `out-<input id>#<transaction number>` in `outputTopic`, with the consumer's offsets
+ * in the same transaction; `abortPercent` of the transactions are aborted on purpose.
+ */
+export function startRdkafkaTransform(options: {
+  bootstrapServers: string;
+  inputTopic: string;
+  outputTopic: string;
+  name: string;
+  history: History;
+  random: SeededRandom;
+  abortPercent: number;
+}): TransformLoad {
+  const { history, name, inputTopic, outputTopic } = options;
+  const child = spawn(
+    python,
+    [
+      rdkafkaScript,
+      'transform',
+      options.bootstrapServers,
+      inputTopic,
+      outputTopic,
+      `${name}-group`,
+      name,
+      String(options.random.integer(0, 2 ** 31)),
+      String(options.abortPercent),
+    ],
+    { stdio: ['pipe', 'pipe', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
+  const committedSources = new Set<string>();
+  const outcomes = { commit: 0, abort: 0, unknown: 0 };
+  const sourcesOf = new Map<string, string[]>();
+  let session = 0;
+  const done = lines(child, (line) => {
+    const parts = line.split(' ');
+    const kind = parts[0];
+    if (kind === 'read')
+      history.record({
+        type: 'read',
+        consumer: `${name}/session-${session}`,
+        id: parts[3],
+        topic: inputTopic,
+        partition: Number(parts[1]),
+        offset: Number(parts[2]),
+        isolation: 'read_committed',
+      });
+    else if (kind === 'session') session = Number(parts[1]);
+    else if (kind === 'send') {
+      const [, id, partition, source, transaction] = parts;
+      history.record({
+        type: 'send',
+        producer: name,
+        id,
+        topic: outputTopic,
+        partition: Number(partition),
+        sequence: history.nextSequence(name),
+        source,
+        transaction,
+      });
+      sourcesOf.set(transaction, [...(sourcesOf.get(transaction) ?? []), source]);
+    } else if (kind === 'ack')
+      history.record({
+        type: 'ack',
+        producer: name,
+        id: parts[1],
+        topic: outputTopic,
+        partition: Number(parts[2]),
+        offset: Number(parts[3]),
+      });
+    else if (kind === 'fail')
+      history.record({
+        type: 'fail',
+        producer: name,
+        id: parts[1],
+        error: parts.slice(2).join(' '),
+      });
+    else if (kind === 'txn') {
+      const [, transaction, outcome] = parts as [string, string, 'commit' | 'abort' | 'unknown'];
+      history.record({ type: 'transaction', producer: name, transaction, outcome });
+      outcomes[outcome]++;
+      if (outcome === 'commit')
+        for (const source of sourcesOf.get(transaction) ?? []) committedSources.add(source);
+    }
+  });
+  return {
+    name,
+    committedSources,
+    outcomes,
+    async stop() {
+      child.stdin!.end();
+      const killTimer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+      const code = await exited;
+      await done;
+      clearTimeout(killTimer);
+      if (code !== 0) throw new Error(`the transform loop ${name} exited with ${code}:\n${stderr}`);
+    },
+  };
 }

@@ -121,18 +121,31 @@ export async function runUnderLoad(options: {
     consumer: 'verifier',
     history,
   });
-  const violations = checkHistory(history.events, { idempotent: true, ...options.check });
-  assert.deepEqual(violations, [], failure(describeViolations(violations)));
+  assertHistoryHolds(history, { idempotent: true, ...options.check }, seed, options.file);
   return { history, acknowledged: acknowledged(), read };
 }
 
-function saveHistory(history: History, seed: number): string {
+/** Runs the checker; on violations fails with them, the seed, the replay command and the history. */
+export function assertHistoryHolds(
+  history: History,
+  check: CheckOptions,
+  seed: number,
+  file: string,
+): void {
+  const violations = checkHistory(history.events, check);
+  if (violations.length > 0)
+    assert.fail(
+      `${describeViolations(violations)}\nseed ${seed}; ${replayHint(file, seed)}\n${saveHistory(history, seed)}`,
+    );
+}
+
+export function saveHistory(history: History, seed: number): string {
   const path = join(mkdtempSync(join(tmpdir(), 'brook-fault-history-')), `seed-${seed}.jsonl`);
   history.save(path);
   return `history: ${path}`;
 }
 
-function brokerOutputs(cluster: FaultCluster): string {
+export function brokerOutputs(cluster: FaultCluster): string {
   return cluster.brokers
     .map((broker) => `\n--- broker ${broker.id} ---\n${broker.output().slice(-4000)}`)
     .join('');
