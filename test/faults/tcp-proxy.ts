@@ -14,6 +14,8 @@ export interface TcpProxy {
   readonly partitioned: boolean;
   /** Connections accepted so far (a test checks traffic really went through the proxy). */
   readonly connectionCount: number;
+  /** Bytes read from black-holed connections and thrown away. */
+  readonly discardedBytes: number;
   setTarget(target: { host: string; port: number }): void;
   partition(): void;
   heal(): void;
@@ -24,6 +26,7 @@ export async function startTcpProxy(target?: { host: string; port: number }): Pr
   let destination = target;
   let partitioned = false;
   let connectionCount = 0;
+  let discardedBytes = 0;
   const live = new Set<[Socket, Socket]>();
   const blackholed = new Set<Socket>();
 
@@ -59,7 +62,7 @@ export async function startTcpProxy(target?: { host: string; port: number }): Pr
     sockets.clear();
   };
   const silence = (socket: Socket): void => {
-    socket.on('data', () => undefined);
+    socket.on('data', (chunk: Buffer) => (discardedBytes += chunk.length));
     socket.resume();
     blackholed.add(socket);
     socket.on('close', () => blackholed.delete(socket));
@@ -71,6 +74,9 @@ export async function startTcpProxy(target?: { host: string; port: number }): Pr
     },
     get connectionCount() {
       return connectionCount;
+    },
+    get discardedBytes() {
+      return discardedBytes;
     },
     setTarget(next) {
       destination = next;
