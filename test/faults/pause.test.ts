@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSingleBroker } from './fault-cluster.js';
-import { pause, runUnderLoad } from './scenario.js';
+import { seededDelay, runUnderLoad } from './scenario.js';
 import { faultDurationMs, faultSeeds } from './seeds.js';
 
 const file = 'test/faults/pause.test.ts';
@@ -27,12 +27,12 @@ for (const seed of faultSeeds('pause')) {
         async faults({ history, random }) {
           const deadline = Date.now() + faultDurationMs(6_000);
           while (Date.now() < deadline) {
-            await pause(random, 200, 800);
+            await seededDelay(random, 200, 800);
             const broker = random.pick(cluster.brokers);
             history.record({ type: 'fault', description: `SIGSTOP broker ${broker.id}` });
             broker.pause();
             pauses++;
-            await pause(random, 300, requestTimeoutMs * 2);
+            await seededDelay(random, 300, requestTimeoutMs * 2);
             history.record({ type: 'fault', description: `SIGCONT broker ${broker.id}` });
             broker.resume();
           }

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type FaultCluster, startSingleBroker } from './fault-cluster.js';
-import { pause, runUnderLoad } from './scenario.js';
+import { seededDelay, runUnderLoad } from './scenario.js';
 import { faultDurationMs, faultSeeds } from './seeds.js';
 
 const file = 'test/faults/power-loss.test.ts';
@@ -24,7 +24,7 @@ async function powerLossesUnderLoad(cluster: FaultCluster, seed: number) {
     async faults({ history, random }) {
       const deadline = Date.now() + faultDurationMs(5_000);
       while (Date.now() < deadline) {
-        await pause(random, 200, 1_000);
+        await seededDelay(random, 200, 1_000);
         // Every broker at once: the whole machine (or data centre) loses power.
         history.record({ type: 'fault', description: 'power loss on every broker' });
         for (const broker of cluster.brokers) discardedBytes += await broker.powerLoss();

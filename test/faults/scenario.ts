@@ -40,7 +40,11 @@ export async function waitFor(
 }
 
 /** Waits a seeded time in [minimumMs, maximumMs]: the schedule varies with the seed, not the clock. */
-export function pause(random: SeededRandom, minimumMs: number, maximumMs: number): Promise<void> {
+export function seededDelay(
+  random: SeededRandom,
+  minimumMs: number,
+  maximumMs: number,
+): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, random.integer(minimumMs, maximumMs)));
 }
 

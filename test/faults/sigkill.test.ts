@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSingleBroker } from './fault-cluster.js';
-import { pause, runUnderLoad } from './scenario.js';
+import { seededDelay, runUnderLoad } from './scenario.js';
 import { faultDurationMs, faultSeeds } from './seeds.js';
 
 const file = 'test/faults/sigkill.test.ts';
@@ -24,12 +24,12 @@ for (const seed of faultSeeds('sigkill')) {
         async faults({ history, random }) {
           const deadline = Date.now() + faultDurationMs(6_000);
           while (Date.now() < deadline) {
-            await pause(random, 200, 1_200);
+            await seededDelay(random, 200, 1_200);
             const broker = random.pick(cluster.brokers);
             history.record({ type: 'fault', description: `SIGKILL broker ${broker.id}` });
             await broker.kill();
             kills++;
-            await pause(random, 0, 500);
+            await seededDelay(random, 0, 500);
             await broker.restart();
           }
         },

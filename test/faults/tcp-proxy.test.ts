@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, connect, type Socket } from 'node:net';
 import { startSingleBroker } from './fault-cluster.js';
-import { pause, runUnderLoad, waitFor } from './scenario.js';
+import { seededDelay, runUnderLoad, waitFor } from './scenario.js';
 import { faultDurationMs, faultSeeds } from './seeds.js';
 import { startTcpProxy } from './tcp-proxy.js';
 
@@ -100,11 +100,11 @@ for (const seed of faultSeeds('tcp-proxy')) {
         async faults({ history, random }) {
           const deadline = Date.now() + faultDurationMs(5_000);
           while (Date.now() < deadline) {
-            await pause(random, 200, 800);
+            await seededDelay(random, 200, 800);
             history.record({ type: 'fault', description: 'partition clients from the broker' });
             proxy.partition();
             partitions++;
-            await pause(random, 300, 3_000);
+            await seededDelay(random, 300, 3_000);
             history.record({ type: 'fault', description: 'heal the partition' });
             proxy.heal();
           }

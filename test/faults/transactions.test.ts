@@ -17,7 +17,7 @@ import {
 import {
   assertHistoryHolds,
   brokerOutputs,
-  pause,
+  seededDelay,
   replayHint,
   saveHistory,
   waitFor,
@@ -72,7 +72,7 @@ for (const seed of faultSeeds('transactions')) {
         const faults = random.fork('faults');
         const deadline = Date.now() + faultDurationMs(6_000);
         while (Date.now() < deadline) {
-          await pause(faults, 300, 1_500);
+          await seededDelay(faults, 300, 1_500);
           const broker = faults.pick(cluster.brokers);
           history.record({ type: 'fault', description: `SIGKILL broker ${broker.id}` });
           await broker.kill();
