@@ -299,3 +299,22 @@ test('two consumers reading different records at one offset are reported diverge
     ),
   );
 });
+
+test('a record acknowledged but never delivered to any member of a group is reported lost', () => {
+  const atLeastOnce = { topic, consumerPrefix: 'group/' };
+  const events = [
+    ...healthy(),
+    read('group/a/1', 'p1-0', 0),
+    read('group/a/1', 'p1-1', 1),
+    // A rebalance: the other member starts again from the committed offset.
+    read('group/b/2', 'p1-1', 1),
+  ];
+  const violation = only(checkHistory(events, { idempotent: true, atLeastOnce }), 'lost');
+  assert.equal(violation.id, 'p1-2');
+  assert.match(
+    violation.message,
+    /acknowledged at events-0@2, never delivered to a member of group\//,
+  );
+  events.push(read('group/b/2', 'p1-2', 2));
+  assert.deepEqual(checkHistory(events, { idempotent: true, atLeastOnce }), []);
+});

@@ -35,6 +35,12 @@ export interface CheckOptions {
    * up exactly once among the committed outputs of a complete read.
    */
   readonly exactlyOnce?: { readonly inputTopic: string; readonly outputTopic: string };
+  /**
+   * A consumer group read `topic` through the faults, its members recorded as consumers whose
+   * names start with `consumerPrefix` (one name per member and generation): every acknowledged
+   * record must have been delivered to some member at least once.
+   */
+  readonly atLeastOnce?: { readonly topic: string; readonly consumerPrefix: string };
 }
 
 type Send = Extract<HistoryEvent, { type: 'send' }>;
@@ -148,6 +154,20 @@ export function checkHistory(events: readonly HistoryEvent[], options: CheckOpti
   }
 
   if (options.exactlyOnce) checkExactlyOnce(options.exactlyOnce, readsByConsumer, complete);
+  if (options.atLeastOnce) {
+    const { topic, consumerPrefix } = options.atLeastOnce;
+    const delivered = new Set<string>();
+    for (const [consumer, reads] of readsByConsumer)
+      if (consumer.startsWith(consumerPrefix))
+        for (const read of reads) if (read.topic === topic) delivered.add(read.id);
+    for (const [id, positions] of acks)
+      if (positions[0].topic === topic && promised(id) && !delivered.has(id))
+        report(
+          'lost',
+          id,
+          `acknowledged at ${where(positions[0])}, never delivered to a member of ${consumerPrefix}`,
+        );
+  }
   return violations;
 
   function checkExactlyOnce(

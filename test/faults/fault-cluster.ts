@@ -29,6 +29,8 @@ export interface FaultBroker {
   restart(): Promise<void>;
   /** What the process printed, for failure messages. */
   output(): string;
+  /** How long the last restart took until the broker listened again. */
+  readonly lastRestartMs: number;
 }
 
 export interface FaultCluster {
@@ -79,6 +81,7 @@ export async function startSingleBroker(
   let current: BrokerProcess = await launch();
   let paused = false;
   let earlierOutput = '';
+  let lastRestartMs = 0;
 
   const isRunning = (): boolean =>
     current.child.exitCode === null && current.child.signalCode === null;
@@ -111,9 +114,14 @@ export async function startSingleBroker(
     async restart() {
       if (isRunning()) throw new Error(`broker ${broker.id} is still running; kill it first`);
       earlierOutput += current.output();
+      const startedMs = Date.now();
       current = await launch();
+      lastRestartMs = Date.now() - startedMs;
     },
     output: () => earlierOutput + current.output(),
+    get lastRestartMs() {
+      return lastRestartMs;
+    },
   };
 
   return {

@@ -26,7 +26,7 @@ for (const seed of faultSeeds('pause')) {
         requestTimeoutMs,
         async faults({ history, random }) {
           const deadline = Date.now() + faultDurationMs(6_000);
-          while (Date.now() < deadline) {
+          while (Date.now() < deadline || pauses < 2) {
             await seededDelay(random, 200, 800);
             const broker = random.pick(cluster.brokers);
             history.record({ type: 'fault', description: `SIGSTOP broker ${broker.id}` });

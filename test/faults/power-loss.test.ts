@@ -23,13 +23,19 @@ async function powerLossesUnderLoad(cluster: FaultCluster, seed: number) {
     partitions: 3,
     async faults({ history, random }) {
       const deadline = Date.now() + faultDurationMs(5_000);
-      while (Date.now() < deadline) {
+      while (Date.now() < deadline || losses < 2) {
         await seededDelay(random, 200, 1_000);
         // Every broker at once: the whole machine (or data centre) loses power.
         history.record({ type: 'fault', description: 'power loss on every broker' });
         for (const broker of cluster.brokers) discardedBytes += await broker.powerLoss();
         losses++;
-        for (const broker of cluster.brokers) await broker.restart();
+        for (const broker of cluster.brokers) {
+          await broker.restart();
+          history.record({
+            type: 'fault',
+            description: `broker ${broker.id} restarted in ${broker.lastRestartMs} ms`,
+          });
+        }
       }
     },
   });

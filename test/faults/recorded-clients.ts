@@ -369,3 +369,57 @@ export function startRdkafkaTransform(options: {
     },
   };
 }
+
+/** A consumer group member; `delivered` holds every record id it was given. */
+export interface GroupMemberLoad extends Load {
+  readonly delivered: ReadonlySet<string>;
+}
+
+/**
+ * A kafkajs consumer group member (read_committed, offsets auto-committed every 500 ms). Its
+ * reads are recorded as `<group>/<member>/<join>`: each join of the group starts a new name,
+ * because after a rebalance a member legitimately reads again from the committed offset.
+ */
+export async function startKafkajsGroupMember(options: {
+  bootstrapServers: string;
+  topic: string;
+  group: string;
+  member: string;
+  history: History;
+}): Promise<GroupMemberLoad> {
+  const { history, topic, group, member } = options;
+  const consumer = kafka(options.bootstrapServers, `${group}-${member}`).consumer({
+    groupId: group,
+    sessionTimeout: 10_000,
+    heartbeatInterval: 1_000,
+    rebalanceTimeout: 10_000,
+  });
+  let joins = 0;
+  consumer.on(consumer.events.GROUP_JOIN, () => joins++);
+  const delivered = new Set<string>();
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    autoCommitInterval: 500,
+    eachMessage: async ({ partition, message: record }) => {
+      const id = record.value?.toString() ?? '';
+      delivered.add(id);
+      history.record({
+        type: 'read',
+        consumer: `${group}/${member}/${joins}`,
+        id,
+        topic,
+        partition,
+        offset: Number(record.offset),
+        isolation: 'read_committed',
+      });
+    },
+  });
+  return {
+    name: `${group}/${member}`,
+    delivered,
+    async stop() {
+      await consumer.disconnect();
+    },
+  };
+}

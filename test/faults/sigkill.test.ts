@@ -23,7 +23,7 @@ for (const seed of faultSeeds('sigkill')) {
         partitions: 3,
         async faults({ history, random }) {
           const deadline = Date.now() + faultDurationMs(6_000);
-          while (Date.now() < deadline) {
+          while (Date.now() < deadline || kills < 2) {
             await seededDelay(random, 200, 1_200);
             const broker = random.pick(cluster.brokers);
             history.record({ type: 'fault', description: `SIGKILL broker ${broker.id}` });
@@ -31,6 +31,10 @@ for (const seed of faultSeeds('sigkill')) {
             kills++;
             await seededDelay(random, 0, 500);
             await broker.restart();
+            history.record({
+              type: 'fault',
+              description: `broker ${broker.id} restarted in ${broker.lastRestartMs} ms`,
+            });
           }
         },
       });

@@ -99,7 +99,7 @@ for (const seed of faultSeeds('tcp-proxy')) {
         requestTimeoutMs: 1_500,
         async faults({ history, random }) {
           const deadline = Date.now() + faultDurationMs(5_000);
-          while (Date.now() < deadline) {
+          while (Date.now() < deadline || partitions < 2) {
             await seededDelay(random, 200, 800);
             history.record({ type: 'fault', description: 'partition clients from the broker' });
             proxy.partition();

@@ -71,13 +71,17 @@ for (const seed of faultSeeds('transactions')) {
         );
         const faults = random.fork('faults');
         const deadline = Date.now() + faultDurationMs(6_000);
-        while (Date.now() < deadline) {
+        while (Date.now() < deadline || kills < 2) {
           await seededDelay(faults, 300, 1_500);
           const broker = faults.pick(cluster.brokers);
           history.record({ type: 'fault', description: `SIGKILL broker ${broker.id}` });
           await broker.kill();
           kills++;
           await broker.restart();
+          history.record({
+            type: 'fault',
+            description: `broker ${broker.id} restarted in ${broker.lastRestartMs} ms`,
+          });
         }
         await input.stop();
         const acknowledgedInputs = history.events.flatMap((event) =>
@@ -138,6 +142,12 @@ for (const seed of faultSeeds('transactions')) {
         dirtyAborted > 0,
         'no aborted record ever reached the log: aborted-visible was not tested',
       );
+      const restarts = history.events.flatMap((event) =>
+        event.type === 'fault' && event.description.includes('restarted')
+          ? [event.description]
+          : [],
+      );
+      console.log(`seed ${seed}: ${restarts.join('; ')}`);
       console.log(
         `seed ${seed}: ${kills} kills; transactions ${JSON.stringify(transform.outcomes)}; ` +
           `${transform.committedSources.size} inputs transformed; ${dirtyAborted} aborted records in the log`,
