@@ -109,7 +109,10 @@ for (const seed of faultSeeds('consumer-group')) {
         file,
       );
       assert.ok(kills >= 2, `only ${kills} kills happened`);
-      const redelivered = history.count('read') - deliveredCount();
+      const groupReads = history.events.filter(
+        (event) => event.type === 'read' && event.consumer.startsWith(`${group}/`),
+      ).length;
+      const redelivered = groupReads - deliveredCount();
       console.log(
         `seed ${seed}: ${kills} kills, ${history.count('ack')} acknowledged, ` +
           `${deliveredCount()} delivered to the group (${redelivered} redeliveries)`,
