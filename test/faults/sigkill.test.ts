@@ -15,7 +15,7 @@ for (const seed of faultSeeds('sigkill')) {
     const cluster = await startSingleBroker();
     try {
       let kills = 0;
-      const { acknowledged, read } = await runUnderLoad({
+      const { acknowledged, read, history } = await runUnderLoad({
         cluster,
         seed,
         file,
@@ -39,7 +39,13 @@ for (const seed of faultSeeds('sigkill')) {
         },
       });
       assert.ok(kills >= 2, `only ${kills} kills happened: the scenario proved little`);
+      const restarts = history.events.flatMap((event) =>
+        event.type === 'fault' && event.description.includes('restarted')
+          ? [event.description]
+          : [],
+      );
       console.log(`seed ${seed}: ${kills} kills, ${acknowledged} acknowledged, ${read} read`);
+      console.log(`seed ${seed}: ${restarts.join('; ')}`);
     } finally {
       await cluster.stop();
     }
