@@ -30,6 +30,10 @@ export async function startBrokerProcess(options: {
   args?: readonly string[];
   /** A command line to run the broker under (`['unshare', '--pid', '--fork']`); `child` is it. */
   wrapper?: readonly string[];
+  /** Node options placed before the CLI (`['--import', preloadPath]`), after tsx is loaded. */
+  nodeArgs?: readonly string[];
+  /** Extra environment variables for the broker process. */
+  env?: Readonly<Record<string, string>>;
   timeoutMs?: number;
 }): Promise<BrokerProcess> {
   const [command, ...commandArgs] = [
@@ -37,6 +41,7 @@ export async function startBrokerProcess(options: {
     process.execPath,
     '--import',
     'tsx',
+    ...(options.nodeArgs ?? []),
     join(repositoryRoot, 'src', 'cli', 'main.ts'),
     'start',
     '--log-dirs',
@@ -47,6 +52,7 @@ export async function startBrokerProcess(options: {
   ];
   const child = spawn(command, commandArgs, {
     cwd: repositoryRoot,
+    env: options.env === undefined ? process.env : { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -1,0 +1,138 @@
+// What a scenario needs from the brokers it attacks: a bootstrap list for clients, and for each
+// broker process the faults it can suffer. Today `startSingleBroker` gives a cluster of one real
+// `brook start` process; cluster mode (issue 10) plugs in by implementing `FaultCluster` over its
+// three brokers, and every scenario then runs unchanged against it.
+//
+//   kill       SIGKILL: the process dies, the page cache survives (what it wrote is kept)
+//   powerLoss  SIGKILL, then every file cut back to its last fsync (the page cache is lost too)
+//   pause      SIGSTOP: the process is frozen with its sockets open; resume sends SIGCONT
+//   restart    a new process on the same log directory and the same listener port
+
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type BrokerProcess, startBrokerProcess } from '../helpers/broker-process.js';
+import { cutToLastFsync } from './power-loss.js';
+
+export interface FaultBroker {
+  readonly id: number;
+  /** host:port of this broker's listener (stable across restarts). */
+  readonly address: string;
+  /** True while the process is running (paused counts as running). */
+  readonly running: boolean;
+  kill(): Promise<void>;
+  /** SIGKILL and cut every file to its last fsync; returns the bytes the cut threw away. */
+  powerLoss(): Promise<number>;
+  pause(): void;
+  resume(): void;
+  restart(): Promise<void>;
+  /** What the process printed, for failure messages. */
+  output(): string;
+  /** How long the last restart took until the broker listened again. */
+  readonly lastRestartMs: number;
+}
+
+export interface FaultCluster {
+  readonly bootstrapServers: string;
+  readonly brokers: readonly FaultBroker[];
+  /** Stops every broker (resuming paused ones first) and removes their data. */
+  stop(): Promise<void>;
+}
+
+const journalPreload = fileURLToPath(new URL('./fsync-journal.ts', import.meta.url));
+
+/**
+ * One broker process with its own log directory. With `advertisedPort`, Metadata names that port
+ * instead of the real one (a TCP proxy in front of the broker, so clients reconnect through it).
+ */
+export async function startSingleBroker(
+  options: {
+    settings?: Readonly<Record<string, string | number>>;
+    advertisedPort?: number;
+  } = {},
+): Promise<FaultCluster> {
+  const root = mkdtempSync(join(tmpdir(), 'brook-fault-'));
+  const logDir = join(root, 'data');
+  const journalPath = join(root, 'fsync-journal');
+  mkdirSync(logDir);
+  writeFileSync(journalPath, '');
+  const settingArgs = Object.entries(options.settings ?? {}).flatMap(([name, value]) => [
+    `--${name.replace(/\./g, '-')}`,
+    String(value),
+  ]);
+  let port = 0;
+  const launch = async (): Promise<BrokerProcess> => {
+    const advertised =
+      options.advertisedPort === undefined
+        ? []
+        : ['--advertised-listeners', `PLAINTEXT://127.0.0.1:${options.advertisedPort}`];
+    const started = await startBrokerProcess({
+      logDir,
+      listeners: `PLAINTEXT://127.0.0.1:${port}`,
+      args: [...advertised, ...settingArgs],
+      nodeArgs: ['--import', journalPreload],
+      env: { BROOK_FAULT_FSYNC_JOURNAL: journalPath },
+      timeoutMs: 30_000,
+    });
+    port = started.port;
+    return started;
+  };
+  let current: BrokerProcess = await launch();
+  let paused = false;
+  let earlierOutput = '';
+  let lastRestartMs = 0;
+
+  const isRunning = (): boolean =>
+    current.child.exitCode === null && current.child.signalCode === null;
+  const broker: FaultBroker = {
+    id: 1,
+    get address() {
+      return `127.0.0.1:${port}`;
+    },
+    get running() {
+      return isRunning();
+    },
+    async kill() {
+      if (paused) broker.resume();
+      await current.kill();
+    },
+    async powerLoss() {
+      await broker.kill();
+      return cutToLastFsync(logDir, journalPath);
+    },
+    pause() {
+      if (!isRunning() || paused) return;
+      current.child.kill('SIGSTOP');
+      paused = true;
+    },
+    resume() {
+      if (!paused) return;
+      current.child.kill('SIGCONT');
+      paused = false;
+    },
+    async restart() {
+      if (isRunning()) throw new Error(`broker ${broker.id} is still running; kill it first`);
+      earlierOutput += current.output();
+      const startedMs = Date.now();
+      current = await launch();
+      lastRestartMs = Date.now() - startedMs;
+    },
+    output: () => earlierOutput + current.output(),
+    get lastRestartMs() {
+      return lastRestartMs;
+    },
+  };
+
+  return {
+    get bootstrapServers() {
+      return `127.0.0.1:${options.advertisedPort ?? port}`;
+    },
+    brokers: [broker],
+    async stop() {
+      broker.resume();
+      await current.stop(5_000);
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,156 @@
+// The shape every fault scenario shares: a cluster, recorded producers under load, a seeded fault
+// schedule for a while, a check that the load recovered, a complete read, and the checker. A
+// failure prints the seed and the command that replays it, and keeps the history as JSON lines.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { checkHistory, describeViolations, type CheckOptions } from './checker.js';
+import type { FaultCluster } from './fault-cluster.js';
+import { History } from './history.js';
+import {
+  createTopic,
+  type Load,
+  readTopic,
+  startKafkajsProducer,
+  startRdkafkaProducer,
+} from './recorded-clients.js';
+import { SeededRandom } from './seeds.js';
+
+export type ProducerKind = 'kafkajs' | 'rdkafka';
+
+/** How a scenario failure tells the reader to replay it. */
+export function replayHint(file: string, seed: number): string {
+  return `replay: BROOK_FAULT_SEED=${seed} node scripts/run-tests.mjs ${file}`;
+}
+
+/** Polls `condition` every 50 ms until it holds or `timeoutMs` passes (then throws `what`). */
+export async function waitFor(
+  what: string,
+  condition: () => boolean,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Waits a seeded time in [minimumMs, maximumMs]: the schedule varies with the seed, not the clock. */
+export function seededDelay(
+  random: SeededRandom,
+  minimumMs: number,
+  maximumMs: number,
+): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, random.integer(minimumMs, maximumMs)));
+}
+
+export interface LoadRun {
+  readonly history: History;
+  readonly random: SeededRandom;
+  /** Acknowledgements so far. */
+  acknowledged(): number;
+}
+
+/**
+ * Runs `faults` while idempotent acks=all producers write to a fresh topic, then requires the
+ * load to make progress after the faults (a broker that never recovers fails here, not in the
+ * checker), stops the producers, reads the topic completely and checks the history.
+ */
+export async function runUnderLoad(options: {
+  cluster: FaultCluster;
+  seed: number;
+  file: string;
+  producers: readonly ProducerKind[];
+  partitions: number;
+  faults: (run: LoadRun) => Promise<void>;
+  check?: Partial<CheckOptions>;
+  /** Client request timeout; shorter than a pause makes clients retry into a stalled broker. */
+  requestTimeoutMs?: number;
+}): Promise<{ history: History; acknowledged: number; read: number }> {
+  const { cluster, seed } = options;
+  const random = new SeededRandom(seed);
+  const history = new History();
+  const topic = `faults-${seed}`;
+  await createTopic(cluster.bootstrapServers, topic, options.partitions);
+
+  const loads: Load[] = [];
+  for (const [index, kind] of options.producers.entries()) {
+    const name = `${kind}${index}`;
+    const producerOptions = {
+      bootstrapServers: cluster.bootstrapServers,
+      topic,
+      partitions: options.partitions,
+      name,
+      history,
+      random: random.fork(name),
+      requestTimeoutMs: options.requestTimeoutMs,
+      config:
+        options.requestTimeoutMs === undefined
+          ? undefined
+          : { 'request.timeout.ms': options.requestTimeoutMs },
+    };
+    loads.push(
+      kind === 'kafkajs'
+        ? await startKafkajsProducer(producerOptions)
+        : startRdkafkaProducer(producerOptions),
+    );
+  }
+  const acknowledged = (): number => history.count('ack');
+  const failure = (detail: string): string =>
+    `${detail}\nseed ${seed}; ${replayHint(options.file, seed)}\n${saveHistory(history, seed)}`;
+
+  try {
+    await waitFor('the first acknowledgements', () => acknowledged() >= 20);
+    await options.faults({ history, random: random.fork('faults'), acknowledged });
+    const afterFaults = acknowledged();
+    await waitFor(
+      'acknowledgements after the last fault',
+      () => acknowledged() >= afterFaults + 20,
+      60_000,
+    );
+  } catch (error) {
+    await Promise.allSettled(loads.map((load) => load.stop()));
+    throw new Error(failure(String(error)) + brokerOutputs(cluster));
+  }
+  await Promise.all(loads.map((load) => load.stop()));
+
+  const read = await readTopic({
+    bootstrapServers: cluster.bootstrapServers,
+    topic,
+    isolation: 'read_committed',
+    consumer: 'verifier',
+    history,
+  });
+  assertHistoryHolds(history, { idempotent: true, ...options.check }, seed, options.file);
+  return { history, acknowledged: acknowledged(), read };
+}
+
+/** Runs the checker; on violations fails with them, the seed, the replay command and the history. */
+export function assertHistoryHolds(
+  history: History,
+  check: CheckOptions,
+  seed: number,
+  file: string,
+): void {
+  const violations = checkHistory(history.events, check);
+  if (violations.length > 0)
+    assert.fail(
+      `${describeViolations(violations)}\nseed ${seed}; ${replayHint(file, seed)}\n${saveHistory(history, seed)}`,
+    );
+}
+
+export function saveHistory(history: History, seed: number): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'brook-fault-history-')), `seed-${seed}.jsonl`);
+  history.save(path);
+  return `history: ${path}`;
+}
+
+export function brokerOutputs(cluster: FaultCluster): string {
+  return cluster.brokers
+    .map((broker) => `\n--- broker ${broker.id} ---\n${broker.output().slice(-4000)}`)
+    .join('');
+}

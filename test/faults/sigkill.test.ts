@@ -1,0 +1,53 @@
+// SIGKILL under idempotent acks=all load, repeatedly: the broker process dies at seeded moments
+// while kafkajs and librdkafka producers write, and restarts on the same directory and port.
+// Nothing acknowledged may be lost, duplicated or reordered.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startSingleBroker } from './fault-cluster.js';
+import { seededDelay, runUnderLoad } from './scenario.js';
+import { faultDurationMs, faultSeeds } from './seeds.js';
+
+const file = 'test/faults/sigkill.test.ts';
+
+for (const seed of faultSeeds('sigkill')) {
+  test(`acknowledged records survive repeated SIGKILLs under idempotent load (seed ${seed})`, async () => {
+    const cluster = await startSingleBroker();
+    try {
+      let kills = 0;
+      const { acknowledged, read, history } = await runUnderLoad({
+        cluster,
+        seed,
+        file,
+        producers: ['kafkajs', 'rdkafka'],
+        partitions: 3,
+        async faults({ history, random }) {
+          const deadline = Date.now() + faultDurationMs(6_000);
+          while (Date.now() < deadline || kills < 2) {
+            await seededDelay(random, 200, 1_200);
+            const broker = random.pick(cluster.brokers);
+            history.record({ type: 'fault', description: `SIGKILL broker ${broker.id}` });
+            await broker.kill();
+            kills++;
+            await seededDelay(random, 0, 500);
+            await broker.restart();
+            history.record({
+              type: 'fault',
+              description: `broker ${broker.id} restarted in ${broker.lastRestartMs} ms`,
+            });
+          }
+        },
+      });
+      assert.ok(kills >= 2, `only ${kills} kills happened: the scenario proved little`);
+      const restarts = history.events.flatMap((event) =>
+        event.type === 'fault' && event.description.includes('restarted')
+          ? [event.description]
+          : [],
+      );
+      console.log(`seed ${seed}: ${kills} kills, ${acknowledged} acknowledged, ${read} read`);
+      console.log(`seed ${seed}: ${restarts.join('; ')}`);
+    } finally {
+      await cluster.stop();
+    }
+  });
+}

@@ -1,0 +1,124 @@
+// The TCP proxy as a fault driver: it forwards, a partition makes the link silent (bytes vanish,
+// no reset), and healing restores it. Then the scenario: idempotent producers reach the broker
+// only through the proxy (the broker advertises the proxy's port), and the link is partitioned
+// and healed at seeded moments. Nothing acknowledged may be lost, duplicated or reordered.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, connect, type Socket } from 'node:net';
+import { startSingleBroker } from './fault-cluster.js';
+import { seededDelay, runUnderLoad, waitFor } from './scenario.js';
+import { faultDurationMs, faultSeeds } from './seeds.js';
+import { startTcpProxy } from './tcp-proxy.js';
+
+const file = 'test/faults/tcp-proxy.test.ts';
+
+test('the proxy forwards, goes silent while partitioned, and forwards again once healed', async () => {
+  let serverBytes = 0;
+  const echo = createServer((socket) => {
+    socket.on('data', (chunk: Buffer) => (serverBytes += chunk.length));
+    socket.pipe(socket);
+  });
+  await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', () => resolve()));
+  const echoPort = (echo.address() as { port: number }).port;
+  const proxy = await startTcpProxy({ host: '127.0.0.1', port: echoPort });
+  const sockets: Socket[] = [];
+  const open = async (): Promise<{
+    socket: Socket;
+    received: () => string;
+    closed: () => boolean;
+  }> => {
+    const socket = connect(proxy.port, '127.0.0.1');
+    sockets.push(socket);
+    let received = '';
+    let closed = false;
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
+    socket.on('close', () => (closed = true));
+    socket.on('error', () => undefined);
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    return { socket, received: () => received, closed: () => closed };
+  };
+  try {
+    const before = await open();
+    before.socket.write('one');
+    await waitFor('the echo through the proxy', () => before.received() === 'one', 5_000);
+
+    proxy.partition();
+    before.socket.write('two');
+    const during = await open();
+    during.socket.write('three');
+    // Once the proxy has swallowed both writes, nothing of them may have reached the server or
+    // come back, and neither connection may have been reset.
+    await waitFor(
+      'the proxy to swallow the writes',
+      () => proxy.discardedBytes >= 'twothree'.length,
+      5_000,
+    );
+    assert.deepEqual(
+      {
+        serverBytes,
+        before: before.received(),
+        during: during.received(),
+        closed: before.closed() || during.closed(),
+      },
+      { serverBytes: 'one'.length, before: 'one', during: '', closed: false },
+    );
+
+    proxy.heal();
+    await waitFor(
+      'the partitioned connections to be dropped',
+      () => before.closed() && during.closed(),
+      5_000,
+    );
+    const after = await open();
+    after.socket.write('four');
+    await waitFor('the echo after healing', () => after.received() === 'four', 5_000);
+    assert.equal(proxy.connectionCount, 3);
+  } finally {
+    for (const socket of sockets) socket.destroy();
+    await proxy.close();
+    await new Promise<void>((resolve) => echo.close(() => resolve()));
+  }
+});
+
+for (const seed of faultSeeds('tcp-proxy')) {
+  test(`acknowledged records survive partitions between clients and the broker (seed ${seed})`, async () => {
+    const proxy = await startTcpProxy();
+    const cluster = await startSingleBroker({ advertisedPort: proxy.port });
+    const [broker] = cluster.brokers;
+    const [host, port] = broker.address.split(':');
+    proxy.setTarget({ host, port: Number(port) });
+    try {
+      let partitions = 0;
+      const { acknowledged, read, history } = await runUnderLoad({
+        cluster,
+        seed,
+        file,
+        producers: ['kafkajs', 'rdkafka'],
+        partitions: 3,
+        requestTimeoutMs: 1_500,
+        async faults({ history, random }) {
+          const deadline = Date.now() + faultDurationMs(5_000);
+          while (Date.now() < deadline || partitions < 2) {
+            await seededDelay(random, 200, 800);
+            history.record({ type: 'fault', description: 'partition clients from the broker' });
+            proxy.partition();
+            partitions++;
+            await seededDelay(random, 300, 3_000);
+            history.record({ type: 'fault', description: 'heal the partition' });
+            proxy.heal();
+          }
+        },
+      });
+      assert.ok(partitions >= 2, `only ${partitions} partitions happened`);
+      assert.ok(proxy.connectionCount > 0, 'no client connected through the proxy');
+      console.log(
+        `seed ${seed}: ${partitions} partitions, ${acknowledged} acknowledged, ` +
+          `${history.count('fail')} sends given up, ${read} read`,
+      );
+    } finally {
+      await cluster.stop();
+      await proxy.close();
+    }
+  });
+}
