@@ -96,11 +96,18 @@ const TOOLING_VARIABLES = new Set([
   'BROOK_BENCH_ROUND_S',
   'BROOK_BENCH_ROUNDS',
   'BROOK_BENCH_PRODUCERS',
-  'BROOK_SHARED_DIR',
+  'BROOK_KAFKA_MESSAGE_DEFINITIONS',
+  'BROOK_KAFKA_ERRORS',
 ]);
 
 /** Prefixes reserved for tooling, so a new test or benchmark knob is not taken for a typo. */
-const TOOLING_PREFIXES = ['BROOK_TEST_', 'BROOK_BENCH_', 'BROOK_FUZZ_', 'BROOK_COMPAT_'];
+const TOOLING_PREFIXES = [
+  'BROOK_TEST_',
+  'BROOK_BENCH_',
+  'BROOK_FUZZ_',
+  'BROOK_COMPAT_',
+  'BROOK_FAULT_',
+];
 
 export function isToolingVariable(variable: string): boolean {
   return (
