@@ -231,6 +231,7 @@ async function assemble(
       segmentBytes: config.offsetsTopicSegmentBytes,
     });
     const internalTopics = [offsetsTopic, transactionStateTopic];
+    for (const topic of internalTopics) replicas.registerInternalTopic(topic);
     onBrokerConfigChange = () => {
       replicas.reconfigureAll();
       for (const topic of internalTopics) topic.reconfigure();

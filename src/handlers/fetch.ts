@@ -68,8 +68,15 @@ export function createFetchHandler(dependencies: FetchHandlerDependencies) {
 
     const topics = [];
     for (const fetchTopic of request.topics) {
+      // An internal topic is not among the data topics until a client reads it (internal-topic.ts).
       const topic =
-        version >= 13 ? replicas.topicById(fetchTopic.topicId) : replicas.topic(fetchTopic.topic);
+        (version >= 13
+          ? replicas.topicById(fetchTopic.topicId)
+          : replicas.topic(fetchTopic.topic)) ??
+        (await replicas.topicForClientRead(
+          version >= 13 ? null : fetchTopic.topic,
+          fetchTopic.topicId,
+        ));
       const unknownTopicError =
         version >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
       const compressionError =

@@ -38,7 +38,10 @@ export function createListOffsetsHandler(dependencies: { readonly replicas: Repl
       for (const topic of request.topics) {
         const partitions: ListOffsetsResponseListOffsetsPartitionResponseInput[] = [];
         for (const requested of topic.partitions) {
-          const partition = replicas.partition(topic.name, requested.partitionIndex);
+          // An internal topic is not among the data topics until a client reads it.
+          const partition = (
+            replicas.topic(topic.name) ?? (await replicas.topicForClientRead(topic.name))
+          )?.partitions[requested.partitionIndex];
           if (partition === undefined) {
             partitions.push({
               partitionIndex: requested.partitionIndex,

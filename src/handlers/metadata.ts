@@ -9,6 +9,7 @@ import type {
   MetadataRequest,
   MetadataResponseTopicInput,
 } from '../protocol/generated/metadata.js';
+import type { TopicMetadata } from '../metadata/metadata-store.js';
 import type { ReplicaManager, TopicPartitions } from '../replica/replica-manager.js';
 import { defineHandler, type RequestContext } from './registry.js';
 import { kafkaErrorCodeOf } from './shared/errors.js';
@@ -45,6 +46,9 @@ export function createMetadataHandler(dependencies: MetadataHandlerDependencies)
       const topics: MetadataResponseTopicInput[] = [];
       if (request.topics === null) {
         for (const topic of replicas.topics()) topics.push(describeTopic(topic));
+        for (const internal of replicas.internalTopicMetadata()) {
+          topics.push(describeInternalTopic(internal));
+        }
       } else {
         for (const requested of request.topics) {
           topics.push(await resolveTopic(requested.name, requested.topicId, request, version));
@@ -70,10 +74,16 @@ export function createMetadataHandler(dependencies: MetadataHandlerDependencies)
       // v10+: a topic asked for by id alone.
       const topic = replicas.topicById(topicId);
       if (topic !== undefined) return describeTopic(topic);
+      const internal = replicas
+        .internalTopicMetadata()
+        .find((candidate) => candidate.topicId.equals(topicId));
+      if (internal !== undefined) return describeInternalTopic(internal);
       return failedTopic(null, topicId, ErrorCode.UNKNOWN_TOPIC_ID);
     }
     const existing = replicas.topic(name);
     if (existing !== undefined) return describeTopic(existing);
+    const internal = replicas.internalTopicMetadata().find((candidate) => candidate.name === name);
+    if (internal !== undefined) return describeInternalTopic(internal);
     if (!isValidTopicName(name))
       return failedTopic(name, topicId, ErrorCode.INVALID_TOPIC_EXCEPTION);
     const allowed = version < 4 || request.allowAutoTopicCreation;
@@ -95,13 +105,32 @@ export function createMetadataHandler(dependencies: MetadataHandlerDependencies)
   }
 
   function describeTopic(topic: TopicPartitions): MetadataResponseTopicInput {
+    return describePartitions(topic.metadata, topic.partitions);
+  }
+
+  /**
+   * An internal topic opens its partitions on first use (replica/internal-topic.ts); every one is
+   * listed, served by this broker, whether open yet or not.
+   */
+  function describeInternalTopic(metadata: TopicMetadata): MetadataResponseTopicInput {
+    const partitions = Array.from({ length: metadata.partitionCount }, (_, partitionIndex) => ({
+      partitionIndex,
+      leaderEpoch: 0,
+    }));
+    return describePartitions(metadata, partitions);
+  }
+
+  function describePartitions(
+    metadata: TopicMetadata,
+    partitions: readonly { partitionIndex: number; leaderEpoch: number }[],
+  ): MetadataResponseTopicInput {
     const nodeId = dependencies.controllerId;
     return {
       errorCode: ErrorCode.NONE,
-      name: topic.metadata.name,
-      topicId: topic.metadata.topicId,
-      isInternal: topic.metadata.internal,
-      partitions: topic.partitions.map((partition) => ({
+      name: metadata.name,
+      topicId: metadata.topicId,
+      isInternal: metadata.internal,
+      partitions: partitions.map((partition) => ({
         errorCode: ErrorCode.NONE,
         partitionIndex: partition.partitionIndex,
         leaderId: nodeId,

@@ -40,6 +40,13 @@ export interface InternalTopicStorage {
   readAll(partition: number): AsyncIterable<Buffer>;
   /** The partitions opened so far (for tools and tests in the same process). */
   openPartitions(): readonly Partition[];
+  /** The topic's entry in the metadata store (name, id, partition count, configs). */
+  metadata(): TopicMetadata;
+  /**
+   * Every partition, opened (and created) where it was not yet: for a client that reads the
+   * topic itself, as Burrow reads `__consumer_offsets`.
+   */
+  openAll(): Promise<Partition[]>;
   /** Re-applies the topic's effective log config, after a broker default changed. */
   reconfigure(): void;
   /** Snapshots producer state of the opened partitions; the log manager closes their logs. */
@@ -149,6 +156,16 @@ export async function openInternalTopic(
     },
     openPartitions() {
       return [...partitions.values()].sort((a, b) => a.partitionIndex - b.partitionIndex);
+    },
+    metadata: currentMetadata,
+    async openAll() {
+      const opened: Partition[] = [];
+      for (let index = 0; index < partitionCount; index += 1) {
+        const partition = partitions.get(index) ?? (await open(index, true));
+        if (partition === undefined) throw new Error(`assertion: ${name}-${index} was not created`);
+        opened.push(partition);
+      }
+      return opened;
     },
     reconfigure() {
       const config = ports.logConfig(currentMetadata());

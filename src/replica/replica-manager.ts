@@ -8,6 +8,7 @@
 import type { MetadataStore, TopicMetadata } from '../metadata/metadata-store.js';
 import type { LogConfig } from '../storage/log-config.js';
 import type { PartitionLog } from '../storage/partition-log.js';
+import type { InternalTopicStorage } from './internal-topic.js';
 import { Partition } from './partition.js';
 
 /** What the replica layer needs from storage: logs by topic and partition. */
@@ -24,6 +25,7 @@ export interface TopicPartitions {
 export class ReplicaManager {
   private readonly topicsByName = new Map<string, TopicPartitions>();
   private readonly topicsById = new Map<string, TopicPartitions>();
+  private readonly internalTopics = new Map<string, InternalTopicStorage>();
   private lifecycle: Promise<unknown> = Promise.resolve();
   private readonly topicDeletedListeners: Array<(topic: string) => void | Promise<void>> = [];
 
@@ -46,6 +48,37 @@ export class ReplicaManager {
 
   topic(name: string): TopicPartitions | undefined {
     return this.topicsByName.get(name);
+  }
+
+  /**
+   * Internal topics (`__consumer_offsets`, `__transaction_state`) open their partitions on first
+   * use (internal-topic.ts), so they are not among topics(). Registered here, Metadata lists them
+   * and a client may read them.
+   */
+  registerInternalTopic(storage: InternalTopicStorage): void {
+    this.internalTopics.set(storage.name, storage);
+  }
+
+  /** The registered internal topics, for Metadata: their partitions need not be open. */
+  internalTopicMetadata(): readonly TopicMetadata[] {
+    return [...this.internalTopics.values()].map((storage) => storage.metadata());
+  }
+
+  /**
+   * A topic as a client's Fetch or ListOffsets reads it: a data topic as topic() has it; an
+   * internal topic with every partition opened first (a client reading one reads them all).
+   */
+  async topicForClientRead(
+    name: string | null,
+    topicId?: Buffer,
+  ): Promise<TopicPartitions | undefined> {
+    const data = name === null ? this.topicById(topicId!) : this.topic(name);
+    if (data !== undefined) return data;
+    const storage = [...this.internalTopics.values()].find((candidate) =>
+      name === null ? candidate.metadata().topicId.equals(topicId!) : candidate.name === name,
+    );
+    if (storage === undefined) return undefined;
+    return { metadata: storage.metadata(), partitions: await storage.openAll() };
   }
 
   topicById(topicId: Buffer): TopicPartitions | undefined {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startBroker } from '../../src/broker.js';
 import { offsetsPartitionFor } from '../../src/coordinator/group/group-coordinator.js';
+import { kafkajsClient } from '../helpers/client-kafkajs.js';
 import { RecordingConsumer, TestBroker, produce, waitFor } from '../coordinator/kafkajs-helpers.js';
 
 async function internalDirectories(logDir: string): Promise<string[]> {
@@ -28,6 +29,29 @@ describe('internal topics opened on first use', () => {
   it('an empty broker creates no internal partition directory, even after a produce', async () => {
     await produce(broker.kafka('empty'), 'plain', 'p', 3);
     assert.deepEqual(await internalDirectories(broker.logDir), []);
+  });
+
+  it('Metadata lists the internal topics whole without opening them; a client reading one opens it', async () => {
+    const logDir = await mkdtemp(join(tmpdir(), 'brook-internal-listed-'));
+    const listed = await startBroker({ logDirs: logDir });
+    const admin = kafkajsClient(listed.bootstrapServers, 'brook-internal-listed').admin();
+    try {
+      await admin.connect();
+      const { topics } = await admin.fetchTopicMetadata({ topics: ['__consumer_offsets'] });
+      assert.equal(topics[0]?.partitions.length, 50);
+      const all = await admin.fetchTopicMetadata();
+      assert.ok(all.topics.some((topic) => topic.name === '__transaction_state'));
+      assert.deepEqual(await internalDirectories(logDir), [], 'Metadata opens nothing');
+      // ListOffsets, as a lag checker reading __consumer_offsets sends it.
+      const offsets = await admin.fetchTopicOffsets('__consumer_offsets');
+      assert.equal(offsets.length, 50);
+      assert.ok(offsets.every((partition) => partition.high === '0'));
+      assert.equal((await internalDirectories(logDir)).length, 50);
+    } finally {
+      await admin.disconnect();
+      await listed.stop();
+      await rm(logDir, { recursive: true, force: true });
+    }
   });
 
   it('a group creates only its own __consumer_offsets partition, and a restart reloads its offsets', async () => {
