@@ -66,6 +66,7 @@ import { createProduceHandler } from './handlers/produce.js';
 import { HandlerRegistry } from './handlers/registry.js';
 import { createSyncGroupHandler } from './handlers/sync-group.js';
 import { LocalMetadataStore, type TopicMetadata } from './metadata/metadata-store.js';
+import { openBrokerMembership } from './cluster/broker-membership.js';
 import { internalTopicStorage } from './replica/internal-topic.js';
 import { ReplicaManager } from './replica/replica-manager.js';
 import { type BrookServer, startServer } from './server/server.js';
@@ -170,6 +171,25 @@ async function assemble(
     retentionCheckIntervalMs: config.logRetentionCheckIntervalMs,
   });
 
+  // Cluster mode (etcd.endpoints set): the log directory must belong to the cluster in etcd.
+  const cluster = await openBrokerMembership(config, logDir, {
+    onRetry: (message) => logger.warn(message),
+  }).catch(async (error: unknown) => {
+    await logManager.close().catch(() => undefined);
+    throw error;
+  });
+  const clusterId = cluster?.store.clusterId ?? metadata.clusterId;
+  const clusterBrokers = (): BrokerNode[] =>
+    cluster === null
+      ? advertised
+      : [...cluster.store.brokers().values()].map(({ brokerId, host, port, rack }) => ({
+          nodeId: brokerId,
+          host,
+          port,
+          rack,
+        }));
+
+  let advertised: BrokerNode[] = [];
   let server: BrookServer | undefined;
   let coordinator: GroupCoordinator | undefined;
   let transactionCoordinator: TransactionCoordinator | undefined;
@@ -190,7 +210,6 @@ async function assemble(
       replicas.topics().flatMap((topic) => topic.partitions.map((partition) => partition.ready)),
     );
 
-    let advertised: BrokerNode[] = [];
     const node = (): BrokerNode => advertised[0];
 
     const offsetsTopic = internalTopicStorage(replicas, {
@@ -238,8 +257,8 @@ async function assemble(
       .register(
         createMetadataHandler({
           replicas,
-          clusterId: metadata.clusterId,
-          brokers: () => advertised,
+          clusterId,
+          brokers: clusterBrokers,
           controllerId: config.nodeId,
           autoCreateTopicsEnable: () => brokerConfigs.current().autoCreateTopicsEnable,
           numPartitions: () => brokerConfigs.current().numPartitions,
@@ -271,9 +290,9 @@ async function assemble(
       .register(createIncrementalAlterConfigsHandler({ replicas, brokerConfigs }))
       .register(
         createDescribeClusterHandler({
-          clusterId: metadata.clusterId,
+          clusterId,
           controllerId: config.nodeId,
-          brokers: () => advertised,
+          brokers: clusterBrokers,
         }),
       )
       .register(createDescribeLogDirsHandler({ replicas, logDir }));
@@ -336,6 +355,7 @@ async function assemble(
       port: address.port,
       rack: null,
     }));
+    await cluster?.register(advertised[0].host, advertised[0].port);
 
     const warmingOffsetsTopic = offsetsTopic
       .ensureTopic()
@@ -353,10 +373,11 @@ async function assemble(
       listeners: server.listeners,
       config,
       nodeId: config.nodeId,
-      clusterId: metadata.clusterId,
+      clusterId,
       replicas,
       stop() {
         stopping ??= (async () => {
+          await cluster?.leave();
           // Coordinators first: a JoinGroup parked on a rebalance is answered at once instead of
           // holding the server's shutdown grace period.
           runningCoordinator.close();
@@ -377,6 +398,7 @@ async function assemble(
       },
     };
   } catch (error) {
+    await cluster?.leave().catch(() => undefined);
     await server?.stop().catch(() => undefined);
     coordinator?.close();
     transactionCoordinator?.close();
