@@ -174,6 +174,7 @@ async function assemble(
   // Cluster mode (etcd.endpoints set): the log directory must belong to the cluster in etcd.
   const cluster = await openBrokerMembership(config, logDir, {
     onRetry: (message) => logger.warn(message),
+    onWarning: (message) => logger.warn(message),
   }).catch(async (error: unknown) => {
     await logManager.close().catch(() => undefined);
     throw error;

@@ -18,7 +18,11 @@ export const CLUSTER_ID_FILE = join('meta', 'cluster-id');
 export async function openBrokerMembership(
   config: BrokerConfig,
   logDir: string,
-  options: { onRetry?: (message: string) => void; connectTimeoutMs?: number } = {},
+  options: {
+    onRetry?: (message: string) => void;
+    onWarning?: (message: string) => void;
+    connectTimeoutMs?: number;
+  } = {},
 ): Promise<ClusterMember | null> {
   const settings = clusterSettings(config);
   if (settings === null) return null;
@@ -33,6 +37,7 @@ export async function openBrokerMembership(
   const member = await ClusterMember.open(settings, {
     clusterId: kept ?? config.clusterId,
     onRetry: options.onRetry,
+    onWarning: options.onWarning,
     connectTimeoutMs: options.connectTimeoutMs,
   });
   try {

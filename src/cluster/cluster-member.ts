@@ -20,6 +20,8 @@ export interface OpenClusterOptions {
   /** How long to wait for etcd at start before failing with ETCD_UNAVAILABLE. */
   readonly connectTimeoutMs?: number;
   readonly onRetry?: (message: string) => void;
+  /** Told of controller work that failed and will be retried (etcd away): for the broker's log. */
+  readonly onWarning?: (message: string) => void;
   /** Kafka's leader.imbalance.check.interval.seconds, in ms (tests shorten it). */
   readonly leaderImbalanceCheckIntervalMs?: number;
 }
@@ -100,6 +102,12 @@ export class ClusterMember {
       autoLeaderRebalanceEnable: settings.autoLeaderRebalanceEnable,
       leaderImbalanceCheckIntervalMs: this.options.leaderImbalanceCheckIntervalMs,
     });
+    controller.on('warning', (error) =>
+      this.options.onWarning?.(`cluster controller: ${error.message}; retrying`),
+    );
+    registry.on('lost', (reason) =>
+      this.options.onWarning?.(`broker registration lost (${reason}); registering again`),
+    );
     this.registration = { registry, controller };
     await controller.campaign();
   }

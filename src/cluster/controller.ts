@@ -49,8 +49,11 @@ export interface ControllerEvents {
   elected: [epoch: number];
   /** This broker stopped being controller (resigned, or its key is gone). */
   resigned: [];
-  /** A reconciliation pass failed for a reason other than a lost race; it will be retried. */
-  error: [error: Error];
+  /**
+   * A reconciliation pass or a candidacy failed for a reason other than a lost race (etcd away);
+   * it is retried. Not 'error', which would throw where nobody listens.
+   */
+  warning: [error: Error];
 }
 
 type Decision = Omit<PartitionState, 'partitionEpoch'>;
@@ -65,7 +68,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
   private stopped = false;
   private readonly unsubscribe: () => void;
   private readonly imbalanceTimer: NodeJS.Timeout | undefined;
-  private readonly onRegistered = (): void => void this.campaign();
+  private readonly onRegistered = (): void => void this.campaignUntilDone();
 
   constructor(
     private readonly store: EtcdMetadataStore,
@@ -108,6 +111,20 @@ export class Controller extends EventEmitter<ControllerEvents> {
     this.candidateKey = key;
     this.candidateRevision = Number(put.header.revision);
     this.checkElection();
+  }
+
+  /** campaign(), retried every 250 ms while etcd refuses, until it succeeds or the lease changes. */
+  private async campaignUntilDone(): Promise<void> {
+    const lease = this.registry.currentLease;
+    while (!this.stopped && lease !== undefined && this.registry.currentLease === lease) {
+      try {
+        await this.campaign();
+        return;
+      } catch (error) {
+        this.emit('warning', error as Error);
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    }
   }
 
   /** Withdraws from the election (controlled shutdown) and stops acting. */
@@ -273,7 +290,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
           this.dirty = false;
           await this.reconcile(this.fence).catch((error: Error) => {
             if ((error as ClusterError).code === ClusterErrorCode.NOT_CONTROLLER) return;
-            this.emit('error', error);
+            this.emit('warning', error);
             this.dirty = true;
             return new Promise((resolve) => setTimeout(resolve, 250));
           });

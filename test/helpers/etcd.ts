@@ -9,10 +9,20 @@ import { type SettingsInput, resolveBrokerConfig } from '../../src/config/index.
 export { EtcdProcess };
 export { waitFor } from './clients.js';
 
-/** Starts etcd now and stops it when the test file ends: call it at the top level of the file. */
+/** What must end while etcd still runs (members leaving), per etcd, run before it stops. */
+const beforeStop = new Map<string, Array<() => Promise<void>>>();
+
+/**
+ * Starts etcd now and stops it when the test file ends, after the members joined through
+ * joinMember() have left: call it at the top level of the file.
+ */
 export async function startEtcd(): Promise<EtcdProcess> {
   const etcd = await EtcdProcess.start();
-  after(() => etcd.stop());
+  beforeStop.set(etcd.endpoint, []);
+  after(async () => {
+    await Promise.all((beforeStop.get(etcd.endpoint) ?? []).map((cleanup) => cleanup()));
+    await etcd.stop();
+  });
   return etcd;
 }
 
@@ -60,6 +70,9 @@ export async function joinMember(
     connectTimeoutMs: 10_000,
     ...options,
   });
-  after(() => member.leave().catch(() => undefined));
+  const leave = () => member.leave().catch(() => undefined);
+  const cleanups = beforeStop.get(etcd.endpoint);
+  if (cleanups !== undefined) cleanups.push(leave);
+  else after(leave);
   return member;
 }
