@@ -171,7 +171,10 @@ export class EtcdMetadataStore implements ClusterView {
         `partition ${topic}-${partition} has moved past epoch ${expectedPartitionEpoch} (now ${current === null ? 'deleted' : (JSON.parse(current) as PartitionState).partitionEpoch}); re-read it and decide again`,
       );
     }
-    this.apply(key, JSON.stringify(state), Number(result.header.revision));
+    // Applied now so the writer reads its own write; the watch event of the same revision is then
+    // skipped, so listeners hear of the change here.
+    const change = this.apply(key, JSON.stringify(state), Number(result.header.revision));
+    if (change !== null) this.emit(change);
     return state;
   }
 

@@ -152,6 +152,10 @@ describe('the controller', () => {
     await controller.controller.createTopic({ name: 'cas', assignment: [[1, 2, 3]] });
     const store = controller.store;
     const initial = await waitFor(() => store.partitionState('cas', 0), 'the partition state');
+    const heard: string[] = [];
+    store.subscribe((change) => {
+      if (change.kind === 'partition') heard.push(`${change.topic}-${change.partition}`);
+    });
     const written = await store.updatePartitionState(
       'cas',
       0,
@@ -160,6 +164,9 @@ describe('the controller', () => {
       null,
     );
     assert.equal(written.partitionEpoch, initial.partitionEpoch + 1);
+    // The writer's own view has the write at once, and its listeners hear of it.
+    assert.equal(store.partitionState('cas', 0)?.partitionEpoch, written.partitionEpoch);
+    await waitFor(() => heard.includes('cas-0'), 'the writer’s listener to hear of its write');
     await assert.rejects(
       store.updatePartitionState('cas', 0, initial.partitionEpoch, { ...initial, isr: [1] }, null),
       isCode(ClusterErrorCode.STALE_PARTITION_EPOCH),
