@@ -66,7 +66,8 @@ export async function connectEtcd(
       await client.get('/').exec();
       return client;
     } catch (error) {
-      const reason = (error as Error).message;
+      // grpc-js ends its messages with an empty 'Resolution note:'; it says nothing.
+      const reason = (error as Error).message.replace(/\.?\s*Resolution note:\s*$/, '');
       const remainingMs = deadline - Date.now();
       if (remainingMs <= 0) {
         client.close();
