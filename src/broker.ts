@@ -67,6 +67,7 @@ import { HandlerRegistry } from './handlers/registry.js';
 import { createSyncGroupHandler } from './handlers/sync-group.js';
 import { type HttpDoor, type HttpRoute, jsonAnswer, startHttpDoor } from './http/http-server.js';
 import { LocalMetadataStore, type TopicMetadata } from './metadata/metadata-store.js';
+import { openBrokerMembership } from './cluster/broker-membership.js';
 import {
   BrokerMetrics,
   type GroupSnapshot,
@@ -200,6 +201,27 @@ async function assemble(
     throw error;
   }
 
+  // Cluster mode (etcd.endpoints set): the log directory must belong to the cluster in etcd.
+  const cluster = await openBrokerMembership(config, logDir, {
+    onRetry: (message) => logger.warn(message),
+    onWarning: (message) => logger.warn(message),
+  }).catch(async (error: unknown) => {
+    await logManager.close().catch(() => undefined);
+    await httpDoor?.stop();
+    throw error;
+  });
+  const clusterId = cluster?.store.clusterId ?? metadata.clusterId;
+  const clusterBrokers = (): BrokerNode[] =>
+    cluster === null
+      ? advertised
+      : [...cluster.store.brokers().values()].map(({ brokerId, host, port, rack }) => ({
+          nodeId: brokerId,
+          host,
+          port,
+          rack,
+        }));
+
+  let advertised: BrokerNode[] = [];
   let server: BrookServer | undefined;
   let coordinator: GroupCoordinator | undefined;
   let transactionCoordinator: TransactionCoordinator | undefined;
@@ -241,7 +263,6 @@ async function assemble(
       replicas.topics().flatMap((topic) => topic.partitions.map((partition) => partition.ready)),
     );
 
-    let advertised: BrokerNode[] = [];
     const node = (): BrokerNode => advertised[0];
 
     coordinator = new GroupCoordinator(
@@ -289,8 +310,8 @@ async function assemble(
       .register(
         createMetadataHandler({
           replicas,
-          clusterId: metadata.clusterId,
-          brokers: () => advertised,
+          clusterId,
+          brokers: clusterBrokers,
           controllerId: config.nodeId,
           autoCreateTopicsEnable: () => brokerConfigs.current().autoCreateTopicsEnable,
           numPartitions: () => brokerConfigs.current().numPartitions,
@@ -322,9 +343,9 @@ async function assemble(
       .register(createIncrementalAlterConfigsHandler({ replicas, brokerConfigs }))
       .register(
         createDescribeClusterHandler({
-          clusterId: metadata.clusterId,
+          clusterId,
           controllerId: config.nodeId,
-          brokers: () => advertised,
+          brokers: clusterBrokers,
         }),
       )
       .register(createDescribeLogDirsHandler({ replicas, logDir }));
@@ -385,6 +406,7 @@ async function assemble(
       port: address.port,
       rack: null,
     }));
+    await cluster?.register(advertised[0].host, advertised[0].port);
 
     const runningServer = server;
     const runningHttpDoor = httpDoor;
@@ -399,11 +421,12 @@ async function assemble(
       httpListeners: httpDoor?.listeners ?? [],
       config,
       nodeId: config.nodeId,
-      clusterId: metadata.clusterId,
+      clusterId,
       replicas,
       stop() {
         stopping ??= (async () => {
           observed?.detach();
+          await cluster?.leave();
           // Coordinators first: a JoinGroup parked on a rebalance is answered at once instead of
           // holding the server's shutdown grace period.
           runningCoordinator.close();
@@ -425,6 +448,7 @@ async function assemble(
       },
     };
   } catch (error) {
+    await cluster?.leave().catch(() => undefined);
     await server?.stop().catch(() => undefined);
     coordinator?.close();
     transactionCoordinator?.close();

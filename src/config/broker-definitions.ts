@@ -39,6 +39,22 @@ function clusterIdValidator(value: ConfigValue): void {
   }
 }
 
+function etcdEndpointsValidator(value: ConfigValue): void {
+  for (const endpoint of value as readonly string[]) {
+    if (!/^https?:\/\/[^/\s]+:[0-9]+\/?$/.test(endpoint)) {
+      throw new Error(
+        `${JSON.stringify(endpoint)} is not an etcd client URL of the form http://HOST:PORT`,
+      );
+    }
+  }
+}
+
+function etcdPrefixValidator(value: ConfigValue): void {
+  if (typeof value === 'string' && !/^\/[^\s]*$/.test(value)) {
+    throw new Error('an etcd key prefix starts with / and holds no spaces, e.g. /brook/prod');
+  }
+}
+
 const definitions: ConfigDefinition[] = [
   // --- where the broker keeps data and listens
   {
@@ -112,6 +128,68 @@ const definitions: ConfigDefinition[] = [
     validate: clusterIdValidator,
     documentation:
       'The cluster id; when unset Brook generates one on first start and keeps it under log.dirs.',
+    dynamic: false,
+  },
+
+  // --- cluster mode: metadata, liveness and the controller in etcd (src/cluster/README.md)
+  {
+    name: 'etcd.endpoints',
+    type: 'list',
+    defaultValue: null,
+    validate: etcdEndpointsValidator,
+    documentation:
+      'Comma-separated etcd client URLs (http://HOST:PORT); unset or empty runs one broker with local metadata.',
+    dynamic: false,
+  },
+  {
+    name: 'etcd.prefix',
+    type: 'string',
+    defaultValue: null,
+    validate: etcdPrefixValidator,
+    documentation:
+      "The etcd key prefix of this cluster's metadata; when unset /brook/<cluster.id>, or /brook/default.",
+    dynamic: false,
+  },
+  {
+    name: 'broker.session.timeout.ms',
+    type: 'int',
+    defaultValue: 9000,
+    minimum: 2000,
+    documentation:
+      "How long a broker that stops renewing its etcd lease keeps its registration (the lease's TTL).",
+    dynamic: false,
+  },
+  {
+    name: 'broker.rack',
+    type: 'string',
+    defaultValue: null,
+    documentation:
+      "This broker's rack; replica placement spreads a partition's replicas over racks.",
+    dynamic: false,
+  },
+  {
+    name: 'transaction.state.log.min.isr',
+    type: 'int',
+    defaultValue: 1,
+    minimum: 1,
+    documentation:
+      'min.insync.replicas of __transaction_state (Kafka: 2; Brook starts single-broker).',
+    dynamic: false,
+  },
+  {
+    name: 'auto.leader.rebalance.enable',
+    type: 'boolean',
+    defaultValue: true,
+    documentation:
+      "The controller moves each partition's leadership back to its preferred replica when it is in sync.",
+    dynamic: false,
+  },
+  {
+    name: 'controlled.shutdown.enable',
+    type: 'boolean',
+    defaultValue: true,
+    documentation:
+      'On SIGTERM a clustered broker hands its leaderships to other in-sync replicas before it exits.',
     dynamic: false,
   },
 

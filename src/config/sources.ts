@@ -40,7 +40,6 @@ const INAPPLICABLE_KAFKA_SETTINGS = new Set([
   'log.cleaner.io.buffer.size',
   'share.coordinator.state.topic.replication.factor',
   'share.coordinator.state.topic.min.isr',
-  'transaction.state.log.min.isr',
   'zookeeper.connect',
   'zookeeper.connection.timeout.ms',
   'group.coordinator.rebalance.protocols',

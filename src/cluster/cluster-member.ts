@@ -1,0 +1,140 @@
+// One broker's membership in a cluster: the etcd client, the metadata view, the registration and
+// the controller candidacy, started in that order and stopped in reverse. This is what the broker
+// holds when etcd.endpoints is set; tests use it to run several members in one process.
+//
+// Two steps, because a broker learns its own address only once it listens (port 0): open() reads
+// the cluster (before the logs are opened, so a foreign cluster id stops the start early), and
+// register() announces the broker and stands for controller once clients can reach it.
+
+import type { Etcd3 } from 'etcd3';
+import type { BrokerEndpoint } from '../metadata/cluster-metadata.js';
+import { BrokerRegistry } from './broker-registry.js';
+import { Controller } from './controller.js';
+import { connectEtcd } from './etcd-client.js';
+import { EtcdMetadataStore } from './etcd-metadata-store.js';
+import type { ClusterSettings } from './settings.js';
+
+export interface OpenClusterOptions {
+  /** cluster.id, or the id kept in the log directory; must match etcd's when both exist. */
+  readonly clusterId?: string | null;
+  /** How long to wait for etcd at start before failing with ETCD_UNAVAILABLE. */
+  readonly connectTimeoutMs?: number;
+  readonly onRetry?: (message: string) => void;
+  /** Told of controller work that failed and will be retried (etcd away): for the broker's log. */
+  readonly onWarning?: (message: string) => void;
+  /** Kafka's leader.imbalance.check.interval.seconds, in ms (tests shorten it). */
+  readonly leaderImbalanceCheckIntervalMs?: number;
+}
+
+export interface JoinClusterOptions extends OpenClusterOptions {
+  /** Where clients reach this broker. */
+  readonly host: string;
+  readonly port: number;
+}
+
+export class ClusterMember {
+  private registration: { registry: BrokerRegistry; controller: Controller } | undefined;
+
+  private constructor(
+    readonly settings: ClusterSettings,
+    readonly client: Etcd3,
+    readonly store: EtcdMetadataStore,
+    private readonly options: OpenClusterOptions,
+  ) {}
+
+  /** Connects (retrying until connectTimeoutMs) and loads the view; registers nothing yet. */
+  static async open(
+    settings: ClusterSettings,
+    options: OpenClusterOptions,
+  ): Promise<ClusterMember> {
+    const client = await connectEtcd(settings.etcdEndpoints, {
+      timeoutMs: options.connectTimeoutMs ?? 60_000,
+      onRetry: options.onRetry,
+    });
+    try {
+      const store = await EtcdMetadataStore.open(client, settings.etcdPrefix, {
+        clusterId: options.clusterId,
+      });
+      return new ClusterMember(settings, client, store, options);
+    } catch (error) {
+      client.close();
+      throw error;
+    }
+  }
+
+  /** open() then register(): a member ready in one call (tests). */
+  static async join(
+    settings: ClusterSettings,
+    options: JoinClusterOptions,
+  ): Promise<ClusterMember> {
+    const member = await ClusterMember.open(settings, options);
+    try {
+      await member.register(options.host, options.port);
+    } catch (error) {
+      await member.abandon();
+      throw error;
+    }
+    return member;
+  }
+
+  get registry(): BrokerRegistry {
+    return this.registered().registry;
+  }
+
+  get controller(): Controller {
+    return this.registered().controller;
+  }
+
+  /** Registers under a lease (BROKER_ID_IN_USE if a live broker has the id) and stands for controller. */
+  async register(host: string, port: number): Promise<void> {
+    const { settings } = this;
+    const endpoint: BrokerEndpoint = {
+      brokerId: settings.brokerId,
+      host,
+      port,
+      rack: settings.brokerRack,
+    };
+    const registry = new BrokerRegistry(this.store, endpoint, settings.brokerSessionTimeoutMs);
+    await registry.start();
+    const controller = new Controller(this.store, registry, {
+      brokerId: settings.brokerId,
+      uncleanLeaderElectionEnable: settings.uncleanLeaderElectionEnable,
+      autoLeaderRebalanceEnable: settings.autoLeaderRebalanceEnable,
+      leaderImbalanceCheckIntervalMs: this.options.leaderImbalanceCheckIntervalMs,
+    });
+    controller.on('warning', (error) =>
+      this.options.onWarning?.(`cluster controller: ${error.message}; retrying`),
+    );
+    registry.on('lost', (reason) =>
+      this.options.onWarning?.(`broker registration lost (${reason}); registering again`),
+    );
+    this.registration = { registry, controller };
+    await controller.campaign();
+  }
+
+  /** Leaves cleanly: withdraws from the election, revokes the registration, stops watching. */
+  async leave(): Promise<void> {
+    await this.registration?.controller.stop();
+    await this.registration?.registry.stop();
+    await this.store.close();
+    this.client.close();
+  }
+
+  /**
+   * Drops the connection without revoking anything, as a crashed process would: the cluster
+   * notices only when the lease expires. For tests.
+   */
+  async abandon(): Promise<void> {
+    this.registration?.controller.halt();
+    this.registration?.registry.release();
+    await this.store.close().catch(() => undefined);
+    this.client.close();
+  }
+
+  private registered(): { registry: BrokerRegistry; controller: Controller } {
+    if (this.registration === undefined) {
+      throw new Error('assertion failed: the cluster member is not registered yet');
+    }
+    return this.registration;
+  }
+}

@@ -1,0 +1,386 @@
+// The controller: one broker at a time decides leaderships, ISR removals of dead brokers, and
+// topic assignments, and writes them to etcd. Any broker can take the role; its state is what
+// etcd holds, so a new controller starts by reading, never by replaying a private log.
+//
+// Election: every broker puts `controller/<its lease id>` under the lease it registered with; the
+// key with the lowest create revision wins and that revision is the controller epoch. A dead or
+// stalled broker's lease expires, its key goes, and the next candidate is controller. Every write
+// the controller makes compares its own key's create revision (etcd-metadata-store.ts), so a
+// deposed controller that has not noticed yet cannot change anything.
+//
+// What it does, all through compare-and-swap on the partition epoch:
+//   - a broker's registration disappears → each partition it led gets a new leader from the live
+//     ISR members (replica order, so the preferred one first), leader epoch + 1; it leaves every
+//     ISR it was in. With no live ISR member the partition goes offline (leader -1, the last ISR
+//     kept), unless the topic allows unclean election: then a live out-of-sync replica leads.
+//   - an offline partition's ISR member registers again → it leads.
+//   - preferred-leader election on request, and every leaderImbalanceCheckIntervalMs when
+//     auto.leader.rebalance.enable.
+//   - topic creation and partition addition with placement.ts.
+//
+// Reconciliation runs one pass at a time; a change arriving meanwhile marks it dirty and another
+// pass follows, so nothing between two passes is lost and passes never interleave.
+
+import { EventEmitter } from 'node:events';
+import {
+  type ClusterChange,
+  NO_LEADER,
+  type PartitionState,
+} from '../metadata/cluster-metadata.js';
+import type { BrokerRegistry } from './broker-registry.js';
+import { ClusterError, ClusterErrorCode } from './errors.js';
+import {
+  type ControllerFence,
+  type EtcdMetadataStore,
+  clusterKeys,
+} from './etcd-metadata-store.js';
+import { checkManualAssignment, placeAdditionalReplicas, placeReplicas } from './placement.js';
+
+export interface ControllerOptions {
+  readonly brokerId: number;
+  readonly uncleanLeaderElectionEnable: boolean;
+  readonly autoLeaderRebalanceEnable: boolean;
+  /** Kafka's leader.imbalance.check.interval.seconds (300) in milliseconds. */
+  readonly leaderImbalanceCheckIntervalMs?: number;
+}
+
+export interface ControllerEvents {
+  /** This broker became controller with this epoch. */
+  elected: [epoch: number];
+  /** This broker stopped being controller (resigned, or its key is gone). */
+  resigned: [];
+  /**
+   * A reconciliation pass or a candidacy failed for a reason other than a lost race (etcd away);
+   * it is retried. Not 'error', which would throw where nobody listens.
+   */
+  warning: [error: Error];
+}
+
+type Decision = Omit<PartitionState, 'partitionEpoch'>;
+
+export class Controller extends EventEmitter<ControllerEvents> {
+  private candidateKey: string | undefined;
+  /** The create revision of candidateKey: the controller epoch if this candidacy wins. */
+  private candidateRevision = 0;
+  private fence: ControllerFence | null = null;
+  private passRunning: Promise<void> | undefined;
+  private dirty = false;
+  private stopped = false;
+  private readonly unsubscribe: () => void;
+  private readonly imbalanceTimer: NodeJS.Timeout | undefined;
+  private readonly onRegistered = (): void => void this.campaignUntilDone();
+
+  constructor(
+    private readonly store: EtcdMetadataStore,
+    private readonly registry: BrokerRegistry,
+    private readonly options: ControllerOptions,
+  ) {
+    super();
+    this.unsubscribe = store.subscribe((change) => this.onChange(change));
+    registry.on('registered', this.onRegistered);
+    if (options.autoLeaderRebalanceEnable) {
+      this.imbalanceTimer = setInterval(
+        () => void this.electPreferredLeaders().catch(() => undefined),
+        options.leaderImbalanceCheckIntervalMs ?? 300_000,
+      );
+      this.imbalanceTimer.unref();
+    }
+  }
+
+  /** Whether this broker is controller as far as the view knows (writes are checked in etcd). */
+  get isController(): boolean {
+    return this.fence !== null;
+  }
+
+  get epoch(): number | null {
+    return this.fence?.epoch ?? null;
+  }
+
+  /** Puts this broker's candidacy under its registration lease. */
+  async campaign(): Promise<void> {
+    const lease = this.registry.currentLease;
+    if (lease === undefined || this.stopped) return;
+    const leaseId = await lease.grant();
+    const key = `${clusterKeys.controllerCandidates}${BigInt(leaseId).toString(16)}`;
+    if (key === this.candidateKey) return;
+    const put = await this.store.namespace
+      .put(key)
+      .value(String(this.options.brokerId))
+      .lease(leaseId)
+      .exec();
+    this.candidateKey = key;
+    this.candidateRevision = Number(put.header.revision);
+    this.checkElection();
+  }
+
+  /** campaign(), retried every 250 ms while etcd refuses, until it succeeds or the lease changes. */
+  private async campaignUntilDone(): Promise<void> {
+    const lease = this.registry.currentLease;
+    while (!this.stopped && lease !== undefined && this.registry.currentLease === lease) {
+      try {
+        await this.campaign();
+        return;
+      } catch (error) {
+        this.emit('warning', error as Error);
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    }
+  }
+
+  /** Withdraws from the election (controlled shutdown) and stops acting. */
+  async stop(): Promise<void> {
+    this.halt();
+    await this.passRunning;
+    const key = this.candidateKey;
+    this.setFence(null);
+    if (key !== undefined)
+      await this.store.namespace
+        .delete()
+        .key(key)
+        .catch(() => undefined);
+  }
+
+  /** Stops acting at once without telling etcd (a crash, for tests); the lease decides. */
+  halt(): void {
+    this.stopped = true;
+    this.unsubscribe();
+    this.registry.off('registered', this.onRegistered);
+    if (this.imbalanceTimer !== undefined) clearInterval(this.imbalanceTimer);
+  }
+
+  /**
+   * Creates a topic: placed over the live brokers (or as `assignment` gives), every replica in
+   * the ISR, the first replica leading. Throws NOT_CONTROLLER on a broker that is not controller,
+   * PLACEMENT_REFUSED with INVALID_REPLICATION_FACTOR / INVALID_REPLICA_ASSIGNMENT.
+   */
+  async createTopic(spec: {
+    name: string;
+    partitionCount?: number;
+    replicationFactor?: number;
+    assignment?: readonly (readonly number[])[];
+    configs?: Readonly<Record<string, string>>;
+  }): Promise<readonly (readonly number[])[]> {
+    const fence = this.requireFence();
+    const live = this.liveBrokers();
+    let assignment: readonly (readonly number[])[];
+    if (spec.assignment !== undefined) {
+      checkManualAssignment(live, spec.assignment);
+      assignment = spec.assignment;
+    } else {
+      assignment = placeReplicas(live, spec.partitionCount ?? 1, spec.replicationFactor ?? 1);
+    }
+    const states = assignment.map((replicas) => this.initialState(replicas));
+    await this.store.createTopic(spec.name, assignment, states, spec.configs ?? {}, fence);
+    return assignment;
+  }
+
+  /** CreatePartitions: places `addedCount` more partitions after the existing ones. */
+  async addPartitions(topic: string, addedCount: number): Promise<readonly (readonly number[])[]> {
+    const fence = this.requireFence();
+    const existing = this.store.topics().get(topic);
+    if (existing === undefined) {
+      throw new ClusterError(ClusterErrorCode.UNKNOWN_TOPIC, `topic ${topic} does not exist`);
+    }
+    const added = placeAdditionalReplicas(this.liveBrokers(), existing.partitions, addedCount);
+    await this.store.addPartitions(
+      topic,
+      existing,
+      added,
+      added.map((replicas) => this.initialState(replicas)),
+      fence,
+    );
+    return added;
+  }
+
+  /**
+   * Moves leadership to each partition's preferred replica where it is alive, in the ISR and not
+   * already leading. Returns the partitions moved, as `topic-partition`.
+   */
+  async electPreferredLeaders(
+    partitions?: readonly { topic: string; partition: number }[],
+  ): Promise<string[]> {
+    const fence = this.requireFence();
+    const live = this.store.brokers();
+    const moved: string[] = [];
+    for (const { topic, partition } of partitions ?? this.allPartitions()) {
+      const state = this.store.partitionState(topic, partition);
+      if (state === undefined) continue;
+      const preferred = state.replicas[0]!;
+      if (state.leader === preferred || !live.has(preferred) || !state.isr.includes(preferred))
+        continue;
+      try {
+        await this.store.updatePartitionState(
+          topic,
+          partition,
+          state.partitionEpoch,
+          { ...state, leader: preferred, leaderEpoch: state.leaderEpoch + 1 },
+          fence,
+        );
+        moved.push(`${topic}-${partition}`);
+      } catch (error) {
+        if ((error as ClusterError).code !== ClusterErrorCode.STALE_PARTITION_EPOCH) throw error;
+      }
+    }
+    return moved;
+  }
+
+  /** Resolves when no reconciliation pass is running or pending (tests, controlled shutdown). */
+  async idle(): Promise<void> {
+    while (this.passRunning !== undefined) await this.passRunning;
+  }
+
+  // --- election
+
+  private onChange(change: ClusterChange): void {
+    if (change.kind === 'controller') {
+      this.checkElection();
+      return;
+    }
+    if (change.kind === 'brokers' || change.kind === 'topic') this.scheduleReconcile();
+  }
+
+  private checkElection(): void {
+    if (this.stopped) return;
+    const controller = this.store.controller();
+    const candidateKey = this.candidateKey;
+    const mine =
+      controller !== null &&
+      candidateKey !== undefined &&
+      controller.epoch === this.candidateRevision
+        ? controller.epoch
+        : null;
+    if (mine !== null && this.fence?.epoch !== mine) {
+      this.setFence({ key: candidateKey!, epoch: mine });
+    } else if (mine === null && this.fence !== null) {
+      this.setFence(null);
+    }
+  }
+
+  private setFence(fence: ControllerFence | null): void {
+    const wasController = this.fence !== null;
+    this.fence = fence;
+    if (fence !== null) {
+      this.emit('elected', fence.epoch);
+      this.scheduleReconcile();
+    } else if (wasController) {
+      this.emit('resigned');
+    }
+  }
+
+  private requireFence(): ControllerFence {
+    if (this.fence === null) {
+      const controller = this.store.controller();
+      throw new ClusterError(
+        ClusterErrorCode.NOT_CONTROLLER,
+        `broker ${this.options.brokerId} is not the controller (controller: ${controller === null ? 'none' : `broker ${controller.brokerId}`})`,
+      );
+    }
+    return this.fence;
+  }
+
+  // --- reconciliation
+
+  private scheduleReconcile(): void {
+    if (this.fence === null || this.stopped) return;
+    this.dirty = true;
+    if (this.passRunning !== undefined) return;
+    this.passRunning = (async () => {
+      try {
+        while (this.dirty && this.fence !== null && !this.stopped) {
+          this.dirty = false;
+          await this.reconcile(this.fence).catch((error: Error) => {
+            if ((error as ClusterError).code === ClusterErrorCode.NOT_CONTROLLER) return;
+            this.emit('warning', error);
+            this.dirty = true;
+            return new Promise((resolve) => setTimeout(resolve, 250));
+          });
+        }
+      } finally {
+        this.passRunning = undefined;
+      }
+    })();
+  }
+
+  private async reconcile(fence: ControllerFence): Promise<void> {
+    for (const { topic, partition } of this.allPartitions()) {
+      const replicas = this.store.topics().get(topic)!.partitions[partition]!;
+      const state = this.store.partitionState(topic, partition);
+      try {
+        if (state === undefined) {
+          await this.store.createPartitionState(
+            topic,
+            partition,
+            this.initialState(replicas),
+            fence,
+          );
+          continue;
+        }
+        const next = this.decide(topic, state);
+        if (next !== null)
+          await this.store.updatePartitionState(
+            topic,
+            partition,
+            state.partitionEpoch,
+            next,
+            fence,
+          );
+      } catch (error) {
+        // Someone else changed the partition meanwhile: its watch event brings another pass.
+        if ((error as ClusterError).code !== ClusterErrorCode.STALE_PARTITION_EPOCH) throw error;
+        this.dirty = true;
+      }
+    }
+  }
+
+  /** The partition's next state given the live brokers, or null when nothing changes. */
+  private decide(topic: string, state: PartitionState): Decision | null {
+    const live = this.store.brokers();
+    const liveIsr = state.isr.filter((id) => live.has(id));
+    const leaderAlive = state.leader !== NO_LEADER && live.has(state.leader);
+    if (leaderAlive) {
+      if (liveIsr.length === state.isr.length) return null;
+      return { ...state, isr: liveIsr };
+    }
+    const inSync = state.replicas.filter((id) => liveIsr.includes(id));
+    if (inSync.length > 0) {
+      return { ...state, leader: inSync[0]!, leaderEpoch: state.leaderEpoch + 1, isr: liveIsr };
+    }
+    const liveReplicas = state.replicas.filter((id) => live.has(id));
+    if (this.uncleanAllowed(topic) && liveReplicas.length > 0) {
+      return {
+        ...state,
+        leader: liveReplicas[0]!,
+        leaderEpoch: state.leaderEpoch + 1,
+        isr: [liveReplicas[0]!],
+      };
+    }
+    if (state.leader === NO_LEADER) return null;
+    // Offline: no leader, and the ISR keeps the last leader, the only replica known to hold every
+    // acknowledged record, so it alone may lead when it returns.
+    return { ...state, leader: NO_LEADER, leaderEpoch: state.leaderEpoch + 1, isr: [state.leader] };
+  }
+
+  private uncleanAllowed(topic: string): boolean {
+    const override = this.store.topics().get(topic)?.configs['unclean.leader.election.enable'];
+    return override === undefined ? this.options.uncleanLeaderElectionEnable : override === 'true';
+  }
+
+  private initialState(replicas: readonly number[]): Decision {
+    const live = this.store.brokers();
+    const liveReplicas = replicas.filter((id) => live.has(id));
+    if (liveReplicas.length === 0)
+      return { leader: NO_LEADER, leaderEpoch: 0, isr: [replicas[0]!], replicas };
+    return { leader: liveReplicas[0]!, leaderEpoch: 0, isr: liveReplicas, replicas };
+  }
+
+  private liveBrokers(): { brokerId: number; rack: string | null }[] {
+    return [...this.store.brokers().values()];
+  }
+
+  private *allPartitions(): Generator<{ topic: string; partition: number }> {
+    for (const [topic, assignment] of this.store.topics()) {
+      for (let partition = 0; partition < assignment.partitions.length; partition++)
+        yield { topic, partition };
+    }
+  }
+}
