@@ -104,6 +104,8 @@ export interface Log {
   useTransactionView(view: TransactionView): void;
 
   append(records: Buffer, options: AppendOptions): AppendResult;
+  /** A follower's append of the leader's batches, first offset == logEndOffset (no offsets assigned). */
+  appendAsFollower(records: Buffer): AppendResult;
   waitForFlush(offset: number): Promise<void>;
   flush(): Promise<void>;
 

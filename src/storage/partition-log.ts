@@ -373,6 +373,28 @@ export class PartitionLog extends EventEmitter implements Log {
     };
   }
 
+  /**
+   * A follower's append: `records` are batches as the leader's log holds them, with the leader's
+   * offsets and leader epochs, written through the same group commit as any append (so
+   * `flushedOffset` says what the follower may report to its leader as fetched). Nothing is
+   * stamped. The first batch must start exactly at the log end offset: a gap or an overlap
+   * means the follower fetched from the wrong place, and appending would corrupt the log, so
+   * it throws RecordError (INVALID_RECORD) and leaves the log untouched. Later batches of the
+   * set may skip offsets (the leader's log may be compacted).
+   */
+  appendAsFollower(records: Buffer): AppendResult {
+    if (records.length >= BatchField.baseOffset + 8) {
+      const firstOffset = readInt64(records, BatchField.baseOffset);
+      if (firstOffset !== this.pipeline.logEndOffset) {
+        throw new RecordError(
+          RecordErrorCode.INVALID_RECORD,
+          `follower append starts at offset ${firstOffset}, not at the log end offset ${this.pipeline.logEndOffset}`,
+        );
+      }
+    }
+    return this.append(records, { leaderEpoch: -1, origin: 'replication' });
+  }
+
   /** Resolves once everything below `offset` has survived an fsync. Rejects if that can no longer happen. */
   waitForFlush(offset: number): Promise<void> {
     return this.pipeline.waitForFlush(offset);
