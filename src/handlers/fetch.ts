@@ -6,6 +6,13 @@
 // `maxWaitMs` deadline passes, or the connection closes. Sessionless: the response's session id
 // is always 0, which every client accepts as "no session" (KIP-227). Below v10 a topic whose
 // compression.type is zstd is refused (zstd-gate.ts).
+//
+// A follower's fetch (ReplicaId, or ReplicaState from v15, ≥ 0) reads up to the log end offset,
+// not the high watermark, only where this broker leads with that follower among the replicas
+// (else NOT_LEADER_OR_FOLLOWER), and only in the leader epoch the follower believes in
+// (FENCED_LEADER_EPOCH when its epoch is older, UNKNOWN_LEADER_EPOCH when newer). Its fetchOffset
+// is recorded as what it holds (and, by Brook's rule, has flushed) before the high watermark it
+// is answered with is computed; a parked follower fetch wakes on appends, not on the watermark.
 
 import { ErrorCode } from '../protocol/errors.js';
 import { ApiKey } from '../protocol/generated/index.js';
@@ -24,6 +31,8 @@ import { defineHandler, type RequestContext } from './registry.js';
 import { fetchCompressionError } from './zstd-gate.js';
 
 const READ_COMMITTED = 1;
+/** A fetch's read bound: what a consumer may see, or the log end offset for a follower. */
+type ReadBound = 'highWatermark' | 'lastStableOffset' | 'logEndOffset';
 const emptyRecords: readonly Buffer[] = [];
 
 export interface FetchHandlerDependencies {
@@ -59,12 +68,16 @@ export function createFetchHandler(dependencies: FetchHandlerDependencies) {
     /** Each partition read, with the bound (high watermark, or LSO for read_committed) the read saw. */
     partitions: Map<Partition, number>;
     hasError: boolean;
+    bound: ReadBound;
   }> {
     let remainingBytes = request.maxBytes;
     let byteLength = 0;
     let hasError = false;
     const partitions = new Map<Partition, number>();
     const readCommitted = request.isolationLevel === READ_COMMITTED;
+    const replicaId = version >= 15 ? request.replicaState.replicaId : request.replicaId;
+    const bound: ReadBound =
+      replicaId >= 0 ? 'logEndOffset' : readCommitted ? 'lastStableOffset' : 'highWatermark';
 
     const topics = [];
     for (const fetchTopic of request.topics) {
@@ -95,8 +108,11 @@ export function createFetchHandler(dependencies: FetchHandlerDependencies) {
             topic === undefined ? unknownTopicError : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
         } else if (compressionError !== ErrorCode.NONE) {
           read.response.errorCode = compressionError;
+        } else if (replicaId >= 0 && followerFetchError(partition, replicaId, fetchPartition)) {
+          read.response.errorCode = followerFetchError(partition, replicaId, fetchPartition);
         } else {
-          partitions.set(partition, readBoundOf(partition, readCommitted));
+          if (replicaId >= 0) recordFollowerFetch(partition, replicaId, fetchPartition);
+          partitions.set(partition, readBoundOf(partition, bound));
           const maxBytes = Math.min(fetchPartition.partitionMaxBytes, remainingBytes);
           const readBytes = await readPartition(
             partition,
@@ -104,7 +120,7 @@ export function createFetchHandler(dependencies: FetchHandlerDependencies) {
             maxBytes,
             byteLength === 0,
             read,
-            readCommitted,
+            bound,
           );
           byteLength += readBytes;
           remainingBytes = Math.max(0, remainingBytes - readBytes);
@@ -123,6 +139,7 @@ export function createFetchHandler(dependencies: FetchHandlerDependencies) {
       byteLength,
       partitions,
       hasError,
+      bound,
     };
   }
 
@@ -132,8 +149,9 @@ export function createFetchHandler(dependencies: FetchHandlerDependencies) {
     maxBytes: number,
     isFirstWithData: boolean,
     read: PartitionRead,
-    readCommitted: boolean,
+    bound: ReadBound,
   ): Promise<number> {
+    const readCommitted = bound === 'lastStableOffset';
     const response = read.response;
     const highWatermark = partition.highWatermark;
     const lastStableOffset = partition.lastStableOffset;
@@ -145,7 +163,7 @@ export function createFetchHandler(dependencies: FetchHandlerDependencies) {
       response.errorCode = ErrorCode.OFFSET_OUT_OF_RANGE;
       return 0;
     }
-    const upperBound = readCommitted ? lastStableOffset : highWatermark;
+    const upperBound = readBoundOf(partition, bound);
     if (fetchOffset >= upperBound || (maxBytes <= 0 && !isFirstWithData)) return 0;
     try {
       const result = await partition.read(fetchOffset, maxBytes, upperBound, isFirstWithData);
@@ -159,7 +177,8 @@ export function createFetchHandler(dependencies: FetchHandlerDependencies) {
             firstOffset: BigInt(aborted.firstOffset),
           }));
       }
-      dependencies.traffic?.recordsOut(partition.topic, result.byteLength);
+      if (bound !== 'logEndOffset')
+        dependencies.traffic?.recordsOut(partition.topic, result.byteLength);
       return result.byteLength;
     } catch (error) {
       response.errorCode = kafkaErrorCodeOf(error);
@@ -192,12 +211,7 @@ export function createFetchHandler(dependencies: FetchHandlerDependencies) {
         ) {
           return result.response;
         }
-        await waitForHighWatermark(
-          result.partitions,
-          remainingMs,
-          context,
-          request.isolationLevel === READ_COMMITTED,
-        );
+        await waitForReadBound(result.partitions, remainingMs, context, result.bound);
       }
     },
   });
@@ -221,24 +235,58 @@ function emptyPartitionResponse(
   };
 }
 
-/** What a read may see up to: the high watermark, or the last stable offset for read_committed. */
-function readBoundOf(partition: Partition, readCommitted: boolean): number {
-  return readCommitted ? partition.lastStableOffset : partition.highWatermark;
+/** What a read may see up to: the high watermark, the last stable offset, or the log end offset. */
+function readBoundOf(partition: Partition, bound: ReadBound): number {
+  if (bound === 'highWatermark') return partition.highWatermark;
+  if (bound === 'lastStableOffset') return partition.lastStableOffset;
+  return partition.logEndOffset;
+}
+
+/** Why a follower's fetch of `partition` is refused, or NONE. */
+function followerFetchError(
+  partition: Partition,
+  replicaId: number,
+  fetchPartition: FetchRequestFetchPartition,
+): number {
+  const replicaState = partition.replicaState;
+  if (
+    replicaState === null ||
+    !replicaState.isReplica(replicaId) ||
+    replicaId === replicaState.leaderId
+  )
+    return ErrorCode.NOT_LEADER_OR_FOLLOWER;
+  const currentLeaderEpoch = fetchPartition.currentLeaderEpoch;
+  if (currentLeaderEpoch >= 0 && currentLeaderEpoch < partition.leaderEpoch)
+    return ErrorCode.FENCED_LEADER_EPOCH;
+  if (currentLeaderEpoch > partition.leaderEpoch) return ErrorCode.UNKNOWN_LEADER_EPOCH;
+  return ErrorCode.NONE;
+}
+
+/** The follower holds (and has flushed) everything below its fetch offset, if that lies in the log. */
+function recordFollowerFetch(
+  partition: Partition,
+  replicaId: number,
+  fetchPartition: FetchRequestFetchPartition,
+): void {
+  const fetchOffset = Number(fetchPartition.fetchOffset);
+  if (fetchOffset < partition.logStartOffset || fetchOffset > partition.logEndOffset) return;
+  partition.recordFollowerFetch(replicaId, fetchOffset);
 }
 
 /**
- * Resolves when any partition's read bound (high watermark, or last stable offset for
- * read_committed) moves past the one the last read saw (at once if it already has: the read
- * awaited, so appends may have landed since), after `timeoutMs`, or on abort.
+ * Resolves when any partition's read bound (high watermark, last stable offset for
+ * read_committed, log end offset for a follower) moves past the one the last read saw (at once if
+ * it already has: the read awaited, so appends may have landed since), after `timeoutMs`, or on
+ * abort.
  */
-function waitForHighWatermark(
+function waitForReadBound(
   partitions: ReadonlyMap<Partition, number>,
   timeoutMs: number,
   context: RequestContext,
-  readCommitted: boolean,
+  bound: ReadBound,
 ): Promise<void> {
   for (const [partition, seen] of partitions) {
-    if (readBoundOf(partition, readCommitted) !== seen) return Promise.resolve();
+    if (readBoundOf(partition, bound) !== seen) return Promise.resolve();
   }
   return new Promise((resolve) => {
     const unsubscribes: Array<() => void> = [];
@@ -251,7 +299,11 @@ function waitForHighWatermark(
     const timer = setTimeout(finish, timeoutMs);
     context.signal.addEventListener('abort', finish, { once: true });
     for (const partition of partitions.keys()) {
-      unsubscribes.push(partition.onHighWatermarkAdvance(finish));
+      unsubscribes.push(
+        bound === 'logEndOffset'
+          ? partition.onLogEndAdvance(finish)
+          : partition.onHighWatermarkAdvance(finish),
+      );
     }
   });
 }

@@ -5,11 +5,18 @@
 // offsets in place. Versions 0-2 (message formats v0/v1) are advertised, because librdkafka
 // before 2.11.1 enables compression only when Produce's range includes 0, but refused. Below v7 a
 // zstd batch is refused (zstd-gate.ts).
+//
+// A partition this broker leads with followers (Partition.replicaState) adds Kafka's acks=all
+// rules: with fewer in-sync replicas than min.insync.replicas the record set is refused before the
+// append (NOT_ENOUGH_REPLICAS), and the answer waits until the high watermark covers the last
+// offset (every ISR member has flushed it), at most the request's timeoutMs (REQUEST_TIMED_OUT).
+// On a single broker neither applies and nothing is consulted.
 
 import { ErrorCode } from '../protocol/errors.js';
 import { ApiKey } from '../protocol/generated/index.js';
 import type { ProduceResponsePartitionProduceResponseInput } from '../protocol/generated/produce.js';
 import type { TopicTraffic } from '../observability/metrics.js';
+import type { Partition } from '../replica/partition.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
 import type { AppendResult } from '../storage/partition-log.js';
 import { errorMessageOf, kafkaErrorCodeOf } from './shared/errors.js';
@@ -21,7 +28,11 @@ export interface ProduceHandlerDependencies {
   readonly onStorageFailure?: (error: unknown) => void;
   /** Counts acknowledged records and bytes per topic (the broker's metrics). */
   readonly traffic?: TopicTraffic;
+  /** A topic's effective min.insync.replicas; asked only for acks=all to a replicated partition. */
+  readonly minInsyncReplicasOf?: (topic: string) => number;
 }
+
+const ACKS_ALL = -1;
 
 export function createProduceHandler(dependencies: ProduceHandlerDependencies) {
   const { replicas, traffic } = dependencies;
@@ -73,14 +84,34 @@ export function createProduceHandler(dependencies: ProduceHandlerDependencies) {
             response.errorMessage = `Produce v${context.apiVersion} may not carry zstd batches (v7 or later may)`;
             return response;
           }
+          const waitsForReplicas = request.acks === ACKS_ALL && partition.replicaState !== null;
+          if (waitsForReplicas) {
+            const minInsyncReplicas = dependencies.minInsyncReplicasOf?.(topicData.name) ?? 1;
+            if (partition.inSyncReplicaCount < minInsyncReplicas) {
+              response.errorCode = ErrorCode.NOT_ENOUGH_REPLICAS;
+              response.errorMessage = `${partition.inSyncReplicaCount} in-sync replicas, below min.insync.replicas=${minInsyncReplicas}`;
+              return response;
+            }
+          }
           try {
             const appended = partition.append(partitionData.records, 'client');
             response.baseOffset = BigInt(appended.baseOffset);
             response.logAppendTimeMs = BigInt(appended.logAppendTime);
             response.logStartOffset = BigInt(partition.logStartOffset);
             countAcknowledged(topicData.name, partitionData.records.length, appended);
+            const settled = waitsForReplicas
+              ? appended.acknowledged.then(() =>
+                  awaitReplicas(
+                    partition,
+                    appended.lastOffset,
+                    request.timeoutMs,
+                    context.signal,
+                    response,
+                  ),
+                )
+              : appended.acknowledged;
             pending.push(
-              appended.acknowledged.catch((error: unknown) => {
+              settled.catch((error: unknown) => {
                 dependencies.onStorageFailure?.(error);
                 response.errorCode = kafkaErrorCodeOf(error);
                 if (response.errorCode === ErrorCode.UNKNOWN_SERVER_ERROR) {
@@ -124,4 +155,24 @@ export function createProduceHandler(dependencies: ProduceHandlerDependencies) {
       };
     },
   });
+}
+
+/**
+ * acks=all on a replicated partition: waits until the high watermark passes `lastOffset`; after
+ * `timeoutMs` the answer is REQUEST_TIMED_OUT (the records stay in the log, as in Kafka). Never rejects.
+ */
+async function awaitReplicas(
+  partition: Partition,
+  lastOffset: number,
+  timeoutMs: number,
+  connectionSignal: AbortSignal,
+  response: { errorCode: number; errorMessage?: string | null },
+): Promise<void> {
+  const signal = AbortSignal.any([connectionSignal, AbortSignal.timeout(Math.max(0, timeoutMs))]);
+  try {
+    await partition.waitForHighWatermark(lastOffset + 1, signal);
+  } catch {
+    response.errorCode = ErrorCode.REQUEST_TIMED_OUT;
+    response.errorMessage = `the in-sync replicas did not reach offset ${lastOffset} within ${timeoutMs} ms`;
+  }
 }

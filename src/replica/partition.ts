@@ -5,7 +5,9 @@
 // High watermark: with the default flush policy (flush.messages = 1) a record becomes visible to
 // consumers only once it is durable, so the high watermark is the log's flushed offset and no
 // consumer ever reads a record a crash could take back. Under a looser policy records are
-// acknowledged after the write, and the high watermark is the log end offset.
+// acknowledged after the write, and the high watermark is the log end offset. When this broker
+// leads a replicated partition (`becomeLeader`), that local figure is one term of a minimum over
+// the ISR (replica-state.ts); as a follower (`becomeFollower`) it is capped by the leader's.
 //
 // Last stable offset: min(first offset of the earliest open transaction, high watermark); what
 // read_committed consumers may read up to (exclusive).
@@ -50,7 +52,9 @@ import {
   parseSnapshotOffset,
   snapshotFileName,
 } from './producer-state.js';
+import type { ReplicaState } from './replica-state.js';
 import { TransactionIndex } from './transaction-index.js';
+import { assert } from '../util/assert.js';
 
 export type HighWatermarkListener = (partition: Partition) => void;
 
@@ -69,6 +73,8 @@ interface LocatedBatch extends ProducerBatch {
 
 export class Partition {
   private readonly listeners = new Set<HighWatermarkListener>();
+  /** Parked follower fetches, woken by appends (registered only while this broker leads with followers). */
+  private readonly appendListeners = new Set<HighWatermarkListener>();
   private lastHighWatermark: number;
   private lastStableOffsetSeen: number;
   private readonly producers = new ProducerStateManager();
@@ -80,15 +86,21 @@ export class Partition {
   private snapshotting = false;
   private snapshotWanted = false;
   private lastExpiryCheckMs = Date.now();
+  private leaderEpochValue: number;
+  /** The followers' states while this broker leads a replicated partition; null on one broker. */
+  private replication: ReplicaState | null = null;
+  /** The leader's high watermark while this broker follows; null when it leads. */
+  private leaderHighWatermark: number | null = null;
 
   constructor(
     readonly topic: string,
     readonly partitionIndex: number,
     readonly log: PartitionLog,
-    readonly leaderEpoch = 0,
+    leaderEpoch = 0,
     /** producer.id.expiration.ms, read at each check (the setting is dynamic). */
     private readonly producerIdExpirationMs: () => number = () => PRODUCER_ID_EXPIRATION_MS,
   ) {
+    this.leaderEpochValue = leaderEpoch;
     this.transactionIndex = new TransactionIndex(log);
     this.activeSegmentBaseOffset = log.activeSegmentBaseOffset;
     // A log that never held a record has no producer state to recover.
@@ -107,11 +119,93 @@ export class Partition {
       this.onFlush(offset);
       this.notifyIfAdvanced();
     });
-    log.on('append', () => this.notifyIfAdvanced());
+    log.on('append', () => {
+      if (this.appendListeners.size > 0)
+        for (const listener of [...this.appendListeners]) listener(this);
+      this.notifyIfAdvanced();
+    });
+  }
+
+  get leaderEpoch(): number {
+    return this.leaderEpochValue;
   }
 
   get highWatermark(): number {
-    return this.log.config.flushMessages <= 1 ? this.log.flushedOffset : this.log.logEndOffset;
+    const local =
+      this.log.config.flushMessages <= 1 ? this.log.flushedOffset : this.log.logEndOffset;
+    if (this.replication !== null) return this.replication.highWatermark(local);
+    if (this.leaderHighWatermark !== null)
+      return Math.min(this.leaderHighWatermark, this.log.flushedOffset);
+    return local;
+  }
+
+  // ───────────────────────────── replication ─────────────────────────────
+
+  /**
+   * This broker leads the partition from `leaderEpoch` on, with the followers and ISR of
+   * `replication` (a fresh ReplicaState for this term). The epoch is recorded in the log before
+   * anything is appended in it.
+   */
+  async becomeLeader(leaderEpoch: number, replication: ReplicaState): Promise<void> {
+    await this.log.assignLeaderEpoch(leaderEpoch);
+    this.leaderEpochValue = leaderEpoch;
+    this.replication = replication;
+    this.leaderHighWatermark = null;
+    this.notifyIfAdvanced();
+  }
+
+  /** This broker follows the partition's leader in `leaderEpoch`; appends come from the leader. */
+  becomeFollower(leaderEpoch: number): void {
+    this.leaderEpochValue = leaderEpoch;
+    this.replication = null;
+    this.leaderHighWatermark ??= 0;
+  }
+
+  /** The followers' states while this broker leads a replicated partition, else null. */
+  get replicaState(): ReplicaState | null {
+    return this.replication;
+  }
+
+  /** ISR members counted for min.insync.replicas (1 on a single broker or as a follower). */
+  get inSyncReplicaCount(): number {
+    return this.replication?.isr.length ?? 1;
+  }
+
+  /** A follower's Fetch from `fetchOffset` (it holds and has flushed everything below it). */
+  recordFollowerFetch(brokerId: number, fetchOffset: number): void {
+    assert(this.replication !== null, `${this.topic}-${this.partitionIndex} is not led here`);
+    this.replication.recordFetch(brokerId, fetchOffset, this.log.logEndOffset);
+    this.notifyIfAdvanced();
+  }
+
+  /** As a follower: appends the leader's batches as they are (see PartitionLog.appendAsFollower). */
+  appendAsFollower(records: Buffer): AppendResult {
+    return this.log.appendAsFollower(records);
+  }
+
+  /** As a follower: the high watermark the leader answered with. */
+  updateLeaderHighWatermark(highWatermark: number): void {
+    if (this.leaderHighWatermark === null) return;
+    this.leaderHighWatermark = Math.max(this.leaderHighWatermark, highWatermark);
+    this.notifyIfAdvanced();
+  }
+
+  /** Resolves once the high watermark reaches `offset` (acks=all), or rejects when `signal` aborts. */
+  waitForHighWatermark(offset: number, signal?: AbortSignal): Promise<void> {
+    if (this.highWatermark >= offset) return resolved;
+    return new Promise((resolve, reject) => {
+      const finish = (error?: Error): void => {
+        unsubscribe();
+        signal?.removeEventListener('abort', onAbort);
+        if (error) reject(error);
+        else resolve();
+      };
+      const onAbort = (): void => finish(new Error('stopped waiting for the high watermark'));
+      const unsubscribe = this.onHighWatermarkAdvance(() => {
+        if (this.highWatermark >= offset) finish();
+      });
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
   }
 
   /** The end of what read_committed consumers see: the first open transaction's first offset, at most the high watermark. */
@@ -241,6 +335,12 @@ export class Partition {
   onHighWatermarkAdvance(listener: HighWatermarkListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Registers for log end offset moves (a follower's fetch parked at the log end). */
+  onLogEndAdvance(listener: HighWatermarkListener): () => void {
+    this.appendListeners.add(listener);
+    return () => this.appendListeners.delete(listener);
   }
 
   private notifyIfAdvanced(): void {
