@@ -52,8 +52,13 @@ function importRule(folder, forbiddenFolders, allowedText) {
 const layerRules = layers.map((layer, index) =>
   importRule(
     layer,
-    [...layers.slice(0, index), ...(layer === 'cli' ? [] : ['broker', 'index', 'client'])],
-    `the layers below it: ${layers.slice(index + 1).join(', ') || 'none'}`,
+    [
+      ...layers.slice(0, index),
+      ...(layer === 'cli' ? [] : ['broker', 'index']),
+      // cluster/ speaks Kafka to other brokers (the replica fetcher) through client/.
+      ...(layer === 'cli' || layer === 'cluster' ? [] : ['client']),
+    ],
+    `the layers below it: ${layers.slice(index + 1).join(', ') || 'none'}${layer === 'cluster' ? ', and client' : ''}`,
   ),
 );
 layerRules.push(

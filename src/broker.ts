@@ -294,7 +294,17 @@ async function assemble(
 
     const registry = new HandlerRegistry();
     registry
-      .register(createProduceHandler({ replicas, traffic: observed?.metrics }))
+      .register(
+        createProduceHandler({
+          replicas,
+          traffic: observed?.metrics,
+          minInsyncReplicasOf: (topic) =>
+            Number(
+              replicas.topic(topic)?.metadata.configs['min.insync.replicas'] ??
+                config.minInsyncReplicas,
+            ),
+        }),
+      )
       .register(
         createFetchHandler({
           replicas,

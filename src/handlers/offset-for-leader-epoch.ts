@@ -56,7 +56,10 @@ export function createOffsetForLeaderEpochHandler(dependencies: {
                   BigInt(partition.logEndOffset),
                 );
               }
-              return answer(ErrorCode.NONE);
+              // An older epoch (a follower finding where its log diverges, KIP-279): where the
+              // leader-epoch cache says it ended.
+              const ended = partition.log.endOffsetForLeaderEpoch(requested.leaderEpoch);
+              return answer(ErrorCode.NONE, ended.leaderEpoch, BigInt(ended.endOffset));
             },
           ),
         })),

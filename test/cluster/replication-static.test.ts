@@ -1,0 +1,204 @@
+// Replication between two in-process brokers without etcd: a StaticClusterView places partition
+// 0 of `events` on brokers 1 (leader) and 2 (follower), and a ReplicaFetcher on each applies it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startBroker, type Broker } from '../../src/broker.js';
+import { KafkaConnection } from '../../src/client/kafka-connection.js';
+import { ReplicaFetcher } from '../../src/cluster/replica-fetcher.js';
+import { StaticClusterView } from '../../src/cluster/static-cluster-view.js';
+import type { PartitionState } from '../../src/metadata/cluster-metadata.js';
+import { ErrorCode } from '../../src/protocol/errors.js';
+import { ApiKey } from '../../src/protocol/generated/index.js';
+import type { ProduceResponse } from '../../src/protocol/generated/produce.js';
+import { BatchField, LOG_OVERHEAD_BYTES, readInt64 } from '../../src/record/batch.js';
+import type { PartitionLog } from '../../src/storage/partition-log.js';
+import { makeBatch } from '../helpers/storage-batches.js';
+import { waitFor } from '../helpers/wire-client.js';
+
+const TOPIC = 'events';
+const WAIT_MS = 10_000;
+
+interface Pair {
+  leader: Broker;
+  follower: Broker;
+  view: StaticClusterView;
+  fetchers: ReplicaFetcher[];
+  producer: KafkaConnection;
+  leaderLog(): PartitionLog;
+  followerLog(): PartitionLog;
+}
+
+async function startPair(
+  t: { after: (fn: () => Promise<void>) => void },
+  topicConfigs: Record<string, string> = {},
+): Promise<Pair> {
+  const leader = await startBroker();
+  const follower = await startBroker();
+  const created = await leader.replicas.createTopic({
+    name: TOPIC,
+    partitionCount: 1,
+    configs: topicConfigs,
+  });
+  await follower.replicas.createTopic({ name: TOPIC, partitionCount: 1, configs: topicConfigs });
+  const view = new StaticClusterView({
+    clusterId: 'static-test',
+    brokers: [
+      { brokerId: 1, host: '127.0.0.1', port: leader.listeners[0].port, rack: null },
+      { brokerId: 2, host: '127.0.0.1', port: follower.listeners[0].port, rack: null },
+    ],
+    topics: [
+      {
+        name: TOPIC,
+        topicId: created.metadata.topicId,
+        partitions: [[1, 2]],
+        configs: topicConfigs,
+      },
+    ],
+    partitionStates: { [`${TOPIC}-0`]: state(1, [1, 2]) },
+  });
+  const fetchers = [
+    new ReplicaFetcher({ brokerId: 1, view, replicas: leader.replicas }),
+    new ReplicaFetcher({ brokerId: 2, view, replicas: follower.replicas }),
+  ];
+  for (const fetcher of fetchers) await fetcher.start();
+  const producer = await KafkaConnection.open(leader.bootstrapServers, { clientId: 'static-test' });
+  t.after(async () => {
+    producer.close();
+    for (const fetcher of fetchers) await fetcher.stop();
+    await follower.stop();
+    await leader.stop();
+  });
+  return {
+    leader,
+    follower,
+    view,
+    fetchers,
+    producer,
+    leaderLog: () => leader.replicas.partition(TOPIC, 0)!.log,
+    followerLog: () => follower.replicas.partition(TOPIC, 0)!.log,
+  };
+}
+
+function state(leaderEpoch: number, isr: number[]): PartitionState {
+  return { leader: 1, leaderEpoch, isr, replicas: [1, 2], partitionEpoch: leaderEpoch };
+}
+
+async function produceAcksAll(pair: Pair, seed: number, timeoutMs = 30_000) {
+  const response = await pair.producer.request<ProduceResponse>(ApiKey.Produce, 9, {
+    transactionalId: null,
+    acks: -1,
+    timeoutMs,
+    topicData: [
+      {
+        name: TOPIC,
+        partitionData: [
+          { index: 0, records: await makeBatch({ seed, recordsCount: 5, valueBytes: 300 }) },
+        ],
+      },
+    ],
+  });
+  return response.responses[0].partitionResponses[0];
+}
+
+/** Every batch of a log, read in pieces (a read stops at a segment's end). */
+async function readAll(log: PartitionLog): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let offset = log.logStartOffset;
+  while (offset < log.logEndOffset) {
+    const read = await log.read(offset, { maxBytes: 1 << 20, maxOffset: log.logEndOffset });
+    const bytes = Buffer.concat(read.chunks);
+    chunks.push(bytes);
+    for (let position = 0; position < bytes.length;) {
+      offset =
+        readInt64(bytes, position + BatchField.baseOffset) +
+        bytes.readInt32BE(position + BatchField.lastOffsetDelta) +
+        1;
+      position += LOG_OVERHEAD_BYTES + bytes.readInt32BE(position + BatchField.batchLength);
+    }
+  }
+  return Buffer.concat(chunks);
+}
+
+test('records produced with acks=all to the leader are byte-identical in the follower log', async (t) => {
+  const pair = await startPair(t);
+  for (let seed = 1; seed <= 20; seed++) {
+    const answer = await produceAcksAll(pair, seed);
+    assert.equal(answer.errorCode, ErrorCode.NONE);
+    assert.equal(Number(answer.baseOffset), (seed - 1) * 5);
+    // Acknowledged means flushed on the follower too.
+    assert.ok(pair.followerLog().flushedOffset >= (seed - 1) * 5 + 5);
+  }
+  assert.equal(pair.followerLog().logEndOffset, 100);
+  assert.ok((await readAll(pair.followerLog())).equals(await readAll(pair.leaderLog())));
+  assert.deepEqual(pair.followerLog().leaderEpochs(), pair.leaderLog().leaderEpochs());
+});
+
+test('acks=all waits for the follower: a paused fetcher holds the answer until it resumes', async (t) => {
+  const pair = await startPair(t);
+  assert.equal((await produceAcksAll(pair, 1)).errorCode, ErrorCode.NONE);
+  pair.fetchers[1].pause();
+  let answered = false;
+  const produced = produceAcksAll(pair, 2).then((answer) => {
+    answered = true;
+    return answer;
+  });
+  // The follower may copy the batch with a fetch already in flight, but cannot report it.
+  await waitFor(() => pair.leaderLog().logEndOffset === 10, WAIT_MS, 'the leader to append');
+  await waitFor(() => pair.followerLog().logEndOffset === 10, WAIT_MS, 'the parked fetch to copy');
+  assert.equal(answered, false, 'answered before the follower reported the records');
+  assert.equal(pair.leader.replicas.partition(TOPIC, 0)!.highWatermark, 5);
+  pair.fetchers[1].resume();
+  const answer = await produced;
+  assert.equal(answer.errorCode, ErrorCode.NONE);
+  assert.equal(Number(answer.baseOffset), 5);
+  assert.equal(pair.leader.replicas.partition(TOPIC, 0)!.highWatermark, 10);
+});
+
+test('min.insync.replicas=2 with the follower out of the ISR refuses acks=all with NOT_ENOUGH_REPLICAS', async (t) => {
+  const pair = await startPair(t, { 'min.insync.replicas': '2' });
+  assert.equal((await produceAcksAll(pair, 1)).errorCode, ErrorCode.NONE);
+  await pair.fetchers[1].stop();
+  // What the controller decides once the follower is gone: the ISR shrinks to the leader.
+  pair.view.setPartitionState(TOPIC, 0, state(1, [1]));
+  const refused = await produceAcksAll(pair, 2);
+  assert.equal(refused.errorCode, ErrorCode.NOT_ENOUGH_REPLICAS);
+  assert.equal(pair.leaderLog().logEndOffset, 5, 'refused before the append');
+});
+
+test('a follower with a divergent tail truncates it by leader epoch and then matches the leader', async (t) => {
+  const pair = await startPair(t);
+  assert.equal((await produceAcksAll(pair, 1)).errorCode, ErrorCode.NONE);
+  await pair.fetchers[1].stop();
+  // The follower's log gets records in epoch 1 the leader never had (as a deposed leader would).
+  const followerLog = pair.followerLog();
+  for (const seed of [100, 101])
+    await followerLog.append(await makeBatch({ seed, recordsCount: 3, valueBytes: 50 }), {
+      leaderEpoch: 1,
+      origin: 'client',
+    }).acknowledged;
+  assert.equal(followerLog.logEndOffset, 11);
+  // A new leader epoch on broker 1; it writes on.
+  pair.view.setPartitionState(TOPIC, 0, state(2, [1]));
+  await waitFor(
+    () => pair.leader.replicas.partition(TOPIC, 0)!.leaderEpoch === 2,
+    WAIT_MS,
+    'broker 1 to lead in epoch 2',
+  );
+  assert.equal((await produceAcksAll(pair, 2)).errorCode, ErrorCode.NONE);
+  assert.equal((await produceAcksAll(pair, 3)).errorCode, ErrorCode.NONE);
+  // Broker 2 follows again and is taken back into the ISR.
+  const fetcher = new ReplicaFetcher({
+    brokerId: 2,
+    view: pair.view,
+    replicas: pair.follower.replicas,
+  });
+  pair.fetchers.push(fetcher); // stopped before the brokers
+  await fetcher.start();
+  pair.view.setPartitionState(TOPIC, 0, { ...state(2, [1, 2]), partitionEpoch: 3 });
+  await waitFor(() => followerLog.logEndOffset === 15, WAIT_MS, 'the follower to catch up');
+  assert.ok((await readAll(followerLog)).equals(await readAll(pair.leaderLog())));
+  assert.deepEqual(followerLog.leaderEpochs(), [
+    { epoch: 1, startOffset: 0 },
+    { epoch: 2, startOffset: 5 },
+  ]);
+});
