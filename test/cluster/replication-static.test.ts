@@ -9,6 +9,7 @@ import { StaticClusterView } from '../../src/cluster/static-cluster-view.js';
 import type { PartitionState } from '../../src/metadata/cluster-metadata.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
+import type { FetchResponse } from '../../src/protocol/generated/fetch.js';
 import type { ProduceResponse } from '../../src/protocol/generated/produce.js';
 import { BatchField, LOG_OVERHEAD_BYTES, readInt64 } from '../../src/record/batch.js';
 import type { PartitionLog } from '../../src/storage/partition-log.js';
@@ -201,4 +202,51 @@ test('a follower with a divergent tail truncates it by leader epoch and then mat
     { epoch: 1, startOffset: 0 },
     { epoch: 2, startOffset: 5 },
   ]);
+});
+
+test('a follower fetch is fenced by its leader epoch and refused from a broker that is no replica', async (t) => {
+  const pair = await startPair(t);
+  assert.equal((await produceAcksAll(pair, 1)).errorCode, ErrorCode.NONE);
+  const fetchAs = async (replicaId: number, currentLeaderEpoch: number) => {
+    const response = await pair.producer.request<FetchResponse>(ApiKey.Fetch, 12, {
+      replicaId,
+      maxWaitMs: 0,
+      minBytes: 0,
+      maxBytes: 1 << 20,
+      isolationLevel: 0,
+      topics: [
+        {
+          topic: TOPIC,
+          partitions: [
+            {
+              partition: 0,
+              currentLeaderEpoch,
+              fetchOffset: 0n,
+              logStartOffset: 0n,
+              partitionMaxBytes: 1 << 20,
+            },
+          ],
+        },
+      ],
+    });
+    return response.responses[0].partitions[0].errorCode;
+  };
+  assert.equal(await fetchAs(2, 0), ErrorCode.FENCED_LEADER_EPOCH);
+  assert.equal(await fetchAs(2, 7), ErrorCode.UNKNOWN_LEADER_EPOCH);
+  assert.equal(await fetchAs(9, 1), ErrorCode.NOT_LEADER_OR_FOLLOWER);
+  assert.equal(await fetchAs(2, 1), ErrorCode.NONE);
+});
+
+test('acks=all that the ISR does not reach within the request timeout is answered REQUEST_TIMED_OUT', async (t) => {
+  const pair = await startPair(t);
+  pair.fetchers[1].pause();
+  const answer = await produceAcksAll(pair, 1, 300);
+  assert.equal(answer.errorCode, ErrorCode.REQUEST_TIMED_OUT);
+  assert.equal(pair.leaderLog().logEndOffset, 5, 'the records stay in the leader log, as in Kafka');
+  pair.fetchers[1].resume();
+  await waitFor(
+    () => pair.leader.replicas.partition(TOPIC, 0)!.highWatermark === 5,
+    WAIT_MS,
+    'the follower to catch up after resuming',
+  );
 });
