@@ -20,6 +20,8 @@ export const ClusterErrorCode = {
   /** A topic create met an existing topic, or a change named a missing one. */
   TOPIC_EXISTS: 'BROOK_CLUSTER_TOPIC_EXISTS',
   UNKNOWN_TOPIC: 'BROOK_CLUSTER_UNKNOWN_TOPIC',
+  /** A topic change was written to etcd, but this broker did not apply it in the time allowed. */
+  TIMED_OUT: 'BROOK_CLUSTER_TIMED_OUT',
   /** A value read from etcd is not what Brook writes there (hand-edited or another program). */
   METADATA_CORRUPT: 'BROOK_CLUSTER_METADATA_CORRUPT',
 } as const;

@@ -33,6 +33,8 @@ export interface MetadataStore {
     partitionCount: number;
     configs?: Record<string, string>;
     internal?: boolean;
+    /** Cluster mode: the id the cluster gave the topic; otherwise a new random one. */
+    topicId?: Buffer;
   }): Promise<TopicMetadata>;
   deleteTopic(name: string): Promise<TopicMetadata>;
   setPartitionCount(name: string, partitionCount: number): Promise<TopicMetadata>;
@@ -126,6 +128,7 @@ export class LocalMetadataStore implements MetadataStore {
     partitionCount: number;
     configs?: Record<string, string>;
     internal?: boolean;
+    topicId?: Buffer;
   }): Promise<TopicMetadata> {
     return this.mutate(() => {
       if (this.topicsByName.has(spec.name)) {
@@ -133,7 +136,7 @@ export class LocalMetadataStore implements MetadataStore {
       }
       const topic: TopicMetadata = {
         name: spec.name,
-        topicId: newTopicId(),
+        topicId: spec.topicId ?? newTopicId(),
         partitionCount: spec.partitionCount,
         configs: { ...(spec.configs ?? {}) },
         internal: spec.internal ?? false,
