@@ -7,6 +7,7 @@
 // is always 0, which every client accepts as "no session" (KIP-227). Below v10 a topic whose
 // compression.type is zstd is refused (zstd-gate.ts).
 
+import { leaderNodeEndpoints, type PartitionLeadership } from '../cluster/partition-leadership.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { ApiKey } from '../protocol/generated/index.js';
 import type {
@@ -36,6 +37,8 @@ export interface FetchHandlerDependencies {
   readonly log?: (message: string, error: unknown) => void;
   /** Counts bytes served per topic (the broker's metrics). */
   readonly traffic?: TopicTraffic;
+  /** Cluster mode: who leads each partition; a client's fetch is served by the leader only. */
+  readonly leadership?: PartitionLeadership;
 }
 
 interface PartitionRead {
@@ -65,6 +68,10 @@ export function createFetchHandler(dependencies: FetchHandlerDependencies) {
     let hasError = false;
     const partitions = new Map<Partition, number>();
     const readCommitted = request.isolationLevel === READ_COMMITTED;
+    // A client fetches with replica id -1 (below v15) and no replica state (v15+); a follower's
+    // fetch names its broker and is served by the replication path, not checked here.
+    const fromClient = request.replicaId < 0 && request.replicaState.replicaId < 0;
+    const leaderEndpoints = new Set<number>();
 
     const topics = [];
     for (const fetchTopic of request.topics) {
@@ -90,7 +97,17 @@ export function createFetchHandler(dependencies: FetchHandlerDependencies) {
           partition,
           response: emptyPartitionResponse(fetchPartition, readCommitted),
         };
-        if (partition === undefined) {
+        const currentLeader = fromClient
+          ? dependencies.leadership?.notLeader(
+              topic?.metadata.name ?? fetchTopic.topic,
+              fetchPartition.partition,
+            )
+          : null;
+        if (currentLeader != null) {
+          read.response.errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
+          read.response.currentLeader = currentLeader;
+          if (currentLeader.leaderId >= 0) leaderEndpoints.add(currentLeader.leaderId);
+        } else if (partition === undefined) {
           read.response.errorCode =
             topic === undefined ? unknownTopicError : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
         } else if (compressionError !== ErrorCode.NONE) {
@@ -119,7 +136,13 @@ export function createFetchHandler(dependencies: FetchHandlerDependencies) {
       });
     }
     return {
-      response: { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses: topics },
+      response: {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.NONE,
+        sessionId: 0,
+        responses: topics,
+        nodeEndpoints: leaderNodeEndpoints(dependencies.leadership, leaderEndpoints),
+      },
       byteLength,
       partitions,
       hasError,

@@ -1,6 +1,7 @@
 // Turning errors from the layers below into what a response carries: the Kafka error code, and
 // for admin APIs a message beside it that says which setting or topic was wrong.
 
+import { ClusterError, ClusterErrorCode } from '../../cluster/errors.js';
 import { ConfigError, ConfigErrorCode } from '../../config/errors.js';
 import { MetadataError } from '../../metadata/metadata-store.js';
 import { ErrorCode } from '../../protocol/errors.js';
@@ -57,7 +58,25 @@ export function adminErrorOf(error: unknown): AdminError {
         return { errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, errorMessage: error.message };
     }
   }
+  if (error instanceof ClusterError && error.kafkaErrorCode === undefined) {
+    return { errorCode: clusterErrorCodes[error.code], errorMessage: error.message };
+  }
   return { errorCode: kafkaErrorCodeOf(error), errorMessage: errorMessageOf(error) };
 }
+
+/** Cluster-mode errors without a Kafka code of their own, as an admin response carries them. */
+const clusterErrorCodes: Record<ClusterErrorCode, number> = {
+  [ClusterErrorCode.TOPIC_EXISTS]: ErrorCode.TOPIC_ALREADY_EXISTS,
+  [ClusterErrorCode.UNKNOWN_TOPIC]: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+  [ClusterErrorCode.NOT_CONTROLLER]: ErrorCode.NOT_CONTROLLER,
+  [ClusterErrorCode.STALE_PARTITION_EPOCH]: ErrorCode.REQUEST_TIMED_OUT,
+  [ClusterErrorCode.TIMED_OUT]: ErrorCode.REQUEST_TIMED_OUT,
+  [ClusterErrorCode.ETCD_UNAVAILABLE]: ErrorCode.REQUEST_TIMED_OUT,
+  [ClusterErrorCode.ETCD_NOT_FOUND]: ErrorCode.UNKNOWN_SERVER_ERROR,
+  [ClusterErrorCode.BROKER_ID_IN_USE]: ErrorCode.UNKNOWN_SERVER_ERROR,
+  [ClusterErrorCode.CLUSTER_ID_MISMATCH]: ErrorCode.UNKNOWN_SERVER_ERROR,
+  [ClusterErrorCode.PLACEMENT_REFUSED]: ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+  [ClusterErrorCode.METADATA_CORRUPT]: ErrorCode.UNKNOWN_SERVER_ERROR,
+};
 
 export const NO_ERROR: AdminError = { errorCode: ErrorCode.NONE, errorMessage: null };
