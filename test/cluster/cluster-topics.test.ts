@@ -12,6 +12,9 @@ import { Kafka, logLevel } from 'kafkajs';
 import { type Broker, startBroker } from '../../src/broker.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
+import type { DescribeClusterResponse } from '../../src/protocol/generated/describe-cluster.js';
+import type { FetchResponse } from '../../src/protocol/generated/fetch.js';
+import type { ListOffsetsResponse } from '../../src/protocol/generated/list-offsets.js';
 import type { MetadataResponse } from '../../src/protocol/generated/metadata.js';
 import type { ProduceResponse } from '../../src/protocol/generated/produce.js';
 import { startEtcd, uniquePrefix, waitFor } from '../helpers/etcd.js';
@@ -116,6 +119,20 @@ describe('topics in cluster mode', () => {
       assert.equal(partition.leaderEpoch, 0);
       assert.deepEqual(partition.offline, []);
     }
+    // Every broker names the same elected controller, in Metadata and in DescribeCluster.
+    const controllerIds = new Set<number>();
+    for (const broker of brokers) {
+      controllerIds.add((await metadataOf(broker, [])).controllerId);
+      const described = await callBroker<DescribeClusterResponse>(
+        broker.bootstrapServers,
+        ApiKey.DescribeCluster,
+        1,
+        { includeClusterAuthorizedOperations: false, endpointType: 1 },
+      );
+      controllerIds.add(described.controllerId);
+    }
+    assert.equal(controllerIds.size, 1);
+    assert.ok([1, 2, 3].includes([...controllerIds][0]!));
     // Placement spreads the preferred leaders over the brokers.
     assert.deepEqual(new Set(layout.map((partition) => partition.leader)), new Set([1, 2, 3]));
     for (const broker of brokers) {
@@ -233,6 +250,39 @@ describe('topics in cluster mode', () => {
       [[leaderBroker.nodeId, leaderBroker.listeners[0]!.port]],
     );
     assert.equal(follower.replicas.partition('orders', 0)!.logEndOffset, 0, 'nothing was appended');
+
+    // A client's Fetch and ListOffsets on the follower are refused the same way.
+    const fetched = await callBroker<FetchResponse>(follower.bootstrapServers, ApiKey.Fetch, 12, {
+      replicaId: -1,
+      maxWaitMs: 0,
+      minBytes: 1,
+      maxBytes: 1 << 20,
+      isolationLevel: 0,
+      sessionId: 0,
+      sessionEpoch: -1,
+      topics: [
+        {
+          topic: 'orders',
+          partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 1 << 20 }],
+        },
+      ],
+      forgottenTopicsData: [],
+      rackId: '',
+    });
+    const fetchedPartition = fetched.responses[0]!.partitions[0]!;
+    assert.equal(fetchedPartition.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    assert.equal(fetchedPartition.currentLeader.leaderId, layout[0]!.leader);
+    const listed = await callBroker<ListOffsetsResponse>(
+      follower.bootstrapServers,
+      ApiKey.ListOffsets,
+      7,
+      {
+        replicaId: -1,
+        isolationLevel: 0,
+        topics: [{ name: 'orders', partitions: [{ partitionIndex: 0, timestamp: -1n }] }],
+      },
+    );
+    assert.equal(listed.topics[0]!.partitions[0]!.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
   });
 
   test('deleting a topic on any broker removes its logs everywhere', async () => {
