@@ -575,6 +575,8 @@ function observedParts(logDirs: readonly string[]): ObservedParts {
 function* partitionSnapshots(replicas: ReplicaManager): Iterable<PartitionSnapshot> {
   for (const topic of replicas.topics()) {
     for (const partition of topic.partitions) {
+      // Cluster mode: a partition this broker holds no replica of is a hole.
+      if (partition === undefined) continue;
       yield {
         topic: topic.metadata.name,
         partition: partition.partitionIndex,

@@ -19,6 +19,10 @@ export interface LogStore {
 
 export interface TopicPartitions {
   readonly metadata: TopicMetadata;
+  /**
+   * By partition index. In cluster mode a partition this broker holds no replica of is a hole
+   * (`partitions[i]` undefined; map, filter and flatMap skip it, for..of does not).
+   */
   readonly partitions: readonly Partition[];
 }
 

@@ -13,6 +13,7 @@ import { type Broker, startBroker } from '../../src/broker.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import type { DescribeClusterResponse } from '../../src/protocol/generated/describe-cluster.js';
+import type { DescribeLogDirsResponse } from '../../src/protocol/generated/describe-log-dirs.js';
 import type { FetchResponse } from '../../src/protocol/generated/fetch.js';
 import type { ListOffsetsResponse } from '../../src/protocol/generated/list-offsets.js';
 import type { MetadataResponse } from '../../src/protocol/generated/metadata.js';
@@ -155,6 +156,18 @@ describe('topics in cluster mode', () => {
         async () =>
           JSON.stringify(await logDirectoriesOf(broker, 'single')) === JSON.stringify(mine),
         `broker ${broker.nodeId} to have logs for partitions ${mine.join(',')}`,
+      );
+      // DescribeLogDirs lists the partitions this broker holds, and no others.
+      const logDirs = await callBroker<DescribeLogDirsResponse>(
+        broker.bootstrapServers,
+        ApiKey.DescribeLogDirs,
+        1,
+        { topics: null },
+      );
+      const listed = logDirs.results[0]!.topics.find((topic) => topic.name === 'single');
+      assert.deepEqual(
+        listed?.partitions.map((partition) => partition.partitionIndex).sort(),
+        mine,
       );
     }
   });
