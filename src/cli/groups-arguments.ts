@@ -4,22 +4,22 @@
 // The reset scenarios are those of Kafka's kafka-consumer-groups.sh, plus --to-timestamp.
 
 import { parseArgs } from 'node:util';
+import { BrookError, type BrookErrorCode } from '../util/errors.js';
 
 export const GroupsCommandErrorCode = {
   USAGE: 'BROOK_GROUPS_USAGE',
   KAFKA_ERROR: 'BROOK_GROUPS_KAFKA_ERROR',
   CONNECTION: 'BROOK_GROUPS_CONNECTION',
-} as const;
+} as const satisfies Record<string, BrookErrorCode>;
 
 export type GroupsCommandErrorCode =
   (typeof GroupsCommandErrorCode)[keyof typeof GroupsCommandErrorCode];
 
-export class GroupsCommandError extends Error {
-  constructor(
-    readonly code: GroupsCommandErrorCode,
-    message: string,
-  ) {
-    super(message);
+export class GroupsCommandError extends BrookError {
+  declare readonly code: GroupsCommandErrorCode;
+
+  constructor(code: GroupsCommandErrorCode, message: string) {
+    super(code, message);
     this.name = 'GroupsCommandError';
   }
 }
