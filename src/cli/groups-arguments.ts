@@ -5,6 +5,7 @@
 
 import { parseArgs } from 'node:util';
 import { BrookError, type BrookErrorCode } from '../util/errors.js';
+import { InvariantError } from '../util/assert.js';
 
 export const GroupsCommandErrorCode = {
   USAGE: 'BROOK_GROUPS_USAGE',
@@ -230,7 +231,7 @@ function parseScenario(values: Partial<Record<OptionName, unknown>>): ResetScena
       }
       return { kind: 'timestamp', timestampMs: Number(value) };
     default:
-      throw new Error(`assertion failed: scenario option ${name} has no parser`);
+      throw new InvariantError(`scenario option ${name} has no parser`);
   }
 }
 

@@ -14,6 +14,7 @@ import { decodeResponseHeader, encodeRequestHeader } from '../protocol/headers.j
 import { Reader } from '../protocol/reader.js';
 import { Writer } from '../protocol/writer.js';
 import { BrookError, type BrookErrorCode } from '../util/errors.js';
+import { assert } from '../util/assert.js';
 
 export const KafkaClientErrorCode = {
   /** HOST:PORT could not be parsed. */
@@ -130,7 +131,7 @@ export class KafkaConnection {
   async request<Response>(apiKey: number, apiVersion: number, body: unknown): Promise<Response> {
     if (this.failure !== null) throw this.failure;
     const codec = apiMessages.get(apiKey);
-    if (codec === undefined) throw new Error(`assertion failed: no codec for API key ${apiKey}`);
+    assert(codec !== undefined, `no codec for API key ${apiKey}`);
     const correlationId = ++this.correlationId;
     const writer = new Writer({ frameLength: true });
     encodeRequestHeader(writer, {
