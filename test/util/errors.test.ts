@@ -61,6 +61,17 @@ test("every 'BROOK_*' literal in src/ is a code from the table", () => {
   assert.deepEqual(strays, [], `codes used in src/ but missing from src/util/errors.ts`);
 });
 
+test('every error class in src/ extends BrookError', () => {
+  const direct: string[] = [];
+  for (const path of sourceFiles('src')) {
+    const text = readFileSync(join(root, path), 'utf8');
+    for (const match of text.matchAll(/class (\w+) extends Error\b/g)) {
+      if (match[1] !== 'BrookError') direct.push(`${path}: ${match[1]}`);
+    }
+  }
+  assert.deepEqual(direct, [], 'error classes that bypass BrookError');
+});
+
 test('a BrookError carries its code, its Kafka code and its cause', () => {
   const cause = new Error('EIO');
   const error = new BrookError('BROOK_STORAGE_FAILED', 'write failed', {
