@@ -48,10 +48,10 @@ test('creating an existing topic or deleting a missing one fails with a stable c
     await store.createTopic({ name: 'a', partitionCount: 1 });
     await assert.rejects(store.createTopic({ name: 'a', partitionCount: 1 }), (error) => {
       assert.ok(error instanceof MetadataError);
-      assert.equal(error.code, 'TOPIC_EXISTS');
+      assert.equal(error.code, 'BROOK_METADATA_TOPIC_EXISTS');
       return true;
     });
-    await assert.rejects(store.deleteTopic('missing'), { code: 'UNKNOWN_TOPIC' });
+    await assert.rejects(store.deleteTopic('missing'), { code: 'BROOK_METADATA_UNKNOWN_TOPIC' });
   }));
 
 test('concurrent creations are serialised and all persisted', () =>
@@ -70,5 +70,5 @@ test('a document that is not Brook metadata is refused', () =>
   withDirectory(async (directory) => {
     await LocalMetadataStore.open(directory);
     await writeFile(join(directory, 'meta', 'metadata.json'), '{"version": 7}');
-    await assert.rejects(LocalMetadataStore.open(directory), { code: 'METADATA_CORRUPT' });
+    await assert.rejects(LocalMetadataStore.open(directory), { code: 'BROOK_METADATA_CORRUPT' });
   }));

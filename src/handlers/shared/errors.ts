@@ -3,8 +3,9 @@
 
 import { ClusterError, ClusterErrorCode } from '../../cluster/errors.js';
 import { ConfigError, ConfigErrorCode } from '../../config/errors.js';
-import { MetadataError } from '../../metadata/metadata-store.js';
+import { MetadataError, MetadataErrorCode } from '../../metadata/metadata-store.js';
 import { ErrorCode } from '../../protocol/errors.js';
+import { BrookError } from '../../util/errors.js';
 
 /**
  * The Kafka error code for an error thrown by storage, record validation or a coordinator. Errors
@@ -29,12 +30,12 @@ export interface AdminError {
 }
 
 /** Thrown inside admin handlers to answer one resource with a specific Kafka error. */
-export class AdminRequestError extends Error {
-  constructor(
-    readonly kafkaErrorCode: number,
-    message: string,
-  ) {
-    super(message);
+export class AdminRequestError extends BrookError {
+  declare readonly code: 'BROOK_ADMIN_REQUEST_REFUSED';
+  declare readonly kafkaErrorCode: number;
+
+  constructor(kafkaErrorCode: number, message: string) {
+    super('BROOK_ADMIN_REQUEST_REFUSED', message, { kafkaErrorCode });
     this.name = 'AdminRequestError';
   }
 }
@@ -50,9 +51,9 @@ export function adminErrorOf(error: unknown): AdminError {
   }
   if (error instanceof MetadataError) {
     switch (error.code) {
-      case 'TOPIC_EXISTS':
+      case MetadataErrorCode.TOPIC_EXISTS:
         return { errorCode: ErrorCode.TOPIC_ALREADY_EXISTS, errorMessage: error.message };
-      case 'UNKNOWN_TOPIC':
+      case MetadataErrorCode.UNKNOWN_TOPIC:
         return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: error.message };
       default:
         return { errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, errorMessage: error.message };
