@@ -9,7 +9,8 @@ import { after, before, describe, it } from 'node:test';
 import { startBroker } from '../../src/broker.js';
 import { offsetsPartitionFor } from '../../src/coordinator/group/group-coordinator.js';
 import { kafkajsClient } from '../helpers/client-kafkajs.js';
-import { RecordingConsumer, TestBroker, produce, waitFor } from '../coordinator/kafkajs-helpers.js';
+import { RecordingConsumer, TestBroker, produce } from '../coordinator/kafkajs-helpers.js';
+import { waitFor } from '../helpers/poll.js';
 
 async function internalDirectories(logDir: string): Promise<string[]> {
   return (await readdir(logDir)).filter((name) => name.startsWith('__')).sort();
@@ -61,7 +62,7 @@ describe('internal topics opened on first use', () => {
     await produce(kafka, topic, 'r', 4);
     const consumer = new RecordingConsumer(kafka, { groupId }, topic);
     await consumer.start();
-    await waitFor(() => consumer.received.length === 4, 30_000, 'four records');
+    await waitFor(() => consumer.received.length === 4, 'four records', { timeoutMs: 30_000 });
     await consumer.consumer.commitOffsets(
       consumer.received.map(({ partition, offset }) => ({
         topic,
@@ -118,7 +119,9 @@ describe('internal topics opened on first use', () => {
       'lazy-txn-topic',
     );
     await consumer.start();
-    await waitFor(() => consumer.received.length === 1, 30_000, 'the committed record');
+    await waitFor(() => consumer.received.length === 1, 'the committed record', {
+      timeoutMs: 30_000,
+    });
     assert.equal(consumer.received[0].value, 'committed');
     await consumer.consumer.disconnect();
   });

@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { type Broker, startBroker } from '../../src/broker.js';
 import { kafkajsClient } from '../helpers/client-kafkajs.js';
-import { waitFor } from '../helpers/clients.js';
+import { waitFor } from '../helpers/poll.js';
 
 const repository = new URL('../..', import.meta.url).pathname;
 const rulesFile = join(repository, 'deploy/prometheus/brook-rules.yml');
@@ -306,15 +306,13 @@ describe('the shipped alert rules', () => {
       await waitFor(
         async () => (await query('up{job="brook"}')) === 1,
         () => `Prometheus to scrape the broker\n${output.slice(-2000)}`,
-        60_000,
-        250,
+        { timeoutMs: 60_000, intervalMs: 250 },
       );
       // Prometheus parsed the exposition: the counter it holds is the one the broker counted.
       await waitFor(
         async () => (await query('brook_topic_messages_in_total{topic="payments"}')) === 1,
         'Prometheus to hold brook_topic_messages_in_total',
-        30_000,
-        250,
+        { timeoutMs: 30_000, intervalMs: 250 },
       );
       let produced = 1;
       await waitFor(
@@ -333,8 +331,7 @@ describe('the shipped alert rules', () => {
           );
         },
         () => `BrookConsumerLagGrowing to fire for group stalled\n${output.slice(-2000)}`,
-        90_000,
-        500,
+        { timeoutMs: 90_000, intervalMs: 500 },
       );
       assert.ok((await query('brook_consumer_group_lag{group="stalled"}'))! >= 1);
 

@@ -14,7 +14,7 @@ import * as codecs from '../../src/protocol/generated/index.js';
 import { decodeResponseHeader } from '../../src/protocol/headers.js';
 import { Reader } from '../../src/protocol/reader.js';
 import { buildBatch } from '../../src/record/records.js';
-import { waitFor } from '../helpers/clients.js';
+import { waitFor } from '../helpers/poll.js';
 import { connectWireClient, requestFrame } from '../helpers/wire-client.js';
 
 type Writer = Parameters<typeof codecs.encodeProduceRequest>[0];
@@ -191,7 +191,7 @@ test('an idle transactional id expires and stays expired after a restart; an ong
     await waitFor(
       async () => (await listTransactions(broker)).length === 1,
       'the idle transactional ids to expire',
-      10_000,
+      { timeoutMs: 10_000 },
     );
     assert.deepEqual(await listTransactions(broker), [['ongoing-id', 'Ongoing']]);
     const described = await describeTransactions(broker, [
@@ -251,7 +251,7 @@ test('an idle producer expires from partition state after producer.id.expiration
         return !producerIds().includes(idle.producerId);
       },
       'the idle producer to expire',
-      10_000,
+      { timeoutMs: 10_000 },
     );
     assert.deepEqual(producerIds(), [active.producerId]);
   } finally {

@@ -17,8 +17,8 @@ import {
   runPython,
   startBrokerProcess,
   startPython,
-  waitFor,
 } from './helpers.js';
+import { waitFor } from '../helpers/poll.js';
 
 after(killChildren);
 
@@ -99,7 +99,9 @@ test('an idempotent producer keeps exactly-once order across a broker SIGKILL an
       ['produce-idempotent', `127.0.0.1:${proxyPort}`, topic, String(count), String(partitions)],
       null,
     );
-    await waitFor(() => proxy.produceResponses >= 40, 60_000, 'produce traffic before the kill');
+    await waitFor(() => proxy.produceResponses >= 40, 'produce traffic before the kill', {
+      timeoutMs: 60_000,
+    });
     broker.child.kill('SIGKILL');
     await broker.exited;
     broker = await startBrokerProcess(logDir, broker.port, proxyPort, smallSegments);

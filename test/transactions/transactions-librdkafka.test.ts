@@ -17,8 +17,8 @@ import {
   runPython,
   startBrokerProcess,
   startPython,
-  waitFor,
 } from './helpers.js';
+import { waitFor } from '../helpers/poll.js';
 
 after(killChildren);
 
@@ -114,7 +114,7 @@ test('an open transaction holds read_committed readers at its first offset until
     assert.deepEqual(JSON.parse(line.value as string), { holding: true });
     const partition = broker.replicas.partition(topic, 0)!;
     // x1, x2 at 0-1, their marker at 2, y1 at 3: the open transaction starts at 3.
-    await waitFor(() => partition.highWatermark === 4, 10_000, 'y1 to be durable');
+    await waitFor(() => partition.highWatermark === 4, 'y1 to be durable', { timeoutMs: 10_000 });
     assert.equal(partition.lastStableOffset, 3);
 
     const whileOpen = valuesOf(
@@ -174,8 +174,8 @@ test('consume-transform-produce with offsets in the transaction is exactly once 
     );
     await waitFor(
       () => proxy.produceResponses >= 6,
-      60_000,
       'transactional produce traffic before the kill',
+      { timeoutMs: 60_000 },
     );
     broker.child.kill('SIGKILL');
     await broker.exited;
