@@ -4,8 +4,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PartitionLog } from '../../src/storage/partition-log.js';
 import { defaultLogConfig, type LogConfig } from '../../src/storage/log-config.js';
@@ -23,12 +22,7 @@ import {
 import { buildBatch } from '../../src/record/records.js';
 import { cleanLog } from '../../src/storage/log-cleaner.js';
 import { keyedBatch, makeBatch } from '../helpers/storage-batches.js';
-
-function temporaryDirectory(t: { after: (fn: () => void) => void }): string {
-  const directory = mkdtempSync(join(tmpdir(), 'brook-append-time-'));
-  t.after(() => rmSync(directory, { recursive: true, force: true }));
-  return directory;
-}
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
 
 const HOUR_MS = 60 * 60 * 1000;
 const START_MS = 1_800_000_000_000;

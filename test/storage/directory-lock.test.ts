@@ -5,17 +5,8 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import {
-  closeSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { closeSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 
@@ -27,6 +18,7 @@ import { LogManager } from '../../src/storage/log-manager.js';
 import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
 import { inContinuousIntegration } from '../helpers/clients.js';
 import { waitFor } from '../helpers/poll.js';
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
 
 const { flockSync } = createRequire(import.meta.url)('fs-ext') as {
   flockSync(fd: number, flags: 'exnb'): void;
@@ -38,12 +30,6 @@ const inNewPidNamespace = ['unshare', '--pid', '--fork', '--mount-proc', '--kill
 const underNonReapingParent = ['sh', '-c', '"$@" & exec sleep 600', 'sh'];
 
 const topic = 'locked';
-
-function temporaryDirectory(t: TestContext): string {
-  const directory = mkdtempSync(join(tmpdir(), 'brook-lock-'));
-  t.after(() => rmSync(directory, { recursive: true, force: true }));
-  return directory;
-}
 
 /** Every broker a test starts is killed when it ends, whatever happened. */
 async function startBroker(

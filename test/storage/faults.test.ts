@@ -11,14 +11,9 @@ import { StorageError } from '../../src/storage/errors.js';
 import { FaultyFileIo } from '../helpers/storage-faulty-io.js';
 import { makeBatch, stamped } from '../helpers/storage-batches.js';
 import { readWholeLog } from '../helpers/storage-verify.js';
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
 
 const config: LogConfig = { ...defaultLogConfig, retentionMs: -1 };
-
-function temporaryDirectory(t: { after: (fn: () => void) => void }): string {
-  const directory = mkdtempSync(join(tmpdir(), 'brook-faults-'));
-  t.after(() => rmSync(directory, { recursive: true, force: true }));
-  return directory;
-}
 
 function isStorageError(code: string) {
   return (error: unknown): boolean => {

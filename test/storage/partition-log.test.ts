@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   BatchField,
@@ -21,14 +20,9 @@ import { OffsetOutOfRangeError, StorageError } from '../../src/storage/errors.js
 import { FaultyFileIo } from '../helpers/storage-faulty-io.js';
 import { keyedBatch, makeBatch, stamped } from '../helpers/storage-batches.js';
 import { readWholeLog } from '../helpers/storage-verify.js';
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
 
 const baseConfig: LogConfig = { ...defaultLogConfig, retentionMs: -1 };
-
-function temporaryDirectory(t: { after: (fn: () => void) => void }): string {
-  const directory = mkdtempSync(join(tmpdir(), 'brook-log-'));
-  t.after(() => rmSync(directory, { recursive: true, force: true }));
-  return directory;
-}
 
 async function appendAll(log: PartitionLog, batches: Buffer[], leaderEpoch = 1): Promise<number[]> {
   const results = batches.map((batch) => log.append(batch, { leaderEpoch, origin: 'client' }));
