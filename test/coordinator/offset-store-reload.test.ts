@@ -1,7 +1,4 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import {
   GroupCoordinator,
@@ -32,18 +29,10 @@ import {
   offsetCommitRequest,
   syncGroupRequest,
 } from './group-requests.js';
+import { withTemporaryDirectory } from '../helpers/temporary-directory.js';
 
 const partitionCount = 5;
 const topics = new FixedPartitions({ orders: Array(10).fill(1_000), refunds: [50, 60] });
-
-async function withDirectory(run: (directory: string) => Promise<void>): Promise<void> {
-  const directory = await mkdtemp(join(tmpdir(), 'brook-offsets-'));
-  try {
-    await run(directory);
-  } finally {
-    await rm(directory, { recursive: true, force: true });
-  }
-}
 
 async function open(directory: string, clock = new ManualClock()) {
   const offsetsTopic = await LogOffsetsTopic.open(directory, partitionCount);
@@ -69,7 +58,7 @@ function joinParams(groupId: string, memberId: string): JoinGroupParams {
 
 describe('offsets in __consumer_offsets log files', () => {
   it('commits, metadata strings and group membership survive a restart from the files', async () => {
-    await withDirectory(async (directory) => {
+    await withTemporaryDirectory('brook-offsets-', async (directory) => {
       const first = await open(directory);
       const groupId = 'billing';
       const { memberId } = await first.coordinator.joinGroup(joinParams(groupId, ''));
@@ -168,7 +157,7 @@ describe('offsets in __consumer_offsets log files', () => {
   });
 
   it("writes Kafka's key and value layouts to the partition hash(group) mod N", async () => {
-    await withDirectory(async (directory) => {
+    await withTemporaryDirectory('brook-offsets-', async (directory) => {
       const { coordinator, offsetsTopic, clock } = await open(directory);
       const groupId = 'layout-check';
       await coordinator.commitOffsets(
@@ -231,7 +220,7 @@ describe('offsets in __consumer_offsets log files', () => {
   });
 
   it('offsets of a group without members expire after offsets.retention.ms, and the group with them', async () => {
-    await withDirectory(async (directory) => {
+    await withTemporaryDirectory('brook-offsets-', async (directory) => {
       const clock = new ManualClock();
       const offsetsTopic = await LogOffsetsTopic.open(directory, partitionCount);
       const coordinator = new GroupCoordinator(memoryPorts(offsetsTopic, clock, topics), {
