@@ -77,6 +77,28 @@ export function correlationIdOf(frame: Buffer): number {
   return new Reader(frame).readInt32();
 }
 
+/**
+ * One request on a fresh connection to the broker's first listener, encoded and decoded by the
+ * given codec functions, so the request and response stay typed (unlike `callBroker`).
+ */
+export async function exchange<T>(
+  broker: { readonly listeners: ReadonlyArray<{ readonly port: number }> },
+  apiKey: number,
+  apiVersion: number,
+  encode: (writer: Writer) => void,
+  decode: (reader: Reader) => T,
+): Promise<T> {
+  const client = await connectWireClient(broker.listeners[0].port);
+  try {
+    await client.send(requestFrame({ apiKey, apiVersion, correlationId: 1 }, encode));
+    const reader = new Reader(await client.nextFrame(10_000));
+    decodeResponseHeader(reader, apiKey, apiVersion);
+    return decode(reader);
+  } finally {
+    client.close();
+  }
+}
+
 let nextCorrelationId = 1;
 
 /** One request at an exact version on a fresh connection; resolves with the decoded response. */

@@ -11,37 +11,15 @@ import { test } from 'node:test';
 import { type Broker, startBroker } from '../../src/broker.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import * as codecs from '../../src/protocol/generated/index.js';
-import { decodeResponseHeader } from '../../src/protocol/headers.js';
-import { Reader } from '../../src/protocol/reader.js';
 import { buildBatch } from '../../src/record/records.js';
 import { waitFor } from '../helpers/poll.js';
-import { connectWireClient, requestFrame } from '../helpers/wire-client.js';
-
-type Writer = Parameters<typeof codecs.encodeProduceRequest>[0];
-
-async function call<T>(
-  broker: Broker,
-  apiKey: number,
-  apiVersion: number,
-  encode: (writer: Writer) => void,
-  decode: (reader: Reader) => T,
-): Promise<T> {
-  const client = await connectWireClient(broker.listeners[0].port);
-  try {
-    await client.send(requestFrame({ apiKey, apiVersion, correlationId: 1 }, encode));
-    const reader = new Reader(await client.nextFrame(10_000));
-    decodeResponseHeader(reader, apiKey, apiVersion);
-    return decode(reader);
-  } finally {
-    client.close();
-  }
-}
+import { exchange } from '../helpers/wire-client.js';
 
 async function initProducerId(
   broker: Broker,
   transactionalId: string | null,
 ): Promise<{ producerId: bigint; producerEpoch: number }> {
-  const response = await call(
+  const response = await exchange(
     broker,
     22,
     4,
@@ -62,7 +40,7 @@ async function addPartition(
   producer: { producerId: bigint; producerEpoch: number },
   topic: string,
 ): Promise<void> {
-  const response = await call(
+  const response = await exchange(
     broker,
     24,
     3,
@@ -92,7 +70,7 @@ async function produce(
     baseSequence,
     isTransactional,
   });
-  const response = await call(
+  const response = await exchange(
     broker,
     0,
     9,
@@ -108,7 +86,7 @@ async function produce(
 }
 
 async function listTransactions(broker: Broker): Promise<string[][]> {
-  const listed = await call(
+  const listed = await exchange(
     broker,
     66,
     1,
@@ -125,7 +103,7 @@ async function describeTransactions(
   broker: Broker,
   transactionalIds: string[],
 ): Promise<Array<{ errorCode: number; state: string }>> {
-  const described = await call(
+  const described = await exchange(
     broker,
     65,
     0,
@@ -157,7 +135,7 @@ test('an idle transactional id expires and stays expired after a restart; an ong
     const committed = await initProducerId(broker, 'committed-id');
     await addPartition(broker, 'committed-id', committed, topic);
     await produce(broker, topic, committed, 0, true);
-    const endTxn = await call(
+    const endTxn = await exchange(
       broker,
       26,
       3,
