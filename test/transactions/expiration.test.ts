@@ -3,9 +3,6 @@
 // Ongoing one; producer.id.expiration.ms forgets idle producers' sequence state in a partition.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
 
 import { type Broker, startBroker } from '../../src/broker.js';
@@ -14,6 +11,7 @@ import * as codecs from '../../src/protocol/generated/index.js';
 import { buildBatch } from '../../src/record/records.js';
 import { waitFor } from '../helpers/poll.js';
 import { exchange } from '../helpers/wire-client.js';
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
 
 async function initProducerId(
   broker: Broker,
@@ -116,8 +114,8 @@ async function describeTransactions(
   }));
 }
 
-test('an idle transactional id expires and stays expired after a restart; an ongoing transaction does not expire', async () => {
-  const logDir = await mkdtemp(join(tmpdir(), 'brook-txn-expiry-'));
+test('an idle transactional id expires and stays expired after a restart; an ongoing transaction does not expire', async (t) => {
+  const logDir = temporaryDirectory(t, 'brook-txn-expiry-');
   const settings = { 'transaction.state.log.num.partitions': 3 };
   let broker = await startBroker({
     logDirs: logDir,
@@ -201,7 +199,6 @@ test('an idle transactional id expires and stays expired after a restart; an ong
     assert.equal(again.producerEpoch, 0);
   } finally {
     await broker.stop();
-    await rm(logDir, { recursive: true, force: true });
   }
 });
 
