@@ -74,22 +74,27 @@ async function setup() {
   return { clock, coordinator };
 }
 
+/** Every group API handler, on one coordinator. */
+function groupHandlers(coordinator: GroupCoordinator): AnyHandler[] {
+  return [
+    createFindCoordinatorHandler,
+    createJoinGroupHandler,
+    createSyncGroupHandler,
+    createHeartbeatHandler,
+    createLeaveGroupHandler,
+    createOffsetCommitHandler,
+    createOffsetFetchHandler,
+    createDescribeGroupsHandler,
+    createListGroupsHandler,
+    createDeleteGroupsHandler,
+    createOffsetDeleteHandler,
+  ].map((create) => create(coordinator) as AnyHandler);
+}
+
 describe('group API handlers at every version', () => {
   it('declare the versions Kafka defines for them', async () => {
     const { coordinator } = await setup();
-    const declared = [
-      createFindCoordinatorHandler,
-      createJoinGroupHandler,
-      createSyncGroupHandler,
-      createHeartbeatHandler,
-      createLeaveGroupHandler,
-      createOffsetCommitHandler,
-      createOffsetFetchHandler,
-      createDescribeGroupsHandler,
-      createListGroupsHandler,
-      createDeleteGroupsHandler,
-      createOffsetDeleteHandler,
-    ].map((create) => create(coordinator) as AnyHandler);
+    const declared = groupHandlers(coordinator);
     for (const handler of declared) {
       const codec = apiMessages.get(handler.apiKey)!;
       assert.equal(handler.minVersion, 0, codec.name);
@@ -302,19 +307,7 @@ describe('group API handlers at every version', () => {
 
   it('error responses encode at every version', async () => {
     const { coordinator } = await setup();
-    const handlers = [
-      createFindCoordinatorHandler,
-      createJoinGroupHandler,
-      createSyncGroupHandler,
-      createHeartbeatHandler,
-      createLeaveGroupHandler,
-      createOffsetCommitHandler,
-      createOffsetFetchHandler,
-      createDescribeGroupsHandler,
-      createListGroupsHandler,
-      createDeleteGroupsHandler,
-      createOffsetDeleteHandler,
-    ].map((create) => create(coordinator) as AnyHandler);
+    const handlers = groupHandlers(coordinator);
     const minimalRequests: Record<number, (version: number) => unknown> = {
       10: (version) => (version >= 4 ? { coordinatorKeys: ['a'] } : { key: 'a' }),
       11: () => ({

@@ -49,6 +49,18 @@ async function startJoin({ coordinator }: Setup, overrides: Partial<JoinGroupPar
   return { memberId: first.memberId, joined };
 }
 
+/** One member joins, leads generation 1 alone and syncs: the group is Stable. */
+async function soleStableMember(context: Setup) {
+  const { memberId, joined } = await startJoin(context);
+  context.clock.advance(0);
+  const { generationId } = await joined;
+  const sync = await context.coordinator.syncGroup(
+    syncGroupRequest({ groupId: group, memberId, generationId }),
+  );
+  assert.equal(sync.errorCode, ErrorCode.NONE);
+  return { memberId, generationId };
+}
+
 describe('offsetsPartitionFor', () => {
   it('matches Java String.hashCode with Utils.abs, so Kafka tools agree on the coordinator', () => {
     assert.equal(offsetsPartitionFor('hello', 50), 99162322 % 50);
@@ -138,13 +150,8 @@ describe('group membership', () => {
 
   it('a second member triggers a rebalance that both complete in the next generation', async () => {
     const context = await setup();
-    const { coordinator, clock } = context;
-    const a = await startJoin(context);
-    clock.advance(0);
-    await a.joined;
-    await coordinator.syncGroup(
-      syncGroupRequest({ groupId: group, memberId: a.memberId, generationId: 1 }),
-    );
+    const { coordinator } = context;
+    const a = await soleStableMember(context);
 
     const b = await startJoin(context, { clientId: 'client' });
     assert.equal(coordinator.groupState(group), 'PreparingRebalance');
@@ -201,12 +208,7 @@ describe('group membership', () => {
   it('a member that stops heartbeating is removed after its session timeout', async () => {
     const context = await setup();
     const { coordinator, clock } = context;
-    const a = await startJoin(context);
-    clock.advance(0);
-    await a.joined;
-    await coordinator.syncGroup(
-      syncGroupRequest({ groupId: group, memberId: a.memberId, generationId: 1 }),
-    );
+    const a = await soleStableMember(context);
     clock.advance(9_000);
     assert.equal(
       coordinator.heartbeat(
@@ -424,12 +426,7 @@ describe('error codes clients rely on', () => {
   it('a member id handed out with MEMBER_ID_REQUIRED that never comes back does not hold a rebalance past its session timeout', async () => {
     const context = await setup();
     const { coordinator, clock } = context;
-    const a = await startJoin(context);
-    clock.advance(0);
-    const joinA = await a.joined;
-    await coordinator.syncGroup(
-      syncGroupRequest({ groupId: group, memberId: a.memberId, generationId: joinA.generationId }),
-    );
+    const a = await soleStableMember(context);
     // b gets its id and vanishes; a rejoins (say, with a new subscription).
     const b = await coordinator.joinGroup(joinParams());
     assert.equal(b.errorCode, ErrorCode.MEMBER_ID_REQUIRED);
@@ -447,7 +444,7 @@ describe('error codes clients rely on', () => {
     assert.equal(done, false);
     clock.advance(1);
     const result = await rejoin;
-    assert.equal(result.generationId, joinA.generationId + 1);
+    assert.equal(result.generationId, a.generationId + 1);
     assert.equal(result.members.length, 1);
   });
 
