@@ -9,6 +9,7 @@ import { OffsetOutOfRangeError } from '../../src/storage/errors.js';
 import { makeBatch } from '../helpers/storage-batches.js';
 import { readWholeLog } from '../helpers/storage-verify.js';
 import { temporaryDirectory } from '../helpers/temporary-directory.js';
+import { waitFor } from '../helpers/poll.js';
 
 const HOUR_MS = 60 * 60 * 1000;
 
@@ -127,9 +128,10 @@ test('exact expiry runs on its own timer, without a retention pass', async (t) =
   });
   await log.append(batch, { leaderEpoch: 0, origin: 'client' }).acknowledged;
   assert.equal(log.logStartOffset, 0);
-  const deadline = Date.now() + 5000;
-  while (log.logStartOffset < 3 && Date.now() < deadline)
-    await new Promise((resolve) => setTimeout(resolve, 10));
+  await waitFor(() => log.logStartOffset >= 3, 'the timer to expire the batch', {
+    timeoutMs: 5000,
+    intervalMs: 10,
+  });
   assert.equal(log.logStartOffset, 3, 'the expired batch was not expired by the timer');
   await log.close();
 });
