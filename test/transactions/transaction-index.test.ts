@@ -15,6 +15,7 @@ import { PartitionLog } from '../../src/storage/partition-log.js';
 import { FaultyFileIo } from '../helpers/storage-faulty-io.js';
 import { appendMarker } from './helpers.js';
 import { temporaryDirectory } from '../helpers/temporary-directory.js';
+import { waitFor } from '../helpers/poll.js';
 
 const topic = 'txnindex';
 
@@ -133,17 +134,14 @@ test('aborted transactions are indexed per segment, leave with their segment and
 
 /** Index files are written after the markers' flush, in the background: wait for them (bounded). */
 async function waitForFiles(directory: string, expected: Map<number, Entry[]>): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const found = await indexFiles(directory);
-    try {
-      assert.deepEqual(found, expected);
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  await waitFor(
+    async () => {
+      assert.deepEqual(await indexFiles(directory), expected);
+      return true;
+    },
+    'the transaction index files to hold the expected entries',
+    { timeoutMs: 10_000 },
+  );
 }
 
 test('an index write whose fsync failed is completed by the next one without a second copy of its entries', async (t) => {
