@@ -68,6 +68,8 @@ import { createSyncGroupHandler } from './handlers/sync-group.js';
 import { type HttpDoor, type HttpRoute, jsonAnswer, startHttpDoor } from './http/http-server.js';
 import { LocalMetadataStore, type TopicMetadata } from './metadata/metadata-store.js';
 import { openBrokerMembership } from './cluster/broker-membership.js';
+import { ClusterTopicAdmin, ClusterTopicSync } from './cluster/cluster-topics.js';
+import { viewLeadership } from './cluster/partition-leadership.js';
 import {
   BrokerMetrics,
   type GroupSnapshot,
@@ -221,6 +223,12 @@ async function assemble(
           rack,
         }));
 
+  // Outside cluster mode this broker is the controller; in it, whichever broker etcd elected.
+  const controllerId = (): number =>
+    cluster === null ? config.nodeId : (cluster.store.controller()?.brokerId ?? -1);
+  const leadership = cluster === null ? undefined : viewLeadership(cluster.store, config.nodeId);
+
+  let topicSync: ClusterTopicSync | null = null;
   let advertised: BrokerNode[] = [];
   let server: BrookServer | undefined;
   let coordinator: GroupCoordinator | undefined;
@@ -234,8 +242,25 @@ async function assemble(
       },
       (topic) => storageConfigOf(topic),
       () => brokerConfigs.current().producerIdExpirationMs,
+      // Cluster mode: logs only for the partitions this broker is a replica of.
+      cluster === null
+        ? undefined
+        : (topic, partition) =>
+            cluster.store.topics().get(topic)?.partitions[partition]?.includes(config.nodeId) ??
+            false,
     );
     await replicas.openAll();
+    // Cluster mode: topics live in etcd; this broker mirrors them (ids, configs, its logs).
+    topicSync =
+      cluster === null
+        ? null
+        : new ClusterTopicSync(cluster.store, replicas, (message) => logger.warn(message));
+    await topicSync?.start();
+    const runningTopicSync = topicSync;
+    const topicAdmin =
+      cluster === null || runningTopicSync === null
+        ? null
+        : new ClusterTopicAdmin(cluster.store, () => cluster.controller, runningTopicSync);
     const internalTopicPorts: InternalTopicPorts = {
       metadata,
       existingLog: (topic, partition) => logManager.getLog(topic, partition),
@@ -298,6 +323,7 @@ async function assemble(
         createProduceHandler({
           replicas,
           traffic: observed?.metrics,
+          leadership,
           minInsyncReplicasOf: (topic) =>
             Number(
               replicas.topic(topic)?.metadata.configs['min.insync.replicas'] ??
@@ -314,15 +340,30 @@ async function assemble(
             String(brokerConfigs.current().settings.get('compression.type')?.value ?? 'producer'),
           log: (message, error) => logger.error(`${message}: ${String(error)}`),
           traffic: observed?.metrics,
+          leadership,
         }),
       )
-      .register(createListOffsetsHandler({ replicas }))
+      .register(createListOffsetsHandler({ replicas, leadership }))
       .register(
         createMetadataHandler({
           replicas,
           clusterId,
           brokers: clusterBrokers,
-          controllerId: config.nodeId,
+          nodeId: config.nodeId,
+          controllerId,
+          cluster:
+            cluster === null || topicAdmin === null
+              ? undefined
+              : {
+                  view: cluster.store,
+                  createTopic: async (name, partitionCount) => {
+                    await topicAdmin.createTopic({
+                      name,
+                      partitionCount,
+                      replicationFactor: brokerConfigs.current().defaultReplicationFactor,
+                    });
+                  },
+                },
           autoCreateTopicsEnable: () => brokerConfigs.current().autoCreateTopicsEnable,
           numPartitions: () => brokerConfigs.current().numPartitions,
         }),
@@ -338,23 +379,54 @@ async function assemble(
       .register(createListGroupsHandler(coordinator))
       .register(createDeleteGroupsHandler(coordinator))
       .register(createOffsetDeleteHandler(coordinator))
-      .register(createCreateTopicsHandler({ replicas, brokerConfigs }))
+      .register(
+        createCreateTopicsHandler({
+          replicas,
+          brokerConfigs,
+          cluster:
+            cluster === null || topicAdmin === null
+              ? undefined
+              : {
+                  liveBrokerCount: () => cluster.store.brokers().size,
+                  createTopic: async (spec) =>
+                    (
+                      await topicAdmin.createTopic(
+                        spec.assignment === undefined
+                          ? spec
+                          : { name: spec.name, assignment: spec.assignment, configs: spec.configs },
+                      )
+                    ).topicId,
+                },
+        }),
+      )
       .register(
         createDeleteTopicsHandler({
           replicas,
           deleteTopicEnable: () => brokerConfigs.current().deleteTopicEnable,
+          clusterDeleteTopic:
+            topicAdmin === null ? undefined : (name) => topicAdmin.deleteTopic(name),
         }),
       )
-      .register(createCreatePartitionsHandler({ replicas, nodeId: config.nodeId }))
-      .register(createDeleteRecordsHandler({ replicas }))
-      .register(createOffsetForLeaderEpochHandler({ replicas }))
+      .register(
+        createCreatePartitionsHandler({
+          replicas,
+          nodeId: config.nodeId,
+          clusterAddPartitions:
+            topicAdmin === null
+              ? undefined
+              : (name, partitionCount, assignment) =>
+                  topicAdmin.addPartitions(name, partitionCount, assignment),
+        }),
+      )
+      .register(createDeleteRecordsHandler({ replicas, leadership }))
+      .register(createOffsetForLeaderEpochHandler({ replicas, leadership }))
       .register(createDescribeConfigsHandler({ replicas, brokerConfigs }))
       .register(createAlterConfigsHandler({ replicas, brokerConfigs }))
       .register(createIncrementalAlterConfigsHandler({ replicas, brokerConfigs }))
       .register(
         createDescribeClusterHandler({
           clusterId,
-          controllerId: config.nodeId,
+          controllerId,
           brokers: clusterBrokers,
         }),
       )
@@ -437,6 +509,7 @@ async function assemble(
         stopping ??= (async () => {
           observed?.detach();
           await cluster?.leave();
+          await runningTopicSync?.stop();
           // Coordinators first: a JoinGroup parked on a rebalance is answered at once instead of
           // holding the server's shutdown grace period.
           runningCoordinator.close();
@@ -458,6 +531,7 @@ async function assemble(
       },
     };
   } catch (error) {
+    await topicSync?.stop().catch(() => undefined);
     await cluster?.leave().catch(() => undefined);
     await server?.stop().catch(() => undefined);
     coordinator?.close();
@@ -512,6 +586,8 @@ function observedParts(logDirs: readonly string[]): ObservedParts {
 function* partitionSnapshots(replicas: ReplicaManager): Iterable<PartitionSnapshot> {
   for (const topic of replicas.topics()) {
     for (const partition of topic.partitions) {
+      // Cluster mode: a partition this broker holds no replica of is a hole.
+      if (partition === undefined) continue;
       yield {
         topic: topic.metadata.name,
         partition: partition.partitionIndex,

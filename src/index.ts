@@ -1,2 +1,4 @@
 // Brook's public API for programs and tests that embed a broker.
 export { type Broker, type StartBrokerOptions, startBroker } from './broker.js';
+// Every error Brook raises on purpose, with its stable code (docs/errors.md).
+export { BrookError, type BrookErrorCode, brookErrorCodes } from './util/errors.js';

@@ -4,22 +4,23 @@
 // The reset scenarios are those of Kafka's kafka-consumer-groups.sh, plus --to-timestamp.
 
 import { parseArgs } from 'node:util';
+import { BrookError, type BrookErrorCode } from '../util/errors.js';
+import { InvariantError } from '../util/assert.js';
 
 export const GroupsCommandErrorCode = {
   USAGE: 'BROOK_GROUPS_USAGE',
   KAFKA_ERROR: 'BROOK_GROUPS_KAFKA_ERROR',
   CONNECTION: 'BROOK_GROUPS_CONNECTION',
-} as const;
+} as const satisfies Record<string, BrookErrorCode>;
 
 export type GroupsCommandErrorCode =
   (typeof GroupsCommandErrorCode)[keyof typeof GroupsCommandErrorCode];
 
-export class GroupsCommandError extends Error {
-  constructor(
-    readonly code: GroupsCommandErrorCode,
-    message: string,
-  ) {
-    super(message);
+export class GroupsCommandError extends BrookError {
+  declare readonly code: GroupsCommandErrorCode;
+
+  constructor(code: GroupsCommandErrorCode, message: string) {
+    super(code, message);
     this.name = 'GroupsCommandError';
   }
 }
@@ -230,7 +231,7 @@ function parseScenario(values: Partial<Record<OptionName, unknown>>): ResetScena
       }
       return { kind: 'timestamp', timestampMs: Number(value) };
     default:
-      throw new Error(`assertion failed: scenario option ${name} has no parser`);
+      throw new InvariantError(`scenario option ${name} has no parser`);
   }
 }
 

@@ -8,11 +8,12 @@ import { runGroupsCommand } from './groups-command.js';
 import { settingsHelp, usage } from './help.js';
 import { type CommandOutput, type RunningBroker, startCommand } from './start.js';
 import { StartupError } from './startup-errors.js';
+import type { BrookErrorCode } from '../util/errors.js';
 
 export const CliErrorCode = {
   UNKNOWN_COMMAND: 'BROOK_CLI_UNKNOWN_COMMAND',
   START_FAILED: 'BROOK_CLI_START_FAILED',
-} as const;
+} as const satisfies Record<string, BrookErrorCode>;
 
 /**
  * Output that ends quietly when the reader goes away (`brook --help | head -1`): the first EPIPE

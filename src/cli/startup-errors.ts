@@ -5,6 +5,7 @@
 // the caller prints its stack trace instead.
 
 import { resolve, sep } from 'node:path';
+import { BrookError, type BrookErrorCode } from '../util/errors.js';
 
 export const StartupErrorCode = {
   /** Another process listens on a listener's port. */
@@ -23,7 +24,7 @@ export const StartupErrorCode = {
   LOG_DIRECTORY_LOCKED: 'BROOK_LOG_DIRECTORY_LOCKED',
   /** Listening failed for another reason the operating system gave. */
   LISTEN_FAILED: 'BROOK_SERVER_LISTEN',
-} as const;
+} as const satisfies Record<string, BrookErrorCode>;
 
 export type StartupErrorCode = (typeof StartupErrorCode)[keyof typeof StartupErrorCode];
 
@@ -35,14 +36,13 @@ export interface StartupProblem {
 }
 
 /** An expected start-up failure, read as a StartupProblem; the original error is its cause. */
-export class StartupError extends Error {
-  readonly code: StartupErrorCode;
+export class StartupError extends BrookError {
+  declare readonly code: StartupErrorCode;
   readonly setting: string;
 
   constructor(problem: StartupProblem, cause: unknown) {
-    super(`${problem.setting}: ${problem.message}`, { cause });
+    super(problem.code, `${problem.setting}: ${problem.message}`, { cause });
     this.name = 'StartupError';
-    this.code = problem.code;
     this.setting = problem.setting;
   }
 }

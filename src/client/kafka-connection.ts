@@ -13,6 +13,8 @@ import { apiMessages } from '../protocol/generated/index.js';
 import { decodeResponseHeader, encodeRequestHeader } from '../protocol/headers.js';
 import { Reader } from '../protocol/reader.js';
 import { Writer } from '../protocol/writer.js';
+import { BrookError, type BrookErrorCode } from '../util/errors.js';
+import { assert } from '../util/assert.js';
 
 export const KafkaClientErrorCode = {
   /** HOST:PORT could not be parsed. */
@@ -23,16 +25,15 @@ export const KafkaClientErrorCode = {
   TIMEOUT: 'BROOK_CLIENT_TIMEOUT',
   /** The broker sent something this client cannot read (a frame too large, a wrong id). */
   PROTOCOL: 'BROOK_CLIENT_PROTOCOL',
-} as const;
+} as const satisfies Record<string, BrookErrorCode>;
 
 export type KafkaClientErrorCode = (typeof KafkaClientErrorCode)[keyof typeof KafkaClientErrorCode];
 
-export class KafkaClientError extends Error {
-  constructor(
-    readonly code: KafkaClientErrorCode,
-    message: string,
-  ) {
-    super(message);
+export class KafkaClientError extends BrookError {
+  declare readonly code: KafkaClientErrorCode;
+
+  constructor(code: KafkaClientErrorCode, message: string) {
+    super(code, message);
     this.name = 'KafkaClientError';
   }
 }
@@ -130,7 +131,7 @@ export class KafkaConnection {
   async request<Response>(apiKey: number, apiVersion: number, body: unknown): Promise<Response> {
     if (this.failure !== null) throw this.failure;
     const codec = apiMessages.get(apiKey);
-    if (codec === undefined) throw new Error(`assertion failed: no codec for API key ${apiKey}`);
+    assert(codec !== undefined, `no codec for API key ${apiKey}`);
     const correlationId = ++this.correlationId;
     const writer = new Writer({ frameLength: true });
     encodeRequestHeader(writer, {

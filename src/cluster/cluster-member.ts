@@ -13,6 +13,7 @@ import { Controller } from './controller.js';
 import { connectEtcd } from './etcd-client.js';
 import { EtcdMetadataStore } from './etcd-metadata-store.js';
 import type { ClusterSettings } from './settings.js';
+import { assert } from '../util/assert.js';
 
 export interface OpenClusterOptions {
   /** cluster.id, or the id kept in the log directory; must match etcd's when both exist. */
@@ -132,9 +133,7 @@ export class ClusterMember {
   }
 
   private registered(): { registry: BrokerRegistry; controller: Controller } {
-    if (this.registration === undefined) {
-      throw new Error('assertion failed: the cluster member is not registered yet');
-    }
+    assert(this.registration !== undefined, 'the cluster member is not registered yet');
     return this.registration;
   }
 }

@@ -27,6 +27,7 @@ import {
   NO_LEADER,
   type PartitionState,
 } from '../metadata/cluster-metadata.js';
+import { ErrorCode } from '../protocol/index.js';
 import type { BrokerRegistry } from './broker-registry.js';
 import { ClusterError, ClusterErrorCode } from './errors.js';
 import {
@@ -151,16 +152,19 @@ export class Controller extends EventEmitter<ControllerEvents> {
   /**
    * Creates a topic: placed over the live brokers (or as `assignment` gives), every replica in
    * the ISR, the first replica leading. Throws NOT_CONTROLLER on a broker that is not controller,
-   * PLACEMENT_REFUSED with INVALID_REPLICATION_FACTOR / INVALID_REPLICA_ASSIGNMENT.
+   * PLACEMENT_REFUSED with INVALID_REPLICATION_FACTOR / INVALID_REPLICA_ASSIGNMENT. A broker
+   * that is not controller passes the controller's `fence` (from the view) to write on its behalf.
    */
-  async createTopic(spec: {
-    name: string;
-    partitionCount?: number;
-    replicationFactor?: number;
-    assignment?: readonly (readonly number[])[];
-    configs?: Readonly<Record<string, string>>;
-  }): Promise<readonly (readonly number[])[]> {
-    const fence = this.requireFence();
+  async createTopic(
+    spec: {
+      name: string;
+      partitionCount?: number;
+      replicationFactor?: number;
+      assignment?: readonly (readonly number[])[];
+      configs?: Readonly<Record<string, string>>;
+    },
+    fence: ControllerFence = this.requireFence(),
+  ): Promise<readonly (readonly number[])[]> {
     const live = this.liveBrokers();
     let assignment: readonly (readonly number[])[];
     if (spec.assignment !== undefined) {
@@ -174,14 +178,35 @@ export class Controller extends EventEmitter<ControllerEvents> {
     return assignment;
   }
 
-  /** CreatePartitions: places `addedCount` more partitions after the existing ones. */
-  async addPartitions(topic: string, addedCount: number): Promise<readonly (readonly number[])[]> {
-    const fence = this.requireFence();
+  /**
+   * CreatePartitions: places `addedCount` more partitions after the existing ones, or as
+   * `assignment` gives (live brokers, the topic's replication factor).
+   */
+  async addPartitions(
+    topic: string,
+    addedCount: number,
+    fence: ControllerFence = this.requireFence(),
+    assignment?: readonly (readonly number[])[],
+  ): Promise<readonly (readonly number[])[]> {
     const existing = this.store.topics().get(topic);
     if (existing === undefined) {
       throw new ClusterError(ClusterErrorCode.UNKNOWN_TOPIC, `topic ${topic} does not exist`);
     }
-    const added = placeAdditionalReplicas(this.liveBrokers(), existing.partitions, addedCount);
+    let added: readonly (readonly number[])[];
+    if (assignment !== undefined) {
+      checkManualAssignment(this.liveBrokers(), assignment);
+      const replicationFactor = existing.partitions[0]?.length ?? 0;
+      if (assignment.some((replicas) => replicas.length !== replicationFactor)) {
+        throw new ClusterError(
+          ClusterErrorCode.PLACEMENT_REFUSED,
+          `topic ${topic} has replication factor ${replicationFactor}; every new partition needs as many replicas`,
+          { kafkaErrorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT },
+        );
+      }
+      added = assignment;
+    } else {
+      added = placeAdditionalReplicas(this.liveBrokers(), existing.partitions, addedCount);
+    }
     await this.store.addPartitions(
       topic,
       existing,
@@ -190,6 +215,11 @@ export class Controller extends EventEmitter<ControllerEvents> {
       fence,
     );
     return added;
+  }
+
+  /** DeleteTopics: removes the assignment and every partition state (fenced like createTopic). */
+  async deleteTopic(topic: string, fence: ControllerFence = this.requireFence()): Promise<void> {
+    await this.store.deleteTopic(topic, fence);
   }
 
   /**

@@ -1,6 +1,9 @@
 // Brook's own errors of cluster mode. Each carries a stable code (for scripts and tests) and a
 // message that says what to do. Kafka errors that reach clients (INVALID_REPLICATION_FACTOR, ...)
 // are carried as a Kafka error code beside it, so a handler can answer without parsing text.
+// The codes are in the one table, src/util/errors.ts.
+
+import { BrookError, type BrookErrorCode, type BrookErrorOptions } from '../util/errors.js';
 
 export const ClusterErrorCode = {
   /** No etcd endpoint answered within the time allowed; the message names the endpoints. */
@@ -20,25 +23,19 @@ export const ClusterErrorCode = {
   /** A topic create met an existing topic, or a change named a missing one. */
   TOPIC_EXISTS: 'BROOK_CLUSTER_TOPIC_EXISTS',
   UNKNOWN_TOPIC: 'BROOK_CLUSTER_UNKNOWN_TOPIC',
+  /** A topic change was written to etcd, but this broker did not apply it in the time allowed. */
+  TIMED_OUT: 'BROOK_CLUSTER_TIMED_OUT',
   /** A value read from etcd is not what Brook writes there (hand-edited or another program). */
   METADATA_CORRUPT: 'BROOK_CLUSTER_METADATA_CORRUPT',
-} as const;
+} as const satisfies Record<string, BrookErrorCode>;
 
 export type ClusterErrorCode = (typeof ClusterErrorCode)[keyof typeof ClusterErrorCode];
 
-export class ClusterError extends Error {
-  readonly code: ClusterErrorCode;
-  /** The Kafka error code a request that met this error is answered with, when there is one. */
-  readonly kafkaErrorCode: number | undefined;
+export class ClusterError extends BrookError {
+  declare readonly code: ClusterErrorCode;
 
-  constructor(
-    code: ClusterErrorCode,
-    message: string,
-    options: { kafkaErrorCode?: number; cause?: unknown } = {},
-  ) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+  constructor(code: ClusterErrorCode, message: string, options: BrookErrorOptions = {}) {
+    super(code, message, options);
     this.name = 'ClusterError';
-    this.code = code;
-    this.kafkaErrorCode = options.kafkaErrorCode;
   }
 }

@@ -131,6 +131,20 @@ export class EtcdMetadataStore implements ClusterView {
     return this.partitionStates.get(clusterKeys.partition(topic, partition));
   }
 
+  /**
+   * The current controller's candidate key and epoch, as the view knows them: what a broker that
+   * is not controller stamps its topic writes with, so etcd refuses them once that controller is
+   * gone (the write is then retried against the next one). Null with no controller.
+   */
+  controllerFence(): ControllerFence | null {
+    const controller = this.currentController;
+    if (controller === null) return null;
+    for (const [key, candidate] of this.candidates) {
+      if (candidate.createRevision === controller.epoch) return { key, epoch: controller.epoch };
+    }
+    return null;
+  }
+
   subscribe(listener: (change: ClusterChange) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);

@@ -5,6 +5,7 @@
 // set, and the first use of each in a process logs a warning saying what to do instead.
 
 import type { ConfigDefinition } from './definitions.js';
+import type { BrookErrorCode } from '../util/errors.js';
 
 export interface DeprecatedTopicConfig extends ConfigDefinition {
   /** The Kafka release that deprecated it, and why it does nothing in Brook. */
@@ -71,4 +72,5 @@ export function warnDeprecatedTopicConfig(definition: DeprecatedTopicConfig): vo
   );
 }
 
-export const DEPRECATED_TOPIC_CONFIG_WARNING = 'BROOK_CONFIG_DEPRECATED_TOPIC_CONFIG';
+export const DEPRECATED_TOPIC_CONFIG_WARNING =
+  'BROOK_CONFIG_DEPRECATED_TOPIC_CONFIG' satisfies BrookErrorCode;

@@ -1,6 +1,8 @@
 // Brook's own configuration errors. Each carries a stable code so that scripts and tests can tell
 // an unknown setting from a malformed value without parsing the message, and a message that names
-// the setting and says what would be accepted.
+// the setting and says what would be accepted. The codes are in the one table, src/util/errors.ts.
+
+import { BrookError, type BrookErrorCode } from '../util/errors.js';
 
 export const ConfigErrorCode = {
   /** A setting name Brook does not know (a typo, or a Kafka setting Brook does not implement). */
@@ -15,19 +17,18 @@ export const ConfigErrorCode = {
   FILE_UNREADABLE: 'BROOK_CONFIG_FILE_UNREADABLE',
   /** A command-line flag that is malformed: missing its value, or not a `--name` at all. */
   MALFORMED_FLAG: 'BROOK_CONFIG_MALFORMED_FLAG',
-} as const;
+} as const satisfies Record<string, BrookErrorCode>;
 
 export type ConfigErrorCode = (typeof ConfigErrorCode)[keyof typeof ConfigErrorCode];
 
-export class ConfigError extends Error {
-  readonly code: ConfigErrorCode;
+export class ConfigError extends BrookError {
+  declare readonly code: ConfigErrorCode;
   /** The setting the error is about, by its Kafka name, when there is one. */
   readonly setting: string | undefined;
 
   constructor(code: ConfigErrorCode, message: string, setting?: string) {
-    super(message);
+    super(code, message);
     this.name = 'ConfigError';
-    this.code = code;
     this.setting = setting;
   }
 }

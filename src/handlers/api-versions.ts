@@ -10,6 +10,7 @@ import { ErrorCode } from '../protocol/errors.js';
 import type { ApiVersionsResponseInput } from '../protocol/generated/api-versions.js';
 import { ApiKey, apiMessages } from '../protocol/generated/index.js';
 import { defineHandler, type HandlerRegistry } from './registry.js';
+import { assert } from '../util/assert.js';
 
 /** KIP-511: letters and digits, with '-' and '.' allowed inside. */
 const clientSoftwarePattern = /^[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?$/;
@@ -21,9 +22,10 @@ export function isValidClientSoftware(text: string): boolean {
 export function createApiVersionsHandler(registry: HandlerRegistry) {
   const codec = apiMessages.get(ApiKey.ApiVersions);
   const validVersions = codec?.validVersions;
-  if (validVersions === undefined || validVersions === null) {
-    throw new Error('assertion failed: the generated codecs have no stable ApiVersions versions');
-  }
+  assert(
+    validVersions !== undefined && validVersions !== null,
+    'the generated codecs have no stable ApiVersions versions',
+  );
 
   const response = (errorCode: number, withApis: boolean): ApiVersionsResponseInput => ({
     errorCode,

@@ -1,7 +1,8 @@
 // CreatePartitions (API key 37): grows topics to a larger partition count. The new partitions
 // start empty at offset 0 with the topic's config. A count that does not grow the topic is
 // INVALID_PARTITIONS; a manual assignment must give one entry per new partition naming only this
-// broker. Every topic of the request gets a result: clients expect one per topic they sent.
+// broker (in cluster mode: live brokers, as many as the topic's replication factor, checked where
+// the partitions are placed, cluster/cluster-topics.ts). Every topic of the request gets a result: clients expect one per topic they sent.
 
 import { isValidTopicName } from '../metadata/topic-name.js';
 import { ErrorCode } from '../protocol/errors.js';
@@ -18,6 +19,12 @@ import { AdminRequestError, adminErrorOf } from './shared/errors.js';
 export interface CreatePartitionsHandlerDependencies {
   readonly replicas: ReplicaManager;
   readonly nodeId: number;
+  /** Cluster mode: grows the topic through etcd; resolves once this broker has applied it. */
+  readonly clusterAddPartitions?: (
+    name: string,
+    partitionCount: number,
+    assignment: readonly (readonly number[])[] | undefined,
+  ) => Promise<void>;
 }
 
 export function createCreatePartitionsHandler(dependencies: CreatePartitionsHandlerDependencies) {
@@ -40,7 +47,16 @@ export function createCreatePartitionsHandler(dependencies: CreatePartitionsHand
         try {
           await oneChangeAtATime(replicas, async () => {
             check(topic);
-            if (!request.validateOnly) await replicas.addPartitions(topic.name, topic.count);
+            if (request.validateOnly) return;
+            if (dependencies.clusterAddPartitions !== undefined) {
+              await dependencies.clusterAddPartitions(
+                topic.name,
+                topic.count,
+                topic.assignments?.map((assignment) => assignment.brokerIds),
+              );
+            } else {
+              await replicas.addPartitions(topic.name, topic.count);
+            }
           });
           results.push(result(topic.name, ErrorCode.NONE, null));
         } catch (error) {
@@ -101,6 +117,7 @@ export function createCreatePartitionsHandler(dependencies: CreatePartitionsHand
         `Increasing the number of partitions by ${added} but ${requested.assignments.length} assignments provided.`,
       );
     }
+    if (dependencies.clusterAddPartitions !== undefined) return;
     requested.assignments.forEach((assignment, index) => {
       if (assignment.brokerIds.length !== 1 || assignment.brokerIds[0] !== nodeId) {
         throw new AdminRequestError(

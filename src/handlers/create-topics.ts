@@ -2,7 +2,8 @@
 //
 // One broker holds every replica, so the replication factor must be 1 (or -1, the broker's
 // default.replication.factor, itself 1 here) and a manual replica assignment may name only this
-// broker. Names, partition counts, replication factors, assignments and configs are all checked
+// broker. In cluster mode the topic is written to etcd instead (cluster/cluster-topics.ts),
+// placed over the live brokers or as assigned, and every broker opens its replicas' logs. Names, partition counts, replication factors, assignments and configs are all checked
 // before anything is created; validate_only stops there. From v5 the response carries what was
 // (or would be) created: partition count, replication factor and every config with its source.
 
@@ -33,6 +34,17 @@ const USE_BROKER_DEFAULT = -1;
 export interface CreateTopicsHandlerDependencies {
   readonly replicas: ReplicaManager;
   readonly brokerConfigs: BrokerConfigs;
+  /** Cluster mode: creates through etcd; resolves with the topic id once this broker has it. */
+  readonly cluster?: {
+    liveBrokerCount(): number;
+    createTopic(spec: {
+      name: string;
+      partitionCount: number;
+      replicationFactor: number;
+      assignment?: readonly (readonly number[])[];
+      configs: Record<string, string>;
+    }): Promise<Buffer>;
+  };
 }
 
 interface PlannedTopic {
@@ -40,10 +52,12 @@ interface PlannedTopic {
   readonly partitionCount: number;
   readonly replicationFactor: number;
   readonly configs: Map<string, string>;
+  /** Cluster mode: the replicas per partition the request named, checked against the brokers. */
+  readonly assignment?: readonly (readonly number[])[];
 }
 
 export function createCreateTopicsHandler(dependencies: CreateTopicsHandlerDependencies) {
-  const { replicas, brokerConfigs } = dependencies;
+  const { replicas, brokerConfigs, cluster } = dependencies;
   return defineHandler(ApiKey.CreateTopics, {
     minVersion: 0,
     maxVersion: 7,
@@ -67,6 +81,17 @@ export function createCreateTopicsHandler(dependencies: CreateTopicsHandlerDepen
           const planned = plan(topic);
           if (request.validateOnly) {
             results.push(created(planned, ZERO_TOPIC_ID));
+            continue;
+          }
+          if (cluster !== undefined) {
+            const topicId = await cluster.createTopic({
+              name: planned.name,
+              partitionCount: planned.partitionCount,
+              replicationFactor: planned.replicationFactor,
+              assignment: planned.assignment,
+              configs: Object.fromEntries(planned.configs),
+            });
+            results.push(created(planned, topicId));
             continue;
           }
           const topicPartitions = await replicas.createTopic({
@@ -127,7 +152,22 @@ export function createCreateTopicsHandler(dependencies: CreateTopicsHandlerDepen
 
     let partitionCount: number;
     let replicationFactor: number;
-    if (topic.assignments.length > 0) {
+    let assignment: number[][] | undefined;
+    if (topic.assignments.length > 0 && cluster !== undefined) {
+      if (
+        topic.numPartitions !== USE_BROKER_DEFAULT ||
+        topic.replicationFactor !== USE_BROKER_DEFAULT
+      ) {
+        throw new AdminRequestError(
+          ErrorCode.INVALID_REQUEST,
+          'Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.',
+        );
+      }
+      // Which brokers may hold them is checked against the live brokers when the topic is placed.
+      assignment = orderedAssignment(topic);
+      partitionCount = assignment.length;
+      replicationFactor = assignment[0]!.length;
+    } else if (topic.assignments.length > 0) {
       if (
         topic.numPartitions !== USE_BROKER_DEFAULT ||
         topic.replicationFactor !== USE_BROKER_DEFAULT
@@ -158,10 +198,11 @@ export function createCreateTopicsHandler(dependencies: CreateTopicsHandlerDepen
           `Replication factor was set to an invalid non-positive value (${topic.replicationFactor}).`,
         );
       }
-      if (replicationFactor > 1) {
+      const brokerCount = cluster?.liveBrokerCount() ?? 1;
+      if (replicationFactor > brokerCount) {
         throw new AdminRequestError(
           ErrorCode.INVALID_REPLICATION_FACTOR,
-          `Unable to replicate the partition ${replicationFactor} time(s): the target replication factor of ${replicationFactor} cannot be reached because only 1 broker(s) are registered.`,
+          `Unable to replicate the partition ${replicationFactor} time(s): the target replication factor of ${replicationFactor} cannot be reached because only ${brokerCount} broker(s) are registered.`,
         );
       }
     }
@@ -183,7 +224,7 @@ export function createCreateTopicsHandler(dependencies: CreateTopicsHandlerDepen
       configs.set(config.name, config.value);
     }
     validateTopicOverrides(broker, configs);
-    return { name, partitionCount, replicationFactor, configs };
+    return { name, partitionCount, replicationFactor, configs, assignment };
   }
 
   function created(
@@ -216,6 +257,35 @@ type CreatableTopic = CreateTopicsRequestCreatableTopic;
 
 function metricName(topicName: string): string {
   return topicName.replaceAll('.', '_');
+}
+
+/**
+ * A manual assignment in cluster mode: partitions 0..n-1, each exactly once, as replica lists in
+ * partition order (the brokers themselves are checked where the topic is placed).
+ */
+function orderedAssignment(topic: CreatableTopic): number[][] {
+  const byIndex = new Map<number, number[]>();
+  for (const assignment of topic.assignments) {
+    if (byIndex.has(assignment.partitionIndex)) {
+      throw new AdminRequestError(
+        ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+        `partition ${assignment.partitionIndex} is assigned more than once`,
+      );
+    }
+    byIndex.set(assignment.partitionIndex, [...assignment.brokerIds]);
+  }
+  const ordered: number[][] = [];
+  for (let index = 0; index < byIndex.size; index += 1) {
+    const replicas = byIndex.get(index);
+    if (replicas === undefined) {
+      throw new AdminRequestError(
+        ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+        `partitions must be numbered 0 to ${byIndex.size - 1} without gaps; ${index} is missing`,
+      );
+    }
+    ordered.push(replicas);
+  }
+  return ordered;
 }
 
 /**

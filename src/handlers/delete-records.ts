@@ -3,6 +3,7 @@
 // watermark; an offset past the high watermark is OFFSET_OUT_OF_RANGE, since records a consumer
 // cannot yet see must not be deleted. The answer is the new low watermark (log start offset).
 
+import type { PartitionLeadership } from '../cluster/partition-leadership.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { ApiKey } from '../protocol/generated/index.js';
 import type { DeleteRecordsResponseDeleteRecordsPartitionResultInput } from '../protocol/generated/delete-records.js';
@@ -14,7 +15,11 @@ import { defineHandler } from './registry.js';
 /** The offset that means "everything up to the high watermark". */
 const HIGH_WATERMARK = -1n;
 
-export function createDeleteRecordsHandler(dependencies: { readonly replicas: ReplicaManager }) {
+export function createDeleteRecordsHandler(dependencies: {
+  readonly replicas: ReplicaManager;
+  /** Cluster mode: only a partition's leader deletes its records. */
+  readonly leadership?: PartitionLeadership;
+}) {
   const { replicas } = dependencies;
   return defineHandler(ApiKey.DeleteRecords, {
     minVersion: 0,
@@ -55,6 +60,9 @@ export function createDeleteRecordsHandler(dependencies: { readonly replicas: Re
     requestedOffset: bigint,
   ): Promise<DeleteRecordsResponseDeleteRecordsPartitionResultInput> {
     const failed = (errorCode: number) => ({ partitionIndex, lowWatermark: -1n, errorCode });
+    if (dependencies.leadership?.notLeader(topicName, partitionIndex) != null) {
+      return failed(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    }
     const partition = replicas.partition(topicName, partitionIndex);
     if (partition === undefined) return failed(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
     // Kafka refuses to delete records of a compacted topic: compaction decides what it keeps.

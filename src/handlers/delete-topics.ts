@@ -20,6 +20,8 @@ export interface DeleteTopicsHandlerDependencies {
   readonly replicas: ReplicaManager;
   /** delete.topic.enable, read per request. */
   readonly deleteTopicEnable: () => boolean;
+  /** Cluster mode: deletes through etcd; resolves once this broker has removed its logs. */
+  readonly clusterDeleteTopic?: (name: string) => Promise<void>;
 }
 
 /** One topic of the request, by name or (v6) by id. */
@@ -69,7 +71,11 @@ export function createDeleteTopicsHandler(dependencies: DeleteTopicsHandlerDepen
               `Topic '${topic.metadata.name}' is internal to the broker and cannot be deleted.`,
             );
           }
-          await replicas.deleteTopic(topic.metadata.name);
+          if (dependencies.clusterDeleteTopic !== undefined) {
+            await dependencies.clusterDeleteTopic(topic.metadata.name);
+          } else {
+            await replicas.deleteTopic(topic.metadata.name);
+          }
           responses.push(result(topic.metadata.name, topic.metadata.topicId, ErrorCode.NONE, null));
         } catch (error) {
           const { errorCode, errorMessage } = adminErrorOf(error);

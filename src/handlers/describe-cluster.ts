@@ -24,7 +24,8 @@ const CLUSTER_OPERATIONS = [5, 7, 8, 9, 10, 11, 12, 13, 14].reduce(
 
 export interface DescribeClusterHandlerDependencies {
   readonly clusterId: string;
-  readonly controllerId: number;
+  /** This broker outside cluster mode; the elected controller in it (-1 while there is none). */
+  readonly controllerId: () => number;
   /** The brokers as clients reach them through the listener the request came in on. */
   readonly brokers: (context: RequestContext) => readonly BrokerNode[];
 }
@@ -52,7 +53,7 @@ export function createDescribeClusterHandler(dependencies: DescribeClusterHandle
         errorMessage: null,
         endpointType: ENDPOINT_TYPE_BROKERS,
         clusterId: dependencies.clusterId,
-        controllerId: dependencies.controllerId,
+        controllerId: dependencies.controllerId(),
         brokers: dependencies.brokers(context).map((broker) => ({
           brokerId: broker.nodeId,
           host: broker.host,

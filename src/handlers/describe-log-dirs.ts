@@ -29,7 +29,9 @@ export function createDescribeLogDirsHandler(dependencies: DescribeLogDirsHandle
       const topics: DescribeLogDirsResponseDescribeLogDirsTopicInput[] = [];
       if (request.topics === null) {
         for (const topic of replicas.topics()) {
-          topics.push(describeTopic(topic.metadata.name, topic.partitions));
+          // filter() skips the holes of partitions this broker holds no replica of (cluster mode).
+          const held = topic.partitions.filter((partition) => partition !== undefined);
+          topics.push(describeTopic(topic.metadata.name, held));
         }
       } else {
         for (const requested of request.topics) {

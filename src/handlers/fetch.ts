@@ -14,6 +14,7 @@
 // is recorded as what it holds (and, by Brook's rule, has flushed) before the high watermark it
 // is answered with is computed; a parked follower fetch wakes on appends, not on the watermark.
 
+import { leaderNodeEndpoints, type PartitionLeadership } from '../cluster/partition-leadership.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { ApiKey } from '../protocol/generated/index.js';
 import type {
@@ -45,6 +46,8 @@ export interface FetchHandlerDependencies {
   readonly log?: (message: string, error: unknown) => void;
   /** Counts bytes served per topic (the broker's metrics). */
   readonly traffic?: TopicTraffic;
+  /** Cluster mode: who leads each partition; a client's fetch is served by the leader only. */
+  readonly leadership?: PartitionLeadership;
 }
 
 interface PartitionRead {
@@ -78,6 +81,10 @@ export function createFetchHandler(dependencies: FetchHandlerDependencies) {
     const replicaId = version >= 15 ? request.replicaState.replicaId : request.replicaId;
     const bound: ReadBound =
       replicaId >= 0 ? 'logEndOffset' : readCommitted ? 'lastStableOffset' : 'highWatermark';
+    // A client fetches with replica id -1 (below v15) and no replica state (v15+); a follower's
+    // fetch names its broker and is served by the replication path, not checked here.
+    const fromClient = replicaId < 0;
+    const leaderEndpoints = new Set<number>();
 
     const topics = [];
     for (const fetchTopic of request.topics) {
@@ -103,7 +110,17 @@ export function createFetchHandler(dependencies: FetchHandlerDependencies) {
           partition,
           response: emptyPartitionResponse(fetchPartition, readCommitted),
         };
-        if (partition === undefined) {
+        const currentLeader = fromClient
+          ? dependencies.leadership?.notLeader(
+              topic?.metadata.name ?? fetchTopic.topic,
+              fetchPartition.partition,
+            )
+          : null;
+        if (currentLeader != null) {
+          read.response.errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
+          read.response.currentLeader = currentLeader;
+          if (currentLeader.leaderId >= 0) leaderEndpoints.add(currentLeader.leaderId);
+        } else if (partition === undefined) {
           read.response.errorCode =
             topic === undefined ? unknownTopicError : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
         } else if (compressionError !== ErrorCode.NONE) {
@@ -135,7 +152,13 @@ export function createFetchHandler(dependencies: FetchHandlerDependencies) {
       });
     }
     return {
-      response: { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses: topics },
+      response: {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.NONE,
+        sessionId: 0,
+        responses: topics,
+        nodeEndpoints: leaderNodeEndpoints(dependencies.leadership, leaderEndpoints),
+      },
       byteLength,
       partitions,
       hasError,

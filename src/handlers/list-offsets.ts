@@ -9,6 +9,7 @@
 // timestamp is at least the time), or the high watermark when no record is that recent, which is
 // what Kafka's list starts with when every segment is older.
 
+import type { PartitionLeadership } from '../cluster/partition-leadership.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { ApiKey } from '../protocol/generated/index.js';
 import type { ListOffsetsResponseListOffsetsPartitionResponseInput } from '../protocol/generated/list-offsets.js';
@@ -25,7 +26,11 @@ const EARLIEST_LOCAL_TIMESTAMP = -4n;
 const LATEST_TIERED_TIMESTAMP = -5n;
 const READ_COMMITTED = 1;
 
-export function createListOffsetsHandler(dependencies: { readonly replicas: ReplicaManager }) {
+export function createListOffsetsHandler(dependencies: {
+  readonly replicas: ReplicaManager;
+  /** Cluster mode: only a partition's leader answers for it. */
+  readonly leadership?: PartitionLeadership;
+}) {
   const { replicas } = dependencies;
   return defineHandler(ApiKey.ListOffsets, {
     minVersion: 0,
@@ -38,6 +43,15 @@ export function createListOffsetsHandler(dependencies: { readonly replicas: Repl
       for (const topic of request.topics) {
         const partitions: ListOffsetsResponseListOffsetsPartitionResponseInput[] = [];
         for (const requested of topic.partitions) {
+          if (dependencies.leadership?.notLeader(topic.name, requested.partitionIndex) != null) {
+            partitions.push({
+              partitionIndex: requested.partitionIndex,
+              errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER,
+              timestamp: -1n,
+              offset: -1n,
+            });
+            continue;
+          }
           // An internal topic is not among the data topics until a client reads it.
           const partition = (
             replicas.topic(topic.name) ?? (await replicas.topicForClientRead(topic.name))

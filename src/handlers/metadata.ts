@@ -2,6 +2,7 @@
 // with their leader and replicas. Creates missing topics when the broker allows it
 // (auto.create.topics.enable) and the request does (v4+ says so; earlier versions imply it).
 
+import { type ClusterView, NO_LEADER, type TopicAssignment } from '../metadata/cluster-metadata.js';
 import { isValidTopicName } from '../metadata/topic-name.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { ApiKey } from '../protocol/generated/index.js';
@@ -29,14 +30,24 @@ export interface MetadataHandlerDependencies {
   readonly clusterId: string;
   /** The brokers as clients reach them through the listener the request came in on. */
   readonly brokers: (context: RequestContext) => readonly BrokerNode[];
-  readonly controllerId: number;
+  /** This broker: it serves the internal topics, and every topic outside cluster mode. */
+  readonly nodeId: number;
+  readonly controllerId: () => number;
+  /**
+   * Cluster mode: data topics, their leaders, replicas and ISRs come from the view, and a topic
+   * is auto-created through the cluster (placed over the live brokers).
+   */
+  readonly cluster?: {
+    readonly view: ClusterView;
+    createTopic(name: string, partitionCount: number): Promise<void>;
+  };
   /** Settings read per request: they can change at run time (AlterConfigs). */
   readonly autoCreateTopicsEnable: () => boolean;
   readonly numPartitions: () => number;
 }
 
 export function createMetadataHandler(dependencies: MetadataHandlerDependencies) {
-  const { replicas } = dependencies;
+  const { replicas, cluster } = dependencies;
   return defineHandler(ApiKey.Metadata, {
     minVersion: 0,
     maxVersion: 12,
@@ -45,7 +56,12 @@ export function createMetadataHandler(dependencies: MetadataHandlerDependencies)
       const version = context.apiVersion;
       const topics: MetadataResponseTopicInput[] = [];
       if (request.topics === null) {
-        for (const topic of replicas.topics()) topics.push(describeTopic(topic));
+        if (cluster === undefined) {
+          for (const topic of replicas.topics()) topics.push(describeTopic(topic));
+        } else {
+          for (const topic of cluster.view.topics().values())
+            topics.push(describeClusterTopic(topic));
+        }
         for (const internal of replicas.internalTopicMetadata()) {
           topics.push(describeInternalTopic(internal));
         }
@@ -58,7 +74,7 @@ export function createMetadataHandler(dependencies: MetadataHandlerDependencies)
         throttleTimeMs: 0,
         brokers: dependencies.brokers(context),
         clusterId: dependencies.clusterId,
-        controllerId: dependencies.controllerId,
+        controllerId: dependencies.controllerId(),
         topics,
       };
     },
@@ -70,6 +86,13 @@ export function createMetadataHandler(dependencies: MetadataHandlerDependencies)
     request: MetadataRequest,
     version: number,
   ): Promise<MetadataResponseTopicInput> {
+    if (cluster !== undefined) {
+      const assignment =
+        name === null
+          ? [...cluster.view.topics().values()].find((topic) => topic.topicId.equals(topicId))
+          : cluster.view.topics().get(name);
+      if (assignment !== undefined) return describeClusterTopic(assignment);
+    }
     if (name === null) {
       // v10+: a topic asked for by id alone.
       const topic = replicas.topicById(topicId);
@@ -80,7 +103,7 @@ export function createMetadataHandler(dependencies: MetadataHandlerDependencies)
       if (internal !== undefined) return describeInternalTopic(internal);
       return failedTopic(null, topicId, ErrorCode.UNKNOWN_TOPIC_ID);
     }
-    const existing = replicas.topic(name);
+    const existing = cluster === undefined ? replicas.topic(name) : undefined;
     if (existing !== undefined) return describeTopic(existing);
     const internal = replicas.internalTopicMetadata().find((candidate) => candidate.name === name);
     if (internal !== undefined) return describeInternalTopic(internal);
@@ -91,10 +114,16 @@ export function createMetadataHandler(dependencies: MetadataHandlerDependencies)
       return failedTopic(name, topicId, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
     }
     try {
-      await replicas.createTopic({ name, partitionCount: dependencies.numPartitions() });
+      if (cluster === undefined) {
+        await replicas.createTopic({ name, partitionCount: dependencies.numPartitions() });
+      } else {
+        await cluster.createTopic(name, dependencies.numPartitions());
+      }
     } catch (error) {
       // A concurrent request may have created it first; that request answers the same way.
-      if (replicas.topic(name) === undefined) {
+      const created =
+        cluster === undefined ? replicas.topic(name) : cluster.view.topics().get(name);
+      if (created === undefined) {
         return failedTopic(name, topicId, kafkaErrorCodeOf(error));
       }
     }
@@ -124,7 +153,7 @@ export function createMetadataHandler(dependencies: MetadataHandlerDependencies)
     metadata: TopicMetadata,
     partitions: readonly { partitionIndex: number; leaderEpoch: number }[],
   ): MetadataResponseTopicInput {
-    const nodeId = dependencies.controllerId;
+    const nodeId = dependencies.nodeId;
     return {
       errorCode: ErrorCode.NONE,
       name: metadata.name,
@@ -139,6 +168,37 @@ export function createMetadataHandler(dependencies: MetadataHandlerDependencies)
         isrNodes: [nodeId],
         offlineReplicas: [],
       })),
+      topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+    };
+  }
+
+  /**
+   * A topic as the cluster has it: each partition's leader, leader epoch, replicas and ISR from
+   * its state, and as offline the replicas whose broker is not registered. A partition whose
+   * state is not written yet (the controller fills it in) or that has no leader answers
+   * LEADER_NOT_AVAILABLE, which clients retry.
+   */
+  function describeClusterTopic(topic: TopicAssignment): MetadataResponseTopicInput {
+    const live = cluster!.view.brokers();
+    return {
+      errorCode: ErrorCode.NONE,
+      name: topic.name,
+      topicId: topic.topicId,
+      isInternal: false,
+      partitions: topic.partitions.map((assigned, partitionIndex) => {
+        const state = cluster!.view.partitionState(topic.name, partitionIndex);
+        const replicaNodes = [...(state?.replicas ?? assigned)];
+        const leaderId = state?.leader ?? NO_LEADER;
+        return {
+          errorCode: leaderId === NO_LEADER ? ErrorCode.LEADER_NOT_AVAILABLE : ErrorCode.NONE,
+          partitionIndex,
+          leaderId,
+          leaderEpoch: state?.leaderEpoch ?? -1,
+          replicaNodes,
+          isrNodes: [...(state?.isr ?? [])],
+          offlineReplicas: replicaNodes.filter((brokerId) => !live.has(brokerId)),
+        };
+      }),
       topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
     };
   }

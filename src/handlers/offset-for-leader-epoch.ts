@@ -4,6 +4,7 @@
 // unknown (-1, -1), and a current_leader_epoch that differs from the partition's is fenced or
 // unknown, as Kafka answers.
 
+import type { PartitionLeadership } from '../cluster/partition-leadership.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { ApiKey } from '../protocol/generated/index.js';
 import type { OffsetForLeaderEpochResponseEpochEndOffsetInput } from '../protocol/generated/offset-for-leader-epoch.js';
@@ -18,6 +19,8 @@ const NO_EPOCH_CHECK = -1;
 
 export function createOffsetForLeaderEpochHandler(dependencies: {
   readonly replicas: ReplicaManager;
+  /** Cluster mode: only a partition's leader answers (followers ask it before truncating). */
+  readonly leadership?: PartitionLeadership;
 }) {
   const { replicas } = dependencies;
   return defineHandler(ApiKey.OffsetForLeaderEpoch, {
@@ -41,6 +44,9 @@ export function createOffsetForLeaderEpochHandler(dependencies: {
                 leaderEpoch,
                 endOffset,
               });
+              if (dependencies.leadership?.notLeader(topic.topic, requested.partition) != null) {
+                return answer(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+              }
               const partition = replicas.partition(topic.topic, requested.partition);
               if (partition === undefined) return answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
               if (requested.currentLeaderEpoch !== NO_EPOCH_CHECK) {

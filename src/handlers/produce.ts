@@ -15,6 +15,7 @@
 import { ErrorCode } from '../protocol/errors.js';
 import { ApiKey } from '../protocol/generated/index.js';
 import type { ProduceResponsePartitionProduceResponseInput } from '../protocol/generated/produce.js';
+import { leaderNodeEndpoints, type PartitionLeadership } from '../cluster/partition-leadership.js';
 import type { TopicTraffic } from '../observability/metrics.js';
 import type { Partition } from '../replica/partition.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
@@ -30,12 +31,14 @@ export interface ProduceHandlerDependencies {
   readonly traffic?: TopicTraffic;
   /** A topic's effective min.insync.replicas; asked only for acks=all to a replicated partition. */
   readonly minInsyncReplicasOf?: (topic: string) => number;
+  /** Cluster mode: who leads each partition; only the leader appends. */
+  readonly leadership?: PartitionLeadership;
 }
 
 const ACKS_ALL = -1;
 
 export function createProduceHandler(dependencies: ProduceHandlerDependencies) {
-  const { replicas, traffic } = dependencies;
+  const { replicas, traffic, leadership } = dependencies;
   const countAcknowledged = (topic: string, bytes: number, appended: AppendResult): void => {
     if (traffic === undefined) return;
     const records = appended.lastOffset - appended.baseOffset + 1;
@@ -51,6 +54,7 @@ export function createProduceHandler(dependencies: ProduceHandlerDependencies) {
 
     async handle(request, context) {
       const pending: Promise<void>[] = [];
+      const leaderEndpoints = new Set<number>();
       const responses = request.topicData.map((topicData) => ({
         name: topicData.name,
         partitionResponses: topicData.partitionData.map((partitionData) => {
@@ -65,6 +69,13 @@ export function createProduceHandler(dependencies: ProduceHandlerDependencies) {
             logAppendTimeMs: -1n,
             logStartOffset: -1n,
           };
+          const currentLeader = leadership?.notLeader(topicData.name, partitionData.index);
+          if (currentLeader != null) {
+            response.errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
+            response.currentLeader = currentLeader;
+            if (currentLeader.leaderId >= 0) leaderEndpoints.add(currentLeader.leaderId);
+            return response;
+          }
           const partition = replicas.partition(topicData.name, partitionData.index);
           if (partition === undefined) {
             response.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
@@ -139,7 +150,11 @@ export function createProduceHandler(dependencies: ProduceHandlerDependencies) {
         return refused ? CLOSE_CONNECTION : NO_RESPONSE;
       }
       await Promise.all(pending);
-      return { responses, throttleTimeMs: 0 };
+      return {
+        responses,
+        throttleTimeMs: 0,
+        nodeEndpoints: leaderNodeEndpoints(leadership, leaderEndpoints),
+      };
     },
 
     errorResponse(request, errorCode) {

@@ -8,6 +8,7 @@
 // erased to `AnyHandler`, since it picks one by the key a frame carries at run time.
 
 import type { ApiKey, RequestOf, ResponseInputOf } from '../protocol/generated/index.js';
+import { BrookError } from '../util/errors.js';
 
 /** What a handler may learn about the connection a request came in on. A handler never touches the socket. */
 export interface RequestContext {
@@ -121,11 +122,11 @@ export interface AdvertisedApi {
   readonly maxVersion: number;
 }
 
-export class HandlerRegistryError extends Error {
-  readonly code = 'BROOK_HANDLER_REGISTRATION';
+export class HandlerRegistryError extends BrookError {
+  declare readonly code: 'BROOK_HANDLER_REGISTRATION';
 
   constructor(message: string) {
-    super(message);
+    super('BROOK_HANDLER_REGISTRATION', message);
     this.name = 'HandlerRegistryError';
   }
 }

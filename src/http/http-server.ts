@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 
 import type { ListenerAddress } from '../config/listeners.js';
 import type { ServerLogger } from '../server/logger.js';
+import { BrookError } from '../util/errors.js';
 
 export interface HttpAnswer {
   readonly status: number;
@@ -28,11 +29,11 @@ export interface HttpDoor {
   stop(): Promise<void>;
 }
 
-export class HttpStartError extends Error {
-  readonly code = 'BROOK_HTTP_LISTEN';
+export class HttpStartError extends BrookError {
+  declare readonly code: 'BROOK_HTTP_LISTEN';
 
   constructor(message: string) {
-    super(message);
+    super('BROOK_HTTP_LISTEN', message);
     this.name = 'HttpStartError';
   }
 }

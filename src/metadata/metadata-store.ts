@@ -12,6 +12,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { BrookError, type BrookErrorCode } from '../util/errors.js';
 
 export interface TopicMetadata {
   readonly name: string;
@@ -33,6 +34,8 @@ export interface MetadataStore {
     partitionCount: number;
     configs?: Record<string, string>;
     internal?: boolean;
+    /** Cluster mode: the id the cluster gave the topic; otherwise a new random one. */
+    topicId?: Buffer;
   }): Promise<TopicMetadata>;
   deleteTopic(name: string): Promise<TopicMetadata>;
   setPartitionCount(name: string, partitionCount: number): Promise<TopicMetadata>;
@@ -42,12 +45,19 @@ export interface MetadataStore {
   setBrokerConfigs(configs: Record<string, string>): Promise<void>;
 }
 
-export class MetadataError extends Error {
-  constructor(
-    readonly code: 'TOPIC_EXISTS' | 'UNKNOWN_TOPIC' | 'METADATA_CORRUPT',
-    message: string,
-  ) {
-    super(message);
+export const MetadataErrorCode = {
+  TOPIC_EXISTS: 'BROOK_METADATA_TOPIC_EXISTS',
+  UNKNOWN_TOPIC: 'BROOK_METADATA_UNKNOWN_TOPIC',
+  METADATA_CORRUPT: 'BROOK_METADATA_CORRUPT',
+} as const satisfies Record<string, BrookErrorCode>;
+
+export type MetadataErrorCode = (typeof MetadataErrorCode)[keyof typeof MetadataErrorCode];
+
+export class MetadataError extends BrookError {
+  declare readonly code: MetadataErrorCode;
+
+  constructor(code: MetadataErrorCode, message: string) {
+    super(code, message);
     this.name = 'MetadataError';
   }
 }
@@ -126,14 +136,18 @@ export class LocalMetadataStore implements MetadataStore {
     partitionCount: number;
     configs?: Record<string, string>;
     internal?: boolean;
+    topicId?: Buffer;
   }): Promise<TopicMetadata> {
     return this.mutate(() => {
       if (this.topicsByName.has(spec.name)) {
-        throw new MetadataError('TOPIC_EXISTS', `Topic '${spec.name}' already exists.`);
+        throw new MetadataError(
+          MetadataErrorCode.TOPIC_EXISTS,
+          `Topic '${spec.name}' already exists.`,
+        );
       }
       const topic: TopicMetadata = {
         name: spec.name,
-        topicId: newTopicId(),
+        topicId: spec.topicId ?? newTopicId(),
         partitionCount: spec.partitionCount,
         configs: { ...(spec.configs ?? {}) },
         internal: spec.internal ?? false,
@@ -173,7 +187,7 @@ export class LocalMetadataStore implements MetadataStore {
   private require(name: string): TopicMetadata {
     const topic = this.topicsByName.get(name);
     if (topic === undefined) {
-      throw new MetadataError('UNKNOWN_TOPIC', `Topic '${name}' does not exist.`);
+      throw new MetadataError(MetadataErrorCode.UNKNOWN_TOPIC, `Topic '${name}' does not exist.`);
     }
     return topic;
   }
@@ -246,7 +260,7 @@ function parseDocument(text: string): StoredDocument {
   const document = JSON.parse(text) as StoredDocument;
   if (document.version !== 1 || !Array.isArray(document.topics)) {
     throw new MetadataError(
-      'METADATA_CORRUPT',
+      MetadataErrorCode.METADATA_CORRUPT,
       'meta/metadata.json is not a Brook metadata document.',
     );
   }

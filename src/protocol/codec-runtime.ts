@@ -3,24 +3,25 @@
 // run time, so the generated code stays straight-line.
 
 import { ProtocolDecodeError, type Reader } from './reader.js';
+import { BrookError } from '../util/errors.js';
 import type { Writer } from './writer.js';
 
 /** Thrown when a message is encoded or decoded at a version its codec does not have. */
-export class UnsupportedVersionError extends Error {
-  readonly code = 'BROOK_PROTOCOL_UNSUPPORTED_VERSION';
+export class UnsupportedVersionError extends BrookError {
+  declare readonly code: 'BROOK_PROTOCOL_UNSUPPORTED_VERSION';
 
   constructor(message: string) {
-    super(message);
+    super('BROOK_PROTOCOL_UNSUPPORTED_VERSION', message);
     this.name = 'UnsupportedVersionError';
   }
 }
 
 /** Thrown when a value cannot be encoded at the requested version (Kafka refuses these too). */
-export class ProtocolEncodeError extends Error {
-  readonly code = 'BROOK_PROTOCOL_ENCODE';
+export class ProtocolEncodeError extends BrookError {
+  declare readonly code: 'BROOK_PROTOCOL_ENCODE';
 
   constructor(message: string) {
-    super(message);
+    super('BROOK_PROTOCOL_ENCODE', message);
     this.name = 'ProtocolEncodeError';
   }
 }

@@ -6,14 +6,16 @@
 // Bytes, records and strings are zero-copy views of the frame; uuids are copied (16 bytes) so a
 // stored topic id never keeps a whole request frame alive.
 
+import { BrookError } from '../util/errors.js';
+
 /** Thrown for any frame that does not follow the protocol: the message says what and where. */
-export class ProtocolDecodeError extends Error {
-  readonly code = 'BROOK_PROTOCOL_DECODE';
+export class ProtocolDecodeError extends BrookError {
+  declare readonly code: 'BROOK_PROTOCOL_DECODE';
   /** The byte offset in the frame at which the problem was found. */
   readonly offset: number;
 
   constructor(message: string, offset: number) {
-    super(`${message} at byte ${offset}`);
+    super('BROOK_PROTOCOL_DECODE', `${message} at byte ${offset}`);
     this.name = 'ProtocolDecodeError';
     this.offset = offset;
   }

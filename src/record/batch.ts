@@ -10,6 +10,8 @@
 // The CRC-32C covers bytes [21, end): everything from the attributes on. baseOffset,
 // batchLength and partitionLeaderEpoch sit outside it, so the broker can stamp them for free.
 
+import { ErrorCode } from '../protocol/errors.js';
+import { BrookError } from '../util/errors.js';
 import { crc32c } from '@node-rs/crc32';
 
 export const BATCH_HEADER_BYTES = 61;
@@ -53,24 +55,24 @@ export const CompressionType = {
 } as const;
 export type CompressionType = (typeof CompressionType)[keyof typeof CompressionType];
 
-/** Kafka error codes a record set can earn, from the protocol's error table. */
+/** Kafka error codes a record set can earn (a view onto the protocol's ErrorCode table). */
 export const RecordErrorCode = {
-  CORRUPT_MESSAGE: 2,
-  MESSAGE_TOO_LARGE: 10,
-  INVALID_TIMESTAMP: 32,
-  UNSUPPORTED_FOR_MESSAGE_FORMAT: 43,
-  UNSUPPORTED_COMPRESSION_TYPE: 76,
-  INVALID_RECORD: 87,
+  CORRUPT_MESSAGE: ErrorCode.CORRUPT_MESSAGE,
+  MESSAGE_TOO_LARGE: ErrorCode.MESSAGE_TOO_LARGE,
+  INVALID_TIMESTAMP: ErrorCode.INVALID_TIMESTAMP,
+  UNSUPPORTED_FOR_MESSAGE_FORMAT: ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT,
+  UNSUPPORTED_COMPRESSION_TYPE: ErrorCode.UNSUPPORTED_COMPRESSION_TYPE,
+  INVALID_RECORD: ErrorCode.INVALID_RECORD,
 } as const;
 
 /** A record set the broker refuses; `kafkaErrorCode` goes straight into the produce response. */
-export class RecordError extends Error {
-  readonly kafkaErrorCode: number;
+export class RecordError extends BrookError {
+  declare readonly code: 'BROOK_RECORD_INVALID';
+  declare readonly kafkaErrorCode: number;
 
   constructor(kafkaErrorCode: number, message: string) {
-    super(message);
+    super('BROOK_RECORD_INVALID', message, { kafkaErrorCode });
     this.name = 'RecordError';
-    this.kafkaErrorCode = kafkaErrorCode;
   }
 }
 

@@ -23,6 +23,7 @@ import { BATCH_HEADER_BYTES, batchLastOffset, batchSizeBytes } from '../record/b
 import type { LogConfig } from '../storage/log-config.js';
 import type { PartitionLog } from '../storage/partition-log.js';
 import { Partition } from './partition.js';
+import { assert } from '../util/assert.js';
 
 export interface InternalTopicStorage {
   readonly name: string;
@@ -95,9 +96,10 @@ export async function openInternalTopic(
   const opening = new Map<number, Promise<Partition>>();
 
   const checkIndex = (partition: number): void => {
-    if (!Number.isInteger(partition) || partition < 0 || partition >= partitionCount) {
-      throw new Error(`assertion: ${name} has no partition ${partition} (of ${partitionCount})`);
-    }
+    assert(
+      Number.isInteger(partition) && partition >= 0 && partition < partitionCount,
+      `${name} has no partition ${partition} (of ${partitionCount})`,
+    );
   };
 
   const adopt = async (index: number, log: PartitionLog): Promise<Partition> => {
@@ -132,7 +134,7 @@ export async function openInternalTopic(
       const target = partitions.get(index);
       if (target !== undefined) return target.append(batch, 'coordinator', options).acknowledged;
       return open(index, true).then((opened) => {
-        if (opened === undefined) throw new Error(`assertion: ${name}-${index} was not created`);
+        assert(opened !== undefined, `${name}-${index} was not created`);
         return opened.append(batch, 'coordinator', options).acknowledged;
       });
     },
@@ -162,7 +164,7 @@ export async function openInternalTopic(
       const opened: Partition[] = [];
       for (let index = 0; index < partitionCount; index += 1) {
         const partition = partitions.get(index) ?? (await open(index, true));
-        if (partition === undefined) throw new Error(`assertion: ${name}-${index} was not created`);
+        assert(partition !== undefined, `${name}-${index} was not created`);
         opened.push(partition);
       }
       return opened;

@@ -14,6 +14,7 @@
 //   ongoing: producerId ─► first offset of its open transaction   (lastStableOffset = min(…, HW))
 
 import { ErrorCode } from '../protocol/errors.js';
+import { BrookError } from '../util/errors.js';
 
 /** Kafka keeps the metadata of this many batches per producer for deduplication. */
 export const PRODUCER_BATCHES_CACHED_MAX = 5;
@@ -62,12 +63,12 @@ export interface ProducerBatch {
 export const ControlType = { ABORT: 0, COMMIT: 1 } as const;
 
 /** A produce refused by producer state; the code goes straight into the produce response. */
-export class ProducerStateError extends Error {
-  constructor(
-    readonly kafkaErrorCode: number,
-    message: string,
-  ) {
-    super(message);
+export class ProducerStateError extends BrookError {
+  declare readonly code: 'BROOK_PRODUCER_REFUSED';
+  declare readonly kafkaErrorCode: number;
+
+  constructor(kafkaErrorCode: number, message: string) {
+    super('BROOK_PRODUCER_REFUSED', message, { kafkaErrorCode });
     this.name = 'ProducerStateError';
   }
 }

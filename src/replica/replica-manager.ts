@@ -19,6 +19,10 @@ export interface LogStore {
 
 export interface TopicPartitions {
   readonly metadata: TopicMetadata;
+  /**
+   * By partition index. In cluster mode a partition this broker holds no replica of is a hole
+   * (`partitions[i]` undefined; map, filter and flatMap skip it, for..of does not).
+   */
   readonly partitions: readonly Partition[];
 }
 
@@ -36,6 +40,11 @@ export class ReplicaManager {
     private readonly logConfigOf: (topic: TopicMetadata) => LogConfig,
     /** producer.id.expiration.ms for every partition's producer state, read when checked. */
     private readonly producerIdExpirationMs?: () => number,
+    /**
+     * Cluster mode: whether this broker holds a replica of the partition. Partitions it does not
+     * hold have no log here and are holes in `TopicPartitions.partitions`. Absent: every one.
+     */
+    private readonly hostsReplica?: (topic: string, partition: number) => boolean,
   ) {}
 
   /**
@@ -98,6 +107,8 @@ export class ReplicaManager {
     partitionCount: number;
     configs?: Record<string, string>;
     internal?: boolean;
+    /** Cluster mode: the id the cluster gave the topic. */
+    topicId?: Buffer;
   }): Promise<TopicPartitions> {
     return this.serialise(async () => {
       const metadata = await this.metadata.createTopic(spec);
@@ -112,7 +123,7 @@ export class ReplicaManager {
       this.topicsByName.delete(name);
       this.topicsById.delete(metadata.topicId.toString('hex'));
       for (let index = 0; index < (topic?.partitions.length ?? 0); index += 1) {
-        await this.logs.deleteLog(name, index);
+        if (topic?.partitions[index] !== undefined) await this.logs.deleteLog(name, index);
       }
       for (const listener of this.topicDeletedListeners) await listener(name);
     });
@@ -148,17 +159,23 @@ export class ReplicaManager {
 
   private reconfigure(topic: TopicPartitions): void {
     const config = this.logConfigOf(topic.metadata);
-    for (const partition of topic.partitions) partition.log.updateConfig(config);
+    for (const partition of topic.partitions) partition?.log.updateConfig(config);
   }
 
   private async openTopic(metadata: TopicMetadata): Promise<TopicPartitions> {
     const existing = this.topicsByName.get(metadata.name)?.partitions ?? [];
     const partitions = [...existing];
+    partitions.length = Math.max(existing.length, metadata.partitionCount);
     const config = this.logConfigOf(metadata);
     for (let index = existing.length; index < metadata.partitionCount; index += 1) {
+      if (this.hostsReplica !== undefined && !this.hostsReplica(metadata.name, index)) continue;
       const log = await this.logs.openLog(metadata.name, index, config);
-      partitions.push(
-        new Partition(metadata.name, index, log, undefined, this.producerIdExpirationMs),
+      partitions[index] = new Partition(
+        metadata.name,
+        index,
+        log,
+        undefined,
+        this.producerIdExpirationMs,
       );
     }
     return this.index(metadata, partitions);

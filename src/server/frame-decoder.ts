@@ -12,12 +12,15 @@
 // whole underlying buffer alive, a piece that is small next to its buffer is copied instead, so
 // memory held is at most about twice the bytes actually received.
 
-export class FrameSizeError extends Error {
-  readonly code = 'BROOK_SERVER_FRAME_SIZE';
+import { BrookError } from '../util/errors.js';
+
+export class FrameSizeError extends BrookError {
+  declare readonly code: 'BROOK_SERVER_FRAME_SIZE';
   readonly frameBytes: number;
 
   constructor(frameBytes: number, frameBytesMax: number) {
     super(
+      'BROOK_SERVER_FRAME_SIZE',
       frameBytes < 0
         ? `request frame length ${frameBytes} is negative`
         : `request frame of ${frameBytes} bytes is above socket.request.max.bytes (${frameBytesMax})`,

@@ -8,6 +8,7 @@ import type { ApiMessage } from '../protocol/api-message.js';
 import { apiMessages as generatedApiMessages } from '../protocol/generated/index.js';
 import type { HandlerRegistry } from '../handlers/registry.js';
 import { assert } from '../util/assert.js';
+import { BrookError } from '../util/errors.js';
 import { Connection, type RequestObserver } from './connection.js';
 import { type ServerLimits, defaultServerLimits } from './limits.js';
 import { type ServerLogger, stderrLogger } from './logger.js';
@@ -41,11 +42,11 @@ export interface BrookServer {
   stop(): Promise<void>;
 }
 
-export class ServerStartError extends Error {
-  readonly code = 'BROOK_SERVER_LISTEN';
+export class ServerStartError extends BrookError {
+  declare readonly code: 'BROOK_SERVER_LISTEN';
 
   constructor(message: string) {
-    super(message);
+    super('BROOK_SERVER_LISTEN', message);
     this.name = 'ServerStartError';
   }
 }

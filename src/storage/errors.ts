@@ -1,5 +1,9 @@
 // Storage's own errors. Each has a stable `code` (for logs, tests and operators) and the Kafka
-// error code a handler puts in its response.
+// error code a handler puts in its response. The codes are in the one table, src/util/errors.ts;
+// the Kafka codes are a view onto the generated one.
+
+import { ErrorCode } from '../protocol/errors.js';
+import { BrookError, type BrookErrorCode } from '../util/errors.js';
 
 export const StorageErrorCode = {
   /** Another process (or another open in this one) holds the directory's lock file. */
@@ -13,20 +17,20 @@ export const StorageErrorCode = {
   OFFSET_OUT_OF_RANGE: 'BROOK_OFFSET_OUT_OF_RANGE',
   LOG_CLOSED: 'BROOK_LOG_CLOSED',
   INVALID_CONFIG: 'BROOK_INVALID_LOG_CONFIG',
-} as const;
+} as const satisfies Record<string, BrookErrorCode>;
 export type StorageErrorCode = (typeof StorageErrorCode)[keyof typeof StorageErrorCode];
 
-/** Kafka error codes for storage failures. */
+/** The Kafka error codes storage failures are answered with (a view onto ErrorCode). */
 export const KafkaStorageErrorCode = {
-  OFFSET_OUT_OF_RANGE: 1,
-  CORRUPT_MESSAGE: 2,
-  UNKNOWN_SERVER_ERROR: -1,
-  KAFKA_STORAGE_ERROR: 56,
+  OFFSET_OUT_OF_RANGE: ErrorCode.OFFSET_OUT_OF_RANGE,
+  CORRUPT_MESSAGE: ErrorCode.CORRUPT_MESSAGE,
+  UNKNOWN_SERVER_ERROR: ErrorCode.UNKNOWN_SERVER_ERROR,
+  KAFKA_STORAGE_ERROR: ErrorCode.KAFKA_STORAGE_ERROR,
 } as const;
 
-export class StorageError extends Error {
-  readonly code: StorageErrorCode;
-  readonly kafkaErrorCode: number;
+export class StorageError extends BrookError {
+  declare readonly code: StorageErrorCode;
+  declare readonly kafkaErrorCode: number;
 
   constructor(
     code: StorageErrorCode,
@@ -34,10 +38,8 @@ export class StorageError extends Error {
     kafkaErrorCode: number,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super(code, message, { kafkaErrorCode, cause: options?.cause });
     this.name = 'StorageError';
-    this.code = code;
-    this.kafkaErrorCode = kafkaErrorCode;
   }
 }
 

@@ -2,10 +2,17 @@
 // operating condition (a full disk, a bad request), so it is raised as its own error type and
 // is never caught and reported as something else: it stops the process with its message.
 
-/** A broken invariant. Code that handles operating errors must let it through. */
-export class InvariantError extends Error {
+import { BrookError } from './errors.js';
+
+/**
+ * A broken invariant (code BROOK_INVARIANT). Code that handles operating errors must let it
+ * through, even where it handles BrookError.
+ */
+export class InvariantError extends BrookError {
+  declare readonly code: 'BROOK_INVARIANT';
+
   constructor(message: string) {
-    super(`invariant violated: ${message}`);
+    super('BROOK_INVARIANT', `invariant violated: ${message}`);
     this.name = 'InvariantError';
   }
 }

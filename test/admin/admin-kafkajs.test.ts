@@ -13,6 +13,7 @@ import { topicConfigDefinitions } from '../../src/config/topic-definitions.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import type { DescribeConfigsResponse } from '../../src/protocol/generated/describe-configs.js';
 import { callBroker } from '../helpers/wire-client.js';
+import { waitFor } from '../helpers/poll.js';
 
 const TOPIC = 2;
 const BROKER = 4;
@@ -509,10 +510,11 @@ test('retention.bytes and segment.bytes set through AlterConfigs make retention 
     assert.ok(log.segmentInfos().length > 2, 'segment.bytes rolled the log');
     // Retention runs in the background every 50 ms: wait, bounded, until it has trimmed the log.
     const trimmed = () => log.sizeInBytes <= 2048 + 1024;
-    const deadline = Date.now() + 15_000;
-    while (!trimmed() && Date.now() < deadline)
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    assert.ok(trimmed(), `the log was trimmed to about retention.bytes (${log.sizeInBytes} bytes)`);
+    await waitFor(
+      trimmed,
+      () => `the log to be trimmed to about retention.bytes (${log.sizeInBytes} bytes)`,
+      { timeoutMs: 15_000 },
+    );
     await admin.fetchTopicMetadata({ topics: ['expiring'] });
     const [{ low, high }] = await admin.fetchTopicOffsets('expiring');
     assert.equal(high, '20');

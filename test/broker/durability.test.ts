@@ -3,9 +3,6 @@
 // directory, and every record whose produce was acknowledged is there, in order, exactly once.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
 
 import { Kafka, logLevel } from 'kafkajs';
@@ -14,6 +11,7 @@ import { startBroker } from '../../src/broker.js';
 import type * as generated from '../../src/protocol/generated/index.js';
 import { startBrokerProcess } from '../helpers/broker-process.js';
 import { callBroker } from '../helpers/wire-client.js';
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
 
 const topic = 'durable';
 
@@ -41,8 +39,8 @@ async function readAll(bootstrapServers: string, expectedAtLeast: number): Promi
   return values;
 }
 
-test('every acknowledged record survives a SIGKILL of the broker, in order and once', async () => {
-  const logDir = await mkdtemp(join(tmpdir(), 'brook-durability-'));
+test('every acknowledged record survives a SIGKILL of the broker, in order and once', async (t) => {
+  const logDir = temporaryDirectory(t, 'brook-durability-');
   let broker = await startBrokerProcess({ logDir });
   try {
     const kafka = new Kafka({
@@ -92,7 +90,6 @@ test('every acknowledged record survives a SIGKILL of the broker, in order and o
     for (const [index, value] of values.entries()) assert.equal(value, `record-${index}`);
   } finally {
     await broker.kill();
-    await rm(logDir, { recursive: true, force: true });
   }
 });
 
@@ -146,8 +143,8 @@ async function commitOnce(
   return response.topics[0].partitions.map((partition) => partition.errorCode);
 }
 
-test('every acknowledged offset commit survives a SIGKILL of the broker', async () => {
-  const logDir = await mkdtemp(join(tmpdir(), 'brook-commit-durability-'));
+test('every acknowledged offset commit survives a SIGKILL of the broker', async (t) => {
+  const logDir = temporaryDirectory(t, 'brook-commit-durability-');
   let broker = await startBrokerProcess({ logDir });
   try {
     let admin = new Kafka({
@@ -188,6 +185,5 @@ test('every acknowledged offset commit survives a SIGKILL of the broker', async 
     }
   } finally {
     await broker.kill();
-    await rm(logDir, { recursive: true, force: true });
   }
 });

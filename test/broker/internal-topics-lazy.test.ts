@@ -2,14 +2,14 @@
 // __consumer_offsets or __transaction_state directory, a group or a transactional id creates only
 // the partition it hashes to, and a restart reloads state from those partitions.
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readdir } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { startBroker } from '../../src/broker.js';
 import { offsetsPartitionFor } from '../../src/coordinator/group/group-coordinator.js';
 import { kafkajsClient } from '../helpers/client-kafkajs.js';
-import { RecordingConsumer, TestBroker, produce, waitFor } from '../coordinator/kafkajs-helpers.js';
+import { RecordingConsumer, TestBroker, produce } from '../coordinator/kafkajs-helpers.js';
+import { waitFor } from '../helpers/poll.js';
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
 
 async function internalDirectories(logDir: string): Promise<string[]> {
   return (await readdir(logDir)).filter((name) => name.startsWith('__')).sort();
@@ -31,8 +31,8 @@ describe('internal topics opened on first use', () => {
     assert.deepEqual(await internalDirectories(broker.logDir), []);
   });
 
-  it('Metadata lists the internal topics whole without opening them; a client reading one opens it', async () => {
-    const logDir = await mkdtemp(join(tmpdir(), 'brook-internal-listed-'));
+  it('Metadata lists the internal topics whole without opening them; a client reading one opens it', async (t) => {
+    const logDir = temporaryDirectory(t, 'brook-internal-listed-');
     const listed = await startBroker({ logDirs: logDir });
     const admin = kafkajsClient(listed.bootstrapServers, 'brook-internal-listed').admin();
     try {
@@ -50,7 +50,6 @@ describe('internal topics opened on first use', () => {
     } finally {
       await admin.disconnect();
       await listed.stop();
-      await rm(logDir, { recursive: true, force: true });
     }
   });
 
@@ -61,7 +60,7 @@ describe('internal topics opened on first use', () => {
     await produce(kafka, topic, 'r', 4);
     const consumer = new RecordingConsumer(kafka, { groupId }, topic);
     await consumer.start();
-    await waitFor(() => consumer.received.length === 4, 30_000, 'four records');
+    await waitFor(() => consumer.received.length === 4, 'four records', { timeoutMs: 30_000 });
     await consumer.consumer.commitOffsets(
       consumer.received.map(({ partition, offset }) => ({
         topic,
@@ -118,15 +117,17 @@ describe('internal topics opened on first use', () => {
       'lazy-txn-topic',
     );
     await consumer.start();
-    await waitFor(() => consumer.received.length === 1, 30_000, 'the committed record');
+    await waitFor(() => consumer.received.length === 1, 'the committed record', {
+      timeoutMs: 30_000,
+    });
     assert.equal(consumer.received[0].value, 'committed');
     await consumer.consumer.disconnect();
   });
 });
 
 describe('startBroker with an invalid setting', () => {
-  it('rejects and leaves no temporary directory behind', async () => {
-    const scratch = await mkdtemp(join(tmpdir(), 'brook-invalid-'));
+  it('rejects and leaves no temporary directory behind', async (t) => {
+    const scratch = temporaryDirectory(t, 'brook-invalid-');
     const previous = process.env.TMPDIR;
     process.env.TMPDIR = scratch;
     try {
@@ -135,7 +136,6 @@ describe('startBroker with an invalid setting', () => {
     } finally {
       if (previous === undefined) delete process.env.TMPDIR;
       else process.env.TMPDIR = previous;
-      await rm(scratch, { recursive: true, force: true });
     }
   });
 });

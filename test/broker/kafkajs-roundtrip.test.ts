@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 
 import { startBroker } from '../../src/broker.js';
+import { waitFor } from '../helpers/poll.js';
 
 test('kafkajs produces and reads back keyed records with headers, exact bytes and order', async () => {
   const broker = await startBroker();
@@ -41,10 +42,10 @@ test('kafkajs produces and reads back keyed records with headers, exact bytes an
         });
       },
     });
-    const deadline = Date.now() + 20_000;
-    while (received.length < messages.length && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await waitFor(
+      () => received.length >= messages.length,
+      () => `every message to arrive (${received.length} of ${messages.length})`,
+    );
     await consumer.disconnect();
     assert.equal(received.length, messages.length);
     received.forEach((record, index) => {

@@ -10,12 +10,8 @@ import * as generated from '../../src/protocol/generated/index.js';
 import { decodeResponseHeader } from '../../src/protocol/headers.js';
 import { Reader } from '../../src/protocol/reader.js';
 import { buildBatch } from '../../src/record/records.js';
-import {
-  type WireClient,
-  connectWireClient,
-  requestFrame,
-  waitFor,
-} from '../helpers/wire-client.js';
+import { type WireClient, connectWireClient, requestFrame } from '../helpers/wire-client.js';
+import { waitFor } from '../helpers/poll.js';
 
 const PRODUCE_VERSION = 9;
 
@@ -96,7 +92,7 @@ test('acks=0 to a partition that does not exist closes the connection', async ()
         await buildBatch({ records: [{ key: null, value: Buffer.from('lost') }] }),
       ),
     );
-    await waitFor(() => client.isClosed(), 10_000, 'the connection to close');
+    await waitFor(() => client.isClosed(), 'the connection to close', { timeoutMs: 10_000 });
   } finally {
     await broker.stop();
   }

@@ -12,7 +12,8 @@ import { BatchField, batchMaxTimestamp, hasValidCrc, readInt64 } from '../../src
 import { buildBatch } from '../../src/record/records.js';
 import { updateBatchCrc, writeInt64 } from '../../src/record/batch.js';
 import type * as generated from '../../src/protocol/generated/index.js';
-import { callBroker, waitFor } from '../helpers/wire-client.js';
+import { callBroker } from '../helpers/wire-client.js';
+import { waitFor } from '../helpers/poll.js';
 
 const { ConfigResourceTypes, Kafka, logLevel } = kafkajs;
 
@@ -55,7 +56,9 @@ test('kafkajs records stamped far in the past survive the retention check and ar
         received.push({ value: message.value!.toString(), timestamp: message.timestamp });
       },
     });
-    await waitFor(() => received.length >= messages.length, 20_000, 'every backfilled record');
+    await waitFor(() => received.length >= messages.length, 'every backfilled record', {
+      timeoutMs: 20_000,
+    });
     assert.deepEqual(
       received,
       messages.map((message) => ({ value: message.value, timestamp: message.timestamp })),
@@ -86,7 +89,9 @@ test('a Sarama-style batch with header maxTimestamp -1 is kept and served with a
       topics: [{ name: 'sarama' }],
       allowAutoTopicCreation: true,
     });
-    await waitFor(() => broker.replicas.partition('sarama', 0) !== undefined, 5000, 'the topic');
+    await waitFor(() => broker.replicas.partition('sarama', 0) !== undefined, 'the topic', {
+      timeoutMs: 5000,
+    });
     const produced = await callBroker<generated.ProduceResponse>(broker.bootstrapServers, 0, 3, {
       transactionalId: null,
       acks: -1,

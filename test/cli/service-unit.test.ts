@@ -6,7 +6,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { repositoryRoot, spawnBrook, waitUntil } from '../helpers/brook-cli.js';
+import { repositoryRoot, spawnBrook } from '../helpers/brook-cli.js';
+import { waitFor } from '../helpers/poll.js';
 
 const unitPath = join(repositoryRoot, 'deploy', 'systemd', 'brook.service');
 
@@ -68,7 +69,9 @@ test('the broker the unit describes starts with its settings and stops cleanly o
   const { child, output } = spawnBrook(['start'], { environment });
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   try {
-    await waitUntil(() => /bootstrap servers/.test(output().stdout), 'the broker to start', 30_000);
+    await waitFor(() => /bootstrap servers/.test(output().stdout), 'the broker to start', {
+      timeoutMs: 30_000,
+    });
     child.kill('SIGTERM');
     assert.equal(await exited, 0, output().stderr);
     assert.match(output().stdout, /brook: stopped/);

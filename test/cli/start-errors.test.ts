@@ -1,21 +1,14 @@
 // `brook start` failing for an operator's reason: one line naming the setting, a stable code, a
 // non-zero exit, no stack trace, and no directory left behind that the failed start created.
 import assert from 'node:assert/strict';
-import {
-  chmodSync,
-  existsSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { type Server, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { StartupErrorCode, startupProblem } from '../../src/cli/startup-errors.js';
 import { startBrokerProcess } from '../helpers/broker-process.js';
 import { type BrookRun, repositoryRoot, runBrook } from '../helpers/brook-cli.js';
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
 
 function assertOneLine(run: BrookRun, setting: string, code: string): void {
   assert.equal(run.exitCode, 1, run.stderr);
@@ -25,16 +18,12 @@ function assertOneLine(run: BrookRun, setting: string, code: string): void {
   assert.doesNotMatch(run.stderr, /\n\s+at /, 'no stack trace');
 }
 
-function scratch(): string {
-  return mkdtempSync(join(tmpdir(), 'brook-start-errors-'));
-}
-
-test('a port in use is one line naming listeners, and the log directory it created is removed', async () => {
+test('a port in use is one line naming listeners, and the log directory it created is removed', async (t) => {
   const server: Server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
   try {
-    const parent = scratch();
+    const parent = temporaryDirectory(t, 'brook-start-errors-');
     const logDir = join(parent, 'new', 'data');
     const run = await runBrook([
       'start',
@@ -51,8 +40,8 @@ test('a port in use is one line naming listeners, and the log directory it creat
   }
 });
 
-test('a locked log directory is one line naming log.dirs, and the directory is kept', async () => {
-  const logDir = scratch();
+test('a locked log directory is one line naming log.dirs, and the directory is kept', async (t) => {
+  const logDir = temporaryDirectory(t, 'brook-start-errors-');
   const first = await startBrokerProcess({ logDir });
   try {
     const run = await runBrook([
@@ -71,8 +60,8 @@ test('a locked log directory is one line naming log.dirs, and the directory is k
   }
 });
 
-test('a file given as the log directory is one line naming log.dirs, and the file is untouched', async () => {
-  const file = join(scratch(), 'not-a-directory');
+test('a file given as the log directory is one line naming log.dirs, and the file is untouched', async (t) => {
+  const file = join(temporaryDirectory(t, 'brook-start-errors-'), 'not-a-directory');
   writeFileSync(file, 'keep me');
   const run = await runBrook([
     'start',
@@ -85,8 +74,8 @@ test('a file given as the log directory is one line naming log.dirs, and the fil
   assert.equal(readFileSync(file, 'utf8'), 'keep me');
 });
 
-test('permission denied on the log directory is one line naming log.dirs', async () => {
-  const parent = scratch();
+test('permission denied on the log directory is one line naming log.dirs', async (t) => {
+  const parent = temporaryDirectory(t, 'brook-start-errors-');
   const logDir = join(parent, 'data');
   // Root ignores permissions: run brook as nobody when the test runs as root.
   const asRoot = process.getuid?.() === 0;
@@ -103,8 +92,8 @@ test('permission denied on the log directory is one line naming log.dirs', async
   }
 });
 
-test('a listener host that does not resolve is one line naming listeners', async () => {
-  const parent = scratch();
+test('a listener host that does not resolve is one line naming listeners', async (t) => {
+  const parent = temporaryDirectory(t, 'brook-start-errors-');
   const run = await runBrook([
     'start',
     '--log-dirs',
@@ -126,8 +115,8 @@ test('an error that is not an expected operator error is left to be reported as 
   assert.equal(startupProblem(outside, ['/data']), null);
 });
 
-test('every start-up error code is documented in src/cli/README.md', () => {
-  const readme = readFileSync(join(repositoryRoot, 'src', 'cli', 'README.md'), 'utf8');
+test('every start-up error code is documented in docs/errors.md', () => {
+  const readme = readFileSync(join(repositoryRoot, 'docs', 'errors.md'), 'utf8');
   // main.ts runs the command when imported, so its two codes are named here.
   const cliCodes = ['BROOK_CLI_UNKNOWN_COMMAND', 'BROOK_CLI_START_FAILED'];
   for (const code of [...Object.values(StartupErrorCode), ...cliCodes]) {

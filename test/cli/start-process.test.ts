@@ -1,18 +1,15 @@
 // `brook` as a process an operator or a service manager runs: a clean stop on SIGTERM however
 // early it comes, quiet output into a closed pipe, and what it says about unused log directories.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { runBrook, spawnBrook, waitUntil } from '../helpers/brook-cli.js';
+import { runBrook, spawnBrook } from '../helpers/brook-cli.js';
+import { waitFor } from '../helpers/poll.js';
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
 
-function scratch(): string {
-  return mkdtempSync(join(tmpdir(), 'brook-process-'));
-}
-
-test('SIGTERM while the broker is still starting stops it cleanly once started', async () => {
-  const logDir = scratch();
+test('SIGTERM while the broker is still starting stops it cleanly once started', async (t) => {
+  const logDir = temporaryDirectory(t, 'brook-process-');
   const { child, output } = spawnBrook([
     'start',
     '--log-dirs',
@@ -26,10 +23,10 @@ test('SIGTERM while the broker is still starting stops it cleanly once started',
   try {
     // The broker has begun opening its log directory and is not listening yet: a service manager
     // stopping it now must get a clean stop, not the default action of SIGTERM.
-    await waitUntil(
+    await waitFor(
       () => child.exitCode === null && existsSync(join(logDir, 'meta')),
       'the broker to begin opening its log directory',
-      30_000,
+      { timeoutMs: 30_000 },
     );
     child.kill('SIGTERM');
     const { code, signal } = await exited;
@@ -52,8 +49,8 @@ test('output into a closed pipe ends quietly', async () => {
   }
 });
 
-test('a second log.dirs entry is named as unused at start', async () => {
-  const parent = scratch();
+test('a second log.dirs entry is named as unused at start', async (t) => {
+  const parent = temporaryDirectory(t, 'brook-process-');
   const used = join(parent, 'used');
   const unused = join(parent, 'unused');
   const { child, output } = spawnBrook([
@@ -65,7 +62,9 @@ test('a second log.dirs entry is named as unused at start', async () => {
   ]);
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   try {
-    await waitUntil(() => /bootstrap servers/.test(output().stdout), 'the broker to start', 30_000);
+    await waitFor(() => /bootstrap servers/.test(output().stdout), 'the broker to start', {
+      timeoutMs: 30_000,
+    });
     assert.match(output().stdout, new RegExp(`data in ${used}\\n`));
     assert.match(
       output().stderr,

@@ -7,7 +7,8 @@ import { Kafka, logLevel } from 'kafkajs';
 import { type Broker, startBroker } from '../../src/broker.js';
 import { CLUSTER_ID_FILE } from '../../src/cluster/broker-membership.js';
 import { ClusterError, ClusterErrorCode } from '../../src/cluster/errors.js';
-import { startEtcd, uniquePrefix, waitFor } from '../helpers/etcd.js';
+import { startEtcd, uniquePrefix } from '../helpers/etcd.js';
+import { waitFor } from '../helpers/poll.js';
 
 const etcd = await startEtcd();
 
@@ -56,7 +57,7 @@ describe('a broker in cluster mode', () => {
     await waitFor(
       async () => (await describeCluster(one.bootstrapServers)).brokers.length === 1,
       'broker 2 gone from Metadata',
-      1500,
+      { timeoutMs: 1500 },
     );
   });
 

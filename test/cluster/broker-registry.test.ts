@@ -3,7 +3,8 @@ import { describe, test } from 'node:test';
 import { ClusterError, ClusterErrorCode } from '../../src/cluster/errors.js';
 import { EtcdMetadataStore } from '../../src/cluster/etcd-metadata-store.js';
 import { createEtcdClient } from '../../src/cluster/etcd-client.js';
-import { joinMember, memberSettings, startEtcd, uniquePrefix, waitFor } from '../helpers/etcd.js';
+import { joinMember, memberSettings, startEtcd, uniquePrefix } from '../helpers/etcd.js';
+import { waitFor } from '../helpers/poll.js';
 import { ClusterMember } from '../../src/cluster/cluster-member.js';
 
 const etcd = await startEtcd();
@@ -44,7 +45,9 @@ describe('broker registration in etcd', () => {
     await waitFor(() => observer.store.brokers().has(2), 'broker 2 registered');
     const crashedAt = Date.now();
     await crashed.abandon();
-    await waitFor(() => !observer.store.brokers().has(2), 'broker 2’s lease to expire', 10_000);
+    await waitFor(() => !observer.store.brokers().has(2), 'broker 2’s lease to expire', {
+      timeoutMs: 10_000,
+    });
     // Not before its lease (2 s) could have expired: the view follows etcd, not a guess.
     assert.ok(Date.now() - crashedAt >= 1500, `expired after ${Date.now() - crashedAt} ms`);
     const restarted = await joinMember(etcd, prefix, 2);
@@ -66,7 +69,7 @@ describe('broker registration in etcd', () => {
     const leaving = await joinMember(etcd, prefix, 2, { 'broker.session.timeout.ms': 60_000 });
     await waitFor(() => observer.store.brokers().has(2), 'broker 2 registered');
     await leaving.leave();
-    await waitFor(() => !observer.store.brokers().has(2), 'broker 2 gone', 5000);
+    await waitFor(() => !observer.store.brokers().has(2), 'broker 2 gone', { timeoutMs: 5000 });
   });
 
   test('an etcd prefix holding another cluster id is refused', async () => {

@@ -4,7 +4,8 @@ import type { ClusterMember } from '../../src/cluster/cluster-member.js';
 import { ClusterError, ClusterErrorCode } from '../../src/cluster/errors.js';
 import { NO_LEADER } from '../../src/metadata/cluster-metadata.js';
 import { ErrorCode } from '../../src/protocol/index.js';
-import { joinMember, startEtcd, uniquePrefix, waitFor } from '../helpers/etcd.js';
+import { joinMember, startEtcd, uniquePrefix } from '../helpers/etcd.js';
+import { waitFor } from '../helpers/poll.js';
 
 const etcd = await startEtcd();
 

@@ -3,7 +3,8 @@ import { describe, test } from 'node:test';
 import { ClusterMember } from '../../src/cluster/cluster-member.js';
 import { ClusterError, ClusterErrorCode } from '../../src/cluster/errors.js';
 import { EtcdProcess, findEtcdBinary, freePort } from '../../src/cluster/etcd-process.js';
-import { joinMember, memberSettings, startEtcd, uniquePrefix, waitFor } from '../helpers/etcd.js';
+import { joinMember, memberSettings, startEtcd, uniquePrefix } from '../helpers/etcd.js';
+import { waitFor } from '../helpers/poll.js';
 
 describe('etcd missing or down', () => {
   test('etcd not on PATH is a clear error naming the Debian package', () => {
@@ -108,9 +109,11 @@ describe('etcd lost while running', () => {
 
     await etcd.kill();
     // Past twice the 2 s lease TTL the client gives the lease up.
-    await waitFor(() => events.includes('lost'), 'the lease to be reported lost', 15_000);
+    await waitFor(() => events.includes('lost'), 'the lease to be reported lost', {
+      timeoutMs: 15_000,
+    });
     await etcd.restart();
-    await waitFor(() => events.includes('registered'), 'a new registration', 15_000);
+    await waitFor(() => events.includes('registered'), 'a new registration', { timeoutMs: 15_000 });
     assert.deepEqual(events, ['lost', 'registered']);
     await waitFor(() => member.store.brokers().has(1), 'the broker back in the view');
     await waitFor(() => member.controller.isController, 'the broker to stand and win again');

@@ -14,7 +14,7 @@ import type { ProduceResponse } from '../../src/protocol/generated/produce.js';
 import { BatchField, LOG_OVERHEAD_BYTES, readInt64 } from '../../src/record/batch.js';
 import type { PartitionLog } from '../../src/storage/partition-log.js';
 import { makeBatch } from '../helpers/storage-batches.js';
-import { waitFor } from '../helpers/wire-client.js';
+import { waitFor } from '../helpers/poll.js';
 
 const TOPIC = 'events';
 const WAIT_MS = 10_000;
@@ -144,8 +144,12 @@ test('acks=all waits for the follower: a paused fetcher holds the answer until i
     return answer;
   });
   // The follower may copy the batch with a fetch already in flight, but cannot report it.
-  await waitFor(() => pair.leaderLog().logEndOffset === 10, WAIT_MS, 'the leader to append');
-  await waitFor(() => pair.followerLog().logEndOffset === 10, WAIT_MS, 'the parked fetch to copy');
+  await waitFor(() => pair.leaderLog().logEndOffset === 10, 'the leader to append', {
+    timeoutMs: WAIT_MS,
+  });
+  await waitFor(() => pair.followerLog().logEndOffset === 10, 'the parked fetch to copy', {
+    timeoutMs: WAIT_MS,
+  });
   assert.equal(answered, false, 'answered before the follower reported the records');
   assert.equal(pair.leader.replicas.partition(TOPIC, 0)!.highWatermark, 5);
   pair.fetchers[1].resume();
@@ -182,8 +186,8 @@ test('a follower with a divergent tail truncates it by leader epoch and then mat
   pair.view.setPartitionState(TOPIC, 0, state(2, [1]));
   await waitFor(
     () => pair.leader.replicas.partition(TOPIC, 0)!.leaderEpoch === 2,
-    WAIT_MS,
     'broker 1 to lead in epoch 2',
+    { timeoutMs: WAIT_MS },
   );
   assert.equal((await produceAcksAll(pair, 2)).errorCode, ErrorCode.NONE);
   assert.equal((await produceAcksAll(pair, 3)).errorCode, ErrorCode.NONE);
@@ -196,7 +200,9 @@ test('a follower with a divergent tail truncates it by leader epoch and then mat
   pair.fetchers.push(fetcher); // stopped before the brokers
   await fetcher.start();
   pair.view.setPartitionState(TOPIC, 0, { ...state(2, [1, 2]), partitionEpoch: 3 });
-  await waitFor(() => followerLog.logEndOffset === 15, WAIT_MS, 'the follower to catch up');
+  await waitFor(() => followerLog.logEndOffset === 15, 'the follower to catch up', {
+    timeoutMs: WAIT_MS,
+  });
   assert.ok((await readAll(followerLog)).equals(await readAll(pair.leaderLog())));
   assert.deepEqual(followerLog.leaderEpochs(), [
     { epoch: 1, startOffset: 0 },
@@ -246,7 +252,7 @@ test('acks=all that the ISR does not reach within the request timeout is answere
   pair.fetchers[1].resume();
   await waitFor(
     () => pair.leader.replicas.partition(TOPIC, 0)!.highWatermark === 5,
-    WAIT_MS,
     'the follower to catch up after resuming',
+    { timeoutMs: WAIT_MS },
   );
 });

@@ -13,13 +13,8 @@ import {
   scenarioRuns,
   type ClientDriver,
 } from '../helpers/client-scenario.js';
-import {
-  ChildClient,
-  clientInstalled,
-  systemPython,
-  waitFor,
-  type ClientName,
-} from '../helpers/clients.js';
+import { ChildClient, clientInstalled, systemPython, type ClientName } from '../helpers/clients.js';
+import { waitFor } from '../helpers/poll.js';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -63,7 +58,9 @@ try {
     console.log(`Brook broker at ${bootstrap}`);
   } else {
     mock = new ChildClient(systemPython, ['test/compat/python/rdkafka_mock_cluster.py']);
-    const started = await waitFor(() => mock!.events[0], 'the mock cluster to start', 15_000);
+    const started = await waitFor(() => mock!.events[0], 'the mock cluster to start', {
+      timeoutMs: 15_000,
+    });
     bootstrap = started.bootstrapServers as string;
     console.log(`mock cluster at ${bootstrap}`);
   }

@@ -15,7 +15,8 @@ import { once } from 'node:events';
 import { type TestContext, test } from 'node:test';
 import { startBroker, type Broker } from '../../src/broker.js';
 import { kafkajsClient, kafkajsDriver } from '../helpers/client-kafkajs.js';
-import { ChildClient, requireClient, waitFor, withTimeout } from '../helpers/clients.js';
+import { ChildClient, requireClient, withTimeout } from '../helpers/clients.js';
+import { waitFor } from '../helpers/poll.js';
 import { groupClients } from './group-clients.js';
 
 const client = groupClients['confluent-kafka-javascript']!;
@@ -144,7 +145,7 @@ async function killAndCheck(
   await waitFor(
     () => running.events.some((entry) => entry.event === 'record'),
     `the member to take a record; stderr ${running.stderr.slice(-1500)}`,
-    60_000,
+    { timeoutMs: 60_000 },
   );
   await whileConsuming(running, started);
   running.kill('SIGKILL');

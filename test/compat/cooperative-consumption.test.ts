@@ -31,9 +31,9 @@ import {
   compatDirectory,
   requireClient,
   systemPython,
-  waitFor,
   withTimeout,
 } from '../helpers/clients.js';
+import { waitFor } from '../helpers/poll.js';
 
 const rebalanceTimeoutMs = 60_000;
 const consumeTimeoutMs = 60_000;
@@ -167,12 +167,12 @@ test(
     await waitFor(
       () => assignment(owner).length === groupPartitions,
       `the first member to own all ${groupPartitions} partitions\n${describe('owner', owner)}`,
-      rebalanceTimeoutMs,
+      { timeoutMs: rebalanceTimeoutMs },
     );
     await waitFor(
       () => records(owner).length > 0,
       `the first member to consume\n${describe('owner', owner)}`,
-      consumeTimeoutMs,
+      { timeoutMs: consumeTimeoutMs },
     );
     assert.equal(await groupState(), 'Stable');
     const ownerAssignmentsBefore = assignments(owner).length;
@@ -184,7 +184,7 @@ test(
     await waitFor(
       () => assignment(owner).length === groupPartitions / 2,
       `the first round to take the newcomer's share from the owner (10 → 5)\n${state()}`,
-      rebalanceTimeoutMs,
+      { timeoutMs: rebalanceTimeoutMs },
     );
     const kept = assignment(owner);
     // The rebalance has begun (it has already revoked partitions) and is not over: the owner
@@ -197,7 +197,7 @@ test(
           : undefined;
       },
       `the coordinator to report the second round of the rebalance\n${state()}`,
-      rebalanceTimeoutMs,
+      { timeoutMs: rebalanceTimeoutMs },
     );
     assert.ok(!existsSync(holdFile));
     // Every record at or past these offsets was appended after the rebalance began.
@@ -220,7 +220,7 @@ test(
       },
       `the owner to consume records produced after the rebalance began on each kept partition ` +
         `${JSON.stringify(kept)} (boundary ${JSON.stringify(boundary)}, state ${during})\n${state()}`,
-      consumeTimeoutMs,
+      { timeoutMs: consumeTimeoutMs },
     );
     // ...and all that happened before the rebalance completed: the coordinator still reports it
     // (it cannot finish without the held newcomer), the newcomer has nothing (it prints its
@@ -256,7 +256,7 @@ test(
         JSON.stringify([...assignment(newcomer), ...kept].sort((a, b) => a - b)) ===
           JSON.stringify(Array.from({ length: groupPartitions }, (_, partition) => partition)),
       `the newcomer to take the other five partitions\n${state()}`,
-      rebalanceTimeoutMs,
+      { timeoutMs: rebalanceTimeoutMs },
     );
     assert.deepEqual(assignment(owner), kept, 'the owner kept its five throughout');
     for (const snapshot of assignments(owner).slice(ownerAssignmentsBefore))
@@ -264,11 +264,9 @@ test(
         kept.every((partition) => snapshot.includes(partition)),
         `a kept partition was revoked: ${JSON.stringify(assignments(owner))}`,
       );
-    await waitFor(
-      async () => (await groupState()) === 'Stable',
-      'the group to be Stable',
-      rebalanceTimeoutMs,
-    );
+    await waitFor(async () => (await groupState()) === 'Stable', 'the group to be Stable', {
+      timeoutMs: rebalanceTimeoutMs,
+    });
 
     // 5. Stop producing; every record in the log is consumed by some member, none lost.
     producing = false;
@@ -284,7 +282,7 @@ test(
     await waitFor(
       () => consumedEnd().every((offset, partition) => offset === end[partition]),
       `every record to be consumed (log ends ${JSON.stringify(end)})\n${state()}`,
-      consumeTimeoutMs,
+      { timeoutMs: consumeTimeoutMs },
     );
     for (let partition = 0; partition < groupPartitions; partition++) {
       const seen = new Set(

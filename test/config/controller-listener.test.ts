@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import { ConfigErrorCode, loadBrokerConfig } from '../../src/config/index.js';
-import { spawnBrook, waitUntil } from '../helpers/brook-cli.js';
+import { spawnBrook } from '../helpers/brook-cli.js';
+import { waitFor } from '../helpers/poll.js';
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -51,7 +52,9 @@ test('brook start with a KRaft server.properties serves clients only on the clie
   const { child, output } = spawnBrook(['start', '--config', file]);
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   try {
-    await waitUntil(() => /bootstrap servers/.test(output().stdout), 'the broker to start', 30_000);
+    await waitFor(() => /bootstrap servers/.test(output().stdout), 'the broker to start', {
+      timeoutMs: 30_000,
+    });
     assert.doesNotMatch(output().stdout, /CONTROLLER/);
     assert.match(output().stderr, /listener CONTROLLER is named in controller\.listener\.names/);
     assert.equal(await connects(controllerPort), false, 'the controller port is not open');

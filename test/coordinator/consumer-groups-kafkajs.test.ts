@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
-import { RecordingConsumer, TestBroker, produce, waitFor } from './kafkajs-helpers.js';
+import { RecordingConsumer, TestBroker, produce } from './kafkajs-helpers.js';
+import { waitFor } from '../helpers/poll.js';
 
 const allPartitions = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
 
@@ -26,7 +27,9 @@ describe('consumer groups with kafkajs', () => {
     // creation of __consumer_offsets.
     const warm = new RecordingConsumer(kafka, { groupId: 'warm-up' }, 'first-record');
     await warm.start();
-    await waitFor(() => warm.received.length === 1, 20_000, 'the warm-up group to read');
+    await waitFor(() => warm.received.length === 1, 'the warm-up group to read', {
+      timeoutMs: 20_000,
+    });
     await warm.consumer.disconnect();
 
     const consumer = new RecordingConsumer(
@@ -35,7 +38,7 @@ describe('consumer groups with kafkajs', () => {
       'first-record',
     );
     await consumer.start();
-    await waitFor(() => consumer.received.length === 1, 20_000, 'the first record');
+    await waitFor(() => consumer.received.length === 1, 'the first record', { timeoutMs: 20_000 });
     t.diagnostic(
       `subscribe to first record: ${(consumer.firstRecordAtMs! - consumer.startedAtMs).toFixed(0)} ms`,
     );
@@ -55,8 +58,8 @@ describe('consumer groups with kafkajs', () => {
     try {
       await waitFor(
         () => a.assignment.length === 5 && b.assignment.length === 5,
-        30_000,
         'an even split of the ten partitions',
+        { timeoutMs: 30_000 },
       );
       assert.deepEqual(
         [...a.assignment, ...b.assignment].sort((x, y) => x - y),
@@ -64,13 +67,15 @@ describe('consumer groups with kafkajs', () => {
       );
       await waitFor(
         () => new Set([...a.values(), ...b.values()]).size === 100,
-        30_000,
         'all first-round records',
+        { timeoutMs: 30_000 },
       );
 
       const bPartitions = b.assignment;
       await b.consumer.disconnect(); // LeaveGroup: a rebalances at once
-      await waitFor(() => a.assignment.length === 10, 30_000, 'a to own all ten partitions');
+      await waitFor(() => a.assignment.length === 10, 'a to own all ten partitions', {
+        timeoutMs: 30_000,
+      });
 
       const admin = kafka.admin();
       await admin.connect();
@@ -84,8 +89,8 @@ describe('consumer groups with kafkajs', () => {
         () =>
           [...a.values(), ...b.values()].filter((value) => value.startsWith('second-')).length ===
           100,
-        30_000,
         'all second-round records',
+        { timeoutMs: 30_000 },
       );
       // On b's former partitions, a continued from the committed offsets: nothing re-read.
       const takenOver = a.received
@@ -110,11 +115,9 @@ describe('consumer groups with kafkajs', () => {
       topic,
     );
     await survivor.start();
-    await waitFor(
-      () => survivor.assignment.length === 10,
-      30_000,
-      'the survivor to own the topic alone',
-    );
+    await waitFor(() => survivor.assignment.length === 10, 'the survivor to own the topic alone', {
+      timeoutMs: 30_000,
+    });
 
     const child = spawn(
       process.execPath,
@@ -138,17 +141,15 @@ describe('consumer groups with kafkajs', () => {
     try {
       await waitFor(
         () => survivor.assignment.length === 5 && childAssignment.length === 5,
-        40_000,
         'the two members to split the topic',
+        { timeoutMs: 40_000 },
       );
       await produce(kafka, topic, 'second', 50);
       child.kill('SIGKILL');
       const killedAtMs = performance.now();
-      await waitFor(
-        () => survivor.assignment.length === 10,
-        30_000,
-        'the survivor to take all ten back',
-      );
+      await waitFor(() => survivor.assignment.length === 10, 'the survivor to take all ten back', {
+        timeoutMs: 30_000,
+      });
       t.diagnostic(
         `kill to takeover: ${(performance.now() - killedAtMs).toFixed(0)} ms (session timeout 6000 ms)`,
       );
@@ -163,8 +164,8 @@ describe('consumer groups with kafkajs', () => {
           }
           return true;
         },
-        30_000,
         'every record after the kill',
+        { timeoutMs: 30_000 },
       );
     } finally {
       child.kill('SIGKILL');
@@ -178,7 +179,9 @@ describe('consumer groups with kafkajs', () => {
     await produce(kafka, topic, 'before', 30);
     const first = new RecordingConsumer(kafka, { groupId: 'restart-group' }, topic);
     await first.start();
-    await waitFor(() => first.received.length === 30, 30_000, 'all records before the restart');
+    await waitFor(() => first.received.length === 30, 'all records before the restart', {
+      timeoutMs: 30_000,
+    });
     await first.consumer.disconnect();
 
     await broker.stop();
@@ -198,7 +201,9 @@ describe('consumer groups with kafkajs', () => {
     const second = new RecordingConsumer(kafka, { groupId: 'restart-group' }, topic);
     await second.start();
     try {
-      await waitFor(() => second.received.length >= 10, 30_000, 'the records after the restart');
+      await waitFor(() => second.received.length >= 10, 'the records after the restart', {
+        timeoutMs: 30_000,
+      });
       assert.deepEqual(
         [...second.values()].sort(),
         Array.from({ length: 10 }, (_, index) => `after-${index}`).sort(),

@@ -16,6 +16,7 @@ import {
   settle,
   subscription,
 } from './helpers.js';
+import { noMember, offsetCommitRequest, syncGroupRequest } from './group-requests.js';
 
 function assignment(topic: string, partitions: number[]): Buffer {
   const writer = new Writer();
@@ -59,15 +60,12 @@ async function stableGroup(
   const joining = coordinator.joinGroup(joinParams(groupId));
   clock.advance(0);
   const join = await joining;
-  await coordinator.syncGroup({
-    groupId,
-    memberId: join.memberId,
-    generationId: join.generationId,
-    groupInstanceId: null,
-    protocolType: null,
-    protocolName: null,
-    assignments: [{ memberId: join.memberId, assignment: assignment('orders', [0, 1]) }],
-  });
+  await coordinator.syncGroup(
+    syncGroupRequest(
+      { groupId, memberId: join.memberId, generationId: join.generationId },
+      { assignments: [{ memberId: join.memberId, assignment: assignment('orders', [0, 1]) }] },
+    ),
+  );
   return join;
 }
 
@@ -75,15 +73,11 @@ async function stableGroup(
 function commitOrders(coordinator: GroupCoordinator, metadata: string) {
   let answered = false;
   const result = coordinator
-    .commitOffsets({
-      groupId: 'g',
-      memberId: '',
-      generationId: -1,
-      groupInstanceId: null,
-      topics: [
-        { name: 'orders', partitions: [{ partition: 0, offset: 10n, leaderEpoch: -1, metadata }] },
-      ],
-    })
+    .commitOffsets(
+      offsetCommitRequest(noMember('g'), [
+        { topic: 'orders', partition: 0, offset: 10n, metadata },
+      ]),
+    )
     .then((topics) => ((answered = true), topics));
   return { result, answered: () => answered };
 }
@@ -131,18 +125,9 @@ describe('offset commits', () => {
   it('a failed append is reported and changes nothing', async () => {
     const { coordinator, offsetsTopic } = await setup();
     offsetsTopic.failAppends = true;
-    const result = await coordinator.commitOffsets({
-      groupId: 'g',
-      memberId: '',
-      generationId: -1,
-      groupInstanceId: null,
-      topics: [
-        {
-          name: 'orders',
-          partitions: [{ partition: 0, offset: 10n, leaderEpoch: -1, metadata: null }],
-        },
-      ],
-    });
+    const result = await coordinator.commitOffsets(
+      offsetCommitRequest(noMember('g'), [{ topic: 'orders', partition: 0, offset: 10n }]),
+    );
     assert.equal(result[0].partitions[0].errorCode, ErrorCode.COORDINATOR_NOT_AVAILABLE);
     assert.deepEqual(coordinator.fetchOffsets('g', null).topics, []);
   });
@@ -167,18 +152,11 @@ describe('offset commits', () => {
     });
     assert.equal(result[0].partitions[0].errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
     assert.equal(result[1].partitions[0].errorCode, ErrorCode.OFFSET_METADATA_TOO_LARGE);
-    const managed = await coordinator.commitOffsets({
-      groupId: 'nobody-here',
-      memberId: 'm',
-      generationId: 3,
-      groupInstanceId: null,
-      topics: [
-        {
-          name: 'orders',
-          partitions: [{ partition: 0, offset: 1n, leaderEpoch: -1, metadata: null }],
-        },
-      ],
-    });
+    const managed = await coordinator.commitOffsets(
+      offsetCommitRequest({ groupId: 'nobody-here', memberId: 'm', generationId: 3 }, [
+        { topic: 'orders', partition: 0, offset: 1n },
+      ]),
+    );
     assert.equal(managed[0].partitions[0].errorCode, ErrorCode.ILLEGAL_GENERATION);
   });
 });
@@ -204,18 +182,9 @@ describe('group administration', () => {
   it('lists groups, filtered by state and type', async () => {
     const context = await setup();
     await stableGroup(context, 'active');
-    await context.coordinator.commitOffsets({
-      groupId: 'idle',
-      memberId: '',
-      generationId: -1,
-      groupInstanceId: null,
-      topics: [
-        {
-          name: 'orders',
-          partitions: [{ partition: 0, offset: 1n, leaderEpoch: -1, metadata: null }],
-        },
-      ],
-    });
+    await context.coordinator.commitOffsets(
+      offsetCommitRequest(noMember('idle'), [{ topic: 'orders', partition: 0, offset: 1n }]),
+    );
     const all = context.coordinator.listGroups();
     assert.deepEqual(all.groups.map((group) => group.groupId).sort(), ['active', 'idle']);
     assert.deepEqual(
@@ -233,18 +202,9 @@ describe('group administration', () => {
   it('deletes only groups without members', async () => {
     const context = await setup();
     await stableGroup(context, 'busy');
-    await context.coordinator.commitOffsets({
-      groupId: 'idle',
-      memberId: '',
-      generationId: -1,
-      groupInstanceId: null,
-      topics: [
-        {
-          name: 'orders',
-          partitions: [{ partition: 0, offset: 1n, leaderEpoch: -1, metadata: null }],
-        },
-      ],
-    });
+    await context.coordinator.commitOffsets(
+      offsetCommitRequest(noMember('idle'), [{ topic: 'orders', partition: 0, offset: 1n }]),
+    );
     const results = await context.coordinator.deleteGroups(['busy', 'idle', 'missing']);
     assert.deepEqual(results, [
       { groupId: 'busy', errorCode: ErrorCode.NON_EMPTY_GROUP },
@@ -257,22 +217,15 @@ describe('group administration', () => {
   it('deletes offsets only of topics the group is not subscribed to', async () => {
     const context = await setup();
     const join = await stableGroup(context, 'subscribed');
-    await context.coordinator.commitOffsets({
-      groupId: 'subscribed',
-      memberId: join.memberId,
-      generationId: join.generationId,
-      groupInstanceId: null,
-      topics: [
-        {
-          name: 'orders',
-          partitions: [{ partition: 0, offset: 1n, leaderEpoch: -1, metadata: null }],
-        },
-        {
-          name: 'archive',
-          partitions: [{ partition: 0, offset: 2n, leaderEpoch: -1, metadata: null }],
-        },
-      ],
-    });
+    await context.coordinator.commitOffsets(
+      offsetCommitRequest(
+        { groupId: 'subscribed', memberId: join.memberId, generationId: join.generationId },
+        [
+          { topic: 'orders', partition: 0, offset: 1n },
+          { topic: 'archive', partition: 0, offset: 2n },
+        ],
+      ),
+    );
     const result = await context.coordinator.deleteOffsets('subscribed', [
       { name: 'orders', partitions: [0] },
       { name: 'archive', partitions: [0] },
@@ -294,18 +247,12 @@ describe('group administration', () => {
   it('reports lag per partition with the owning member', async () => {
     const context = await setup();
     const join = await stableGroup(context, 'lagging');
-    await context.coordinator.commitOffsets({
-      groupId: 'lagging',
-      memberId: join.memberId,
-      generationId: join.generationId,
-      groupInstanceId: null,
-      topics: [
-        {
-          name: 'orders',
-          partitions: [{ partition: 0, offset: 60n, leaderEpoch: -1, metadata: null }],
-        },
-      ],
-    });
+    await context.coordinator.commitOffsets(
+      offsetCommitRequest(
+        { groupId: 'lagging', memberId: join.memberId, generationId: join.generationId },
+        [{ topic: 'orders', partition: 0, offset: 60n }],
+      ),
+    );
     const lag = context.coordinator.groupLag('lagging');
     assert.equal(lag.state, 'Stable');
     assert.deepEqual(
@@ -327,22 +274,15 @@ describe('group administration', () => {
   it('a group with members keeps offsets of subscribed topics and loses the others after retention', async () => {
     const context = await setup({ offsetsRetentionMs: 60_000 });
     const join = await stableGroup(context, 'retained');
-    await context.coordinator.commitOffsets({
-      groupId: 'retained',
-      memberId: join.memberId,
-      generationId: join.generationId,
-      groupInstanceId: null,
-      topics: [
-        {
-          name: 'orders',
-          partitions: [{ partition: 0, offset: 1n, leaderEpoch: -1, metadata: null }],
-        },
-        {
-          name: 'archive',
-          partitions: [{ partition: 0, offset: 2n, leaderEpoch: -1, metadata: null }],
-        },
-      ],
-    });
+    await context.coordinator.commitOffsets(
+      offsetCommitRequest(
+        { groupId: 'retained', memberId: join.memberId, generationId: join.generationId },
+        [
+          { topic: 'orders', partition: 0, offset: 1n },
+          { topic: 'archive', partition: 0, offset: 2n },
+        ],
+      ),
+    );
     context.clock.advanceWallClock(59_999);
     assert.equal(await context.coordinator.expireOffsets(), 0);
     context.clock.advanceWallClock(1);
@@ -358,22 +298,12 @@ describe('group administration', () => {
   it('forgets committed offsets of a deleted topic in every group', async () => {
     const context = await setup();
     for (const groupId of ['one', 'two']) {
-      await context.coordinator.commitOffsets({
-        groupId,
-        memberId: '',
-        generationId: -1,
-        groupInstanceId: null,
-        topics: [
-          {
-            name: 'orders',
-            partitions: [{ partition: 0, offset: 1n, leaderEpoch: -1, metadata: null }],
-          },
-          {
-            name: 'archive',
-            partitions: [{ partition: 0, offset: 2n, leaderEpoch: -1, metadata: null }],
-          },
-        ],
-      });
+      await context.coordinator.commitOffsets(
+        offsetCommitRequest(noMember(groupId), [
+          { topic: 'orders', partition: 0, offset: 1n },
+          { topic: 'archive', partition: 0, offset: 2n },
+        ]),
+      );
     }
     await context.coordinator.deleteOffsetsOfTopics(['archive']);
     for (const groupId of ['one', 'two']) {

@@ -21,6 +21,7 @@ import { apiMessages } from '../../src/protocol/generated/index.js';
 import { Reader } from '../../src/protocol/reader.js';
 import { Writer } from '../../src/protocol/writer.js';
 import { ManualClock, MemoryOffsetsTopic, memoryPorts, subscription } from './helpers.js';
+import { noMember, offsetCommitRequest } from './group-requests.js';
 
 function context(apiKey: number, apiVersion: number): RequestContext {
   return {
@@ -73,22 +74,27 @@ async function setup() {
   return { clock, coordinator };
 }
 
+/** Every group API handler, on one coordinator. */
+function groupHandlers(coordinator: GroupCoordinator): AnyHandler[] {
+  return [
+    createFindCoordinatorHandler,
+    createJoinGroupHandler,
+    createSyncGroupHandler,
+    createHeartbeatHandler,
+    createLeaveGroupHandler,
+    createOffsetCommitHandler,
+    createOffsetFetchHandler,
+    createDescribeGroupsHandler,
+    createListGroupsHandler,
+    createDeleteGroupsHandler,
+    createOffsetDeleteHandler,
+  ].map((create) => create(coordinator) as AnyHandler);
+}
+
 describe('group API handlers at every version', () => {
   it('declare the versions Kafka defines for them', async () => {
     const { coordinator } = await setup();
-    const declared = [
-      createFindCoordinatorHandler,
-      createJoinGroupHandler,
-      createSyncGroupHandler,
-      createHeartbeatHandler,
-      createLeaveGroupHandler,
-      createOffsetCommitHandler,
-      createOffsetFetchHandler,
-      createDescribeGroupsHandler,
-      createListGroupsHandler,
-      createDeleteGroupsHandler,
-      createOffsetDeleteHandler,
-    ].map((create) => create(coordinator) as AnyHandler);
+    const declared = groupHandlers(coordinator);
     for (const handler of declared) {
       const codec = apiMessages.get(handler.apiKey)!;
       assert.equal(handler.minVersion, 0, codec.name);
@@ -167,18 +173,11 @@ describe('group API handlers at every version', () => {
       if (version === 0) {
         // v0 has no generation: a group with members refuses it, as Kafka does.
         assert.equal(commitTopics[0].partitions[0].errorCode, ErrorCode.ILLEGAL_GENERATION);
-        await coordinator.commitOffsets({
-          groupId,
-          memberId,
-          generationId,
-          groupInstanceId: null,
-          topics: [
-            {
-              name: 'orders',
-              partitions: [{ partition: 3, offset: 42n, leaderEpoch: -1, metadata: 'v0' }],
-            },
-          ],
-        });
+        await coordinator.commitOffsets(
+          offsetCommitRequest({ groupId, memberId, generationId }, [
+            { topic: 'orders', partition: 3, offset: 42n, metadata: 'v0' },
+          ]),
+        );
       } else {
         assert.equal(
           commitTopics[0].partitions[0].errorCode,
@@ -278,18 +277,11 @@ describe('group API handlers at every version', () => {
     const deleteGroups = createDeleteGroupsHandler(coordinator) as AnyHandler;
     const offsetDelete = createOffsetDeleteHandler(coordinator) as AnyHandler;
     for (let version = 0; version <= 2; version++) {
-      await coordinator.commitOffsets({
-        groupId: `d${version}`,
-        memberId: '',
-        generationId: -1,
-        groupInstanceId: null,
-        topics: [
-          {
-            name: 'orders',
-            partitions: [{ partition: 0, offset: 1n, leaderEpoch: -1, metadata: null }],
-          },
-        ],
-      });
+      await coordinator.commitOffsets(
+        offsetCommitRequest(noMember(`d${version}`), [
+          { topic: 'orders', partition: 0, offset: 1n },
+        ]),
+      );
       const result = await call(deleteGroups, version, { groupsNames: [`d${version}`, 'absent'] });
       assert.deepEqual(
         (result.results as { groupId: string; errorCode: number }[]).map((entry) => [
@@ -302,18 +294,9 @@ describe('group API handlers at every version', () => {
         ],
       );
     }
-    await coordinator.commitOffsets({
-      groupId: 'od',
-      memberId: '',
-      generationId: -1,
-      groupInstanceId: null,
-      topics: [
-        {
-          name: 'orders',
-          partitions: [{ partition: 0, offset: 1n, leaderEpoch: -1, metadata: null }],
-        },
-      ],
-    });
+    await coordinator.commitOffsets(
+      offsetCommitRequest(noMember('od'), [{ topic: 'orders', partition: 0, offset: 1n }]),
+    );
     const deleted = await call(offsetDelete, 0, {
       groupId: 'od',
       topics: [{ name: 'orders', partitions: [{ partitionIndex: 0 }] }],
@@ -324,19 +307,7 @@ describe('group API handlers at every version', () => {
 
   it('error responses encode at every version', async () => {
     const { coordinator } = await setup();
-    const handlers = [
-      createFindCoordinatorHandler,
-      createJoinGroupHandler,
-      createSyncGroupHandler,
-      createHeartbeatHandler,
-      createLeaveGroupHandler,
-      createOffsetCommitHandler,
-      createOffsetFetchHandler,
-      createDescribeGroupsHandler,
-      createListGroupsHandler,
-      createDeleteGroupsHandler,
-      createOffsetDeleteHandler,
-    ].map((create) => create(coordinator) as AnyHandler);
+    const handlers = groupHandlers(coordinator);
     const minimalRequests: Record<number, (version: number) => unknown> = {
       10: (version) => (version >= 4 ? { coordinatorKeys: ['a'] } : { key: 'a' }),
       11: () => ({

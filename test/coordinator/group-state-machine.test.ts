@@ -8,6 +8,7 @@ import {
 import type { GroupCoordinatorConfig } from '../../src/coordinator/group/group-coordinator-config.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ManualClock, MemoryOffsetsTopic, memoryPorts, settle, subscription } from './helpers.js';
+import { heartbeatRequest, offsetCommitRequest, syncGroupRequest } from './group-requests.js';
 
 const group = 'payments';
 
@@ -48,6 +49,18 @@ async function startJoin({ coordinator }: Setup, overrides: Partial<JoinGroupPar
   return { memberId: first.memberId, joined };
 }
 
+/** One member joins, leads generation 1 alone and syncs: the group is Stable. */
+async function soleStableMember(context: Setup) {
+  const { memberId, joined } = await startJoin(context);
+  context.clock.advance(0);
+  const { generationId } = await joined;
+  const sync = await context.coordinator.syncGroup(
+    syncGroupRequest({ groupId: group, memberId, generationId }),
+  );
+  assert.equal(sync.errorCode, ErrorCode.NONE);
+  return { memberId, generationId };
+}
+
 describe('offsetsPartitionFor', () => {
   it('matches Java String.hashCode with Utils.abs, so Kafka tools agree on the coordinator', () => {
     assert.equal(offsetsPartitionFor('hello', 50), 99162322 % 50);
@@ -80,33 +93,31 @@ describe('group membership', () => {
     assert.equal(coordinator.groupState(group), 'CompletingRebalance');
 
     const assignment = Buffer.from('assignment-1');
-    const sync = await coordinator.syncGroup({
-      groupId: group,
-      memberId,
-      generationId: 1,
-      groupInstanceId: null,
-      protocolType: 'consumer',
-      protocolName: 'range',
-      assignments: [{ memberId, assignment }],
-    });
+    const sync = await coordinator.syncGroup(
+      syncGroupRequest(
+        { groupId: group, memberId, generationId: 1 },
+        {
+          protocolType: 'consumer',
+          protocolName: 'range',
+          assignments: [{ memberId, assignment }],
+        },
+      ),
+    );
     assert.equal(sync.errorCode, ErrorCode.NONE);
     assert.deepEqual(sync.assignment, assignment);
     assert.equal(coordinator.groupState(group), 'Stable');
     assert.equal(
-      coordinator.heartbeat({ groupId: group, memberId, generationId: 1, groupInstanceId: null }),
+      coordinator.heartbeat(heartbeatRequest({ groupId: group, memberId, generationId: 1 })),
       ErrorCode.NONE,
     );
     assert.equal(
-      coordinator.heartbeat({ groupId: group, memberId, generationId: 0, groupInstanceId: null }),
+      coordinator.heartbeat(heartbeatRequest({ groupId: group, memberId, generationId: 0 })),
       ErrorCode.ILLEGAL_GENERATION,
     );
     assert.equal(
-      coordinator.heartbeat({
-        groupId: group,
-        memberId: 'nobody',
-        generationId: 1,
-        groupInstanceId: null,
-      }),
+      coordinator.heartbeat(
+        heartbeatRequest({ groupId: group, memberId: 'nobody', generationId: 1 }),
+      ),
       ErrorCode.UNKNOWN_MEMBER_ID,
     );
   });
@@ -120,15 +131,12 @@ describe('group membership', () => {
     offsetsTopic.holdAppends = true;
     let synced = false;
     const sync = coordinator
-      .syncGroup({
-        groupId: group,
-        memberId,
-        generationId: 1,
-        groupInstanceId: null,
-        protocolType: null,
-        protocolName: null,
-        assignments: [{ memberId, assignment: Buffer.from('x') }],
-      })
+      .syncGroup(
+        syncGroupRequest(
+          { groupId: group, memberId, generationId: 1 },
+          { assignments: [{ memberId, assignment: Buffer.from('x') }] },
+        ),
+      )
       .then((result) => {
         synced = true;
         return result;
@@ -142,44 +150,23 @@ describe('group membership', () => {
 
   it('a second member triggers a rebalance that both complete in the next generation', async () => {
     const context = await setup();
-    const { coordinator, clock } = context;
-    const a = await startJoin(context);
-    clock.advance(0);
-    await a.joined;
-    await coordinator.syncGroup({
-      groupId: group,
-      memberId: a.memberId,
-      generationId: 1,
-      groupInstanceId: null,
-      protocolType: null,
-      protocolName: null,
-      assignments: [],
-    });
+    const { coordinator } = context;
+    const a = await soleStableMember(context);
 
     const b = await startJoin(context, { clientId: 'client' });
     assert.equal(coordinator.groupState(group), 'PreparingRebalance');
     assert.equal(
-      coordinator.heartbeat({
-        groupId: group,
-        memberId: a.memberId,
-        generationId: 1,
-        groupInstanceId: null,
-      }),
+      coordinator.heartbeat(
+        heartbeatRequest({ groupId: group, memberId: a.memberId, generationId: 1 }),
+      ),
       ErrorCode.REBALANCE_IN_PROGRESS,
     );
     // Committing in PreparingRebalance with the old generation is still allowed (Kafka's rule).
-    const commit = await coordinator.commitOffsets({
-      groupId: group,
-      memberId: a.memberId,
-      generationId: 1,
-      groupInstanceId: null,
-      topics: [
-        {
-          name: 'orders',
-          partitions: [{ partition: 0, offset: 5n, leaderEpoch: -1, metadata: null }],
-        },
-      ],
-    });
+    const commit = await coordinator.commitOffsets(
+      offsetCommitRequest({ groupId: group, memberId: a.memberId, generationId: 1 }, [
+        { topic: 'orders', partition: 0, offset: 5n },
+      ]),
+    );
     assert.equal(commit[0].partitions[0].errorCode, ErrorCode.NONE);
 
     const aRejoin = coordinator.joinGroup(joinParams({ memberId: a.memberId }));
@@ -191,70 +178,42 @@ describe('group membership', () => {
     assert.equal(joinB.members.length, 0);
 
     // The follower's SyncGroup parks until the leader's arrives.
-    const followerSync = coordinator.syncGroup({
-      groupId: group,
-      memberId: b.memberId,
-      generationId: 2,
-      groupInstanceId: null,
-      protocolType: null,
-      protocolName: null,
-      assignments: [],
-    });
-    const leaderSync = coordinator.syncGroup({
-      groupId: group,
-      memberId: a.memberId,
-      generationId: 2,
-      groupInstanceId: null,
-      protocolType: null,
-      protocolName: null,
-      assignments: [
-        { memberId: a.memberId, assignment: Buffer.from('A') },
-        { memberId: b.memberId, assignment: Buffer.from('B') },
-      ],
-    });
+    const followerSync = coordinator.syncGroup(
+      syncGroupRequest({ groupId: group, memberId: b.memberId, generationId: 2 }),
+    );
+    const leaderSync = coordinator.syncGroup(
+      syncGroupRequest(
+        { groupId: group, memberId: a.memberId, generationId: 2 },
+        {
+          assignments: [
+            { memberId: a.memberId, assignment: Buffer.from('A') },
+            { memberId: b.memberId, assignment: Buffer.from('B') },
+          ],
+        },
+      ),
+    );
     assert.equal((await followerSync).assignment.toString(), 'B');
     assert.equal((await leaderSync).assignment.toString(), 'A');
     assert.equal(coordinator.groupState(group), 'Stable');
 
     // A commit from the previous generation is now refused.
-    const stale = await coordinator.commitOffsets({
-      groupId: group,
-      memberId: a.memberId,
-      generationId: 1,
-      groupInstanceId: null,
-      topics: [
-        {
-          name: 'orders',
-          partitions: [{ partition: 0, offset: 6n, leaderEpoch: -1, metadata: null }],
-        },
-      ],
-    });
+    const stale = await coordinator.commitOffsets(
+      offsetCommitRequest({ groupId: group, memberId: a.memberId, generationId: 1 }, [
+        { topic: 'orders', partition: 0, offset: 6n },
+      ]),
+    );
     assert.equal(stale[0].partitions[0].errorCode, ErrorCode.ILLEGAL_GENERATION);
   });
 
   it('a member that stops heartbeating is removed after its session timeout', async () => {
     const context = await setup();
     const { coordinator, clock } = context;
-    const a = await startJoin(context);
-    clock.advance(0);
-    await a.joined;
-    await coordinator.syncGroup({
-      groupId: group,
-      memberId: a.memberId,
-      generationId: 1,
-      groupInstanceId: null,
-      protocolType: null,
-      protocolName: null,
-      assignments: [],
-    });
+    const a = await soleStableMember(context);
     clock.advance(9_000);
     assert.equal(
-      coordinator.heartbeat({
-        groupId: group,
-        memberId: a.memberId,
-        generationId: 1,
-        groupInstanceId: null,
-      }),
+      coordinator.heartbeat(
+        heartbeatRequest({ groupId: group, memberId: a.memberId, generationId: 1 }),
+      ),
       ErrorCode.NONE,
     );
     clock.advance(9_000); // 18 s after the sync but only 9 s after the heartbeat
@@ -262,12 +221,9 @@ describe('group membership', () => {
     clock.advance(1_001);
     assert.equal(coordinator.groupState(group), 'Empty');
     assert.equal(
-      coordinator.heartbeat({
-        groupId: group,
-        memberId: a.memberId,
-        generationId: 1,
-        groupInstanceId: null,
-      }),
+      coordinator.heartbeat(
+        heartbeatRequest({ groupId: group, memberId: a.memberId, generationId: 1 }),
+      ),
       ErrorCode.UNKNOWN_MEMBER_ID,
     );
     assert.equal(coordinator.describeGroup(group).members.length, 0);
@@ -279,15 +235,9 @@ describe('group membership', () => {
     const a = await startJoin(context, { rebalanceTimeoutMs: 20_000, sessionTimeoutMs: 60_000 });
     clock.advance(0);
     await a.joined;
-    await coordinator.syncGroup({
-      groupId: group,
-      memberId: a.memberId,
-      generationId: 1,
-      groupInstanceId: null,
-      protocolType: null,
-      protocolName: null,
-      assignments: [],
-    });
+    await coordinator.syncGroup(
+      syncGroupRequest({ groupId: group, memberId: a.memberId, generationId: 1 }),
+    );
     const b = await startJoin(context, { rebalanceTimeoutMs: 20_000, sessionTimeoutMs: 60_000 });
     let joinedB = false;
     void b.joined.then(() => (joinedB = true));
@@ -398,24 +348,12 @@ describe('group membership', () => {
     const [joinA] = await Promise.all([a.joined, b.joined]);
     const follower = joinA.leaderId === a.memberId ? b.memberId : a.memberId;
     const leader = joinA.leaderId;
-    const followerSync = coordinator.syncGroup({
-      groupId: group,
-      memberId: follower,
-      generationId: 1,
-      groupInstanceId: null,
-      protocolType: null,
-      protocolName: null,
-      assignments: [],
-    });
-    await coordinator.syncGroup({
-      groupId: group,
-      memberId: leader,
-      generationId: 1,
-      groupInstanceId: null,
-      protocolType: null,
-      protocolName: null,
-      assignments: [],
-    });
+    const followerSync = coordinator.syncGroup(
+      syncGroupRequest({ groupId: group, memberId: follower, generationId: 1 }),
+    );
+    await coordinator.syncGroup(
+      syncGroupRequest({ groupId: group, memberId: leader, generationId: 1 }),
+    );
     await followerSync;
     const again = await coordinator.joinGroup(joinParams({ memberId: follower }));
     assert.equal(again.generationId, 1);
@@ -443,48 +381,31 @@ describe('error codes clients rely on', () => {
     clock.advance(0);
     const joinA = await a.joined;
     // CompletingRebalance: a commit must wait for the assignment.
-    const early = await coordinator.commitOffsets({
-      groupId: group,
-      memberId: a.memberId,
-      generationId: joinA.generationId,
-      groupInstanceId: null,
-      topics: [
-        {
-          name: 'orders',
-          partitions: [{ partition: 0, offset: 1n, leaderEpoch: -1, metadata: null }],
-        },
-      ],
-    });
+    const early = await coordinator.commitOffsets(
+      offsetCommitRequest(
+        { groupId: group, memberId: a.memberId, generationId: joinA.generationId },
+        [{ topic: 'orders', partition: 0, offset: 1n }],
+      ),
+    );
     assert.equal(early[0].partitions[0].errorCode, ErrorCode.REBALANCE_IN_PROGRESS);
-    const wrongGeneration = await coordinator.syncGroup({
-      groupId: group,
-      memberId: a.memberId,
-      generationId: joinA.generationId + 1,
-      groupInstanceId: null,
-      protocolType: null,
-      protocolName: null,
-      assignments: [],
-    });
+    const wrongGeneration = await coordinator.syncGroup(
+      syncGroupRequest({
+        groupId: group,
+        memberId: a.memberId,
+        generationId: joinA.generationId + 1,
+      }),
+    );
     assert.equal(wrongGeneration.errorCode, ErrorCode.ILLEGAL_GENERATION);
-    const wrongProtocol = await coordinator.syncGroup({
-      groupId: group,
-      memberId: a.memberId,
-      generationId: joinA.generationId,
-      groupInstanceId: null,
-      protocolType: 'consumer',
-      protocolName: 'roundrobin',
-      assignments: [],
-    });
+    const wrongProtocol = await coordinator.syncGroup(
+      syncGroupRequest(
+        { groupId: group, memberId: a.memberId, generationId: joinA.generationId },
+        { protocolType: 'consumer', protocolName: 'roundrobin' },
+      ),
+    );
     assert.equal(wrongProtocol.errorCode, ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
-    await coordinator.syncGroup({
-      groupId: group,
-      memberId: a.memberId,
-      generationId: joinA.generationId,
-      groupInstanceId: null,
-      protocolType: null,
-      protocolName: null,
-      assignments: [],
-    });
+    await coordinator.syncGroup(
+      syncGroupRequest({ groupId: group, memberId: a.memberId, generationId: joinA.generationId }),
+    );
     const unknownJoin = await coordinator.joinGroup(joinParams({ memberId: 'made-up' }));
     assert.equal(unknownJoin.errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
     const unknownGroupJoin = await coordinator.joinGroup(
@@ -494,15 +415,9 @@ describe('error codes clients rely on', () => {
 
     // PreparingRebalance: SyncGroup is refused until the member rejoins.
     const b = await startJoin(context);
-    const duringRebalance = await coordinator.syncGroup({
-      groupId: group,
-      memberId: a.memberId,
-      generationId: joinA.generationId,
-      groupInstanceId: null,
-      protocolType: null,
-      protocolName: null,
-      assignments: [],
-    });
+    const duringRebalance = await coordinator.syncGroup(
+      syncGroupRequest({ groupId: group, memberId: a.memberId, generationId: joinA.generationId }),
+    );
     assert.equal(duringRebalance.errorCode, ErrorCode.REBALANCE_IN_PROGRESS);
     const rejoin = coordinator.joinGroup(joinParams({ memberId: a.memberId }));
     await Promise.all([rejoin, b.joined]);
@@ -511,18 +426,7 @@ describe('error codes clients rely on', () => {
   it('a member id handed out with MEMBER_ID_REQUIRED that never comes back does not hold a rebalance past its session timeout', async () => {
     const context = await setup();
     const { coordinator, clock } = context;
-    const a = await startJoin(context);
-    clock.advance(0);
-    const joinA = await a.joined;
-    await coordinator.syncGroup({
-      groupId: group,
-      memberId: a.memberId,
-      generationId: joinA.generationId,
-      groupInstanceId: null,
-      protocolType: null,
-      protocolName: null,
-      assignments: [],
-    });
+    const a = await soleStableMember(context);
     // b gets its id and vanishes; a rejoins (say, with a new subscription).
     const b = await coordinator.joinGroup(joinParams());
     assert.equal(b.errorCode, ErrorCode.MEMBER_ID_REQUIRED);
@@ -540,7 +444,7 @@ describe('error codes clients rely on', () => {
     assert.equal(done, false);
     clock.advance(1);
     const result = await rejoin;
-    assert.equal(result.generationId, joinA.generationId + 1);
+    assert.equal(result.generationId, a.generationId + 1);
     assert.equal(result.members.length, 1);
   });
 
@@ -552,15 +456,9 @@ describe('error codes clients rely on', () => {
     clock.advance(0);
     const [joinA, joinB] = await Promise.all([a.joined, b.joined]);
     const leader = joinA.leaderId;
-    const leaderSync = coordinator.syncGroup({
-      groupId: group,
-      memberId: leader,
-      generationId: joinA.generationId,
-      groupInstanceId: null,
-      protocolType: null,
-      protocolName: null,
-      assignments: [],
-    });
+    const leaderSync = coordinator.syncGroup(
+      syncGroupRequest({ groupId: group, memberId: leader, generationId: joinA.generationId }),
+    );
     assert.equal((await leaderSync).errorCode, ErrorCode.NONE);
     assert.equal(coordinator.groupState(group), 'Stable');
     const silent = leader === a.memberId ? b.memberId : a.memberId;
@@ -568,12 +466,9 @@ describe('error codes clients rely on', () => {
     clock.advance(30_000); // the rebalance timeout
     assert.equal(coordinator.groupState(group), 'PreparingRebalance');
     assert.equal(
-      coordinator.heartbeat({
-        groupId: group,
-        memberId: silent,
-        generationId: joinA.generationId,
-        groupInstanceId: null,
-      }),
+      coordinator.heartbeat(
+        heartbeatRequest({ groupId: group, memberId: silent, generationId: joinA.generationId }),
+      ),
       ErrorCode.UNKNOWN_MEMBER_ID,
     );
   });
@@ -589,52 +484,44 @@ describe('static membership', () => {
     const join = await first;
     assert.equal(join.errorCode, ErrorCode.NONE);
     assert.match(join.memberId, /^pod-1-/);
-    await coordinator.syncGroup({
-      groupId: group,
-      memberId: join.memberId,
-      generationId: 1,
-      groupInstanceId: 'pod-1',
-      protocolType: null,
-      protocolName: null,
-      assignments: [{ memberId: join.memberId, assignment: Buffer.from('P') }],
-    });
+    await coordinator.syncGroup(
+      syncGroupRequest(
+        { groupId: group, memberId: join.memberId, generationId: 1, groupInstanceId: 'pod-1' },
+        { assignments: [{ memberId: join.memberId, assignment: Buffer.from('P') }] },
+      ),
+    );
 
     const restarted = await coordinator.joinGroup(joinParams({ groupInstanceId: 'pod-1' }));
     assert.equal(restarted.errorCode, ErrorCode.NONE);
     assert.notEqual(restarted.memberId, join.memberId);
     assert.equal(restarted.generationId, 1);
     assert.equal(coordinator.groupState(group), 'Stable');
-    const sync = await coordinator.syncGroup({
-      groupId: group,
-      memberId: restarted.memberId,
-      generationId: 1,
-      groupInstanceId: 'pod-1',
-      protocolType: null,
-      protocolName: null,
-      assignments: [],
-    });
-    assert.equal(sync.assignment.toString(), 'P');
-    assert.equal(
-      coordinator.heartbeat({
+    const sync = await coordinator.syncGroup(
+      syncGroupRequest({
         groupId: group,
-        memberId: join.memberId,
+        memberId: restarted.memberId,
         generationId: 1,
         groupInstanceId: 'pod-1',
       }),
+    );
+    assert.equal(sync.assignment.toString(), 'P');
+    assert.equal(
+      coordinator.heartbeat(
+        heartbeatRequest({
+          groupId: group,
+          memberId: join.memberId,
+          generationId: 1,
+          groupInstanceId: 'pod-1',
+        }),
+      ),
       ErrorCode.FENCED_INSTANCE_ID,
     );
-    const commit = await coordinator.commitOffsets({
-      groupId: group,
-      memberId: join.memberId,
-      generationId: 1,
-      groupInstanceId: 'pod-1',
-      topics: [
-        {
-          name: 'orders',
-          partitions: [{ partition: 0, offset: 1n, leaderEpoch: -1, metadata: null }],
-        },
-      ],
-    });
+    const commit = await coordinator.commitOffsets(
+      offsetCommitRequest(
+        { groupId: group, memberId: join.memberId, generationId: 1, groupInstanceId: 'pod-1' },
+        [{ topic: 'orders', partition: 0, offset: 1n }],
+      ),
+    );
     assert.equal(commit[0].partitions[0].errorCode, ErrorCode.FENCED_INSTANCE_ID);
     const leave = coordinator.leaveGroup(group, [{ memberId: '', groupInstanceId: 'pod-1' }]);
     assert.equal(leave.members[0].errorCode, ErrorCode.NONE);

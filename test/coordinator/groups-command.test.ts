@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { runGroupsCommand } from '../../src/cli/groups-command.js';
-import { RecordingConsumer, TestBroker, produce, waitFor } from './kafkajs-helpers.js';
+import { RecordingConsumer, TestBroker, produce } from './kafkajs-helpers.js';
+import { waitFor } from '../helpers/poll.js';
 
 async function groups(
   args: string[],
@@ -48,7 +49,9 @@ describe('brook groups', () => {
     await produce(kafka, topic, 'early', 20);
     const consumer = new RecordingConsumer(kafka, { groupId: group }, topic);
     await consumer.start();
-    await waitFor(() => consumer.received.length === 20, 30_000, 'the first 20 records');
+    await waitFor(() => consumer.received.length === 20, 'the first 20 records', {
+      timeoutMs: 30_000,
+    });
 
     // While the consumer is in the group: Stable, owners shown, reset refused.
     await waitFor(
@@ -56,8 +59,8 @@ describe('brook groups', () => {
         (await groups(['describe', '--group', group], broker.bootstrapServers)).out.includes(
           'is Stable',
         ),
-      10_000,
       'the group to be Stable',
+      { timeoutMs: 10_000 },
     );
     const active = await groups(['describe', '--group', group], broker.bootstrapServers);
     assert.equal(active.code, 0, active.error);
@@ -71,7 +74,9 @@ describe('brook groups', () => {
     await consumer.consumer.disconnect();
 
     const between = Date.now();
-    await waitFor(() => Date.now() > between, 1_000, 'the clock to move past the first round');
+    await waitFor(() => Date.now() > between, 'the clock to move past the first round', {
+      timeoutMs: 1_000,
+    });
     await produce(kafka, topic, 'late', 10);
 
     const list = await groups(['list'], broker.bootstrapServers);

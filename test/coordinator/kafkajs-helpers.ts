@@ -9,21 +9,6 @@ import { startBroker, type Broker } from '../../src/broker.js';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 
-/** Polls `condition` every 25 ms until it holds; fails with `what` after `timeoutMs`. */
-export async function waitFor(
-  condition: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  what: string,
-): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    if (await condition()) return;
-    if (performance.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
 export class TestBroker {
   broker: Broker | null = null;
 

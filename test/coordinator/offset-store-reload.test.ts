@@ -1,7 +1,4 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import {
   GroupCoordinator,
@@ -26,18 +23,16 @@ import {
   subscription,
 } from './helpers.js';
 import { LogOffsetsTopic } from './log-offsets-topic.js';
+import {
+  heartbeatRequest,
+  noMember,
+  offsetCommitRequest,
+  syncGroupRequest,
+} from './group-requests.js';
+import { withTemporaryDirectory } from '../helpers/temporary-directory.js';
 
 const partitionCount = 5;
 const topics = new FixedPartitions({ orders: Array(10).fill(1_000), refunds: [50, 60] });
-
-async function withDirectory(run: (directory: string) => Promise<void>): Promise<void> {
-  const directory = await mkdtemp(join(tmpdir(), 'brook-offsets-'));
-  try {
-    await run(directory);
-  } finally {
-    await rm(directory, { recursive: true, force: true });
-  }
-}
 
 async function open(directory: string, clock = new ManualClock()) {
   const offsetsTopic = await LogOffsetsTopic.open(directory, partitionCount);
@@ -63,7 +58,7 @@ function joinParams(groupId: string, memberId: string): JoinGroupParams {
 
 describe('offsets in __consumer_offsets log files', () => {
   it('commits, metadata strings and group membership survive a restart from the files', async () => {
-    await withDirectory(async (directory) => {
+    await withTemporaryDirectory('brook-offsets-', async (directory) => {
       const first = await open(directory);
       const groupId = 'billing';
       const { memberId } = await first.coordinator.joinGroup(joinParams(groupId, ''));
@@ -71,75 +66,52 @@ describe('offsets in __consumer_offsets log files', () => {
       first.clock.advance(0);
       const join = await joining;
       assert.equal(join.errorCode, ErrorCode.NONE);
-      const sync = await first.coordinator.syncGroup({
-        groupId,
-        memberId,
-        generationId: join.generationId,
-        groupInstanceId: null,
-        protocolType: 'consumer',
-        protocolName: 'range',
-        assignments: [{ memberId, assignment: Buffer.from('orders 0-9') }],
-      });
+      const sync = await first.coordinator.syncGroup(
+        syncGroupRequest(
+          { groupId, memberId, generationId: join.generationId },
+          {
+            protocolType: 'consumer',
+            protocolName: 'range',
+            assignments: [{ memberId, assignment: Buffer.from('orders 0-9') }],
+          },
+        ),
+      );
       assert.equal(sync.errorCode, ErrorCode.NONE);
       for (let round = 1; round <= 3; round++) {
-        const result = await first.coordinator.commitOffsets({
-          groupId,
-          memberId,
-          generationId: join.generationId,
-          groupInstanceId: null,
-          topics: [
+        const result = await first.coordinator.commitOffsets(
+          offsetCommitRequest({ groupId, memberId, generationId: join.generationId }, [
             {
-              name: 'orders',
-              partitions: [
-                {
-                  partition: 0,
-                  offset: BigInt(100 * round),
-                  leaderEpoch: 0,
-                  metadata: `round ${round} ✓`,
-                },
-                { partition: 7, offset: BigInt(7 * round), leaderEpoch: -1, metadata: null },
-              ],
+              topic: 'orders',
+              partition: 0,
+              offset: BigInt(100 * round),
+              leaderEpoch: 0,
+              metadata: `round ${round} ✓`,
             },
-          ],
-        });
+            { topic: 'orders', partition: 7, offset: BigInt(7 * round) },
+          ]),
+        );
         assert.deepEqual(
           result[0].partitions.map((entry) => entry.errorCode),
           [ErrorCode.NONE, ErrorCode.NONE],
         );
       }
       // A simple (generation −1) consumer's group, then deleted offsets of it.
-      await first.coordinator.commitOffsets({
-        groupId: 'manual',
-        memberId: '',
-        generationId: -1,
-        groupInstanceId: null,
-        topics: [
-          {
-            name: 'refunds',
-            partitions: [
-              { partition: 0, offset: 40n, leaderEpoch: -1, metadata: 'm' },
-              { partition: 1, offset: 41n, leaderEpoch: -1, metadata: '' },
-            ],
-          },
-        ],
-      });
+      await first.coordinator.commitOffsets(
+        offsetCommitRequest(noMember('manual'), [
+          { topic: 'refunds', partition: 0, offset: 40n, metadata: 'm' },
+          { topic: 'refunds', partition: 1, offset: 41n, metadata: '' },
+        ]),
+      );
       const deleted = await first.coordinator.deleteOffsets('manual', [
         { name: 'refunds', partitions: [1] },
       ]);
       assert.equal(deleted.errorCode, ErrorCode.NONE);
       // A deleted group leaves only tombstones behind.
-      await first.coordinator.commitOffsets({
-        groupId: 'gone',
-        memberId: '',
-        generationId: -1,
-        groupInstanceId: null,
-        topics: [
-          {
-            name: 'orders',
-            partitions: [{ partition: 3, offset: 3n, leaderEpoch: -1, metadata: '' }],
-          },
-        ],
-      });
+      await first.coordinator.commitOffsets(
+        offsetCommitRequest(noMember('gone'), [
+          { topic: 'orders', partition: 3, offset: 3n, metadata: '' },
+        ]),
+      );
       assert.deepEqual(await first.coordinator.deleteGroups(['gone']), [
         { groupId: 'gone', errorCode: ErrorCode.NONE },
       ]);
@@ -164,12 +136,9 @@ describe('offsets in __consumer_offsets log files', () => {
       assert.equal(description.members[0].assignment.toString(), 'orders 0-9');
       // The restored member carries on in its generation without rejoining.
       assert.equal(
-        second.coordinator.heartbeat({
-          groupId,
-          memberId,
-          generationId: join.generationId,
-          groupInstanceId: null,
-        }),
+        second.coordinator.heartbeat(
+          heartbeatRequest({ groupId, memberId, generationId: join.generationId }),
+        ),
         ErrorCode.NONE,
       );
 
@@ -188,21 +157,14 @@ describe('offsets in __consumer_offsets log files', () => {
   });
 
   it("writes Kafka's key and value layouts to the partition hash(group) mod N", async () => {
-    await withDirectory(async (directory) => {
+    await withTemporaryDirectory('brook-offsets-', async (directory) => {
       const { coordinator, offsetsTopic, clock } = await open(directory);
       const groupId = 'layout-check';
-      await coordinator.commitOffsets({
-        groupId,
-        memberId: '',
-        generationId: -1,
-        groupInstanceId: null,
-        topics: [
-          {
-            name: 'orders',
-            partitions: [{ partition: 2, offset: 42n, leaderEpoch: 5, metadata: 'hello' }],
-          },
-        ],
-      });
+      await coordinator.commitOffsets(
+        offsetCommitRequest(noMember(groupId), [
+          { topic: 'orders', partition: 2, offset: 42n, leaderEpoch: 5, metadata: 'hello' },
+        ]),
+      );
       const partition = offsetsPartitionFor(groupId, partitionCount);
       const batches: Buffer[] = [];
       for await (const chunk of offsetsTopic.readAll(partition)) batches.push(chunk);
@@ -231,15 +193,12 @@ describe('offsets in __consumer_offsets log files', () => {
       const joining = coordinator.joinGroup(joinParams(groupId, memberId));
       clock.advance(0);
       const join = await joining;
-      await coordinator.syncGroup({
-        groupId,
-        memberId,
-        generationId: join.generationId,
-        groupInstanceId: null,
-        protocolType: null,
-        protocolName: null,
-        assignments: [{ memberId, assignment: Buffer.from('a') }],
-      });
+      await coordinator.syncGroup(
+        syncGroupRequest(
+          { groupId, memberId, generationId: join.generationId },
+          { assignments: [{ memberId, assignment: Buffer.from('a') }] },
+        ),
+      );
       coordinator.close();
       await offsetsTopic.close();
       const reopened = await LogOffsetsTopic.open(directory, partitionCount);
@@ -261,7 +220,7 @@ describe('offsets in __consumer_offsets log files', () => {
   });
 
   it('offsets of a group without members expire after offsets.retention.ms, and the group with them', async () => {
-    await withDirectory(async (directory) => {
+    await withTemporaryDirectory('brook-offsets-', async (directory) => {
       const clock = new ManualClock();
       const offsetsTopic = await LogOffsetsTopic.open(directory, partitionCount);
       const coordinator = new GroupCoordinator(memoryPorts(offsetsTopic, clock, topics), {
@@ -269,18 +228,11 @@ describe('offsets in __consumer_offsets log files', () => {
         offsetsRetentionCheckIntervalMs: 1_000_000,
       });
       await coordinator.start();
-      await coordinator.commitOffsets({
-        groupId: 'idle',
-        memberId: '',
-        generationId: -1,
-        groupInstanceId: null,
-        topics: [
-          {
-            name: 'orders',
-            partitions: [{ partition: 1, offset: 9n, leaderEpoch: -1, metadata: '' }],
-          },
-        ],
-      });
+      await coordinator.commitOffsets(
+        offsetCommitRequest(noMember('idle'), [
+          { topic: 'orders', partition: 1, offset: 9n, metadata: '' },
+        ]),
+      );
       clock.advanceWallClock(59_000);
       assert.equal(await coordinator.expireOffsets(), 0);
       clock.advanceWallClock(1_000);

@@ -20,8 +20,8 @@ import {
   replayHint,
   saveHistory,
   seededDelay,
-  waitFor,
 } from './scenario.js';
+import { waitFor } from '../helpers/poll.js';
 import { faultDurationMs, faultSeeds, SeededRandom } from './seeds.js';
 
 const file = 'test/faults/consumer-group.test.ts';
@@ -66,7 +66,7 @@ for (const seed of faultSeeds('consumer-group')) {
         new Set(members.flatMap((member) => [...member.delivered])).size;
       let kills = 0;
       try {
-        await waitFor('the first deliveries', () => deliveredCount() >= 20, 60_000);
+        await waitFor(() => deliveredCount() >= 20, 'the first deliveries', { timeoutMs: 60_000 });
         const faults = random.fork('faults');
         const deadline = Date.now() + faultDurationMs(5_000);
         while (Date.now() < deadline || kills < 2) {
@@ -86,9 +86,9 @@ for (const seed of faultSeeds('consumer-group')) {
           event.type === 'ack' ? [event.id] : [],
         );
         await waitFor(
-          `the group to receive all ${acknowledged.length} acknowledged records`,
           () => acknowledged.every((id) => members.some((member) => member.delivered.has(id))),
-          60_000,
+          `the group to receive all ${acknowledged.length} acknowledged records`,
+          { timeoutMs: 60_000 },
         );
       } catch (error) {
         await Promise.allSettled([producer.stop(), ...members.map((member) => member.stop())]);

@@ -17,26 +17,13 @@ import {
   startRdkafkaProducer,
 } from './recorded-clients.js';
 import { SeededRandom } from './seeds.js';
+import { waitFor } from '../helpers/poll.js';
 
 export type ProducerKind = 'kafkajs' | 'rdkafka';
 
 /** How a scenario failure tells the reader to replay it. */
 export function replayHint(file: string, seed: number): string {
   return `replay: BROOK_FAULT_SEED=${seed} node scripts/run-tests.mjs ${file}`;
-}
-
-/** Polls `condition` every 50 ms until it holds or `timeoutMs` passes (then throws `what`). */
-export async function waitFor(
-  what: string,
-  condition: () => boolean,
-  timeoutMs = 30_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 /** Waits a seeded time in [minimumMs, maximumMs]: the schedule varies with the seed, not the clock. */
@@ -104,13 +91,13 @@ export async function runUnderLoad(options: {
     `${detail}\nseed ${seed}; ${replayHint(options.file, seed)}\n${saveHistory(history, seed)}`;
 
   try {
-    await waitFor('the first acknowledgements', () => acknowledged() >= 20);
+    await waitFor(() => acknowledged() >= 20, 'the first acknowledgements', { timeoutMs: 30_000 });
     await options.faults({ history, random: random.fork('faults'), acknowledged });
     const afterFaults = acknowledged();
     await waitFor(
-      'acknowledgements after the last fault',
       () => acknowledged() >= afterFaults + 20,
-      60_000,
+      'acknowledgements after the last fault',
+      { timeoutMs: 60_000 },
     );
   } catch (error) {
     await Promise.allSettled(loads.map((load) => load.stop()));

@@ -5,44 +5,9 @@
 // BROOK_FAULT_SEED  one seed to run (decimal); replaces the list below.
 // BROOK_FAULT_SEEDS how many seeds each scenario runs (default 1; `npm run test:faults` sets more).
 
-/** A small, fast, seedable generator (mulberry32): good enough to pick faults, not for crypto. */
-export class SeededRandom {
-  private state: number;
+import { SeededRandom } from '../helpers/random.js';
 
-  constructor(readonly seed: number) {
-    this.state = seed >>> 0;
-  }
-
-  /** A float in [0, 1). */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let value = this.state;
-    value = Math.imul(value ^ (value >>> 15), value | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
-  }
-
-  /** An integer in [minimum, maximum]. */
-  integer(minimum: number, maximum: number): number {
-    return minimum + Math.floor(this.next() * (maximum - minimum + 1));
-  }
-
-  chance(probability: number): boolean {
-    return this.next() < probability;
-  }
-
-  pick<T>(items: readonly T[]): T {
-    if (items.length === 0) throw new Error('SeededRandom.pick: no items to pick from');
-    return items[this.integer(0, items.length - 1)];
-  }
-
-  /** An independent generator for one actor (a producer, the fault schedule), still reproducible. */
-  fork(label: string): SeededRandom {
-    let hash = this.seed >>> 0;
-    for (const character of label) hash = Math.imul(hash ^ character.charCodeAt(0), 0x01000193);
-    return new SeededRandom(hash >>> 0);
-  }
-}
+export { SeededRandom };
 
 function positiveInteger(name: string, text: string): number {
   const value = Number(text);

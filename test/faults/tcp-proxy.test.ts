@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, connect, type Socket } from 'node:net';
 import { startSingleBroker } from './fault-cluster.js';
-import { seededDelay, runUnderLoad, waitFor } from './scenario.js';
+import { seededDelay, runUnderLoad } from './scenario.js';
+import { waitFor } from '../helpers/poll.js';
 import { faultDurationMs, faultSeeds } from './seeds.js';
 import { startTcpProxy } from './tcp-proxy.js';
 
@@ -41,7 +42,9 @@ test('the proxy forwards, goes silent while partitioned, and forwards again once
   try {
     const before = await open();
     before.socket.write('one');
-    await waitFor('the echo through the proxy', () => before.received() === 'one', 5_000);
+    await waitFor(() => before.received() === 'one', 'the echo through the proxy', {
+      timeoutMs: 5_000,
+    });
 
     proxy.partition();
     before.socket.write('two');
@@ -50,9 +53,9 @@ test('the proxy forwards, goes silent while partitioned, and forwards again once
     // Once the proxy has swallowed both writes, nothing of them may have reached the server or
     // come back, and neither connection may have been reset.
     await waitFor(
-      'the proxy to swallow the writes',
       () => proxy.discardedBytes >= 'twothree'.length,
-      5_000,
+      'the proxy to swallow the writes',
+      { timeoutMs: 5_000 },
     );
     assert.deepEqual(
       {
@@ -66,13 +69,15 @@ test('the proxy forwards, goes silent while partitioned, and forwards again once
 
     proxy.heal();
     await waitFor(
-      'the partitioned connections to be dropped',
       () => before.closed() && during.closed(),
-      5_000,
+      'the partitioned connections to be dropped',
+      { timeoutMs: 5_000 },
     );
     const after = await open();
     after.socket.write('four');
-    await waitFor('the echo after healing', () => after.received() === 'four', 5_000);
+    await waitFor(() => after.received() === 'four', 'the echo after healing', {
+      timeoutMs: 5_000,
+    });
     assert.equal(proxy.connectionCount, 3);
   } finally {
     for (const socket of sockets) socket.destroy();

@@ -20,8 +20,8 @@ import {
   seededDelay,
   replayHint,
   saveHistory,
-  waitFor,
 } from './scenario.js';
+import { waitFor } from '../helpers/poll.js';
 import { faultDurationMs, faultSeeds, SeededRandom } from './seeds.js';
 
 const file = 'test/faults/transactions.test.ts';
@@ -64,11 +64,9 @@ for (const seed of faultSeeds('transactions')) {
       });
       let kills = 0;
       try {
-        await waitFor(
-          'the first committed transactions',
-          () => transform.outcomes.commit >= 3,
-          60_000,
-        );
+        await waitFor(() => transform.outcomes.commit >= 3, 'the first committed transactions', {
+          timeoutMs: 60_000,
+        });
         const faults = random.fork('faults');
         const deadline = Date.now() + faultDurationMs(6_000);
         while (Date.now() < deadline || kills < 2) {
@@ -88,9 +86,9 @@ for (const seed of faultSeeds('transactions')) {
           event.type === 'ack' && event.topic === inputTopic ? [event.id] : [],
         );
         await waitFor(
-          `the transform to commit all ${acknowledgedInputs.length} acknowledged inputs`,
           () => acknowledgedInputs.every((id) => transform.committedSources.has(id)),
-          60_000,
+          `the transform to commit all ${acknowledgedInputs.length} acknowledged inputs`,
+          { timeoutMs: 60_000 },
         );
         await transform.stop();
       } catch (error) {

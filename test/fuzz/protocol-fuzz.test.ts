@@ -17,6 +17,7 @@ import type { Writer } from '../../src/protocol/writer.js';
 import * as generated from '../../src/protocol/generated/index.js';
 import { buildBatch } from '../../src/record/records.js';
 import { type BrokerProcess, startBrokerProcess } from '../helpers/broker-process.js';
+import { SeededRandom } from '../helpers/random.js';
 import { callBroker, requestFrame } from '../helpers/wire-client.js';
 
 const seed = Number(process.env.BROOK_FUZZ_SEED ?? Date.now() % 1_000_000);
@@ -25,28 +26,6 @@ const framesPerRound = Number(process.env.BROOK_FUZZ_FRAMES ?? 800);
 const answerTimeoutMs = 500;
 /** For requests that must be answered: generous, the machine may be busy. */
 const requiredAnswerTimeoutMs = 15_000;
-
-/** A small, seedable PRNG (xorshift32), so a failing run can be repeated exactly. */
-class Random {
-  private state: number;
-  constructor(seedValue: number) {
-    this.state = seedValue >>> 0 || 0x9e3779b9;
-  }
-  next(): number {
-    let x = this.state;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.state = x >>> 0;
-    return this.state / 0x100000000;
-  }
-  int(maxExclusive: number): number {
-    return Math.floor(this.next() * maxExclusive);
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)];
-  }
-}
 
 function frame(
   apiKey: number,
@@ -165,12 +144,12 @@ function seedFrames(): Buffer[] {
 }
 
 /** One mutation of a seed frame, or a frame of pure garbage. */
-function mutate(random: Random, seeds: readonly Buffer[]): Buffer {
-  const kind = random.int(9);
+function mutate(random: SeededRandom, seeds: readonly Buffer[]): Buffer {
+  const kind = random.integer(0, 8);
   if (kind === 0) {
     // Garbage body under a valid length.
-    const body = Buffer.alloc(1 + random.int(200));
-    for (let index = 0; index < body.length; index++) body[index] = random.int(256);
+    const body = Buffer.alloc(1 + random.integer(0, 199));
+    for (let index = 0; index < body.length; index++) body[index] = random.integer(0, 255);
     const framed = Buffer.alloc(4 + body.length);
     framed.writeInt32BE(body.length, 0);
     body.copy(framed, 4);
@@ -180,32 +159,35 @@ function mutate(random: Random, seeds: readonly Buffer[]): Buffer {
   switch (kind) {
     case 1: {
       // Flip bytes anywhere after the length prefix.
-      const flips = 1 + random.int(4);
+      const flips = 1 + random.integer(0, 3);
       for (let flip = 0; flip < flips; flip++)
-        original[4 + random.int(original.length - 4)] ^= 1 + random.int(255);
+        original[4 + random.integer(0, original.length - 4 - 1)] ^= 1 + random.integer(0, 254);
       return original;
     }
     case 2: {
       // Overwrite an int32 (a length, a count) with something enormous or negative.
-      const position = 4 + random.int(Math.max(1, original.length - 8));
+      const position = 4 + random.integer(0, Math.max(1, original.length - 8) - 1);
       original.writeInt32BE(random.pick([0x7fffffff, -2, -1000, 0x10000000, 65535]), position);
       return original;
     }
     case 3: {
       // Truncate the body but keep the frame length consistent with it.
-      const keep = 4 + random.int(original.length - 4);
+      const keep = 4 + random.integer(0, original.length - 4 - 1);
       const truncated = original.subarray(0, keep);
       truncated.writeInt32BE(keep - 4, 0);
       return truncated;
     }
     case 4: {
       // Unknown API key or version.
-      original.writeInt16BE(random.pick([-1, 99, 1000, 32767]), 4 + (random.int(2) === 0 ? 0 : 2));
+      original.writeInt16BE(
+        random.pick([-1, 99, 1000, 32767]),
+        4 + (random.integer(0, 1) === 0 ? 0 : 2),
+      );
       return original;
     }
     case 5: {
       // A varint that never ends: a run of continuation bytes inside the body.
-      const position = 12 + random.int(Math.max(1, original.length - 12));
+      const position = 12 + random.integer(0, Math.max(1, original.length - 12) - 1);
       original.fill(
         0xff,
         Math.min(position, original.length),
@@ -217,12 +199,12 @@ function mutate(random: Random, seeds: readonly Buffer[]): Buffer {
       // Corrupt the record batch of a produce request (CRC, lengths, magic).
       const at = original.indexOf(validBatch.subarray(0, 12));
       if (at < 0) return original;
-      original[at + 12 + random.int(validBatch.length - 12)] ^= 0x5a;
+      original[at + 12 + random.integer(0, validBatch.length - 12 - 1)] ^= 0x5a;
       return original;
     }
     case 7: {
       // A frame length that disagrees with the body (claims more than is sent).
-      original.writeInt32BE(original.length - 4 + 1 + random.int(64), 0);
+      original.writeInt32BE(original.length - 4 + 1 + random.integer(0, 63), 0);
       return original;
     }
     default: {
@@ -298,7 +280,7 @@ function extractValues(records: Buffer): string[] {
 }
 
 test(`mutated and random frames never take the broker down (seed ${seed})`, async () => {
-  const random = new Random(seed);
+  const random = new SeededRandom(seed);
   const seeds = seedFrames();
   for (const seedFrame of seeds) {
     assert.equal(

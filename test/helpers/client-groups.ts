@@ -14,7 +14,8 @@ import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import { advertisedVersions, apiKeys, BrokerUnderTest } from './client-broker.js';
 import { kafkajsClient, kafkajsDriver } from './client-kafkajs.js';
-import { ChildClient, waitFor, withTimeout } from './clients.js';
+import { ChildClient, withTimeout } from './clients.js';
+import { waitFor } from './poll.js';
 
 export const groupPartitions = 10;
 const rebalanceTimeoutMs = 60_000;
@@ -252,12 +253,12 @@ export async function runGroupScenario(
   await waitFor(
     () => splitEvenly([first.assignment(), second.assignment()]) && first.assignment().length === 5,
     () => `two members to split ${groupPartitions} partitions 5/5\n${state()}`,
-    rebalanceTimeoutMs,
+    { timeoutMs: rebalanceTimeoutMs },
   );
   await waitFor(
     () => highestCommits(members).every((offset) => offset === produced),
     () => `every record of the first batch to be committed\n${state()}`,
-    consumeTimeoutMs,
+    { timeoutMs: consumeTimeoutMs },
   );
 
   // 2. SIGKILL the second member while it has records to go; the first takes over all ten.
@@ -269,7 +270,7 @@ export async function runGroupScenario(
   await waitFor(
     () => second.records().length > secondRecordsBefore,
     () => `the second member to consume from the second batch\n${state()}`,
-    consumeTimeoutMs,
+    { timeoutMs: consumeTimeoutMs },
   );
   const survivorRecordsAtKill = first.records().length;
   const survivorCommitsAtKill = first.commits().length;
@@ -282,12 +283,12 @@ export async function runGroupScenario(
     () => first.assignment().length === groupPartitions,
     () =>
       `the survivor to own all ${groupPartitions} partitions after the session timeout\n${state()}`,
-    rebalanceTimeoutMs,
+    { timeoutMs: rebalanceTimeoutMs },
   );
   await waitFor(
     () => highestCommits(members).every((offset) => offset === produced),
     () => `every record of the second batch to be committed\n${state()}`,
-    consumeTimeoutMs,
+    { timeoutMs: consumeTimeoutMs },
   );
   // Before the kill, a moved partition may have been read by either member (the first one owned
   // all ten until the second joined), so both members' history up to the kill counts.
@@ -346,14 +347,14 @@ export async function runGroupScenario(
   await waitFor(
     () => splitEvenly([first.assignment(), third.assignment()]) && third.assignment().length === 5,
     () => `the third member to take its share, 5/5\n${state()}`,
-    rebalanceTimeoutMs,
+    { timeoutMs: rebalanceTimeoutMs },
   );
   await produceNumbered(bootstrap, topic, 10, 'third');
   produced += 10;
   await waitFor(
     () => highestCommits(members).every((offset) => offset === produced),
     () => `every record of the third batch to be committed\n${state()}`,
-    consumeTimeoutMs,
+    { timeoutMs: consumeTimeoutMs },
   );
   t.diagnostic(`survivor's assignments: ${JSON.stringify(first.assignments())}`);
   t.diagnostic(`newcomer's assignments: ${JSON.stringify(third.assignments())}`);
@@ -390,7 +391,7 @@ export async function runGroupScenario(
         : undefined;
     },
     `DescribeGroups to show ${group} Stable with two members`,
-    rebalanceTimeoutMs,
+    { timeoutMs: rebalanceTimeoutMs },
   );
   assert.ok(
     view.listed.includes(group),

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import { BrokerUnderTest, codecsOnDisk, type Codec } from './client-broker.js';
-import { waitFor } from './clients.js';
+import { waitFor } from './poll.js';
 
 export type { Codec } from './client-broker.js';
 

@@ -7,7 +7,8 @@ import { type ClusterSettings, clusterSettings } from '../../src/cluster/setting
 import { type SettingsInput, resolveBrokerConfig } from '../../src/config/index.js';
 
 export { EtcdProcess };
-export { waitFor } from './clients.js';
+/** Kept for the cluster tests that import it from here; the one implementation is in poll.ts. */
+export { waitFor } from './poll.js';
 
 /** What must end while etcd still runs (members leaving), per etcd, run before it stops. */
 const beforeStop = new Map<string, Array<() => Promise<void>>>();

@@ -9,6 +9,7 @@ import { apiMessages } from '../../src/protocol/generated/index.js';
 import { Reader } from '../../src/protocol/reader.js';
 import { Writer } from '../../src/protocol/writer.js';
 import { FrameDecoder } from '../../src/server/frame-decoder.js';
+import { waitFor } from './poll.js';
 
 export interface WireClient {
   readonly socket: Socket;
@@ -50,7 +51,10 @@ export async function connectWireClient(port: number, host = '127.0.0.1'): Promi
         socket.write(bytes, (error) => (error ? reject(error) : resolve())),
       ),
     async nextFrame(timeoutMs = 5000) {
-      await waitFor(() => frames.length > read || closed, timeoutMs, 'a response frame');
+      await waitFor(() => frames.length > read || closed, 'a response frame', {
+        timeoutMs,
+        intervalMs: 5,
+      });
       if (frames.length <= read) throw new Error('connection closed before a response arrived');
       return frames[read++];
     },
@@ -73,17 +77,25 @@ export function correlationIdOf(frame: Buffer): number {
   return new Reader(frame).readInt32();
 }
 
-/** Polls `condition` every few milliseconds until it holds, failing after `timeoutMs`. */
-export async function waitFor(
-  condition: () => boolean,
-  timeoutMs: number,
-  what: string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
+/**
+ * One request on a fresh connection to the broker's first listener, encoded and decoded by the
+ * given codec functions, so the request and response stay typed (unlike `callBroker`).
+ */
+export async function exchange<T>(
+  broker: { readonly listeners: ReadonlyArray<{ readonly port: number }> },
+  apiKey: number,
+  apiVersion: number,
+  encode: (writer: Writer) => void,
+  decode: (reader: Reader) => T,
+): Promise<T> {
+  const client = await connectWireClient(broker.listeners[0].port);
+  try {
+    await client.send(requestFrame({ apiKey, apiVersion, correlationId: 1 }, encode));
+    const reader = new Reader(await client.nextFrame(10_000));
+    decodeResponseHeader(reader, apiKey, apiVersion);
+    return decode(reader);
+  } finally {
+    client.close();
   }
 }
 

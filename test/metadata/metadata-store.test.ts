@@ -1,22 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
 import { LocalMetadataStore, MetadataError } from '../../src/metadata/metadata-store.js';
-
-async function withDirectory(body: (directory: string) => Promise<void>): Promise<void> {
-  const directory = await mkdtemp(join(tmpdir(), 'brook-meta-'));
-  try {
-    await body(directory);
-  } finally {
-    await rm(directory, { recursive: true, force: true });
-  }
-}
+import { withTemporaryDirectory } from '../helpers/temporary-directory.js';
 
 test('topics, ids, configs and the cluster id survive a reopen', () =>
-  withDirectory(async (directory) => {
+  withTemporaryDirectory('brook-meta-', async (directory) => {
     const store = await LocalMetadataStore.open(directory);
     const created = await store.createTopic({
       name: 'orders',
@@ -43,19 +34,19 @@ test('topics, ids, configs and the cluster id survive a reopen', () =>
   }));
 
 test('creating an existing topic or deleting a missing one fails with a stable code', () =>
-  withDirectory(async (directory) => {
+  withTemporaryDirectory('brook-meta-', async (directory) => {
     const store = await LocalMetadataStore.open(directory);
     await store.createTopic({ name: 'a', partitionCount: 1 });
     await assert.rejects(store.createTopic({ name: 'a', partitionCount: 1 }), (error) => {
       assert.ok(error instanceof MetadataError);
-      assert.equal(error.code, 'TOPIC_EXISTS');
+      assert.equal(error.code, 'BROOK_METADATA_TOPIC_EXISTS');
       return true;
     });
-    await assert.rejects(store.deleteTopic('missing'), { code: 'UNKNOWN_TOPIC' });
+    await assert.rejects(store.deleteTopic('missing'), { code: 'BROOK_METADATA_UNKNOWN_TOPIC' });
   }));
 
 test('concurrent creations are serialised and all persisted', () =>
-  withDirectory(async (directory) => {
+  withTemporaryDirectory('brook-meta-', async (directory) => {
     const store = await LocalMetadataStore.open(directory);
     const names = Array.from({ length: 20 }, (_, index) => `topic-${index}`);
     await Promise.all(names.map((name) => store.createTopic({ name, partitionCount: 1 })));
@@ -67,8 +58,8 @@ test('concurrent creations are serialised and all persisted', () =>
   }));
 
 test('a document that is not Brook metadata is refused', () =>
-  withDirectory(async (directory) => {
+  withTemporaryDirectory('brook-meta-', async (directory) => {
     await LocalMetadataStore.open(directory);
     await writeFile(join(directory, 'meta', 'metadata.json'), '{"version": 7}');
-    await assert.rejects(LocalMetadataStore.open(directory), { code: 'METADATA_CORRUPT' });
+    await assert.rejects(LocalMetadataStore.open(directory), { code: 'BROOK_METADATA_CORRUPT' });
   }));

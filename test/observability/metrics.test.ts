@@ -3,15 +3,15 @@
 // shipped alert rules firing in that Prometheus on a group that stops consuming.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { type Broker, startBroker } from '../../src/broker.js';
 import { kafkajsClient } from '../helpers/client-kafkajs.js';
-import { waitFor } from '../helpers/clients.js';
+import { waitFor } from '../helpers/poll.js';
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
 
 const repository = new URL('../..', import.meta.url).pathname;
 const rulesFile = join(repository, 'deploy/prometheus/brook-rules.yml');
@@ -242,14 +242,14 @@ describe('the shipped alert rules', () => {
   });
 
   test('a real Prometheus scrapes a broker, and consumer lag growing fires', async (t) => {
-    const directory = await mkdtemp(join(tmpdir(), 'brook-prometheus-'));
     const broker = await startBroker({ settings: { 'http.listeners': 'http://127.0.0.1:0' } });
     const started: ChildProcess[] = [];
     t.after(async () => {
       for (const child of started) child.kill('SIGKILL');
       await broker.stop();
-      await rm(directory, { recursive: true, force: true });
     });
+    // Registered after the cleanup above, so Prometheus is stopped before its directory goes.
+    const directory = temporaryDirectory(t, 'brook-prometheus-');
 
     // The shipped expressions, with every `for:` at zero so the test need not wait minutes.
     const rules = (await readFile(rulesFile, 'utf8')).replace(/for: \S+/g, 'for: 0s');
@@ -306,15 +306,13 @@ describe('the shipped alert rules', () => {
       await waitFor(
         async () => (await query('up{job="brook"}')) === 1,
         () => `Prometheus to scrape the broker\n${output.slice(-2000)}`,
-        60_000,
-        250,
+        { timeoutMs: 60_000, intervalMs: 250 },
       );
       // Prometheus parsed the exposition: the counter it holds is the one the broker counted.
       await waitFor(
         async () => (await query('brook_topic_messages_in_total{topic="payments"}')) === 1,
         'Prometheus to hold brook_topic_messages_in_total',
-        30_000,
-        250,
+        { timeoutMs: 30_000, intervalMs: 250 },
       );
       let produced = 1;
       await waitFor(
@@ -333,8 +331,7 @@ describe('the shipped alert rules', () => {
           );
         },
         () => `BrookConsumerLagGrowing to fire for group stalled\n${output.slice(-2000)}`,
-        90_000,
-        500,
+        { timeoutMs: 90_000, intervalMs: 500 },
       );
       assert.ok((await query('brook_consumer_group_lag{group="stalled"}'))! >= 1);
 

@@ -28,8 +28,8 @@ import {
   connectWireClient,
   correlationIdOf,
   requestFrame,
-  waitFor,
 } from '../helpers/wire-client.js';
+import { waitFor } from '../helpers/poll.js';
 
 // A test-only API (key 1000, no Kafka meaning): the request carries a number, the response echoes
 // it. What the handler does with each number is up to the test, through `behaviours`.
@@ -221,7 +221,9 @@ test('pipelined requests are answered in request order even when a later one fin
   await connected.send(
     Buffer.concat([echoFrame(1, 101), echoFrame(2, 102), apiVersionsFrame(3, 0)]),
   );
-  await waitFor(() => handled.includes(102), 5000, 'the second request to be handled');
+  await waitFor(() => handled.includes(102), 'the second request to be handled', {
+    timeoutMs: 5000,
+  });
   // The second and third responses exist but must wait for the first.
   await new Promise((resolve) => setImmediate(resolve));
   assert.equal(connected.frames.length, 0);
@@ -250,7 +252,9 @@ test('the handler sees the connection it serves', async () => {
   assert.equal(context.remotePort, connected.socket.localPort);
   assert.equal(context.signal.aborted, false);
   connected.close();
-  await waitFor(() => context.signal.aborted, 5000, 'the context signal to abort on close');
+  await waitFor(() => context.signal.aborted, 'the context signal to abort on close', {
+    timeoutMs: 5000,
+  });
 });
 
 test('a handler that returns NO_RESPONSE sends nothing, and the next response still goes out', async () => {
@@ -259,7 +263,9 @@ test('a handler that returns NO_RESPONSE sends nothing, and the next response st
   await connected.send(Buffer.concat([echoFrame(1, 201), echoFrame(2, 202)]));
   const response = await connected.nextFrame();
   assert.equal(correlationIdOf(response), 2);
-  await waitFor(() => handled.includes(201), 5000, 'the no-response request to be handled');
+  await waitFor(() => handled.includes(201), 'the no-response request to be handled', {
+    timeoutMs: 5000,
+  });
   assert.equal(connected.frames.length, 1);
 });
 
@@ -268,14 +274,14 @@ test('a frame above socket.request.max.bytes closes the connection', async () =>
   const header = Buffer.alloc(4);
   header.writeInt32BE(4097);
   await connected.send(header);
-  await waitFor(() => connected.isClosed(), 5000, 'the connection to close');
+  await waitFor(() => connected.isClosed(), 'the connection to close', { timeoutMs: 5000 });
   assert.ok(logged.some((message) => message.includes('socket.request.max.bytes')));
 });
 
 test('a negative frame length closes the connection', async () => {
   const connected = await client();
   await connected.send(Buffer.from([0xff, 0xff, 0xff, 0xfe]));
-  await waitFor(() => connected.isClosed(), 5000, 'the connection to close');
+  await waitFor(() => connected.isClosed(), 'the connection to close', { timeoutMs: 5000 });
 });
 
 test('ApiVersions at an unknown version is answered in v0 with UNSUPPORTED_VERSION, and the connection stays open', async () => {
@@ -335,7 +341,7 @@ test('an unknown API key closes only that connection; another client keeps worki
   const bad = await client();
   const good = await client();
   await bad.send(requestFrame({ apiKey: 999, apiVersion: 0, correlationId: 1 }, () => {}));
-  await waitFor(() => bad.isClosed(), 5000, 'the bad connection to close');
+  await waitFor(() => bad.isClosed(), 'the bad connection to close', { timeoutMs: 5000 });
   assert.ok(logged.some((message) => message.includes('unsupported API key 999')));
   await good.send(echoFrame(2, 301));
   assert.equal(echoValueOf(await good.nextFrame()), 301);
@@ -344,7 +350,7 @@ test('an unknown API key closes only that connection; another client keeps worki
 test('an unsupported version of a known API closes the connection', async () => {
   const connected = await client();
   await connected.send(echoFrame(1, 1, 5));
-  await waitFor(() => connected.isClosed(), 5000, 'the connection to close');
+  await waitFor(() => connected.isClosed(), 'the connection to close', { timeoutMs: 5000 });
 });
 
 test('a request whose body cannot be decoded closes the connection, the server stays up', async () => {
@@ -354,7 +360,7 @@ test('a request whose body cannot be decoded closes the connection, the server s
       writer.writeInt16(1),
     ),
   );
-  await waitFor(() => connected.isClosed(), 5000, 'the connection to close');
+  await waitFor(() => connected.isClosed(), 'the connection to close', { timeoutMs: 5000 });
   const other = await client();
   await other.send(echoFrame(2, 401));
   assert.equal(echoValueOf(await other.nextFrame()), 401);
@@ -367,10 +373,10 @@ test('a handler that throws is logged and its connection closed, never the proce
   });
   behaviours.set(502, () => Promise.reject(new Error('async handler bug')));
   await connected.send(echoFrame(1, 501));
-  await waitFor(() => connected.isClosed(), 5000, 'the connection to close');
+  await waitFor(() => connected.isClosed(), 'the connection to close', { timeoutMs: 5000 });
   const second = await client();
   await second.send(echoFrame(1, 502));
-  await waitFor(() => second.isClosed(), 5000, 'the second connection to close');
+  await waitFor(() => second.isClosed(), 'the second connection to close', { timeoutMs: 5000 });
   assert.ok(logged.includes('request handler failed'));
 });
 
@@ -404,14 +410,14 @@ test('an idle connection is closed after connections.max.idle.ms, and so is a fr
       await halfFrame.send(trickle.subarray(index, index + 1));
       await waitFor(
         () => Date.now() - startedMs >= (index + 1) * 60 || halfFrame.isClosed(),
-        1000,
         'the trickle interval',
+        { timeoutMs: 1000 },
       );
     }
     await waitFor(
       () => idle.isClosed() && halfFrame.isClosed(),
-      5000,
       'the idle and half-frame connections to close',
+      { timeoutMs: 5000 },
     );
     // A connection waiting for its response is not idle.
     assert.equal(busy.isClosed(), false);
@@ -439,11 +445,11 @@ test('reading pauses at queued.max.requests in flight and resumes as responses g
     await connected.send(
       Buffer.concat([0, 1, 2, 3, 4].map((index) => echoFrame(index, 800 + index))),
     );
-    await waitFor(() => started.length === 2, 5000, 'two requests to start');
+    await waitFor(() => started.length === 2, 'two requests to start', { timeoutMs: 5000 });
     await roundTrip(limited);
     assert.deepEqual(started, [800, 801]);
     gates[0].resolve();
-    await waitFor(() => started.length === 3, 5000, 'a third request to start');
+    await waitFor(() => started.length === 3, 'a third request to start', { timeoutMs: 5000 });
     for (const gate of gates) gate.resolve();
     const responses = [];
     for (let index = 0; index < 5; index++)
@@ -469,7 +475,7 @@ test('reading pauses when in-flight bytes exceed queued.max.request.bytes', asyn
     }
     // Each echo frame body is 4 + 2 + 2 + 4 + 2 + 10 ("brook-test") + 4 = 28 bytes: the second goes over 30.
     await connected.send(Buffer.concat([0, 1, 2, 3].map((index) => echoFrame(index, 900 + index))));
-    await waitFor(() => started.length === 2, 5000, 'requests to start');
+    await waitFor(() => started.length === 2, 'requests to start', { timeoutMs: 5000 });
     await roundTrip(limited);
     assert.equal(started.length, 2);
     gate.resolve();
@@ -496,13 +502,15 @@ test('stop() answers requests in flight, closes every connection and frees the p
   await first.send(echoFrame(1, 1001));
   await waitFor(
     () => stoppable.connectionCount === 2 && parked,
-    5000,
     'both connections to be accepted and the request parked',
+    { timeoutMs: 5000 },
   );
   await stoppable.stop();
   assert.equal(signalled, true);
   assert.equal(echoValueOf(await first.nextFrame()), 1001);
-  await waitFor(() => first.isClosed() && second.isClosed(), 5000, 'clients to see the close');
+  await waitFor(() => first.isClosed() && second.isClosed(), 'clients to see the close', {
+    timeoutMs: 5000,
+  });
   assert.equal(stoppable.connectionCount, 0);
   await assert.rejects(connectWireClient(stoppablePort));
 });
@@ -591,7 +599,9 @@ test('twenty parked requests listening on the connection signal raise no listene
     await connected.send(
       Buffer.concat(Array.from({ length: 20 }, (_, index) => echoFrame(index, 1100 + index))),
     );
-    await waitFor(() => handled.length > 0 && contexts.length > 0, 5000, 'requests to start');
+    await waitFor(() => handled.length > 0 && contexts.length > 0, 'requests to start', {
+      timeoutMs: 5000,
+    });
     gate.resolve();
     for (let index = 0; index < 20; index++)
       assert.equal(correlationIdOf(await connected.nextFrame()), index);
@@ -612,14 +622,16 @@ test('connections above max.connections.per.ip are closed on accept; a slot free
     const limitedPort = limited.listeners[0].port;
     const first = await client(limitedPort);
     const second = await client(limitedPort);
-    await waitFor(() => limited.connectionCount === 2, 5000, 'two connections');
+    await waitFor(() => limited.connectionCount === 2, 'two connections', { timeoutMs: 5000 });
     const third = await client(limitedPort);
-    await waitFor(() => third.isClosed(), 5000, 'the third connection to be closed');
+    await waitFor(() => third.isClosed(), 'the third connection to be closed', { timeoutMs: 5000 });
     assert.ok(logged.some((message) => message.includes('max.connections.per.ip')));
     await second.send(echoFrame(1, 1201));
     assert.equal(echoValueOf(await second.nextFrame()), 1201);
     first.close();
-    await waitFor(() => limited.connectionCount === 1, 5000, 'the first connection to be gone');
+    await waitFor(() => limited.connectionCount === 1, 'the first connection to be gone', {
+      timeoutMs: 5000,
+    });
     const fourth = await client(limitedPort);
     await fourth.send(echoFrame(2, 1202));
     assert.equal(echoValueOf(await fourth.nextFrame()), 1202);
@@ -665,11 +677,13 @@ test('a handler that returns CLOSE_CONNECTION closes after the earlier responses
   });
   behaviours.set(1402, () => CLOSE_CONNECTION);
   await connected.send(Buffer.concat([echoFrame(1, 1401), echoFrame(2, 1402), echoFrame(3, 1403)]));
-  await waitFor(() => handled.includes(1402), 5000, 'the closing request to be handled');
+  await waitFor(() => handled.includes(1402), 'the closing request to be handled', {
+    timeoutMs: 5000,
+  });
   assert.equal(connected.isClosed(), false);
   gate.resolve();
   assert.equal(echoValueOf(await connected.nextFrame()), 1401);
-  await waitFor(() => connected.isClosed(), 5000, 'the connection to close');
+  await waitFor(() => connected.isClosed(), 'the connection to close', { timeoutMs: 5000 });
   assert.deepEqual(connected.frames.map(correlationIdOf), [1]);
 });
 
@@ -681,7 +695,7 @@ test('an errorResponse that throws closes the connection without taking the proc
       writer.writeInt32(13),
     ),
   );
-  await waitFor(() => connected.isClosed(), 5000, 'the connection to close');
+  await waitFor(() => connected.isClosed(), 'the connection to close', { timeoutMs: 5000 });
   assert.ok(logged.includes('request processing failed'));
   const other = await client();
   await other.send(echoFrame(2, 1501));

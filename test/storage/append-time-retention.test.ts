@@ -4,8 +4,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PartitionLog } from '../../src/storage/partition-log.js';
 import { defaultLogConfig, type LogConfig } from '../../src/storage/log-config.js';
@@ -23,12 +22,8 @@ import {
 import { buildBatch } from '../../src/record/records.js';
 import { cleanLog } from '../../src/storage/log-cleaner.js';
 import { keyedBatch, makeBatch } from '../helpers/storage-batches.js';
-
-function temporaryDirectory(t: { after: (fn: () => void) => void }): string {
-  const directory = mkdtempSync(join(tmpdir(), 'brook-append-time-'));
-  t.after(() => rmSync(directory, { recursive: true, force: true }));
-  return directory;
-}
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
+import { waitFor } from '../helpers/poll.js';
 
 const HOUR_MS = 60 * 60 * 1000;
 const START_MS = 1_800_000_000_000;
@@ -82,9 +77,10 @@ test('the expiry timer does not expire records stamped in the past', async (t) =
   await new Promise((resolve) => setTimeout(resolve, 50));
   if (Date.now() - appendedAtMs < 400)
     assert.equal(log.logStartOffset, 0, 'expired before retention.ms had passed since the append');
-  const deadline = Date.now() + 5000;
-  while (log.logStartOffset < 3 && Date.now() < deadline)
-    await new Promise((resolve) => setTimeout(resolve, 10));
+  await waitFor(() => log.logStartOffset >= 3, 'the timer to expire the batches', {
+    timeoutMs: 5000,
+    intervalMs: 10,
+  });
   assert.equal(log.logStartOffset, 3, 'the timer expires them once retention.ms has passed');
   assert.ok(Date.now() - appendedAtMs >= 400);
   await log.close();

@@ -12,6 +12,7 @@ import { BatchField, batchSizeBytes, hasValidCrc, readInt64 } from '../../src/re
 import { decodeBatch } from '../../src/record/records.js';
 import { PartitionLog } from '../../src/storage/partition-log.js';
 import { defaultLogConfig } from '../../src/storage/log-config.js';
+import { testRandom } from '../helpers/random.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/compaction-crasher.ts', import.meta.url));
 const ROUNDS = 8;
@@ -55,7 +56,8 @@ async function runAndKill(
   return acknowledged;
 }
 
-test('compaction killed at random moments keeps the newest record of every key', async () => {
+test('compaction killed at random moments keeps the newest record of every key', async (t) => {
+  const random = testRandom(t, 'test/storage/compaction-crash.test.ts');
   const root = mkdtempSync(join(tmpdir(), 'brook-compaction-crash-'));
   const directory = join(root, 'table-0');
   try {
@@ -64,7 +66,7 @@ test('compaction killed at random moments keeps the newest record of every key',
     let acknowledgedTotal = 0;
     let recordsServed = 0;
     for (let round = 0; round < ROUNDS; round++) {
-      const acknowledged = await runAndKill(directory, next, 150 + Math.floor(Math.random() * 500));
+      const acknowledged = await runAndKill(directory, next, random.integer(150, 649));
       next += 1_000_000;
       acknowledgedTotal += acknowledged.length;
       for (const ack of acknowledged) newest.set(ack.key, { offset: ack.offset, value: ack.value });

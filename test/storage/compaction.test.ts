@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   BatchField,
@@ -16,6 +15,7 @@ import { cleanLog } from '../../src/storage/log-cleaner.js';
 import { nodeFileIo, type FileIo } from '../../src/storage/file-io.js';
 import { defaultLogConfig, type LogConfig } from '../../src/storage/log-config.js';
 import { keyedBatch } from '../helpers/storage-batches.js';
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const config: LogConfig = {
@@ -26,12 +26,6 @@ const config: LogConfig = {
   deleteRetentionMs: DAY_MS,
   minCompactionLagMs: 0,
 };
-
-function temporaryDirectory(t: { after: (fn: () => void) => void }): string {
-  const directory = mkdtempSync(join(tmpdir(), 'brook-compaction-'));
-  t.after(() => rmSync(directory, { recursive: true, force: true }));
-  return directory;
-}
 
 interface StoredRecord {
   offset: number;

@@ -8,11 +8,13 @@ import { join } from 'node:path';
 import { PartitionLog } from '../../src/storage/partition-log.js';
 import { defaultLogConfig } from '../../src/storage/log-config.js';
 import { runAppenderAndKill } from '../helpers/storage-crash.js';
+import { testRandom } from '../helpers/random.js';
 import { assertAcknowledgedPresent, type Acknowledged } from '../helpers/storage-verify.js';
 
 const ROUNDS = 12;
 
-test('every acknowledged batch survives SIGKILL at random moments, byte for byte, with contiguous offsets', async () => {
+test('every acknowledged batch survives SIGKILL at random moments, byte for byte, with contiguous offsets', async (t) => {
+  const random = testRandom(t, 'test/storage/crash-kill.test.ts');
   const directory = mkdtempSync(join(tmpdir(), 'brook-crash-kill-'));
   try {
     const allAcknowledged: Acknowledged[] = [];
@@ -22,7 +24,7 @@ test('every acknowledged batch survives SIGKILL at random moments, byte for byte
         seedStart: round * 1_000_000,
         journalPath: null,
         segmentBytes: 64 * 1024,
-        killAfterMs: 20 + Math.floor(Math.random() * 300),
+        killAfterMs: random.integer(20, 319),
       });
       assert.ok(acknowledged.every((ack) => ack.baseOffset >= logEndOffsetAtStart));
       allAcknowledged.push(...acknowledged);

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { LogManager } from '../../src/storage/log-manager.js';
 import { defaultLogConfig } from '../../src/storage/log-config.js';
 import { runAppenderAndKill } from '../helpers/storage-crash.js';
+import { testRandom } from '../helpers/random.js';
 import { cutToFsyncedLengths, readFsyncJournal } from '../helpers/storage-faulty-io.js';
 import { assertAcknowledgedPresent, type Acknowledged } from '../helpers/storage-verify.js';
 
@@ -27,7 +28,8 @@ function seedJournal(journalPath: string, directory: string): void {
   visit(directory);
 }
 
-test('every acknowledged batch survives a simulated power loss at random moments', async () => {
+test('every acknowledged batch survives a simulated power loss at random moments', async (t) => {
+  const random = testRandom(t, 'test/storage/crash-power-loss.test.ts');
   const root = mkdtempSync(join(tmpdir(), 'brook-crash-power-'));
   const directory = join(root, 'logs');
   const journalPath = join(root, 'fsync-journal');
@@ -41,7 +43,7 @@ test('every acknowledged batch survives a simulated power loss at random moments
         seedStart: round * 1_000_000,
         journalPath,
         segmentBytes: 48 * 1024,
-        killAfterMs: 20 + Math.floor(Math.random() * 300),
+        killAfterMs: random.integer(20, 319),
       });
       allAcknowledged.push(...acknowledged);
       discardedTotal += cutToFsyncedLengths(directory, readFsyncJournal(journalPath));

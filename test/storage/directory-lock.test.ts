@@ -5,17 +5,8 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import {
-  closeSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { closeSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 
@@ -25,7 +16,9 @@ import { LOCK_FILE_NAME } from '../../src/storage/directory-lock.js';
 import { StorageError } from '../../src/storage/errors.js';
 import { LogManager } from '../../src/storage/log-manager.js';
 import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
-import { inContinuousIntegration, waitFor } from '../helpers/clients.js';
+import { inContinuousIntegration } from '../helpers/clients.js';
+import { waitFor } from '../helpers/poll.js';
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
 
 const { flockSync } = createRequire(import.meta.url)('fs-ext') as {
   flockSync(fd: number, flags: 'exnb'): void;
@@ -37,12 +30,6 @@ const inNewPidNamespace = ['unshare', '--pid', '--fork', '--mount-proc', '--kill
 const underNonReapingParent = ['sh', '-c', '"$@" & exec sleep 600', 'sh'];
 
 const topic = 'locked';
-
-function temporaryDirectory(t: TestContext): string {
-  const directory = mkdtempSync(join(tmpdir(), 'brook-lock-'));
-  t.after(() => rmSync(directory, { recursive: true, force: true }));
-  return directory;
-}
 
 /** Every broker a test starts is killed when it ends, whatever happened. */
 async function startBroker(
@@ -145,7 +132,9 @@ async function readAll(broker: BrokerProcess, count: number): Promise<[string, s
       eachMessage: async ({ message }) =>
         void records.push([message.offset, message.value!.toString()]),
     });
-    await waitFor(() => records.length >= count, `${count} records read back`, 30_000);
+    await waitFor(() => records.length >= count, `${count} records read back`, {
+      timeoutMs: 30_000,
+    });
   } finally {
     await consumer.disconnect();
   }
@@ -203,7 +192,9 @@ test('a start right after a SIGKILL succeeds while the killed broker is still a 
   assert.equal(lockFileText(logDir), String(killedPid));
   process.kill(killedPid, 'SIGKILL');
   // Not reaped: the pid still answers signal 0, which is what the pid-file lock trusted.
-  await waitFor(() => processState(killedPid) === 'Z', `pid ${killedPid} a zombie`, 10_000);
+  await waitFor(() => processState(killedPid) === 'Z', `pid ${killedPid} a zombie`, {
+    timeoutMs: 10_000,
+  });
 
   const next = await startBroker(t, { logDir });
   assert.equal(processState(killedPid), 'Z', 'the killed broker was not reaped meanwhile');

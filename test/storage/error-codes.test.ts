@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { StorageErrorCode } from '../../src/storage/errors.js';
 
-test('every storage error code is documented in src/storage/README.md', () => {
-  const readme = readFileSync(new URL('../../src/storage/README.md', import.meta.url), 'utf8');
+test('every storage error code is documented in docs/errors.md', () => {
+  const readme = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
   for (const code of Object.values(StorageErrorCode))
     assert.ok(readme.includes(`\`${code}\``), `${code} is not documented`);
 });

@@ -11,14 +11,10 @@ import { StorageError } from '../../src/storage/errors.js';
 import { FaultyFileIo } from '../helpers/storage-faulty-io.js';
 import { makeBatch, stamped } from '../helpers/storage-batches.js';
 import { readWholeLog } from '../helpers/storage-verify.js';
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
+import { waitFor } from '../helpers/poll.js';
 
 const config: LogConfig = { ...defaultLogConfig, retentionMs: -1 };
-
-function temporaryDirectory(t: { after: (fn: () => void) => void }): string {
-  const directory = mkdtempSync(join(tmpdir(), 'brook-faults-'));
-  t.after(() => rmSync(directory, { recursive: true, force: true }));
-  return directory;
-}
 
 function isStorageError(code: string) {
   return (error: unknown): boolean => {
@@ -93,8 +89,10 @@ test('an injected ENOSPC refuses the appends it hit, cuts back, and the log work
     origin: 'client',
   });
   await assert.rejects(refused.acknowledged, isStorageError('BROOK_STORAGE_FULL'));
-  const deadline = Date.now() + 5000;
-  while (log.error && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
+  await waitFor(() => log.error === null, 'the log to cut back and clear its error', {
+    timeoutMs: 5000,
+    intervalMs: 2,
+  });
   assert.equal(log.error, null, 'a full disk is not a sticky failure once the log has cut back');
   assert.equal(log.logEndOffset, 2);
   const retried = log.append(await makeBatch({ seed: 3, recordsCount: 2, valueBytes: 10 }), {

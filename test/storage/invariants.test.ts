@@ -4,11 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvariantError, assert as invariant } from '../../src/util/assert.js';
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
 
 const fixture = (name: string): string =>
   fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
@@ -18,8 +16,7 @@ async function runFixture(
   t: { after: (fn: () => void) => void },
   name: string,
 ): Promise<{ exitCode: number | null; stdout: string; stderr: string; output: string }> {
-  const directory = mkdtempSync(join(tmpdir(), 'brook-invariant-'));
-  t.after(() => rmSync(directory, { recursive: true, force: true }));
+  const directory = temporaryDirectory(t, 'brook-invariant-');
   const child = spawn(process.execPath, ['--import', 'tsx', fixture(name), directory], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });

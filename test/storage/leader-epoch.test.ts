@@ -1,20 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PartitionLog } from '../../src/storage/partition-log.js';
 import { defaultLogConfig, type LogConfig } from '../../src/storage/log-config.js';
 import { decodeLeaderEpochCheckpoint } from '../../src/storage/leader-epoch-cache.js';
 import { makeBatch, stamped } from '../helpers/storage-batches.js';
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
 
 const config: LogConfig = { ...defaultLogConfig, retentionMs: -1, segmentBytes: 2000 };
-
-function temporaryDirectory(t: { after: (fn: () => void) => void }): string {
-  const directory = mkdtempSync(join(tmpdir(), 'brook-epochs-'));
-  t.after(() => rmSync(directory, { recursive: true, force: true }));
-  return directory;
-}
 
 async function appendWithEpoch(
   log: PartitionLog,

@@ -1,18 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LogManager, parseLogDirectoryName } from '../../src/storage/log-manager.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../../src/storage/checkpoint.js';
 import { defaultLogConfig, type LogConfig } from '../../src/storage/log-config.js';
 import { makeBatch } from '../helpers/storage-batches.js';
-
-function temporaryDirectory(t: { after: (fn: () => void) => void }): string {
-  const directory = mkdtempSync(join(tmpdir(), 'brook-manager-'));
-  t.after(() => rmSync(directory, { recursive: true, force: true }));
-  return directory;
-}
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
 
 test('log directory names split at the last dash, as Kafka names them', () => {
   assert.deepEqual(parseLogDirectoryName('orders-3'), { topic: 'orders', partition: 3 });

@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   BatchField,
@@ -21,14 +20,10 @@ import { OffsetOutOfRangeError, StorageError } from '../../src/storage/errors.js
 import { FaultyFileIo } from '../helpers/storage-faulty-io.js';
 import { keyedBatch, makeBatch, stamped } from '../helpers/storage-batches.js';
 import { readWholeLog } from '../helpers/storage-verify.js';
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
+import { waitFor } from '../helpers/poll.js';
 
 const baseConfig: LogConfig = { ...defaultLogConfig, retentionMs: -1 };
-
-function temporaryDirectory(t: { after: (fn: () => void) => void }): string {
-  const directory = mkdtempSync(join(tmpdir(), 'brook-log-'));
-  t.after(() => rmSync(directory, { recursive: true, force: true }));
-  return directory;
-}
 
 async function appendAll(log: PartitionLog, batches: Buffer[], leaderEpoch = 1): Promise<number[]> {
   const results = batches.map((batch) => log.append(batch, { leaderEpoch, origin: 'client' }));
@@ -363,9 +358,10 @@ test('a deferFlush append is acknowledged once written and made durable by the n
 
   // Alone, a deferred append is flushed by the timer, within DEFERRED_FLUSH_MS.
   log.append(third, { leaderEpoch: 0, origin: 'client', deferFlush: true });
-  const deadline = Date.now() + DEFERRED_FLUSH_MS + 5_000;
-  while (log.flushedOffset < 3 && Date.now() < deadline)
-    await new Promise((resolve) => setTimeout(resolve, 20));
+  await waitFor(() => log.flushedOffset >= 3, 'the timer to flush the deferred append', {
+    timeoutMs: DEFERRED_FLUSH_MS + 5_000,
+    intervalMs: 20,
+  });
   assert.equal(log.flushedOffset, 3);
   await log.close();
 });
@@ -404,9 +400,10 @@ test('flush.ms fsyncs written appends in the background under a looser flush.mes
     origin: 'client',
   });
   await result.acknowledged;
-  const deadline = Date.now() + 5000;
-  while (log.flushedOffset < 1 && Date.now() < deadline)
-    await new Promise((resolve) => setTimeout(resolve, 5));
+  await waitFor(() => log.flushedOffset >= 1, 'the append to be flushed', {
+    timeoutMs: 5000,
+    intervalMs: 5,
+  });
   assert.equal(log.flushedOffset, 1);
   await log.close();
 });

@@ -3,12 +3,10 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { PartitionLog } from '../../src/storage/partition-log.js';
 import { defaultLogConfig } from '../../src/storage/log-config.js';
 import { makeBatch } from '../helpers/storage-batches.js';
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
 
 interface ModelBatch {
   baseOffset: number;
@@ -48,8 +46,7 @@ function expectedRead(
 
 for (const layoutSeed of [11, 12, 13, 14]) {
   test(`reads match the model of the log (layout seed ${layoutSeed})`, async (t) => {
-    const directory = mkdtempSync(join(tmpdir(), 'brook-read-model-'));
-    t.after(() => rmSync(directory, { recursive: true, force: true }));
+    const directory = temporaryDirectory(t, 'brook-read-model-');
     const next = random(layoutSeed);
     const tailCacheBytes = layoutSeed % 2 === 0 ? 0 : 64 * 1024;
     const log = await PartitionLog.open({

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import {
   appendFileSync,
   cpSync,
-  mkdtempSync,
   readFileSync,
   readdirSync,
   rmSync,
@@ -12,7 +11,6 @@ import {
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PartitionLog, CLEAN_SHUTDOWN_FILE } from '../../src/storage/partition-log.js';
 import { LogManager } from '../../src/storage/log-manager.js';
@@ -20,6 +18,7 @@ import { defaultLogConfig, type LogConfig } from '../../src/storage/log-config.j
 import { StorageError } from '../../src/storage/errors.js';
 import { makeBatch, stamped } from '../helpers/storage-batches.js';
 import { readWholeLog } from '../helpers/storage-verify.js';
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
 
 const config: LogConfig = {
   ...defaultLogConfig,
@@ -27,12 +26,6 @@ const config: LogConfig = {
   segmentBytes: 6000,
   indexIntervalBytes: 500,
 };
-
-function temporaryDirectory(t: { after: (fn: () => void) => void }): string {
-  const directory = mkdtempSync(join(tmpdir(), 'brook-recovery-'));
-  t.after(() => rmSync(directory, { recursive: true, force: true }));
-  return directory;
-}
 
 /** Writes `count` batches of 2 records (offsets 0, 2, 4, ...), closes cleanly, returns the stamped bytes. */
 async function writeLog(directory: string, count: number): Promise<Buffer[]> {

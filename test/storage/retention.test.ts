@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PartitionLog } from '../../src/storage/partition-log.js';
 import { LogManager } from '../../src/storage/log-manager.js';
@@ -9,12 +8,8 @@ import { defaultLogConfig, type LogConfig } from '../../src/storage/log-config.j
 import { OffsetOutOfRangeError } from '../../src/storage/errors.js';
 import { makeBatch } from '../helpers/storage-batches.js';
 import { readWholeLog } from '../helpers/storage-verify.js';
-
-function temporaryDirectory(t: { after: (fn: () => void) => void }): string {
-  const directory = mkdtempSync(join(tmpdir(), 'brook-retention-'));
-  t.after(() => rmSync(directory, { recursive: true, force: true }));
-  return directory;
-}
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
+import { waitFor } from '../helpers/poll.js';
 
 const HOUR_MS = 60 * 60 * 1000;
 
@@ -133,9 +128,10 @@ test('exact expiry runs on its own timer, without a retention pass', async (t) =
   });
   await log.append(batch, { leaderEpoch: 0, origin: 'client' }).acknowledged;
   assert.equal(log.logStartOffset, 0);
-  const deadline = Date.now() + 5000;
-  while (log.logStartOffset < 3 && Date.now() < deadline)
-    await new Promise((resolve) => setTimeout(resolve, 10));
+  await waitFor(() => log.logStartOffset >= 3, 'the timer to expire the batch', {
+    timeoutMs: 5000,
+    intervalMs: 10,
+  });
   assert.equal(log.logStartOffset, 3, 'the expired batch was not expired by the timer');
   await log.close();
 });

@@ -3,12 +3,10 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { buildBatch } from '../../src/record/records.js';
 import { PartitionLog } from '../../src/storage/partition-log.js';
 import { defaultLogConfig } from '../../src/storage/log-config.js';
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
 
 function random(seed: number): () => number {
   let state = seed >>> 0 || 1;
@@ -21,8 +19,7 @@ function random(seed: number): () => number {
 }
 
 test('offsetForTimestamp finds the first record (in offset order) at or after T', async (t) => {
-  const directory = mkdtempSync(join(tmpdir(), 'brook-timestamps-'));
-  t.after(() => rmSync(directory, { recursive: true, force: true }));
+  const directory = temporaryDirectory(t, 'brook-timestamps-');
   const next = random(7);
   const config = {
     ...defaultLogConfig,

@@ -4,9 +4,6 @@
 // cleanLog directly, then read back as stored.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
 
 import { startBroker } from '../../src/broker.js';
@@ -14,6 +11,7 @@ import { buildBatch } from '../../src/record/records.js';
 import type { Partition } from '../../src/replica/partition.js';
 import { cleanLog } from '../../src/storage/log-cleaner.js';
 import { appendMarker as marker, readStoredRecords } from './helpers.js';
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
 
 const topic = 'compacted-transactions';
 
@@ -45,8 +43,8 @@ async function filler(partition: Partition, round: string): Promise<void> {
   }
 }
 
-test('compaction neither lets an aborted or open transaction shadow a committed value nor keeps aborted records', async () => {
-  const logDir = await mkdtemp(join(tmpdir(), 'brook-txn-compaction-'));
+test('compaction neither lets an aborted or open transaction shadow a committed value nor keeps aborted records', async (t) => {
+  const logDir = temporaryDirectory(t, 'brook-txn-compaction-');
   const broker = await startBroker({ logDirs: logDir });
   try {
     await broker.replicas.createTopic({
@@ -110,6 +108,5 @@ test('compaction neither lets an aborted or open transaction shadow a committed 
     assert.equal(afterSecond.filter((value) => value.startsWith('first:')).length, 0);
   } finally {
     await broker.stop();
-    await rm(logDir, { recursive: true, force: true });
   }
 });

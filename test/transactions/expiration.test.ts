@@ -3,45 +3,21 @@
 // Ongoing one; producer.id.expiration.ms forgets idle producers' sequence state in a partition.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
 
 import { type Broker, startBroker } from '../../src/broker.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import * as codecs from '../../src/protocol/generated/index.js';
-import { decodeResponseHeader } from '../../src/protocol/headers.js';
-import { Reader } from '../../src/protocol/reader.js';
 import { buildBatch } from '../../src/record/records.js';
-import { waitFor } from '../helpers/clients.js';
-import { connectWireClient, requestFrame } from '../helpers/wire-client.js';
-
-type Writer = Parameters<typeof codecs.encodeProduceRequest>[0];
-
-async function call<T>(
-  broker: Broker,
-  apiKey: number,
-  apiVersion: number,
-  encode: (writer: Writer) => void,
-  decode: (reader: Reader) => T,
-): Promise<T> {
-  const client = await connectWireClient(broker.listeners[0].port);
-  try {
-    await client.send(requestFrame({ apiKey, apiVersion, correlationId: 1 }, encode));
-    const reader = new Reader(await client.nextFrame(10_000));
-    decodeResponseHeader(reader, apiKey, apiVersion);
-    return decode(reader);
-  } finally {
-    client.close();
-  }
-}
+import { waitFor } from '../helpers/poll.js';
+import { exchange } from '../helpers/wire-client.js';
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
 
 async function initProducerId(
   broker: Broker,
   transactionalId: string | null,
 ): Promise<{ producerId: bigint; producerEpoch: number }> {
-  const response = await call(
+  const response = await exchange(
     broker,
     22,
     4,
@@ -62,7 +38,7 @@ async function addPartition(
   producer: { producerId: bigint; producerEpoch: number },
   topic: string,
 ): Promise<void> {
-  const response = await call(
+  const response = await exchange(
     broker,
     24,
     3,
@@ -92,7 +68,7 @@ async function produce(
     baseSequence,
     isTransactional,
   });
-  const response = await call(
+  const response = await exchange(
     broker,
     0,
     9,
@@ -108,7 +84,7 @@ async function produce(
 }
 
 async function listTransactions(broker: Broker): Promise<string[][]> {
-  const listed = await call(
+  const listed = await exchange(
     broker,
     66,
     1,
@@ -125,7 +101,7 @@ async function describeTransactions(
   broker: Broker,
   transactionalIds: string[],
 ): Promise<Array<{ errorCode: number; state: string }>> {
-  const described = await call(
+  const described = await exchange(
     broker,
     65,
     0,
@@ -138,8 +114,8 @@ async function describeTransactions(
   }));
 }
 
-test('an idle transactional id expires and stays expired after a restart; an ongoing transaction does not expire', async () => {
-  const logDir = await mkdtemp(join(tmpdir(), 'brook-txn-expiry-'));
+test('an idle transactional id expires and stays expired after a restart; an ongoing transaction does not expire', async (t) => {
+  const logDir = temporaryDirectory(t, 'brook-txn-expiry-');
   const settings = { 'transaction.state.log.num.partitions': 3 };
   let broker = await startBroker({
     logDirs: logDir,
@@ -157,7 +133,7 @@ test('an idle transactional id expires and stays expired after a restart; an ong
     const committed = await initProducerId(broker, 'committed-id');
     await addPartition(broker, 'committed-id', committed, topic);
     await produce(broker, topic, committed, 0, true);
-    const endTxn = await call(
+    const endTxn = await exchange(
       broker,
       26,
       3,
@@ -191,7 +167,7 @@ test('an idle transactional id expires and stays expired after a restart; an ong
     await waitFor(
       async () => (await listTransactions(broker)).length === 1,
       'the idle transactional ids to expire',
-      10_000,
+      { timeoutMs: 10_000 },
     );
     assert.deepEqual(await listTransactions(broker), [['ongoing-id', 'Ongoing']]);
     const described = await describeTransactions(broker, [
@@ -223,7 +199,6 @@ test('an idle transactional id expires and stays expired after a restart; an ong
     assert.equal(again.producerEpoch, 0);
   } finally {
     await broker.stop();
-    await rm(logDir, { recursive: true, force: true });
   }
 });
 
@@ -251,7 +226,7 @@ test('an idle producer expires from partition state after producer.id.expiration
         return !producerIds().includes(idle.producerId);
       },
       'the idle producer to expire',
-      10_000,
+      { timeoutMs: 10_000 },
     );
     assert.deepEqual(producerIds(), [active.producerId]);
   } finally {

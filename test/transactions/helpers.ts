@@ -251,19 +251,6 @@ export async function readStoredRecords(
   return { records, controlBatches };
 }
 
-/** Polls `condition` every 20 ms until it holds or `timeoutMs` passes. */
-export async function waitFor(
-  condition: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  what: string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 /** Appends a COMMIT or ABORT marker for `producerId` (epoch 0) as the coordinator would; resolves with its offset once durable. */
 export async function appendMarker(
   partition: Partition,

@@ -3,9 +3,6 @@
 // record exactly once, in order. Then the same with the broker SIGKILLed and restarted mid-run.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, test } from 'node:test';
 
 import { startBroker } from '../../src/broker.js';
@@ -17,8 +14,9 @@ import {
   runPython,
   startBrokerProcess,
   startPython,
-  waitFor,
 } from './helpers.js';
+import { waitFor } from '../helpers/poll.js';
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
 
 after(killChildren);
 
@@ -48,7 +46,7 @@ async function assertExactlyOnceInOrder(
 
 test('an idempotent producer whose produce responses are cut writes every record once, in order', async (t) => {
   if (!requireClient(t, 'confluent-kafka-python')) return;
-  const logDir = await mkdtemp(join(tmpdir(), 'brook-idempotent-'));
+  const logDir = temporaryDirectory(t, 'brook-idempotent-');
   const proxy = new CuttingProxy(7);
   const proxyPort = await proxy.listen();
   const broker = await startBroker({
@@ -79,12 +77,11 @@ test('an idempotent producer whose produce responses are cut writes every record
     await proxy.close();
   }
   await assertExactlyOnceInOrder(logDir, topic, count);
-  await rm(logDir, { recursive: true, force: true });
 });
 
 test('an idempotent producer keeps exactly-once order across a broker SIGKILL and restart', async (t) => {
   if (!requireClient(t, 'confluent-kafka-python')) return;
-  const logDir = await mkdtemp(join(tmpdir(), 'brook-idempotent-kill-'));
+  const logDir = temporaryDirectory(t, 'brook-idempotent-kill-');
   const proxy = new CuttingProxy(11);
   const proxyPort = await proxy.listen();
   // Small segments: producer state is recovered from a snapshot taken at a roll plus the tail.
@@ -99,7 +96,9 @@ test('an idempotent producer keeps exactly-once order across a broker SIGKILL an
       ['produce-idempotent', `127.0.0.1:${proxyPort}`, topic, String(count), String(partitions)],
       null,
     );
-    await waitFor(() => proxy.produceResponses >= 40, 60_000, 'produce traffic before the kill');
+    await waitFor(() => proxy.produceResponses >= 40, 'produce traffic before the kill', {
+      timeoutMs: 60_000,
+    });
     broker.child.kill('SIGKILL');
     await broker.exited;
     broker = await startBrokerProcess(logDir, broker.port, proxyPort, smallSegments);
@@ -112,5 +111,4 @@ test('an idempotent producer keeps exactly-once order across a broker SIGKILL an
     await proxy.close();
   }
   await assertExactlyOnceInOrder(logDir, topic, count);
-  await rm(logDir, { recursive: true, force: true });
 });

@@ -3,13 +3,13 @@
 // rebuilt, so a retry right after a restart is still recognised.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm, unlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
 import { startBroker } from '../../src/broker.js';
 import { buildBatch, buildControlBatch, ControlRecordType } from '../../src/record/records.js';
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
 
 function idempotentBatch(
   producerId: number,
@@ -29,8 +29,8 @@ function idempotentBatch(
   });
 }
 
-test('a retry after a restart is recognised from a roll snapshot and the replayed tail', async () => {
-  const logDir = await mkdtemp(join(tmpdir(), 'brook-producer-state-'));
+test('a retry after a restart is recognised from a roll snapshot and the replayed tail', async (t) => {
+  const logDir = temporaryDirectory(t, 'brook-producer-state-');
   const topic = 'recovery';
   let broker = await startBroker({ logDirs: logDir });
   const original: { sequence: number; baseOffset: number }[] = [];
@@ -101,6 +101,5 @@ test('a retry after a restart is recognised from a roll snapshot and the replaye
     );
   } finally {
     await broker.stop();
-    await rm(logDir, { recursive: true, force: true });
   }
 });

@@ -3,8 +3,7 @@
 // when a crash lost it.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readdir, rm, unlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
@@ -15,6 +14,8 @@ import { defaultLogConfig } from '../../src/storage/log-config.js';
 import { PartitionLog } from '../../src/storage/partition-log.js';
 import { FaultyFileIo } from '../helpers/storage-faulty-io.js';
 import { appendMarker } from './helpers.js';
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
+import { waitFor } from '../helpers/poll.js';
 
 const topic = 'txnindex';
 
@@ -71,8 +72,8 @@ function expectedFiles(partition: Partition, aborted: Entry[]): Map<number, Entr
   return expected;
 }
 
-test('aborted transactions are indexed per segment, leave with their segment and are rebuilt after a loss', async () => {
-  const logDir = await mkdtemp(join(tmpdir(), 'brook-txnindex-'));
+test('aborted transactions are indexed per segment, leave with their segment and are rebuilt after a loss', async (t) => {
+  const logDir = temporaryDirectory(t, 'brook-txnindex-');
   const directory = join(logDir, `${topic}-0`);
   const aborted: Entry[] = [];
   let broker = await startBroker({ logDirs: logDir });
@@ -128,27 +129,23 @@ test('aborted transactions are indexed per segment, leave with their segment and
     );
   } finally {
     await broker.stop();
-    await rm(logDir, { recursive: true, force: true });
   }
 });
 
 /** Index files are written after the markers' flush, in the background: wait for them (bounded). */
 async function waitForFiles(directory: string, expected: Map<number, Entry[]>): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const found = await indexFiles(directory);
-    try {
-      assert.deepEqual(found, expected);
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  await waitFor(
+    async () => {
+      assert.deepEqual(await indexFiles(directory), expected);
+      return true;
+    },
+    'the transaction index files to hold the expected entries',
+    { timeoutMs: 10_000 },
+  );
 }
 
-test('an index write whose fsync failed is completed by the next one without a second copy of its entries', async () => {
-  const directory = await mkdtemp(join(tmpdir(), 'brook-txnindex-fault-'));
+test('an index write whose fsync failed is completed by the next one without a second copy of its entries', async (t) => {
+  const directory = temporaryDirectory(t, 'brook-txnindex-fault-');
   const io = new FaultyFileIo();
   const log = await PartitionLog.open({
     directory,
@@ -181,6 +178,5 @@ test('an index write whose fsync failed is completed by the next one without a s
     );
   } finally {
     await log.close();
-    await rm(directory, { recursive: true, force: true });
   }
 });

@@ -43,7 +43,7 @@ test('a transaction goes through Ongoing, Prepare* and Complete* and back', () =
   }
 });
 
-test('a transition the state machine lacks is refused as an assertion', () => {
+test('a transition the state machine lacks is refused as a broken invariant', () => {
   const refused: [TransactionState, TransactionState][] = [
     ['Empty', 'PrepareCommit'],
     ['Ongoing', 'CompleteCommit'],
@@ -55,7 +55,7 @@ test('a transition the state machine lacks is refused as an assertion', () => {
   for (const [from, to] of refused) {
     assert.throws(
       () => transitionTransaction(metadataIn(from), to),
-      new RegExp(`assertion: transaction payments cannot go from ${from} to ${to}`),
+      new RegExp(`invariant violated: transaction payments cannot go from ${from} to ${to}`),
     );
   }
 });

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 
 import { startBroker } from '../../src/broker.js';
-import { waitFor } from './helpers.js';
+import { waitFor } from '../helpers/poll.js';
 
 test('kafkajs transactions: commit, abort and sendOffsets, read by a read_committed group', async () => {
   const broker = await startBroker({
@@ -76,7 +76,7 @@ test('kafkajs transactions: commit, abort and sendOffsets, read by a read_commit
         seen.push(message.value?.toString() ?? '');
       },
     });
-    await waitFor(() => seen.length >= 3, 30_000, 'the committed records');
+    await waitFor(() => seen.length >= 3, 'the committed records', { timeoutMs: 30_000 });
     // Everything up to the high watermark is stable: if aborted records were delivered, they
     // would have arrived together with k3.
     assert.deepEqual([...seen].sort(), ['k1', 'k2', 'k3']);
@@ -123,8 +123,8 @@ test('a second kafkajs producer with the same transactional id fences the first 
     const next = await successor.transaction(); // InitProducerId: bumps the epoch, aborts the zombie's transaction
     await waitFor(
       () => partition.lastStableOffset === partition.highWatermark,
-      10_000,
       'the fenced transaction to be aborted',
+      { timeoutMs: 10_000 },
     );
     assert.deepEqual(
       partition.abortedTransactions(0, partition.highWatermark).map((entry) => entry.firstOffset),
@@ -138,8 +138,8 @@ test('a second kafkajs producer with the same transactional id fences the first 
     await next.commit();
     await waitFor(
       () => partition.lastStableOffset === partition.highWatermark,
-      10_000,
       'the successor to commit',
+      { timeoutMs: 10_000 },
     );
   } finally {
     await zombie.disconnect().catch(() => undefined);
@@ -198,7 +198,7 @@ test('interleaved transactions of two producers in one partition: read_committed
       },
     });
     // b1 sits between a1 and a2: a consumer that failed to drop it would see it second.
-    await waitFor(() => seen.length >= 2, 30_000, 'the committed records');
+    await waitFor(() => seen.length >= 2, 'the committed records', { timeoutMs: 30_000 });
     assert.deepEqual(seen.slice(0, 2), ['a1', 'a2']);
   } finally {
     await consumer.disconnect().catch(() => undefined);
@@ -244,8 +244,8 @@ test('the coordinator aborts a transaction past its timeout; a timeout above tra
     assert.equal(partition.lastStableOffset, 0);
     await waitFor(
       () => partition.lastStableOffset === partition.highWatermark,
-      15_000,
       'the expired transaction to be aborted',
+      { timeoutMs: 15_000 },
     );
     assert.deepEqual(
       partition.abortedTransactions(0, partition.highWatermark).map((entry) => entry.firstOffset),

@@ -3,9 +3,6 @@
 // transaction is open, and consume-transform-produce across a broker SIGKILL.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, test } from 'node:test';
 
 import { startBroker } from '../../src/broker.js';
@@ -17,8 +14,9 @@ import {
   runPython,
   startBrokerProcess,
   startPython,
-  waitFor,
 } from './helpers.js';
+import { waitFor } from '../helpers/poll.js';
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
 
 after(killChildren);
 
@@ -114,7 +112,7 @@ test('an open transaction holds read_committed readers at its first offset until
     assert.deepEqual(JSON.parse(line.value as string), { holding: true });
     const partition = broker.replicas.partition(topic, 0)!;
     // x1, x2 at 0-1, their marker at 2, y1 at 3: the open transaction starts at 3.
-    await waitFor(() => partition.highWatermark === 4, 10_000, 'y1 to be durable');
+    await waitFor(() => partition.highWatermark === 4, 'y1 to be durable', { timeoutMs: 10_000 });
     assert.equal(partition.lastStableOffset, 3);
 
     const whileOpen = valuesOf(
@@ -141,7 +139,7 @@ test('an open transaction holds read_committed readers at its first offset until
 
 test('consume-transform-produce with offsets in the transaction is exactly once across a broker SIGKILL', async (t) => {
   if (!requireClient(t, 'confluent-kafka-python')) return;
-  const logDir = await mkdtemp(join(tmpdir(), 'brook-ctp-'));
+  const logDir = temporaryDirectory(t, 'brook-ctp-');
   const proxy = new CuttingProxy(0);
   const proxyPort = await proxy.listen();
   let broker = await startBrokerProcess(logDir, 0, proxyPort);
@@ -174,8 +172,8 @@ test('consume-transform-produce with offsets in the transaction is exactly once 
     );
     await waitFor(
       () => proxy.produceResponses >= 6,
-      60_000,
       'transactional produce traffic before the kill',
+      { timeoutMs: 60_000 },
     );
     broker.child.kill('SIGKILL');
     await broker.exited;
@@ -220,12 +218,11 @@ test('consume-transform-produce with offsets in the transaction is exactly once 
   } finally {
     await verifier.stop();
   }
-  await rm(logDir, { recursive: true, force: true });
 });
 
 test('a transaction open across a broker SIGKILL stays open after the restart, holds read_committed readers, then commits', async (t) => {
   if (!requireClient(t, 'confluent-kafka-python')) return;
-  const logDir = await mkdtemp(join(tmpdir(), 'brook-txn-kill-'));
+  const logDir = temporaryDirectory(t, 'brook-txn-kill-');
   const proxy = new CuttingProxy(0);
   const proxyPort = await proxy.listen();
   let broker = await startBrokerProcess(logDir, 0, proxyPort);
@@ -282,6 +279,5 @@ test('a transaction open across a broker SIGKILL stays open after the restart, h
     broker.child.kill('SIGTERM');
     await broker.exited;
     await proxy.close();
-    await rm(logDir, { recursive: true, force: true });
   }
 });

@@ -7,37 +7,15 @@ import { test } from 'node:test';
 import { type Broker, startBroker } from '../../src/broker.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import * as codecs from '../../src/protocol/generated/index.js';
-import { decodeResponseHeader } from '../../src/protocol/headers.js';
-import { Reader } from '../../src/protocol/reader.js';
 import { buildBatch } from '../../src/record/records.js';
-import { connectWireClient, requestFrame } from '../helpers/wire-client.js';
-
-type Writer = Parameters<typeof codecs.encodeProduceRequest>[0];
-
-async function call<T>(
-  broker: Broker,
-  apiKey: number,
-  apiVersion: number,
-  encode: (writer: Writer) => void,
-  decode: (reader: Reader) => T,
-): Promise<T> {
-  const client = await connectWireClient(broker.listeners[0].port);
-  try {
-    await client.send(requestFrame({ apiKey, apiVersion, correlationId: 1 }, encode));
-    const reader = new Reader(await client.nextFrame(10_000));
-    decodeResponseHeader(reader, apiKey, apiVersion);
-    return decode(reader);
-  } finally {
-    client.close();
-  }
-}
+import { exchange } from '../helpers/wire-client.js';
 
 async function produce(
   broker: Broker,
   topic: string,
   records: Buffer,
 ): Promise<{ errorCode: number; baseOffset: bigint }> {
-  const response = await call(
+  const response = await exchange(
     broker,
     0,
     9,
@@ -76,7 +54,7 @@ test('Produce answers a retry with the original offset, a gap with OUT_OF_ORDER_
   const broker = await startBroker();
   try {
     await broker.replicas.createTopic({ name: 'wire-idempotent', partitionCount: 1 });
-    const init = await call(
+    const init = await exchange(
       broker,
       22,
       4,
@@ -117,7 +95,7 @@ test('Produce answers a retry with the original offset, a gap with OUT_OF_ORDER_
       ErrorCode.INVALID_PRODUCER_EPOCH,
     );
 
-    const second = await call(
+    const second = await exchange(
       broker,
       22,
       4,
@@ -134,7 +112,7 @@ test('Produce answers a retry with the original offset, a gap with OUT_OF_ORDER_
       'every idempotent producer gets its own id',
     );
 
-    const described = await call(
+    const described = await exchange(
       broker,
       61,
       0,
@@ -160,7 +138,7 @@ test('a fenced transactional producer gets PRODUCER_FENCED; the tooling APIs sho
   try {
     await broker.replicas.createTopic({ name: 'wire-txn', partitionCount: 1 });
     const initProducerId = () =>
-      call(
+      exchange(
         broker,
         22,
         4,
@@ -173,7 +151,7 @@ test('a fenced transactional producer gets PRODUCER_FENCED; the tooling APIs sho
       );
     const first = await initProducerId();
     const addPartitions = (producerEpoch: number) =>
-      call(
+      exchange(
         broker,
         24,
         3,
@@ -202,7 +180,7 @@ test('a fenced transactional producer gets PRODUCER_FENCED; the tooling APIs sho
       0,
     );
 
-    const listed = await call(
+    const listed = await exchange(
       broker,
       66,
       1,
@@ -217,7 +195,7 @@ test('a fenced transactional producer gets PRODUCER_FENCED; the tooling APIs sho
       listed.transactionStates.map((entry) => [entry.transactionalId, entry.transactionState]),
       [['wire-1', 'Ongoing']],
     );
-    const described = await call(
+    const described = await exchange(
       broker,
       65,
       0,
@@ -245,7 +223,7 @@ test('a fenced transactional producer gets PRODUCER_FENCED; the tooling APIs sho
     assert.equal(partition.abortedTransactions(0, partition.highWatermark).length, 1);
 
     const endTxn = (version: number) =>
-      call(
+      exchange(
         broker,
         26,
         version,
@@ -295,7 +273,7 @@ test('WriteTxnMarkers aborts a hanging transaction the coordinator does not know
     );
     assert.equal((await produce(broker, 'wire-hanging', await batch(4243, 0, 0, 1))).errorCode, 0);
     assert.equal(partition.lastStableOffset, 0, 'the hanging transaction holds the LSO');
-    const response = await call(
+    const response = await exchange(
       broker,
       27,
       1,

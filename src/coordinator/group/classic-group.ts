@@ -15,6 +15,7 @@
 // Owned by one GroupCoordinator. Nothing here awaits.
 
 import type { CoordinatorTimer } from './ports.js';
+import { assert } from '../../util/assert.js';
 
 export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
 
@@ -107,11 +108,10 @@ export class GroupMember {
 
   metadataFor(protocolName: string): Buffer {
     const protocol = this.protocols.find((candidate) => candidate.name === protocolName);
-    if (protocol === undefined) {
-      throw new Error(
-        `assertion: member ${this.memberId} does not support protocol ${protocolName}`,
-      );
-    }
+    assert(
+      protocol !== undefined,
+      `member ${this.memberId} does not support protocol ${protocolName}`,
+    );
     return protocol.metadata;
   }
 
@@ -167,11 +167,10 @@ export class ClassicGroup {
   }
 
   transitionTo(state: GroupState, wallClockNowMs: number): void {
-    if (!validPreviousStates[state].includes(this.currentState)) {
-      throw new Error(
-        `assertion: group ${this.groupId} cannot go from ${this.currentState} to ${state}`,
-      );
-    }
+    assert(
+      validPreviousStates[state].includes(this.currentState),
+      `group ${this.groupId} cannot go from ${this.currentState} to ${state}`,
+    );
     this.currentState = state;
     this.currentStateTimestampMs = wallClockNowMs;
   }
@@ -218,9 +217,10 @@ export class ClassicGroup {
   /** Gives a static member its new member id, keeping its place (and leadership) in the group. */
   replaceStaticMemberId(oldMemberId: string, newMemberId: string): GroupMember {
     const member = this.members.get(oldMemberId);
-    if (member === undefined || member.groupInstanceId === null) {
-      throw new Error(`assertion: ${oldMemberId} is not a static member of ${this.groupId}`);
-    }
+    assert(
+      member !== undefined && member.groupInstanceId !== null,
+      `${oldMemberId} is not a static member of ${this.groupId}`,
+    );
     this.members.delete(oldMemberId);
     member.memberId = newMemberId;
     this.members.set(newMemberId, member);
@@ -285,9 +285,7 @@ export class ClassicGroup {
    */
   selectProtocol(): string {
     const candidates = this.commonProtocols();
-    if (candidates.size === 0) {
-      throw new Error(`assertion: group ${this.groupId} has no protocol every member supports`);
-    }
+    assert(candidates.size > 0, `group ${this.groupId} has no protocol every member supports`);
     const votes = new Map<string, number>();
     for (const member of this.members.values()) {
       const choice = member.protocols.find((protocol) => candidates.has(protocol.name));

@@ -26,6 +26,7 @@ import type {
   SyncGroupParams,
 } from './group-requests.js';
 import { answerJoin, answerSync, joinError, syncError, type Rebalancer } from './rebalance.js';
+import { assert } from '../../util/assert.js';
 
 /** How long a brand-new member may stay parked in its first join (Kafka's value). */
 const newMemberJoinTimeoutMs = 300_000;
@@ -162,9 +163,10 @@ export class Membership {
       });
       return;
     }
-    if (group.state === 'Empty' || group.state === 'Dead') {
-      throw new Error(`assertion: static member ${instanceId} in a ${group.state} group`);
-    }
+    assert(
+      group.state !== 'Empty' && group.state !== 'Dead',
+      `static member ${instanceId} in a ${group.state} group`,
+    );
     this.updateMemberAndRebalance(group, member, params, resolve);
   }
 

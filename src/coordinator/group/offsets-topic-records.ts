@@ -13,6 +13,7 @@ import { Reader } from '../../protocol/reader.js';
 import { RecordError } from '../../record/batch.js';
 import { readKeyValueRecords, type KeyValueRecord } from '../../record/key-value-batch.js';
 import { Writer } from '../../protocol/writer.js';
+import { BrookError } from '../../util/errors.js';
 
 const offsetCommitKeyVersion = 1;
 const groupMetadataKeyVersion = 2;
@@ -112,13 +113,23 @@ export function encodeGroupMetadataValue(value: GroupMetadataValue): Buffer {
 }
 
 /** Thrown for a key or value this code cannot read; loading skips such records and says so. */
-export class OffsetsTopicRecordError extends Error {
-  readonly code = 'BROOK_OFFSETS_RECORD';
+export class OffsetsTopicRecordError extends BrookError {
+  declare readonly code: 'BROOK_OFFSETS_RECORD';
+
+  constructor(message: string) {
+    super('BROOK_OFFSETS_RECORD', message);
+    this.name = 'OffsetsTopicRecordError';
+  }
 }
 
 /** A batch of `__consumer_offsets` that cannot be read; it fails the partition's load. */
-export class OffsetsTopicBatchError extends Error {
-  readonly code = 'BROOK_OFFSETS_BATCH';
+export class OffsetsTopicBatchError extends BrookError {
+  declare readonly code: 'BROOK_OFFSETS_BATCH';
+
+  constructor(message: string) {
+    super('BROOK_OFFSETS_BATCH', message);
+    this.name = 'OffsetsTopicBatchError';
+  }
 }
 
 /**

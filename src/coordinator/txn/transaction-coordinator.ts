@@ -19,6 +19,7 @@
 // is in ports.ts; the state it keeps, and its records, in transaction-state-cache.ts.
 
 import { ErrorCode } from '../../protocol/errors.js';
+import { BrookError } from '../../util/errors.js';
 import { buildControlBatch, ControlRecordType } from '../../record/records.js';
 import type { TransactionCoordinatorPorts } from './ports.js';
 import {
@@ -67,9 +68,15 @@ export interface TransactionDescription {
   topics: { topic: string; partitions: number[] }[];
 }
 
-class CoordinatorError extends Error {
-  constructor(readonly errorCode: number) {
-    super(`transaction coordinator error ${errorCode}`);
+/** A transaction request answered with `kafkaErrorCode`. */
+class CoordinatorError extends BrookError {
+  declare readonly kafkaErrorCode: number;
+
+  constructor(kafkaErrorCode: number) {
+    super('BROOK_TRANSACTION_COORDINATOR', `transaction coordinator error ${kafkaErrorCode}`, {
+      kafkaErrorCode,
+    });
+    this.name = 'CoordinatorError';
   }
 }
 
@@ -220,7 +227,9 @@ export class TransactionCoordinator {
         };
       } catch (error) {
         return failed(
-          error instanceof CoordinatorError ? error.errorCode : ErrorCode.COORDINATOR_NOT_AVAILABLE,
+          error instanceof CoordinatorError
+            ? error.kafkaErrorCode
+            : ErrorCode.COORDINATOR_NOT_AVAILABLE,
         );
       }
     });
@@ -401,7 +410,7 @@ export class TransactionCoordinator {
       } catch (failure) {
         return answer(
           failure instanceof CoordinatorError
-            ? failure.errorCode
+            ? failure.kafkaErrorCode
             : ErrorCode.COORDINATOR_NOT_AVAILABLE,
         );
       }

@@ -4,6 +4,8 @@
 // of the transaction's metadata, including the offsets a TxnOffsetCommit handed in, so a
 // PrepareCommit found after a crash can still commit them.
 
+import { assert } from '../../util/assert.js';
+
 export type TransactionState =
   | 'Empty'
   | 'Ongoing'
@@ -169,11 +171,10 @@ export function transitionTransaction(
   current: TransactionMetadata,
   state: TransactionState,
 ): TransactionMetadata {
-  if (!validPreviousStates[state].includes(current.state)) {
-    throw new Error(
-      `assertion: transaction ${current.transactionalId} cannot go from ${current.state} to ${state}`,
-    );
-  }
+  assert(
+    validPreviousStates[state].includes(current.state),
+    `transaction ${current.transactionalId} cannot go from ${current.state} to ${state}`,
+  );
   return { ...copyMetadata(current), state };
 }
 

@@ -16,7 +16,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 
 import { startBroker } from '../../../src/broker.js';
-import { requireClient, runChecked, waitFor, zookeeperJar } from '../../helpers/clients.js';
+import { requireClient, runChecked, zookeeperJar } from '../../helpers/clients.js';
+import { waitFor } from '../../helpers/poll.js';
 import { buildGoProgram } from './go-build.js';
 
 const clientTimeoutMs = 120_000;
@@ -203,7 +204,7 @@ test(
           return zookeeperIsServing(zookeeperPort);
         },
         () => `ZooKeeper on port ${zookeeperPort}: ${zookeeper.logTail()}`,
-        startTimeoutMs,
+        { timeoutMs: startTimeoutMs },
       );
 
       const httpPort = await freePort();
@@ -269,7 +270,7 @@ test(
         () =>
           `Burrow to report ${topic}'s end offsets ${JSON.stringify(highWatermarks())}; ` +
           `last answer ${JSON.stringify(last)}; log: ${burrow.logTail()}`,
-        startTimeoutMs,
+        { timeoutMs: startTimeoutMs },
       );
       const status = await waitFor(
         async () => {
@@ -287,7 +288,7 @@ test(
         () =>
           `Burrow to report lag ${JSON.stringify(expectedLags)} (total 7) for ${group}; ` +
           `last answer ${JSON.stringify(last)}; log: ${burrow.logTail()}`,
-        startTimeoutMs,
+        { timeoutMs: startTimeoutMs },
       );
       assert.ok(status.partitions.every((partition) => partition.topic === topic));
     } finally {

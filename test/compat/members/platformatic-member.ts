@@ -8,6 +8,11 @@
 // (the client has installed a new assignment) and only if the partition is still its own; a
 // partition it lost is left to its new owner, which resumes from the last acknowledged commit.
 // Retrying before the new assignment is installed could commit an old offset over the new owner's.
+//
+// Nor does it commit between hearing of a rebalance and joining the new generation: a commit sent
+// there may carry the old generation and come back ILLEGAL_GENERATION, which this client answers
+// by dropping its whole assignment, so a cooperative member would look as if it had lost the
+// partitions it keeps. Offsets consumed meanwhile are committed once it has joined.
 import '../../helpers/client-platformatic-node20.js';
 import { Consumer, MessagesStreamModes } from '@platformatic/kafka';
 import { platformaticBaseOptions } from '../../helpers/client-platformatic.js';
@@ -67,9 +72,17 @@ const uncommitted = new Map<
   { offset: number; leaderEpoch: number; failedUnder: unknown }
 >();
 let committing = false;
+let rebalancing = false;
+consumer.on('consumer:group:rebalance', () => {
+  rebalancing = true;
+});
+consumer.on('consumer:group:join', () => {
+  rebalancing = false;
+  void commitUncommitted();
+});
 
 async function commitUncommitted(): Promise<void> {
-  if (committing) return;
+  if (committing || rebalancing) return;
   committing = true;
   try {
     const owned = new Set(
