@@ -77,6 +77,7 @@ export const brookErrorCodes = {
   BROOK_CLIENT_CONNECTION: 'connecting failed or timed out, or the connection failed',
   BROOK_CLIENT_TIMEOUT: 'a request got no response within the request timeout',
   BROOK_CLIENT_PROTOCOL: 'the broker sent something the client cannot read',
+  BROOK_CLIENT_KAFKA_ERROR: 'a response carried a Kafka error code (named in the message)',
   BROOK_GROUPS_USAGE: 'brook groups was given bad arguments',
   BROOK_GROUPS_KAFKA_ERROR: 'the broker answered brook groups with a Kafka error',
   BROOK_GROUPS_CONNECTION: 'brook groups could not reach the broker, or lost it',
