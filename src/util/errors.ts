@@ -23,6 +23,11 @@ export const brookErrorCodes = {
   // Start-up and the command line (src/cli, src/server, src/http).
   BROOK_CLI_UNKNOWN_COMMAND: 'brook was given a command it does not have',
   BROOK_CLI_START_FAILED: 'the broker failed to start for a reason Brook does not recognise',
+  BROOK_CLI_USAGE: 'brook topics, configs, produce or consume was given bad arguments',
+  BROOK_CLI_KAFKA_ERROR: 'the broker refused a CLI request with a Kafka error (named)',
+  BROOK_CLI_CONNECTION: 'the CLI could not reach the broker, or the connection failed',
+  BROOK_CLI_TIMEOUT: 'a CLI command did not finish within --timeout-ms',
+  BROOK_CLI_INTERNAL: 'a bug in brook topics, configs, produce or consume',
   BROOK_START_PORT_IN_USE: "another process listens on a listener's port",
   BROOK_START_HOST_UNRESOLVABLE: "a listener's host does not resolve",
   BROOK_START_ADDRESS_UNAVAILABLE: "a listener's address is not one of this machine's",
