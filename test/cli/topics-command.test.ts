@@ -90,6 +90,19 @@ describe('brook topics, configs, produce and consume arguments', () => {
     }
   });
 
+  it('prints the usage of each command with --help and exits 0', async () => {
+    for (const [run, args, expected] of [
+      [topics, ['--help'], /usage: brook topics/],
+      [configs, ['describe', '--help'], /usage: brook configs/],
+      [produce, ['--help'], /usage: brook produce/],
+      [consume, ['-h'], /usage: brook consume/],
+    ] as const) {
+      const result = await run([...args]);
+      assert.equal(result.code, 0, result.error);
+      assert.match(result.out, expected);
+    }
+  });
+
   it('lists the new commands in brook --help', async () => {
     const run = await runBrook(['--help']);
     assert.equal(run.exitCode, 0, run.stderr);
@@ -444,6 +457,41 @@ describe('brook produce and consume against a broker', () => {
         [sent.partition, 'customer-7', 'first', { trace: 'abc', source: 'cli' }],
         [sent.partition, 'customer-7', 'second', { trace: 'abc', source: 'cli' }],
       ],
+    );
+  });
+
+  it('produces one record per line of standard input to the partition given', async () => {
+    await admin.createTopics({ topics: [{ topic: 'cli-lines', numPartitions: 2 }] });
+    const out: string[] = [];
+    const error: string[] = [];
+    const code = await runProduceCommand(
+      ['--topic', 'cli-lines', '--partition', '1', '--output', 'json', ...server()],
+      {
+        out: (line) => out.push(line),
+        error: (line) => error.push(line),
+        input: async function* () {
+          yield 'line one';
+          yield 'line two';
+          yield 'line three';
+        },
+      },
+    );
+    assert.equal(code, 0, error.join('\n'));
+    assert.deepEqual(JSON.parse(out[0]), {
+      topic: 'cli-lines',
+      partition: 1,
+      baseOffset: 0,
+      records: 3,
+    });
+    const offsets = await admin.fetchTopicOffsets('cli-lines');
+    assert.deepEqual(offsets.map((entry) => [entry.partition, entry.high]).sort(), [
+      [0, '0'],
+      [1, '3'],
+    ]);
+    const printed = await consume(['--topic', 'cli-lines', '--output', 'json', ...server()]);
+    assert.deepEqual(
+      printed.out.split('\n').map((line) => (JSON.parse(line) as { value: string }).value),
+      ['line one', 'line two', 'line three'],
     );
   });
 
