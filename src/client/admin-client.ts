@@ -333,6 +333,19 @@ export class AdminClient {
     }
   }
 
+  /**
+   * Where a resource's configs are asked or changed: a broker's on that broker (Kafka answers a
+   * broker's own configs only there), a topic's on the bootstrap server.
+   */
+  private async configAddress(
+    resourceType: ConfigResourceType,
+    resourceName: string,
+  ): Promise<string | undefined> {
+    if (resourceType !== ConfigResourceType.BROKER) return undefined;
+    const metadata = await this.metadata([]);
+    return metadata.brokers.get(Number(resourceName)) ?? undefined;
+  }
+
   /** Every config of one resource (a topic name, or a broker id as text). */
   async describeConfigs(
     resourceType: ConfigResourceType,
@@ -344,7 +357,7 @@ export class AdminClient {
       includeDocumentation: false,
     };
     const response = await this.request<DescribeConfigsResponse>(
-      undefined,
+      await this.configAddress(resourceType, resourceName),
       ApiKey.DescribeConfigs,
       apiVersion.describeConfigs,
       request,
@@ -394,8 +407,7 @@ export class AdminClient {
       validateOnly: false,
     };
     const response = await this.request<IncrementalAlterConfigsResponse>(
-      // A broker's configs are altered on that broker; a topic's on any.
-      undefined,
+      await this.configAddress(resourceType, resourceName),
       ApiKey.IncrementalAlterConfigs,
       apiVersion.incrementalAlterConfigs,
       request,

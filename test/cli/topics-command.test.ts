@@ -18,6 +18,7 @@ process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 
 // kafkajs' enum is not importable as a value from ESM: its TOPIC is Kafka's resource type 2.
 const topicResourceType = 2 as unknown as ConfigResourceTypes;
+const brokerResourceType = 4 as unknown as ConfigResourceTypes;
 
 interface InProcessRun {
   code: number;
@@ -368,6 +369,29 @@ describe('brook topics and configs against a broker', () => {
       brokerConfigs.some((entry) => entry.name === 'log.retention.ms'),
       'broker configs listed',
     );
+    const brokerAlter = await configs([
+      'alter',
+      ...brokerArgs,
+      '--add-config',
+      'message.max.bytes=2000000',
+    ]);
+    assert.equal(brokerAlter.code, 0, brokerAlter.error);
+    const brokerOverrides = await configs(['describe', ...brokerArgs]);
+    assert.match(
+      brokerOverrides.out,
+      /^message.max.bytes\s+2000000\s+DYNAMIC_BROKER_CONFIG\s+no$/m,
+    );
+    const described = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [
+        {
+          type: brokerResourceType,
+          name: String(broker.nodeId),
+          configNames: ['message.max.bytes'],
+        },
+      ],
+    });
+    assert.equal(described.resources[0].configEntries[0]?.configValue, '2000000');
   });
 });
 
