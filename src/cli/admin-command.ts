@@ -20,6 +20,16 @@ export interface AdminCommandOutput {
   error(line: string): void;
   /** Standard input's lines, for `brook produce` without --value. */
   input?(): AsyncIterable<string>;
+  /** Where a long operation reports how far it got; given only when stderr is a terminal. */
+  progress?(text: string): void;
+}
+
+/** Progress on a terminal: one line rewritten in place, cleared with an empty text. */
+export function terminalProgress(stream: NodeJS.WriteStream): ((text: string) => void) | undefined {
+  if (stream.isTTY !== true) return undefined;
+  return (text) => {
+    stream.write(`\r\x1b[K${text}`);
+  };
 }
 
 export const defaultAdminOutput: AdminCommandOutput = {

@@ -4,6 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/errors.js';
+import { terminalProgress } from './admin-command.js';
 import { runGroupsCommand } from './groups-command.js';
 import { runConsumeCommand, runProduceCommand } from './records-command.js';
 import { runConfigsCommand, runTopicsCommand } from './topics-command.js';
@@ -102,7 +103,9 @@ export async function main(args: string[]): Promise<number> {
   if (command === 'topics') return runTopicsCommand(rest, output);
   if (command === 'configs') return runConfigsCommand(rest, output);
   if (command === 'produce') return runProduceCommand(rest, output);
-  if (command === 'consume') return runConsumeCommand(rest, output);
+  if (command === 'consume') {
+    return runConsumeCommand(rest, { ...output, progress: terminalProgress(process.stderr) });
+  }
   if (
     command === undefined ||
     command === '--help' ||

@@ -152,6 +152,7 @@ async function consumePartition(
   end: bigint,
   wanted: number,
   emit: (record: PrintedRecord) => void,
+  progress: ((text: string) => void) | undefined,
 ): Promise<number> {
   let offset = start;
   let emitted = 0;
@@ -178,6 +179,7 @@ async function consumePartition(
       }
       if (next > offset) offset = next;
     }
+    progress?.(`${topic}-${partition}: offset ${offset} of ${end}, ${emitted} records`);
     if (!progressed) {
       if (records.length === 0 && result.highWatermark <= offset) break;
       if (fetchBytes >= fetchBytesMax) {
@@ -253,8 +255,10 @@ async function consume(
       end,
       remaining,
       emit,
+      output.progress,
     );
   }
+  output.progress?.('');
   if (request.output === 'json') return;
   output.out(
     table([

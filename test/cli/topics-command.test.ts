@@ -484,6 +484,28 @@ describe('brook produce and consume against a broker', () => {
     );
   });
 
+  it('reports how far consume got to a terminal, and clears the line at the end', async () => {
+    await admin.createTopics({ topics: [{ topic: 'cli-progress', numPartitions: 1 }] });
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({
+      topic: 'cli-progress',
+      messages: Array.from({ length: 5 }, (_, index) => ({ value: `record ${index}` })),
+    });
+    await producer.disconnect();
+    const progress: string[] = [];
+    const out: string[] = [];
+    const code = await runConsumeCommand(['--topic', 'cli-progress', ...server()], {
+      out: (line) => out.push(line),
+      error: (line) => assert.fail(line),
+      progress: (text) => progress.push(text),
+    });
+    assert.equal(code, 0);
+    assert.ok(progress.includes('cli-progress-0: offset 5 of 5, 5 records'), progress.join('|'));
+    assert.equal(progress.at(-1), '');
+    assert.match(out.join('\n'), /record 4/);
+  });
+
   it('produces one record per line of standard input to the partition given', async () => {
     await admin.createTopics({ topics: [{ topic: 'cli-lines', numPartitions: 2 }] });
     const out: string[] = [];
