@@ -65,17 +65,24 @@ function describeTopicRows(topic: TopicMetadata): string[][] {
   ]);
 }
 
-/** The configs a topic sets (not those it inherits), as DescribeConfigs reports them. */
+/**
+ * The configs each topic sets (not those it inherits), as DescribeConfigs reports them; null for a
+ * topic the broker keeps no configs for (gone since it was listed).
+ */
 async function topicOverrides(
   client: AdminClient,
-  topic: string,
-): Promise<Map<string, string | null>> {
-  const configs = await client.describeConfigs(ConfigResourceType.TOPIC, topic);
-  return new Map(
-    configs
-      .filter((config) => configSourceNames[config.configSource] === 'DYNAMIC_TOPIC_CONFIG')
-      .map((config) => [config.name, config.isSensitive ? null : config.value]),
-  );
+  topics: readonly string[],
+): Promise<(Map<string, string | null> | null)[]> {
+  const described = await client.describeTopicConfigs(topics);
+  return topics.map((topic) => {
+    const configs = described.get(topic);
+    if (configs === undefined) return null;
+    return new Map(
+      configs
+        .filter((config) => configSourceNames[config.configSource] === 'DYNAMIC_TOPIC_CONFIG')
+        .map((config) => [config.name, config.isSensitive ? null : config.value]),
+    );
+  });
 }
 
 async function listTopics(
@@ -124,7 +131,14 @@ async function describeTopics(
     }
   }
   const topics = [...metadata.topics.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
-  const overrides = await Promise.all(topics.map((topic) => topicOverrides(client, topic.name)));
+  const overrides = await topicOverrides(
+    client,
+    topics.map((topic) => topic.name),
+  );
+  const overridesOf = (index: number): Record<string, string | null> | null => {
+    const found = overrides[index];
+    return found === null ? null : Object.fromEntries(found);
+  };
   if (request.output === 'json') {
     output.out(
       toJson(
@@ -140,19 +154,23 @@ async function describeTopics(
             isr: partition.isr,
             offlineReplicas: partition.offlineReplicas,
           })),
-          configs: Object.fromEntries(overrides[index]),
+          configs: overridesOf(index),
         })),
       ),
     );
     return;
   }
   topics.forEach((topic, index) => {
-    const configs = [...overrides[index]].map(
-      ([name, value]) => `${name}=${value ?? '(sensitive)'}`,
-    );
+    const found = overrides[index];
+    const configs =
+      found === null
+        ? '(unknown)'
+        : found.size === 0
+          ? '-'
+          : [...found].map(([name, value]) => `${name}=${value ?? '(sensitive)'}`).join(',');
     output.out(
       `Topic ${topic.name}  id ${topic.topicId}  partitions ${topic.partitions.length}  ` +
-        `replication-factor ${topic.partitions[0]?.replicas.length ?? 0}  configs ${configs.length === 0 ? '-' : configs.join(',')}`,
+        `replication-factor ${topic.partitions[0]?.replicas.length ?? 0}  configs ${configs}`,
     );
     output.out(
       table([['TOPIC', 'PARTITION', 'LEADER', 'REPLICAS', 'ISR'], ...describeTopicRows(topic)]),

@@ -351,32 +351,68 @@ export class AdminClient {
     resourceType: ConfigResourceType,
     resourceName: string,
   ): Promise<DescribeConfigsResponseDescribeConfigsResourceResult[]> {
+    const described = await this.describeTopicConfigsOf(resourceType, [resourceName], false);
+    return described.get(resourceName)!;
+  }
+
+  /**
+   * Every config of several topics in one request, by topic name; each sorted by config name. A
+   * topic the broker does not know (deleted since it was listed, or an internal topic a broker
+   * lists but keeps no configs for) is absent.
+   */
+  async describeTopicConfigs(
+    names: readonly string[],
+  ): Promise<Map<string, DescribeConfigsResponseDescribeConfigsResourceResult[]>> {
+    return this.describeTopicConfigsOf(ConfigResourceType.TOPIC, names, true);
+  }
+
+  private async describeTopicConfigsOf(
+    resourceType: ConfigResourceType,
+    names: readonly string[],
+    skipUnknown: boolean,
+  ): Promise<Map<string, DescribeConfigsResponseDescribeConfigsResourceResult[]>> {
+    const described = new Map<string, DescribeConfigsResponseDescribeConfigsResourceResult[]>();
+    if (names.length === 0) return described;
     const request: DescribeConfigsRequestInput = {
-      resources: [{ resourceType, resourceName, configurationKeys: null }],
+      resources: names.map((resourceName) => ({
+        resourceType,
+        resourceName,
+        configurationKeys: null,
+      })),
       includeSynonyms: false,
       includeDocumentation: false,
     };
     const response = await this.request<DescribeConfigsResponse>(
-      await this.configAddress(resourceType, resourceName),
+      await this.configAddress(resourceType, names[0]),
       ApiKey.DescribeConfigs,
       apiVersion.describeConfigs,
       request,
     );
-    const result = response.results[0];
-    if (result === undefined) {
-      throw new KafkaClientError(
-        KafkaClientErrorCode.PROTOCOL,
-        `DescribeConfigs gave no result for ${resourceName}`,
+    const answered = new Set<string>();
+    for (const result of response.results) {
+      answered.add(result.resourceName);
+      if (skipUnknown && result.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) continue;
+      if (result.errorCode !== ErrorCode.NONE) {
+        throw new KafkaResponseError(
+          result.errorCode,
+          `DescribeConfigs for ${result.resourceName}`,
+          result.errorMessage,
+        );
+      }
+      described.set(
+        result.resourceName,
+        [...result.configs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
       );
     }
-    if (result.errorCode !== ErrorCode.NONE) {
-      throw new KafkaResponseError(
-        result.errorCode,
-        `DescribeConfigs for ${resourceName}`,
-        result.errorMessage,
-      );
+    for (const name of names) {
+      if (!answered.has(name)) {
+        throw new KafkaClientError(
+          KafkaClientErrorCode.PROTOCOL,
+          `DescribeConfigs gave no result for ${name}`,
+        );
+      }
     }
-    return [...result.configs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return described;
   }
 
   /** Sets and deletes (reverts to the default) configs of one resource, in one request. */

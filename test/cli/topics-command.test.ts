@@ -248,6 +248,15 @@ describe('brook topics and configs against a broker', () => {
         [1, broker.nodeId],
       ],
     );
+    const describeAll = await topics(['describe', '--output', 'json', ...server()]);
+    assert.equal(describeAll.code, 0, describeAll.error);
+    const everyTopic = JSON.parse(describeAll.out) as {
+      name: string;
+      configs: Record<string, string>;
+    }[];
+    assert.deepEqual(everyTopic.find((topic) => topic.name === 'described')?.configs, {
+      'retention.ms': '5000',
+    });
   });
 
   it('refuses an unknown topic and never creates it', async () => {
