@@ -4,7 +4,10 @@
 
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/errors.js';
+import { terminalProgress } from './admin-command.js';
 import { runGroupsCommand } from './groups-command.js';
+import { runConsumeCommand, runProduceCommand } from './records-command.js';
+import { runConfigsCommand, runTopicsCommand } from './topics-command.js';
 import { settingsHelp, usage } from './help.js';
 import { type CommandOutput, type RunningBroker, startCommand } from './start.js';
 import { StartupError } from './startup-errors.js';
@@ -95,8 +98,14 @@ async function runStart(args: string[]): Promise<number> {
 
 export async function main(args: string[]): Promise<number> {
   const [command, ...rest] = args;
-  // `brook groups` has its own options and help.
+  // The client commands have their own options and help.
   if (command === 'groups') return runGroupsCommand(rest, output);
+  if (command === 'topics') return runTopicsCommand(rest, output);
+  if (command === 'configs') return runConfigsCommand(rest, output);
+  if (command === 'produce') return runProduceCommand(rest, output);
+  if (command === 'consume') {
+    return runConsumeCommand(rest, { ...output, progress: terminalProgress(process.stderr) });
+  }
   if (
     command === undefined ||
     command === '--help' ||

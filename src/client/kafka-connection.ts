@@ -25,6 +25,8 @@ export const KafkaClientErrorCode = {
   TIMEOUT: 'BROOK_CLIENT_TIMEOUT',
   /** The broker sent something this client cannot read (a frame too large, a wrong id). */
   PROTOCOL: 'BROOK_CLIENT_PROTOCOL',
+  /** A response carried a Kafka error code (admin-client.ts's KafkaResponseError). */
+  KAFKA_ERROR: 'BROOK_CLIENT_KAFKA_ERROR',
 } as const satisfies Record<string, BrookErrorCode>;
 
 export type KafkaClientErrorCode = (typeof KafkaClientErrorCode)[keyof typeof KafkaClientErrorCode];
@@ -32,8 +34,9 @@ export type KafkaClientErrorCode = (typeof KafkaClientErrorCode)[keyof typeof Ka
 export class KafkaClientError extends BrookError {
   declare readonly code: KafkaClientErrorCode;
 
-  constructor(code: KafkaClientErrorCode, message: string) {
-    super(code, message);
+  /** `kafkaErrorCode`: the Kafka error a response carried (KAFKA_ERROR only). */
+  constructor(code: KafkaClientErrorCode, message: string, kafkaErrorCode?: number) {
+    super(code, message, { kafkaErrorCode });
     this.name = 'KafkaClientError';
   }
 }
