@@ -12,7 +12,8 @@ import { AdminCommandErrorCode } from '../../src/cli/admin-arguments.js';
 import { type AdminCommandOutput } from '../../src/cli/admin-command.js';
 import { runConsumeCommand, runProduceCommand } from '../../src/cli/records-command.js';
 import { runConfigsCommand, runTopicsCommand } from '../../src/cli/topics-command.js';
-import { runBrook, waitUntil } from '../helpers/brook-cli.js';
+import { runBrook } from '../helpers/brook-cli.js';
+import { waitFor } from '../helpers/poll.js';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 
@@ -336,7 +337,7 @@ describe('brook topics and configs against a broker', () => {
     const run = await topics(['delete', '--topic', 'doomed', ...server()]);
     assert.equal(run.code, 0, run.error);
     assert.match(run.out, /Deleted topic doomed/);
-    await waitUntil(async () => !(await admin.listTopics()).includes('doomed'), 'doomed deleted');
+    await waitFor(async () => !(await admin.listTopics()).includes('doomed'), 'doomed deleted');
     const again = await topics(['delete', '--topic', 'doomed', '--if-exists', ...server()]);
     assert.equal(again.code, 0, again.error);
     assert.match(again.out, /does not exist; skipped/);
@@ -468,7 +469,7 @@ describe('brook produce and consume against a broker', () => {
           });
         },
       });
-      await waitUntil(() => seen.length >= 2, 'kafkajs reads the two records');
+      await waitFor(() => seen.length >= 2, 'kafkajs reads the two records');
     } finally {
       await consumer.disconnect();
     }
