@@ -79,11 +79,12 @@ export function createDescribeConfigsHandler(dependencies: DescribeConfigsHandle
     const broker = brokerConfigs.current();
     switch (resource.resourceType) {
       case ConfigResourceType.TOPIC: {
-        const topic = topicResource(replicas, resource.resourceName);
-        return describeTopicConfigs(
-          broker,
-          parseTopicConfigs(Object.entries(topic.metadata.configs)),
-        );
+        // Internal topics are listed by Metadata but are not among the data topics
+        // (replica/internal-topic.ts); their configs are described all the same.
+        const metadata =
+          replicas.internalTopicMetadata().find((topic) => topic.name === resource.resourceName) ??
+          topicResource(replicas, resource.resourceName).metadata;
+        return describeTopicConfigs(broker, parseTopicConfigs(Object.entries(metadata.configs)));
       }
       case ConfigResourceType.BROKER: {
         const scope = brokerResourceScope(resource.resourceName, broker.nodeId);

@@ -42,6 +42,15 @@ describe('internal topics opened on first use', () => {
       const all = await admin.fetchTopicMetadata();
       assert.ok(all.topics.some((topic) => topic.name === '__transaction_state'));
       assert.deepEqual(await internalDirectories(logDir), [], 'Metadata opens nothing');
+      // Their configs are described like any topic's (kcat -L, UIs and `brook topics describe` ask).
+      const described = await admin.describeConfigs({
+        resources: [{ type: 2, name: '__consumer_offsets' }],
+        includeSynonyms: false,
+      });
+      const cleanupPolicy = described.resources[0]?.configEntries.find(
+        (entry) => entry.configName === 'cleanup.policy',
+      );
+      assert.equal(cleanupPolicy?.configValue, 'compact');
       // ListOffsets, as a lag checker reading __consumer_offsets sends it.
       const offsets = await admin.fetchTopicOffsets('__consumer_offsets');
       assert.equal(offsets.length, 50);
