@@ -3,7 +3,11 @@
 // against the others. The result is immutable; a dynamic change builds a new BrokerConfig.
 
 import { hostname } from 'node:os';
-import { brokerConfigDefinitions } from './broker-definitions.js';
+import {
+  type BrokerSettingFields,
+  brokerConfigDefinitions,
+  brokerSettingFields,
+} from './broker-definitions.js';
 import { type ConfigValue, parseConfigValue } from './definitions.js';
 import { ConfigError, ConfigErrorCode } from './errors.js';
 import { assert } from '../util/assert.js';
@@ -42,7 +46,12 @@ export interface BrokerConfigLayerValues {
   readonly dynamicBroker: ReadonlyMap<string, ResolvedSetting>;
 }
 
-export interface BrokerConfig {
+/**
+ * The properties from BrokerSettingFields (numPartitions, autoCreateTopicsEnable, ...) are
+ * declared by the definitions table: a definition with a `field` becomes a property of that name
+ * holding its parsed value. The properties written here are computed from one or more settings.
+ */
+export interface BrokerConfig extends BrokerSettingFields {
   /** Every broker setting by Kafka name (for DescribeConfigs and topic defaults). */
   readonly settings: ReadonlyMap<string, ResolvedSetting>;
   /**
@@ -57,48 +66,10 @@ export interface BrokerConfig {
   readonly advertisedListeners: readonly ListenerAddress[];
   /** The HTTP endpoint's addresses (http.listeners); empty when it is off. */
   readonly httpListeners: readonly ListenerAddress[];
+  /** broker.id when set (it must then agree with an explicitly set node.id), else node.id. */
   readonly nodeId: number;
-  readonly clusterId: string | null;
-
-  readonly numPartitions: number;
-  readonly defaultReplicationFactor: number;
-  readonly autoCreateTopicsEnable: boolean;
-  readonly deleteTopicEnable: boolean;
-  readonly minInsyncReplicas: number;
-  readonly messageMaxBytes: number;
-
-  readonly socketRequestMaxBytes: number;
-  readonly connectionsMaxIdleMs: number;
-  /** Per connection: in-flight request + queued response bytes before reading pauses; -1 = none. */
-  readonly queuedMaxRequestBytes: number;
-  /** Per connection: requests in flight before reading pauses. */
-  readonly queuedMaxRequests: number;
-  readonly maxConnections: number;
-  readonly maxConnectionsPerIp: number;
-  readonly fetchMaxBytes: number;
-  readonly replicaLagTimeMaxMs: number;
-
-  readonly logRetentionCheckIntervalMs: number;
-  readonly logCleanerEnable: boolean;
-
-  readonly offsetsTopicNumPartitions: number;
-  readonly offsetsTopicReplicationFactor: number;
-  readonly offsetsTopicSegmentBytes: number;
+  /** offsets.retention.minutes in milliseconds. */
   readonly offsetsRetentionMs: number;
-  readonly offsetsRetentionCheckIntervalMs: number;
-  readonly offsetsCommitTimeoutMs: number;
-  readonly groupInitialRebalanceDelayMs: number;
-  readonly groupMinSessionTimeoutMs: number;
-  readonly groupMaxSessionTimeoutMs: number;
-  readonly groupMaxSize: number;
-
-  readonly transactionMaxTimeoutMs: number;
-  readonly transactionalIdExpirationMs: number;
-  readonly transactionStateLogNumPartitions: number;
-  readonly transactionStateLogReplicationFactor: number;
-  readonly transactionAbortTimedOutTransactionCleanupIntervalMs: number;
-  readonly transactionRemoveExpiredTransactionCleanupIntervalMs: number;
-  readonly producerIdExpirationMs: number;
 }
 
 /** Settings as text or typed values, by Kafka name: `{ 'num.partitions': 4 }`. */
@@ -260,7 +231,6 @@ function buildBrokerConfig(
     return setting.value;
   };
   const number = (name: string): number => value(name) as number;
-  const boolean = (name: string): boolean => value(name) as boolean;
   const conflict = (message: string, setting: string): never => {
     throw new ConfigError(ConfigErrorCode.CONFLICT, message, setting);
   };
@@ -362,7 +332,13 @@ function buildBrokerConfig(
   if (number('default.replication.factor') < 1)
     conflict('default.replication.factor must be at least 1', 'default.replication.factor');
 
+  // Each value was parsed by parseConfigValue against the definition BrokerSettingFields reads its
+  // type from, so the record has the computed type; the cast is where that fact enters the types.
+  const fields: Record<string, ConfigValue> = {};
+  for (const { name, field } of brokerSettingFields) fields[field] = value(name);
+
   return Object.freeze({
+    ...(fields as unknown as BrokerSettingFields),
     settings,
     layers,
     logDirs,
@@ -370,44 +346,7 @@ function buildBrokerConfig(
     advertisedListeners,
     httpListeners,
     nodeId: effectiveNodeId,
-    clusterId: value('cluster.id') as string | null,
-    numPartitions: number('num.partitions'),
-    defaultReplicationFactor: number('default.replication.factor'),
-    autoCreateTopicsEnable: boolean('auto.create.topics.enable'),
-    deleteTopicEnable: boolean('delete.topic.enable'),
-    minInsyncReplicas: number('min.insync.replicas'),
-    messageMaxBytes: number('message.max.bytes'),
-    socketRequestMaxBytes: number('socket.request.max.bytes'),
-    connectionsMaxIdleMs: number('connections.max.idle.ms'),
-    queuedMaxRequestBytes: number('queued.max.request.bytes'),
-    queuedMaxRequests: number('queued.max.requests'),
-    maxConnections: number('max.connections'),
-    maxConnectionsPerIp: number('max.connections.per.ip'),
-    fetchMaxBytes: number('fetch.max.bytes'),
-    replicaLagTimeMaxMs: number('replica.lag.time.max.ms'),
-    logRetentionCheckIntervalMs: number('log.retention.check.interval.ms'),
-    logCleanerEnable: boolean('log.cleaner.enable'),
-    offsetsTopicNumPartitions: number('offsets.topic.num.partitions'),
-    offsetsTopicReplicationFactor: number('offsets.topic.replication.factor'),
-    offsetsTopicSegmentBytes: number('offsets.topic.segment.bytes'),
     offsetsRetentionMs: number('offsets.retention.minutes') * 60_000,
-    offsetsRetentionCheckIntervalMs: number('offsets.retention.check.interval.ms'),
-    offsetsCommitTimeoutMs: number('offsets.commit.timeout.ms'),
-    groupInitialRebalanceDelayMs: number('group.initial.rebalance.delay.ms'),
-    groupMinSessionTimeoutMs: number('group.min.session.timeout.ms'),
-    groupMaxSessionTimeoutMs: number('group.max.session.timeout.ms'),
-    groupMaxSize: number('group.max.size'),
-    transactionMaxTimeoutMs: number('transaction.max.timeout.ms'),
-    transactionalIdExpirationMs: number('transactional.id.expiration.ms'),
-    transactionStateLogNumPartitions: number('transaction.state.log.num.partitions'),
-    transactionStateLogReplicationFactor: number('transaction.state.log.replication.factor'),
-    transactionAbortTimedOutTransactionCleanupIntervalMs: number(
-      'transaction.abort.timed.out.transaction.cleanup.interval.ms',
-    ),
-    transactionRemoveExpiredTransactionCleanupIntervalMs: number(
-      'transaction.remove.expired.transaction.cleanup.interval.ms',
-    ),
-    producerIdExpirationMs: number('producer.id.expiration.ms'),
   });
 }
 

@@ -55,7 +55,18 @@ function etcdPrefixValidator(value: ConfigValue): void {
   }
 }
 
-const definitions: ConfigDefinition[] = [
+/**
+ * A broker setting's definition. `field` names the BrokerConfig property that carries the parsed
+ * value as it is (Kafka's name in camel case); settings without one are read from
+ * `BrokerConfig.settings`, or feed a computed property (listeners, nodeId, offsetsRetentionMs).
+ */
+export interface BrokerSettingDefinition extends ConfigDefinition {
+  readonly field?: string;
+}
+
+// `as const` keeps each entry's literal name, field, type and default, from which
+// BrokerSettingFields below computes the BrokerConfig properties and their value types.
+const definitions = [
   // --- where the broker keeps data and listens
   {
     name: 'log.dirs',
@@ -123,6 +134,7 @@ const definitions: ConfigDefinition[] = [
   },
   {
     name: 'cluster.id',
+    field: 'clusterId',
     type: 'string',
     defaultValue: null,
     validate: clusterIdValidator,
@@ -196,6 +208,7 @@ const definitions: ConfigDefinition[] = [
   // --- topics
   {
     name: 'num.partitions',
+    field: 'numPartitions',
     type: 'int',
     defaultValue: 1,
     minimum: 1,
@@ -205,6 +218,7 @@ const definitions: ConfigDefinition[] = [
   },
   {
     name: 'default.replication.factor',
+    field: 'defaultReplicationFactor',
     type: 'int',
     defaultValue: 1,
     minimum: 1,
@@ -213,6 +227,7 @@ const definitions: ConfigDefinition[] = [
   },
   {
     name: 'auto.create.topics.enable',
+    field: 'autoCreateTopicsEnable',
     type: 'boolean',
     defaultValue: true,
     documentation:
@@ -221,6 +236,7 @@ const definitions: ConfigDefinition[] = [
   },
   {
     name: 'delete.topic.enable',
+    field: 'deleteTopicEnable',
     type: 'boolean',
     defaultValue: true,
     documentation: 'Allow DeleteTopics; when false it answers TOPIC_DELETION_DISABLED.',
@@ -228,6 +244,7 @@ const definitions: ConfigDefinition[] = [
   },
   {
     name: 'min.insync.replicas',
+    field: 'minInsyncReplicas',
     type: 'int',
     defaultValue: 1,
     minimum: 1,
@@ -244,6 +261,7 @@ const definitions: ConfigDefinition[] = [
   },
   {
     name: 'message.max.bytes',
+    field: 'messageMaxBytes',
     type: 'int',
     defaultValue: 1048588,
     minimum: 0,
@@ -289,6 +307,7 @@ const definitions: ConfigDefinition[] = [
   // --- network limits
   {
     name: 'socket.request.max.bytes',
+    field: 'socketRequestMaxBytes',
     type: 'int',
     defaultValue: 104857600,
     minimum: 1,
@@ -297,6 +316,7 @@ const definitions: ConfigDefinition[] = [
   },
   {
     name: 'connections.max.idle.ms',
+    field: 'connectionsMaxIdleMs',
     type: 'long',
     defaultValue: 600000,
     minimum: 1,
@@ -306,6 +326,7 @@ const definitions: ConfigDefinition[] = [
   },
   {
     name: 'queued.max.request.bytes',
+    field: 'queuedMaxRequestBytes',
     type: 'long',
     defaultValue: 104857600,
     minimum: -1,
@@ -315,6 +336,7 @@ const definitions: ConfigDefinition[] = [
   },
   {
     name: 'queued.max.requests',
+    field: 'queuedMaxRequests',
     type: 'int',
     defaultValue: 500,
     minimum: 1,
@@ -324,6 +346,7 @@ const definitions: ConfigDefinition[] = [
 
   {
     name: 'max.connections',
+    field: 'maxConnections',
     type: 'int',
     defaultValue: INT_MAX_VALUE,
     minimum: 0,
@@ -333,6 +356,7 @@ const definitions: ConfigDefinition[] = [
   },
   {
     name: 'max.connections.per.ip',
+    field: 'maxConnectionsPerIp',
     type: 'int',
     defaultValue: INT_MAX_VALUE,
     minimum: 0,
@@ -341,6 +365,7 @@ const definitions: ConfigDefinition[] = [
   },
   {
     name: 'fetch.max.bytes',
+    field: 'fetchMaxBytes',
     type: 'int',
     defaultValue: 57671680,
     minimum: 1024,
@@ -350,6 +375,7 @@ const definitions: ConfigDefinition[] = [
   },
   {
     name: 'replica.lag.time.max.ms',
+    field: 'replicaLagTimeMaxMs',
     type: 'long',
     defaultValue: 30000,
     minimum: 1,
@@ -437,6 +463,7 @@ const definitions: ConfigDefinition[] = [
   },
   {
     name: 'log.retention.check.interval.ms',
+    field: 'logRetentionCheckIntervalMs',
     type: 'long',
     defaultValue: 300000,
     minimum: 1,
@@ -474,6 +501,7 @@ const definitions: ConfigDefinition[] = [
   },
   {
     name: 'log.cleaner.enable',
+    field: 'logCleanerEnable',
     type: 'boolean',
     defaultValue: true,
     documentation: 'Run the log cleaner that compacts topics with cleanup.policy=compact.',
@@ -601,6 +629,7 @@ const definitions: ConfigDefinition[] = [
   // --- consumer groups and the offsets topic
   {
     name: 'offsets.topic.num.partitions',
+    field: 'offsetsTopicNumPartitions',
     type: 'int',
     defaultValue: 50,
     minimum: 1,
@@ -609,6 +638,7 @@ const definitions: ConfigDefinition[] = [
   },
   {
     name: 'offsets.topic.replication.factor',
+    field: 'offsetsTopicReplicationFactor',
     type: 'short',
     defaultValue: 1,
     minimum: 1,
@@ -618,6 +648,7 @@ const definitions: ConfigDefinition[] = [
   },
   {
     name: 'offsets.topic.segment.bytes',
+    field: 'offsetsTopicSegmentBytes',
     type: 'int',
     defaultValue: 104857600,
     minimum: 1,
@@ -634,6 +665,7 @@ const definitions: ConfigDefinition[] = [
   },
   {
     name: 'offsets.retention.check.interval.ms',
+    field: 'offsetsRetentionCheckIntervalMs',
     type: 'long',
     defaultValue: 600000,
     minimum: 1,
@@ -642,6 +674,7 @@ const definitions: ConfigDefinition[] = [
   },
   {
     name: 'offsets.commit.timeout.ms',
+    field: 'offsetsCommitTimeoutMs',
     type: 'int',
     defaultValue: 5000,
     minimum: 1,
@@ -650,6 +683,7 @@ const definitions: ConfigDefinition[] = [
   },
   {
     name: 'group.initial.rebalance.delay.ms',
+    field: 'groupInitialRebalanceDelayMs',
     type: 'int',
     defaultValue: 0,
     minimum: 0,
@@ -659,6 +693,7 @@ const definitions: ConfigDefinition[] = [
   },
   {
     name: 'group.min.session.timeout.ms',
+    field: 'groupMinSessionTimeoutMs',
     type: 'int',
     defaultValue: 6000,
     minimum: 0,
@@ -667,6 +702,7 @@ const definitions: ConfigDefinition[] = [
   },
   {
     name: 'group.max.session.timeout.ms',
+    field: 'groupMaxSessionTimeoutMs',
     type: 'int',
     defaultValue: 1800000,
     minimum: 0,
@@ -675,6 +711,7 @@ const definitions: ConfigDefinition[] = [
   },
   {
     name: 'group.max.size',
+    field: 'groupMaxSize',
     type: 'int',
     defaultValue: INT_MAX_VALUE,
     minimum: 1,
@@ -685,6 +722,7 @@ const definitions: ConfigDefinition[] = [
   // --- transactions and idempotent producers
   {
     name: 'transaction.max.timeout.ms',
+    field: 'transactionMaxTimeoutMs',
     type: 'int',
     defaultValue: 900000,
     minimum: 1,
@@ -693,6 +731,7 @@ const definitions: ConfigDefinition[] = [
   },
   {
     name: 'transactional.id.expiration.ms',
+    field: 'transactionalIdExpirationMs',
     type: 'int',
     defaultValue: 604800000,
     minimum: 1,
@@ -701,6 +740,7 @@ const definitions: ConfigDefinition[] = [
   },
   {
     name: 'transaction.state.log.num.partitions',
+    field: 'transactionStateLogNumPartitions',
     type: 'int',
     defaultValue: 50,
     minimum: 1,
@@ -709,6 +749,7 @@ const definitions: ConfigDefinition[] = [
   },
   {
     name: 'transaction.state.log.replication.factor',
+    field: 'transactionStateLogReplicationFactor',
     type: 'short',
     defaultValue: 1,
     minimum: 1,
@@ -718,6 +759,7 @@ const definitions: ConfigDefinition[] = [
   },
   {
     name: 'transaction.abort.timed.out.transaction.cleanup.interval.ms',
+    field: 'transactionAbortTimedOutTransactionCleanupIntervalMs',
     type: 'int',
     defaultValue: 10000,
     minimum: 1,
@@ -726,6 +768,7 @@ const definitions: ConfigDefinition[] = [
   },
   {
     name: 'transaction.remove.expired.transaction.cleanup.interval.ms',
+    field: 'transactionRemoveExpiredTransactionCleanupIntervalMs',
     type: 'int',
     defaultValue: 3600000,
     minimum: 1,
@@ -734,14 +777,58 @@ const definitions: ConfigDefinition[] = [
   },
   {
     name: 'producer.id.expiration.ms',
+    field: 'producerIdExpirationMs',
     type: 'int',
     defaultValue: 86400000,
     minimum: 1,
     documentation: "Forget an idle idempotent producer's sequence state after this long.",
     dynamic: true,
   },
-];
+] as const satisfies readonly BrokerSettingDefinition[];
 
-export const brokerConfigDefinitions: ReadonlyMap<string, ConfigDefinition> = new Map(
-  definitions.map((definition) => [definition.name, definition]),
+export const brokerConfigDefinitions: ReadonlyMap<string, BrokerSettingDefinition> = new Map(
+  definitions.map((definition): [string, BrokerSettingDefinition] => [definition.name, definition]),
+);
+
+type FieldDefinition = Extract<(typeof definitions)[number], { readonly field: string }>;
+
+/** The TypeScript type of a parsed value: ConfigValue narrowed by the definition's type and default. */
+type SettingValue<D extends BrokerSettingDefinition> =
+  | (D['type'] extends 'boolean'
+      ? boolean
+      : D['type'] extends 'string'
+        ? string
+        : D['type'] extends 'list'
+          ? readonly string[]
+          : number)
+  | (D['defaultValue'] extends null ? null : never);
+
+/** The BrokerConfig properties that are one setting's value as parsed, computed from the table. */
+export type BrokerSettingFields = {
+  readonly [D in FieldDefinition as D['field']]: SettingValue<D>;
+};
+
+/** Kafka's name in camel case: `num.partitions` -> `numPartitions`. */
+type CamelCase<Name extends string> = Name extends `${infer Head}.${infer Tail}`
+  ? `${Head}${Capitalize<CamelCase<Tail>>}`
+  : Name;
+type MisnamedField<D> = D extends FieldDefinition
+  ? D['field'] extends CamelCase<D['name']>
+    ? never
+    : D['name']
+  : never;
+// Fails to compile, naming the setting, when a field is not its setting's name in camel case.
+const fieldsNamedAfterSettings: [MisnamedField<FieldDefinition>] extends [never]
+  ? true
+  : MisnamedField<FieldDefinition> = true;
+void fieldsNamedAfterSettings;
+
+/** Each field of BrokerSettingFields with the setting it comes from, in table order. */
+export const brokerSettingFields: ReadonlyArray<{
+  readonly name: string;
+  readonly field: keyof BrokerSettingFields;
+}> = definitions.flatMap((definition: BrokerSettingDefinition) =>
+  definition.field === undefined
+    ? []
+    : [{ name: definition.name, field: definition.field as keyof BrokerSettingFields }],
 );
