@@ -1,11 +1,12 @@
 // A minimal Kafka wire client for tests: it frames requests with the project's own header
 // encoder and splits responses with the server's FrameDecoder, so a test can send exactly the
 // bytes it means to (split, pipelined, malformed) and read exactly what came back. `callBroker`
-// sends one request at an exact version, for versions and fields real clients do not reach.
+// sends one well-formed request at an exact version (versions and fields real clients do not
+// reach) through src/client's connection.
 
 import { type Socket, connect } from 'node:net';
+import { KafkaConnection } from '../../src/client/kafka-connection.js';
 import { decodeResponseHeader, encodeRequestHeader } from '../../src/protocol/headers.js';
-import { apiMessages } from '../../src/protocol/generated/index.js';
 import { Reader } from '../../src/protocol/reader.js';
 import { Writer } from '../../src/protocol/writer.js';
 import { FrameDecoder } from '../../src/server/frame-decoder.js';
@@ -99,32 +100,24 @@ export async function exchange<T>(
   }
 }
 
-let nextCorrelationId = 1;
-
-/** One request at an exact version on a fresh connection; resolves with the decoded response. */
+/**
+ * One request at an exact version on a fresh connection; resolves with the decoded response.
+ * It goes through Brook's own client connection (src/client), the one the CLI and the replica
+ * fetcher use; the wire client above is for bytes a client would never send.
+ */
 export async function callBroker<Response>(
   bootstrapServers: string,
   apiKey: number,
   apiVersion: number,
   request: unknown,
 ): Promise<Response> {
-  const codec = apiMessages.get(apiKey);
-  if (codec === undefined) throw new Error(`no codec for API key ${apiKey}`);
-  const [host, port] = bootstrapServers.split(',')[0].split(':');
-  const client = await connectWireClient(Number(port), host);
+  const connection = await KafkaConnection.open(bootstrapServers.split(',')[0], {
+    clientId: 'brook-test',
+    requestTimeoutMs: 10_000,
+  });
   try {
-    const correlationId = nextCorrelationId++;
-    await client.send(
-      requestFrame({ apiKey, apiVersion, correlationId }, (writer) =>
-        codec.request.encode(writer, apiVersion, request as never),
-      ),
-    );
-    const frame = await client.nextFrame(10_000);
-    const reader = new Reader(frame);
-    const header = decodeResponseHeader(reader, apiKey, apiVersion);
-    if (header.correlationId !== correlationId) throw new Error('response to another request');
-    return codec.response.decode(reader, apiVersion) as Response;
+    return await connection.request<Response>(apiKey, apiVersion, request);
   } finally {
-    client.close();
+    connection.close();
   }
 }
