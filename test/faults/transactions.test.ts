@@ -69,7 +69,14 @@ for (const seed of faultSeeds('transactions')) {
         });
         const faults = random.fork('faults');
         const deadline = Date.now() + faultDurationMs(6_000);
-        while (Date.now() < deadline || kills < 2) {
+        // Faults go on until the transform has also aborted a few transactions on purpose, or
+        // the aborted-visible check below would have nothing to look at (a slow machine can
+        // reach the deadline with few transactions); bounded by a minute past the deadline.
+        const enoughAborts = () => transform.outcomes.abort >= 3;
+        while (
+          (Date.now() < deadline || kills < 2 || !enoughAborts()) &&
+          Date.now() < deadline + 60_000
+        ) {
           await seededDelay(faults, 300, 1_500);
           const broker = faults.pick(cluster.brokers);
           history.record({ type: 'fault', description: `SIGKILL broker ${broker.id}` });
