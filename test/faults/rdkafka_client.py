@@ -191,6 +191,10 @@ def transform(bootstrap, input_topic, output_topic, group, transactional_id, see
             producer.send_offsets_to_transaction(
                 consumer.position(consumer.assignment()), consumer.consumer_group_metadata(), 30)
             if chooser.randrange(100) < int(abort_percent):
+                # Flushed first: abort_transaction purges records still queued in librdkafka, and
+                # the records of an aborted transaction must reach the log for read_committed to
+                # be tested against them.
+                producer.flush(30)
                 outcome = 'abort' if settle(producer.abort_transaction) else 'unknown'
             else:
                 outcome = 'commit' if settle(producer.commit_transaction) else 'unknown'
