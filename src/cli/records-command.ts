@@ -67,20 +67,25 @@ async function* standardInputLines(): AsyncIterable<string> {
   for await (const line of lines) yield line;
 }
 
+/** The topic's metadata; UNKNOWN_TOPIC_OR_PARTITION when the broker has no such topic. */
+async function existingTopic(client: AdminClient, name: string, note = '') {
+  const topic = (await client.metadata([name])).topics.get(name);
+  if (topic === undefined) {
+    throw new KafkaResponseError(
+      ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+      `topic ${name}${note}`,
+      null,
+    );
+  }
+  return topic;
+}
+
 async function produce(
   client: AdminClient,
   request: Run<Extract<ProduceArguments, { command: 'produce' }>>,
   output: AdminCommandOutput,
 ): Promise<void> {
-  const metadata = await client.metadata([request.topic]);
-  const topic = metadata.topics.get(request.topic);
-  if (topic === undefined) {
-    throw new KafkaResponseError(
-      ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-      `topic ${request.topic} (brook produce never creates topics)`,
-      null,
-    );
-  }
+  const topic = await existingTopic(client, request.topic, ' (brook produce never creates topics)');
   const key = request.key === null ? null : Buffer.from(request.key, 'utf8');
   const partition =
     request.partition ?? (key === null ? 0 : partitionForKey(key, topic.partitions.length));
@@ -199,15 +204,7 @@ async function consume(
   request: Run<Extract<ConsumeArguments, { command: 'consume' }>>,
   output: AdminCommandOutput,
 ): Promise<void> {
-  const metadata = await client.metadata([request.topic]);
-  const topic = metadata.topics.get(request.topic);
-  if (topic === undefined) {
-    throw new KafkaResponseError(
-      ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-      `topic ${request.topic}`,
-      null,
-    );
-  }
+  const topic = await existingTopic(client, request.topic);
   const partitions =
     request.partition === null
       ? topic.partitions.map((entry) => entry.partition)
