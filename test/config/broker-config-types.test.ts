@@ -4,12 +4,11 @@
 // last test compiles this file itself, so the suite fails too if such a mismatch ever compiles.
 
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import ts from 'typescript';
 
 import { type BrokerConfig, resolveBrokerConfig } from '../../src/config/index.js';
 import { brokerSettingFields } from '../../src/config/broker-definitions.js';
+import { compilerDiagnostics } from '../helpers/compile.js';
 
 type Equal<A, B> =
   (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
@@ -72,26 +71,6 @@ test("every table field is its setting's name in camel case and carries the sett
 });
 
 test('the compiler rejects every misuse above and accepts the rest', () => {
-  const thisFile = fileURLToPath(import.meta.url);
-  const configPath = fileURLToPath(new URL('../../tsconfig.json', import.meta.url));
-  const config = ts.readConfigFile(configPath, (path) => ts.sys.readFile(path));
-  assert.equal(config.error, undefined);
-  const parsed = ts.parseJsonConfigFileContent(
-    config.config,
-    ts.sys,
-    fileURLToPath(new URL('../../', import.meta.url)),
-  );
-  const program = ts.createProgram([thisFile], { ...parsed.options, noEmit: true });
-  const diagnostics = ts
-    .getPreEmitDiagnostics(program, program.getSourceFile(thisFile))
-    .map((diagnostic) => {
-      const text = ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n');
-      const line =
-        diagnostic.file !== undefined && diagnostic.start !== undefined
-          ? diagnostic.file.getLineAndCharacterOfPosition(diagnostic.start).line + 1
-          : 0;
-      return `line ${line}: TS${diagnostic.code} ${text}`;
-    });
   // An unused @ts-expect-error (a misuse that compiled) is reported as TS2578.
-  assert.deepEqual(diagnostics, []);
+  assert.deepEqual(compilerDiagnostics(import.meta.url), []);
 });

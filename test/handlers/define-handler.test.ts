@@ -4,9 +4,7 @@
 // file itself, so the suite fails too if a mismatched handler ever compiles.
 
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import ts from 'typescript';
 
 import { createJoinGroupHandler } from '../../src/handlers/join-group.js';
 import {
@@ -23,6 +21,7 @@ import {
   type JoinGroupRequest,
   type JoinGroupResponseInput,
 } from '../../src/protocol/generated/index.js';
+import { compilerDiagnostics } from '../helpers/compile.js';
 
 function answerJoinGroup(request: JoinGroupRequest): JoinGroupResponseInput {
   return {
@@ -143,26 +142,6 @@ test('the registry refuses a second handler for the same key', () => {
 });
 
 test('the compiler rejects every mismatched handler above and accepts the rest', () => {
-  const thisFile = fileURLToPath(import.meta.url);
-  const configPath = fileURLToPath(new URL('../../tsconfig.json', import.meta.url));
-  const config = ts.readConfigFile(configPath, (path) => ts.sys.readFile(path));
-  assert.equal(config.error, undefined);
-  const parsed = ts.parseJsonConfigFileContent(
-    config.config,
-    ts.sys,
-    fileURLToPath(new URL('../../', import.meta.url)),
-  );
-  const program = ts.createProgram([thisFile], { ...parsed.options, noEmit: true });
-  const diagnostics = ts
-    .getPreEmitDiagnostics(program, program.getSourceFile(thisFile))
-    .map((diagnostic) => {
-      const text = ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n');
-      const line =
-        diagnostic.file !== undefined && diagnostic.start !== undefined
-          ? diagnostic.file.getLineAndCharacterOfPosition(diagnostic.start).line + 1
-          : 0;
-      return `line ${line}: TS${diagnostic.code} ${text}`;
-    });
   // An unused @ts-expect-error (a mismatch that compiled) is reported as TS2578.
-  assert.deepEqual(diagnostics, []);
+  assert.deepEqual(compilerDiagnostics(import.meta.url), []);
 });
