@@ -14,13 +14,7 @@ import {
   startKafkajsGroupMember,
   startRdkafkaProducer,
 } from './recorded-clients.js';
-import {
-  assertHistoryHolds,
-  brokerOutputs,
-  replayHint,
-  saveHistory,
-  seededDelay,
-} from './scenario.js';
+import { assertHistoryHolds, brokerOutputs, failureReport, seededDelay } from './scenario.js';
 import { waitFor } from '../helpers/poll.js';
 import { faultDurationMs, faultSeeds, SeededRandom } from './seeds.js';
 
@@ -37,10 +31,7 @@ for (const seed of faultSeeds('consumer-group')) {
     const topic = `grouped-${seed}`;
     const group = `group-${seed}`;
     const failure = (error: unknown): Error =>
-      new Error(
-        `${String(error)}\nseed ${seed}; ${replayHint(file, seed)}\n${saveHistory(history, seed)}` +
-          brokerOutputs(cluster),
-      );
+      new Error(failureReport(String(error), history, seed, file) + brokerOutputs(cluster));
     try {
       await createTopic(cluster.bootstrapServers, topic, partitions);
       const members: GroupMemberLoad[] = [];

@@ -87,8 +87,6 @@ export async function runUnderLoad(options: {
     );
   }
   const acknowledged = (): number => history.count('ack');
-  const failure = (detail: string): string =>
-    `${detail}\nseed ${seed}; ${replayHint(options.file, seed)}\n${saveHistory(history, seed)}`;
 
   try {
     await waitFor(() => acknowledged() >= 20, 'the first acknowledgements', { timeoutMs: 30_000 });
@@ -101,7 +99,9 @@ export async function runUnderLoad(options: {
     );
   } catch (error) {
     await Promise.allSettled(loads.map((load) => load.stop()));
-    throw new Error(failure(String(error)) + brokerOutputs(cluster));
+    throw new Error(
+      failureReport(String(error), history, seed, options.file) + brokerOutputs(cluster),
+    );
   }
   await Promise.all(loads.map((load) => load.stop()));
 
@@ -125,9 +125,17 @@ export function assertHistoryHolds(
 ): void {
   const violations = checkHistory(history.events, check);
   if (violations.length > 0)
-    assert.fail(
-      `${describeViolations(violations)}\nseed ${seed}; ${replayHint(file, seed)}\n${saveHistory(history, seed)}`,
-    );
+    assert.fail(failureReport(describeViolations(violations), history, seed, file));
+}
+
+/** What a failed scenario says: the detail, the seed and how to replay it, the saved history. */
+export function failureReport(
+  detail: string,
+  history: History,
+  seed: number,
+  file: string,
+): string {
+  return `${detail}\nseed ${seed}; ${replayHint(file, seed)}\n${saveHistory(history, seed)}`;
 }
 
 export function saveHistory(history: History, seed: number): string {

@@ -14,13 +14,7 @@ import {
   startKafkajsProducer,
   startRdkafkaTransform,
 } from './recorded-clients.js';
-import {
-  assertHistoryHolds,
-  brokerOutputs,
-  seededDelay,
-  replayHint,
-  saveHistory,
-} from './scenario.js';
+import { assertHistoryHolds, brokerOutputs, seededDelay, failureReport } from './scenario.js';
 import { waitFor } from '../helpers/poll.js';
 import { faultDurationMs, faultSeeds, SeededRandom } from './seeds.js';
 
@@ -37,10 +31,7 @@ for (const seed of faultSeeds('transactions')) {
     const inputTopic = `input-${seed}`;
     const outputTopic = `output-${seed}`;
     const failure = (error: unknown): Error =>
-      new Error(
-        `${String(error)}\nseed ${seed}; ${replayHint(file, seed)}\n${saveHistory(history, seed)}` +
-          brokerOutputs(cluster),
-      );
+      new Error(failureReport(String(error), history, seed, file) + brokerOutputs(cluster));
     try {
       await createTopic(cluster.bootstrapServers, inputTopic, partitions);
       await createTopic(cluster.bootstrapServers, outputTopic, partitions);
