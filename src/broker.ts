@@ -70,6 +70,7 @@ import { LocalMetadataStore, type TopicMetadata } from './metadata/metadata-stor
 import { openBrokerMembership } from './cluster/broker-membership.js';
 import { ClusterTopicAdmin, ClusterTopicSync } from './cluster/cluster-topics.js';
 import { viewLeadership } from './cluster/partition-leadership.js';
+import { ReplicaFetcher } from './cluster/replica-fetcher.js';
 import {
   BrokerMetrics,
   type GroupSnapshot,
@@ -226,9 +227,16 @@ async function assemble(
   // Outside cluster mode this broker is the controller; in it, whichever broker etcd elected.
   const controllerId = (): number =>
     cluster === null ? config.nodeId : (cluster.store.controller()?.brokerId ?? -1);
-  const leadership = cluster === null ? undefined : viewLeadership(cluster.store, config.nodeId);
+  let ledHere = (_topic: string, _partition: number, _leaderEpoch: number): boolean => false;
+  const leadership =
+    cluster === null
+      ? undefined
+      : viewLeadership(cluster.store, config.nodeId, (topic, partition, leaderEpoch) =>
+          ledHere(topic, partition, leaderEpoch),
+        );
 
   let topicSync: ClusterTopicSync | null = null;
+  let replicaFetcher: ReplicaFetcher | null = null;
   let advertised: BrokerNode[] = [];
   let server: BrookServer | undefined;
   let coordinator: GroupCoordinator | undefined;
@@ -287,6 +295,25 @@ async function assemble(
     await Promise.all(
       replicas.topics().flatMap((topic) => topic.partitions.map((partition) => partition.ready)),
     );
+
+    // Cluster mode: lead or follow each partition as the view says (replica-fetcher.ts); the
+    // mirror's passes open new logs, which the fetcher then applies the view to.
+    if (cluster !== null && runningTopicSync !== null) {
+      const fetcher = new ReplicaFetcher({
+        brokerId: config.nodeId,
+        view: cluster.store,
+        replicas,
+        log: (message, error) => logger.warn(`${message}: ${String(error)}`),
+      });
+      replicaFetcher = fetcher;
+      await fetcher.start();
+      runningTopicSync.onApplied(() => void fetcher.refresh());
+    }
+    const runningReplicaFetcher = replicaFetcher;
+    ledHere = (topic, partitionIndex, leaderEpoch) => {
+      const partition = replicas.partition(topic, partitionIndex);
+      return partition?.replicaState != null && partition.leaderEpoch === leaderEpoch;
+    };
 
     const node = (): BrokerNode => advertised[0];
 
@@ -508,6 +535,8 @@ async function assemble(
       stop() {
         stopping ??= (async () => {
           observed?.detach();
+          // Replication first: no fetch of ours outlives the logs or waits on a stopping leader.
+          await runningReplicaFetcher?.stop();
           await cluster?.leave();
           await runningTopicSync?.stop();
           // Coordinators first: a JoinGroup parked on a rebalance is answered at once instead of
@@ -531,6 +560,7 @@ async function assemble(
       },
     };
   } catch (error) {
+    await replicaFetcher?.stop().catch(() => undefined);
     await topicSync?.stop().catch(() => undefined);
     await cluster?.leave().catch(() => undefined);
     await server?.stop().catch(() => undefined);

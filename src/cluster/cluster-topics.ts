@@ -112,6 +112,12 @@ export class ClusterTopicSync {
     await this.idle();
   }
 
+  /** Runs `listener` after every pass (the replica fetcher applies the view to new logs). */
+  onApplied(listener: () => void): () => void {
+    this.appliedListeners.add(listener);
+    return () => this.appliedListeners.delete(listener);
+  }
+
   async idle(): Promise<void> {
     while (this.passRunning !== undefined) await this.passRunning;
   }

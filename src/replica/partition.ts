@@ -52,7 +52,7 @@ import {
   parseSnapshotOffset,
   snapshotFileName,
 } from './producer-state.js';
-import type { ReplicaState } from './replica-state.js';
+import type { ReplicaAssignment, ReplicaState } from './replica-state.js';
 import { TransactionIndex } from './transaction-index.js';
 import { assert } from '../util/assert.js';
 
@@ -151,6 +151,16 @@ export class Partition {
     this.leaderEpochValue = leaderEpoch;
     this.replication = replication;
     this.leaderHighWatermark = null;
+    this.notifyIfAdvanced();
+  }
+
+  /**
+   * While leading: a new replica set or ISR from the cluster view. The high watermark may move
+   * at once (a lagging follower left the ISR), which answers acks=all produces waiting on it.
+   */
+  updateReplicaAssignment(assignment: ReplicaAssignment): void {
+    assert(this.replication !== null, `${this.topic}-${this.partitionIndex} is not led here`);
+    this.replication.updateAssignment(assignment);
     this.notifyIfAdvanced();
   }
 

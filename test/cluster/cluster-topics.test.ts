@@ -1,9 +1,7 @@
 // Topics in cluster mode: created, grown and deleted through etcd on any broker, mirrored into
 // every broker's logs for exactly its replicas, and served only by each partition's leader.
 //
-// Replication (followers copying the leader's records) is not built yet (src/cluster/README.md,
-// "Next: replication"): followers have their logs, but those logs stay empty, so these tests look
-// for records on the leader only.
+// Replication itself (acks=all, ISR changes, leader loss) is tested in replication-cluster.test.ts.
 
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
@@ -234,9 +232,12 @@ describe('topics in cluster mode', () => {
         1,
         `partition ${partition} holds the record on its leader`,
       );
-      // Followers have the log but no records: replication is not built yet.
+      // Every follower copies it (replication-cluster.test.ts covers replication itself).
       for (const follower of brokers.filter((broker) => broker !== leader)) {
-        assert.equal(follower.replicas.partition('orders', partition)!.logEndOffset, 0);
+        await waitFor(
+          () => follower.replicas.partition('orders', partition)!.logEndOffset === 1,
+          `broker ${follower.nodeId} to copy partition ${partition}`,
+        );
       }
     }
 
@@ -262,7 +263,8 @@ describe('topics in cluster mode', () => {
       answer.nodeEndpoints.map((node) => [node.nodeId, node.port]),
       [[leaderBroker.nodeId, leaderBroker.listeners[0]!.port]],
     );
-    assert.equal(follower.replicas.partition('orders', 0)!.logEndOffset, 0, 'nothing was appended');
+    // It holds the leader's one record, copied; the refused batch was not appended.
+    assert.equal(follower.replicas.partition('orders', 0)!.logEndOffset, 1, 'nothing was appended');
 
     // A client's Fetch and ListOffsets on the follower are refused the same way.
     const fetched = await callBroker<FetchResponse>(follower.bootstrapServers, ApiKey.Fetch, 12, {
