@@ -256,7 +256,7 @@ export class ReplicaFetcher {
       );
     const endOffset = Number(answer.endOffset);
     if (answer.leaderEpoch < 0 || endOffset < 0) return;
-    if (endOffset < partition.logEndOffset) await partition.log.truncateTo(endOffset);
+    if (endOffset < partition.logEndOffset) await partition.truncateTo(endOffset);
   }
 
   private async fetchOnce(
