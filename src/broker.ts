@@ -71,6 +71,7 @@ import { openBrokerMembership } from './cluster/broker-membership.js';
 import { ClusterTopicAdmin, ClusterTopicSync } from './cluster/cluster-topics.js';
 import { viewLeadership } from './cluster/partition-leadership.js';
 import { ReplicaFetcher } from './cluster/replica-fetcher.js';
+import { IsrManager } from './cluster/isr-manager.js';
 import {
   BrokerMetrics,
   type GroupSnapshot,
@@ -237,6 +238,7 @@ async function assemble(
 
   let topicSync: ClusterTopicSync | null = null;
   let replicaFetcher: ReplicaFetcher | null = null;
+  let isrManager: IsrManager | null = null;
   let advertised: BrokerNode[] = [];
   let server: BrookServer | undefined;
   let coordinator: GroupCoordinator | undefined;
@@ -269,6 +271,15 @@ async function assemble(
       cluster === null || runningTopicSync === null
         ? null
         : new ClusterTopicAdmin(cluster.store, () => cluster.controller, runningTopicSync);
+    // Topic configs in cluster mode live in etcd; a topic the view does not hold (the internal
+    // topics, kept locally) is altered here as on one broker.
+    const setTopicConfigs =
+      topicAdmin === null || cluster === null
+        ? undefined
+        : async (name: string, configs: Record<string, string>) => {
+            if (cluster.store.topics().has(name)) await topicAdmin.setTopicConfigs(name, configs);
+            else await replicas.setTopicConfigs(name, configs);
+          };
     const internalTopicPorts: InternalTopicPorts = {
       metadata,
       existingLog: (topic, partition) => logManager.getLog(topic, partition),
@@ -308,8 +319,20 @@ async function assemble(
       replicaFetcher = fetcher;
       await fetcher.start();
       runningTopicSync.onApplied(() => void fetcher.refresh());
+      // Where this broker leads, it shrinks and expands the ISR in etcd (isr-manager.ts).
+      isrManager = new IsrManager({
+        brokerId: config.nodeId,
+        view: cluster.store,
+        writePartitionState: (topic, partition, expectedPartitionEpoch, next) =>
+          cluster.store.updatePartitionState(topic, partition, expectedPartitionEpoch, next, null),
+        partition: (topic, partition) => replicas.partition(topic, partition),
+        replicaLagTimeMaxMs: cluster.settings.replicaLagTimeMaxMs,
+        log: (message, error) => logger.warn(`${message}: ${String(error)}`),
+      });
+      isrManager.start();
     }
     const runningReplicaFetcher = replicaFetcher;
+    const runningIsrManager = isrManager;
     ledHere = (topic, partitionIndex, leaderEpoch) => {
       const partition = replicas.partition(topic, partitionIndex);
       return partition?.replicaState != null && partition.leaderEpoch === leaderEpoch;
@@ -448,8 +471,20 @@ async function assemble(
       .register(createDeleteRecordsHandler({ replicas, leadership }))
       .register(createOffsetForLeaderEpochHandler({ replicas, leadership }))
       .register(createDescribeConfigsHandler({ replicas, brokerConfigs }))
-      .register(createAlterConfigsHandler({ replicas, brokerConfigs }))
-      .register(createIncrementalAlterConfigsHandler({ replicas, brokerConfigs }))
+      .register(
+        createAlterConfigsHandler({
+          replicas,
+          brokerConfigs,
+          clusterSetTopicConfigs: setTopicConfigs,
+        }),
+      )
+      .register(
+        createIncrementalAlterConfigsHandler({
+          replicas,
+          brokerConfigs,
+          clusterSetTopicConfigs: setTopicConfigs,
+        }),
+      )
       .register(
         createDescribeClusterHandler({
           clusterId,
@@ -536,6 +571,7 @@ async function assemble(
         stopping ??= (async () => {
           observed?.detach();
           // Replication first: no fetch of ours outlives the logs or waits on a stopping leader.
+          await runningIsrManager?.stop();
           await runningReplicaFetcher?.stop();
           await cluster?.leave();
           await runningTopicSync?.stop();
@@ -560,6 +596,7 @@ async function assemble(
       },
     };
   } catch (error) {
+    await isrManager?.stop().catch(() => undefined);
     await replicaFetcher?.stop().catch(() => undefined);
     await topicSync?.stop().catch(() => undefined);
     await cluster?.leave().catch(() => undefined);

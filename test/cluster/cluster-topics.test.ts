@@ -336,4 +336,51 @@ describe('topics in cluster mode', () => {
       assert.equal(metadata.topics[0]!.errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
     }
   });
+
+  test('a topic config altered on one broker applies on every broker and outlives the next mirror pass', async () => {
+    const brokers = await startCluster(3);
+    const admin = kafkaOf(brokers[0]!).admin();
+    await admin.connect();
+    after(() => admin.disconnect());
+    await admin.createTopics({
+      topics: [{ topic: 'tuned', numPartitions: 3, replicationFactor: 2 }],
+      waitForLeaders: true,
+    });
+    const admins = new Map<number, ReturnType<Kafka['admin']>>();
+    for (const broker of brokers) {
+      const brokerAdmin = kafkaOf(broker).admin();
+      await brokerAdmin.connect();
+      after(() => brokerAdmin.disconnect());
+      admins.set(broker.nodeId, brokerAdmin);
+    }
+    const retentionOf = async (broker: Broker): Promise<string | undefined> => {
+      const described = await admins.get(broker.nodeId)!.describeConfigs({
+        resources: [{ type: 2, name: 'tuned', configNames: ['retention.ms'] }],
+        includeSynonyms: false,
+      });
+      return described.resources[0]?.configEntries[0]?.configValue;
+    };
+    await admin.alterConfigs({
+      validateOnly: false,
+      resources: [
+        { type: 2, name: 'tuned', configEntries: [{ name: 'retention.ms', value: '3600000' }] },
+      ],
+    });
+    for (const broker of brokers) {
+      await waitFor(
+        async () => (await retentionOf(broker)) === '3600000',
+        `broker ${broker.nodeId} to apply retention.ms`,
+      );
+      for (const partition of broker.replicas.topic('tuned')!.partitions)
+        if (partition !== undefined) assert.equal(partition.log.config.retentionMs, 3_600_000);
+    }
+    // Another topic change makes every mirror run a pass: the altered config stays.
+    await admin.createTopics({
+      topics: [{ topic: 'other', numPartitions: 1, replicationFactor: 3 }],
+    });
+    for (const broker of brokers) {
+      await waitFor(() => broker.replicas.topic('other') !== undefined, 'the other topic');
+      assert.equal(await retentionOf(broker), '3600000');
+    }
+  });
 });
