@@ -8,6 +8,7 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { type Broker, startBroker } from '../../src/broker.js';
 import { KafkaConnection } from '../../src/client/kafka-connection.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
@@ -395,3 +396,87 @@ test('a stalled follower leaves the ISR and produce goes on; below min.insync.re
   assert.equal(Number(resumed.baseOffset), 15, 'the refused batch was not appended');
   await waitForIdenticalLogs(cluster.nodes, 'byte-identical logs on all three');
 });
+
+test('a follower fetches all it follows from one leader over one connection', async (t) => {
+  const prefix = uniquePrefix();
+  const brokers: Broker[] = [];
+  t.after(async () => {
+    for (const broker of brokers) await broker.stop();
+  });
+  for (let nodeId = 1; nodeId <= 3; nodeId++) {
+    brokers.push(
+      await startBroker({
+        settings: {
+          'etcd.endpoints': etcd.endpoint,
+          'etcd.prefix': prefix,
+          'node.id': nodeId,
+          'broker.session.timeout.ms': 2000,
+          'http.listeners': 'http://127.0.0.1:0',
+        },
+      }),
+    );
+  }
+  await waitFor(
+    async () =>
+      (
+        await callBroker<MetadataResponse>(brokers[0]!.bootstrapServers, ApiKey.Metadata, 12, {
+          topics: [],
+          allowAutoTopicCreation: false,
+          includeTopicAuthorizedOperations: false,
+        })
+      ).brokers.length === 3,
+    'three brokers',
+  );
+  // Twelve partitions, four led by each broker, each followed by the two others.
+  const created = await callBroker<CreateTopicsResponse>(
+    brokers[0]!.bootstrapServers,
+    ApiKey.CreateTopics,
+    5,
+    {
+      topics: [
+        { name: 'wide', numPartitions: 12, replicationFactor: 3, assignments: [], configs: [] },
+      ],
+      timeoutMs: 10_000,
+      validateOnly: false,
+    },
+  );
+  assert.equal(created.topics[0]!.errorCode, ErrorCode.NONE);
+  const records = await makeBatch({ seed: 9, recordsCount: 2, valueBytes: 50 });
+  for (let index = 0; index < 12; index++) {
+    const leader = await waitFor(() => {
+      const led = brokers.find((broker) => broker.replicas.partition('wide', index)?.replicaState);
+      return led;
+    }, `a leader for partition ${index}`);
+    const connection = await KafkaConnection.open(leader.bootstrapServers, { clientId: 'wide' });
+    const response = await connection.request<ProduceResponse>(ApiKey.Produce, 9, {
+      transactionalId: null,
+      acks: -1,
+      timeoutMs: 10_000,
+      topicData: [{ name: 'wide', partitionData: [{ index, records }] }],
+    });
+    connection.close();
+    assert.equal(response.responses[0]!.partitionResponses[0]!.errorCode, ErrorCode.NONE);
+  }
+  for (const broker of brokers) {
+    for (let index = 0; index < 12; index++)
+      await waitFor(
+        () => broker.replicas.partition('wide', index)!.logEndOffset === 2,
+        `broker ${broker.nodeId} to hold partition ${index}`,
+      );
+  }
+  // Each broker's clients now are the two others' fetchers, one connection each.
+  for (const broker of brokers) {
+    let seen = -1;
+    await waitFor(
+      async () => (seen = await connectionsOf(broker)) === 2,
+      () => `broker ${broker.nodeId} to have 2 connections (it has ${seen})`,
+    );
+  }
+});
+
+async function connectionsOf(broker: Broker): Promise<number> {
+  const { host, port } = broker.httpListeners[0]!;
+  const text = await (await fetch(`http://${host}:${port}/metrics`)).text();
+  const match = /^brook_connections (\d+)/m.exec(text);
+  return Number(match?.[1] ?? -1);
+}
