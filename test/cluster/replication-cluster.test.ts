@@ -8,6 +8,7 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { Kafka, logLevel } from 'kafkajs';
 import { type Broker, startBroker } from '../../src/broker.js';
 import { KafkaConnection } from '../../src/client/kafka-connection.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
@@ -17,7 +18,7 @@ import type { FetchResponse } from '../../src/protocol/generated/fetch.js';
 import type { MetadataResponse } from '../../src/protocol/generated/metadata.js';
 import type { ProduceResponse } from '../../src/protocol/generated/produce.js';
 import { BatchField, LOG_OVERHEAD_BYTES, readInt64 } from '../../src/record/batch.js';
-import { buildBatch } from '../../src/record/records.js';
+import { buildBatch, decodeBatchSync } from '../../src/record/records.js';
 import { type BrokerProcess, startBrokerProcess } from '../helpers/broker-process.js';
 import { startEtcd, uniquePrefix, waitFor } from '../helpers/etcd.js';
 import { makeBatch, stamped } from '../helpers/storage-batches.js';
@@ -480,3 +481,46 @@ async function connectionsOf(broker: Broker): Promise<number> {
   const match = /^brook_connections (\d+)/m.exec(text);
   return Number(match?.[1] ?? -1);
 }
+
+test('a kafkajs idempotent producer with default retries sends on through a leader SIGKILL; the new leader holds every record once, in order', async (t) => {
+  const cluster = await startProcessCluster(t, {
+    sessionTimeoutMs: 3000,
+    replicaLagTimeMaxMs: 10_000,
+  });
+  const before = await createTopic(cluster);
+  // kafkajs with its default retry settings, as an application would run it.
+  const kafka = new Kafka({
+    clientId: 'replication-test',
+    brokers: cluster.nodes.map((node) => node.process.bootstrapServers),
+    logLevel: logLevel.NOTHING,
+  });
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  t.after(() => producer.disconnect());
+  const send = (index: number) =>
+    producer.send({
+      topic: TOPIC,
+      acks: -1,
+      messages: [{ partition: 0, value: `record ${index}` }],
+    });
+  for (let index = 0; index < 20; index++) await send(index);
+  // The leader dies with a send in flight: kafkajs retries it on the new leader.
+  const inFlight = send(20);
+  await cluster.node(before.leader).process.kill();
+  await inFlight;
+  for (let index = 21; index < 40; index++) await send(index);
+
+  const after = await layoutOf(cluster.nodes.find((node) => node.nodeId !== before.leader)!);
+  assert.ok(after !== undefined && after.leader !== before.leader && after.leader >= 0);
+  const values: string[] = [];
+  const log = await readCommitted(cluster.node(after.leader));
+  for (let position = 0; position < log.length;) {
+    const batch = decodeBatchSync(log, position);
+    for (const record of batch.records) values.push(record.value!.toString());
+    position += LOG_OVERHEAD_BYTES + batch.batchLength;
+  }
+  assert.deepEqual(
+    values,
+    Array.from({ length: 40 }, (_, index) => `record ${index}`),
+  );
+});
