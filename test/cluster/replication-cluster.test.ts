@@ -284,6 +284,7 @@ test('after a leader SIGKILL a new leader serves every acks=all record, deduplic
   }
 
   await leader.process.kill();
+  const killedAtMs = Date.now();
   const survivors = cluster.nodes.filter((node) => node !== leader);
   const after = await waitFor(
     async () => {
@@ -302,6 +303,10 @@ test('after a leader SIGKILL a new leader serves every acks=all record, deduplic
   // The producer never heard the last answer and sends the batch again: the new leader knows it.
   const retried = await produceToLeader(newLeader, batches[9]!);
   assert.equal(retried.errorCode, ErrorCode.NONE, retried.errorMessage ?? '');
+  // A figure, not a check: SIGKILL to the first acks=all answer from the new leader.
+  t.diagnostic(
+    `leader SIGKILL to the first acknowledged produce: ${Date.now() - killedAtMs} ms (broker.session.timeout.ms 3000)`,
+  );
   assert.equal(Number(retried.baseOffset), 45, 'the retry is answered with the original offset');
   batches.push(await idempotentBatch(10));
   const next = await produce(newLeader, batches[10]!);
