@@ -529,3 +529,65 @@ test('a kafkajs idempotent producer with default retries sends on through a lead
     Array.from({ length: 40 }, (_, index) => `record ${index}`),
   );
 });
+
+test('a leader stalled past its session is deposed: what it took meanwhile is not acknowledged, and on resuming it truncates and rejoins', async (t) => {
+  const cluster = await startProcessCluster(t, {
+    sessionTimeoutMs: 3000,
+    replicaLagTimeMaxMs: 10_000,
+  });
+  const before = await createTopic(cluster);
+  const stalled = cluster.node(before.leader);
+  const first = await makeBatch({ seed: 1, recordsCount: 5, valueBytes: 100 });
+  assert.equal((await produceToLeader(stalled, first)).errorCode, ErrorCode.NONE);
+
+  // A client connected to the leader sends while the leader is stopped; the kernel holds it.
+  const connection = await KafkaConnection.open(stalled.process.bootstrapServers, {
+    clientId: 'replication-test',
+    requestTimeoutMs: 60_000,
+  });
+  t.after(() => connection.close());
+  stalled.process.child.kill('SIGSTOP');
+  const sentToStalled = connection.request<ProduceResponse>(ApiKey.Produce, 9, {
+    transactionalId: null,
+    acks: -1,
+    timeoutMs: 30_000,
+    topicData: [
+      {
+        name: TOPIC,
+        partitionData: [
+          { index: 0, records: await makeBatch({ seed: 2, recordsCount: 5, valueBytes: 100 }) },
+        ],
+      },
+    ],
+  });
+  const survivors = cluster.nodes.filter((node) => node !== stalled);
+  const after = await waitFor(
+    async () => {
+      const layout = await layoutOf(survivors[0]!);
+      return layout !== undefined && layout.leader !== stalled.nodeId && layout.leader >= 0
+        ? layout
+        : undefined;
+    },
+    'a new leader while the old one is stopped',
+    { timeoutMs: WAIT_MS },
+  );
+  const second = await makeBatch({ seed: 3, recordsCount: 5, valueBytes: 100 });
+  const written = await produceToLeader(cluster.node(after.leader), second);
+  assert.equal(written.errorCode, ErrorCode.NONE);
+  assert.equal(Number(written.baseOffset), 5);
+
+  stalled.process.child.kill('SIGCONT');
+  const answer = (await sentToStalled).responses[0]!.partitionResponses[0]!;
+  assert.equal(answer.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER, answer.errorMessage ?? '');
+  await waitFor(
+    async () => (await layoutOf(cluster.node(after.leader)))?.isr.length === 3,
+    'the old leader to rejoin the ISR',
+    { timeoutMs: WAIT_MS },
+  );
+  const expected = Buffer.concat([
+    stamped(first, 0, before.leaderEpoch),
+    stamped(second, 5, after.leaderEpoch),
+  ]);
+  const logs = await waitForIdenticalLogs(cluster.nodes, 'byte-identical logs on all three');
+  assert.ok(logs.equals(expected), 'the old leader cut what it took while deposed');
+});
