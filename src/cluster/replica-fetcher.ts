@@ -73,6 +73,8 @@ interface LeaderSession {
   /** Partitions in the request under way: unfollowing one closes the connection to end it. */
   readonly inFlight: Set<string>;
   connection: KafkaConnection | null;
+  /** The connection was closed by `unfollow` to end a parked fetch: reconnect, nothing failed. */
+  interrupted: boolean;
   stopped: boolean;
   /** Ends an idle wait early (a partition joined, or the session stops). */
   wake: (() => void) | null;
@@ -213,6 +215,7 @@ export class ReplicaFetcher {
         partitions: new Map(),
         inFlight: new Set(),
         connection: null,
+        interrupted: false,
         stopped: false,
         wake: null,
         done: Promise.resolve(),
@@ -234,7 +237,10 @@ export class ReplicaFetcher {
     this.followedBy.delete(key);
     session.partitions.delete(key);
     // A parked fetch may hold it for FETCH_WAIT_MAX_MS: end it (the others are asked again).
-    if (session.inFlight.has(key)) session.connection?.close();
+    if (session.inFlight.has(key)) {
+      session.interrupted = true;
+      session.connection?.close();
+    }
     if (session.partitions.size === 0) {
       this.sessions.delete(session.leaderId);
       this.stopSession(session);
@@ -268,11 +274,15 @@ export class ReplicaFetcher {
         failures = 0;
       } catch (error) {
         if (session.stopped) break;
+        session.connection?.close();
+        session.connection = null;
+        if (session.interrupted) {
+          session.interrupted = false;
+          continue;
+        }
         // The first failure of a streak is told; the retries while a leader is away are not.
         if (++failures === 1)
           this.options.log?.(`replica fetch from broker ${session.leaderId} failed`, error);
-        session.connection?.close();
-        session.connection = null;
         await this.idle(session, FETCH_BACKOFF_MS);
       }
     }
