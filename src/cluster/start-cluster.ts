@@ -43,6 +43,11 @@ export interface StartClusterOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Told each line a broker prints (`brook dev-cluster` forwards them). */
   readonly onOutput?: (brokerId: number, line: string) => void;
+  /**
+   * Each child in its own process group, so a terminal's Ctrl-C reaches only the caller, which
+   * then stops brokers before etcd (`brook dev-cluster`). Default false.
+   */
+  readonly detached?: boolean;
   /** How long startCluster and restart wait for brokers to register (default 60 s). */
   readonly startTimeoutMs?: number;
 }
@@ -67,6 +72,8 @@ export interface Cluster {
   readonly brokers: readonly ClusterBrokerInfo[];
   /** The etcd client URL the brokers use (its etcd.endpoints). */
   readonly etcdEndpoint: string;
+  /** The etcd process id (undefined once stopped). */
+  readonly etcdPid: number | undefined;
   /** The brokers' etcd.prefix. */
   readonly etcdPrefix: string;
   broker(id: number): ClusterBrokerInfo;
@@ -140,6 +147,7 @@ class BrokerChild implements ClusterBrokerInfo {
       cwd: this.cwd,
       env: { ...process.env, ...this.options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: this.options.detached === true,
     });
     this.child = child;
     this.paused = false;
@@ -251,7 +259,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
     if (ownsDataDir) await rm(root, { recursive: true, force: true });
   };
   try {
-    etcd = await EtcdProcess.start({ dataDir: etcdDataDir });
+    etcd = await EtcdProcess.start({ dataDir: etcdDataDir, detached: options.detached });
     const cli = cliCommand();
     for (let id = 1; id <= brokerCount; id++) {
       const port = options.basePort === undefined ? await freePort() : options.basePort + id - 1;
@@ -298,6 +306,9 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
     bootstrapServers: children.map((child) => `${child.host}:${child.port}`).join(','),
     brokers: children,
     etcdEndpoint: runningEtcd.endpoint,
+    get etcdPid() {
+      return runningEtcd.pid;
+    },
     etcdPrefix,
     broker: find,
     kill: (id) => find(id).kill(),
