@@ -508,6 +508,16 @@ async function assemble(
       stop() {
         stopping ??= (async () => {
           observed?.detach();
+          // Cluster mode: leaderships move to other in-sync replicas while this broker still
+          // serves, so clients see a retriable NOT_LEADER_OR_FOLLOWER and not a dead leader.
+          if (cluster?.settings.controlledShutdownEnable === true) {
+            const kept = await cluster.controlledShutdown().catch((error: Error) => {
+              logger.warn(`controlled shutdown failed (${error.message}); leaving without it`);
+              return [];
+            });
+            if (kept.length > 0)
+              logger.warn(`controlled shutdown: still leading ${kept.join(', ')}; leaving anyway`);
+          }
           await cluster?.leave();
           await runningTopicSync?.stop();
           // Coordinators first: a JoinGroup parked on a rebalance is answered at once instead of

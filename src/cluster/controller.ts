@@ -14,6 +14,9 @@
 //     ISR it was in. With no live ISR member the partition goes offline (leader -1, the last ISR
 //     kept), unless the topic allows unclean election: then a live out-of-sync replica leads.
 //   - an offline partition's ISR member registers again → it leads.
+//   - a broker asks for a controlled shutdown (`shutting-down/<id>`) → each partition it leads
+//     moves to another live ISR member, as if it were dead for leadership only; it stays in the
+//     ISRs until its registration goes. No leadership moves to it meanwhile.
 //   - preferred-leader election on request, and every leaderImbalanceCheckIntervalMs when
 //     auto.leader.rebalance.enable.
 //   - topic creation and partition addition with placement.ts.
@@ -230,13 +233,16 @@ export class Controller extends EventEmitter<ControllerEvents> {
     partitions?: readonly { topic: string; partition: number }[],
   ): Promise<string[]> {
     const fence = this.requireFence();
-    const live = this.store.brokers();
     const moved: string[] = [];
     for (const { topic, partition } of partitions ?? this.allPartitions()) {
       const state = this.store.partitionState(topic, partition);
       if (state === undefined) continue;
       const preferred = state.replicas[0]!;
-      if (state.leader === preferred || !live.has(preferred) || !state.isr.includes(preferred))
+      if (
+        state.leader === preferred ||
+        !this.eligibleLeader(preferred) ||
+        !state.isr.includes(preferred)
+      )
         continue;
       try {
         await this.store.updatePartitionState(
@@ -362,32 +368,56 @@ export class Controller extends EventEmitter<ControllerEvents> {
     }
   }
 
-  /** The partition's next state given the live brokers, or null when nothing changes. */
+  /**
+   * The partition's next state given the live brokers, or null when nothing changes. A broker in
+   * controlled shutdown is alive but takes no leadership: a partition it leads moves to another
+   * live ISR member, and it stays in the ISR (it is still in sync) until its registration goes.
+   */
   private decide(topic: string, state: PartitionState): Decision | null {
     const live = this.store.brokers();
+    const eligible = (id: number): boolean => this.eligibleLeader(id);
     const liveIsr = state.isr.filter((id) => live.has(id));
     const leaderAlive = state.leader !== NO_LEADER && live.has(state.leader);
     if (leaderAlive) {
+      if (!eligible(state.leader)) {
+        const successor = state.replicas.find((id) => liveIsr.includes(id) && eligible(id));
+        if (successor !== undefined) {
+          return {
+            ...state,
+            leader: successor,
+            leaderEpoch: state.leaderEpoch + 1,
+            isr: liveIsr,
+          };
+        }
+      }
       if (liveIsr.length === state.isr.length) return null;
       return { ...state, isr: liveIsr };
     }
+    // A broker shutting down leads only when no other in-sync replica is alive.
     const inSync = state.replicas.filter((id) => liveIsr.includes(id));
-    if (inSync.length > 0) {
-      return { ...state, leader: inSync[0]!, leaderEpoch: state.leaderEpoch + 1, isr: liveIsr };
+    const inSyncLeader = inSync.find(eligible) ?? inSync[0];
+    if (inSyncLeader !== undefined) {
+      return { ...state, leader: inSyncLeader, leaderEpoch: state.leaderEpoch + 1, isr: liveIsr };
     }
     const liveReplicas = state.replicas.filter((id) => live.has(id));
-    if (this.uncleanAllowed(topic) && liveReplicas.length > 0) {
+    const uncleanLeader = liveReplicas.find(eligible) ?? liveReplicas[0];
+    if (this.uncleanAllowed(topic) && uncleanLeader !== undefined) {
       return {
         ...state,
-        leader: liveReplicas[0]!,
+        leader: uncleanLeader,
         leaderEpoch: state.leaderEpoch + 1,
-        isr: [liveReplicas[0]!],
+        isr: [uncleanLeader],
       };
     }
     if (state.leader === NO_LEADER) return null;
     // Offline: no leader, and the ISR keeps the last leader, the only replica known to hold every
     // acknowledged record, so it alone may lead when it returns.
     return { ...state, leader: NO_LEADER, leaderEpoch: state.leaderEpoch + 1, isr: [state.leader] };
+  }
+
+  /** Alive and not in controlled shutdown. */
+  private eligibleLeader(brokerId: number): boolean {
+    return this.store.brokers().has(brokerId) && !this.store.shuttingDownBrokers().has(brokerId);
   }
 
   private uncleanAllowed(topic: string): boolean {
@@ -400,7 +430,8 @@ export class Controller extends EventEmitter<ControllerEvents> {
     const liveReplicas = replicas.filter((id) => live.has(id));
     if (liveReplicas.length === 0)
       return { leader: NO_LEADER, leaderEpoch: 0, isr: [replicas[0]!], replicas };
-    return { leader: liveReplicas[0]!, leaderEpoch: 0, isr: liveReplicas, replicas };
+    const leader = liveReplicas.find((id) => this.eligibleLeader(id)) ?? liveReplicas[0]!;
+    return { leader, leaderEpoch: 0, isr: liveReplicas, replicas };
   }
 
   private liveBrokers(): { brokerId: number; rack: string | null }[] {

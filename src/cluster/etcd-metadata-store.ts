@@ -8,6 +8,8 @@
 //                               create revision is controller, that revision is its epoch
 //   topics/<name>               { topicId (hex), partitions: replica ids per partition, configs }
 //   partitions/<name>/<index>   PartitionState JSON
+//   shutting-down/<id>          a broker id, under its lease: the broker asks the controller to
+//                               move its leaderships away (controlled shutdown)
 //
 // The view is loaded with one range read and then kept current by one watch on the whole prefix,
 // starting at the revision after that read, so no change is missed between the two. Every read
@@ -46,6 +48,8 @@ export const clusterKeys = {
   topic: (name: string): string => `topics/${name}`,
   partitions: (topic: string): string => `partitions/${topic}/`,
   partition: (topic: string, partition: number): string => `partitions/${topic}/${partition}`,
+  shuttingDown: 'shutting-down/',
+  shuttingDownBroker: (brokerId: number): string => `shutting-down/${brokerId}`,
 } as const;
 
 /** Proof of controllership: the candidate key and the create revision it had when elected. */
@@ -68,6 +72,7 @@ export class EtcdMetadataStore implements ClusterView {
   private readonly candidates = new Map<string, { brokerId: number; createRevision: number }>();
   private readonly topicsByName = new Map<string, TopicAssignment>();
   private readonly partitionStates = new Map<string, PartitionState>();
+  private readonly shuttingDownIds = new Set<number>();
   /** The mod revision each key was last applied at, so an older change never overwrites. */
   private readonly appliedRevisions = new Map<string, number>();
   private readonly listeners = new Set<(change: ClusterChange) => void>();
@@ -121,6 +126,11 @@ export class EtcdMetadataStore implements ClusterView {
 
   controller(): ControllerInfo | null {
     return this.currentController;
+  }
+
+  /** Live brokers that asked for a controlled shutdown: no leadership moves to them. */
+  shuttingDownBrokers(): ReadonlySet<number> {
+    return this.shuttingDownIds;
   }
 
   topics(): ReadonlyMap<string, TopicAssignment> {
@@ -386,6 +396,9 @@ export class EtcdMetadataStore implements ClusterView {
     if (kind === 'brokers') {
       this.brokersById.delete(Number(name));
       this.emit({ kind: 'brokers' });
+    } else if (kind === 'shutting-down') {
+      this.shuttingDownIds.delete(Number(name));
+      this.emit({ kind: 'brokers' });
     } else if (kind === 'topics' && name !== undefined) {
       this.topicsByName.delete(name);
       this.emit({ kind: 'topic', topic: name });
@@ -408,6 +421,10 @@ export class EtcdMetadataStore implements ClusterView {
     try {
       if (kind === 'brokers') {
         this.brokersById.set(Number(name), parseBroker(value, key));
+        return { kind: 'brokers' };
+      }
+      if (kind === 'shutting-down') {
+        this.shuttingDownIds.add(Number(name));
         return { kind: 'brokers' };
       }
       if (kind === 'topics' && name !== undefined) {
