@@ -47,6 +47,7 @@ import { createDeleteTopicsHandler } from './handlers/delete-topics.js';
 import { createDescribeClusterHandler } from './handlers/describe-cluster.js';
 import { createDescribeConfigsHandler } from './handlers/describe-configs.js';
 import { createDescribeLogDirsHandler } from './handlers/describe-log-dirs.js';
+import { createElectLeadersHandler } from './handlers/elect-leaders.js';
 import { createIncrementalAlterConfigsHandler } from './handlers/incremental-alter-configs.js';
 import { createOffsetForLeaderEpochHandler } from './handlers/offset-for-leader-epoch.js';
 import { createDeleteGroupsHandler } from './handlers/delete-groups.js';
@@ -430,7 +431,16 @@ async function assemble(
           brokers: clusterBrokers,
         }),
       )
-      .register(createDescribeLogDirsHandler({ replicas, logDir }));
+      .register(createDescribeLogDirsHandler({ replicas, logDir }))
+      .register(
+        createElectLeadersHandler({
+          replicas,
+          electLeaders:
+            topicAdmin === null
+              ? undefined
+              : (type, partitions) => topicAdmin.electLeaders(type, partitions),
+        }),
+      );
     // Transactions and idempotent producers (issue 5).
     const groupCoordinator = coordinator;
     const partitionExists = (topic: string, partition: number): boolean =>

@@ -18,7 +18,7 @@
 
 import type { ClusterView, TopicAssignment } from '../metadata/cluster-metadata.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
-import type { Controller } from './controller.js';
+import type { Controller, ElectionResult, ElectionType } from './controller.js';
 import { ClusterError, ClusterErrorCode } from './errors.js';
 import type { ControllerFence, EtcdMetadataStore } from './etcd-metadata-store.js';
 
@@ -67,6 +67,14 @@ export class ClusterTopicAdmin {
   async deleteTopic(name: string): Promise<void> {
     await this.controller().deleteTopic(name, this.fence());
     await this.sync.whenApplied(name, (topic) => topic === undefined);
+  }
+
+  /** ElectLeaders, written with the controller's fence (controller.ts, electLeaders). */
+  async electLeaders(
+    type: ElectionType,
+    partitions: readonly { topic: string; partition: number }[] | null,
+  ): Promise<ElectionResult[]> {
+    return this.controller().electLeaders(type, partitions, this.fence());
   }
 
   /** Undefined on the controller (its own fence applies), else the controller's from the view. */

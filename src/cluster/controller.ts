@@ -62,6 +62,21 @@ export interface ControllerEvents {
 
 type Decision = Omit<PartitionState, 'partitionEpoch'>;
 
+/** Kafka's ElectLeaders election types: 0 preferred, 1 unclean. */
+export type ElectionType = 'preferred' | 'unclean';
+
+/** One partition's outcome of an election, in Kafka's terms. */
+export interface ElectionResult {
+  readonly topic: string;
+  readonly partition: number;
+  /** NONE when the leader changed; ELECTION_NOT_NEEDED, PREFERRED_LEADER_NOT_AVAILABLE, ... */
+  readonly errorCode: number;
+  readonly errorMessage: string | null;
+}
+
+/** How often one partition's election is re-decided when other writes keep coming first. */
+const ELECTION_ATTEMPTS_MAX = 5;
+
 export class Controller extends EventEmitter<ControllerEvents> {
   private candidateKey: string | undefined;
   /** The create revision of candidateKey: the controller epoch if this candidacy wins. */
@@ -232,32 +247,95 @@ export class Controller extends EventEmitter<ControllerEvents> {
   async electPreferredLeaders(
     partitions?: readonly { topic: string; partition: number }[],
   ): Promise<string[]> {
-    const fence = this.requireFence();
-    const moved: string[] = [];
-    for (const { topic, partition } of partitions ?? this.allPartitions()) {
+    const results = await this.electLeaders('preferred', partitions ?? null);
+    return results
+      .filter((result) => result.errorCode === ErrorCode.NONE)
+      .map(({ topic, partition }) => `${topic}-${partition}`);
+  }
+
+  /**
+   * ElectLeaders. `preferred`: the first replica leads if it is alive, not shutting down and in
+   * the ISR (PREFERRED_LEADER_NOT_AVAILABLE otherwise). `unclean`: a partition with no leader
+   * gets one: a live ISR member if any, else the first live replica, alone in the ISR, whatever
+   * the topic's unclean.leader.election.enable says (the operator asked); ELIGIBLE_LEADERS_NOT_
+   * AVAILABLE with no live replica. A partition needing nothing is ELECTION_NOT_NEEDED. Every
+   * change is a fenced compare-and-swap, re-decided from the view when another write came first.
+   * `partitions` null means every partition; the results then list only the ones that changed or
+   * failed. A broker that is not controller passes the controller's fence, as for createTopic.
+   */
+  async electLeaders(
+    type: ElectionType,
+    partitions: readonly { topic: string; partition: number }[] | null,
+    fence: ControllerFence = this.requireFence(),
+  ): Promise<ElectionResult[]> {
+    const results: ElectionResult[] = [];
+    for (const { topic, partition } of partitions ?? [...this.allPartitions()]) {
+      const result = await this.electLeader(type, topic, partition, fence);
+      if (partitions !== null || result.errorCode !== ErrorCode.ELECTION_NOT_NEEDED)
+        results.push(result);
+    }
+    return results;
+  }
+
+  private async electLeader(
+    type: ElectionType,
+    topic: string,
+    partition: number,
+    fence: ControllerFence,
+  ): Promise<ElectionResult> {
+    const answer = (errorCode: number, errorMessage: string | null = null): ElectionResult => ({
+      topic,
+      partition,
+      errorCode,
+      errorMessage,
+    });
+    for (let attempt = 0; attempt < ELECTION_ATTEMPTS_MAX; attempt++) {
       const state = this.store.partitionState(topic, partition);
-      if (state === undefined) continue;
-      const preferred = state.replicas[0]!;
-      if (
-        state.leader === preferred ||
-        !this.eligibleLeader(preferred) ||
-        !state.isr.includes(preferred)
-      )
-        continue;
-      try {
-        await this.store.updatePartitionState(
-          topic,
-          partition,
-          state.partitionEpoch,
-          { ...state, leader: preferred, leaderEpoch: state.leaderEpoch + 1 },
-          fence,
+      if (state === undefined) {
+        return answer(
+          ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          `partition ${topic}-${partition} does not exist`,
         );
-        moved.push(`${topic}-${partition}`);
+      }
+      const next = type === 'preferred' ? this.preferredLeader(state) : this.uncleanLeader(state);
+      if (typeof next === 'number') return answer(next);
+      try {
+        await this.store.updatePartitionState(topic, partition, state.partitionEpoch, next, fence);
+        return answer(ErrorCode.NONE);
       } catch (error) {
         if ((error as ClusterError).code !== ClusterErrorCode.STALE_PARTITION_EPOCH) throw error;
+        // Another write came first; the view has it (or will in a moment): decide again.
+        await new Promise((resolve) => setTimeout(resolve, 20));
       }
     }
-    return moved;
+    return answer(
+      ErrorCode.REQUEST_TIMED_OUT,
+      `partition ${topic}-${partition} kept changing; try the election again`,
+    );
+  }
+
+  /** The state with the preferred replica leading, or the error code saying why not. */
+  private preferredLeader(state: PartitionState): Decision | number {
+    const preferred = state.replicas[0]!;
+    if (state.leader === preferred) return ErrorCode.ELECTION_NOT_NEEDED;
+    if (!this.eligibleLeader(preferred) || !state.isr.includes(preferred))
+      return ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE;
+    return { ...state, leader: preferred, leaderEpoch: state.leaderEpoch + 1 };
+  }
+
+  /** A leader for a partition without one, out of sync if need be, or the error code. */
+  private uncleanLeader(state: PartitionState): Decision | number {
+    const live = this.store.brokers();
+    if (state.leader !== NO_LEADER && live.has(state.leader)) return ErrorCode.ELECTION_NOT_NEEDED;
+    const liveIsr = state.isr.filter((id) => live.has(id));
+    const inSync = state.replicas.filter((id) => liveIsr.includes(id));
+    const inSyncLeader = inSync.find((id) => this.eligibleLeader(id)) ?? inSync[0];
+    if (inSyncLeader !== undefined)
+      return { ...state, leader: inSyncLeader, leaderEpoch: state.leaderEpoch + 1, isr: liveIsr };
+    const liveReplicas = state.replicas.filter((id) => live.has(id));
+    const leader = liveReplicas.find((id) => this.eligibleLeader(id)) ?? liveReplicas[0];
+    if (leader === undefined) return ErrorCode.ELIGIBLE_LEADERS_NOT_AVAILABLE;
+    return { ...state, leader, leaderEpoch: state.leaderEpoch + 1, isr: [leader] };
   }
 
   /** Resolves when no reconciliation pass is running or pending (tests, controlled shutdown). */
