@@ -5,6 +5,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { startCluster } from '../../src/index.js';
 import { ClusterError, ClusterErrorCode } from '../../src/cluster/errors.js';
 import { waitFor } from '../helpers/poll.js';
+import { startBrokerCluster } from '../faults/fault-cluster.js';
 
 async function describeCluster(bootstrapServers: string) {
   const admin = new Kafka({
@@ -120,5 +121,32 @@ describe('startCluster', () => {
     } finally {
       process.env.PATH = path;
     }
+  });
+});
+
+describe('the fault harness on startCluster', () => {
+  test('startBrokerCluster gives each broker process kill, power loss, pause and restart', async () => {
+    const cluster = await startBrokerCluster({ brokers: 3 });
+    after(() => cluster.stop());
+    assert.equal(cluster.brokers.length, 3);
+    assert.equal(
+      cluster.bootstrapServers,
+      cluster.brokers.map((broker) => broker.address).join(','),
+    );
+    const broker = cluster.brokers[1]!;
+    broker.pause();
+    broker.resume();
+    assert.ok(broker.running);
+    const discardedBytes = await broker.powerLoss();
+    assert.ok(discardedBytes >= 0);
+    assert.equal(broker.running, false);
+    await broker.restart();
+    assert.ok(broker.running);
+    assert.ok(broker.lastRestartMs > 0);
+    await waitFor(
+      async () => (await describeCluster(cluster.bootstrapServers)).brokers.length === 3,
+      'the restarted broker back in Metadata',
+    );
+    assert.match(broker.output(), /bootstrap servers/);
   });
 });
