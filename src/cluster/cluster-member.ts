@@ -107,7 +107,8 @@ export class ClusterMember {
       brokerId: settings.brokerId,
       uncleanLeaderElectionEnable: settings.uncleanLeaderElectionEnable,
       autoLeaderRebalanceEnable: settings.autoLeaderRebalanceEnable,
-      leaderImbalanceCheckIntervalMs: this.options.leaderImbalanceCheckIntervalMs,
+      leaderImbalanceCheckIntervalMs:
+        this.options.leaderImbalanceCheckIntervalMs ?? settings.leaderImbalanceCheckIntervalMs,
     });
     controller.on('warning', (error) =>
       this.options.onWarning?.(`cluster controller: ${error.message}; retrying`),

@@ -153,3 +153,43 @@ describe('ElectLeaders', () => {
     });
   });
 });
+
+describe('auto.leader.rebalance.enable', () => {
+  test('the controller moves a leadership back to its in-sync preferred replica every leader.imbalance.check.interval.seconds', async () => {
+    const cluster = await startCluster({
+      brokers: 3,
+      settings: { 'leader.imbalance.check.interval.seconds': 1 },
+    });
+    after(() => cluster.stop());
+    const client = createEtcdClient([cluster.etcdEndpoint]);
+    const store = await EtcdMetadataStore.open(client, cluster.etcdPrefix);
+    after(async () => {
+      await store.close();
+      client.close();
+    });
+    const admin = new Kafka({
+      brokers: cluster.bootstrapServers.split(','),
+      logLevel: logLevel.NOTHING,
+    }).admin();
+    await admin.connect();
+    await admin.createTopics({
+      topics: [{ topic: 'rebalanced', numPartitions: 1, replicationFactor: 3 }],
+      waitForLeaders: true,
+    });
+    await admin.disconnect();
+    const state = await waitFor(() => store.partitionState('rebalanced', 0), 'the partition state');
+    const preferred = state.replicas[0]!;
+    await store.updatePartitionState(
+      'rebalanced',
+      0,
+      state.partitionEpoch,
+      { ...state, leader: state.replicas[2]!, leaderEpoch: state.leaderEpoch + 1 },
+      store.controllerFence(),
+    );
+    await waitFor(
+      () => store.partitionState('rebalanced', 0)!.leader === preferred,
+      () =>
+        `broker ${preferred} to lead rebalanced-0 again (state ${JSON.stringify(store.partitionState('rebalanced', 0))})`,
+    );
+  });
+});
