@@ -48,6 +48,8 @@ import { createDescribeClusterHandler } from './handlers/describe-cluster.js';
 import { createDescribeConfigsHandler } from './handlers/describe-configs.js';
 import { createDescribeLogDirsHandler } from './handlers/describe-log-dirs.js';
 import { createElectLeadersHandler } from './handlers/elect-leaders.js';
+import { createAlterPartitionReassignmentsHandler } from './handlers/alter-partition-reassignments.js';
+import { createListPartitionReassignmentsHandler } from './handlers/list-partition-reassignments.js';
 import { createIncrementalAlterConfigsHandler } from './handlers/incremental-alter-configs.js';
 import { createOffsetForLeaderEpochHandler } from './handlers/offset-for-leader-epoch.js';
 import { createDeleteGroupsHandler } from './handlers/delete-groups.js';
@@ -440,7 +442,19 @@ async function assemble(
               ? undefined
               : (type, partitions) => topicAdmin.electLeaders(type, partitions),
         }),
-      );
+      )
+      .register(
+        createAlterPartitionReassignmentsHandler({
+          replicas,
+          nodeId: config.nodeId,
+          alterReassignment:
+            topicAdmin === null
+              ? undefined
+              : (topic, partition, target) =>
+                  topicAdmin.alterReassignment(topic, partition, target),
+        }),
+      )
+      .register(createListPartitionReassignmentsHandler({ cluster: cluster?.store ?? undefined }));
     // Transactions and idempotent producers (issue 5).
     const groupCoordinator = coordinator;
     const partitionExists = (topic: string, partition: number): boolean =>

@@ -77,6 +77,15 @@ export class ClusterTopicAdmin {
     return this.controller().electLeaders(type, partitions, this.fence());
   }
 
+  /** AlterPartitionReassignments for one partition (controller.ts, alterReassignment). */
+  async alterReassignment(
+    topic: string,
+    partition: number,
+    target: readonly number[] | null,
+  ): Promise<void> {
+    await this.controller().alterReassignment(topic, partition, target, this.fence());
+  }
+
   /** Undefined on the controller (its own fence applies), else the controller's from the view. */
   private fence(): ControllerFence | undefined {
     if (this.controller().isController) return undefined;

@@ -74,6 +74,10 @@ export interface ElectionResult {
   readonly errorMessage: string | null;
 }
 
+function sameReplicas(left: readonly number[], right: readonly number[]): boolean {
+  return left.length === right.length && left.every((id, index) => id === right[index]);
+}
+
 /** How often one partition's election is re-decided when other writes keep coming first. */
 const ELECTION_ATTEMPTS_MAX = 5;
 
@@ -351,6 +355,12 @@ export class Controller extends EventEmitter<ControllerEvents> {
       return;
     }
     if (change.kind === 'brokers' || change.kind === 'topic') this.scheduleReconcile();
+    // A reassignment waits for its target replicas to join the ISR.
+    else if (
+      change.kind === 'partition' &&
+      this.store.reassignment(change.topic, change.partition) !== undefined
+    )
+      this.scheduleReconcile();
   }
 
   private checkElection(): void {
@@ -444,6 +454,140 @@ export class Controller extends EventEmitter<ControllerEvents> {
         this.dirty = true;
       }
     }
+    for (const reassignment of [...this.store.reassignments().values()]) {
+      try {
+        await this.advanceReassignment(reassignment, fence);
+      } catch (error) {
+        if ((error as ClusterError).code !== ClusterErrorCode.STALE_PARTITION_EPOCH) throw error;
+        this.dirty = true;
+      }
+    }
+  }
+
+  // --- reassignment
+
+  /**
+   * AlterPartitionReassignments for one partition: `target` replicas (recorded for reconcile to
+   * carry out), or null to cancel the one in progress (back to its original replicas at once).
+   * Throws PLACEMENT_REFUSED with INVALID_REPLICA_ASSIGNMENT or NO_REASSIGNMENT_IN_PROGRESS,
+   * UNKNOWN_TOPIC.
+   */
+  async alterReassignment(
+    topic: string,
+    partition: number,
+    target: readonly number[] | null,
+    fence: ControllerFence = this.requireFence(),
+  ): Promise<void> {
+    const state = this.store.partitionState(topic, partition);
+    if (state === undefined) {
+      throw new ClusterError(
+        ClusterErrorCode.UNKNOWN_TOPIC,
+        `partition ${topic}-${partition} does not exist`,
+      );
+    }
+    const existing = this.store.reassignment(topic, partition);
+    if (target === null) {
+      if (existing === undefined) {
+        throw new ClusterError(
+          ClusterErrorCode.PLACEMENT_REFUSED,
+          `no reassignment of ${topic}-${partition} is in progress`,
+          { kafkaErrorCode: ErrorCode.NO_REASSIGNMENT_IN_PROGRESS },
+        );
+      }
+      const next = this.finalState(state, existing.original);
+      if (next === null) {
+        throw new ClusterError(
+          ClusterErrorCode.PLACEMENT_REFUSED,
+          `cannot cancel the reassignment of ${topic}-${partition}: none of its original replicas [${existing.original.join(', ')}] is in sync`,
+          { kafkaErrorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT },
+        );
+      }
+      await this.store.writeReassignmentStep(
+        topic,
+        partition,
+        state.partitionEpoch,
+        next,
+        true,
+        fence,
+      );
+      return;
+    }
+    const unknown = target.filter((id) => !this.store.brokers().has(id));
+    if (target.length === 0 || new Set(target).size !== target.length || unknown.length > 0) {
+      throw new ClusterError(
+        ClusterErrorCode.PLACEMENT_REFUSED,
+        target.length === 0
+          ? 'a reassignment needs at least one replica'
+          : unknown.length > 0
+            ? `replicas [${target.join(', ')}] name brokers that are not registered: ${unknown.join(', ')}`
+            : `replicas [${target.join(', ')}] name a broker twice`,
+        { kafkaErrorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT },
+      );
+    }
+    const original = existing?.original ?? state.replicas;
+    if (existing === undefined && sameReplicas(target, original)) return;
+    await this.store.putReassignment(topic, partition, { target, original }, fence);
+  }
+
+  /**
+   * Carries a reassignment one step on: first the target replicas join the assignment (they open
+   * their logs and replication catches them up into the ISR); once every target is in the ISR,
+   * one transaction drops the others, moves leadership to a target replica if the leader is
+   * leaving, and clears the reassignment.
+   */
+  private async advanceReassignment(
+    reassignment: {
+      topic: string;
+      partition: number;
+      target: readonly number[];
+      original: readonly number[];
+    },
+    fence: ControllerFence,
+  ): Promise<void> {
+    const { topic, partition, target, original } = reassignment;
+    const state = this.store.partitionState(topic, partition);
+    if (state === undefined) return;
+    if (target.every((id) => state.isr.includes(id))) {
+      const next = this.finalState(state, target);
+      if (next !== null)
+        await this.store.writeReassignmentStep(
+          topic,
+          partition,
+          state.partitionEpoch,
+          next,
+          true,
+          fence,
+        );
+      return;
+    }
+    const all = [...target, ...original.filter((id) => !target.includes(id))];
+    if (sameReplicas(state.replicas, all)) return;
+    await this.store.writeReassignmentStep(
+      topic,
+      partition,
+      state.partitionEpoch,
+      { ...state, replicas: all },
+      false,
+      fence,
+    );
+  }
+
+  /** The state with only `replicas` left, a leader among them; null if none of them is in sync. */
+  private finalState(state: PartitionState, replicas: readonly number[]): Decision | null {
+    const isr = state.isr.filter((id) => replicas.includes(id));
+    if (isr.length === 0) return null;
+    const leaderStays = isr.includes(state.leader) && this.eligibleLeader(state.leader);
+    const leader = leaderStays
+      ? state.leader
+      : (replicas.find((id) => isr.includes(id) && this.eligibleLeader(id)) ??
+        (isr.includes(state.leader) ? state.leader : NO_LEADER));
+    return {
+      ...state,
+      leader,
+      leaderEpoch: leader === state.leader ? state.leaderEpoch : state.leaderEpoch + 1,
+      isr,
+      replicas,
+    };
   }
 
   /**
