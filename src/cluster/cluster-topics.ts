@@ -211,6 +211,8 @@ export class ClusterTopicSync {
       if (!sameConfigs(local.metadata.configs, topic.configs)) {
         await this.replicas.setTopicConfigs(name, { ...topic.configs });
       }
+      // A reassignment adds or removes this broker as a replica of existing partitions.
+      await this.replicas.syncReplicas(name);
     }
   }
 }

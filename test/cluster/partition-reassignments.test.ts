@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import { createEtcdClient } from '../../src/cluster/etcd-client.js';
@@ -95,6 +97,9 @@ describe('partition reassignments', () => {
     assert.deepEqual(listed.addingReplicas, [2]);
     assert.deepEqual(listed.removingReplicas, [1]);
     assert.equal(store.partitionState('growing', 0)!.leader, 1);
+    // Broker 2 is a replica now: it has opened a log for the partition, ready to catch up.
+    const growingLog = join(cluster.broker(2).logDir, 'growing-0');
+    await waitFor(() => existsSync(growingLog), 'broker 2 to open a log for growing-0');
 
     // Cancelled: back to its original replicas at once.
     assert.equal(await alter(cluster.bootstrapServers, 'growing', 0, null), ErrorCode.NONE);
@@ -105,6 +110,7 @@ describe('partition reassignments', () => {
       'growing-0 back on broker 1',
     );
     assert.deepEqual((await admin.listPartitionReassignments({})).topics, []);
+    await waitFor(() => !existsSync(growingLog), 'broker 2 to delete its log of growing-0');
 
     // Refusals.
     assert.equal(
