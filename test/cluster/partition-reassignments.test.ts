@@ -9,6 +9,7 @@ import { startCluster } from '../../src/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import type { AlterPartitionReassignmentsResponse } from '../../src/protocol/generated/alter-partition-reassignments.js';
+import type { ListPartitionReassignmentsResponse } from '../../src/protocol/generated/list-partition-reassignments.js';
 import { waitFor } from '../helpers/poll.js';
 import { callBroker } from '../helpers/wire-client.js';
 
@@ -30,8 +31,12 @@ function alter(
 }
 
 describe('partition reassignments', () => {
-  test('a partition moves to its target replicas, leadership follows, and a move in progress is listed and can be cancelled', async () => {
-    const cluster = await startCluster({ brokers: 3 });
+  test('a partition moves to its target replicas with its records, leadership follows, and a move in progress is listed and can be cancelled', async () => {
+    // A long session timeout: a paused broker stays registered through the in-progress checks.
+    const cluster = await startCluster({
+      brokers: 3,
+      settings: { 'broker.session.timeout.ms': 30_000 },
+    });
     after(() => cluster.stop());
     const client = createEtcdClient([cluster.etcdEndpoint]);
     const store = await EtcdMetadataStore.open(client, cluster.etcdPrefix);
@@ -79,38 +84,102 @@ describe('partition reassignments', () => {
       return partition.replicas.join() === [third, second].join() && partition.leader === third;
     }, 'Metadata to show moved-0 on its new replicas');
 
-    // broker 2 is not in growing-0's ISR (nothing copies to it yet): the move stays in progress.
+    // A real move: broker 2 opens a log, copies growing-0 from broker 1, joins the ISR, and then
+    // leads; broker 1 drops its log. Every acknowledged record is readable afterwards.
+    const kafka = new Kafka({
+      brokers: cluster.bootstrapServers.split(','),
+      logLevel: logLevel.NOTHING,
+    });
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({
+      topic: 'growing',
+      acks: -1,
+      messages: Array.from({ length: 20 }, (_, index) => ({ value: `record ${index}` })),
+    });
     await admin.alterPartitionReassignments({
       topics: [{ topic: 'growing', partitionAssignment: [{ partition: 0, replicas: [2] }] }],
     });
-    const listed = await waitFor(async () => {
-      const answer = await admin.listPartitionReassignments({});
-      // kafkajs names the topic `name` here, whatever its types say.
-      const partition = (
-        answer.topics as unknown as {
-          name: string;
-          partitions: (typeof answer.topics)[number]['partitions'];
-        }[]
-      ).find((topic) => topic.name === 'growing')?.partitions[0];
-      return partition?.replicas.join() === '2,1' ? partition : undefined;
-    }, 'the reassignment of growing-0 listed with both replica sets');
-    assert.deepEqual(listed.addingReplicas, [2]);
-    assert.deepEqual(listed.removingReplicas, [1]);
-    assert.equal(store.partitionState('growing', 0)!.leader, 1);
-    // Broker 2 is a replica now: it has opened a log for the partition, ready to catch up.
-    const growingLog = join(cluster.broker(2).logDir, 'growing-0');
-    await waitFor(() => existsSync(growingLog), 'broker 2 to open a log for growing-0');
-
-    // Cancelled: back to its original replicas at once.
-    assert.equal(await alter(cluster.bootstrapServers, 'growing', 0, null), ErrorCode.NONE);
     await waitFor(
       () =>
         store.reassignment('growing', 0) === undefined &&
-        store.partitionState('growing', 0)!.replicas.join() === '1',
-      'growing-0 back on broker 1',
+        store.partitionState('growing', 0)!.replicas.join() === '2' &&
+        store.partitionState('growing', 0)!.leader === 2,
+      () =>
+        `growing-0 moved to broker 2 (now ${JSON.stringify(store.partitionState('growing', 0))})`,
+      { timeoutMs: 60_000 },
     );
-    assert.deepEqual((await admin.listPartitionReassignments({})).topics, []);
-    await waitFor(() => !existsSync(growingLog), 'broker 2 to delete its log of growing-0');
+    await waitFor(
+      () => !existsSync(join(cluster.broker(1).logDir, 'growing-0')),
+      'broker 1 to delete its log of growing-0',
+    );
+    await producer.send({ topic: 'growing', acks: -1, messages: [{ value: 'record 20' }] });
+    await producer.disconnect();
+    const consumer = kafka.consumer({ groupId: 'reassignment-test' });
+    await consumer.connect();
+    await consumer.subscribe({ topic: 'growing', fromBeginning: true });
+    const seen: string[] = [];
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        seen.push(message.value!.toString());
+      },
+    });
+    await waitFor(
+      () => seen.length >= 21,
+      () => `21 records read, saw ${seen.length}`,
+      {
+        timeoutMs: 60_000,
+      },
+    );
+    await consumer.disconnect();
+    assert.deepEqual(
+      seen,
+      Array.from({ length: 21 }, (_, index) => `record ${index}`),
+    );
+
+    // A move to a frozen broker stays in progress (it cannot catch up): listed, then cancelled.
+    const controllerId = store.controller()!.brokerId;
+    const [stalled, host] = [1, 2, 3].filter((id) => id !== controllerId) as [number, number];
+    await admin.createTopics({
+      topics: [{ topic: 'stalled', replicaAssignment: [{ partition: 0, replicas: [host] }] }],
+      waitForLeaders: true,
+    });
+    await waitFor(() => store.partitionState('stalled', 0), 'stalled-0');
+    const hostAddress = `${cluster.broker(host).host}:${cluster.broker(host).port}`;
+    cluster.pause(stalled);
+    try {
+      assert.equal(await alter(hostAddress, 'stalled', 0, [stalled]), ErrorCode.NONE);
+      const listed = await waitFor(async () => {
+        const answer = await callBroker<ListPartitionReassignmentsResponse>(
+          hostAddress,
+          ApiKey.ListPartitionReassignments,
+          0,
+          { timeoutMs: 10_000, topics: null },
+        );
+        const partition = answer.topics.find((topic) => topic.name === 'stalled')?.partitions[0];
+        return partition?.replicas.join() === `${stalled},${host}` ? partition : undefined;
+      }, 'the reassignment of stalled-0 listed with both replica sets');
+      assert.deepEqual(listed.addingReplicas, [stalled]);
+      assert.deepEqual(listed.removingReplicas, [host]);
+      assert.equal(store.partitionState('stalled', 0)!.leader, host);
+
+      assert.equal(await alter(hostAddress, 'stalled', 0, null), ErrorCode.NONE);
+      await waitFor(
+        () =>
+          store.reassignment('stalled', 0) === undefined &&
+          store.partitionState('stalled', 0)!.replicas.join() === String(host),
+        `stalled-0 back on broker ${host}`,
+      );
+      const after = await callBroker<ListPartitionReassignmentsResponse>(
+        hostAddress,
+        ApiKey.ListPartitionReassignments,
+        0,
+        { timeoutMs: 10_000, topics: null },
+      );
+      assert.deepEqual(after.topics, []);
+    } finally {
+      cluster.resume(stalled);
+    }
 
     // Refusals.
     assert.equal(
