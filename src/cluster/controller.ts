@@ -25,11 +25,7 @@
 // pass follows, so nothing between two passes is lost and passes never interleave.
 
 import { EventEmitter } from 'node:events';
-import {
-  type ClusterChange,
-  NO_LEADER,
-  type PartitionState,
-} from '../metadata/cluster-metadata.js';
+import { type ClusterChange, NO_LEADER } from '../metadata/cluster-metadata.js';
 import { ErrorCode } from '../protocol/index.js';
 import type { BrokerRegistry } from './broker-registry.js';
 import { ClusterError, ClusterErrorCode } from './errors.js';
@@ -38,6 +34,14 @@ import {
   type EtcdMetadataStore,
   clusterKeys,
 } from './etcd-metadata-store.js';
+import {
+  type Decision,
+  type Liveness,
+  nextStateOnLiveness,
+  preferredElection,
+  reassignedState,
+  uncleanElection,
+} from './leadership-rules.js';
 import { checkManualAssignment, placeAdditionalReplicas, placeReplicas } from './placement.js';
 
 export interface ControllerOptions {
@@ -59,8 +63,6 @@ export interface ControllerEvents {
    */
   warning: [error: Error];
 }
-
-type Decision = Omit<PartitionState, 'partitionEpoch'>;
 
 /** Kafka's ElectLeaders election types: 0 preferred, 1 unclean. */
 export type ElectionType = 'preferred' | 'unclean';
@@ -301,7 +303,10 @@ export class Controller extends EventEmitter<ControllerEvents> {
           `partition ${topic}-${partition} does not exist`,
         );
       }
-      const next = type === 'preferred' ? this.preferredLeader(state) : this.uncleanLeader(state);
+      const next =
+        type === 'preferred'
+          ? preferredElection(state, this.liveness())
+          : uncleanElection(state, this.liveness());
       if (typeof next === 'number') return answer(next);
       try {
         await this.store.updatePartitionState(topic, partition, state.partitionEpoch, next, fence);
@@ -316,30 +321,6 @@ export class Controller extends EventEmitter<ControllerEvents> {
       ErrorCode.REQUEST_TIMED_OUT,
       `partition ${topic}-${partition} kept changing; try the election again`,
     );
-  }
-
-  /** The state with the preferred replica leading, or the error code saying why not. */
-  private preferredLeader(state: PartitionState): Decision | number {
-    const preferred = state.replicas[0]!;
-    if (state.leader === preferred) return ErrorCode.ELECTION_NOT_NEEDED;
-    if (!this.eligibleLeader(preferred) || !state.isr.includes(preferred))
-      return ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE;
-    return { ...state, leader: preferred, leaderEpoch: state.leaderEpoch + 1 };
-  }
-
-  /** A leader for a partition without one, out of sync if need be, or the error code. */
-  private uncleanLeader(state: PartitionState): Decision | number {
-    const live = this.store.brokers();
-    if (state.leader !== NO_LEADER && live.has(state.leader)) return ErrorCode.ELECTION_NOT_NEEDED;
-    const liveIsr = state.isr.filter((id) => live.has(id));
-    const inSync = state.replicas.filter((id) => liveIsr.includes(id));
-    const inSyncLeader = inSync.find((id) => this.eligibleLeader(id)) ?? inSync[0];
-    if (inSyncLeader !== undefined)
-      return { ...state, leader: inSyncLeader, leaderEpoch: state.leaderEpoch + 1, isr: liveIsr };
-    const liveReplicas = state.replicas.filter((id) => live.has(id));
-    const leader = liveReplicas.find((id) => this.eligibleLeader(id)) ?? liveReplicas[0];
-    if (leader === undefined) return ErrorCode.ELIGIBLE_LEADERS_NOT_AVAILABLE;
-    return { ...state, leader, leaderEpoch: state.leaderEpoch + 1, isr: [leader] };
   }
 
   /** Resolves when no reconciliation pass is running or pending (tests, controlled shutdown). */
@@ -439,7 +420,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
           );
           continue;
         }
-        const next = this.decide(topic, state);
+        const next = nextStateOnLiveness(state, this.liveness(), this.uncleanAllowed(topic));
         if (next !== null)
           await this.store.updatePartitionState(
             topic,
@@ -494,7 +475,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
           { kafkaErrorCode: ErrorCode.NO_REASSIGNMENT_IN_PROGRESS },
         );
       }
-      const next = this.finalState(state, existing.original);
+      const next = reassignedState(state, existing.original, this.liveness());
       if (next === null) {
         throw new ClusterError(
           ClusterErrorCode.PLACEMENT_REFUSED,
@@ -548,7 +529,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
     const state = this.store.partitionState(topic, partition);
     if (state === undefined) return;
     if (target.every((id) => state.isr.includes(id))) {
-      const next = this.finalState(state, target);
+      const next = reassignedState(state, target, this.liveness());
       if (next !== null)
         await this.store.writeReassignmentStep(
           topic,
@@ -572,74 +553,18 @@ export class Controller extends EventEmitter<ControllerEvents> {
     );
   }
 
-  /** The state with only `replicas` left, a leader among them; null if none of them is in sync. */
-  private finalState(state: PartitionState, replicas: readonly number[]): Decision | null {
-    const isr = state.isr.filter((id) => replicas.includes(id));
-    if (isr.length === 0) return null;
-    const leaderStays = isr.includes(state.leader) && this.eligibleLeader(state.leader);
-    const leader = leaderStays
-      ? state.leader
-      : (replicas.find((id) => isr.includes(id) && this.eligibleLeader(id)) ??
-        (isr.includes(state.leader) ? state.leader : NO_LEADER));
+  /** Who is alive, and who of them may lead (not in controlled shutdown), as the view says now. */
+  private liveness(): Liveness {
+    const live = this.store.brokers();
+    const shuttingDown = this.store.shuttingDownBrokers();
     return {
-      ...state,
-      leader,
-      leaderEpoch: leader === state.leader ? state.leaderEpoch : state.leaderEpoch + 1,
-      isr,
-      replicas,
+      isLive: (brokerId) => live.has(brokerId),
+      mayLead: (brokerId) => live.has(brokerId) && !shuttingDown.has(brokerId),
     };
   }
 
-  /**
-   * The partition's next state given the live brokers, or null when nothing changes. A broker in
-   * controlled shutdown is alive but takes no leadership: a partition it leads moves to another
-   * live ISR member, and it stays in the ISR (it is still in sync) until its registration goes.
-   */
-  private decide(topic: string, state: PartitionState): Decision | null {
-    const live = this.store.brokers();
-    const eligible = (id: number): boolean => this.eligibleLeader(id);
-    const liveIsr = state.isr.filter((id) => live.has(id));
-    const leaderAlive = state.leader !== NO_LEADER && live.has(state.leader);
-    if (leaderAlive) {
-      if (!eligible(state.leader)) {
-        const successor = state.replicas.find((id) => liveIsr.includes(id) && eligible(id));
-        if (successor !== undefined) {
-          return {
-            ...state,
-            leader: successor,
-            leaderEpoch: state.leaderEpoch + 1,
-            isr: liveIsr,
-          };
-        }
-      }
-      if (liveIsr.length === state.isr.length) return null;
-      return { ...state, isr: liveIsr };
-    }
-    // A broker shutting down leads only when no other in-sync replica is alive.
-    const inSync = state.replicas.filter((id) => liveIsr.includes(id));
-    const inSyncLeader = inSync.find(eligible) ?? inSync[0];
-    if (inSyncLeader !== undefined) {
-      return { ...state, leader: inSyncLeader, leaderEpoch: state.leaderEpoch + 1, isr: liveIsr };
-    }
-    const liveReplicas = state.replicas.filter((id) => live.has(id));
-    const uncleanLeader = liveReplicas.find(eligible) ?? liveReplicas[0];
-    if (this.uncleanAllowed(topic) && uncleanLeader !== undefined) {
-      return {
-        ...state,
-        leader: uncleanLeader,
-        leaderEpoch: state.leaderEpoch + 1,
-        isr: [uncleanLeader],
-      };
-    }
-    if (state.leader === NO_LEADER) return null;
-    // Offline: no leader, and the ISR keeps the last leader, the only replica known to hold every
-    // acknowledged record, so it alone may lead when it returns.
-    return { ...state, leader: NO_LEADER, leaderEpoch: state.leaderEpoch + 1, isr: [state.leader] };
-  }
-
-  /** Alive and not in controlled shutdown. */
   private eligibleLeader(brokerId: number): boolean {
-    return this.store.brokers().has(brokerId) && !this.store.shuttingDownBrokers().has(brokerId);
+    return this.liveness().mayLead(brokerId);
   }
 
   private uncleanAllowed(topic: string): boolean {
