@@ -26,7 +26,7 @@ import {
   TRANSACTION_STATE_TOPIC_NAME,
   TransactionCoordinator,
 } from './coordinator/txn/transaction-coordinator.js';
-import { ProducerIdManager } from './coordinator/txn/producer-id-manager.js';
+import { ProducerIdManager, fileProducerIdBlocks } from './coordinator/txn/producer-id-manager.js';
 import { writeMarker } from './coordinator/txn/state-topic.js';
 import { createAddOffsetsToTxnHandler } from './handlers/add-offsets-to-txn.js';
 import { createAddPartitionsToTxnHandler } from './handlers/add-partitions-to-txn.js';
@@ -524,7 +524,11 @@ async function assemble(
     transactionCoordinator = new TransactionCoordinator(
       {
         stateTopic: transactionStateTopic,
-        producerIds: new ProducerIdManager(nodeFileIo, logDir),
+        producerIds: new ProducerIdManager(
+          cluster === null
+            ? fileProducerIdBlocks(nodeFileIo, logDir)
+            : (size) => cluster.store.claimProducerIdBlock(size),
+        ),
         partitionExists,
         writeMarker: (topic, partition, batch) => writeMarker(replicas, topic, partition, batch),
         commitOffsets: (groupId, offsets) =>
