@@ -63,6 +63,9 @@ import { createOffsetCommitHandler } from './handlers/offset-commit.js';
 import { createOffsetDeleteHandler } from './handlers/offset-delete.js';
 import { createOffsetFetchHandler } from './handlers/offset-fetch.js';
 import { createProduceHandler } from './handlers/produce.js';
+import { createAlterClientQuotasHandler } from './handlers/alter-client-quotas.js';
+import { createDescribeClientQuotasHandler } from './handlers/describe-client-quotas.js';
+import { ClientQuotas } from './quota/client-quotas.js';
 import { HandlerRegistry } from './handlers/registry.js';
 import { createSyncGroupHandler } from './handlers/sync-group.js';
 import { type HttpDoor, type HttpRoute, jsonAnswer, startHttpDoor } from './http/http-server.js';
@@ -172,6 +175,12 @@ async function assemble(
     metadata,
     warn: (message) => logger.warn(message),
     onChange: () => onBrokerConfigChange(),
+  });
+  // Client quotas live in the local store even in cluster mode: each broker enforces its own
+  // (AlterClientQuotas reaches one broker), until quotas move to etcd with users and ACLs.
+  const clientQuotas = new ClientQuotas(metadata, {
+    windowCount: config.quotaWindowNum,
+    windowMs: config.quotaWindowSizeSeconds * 1000,
   });
   const storageConfigOf = (topic: TopicMetadata | undefined): StorageLogConfig =>
     storageLogConfig(brokerConfigs.current(), topic?.configs ?? {});
@@ -430,7 +439,9 @@ async function assemble(
           brokers: clusterBrokers,
         }),
       )
-      .register(createDescribeLogDirsHandler({ replicas, logDir }));
+      .register(createDescribeLogDirsHandler({ replicas, logDir }))
+      .register(createDescribeClientQuotasHandler(clientQuotas))
+      .register(createAlterClientQuotasHandler(clientQuotas));
     // Transactions and idempotent producers (issue 5).
     const groupCoordinator = coordinator;
     const partitionExists = (topic: string, partition: number): boolean =>
@@ -480,6 +491,8 @@ async function assemble(
       limits: serverLimitsFromConfig(config),
       logger,
       observer: observed?.metrics,
+      throttler: clientQuotas,
+      connectionCreationRateOf: (address) => clientQuotas.connectionCreationRateOf(address),
     });
     observed?.attach({ replicas, groups: coordinator, server });
     advertised = advertisedAddresses(config, server.listeners).map((address) => ({
