@@ -1,7 +1,8 @@
 // Client quotas: what is configured (AlterClientQuotas, persisted) and what each client has used
 // (rates over Kafka's sample windows), and from the two, how long a client is throttled after a
-// request. The server asks `throttleTimeMs` once per answered request, puts the answer in the
-// response's throttle_time_ms and stops reading the connection for that long (KIP-219).
+// request. The server charges a request as it starts (`requestStarted`: a produce's bytes) and
+// once it is answered (`requestAnswered`: a fetch's bytes, time, mutations), puts the longer
+// throttle in the response's throttle_time_ms and stops reading the connection for that long (KIP-219).
 //
 // Which quota applies to a request from user U with client id C is Kafka's precedence, first
 // match per quota key:
@@ -129,33 +130,43 @@ export class ClientQuotas implements RequestThrottler {
   }
 
   /**
-   * Records what a request used against every quota that applies to it and answers how long
-   * the client must now wait (0 when within all of them). Cheap when no quota is configured.
+   * Charges a starting request what is known of it already (a produce's bytes) and answers how
+   * long the client must now wait. Cheap when no quota is configured.
    */
-  throttleTimeMs(usage: RequestUsage): number {
+  requestStarted(context: RequestContext, requestBytes: number): number {
+    if (this.configured.size === 0 || context.apiKey !== ApiKey.Produce) return 0;
+    return this.charge(context, [[QuotaKey.PRODUCER_BYTE_RATE, requestBytes]]);
+  }
+
+  /** Charges an answered request the rest of what it used: fetched bytes, time, mutations. */
+  requestAnswered(usage: RequestUsage): number {
     if (this.configured.size === 0) return 0;
     const { context } = usage;
+    const charges: Array<[QuotaKey, number]> = [];
+    if (context.apiKey === ApiKey.Fetch && !isFollowerFetch(usage.request)) {
+      charges.push([QuotaKey.CONSUMER_BYTE_RATE, usage.responseBytes]);
+    }
+    const mutations = controllerMutationsOf(context.apiKey, usage.request, usage.response);
+    if (mutations > 0) charges.push([QuotaKey.CONTROLLER_MUTATION_RATE, mutations]);
+    if (!requestQuotaExempt.has(context.apiKey)) {
+      // Kafka charges request time as a percentage of one thread per second.
+      charges.push([QuotaKey.REQUEST_PERCENTAGE, usage.handlerMs / 10]);
+    }
+    return this.charge(context, charges);
+  }
+
+  /** Records each charge against the quota that applies; the longest resulting throttle. */
+  private charge(context: RequestContext, charges: ReadonlyArray<[QuotaKey, number]>): number {
     const user = quotaUserOf(context);
     const clientId = context.clientId ?? '';
     const nowMs = this.now();
     let throttleMs = 0;
-    const charge = (quotaKey: QuotaKey, value: number): void => {
+    for (const [quotaKey, value] of charges) {
       const applied = this.quotaFor(quotaKey, user, clientId);
-      if (applied === undefined) return;
+      if (applied === undefined) continue;
       const budget = this.usageOf(`${quotaKey}\u0000${applied.budget}`, nowMs);
       budget.rate.record(value, nowMs);
       throttleMs = Math.max(throttleMs, budget.rate.throttleTimeMs(applied.bound, nowMs));
-    };
-    if (context.apiKey === ApiKey.Produce) {
-      charge(QuotaKey.PRODUCER_BYTE_RATE, usage.requestBytes);
-    } else if (context.apiKey === ApiKey.Fetch && !isFollowerFetch(usage.request)) {
-      charge(QuotaKey.CONSUMER_BYTE_RATE, usage.responseBytes);
-    }
-    const mutations = controllerMutationsOf(context.apiKey, usage.request, usage.response);
-    if (mutations > 0) charge(QuotaKey.CONTROLLER_MUTATION_RATE, mutations);
-    if (!requestQuotaExempt.has(context.apiKey)) {
-      // Kafka charges request time as a percentage of one thread per second.
-      charge(QuotaKey.REQUEST_PERCENTAGE, usage.handlerMs / 10);
     }
     return Math.min(throttleMs, this.windows.windowCount * this.windows.windowMs);
   }

@@ -4,7 +4,7 @@
 //
 //   samples   [ s0 | s1 | ... | s(n-1) ]   each: when it started, the total recorded in it
 //   rate      sum of the samples / elapsed time since the oldest sample started, where the
-//             elapsed time is never taken as less than n-1 whole windows (a fresh rate is not
+//             elapsed time is never taken as less than n-1 windows (a fresh rate is not
 //             inflated by dividing a first burst by a few milliseconds)
 //
 // A sample older than n windows is forgotten. Not shared across an await: every call is
@@ -48,27 +48,34 @@ export class SampledRate {
   }
 
   /**
-   * The time the rate is measured over (Kafka's `Rate.windowSize`): since the oldest sample
-   * began, but at least windowCount - 1 whole windows.
+   * The time the rate is measured over: since the oldest sample began, but at least
+   * windowCount - 1 windows. Kafka's `Rate.windowSize` pads to windowCount - 1 *whole* windows
+   * plus the fraction of the current one, so early on a client may exceed its quota by up to one
+   * window's worth (10% with the default 11 windows) just before each window boundary; Brook
+   * pads to exactly windowCount - 1 windows, which is the same once that much time has passed.
    */
   elapsedMs(nowMs: number): number {
     const { windowCount, windowMs } = this.windows;
     const oldest = this.samples[0];
-    let elapsedMs = oldest === undefined ? 0 : nowMs - oldest.startMs;
-    const fullWindows = Math.floor(elapsedMs / windowMs);
-    if (fullWindows < windowCount - 1) elapsedMs += (windowCount - 1 - fullWindows) * windowMs;
-    return elapsedMs;
+    const elapsedMs = oldest === undefined ? 0 : nowMs - oldest.startMs;
+    return Math.max(elapsedMs, (windowCount - 1) * windowMs, 1);
   }
 
   /**
-   * How long the client must wait for the rate to fall back to `bound` (Kafka's
-   * `QuotaUtils.throttleTime`): the excess over the bound, as a fraction of the bound, times the
-   * window the rate is measured over. 0 when within the bound.
+   * How long the client must wait for the rate to fall back to `bound`, 0 when within it. Once
+   * the rate is measured over the time really elapsed this is Kafka's `QuotaUtils.throttleTime`
+   * (the excess over the bound, as a fraction of the bound, times the window). While the window
+   * is still padded Kafka's formula assumes the allowance grows as the client waits, which it
+   * does not, so a throttled client would come back still over its quota; Brook waits until the
+   * time elapsed covers what was recorded at the bound's rate.
    */
   throttleTimeMs(bound: number, nowMs: number): number {
     const rate = this.perSecond(nowMs);
     if (rate <= bound) return 0;
-    return Math.round(((rate - bound) / bound) * this.elapsedMs(nowMs));
+    let total = 0;
+    for (const sample of this.samples) total += sample.total;
+    const elapsedMs = nowMs - this.samples[0].startMs;
+    return Math.round((total / bound) * 1000 - elapsedMs);
   }
 
   private forgetExpired(nowMs: number): void {

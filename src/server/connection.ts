@@ -11,7 +11,9 @@
 //
 // A quota's throttle (KIP-219) goes the same way: the response carries throttle_time_ms and goes
 // out at once, and the connection then starts no further request for that long (`mute`), so a
-// client that ignores the field is held back all the same.
+// client that ignores the field is held back all the same. What is known when a request starts
+// (a produce's size) is charged then, so requests a client pipelined behind it wait for the
+// throttle instead of all being let through before the first one's response.
 //
 // All state here is touched only from socket events and handler completions on the event loop;
 // nothing is held across an await except through `pending` slots, which are resolved in place.
@@ -54,6 +56,8 @@ interface PendingResponse {
   request?: unknown;
   /** Event-loop time spent in the handler before its first await, and encoding its response. */
   handlerMs: number;
+  /** The throttle decided when the request started, if any. */
+  startThrottleMs: number;
 }
 
 export interface ConnectionOptions {
@@ -84,9 +88,12 @@ export interface RequestUsage {
   readonly handlerMs: number;
 }
 
-/** Decides after each request how long its client is throttled (0 = not at all). */
+/** Decides how long a client is throttled (0 = not at all), charging what each request used. */
 export interface RequestThrottler {
-  throttleTimeMs(usage: RequestUsage): number;
+  /** Charges what is known as a request starts (a produce's bytes). */
+  requestStarted(context: RequestContext, requestBytes: number): number;
+  /** Charges the rest once its response is ready (a fetch's bytes, handler time). */
+  requestAnswered(usage: RequestUsage): number;
 }
 
 /** What the server tells the metrics of each request it answered. */
@@ -304,6 +311,10 @@ export class Connection {
     const slot = this.enqueue(frame.length);
     slot.context = context;
     slot.request = request;
+    if (this.throttler !== undefined) {
+      slot.startThrottleMs = this.throttler.requestStarted(context, frame.length);
+      if (slot.startThrottleMs > 0) this.mute(slot.startThrottleMs);
+    }
     if (handler.refusedBelow !== undefined && apiVersion < handler.refusedBelow) {
       this.complete(
         slot,
@@ -357,6 +368,7 @@ export class Connection {
       chunks: [],
       responseBytes: 0,
       handlerMs: 0,
+      startThrottleMs: 0,
     };
     this.pending.push(slot);
     this.inFlightBytes += requestBytes;
@@ -379,7 +391,7 @@ export class Connection {
       if (!this.encodeInto(slot, handler, header, responseVersion, result)) return;
       slot.handlerMs += performance.now() - encodeStartedMs;
     }
-    const throttleMs = this.throttleTimeMs(slot, result);
+    const throttleMs = Math.max(slot.startThrottleMs, this.answeredThrottleMs(slot, result));
     if (throttleMs > 0) {
       if (slot.chunks.length > 0 && typeof result === 'object' && result !== null) {
         // Rare (only a client over its quota gets here), so the response is simply encoded again.
@@ -434,9 +446,9 @@ export class Connection {
     }
   }
 
-  private throttleTimeMs(slot: PendingResponse, result: unknown): number {
+  private answeredThrottleMs(slot: PendingResponse, result: unknown): number {
     if (this.throttler === undefined || slot.context === undefined) return 0;
-    return this.throttler.throttleTimeMs({
+    return this.throttler.requestAnswered({
       context: slot.context,
       request: slot.request,
       response: result === NO_RESPONSE || result === CLOSE_CONNECTION ? undefined : result,

@@ -10,6 +10,8 @@ import type { AlterClientQuotasResponse } from '../../src/protocol/generated/alt
 import type { DescribeClientQuotasResponse } from '../../src/protocol/generated/describe-client-quotas.js';
 import type { ProduceResponse } from '../../src/protocol/generated/produce.js';
 import { buildBatch } from '../../src/record/index.js';
+import { join } from 'node:path';
+import { repositoryRoot, requireClient, runChecked, systemPython } from '../helpers/clients.js';
 import { callBroker } from '../helpers/wire-client.js';
 import { temporaryDirectory } from '../helpers/temporary-directory.js';
 
@@ -323,6 +325,47 @@ test('AlterClientQuotas refuses what Kafka refuses, entry by entry, with its mes
       'Request specified MATCH_TYPE_EXACT, but set match string to null.',
     );
     assert.equal(badFilter.entries, null);
+  } finally {
+    await broker.stop();
+  }
+});
+
+test('a librdkafka producer over producer_byte_rate sees throttle_time_ms and is held to within 10% of it over 10 s', async (t) => {
+  if (!requireClient(t, 'confluent-kafka-python')) return;
+  const broker = await startBroker();
+  const quotaBytesPerSecond = 100 * 1024;
+  try {
+    await createTopic(broker, 'throttled-rdkafka');
+    await alterQuotas(broker, [
+      {
+        entity: [{ entityType: 'client-id', entityName: 'rdkafka-quota' }],
+        ops: [{ key: 'producer_byte_rate', value: quotaBytesPerSecond }],
+      },
+    ]);
+    const stdout = await runChecked(
+      systemPython,
+      [
+        join(repositoryRoot, 'test', 'quotas', 'rdkafka_quota_producer.py'),
+        broker.bootstrapServers,
+        'throttled-rdkafka',
+        'rdkafka-quota',
+        '10',
+      ],
+      { timeoutMs: 60_000 },
+    );
+    const result = JSON.parse(stdout) as { bytes: number; seconds: number; maxThrottleMs: number };
+    const rate = result.bytes / result.seconds;
+    t.diagnostic(
+      `librdkafka rate ${Math.round(rate)} B/s, largest throttle ${result.maxThrottleMs} ms`,
+    );
+    // librdkafka reads throttle_time_ms from the responses and reports it (throttle_cb).
+    assert.ok(result.maxThrottleMs > 0, 'librdkafka reported no throttle');
+    // Upper bound tight, lower bound loose, as for kafkajs above.
+    assert.ok(
+      rate <= quotaBytesPerSecond * 1.1,
+      `producer moved ${Math.round(rate)} B/s, above 110% of the ${quotaBytesPerSecond} B/s quota`,
+    );
+    assert.ok(rate >= quotaBytesPerSecond * 0.5, `producer moved only ${Math.round(rate)} B/s`);
   } finally {
     await broker.stop();
   }
