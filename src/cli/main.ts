@@ -8,6 +8,7 @@ import { terminalProgress } from './admin-command.js';
 import { runGroupsCommand } from './groups-command.js';
 import { runConsumeCommand, runProduceCommand } from './records-command.js';
 import { runConfigsCommand, runTopicsCommand } from './topics-command.js';
+import { runQuotasCommand } from './quotas-command.js';
 import { settingsHelp, usage } from './help.js';
 import { type CommandOutput, type RunningBroker, startCommand } from './start.js';
 import { StartupError } from './startup-errors.js';
@@ -102,6 +103,7 @@ export async function main(args: string[]): Promise<number> {
   if (command === 'groups') return runGroupsCommand(rest, output);
   if (command === 'topics') return runTopicsCommand(rest, output);
   if (command === 'configs') return runConfigsCommand(rest, output);
+  if (command === 'quotas') return runQuotasCommand(rest, output);
   if (command === 'produce') return runProduceCommand(rest, output);
   if (command === 'consume') {
     return runConsumeCommand(rest, { ...output, progress: terminalProgress(process.stderr) });
