@@ -66,6 +66,7 @@ import { createProduceHandler } from './handlers/produce.js';
 import { createAlterClientQuotasHandler } from './handlers/alter-client-quotas.js';
 import { createDescribeClientQuotasHandler } from './handlers/describe-client-quotas.js';
 import { ClientQuotas } from './quota/client-quotas.js';
+import { StorageQuotas, parseStorageQuotas } from './quota/storage-quotas.js';
 import { HandlerRegistry } from './handlers/registry.js';
 import { createSyncGroupHandler } from './handlers/sync-group.js';
 import { type HttpDoor, type HttpRoute, jsonAnswer, startHttpDoor } from './http/http-server.js';
@@ -376,6 +377,18 @@ async function assemble(
     const groupCoordinatorForDeletes = coordinator;
     replicas.onTopicDeleted((topic) => groupCoordinatorForDeletes.deleteOffsetsOfTopics([topic]));
 
+    const storageQuotas = new StorageQuotas(
+      parseStorageQuotas(config.storageQuotaTopicPrefixes ?? ''),
+      {
+        *topicSizes() {
+          for (const topic of replicas.topics()) {
+            let sizeBytes = 0;
+            for (const partition of topic.partitions) sizeBytes += partition?.log.sizeInBytes ?? 0;
+            yield { topic: topic.metadata.name, sizeBytes };
+          }
+        },
+      },
+    );
     const registry = new HandlerRegistry();
     registry
       .register(
@@ -383,6 +396,7 @@ async function assemble(
           replicas,
           traffic: observed?.metrics,
           leadership,
+          storageQuotaRefusal: (topic, bytes) => storageQuotas.refusal(topic, bytes),
           minInsyncReplicasOf: (topic) =>
             Number(
               replicas.topic(topic)?.metadata.configs['min.insync.replicas'] ??

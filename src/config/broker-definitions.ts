@@ -5,6 +5,7 @@
 
 import { type ConfigDefinition, type ConfigValue, LONG_MAX_VALUE } from './definitions.js';
 import { parseListeners } from './listeners.js';
+import { parseStorageQuotas } from '../quota/storage-quotas.js';
 
 const INT_MAX_VALUE = 2 ** 31 - 1;
 
@@ -401,6 +402,18 @@ const definitions = [
     minimum: 0,
     documentation:
       'New connections per second the broker accepts across listeners, over the quota windows; Brook closes the excess on accept (Kafka delays it).',
+    dynamic: false,
+  },
+  {
+    name: 'storage.quota.topic.prefixes',
+    field: 'storageQuotaTopicPrefixes',
+    type: 'string',
+    defaultValue: null,
+    validate: (value) => {
+      parseStorageQuotas((value as string | null) ?? '');
+    },
+    documentation:
+      'Brook only: storage quotas per tenant, as TOPIC_PREFIX:BYTES pairs separated by commas; produce to a tenant whose topics hold that many bytes on disk is refused (POLICY_VIOLATION).',
     dynamic: false,
   },
   {
