@@ -13,6 +13,7 @@ import { buildBatch } from '../../src/record/index.js';
 import { join } from 'node:path';
 import { repositoryRoot, requireClient, runChecked, systemPython } from '../helpers/clients.js';
 import { callBroker } from '../helpers/wire-client.js';
+import { waitFor } from '../helpers/poll.js';
 import { temporaryDirectory } from '../helpers/temporary-directory.js';
 
 const { Kafka, logLevel } = kafkajs;
@@ -369,4 +370,74 @@ test('a librdkafka producer over producer_byte_rate sees throttle_time_ms and is
   } finally {
     await broker.stop();
   }
+});
+
+test('a kafkajs consumer over consumer_byte_rate is held to it: fetch responses are throttled', async (t) => {
+  const broker = await startBroker({
+    settings: { 'quota.window.num': 2, 'quota.window.size.seconds': 1 },
+  });
+  t.after(() => broker.stop());
+  const quotaBytesPerSecond = 100 * 1024;
+  await createTopic(broker, 'fetched');
+  const kafka = new Kafka({
+    clientId: 'quota-consumer',
+    brokers: [broker.bootstrapServers],
+    logLevel: logLevel.NOTHING,
+    requestTimeout: 30_000,
+  });
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  const value = Buffer.alloc(8 * 1024, 5);
+  const recordCount = 75; // 600 KiB
+  for (let batch = 0; batch < recordCount / 15; batch++) {
+    await producer.send({
+      topic: 'fetched',
+      acks: 1,
+      messages: Array.from({ length: 15 }, () => ({ value })),
+    });
+  }
+  await producer.disconnect();
+  await alterQuotas(broker, [
+    {
+      entity: [{ entityType: 'client-id', entityName: 'quota-consumer' }],
+      ops: [{ key: 'consumer_byte_rate', value: quotaBytesPerSecond }],
+    },
+  ]);
+
+  const consumer = kafka.consumer({
+    groupId: 'quota-consumers',
+    maxBytesPerPartition: 16 * 1024,
+    maxBytes: 16 * 1024,
+  });
+  await consumer.connect();
+  t.after(() => consumer.disconnect());
+  await consumer.subscribe({ topic: 'fetched', fromBeginning: true });
+  let received = 0;
+  let firstMs: number | undefined;
+  let lastMs = 0;
+  await consumer.run({
+    eachMessage: async () => {
+      firstMs ??= performance.now();
+      lastMs = performance.now();
+      received++;
+    },
+  });
+  await waitFor(
+    () => received >= recordCount,
+    () => `every record (${received})`,
+    {
+      timeoutMs: 60_000,
+    },
+  );
+  const seconds = (lastMs - firstMs!) / 1000;
+  // With two one-second windows the broker lets one window's worth through at once, then holds
+  // the consumer to the quota. The clock runs from the first record to the last, so it misses
+  // the throttle paid for the last fetch: that window and that fetch (16 KiB) are left out of
+  // the bytes. An upper bound on the rate only, for the reasons given for the producer above.
+  const rate = (recordCount * value.length - quotaBytesPerSecond - 16 * 1024) / seconds;
+  t.diagnostic(`consumer rate ${Math.round(rate)} B/s over ${seconds.toFixed(1)} s`);
+  assert.ok(
+    rate <= quotaBytesPerSecond * 1.1,
+    `consumer moved ${Math.round(rate)} B/s, above 110% of the ${quotaBytesPerSecond} B/s quota`,
+  );
 });
