@@ -73,6 +73,7 @@ const requestQuotaExempt = new Set<number>([
 /** Budgets unused this long are dropped, so client ids that come and go do not pile up. */
 const idleUsageMs = 60 * 60 * 1000;
 const usageSweepEvery = 1024;
+const resolvedCacheMax = 10_000;
 
 interface Usage {
   readonly rate: SampledRate;
@@ -83,6 +84,8 @@ export class ClientQuotas implements RequestThrottler {
   /** Configured quotas by `entityKey`. Never holds an entity with no values. */
   private readonly configured = new Map<string, Map<string, number>>();
   private readonly usage = new Map<string, Usage>();
+  /** `quotaFor` answers by key, user and client id; emptied by every change. */
+  private readonly resolved = new Map<string, { bound: number; budget: string } | null>();
   private usageCreated = 0;
   private changes: Promise<unknown> = Promise.resolve();
 
@@ -118,6 +121,7 @@ export class ClientQuotas implements RequestThrottler {
         if (values.size === 0) this.configured.delete(key);
         else this.configured.set(key, values);
       }
+      this.resolved.clear();
       await this.store.setClientQuotas(
         [...this.configured].map(([entity, values]) => ({
           entity,
@@ -173,6 +177,20 @@ export class ClientQuotas implements RequestThrottler {
 
   /** The quota that applies to (user, clientId) for one key, and the budget it is shared in. */
   quotaFor(
+    quotaKey: string,
+    user: string,
+    clientId: string,
+  ): { bound: number; budget: string } | undefined {
+    const cacheKey = `${quotaKey}\u0000${user}\u0000${clientId}`;
+    const cached = this.resolved.get(cacheKey);
+    if (cached !== undefined) return cached ?? undefined;
+    const found = this.resolve(quotaKey, user, clientId);
+    if (this.resolved.size >= resolvedCacheMax) this.resolved.clear();
+    this.resolved.set(cacheKey, found ?? null);
+    return found;
+  }
+
+  private resolve(
     quotaKey: string,
     user: string,
     clientId: string,
