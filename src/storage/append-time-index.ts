@@ -185,7 +185,7 @@ export class AppendTimeIndex {
   /** Opens the file for the writer (the segment is active); creates it empty for a new segment. */
   async openForAppend(io: FileIo, options: { empty: boolean }): Promise<void> {
     if (this.file !== null) return;
-    this.file = await io.open(this.path, { create: true });
+    this.file = await io.open(this.path, { create: true, bestEffort: true });
     if (options.empty) {
       assert(this.appendTimesMs.length === 0, 'a new segment has no append times');
       await this.file.truncate(0);
