@@ -77,13 +77,13 @@ export function cleanLog(log: PartitionLog, now: number): Promise<CleanResult> {
 export class LogCleaner {
   /**
    * Compaction's first dirty offset: segments below it were compacted by an earlier pass (the
-   * dirty ratio reads it). Kept in memory only, so the first pass after an open treats the
-   * whole log as dirty.
+   * dirty ratio reads it). The log manager keeps it in cleaner-offset-checkpoint and hands it
+   * back on open (`restore`); a log it does not list starts all dirty.
    */
   private cleanerCheckpointValue = 0;
   /**
    * The earliest delete horizon of the tombstones the last pass kept: once it has passed, a pass
-   * runs whatever the dirty ratio, to drop them. In memory only, like the checkpoint.
+   * runs whatever the dirty ratio, to drop them. Checkpointed beside the offset.
    */
   private tombstoneHorizonMs = Number.POSITIVE_INFINITY;
 
@@ -91,6 +91,16 @@ export class LogCleaner {
 
   get cleanerCheckpoint(): number {
     return this.cleanerCheckpointValue;
+  }
+
+  get tombstoneHorizon(): number {
+    return this.tombstoneHorizonMs;
+  }
+
+  /** The state an earlier life of the log checkpointed; called once, before any pass. */
+  restore(state: { cleanerCheckpoint: number; tombstoneHorizonMs?: number }): void {
+    this.cleanerCheckpointValue = Math.max(0, state.cleanerCheckpoint);
+    this.tombstoneHorizonMs = state.tombstoneHorizonMs ?? Number.POSITIVE_INFINITY;
   }
 
   /** Truncation: what is written from `offset` on has never been compacted. */

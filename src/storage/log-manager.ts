@@ -53,6 +53,10 @@ async function mapBounded<T, R>(
 
 export const RECOVERY_POINT_CHECKPOINT = 'recovery-point-offset-checkpoint';
 export const LOG_START_OFFSET_CHECKPOINT = 'log-start-offset-checkpoint';
+/** Kafka's file: each compacted log's first dirty offset, so a restart does not recompact. */
+export const CLEANER_OFFSET_CHECKPOINT = 'cleaner-offset-checkpoint';
+/** Brook's own, same format: when the tombstones a compacted log kept may be dropped (ms). */
+export const CLEANER_TOMBSTONE_HORIZON_CHECKPOINT = 'cleaner-tombstone-horizon-checkpoint';
 
 export interface LogManagerOptions {
   /** One entry of log.dirs. */
@@ -160,6 +164,14 @@ export class LogManager {
       this.io,
       `${this.directory}/${LOG_START_OFFSET_CHECKPOINT}`,
     );
+    const cleanerOffsets = await readCheckpoint(
+      this.io,
+      `${this.directory}/${CLEANER_OFFSET_CHECKPOINT}`,
+    );
+    const tombstoneHorizons = await readCheckpoint(
+      this.io,
+      `${this.directory}/${CLEANER_TOMBSTONE_HORIZON_CHECKPOINT}`,
+    );
     const found: Array<{ name: string } & TopicPartition> = [];
     for (const name of (await this.io.readdir(this.directory)).sort()) {
       if (name.endsWith('-delete')) {
@@ -174,6 +186,8 @@ export class LogManager {
       const log = await this.openLog(entry.topic, entry.partition, {
         recoveryPoint: recoveryPoints.get(entry.name),
         logStartOffset: logStartOffsets.get(entry.name),
+        cleanerCheckpoint: cleanerOffsets.get(entry.name),
+        tombstoneHorizonMs: tombstoneHorizons.get(entry.name),
       });
       await yieldToEventLoop();
       return log;
@@ -191,7 +205,12 @@ export class LogManager {
   private openLog(
     topic: string,
     partition: number,
-    checkpoints: { recoveryPoint?: number; logStartOffset?: number },
+    checkpoints: {
+      recoveryPoint?: number;
+      logStartOffset?: number;
+      cleanerCheckpoint?: number;
+      tombstoneHorizonMs?: number;
+    },
     config?: LogConfig,
   ): Promise<PartitionLog> {
     return PartitionLog.open({
@@ -201,6 +220,8 @@ export class LogManager {
       clock: this.clock,
       recoveryPoint: checkpoints.recoveryPoint,
       logStartOffset: checkpoints.logStartOffset,
+      cleanerCheckpoint: checkpoints.cleanerCheckpoint,
+      tombstoneHorizonMs: checkpoints.tombstoneHorizonMs,
       tailCacheBytes: this.tailCacheBytes,
       onLogStartOffsetChanged: () => this.checkpoint(),
     });
@@ -260,9 +281,15 @@ export class LogManager {
   private async writeCheckpoints(): Promise<void> {
     const recoveryPoints: CheckpointEntry[] = [];
     const logStartOffsets: CheckpointEntry[] = [];
+    const cleanerOffsets: CheckpointEntry[] = [];
+    const tombstoneHorizons: CheckpointEntry[] = [];
     for (const { topic, partition, log } of this.logs.values()) {
       recoveryPoints.push({ topic, partition, offset: log.recoveryPoint });
       logStartOffsets.push({ topic, partition, offset: log.logStartOffset });
+      if (log.cleanerCheckpoint > 0)
+        cleanerOffsets.push({ topic, partition, offset: log.cleanerCheckpoint });
+      if (Number.isFinite(log.tombstoneHorizonMs))
+        tombstoneHorizons.push({ topic, partition, offset: log.tombstoneHorizonMs });
     }
     await writeCheckpoint(
       this.io,
@@ -273,6 +300,16 @@ export class LogManager {
       this.io,
       `${this.directory}/${LOG_START_OFFSET_CHECKPOINT}`,
       logStartOffsets,
+    );
+    await writeCheckpoint(
+      this.io,
+      `${this.directory}/${CLEANER_OFFSET_CHECKPOINT}`,
+      cleanerOffsets,
+    );
+    await writeCheckpoint(
+      this.io,
+      `${this.directory}/${CLEANER_TOMBSTONE_HORIZON_CHECKPOINT}`,
+      tombstoneHorizons,
     );
   }
 
@@ -308,6 +345,8 @@ export class LogManager {
       results.push(await cleanLog(log, this.clock()));
       await yieldToEventLoop();
     }
+    // What the passes compacted is not compacted again after a restart.
+    if (results.length > 0 && !this.closed) await this.checkpoint();
     return results;
   }
 
