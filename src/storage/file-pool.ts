@@ -19,7 +19,7 @@
 // not be followed; every storage path goes through the FileIo seam, so none are.
 
 import { StorageError, StorageErrorCode, KafkaStorageErrorCode } from './errors.js';
-import type { FileIo, LogFile } from './file-io.js';
+import { directoryOf, type FileIo, type LogFile } from './file-io.js';
 
 /** Descriptors the pool keeps open at most (at rest). */
 export const OPEN_FILES_MAX_DEFAULT = 1000;
@@ -129,13 +129,34 @@ class PooledFile implements LogFile {
 class FilePool {
   /** Files that hold a descriptor, least recently used first (a Map keeps insertion order). */
   private readonly open = new Map<PooledFile, true>();
-  /** Every file not yet closed by its owner, with or without a descriptor. */
-  private readonly files = new Set<PooledFile>();
+  /** Every file not yet closed by its owner, with or without a descriptor, by its directory. */
+  private readonly filesByDirectory = new Map<string, Set<PooledFile>>();
 
   constructor(
     readonly inner: FileIo,
     private readonly openFilesMax: number,
   ) {}
+
+  private index(file: PooledFile): void {
+    const directory = directoryOf(file.currentPath);
+    let files = this.filesByDirectory.get(directory);
+    if (files === undefined) this.filesByDirectory.set(directory, (files = new Set()));
+    files.add(file);
+  }
+
+  private unindex(file: PooledFile): void {
+    const directory = directoryOf(file.currentPath);
+    const files = this.filesByDirectory.get(directory);
+    files?.delete(file);
+    if (files?.size === 0) this.filesByDirectory.delete(directory);
+  }
+
+  /** Moves `file` to `path` (a rename through the pool). */
+  move(file: PooledFile, path: string): void {
+    this.unindex(file);
+    file.currentPath = path;
+    this.index(file);
+  }
 
   get openCount(): number {
     return this.open.size;
@@ -143,7 +164,7 @@ class FilePool {
 
   adopt(path: string, handle: LogFile, bestEffort: boolean): PooledFile {
     const file = new PooledFile(this, path, handle, bestEffort);
-    this.files.add(file);
+    this.index(file);
     this.open.set(file, true);
     this.trim();
     return file;
@@ -163,7 +184,7 @@ class FilePool {
 
   forget(file: PooledFile): void {
     this.open.delete(file);
-    this.files.delete(file);
+    this.unindex(file);
   }
 
   /** Closes least recently used idle, clean, unpinned descriptors until the bound holds. */
@@ -180,12 +201,15 @@ class FilePool {
     }
   }
 
-  /** The files at `path` or under it (a directory). */
+  /**
+   * The files at `path`, or directly in it when it is a directory (storage keeps files one level
+   * below a partition directory, never deeper).
+   */
   filesAt(path: string): PooledFile[] {
-    const prefix = `${path}/`;
-    return [...this.files].filter(
-      (file) => file.currentPath === path || file.currentPath.startsWith(prefix),
+    const exact = [...(this.filesByDirectory.get(directoryOf(path)) ?? [])].filter(
+      (file) => file.currentPath === path,
     );
+    return [...exact, ...(this.filesByDirectory.get(path) ?? [])];
   }
 
   /** Keeps the descriptors of `files` for good (their names are about to go). */
@@ -223,7 +247,7 @@ export function pooledFileIo(
       await pool.pin(pool.filesAt(to));
       await inner.rename(from, to);
       for (const file of pool.filesAt(from))
-        file.currentPath = to + file.currentPath.slice(from.length);
+        pool.move(file, to + file.currentPath.slice(from.length));
     },
     async unlink(path) {
       await pool.pin(pool.filesAt(path));
