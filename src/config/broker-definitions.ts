@@ -6,6 +6,7 @@
 import { type ConfigDefinition, type ConfigValue, LONG_MAX_VALUE } from './definitions.js';
 import { parseListeners } from './listeners.js';
 import { parseStorageQuotas } from '../quota/storage-quotas.js';
+import { DEFAULT_DECOMPRESSION_RATIO_MAX } from '../record/decompression-stream.js';
 
 const INT_MAX_VALUE = 2 ** 31 - 1;
 
@@ -549,6 +550,15 @@ const definitions = [
     minimum: 1,
     documentation: 'How often retention is applied.',
     dynamic: false,
+  },
+  {
+    name: 'log.max.decompression.ratio',
+    type: 'int',
+    defaultValue: DEFAULT_DECOMPRESSION_RATIO_MAX,
+    minimum: 1,
+    documentation:
+      "Brook's own: the records of a compressed batch may decompress to at most this many times max.message.bytes (topic config max.decompression.ratio).",
+    dynamic: true,
   },
   {
     name: 'log.retention.timestamp.type',
