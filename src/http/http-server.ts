@@ -3,8 +3,11 @@
 // delivery API and the console will add theirs), so this module knows paths and status codes and
 // nothing of what answers them.
 //
-// Only GET is served; an unknown path is 404 and another method 405. A route that throws is a bug:
-// the request gets 500 and the error goes to the logger, and the server keeps serving.
+// The simple routes (metrics, health) answer GET with a whole body; an unknown path is 404 and
+// another method 405. A route that throws is a bug: the request gets 500 and the error goes to
+// the logger, and the server keeps serving. A mount takes every request under a path prefix with
+// the raw request and response (the push delivery API: other methods, bodies, streams); it is
+// added once the broker part behind it exists, so until then its paths are 404.
 
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -22,9 +25,18 @@ export interface HttpAnswer {
 /** Answers one GET; the URL's search parameters are given parsed. */
 export type HttpRoute = (query: URLSearchParams) => HttpAnswer | Promise<HttpAnswer>;
 
+/** Serves every request under a mount's prefix; owns the response from then on. */
+export type HttpMountHandler = (
+  request: IncomingMessage,
+  response: ServerResponse,
+  url: URL,
+) => void;
+
 export interface HttpDoor {
   /** Bound addresses: the actual port when port 0 was asked for. */
   readonly listeners: ReadonlyArray<{ readonly host: string; readonly port: number }>;
+  /** Sends every request whose path starts with `prefix` to `handler`; returns the unmount. */
+  mount(prefix: string, handler: HttpMountHandler): () => void;
   /** Stops accepting, ends idle keep-alive connections and resolves once every server closed. */
   stop(): Promise<void>;
 }
@@ -49,9 +61,16 @@ export async function startHttpDoor(options: {
 }): Promise<HttpDoor> {
   const { routes, logger } = options;
   const servers: Server[] = [];
+  const mounts = new Map<string, HttpMountHandler>();
 
   const serve = (request: IncomingMessage, response: ServerResponse): void => {
     const url = new URL(request.url ?? '/', 'http://brook');
+    for (const [prefix, handler] of mounts) {
+      if (url.pathname.startsWith(prefix)) {
+        handler(request, response, url);
+        return;
+      }
+    }
     const route = routes.get(url.pathname);
     if (route === undefined) {
       send(response, jsonAnswer(404, { error: `no such path: ${url.pathname}` }));
@@ -102,6 +121,12 @@ export async function startHttpDoor(options: {
       host: options.listeners[index].host,
       port: (server.address() as AddressInfo).port,
     })),
+    mount(prefix, handler) {
+      mounts.set(prefix, handler);
+      return () => {
+        if (mounts.get(prefix) === handler) mounts.delete(prefix);
+      };
+    },
     stop: () => closeAll(servers),
   };
 }
