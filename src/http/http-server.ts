@@ -146,7 +146,10 @@ async function closeAll(servers: readonly Server[]): Promise<void> {
         (server) =>
           new Promise<void>((resolve) => {
             server.close(() => resolve());
-            server.closeIdleConnections();
+            // The door stops last, once every part behind it has: a connection still open now
+            // (a keep-alive socket whose client has not noticed an ended stream) has nothing
+            // left to wait for.
+            server.closeAllConnections();
           }),
       ),
   );

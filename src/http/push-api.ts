@@ -345,7 +345,12 @@ export function createPushApi(options: {
   return {
     handle,
     close() {
-      for (const stream of streams) stream.end();
+      // Ended and their sockets closed: a keep-alive socket of an ended stream would hold the
+      // door's stop until the client noticed.
+      for (const stream of streams) {
+        stream.end();
+        stream.socket?.destroySoon();
+      }
       streams.clear();
     },
   };

@@ -224,9 +224,9 @@ export const pushSchemas = {
             id: { type: 'string' },
             code: {
               type: 'string',
-              enum: ['unknown-record', 'not-acquired', 'not-holder'],
+              enum: ['unknown-record', 'not-acquired', 'not-holder', 'settled'],
               description:
-                'unknown-record: not in the window (never read, or done); not-acquired: nobody holds it; not-holder: another consumer holds it',
+                'unknown-record: not read yet, or no such partition; not-acquired: nobody holds it; not-holder: another consumer holds it; settled: already acknowledged or dead-lettered',
             },
           },
         },

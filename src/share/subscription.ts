@@ -54,7 +54,7 @@ interface ConsumerState {
   sendSequence: number;
 }
 
-export type SettleOutcome = 'ok' | 'not-acquired' | 'not-holder' | 'unknown-record';
+export type SettleOutcome = 'ok' | 'not-acquired' | 'not-holder' | 'settled' | 'unknown-record';
 
 export interface SubscriptionStats {
   readonly available: number;
@@ -263,7 +263,14 @@ export class Subscription {
     consumerId: string | null,
   ): TrackedRecord | Exclude<SettleOutcome, 'ok'> {
     const record = this.findRecord(id);
-    if (record === undefined) return 'unknown-record';
+    if (record === undefined) {
+      const parsed = parseRecordId(id);
+      const partition = parsed === null ? undefined : this.partitions.get(parsed.partition);
+      if (parsed !== null && partition !== undefined && parsed.offset < partition.startOffset)
+        return 'settled';
+      return 'unknown-record';
+    }
+    if (record.state === 'acknowledged' || record.state === 'archived') return 'settled';
     if (record.state !== 'acquired') return 'not-acquired';
     if (consumerId !== null && record.consumerId !== consumerId) return 'not-holder';
     return record;
