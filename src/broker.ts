@@ -500,8 +500,10 @@ async function assemble(
       await shareEngine.start();
       pushApi = createPushApi({ engine: shareEngine, replicas, log });
       const runningPushApi = pushApi;
-      httpDoor.mount('/v1/', (request, response, url) =>
-        runningPushApi.handle(request, response, url),
+      httpDoor.mount(
+        '/v1/',
+        (request, response, url) => runningPushApi.handle(request, response, url),
+        (request, socket, head, url) => runningPushApi.upgrade(request, socket, head, url),
       );
     }
 

@@ -11,6 +11,7 @@
 
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 
 import type { ListenerAddress } from '../config/listeners.js';
 import type { ServerLogger } from '../server/logger.js';
@@ -21,6 +22,14 @@ export interface HttpAnswer {
   readonly contentType: string;
   readonly body: string;
 }
+
+/** Takes an HTTP upgrade (WebSocket) under a mount's prefix; owns the socket from then on. */
+export type HttpUpgradeHandler = (
+  request: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  url: URL,
+) => void;
 
 /** Answers one GET; the URL's search parameters are given parsed. */
 export type HttpRoute = (query: URLSearchParams) => HttpAnswer | Promise<HttpAnswer>;
@@ -35,8 +44,11 @@ export type HttpMountHandler = (
 export interface HttpDoor {
   /** Bound addresses: the actual port when port 0 was asked for. */
   readonly listeners: ReadonlyArray<{ readonly host: string; readonly port: number }>;
-  /** Sends every request whose path starts with `prefix` to `handler`; returns the unmount. */
-  mount(prefix: string, handler: HttpMountHandler): () => void;
+  /**
+   * Sends every request whose path starts with `prefix` to `handler`, and upgrades to `upgrade`
+   * (refused without one); returns the unmount.
+   */
+  mount(prefix: string, handler: HttpMountHandler, upgrade?: HttpUpgradeHandler): () => void;
   /** Stops accepting, ends idle keep-alive connections and resolves once every server closed. */
   stop(): Promise<void>;
 }
@@ -62,6 +74,18 @@ export async function startHttpDoor(options: {
   const { routes, logger } = options;
   const servers: Server[] = [];
   const mounts = new Map<string, HttpMountHandler>();
+  const upgrades = new Map<string, HttpUpgradeHandler>();
+
+  const serveUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const url = new URL(request.url ?? '/', 'http://brook');
+    for (const [prefix, handler] of upgrades) {
+      if (url.pathname.startsWith(prefix)) {
+        handler(request, socket, head, url);
+        return;
+      }
+    }
+    socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+  };
 
   const serve = (request: IncomingMessage, response: ServerResponse): void => {
     const url = new URL(request.url ?? '/', 'http://brook');
@@ -98,6 +122,7 @@ export async function startHttpDoor(options: {
   try {
     for (const listener of options.listeners) {
       const server = createServer(serve);
+      server.on('upgrade', serveUpgrade);
       servers.push(server);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -121,10 +146,12 @@ export async function startHttpDoor(options: {
       host: options.listeners[index].host,
       port: (server.address() as AddressInfo).port,
     })),
-    mount(prefix, handler) {
+    mount(prefix, handler, upgrade) {
       mounts.set(prefix, handler);
+      if (upgrade !== undefined) upgrades.set(prefix, upgrade);
       return () => {
         if (mounts.get(prefix) === handler) mounts.delete(prefix);
+        if (upgrades.get(prefix) === upgrade) upgrades.delete(prefix);
       };
     },
     stop: () => closeAll(servers),

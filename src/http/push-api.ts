@@ -12,18 +12,23 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
+import type { Duplex } from 'node:stream';
 
 import type { ReplicaManager } from '../replica/replica-manager.js';
 import { writeRecords, type RecordToWrite } from '../share/record-writer.js';
 import type { ShareEngine } from '../share/share-engine.js';
 import { ShareError, type ShareErrorCode, shareErrorCodes } from '../share/share-errors.js';
-import { type Delivery, parseRecordId } from '../share/subscription.js';
+import type { Delivery } from '../share/subscription.js';
+import { type AckAnswer, type AckBody, settleAcks } from './push-acks.js';
+import { createPushSockets } from './push-socket.js';
 import type { SubscriptionRequest } from '../share/subscription-definition.js';
 import { type JsonSchema, validateSchema } from './json-schema.js';
 import { type PushSchemaName, pushSchemas } from './push-schemas.js';
 
 export interface PushApi {
   handle(request: IncomingMessage, response: ServerResponse, url: URL): void;
+  /** A WebSocket upgrade (/v1/subscriptions/{name}/ws). */
+  upgrade(request: IncomingMessage, socket: Duplex, head: Buffer, url: URL): void;
   /** Ends every open stream; the door may then stop. */
   close(): void;
 }
@@ -77,6 +82,7 @@ export function createPushApi(options: {
 }): PushApi {
   const { engine, replicas } = options;
   const streams = new Set<ServerResponse>();
+  const sockets = createPushSockets({ engine, log: options.log });
 
   const routes: Route[] = [
     {
@@ -170,6 +176,23 @@ export function createPushApi(options: {
       },
     },
     {
+      method: 'GET',
+      path: '/v1/subscriptions/{name}/ws',
+      summary:
+        'WebSocket (upgrade): server sends {"type":"consumer"}, {"type":"records","records":[Record...]}, {"type":"acks",...AckResponse}, {"type":"error",code,detail}; client sends {"type":"ack",requestId,...AckRequest} and {"type":"credits","maxInFlight":n}.',
+      parameters: [
+        { name: 'consumer', in: 'query', description: 'a stable consumer id (default: random)' },
+        { name: 'maxInFlight', in: 'query', description: 'initial credits' },
+      ],
+      responses: { 101: { description: 'switched to the WebSocket protocol' } },
+      serve: () => {
+        throw new ShareError(
+          'upgrade-required',
+          'connect with a WebSocket client (Upgrade: websocket)',
+        );
+      },
+    },
+    {
       method: 'POST',
       path: '/v1/subscriptions/{name}/acks',
       summary:
@@ -197,51 +220,8 @@ export function createPushApi(options: {
     return { ...description, webhook };
   };
 
-  const settle = async (name: string, body: AckBody): Promise<unknown> => {
-    const subscription = engine.subscription(name);
-    const consumer = body.consumer ?? null;
-    const errors: Array<{ id: string; code: string }> = [];
-    const counts = { acknowledged: 0, released: 0, rejected: 0 };
-    // Every id is checked before any is applied: a bad one refuses the whole request.
-    const expanded = new Map<string, string[]>();
-    for (const items of [body.ack, body.release, body.nack, body.reject]) {
-      for (const item of items ?? []) {
-        const text = typeof item === 'string' ? item : item.id;
-        if (!expanded.has(text)) expanded.set(text, expandIds(text));
-      }
-    }
-    const each = (
-      items: ReadonlyArray<string | { id: string }> | undefined,
-      counter: keyof typeof counts,
-      apply: (id: string, item: string | { id: string }) => string,
-    ): void => {
-      for (const item of items ?? []) {
-        for (const id of expanded.get(typeof item === 'string' ? item : item.id) ?? []) {
-          const outcome = apply(id, item);
-          if (outcome === 'ok') counts[counter] += 1;
-          else errors.push({ id, code: outcome });
-        }
-      }
-    };
-    each(body.ack, 'acknowledged', (id) => subscription.acknowledge(id, consumer));
-    each(body.release, 'released', (id) => subscription.release(id, consumer));
-    each(body.nack, 'released', (id, item) =>
-      subscription.release(
-        id,
-        consumer,
-        typeof item === 'string' ? 0 : ((item as { delayMs?: number }).delayMs ?? 0),
-      ),
-    );
-    each(body.reject, 'rejected', (id, item) =>
-      subscription.reject(
-        id,
-        consumer,
-        typeof item === 'string' ? null : ((item as { reason?: string }).reason ?? null),
-      ),
-    );
-    await subscription.durable();
-    return { ...counts, errors };
-  };
+  const settle = (name: string, body: AckBody): Promise<AckAnswer> =>
+    settleAcks(engine.subscription(name), body);
 
   const openEventStream = ({ request, response, url, params }: RouteContext): void => {
     const subscription = engine.subscription(params.name);
@@ -344,7 +324,9 @@ export function createPushApi(options: {
 
   return {
     handle,
+    upgrade: sockets.upgrade,
     close() {
+      sockets.close();
       // Ended and their sockets closed: a keep-alive socket of an ended stream would hold the
       // door's stop until the client noticed.
       for (const stream of streams) {
@@ -367,14 +349,6 @@ interface ProduceBody {
     readonly timestamp?: number;
   }>;
   readonly valueEncoding?: 'utf8' | 'base64';
-}
-
-interface AckBody {
-  readonly consumer?: string;
-  readonly ack?: readonly string[];
-  readonly release?: readonly string[];
-  readonly nack?: ReadonlyArray<string | { id: string; delayMs?: number }>;
-  readonly reject?: ReadonlyArray<string | { id: string; reason?: string }>;
 }
 
 function isRawBody(request: IncomingMessage): boolean {
@@ -469,26 +443,6 @@ function rawRecord(rawBody: Buffer, url: URL): RecordToWrite {
     headers: [],
     partition,
   };
-}
-
-/** "0:12" or "0:12-20" as the ids it names. */
-function expandIds(text: string): string[] {
-  const range = /^(\d+):(\d+)-(\d+)$/.exec(text);
-  if (range === null) {
-    if (parseRecordId(text) === null)
-      throw new ShareError('invalid-record-id', `${text} is not <partition>:<offset>`);
-    return [text];
-  }
-  const first = Number(range[2]);
-  const last = Number(range[3]);
-  if (last < first || last - first >= 10000)
-    throw new ShareError(
-      'invalid-record-id',
-      `${text}: a range runs forward over at most 10000 offsets`,
-    );
-  const ids: string[] = [];
-  for (let offset = first; offset <= last; offset += 1) ids.push(`${range[1]}:${offset}`);
-  return ids;
 }
 
 function checkName(name: string): void {

@@ -17,6 +17,7 @@ export const shareErrorCodes = {
     status: 409,
     title: 'the subscription exists with another topic; delete it first',
   },
+  'upgrade-required': { status: 426, title: 'this path takes a WebSocket upgrade' },
   'payload-too-large': { status: 413, title: 'the request body is larger than the limit' },
   'unsupported-media-type': {
     status: 415,
