@@ -69,6 +69,8 @@ export const pushSchemas = {
       concurrency: { type: 'integer', minimum: 1, maximum: 64 },
       batchSize: { type: 'integer', minimum: 1, maximum: 10000 },
       timeoutMs: { type: 'integer', minimum: 1, maximum: 600000 },
+      retryBackoffMs: { type: 'integer', minimum: 1, maximum: 3600000 },
+      maxRetryBackoffMs: { type: 'integer', minimum: 1, maximum: 86400000 },
     },
   },
   SubscriptionRequest: {

@@ -23,6 +23,7 @@ import type { ReplicaManager } from '../replica/replica-manager.js';
 import { ShareError } from './share-errors.js';
 import type { SharePartitionSnapshot, TrackedRecord } from './share-partition.js';
 import { Subscription, type SubscriptionStats } from './subscription.js';
+import { WebhookDispatcher } from './webhook-dispatcher.js';
 import {
   type SubscriptionDefaults,
   type SubscriptionDefinition,
@@ -44,6 +45,7 @@ export interface SubscriptionDescription extends SubscriptionDefinition {
 
 export class ShareEngine {
   private readonly subscriptions = new Map<string, Subscription>();
+  private readonly webhooks = new Map<string, WebhookDispatcher>();
   private readonly creatingTopics = new Map<string, Promise<void>>();
   private serial: Promise<unknown> = Promise.resolve();
   private closed = false;
@@ -87,11 +89,25 @@ export class ShareEngine {
     for (const [name, definition] of definitions) {
       const subscription = this.open(definition);
       this.attachPartitions(subscription, snapshots.get(name) ?? new Map());
+      this.startWebhook(subscription);
     }
+  }
+
+  /** (Re)starts the subscription's webhook dispatcher after its definition changed. */
+  private startWebhook(subscription: Subscription): void {
+    this.webhooks.get(subscription.name)?.stop();
+    this.webhooks.delete(subscription.name);
+    const webhook = subscription.definition.webhook;
+    if (webhook === null) return;
+    const dispatcher = new WebhookDispatcher(subscription, webhook, this.options.log);
+    this.webhooks.set(subscription.name, dispatcher);
+    dispatcher.start();
   }
 
   close(): void {
     this.closed = true;
+    for (const webhook of this.webhooks.values()) webhook.stop();
+    this.webhooks.clear();
     for (const subscription of this.subscriptions.values()) subscription.close();
     this.subscriptions.clear();
   }
@@ -134,12 +150,14 @@ export class ShareEngine {
         const redefined = { ...definition, start: existing.definition.start };
         await this.appendState(name, [this.definitionRecord(redefined)]);
         existing.redefine(redefined);
+        this.startWebhook(existing);
         return { created: false };
       }
       await this.appendState(name, [this.definitionRecord(definition)]);
       const subscription = this.open(definition);
       this.attachPartitions(subscription, new Map());
       await this.writeSnapshots(name, subscription.snapshots());
+      this.startWebhook(subscription);
       return { created: true };
     });
   }
@@ -147,6 +165,8 @@ export class ShareEngine {
   delete(name: string): Promise<void> {
     return this.serialise(async () => {
       const subscription = this.subscription(name);
+      this.webhooks.get(name)?.stop();
+      this.webhooks.delete(name);
       subscription.close();
       this.subscriptions.delete(name);
       const tombstones = [...subscription.snapshots().keys()].map((partition) => ({

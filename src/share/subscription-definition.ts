@@ -12,6 +12,9 @@ export interface WebhookDefinition {
   readonly batchSize: number;
   /** A request not answered in this time counts as failed. */
   readonly timeoutMs: number;
+  /** The first retry's pause; each later one doubles it (with jitter), up to maxRetryBackoffMs. */
+  readonly retryBackoffMs: number;
+  readonly maxRetryBackoffMs: number;
 }
 
 export interface SubscriptionDefinition {
@@ -52,6 +55,8 @@ export interface SubscriptionRequest {
     readonly concurrency?: number;
     readonly batchSize?: number;
     readonly timeoutMs?: number;
+    readonly retryBackoffMs?: number;
+    readonly maxRetryBackoffMs?: number;
   } | null;
 }
 
@@ -89,6 +94,8 @@ export function resolveDefinition(
             concurrency: webhook.concurrency ?? 4,
             batchSize: webhook.batchSize ?? 100,
             timeoutMs: webhook.timeoutMs ?? 10_000,
+            retryBackoffMs: webhook.retryBackoffMs ?? 500,
+            maxRetryBackoffMs: webhook.maxRetryBackoffMs ?? 60_000,
           },
   };
 }

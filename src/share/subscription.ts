@@ -216,11 +216,17 @@ export class Subscription {
   }
 
   /** Gives the record back; with `delayMs` (a nack) it is not redelivered before then. */
-  release(id: string, consumerId: string | null, delayMs = 0): SettleOutcome {
+  release(
+    id: string,
+    consumerId: string | null,
+    delayMs = 0,
+    error: string | null = null,
+  ): SettleOutcome {
     const found = this.held(id, consumerId);
     if (typeof found === 'string') return found;
     this.releaseHold(found);
-    this.giveBack(found, this.ports.now() + delayMs, null);
+    if (error !== null) found.lastError = error;
+    this.giveBack(found, this.ports.now() + delayMs, error);
     return 'ok';
   }
 
