@@ -33,7 +33,12 @@ export async function startPushBroker(options: StartBrokerOptions = {}): Promise
   });
 }
 
-export function kafka(broker: Broker): Kafka {
+/** What the Kafka helpers need of a broker (in-process or a child process). */
+export interface KafkaAddress {
+  readonly bootstrapServers: string;
+}
+
+export function kafka(broker: KafkaAddress): Kafka {
   return new Kafka({
     brokers: [broker.bootstrapServers],
     clientId: 'push-test',
@@ -42,7 +47,11 @@ export function kafka(broker: Broker): Kafka {
   });
 }
 
-export async function createTopic(broker: Broker, topic: string, numPartitions = 1): Promise<void> {
+export async function createTopic(
+  broker: KafkaAddress,
+  topic: string,
+  numPartitions = 1,
+): Promise<void> {
   const admin = kafka(broker).admin();
   await admin.connect();
   try {
@@ -54,7 +63,7 @@ export async function createTopic(broker: Broker, topic: string, numPartitions =
 
 /** Produces with kafkajs (acks=all); answers the offsets. */
 export async function produce(
-  broker: Broker,
+  broker: KafkaAddress,
   topic: string,
   messages: ReadonlyArray<{ key?: string; value: string; headers?: IHeaders; partition?: number }>,
 ): Promise<void> {
@@ -69,7 +78,7 @@ export async function produce(
 
 /** Reads a whole topic (a dead-letter topic) with a kafkajs consumer until `count` records came. */
 export async function readTopic(
-  broker: Broker,
+  broker: KafkaAddress,
   topic: string,
   count: number,
 ): Promise<Array<{ key: string | null; value: string | null; headers: Record<string, string> }>> {
@@ -105,7 +114,12 @@ export async function readTopic(
 export class PushClient {
   readonly base: string;
 
-  constructor(broker: Broker) {
+  /** An in-process broker, or the base URL (http://host:port) of one in a child process. */
+  constructor(broker: Broker | string) {
+    if (typeof broker === 'string') {
+      this.base = broker;
+      return;
+    }
     const [listener] = broker.httpListeners;
     assert.ok(listener, 'the broker has an HTTP listener');
     this.base = `http://127.0.0.1:${listener.port}`;
