@@ -61,6 +61,8 @@ export interface TrackedRecord {
   lastError: string | null;
   /** The delivery sequence number to its consumer, for Last-Event-ID resume. */
   sendSequence: number;
+  /** In the ready list. */
+  queued: boolean;
 }
 
 /** The persisted state of one share partition: a record of __share_group_state. */
@@ -197,26 +199,26 @@ export class SharePartition {
     const taken: TrackedRecord[] = [];
     const nowMs = this.options.now();
     const orderingByKey = this.options.orderingByKey();
-    let index = 0;
-    while (index < this.ready.length && taken.length < max) {
-      const record = this.ready[index];
-      if (record.state !== 'available' || record.notBeforeMs > nowMs) {
-        this.ready.splice(index, 1);
+    // One pass, rebuilding the ready list once: splicing each taken record out of its front
+    // would make a large acquisition quadratic.
+    const kept: TrackedRecord[] = [];
+    for (const record of this.ready) {
+      if (taken.length >= max) {
+        kept.push(record);
         continue;
       }
+      if (record.state !== 'available' || record.notBeforeMs > nowMs) continue;
       if (record.expiresAtMs <= nowMs) {
-        this.ready.splice(index, 1);
         this.expire(record);
         continue;
       }
       if (orderingByKey && record.orderingKey !== null) {
         const queue = this.unfinishedByKey.get(record.orderingKey);
         if (queue !== undefined && queue[0] !== record) {
-          index += 1;
+          kept.push(record);
           continue;
         }
       }
-      this.ready.splice(index, 1);
       record.state = 'acquired';
       record.consumerId = consumerId;
       record.deliveryCount += 1;
@@ -224,6 +226,12 @@ export class SharePartition {
       record.generation += 1;
       this.options.schedule(lockUntilMs, record);
       taken.push(record);
+    }
+    for (const record of this.ready) record.queued = false;
+    this.ready.length = 0;
+    for (const record of kept) {
+      record.queued = true;
+      this.ready.push(record);
     }
     if (taken.length > 0) this.options.onChange();
     return taken;
@@ -385,6 +393,7 @@ export class SharePartition {
       headers: decoded.headers,
       lastError: null,
       sendSequence: 0,
+      queued: false,
     };
     this.order.push(record);
     this.byOffset.set(offset, record);
@@ -408,7 +417,15 @@ export class SharePartition {
       this.options.schedule(record.notBeforeMs, record);
       return false;
     }
-    if (this.ready.includes(record)) return true;
+    if (record.queued) return true;
+    record.queued = true;
+    // Records are read in offset order, so most land at the end.
+    const last = this.ready[this.ready.length - 1];
+    if (last === undefined || last.offset < record.offset) {
+      this.ready.push(record);
+      this.options.onAvailable();
+      return true;
+    }
     let low = 0;
     let high = this.ready.length;
     while (low < high) {
