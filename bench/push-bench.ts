@@ -1,7 +1,7 @@
 // Push delivery (issue 12): one shared subscription read over Server-Sent Events with range
 // acknowledgements, beside the Kafka Fetch consume rate of the same records in the same run.
 //
-//   npm run bench:push [-- --records N]
+//   npm run bench:push [-- --records N] [--record-locks N (share.partition.max.record.locks)]
 //
 // An in-process broker (default durability) gets N records of 100 B (default 200,000) on one
 // partition, appended as batches of 5,000. Then:
@@ -24,6 +24,8 @@ process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 
 const recordsArgument = process.argv.indexOf('--records');
 const recordCount = recordsArgument > 0 ? Number(process.argv[recordsArgument + 1]) : 200_000;
+const locksArgument = process.argv.indexOf('--record-locks');
+const recordLocks = locksArgument > 0 ? Number(process.argv[locksArgument + 1]) : 2000;
 const batchRecords = 5_000;
 const ackEvery = 1_000;
 
@@ -67,7 +69,12 @@ function percentile(values: number[], fraction: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))];
 }
 
-const broker = await startBroker({ settings: { 'http.listeners': 'http://127.0.0.1:0' } });
+const broker = await startBroker({
+  settings: {
+    'http.listeners': 'http://127.0.0.1:0',
+    'share.partition.max.record.locks': recordLocks,
+  },
+});
 const base = `http://127.0.0.1:${broker.httpListeners[0].port}`;
 const json = { 'content-type': 'application/json' };
 try {

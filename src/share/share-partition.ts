@@ -66,12 +66,16 @@ export interface TrackedRecord {
 }
 
 /** The persisted state of one share partition: a record of __share_group_state. */
+type PersistedState = 'available' | 'acknowledged' | 'archived';
+
 export interface SharePartitionSnapshot {
   readonly startOffset: number;
-  /** [offset, state, deliveryCount] of window records that are done or were delivered. */
-  readonly records: ReadonlyArray<
-    readonly [number, 'available' | 'acknowledged' | 'archived', number]
-  >;
+  /**
+   * [firstOffset, lastOffset, state, deliveryCount] runs of window records that are done or were
+   * delivered: consecutive offsets in one state with one count share a run, so a snapshot stays
+   * small however many records are in flight.
+   */
+  readonly records: ReadonlyArray<readonly [number, number, PersistedState, number]>;
   readonly acknowledged: number;
   readonly deadLettered: number;
   readonly expired: number;
@@ -120,8 +124,9 @@ export class SharePartition {
   ) {
     this.nextOffset = start.startOffset;
     if ('records' in start) {
-      for (const [offset, state, deliveryCount] of start.records) {
-        this.restored.set(offset, { state, deliveryCount });
+      for (const [firstOffset, lastOffset, state, deliveryCount] of start.records) {
+        for (let offset = firstOffset; offset <= lastOffset; offset += 1)
+          this.restored.set(offset, { state, deliveryCount });
       }
       this.acknowledged = start.acknowledged;
       this.deadLettered = start.deadLettered;
@@ -169,18 +174,28 @@ export class SharePartition {
   }
 
   snapshot(): SharePartitionSnapshot {
-    const records: Array<[number, 'available' | 'acknowledged' | 'archived', number]> = [];
+    const records: Array<[number, number, PersistedState, number]> = [];
+    const add = (offset: number, state: PersistedState, deliveryCount: number): void => {
+      const last = records[records.length - 1];
+      if (
+        last !== undefined &&
+        last[1] === offset - 1 &&
+        last[2] === state &&
+        last[3] === deliveryCount
+      )
+        last[1] = offset;
+      else records.push([offset, offset, state, deliveryCount]);
+    };
     for (const record of this.records()) {
       if (record.state === 'acknowledged' || record.state === 'archived') {
-        records.push([record.offset, record.state, record.deliveryCount]);
+        add(record.offset, record.state, record.deliveryCount);
       } else if (record.deliveryCount > 0) {
-        records.push([record.offset, 'available', record.deliveryCount]);
+        add(record.offset, 'available', record.deliveryCount);
       }
     }
-    // States restored but not read back yet are still true.
+    // States restored but not read back yet are still true (the map is in offset order).
     for (const [offset, { state, deliveryCount }] of this.restored) {
-      if (offset >= this.nextOffset)
-        records.push([offset, state as 'available' | 'acknowledged' | 'archived', deliveryCount]);
+      if (offset >= this.nextOffset) add(offset, state as PersistedState, deliveryCount);
     }
     return {
       startOffset: this.startOffset,
