@@ -97,6 +97,7 @@ try {
   });
   const controller = new AbortController();
   let received = 0;
+  let resets = 0;
   let firstUnacked = 0;
   const acks: Promise<unknown>[] = [];
   let done!: () => void;
@@ -108,12 +109,17 @@ try {
     (event) => {
       received += 1;
       if (received - firstUnacked >= ackEvery || received === recordCount) {
+        const body = JSON.stringify({ ack: [`0:${firstUnacked}-${event.offset}`] });
+        const post = (): Promise<unknown> =>
+          fetch(`${base}/v1/subscriptions/bench-sse/acks`, { method: 'POST', headers: json, body });
+        // A reset connection happens now and then here (not explained yet); an ack is safe to
+        // send again: what was already settled is answered `settled`.
         acks.push(
-          fetch(`${base}/v1/subscriptions/bench-sse/acks`, {
-            method: 'POST',
-            headers: json,
-            body: JSON.stringify({ ack: [`0:${firstUnacked}-${event.offset}`] }),
-          }).then((response) => response.json()),
+          post().catch((error: unknown) => {
+            resets += 1;
+            console.error(`ack reset (${String(error)}); sending it again`);
+            return post();
+          }),
         );
         firstUnacked = event.offset + 1;
       }
@@ -169,7 +175,7 @@ try {
     const dueMs = startMs + index;
     const waitMs = dueMs - performance.now();
     if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
-    void fetch(`${base}/v1/topics/bench/records`, {
+    fetch(`${base}/v1/topics/bench/records`, {
       method: 'POST',
       headers: json,
       body: JSON.stringify({ records: [{ value: 'x'.repeat(100), partition: 0 }] }),
@@ -177,7 +183,8 @@ try {
       .then((response) => response.json())
       .then((answer) => {
         answeredAt.set((answer as { offsets: Event[] }).offsets[0].offset, performance.now());
-      });
+      })
+      .catch((error: unknown) => console.error(`produce failed: ${String(error)}`));
   }
   const deadline = performance.now() + 30_000;
   while (receivedAt.size < latencyRecords && performance.now() < deadline)
@@ -195,6 +202,7 @@ try {
   console.log(
     `SSE + range acks: ${Math.round(sseRate).toLocaleString('en')} records/s (goal >= 300,000)`,
   );
+  if (resets > 0) console.log(`connection resets on ack requests: ${resets}`);
   console.log(`Kafka Fetch (kafkajs): ${Math.round(fetchRate).toLocaleString('en')} records/s`);
   console.log(`SSE / Fetch: ${(sseRate / fetchRate).toFixed(2)} (goal >= 0.3)`);
   console.log(
