@@ -73,6 +73,8 @@ import { StorageQuotas, parseStorageQuotas } from './quota/storage-quotas.js';
 import { HandlerRegistry } from './handlers/registry.js';
 import { createSyncGroupHandler } from './handlers/sync-group.js';
 import { type HttpDoor, type HttpRoute, jsonAnswer, startHttpDoor } from './http/http-server.js';
+import { type PushApi, createPushApi } from './http/push-api.js';
+import { SHARE_STATE_TOPIC_NAME, ShareEngine } from './share/share-engine.js';
 import { LocalMetadataStore, type TopicMetadata } from './metadata/metadata-store.js';
 import { openBrokerMembership } from './cluster/broker-membership.js';
 import { ClusterTopicAdmin, ClusterTopicSync } from './cluster/cluster-topics.js';
@@ -256,6 +258,8 @@ async function assemble(
   let server: BrookServer | undefined;
   let coordinator: GroupCoordinator | undefined;
   let transactionCoordinator: TransactionCoordinator | undefined;
+  let shareEngine: ShareEngine | undefined;
+  let pushApi: PushApi | undefined;
   try {
     const replicas = new ReplicaManager(
       metadata,
@@ -309,7 +313,17 @@ async function assemble(
       partitionCount: config.transactionStateLogNumPartitions,
       segmentBytes: config.offsetsTopicSegmentBytes,
     });
+    // Shared subscriptions (push delivery, issue 12): only with an HTTP door, their one door.
+    const shareStateTopic =
+      httpDoor === undefined
+        ? null
+        : await openInternalTopic(internalTopicPorts, {
+            name: SHARE_STATE_TOPIC_NAME,
+            partitionCount: config.shareStateTopicNumPartitions,
+            segmentBytes: config.offsetsTopicSegmentBytes,
+          });
     const internalTopics = [offsetsTopic, transactionStateTopic];
+    if (shareStateTopic !== null) internalTopics.push(shareStateTopic);
     for (const topic of internalTopics) replicas.registerInternalTopic(topic);
     onBrokerConfigChange = () => {
       replicas.reconfigureAll();
@@ -589,6 +603,25 @@ async function assemble(
       .register(createWriteTxnMarkersHandler({ replicas }));
     registry.register(createApiVersionsHandler(registry));
 
+    if (shareStateTopic !== null && httpDoor !== undefined) {
+      const log = (message: string, error: unknown): void =>
+        logger.error(message, { error: error instanceof Error ? error.message : String(error) });
+      shareEngine = new ShareEngine(shareStateTopic, replicas, {
+        shareRecordLockDurationMs: config.shareRecordLockDurationMs,
+        shareDeliveryCountLimit: config.shareDeliveryCountLimit,
+        sharePartitionMaxRecordLocks: config.sharePartitionMaxRecordLocks,
+        log,
+      });
+      await shareEngine.start();
+      pushApi = createPushApi({ engine: shareEngine, replicas, log });
+      const runningPushApi = pushApi;
+      httpDoor.mount(
+        '/v1/',
+        (request, response, url) => runningPushApi.handle(request, response, url),
+        (request, socket, head, url) => runningPushApi.upgrade(request, socket, head, url),
+      );
+    }
+
     server = await startServer({
       listeners: config.listeners,
       registry,
@@ -611,6 +644,8 @@ async function assemble(
     const runningHttpDoor = httpDoor;
     const runningCoordinator = coordinator;
     const runningTransactionCoordinator = transactionCoordinator;
+    const runningPushApi = pushApi;
+    const runningShareEngine = shareEngine;
     let stopping: Promise<void> | null = null;
     return {
       bootstrapServers: advertised
@@ -645,6 +680,8 @@ async function assemble(
           runningCoordinator.close();
           runningTransactionCoordinator.close();
           await runningServer.stop();
+          runningPushApi?.close();
+          runningShareEngine?.close();
           // Producer state snapshots, so the next start need not replay the active segments.
           await Promise.all([
             ...replicas
@@ -668,6 +705,8 @@ async function assemble(
     await server?.stop().catch(() => undefined);
     coordinator?.close();
     transactionCoordinator?.close();
+    pushApi?.close();
+    shareEngine?.close();
     await logManager.close().catch(() => undefined);
     await httpDoor?.stop();
     throw error;

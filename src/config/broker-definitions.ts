@@ -119,7 +119,7 @@ const definitions = [
     defaultValue: null,
     validate: httpListenersValidator,
     documentation:
-      'http://HOST:PORT addresses of the HTTP endpoint: /metrics (Prometheus), /healthz, /readyz. Empty: no HTTP endpoint.',
+      'http://HOST:PORT addresses of the HTTP endpoint: /metrics (Prometheus), /healthz, /readyz and the push delivery API under /v1. Empty: no HTTP endpoint.',
     dynamic: false,
   },
   {
@@ -873,6 +873,47 @@ const definitions = [
     minimum: 1,
     documentation: "Forget an idle idempotent producer's sequence state after this long.",
     dynamic: true,
+  },
+
+  // --- shared subscriptions (push delivery and queues, src/share)
+  {
+    name: 'share.record.lock.duration.ms',
+    field: 'shareRecordLockDurationMs',
+    type: 'int',
+    defaultValue: 30000,
+    minimum: 1,
+    documentation:
+      'How long a consumer holds a record it was given before the record is available again (a subscription may set its own ackTimeoutMs).',
+    dynamic: false,
+  },
+  {
+    name: 'share.delivery.count.limit',
+    field: 'shareDeliveryCountLimit',
+    type: 'int',
+    defaultValue: 5,
+    minimum: 1,
+    documentation:
+      'Deliveries of one record before it goes to the dead-letter topic (a subscription may set its own maxDeliveries).',
+    dynamic: false,
+  },
+  {
+    name: 'share.partition.max.record.locks',
+    field: 'sharePartitionMaxRecordLocks',
+    type: 'int',
+    defaultValue: 2000,
+    minimum: 1,
+    documentation:
+      'Records of one source partition a subscription tracks at once (read ahead, in flight, delayed); reading pauses at the limit.',
+    dynamic: false,
+  },
+  {
+    name: 'share.state.topic.num.partitions',
+    field: 'shareStateTopicNumPartitions',
+    type: 'int',
+    defaultValue: 10,
+    minimum: 1,
+    documentation: 'Partitions of __share_group_state; fixed once the topic exists.',
+    dynamic: false,
   },
 ] as const satisfies readonly BrokerSettingDefinition[];
 
