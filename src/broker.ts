@@ -79,7 +79,16 @@ import { type InternalTopicPorts, openInternalTopic } from './replica/internal-t
 import { ReplicaManager } from './replica/replica-manager.js';
 import { type BrookServer, startServer } from './server/server.js';
 import { serverLimitsFromConfig } from './server/limits.js';
-import { type ServerLogger, silentLogger, stderrLogger } from './server/logger.js';
+import type { ServerLogger } from './server/logger.js';
+import { auditedRegistry } from './handlers/shared/admin-audit.js';
+import {
+  type LogLevel,
+  type Logger,
+  asLogger,
+  componentLogger,
+  createLogger,
+  silentLogger,
+} from './util/logger.js';
 import type { LogConfig as StorageLogConfig } from './storage/log-config.js';
 import { LogManager } from './storage/log-manager.js';
 import { nodeFileIo } from './storage/file-io.js';
@@ -99,7 +108,10 @@ export interface StartBrokerOptions {
   readonly listeners?: string;
   /** Any broker setting by Kafka name: { 'num.partitions': 4 }. */
   readonly settings?: SettingsInput;
-  /** Where the broker logs; silent unless given. */
+  /**
+   * Where the broker logs; silent unless given. With `config` (what `brook start` passes) and no
+   * logger, the broker logs to stderr at `log.level`.
+   */
   readonly logger?: ServerLogger;
 }
 
@@ -143,11 +155,10 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Bro
         },
       });
     }
-    return await assemble(
-      config,
-      options.logger ?? (options.config ? stderrLogger : silentLogger),
-      temporaryDirectory,
-    );
+    const logger =
+      options.logger ??
+      (options.config ? createLogger({ level: config.logLevel as LogLevel }) : silentLogger);
+    return await assemble(config, asLogger(logger), temporaryDirectory);
   } catch (error) {
     if (temporaryDirectory !== null) await rm(temporaryDirectory, { recursive: true, force: true });
     throw error;
@@ -156,9 +167,11 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Bro
 
 async function assemble(
   config: BrokerConfig,
-  logger: ServerLogger,
+  logger: Logger,
   temporaryDirectory: string | null,
 ): Promise<Broker> {
+  const configLogger = componentLogger(logger, 'config');
+  const clusterLogger = componentLogger(logger, 'cluster');
   // One log directory for now: every partition lives in the first entry of log.dirs.
   const logDir = config.logDirs[0];
   const metadata = await LocalMetadataStore.open(logDir, {
@@ -170,7 +183,7 @@ async function assemble(
   const brokerConfigs = createBrokerConfigs({
     initial: config,
     metadata,
-    warn: (message) => logger.warn(message),
+    warn: (message) => configLogger.warn(message),
     onChange: () => onBrokerConfigChange(),
   });
   const storageConfigOf = (topic: TopicMetadata | undefined): StorageLogConfig =>
@@ -186,7 +199,7 @@ async function assemble(
     httpDoor = await startHttpDoor({
       listeners: config.httpListeners,
       routes: observed.routes,
-      logger,
+      logger: componentLogger(logger, 'http'),
     });
   }
   let logManager: LogManager;
@@ -197,6 +210,7 @@ async function assemble(
       defaultConfig: storageConfigOf(undefined),
       topicConfig: (topic) => storageConfigOf(metadata.topic(topic)),
       retentionCheckIntervalMs: config.logRetentionCheckIntervalMs,
+      logger: componentLogger(logger, 'storage'),
     });
   } catch (error) {
     await httpDoor?.stop();
@@ -205,8 +219,8 @@ async function assemble(
 
   // Cluster mode (etcd.endpoints set): the log directory must belong to the cluster in etcd.
   const cluster = await openBrokerMembership(config, logDir, {
-    onRetry: (message) => logger.warn(message),
-    onWarning: (message) => logger.warn(message),
+    onRetry: (message) => clusterLogger.warn(message),
+    onWarning: (message) => clusterLogger.warn(message),
   }).catch(async (error: unknown) => {
     await logManager.close().catch(() => undefined);
     await httpDoor?.stop();
@@ -254,7 +268,7 @@ async function assemble(
     topicSync =
       cluster === null
         ? null
-        : new ClusterTopicSync(cluster.store, replicas, (message) => logger.warn(message));
+        : new ClusterTopicSync(cluster.store, replicas, (message) => clusterLogger.warn(message));
     await topicSync?.start();
     const runningTopicSync = topicSync;
     const topicAdmin =
@@ -302,6 +316,7 @@ async function assemble(
         // Offsets an open transaction holds (TxnOffsetCommit before EndTxn), for require_stable.
         pendingTransactionalOffsets: (groupId) =>
           transactionCoordinator?.pendingOffsetPartitions(groupId) ?? [],
+        logger: componentLogger(logger, 'group'),
       },
       {
         groupInitialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
@@ -338,7 +353,8 @@ async function assemble(
           compressionTypeOf: (topic) =>
             topic.configs['compression.type'] ??
             String(brokerConfigs.current().settings.get('compression.type')?.value ?? 'producer'),
-          log: (message, error) => logger.error(`${message}: ${String(error)}`),
+          log: (message, error) =>
+            componentLogger(logger, 'fetch').error(message, { error: String(error) }),
           traffic: observed?.metrics,
           leadership,
         }),
@@ -476,9 +492,9 @@ async function assemble(
 
     server = await startServer({
       listeners: config.listeners,
-      registry,
+      registry: auditedRegistry(registry, componentLogger(logger, 'admin')),
       limits: serverLimitsFromConfig(config),
-      logger,
+      logger: componentLogger(logger, 'server'),
       observer: observed?.metrics,
     });
     observed?.attach({ replicas, groups: coordinator, server });

@@ -11,6 +11,7 @@ import { assert } from '../util/assert.js';
 import { BrookError } from '../util/errors.js';
 import { Connection, type RequestObserver } from './connection.js';
 import { type ServerLimits, defaultServerLimits } from './limits.js';
+import { type Logger, asLogger } from '../util/logger.js';
 import { type ServerLogger, stderrLogger } from './logger.js';
 
 export interface ServerOptions {
@@ -55,7 +56,8 @@ let nextConnectionId = 1;
 
 export async function startServer(options: ServerOptions): Promise<BrookServer> {
   const limits: ServerLimits = { ...defaultServerLimits, ...options.limits };
-  const logger = options.logger ?? stderrLogger;
+  const logger = asLogger(options.logger ?? stderrLogger);
+  const refusals = new RefusalReport(logger);
   const apiMessages = options.apiMessages ?? generatedApiMessages;
   checkHandlersHaveCodecs(options.registry, apiMessages);
   if (options.listeners.length === 0) throw new ServerStartError('no listeners to start');
@@ -76,10 +78,7 @@ export async function startServer(options: ServerOptions): Promise<BrookServer> 
     if (connections.size >= limits.connectionsMax || fromAddress >= limits.connectionsPerIpMax) {
       const limit =
         connections.size >= limits.connectionsMax ? 'max.connections' : 'max.connections.per.ip';
-      logger.warn(`refusing connection: ${limit} reached`, {
-        listener: listener.name,
-        remote: remoteAddress,
-      });
+      refusals.refused(limit, listener.name, remoteAddress);
       socket.destroy();
       return;
     }
@@ -95,7 +94,7 @@ export async function startServer(options: ServerOptions): Promise<BrookServer> 
       observer: options.observer,
     });
     connections.add(connection);
-    logger.info('connection opened', {
+    logger.debug('connection opened', {
       connectionId: connection.id,
       listener: listener.name,
       remote: `${connection.remoteAddress}:${connection.remotePort}`,
@@ -188,5 +187,40 @@ function checkHandlersHaveCodecs(
       handler.minVersion >= codecVersionMin && handler.maxVersion <= api.codecVersionMax,
       `handler for ${api.name} serves ${handler.minVersion}-${handler.maxVersion}, codecs have ${codecVersionMin}-${api.codecVersionMax}`,
     );
+  }
+}
+
+/** Connections refused by a limit are reported once per this interval at most, with a count. */
+const REFUSAL_REPORT_INTERVAL_MS = 10_000;
+
+/**
+ * Reports connections refused by max.connections or max.connections.per.ip: the first refusal at
+ * once, then at most one line per interval saying how many more were refused, so a client
+ * hammering a full broker cannot flood the log.
+ */
+class RefusalReport {
+  private lastReportMs = -Infinity;
+  private unreported = 0;
+  private unreportedLimits = new Set<string>();
+
+  constructor(private readonly logger: Logger) {}
+
+  refused(limit: string, listener: string, remote: string): void {
+    const nowMs = performance.now();
+    if (nowMs - this.lastReportMs < REFUSAL_REPORT_INTERVAL_MS) {
+      this.unreported += 1;
+      this.unreportedLimits.add(limit);
+      return;
+    }
+    const since = this.unreported;
+    this.logger.warn(`refusing connection: ${limit} reached`, {
+      limit,
+      listener,
+      remote,
+      ...(since > 0 ? { refusedSinceLastReport: since, limits: [...this.unreportedLimits] } : {}),
+    });
+    this.lastReportMs = nowMs;
+    this.unreported = 0;
+    this.unreportedLimits = new Set();
   }
 }
