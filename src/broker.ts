@@ -66,6 +66,8 @@ import { createProduceHandler } from './handlers/produce.js';
 import { HandlerRegistry } from './handlers/registry.js';
 import { createSyncGroupHandler } from './handlers/sync-group.js';
 import { type HttpDoor, type HttpRoute, jsonAnswer, startHttpDoor } from './http/http-server.js';
+import { consoleApi } from './http/console-api.js';
+import { consoleStaticRoutes } from './http/console-static.js';
 import { LocalMetadataStore, type TopicMetadata } from './metadata/metadata-store.js';
 import { openBrokerMembership } from './cluster/broker-membership.js';
 import { ClusterTopicAdmin, ClusterTopicSync } from './cluster/cluster-topics.js';
@@ -194,11 +196,12 @@ async function assemble(
   // answers and /readyz says "recovering" while the logs load; the sources fill in once the
   // parts they read exist.
   const observed = config.httpListeners.length > 0 ? observedParts([logDir]) : null;
+  const webConsole = observed === null ? null : consoleApi();
   let httpDoor: HttpDoor | undefined;
   if (observed !== null) {
     httpDoor = await startHttpDoor({
       listeners: config.httpListeners,
-      routes: observed.routes,
+      routes: new Map([...observed.routes, ...webConsole!.routes, ...consoleStaticRoutes()]),
       logger: componentLogger(logger, 'http'),
     });
   }
@@ -489,15 +492,22 @@ async function assemble(
       .register(createListTransactionsHandler(transactionCoordinator))
       .register(createWriteTxnMarkersHandler({ replicas }));
     registry.register(createApiVersionsHandler(registry));
+    const servedRegistry = auditedRegistry(registry, componentLogger(logger, 'admin'));
 
     server = await startServer({
       listeners: config.listeners,
-      registry: auditedRegistry(registry, componentLogger(logger, 'admin')),
+      registry: servedRegistry,
       limits: serverLimitsFromConfig(config),
       logger: componentLogger(logger, 'server'),
       observer: observed?.metrics,
     });
     observed?.attach({ replicas, groups: coordinator, server });
+    webConsole?.attach({
+      registry: servedRegistry,
+      replicas,
+      groups: coordinator,
+      writesEnabled: config.consoleWritesEnabled,
+    });
     advertised = advertisedAddresses(config, server.listeners).map((address) => ({
       nodeId: config.nodeId,
       host: address.host,
@@ -524,6 +534,7 @@ async function assemble(
       stop() {
         stopping ??= (async () => {
           observed?.detach();
+          webConsole?.detach();
           await cluster?.leave();
           await runningTopicSync?.stop();
           // Coordinators first: a JoinGroup parked on a rebalance is answered at once instead of
