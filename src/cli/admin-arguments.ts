@@ -120,6 +120,8 @@ export type ConsumeArguments =
       readonly maxMessages: number | null;
       /** Keep reading new records as they arrive instead of stopping at the end of the log. */
       readonly follow: boolean;
+      /** Start where this group committed, and commit what was printed (without joining it). */
+      readonly group: string | null;
     });
 
 const defaultBootstrapServer = '127.0.0.1:9092';
@@ -387,6 +389,7 @@ const consumeOptions = {
   'from-time': { type: 'string' },
   'max-messages': { type: 'string' },
   follow: { type: 'boolean' },
+  group: { type: 'string' },
 } as const;
 
 /** Parses `brook consume ARGS` (without "consume"); throws AdminCommandError (USAGE). */
@@ -434,5 +437,6 @@ export function parseConsumeArguments(argv: readonly string[]): ConsumeArguments
     start,
     maxMessages: count(values, 'max-messages', 1),
     follow: values.follow === true,
+    group: values.group === undefined ? null : requiredString(values, 'group'),
   };
 }

@@ -57,6 +57,9 @@ export const consumeUsage = `usage: brook consume --topic T [options]
   --max-messages N       stop after N records (default: at the end of the log as it was at the start)
   --follow               keep reading records as they arrive, from every partition at once, until
                          --max-messages or Ctrl-C (--timeout-ms then bounds each request)
+  --group G              start where group G committed (where it has no offset: as the options
+                         above say) and commit each record printed; consume does not join the
+                         group, so G must have no members
 --output json prints one JSON object per record and line (key, value and headers as UTF-8 text).
 ${commonUsage}`;
 
@@ -165,6 +168,8 @@ async function consumePartition(
   budget: RecordBudget,
   emit: (record: PrintedRecord) => void,
   progress: ((text: string) => void) | undefined,
+  /** Called after each Fetch that printed records, with the offset after the last one printed. */
+  consumed?: (partition: number, nextOffset: bigint) => Promise<void>,
 ): Promise<void> {
   let offset = start;
   let emitted = 0;
@@ -174,6 +179,7 @@ async function consumePartition(
     const records = result.records ?? Buffer.alloc(0);
     let position = 0;
     let progressed = false;
+    let printedUpTo: bigint | null = null;
     while (position + LOG_OVERHEAD_BYTES <= records.length && budget.remaining > 0) {
       const size = batchSizeBytes(records, position);
       if (position + size > records.length) break;
@@ -186,6 +192,7 @@ async function consumePartition(
           if (BigInt(record.offset) < offset) continue;
           if (end !== null && BigInt(record.offset) >= end) continue;
           emit(printable(partition, record));
+          printedUpTo = BigInt(record.offset) + 1n;
           emitted++;
           budget.remaining--;
           if (budget.remaining === 0) break;
@@ -193,6 +200,7 @@ async function consumePartition(
       }
       if (next > offset) offset = next;
     }
+    if (printedUpTo !== null) await consumed?.(partition, printedUpTo);
     if (end !== null)
       progress?.(`${topic}-${partition}: offset ${offset} of ${end}, ${emitted} records`);
     if (!progressed) {
@@ -242,6 +250,10 @@ async function consume(
   };
   const budget: RecordBudget = { remaining: request.maxMessages ?? Number.POSITIVE_INFINITY };
   const starts: Array<{ partition: number; start: bigint; end: bigint }> = [];
+  const committed =
+    request.group === null
+      ? new Map<number, bigint>()
+      : await client.committedOffsets(request.group, request.topic);
   for (const partition of partitions) {
     const query = { topic: request.topic, partition };
     const logStartOffset = await client.listOffset({
@@ -258,16 +270,35 @@ async function consume(
       });
       start = found < 0n ? end : found;
     }
+    // A group's committed offset wins over the default start; --offset and --from-time win over it.
+    const groupOffset = committed.get(partition);
+    if (groupOffset !== undefined && request.start.kind === 'beginning') start = groupOffset;
     if (start < logStartOffset) start = logStartOffset;
     starts.push({ partition, start, end });
   }
+  const group = request.group;
+  const commit =
+    group === null
+      ? undefined
+      : (partition: number, nextOffset: bigint) =>
+          client.commitOffsets(group, request.topic, new Map([[partition, nextOffset]]));
   if (request.follow) {
     // Every partition at once, each long-polling for new records, until the budget is spent
     // (--max-messages) or the process is stopped.
     if (request.output !== 'json') output.out(TABLE_HEADINGS.join('  '));
     await Promise.all(
       starts.map(({ partition, start }) =>
-        consumePartition(client, request.topic, partition, start, null, budget, emit, undefined),
+        consumePartition(
+          client,
+          request.topic,
+          partition,
+          start,
+          null,
+          budget,
+          emit,
+          undefined,
+          commit,
+        ),
       ),
     );
     return;
@@ -283,6 +314,7 @@ async function consume(
       budget,
       emit,
       output.progress,
+      commit,
     );
   }
   output.progress?.('');
