@@ -75,6 +75,8 @@ import { createSyncGroupHandler } from './handlers/sync-group.js';
 import { type HttpDoor, type HttpRoute, jsonAnswer, startHttpDoor } from './http/http-server.js';
 import { type PushApi, createPushApi } from './http/push-api.js';
 import { SHARE_STATE_TOPIC_NAME, ShareEngine } from './share/share-engine.js';
+import { consoleApi } from './http/console-api.js';
+import { consoleStaticRoutes } from './http/console-static.js';
 import { LocalMetadataStore, type TopicMetadata } from './metadata/metadata-store.js';
 import { openBrokerMembership } from './cluster/broker-membership.js';
 import { ClusterTopicAdmin, ClusterTopicSync } from './cluster/cluster-topics.js';
@@ -90,7 +92,16 @@ import { type InternalTopicPorts, openInternalTopic } from './replica/internal-t
 import { ReplicaManager } from './replica/replica-manager.js';
 import { type BrookServer, startServer } from './server/server.js';
 import { serverLimitsFromConfig } from './server/limits.js';
-import { type ServerLogger, silentLogger, stderrLogger } from './server/logger.js';
+import type { ServerLogger } from './server/logger.js';
+import { auditedRegistry } from './handlers/shared/admin-audit.js';
+import {
+  type LogLevel,
+  type Logger,
+  asLogger,
+  componentLogger,
+  createLogger,
+  silentLogger,
+} from './util/logger.js';
 import type { LogConfig as StorageLogConfig } from './storage/log-config.js';
 import { LogManager } from './storage/log-manager.js';
 import { nodeFileIo } from './storage/file-io.js';
@@ -110,7 +121,10 @@ export interface StartBrokerOptions {
   readonly listeners?: string;
   /** Any broker setting by Kafka name: { 'num.partitions': 4 }. */
   readonly settings?: SettingsInput;
-  /** Where the broker logs; silent unless given. */
+  /**
+   * Where the broker logs; silent unless given. With `config` (what `brook start` passes) and no
+   * logger, the broker logs to stderr at `log.level`.
+   */
   readonly logger?: ServerLogger;
 }
 
@@ -154,11 +168,10 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Bro
         },
       });
     }
-    return await assemble(
-      config,
-      options.logger ?? (options.config ? stderrLogger : silentLogger),
-      temporaryDirectory,
-    );
+    const logger =
+      options.logger ??
+      (options.config ? createLogger({ level: config.logLevel as LogLevel }) : silentLogger);
+    return await assemble(config, asLogger(logger), temporaryDirectory);
   } catch (error) {
     if (temporaryDirectory !== null) await rm(temporaryDirectory, { recursive: true, force: true });
     throw error;
@@ -167,9 +180,11 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Bro
 
 async function assemble(
   config: BrokerConfig,
-  logger: ServerLogger,
+  logger: Logger,
   temporaryDirectory: string | null,
 ): Promise<Broker> {
+  const configLogger = componentLogger(logger, 'config');
+  const clusterLogger = componentLogger(logger, 'cluster');
   // One log directory for now: every partition lives in the first entry of log.dirs.
   const logDir = config.logDirs[0];
   const metadata = await LocalMetadataStore.open(logDir, {
@@ -181,7 +196,7 @@ async function assemble(
   const brokerConfigs = createBrokerConfigs({
     initial: config,
     metadata,
-    warn: (message) => logger.warn(message),
+    warn: (message) => configLogger.warn(message),
     onChange: () => onBrokerConfigChange(),
   });
   // Client quotas live in the local store even in cluster mode: each broker enforces its own
@@ -198,12 +213,13 @@ async function assemble(
   // answers and /readyz says "recovering" while the logs load; the sources fill in once the
   // parts they read exist.
   const observed = config.httpListeners.length > 0 ? observedParts([logDir]) : null;
+  const webConsole = observed === null ? null : consoleApi();
   let httpDoor: HttpDoor | undefined;
   if (observed !== null) {
     httpDoor = await startHttpDoor({
       listeners: config.httpListeners,
-      routes: observed.routes,
-      logger,
+      routes: new Map([...observed.routes, ...webConsole!.routes, ...consoleStaticRoutes()]),
+      logger: componentLogger(logger, 'http'),
     });
   }
   let logManager: LogManager;
@@ -214,6 +230,7 @@ async function assemble(
       defaultConfig: storageConfigOf(undefined),
       topicConfig: (topic) => storageConfigOf(metadata.topic(topic)),
       retentionCheckIntervalMs: config.logRetentionCheckIntervalMs,
+      logger: componentLogger(logger, 'storage'),
     });
   } catch (error) {
     await httpDoor?.stop();
@@ -222,8 +239,8 @@ async function assemble(
 
   // Cluster mode (etcd.endpoints set): the log directory must belong to the cluster in etcd.
   const cluster = await openBrokerMembership(config, logDir, {
-    onRetry: (message) => logger.warn(message),
-    onWarning: (message) => logger.warn(message),
+    onRetry: (message) => clusterLogger.warn(message),
+    onWarning: (message) => clusterLogger.warn(message),
   }).catch(async (error: unknown) => {
     await logManager.close().catch(() => undefined);
     await httpDoor?.stop();
@@ -281,7 +298,7 @@ async function assemble(
     topicSync =
       cluster === null
         ? null
-        : new ClusterTopicSync(cluster.store, replicas, (message) => logger.warn(message));
+        : new ClusterTopicSync(cluster.store, replicas, (message) => clusterLogger.warn(message));
     await topicSync?.start();
     const runningTopicSync = topicSync;
     const topicAdmin =
@@ -341,7 +358,8 @@ async function assemble(
         brokerId: config.nodeId,
         view: cluster.store,
         replicas,
-        log: (message, error) => logger.warn(`${message}: ${String(error)}`),
+        log: (message, error) =>
+          componentLogger(logger, 'replication').warn(message, { error: String(error) }),
       });
       replicaFetcher = fetcher;
       await fetcher.start();
@@ -354,7 +372,8 @@ async function assemble(
           cluster.store.updatePartitionState(topic, partition, expectedPartitionEpoch, next, null),
         partition: (topic, partition) => replicas.partition(topic, partition),
         replicaLagTimeMaxMs: cluster.settings.replicaLagTimeMaxMs,
-        log: (message, error) => logger.warn(`${message}: ${String(error)}`),
+        log: (message, error) =>
+          componentLogger(logger, 'replication').warn(message, { error: String(error) }),
       });
       isrManager.start();
     }
@@ -379,6 +398,7 @@ async function assemble(
         // Offsets an open transaction holds (TxnOffsetCommit before EndTxn), for require_stable.
         pendingTransactionalOffsets: (groupId) =>
           transactionCoordinator?.pendingOffsetPartitions(groupId) ?? [],
+        logger: componentLogger(logger, 'group'),
       },
       {
         groupInitialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
@@ -428,7 +448,8 @@ async function assemble(
           compressionTypeOf: (topic) =>
             topic.configs['compression.type'] ??
             String(brokerConfigs.current().settings.get('compression.type')?.value ?? 'producer'),
-          log: (message, error) => logger.error(`${message}: ${String(error)}`),
+          log: (message, error) =>
+            componentLogger(logger, 'fetch').error(message, { error: String(error) }),
           traffic: observed?.metrics,
           leadership,
         }),
@@ -602,6 +623,7 @@ async function assemble(
       .register(createListTransactionsHandler(transactionCoordinator))
       .register(createWriteTxnMarkersHandler({ replicas }));
     registry.register(createApiVersionsHandler(registry));
+    const servedRegistry = auditedRegistry(registry, componentLogger(logger, 'admin'));
 
     if (shareStateTopic !== null && httpDoor !== undefined) {
       const log = (message: string, error: unknown): void =>
@@ -624,14 +646,20 @@ async function assemble(
 
     server = await startServer({
       listeners: config.listeners,
-      registry,
+      registry: servedRegistry,
       limits: serverLimitsFromConfig(config),
-      logger,
+      logger: componentLogger(logger, 'server'),
       observer: observed?.metrics,
       throttler: clientQuotas,
       connectionCreationRateOf: (address) => clientQuotas.connectionCreationRateOf(address),
     });
     observed?.attach({ replicas, groups: coordinator, server });
+    webConsole?.attach({
+      registry: servedRegistry,
+      replicas,
+      groups: coordinator,
+      writesEnabled: config.consoleWritesEnabled,
+    });
     advertised = advertisedAddresses(config, server.listeners).map((address) => ({
       nodeId: config.nodeId,
       host: address.host,
@@ -660,15 +688,20 @@ async function assemble(
       stop() {
         stopping ??= (async () => {
           observed?.detach();
+          webConsole?.detach();
           // Cluster mode: leaderships move to other in-sync replicas while this broker still
           // serves, so clients see a retriable NOT_LEADER_OR_FOLLOWER and not a dead leader.
           if (cluster?.settings.controlledShutdownEnable === true) {
             const kept = await cluster.controlledShutdown().catch((error: Error) => {
-              logger.warn(`controlled shutdown failed (${error.message}); leaving without it`);
+              clusterLogger.warn(
+                `controlled shutdown failed (${error.message}); leaving without it`,
+              );
               return [];
             });
             if (kept.length > 0)
-              logger.warn(`controlled shutdown: still leading ${kept.join(', ')}; leaving anyway`);
+              clusterLogger.warn(
+                `controlled shutdown: still leading ${kept.join(', ')}; leaving anyway`,
+              );
           }
           // Replication first: no fetch of ours outlives the logs or waits on a stopping leader.
           await runningIsrManager?.stop();

@@ -116,8 +116,12 @@ export type ConsumeArguments =
       /** null: every partition. */
       readonly partition: number | null;
       readonly start: ConsumeStart;
-      /** null: until the end of the log as it was when consume began. */
+      /** null: until the end of the log as it was when consume began (or, following, forever). */
       readonly maxMessages: number | null;
+      /** Keep reading new records as they arrive instead of stopping at the end of the log. */
+      readonly follow: boolean;
+      /** Start where this group committed, and commit what was printed (without joining it). */
+      readonly group: string | null;
     });
 
 const defaultBootstrapServer = '127.0.0.1:9092';
@@ -384,6 +388,8 @@ const consumeOptions = {
   offset: { type: 'string' },
   'from-time': { type: 'string' },
   'max-messages': { type: 'string' },
+  follow: { type: 'boolean' },
+  group: { type: 'string' },
 } as const;
 
 /** Parses `brook consume ARGS` (without "consume"); throws AdminCommandError (USAGE). */
@@ -430,5 +436,7 @@ export function parseConsumeArguments(argv: readonly string[]): ConsumeArguments
     partition,
     start,
     maxMessages: count(values, 'max-messages', 1),
+    follow: values.follow === true,
+    group: values.group === undefined ? null : requiredString(values, 'group'),
   };
 }

@@ -66,6 +66,11 @@ export interface AdminCommand<Arguments> {
   readonly name: string;
   readonly usage: string;
   readonly parse: (argv: readonly string[]) => Arguments | { readonly command: 'help' };
+  /**
+   * Whether this run has no end of its own (`consume --follow`): --timeout-ms then bounds each
+   * request, not the whole command.
+   */
+  readonly runsUntilStopped?: (request: Arguments) => boolean;
   readonly run: (
     client: AdminClient,
     request: Arguments & CommonArguments,
@@ -103,6 +108,7 @@ export async function runAdminCommand<
   });
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
+    if (command.runsUntilStopped?.(arguments_) === true) return;
     timer = setTimeout(
       () =>
         reject(

@@ -44,6 +44,9 @@ import type {
 } from '../protocol/generated/list-offsets.js';
 import type { MetadataRequestInput, MetadataResponse } from '../protocol/generated/metadata.js';
 import type { ProduceRequestInput, ProduceResponse } from '../protocol/generated/produce.js';
+import type { FindCoordinatorResponse } from '../protocol/generated/find-coordinator.js';
+import type { OffsetCommitResponse } from '../protocol/generated/offset-commit.js';
+import type { OffsetFetchResponse } from '../protocol/generated/offset-fetch.js';
 import { KafkaClientError, KafkaClientErrorCode, KafkaConnection } from './kafka-connection.js';
 import type { AlterClientQuotasResponse } from '../protocol/generated/alter-client-quotas.js';
 import type { DescribeClientQuotasResponse } from '../protocol/generated/describe-client-quotas.js';
@@ -74,6 +77,10 @@ const apiVersion = {
   createPartitions: 2,
   describeConfigs: 3,
   incrementalAlterConfigs: 1,
+  // The last versions with one group per request and the key/keyType form.
+  findCoordinator: 3,
+  offsetFetch: 7,
+  offsetCommit: 7,
 } as const;
 
 /** DescribeConfigs and IncrementalAlterConfigs resource types. */
@@ -669,6 +676,96 @@ export class AdminClient {
       throw new KafkaResponseError(result.errorCode, `Fetch from ${topic}-${partition}`, null);
     }
     return result;
+  }
+
+  /** The address of the group's coordinator. */
+  private async groupCoordinator(groupId: string): Promise<string> {
+    const response = await this.request<FindCoordinatorResponse>(
+      undefined,
+      ApiKey.FindCoordinator,
+      apiVersion.findCoordinator,
+      { key: groupId, keyType: 0 },
+    );
+    if (response.errorCode !== ErrorCode.NONE) {
+      throw new KafkaResponseError(
+        response.errorCode,
+        `FindCoordinator for group ${groupId}`,
+        response.errorMessage,
+      );
+    }
+    return `${response.host}:${response.port}`;
+  }
+
+  /** The group's committed offsets in `topic`, by partition (partitions without one are absent). */
+  async committedOffsets(groupId: string, topic: string): Promise<Map<number, bigint>> {
+    const response = await this.request<OffsetFetchResponse>(
+      await this.groupCoordinator(groupId),
+      ApiKey.OffsetFetch,
+      apiVersion.offsetFetch,
+      { groupId, topics: null, requireStable: true },
+    );
+    if (response.errorCode !== ErrorCode.NONE) {
+      throw new KafkaResponseError(response.errorCode, `OffsetFetch for group ${groupId}`, null);
+    }
+    const committed = new Map<number, bigint>();
+    for (const entry of response.topics) {
+      if (entry.name !== topic) continue;
+      for (const partition of entry.partitions) {
+        if (partition.errorCode !== ErrorCode.NONE) {
+          throw new KafkaResponseError(
+            partition.errorCode,
+            `OffsetFetch for ${topic}-${partition.partitionIndex}`,
+            null,
+          );
+        }
+        if (partition.committedOffset >= 0n)
+          committed.set(partition.partitionIndex, partition.committedOffset);
+      }
+    }
+    return committed;
+  }
+
+  /**
+   * Commits offsets for a group without joining it (generation -1, as an assigning consumer
+   * does): the coordinator accepts it only while the group has no members.
+   */
+  async commitOffsets(
+    groupId: string,
+    topic: string,
+    offsets: ReadonlyMap<number, bigint>,
+  ): Promise<void> {
+    const response = await this.request<OffsetCommitResponse>(
+      await this.groupCoordinator(groupId),
+      ApiKey.OffsetCommit,
+      apiVersion.offsetCommit,
+      {
+        groupId,
+        generationIdOrMemberEpoch: -1,
+        memberId: '',
+        groupInstanceId: null,
+        topics: [
+          {
+            name: topic,
+            partitions: [...offsets].map(([partitionIndex, committedOffset]) => ({
+              partitionIndex,
+              committedOffset,
+              committedMetadata: '',
+            })),
+          },
+        ],
+      },
+    );
+    for (const entry of response.topics) {
+      for (const partition of entry.partitions) {
+        if (partition.errorCode !== ErrorCode.NONE) {
+          throw new KafkaResponseError(
+            partition.errorCode,
+            `OffsetCommit for group ${groupId} on ${entry.name}-${partition.partitionIndex}`,
+            null,
+          );
+        }
+      }
+    }
   }
 
   close(): void {

@@ -123,6 +123,25 @@ const definitions = [
     dynamic: false,
   },
   {
+    name: 'console.writes.enabled',
+    field: 'consoleWritesEnabled',
+    type: 'boolean',
+    defaultValue: false,
+    documentation:
+      'Whether the web console at /ui may change anything (create and delete topics, produce, reset group offsets); off, it only reads.',
+    dynamic: false,
+  },
+  {
+    name: 'log.level',
+    field: 'logLevel',
+    type: 'string',
+    defaultValue: 'info',
+    validValues: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'],
+    documentation:
+      'The least severe level the broker logs (to stderr: JSON lines, or one readable line each when stderr is a terminal).',
+    dynamic: false,
+  },
+  {
     name: 'listener.security.protocol.map',
     type: 'list',
     defaultValue: [

@@ -568,7 +568,7 @@ export class Connection {
       return;
     }
     if (this.pending.length === 0 && now - this.lastActivityMs >= idleMs) {
-      this.logger.info('closing idle connection', { connectionId: this.id, idleMs });
+      this.logger.debug?.('closing idle connection', { connectionId: this.id, idleMs });
       this.close(null);
       return;
     }

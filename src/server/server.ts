@@ -12,6 +12,7 @@ import { BrookError } from '../util/errors.js';
 import { ConnectionQuotas, type ConnectionLimitName } from '../quota/connection-quotas.js';
 import { Connection, type RequestObserver, type RequestThrottler } from './connection.js';
 import { type ServerLimits, defaultServerLimits } from './limits.js';
+import { asLogger } from '../util/logger.js';
 import { type ServerLogger, stderrLogger } from './logger.js';
 
 export interface ServerOptions {
@@ -65,7 +66,7 @@ let nextConnectionId = 1;
 
 export async function startServer(options: ServerOptions): Promise<BrookServer> {
   const limits: ServerLimits = { ...defaultServerLimits, ...options.limits };
-  const logger = options.logger ?? stderrLogger;
+  const logger = asLogger(options.logger ?? stderrLogger);
   const apiMessages = options.apiMessages ?? generatedApiMessages;
   checkHandlersHaveCodecs(options.registry, apiMessages);
   if (options.listeners.length === 0) throw new ServerStartError('no listeners to start');
@@ -111,7 +112,7 @@ export async function startServer(options: ServerOptions): Promise<BrookServer> 
       throttler: options.throttler,
     });
     connections.add(connection);
-    logger.info('connection opened', {
+    logger.debug('connection opened', {
       connectionId: connection.id,
       listener: listener.name,
       remote: `${connection.remoteAddress}:${connection.remotePort}`,
