@@ -12,6 +12,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type {
+  ScramCredentialSection,
+  StoredScramCredentials,
+} from '../security/credential-store.js';
 import { BrookError, type BrookErrorCode } from '../util/errors.js';
 
 export interface TopicMetadata {
@@ -75,14 +79,17 @@ interface StoredDocument {
   clusterId: string;
   topics: StoredTopic[];
   brokerConfigs: Record<string, string>;
+  /** SCRAM credentials by user and mechanism (src/security/credential-store.ts); salted, no passwords. */
+  scramCredentials?: StoredScramCredentials;
 }
 
 const documentName = 'metadata.json';
 
-export class LocalMetadataStore implements MetadataStore {
+export class LocalMetadataStore implements MetadataStore, ScramCredentialSection {
   private readonly topicsByName = new Map<string, TopicMetadata>();
   private readonly topicsById = new Map<string, TopicMetadata>();
   private dynamicBrokerConfigs: Record<string, string> = {};
+  private storedScramCredentials: StoredScramCredentials = {};
   private mutations: Promise<unknown> = Promise.resolve();
 
   private constructor(
@@ -115,6 +122,7 @@ export class LocalMetadataStore implements MetadataStore {
       });
     }
     store.dynamicBrokerConfigs = document?.brokerConfigs ?? {};
+    store.storedScramCredentials = document?.scramCredentials ?? {};
     if (document === undefined) await store.persist();
     return store;
   }
@@ -184,6 +192,16 @@ export class LocalMetadataStore implements MetadataStore {
     });
   }
 
+  scramCredentials(): Readonly<StoredScramCredentials> {
+    return this.storedScramCredentials;
+  }
+
+  setScramCredentials(credentials: StoredScramCredentials): Promise<void> {
+    return this.mutate(() => {
+      this.storedScramCredentials = credentials;
+    });
+  }
+
   private require(name: string): TopicMetadata {
     const topic = this.topicsByName.get(name);
     if (topic === undefined) {
@@ -231,10 +249,12 @@ export class LocalMetadataStore implements MetadataStore {
         internal: topic.internal,
       })),
       brokerConfigs: this.dynamicBrokerConfigs,
+      scramCredentials: this.storedScramCredentials,
     };
     const path = join(this.directory, documentName);
     const temporaryPath = `${path}.tmp`;
-    const file = await open(temporaryPath, 'w');
+    // Owner-only: the document holds SCRAM keys, which must not be readable by every local user.
+    const file = await open(temporaryPath, 'w', 0o600);
     try {
       await file.writeFile(JSON.stringify(document, null, 2));
       await file.sync();
