@@ -1,13 +1,9 @@
-// Each listener's security from the broker's settings: which protocol, one TLS context shared by
-// the TLS listeners (the ssl.* settings are broker-wide in Brook), and the SASL settings.
+// Each listener's security from the broker's settings: which protocol, the TLS context of SSL and
+// of SASL_SSL listeners (the ssl.* settings are broker-wide in Brook; no listener.name.* prefix
+// yet), and the SASL settings.
 
 import type { CredentialStore } from './credential-store.js';
-import {
-  type ListenerSecurity,
-  type SecurityProtocol,
-  usesSasl,
-  usesTls,
-} from './listener-security.js';
+import { type ListenerSecurity, type SecurityProtocol, usesSasl } from './listener-security.js';
 import { type ClientAuthentication, TlsContext } from './tls-context.js';
 
 /** The broker settings (by their BrokerConfig names) that decide listeners' security. */
@@ -31,17 +27,21 @@ export function listenerSecurityFromConfig(
   credentials: CredentialStore,
 ): Map<string, ListenerSecurity> {
   const protocols = [...config.listenerSecurityProtocols.values()];
-  let tls: TlsContext | null = null;
-  if (protocols.some(usesTls)) {
-    tls = new TlsContext({
+  const tlsContext = (clientAuthentication: ClientAuthentication): TlsContext =>
+    new TlsContext({
       keystoreLocation: config.sslKeystoreLocation!,
       keyPassword: config.sslKeyPassword,
       truststoreLocation: config.sslTruststoreLocation,
-      clientAuthentication: config.sslClientAuth as ClientAuthentication,
+      clientAuthentication,
       enabledProtocols: config.sslEnabledProtocols,
       principalMappingRules: config.sslPrincipalMappingRules,
     });
-  }
+  // As in Kafka (KIP-684), ssl.client.auth applies to SSL listeners; SASL_SSL listeners
+  // authenticate clients by SASL and do not ask for a certificate.
+  const sslTls = protocols.includes('SSL')
+    ? tlsContext(config.sslClientAuth as ClientAuthentication)
+    : null;
+  const saslSslTls = protocols.includes('SASL_SSL') ? tlsContext('none') : null;
   const sasl = {
     enabledMechanisms: config.saslEnabledMechanisms,
     credentials,
@@ -54,7 +54,7 @@ export function listenerSecurityFromConfig(
       name,
       {
         protocol,
-        tls: usesTls(protocol) ? tls : null,
+        tls: protocol === 'SSL' ? sslTls : protocol === 'SASL_SSL' ? saslSslTls : null,
         sasl: usesSasl(protocol) ? sasl : null,
       },
     ]),

@@ -104,7 +104,9 @@ export class ScramExchange implements SaslServerExchange {
     if (attributes.get('c') !== Buffer.from(state.gs2Header, 'utf8').toString('base64')) {
       throw new SaslAuthenticationError('SCRAM channel binding does not match the first message');
     }
-    if (attributes.get('r') !== state.nonce) {
+    // Kafka accepts a nonce that ends with the one it sent: librdkafka (2.0.2 at least) sends its
+    // own nonce again in front of the combined one.
+    if (!(attributes.get('r') ?? '').endsWith(state.nonce)) {
       throw new SaslAuthenticationError('SCRAM nonce does not match');
     }
     const { mechanism, credential } = { mechanism: this.mechanism, credential: state.credential };

@@ -7,7 +7,7 @@
 // listener's secure context is rebuilt and new connections use it, without a restart. A file that
 // cannot be read or parsed after a change is reported and the previous context stays in use.
 
-import { type StatWatcher, readFileSync, unwatchFile, watchFile } from 'node:fs';
+import { type Stats, readFileSync, unwatchFile, watchFile } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
 import { type TLSSocket, type TlsOptions, createSecureContext } from 'node:tls';
 import {
@@ -51,8 +51,8 @@ export class TlsConfigurationError extends BrookError {
 export class TlsContext {
   private readonly rules: PrincipalMappingRule[];
   private options: TlsOptions;
-  private readonly watched: string[] = [];
-  private readonly listeners: StatWatcher[] = [];
+  /** The files watched, each with its own listener (another context may watch the same file). */
+  private readonly watched: Array<[string, (current: Stats, previous: Stats) => void]> = [];
 
   constructor(private readonly settings: TlsSettings) {
     this.rules = parsePrincipalMappingRules(settings.principalMappingRules);
@@ -73,7 +73,7 @@ export class TlsContext {
       (file): file is string => file !== null,
     );
     for (const file of files) {
-      const check = (current: { mtimeMs: number }, previous: { mtimeMs: number }): void => {
+      const check = (current: Stats, previous: Stats): void => {
         if (current.mtimeMs === previous.mtimeMs) return;
         try {
           this.options = buildOptions(this.settings);
@@ -82,20 +82,17 @@ export class TlsContext {
           onError((error as Error).message);
         }
       };
-      this.listeners.push(
-        watchFile(
-          file,
-          { persistent: false, interval: this.settings.reloadCheckIntervalMs ?? 1000 },
-          check,
-        ),
+      watchFile(
+        file,
+        { persistent: false, interval: this.settings.reloadCheckIntervalMs ?? 1000 },
+        check,
       );
-      this.watched.push(file);
+      this.watched.push([file, check]);
     }
   }
 
   close(): void {
-    for (const file of this.watched.splice(0)) unwatchFile(file);
-    this.listeners.length = 0;
+    for (const [file, check] of this.watched.splice(0)) unwatchFile(file, check);
   }
 
   /**
