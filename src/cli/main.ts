@@ -8,6 +8,7 @@ import { terminalProgress } from './admin-command.js';
 import { runGroupsCommand } from './groups-command.js';
 import { runConsumeCommand, runProduceCommand } from './records-command.js';
 import { runConfigsCommand, runTopicsCommand } from './topics-command.js';
+import { runUsersCommand } from './users-command.js';
 import { settingsHelp, usage } from './help.js';
 import { type CommandOutput, type RunningBroker, startCommand } from './start.js';
 import { StartupError } from './startup-errors.js';
@@ -103,6 +104,7 @@ export async function main(args: string[]): Promise<number> {
   if (command === 'topics') return runTopicsCommand(rest, output);
   if (command === 'configs') return runConfigsCommand(rest, output);
   if (command === 'produce') return runProduceCommand(rest, output);
+  if (command === 'users') return runUsersCommand(rest, output);
   if (command === 'consume') {
     return runConsumeCommand(rest, { ...output, progress: terminalProgress(process.stderr) });
   }
