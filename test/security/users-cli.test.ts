@@ -95,6 +95,8 @@ test('the first user is created offline; brook users and brook topics then work 
     ...asAdmin,
   ]);
   assert.equal(topics.exitCode, 0, topics.stderr);
+  const groups = await runBrook(['groups', 'list', ...asAdmin]);
+  assert.equal(groups.exitCode, 0, groups.stderr);
 
   const alice = await KafkaConnection.open(bootstrap, {
     clientId: 'alice',
