@@ -325,3 +325,52 @@ test('connections.max.reauth.ms: the session lifetime is announced, re-authentic
   });
   await assert.rejects(metadata(), /connection closed/);
 });
+
+test('re-authentication as another user, an unsupported mechanism and a malformed SCRAM message each close the connection', async (t) => {
+  const { admin, sasl } = await saslBroker(t, { 'sasl.enabled.mechanisms': 'PLAIN,SCRAM-SHA-256' });
+  await admin.upsertUserScramCredential('alice', 'SCRAM-SHA-256', 'alice-secret');
+  await admin.upsertUserScramCredential('bob', 'SCRAM-SHA-256', 'bob-secret');
+  const open = async () => {
+    const connection = await KafkaConnection.open(sasl, {
+      clientId: 'edge',
+      requestTimeoutMs: 10_000,
+    });
+    t.after(() => connection.close());
+    return connection;
+  };
+  const handshake = (connection: KafkaConnection, mechanism: string) =>
+    connection.request<SaslHandshakeResponse>(ApiKey.SaslHandshake, 1, { mechanism });
+  const authenticate = (connection: KafkaConnection, token: string) =>
+    connection.request<SaslAuthenticateResponse>(ApiKey.SaslAuthenticate, 1, {
+      authBytes: Buffer.from(token),
+    });
+
+  const switching = await open();
+  await handshake(switching, 'PLAIN');
+  assert.equal((await authenticate(switching, '\0alice\0alice-secret')).errorCode, ErrorCode.NONE);
+  await handshake(switching, 'PLAIN');
+  assert.equal(
+    (await authenticate(switching, '\0bob\0bob-secret')).errorCode,
+    ErrorCode.SASL_AUTHENTICATION_FAILED,
+  );
+  await assert.rejects(handshake(switching, 'PLAIN'), /connection closed/);
+
+  const unsupported = await open();
+  const refused = await handshake(unsupported, 'SCRAM-SHA-512');
+  assert.equal(refused.errorCode, ErrorCode.UNSUPPORTED_SASL_MECHANISM);
+  assert.deepEqual(refused.mechanisms, ['PLAIN', 'SCRAM-SHA-256']);
+  await assert.rejects(handshake(unsupported, 'PLAIN'), /connection closed/);
+
+  for (const malformed of [
+    'n,,r=no-user',
+    'p=tls-unique,,n=alice,r=abc',
+    'n,,n=al=ice,r=abc',
+    '',
+  ]) {
+    const connection = await open();
+    await handshake(connection, 'SCRAM-SHA-256');
+    const answer = await authenticate(connection, malformed);
+    assert.equal(answer.errorCode, ErrorCode.SASL_AUTHENTICATION_FAILED, malformed);
+    await assert.rejects(handshake(connection, 'PLAIN'), /connection closed/);
+  }
+});
