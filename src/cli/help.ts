@@ -20,6 +20,8 @@ export function usage(): string {
     '            (brook consume --help).',
     '  users     SCRAM users: create, delete, list (brook users --help); --log-dirs works on a',
     '            stopped broker, to create the first user.',
+    '  dev-cluster  Run etcd and three brokers on 127.0.0.1:9092-9094 for trying cluster mode',
+    '            (brook dev-cluster --help).',
     '  help      Show this help.',
     '',
     'Options of start:',
