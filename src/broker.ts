@@ -27,7 +27,7 @@ import {
   TRANSACTION_STATE_TOPIC_NAME,
   TransactionCoordinator,
 } from './coordinator/txn/transaction-coordinator.js';
-import { ProducerIdManager } from './coordinator/txn/producer-id-manager.js';
+import { ProducerIdManager, fileProducerIdBlocks } from './coordinator/txn/producer-id-manager.js';
 import { writeMarker } from './coordinator/txn/state-topic.js';
 import { createAddOffsetsToTxnHandler } from './handlers/add-offsets-to-txn.js';
 import { createAddPartitionsToTxnHandler } from './handlers/add-partitions-to-txn.js';
@@ -75,6 +75,10 @@ import { createAlterUserScramCredentialsHandler } from './handlers/alter-user-sc
 import { listenerSecurityFromConfig } from './security/broker-security.js';
 import { TlsConfigurationError } from './security/tls-context.js';
 import { LocalCredentialStore } from './security/credential-store.js';
+import { createAlterClientQuotasHandler } from './handlers/alter-client-quotas.js';
+import { createDescribeClientQuotasHandler } from './handlers/describe-client-quotas.js';
+import { ClientQuotas } from './quota/client-quotas.js';
+import { StorageQuotas, parseStorageQuotas } from './quota/storage-quotas.js';
 import { createSyncGroupHandler } from './handlers/sync-group.js';
 import { type HttpDoor, type HttpRoute, jsonAnswer, startHttpDoor } from './http/http-server.js';
 import { LocalMetadataStore, type TopicMetadata } from './metadata/metadata-store.js';
@@ -185,6 +189,12 @@ async function assemble(
     metadata,
     warn: (message) => logger.warn(message),
     onChange: () => onBrokerConfigChange(),
+  });
+  // Client quotas live in the local store even in cluster mode: each broker enforces its own
+  // (AlterClientQuotas reaches one broker), until quotas move to etcd with users and ACLs.
+  const clientQuotas = new ClientQuotas(metadata, {
+    windowCount: config.quotaWindowNum,
+    windowMs: config.quotaWindowSizeSeconds * 1000,
   });
   const storageConfigOf = (topic: TopicMetadata | undefined): StorageLogConfig =>
     storageLogConfig(brokerConfigs.current(), topic?.configs ?? {});
@@ -384,6 +394,18 @@ async function assemble(
     const groupCoordinatorForDeletes = coordinator;
     replicas.onTopicDeleted((topic) => groupCoordinatorForDeletes.deleteOffsetsOfTopics([topic]));
 
+    const storageQuotas = new StorageQuotas(
+      parseStorageQuotas(config.storageQuotaTopicPrefixes ?? ''),
+      {
+        *topicSizes() {
+          for (const topic of replicas.topics()) {
+            let sizeBytes = 0;
+            for (const partition of topic.partitions) sizeBytes += partition?.log.sizeInBytes ?? 0;
+            yield { topic: topic.metadata.name, sizeBytes };
+          }
+        },
+      },
+    );
     const registry = new HandlerRegistry();
     registry
       .register(
@@ -391,6 +413,7 @@ async function assemble(
           replicas,
           traffic: observed?.metrics,
           leadership,
+          storageQuotaRefusal: (topic, bytes) => storageQuotas.refusal(topic, bytes),
           minInsyncReplicasOf: (topic) =>
             Number(
               replicas.topic(topic)?.metadata.configs['min.insync.replicas'] ??
@@ -530,7 +553,9 @@ async function assemble(
                   topicAdmin.alterReassignment(topic, partition, target),
         }),
       )
-      .register(createListPartitionReassignmentsHandler({ cluster: cluster?.store ?? undefined }));
+      .register(createListPartitionReassignmentsHandler({ cluster: cluster?.store ?? undefined }))
+      .register(createDescribeClientQuotasHandler(clientQuotas))
+      .register(createAlterClientQuotasHandler(clientQuotas));
     // Transactions and idempotent producers (issue 5).
     const groupCoordinator = coordinator;
     const partitionExists = (topic: string, partition: number): boolean =>
@@ -538,7 +563,11 @@ async function assemble(
     transactionCoordinator = new TransactionCoordinator(
       {
         stateTopic: transactionStateTopic,
-        producerIds: new ProducerIdManager(nodeFileIo, logDir),
+        producerIds: new ProducerIdManager(
+          cluster === null
+            ? fileProducerIdBlocks(nodeFileIo, logDir)
+            : (size) => cluster.store.claimProducerIdBlock(size),
+        ),
         partitionExists,
         writeMarker: (topic, partition, batch) => writeMarker(replicas, topic, partition, batch),
         commitOffsets: (groupId, offsets) =>
@@ -588,6 +617,8 @@ async function assemble(
       logger,
       observer: observed?.metrics,
       security: listenerSecurity(config, credentials),
+      throttler: clientQuotas,
+      connectionCreationRateOf: (address) => clientQuotas.connectionCreationRateOf(address),
     });
     observed?.attach({ replicas, groups: coordinator, server });
     const advertisedAddressList = advertisedAddresses(config, server.listeners);

@@ -10,6 +10,7 @@ import { runGroupsCommand } from './groups-command.js';
 import { runConsumeCommand, runProduceCommand } from './records-command.js';
 import { runConfigsCommand, runTopicsCommand } from './topics-command.js';
 import { runUsersCommand } from './users-command.js';
+import { runQuotasCommand } from './quotas-command.js';
 import { settingsHelp, usage } from './help.js';
 import { type CommandOutput, type RunningBroker, startCommand } from './start.js';
 import { StartupError } from './startup-errors.js';
@@ -104,6 +105,7 @@ export async function main(args: string[]): Promise<number> {
   if (command === 'groups') return runGroupsCommand(rest, output);
   if (command === 'topics') return runTopicsCommand(rest, output);
   if (command === 'configs') return runConfigsCommand(rest, output);
+  if (command === 'quotas') return runQuotasCommand(rest, output);
   if (command === 'produce') return runProduceCommand(rest, output);
   if (command === 'users') return runUsersCommand(rest, output);
   if (command === 'dev-cluster') return runDevClusterCommand(rest, output);

@@ -16,6 +16,7 @@ import type {
   ScramCredentialSection,
   StoredScramCredentials,
 } from '../security/credential-store.js';
+import type { ClientQuotaStore, StoredClientQuota } from '../quota/client-quotas.js';
 import { BrookError, type BrookErrorCode } from '../util/errors.js';
 
 export interface TopicMetadata {
@@ -81,14 +82,17 @@ interface StoredDocument {
   brokerConfigs: Record<string, string>;
   /** SCRAM credentials by user and mechanism (src/security/credential-store.ts); salted, no passwords. */
   scramCredentials?: StoredScramCredentials;
+  /** Absent in documents written before client quotas. */
+  clientQuotas?: StoredClientQuota[];
 }
 
 const documentName = 'metadata.json';
 
-export class LocalMetadataStore implements MetadataStore, ScramCredentialSection {
+export class LocalMetadataStore implements MetadataStore, ClientQuotaStore, ScramCredentialSection {
   private readonly topicsByName = new Map<string, TopicMetadata>();
   private readonly topicsById = new Map<string, TopicMetadata>();
   private dynamicBrokerConfigs: Record<string, string> = {};
+  private storedClientQuotas: readonly StoredClientQuota[] = [];
   private storedScramCredentials: StoredScramCredentials = {};
   private mutations: Promise<unknown> = Promise.resolve();
 
@@ -123,6 +127,7 @@ export class LocalMetadataStore implements MetadataStore, ScramCredentialSection
     }
     store.dynamicBrokerConfigs = document?.brokerConfigs ?? {};
     store.storedScramCredentials = document?.scramCredentials ?? {};
+    store.storedClientQuotas = document?.clientQuotas ?? [];
     if (document === undefined) await store.persist();
     return store;
   }
@@ -202,6 +207,16 @@ export class LocalMetadataStore implements MetadataStore, ScramCredentialSection
     });
   }
 
+  clientQuotas(): readonly StoredClientQuota[] {
+    return this.storedClientQuotas;
+  }
+
+  setClientQuotas(quotas: readonly StoredClientQuota[]): Promise<void> {
+    return this.mutate(() => {
+      this.storedClientQuotas = quotas.map((quota) => ({ ...quota, values: { ...quota.values } }));
+    });
+  }
+
   private require(name: string): TopicMetadata {
     const topic = this.topicsByName.get(name);
     if (topic === undefined) {
@@ -250,6 +265,7 @@ export class LocalMetadataStore implements MetadataStore, ScramCredentialSection
       })),
       brokerConfigs: this.dynamicBrokerConfigs,
       scramCredentials: this.storedScramCredentials,
+      clientQuotas: [...this.storedClientQuotas],
     };
     const path = join(this.directory, documentName);
     const temporaryPath = `${path}.tmp`;
