@@ -18,6 +18,7 @@ import {
   advertisedAddresses,
   resolveBrokerConfig,
 } from './config/broker-config.js';
+import { ConfigError, ConfigErrorCode } from './config/errors.js';
 import { formatHostPort } from './config/listeners.js';
 import { parseTopicConfigs, topicLogConfig } from './config/topic-config.js';
 import { GroupCoordinator } from './coordinator/group/group-coordinator.js';
@@ -66,11 +67,18 @@ import { createOffsetCommitHandler } from './handlers/offset-commit.js';
 import { createOffsetDeleteHandler } from './handlers/offset-delete.js';
 import { createOffsetFetchHandler } from './handlers/offset-fetch.js';
 import { createProduceHandler } from './handlers/produce.js';
+import { HandlerRegistry, type RequestContext } from './handlers/registry.js';
+import { createSaslHandshakeHandler } from './handlers/sasl-handshake.js';
+import { createSaslAuthenticateHandler } from './handlers/sasl-authenticate.js';
+import { createDescribeUserScramCredentialsHandler } from './handlers/describe-user-scram-credentials.js';
+import { createAlterUserScramCredentialsHandler } from './handlers/alter-user-scram-credentials.js';
+import { listenerSecurityFromConfig } from './security/broker-security.js';
+import { TlsConfigurationError } from './security/tls-context.js';
+import { LocalCredentialStore } from './security/credential-store.js';
 import { createAlterClientQuotasHandler } from './handlers/alter-client-quotas.js';
 import { createDescribeClientQuotasHandler } from './handlers/describe-client-quotas.js';
 import { ClientQuotas } from './quota/client-quotas.js';
 import { StorageQuotas, parseStorageQuotas } from './quota/storage-quotas.js';
-import { HandlerRegistry } from './handlers/registry.js';
 import { createSyncGroupHandler } from './handlers/sync-group.js';
 import { type HttpDoor, type HttpRoute, jsonAnswer, startHttpDoor } from './http/http-server.js';
 import { type PushApi, createPushApi } from './http/push-api.js';
@@ -247,9 +255,10 @@ async function assemble(
     throw error;
   });
   const clusterId = cluster?.store.clusterId ?? metadata.clusterId;
-  const clusterBrokers = (): BrokerNode[] =>
+  // Outside cluster mode the broker is itself, at the address of the listener the client used.
+  const clusterBrokers = (context?: RequestContext): BrokerNode[] =>
     cluster === null
-      ? advertised
+      ? [advertisedOn(context)]
       : [...cluster.store.brokers().values()].map(({ brokerId, host, port, rack }) => ({
           nodeId: brokerId,
           host,
@@ -272,6 +281,11 @@ async function assemble(
   let replicaFetcher: ReplicaFetcher | null = null;
   let isrManager: IsrManager | null = null;
   let advertised: BrokerNode[] = [];
+  /** This broker's advertised address per listener name (the first listener's when not found). */
+  let advertisedByListener = new Map<string, BrokerNode>();
+  const advertisedOn = (context?: RequestContext): BrokerNode =>
+    (context === undefined ? undefined : advertisedByListener.get(context.listenerName)) ??
+    advertised[0];
   let server: BrookServer | undefined;
   let coordinator: GroupCoordinator | undefined;
   let transactionCoordinator: TransactionCoordinator | undefined;
@@ -479,7 +493,7 @@ async function assemble(
           numPartitions: () => brokerConfigs.current().numPartitions,
         }),
       )
-      .register(createFindCoordinatorHandler(coordinator))
+      .register(createFindCoordinatorHandler(coordinator, advertisedOn))
       .register(createJoinGroupHandler(coordinator))
       .register(createSyncGroupHandler(coordinator))
       .register(createHeartbeatHandler(coordinator))
@@ -622,6 +636,13 @@ async function assemble(
       .register(createDescribeTransactionsHandler(transactionCoordinator))
       .register(createListTransactionsHandler(transactionCoordinator))
       .register(createWriteTxnMarkersHandler({ replicas }));
+    // SCRAM credentials live in the local metadata document (cluster mode: etcd, later).
+    const credentials = new LocalCredentialStore(metadata);
+    registry
+      .register(createSaslHandshakeHandler())
+      .register(createSaslAuthenticateHandler())
+      .register(createDescribeUserScramCredentialsHandler(credentials))
+      .register(createAlterUserScramCredentialsHandler(credentials));
     registry.register(createApiVersionsHandler(registry));
     const servedRegistry = auditedRegistry(registry, componentLogger(logger, 'admin'));
 
@@ -650,6 +671,7 @@ async function assemble(
       limits: serverLimitsFromConfig(config),
       logger: componentLogger(logger, 'server'),
       observer: observed?.metrics,
+      security: listenerSecurity(config, credentials),
       throttler: clientQuotas,
       connectionCreationRateOf: (address) => clientQuotas.connectionCreationRateOf(address),
     });
@@ -660,12 +682,16 @@ async function assemble(
       groups: coordinator,
       writesEnabled: config.consoleWritesEnabled,
     });
-    advertised = advertisedAddresses(config, server.listeners).map((address) => ({
+    const advertisedAddressList = advertisedAddresses(config, server.listeners);
+    advertised = advertisedAddressList.map((address) => ({
       nodeId: config.nodeId,
       host: address.host,
       port: address.port,
       rack: null,
     }));
+    advertisedByListener = new Map(
+      advertisedAddressList.map((address, index) => [address.name, advertised[index]]),
+    );
     await cluster?.register(advertised[0].host, advertised[0].port);
 
     const runningServer = server;
@@ -825,4 +851,17 @@ export function storageLogConfig(
   overrides: Readonly<Record<string, string>>,
 ): StorageLogConfig {
   return topicLogConfig(config, parseTopicConfigs(Object.entries(overrides)));
+}
+
+/** Each listener's security; an unusable keystore or truststore is a configuration error. */
+function listenerSecurity(
+  config: BrokerConfig,
+  credentials: LocalCredentialStore,
+): ReturnType<typeof listenerSecurityFromConfig> {
+  try {
+    return listenerSecurityFromConfig(config, credentials);
+  } catch (error) {
+    if (!(error instanceof TlsConfigurationError)) throw error;
+    throw new ConfigError(ConfigErrorCode.INVALID_VALUE, error.message, 'ssl.keystore.location');
+  }
 }

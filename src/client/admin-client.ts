@@ -47,7 +47,21 @@ import type { ProduceRequestInput, ProduceResponse } from '../protocol/generated
 import type { FindCoordinatorResponse } from '../protocol/generated/find-coordinator.js';
 import type { OffsetCommitResponse } from '../protocol/generated/offset-commit.js';
 import type { OffsetFetchResponse } from '../protocol/generated/offset-fetch.js';
+import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
+import type {
+  AlterUserScramCredentialsRequestInput,
+  AlterUserScramCredentialsResponse,
+} from '../protocol/generated/alter-user-scram-credentials.js';
+import type { DescribeUserScramCredentialsResponse } from '../protocol/generated/describe-user-scram-credentials.js';
+import {
+  type ScramMechanism,
+  saltedPasswordUpsertion,
+  scramIterationsDefault,
+  scramMechanismByCode,
+  scramMechanismCodes,
+} from '../security/scram-credential.js';
 import { KafkaClientError, KafkaClientErrorCode, KafkaConnection } from './kafka-connection.js';
+import type { SaslCredentials } from './sasl-client.js';
 import type { AlterClientQuotasResponse } from '../protocol/generated/alter-client-quotas.js';
 import type { DescribeClientQuotasResponse } from '../protocol/generated/describe-client-quotas.js';
 
@@ -156,6 +170,20 @@ export interface AdminClientOptions {
   readonly clientId: string;
   /** For connecting and for each request. */
   readonly requestTimeoutMs: number;
+  /** TLS and SASL for every connection (a --command-config file); plaintext when absent. */
+  readonly security?: ClientSecurity;
+}
+
+/** How the client reaches a secured listener. */
+export interface ClientSecurity {
+  readonly tls?: TlsConnectionOptions;
+  readonly sasl?: SaslCredentials;
+}
+
+/** A user's SCRAM credentials as DescribeUserScramCredentials lists them: never a key or salt. */
+export interface UserScramCredentials {
+  readonly user: string;
+  readonly credentials: ReadonlyArray<{ readonly mechanism: string; readonly iterations: number }>;
 }
 
 function formatUuid(bytes: Buffer): string {
@@ -176,7 +204,10 @@ export class AdminClient {
       connection = KafkaConnection.open(address, {
         clientId: this.options.clientId,
         requestTimeoutMs: this.options.requestTimeoutMs,
+        ...this.options.security,
       });
+      // A failed connection is not kept: the next call tries again.
+      connection.catch(() => this.connections.delete(address!));
       this.connections.set(address, connection);
     }
     return connection;
@@ -236,6 +267,86 @@ export class AdminClient {
       brokers,
       topics: found,
     };
+  }
+
+  /**
+   * Sets a user's password for one SCRAM mechanism (AlterUserScramCredentials): the password is
+   * salted here, and only the salt and salted password travel.
+   */
+  async upsertUserScramCredential(
+    user: string,
+    mechanism: ScramMechanism,
+    password: string,
+    iterations = scramIterationsDefault,
+  ): Promise<void> {
+    const upsertion = await saltedPasswordUpsertion(mechanism, password, iterations);
+    await this.alterUserScramCredentials({
+      deletions: [],
+      upsertions: [{ name: user, mechanism: scramMechanismCodes[mechanism], ...upsertion }],
+    });
+  }
+
+  /** Removes a user's credential for one SCRAM mechanism. */
+  async deleteUserScramCredential(user: string, mechanism: ScramMechanism): Promise<void> {
+    await this.alterUserScramCredentials({
+      deletions: [{ name: user, mechanism: scramMechanismCodes[mechanism] }],
+      upsertions: [],
+    });
+  }
+
+  private async alterUserScramCredentials(
+    request: AlterUserScramCredentialsRequestInput,
+  ): Promise<void> {
+    const response = await this.request<AlterUserScramCredentialsResponse>(
+      await this.controller(),
+      ApiKey.AlterUserScramCredentials,
+      0,
+      request,
+    );
+    for (const result of response.results) {
+      if (result.errorCode !== ErrorCode.NONE) {
+        throw new KafkaResponseError(
+          result.errorCode,
+          `AlterUserScramCredentials for user ${result.user}`,
+          result.errorMessage,
+        );
+      }
+    }
+  }
+
+  /** Users and their SCRAM mechanisms; every user when `users` is null. */
+  async describeUserScramCredentials(
+    users: readonly string[] | null,
+  ): Promise<UserScramCredentials[]> {
+    const response = await this.request<DescribeUserScramCredentialsResponse>(
+      undefined,
+      ApiKey.DescribeUserScramCredentials,
+      0,
+      { users: users === null ? null : users.map((name) => ({ name })) },
+    );
+    if (response.errorCode !== ErrorCode.NONE) {
+      throw new KafkaResponseError(
+        response.errorCode,
+        'DescribeUserScramCredentials',
+        response.errorMessage,
+      );
+    }
+    return response.results.map((result) => {
+      if (result.errorCode !== ErrorCode.NONE) {
+        throw new KafkaResponseError(
+          result.errorCode,
+          `DescribeUserScramCredentials for user ${result.user}`,
+          result.errorMessage,
+        );
+      }
+      return {
+        user: result.user,
+        credentials: result.credentialInfos.map((info) => ({
+          mechanism: scramMechanismByCode(info.mechanism) ?? `mechanism ${info.mechanism}`,
+          iterations: info.iterations,
+        })),
+      };
+    });
   }
 
   /** The controller's address when Metadata names a listed one, else the bootstrap server. */
