@@ -119,6 +119,7 @@ export class ConnectionQuotas {
       return;
     }
     this.hooks.warn(`refusing connection: ${limit} reached`, {
+      limit,
       listener,
       remote: address,
       refusedSinceLastReport: this.unloggedRefusals,

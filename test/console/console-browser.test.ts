@@ -15,7 +15,7 @@ import { type Broker, startBroker } from '../../src/broker.js';
 import { kafkajsClient } from '../helpers/client-kafkajs.js';
 import { waitFor } from '../helpers/poll.js';
 
-const CHROMIUM = process.env.BROOK_CHROMIUM ?? '/usr/bin/chromium';
+const CHROMIUM = process.env.BROOK_TEST_CHROMIUM ?? '/usr/bin/chromium';
 /** Screenshots are kept here (not in the repository): BROOK_TEST_OUTPUT or the temp directory. */
 const artifacts = join(
   process.env.BROOK_TEST_OUTPUT ?? join(tmpdir(), 'brook-test-output'),
