@@ -75,7 +75,16 @@ import {
   type GroupSnapshot,
   type PartitionSnapshot,
 } from './observability/metrics.js';
-import { type InternalTopicPorts, openInternalTopic } from './replica/internal-topic.js';
+import { CoordinatorLeadership } from './coordinator/coordinator-leadership.js';
+import {
+  type InternalTopicPorts,
+  type InternalTopicStorage,
+  openInternalTopic,
+} from './replica/internal-topic.js';
+import {
+  type ReplicatedInternalTopic,
+  openReplicatedInternalTopic,
+} from './replica/replicated-internal-topic.js';
 import { ReplicaManager } from './replica/replica-manager.js';
 import { type BrookServer, startServer } from './server/server.js';
 import { serverLimitsFromConfig } from './server/limits.js';
@@ -233,6 +242,7 @@ async function assemble(
   let server: BrookServer | undefined;
   let coordinator: GroupCoordinator | undefined;
   let transactionCoordinator: TransactionCoordinator | undefined;
+  let coordinatorLeadership: CoordinatorLeadership | null = null;
   try {
     const replicas = new ReplicaManager(
       metadata,
@@ -250,6 +260,7 @@ async function assemble(
             false,
     );
     await replicas.openAll();
+    if (cluster !== null) await dropLocalInternalTopics(metadata, logManager, logger);
     // Cluster mode: topics live in etcd; this broker mirrors them (ids, configs, its logs).
     topicSync =
       cluster === null
@@ -261,23 +272,77 @@ async function assemble(
       cluster === null || runningTopicSync === null
         ? null
         : new ClusterTopicAdmin(cluster.store, () => cluster.controller, runningTopicSync);
-    const internalTopicPorts: InternalTopicPorts = {
-      metadata,
-      existingLog: (topic, partition) => logManager.getLog(topic, partition),
-      createLog: (topic, partition, logConfig) => logManager.createLog(topic, partition, logConfig),
-      logConfig: (topic) => storageConfigOf(topic),
-    };
-    const offsetsTopic = await openInternalTopic(internalTopicPorts, {
-      name: OFFSETS_TOPIC_NAME,
-      partitionCount: config.offsetsTopicNumPartitions,
-      segmentBytes: config.offsetsTopicSegmentBytes,
-    });
-    const transactionStateTopic = await openInternalTopic(internalTopicPorts, {
-      name: TRANSACTION_STATE_TOPIC_NAME,
-      partitionCount: config.transactionStateLogNumPartitions,
-      segmentBytes: config.offsetsTopicSegmentBytes,
-    });
-    const internalTopics = [offsetsTopic, transactionStateTopic];
+    // The coordinators' internal topics: local to this broker on its own; in cluster mode topics
+    // of the cluster like any other, led and replicated as the view says.
+    let offsetsTopic: InternalTopicStorage | ReplicatedInternalTopic;
+    let transactionStateTopic: InternalTopicStorage | ReplicatedInternalTopic;
+    const internalTopics: InternalTopicStorage[] = [];
+    if (cluster === null || topicAdmin === null || runningTopicSync === null) {
+      const internalTopicPorts: InternalTopicPorts = {
+        metadata,
+        existingLog: (topic, partition) => logManager.getLog(topic, partition),
+        createLog: (topic, partition, logConfig) =>
+          logManager.createLog(topic, partition, logConfig),
+        logConfig: (topic) => storageConfigOf(topic),
+      };
+      const localOffsetsTopic = await openInternalTopic(internalTopicPorts, {
+        name: OFFSETS_TOPIC_NAME,
+        partitionCount: config.offsetsTopicNumPartitions,
+        segmentBytes: config.offsetsTopicSegmentBytes,
+      });
+      const localTransactionStateTopic = await openInternalTopic(internalTopicPorts, {
+        name: TRANSACTION_STATE_TOPIC_NAME,
+        partitionCount: config.transactionStateLogNumPartitions,
+        segmentBytes: config.offsetsTopicSegmentBytes,
+      });
+      offsetsTopic = localOffsetsTopic;
+      transactionStateTopic = localTransactionStateTopic;
+      internalTopics.push(localOffsetsTopic, localTransactionStateTopic);
+    } else {
+      const replicatedPorts = {
+        view: cluster.store,
+        brokerId: config.nodeId,
+        partition: (topic: string, index: number) => replicas.partition(topic, index),
+        whenMirrored: async (topic: string) => {
+          await runningTopicSync.whenApplied(topic, (assignment) => assignment !== undefined);
+        },
+        createTopic: async (spec: {
+          name: string;
+          partitionCount: number;
+          replicationFactor: number;
+          configs: Record<string, string>;
+        }) => {
+          await topicAdmin.createTopic(spec);
+        },
+        minInsyncReplicas: (topic: string) =>
+          Number(
+            cluster.store.topics().get(topic)?.configs['min.insync.replicas'] ??
+              config.minInsyncReplicas,
+          ),
+        onWarning: (message: string) => logger.warn(message),
+      };
+      const compacted = {
+        'cleanup.policy': 'compact',
+        'segment.bytes': String(config.offsetsTopicSegmentBytes),
+      };
+      offsetsTopic = openReplicatedInternalTopic(replicatedPorts, {
+        name: OFFSETS_TOPIC_NAME,
+        partitionCount: config.offsetsTopicNumPartitions,
+        replicationFactor: config.offsetsTopicReplicationFactor,
+        configs: compacted,
+        replicationTimeoutMs: config.offsetsCommitTimeoutMs,
+      });
+      transactionStateTopic = openReplicatedInternalTopic(replicatedPorts, {
+        name: TRANSACTION_STATE_TOPIC_NAME,
+        partitionCount: config.transactionStateLogNumPartitions,
+        replicationFactor: config.transactionStateLogReplicationFactor,
+        configs: {
+          ...compacted,
+          'min.insync.replicas': String(cluster.settings.transactionStateLogMinIsr),
+        },
+        replicationTimeoutMs: config.offsetsCommitTimeoutMs,
+      });
+    }
     for (const topic of internalTopics) replicas.registerInternalTopic(topic);
     onBrokerConfigChange = () => {
       replicas.reconfigureAll();
@@ -297,6 +362,12 @@ async function assemble(
           logEndOffset: (topic, partition) => replicas.partition(topic, partition)?.highWatermark,
           logStartOffset: (topic, partition) =>
             replicas.partition(topic, partition)?.logStartOffset,
+          // Cluster mode: a partition this broker holds no replica of still takes commits.
+          exists:
+            cluster === null
+              ? undefined
+              : (topic, partition) =>
+                  (cluster.store.topics().get(topic)?.partitions.length ?? 0) > partition,
         },
         node,
         // Offsets an open transaction holds (TxnOffsetCommit before EndTxn), for require_stable.
@@ -368,7 +439,6 @@ async function assemble(
           numPartitions: () => brokerConfigs.current().numPartitions,
         }),
       )
-      .register(createFindCoordinatorHandler(coordinator))
       .register(createJoinGroupHandler(coordinator))
       .register(createSyncGroupHandler(coordinator))
       .register(createHeartbeatHandler(coordinator))
@@ -443,6 +513,7 @@ async function assemble(
         writeMarker: (topic, partition, batch) => writeMarker(replicas, topic, partition, batch),
         commitOffsets: (groupId, offsets) =>
           groupCoordinator.commitTransactionalOffsets(groupId, offsets),
+        node,
       },
       {
         transactionMaxTimeoutMs: config.transactionMaxTimeoutMs,
@@ -456,7 +527,34 @@ async function assemble(
       },
     );
     await transactionCoordinator.start();
+    // Cluster mode: each coordinator loads the partitions this broker comes to lead and unloads
+    // those it stops leading.
+    const runningTransactionCoordinatorForLeadership = transactionCoordinator;
+    coordinatorLeadership =
+      cluster === null
+        ? null
+        : new CoordinatorLeadership(
+            cluster.store,
+            config.nodeId,
+            [
+              {
+                topic: OFFSETS_TOPIC_NAME,
+                loadPartition: (partition) => groupCoordinator.loadPartition(partition),
+                unloadPartition: (partition) => groupCoordinator.unloadPartition(partition),
+              },
+              {
+                topic: TRANSACTION_STATE_TOPIC_NAME,
+                loadPartition: (partition) =>
+                  runningTransactionCoordinatorForLeadership.loadPartition(partition),
+                unloadPartition: (partition) =>
+                  runningTransactionCoordinatorForLeadership.unloadPartition(partition),
+              },
+            ],
+            (message) => logger.warn(message),
+          );
+    coordinatorLeadership?.start();
     registry
+      .register(createFindCoordinatorHandler(groupCoordinator, transactionCoordinator))
       .register(createInitProducerIdHandler(transactionCoordinator))
       .register(createAddPartitionsToTxnHandler(transactionCoordinator))
       .register(createAddOffsetsToTxnHandler(transactionCoordinator))
@@ -494,6 +592,7 @@ async function assemble(
     const runningHttpDoor = httpDoor;
     const runningCoordinator = coordinator;
     const runningTransactionCoordinator = transactionCoordinator;
+    const runningCoordinatorLeadership = coordinatorLeadership;
     let stopping: Promise<void> | null = null;
     return {
       bootstrapServers: advertised
@@ -508,6 +607,7 @@ async function assemble(
       stop() {
         stopping ??= (async () => {
           observed?.detach();
+          runningCoordinatorLeadership?.stop();
           await cluster?.leave();
           await runningTopicSync?.stop();
           // Coordinators first: a JoinGroup parked on a rebalance is answered at once instead of
@@ -531,6 +631,7 @@ async function assemble(
       },
     };
   } catch (error) {
+    coordinatorLeadership?.stop();
     await topicSync?.stop().catch(() => undefined);
     await cluster?.leave().catch(() => undefined);
     await server?.stop().catch(() => undefined);
@@ -539,6 +640,29 @@ async function assemble(
     await logManager.close().catch(() => undefined);
     await httpDoor?.stop();
     throw error;
+  }
+}
+
+/**
+ * Cluster mode: `__consumer_offsets` and `__transaction_state` are topics of the cluster, mirrored
+ * like any other. Entries left in the local metadata store from when they were local to this
+ * broker (marked internal) are removed with their logs, so the mirror can create them with the
+ * cluster's topic ids; their state was this broker's alone and is not the cluster's.
+ */
+async function dropLocalInternalTopics(
+  metadata: LocalMetadataStore,
+  logManager: LogManager,
+  logger: ServerLogger,
+): Promise<void> {
+  for (const name of [OFFSETS_TOPIC_NAME, TRANSACTION_STATE_TOPIC_NAME]) {
+    const local = metadata.topic(name);
+    if (local === undefined || !local.internal) continue;
+    logger.warn(`cluster mode: removing the local ${name} of single-broker mode`);
+    for (let partition = 0; partition < local.partitionCount; partition += 1) {
+      if (logManager.getLog(name, partition) !== undefined)
+        await logManager.deleteLog(name, partition);
+    }
+    await metadata.deleteTopic(name);
   }
 }
 

@@ -1,11 +1,14 @@
 // FindCoordinator (key 10): which broker coordinates a group (key type 0) or a transactional id
-// (key type 1). v4+ batches several keys in one request. librdkafka 2.0.2 needs v0 advertised or
-// it never looks a coordinator up.
+// (key type 1): the leader of the key's partition of `__consumer_offsets` or
+// `__transaction_state` (in a cluster, from the view; COORDINATOR_NOT_AVAILABLE while it has
+// none). v4+ batches several keys in one request. librdkafka 2.0.2 needs v0 advertised or it
+// never looks a coordinator up.
 
 import type {
   FindCoordinatorResult,
   GroupCoordinator,
 } from '../coordinator/group/group-coordinator.js';
+import type { TransactionCoordinator } from '../coordinator/txn/transaction-coordinator.js';
 import { ApiKey } from '../protocol/generated/index.js';
 import type {
   FindCoordinatorResponseCoordinatorInput,
@@ -14,6 +17,7 @@ import type {
 import { defineHandler } from './registry.js';
 
 const batchedKeysVersionMin = 4;
+const TRANSACTION_KEY_TYPE = 1;
 
 function coordinatorEntry(result: FindCoordinatorResult): FindCoordinatorResponseCoordinatorInput {
   return {
@@ -40,7 +44,18 @@ function singleKeyResponse(
   };
 }
 
-export function createFindCoordinatorHandler(coordinator: GroupCoordinator) {
+/**
+ * `transactions` answers key type 1 where given; without it the group coordinator answers every
+ * key type (this broker for transactional ids).
+ */
+export function createFindCoordinatorHandler(
+  coordinator: GroupCoordinator,
+  transactions?: TransactionCoordinator,
+) {
+  const find = (keyType: number, key: string): FindCoordinatorResult =>
+    keyType === TRANSACTION_KEY_TYPE && transactions !== undefined
+      ? { key, ...transactions.findCoordinator(key) }
+      : coordinator.findCoordinator(keyType, key);
   return defineHandler(ApiKey.FindCoordinator, {
     minVersion: 0,
     maxVersion: 6,
@@ -49,14 +64,11 @@ export function createFindCoordinatorHandler(coordinator: GroupCoordinator) {
         return {
           throttleTimeMs: 0,
           coordinators: request.coordinatorKeys.map((key) =>
-            coordinatorEntry(coordinator.findCoordinator(request.keyType, key)),
+            coordinatorEntry(find(request.keyType, key)),
           ),
         };
       }
-      return singleKeyResponse(
-        coordinator.findCoordinator(request.keyType, request.key),
-        context.apiVersion,
-      );
+      return singleKeyResponse(find(request.keyType, request.key), context.apiVersion);
     },
     errorResponse(request, errorCode, context) {
       const failed = (key: string): FindCoordinatorResult => ({
