@@ -23,6 +23,7 @@ import type { AppendResult } from '../storage/partition-log.js';
 import { errorMessageOf, kafkaErrorCodeOf } from './shared/errors.js';
 import { CLOSE_CONNECTION, defineHandler, NO_RESPONSE } from './registry.js';
 import { produceCompressionError } from './zstd-gate.js';
+import { INTERNAL_TOPIC_NAMES } from './shared/internal-topics.js';
 
 export interface ProduceHandlerDependencies {
   readonly replicas: ReplicaManager;
@@ -74,6 +75,12 @@ export function createProduceHandler(dependencies: ProduceHandlerDependencies) {
             response.errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
             response.currentLeader = currentLeader;
             if (currentLeader.leaderId >= 0) leaderEndpoints.add(currentLeader.leaderId);
+            return response;
+          }
+          // Cluster mode mirrors the coordinators' topics as data topics; only they write there.
+          if (INTERNAL_TOPIC_NAMES.has(topicData.name)) {
+            response.errorCode = ErrorCode.INVALID_TOPIC_EXCEPTION;
+            response.errorMessage = `${topicData.name} is internal; only its coordinator appends to it`;
             return response;
           }
           const partition = replicas.partition(topicData.name, partitionData.index);

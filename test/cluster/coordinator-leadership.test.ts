@@ -21,7 +21,9 @@ import type { InitProducerIdResponse } from '../../src/protocol/generated/init-p
 import type { MetadataResponse } from '../../src/protocol/generated/metadata.js';
 import type { OffsetCommitResponse } from '../../src/protocol/generated/offset-commit.js';
 import type { OffsetFetchResponse } from '../../src/protocol/generated/offset-fetch.js';
+import type { ProduceResponse } from '../../src/protocol/generated/produce.js';
 import { startEtcd, uniquePrefix, waitFor } from '../helpers/etcd.js';
+import { makeBatch } from '../helpers/storage-batches.js';
 import { callBroker } from '../helpers/wire-client.js';
 
 const OFFSETS = '__consumer_offsets';
@@ -257,6 +259,31 @@ describe('coordinators in cluster mode', () => {
         assert.deepEqual([...partition.replicaNodes].sort(), [1, 2, 3]);
       }
     }
+
+    // Only the coordinators append to them, even on the partition's leader.
+    const offsetsLeader = cluster.brokers.get(await leaderOf(first, OFFSETS, 0))!;
+    const produced = await callBroker<ProduceResponse>(
+      offsetsLeader.bootstrapServers,
+      ApiKey.Produce,
+      9,
+      {
+        transactionalId: null,
+        acks: 1,
+        timeoutMs: 5000,
+        topicData: [
+          {
+            name: OFFSETS,
+            partitionData: [
+              { index: 0, records: await makeBatch({ seed: 1, recordsCount: 1, valueBytes: 8 }) },
+            ],
+          },
+        ],
+      },
+    );
+    assert.equal(
+      produced.responses[0]!.partitionResponses[0]!.errorCode,
+      ErrorCode.INVALID_TOPIC_EXCEPTION,
+    );
 
     const keys = ['group-a', 'group-b', 'group-c', 'group-d'];
     const expected = new Map<string, number>();
