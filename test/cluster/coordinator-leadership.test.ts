@@ -471,6 +471,77 @@ describe('coordinators in cluster mode', () => {
     );
   });
 
+  test('a kafkajs consumer group follows its coordinator when leadership of the offsets partition moves', async () => {
+    const cluster = await startThree({ 'offsets.topic.num.partitions': 1 });
+    const brokers = [...cluster.brokers.values()];
+    await createDataTopic(brokers[0]!, 'flow', 3);
+    const kafka = new Kafka({
+      clientId: 'coordinator-leadership-test',
+      brokers: brokers.map((broker) => broker.bootstrapServers),
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 10 },
+    });
+    const producer = kafka.producer();
+    await producer.connect();
+    after(() => producer.disconnect());
+    const consumer = kafka.consumer({
+      groupId: 'flow-group',
+      heartbeatInterval: 300,
+      sessionTimeout: 6000,
+      maxWaitTimeInMs: 200,
+    });
+    await consumer.connect();
+    after(() => consumer.disconnect());
+    await consumer.subscribe({ topic: 'flow', fromBeginning: true });
+    const received = new Set<string>();
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        received.add(message.value!.toString());
+      },
+    });
+    const send = async (label: string) => {
+      await producer.send({
+        topic: 'flow',
+        acks: -1,
+        messages: Array.from({ length: 30 }, (_, index) => ({ value: `${label}-${index}` })),
+      });
+    };
+    /** The committed offsets of the group over the topic's partitions, as `broker` serves them. */
+    const committedTotal = async (broker: Broker): Promise<number | undefined> => {
+      const response = await offsetFetch(broker, 'flow-group', 'flow', [0, 1, 2]);
+      if (response.errorCode !== ErrorCode.NONE) return undefined;
+      return response.topics[0]!.partitions.reduce(
+        (total, partition) => total + Math.max(0, Number(partition.committedOffset)),
+        0,
+      );
+    };
+
+    await send('first');
+    const coordinator = await waitFor(async () => {
+      const answer = await coordinatorOf(brokers[0]!, GROUP_KEY, 'flow-group');
+      return answer.errorCode === ErrorCode.NONE && cluster.brokers.get(answer.nodeId);
+    }, 'the group coordinator');
+    await waitFor(
+      async () => (await committedTotal(coordinator)) === 30,
+      'the first 30 records committed on the coordinator',
+    );
+
+    const next = brokers.find((broker) => broker !== coordinator)!;
+    await moveLeader(cluster.prefix, OFFSETS, 0, next.nodeId);
+    await send('second');
+    // The consumer finds the new coordinator, joins the group there and commits what it read.
+    await waitFor(
+      async () => (await committedTotal(next)) === 60,
+      'all 60 records committed on the new coordinator',
+      { timeoutMs: 30_000 },
+    );
+    for (let index = 0; index < 30; index++) assert.ok(received.has(`second-${index}`));
+    assert.equal(
+      (await offsetFetch(coordinator, 'flow-group', 'flow', [0])).errorCode,
+      ErrorCode.NOT_COORDINATOR,
+    );
+  });
+
   test(
     'committed offsets survive the loss of the coordinator’s broker: the new leader of the partition serves them',
     {
