@@ -70,17 +70,17 @@ export function createProduceHandler(dependencies: ProduceHandlerDependencies) {
             logAppendTimeMs: -1n,
             logStartOffset: -1n,
           };
+          // Cluster mode mirrors the coordinators' topics as data topics; only they write there.
+          if (INTERNAL_TOPIC_NAMES.has(topicData.name)) {
+            response.errorCode = ErrorCode.INVALID_TOPIC_EXCEPTION;
+            response.errorMessage = `${topicData.name} is internal; only its coordinator appends to it`;
+            return response;
+          }
           const currentLeader = leadership?.notLeader(topicData.name, partitionData.index);
           if (currentLeader != null) {
             response.errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
             response.currentLeader = currentLeader;
             if (currentLeader.leaderId >= 0) leaderEndpoints.add(currentLeader.leaderId);
-            return response;
-          }
-          // Cluster mode mirrors the coordinators' topics as data topics; only they write there.
-          if (INTERNAL_TOPIC_NAMES.has(topicData.name)) {
-            response.errorCode = ErrorCode.INVALID_TOPIC_EXCEPTION;
-            response.errorMessage = `${topicData.name} is internal; only its coordinator appends to it`;
             return response;
           }
           const partition = replicas.partition(topicData.name, partitionData.index);

@@ -18,8 +18,10 @@
 // watermark covers the batch, refused below min.insync.replicas. A coordinator never acknowledges
 // a commit that a new leader could lose.
 //
-// Reads (a coordinator loading a partition) wait until this broker has mirrored the topic, then
-// read its replica whole, to the log end offset.
+// Reads (a coordinator loading a partition) wait until this broker has mirrored the topic and
+// taken up the leadership in the view's epoch (`ledHere`, from the replica fetcher), then read
+// its replica whole, to the log end offset. Appends before the take-up are refused
+// (COORDINATOR_NOT_AVAILABLE, which clients retry).
 //
 // Owned by the broker; appends are issued synchronously in call order (the storage contract).
 
@@ -50,6 +52,12 @@ export interface ReplicatedInternalTopicPorts {
   readonly brokerId: number;
   /** This broker's replica of a partition, once the topic sync has opened it. */
   partition(topic: string, index: number): Partition | undefined;
+  /**
+   * Whether this broker has taken up the partition's leadership in `leaderEpoch` (the replica
+   * fetcher made it leader, with its followers). Optional: absent means as soon as the view says
+   * so (no replication running).
+   */
+  ledHere?(topic: string, index: number, leaderEpoch: number): boolean;
   /** Resolves once this broker has mirrored the topic from the view (its replicas' logs open). */
   whenMirrored(topic: string): Promise<void>;
   /** Writes the topic to the cluster, placed by the controller; rejects when refused. */
@@ -83,6 +91,9 @@ export class CoordinatorAppendError extends BrookError {
     this.name = 'CoordinatorAppendError';
   }
 }
+
+/** How often a load checks whether the replica fetcher has taken up the leadership. */
+const TAKE_UP_POLL_MS = 10;
 
 export function openReplicatedInternalTopic(
   ports: ReplicatedInternalTopicPorts,
@@ -129,6 +140,13 @@ export function openReplicatedInternalTopic(
         `this broker does not lead ${name}-${index}`,
       );
     }
+    // Before the take-up an append would carry the old leader epoch and wait for no follower.
+    if (ports.ledHere !== undefined && !ports.ledHere(name, index, state.leaderEpoch)) {
+      throw new CoordinatorAppendError(
+        ErrorCode.COORDINATOR_NOT_AVAILABLE,
+        `this broker has not yet taken up the leadership of ${name}-${index} in epoch ${state.leaderEpoch}`,
+      );
+    }
     const partition = ports.partition(name, index);
     if (partition === undefined) {
       throw new CoordinatorAppendError(
@@ -137,6 +155,22 @@ export function openReplicatedInternalTopic(
       );
     }
     return partition;
+  };
+
+  /**
+   * Waits until this broker has taken up the partition's leadership in the view's epoch, so the
+   * log a load reads is the one its appends extend. Resolves false as soon as the view no longer
+   * names this broker leader (the load is then overtaken by an unload).
+   */
+  const takenUp = async (index: number): Promise<boolean> => {
+    const ledHere = ports.ledHere;
+    if (ledHere === undefined) return true;
+    for (;;) {
+      const state = ports.view.partitionState(name, index);
+      if (state?.leader !== ports.brokerId) return false;
+      if (ledHere(name, index, state.leaderEpoch)) return true;
+      await new Promise((resolve) => setTimeout(resolve, TAKE_UP_POLL_MS));
+    }
   };
 
   return {
@@ -182,6 +216,7 @@ export function openReplicatedInternalTopic(
     },
     async *readAll(index) {
       await ports.whenMirrored(name);
+      if (!(await takenUp(index))) return; // no longer the leader: the load is stale anyway
       const partition = ports.partition(name, index);
       if (partition === undefined) return;
       yield* readWhole(partition);

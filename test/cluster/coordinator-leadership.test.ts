@@ -452,19 +452,22 @@ describe('coordinators in cluster mode', () => {
         (await initProducerId(leader, transactionalId)).errorCode === ErrorCode.NOT_COORDINATOR,
       'the old leader to answer NOT_COORDINATOR',
     );
-    await waitFor(
-      async () => (await initProducerId(next, transactionalId)).errorCode === ErrorCode.NONE,
-      'the new leader to serve the transactional id',
-    );
+    const onNext = await waitFor(async () => {
+      const response = await initProducerId(next, transactionalId);
+      return response.errorCode === ErrorCode.NONE && response;
+    }, 'the new leader to serve the transactional id');
 
-    // Back to the first leader: it reloads the id from its log, where epoch 0 was the last.
+    // Back to the first leader: it reloads the id from its log (which, once replication copies
+    // the new leader's records into it, holds the new leader's epoch too).
     await moveLeader(cluster.prefix, TRANSACTION_STATE, 0, leader.nodeId);
     const again = await waitFor(async () => {
       const response = await initProducerId(leader, transactionalId);
       return response.errorCode === ErrorCode.NONE && response;
     }, 'the first leader to serve the transactional id again');
     assert.equal(again.producerId, initial.producerId);
-    assert.equal(again.producerEpoch, initial.producerEpoch + 1);
+    const lastEpoch =
+      onNext.producerId === initial.producerId ? onNext.producerEpoch : initial.producerEpoch;
+    assert.equal(again.producerEpoch, lastEpoch + 1);
     assert.equal(
       (await initProducerId(next, transactionalId)).errorCode,
       ErrorCode.NOT_COORDINATOR,
@@ -545,7 +548,7 @@ describe('coordinators in cluster mode', () => {
   test(
     'committed offsets survive the loss of the coordinator’s broker: the new leader of the partition serves them',
     {
-      skip: 'needs replication: followers of __consumer_offsets stay empty until the ReplicaFetcher runs in startBroker (branch repl-live)',
+      skip: 'needs replication: followers of __consumer_offsets stay empty until the ReplicaFetcher runs in startBroker (branch repl-live; passes on a trial merge of it)',
     },
     async () => {
       const cluster = await startThree({ 'offsets.topic.num.partitions': 1 });
