@@ -70,6 +70,8 @@ import { LocalMetadataStore, type TopicMetadata } from './metadata/metadata-stor
 import { openBrokerMembership } from './cluster/broker-membership.js';
 import { ClusterTopicAdmin, ClusterTopicSync } from './cluster/cluster-topics.js';
 import { viewLeadership } from './cluster/partition-leadership.js';
+import { ReplicaFetcher } from './cluster/replica-fetcher.js';
+import { IsrManager } from './cluster/isr-manager.js';
 import {
   BrokerMetrics,
   type GroupSnapshot,
@@ -235,9 +237,17 @@ async function assemble(
   // Outside cluster mode this broker is the controller; in it, whichever broker etcd elected.
   const controllerId = (): number =>
     cluster === null ? config.nodeId : (cluster.store.controller()?.brokerId ?? -1);
-  const leadership = cluster === null ? undefined : viewLeadership(cluster.store, config.nodeId);
+  let ledHere = (_topic: string, _partition: number, _leaderEpoch: number): boolean => false;
+  const leadership =
+    cluster === null
+      ? undefined
+      : viewLeadership(cluster.store, config.nodeId, (topic, partition, leaderEpoch) =>
+          ledHere(topic, partition, leaderEpoch),
+        );
 
   let topicSync: ClusterTopicSync | null = null;
+  let replicaFetcher: ReplicaFetcher | null = null;
+  let isrManager: IsrManager | null = null;
   let advertised: BrokerNode[] = [];
   let server: BrookServer | undefined;
   let coordinator: GroupCoordinator | undefined;
@@ -272,6 +282,15 @@ async function assemble(
       cluster === null || runningTopicSync === null
         ? null
         : new ClusterTopicAdmin(cluster.store, () => cluster.controller, runningTopicSync);
+    // Topic configs in cluster mode live in etcd (the internal topics' too, once created); a topic
+    // the view does not hold is altered here as on one broker.
+    const setTopicConfigs =
+      topicAdmin === null || cluster === null
+        ? undefined
+        : async (name: string, configs: Record<string, string>) => {
+            if (cluster.store.topics().has(name)) await topicAdmin.setTopicConfigs(name, configs);
+            else await replicas.setTopicConfigs(name, configs);
+          };
     // The coordinators' internal topics: local to this broker on its own; in cluster mode topics
     // of the cluster like any other, led and replicated as the view says.
     let offsetsTopic: InternalTopicStorage | ReplicatedInternalTopic;
@@ -303,6 +322,8 @@ async function assemble(
         view: cluster.store,
         brokerId: config.nodeId,
         partition: (topic: string, index: number) => replicas.partition(topic, index),
+        ledHere: (topic: string, index: number, leaderEpoch: number) =>
+          ledHere(topic, index, leaderEpoch),
         whenMirrored: async (topic: string) => {
           await runningTopicSync.whenApplied(topic, (assignment) => assignment !== undefined);
         },
@@ -352,6 +373,37 @@ async function assemble(
     await Promise.all(
       replicas.topics().flatMap((topic) => topic.partitions.map((partition) => partition.ready)),
     );
+
+    // Cluster mode: lead or follow each partition as the view says (replica-fetcher.ts); the
+    // mirror's passes open new logs, which the fetcher then applies the view to.
+    if (cluster !== null && runningTopicSync !== null) {
+      const fetcher = new ReplicaFetcher({
+        brokerId: config.nodeId,
+        view: cluster.store,
+        replicas,
+        log: (message, error) => logger.warn(`${message}: ${String(error)}`),
+      });
+      replicaFetcher = fetcher;
+      await fetcher.start();
+      runningTopicSync.onApplied(() => void fetcher.refresh());
+      // Where this broker leads, it shrinks and expands the ISR in etcd (isr-manager.ts).
+      isrManager = new IsrManager({
+        brokerId: config.nodeId,
+        view: cluster.store,
+        writePartitionState: (topic, partition, expectedPartitionEpoch, next) =>
+          cluster.store.updatePartitionState(topic, partition, expectedPartitionEpoch, next, null),
+        partition: (topic, partition) => replicas.partition(topic, partition),
+        replicaLagTimeMaxMs: cluster.settings.replicaLagTimeMaxMs,
+        log: (message, error) => logger.warn(`${message}: ${String(error)}`),
+      });
+      isrManager.start();
+    }
+    const runningReplicaFetcher = replicaFetcher;
+    const runningIsrManager = isrManager;
+    ledHere = (topic, partitionIndex, leaderEpoch) => {
+      const partition = replicas.partition(topic, partitionIndex);
+      return partition?.replicaState != null && partition.leaderEpoch === leaderEpoch;
+    };
 
     const node = (): BrokerNode => advertised[0];
 
@@ -491,8 +543,20 @@ async function assemble(
       .register(createDeleteRecordsHandler({ replicas, leadership }))
       .register(createOffsetForLeaderEpochHandler({ replicas, leadership }))
       .register(createDescribeConfigsHandler({ replicas, brokerConfigs }))
-      .register(createAlterConfigsHandler({ replicas, brokerConfigs }))
-      .register(createIncrementalAlterConfigsHandler({ replicas, brokerConfigs }))
+      .register(
+        createAlterConfigsHandler({
+          replicas,
+          brokerConfigs,
+          clusterSetTopicConfigs: setTopicConfigs,
+        }),
+      )
+      .register(
+        createIncrementalAlterConfigsHandler({
+          replicas,
+          brokerConfigs,
+          clusterSetTopicConfigs: setTopicConfigs,
+        }),
+      )
       .register(
         createDescribeClusterHandler({
           clusterId,
@@ -608,6 +672,9 @@ async function assemble(
         stopping ??= (async () => {
           observed?.detach();
           runningCoordinatorLeadership?.stop();
+          // Replication first: no fetch of ours outlives the logs or waits on a stopping leader.
+          await runningIsrManager?.stop();
+          await runningReplicaFetcher?.stop();
           await cluster?.leave();
           await runningTopicSync?.stop();
           // Coordinators first: a JoinGroup parked on a rebalance is answered at once instead of
@@ -632,6 +699,8 @@ async function assemble(
     };
   } catch (error) {
     coordinatorLeadership?.stop();
+    await isrManager?.stop().catch(() => undefined);
+    await replicaFetcher?.stop().catch(() => undefined);
     await topicSync?.stop().catch(() => undefined);
     await cluster?.leave().catch(() => undefined);
     await server?.stop().catch(() => undefined);

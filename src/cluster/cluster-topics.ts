@@ -14,7 +14,8 @@
 // this broker is a replica of; a topic gone from the view (or re-created with another id) is
 // deleted here, logs included; added partitions and changed configs follow. The local store
 // keeps what storage needs (ids, configs) so the single-broker code paths read it unchanged.
-// Followers' logs stay empty until replication (README, "Next: replication") copies into them.
+// Config overrides altered on any broker (AlterConfigs, IncrementalAlterConfigs) are written to
+// the topic's key and reach every broker's logs the same way.
 
 import type { ClusterView, TopicAssignment } from '../metadata/cluster-metadata.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
@@ -61,6 +62,22 @@ export class ClusterTopicAdmin {
       assignment,
     );
     await this.sync.whenApplied(name, (topic) => (topic?.partitions.length ?? 0) >= partitionCount);
+  }
+
+  /**
+   * Replaces a topic's config overrides in etcd; every broker's mirror applies them to its logs.
+   * Resolves once this broker has.
+   */
+  async setTopicConfigs(name: string, configs: Readonly<Record<string, string>>): Promise<void> {
+    const existing = this.store.topics().get(name);
+    if (existing === undefined) {
+      throw new ClusterError(ClusterErrorCode.UNKNOWN_TOPIC, `topic ${name} does not exist`);
+    }
+    await this.store.setTopicConfigs(name, existing, configs);
+    await this.sync.whenApplied(
+      name,
+      (topic) => topic !== undefined && sameConfigs(topic.configs, configs),
+    );
   }
 
   /** Deletes a topic everywhere; resolves once this broker has removed its logs. */
@@ -110,6 +127,12 @@ export class ClusterTopicSync {
     this.stopped = true;
     this.unsubscribe?.();
     await this.idle();
+  }
+
+  /** Runs `listener` after every pass (the replica fetcher applies the view to new logs). */
+  onApplied(listener: () => void): () => void {
+    this.appliedListeners.add(listener);
+    return () => this.appliedListeners.delete(listener);
   }
 
   async idle(): Promise<void> {

@@ -278,6 +278,35 @@ export class EtcdMetadataStore implements ClusterView {
     // Any states beyond one transaction are filled in by the controller's next pass (reconcile).
   }
 
+  /**
+   * Replaces a topic's config overrides (AlterConfigs, IncrementalAlterConfigs), keeping its id
+   * and assignment as `existing` (read from the view) has them. Refused (STALE_PARTITION_EPOCH)
+   * if the topic changed since, so two brokers altering at once never lose one change silently.
+   * Not fenced by the controller: configs are no leadership decision, and the compare suffices.
+   */
+  async setTopicConfigs(
+    name: string,
+    existing: TopicAssignment,
+    configs: Readonly<Record<string, string>>,
+  ): Promise<void> {
+    const key = clusterKeys.topic(name);
+    const stored: StoredTopic = {
+      topicId: existing.topicId.toString('hex'),
+      partitions: existing.partitions.map((replicas) => [...replicas]),
+      configs: { ...configs },
+    };
+    const result = await this.namespace
+      .if(key, 'Mod', '==', this.appliedRevisions.get(key) ?? 0)
+      .then(this.namespace.put(key).value(JSON.stringify(stored)))
+      .commit();
+    if (!result.succeeded) {
+      throw new ClusterError(
+        ClusterErrorCode.STALE_PARTITION_EPOCH,
+        `topic ${name} changed while its configs were being altered; try again`,
+      );
+    }
+  }
+
   /** Removes a topic's assignment and partition states (fenced). */
   async deleteTopic(name: string, fence: ControllerFence): Promise<void> {
     const result = await this.namespace

@@ -22,11 +22,23 @@ export interface PartitionLeadership {
   endpoint(brokerId: number): BrokerEndpoint | undefined;
 }
 
-export function viewLeadership(view: ClusterView, brokerId: number): PartitionLeadership {
+/**
+ * `ledHere`, when given, says whether this broker has taken up the leadership in that epoch (the
+ * replica fetcher made the partition leader, with its followers): until then the partition is
+ * answered NOT_LEADER_OR_FOLLOWER naming this broker, so the client retries, instead of an
+ * acks=all produce being acknowledged without waiting for the ISR.
+ */
+export function viewLeadership(
+  view: ClusterView,
+  brokerId: number,
+  ledHere?: (topic: string, partition: number, leaderEpoch: number) => boolean,
+): PartitionLeadership {
   return {
     notLeader(topic, partition) {
       const state = view.partitionState(topic, partition);
-      if (state === undefined || state.leader === brokerId) return null;
+      if (state === undefined) return null;
+      if (state.leader === brokerId && (ledHere?.(topic, partition, state.leaderEpoch) ?? true))
+        return null;
       return { leaderId: state.leader, leaderEpoch: state.leaderEpoch };
     },
     endpoint: (id) => view.brokers().get(id),

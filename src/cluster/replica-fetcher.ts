@@ -14,9 +14,13 @@
 //
 // Owned by the broker (or a test). One loop per followed partition, each with its own
 // connection; a loop's awaits interleave only with other loops, which touch other partitions.
+// Applying the view to one partition is serialized per partition (`schedule`), so two view
+// changes arriving together never start two loops for it. A partition whose log is not open yet
+// (the topic mirror opens it after the view changed) is applied again by `refresh`, which the
+// broker calls after each mirror pass.
 
 import { KafkaConnection } from '../client/kafka-connection.js';
-import type { ClusterView, PartitionState } from '../metadata/cluster-metadata.js';
+import { type ClusterView, NO_LEADER, type PartitionState } from '../metadata/cluster-metadata.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { ApiKey } from '../protocol/generated/index.js';
 import type { FetchResponse } from '../protocol/generated/fetch.js';
@@ -59,17 +63,40 @@ export class ReplicaFetcher {
   private pausedUntil: Promise<void> | null = null;
   private resumePaused: (() => void) | null = null;
   private stopping = false;
+  /** The pending or running application of the view per partition, chained. */
+  private readonly applying = new Map<string, Promise<void>>();
 
   constructor(private readonly options: ReplicaFetcherOptions) {}
 
   /** Applies the view to every partition it places here, and again after each change. */
   async start(): Promise<void> {
     this.unsubscribe = this.options.view.subscribe((change) => {
-      if (change.kind === 'partition') void this.apply(change.topic, change.partition);
+      if (change.kind === 'partition') void this.schedule(change.topic, change.partition);
+      // A leader's endpoint arrives with its registration; a new topic with its partitions.
+      else if (change.kind === 'brokers' || change.kind === 'topic') void this.refresh();
     });
+    await this.refresh();
+  }
+
+  /** Applies the view to every partition again (after the topic mirror opened new logs). */
+  async refresh(): Promise<void> {
+    const applied: Promise<void>[] = [];
     for (const topic of this.options.view.topics().values())
       for (let index = 0; index < topic.partitions.length; index++)
-        await this.apply(topic.name, index);
+        applied.push(this.schedule(topic.name, index));
+    await Promise.all(applied);
+  }
+
+  private schedule(topic: string, partitionIndex: number): Promise<void> {
+    const key = `${topic}-${partitionIndex}`;
+    const next = (this.applying.get(key) ?? Promise.resolve())
+      .then(() => this.apply(topic, partitionIndex))
+      .catch((error: unknown) => this.options.log?.(`applying the view to ${key} failed`, error));
+    this.applying.set(key, next);
+    void next.then(() => {
+      if (this.applying.get(key) === next) this.applying.delete(key);
+    });
+    return next;
   }
 
   /** Holds every fetch loop before its next fetch (a stalled follower, for tests and operations). */
@@ -88,6 +115,8 @@ export class ReplicaFetcher {
     this.stopping = true;
     this.unsubscribe?.();
     this.resume();
+    // An application under way may still start a loop; let it finish first (nothing new starts).
+    await Promise.all(this.applying.values());
     const loops = [...this.loops.values()];
     this.loops.clear();
     for (const loop of loops) this.stopLoop(loop);
@@ -108,9 +137,8 @@ export class ReplicaFetcher {
         this.stopLoop(loop);
         await loop.done;
       }
-      const current = partition.replicaState;
-      if (current !== null && partition.leaderEpoch === state.leaderEpoch)
-        current.updateAssignment(state);
+      if (partition.replicaState !== null && partition.leaderEpoch === state.leaderEpoch)
+        partition.updateReplicaAssignment(state);
       else
         await partition.becomeLeader(
           state.leaderEpoch,
@@ -118,7 +146,10 @@ export class ReplicaFetcher {
         );
       return;
     }
-    if (!state.replicas.includes(brokerId)) {
+    if (!state.replicas.includes(brokerId) || state.leader === NO_LEADER) {
+      // Offline (no leader): nothing to follow until the controller names one.
+      if (state.replicas.includes(brokerId) && partition.replicaState !== null)
+        partition.becomeFollower(state.leaderEpoch);
       if (loop) {
         this.loops.delete(key);
         this.stopLoop(loop);
@@ -155,6 +186,7 @@ export class ReplicaFetcher {
     state: PartitionState,
   ): Promise<void> {
     let truncated = false;
+    let failures = 0;
     while (!loop.stopped) {
       try {
         if (loop.connection === null) loop.connection = await this.connect(state.leader);
@@ -165,9 +197,12 @@ export class ReplicaFetcher {
         if (this.pausedUntil !== null) await this.pausedUntil;
         if (loop.stopped) break;
         await this.fetchOnce(loop, partition, loop.connection);
+        failures = 0;
       } catch (error) {
         if (loop.stopped) break;
-        this.options.log?.(`replica fetch of ${loop.topic}-${loop.partitionIndex} failed`, error);
+        // The first failure of a streak is told; the retries while a leader is away are not.
+        if (++failures === 1)
+          this.options.log?.(`replica fetch of ${loop.topic}-${loop.partitionIndex} failed`, error);
         loop.connection?.close();
         loop.connection = null;
         await delay(FETCH_BACKOFF_MS);
@@ -221,7 +256,7 @@ export class ReplicaFetcher {
       );
     const endOffset = Number(answer.endOffset);
     if (answer.leaderEpoch < 0 || endOffset < 0) return;
-    if (endOffset < partition.logEndOffset) await partition.log.truncateTo(endOffset);
+    if (endOffset < partition.logEndOffset) await partition.truncateTo(endOffset);
   }
 
   private async fetchOnce(

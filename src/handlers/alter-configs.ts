@@ -18,6 +18,7 @@ import {
   resourceOutcome,
   brokerResourceScope,
   replaceTopicOverrides,
+  type TopicConfigsWriter,
   topicResource,
   unsupportedResourceType,
 } from './shared/config-resources.js';
@@ -26,6 +27,8 @@ import { AdminRequestError } from './shared/errors.js';
 export interface AlterConfigsHandlerDependencies {
   readonly replicas: ReplicaManager;
   readonly brokerConfigs: BrokerConfigs;
+  /** Cluster mode: topic overrides go to etcd (config-resources.ts). */
+  readonly clusterSetTopicConfigs?: TopicConfigsWriter;
 }
 
 export function createAlterConfigsHandler(dependencies: AlterConfigsHandlerDependencies) {
@@ -73,6 +76,7 @@ export function createAlterConfigsHandler(dependencies: AlterConfigsHandlerDepen
           topic.metadata.name,
           values,
           validateOnly,
+          dependencies.clusterSetTopicConfigs,
         );
         return;
       }

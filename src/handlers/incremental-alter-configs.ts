@@ -25,6 +25,7 @@ import {
   resourceOutcome,
   brokerResourceScope,
   replaceTopicOverrides,
+  type TopicConfigsWriter,
   topicResource,
   unsupportedResourceType,
 } from './shared/config-resources.js';
@@ -41,6 +42,8 @@ export const ConfigOperation = {
 export interface IncrementalAlterConfigsHandlerDependencies {
   readonly replicas: ReplicaManager;
   readonly brokerConfigs: BrokerConfigs;
+  /** Cluster mode: topic overrides go to etcd (config-resources.ts). */
+  readonly clusterSetTopicConfigs?: TopicConfigsWriter;
 }
 
 export function createIncrementalAlterConfigsHandler(
@@ -91,7 +94,14 @@ export function createIncrementalAlterConfigsHandler(
           currentValue: (name) => effective.get(name) ?? null,
           kind: 'topic config',
         });
-        await replaceTopicOverrides(replicas, broker, topic.metadata.name, values, validateOnly);
+        await replaceTopicOverrides(
+          replicas,
+          broker,
+          topic.metadata.name,
+          values,
+          validateOnly,
+          dependencies.clusterSetTopicConfigs,
+        );
         return;
       }
       case ConfigResourceType.BROKER: {

@@ -103,8 +103,10 @@ export function createProduceHandler(dependencies: ProduceHandlerDependencies) {
             return response;
           }
           const waitsForReplicas = request.acks === ACKS_ALL && partition.replicaState !== null;
+          const minInsyncReplicas = waitsForReplicas
+            ? (dependencies.minInsyncReplicasOf?.(topicData.name) ?? 1)
+            : 1;
           if (waitsForReplicas) {
-            const minInsyncReplicas = dependencies.minInsyncReplicasOf?.(topicData.name) ?? 1;
             if (partition.inSyncReplicaCount < minInsyncReplicas) {
               response.errorCode = ErrorCode.NOT_ENOUGH_REPLICAS;
               response.errorMessage = `${partition.inSyncReplicaCount} in-sync replicas, below min.insync.replicas=${minInsyncReplicas}`;
@@ -124,6 +126,7 @@ export function createProduceHandler(dependencies: ProduceHandlerDependencies) {
                     appended.lastOffset,
                     request.timeoutMs,
                     context.signal,
+                    minInsyncReplicas,
                     response,
                   ),
                 )
@@ -181,13 +184,17 @@ export function createProduceHandler(dependencies: ProduceHandlerDependencies) {
 
 /**
  * acks=all on a replicated partition: waits until the high watermark passes `lastOffset`; after
- * `timeoutMs` the answer is REQUEST_TIMED_OUT (the records stay in the log, as in Kafka). Never rejects.
+ * `timeoutMs` the answer is REQUEST_TIMED_OUT (the records stay in the log, as in Kafka). If the
+ * ISR shrank below min.insync.replicas meanwhile (the high watermark passed because lagging
+ * followers left), the answer is NOT_ENOUGH_REPLICAS_AFTER_APPEND: the records are in the log but
+ * on fewer replicas than the producer asked for. Never rejects.
  */
 async function awaitReplicas(
   partition: Partition,
   lastOffset: number,
   timeoutMs: number,
   connectionSignal: AbortSignal,
+  minInsyncReplicas: number,
   response: { errorCode: number; errorMessage?: string | null },
 ): Promise<void> {
   const signal = AbortSignal.any([connectionSignal, AbortSignal.timeout(Math.max(0, timeoutMs))]);
@@ -196,5 +203,10 @@ async function awaitReplicas(
   } catch {
     response.errorCode = ErrorCode.REQUEST_TIMED_OUT;
     response.errorMessage = `the in-sync replicas did not reach offset ${lastOffset} within ${timeoutMs} ms`;
+    return;
+  }
+  if (partition.inSyncReplicaCount < minInsyncReplicas) {
+    response.errorCode = ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND;
+    response.errorMessage = `the ISR shrank to ${partition.inSyncReplicaCount} replicas, below min.insync.replicas=${minInsyncReplicas}, before offset ${lastOffset} was replicated`;
   }
 }

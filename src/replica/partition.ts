@@ -52,7 +52,7 @@ import {
   parseSnapshotOffset,
   snapshotFileName,
 } from './producer-state.js';
-import type { ReplicaState } from './replica-state.js';
+import type { ReplicaAssignment, ReplicaState } from './replica-state.js';
 import { TransactionIndex } from './transaction-index.js';
 import { assert } from '../util/assert.js';
 
@@ -154,6 +154,16 @@ export class Partition {
     this.notifyIfAdvanced();
   }
 
+  /**
+   * While leading: a new replica set or ISR from the cluster view. The high watermark may move
+   * at once (a lagging follower left the ISR), which answers acks=all produces waiting on it.
+   */
+  updateReplicaAssignment(assignment: ReplicaAssignment): void {
+    assert(this.replication !== null, `${this.topic}-${this.partitionIndex} is not led here`);
+    this.replication.updateAssignment(assignment);
+    this.notifyIfAdvanced();
+  }
+
   /** This broker follows the partition's leader in `leaderEpoch`; appends come from the leader. */
   becomeFollower(leaderEpoch: number): void {
     this.leaderEpochValue = leaderEpoch;
@@ -178,9 +188,31 @@ export class Partition {
     this.notifyIfAdvanced();
   }
 
-  /** As a follower: appends the leader's batches as they are (see PartitionLog.appendAsFollower). */
+  /**
+   * As a follower: appends the leader's batches as they are (see PartitionLog.appendAsFollower)
+   * and keeps the producer state as the leader's, so that if this broker leads next, a producer's
+   * retry of a batch it already wrote is recognised as a duplicate and its next sequence fits.
+   */
   appendAsFollower(records: Buffer): AppendResult {
-    return this.log.appendAsFollower(records);
+    assert(
+      this.loaded,
+      `${this.topic}-${this.partitionIndex} follows before its producer state is loaded`,
+    );
+    const appended = this.log.appendAsFollower(records);
+    this.replayBatches(records, this.highWatermark, appended.baseOffset);
+    return appended;
+  }
+
+  /**
+   * Cuts the log at `offset` (a follower's divergent tail, KIP-101/279) and rebuilds the producer
+   * state for what remains: from the newest snapshot below the new end, then a replay.
+   */
+  async truncateTo(offset: number): Promise<void> {
+    if (offset >= this.log.logEndOffset) return;
+    await this.ready;
+    await this.log.truncateTo(offset);
+    this.loaded = false;
+    await this.recover();
   }
 
   /** As a follower: the high watermark the leader answered with. */
@@ -453,38 +485,45 @@ export class Partition {
         minOneBatch: true,
       });
       if (chunks.length === 0) break;
-      for (const chunk of chunks) {
-        for (let position = 0; position + BATCH_HEADER_BYTES <= chunk.length;) {
-          const sizeBytes =
-            LOG_OVERHEAD_BYTES + chunk.readInt32BE(position + BatchField.batchLength);
-          if (position + sizeBytes > chunk.length) break;
-          const batch = headerOf(chunk, position);
-          const firstOffset = batchBaseOffset(chunk, position);
-          if (batch.producerId >= 0) {
-            if (batch.isControl) {
-              const marker = controlRecordOf(chunk, position);
-              if (marker !== null) {
-                this.producers.applyMarker(
-                  batch,
-                  marker.type,
-                  marker.coordinatorEpoch,
-                  firstOffset,
-                  logEndOffset,
-                  false,
-                );
-              }
-            } else {
-              this.producers.apply(batch, firstOffset, firstOffset + batch.lastOffsetDelta);
-            }
-          }
-          offset = firstOffset + batch.lastOffsetDelta + 1;
-          position += sizeBytes;
-        }
-      }
+      for (const chunk of chunks) offset = this.replayBatches(chunk, logEndOffset, offset);
     }
     await this.transactionIndex.rewrite(this.producers.aborted);
     this.loaded = true;
     this.notifyIfAdvanced();
+  }
+
+  /**
+   * Applies the producer batches of `chunk` (stamped with their offsets) to the producer state,
+   * untracked: recovery, and a follower copying its leader. Returns the offset after the last
+   * whole batch (`offset` when there is none).
+   */
+  private replayBatches(chunk: Buffer, markerHighWatermark: number, offset: number): number {
+    for (let position = 0; position + BATCH_HEADER_BYTES <= chunk.length;) {
+      const sizeBytes = LOG_OVERHEAD_BYTES + chunk.readInt32BE(position + BatchField.batchLength);
+      if (position + sizeBytes > chunk.length) break;
+      const batch = headerOf(chunk, position);
+      const firstOffset = batchBaseOffset(chunk, position);
+      if (batch.producerId >= 0) {
+        if (batch.isControl) {
+          const marker = controlRecordOf(chunk, position);
+          if (marker !== null) {
+            this.producers.applyMarker(
+              batch,
+              marker.type,
+              marker.coordinatorEpoch,
+              firstOffset,
+              markerHighWatermark,
+              false,
+            );
+          }
+        } else {
+          this.producers.apply(batch, firstOffset, firstOffset + batch.lastOffsetDelta);
+        }
+      }
+      offset = firstOffset + batch.lastOffsetDelta + 1;
+      position += sizeBytes;
+    }
+    return offset;
   }
 }
 

@@ -13,9 +13,9 @@
 //
 // The high watermark never moves backwards while this state lives (a follower that fell out of
 // the ISR and rejoins does not pull it down); a new leader starts from the high watermark its log
-// had. ISR changes are decided elsewhere (the controller through etcd) and installed with
-// `updateAssignment`; this module only supplies the facts they are decided on (`laggingFollowers`,
-// `caughtUpFollowers`).
+// had. ISR changes are decided elsewhere (the leader's cluster/isr-manager.ts and the controller,
+// both through etcd) and installed with `updateAssignment`; this module only supplies the facts
+// they are decided on (`laggingFollowers`, `caughtUpFollowers`).
 //
 // Owned by one Partition while this broker leads it; everything is synchronous.
 

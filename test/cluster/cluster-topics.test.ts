@@ -1,9 +1,7 @@
 // Topics in cluster mode: created, grown and deleted through etcd on any broker, mirrored into
 // every broker's logs for exactly its replicas, and served only by each partition's leader.
 //
-// Replication (followers copying the leader's records) is not built yet (src/cluster/README.md,
-// "Next: replication"): followers have their logs, but those logs stay empty, so these tests look
-// for records on the leader only.
+// Replication itself (acks=all, ISR changes, leader loss) is tested in replication-cluster.test.ts.
 
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
@@ -234,9 +232,12 @@ describe('topics in cluster mode', () => {
         1,
         `partition ${partition} holds the record on its leader`,
       );
-      // Followers have the log but no records: replication is not built yet.
+      // Every follower copies it (replication-cluster.test.ts covers replication itself).
       for (const follower of brokers.filter((broker) => broker !== leader)) {
-        assert.equal(follower.replicas.partition('orders', partition)!.logEndOffset, 0);
+        await waitFor(
+          () => follower.replicas.partition('orders', partition)!.logEndOffset === 1,
+          `broker ${follower.nodeId} to copy partition ${partition}`,
+        );
       }
     }
 
@@ -262,7 +263,8 @@ describe('topics in cluster mode', () => {
       answer.nodeEndpoints.map((node) => [node.nodeId, node.port]),
       [[leaderBroker.nodeId, leaderBroker.listeners[0]!.port]],
     );
-    assert.equal(follower.replicas.partition('orders', 0)!.logEndOffset, 0, 'nothing was appended');
+    // It holds the leader's one record, copied; the refused batch was not appended.
+    assert.equal(follower.replicas.partition('orders', 0)!.logEndOffset, 1, 'nothing was appended');
 
     // A client's Fetch and ListOffsets on the follower are refused the same way.
     const fetched = await callBroker<FetchResponse>(follower.bootstrapServers, ApiKey.Fetch, 12, {
@@ -332,6 +334,53 @@ describe('topics in cluster mode', () => {
       assert.equal(broker.replicas.topic('doomed'), undefined);
       const metadata = await metadataOf(broker, ['doomed']);
       assert.equal(metadata.topics[0]!.errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    }
+  });
+
+  test('a topic config altered on one broker applies on every broker and outlives the next mirror pass', async () => {
+    const brokers = await startCluster(3);
+    const admin = kafkaOf(brokers[0]!).admin();
+    await admin.connect();
+    after(() => admin.disconnect());
+    await admin.createTopics({
+      topics: [{ topic: 'tuned', numPartitions: 3, replicationFactor: 2 }],
+      waitForLeaders: true,
+    });
+    const admins = new Map<number, ReturnType<Kafka['admin']>>();
+    for (const broker of brokers) {
+      const brokerAdmin = kafkaOf(broker).admin();
+      await brokerAdmin.connect();
+      after(() => brokerAdmin.disconnect());
+      admins.set(broker.nodeId, brokerAdmin);
+    }
+    const retentionOf = async (broker: Broker): Promise<string | undefined> => {
+      const described = await admins.get(broker.nodeId)!.describeConfigs({
+        resources: [{ type: 2, name: 'tuned', configNames: ['retention.ms'] }],
+        includeSynonyms: false,
+      });
+      return described.resources[0]?.configEntries[0]?.configValue;
+    };
+    await admin.alterConfigs({
+      validateOnly: false,
+      resources: [
+        { type: 2, name: 'tuned', configEntries: [{ name: 'retention.ms', value: '3600000' }] },
+      ],
+    });
+    for (const broker of brokers) {
+      await waitFor(
+        async () => (await retentionOf(broker)) === '3600000',
+        `broker ${broker.nodeId} to apply retention.ms`,
+      );
+      for (const partition of broker.replicas.topic('tuned')!.partitions)
+        if (partition !== undefined) assert.equal(partition.log.config.retentionMs, 3_600_000);
+    }
+    // Another topic change makes every mirror run a pass: the altered config stays.
+    await admin.createTopics({
+      topics: [{ topic: 'other', numPartitions: 1, replicationFactor: 3 }],
+    });
+    for (const broker of brokers) {
+      await waitFor(() => broker.replicas.topic('other') !== undefined, 'the other topic');
+      assert.equal(await retentionOf(broker), '3600000');
     }
   });
 });

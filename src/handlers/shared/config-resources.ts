@@ -70,8 +70,9 @@ export function validateTopicOverrides(
 
 /**
  * Validates a topic's complete new override set, then unless `validateOnly` stores it and
- * re-applies the effective config to the topic's logs, so it acts at once. Throws ConfigError
- * or MetadataError (the topic was deleted meanwhile).
+ * re-applies the effective config to the topic's logs, so it acts at once (in cluster mode
+ * through `clusterSetTopicConfigs`). Throws ConfigError or MetadataError (the topic was deleted
+ * meanwhile).
  */
 export async function replaceTopicOverrides(
   replicas: ReplicaManager,
@@ -79,11 +80,23 @@ export async function replaceTopicOverrides(
   topicName: string,
   overrides: ReadonlyMap<string, string>,
   validateOnly: boolean,
+  clusterSetTopicConfigs?: TopicConfigsWriter,
 ): Promise<void> {
   validateTopicOverrides(broker, overrides);
   if (validateOnly) return;
-  await replicas.setTopicConfigs(topicName, Object.fromEntries(overrides));
+  if (clusterSetTopicConfigs !== undefined)
+    await clusterSetTopicConfigs(topicName, Object.fromEntries(overrides));
+  else await replicas.setTopicConfigs(topicName, Object.fromEntries(overrides));
 }
+
+/**
+ * Cluster mode: stores a topic's overrides in etcd (every broker's mirror applies them) and
+ * resolves once this broker has; a local change would be overwritten by the mirror.
+ */
+export type TopicConfigsWriter = (
+  topicName: string,
+  overrides: Record<string, string>,
+) => Promise<void>;
 
 const changeQueues = new WeakMap<ReplicaManager, Promise<unknown>>();
 

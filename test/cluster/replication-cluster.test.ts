@@ -1,0 +1,397 @@
+// Replication in a real cluster: three `brook start` processes on one etcd, a topic with
+// replication factor 3 and min.insync.replicas 2, brokers SIGKILLed and SIGSTOPped by pid.
+// Records are produced with acks=all over Brook's own client connection (exact bytes, exact
+// sequence numbers) and read back with Fetch, so every check is byte for byte.
+
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { KafkaConnection } from '../../src/client/kafka-connection.js';
+import { ErrorCode } from '../../src/protocol/errors.js';
+import { ApiKey } from '../../src/protocol/generated/index.js';
+import type { CreateTopicsResponse } from '../../src/protocol/generated/create-topics.js';
+import type { FetchResponse } from '../../src/protocol/generated/fetch.js';
+import type { MetadataResponse } from '../../src/protocol/generated/metadata.js';
+import type { ProduceResponse } from '../../src/protocol/generated/produce.js';
+import { BatchField, LOG_OVERHEAD_BYTES, readInt64 } from '../../src/record/batch.js';
+import { buildBatch } from '../../src/record/records.js';
+import { type BrokerProcess, startBrokerProcess } from '../helpers/broker-process.js';
+import { startEtcd, uniquePrefix, waitFor } from '../helpers/etcd.js';
+import { makeBatch, stamped } from '../helpers/storage-batches.js';
+import { callBroker } from '../helpers/wire-client.js';
+
+const etcd = await startEtcd();
+const TOPIC = 'ledger';
+const WAIT_MS = 30_000;
+
+interface Node {
+  readonly nodeId: number;
+  readonly logDir: string;
+  process: BrokerProcess;
+}
+
+interface TestCluster {
+  readonly nodes: Node[];
+  node(nodeId: number): Node;
+  restart(nodeId: number): Promise<void>;
+}
+
+async function startProcessCluster(
+  t: { after: (fn: () => Promise<void>) => void },
+  settings: { sessionTimeoutMs: number; replicaLagTimeMaxMs: number },
+): Promise<TestCluster> {
+  const prefix = uniquePrefix();
+  const args = (nodeId: number): string[] => [
+    '--etcd-endpoints',
+    etcd.endpoint,
+    '--etcd-prefix',
+    prefix,
+    '--node-id',
+    String(nodeId),
+    '--broker-session-timeout-ms',
+    String(settings.sessionTimeoutMs),
+    '--replica-lag-time-max-ms',
+    String(settings.replicaLagTimeMaxMs),
+    '--auto-create-topics-enable',
+    'false',
+  ];
+  const nodes: Node[] = [];
+  t.after(async () => {
+    for (const node of nodes) {
+      node.process.child.kill('SIGCONT');
+      await node.process.kill();
+      await rm(node.logDir, { recursive: true, force: true });
+    }
+  });
+  const starting = [1, 2, 3].map(async (nodeId) => {
+    const logDir = await mkdtemp(join(tmpdir(), `brook-replication-${nodeId}-`));
+    const process = await startBrokerProcess({ logDir, args: args(nodeId) });
+    nodes.push({ nodeId, logDir, process });
+  });
+  await Promise.all(starting);
+  nodes.sort((a, b) => a.nodeId - b.nodeId);
+  const cluster: TestCluster = {
+    nodes,
+    node: (nodeId) => nodes.find((node) => node.nodeId === nodeId)!,
+    async restart(nodeId) {
+      const node = cluster.node(nodeId);
+      node.process = await startBrokerProcess({ logDir: node.logDir, args: args(nodeId) });
+    },
+  };
+  for (const node of nodes) {
+    await waitFor(
+      async () => (await metadataOf(node)).brokers.length === 3,
+      `broker ${node.nodeId} to see 3 brokers`,
+      { timeoutMs: WAIT_MS },
+    );
+  }
+  return cluster;
+}
+
+function metadataOf(node: Node): Promise<MetadataResponse> {
+  return callBroker<MetadataResponse>(node.process.bootstrapServers, ApiKey.Metadata, 12, {
+    topics: [{ name: TOPIC, topicId: Buffer.alloc(16) }],
+    allowAutoTopicCreation: false,
+    includeTopicAuthorizedOperations: false,
+  });
+}
+
+interface Layout {
+  leader: number;
+  leaderEpoch: number;
+  isr: number[];
+  liveBrokers: number[];
+}
+
+async function layoutOf(node: Node): Promise<Layout | undefined> {
+  const metadata = await metadataOf(node);
+  const partition = metadata.topics[0]?.partitions[0];
+  if (metadata.topics[0]?.errorCode !== ErrorCode.NONE || partition === undefined) return undefined;
+  return {
+    leader: partition.leaderId,
+    leaderEpoch: partition.leaderEpoch,
+    isr: [...partition.isrNodes].sort(),
+    liveBrokers: metadata.brokers.map((broker) => broker.nodeId).sort(),
+  };
+}
+
+async function createTopic(cluster: TestCluster): Promise<Layout> {
+  const created = await callBroker<CreateTopicsResponse>(
+    cluster.nodes[0]!.process.bootstrapServers,
+    ApiKey.CreateTopics,
+    5,
+    {
+      topics: [
+        {
+          name: TOPIC,
+          numPartitions: 1,
+          replicationFactor: 3,
+          assignments: [],
+          configs: [{ name: 'min.insync.replicas', value: '2' }],
+        },
+      ],
+      timeoutMs: 10_000,
+      validateOnly: false,
+    },
+  );
+  assert.equal(created.topics[0]!.errorCode, ErrorCode.NONE, created.topics[0]!.errorMessage ?? '');
+  return waitFor(
+    async () => {
+      const layout = await layoutOf(cluster.nodes[0]!);
+      return layout !== undefined && layout.isr.length === 3 ? layout : undefined;
+    },
+    'the topic with 3 in-sync replicas',
+    { timeoutMs: WAIT_MS },
+  );
+}
+
+/** One Produce with acks=all to `node`; the partition's answer. */
+async function produce(node: Node, records: Buffer, timeoutMs = 20_000) {
+  const connection = await KafkaConnection.open(node.process.bootstrapServers, {
+    clientId: 'replication-test',
+    requestTimeoutMs: timeoutMs + 10_000,
+  });
+  try {
+    const response = await connection.request<ProduceResponse>(ApiKey.Produce, 9, {
+      transactionalId: null,
+      acks: -1,
+      timeoutMs,
+      topicData: [{ name: TOPIC, partitionData: [{ index: 0, records }] }],
+    });
+    return response.responses[0]!.partitionResponses[0]!;
+  } finally {
+    connection.close();
+  }
+}
+
+/** Produces until the leader answers NONE (a new leader answers NOT_LEADER_OR_FOLLOWER until it has taken over). */
+async function produceToLeader(node: Node, records: Buffer) {
+  return waitFor(
+    async () => {
+      const answer = await produce(node, records);
+      return answer.errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER ? undefined : answer;
+    },
+    `broker ${node.nodeId} to take produce as leader`,
+    { timeoutMs: WAIT_MS },
+  );
+}
+
+/** Everything below the high watermark, as the leader serves it to a consumer. */
+async function readCommitted(node: Node): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let offset = 0n;
+  for (;;) {
+    const response = await callBroker<FetchResponse>(
+      node.process.bootstrapServers,
+      ApiKey.Fetch,
+      12,
+      {
+        replicaId: -1,
+        maxWaitMs: 0,
+        minBytes: 0,
+        maxBytes: 1 << 20,
+        isolationLevel: 0,
+        topics: [
+          {
+            topic: TOPIC,
+            partitions: [
+              {
+                partition: 0,
+                currentLeaderEpoch: -1,
+                fetchOffset: offset,
+                logStartOffset: -1n,
+                partitionMaxBytes: 1 << 20,
+              },
+            ],
+          },
+        ],
+      },
+    );
+    const answer = response.responses[0]!.partitions[0]!;
+    assert.equal(answer.errorCode, ErrorCode.NONE);
+    if (answer.records === null || answer.records.length === 0) break;
+    chunks.push(answer.records);
+    offset = BigInt(nextOffsetAfter(answer.records));
+    if (offset >= answer.highWatermark) break;
+  }
+  return Buffer.concat(chunks);
+}
+
+/** The offset after the last whole batch of `records`. */
+function nextOffsetAfter(records: Buffer): number {
+  let next = 0;
+  for (let position = 0; position < records.length;) {
+    next =
+      readInt64(records, position + BatchField.baseOffset) +
+      records.readInt32BE(position + BatchField.lastOffsetDelta) +
+      1;
+    position += LOG_OVERHEAD_BYTES + records.readInt32BE(position + BatchField.batchLength);
+  }
+  return next;
+}
+
+/** The partition's log on a broker's disk: its segment files in offset order, concatenated. */
+async function logBytesOf(node: Node): Promise<Buffer> {
+  const directory = join(node.logDir, `${TOPIC}-0`);
+  const segments = (await readdir(directory)).filter((name) => name.endsWith('.log')).sort();
+  return Buffer.concat(await Promise.all(segments.map((name) => readFile(join(directory, name)))));
+}
+
+async function waitForIdenticalLogs(nodes: Node[], what: string): Promise<Buffer> {
+  return waitFor(
+    async () => {
+      const [first, ...others] = await Promise.all(nodes.map(logBytesOf));
+      return first!.length > 0 && others.every((other) => other.equals(first!)) ? first : undefined;
+    },
+    what,
+    { timeoutMs: WAIT_MS },
+  );
+}
+
+const PRODUCER_ID = 7001;
+
+/** Batch `index` of an idempotent producer: 5 records, sequence 5 × index. */
+function idempotentBatch(index: number): Promise<Buffer> {
+  return buildBatch({
+    records: Array.from({ length: 5 }, (_, record) => ({
+      key: Buffer.from(`key-${index}-${record}`),
+      value: Buffer.alloc(200, index * 5 + record),
+      timestamp: 1_700_000_000_000 + index,
+    })),
+    producerId: PRODUCER_ID,
+    producerEpoch: 0,
+    baseSequence: index * 5,
+  });
+}
+
+test('after a leader SIGKILL a new leader serves every acks=all record, deduplicates an idempotent retry, and the old leader rejoins on restart', async (t) => {
+  const cluster = await startProcessCluster(t, {
+    sessionTimeoutMs: 3000,
+    replicaLagTimeMaxMs: 10_000,
+  });
+  const before = await createTopic(cluster);
+  const leader = cluster.node(before.leader);
+  const batches: Buffer[] = [];
+  for (let index = 0; index < 10; index++) {
+    batches.push(await idempotentBatch(index));
+    const answer = await produceToLeader(leader, batches[index]!);
+    assert.equal(answer.errorCode, ErrorCode.NONE, answer.errorMessage ?? '');
+    assert.equal(Number(answer.baseOffset), index * 5);
+  }
+
+  await leader.process.kill();
+  const survivors = cluster.nodes.filter((node) => node !== leader);
+  const after = await waitFor(
+    async () => {
+      const layout = await layoutOf(survivors[0]!);
+      return layout !== undefined && layout.leader !== before.leader && layout.leader >= 0
+        ? layout
+        : undefined;
+    },
+    'a new leader on the survivors',
+    { timeoutMs: WAIT_MS },
+  );
+  assert.equal(after.leaderEpoch, before.leaderEpoch + 1);
+  assert.deepEqual(after.isr, survivors.map((node) => node.nodeId).sort());
+  const newLeader = cluster.node(after.leader);
+
+  // The producer never heard the last answer and sends the batch again: the new leader knows it.
+  const retried = await produceToLeader(newLeader, batches[9]!);
+  assert.equal(retried.errorCode, ErrorCode.NONE, retried.errorMessage ?? '');
+  assert.equal(Number(retried.baseOffset), 45, 'the retry is answered with the original offset');
+  batches.push(await idempotentBatch(10));
+  const next = await produce(newLeader, batches[10]!);
+  assert.equal(next.errorCode, ErrorCode.NONE, next.errorMessage ?? '');
+  assert.equal(Number(next.baseOffset), 50, 'the next sequence follows the retried batch');
+
+  const expected = Buffer.concat(
+    batches.map((batch, index) =>
+      stamped(batch, index * 5, index < 10 ? before.leaderEpoch : after.leaderEpoch),
+    ),
+  );
+  assert.ok(
+    (await readCommitted(newLeader)).equals(expected),
+    'the new leader serves every acknowledged record',
+  );
+  const survived = await waitForIdenticalLogs(survivors, 'byte-identical logs on the survivors');
+  assert.ok(survived.equals(expected));
+
+  // The old leader comes back on its directory: it catches up and the leader takes it back.
+  await cluster.restart(leader.nodeId);
+  await waitFor(
+    async () => (await layoutOf(newLeader))?.isr.length === 3,
+    'the restarted broker to rejoin the ISR',
+    { timeoutMs: WAIT_MS },
+  );
+  const all = await waitForIdenticalLogs(cluster.nodes, 'byte-identical logs on all three');
+  assert.ok(all.equals(expected));
+});
+
+test('a stalled follower leaves the ISR and produce goes on; below min.insync.replicas produce is refused; stalled followers rejoin when they resume', async (t) => {
+  // Leases outlive the test's stalls: every ISR change here is the leader's, not the controller's.
+  const cluster = await startProcessCluster(t, {
+    sessionTimeoutMs: 60_000,
+    replicaLagTimeMaxMs: 1000,
+  });
+  const layout = await createTopic(cluster);
+  const leader = cluster.node(layout.leader);
+  const [first, second] = cluster.nodes.filter((node) => node !== leader) as [Node, Node];
+  assert.equal(
+    (await produceToLeader(leader, await makeBatch({ seed: 1, recordsCount: 5, valueBytes: 100 })))
+      .errorCode,
+    ErrorCode.NONE,
+  );
+
+  first.process.child.kill('SIGSTOP');
+  const afterFirst = await produce(
+    leader,
+    await makeBatch({ seed: 2, recordsCount: 5, valueBytes: 100 }),
+  );
+  assert.equal(
+    afterFirst.errorCode,
+    ErrorCode.NONE,
+    'two in-sync replicas satisfy min.insync.replicas 2',
+  );
+  const shrunk = await layoutOf(leader);
+  assert.deepEqual(shrunk?.isr, [leader.nodeId, second.nodeId].sort());
+  assert.ok(shrunk?.liveBrokers.includes(first.nodeId), 'the stalled broker is still registered');
+
+  // The second follower stalls while a produce waits for it: the ISR falls to the leader alone.
+  second.process.child.kill('SIGSTOP');
+  const waited = await produce(
+    leader,
+    await makeBatch({ seed: 3, recordsCount: 5, valueBytes: 100 }),
+  );
+  assert.equal(
+    waited.errorCode,
+    ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+    waited.errorMessage ?? '',
+  );
+  await waitFor(
+    async () => (await layoutOf(leader))?.isr.length === 1,
+    'the ISR to be the leader alone',
+    { timeoutMs: WAIT_MS },
+  );
+  const refused = await produce(
+    leader,
+    await makeBatch({ seed: 4, recordsCount: 5, valueBytes: 100 }),
+  );
+  assert.equal(refused.errorCode, ErrorCode.NOT_ENOUGH_REPLICAS);
+
+  first.process.child.kill('SIGCONT');
+  second.process.child.kill('SIGCONT');
+  await waitFor(
+    async () => (await layoutOf(leader))?.isr.length === 3,
+    'both followers to rejoin the ISR',
+    { timeoutMs: WAIT_MS },
+  );
+  const resumed = await produce(
+    leader,
+    await makeBatch({ seed: 5, recordsCount: 5, valueBytes: 100 }),
+  );
+  assert.equal(resumed.errorCode, ErrorCode.NONE);
+  assert.equal(Number(resumed.baseOffset), 15, 'the refused batch was not appended');
+  await waitForIdenticalLogs(cluster.nodes, 'byte-identical logs on all three');
+});
