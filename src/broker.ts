@@ -47,6 +47,9 @@ import { createDeleteTopicsHandler } from './handlers/delete-topics.js';
 import { createDescribeClusterHandler } from './handlers/describe-cluster.js';
 import { createDescribeConfigsHandler } from './handlers/describe-configs.js';
 import { createDescribeLogDirsHandler } from './handlers/describe-log-dirs.js';
+import { createElectLeadersHandler } from './handlers/elect-leaders.js';
+import { createAlterPartitionReassignmentsHandler } from './handlers/alter-partition-reassignments.js';
+import { createListPartitionReassignmentsHandler } from './handlers/list-partition-reassignments.js';
 import { createIncrementalAlterConfigsHandler } from './handlers/incremental-alter-configs.js';
 import { createOffsetForLeaderEpochHandler } from './handlers/offset-for-leader-epoch.js';
 import { createDeleteGroupsHandler } from './handlers/delete-groups.js';
@@ -564,7 +567,28 @@ async function assemble(
           brokers: clusterBrokers,
         }),
       )
-      .register(createDescribeLogDirsHandler({ replicas, logDir }));
+      .register(createDescribeLogDirsHandler({ replicas, logDir }))
+      .register(
+        createElectLeadersHandler({
+          replicas,
+          electLeaders:
+            topicAdmin === null
+              ? undefined
+              : (type, partitions) => topicAdmin.electLeaders(type, partitions),
+        }),
+      )
+      .register(
+        createAlterPartitionReassignmentsHandler({
+          replicas,
+          nodeId: config.nodeId,
+          alterReassignment:
+            topicAdmin === null
+              ? undefined
+              : (topic, partition, target) =>
+                  topicAdmin.alterReassignment(topic, partition, target),
+        }),
+      )
+      .register(createListPartitionReassignmentsHandler({ cluster: cluster?.store ?? undefined }));
     // Transactions and idempotent producers (issue 5).
     const groupCoordinator = coordinator;
     const partitionExists = (topic: string, partition: number): boolean =>
@@ -671,6 +695,16 @@ async function assemble(
       stop() {
         stopping ??= (async () => {
           observed?.detach();
+          // Cluster mode: leaderships move to other in-sync replicas while this broker still
+          // serves, so clients see a retriable NOT_LEADER_OR_FOLLOWER and not a dead leader.
+          if (cluster?.settings.controlledShutdownEnable === true) {
+            const kept = await cluster.controlledShutdown().catch((error: Error) => {
+              logger.warn(`controlled shutdown failed (${error.message}); leaving without it`);
+              return [];
+            });
+            if (kept.length > 0)
+              logger.warn(`controlled shutdown: still leading ${kept.join(', ')}; leaving anyway`);
+          }
           runningCoordinatorLeadership?.stop();
           // Replication first: no fetch of ours outlives the logs or waits on a stopping leader.
           await runningIsrManager?.stop();

@@ -18,6 +18,8 @@ export function usage(): string {
     '  produce   Write records to a topic for a quick test (brook produce --help).',
     "  consume   Print a topic's records, from the beginning, an offset or a time",
     '            (brook consume --help).',
+    '  dev-cluster  Run etcd and three brokers on 127.0.0.1:9092-9094 for trying cluster mode',
+    '            (brook dev-cluster --help).',
     '  help      Show this help.',
     '',
     'Options of start:',

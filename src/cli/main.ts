@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/errors.js';
 import { terminalProgress } from './admin-command.js';
+import { runDevClusterCommand } from './dev-cluster-command.js';
 import { runGroupsCommand } from './groups-command.js';
 import { runConsumeCommand, runProduceCommand } from './records-command.js';
 import { runConfigsCommand, runTopicsCommand } from './topics-command.js';
@@ -103,6 +104,7 @@ export async function main(args: string[]): Promise<number> {
   if (command === 'topics') return runTopicsCommand(rest, output);
   if (command === 'configs') return runConfigsCommand(rest, output);
   if (command === 'produce') return runProduceCommand(rest, output);
+  if (command === 'dev-cluster') return runDevClusterCommand(rest, output);
   if (command === 'consume') {
     return runConsumeCommand(rest, { ...output, progress: terminalProgress(process.stderr) });
   }
@@ -149,7 +151,8 @@ main(process.argv.slice(2)).then(
   (exitCode) => {
     process.exitCode = exitCode;
     // A stopped broker leaves nothing running; exit explicitly in case a stray handle remains.
-    if (exitCode !== 0 || process.argv[2] === 'start') setImmediate(() => process.exit(exitCode));
+    if (exitCode !== 0 || process.argv[2] === 'start' || process.argv[2] === 'dev-cluster')
+      setImmediate(() => process.exit(exitCode));
   },
   (error: unknown) => {
     output.error(

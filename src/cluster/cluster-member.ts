@@ -11,9 +11,15 @@ import type { BrokerEndpoint } from '../metadata/cluster-metadata.js';
 import { BrokerRegistry } from './broker-registry.js';
 import { Controller } from './controller.js';
 import { connectEtcd } from './etcd-client.js';
-import { EtcdMetadataStore } from './etcd-metadata-store.js';
+import { EtcdMetadataStore, clusterKeys } from './etcd-metadata-store.js';
 import type { ClusterSettings } from './settings.js';
 import { assert } from '../util/assert.js';
+
+/**
+ * How long a controlled shutdown waits for its leaderships to move: Kafka's
+ * controlled.shutdown.max.retries (3) × controlled.shutdown.retry.backoff.ms (5000).
+ */
+export const CONTROLLED_SHUTDOWN_TIMEOUT_MS = 15_000;
 
 export interface OpenClusterOptions {
   /** cluster.id, or the id kept in the log directory; must match etcd's when both exist. */
@@ -101,7 +107,8 @@ export class ClusterMember {
       brokerId: settings.brokerId,
       uncleanLeaderElectionEnable: settings.uncleanLeaderElectionEnable,
       autoLeaderRebalanceEnable: settings.autoLeaderRebalanceEnable,
-      leaderImbalanceCheckIntervalMs: this.options.leaderImbalanceCheckIntervalMs,
+      leaderImbalanceCheckIntervalMs:
+        this.options.leaderImbalanceCheckIntervalMs ?? settings.leaderImbalanceCheckIntervalMs,
     });
     controller.on('warning', (error) =>
       this.options.onWarning?.(`cluster controller: ${error.message}; retrying`),
@@ -111,6 +118,61 @@ export class ClusterMember {
     );
     this.registration = { registry, controller };
     await controller.campaign();
+  }
+
+  /**
+   * Controlled shutdown: asks the controller to move this broker's leaderships to other in-sync
+   * replicas (`shutting-down/<id>` under the registration lease, so a crash mid-way withdraws the
+   * request) and waits, at most `timeoutMs`, until it leads nothing another live ISR member could
+   * lead. Returns the partitions it still leads (none could take them, or the time ran out). If
+   * this broker is the controller it moves them itself; leave() then resigns. Call leave() after.
+   */
+  async controlledShutdown(timeoutMs: number = CONTROLLED_SHUTDOWN_TIMEOUT_MS): Promise<string[]> {
+    const registry = this.registration?.registry;
+    const lease = registry?.currentLease;
+    if (lease === undefined) return [];
+    const brokerId = this.settings.brokerId;
+    const leaseId = await lease.grant();
+    await this.store.namespace
+      .put(clusterKeys.shuttingDownBroker(brokerId))
+      .value(String(brokerId))
+      .lease(leaseId)
+      .exec();
+    let unsubscribe = (): void => undefined;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await new Promise<void>((resolve) => {
+        const check = (): void => {
+          if (this.movableLeaderships().length === 0) resolve();
+        };
+        unsubscribe = this.store.subscribe(check);
+        timer = setTimeout(resolve, timeoutMs);
+        check();
+      });
+    } finally {
+      unsubscribe();
+      clearTimeout(timer);
+    }
+    return this.movableLeaderships();
+  }
+
+  /** Partitions this broker leads that another live, not shutting down, ISR member could lead. */
+  private movableLeaderships(): string[] {
+    const brokerId = this.settings.brokerId;
+    const live = this.store.brokers();
+    const shuttingDown = this.store.shuttingDownBrokers();
+    const movable: string[] = [];
+    for (const [topic, assignment] of this.store.topics()) {
+      for (let partition = 0; partition < assignment.partitions.length; partition++) {
+        const state = this.store.partitionState(topic, partition);
+        if (state === undefined || state.leader !== brokerId) continue;
+        const successor = state.isr.some(
+          (id) => id !== brokerId && live.has(id) && !shuttingDown.has(id),
+        );
+        if (successor) movable.push(`${topic}-${partition}`);
+      }
+    }
+    return movable;
   }
 
   /** Leaves cleanly: withdraws from the election, revokes the registration, stops watching. */

@@ -19,7 +19,7 @@
 
 import type { ClusterView, TopicAssignment } from '../metadata/cluster-metadata.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
-import type { Controller } from './controller.js';
+import type { Controller, ElectionResult, ElectionType } from './controller.js';
 import { ClusterError, ClusterErrorCode } from './errors.js';
 import type { ControllerFence, EtcdMetadataStore } from './etcd-metadata-store.js';
 
@@ -84,6 +84,23 @@ export class ClusterTopicAdmin {
   async deleteTopic(name: string): Promise<void> {
     await this.controller().deleteTopic(name, this.fence());
     await this.sync.whenApplied(name, (topic) => topic === undefined);
+  }
+
+  /** ElectLeaders, written with the controller's fence (controller.ts, electLeaders). */
+  async electLeaders(
+    type: ElectionType,
+    partitions: readonly { topic: string; partition: number }[] | null,
+  ): Promise<ElectionResult[]> {
+    return this.controller().electLeaders(type, partitions, this.fence());
+  }
+
+  /** AlterPartitionReassignments for one partition (controller.ts, alterReassignment). */
+  async alterReassignment(
+    topic: string,
+    partition: number,
+    target: readonly number[] | null,
+  ): Promise<void> {
+    await this.controller().alterReassignment(topic, partition, target, this.fence());
   }
 
   /** Undefined on the controller (its own fence applies), else the controller's from the view. */
@@ -217,6 +234,8 @@ export class ClusterTopicSync {
       if (!sameConfigs(local.metadata.configs, topic.configs)) {
         await this.replicas.setTopicConfigs(name, { ...topic.configs });
       }
+      // A reassignment adds or removes this broker as a replica of existing partitions.
+      await this.replicas.syncReplicas(name);
     }
   }
 }

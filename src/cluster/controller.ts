@@ -14,6 +14,9 @@
 //     ISR it was in. With no live ISR member the partition goes offline (leader -1, the last ISR
 //     kept), unless the topic allows unclean election: then a live out-of-sync replica leads.
 //   - an offline partition's ISR member registers again → it leads.
+//   - a broker asks for a controlled shutdown (`shutting-down/<id>`) → each partition it leads
+//     moves to another live ISR member, as if it were dead for leadership only; it stays in the
+//     ISRs until its registration goes. No leadership moves to it meanwhile.
 //   - preferred-leader election on request, and every leaderImbalanceCheckIntervalMs when
 //     auto.leader.rebalance.enable.
 //   - topic creation and partition addition with placement.ts.
@@ -22,11 +25,7 @@
 // pass follows, so nothing between two passes is lost and passes never interleave.
 
 import { EventEmitter } from 'node:events';
-import {
-  type ClusterChange,
-  NO_LEADER,
-  type PartitionState,
-} from '../metadata/cluster-metadata.js';
+import { type ClusterChange, NO_LEADER } from '../metadata/cluster-metadata.js';
 import { ErrorCode } from '../protocol/index.js';
 import type { BrokerRegistry } from './broker-registry.js';
 import { ClusterError, ClusterErrorCode } from './errors.js';
@@ -35,6 +34,14 @@ import {
   type EtcdMetadataStore,
   clusterKeys,
 } from './etcd-metadata-store.js';
+import {
+  type Decision,
+  type Liveness,
+  nextStateOnLiveness,
+  preferredElection,
+  reassignedState,
+  uncleanElection,
+} from './leadership-rules.js';
 import { checkManualAssignment, placeAdditionalReplicas, placeReplicas } from './placement.js';
 
 export interface ControllerOptions {
@@ -57,7 +64,24 @@ export interface ControllerEvents {
   warning: [error: Error];
 }
 
-type Decision = Omit<PartitionState, 'partitionEpoch'>;
+/** Kafka's ElectLeaders election types: 0 preferred, 1 unclean. */
+export type ElectionType = 'preferred' | 'unclean';
+
+/** One partition's outcome of an election, in Kafka's terms. */
+export interface ElectionResult {
+  readonly topic: string;
+  readonly partition: number;
+  /** NONE when the leader changed; ELECTION_NOT_NEEDED, PREFERRED_LEADER_NOT_AVAILABLE, ... */
+  readonly errorCode: number;
+  readonly errorMessage: string | null;
+}
+
+function sameReplicas(left: readonly number[], right: readonly number[]): boolean {
+  return left.length === right.length && left.every((id, index) => id === right[index]);
+}
+
+/** How often one partition's election is re-decided when other writes keep coming first. */
+const ELECTION_ATTEMPTS_MAX = 5;
 
 export class Controller extends EventEmitter<ControllerEvents> {
   private candidateKey: string | undefined;
@@ -229,29 +253,74 @@ export class Controller extends EventEmitter<ControllerEvents> {
   async electPreferredLeaders(
     partitions?: readonly { topic: string; partition: number }[],
   ): Promise<string[]> {
-    const fence = this.requireFence();
-    const live = this.store.brokers();
-    const moved: string[] = [];
-    for (const { topic, partition } of partitions ?? this.allPartitions()) {
+    const results = await this.electLeaders('preferred', partitions ?? null);
+    return results
+      .filter((result) => result.errorCode === ErrorCode.NONE)
+      .map(({ topic, partition }) => `${topic}-${partition}`);
+  }
+
+  /**
+   * ElectLeaders. `preferred`: the first replica leads if it is alive, not shutting down and in
+   * the ISR (PREFERRED_LEADER_NOT_AVAILABLE otherwise). `unclean`: a partition with no leader
+   * gets one: a live ISR member if any, else the first live replica, alone in the ISR, whatever
+   * the topic's unclean.leader.election.enable says (the operator asked); ELIGIBLE_LEADERS_NOT_
+   * AVAILABLE with no live replica. A partition needing nothing is ELECTION_NOT_NEEDED. Every
+   * change is a fenced compare-and-swap, re-decided from the view when another write came first.
+   * `partitions` null means every partition; the results then list only the ones that changed or
+   * failed. A broker that is not controller passes the controller's fence, as for createTopic.
+   */
+  async electLeaders(
+    type: ElectionType,
+    partitions: readonly { topic: string; partition: number }[] | null,
+    fence: ControllerFence = this.requireFence(),
+  ): Promise<ElectionResult[]> {
+    const results: ElectionResult[] = [];
+    for (const { topic, partition } of partitions ?? [...this.allPartitions()]) {
+      const result = await this.electLeader(type, topic, partition, fence);
+      if (partitions !== null || result.errorCode !== ErrorCode.ELECTION_NOT_NEEDED)
+        results.push(result);
+    }
+    return results;
+  }
+
+  private async electLeader(
+    type: ElectionType,
+    topic: string,
+    partition: number,
+    fence: ControllerFence,
+  ): Promise<ElectionResult> {
+    const answer = (errorCode: number, errorMessage: string | null = null): ElectionResult => ({
+      topic,
+      partition,
+      errorCode,
+      errorMessage,
+    });
+    for (let attempt = 0; attempt < ELECTION_ATTEMPTS_MAX; attempt++) {
       const state = this.store.partitionState(topic, partition);
-      if (state === undefined) continue;
-      const preferred = state.replicas[0]!;
-      if (state.leader === preferred || !live.has(preferred) || !state.isr.includes(preferred))
-        continue;
-      try {
-        await this.store.updatePartitionState(
-          topic,
-          partition,
-          state.partitionEpoch,
-          { ...state, leader: preferred, leaderEpoch: state.leaderEpoch + 1 },
-          fence,
+      if (state === undefined) {
+        return answer(
+          ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          `partition ${topic}-${partition} does not exist`,
         );
-        moved.push(`${topic}-${partition}`);
+      }
+      const next =
+        type === 'preferred'
+          ? preferredElection(state, this.liveness())
+          : uncleanElection(state, this.liveness());
+      if (typeof next === 'number') return answer(next);
+      try {
+        await this.store.updatePartitionState(topic, partition, state.partitionEpoch, next, fence);
+        return answer(ErrorCode.NONE);
       } catch (error) {
         if ((error as ClusterError).code !== ClusterErrorCode.STALE_PARTITION_EPOCH) throw error;
+        // Another write came first; the view has it (or will in a moment): decide again.
+        await new Promise((resolve) => setTimeout(resolve, 20));
       }
     }
-    return moved;
+    return answer(
+      ErrorCode.REQUEST_TIMED_OUT,
+      `partition ${topic}-${partition} kept changing; try the election again`,
+    );
   }
 
   /** Resolves when no reconciliation pass is running or pending (tests, controlled shutdown). */
@@ -267,6 +336,12 @@ export class Controller extends EventEmitter<ControllerEvents> {
       return;
     }
     if (change.kind === 'brokers' || change.kind === 'topic') this.scheduleReconcile();
+    // A reassignment waits for its target replicas to join the ISR.
+    else if (
+      change.kind === 'partition' &&
+      this.store.reassignment(change.topic, change.partition) !== undefined
+    )
+      this.scheduleReconcile();
   }
 
   private checkElection(): void {
@@ -345,7 +420,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
           );
           continue;
         }
-        const next = this.decide(topic, state);
+        const next = nextStateOnLiveness(state, this.liveness(), this.uncleanAllowed(topic));
         if (next !== null)
           await this.store.updatePartitionState(
             topic,
@@ -360,34 +435,136 @@ export class Controller extends EventEmitter<ControllerEvents> {
         this.dirty = true;
       }
     }
+    for (const reassignment of [...this.store.reassignments().values()]) {
+      try {
+        await this.advanceReassignment(reassignment, fence);
+      } catch (error) {
+        if ((error as ClusterError).code !== ClusterErrorCode.STALE_PARTITION_EPOCH) throw error;
+        this.dirty = true;
+      }
+    }
   }
 
-  /** The partition's next state given the live brokers, or null when nothing changes. */
-  private decide(topic: string, state: PartitionState): Decision | null {
+  // --- reassignment
+
+  /**
+   * AlterPartitionReassignments for one partition: `target` replicas (recorded for reconcile to
+   * carry out), or null to cancel the one in progress (back to its original replicas at once).
+   * Throws PLACEMENT_REFUSED with INVALID_REPLICA_ASSIGNMENT or NO_REASSIGNMENT_IN_PROGRESS,
+   * UNKNOWN_TOPIC.
+   */
+  async alterReassignment(
+    topic: string,
+    partition: number,
+    target: readonly number[] | null,
+    fence: ControllerFence = this.requireFence(),
+  ): Promise<void> {
+    const state = this.store.partitionState(topic, partition);
+    if (state === undefined) {
+      throw new ClusterError(
+        ClusterErrorCode.UNKNOWN_TOPIC,
+        `partition ${topic}-${partition} does not exist`,
+      );
+    }
+    const existing = this.store.reassignment(topic, partition);
+    if (target === null) {
+      if (existing === undefined) {
+        throw new ClusterError(
+          ClusterErrorCode.PLACEMENT_REFUSED,
+          `no reassignment of ${topic}-${partition} is in progress`,
+          { kafkaErrorCode: ErrorCode.NO_REASSIGNMENT_IN_PROGRESS },
+        );
+      }
+      const next = reassignedState(state, existing.original, this.liveness());
+      if (next === null) {
+        throw new ClusterError(
+          ClusterErrorCode.PLACEMENT_REFUSED,
+          `cannot cancel the reassignment of ${topic}-${partition}: none of its original replicas [${existing.original.join(', ')}] is in sync`,
+          { kafkaErrorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT },
+        );
+      }
+      await this.store.writeReassignmentStep(
+        topic,
+        partition,
+        state.partitionEpoch,
+        next,
+        true,
+        fence,
+      );
+      return;
+    }
+    const unknown = target.filter((id) => !this.store.brokers().has(id));
+    if (target.length === 0 || new Set(target).size !== target.length || unknown.length > 0) {
+      throw new ClusterError(
+        ClusterErrorCode.PLACEMENT_REFUSED,
+        target.length === 0
+          ? 'a reassignment needs at least one replica'
+          : unknown.length > 0
+            ? `replicas [${target.join(', ')}] name brokers that are not registered: ${unknown.join(', ')}`
+            : `replicas [${target.join(', ')}] name a broker twice`,
+        { kafkaErrorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT },
+      );
+    }
+    const original = existing?.original ?? state.replicas;
+    if (existing === undefined && sameReplicas(target, original)) return;
+    await this.store.putReassignment(topic, partition, { target, original }, fence);
+  }
+
+  /**
+   * Carries a reassignment one step on: first the target replicas join the assignment (they open
+   * their logs and replication catches them up into the ISR); once every target is in the ISR,
+   * one transaction drops the others, moves leadership to a target replica if the leader is
+   * leaving, and clears the reassignment.
+   */
+  private async advanceReassignment(
+    reassignment: {
+      topic: string;
+      partition: number;
+      target: readonly number[];
+      original: readonly number[];
+    },
+    fence: ControllerFence,
+  ): Promise<void> {
+    const { topic, partition, target, original } = reassignment;
+    const state = this.store.partitionState(topic, partition);
+    if (state === undefined) return;
+    if (target.every((id) => state.isr.includes(id))) {
+      const next = reassignedState(state, target, this.liveness());
+      if (next !== null)
+        await this.store.writeReassignmentStep(
+          topic,
+          partition,
+          state.partitionEpoch,
+          next,
+          true,
+          fence,
+        );
+      return;
+    }
+    const all = [...target, ...original.filter((id) => !target.includes(id))];
+    if (sameReplicas(state.replicas, all)) return;
+    await this.store.writeReassignmentStep(
+      topic,
+      partition,
+      state.partitionEpoch,
+      { ...state, replicas: all },
+      false,
+      fence,
+    );
+  }
+
+  /** Who is alive, and who of them may lead (not in controlled shutdown), as the view says now. */
+  private liveness(): Liveness {
     const live = this.store.brokers();
-    const liveIsr = state.isr.filter((id) => live.has(id));
-    const leaderAlive = state.leader !== NO_LEADER && live.has(state.leader);
-    if (leaderAlive) {
-      if (liveIsr.length === state.isr.length) return null;
-      return { ...state, isr: liveIsr };
-    }
-    const inSync = state.replicas.filter((id) => liveIsr.includes(id));
-    if (inSync.length > 0) {
-      return { ...state, leader: inSync[0]!, leaderEpoch: state.leaderEpoch + 1, isr: liveIsr };
-    }
-    const liveReplicas = state.replicas.filter((id) => live.has(id));
-    if (this.uncleanAllowed(topic) && liveReplicas.length > 0) {
-      return {
-        ...state,
-        leader: liveReplicas[0]!,
-        leaderEpoch: state.leaderEpoch + 1,
-        isr: [liveReplicas[0]!],
-      };
-    }
-    if (state.leader === NO_LEADER) return null;
-    // Offline: no leader, and the ISR keeps the last leader, the only replica known to hold every
-    // acknowledged record, so it alone may lead when it returns.
-    return { ...state, leader: NO_LEADER, leaderEpoch: state.leaderEpoch + 1, isr: [state.leader] };
+    const shuttingDown = this.store.shuttingDownBrokers();
+    return {
+      isLive: (brokerId) => live.has(brokerId),
+      mayLead: (brokerId) => live.has(brokerId) && !shuttingDown.has(brokerId),
+    };
+  }
+
+  private eligibleLeader(brokerId: number): boolean {
+    return this.liveness().mayLead(brokerId);
   }
 
   private uncleanAllowed(topic: string): boolean {
@@ -400,7 +577,8 @@ export class Controller extends EventEmitter<ControllerEvents> {
     const liveReplicas = replicas.filter((id) => live.has(id));
     if (liveReplicas.length === 0)
       return { leader: NO_LEADER, leaderEpoch: 0, isr: [replicas[0]!], replicas };
-    return { leader: liveReplicas[0]!, leaderEpoch: 0, isr: liveReplicas, replicas };
+    const leader = liveReplicas.find((id) => this.eligibleLeader(id)) ?? liveReplicas[0]!;
+    return { leader, leaderEpoch: 0, isr: liveReplicas, replicas };
   }
 
   private liveBrokers(): { brokerId: number; rack: string | null }[] {

@@ -8,6 +8,9 @@
 //                               create revision is controller, that revision is its epoch
 //   topics/<name>               { topicId (hex), partitions: replica ids per partition, configs }
 //   partitions/<name>/<index>   PartitionState JSON
+//   reassignments/<name>/<index> { target, original } replica ids: a reassignment in progress
+//   shutting-down/<id>          a broker id, under its lease: the broker asks the controller to
+//                               move its leaderships away (controlled shutdown)
 //
 // The view is loaded with one range read and then kept current by one watch on the whole prefix,
 // starting at the revision after that read, so no change is missed between the two. Every read
@@ -46,7 +49,18 @@ export const clusterKeys = {
   topic: (name: string): string => `topics/${name}`,
   partitions: (topic: string): string => `partitions/${topic}/`,
   partition: (topic: string, partition: number): string => `partitions/${topic}/${partition}`,
+  reassignment: (topic: string, partition: number): string => `reassignments/${topic}/${partition}`,
+  shuttingDown: 'shutting-down/',
+  shuttingDownBroker: (brokerId: number): string => `shutting-down/${brokerId}`,
 } as const;
+
+/** A partition moving from `original` to `target` replicas (AlterPartitionReassignments). */
+export interface PartitionReassignment {
+  readonly topic: string;
+  readonly partition: number;
+  readonly target: readonly number[];
+  readonly original: readonly number[];
+}
 
 /** Proof of controllership: the candidate key and the create revision it had when elected. */
 export interface ControllerFence {
@@ -68,6 +82,8 @@ export class EtcdMetadataStore implements ClusterView {
   private readonly candidates = new Map<string, { brokerId: number; createRevision: number }>();
   private readonly topicsByName = new Map<string, TopicAssignment>();
   private readonly partitionStates = new Map<string, PartitionState>();
+  private readonly shuttingDownIds = new Set<number>();
+  private readonly reassignmentsByKey = new Map<string, PartitionReassignment>();
   /** The mod revision each key was last applied at, so an older change never overwrites. */
   private readonly appliedRevisions = new Map<string, number>();
   private readonly listeners = new Set<(change: ClusterChange) => void>();
@@ -121,6 +137,20 @@ export class EtcdMetadataStore implements ClusterView {
 
   controller(): ControllerInfo | null {
     return this.currentController;
+  }
+
+  /** Live brokers that asked for a controlled shutdown: no leadership moves to them. */
+  shuttingDownBrokers(): ReadonlySet<number> {
+    return this.shuttingDownIds;
+  }
+
+  /** Reassignments in progress, by `reassignments/<topic>/<partition>` key. */
+  reassignments(): ReadonlyMap<string, PartitionReassignment> {
+    return this.reassignmentsByKey;
+  }
+
+  reassignment(topic: string, partition: number): PartitionReassignment | undefined {
+    return this.reassignmentsByKey.get(clusterKeys.reassignment(topic, partition));
   }
 
   topics(): ReadonlyMap<string, TopicAssignment> {
@@ -315,6 +345,7 @@ export class EtcdMetadataStore implements ClusterView {
       .then(
         this.namespace.delete().key(clusterKeys.topic(name)),
         this.namespace.delete().prefix(clusterKeys.partitions(name)),
+        this.namespace.delete().prefix(`reassignments/${name}/`),
       )
       .commit();
     if (!result.succeeded) {
@@ -338,6 +369,78 @@ export class EtcdMetadataStore implements ClusterView {
       .commit();
     if (!result.succeeded) await this.assertFence(fence);
     return result.succeeded;
+  }
+
+  /** Records a reassignment for the controller to carry out (fenced; replaces one in progress). */
+  async putReassignment(
+    topic: string,
+    partition: number,
+    reassignment: { target: readonly number[]; original: readonly number[] },
+    fence: ControllerFence,
+  ): Promise<void> {
+    const result = await this.namespace
+      .if(fence.key, 'Create', '==', fence.epoch)
+      .then(
+        this.namespace.put(clusterKeys.reassignment(topic, partition)).value(
+          JSON.stringify({
+            target: [...reassignment.target],
+            original: [...reassignment.original],
+          }),
+        ),
+      )
+      .commit();
+    if (!result.succeeded) await this.assertFence(fence);
+  }
+
+  /**
+   * One step of a reassignment, in one transaction: the partition's state (compared on its
+   * partition epoch), its replicas in the topic's assignment (compared on the topic key's mod
+   * revision), and the reassignment key kept or, with `finished`, deleted. STALE_PARTITION_EPOCH
+   * when either moved on.
+   */
+  async writeReassignmentStep(
+    topic: string,
+    partition: number,
+    expectedPartitionEpoch: number,
+    next: Omit<PartitionState, 'partitionEpoch'>,
+    finished: boolean,
+    fence: ControllerFence,
+  ): Promise<void> {
+    const topicKey = clusterKeys.topic(topic);
+    const existing = this.topicsByName.get(topic);
+    if (existing === undefined) {
+      throw new ClusterError(ClusterErrorCode.UNKNOWN_TOPIC, `topic ${topic} does not exist`);
+    }
+    const partitionKey = clusterKeys.partition(topic, partition);
+    const state: PartitionState = { ...next, partitionEpoch: expectedPartitionEpoch + 1 };
+    assertPartitionState(state, partitionKey);
+    const stored: StoredTopic = {
+      topicId: existing.topicId.toString('hex'),
+      partitions: existing.partitions.map((replicas, index) =>
+        index === partition ? [...next.replicas] : [...replicas],
+      ),
+      configs: { ...existing.configs },
+    };
+    const operations = [
+      this.namespace.put(partitionKey).value(JSON.stringify(state)),
+      this.namespace.put(topicKey).value(JSON.stringify(stored)),
+      ...(finished
+        ? [this.namespace.delete().key(clusterKeys.reassignment(topic, partition))]
+        : []),
+    ];
+    const result = await this.namespace
+      .if(partitionKey, 'Version', '==', expectedPartitionEpoch + 1)
+      .and(topicKey, 'Mod', '==', this.appliedRevisions.get(topicKey) ?? 0)
+      .and(fence.key, 'Create', '==', fence.epoch)
+      .then(...operations)
+      .commit();
+    if (!result.succeeded) {
+      await this.assertFence(fence);
+      throw new ClusterError(
+        ClusterErrorCode.STALE_PARTITION_EPOCH,
+        `partition ${topic}-${partition} or its topic changed during a reassignment step; deciding again`,
+      );
+    }
   }
 
   /** Stops watching. The client belongs to the caller. */
@@ -415,6 +518,12 @@ export class EtcdMetadataStore implements ClusterView {
     if (kind === 'brokers') {
       this.brokersById.delete(Number(name));
       this.emit({ kind: 'brokers' });
+    } else if (kind === 'shutting-down') {
+      this.shuttingDownIds.delete(Number(name));
+      this.emit({ kind: 'brokers' });
+    } else if (kind === 'reassignments' && name !== undefined) {
+      this.reassignmentsByKey.delete(key);
+      this.emit({ kind: 'topic', topic: name });
     } else if (kind === 'topics' && name !== undefined) {
       this.topicsByName.delete(name);
       this.emit({ kind: 'topic', topic: name });
@@ -438,6 +547,23 @@ export class EtcdMetadataStore implements ClusterView {
       if (kind === 'brokers') {
         this.brokersById.set(Number(name), parseBroker(value, key));
         return { kind: 'brokers' };
+      }
+      if (kind === 'shutting-down') {
+        this.shuttingDownIds.add(Number(name));
+        return { kind: 'brokers' };
+      }
+      if (kind === 'reassignments' && name !== undefined && index !== undefined) {
+        const parsed = JSON.parse(value) as { target: number[]; original: number[] };
+        if (!Array.isArray(parsed.target) || !Array.isArray(parsed.original)) {
+          throw new Error(`${key} is not a reassignment`);
+        }
+        this.reassignmentsByKey.set(key, {
+          topic: name,
+          partition: Number(index),
+          target: Object.freeze([...parsed.target]),
+          original: Object.freeze([...parsed.original]),
+        });
+        return { kind: 'topic', topic: name };
       }
       if (kind === 'topics' && name !== undefined) {
         this.topicsByName.set(name, parseTopic(name, value));

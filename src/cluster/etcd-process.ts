@@ -19,6 +19,8 @@ export interface EtcdProcessOptions {
   readonly dataDir?: string;
   /** How long start() waits for /health to answer. */
   readonly startTimeoutMs?: number;
+  /** Run etcd in its own process group, out of reach of a terminal's Ctrl-C (dev-cluster). */
+  readonly detached?: boolean;
 }
 
 /** Finds `etcd` on PATH, or throws the error that names the Debian package providing it. */
@@ -67,6 +69,7 @@ export class EtcdProcess {
     readonly clientPort: number,
     readonly peerPort: number,
     private readonly startTimeoutMs: number,
+    private readonly detached: boolean,
   ) {}
 
   /** The client URL to put in etcd.endpoints. */
@@ -89,6 +92,7 @@ export class EtcdProcess {
       await freePort(),
       await freePort(),
       options.startTimeoutMs ?? 20_000,
+      options.detached === true,
     );
     try {
       await etcd.launch();
@@ -146,7 +150,7 @@ export class EtcdProcess {
         '--quota-backend-bytes',
         String(256 * 1024 * 1024),
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      { stdio: ['ignore', 'pipe', 'pipe'], detached: this.detached },
     );
     this.child = child;
     this.output = '';

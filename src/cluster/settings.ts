@@ -19,6 +19,8 @@ export interface ClusterSettings {
   readonly transactionStateLogReplicationFactor: number;
   readonly transactionStateLogMinIsr: number;
   readonly autoLeaderRebalanceEnable: boolean;
+  /** leader.imbalance.check.interval.seconds, in milliseconds. */
+  readonly leaderImbalanceCheckIntervalMs: number;
   readonly controlledShutdownEnable: boolean;
 }
 
@@ -45,6 +47,8 @@ export function clusterSettings(config: BrokerConfig): ClusterSettings | null {
     transactionStateLogReplicationFactor: config.transactionStateLogReplicationFactor,
     transactionStateLogMinIsr: brokerSetting(config, 'transaction.state.log.min.isr') as number,
     autoLeaderRebalanceEnable: brokerSetting(config, 'auto.leader.rebalance.enable') as boolean,
+    leaderImbalanceCheckIntervalMs:
+      (brokerSetting(config, 'leader.imbalance.check.interval.seconds') as number) * 1000,
     controlledShutdownEnable: brokerSetting(config, 'controlled.shutdown.enable') as boolean,
   });
 }

@@ -197,6 +197,15 @@ const definitions = [
     dynamic: false,
   },
   {
+    name: 'leader.imbalance.check.interval.seconds',
+    type: 'int',
+    defaultValue: 300,
+    minimum: 1,
+    documentation:
+      'How often the controller looks for leaderships away from their preferred replica (auto.leader.rebalance.enable).',
+    dynamic: false,
+  },
+  {
     name: 'controlled.shutdown.enable',
     type: 'boolean',
     defaultValue: true,

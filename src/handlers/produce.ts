@@ -18,6 +18,7 @@ import type { ProduceResponsePartitionProduceResponseInput } from '../protocol/g
 import { leaderNodeEndpoints, type PartitionLeadership } from '../cluster/partition-leadership.js';
 import type { TopicTraffic } from '../observability/metrics.js';
 import type { Partition } from '../replica/partition.js';
+import type { ReplicaState } from '../replica/replica-state.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
 import type { AppendResult } from '../storage/partition-log.js';
 import { errorMessageOf, kafkaErrorCodeOf } from './shared/errors.js';
@@ -102,7 +103,9 @@ export function createProduceHandler(dependencies: ProduceHandlerDependencies) {
             response.errorMessage = `Produce v${context.apiVersion} may not carry zstd batches (v7 or later may)`;
             return response;
           }
-          const waitsForReplicas = request.acks === ACKS_ALL && partition.replicaState !== null;
+          // The leadership term the append happens in: only its followers may acknowledge it.
+          const term = partition.replicaState;
+          const waitsForReplicas = request.acks === ACKS_ALL && term !== null;
           const minInsyncReplicas = waitsForReplicas
             ? (dependencies.minInsyncReplicasOf?.(topicData.name) ?? 1)
             : 1;
@@ -123,6 +126,7 @@ export function createProduceHandler(dependencies: ProduceHandlerDependencies) {
               ? appended.acknowledged.then(() =>
                   awaitReplicas(
                     partition,
+                    term,
                     appended.lastOffset,
                     request.timeoutMs,
                     context.signal,
@@ -184,13 +188,15 @@ export function createProduceHandler(dependencies: ProduceHandlerDependencies) {
 
 /**
  * acks=all on a replicated partition: waits until the high watermark passes `lastOffset`; after
- * `timeoutMs` the answer is REQUEST_TIMED_OUT (the records stay in the log, as in Kafka). If the
+ * `timeoutMs` the answer is REQUEST_TIMED_OUT (the records stay in the log, as in Kafka); if this
+ * broker stops leading meanwhile, NOT_LEADER_OR_FOLLOWER at once. If the
  * ISR shrank below min.insync.replicas meanwhile (the high watermark passed because lagging
  * followers left), the answer is NOT_ENOUGH_REPLICAS_AFTER_APPEND: the records are in the log but
  * on fewer replicas than the producer asked for. Never rejects.
  */
 async function awaitReplicas(
   partition: Partition,
+  term: ReplicaState | null,
   lastOffset: number,
   timeoutMs: number,
   connectionSignal: AbortSignal,
@@ -199,8 +205,17 @@ async function awaitReplicas(
 ): Promise<void> {
   const signal = AbortSignal.any([connectionSignal, AbortSignal.timeout(Math.max(0, timeoutMs))]);
   try {
+    // Deposed before the flush completed: a follower's high watermark is the new leader's, which
+    // says nothing of the records appended here.
+    if (partition.replicaState !== term) throw new Error('the leadership changed');
     await partition.waitForHighWatermark(lastOffset + 1, signal);
   } catch {
+    if (partition.replicaState !== term) {
+      // Deposed (or re-elected in a new epoch) while waiting: the client asks the leader again.
+      response.errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
+      response.errorMessage = `this broker stopped leading the partition before offset ${lastOffset} was replicated`;
+      return;
+    }
     response.errorCode = ErrorCode.REQUEST_TIMED_OUT;
     response.errorMessage = `the in-sync replicas did not reach offset ${lastOffset} within ${timeoutMs} ms`;
     return;

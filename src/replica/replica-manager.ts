@@ -142,6 +142,42 @@ export class ReplicaManager {
     });
   }
 
+  /**
+   * Cluster mode: opens the logs of the topic's partitions this broker has become a replica of
+   * and closes and deletes those it no longer is (a reassignment moved them). A no-op when the
+   * local logs already match `hostsReplica`.
+   */
+  syncReplicas(name: string): Promise<void> {
+    return this.serialise(async () => {
+      const topic = this.topicsByName.get(name);
+      const hostsReplica = this.hostsReplica;
+      if (topic === undefined || hostsReplica === undefined) return;
+      const partitions = [...topic.partitions];
+      let changed = false;
+      const config = this.logConfigOf(topic.metadata);
+      for (let index = 0; index < topic.metadata.partitionCount; index += 1) {
+        const hosted = hostsReplica(name, index);
+        const partition = partitions[index];
+        if (hosted && partition === undefined) {
+          const log = await this.logs.openLog(name, index, config);
+          partitions[index] = new Partition(
+            name,
+            index,
+            log,
+            undefined,
+            this.producerIdExpirationMs,
+          );
+          changed = true;
+        } else if (!hosted && partition !== undefined) {
+          delete partitions[index];
+          changed = true;
+          await this.logs.deleteLog(name, index);
+        }
+      }
+      if (changed) this.index(topic.metadata, partitions);
+    });
+  }
+
   /** Replaces a topic's overrides and applies the new effective config to its logs. */
   setTopicConfigs(name: string, configs: Record<string, string>): Promise<TopicPartitions> {
     return this.serialise(async () => {

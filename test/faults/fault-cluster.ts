@@ -1,7 +1,7 @@
 // What a scenario needs from the brokers it attacks: a bootstrap list for clients, and for each
-// broker process the faults it can suffer. Today `startSingleBroker` gives a cluster of one real
-// `brook start` process; cluster mode (issue 10) plugs in by implementing `FaultCluster` over its
-// three brokers, and every scenario then runs unchanged against it.
+// broker process the faults it can suffer. `startSingleBroker` gives a cluster of one real
+// `brook start` process; `startBrokerCluster` gives cluster mode (issue 10): etcd and N broker
+// processes from the package's `startCluster`, so every scenario runs unchanged against either.
 //
 //   kill       SIGKILL: the process dies, the page cache survives (what it wrote is kept)
 //   powerLoss  SIGKILL, then every file cut back to its last fsync (the page cache is lost too)
@@ -12,6 +12,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startCluster } from '../../src/cluster/start-cluster.js';
 import { type BrokerProcess, startBrokerProcess } from '../helpers/broker-process.js';
 import { cutToLastFsync } from './power-loss.js';
 
@@ -132,6 +133,71 @@ export async function startSingleBroker(
     async stop() {
       broker.resume();
       await current.stop(5_000);
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A cluster of `brokers` broker processes with etcd (startCluster), each broker's fsyncs
+ * journaled so powerLoss can cut its files back. `broker.session.timeout.ms` is 2000 unless the
+ * settings say otherwise, so a killed broker's leaderships move within seconds.
+ */
+export async function startBrokerCluster(
+  options: {
+    brokers?: number;
+    settings?: Readonly<Record<string, string | number | boolean>>;
+  } = {},
+): Promise<FaultCluster> {
+  const root = mkdtempSync(join(tmpdir(), 'brook-fault-cluster-'));
+  // One journal for every broker: each line names an absolute path, and the cut is per directory.
+  const journalPath = join(root, 'fsync-journal');
+  writeFileSync(journalPath, '');
+  let cluster;
+  try {
+    cluster = await startCluster({
+      brokers: options.brokers ?? 3,
+      dataDir: join(root, 'cluster'),
+      settings: { 'broker.session.timeout.ms': 2000, ...options.settings },
+      nodeArgs: ['--import', journalPreload],
+      env: { BROOK_FAULT_FSYNC_JOURNAL: journalPath },
+    });
+  } catch (error) {
+    rmSync(root, { recursive: true, force: true });
+    throw error;
+  }
+  const running = cluster;
+  const brokers = running.brokers.map((info): FaultBroker => {
+    let lastRestartMs = 0;
+    return {
+      id: info.id,
+      address: `${info.host}:${info.port}`,
+      get running() {
+        return info.running;
+      },
+      kill: () => running.kill(info.id),
+      async powerLoss() {
+        await running.kill(info.id);
+        return cutToLastFsync(info.logDir, journalPath);
+      },
+      pause: () => running.pause(info.id),
+      resume: () => running.resume(info.id),
+      async restart() {
+        const startedMs = Date.now();
+        await running.restart(info.id);
+        lastRestartMs = Date.now() - startedMs;
+      },
+      output: () => info.output(),
+      get lastRestartMs() {
+        return lastRestartMs;
+      },
+    };
+  });
+  return {
+    bootstrapServers: running.bootstrapServers,
+    brokers,
+    async stop() {
+      await running.stop();
       rmSync(root, { recursive: true, force: true });
     },
   };
