@@ -26,7 +26,7 @@ import {
   TRANSACTION_STATE_TOPIC_NAME,
   TransactionCoordinator,
 } from './coordinator/txn/transaction-coordinator.js';
-import { ProducerIdManager } from './coordinator/txn/producer-id-manager.js';
+import { ProducerIdManager, fileProducerIdBlocks } from './coordinator/txn/producer-id-manager.js';
 import { writeMarker } from './coordinator/txn/state-topic.js';
 import { createAddOffsetsToTxnHandler } from './handlers/add-offsets-to-txn.js';
 import { createAddPartitionsToTxnHandler } from './handlers/add-partitions-to-txn.js';
@@ -66,6 +66,10 @@ import { createOffsetCommitHandler } from './handlers/offset-commit.js';
 import { createOffsetDeleteHandler } from './handlers/offset-delete.js';
 import { createOffsetFetchHandler } from './handlers/offset-fetch.js';
 import { createProduceHandler } from './handlers/produce.js';
+import { createAlterClientQuotasHandler } from './handlers/alter-client-quotas.js';
+import { createDescribeClientQuotasHandler } from './handlers/describe-client-quotas.js';
+import { ClientQuotas } from './quota/client-quotas.js';
+import { StorageQuotas, parseStorageQuotas } from './quota/storage-quotas.js';
 import { HandlerRegistry } from './handlers/registry.js';
 import { createSyncGroupHandler } from './handlers/sync-group.js';
 import { type HttpDoor, type HttpRoute, jsonAnswer, startHttpDoor } from './http/http-server.js';
@@ -186,6 +190,12 @@ async function assemble(
     metadata,
     warn: (message) => logger.warn(message),
     onChange: () => onBrokerConfigChange(),
+  });
+  // Client quotas live in the local store even in cluster mode: each broker enforces its own
+  // (AlterClientQuotas reaches one broker), until quotas move to etcd with users and ACLs.
+  const clientQuotas = new ClientQuotas(metadata, {
+    windowCount: config.quotaWindowNum,
+    windowMs: config.quotaWindowSizeSeconds * 1000,
   });
   const storageConfigOf = (topic: TopicMetadata | undefined): StorageLogConfig =>
     storageLogConfig(brokerConfigs.current(), topic?.configs ?? {});
@@ -443,6 +453,18 @@ async function assemble(
     const groupCoordinatorForDeletes = coordinator;
     replicas.onTopicDeleted((topic) => groupCoordinatorForDeletes.deleteOffsetsOfTopics([topic]));
 
+    const storageQuotas = new StorageQuotas(
+      parseStorageQuotas(config.storageQuotaTopicPrefixes ?? ''),
+      {
+        *topicSizes() {
+          for (const topic of replicas.topics()) {
+            let sizeBytes = 0;
+            for (const partition of topic.partitions) sizeBytes += partition?.log.sizeInBytes ?? 0;
+            yield { topic: topic.metadata.name, sizeBytes };
+          }
+        },
+      },
+    );
     const registry = new HandlerRegistry();
     registry
       .register(
@@ -450,6 +472,7 @@ async function assemble(
           replicas,
           traffic: observed?.metrics,
           leadership,
+          storageQuotaRefusal: (topic, bytes) => storageQuotas.refusal(topic, bytes),
           minInsyncReplicasOf: (topic) =>
             Number(
               replicas.topic(topic)?.metadata.configs['min.insync.replicas'] ??
@@ -588,7 +611,9 @@ async function assemble(
                   topicAdmin.alterReassignment(topic, partition, target),
         }),
       )
-      .register(createListPartitionReassignmentsHandler({ cluster: cluster?.store ?? undefined }));
+      .register(createListPartitionReassignmentsHandler({ cluster: cluster?.store ?? undefined }))
+      .register(createDescribeClientQuotasHandler(clientQuotas))
+      .register(createAlterClientQuotasHandler(clientQuotas));
     // Transactions and idempotent producers (issue 5).
     const groupCoordinator = coordinator;
     const partitionExists = (topic: string, partition: number): boolean =>
@@ -596,7 +621,11 @@ async function assemble(
     transactionCoordinator = new TransactionCoordinator(
       {
         stateTopic: transactionStateTopic,
-        producerIds: new ProducerIdManager(nodeFileIo, logDir),
+        producerIds: new ProducerIdManager(
+          cluster === null
+            ? fileProducerIdBlocks(nodeFileIo, logDir)
+            : (size) => cluster.store.claimProducerIdBlock(size),
+        ),
         partitionExists,
         writeMarker: (topic, partition, batch) => writeMarker(replicas, topic, partition, batch),
         commitOffsets: (groupId, offsets) =>
@@ -666,6 +695,8 @@ async function assemble(
       limits: serverLimitsFromConfig(config),
       logger,
       observer: observed?.metrics,
+      throttler: clientQuotas,
+      connectionCreationRateOf: (address) => clientQuotas.connectionCreationRateOf(address),
     });
     observed?.attach({ replicas, groups: coordinator, server });
     advertised = advertisedAddresses(config, server.listeners).map((address) => ({

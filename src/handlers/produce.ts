@@ -11,6 +11,9 @@
 // append (NOT_ENOUGH_REPLICAS), and the answer waits until the high watermark covers the last
 // offset (every ISR member has flushed it), at most the request's timeoutMs (REQUEST_TIMED_OUT).
 // On a single broker neither applies and nothing is consulted.
+//
+// A topic whose tenant (storage.quota.topic.prefixes) is at its storage quota is refused with
+// POLICY_VIOLATION and a message saying so, before anything is appended.
 
 import { ErrorCode } from '../protocol/errors.js';
 import { ApiKey } from '../protocol/generated/index.js';
@@ -35,6 +38,8 @@ export interface ProduceHandlerDependencies {
   readonly minInsyncReplicasOf?: (topic: string) => number;
   /** Cluster mode: who leads each partition; only the leader appends. */
   readonly leadership?: PartitionLeadership;
+  /** Why a topic's tenant may not store `bytes` more (storage quotas), or null. */
+  readonly storageQuotaRefusal?: (topic: string, bytes: number) => string | null;
 }
 
 const ACKS_ALL = -1;
@@ -101,6 +106,15 @@ export function createProduceHandler(dependencies: ProduceHandlerDependencies) {
           if (compressionError !== ErrorCode.NONE) {
             response.errorCode = compressionError;
             response.errorMessage = `Produce v${context.apiVersion} may not carry zstd batches (v7 or later may)`;
+            return response;
+          }
+          const storageRefusal = dependencies.storageQuotaRefusal?.(
+            topicData.name,
+            partitionData.records.length,
+          );
+          if (storageRefusal != null) {
+            response.errorCode = ErrorCode.POLICY_VIOLATION;
+            response.errorMessage = storageRefusal;
             return response;
           }
           // The leadership term the append happens in: only its followers may acknowledge it.
