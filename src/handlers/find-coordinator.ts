@@ -14,7 +14,8 @@ import type {
   FindCoordinatorResponseCoordinatorInput,
   FindCoordinatorResponseInput,
 } from '../protocol/generated/find-coordinator.js';
-import { defineHandler } from './registry.js';
+import type { CoordinatorNode } from '../coordinator/group/ports.js';
+import { type RequestContext, defineHandler } from './registry.js';
 
 const batchedKeysVersionMin = 4;
 const TRANSACTION_KEY_TYPE = 1;
@@ -47,15 +48,26 @@ function singleKeyResponse(
 /**
  * `transactions` answers key type 1 where given; without it the group coordinator answers every
  * key type (this broker for transactional ids).
+ *
+ * `localAddress` gives this broker's address on the listener a request came in on, so a client on
+ * an SSL listener is sent to the SSL port of the coordinator, not the first listener's.
  */
 export function createFindCoordinatorHandler(
   coordinator: GroupCoordinator,
+  localAddress?: (context: RequestContext) => CoordinatorNode,
   transactions?: TransactionCoordinator,
 ) {
-  const find = (keyType: number, key: string): FindCoordinatorResult =>
-    keyType === TRANSACTION_KEY_TYPE && transactions !== undefined
-      ? { key, ...transactions.findCoordinator(key) }
-      : coordinator.findCoordinator(keyType, key);
+  const find = (keyType: number, key: string, context: RequestContext): FindCoordinatorResult => {
+    const result: FindCoordinatorResult =
+      keyType === TRANSACTION_KEY_TYPE && transactions !== undefined
+        ? { key, ...transactions.findCoordinator(key) }
+        : coordinator.findCoordinator(keyType, key);
+    if (localAddress === undefined || result.node === null || result.node === undefined) {
+      return result;
+    }
+    const local = localAddress(context);
+    return result.node.nodeId === local.nodeId ? { ...result, node: local } : result;
+  };
   return defineHandler(ApiKey.FindCoordinator, {
     minVersion: 0,
     maxVersion: 6,
@@ -64,11 +76,11 @@ export function createFindCoordinatorHandler(
         return {
           throttleTimeMs: 0,
           coordinators: request.coordinatorKeys.map((key) =>
-            coordinatorEntry(find(request.keyType, key)),
+            coordinatorEntry(find(request.keyType, key, context)),
           ),
         };
       }
-      return singleKeyResponse(find(request.keyType, request.key), context.apiVersion);
+      return singleKeyResponse(find(request.keyType, request.key, context), context.apiVersion);
     },
     errorResponse(request, errorCode, context) {
       const failed = (key: string): FindCoordinatorResult => ({
