@@ -96,7 +96,16 @@ import {
   type GroupSnapshot,
   type PartitionSnapshot,
 } from './observability/metrics.js';
-import { type InternalTopicPorts, openInternalTopic } from './replica/internal-topic.js';
+import { CoordinatorLeadership } from './coordinator/coordinator-leadership.js';
+import {
+  type InternalTopicPorts,
+  type InternalTopicStorage,
+  openInternalTopic,
+} from './replica/internal-topic.js';
+import {
+  type ReplicatedInternalTopic,
+  openReplicatedInternalTopic,
+} from './replica/replicated-internal-topic.js';
 import { ReplicaManager } from './replica/replica-manager.js';
 import { type BrookServer, startServer } from './server/server.js';
 import { serverLimitsFromConfig } from './server/limits.js';
@@ -289,6 +298,7 @@ async function assemble(
   let server: BrookServer | undefined;
   let coordinator: GroupCoordinator | undefined;
   let transactionCoordinator: TransactionCoordinator | undefined;
+  let coordinatorLeadership: CoordinatorLeadership | null = null;
   let shareEngine: ShareEngine | undefined;
   let pushApi: PushApi | undefined;
   try {
@@ -308,6 +318,7 @@ async function assemble(
             false,
     );
     await replicas.openAll();
+    if (cluster !== null) await dropLocalInternalTopics(metadata, logManager, logger);
     // Cluster mode: topics live in etcd; this broker mirrors them (ids, configs, its logs).
     topicSync =
       cluster === null
@@ -319,8 +330,8 @@ async function assemble(
       cluster === null || runningTopicSync === null
         ? null
         : new ClusterTopicAdmin(cluster.store, () => cluster.controller, runningTopicSync);
-    // Topic configs in cluster mode live in etcd; a topic the view does not hold (the internal
-    // topics, kept locally) is altered here as on one broker.
+    // Topic configs in cluster mode live in etcd (the internal topics' too, once created); a topic
+    // the view does not hold is altered here as on one broker.
     const setTopicConfigs =
       topicAdmin === null || cluster === null
         ? undefined
@@ -328,32 +339,88 @@ async function assemble(
             if (cluster.store.topics().has(name)) await topicAdmin.setTopicConfigs(name, configs);
             else await replicas.setTopicConfigs(name, configs);
           };
-    const internalTopicPorts: InternalTopicPorts = {
+    // The coordinators' internal topics: local to this broker on its own; in cluster mode topics
+    // of the cluster like any other, led and replicated as the view says.
+    let offsetsTopic: InternalTopicStorage | ReplicatedInternalTopic;
+    let transactionStateTopic: InternalTopicStorage | ReplicatedInternalTopic;
+    const internalTopics: InternalTopicStorage[] = [];
+    const localInternalTopicPorts: InternalTopicPorts = {
       metadata,
       existingLog: (topic, partition) => logManager.getLog(topic, partition),
       createLog: (topic, partition, logConfig) => logManager.createLog(topic, partition, logConfig),
       logConfig: (topic) => storageConfigOf(topic),
     };
-    const offsetsTopic = await openInternalTopic(internalTopicPorts, {
-      name: OFFSETS_TOPIC_NAME,
-      partitionCount: config.offsetsTopicNumPartitions,
-      segmentBytes: config.offsetsTopicSegmentBytes,
-    });
-    const transactionStateTopic = await openInternalTopic(internalTopicPorts, {
-      name: TRANSACTION_STATE_TOPIC_NAME,
-      partitionCount: config.transactionStateLogNumPartitions,
-      segmentBytes: config.offsetsTopicSegmentBytes,
-    });
-    // Shared subscriptions (push delivery, issue 12): only with an HTTP door, their one door.
+    if (cluster === null || topicAdmin === null || runningTopicSync === null) {
+      const localOffsetsTopic = await openInternalTopic(localInternalTopicPorts, {
+        name: OFFSETS_TOPIC_NAME,
+        partitionCount: config.offsetsTopicNumPartitions,
+        segmentBytes: config.offsetsTopicSegmentBytes,
+      });
+      const localTransactionStateTopic = await openInternalTopic(localInternalTopicPorts, {
+        name: TRANSACTION_STATE_TOPIC_NAME,
+        partitionCount: config.transactionStateLogNumPartitions,
+        segmentBytes: config.offsetsTopicSegmentBytes,
+      });
+      offsetsTopic = localOffsetsTopic;
+      transactionStateTopic = localTransactionStateTopic;
+      internalTopics.push(localOffsetsTopic, localTransactionStateTopic);
+    } else {
+      const replicatedPorts = {
+        view: cluster.store,
+        brokerId: config.nodeId,
+        partition: (topic: string, index: number) => replicas.partition(topic, index),
+        ledHere: (topic: string, index: number, leaderEpoch: number) =>
+          ledHere(topic, index, leaderEpoch),
+        whenMirrored: async (topic: string) => {
+          await runningTopicSync.whenApplied(topic, (assignment) => assignment !== undefined);
+        },
+        createTopic: async (spec: {
+          name: string;
+          partitionCount: number;
+          replicationFactor: number;
+          configs: Record<string, string>;
+        }) => {
+          await topicAdmin.createTopic(spec);
+        },
+        minInsyncReplicas: (topic: string) =>
+          Number(
+            cluster.store.topics().get(topic)?.configs['min.insync.replicas'] ??
+              config.minInsyncReplicas,
+          ),
+        onWarning: (message: string) => logger.warn(message),
+      };
+      const compacted = {
+        'cleanup.policy': 'compact',
+        'segment.bytes': String(config.offsetsTopicSegmentBytes),
+      };
+      offsetsTopic = openReplicatedInternalTopic(replicatedPorts, {
+        name: OFFSETS_TOPIC_NAME,
+        partitionCount: config.offsetsTopicNumPartitions,
+        replicationFactor: config.offsetsTopicReplicationFactor,
+        configs: compacted,
+        replicationTimeoutMs: config.offsetsCommitTimeoutMs,
+      });
+      transactionStateTopic = openReplicatedInternalTopic(replicatedPorts, {
+        name: TRANSACTION_STATE_TOPIC_NAME,
+        partitionCount: config.transactionStateLogNumPartitions,
+        replicationFactor: config.transactionStateLogReplicationFactor,
+        configs: {
+          ...compacted,
+          'min.insync.replicas': String(cluster.settings.transactionStateLogMinIsr),
+        },
+        replicationTimeoutMs: config.offsetsCommitTimeoutMs,
+      });
+    }
+    // Shared subscriptions (push delivery, issue 12): only with an HTTP door, their one door;
+    // not yet in cluster mode (the engine reads local partitions and ignores leadership).
     const shareStateTopic =
-      httpDoor === undefined
+      httpDoor === undefined || cluster !== null
         ? null
-        : await openInternalTopic(internalTopicPorts, {
+        : await openInternalTopic(localInternalTopicPorts, {
             name: SHARE_STATE_TOPIC_NAME,
             partitionCount: config.shareStateTopicNumPartitions,
             segmentBytes: config.offsetsTopicSegmentBytes,
           });
-    const internalTopics = [offsetsTopic, transactionStateTopic];
     if (shareStateTopic !== null) internalTopics.push(shareStateTopic);
     for (const topic of internalTopics) replicas.registerInternalTopic(topic);
     onBrokerConfigChange = () => {
@@ -407,6 +474,12 @@ async function assemble(
           logEndOffset: (topic, partition) => replicas.partition(topic, partition)?.highWatermark,
           logStartOffset: (topic, partition) =>
             replicas.partition(topic, partition)?.logStartOffset,
+          // Cluster mode: a partition this broker holds no replica of still takes commits.
+          exists:
+            cluster === null
+              ? undefined
+              : (topic, partition) =>
+                  (cluster.store.topics().get(topic)?.partitions.length ?? 0) > partition,
         },
         node,
         // Offsets an open transaction holds (TxnOffsetCommit before EndTxn), for require_stable.
@@ -493,7 +566,6 @@ async function assemble(
           numPartitions: () => brokerConfigs.current().numPartitions,
         }),
       )
-      .register(createFindCoordinatorHandler(coordinator, advertisedOn))
       .register(createJoinGroupHandler(coordinator))
       .register(createSyncGroupHandler(coordinator))
       .register(createHeartbeatHandler(coordinator))
@@ -607,6 +679,7 @@ async function assemble(
         writeMarker: (topic, partition, batch) => writeMarker(replicas, topic, partition, batch),
         commitOffsets: (groupId, offsets) =>
           groupCoordinator.commitTransactionalOffsets(groupId, offsets),
+        node,
       },
       {
         transactionMaxTimeoutMs: config.transactionMaxTimeoutMs,
@@ -620,7 +693,36 @@ async function assemble(
       },
     );
     await transactionCoordinator.start();
+    // Cluster mode: each coordinator loads the partitions this broker comes to lead and unloads
+    // those it stops leading.
+    const runningTransactionCoordinatorForLeadership = transactionCoordinator;
+    coordinatorLeadership =
+      cluster === null
+        ? null
+        : new CoordinatorLeadership(
+            cluster.store,
+            config.nodeId,
+            [
+              {
+                topic: OFFSETS_TOPIC_NAME,
+                loadPartition: (partition) => groupCoordinator.loadPartition(partition),
+                unloadPartition: (partition) => groupCoordinator.unloadPartition(partition),
+              },
+              {
+                topic: TRANSACTION_STATE_TOPIC_NAME,
+                loadPartition: (partition) =>
+                  runningTransactionCoordinatorForLeadership.loadPartition(partition),
+                unloadPartition: (partition) =>
+                  runningTransactionCoordinatorForLeadership.unloadPartition(partition),
+              },
+            ],
+            (message) => logger.warn(message),
+          );
+    coordinatorLeadership?.start();
     registry
+      .register(
+        createFindCoordinatorHandler(groupCoordinator, advertisedOn, transactionCoordinator),
+      )
       .register(createInitProducerIdHandler(transactionCoordinator))
       .register(createAddPartitionsToTxnHandler(transactionCoordinator))
       .register(createAddOffsetsToTxnHandler(transactionCoordinator))
@@ -698,6 +800,7 @@ async function assemble(
     const runningHttpDoor = httpDoor;
     const runningCoordinator = coordinator;
     const runningTransactionCoordinator = transactionCoordinator;
+    const runningCoordinatorLeadership = coordinatorLeadership;
     const runningPushApi = pushApi;
     const runningShareEngine = shareEngine;
     let stopping: Promise<void> | null = null;
@@ -729,6 +832,7 @@ async function assemble(
                 `controlled shutdown: still leading ${kept.join(', ')}; leaving anyway`,
               );
           }
+          runningCoordinatorLeadership?.stop();
           // Replication first: no fetch of ours outlives the logs or waits on a stopping leader.
           await runningIsrManager?.stop();
           await runningReplicaFetcher?.stop();
@@ -757,6 +861,7 @@ async function assemble(
       },
     };
   } catch (error) {
+    coordinatorLeadership?.stop();
     await isrManager?.stop().catch(() => undefined);
     await replicaFetcher?.stop().catch(() => undefined);
     await topicSync?.stop().catch(() => undefined);
@@ -769,6 +874,29 @@ async function assemble(
     await logManager.close().catch(() => undefined);
     await httpDoor?.stop();
     throw error;
+  }
+}
+
+/**
+ * Cluster mode: `__consumer_offsets` and `__transaction_state` are topics of the cluster, mirrored
+ * like any other. Entries left in the local metadata store from when they were local to this
+ * broker (marked internal) are removed with their logs, so the mirror can create them with the
+ * cluster's topic ids; their state was this broker's alone and is not the cluster's.
+ */
+async function dropLocalInternalTopics(
+  metadata: LocalMetadataStore,
+  logManager: LogManager,
+  logger: ServerLogger,
+): Promise<void> {
+  for (const name of [OFFSETS_TOPIC_NAME, TRANSACTION_STATE_TOPIC_NAME]) {
+    const local = metadata.topic(name);
+    if (local === undefined || !local.internal) continue;
+    logger.warn(`cluster mode: removing the local ${name} of single-broker mode`);
+    for (let partition = 0; partition < local.partitionCount; partition += 1) {
+      if (logManager.getLog(name, partition) !== undefined)
+        await logManager.deleteLog(name, partition);
+    }
+    await metadata.deleteTopic(name);
   }
 }
 

@@ -8,8 +8,6 @@
 // (or would be) created: partition count, replication factor and every config with its source.
 
 import { describeTopicConfigs, parseTopicConfigs } from '../config/topic-config.js';
-import { OFFSETS_TOPIC_NAME } from '../coordinator/group/ports.js';
-import { TRANSACTION_STATE_TOPIC_NAME } from '../coordinator/txn/transaction-coordinator.js';
 import type { BrokerConfigs } from '../metadata/broker-configs.js';
 import { isValidTopicName } from '../metadata/topic-name.js';
 import { ErrorCode } from '../protocol/errors.js';
@@ -22,12 +20,9 @@ import type { ReplicaManager } from '../replica/replica-manager.js';
 import { defineHandler } from './registry.js';
 import { validateTopicOverrides } from './shared/config-resources.js';
 import { AdminRequestError, adminErrorOf } from './shared/errors.js';
+import { INTERNAL_TOPIC_NAMES } from './shared/internal-topics.js';
 
 const ZERO_TOPIC_ID = Buffer.alloc(16);
-const INTERNAL_TOPIC_NAMES: ReadonlySet<string> = new Set([
-  OFFSETS_TOPIC_NAME,
-  TRANSACTION_STATE_TOPIC_NAME,
-]);
 /** numPartitions / replicationFactor -1: use the broker's default. */
 const USE_BROKER_DEFAULT = -1;
 

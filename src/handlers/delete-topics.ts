@@ -13,6 +13,7 @@ import { ApiKey } from '../protocol/generated/index.js';
 import type { ReplicaManager, TopicPartitions } from '../replica/replica-manager.js';
 import { defineHandler } from './registry.js';
 import { AdminRequestError, adminErrorOf } from './shared/errors.js';
+import { INTERNAL_TOPIC_NAMES } from './shared/internal-topics.js';
 
 const ZERO_TOPIC_ID = Buffer.alloc(16);
 
@@ -65,7 +66,7 @@ export function createDeleteTopicsHandler(dependencies: DeleteTopicsHandlerDepen
               'Topic deletion is disabled (delete.topic.enable=false).',
             );
           }
-          if (topic.metadata.internal) {
+          if (topic.metadata.internal || INTERNAL_TOPIC_NAMES.has(topic.metadata.name)) {
             throw new AdminRequestError(
               ErrorCode.INVALID_REQUEST,
               `Topic '${topic.metadata.name}' is internal to the broker and cannot be deleted.`,

@@ -1,11 +1,14 @@
 // FindCoordinator (key 10): which broker coordinates a group (key type 0) or a transactional id
-// (key type 1). v4+ batches several keys in one request. librdkafka 2.0.2 needs v0 advertised or
-// it never looks a coordinator up.
+// (key type 1): the leader of the key's partition of `__consumer_offsets` or
+// `__transaction_state` (in a cluster, from the view; COORDINATOR_NOT_AVAILABLE while it has
+// none). v4+ batches several keys in one request. librdkafka 2.0.2 needs v0 advertised or it
+// never looks a coordinator up.
 
 import type {
   FindCoordinatorResult,
   GroupCoordinator,
 } from '../coordinator/group/group-coordinator.js';
+import type { TransactionCoordinator } from '../coordinator/txn/transaction-coordinator.js';
 import { ApiKey } from '../protocol/generated/index.js';
 import type {
   FindCoordinatorResponseCoordinatorInput,
@@ -15,6 +18,7 @@ import type { CoordinatorNode } from '../coordinator/group/ports.js';
 import { type RequestContext, defineHandler } from './registry.js';
 
 const batchedKeysVersionMin = 4;
+const TRANSACTION_KEY_TYPE = 1;
 
 function coordinatorEntry(result: FindCoordinatorResult): FindCoordinatorResponseCoordinatorInput {
   return {
@@ -42,15 +46,22 @@ function singleKeyResponse(
 }
 
 /**
+ * `transactions` answers key type 1 where given; without it the group coordinator answers every
+ * key type (this broker for transactional ids).
+ *
  * `localAddress` gives this broker's address on the listener a request came in on, so a client on
  * an SSL listener is sent to the SSL port of the coordinator, not the first listener's.
  */
 export function createFindCoordinatorHandler(
   coordinator: GroupCoordinator,
   localAddress?: (context: RequestContext) => CoordinatorNode,
+  transactions?: TransactionCoordinator,
 ) {
   const find = (keyType: number, key: string, context: RequestContext): FindCoordinatorResult => {
-    const result = coordinator.findCoordinator(keyType, key);
+    const result: FindCoordinatorResult =
+      keyType === TRANSACTION_KEY_TYPE && transactions !== undefined
+        ? { key, ...transactions.findCoordinator(key) }
+        : coordinator.findCoordinator(keyType, key);
     if (localAddress === undefined || result.node === null || result.node === undefined) {
       return result;
     }

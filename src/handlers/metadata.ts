@@ -14,6 +14,7 @@ import type { TopicMetadata } from '../metadata/metadata-store.js';
 import type { ReplicaManager, TopicPartitions } from '../replica/replica-manager.js';
 import { defineHandler, type RequestContext } from './registry.js';
 import { kafkaErrorCodeOf } from './shared/errors.js';
+import { INTERNAL_TOPIC_NAMES } from './shared/internal-topics.js';
 
 /** Kafka's "authorized operations were not requested" marker. */
 const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
@@ -184,7 +185,7 @@ export function createMetadataHandler(dependencies: MetadataHandlerDependencies)
       errorCode: ErrorCode.NONE,
       name: topic.name,
       topicId: topic.topicId,
-      isInternal: false,
+      isInternal: INTERNAL_TOPIC_NAMES.has(topic.name),
       partitions: topic.partitions.map((assigned, partitionIndex) => {
         const state = cluster!.view.partitionState(topic.name, partitionIndex);
         const replicaNodes = [...(state?.replicas ?? assigned)];

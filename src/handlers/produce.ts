@@ -27,6 +27,7 @@ import type { AppendResult } from '../storage/partition-log.js';
 import { errorMessageOf, kafkaErrorCodeOf } from './shared/errors.js';
 import { CLOSE_CONNECTION, defineHandler, NO_RESPONSE } from './registry.js';
 import { produceCompressionError } from './zstd-gate.js';
+import { INTERNAL_TOPIC_NAMES } from './shared/internal-topics.js';
 
 export interface ProduceHandlerDependencies {
   readonly replicas: ReplicaManager;
@@ -75,6 +76,12 @@ export function createProduceHandler(dependencies: ProduceHandlerDependencies) {
             logAppendTimeMs: -1n,
             logStartOffset: -1n,
           };
+          // Cluster mode mirrors the coordinators' topics as data topics; only they write there.
+          if (INTERNAL_TOPIC_NAMES.has(topicData.name)) {
+            response.errorCode = ErrorCode.INVALID_TOPIC_EXCEPTION;
+            response.errorMessage = `${topicData.name} is internal; only its coordinator appends to it`;
+            return response;
+          }
           const currentLeader = leadership?.notLeader(topicData.name, partitionData.index);
           if (currentLeader != null) {
             response.errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;

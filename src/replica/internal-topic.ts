@@ -142,19 +142,7 @@ export async function openInternalTopic(
       checkIndex(index);
       const source = partitions.get(index) ?? (await open(index, false));
       if (source === undefined) return;
-      // Everything written is read, acknowledged or not yet: a coordinator loading a partition
-      // must see its own latest state.
-      await source.log.flush();
-      let offset = source.logStartOffset;
-      const end = source.logEndOffset;
-      while (offset < end) {
-        const { chunks } = await source.read(offset, readChunkBytes, end, true);
-        if (chunks.length === 0) return;
-        for (const chunk of chunks) {
-          yield chunk;
-          offset = nextOffsetAfter(chunk, offset);
-        }
-      }
+      yield* readWhole(source);
     },
     openPartitions() {
       return [...partitions.values()].sort((a, b) => a.partitionIndex - b.partitionIndex);
@@ -178,6 +166,25 @@ export async function openInternalTopic(
       await Promise.all([...partitions.values()].map((partition) => partition.close()));
     },
   };
+}
+
+/**
+ * Every batch of the partition from its log start to its log end, after a flush. Everything
+ * written is read, acknowledged or not yet: a coordinator loading a partition must see its own
+ * latest state, and a new leader's log end is what it will build on.
+ */
+export async function* readWhole(source: Partition): AsyncIterable<Buffer> {
+  await source.log.flush();
+  let offset = source.logStartOffset;
+  const end = source.logEndOffset;
+  while (offset < end) {
+    const { chunks } = await source.read(offset, readChunkBytes, end, true);
+    if (chunks.length === 0) return;
+    for (const chunk of chunks) {
+      yield chunk;
+      offset = nextOffsetAfter(chunk, offset);
+    }
+  }
 }
 
 /** The offset after the last batch in a chunk of whole record batches. */

@@ -71,9 +71,7 @@ export class OffsetStore {
         const metadata = entry.metadata ?? '';
         if (Buffer.byteLength(metadata) > this.registry.config.offsetMetadataMaxBytes) {
           errorCode = ErrorCode.OFFSET_METADATA_TOO_LARGE;
-        } else if (
-          this.registry.ports.partitions.logEndOffset(topic.name, entry.partition) === undefined
-        ) {
+        } else if (!this.partitionExists(topic.name, entry.partition)) {
           errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
         } else {
           const value = {
@@ -108,6 +106,11 @@ export class OffsetStore {
     }
     this.applyCommitted(committingGroup, accepted, appendSequence);
     return results;
+  }
+
+  private partitionExists(topic: string, partition: number): boolean {
+    const lookup = this.registry.ports.partitions;
+    return lookup.exists?.(topic, partition) ?? lookup.logEndOffset(topic, partition) !== undefined;
   }
 
   private validateCommit(group: ClassicGroup, params: OffsetCommitParams): number {

@@ -61,6 +61,13 @@ export interface PartitionOffsetsLookup {
 
   /** The first offset still in the log. `undefined` when the topic or partition does not exist. */
   logStartOffset(topic: string, partition: number): number | undefined;
+
+  /**
+   * Whether the partition exists, for validating commits. Optional: absent means "logEndOffset
+   * knows it". In a cluster the partition may live on other brokers only, where this broker
+   * knows no offsets of it (its lag then shows as unknown).
+   */
+  exists?(topic: string, partition: number): boolean;
 }
 
 /** This broker as a coordinator, as clients should reach it (the advertised listener). */

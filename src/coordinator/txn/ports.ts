@@ -22,8 +22,28 @@ export interface TransactionStateStorage {
   readonly partitionCount: number;
   /** Resolves once durable; with `deferFlush`, once written (the partition's next fsync covers it). */
   append(partition: number, batch: Buffer, options?: { deferFlush?: boolean }): Promise<void>;
-  /** Every batch of the partition, in offset order, as raw RecordBatch v2 bytes (read on start). */
+  /**
+   * Every batch of the partition, in offset order, as raw RecordBatch v2 bytes (read when the
+   * partition is loaded).
+   */
   readAll(partition: number): AsyncIterable<Buffer>;
+  /**
+   * Whether this broker leads the partition, so coordinates the ids that hash to it. Optional:
+   * absent means every partition (a single broker).
+   */
+  isLeader?(partition: number): boolean;
+  /**
+   * The broker leading the partition, for FindCoordinator in a cluster; undefined when it has
+   * none. Optional: absent means this broker (`TransactionCoordinatorPorts.node`).
+   */
+  leaderOf?(partition: number): CoordinatorNode | undefined;
+}
+
+/** A broker as clients reach it (its advertised listener). */
+export interface CoordinatorNode {
+  readonly nodeId: number;
+  readonly host: string;
+  readonly port: number;
 }
 
 /** Everything the coordinator is constructed with. */
@@ -35,6 +55,11 @@ export interface TransactionCoordinatorPorts {
   writeMarker(topic: string, partition: number, batch: Buffer): Promise<void>;
   /** Makes a committed transaction's offsets visible to the group; resolves with an error code. */
   commitOffsets(groupId: string, offsets: readonly PendingOffset[]): Promise<number>;
+  /**
+   * This broker, for FindCoordinator where the state topic names no leader (a single broker).
+   * Optional for tests that never ask.
+   */
+  readonly node?: () => CoordinatorNode;
   /** Wall-clock milliseconds; defaults to Date.now. */
   readonly clock?: () => number;
 }

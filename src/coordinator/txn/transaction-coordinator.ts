@@ -21,7 +21,7 @@
 import { ErrorCode } from '../../protocol/errors.js';
 import { BrookError } from '../../util/errors.js';
 import { buildControlBatch, ControlRecordType } from '../../record/records.js';
-import type { TransactionCoordinatorPorts } from './ports.js';
+import type { CoordinatorNode, TransactionCoordinatorPorts } from './ports.js';
 import {
   copyMetadata,
   transitionTransaction,
@@ -29,6 +29,8 @@ import {
   type TransactionMetadata,
 } from './transaction-log.js';
 import { TransactionStateCache } from './transaction-state-cache.js';
+
+import { TRANSACTION_STATE_TOPIC_NAME } from './ports.js';
 
 export {
   TRANSACTION_STATE_TOPIC_NAME,
@@ -49,6 +51,13 @@ export interface TransactionCoordinatorConfig {
   /** Read at every cleanup (the broker passes a getter: the setting is dynamic). */
   readonly transactionalIdExpirationMs?: number;
   removeExpiredTransactionalIdsIntervalMs?: number;
+}
+
+/** FindCoordinator's answer for one transactional id. */
+export interface TransactionCoordinatorLookup {
+  errorCode: number;
+  errorMessage: string | null;
+  node: CoordinatorNode | null;
 }
 
 export interface ProducerIdAndEpoch {
@@ -97,18 +106,16 @@ export class TransactionCoordinator {
     this.state = new TransactionStateCache(ports.stateTopic, this.clock);
   }
 
-  /** Loads every transaction and completes those caught between prepare and complete. */
+  /**
+   * Loads every partition this broker leads (each completing the transactions caught between
+   * prepare and complete) and starts the timers.
+   */
   async start(): Promise<void> {
-    await this.state.load();
-    // Independent transactions complete concurrently: their markers and records share fsyncs.
-    await Promise.all(
-      this.state
-        .all()
-        .filter(
-          (metadata) => metadata.state === 'PrepareCommit' || metadata.state === 'PrepareAbort',
-        )
-        .map((metadata) => this.serialise(metadata.transactionalId, () => this.complete(metadata))),
-    );
+    const loads: Promise<void>[] = [];
+    for (let partition = 0; partition < this.ports.stateTopic.partitionCount; partition += 1) {
+      if (this.state.isLeader(partition)) loads.push(this.loadPartition(partition));
+    }
+    await Promise.all(loads);
     this.timer = setInterval(
       () => void this.abortTimedOut(),
       this.config.abortTimedOutTransactionCleanupIntervalMs,
@@ -120,6 +127,58 @@ export class TransactionCoordinator {
         REMOVE_EXPIRED_TRANSACTIONAL_IDS_INTERVAL_MS,
     );
     this.expiryTimer.unref();
+  }
+
+  /**
+   * Reads the partition's transactions (on start, or on becoming its leader) and completes those
+   * caught between prepare and complete. Ids of the partition are answered
+   * COORDINATOR_LOAD_IN_PROGRESS until the read is done. Does nothing when the partition is
+   * already loading or loaded here; rejects when it cannot be read (it may be loaded again).
+   */
+  async loadPartition(partition: number): Promise<void> {
+    const loaded = await this.state.loadPartition(partition);
+    if (loaded === null || this.closed) return;
+    // Independent transactions complete concurrently: their markers and records share fsyncs.
+    // A failure is retried by the timeout check (abortTimedOut completes stuck ones).
+    await Promise.all(
+      loaded
+        .filter(
+          (metadata) => metadata.state === 'PrepareCommit' || metadata.state === 'PrepareAbort',
+        )
+        .map((metadata) =>
+          this.serialise(metadata.transactionalId, () => this.complete(metadata)).catch(
+            () => undefined,
+          ),
+        ),
+    );
+  }
+
+  /**
+   * Forgets the partition's transactions (on losing its leadership): its ids are answered
+   * NOT_COORDINATOR from now on, and an operation already under way finds them gone.
+   */
+  unloadPartition(partition: number): void {
+    this.state.unloadPartition(partition);
+  }
+
+  /** Which broker coordinates `transactionalId` (FindCoordinator key type 1). */
+  findCoordinator(transactionalId: string): TransactionCoordinatorLookup {
+    const partition = this.state.partitionFor(transactionalId);
+    const stateTopic = this.ports.stateTopic;
+    const node =
+      stateTopic.leaderOf !== undefined
+        ? stateTopic.leaderOf(partition)
+        : this.closed
+          ? undefined
+          : this.ports.node?.();
+    if (node === undefined) {
+      return {
+        errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
+        errorMessage: `no leader for ${TRANSACTION_STATE_TOPIC_NAME}-${partition}`,
+        node: null,
+      };
+    }
+    return { errorCode: ErrorCode.NONE, errorMessage: null, node };
   }
 
   close(): void {
@@ -151,7 +210,7 @@ export class TransactionCoordinator {
         producerEpoch: 0,
       };
     }
-    const readiness = this.readiness();
+    const readiness = this.readiness(params.transactionalId);
     if (readiness !== ErrorCode.NONE) return failed(readiness);
     if (
       params.transactionTimeoutMs <= 0 ||
@@ -161,6 +220,9 @@ export class TransactionCoordinator {
     }
     const transactionalId = params.transactionalId;
     return this.serialise(transactionalId, async () => {
+      // The partition may have been unloaded while this waited for the id's previous operation.
+      const stillReady = this.readiness(transactionalId);
+      if (stillReady !== ErrorCode.NONE) return failed(stillReady);
       try {
         const now = this.clock();
         let metadata = this.state.get(transactionalId);
@@ -350,9 +412,11 @@ export class TransactionCoordinator {
     params: { transactionalId: string; producerId: number; producerEpoch: number },
     change: (current: TransactionMetadata) => TransactionMetadata | number,
   ): Promise<number> {
-    const readiness = this.readiness();
+    const readiness = this.readiness(params.transactionalId);
     if (readiness !== ErrorCode.NONE) return Promise.resolve(readiness);
     return this.serialise(params.transactionalId, async () => {
+      const stillReady = this.readiness(params.transactionalId);
+      if (stillReady !== ErrorCode.NONE) return stillReady;
       const current = this.state.get(params.transactionalId);
       const error = this.validateProducer(current, params.producerId, params.producerEpoch);
       if (error !== ErrorCode.NONE) return error;
@@ -382,9 +446,11 @@ export class TransactionCoordinator {
       producerId: metadata?.producerId ?? -1,
       producerEpoch: metadata?.producerEpoch ?? -1,
     });
-    const readiness = this.readiness();
+    const readiness = this.readiness(params.transactionalId);
     if (readiness !== ErrorCode.NONE) return answer(readiness);
     return this.serialise(params.transactionalId, async () => {
+      const stillReady = this.readiness(params.transactionalId);
+      if (stillReady !== ErrorCode.NONE) return answer(stillReady);
       const metadata = this.state.get(params.transactionalId);
       const error = this.validateProducer(metadata, params.producerId, params.producerEpoch);
       if (error !== ErrorCode.NONE) return answer(error);
@@ -571,10 +637,9 @@ export class TransactionCoordinator {
   describe(transactionalId: string): TransactionDescription {
     const metadata = this.state.get(transactionalId);
     if (metadata === undefined) {
+      const readiness = this.readiness(transactionalId);
       return {
-        errorCode: this.state.isLoaded
-          ? ErrorCode.TRANSACTIONAL_ID_NOT_FOUND
-          : ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
+        errorCode: readiness === ErrorCode.NONE ? ErrorCode.TRANSACTIONAL_ID_NOT_FOUND : readiness,
         transactionalId,
         state: '',
         transactionTimeoutMs: 0,
@@ -627,10 +692,10 @@ export class TransactionCoordinator {
 
   // ───────────────────────────── internals ─────────────────────────────
 
-  private readiness(): number {
+  /** NONE when this coordinator serves `transactionalId` now, else the error to answer with. */
+  private readiness(transactionalId: string): number {
     if (this.closed) return ErrorCode.NOT_COORDINATOR;
-    if (!this.state.isLoaded) return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
-    return ErrorCode.NONE;
+    return this.state.readiness(transactionalId);
   }
 
   private validateProducer(
