@@ -4,6 +4,7 @@
 
 import { type FaultBroker, type FaultCluster } from './fault-cluster.js';
 import { partitionStates, type TopicPlacement } from './recorded-clients.js';
+import { type ProducerKind } from './scenario.js';
 import { type SeededRandom } from './seeds.js';
 import { waitFor } from '../helpers/poll.js';
 
@@ -11,6 +12,15 @@ export const clusterPlacement: TopicPlacement = {
   replicationFactor: 3,
   configs: { 'min.insync.replicas': 2 },
 };
+
+/**
+ * One idempotent producer (librdkafka, up to 5 requests in flight). Two would collide: every
+ * broker hands out producer ids from its own local block starting at 0 (producer-id-manager.ts),
+ * so two producers whose InitProducerId reached different brokers share producer id 0 and one of
+ * them fails with OUT_OF_ORDER_SEQUENCE_NUMBER. Until ids are allocated cluster-wide, the cluster
+ * scenarios run one producer.
+ */
+export const clusterProducers: readonly ProducerKind[] = ['rdkafka'];
 
 export const sessionTimeoutMs = 2_000;
 

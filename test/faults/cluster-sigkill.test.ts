@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   clusterPlacement,
+  clusterProducers,
   clusterSettings,
   seededLeader,
   waitForFullIsr,
@@ -28,7 +29,7 @@ for (const seed of faultSeeds('cluster-sigkill')) {
         cluster,
         seed,
         file,
-        producers: ['kafkajs', 'rdkafka'],
+        producers: clusterProducers,
         partitions,
         placement: clusterPlacement,
         async faults({ history, random, topic }) {
