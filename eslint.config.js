@@ -8,6 +8,7 @@ import tseslint from 'typescript-eslint';
 const layers = [
   'cli',
   'http',
+  'share',
   'server',
   'handlers',
   'coordinator',
@@ -55,10 +56,11 @@ const layerRules = layers.map((layer, index) =>
     [
       ...layers.slice(0, index),
       ...(layer === 'cli' ? [] : ['broker', 'index']),
-      // cluster/ speaks Kafka to other brokers (the replica fetcher) through client/.
-      ...(layer === 'cli' || layer === 'cluster' ? [] : ['client']),
+      // cluster/ speaks Kafka to other brokers (the replica fetcher) through client/; share/
+      // places HTTP-produced records with client/'s key partitioner, as Kafka clients do.
+      ...(layer === 'cli' || layer === 'cluster' || layer === 'share' ? [] : ['client']),
     ],
-    `the layers below it: ${layers.slice(index + 1).join(', ') || 'none'}${layer === 'cluster' ? ', and client' : ''}`,
+    `the layers below it: ${layers.slice(index + 1).join(', ') || 'none'}${layer === 'cluster' || layer === 'share' ? ', and client' : ''}`,
   ),
 );
 layerRules.push(

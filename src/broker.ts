@@ -26,7 +26,7 @@ import {
   TRANSACTION_STATE_TOPIC_NAME,
   TransactionCoordinator,
 } from './coordinator/txn/transaction-coordinator.js';
-import { ProducerIdManager } from './coordinator/txn/producer-id-manager.js';
+import { ProducerIdManager, fileProducerIdBlocks } from './coordinator/txn/producer-id-manager.js';
 import { writeMarker } from './coordinator/txn/state-topic.js';
 import { createAddOffsetsToTxnHandler } from './handlers/add-offsets-to-txn.js';
 import { createAddPartitionsToTxnHandler } from './handlers/add-partitions-to-txn.js';
@@ -66,9 +66,15 @@ import { createOffsetCommitHandler } from './handlers/offset-commit.js';
 import { createOffsetDeleteHandler } from './handlers/offset-delete.js';
 import { createOffsetFetchHandler } from './handlers/offset-fetch.js';
 import { createProduceHandler } from './handlers/produce.js';
+import { createAlterClientQuotasHandler } from './handlers/alter-client-quotas.js';
+import { createDescribeClientQuotasHandler } from './handlers/describe-client-quotas.js';
+import { ClientQuotas } from './quota/client-quotas.js';
+import { StorageQuotas, parseStorageQuotas } from './quota/storage-quotas.js';
 import { HandlerRegistry } from './handlers/registry.js';
 import { createSyncGroupHandler } from './handlers/sync-group.js';
 import { type HttpDoor, type HttpRoute, jsonAnswer, startHttpDoor } from './http/http-server.js';
+import { type PushApi, createPushApi } from './http/push-api.js';
+import { SHARE_STATE_TOPIC_NAME, ShareEngine } from './share/share-engine.js';
 import { LocalMetadataStore, type TopicMetadata } from './metadata/metadata-store.js';
 import { openBrokerMembership } from './cluster/broker-membership.js';
 import { ClusterTopicAdmin, ClusterTopicSync } from './cluster/cluster-topics.js';
@@ -178,6 +184,12 @@ async function assemble(
     warn: (message) => logger.warn(message),
     onChange: () => onBrokerConfigChange(),
   });
+  // Client quotas live in the local store even in cluster mode: each broker enforces its own
+  // (AlterClientQuotas reaches one broker), until quotas move to etcd with users and ACLs.
+  const clientQuotas = new ClientQuotas(metadata, {
+    windowCount: config.quotaWindowNum,
+    windowMs: config.quotaWindowSizeSeconds * 1000,
+  });
   const storageConfigOf = (topic: TopicMetadata | undefined): StorageLogConfig =>
     storageLogConfig(brokerConfigs.current(), topic?.configs ?? {});
 
@@ -246,6 +258,8 @@ async function assemble(
   let server: BrookServer | undefined;
   let coordinator: GroupCoordinator | undefined;
   let transactionCoordinator: TransactionCoordinator | undefined;
+  let shareEngine: ShareEngine | undefined;
+  let pushApi: PushApi | undefined;
   try {
     const replicas = new ReplicaManager(
       metadata,
@@ -299,7 +313,17 @@ async function assemble(
       partitionCount: config.transactionStateLogNumPartitions,
       segmentBytes: config.offsetsTopicSegmentBytes,
     });
+    // Shared subscriptions (push delivery, issue 12): only with an HTTP door, their one door.
+    const shareStateTopic =
+      httpDoor === undefined
+        ? null
+        : await openInternalTopic(internalTopicPorts, {
+            name: SHARE_STATE_TOPIC_NAME,
+            partitionCount: config.shareStateTopicNumPartitions,
+            segmentBytes: config.offsetsTopicSegmentBytes,
+          });
     const internalTopics = [offsetsTopic, transactionStateTopic];
+    if (shareStateTopic !== null) internalTopics.push(shareStateTopic);
     for (const topic of internalTopics) replicas.registerInternalTopic(topic);
     onBrokerConfigChange = () => {
       replicas.reconfigureAll();
@@ -370,6 +394,18 @@ async function assemble(
     const groupCoordinatorForDeletes = coordinator;
     replicas.onTopicDeleted((topic) => groupCoordinatorForDeletes.deleteOffsetsOfTopics([topic]));
 
+    const storageQuotas = new StorageQuotas(
+      parseStorageQuotas(config.storageQuotaTopicPrefixes ?? ''),
+      {
+        *topicSizes() {
+          for (const topic of replicas.topics()) {
+            let sizeBytes = 0;
+            for (const partition of topic.partitions) sizeBytes += partition?.log.sizeInBytes ?? 0;
+            yield { topic: topic.metadata.name, sizeBytes };
+          }
+        },
+      },
+    );
     const registry = new HandlerRegistry();
     registry
       .register(
@@ -377,6 +413,7 @@ async function assemble(
           replicas,
           traffic: observed?.metrics,
           leadership,
+          storageQuotaRefusal: (topic, bytes) => storageQuotas.refusal(topic, bytes),
           minInsyncReplicasOf: (topic) =>
             Number(
               replicas.topic(topic)?.metadata.configs['min.insync.replicas'] ??
@@ -516,7 +553,9 @@ async function assemble(
                   topicAdmin.alterReassignment(topic, partition, target),
         }),
       )
-      .register(createListPartitionReassignmentsHandler({ cluster: cluster?.store ?? undefined }));
+      .register(createListPartitionReassignmentsHandler({ cluster: cluster?.store ?? undefined }))
+      .register(createDescribeClientQuotasHandler(clientQuotas))
+      .register(createAlterClientQuotasHandler(clientQuotas));
     // Transactions and idempotent producers (issue 5).
     const groupCoordinator = coordinator;
     const partitionExists = (topic: string, partition: number): boolean =>
@@ -524,7 +563,11 @@ async function assemble(
     transactionCoordinator = new TransactionCoordinator(
       {
         stateTopic: transactionStateTopic,
-        producerIds: new ProducerIdManager(nodeFileIo, logDir),
+        producerIds: new ProducerIdManager(
+          cluster === null
+            ? fileProducerIdBlocks(nodeFileIo, logDir)
+            : (size) => cluster.store.claimProducerIdBlock(size),
+        ),
         partitionExists,
         writeMarker: (topic, partition, batch) => writeMarker(replicas, topic, partition, batch),
         commitOffsets: (groupId, offsets) =>
@@ -560,12 +603,33 @@ async function assemble(
       .register(createWriteTxnMarkersHandler({ replicas }));
     registry.register(createApiVersionsHandler(registry));
 
+    if (shareStateTopic !== null && httpDoor !== undefined) {
+      const log = (message: string, error: unknown): void =>
+        logger.error(message, { error: error instanceof Error ? error.message : String(error) });
+      shareEngine = new ShareEngine(shareStateTopic, replicas, {
+        shareRecordLockDurationMs: config.shareRecordLockDurationMs,
+        shareDeliveryCountLimit: config.shareDeliveryCountLimit,
+        sharePartitionMaxRecordLocks: config.sharePartitionMaxRecordLocks,
+        log,
+      });
+      await shareEngine.start();
+      pushApi = createPushApi({ engine: shareEngine, replicas, log });
+      const runningPushApi = pushApi;
+      httpDoor.mount(
+        '/v1/',
+        (request, response, url) => runningPushApi.handle(request, response, url),
+        (request, socket, head, url) => runningPushApi.upgrade(request, socket, head, url),
+      );
+    }
+
     server = await startServer({
       listeners: config.listeners,
       registry,
       limits: serverLimitsFromConfig(config),
       logger,
       observer: observed?.metrics,
+      throttler: clientQuotas,
+      connectionCreationRateOf: (address) => clientQuotas.connectionCreationRateOf(address),
     });
     observed?.attach({ replicas, groups: coordinator, server });
     advertised = advertisedAddresses(config, server.listeners).map((address) => ({
@@ -580,6 +644,8 @@ async function assemble(
     const runningHttpDoor = httpDoor;
     const runningCoordinator = coordinator;
     const runningTransactionCoordinator = transactionCoordinator;
+    const runningPushApi = pushApi;
+    const runningShareEngine = shareEngine;
     let stopping: Promise<void> | null = null;
     return {
       bootstrapServers: advertised
@@ -614,6 +680,8 @@ async function assemble(
           runningCoordinator.close();
           runningTransactionCoordinator.close();
           await runningServer.stop();
+          runningPushApi?.close();
+          runningShareEngine?.close();
           // Producer state snapshots, so the next start need not replay the active segments.
           await Promise.all([
             ...replicas
@@ -637,6 +705,8 @@ async function assemble(
     await server?.stop().catch(() => undefined);
     coordinator?.close();
     transactionCoordinator?.close();
+    pushApi?.close();
+    shareEngine?.close();
     await logManager.close().catch(() => undefined);
     await httpDoor?.stop();
     throw error;

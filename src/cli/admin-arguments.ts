@@ -30,7 +30,7 @@ export class AdminCommandError extends BrookError {
   }
 }
 
-function usageError(message: string): AdminCommandError {
+export function usageError(message: string): AdminCommandError {
   return new AdminCommandError(AdminCommandErrorCode.USAGE, message);
 }
 
@@ -130,7 +130,7 @@ const commonOptions = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-type ParseOptions = Record<
+export type ParseOptions = Record<
   string,
   { type: 'string' | 'boolean'; multiple?: boolean; short?: string }
 >;
@@ -144,7 +144,7 @@ interface Parsed {
  * parseArgs with every option of the tool; then each command's own options are checked against
  * `commandOptions` (a flag of another command is an error naming both).
  */
-function parseStrict(
+export function parseStrict(
   argv: readonly string[],
   options: ParseOptions,
   commandOptions: Record<string, readonly string[]>,
@@ -183,7 +183,7 @@ function parseStrict(
   return { command, values };
 }
 
-function commonArguments(values: Parsed['values']): CommonArguments {
+export function commonArguments(values: Parsed['values']): CommonArguments {
   const output = (values.output as string | undefined) ?? 'table';
   if (output !== 'table' && output !== 'json') {
     throw usageError(`--output ${output}: expected table or json`);
@@ -215,12 +215,12 @@ function requiredString(values: Parsed['values'], name: string): string {
   return value;
 }
 
-function strings(values: Parsed['values'], name: string): string[] {
+export function strings(values: Parsed['values'], name: string): string[] {
   return (values[name] as string[] | undefined) ?? [];
 }
 
 /** `--config k=v` pairs; a name given twice is an error rather than a silent last-one-wins. */
-function configPairs(items: readonly string[], flag: string): Map<string, string> {
+export function configPairs(items: readonly string[], flag: string): Map<string, string> {
   const configs = new Map<string, string>();
   for (const item of items) {
     const equals = item.indexOf('=');

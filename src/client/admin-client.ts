@@ -45,6 +45,8 @@ import type {
 import type { MetadataRequestInput, MetadataResponse } from '../protocol/generated/metadata.js';
 import type { ProduceRequestInput, ProduceResponse } from '../protocol/generated/produce.js';
 import { KafkaClientError, KafkaClientErrorCode, KafkaConnection } from './kafka-connection.js';
+import type { AlterClientQuotasResponse } from '../protocol/generated/alter-client-quotas.js';
+import type { DescribeClientQuotasResponse } from '../protocol/generated/describe-client-quotas.js';
 
 /** A Kafka error code in a response (`kafkaErrorCode`); the message says for what. */
 export class KafkaResponseError extends KafkaClientError {
@@ -60,6 +62,7 @@ export class KafkaResponseError extends KafkaClientError {
 
 /** Request versions: the newest the CLI needs that every Kafka since 2.8 and Brook serve. */
 const apiVersion = {
+  clientQuotas: 1,
   produce: 8,
   // v11 is the last that names topics instead of topic ids.
   fetch: 11,
@@ -455,6 +458,57 @@ export class AdminClient {
           `IncrementalAlterConfigs for ${result.resourceName}`,
           result.errorMessage,
         );
+      }
+    }
+  }
+
+  /** The client quotas of the entities matching the filter (DescribeClientQuotas). */
+  async describeClientQuotas(
+    components: ReadonlyArray<{ entityType: string; matchType: number; match: string | null }>,
+    strict: boolean,
+  ): Promise<DescribeClientQuotasResponse['entries'] & object> {
+    const response = await this.request<DescribeClientQuotasResponse>(
+      this.options.bootstrapServer,
+      ApiKey.DescribeClientQuotas,
+      apiVersion.clientQuotas,
+      { components, strict },
+    );
+    if (response.errorCode !== ErrorCode.NONE || response.entries === null) {
+      throw new KafkaResponseError(
+        response.errorCode,
+        'DescribeClientQuotas',
+        response.errorMessage,
+      );
+    }
+    return response.entries;
+  }
+
+  /** Sets (value) and removes (null) client quotas of one entity (AlterClientQuotas). */
+  async alterClientQuotas(
+    entity: ReadonlyArray<{ entityType: string; entityName: string | null }>,
+    changes: ReadonlyMap<string, number | null>,
+  ): Promise<void> {
+    const response = await this.request<AlterClientQuotasResponse>(
+      this.options.bootstrapServer,
+      ApiKey.AlterClientQuotas,
+      apiVersion.clientQuotas,
+      {
+        entries: [
+          {
+            entity,
+            ops: [...changes].map(([key, value]) => ({
+              key,
+              value: value ?? 0,
+              remove: value === null,
+            })),
+          },
+        ],
+        validateOnly: false,
+      },
+    );
+    for (const entry of response.entries) {
+      if (entry.errorCode !== ErrorCode.NONE) {
+        throw new KafkaResponseError(entry.errorCode, 'AlterClientQuotas', entry.errorMessage);
       }
     }
   }

@@ -11,6 +11,8 @@
 //   reassignments/<name>/<index> { target, original } replica ids: a reassignment in progress
 //   shutting-down/<id>          a broker id, under its lease: the broker asks the controller to
 //                               move its leaderships away (controlled shutdown)
+//   producer-id-block           { blockEnd }: the end of the last block of producer ids claimed
+//                               by any broker (claimProducerIdBlock)
 //
 // The view is loaded with one range read and then kept current by one watch on the whole prefix,
 // starting at the revision after that read, so no change is missed between the two. Every read
@@ -52,6 +54,7 @@ export const clusterKeys = {
   reassignment: (topic: string, partition: number): string => `reassignments/${topic}/${partition}`,
   shuttingDown: 'shutting-down/',
   shuttingDownBroker: (brokerId: number): string => `shutting-down/${brokerId}`,
+  producerIdBlock: 'producer-id-block',
 } as const;
 
 /** A partition moving from `original` to `target` replicas (AlterPartitionReassignments). */
@@ -334,6 +337,35 @@ export class EtcdMetadataStore implements ClusterView {
         ClusterErrorCode.STALE_PARTITION_EPOCH,
         `topic ${name} changed while its configs were being altered; try again`,
       );
+    }
+  }
+
+  /**
+   * Claims the next `size` producer ids for this broker alone and answers the first: the end of
+   * the last claimed block is one key, moved on with a compare-and-swap on its mod revision, so
+   * two brokers claiming at once get different blocks (the loser reads again and retries).
+   * Not fenced by the controller: a block is no leadership decision, and the compare suffices.
+   */
+  async claimProducerIdBlock(size: number): Promise<number> {
+    for (;;) {
+      const read = await this.namespace.get(clusterKeys.producerIdBlock).exec();
+      const current = read.kvs[0];
+      const start =
+        current === undefined ? 0 : Number(JSON.parse(current.value.toString()).blockEnd);
+      const result = await this.namespace
+        .if(
+          clusterKeys.producerIdBlock,
+          'Mod',
+          '==',
+          current === undefined ? 0 : Number(current.mod_revision),
+        )
+        .then(
+          this.namespace
+            .put(clusterKeys.producerIdBlock)
+            .value(JSON.stringify({ version: 1, blockEnd: start + size })),
+        )
+        .commit();
+      if (result.succeeded) return start;
     }
   }
 

@@ -1,26 +1,29 @@
 // Replication on this broker, driven by a ClusterView: for each partition the view places here,
 // lead it (Partition.becomeLeader with a fresh ReplicaState for the view's ISR) or follow its
-// leader with a fetch loop over Kafka's own Fetch:
+// leader over Kafka's own Fetch, one session per leader broker:
 //
-//   ┌─► Fetch(replicaId = this broker, fetchOffset = flushed log end, currentLeaderEpoch)
-//   │     └─► appendAsFollower(batches as bytes) ─► group commit fsync ─► leader's high watermark
-//   └──────────────────────────────────────────────────────────────────┘
+//   leader 2 ─ one connection, one loop ─┐
+//   ┌─► Fetch(replicaId = this broker; per partition: fetchOffset = flushed log end, currentLeaderEpoch)
+//   │     └─► per partition: appendAsFollower(batches as bytes) ─► group commit fsync
+//   └──────────────────────────────────────────────┘     (the leader counts it towards its high watermark)
 //
 // The next fetch starts only after the previous batches were flushed, so the offset a follower
-// reports is always on its disk (the leader counts it towards the high watermark). When the
-// view's leader epoch for a partition moves, the loop asks the new leader OffsetForLeaderEpoch
-// for the latest epoch in its own log and truncates the divergent tail before fetching again
-// (KIP-101/279).
+// reports is always on its disk. When the view's leader epoch for a partition moves, the
+// partition leaves its session and joins the new leader's untruncated: before it is fetched the
+// session asks the leader OffsetForLeaderEpoch for the latest epoch in the partition's log and
+// truncates the divergent tail (KIP-101/279). A partition the leader answers with an error (it
+// has not taken up the leadership yet, or fenced us) sits out FETCH_BACKOFF_MS; the others go on.
 //
-// Owned by the broker (or a test). One loop per followed partition, each with its own
-// connection; a loop's awaits interleave only with other loops, which touch other partitions.
-// Applying the view to one partition is serialized per partition (`schedule`), so two view
-// changes arriving together never start two loops for it. A partition whose log is not open yet
-// (the topic mirror opens it after the view changed) is applied again by `refresh`, which the
-// broker calls after each mirror pass.
+// Owned by the broker (or a test). Applying the view to one partition is serialized per partition
+// (`schedule`), so two view changes arriving together never follow it twice. A session's awaits
+// interleave with applications of the view: a partition taken out of a session (`unfollow`) is
+// not appended to or truncated afterwards (each step checks it is still followed, and `unfollow`
+// waits for the step under way), so becoming leader never races a follower append. A partition
+// whose log is not open yet (the topic mirror opens it after the view changed) is applied again
+// by `refresh`, which the broker calls after each mirror pass.
 
 import { KafkaConnection } from '../client/kafka-connection.js';
-import { type ClusterView, NO_LEADER, type PartitionState } from '../metadata/cluster-metadata.js';
+import { type ClusterView, NO_LEADER } from '../metadata/cluster-metadata.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { ApiKey } from '../protocol/generated/index.js';
 import type { FetchResponse } from '../protocol/generated/fetch.js';
@@ -48,17 +51,40 @@ export interface ReplicaFetcherOptions {
   readonly log?: (message: string, error?: unknown) => void;
 }
 
-interface FollowLoop {
+/** One partition this broker follows, in one leader epoch. */
+interface Followed {
+  readonly key: string;
   readonly topic: string;
   readonly partitionIndex: number;
-  leaderEpoch: number;
-  stopped: boolean;
+  readonly partition: Partition;
+  readonly leaderEpoch: number;
+  /** OffsetForLeaderEpoch answered and the divergent tail cut: it may be fetched. */
+  truncated: boolean;
+  /** Not asked of the leader before this time (it answered an error). */
+  retryAtMs: number;
+  /** The truncation or append under way for it, which `unfollow` waits for. */
+  work: Promise<void>;
+}
+
+/** Everything followed from one leader broker: one connection, one loop. */
+interface LeaderSession {
+  readonly leaderId: number;
+  readonly partitions: Map<string, Followed>;
+  /** Partitions in the request under way: unfollowing one closes the connection to end it. */
+  readonly inFlight: Set<string>;
   connection: KafkaConnection | null;
+  /** The connection was closed by `unfollow` to end a parked fetch: reconnect, nothing failed. */
+  interrupted: boolean;
+  stopped: boolean;
+  /** Ends an idle wait early (a partition joined, or the session stops). */
+  wake: (() => void) | null;
   done: Promise<void>;
 }
 
 export class ReplicaFetcher {
-  private readonly loops = new Map<string, FollowLoop>();
+  private readonly sessions = new Map<number, LeaderSession>();
+  /** Which session follows each partition. */
+  private readonly followedBy = new Map<string, LeaderSession>();
   private unsubscribe: (() => void) | null = null;
   private pausedUntil: Promise<void> | null = null;
   private resumePaused: (() => void) | null = null;
@@ -84,22 +110,16 @@ export class ReplicaFetcher {
     for (const topic of this.options.view.topics().values())
       for (let index = 0; index < topic.partitions.length; index++)
         applied.push(this.schedule(topic.name, index));
+    // Partitions of deleted topics stop being followed.
+    for (const key of [...this.followedBy.keys()]) {
+      const followed = this.followedBy.get(key)?.partitions.get(key);
+      if (followed !== undefined && !this.options.view.topics().has(followed.topic))
+        applied.push(this.schedule(followed.topic, followed.partitionIndex));
+    }
     await Promise.all(applied);
   }
 
-  private schedule(topic: string, partitionIndex: number): Promise<void> {
-    const key = `${topic}-${partitionIndex}`;
-    const next = (this.applying.get(key) ?? Promise.resolve())
-      .then(() => this.apply(topic, partitionIndex))
-      .catch((error: unknown) => this.options.log?.(`applying the view to ${key} failed`, error));
-    this.applying.set(key, next);
-    void next.then(() => {
-      if (this.applying.get(key) === next) this.applying.delete(key);
-    });
-    return next;
-  }
-
-  /** Holds every fetch loop before its next fetch (a stalled follower, for tests and operations). */
+  /** Holds every session before its next fetch (a stalled follower, for tests and operations). */
   pause(): void {
     if (this.pausedUntil !== null) return;
     this.pausedUntil = new Promise((resolve) => (this.resumePaused = resolve));
@@ -115,28 +135,39 @@ export class ReplicaFetcher {
     this.stopping = true;
     this.unsubscribe?.();
     this.resume();
-    // An application under way may still start a loop; let it finish first (nothing new starts).
+    // An application under way may still follow a partition; let it finish first.
     await Promise.all(this.applying.values());
-    const loops = [...this.loops.values()];
-    this.loops.clear();
-    for (const loop of loops) this.stopLoop(loop);
-    await Promise.all(loops.map((loop) => loop.done));
+    const sessions = [...this.sessions.values()];
+    this.sessions.clear();
+    this.followedBy.clear();
+    for (const session of sessions) this.stopSession(session);
+    await Promise.all(sessions.map((session) => session.done));
+  }
+
+  private schedule(topic: string, partitionIndex: number): Promise<void> {
+    const key = `${topic}-${partitionIndex}`;
+    const next = (this.applying.get(key) ?? Promise.resolve())
+      .then(() => this.apply(topic, partitionIndex))
+      .catch((error: unknown) => this.options.log?.(`applying the view to ${key} failed`, error));
+    this.applying.set(key, next);
+    void next.then(() => {
+      if (this.applying.get(key) === next) this.applying.delete(key);
+    });
+    return next;
   }
 
   private async apply(topic: string, partitionIndex: number): Promise<void> {
     if (this.stopping) return;
+    const key = `${topic}-${partitionIndex}`;
     const state = this.options.view.partitionState(topic, partitionIndex);
     const partition = this.options.replicas.partition(topic, partitionIndex);
-    const key = `${topic}-${partitionIndex}`;
-    const loop = this.loops.get(key);
-    if (state === undefined || partition === undefined) return;
+    if (state === undefined || partition === undefined) {
+      await this.unfollow(key);
+      return;
+    }
     const brokerId = this.options.brokerId;
     if (state.leader === brokerId) {
-      if (loop) {
-        this.loops.delete(key);
-        this.stopLoop(loop);
-        await loop.done;
-      }
+      await this.unfollow(key);
       if (partition.replicaState !== null && partition.leaderEpoch === state.leaderEpoch)
         partition.updateReplicaAssignment(state);
       else
@@ -147,68 +178,129 @@ export class ReplicaFetcher {
       return;
     }
     if (!state.replicas.includes(brokerId) || state.leader === NO_LEADER) {
+      await this.unfollow(key);
       // Offline (no leader): nothing to follow until the controller names one.
       if (state.replicas.includes(brokerId) && partition.replicaState !== null)
         partition.becomeFollower(state.leaderEpoch);
-      if (loop) {
-        this.loops.delete(key);
-        this.stopLoop(loop);
-      }
       return;
     }
-    if (loop && loop.leaderEpoch === state.leaderEpoch) return;
-    if (loop) {
-      this.loops.delete(key);
-      this.stopLoop(loop);
-      await loop.done;
-    }
-    const follow: FollowLoop = {
+    const session = this.followedBy.get(key);
+    const current = session?.partitions.get(key);
+    if (
+      session?.leaderId === state.leader &&
+      current?.leaderEpoch === state.leaderEpoch &&
+      current.partition === partition
+    )
+      return;
+    await this.unfollow(key);
+    if (this.stopping) return;
+    partition.becomeFollower(state.leaderEpoch);
+    this.follow(state.leader, {
+      key,
       topic,
       partitionIndex,
+      partition,
       leaderEpoch: state.leaderEpoch,
-      stopped: false,
-      connection: null,
-      done: Promise.resolve(),
-    };
-    this.loops.set(key, follow);
-    partition.becomeFollower(state.leaderEpoch);
-    follow.done = this.follow(follow, partition, state);
+      truncated: false,
+      retryAtMs: 0,
+      work: Promise.resolve(),
+    });
   }
 
-  private stopLoop(loop: FollowLoop): void {
-    loop.stopped = true;
-    loop.connection?.close();
+  private follow(leaderId: number, followed: Followed): void {
+    let session = this.sessions.get(leaderId);
+    if (session === undefined) {
+      const started: LeaderSession = {
+        leaderId,
+        partitions: new Map(),
+        inFlight: new Set(),
+        connection: null,
+        interrupted: false,
+        stopped: false,
+        wake: null,
+        done: Promise.resolve(),
+      };
+      this.sessions.set(leaderId, started);
+      started.done = this.run(started);
+      session = started;
+    }
+    session.partitions.set(followed.key, followed);
+    this.followedBy.set(followed.key, session);
+    session.wake?.();
   }
 
-  private async follow(
-    loop: FollowLoop,
-    partition: Partition,
-    state: PartitionState,
-  ): Promise<void> {
-    let truncated = false;
+  /** Takes a partition out of its session; resolves once nothing of the session touches it. */
+  private async unfollow(key: string): Promise<void> {
+    const session = this.followedBy.get(key);
+    if (session === undefined) return;
+    const followed = session.partitions.get(key);
+    this.followedBy.delete(key);
+    session.partitions.delete(key);
+    // A parked fetch may hold it for FETCH_WAIT_MAX_MS: end it (the others are asked again).
+    if (session.inFlight.has(key)) {
+      session.interrupted = true;
+      session.connection?.close();
+    }
+    if (session.partitions.size === 0) {
+      this.sessions.delete(session.leaderId);
+      this.stopSession(session);
+    }
+    await followed?.work.catch(() => undefined);
+  }
+
+  private stopSession(session: LeaderSession): void {
+    session.stopped = true;
+    session.connection?.close();
+    session.wake?.();
+  }
+
+  private async run(session: LeaderSession): Promise<void> {
     let failures = 0;
-    while (!loop.stopped) {
+    while (!session.stopped) {
       try {
-        if (loop.connection === null) loop.connection = await this.connect(state.leader);
-        if (!truncated) {
-          await this.truncateDivergentTail(loop, partition, loop.connection);
-          truncated = true;
-        }
+        session.connection ??= await this.connect(session.leaderId);
         if (this.pausedUntil !== null) await this.pausedUntil;
-        if (loop.stopped) break;
-        await this.fetchOnce(loop, partition, loop.connection);
+        if (session.stopped) break;
+        const now = Date.now();
+        const ready = [...session.partitions.values()].filter((f) => f.retryAtMs <= now);
+        const untruncated = ready.filter((f) => !f.truncated);
+        if (untruncated.length > 0) await this.truncateDivergentTails(session, untruncated);
+        const fetchable = ready.filter((f) => f.truncated);
+        if (fetchable.length === 0) {
+          await this.idle(session, FETCH_BACKOFF_MS);
+          continue;
+        }
+        await this.fetchOnce(session, fetchable);
         failures = 0;
       } catch (error) {
-        if (loop.stopped) break;
+        if (session.stopped) break;
+        session.connection?.close();
+        session.connection = null;
+        if (session.interrupted) {
+          session.interrupted = false;
+          continue;
+        }
         // The first failure of a streak is told; the retries while a leader is away are not.
         if (++failures === 1)
-          this.options.log?.(`replica fetch of ${loop.topic}-${loop.partitionIndex} failed`, error);
-        loop.connection?.close();
-        loop.connection = null;
-        await delay(FETCH_BACKOFF_MS);
+          this.options.log?.(`replica fetch from broker ${session.leaderId} failed`, error);
+        await this.idle(session, FETCH_BACKOFF_MS);
       }
     }
-    loop.connection?.close();
+    session.connection?.close();
+  }
+
+  /** Waits `ms`, or less if a partition joins or the session stops. Not unref'd: stop awaits it. */
+  private idle(session: LeaderSession, ms: number): Promise<void> {
+    if (session.stopped) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(finish, ms);
+      function finish(): void {
+        clearTimeout(timer);
+        session.wake = null;
+        resolve();
+      }
+      session.wake = finish;
+    });
   }
 
   private async connect(leader: number): Promise<KafkaConnection> {
@@ -220,96 +312,164 @@ export class ReplicaFetcher {
   }
 
   /**
-   * KIP-279: asks the leader where our latest epoch ends in its log and cuts ours there (never
-   * above our own end); an epoch it does not know (-1) leaves the log as it is.
+   * KIP-279: asks the leader where each partition's latest epoch ends in its log and cuts ours
+   * there (never above our own end); an epoch it does not know (-1) leaves the log as it is.
    */
-  private async truncateDivergentTail(
-    loop: FollowLoop,
-    partition: Partition,
-    connection: KafkaConnection,
+  private async truncateDivergentTails(
+    session: LeaderSession,
+    partitions: readonly Followed[],
   ): Promise<void> {
-    const latestEpoch = partition.log.latestLeaderEpoch;
-    if (latestEpoch < 0 || partition.logEndOffset === 0) return;
-    const response = await connection.request<OffsetForLeaderEpochResponse>(
+    const asked = partitions.filter((followed) => {
+      const empty =
+        followed.partition.log.latestLeaderEpoch < 0 || followed.partition.logEndOffset === 0;
+      if (empty) followed.truncated = true;
+      return !empty;
+    });
+    if (asked.length === 0) return;
+    const response = await this.request<OffsetForLeaderEpochResponse>(
+      session,
+      asked,
       ApiKey.OffsetForLeaderEpoch,
       OFFSET_FOR_LEADER_EPOCH_VERSION,
       {
         replicaId: this.options.brokerId,
-        topics: [
-          {
-            topic: loop.topic,
-            partitions: [
-              {
-                partition: loop.partitionIndex,
-                currentLeaderEpoch: loop.leaderEpoch,
-                leaderEpoch: latestEpoch,
-              },
-            ],
-          },
-        ],
+        topics: byTopic(asked).map(([topic, followed]) => ({
+          topic,
+          partitions: followed.map((f) => ({
+            partition: f.partitionIndex,
+            currentLeaderEpoch: f.leaderEpoch,
+            leaderEpoch: f.partition.log.latestLeaderEpoch,
+          })),
+        })),
       },
     );
-    const answer = response.topics[0]?.partitions[0];
-    if (answer === undefined || answer.errorCode !== ErrorCode.NONE)
-      throw new Error(
-        `OffsetForLeaderEpoch of ${loop.topic}-${loop.partitionIndex} answered error ${answer?.errorCode}`,
-      );
-    const endOffset = Number(answer.endOffset);
-    if (answer.leaderEpoch < 0 || endOffset < 0) return;
-    if (endOffset < partition.logEndOffset) await partition.truncateTo(endOffset);
+    const work: Promise<void>[] = [];
+    for (const topic of response.topics) {
+      for (const answer of topic.partitions) {
+        const followed = this.stillFollowed(session, `${topic.topic}-${answer.partition}`, asked);
+        if (followed === undefined) continue;
+        if (answer.errorCode !== ErrorCode.NONE) {
+          followed.retryAtMs = Date.now() + FETCH_BACKOFF_MS;
+          continue;
+        }
+        const endOffset = Number(answer.endOffset);
+        if (
+          answer.leaderEpoch < 0 ||
+          endOffset < 0 ||
+          endOffset >= followed.partition.logEndOffset
+        ) {
+          followed.truncated = true;
+          continue;
+        }
+        followed.work = followed.partition.truncateTo(endOffset).then(() => {
+          followed.truncated = true;
+        });
+        work.push(followed.work);
+      }
+    }
+    await Promise.all(work);
   }
 
-  private async fetchOnce(
-    loop: FollowLoop,
-    partition: Partition,
-    connection: KafkaConnection,
-  ): Promise<void> {
+  private async fetchOnce(session: LeaderSession, partitions: readonly Followed[]): Promise<void> {
     // Brook's rule: ask only from what is on our disk, so the leader counts only flushed records.
-    await partition.log.waitForFlush(partition.logEndOffset);
-    const fetchOffset = partition.logEndOffset;
-    const response = await connection.request<FetchResponse>(ApiKey.Fetch, FETCH_VERSION, {
-      replicaId: this.options.brokerId,
-      maxWaitMs: FETCH_WAIT_MAX_MS,
-      minBytes: 1,
-      maxBytes: FETCH_RESPONSE_BYTES_MAX,
-      isolationLevel: 0,
-      topics: [
-        {
-          topic: loop.topic,
-          partitions: [
-            {
-              partition: loop.partitionIndex,
-              currentLeaderEpoch: loop.leaderEpoch,
-              fetchOffset: BigInt(fetchOffset),
-              logStartOffset: BigInt(partition.logStartOffset),
-              partitionMaxBytes: FETCH_PARTITION_BYTES_MAX,
-            },
-          ],
-        },
-      ],
-    });
-    if (loop.stopped) return;
-    const answer = response.responses[0]?.partitions[0];
-    if (response.errorCode !== ErrorCode.NONE || answer === undefined)
+    await Promise.all(
+      partitions.map((f) => f.partition.log.waitForFlush(f.partition.logEndOffset)),
+    );
+    const fetchOffsets = new Map(partitions.map((f) => [f.key, f.partition.logEndOffset]));
+    const response = await this.request<FetchResponse>(
+      session,
+      partitions,
+      ApiKey.Fetch,
+      FETCH_VERSION,
+      {
+        replicaId: this.options.brokerId,
+        maxWaitMs: FETCH_WAIT_MAX_MS,
+        minBytes: 1,
+        maxBytes: FETCH_RESPONSE_BYTES_MAX,
+        isolationLevel: 0,
+        topics: byTopic(partitions).map(([topic, followed]) => ({
+          topic,
+          partitions: followed.map((f) => ({
+            partition: f.partitionIndex,
+            currentLeaderEpoch: f.leaderEpoch,
+            fetchOffset: BigInt(fetchOffsets.get(f.key)!),
+            logStartOffset: BigInt(f.partition.logStartOffset),
+            partitionMaxBytes: FETCH_PARTITION_BYTES_MAX,
+          })),
+        })),
+      },
+    );
+    if (response.errorCode !== ErrorCode.NONE)
       throw new Error(`Fetch answered error ${response.errorCode}`);
-    if (answer.errorCode !== ErrorCode.NONE) {
-      // A leader in another epoch or no leader at all: wait for the view to catch up.
-      await delay(FETCH_BACKOFF_MS);
-      return;
+    const work: Promise<void>[] = [];
+    for (const topic of response.responses) {
+      for (const answer of topic.partitions) {
+        const key = `${topic.topic}-${answer.partitionIndex}`;
+        const followed = this.stillFollowed(session, key, partitions);
+        if (followed === undefined) continue;
+        if (answer.errorCode !== ErrorCode.NONE) {
+          // A leader in another epoch or not leading yet: wait for the view to catch up.
+          followed.retryAtMs = Date.now() + FETCH_BACKOFF_MS;
+          continue;
+        }
+        const highWatermark = Number(answer.highWatermark);
+        const { partition } = followed;
+        if (
+          answer.records === null ||
+          answer.records.length === 0 ||
+          partition.logEndOffset !== fetchOffsets.get(key)
+        ) {
+          partition.updateLeaderHighWatermark(highWatermark);
+          continue;
+        }
+        const appended = partition.appendAsFollower(answer.records);
+        followed.work = appended.acknowledged
+          .then(() => partition.log.waitForFlush(partition.logEndOffset))
+          .then(() => partition.updateLeaderHighWatermark(highWatermark));
+        work.push(followed.work);
+      }
     }
-    if (
-      answer.records !== null &&
-      answer.records.length > 0 &&
-      partition.logEndOffset === fetchOffset
-    ) {
-      await partition.appendAsFollower(answer.records).acknowledged;
-      await partition.log.waitForFlush(partition.logEndOffset);
+    await Promise.all(work);
+  }
+
+  /** One request on the session's connection; unfollowing one of `partitions` meanwhile ends it. */
+  private async request<Response>(
+    session: LeaderSession,
+    partitions: readonly Followed[],
+    apiKey: number,
+    apiVersion: number,
+    body: unknown,
+  ): Promise<Response> {
+    const connection = session.connection;
+    if (connection === null) throw new Error('no connection to the leader');
+    for (const followed of partitions) session.inFlight.add(followed.key);
+    try {
+      return await connection.request<Response>(apiKey, apiVersion, body);
+    } finally {
+      session.inFlight.clear();
     }
-    partition.updateLeaderHighWatermark(Number(answer.highWatermark));
+  }
+
+  /** The partition the answer is for, if the session still follows it as it did when asking. */
+  private stillFollowed(
+    session: LeaderSession,
+    key: string,
+    asked: readonly Followed[],
+  ): Followed | undefined {
+    const followed = session.partitions.get(key);
+    return followed !== undefined && !session.stopped && asked.includes(followed)
+      ? followed
+      : undefined;
   }
 }
 
-/** A backoff; not unref'd, since `stop` awaits the loops and they may be in one. */
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** Followed partitions grouped by topic, as Fetch and OffsetForLeaderEpoch carry them. */
+function byTopic(partitions: readonly Followed[]): [string, Followed[]][] {
+  const grouped = new Map<string, Followed[]>();
+  for (const followed of partitions) {
+    const list = grouped.get(followed.topic);
+    if (list === undefined) grouped.set(followed.topic, [followed]);
+    else list.push(followed);
+  }
+  return [...grouped];
 }

@@ -5,8 +5,28 @@
 
 import { type ConfigDefinition, type ConfigValue, LONG_MAX_VALUE } from './definitions.js';
 import { parseListeners } from './listeners.js';
+import { parseStorageQuotas } from '../quota/storage-quotas.js';
+import { DEFAULT_DECOMPRESSION_RATIO_MAX } from '../record/decompression-stream.js';
 
 const INT_MAX_VALUE = 2 ** 31 - 1;
+
+/**
+ * max.connections.per.ip.overrides: `address:count` pairs separated by commas (an IPv6 address
+ * keeps its colons: the count is after the last one). Throws on a malformed pair.
+ */
+export function parseConnectionsPerIpOverrides(text: string): Map<string, number> {
+  const overrides = new Map<string, number>();
+  for (const entry of text.split(',').map((part) => part.trim())) {
+    if (entry === '') continue;
+    const separator = entry.lastIndexOf(':');
+    const count = Number(entry.slice(separator + 1));
+    if (separator <= 0 || !Number.isInteger(count) || count < 0) {
+      throw new Error(`${JSON.stringify(entry)} is not of the form ADDRESS:COUNT`);
+    }
+    overrides.set(entry.slice(0, separator), count);
+  }
+  return overrides;
+}
 
 function listenersValidator(value: ConfigValue): void {
   parseListeners(value as readonly string[]);
@@ -99,7 +119,7 @@ const definitions = [
     defaultValue: null,
     validate: httpListenersValidator,
     documentation:
-      'http://HOST:PORT addresses of the HTTP endpoint: /metrics (Prometheus), /healthz, /readyz. Empty: no HTTP endpoint.',
+      'http://HOST:PORT addresses of the HTTP endpoint: /metrics (Prometheus), /healthz, /readyz and the push delivery API under /v1. Empty: no HTTP endpoint.',
     dynamic: false,
   },
   {
@@ -373,6 +393,58 @@ const definitions = [
     dynamic: false,
   },
   {
+    name: 'max.connections.per.ip.overrides',
+    field: 'maxConnectionsPerIpOverrides',
+    type: 'string',
+    defaultValue: null,
+    validate: (value) => {
+      parseConnectionsPerIpOverrides((value as string | null) ?? '');
+    },
+    documentation:
+      'Per-address exceptions to max.connections.per.ip, as ADDRESS:COUNT pairs separated by commas.',
+    dynamic: false,
+  },
+  {
+    name: 'max.connection.creation.rate',
+    field: 'maxConnectionCreationRate',
+    type: 'int',
+    defaultValue: INT_MAX_VALUE,
+    minimum: 0,
+    documentation:
+      'New connections per second the broker accepts across listeners, over the quota windows; Brook closes the excess on accept (Kafka delays it).',
+    dynamic: false,
+  },
+  {
+    name: 'storage.quota.topic.prefixes',
+    field: 'storageQuotaTopicPrefixes',
+    type: 'string',
+    defaultValue: null,
+    validate: (value) => {
+      parseStorageQuotas((value as string | null) ?? '');
+    },
+    documentation:
+      'Brook only: storage quotas per tenant, as TOPIC_PREFIX:BYTES pairs separated by commas; produce to a tenant whose topics hold that many bytes on disk is refused (POLICY_VIOLATION).',
+    dynamic: false,
+  },
+  {
+    name: 'quota.window.num',
+    field: 'quotaWindowNum',
+    type: 'int',
+    defaultValue: 11,
+    minimum: 1,
+    documentation: 'How many sample windows client quota rates are measured over.',
+    dynamic: false,
+  },
+  {
+    name: 'quota.window.size.seconds',
+    field: 'quotaWindowSizeSeconds',
+    type: 'int',
+    defaultValue: 1,
+    minimum: 1,
+    documentation: 'The length of one client quota sample window.',
+    dynamic: false,
+  },
+  {
     name: 'fetch.max.bytes',
     field: 'fetchMaxBytes',
     type: 'int',
@@ -478,6 +550,15 @@ const definitions = [
     minimum: 1,
     documentation: 'How often retention is applied.',
     dynamic: false,
+  },
+  {
+    name: 'log.max.decompression.ratio',
+    type: 'int',
+    defaultValue: DEFAULT_DECOMPRESSION_RATIO_MAX,
+    minimum: 1,
+    documentation:
+      "Brook's own: the records of a compressed batch may decompress to at most this many times max.message.bytes (topic config max.decompression.ratio).",
+    dynamic: true,
   },
   {
     name: 'log.retention.timestamp.type',
@@ -792,6 +873,47 @@ const definitions = [
     minimum: 1,
     documentation: "Forget an idle idempotent producer's sequence state after this long.",
     dynamic: true,
+  },
+
+  // --- shared subscriptions (push delivery and queues, src/share)
+  {
+    name: 'share.record.lock.duration.ms',
+    field: 'shareRecordLockDurationMs',
+    type: 'int',
+    defaultValue: 30000,
+    minimum: 1,
+    documentation:
+      'How long a consumer holds a record it was given before the record is available again (a subscription may set its own ackTimeoutMs).',
+    dynamic: false,
+  },
+  {
+    name: 'share.delivery.count.limit',
+    field: 'shareDeliveryCountLimit',
+    type: 'int',
+    defaultValue: 5,
+    minimum: 1,
+    documentation:
+      'Deliveries of one record before it goes to the dead-letter topic (a subscription may set its own maxDeliveries).',
+    dynamic: false,
+  },
+  {
+    name: 'share.partition.max.record.locks',
+    field: 'sharePartitionMaxRecordLocks',
+    type: 'int',
+    defaultValue: 2000,
+    minimum: 1,
+    documentation:
+      'Records of one source partition a subscription tracks at once (read ahead, in flight, delayed); reading pauses at the limit.',
+    dynamic: false,
+  },
+  {
+    name: 'share.state.topic.num.partitions',
+    field: 'shareStateTopicNumPartitions',
+    type: 'int',
+    defaultValue: 10,
+    minimum: 1,
+    documentation: 'Partitions of __share_group_state; fixed once the topic exists.',
+    dynamic: false,
   },
 ] as const satisfies readonly BrokerSettingDefinition[];
 

@@ -275,6 +275,7 @@ export function toLogConfig(effective: ReadonlyMap<string, ConfigValue>): LogCon
     messageTimestampAfterMaxMs: finite(get('message.timestamp.after.max.ms')),
     retentionTimestampType: get('retention.timestamp.type') as RetentionTimestampType,
     maxMessageBytes: finite(get('max.message.bytes')),
+    maxDecompressionRatio: get('max.decompression.ratio') as number,
   };
 }
 

@@ -3,6 +3,7 @@
 // log.retention.hours in server.properties changes every topic that did not override retention.ms.
 
 import { type ConfigDefinition, type ConfigValue, LONG_MAX_VALUE } from './definitions.js';
+import { DEFAULT_DECOMPRESSION_RATIO_MAX } from '../record/decompression-stream.js';
 
 export interface TopicConfigDefinition extends ConfigDefinition {
   /**
@@ -182,6 +183,16 @@ const definitions: TopicConfigDefinition[] = [
     minimum: 0,
     brokerSynonyms: ['message.max.bytes'],
     documentation: 'The largest record batch the topic accepts.',
+    dynamic: true,
+  },
+  {
+    name: 'max.decompression.ratio',
+    type: 'int',
+    defaultValue: DEFAULT_DECOMPRESSION_RATIO_MAX,
+    minimum: 1,
+    brokerSynonyms: ['log.max.decompression.ratio'],
+    documentation:
+      "Brook's own: the records of a compressed batch may decompress to at most this many times max.message.bytes; a larger batch is refused with INVALID_RECORD.",
     dynamic: true,
   },
   {

@@ -11,6 +11,9 @@
 // append (NOT_ENOUGH_REPLICAS), and the answer waits until the high watermark covers the last
 // offset (every ISR member has flushed it), at most the request's timeoutMs (REQUEST_TIMED_OUT).
 // On a single broker neither applies and nothing is consulted.
+//
+// A topic whose tenant (storage.quota.topic.prefixes) is at its storage quota is refused with
+// POLICY_VIOLATION and a message saying so, before anything is appended.
 
 import { ErrorCode } from '../protocol/errors.js';
 import { ApiKey } from '../protocol/generated/index.js';
@@ -18,6 +21,7 @@ import type { ProduceResponsePartitionProduceResponseInput } from '../protocol/g
 import { leaderNodeEndpoints, type PartitionLeadership } from '../cluster/partition-leadership.js';
 import type { TopicTraffic } from '../observability/metrics.js';
 import type { Partition } from '../replica/partition.js';
+import type { ReplicaState } from '../replica/replica-state.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
 import type { AppendResult } from '../storage/partition-log.js';
 import { errorMessageOf, kafkaErrorCodeOf } from './shared/errors.js';
@@ -33,6 +37,8 @@ export interface ProduceHandlerDependencies {
   readonly minInsyncReplicasOf?: (topic: string) => number;
   /** Cluster mode: who leads each partition; only the leader appends. */
   readonly leadership?: PartitionLeadership;
+  /** Why a topic's tenant may not store `bytes` more (storage quotas), or null. */
+  readonly storageQuotaRefusal?: (topic: string, bytes: number) => string | null;
 }
 
 const ACKS_ALL = -1;
@@ -95,7 +101,18 @@ export function createProduceHandler(dependencies: ProduceHandlerDependencies) {
             response.errorMessage = `Produce v${context.apiVersion} may not carry zstd batches (v7 or later may)`;
             return response;
           }
-          const waitsForReplicas = request.acks === ACKS_ALL && partition.replicaState !== null;
+          const storageRefusal = dependencies.storageQuotaRefusal?.(
+            topicData.name,
+            partitionData.records.length,
+          );
+          if (storageRefusal != null) {
+            response.errorCode = ErrorCode.POLICY_VIOLATION;
+            response.errorMessage = storageRefusal;
+            return response;
+          }
+          // The leadership term the append happens in: only its followers may acknowledge it.
+          const term = partition.replicaState;
+          const waitsForReplicas = request.acks === ACKS_ALL && term !== null;
           const minInsyncReplicas = waitsForReplicas
             ? (dependencies.minInsyncReplicasOf?.(topicData.name) ?? 1)
             : 1;
@@ -116,6 +133,7 @@ export function createProduceHandler(dependencies: ProduceHandlerDependencies) {
               ? appended.acknowledged.then(() =>
                   awaitReplicas(
                     partition,
+                    term,
                     appended.lastOffset,
                     request.timeoutMs,
                     context.signal,
@@ -177,13 +195,15 @@ export function createProduceHandler(dependencies: ProduceHandlerDependencies) {
 
 /**
  * acks=all on a replicated partition: waits until the high watermark passes `lastOffset`; after
- * `timeoutMs` the answer is REQUEST_TIMED_OUT (the records stay in the log, as in Kafka). If the
+ * `timeoutMs` the answer is REQUEST_TIMED_OUT (the records stay in the log, as in Kafka); if this
+ * broker stops leading meanwhile, NOT_LEADER_OR_FOLLOWER at once. If the
  * ISR shrank below min.insync.replicas meanwhile (the high watermark passed because lagging
  * followers left), the answer is NOT_ENOUGH_REPLICAS_AFTER_APPEND: the records are in the log but
  * on fewer replicas than the producer asked for. Never rejects.
  */
 async function awaitReplicas(
   partition: Partition,
+  term: ReplicaState | null,
   lastOffset: number,
   timeoutMs: number,
   connectionSignal: AbortSignal,
@@ -192,8 +212,17 @@ async function awaitReplicas(
 ): Promise<void> {
   const signal = AbortSignal.any([connectionSignal, AbortSignal.timeout(Math.max(0, timeoutMs))]);
   try {
+    // Deposed before the flush completed: a follower's high watermark is the new leader's, which
+    // says nothing of the records appended here.
+    if (partition.replicaState !== term) throw new Error('the leadership changed');
     await partition.waitForHighWatermark(lastOffset + 1, signal);
   } catch {
+    if (partition.replicaState !== term) {
+      // Deposed (or re-elected in a new epoch) while waiting: the client asks the leader again.
+      response.errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
+      response.errorMessage = `this broker stopped leading the partition before offset ${lastOffset} was replicated`;
+      return;
+    }
     response.errorCode = ErrorCode.REQUEST_TIMED_OUT;
     response.errorMessage = `the in-sync replicas did not reach offset ${lastOffset} within ${timeoutMs} ms`;
     return;

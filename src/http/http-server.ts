@@ -3,11 +3,15 @@
 // delivery API and the console will add theirs), so this module knows paths and status codes and
 // nothing of what answers them.
 //
-// Only GET is served; an unknown path is 404 and another method 405. A route that throws is a bug:
-// the request gets 500 and the error goes to the logger, and the server keeps serving.
+// The simple routes (metrics, health) answer GET with a whole body; an unknown path is 404 and
+// another method 405. A route that throws is a bug: the request gets 500 and the error goes to
+// the logger, and the server keeps serving. A mount takes every request under a path prefix with
+// the raw request and response (the push delivery API: other methods, bodies, streams); it is
+// added once the broker part behind it exists, so until then its paths are 404.
 
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 
 import type { ListenerAddress } from '../config/listeners.js';
 import type { ServerLogger } from '../server/logger.js';
@@ -19,12 +23,32 @@ export interface HttpAnswer {
   readonly body: string;
 }
 
+/** Takes an HTTP upgrade (WebSocket) under a mount's prefix; owns the socket from then on. */
+export type HttpUpgradeHandler = (
+  request: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  url: URL,
+) => void;
+
 /** Answers one GET; the URL's search parameters are given parsed. */
 export type HttpRoute = (query: URLSearchParams) => HttpAnswer | Promise<HttpAnswer>;
+
+/** Serves every request under a mount's prefix; owns the response from then on. */
+export type HttpMountHandler = (
+  request: IncomingMessage,
+  response: ServerResponse,
+  url: URL,
+) => void;
 
 export interface HttpDoor {
   /** Bound addresses: the actual port when port 0 was asked for. */
   readonly listeners: ReadonlyArray<{ readonly host: string; readonly port: number }>;
+  /**
+   * Sends every request whose path starts with `prefix` to `handler`, and upgrades to `upgrade`
+   * (refused without one); returns the unmount.
+   */
+  mount(prefix: string, handler: HttpMountHandler, upgrade?: HttpUpgradeHandler): () => void;
   /** Stops accepting, ends idle keep-alive connections and resolves once every server closed. */
   stop(): Promise<void>;
 }
@@ -49,9 +73,28 @@ export async function startHttpDoor(options: {
 }): Promise<HttpDoor> {
   const { routes, logger } = options;
   const servers: Server[] = [];
+  const mounts = new Map<string, HttpMountHandler>();
+  const upgrades = new Map<string, HttpUpgradeHandler>();
+
+  const serveUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const url = new URL(request.url ?? '/', 'http://brook');
+    for (const [prefix, handler] of upgrades) {
+      if (url.pathname.startsWith(prefix)) {
+        handler(request, socket, head, url);
+        return;
+      }
+    }
+    socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+  };
 
   const serve = (request: IncomingMessage, response: ServerResponse): void => {
     const url = new URL(request.url ?? '/', 'http://brook');
+    for (const [prefix, handler] of mounts) {
+      if (url.pathname.startsWith(prefix)) {
+        handler(request, response, url);
+        return;
+      }
+    }
     const route = routes.get(url.pathname);
     if (route === undefined) {
       send(response, jsonAnswer(404, { error: `no such path: ${url.pathname}` }));
@@ -79,6 +122,7 @@ export async function startHttpDoor(options: {
   try {
     for (const listener of options.listeners) {
       const server = createServer(serve);
+      server.on('upgrade', serveUpgrade);
       servers.push(server);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -102,6 +146,14 @@ export async function startHttpDoor(options: {
       host: options.listeners[index].host,
       port: (server.address() as AddressInfo).port,
     })),
+    mount(prefix, handler, upgrade) {
+      mounts.set(prefix, handler);
+      if (upgrade !== undefined) upgrades.set(prefix, upgrade);
+      return () => {
+        if (mounts.get(prefix) === handler) mounts.delete(prefix);
+        if (upgrades.get(prefix) === upgrade) upgrades.delete(prefix);
+      };
+    },
     stop: () => closeAll(servers),
   };
 }
@@ -121,7 +173,10 @@ async function closeAll(servers: readonly Server[]): Promise<void> {
         (server) =>
           new Promise<void>((resolve) => {
             server.close(() => resolve());
-            server.closeIdleConnections();
+            // The door stops last, once every part behind it has: a connection still open now
+            // (a keep-alive socket whose client has not noticed an ended stream) has nothing
+            // left to wait for.
+            server.closeAllConnections();
           }),
       ),
   );

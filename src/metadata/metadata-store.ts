@@ -12,6 +12,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { ClientQuotaStore, StoredClientQuota } from '../quota/client-quotas.js';
 import { BrookError, type BrookErrorCode } from '../util/errors.js';
 
 export interface TopicMetadata {
@@ -75,14 +76,17 @@ interface StoredDocument {
   clusterId: string;
   topics: StoredTopic[];
   brokerConfigs: Record<string, string>;
+  /** Absent in documents written before client quotas. */
+  clientQuotas?: StoredClientQuota[];
 }
 
 const documentName = 'metadata.json';
 
-export class LocalMetadataStore implements MetadataStore {
+export class LocalMetadataStore implements MetadataStore, ClientQuotaStore {
   private readonly topicsByName = new Map<string, TopicMetadata>();
   private readonly topicsById = new Map<string, TopicMetadata>();
   private dynamicBrokerConfigs: Record<string, string> = {};
+  private storedClientQuotas: readonly StoredClientQuota[] = [];
   private mutations: Promise<unknown> = Promise.resolve();
 
   private constructor(
@@ -115,6 +119,7 @@ export class LocalMetadataStore implements MetadataStore {
       });
     }
     store.dynamicBrokerConfigs = document?.brokerConfigs ?? {};
+    store.storedClientQuotas = document?.clientQuotas ?? [];
     if (document === undefined) await store.persist();
     return store;
   }
@@ -184,6 +189,16 @@ export class LocalMetadataStore implements MetadataStore {
     });
   }
 
+  clientQuotas(): readonly StoredClientQuota[] {
+    return this.storedClientQuotas;
+  }
+
+  setClientQuotas(quotas: readonly StoredClientQuota[]): Promise<void> {
+    return this.mutate(() => {
+      this.storedClientQuotas = quotas.map((quota) => ({ ...quota, values: { ...quota.values } }));
+    });
+  }
+
   private require(name: string): TopicMetadata {
     const topic = this.topicsByName.get(name);
     if (topic === undefined) {
@@ -231,6 +246,7 @@ export class LocalMetadataStore implements MetadataStore {
         internal: topic.internal,
       })),
       brokerConfigs: this.dynamicBrokerConfigs,
+      clientQuotas: [...this.storedClientQuotas],
     };
     const path = join(this.directory, documentName);
     const temporaryPath = `${path}.tmp`;

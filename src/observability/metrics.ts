@@ -78,6 +78,7 @@ export class BrokerMetrics implements TopicTraffic {
   private readonly bytesIn: Counter<'topic'>;
   private readonly bytesOut: Counter<'topic'>;
   private readonly fsyncs: Histogram;
+  private readonly connectionsRefused: Counter<'limit'>;
 
   constructor(sources: MetricsSources, options: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -110,6 +111,12 @@ export class BrokerMetrics implements TopicTraffic {
       name: 'brook_topic_bytes_out_total',
       help: 'Record-batch bytes served to fetchers, per topic (Kafka: BytesOutPerSec).',
       labelNames: ['topic'],
+      registers,
+    });
+    this.connectionsRefused = new Counter({
+      name: 'brook_connections_refused_total',
+      help: 'Connections closed on accept, per limit that refused them (max.connections, max.connections.per.ip, max.connection.creation.rate, connection_creation_rate).',
+      labelNames: ['limit'],
       registers,
     });
     this.fsyncs = new Histogram({
@@ -248,6 +255,10 @@ export class BrokerMetrics implements TopicTraffic {
         this.registry.removeSingleMetric(`brook_nodejs_${name}`);
       }
     }
+  }
+
+  connectionRefused(limit: string): void {
+    this.connectionsRefused.inc({ limit });
   }
 
   requestAnswered(observation: RequestObservation): void {

@@ -20,7 +20,12 @@ import {
   updateBatchCrc,
   writeInt64,
 } from './batch.js';
-import { compress, decompress, decompressSync } from './compression.js';
+import { compress } from './compression.js';
+import {
+  DEFAULT_DECOMPRESSION_RATIO_MAX,
+  decompressedPieces,
+  type DecompressionLimit,
+} from './decompression-stream.js';
 import { assert } from '../util/assert.js';
 
 export interface RecordHeader {
@@ -157,61 +162,60 @@ class VarintReader {
   }
 }
 
-/** A reader over the record that starts at `reader`'s position; checks that it fits the batch. */
-function nextRecord(reader: VarintReader, body: Buffer, index: number): VarintReader {
-  const length = reader.varint();
-  const end = reader.position + length;
-  if (length < 0 || end > body.length) {
+/** Decodes the record `reader` spans (its length varint already read); `index` names it in errors. */
+function decodeRecord(reader: VarintReader, header: BatchHeader, index: number): DecodedRecord {
+  const end = reader.end;
+  const attributes = reader.int8();
+  const timestampDelta = reader.varlong();
+  const offsetDelta = reader.varint();
+  const key = reader.nullableBytes();
+  const value = reader.nullableBytes();
+  const headersCount = reader.varint();
+  if (headersCount < 0)
     throw new RecordError(
       RecordErrorCode.CORRUPT_MESSAGE,
-      `record ${index} declares ${length} bytes past the batch end`,
+      `record ${index} has ${headersCount} headers`,
+    );
+  const headers: RecordHeader[] = [];
+  for (let headerIndex = 0; headerIndex < headersCount; headerIndex++) {
+    const keyLength = reader.varint();
+    const headerKey = reader.bytes(keyLength).toString('utf8');
+    headers.push({ key: headerKey, value: reader.nullableBytes() });
+  }
+  if (reader.position !== end) {
+    throw new RecordError(
+      RecordErrorCode.CORRUPT_MESSAGE,
+      `record ${index} has ${end - reader.position} stray bytes`,
     );
   }
-  return new VarintReader(body, reader.position, end);
+  return {
+    attributes,
+    timestampDelta,
+    offsetDelta,
+    offset: header.baseOffset + offsetDelta,
+    timestamp: header.baseTimestamp + timestampDelta,
+    key,
+    value,
+    headers,
+  };
 }
 
-function decodeRecords(header: BatchHeader, body: Buffer): DecodedRecord[] {
-  const records: DecodedRecord[] = [];
-  const reader = new VarintReader(body, 0, body.length);
-  for (let index = 0; index < header.recordsCount; index++) {
-    const recordReader = nextRecord(reader, body, index);
-    const end = recordReader.end;
-    const attributes = recordReader.int8();
-    const timestampDelta = recordReader.varlong();
-    const offsetDelta = recordReader.varint();
-    const key = recordReader.nullableBytes();
-    const value = recordReader.nullableBytes();
-    const headersCount = recordReader.varint();
-    if (headersCount < 0)
-      throw new RecordError(
-        RecordErrorCode.CORRUPT_MESSAGE,
-        `record ${index} has ${headersCount} headers`,
-      );
-    const headers: RecordHeader[] = [];
-    for (let headerIndex = 0; headerIndex < headersCount; headerIndex++) {
-      const keyLength = recordReader.varint();
-      const headerKey = recordReader.bytes(keyLength).toString('utf8');
-      headers.push({ key: headerKey, value: recordReader.nullableBytes() });
-    }
-    if (recordReader.position !== end) {
-      throw new RecordError(
-        RecordErrorCode.CORRUPT_MESSAGE,
-        `record ${index} has ${end - recordReader.position} stray bytes`,
-      );
-    }
-    reader.position = end;
-    records.push({
-      attributes,
-      timestampDelta,
-      offsetDelta,
-      offset: header.baseOffset + offsetDelta,
-      timestamp: header.baseTimestamp + timestampDelta,
-      key,
-      value,
-      headers,
-    });
+/**
+ * The zigzag varint at `position` and its size in bytes, or null when `buffer` ends inside it
+ * (the next piece holds the rest).
+ */
+function peekVarint(buffer: Buffer, position: number): { value: number; bytes: number } | null {
+  let unsigned = 0;
+  for (let index = 0; index < 5; index++) {
+    if (position + index >= buffer.length) return null;
+    const byte = buffer[position + index];
+    unsigned |= (byte & 0x7f) << (7 * index);
+    if ((byte & 0x80) === 0) return { value: (unsigned >>> 1) ^ -(unsigned & 1), bytes: index + 1 };
   }
-  return records;
+  throw new RecordError(
+    RecordErrorCode.CORRUPT_MESSAGE,
+    'record length varint longer than 5 bytes',
+  );
 }
 
 function recordsSection(buffer: Buffer, position: number, header: BatchHeader): Buffer {
@@ -221,37 +225,133 @@ function recordsSection(buffer: Buffer, position: number, header: BatchHeader): 
   return buffer.subarray(position + BATCH_HEADER_BYTES, end);
 }
 
-/** Decodes the batch at `position`, decompressing its records when needed. */
-export async function decodeBatch(buffer: Buffer, position = 0): Promise<DecodedBatch> {
+/**
+ * How far the records of a compressed batch may decompress when the caller has no topic at hand
+ * (coordinators, tools): what a topic with default settings allows.
+ */
+/** max.message.bytes' default (Kafka's 1 MiB plus the 12 bytes of log overhead). */
+const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024 + 12;
+
+export const DEFAULT_DECOMPRESSION_LIMIT: DecompressionLimit = {
+  bytesMax: DEFAULT_DECOMPRESSION_RATIO_MAX * DEFAULT_MAX_MESSAGE_BYTES,
+  describe: `max.decompression.ratio ${DEFAULT_DECOMPRESSION_RATIO_MAX} × max.message.bytes ${DEFAULT_MAX_MESSAGE_BYTES}`,
+};
+
+/**
+ * Calls `visit` with each record of the batch at `position`, in order, until it returns false;
+ * returns the batch header. The records section is decompressed piece by piece
+ * (decompression-stream.ts): what is held at once is one piece plus the record that straddles
+ * pieces, never the whole section, and a batch whose records would decompress past `limit` is
+ * refused with INVALID_RECORD. A record's key, value and header values are views of a piece:
+ * copy them to keep them past the call. Throws CORRUPT_MESSAGE when the records do not match the
+ * batch's recordsCount or overrun it.
+ */
+export function forEachRecord(
+  buffer: Buffer,
+  position: number,
+  limit: DecompressionLimit,
+  visit: (record: DecodedRecord, index: number) => boolean | void,
+): BatchHeader {
   const header = decodeBatchHeader(buffer, position);
-  const body = await decompress(header.compression, recordsSection(buffer, position, header));
-  return { ...header, records: decodeRecords(header, body) };
+  if (header.recordsCount <= 0) return header;
+  const pieces = decompressedPieces(
+    header.compression,
+    recordsSection(buffer, position, header),
+    limit,
+  );
+  // Bytes not yet consumed: the tail of earlier pieces, concatenated only once a record fits.
+  let parts: Buffer[] = [];
+  let partsBytes = 0;
+  let bytesNeeded = 1;
+  let index = 0;
+  try {
+    for (const piece of pieces) {
+      parts.push(piece);
+      partsBytes += piece.length;
+      if (partsBytes < bytesNeeded) continue;
+      const body = parts.length === 1 ? parts[0] : Buffer.concat(parts, partsBytes);
+      let offset = 0;
+      while (index < header.recordsCount) {
+        const length = peekVarint(body, offset);
+        if (length === null) {
+          bytesNeeded = body.length - offset + 1;
+          break;
+        }
+        if (length.value < 0 || length.value > limit.bytesMax) {
+          throw new RecordError(
+            RecordErrorCode.CORRUPT_MESSAGE,
+            `record ${index} declares ${length.value} bytes`,
+          );
+        }
+        const end = offset + length.bytes + length.value;
+        if (end > body.length) {
+          bytesNeeded = end - offset;
+          break;
+        }
+        const record = decodeRecord(
+          new VarintReader(body, offset + length.bytes, end),
+          header,
+          index,
+        );
+        offset = end;
+        index++;
+        if (visit(record, index - 1) === false) return header;
+      }
+      if (index === header.recordsCount) return header;
+      parts = offset < body.length ? [body.subarray(offset)] : [];
+      partsBytes = body.length - offset;
+    }
+  } finally {
+    pieces.return();
+  }
+  throw new RecordError(
+    RecordErrorCode.CORRUPT_MESSAGE,
+    partsBytes > 0
+      ? `record ${index} declares bytes past the batch end`
+      : `batch declares ${header.recordsCount} records but holds ${index}`,
+  );
 }
 
-export function decodeBatchSync(buffer: Buffer, position = 0): DecodedBatch {
-  const header = decodeBatchHeader(buffer, position);
-  const body = decompressSync(header.compression, recordsSection(buffer, position, header));
-  return { ...header, records: decodeRecords(header, body) };
+/**
+ * Decodes the batch at `position` with all its records. The records together are held in
+ * memory, so `limit` bounds what this costs; a caller that can look at one record at a time
+ * uses forEachRecord.
+ */
+export function decodeBatchSync(
+  buffer: Buffer,
+  position = 0,
+  limit: DecompressionLimit = DEFAULT_DECOMPRESSION_LIMIT,
+): DecodedBatch {
+  const records: DecodedRecord[] = [];
+  const header = forEachRecord(buffer, position, limit, (record) => {
+    records.push(record);
+  });
+  return { ...header, records };
+}
+
+/** decodeBatchSync for callers that await (it never waits; kept for their signatures). */
+export async function decodeBatch(
+  buffer: Buffer,
+  position = 0,
+  limit: DecompressionLimit = DEFAULT_DECOMPRESSION_LIMIT,
+): Promise<DecodedBatch> {
+  return decodeBatchSync(buffer, position, limit);
 }
 
 /**
  * The largest record timestamp of the batch at `position` (baseTimestamp + timestampDelta over
- * its records), or -1 when it holds none. Reads only each record's length, attributes and
- * timestampDelta; compressed records are decompressed first. Throws CORRUPT_MESSAGE when a record
- * overruns the batch.
+ * its records), or -1 when it holds none. Compressed records are decompressed piece by piece,
+ * within `limit`. Throws CORRUPT_MESSAGE when a record overruns the batch.
  */
-export function recordsMaxTimestamp(buffer: Buffer, position = 0): number {
-  const header = decodeBatchHeader(buffer, position);
-  const body = decompressSync(header.compression, recordsSection(buffer, position, header));
-  const reader = new VarintReader(body, 0, body.length);
+export function recordsMaxTimestamp(
+  buffer: Buffer,
+  position = 0,
+  limit: DecompressionLimit = DEFAULT_DECOMPRESSION_LIMIT,
+): number {
   let maxTimestamp = -1;
-  for (let index = 0; index < header.recordsCount; index++) {
-    const recordReader = nextRecord(reader, body, index);
-    const end = recordReader.end;
-    recordReader.int8();
-    maxTimestamp = Math.max(maxTimestamp, header.baseTimestamp + recordReader.varlong());
-    reader.position = end;
-  }
+  forEachRecord(buffer, position, limit, (record) => {
+    maxTimestamp = Math.max(maxTimestamp, record.timestamp);
+  });
   return maxTimestamp;
 }
 

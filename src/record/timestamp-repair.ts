@@ -8,7 +8,8 @@
 // broker stamps maxTimestamp itself, so nothing needs repairing.
 
 import { AttributeBit, BatchField, readInt64, updateBatchCrc, writeInt64 } from './batch.js';
-import { recordsMaxTimestamp } from './records.js';
+import type { DecompressionLimit } from './decompression-stream.js';
+import { DEFAULT_DECOMPRESSION_LIMIT, recordsMaxTimestamp } from './records.js';
 
 /** True when the header of the batch at `position` cannot be right: it must take the slow path. */
 export function hasInconsistentMaxTimestamp(buffer: Buffer, position: number): boolean {
@@ -26,8 +27,12 @@ export function hasInconsistentMaxTimestamp(buffer: Buffer, position: number): b
  * header. Returns the maxTimestamp the batch now carries. The caller has already checked the
  * batch's CRC, so the new CRC vouches for the same records.
  */
-export function repairMaxTimestamp(buffer: Buffer, position: number): number {
-  const maxTimestamp = recordsMaxTimestamp(buffer, position);
+export function repairMaxTimestamp(
+  buffer: Buffer,
+  position: number,
+  limit: DecompressionLimit = DEFAULT_DECOMPRESSION_LIMIT,
+): number {
+  const maxTimestamp = recordsMaxTimestamp(buffer, position, limit);
   if (maxTimestamp !== readInt64(buffer, position + BatchField.maxTimestamp)) {
     writeInt64(buffer, position + BatchField.maxTimestamp, maxTimestamp);
     updateBatchCrc(buffer, position);

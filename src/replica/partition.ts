@@ -75,6 +75,8 @@ export class Partition {
   private readonly listeners = new Set<HighWatermarkListener>();
   /** Parked follower fetches, woken by appends (registered only while this broker leads with followers). */
   private readonly appendListeners = new Set<HighWatermarkListener>();
+  /** acks=all waits, told when the leadership term they began in ends. */
+  private readonly termListeners = new Set<() => void>();
   private lastHighWatermark: number;
   private lastStableOffsetSeen: number;
   private readonly producers = new ProducerStateManager();
@@ -151,6 +153,7 @@ export class Partition {
     this.leaderEpochValue = leaderEpoch;
     this.replication = replication;
     this.leaderHighWatermark = null;
+    this.endTerm();
     this.notifyIfAdvanced();
   }
 
@@ -169,6 +172,12 @@ export class Partition {
     this.leaderEpochValue = leaderEpoch;
     this.replication = null;
     this.leaderHighWatermark ??= 0;
+    this.endTerm();
+  }
+
+  /** The ReplicaState changed: acks=all waits of an earlier term stop (the producer retries). */
+  private endTerm(): void {
+    for (const listener of [...this.termListeners]) listener();
   }
 
   /** The followers' states while this broker leads a replicated partition, else null. */
@@ -222,20 +231,30 @@ export class Partition {
     this.notifyIfAdvanced();
   }
 
-  /** Resolves once the high watermark reaches `offset` (acks=all), or rejects when `signal` aborts. */
+  /**
+   * Resolves once the high watermark reaches `offset` (acks=all); rejects when `signal` aborts or
+   * when this broker stops leading in the term the wait began in (deposed, or a new epoch): the
+   * followers of that term will never report the offset to it.
+   */
   waitForHighWatermark(offset: number, signal?: AbortSignal): Promise<void> {
     if (this.highWatermark >= offset) return resolved;
+    const term = this.replication;
     return new Promise((resolve, reject) => {
       const finish = (error?: Error): void => {
         unsubscribe();
+        this.termListeners.delete(onTermEnd);
         signal?.removeEventListener('abort', onAbort);
         if (error) reject(error);
         else resolve();
       };
       const onAbort = (): void => finish(new Error('stopped waiting for the high watermark'));
+      const onTermEnd = (): void => {
+        if (this.replication !== term) finish(new Error('the leadership changed while waiting'));
+      };
       const unsubscribe = this.onHighWatermarkAdvance(() => {
         if (this.highWatermark >= offset) finish();
       });
+      this.termListeners.add(onTermEnd);
       signal?.addEventListener('abort', onAbort, { once: true });
     });
   }

@@ -11,6 +11,9 @@ import type { PartitionLog } from '../storage/partition-log.js';
 import type { InternalTopicStorage } from './internal-topic.js';
 import { Partition } from './partition.js';
 
+/** How many of a topic's new partitions open their logs at the same time. */
+const PARTITION_OPEN_CONCURRENCY = 16;
+
 /** What the replica layer needs from storage: logs by topic and partition. */
 export interface LogStore {
   openLog(topic: string, partition: number, config: LogConfig): Promise<PartitionLog>;
@@ -203,16 +206,27 @@ export class ReplicaManager {
     const partitions = [...existing];
     partitions.length = Math.max(existing.length, metadata.partitionCount);
     const config = this.logConfigOf(metadata);
+    const indexes: number[] = [];
     for (let index = existing.length; index < metadata.partitionCount; index += 1) {
       if (this.hostsReplica !== undefined && !this.hostsReplica(metadata.name, index)) continue;
-      const log = await this.logs.openLog(metadata.name, index, config);
-      partitions[index] = new Partition(
-        metadata.name,
-        index,
-        log,
-        undefined,
-        this.producerIdExpirationMs,
+      indexes.push(index);
+    }
+    // A topic's new logs are opened a few at a time: each waits mostly on fsyncs of its own
+    // directory, which the disk overlaps.
+    for (let first = 0; first < indexes.length; first += PARTITION_OPEN_CONCURRENCY) {
+      const batch = indexes.slice(first, first + PARTITION_OPEN_CONCURRENCY);
+      const logs = await Promise.all(
+        batch.map((index) => this.logs.openLog(metadata.name, index, config)),
       );
+      batch.forEach((index, position) => {
+        partitions[index] = new Partition(
+          metadata.name,
+          index,
+          logs[position],
+          undefined,
+          this.producerIdExpirationMs,
+        );
+      });
     }
     return this.index(metadata, partitions);
   }

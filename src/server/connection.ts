@@ -9,6 +9,12 @@
 // pauses while the requests in flight or the response bytes not yet written exceed the limits, so
 // a client that sends without reading cannot grow the broker's memory.
 //
+// A quota's throttle (KIP-219) goes the same way: the response carries throttle_time_ms and goes
+// out at once, and the connection then starts no further request for that long (`mute`), so a
+// client that ignores the field is held back all the same. What is known when a request starts
+// (a produce's size) is charged then, so requests a client pipelined behind it wait for the
+// throttle instead of all being let through before the first one's response.
+//
 // All state here is touched only from socket events and handler completions on the event loop;
 // nothing is held across an await except through `pending` slots, which are resolved in place.
 
@@ -45,6 +51,13 @@ interface PendingResponse {
   closeConnection: boolean;
   chunks: Buffer[];
   responseBytes: number;
+  /** Set once the request is decoded: what a throttler is told of it. */
+  context?: RequestContext;
+  request?: unknown;
+  /** Event-loop time spent in the handler before its first await, and encoding its response. */
+  handlerMs: number;
+  /** The throttle decided when the request started, if any. */
+  startThrottleMs: number;
 }
 
 export interface ConnectionOptions {
@@ -57,6 +70,30 @@ export interface ConnectionOptions {
   readonly logger: ServerLogger;
   /** Told of every answered request (the broker's metrics); none when metrics are off. */
   readonly observer?: RequestObserver;
+  /** Client quotas: asked once per answered request how long to throttle the client. */
+  readonly throttler?: RequestThrottler;
+}
+
+/** What the server knows of a request once its response is ready, for client quotas. */
+export interface RequestUsage {
+  readonly context: RequestContext;
+  readonly request: unknown;
+  /** The handler's result (the response object); undefined when none is sent. */
+  readonly response: unknown;
+  /** The request frame's size: what a produce is charged. */
+  readonly requestBytes: number;
+  /** The encoded response's size: what a fetch is charged. */
+  readonly responseBytes: number;
+  /** Event-loop time spent handling and encoding, for request_percentage. */
+  readonly handlerMs: number;
+}
+
+/** Decides how long a client is throttled (0 = not at all), charging what each request used. */
+export interface RequestThrottler {
+  /** Charges what is known as a request starts (a produce's bytes). */
+  requestStarted(context: RequestContext, requestBytes: number): number;
+  /** Charges the rest once its response is ready (a fetch's bytes, handler time). */
+  requestAnswered(usage: RequestUsage): number;
 }
 
 /** What the server tells the metrics of each request it answered. */
@@ -78,6 +115,7 @@ export class Connection {
   private readonly limits: ServerLimits;
   private readonly logger: ServerLogger;
   private readonly observer: RequestObserver | undefined;
+  private readonly throttler: RequestThrottler | undefined;
   private readonly decoder: FrameDecoder;
   private readonly abortController = new AbortController();
 
@@ -95,6 +133,9 @@ export class Connection {
   private lastActivityMs: number;
   private partialFrameSinceMs: number | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
+  /** Set while a quota's throttle holds the connection: no request is started until it fires. */
+  private muteTimer: NodeJS.Timeout | null = null;
+  private muteUntilMs = 0;
   private drainedWaiters: Array<() => void> = [];
 
   constructor(options: ConnectionOptions) {
@@ -106,6 +147,7 @@ export class Connection {
     this.limits = options.limits;
     this.logger = options.logger;
     this.observer = options.observer;
+    this.throttler = options.throttler;
     this.remoteAddress = options.socket.remoteAddress ?? '';
     this.remotePort = options.socket.remotePort ?? 0;
     this.decoder = new FrameDecoder(options.limits.requestBytesMax);
@@ -208,6 +250,7 @@ export class Connection {
   }
 
   private overLimits(): boolean {
+    if (this.muteTimer !== null) return true;
     const bytes = this.inFlightBytes + this.socket.writableLength;
     if (this.limits.inFlightBytesMax >= 0 && bytes > this.limits.inFlightBytesMax) return true;
     return this.pending.length >= this.limits.inFlightRequestsMax;
@@ -266,6 +309,12 @@ export class Connection {
 
     const context = this.context(header);
     const slot = this.enqueue(frame.length);
+    slot.context = context;
+    slot.request = request;
+    if (this.throttler !== undefined) {
+      slot.startThrottleMs = this.throttler.requestStarted(context, frame.length);
+      if (slot.startThrottleMs > 0) this.mute(slot.startThrottleMs);
+    }
     if (handler.refusedBelow !== undefined && apiVersion < handler.refusedBelow) {
       this.complete(
         slot,
@@ -277,8 +326,10 @@ export class Connection {
       return;
     }
     let result: unknown;
+    const handlerStartedMs = performance.now();
     try {
       result = handler.handle(request, context);
+      slot.handlerMs = performance.now() - handlerStartedMs;
     } catch (error) {
       this.fail(slot, handler, header, request, context, error);
       return;
@@ -316,6 +367,8 @@ export class Connection {
       closeConnection: false,
       chunks: [],
       responseBytes: 0,
+      handlerMs: 0,
+      startThrottleMs: 0,
     };
     this.pending.push(slot);
     this.inFlightBytes += requestBytes;
@@ -334,27 +387,20 @@ export class Connection {
     if (result === CLOSE_CONNECTION) {
       slot.closeConnection = true;
     } else if (result !== NO_RESPONSE) {
-      const api = this.apiMessages.get(header.apiKey)!;
-      try {
-        const writer = new Writer({ frameLength: true });
-        encodeResponseHeader(writer, header.apiKey, responseVersion, header.correlationId);
-        api.response.encode(writer, responseVersion, result as never);
-        const { chunks, byteLength } = writer.finish();
-        slot.chunks = chunks;
-        slot.responseBytes = byteLength;
-        this.inFlightBytes += byteLength;
-      } catch (error) {
-        // A response the codec refuses is a handler bug; the client cannot be answered correctly.
-        this.logger.error('cannot encode response', {
-          connectionId: this.id,
-          apiKey: header.apiKey,
-          apiVersion: responseVersion,
-          handlerApiKey: handler.apiKey,
-          error: (error as Error).message,
-        });
-        this.close(null);
-        return;
+      const encodeStartedMs = performance.now();
+      if (!this.encodeInto(slot, handler, header, responseVersion, result)) return;
+      slot.handlerMs += performance.now() - encodeStartedMs;
+    }
+    const throttleMs = Math.max(slot.startThrottleMs, this.answeredThrottleMs(slot, result));
+    if (throttleMs > 0) {
+      if (slot.chunks.length > 0 && typeof result === 'object' && result !== null) {
+        // Rare (only a client over its quota gets here), so the response is simply encoded again.
+        const { throttleTimeMs } = result as { throttleTimeMs?: number };
+        const throttled = { ...result, throttleTimeMs: Math.max(throttleTimeMs ?? 0, throttleMs) };
+        this.inFlightBytes -= slot.responseBytes;
+        if (!this.encodeInto(slot, handler, header, responseVersion, throttled)) return;
       }
+      this.mute(throttleMs);
     }
     if (this.observer !== undefined) {
       this.observer.requestAnswered({
@@ -366,6 +412,68 @@ export class Connection {
     }
     slot.ready = true;
     this.writeReady();
+  }
+
+  /** Encodes a response into its slot; false (and the connection closed) when the codec refuses. */
+  private encodeInto(
+    slot: PendingResponse,
+    handler: AnyHandler,
+    header: RequestHeader,
+    responseVersion: number,
+    result: unknown,
+  ): boolean {
+    const api = this.apiMessages.get(header.apiKey)!;
+    try {
+      const writer = new Writer({ frameLength: true });
+      encodeResponseHeader(writer, header.apiKey, responseVersion, header.correlationId);
+      api.response.encode(writer, responseVersion, result as never);
+      const { chunks, byteLength } = writer.finish();
+      slot.chunks = chunks;
+      slot.responseBytes = byteLength;
+      this.inFlightBytes += byteLength;
+      return true;
+    } catch (error) {
+      // A response the codec refuses is a handler bug; the client cannot be answered correctly.
+      this.logger.error('cannot encode response', {
+        connectionId: this.id,
+        apiKey: header.apiKey,
+        apiVersion: responseVersion,
+        handlerApiKey: handler.apiKey,
+        error: (error as Error).message,
+      });
+      this.close(null);
+      return false;
+    }
+  }
+
+  private answeredThrottleMs(slot: PendingResponse, result: unknown): number {
+    if (this.throttler === undefined || slot.context === undefined) return 0;
+    return this.throttler.requestAnswered({
+      context: slot.context,
+      request: slot.request,
+      response: result === NO_RESPONSE || result === CLOSE_CONNECTION ? undefined : result,
+      requestBytes: slot.requestBytes,
+      responseBytes: slot.responseBytes,
+      handlerMs: slot.handlerMs,
+    });
+  }
+
+  /**
+   * Starts no further request from this client for `durationMs` (a quota's throttle, KIP-219).
+   * Requests already started still complete and their responses still go out; a longer mute
+   * replaces a shorter one.
+   */
+  mute(durationMs: number): void {
+    if (this.closing) return;
+    const untilMs = performance.now() + durationMs;
+    if (this.muteTimer !== null && untilMs <= this.muteUntilMs) return;
+    if (this.muteTimer !== null) clearTimeout(this.muteTimer);
+    this.muteUntilMs = untilMs;
+    this.muteTimer = setTimeout(() => {
+      this.muteTimer = null;
+      this.updateFlowControl();
+    }, durationMs);
+    this.updateFlowControl();
   }
 
   private fail(
@@ -506,6 +614,8 @@ export class Connection {
     this.abortController.abort();
     if (this.idleTimer !== null) clearTimeout(this.idleTimer);
     this.idleTimer = null;
+    if (this.muteTimer !== null) clearTimeout(this.muteTimer);
+    this.muteTimer = null;
     this.pending.length = 0;
     this.receivedFrames.length = 0;
     this.inFlightBytes = 0;

@@ -1,5 +1,6 @@
 // The limits one connection lives under. Every queue in the server is bounded by one of these.
 
+import { parseConnectionsPerIpOverrides } from '../config/broker-definitions.js';
 import type { BrokerConfig } from '../config/index.js';
 
 export interface ServerLimits {
@@ -23,6 +24,13 @@ export interface ServerLimits {
   readonly connectionsMax: number;
   /** max.connections.per.ip: per remote address; a connection above it is closed on accept. */
   readonly connectionsPerIpMax: number;
+  /** max.connections.per.ip.overrides: per-address exceptions to connectionsPerIpMax. */
+  readonly connectionsPerIpOverrides: ReadonlyMap<string, number>;
+  /** max.connection.creation.rate: new connections per second; more are closed on accept. */
+  readonly connectionCreationRateMax: number;
+  /** quota.window.num and quota.window.size.seconds: the windows every quota rate uses. */
+  readonly quotaWindowCount: number;
+  readonly quotaWindowMs: number;
   /** How long stop() waits for in-flight requests to be answered before closing connections. */
   readonly shutdownGraceMs: number;
 }
@@ -34,6 +42,10 @@ export const defaultServerLimits: ServerLimits = {
   connectionsMaxIdleMs: 600000,
   connectionsMax: 2 ** 31 - 1,
   connectionsPerIpMax: 2 ** 31 - 1,
+  connectionsPerIpOverrides: new Map(),
+  connectionCreationRateMax: 2 ** 31 - 1,
+  quotaWindowCount: 11,
+  quotaWindowMs: 1000,
   shutdownGraceMs: 5000,
 };
 
@@ -45,6 +57,12 @@ export function serverLimitsFromConfig(config: BrokerConfig): ServerLimits {
     connectionsMaxIdleMs: config.connectionsMaxIdleMs,
     connectionsMax: config.maxConnections,
     connectionsPerIpMax: config.maxConnectionsPerIp,
+    connectionsPerIpOverrides: parseConnectionsPerIpOverrides(
+      config.maxConnectionsPerIpOverrides ?? '',
+    ),
+    connectionCreationRateMax: config.maxConnectionCreationRate,
+    quotaWindowCount: config.quotaWindowNum,
+    quotaWindowMs: config.quotaWindowSizeSeconds * 1000,
     shutdownGraceMs: defaultServerLimits.shutdownGraceMs,
   };
 }

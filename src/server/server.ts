@@ -9,7 +9,8 @@ import { apiMessages as generatedApiMessages } from '../protocol/generated/index
 import type { HandlerRegistry } from '../handlers/registry.js';
 import { assert } from '../util/assert.js';
 import { BrookError } from '../util/errors.js';
-import { Connection, type RequestObserver } from './connection.js';
+import { ConnectionQuotas, type ConnectionLimitName } from '../quota/connection-quotas.js';
+import { Connection, type RequestObserver, type RequestThrottler } from './connection.js';
 import { type ServerLimits, defaultServerLimits } from './limits.js';
 import { type ServerLogger, stderrLogger } from './logger.js';
 
@@ -21,7 +22,16 @@ export interface ServerOptions {
   /** The codecs by API key; the generated ones unless a test substitutes its own. */
   readonly apiMessages?: ReadonlyMap<number, ApiMessage>;
   /** Told of every answered request (the broker's metrics). */
-  readonly observer?: RequestObserver;
+  readonly observer?: ServerObserver;
+  /** Client quotas: how long to throttle a client after each request. */
+  readonly throttler?: RequestThrottler;
+  /** An `ip` client quota's connection_creation_rate for an address, if one applies. */
+  readonly connectionCreationRateOf?: (address: string) => number | undefined;
+}
+
+/** What the server tells the metrics: each answered request, each refused connection. */
+export interface ServerObserver extends RequestObserver {
+  connectionRefused?(limit: ConnectionLimitName): void;
 }
 
 /** A listener once bound: `port` is the actual one when port 0 was asked for. */
@@ -61,7 +71,20 @@ export async function startServer(options: ServerOptions): Promise<BrookServer> 
   if (options.listeners.length === 0) throw new ServerStartError('no listeners to start');
 
   const connections = new Set<Connection>();
-  const connectionsByAddress = new Map<string, number>();
+  const connectionQuotas = new ConnectionQuotas(
+    {
+      connectionsMax: limits.connectionsMax,
+      connectionsPerIpMax: limits.connectionsPerIpMax,
+      connectionsPerIpOverrides: limits.connectionsPerIpOverrides,
+      connectionCreationRateMax: limits.connectionCreationRateMax,
+      windows: { windowCount: limits.quotaWindowCount, windowMs: limits.quotaWindowMs },
+    },
+    {
+      creationRateOf: options.connectionCreationRateOf,
+      warn: (message, fields) => logger.warn(message, fields),
+      refused: (limit) => options.observer?.connectionRefused?.(limit),
+    },
+  );
   const servers: Server[] = [];
   const bound: BoundListener[] = [];
   let stopping = false;
@@ -72,18 +95,10 @@ export async function startServer(options: ServerOptions): Promise<BrookServer> 
       return;
     }
     const remoteAddress = socket.remoteAddress ?? '';
-    const fromAddress = connectionsByAddress.get(remoteAddress) ?? 0;
-    if (connections.size >= limits.connectionsMax || fromAddress >= limits.connectionsPerIpMax) {
-      const limit =
-        connections.size >= limits.connectionsMax ? 'max.connections' : 'max.connections.per.ip';
-      logger.warn(`refusing connection: ${limit} reached`, {
-        listener: listener.name,
-        remote: remoteAddress,
-      });
+    if (connectionQuotas.admit(remoteAddress, listener.name) !== null) {
       socket.destroy();
       return;
     }
-    connectionsByAddress.set(remoteAddress, fromAddress + 1);
     const connection = new Connection({
       id: nextConnectionId++,
       socket,
@@ -93,6 +108,7 @@ export async function startServer(options: ServerOptions): Promise<BrookServer> 
       limits,
       logger,
       observer: options.observer,
+      throttler: options.throttler,
     });
     connections.add(connection);
     logger.info('connection opened', {
@@ -102,9 +118,7 @@ export async function startServer(options: ServerOptions): Promise<BrookServer> 
     });
     void connection.closed.then(() => {
       connections.delete(connection);
-      const remaining = (connectionsByAddress.get(remoteAddress) ?? 1) - 1;
-      if (remaining === 0) connectionsByAddress.delete(remoteAddress);
-      else connectionsByAddress.set(remoteAddress, remaining);
+      connectionQuotas.release(remoteAddress);
     });
   };
 

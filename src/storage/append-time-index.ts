@@ -64,6 +64,8 @@ export class AppendTimeIndex {
   private file: LogFile | null = null;
   /** The write in progress: the flusher and a roll or close may both ask for one. */
   private writing: Promise<void> | null = null;
+  /** Entries written since the last fsync of the file. */
+  private unsynced = false;
 
   constructor(path: string, baseOffset: number) {
     this.path = path;
@@ -185,7 +187,7 @@ export class AppendTimeIndex {
   /** Opens the file for the writer (the segment is active); creates it empty for a new segment. */
   async openForAppend(io: FileIo, options: { empty: boolean }): Promise<void> {
     if (this.file !== null) return;
-    this.file = await io.open(this.path, { create: true });
+    this.file = await io.open(this.path, { create: true, bestEffort: true });
     if (options.empty) {
       assert(this.appendTimesMs.length === 0, 'a new segment has no append times');
       await this.file.truncate(0);
@@ -202,6 +204,7 @@ export class AppendTimeIndex {
     // Marked clean before the write, so that entries recorded (or extended) meanwhile mark
     // themselves dirty again for the next write.
     this.firstDirty = to;
+    this.unsynced = true;
     this.writing = this.file.write([bytes], from * APPEND_TIME_ENTRY_BYTES);
     try {
       await this.writing;
@@ -217,7 +220,9 @@ export class AppendTimeIndex {
   async syncAndClose(): Promise<void> {
     if (this.file === null) return;
     await this.writeDirty();
-    await this.file.datasync();
+    // Nothing written since the last fsync (an idle log stopping): nothing to make durable.
+    if (this.unsynced) await this.file.datasync();
+    this.unsynced = false;
     await this.close();
   }
 

@@ -12,10 +12,10 @@ import {
   validateRecordSet,
   type BatchSpan,
 } from '../record/batch.js';
-import { decodeBatchSync } from '../record/records.js';
+import { forEachRecord } from '../record/records.js';
 import { hasInconsistentMaxTimestamp, repairMaxTimestamp } from '../record/timestamp-repair.js';
 import type { AppendOrigin } from './log.js';
-import { isCompacted, type LogConfig } from './log-config.js';
+import { decompressionLimitOf, isCompacted, type LogConfig } from './log-config.js';
 
 /** The spans of `records`' batches, validated for an append from `origin` at broker time `now`. */
 export function validateAppend(
@@ -30,7 +30,7 @@ export function validateAppend(
     maxMessageBytes: config.maxMessageBytes,
     requireDenseOffsets: !isReplication,
   });
-  if (isCompacted(config) && !isReplication) requireKeys(records, spans);
+  if (isCompacted(config) && !isReplication) requireKeys(records, spans, config);
   const logAppendTime = config.messageTimestampType === 'LogAppendTime' && !isReplication;
   if (!isReplication && !logAppendTime) {
     for (const span of spans) {
@@ -38,28 +38,33 @@ export function validateAppend(
       // repaired here so that nothing downstream (time index, ListOffsets, record-time
       // retention) reads a timestamp older than the records'.
       if (hasInconsistentMaxTimestamp(records, span.position))
-        span.maxTimestamp = repairMaxTimestamp(records, span.position);
+        span.maxTimestamp = repairMaxTimestamp(
+          records,
+          span.position,
+          decompressionLimitOf(config),
+        );
       if (origin === 'client') checkTimestampBounds(records, span, now, config);
     }
   }
   return spans;
 }
 
-/** Compacted topics keep the newest record per key, so a record without a key has no place there. */
-function requireKeys(records: Buffer, spans: BatchSpan[]): void {
+/**
+ * Compacted topics keep the newest record per key, so a record without a key has no place there.
+ * Records are read one at a time as they decompress, within max.decompression.ratio.
+ */
+function requireKeys(records: Buffer, spans: BatchSpan[], config: LogConfig): void {
+  const limit = decompressionLimitOf(config);
   for (const span of spans) {
     if ((span.attributes & AttributeBit.control) !== 0) continue;
-    const decoded = decodeBatchSync(
-      records.subarray(span.position, span.position + span.sizeBytes),
-    );
-    for (const record of decoded.records) {
+    forEachRecord(records, span.position, limit, (record) => {
       if (record.key === null) {
         throw new RecordError(
           RecordErrorCode.INVALID_RECORD,
           'compacted topic cannot accept a record without a key',
         );
       }
-    }
+    });
   }
 }
 

@@ -18,8 +18,12 @@ export interface LogFile {
 }
 
 export interface FileIo {
-  /** Opens for reading and writing, creating the file when `create` is set. */
-  open(path: string, options: { create: boolean }): Promise<LogFile>;
+  /**
+   * Opens for reading and writing, creating the file when `create` is set. `bestEffort` marks a
+   * file whose unsynced writes may be lost at no cost but precision (the append-time index): the
+   * descriptor pool (file-pool.ts) may then close it between a write and a datasync.
+   */
+  open(path: string, options: { create: boolean; bestEffort?: boolean }): Promise<LogFile>;
   readFile(path: string): Promise<Buffer | null>;
   /** Writes a small file atomically and durably: temporary file, fsync, rename, directory fsync. */
   writeFileAtomic(path: string, data: Buffer): Promise<void>;

@@ -23,10 +23,18 @@
 // appending to the active segment meanwhile; the cleaner only reads that one).
 
 import { assert } from '../util/assert.js';
-import { buildBatch, decodeBatch, type DecodedBatch } from '../record/records.js';
+import { RecordError, RecordErrorCode } from '../record/batch.js';
+import {
+  buildBatch,
+  decodeBatchHeader,
+  decodeBatchSync,
+  forEachRecord,
+  type BatchHeader,
+  type DecodedBatch,
+} from '../record/records.js';
 import type { FileIo, LogFile } from './file-io.js';
 import type { TransactionView } from './log.js';
-import { isCompacted, type LogConfig } from './log-config.js';
+import { decompressionLimitOf, isCompacted, type LogConfig } from './log-config.js';
 import { backgroundPacer } from './pacing.js';
 import type { PartitionLog } from './partition-log.js';
 import { Segment, segmentFileName } from './segment.js';
@@ -69,13 +77,13 @@ export function cleanLog(log: PartitionLog, now: number): Promise<CleanResult> {
 export class LogCleaner {
   /**
    * Compaction's first dirty offset: segments below it were compacted by an earlier pass (the
-   * dirty ratio reads it). Kept in memory only, so the first pass after an open treats the
-   * whole log as dirty.
+   * dirty ratio reads it). The log manager keeps it in cleaner-offset-checkpoint and hands it
+   * back on open (`restore`); a log it does not list starts all dirty.
    */
   private cleanerCheckpointValue = 0;
   /**
    * The earliest delete horizon of the tombstones the last pass kept: once it has passed, a pass
-   * runs whatever the dirty ratio, to drop them. In memory only, like the checkpoint.
+   * runs whatever the dirty ratio, to drop them. Checkpointed beside the offset.
    */
   private tombstoneHorizonMs = Number.POSITIVE_INFINITY;
 
@@ -83,6 +91,16 @@ export class LogCleaner {
 
   get cleanerCheckpoint(): number {
     return this.cleanerCheckpointValue;
+  }
+
+  get tombstoneHorizon(): number {
+    return this.tombstoneHorizonMs;
+  }
+
+  /** The state an earlier life of the log checkpointed; called once, before any pass. */
+  restore(state: { cleanerCheckpoint: number; tombstoneHorizonMs?: number }): void {
+    this.cleanerCheckpointValue = Math.max(0, state.cleanerCheckpoint);
+    this.tombstoneHorizonMs = state.tombstoneHorizonMs ?? Number.POSITIVE_INFINITY;
   }
 
   /** Truncation: what is written from `offset` on has never been compacted. */
@@ -124,16 +142,19 @@ export class LogCleaner {
     // earlier pass left each key at most once there, so a clean record is stale only if the
     // dirty part has its key.
     const newestOffsetByKey = new Map<string, number>();
+    const limit = decompressionLimitOf(config);
     for (const segment of [...closed, active]) {
       if (segment.baseOffset < this.cleanerCheckpointValue) continue;
       if (segment.baseOffset >= stableEnd) break;
-      await readBatches(segment, pause, (batch) => {
+      await readBatches(segment, pause, (batch, raw) => {
         if (batch.isControl || batch.baseOffset + batch.lastOffsetDelta >= stableEnd) return;
         if (isAborted(batch)) return;
-        for (const record of batch.records) {
-          if (record.key !== null)
-            newestOffsetByKey.set(record.key.toString('latin1'), record.offset);
-        }
+        withinDecompressionLimit(() =>
+          forEachRecord(raw, 0, limit, (record) => {
+            if (record.key !== null)
+              newestOffsetByKey.set(record.key.toString('latin1'), record.offset);
+          }),
+        );
       });
     }
 
@@ -178,7 +199,7 @@ export class LogCleaner {
   }
 }
 
-type BatchTest = (batch: DecodedBatch) => boolean;
+type BatchTest = (batch: BatchHeader) => boolean;
 
 /** Whether a batch belongs to an aborted transaction, from the aborted transactions below `stableEnd`. */
 function abortedBatchTest(
@@ -210,10 +231,26 @@ function abortedBatchTest(
   };
 }
 
+/**
+ * Runs `decode` and returns its result, or null when the batch's records decompress past
+ * max.decompression.ratio (a batch that came in by replication, or before the topic's limit was
+ * lowered): the cleaner then keeps that batch as it is rather than stopping.
+ */
+function withinDecompressionLimit<T>(decode: () => T): T | null {
+  try {
+    return decode();
+  } catch (error) {
+    if (error instanceof RecordError && error.kafkaErrorCode === RecordErrorCode.INVALID_RECORD)
+      return null;
+    throw error;
+  }
+}
+
+/** Visits each batch of `segment` (CRC checked) with its header and bytes; records are the visitor's to decode. */
 async function readBatches(
   segment: Segment,
   pause: () => Promise<void>,
-  visit: (batch: DecodedBatch, raw: Buffer) => void | Promise<void>,
+  visit: (batch: BatchHeader, raw: Buffer) => void | Promise<void>,
 ): Promise<void> {
   segment.readers++;
   try {
@@ -226,7 +263,7 @@ async function readBatches(
           batch.offsetInBuffer,
           batch.offsetInBuffer + batch.sizeBytes,
         );
-        await visit(await decodeBatch(raw), raw);
+        await visit(decodeBatchHeader(raw), raw);
         await pause();
       },
     );
@@ -268,7 +305,7 @@ async function cleanSegment(
     buffered = [];
     bufferedBytes = 0;
   };
-  const emit = async (bytes: Buffer, batch: DecodedBatch): Promise<void> => {
+  const emit = async (bytes: Buffer, batch: BatchHeader): Promise<void> => {
     cleaned.onBatch(
       {
         position,
@@ -285,14 +322,24 @@ async function cleanSegment(
   };
 
   try {
-    await readBatches(segment, pause, async (batch, raw) => {
-      if (batch.isControl) {
-        await emit(raw, batch);
+    const limit = decompressionLimitOf(config);
+    await readBatches(segment, pause, async (header, raw) => {
+      if (header.isControl) {
+        await emit(raw, header);
         return;
       }
-      if (isAborted(batch)) {
-        recordsRemoved += batch.records.length;
+      if (isAborted(header)) {
+        recordsRemoved += header.recordsCount;
         changed = true;
+        return;
+      }
+      // The kept records are rebuilt into one batch, so this batch's records are held together:
+      // at most max.decompression.ratio × max.message.bytes of them.
+      const batch: DecodedBatch | null = withinDecompressionLimit(() =>
+        decodeBatchSync(raw, 0, limit),
+      );
+      if (batch === null) {
+        await emit(raw, header);
         return;
       }
       const horizonPassed = batch.hasDeleteHorizon && now >= batch.baseTimestamp;
@@ -340,7 +387,7 @@ async function cleanSegment(
         baseTimestamp: hasTombstones ? undefined : kept[0].timestamp,
         deleteHorizonMs,
       });
-      await emit(rebuilt, { ...batch, records: kept });
+      await emit(rebuilt, batch);
     });
     await writeOut();
     if (!changed) {

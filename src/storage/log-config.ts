@@ -1,5 +1,9 @@
 // A partition log's settings: Kafka's topic configs, in camelCase with units last.
 
+import {
+  DEFAULT_DECOMPRESSION_RATIO_MAX,
+  type DecompressionLimit,
+} from '../record/decompression-stream.js';
 import { StorageError, StorageErrorCode, KafkaStorageErrorCode } from './errors.js';
 
 export type CleanupPolicy = 'delete' | 'compact' | 'compact,delete';
@@ -51,6 +55,11 @@ export interface LogConfig {
   retentionTimestampType: RetentionTimestampType;
   /** max.message.bytes: the largest batch an append accepts. */
   maxMessageBytes: number;
+  /**
+   * max.decompression.ratio (Brook's own): the records of a compressed batch may decompress to
+   * at most this many times maxMessageBytes; a batch past that is refused (decompression bombs).
+   */
+  maxDecompressionRatio: number;
 }
 
 export const defaultLogConfig: Readonly<LogConfig> = Object.freeze({
@@ -71,7 +80,16 @@ export const defaultLogConfig: Readonly<LogConfig> = Object.freeze({
   messageTimestampAfterMaxMs: 60 * 60 * 1000,
   retentionTimestampType: 'append',
   maxMessageBytes: 1024 * 1024 + 12,
+  maxDecompressionRatio: DEFAULT_DECOMPRESSION_RATIO_MAX,
 });
+
+/** How far the records of one batch of this log may decompress, for record/forEachRecord. */
+export function decompressionLimitOf(config: LogConfig): DecompressionLimit {
+  return {
+    bytesMax: config.maxDecompressionRatio * config.maxMessageBytes,
+    describe: `max.decompression.ratio ${config.maxDecompressionRatio} × max.message.bytes ${config.maxMessageBytes}`,
+  };
+}
 
 export function isCompacted(config: LogConfig): boolean {
   return config.cleanupPolicy === 'compact' || config.cleanupPolicy === 'compact,delete';
@@ -105,6 +123,7 @@ export function validateLogConfig(config: LogConfig): LogConfig {
   if (config.minCleanableDirtyRatio > 1) problems.push('minCleanableDirtyRatio must be <= 1');
   atLeast('flushMessages', 1);
   atLeast('flushMs', 0);
+  atLeast('maxDecompressionRatio', 1);
   atLeast('maxMessageBytes', 0);
   atLeast('messageTimestampBeforeMaxMs', 0);
   atLeast('messageTimestampAfterMaxMs', 0);

@@ -4,18 +4,59 @@
 //
 // Logs are created, opened and deleted only through the manager; the layer above looks them up
 // with `getLog`. Background passes run one log at a time and yield between logs and chunks.
+//
+// Scale (thousands of partitions): start and stop open and close up to LOG_OPEN_CONCURRENCY logs
+// at once, since each waits mostly on fsyncs the disk can overlap; creating a log writes no
+// checkpoint (a log missing from the checkpoints is recovered from its last segment, which for a
+// new log is empty), and checkpoint requests that arrive while one is being written share the
+// next write.
 
 import { rethrowIfInvariant } from '../util/assert.js';
 import { lockDirectory, type DirectoryLock } from './directory-lock.js';
 import { readCheckpoint, writeCheckpoint, type CheckpointEntry } from './checkpoint.js';
 import { nodeFileIo, type FileIo } from './file-io.js';
+import { pooledFileIo } from './file-pool.js';
 import { defaultLogConfig, isCompacted, validateLogConfig, type LogConfig } from './log-config.js';
 import { PartitionLog, type SegmentInfo } from './partition-log.js';
 import { yieldToEventLoop } from './pacing.js';
 import { cleanLog, type CleanResult } from './log-cleaner.js';
 
+/** How many logs start and stop open or close at the same time. */
+export const LOG_OPEN_CONCURRENCY = 16;
+
+/**
+ * Runs `task` over `items` with at most `concurrency` running at once; resolves in input order.
+ * After a failure no new item starts, and the first error is thrown once the running ones end.
+ */
+async function mapBounded<T, R>(
+  items: readonly T[],
+  concurrency: number,
+  task: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  let failure: { error: unknown } | null = null;
+  const worker = async (): Promise<void> => {
+    while (next < items.length && failure === null) {
+      const index = next++;
+      try {
+        results[index] = await task(items[index]);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  if (failure !== null) throw (failure as { error: unknown }).error;
+  return results;
+}
+
 export const RECOVERY_POINT_CHECKPOINT = 'recovery-point-offset-checkpoint';
 export const LOG_START_OFFSET_CHECKPOINT = 'log-start-offset-checkpoint';
+/** Kafka's file: each compacted log's first dirty offset, so a restart does not recompact. */
+export const CLEANER_OFFSET_CHECKPOINT = 'cleaner-offset-checkpoint';
+/** Brook's own, same format: when the tombstones a compacted log kept may be dropped (ms). */
+export const CLEANER_TOMBSTONE_HORIZON_CHECKPOINT = 'cleaner-tombstone-horizon-checkpoint';
 
 export interface LogManagerOptions {
   /** One entry of log.dirs. */
@@ -31,6 +72,8 @@ export interface LogManagerOptions {
   /** How often the recovery point is checkpointed (log.flush.offset.checkpoint.interval.ms). */
   checkpointIntervalMs?: number;
   tailCacheBytes?: number;
+  /** File descriptors the logs keep open at rest (file-pool.ts); OPEN_FILES_MAX_DEFAULT by default. */
+  openFilesMax?: number;
 }
 
 export interface TopicPartition {
@@ -64,12 +107,14 @@ export class LogManager {
   private schedulerTimer: NodeJS.Timeout | null = null;
   private checkpointTimer: NodeJS.Timeout | null = null;
   private checkpointChain: Promise<void> = Promise.resolve();
+  /** The checkpoint write not yet started, which new callers join. */
+  private checkpointQueued: Promise<void> | null = null;
   private backgroundRunning: Promise<void> | null = null;
   private closed = false;
 
   private constructor(options: LogManagerOptions) {
     this.directory = options.directory;
-    this.io = options.io ?? nodeFileIo;
+    this.io = pooledFileIo(options.io ?? nodeFileIo, options.openFilesMax);
     this.clock = options.clock ?? Date.now;
     this.defaultConfig = validateLogConfig({ ...(options.defaultConfig ?? defaultLogConfig) });
     this.topicConfig = options.topicConfig ?? (() => undefined);
@@ -119,6 +164,15 @@ export class LogManager {
       this.io,
       `${this.directory}/${LOG_START_OFFSET_CHECKPOINT}`,
     );
+    const cleanerOffsets = await readCheckpoint(
+      this.io,
+      `${this.directory}/${CLEANER_OFFSET_CHECKPOINT}`,
+    );
+    const tombstoneHorizons = await readCheckpoint(
+      this.io,
+      `${this.directory}/${CLEANER_TOMBSTONE_HORIZON_CHECKPOINT}`,
+    );
+    const found: Array<{ name: string } & TopicPartition> = [];
     for (const name of (await this.io.readdir(this.directory)).sort()) {
       if (name.endsWith('-delete')) {
         // A deletion a crash interrupted: the log was already renamed away, so finish it.
@@ -126,21 +180,37 @@ export class LogManager {
         continue;
       }
       const topicPartition = parseLogDirectoryName(name);
-      if (!topicPartition) continue;
-      const log = await this.openLog(topicPartition.topic, topicPartition.partition, {
-        recoveryPoint: recoveryPoints.get(name),
-        logStartOffset: logStartOffsets.get(name),
-      });
-      this.logs.set(name, { ...topicPartition, log });
-      await yieldToEventLoop();
+      if (topicPartition) found.push({ name, ...topicPartition });
     }
+    const opened = await mapBounded(found, LOG_OPEN_CONCURRENCY, async (entry) => {
+      const log = await this.openLog(entry.topic, entry.partition, {
+        recoveryPoint: recoveryPoints.get(entry.name),
+        logStartOffset: logStartOffsets.get(entry.name),
+        cleanerCheckpoint: cleanerOffsets.get(entry.name),
+        tombstoneHorizonMs: tombstoneHorizons.get(entry.name),
+      });
+      await yieldToEventLoop();
+      return log;
+    });
+    found.forEach((entry, index) =>
+      this.logs.set(entry.name, {
+        topic: entry.topic,
+        partition: entry.partition,
+        log: opened[index],
+      }),
+    );
     await this.checkpoint();
   }
 
   private openLog(
     topic: string,
     partition: number,
-    checkpoints: { recoveryPoint?: number; logStartOffset?: number },
+    checkpoints: {
+      recoveryPoint?: number;
+      logStartOffset?: number;
+      cleanerCheckpoint?: number;
+      tombstoneHorizonMs?: number;
+    },
     config?: LogConfig,
   ): Promise<PartitionLog> {
     return PartitionLog.open({
@@ -150,6 +220,8 @@ export class LogManager {
       clock: this.clock,
       recoveryPoint: checkpoints.recoveryPoint,
       logStartOffset: checkpoints.logStartOffset,
+      cleanerCheckpoint: checkpoints.cleanerCheckpoint,
+      tombstoneHorizonMs: checkpoints.tombstoneHorizonMs,
       tailCacheBytes: this.tailCacheBytes,
       onLogStartOffsetChanged: () => this.checkpoint(),
     });
@@ -170,8 +242,9 @@ export class LogManager {
     if (existing) return existing.log;
     const log = await this.openLog(topic, partition, {}, config);
     this.logs.set(name, { topic, partition, log });
+    // The new directory's name is made durable; the checkpoints learn of the log at their next
+    // write (a log they do not list is recovered from its last segment: here, an empty one).
     await this.io.syncDirectory(this.directory);
-    await this.checkpoint();
     return log;
   }
 
@@ -189,28 +262,55 @@ export class LogManager {
     await this.io.removeDirectory(doomed);
   }
 
-  /** Writes both checkpoint files; calls are serialised so a later state never loses to an earlier one. */
+  /**
+   * Writes both checkpoint files. Writes never overlap, and a call made while one is being
+   * written shares the next write (which reads the logs after that call), so a later state never
+   * loses to an earlier one and a burst of calls costs two writes.
+   */
   checkpoint(): Promise<void> {
-    const run = this.checkpointChain.then(async () => {
-      const recoveryPoints: CheckpointEntry[] = [];
-      const logStartOffsets: CheckpointEntry[] = [];
-      for (const { topic, partition, log } of this.logs.values()) {
-        recoveryPoints.push({ topic, partition, offset: log.recoveryPoint });
-        logStartOffsets.push({ topic, partition, offset: log.logStartOffset });
-      }
-      await writeCheckpoint(
-        this.io,
-        `${this.directory}/${RECOVERY_POINT_CHECKPOINT}`,
-        recoveryPoints,
-      );
-      await writeCheckpoint(
-        this.io,
-        `${this.directory}/${LOG_START_OFFSET_CHECKPOINT}`,
-        logStartOffsets,
-      );
+    if (this.checkpointQueued !== null) return this.checkpointQueued;
+    const run = this.checkpointChain.then(() => {
+      this.checkpointQueued = null;
+      return this.writeCheckpoints();
     });
+    this.checkpointQueued = run;
     this.checkpointChain = run.catch(() => undefined);
     return run;
+  }
+
+  private async writeCheckpoints(): Promise<void> {
+    const recoveryPoints: CheckpointEntry[] = [];
+    const logStartOffsets: CheckpointEntry[] = [];
+    const cleanerOffsets: CheckpointEntry[] = [];
+    const tombstoneHorizons: CheckpointEntry[] = [];
+    for (const { topic, partition, log } of this.logs.values()) {
+      recoveryPoints.push({ topic, partition, offset: log.recoveryPoint });
+      logStartOffsets.push({ topic, partition, offset: log.logStartOffset });
+      if (log.cleanerCheckpoint > 0)
+        cleanerOffsets.push({ topic, partition, offset: log.cleanerCheckpoint });
+      if (Number.isFinite(log.tombstoneHorizonMs))
+        tombstoneHorizons.push({ topic, partition, offset: log.tombstoneHorizonMs });
+    }
+    await writeCheckpoint(
+      this.io,
+      `${this.directory}/${RECOVERY_POINT_CHECKPOINT}`,
+      recoveryPoints,
+    );
+    await writeCheckpoint(
+      this.io,
+      `${this.directory}/${LOG_START_OFFSET_CHECKPOINT}`,
+      logStartOffsets,
+    );
+    await writeCheckpoint(
+      this.io,
+      `${this.directory}/${CLEANER_OFFSET_CHECKPOINT}`,
+      cleanerOffsets,
+    );
+    await writeCheckpoint(
+      this.io,
+      `${this.directory}/${CLEANER_TOMBSTONE_HORIZON_CHECKPOINT}`,
+      tombstoneHorizons,
+    );
   }
 
   private runBackgroundPass(): void {
@@ -245,6 +345,8 @@ export class LogManager {
       results.push(await cleanLog(log, this.clock()));
       await yieldToEventLoop();
     }
+    // What the passes compacted is not compacted again after a restart.
+    if (results.length > 0 && !this.closed) await this.checkpoint();
     return results;
   }
 
@@ -279,7 +381,7 @@ export class LogManager {
     if (this.schedulerTimer) clearInterval(this.schedulerTimer);
     if (this.checkpointTimer) clearInterval(this.checkpointTimer);
     if (this.backgroundRunning) await this.backgroundRunning;
-    for (const { log } of this.logs.values()) await log.close();
+    await mapBounded([...this.logs.values()], LOG_OPEN_CONCURRENCY, ({ log }) => log.close());
     await this.checkpoint();
     await this.lock?.release();
     this.lock = null;

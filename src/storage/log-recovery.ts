@@ -127,6 +127,16 @@ export async function recoverLog(options: RecoveryOptions): Promise<RecoveredLog
         break;
       }
     }
+    if (
+      !indexesLoaded &&
+      fileBytes === 0 &&
+      (await io.readFile(segment.indexPath)) === null &&
+      (await io.readFile(segment.timeIndexPath)) === null
+    ) {
+      // An empty segment without index files (a new log's) is already what an index write would
+      // leave: no fsyncs for it, which at ten thousand idle partitions is most of a recovery.
+      segment.markIndexesPersistedEmpty();
+    }
     if (!indexesLoaded) await segment.writeIndexFiles(io);
   }
 

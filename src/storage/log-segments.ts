@@ -114,6 +114,7 @@ export class LogSegments {
     });
     await logFile.truncate(0);
     const segment = new Segment(this.directory, baseOffset, logFile);
+    segment.markIndexesPersistedEmpty();
     await segment.appendTimes.openForAppend(this.io, { empty: true });
     await this.io.syncDirectory(this.directory);
     segment.rollStartMs = this.clock();

@@ -79,6 +79,13 @@ export interface PartitionLogOptions {
   /** From log-start-offset-checkpoint. */
   logStartOffset?: number;
   tailCacheBytes?: number;
+  /**
+   * From cleaner-offset-checkpoint: compaction's first dirty offset as the last pass left it, so
+   * the first pass after an open does not reread (and rewrite) what was already compacted.
+   */
+  cleanerCheckpoint?: number;
+  /** From cleaner-tombstone-horizon-checkpoint (Brook's own): when kept tombstones may go. */
+  tombstoneHorizonMs?: number;
   /** Called (and awaited) whenever logStartOffset moves, so the owner can checkpoint it. */
   onLogStartOffsetChanged?: (log: PartitionLog) => Promise<void>;
 }
@@ -181,6 +188,11 @@ export class PartitionLog extends EventEmitter implements Log {
         this.tailCache.dropBelow(old.nextOffset);
       },
     });
+    this.cleaner.restore({
+      // Never past the recovered log end: what follows it was never compacted.
+      cleanerCheckpoint: Math.min(options.cleanerCheckpoint ?? 0, recovered.logEndOffset),
+      tombstoneHorizonMs: options.tombstoneHorizonMs,
+    });
     this.retention.armExpiryTimer(0);
   }
 
@@ -222,6 +234,11 @@ export class PartitionLog extends EventEmitter implements Log {
   /** Compaction's first dirty offset (segments below it were compacted by an earlier pass). */
   get cleanerCheckpoint(): number {
     return this.cleaner.cleanerCheckpoint;
+  }
+
+  /** The earliest delete horizon of the tombstones compaction kept (for the cleaner checkpoints). */
+  get tombstoneHorizonMs(): number {
+    return this.cleaner.tombstoneHorizon;
   }
 
   segmentInfos(): SegmentInfo[] {

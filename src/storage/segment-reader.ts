@@ -7,6 +7,7 @@
 // compaction drop what they take away.
 
 import {
+  AttributeBit,
   BATCH_HEADER_BYTES,
   BatchField,
   CURRENT_MAGIC,
@@ -14,11 +15,11 @@ import {
   hasValidCrc,
   readInt64,
 } from '../record/batch.js';
-import { decodeBatch } from '../record/records.js';
+import { forEachRecord } from '../record/records.js';
 import { AppendQueue, type PendingAppend } from './append-queue.js';
 import { KafkaStorageErrorCode, StorageError, StorageErrorCode } from './errors.js';
 import type { ReadResult } from './log.js';
-import type { LogConfig } from './log-config.js';
+import { decompressionLimitOf, type LogConfig } from './log-config.js';
 import type { LogSegments } from './log-segments.js';
 import type { Segment } from './segment.js';
 
@@ -320,18 +321,21 @@ export class SegmentReader {
           { verifyCrc: false },
           async (batch) => {
             if (batch.maxTimestamp < timestamp || batch.lastOffset < logStartOffset()) return true;
-            const decoded = await decodeBatch(
-              batch.buffer.subarray(batch.offsetInBuffer, batch.offsetInBuffer + batch.sizeBytes),
-            );
-            for (const record of decoded.records) {
-              const recordTimestamp = decoded.isLogAppendTime
-                ? decoded.maxTimestamp
-                : record.timestamp;
+            // Records are read as they decompress, and reading stops at the first match.
+            const limit = decompressionLimitOf(this.config());
+            const isLogAppendTime =
+              (batch.buffer.readInt16BE(batch.offsetInBuffer + BatchField.attributes) &
+                AttributeBit.logAppendTime) !==
+              0;
+            forEachRecord(batch.buffer, batch.offsetInBuffer, limit, (record) => {
+              const recordTimestamp = isLogAppendTime ? batch.maxTimestamp : record.timestamp;
               if (recordTimestamp >= timestamp && record.offset >= logStartOffset()) {
                 found = { offset: record.offset, timestamp: recordTimestamp };
                 return false;
               }
-            }
+              return true;
+            });
+            if (found) return false;
             return true;
           },
         );

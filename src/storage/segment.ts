@@ -21,7 +21,9 @@ import {
 } from '../record/batch.js';
 import { AppendTimeIndex } from './append-time-index.js';
 import type { FileIo, LogFile } from './file-io.js';
+import { assert } from '../util/assert.js';
 
+const EMPTY = Buffer.alloc(0);
 export const OFFSET_INDEX_ENTRY_BYTES = 8;
 export const TIME_INDEX_ENTRY_BYTES = 12;
 /** Scans read this much of a segment at a time, so memory stays bounded. */
@@ -116,6 +118,8 @@ export class Segment {
   logFile: LogFile;
   /** Bytes of whole batches in the file (the file may be longer only while a write is failing). */
   sizeBytes = 0;
+  /** The index files' bytes as last loaded or written; null when unknown or since changed on disk. */
+  private persistedIndexes: { offsetIndex: Buffer; timeIndex: Buffer } | null = null;
   /** The offset after this segment's last batch; baseOffset while it is empty. */
   nextOffset: number;
   maxTimestamp = -1;
@@ -233,6 +237,7 @@ export class Segment {
   }
 
   resetIndexes(): void {
+    this.persistedIndexes = null;
     this.indexPositions.truncate(0);
     this.indexRelativeOffsets.truncate(0);
     this.timeIndexTimestamps.truncate(0);
@@ -274,6 +279,12 @@ export class Segment {
    */
   loadIndexes(offsetIndex: Buffer | null, timeIndex: Buffer | null, fileBytes: number): boolean {
     this.resetIndexes();
+    if (offsetIndex === null && timeIndex === null && fileBytes === 0) {
+      // An empty segment has nothing to index: its index files need not exist (a new log writes
+      // none until it holds records).
+      this.persistedIndexes = { offsetIndex: EMPTY, timeIndex: EMPTY };
+      return true;
+    }
     if (offsetIndex === null || timeIndex === null) return false;
     if (
       offsetIndex.length % OFFSET_INDEX_ENTRY_BYTES !== 0 ||
@@ -308,6 +319,7 @@ export class Segment {
       this.maxTimestamp = timestamp;
       this.offsetOfMaxTimestamp = relative + this.baseOffset;
     }
+    this.persistedIndexes = { offsetIndex, timeIndex };
     return true;
   }
 
@@ -427,8 +439,29 @@ export class Segment {
     }
   }
 
+  /**
+   * Writes both index files, unless they already hold exactly these bytes (loaded or written
+   * earlier and unchanged since): an idle log's stop then costs no index fsyncs.
+   */
   async writeIndexFiles(io: FileIo): Promise<void> {
-    await io.writeFileAtomic(this.indexPath, this.encodeOffsetIndex());
-    await io.writeFileAtomic(this.timeIndexPath, this.encodeTimeIndex());
+    const offsetIndex = this.encodeOffsetIndex();
+    const timeIndex = this.encodeTimeIndex();
+    const persisted = this.persistedIndexes;
+    if (
+      persisted !== null &&
+      persisted.offsetIndex.equals(offsetIndex) &&
+      persisted.timeIndex.equals(timeIndex)
+    )
+      return;
+    this.persistedIndexes = null;
+    await io.writeFileAtomic(this.indexPath, offsetIndex);
+    await io.writeFileAtomic(this.timeIndexPath, timeIndex);
+    this.persistedIndexes = { offsetIndex, timeIndex };
+  }
+
+  /** A new, empty segment: its absent index files already say what its empty indexes say. */
+  markIndexesPersistedEmpty(): void {
+    assert(this.sizeBytes === 0, `segment ${this.baseOffset} is not empty`);
+    this.persistedIndexes = { offsetIndex: EMPTY, timeIndex: EMPTY };
   }
 }

@@ -7,7 +7,11 @@ import { Kafka, logLevel } from 'kafkajs';
 import { type Broker, startBroker } from '../../src/broker.js';
 import { CLUSTER_ID_FILE } from '../../src/cluster/broker-membership.js';
 import { ClusterError, ClusterErrorCode } from '../../src/cluster/errors.js';
+import { ErrorCode } from '../../src/protocol/errors.js';
+import * as codecs from '../../src/protocol/generated/index.js';
+import { ApiKey } from '../../src/protocol/generated/index.js';
 import { startEtcd, uniquePrefix } from '../helpers/etcd.js';
+import { exchange } from '../helpers/wire-client.js';
 import { waitFor } from '../helpers/poll.js';
 
 const etcd = await startEtcd();
@@ -106,4 +110,43 @@ describe('a broker in cluster mode', () => {
         error instanceof ClusterError && error.code === ClusterErrorCode.BROKER_ID_IN_USE,
     );
   });
+
+  test('brokers of one cluster never hand out the same producer id', async () => {
+    const prefix = uniquePrefix();
+    const brokers = [await clusterBroker(prefix, 1), await clusterBroker(prefix, 2)];
+    // Each broker claims a block from etcd at its first id; ids from a block of the other broker
+    // (the same numbers, were the blocks claimed per broker as in single-broker mode) collide.
+    const ids = await Promise.all(
+      brokers.flatMap((broker) =>
+        [0, 1, 2].map(async () => (await initProducerId(broker)).toString()),
+      ),
+    );
+    assert.equal(new Set(ids).size, ids.length, `producer ids ${ids.join(', ')}`);
+    // A broker restarted on its directory claims a new block: no id of the old one comes back.
+    const logDir = await mkdtemp(join(tmpdir(), 'brook-pid-'));
+    const third = await clusterBroker(prefix, 3, logDir);
+    const before = await initProducerId(third);
+    await third.stop();
+    const again = await clusterBroker(prefix, 3, logDir);
+    after(() => rm(logDir, { recursive: true, force: true })); // after hooks run in order: once stopped
+    const after_ = await initProducerId(again);
+    assert.ok(!ids.includes(before.toString()) && !ids.includes(after_.toString()));
+    assert.notEqual(after_, before);
+  });
 });
+
+async function initProducerId(broker: Broker): Promise<bigint> {
+  const response = await exchange(
+    broker,
+    ApiKey.InitProducerId,
+    4,
+    (writer) =>
+      codecs.encodeInitProducerIdRequest(writer, 4, {
+        transactionalId: null,
+        transactionTimeoutMs: -1,
+      }),
+    (reader) => codecs.decodeInitProducerIdResponse(reader, 4),
+  );
+  assert.equal(response.errorCode, ErrorCode.NONE);
+  return response.producerId;
+}

@@ -8,6 +8,8 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { Kafka, logLevel } from 'kafkajs';
+import { type Broker, startBroker } from '../../src/broker.js';
 import { KafkaConnection } from '../../src/client/kafka-connection.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
@@ -16,7 +18,7 @@ import type { FetchResponse } from '../../src/protocol/generated/fetch.js';
 import type { MetadataResponse } from '../../src/protocol/generated/metadata.js';
 import type { ProduceResponse } from '../../src/protocol/generated/produce.js';
 import { BatchField, LOG_OVERHEAD_BYTES, readInt64 } from '../../src/record/batch.js';
-import { buildBatch } from '../../src/record/records.js';
+import { buildBatch, decodeBatchSync } from '../../src/record/records.js';
 import { type BrokerProcess, startBrokerProcess } from '../helpers/broker-process.js';
 import { startEtcd, uniquePrefix, waitFor } from '../helpers/etcd.js';
 import { makeBatch, stamped } from '../helpers/storage-batches.js';
@@ -282,6 +284,7 @@ test('after a leader SIGKILL a new leader serves every acks=all record, deduplic
   }
 
   await leader.process.kill();
+  const killedAtMs = Date.now();
   const survivors = cluster.nodes.filter((node) => node !== leader);
   const after = await waitFor(
     async () => {
@@ -300,6 +303,10 @@ test('after a leader SIGKILL a new leader serves every acks=all record, deduplic
   // The producer never heard the last answer and sends the batch again: the new leader knows it.
   const retried = await produceToLeader(newLeader, batches[9]!);
   assert.equal(retried.errorCode, ErrorCode.NONE, retried.errorMessage ?? '');
+  // A figure, not a check: SIGKILL to the first acks=all answer from the new leader.
+  t.diagnostic(
+    `leader SIGKILL to the first acknowledged produce: ${Date.now() - killedAtMs} ms (broker.session.timeout.ms 3000)`,
+  );
   assert.equal(Number(retried.baseOffset), 45, 'the retry is answered with the original offset');
   batches.push(await idempotentBatch(10));
   const next = await produce(newLeader, batches[10]!);
@@ -394,4 +401,193 @@ test('a stalled follower leaves the ISR and produce goes on; below min.insync.re
   assert.equal(resumed.errorCode, ErrorCode.NONE);
   assert.equal(Number(resumed.baseOffset), 15, 'the refused batch was not appended');
   await waitForIdenticalLogs(cluster.nodes, 'byte-identical logs on all three');
+});
+
+test('a follower fetches all it follows from one leader over one connection', async (t) => {
+  const prefix = uniquePrefix();
+  const brokers: Broker[] = [];
+  t.after(async () => {
+    for (const broker of brokers) await broker.stop();
+  });
+  for (let nodeId = 1; nodeId <= 3; nodeId++) {
+    brokers.push(
+      await startBroker({
+        settings: {
+          'etcd.endpoints': etcd.endpoint,
+          'etcd.prefix': prefix,
+          'node.id': nodeId,
+          'broker.session.timeout.ms': 2000,
+          'http.listeners': 'http://127.0.0.1:0',
+        },
+      }),
+    );
+  }
+  await waitFor(
+    async () =>
+      (
+        await callBroker<MetadataResponse>(brokers[0]!.bootstrapServers, ApiKey.Metadata, 12, {
+          topics: [],
+          allowAutoTopicCreation: false,
+          includeTopicAuthorizedOperations: false,
+        })
+      ).brokers.length === 3,
+    'three brokers',
+  );
+  // Twelve partitions, four led by each broker, each followed by the two others.
+  const created = await callBroker<CreateTopicsResponse>(
+    brokers[0]!.bootstrapServers,
+    ApiKey.CreateTopics,
+    5,
+    {
+      topics: [
+        { name: 'wide', numPartitions: 12, replicationFactor: 3, assignments: [], configs: [] },
+      ],
+      timeoutMs: 10_000,
+      validateOnly: false,
+    },
+  );
+  assert.equal(created.topics[0]!.errorCode, ErrorCode.NONE);
+  const records = await makeBatch({ seed: 9, recordsCount: 2, valueBytes: 50 });
+  for (let index = 0; index < 12; index++) {
+    const leader = await waitFor(() => {
+      const led = brokers.find((broker) => broker.replicas.partition('wide', index)?.replicaState);
+      return led;
+    }, `a leader for partition ${index}`);
+    const connection = await KafkaConnection.open(leader.bootstrapServers, { clientId: 'wide' });
+    const response = await connection.request<ProduceResponse>(ApiKey.Produce, 9, {
+      transactionalId: null,
+      acks: -1,
+      timeoutMs: 10_000,
+      topicData: [{ name: 'wide', partitionData: [{ index, records }] }],
+    });
+    connection.close();
+    assert.equal(response.responses[0]!.partitionResponses[0]!.errorCode, ErrorCode.NONE);
+  }
+  for (const broker of brokers) {
+    for (let index = 0; index < 12; index++)
+      await waitFor(
+        () => broker.replicas.partition('wide', index)!.logEndOffset === 2,
+        `broker ${broker.nodeId} to hold partition ${index}`,
+      );
+  }
+  // Each broker's clients now are the two others' fetchers, one connection each.
+  for (const broker of brokers) {
+    let seen = -1;
+    await waitFor(
+      async () => (seen = await connectionsOf(broker)) === 2,
+      () => `broker ${broker.nodeId} to have 2 connections (it has ${seen})`,
+    );
+  }
+});
+
+async function connectionsOf(broker: Broker): Promise<number> {
+  const { host, port } = broker.httpListeners[0]!;
+  const text = await (await fetch(`http://${host}:${port}/metrics`)).text();
+  const match = /^brook_connections (\d+)/m.exec(text);
+  return Number(match?.[1] ?? -1);
+}
+
+test('a kafkajs idempotent producer with default retries sends on through a leader SIGKILL; the new leader holds every record once, in order', async (t) => {
+  const cluster = await startProcessCluster(t, {
+    sessionTimeoutMs: 3000,
+    replicaLagTimeMaxMs: 10_000,
+  });
+  const before = await createTopic(cluster);
+  // kafkajs with its default retry settings, as an application would run it.
+  const kafka = new Kafka({
+    clientId: 'replication-test',
+    brokers: cluster.nodes.map((node) => node.process.bootstrapServers),
+    logLevel: logLevel.NOTHING,
+  });
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  t.after(() => producer.disconnect());
+  const send = (index: number) =>
+    producer.send({
+      topic: TOPIC,
+      acks: -1,
+      messages: [{ partition: 0, value: `record ${index}` }],
+    });
+  for (let index = 0; index < 20; index++) await send(index);
+  // The leader dies with a send in flight: kafkajs retries it on the new leader.
+  const inFlight = send(20);
+  await cluster.node(before.leader).process.kill();
+  await inFlight;
+  for (let index = 21; index < 40; index++) await send(index);
+
+  const after = await layoutOf(cluster.nodes.find((node) => node.nodeId !== before.leader)!);
+  assert.ok(after !== undefined && after.leader !== before.leader && after.leader >= 0);
+  const values: string[] = [];
+  const log = await readCommitted(cluster.node(after.leader));
+  for (let position = 0; position < log.length;) {
+    const batch = decodeBatchSync(log, position);
+    for (const record of batch.records) values.push(record.value!.toString());
+    position += LOG_OVERHEAD_BYTES + batch.batchLength;
+  }
+  assert.deepEqual(
+    values,
+    Array.from({ length: 40 }, (_, index) => `record ${index}`),
+  );
+});
+
+test('a leader stalled past its session is deposed: what it took meanwhile is not acknowledged, and on resuming it truncates and rejoins', async (t) => {
+  const cluster = await startProcessCluster(t, {
+    sessionTimeoutMs: 3000,
+    replicaLagTimeMaxMs: 10_000,
+  });
+  const before = await createTopic(cluster);
+  const stalled = cluster.node(before.leader);
+  const first = await makeBatch({ seed: 1, recordsCount: 5, valueBytes: 100 });
+  assert.equal((await produceToLeader(stalled, first)).errorCode, ErrorCode.NONE);
+
+  // A client connected to the leader sends while the leader is stopped; the kernel holds it.
+  const connection = await KafkaConnection.open(stalled.process.bootstrapServers, {
+    clientId: 'replication-test',
+    requestTimeoutMs: 60_000,
+  });
+  t.after(() => connection.close());
+  stalled.process.child.kill('SIGSTOP');
+  const sentToStalled = connection.request<ProduceResponse>(ApiKey.Produce, 9, {
+    transactionalId: null,
+    acks: -1,
+    timeoutMs: 30_000,
+    topicData: [
+      {
+        name: TOPIC,
+        partitionData: [
+          { index: 0, records: await makeBatch({ seed: 2, recordsCount: 5, valueBytes: 100 }) },
+        ],
+      },
+    ],
+  });
+  const survivors = cluster.nodes.filter((node) => node !== stalled);
+  const after = await waitFor(
+    async () => {
+      const layout = await layoutOf(survivors[0]!);
+      return layout !== undefined && layout.leader !== stalled.nodeId && layout.leader >= 0
+        ? layout
+        : undefined;
+    },
+    'a new leader while the old one is stopped',
+    { timeoutMs: WAIT_MS },
+  );
+  const second = await makeBatch({ seed: 3, recordsCount: 5, valueBytes: 100 });
+  const written = await produceToLeader(cluster.node(after.leader), second);
+  assert.equal(written.errorCode, ErrorCode.NONE);
+  assert.equal(Number(written.baseOffset), 5);
+
+  stalled.process.child.kill('SIGCONT');
+  const answer = (await sentToStalled).responses[0]!.partitionResponses[0]!;
+  assert.equal(answer.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER, answer.errorMessage ?? '');
+  await waitFor(
+    async () => (await layoutOf(cluster.node(after.leader)))?.isr.length === 3,
+    'the old leader to rejoin the ISR',
+    { timeoutMs: WAIT_MS },
+  );
+  const expected = Buffer.concat([
+    stamped(first, 0, before.leaderEpoch),
+    stamped(second, 5, after.leaderEpoch),
+  ]);
+  const logs = await waitForIdenticalLogs(cluster.nodes, 'byte-identical logs on all three');
+  assert.ok(logs.equals(expected), 'the old leader cut what it took while deposed');
 });

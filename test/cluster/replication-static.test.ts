@@ -256,3 +256,22 @@ test('acks=all that the ISR does not reach within the request timeout is answere
     { timeoutMs: WAIT_MS },
   );
 });
+
+test('an acks=all produce waiting when its leader is deposed is answered NOT_LEADER_OR_FOLLOWER at once', async (t) => {
+  const pair = await startPair(t);
+  pair.fetchers[1].pause();
+  const produced = produceAcksAll(pair, 1, 60_000);
+  await waitFor(() => pair.leaderLog().logEndOffset === 5, 'the leader to append', {
+    timeoutMs: WAIT_MS,
+  });
+  // The controller moves the leadership to broker 2 while the produce waits for it.
+  pair.view.setPartitionState(TOPIC, 0, {
+    leader: 2,
+    leaderEpoch: 2,
+    isr: [2],
+    replicas: [1, 2],
+    partitionEpoch: 2,
+  });
+  const answer = await produced;
+  assert.equal(answer.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+});

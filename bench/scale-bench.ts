@@ -1,0 +1,217 @@
+// Many partitions on one broker: a broker process (the real CLI, `brook start`) gets 1,000 topics
+// of 10 partitions each from a kafkajs admin client, created 100 topics per CreateTopics, then is
+// stopped, started and killed. Prints, beside the fsync latency and the open-file limit measured
+// in the same run:
+//   - creation time (and partitions per second against fsyncs per second: creation makes files
+//     durable, so the fsync rate bounds it);
+//   - the broker's resident memory and open file descriptors at rest, after creation;
+//   - clean stop (SIGTERM → exit), clean start (spawn → a Metadata answer listing every
+//     partition), and start after SIGKILL (the same, after a kill -9 at rest).
+//
+//   node --import tsx bench/scale-bench.ts [--topics N] [--partitions N] [--batch N]
+//                                          [--cpu-prof DIRECTORY]
+//
+// --cpu-prof runs the broker under `node --cpu-prof` and leaves one profile per broker life in
+// DIRECTORY (creation, clean start, start after SIGKILL).
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { Kafka, logLevel } from 'kafkajs';
+import { measureFsyncLatency } from './machine-limits.js';
+
+function argument(name: string, fallback: string): string {
+  const index = process.argv.indexOf(name);
+  return index > 0 ? process.argv[index + 1] : fallback;
+}
+const topicCount = Number(argument('--topics', '1000'));
+const partitionsPerTopic = Number(argument('--partitions', '10'));
+const topicsPerRequest = Number(argument('--batch', '100'));
+const cpuProfileDirectory = argument('--cpu-prof', '');
+const partitionCount = topicCount * partitionsPerTopic;
+const repositoryRoot = new URL('..', import.meta.url).pathname;
+const mebibyte = 1024 * 1024;
+
+interface BrokerChild {
+  readonly child: ChildProcess;
+  readonly bootstrapServers: string;
+  readonly exited: Promise<void>;
+}
+
+async function startBroker(logDir: string): Promise<BrokerChild> {
+  const nodeArgs =
+    cpuProfileDirectory === '' ? [] : ['--cpu-prof', '--cpu-prof-dir', cpuProfileDirectory];
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      ...nodeArgs,
+      join(repositoryRoot, 'src', 'cli', 'main.ts'),
+      'start',
+      '--log-dirs',
+      logDir,
+      '--listeners',
+      'PLAINTEXT://127.0.0.1:0',
+    ],
+    { cwd: repositoryRoot, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const port = await new Promise<number>((resolve, reject) => {
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString();
+      const match = /listening on PLAINTEXT:\/\/[^:\s]+:(\d+)/.exec(output);
+      if (match) resolve(Number(match[1]));
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`broker exited with ${code}:\n${output}`)));
+  });
+  // Keep draining output so the broker never blocks on a full pipe.
+  return { child, bootstrapServers: `127.0.0.1:${port}`, exited };
+}
+
+function kafka(bootstrapServers: string): Kafka {
+  return new Kafka({
+    clientId: 'scale-bench',
+    brokers: [bootstrapServers],
+    logLevel: logLevel.NOTHING,
+    requestTimeout: 600_000,
+    retry: { retries: 0 },
+  });
+}
+
+/** Polls Metadata until it lists every topic with every partition led. */
+async function waitForMetadata(bootstrapServers: string, deadlineMs: number): Promise<void> {
+  const admin = kafka(bootstrapServers).admin();
+  try {
+    await admin.connect();
+    while (performance.now() < deadlineMs) {
+      try {
+        const metadata = await admin.fetchTopicMetadata();
+        const led = metadata.topics
+          .filter((topic) => topic.name.startsWith('scale-'))
+          .reduce(
+            (sum, topic) =>
+              sum + topic.partitions.filter((partition) => partition.leader >= 0).length,
+            0,
+          );
+        if (led === partitionCount) return;
+      } catch {
+        // Not serving yet.
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error('Metadata did not list every partition in time');
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+function residentBytes(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) * 1024 : Number.NaN;
+}
+
+function openFileDescriptors(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).length;
+}
+
+function openFileLimit(): string {
+  try {
+    return execFileSync('sh', ['-c', 'ulimit -n']).toString().trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function stopClean(broker: BrokerChild): Promise<number> {
+  const started = performance.now();
+  broker.child.kill('SIGTERM');
+  await broker.exited;
+  return performance.now() - started;
+}
+
+async function startToMetadata(logDir: string): Promise<{ broker: BrokerChild; ms: number }> {
+  const started = performance.now();
+  const broker = await startBroker(logDir);
+  await waitForMetadata(broker.bootstrapServers, started + 600_000);
+  return { broker, ms: performance.now() - started };
+}
+
+async function main(): Promise<void> {
+  const logDir = await mkdtemp(join(tmpdir(), 'brook-scale-bench-'));
+  let broker: BrokerChild | undefined;
+  try {
+    console.log('# machine limits (same run, same disk)');
+    const fsync = await measureFsyncLatency(logDir, { writes: 200 });
+    console.log(
+      `fsync 4 KiB: p50 ${fsync.p50Ms.toFixed(2)} ms, p99 ${fsync.p99Ms.toFixed(2)} ms, ${Math.round(fsync.syncsPerSecond)} fsyncs/s`,
+    );
+    console.log(`open-file limit (ulimit -n): ${openFileLimit()}`);
+    console.log(
+      `\n# ${topicCount} topics × ${partitionsPerTopic} partitions = ${partitionCount} partitions, ${topicsPerRequest} topics per CreateTopics`,
+    );
+
+    broker = await startBroker(logDir);
+    const admin = kafka(broker.bootstrapServers).admin();
+    await admin.connect();
+    const createStarted = performance.now();
+    for (let first = 0; first < topicCount; first += topicsPerRequest) {
+      const topics = [];
+      for (let index = first; index < Math.min(first + topicsPerRequest, topicCount); index++)
+        topics.push({ topic: `scale-${index}`, numPartitions: partitionsPerTopic });
+      await admin.createTopics({ topics, waitForLeaders: false, timeout: 600_000 });
+    }
+    await waitForMetadata(broker.bootstrapServers, performance.now() + 600_000);
+    const createMs = performance.now() - createStarted;
+    await admin.disconnect();
+    const partitionsPerSecond = partitionCount / (createMs / 1000);
+    console.log(
+      `creation: ${(createMs / 1000).toFixed(1)} s, ${Math.round(partitionsPerSecond)} partitions/s (${(partitionsPerSecond / fsync.syncsPerSecond).toFixed(2)} partitions per fsync of this disk)`,
+    );
+
+    // At rest: let the creation's garbage and background work settle first.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const pid = broker.child.pid!;
+    console.log(
+      `at rest: RSS ${Math.round(residentBytes(pid) / mebibyte)} MiB, ${openFileDescriptors(pid)} open fds (limit ${openFileLimit()})`,
+    );
+
+    console.log(`clean stop (SIGTERM → exit): ${((await stopClean(broker)) / 1000).toFixed(1)} s`);
+    broker = undefined;
+
+    const clean = await startToMetadata(logDir);
+    broker = clean.broker;
+    console.log(
+      `clean start (spawn → Metadata lists every partition): ${(clean.ms / 1000).toFixed(1)} s`,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    console.log(
+      `after a clean start, at rest: RSS ${Math.round(residentBytes(broker.child.pid!) / mebibyte)} MiB, ${openFileDescriptors(broker.child.pid!)} open fds`,
+    );
+
+    broker.child.kill('SIGKILL');
+    await broker.exited;
+    broker = undefined;
+    const recovered = await startToMetadata(logDir);
+    broker = recovered.broker;
+    console.log(
+      `start after SIGKILL (spawn → Metadata lists every partition): ${(recovered.ms / 1000).toFixed(1)} s`,
+    );
+    await stopClean(broker);
+    broker = undefined;
+  } finally {
+    if (broker !== undefined) {
+      broker.child.kill('SIGKILL');
+      await broker.exited;
+    }
+    await rm(logDir, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,264 @@
+// A bound on open file descriptors, as a FileIo wrapper. A broker with ten thousand partitions has
+// at least twenty thousand segment files it holds "open"; the pool keeps at most `openFilesMax`
+// descriptors and closes the least recently used idle one when a file needs a descriptor past
+// that. A pooled file reopens itself (by its current path) on its next operation, so its owner
+// never notices.
+//
+// What is never closed behind an owner's back:
+//   - a file with an operation in flight (its descriptor is in use);
+//   - a file written since its last datasync: Linux reports a writeback error only to
+//     descriptors open when it happened, so closing before the fsync could hide an EIO from it
+//     (files opened `bestEffort`, whose unsynced writes may be lost anyway, are the exception);
+//   - a file whose name was unlinked or whose directory was removed while its owner still holds
+//     it (a segment deleted while a fetch reads it): its descriptor is the only way left to it.
+// The bound can therefore be passed briefly (many files busy or dirty at once); at rest, with
+// every write fsynced, it holds.
+//
+// Renames through the pool update the path a file reopens by, so segment swaps and `.deleted`
+// renames keep working. Paths changed behind the pool's back (not through its `rename`) would
+// not be followed; every storage path goes through the FileIo seam, so none are.
+
+import { StorageError, StorageErrorCode, KafkaStorageErrorCode } from './errors.js';
+import { directoryOf, type FileIo, type LogFile } from './file-io.js';
+
+/** Descriptors the pool keeps open at most (at rest). */
+export const OPEN_FILES_MAX_DEFAULT = 1000;
+
+class PooledFile implements LogFile {
+  /** Where the file is now (renames through the pool move it). */
+  currentPath: string;
+  handle: LogFile | null;
+  private opening: Promise<void> | null = null;
+  busy = 0;
+  /** Bumped by every write; a datasync that saw no newer one makes the file clean. */
+  private writeGeneration = 0;
+  private syncedGeneration = 0;
+  /** Unlinked (or its directory removed) while held: its descriptor must stay. */
+  pinned = false;
+  private closed = false;
+
+  constructor(
+    private readonly pool: FilePool,
+    readonly path: string,
+    handle: LogFile,
+    /** Unsynced writes may be lost (FileIo.open's bestEffort): closable while dirty. */
+    private readonly bestEffort: boolean,
+  ) {
+    this.currentPath = path;
+    this.handle = handle;
+  }
+
+  get dirty(): boolean {
+    return !this.bestEffort && this.writeGeneration !== this.syncedGeneration;
+  }
+
+  /** Ensures a descriptor (reopening after an eviction); counted as in use until `release`. */
+  async acquire(): Promise<LogFile> {
+    if (this.closed)
+      throw new StorageError(
+        StorageErrorCode.LOG_CLOSED,
+        `file ${this.currentPath} is closed`,
+        KafkaStorageErrorCode.KAFKA_STORAGE_ERROR,
+      );
+    this.busy++;
+    try {
+      if (this.handle === null) {
+        this.opening ??= this.pool.reopen(this).finally(() => {
+          this.opening = null;
+        });
+        await this.opening;
+      }
+      this.pool.touch(this);
+      return this.handle!;
+    } catch (error) {
+      this.busy--;
+      throw error;
+    }
+  }
+
+  release(): void {
+    this.busy--;
+    this.pool.trim();
+  }
+
+  private async use<T>(operation: (file: LogFile) => Promise<T>): Promise<T> {
+    const file = await this.acquire();
+    try {
+      return await operation(file);
+    } finally {
+      this.release();
+    }
+  }
+
+  write(buffers: Buffer[], position: number): Promise<void> {
+    this.writeGeneration++;
+    return this.use((file) => file.write(buffers, position));
+  }
+
+  read(buffer: Buffer, offset: number, length: number, position: number): Promise<number> {
+    return this.use((file) => file.read(buffer, offset, length, position));
+  }
+
+  async datasync(): Promise<void> {
+    const generation = this.writeGeneration;
+    await this.use((file) => file.datasync());
+    if (generation > this.syncedGeneration) this.syncedGeneration = generation;
+  }
+
+  truncate(length: number): Promise<void> {
+    // Not counted as a write: ftruncate reports its own errors, and it leaves no data pages
+    // whose later writeback could fail unseen (a datasync on any descriptor makes it durable).
+    return this.use((file) => file.truncate(length));
+  }
+
+  size(): Promise<number> {
+    return this.use((file) => file.size());
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.opening !== null) await this.opening.catch(() => undefined);
+    this.pool.forget(this);
+    const handle = this.handle;
+    this.handle = null;
+    if (handle !== null) await handle.close();
+  }
+}
+
+class FilePool {
+  /** Files that hold a descriptor, least recently used first (a Map keeps insertion order). */
+  private readonly open = new Map<PooledFile, true>();
+  /** Every file not yet closed by its owner, with or without a descriptor, by its directory. */
+  private readonly filesByDirectory = new Map<string, Set<PooledFile>>();
+
+  constructor(
+    readonly inner: FileIo,
+    private readonly openFilesMax: number,
+  ) {}
+
+  private index(file: PooledFile): void {
+    const directory = directoryOf(file.currentPath);
+    let files = this.filesByDirectory.get(directory);
+    if (files === undefined) this.filesByDirectory.set(directory, (files = new Set()));
+    files.add(file);
+  }
+
+  private unindex(file: PooledFile): void {
+    const directory = directoryOf(file.currentPath);
+    const files = this.filesByDirectory.get(directory);
+    files?.delete(file);
+    if (files?.size === 0) this.filesByDirectory.delete(directory);
+  }
+
+  /** Moves `file` to `path` (a rename through the pool). */
+  move(file: PooledFile, path: string): void {
+    this.unindex(file);
+    file.currentPath = path;
+    this.index(file);
+  }
+
+  get openCount(): number {
+    return this.open.size;
+  }
+
+  adopt(path: string, handle: LogFile, bestEffort: boolean): PooledFile {
+    const file = new PooledFile(this, path, handle, bestEffort);
+    this.index(file);
+    this.open.set(file, true);
+    this.trim();
+    return file;
+  }
+
+  async reopen(file: PooledFile): Promise<void> {
+    file.handle = await this.inner.open(file.currentPath, { create: false });
+    this.open.set(file, true);
+    this.trim();
+  }
+
+  touch(file: PooledFile): void {
+    if (!this.open.has(file)) return;
+    this.open.delete(file);
+    this.open.set(file, true);
+  }
+
+  forget(file: PooledFile): void {
+    this.open.delete(file);
+    this.unindex(file);
+  }
+
+  /** Closes least recently used idle, clean, unpinned descriptors until the bound holds. */
+  trim(): void {
+    if (this.open.size <= this.openFilesMax) return;
+    for (const file of this.open.keys()) {
+      if (this.open.size <= this.openFilesMax) return;
+      if (file.busy > 0 || file.dirty || file.pinned || file.handle === null) continue;
+      const handle = file.handle;
+      file.handle = null;
+      this.open.delete(file);
+      // A failed close loses nothing: the file was clean and is reopened on its next use.
+      void handle.close().catch(() => undefined);
+    }
+  }
+
+  /**
+   * The files at `path`, or directly in it when it is a directory (storage keeps files one level
+   * below a partition directory, never deeper).
+   */
+  filesAt(path: string): PooledFile[] {
+    const exact = [...(this.filesByDirectory.get(directoryOf(path)) ?? [])].filter(
+      (file) => file.currentPath === path,
+    );
+    return [...exact, ...(this.filesByDirectory.get(path) ?? [])];
+  }
+
+  /** Keeps the descriptors of `files` for good (their names are about to go). */
+  async pin(files: PooledFile[]): Promise<void> {
+    for (const file of files) {
+      file.pinned = true;
+      if (file.handle === null) {
+        await file.acquire();
+        file.release();
+      }
+    }
+  }
+}
+
+/** `inner` with at most `openFilesMax` descriptors open at rest (see the header comment). */
+export function pooledFileIo(
+  inner: FileIo,
+  openFilesMax = OPEN_FILES_MAX_DEFAULT,
+): FileIo & {
+  /** Descriptors the pool holds now (for tests and benchmarks). */
+  openFileCount(): number;
+} {
+  const pool = new FilePool(inner, openFilesMax);
+  return {
+    async open(path, options) {
+      return pool.adopt(path, await inner.open(path, options), options.bestEffort === true);
+    },
+    readFile: (path) => inner.readFile(path),
+    writeFileAtomic: (path, data) => inner.writeFileAtomic(path, data),
+    createExclusive: (path, data) => inner.createExclusive(path, data),
+    readdir: (directory) => inner.readdir(directory),
+    mkdir: (directory) => inner.mkdir(directory),
+    async rename(from, to) {
+      // A file held under `to` loses its name to `from`'s: it must not reopen the wrong one.
+      await pool.pin(pool.filesAt(to));
+      await inner.rename(from, to);
+      for (const file of pool.filesAt(from))
+        pool.move(file, to + file.currentPath.slice(from.length));
+    },
+    async unlink(path) {
+      await pool.pin(pool.filesAt(path));
+      await inner.unlink(path);
+    },
+    async removeDirectory(directory) {
+      await pool.pin(pool.filesAt(directory));
+      await inner.removeDirectory(directory);
+    },
+    exists: (path) => inner.exists(path),
+    syncDirectory: (directory) => inner.syncDirectory(directory),
+    openFileCount: () => pool.openCount,
+  };
+}

@@ -1,0 +1,75 @@
+// The descriptor bound (src/storage/file-pool.ts): a log manager with far more segment files than
+// its openFilesMax keeps the process's open descriptors near that bound, and every log still
+// appends, rolls, reads and reopens cleanly, its files reopened on demand.
+
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { test } from 'node:test';
+import { LogManager } from '../../src/storage/log-manager.js';
+import { defaultLogConfig } from '../../src/storage/log-config.js';
+import { makeBatch } from '../helpers/storage-batches.js';
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
+
+const openDescriptors = (): number => readdirSync('/proc/self/fd').length;
+
+const LOG_COUNT = 120;
+const OPEN_FILES_MAX = 20;
+
+test('many logs keep open descriptors near openFilesMax and still append, roll, read and reopen', async (t) => {
+  const directory = temporaryDirectory(t);
+  const options = {
+    directory,
+    // Small segments, so appends roll and closed segments are reopened for reads.
+    defaultConfig: { ...defaultLogConfig, segmentBytes: 600 },
+    retentionCheckIntervalMs: 0,
+    checkpointIntervalMs: 0,
+    openFilesMax: OPEN_FILES_MAX,
+  };
+  const before = openDescriptors();
+  const manager = await LogManager.open(options);
+  const logs = [];
+  for (let index = 0; index < LOG_COUNT; index++) logs.push(await manager.createLog('many', index));
+  // Each log has a .log and an .appendtime file open for its active segment: 240 files.
+  const afterCreation = openDescriptors() - before;
+  assert.ok(
+    afterCreation <= OPEN_FILES_MAX + 8,
+    `${afterCreation} descriptors for ${LOG_COUNT * 2} files`,
+  );
+
+  for (let round = 0; round < 4; round++) {
+    await Promise.all(
+      logs.map(async (log, index) => {
+        const batch = await makeBatch({
+          seed: index * 10 + round,
+          recordsCount: 3,
+          valueBytes: 60,
+        });
+        await log.append(batch, { leaderEpoch: 0, origin: 'client' }).acknowledged;
+      }),
+    );
+  }
+  for (const [index, log] of logs.entries()) {
+    assert.equal(log.logEndOffset, 12, `log ${index}`);
+    const read = await log.read(log.logStartOffset, {
+      maxBytes: 1 << 20,
+      maxOffset: log.logEndOffset,
+    });
+    assert.ok(read.byteLength > 0, `log ${index} serves its records`);
+  }
+  assert.ok(
+    logs.every((log) => log.segmentInfos().length > 1),
+    'every log rolled to new segments',
+  );
+  const atRest = openDescriptors() - before;
+  assert.ok(atRest <= OPEN_FILES_MAX + 8, `${atRest} descriptors at rest`);
+  await manager.close();
+
+  const reopened = await LogManager.open(options);
+  assert.ok(openDescriptors() - before <= OPEN_FILES_MAX + 8, 'reopening stays within the bound');
+  for (const { log } of reopened.allLogs()) {
+    assert.equal(log.logEndOffset, 12);
+    assert.ok(log.openedCleanly);
+  }
+  await reopened.close();
+  assert.ok(openDescriptors() - before <= 2, 'closing releases every descriptor');
+});
