@@ -40,6 +40,8 @@ export interface FaultBroker {
 export interface FaultCluster {
   readonly bootstrapServers: string;
   readonly brokers: readonly FaultBroker[];
+  /** Cluster mode only: SIGKILL etcd, and start it again on its directory and port. */
+  readonly etcd?: { kill(): Promise<void>; restart(): Promise<void> };
   /** Stops every broker (resuming paused ones first) and removes their data. */
   stop(): Promise<void>;
 }
@@ -206,6 +208,7 @@ export async function startBrokerCluster(
   return {
     bootstrapServers: running.bootstrapServers,
     brokers,
+    etcd: { kill: () => running.killEtcd(), restart: () => running.restartEtcd() },
     async stop() {
       await running.stop();
       rmSync(root, { recursive: true, force: true });
