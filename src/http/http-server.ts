@@ -3,11 +3,13 @@
 // delivery API and the console will add theirs), so this module knows paths and status codes and
 // nothing of what answers them.
 //
-// The simple routes (metrics, health) answer GET with a whole body; an unknown path is 404 and
-// another method 405. A route that throws is a bug: the request gets 500 and the error goes to
-// the logger, and the server keeps serving. A mount takes every request under a path prefix with
-// the raw request and response (the push delivery API: other methods, bodies, streams); it is
-// added once the broker part behind it exists, so until then its paths are 404.
+// A route is keyed by its path for GET (and HEAD), or by "METHOD /path" for another method
+// ("POST /ui/api/topics"), whose body (at most HTTP_BODY_BYTES_MAX) it is given whole. An unknown
+// path is 404 and a known path asked with a method it lacks 405. A route that throws is a bug: the
+// request gets 500 and the error goes to the logger, and the server keeps serving. A mount takes
+// every request under a path prefix with the raw request and response (the push delivery API:
+// streams, upgrades); it is added once the broker part behind it exists, so until then its paths
+// are 404.
 
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -31,8 +33,23 @@ export type HttpUpgradeHandler = (
   url: URL,
 ) => void;
 
-/** Answers one GET; the URL's search parameters are given parsed. */
-export type HttpRoute = (query: URLSearchParams) => HttpAnswer | Promise<HttpAnswer>;
+/** What a route may read of its request besides the query. */
+export interface HttpRequestInfo {
+  readonly method: string;
+  /** Empty for GET and HEAD. */
+  readonly body: Buffer;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+}
+
+/** Answers one request; the URL's search parameters are given parsed. */
+export type HttpRoute = (
+  query: URLSearchParams,
+  request: HttpRequestInfo,
+) => HttpAnswer | Promise<HttpAnswer>;
+
+/** The largest request body read; a larger one is answered 413 unread. */
+export const HTTP_BODY_BYTES_MAX = 1024 * 1024;
 
 /** Serves every request under a mount's prefix; owns the response from then on. */
 export type HttpMountHandler = (
@@ -95,18 +112,43 @@ export async function startHttpDoor(options: {
         return;
       }
     }
-    const route = routes.get(url.pathname);
+    const method = request.method ?? 'GET';
+    const readsOnly = method === 'GET' || method === 'HEAD';
+    const route = routes.get(readsOnly ? url.pathname : `${method} ${url.pathname}`);
     if (route === undefined) {
-      send(response, jsonAnswer(404, { error: `no such path: ${url.pathname}` }));
+      const allowed = [...routes.keys()].flatMap((key) =>
+        key === url.pathname
+          ? ['GET', 'HEAD']
+          : key.endsWith(` ${url.pathname}`)
+            ? [key.split(' ')[0]]
+            : [],
+      );
+      if (allowed.length === 0) {
+        send(response, jsonAnswer(404, { error: `no such path: ${url.pathname}` }));
+        return;
+      }
+      response.setHeader('allow', allowed.join(', '));
+      send(response, jsonAnswer(405, { error: `${method} is not served here` }));
       return;
     }
-    if (request.method !== 'GET' && request.method !== 'HEAD') {
-      response.setHeader('allow', 'GET, HEAD');
-      send(response, jsonAnswer(405, { error: `${request.method} is not served here` }));
+    const declaredBytes = Number(request.headers['content-length'] ?? 0);
+    if (declaredBytes > HTTP_BODY_BYTES_MAX) {
+      response.setHeader('connection', 'close');
+      send(
+        response,
+        jsonAnswer(413, { error: `bodies are limited to ${HTTP_BODY_BYTES_MAX} bytes` }),
+      );
       return;
     }
-    Promise.resolve()
-      .then(() => route(url.searchParams))
+    readBody(request, readsOnly)
+      .then((body) =>
+        route(url.searchParams, {
+          method,
+          body,
+          remoteAddress: request.socket.remoteAddress ?? '',
+          remotePort: request.socket.remotePort ?? 0,
+        }),
+      )
       .then(
         (answer) => send(response, answer, request.method === 'HEAD'),
         (error: unknown) => {
@@ -156,6 +198,19 @@ export async function startHttpDoor(options: {
     },
     stop: () => closeAll(servers),
   };
+}
+
+/** The whole body of a POST (bounded by HTTP_BODY_BYTES_MAX); nothing is read for a GET. */
+async function readBody(request: IncomingMessage, readsOnly: boolean): Promise<Buffer> {
+  if (readsOnly) return Buffer.alloc(0);
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    bytes += chunk.length;
+    if (bytes > HTTP_BODY_BYTES_MAX) throw new Error(`body over ${HTTP_BODY_BYTES_MAX} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
 }
 
 function send(response: ServerResponse, answer: HttpAnswer, headOnly = false): void {
