@@ -87,6 +87,10 @@ export interface Cluster {
   stopBroker(id: number, graceMs?: number): Promise<number | null>;
   /** Starts a broker that is down again on the same directory and port; waits until registered. */
   restart(id: number): Promise<void>;
+  /** SIGKILL of etcd; the brokers keep running on what they last saw. */
+  killEtcd(): Promise<void>;
+  /** Starts etcd again on its directory and port (after killEtcd). */
+  restartEtcd(): Promise<void>;
   /** Stops every broker (paused ones resumed first), then etcd; removes a temporary dataDir. */
   stop(): Promise<void>;
 }
@@ -315,6 +319,8 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
     pause: (id) => find(id).pause(),
     resume: (id) => find(id).resume(),
     stopBroker: (id, graceMs = STOP_GRACE_MS) => find(id).stop(graceMs),
+    killEtcd: () => runningEtcd.kill(),
+    restartEtcd: () => runningEtcd.restart(),
     async restart(id) {
       const child = find(id);
       if (child.running) throw new Error(`broker ${id} is still running; kill or stop it first`);

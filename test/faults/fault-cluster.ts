@@ -5,6 +5,7 @@
 //
 //   kill       SIGKILL: the process dies, the page cache survives (what it wrote is kept)
 //   powerLoss  SIGKILL, then every file cut back to its last fsync (the page cache is lost too)
+//   terminate  SIGTERM and wait for the exit (in a cluster: controlled shutdown first)
 //   pause      SIGSTOP: the process is frozen with its sockets open; resume sends SIGCONT
 //   restart    a new process on the same log directory and the same listener port
 
@@ -23,6 +24,8 @@ export interface FaultBroker {
   /** True while the process is running (paused counts as running). */
   readonly running: boolean;
   kill(): Promise<void>;
+  /** SIGTERM, and wait until the process exits (SIGKILL after 30 s). */
+  terminate(): Promise<void>;
   /** SIGKILL and cut every file to its last fsync; returns the bytes the cut threw away. */
   powerLoss(): Promise<number>;
   pause(): void;
@@ -37,6 +40,8 @@ export interface FaultBroker {
 export interface FaultCluster {
   readonly bootstrapServers: string;
   readonly brokers: readonly FaultBroker[];
+  /** Cluster mode only: SIGKILL etcd, and start it again on its directory and port. */
+  readonly etcd?: { kill(): Promise<void>; restart(): Promise<void> };
   /** Stops every broker (resuming paused ones first) and removes their data. */
   stop(): Promise<void>;
 }
@@ -97,6 +102,10 @@ export async function startSingleBroker(
     async kill() {
       if (paused) broker.resume();
       await current.kill();
+    },
+    async terminate() {
+      if (paused) broker.resume();
+      await current.stop(30_000);
     },
     async powerLoss() {
       await broker.kill();
@@ -176,6 +185,9 @@ export async function startBrokerCluster(
         return info.running;
       },
       kill: () => running.kill(info.id),
+      async terminate() {
+        await running.stopBroker(info.id);
+      },
       async powerLoss() {
         await running.kill(info.id);
         return cutToLastFsync(info.logDir, journalPath);
@@ -196,6 +208,7 @@ export async function startBrokerCluster(
   return {
     bootstrapServers: running.bootstrapServers,
     brokers,
+    etcd: { kill: () => running.killEtcd(), restart: () => running.restartEtcd() },
     async stop() {
       await running.stop();
       rmSync(root, { recursive: true, force: true });

@@ -39,16 +39,59 @@ function kafka(
 const message = (error: unknown): string =>
   (error instanceof Error ? `${error.name}: ${error.message}` : String(error)).replace(/\s+/g, ' ');
 
+/** A topic's replication factor and configs (cluster scenarios: RF 3, min.insync.replicas 2). */
+export interface TopicPlacement {
+  readonly replicationFactor?: number;
+  readonly configs?: Readonly<Record<string, string | number>>;
+}
+
+export interface PartitionState {
+  readonly leader: number;
+  readonly isr: readonly number[];
+}
+
+/** Each partition's leader (-1 while it has none) and in-sync replicas, as Metadata reports them. */
+export async function partitionStates(
+  bootstrapServers: string,
+  topic: string,
+): Promise<Map<number, PartitionState>> {
+  const admin = kafka(bootstrapServers, 'fault-admin').admin();
+  await admin.connect();
+  try {
+    const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
+    const partitions = metadata.topics[0]?.partitions ?? [];
+    return new Map(
+      partitions.map((partition) => [
+        partition.partitionId,
+        { leader: partition.leader, isr: partition.isr },
+      ]),
+    );
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 export async function createTopic(
   bootstrapServers: string,
   topic: string,
   partitions: number,
+  placement: TopicPlacement = {},
 ): Promise<void> {
   const admin = kafka(bootstrapServers, 'fault-admin').admin();
   await admin.connect();
   try {
     await admin.createTopics({
-      topics: [{ topic, numPartitions: partitions }],
+      topics: [
+        {
+          topic,
+          numPartitions: partitions,
+          replicationFactor: placement.replicationFactor,
+          configEntries: Object.entries(placement.configs ?? {}).map(([name, value]) => ({
+            name,
+            value: String(value),
+          })),
+        },
+      ],
       waitForLeaders: true,
     });
   } finally {

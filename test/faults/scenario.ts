@@ -15,6 +15,7 @@ import {
   readTopic,
   startKafkajsProducer,
   startRdkafkaProducer,
+  type TopicPlacement,
 } from './recorded-clients.js';
 import { SeededRandom } from './seeds.js';
 import { waitFor } from '../helpers/poll.js';
@@ -38,6 +39,8 @@ export function seededDelay(
 export interface LoadRun {
   readonly history: History;
   readonly random: SeededRandom;
+  /** The topic the producers write. */
+  readonly topic: string;
   /** Acknowledgements so far. */
   acknowledged(): number;
 }
@@ -55,6 +58,8 @@ export async function runUnderLoad(options: {
   partitions: number;
   faults: (run: LoadRun) => Promise<void>;
   check?: Partial<CheckOptions>;
+  /** Replication factor and topic configs (cluster scenarios); default: the broker's defaults. */
+  placement?: TopicPlacement;
   /** Client request timeout; shorter than a pause makes clients retry into a stalled broker. */
   requestTimeoutMs?: number;
 }): Promise<{ history: History; acknowledged: number; read: number }> {
@@ -62,7 +67,7 @@ export async function runUnderLoad(options: {
   const random = new SeededRandom(seed);
   const history = new History();
   const topic = `faults-${seed}`;
-  await createTopic(cluster.bootstrapServers, topic, options.partitions);
+  await createTopic(cluster.bootstrapServers, topic, options.partitions, options.placement);
 
   const loads: Load[] = [];
   for (const [index, kind] of options.producers.entries()) {
@@ -90,7 +95,7 @@ export async function runUnderLoad(options: {
 
   try {
     await waitFor(() => acknowledged() >= 20, 'the first acknowledgements', { timeoutMs: 30_000 });
-    await options.faults({ history, random: random.fork('faults'), acknowledged });
+    await options.faults({ history, random: random.fork('faults'), topic, acknowledged });
     const afterFaults = acknowledged();
     await waitFor(
       () => acknowledged() >= afterFaults + 20,

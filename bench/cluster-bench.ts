@@ -1,0 +1,222 @@
+// The cluster benchmarks of issue 10, in one run, every figure beside a same-run reference:
+//
+//   - produce 1 KiB records, acks=all, with librdkafka (bench/loadgen) to 3 brokers (RF 3,
+//     min.insync.replicas 2) and to one broker (RF 1), both from startCluster on this machine;
+//     printed as the ratio cluster / one broker (goal >= 0.6);
+//   - leader SIGKILL: from the kill to the first acknowledged produce on the new leader, beside
+//     broker.session.timeout.ms (goal <= session + 1 s);
+//   - controlled shutdown (SIGTERM of a leader): the longest pause between two acknowledged
+//     produces (goal <= 1 s).
+//
+// The failover figures come from a kafkajs producer sending one record at a time to partition 0
+// (acks=all, retry backoff 50-250 ms, so the client adds little). Machine limits
+// (bench/machine-limits.ts) are printed for context. Speed is never asserted: the machine is shared.
+// Needs etcd (etcd-server) and gcc + librdkafka-dev for the load generator. BENCH_QUICK=1 shortens.
+
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { type Cluster, startCluster } from '../src/cluster/start-cluster.js';
+import { describeMachineLimits, measureMachineLimits } from './machine-limits.js';
+
+const root = new URL('..', import.meta.url).pathname;
+const quick = process.env.BENCH_QUICK === '1';
+const sessionTimeoutMs = 3_000;
+const records1k = quick ? 20_000 : 100_000;
+
+interface ProduceFigures {
+  msgs_per_s: number;
+  MB_per_s: number;
+}
+
+function run(command: string, args: string[]): string {
+  return execFileSync(command, args, {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 300_000,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+}
+
+function produceSummary(output: string): ProduceFigures {
+  const line = output
+    .split('\n')
+    .filter((candidate) => candidate.startsWith('{'))
+    .map((candidate) => JSON.parse(candidate) as ProduceFigures & { role: string })
+    .find((figures) => figures.role === 'produce');
+  if (line === undefined) throw new Error(`loadgen printed no produce summary:\n${output}`);
+  return line;
+}
+
+function kafka(cluster: Cluster): InstanceType<typeof Kafka> {
+  return new Kafka({
+    clientId: 'cluster-bench',
+    brokers: cluster.bootstrapServers.split(','),
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 1_000,
+    requestTimeout: 5_000,
+    retry: { retries: 100, initialRetryTime: 50, maxRetryTime: 250 },
+  });
+}
+
+async function createTopic(cluster: Cluster, topic: string, replicas: number): Promise<void> {
+  const admin = kafka(cluster).admin();
+  await admin.connect();
+  await admin.createTopics({
+    topics: [
+      {
+        topic,
+        numPartitions: 3,
+        replicationFactor: replicas,
+        configEntries: [{ name: 'min.insync.replicas', value: String(Math.min(2, replicas)) }],
+      },
+    ],
+    waitForLeaders: true,
+  });
+  await admin.disconnect();
+}
+
+async function leaderOf(cluster: Cluster, topic: string, partition: number): Promise<number> {
+  const admin = kafka(cluster).admin();
+  await admin.connect();
+  try {
+    const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
+    const leader = metadata.topics[0].partitions.find((p) => p.partitionId === partition)?.leader;
+    if (leader === undefined || leader < 0) throw new Error(`${topic}-${partition} has no leader`);
+    return leader;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function produce1k(
+  loadgen: string,
+  cluster: Cluster,
+  topic: string,
+): Promise<ProduceFigures> {
+  const output = run(loadgen, [
+    'produce',
+    '-b',
+    cluster.bootstrapServers,
+    '-t',
+    topic,
+    '-n',
+    String(records1k),
+    '-s',
+    '1024',
+    '-a',
+    '-1',
+    '-q',
+    '-T',
+    '120',
+  ]);
+  return produceSummary(output);
+}
+
+/**
+ * Sends one record at a time to partition 0 while `fault` runs against its leader; returns the
+ * acknowledgement times (ms since the fault began) and when the fault was injected.
+ */
+async function acknowledgementsAround(
+  cluster: Cluster,
+  topic: string,
+  fault: (leader: number) => Promise<void>,
+): Promise<number[]> {
+  const producer = kafka(cluster).producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  const acknowledged: number[] = [];
+  let sending = true;
+  let started = 0;
+  const loop = (async () => {
+    while (sending) {
+      try {
+        await producer.send({ topic, acks: -1, messages: [{ partition: 0, value: 'x' }] });
+        acknowledged.push(Date.now() - started);
+      } catch {
+        // A send given up on: the next one retries.
+      }
+    }
+  })();
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  const leader = await leaderOf(cluster, topic, 0);
+  started = Date.now();
+  acknowledged.length = 0;
+  await fault(leader);
+  await new Promise((resolve) => setTimeout(resolve, sessionTimeoutMs + 3_000));
+  sending = false;
+  await loop;
+  await producer.disconnect();
+  return acknowledged;
+}
+
+function longestGap(times: readonly number[]): number {
+  let longest = times.length > 0 ? times[0] : Number.POSITIVE_INFINITY;
+  for (let index = 1; index < times.length; index++)
+    longest = Math.max(longest, times[index] - times[index - 1]);
+  return longest;
+}
+
+async function main(): Promise<void> {
+  const loadgen = run('bash', [join(root, 'bench', 'loadgen', 'build.sh')]).trim();
+
+  console.log('# machine limits (bench/machine-limits.ts, same run)');
+  const limitsDirectory = mkdtempSync(join(tmpdir(), 'brook-limits-'));
+  const limits = await measureMachineLimits(limitsDirectory, { quick: true });
+  rmSync(limitsDirectory, { recursive: true, force: true });
+  for (const line of describeMachineLimits(limits)) console.log(line);
+
+  const settings = { 'broker.session.timeout.ms': sessionTimeoutMs };
+  console.log(
+    `\n# produce 1 KiB, acks=all, ${records1k} records, 3 partitions (librdkafka loadgen)`,
+  );
+  const single = await startCluster({ brokers: 1, settings });
+  let one: ProduceFigures;
+  try {
+    await createTopic(single, 'bench-1k', 1);
+    one = await produce1k(loadgen, single, 'bench-1k');
+  } finally {
+    await single.stop();
+  }
+  console.log(`one broker (RF 1):               ${one.MB_per_s.toFixed(1)} MB/s`);
+
+  const cluster = await startCluster({ brokers: 3, settings });
+  try {
+    await createTopic(cluster, 'bench-1k', 3);
+    const three = await produce1k(loadgen, cluster, 'bench-1k');
+    console.log(
+      `3 brokers (RF 3, min.insync 2):  ${three.MB_per_s.toFixed(1)} MB/s = ` +
+        `${(three.MB_per_s / one.MB_per_s).toFixed(2)} x one broker (goal >= 0.6)`,
+    );
+
+    console.log('\n# failover (kafkajs, one record at a time to partition 0, acks=all)');
+    await createTopic(cluster, 'bench-failover', 3);
+    let killed = 0;
+    const afterKill = await acknowledgementsAround(cluster, 'bench-failover', async (leader) => {
+      killed = leader;
+      await cluster.kill(leader);
+    });
+    const firstAck = afterKill.length > 0 ? afterKill[0] : Number.NaN;
+    console.log(
+      `leader SIGKILL (broker ${killed}) -> first acknowledged produce: ${firstAck} ms ` +
+        `= session ${sessionTimeoutMs} ms + ${firstAck - sessionTimeoutMs} ms (goal <= session + 1000 ms)`,
+    );
+    await cluster.restart(killed);
+
+    await createTopic(cluster, 'bench-shutdown', 3);
+    let stopped = 0;
+    const aroundStop = await acknowledgementsAround(cluster, 'bench-shutdown', async (leader) => {
+      stopped = leader;
+      await cluster.stopBroker(leader);
+    });
+    console.log(
+      `controlled shutdown (SIGTERM broker ${stopped}) -> longest produce pause: ` +
+        `${longestGap(aroundStop)} ms over ${aroundStop.length} acknowledgements (goal <= 1000 ms)`,
+    );
+  } finally {
+    await cluster.stop();
+  }
+}
+
+await main();

@@ -1,0 +1,60 @@
+// What the cluster scenarios share: the topic they write (RF 3, min.insync.replicas 2, so acks=all
+// survives one broker down), the cluster settings (a short session timeout so leaderships move
+// within seconds), and Metadata look-ups for a partition's leader and a fully caught-up ISR.
+
+import { type FaultBroker, type FaultCluster } from './fault-cluster.js';
+import { partitionStates, type TopicPlacement } from './recorded-clients.js';
+import { type ProducerKind } from './scenario.js';
+import { type SeededRandom } from './seeds.js';
+import { waitFor } from '../helpers/poll.js';
+
+export const clusterPlacement: TopicPlacement = {
+  replicationFactor: 3,
+  configs: { 'min.insync.replicas': 2 },
+};
+
+/**
+ * One idempotent producer (librdkafka, up to 5 requests in flight). Two would collide: every
+ * broker hands out producer ids from its own local block starting at 0 (producer-id-manager.ts),
+ * so two producers whose InitProducerId reached different brokers share producer id 0 and one of
+ * them fails with OUT_OF_ORDER_SEQUENCE_NUMBER. Until ids are allocated cluster-wide, the cluster
+ * scenarios run one producer.
+ */
+export const clusterProducers: readonly ProducerKind[] = ['rdkafka'];
+
+export const sessionTimeoutMs = 2_000;
+
+export const clusterSettings = { 'broker.session.timeout.ms': sessionTimeoutMs } as const;
+
+/** The broker leading a seeded partition of `topic`, once Metadata names a running one. */
+export async function seededLeader(
+  cluster: FaultCluster,
+  topic: string,
+  partitions: number,
+  random: SeededRandom,
+): Promise<{ partition: number; broker: FaultBroker }> {
+  const partition = random.integer(0, partitions - 1);
+  const broker = await waitFor(
+    async () => {
+      const states = await partitionStates(cluster.bootstrapServers, topic);
+      const id = states.get(partition)?.leader;
+      return cluster.brokers.find((candidate) => candidate.id === id && candidate.running);
+    },
+    `a running leader for ${topic}-${partition}`,
+    { timeoutMs: 30_000, intervalMs: 200 },
+  );
+  return { partition, broker };
+}
+
+/** Waits until every partition of `topic` has every broker in its ISR (a restarted one caught up). */
+export async function waitForFullIsr(cluster: FaultCluster, topic: string): Promise<void> {
+  const everyone = cluster.brokers.length;
+  await waitFor(
+    async () => {
+      const states = await partitionStates(cluster.bootstrapServers, topic);
+      return [...states.values()].every((state) => state.isr.length === everyone);
+    },
+    `every replica of ${topic} back in sync`,
+    { timeoutMs: 30_000, intervalMs: 250 },
+  );
+}
