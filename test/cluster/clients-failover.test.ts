@@ -7,6 +7,7 @@
 // the next family.
 
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import kafkajs from 'kafkajs';
 import { startCluster, type Cluster } from '../../src/index.js';
@@ -14,7 +15,14 @@ import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import type { CreateTopicsResponse } from '../../src/protocol/generated/create-topics.js';
 import type { MetadataResponse } from '../../src/protocol/generated/metadata.js';
-import { ChildClient, requireClient, systemPython, withTimeout } from '../helpers/clients.js';
+import { loadCkjs } from '../helpers/client-ckjs.js';
+import {
+  ChildClient,
+  requireClient,
+  runChecked,
+  systemPython,
+  withTimeout,
+} from '../helpers/clients.js';
 import { waitFor } from '../helpers/poll.js';
 import { callBroker } from '../helpers/wire-client.js';
 
@@ -234,6 +242,16 @@ c.close()
 print(json.dumps({'records': out, 'high': high}), flush=True)
 `;
 
+/** The part of ckjs's KafkaJS-style consumer this file uses. */
+interface CkjsGroupConsumer {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  subscribe(options: { topic: string }): Promise<void>;
+  run(options: {
+    eachMessage: (payload: { message: { value: Buffer | null; offset: string } }) => Promise<void>;
+  }): Promise<void>;
+}
+
 interface ProduceOutcome {
   readonly acknowledged: string[];
   readonly failed: { value: string; error: string }[];
@@ -374,5 +392,122 @@ describe('real clients through a leader kill', () => {
     const read = await pythonRead(topic, kafkaPythonConsumer);
     checkReadBack(read, outcome.acknowledged, false);
     await restoreBroker(outcome.killed, [topic]);
+  });
+  test('kcat (librdkafka): an idempotent producer with default retries loses nothing and writes nothing twice', async (t) => {
+    if (!requireClient(t, 'kcat')) return;
+    const topic = 'failover-kcat';
+    await createTopic(topic);
+    // -v -v: kcat reports each delivery ("Message delivered to partition 0 (offset N)") on stderr.
+    const child = spawn(
+      'kcat',
+      ['-P', '-b', liveBootstrap(), '-t', topic, '-p', '0', '-X', 'acks=all'].concat([
+        '-X',
+        'enable.idempotence=true',
+        '-v',
+        '-v',
+      ]),
+      { stdio: ['pipe', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const delivered = () => stderr.match(/Message delivered/g)?.length ?? 0;
+    try {
+      let written = 0;
+      const feeding = (async () => {
+        while (written < RECORDS && child.exitCode === null) {
+          child.stdin.write(values(written, written + 10).join('\n') + '\n');
+          written += 10;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        child.stdin.end();
+      })();
+      const { killed, ackedAtKill } = await killLeaderDuring(topic, delivered, () => false);
+      await feeding;
+      const code = await withTimeout(exited, CLIENT_MS, 'kcat -P');
+      assert.ok(ackedAtKill < RECORDS, 'the leader was killed while kcat produced');
+      assert.equal(code, 0, `kcat -P exit code; stderr: ${stderr.slice(-4000)}`);
+      assert.equal(delivered(), RECORDS, `every record delivered; stderr: ${stderr.slice(-4000)}`);
+      assert.doesNotMatch(stderr, /Delivery failed/);
+
+      const output = await runChecked(
+        'kcat',
+        ['-C', '-b', liveBootstrap(), '-t', topic, '-p', '0', '-o', 'beginning', '-e'].concat([
+          '-f',
+          '%o %s\\n',
+        ]),
+        { timeoutMs: CLIENT_MS },
+      );
+      const read = output
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => {
+          const [offset, value] = line.split(' ');
+          return { offset: Number(offset), value: value! };
+        });
+      checkReadBack(read, values(0, RECORDS), true);
+      await restoreBroker(killed, [topic]);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  test('@confluentinc/kafka-javascript: an idempotent producer with default retries loses nothing and writes nothing twice', async (t) => {
+    if (!requireClient(t, 'confluent-kafka-javascript')) return;
+    const topic = 'failover-ckjs';
+    await createTopic(topic);
+    const ckjs = loadCkjs();
+    const kafka = new ckjs.KafkaJS.Kafka({
+      kafkaJS: {
+        brokers: cluster.bootstrapServers.split(','),
+        clientId: 'failover-ckjs',
+        logLevel: ckjs.KafkaJS.logLevel.NOTHING,
+      },
+    });
+    const producer = kafka.producer({ kafkaJS: { idempotent: true, acks: -1 } });
+    await producer.connect();
+    const acknowledged: string[] = [];
+    let finished = false;
+    const producing = (async () => {
+      try {
+        for (let from = 0; from < RECORDS; from += 10) {
+          const batch = values(from, from + 10);
+          await producer.send({ topic, messages: batch.map((value) => ({ value })) });
+          acknowledged.push(...batch);
+        }
+      } finally {
+        finished = true;
+      }
+    })();
+    const { killed, ackedAtKill } = await killLeaderDuring(
+      topic,
+      () => acknowledged.length,
+      () => finished,
+    );
+    await withTimeout(producing, CLIENT_MS, 'the ckjs producer');
+    await producer.disconnect();
+    assert.ok(ackedAtKill < RECORDS, 'the leader was killed while the producer ran');
+    assert.equal(acknowledged.length, RECORDS);
+
+    const consumer = kafka.consumer({
+      kafkaJS: { groupId: 'failover-ckjs-read', fromBeginning: true },
+    }) as CkjsGroupConsumer;
+    const read: ReadBack[] = [];
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topic });
+      await consumer.run({
+        eachMessage: async ({ message }) => {
+          read.push({ value: message.value!.toString(), offset: Number(message.offset) });
+        },
+      });
+      await waitFor(() => read.length >= RECORDS, `${RECORDS} records read by ckjs`, {
+        timeoutMs: WAIT_MS,
+      });
+    } finally {
+      await consumer.disconnect();
+    }
+    checkReadBack(read, acknowledged, true);
+    await restoreBroker(killed, [topic]);
   });
 });
