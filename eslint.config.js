@@ -4,10 +4,12 @@ import tseslint from 'typescript-eslint';
 // Layers, highest first: a folder under src/ may import only from the folders listed after it
 // (docs/ARCHITECTURE.md, "Layers"). `src/broker.ts` and `src/index.ts` sit below cli/ and above
 // server/, and no layer imports them. `client/` (the small Kafka client of the CLI, the tests and
-// the benchmarks) stands beside the broker on protocol/, record/ and util/ only.
+// the benchmarks) stands beside the broker on protocol/, record/, util/ and security/ (SCRAM's
+// arithmetic, shared with the broker) only.
 const layers = [
   'cli',
   'http',
+  'share',
   'server',
   'handlers',
   'coordinator',
@@ -16,6 +18,7 @@ const layers = [
   'metadata',
   'observability',
   'config',
+  'security',
   'storage',
   'record',
   'protocol',
@@ -55,21 +58,22 @@ const layerRules = layers.map((layer, index) =>
     [
       ...layers.slice(0, index),
       ...(layer === 'cli' ? [] : ['broker', 'index']),
-      // cluster/ speaks Kafka to other brokers (the replica fetcher) through client/.
-      ...(layer === 'cli' || layer === 'cluster' ? [] : ['client']),
+      // cluster/ speaks Kafka to other brokers (the replica fetcher) through client/; share/
+      // places HTTP-produced records with client/'s key partitioner, as Kafka clients do.
+      ...(layer === 'cli' || layer === 'cluster' || layer === 'share' ? [] : ['client']),
     ],
-    `the layers below it: ${layers.slice(index + 1).join(', ') || 'none'}${layer === 'cluster' ? ', and client' : ''}`,
+    `the layers below it: ${layers.slice(index + 1).join(', ') || 'none'}${layer === 'cluster' || layer === 'share' ? ', and client' : ''}`,
   ),
 );
 layerRules.push(
   importRule(
     'client',
     [
-      ...layers.filter((layer) => !['protocol', 'record', 'util'].includes(layer)),
+      ...layers.filter((layer) => !['protocol', 'record', 'util', 'security'].includes(layer)),
       'broker',
       'index',
     ],
-    'protocol, record and util',
+    'protocol, record, util and security',
   ),
 );
 

@@ -18,6 +18,7 @@ import {
   advertisedAddresses,
   resolveBrokerConfig,
 } from './config/broker-config.js';
+import { ConfigError, ConfigErrorCode } from './config/errors.js';
 import { formatHostPort } from './config/listeners.js';
 import { parseTopicConfigs, topicLogConfig } from './config/topic-config.js';
 import { GroupCoordinator } from './coordinator/group/group-coordinator.js';
@@ -66,13 +67,24 @@ import { createOffsetCommitHandler } from './handlers/offset-commit.js';
 import { createOffsetDeleteHandler } from './handlers/offset-delete.js';
 import { createOffsetFetchHandler } from './handlers/offset-fetch.js';
 import { createProduceHandler } from './handlers/produce.js';
+import { HandlerRegistry, type RequestContext } from './handlers/registry.js';
+import { createSaslHandshakeHandler } from './handlers/sasl-handshake.js';
+import { createSaslAuthenticateHandler } from './handlers/sasl-authenticate.js';
+import { createDescribeUserScramCredentialsHandler } from './handlers/describe-user-scram-credentials.js';
+import { createAlterUserScramCredentialsHandler } from './handlers/alter-user-scram-credentials.js';
+import { listenerSecurityFromConfig } from './security/broker-security.js';
+import { TlsConfigurationError } from './security/tls-context.js';
+import { LocalCredentialStore } from './security/credential-store.js';
 import { createAlterClientQuotasHandler } from './handlers/alter-client-quotas.js';
 import { createDescribeClientQuotasHandler } from './handlers/describe-client-quotas.js';
 import { ClientQuotas } from './quota/client-quotas.js';
 import { StorageQuotas, parseStorageQuotas } from './quota/storage-quotas.js';
-import { HandlerRegistry } from './handlers/registry.js';
 import { createSyncGroupHandler } from './handlers/sync-group.js';
 import { type HttpDoor, type HttpRoute, jsonAnswer, startHttpDoor } from './http/http-server.js';
+import { type PushApi, createPushApi } from './http/push-api.js';
+import { SHARE_STATE_TOPIC_NAME, ShareEngine } from './share/share-engine.js';
+import { consoleApi } from './http/console-api.js';
+import { consoleStaticRoutes } from './http/console-static.js';
 import { LocalMetadataStore, type TopicMetadata } from './metadata/metadata-store.js';
 import { openBrokerMembership } from './cluster/broker-membership.js';
 import { ClusterTopicAdmin, ClusterTopicSync } from './cluster/cluster-topics.js';
@@ -88,7 +100,16 @@ import { type InternalTopicPorts, openInternalTopic } from './replica/internal-t
 import { ReplicaManager } from './replica/replica-manager.js';
 import { type BrookServer, startServer } from './server/server.js';
 import { serverLimitsFromConfig } from './server/limits.js';
-import { type ServerLogger, silentLogger, stderrLogger } from './server/logger.js';
+import type { ServerLogger } from './server/logger.js';
+import { auditedRegistry } from './handlers/shared/admin-audit.js';
+import {
+  type LogLevel,
+  type Logger,
+  asLogger,
+  componentLogger,
+  createLogger,
+  silentLogger,
+} from './util/logger.js';
 import type { LogConfig as StorageLogConfig } from './storage/log-config.js';
 import { LogManager } from './storage/log-manager.js';
 import { nodeFileIo } from './storage/file-io.js';
@@ -108,7 +129,10 @@ export interface StartBrokerOptions {
   readonly listeners?: string;
   /** Any broker setting by Kafka name: { 'num.partitions': 4 }. */
   readonly settings?: SettingsInput;
-  /** Where the broker logs; silent unless given. */
+  /**
+   * Where the broker logs; silent unless given. With `config` (what `brook start` passes) and no
+   * logger, the broker logs to stderr at `log.level`.
+   */
   readonly logger?: ServerLogger;
 }
 
@@ -152,11 +176,10 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Bro
         },
       });
     }
-    return await assemble(
-      config,
-      options.logger ?? (options.config ? stderrLogger : silentLogger),
-      temporaryDirectory,
-    );
+    const logger =
+      options.logger ??
+      (options.config ? createLogger({ level: config.logLevel as LogLevel }) : silentLogger);
+    return await assemble(config, asLogger(logger), temporaryDirectory);
   } catch (error) {
     if (temporaryDirectory !== null) await rm(temporaryDirectory, { recursive: true, force: true });
     throw error;
@@ -165,9 +188,11 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Bro
 
 async function assemble(
   config: BrokerConfig,
-  logger: ServerLogger,
+  logger: Logger,
   temporaryDirectory: string | null,
 ): Promise<Broker> {
+  const configLogger = componentLogger(logger, 'config');
+  const clusterLogger = componentLogger(logger, 'cluster');
   // One log directory for now: every partition lives in the first entry of log.dirs.
   const logDir = config.logDirs[0];
   const metadata = await LocalMetadataStore.open(logDir, {
@@ -179,7 +204,7 @@ async function assemble(
   const brokerConfigs = createBrokerConfigs({
     initial: config,
     metadata,
-    warn: (message) => logger.warn(message),
+    warn: (message) => configLogger.warn(message),
     onChange: () => onBrokerConfigChange(),
   });
   // Client quotas live in the local store even in cluster mode: each broker enforces its own
@@ -196,12 +221,13 @@ async function assemble(
   // answers and /readyz says "recovering" while the logs load; the sources fill in once the
   // parts they read exist.
   const observed = config.httpListeners.length > 0 ? observedParts([logDir]) : null;
+  const webConsole = observed === null ? null : consoleApi();
   let httpDoor: HttpDoor | undefined;
   if (observed !== null) {
     httpDoor = await startHttpDoor({
       listeners: config.httpListeners,
-      routes: observed.routes,
-      logger,
+      routes: new Map([...observed.routes, ...webConsole!.routes, ...consoleStaticRoutes()]),
+      logger: componentLogger(logger, 'http'),
     });
   }
   let logManager: LogManager;
@@ -212,6 +238,7 @@ async function assemble(
       defaultConfig: storageConfigOf(undefined),
       topicConfig: (topic) => storageConfigOf(metadata.topic(topic)),
       retentionCheckIntervalMs: config.logRetentionCheckIntervalMs,
+      logger: componentLogger(logger, 'storage'),
     });
   } catch (error) {
     await httpDoor?.stop();
@@ -220,17 +247,18 @@ async function assemble(
 
   // Cluster mode (etcd.endpoints set): the log directory must belong to the cluster in etcd.
   const cluster = await openBrokerMembership(config, logDir, {
-    onRetry: (message) => logger.warn(message),
-    onWarning: (message) => logger.warn(message),
+    onRetry: (message) => clusterLogger.warn(message),
+    onWarning: (message) => clusterLogger.warn(message),
   }).catch(async (error: unknown) => {
     await logManager.close().catch(() => undefined);
     await httpDoor?.stop();
     throw error;
   });
   const clusterId = cluster?.store.clusterId ?? metadata.clusterId;
-  const clusterBrokers = (): BrokerNode[] =>
+  // Outside cluster mode the broker is itself, at the address of the listener the client used.
+  const clusterBrokers = (context?: RequestContext): BrokerNode[] =>
     cluster === null
-      ? advertised
+      ? [advertisedOn(context)]
       : [...cluster.store.brokers().values()].map(({ brokerId, host, port, rack }) => ({
           nodeId: brokerId,
           host,
@@ -253,9 +281,16 @@ async function assemble(
   let replicaFetcher: ReplicaFetcher | null = null;
   let isrManager: IsrManager | null = null;
   let advertised: BrokerNode[] = [];
+  /** This broker's advertised address per listener name (the first listener's when not found). */
+  let advertisedByListener = new Map<string, BrokerNode>();
+  const advertisedOn = (context?: RequestContext): BrokerNode =>
+    (context === undefined ? undefined : advertisedByListener.get(context.listenerName)) ??
+    advertised[0];
   let server: BrookServer | undefined;
   let coordinator: GroupCoordinator | undefined;
   let transactionCoordinator: TransactionCoordinator | undefined;
+  let shareEngine: ShareEngine | undefined;
+  let pushApi: PushApi | undefined;
   try {
     const replicas = new ReplicaManager(
       metadata,
@@ -277,7 +312,7 @@ async function assemble(
     topicSync =
       cluster === null
         ? null
-        : new ClusterTopicSync(cluster.store, replicas, (message) => logger.warn(message));
+        : new ClusterTopicSync(cluster.store, replicas, (message) => clusterLogger.warn(message));
     await topicSync?.start();
     const runningTopicSync = topicSync;
     const topicAdmin =
@@ -309,7 +344,17 @@ async function assemble(
       partitionCount: config.transactionStateLogNumPartitions,
       segmentBytes: config.offsetsTopicSegmentBytes,
     });
+    // Shared subscriptions (push delivery, issue 12): only with an HTTP door, their one door.
+    const shareStateTopic =
+      httpDoor === undefined
+        ? null
+        : await openInternalTopic(internalTopicPorts, {
+            name: SHARE_STATE_TOPIC_NAME,
+            partitionCount: config.shareStateTopicNumPartitions,
+            segmentBytes: config.offsetsTopicSegmentBytes,
+          });
     const internalTopics = [offsetsTopic, transactionStateTopic];
+    if (shareStateTopic !== null) internalTopics.push(shareStateTopic);
     for (const topic of internalTopics) replicas.registerInternalTopic(topic);
     onBrokerConfigChange = () => {
       replicas.reconfigureAll();
@@ -327,7 +372,8 @@ async function assemble(
         brokerId: config.nodeId,
         view: cluster.store,
         replicas,
-        log: (message, error) => logger.warn(`${message}: ${String(error)}`),
+        log: (message, error) =>
+          componentLogger(logger, 'replication').warn(message, { error: String(error) }),
       });
       replicaFetcher = fetcher;
       await fetcher.start();
@@ -340,7 +386,8 @@ async function assemble(
           cluster.store.updatePartitionState(topic, partition, expectedPartitionEpoch, next, null),
         partition: (topic, partition) => replicas.partition(topic, partition),
         replicaLagTimeMaxMs: cluster.settings.replicaLagTimeMaxMs,
-        log: (message, error) => logger.warn(`${message}: ${String(error)}`),
+        log: (message, error) =>
+          componentLogger(logger, 'replication').warn(message, { error: String(error) }),
       });
       isrManager.start();
     }
@@ -365,6 +412,7 @@ async function assemble(
         // Offsets an open transaction holds (TxnOffsetCommit before EndTxn), for require_stable.
         pendingTransactionalOffsets: (groupId) =>
           transactionCoordinator?.pendingOffsetPartitions(groupId) ?? [],
+        logger: componentLogger(logger, 'group'),
       },
       {
         groupInitialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
@@ -414,7 +462,8 @@ async function assemble(
           compressionTypeOf: (topic) =>
             topic.configs['compression.type'] ??
             String(brokerConfigs.current().settings.get('compression.type')?.value ?? 'producer'),
-          log: (message, error) => logger.error(`${message}: ${String(error)}`),
+          log: (message, error) =>
+            componentLogger(logger, 'fetch').error(message, { error: String(error) }),
           traffic: observed?.metrics,
           leadership,
         }),
@@ -444,7 +493,7 @@ async function assemble(
           numPartitions: () => brokerConfigs.current().numPartitions,
         }),
       )
-      .register(createFindCoordinatorHandler(coordinator))
+      .register(createFindCoordinatorHandler(coordinator, advertisedOn))
       .register(createJoinGroupHandler(coordinator))
       .register(createSyncGroupHandler(coordinator))
       .register(createHeartbeatHandler(coordinator))
@@ -587,30 +636,70 @@ async function assemble(
       .register(createDescribeTransactionsHandler(transactionCoordinator))
       .register(createListTransactionsHandler(transactionCoordinator))
       .register(createWriteTxnMarkersHandler({ replicas }));
+    // SCRAM credentials live in the local metadata document (cluster mode: etcd, later).
+    const credentials = new LocalCredentialStore(metadata);
+    registry
+      .register(createSaslHandshakeHandler())
+      .register(createSaslAuthenticateHandler())
+      .register(createDescribeUserScramCredentialsHandler(credentials))
+      .register(createAlterUserScramCredentialsHandler(credentials));
     registry.register(createApiVersionsHandler(registry));
+    const servedRegistry = auditedRegistry(registry, componentLogger(logger, 'admin'));
+
+    if (shareStateTopic !== null && httpDoor !== undefined) {
+      const log = (message: string, error: unknown): void =>
+        logger.error(message, { error: error instanceof Error ? error.message : String(error) });
+      shareEngine = new ShareEngine(shareStateTopic, replicas, {
+        shareRecordLockDurationMs: config.shareRecordLockDurationMs,
+        shareDeliveryCountLimit: config.shareDeliveryCountLimit,
+        sharePartitionMaxRecordLocks: config.sharePartitionMaxRecordLocks,
+        log,
+      });
+      await shareEngine.start();
+      pushApi = createPushApi({ engine: shareEngine, replicas, log });
+      const runningPushApi = pushApi;
+      httpDoor.mount(
+        '/v1/',
+        (request, response, url) => runningPushApi.handle(request, response, url),
+        (request, socket, head, url) => runningPushApi.upgrade(request, socket, head, url),
+      );
+    }
 
     server = await startServer({
       listeners: config.listeners,
-      registry,
+      registry: servedRegistry,
       limits: serverLimitsFromConfig(config),
-      logger,
+      logger: componentLogger(logger, 'server'),
       observer: observed?.metrics,
+      security: listenerSecurity(config, credentials),
       throttler: clientQuotas,
       connectionCreationRateOf: (address) => clientQuotas.connectionCreationRateOf(address),
     });
     observed?.attach({ replicas, groups: coordinator, server });
-    advertised = advertisedAddresses(config, server.listeners).map((address) => ({
+    webConsole?.attach({
+      registry: servedRegistry,
+      replicas,
+      groups: coordinator,
+      writesEnabled: config.consoleWritesEnabled,
+    });
+    const advertisedAddressList = advertisedAddresses(config, server.listeners);
+    advertised = advertisedAddressList.map((address) => ({
       nodeId: config.nodeId,
       host: address.host,
       port: address.port,
       rack: null,
     }));
+    advertisedByListener = new Map(
+      advertisedAddressList.map((address, index) => [address.name, advertised[index]]),
+    );
     await cluster?.register(advertised[0].host, advertised[0].port);
 
     const runningServer = server;
     const runningHttpDoor = httpDoor;
     const runningCoordinator = coordinator;
     const runningTransactionCoordinator = transactionCoordinator;
+    const runningPushApi = pushApi;
+    const runningShareEngine = shareEngine;
     let stopping: Promise<void> | null = null;
     return {
       bootstrapServers: advertised
@@ -625,15 +714,20 @@ async function assemble(
       stop() {
         stopping ??= (async () => {
           observed?.detach();
+          webConsole?.detach();
           // Cluster mode: leaderships move to other in-sync replicas while this broker still
           // serves, so clients see a retriable NOT_LEADER_OR_FOLLOWER and not a dead leader.
           if (cluster?.settings.controlledShutdownEnable === true) {
             const kept = await cluster.controlledShutdown().catch((error: Error) => {
-              logger.warn(`controlled shutdown failed (${error.message}); leaving without it`);
+              clusterLogger.warn(
+                `controlled shutdown failed (${error.message}); leaving without it`,
+              );
               return [];
             });
             if (kept.length > 0)
-              logger.warn(`controlled shutdown: still leading ${kept.join(', ')}; leaving anyway`);
+              clusterLogger.warn(
+                `controlled shutdown: still leading ${kept.join(', ')}; leaving anyway`,
+              );
           }
           // Replication first: no fetch of ours outlives the logs or waits on a stopping leader.
           await runningIsrManager?.stop();
@@ -645,6 +739,8 @@ async function assemble(
           runningCoordinator.close();
           runningTransactionCoordinator.close();
           await runningServer.stop();
+          runningPushApi?.close();
+          runningShareEngine?.close();
           // Producer state snapshots, so the next start need not replay the active segments.
           await Promise.all([
             ...replicas
@@ -668,6 +764,8 @@ async function assemble(
     await server?.stop().catch(() => undefined);
     coordinator?.close();
     transactionCoordinator?.close();
+    pushApi?.close();
+    shareEngine?.close();
     await logManager.close().catch(() => undefined);
     await httpDoor?.stop();
     throw error;
@@ -753,4 +851,17 @@ export function storageLogConfig(
   overrides: Readonly<Record<string, string>>,
 ): StorageLogConfig {
   return topicLogConfig(config, parseTopicConfigs(Object.entries(overrides)));
+}
+
+/** Each listener's security; an unusable keystore or truststore is a configuration error. */
+function listenerSecurity(
+  config: BrokerConfig,
+  credentials: LocalCredentialStore,
+): ReturnType<typeof listenerSecurityFromConfig> {
+  try {
+    return listenerSecurityFromConfig(config, credentials);
+  } catch (error) {
+    if (!(error instanceof TlsConfigurationError)) throw error;
+    throw new ConfigError(ConfigErrorCode.INVALID_VALUE, error.message, 'ssl.keystore.location');
+  }
 }

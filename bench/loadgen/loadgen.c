@@ -41,6 +41,9 @@ struct options {
   int mock_partitions;
   int timeout_seconds;
   int quiet;
+  /* -X name=value: librdkafka settings for every client (security.protocol, sasl.*, ssl.*). */
+  const char *settings[32];
+  int settings_count;
 };
 
 /* Latency samples in microseconds; one per message, so percentiles are exact. */
@@ -128,6 +131,15 @@ static rd_kafka_conf_t *base_config(const struct options *options, const char *b
     set(conf, "bootstrap.servers", options->brokers);
   }
   if (options->quiet) set(conf, "log_level", "0");
+  for (int index = 0; index < options->settings_count; index++) {
+    char name[256];
+    const char *equals = strchr(options->settings[index], '=');
+    if (!equals || (size_t)(equals - options->settings[index]) >= sizeof name)
+      fail(options->settings[index], "expected -X name=value");
+    memcpy(name, options->settings[index], (size_t)(equals - options->settings[index]));
+    name[equals - options->settings[index]] = '\0';
+    set(conf, name, equals + 1);
+  }
   return conf;
 }
 
@@ -368,7 +380,7 @@ static void usage(void) {
   fprintf(stderr,
           "usage: loadgen produce|consume|e2e (-b HOST:PORT | -m [-p PARTITIONS]) -t TOPIC\n"
           "               [-g GROUP] [-n COUNT] [-s BYTES] [-a ACKS] [-r MSGS_PER_S]\n"
-          "               [-l LINGER_MS] [-T TIMEOUT_S] [-q]\n");
+          "               [-l LINGER_MS] [-T TIMEOUT_S] [-q] [-X NAME=VALUE ...]\n");
   exit(64);
 }
 
@@ -385,7 +397,7 @@ int main(int argc, char **argv) {
   };
   int option;
   optind = 2;
-  while ((option = getopt(argc, argv, "b:mp:t:g:n:s:a:r:l:T:q")) != -1) {
+  while ((option = getopt(argc, argv, "b:mp:t:g:n:s:a:r:l:T:qX:")) != -1) {
     switch (option) {
     case 'b': options.brokers = optarg; break;
     case 'm': options.mock = 1; break;
@@ -399,6 +411,11 @@ int main(int argc, char **argv) {
     case 'l': options.linger_ms = optarg; break;
     case 'T': options.timeout_seconds = atoi(optarg); break;
     case 'q': options.quiet = 1; break;
+    case 'X':
+      if (options.settings_count == (int)(sizeof options.settings / sizeof options.settings[0]))
+        usage();
+      options.settings[options.settings_count++] = optarg;
+      break;
     default: usage();
     }
   }

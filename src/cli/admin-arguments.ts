@@ -3,7 +3,15 @@
 // does not apply to the command, a missing or malformed value, or two contradicting choices is a
 // usage error (exit 2), never silently dropped.
 
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import {
+  type ScramMechanism,
+  isScramMechanism,
+  scramIterationsDefault,
+  scramIterationsMax,
+  scramIterationsMin,
+} from '../security/scram-credential.js';
 import { ConfigResourceType } from '../client/admin-client.js';
 import { InvariantError } from '../util/assert.js';
 import { BrookError, type BrookErrorCode } from '../util/errors.js';
@@ -40,6 +48,8 @@ export interface CommonArguments {
   /** The whole command, connecting included, ends within this. */
   readonly timeoutMs: number;
   readonly output: 'table' | 'json';
+  /** --command-config: a Kafka client properties file with TLS and SASL settings; null for none. */
+  readonly commandConfig: string | null;
 }
 
 export type TopicsArguments =
@@ -116,8 +126,12 @@ export type ConsumeArguments =
       /** null: every partition. */
       readonly partition: number | null;
       readonly start: ConsumeStart;
-      /** null: until the end of the log as it was when consume began. */
+      /** null: until the end of the log as it was when consume began (or, following, forever). */
       readonly maxMessages: number | null;
+      /** Keep reading new records as they arrive instead of stopping at the end of the log. */
+      readonly follow: boolean;
+      /** Start where this group committed, and commit what was printed (without joining it). */
+      readonly group: string | null;
     });
 
 const defaultBootstrapServer = '127.0.0.1:9092';
@@ -126,6 +140,7 @@ const defaultTimeoutMs = 30_000;
 const commonOptions = {
   'bootstrap-server': { type: 'string' },
   'timeout-ms': { type: 'string' },
+  'command-config': { type: 'string' },
   output: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -197,6 +212,7 @@ export function commonArguments(values: Parsed['values']): CommonArguments {
     bootstrapServer: (values['bootstrap-server'] as string | undefined) ?? defaultBootstrapServer,
     timeoutMs,
     output,
+    commandConfig: (values['command-config'] as string | undefined) ?? null,
   };
 }
 
@@ -384,6 +400,8 @@ const consumeOptions = {
   offset: { type: 'string' },
   'from-time': { type: 'string' },
   'max-messages': { type: 'string' },
+  follow: { type: 'boolean' },
+  group: { type: 'string' },
 } as const;
 
 /** Parses `brook consume ARGS` (without "consume"); throws AdminCommandError (USAGE). */
@@ -430,5 +448,105 @@ export function parseConsumeArguments(argv: readonly string[]): ConsumeArguments
     partition,
     start,
     maxMessages: count(values, 'max-messages', 1),
+    follow: values.follow === true,
+    group: values.group === undefined ? null : requiredString(values, 'group'),
   };
+}
+
+export type UsersArguments =
+  | { readonly command: 'help' }
+  | (CommonArguments & {
+      /** --log-dirs: work on a stopped broker's metadata instead of asking a broker. */
+      readonly logDirs: string | null;
+    } & (
+        | {
+            readonly command: 'create';
+            readonly user: string;
+            readonly password: string;
+            readonly mechanisms: readonly ScramMechanism[];
+            readonly iterations: number;
+          }
+        | {
+            readonly command: 'delete';
+            readonly user: string;
+            /** Empty: every mechanism the user has. */
+            readonly mechanisms: readonly ScramMechanism[];
+          }
+        | { readonly command: 'list'; readonly users: readonly string[] }
+      ));
+
+const usersOptions = {
+  user: { type: 'string', multiple: true },
+  password: { type: 'string' },
+  'password-file': { type: 'string' },
+  mechanism: { type: 'string', multiple: true },
+  iterations: { type: 'string' },
+  'log-dirs': { type: 'string' },
+} as const;
+
+const usersCommandOptions: Record<string, readonly (keyof typeof usersOptions)[]> = {
+  create: ['user', 'password', 'password-file', 'mechanism', 'iterations', 'log-dirs'],
+  delete: ['user', 'mechanism', 'log-dirs'],
+  list: ['user', 'log-dirs'],
+};
+
+/** Parses `brook users ARGS` (without "users"); throws AdminCommandError (USAGE). */
+export function parseUsersArguments(argv: readonly string[]): UsersArguments {
+  const { command, values } = parseStrict(argv, usersOptions, usersCommandOptions, true);
+  if (command === undefined) return { command: 'help' };
+  const common = {
+    ...commonArguments(values),
+    logDirs: (values['log-dirs'] as string | undefined) ?? null,
+  };
+  if (common.logDirs !== null && values['bootstrap-server'] !== undefined) {
+    throw usageError('--log-dirs and --bootstrap-server exclude each other');
+  }
+  const users = strings(values, 'user');
+  const single = (): string => {
+    if (users.length !== 1 || users[0] === '') throw usageError(`${command} needs one --user`);
+    return users[0];
+  };
+  const mechanisms = strings(values, 'mechanism').map((name) => {
+    const upper = name.toUpperCase();
+    if (!isScramMechanism(upper)) {
+      throw usageError(`--mechanism ${name}: expected SCRAM-SHA-256 or SCRAM-SHA-512`);
+    }
+    return upper;
+  });
+  switch (command) {
+    case 'create': {
+      const passwordFile = values['password-file'] as string | undefined;
+      let password = values.password as string | undefined;
+      if ((password === undefined) === (passwordFile === undefined)) {
+        throw usageError('create needs one of --password and --password-file');
+      }
+      if (passwordFile !== undefined) {
+        try {
+          password = readFileSync(passwordFile, 'utf8').replace(/\r?\n$/, '');
+        } catch (error) {
+          throw usageError(`--password-file ${passwordFile}: ${(error as Error).message}`);
+        }
+      }
+      if (password === '') throw usageError('the password must not be empty');
+      const iterations = count(values, 'iterations', scramIterationsMin) ?? scramIterationsDefault;
+      if (iterations > scramIterationsMax) {
+        throw usageError(`--iterations ${iterations} is above ${scramIterationsMax}`);
+      }
+      return {
+        ...common,
+        command,
+        user: single(),
+        password: password!,
+        // PLAIN can check a password against either; both let every SCRAM client in.
+        mechanisms: mechanisms.length > 0 ? mechanisms : ['SCRAM-SHA-256', 'SCRAM-SHA-512'],
+        iterations,
+      };
+    }
+    case 'delete':
+      return { ...common, command, user: single(), mechanisms };
+    case 'list':
+      return { ...common, command, users };
+    default:
+      throw new InvariantError(`users command ${command} has no parser`);
+  }
 }

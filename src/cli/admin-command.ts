@@ -3,7 +3,8 @@
 // tables and JSON, and the mapping of every failure to one line with a code and an exit status:
 // 0 success, 1 a Kafka error or an unreachable or silent broker, 2 a usage error.
 
-import { AdminClient } from '../client/admin-client.js';
+import { AdminClient, type ClientSecurity } from '../client/admin-client.js';
+import { readCommandConfig } from './command-config.js';
 import {
   KafkaClientError,
   KafkaClientErrorCode,
@@ -66,6 +67,11 @@ export interface AdminCommand<Arguments> {
   readonly name: string;
   readonly usage: string;
   readonly parse: (argv: readonly string[]) => Arguments | { readonly command: 'help' };
+  /**
+   * Whether this run has no end of its own (`consume --follow`): --timeout-ms then bounds each
+   * request, not the whole command.
+   */
+  readonly runsUntilStopped?: (request: Arguments) => boolean;
   readonly run: (
     client: AdminClient,
     request: Arguments & CommonArguments,
@@ -83,9 +89,14 @@ export async function runAdminCommand<
 ): Promise<number> {
   const prefix = `brook ${command.name}`;
   let request: Arguments | { readonly command: 'help' };
+  let security: ClientSecurity | undefined;
   try {
     request = command.parse(argv);
-    if (request.command !== 'help') parseBrokerAddress((request as Arguments).bootstrapServer);
+    if (request.command !== 'help') {
+      const { bootstrapServer, commandConfig } = request as Arguments;
+      parseBrokerAddress(bootstrapServer);
+      if (commandConfig !== null) security = readCommandConfig(commandConfig);
+    }
   } catch (error) {
     if (!(error instanceof AdminCommandError || error instanceof KafkaClientError)) throw error;
     output.error(`${prefix}: ${error.message} [${AdminCommandErrorCode.USAGE}]\n${command.usage}`);
@@ -100,9 +111,11 @@ export async function runAdminCommand<
     bootstrapServer: arguments_.bootstrapServer,
     clientId: `brook-${command.name}`,
     requestTimeoutMs: arguments_.timeoutMs,
+    security,
   });
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
+    if (command.runsUntilStopped?.(arguments_) === true) return;
     timer = setTimeout(
       () =>
         reject(
@@ -133,6 +146,7 @@ function describeFailure(error: unknown): [AdminCommandErrorCode, string] {
     // The broker refused, is unreachable or went silent: an operating condition, not a bug.
     switch (error.code) {
       case KafkaClientErrorCode.KAFKA_ERROR:
+      case KafkaClientErrorCode.AUTHENTICATION:
         return [AdminCommandErrorCode.KAFKA_ERROR, error.message];
       case KafkaClientErrorCode.TIMEOUT:
         return [AdminCommandErrorCode.TIMEOUT, error.message];

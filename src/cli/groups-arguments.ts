@@ -47,15 +47,23 @@ export interface TopicSelection {
 
 export type GroupsArguments =
   | { readonly command: 'help' }
-  | { readonly command: 'list'; readonly bootstrapServer: string }
+  | {
+      readonly command: 'list';
+      readonly bootstrapServer: string;
+      readonly commandConfig: string | null;
+    }
   | {
       readonly command: 'describe' | 'delete';
       readonly bootstrapServer: string;
+      /** --command-config: a Kafka client properties file (TLS, SASL); null for none. */
+      readonly commandConfig: string | null;
       readonly group: string;
     }
   | {
       readonly command: 'reset-offsets';
       readonly bootstrapServer: string;
+      /** --command-config: a Kafka client properties file (TLS, SASL); null for none. */
+      readonly commandConfig: string | null;
       readonly group: string;
       /** null: --all-topics (the topics the group has committed offsets for). */
       readonly topics: readonly TopicSelection[] | null;
@@ -67,6 +75,7 @@ const defaultBootstrapServer = '127.0.0.1:9092';
 
 const options = {
   'bootstrap-server': { type: 'string' },
+  'command-config': { type: 'string' },
   group: { type: 'string' },
   topic: { type: 'string', multiple: true },
   'all-topics': { type: 'boolean' },
@@ -152,16 +161,24 @@ export function parseGroupsArguments(argv: readonly string[]): GroupsArguments {
   if (allowed === undefined) throw usageError(`unknown command ${command}`);
   if (extra.length > 0) throw usageError(`unexpected argument ${extra[0]}`);
   for (const name of Object.keys(values) as OptionName[]) {
-    if (name !== 'bootstrap-server' && name !== 'help' && !allowed.includes(name)) {
+    if (
+      name !== 'bootstrap-server' &&
+      name !== 'command-config' &&
+      name !== 'help' &&
+      !allowed.includes(name)
+    ) {
       throw usageError(`--${name} does not apply to ${command}`);
     }
   }
   const bootstrapServer = values['bootstrap-server'] ?? defaultBootstrapServer;
-  if (command === 'list') return { command, bootstrapServer };
+  const commandConfig = values['command-config'] ?? null;
+  if (command === 'list') return { command, bootstrapServer, commandConfig };
 
   const group = values.group;
   if (group === undefined || group === '') throw usageError('--group is required');
-  if (command === 'describe' || command === 'delete') return { command, bootstrapServer, group };
+  if (command === 'describe' || command === 'delete') {
+    return { command, bootstrapServer, commandConfig, group };
+  }
 
   if (values['dry-run'] === true && values.execute === true) {
     throw usageError('--dry-run and --execute contradict each other; give one');
@@ -176,6 +193,7 @@ export function parseGroupsArguments(argv: readonly string[]): GroupsArguments {
   return {
     command: 'reset-offsets',
     bootstrapServer,
+    commandConfig,
     group,
     topics: values['all-topics'] === true ? null : topicValues.map(parseTopicSelection),
     scenario: parseScenario(values),

@@ -6,6 +6,9 @@
 //
 // Exit codes: 0 success, 1 a Kafka or connection error (an unknown topic), 2 a usage error.
 
+import type { ClientSecurity } from '../client/admin-client.js';
+import { AdminCommandError } from './admin-arguments.js';
+import { readCommandConfig } from './command-config.js';
 import {
   KafkaClientError,
   KafkaClientErrorCode,
@@ -58,7 +61,9 @@ const usageText = `usage: brook groups <command> [--bootstrap-server HOST:PORT] 
       a dry run (the default) only shows the plan; --execute commits it. The group must have
       no members, and every --topic must exist: brook groups never creates a topic.
   delete --group G                       delete a group that has no members, with its offsets
---bootstrap-server defaults to 127.0.0.1:9092. Unknown options are errors.`;
+--bootstrap-server defaults to 127.0.0.1:9092. --command-config FILE takes Kafka client properties
+for a secured listener (security.protocol, sasl.mechanism, sasl.username, sasl.password,
+ssl.ca.location). Unknown options are errors.`;
 
 const apiKey = {
   listOffsets: ApiKey.ListOffsets,
@@ -100,12 +105,15 @@ function checkError(errorCode: number, what: string): void {
 class Cluster {
   private readonly connections = new Map<string, Promise<KafkaConnection>>();
 
-  constructor(readonly bootstrapServer: string) {}
+  constructor(
+    readonly bootstrapServer: string,
+    private readonly security: ClientSecurity | undefined,
+  ) {}
 
   connection(address = this.bootstrapServer): Promise<KafkaConnection> {
     let connection = this.connections.get(address);
     if (connection === undefined) {
-      connection = KafkaConnection.open(address, { clientId: 'brook-groups' });
+      connection = KafkaConnection.open(address, { clientId: 'brook-groups', ...this.security });
       this.connections.set(address, connection);
     }
     return connection;
@@ -554,11 +562,21 @@ export async function runGroupsCommand(
   output: GroupsCommandOutput = defaultOutput,
 ): Promise<number> {
   let request: GroupsArguments;
+  let security: ClientSecurity | undefined;
   try {
     request = parseGroupsArguments(argv);
-    if (request.command !== 'help') parseBrokerAddress(request.bootstrapServer);
+    if (request.command !== 'help') {
+      parseBrokerAddress(request.bootstrapServer);
+      if (request.commandConfig !== null) security = readCommandConfig(request.commandConfig);
+    }
   } catch (error) {
-    if (!(error instanceof GroupsCommandError || error instanceof KafkaClientError)) throw error;
+    if (!(
+      error instanceof GroupsCommandError ||
+      error instanceof KafkaClientError ||
+      error instanceof AdminCommandError
+    )) {
+      throw error;
+    }
     output.error(`brook groups: ${error.message} [${GroupsCommandErrorCode.USAGE}]\n${usageText}`);
     return 2;
   }
@@ -566,7 +584,7 @@ export async function runGroupsCommand(
     output.out(usageText);
     return 0;
   }
-  const cluster = new Cluster(request.bootstrapServer);
+  const cluster = new Cluster(request.bootstrapServer, security);
   try {
     switch (request.command) {
       case 'list':

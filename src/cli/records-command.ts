@@ -36,6 +36,8 @@ import {
 const commonUsage = `  --bootstrap-server HOST:PORT   the broker to ask (default 127.0.0.1:9092)
   --output table|json            a readable table (default) or JSON
   --timeout-ms MS                the whole command ends within this, or fails (default 30000)
+  --command-config FILE          Kafka client properties for a secured listener (security.protocol,
+                                 sasl.mechanism, sasl.username, sasl.password, ssl.ca.location)
 Unknown options are errors (exit 2); a Kafka or connection error, such as an unknown topic, exits 1.`;
 
 export const produceUsage = `usage: brook produce --topic T [options]
@@ -55,6 +57,11 @@ export const consumeUsage = `usage: brook consume --topic T [options]
   --from-time TIME       start at the first record at or after TIME (epoch ms or
                          YYYY-MM-DDTHH:mm:SS[.sss][Z|+HH:MM])
   --max-messages N       stop after N records (default: at the end of the log as it was at the start)
+  --follow               keep reading records as they arrive, from every partition at once, until
+                         --max-messages or Ctrl-C (--timeout-ms then bounds each request)
+  --group G              start where group G committed (where it has no offset: as the options
+                         above say) and commit each record printed; consume does not join the
+                         group, so G must have no members
 --output json prints one JSON object per record and line (key, value and headers as UTF-8 text).
 ${commonUsage}`;
 
@@ -145,29 +152,37 @@ const fetchBytesInitial = 1024 * 1024;
 const fetchBytesMax = 64 * 1024 * 1024;
 const fetchWaitMs = 500;
 
+/** How many records the whole consume may still print; shared by the partitions read at once. */
+interface RecordBudget {
+  remaining: number;
+}
+
 /**
- * Reads one partition from `start` to `end` (exclusive) or until `wanted` records, handing each
- * record to `emit`; resolves with how many it emitted.
+ * Reads one partition from `start` to `end` (exclusive; null when following: no end) or until
+ * the budget is spent, handing each record to `emit`.
  */
 async function consumePartition(
   client: AdminClient,
   topic: string,
   partition: number,
   start: bigint,
-  end: bigint,
-  wanted: number,
+  end: bigint | null,
+  budget: RecordBudget,
   emit: (record: PrintedRecord) => void,
   progress: ((text: string) => void) | undefined,
-): Promise<number> {
+  /** Called after each Fetch that printed records, with the offset after the last one printed. */
+  consumed?: (partition: number, nextOffset: bigint) => Promise<void>,
+): Promise<void> {
   let offset = start;
   let emitted = 0;
   let fetchBytes = fetchBytesInitial;
-  while (offset < end && emitted < wanted) {
+  while ((end === null || offset < end) && budget.remaining > 0) {
     const result = await client.fetch(topic, partition, offset, fetchWaitMs, fetchBytes);
     const records = result.records ?? Buffer.alloc(0);
     let position = 0;
     let progressed = false;
-    while (position + LOG_OVERHEAD_BYTES <= records.length && emitted < wanted) {
+    let printedUpTo: bigint | null = null;
+    while (position + LOG_OVERHEAD_BYTES <= records.length && budget.remaining > 0) {
       const size = batchSizeBytes(records, position);
       if (position + size > records.length) break;
       const batch = await decodeBatch(records.subarray(position, position + size));
@@ -176,17 +191,26 @@ async function consumePartition(
       if (next > offset) progressed = true;
       if (!batch.isControl) {
         for (const record of batch.records) {
-          if (BigInt(record.offset) < offset || BigInt(record.offset) >= end) continue;
+          if (BigInt(record.offset) < offset) continue;
+          if (end !== null && BigInt(record.offset) >= end) continue;
           emit(printable(partition, record));
+          printedUpTo = BigInt(record.offset) + 1n;
           emitted++;
-          if (emitted === wanted) break;
+          budget.remaining--;
+          if (budget.remaining === 0) break;
         }
       }
       if (next > offset) offset = next;
     }
-    progress?.(`${topic}-${partition}: offset ${offset} of ${end}, ${emitted} records`);
+    if (printedUpTo !== null) await consumed?.(partition, printedUpTo);
+    if (end !== null)
+      progress?.(`${topic}-${partition}: offset ${offset} of ${end}, ${emitted} records`);
     if (!progressed) {
-      if (records.length === 0 && result.highWatermark <= offset) break;
+      // At the end: done, or, following, the next Fetch waits (fetchWaitMs) for new records.
+      if (records.length === 0 && result.highWatermark <= offset) {
+        if (end === null) continue;
+        break;
+      }
       if (fetchBytes >= fetchBytesMax) {
         throw new AdminCommandError(
           AdminCommandErrorCode.KAFKA_ERROR,
@@ -196,7 +220,6 @@ async function consumePartition(
       fetchBytes *= 2;
     }
   }
-  return emitted;
 }
 
 async function consume(
@@ -221,13 +244,19 @@ async function consume(
   }
   const rows: PrintedRecord[] = [];
   const emit = (record: PrintedRecord): void => {
-    // JSON goes out record by record, so a large consume prints as it reads.
+    // JSON goes out record by record, so a large consume prints as it reads; following, so does
+    // the table, one unaligned row per record.
     if (request.output === 'json') output.out(toJson(record));
+    else if (request.follow) output.out(tableRow(record).join('  '));
     else rows.push(record);
   };
-  let remaining = request.maxMessages ?? Number.POSITIVE_INFINITY;
+  const budget: RecordBudget = { remaining: request.maxMessages ?? Number.POSITIVE_INFINITY };
+  const starts: Array<{ partition: number; start: bigint; end: bigint }> = [];
+  const committed =
+    request.group === null
+      ? new Map<number, bigint>()
+      : await client.committedOffsets(request.group, request.topic);
   for (const partition of partitions) {
-    if (remaining <= 0) break;
     const query = { topic: request.topic, partition };
     const logStartOffset = await client.listOffset({
       ...query,
@@ -243,35 +272,71 @@ async function consume(
       });
       start = found < 0n ? end : found;
     }
+    // A group's committed offset wins over the default start; --offset and --from-time win over it.
+    const groupOffset = committed.get(partition);
+    if (groupOffset !== undefined && request.start.kind === 'beginning') start = groupOffset;
     if (start < logStartOffset) start = logStartOffset;
-    remaining -= await consumePartition(
+    starts.push({ partition, start, end });
+  }
+  const group = request.group;
+  const commit =
+    group === null
+      ? undefined
+      : (partition: number, nextOffset: bigint) =>
+          client.commitOffsets(group, request.topic, new Map([[partition, nextOffset]]));
+  if (request.follow) {
+    // Every partition at once, each long-polling for new records, until the budget is spent
+    // (--max-messages) or the process is stopped.
+    if (request.output !== 'json') output.out(TABLE_HEADINGS.join('  '));
+    await Promise.all(
+      starts.map(({ partition, start }) =>
+        consumePartition(
+          client,
+          request.topic,
+          partition,
+          start,
+          null,
+          budget,
+          emit,
+          undefined,
+          commit,
+        ),
+      ),
+    );
+    return;
+  }
+  for (const { partition, start, end } of starts) {
+    if (budget.remaining <= 0) break;
+    await consumePartition(
       client,
       request.topic,
       partition,
       start,
       end,
-      remaining,
+      budget,
       emit,
       output.progress,
+      commit,
     );
   }
   output.progress?.('');
   if (request.output === 'json') return;
-  output.out(
-    table([
-      ['PARTITION', 'OFFSET', 'TIMESTAMP', 'KEY', 'HEADERS', 'VALUE'],
-      ...rows.map((row) => [
-        String(row.partition),
-        String(row.offset),
-        new Date(row.timestamp).toISOString(),
-        row.key ?? '(null)',
-        Object.entries(row.headers)
-          .map(([key, value]) => `${key}=${value ?? '(null)'}`)
-          .join(','),
-        row.value ?? '(null)',
-      ]),
-    ]),
-  );
+  output.out(table([TABLE_HEADINGS, ...rows.map(tableRow)]));
+}
+
+const TABLE_HEADINGS = ['PARTITION', 'OFFSET', 'TIMESTAMP', 'KEY', 'HEADERS', 'VALUE'];
+
+function tableRow(row: PrintedRecord): string[] {
+  return [
+    String(row.partition),
+    String(row.offset),
+    new Date(row.timestamp).toISOString(),
+    row.key ?? '(null)',
+    Object.entries(row.headers)
+      .map(([key, value]) => `${key}=${value ?? '(null)'}`)
+      .join(','),
+    row.value ?? '(null)',
+  ];
 }
 
 export const produceCommand: AdminCommand<Exclude<ProduceArguments, { command: 'help' }>> = {
@@ -285,6 +350,7 @@ export const consumeCommand: AdminCommand<Exclude<ConsumeArguments, { command: '
   name: 'consume',
   usage: consumeUsage,
   parse: parseConsumeArguments,
+  runsUntilStopped: (request) => request.follow,
   run: consume,
 };
 

@@ -63,7 +63,7 @@ export async function startCommand(
   }
   for (const http of broker.httpListeners ?? []) {
     output.out(
-      `brook: HTTP on http://${formatHostPort(http.host, http.port)} (/metrics /healthz /readyz)`,
+      `brook: HTTP on http://${formatHostPort(http.host, http.port)} (/metrics /healthz /readyz /ui)`,
     );
   }
   const [logDir, ...unused] = config.logDirs;

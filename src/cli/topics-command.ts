@@ -31,6 +31,8 @@ const commonUsage = `common options:
   --bootstrap-server HOST:PORT   the broker to ask (default 127.0.0.1:9092)
   --output table|json            a readable table (default) or JSON
   --timeout-ms MS                the whole command ends within this, or fails (default 30000)
+  --command-config FILE          Kafka client properties for a secured listener (security.protocol,
+                                 sasl.mechanism, sasl.username, sasl.password, ssl.ca.location)
 Unknown options are errors (exit 2); a Kafka or connection error exits 1.`;
 
 export const topicsUsage = `usage: brook topics <command> [options]

@@ -44,7 +44,24 @@ import type {
 } from '../protocol/generated/list-offsets.js';
 import type { MetadataRequestInput, MetadataResponse } from '../protocol/generated/metadata.js';
 import type { ProduceRequestInput, ProduceResponse } from '../protocol/generated/produce.js';
+import type { FindCoordinatorResponse } from '../protocol/generated/find-coordinator.js';
+import type { OffsetCommitResponse } from '../protocol/generated/offset-commit.js';
+import type { OffsetFetchResponse } from '../protocol/generated/offset-fetch.js';
+import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
+import type {
+  AlterUserScramCredentialsRequestInput,
+  AlterUserScramCredentialsResponse,
+} from '../protocol/generated/alter-user-scram-credentials.js';
+import type { DescribeUserScramCredentialsResponse } from '../protocol/generated/describe-user-scram-credentials.js';
+import {
+  type ScramMechanism,
+  saltedPasswordUpsertion,
+  scramIterationsDefault,
+  scramMechanismByCode,
+  scramMechanismCodes,
+} from '../security/scram-credential.js';
 import { KafkaClientError, KafkaClientErrorCode, KafkaConnection } from './kafka-connection.js';
+import type { SaslCredentials } from './sasl-client.js';
 import type { AlterClientQuotasResponse } from '../protocol/generated/alter-client-quotas.js';
 import type { DescribeClientQuotasResponse } from '../protocol/generated/describe-client-quotas.js';
 
@@ -74,6 +91,10 @@ const apiVersion = {
   createPartitions: 2,
   describeConfigs: 3,
   incrementalAlterConfigs: 1,
+  // The last versions with one group per request and the key/keyType form.
+  findCoordinator: 3,
+  offsetFetch: 7,
+  offsetCommit: 7,
 } as const;
 
 /** DescribeConfigs and IncrementalAlterConfigs resource types. */
@@ -149,6 +170,20 @@ export interface AdminClientOptions {
   readonly clientId: string;
   /** For connecting and for each request. */
   readonly requestTimeoutMs: number;
+  /** TLS and SASL for every connection (a --command-config file); plaintext when absent. */
+  readonly security?: ClientSecurity;
+}
+
+/** How the client reaches a secured listener. */
+export interface ClientSecurity {
+  readonly tls?: TlsConnectionOptions;
+  readonly sasl?: SaslCredentials;
+}
+
+/** A user's SCRAM credentials as DescribeUserScramCredentials lists them: never a key or salt. */
+export interface UserScramCredentials {
+  readonly user: string;
+  readonly credentials: ReadonlyArray<{ readonly mechanism: string; readonly iterations: number }>;
 }
 
 function formatUuid(bytes: Buffer): string {
@@ -169,7 +204,10 @@ export class AdminClient {
       connection = KafkaConnection.open(address, {
         clientId: this.options.clientId,
         requestTimeoutMs: this.options.requestTimeoutMs,
+        ...this.options.security,
       });
+      // A failed connection is not kept: the next call tries again.
+      connection.catch(() => this.connections.delete(address!));
       this.connections.set(address, connection);
     }
     return connection;
@@ -229,6 +267,86 @@ export class AdminClient {
       brokers,
       topics: found,
     };
+  }
+
+  /**
+   * Sets a user's password for one SCRAM mechanism (AlterUserScramCredentials): the password is
+   * salted here, and only the salt and salted password travel.
+   */
+  async upsertUserScramCredential(
+    user: string,
+    mechanism: ScramMechanism,
+    password: string,
+    iterations = scramIterationsDefault,
+  ): Promise<void> {
+    const upsertion = await saltedPasswordUpsertion(mechanism, password, iterations);
+    await this.alterUserScramCredentials({
+      deletions: [],
+      upsertions: [{ name: user, mechanism: scramMechanismCodes[mechanism], ...upsertion }],
+    });
+  }
+
+  /** Removes a user's credential for one SCRAM mechanism. */
+  async deleteUserScramCredential(user: string, mechanism: ScramMechanism): Promise<void> {
+    await this.alterUserScramCredentials({
+      deletions: [{ name: user, mechanism: scramMechanismCodes[mechanism] }],
+      upsertions: [],
+    });
+  }
+
+  private async alterUserScramCredentials(
+    request: AlterUserScramCredentialsRequestInput,
+  ): Promise<void> {
+    const response = await this.request<AlterUserScramCredentialsResponse>(
+      await this.controller(),
+      ApiKey.AlterUserScramCredentials,
+      0,
+      request,
+    );
+    for (const result of response.results) {
+      if (result.errorCode !== ErrorCode.NONE) {
+        throw new KafkaResponseError(
+          result.errorCode,
+          `AlterUserScramCredentials for user ${result.user}`,
+          result.errorMessage,
+        );
+      }
+    }
+  }
+
+  /** Users and their SCRAM mechanisms; every user when `users` is null. */
+  async describeUserScramCredentials(
+    users: readonly string[] | null,
+  ): Promise<UserScramCredentials[]> {
+    const response = await this.request<DescribeUserScramCredentialsResponse>(
+      undefined,
+      ApiKey.DescribeUserScramCredentials,
+      0,
+      { users: users === null ? null : users.map((name) => ({ name })) },
+    );
+    if (response.errorCode !== ErrorCode.NONE) {
+      throw new KafkaResponseError(
+        response.errorCode,
+        'DescribeUserScramCredentials',
+        response.errorMessage,
+      );
+    }
+    return response.results.map((result) => {
+      if (result.errorCode !== ErrorCode.NONE) {
+        throw new KafkaResponseError(
+          result.errorCode,
+          `DescribeUserScramCredentials for user ${result.user}`,
+          result.errorMessage,
+        );
+      }
+      return {
+        user: result.user,
+        credentials: result.credentialInfos.map((info) => ({
+          mechanism: scramMechanismByCode(info.mechanism) ?? `mechanism ${info.mechanism}`,
+          iterations: info.iterations,
+        })),
+      };
+    });
   }
 
   /** The controller's address when Metadata names a listed one, else the bootstrap server. */
@@ -669,6 +787,96 @@ export class AdminClient {
       throw new KafkaResponseError(result.errorCode, `Fetch from ${topic}-${partition}`, null);
     }
     return result;
+  }
+
+  /** The address of the group's coordinator. */
+  private async groupCoordinator(groupId: string): Promise<string> {
+    const response = await this.request<FindCoordinatorResponse>(
+      undefined,
+      ApiKey.FindCoordinator,
+      apiVersion.findCoordinator,
+      { key: groupId, keyType: 0 },
+    );
+    if (response.errorCode !== ErrorCode.NONE) {
+      throw new KafkaResponseError(
+        response.errorCode,
+        `FindCoordinator for group ${groupId}`,
+        response.errorMessage,
+      );
+    }
+    return `${response.host}:${response.port}`;
+  }
+
+  /** The group's committed offsets in `topic`, by partition (partitions without one are absent). */
+  async committedOffsets(groupId: string, topic: string): Promise<Map<number, bigint>> {
+    const response = await this.request<OffsetFetchResponse>(
+      await this.groupCoordinator(groupId),
+      ApiKey.OffsetFetch,
+      apiVersion.offsetFetch,
+      { groupId, topics: null, requireStable: true },
+    );
+    if (response.errorCode !== ErrorCode.NONE) {
+      throw new KafkaResponseError(response.errorCode, `OffsetFetch for group ${groupId}`, null);
+    }
+    const committed = new Map<number, bigint>();
+    for (const entry of response.topics) {
+      if (entry.name !== topic) continue;
+      for (const partition of entry.partitions) {
+        if (partition.errorCode !== ErrorCode.NONE) {
+          throw new KafkaResponseError(
+            partition.errorCode,
+            `OffsetFetch for ${topic}-${partition.partitionIndex}`,
+            null,
+          );
+        }
+        if (partition.committedOffset >= 0n)
+          committed.set(partition.partitionIndex, partition.committedOffset);
+      }
+    }
+    return committed;
+  }
+
+  /**
+   * Commits offsets for a group without joining it (generation -1, as an assigning consumer
+   * does): the coordinator accepts it only while the group has no members.
+   */
+  async commitOffsets(
+    groupId: string,
+    topic: string,
+    offsets: ReadonlyMap<number, bigint>,
+  ): Promise<void> {
+    const response = await this.request<OffsetCommitResponse>(
+      await this.groupCoordinator(groupId),
+      ApiKey.OffsetCommit,
+      apiVersion.offsetCommit,
+      {
+        groupId,
+        generationIdOrMemberEpoch: -1,
+        memberId: '',
+        groupInstanceId: null,
+        topics: [
+          {
+            name: topic,
+            partitions: [...offsets].map(([partitionIndex, committedOffset]) => ({
+              partitionIndex,
+              committedOffset,
+              committedMetadata: '',
+            })),
+          },
+        ],
+      },
+    );
+    for (const entry of response.topics) {
+      for (const partition of entry.partitions) {
+        if (partition.errorCode !== ErrorCode.NONE) {
+          throw new KafkaResponseError(
+            partition.errorCode,
+            `OffsetCommit for group ${groupId} on ${entry.name}-${partition.partitionIndex}`,
+            null,
+          );
+        }
+      }
+    }
   }
 
   close(): void {

@@ -1,7 +1,8 @@
 // A small Kafka client connection on the generated codecs: one TCP connection to one broker,
 // requests encoded and responses decoded by the same definitions the broker serves, so the wire
 // format is written down once. It is what `brook groups` speaks, and works against any
-// Kafka-compatible broker. It may import only protocol/, record/ and util/ (eslint.config.js).
+// Kafka-compatible broker, over TLS and with SASL PLAIN or SCRAM when asked. It may import only
+// protocol/, record/, util/ and security/ (eslint.config.js).
 //
 // Requests may be pipelined: each waits for the response with its correlation id, and a broker
 // answers in request order. A connection that fails (socket error, close, a malformed frame, a
@@ -9,6 +10,8 @@
 // and the caller opens a new connection.
 
 import { connect, type Socket } from 'node:net';
+import { type ConnectionOptions as TlsConnectionOptions, connect as connectTls } from 'node:tls';
+import { type SaslCredentials, SaslClientError, authenticateSasl } from './sasl-client.js';
 import { apiMessages } from '../protocol/generated/index.js';
 import { decodeResponseHeader, encodeRequestHeader } from '../protocol/headers.js';
 import { Reader } from '../protocol/reader.js';
@@ -25,6 +28,8 @@ export const KafkaClientErrorCode = {
   TIMEOUT: 'BROOK_CLIENT_TIMEOUT',
   /** The broker sent something this client cannot read (a frame too large, a wrong id). */
   PROTOCOL: 'BROOK_CLIENT_PROTOCOL',
+  /** SASL authentication failed (wrong password, mechanism not offered). */
+  AUTHENTICATION: 'BROOK_CLIENT_AUTHENTICATION',
   /** A response carried a Kafka error code (admin-client.ts's KafkaResponseError). */
   KAFKA_ERROR: 'BROOK_CLIENT_KAFKA_ERROR',
 } as const satisfies Record<string, BrookErrorCode>;
@@ -48,6 +53,10 @@ export interface KafkaConnectionOptions {
   readonly requestTimeoutMs?: number;
   /** Larger response frames are refused as a protocol error. */
   readonly responseBytesMax?: number;
+  /** Connect over TLS with these options (ca, cert, key, ...); plaintext when absent. */
+  readonly tls?: TlsConnectionOptions;
+  /** Authenticate with SASL once connected. */
+  readonly sasl?: SaslCredentials;
 }
 
 const defaultRequestTimeoutMs = 30_000;
@@ -66,6 +75,8 @@ export function parseBrokerAddress(address: string): { host: string; port: numbe
   return { host: address.slice(0, colon).replace(/^\[|\]$/g, ''), port };
 }
 
+type ResolvedOptions = Required<Omit<KafkaConnectionOptions, 'tls' | 'sasl'>>;
+
 interface PendingRequest {
   readonly apiKey: number;
   readonly apiVersion: number;
@@ -83,7 +94,7 @@ export class KafkaConnection {
   private constructor(
     private readonly socket: Socket,
     readonly address: string,
-    private readonly options: Required<KafkaConnectionOptions>,
+    private readonly options: ResolvedOptions,
   ) {
     socket.on('data', (data: Buffer) => this.onData(data));
     socket.on('error', (error) =>
@@ -98,16 +109,52 @@ export class KafkaConnection {
     );
   }
 
-  /** Connects to `address` (HOST:PORT). */
-  static open(address: string, options: KafkaConnectionOptions): Promise<KafkaConnection> {
+  /** Connects to `address` (HOST:PORT), over TLS and authenticated when the options say so. */
+  static async open(address: string, options: KafkaConnectionOptions): Promise<KafkaConnection> {
+    const connection = await KafkaConnection.connect(address, options);
+    if (options.sasl !== undefined) {
+      try {
+        await authenticateSasl(
+          (apiKey, apiVersion, body) => connection.request(apiKey, apiVersion, body),
+          options.sasl,
+        );
+      } catch (error) {
+        connection.close();
+        if (error instanceof SaslClientError) {
+          throw new KafkaClientError(
+            KafkaClientErrorCode.AUTHENTICATION,
+            `${address}: ${error.message}`,
+            error.kafkaErrorCode,
+          );
+        }
+        throw error;
+      }
+    }
+    return connection;
+  }
+
+  private static connect(
+    address: string,
+    options: KafkaConnectionOptions,
+  ): Promise<KafkaConnection> {
     const { host, port } = parseBrokerAddress(address);
-    const resolved: Required<KafkaConnectionOptions> = {
+    const resolved: ResolvedOptions = {
       clientId: options.clientId,
       requestTimeoutMs: options.requestTimeoutMs ?? defaultRequestTimeoutMs,
       responseBytesMax: options.responseBytesMax ?? defaultResponseBytesMax,
     };
+    const tls = options.tls;
     return new Promise((resolve, reject) => {
-      const socket = connect({ host, port });
+      const socket =
+        tls === undefined
+          ? connect({ host, port })
+          : connectTls({
+              servername: /^[\d.:]+$/.test(host) ? undefined : host,
+              ...tls,
+              host,
+              port,
+            });
+      const connectedEvent = tls === undefined ? 'connect' : 'secureConnect';
       const timer = setTimeout(() => {
         socket.destroy();
         reject(
@@ -121,7 +168,7 @@ export class KafkaConnection {
         );
       };
       socket.once('error', onError);
-      socket.once('connect', () => {
+      socket.once(connectedEvent, () => {
         clearTimeout(timer);
         socket.off('error', onError);
         socket.setNoDelay(true);

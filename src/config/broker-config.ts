@@ -13,6 +13,12 @@ import { ConfigError, ConfigErrorCode } from './errors.js';
 import { assert } from '../util/assert.js';
 import { type ListenerAddress, parseListeners } from './listeners.js';
 import {
+  type SecurityProtocol,
+  isSecurityProtocol,
+  usesSasl,
+  usesTls,
+} from '../security/listener-security.js';
+import {
   type RawSettings,
   isInapplicableKafkaSetting,
   parseSettingFlags,
@@ -66,6 +72,8 @@ export interface BrokerConfig extends BrokerSettingFields {
   readonly advertisedListeners: readonly ListenerAddress[];
   /** The HTTP endpoint's addresses (http.listeners); empty when it is off. */
   readonly httpListeners: readonly ListenerAddress[];
+  /** Each of `listeners` by name with its security protocol (listener.security.protocol.map). */
+  readonly listenerSecurityProtocols: ReadonlyMap<string, SecurityProtocol>;
   /** broker.id when set (it must then agree with an explicitly set node.id), else node.id. */
   readonly nodeId: number;
   /** offsets.retention.minutes in milliseconds. */
@@ -268,12 +276,28 @@ function buildBrokerConfig(
         `listener ${listener.name} has no entry in listener.security.protocol.map`,
         'listeners',
       );
-    } else if (protocol !== 'PLAINTEXT') {
+    } else if (!isSecurityProtocol(protocol)) {
       conflict(
-        `listener ${listener.name} uses security protocol ${protocol}; Brook serves PLAINTEXT listeners only`,
-        'listeners',
+        `listener ${listener.name} maps to ${protocol}; the security protocols are PLAINTEXT, SSL, SASL_PLAINTEXT and SASL_SSL`,
+        'listener.security.protocol.map',
+      );
+    } else if (usesTls(protocol) && value('ssl.keystore.location') === null) {
+      conflict(
+        `listener ${listener.name} uses ${protocol}, which needs ssl.keystore.location (a PEM file with the key and certificate chain)`,
+        'ssl.keystore.location',
+      );
+    } else if (usesSasl(protocol) && (value('sasl.enabled.mechanisms') as string[]).length === 0) {
+      conflict(
+        `listener ${listener.name} uses ${protocol}, which needs at least one of sasl.enabled.mechanisms`,
+        'sasl.enabled.mechanisms',
       );
     }
+  }
+  if (value('ssl.client.auth') !== 'none' && value('ssl.truststore.location') === null) {
+    conflict(
+      'ssl.client.auth asks for client certificates, which needs ssl.truststore.location (the CAs they must chain to)',
+      'ssl.truststore.location',
+    );
   }
   const ports = new Set<number>();
   for (const listener of listeners) {
@@ -345,6 +369,12 @@ function buildBrokerConfig(
     listeners,
     advertisedListeners,
     httpListeners,
+    listenerSecurityProtocols: new Map(
+      listeners.map((listener) => [
+        listener.name,
+        securityProtocols.get(listener.name) as SecurityProtocol,
+      ]),
+    ),
     nodeId: effectiveNodeId,
     offsetsRetentionMs: number('offsets.retention.minutes') * 60_000,
   });

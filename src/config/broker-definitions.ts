@@ -5,6 +5,7 @@
 
 import { type ConfigDefinition, type ConfigValue, LONG_MAX_VALUE } from './definitions.js';
 import { parseListeners } from './listeners.js';
+import { parsePrincipalMappingRules } from '../security/principal-mapping.js';
 import { parseStorageQuotas } from '../quota/storage-quotas.js';
 import { DEFAULT_DECOMPRESSION_RATIO_MAX } from '../record/decompression-stream.js';
 
@@ -48,6 +49,10 @@ function securityProtocolMapValidator(value: ConfigValue): void {
       );
     }
   }
+}
+
+function principalMappingRulesValidator(value: ConfigValue): void {
+  if (typeof value === 'string') parsePrincipalMappingRules(value);
 }
 
 function clusterIdValidator(value: ConfigValue): void {
@@ -119,7 +124,26 @@ const definitions = [
     defaultValue: null,
     validate: httpListenersValidator,
     documentation:
-      'http://HOST:PORT addresses of the HTTP endpoint: /metrics (Prometheus), /healthz, /readyz. Empty: no HTTP endpoint.',
+      'http://HOST:PORT addresses of the HTTP endpoint: /metrics (Prometheus), /healthz, /readyz and the push delivery API under /v1. Empty: no HTTP endpoint.',
+    dynamic: false,
+  },
+  {
+    name: 'console.writes.enabled',
+    field: 'consoleWritesEnabled',
+    type: 'boolean',
+    defaultValue: false,
+    documentation:
+      'Whether the web console at /ui may change anything (create and delete topics, produce, reset group offsets); off, it only reads.',
+    dynamic: false,
+  },
+  {
+    name: 'log.level',
+    field: 'logLevel',
+    type: 'string',
+    defaultValue: 'info',
+    validValues: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'],
+    documentation:
+      'The least severe level the broker logs (to stderr: JSON lines, or one readable line each when stderr is a terminal).',
     dynamic: false,
   },
   {
@@ -133,7 +157,123 @@ const definitions = [
     ],
     validate: securityProtocolMapValidator,
     documentation:
-      'Listener name to security protocol; Brook serves PLAINTEXT listeners only for now.',
+      'Listener name to security protocol (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL), for listeners whose name is not a protocol.',
+    dynamic: false,
+  },
+
+  // --- TLS and SASL (src/security); ssl.* apply to every SSL and SASL_SSL listener
+  {
+    name: 'ssl.keystore.location',
+    field: 'sslKeystoreLocation',
+    type: 'string',
+    defaultValue: null,
+    documentation:
+      "A PEM file with the broker's private key and certificate chain (Brook reads PEM only); reloaded when it changes.",
+    dynamic: false,
+  },
+  {
+    name: 'ssl.keystore.type',
+    type: 'string',
+    defaultValue: 'PEM',
+    validValues: ['PEM'],
+    documentation: 'The keystore format; Brook reads PEM only.',
+    dynamic: false,
+  },
+  {
+    name: 'ssl.key.password',
+    field: 'sslKeyPassword',
+    type: 'string',
+    defaultValue: null,
+    sensitive: true,
+    documentation:
+      'The password of the private key in ssl.keystore.location, when it is encrypted.',
+    dynamic: false,
+  },
+  {
+    name: 'ssl.truststore.location',
+    field: 'sslTruststoreLocation',
+    type: 'string',
+    defaultValue: null,
+    documentation:
+      'A PEM file with the CA certificates client certificates must chain to (ssl.client.auth); reloaded when it changes.',
+    dynamic: false,
+  },
+  {
+    name: 'ssl.truststore.type',
+    type: 'string',
+    defaultValue: 'PEM',
+    validValues: ['PEM'],
+    documentation: 'The truststore format; Brook reads PEM only.',
+    dynamic: false,
+  },
+  {
+    name: 'ssl.client.auth',
+    field: 'sslClientAuth',
+    type: 'string',
+    defaultValue: 'none',
+    validValues: ['none', 'requested', 'required'],
+    documentation:
+      'Whether SSL listeners ask clients for a certificate: none, requested (verified when sent), required.',
+    dynamic: false,
+  },
+  {
+    name: 'ssl.enabled.protocols',
+    field: 'sslEnabledProtocols',
+    type: 'list',
+    defaultValue: ['TLSv1.2', 'TLSv1.3'],
+    validValues: ['TLSv1.2', 'TLSv1.3'],
+    documentation: 'The TLS versions accepted; older ones are never offered.',
+    dynamic: false,
+  },
+  {
+    name: 'ssl.principal.mapping.rules',
+    field: 'sslPrincipalMappingRules',
+    type: 'string',
+    defaultValue: 'DEFAULT',
+    validate: principalMappingRulesValidator,
+    documentation:
+      "How a client certificate's DN becomes the principal name: DEFAULT, or RULE:pattern/replacement/[LU], tried in order.",
+    dynamic: false,
+  },
+  {
+    name: 'sasl.enabled.mechanisms',
+    field: 'saslEnabledMechanisms',
+    type: 'list',
+    // Kafka's default is GSSAPI, which Brook does not have.
+    defaultValue: ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'],
+    validValues: ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'],
+    documentation:
+      'SASL mechanisms served on SASL listeners (Kafka: GSSAPI); PLAIN checks passwords against the SCRAM credentials.',
+    dynamic: false,
+  },
+  {
+    name: 'sasl.server.max.receive.size',
+    field: 'saslServerMaxReceiveSize',
+    type: 'int',
+    defaultValue: 524288,
+    minimum: 1,
+    documentation:
+      'The largest frame (and SASL token) read from a SASL connection before it is authenticated.',
+    dynamic: false,
+  },
+  {
+    name: 'connection.failed.authentication.delay.ms',
+    field: 'connectionFailedAuthenticationDelayMs',
+    type: 'int',
+    defaultValue: 100,
+    minimum: 0,
+    documentation:
+      'How long a failed authentication waits before it is answered and the connection closed.',
+    dynamic: false,
+  },
+  {
+    name: 'connections.max.reauth.ms',
+    field: 'connectionsMaxReauthMs',
+    type: 'long',
+    defaultValue: 0,
+    minimum: 0,
+    documentation:
+      'SASL session lifetime (KIP-368): the client must re-authenticate within it or be disconnected; 0 = no limit.',
     dynamic: false,
   },
   {
@@ -873,6 +1013,47 @@ const definitions = [
     minimum: 1,
     documentation: "Forget an idle idempotent producer's sequence state after this long.",
     dynamic: true,
+  },
+
+  // --- shared subscriptions (push delivery and queues, src/share)
+  {
+    name: 'share.record.lock.duration.ms',
+    field: 'shareRecordLockDurationMs',
+    type: 'int',
+    defaultValue: 30000,
+    minimum: 1,
+    documentation:
+      'How long a consumer holds a record it was given before the record is available again (a subscription may set its own ackTimeoutMs).',
+    dynamic: false,
+  },
+  {
+    name: 'share.delivery.count.limit',
+    field: 'shareDeliveryCountLimit',
+    type: 'int',
+    defaultValue: 5,
+    minimum: 1,
+    documentation:
+      'Deliveries of one record before it goes to the dead-letter topic (a subscription may set its own maxDeliveries).',
+    dynamic: false,
+  },
+  {
+    name: 'share.partition.max.record.locks',
+    field: 'sharePartitionMaxRecordLocks',
+    type: 'int',
+    defaultValue: 2000,
+    minimum: 1,
+    documentation:
+      'Records of one source partition a subscription tracks at once (read ahead, in flight, delayed); reading pauses at the limit.',
+    dynamic: false,
+  },
+  {
+    name: 'share.state.topic.num.partitions',
+    field: 'shareStateTopicNumPartitions',
+    type: 'int',
+    defaultValue: 10,
+    minimum: 1,
+    documentation: 'Partitions of __share_group_state; fixed once the topic exists.',
+    dynamic: false,
   },
 ] as const satisfies readonly BrokerSettingDefinition[];
 

@@ -67,7 +67,7 @@ export interface ConfigDefinition {
   readonly documentation: string;
   /** Whether Kafka lets AlterConfigs change the setting on a running broker. */
   readonly dynamic: boolean;
-  /** Values that must not be shown (none today; kept so DescribeConfigs can say isSensitive). */
+  /** Values never shown: DescribeConfigs reports them as sensitive with no value, errors hide them. */
   readonly sensitive?: boolean;
 }
 
@@ -160,10 +160,14 @@ function checkBounds(definition: ConfigDefinition, value: ConfigValue): void {
 }
 
 function invalid(definition: ConfigDefinition, raw: unknown, why: string): ConfigError {
-  const shown = Array.isArray(raw) ? raw.join(',') : String(raw);
+  // A password is never repeated back, not even a wrong one.
+  const shown =
+    definition.sensitive === true
+      ? '[hidden]'
+      : JSON.stringify(Array.isArray(raw) ? raw.join(',') : String(raw));
   return new ConfigError(
     ConfigErrorCode.INVALID_VALUE,
-    `invalid value ${JSON.stringify(shown)} for setting ${definition.name}: ${why}`,
+    `invalid value ${shown} for setting ${definition.name}: ${why}`,
     definition.name,
   );
 }

@@ -11,7 +11,8 @@ import type {
   FindCoordinatorResponseCoordinatorInput,
   FindCoordinatorResponseInput,
 } from '../protocol/generated/find-coordinator.js';
-import { defineHandler } from './registry.js';
+import type { CoordinatorNode } from '../coordinator/group/ports.js';
+import { type RequestContext, defineHandler } from './registry.js';
 
 const batchedKeysVersionMin = 4;
 
@@ -40,7 +41,22 @@ function singleKeyResponse(
   };
 }
 
-export function createFindCoordinatorHandler(coordinator: GroupCoordinator) {
+/**
+ * `localAddress` gives this broker's address on the listener a request came in on, so a client on
+ * an SSL listener is sent to the SSL port of the coordinator, not the first listener's.
+ */
+export function createFindCoordinatorHandler(
+  coordinator: GroupCoordinator,
+  localAddress?: (context: RequestContext) => CoordinatorNode,
+) {
+  const find = (keyType: number, key: string, context: RequestContext): FindCoordinatorResult => {
+    const result = coordinator.findCoordinator(keyType, key);
+    if (localAddress === undefined || result.node === null || result.node === undefined) {
+      return result;
+    }
+    const local = localAddress(context);
+    return result.node.nodeId === local.nodeId ? { ...result, node: local } : result;
+  };
   return defineHandler(ApiKey.FindCoordinator, {
     minVersion: 0,
     maxVersion: 6,
@@ -49,14 +65,11 @@ export function createFindCoordinatorHandler(coordinator: GroupCoordinator) {
         return {
           throttleTimeMs: 0,
           coordinators: request.coordinatorKeys.map((key) =>
-            coordinatorEntry(coordinator.findCoordinator(request.keyType, key)),
+            coordinatorEntry(find(request.keyType, key, context)),
           ),
         };
       }
-      return singleKeyResponse(
-        coordinator.findCoordinator(request.keyType, request.key),
-        context.apiVersion,
-      );
+      return singleKeyResponse(find(request.keyType, request.key, context), context.apiVersion);
     },
     errorResponse(request, errorCode, context) {
       const failed = (key: string): FindCoordinatorResult => ({

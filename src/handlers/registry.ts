@@ -8,6 +8,7 @@
 // erased to `AnyHandler`, since it picks one by the key a frame carries at run time.
 
 import type { ApiKey, RequestOf, ResponseInputOf } from '../protocol/generated/index.js';
+import type { ConnectionAuthentication } from '../security/connection-authentication.js';
 import { BrookError } from '../util/errors.js';
 
 /** What a handler may learn about the connection a request came in on. A handler never touches the socket. */
@@ -21,8 +22,13 @@ export interface RequestContext {
   readonly apiKey: number;
   readonly apiVersion: number;
   readonly correlationId: number;
-  /** Kafka's principal; always User:ANONYMOUS until Brook has SASL. */
+  /**
+   * Kafka's principal, for the authorizer: `User:name` once SASL authenticated the client (or its
+   * TLS certificate named it), `User:ANONYMOUS` otherwise.
+   */
   readonly principal: string;
+  /** The connection's authentication state on SSL and SASL listeners (SaslHandshake, SaslAuthenticate). */
+  readonly authentication?: ConnectionAuthentication;
   /**
    * Aborted when the connection closes or the server stops, so a handler that parks (a long-poll
    * Fetch, an acks=all Produce) can give up instead of finishing work nobody will read.

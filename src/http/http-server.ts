@@ -3,11 +3,17 @@
 // delivery API and the console will add theirs), so this module knows paths and status codes and
 // nothing of what answers them.
 //
-// Only GET is served; an unknown path is 404 and another method 405. A route that throws is a bug:
-// the request gets 500 and the error goes to the logger, and the server keeps serving.
+// A route is keyed by its path for GET (and HEAD), or by "METHOD /path" for another method
+// ("POST /ui/api/topics"), whose body (at most HTTP_BODY_BYTES_MAX) it is given whole. An unknown
+// path is 404 and a known path asked with a method it lacks 405. A route that throws is a bug: the
+// request gets 500 and the error goes to the logger, and the server keeps serving. A mount takes
+// every request under a path prefix with the raw request and response (the push delivery API:
+// streams, upgrades); it is added once the broker part behind it exists, so until then its paths
+// are 404.
 
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 
 import type { ListenerAddress } from '../config/listeners.js';
 import type { ServerLogger } from '../server/logger.js';
@@ -19,12 +25,47 @@ export interface HttpAnswer {
   readonly body: string;
 }
 
-/** Answers one GET; the URL's search parameters are given parsed. */
-export type HttpRoute = (query: URLSearchParams) => HttpAnswer | Promise<HttpAnswer>;
+/** Takes an HTTP upgrade (WebSocket) under a mount's prefix; owns the socket from then on. */
+export type HttpUpgradeHandler = (
+  request: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  url: URL,
+) => void;
+
+/** What a route may read of its request besides the query. */
+export interface HttpRequestInfo {
+  readonly method: string;
+  /** Empty for GET and HEAD. */
+  readonly body: Buffer;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+}
+
+/** Answers one request; the URL's search parameters are given parsed. */
+export type HttpRoute = (
+  query: URLSearchParams,
+  request: HttpRequestInfo,
+) => HttpAnswer | Promise<HttpAnswer>;
+
+/** The largest request body read; a larger one is answered 413 unread. */
+export const HTTP_BODY_BYTES_MAX = 1024 * 1024;
+
+/** Serves every request under a mount's prefix; owns the response from then on. */
+export type HttpMountHandler = (
+  request: IncomingMessage,
+  response: ServerResponse,
+  url: URL,
+) => void;
 
 export interface HttpDoor {
   /** Bound addresses: the actual port when port 0 was asked for. */
   readonly listeners: ReadonlyArray<{ readonly host: string; readonly port: number }>;
+  /**
+   * Sends every request whose path starts with `prefix` to `handler`, and upgrades to `upgrade`
+   * (refused without one); returns the unmount.
+   */
+  mount(prefix: string, handler: HttpMountHandler, upgrade?: HttpUpgradeHandler): () => void;
   /** Stops accepting, ends idle keep-alive connections and resolves once every server closed. */
   stop(): Promise<void>;
 }
@@ -49,21 +90,65 @@ export async function startHttpDoor(options: {
 }): Promise<HttpDoor> {
   const { routes, logger } = options;
   const servers: Server[] = [];
+  const mounts = new Map<string, HttpMountHandler>();
+  const upgrades = new Map<string, HttpUpgradeHandler>();
+
+  const serveUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const url = new URL(request.url ?? '/', 'http://brook');
+    for (const [prefix, handler] of upgrades) {
+      if (url.pathname.startsWith(prefix)) {
+        handler(request, socket, head, url);
+        return;
+      }
+    }
+    socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+  };
 
   const serve = (request: IncomingMessage, response: ServerResponse): void => {
     const url = new URL(request.url ?? '/', 'http://brook');
-    const route = routes.get(url.pathname);
+    for (const [prefix, handler] of mounts) {
+      if (url.pathname.startsWith(prefix)) {
+        handler(request, response, url);
+        return;
+      }
+    }
+    const method = request.method ?? 'GET';
+    const readsOnly = method === 'GET' || method === 'HEAD';
+    const route = routes.get(readsOnly ? url.pathname : `${method} ${url.pathname}`);
     if (route === undefined) {
-      send(response, jsonAnswer(404, { error: `no such path: ${url.pathname}` }));
+      const allowed = [...routes.keys()].flatMap((key) =>
+        key === url.pathname
+          ? ['GET', 'HEAD']
+          : key.endsWith(` ${url.pathname}`)
+            ? [key.split(' ')[0]]
+            : [],
+      );
+      if (allowed.length === 0) {
+        send(response, jsonAnswer(404, { error: `no such path: ${url.pathname}` }));
+        return;
+      }
+      response.setHeader('allow', allowed.join(', '));
+      send(response, jsonAnswer(405, { error: `${method} is not served here` }));
       return;
     }
-    if (request.method !== 'GET' && request.method !== 'HEAD') {
-      response.setHeader('allow', 'GET, HEAD');
-      send(response, jsonAnswer(405, { error: `${request.method} is not served here` }));
+    const declaredBytes = Number(request.headers['content-length'] ?? 0);
+    if (declaredBytes > HTTP_BODY_BYTES_MAX) {
+      response.setHeader('connection', 'close');
+      send(
+        response,
+        jsonAnswer(413, { error: `bodies are limited to ${HTTP_BODY_BYTES_MAX} bytes` }),
+      );
       return;
     }
-    Promise.resolve()
-      .then(() => route(url.searchParams))
+    readBody(request, readsOnly)
+      .then((body) =>
+        route(url.searchParams, {
+          method,
+          body,
+          remoteAddress: request.socket.remoteAddress ?? '',
+          remotePort: request.socket.remotePort ?? 0,
+        }),
+      )
       .then(
         (answer) => send(response, answer, request.method === 'HEAD'),
         (error: unknown) => {
@@ -79,6 +164,7 @@ export async function startHttpDoor(options: {
   try {
     for (const listener of options.listeners) {
       const server = createServer(serve);
+      server.on('upgrade', serveUpgrade);
       servers.push(server);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -102,8 +188,29 @@ export async function startHttpDoor(options: {
       host: options.listeners[index].host,
       port: (server.address() as AddressInfo).port,
     })),
+    mount(prefix, handler, upgrade) {
+      mounts.set(prefix, handler);
+      if (upgrade !== undefined) upgrades.set(prefix, upgrade);
+      return () => {
+        if (mounts.get(prefix) === handler) mounts.delete(prefix);
+        if (upgrades.get(prefix) === upgrade) upgrades.delete(prefix);
+      };
+    },
     stop: () => closeAll(servers),
   };
+}
+
+/** The whole body of a POST (bounded by HTTP_BODY_BYTES_MAX); nothing is read for a GET. */
+async function readBody(request: IncomingMessage, readsOnly: boolean): Promise<Buffer> {
+  if (readsOnly) return Buffer.alloc(0);
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    bytes += chunk.length;
+    if (bytes > HTTP_BODY_BYTES_MAX) throw new Error(`body over ${HTTP_BODY_BYTES_MAX} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
 }
 
 function send(response: ServerResponse, answer: HttpAnswer, headOnly = false): void {
@@ -121,7 +228,10 @@ async function closeAll(servers: readonly Server[]): Promise<void> {
         (server) =>
           new Promise<void>((resolve) => {
             server.close(() => resolve());
-            server.closeIdleConnections();
+            // The door stops last, once every part behind it has: a connection still open now
+            // (a keep-alive socket whose client has not noticed an ended stream) has nothing
+            // left to wait for.
+            server.closeAllConnections();
           }),
       ),
   );

@@ -12,6 +12,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type {
+  ScramCredentialSection,
+  StoredScramCredentials,
+} from '../security/credential-store.js';
 import type { ClientQuotaStore, StoredClientQuota } from '../quota/client-quotas.js';
 import { BrookError, type BrookErrorCode } from '../util/errors.js';
 
@@ -76,17 +80,20 @@ interface StoredDocument {
   clusterId: string;
   topics: StoredTopic[];
   brokerConfigs: Record<string, string>;
+  /** SCRAM credentials by user and mechanism (src/security/credential-store.ts); salted, no passwords. */
+  scramCredentials?: StoredScramCredentials;
   /** Absent in documents written before client quotas. */
   clientQuotas?: StoredClientQuota[];
 }
 
 const documentName = 'metadata.json';
 
-export class LocalMetadataStore implements MetadataStore, ClientQuotaStore {
+export class LocalMetadataStore implements MetadataStore, ClientQuotaStore, ScramCredentialSection {
   private readonly topicsByName = new Map<string, TopicMetadata>();
   private readonly topicsById = new Map<string, TopicMetadata>();
   private dynamicBrokerConfigs: Record<string, string> = {};
   private storedClientQuotas: readonly StoredClientQuota[] = [];
+  private storedScramCredentials: StoredScramCredentials = {};
   private mutations: Promise<unknown> = Promise.resolve();
 
   private constructor(
@@ -119,6 +126,7 @@ export class LocalMetadataStore implements MetadataStore, ClientQuotaStore {
       });
     }
     store.dynamicBrokerConfigs = document?.brokerConfigs ?? {};
+    store.storedScramCredentials = document?.scramCredentials ?? {};
     store.storedClientQuotas = document?.clientQuotas ?? [];
     if (document === undefined) await store.persist();
     return store;
@@ -189,6 +197,16 @@ export class LocalMetadataStore implements MetadataStore, ClientQuotaStore {
     });
   }
 
+  scramCredentials(): Readonly<StoredScramCredentials> {
+    return this.storedScramCredentials;
+  }
+
+  setScramCredentials(credentials: StoredScramCredentials): Promise<void> {
+    return this.mutate(() => {
+      this.storedScramCredentials = credentials;
+    });
+  }
+
   clientQuotas(): readonly StoredClientQuota[] {
     return this.storedClientQuotas;
   }
@@ -246,11 +264,13 @@ export class LocalMetadataStore implements MetadataStore, ClientQuotaStore {
         internal: topic.internal,
       })),
       brokerConfigs: this.dynamicBrokerConfigs,
+      scramCredentials: this.storedScramCredentials,
       clientQuotas: [...this.storedClientQuotas],
     };
     const path = join(this.directory, documentName);
     const temporaryPath = `${path}.tmp`;
-    const file = await open(temporaryPath, 'w');
+    // Owner-only: the document holds SCRAM keys, which must not be readable by every local user.
+    const file = await open(temporaryPath, 'w', 0o600);
     try {
       await file.writeFile(JSON.stringify(document, null, 2));
       await file.sync();

@@ -38,6 +38,7 @@ import {
   NO_RESPONSE,
   type RequestContext,
 } from '../handlers/registry.js';
+import type { ConnectionAuthentication } from '../security/connection-authentication.js';
 import { FrameDecoder } from './frame-decoder.js';
 import type { ServerLimits } from './limits.js';
 import type { ServerLogger } from './logger.js';
@@ -70,6 +71,8 @@ export interface ConnectionOptions {
   readonly logger: ServerLogger;
   /** Told of every answered request (the broker's metrics); none when metrics are off. */
   readonly observer?: RequestObserver;
+  /** SSL and SASL listeners: who the client is, and the SASL exchange; none on PLAINTEXT. */
+  readonly authentication?: ConnectionAuthentication;
   /** Client quotas: asked once per answered request how long to throttle the client. */
   readonly throttler?: RequestThrottler;
 }
@@ -115,6 +118,7 @@ export class Connection {
   private readonly limits: ServerLimits;
   private readonly logger: ServerLogger;
   private readonly observer: RequestObserver | undefined;
+  private readonly authentication: ConnectionAuthentication | undefined;
   private readonly throttler: RequestThrottler | undefined;
   private readonly decoder: FrameDecoder;
   private readonly abortController = new AbortController();
@@ -147,6 +151,7 @@ export class Connection {
     this.limits = options.limits;
     this.logger = options.logger;
     this.observer = options.observer;
+    this.authentication = options.authentication;
     this.throttler = options.throttler;
     this.remoteAddress = options.socket.remoteAddress ?? '';
     this.remotePort = options.socket.remotePort ?? 0;
@@ -202,6 +207,9 @@ export class Connection {
   private onData(chunk: Buffer): void {
     if (this.closing || this.draining) return;
     this.lastActivityMs = performance.now();
+    if (this.authentication !== undefined) {
+      this.decoder.frameBytesMax = this.authentication.frameBytesMax(this.limits.requestBytesMax);
+    }
     try {
       this.decoder.push(chunk, (frame) => this.receivedFrames.push(frame));
     } catch (error) {
@@ -257,6 +265,10 @@ export class Connection {
   }
 
   private onFrame(frame: Buffer): void {
+    if (this.authentication?.expectsRawToken === true) {
+      this.onRawSaslToken(frame);
+      return;
+    }
     const reader = new Reader(frame);
     let header: RequestHeader;
     try {
@@ -266,6 +278,11 @@ export class Connection {
       return;
     }
     const { apiKey, apiVersion } = header;
+    const refusal = this.authentication?.refusal(apiKey) ?? null;
+    if (refusal !== null) {
+      this.close(refusal, header);
+      return;
+    }
     const handler = this.registry.get(apiKey);
     const api = this.apiMessages.get(apiKey);
     if (handler === undefined || api === undefined) {
@@ -354,7 +371,8 @@ export class Connection {
       apiKey: header.apiKey,
       apiVersion: header.apiVersion,
       correlationId: header.correlationId,
-      principal: 'User:ANONYMOUS',
+      principal: this.authentication?.principal ?? 'User:ANONYMOUS',
+      authentication: this.authentication,
       signal: this.abortController.signal,
     };
   }
@@ -384,6 +402,8 @@ export class Connection {
     result: unknown,
   ): void {
     if (this.closing) return;
+    // A failed authentication is answered, then the connection closes.
+    if (this.authentication?.takeCloseRequest() === true) slot.closeConnection = true;
     if (result === CLOSE_CONNECTION) {
       slot.closeConnection = true;
     } else if (result !== NO_RESPONSE) {
@@ -412,6 +432,40 @@ export class Connection {
     }
     slot.ready = true;
     this.writeReady();
+  }
+
+  /**
+   * After SaslHandshake v0 the client sends bare SASL tokens, each a length-prefixed frame with no
+   * request header, and reads the broker's challenges framed the same way; a failed exchange is
+   * answered by closing the connection.
+   */
+  private onRawSaslToken(token: Buffer): void {
+    const authentication = this.authentication!;
+    const slot = this.enqueue(token.length);
+    authentication.rawToken(token).then(
+      (challenge) => {
+        if (this.closing) return;
+        if (challenge === null) {
+          authentication.takeCloseRequest();
+          slot.closeConnection = true;
+        } else {
+          const length = Buffer.alloc(4);
+          length.writeInt32BE(challenge.length);
+          slot.chunks = [length, challenge];
+          slot.responseBytes = 4 + challenge.length;
+          this.inFlightBytes += slot.responseBytes;
+        }
+        slot.ready = true;
+        this.writeReady();
+      },
+      (error: unknown) => {
+        this.logger.error('SASL token processing failed', {
+          connectionId: this.id,
+          error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+        });
+        this.close(null);
+      },
+    );
   }
 
   /** Encodes a response into its slot; false (and the connection closed) when the codec refuses. */
@@ -568,7 +622,7 @@ export class Connection {
       return;
     }
     if (this.pending.length === 0 && now - this.lastActivityMs >= idleMs) {
-      this.logger.info('closing idle connection', { connectionId: this.id, idleMs });
+      this.logger.debug?.('closing idle connection', { connectionId: this.id, idleMs });
       this.close(null);
       return;
     }

@@ -31,7 +31,8 @@ export class FrameSizeError extends BrookError {
 }
 
 export class FrameDecoder {
-  private readonly frameBytesMax: number;
+  /** May be lowered and raised between pushes (a SASL listener reads small frames until authenticated). */
+  frameBytesMax: number;
   private readonly lengthPrefix = Buffer.alloc(4);
   private lengthPrefixBytes = 0;
   /** The length of the frame being received, or -1 while its length prefix is incomplete. */

@@ -1,33 +1,13 @@
 // The server logs what an operator needs to see (a client closed for a protocol violation, a
-// handler that threw) through this small interface, so tests can capture it and an embedding
-// application can route it.
+// handler that threw, connections refused by a limit) through the broker's structured logger
+// (src/util/logger.ts). `ServerLogger` is the minimal shape tests and embedding applications may
+// pass instead.
 
-export interface ServerLogger {
-  info(message: string, fields?: Record<string, unknown>): void;
-  warn(message: string, fields?: Record<string, unknown>): void;
-  error(message: string, fields?: Record<string, unknown>): void;
-}
+import { type LoggerLike, createLogger, silentLogger as silent } from '../util/logger.js';
 
-function line(level: string, message: string, fields?: Record<string, unknown>): string {
-  const rendered =
-    fields === undefined
-      ? ''
-      : ' ' +
-        JSON.stringify(fields, (_key, value) =>
-          typeof value === 'bigint' ? value.toString() : value,
-        );
-  return `${new Date().toISOString()} ${level} ${message}${rendered}`;
-}
+export type ServerLogger = LoggerLike;
 
 /** Warnings and errors to stderr; routine events (connections opening and closing) are not logged. */
-export const stderrLogger: ServerLogger = {
-  info() {},
-  warn(message, fields) {
-    process.stderr.write(line('WARN', message, fields) + '\n');
-  },
-  error(message, fields) {
-    process.stderr.write(line('ERROR', message, fields) + '\n');
-  },
-};
+export const stderrLogger: ServerLogger = createLogger({ level: 'warn' });
 
-export const silentLogger: ServerLogger = { info() {}, warn() {}, error() {} };
+export const silentLogger: ServerLogger = silent;

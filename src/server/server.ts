@@ -1,8 +1,14 @@
-// The Kafka listeners: one net.Server per configured listener, each accepting connections that
-// are served by Connection. The server knows frames, headers and the handler registry; it knows
-// nothing of topics, partitions or storage.
+// The Kafka listeners: one net.Server (tls.Server for SSL and SASL_SSL) per configured listener,
+// each accepting connections that are served by Connection. The server knows frames, headers, the
+// handler registry and each listener's security; it knows nothing of topics, partitions or storage.
 
 import { type Server, type Socket, createServer } from 'node:net';
+import { type TLSSocket, createServer as createTlsServer } from 'node:tls';
+import {
+  ConnectionAuthentication,
+  type ListenerSecurity,
+  plaintextSecurity,
+} from '../security/index.js';
 import type { ListenerAddress } from '../config/listeners.js';
 import type { ApiMessage } from '../protocol/api-message.js';
 import { apiMessages as generatedApiMessages } from '../protocol/generated/index.js';
@@ -12,6 +18,7 @@ import { BrookError } from '../util/errors.js';
 import { ConnectionQuotas, type ConnectionLimitName } from '../quota/connection-quotas.js';
 import { Connection, type RequestObserver, type RequestThrottler } from './connection.js';
 import { type ServerLimits, defaultServerLimits } from './limits.js';
+import { asLogger } from '../util/logger.js';
 import { type ServerLogger, stderrLogger } from './logger.js';
 
 export interface ServerOptions {
@@ -27,12 +34,17 @@ export interface ServerOptions {
   readonly throttler?: RequestThrottler;
   /** An `ip` client quota's connection_creation_rate for an address, if one applies. */
   readonly connectionCreationRateOf?: (address: string) => number | undefined;
+  /** Each listener's security by listener name; PLAINTEXT for a listener not named. */
+  readonly security?: ReadonlyMap<string, ListenerSecurity>;
 }
 
 /** What the server tells the metrics: each answered request, each refused connection. */
 export interface ServerObserver extends RequestObserver {
   connectionRefused?(limit: ConnectionLimitName): void;
 }
+
+/** A TLS handshake that has not finished by then is abandoned (a plaintext client, a stalled one). */
+const tlsHandshakeTimeoutMs = 10_000;
 
 /** A listener once bound: `port` is the actual one when port 0 was asked for. */
 export interface BoundListener {
@@ -65,7 +77,7 @@ let nextConnectionId = 1;
 
 export async function startServer(options: ServerOptions): Promise<BrookServer> {
   const limits: ServerLimits = { ...defaultServerLimits, ...options.limits };
-  const logger = options.logger ?? stderrLogger;
+  const logger = asLogger(options.logger ?? stderrLogger);
   const apiMessages = options.apiMessages ?? generatedApiMessages;
   checkHandlersHaveCodecs(options.registry, apiMessages);
   if (options.listeners.length === 0) throw new ServerStartError('no listeners to start');
@@ -95,6 +107,28 @@ export async function startServer(options: ServerOptions): Promise<BrookServer> 
       return;
     }
     const remoteAddress = socket.remoteAddress ?? '';
+    // A TLS client whose certificate maps to no principal is refused before it counts.
+    const security = options.security?.get(listener.name) ?? plaintextSecurity;
+    let authentication: ConnectionAuthentication | undefined;
+    if (security.protocol !== 'PLAINTEXT') {
+      try {
+        authentication = connectionAuthentication(security, socket, (reason) =>
+          logger.warn('authentication failed', {
+            listener: listener.name,
+            remote: `${remoteAddress}:${socket.remotePort ?? 0}`,
+            reason,
+          }),
+        );
+      } catch (error) {
+        logger.warn('refusing TLS connection', {
+          listener: listener.name,
+          remote: remoteAddress,
+          error: (error as Error).message,
+        });
+        socket.destroy();
+        return;
+      }
+    }
     if (connectionQuotas.admit(remoteAddress, listener.name) !== null) {
       socket.destroy();
       return;
@@ -108,10 +142,11 @@ export async function startServer(options: ServerOptions): Promise<BrookServer> 
       limits,
       logger,
       observer: options.observer,
+      authentication,
       throttler: options.throttler,
     });
     connections.add(connection);
-    logger.info('connection opened', {
+    logger.debug('connection opened', {
       connectionId: connection.id,
       listener: listener.name,
       remote: `${connection.remoteAddress}:${connection.remotePort}`,
@@ -124,7 +159,12 @@ export async function startServer(options: ServerOptions): Promise<BrookServer> 
 
   try {
     for (const listener of options.listeners) {
-      const server = createServer({ noDelay: true }, (socket) => accept(listener, socket));
+      const server = createListenerServer(
+        listener,
+        options.security?.get(listener.name) ?? plaintextSecurity,
+        logger,
+        (socket) => accept(listener, socket),
+      );
       servers.push(server);
       await new Promise<void>((resolve, reject) => {
         const onError = (error: NodeJS.ErrnoException): void => {
@@ -173,6 +213,56 @@ export async function startServer(options: ServerOptions): Promise<BrookServer> 
       return stopped;
     },
   };
+}
+
+function createListenerServer(
+  listener: ListenerAddress,
+  security: ListenerSecurity,
+  logger: ServerLogger,
+  onConnection: (socket: Socket) => void,
+): Server {
+  const tls = security.tls;
+  if (tls === null) return createServer({ noDelay: true }, onConnection);
+  const server = createTlsServer(
+    { ...tls.serverOptions, handshakeTimeout: tlsHandshakeTimeoutMs },
+    onConnection,
+  );
+  // A plaintext client on a TLS port, an untrusted client certificate, an old protocol version:
+  // one line per failed handshake, and the socket is gone.
+  server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: TLSSocket) => {
+    logger.warn('TLS handshake failed', {
+      listener: listener.name,
+      remote: `${socket.remoteAddress ?? ''}:${socket.remotePort ?? 0}`,
+      error: error.code ?? error.message,
+    });
+    socket.destroy();
+  });
+  tls.watch(
+    (options) => {
+      server.setSecureContext(options);
+      logger.info('TLS certificates reloaded', { listener: listener.name });
+    },
+    (message) =>
+      logger.error('TLS certificates changed but cannot be loaded; keeping the previous ones', {
+        listener: listener.name,
+        error: message,
+      }),
+  );
+  server.once('close', () => tls.close());
+  return server;
+}
+
+function connectionAuthentication(
+  security: ListenerSecurity,
+  socket: Socket,
+  onFailure: (reason: string) => void,
+): ConnectionAuthentication {
+  const transportPrincipal =
+    security.tls === null ? 'User:ANONYMOUS' : security.tls.principalOf(socket as TLSSocket);
+  return new ConnectionAuthentication(
+    transportPrincipal,
+    security.sasl === null ? null : { ...security.sasl, onFailure },
+  );
 }
 
 function closeServer(server: Server): Promise<void> {

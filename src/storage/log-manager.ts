@@ -10,8 +10,15 @@
 // checkpoint (a log missing from the checkpoints is recovered from its last segment, which for a
 // new log is empty), and checkpoint requests that arrive while one is being written share the
 // next write.
+//
+// What an operator must know of the directory is logged here, once each: a recovery after an
+// unclean stop (what was cut away, how long it took), a log's storage failure (a full disk
+// included) and its end, and a summary of each retention and compaction pass that removed
+// anything.
 
 import { rethrowIfInvariant } from '../util/assert.js';
+import { type Logger, type LoggerLike, asLogger, silentLogger } from '../util/logger.js';
+import { StorageError, StorageErrorCode } from './errors.js';
 import { lockDirectory, type DirectoryLock } from './directory-lock.js';
 import { readCheckpoint, writeCheckpoint, type CheckpointEntry } from './checkpoint.js';
 import { nodeFileIo, type FileIo } from './file-io.js';
@@ -74,6 +81,8 @@ export interface LogManagerOptions {
   tailCacheBytes?: number;
   /** File descriptors the logs keep open at rest (file-pool.ts); OPEN_FILES_MAX_DEFAULT by default. */
   openFilesMax?: number;
+  /** Where recoveries, storage failures and retention/compaction summaries are logged. */
+  logger?: LoggerLike;
 }
 
 export interface TopicPartition {
@@ -111,6 +120,9 @@ export class LogManager {
   private checkpointQueued: Promise<void> | null = null;
   private backgroundRunning: Promise<void> | null = null;
   private closed = false;
+  private readonly logger: Logger;
+  /** Per log directory name, the storage error code last logged; cleared once appends work again. */
+  private readonly reportedFailures = new Map<string, string>();
 
   private constructor(options: LogManagerOptions) {
     this.directory = options.directory;
@@ -119,6 +131,7 @@ export class LogManager {
     this.defaultConfig = validateLogConfig({ ...(options.defaultConfig ?? defaultLogConfig) });
     this.topicConfig = options.topicConfig ?? (() => undefined);
     this.tailCacheBytes = options.tailCacheBytes;
+    this.logger = asLogger(options.logger ?? silentLogger);
   }
 
   static async open(options: LogManagerOptions): Promise<LogManager> {
@@ -156,6 +169,7 @@ export class LogManager {
   }
 
   private async openAll(): Promise<void> {
+    const startedMs = performance.now();
     const recoveryPoints = await readCheckpoint(
       this.io,
       `${this.directory}/${RECOVERY_POINT_CHECKPOINT}`,
@@ -200,6 +214,63 @@ export class LogManager {
       }),
     );
     await this.checkpoint();
+    this.reportRecovery(Math.round(performance.now() - startedMs));
+  }
+
+  /** After an unclean stop: one line saying what recovery scanned and cut away, and how long it took. */
+  private reportRecovery(durationMs: number): void {
+    const unclean = [...this.logs.entries()].filter(([, { log }]) => !log.openedCleanly);
+    if (unclean.length === 0) {
+      this.logger.debug('log directory opened', {
+        directory: this.directory,
+        logs: this.logs.size,
+        durationMs,
+      });
+      return;
+    }
+    const truncated = unclean
+      .filter(
+        ([, { log }]) => log.recoveryTruncated.bytes > 0 || log.recoveryTruncated.segments > 0,
+      )
+      .map(([name, { log }]) => ({
+        log: name,
+        bytes: log.recoveryTruncated.bytes,
+        segments: log.recoveryTruncated.segments,
+      }));
+    this.logger.warn('recovered the log directory after an unclean shutdown', {
+      directory: this.directory,
+      logs: this.logs.size,
+      uncleanLogs: unclean.length,
+      scannedBytes: unclean.reduce((sum, [, { log }]) => sum + log.recoveryScannedBytes, 0),
+      truncatedBytes: truncated.reduce((sum, entry) => sum + entry.bytes, 0),
+      // Bounded: a broker with thousands of torn logs still writes one readable line.
+      truncated: truncated.slice(0, 20),
+      durationMs,
+    });
+  }
+
+  /**
+   * A log's write, fsync or read failed. Logged once per log and error code (the log refuses or
+   * fails every later append the same way), and once more when appends work again.
+   */
+  private reportLogError(name: string, log: PartitionLog, error: unknown): void {
+    const code = error instanceof StorageError ? error.code : 'unknown';
+    if (this.reportedFailures.get(name) === code) return;
+    const firstOfThisLog = !this.reportedFailures.has(name);
+    this.reportedFailures.set(name, code);
+    const cause = (error as { cause?: NodeJS.ErrnoException }).cause;
+    const diskFull = code === StorageErrorCode.STORAGE_FULL || cause?.code === 'ENOSPC';
+    this.logger.error(diskFull ? 'disk full: appends to the log are refused' : 'storage error', {
+      log: name,
+      code,
+      errno: cause?.code,
+      error: error instanceof Error ? error.message : String(error),
+    });
+    if (!firstOfThisLog) return;
+    log.once('flush', () => {
+      this.reportedFailures.delete(name);
+      this.logger.info('the log accepts appends again', { log: name });
+    });
   }
 
   private openLog(
@@ -224,6 +295,10 @@ export class LogManager {
       tombstoneHorizonMs: checkpoints.tombstoneHorizonMs,
       tailCacheBytes: this.tailCacheBytes,
       onLogStartOffsetChanged: () => this.checkpoint(),
+    }).then((log) => {
+      const name = logDirectoryName(topic, partition);
+      log.on('error', (error: unknown) => this.reportLogError(name, log, error));
+      return log;
     });
   }
 
@@ -317,7 +392,13 @@ export class LogManager {
     if (this.backgroundRunning || this.closed) return;
     this.backgroundRunning = this.backgroundPass()
       // A failed pass is tried again at the next interval; a broken invariant stops the process.
-      .catch(rethrowIfInvariant)
+      .catch((error: unknown) => {
+        rethrowIfInvariant(error);
+        this.logger.warn('retention and compaction pass failed; retried at the next interval', {
+          directory: this.directory,
+          error: error instanceof Error ? error.message : String(error),
+        });
+      })
       .finally(() => {
         this.backgroundRunning = null;
       });
@@ -330,14 +411,34 @@ export class LogManager {
   }
 
   async runRetention(): Promise<void> {
+    const startedMs = performance.now();
+    let deletedSegments = 0;
+    let deletedBytes = 0;
+    let logs = 0;
     for (const { log } of this.allLogs()) {
-      if (this.closed) return;
-      await log.applyRetention(this.clock());
+      if (this.closed) break;
+      const sizeBefore = log.sizeInBytes;
+      const result = await log.applyRetention(this.clock());
+      if (result.deletedSegments > 0) {
+        logs += 1;
+        deletedSegments += result.deletedSegments;
+        deletedBytes += Math.max(0, sizeBefore - log.sizeInBytes);
+      }
       await yieldToEventLoop();
+    }
+    if (deletedSegments > 0) {
+      this.logger.info('retention pass deleted segments', {
+        directory: this.directory,
+        logs,
+        deletedSegments,
+        deletedBytes,
+        durationMs: Math.round(performance.now() - startedMs),
+      });
     }
   }
 
   async runCompaction(): Promise<CleanResult[]> {
+    const startedMs = performance.now();
     const results: CleanResult[] = [];
     for (const { log } of this.allLogs()) {
       if (this.closed) break;
@@ -347,6 +448,20 @@ export class LogManager {
     }
     // What the passes compacted is not compacted again after a restart.
     if (results.length > 0 && !this.closed) await this.checkpoint();
+    const cleaned = results.filter((result) => result.segmentsCleaned > 0);
+    if (cleaned.length > 0) {
+      this.logger.info('compaction pass cleaned logs', {
+        directory: this.directory,
+        logs: cleaned.length,
+        segmentsCleaned: cleaned.reduce((sum, result) => sum + result.segmentsCleaned, 0),
+        recordsRemoved: cleaned.reduce((sum, result) => sum + result.recordsRemoved, 0),
+        bytesReclaimed: cleaned.reduce(
+          (sum, result) => sum + (result.bytesBefore - result.bytesAfter),
+          0,
+        ),
+        durationMs: Math.round(performance.now() - startedMs),
+      });
+    }
     return results;
   }
 

@@ -32,6 +32,9 @@ export interface RecoveredLog {
   openedCleanly: boolean;
   /** Bytes scanned to find the end of the log. */
   recoveryScannedBytes: number;
+  /** Bytes of a torn or corrupt tail cut away, and later segments deleted with it. */
+  truncatedBytes: number;
+  deletedSegments: number;
 }
 
 export async function recoverLog(options: RecoveryOptions): Promise<RecoveredLog> {
@@ -40,6 +43,8 @@ export async function recoverLog(options: RecoveryOptions): Promise<RecoveredLog
   const recoveryTimeMs = options.clock();
   const segments = new LogSegments(directory, io, options.clock);
   let recoveryScannedBytes = 0;
+  let truncatedBytes = 0;
+  let deletedSegments = 0;
   await io.mkdir(directory);
   await completeInterruptedOperations(io, directory);
   const names = await io.readdir(directory);
@@ -119,10 +124,14 @@ export async function recoverLog(options: RecoveryOptions): Promise<RecoveredLog
     if (segment.sizeBytes < fileBytes) {
       // Cut the torn or corrupt tail away, and everything after it: nothing past the first bad
       // batch can be trusted to be contiguous.
+      truncatedBytes += fileBytes - segment.sizeBytes;
       await logFile.truncate(segment.sizeBytes);
       await logFile.datasync();
       if (corruptionFound || isLast) {
-        for (const later of baseOffsets.slice(index + 1)) await segments.deleteFiles(later);
+        for (const later of baseOffsets.slice(index + 1)) {
+          await segments.deleteFiles(later);
+          deletedSegments += 1;
+        }
         await segment.writeIndexFiles(io);
         break;
       }
@@ -165,6 +174,8 @@ export async function recoverLog(options: RecoveryOptions): Promise<RecoveredLog
     logEndOffset,
     openedCleanly,
     recoveryScannedBytes,
+    truncatedBytes,
+    deletedSegments,
   };
 }
 

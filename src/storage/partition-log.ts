@@ -103,6 +103,8 @@ export class PartitionLog extends EventEmitter implements Log {
   readonly openedCleanly: boolean;
   /** Bytes the last open scanned for recovery. */
   readonly recoveryScannedBytes: number;
+  /** What the last open cut away: a torn or corrupt tail, and the segments after it. */
+  readonly recoveryTruncated: { readonly bytes: number; readonly segments: number };
 
   private configValue: LogConfig;
   private readonly clock: () => number;
@@ -129,6 +131,10 @@ export class PartitionLog extends EventEmitter implements Log {
     this.onLogStartOffsetChanged = options.onLogStartOffsetChanged;
     this.openedCleanly = recovered.openedCleanly;
     this.recoveryScannedBytes = recovered.recoveryScannedBytes;
+    this.recoveryTruncated = {
+      bytes: recovered.truncatedBytes,
+      segments: recovered.deletedSegments,
+    };
     this.segments = recovered.segments;
     this.leaderEpochCache = recovered.leaderEpochCache;
     this.logStartOffsetValue = recovered.logStartOffset;

@@ -36,6 +36,9 @@ export const brookErrorCodes = {
   BROOK_START_LOG_DIRECTORY_UNWRITABLE: "the log directory's file system is read-only or full",
   BROOK_SERVER_LISTEN: 'a Kafka listener could not listen, for a reason the system gave',
   BROOK_HTTP_LISTEN: 'an HTTP listener (http.listeners) could not listen',
+  BROOK_TLS_CONFIGURATION: 'a keystore, truststore or key password a TLS listener cannot use',
+  BROOK_SASL_AUTHENTICATION_FAILED:
+    'a SASL exchange failed (logged; the client hears only that it failed)',
   BROOK_SERVER_FRAME_SIZE: 'a request frame above socket.request.max.bytes, or negative',
   BROOK_HANDLER_REGISTRATION:
     'two handlers for one API key, or a handler with bad versions (a bug)',
@@ -83,6 +86,8 @@ export const brookErrorCodes = {
   BROOK_CLIENT_CONNECTION: 'connecting failed or timed out, or the connection failed',
   BROOK_CLIENT_TIMEOUT: 'a request got no response within the request timeout',
   BROOK_CLIENT_PROTOCOL: 'the broker sent something the client cannot read',
+  BROOK_CLIENT_AUTHENTICATION:
+    'SASL authentication failed (wrong credentials, mechanism not offered)',
   BROOK_CLIENT_KAFKA_ERROR: 'a response carried a Kafka error code (named in the message)',
   BROOK_GROUPS_USAGE: 'brook groups was given bad arguments',
   BROOK_GROUPS_KAFKA_ERROR: 'the broker answered brook groups with a Kafka error',

@@ -174,7 +174,18 @@ test('settings that contradict each other are refused', () => {
   assertConfigError(
     () => resolveBrokerConfig({ flags: { listeners: 'SSL://127.0.0.1:9093' } }),
     ConfigErrorCode.CONFLICT,
-    'PLAINTEXT',
+    'ssl.keystore.location',
+  );
+  assertConfigError(
+    () =>
+      resolveBrokerConfig({
+        flags: {
+          listeners: 'CLIENTS://127.0.0.1:9093',
+          'listener.security.protocol.map': 'CLIENTS:KERBEROS',
+        },
+      }),
+    ConfigErrorCode.CONFLICT,
+    'SASL_SSL',
   );
   assertConfigError(
     () =>

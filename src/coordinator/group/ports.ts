@@ -5,6 +5,8 @@
 // (offsets.topic.num.partitions of them, default 50) and over the partitions of data topics. Tests
 // implement them over PartitionLog files directly.
 
+import type { LoggerLike } from '../../util/logger.js';
+
 /** The internal topic that holds committed offsets and group metadata. */
 export const OFFSETS_TOPIC_NAME = '__consumer_offsets';
 
@@ -102,6 +104,8 @@ export interface GroupCoordinatorPorts {
   readonly pendingTransactionalOffsets?: (
     groupId: string,
   ) => Iterable<{ topic: string; partition: number }>;
+  /** Where rebalances are logged (one line when one starts, one when a generation begins). */
+  readonly logger?: LoggerLike;
 }
 
 /** The real clock: performance.now for timeouts, Date.now for timestamps, unref'd timers. */

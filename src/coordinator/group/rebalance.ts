@@ -17,6 +17,7 @@ import {
   type SyncGroupResult,
 } from './classic-group.js';
 import type { GroupRegistry } from './group-registry.js';
+import { type Logger, asLogger, silentLogger } from '../../util/logger.js';
 import { encodeGroupMetadataKey, encodeGroupMetadataValue } from './offsets-topic-records.js';
 
 export function joinError(memberId: string, errorCode: number): JoinGroupResult {
@@ -53,7 +54,11 @@ export function answerSync(member: GroupMember, result: SyncGroupResult): void {
 }
 
 export class Rebalancer {
-  constructor(private readonly registry: GroupRegistry) {}
+  private readonly logger: Logger;
+
+  constructor(private readonly registry: GroupRegistry) {
+    this.logger = asLogger(registry.ports.logger ?? silentLogger);
+  }
 
   private get clock() {
     return this.registry.clock;
@@ -80,6 +85,12 @@ export class Rebalancer {
     }
     this.clearPendingSync(group);
     const wasEmpty = group.state === 'Empty';
+    this.logger.info('group rebalance started', {
+      group: group.groupId,
+      from: group.state,
+      generationId: group.generationId,
+      members: group.members.size,
+    });
     group.transitionTo('PreparingRebalance', this.clock.wallClockNowMs());
     group.joinTimer?.cancel();
     if (wasEmpty) {
@@ -139,6 +150,11 @@ export class Rebalancer {
       group.protocolName = null;
       group.transitionTo('Empty', now);
       group.leaderId = null;
+      this.logger.info('group rebalance completed', {
+        group: group.groupId,
+        generationId: group.generationId,
+        members: 0,
+      });
       void this.storeGroup(group, null);
       return;
     }
@@ -148,6 +164,13 @@ export class Rebalancer {
     group.protocolName = group.selectProtocol();
     group.transitionTo('CompletingRebalance', now);
     const generationId = group.generationId;
+    this.logger.info('group rebalance completed', {
+      group: group.groupId,
+      generationId,
+      members: group.members.size,
+      protocol: group.protocolName,
+      leader: group.leaderId,
+    });
     for (const member of group.members.values()) {
       const result = this.currentGenerationResult(group, member);
       member.isNew = false;

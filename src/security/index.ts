@@ -1,0 +1,30 @@
+// The security layer's public surface: listener protocols, TLS, SASL and SCRAM credentials.
+export {
+  type ListenerSecurity,
+  type SecurityProtocol,
+  isSecurityProtocol,
+  plaintextSecurity,
+  securityProtocols,
+  usesSasl,
+  usesTls,
+} from './listener-security.js';
+export {
+  ConnectionAuthentication,
+  type SaslSettings,
+  anonymousPrincipal,
+  supportedSaslMechanisms,
+} from './connection-authentication.js';
+export {
+  type ClientAuthentication,
+  TlsConfigurationError,
+  TlsContext,
+  type TlsSettings,
+} from './tls-context.js';
+export {
+  type CredentialStore,
+  LocalCredentialStore,
+  MemoryCredentialStore,
+  type ScramCredentialSection,
+  type StoredScramCredentials,
+} from './credential-store.js';
+export * from './scram-credential.js';

@@ -1,0 +1,174 @@
+// The TLS side of SSL and SASL_SSL listeners: the broker's key and certificate chain from one PEM
+// file (ssl.keystore.location, the key optionally encrypted with ssl.key.password), the CAs that
+// client certificates must chain to (ssl.truststore.location), whether to ask for one
+// (ssl.client.auth), TLS 1.2 and 1.3 only. Node's tls module does all the cryptography.
+//
+// The files are watched: when the keystore or truststore changes (a renewed certificate), the
+// listener's secure context is rebuilt and new connections use it, without a restart. A file that
+// cannot be read or parsed after a change is reported and the previous context stays in use.
+
+import { type Stats, readFileSync, unwatchFile, watchFile } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { type TLSSocket, type TlsOptions, createSecureContext } from 'node:tls';
+import {
+  type PrincipalMappingRule,
+  distinguishedNameOf,
+  mapDistinguishedName,
+  parsePrincipalMappingRules,
+} from './principal-mapping.js';
+import { anonymousPrincipal } from './connection-authentication.js';
+import { BrookError } from '../util/errors.js';
+
+export type ClientAuthentication = 'none' | 'requested' | 'required';
+
+export interface TlsSettings {
+  readonly keystoreLocation: string;
+  /** Never logged; null when the key is not encrypted. */
+  readonly keyPassword: string | null;
+  readonly truststoreLocation: string | null;
+  readonly clientAuthentication: ClientAuthentication;
+  /** ssl.enabled.protocols: some of TLSv1.2, TLSv1.3. */
+  readonly enabledProtocols: readonly string[];
+  readonly principalMappingRules: string;
+  /** How often the files are checked for changes. */
+  readonly reloadCheckIntervalMs?: number;
+}
+
+const privateKeyBlock =
+  /-----BEGIN (?:[A-Z]+ )*PRIVATE KEY-----[\s\S]*?-----END (?:[A-Z]+ )*PRIVATE KEY-----/g;
+const certificateBlock = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
+
+/** An unusable keystore, truststore or key password; the message names the file, never the password. */
+export class TlsConfigurationError extends BrookError {
+  declare readonly code: 'BROOK_TLS_CONFIGURATION';
+
+  constructor(message: string) {
+    super('BROOK_TLS_CONFIGURATION', message);
+    this.name = 'TlsConfigurationError';
+  }
+}
+
+export class TlsContext {
+  private readonly rules: PrincipalMappingRule[];
+  private options: TlsOptions;
+  /** The files watched, each with its own listener (another context may watch the same file). */
+  private readonly watched: Array<[string, (current: Stats, previous: Stats) => void]> = [];
+
+  constructor(private readonly settings: TlsSettings) {
+    this.rules = parsePrincipalMappingRules(settings.principalMappingRules);
+    this.options = buildOptions(settings);
+  }
+
+  /** What tls.createServer takes; rebuilt on reload. */
+  get serverOptions(): TlsOptions {
+    return this.options;
+  }
+
+  /**
+   * Watches the keystore and truststore; `onReload` gets the new options after a change that
+   * loads, `onError` the reason when one does not (the old options then stay).
+   */
+  watch(onReload: (options: TlsOptions) => void, onError: (message: string) => void): void {
+    const files = [this.settings.keystoreLocation, this.settings.truststoreLocation].filter(
+      (file): file is string => file !== null,
+    );
+    for (const file of files) {
+      const check = (current: Stats, previous: Stats): void => {
+        if (current.mtimeMs === previous.mtimeMs) return;
+        try {
+          this.options = buildOptions(this.settings);
+          onReload(this.options);
+        } catch (error) {
+          onError((error as Error).message);
+        }
+      };
+      watchFile(
+        file,
+        { persistent: false, interval: this.settings.reloadCheckIntervalMs ?? 1000 },
+        check,
+      );
+      this.watched.push([file, check]);
+    }
+  }
+
+  close(): void {
+    for (const [file, check] of this.watched.splice(0)) unwatchFile(file, check);
+  }
+
+  /**
+   * The principal of a connection whose handshake finished: from its client certificate when it
+   * sent a verified one, User:ANONYMOUS when it sent none. Throws when the certificate's name
+   * matches no mapping rule, or when a certificate that failed verification was sent.
+   */
+  principalOf(socket: TLSSocket): string {
+    const certificate = socket.getPeerX509Certificate();
+    if (certificate === undefined) return anonymousPrincipal;
+    if (!socket.authorized) {
+      throw new TlsConfigurationError(
+        `client certificate not trusted: ${String(socket.authorizationError)}`,
+      );
+    }
+    return `User:${this.principalName(certificate)}`;
+  }
+
+  private principalName(certificate: X509Certificate): string {
+    const distinguishedName = distinguishedNameOf(certificate.subject);
+    const name = mapDistinguishedName(this.rules, distinguishedName);
+    if (name === null) {
+      throw new TlsConfigurationError(
+        `no ssl.principal.mapping.rules rule applies to ${distinguishedName}`,
+      );
+    }
+    return name;
+  }
+}
+
+function readPem(file: string, what: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new TlsConfigurationError(`cannot read ${what} ${file}: ${(error as Error).message}`);
+  }
+}
+
+function buildOptions(settings: TlsSettings): TlsOptions {
+  const keystore = readPem(settings.keystoreLocation, 'ssl.keystore.location');
+  const keys = keystore.match(privateKeyBlock) ?? [];
+  const certificates = keystore.match(certificateBlock) ?? [];
+  if (keys.length !== 1 || certificates.length === 0) {
+    throw new TlsConfigurationError(
+      `ssl.keystore.location ${settings.keystoreLocation} must hold one PEM private key and its certificate chain (found ${keys.length} keys, ${certificates.length} certificates)`,
+    );
+  }
+  const ca =
+    settings.truststoreLocation === null
+      ? undefined
+      : readPem(settings.truststoreLocation, 'ssl.truststore.location').match(certificateBlock);
+  if (ca !== undefined && (ca === null || ca.length === 0)) {
+    throw new TlsConfigurationError(
+      `ssl.truststore.location ${settings.truststoreLocation} holds no PEM certificate`,
+    );
+  }
+  const versions = [...settings.enabledProtocols].sort();
+  const options: TlsOptions = {
+    key: keys[0],
+    passphrase: settings.keyPassword ?? undefined,
+    cert: certificates.join('\n'),
+    ca: ca ?? undefined,
+    requestCert: settings.clientAuthentication !== 'none',
+    rejectUnauthorized: settings.clientAuthentication === 'required',
+    minVersion: versions[0] as 'TLSv1.2' | 'TLSv1.3',
+    maxVersion: versions[versions.length - 1] as 'TLSv1.2' | 'TLSv1.3',
+  };
+  try {
+    // Fails here, with a clear message, on a wrong password or a key that does not match.
+    createSecureContext(options);
+  } catch (error) {
+    const message = (error as Error).message;
+    throw new TlsConfigurationError(
+      `ssl.keystore.location ${settings.keystoreLocation} cannot be used: ${message}` +
+        (/decrypt|bad password|passphrase/i.test(message) ? ' (is ssl.key.password right?)' : ''),
+    );
+  }
+  return options;
+}

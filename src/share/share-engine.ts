@@ -1,0 +1,295 @@
+// The shared-subscription engine: every subscription of this broker, their durable state in the
+// internal compacted topic __share_group_state, and the dead-letter topics they write to. The
+// HTTP door (src/http/push-api.ts) is its only front door today; KIP-932 share groups would be a
+// second one over the same subscriptions.
+//
+// __share_group_state holds two kinds of records, keyed so compaction keeps the latest of each:
+//
+//   key ["s", name]             value: the subscription's definition (JSON); null when deleted
+//   key ["p", name, partition]  value: that source partition's SharePartitionSnapshot (JSON)
+//
+// Every record of one subscription goes to the same state partition (the name's hash), so they
+// are read back in the order they were written. On start the engine reads the whole topic and
+// brings every subscription back where its last durable state left it.
+//
+// Owned by the broker (broker.ts): started after the replica manager opened every partition,
+// closed before the logs close. Creating and deleting subscriptions is serialised.
+
+import { partitionForKey } from '../client/partitioner.js';
+import { buildKeyValueBatch, readKeyValueRecords } from '../record/key-value-batch.js';
+import { buildUncompressedBatch } from '../record/records.js';
+import type { InternalTopicStorage } from '../replica/internal-topic.js';
+import type { ReplicaManager } from '../replica/replica-manager.js';
+import { ShareError } from './share-errors.js';
+import type { SharePartitionSnapshot, TrackedRecord } from './share-partition.js';
+import { Subscription, type SubscriptionStats } from './subscription.js';
+import { WebhookDispatcher } from './webhook-dispatcher.js';
+import {
+  type SubscriptionDefaults,
+  type SubscriptionDefinition,
+  type SubscriptionRequest,
+  resolveDefinition,
+} from './subscription-definition.js';
+
+export const SHARE_STATE_TOPIC_NAME = '__share_group_state';
+
+export interface ShareEngineOptions extends SubscriptionDefaults {
+  readonly sharePartitionMaxRecordLocks: number;
+  readonly now?: () => number;
+  readonly log: (message: string, error: unknown) => void;
+}
+
+export interface SubscriptionDescription extends SubscriptionDefinition {
+  readonly stats: SubscriptionStats;
+}
+
+export class ShareEngine {
+  private readonly subscriptions = new Map<string, Subscription>();
+  private readonly webhooks = new Map<string, WebhookDispatcher>();
+  private readonly creatingTopics = new Map<string, Promise<void>>();
+  private serial: Promise<unknown> = Promise.resolve();
+  private closed = false;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly stateTopic: InternalTopicStorage,
+    private readonly replicas: ReplicaManager,
+    private readonly options: ShareEngineOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Reads __share_group_state and brings back every subscription. */
+  async start(): Promise<void> {
+    const definitions = new Map<string, SubscriptionDefinition>();
+    const snapshots = new Map<string, Map<number, SharePartitionSnapshot>>();
+    for (let index = 0; index < this.stateTopic.partitionCount; index += 1) {
+      for await (const chunk of this.stateTopic.readAll(index)) {
+        for (const { key, value } of readKeyValueRecords(chunk)) {
+          const parsedKey = JSON.parse(key.toString('utf8')) as [string, string, number?];
+          const [kind, name] = parsedKey;
+          if (kind === 's') {
+            if (value === null) {
+              definitions.delete(name);
+              snapshots.delete(name);
+            } else {
+              definitions.set(name, JSON.parse(value.toString('utf8')) as SubscriptionDefinition);
+            }
+          } else if (kind === 'p' && value !== null) {
+            const partitions = snapshots.get(name) ?? new Map<number, SharePartitionSnapshot>();
+            partitions.set(
+              parsedKey[2] ?? 0,
+              JSON.parse(value.toString('utf8')) as SharePartitionSnapshot,
+            );
+            snapshots.set(name, partitions);
+          }
+        }
+      }
+    }
+    for (const [name, definition] of definitions) {
+      const subscription = this.open(definition);
+      this.attachPartitions(subscription, snapshots.get(name) ?? new Map());
+      this.startWebhook(subscription);
+    }
+  }
+
+  /** (Re)starts the subscription's webhook dispatcher after its definition changed. */
+  private startWebhook(subscription: Subscription): void {
+    this.webhooks.get(subscription.name)?.stop();
+    this.webhooks.delete(subscription.name);
+    const webhook = subscription.definition.webhook;
+    if (webhook === null) return;
+    const dispatcher = new WebhookDispatcher(subscription, webhook, this.options.log);
+    this.webhooks.set(subscription.name, dispatcher);
+    dispatcher.start();
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const webhook of this.webhooks.values()) webhook.stop();
+    this.webhooks.clear();
+    for (const subscription of this.subscriptions.values()) subscription.close();
+    this.subscriptions.clear();
+  }
+
+  list(): string[] {
+    return [...this.subscriptions.keys()].sort();
+  }
+
+  /** The subscription, with partitions added since it was created picked up. */
+  subscription(name: string): Subscription {
+    const subscription = this.subscriptions.get(name);
+    if (subscription === undefined)
+      throw new ShareError('subscription-not-found', `no subscription named ${name}`);
+    this.attachPartitions(subscription, new Map());
+    return subscription;
+  }
+
+  describe(name: string): SubscriptionDescription {
+    const subscription = this.subscription(name);
+    return { ...subscription.definition, stats: subscription.stats() };
+  }
+
+  /**
+   * Creates the subscription, or changes the limits of an existing one (same topic; the start
+   * position counts only at creation). Resolves once its state is durable.
+   */
+  put(name: string, request: SubscriptionRequest): Promise<{ created: boolean }> {
+    return this.serialise(async () => {
+      const definition = resolveDefinition(name, request, this.options);
+      if (this.replicas.topic(definition.topic) === undefined)
+        throw new ShareError('topic-not-found', `no topic named ${definition.topic}`);
+      const existing = this.subscriptions.get(name);
+      if (existing !== undefined) {
+        if (existing.definition.topic !== definition.topic) {
+          throw new ShareError(
+            'subscription-conflict',
+            `subscription ${name} reads ${existing.definition.topic}, not ${definition.topic}; delete it first`,
+          );
+        }
+        const redefined = { ...definition, start: existing.definition.start };
+        await this.appendState(name, [this.definitionRecord(redefined)]);
+        existing.redefine(redefined);
+        this.startWebhook(existing);
+        return { created: false };
+      }
+      await this.appendState(name, [this.definitionRecord(definition)]);
+      const subscription = this.open(definition);
+      this.attachPartitions(subscription, new Map());
+      await this.writeSnapshots(name, subscription.snapshots());
+      this.startWebhook(subscription);
+      return { created: true };
+    });
+  }
+
+  delete(name: string): Promise<void> {
+    return this.serialise(async () => {
+      const subscription = this.subscription(name);
+      this.webhooks.get(name)?.stop();
+      this.webhooks.delete(name);
+      subscription.close();
+      this.subscriptions.delete(name);
+      const tombstones = [...subscription.snapshots().keys()].map((partition) => ({
+        key: stateKey(['p', name, partition]),
+        value: null,
+      }));
+      await this.appendState(name, [...tombstones, { key: stateKey(['s', name]), value: null }]);
+    });
+  }
+
+  private open(definition: SubscriptionDefinition): Subscription {
+    const subscription: Subscription = new Subscription(definition, {
+      now: this.now,
+      maxRecordLocks: this.options.sharePartitionMaxRecordLocks,
+      writeState: (snapshots) => this.writeSnapshots(definition.name, snapshots),
+      deadLetter: (record, reason): Promise<void> => this.deadLetter(subscription, record, reason),
+      log: this.options.log,
+    });
+    this.subscriptions.set(definition.name, subscription);
+    return subscription;
+  }
+
+  /** Tracks every partition of the subscription's topic not tracked yet. */
+  private attachPartitions(
+    subscription: Subscription,
+    snapshots: ReadonlyMap<number, SharePartitionSnapshot>,
+  ): void {
+    const topic = this.replicas.topic(subscription.definition.topic);
+    if (topic === undefined) return;
+    topic.partitions.forEach((partition, index) => {
+      if (partition === undefined || subscription.hasPartition(index)) return;
+      const snapshot = snapshots.get(index);
+      // A partition added after the subscription was created is read from its beginning.
+      const startOffset =
+        subscription.definition.start === 'latest' && snapshots.size === 0
+          ? partition.highWatermark
+          : partition.logStartOffset;
+      subscription.addPartition(partition, snapshot ?? { startOffset });
+    });
+  }
+
+  private definitionRecord(definition: SubscriptionDefinition): { key: Buffer; value: Buffer } {
+    return {
+      key: stateKey(['s', definition.name]),
+      value: Buffer.from(JSON.stringify(definition)),
+    };
+  }
+
+  private writeSnapshots(
+    name: string,
+    snapshots: ReadonlyMap<number, SharePartitionSnapshot>,
+  ): Promise<void> {
+    if (snapshots.size === 0 || !this.subscriptions.has(name)) return Promise.resolve();
+    const records = [...snapshots].map(([partition, snapshot]) => ({
+      key: stateKey(['p', name, partition]),
+      value: Buffer.from(JSON.stringify(snapshot)),
+    }));
+    return this.appendState(name, records);
+  }
+
+  private appendState(
+    name: string,
+    records: ReadonlyArray<{ key: Buffer; value: Buffer | null }>,
+  ): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('the share engine is closed'));
+    const partition = partitionForKey(Buffer.from(name), this.stateTopic.partitionCount);
+    return this.stateTopic.append(partition, buildKeyValueBatch(records, this.now()));
+  }
+
+  /** Appends `record` to the subscription's dead-letter topic, creating the topic if needed. */
+  private async deadLetter(
+    subscription: Subscription,
+    record: TrackedRecord,
+    reason: 'rejected' | 'max-deliveries' | 'expired',
+  ): Promise<void> {
+    const { topic, deadLetterTopic } = subscription.definition;
+    await this.ensureTopic(deadLetterTopic);
+    const partitions = this.replicas.topic(deadLetterTopic)?.partitions ?? [];
+    const target = partitions[record.partition % Math.max(1, partitions.length)];
+    if (target === undefined)
+      throw new Error(`dead-letter topic ${deadLetterTopic} has no partition here`);
+    const text = (value: string | number): Buffer => Buffer.from(String(value), 'utf8');
+    const headers = [
+      ...record.headers,
+      { key: 'dlq.source.topic', value: text(topic) },
+      { key: 'dlq.source.partition', value: text(record.partition) },
+      { key: 'dlq.source.offset', value: text(record.offset) },
+      { key: 'dlq.source.timestamp', value: text(record.timestamp) },
+      { key: 'dlq.delivery.count', value: text(record.deliveryCount) },
+      { key: 'dlq.reason', value: text(reason) },
+      { key: 'dlq.subscription', value: text(subscription.name) },
+      ...(record.lastError === null ? [] : [{ key: 'dlq.error', value: text(record.lastError) }]),
+    ];
+    const batch = buildUncompressedBatch({
+      records: [{ key: record.key, value: record.value, headers, timestamp: this.now() }],
+    });
+    await target.append(batch, 'client').acknowledged;
+  }
+
+  private ensureTopic(name: string): Promise<void> {
+    if (this.replicas.topic(name) !== undefined) return Promise.resolve();
+    let creating = this.creatingTopics.get(name);
+    if (creating === undefined) {
+      creating = this.replicas
+        .createTopic({ name, partitionCount: 1 })
+        .then(() => undefined)
+        .catch((error: unknown) => {
+          // Another path (a client's CreateTopics) may have won the race.
+          if (this.replicas.topic(name) === undefined) throw error;
+        })
+        .finally(() => this.creatingTopics.delete(name));
+      this.creatingTopics.set(name, creating);
+    }
+    return creating;
+  }
+
+  private serialise<T>(operation: () => Promise<T>): Promise<T> {
+    const result = this.serial.then(operation);
+    this.serial = result.catch(() => undefined);
+    return result;
+  }
+}
+
+function stateKey(parts: readonly (string | number)[]): Buffer {
+  return Buffer.from(JSON.stringify(parts), 'utf8');
+}

@@ -1,0 +1,440 @@
+// One shared subscription: a topic read on behalf of many consumers that each take records, not
+// partitions. It owns a SharePartition per source partition, the consumers attached to it (SSE
+// streams, WebSockets, the webhook dispatcher), one timer index for lock expiry, delays and TTLs,
+// and the write of its state to __share_group_state.
+//
+// Dispatch: whenever records may have become available or a consumer gained credits, one
+// dispatch runs (coalesced to one per tick). It gives each attached consumer at most
+// `maxInFlight - held` records, taking partitions round-robin, so a slow consumer holds at most
+// its credits and the broker buffers nothing for it beyond the window.
+//
+// State writes: a change marks the subscription dirty; one write is in flight at a time and
+// carries every partition's snapshot (a compacted key per partition), so writes group-commit
+// with whatever else the log is flushing. `durable()` resolves once a write that started after
+// the call is durable: an acknowledgement is answered only then.
+//
+// Across awaits (the state write, a dead-letter append) a record may have changed state; each
+// continuation checks the record's `generation` or the subscription's `closed` first.
+
+import type { Partition } from '../replica/partition.js';
+import type { SubscriptionDefinition } from './subscription-definition.js';
+import {
+  SharePartition,
+  type SharePartitionSnapshot,
+  type TrackedRecord,
+} from './share-partition.js';
+import { TimerIndex } from './timer-index.js';
+
+/** A record as consumers receive it (the SSE event data, the webhook body's records). */
+export interface Delivery {
+  readonly id: string;
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly key: string | null;
+  readonly value: string | null;
+  readonly headers: Record<string, string | null>;
+  readonly deliveryCount: number;
+  readonly timestamp: number;
+}
+
+/** Where a consumer's records go: an SSE stream, a WebSocket, the webhook dispatcher. */
+export interface ConsumerSink {
+  /** Credits: unacknowledged records it may hold (the subscription's maxInFlight at most). */
+  readonly maxInFlight: number;
+  /** False while the transport is backed up: no records are given to it until `resume`. */
+  readonly writable: boolean;
+  deliver(records: readonly Delivery[]): void;
+}
+
+interface ConsumerState {
+  readonly id: string;
+  sink: ConsumerSink | null;
+  readonly held: Set<TrackedRecord>;
+  sendSequence: number;
+}
+
+export type SettleOutcome = 'ok' | 'not-acquired' | 'not-holder' | 'settled' | 'unknown-record';
+
+export interface SubscriptionStats {
+  readonly available: number;
+  readonly inFlight: number;
+  readonly delayed: number;
+  readonly acknowledged: number;
+  readonly deadLettered: number;
+  readonly expired: number;
+  readonly lag: number;
+  readonly consumers: number;
+}
+
+export interface SubscriptionPorts {
+  readonly now: () => number;
+  readonly maxRecordLocks: number;
+  /** Appends the subscription's state records; resolves once durable. */
+  writeState(snapshots: ReadonlyMap<number, SharePartitionSnapshot>): Promise<void>;
+  /** Appends `record` to the dead-letter topic with its provenance headers; resolves once durable. */
+  deadLetter(
+    record: TrackedRecord,
+    reason: 'rejected' | 'max-deliveries' | 'expired',
+  ): Promise<void>;
+  log(message: string, error: unknown): void;
+}
+
+const deadLetterRetryMs = 1000;
+
+export class Subscription {
+  private readonly partitions = new Map<number, SharePartition>();
+  private readonly consumers = new Map<string, ConsumerState>();
+  private readonly timers: TimerIndex<{ record: TrackedRecord; generation: number }>;
+  private dispatchScheduled = false;
+  private partitionCursor = 0;
+  private closed = false;
+  private writing: Promise<void> | null = null;
+  private dirty = false;
+  private waiters: Array<{ resolve: () => void; reject: (error: unknown) => void }> = [];
+  private definitionValue: SubscriptionDefinition;
+
+  constructor(
+    definition: SubscriptionDefinition,
+    private readonly ports: SubscriptionPorts,
+  ) {
+    this.definitionValue = definition;
+    this.timers = new TimerIndex((entries) => {
+      for (const { record, generation } of entries) this.onTimer(record, generation);
+    }, ports.now);
+  }
+
+  get name(): string {
+    return this.definitionValue.name;
+  }
+
+  get definition(): SubscriptionDefinition {
+    return this.definitionValue;
+  }
+
+  /** Limits and modes may change; the topic and start may not (the engine checks). */
+  redefine(definition: SubscriptionDefinition): void {
+    this.definitionValue = definition;
+    this.scheduleDispatch();
+  }
+
+  /** Starts tracking a source partition from its persisted state or a start offset. */
+  addPartition(source: Partition, start: SharePartitionSnapshot | { startOffset: number }): void {
+    const sharePartition = new SharePartition(
+      source,
+      {
+        maxRecordLocks: this.ports.maxRecordLocks,
+        messageTtlMs: () => this.definitionValue.messageTtlMs,
+        orderingByKey: () => this.definitionValue.ordering === 'key',
+        now: this.ports.now,
+        schedule: (dueMs, record) =>
+          this.timers.add(dueMs, { record, generation: record.generation }),
+        onAvailable: () => this.scheduleDispatch(),
+        onExpired: (record) => this.expire(record),
+        onChange: () => this.markDirty(),
+      },
+      start,
+    );
+    this.partitions.set(source.partitionIndex, sharePartition);
+    sharePartition.fill();
+  }
+
+  hasPartition(index: number): boolean {
+    return this.partitions.has(index);
+  }
+
+  stats(): SubscriptionStats {
+    let available = 0;
+    let inFlight = 0;
+    let delayed = 0;
+    let acknowledged = 0;
+    let deadLettered = 0;
+    let expired = 0;
+    let lag = 0;
+    for (const partition of this.partitions.values()) {
+      const stats = partition.stats();
+      available += stats.ready;
+      inFlight += stats.inFlight;
+      delayed += stats.delayed;
+      lag += stats.lag;
+      acknowledged += partition.acknowledged;
+      deadLettered += partition.deadLettered;
+      expired += partition.expired;
+    }
+    const consumers = [...this.consumers.values()].filter(
+      (consumer) => consumer.sink !== null,
+    ).length;
+    return { available, inFlight, delayed, acknowledged, deadLettered, expired, lag, consumers };
+  }
+
+  snapshots(): Map<number, SharePartitionSnapshot> {
+    const snapshots = new Map<number, SharePartitionSnapshot>();
+    for (const [index, partition] of this.partitions) snapshots.set(index, partition.snapshot());
+    return snapshots;
+  }
+
+  /**
+   * Attaches a consumer. With `resumeAfter` (an SSE Last-Event-ID) and records this consumer
+   * still holds, the ones sent after that id are sent again, with the same delivery count.
+   */
+  attach(consumerId: string, sink: ConsumerSink, resumeAfter: string | null = null): () => void {
+    let consumer = this.consumers.get(consumerId);
+    if (consumer === undefined) {
+      consumer = { id: consumerId, sink: null, held: new Set(), sendSequence: 0 };
+      this.consumers.set(consumerId, consumer);
+    }
+    consumer.sink = sink;
+    const attached = consumer;
+    if (consumer.held.size > 0) {
+      const threshold =
+        resumeAfter === null ? 0 : (this.findRecord(resumeAfter)?.sendSequence ?? 0);
+      const resend = [...consumer.held]
+        .filter((record) => record.consumerId === consumerId && record.sendSequence > threshold)
+        .sort((a, b) => a.sendSequence - b.sendSequence);
+      if (resend.length > 0) sink.deliver(resend.map((record) => this.delivery(record)));
+    }
+    this.scheduleDispatch();
+    return () => {
+      if (attached.sink === sink) attached.sink = null;
+      // Held records stay held until acknowledged or their lock expires: the consumer may
+      // come back (SSE reconnects) and acknowledge them.
+      if (attached.held.size === 0 && attached.sink === null) this.consumers.delete(consumerId);
+    };
+  }
+
+  /** A consumer's transport drained: it may take records again. */
+  resume(): void {
+    this.scheduleDispatch();
+  }
+
+  acknowledge(id: string, consumerId: string | null): SettleOutcome {
+    const found = this.held(id, consumerId);
+    if (typeof found === 'string') return found;
+    this.releaseHold(found);
+    this.partitions.get(found.partition)?.acknowledge(found);
+    return 'ok';
+  }
+
+  /** Gives the record back; with `delayMs` (a nack) it is not redelivered before then. */
+  release(
+    id: string,
+    consumerId: string | null,
+    delayMs = 0,
+    error: string | null = null,
+  ): SettleOutcome {
+    const found = this.held(id, consumerId);
+    if (typeof found === 'string') return found;
+    this.releaseHold(found);
+    if (error !== null) found.lastError = error;
+    this.giveBack(found, this.ports.now() + delayMs, error);
+    return 'ok';
+  }
+
+  /** The consumer cannot process the record: it goes to the dead-letter topic now. */
+  reject(id: string, consumerId: string | null, reason: string | null): SettleOutcome {
+    const found = this.held(id, consumerId);
+    if (typeof found === 'string') return found;
+    this.releaseHold(found);
+    this.sendToDeadLetter(found, 'rejected', reason ?? 'rejected by the consumer');
+    return 'ok';
+  }
+
+  /** Resolves once every state change made before the call is durable. */
+  durable(): Promise<void> {
+    if (!this.dirty && this.writing === null) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ resolve, reject });
+      this.markDirty();
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    this.timers.close();
+    for (const partition of this.partitions.values()) partition.close();
+    for (const waiter of this.waiters.splice(0))
+      waiter.reject(new Error('the subscription closed'));
+  }
+
+  // ───────────────────────────── records ─────────────────────────────
+
+  private findRecord(id: string): TrackedRecord | undefined {
+    const parsed = parseRecordId(id);
+    if (parsed === null) return undefined;
+    return this.partitions.get(parsed.partition)?.record(parsed.offset);
+  }
+
+  private held(
+    id: string,
+    consumerId: string | null,
+  ): TrackedRecord | Exclude<SettleOutcome, 'ok'> {
+    const record = this.findRecord(id);
+    if (record === undefined) {
+      const parsed = parseRecordId(id);
+      const partition = parsed === null ? undefined : this.partitions.get(parsed.partition);
+      if (parsed !== null && partition !== undefined && parsed.offset < partition.startOffset)
+        return 'settled';
+      return 'unknown-record';
+    }
+    if (record.state === 'acknowledged' || record.state === 'archived') return 'settled';
+    if (record.state !== 'acquired') return 'not-acquired';
+    if (consumerId !== null && record.consumerId !== consumerId) return 'not-holder';
+    return record;
+  }
+
+  private releaseHold(record: TrackedRecord): void {
+    if (record.consumerId === null) return;
+    const consumer = this.consumers.get(record.consumerId);
+    if (consumer === undefined) return;
+    consumer.held.delete(record);
+    if (consumer.held.size === 0 && consumer.sink === null) this.consumers.delete(consumer.id);
+    this.scheduleDispatch();
+  }
+
+  /** Released, or its lock expired: available again, or dead-lettered past the limit. */
+  private giveBack(record: TrackedRecord, notBeforeMs: number, error: string | null): void {
+    if (record.deliveryCount >= this.definitionValue.maxDeliveries) {
+      this.sendToDeadLetter(record, 'max-deliveries', error ?? record.lastError);
+      return;
+    }
+    this.partitions.get(record.partition)?.release(record, notBeforeMs);
+  }
+
+  private onTimer(record: TrackedRecord, generation: number): void {
+    const partition = this.partitions.get(record.partition);
+    if (partition === undefined) return;
+    if (partition.onTimer(record, generation) === 'lock-expired') {
+      this.releaseHold(record);
+      this.giveBack(record, 0, 'the acknowledgement timeout passed');
+    }
+  }
+
+  private expire(record: TrackedRecord): void {
+    if (this.definitionValue.deadLetterExpired) {
+      this.sendToDeadLetter(record, 'expired', 'expired');
+      return;
+    }
+    this.partitions.get(record.partition)?.archive(record, 'expired');
+  }
+
+  private sendToDeadLetter(
+    record: TrackedRecord,
+    reason: 'rejected' | 'max-deliveries' | 'expired',
+    error: string | null,
+  ): void {
+    const partition = this.partitions.get(record.partition);
+    if (partition === undefined) return;
+    partition.markDeadLettering(record, error);
+    const generation = record.generation;
+    this.ports.deadLetter(record, reason).then(
+      () => {
+        if (this.closed || record.generation !== generation) return;
+        partition.archive(record, reason === 'expired' ? 'expired' : 'deadLettered');
+      },
+      (failure: unknown) => {
+        if (this.closed || record.generation !== generation) return;
+        this.ports.log(`subscription ${this.name}: dead-letter append failed; retrying`, failure);
+        // Available again after a pause; the next give-back tries the dead-letter topic again.
+        if (reason === 'expired')
+          this.timers.add(this.ports.now() + deadLetterRetryMs, {
+            record,
+            generation: record.generation,
+          });
+        else partition.release(record, this.ports.now() + deadLetterRetryMs);
+      },
+    );
+  }
+
+  // ───────────────────────────── dispatch ─────────────────────────────
+
+  private scheduleDispatch(): void {
+    if (this.dispatchScheduled || this.closed) return;
+    this.dispatchScheduled = true;
+    setImmediate(() => {
+      this.dispatchScheduled = false;
+      if (!this.closed) this.dispatch();
+    });
+  }
+
+  private dispatch(): void {
+    const partitions = [...this.partitions.values()];
+    if (partitions.length === 0) return;
+    const lockUntilMs = this.ports.now() + this.definitionValue.ackTimeoutMs;
+    for (const consumer of this.consumers.values()) {
+      const sink = consumer.sink;
+      if (sink === null || !sink.writable) continue;
+      const credits =
+        Math.min(sink.maxInFlight, this.definitionValue.maxInFlight) - consumer.held.size;
+      if (credits <= 0) continue;
+      const taken: TrackedRecord[] = [];
+      // Round-robin over partitions, a share of the credits each, until none give more.
+      for (let round = 0; taken.length < credits && round < partitions.length; round += 1) {
+        const partition = partitions[this.partitionCursor % partitions.length];
+        this.partitionCursor += 1;
+        const got = partition.acquire(consumer.id, credits - taken.length, lockUntilMs);
+        taken.push(...got);
+        if (got.length > 0) round = -1;
+      }
+      if (taken.length === 0) continue;
+      for (const record of taken) {
+        consumer.held.add(record);
+        consumer.sendSequence += 1;
+        record.sendSequence = consumer.sendSequence;
+      }
+      sink.deliver(taken.map((record) => this.delivery(record)));
+    }
+  }
+
+  private delivery(record: TrackedRecord): Delivery {
+    const encoding = this.definitionValue.valueEncoding;
+    const text = (bytes: Buffer | null): string | null =>
+      bytes === null ? null : bytes.toString(encoding === 'base64' ? 'base64' : 'utf8');
+    const headers: Record<string, string | null> = {};
+    for (const header of record.headers) headers[header.key] = text(header.value);
+    return {
+      id: recordId(record.partition, record.offset),
+      topic: this.definitionValue.topic,
+      partition: record.partition,
+      offset: record.offset,
+      key: text(record.key),
+      value: text(record.value),
+      headers,
+      deliveryCount: record.deliveryCount,
+      timestamp: record.timestamp,
+    };
+  }
+
+  // ───────────────────────────── state ─────────────────────────────
+
+  private markDirty(): void {
+    this.dirty = true;
+    if (this.writing === null && !this.closed) this.writing = this.write();
+  }
+
+  private async write(): Promise<void> {
+    // One tick of changes per write: acknowledgements of one HTTP request land together.
+    await new Promise((resolve) => setImmediate(resolve));
+    while (this.dirty && !this.closed) {
+      this.dirty = false;
+      const waiters = this.waiters.splice(0);
+      try {
+        await this.ports.writeState(this.snapshots());
+        for (const waiter of waiters) waiter.resolve();
+      } catch (error) {
+        this.ports.log(`subscription ${this.name}: state write failed`, error);
+        for (const waiter of waiters) waiter.reject(error);
+      }
+    }
+    this.writing = null;
+  }
+}
+
+export function recordId(partition: number, offset: number): string {
+  return `${partition}:${offset}`;
+}
+
+export function parseRecordId(id: string): { partition: number; offset: number } | null {
+  const match = /^(\d{1,9}):(\d{1,16})$/.exec(id);
+  if (match === null) return null;
+  return { partition: Number(match[1]), offset: Number(match[2]) };
+}
