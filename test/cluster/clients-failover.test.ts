@@ -43,6 +43,7 @@ before(async () => {
   });
 });
 after(async () => {
+  if (failovers.length > 0) console.log(`# failover: ${failovers.join('; ')}`);
   await cluster?.stop();
 });
 
@@ -124,8 +125,31 @@ async function killLeaderDuring(
     { timeoutMs: CLIENT_MS, intervalMs: 5 },
   );
   const ackedAtKill = acknowledged();
+  const killedAt = Date.now();
   await cluster.kill(leader);
+  // How long until Metadata names another leader: the client's retries must outlast it.
+  void waitFor(
+    async () => {
+      const layout = await layoutOf(topic);
+      return layout !== undefined && layout.leader >= 0 && layout.leader !== leader;
+    },
+    `a new leader of ${topic}`,
+    { timeoutMs: WAIT_MS, intervalMs: 50 },
+  ).then(
+    () => failovers.push(`${topic}: new leader after ${Date.now() - killedAt} ms`),
+    () => failovers.push(`${topic}: no new leader within ${WAIT_MS} ms`),
+  );
   return { killed: leader, ackedAtKill };
+}
+
+/** What each kill took until a new leader was in Metadata, printed at the end of the file. */
+const failovers: string[] = [];
+
+/** Restarts any broker an earlier (failed) test left down, so each test starts with three. */
+async function allBrokersUp(): Promise<void> {
+  for (const broker of cluster.brokers) {
+    if (!broker.running) await cluster.restart(broker.id);
+  }
 }
 
 function values(from: number, to: number): string[] {
@@ -187,20 +211,21 @@ print(json.dumps({'done': True, 'left': left}), flush=True)
 
 const confluentConsumer = String.raw`
 import json, sys
-from confluent_kafka import Consumer, TopicPartition, OFFSET_BEGINNING
+from confluent_kafka import Consumer, KafkaError, TopicPartition, OFFSET_BEGINNING
 bootstrap, topic = sys.argv[1], sys.argv[2]
-c = Consumer({'bootstrap.servers': bootstrap, 'group.id': 'failover-read', 'enable.auto.commit': False})
+c = Consumer({'bootstrap.servers': bootstrap, 'group.id': 'failover-read', 'enable.auto.commit': False, 'enable.partition.eof': True})
 low, high = c.get_watermark_offsets(TopicPartition(topic, 0), timeout=20)
 c.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
-out, position = [], low
-while position < high:
+out = []
+while True:
     msg = c.poll(5)
     if msg is None:
         continue
     if msg.error():
+        if msg.error().code() == KafkaError._PARTITION_EOF:
+            break
         raise Exception(str(msg.error()))
     out.append({'value': msg.value().decode(), 'offset': msg.offset()})
-    position = msg.offset() + 1
 c.close()
 print(json.dumps({'records': out, 'high': high}), flush=True)
 `;
@@ -251,6 +276,36 @@ interface CkjsGroupConsumer {
     eachMessage: (payload: { message: { value: Buffer | null; offset: string } }) => Promise<void>;
   }): Promise<void>;
 }
+
+const confluentTransactionalProducer = String.raw`
+import json, sys, time
+from confluent_kafka import Producer
+bootstrap, topic, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+p = Producer({'bootstrap.servers': bootstrap, 'acks': 'all', 'transactional.id': 'failover-txn'})
+def report(err, msg):
+    if err is None:
+        print(json.dumps({'acked': msg.value().decode(), 'offset': msg.offset()}), flush=True)
+    else:
+        print(json.dumps({'failed': msg.value().decode(), 'error': str(err)}), flush=True)
+p.init_transactions(30)
+p.begin_transaction()
+for i in range(count):
+    p.produce(topic, value=('record-%d' % i).encode(), on_delivery=report)
+    p.poll(0)
+    if i % 10 == 9:
+        time.sleep(0.02)
+try:
+    p.commit_transaction(90)
+    print(json.dumps({'committed': True}), flush=True)
+except Exception as error:
+    print(json.dumps({'committed': False, 'error': str(error)}), flush=True)
+print(json.dumps({'done': True}), flush=True)
+`;
+
+const confluentCommittedConsumer = confluentConsumer.replace(
+  "'enable.auto.commit': False",
+  "'enable.auto.commit': False, 'isolation.level': 'read_committed'",
+);
 
 interface ProduceOutcome {
   readonly acknowledged: string[];
@@ -307,6 +362,7 @@ describe('real clients through a leader kill', () => {
   test('kafkajs: an idempotent producer with default retries loses nothing and writes nothing twice', async (t) => {
     if (!requireClient(t, 'kafkajs')) return;
     const topic = 'failover-kafkajs';
+    await allBrokersUp();
     await createTopic(topic);
     const kafka = new Kafka({
       brokers: cluster.bootstrapServers.split(','),
@@ -361,6 +417,7 @@ describe('real clients through a leader kill', () => {
   test('confluent-kafka (librdkafka): an idempotent producer with default retries loses nothing and writes nothing twice', async (t) => {
     if (!requireClient(t, 'confluent-kafka-python')) return;
     const topic = 'failover-confluent-python';
+    await allBrokersUp();
     await createTopic(topic);
     const outcome = await pythonProduceThroughKill(topic, confluentProducer);
     assert.ok(outcome.ackedAtKill < RECORDS, 'the leader was killed while the producer ran');
@@ -374,6 +431,7 @@ describe('real clients through a leader kill', () => {
   test('kafka-python: a producer with default settings (retries=0, not idempotent) loses no acknowledged record', async (t) => {
     if (!requireClient(t, 'kafka-python')) return;
     const topic = 'failover-kafka-python';
+    await allBrokersUp();
     await createTopic(topic);
     const outcome = await pythonProduceThroughKill(topic, kafkaPythonProducer);
     assert.ok(outcome.ackedAtKill < RECORDS, 'the leader was killed while the producer ran');
@@ -396,6 +454,7 @@ describe('real clients through a leader kill', () => {
   test('kcat (librdkafka): an idempotent producer with default retries loses nothing and writes nothing twice', async (t) => {
     if (!requireClient(t, 'kcat')) return;
     const topic = 'failover-kcat';
+    await allBrokersUp();
     await createTopic(topic);
     // -v -v: kcat reports each delivery ("Message delivered to partition 0 (offset N)") on stderr.
     const child = spawn(
@@ -455,6 +514,7 @@ describe('real clients through a leader kill', () => {
   test('@confluentinc/kafka-javascript: an idempotent producer with default retries loses nothing and writes nothing twice', async (t) => {
     if (!requireClient(t, 'confluent-kafka-javascript')) return;
     const topic = 'failover-ckjs';
+    await allBrokersUp();
     await createTopic(topic);
     const ckjs = loadCkjs();
     const kafka = new ckjs.KafkaJS.Kafka({
@@ -510,4 +570,51 @@ describe('real clients through a leader kill', () => {
     checkReadBack(read, acknowledged, true);
     await restoreBroker(killed, [topic]);
   });
+
+  // Skipped: in cluster mode the transaction coordinator writes its markers to its own local
+  // replica of each data partition (coordinator/txn/state-topic.ts writeMarker), not to the
+  // partition's leader, so here EndTxn succeeds and a read_committed consumer never reaches the
+  // end (last stable offset stuck below the high watermark). Unskip once markers go to leaders.
+  test(
+    'confluent-kafka (librdkafka): a transactional producer commits through a kill of the partition leader (not its coordinator)',
+    {
+      skip: 'transaction markers are written locally, not to the partition leader (issue 10)',
+    },
+    async (t) => {
+      if (!requireClient(t, 'confluent-kafka-python')) return;
+      const topic = 'failover-confluent-transaction';
+      await allBrokersUp();
+      const { leader } = await createTopic(topic);
+      // Bootstrapped from one follower, librdkafka asks it for the transaction coordinator, and in
+      // cluster mode each broker coordinates the transactions it is asked about (its state is not
+      // replicated yet), so the kill takes the partition's leader but not the coordinator.
+      const follower = cluster.brokers.find((broker) => broker.id !== leader)!;
+      const child = new ChildClient(systemPython, [
+        '-c',
+        confluentTransactionalProducer,
+        `${follower.host}:${follower.port}`,
+        topic,
+        String(RECORDS),
+      ]);
+      try {
+        const acked = () => child.events.filter((event) => 'acked' in event).length;
+        const { killed, ackedAtKill } = await killLeaderDuring(topic, acked, () => child.exited);
+        await withTimeout(child.closed(), CLIENT_MS + 30_000, 'the transactional producer');
+        const committed = child.events.find((event) => 'committed' in event);
+        assert.ok(ackedAtKill < RECORDS, 'the leader was killed while the transaction was open');
+        assert.deepEqual(
+          committed,
+          { committed: true },
+          `the transaction committed; stderr: ${child.stderr.slice(-4000)}`,
+        );
+        assert.equal(acked(), RECORDS);
+        const read = await pythonRead(topic, confluentCommittedConsumer);
+        checkReadBack(read, values(0, RECORDS), true);
+        assert.equal(read.length, RECORDS);
+        await restoreBroker(killed, [topic]);
+      } finally {
+        child.kill();
+      }
+    },
+  );
 });
