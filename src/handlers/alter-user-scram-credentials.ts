@@ -38,9 +38,15 @@ export function createAlterUserScramCredentialsHandler(credentials: CredentialSt
         ...request.upsertions.map((upsertion) => ({ ...upsertion, upsertion })),
       ];
       for (const { name, mechanism } of alterations) {
-        if (!results.has(name)) results.set(name, { user: name, errorCode: ErrorCode.NONE, errorMessage: null });
+        if (!results.has(name))
+          results.set(name, { user: name, errorCode: ErrorCode.NONE, errorMessage: null });
         const key = `${name}\0${mechanism}`;
-        if (seen.has(key)) refuse(name, ErrorCode.DUPLICATE_RESOURCE, `A user credential cannot be altered twice in the same request`);
+        if (seen.has(key))
+          refuse(
+            name,
+            ErrorCode.DUPLICATE_RESOURCE,
+            `A user credential cannot be altered twice in the same request`,
+          );
         seen.add(key);
       }
       for (const { name, mechanism, upsertion } of alterations) {
@@ -48,19 +54,37 @@ export function createAlterUserScramCredentialsHandler(credentials: CredentialSt
         if (name === '') {
           refuse(name, ErrorCode.UNACCEPTABLE_CREDENTIAL, 'Username must not be empty');
         } else if (scram === undefined) {
-          refuse(name, ErrorCode.UNSUPPORTED_SASL_MECHANISM, `Unknown SCRAM mechanism ${mechanism}`);
+          refuse(
+            name,
+            ErrorCode.UNSUPPORTED_SASL_MECHANISM,
+            `Unknown SCRAM mechanism ${mechanism}`,
+          );
         } else if (upsertion !== null) {
-          if (upsertion.iterations < scramIterationsMin || upsertion.iterations > scramIterationsMax) {
+          if (
+            upsertion.iterations < scramIterationsMin ||
+            upsertion.iterations > scramIterationsMax
+          ) {
             refuse(
               name,
               ErrorCode.UNACCEPTABLE_CREDENTIAL,
               `Iterations must be between ${scramIterationsMin} and ${scramIterationsMax}`,
             );
-          } else if (upsertion.salt.length === 0 || upsertion.saltedPassword.length !== hashLength(scram)) {
-            refuse(name, ErrorCode.UNACCEPTABLE_CREDENTIAL, 'Salt and salted password must be given');
+          } else if (
+            upsertion.salt.length === 0 ||
+            upsertion.saltedPassword.length !== hashLength(scram)
+          ) {
+            refuse(
+              name,
+              ErrorCode.UNACCEPTABLE_CREDENTIAL,
+              'Salt and salted password must be given',
+            );
           }
         } else if (credentials.scramCredential(name, scram) === undefined) {
-          refuse(name, ErrorCode.RESOURCE_NOT_FOUND, 'Attempt to delete a user credential that does not exist');
+          refuse(
+            name,
+            ErrorCode.RESOURCE_NOT_FOUND,
+            'Attempt to delete a user credential that does not exist',
+          );
         }
       }
       for (const { name, mechanism, upsertion } of alterations) {
@@ -71,7 +95,12 @@ export function createAlterUserScramCredentialsHandler(credentials: CredentialSt
         } else {
           await credentials.upsertScramCredential(
             name,
-            credentialFromSaltedPassword(scram, upsertion.salt, upsertion.iterations, upsertion.saltedPassword),
+            credentialFromSaltedPassword(
+              scram,
+              upsertion.salt,
+              upsertion.iterations,
+              upsertion.saltedPassword,
+            ),
           );
         }
       }

@@ -33,10 +33,20 @@ export function createDescribeUserScramCredentialsHandler(credentials: Credentia
       const duplicates = new Set(names.filter((name, index) => names.indexOf(name) !== index));
       const results = [...new Set(names)].map((user) => {
         if (duplicates.has(user)) {
-          return { user, errorCode: ErrorCode.DUPLICATE_RESOURCE, errorMessage: 'Cannot describe the same user twice', credentialInfos: [] };
+          return {
+            user,
+            errorCode: ErrorCode.DUPLICATE_RESOURCE,
+            errorMessage: 'Cannot describe the same user twice',
+            credentialInfos: [],
+          };
         }
         if (!users.has(user)) {
-          return { user, errorCode: ErrorCode.RESOURCE_NOT_FOUND, errorMessage: 'Attempt to describe a user credential that does not exist', credentialInfos: [] };
+          return {
+            user,
+            errorCode: ErrorCode.RESOURCE_NOT_FOUND,
+            errorMessage: 'Attempt to describe a user credential that does not exist',
+            credentialInfos: [],
+          };
         }
         return describe(user);
       });
