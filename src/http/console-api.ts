@@ -15,6 +15,7 @@ import { CLOSE_CONNECTION, NO_RESPONSE } from '../handlers/registry.js';
 import { decodeConsumerAssignment } from '../protocol/consumer-protocol.js';
 import { errorName } from '../protocol/errors.js';
 import { ApiKey } from '../protocol/generated/index.js';
+import { BrookError } from '../util/errors.js';
 import { buildBatch, decodeBatch, decodeBatchHeader } from '../record/records.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
 import {
@@ -45,13 +46,15 @@ interface Problem {
   readonly detail: string;
 }
 
-class ConsoleProblem extends Error {
+/** A console request refused: answered as a problem document with this status and title. */
+class ConsoleProblem extends BrookError {
   constructor(
     readonly status: number,
     readonly title: string,
     detail: string,
   ) {
-    super(detail);
+    super('BROOK_CONSOLE_REQUEST', detail);
+    this.name = 'ConsoleProblem';
   }
 }
 

@@ -489,15 +489,15 @@ function sendJson(
 }
 
 function sendProblem(response: ServerResponse, error: ShareError): void {
-  const { status, title } = shareErrorCodes[error.code];
+  const { status, title } = shareErrorCodes[error.problem];
   sendJson(
     response,
     status,
     {
-      type: `${problemBase}${error.code}`,
+      type: `${problemBase}${error.problem}`,
       title,
       status,
-      code: error.code,
+      code: error.problem,
       detail: error.message,
       ...(error.errors.length > 0 ? { errors: error.errors } : {}),
     },

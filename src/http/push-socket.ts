@@ -43,12 +43,12 @@ export function createPushSockets(options: {
   const server = new WebSocketServer({ noServer: true, maxPayload: maxMessageBytes });
 
   const refuse = (socket: Duplex, error: ShareError): void => {
-    const { status, title } = shareErrorCodes[error.code];
+    const { status, title } = shareErrorCodes[error.problem];
     const body = JSON.stringify({
-      type: `https://brook.dev/problems/${error.code}`,
+      type: `https://brook.dev/problems/${error.problem}`,
       title,
       status,
-      code: error.code,
+      code: error.problem,
       detail: error.message,
     });
     socket.end(
@@ -138,7 +138,7 @@ export function createPushSockets(options: {
         }
       } catch (error) {
         const shareError = error as ShareError;
-        send({ type: 'error', code: shareError.code, detail: shareError.message });
+        send({ type: 'error', code: shareError.problem, detail: shareError.message });
         return;
       }
       const requestId = message.requestId ?? null;
@@ -146,7 +146,7 @@ export function createPushSockets(options: {
         const shareError =
           error instanceof ShareError ? error : new ShareError('internal-error', 'internal error');
         if (!(error instanceof ShareError)) options.log('WebSocket message failed', error);
-        send({ type: 'error', requestId, code: shareError.code, detail: shareError.message });
+        send({ type: 'error', requestId, code: shareError.problem, detail: shareError.message });
       };
       if (message.type === 'credits') {
         const value = message.maxInFlight;

@@ -3,6 +3,8 @@
 // whose status is the table's; the OpenAPI document lists every code, and a test checks that the
 // table and the document agree. A code, once published, keeps its meaning.
 
+import { BrookError } from '../util/errors.js';
+
 export const shareErrorCodes = {
   'invalid-json': { status: 400, title: 'the request body is not JSON' },
   'invalid-request': { status: 400, title: 'the request does not match its schema' },
@@ -30,14 +32,15 @@ export const shareErrorCodes = {
 export type ShareErrorCode = keyof typeof shareErrorCodes;
 
 /** An error the HTTP door answers with a problem document of `code`. */
-export class ShareError extends Error {
+/** A push-delivery request refused; `problem` is the stable problem code its answer carries. */
+export class ShareError extends BrookError {
   constructor(
-    readonly code: ShareErrorCode,
+    readonly problem: ShareErrorCode,
     message: string,
     /** Per-item details, e.g. which fields failed validation. */
     readonly errors: readonly unknown[] = [],
   ) {
-    super(message);
+    super('BROOK_SHARE_REQUEST', message);
     this.name = 'ShareError';
   }
 }
