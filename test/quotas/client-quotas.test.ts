@@ -376,7 +376,11 @@ test('a kafkajs consumer over consumer_byte_rate is held to it: fetch responses 
   const broker = await startBroker({
     settings: { 'quota.window.num': 2, 'quota.window.size.seconds': 1 },
   });
-  t.after(() => broker.stop());
+  // The consumer leaves before the broker stops (after hooks run in the order they were added).
+  const stops: Array<() => Promise<void>> = [() => broker.stop()];
+  t.after(async () => {
+    for (const stop of stops.reverse()) await stop();
+  });
   const quotaBytesPerSecond = 100 * 1024;
   await createTopic(broker, 'fetched');
   const kafka = new Kafka({
@@ -410,7 +414,7 @@ test('a kafkajs consumer over consumer_byte_rate is held to it: fetch responses 
     maxBytes: 16 * 1024,
   });
   await consumer.connect();
-  t.after(() => consumer.disconnect());
+  stops.push(() => consumer.disconnect());
   await consumer.subscribe({ topic: 'fetched', fromBeginning: true });
   let received = 0;
   let firstMs: number | undefined;
