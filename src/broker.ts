@@ -313,9 +313,11 @@ async function assemble(
       // Cluster mode: logs only for the partitions this broker is a replica of.
       cluster === null
         ? undefined
-        : (topic, partition) =>
-            cluster.store.topics().get(topic)?.partitions[partition]?.includes(config.nodeId) ??
-            false,
+        : (topic, partition) => {
+            const assignment = cluster.store.topics().get(topic);
+            if (assignment === undefined) return undefined;
+            return assignment.partitions[partition]?.includes(config.nodeId) ?? false;
+          },
     );
     await replicas.openAll();
     if (cluster !== null) await dropLocalInternalTopics(metadata, logManager, logger);

@@ -31,7 +31,7 @@
 // holds, so the order in which write answers and watch events arrive does not matter.
 
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Etcd3, IKeyValue, Namespace, Watcher } from 'etcd3';
+import type { Etcd3, IKeyValue, IWatchResponse, Namespace, Watcher } from 'etcd3';
 import {
   type BrokerEndpoint,
   type ClusterChange,
@@ -94,6 +94,8 @@ export class EtcdMetadataStore implements ClusterView {
   private watcher: Watcher | undefined;
   private watchConnected = false;
   private closed = false;
+  /** While a watch response is applied: the changes its listeners will hear of after. */
+  private heldChanges: ClusterChange[] | null = null;
 
   private constructor(
     readonly client: Etcd3,
@@ -495,8 +497,10 @@ export class EtcdMetadataStore implements ClusterView {
       .create();
     this.watcher = watcher;
     this.watchConnected = true;
-    watcher.on('put', (kv) => this.applyKeyValue(kv, true));
-    watcher.on('delete', (kv) => this.applyDelete(kv));
+    // One watch response holds the events of whole transactions (a topic deletion removes its
+    // assignment and partition states in one). Listeners hear of them only once all are applied,
+    // so no one sees a topic without its partitions.
+    watcher.on('data', (response: IWatchResponse) => this.applyWatchResponse(response));
     watcher.on('connected', () => (this.watchConnected = true));
     watcher.on('disconnected', () => (this.watchConnected = false));
     // A watch error (etcd compacted past our revision) cannot be resumed; the broker must reload.
@@ -511,6 +515,20 @@ export class EtcdMetadataStore implements ClusterView {
         `controller epoch ${fence.epoch} is over (its election key is gone); the write was refused`,
       );
     }
+  }
+
+  private applyWatchResponse(response: IWatchResponse): void {
+    const held: ClusterChange[] = [];
+    this.heldChanges = held;
+    try {
+      for (const event of response.events) {
+        if (event.type === 'Put') this.applyKeyValue(event.kv, true);
+        else this.applyDelete(event.kv);
+      }
+    } finally {
+      this.heldChanges = null;
+    }
+    for (const change of held) this.emit(change);
   }
 
   private applyKeyValue(kv: IKeyValue, notify: boolean): void {
@@ -634,6 +652,10 @@ export class EtcdMetadataStore implements ClusterView {
 
   private emit(change: ClusterChange): void {
     if (this.closed) return;
+    if (this.heldChanges !== null) {
+      this.heldChanges.push(change);
+      return;
+    }
     for (const listener of this.listeners) listener(change);
   }
 }

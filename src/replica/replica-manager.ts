@@ -46,8 +46,10 @@ export class ReplicaManager {
     /**
      * Cluster mode: whether this broker holds a replica of the partition. Partitions it does not
      * hold have no log here and are holes in `TopicPartitions.partitions`. Absent: every one.
+     * Undefined from it: the view holds no such topic (it is being deleted); its logs stay as
+     * they are until the topic itself goes.
      */
-    private readonly hostsReplica?: (topic: string, partition: number) => boolean,
+    private readonly hostsReplica?: (topic: string, partition: number) => boolean | undefined,
   ) {}
 
   /**
@@ -160,6 +162,7 @@ export class ReplicaManager {
       const config = this.logConfigOf(topic.metadata);
       for (let index = 0; index < topic.metadata.partitionCount; index += 1) {
         const hosted = hostsReplica(name, index);
+        if (hosted === undefined) return;
         const partition = partitions[index];
         if (hosted && partition === undefined) {
           const log = await this.logs.openLog(name, index, config);
@@ -208,7 +211,9 @@ export class ReplicaManager {
     const config = this.logConfigOf(metadata);
     const indexes: number[] = [];
     for (let index = existing.length; index < metadata.partitionCount; index += 1) {
-      if (this.hostsReplica !== undefined && !this.hostsReplica(metadata.name, index)) continue;
+      if (this.hostsReplica !== undefined && this.hostsReplica(metadata.name, index) !== true) {
+        continue;
+      }
       indexes.push(index);
     }
     // A topic's new logs are opened a few at a time: each waits mostly on fsyncs of its own
