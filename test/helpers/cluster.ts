@@ -5,6 +5,7 @@
 // Everything started here is stopped by an `after` hook registered where it was started, in the
 // order it was started: call these inside the test (or at the top level of a file) that owns them.
 
+import assert from 'node:assert/strict';
 import { after } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import { type Broker, startBroker } from '../../src/broker.js';
@@ -13,6 +14,7 @@ import { EtcdMetadataStore } from '../../src/cluster/etcd-metadata-store.js';
 import { type Cluster, type StartClusterOptions, startCluster } from '../../src/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
+import type { CreateTopicsResponse } from '../../src/protocol/generated/create-topics.js';
 import type { MetadataResponse } from '../../src/protocol/generated/metadata.js';
 import { uniquePrefix } from './etcd.js';
 import { waitFor } from './poll.js';
@@ -36,6 +38,40 @@ export function metadataOf(
     allowAutoTopicCreation: false,
     includeTopicAuthorizedOperations: false,
   });
+}
+
+/**
+ * Creates a topic with CreateTopics v5 (exact configs, no client-side defaults) and fails the test
+ * unless the broker created it.
+ */
+export async function createTopicByRequest(
+  target: Bootstrap,
+  topic: {
+    name: string;
+    numPartitions: number;
+    replicationFactor: number;
+    configs?: Readonly<Record<string, string>>;
+  },
+): Promise<void> {
+  const created = await callBroker<CreateTopicsResponse>(
+    target.bootstrapServers,
+    ApiKey.CreateTopics,
+    5,
+    {
+      topics: [
+        {
+          name: topic.name,
+          numPartitions: topic.numPartitions,
+          replicationFactor: topic.replicationFactor,
+          assignments: [],
+          configs: Object.entries(topic.configs ?? {}).map(([name, value]) => ({ name, value })),
+        },
+      ],
+      timeoutMs: 10_000,
+      validateOnly: false,
+    },
+  );
+  assert.equal(created.topics[0]!.errorCode, ErrorCode.NONE, created.topics[0]!.errorMessage ?? '');
 }
 
 /** One partition as Metadata shows it, its ISR sorted. */
