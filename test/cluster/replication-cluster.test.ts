@@ -15,12 +15,12 @@ import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import type { FetchResponse } from '../../src/protocol/generated/fetch.js';
 import type { ProduceResponse } from '../../src/protocol/generated/produce.js';
-import { BatchField, LOG_OVERHEAD_BYTES, readInt64 } from '../../src/record/batch.js';
+import { LOG_OVERHEAD_BYTES } from '../../src/record/batch.js';
 import { buildBatch, decodeBatchSync } from '../../src/record/records.js';
 import { type BrokerProcess, startBrokerProcess } from '../helpers/broker-process.js';
-import { createTopicByRequest, metadataOf } from '../helpers/cluster.js';
+import { createTopicByRequest, fetchRequest, metadataOf } from '../helpers/cluster.js';
 import { startEtcd, uniquePrefix, waitFor } from '../helpers/etcd.js';
-import { makeBatch, stamped } from '../helpers/storage-batches.js';
+import { makeBatch, nextOffsetAfter, stamped } from '../helpers/storage-batches.js';
 import { callBroker } from '../helpers/wire-client.js';
 
 const etcd = await startEtcd();
@@ -167,27 +167,7 @@ async function readCommitted(node: Node): Promise<Buffer> {
       node.process.bootstrapServers,
       ApiKey.Fetch,
       12,
-      {
-        replicaId: -1,
-        maxWaitMs: 0,
-        minBytes: 0,
-        maxBytes: 1 << 20,
-        isolationLevel: 0,
-        topics: [
-          {
-            topic: TOPIC,
-            partitions: [
-              {
-                partition: 0,
-                currentLeaderEpoch: -1,
-                fetchOffset: offset,
-                logStartOffset: -1n,
-                partitionMaxBytes: 1 << 20,
-              },
-            ],
-          },
-        ],
-      },
+      fetchRequest({ topic: TOPIC, partition: 0, fetchOffset: offset }),
     );
     const answer = response.responses[0]!.partitions[0]!;
     assert.equal(answer.errorCode, ErrorCode.NONE);
@@ -197,19 +177,6 @@ async function readCommitted(node: Node): Promise<Buffer> {
     if (offset >= answer.highWatermark) break;
   }
   return Buffer.concat(chunks);
-}
-
-/** The offset after the last whole batch of `records`. */
-function nextOffsetAfter(records: Buffer): number {
-  let next = 0;
-  for (let position = 0; position < records.length;) {
-    next =
-      readInt64(records, position + BatchField.baseOffset) +
-      records.readInt32BE(position + BatchField.lastOffsetDelta) +
-      1;
-    position += LOG_OVERHEAD_BYTES + records.readInt32BE(position + BatchField.batchLength);
-  }
-  return next;
 }
 
 /** The partition's log on a broker's disk: its segment files in offset order, concatenated. */

@@ -74,6 +74,41 @@ export async function createTopicByRequest(
   assert.equal(created.topics[0]!.errorCode, ErrorCode.NONE, created.topics[0]!.errorMessage ?? '');
 }
 
+/**
+ * A Fetch v12 request body for one partition, up to 1 MiB, answered at once: by default as a
+ * consumer sends it (no replica id, no leader epoch), read_uncommitted.
+ */
+export function fetchRequest(partition: {
+  topic: string;
+  partition: number;
+  fetchOffset: bigint;
+  replicaId?: number;
+  currentLeaderEpoch?: number;
+  logStartOffset?: bigint;
+}) {
+  return {
+    replicaId: partition.replicaId ?? -1,
+    maxWaitMs: 0,
+    minBytes: 0,
+    maxBytes: 1 << 20,
+    isolationLevel: 0,
+    topics: [
+      {
+        topic: partition.topic,
+        partitions: [
+          {
+            partition: partition.partition,
+            currentLeaderEpoch: partition.currentLeaderEpoch ?? -1,
+            fetchOffset: partition.fetchOffset,
+            logStartOffset: partition.logStartOffset ?? -1n,
+            partitionMaxBytes: 1 << 20,
+          },
+        ],
+      },
+    ],
+  };
+}
+
 /** One partition as Metadata shows it, its ISR sorted. */
 export interface PartitionLayout {
   leader: number;
