@@ -54,18 +54,19 @@ export async function restartRecorded(broker: FaultBroker, history: History): Pr
   });
 }
 
-/** How many partitions a cluster scenario's topic has. */
+/** How many partitions a cluster scenario's topic has unless it says otherwise. */
 export const clusterPartitions = 3;
 
 /**
  * A cluster scenario: a fresh 3-broker cluster (clusterSettings, then `settings`), clusterProducers
- * writing a clusterPlacement topic of clusterPartitions while `faults` runs, then runUnderLoad's
- * checks; the cluster is stopped whatever happens.
+ * writing a clusterPlacement topic of `partitions` (default clusterPartitions) while `faults`
+ * runs, then runUnderLoad's checks; the cluster is stopped whatever happens.
  */
 export function runClusterScenario(options: {
   seed: number;
   file: string;
   settings?: Readonly<Record<string, string | number | boolean>>;
+  partitions?: number;
   faults: (cluster: FaultCluster, run: LoadRun) => Promise<void>;
 }): Promise<{ history: History; acknowledged: number; read: number }> {
   const settings = { ...clusterSettings, ...options.settings };
@@ -75,7 +76,7 @@ export function runClusterScenario(options: {
       seed: options.seed,
       file: options.file,
       producers: clusterProducers,
-      partitions: clusterPartitions,
+      partitions: options.partitions ?? clusterPartitions,
       placement: clusterPlacement,
       faults: (run) => options.faults(cluster, run),
     }),
