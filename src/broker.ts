@@ -221,12 +221,6 @@ async function assemble(
     warn: (message) => configLogger.warn(message),
     onChange: () => onBrokerConfigChange(),
   });
-  // Client quotas live in the local store even in cluster mode: each broker enforces its own
-  // (AlterClientQuotas reaches one broker), until quotas move to etcd with users and ACLs.
-  const clientQuotas = new ClientQuotas(metadata, {
-    windowCount: config.quotaWindowNum,
-    windowMs: config.quotaWindowSizeSeconds * 1000,
-  });
   const storageConfigOf = (topic: TopicMetadata | undefined): StorageLogConfig =>
     storageLogConfig(brokerConfigs.current(), topic?.configs ?? {});
 
@@ -269,6 +263,13 @@ async function assemble(
     throw error;
   });
   const clusterId = cluster?.store.clusterId ?? metadata.clusterId;
+  // Client quotas and SCRAM credentials: the local metadata store's, or in cluster mode etcd's,
+  // so a quota altered or a user created through any broker holds on all of them.
+  const clientQuotas = new ClientQuotas(cluster?.userSettings ?? metadata, {
+    windowCount: config.quotaWindowNum,
+    windowMs: config.quotaWindowSizeSeconds * 1000,
+  });
+  cluster?.userSettings.onClientQuotasChange(() => clientQuotas.reload());
   // Outside cluster mode the broker is itself, at the address of the listener the client used.
   const clusterBrokers = (context?: RequestContext): BrokerNode[] =>
     cluster === null
@@ -772,8 +773,7 @@ async function assemble(
       .register(createDescribeTransactionsHandler(transactionCoordinator))
       .register(createListTransactionsHandler(transactionCoordinator))
       .register(createWriteTxnMarkersHandler(markerAppendPorts));
-    // SCRAM credentials live in the local metadata document (cluster mode: etcd, later).
-    const credentials = new LocalCredentialStore(metadata);
+    const credentials = new LocalCredentialStore(cluster?.userSettings ?? metadata);
     registry
       .register(createSaslHandshakeHandler())
       .register(createSaslAuthenticateHandler())
