@@ -95,6 +95,17 @@ class CoordinatorError extends BrookError {
   }
 }
 
+/**
+ * The transaction's state partition was unloaded here while its markers were on their way: the
+ * outcome is durable (Prepare*) and the partition's next coordinator completes it.
+ */
+class HandedOverError extends CoordinatorError {
+  constructor() {
+    super(ErrorCode.NOT_COORDINATOR);
+    this.name = 'HandedOverError';
+  }
+}
+
 export class TransactionCoordinator {
   private readonly state: TransactionStateCache;
   private readonly chains = new Map<string, Promise<unknown>>();
@@ -507,6 +518,9 @@ export class TransactionCoordinator {
             return answer(ErrorCode.INVALID_TXN_STATE);
         }
       } catch (failure) {
+        // Decided, and another coordinator finishes it: answered as Kafka answers EndTxn, once
+        // Prepare* is durable (a client would otherwise retry on the coordinator that let go).
+        if (failure instanceof HandedOverError) return answer(ErrorCode.NONE, current);
         return answer(
           failure instanceof CoordinatorError
             ? failure.kafkaErrorCode
@@ -547,7 +561,7 @@ export class TransactionCoordinator {
   private async complete(metadata: TransactionMetadata, awaitComplete = true): Promise<void> {
     const committed = metadata.state === 'PrepareCommit';
     const loaded = this.loadedPartitions.get(this.state.partitionFor(metadata.transactionalId));
-    if (loaded === undefined) throw new CoordinatorError(ErrorCode.NOT_COORDINATOR);
+    if (loaded === undefined) throw new HandedOverError();
     const partitions: { topic: string; partition: number }[] = [];
     for (const [topic, indexes] of metadata.partitions) {
       for (const partition of indexes) {
@@ -566,7 +580,7 @@ export class TransactionCoordinator {
         AbortSignal.any([loaded.unloaded.signal, AbortSignal.timeout(MARKERS_WAIT_MAX_MS)]),
       );
     } catch (error) {
-      if (loaded.unloaded.signal.aborted) throw new CoordinatorError(ErrorCode.NOT_COORDINATOR);
+      if (loaded.unloaded.signal.aborted) throw new HandedOverError();
       throw error;
     }
     if (committed) {
