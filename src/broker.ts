@@ -90,6 +90,8 @@ import { openBrokerMembership } from './cluster/broker-membership.js';
 import { ClusterTopicAdmin, ClusterTopicSync } from './cluster/cluster-topics.js';
 import { viewLeadership } from './cluster/partition-leadership.js';
 import { ReplicaFetcher } from './cluster/replica-fetcher.js';
+import { interBrokerConnector, interBrokerSettings } from './cluster/inter-broker-connection.js';
+import { endpointOn } from './metadata/cluster-metadata.js';
 import { IsrManager } from './cluster/isr-manager.js';
 import {
   BrokerMetrics,
@@ -274,12 +276,21 @@ async function assemble(
   const clusterBrokers = (context?: RequestContext): BrokerNode[] =>
     cluster === null
       ? [advertisedOn(context)]
-      : [...cluster.store.brokers().values()].map(({ brokerId, host, port, rack }) => ({
-          nodeId: brokerId,
-          host,
-          port,
-          rack,
-        }));
+      : [...cluster.store.brokers().values()].flatMap((broker) => {
+          // A client is told each broker's address on the listener it came in on (Kafka omits
+          // brokers without that listener).
+          const endpoint = endpointOn(broker, context?.listenerName);
+          return endpoint === undefined
+            ? []
+            : [
+                {
+                  nodeId: broker.brokerId,
+                  host: endpoint.host,
+                  port: endpoint.port,
+                  rack: broker.rack,
+                },
+              ];
+        });
 
   // Outside cluster mode this broker is the controller; in it, whichever broker etcd elected.
   const controllerId = (): number =>
@@ -448,6 +459,7 @@ async function assemble(
         brokerId: config.nodeId,
         view: cluster.store,
         replicas,
+        connector: interBrokerConnector(cluster.store, interBrokerSettings(config)),
         log: (message, error) =>
           componentLogger(logger, 'replication').warn(message, { error: String(error) }),
       });
@@ -756,7 +768,14 @@ async function assemble(
     coordinatorLeadership?.start();
     registry
       .register(
-        createFindCoordinatorHandler(groupCoordinator, advertisedOn, transactionCoordinator),
+        createFindCoordinatorHandler(
+          groupCoordinator,
+          (context, nodeId) =>
+            nodeId === config.nodeId
+              ? advertisedOn(context)
+              : clusterBrokers(context).find((broker) => broker.nodeId === nodeId),
+          transactionCoordinator,
+        ),
       )
       .register(createInitProducerIdHandler(transactionCoordinator))
       .register(createAddPartitionsToTxnHandler(transactionCoordinator))
@@ -828,7 +847,11 @@ async function assemble(
     advertisedByListener = new Map(
       advertisedAddressList.map((address, index) => [address.name, advertised[index]]),
     );
-    await cluster?.register(advertised[0].host, advertised[0].port);
+    await cluster?.register(
+      advertised[0].host,
+      advertised[0].port,
+      advertisedAddressList.map(({ name, host, port }) => ({ name, host, port })),
+    );
 
     const runningServer = server;
     const runningHttpDoor = httpDoor;

@@ -7,7 +7,7 @@
 // register() announces the broker and stands for controller once clients can reach it.
 
 import type { Etcd3 } from 'etcd3';
-import type { BrokerEndpoint } from '../metadata/cluster-metadata.js';
+import type { BrokerEndpoint, ListenerEndpoint } from '../metadata/cluster-metadata.js';
 import { BrokerRegistry } from './broker-registry.js';
 import { Controller } from './controller.js';
 import { connectEtcd } from './etcd-client.js';
@@ -97,13 +97,18 @@ export class ClusterMember {
   }
 
   /** Registers under a lease (BROKER_ID_IN_USE if a live broker has the id) and stands for controller. */
-  async register(host: string, port: number): Promise<void> {
+  async register(
+    host: string,
+    port: number,
+    listeners?: readonly ListenerEndpoint[],
+  ): Promise<void> {
     const { settings } = this;
     const endpoint: BrokerEndpoint = {
       brokerId: settings.brokerId,
       host,
       port,
       rack: settings.brokerRack,
+      ...(listeners === undefined ? {} : { listeners }),
     };
     const registry = new BrokerRegistry(this.store, endpoint, settings.brokerSessionTimeoutMs);
     await registry.start();
