@@ -700,6 +700,7 @@ async function assemble(
         : new TransactionMarkerSender({
             brokerId: config.nodeId,
             view: cluster.store,
+            connector: interBrokerConnector(cluster.store, interBrokerSettings(config)),
             appendLocally: (topic, partition, batch) =>
               appendMarkerAsLeader(markerAppendPorts, topic, partition, batch),
             log: (message) => componentLogger(logger, 'transactions').warn(message),

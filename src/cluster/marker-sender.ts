@@ -19,10 +19,11 @@
 // refuses the marker for good (ClusterError MARKER_REFUSED: a fenced producer epoch, say).
 //
 // Owned by the broker in cluster mode (the transaction coordinator's `writeMarkers` port). One
-// connection per leader broker, shared by concurrent writes (requests are pipelined); a failed
-// connection is dropped and opened again by the next attempt.
+// connection per leader broker, on the inter-broker listener (inter-broker-connection.ts), shared
+// by concurrent writes (requests are pipelined); a failed connection is dropped and opened again
+// by the next attempt.
 
-import { KafkaConnection } from '../client/kafka-connection.js';
+import type { KafkaConnection } from '../client/kafka-connection.js';
 import { type ClusterView, NO_LEADER } from '../metadata/cluster-metadata.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
 import { ApiKey } from '../protocol/generated/index.js';
@@ -30,6 +31,7 @@ import type { WriteTxnMarkersResponse } from '../protocol/generated/write-txn-ma
 import { buildControlBatch, ControlRecordType } from '../record/records.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
 import { ClusterError, ClusterErrorCode } from './errors.js';
+import type { InterBrokerConnector } from './inter-broker-connection.js';
 import type { PartitionLeadership } from './partition-leadership.js';
 
 /** WriteTxnMarkers v1: the flexible version (KIP-482); Brook serves 0-1. */
@@ -38,8 +40,6 @@ const WRITE_TXN_MARKERS_VERSION = 1;
 const RETRY_BACKOFF_MS = 100;
 /** How long a leader waits for its ISR to reach a marker before answering REQUEST_TIMED_OUT. */
 export const MARKER_REPLICATION_TIMEOUT_MS = 10_000;
-/** A request to a leader: its replication wait plus room for the network and a busy machine. */
-const MARKER_REQUEST_TIMEOUT_MS = MARKER_REPLICATION_TIMEOUT_MS + 5_000;
 
 /** One partition that takes a marker. */
 export interface MarkerPartition {
@@ -149,14 +149,16 @@ export interface TransactionMarkerSenderOptions {
   /** This broker's id: partitions it leads are appended to without the network. */
   readonly brokerId: number;
   readonly view: ClusterView;
+  /** How this broker reaches another (inter.broker.listener.name, its TLS and SASL). */
+  readonly connector: InterBrokerConnector;
   /** This broker's own append as leader (appendMarkerAsLeader with its ports). */
   appendLocally(topic: string, partition: number, batch: Buffer): Promise<number>;
   readonly log?: (message: string) => void;
 }
 
 export class TransactionMarkerSender {
-  /** Open (or opening) connections to leader brokers, by `id@host:port`. */
-  private readonly connections = new Map<string, Promise<KafkaConnection>>();
+  /** Open (or opening) connections to leader brokers, by broker id. */
+  private readonly connections = new Map<number, Promise<KafkaConnection>>();
   private closed = false;
 
   constructor(private readonly options: TransactionMarkerSenderOptions) {}
@@ -246,15 +248,15 @@ export class TransactionMarkerSender {
     targets: readonly MarkerPartition[],
     signal: AbortSignal,
   ): Promise<number[]> {
-    const endpoint = this.options.view.brokers().get(leader);
-    if (endpoint === undefined) return targets.map(() => ErrorCode.LEADER_NOT_AVAILABLE);
-    const key = `${leader}@${endpoint.host}:${endpoint.port}`;
+    if (!this.options.view.brokers().has(leader))
+      return targets.map(() => ErrorCode.LEADER_NOT_AVAILABLE);
+    const key = leader;
     let connecting = this.connections.get(key);
     if (connecting === undefined) {
-      connecting = KafkaConnection.open(`${endpoint.host}:${endpoint.port}`, {
-        clientId: `brook-transaction-markers-${this.options.brokerId}`,
-        requestTimeoutMs: MARKER_REQUEST_TIMEOUT_MS,
-      });
+      connecting = this.options.connector.open(
+        leader,
+        `brook-transaction-markers-${this.options.brokerId}`,
+      );
       this.connections.set(key, connecting);
     }
     const topics = new Map<string, number[]>();
