@@ -368,6 +368,22 @@ test('a coordinator that takes over a transaction left in PrepareCommit sends it
   // A leader again: the new coordinator's markers reach it and every replica.
   await moveLeadership(store, TOPIC, 0, leader);
   await waitForStableEverywhere(brokers, written.length + 1);
+  // The marker carries the new coordinator's epoch: the state partition's leader epoch it loaded in.
+  const coordinatorEpoch = store.partitionState(
+    TRANSACTION_STATE_TOPIC_NAME,
+    statePartition,
+  )!.leaderEpoch;
+  assert.ok(coordinatorEpoch > 0);
+  for (const broker of brokers) {
+    assert.deepEqual(
+      broker.replicas
+        .partition(TOPIC, 0)!
+        .activeProducers()
+        .map((producer) => producer.coordinatorEpoch),
+      [coordinatorEpoch],
+      `the coordinator epoch in broker ${broker.nodeId}'s producer state`,
+    );
+  }
   await waitFor(
     async () =>
       (await transactionStateOn(brokerById(successor), transactionalId)) === 'CompleteCommit',
