@@ -319,5 +319,5 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 
 /** Waits `ms`, or rejects as soon as `signal` aborts. */
 function backoff(ms: number, signal: AbortSignal): Promise<void> {
-  return untilAborted(new Promise<void>((resolve) => setTimeout(resolve, ms).unref()), signal);
+  return untilAborted(new Promise<void>((resolve) => setTimeout(resolve, ms)), signal);
 }
