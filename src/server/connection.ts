@@ -15,6 +15,12 @@
 // (a produce's size) is charged then, so requests a client pipelined behind it wait for the
 // throttle instead of all being let through before the first one's response.
 //
+// A Metadata request is the exception: its handler starts only once every request before it on
+// the connection is answered, as if the connection handled one request at a time (Kafka's own
+// rule). Answered at arrival, it would describe the cluster as it was before the slow request
+// ahead of it (an acks=all produce waiting for the ISR) and arrive seconds late: a client that
+// learned of a new leader meanwhile would be sent back to the old one, perhaps a dead broker.
+//
 // All state here is touched only from socket events and handler completions on the event loop;
 // nothing is held across an await except through `pending` slots, which are resolved in place.
 
@@ -59,7 +65,12 @@ interface PendingResponse {
   handlerMs: number;
   /** The throttle decided when the request started, if any. */
   startThrottleMs: number;
+  /** A request whose handler waits until this slot is at the head of `pending` (Metadata). */
+  startAtHead?: () => void;
 }
+
+/** Requests answered from the state at the time they are answered, not at their arrival. */
+const STARTED_AT_HEAD: ReadonlySet<number> = new Set([ApiKey.Metadata]);
 
 export interface ConnectionOptions {
   readonly id: number;
@@ -342,6 +353,21 @@ export class Connection {
       );
       return;
     }
+    if (STARTED_AT_HEAD.has(apiKey) && this.pending[0] !== slot) {
+      slot.startAtHead = () => this.startHandler(slot, handler, header, request, context);
+      return;
+    }
+    this.startHandler(slot, handler, header, request, context);
+  }
+
+  private startHandler(
+    slot: PendingResponse,
+    handler: AnyHandler,
+    header: RequestHeader,
+    request: unknown,
+    context: RequestContext,
+  ): void {
+    const { apiVersion } = header;
     let result: unknown;
     const handlerStartedMs = performance.now();
     try {
@@ -581,6 +607,14 @@ export class Connection {
     }
     this.socket.uncork();
     this.lastActivityMs = performance.now();
+    const head = this.pending[0];
+    if (head?.startAtHead !== undefined) {
+      const start = head.startAtHead;
+      head.startAtHead = undefined;
+      // Answered at once, it re-enters writeReady and goes out there.
+      start();
+      if (this.closing) return;
+    }
     if (this.pending.length === 0 && this.drainedWaiters.length > 0) {
       for (const resolve of this.drainedWaiters.splice(0)) resolve();
     }
