@@ -72,7 +72,9 @@ import { createSaslHandshakeHandler } from './handlers/sasl-handshake.js';
 import { createSaslAuthenticateHandler } from './handlers/sasl-authenticate.js';
 import { createDescribeUserScramCredentialsHandler } from './handlers/describe-user-scram-credentials.js';
 import { createAlterUserScramCredentialsHandler } from './handlers/alter-user-scram-credentials.js';
-import { listenerSecurityFromConfig } from './security/broker-security.js';
+import { listenerSecurityFromConfig, oauthBearerFromConfig } from './security/broker-security.js';
+import { JwksError } from './security/jwks.js';
+import type { OAuthBearerSettings } from './security/oauthbearer.js';
 import { TlsConfigurationError } from './security/tls-context.js';
 import { LocalCredentialStore } from './security/credential-store.js';
 import { createAlterClientQuotasHandler } from './handlers/alter-client-quotas.js';
@@ -301,6 +303,7 @@ async function assemble(
   let coordinatorLeadership: CoordinatorLeadership | null = null;
   let shareEngine: ShareEngine | undefined;
   let pushApi: PushApi | undefined;
+  let oauthBearer: OAuthBearerSettings | null = null;
   try {
     const replicas = new ReplicaManager(
       metadata,
@@ -769,13 +772,14 @@ async function assemble(
       );
     }
 
+    oauthBearer = await oauthBearerSettings(config, componentLogger(logger, 'security'));
     server = await startServer({
       listeners: config.listeners,
       registry: servedRegistry,
       limits: serverLimitsFromConfig(config),
       logger: componentLogger(logger, 'server'),
       observer: observed?.metrics,
-      security: listenerSecurity(config, credentials),
+      security: listenerSecurity(config, credentials, oauthBearer),
       throttler: clientQuotas,
       connectionCreationRateOf: (address) => clientQuotas.connectionCreationRateOf(address),
     });
@@ -805,6 +809,7 @@ async function assemble(
     const runningCoordinatorLeadership = coordinatorLeadership;
     const runningPushApi = pushApi;
     const runningShareEngine = shareEngine;
+    const runningOAuthBearer = oauthBearer;
     let stopping: Promise<void> | null = null;
     return {
       bootstrapServers: advertised
@@ -845,6 +850,7 @@ async function assemble(
           runningCoordinator.close();
           runningTransactionCoordinator.close();
           await runningServer.stop();
+          runningOAuthBearer?.keys.close();
           runningPushApi?.close();
           runningShareEngine?.close();
           // Producer state snapshots, so the next start need not replay the active segments.
@@ -869,6 +875,7 @@ async function assemble(
     await topicSync?.stop().catch(() => undefined);
     await cluster?.leave().catch(() => undefined);
     await server?.stop().catch(() => undefined);
+    oauthBearer?.keys.close();
     coordinator?.close();
     transactionCoordinator?.close();
     pushApi?.close();
@@ -983,13 +990,31 @@ export function storageLogConfig(
   return topicLogConfig(config, parseTopicConfigs(Object.entries(overrides)));
 }
 
+/** OAUTHBEARER's token checks, the JWKS read once; an unreadable JWKS is a configuration error. */
+async function oauthBearerSettings(
+  config: BrokerConfig,
+  logger: Logger,
+): Promise<OAuthBearerSettings | null> {
+  try {
+    return await oauthBearerFromConfig(config, (message) => logger.warn(message));
+  } catch (error) {
+    if (!(error instanceof JwksError)) throw error;
+    throw new ConfigError(
+      ConfigErrorCode.INVALID_VALUE,
+      error.message,
+      'sasl.oauthbearer.jwks.endpoint.url',
+    );
+  }
+}
+
 /** Each listener's security; an unusable keystore or truststore is a configuration error. */
 function listenerSecurity(
   config: BrokerConfig,
   credentials: LocalCredentialStore,
+  oauthBearer: OAuthBearerSettings | null,
 ): ReturnType<typeof listenerSecurityFromConfig> {
   try {
-    return listenerSecurityFromConfig(config, credentials);
+    return listenerSecurityFromConfig(config, credentials, oauthBearer);
   } catch (error) {
     if (!(error instanceof TlsConfigurationError)) throw error;
     throw new ConfigError(ConfigErrorCode.INVALID_VALUE, error.message, 'ssl.keystore.location');
