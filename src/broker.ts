@@ -74,6 +74,7 @@ import { createDescribeUserScramCredentialsHandler } from './handlers/describe-u
 import { createAlterUserScramCredentialsHandler } from './handlers/alter-user-scram-credentials.js';
 import { listenerSecurityFromConfig, oauthBearerFromConfig } from './security/broker-security.js';
 import { JwksError } from './security/jwks.js';
+import { AuditRequests, FileAuditLog } from './security/audit-log.js';
 import type { OAuthBearerSettings } from './security/oauthbearer.js';
 import { TlsConfigurationError } from './security/tls-context.js';
 import { LocalCredentialStore } from './security/credential-store.js';
@@ -304,6 +305,9 @@ async function assemble(
   let shareEngine: ShareEngine | undefined;
   let pushApi: PushApi | undefined;
   let oauthBearer: OAuthBearerSettings | null = null;
+  // The audit log (audit.log.file): admin actions and authentication failures, one JSON line
+  // each. Anything that decides access (the authorizer) records through this port too.
+  const auditLog = config.auditLogFile === null ? null : new FileAuditLog(config.auditLogFile);
   try {
     const replicas = new ReplicaManager(
       metadata,
@@ -781,6 +785,7 @@ async function assemble(
       observer: observed?.metrics,
       security: listenerSecurity(config, credentials, oauthBearer),
       throttler: clientQuotas,
+      auditor: auditLog === null ? undefined : new AuditRequests(auditLog),
       connectionCreationRateOf: (address) => clientQuotas.connectionCreationRateOf(address),
     });
     observed?.attach({ replicas, groups: coordinator, server });
@@ -851,6 +856,7 @@ async function assemble(
           runningTransactionCoordinator.close();
           await runningServer.stop();
           runningOAuthBearer?.keys.close();
+          auditLog?.close();
           runningPushApi?.close();
           runningShareEngine?.close();
           // Producer state snapshots, so the next start need not replay the active segments.
@@ -876,6 +882,7 @@ async function assemble(
     await cluster?.leave().catch(() => undefined);
     await server?.stop().catch(() => undefined);
     oauthBearer?.keys.close();
+    auditLog?.close();
     coordinator?.close();
     transactionCoordinator?.close();
     pushApi?.close();
