@@ -400,15 +400,6 @@ const definitions = [
     dynamic: false,
   },
   {
-    name: 'audit.log.topic',
-    field: 'auditLogTopic',
-    type: 'string',
-    defaultValue: null,
-    documentation:
-      'A topic the audit lines are also produced to (created with one partition when missing); unset = none.',
-    dynamic: false,
-  },
-  {
     name: 'node.id',
     type: 'int',
     defaultValue: 1,
