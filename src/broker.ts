@@ -73,7 +73,6 @@ import { createSaslAuthenticateHandler } from './handlers/sasl-authenticate.js';
 import { createDescribeUserScramCredentialsHandler } from './handlers/describe-user-scram-credentials.js';
 import { createAlterUserScramCredentialsHandler } from './handlers/alter-user-scram-credentials.js';
 import { listenerSecurityFromConfig, oauthBearerFromConfig } from './security/broker-security.js';
-import { JwksError } from './security/jwks.js';
 import { AuditRequests, FileAuditLog } from './security/audit-log.js';
 import type { OAuthBearerSettings } from './security/oauthbearer.js';
 import { TlsConfigurationError } from './security/tls-context.js';
@@ -795,7 +794,9 @@ async function assemble(
       );
     }
 
-    oauthBearer = await oauthBearerSettings(config, componentLogger(logger, 'security'));
+    const securityLogger = componentLogger(logger, 'security');
+    // An unreadable JWKS stops the start (JwksError, BROOK_OAUTHBEARER_JWKS).
+    oauthBearer = await oauthBearerFromConfig(config, (message) => securityLogger.warn(message));
     server = await startServer({
       listeners: config.listeners,
       registry: servedRegistry,
@@ -1018,23 +1019,6 @@ export function storageLogConfig(
   overrides: Readonly<Record<string, string>>,
 ): StorageLogConfig {
   return topicLogConfig(config, parseTopicConfigs(Object.entries(overrides)));
-}
-
-/** OAUTHBEARER's token checks, the JWKS read once; an unreadable JWKS is a configuration error. */
-async function oauthBearerSettings(
-  config: BrokerConfig,
-  logger: Logger,
-): Promise<OAuthBearerSettings | null> {
-  try {
-    return await oauthBearerFromConfig(config, (message) => logger.warn(message));
-  } catch (error) {
-    if (!(error instanceof JwksError)) throw error;
-    throw new ConfigError(
-      ConfigErrorCode.INVALID_VALUE,
-      error.message,
-      'sasl.oauthbearer.jwks.endpoint.url',
-    );
-  }
 }
 
 /** Each listener's security; an unusable keystore or truststore is a configuration error. */

@@ -14,11 +14,14 @@
 import { type KeyObject, createPublicKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { BrookError } from '../util/errors.js';
 
-/** The key set cannot be used at start; the broker reports it as a configuration error. */
-export class JwksError extends Error {
+/** The key set cannot be used at start: the broker does not start. */
+export class JwksError extends BrookError {
+  declare readonly code: 'BROOK_OAUTHBEARER_JWKS';
+
   constructor(message: string) {
-    super(message);
+    super('BROOK_OAUTHBEARER_JWKS', message);
     this.name = 'JwksError';
   }
 }
