@@ -11,7 +11,9 @@ import kafkajs from 'kafkajs';
 import { type Broker, startBroker } from '../../src/broker.js';
 import { AdminClient } from '../../src/client/admin-client.js';
 import { KafkaConnection } from '../../src/client/kafka-connection.js';
+import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
+import { type AuditEntry, AuditRequests } from '../../src/security/audit-log.js';
 import { callBroker } from '../helpers/wire-client.js';
 import { waitFor } from '../helpers/poll.js';
 import {
@@ -369,4 +371,49 @@ test('each failed authentication leaves one line, with neither the password nor 
   // The salted password and salt AlterUserScramCredentials carried are bytes; neither their
   // base64 nor hex form may appear either: the line holds mechanism names only.
   assert.doesNotMatch(text, /saltedPassword|"salt"/);
+});
+
+test('a response refused authorization leaves a line naming the error, whatever the API (the authorizer needs no audit code of its own)', () => {
+  const recorded: AuditEntry[] = [];
+  const requests = new AuditRequests({ record: (entry) => recorded.push(entry) });
+  const context = {
+    principal: 'User:mallory',
+    remoteAddress: '10.0.0.9',
+    remotePort: 40000,
+    listenerName: 'SASL_SSL',
+    clientId: 'probe',
+    apiKey: ApiKey.Produce,
+  };
+  requests.requestAnswered(
+    context,
+    {},
+    {
+      responses: [
+        {
+          name: 'orders',
+          partitionResponses: [
+            { index: 0, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED },
+            { index: 1, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED },
+          ],
+        },
+      ],
+    },
+  );
+  requests.requestAnswered(
+    { ...context, apiKey: ApiKey.Fetch },
+    {},
+    { errorCode: 0, responses: [] },
+  );
+  assert.deepEqual(recorded, [
+    {
+      principal: 'User:mallory',
+      clientAddress: '10.0.0.9:40000',
+      listener: 'SASL_SSL',
+      clientId: 'probe',
+      api: 'Produce',
+      resource: null,
+      outcome: 'failure',
+      error: 'TOPIC_AUTHORIZATION_FAILED',
+    },
+  ]);
 });

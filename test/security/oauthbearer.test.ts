@@ -16,6 +16,7 @@ import type { SaslHandshakeResponse } from '../../src/protocol/generated/sasl-ha
 import { Reader } from '../../src/protocol/reader.js';
 import type { SettingsInput } from '../../src/config/index.js';
 import { type WireClient, connectWireClient, requestFrame } from '../helpers/wire-client.js';
+import { waitFor } from '../helpers/poll.js';
 import {
   type SigningKey,
   clientInitialResponse,
@@ -237,4 +238,61 @@ test('OAUTHBEARER without a JWKS URL, or with a JWKS that cannot be read, does n
   } finally {
     rmSync(directory, { recursive: true, force: true });
   }
+});
+
+test('a client re-authenticates with a fresh token before the first expires; one that does not is disconnected at its next request', async (t) => {
+  const key = makeSigningKey('k', 'ES256');
+  const { port } = await oauthBroker(t, [key], { 'sasl.oauthbearer.clock.skew.seconds': 0 });
+  const metadataFrame = (correlationId: number): Buffer =>
+    requestFrame({ apiKey: ApiKey.Metadata, apiVersion: 1, correlationId }, (writer) =>
+      apiMessages.get(ApiKey.Metadata)!.request.encode(writer, 1, { topics: [] } as never),
+    );
+  const shortLived = signToken(key, { expiresInSeconds: 2 });
+
+  // Re-authenticated (KIP-368: SaslHandshake v1 and SaslAuthenticate again on the connection).
+  const renewed = await authenticate(port, clientInitialResponse(shortLived.token));
+  t.after(() => renewed.client.close());
+  assert.equal(renewed.response.errorCode, ErrorCode.NONE);
+  assert.ok(Number(renewed.response.sessionLifetimeMs) <= 2000);
+  await renewed.client.send(
+    requestFrame({ apiKey: ApiKey.SaslHandshake, apiVersion: 1, correlationId: 3 }, (writer) =>
+      apiMessages
+        .get(ApiKey.SaslHandshake)!
+        .request.encode(writer, 1, { mechanism: 'OAUTHBEARER' } as never),
+    ),
+  );
+  await renewed.client.nextFrame();
+  await renewed.client.send(
+    requestFrame({ apiKey: ApiKey.SaslAuthenticate, apiVersion: 2, correlationId: 4 }, (writer) =>
+      apiMessages.get(ApiKey.SaslAuthenticate)!.request.encode(writer, 2, {
+        authBytes: clientInitialResponse(signToken(key, { expiresInSeconds: 300 }).token),
+      } as never),
+    ),
+  );
+  const again = decode<SaslAuthenticateResponse>(
+    ApiKey.SaslAuthenticate,
+    2,
+    await renewed.client.nextFrame(),
+  );
+  assert.equal(again.errorCode, ErrorCode.NONE, again.errorMessage ?? '');
+  assert.ok(Number(again.sessionLifetimeMs) > 200_000);
+
+  // Not re-authenticated.
+  const lapsed = await authenticate(port, clientInitialResponse(shortLived.token));
+  t.after(() => lapsed.client.close());
+  assert.equal(lapsed.response.errorCode, ErrorCode.NONE);
+
+  await waitFor(
+    () => Date.now() > shortLived.expiresAtSeconds * 1000 + 100,
+    'the token to expire',
+    {
+      timeoutMs: 5000,
+    },
+  );
+  await renewed.client.send(metadataFrame(5));
+  await renewed.client.nextFrame();
+  assert.ok(!renewed.client.isClosed(), 'the renewed session serves requests');
+  await lapsed.client.send(metadataFrame(3));
+  await lapsed.client.closed;
+  assert.equal(lapsed.client.frames.length, 2, 'the request after expiry got no answer');
 });
