@@ -85,6 +85,7 @@ import { createSyncGroupHandler } from './handlers/sync-group.js';
 import { type HttpDoor, type HttpRoute, jsonAnswer, startHttpDoor } from './http/http-server.js';
 import { type PushApi, createPushApi } from './http/push-api.js';
 import { SHARE_STATE_TOPIC_NAME, ShareEngine } from './share/share-engine.js';
+import { writeRecords } from './share/record-writer.js';
 import { consoleApi } from './http/console-api.js';
 import { consoleStaticRoutes } from './http/console-static.js';
 import { LocalMetadataStore, type TopicMetadata } from './metadata/metadata-store.js';
@@ -318,7 +319,12 @@ async function assemble(
   let oauthBearer: OAuthBearerSettings | null = null;
   // The audit log (audit.log.file): admin actions and authentication failures, one JSON line
   // each. Anything that decides access (the authorizer) records through this port too.
-  const auditLog = config.auditLogFile === null ? null : new FileAuditLog(config.auditLogFile);
+  // With audit.log.topic, lines are also produced there once the topic is open (see below).
+  let auditTopicLine: ((line: string) => void) | undefined;
+  const auditLog =
+    config.auditLogFile === null && config.auditLogTopic === null
+      ? null
+      : new FileAuditLog(config.auditLogFile, (line) => auditTopicLine?.(line));
   try {
     const replicas = new ReplicaManager(
       metadata,
@@ -794,6 +800,14 @@ async function assemble(
       );
     }
 
+    if (config.auditLogTopic !== null) {
+      auditTopicLine = await openAuditTopic(
+        config.auditLogTopic,
+        replicas,
+        cluster === null,
+        (message) => logger.warn(message),
+      );
+    }
     const securityLogger = componentLogger(logger, 'security');
     // An unreadable JWKS stops the start (JwksError, BROOK_OAUTHBEARER_JWKS).
     oauthBearer = await oauthBearerFromConfig(config, (message) => securityLogger.warn(message));
@@ -1019,6 +1033,37 @@ export function storageLogConfig(
   overrides: Readonly<Record<string, string>>,
 ): StorageLogConfig {
   return topicLogConfig(config, parseTopicConfigs(Object.entries(overrides)));
+}
+
+/**
+ * audit.log.topic: lines queued as they come and produced in one batch per event-loop turn, as a
+ * client's produce would be (without waiting for replication). A single broker creates the topic;
+ * in cluster mode it must exist and lines reach it only where this broker leads it.
+ */
+async function openAuditTopic(
+  topic: string,
+  replicas: ReplicaManager,
+  mayCreate: boolean,
+  warn: (message: string) => void,
+): Promise<(line: string) => void> {
+  if (mayCreate && replicas.topic(topic) === undefined) {
+    await replicas.createTopic({ name: topic, partitionCount: 1 });
+  }
+  let queued: string[] = [];
+  let warned = false;
+  return (line) => {
+    queued.push(line);
+    if (queued.length > 1) return;
+    setImmediate(() => {
+      const lines = queued;
+      queued = [];
+      const records = lines.map((text) => ({ key: null, value: Buffer.from(text), headers: [] }));
+      writeRecords(replicas, topic, records, 'leader').catch((error: Error) => {
+        if (!warned) warn(`audit lines cannot be produced to ${topic}: ${error.message}`);
+        warned = true;
+      });
+    });
+  };
 }
 
 /** Each listener's security; an unusable keystore or truststore is a configuration error. */

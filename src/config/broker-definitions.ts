@@ -400,6 +400,15 @@ const definitions = [
     dynamic: false,
   },
   {
+    name: 'audit.log.topic',
+    field: 'auditLogTopic',
+    type: 'string',
+    defaultValue: null,
+    documentation:
+      'A topic each audit line is also produced to (created with one partition when missing; in cluster mode it must exist); unset = none.',
+    dynamic: false,
+  },
+  {
     name: 'node.id',
     type: 'int',
     defaultValue: 1,

@@ -64,24 +64,27 @@ export interface AuditLog {
 
 export const discardingAuditLog: AuditLog = { record() {} };
 
-/** Appends lines to `path` (created with its directory when missing). */
+/** Appends lines to `path` (created with its directory when missing), and hands each to `onLine`. */
 export class FileAuditLog implements AuditLog {
-  private readonly destination: ReturnType<typeof pino.destination>;
+  private readonly destination: ReturnType<typeof pino.destination> | null;
 
   constructor(
-    path: string,
+    path: string | null,
     /** Each line written, as text (the audit topic's feed); none when only the file is kept. */
     private readonly onLine?: (line: string) => void,
   ) {
     // Synchronous writes (pino's SonicBoom): an audit line is in the file before the response it
     // records goes out, and a crash right after loses nothing that was answered.
-    this.destination = pino.destination({ dest: path, sync: true, mkdir: true, append: true });
+    this.destination =
+      path === null
+        ? null
+        : pino.destination({ dest: path, sync: true, mkdir: true, append: true });
   }
 
   record(entry: AuditEntry): void {
     const line = JSON.stringify({ time: new Date().toISOString(), ...entry });
     try {
-      this.destination.write(`${line}\n`);
+      this.destination?.write(`${line}\n`);
     } catch {
       // A full disk must not take requests down with it; the operations log reports disk errors.
     }
@@ -89,7 +92,7 @@ export class FileAuditLog implements AuditLog {
   }
 
   close(): void {
-    this.destination.end();
+    this.destination?.end();
   }
 }
 

@@ -56,6 +56,7 @@ before(async () => {
     listeners: 'PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0',
     settings: {
       'audit.log.file': auditFile,
+      'audit.log.topic': '_brook_audit',
       'sasl.enabled.mechanisms': 'PLAIN,SCRAM-SHA-256,OAUTHBEARER',
       'sasl.oauthbearer.jwks.endpoint.url': writeJwks(directory, [key]),
       'sasl.oauthbearer.expected.issuer': testIssuer,
@@ -416,4 +417,37 @@ test('a response refused authorization leaves a line naming the error, whatever 
       error: 'TOPIC_AUTHORIZATION_FAILED',
     },
   ]);
+});
+
+test('audit.log.topic gets the same lines as the file, readable by any consumer', async () => {
+  const from = auditLines().length;
+  await callBroker(plaintext, ApiKey.DeleteGroups, 2, { groupsNames: ['no-such-group'] });
+  const inFile = await lineAfter(from, (line) => line.api === 'DeleteGroups');
+  const kafka = new Kafka({
+    clientId: 'audit-reader',
+    brokers: [plaintext],
+    logLevel: logLevel.NOTHING,
+  });
+  const consumer = kafka.consumer({ groupId: 'audit-reader' });
+  await consumer.connect();
+  await consumer.subscribe({ topic: '_brook_audit', fromBeginning: true });
+  const read: AuditLine[] = [];
+  void consumer.run({
+    eachMessage: async ({ message }) => {
+      read.push(JSON.parse(message.value!.toString()) as AuditLine);
+    },
+  });
+  try {
+    await waitFor(
+      () => read.some((line) => line.time === inFile.time && line.api === 'DeleteGroups'),
+      'the lines on the topic',
+      {
+        timeoutMs: 30_000,
+      },
+    );
+  } finally {
+    await consumer.disconnect();
+  }
+  const onTopic = read.find((line) => line.time === inFile.time && line.api === 'DeleteGroups');
+  assert.deepEqual(onTopic, inFile, 'the topic holds the very line the file holds');
 });
