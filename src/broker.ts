@@ -74,6 +74,7 @@ import { createDescribeUserScramCredentialsHandler } from './handlers/describe-u
 import { createAlterUserScramCredentialsHandler } from './handlers/alter-user-scram-credentials.js';
 import { listenerSecurityFromConfig, oauthBearerFromConfig } from './security/broker-security.js';
 import { AuditRequests, FileAuditLog } from './security/audit-log.js';
+import { JwksError } from './security/jwks.js';
 import type { OAuthBearerSettings } from './security/oauthbearer.js';
 import { TlsConfigurationError } from './security/tls-context.js';
 import { LocalCredentialStore } from './security/credential-store.js';
@@ -842,8 +843,7 @@ async function assemble(
       );
     }
     const securityLogger = componentLogger(logger, 'security');
-    // An unreadable JWKS stops the start (JwksError, BROOK_OAUTHBEARER_JWKS).
-    oauthBearer = await oauthBearerFromConfig(config, (message) => securityLogger.warn(message));
+    oauthBearer = await oauthBearerSettings(config, (message) => securityLogger.warn(message));
     server = await startServer({
       listeners: config.listeners,
       registry: servedRegistry,
@@ -1099,6 +1099,23 @@ async function openAuditTopic(
       });
     });
   };
+}
+
+/** OAUTHBEARER's token checks; a JWKS that cannot be read at start is a configuration error. */
+async function oauthBearerSettings(
+  config: BrokerConfig,
+  warn: (message: string) => void,
+): Promise<OAuthBearerSettings | null> {
+  try {
+    return await oauthBearerFromConfig(config, warn);
+  } catch (error) {
+    if (!(error instanceof JwksError)) throw error;
+    throw new ConfigError(
+      ConfigErrorCode.INVALID_VALUE,
+      error.message,
+      'sasl.oauthbearer.jwks.endpoint.url',
+    );
+  }
 }
 
 /** Each listener's security; an unusable keystore or truststore is a configuration error. */

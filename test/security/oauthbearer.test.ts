@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { type Broker, startBroker } from '../../src/broker.js';
 import { ConfigError } from '../../src/config/errors.js';
-import { BrookError } from '../../src/util/errors.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey, apiMessages } from '../../src/protocol/generated/index.js';
 import type { SaslAuthenticateResponse } from '../../src/protocol/generated/sasl-authenticate.js';
@@ -231,8 +230,8 @@ test('OAUTHBEARER without a JWKS URL, or with a JWKS that cannot be read, does n
         },
       }),
       (error: unknown) =>
-        error instanceof BrookError &&
-        error.code === 'BROOK_OAUTHBEARER_JWKS' &&
+        error instanceof ConfigError &&
+        error.setting === 'sasl.oauthbearer.jwks.endpoint.url' &&
         /cannot read the JWKS/.test(error.message),
     );
   } finally {
