@@ -2,7 +2,9 @@
 // published as a JWKS file. The exchange is driven on the wire here, so each refusal and the
 // session lifetime can be read exactly; real-clients.test.ts drives librdkafka and kafkajs.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -294,4 +296,37 @@ test('a client re-authenticates with a fresh token before the first expires; one
   await lapsed.client.send(metadataFrame(3));
   await lapsed.client.closed;
   assert.equal(lapsed.client.frames.length, 2, 'the request after expiry got no answer');
+});
+
+test('the JWKS is read from an http:// URL, and read again when a token names a key it lacks', async (t) => {
+  const first = makeSigningKey('first', 'RS256');
+  const second = makeSigningKey('second', 'RS256');
+  const served = mkdtempSync(join(tmpdir(), 'brook-jwks-'));
+  t.after(() => rmSync(served, { recursive: true, force: true }));
+  let published = [first];
+  let reads = 0;
+  const server = createServer((_request, response) => {
+    reads += 1;
+    writeJwks(served, published);
+    response.setHeader('content-type', 'application/json');
+    response.end(readFileSync(join(served, 'jwks.json')));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => server.close());
+  const { port: jwksPort } = server.address() as AddressInfo;
+  const { port } = await oauthBroker(t, [], {
+    'sasl.oauthbearer.jwks.endpoint.url': `http://127.0.0.1:${jwksPort}/jwks.json`,
+    'sasl.oauthbearer.jwks.endpoint.retry.backoff.ms': 0,
+  });
+  assert.equal(reads, 1, 'read once at start');
+  const accepted = await authenticate(port, clientInitialResponse(signToken(first).token));
+  t.after(() => accepted.client.close());
+  assert.equal(accepted.response.errorCode, ErrorCode.NONE);
+  assert.equal(reads, 1, 'a known key needs no read');
+
+  published = [first, second];
+  const rotated = await authenticate(port, clientInitialResponse(signToken(second).token));
+  t.after(() => rotated.client.close());
+  assert.equal(rotated.response.errorCode, ErrorCode.NONE, rotated.response.errorMessage ?? '');
+  assert.equal(reads, 2, 'the unknown kid read the set again');
 });
