@@ -72,7 +72,10 @@ import { createSaslHandshakeHandler } from './handlers/sasl-handshake.js';
 import { createSaslAuthenticateHandler } from './handlers/sasl-authenticate.js';
 import { createDescribeUserScramCredentialsHandler } from './handlers/describe-user-scram-credentials.js';
 import { createAlterUserScramCredentialsHandler } from './handlers/alter-user-scram-credentials.js';
-import { listenerSecurityFromConfig } from './security/broker-security.js';
+import { listenerSecurityFromConfig, oauthBearerFromConfig } from './security/broker-security.js';
+import { AuditRequests, FileAuditLog } from './security/audit-log.js';
+import { JwksError } from './security/jwks.js';
+import type { OAuthBearerSettings } from './security/oauthbearer.js';
 import { TlsConfigurationError } from './security/tls-context.js';
 import { LocalCredentialStore } from './security/credential-store.js';
 import { createAlterClientQuotasHandler } from './handlers/alter-client-quotas.js';
@@ -83,6 +86,7 @@ import { createSyncGroupHandler } from './handlers/sync-group.js';
 import { type HttpDoor, type HttpRoute, jsonAnswer, startHttpDoor } from './http/http-server.js';
 import { type PushApi, createPushApi } from './http/push-api.js';
 import { SHARE_STATE_TOPIC_NAME, ShareEngine } from './share/share-engine.js';
+import { writeRecords } from './share/record-writer.js';
 import { consoleApi } from './http/console-api.js';
 import { consoleStaticRoutes } from './http/console-static.js';
 import { LocalMetadataStore, type TopicMetadata } from './metadata/metadata-store.js';
@@ -319,6 +323,15 @@ async function assemble(
   let markerSender: TransactionMarkerSender | null = null;
   let shareEngine: ShareEngine | undefined;
   let pushApi: PushApi | undefined;
+  let oauthBearer: OAuthBearerSettings | null = null;
+  // The audit log (audit.log.file): admin actions and authentication failures, one JSON line
+  // each. Anything that decides access (the authorizer) records through this port too.
+  // With audit.log.topic, lines are also produced there once the topic is open (see below).
+  let auditTopicLine: ((line: string) => void) | undefined;
+  const auditLog =
+    config.auditLogFile === null && config.auditLogTopic === null
+      ? null
+      : new FileAuditLog(config.auditLogFile, (line) => auditTopicLine?.(line));
   try {
     const replicas = new ReplicaManager(
       metadata,
@@ -821,14 +834,25 @@ async function assemble(
       );
     }
 
+    if (config.auditLogTopic !== null) {
+      auditTopicLine = await openAuditTopic(
+        config.auditLogTopic,
+        replicas,
+        cluster === null,
+        (message) => logger.warn(message),
+      );
+    }
+    const securityLogger = componentLogger(logger, 'security');
+    oauthBearer = await oauthBearerSettings(config, (message) => securityLogger.warn(message));
     server = await startServer({
       listeners: config.listeners,
       registry: servedRegistry,
       limits: serverLimitsFromConfig(config),
       logger: componentLogger(logger, 'server'),
       observer: observed?.metrics,
-      security: listenerSecurity(config, credentials),
+      security: listenerSecurity(config, credentials, oauthBearer),
       throttler: clientQuotas,
+      auditor: auditLog === null ? undefined : new AuditRequests(auditLog),
       connectionCreationRateOf: (address) => clientQuotas.connectionCreationRateOf(address),
     });
     observed?.attach({ replicas, groups: coordinator, server });
@@ -861,6 +885,7 @@ async function assemble(
     const runningCoordinatorLeadership = coordinatorLeadership;
     const runningPushApi = pushApi;
     const runningShareEngine = shareEngine;
+    const runningOAuthBearer = oauthBearer;
     let stopping: Promise<void> | null = null;
     return {
       bootstrapServers: advertised
@@ -902,6 +927,8 @@ async function assemble(
           runningTransactionCoordinator.close();
           runningMarkerSender?.close();
           await runningServer.stop();
+          runningOAuthBearer?.keys.close();
+          auditLog?.close();
           runningPushApi?.close();
           runningShareEngine?.close();
           // Producer state snapshots, so the next start need not replay the active segments.
@@ -926,6 +953,8 @@ async function assemble(
     await topicSync?.stop().catch(() => undefined);
     await cluster?.leave().catch(() => undefined);
     await server?.stop().catch(() => undefined);
+    oauthBearer?.keys.close();
+    auditLog?.close();
     coordinator?.close();
     transactionCoordinator?.close();
     markerSender?.close();
@@ -1041,13 +1070,62 @@ export function storageLogConfig(
   return topicLogConfig(config, parseTopicConfigs(Object.entries(overrides)));
 }
 
+/**
+ * audit.log.topic: lines queued as they come and produced in one batch per event-loop turn, as a
+ * client's produce would be (without waiting for replication). A single broker creates the topic;
+ * in cluster mode it must exist and lines reach it only where this broker leads it.
+ */
+async function openAuditTopic(
+  topic: string,
+  replicas: ReplicaManager,
+  mayCreate: boolean,
+  warn: (message: string) => void,
+): Promise<(line: string) => void> {
+  if (mayCreate && replicas.topic(topic) === undefined) {
+    await replicas.createTopic({ name: topic, partitionCount: 1 });
+  }
+  let queued: string[] = [];
+  let warned = false;
+  return (line) => {
+    queued.push(line);
+    if (queued.length > 1) return;
+    setImmediate(() => {
+      const lines = queued;
+      queued = [];
+      const records = lines.map((text) => ({ key: null, value: Buffer.from(text), headers: [] }));
+      writeRecords(replicas, topic, records, 'leader').catch((error: Error) => {
+        if (!warned) warn(`audit lines cannot be produced to ${topic}: ${error.message}`);
+        warned = true;
+      });
+    });
+  };
+}
+
+/** OAUTHBEARER's token checks; a JWKS that cannot be read at start is a configuration error. */
+async function oauthBearerSettings(
+  config: BrokerConfig,
+  warn: (message: string) => void,
+): Promise<OAuthBearerSettings | null> {
+  try {
+    return await oauthBearerFromConfig(config, warn);
+  } catch (error) {
+    if (!(error instanceof JwksError)) throw error;
+    throw new ConfigError(
+      ConfigErrorCode.INVALID_VALUE,
+      error.message,
+      'sasl.oauthbearer.jwks.endpoint.url',
+    );
+  }
+}
+
 /** Each listener's security; an unusable keystore or truststore is a configuration error. */
 function listenerSecurity(
   config: BrokerConfig,
   credentials: LocalCredentialStore,
+  oauthBearer: OAuthBearerSettings | null,
 ): ReturnType<typeof listenerSecurityFromConfig> {
   try {
-    return listenerSecurityFromConfig(config, credentials);
+    return listenerSecurityFromConfig(config, credentials, oauthBearer);
   } catch (error) {
     if (!(error instanceof TlsConfigurationError)) throw error;
     throw new ConfigError(ConfigErrorCode.INVALID_VALUE, error.message, 'ssl.keystore.location');

@@ -86,6 +86,8 @@ export interface ConnectionOptions {
   readonly authentication?: ConnectionAuthentication;
   /** Client quotas: asked once per answered request how long to throttle the client. */
   readonly throttler?: RequestThrottler;
+  /** The audit log: told of every answered request; none when the audit log is off. */
+  readonly auditor?: RequestAuditor;
 }
 
 /** What the server knows of a request once its response is ready, for client quotas. */
@@ -110,6 +112,14 @@ export interface RequestThrottler {
   requestAnswered(usage: RequestUsage): number;
 }
 
+/**
+ * What the server tells the audit log of each request it answered: the one dispatch hook, so no
+ * handler writes audit lines itself (src/security/audit-apis.ts decides what is an admin action).
+ */
+export interface RequestAuditor {
+  requestAnswered(context: RequestContext, request: unknown, response: unknown): void;
+}
+
 /** What the server tells the metrics of each request it answered. */
 export interface RequestObserver {
   requestAnswered(observation: RequestObservation): void;
@@ -131,6 +141,7 @@ export class Connection {
   private readonly observer: RequestObserver | undefined;
   private readonly authentication: ConnectionAuthentication | undefined;
   private readonly throttler: RequestThrottler | undefined;
+  private readonly auditor: RequestAuditor | undefined;
   private readonly decoder: FrameDecoder;
   private readonly abortController = new AbortController();
 
@@ -164,6 +175,7 @@ export class Connection {
     this.observer = options.observer;
     this.authentication = options.authentication;
     this.throttler = options.throttler;
+    this.auditor = options.auditor;
     this.remoteAddress = options.socket.remoteAddress ?? '';
     this.remotePort = options.socket.remotePort ?? 0;
     this.decoder = new FrameDecoder(options.limits.requestBytesMax);
@@ -447,6 +459,14 @@ export class Connection {
         if (!this.encodeInto(slot, handler, header, responseVersion, throttled)) return;
       }
       this.mute(throttleMs);
+    }
+    if (
+      this.auditor !== undefined &&
+      slot.context !== undefined &&
+      result !== NO_RESPONSE &&
+      result !== CLOSE_CONNECTION
+    ) {
+      this.auditor.requestAnswered(slot.context, slot.request, result);
     }
     if (this.observer !== undefined) {
       this.observer.requestAnswered({
