@@ -18,6 +18,7 @@ import { statfsSync } from 'node:fs';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 import { errorName } from '../protocol/errors.js';
+import { ScrapedGaugeFamilies } from './scraped-gauges.js';
 import type { FileIo, LogFile } from '../storage/file-io.js';
 
 export interface PartitionSnapshot {
@@ -126,40 +127,27 @@ export class BrokerMetrics implements TopicTraffic {
       registers,
     });
 
-    const partitionGauges: ReadonlyArray<[string, string, (p: PartitionSnapshot) => number]> = [
-      [
-        'brook_partition_log_start_offset',
-        'First offset still in the log.',
-        (p) => p.logStartOffset,
+    // The per-partition families are the bulk of a scrape (five series per partition): they are
+    // filled by one walk of the partitions and keep their label text between scrapes.
+    new ScrapedGaugeFamilies({
+      families: [
+        { name: 'brook_partition_log_start_offset', help: 'First offset still in the log.' },
+        { name: 'brook_partition_log_end_offset', help: 'Offset the next record will get.' },
+        { name: 'brook_partition_high_watermark', help: 'Offset up to which consumers may read.' },
+        { name: 'brook_partition_log_size_bytes', help: "Bytes of the partition's segments." },
+        { name: 'brook_partition_log_segments', help: 'Segments of the partition.' },
       ],
-      ['brook_partition_log_end_offset', 'Offset the next record will get.', (p) => p.logEndOffset],
-      [
-        'brook_partition_high_watermark',
-        'Offset up to which consumers may read.',
-        (p) => p.highWatermark,
-      ],
-      ['brook_partition_log_size_bytes', "Bytes of the partition's segments.", (p) => p.sizeBytes],
-      ['brook_partition_log_segments', 'Segments of the partition.', (p) => p.segments],
-    ];
-    // prom-client calls each gauge's collect() while gathering. The first gauge's fills them all,
-    // so a scrape walks the partitions once.
-    const gauges: Gauge<'topic' | 'partition'>[] = partitionGauges.map(
-      ([name, help], index) =>
-        new Gauge({
-          name,
-          help,
-          labelNames: ['topic', 'partition'],
-          registers,
-          collect: index === 0 ? () => fillPartitions() : undefined,
-        }),
-    );
-    const fillPartitions = (): void => {
-      for (const gauge of gauges) gauge.reset();
-      for (const snapshot of sources.partitions()) {
-        const labels = { topic: snapshot.topic, partition: String(snapshot.partition) };
-        partitionGauges.forEach(([, , value], index) => gauges[index].set(labels, value(snapshot)));
-      }
-    };
+      labelNames: ['topic', 'partition'],
+      registers,
+      fill: (set) => {
+        for (const p of sources.partitions()) {
+          set(
+            [p.topic, p.partition],
+            [p.logStartOffset, p.logEndOffset, p.highWatermark, p.sizeBytes, p.segments],
+          );
+        }
+      },
+    });
     // A single broker holds every replica it has, so none is under-replicated or offline. The
     // series exist now so the alert rules and dashboards work unchanged once cluster mode fills them.
     new Gauge({
@@ -173,12 +161,27 @@ export class BrokerMetrics implements TopicTraffic {
       },
     });
 
-    const groupLag = new Gauge({
-      name: 'brook_consumer_group_lag',
-      help: "Records between a group's committed offset and the high watermark, per partition.",
+    // One pass over the groups, run when the lag family is gathered, fills all three families.
+    new ScrapedGaugeFamilies({
+      families: [
+        {
+          name: 'brook_consumer_group_lag',
+          help: "Records between a group's committed offset and the high watermark, per partition.",
+        },
+      ],
       labelNames: ['group', 'topic', 'partition'],
       registers,
-      collect: () => fillGroups(),
+      fill: (set) => {
+        groupMembers.reset();
+        groupState.reset();
+        for (const group of sources.groups()) {
+          groupMembers.set({ group: group.group }, group.members);
+          groupState.set({ group: group.group, state: group.state }, 1);
+          for (const { topic, partition, lag } of group.lag) {
+            set([group.group, topic, partition], [lag]);
+          }
+        }
+      },
     });
     const groupMembers = new Gauge({
       name: 'brook_consumer_group_members',
@@ -192,19 +195,6 @@ export class BrokerMetrics implements TopicTraffic {
       labelNames: ['group', 'state'],
       registers,
     });
-    // One pass over the groups, run by the lag gauge's collect, fills all three.
-    const fillGroups = (): void => {
-      groupLag.reset();
-      groupMembers.reset();
-      groupState.reset();
-      for (const group of sources.groups()) {
-        groupMembers.set({ group: group.group }, group.members);
-        groupState.set({ group: group.group, state: group.state }, 1);
-        for (const { topic, partition, lag } of group.lag) {
-          groupLag.set({ group: group.group, topic, partition: String(partition) }, lag);
-        }
-      }
-    };
 
     new Gauge({
       name: 'brook_connections',
