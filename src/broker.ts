@@ -110,6 +110,7 @@ import { ReplicaManager } from './replica/replica-manager.js';
 import { type BrookServer, startServer } from './server/server.js';
 import { serverLimitsFromConfig } from './server/limits.js';
 import type { ServerLogger } from './server/logger.js';
+import { RequestLog } from './server/request-log.js';
 import { auditedRegistry } from './handlers/shared/admin-audit.js';
 import {
   type LogLevel,
@@ -775,6 +776,11 @@ async function assemble(
       limits: serverLimitsFromConfig(config),
       logger: componentLogger(logger, 'server'),
       observer: observed?.metrics,
+      requestLog: new RequestLog({
+        logger: componentLogger(logger, 'request'),
+        allRequests: config.requestLogEnabled,
+        slowMs: config.requestLogSlowMs,
+      }),
       security: listenerSecurity(config, credentials),
       throttler: clientQuotas,
       connectionCreationRateOf: (address) => clientQuotas.connectionCreationRateOf(address),
