@@ -19,6 +19,7 @@
 import { Kafka, logLevel } from 'kafkajs';
 import { startBroker, type Broker } from '../src/broker.js';
 import { BrokerMetrics, errorCodesIn } from '../src/observability/metrics.js';
+import { singleBrokerReplication } from '../src/observability/replication-metrics.js';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 
@@ -66,6 +67,7 @@ async function syntheticScrapeBench(): Promise<void> {
     groups: () => groups,
     connections: () => 100,
     logDirs: () => ['.'],
+    replication: () => singleBrokerReplication(partitions.length),
   });
   const times: number[] = [];
   // CPU time is the steadier figure on a shared machine: wall time adds whatever else ran.
@@ -178,7 +180,13 @@ async function produceRate(withMetrics: boolean): Promise<number> {
  */
 function perRequestCostMicros(): number {
   const metrics = new BrokerMetrics(
-    { partitions: () => [], groups: () => [], connections: () => 0, logDirs: () => [] },
+    {
+      partitions: () => [],
+      groups: () => [],
+      connections: () => 0,
+      logDirs: () => [],
+      replication: () => singleBrokerReplication(0),
+    },
     { processMetrics: false },
   );
   const response = {

@@ -18,6 +18,7 @@ import { statfsSync } from 'node:fs';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 import { errorName } from '../protocol/errors.js';
+import type { ReplicationSnapshot } from './replication-metrics.js';
 import { ScrapedGaugeFamilies } from './scraped-gauges.js';
 import type { FileIo, LogFile } from '../storage/file-io.js';
 
@@ -46,6 +47,8 @@ export interface MetricsSources {
   connections(): number;
   /** The log directories, for their free and total space. */
   logDirs(): readonly string[];
+  /** Replication as this broker sees it (replication-metrics.ts). */
+  replication(): ReplicationSnapshot;
 }
 
 /** What the data-path handlers report: records and bytes in and out per topic. */
@@ -80,6 +83,8 @@ export class BrokerMetrics implements TopicTraffic {
   private readonly bytesOut: Counter<'topic'>;
   private readonly fsyncs: Histogram;
   private readonly connectionsRefused: Counter<'limit'>;
+  private readonly isrShrinks: Counter;
+  private readonly isrExpands: Counter;
 
   constructor(sources: MetricsSources, options: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -148,17 +153,80 @@ export class BrokerMetrics implements TopicTraffic {
         }
       },
     });
-    // A single broker holds every replica it has, so none is under-replicated or offline. The
-    // series exist now so the alert rules and dashboards work unchanged once cluster mode fills them.
+    // Replication, read once per scrape by the first of these gauges (they are gathered in the
+    // order they are registered) and shared by the rest.
+    let replication: ReplicationSnapshot | null = null;
     new Gauge({
       name: 'brook_partitions',
-      help: 'Partitions in a replication state: under_replicated, offline, under_min_isr.',
+      help: 'Partitions in a replication state: under_replicated and under_min_isr (counted by their leader), offline (no live leader; counted by the active controller).',
       labelNames: ['state'],
       registers,
       collect() {
-        for (const state of ['under_replicated', 'offline', 'under_min_isr'])
-          this.set({ state }, 0);
+        replication = sources.replication();
+        this.set({ state: 'under_replicated' }, replication.underReplicated);
+        this.set({ state: 'under_min_isr' }, replication.underMinIsr);
+        this.set({ state: 'offline' }, replication.offline);
       },
+    });
+    new Gauge({
+      name: 'brook_replica_partitions',
+      help: 'Partitions this broker holds a replica of (Kafka: PartitionCount).',
+      registers,
+      collect() {
+        this.set(replication?.partitions ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'brook_leader_partitions',
+      help: 'Partitions this broker leads (Kafka: LeaderCount).',
+      registers,
+      collect() {
+        this.set(replication?.leaders ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'brook_controller_active',
+      help: 'In a cluster: 1 on the active controller, 0 on the other brokers (Kafka: ActiveControllerCount).',
+      registers,
+      collect() {
+        this.reset();
+        if (replication?.activeController != null) this.set(replication.activeController ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'brook_replica_fetcher_connected',
+      help: 'In a cluster: 1 while the replica fetcher is connected to a leader broker it follows, else 0.',
+      labelNames: ['leader'],
+      registers,
+      collect() {
+        this.reset();
+        for (const { leaderId, connected } of replication?.fetcherConnections ?? [])
+          this.set({ leader: String(leaderId) }, connected ? 1 : 0);
+      },
+    });
+    new ScrapedGaugeFamilies({
+      families: [
+        {
+          name: 'brook_partition_follower_lag_records',
+          help: "On a partition's leader: records between its log end and each follower's fetch offset.",
+        },
+      ],
+      labelNames: ['topic', 'partition', 'follower'],
+      registers,
+      fill: (set) => {
+        for (const lag of replication?.followerLags ?? [])
+          set([lag.topic, lag.partition, lag.follower], [lag.lagRecords]);
+      },
+    });
+    this.isrShrinks = new Counter({
+      name: 'brook_isr_shrinks_total',
+      help: 'Times the ISR of a partition led here got smaller (Kafka: IsrShrinksPerSec).',
+      registers,
+    });
+    this.isrExpands = new Counter({
+      name: 'brook_isr_expands_total',
+      help: 'Times the ISR of a partition led here got larger (Kafka: IsrExpandsPerSec).',
+      registers,
     });
 
     // One pass over the groups, run when the lag family is gathered, fills all three families.
@@ -245,6 +313,11 @@ export class BrokerMetrics implements TopicTraffic {
         this.registry.removeSingleMetric(`brook_nodejs_${name}`);
       }
     }
+  }
+
+  /** The ISR of a partition this broker leads changed (replication-metrics.ts watches it). */
+  isrChanged(change: 'shrink' | 'expand'): void {
+    (change === 'shrink' ? this.isrShrinks : this.isrExpands).inc();
   }
 
   connectionRefused(limit: string): void {
