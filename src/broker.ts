@@ -28,7 +28,7 @@ import {
   TransactionCoordinator,
 } from './coordinator/txn/transaction-coordinator.js';
 import { ProducerIdManager, fileProducerIdBlocks } from './coordinator/txn/producer-id-manager.js';
-import { writeMarker } from './coordinator/txn/state-topic.js';
+import { writeMarkersLocally } from './coordinator/txn/state-topic.js';
 import { createAddOffsetsToTxnHandler } from './handlers/add-offsets-to-txn.js';
 import { createAddPartitionsToTxnHandler } from './handlers/add-partitions-to-txn.js';
 import { createDescribeProducersHandler } from './handlers/describe-producers.js';
@@ -104,6 +104,11 @@ import {
 } from './observability/replication-metrics.js';
 import { clusterReplication, watchIsrChanges } from './cluster/replication-status.js';
 import { CoordinatorLeadership } from './coordinator/coordinator-leadership.js';
+import {
+  appendMarkerAsLeader,
+  type MarkerAppendPorts,
+  TransactionMarkerSender,
+} from './cluster/marker-sender.js';
 import {
   type InternalTopicPorts,
   type InternalTopicStorage,
@@ -317,6 +322,7 @@ async function assemble(
   let coordinator: GroupCoordinator | undefined;
   let transactionCoordinator: TransactionCoordinator | undefined;
   let coordinatorLeadership: CoordinatorLeadership | null = null;
+  let markerSender: TransactionMarkerSender | null = null;
   let shareEngine: ShareEngine | undefined;
   let pushApi: PushApi | undefined;
   try {
@@ -534,6 +540,10 @@ async function assemble(
         },
       },
     );
+    const minInsyncReplicasOf = (topic: string): number =>
+      Number(
+        replicas.topic(topic)?.metadata.configs['min.insync.replicas'] ?? config.minInsyncReplicas,
+      );
     const registry = new HandlerRegistry();
     registry
       .register(
@@ -542,11 +552,7 @@ async function assemble(
           traffic: observed?.metrics,
           leadership,
           storageQuotaRefusal: (topic, bytes) => storageQuotas.refusal(topic, bytes),
-          minInsyncReplicasOf: (topic) =>
-            Number(
-              replicas.topic(topic)?.metadata.configs['min.insync.replicas'] ??
-                config.minInsyncReplicas,
-            ),
+          minInsyncReplicasOf,
         }),
       )
       .register(
@@ -686,8 +692,26 @@ async function assemble(
       .register(createAlterClientQuotasHandler(clientQuotas));
     // Transactions and idempotent producers (issue 5).
     const groupCoordinator = coordinator;
+    // Cluster mode: a partition this broker holds no replica of is in a transaction all the same.
     const partitionExists = (topic: string, partition: number): boolean =>
-      replicas.partition(topic, partition) !== undefined;
+      cluster === null
+        ? replicas.partition(topic, partition) !== undefined
+        : (cluster.store.topics().get(topic)?.partitions.length ?? 0) > partition;
+    // Markers are appended by each partition's leader, as a produce with acks=all; in cluster
+    // mode the coordinator sends them there (marker-sender.ts), on one broker it appends them.
+    const markerAppendPorts: MarkerAppendPorts = { replicas, leadership, minInsyncReplicasOf };
+    markerSender =
+      cluster === null
+        ? null
+        : new TransactionMarkerSender({
+            brokerId: config.nodeId,
+            view: cluster.store,
+            connector: interBrokerConnector(cluster.store, interBrokerSettings(config)),
+            appendLocally: (topic, partition, batch) =>
+              appendMarkerAsLeader(markerAppendPorts, topic, partition, batch),
+            log: (message) => componentLogger(logger, 'transactions').warn(message),
+          });
+    const runningMarkerSender = markerSender;
     transactionCoordinator = new TransactionCoordinator(
       {
         stateTopic: transactionStateTopic,
@@ -697,7 +721,16 @@ async function assemble(
             : (size) => cluster.store.claimProducerIdBlock(size),
         ),
         partitionExists,
-        writeMarker: (topic, partition, batch) => writeMarker(replicas, topic, partition, batch),
+        writeMarkers: (markers, signal) =>
+          runningMarkerSender === null
+            ? writeMarkersLocally(replicas, markers)
+            : runningMarkerSender.write(markers, signal),
+        coordinatorEpoch:
+          cluster === null
+            ? undefined
+            : (partition) =>
+                cluster.store.partitionState(TRANSACTION_STATE_TOPIC_NAME, partition)
+                  ?.leaderEpoch ?? 0,
         commitOffsets: (groupId, offsets) =>
           groupCoordinator.commitTransactionalOffsets(groupId, offsets),
         node,
@@ -765,7 +798,7 @@ async function assemble(
       .register(createDescribeProducersHandler({ replicas }))
       .register(createDescribeTransactionsHandler(transactionCoordinator))
       .register(createListTransactionsHandler(transactionCoordinator))
-      .register(createWriteTxnMarkersHandler({ replicas }));
+      .register(createWriteTxnMarkersHandler(markerAppendPorts));
     const credentials = new LocalCredentialStore(cluster?.userSettings ?? metadata);
     registry
       .register(createSaslHandshakeHandler())
@@ -901,6 +934,7 @@ async function assemble(
           // holding the server's shutdown grace period.
           runningCoordinator.close();
           runningTransactionCoordinator.close();
+          runningMarkerSender?.close();
           await runningServer.stop();
           runningPushApi?.close();
           runningShareEngine?.close();
@@ -928,6 +962,7 @@ async function assemble(
     await server?.stop().catch(() => undefined);
     coordinator?.close();
     transactionCoordinator?.close();
+    markerSender?.close();
     pushApi?.close();
     shareEngine?.close();
     await logManager.close().catch(() => undefined);

@@ -76,6 +76,7 @@ export const brookErrorCodes = {
   BROOK_CLUSTER_UNKNOWN_TOPIC: 'a cluster topic change named a missing topic',
   BROOK_CLUSTER_TIMED_OUT: 'a topic change written to etcd that this broker did not apply in time',
   BROOK_CLUSTER_METADATA_CORRUPT: 'a value read from etcd is not what Brook writes there',
+  BROOK_CLUSTER_MARKER_REFUSED: 'a partition leader refused a transaction marker for good',
 
   // Coordinators and admin requests (src/coordinator, src/handlers).
   BROOK_OFFSETS_RECORD: 'a __consumer_offsets key or value this version cannot read',
