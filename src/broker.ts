@@ -102,6 +102,11 @@ import {
   type GroupSnapshot,
   type PartitionSnapshot,
 } from './observability/metrics.js';
+import {
+  type ReplicationSnapshot,
+  singleBrokerReplication,
+} from './observability/replication-metrics.js';
+import { clusterReplication, watchIsrChanges } from './cluster/replication-status.js';
 import { CoordinatorLeadership } from './coordinator/coordinator-leadership.js';
 import {
   appendMarkerAsLeader,
@@ -121,6 +126,7 @@ import { ReplicaManager } from './replica/replica-manager.js';
 import { type BrookServer, startServer } from './server/server.js';
 import { serverLimitsFromConfig } from './server/limits.js';
 import type { ServerLogger } from './server/logger.js';
+import { RequestLog } from './server/request-log.js';
 import { auditedRegistry } from './handlers/shared/admin-audit.js';
 import {
   type LogLevel,
@@ -850,12 +856,40 @@ async function assemble(
       limits: serverLimitsFromConfig(config),
       logger: componentLogger(logger, 'server'),
       observer: observed?.metrics,
+      requestLog: new RequestLog({
+        logger: componentLogger(logger, 'request'),
+        allRequests: config.requestLogEnabled,
+        slowMs: config.requestLogSlowMs,
+      }),
       security: listenerSecurity(config, credentials, oauthBearer),
       throttler: clientQuotas,
       auditor: auditLog === null ? undefined : new AuditRequests(auditLog),
       connectionCreationRateOf: (address) => clientQuotas.connectionCreationRateOf(address),
     });
-    observed?.attach({ replicas, groups: coordinator, server });
+    observed?.attach({
+      replicas,
+      groups: coordinator,
+      server,
+      replication:
+        cluster === null
+          ? () => singleBrokerReplication(localPartitionCount(replicas))
+          : () =>
+              clusterReplication({
+                brokerId: config.nodeId,
+                view: cluster.store,
+                partition: (topic, index) => replicas.partition(topic, index),
+                minInsyncReplicasOf: (topic) =>
+                  Number(
+                    cluster.store.topics().get(topic)?.configs['min.insync.replicas'] ??
+                      config.minInsyncReplicas,
+                  ),
+                fetcherConnections: () => runningReplicaFetcher?.leaderConnections() ?? [],
+              }),
+      isrChanges:
+        cluster === null
+          ? undefined
+          : (changed) => watchIsrChanges(config.nodeId, cluster.store, changed),
+    });
     webConsole?.attach({
       registry: servedRegistry,
       replicas,
@@ -994,23 +1028,30 @@ interface ObservedParts {
   readonly metrics: BrokerMetrics;
   readonly routes: ReadonlyMap<string, HttpRoute>;
   /** The broker serves: the metrics may read its parts, and /readyz says ready. */
-  attach(parts: { replicas: ReplicaManager; groups: GroupCoordinator; server: BrookServer }): void;
+  attach(parts: ObservedBrokerParts): void;
   /** The broker stops: /readyz says so at once, before the listeners close. */
   detach(): void;
 }
 
+interface ObservedBrokerParts {
+  readonly replicas: ReplicaManager;
+  readonly groups: GroupCoordinator;
+  readonly server: BrookServer;
+  readonly replication: () => ReplicationSnapshot;
+  /** Cluster mode: starts counting ISR changes; returns the function that stops it. */
+  readonly isrChanges?: (changed: (change: 'shrink' | 'expand') => void) => () => void;
+}
+
 function observedParts(logDirs: readonly string[]): ObservedParts {
-  let parts: {
-    replicas: ReplicaManager;
-    groups: GroupCoordinator;
-    server: BrookServer;
-  } | null = null;
+  let parts: ObservedBrokerParts | null = null;
+  let stopIsrChanges: (() => void) | undefined;
   let phase: 'recovering' | 'ready' | 'stopping' = 'recovering';
   const metrics = new BrokerMetrics({
     partitions: () => (parts === null ? [] : partitionSnapshots(parts.replicas)),
     groups: () => (parts === null ? [] : groupSnapshots(parts.groups)),
     connections: () => parts?.server.connectionCount ?? 0,
     logDirs: () => logDirs,
+    replication: () => parts?.replication() ?? singleBrokerReplication(0),
   });
   const routes = new Map<string, HttpRoute>([
     ['/metrics', async () => ({ status: 200, ...(await metrics.scrape()) })],
@@ -1022,12 +1063,21 @@ function observedParts(logDirs: readonly string[]): ObservedParts {
     routes,
     attach(attached) {
       parts = attached;
+      stopIsrChanges = attached.isrChanges?.((change) => metrics.isrChanged(change));
       phase = 'ready';
     },
     detach() {
       phase = 'stopping';
+      stopIsrChanges?.();
     },
   };
+}
+
+function localPartitionCount(replicas: ReplicaManager): number {
+  let count = 0;
+  for (const topic of replicas.topics())
+    for (const partition of topic.partitions) if (partition !== undefined) count++;
+  return count;
 }
 
 function* partitionSnapshots(replicas: ReplicaManager): Iterable<PartitionSnapshot> {

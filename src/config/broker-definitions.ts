@@ -160,6 +160,25 @@ const definitions = [
     dynamic: false,
   },
   {
+    name: 'request.log.enabled',
+    field: 'requestLogEnabled',
+    type: 'boolean',
+    defaultValue: false,
+    documentation:
+      'Log every answered request at info (component "request"): API, version, correlation and client id, principal, client address, listener, sizes, total/queue/local/remote/response-queue/send times and error codes; never payloads.',
+    dynamic: false,
+  },
+  {
+    name: 'request.log.slow.ms',
+    field: 'requestLogSlowMs',
+    type: 'long',
+    defaultValue: 5000,
+    minimum: 0,
+    documentation:
+      "Log a request at warn when it took longer than this beyond the wait it asked for (a Fetch's max wait, a JoinGroup's rebalance timeout), at most 10 lines a second; 0 = never.",
+    dynamic: false,
+  },
+  {
     name: 'listener.security.protocol.map',
     type: 'list',
     defaultValue: [

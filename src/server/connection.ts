@@ -48,11 +48,16 @@ import type { ConnectionAuthentication } from '../security/connection-authentica
 import { FrameDecoder } from './frame-decoder.js';
 import type { ServerLimits } from './limits.js';
 import type { ServerLogger } from './logger.js';
+import type { RequestLog } from './request-log.js';
 
 interface PendingResponse {
   readonly requestBytes: number;
+  /** performance.now() when the request's frame arrived, for the request log's queue time. */
+  readonly receivedMs: number;
   /** performance.now() when the request's frame was taken, for the request-latency metric. */
   readonly startedMs: number;
+  /** performance.now() when the handler's answer was encoded; 0 until then. */
+  answeredMs: number;
   ready: boolean;
   /** The handler asked for the connection to close once this slot reaches the head. */
   closeConnection: boolean;
@@ -67,6 +72,10 @@ interface PendingResponse {
   startThrottleMs: number;
   /** A request whose handler waits until this slot is at the head of `pending` (Metadata). */
   startAtHead?: () => void;
+  /** The throttle the response carried. */
+  throttleMs: number;
+  /** The handler's response object, kept for the request log. */
+  response: unknown;
 }
 
 /** Requests answered from the state at the time they are answered, not at their arrival. */
@@ -88,6 +97,8 @@ export interface ConnectionOptions {
   readonly throttler?: RequestThrottler;
   /** The audit log: told of every answered request; none when the audit log is off. */
   readonly auditor?: RequestAuditor;
+  /** Told of answered requests it wants (all, or the slow ones); none when it writes nothing. */
+  readonly requestLog?: RequestLog;
 }
 
 /** What the server knows of a request once its response is ready, for client quotas. */
@@ -142,11 +153,14 @@ export class Connection {
   private readonly authentication: ConnectionAuthentication | undefined;
   private readonly throttler: RequestThrottler | undefined;
   private readonly auditor: RequestAuditor | undefined;
+  private readonly requestLog: RequestLog | undefined;
   private readonly decoder: FrameDecoder;
   private readonly abortController = new AbortController();
 
   /** Frames received but not yet started because the in-flight limits were reached. */
   private readonly receivedFrames: Buffer[] = [];
+  /** When each of `receivedFrames` arrived (performance.now()), in the same order. */
+  private readonly receivedFrameTimesMs: number[] = [];
   /** Requests in arrival order whose responses are not yet written. */
   private readonly pending: PendingResponse[] = [];
   /** Request bytes of `pending` plus response bytes encoded but not yet handed to the socket. */
@@ -176,6 +190,7 @@ export class Connection {
     this.authentication = options.authentication;
     this.throttler = options.throttler;
     this.auditor = options.auditor;
+    this.requestLog = options.requestLog?.enabled === true ? options.requestLog : undefined;
     this.remoteAddress = options.socket.remoteAddress ?? '';
     this.remotePort = options.socket.remotePort ?? 0;
     this.decoder = new FrameDecoder(options.limits.requestBytesMax);
@@ -234,7 +249,11 @@ export class Connection {
       this.decoder.frameBytesMax = this.authentication.frameBytesMax(this.limits.requestBytesMax);
     }
     try {
-      this.decoder.push(chunk, (frame) => this.receivedFrames.push(frame));
+      const receivedMs = this.lastActivityMs;
+      this.decoder.push(chunk, (frame) => {
+        this.receivedFrames.push(frame);
+        this.receivedFrameTimesMs.push(receivedMs);
+      });
     } catch (error) {
       this.close(`invalid frame: ${(error as Error).message}`);
       return;
@@ -263,8 +282,9 @@ export class Connection {
         !this.overLimits()
       ) {
         const frame = this.receivedFrames.shift()!;
+        const receivedMs = this.receivedFrameTimesMs.shift()!;
         try {
-          this.onFrame(frame);
+          this.onFrame(frame, receivedMs);
         } catch (error) {
           // A throw here would escape a socket event and take the process down; a bug in one
           // request's handling must cost at most its connection.
@@ -287,9 +307,9 @@ export class Connection {
     return this.pending.length >= this.limits.inFlightRequestsMax;
   }
 
-  private onFrame(frame: Buffer): void {
+  private onFrame(frame: Buffer, receivedMs: number): void {
     if (this.authentication?.expectsRawToken === true) {
-      this.onRawSaslToken(frame);
+      this.onRawSaslToken(frame, receivedMs);
       return;
     }
     const reader = new Reader(frame);
@@ -319,7 +339,8 @@ export class Connection {
         // the handler sees an empty v0 request (v0 has no fields), as Kafka's does.
         const emptyRequest = api.request.decode(new Reader(Buffer.alloc(0)), 0);
         const context = this.context(header);
-        const slot = this.enqueue(frame.length);
+        const slot = this.enqueue(frame.length, receivedMs);
+        slot.context = context;
         this.complete(
           slot,
           handler,
@@ -348,7 +369,7 @@ export class Connection {
     }
 
     const context = this.context(header);
-    const slot = this.enqueue(frame.length);
+    const slot = this.enqueue(frame.length, receivedMs);
     slot.context = context;
     slot.request = request;
     if (this.throttler !== undefined) {
@@ -415,16 +436,20 @@ export class Connection {
     };
   }
 
-  private enqueue(requestBytes: number): PendingResponse {
+  private enqueue(requestBytes: number, receivedMs: number): PendingResponse {
     const slot: PendingResponse = {
       requestBytes,
+      receivedMs,
       startedMs: performance.now(),
+      answeredMs: 0,
       ready: false,
       closeConnection: false,
       chunks: [],
       responseBytes: 0,
       handlerMs: 0,
       startThrottleMs: 0,
+      throttleMs: 0,
+      response: undefined,
     };
     this.pending.push(slot);
     this.inFlightBytes += requestBytes;
@@ -468,11 +493,14 @@ export class Connection {
     ) {
       this.auditor.requestAnswered(slot.context, slot.request, result);
     }
+    slot.answeredMs = performance.now();
+    slot.throttleMs = throttleMs;
+    if (this.requestLog !== undefined) slot.response = result;
     if (this.observer !== undefined) {
       this.observer.requestAnswered({
         api: this.apiMessages.get(header.apiKey)?.name ?? String(header.apiKey),
         version: responseVersion,
-        seconds: (performance.now() - slot.startedMs) / 1000,
+        seconds: (slot.answeredMs - slot.startedMs) / 1000,
         errorCodes: typeof result === 'object' && result !== null ? errorCodesIn(result) : [],
       });
     }
@@ -485,9 +513,9 @@ export class Connection {
    * request header, and reads the broker's challenges framed the same way; a failed exchange is
    * answered by closing the connection.
    */
-  private onRawSaslToken(token: Buffer): void {
+  private onRawSaslToken(token: Buffer, receivedMs: number): void {
     const authentication = this.authentication!;
-    const slot = this.enqueue(token.length);
+    const slot = this.enqueue(token.length, receivedMs);
     authentication.rawToken(token).then(
       (challenge) => {
         if (this.closing) return;
@@ -618,7 +646,8 @@ export class Connection {
     while (this.pending.length > 0 && this.pending[0].ready) {
       const slot = this.pending.shift()!;
       this.inFlightBytes -= slot.requestBytes + slot.responseBytes;
-      for (const chunk of slot.chunks) this.socket.write(chunk);
+      if (this.requestLog !== undefined && slot.context !== undefined) this.writeLogged(slot);
+      else for (const chunk of slot.chunks) this.socket.write(chunk);
       if (slot.closeConnection) {
         this.socket.uncork();
         this.finish();
@@ -639,6 +668,46 @@ export class Connection {
       for (const resolve of this.drainedWaiters.splice(0)) resolve();
     }
     this.updateFlowControl();
+  }
+
+  /**
+   * Writes a response the request log may want; if it does, its line is written once the socket
+   * has taken the last byte (Kafka's send time), or at once when nothing is sent.
+   */
+  private writeLogged(slot: PendingResponse): void {
+    const requestLog = this.requestLog!;
+    const context = slot.context!;
+    const writtenMs = performance.now();
+    const chunks = slot.chunks;
+    if (!requestLog.wants(context.apiKey, slot.request, writtenMs - slot.receivedMs)) {
+      for (const chunk of chunks) this.socket.write(chunk);
+      return;
+    }
+    const log = (sentMs: number | undefined): void =>
+      requestLog.write({
+        context,
+        request: slot.request,
+        response: slot.response,
+        requestBytes: slot.requestBytes,
+        responseBytes: slot.responseBytes,
+        throttleMs: slot.throttleMs,
+        times: {
+          receivedMs: slot.receivedMs,
+          startedMs: slot.startedMs,
+          localMs: slot.handlerMs,
+          answeredMs: slot.answeredMs,
+          writtenMs,
+          sentMs,
+        },
+      });
+    if (chunks.length === 0) {
+      log(undefined);
+      return;
+    }
+    for (let index = 0; index < chunks.length - 1; index++) this.socket.write(chunks[index]);
+    this.socket.write(chunks[chunks.length - 1], (error) =>
+      log(error === null || error === undefined ? performance.now() : undefined),
+    );
   }
 
   /**
@@ -726,6 +795,7 @@ export class Connection {
     this.muteTimer = null;
     this.pending.length = 0;
     this.receivedFrames.length = 0;
+    this.receivedFrameTimesMs.length = 0;
     this.inFlightBytes = 0;
     for (const resolve of this.drainedWaiters.splice(0)) resolve();
   }

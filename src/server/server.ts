@@ -25,6 +25,7 @@ import {
 import { type ServerLimits, defaultServerLimits } from './limits.js';
 import { asLogger } from '../util/logger.js';
 import { type ServerLogger, stderrLogger } from './logger.js';
+import type { RequestLog } from './request-log.js';
 
 export interface ServerOptions {
   readonly listeners: readonly ListenerAddress[];
@@ -37,6 +38,8 @@ export interface ServerOptions {
   readonly observer?: ServerObserver;
   /** Client quotas: how long to throttle a client after each request. */
   readonly throttler?: RequestThrottler;
+  /** The request log (every request, or the slow ones); none: nothing is logged per request. */
+  readonly requestLog?: RequestLog;
   /** An `ip` client quota's connection_creation_rate for an address, if one applies. */
   readonly connectionCreationRateOf?: (address: string) => number | undefined;
   /** Each listener's security by listener name; PLAINTEXT for a listener not named. */
@@ -178,6 +181,7 @@ export async function startServer(options: ServerOptions): Promise<BrookServer> 
       authentication,
       throttler: options.throttler,
       auditor: options.auditor,
+      requestLog: options.requestLog,
     });
     connections.add(connection);
     logger.debug('connection opened', {
