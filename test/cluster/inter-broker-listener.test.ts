@@ -143,57 +143,47 @@ describe('the inter-broker listener', () => {
       );
     }
 
-    // A produce to a follower is refused with the leader's CLIENT address (KIP-951).
-    const answer = await callBroker<ProduceResponse>(
+    // A produce to a follower is refused with the leader's address on the listener it came in
+    // on (KIP-951): CLIENT through CLIENT, REPLICATION through REPLICATION.
+    const produceOne = async (): Promise<unknown> => ({
+      transactionalId: null,
+      acks: 1,
+      timeoutMs: 5000,
+      topicData: [
+        {
+          name: 'replicated',
+          partitionData: [
+            { index: 0, records: await makeBatch({ seed: 1, recordsCount: 1, valueBytes: 16 }) },
+          ],
+        },
+      ],
+    });
+    const leaderHint = (answer: ProduceResponse): number[][] => {
+      assert.equal(
+        answer.responses[0]!.partitionResponses[0]!.errorCode,
+        ErrorCode.NOT_LEADER_OR_FOLLOWER,
+      );
+      return answer.nodeEndpoints.map((node) => [node.nodeId, node.port]);
+    };
+    const onClient = await callBroker<ProduceResponse>(
       clientAddress(brokers[1]!),
       ApiKey.Produce,
       10,
-      {
-        transactionalId: null,
-        acks: 1,
-        timeoutMs: 5000,
-        topicData: [
-          {
-            name: 'replicated',
-            partitionData: [
-              { index: 0, records: await makeBatch({ seed: 1, recordsCount: 1, valueBytes: 16 }) },
-            ],
-          },
-        ],
-      },
+      await produceOne(),
     );
-    assert.equal(
-      answer.responses[0]!.partitionResponses[0]!.errorCode,
-      ErrorCode.NOT_LEADER_OR_FOLLOWER,
-    );
-    assert.deepEqual(
-      answer.nodeEndpoints.map((node) => [node.nodeId, node.port]),
-      [[1, portOn(brokers[0]!, 'CLIENT')]],
-    );
-    // The same asked on REPLICATION names the leader's REPLICATION port.
+    assert.deepEqual(leaderHint(onClient), [[1, portOn(brokers[0]!, 'CLIENT')]]);
     const secured = await KafkaConnection.open(`127.0.0.1:${portOn(brokers[1]!, 'REPLICATION')}`, {
       clientId: 'inter-broker-test',
       tls: { ca: readFileSync(certificates.caLocation) },
       sasl: { mechanism: 'SCRAM-SHA-512', username: 'replicator', password: 'replicator-secret' },
     });
     try {
-      const onReplication = await secured.request<ProduceResponse>(ApiKey.Produce, 10, {
-        transactionalId: null,
-        acks: 1,
-        timeoutMs: 5000,
-        topicData: [
-          {
-            name: 'replicated',
-            partitionData: [
-              { index: 0, records: await makeBatch({ seed: 2, recordsCount: 1, valueBytes: 16 }) },
-            ],
-          },
-        ],
-      });
-      assert.deepEqual(
-        onReplication.nodeEndpoints.map((node) => [node.nodeId, node.port]),
-        [[1, portOn(brokers[0]!, 'REPLICATION')]],
+      const onReplication = await secured.request<ProduceResponse>(
+        ApiKey.Produce,
+        10,
+        await produceOne(),
       );
+      assert.deepEqual(leaderHint(onReplication), [[1, portOn(brokers[0]!, 'REPLICATION')]]);
     } finally {
       secured.close();
     }
