@@ -75,6 +75,13 @@ import { createAlterUserScramCredentialsHandler } from './handlers/alter-user-sc
 import { listenerSecurityFromConfig } from './security/broker-security.js';
 import { TlsConfigurationError } from './security/tls-context.js';
 import { LocalCredentialStore } from './security/credential-store.js';
+import { type AclStore, LocalAclStore } from './security/acl-store.js';
+import { Authorizer, parseSuperUsers } from './security/authorizer.js';
+import { EtcdAclStore } from './cluster/etcd-acl-store.js';
+import { createCreateAclsHandler } from './handlers/create-acls.js';
+import { createDescribeAclsHandler } from './handlers/describe-acls.js';
+import { createDeleteAclsHandler } from './handlers/delete-acls.js';
+import { authorizedRegistry } from './handlers/shared/authorization.js';
 import { createAlterClientQuotasHandler } from './handlers/alter-client-quotas.js';
 import { createDescribeClientQuotasHandler } from './handlers/describe-client-quotas.js';
 import { ClientQuotas } from './quota/client-quotas.js';
@@ -289,6 +296,7 @@ async function assemble(
   let topicSync: ClusterTopicSync | null = null;
   let replicaFetcher: ReplicaFetcher | null = null;
   let isrManager: IsrManager | null = null;
+  let etcdAclStore: EtcdAclStore | null = null;
   let advertised: BrokerNode[] = [];
   /** This broker's advertised address per listener name (the first listener's when not found). */
   let advertisedByListener = new Map<string, BrokerNode>();
@@ -747,8 +755,34 @@ async function assemble(
       .register(createSaslAuthenticateHandler())
       .register(createDescribeUserScramCredentialsHandler(credentials))
       .register(createAlterUserScramCredentialsHandler(credentials));
+    // ACLs (authorizer.enabled): in the local metadata document, or in etcd in cluster mode.
+    let aclStore: AclStore | null = null;
+    if (config.authorizerEnabled) {
+      aclStore =
+        cluster === null
+          ? new LocalAclStore(metadata)
+          : (etcdAclStore = await EtcdAclStore.open(cluster.client, cluster.settings.etcdPrefix));
+    }
+    registry
+      .register(createDescribeAclsHandler(aclStore))
+      .register(createCreateAclsHandler(aclStore))
+      .register(createDeleteAclsHandler(aclStore));
     registry.register(createApiVersionsHandler(registry));
-    const servedRegistry = auditedRegistry(registry, componentLogger(logger, 'admin'));
+    const authorizedHandlers =
+      aclStore === null
+        ? registry
+        : authorizedRegistry(registry, {
+            authorizer: new Authorizer(
+              {
+                superUsers: parseSuperUsers(config.superUsers),
+                allowEveryoneIfNoAclFound: config.allowEveryoneIfNoAclFound,
+              },
+              aclStore,
+            ),
+            topicNameById: (topicId) => replicas.topicById(topicId)?.metadata.name,
+            topicExists: (name) => replicas.topic(name) !== undefined,
+          });
+    const servedRegistry = auditedRegistry(authorizedHandlers, componentLogger(logger, 'admin'));
 
     if (shareStateTopic !== null && httpDoor !== undefined) {
       const log = (message: string, error: unknown): void =>
@@ -838,6 +872,7 @@ async function assemble(
           // Replication first: no fetch of ours outlives the logs or waits on a stopping leader.
           await runningIsrManager?.stop();
           await runningReplicaFetcher?.stop();
+          await etcdAclStore?.close();
           await cluster?.leave();
           await runningTopicSync?.stop();
           // Coordinators first: a JoinGroup parked on a rebalance is answered at once instead of
@@ -867,6 +902,7 @@ async function assemble(
     await isrManager?.stop().catch(() => undefined);
     await replicaFetcher?.stop().catch(() => undefined);
     await topicSync?.stop().catch(() => undefined);
+    await etcdAclStore?.close().catch(() => undefined);
     await cluster?.leave().catch(() => undefined);
     await server?.stop().catch(() => undefined);
     coordinator?.close();
