@@ -401,13 +401,17 @@ const guards: ReadonlyMap<number, Guard> = new Map<number, Guard>([
   [ApiKey.WriteTxnMarkers, clusterGuard(AclOperation.CLUSTER_ACTION)],
   [
     ApiKey.InitProducerId,
-    single((request, checks) => {
+    (request, checks) => {
       if (request.transactionalId !== null) {
-        return checks.transactionalId(AclOperation.WRITE, request.transactionalId);
+        return checks.transactionalId(AclOperation.WRITE, request.transactionalId)
+          ? allow
+          : deny(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
       }
       // KIP-679: an idempotent producer needs IdempotentWrite on the cluster or Write on a topic.
-      return checks.cluster(AclOperation.IDEMPOTENT_WRITE) || checks.anyTopic(AclOperation.WRITE);
-    }, ErrorCode.CLUSTER_AUTHORIZATION_FAILED),
+      return checks.cluster(AclOperation.IDEMPOTENT_WRITE) || checks.anyTopic(AclOperation.WRITE)
+        ? allow
+        : deny(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
+    },
   ],
   [ApiKey.AddPartitionsToTxn, addPartitionsToTxnGuard],
   [
