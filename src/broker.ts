@@ -97,6 +97,8 @@ import { openBrokerMembership } from './cluster/broker-membership.js';
 import { ClusterTopicAdmin, ClusterTopicSync } from './cluster/cluster-topics.js';
 import { viewLeadership } from './cluster/partition-leadership.js';
 import { ReplicaFetcher } from './cluster/replica-fetcher.js';
+import { interBrokerConnector, interBrokerSettings } from './cluster/inter-broker-connection.js';
+import { endpointOn } from './metadata/cluster-metadata.js';
 import { IsrManager } from './cluster/isr-manager.js';
 import {
   BrokerMetrics,
@@ -223,12 +225,6 @@ async function assemble(
     warn: (message) => configLogger.warn(message),
     onChange: () => onBrokerConfigChange(),
   });
-  // Client quotas live in the local store even in cluster mode: each broker enforces its own
-  // (AlterClientQuotas reaches one broker), until quotas move to etcd with users and ACLs.
-  const clientQuotas = new ClientQuotas(metadata, {
-    windowCount: config.quotaWindowNum,
-    windowMs: config.quotaWindowSizeSeconds * 1000,
-  });
   const storageConfigOf = (topic: TopicMetadata | undefined): StorageLogConfig =>
     storageLogConfig(brokerConfigs.current(), topic?.configs ?? {});
 
@@ -271,16 +267,32 @@ async function assemble(
     throw error;
   });
   const clusterId = cluster?.store.clusterId ?? metadata.clusterId;
+  // Client quotas and SCRAM credentials: the local metadata store's, or in cluster mode etcd's,
+  // so a quota altered or a user created through any broker holds on all of them.
+  const clientQuotas = new ClientQuotas(cluster?.userSettings ?? metadata, {
+    windowCount: config.quotaWindowNum,
+    windowMs: config.quotaWindowSizeSeconds * 1000,
+  });
+  cluster?.userSettings.onClientQuotasChange(() => clientQuotas.reload());
   // Outside cluster mode the broker is itself, at the address of the listener the client used.
   const clusterBrokers = (context?: RequestContext): BrokerNode[] =>
     cluster === null
       ? [advertisedOn(context)]
-      : [...cluster.store.brokers().values()].map(({ brokerId, host, port, rack }) => ({
-          nodeId: brokerId,
-          host,
-          port,
-          rack,
-        }));
+      : [...cluster.store.brokers().values()].flatMap((broker) => {
+          // A client is told each broker's address on the listener it came in on (Kafka omits
+          // brokers without that listener).
+          const endpoint = endpointOn(broker, context?.listenerName);
+          return endpoint === undefined
+            ? []
+            : [
+                {
+                  nodeId: broker.brokerId,
+                  host: endpoint.host,
+                  port: endpoint.port,
+                  rack: broker.rack,
+                },
+              ];
+        });
 
   // Outside cluster mode this broker is the controller; in it, whichever broker etcd elected.
   const controllerId = (): number =>
@@ -449,6 +461,7 @@ async function assemble(
         brokerId: config.nodeId,
         view: cluster.store,
         replicas,
+        connector: interBrokerConnector(cluster.store, interBrokerSettings(config)),
         log: (message, error) =>
           componentLogger(logger, 'replication').warn(message, { error: String(error) }),
       });
@@ -731,7 +744,14 @@ async function assemble(
     coordinatorLeadership?.start();
     registry
       .register(
-        createFindCoordinatorHandler(groupCoordinator, advertisedOn, transactionCoordinator),
+        createFindCoordinatorHandler(
+          groupCoordinator,
+          (context, nodeId) =>
+            nodeId === config.nodeId
+              ? advertisedOn(context)
+              : clusterBrokers(context).find((broker) => broker.nodeId === nodeId),
+          transactionCoordinator,
+        ),
       )
       .register(createInitProducerIdHandler(transactionCoordinator))
       .register(createAddPartitionsToTxnHandler(transactionCoordinator))
@@ -748,8 +768,7 @@ async function assemble(
       .register(createDescribeTransactionsHandler(transactionCoordinator))
       .register(createListTransactionsHandler(transactionCoordinator))
       .register(createWriteTxnMarkersHandler({ replicas }));
-    // SCRAM credentials live in the local metadata document (cluster mode: etcd, later).
-    const credentials = new LocalCredentialStore(metadata);
+    const credentials = new LocalCredentialStore(cluster?.userSettings ?? metadata);
     registry
       .register(createSaslHandshakeHandler())
       .register(createSaslAuthenticateHandler())
@@ -830,7 +849,11 @@ async function assemble(
     advertisedByListener = new Map(
       advertisedAddressList.map((address, index) => [address.name, advertised[index]]),
     );
-    await cluster?.register(advertised[0].host, advertised[0].port);
+    await cluster?.register(
+      advertised[0].host,
+      advertised[0].port,
+      advertisedAddressList.map(({ name, host, port }) => ({ name, host, port })),
+    );
 
     const runningServer = server;
     const runningHttpDoor = httpDoor;

@@ -7,11 +7,12 @@
 // register() announces the broker and stands for controller once clients can reach it.
 
 import type { Etcd3 } from 'etcd3';
-import type { BrokerEndpoint } from '../metadata/cluster-metadata.js';
+import type { BrokerEndpoint, ListenerEndpoint } from '../metadata/cluster-metadata.js';
 import { BrokerRegistry } from './broker-registry.js';
 import { Controller } from './controller.js';
 import { connectEtcd } from './etcd-client.js';
 import { EtcdMetadataStore, clusterKeys } from './etcd-metadata-store.js';
+import { EtcdUserSettings } from './etcd-user-settings.js';
 import type { ClusterSettings } from './settings.js';
 import { assert } from '../util/assert.js';
 
@@ -46,6 +47,8 @@ export class ClusterMember {
     readonly settings: ClusterSettings,
     readonly client: Etcd3,
     readonly store: EtcdMetadataStore,
+    /** SCRAM credentials and client quotas, the cluster's rather than this broker's. */
+    readonly userSettings: EtcdUserSettings,
     private readonly options: OpenClusterOptions,
   ) {}
 
@@ -62,7 +65,8 @@ export class ClusterMember {
       const store = await EtcdMetadataStore.open(client, settings.etcdPrefix, {
         clusterId: options.clusterId,
       });
-      return new ClusterMember(settings, client, store, options);
+      const userSettings = await EtcdUserSettings.open(client, settings.etcdPrefix);
+      return new ClusterMember(settings, client, store, userSettings, options);
     } catch (error) {
       client.close();
       throw error;
@@ -93,13 +97,18 @@ export class ClusterMember {
   }
 
   /** Registers under a lease (BROKER_ID_IN_USE if a live broker has the id) and stands for controller. */
-  async register(host: string, port: number): Promise<void> {
+  async register(
+    host: string,
+    port: number,
+    listeners?: readonly ListenerEndpoint[],
+  ): Promise<void> {
     const { settings } = this;
     const endpoint: BrokerEndpoint = {
       brokerId: settings.brokerId,
       host,
       port,
       rack: settings.brokerRack,
+      ...(listeners === undefined ? {} : { listeners }),
     };
     const registry = new BrokerRegistry(this.store, endpoint, settings.brokerSessionTimeoutMs);
     await registry.start();
@@ -179,6 +188,7 @@ export class ClusterMember {
   async leave(): Promise<void> {
     await this.registration?.controller.stop();
     await this.registration?.registry.stop();
+    await this.userSettings.close();
     await this.store.close();
     this.client.close();
   }
@@ -190,6 +200,7 @@ export class ClusterMember {
   async abandon(): Promise<void> {
     this.registration?.controller.halt();
     this.registration?.registry.release();
+    await this.userSettings.close().catch(() => undefined);
     await this.store.close().catch(() => undefined);
     this.client.close();
   }

@@ -669,11 +669,31 @@ function parseBroker(value: string, key: string): BrokerEndpoint {
   ) {
     throw new Error(`${key} is not a broker endpoint`);
   }
+  const listeners = parsed.listeners;
+  if (
+    listeners !== undefined &&
+    (!Array.isArray(listeners) ||
+      !listeners.every(
+        (listener) =>
+          typeof listener?.name === 'string' &&
+          typeof listener.host === 'string' &&
+          Number.isInteger(listener.port),
+      ))
+  ) {
+    throw new Error(`${key} has malformed listeners`);
+  }
   return Object.freeze({
     brokerId: parsed.brokerId,
     host: parsed.host,
     port: parsed.port,
     rack: parsed.rack ?? null,
+    ...(listeners === undefined
+      ? {}
+      : {
+          listeners: Object.freeze(
+            listeners.map(({ name, host, port }) => Object.freeze({ name, host, port })),
+          ),
+        }),
   });
 }
 

@@ -31,6 +31,7 @@ import type { OffsetForLeaderEpochResponse } from '../protocol/generated/offset-
 import type { Partition } from '../replica/partition.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
 import { ReplicaState } from '../replica/replica-state.js';
+import type { InterBrokerConnector } from './inter-broker-connection.js';
 
 /** Fetch v12: the last version with topic names and ReplicaId in the request body. */
 const FETCH_VERSION = 12;
@@ -48,6 +49,8 @@ export interface ReplicaFetcherOptions {
   readonly brokerId: number;
   readonly view: ClusterView;
   readonly replicas: ReplicaManager;
+  /** How to reach a leader (inter-broker listener and security); plaintext to its address when absent. */
+  readonly connector?: InterBrokerConnector;
   readonly log?: (message: string, error?: unknown) => void;
 }
 
@@ -304,11 +307,11 @@ export class ReplicaFetcher {
   }
 
   private async connect(leader: number): Promise<KafkaConnection> {
+    const clientId = `brook-replica-fetcher-${this.options.brokerId}`;
+    if (this.options.connector !== undefined) return this.options.connector.open(leader, clientId);
     const endpoint = this.options.view.brokers().get(leader);
     if (endpoint === undefined) throw new Error(`leader ${leader} is not a live broker`);
-    return KafkaConnection.open(`${endpoint.host}:${endpoint.port}`, {
-      clientId: `brook-replica-fetcher-${this.options.brokerId}`,
-    });
+    return KafkaConnection.open(`${endpoint.host}:${endpoint.port}`, { clientId });
   }
 
   /**

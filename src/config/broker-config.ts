@@ -336,6 +336,27 @@ function buildBrokerConfig(
     }
   }
 
+  // Brokers reach each other only in cluster mode, through the named listener or the first one.
+  const namedInterBrokerListener = value('inter.broker.listener.name') as string | null;
+  const clusterMode = ((value('etcd.endpoints') as readonly string[] | null) ?? []).length > 0;
+  const interBrokerListener = namedInterBrokerListener ?? advertisedListeners[0]?.name ?? null;
+  if (interBrokerListener !== null && (namedInterBrokerListener !== null || clusterMode)) {
+    if (!advertisedListeners.some((listener) => listener.name === interBrokerListener)) {
+      conflict(
+        `inter.broker.listener.name ${interBrokerListener} is not one of the advertised listeners`,
+        'inter.broker.listener.name',
+      );
+    }
+    const protocol = securityProtocols.get(interBrokerListener) as SecurityProtocol | undefined;
+    const jaas = value('sasl.jaas.config') as string | null;
+    if (protocol !== undefined && usesSasl(protocol) && parseJaasCredentials(jaas) === null) {
+      conflict(
+        `inter-broker listener ${interBrokerListener} uses ${protocol}, which needs sasl.jaas.config with username="..." and password="..."`,
+        'sasl.jaas.config',
+      );
+    }
+  }
+
   const nodeId = number('node.id');
   const brokerId = value('broker.id') as number | null;
   const nodeIdSetting = settings.get('node.id')!;
@@ -487,4 +508,19 @@ export function advertisedAddresses(
       advertised.host === '' || advertised.host === '0.0.0.0' || advertised.host === '::';
     return { name: advertised.name, host: wildcard ? hostname() : advertised.host, port };
   });
+}
+
+/**
+ * The username and password of a JAAS line (`... required username="broker" password="...";`),
+ * the form Kafka's sasl.jaas.config takes; null when either is missing.
+ */
+export function parseJaasCredentials(
+  jaas: string | null,
+): { username: string; password: string } | null {
+  if (jaas === null) return null;
+  const username = /\busername\s*=\s*"((?:[^"\\]|\\.)*)"/.exec(jaas)?.[1];
+  const password = /\bpassword\s*=\s*"((?:[^"\\]|\\.)*)"/.exec(jaas)?.[1];
+  if (username === undefined || password === undefined) return null;
+  const unescape = (text: string): string => text.replace(/\\(.)/g, '$1');
+  return { username: unescape(username), password: unescape(password) };
 }

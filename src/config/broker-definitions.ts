@@ -293,6 +293,36 @@ const definitions = [
     dynamic: false,
   },
   {
+    name: 'inter.broker.listener.name',
+    field: 'interBrokerListenerName',
+    type: 'string',
+    defaultValue: null,
+    documentation:
+      'The listener brokers use to reach each other in cluster mode (replication, transaction markers); unset: the first of listeners.',
+    dynamic: false,
+  },
+  {
+    name: 'sasl.mechanism.inter.broker.protocol',
+    field: 'saslMechanismInterBrokerProtocol',
+    type: 'string',
+    // Kafka's default is GSSAPI, which Brook does not have.
+    defaultValue: 'PLAIN',
+    validValues: ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'],
+    documentation:
+      'The SASL mechanism a broker authenticates with when the inter-broker listener uses SASL.',
+    dynamic: false,
+  },
+  {
+    name: 'sasl.jaas.config',
+    field: 'saslJaasConfig',
+    type: 'string',
+    defaultValue: null,
+    sensitive: true,
+    documentation:
+      'The inter-broker SASL identity, as a JAAS line: a login module with username="..." password="..." (PLAIN or SCRAM).',
+    dynamic: false,
+  },
+  {
     name: 'connections.max.reauth.ms',
     field: 'connectionsMaxReauthMs',
     type: 'long',

@@ -30,7 +30,6 @@ const INAPPLICABLE_KAFKA_SETTINGS = new Set([
   'process.roles',
   'controller.quorum.voters',
   'controller.quorum.bootstrap.servers',
-  'inter.broker.listener.name',
   'log.dir',
   'log.flush.scheduler.interval.ms',
   'log.flush.offset.checkpoint.interval.ms',

@@ -49,12 +49,12 @@ function singleKeyResponse(
  * `transactions` answers key type 1 where given; without it the group coordinator answers every
  * key type (this broker for transactional ids).
  *
- * `localAddress` gives this broker's address on the listener a request came in on, so a client on
- * an SSL listener is sent to the SSL port of the coordinator, not the first listener's.
+ * `addressOn` gives a broker's address on the listener a request came in on, so a client on an
+ * SSL listener is sent to the SSL port of the coordinator, not the first listener's.
  */
 export function createFindCoordinatorHandler(
   coordinator: GroupCoordinator,
-  localAddress?: (context: RequestContext) => CoordinatorNode,
+  addressOn?: (context: RequestContext, nodeId: number) => CoordinatorNode | undefined,
   transactions?: TransactionCoordinator,
 ) {
   const find = (keyType: number, key: string, context: RequestContext): FindCoordinatorResult => {
@@ -62,11 +62,11 @@ export function createFindCoordinatorHandler(
       keyType === TRANSACTION_KEY_TYPE && transactions !== undefined
         ? { key, ...transactions.findCoordinator(key) }
         : coordinator.findCoordinator(keyType, key);
-    if (localAddress === undefined || result.node === null || result.node === undefined) {
+    if (addressOn === undefined || result.node === null || result.node === undefined) {
       return result;
     }
-    const local = localAddress(context);
-    return result.node.nodeId === local.nodeId ? { ...result, node: local } : result;
+    const onListener = addressOn(context, result.node.nodeId);
+    return onListener === undefined ? result : { ...result, node: onListener };
   };
   return defineHandler(ApiKey.FindCoordinator, {
     minVersion: 0,

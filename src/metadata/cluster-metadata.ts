@@ -12,9 +12,31 @@ export const NO_LEADER = -1;
 /** A live broker as registered: where clients and other brokers reach it. */
 export interface BrokerEndpoint {
   readonly brokerId: number;
+  /** Where clients reach the broker when nothing else says: its first advertised listener. */
   readonly host: string;
   readonly port: number;
   readonly rack: string | null;
+  /** Every advertised listener by name (absent in registrations of older brokers). */
+  readonly listeners?: readonly ListenerEndpoint[];
+}
+
+export interface ListenerEndpoint {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+}
+
+/**
+ * Where a broker is reached on the named listener: a client is told the addresses of the listener
+ * it came in on, and brokers reach each other on inter.broker.listener.name. Undefined when the
+ * broker registered listeners but not this one; its host and port when it registered none.
+ */
+export function endpointOn(
+  broker: BrokerEndpoint,
+  listenerName: string | undefined,
+): { host: string; port: number } | undefined {
+  if (broker.listeners === undefined || listenerName === undefined) return broker;
+  return broker.listeners.find((listener) => listener.name === listenerName);
 }
 
 /**

@@ -37,8 +37,8 @@ export interface StoredClientQuota {
 }
 
 /**
- * Where client quotas are kept. The local metadata store implements it for a single broker;
- * cluster mode will need an etcd implementation (today a cluster's brokers each keep their own).
+ * Where client quotas are kept: the local metadata store for a single broker, etcd for a cluster
+ * (src/cluster/etcd-user-settings.ts).
  */
 export interface ClientQuotaStore {
   clientQuotas(): readonly StoredClientQuota[];
@@ -94,10 +94,20 @@ export class ClientQuotas implements RequestThrottler {
     private readonly windows: SampleWindows,
     private readonly now: () => number = () => performance.now(),
   ) {
-    for (const { entity, values } of store.clientQuotas()) {
+    this.reload();
+  }
+
+  /**
+   * Reads the configured quotas from the store again: cluster mode calls it when any broker
+   * changed one (src/cluster/etcd-user-settings.ts). Usage so far is kept.
+   */
+  reload(): void {
+    this.configured.clear();
+    for (const { entity, values } of this.store.clientQuotas()) {
       const map = new Map(Object.entries(values));
       if (map.size > 0) this.configured.set(entity, map);
     }
+    this.resolved.clear();
   }
 
   /** Every configured entity with its quotas. */

@@ -15,6 +15,7 @@ import {
   parseListener,
   resolveBrokerConfig,
 } from '../../src/config/index.js';
+import { parseJaasCredentials } from '../../src/config/broker-config.js';
 
 function configFile(text: string): string {
   const directory = mkdtempSync(join(tmpdir(), 'brook-config-'));
@@ -202,6 +203,45 @@ test('settings that contradict each other are refused', () => {
       }),
     ConfigErrorCode.CONFLICT,
     'group.min.session.timeout.ms',
+  );
+});
+
+test('the inter-broker listener must be a listener, and a SASL one needs the JAAS identity', () => {
+  assertConfigError(
+    () => resolveBrokerConfig({ flags: { 'inter.broker.listener.name': 'REPLICATION' } }),
+    ConfigErrorCode.CONFLICT,
+    'inter.broker.listener.name',
+  );
+  const secured = {
+    listeners: 'CLIENT://127.0.0.1:0,REPLICATION://127.0.0.1:0',
+    'listener.security.protocol.map': 'CLIENT:PLAINTEXT,REPLICATION:SASL_PLAINTEXT',
+    'inter.broker.listener.name': 'REPLICATION',
+  };
+  assertConfigError(
+    () => resolveBrokerConfig({ flags: secured }),
+    ConfigErrorCode.CONFLICT,
+    'sasl.jaas.config',
+  );
+  const config = resolveBrokerConfig({
+    flags: {
+      ...secured,
+      'sasl.jaas.config':
+        'org.apache.kafka.common.security.plain.PlainLoginModule required username="broker" password="se\\"cret";',
+    },
+  });
+  assert.equal(config.interBrokerListenerName, 'REPLICATION');
+  assert.equal(parseJaasCredentials(config.saslJaasConfig)?.password, 'se"cret');
+  // In cluster mode the first listener is the inter-broker one when none is named.
+  assertConfigError(
+    () =>
+      resolveBrokerConfig({
+        flags: {
+          listeners: 'SASL_PLAINTEXT://127.0.0.1:0',
+          'etcd.endpoints': 'http://127.0.0.1:2379',
+        },
+      }),
+    ConfigErrorCode.CONFLICT,
+    'sasl.jaas.config',
   );
 });
 
