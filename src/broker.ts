@@ -77,7 +77,7 @@ import { TlsConfigurationError } from './security/tls-context.js';
 import { LocalCredentialStore } from './security/credential-store.js';
 import { type AclStore, LocalAclStore } from './security/acl-store.js';
 import { Authorizer, parseSuperUsers } from './security/authorizer.js';
-import { EtcdAclStore } from './cluster/etcd-acl-store.js';
+import { EtcdAclSection } from './cluster/etcd-acl-store.js';
 import { createCreateAclsHandler } from './handlers/create-acls.js';
 import { createDescribeAclsHandler } from './handlers/describe-acls.js';
 import { createDeleteAclsHandler } from './handlers/delete-acls.js';
@@ -308,7 +308,7 @@ async function assemble(
   let topicSync: ClusterTopicSync | null = null;
   let replicaFetcher: ReplicaFetcher | null = null;
   let isrManager: IsrManager | null = null;
-  let etcdAclStore: EtcdAclStore | null = null;
+  let etcdAcls: EtcdAclSection | null = null;
   let advertised: BrokerNode[] = [];
   /** This broker's advertised address per listener name (the first listener's when not found). */
   let advertisedByListener = new Map<string, BrokerNode>();
@@ -777,10 +777,10 @@ async function assemble(
     // ACLs (authorizer.enabled): in the local metadata document, or in etcd in cluster mode.
     let aclStore: AclStore | null = null;
     if (config.authorizerEnabled) {
-      aclStore =
-        cluster === null
-          ? new LocalAclStore(metadata)
-          : (etcdAclStore = await EtcdAclStore.open(cluster.client, cluster.settings.etcdPrefix));
+      if (cluster !== null) {
+        etcdAcls = await EtcdAclSection.open(cluster.client, cluster.settings.etcdPrefix);
+      }
+      aclStore = new LocalAclStore(etcdAcls ?? metadata);
     }
     registry
       .register(createDescribeAclsHandler(aclStore))
@@ -895,7 +895,7 @@ async function assemble(
           // Replication first: no fetch of ours outlives the logs or waits on a stopping leader.
           await runningIsrManager?.stop();
           await runningReplicaFetcher?.stop();
-          await etcdAclStore?.close();
+          await etcdAcls?.close();
           await cluster?.leave();
           await runningTopicSync?.stop();
           // Coordinators first: a JoinGroup parked on a rebalance is answered at once instead of
@@ -925,7 +925,7 @@ async function assemble(
     await isrManager?.stop().catch(() => undefined);
     await replicaFetcher?.stop().catch(() => undefined);
     await topicSync?.stop().catch(() => undefined);
-    await etcdAclStore?.close().catch(() => undefined);
+    await etcdAcls?.close().catch(() => undefined);
     await cluster?.leave().catch(() => undefined);
     await server?.stop().catch(() => undefined);
     coordinator?.close();

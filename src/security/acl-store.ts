@@ -1,12 +1,12 @@
 // Where ACL bindings live. The authorizer and the CreateAcls/DeleteAcls handlers see only this
 // interface: in single-broker mode the local metadata document keeps the bindings
-// (LocalAclStore), in cluster mode etcd does (src/cluster/etcd-acl-store.ts), so an ACL added on
-// one broker applies on every broker once its watch delivers it.
+// (LocalAclStore over the document's `acls` section), in cluster mode etcd does (the same store
+// over src/cluster/etcd-acl-store.ts), so an ACL added on one broker applies on every broker once
+// its watch delivers it.
 //
 // Owned by the broker. `add` and `remove` may interleave across their awaits; each one reads the
-// current bindings, changes them and writes them in one step of the underlying store, so a change
-// is never lost to a concurrent one in the local store (whose changes run one at a time) and is
-// atomic per binding in etcd.
+// current bindings, changes them and writes them in one step of the underlying store; changes
+// through one store run one at a time, so none is lost to another on the same broker.
 
 import { Mutex } from '../util/mutex.js';
 import { type AclBinding, type AclBindingFilter, bindingKey, bindingMatchesFilter } from './acl.js';
@@ -26,6 +26,8 @@ export interface AclStore {
 export interface AclSection {
   acls(): readonly AclBinding[];
   setAcls(bindings: readonly AclBinding[]): Promise<void>;
+  /** Called after a change made elsewhere (cluster mode: by another broker). */
+  onChange?(listener: () => void): void;
 }
 
 /** ACLs kept in the local metadata document (single-broker mode). */
@@ -33,7 +35,9 @@ export class LocalAclStore implements AclStore {
   private readonly listeners: (() => void)[] = [];
   private readonly changes = new Mutex();
 
-  constructor(private readonly section: AclSection) {}
+  constructor(private readonly section: AclSection) {
+    section.onChange?.(() => this.changed());
+  }
 
   bindings(): readonly AclBinding[] {
     return this.section.acls();
