@@ -105,8 +105,9 @@ function perTopic(options: {
     const operation =
       typeof options.operation === 'function' ? options.operation(request) : options.operation;
     const items = request[options.requestList] as any[];
+    // The common case, every topic authorized, allocates nothing.
+    if (items.every((item) => checks.topic(operation, name(item)))) return allow;
     const [allowed, refused] = partition(items, (item) => checks.topic(operation, name(item)));
-    if (refused.length === 0) return allow;
     return split({ ...request, [options.requestList]: allowed }, (response) => ({
       ...response,
       [options.responseList]: [
@@ -768,19 +769,52 @@ function addPartitionsToTxnGuard(request: any, checks: Checks, context: RequestC
 }
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
-function checksFor(context: RequestContext, dependencies: AuthorizationDependencies): Checks {
-  const { authorizer } = dependencies;
-  return {
-    dependencies,
-    topic: (operation, name) => authorizer.authorize(context, operation, ResourceType.TOPIC, name),
-    group: (operation, groupId) =>
-      authorizer.authorize(context, operation, ResourceType.GROUP, groupId),
-    cluster: (operation) =>
-      authorizer.authorize(context, operation, ResourceType.CLUSTER, CLUSTER_RESOURCE_NAME),
-    transactionalId: (operation, id) =>
-      authorizer.authorize(context, operation, ResourceType.TRANSACTIONAL_ID, id),
-    anyTopic: (operation) => authorizer.authorizeAny(context, operation, ResourceType.TOPIC),
-  };
+/** The checks of one request: a class, so that making one per request allocates no closures. */
+class RequestChecks implements Checks {
+  constructor(
+    private readonly context: RequestContext,
+    readonly dependencies: AuthorizationDependencies,
+  ) {}
+
+  topic(operation: AclOperation, name: string): boolean {
+    return this.dependencies.authorizer.authorize(
+      this.context,
+      operation,
+      ResourceType.TOPIC,
+      name,
+    );
+  }
+
+  group(operation: AclOperation, groupId: string): boolean {
+    return this.dependencies.authorizer.authorize(
+      this.context,
+      operation,
+      ResourceType.GROUP,
+      groupId,
+    );
+  }
+
+  cluster(operation: AclOperation): boolean {
+    return this.dependencies.authorizer.authorize(
+      this.context,
+      operation,
+      ResourceType.CLUSTER,
+      CLUSTER_RESOURCE_NAME,
+    );
+  }
+
+  transactionalId(operation: AclOperation, id: string): boolean {
+    return this.dependencies.authorizer.authorize(
+      this.context,
+      operation,
+      ResourceType.TRANSACTIONAL_ID,
+      id,
+    );
+  }
+
+  anyTopic(operation: AclOperation): boolean {
+    return this.dependencies.authorizer.authorizeAny(this.context, operation, ResourceType.TOPIC);
+  }
 }
 
 /** The handler, checking what Kafka's authorizer checks for its API before it serves a request. */
@@ -793,7 +827,7 @@ export function authorizeRequests(
   return {
     ...handler,
     handle(request, context) {
-      const verdict = guard(request, checksFor(context, dependencies), context);
+      const verdict = guard(request, new RequestChecks(context, dependencies), context);
       if (verdict.kind === 'allow') return handler.handle(request, context);
       if (verdict.kind === 'respond') return verdict.response;
       if (verdict.kind === 'deny') {
