@@ -28,7 +28,7 @@ import {
   TransactionCoordinator,
 } from './coordinator/txn/transaction-coordinator.js';
 import { ProducerIdManager, fileProducerIdBlocks } from './coordinator/txn/producer-id-manager.js';
-import { writeMarker } from './coordinator/txn/state-topic.js';
+import { writeMarkersLocally } from './coordinator/txn/state-topic.js';
 import { createAddOffsetsToTxnHandler } from './handlers/add-offsets-to-txn.js';
 import { createAddPartitionsToTxnHandler } from './handlers/add-partitions-to-txn.js';
 import { createDescribeProducersHandler } from './handlers/describe-producers.js';
@@ -72,7 +72,10 @@ import { createSaslHandshakeHandler } from './handlers/sasl-handshake.js';
 import { createSaslAuthenticateHandler } from './handlers/sasl-authenticate.js';
 import { createDescribeUserScramCredentialsHandler } from './handlers/describe-user-scram-credentials.js';
 import { createAlterUserScramCredentialsHandler } from './handlers/alter-user-scram-credentials.js';
-import { listenerSecurityFromConfig } from './security/broker-security.js';
+import { listenerSecurityFromConfig, oauthBearerFromConfig } from './security/broker-security.js';
+import { AuditRequests, FileAuditLog } from './security/audit-log.js';
+import { JwksError } from './security/jwks.js';
+import type { OAuthBearerSettings } from './security/oauthbearer.js';
 import { TlsConfigurationError } from './security/tls-context.js';
 import { LocalCredentialStore } from './security/credential-store.js';
 import { type AclStore, LocalAclStore } from './security/acl-store.js';
@@ -90,6 +93,7 @@ import { createSyncGroupHandler } from './handlers/sync-group.js';
 import { type HttpDoor, type HttpRoute, jsonAnswer, startHttpDoor } from './http/http-server.js';
 import { type PushApi, createPushApi } from './http/push-api.js';
 import { SHARE_STATE_TOPIC_NAME, ShareEngine } from './share/share-engine.js';
+import { writeRecords } from './share/record-writer.js';
 import { consoleApi } from './http/console-api.js';
 import { consoleStaticRoutes } from './http/console-static.js';
 import { LocalMetadataStore, type TopicMetadata } from './metadata/metadata-store.js';
@@ -105,7 +109,17 @@ import {
   type GroupSnapshot,
   type PartitionSnapshot,
 } from './observability/metrics.js';
+import {
+  type ReplicationSnapshot,
+  singleBrokerReplication,
+} from './observability/replication-metrics.js';
+import { clusterReplication, watchIsrChanges } from './cluster/replication-status.js';
 import { CoordinatorLeadership } from './coordinator/coordinator-leadership.js';
+import {
+  appendMarkerAsLeader,
+  type MarkerAppendPorts,
+  TransactionMarkerSender,
+} from './cluster/marker-sender.js';
 import {
   type InternalTopicPorts,
   type InternalTopicStorage,
@@ -119,6 +133,7 @@ import { ReplicaManager } from './replica/replica-manager.js';
 import { type BrookServer, startServer } from './server/server.js';
 import { serverLimitsFromConfig } from './server/limits.js';
 import type { ServerLogger } from './server/logger.js';
+import { RequestLog } from './server/request-log.js';
 import { auditedRegistry } from './handlers/shared/admin-audit.js';
 import {
   type LogLevel,
@@ -319,8 +334,18 @@ async function assemble(
   let coordinator: GroupCoordinator | undefined;
   let transactionCoordinator: TransactionCoordinator | undefined;
   let coordinatorLeadership: CoordinatorLeadership | null = null;
+  let markerSender: TransactionMarkerSender | null = null;
   let shareEngine: ShareEngine | undefined;
   let pushApi: PushApi | undefined;
+  let oauthBearer: OAuthBearerSettings | null = null;
+  // The audit log (audit.log.file): admin actions and authentication failures, one JSON line
+  // each. Anything that decides access (the authorizer) records through this port too.
+  // With audit.log.topic, lines are also produced there once the topic is open (see below).
+  let auditTopicLine: ((line: string) => void) | undefined;
+  const auditLog =
+    config.auditLogFile === null && config.auditLogTopic === null
+      ? null
+      : new FileAuditLog(config.auditLogFile, (line) => auditTopicLine?.(line));
   try {
     const replicas = new ReplicaManager(
       metadata,
@@ -536,6 +561,10 @@ async function assemble(
         },
       },
     );
+    const minInsyncReplicasOf = (topic: string): number =>
+      Number(
+        replicas.topic(topic)?.metadata.configs['min.insync.replicas'] ?? config.minInsyncReplicas,
+      );
     const registry = new HandlerRegistry();
     registry
       .register(
@@ -544,11 +573,7 @@ async function assemble(
           traffic: observed?.metrics,
           leadership,
           storageQuotaRefusal: (topic, bytes) => storageQuotas.refusal(topic, bytes),
-          minInsyncReplicasOf: (topic) =>
-            Number(
-              replicas.topic(topic)?.metadata.configs['min.insync.replicas'] ??
-                config.minInsyncReplicas,
-            ),
+          minInsyncReplicasOf,
         }),
       )
       .register(
@@ -688,8 +713,26 @@ async function assemble(
       .register(createAlterClientQuotasHandler(clientQuotas));
     // Transactions and idempotent producers (issue 5).
     const groupCoordinator = coordinator;
+    // Cluster mode: a partition this broker holds no replica of is in a transaction all the same.
     const partitionExists = (topic: string, partition: number): boolean =>
-      replicas.partition(topic, partition) !== undefined;
+      cluster === null
+        ? replicas.partition(topic, partition) !== undefined
+        : (cluster.store.topics().get(topic)?.partitions.length ?? 0) > partition;
+    // Markers are appended by each partition's leader, as a produce with acks=all; in cluster
+    // mode the coordinator sends them there (marker-sender.ts), on one broker it appends them.
+    const markerAppendPorts: MarkerAppendPorts = { replicas, leadership, minInsyncReplicasOf };
+    markerSender =
+      cluster === null
+        ? null
+        : new TransactionMarkerSender({
+            brokerId: config.nodeId,
+            view: cluster.store,
+            connector: interBrokerConnector(cluster.store, interBrokerSettings(config)),
+            appendLocally: (topic, partition, batch) =>
+              appendMarkerAsLeader(markerAppendPorts, topic, partition, batch),
+            log: (message) => componentLogger(logger, 'transactions').warn(message),
+          });
+    const runningMarkerSender = markerSender;
     transactionCoordinator = new TransactionCoordinator(
       {
         stateTopic: transactionStateTopic,
@@ -699,7 +742,16 @@ async function assemble(
             : (size) => cluster.store.claimProducerIdBlock(size),
         ),
         partitionExists,
-        writeMarker: (topic, partition, batch) => writeMarker(replicas, topic, partition, batch),
+        writeMarkers: (markers, signal) =>
+          runningMarkerSender === null
+            ? writeMarkersLocally(replicas, markers)
+            : runningMarkerSender.write(markers, signal),
+        coordinatorEpoch:
+          cluster === null
+            ? undefined
+            : (partition) =>
+                cluster.store.partitionState(TRANSACTION_STATE_TOPIC_NAME, partition)
+                  ?.leaderEpoch ?? 0,
         commitOffsets: (groupId, offsets) =>
           groupCoordinator.commitTransactionalOffsets(groupId, offsets),
         node,
@@ -767,7 +819,7 @@ async function assemble(
       .register(createDescribeProducersHandler({ replicas }))
       .register(createDescribeTransactionsHandler(transactionCoordinator))
       .register(createListTransactionsHandler(transactionCoordinator))
-      .register(createWriteTxnMarkersHandler({ replicas }));
+      .register(createWriteTxnMarkersHandler(markerAppendPorts));
     const credentials = new LocalCredentialStore(cluster?.userSettings ?? metadata);
     registry
       .register(createSaslHandshakeHandler())
@@ -822,17 +874,56 @@ async function assemble(
       );
     }
 
+    if (config.auditLogTopic !== null) {
+      auditTopicLine = await openAuditTopic(
+        config.auditLogTopic,
+        replicas,
+        cluster === null,
+        (message) => logger.warn(message),
+      );
+    }
+    const securityLogger = componentLogger(logger, 'security');
+    oauthBearer = await oauthBearerSettings(config, (message) => securityLogger.warn(message));
     server = await startServer({
       listeners: config.listeners,
       registry: servedRegistry,
       limits: serverLimitsFromConfig(config),
       logger: componentLogger(logger, 'server'),
       observer: observed?.metrics,
-      security: listenerSecurity(config, credentials),
+      requestLog: new RequestLog({
+        logger: componentLogger(logger, 'request'),
+        allRequests: config.requestLogEnabled,
+        slowMs: config.requestLogSlowMs,
+      }),
+      security: listenerSecurity(config, credentials, oauthBearer),
       throttler: clientQuotas,
+      auditor: auditLog === null ? undefined : new AuditRequests(auditLog),
       connectionCreationRateOf: (address) => clientQuotas.connectionCreationRateOf(address),
     });
-    observed?.attach({ replicas, groups: coordinator, server });
+    observed?.attach({
+      replicas,
+      groups: coordinator,
+      server,
+      replication:
+        cluster === null
+          ? () => singleBrokerReplication(localPartitionCount(replicas))
+          : () =>
+              clusterReplication({
+                brokerId: config.nodeId,
+                view: cluster.store,
+                partition: (topic, index) => replicas.partition(topic, index),
+                minInsyncReplicasOf: (topic) =>
+                  Number(
+                    cluster.store.topics().get(topic)?.configs['min.insync.replicas'] ??
+                      config.minInsyncReplicas,
+                  ),
+                fetcherConnections: () => runningReplicaFetcher?.leaderConnections() ?? [],
+              }),
+      isrChanges:
+        cluster === null
+          ? undefined
+          : (changed) => watchIsrChanges(config.nodeId, cluster.store, changed),
+    });
     webConsole?.attach({
       registry: servedRegistry,
       replicas,
@@ -862,6 +953,7 @@ async function assemble(
     const runningCoordinatorLeadership = coordinatorLeadership;
     const runningPushApi = pushApi;
     const runningShareEngine = shareEngine;
+    const runningOAuthBearer = oauthBearer;
     let stopping: Promise<void> | null = null;
     return {
       bootstrapServers: advertised
@@ -902,7 +994,10 @@ async function assemble(
           // holding the server's shutdown grace period.
           runningCoordinator.close();
           runningTransactionCoordinator.close();
+          runningMarkerSender?.close();
           await runningServer.stop();
+          runningOAuthBearer?.keys.close();
+          auditLog?.close();
           runningPushApi?.close();
           runningShareEngine?.close();
           // Producer state snapshots, so the next start need not replay the active segments.
@@ -928,8 +1023,11 @@ async function assemble(
     await etcdAcls?.close().catch(() => undefined);
     await cluster?.leave().catch(() => undefined);
     await server?.stop().catch(() => undefined);
+    oauthBearer?.keys.close();
+    auditLog?.close();
     coordinator?.close();
     transactionCoordinator?.close();
+    markerSender?.close();
     pushApi?.close();
     shareEngine?.close();
     await logManager.close().catch(() => undefined);
@@ -966,23 +1064,30 @@ interface ObservedParts {
   readonly metrics: BrokerMetrics;
   readonly routes: ReadonlyMap<string, HttpRoute>;
   /** The broker serves: the metrics may read its parts, and /readyz says ready. */
-  attach(parts: { replicas: ReplicaManager; groups: GroupCoordinator; server: BrookServer }): void;
+  attach(parts: ObservedBrokerParts): void;
   /** The broker stops: /readyz says so at once, before the listeners close. */
   detach(): void;
 }
 
+interface ObservedBrokerParts {
+  readonly replicas: ReplicaManager;
+  readonly groups: GroupCoordinator;
+  readonly server: BrookServer;
+  readonly replication: () => ReplicationSnapshot;
+  /** Cluster mode: starts counting ISR changes; returns the function that stops it. */
+  readonly isrChanges?: (changed: (change: 'shrink' | 'expand') => void) => () => void;
+}
+
 function observedParts(logDirs: readonly string[]): ObservedParts {
-  let parts: {
-    replicas: ReplicaManager;
-    groups: GroupCoordinator;
-    server: BrookServer;
-  } | null = null;
+  let parts: ObservedBrokerParts | null = null;
+  let stopIsrChanges: (() => void) | undefined;
   let phase: 'recovering' | 'ready' | 'stopping' = 'recovering';
   const metrics = new BrokerMetrics({
     partitions: () => (parts === null ? [] : partitionSnapshots(parts.replicas)),
     groups: () => (parts === null ? [] : groupSnapshots(parts.groups)),
     connections: () => parts?.server.connectionCount ?? 0,
     logDirs: () => logDirs,
+    replication: () => parts?.replication() ?? singleBrokerReplication(0),
   });
   const routes = new Map<string, HttpRoute>([
     ['/metrics', async () => ({ status: 200, ...(await metrics.scrape()) })],
@@ -994,12 +1099,21 @@ function observedParts(logDirs: readonly string[]): ObservedParts {
     routes,
     attach(attached) {
       parts = attached;
+      stopIsrChanges = attached.isrChanges?.((change) => metrics.isrChanged(change));
       phase = 'ready';
     },
     detach() {
       phase = 'stopping';
+      stopIsrChanges?.();
     },
   };
+}
+
+function localPartitionCount(replicas: ReplicaManager): number {
+  let count = 0;
+  for (const topic of replicas.topics())
+    for (const partition of topic.partitions) if (partition !== undefined) count++;
+  return count;
 }
 
 function* partitionSnapshots(replicas: ReplicaManager): Iterable<PartitionSnapshot> {
@@ -1042,13 +1156,62 @@ export function storageLogConfig(
   return topicLogConfig(config, parseTopicConfigs(Object.entries(overrides)));
 }
 
+/**
+ * audit.log.topic: lines queued as they come and produced in one batch per event-loop turn, as a
+ * client's produce would be (without waiting for replication). A single broker creates the topic;
+ * in cluster mode it must exist and lines reach it only where this broker leads it.
+ */
+async function openAuditTopic(
+  topic: string,
+  replicas: ReplicaManager,
+  mayCreate: boolean,
+  warn: (message: string) => void,
+): Promise<(line: string) => void> {
+  if (mayCreate && replicas.topic(topic) === undefined) {
+    await replicas.createTopic({ name: topic, partitionCount: 1 });
+  }
+  let queued: string[] = [];
+  let warned = false;
+  return (line) => {
+    queued.push(line);
+    if (queued.length > 1) return;
+    setImmediate(() => {
+      const lines = queued;
+      queued = [];
+      const records = lines.map((text) => ({ key: null, value: Buffer.from(text), headers: [] }));
+      writeRecords(replicas, topic, records, 'leader').catch((error: Error) => {
+        if (!warned) warn(`audit lines cannot be produced to ${topic}: ${error.message}`);
+        warned = true;
+      });
+    });
+  };
+}
+
+/** OAUTHBEARER's token checks; a JWKS that cannot be read at start is a configuration error. */
+async function oauthBearerSettings(
+  config: BrokerConfig,
+  warn: (message: string) => void,
+): Promise<OAuthBearerSettings | null> {
+  try {
+    return await oauthBearerFromConfig(config, warn);
+  } catch (error) {
+    if (!(error instanceof JwksError)) throw error;
+    throw new ConfigError(
+      ConfigErrorCode.INVALID_VALUE,
+      error.message,
+      'sasl.oauthbearer.jwks.endpoint.url',
+    );
+  }
+}
+
 /** Each listener's security; an unusable keystore or truststore is a configuration error. */
 function listenerSecurity(
   config: BrokerConfig,
   credentials: LocalCredentialStore,
+  oauthBearer: OAuthBearerSettings | null,
 ): ReturnType<typeof listenerSecurityFromConfig> {
   try {
-    return listenerSecurityFromConfig(config, credentials);
+    return listenerSecurityFromConfig(config, credentials, oauthBearer);
   } catch (error) {
     if (!(error instanceof TlsConfigurationError)) throw error;
     throw new ConfigError(ConfigErrorCode.INVALID_VALUE, error.message, 'ssl.keystore.location');

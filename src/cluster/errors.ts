@@ -27,6 +27,8 @@ export const ClusterErrorCode = {
   TIMED_OUT: 'BROOK_CLUSTER_TIMED_OUT',
   /** A value read from etcd is not what Brook writes there (hand-edited or another program). */
   METADATA_CORRUPT: 'BROOK_CLUSTER_METADATA_CORRUPT',
+  /** A partition leader refused a transaction marker with an error retrying cannot cure. */
+  MARKER_REFUSED: 'BROOK_CLUSTER_MARKER_REFUSED',
 } as const satisfies Record<string, BrookErrorCode>;
 
 export type ClusterErrorCode = (typeof ClusterErrorCode)[keyof typeof ClusterErrorCode];

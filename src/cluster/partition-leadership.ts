@@ -4,7 +4,14 @@
 // (KIP-951's current-leader fields where the version has them). Answered from the in-memory view,
 // so the data path never waits on etcd.
 
-import type { BrokerEndpoint, ClusterView } from '../metadata/cluster-metadata.js';
+import { type ClusterView, endpointOn } from '../metadata/cluster-metadata.js';
+
+/** A broker's address on one listener, with its rack. */
+export interface ListenerAddress {
+  readonly host: string;
+  readonly port: number;
+  readonly rack: string | null;
+}
 
 export interface CurrentLeader {
   /** A broker id, or -1 when the partition has no leader at the moment. */
@@ -18,8 +25,8 @@ export interface PartitionLeadership {
    * topics, unknown partitions: the handler's own lookup answers); otherwise the current leader.
    */
   notLeader(topic: string, partition: number): CurrentLeader | null;
-  /** Where clients reach a broker (KIP-951's node endpoints). */
-  endpoint(brokerId: number): BrokerEndpoint | undefined;
+  /** Where clients of the named listener reach a broker (KIP-951's node endpoints). */
+  endpoint(brokerId: number, listenerName?: string): ListenerAddress | undefined;
 }
 
 /**
@@ -41,7 +48,11 @@ export function viewLeadership(
         return null;
       return { leaderId: state.leader, leaderEpoch: state.leaderEpoch };
     },
-    endpoint: (id) => view.brokers().get(id),
+    endpoint(id, listenerName) {
+      const broker = view.brokers().get(id);
+      const address = broker === undefined ? undefined : endpointOn(broker, listenerName);
+      return address === undefined ? undefined : { ...address, rack: broker!.rack };
+    },
   };
 }
 
@@ -49,9 +60,10 @@ export function viewLeadership(
 export function leaderNodeEndpoints(
   leadership: PartitionLeadership | undefined,
   brokerIds: ReadonlySet<number>,
+  listenerName?: string,
 ) {
   return [...brokerIds].flatMap((brokerId) => {
-    const endpoint = leadership?.endpoint(brokerId);
+    const endpoint = leadership?.endpoint(brokerId, listenerName);
     return endpoint === undefined
       ? []
       : [{ nodeId: brokerId, host: endpoint.host, port: endpoint.port, rack: endpoint.rack }];

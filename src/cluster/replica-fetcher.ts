@@ -122,6 +122,14 @@ export class ReplicaFetcher {
     await Promise.all(applied);
   }
 
+  /** Each leader broker followed, and whether its connection is up (for the metrics). */
+  leaderConnections(): Array<{ leaderId: number; connected: boolean }> {
+    return [...this.sessions.values()].map((session) => ({
+      leaderId: session.leaderId,
+      connected: session.connection !== null,
+    }));
+  }
+
   /** Holds every session before its next fetch (a stalled follower, for tests and operations). */
   pause(): void {
     if (this.pausedUntil !== null) return;

@@ -293,6 +293,16 @@ function buildBrokerConfig(
       );
     }
   }
+  if (
+    (value('sasl.enabled.mechanisms') as string[]).includes('OAUTHBEARER') &&
+    value('sasl.oauthbearer.jwks.endpoint.url') === null
+  ) {
+    // Kafka would fall back to accepting unsigned tokens; Brook never does.
+    conflict(
+      'sasl.enabled.mechanisms names OAUTHBEARER, which needs sasl.oauthbearer.jwks.endpoint.url (the keys tokens are signed with)',
+      'sasl.oauthbearer.jwks.endpoint.url',
+    );
+  }
   if (value('ssl.client.auth') !== 'none' && value('ssl.truststore.location') === null) {
     conflict(
       'ssl.client.auth asks for client certificates, which needs ssl.truststore.location (the CAs they must chain to)',

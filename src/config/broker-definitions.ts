@@ -51,6 +51,19 @@ function securityProtocolMapValidator(value: ConfigValue): void {
   }
 }
 
+function jwksUrlValidator(value: ConfigValue): void {
+  if (value === null) return;
+  let url: URL;
+  try {
+    url = new URL(value as string);
+  } catch {
+    throw new Error('expected a URL (https://, http:// or file://)');
+  }
+  if (!['https:', 'http:', 'file:'].includes(url.protocol)) {
+    throw new Error(`${url.protocol} URLs are not read; use https://, http:// or file://`);
+  }
+}
+
 function principalMappingRulesValidator(value: ConfigValue): void {
   if (typeof value === 'string') parsePrincipalMappingRules(value);
 }
@@ -144,6 +157,25 @@ const definitions = [
     validValues: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'],
     documentation:
       'The least severe level the broker logs (to stderr: JSON lines, or one readable line each when stderr is a terminal).',
+    dynamic: false,
+  },
+  {
+    name: 'request.log.enabled',
+    field: 'requestLogEnabled',
+    type: 'boolean',
+    defaultValue: false,
+    documentation:
+      'Log every answered request at info (component "request"): API, version, correlation and client id, principal, client address, listener, sizes, total/queue/local/remote/response-queue/send times and error codes; never payloads.',
+    dynamic: false,
+  },
+  {
+    name: 'request.log.slow.ms',
+    field: 'requestLogSlowMs',
+    type: 'long',
+    defaultValue: 5000,
+    minimum: 0,
+    documentation:
+      "Log a request at warn when it took longer than this beyond the wait it asked for (a Fetch's max wait, a JoinGroup's rebalance timeout), at most 10 lines a second; 0 = never.",
     dynamic: false,
   },
   {
@@ -267,9 +299,80 @@ const definitions = [
     type: 'list',
     // Kafka's default is GSSAPI, which Brook does not have.
     defaultValue: ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'],
-    validValues: ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'],
+    validValues: ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'OAUTHBEARER'],
     documentation:
-      'SASL mechanisms served on SASL listeners (Kafka: GSSAPI); PLAIN checks passwords against the SCRAM credentials.',
+      'SASL mechanisms served on SASL listeners (Kafka: GSSAPI); PLAIN checks passwords against the SCRAM credentials; OAUTHBEARER needs sasl.oauthbearer.jwks.endpoint.url.',
+    dynamic: false,
+  },
+  {
+    name: 'sasl.oauthbearer.jwks.endpoint.url',
+    field: 'saslOauthbearerJwksEndpointUrl',
+    type: 'string',
+    defaultValue: null,
+    validate: jwksUrlValidator,
+    documentation:
+      'Where OAUTHBEARER token signing keys are read from: a JWKS at an https://, http:// or file:// URL, read at start and refreshed.',
+    dynamic: false,
+  },
+  {
+    name: 'sasl.oauthbearer.jwks.endpoint.refresh.ms',
+    field: 'saslOauthbearerJwksEndpointRefreshMs',
+    type: 'long',
+    defaultValue: 3_600_000,
+    minimum: 1000,
+    documentation:
+      'How often the JWKS is read again (a token with an unknown kid also triggers a read).',
+    dynamic: false,
+  },
+  {
+    name: 'sasl.oauthbearer.jwks.endpoint.retry.backoff.ms',
+    field: 'saslOauthbearerJwksEndpointRetryBackoffMs',
+    type: 'long',
+    defaultValue: 100,
+    minimum: 0,
+    documentation: 'The least time between two reads of the JWKS triggered by unknown key ids.',
+    dynamic: false,
+  },
+  {
+    name: 'sasl.oauthbearer.expected.issuer',
+    field: 'saslOauthbearerExpectedIssuer',
+    type: 'string',
+    defaultValue: null,
+    documentation: 'The iss claim an OAUTHBEARER token must carry; unset accepts any issuer.',
+    dynamic: false,
+  },
+  {
+    name: 'sasl.oauthbearer.expected.audience',
+    field: 'saslOauthbearerExpectedAudience',
+    type: 'list',
+    defaultValue: null,
+    documentation:
+      "Audiences of which an OAUTHBEARER token's aud claim must hold one; unset accepts any audience.",
+    dynamic: false,
+  },
+  {
+    name: 'sasl.oauthbearer.clock.skew.seconds',
+    field: 'saslOauthbearerClockSkewSeconds',
+    type: 'int',
+    defaultValue: 30,
+    minimum: 0,
+    documentation: "Clock difference tolerated when checking an OAUTHBEARER token's exp and nbf.",
+    dynamic: false,
+  },
+  {
+    name: 'sasl.oauthbearer.sub.claim.name',
+    field: 'saslOauthbearerSubClaimName',
+    type: 'string',
+    defaultValue: 'sub',
+    documentation: 'The OAUTHBEARER token claim whose value is the principal name (User:<value>).',
+    dynamic: false,
+  },
+  {
+    name: 'sasl.oauthbearer.scope.claim.name',
+    type: 'string',
+    defaultValue: 'scope',
+    documentation:
+      "The OAUTHBEARER token claim holding its scopes (read by Kafka's validator; Brook checks none).",
     dynamic: false,
   },
   {
@@ -330,6 +433,24 @@ const definitions = [
     minimum: 0,
     documentation:
       'SASL session lifetime (KIP-368): the client must re-authenticate within it or be disconnected; 0 = no limit.',
+    dynamic: false,
+  },
+  {
+    name: 'audit.log.file',
+    field: 'auditLogFile',
+    type: 'string',
+    defaultValue: null,
+    documentation:
+      'A file the audit log is appended to (one JSON line per admin action and per authentication failure); unset = no audit file.',
+    dynamic: false,
+  },
+  {
+    name: 'audit.log.topic',
+    field: 'auditLogTopic',
+    type: 'string',
+    defaultValue: null,
+    documentation:
+      'A topic each audit line is also produced to (created with one partition when missing; in cluster mode it must exist); unset = none.',
     dynamic: false,
   },
   {

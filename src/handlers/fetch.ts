@@ -65,6 +65,7 @@ export function createFetchHandler(dependencies: FetchHandlerDependencies) {
   async function readAll(
     request: FetchRequest,
     version: number,
+    listenerName: string,
   ): Promise<{
     response: FetchResponseInput;
     byteLength: number;
@@ -157,7 +158,7 @@ export function createFetchHandler(dependencies: FetchHandlerDependencies) {
         errorCode: ErrorCode.NONE,
         sessionId: 0,
         responses: topics,
-        nodeEndpoints: leaderNodeEndpoints(dependencies.leadership, leaderEndpoints),
+        nodeEndpoints: leaderNodeEndpoints(dependencies.leadership, leaderEndpoints, listenerName),
       },
       byteLength,
       partitions,
@@ -223,7 +224,7 @@ export function createFetchHandler(dependencies: FetchHandlerDependencies) {
     async handle(request, context) {
       const deadline = performance.now() + Math.max(0, request.maxWaitMs);
       while (true) {
-        const result = await readAll(request, context.apiVersion);
+        const result = await readAll(request, context.apiVersion, context.listenerName);
         const remainingMs = deadline - performance.now();
         if (
           result.byteLength >= request.minBytes ||

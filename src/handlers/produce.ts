@@ -181,7 +181,7 @@ export function createProduceHandler(dependencies: ProduceHandlerDependencies) {
       return {
         responses,
         throttleTimeMs: 0,
-        nodeEndpoints: leaderNodeEndpoints(leadership, leaderEndpoints),
+        nodeEndpoints: leaderNodeEndpoints(leadership, leaderEndpoints, context.listenerName),
       };
     },
 

@@ -1,16 +1,18 @@
-// WriteTxnMarkers (key 27): COMMIT or ABORT markers written into data partitions. In Kafka the
-// transaction coordinator sends it to partition leaders; Brook's coordinator appends markers
-// itself, so here it serves tools: kafka-transactions.sh abort ends a hanging transaction (one its
-// coordinator no longer knows) by writing an ABORT marker with the producer's epoch.
+// WriteTxnMarkers (key 27): COMMIT or ABORT markers written into data partitions. In a cluster the
+// transaction coordinator sends it to each partition's leader (src/cluster/marker-sender.ts);
+// tools send it too: kafka-transactions.sh abort ends a hanging transaction (one its coordinator
+// no longer knows) by writing an ABORT marker with the producer's epoch.
+//
+// Only a partition's leader appends (NOT_LEADER_OR_FOLLOWER elsewhere, so the coordinator asks the
+// view again), and it answers as a produce with acks=all: once the high watermark passes the
+// marker (appendMarkerAsLeader).
 
-import { ErrorCode } from '../protocol/errors.js';
+import { appendMarkerAsLeader, type MarkerAppendPorts } from '../cluster/marker-sender.js';
 import { ApiKey } from '../protocol/generated/index.js';
 import { buildControlBatch, ControlRecordType } from '../record/records.js';
-import type { ReplicaManager } from '../replica/replica-manager.js';
-import { kafkaErrorCodeOf } from './shared/errors.js';
 import { defineHandler } from './registry.js';
 
-export function createWriteTxnMarkersHandler(dependencies: { readonly replicas: ReplicaManager }) {
+export function createWriteTxnMarkersHandler(dependencies: MarkerAppendPorts) {
   return defineHandler(ApiKey.WriteTxnMarkers, {
     minVersion: 0,
     maxVersion: 1,
@@ -28,27 +30,15 @@ export function createWriteTxnMarkersHandler(dependencies: { readonly replicas: 
             marker.topics.map(async (topic) => ({
               name: topic.name,
               partitions: await Promise.all(
-                topic.partitionIndexes.map(async (partitionIndex) => {
-                  const partition = dependencies.replicas.partition(topic.name, partitionIndex);
-                  if (partition === undefined)
-                    return {
-                      partitionIndex,
-                      errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION as number,
-                    };
-                  try {
-                    await partition.append(Buffer.from(batch), 'coordinator').acknowledged;
-                    return { partitionIndex, errorCode: ErrorCode.NONE as number };
-                  } catch (error) {
-                    const errorCode = kafkaErrorCodeOf(error);
-                    return {
-                      partitionIndex,
-                      errorCode:
-                        errorCode === ErrorCode.UNKNOWN_SERVER_ERROR
-                          ? ErrorCode.KAFKA_STORAGE_ERROR
-                          : errorCode,
-                    };
-                  }
-                }),
+                topic.partitionIndexes.map(async (partitionIndex) => ({
+                  partitionIndex,
+                  errorCode: await appendMarkerAsLeader(
+                    dependencies,
+                    topic.name,
+                    partitionIndex,
+                    Buffer.from(batch),
+                  ),
+                })),
               ),
             })),
           );

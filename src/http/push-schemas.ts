@@ -1,8 +1,65 @@
 // The JSON shapes of the push delivery API, written once as schema data: the door validates
 // request bodies against them and serves them as components of /v1/openapi.json.
+//
+// A few builders below say the recurring shapes once: a request object refuses properties it does
+// not name (closed), a response object does not (clients ignore what they do not know); bounds
+// are inclusive, as JSON Schema's minimum and maximum are.
 
 import type { JsonSchema } from './json-schema.js';
 import { shareErrorCodes } from '../share/share-errors.js';
+
+const string: JsonSchema = { type: 'string' };
+const integer: JsonSchema = { type: 'integer' };
+const boolean: JsonSchema = { type: 'boolean' };
+const textOrNull: JsonSchema = { type: 'string', nullable: true };
+
+/** An integer in [minimum, maximum]; without a maximum, at least `minimum`. */
+function integerIn(minimum: number, maximum?: number): JsonSchema {
+  return maximum === undefined
+    ? { type: 'integer', minimum }
+    : { type: 'integer', minimum, maximum };
+}
+
+function oneOf(...values: readonly string[]): JsonSchema {
+  return { type: 'string', enum: values };
+}
+
+function arrayOf(items: JsonSchema, maxItems?: number): JsonSchema {
+  return maxItems === undefined ? { type: 'array', items } : { type: 'array', maxItems, items };
+}
+
+function reference(component: string): JsonSchema {
+  return { $ref: `#/components/schemas/${component}` };
+}
+
+interface ObjectOptions {
+  readonly required?: readonly string[];
+  readonly description?: string;
+}
+
+/** A request object: a property it does not name is refused. */
+function closedObject(properties: Record<string, JsonSchema>, options: ObjectOptions = {}) {
+  return objectSchema(properties, options, false);
+}
+
+/** A response object: clients ignore properties they do not know. */
+function object(properties: Record<string, JsonSchema>, options: ObjectOptions = {}) {
+  return objectSchema(properties, options, true);
+}
+
+function objectSchema(
+  properties: Record<string, JsonSchema>,
+  { required, description }: ObjectOptions,
+  open: boolean,
+): JsonSchema {
+  return {
+    type: 'object',
+    ...(description === undefined ? {} : { description }),
+    ...(open ? {} : { additionalProperties: false }),
+    ...(required === undefined ? {} : { required }),
+    properties,
+  };
+}
 
 const nameSchema: JsonSchema = {
   type: 'string',
@@ -11,243 +68,183 @@ const nameSchema: JsonSchema = {
   pattern: '^[A-Za-z0-9._-]+$',
 };
 
-const recordIdPattern = '^[0-9]{1,9}:[0-9]{1,16}(-[0-9]{1,16})?$';
+const headersSchema: JsonSchema = { type: 'object', additionalProperties: textOrNull };
 
-const textOrNull: JsonSchema = { type: 'string', nullable: true };
+const recordId: JsonSchema = {
+  type: 'string',
+  pattern: '^[0-9]{1,9}:[0-9]{1,16}(-[0-9]{1,16})?$',
+};
+
+/** How many records one ack request or one produce request may name. */
+const RECORDS_PER_REQUEST_MAX = 10000;
+
+/** Record ids to settle; with `detail`, an item may also be an object: the id and that detail. */
+function settlementList(detail?: Record<string, JsonSchema>): JsonSchema {
+  const items =
+    detail === undefined
+      ? recordId
+      : { anyOf: [recordId, closedObject({ id: recordId, ...detail }, { required: ['id'] })] };
+  return arrayOf(items, RECORDS_PER_REQUEST_MAX);
+}
 
 export const pushSchemas = {
-  ProduceRecord: {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      key: textOrNull,
-      value: textOrNull,
-      headers: { type: 'object', additionalProperties: textOrNull },
-      partition: { type: 'integer', minimum: 0 },
-      timestamp: { type: 'integer', minimum: 0 },
-    },
-  },
-  ProduceRequest: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['records'],
-    properties: {
+  ProduceRecord: closedObject({
+    key: textOrNull,
+    value: textOrNull,
+    headers: headersSchema,
+    partition: integerIn(0),
+    timestamp: integerIn(0),
+  }),
+  ProduceRequest: closedObject(
+    {
       records: {
         type: 'array',
         minItems: 1,
-        maxItems: 10000,
-        items: { $ref: '#/components/schemas/ProduceRecord' },
+        maxItems: RECORDS_PER_REQUEST_MAX,
+        items: reference('ProduceRecord'),
       },
       valueEncoding: {
-        type: 'string',
-        enum: ['utf8', 'base64'],
+        ...oneOf('utf8', 'base64'),
         description: 'How keys, values and header values are written: UTF-8 text or base64.',
       },
     },
-  },
-  ProduceResponse: {
-    type: 'object',
-    required: ['offsets'],
-    properties: {
-      offsets: {
-        type: 'array',
-        items: {
-          type: 'object',
-          required: ['partition', 'offset'],
-          properties: { partition: { type: 'integer' }, offset: { type: 'integer' } },
-        },
-      },
+    { required: ['records'] },
+  ),
+  ProduceResponse: object(
+    {
+      offsets: arrayOf(
+        object({ partition: integer, offset: integer }, { required: ['partition', 'offset'] }),
+      ),
     },
-  },
-  Webhook: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['url'],
-    properties: {
+    { required: ['offsets'] },
+  ),
+  Webhook: closedObject(
+    {
       url: { type: 'string', pattern: '^https?://', maxLength: 2048 },
       secret: { type: 'string', minLength: 1, maxLength: 1024 },
-      concurrency: { type: 'integer', minimum: 1, maximum: 64 },
-      batchSize: { type: 'integer', minimum: 1, maximum: 10000 },
-      timeoutMs: { type: 'integer', minimum: 1, maximum: 600000 },
-      retryBackoffMs: { type: 'integer', minimum: 1, maximum: 3600000 },
-      maxRetryBackoffMs: { type: 'integer', minimum: 1, maximum: 86400000 },
+      concurrency: integerIn(1, 64),
+      batchSize: integerIn(1, 10000),
+      timeoutMs: integerIn(1, 600000),
+      retryBackoffMs: integerIn(1, 3600000),
+      maxRetryBackoffMs: integerIn(1, 86400000),
     },
-  },
-  SubscriptionRequest: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['topic'],
-    properties: {
+    { required: ['url'] },
+  ),
+  SubscriptionRequest: closedObject(
+    {
       topic: nameSchema,
-      start: { type: 'string', enum: ['earliest', 'latest'] },
-      maxDeliveries: { type: 'integer', minimum: 1, maximum: 1000 },
+      start: oneOf('earliest', 'latest'),
+      maxDeliveries: integerIn(1, 1000),
       deadLetterTopic: nameSchema,
-      ackTimeoutMs: { type: 'integer', minimum: 1, maximum: 86400000 },
-      maxInFlight: { type: 'integer', minimum: 1, maximum: 100000 },
-      messageTtlMs: { type: 'integer', minimum: 1, nullable: true },
-      deadLetterExpired: { type: 'boolean' },
-      ordering: { type: 'string', enum: ['none', 'key'] },
-      valueEncoding: { type: 'string', enum: ['utf8', 'base64'] },
-      webhook: { $ref: '#/components/schemas/Webhook' },
+      ackTimeoutMs: integerIn(1, 86400000),
+      maxInFlight: integerIn(1, 100000),
+      messageTtlMs: { ...integerIn(1), nullable: true },
+      deadLetterExpired: boolean,
+      ordering: oneOf('none', 'key'),
+      valueEncoding: oneOf('utf8', 'base64'),
+      webhook: reference('Webhook'),
     },
-  },
-  Subscription: {
-    type: 'object',
-    required: ['name', 'topic', 'stats'],
-    properties: {
-      name: { type: 'string' },
-      topic: { type: 'string' },
-      start: { type: 'string' },
-      maxDeliveries: { type: 'integer' },
-      deadLetterTopic: { type: 'string' },
-      ackTimeoutMs: { type: 'integer' },
-      maxInFlight: { type: 'integer' },
+    { required: ['topic'] },
+  ),
+  Subscription: object(
+    {
+      name: string,
+      topic: string,
+      start: string,
+      maxDeliveries: integer,
+      deadLetterTopic: string,
+      ackTimeoutMs: integer,
+      maxInFlight: integer,
       messageTtlMs: { type: 'integer', nullable: true },
-      deadLetterExpired: { type: 'boolean' },
-      ordering: { type: 'string' },
-      valueEncoding: { type: 'string' },
-      webhook: {
-        type: 'object',
-        nullable: true,
-        description: 'The webhook, its secret left out.',
-      },
-      stats: {
-        type: 'object',
-        required: ['available', 'inFlight', 'acknowledged', 'deadLettered', 'expired', 'lag'],
-        properties: {
-          available: { type: 'integer' },
-          inFlight: { type: 'integer' },
-          delayed: { type: 'integer' },
-          acknowledged: { type: 'integer' },
-          deadLettered: { type: 'integer' },
-          expired: { type: 'integer' },
-          lag: { type: 'integer' },
-          consumers: { type: 'integer' },
+      deadLetterExpired: boolean,
+      ordering: string,
+      valueEncoding: string,
+      webhook: { type: 'object', nullable: true, description: 'The webhook, its secret left out.' },
+      stats: object(
+        {
+          available: integer,
+          inFlight: integer,
+          delayed: integer,
+          acknowledged: integer,
+          deadLettered: integer,
+          expired: integer,
+          lag: integer,
+          consumers: integer,
         },
-      },
+        { required: ['available', 'inFlight', 'acknowledged', 'deadLettered', 'expired', 'lag'] },
+      ),
     },
-  },
-  SubscriptionList: {
-    type: 'object',
-    required: ['subscriptions'],
-    properties: { subscriptions: { type: 'array', items: { type: 'string' } } },
-  },
-  Record: {
-    type: 'object',
-    description: 'A delivered record: the SSE event data, an item of a webhook body.',
-    required: ['id', 'topic', 'partition', 'offset', 'deliveryCount', 'timestamp'],
-    properties: {
+    { required: ['name', 'topic', 'stats'] },
+  ),
+  SubscriptionList: object({ subscriptions: arrayOf(string) }, { required: ['subscriptions'] }),
+  Record: object(
+    {
       id: { type: 'string', description: '<partition>:<offset>, the SSE event id' },
-      topic: { type: 'string' },
-      partition: { type: 'integer' },
-      offset: { type: 'integer' },
+      topic: string,
+      partition: integer,
+      offset: integer,
       key: textOrNull,
       value: textOrNull,
-      headers: { type: 'object', additionalProperties: textOrNull },
-      deliveryCount: { type: 'integer', minimum: 1 },
-      timestamp: { type: 'integer' },
+      headers: headersSchema,
+      deliveryCount: integerIn(1),
+      timestamp: integer,
     },
-  },
-  WebhookCall: {
-    type: 'object',
-    required: ['subscription', 'records'],
-    properties: {
-      subscription: { type: 'string' },
-      records: { type: 'array', items: { $ref: '#/components/schemas/Record' } },
+    {
+      description: 'A delivered record: the SSE event data, an item of a webhook body.',
+      required: ['id', 'topic', 'partition', 'offset', 'deliveryCount', 'timestamp'],
     },
-  },
-  AckRequest: {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      consumer: {
-        type: 'string',
-        minLength: 1,
-        maxLength: 200,
-        description: 'When given, only records this consumer holds are settled.',
-      },
-      ack: { type: 'array', maxItems: 10000, items: { type: 'string', pattern: recordIdPattern } },
-      release: {
-        type: 'array',
-        maxItems: 10000,
-        items: { type: 'string', pattern: recordIdPattern },
-      },
-      nack: {
-        type: 'array',
-        maxItems: 10000,
-        items: {
-          anyOf: [
-            { type: 'string', pattern: recordIdPattern },
-            {
-              type: 'object',
-              additionalProperties: false,
-              required: ['id'],
-              properties: {
-                id: { type: 'string', pattern: recordIdPattern },
-                delayMs: { type: 'integer', minimum: 0, maximum: 86400000 },
-              },
-            },
-          ],
-        },
-      },
-      reject: {
-        type: 'array',
-        maxItems: 10000,
-        items: {
-          anyOf: [
-            { type: 'string', pattern: recordIdPattern },
-            {
-              type: 'object',
-              additionalProperties: false,
-              required: ['id'],
-              properties: {
-                id: { type: 'string', pattern: recordIdPattern },
-                reason: { type: 'string', maxLength: 4096 },
-              },
-            },
-          ],
-        },
-      },
+  ),
+  WebhookCall: object(
+    { subscription: string, records: arrayOf(reference('Record')) },
+    { required: ['subscription', 'records'] },
+  ),
+  AckRequest: closedObject({
+    consumer: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 200,
+      description: 'When given, only records this consumer holds are settled.',
     },
-  },
-  AckResponse: {
-    type: 'object',
-    required: ['acknowledged', 'released', 'rejected', 'errors'],
-    properties: {
-      acknowledged: { type: 'integer' },
-      released: { type: 'integer' },
-      rejected: { type: 'integer' },
-      errors: {
-        type: 'array',
-        items: {
-          type: 'object',
-          required: ['id', 'code'],
-          properties: {
-            id: { type: 'string' },
+    ack: settlementList(),
+    release: settlementList(),
+    nack: settlementList({ delayMs: integerIn(0, 86400000) }),
+    reject: settlementList({ reason: { type: 'string', maxLength: 4096 } }),
+  }),
+  AckResponse: object(
+    {
+      acknowledged: integer,
+      released: integer,
+      rejected: integer,
+      errors: arrayOf(
+        object(
+          {
+            id: string,
             code: {
-              type: 'string',
-              enum: ['unknown-record', 'not-acquired', 'not-holder', 'settled'],
+              ...oneOf('unknown-record', 'not-acquired', 'not-holder', 'settled'),
               description:
                 'unknown-record: not read yet, or no such partition; not-acquired: nobody holds it; not-holder: another consumer holds it; settled: already acknowledged or dead-lettered',
             },
           },
-        },
-      },
+          { required: ['id', 'code'] },
+        ),
+      ),
     },
-  },
-  Problem: {
-    type: 'object',
-    description: 'An error (RFC 9457 problem document) with a stable code.',
-    required: ['type', 'title', 'status', 'code', 'detail'],
-    properties: {
-      type: { type: 'string' },
-      title: { type: 'string' },
-      status: { type: 'integer' },
-      code: { type: 'string', enum: Object.keys(shareErrorCodes) },
-      detail: { type: 'string' },
-      errors: { type: 'array', items: { type: 'object' } },
+    { required: ['acknowledged', 'released', 'rejected', 'errors'] },
+  ),
+  Problem: object(
+    {
+      type: string,
+      title: string,
+      status: integer,
+      code: oneOf(...Object.keys(shareErrorCodes)),
+      detail: string,
+      errors: arrayOf({ type: 'object' }),
     },
-  },
+    {
+      description: 'An error (RFC 9457 problem document) with a stable code.',
+      required: ['type', 'title', 'status', 'code', 'detail'],
+    },
+  ),
 } as const satisfies Record<string, JsonSchema>;
 
 export type PushSchemaName = keyof typeof pushSchemas;

@@ -18,6 +18,8 @@ import { statfsSync } from 'node:fs';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 import { errorName } from '../protocol/errors.js';
+import type { ReplicationSnapshot } from './replication-metrics.js';
+import { ScrapedGaugeFamilies } from './scraped-gauges.js';
 import type { FileIo, LogFile } from '../storage/file-io.js';
 
 export interface PartitionSnapshot {
@@ -45,6 +47,8 @@ export interface MetricsSources {
   connections(): number;
   /** The log directories, for their free and total space. */
   logDirs(): readonly string[];
+  /** Replication as this broker sees it (replication-metrics.ts). */
+  replication(): ReplicationSnapshot;
 }
 
 /** What the data-path handlers report: records and bytes in and out per topic. */
@@ -79,6 +83,8 @@ export class BrokerMetrics implements TopicTraffic {
   private readonly bytesOut: Counter<'topic'>;
   private readonly fsyncs: Histogram;
   private readonly connectionsRefused: Counter<'limit'>;
+  private readonly isrShrinks: Counter;
+  private readonly isrExpands: Counter;
 
   constructor(sources: MetricsSources, options: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -126,59 +132,124 @@ export class BrokerMetrics implements TopicTraffic {
       registers,
     });
 
-    const partitionGauges: ReadonlyArray<[string, string, (p: PartitionSnapshot) => number]> = [
-      [
-        'brook_partition_log_start_offset',
-        'First offset still in the log.',
-        (p) => p.logStartOffset,
+    // The per-partition families are the bulk of a scrape (five series per partition): they are
+    // filled by one walk of the partitions and keep their label text between scrapes.
+    new ScrapedGaugeFamilies({
+      families: [
+        { name: 'brook_partition_log_start_offset', help: 'First offset still in the log.' },
+        { name: 'brook_partition_log_end_offset', help: 'Offset the next record will get.' },
+        { name: 'brook_partition_high_watermark', help: 'Offset up to which consumers may read.' },
+        { name: 'brook_partition_log_size_bytes', help: "Bytes of the partition's segments." },
+        { name: 'brook_partition_log_segments', help: 'Segments of the partition.' },
       ],
-      ['brook_partition_log_end_offset', 'Offset the next record will get.', (p) => p.logEndOffset],
-      [
-        'brook_partition_high_watermark',
-        'Offset up to which consumers may read.',
-        (p) => p.highWatermark,
-      ],
-      ['brook_partition_log_size_bytes', "Bytes of the partition's segments.", (p) => p.sizeBytes],
-      ['brook_partition_log_segments', 'Segments of the partition.', (p) => p.segments],
-    ];
-    // prom-client calls each gauge's collect() while gathering. The first gauge's fills them all,
-    // so a scrape walks the partitions once.
-    const gauges: Gauge<'topic' | 'partition'>[] = partitionGauges.map(
-      ([name, help], index) =>
-        new Gauge({
-          name,
-          help,
-          labelNames: ['topic', 'partition'],
-          registers,
-          collect: index === 0 ? () => fillPartitions() : undefined,
-        }),
-    );
-    const fillPartitions = (): void => {
-      for (const gauge of gauges) gauge.reset();
-      for (const snapshot of sources.partitions()) {
-        const labels = { topic: snapshot.topic, partition: String(snapshot.partition) };
-        partitionGauges.forEach(([, , value], index) => gauges[index].set(labels, value(snapshot)));
-      }
-    };
-    // A single broker holds every replica it has, so none is under-replicated or offline. The
-    // series exist now so the alert rules and dashboards work unchanged once cluster mode fills them.
+      labelNames: ['topic', 'partition'],
+      registers,
+      fill: (set) => {
+        for (const p of sources.partitions()) {
+          set(
+            [p.topic, p.partition],
+            [p.logStartOffset, p.logEndOffset, p.highWatermark, p.sizeBytes, p.segments],
+          );
+        }
+      },
+    });
+    // Replication, read once per scrape by the first of these gauges (they are gathered in the
+    // order they are registered) and shared by the rest.
+    let replication: ReplicationSnapshot | null = null;
     new Gauge({
       name: 'brook_partitions',
-      help: 'Partitions in a replication state: under_replicated, offline, under_min_isr.',
+      help: 'Partitions in a replication state: under_replicated and under_min_isr (counted by their leader), offline (no live leader; counted by the active controller).',
       labelNames: ['state'],
       registers,
       collect() {
-        for (const state of ['under_replicated', 'offline', 'under_min_isr'])
-          this.set({ state }, 0);
+        replication = sources.replication();
+        this.set({ state: 'under_replicated' }, replication.underReplicated);
+        this.set({ state: 'under_min_isr' }, replication.underMinIsr);
+        this.set({ state: 'offline' }, replication.offline);
       },
     });
+    new Gauge({
+      name: 'brook_replica_partitions',
+      help: 'Partitions this broker holds a replica of (Kafka: PartitionCount).',
+      registers,
+      collect() {
+        this.set(replication?.partitions ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'brook_leader_partitions',
+      help: 'Partitions this broker leads (Kafka: LeaderCount).',
+      registers,
+      collect() {
+        this.set(replication?.leaders ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'brook_controller_active',
+      help: 'In a cluster: 1 on the active controller, 0 on the other brokers (Kafka: ActiveControllerCount).',
+      registers,
+      collect() {
+        this.reset();
+        if (replication?.activeController != null) this.set(replication.activeController ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'brook_replica_fetcher_connected',
+      help: 'In a cluster: 1 while the replica fetcher is connected to a leader broker it follows, else 0.',
+      labelNames: ['leader'],
+      registers,
+      collect() {
+        this.reset();
+        for (const { leaderId, connected } of replication?.fetcherConnections ?? [])
+          this.set({ leader: String(leaderId) }, connected ? 1 : 0);
+      },
+    });
+    new ScrapedGaugeFamilies({
+      families: [
+        {
+          name: 'brook_partition_follower_lag_records',
+          help: "On a partition's leader: records between its log end and each follower's fetch offset.",
+        },
+      ],
+      labelNames: ['topic', 'partition', 'follower'],
+      registers,
+      fill: (set) => {
+        for (const lag of replication?.followerLags ?? [])
+          set([lag.topic, lag.partition, lag.follower], [lag.lagRecords]);
+      },
+    });
+    this.isrShrinks = new Counter({
+      name: 'brook_isr_shrinks_total',
+      help: 'Times the ISR of a partition led here got smaller (Kafka: IsrShrinksPerSec).',
+      registers,
+    });
+    this.isrExpands = new Counter({
+      name: 'brook_isr_expands_total',
+      help: 'Times the ISR of a partition led here got larger (Kafka: IsrExpandsPerSec).',
+      registers,
+    });
 
-    const groupLag = new Gauge({
-      name: 'brook_consumer_group_lag',
-      help: "Records between a group's committed offset and the high watermark, per partition.",
+    // One pass over the groups, run when the lag family is gathered, fills all three families.
+    new ScrapedGaugeFamilies({
+      families: [
+        {
+          name: 'brook_consumer_group_lag',
+          help: "Records between a group's committed offset and the high watermark, per partition.",
+        },
+      ],
       labelNames: ['group', 'topic', 'partition'],
       registers,
-      collect: () => fillGroups(),
+      fill: (set) => {
+        groupMembers.reset();
+        groupState.reset();
+        for (const group of sources.groups()) {
+          groupMembers.set({ group: group.group }, group.members);
+          groupState.set({ group: group.group, state: group.state }, 1);
+          for (const { topic, partition, lag } of group.lag) {
+            set([group.group, topic, partition], [lag]);
+          }
+        }
+      },
     });
     const groupMembers = new Gauge({
       name: 'brook_consumer_group_members',
@@ -192,19 +263,6 @@ export class BrokerMetrics implements TopicTraffic {
       labelNames: ['group', 'state'],
       registers,
     });
-    // One pass over the groups, run by the lag gauge's collect, fills all three.
-    const fillGroups = (): void => {
-      groupLag.reset();
-      groupMembers.reset();
-      groupState.reset();
-      for (const group of sources.groups()) {
-        groupMembers.set({ group: group.group }, group.members);
-        groupState.set({ group: group.group, state: group.state }, 1);
-        for (const { topic, partition, lag } of group.lag) {
-          groupLag.set({ group: group.group, topic, partition: String(partition) }, lag);
-        }
-      }
-    };
 
     new Gauge({
       name: 'brook_connections',
@@ -255,6 +313,11 @@ export class BrokerMetrics implements TopicTraffic {
         this.registry.removeSingleMetric(`brook_nodejs_${name}`);
       }
     }
+  }
+
+  /** The ISR of a partition this broker leads changed (replication-metrics.ts watches it). */
+  isrChanged(change: 'shrink' | 'expand'): void {
+    (change === 'shrink' ? this.isrShrinks : this.isrExpands).inc();
   }
 
   connectionRefused(limit: string): void {

@@ -3,6 +3,8 @@
 // yet), and the SASL settings.
 
 import type { CredentialStore } from './credential-store.js';
+import { JwksKeys } from './jwks.js';
+import { type OAuthBearerSettings, oauthBearerMechanism } from './oauthbearer.js';
 import { type ListenerSecurity, type SecurityProtocol, usesSasl } from './listener-security.js';
 import { type ClientAuthentication, TlsContext } from './tls-context.js';
 
@@ -21,10 +23,51 @@ export interface BrokerSecuritySettings {
   readonly connectionsMaxReauthMs: number;
 }
 
+/** The sasl.oauthbearer.* settings (by their BrokerConfig names). */
+export interface BrokerOAuthBearerSettings {
+  readonly saslEnabledMechanisms: readonly string[];
+  readonly saslOauthbearerJwksEndpointUrl: string | null;
+  readonly saslOauthbearerJwksEndpointRefreshMs: number;
+  readonly saslOauthbearerJwksEndpointRetryBackoffMs: number;
+  readonly saslOauthbearerExpectedIssuer: string | null;
+  readonly saslOauthbearerExpectedAudience: readonly string[] | null;
+  readonly saslOauthbearerClockSkewSeconds: number;
+  readonly saslOauthbearerSubClaimName: string;
+}
+
+/**
+ * OAUTHBEARER's token checks when the mechanism is enabled, with the JWKS read once already
+ * (throws JwksError when it cannot be); null otherwise. The caller closes `keys` on shutdown.
+ */
+export async function oauthBearerFromConfig(
+  config: BrokerOAuthBearerSettings,
+  onError: (message: string) => void,
+): Promise<OAuthBearerSettings | null> {
+  if (!config.saslEnabledMechanisms.includes(oauthBearerMechanism)) return null;
+  const url = config.saslOauthbearerJwksEndpointUrl;
+  // Checked by the config already; kept here so the types say it.
+  if (url === null) throw new Error('OAUTHBEARER needs sasl.oauthbearer.jwks.endpoint.url');
+  const keys = new JwksKeys({
+    url,
+    refreshMs: config.saslOauthbearerJwksEndpointRefreshMs,
+    retryBackoffMs: config.saslOauthbearerJwksEndpointRetryBackoffMs,
+    onError,
+  });
+  await keys.start();
+  return {
+    keys,
+    expectedIssuer: config.saslOauthbearerExpectedIssuer,
+    expectedAudience: config.saslOauthbearerExpectedAudience ?? [],
+    clockSkewSeconds: config.saslOauthbearerClockSkewSeconds,
+    subClaimName: config.saslOauthbearerSubClaimName,
+  };
+}
+
 /** Throws TlsConfigurationError when a TLS listener's key, certificate or truststore cannot be used. */
 export function listenerSecurityFromConfig(
   config: BrokerSecuritySettings,
   credentials: CredentialStore,
+  oauthBearer: OAuthBearerSettings | null = null,
 ): Map<string, ListenerSecurity> {
   const protocols = [...config.listenerSecurityProtocols.values()];
   const tlsContext = (clientAuthentication: ClientAuthentication): TlsContext =>
@@ -45,6 +88,7 @@ export function listenerSecurityFromConfig(
   const sasl = {
     enabledMechanisms: config.saslEnabledMechanisms,
     credentials,
+    oauthBearer,
     failedAuthenticationDelayMs: config.connectionFailedAuthenticationDelayMs,
     reauthenticationMs: config.connectionsMaxReauthMs,
     receiveBytesMax: config.saslServerMaxReceiveSize,

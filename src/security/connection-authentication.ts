@@ -20,8 +20,14 @@
 // those the client pipelines, which `refusal` then turns away.
 
 import { ErrorCode } from '../protocol/errors.js';
+import { assert } from '../util/assert.js';
 import { ApiKey } from '../protocol/generated/index.js';
 import type { CredentialStore } from './credential-store.js';
+import {
+  OAuthBearerExchange,
+  type OAuthBearerSettings,
+  oauthBearerMechanism,
+} from './oauthbearer.js';
 import { PlainExchange } from './plain.js';
 import { ScramExchange } from './scram.js';
 import { isScramMechanism } from './scram-credential.js';
@@ -34,12 +40,15 @@ export const supportedSaslMechanisms: readonly string[] = [
   'PLAIN',
   'SCRAM-SHA-256',
   'SCRAM-SHA-512',
+  'OAUTHBEARER',
 ];
 
 export interface SaslSettings {
   /** sasl.enabled.mechanisms */
   readonly enabledMechanisms: readonly string[];
   readonly credentials: CredentialStore;
+  /** How OAUTHBEARER tokens are checked; null when OAUTHBEARER is not enabled. */
+  readonly oauthBearer: OAuthBearerSettings | null;
   /** connection.failed.authentication.delay.ms: how long a failure waits before it is answered. */
   readonly failedAuthenticationDelayMs: number;
   /** connections.max.reauth.ms: a session's lifetime; 0 means sessions do not expire. */
@@ -120,7 +129,7 @@ export class ConnectionAuthentication {
     if (this.state === 'failed') return 'authentication failed';
     if (this.state === 'authenticated') {
       if (Date.now() > this.sessionExpiresAtMs && !beforeAuthentication.has(apiKey)) {
-        return 'the SASL session expired (connections.max.reauth.ms) without re-authentication';
+        return 'the SASL session expired (connections.max.reauth.ms, or the token expired) without re-authentication';
       }
       return null;
     }
@@ -154,12 +163,19 @@ export class ConnectionAuthentication {
       this.fail(`re-authentication with ${mechanism} after ${this.exchange.mechanism}`);
       return { errorCode: ErrorCode.ILLEGAL_SASL_STATE, mechanisms };
     }
-    this.exchange = isScramMechanism(mechanism)
-      ? new ScramExchange(mechanism, sasl.credentials)
-      : new PlainExchange(sasl.credentials);
+    this.exchange = this.newExchange(mechanism, sasl);
     this.state = 'handshaken';
     this.rawTokens = version === 0;
     return { errorCode: ErrorCode.NONE, mechanisms };
+  }
+
+  private newExchange(mechanism: string, sasl: SaslSettings): SaslServerExchange {
+    if (isScramMechanism(mechanism)) return new ScramExchange(mechanism, sasl.credentials);
+    if (mechanism === oauthBearerMechanism) {
+      assert(sasl.oauthBearer !== null, 'OAUTHBEARER is enabled without its token settings');
+      return new OAuthBearerExchange(sasl.oauthBearer);
+    }
+    return new PlainExchange(sasl.credentials);
   }
 
   /** SaslAuthenticate: one token of the exchange. Failures are answered after the delay. */
@@ -226,23 +242,28 @@ export class ConnectionAuthentication {
       this.currentPrincipal = principal;
       this.saslAuthenticated = true;
       this.state = 'authenticated';
-      this.sessionExpiresAtMs =
-        sasl.reauthenticationMs > 0 ? Date.now() + sasl.reauthenticationMs : Infinity;
+      // The session ends with connections.max.reauth.ms, or sooner when the credential itself
+      // expires (an OAUTHBEARER token's exp), so a token is never used past its lifetime.
+      this.sessionExpiresAtMs = Math.min(
+        sasl.reauthenticationMs > 0 ? Date.now() + sasl.reauthenticationMs : Infinity,
+        step.credentialExpiresAtMs ?? Infinity,
+      );
       return { kind: 'authenticated', challenge: step.challenge };
     } catch (error) {
       if (!(error instanceof SaslAuthenticationError)) throw error;
       this.fail(`${mechanism}: ${error.reason}`);
       await delay(sasl.failedAuthenticationDelayMs);
-      return { kind: 'failed', message: generic };
+      return { kind: 'failed', message: error.clientMessage ?? generic };
     } finally {
       this.evaluating = false;
     }
   }
 
+  /** What SaslAuthenticate v1+ tells the client: 0 when the session never expires. */
   private sessionLifetimeMs(): number {
-    return this.sasl !== null && this.sasl.reauthenticationMs > 0
-      ? this.sasl.reauthenticationMs
-      : 0;
+    if (this.sessionExpiresAtMs === Infinity) return 0;
+    // A token accepted within the clock skew after its exp still gets a moment to re-authenticate.
+    return Math.max(1, Math.floor(this.sessionExpiresAtMs - Date.now()));
   }
 
   private fail(reason: string): void {

@@ -15,6 +15,12 @@
 // (a produce's size) is charged then, so requests a client pipelined behind it wait for the
 // throttle instead of all being let through before the first one's response.
 //
+// A Metadata request is the exception: its handler starts only once every request before it on
+// the connection is answered, as if the connection handled one request at a time (Kafka's own
+// rule). Answered at arrival, it would describe the cluster as it was before the slow request
+// ahead of it (an acks=all produce waiting for the ISR) and arrive seconds late: a client that
+// learned of a new leader meanwhile would be sent back to the old one, perhaps a dead broker.
+//
 // All state here is touched only from socket events and handler completions on the event loop;
 // nothing is held across an await except through `pending` slots, which are resolved in place.
 
@@ -42,11 +48,16 @@ import type { ConnectionAuthentication } from '../security/connection-authentica
 import { FrameDecoder } from './frame-decoder.js';
 import type { ServerLimits } from './limits.js';
 import type { ServerLogger } from './logger.js';
+import type { RequestLog } from './request-log.js';
 
 interface PendingResponse {
   readonly requestBytes: number;
+  /** performance.now() when the request's frame arrived, for the request log's queue time. */
+  readonly receivedMs: number;
   /** performance.now() when the request's frame was taken, for the request-latency metric. */
   readonly startedMs: number;
+  /** performance.now() when the handler's answer was encoded; 0 until then. */
+  answeredMs: number;
   ready: boolean;
   /** The handler asked for the connection to close once this slot reaches the head. */
   closeConnection: boolean;
@@ -59,7 +70,16 @@ interface PendingResponse {
   handlerMs: number;
   /** The throttle decided when the request started, if any. */
   startThrottleMs: number;
+  /** A request whose handler waits until this slot is at the head of `pending` (Metadata). */
+  startAtHead?: () => void;
+  /** The throttle the response carried. */
+  throttleMs: number;
+  /** The handler's response object, kept for the request log. */
+  response: unknown;
 }
+
+/** Requests answered from the state at the time they are answered, not at their arrival. */
+const STARTED_AT_HEAD: ReadonlySet<number> = new Set([ApiKey.Metadata]);
 
 export interface ConnectionOptions {
   readonly id: number;
@@ -75,6 +95,10 @@ export interface ConnectionOptions {
   readonly authentication?: ConnectionAuthentication;
   /** Client quotas: asked once per answered request how long to throttle the client. */
   readonly throttler?: RequestThrottler;
+  /** The audit log: told of every answered request; none when the audit log is off. */
+  readonly auditor?: RequestAuditor;
+  /** Told of answered requests it wants (all, or the slow ones); none when it writes nothing. */
+  readonly requestLog?: RequestLog;
 }
 
 /** What the server knows of a request once its response is ready, for client quotas. */
@@ -99,6 +123,14 @@ export interface RequestThrottler {
   requestAnswered(usage: RequestUsage): number;
 }
 
+/**
+ * What the server tells the audit log of each request it answered: the one dispatch hook, so no
+ * handler writes audit lines itself (src/security/audit-apis.ts decides what is an admin action).
+ */
+export interface RequestAuditor {
+  requestAnswered(context: RequestContext, request: unknown, response: unknown): void;
+}
+
 /** What the server tells the metrics of each request it answered. */
 export interface RequestObserver {
   requestAnswered(observation: RequestObservation): void;
@@ -120,11 +152,15 @@ export class Connection {
   private readonly observer: RequestObserver | undefined;
   private readonly authentication: ConnectionAuthentication | undefined;
   private readonly throttler: RequestThrottler | undefined;
+  private readonly auditor: RequestAuditor | undefined;
+  private readonly requestLog: RequestLog | undefined;
   private readonly decoder: FrameDecoder;
   private readonly abortController = new AbortController();
 
   /** Frames received but not yet started because the in-flight limits were reached. */
   private readonly receivedFrames: Buffer[] = [];
+  /** When each of `receivedFrames` arrived (performance.now()), in the same order. */
+  private readonly receivedFrameTimesMs: number[] = [];
   /** Requests in arrival order whose responses are not yet written. */
   private readonly pending: PendingResponse[] = [];
   /** Request bytes of `pending` plus response bytes encoded but not yet handed to the socket. */
@@ -153,6 +189,8 @@ export class Connection {
     this.observer = options.observer;
     this.authentication = options.authentication;
     this.throttler = options.throttler;
+    this.auditor = options.auditor;
+    this.requestLog = options.requestLog?.enabled === true ? options.requestLog : undefined;
     this.remoteAddress = options.socket.remoteAddress ?? '';
     this.remotePort = options.socket.remotePort ?? 0;
     this.decoder = new FrameDecoder(options.limits.requestBytesMax);
@@ -211,7 +249,11 @@ export class Connection {
       this.decoder.frameBytesMax = this.authentication.frameBytesMax(this.limits.requestBytesMax);
     }
     try {
-      this.decoder.push(chunk, (frame) => this.receivedFrames.push(frame));
+      const receivedMs = this.lastActivityMs;
+      this.decoder.push(chunk, (frame) => {
+        this.receivedFrames.push(frame);
+        this.receivedFrameTimesMs.push(receivedMs);
+      });
     } catch (error) {
       this.close(`invalid frame: ${(error as Error).message}`);
       return;
@@ -240,8 +282,9 @@ export class Connection {
         !this.overLimits()
       ) {
         const frame = this.receivedFrames.shift()!;
+        const receivedMs = this.receivedFrameTimesMs.shift()!;
         try {
-          this.onFrame(frame);
+          this.onFrame(frame, receivedMs);
         } catch (error) {
           // A throw here would escape a socket event and take the process down; a bug in one
           // request's handling must cost at most its connection.
@@ -264,9 +307,9 @@ export class Connection {
     return this.pending.length >= this.limits.inFlightRequestsMax;
   }
 
-  private onFrame(frame: Buffer): void {
+  private onFrame(frame: Buffer, receivedMs: number): void {
     if (this.authentication?.expectsRawToken === true) {
-      this.onRawSaslToken(frame);
+      this.onRawSaslToken(frame, receivedMs);
       return;
     }
     const reader = new Reader(frame);
@@ -296,7 +339,8 @@ export class Connection {
         // the handler sees an empty v0 request (v0 has no fields), as Kafka's does.
         const emptyRequest = api.request.decode(new Reader(Buffer.alloc(0)), 0);
         const context = this.context(header);
-        const slot = this.enqueue(frame.length);
+        const slot = this.enqueue(frame.length, receivedMs);
+        slot.context = context;
         this.complete(
           slot,
           handler,
@@ -325,7 +369,7 @@ export class Connection {
     }
 
     const context = this.context(header);
-    const slot = this.enqueue(frame.length);
+    const slot = this.enqueue(frame.length, receivedMs);
     slot.context = context;
     slot.request = request;
     if (this.throttler !== undefined) {
@@ -342,6 +386,21 @@ export class Connection {
       );
       return;
     }
+    if (STARTED_AT_HEAD.has(apiKey) && this.pending[0] !== slot) {
+      slot.startAtHead = () => this.startHandler(slot, handler, header, request, context);
+      return;
+    }
+    this.startHandler(slot, handler, header, request, context);
+  }
+
+  private startHandler(
+    slot: PendingResponse,
+    handler: AnyHandler,
+    header: RequestHeader,
+    request: unknown,
+    context: RequestContext,
+  ): void {
+    const { apiVersion } = header;
     let result: unknown;
     const handlerStartedMs = performance.now();
     try {
@@ -377,16 +436,20 @@ export class Connection {
     };
   }
 
-  private enqueue(requestBytes: number): PendingResponse {
+  private enqueue(requestBytes: number, receivedMs: number): PendingResponse {
     const slot: PendingResponse = {
       requestBytes,
+      receivedMs,
       startedMs: performance.now(),
+      answeredMs: 0,
       ready: false,
       closeConnection: false,
       chunks: [],
       responseBytes: 0,
       handlerMs: 0,
       startThrottleMs: 0,
+      throttleMs: 0,
+      response: undefined,
     };
     this.pending.push(slot);
     this.inFlightBytes += requestBytes;
@@ -422,11 +485,22 @@ export class Connection {
       }
       this.mute(throttleMs);
     }
+    if (
+      this.auditor !== undefined &&
+      slot.context !== undefined &&
+      result !== NO_RESPONSE &&
+      result !== CLOSE_CONNECTION
+    ) {
+      this.auditor.requestAnswered(slot.context, slot.request, result);
+    }
+    slot.answeredMs = performance.now();
+    slot.throttleMs = throttleMs;
+    if (this.requestLog !== undefined) slot.response = result;
     if (this.observer !== undefined) {
       this.observer.requestAnswered({
         api: this.apiMessages.get(header.apiKey)?.name ?? String(header.apiKey),
         version: responseVersion,
-        seconds: (performance.now() - slot.startedMs) / 1000,
+        seconds: (slot.answeredMs - slot.startedMs) / 1000,
         errorCodes: typeof result === 'object' && result !== null ? errorCodesIn(result) : [],
       });
     }
@@ -439,9 +513,9 @@ export class Connection {
    * request header, and reads the broker's challenges framed the same way; a failed exchange is
    * answered by closing the connection.
    */
-  private onRawSaslToken(token: Buffer): void {
+  private onRawSaslToken(token: Buffer, receivedMs: number): void {
     const authentication = this.authentication!;
-    const slot = this.enqueue(token.length);
+    const slot = this.enqueue(token.length, receivedMs);
     authentication.rawToken(token).then(
       (challenge) => {
         if (this.closing) return;
@@ -572,7 +646,8 @@ export class Connection {
     while (this.pending.length > 0 && this.pending[0].ready) {
       const slot = this.pending.shift()!;
       this.inFlightBytes -= slot.requestBytes + slot.responseBytes;
-      for (const chunk of slot.chunks) this.socket.write(chunk);
+      if (this.requestLog !== undefined && slot.context !== undefined) this.writeLogged(slot);
+      else for (const chunk of slot.chunks) this.socket.write(chunk);
       if (slot.closeConnection) {
         this.socket.uncork();
         this.finish();
@@ -581,10 +656,58 @@ export class Connection {
     }
     this.socket.uncork();
     this.lastActivityMs = performance.now();
+    const head = this.pending[0];
+    if (head?.startAtHead !== undefined) {
+      const start = head.startAtHead;
+      head.startAtHead = undefined;
+      // Answered at once, it re-enters writeReady and goes out there.
+      start();
+      if (this.closing) return;
+    }
     if (this.pending.length === 0 && this.drainedWaiters.length > 0) {
       for (const resolve of this.drainedWaiters.splice(0)) resolve();
     }
     this.updateFlowControl();
+  }
+
+  /**
+   * Writes a response the request log may want; if it does, its line is written once the socket
+   * has taken the last byte (Kafka's send time), or at once when nothing is sent.
+   */
+  private writeLogged(slot: PendingResponse): void {
+    const requestLog = this.requestLog!;
+    const context = slot.context!;
+    const writtenMs = performance.now();
+    const chunks = slot.chunks;
+    if (!requestLog.wants(context.apiKey, slot.request, writtenMs - slot.receivedMs)) {
+      for (const chunk of chunks) this.socket.write(chunk);
+      return;
+    }
+    const log = (sentMs: number | undefined): void =>
+      requestLog.write({
+        context,
+        request: slot.request,
+        response: slot.response,
+        requestBytes: slot.requestBytes,
+        responseBytes: slot.responseBytes,
+        throttleMs: slot.throttleMs,
+        times: {
+          receivedMs: slot.receivedMs,
+          startedMs: slot.startedMs,
+          localMs: slot.handlerMs,
+          answeredMs: slot.answeredMs,
+          writtenMs,
+          sentMs,
+        },
+      });
+    if (chunks.length === 0) {
+      log(undefined);
+      return;
+    }
+    for (let index = 0; index < chunks.length - 1; index++) this.socket.write(chunks[index]);
+    this.socket.write(chunks[chunks.length - 1], (error) =>
+      log(error === null || error === undefined ? performance.now() : undefined),
+    );
   }
 
   /**
@@ -672,6 +795,7 @@ export class Connection {
     this.muteTimer = null;
     this.pending.length = 0;
     this.receivedFrames.length = 0;
+    this.receivedFrameTimesMs.length = 0;
     this.inFlightBytes = 0;
     for (const resolve of this.drainedWaiters.splice(0)) resolve();
   }

@@ -9,3 +9,4 @@ export {
 export { type ServerLimits, defaultServerLimits, serverLimitsFromConfig } from './limits.js';
 export { type ServerLogger, silentLogger, stderrLogger } from './logger.js';
 export { FrameDecoder, FrameSizeError } from './frame-decoder.js';
+export { RequestLog, type RequestLogOptions } from './request-log.js';

@@ -16,10 +16,16 @@ import type { HandlerRegistry } from '../handlers/registry.js';
 import { assert } from '../util/assert.js';
 import { BrookError } from '../util/errors.js';
 import { ConnectionQuotas, type ConnectionLimitName } from '../quota/connection-quotas.js';
-import { Connection, type RequestObserver, type RequestThrottler } from './connection.js';
+import {
+  Connection,
+  type RequestAuditor,
+  type RequestObserver,
+  type RequestThrottler,
+} from './connection.js';
 import { type ServerLimits, defaultServerLimits } from './limits.js';
 import { asLogger } from '../util/logger.js';
 import { type ServerLogger, stderrLogger } from './logger.js';
+import type { RequestLog } from './request-log.js';
 
 export interface ServerOptions {
   readonly listeners: readonly ListenerAddress[];
@@ -32,10 +38,25 @@ export interface ServerOptions {
   readonly observer?: ServerObserver;
   /** Client quotas: how long to throttle a client after each request. */
   readonly throttler?: RequestThrottler;
+  /** The request log (every request, or the slow ones); none: nothing is logged per request. */
+  readonly requestLog?: RequestLog;
   /** An `ip` client quota's connection_creation_rate for an address, if one applies. */
   readonly connectionCreationRateOf?: (address: string) => number | undefined;
   /** Each listener's security by listener name; PLAINTEXT for a listener not named. */
   readonly security?: ReadonlyMap<string, ListenerSecurity>;
+  /** The audit log: every answered request, every failed authentication; none when it is off. */
+  readonly auditor?: ServerAuditor;
+}
+
+/** What the server tells the audit log. */
+export interface ServerAuditor extends RequestAuditor {
+  authenticationFailed(event: {
+    readonly listener: string;
+    readonly clientAddress: string;
+    readonly principal: string;
+    readonly api: 'SaslAuthenticate' | 'TlsHandshake';
+    readonly reason: string;
+  }): void;
 }
 
 /** What the server tells the metrics: each answered request, each refused connection. */
@@ -110,20 +131,35 @@ export async function startServer(options: ServerOptions): Promise<BrookServer> 
     // A TLS client whose certificate maps to no principal is refused before it counts.
     const security = options.security?.get(listener.name) ?? plaintextSecurity;
     let authentication: ConnectionAuthentication | undefined;
+    const clientAddress = `${remoteAddress}:${socket.remotePort ?? 0}`;
     if (security.protocol !== 'PLAINTEXT') {
       try {
-        authentication = connectionAuthentication(security, socket, (reason) =>
+        authentication = connectionAuthentication(security, socket, (reason) => {
           logger.warn('authentication failed', {
             listener: listener.name,
-            remote: `${remoteAddress}:${socket.remotePort ?? 0}`,
+            remote: clientAddress,
             reason,
-          }),
-        );
+          });
+          options.auditor?.authenticationFailed({
+            listener: listener.name,
+            clientAddress,
+            principal: authentication?.principal ?? 'User:ANONYMOUS',
+            api: 'SaslAuthenticate',
+            reason,
+          });
+        });
       } catch (error) {
         logger.warn('refusing TLS connection', {
           listener: listener.name,
           remote: remoteAddress,
           error: (error as Error).message,
+        });
+        options.auditor?.authenticationFailed({
+          listener: listener.name,
+          clientAddress,
+          principal: 'User:ANONYMOUS',
+          api: 'TlsHandshake',
+          reason: (error as Error).message,
         });
         socket.destroy();
         return;
@@ -144,6 +180,8 @@ export async function startServer(options: ServerOptions): Promise<BrookServer> 
       observer: options.observer,
       authentication,
       throttler: options.throttler,
+      auditor: options.auditor,
+      requestLog: options.requestLog,
     });
     connections.add(connection);
     logger.debug('connection opened', {
@@ -163,6 +201,7 @@ export async function startServer(options: ServerOptions): Promise<BrookServer> 
         listener,
         options.security?.get(listener.name) ?? plaintextSecurity,
         logger,
+        options.auditor,
         (socket) => accept(listener, socket),
       );
       servers.push(server);
@@ -219,6 +258,7 @@ function createListenerServer(
   listener: ListenerAddress,
   security: ListenerSecurity,
   logger: ServerLogger,
+  auditor: ServerAuditor | undefined,
   onConnection: (socket: Socket) => void,
 ): Server {
   const tls = security.tls;
@@ -230,10 +270,18 @@ function createListenerServer(
   // A plaintext client on a TLS port, an untrusted client certificate, an old protocol version:
   // one line per failed handshake, and the socket is gone.
   server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: TLSSocket) => {
+    const clientAddress = `${socket.remoteAddress ?? ''}:${socket.remotePort ?? 0}`;
     logger.warn('TLS handshake failed', {
       listener: listener.name,
-      remote: `${socket.remoteAddress ?? ''}:${socket.remotePort ?? 0}`,
+      remote: clientAddress,
       error: error.code ?? error.message,
+    });
+    auditor?.authenticationFailed({
+      listener: listener.name,
+      clientAddress,
+      principal: 'User:ANONYMOUS',
+      api: 'TlsHandshake',
+      reason: error.code ?? error.message,
     });
     socket.destroy();
   });

@@ -39,6 +39,7 @@ export const brookErrorCodes = {
   BROOK_SHARE_REQUEST: 'a push-delivery (/v1) request refused; its problem code says why',
   BROOK_CONSOLE_REQUEST: 'a web console (/ui/api) request refused, answered as a problem document',
   BROOK_TLS_CONFIGURATION: 'a keystore, truststore or key password a TLS listener cannot use',
+  BROOK_OAUTHBEARER_JWKS: 'the JWKS OAUTHBEARER tokens are checked against cannot be read',
   BROOK_SASL_AUTHENTICATION_FAILED:
     'a SASL exchange failed (logged; the client hears only that it failed)',
   BROOK_SERVER_FRAME_SIZE: 'a request frame above socket.request.max.bytes, or negative',
@@ -76,6 +77,7 @@ export const brookErrorCodes = {
   BROOK_CLUSTER_UNKNOWN_TOPIC: 'a cluster topic change named a missing topic',
   BROOK_CLUSTER_TIMED_OUT: 'a topic change written to etcd that this broker did not apply in time',
   BROOK_CLUSTER_METADATA_CORRUPT: 'a value read from etcd is not what Brook writes there',
+  BROOK_CLUSTER_MARKER_REFUSED: 'a partition leader refused a transaction marker for good',
 
   // Coordinators and admin requests (src/coordinator, src/handlers).
   BROOK_OFFSETS_RECORD: 'a __consumer_offsets key or value this version cannot read',

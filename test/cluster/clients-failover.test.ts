@@ -25,6 +25,7 @@ import {
 } from '../helpers/clients.js';
 import { waitFor } from '../helpers/poll.js';
 import { callBroker } from '../helpers/wire-client.js';
+import { transactionCoordinatorOf } from './transaction-coordinators.js';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -69,15 +70,19 @@ async function layoutOf(topic: string): Promise<Layout | undefined> {
   return { leader: partition.leaderId, isr: [...partition.isrNodes].sort() };
 }
 
-/** A fresh single-partition topic, RF 3, min.insync.replicas 2, with all three in its ISR. */
-async function createTopic(topic: string): Promise<Layout> {
+/**
+ * A fresh single-partition topic, RF 3, min.insync.replicas 2, with all three in its ISR; with
+ * `replicas`, placed so (the first one leads).
+ */
+async function createTopic(topic: string, replicas?: readonly number[]): Promise<Layout> {
   const created = await callBroker<CreateTopicsResponse>(liveBootstrap(), ApiKey.CreateTopics, 5, {
     topics: [
       {
         name: topic,
-        numPartitions: 1,
-        replicationFactor: 3,
-        assignments: [],
+        numPartitions: replicas === undefined ? 1 : -1,
+        replicationFactor: replicas === undefined ? 3 : -1,
+        assignments:
+          replicas === undefined ? [] : [{ partitionIndex: 0, brokerIds: [...replicas] }],
         configs: [{ name: 'min.insync.replicas', value: '2' }],
       },
     ],
@@ -293,7 +298,9 @@ for i in range(count):
     p.produce(topic, value=('record-%d' % i).encode(), on_delivery=report)
     p.poll(0)
     if i % 10 == 9:
-        time.sleep(0.02)
+        # Delivered ten at a time, so the kill falls inside the open transaction, not after it.
+        p.flush(60)
+        time.sleep(0.05)
 try:
     p.commit_transaction(90)
     print(json.dumps({'committed': True}), flush=True)
@@ -575,50 +582,43 @@ describe('real clients through a leader kill', () => {
     await restoreBroker(killed, [topic]);
   });
 
-  // Skipped: in cluster mode the transaction coordinator writes its markers to its own local
-  // replica of each data partition (coordinator/txn/state-topic.ts writeMarker), not to the
-  // partition's leader, so here EndTxn succeeds and a read_committed consumer never reaches the
-  // end (last stable offset stuck below the high watermark). Unskip once markers go to leaders.
-  test(
-    'confluent-kafka (librdkafka): a transactional producer commits through a kill of the partition leader (not its coordinator)',
-    {
-      skip: 'transaction markers are written locally, not to the partition leader (issue 10)',
-    },
-    async (t) => {
-      if (!requireClient(t, 'confluent-kafka-python')) return;
-      const topic = 'failover-confluent-transaction';
-      await allBrokersUp();
-      const { leader } = await createTopic(topic);
-      // Bootstrapped from one follower, librdkafka asks it for the transaction coordinator, and in
-      // cluster mode each broker coordinates the transactions it is asked about (its state is not
-      // replicated yet), so the kill takes the partition's leader but not the coordinator.
-      const follower = cluster.brokers.find((broker) => broker.id !== leader)!;
-      const child = new ChildClient(systemPython, [
-        '-c',
-        confluentTransactionalProducer,
-        `${follower.host}:${follower.port}`,
-        topic,
-        String(RECORDS),
-      ]);
-      try {
-        const acked = () => child.events.filter((event) => 'acked' in event).length;
-        const { killed, ackedAtKill } = await killLeaderDuring(topic, acked, () => child.exited);
-        await withTimeout(child.closed(), CLIENT_MS + 30_000, 'the transactional producer');
-        const committed = child.events.find((event) => 'committed' in event);
-        assert.ok(ackedAtKill < RECORDS, 'the leader was killed while the transaction was open');
-        assert.deepEqual(
-          committed,
-          { committed: true },
-          `the transaction committed; stderr: ${child.stderr.slice(-4000)}`,
-        );
-        assert.equal(acked(), RECORDS);
-        const read = await pythonRead(topic, confluentCommittedConsumer);
-        checkReadBack(read, values(0, RECORDS), true);
-        assert.equal(read.length, RECORDS);
-        await restoreBroker(killed, [topic]);
-      } finally {
-        child.kill();
-      }
-    },
-  );
+  // The coordinator sends its COMMIT marker to the partition's leader of the moment (the one
+  // elected after the kill), so a read_committed consumer reads to the end.
+  test('confluent-kafka (librdkafka): a transactional producer commits through a kill of the partition leader (not its coordinator)', async (t) => {
+    if (!requireClient(t, 'confluent-kafka-python')) return;
+    const topic = 'failover-confluent-transaction';
+    await allBrokersUp();
+    // The partition's leader is placed away from the transaction's coordinator, so the kill
+    // takes the one and not the other.
+    const coordinator = await transactionCoordinatorOf(liveBootstrap, 'failover-txn', WAIT_MS);
+    const others = cluster.brokers.map((broker) => broker.id).filter((id) => id !== coordinator);
+    const { leader } = await createTopic(topic, [...others, coordinator]);
+    assert.notEqual(leader, coordinator, 'the partition is led away from the coordinator');
+    const child = new ChildClient(systemPython, [
+      '-c',
+      confluentTransactionalProducer,
+      liveBootstrap(),
+      topic,
+      String(RECORDS),
+    ]);
+    try {
+      const acked = () => child.events.filter((event) => 'acked' in event).length;
+      const { killed, ackedAtKill } = await killLeaderDuring(topic, acked, () => child.exited);
+      await withTimeout(child.closed(), CLIENT_MS + 30_000, 'the transactional producer');
+      const committed = child.events.find((event) => 'committed' in event);
+      assert.ok(ackedAtKill < RECORDS, 'the leader was killed while the transaction was open');
+      assert.deepEqual(
+        committed,
+        { committed: true },
+        `the transaction committed; stderr: ${child.stderr.slice(-4000)}`,
+      );
+      assert.equal(acked(), RECORDS);
+      const read = await pythonRead(topic, confluentCommittedConsumer);
+      checkReadBack(read, values(0, RECORDS), true);
+      assert.equal(read.length, RECORDS);
+      await restoreBroker(killed, [topic]);
+    } finally {
+      child.kill();
+    }
+  });
 });

@@ -6,85 +6,24 @@
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { after, describe, test } from 'node:test';
-import { Kafka, logLevel } from 'kafkajs';
-import { type Broker, startBroker } from '../../src/broker.js';
+import type { Kafka } from 'kafkajs';
+import type { Broker } from '../../src/broker.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import type { DescribeClusterResponse } from '../../src/protocol/generated/describe-cluster.js';
 import type { DescribeLogDirsResponse } from '../../src/protocol/generated/describe-log-dirs.js';
 import type { FetchResponse } from '../../src/protocol/generated/fetch.js';
 import type { ListOffsetsResponse } from '../../src/protocol/generated/list-offsets.js';
-import type { MetadataResponse } from '../../src/protocol/generated/metadata.js';
 import type { ProduceResponse } from '../../src/protocol/generated/produce.js';
-import { startEtcd, uniquePrefix, waitFor } from '../helpers/etcd.js';
+import { kafkaOf, layoutOf, metadataOf, startInProcessCluster } from '../helpers/cluster.js';
+import { startEtcd, waitFor } from '../helpers/etcd.js';
 import { makeBatch } from '../helpers/storage-batches.js';
 import { callBroker } from '../helpers/wire-client.js';
 
 const etcd = await startEtcd();
 
 async function startCluster(count: number): Promise<Broker[]> {
-  const prefix = uniquePrefix();
-  const brokers: Broker[] = [];
-  for (let nodeId = 1; nodeId <= count; nodeId++) {
-    const broker = await startBroker({
-      settings: {
-        'etcd.endpoints': etcd.endpoint,
-        'etcd.prefix': prefix,
-        'node.id': nodeId,
-        'broker.session.timeout.ms': 2000,
-        'auto.create.topics.enable': false,
-      },
-    });
-    after(() => broker.stop());
-    brokers.push(broker);
-  }
-  // Every broker sees all of them and a controller before the test starts.
-  for (const broker of brokers) {
-    await waitFor(async () => {
-      const metadata = await metadataOf(broker, []);
-      return metadata.brokers.length === count && metadata.controllerId >= 0;
-    }, `broker ${broker.nodeId} to see ${count} brokers and a controller`);
-  }
-  return brokers;
-}
-
-function metadataOf(broker: Broker, topics: string[] | null): Promise<MetadataResponse> {
-  return callBroker<MetadataResponse>(broker.bootstrapServers, ApiKey.Metadata, 12, {
-    topics: topics?.map((name) => ({ name, topicId: Buffer.alloc(16) })) ?? null,
-    allowAutoTopicCreation: false,
-    includeTopicAuthorizedOperations: false,
-  });
-}
-
-function kafkaOf(broker: Broker): Kafka {
-  return new Kafka({
-    clientId: 'cluster-topics-test',
-    brokers: [broker.bootstrapServers],
-    logLevel: logLevel.NOTHING,
-  });
-}
-
-interface PartitionLayout {
-  leader: number;
-  leaderEpoch: number;
-  replicas: number[];
-  isr: number[];
-  offline: number[];
-}
-
-async function layoutOf(broker: Broker, topic: string): Promise<PartitionLayout[] | undefined> {
-  const metadata = await metadataOf(broker, [topic]);
-  const described = metadata.topics[0];
-  if (described === undefined || described.errorCode !== ErrorCode.NONE) return undefined;
-  return [...described.partitions]
-    .sort((a, b) => a.partitionIndex - b.partitionIndex)
-    .map((partition) => ({
-      leader: partition.leaderId,
-      leaderEpoch: partition.leaderEpoch,
-      replicas: [...partition.replicaNodes],
-      isr: [...partition.isrNodes].sort(),
-      offline: [...partition.offlineReplicas],
-    }));
+  return [...(await startInProcessCluster(etcd.endpoint, count)).brokers.values()];
 }
 
 /** The partitions of `topic` that have a log directory in the broker's log dir. */

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
-import { Kafka, logLevel } from 'kafkajs';
-import { createEtcdClient } from '../../src/cluster/etcd-client.js';
-import { EtcdMetadataStore } from '../../src/cluster/etcd-metadata-store.js';
-import { startCluster } from '../../src/index.js';
+import { describe, test } from 'node:test';
+import type { EtcdMetadataStore } from '../../src/cluster/etcd-metadata-store.js';
 import { NO_LEADER, type PartitionState } from '../../src/metadata/cluster-metadata.js';
+import { kafkaOf, startWatchedCluster } from '../helpers/cluster.js';
 import { waitFor } from '../helpers/poll.js';
 
 const TOPIC = 'rolling';
@@ -41,19 +39,9 @@ function watchDeparture(store: EtcdMetadataStore, brokerId: number) {
 
 describe('controlled shutdown', () => {
   test('SIGTERM moves every leadership off the broker before it leaves, the controller included', async () => {
-    const cluster = await startCluster({ brokers: 3 });
-    after(() => cluster.stop());
-    const client = createEtcdClient([cluster.etcdEndpoint]);
-    const store = await EtcdMetadataStore.open(client, cluster.etcdPrefix);
-    after(async () => {
-      await store.close();
-      client.close();
-    });
+    const { cluster, store } = await startWatchedCluster({ brokers: 3 });
 
-    const admin = new Kafka({
-      brokers: cluster.bootstrapServers.split(','),
-      logLevel: logLevel.NOTHING,
-    }).admin();
+    const admin = kafkaOf(cluster).admin();
     await admin.connect();
     await admin.createTopics({
       topics: [{ topic: TOPIC, numPartitions: PARTITIONS, replicationFactor: 3 }],

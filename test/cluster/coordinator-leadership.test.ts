@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
-import { type Broker, startBroker } from '../../src/broker.js';
+import type { Broker } from '../../src/broker.js';
 import { KafkaConnection } from '../../src/client/kafka-connection.js';
 import { createEtcdClient } from '../../src/cluster/etcd-client.js';
 import { offsetsPartitionFor } from '../../src/coordinator/group/group-coordinator.js';
@@ -18,11 +18,16 @@ import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import type { FindCoordinatorResponse } from '../../src/protocol/generated/find-coordinator.js';
 import type { InitProducerIdResponse } from '../../src/protocol/generated/init-producer-id.js';
-import type { MetadataResponse } from '../../src/protocol/generated/metadata.js';
 import type { OffsetCommitResponse } from '../../src/protocol/generated/offset-commit.js';
 import type { OffsetFetchResponse } from '../../src/protocol/generated/offset-fetch.js';
 import type { ProduceResponse } from '../../src/protocol/generated/produce.js';
-import { startEtcd, uniquePrefix, waitFor } from '../helpers/etcd.js';
+import {
+  inProcessCluster,
+  kafkaOf,
+  metadataOf,
+  startInProcessCluster,
+} from '../helpers/cluster.js';
+import { startEtcd, waitFor } from '../helpers/etcd.js';
 import { makeBatch } from '../helpers/storage-batches.js';
 import { callBroker } from '../helpers/wire-client.js';
 
@@ -35,58 +40,19 @@ const etcd = await startEtcd();
 const etcdClient = createEtcdClient([etcd.endpoint]);
 after(() => etcdClient.close());
 
-interface TestCluster {
-  readonly prefix: string;
-  readonly brokers: Map<number, Broker>;
-  start(nodeId: number): Promise<Broker>;
+/** Leadership moves only when a test moves it; both coordinator topics are replicated 3 times. */
+const coordinatorSettings = {
+  'auto.leader.rebalance.enable': false,
+  'offsets.topic.replication.factor': 3,
+  'transaction.state.log.replication.factor': 3,
+};
+
+function testCluster(settings: Record<string, string | number | boolean> = {}) {
+  return inProcessCluster(etcd.endpoint, { ...coordinatorSettings, ...settings });
 }
 
-function testCluster(settings: Record<string, string | number | boolean> = {}): TestCluster {
-  const prefix = uniquePrefix();
-  const brokers = new Map<number, Broker>();
-  return {
-    prefix,
-    brokers,
-    async start(nodeId) {
-      const broker = await startBroker({
-        settings: {
-          'etcd.endpoints': etcd.endpoint,
-          'etcd.prefix': prefix,
-          'node.id': nodeId,
-          'broker.session.timeout.ms': 2000,
-          'auto.create.topics.enable': false,
-          // Leadership moves only when a test moves it.
-          'auto.leader.rebalance.enable': false,
-          'offsets.topic.replication.factor': 3,
-          'transaction.state.log.replication.factor': 3,
-          ...settings,
-        },
-      });
-      after(() => broker.stop());
-      brokers.set(nodeId, broker);
-      return broker;
-    },
-  };
-}
-
-async function startThree(settings: Record<string, string | number | boolean> = {}) {
-  const cluster = testCluster(settings);
-  for (const nodeId of [1, 2, 3]) await cluster.start(nodeId);
-  for (const broker of cluster.brokers.values()) {
-    await waitFor(async () => {
-      const metadata = await metadataOf(broker, []);
-      return metadata.brokers.length === 3 && metadata.controllerId >= 0;
-    }, `broker ${broker.nodeId} to see 3 brokers and a controller`);
-  }
-  return cluster;
-}
-
-function metadataOf(broker: Broker, topics: string[] | null): Promise<MetadataResponse> {
-  return callBroker<MetadataResponse>(broker.bootstrapServers, ApiKey.Metadata, 12, {
-    topics: topics?.map((name) => ({ name, topicId: Buffer.alloc(16) })) ?? null,
-    allowAutoTopicCreation: false,
-    includeTopicAuthorizedOperations: false,
-  });
+function startThree(settings: Record<string, string | number | boolean> = {}) {
+  return startInProcessCluster(etcd.endpoint, 3, { ...coordinatorSettings, ...settings });
 }
 
 /** The broker Metadata names as the partition's leader, once it names one. */
@@ -206,11 +172,7 @@ async function moveLeader(
 }
 
 async function createDataTopic(broker: Broker, topic: string, partitions: number): Promise<void> {
-  const admin = new Kafka({
-    clientId: 'coordinator-leadership-test',
-    brokers: [broker.bootstrapServers],
-    logLevel: logLevel.NOTHING,
-  }).admin();
+  const admin = kafkaOf(broker, 'coordinator-leadership-test').admin();
   await admin.connect();
   try {
     assert.equal(

@@ -7,16 +7,8 @@ import { after, describe, test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import { freePort } from '../../src/cluster/etcd-process.js';
 import { runBrook, spawnBrook } from '../helpers/brook-cli.js';
+import { processExists } from '../helpers/cluster.js';
 import { waitFor } from '../helpers/poll.js';
-
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('brook dev-cluster', () => {
   test('runs etcd and three brokers, serves a topic through them, and SIGINT stops every process', async () => {

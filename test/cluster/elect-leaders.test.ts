@@ -1,14 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { Kafka, logLevel } from 'kafkajs';
-import { createEtcdClient } from '../../src/cluster/etcd-client.js';
-import { EtcdMetadataStore } from '../../src/cluster/etcd-metadata-store.js';
-import { startCluster } from '../../src/index.js';
 import { NO_LEADER } from '../../src/metadata/cluster-metadata.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import type { ElectLeadersResponse } from '../../src/protocol/generated/elect-leaders.js';
 import { startBroker } from '../../src/broker.js';
+import { kafkaOf, startWatchedCluster } from '../helpers/cluster.js';
 import { waitFor } from '../helpers/poll.js';
 import { callBroker } from '../helpers/wire-client.js';
 
@@ -37,21 +34,11 @@ function codes(response: ElectLeadersResponse): Record<string, number> {
 
 describe('ElectLeaders', () => {
   test('a preferred election puts the preferred replica back as leader; an unclean one revives an offline partition', async () => {
-    const cluster = await startCluster({
+    const { cluster, store } = await startWatchedCluster({
       brokers: 3,
       settings: { 'broker.session.timeout.ms': 2000 },
     });
-    after(() => cluster.stop());
-    const client = createEtcdClient([cluster.etcdEndpoint]);
-    const store = await EtcdMetadataStore.open(client, cluster.etcdPrefix);
-    after(async () => {
-      await store.close();
-      client.close();
-    });
-    const kafka = new Kafka({
-      brokers: cluster.bootstrapServers.split(','),
-      logLevel: logLevel.NOTHING,
-    });
+    const kafka = kafkaOf(cluster);
     const admin = kafka.admin();
     await admin.connect();
     after(() => admin.disconnect());
@@ -139,7 +126,7 @@ describe('ElectLeaders', () => {
   test('one broker alone has nothing to elect', async () => {
     const broker = await startBroker();
     after(() => broker.stop());
-    const kafka = new Kafka({ brokers: [broker.bootstrapServers], logLevel: logLevel.NOTHING });
+    const kafka = kafkaOf(broker);
     const admin = kafka.admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic: 'single', numPartitions: 1 }] });
@@ -156,21 +143,11 @@ describe('ElectLeaders', () => {
 
 describe('auto.leader.rebalance.enable', () => {
   test('the controller moves a leadership back to its in-sync preferred replica every leader.imbalance.check.interval.seconds', async () => {
-    const cluster = await startCluster({
+    const { cluster, store } = await startWatchedCluster({
       brokers: 3,
       settings: { 'leader.imbalance.check.interval.seconds': 1 },
     });
-    after(() => cluster.stop());
-    const client = createEtcdClient([cluster.etcdEndpoint]);
-    const store = await EtcdMetadataStore.open(client, cluster.etcdPrefix);
-    after(async () => {
-      await store.close();
-      client.close();
-    });
-    const admin = new Kafka({
-      brokers: cluster.bootstrapServers.split(','),
-      logLevel: logLevel.NOTHING,
-    }).admin();
+    const admin = kafkaOf(cluster).admin();
     await admin.connect();
     await admin.createTopics({
       topics: [{ topic: 'rebalanced', numPartitions: 1, replicationFactor: 3 }],

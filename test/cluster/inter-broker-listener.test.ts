@@ -3,15 +3,19 @@
 // broker's address on the listener they came in on.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import { type Broker, startBroker } from '../../src/broker.js';
 import { AdminClient } from '../../src/client/admin-client.js';
+import { KafkaConnection } from '../../src/client/kafka-connection.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
+import { ErrorCode } from '../../src/protocol/errors.js';
 import type { MetadataResponse } from '../../src/protocol/generated/metadata.js';
+import type { ProduceResponse } from '../../src/protocol/generated/produce.js';
+import { makeBatch } from '../helpers/storage-batches.js';
 import { makeTestCertificates, type TestCertificates } from '../security/certificates.js';
 import { startEtcd, uniquePrefix, waitFor } from '../helpers/etcd.js';
 import { callBroker } from '../helpers/wire-client.js';
@@ -102,7 +106,7 @@ async function createTopic(brokers: readonly Broker[], topic: string, minIsr: nu
 }
 
 describe('the inter-broker listener', () => {
-  test('followers replicate over the SASL_SSL listener, and clients are told CLIENT addresses', async () => {
+  test('followers replicate over the SASL_SSL listener, and clients are told CLIENT addresses in Metadata and KIP-951 leader hints', async () => {
     const brokers = await startBrokers([
       'replicator-secret',
       'replicator-secret',
@@ -137,6 +141,51 @@ describe('the inter-broker listener', () => {
         () => broker.replicas.partition('replicated', 0)?.logEndOffset === 20,
         `broker ${broker.nodeId} to hold the 20 records`,
       );
+    }
+
+    // A produce to a follower is refused with the leader's address on the listener it came in
+    // on (KIP-951): CLIENT through CLIENT, REPLICATION through REPLICATION.
+    const produceOne = async (): Promise<unknown> => ({
+      transactionalId: null,
+      acks: 1,
+      timeoutMs: 5000,
+      topicData: [
+        {
+          name: 'replicated',
+          partitionData: [
+            { index: 0, records: await makeBatch({ seed: 1, recordsCount: 1, valueBytes: 16 }) },
+          ],
+        },
+      ],
+    });
+    const leaderHint = (answer: ProduceResponse): number[][] => {
+      assert.equal(
+        answer.responses[0]!.partitionResponses[0]!.errorCode,
+        ErrorCode.NOT_LEADER_OR_FOLLOWER,
+      );
+      return answer.nodeEndpoints.map((node) => [node.nodeId, node.port]);
+    };
+    const onClient = await callBroker<ProduceResponse>(
+      clientAddress(brokers[1]!),
+      ApiKey.Produce,
+      10,
+      await produceOne(),
+    );
+    assert.deepEqual(leaderHint(onClient), [[1, portOn(brokers[0]!, 'CLIENT')]]);
+    const secured = await KafkaConnection.open(`127.0.0.1:${portOn(brokers[1]!, 'REPLICATION')}`, {
+      clientId: 'inter-broker-test',
+      tls: { ca: readFileSync(certificates.caLocation) },
+      sasl: { mechanism: 'SCRAM-SHA-512', username: 'replicator', password: 'replicator-secret' },
+    });
+    try {
+      const onReplication = await secured.request<ProduceResponse>(
+        ApiKey.Produce,
+        10,
+        await produceOne(),
+      );
+      assert.deepEqual(leaderHint(onReplication), [[1, portOn(brokers[0]!, 'REPLICATION')]]);
+    } finally {
+      secured.close();
     }
   });
 

@@ -2,14 +2,11 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { Kafka, logLevel } from 'kafkajs';
-import { createEtcdClient } from '../../src/cluster/etcd-client.js';
-import { EtcdMetadataStore } from '../../src/cluster/etcd-metadata-store.js';
-import { startCluster } from '../../src/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import type { AlterPartitionReassignmentsResponse } from '../../src/protocol/generated/alter-partition-reassignments.js';
 import type { ListPartitionReassignmentsResponse } from '../../src/protocol/generated/list-partition-reassignments.js';
+import { kafkaOf, startWatchedCluster } from '../helpers/cluster.js';
 import { waitFor } from '../helpers/poll.js';
 import { callBroker } from '../helpers/wire-client.js';
 
@@ -33,21 +30,11 @@ function alter(
 describe('partition reassignments', () => {
   test('a partition moves to its target replicas with its records, leadership follows, and a move in progress is listed and can be cancelled', async () => {
     // A long session timeout: a paused broker stays registered through the in-progress checks.
-    const cluster = await startCluster({
+    const { cluster, store } = await startWatchedCluster({
       brokers: 3,
       settings: { 'broker.session.timeout.ms': 30_000 },
     });
-    after(() => cluster.stop());
-    const client = createEtcdClient([cluster.etcdEndpoint]);
-    const store = await EtcdMetadataStore.open(client, cluster.etcdPrefix);
-    after(async () => {
-      await store.close();
-      client.close();
-    });
-    const admin = new Kafka({
-      brokers: cluster.bootstrapServers.split(','),
-      logLevel: logLevel.NOTHING,
-    }).admin();
+    const admin = kafkaOf(cluster).admin();
     await admin.connect();
     after(() => admin.disconnect());
     await admin.createTopics({
@@ -86,10 +73,7 @@ describe('partition reassignments', () => {
 
     // A real move: broker 2 opens a log, copies growing-0 from broker 1, joins the ISR, and then
     // leads; broker 1 drops its log. Every acknowledged record is readable afterwards.
-    const kafka = new Kafka({
-      brokers: cluster.bootstrapServers.split(','),
-      logLevel: logLevel.NOTHING,
-    });
+    const kafka = kafkaOf(cluster);
     const producer = kafka.producer();
     await producer.connect();
     await producer.send({

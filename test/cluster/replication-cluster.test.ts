@@ -13,15 +13,14 @@ import { type Broker, startBroker } from '../../src/broker.js';
 import { KafkaConnection } from '../../src/client/kafka-connection.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
-import type { CreateTopicsResponse } from '../../src/protocol/generated/create-topics.js';
 import type { FetchResponse } from '../../src/protocol/generated/fetch.js';
-import type { MetadataResponse } from '../../src/protocol/generated/metadata.js';
 import type { ProduceResponse } from '../../src/protocol/generated/produce.js';
-import { BatchField, LOG_OVERHEAD_BYTES, readInt64 } from '../../src/record/batch.js';
+import { LOG_OVERHEAD_BYTES } from '../../src/record/batch.js';
 import { buildBatch, decodeBatchSync } from '../../src/record/records.js';
 import { type BrokerProcess, startBrokerProcess } from '../helpers/broker-process.js';
+import { createTopicByRequest, fetchRequest, metadataOf } from '../helpers/cluster.js';
 import { startEtcd, uniquePrefix, waitFor } from '../helpers/etcd.js';
-import { makeBatch, stamped } from '../helpers/storage-batches.js';
+import { makeBatch, nextOffsetAfter, stamped } from '../helpers/storage-batches.js';
 import { callBroker } from '../helpers/wire-client.js';
 
 const etcd = await startEtcd();
@@ -84,20 +83,12 @@ async function startProcessCluster(
   };
   for (const node of nodes) {
     await waitFor(
-      async () => (await metadataOf(node)).brokers.length === 3,
+      async () => (await metadataOf(node.process, [TOPIC])).brokers.length === 3,
       `broker ${node.nodeId} to see 3 brokers`,
       { timeoutMs: WAIT_MS },
     );
   }
   return cluster;
-}
-
-function metadataOf(node: Node): Promise<MetadataResponse> {
-  return callBroker<MetadataResponse>(node.process.bootstrapServers, ApiKey.Metadata, 12, {
-    topics: [{ name: TOPIC, topicId: Buffer.alloc(16) }],
-    allowAutoTopicCreation: false,
-    includeTopicAuthorizedOperations: false,
-  });
 }
 
 interface Layout {
@@ -108,7 +99,7 @@ interface Layout {
 }
 
 async function layoutOf(node: Node): Promise<Layout | undefined> {
-  const metadata = await metadataOf(node);
+  const metadata = await metadataOf(node.process, [TOPIC]);
   const partition = metadata.topics[0]?.partitions[0];
   if (metadata.topics[0]?.errorCode !== ErrorCode.NONE || partition === undefined) return undefined;
   return {
@@ -120,25 +111,12 @@ async function layoutOf(node: Node): Promise<Layout | undefined> {
 }
 
 async function createTopic(cluster: TestCluster): Promise<Layout> {
-  const created = await callBroker<CreateTopicsResponse>(
-    cluster.nodes[0]!.process.bootstrapServers,
-    ApiKey.CreateTopics,
-    5,
-    {
-      topics: [
-        {
-          name: TOPIC,
-          numPartitions: 1,
-          replicationFactor: 3,
-          assignments: [],
-          configs: [{ name: 'min.insync.replicas', value: '2' }],
-        },
-      ],
-      timeoutMs: 10_000,
-      validateOnly: false,
-    },
-  );
-  assert.equal(created.topics[0]!.errorCode, ErrorCode.NONE, created.topics[0]!.errorMessage ?? '');
+  await createTopicByRequest(cluster.nodes[0]!.process, {
+    name: TOPIC,
+    numPartitions: 1,
+    replicationFactor: 3,
+    configs: { 'min.insync.replicas': '2' },
+  });
   return waitFor(
     async () => {
       const layout = await layoutOf(cluster.nodes[0]!);
@@ -189,27 +167,7 @@ async function readCommitted(node: Node): Promise<Buffer> {
       node.process.bootstrapServers,
       ApiKey.Fetch,
       12,
-      {
-        replicaId: -1,
-        maxWaitMs: 0,
-        minBytes: 0,
-        maxBytes: 1 << 20,
-        isolationLevel: 0,
-        topics: [
-          {
-            topic: TOPIC,
-            partitions: [
-              {
-                partition: 0,
-                currentLeaderEpoch: -1,
-                fetchOffset: offset,
-                logStartOffset: -1n,
-                partitionMaxBytes: 1 << 20,
-              },
-            ],
-          },
-        ],
-      },
+      fetchRequest({ topic: TOPIC, partition: 0, fetchOffset: offset }),
     );
     const answer = response.responses[0]!.partitions[0]!;
     assert.equal(answer.errorCode, ErrorCode.NONE);
@@ -219,19 +177,6 @@ async function readCommitted(node: Node): Promise<Buffer> {
     if (offset >= answer.highWatermark) break;
   }
   return Buffer.concat(chunks);
-}
-
-/** The offset after the last whole batch of `records`. */
-function nextOffsetAfter(records: Buffer): number {
-  let next = 0;
-  for (let position = 0; position < records.length;) {
-    next =
-      readInt64(records, position + BatchField.baseOffset) +
-      records.readInt32BE(position + BatchField.lastOffsetDelta) +
-      1;
-    position += LOG_OVERHEAD_BYTES + records.readInt32BE(position + BatchField.batchLength);
-  }
-  return next;
 }
 
 /** The partition's log on a broker's disk: its segment files in offset order, concatenated. */
@@ -423,30 +368,15 @@ test('a follower fetches all it follows from one leader over one connection', as
     );
   }
   await waitFor(
-    async () =>
-      (
-        await callBroker<MetadataResponse>(brokers[0]!.bootstrapServers, ApiKey.Metadata, 12, {
-          topics: [],
-          allowAutoTopicCreation: false,
-          includeTopicAuthorizedOperations: false,
-        })
-      ).brokers.length === 3,
+    async () => (await metadataOf(brokers[0]!, [])).brokers.length === 3,
     'three brokers',
   );
   // Twelve partitions, four led by each broker, each followed by the two others.
-  const created = await callBroker<CreateTopicsResponse>(
-    brokers[0]!.bootstrapServers,
-    ApiKey.CreateTopics,
-    5,
-    {
-      topics: [
-        { name: 'wide', numPartitions: 12, replicationFactor: 3, assignments: [], configs: [] },
-      ],
-      timeoutMs: 10_000,
-      validateOnly: false,
-    },
-  );
-  assert.equal(created.topics[0]!.errorCode, ErrorCode.NONE);
+  await createTopicByRequest(brokers[0]!, {
+    name: 'wide',
+    numPartitions: 12,
+    replicationFactor: 3,
+  });
   const records = await makeBatch({ seed: 9, recordsCount: 2, valueBytes: 50 });
   for (let index = 0; index < 12; index++) {
     const leader = await waitFor(() => {

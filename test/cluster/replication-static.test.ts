@@ -11,9 +11,9 @@ import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import type { FetchResponse } from '../../src/protocol/generated/fetch.js';
 import type { ProduceResponse } from '../../src/protocol/generated/produce.js';
-import { BatchField, LOG_OVERHEAD_BYTES, readInt64 } from '../../src/record/batch.js';
 import type { PartitionLog } from '../../src/storage/partition-log.js';
-import { makeBatch } from '../helpers/storage-batches.js';
+import { fetchRequest } from '../helpers/cluster.js';
+import { makeBatch, nextOffsetAfter } from '../helpers/storage-batches.js';
 import { waitFor } from '../helpers/poll.js';
 
 const TOPIC = 'events';
@@ -109,13 +109,7 @@ async function readAll(log: PartitionLog): Promise<Buffer> {
     const read = await log.read(offset, { maxBytes: 1 << 20, maxOffset: log.logEndOffset });
     const bytes = Buffer.concat(read.chunks);
     chunks.push(bytes);
-    for (let position = 0; position < bytes.length;) {
-      offset =
-        readInt64(bytes, position + BatchField.baseOffset) +
-        bytes.readInt32BE(position + BatchField.lastOffsetDelta) +
-        1;
-      position += LOG_OVERHEAD_BYTES + bytes.readInt32BE(position + BatchField.batchLength);
-    }
+    offset = nextOffsetAfter(bytes);
   }
   return Buffer.concat(chunks);
 }
@@ -214,27 +208,18 @@ test('a follower fetch is fenced by its leader epoch and refused from a broker t
   const pair = await startPair(t);
   assert.equal((await produceAcksAll(pair, 1)).errorCode, ErrorCode.NONE);
   const fetchAs = async (replicaId: number, currentLeaderEpoch: number) => {
-    const response = await pair.producer.request<FetchResponse>(ApiKey.Fetch, 12, {
-      replicaId,
-      maxWaitMs: 0,
-      minBytes: 0,
-      maxBytes: 1 << 20,
-      isolationLevel: 0,
-      topics: [
-        {
-          topic: TOPIC,
-          partitions: [
-            {
-              partition: 0,
-              currentLeaderEpoch,
-              fetchOffset: 0n,
-              logStartOffset: 0n,
-              partitionMaxBytes: 1 << 20,
-            },
-          ],
-        },
-      ],
-    });
+    const response = await pair.producer.request<FetchResponse>(
+      ApiKey.Fetch,
+      12,
+      fetchRequest({
+        topic: TOPIC,
+        partition: 0,
+        fetchOffset: 0n,
+        replicaId,
+        currentLeaderEpoch,
+        logStartOffset: 0n,
+      }),
+    );
     return response.responses[0].partitions[0].errorCode;
   };
   assert.equal(await fetchAs(2, 0), ErrorCode.FENCED_LEADER_EPOCH);

@@ -4,6 +4,7 @@ import { after, describe, test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import { startCluster } from '../../src/index.js';
 import { ClusterError, ClusterErrorCode } from '../../src/cluster/errors.js';
+import { processExists } from '../helpers/cluster.js';
 import { waitFor } from '../helpers/poll.js';
 import { startBrokerCluster } from '../faults/fault-cluster.js';
 
@@ -18,15 +19,6 @@ async function describeCluster(bootstrapServers: string) {
     return await admin.describeCluster();
   } finally {
     await admin.disconnect();
-  }
-}
-
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkHistory, describeViolations, type Violation } from './checker.js';
-import type { HistoryEvent, Isolation } from './history.js';
+import { type HistoryEvent, type Isolation, UNKNOWN_OFFSET } from './history.js';
 
 const topic = 'events';
 
@@ -102,6 +102,17 @@ test('an acknowledged record missing from a complete read is reported lost, with
   const violation = only(checkHistory(events, { idempotent: true }), 'lost');
   assert.equal(violation.id, 'p1-1');
   assert.match(violation.message, /acknowledged at events-0@1/);
+});
+
+test('an acknowledgement without an offset counts: read anywhere it passes, unread it is lost', () => {
+  const implicit = healthy().map((event) =>
+    event.type === 'ack' && event.id === 'p1-1' ? ack('p1', 'p1-1', UNKNOWN_OFFSET) : event,
+  );
+  assert.deepEqual(checkHistory(implicit, { idempotent: true }), []);
+  const unread = implicit.filter((event) => !(event.type === 'read' && event.id === 'p1-1'));
+  const violation = only(checkHistory(unread, { idempotent: true }), 'lost');
+  assert.equal(violation.id, 'p1-1');
+  assert.match(violation.message, /acknowledged at events-0@\?, not read by verify /);
 });
 
 test('a read that is not complete cannot prove a loss', () => {

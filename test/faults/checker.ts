@@ -12,7 +12,7 @@
 // Every violation names the record id and the offsets involved, so a failing scenario says
 // exactly what went wrong and where; nothing here depends on timing.
 
-import type { HistoryEvent, Isolation, Position } from './history.js';
+import { type HistoryEvent, type Isolation, type Position, UNKNOWN_OFFSET } from './history.js';
 
 export type ViolationKind = 'lost' | 'duplicated' | 'reordered' | 'aborted-visible' | 'diverged';
 
@@ -47,7 +47,9 @@ type Send = Extract<HistoryEvent, { type: 'send' }>;
 type Read = Extract<HistoryEvent, { type: 'read' }>;
 
 const where = (position: Position): string =>
-  `${position.topic}-${position.partition}@${position.offset}`;
+  `${position.topic}-${position.partition}@${position.offset === UNKNOWN_OFFSET ? '?' : position.offset}`;
+/** An acknowledgement that says where the record is (not an implicit one). */
+const placed = (position: Position): boolean => position.offset !== UNKNOWN_OFFSET;
 const partitionKey = (topic: string, partition: number): string => `${topic}-${partition}`;
 
 export function checkHistory(events: readonly HistoryEvent[], options: CheckOptions): Violation[] {
@@ -89,7 +91,7 @@ export function checkHistory(events: readonly HistoryEvent[], options: CheckOpti
 
   // One record acknowledged at two offsets was written twice.
   for (const [id, positions] of acks) {
-    const distinct = new Set(positions.map(where));
+    const distinct = new Set(positions.filter(placed).map(where));
     if (distinct.size > 1)
       report('duplicated', id, `acknowledged at ${[...distinct].join(' and ')}`);
   }
@@ -112,7 +114,7 @@ export function checkHistory(events: readonly HistoryEvent[], options: CheckOpti
   // An acknowledged offset must hold the acknowledged record.
   for (const [id, positions] of acks) {
     if (!promised(id)) continue;
-    for (const position of positions) {
+    for (const position of positions.filter(placed)) {
       const seen = readAt.get(where(position));
       if (seen !== undefined && seen.id !== id)
         report(
@@ -131,7 +133,7 @@ export function checkHistory(events: readonly HistoryEvent[], options: CheckOpti
   const acknowledgedByProducer = new Map<string, { send: Send; position: Position }[]>();
   for (const [id, positions] of acks) {
     const send = sends.get(id);
-    if (send === undefined || positions.length !== 1) continue;
+    if (send === undefined || positions.length !== 1 || !placed(positions[0])) continue;
     const key = `${send.producer}\u0000${partitionKey(send.topic, positions[0].partition)}`;
     const list = acknowledgedByProducer.get(key) ?? [];
     list.push({ send, position: positions[0] });

@@ -6,46 +6,34 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { clusterPlacement, clusterProducers, clusterSettings } from './cluster-scenario.js';
-import { startBrokerCluster } from './fault-cluster.js';
-import { seededDelay, runUnderLoad } from './scenario.js';
+import { repeatFaults, runClusterScenario } from './fault-schedule.js';
+import { seededDelay } from './scenario.js';
 import { faultDurationMs, faultSeeds } from './seeds.js';
 
 const file = 'test/faults/cluster-etcd.test.ts';
 
 for (const seed of faultSeeds('cluster-etcd')) {
   test(`a cluster keeps every acknowledged record while etcd is killed and restarted (seed ${seed})`, async () => {
-    const cluster = await startBrokerCluster({ brokers: 3, settings: clusterSettings });
-    const etcd = cluster.etcd;
-    assert.ok(etcd !== undefined, 'startBrokerCluster gives access to etcd');
-    try {
-      let outages = 0;
-      const { acknowledged, read } = await runUnderLoad({
-        cluster,
-        seed,
-        file,
-        producers: clusterProducers,
-        partitions: 3,
-        placement: clusterPlacement,
-        async faults({ history, random }) {
-          const deadline = Date.now() + faultDurationMs(4_000);
-          while (Date.now() < deadline || outages < 2) {
-            await seededDelay(random, 300, 1_500);
-            history.record({ type: 'fault', description: 'SIGKILL etcd' });
-            await etcd.kill();
-            outages++;
-            await seededDelay(random, 500, 4_000);
-            await etcd.restart();
-            history.record({ type: 'fault', description: 'etcd restarted' });
-          }
-        },
-      });
-      assert.ok(outages >= 2, `only ${outages} etcd outages happened`);
-      console.log(
-        `seed ${seed}: ${outages} etcd outages, ${acknowledged} acknowledged, ${read} read`,
-      );
-    } finally {
-      await cluster.stop();
-    }
+    let outages = 0;
+    const { acknowledged, read } = await runClusterScenario({
+      seed,
+      file,
+      async faults(cluster, { history, random }) {
+        const etcd = cluster.etcd;
+        assert.ok(etcd !== undefined, 'startBrokerCluster gives access to etcd');
+        outages = await repeatFaults(faultDurationMs(4_000), 2, async () => {
+          await seededDelay(random, 300, 1_500);
+          history.record({ type: 'fault', description: 'SIGKILL etcd' });
+          await etcd.kill();
+          await seededDelay(random, 500, 4_000);
+          await etcd.restart();
+          history.record({ type: 'fault', description: 'etcd restarted' });
+        });
+      },
+    });
+    assert.ok(outages >= 2, `only ${outages} etcd outages happened`);
+    console.log(
+      `seed ${seed}: ${outages} etcd outages, ${acknowledged} acknowledged, ${read} read`,
+    );
   });
 }

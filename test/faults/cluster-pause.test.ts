@@ -6,58 +6,44 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  clusterPlacement,
-  clusterProducers,
-  clusterSettings,
-  seededLeader,
-  sessionTimeoutMs,
-  waitForFullIsr,
-} from './cluster-scenario.js';
-import { startBrokerCluster } from './fault-cluster.js';
-import { seededDelay, runUnderLoad } from './scenario.js';
+import { seededLeader, sessionTimeoutMs, waitForFullIsr } from './cluster-scenario.js';
+import { clusterPartitions, repeatFaults, runClusterScenario } from './fault-schedule.js';
+import { seededDelay } from './scenario.js';
 import { faultDurationMs, faultSeeds } from './seeds.js';
 
 const file = 'test/faults/cluster-pause.test.ts';
-const partitions = 3;
 
 for (const seed of faultSeeds('cluster-pause')) {
   test(`a cluster keeps every acknowledged record through a leader paused past its session (seed ${seed})`, async () => {
-    const cluster = await startBrokerCluster({ brokers: 3, settings: clusterSettings });
-    try {
-      let pauses = 0;
-      const { acknowledged, read } = await runUnderLoad({
-        cluster,
-        seed,
-        file,
-        producers: clusterProducers,
-        partitions,
-        placement: clusterPlacement,
-        async faults({ history, random, topic }) {
-          const deadline = Date.now() + faultDurationMs(2_000);
-          while (Date.now() < deadline || pauses < 2) {
-            await waitForFullIsr(cluster, topic);
-            await seededDelay(random, 200, 1_000);
-            const { partition, broker } = await seededLeader(cluster, topic, partitions, random);
-            history.record({
-              type: 'fault',
-              description: `SIGSTOP broker ${broker.id} (leader of ${topic}-${partition})`,
-            });
-            broker.pause();
-            pauses++;
-            // Past the session timeout: the leadership moves while the old leader is frozen.
-            await seededDelay(random, sessionTimeoutMs + 500, 2 * sessionTimeoutMs + 1_000);
-            broker.resume();
-            history.record({ type: 'fault', description: `SIGCONT broker ${broker.id}` });
-          }
-        },
-      });
-      assert.ok(pauses >= 2, `only ${pauses} pauses happened: the scenario proved little`);
-      console.log(
-        `seed ${seed}: ${pauses} leader pauses, ${acknowledged} acknowledged, ${read} read`,
-      );
-    } finally {
-      await cluster.stop();
-    }
+    let pauses = 0;
+    const { acknowledged, read } = await runClusterScenario({
+      seed,
+      file,
+      async faults(cluster, { history, random, topic }) {
+        pauses = await repeatFaults(faultDurationMs(2_000), 2, async () => {
+          await waitForFullIsr(cluster, topic);
+          await seededDelay(random, 200, 1_000);
+          const { partition, broker } = await seededLeader(
+            cluster,
+            topic,
+            clusterPartitions,
+            random,
+          );
+          history.record({
+            type: 'fault',
+            description: `SIGSTOP broker ${broker.id} (leader of ${topic}-${partition})`,
+          });
+          broker.pause();
+          // Past the session timeout: the leadership moves while the old leader is frozen.
+          await seededDelay(random, sessionTimeoutMs + 500, 2 * sessionTimeoutMs + 1_000);
+          broker.resume();
+          history.record({ type: 'fault', description: `SIGCONT broker ${broker.id}` });
+        });
+      },
+    });
+    assert.ok(pauses >= 2, `only ${pauses} pauses happened: the scenario proved little`);
+    console.log(
+      `seed ${seed}: ${pauses} leader pauses, ${acknowledged} acknowledged, ${read} read`,
+    );
   });
 }

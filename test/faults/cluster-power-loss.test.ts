@@ -6,42 +6,31 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { clusterPlacement, clusterProducers, clusterSettings } from './cluster-scenario.js';
-import { type FaultCluster, startBrokerCluster } from './fault-cluster.js';
-import { seededDelay, runUnderLoad } from './scenario.js';
+import { repeatFaults, restartRecorded, runClusterScenario } from './fault-schedule.js';
+import { seededDelay } from './scenario.js';
 import { faultDurationMs, faultSeeds } from './seeds.js';
 
 const file = 'test/faults/cluster-power-loss.test.ts';
 
-async function clusterPowerLossesUnderLoad(cluster: FaultCluster, seed: number) {
+async function clusterPowerLossesUnderLoad(
+  seed: number,
+  settings?: Readonly<Record<string, string | number>>,
+) {
   let losses = 0;
   let discardedBytes = 0;
-  const result = await runUnderLoad({
-    cluster,
+  const result = await runClusterScenario({
     seed,
     file,
-    producers: clusterProducers,
-    partitions: 3,
-    placement: clusterPlacement,
-    async faults({ history, random }) {
-      const deadline = Date.now() + faultDurationMs(5_000);
-      while (Date.now() < deadline || losses < 2) {
+    settings,
+    async faults(cluster, { history, random }) {
+      losses = await repeatFaults(faultDurationMs(5_000), 2, async () => {
         await seededDelay(random, 500, 1_500);
         history.record({ type: 'fault', description: 'power loss on every broker' });
         // Every process dies before any file is cut: no broker outlives another's loss.
         await Promise.all(cluster.brokers.map((broker) => broker.kill()));
         for (const broker of cluster.brokers) discardedBytes += await broker.powerLoss();
-        losses++;
-        await Promise.all(
-          cluster.brokers.map(async (broker) => {
-            await broker.restart();
-            history.record({
-              type: 'fault',
-              description: `broker ${broker.id} restarted in ${broker.lastRestartMs} ms`,
-            });
-          }),
-        );
-      }
+        await Promise.all(cluster.brokers.map((broker) => restartRecorded(broker, history)));
+      });
     },
   });
   return { ...result, losses, discardedBytes };
@@ -49,20 +38,12 @@ async function clusterPowerLossesUnderLoad(cluster: FaultCluster, seed: number) 
 
 for (const seed of faultSeeds('cluster-power-loss')) {
   test(`a cluster keeps every acknowledged record through whole-cluster power losses (seed ${seed})`, async () => {
-    const cluster = await startBrokerCluster({ brokers: 3, settings: clusterSettings });
-    try {
-      const { losses, discardedBytes, acknowledged, read } = await clusterPowerLossesUnderLoad(
-        cluster,
-        seed,
-      );
-      assert.ok(losses >= 2, `only ${losses} power losses happened`);
-      console.log(
-        `seed ${seed}: ${losses} power losses cut ${discardedBytes} unsynced bytes; ` +
-          `${acknowledged} acknowledged, ${read} read`,
-      );
-    } finally {
-      await cluster.stop();
-    }
+    const { losses, discardedBytes, acknowledged, read } = await clusterPowerLossesUnderLoad(seed);
+    assert.ok(losses >= 2, `only ${losses} power losses happened`);
+    console.log(
+      `seed ${seed}: ${losses} power losses cut ${discardedBytes} unsynced bytes; ` +
+        `${acknowledged} acknowledged, ${read} read`,
+    );
   });
 }
 
@@ -79,23 +60,15 @@ test(
   async () => {
     const [seed = 1] = faultSeeds('cluster-power-loss-unsafe');
     // Kafka's own default: flush rarely, acknowledge from the page cache of every replica.
-    const cluster = await startBrokerCluster({
-      brokers: 3,
-      settings: {
-        ...clusterSettings,
-        'log.flush.interval.messages': 1_000_000_000,
-        'log.flush.interval.ms': 600_000,
-      },
+    const unsafe = {
+      'log.flush.interval.messages': 1_000_000_000,
+      'log.flush.interval.ms': 600_000,
+    };
+    await assert.rejects(clusterPowerLossesUnderLoad(seed, unsafe), (error: Error) => {
+      assert.match(error.message, /\d+ violations \(\d+ lost/);
+      assert.match(error.message, /lost: \S+-\d+: acknowledged at faults-\d+-\d@\d+/);
+      assert.match(error.message, new RegExp(`BROOK_FAULT_SEED=${seed}`));
+      return true;
     });
-    try {
-      await assert.rejects(clusterPowerLossesUnderLoad(cluster, seed), (error: Error) => {
-        assert.match(error.message, /\d+ violations \(\d+ lost/);
-        assert.match(error.message, /lost: \S+-\d+: acknowledged at faults-\d+-\d@\d+/);
-        assert.match(error.message, new RegExp(`BROOK_FAULT_SEED=${seed}`));
-        return true;
-      });
-    } finally {
-      await cluster.stop();
-    }
   },
 );

@@ -20,59 +20,46 @@ import { faultDurationMs, faultSeeds } from './seeds.js';
 const file = 'test/faults/cluster-sigkill.test.ts';
 const partitions = 3;
 
-// Known bug (issue 10): with this scenario's default seed the producer sometimes gets no
-// acknowledgement for 60 s after the second leader kill and restart (seen twice in about ten runs
-// under load; replay below). Until that stall is found, the scenario runs only when seeds are
-// asked for (`npm run test:faults`, BROOK_FAULT_SEEDS or BROOK_FAULT_SEED), not in `npm test`.
-const skip =
-  process.env.BROOK_FAULT_SEEDS === undefined && process.env.BROOK_FAULT_SEED === undefined
-    ? 'known stall after a leader kill and restart (issue 10); run with npm run test:faults'
-    : false;
-
 for (const seed of faultSeeds('cluster-sigkill')) {
-  test(
-    `a cluster keeps every acknowledged record through repeated leader SIGKILLs (seed ${seed})`,
-    { skip },
-    async () => {
-      const cluster = await startBrokerCluster({ brokers: 3, settings: clusterSettings });
-      try {
-        let kills = 0;
-        const { acknowledged, read } = await runUnderLoad({
-          cluster,
-          seed,
-          file,
-          producers: clusterProducers,
-          partitions,
-          placement: clusterPlacement,
-          async faults({ history, random, topic }) {
-            const deadline = Date.now() + faultDurationMs(6_000);
-            while (Date.now() < deadline || kills < 2) {
-              await waitForFullIsr(cluster, topic);
-              await seededDelay(random, 200, 1_200);
-              const { partition, broker } = await seededLeader(cluster, topic, partitions, random);
-              history.record({
-                type: 'fault',
-                description: `SIGKILL broker ${broker.id} (leader of ${topic}-${partition})`,
-              });
-              await broker.kill();
-              kills++;
-              // Sometimes back before its session lapses, sometimes after the leadership moved.
-              await seededDelay(random, 0, 4_000);
-              await broker.restart();
-              history.record({
-                type: 'fault',
-                description: `broker ${broker.id} restarted in ${broker.lastRestartMs} ms`,
-              });
-            }
-          },
-        });
-        assert.ok(kills >= 2, `only ${kills} kills happened: the scenario proved little`);
-        console.log(
-          `seed ${seed}: ${kills} leader kills, ${acknowledged} acknowledged, ${read} read`,
-        );
-      } finally {
-        await cluster.stop();
-      }
-    },
-  );
+  test(`a cluster keeps every acknowledged record through repeated leader SIGKILLs (seed ${seed})`, async () => {
+    const cluster = await startBrokerCluster({ brokers: 3, settings: clusterSettings });
+    try {
+      let kills = 0;
+      const { acknowledged, read } = await runUnderLoad({
+        cluster,
+        seed,
+        file,
+        producers: clusterProducers,
+        partitions,
+        placement: clusterPlacement,
+        async faults({ history, random, topic }) {
+          const deadline = Date.now() + faultDurationMs(6_000);
+          while (Date.now() < deadline || kills < 2) {
+            await waitForFullIsr(cluster, topic);
+            await seededDelay(random, 200, 1_200);
+            const { partition, broker } = await seededLeader(cluster, topic, partitions, random);
+            history.record({
+              type: 'fault',
+              description: `SIGKILL broker ${broker.id} (leader of ${topic}-${partition})`,
+            });
+            await broker.kill();
+            kills++;
+            // Sometimes back before its session lapses, sometimes after the leadership moved.
+            await seededDelay(random, 0, 4_000);
+            await broker.restart();
+            history.record({
+              type: 'fault',
+              description: `broker ${broker.id} restarted in ${broker.lastRestartMs} ms`,
+            });
+          }
+        },
+      });
+      assert.ok(kills >= 2, `only ${kills} kills happened: the scenario proved little`);
+      console.log(
+        `seed ${seed}: ${kills} leader kills, ${acknowledged} acknowledged, ${read} read`,
+      );
+    } finally {
+      await cluster.stop();
+    }
+  });
 }

@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSingleBroker } from './fault-cluster.js';
+import { repeatFaults, restartRecorded } from './fault-schedule.js';
 import { History } from './history.js';
 import {
   createTopic,
@@ -59,19 +60,13 @@ for (const seed of faultSeeds('consumer-group')) {
       try {
         await waitFor(() => deliveredCount() >= 20, 'the first deliveries', { timeoutMs: 60_000 });
         const faults = random.fork('faults');
-        const deadline = Date.now() + faultDurationMs(5_000);
-        while (Date.now() < deadline || kills < 2) {
+        kills = await repeatFaults(faultDurationMs(5_000), 2, async () => {
           await seededDelay(faults, 300, 1_500);
           const broker = faults.pick(cluster.brokers);
           history.record({ type: 'fault', description: `SIGKILL broker ${broker.id}` });
           await broker.kill();
-          kills++;
-          await broker.restart();
-          history.record({
-            type: 'fault',
-            description: `broker ${broker.id} restarted in ${broker.lastRestartMs} ms`,
-          });
-        }
+          await restartRecorded(broker, history);
+        });
         await producer.stop();
         const acknowledged = history.events.flatMap((event) =>
           event.type === 'ack' ? [event.id] : [],

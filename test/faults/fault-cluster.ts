@@ -9,7 +9,7 @@
 //   pause      SIGSTOP: the process is frozen with its sockets open; resume sends SIGCONT
 //   restart    a new process on the same log directory and the same listener port
 
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -162,6 +162,7 @@ export async function startBrokerCluster(
   // One journal for every broker: each line names an absolute path, and the cut is per directory.
   const journalPath = join(root, 'fsync-journal');
   writeFileSync(journalPath, '');
+  const outputDir = process.env.BROOK_FAULT_LOG_DIR || undefined;
   let cluster;
   try {
     cluster = await startCluster({
@@ -170,6 +171,15 @@ export async function startBrokerCluster(
       settings: { 'broker.session.timeout.ms': 2000, ...options.settings },
       nodeArgs: ['--import', journalPreload],
       env: { BROOK_FAULT_FSYNC_JOURNAL: journalPath },
+      // Every line, time-stamped, for a post-mortem (the failure report keeps only the tail).
+      onOutput:
+        outputDir === undefined
+          ? undefined
+          : (id, line) =>
+              appendFileSync(
+                join(outputDir, `broker-${id}.log`),
+                `${new Date().toISOString()} ${line}\n`,
+              ),
     });
   } catch (error) {
     rmSync(root, { recursive: true, force: true });

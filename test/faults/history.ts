@@ -15,6 +15,9 @@ export interface Position {
   readonly offset: number;
 }
 
+/** An acknowledgement's offset when the client was not told it. */
+export const UNKNOWN_OFFSET = -1;
+
 export type HistoryEvent =
   /** A producer handed a record to its client. `sequence` orders one producer's sends. */
   | {
@@ -28,7 +31,11 @@ export type HistoryEvent =
       readonly source?: string;
       readonly transaction?: string;
     }
-  /** The broker acknowledged the record at this position. */
+  /**
+   * The broker acknowledged the record at this position; at offset UNKNOWN_OFFSET when the client
+   * knows it was written but not where (librdkafka acknowledges a batch whose answer was lost
+   * once a later batch of the same producer succeeds, KIP-98's sequence rule).
+   */
   | ({ readonly type: 'ack'; readonly producer: string; readonly id: string } & Position)
   /** The client gave up on the record: it may or may not have been written. */
   | {

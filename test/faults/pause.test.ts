@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSingleBroker } from './fault-cluster.js';
+import { repeatFaults, singleBrokerLoad, withFaultCluster } from './fault-schedule.js';
 import { seededDelay, runUnderLoad } from './scenario.js';
 import { faultDurationMs, faultSeeds } from './seeds.js';
 
@@ -13,29 +14,25 @@ const file = 'test/faults/pause.test.ts';
 const requestTimeoutMs = 1_500;
 
 for (const seed of faultSeeds('pause')) {
-  test(`a paused and resumed broker acknowledges each record once (seed ${seed})`, async () => {
-    const cluster = await startSingleBroker();
-    try {
+  test(`a paused and resumed broker acknowledges each record once (seed ${seed})`, () =>
+    withFaultCluster(startSingleBroker(), async (cluster) => {
       let pauses = 0;
       const { acknowledged, read, history } = await runUnderLoad({
         cluster,
         seed,
         file,
-        producers: ['kafkajs', 'rdkafka'],
-        partitions: 3,
+        ...singleBrokerLoad,
         requestTimeoutMs,
         async faults({ history, random }) {
-          const deadline = Date.now() + faultDurationMs(6_000);
-          while (Date.now() < deadline || pauses < 2) {
+          pauses = await repeatFaults(faultDurationMs(6_000), 2, async () => {
             await seededDelay(random, 200, 800);
             const broker = random.pick(cluster.brokers);
             history.record({ type: 'fault', description: `SIGSTOP broker ${broker.id}` });
             broker.pause();
-            pauses++;
             await seededDelay(random, 300, requestTimeoutMs * 2);
             history.record({ type: 'fault', description: `SIGCONT broker ${broker.id}` });
             broker.resume();
-          }
+          });
         },
       });
       assert.ok(pauses >= 2, `only ${pauses} pauses happened`);
@@ -43,8 +40,5 @@ for (const seed of faultSeeds('pause')) {
         `seed ${seed}: ${pauses} pauses, ${acknowledged} acknowledged, ` +
           `${history.count('fail')} sends given up, ${read} read`,
       );
-    } finally {
-      await cluster.stop();
-    }
-  });
+    }));
 }

@@ -7,6 +7,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type FaultCluster, startSingleBroker } from './fault-cluster.js';
+import {
+  repeatFaults,
+  restartRecorded,
+  singleBrokerLoad,
+  withFaultCluster,
+} from './fault-schedule.js';
 import { seededDelay, runUnderLoad } from './scenario.js';
 import { faultDurationMs, faultSeeds } from './seeds.js';
 
@@ -19,33 +25,23 @@ async function powerLossesUnderLoad(cluster: FaultCluster, seed: number) {
     cluster,
     seed,
     file,
-    producers: ['kafkajs', 'rdkafka'],
-    partitions: 3,
+    ...singleBrokerLoad,
     async faults({ history, random }) {
-      const deadline = Date.now() + faultDurationMs(5_000);
-      while (Date.now() < deadline || losses < 2) {
+      losses = await repeatFaults(faultDurationMs(5_000), 2, async () => {
         await seededDelay(random, 200, 1_000);
         // Every broker at once: the whole machine (or data centre) loses power.
         history.record({ type: 'fault', description: 'power loss on every broker' });
         for (const broker of cluster.brokers) discardedBytes += await broker.powerLoss();
-        losses++;
-        for (const broker of cluster.brokers) {
-          await broker.restart();
-          history.record({
-            type: 'fault',
-            description: `broker ${broker.id} restarted in ${broker.lastRestartMs} ms`,
-          });
-        }
-      }
+        for (const broker of cluster.brokers) await restartRecorded(broker, history);
+      });
     },
   });
   return { ...result, losses, discardedBytes };
 }
 
 for (const seed of faultSeeds('power-loss')) {
-  test(`acknowledged records survive power losses under idempotent load (seed ${seed})`, async () => {
-    const cluster = await startSingleBroker();
-    try {
+  test(`acknowledged records survive power losses under idempotent load (seed ${seed})`, () =>
+    withFaultCluster(startSingleBroker(), async (cluster) => {
       const { losses, discardedBytes, acknowledged, read } = await powerLossesUnderLoad(
         cluster,
         seed,
@@ -55,26 +51,21 @@ for (const seed of faultSeeds('power-loss')) {
         `seed ${seed}: ${losses} power losses cut ${discardedBytes} unsynced bytes; ` +
           `${acknowledged} acknowledged, ${read} read`,
       );
-    } finally {
-      await cluster.stop();
-    }
-  });
+    }));
 }
 
 test('with acknowledgements before fsync, a power loss loses acknowledged records and the checker says so', async () => {
   const [seed = 1] = faultSeeds('power-loss-unsafe');
   // Kafka's own default: flush rarely, acknowledge from the page cache.
-  const cluster = await startSingleBroker({
+  const unsafe = startSingleBroker({
     settings: { 'log.flush.interval.messages': 1_000_000_000, 'log.flush.interval.ms': 600_000 },
   });
-  try {
-    await assert.rejects(powerLossesUnderLoad(cluster, seed), (error: Error) => {
+  await withFaultCluster(unsafe, (cluster) =>
+    assert.rejects(powerLossesUnderLoad(cluster, seed), (error: Error) => {
       assert.match(error.message, /\d+ violations \(\d+ lost/);
       assert.match(error.message, /lost: \S+-\d+: acknowledged at faults-\d+-\d@\d+/);
       assert.match(error.message, new RegExp(`BROOK_FAULT_SEED=${seed}`));
       return true;
-    });
-  } finally {
-    await cluster.stop();
-  }
+    }),
+  );
 });

@@ -4,6 +4,8 @@
 // bootstrap list only, so it runs the same against one broker or a cluster.
 
 import { type ChildProcess, spawn } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import kafkajs from 'kafkajs';
@@ -200,12 +202,23 @@ export function startRdkafkaProducer(options: {
       name,
       String(options.partitions),
       String(options.random.integer(0, 2 ** 31)),
-      JSON.stringify(options.config ?? {}),
+      JSON.stringify({
+        ...options.config,
+        // librdkafka's debug contexts (eos,metadata,topic,msg,...), written to stderr.
+        ...(process.env.BROOK_FAULT_RDKAFKA_DEBUG
+          ? { debug: process.env.BROOK_FAULT_RDKAFKA_DEBUG }
+          : {}),
+      }),
     ],
     { stdio: ['pipe', 'pipe', 'pipe'] },
   );
   let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const logDir = process.env.BROOK_FAULT_LOG_DIR;
+  child.stderr!.on('data', (chunk: Buffer) => {
+    // librdkafka's debug output (BROOK_FAULT_RDKAFKA_DEBUG) is far too long to keep in memory.
+    if (logDir) appendFileSync(join(logDir, `${name}.log`), chunk);
+    else stderr += chunk.toString();
+  });
   const exited = new Promise<number | null>((resolve) =>
     child.once('exit', (code) => resolve(code)),
   );

@@ -103,9 +103,14 @@ export async function runUnderLoad(options: {
       { timeoutMs: 60_000 },
     );
   } catch (error) {
-    await Promise.allSettled(loads.map((load) => load.stop()));
+    // A producer that died (its script raised) stops acknowledging too: say so, with its stderr.
+    const stopped = await Promise.allSettled(loads.map((load) => load.stop()));
+    const producerErrors = stopped.flatMap((result) =>
+      result.status === 'rejected' ? [`\n${String(result.reason)}`] : [],
+    );
     throw new Error(
-      failureReport(String(error), history, seed, options.file) + brokerOutputs(cluster),
+      failureReport(String(error) + producerErrors.join(''), history, seed, options.file) +
+        brokerOutputs(cluster),
     );
   }
   await Promise.all(loads.map((load) => load.stop()));

@@ -5,37 +5,35 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSingleBroker } from './fault-cluster.js';
+import {
+  repeatFaults,
+  restartRecorded,
+  singleBrokerLoad,
+  withFaultCluster,
+} from './fault-schedule.js';
 import { seededDelay, runUnderLoad } from './scenario.js';
 import { faultDurationMs, faultSeeds } from './seeds.js';
 
 const file = 'test/faults/sigkill.test.ts';
 
 for (const seed of faultSeeds('sigkill')) {
-  test(`acknowledged records survive repeated SIGKILLs under idempotent load (seed ${seed})`, async () => {
-    const cluster = await startSingleBroker();
-    try {
+  test(`acknowledged records survive repeated SIGKILLs under idempotent load (seed ${seed})`, () =>
+    withFaultCluster(startSingleBroker(), async (cluster) => {
       let kills = 0;
       const { acknowledged, read, history } = await runUnderLoad({
         cluster,
         seed,
         file,
-        producers: ['kafkajs', 'rdkafka'],
-        partitions: 3,
+        ...singleBrokerLoad,
         async faults({ history, random }) {
-          const deadline = Date.now() + faultDurationMs(6_000);
-          while (Date.now() < deadline || kills < 2) {
+          kills = await repeatFaults(faultDurationMs(6_000), 2, async () => {
             await seededDelay(random, 200, 1_200);
             const broker = random.pick(cluster.brokers);
             history.record({ type: 'fault', description: `SIGKILL broker ${broker.id}` });
             await broker.kill();
-            kills++;
             await seededDelay(random, 0, 500);
-            await broker.restart();
-            history.record({
-              type: 'fault',
-              description: `broker ${broker.id} restarted in ${broker.lastRestartMs} ms`,
-            });
-          }
+            await restartRecorded(broker, history);
+          });
         },
       });
       assert.ok(kills >= 2, `only ${kills} kills happened: the scenario proved little`);
@@ -46,8 +44,5 @@ for (const seed of faultSeeds('sigkill')) {
       );
       console.log(`seed ${seed}: ${kills} kills, ${acknowledged} acknowledged, ${read} read`);
       console.log(`seed ${seed}: ${restarts.join('; ')}`);
-    } finally {
-      await cluster.stop();
-    }
-  });
+    }));
 }

@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, connect, type Socket } from 'node:net';
 import { startSingleBroker } from './fault-cluster.js';
+import { repeatFaults, singleBrokerLoad } from './fault-schedule.js';
 import { seededDelay, runUnderLoad } from './scenario.js';
 import { waitFor } from '../helpers/poll.js';
 import { faultDurationMs, faultSeeds } from './seeds.js';
@@ -99,20 +100,17 @@ for (const seed of faultSeeds('tcp-proxy')) {
         cluster,
         seed,
         file,
-        producers: ['kafkajs', 'rdkafka'],
-        partitions: 3,
+        ...singleBrokerLoad,
         requestTimeoutMs: 1_500,
         async faults({ history, random }) {
-          const deadline = Date.now() + faultDurationMs(5_000);
-          while (Date.now() < deadline || partitions < 2) {
+          partitions = await repeatFaults(faultDurationMs(5_000), 2, async () => {
             await seededDelay(random, 200, 800);
             history.record({ type: 'fault', description: 'partition clients from the broker' });
             proxy.partition();
-            partitions++;
             await seededDelay(random, 300, 3_000);
             history.record({ type: 'fault', description: 'heal the partition' });
             proxy.heal();
-          }
+          });
         },
       });
       assert.ok(partitions >= 2, `only ${partitions} partitions happened`);

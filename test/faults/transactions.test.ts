@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSingleBroker } from './fault-cluster.js';
+import { restartRecorded } from './fault-schedule.js';
 import { History } from './history.js';
 import {
   createTopic,
@@ -73,11 +74,7 @@ for (const seed of faultSeeds('transactions')) {
           history.record({ type: 'fault', description: `SIGKILL broker ${broker.id}` });
           await broker.kill();
           kills++;
-          await broker.restart();
-          history.record({
-            type: 'fault',
-            description: `broker ${broker.id} restarted in ${broker.lastRestartMs} ms`,
-          });
+          await restartRecorded(broker, history);
         }
         await input.stop();
         const acknowledgedInputs = history.events.flatMap((event) =>

@@ -2,7 +2,7 @@
 // crash test can check that what comes back after a restart is byte for byte what was acknowledged.
 
 import { buildBatch, type RecordInput } from '../../src/record/records.js';
-import { stampBatch } from '../../src/record/batch.js';
+import { batchLastOffset, batchSizeBytes, stampBatch } from '../../src/record/batch.js';
 
 export interface BatchRecipe {
   seed: number;
@@ -61,4 +61,13 @@ export async function keyedBatch(
 /** The batch a crash-test appender writes for `seed`: sizes vary so batches straddle segment ends. */
 export function recipeForSeed(seed: number): BatchRecipe {
   return { seed, recordsCount: 1 + (seed % 5), valueBytes: 50 + ((seed * 37) % 1500) };
+}
+
+/** The offset after the last batch in `records` (whole batches, at least one). */
+export function nextOffsetAfter(records: Buffer): number {
+  if (records.length === 0) throw new Error('nextOffsetAfter: no batch in an empty record set');
+  let next = 0;
+  for (let position = 0; position < records.length; position += batchSizeBytes(records, position))
+    next = batchLastOffset(records, position) + 1;
+  return next;
 }

@@ -205,6 +205,39 @@ describe('the HTTP endpoint', () => {
     }
   });
 
+  test('partition series follow the log between scrapes, and a deleted topic leaves none', async () => {
+    const kafka = kafkajsClient(broker.bootstrapServers, 'brook-metrics-series-test');
+    const admin = kafka.admin();
+    await admin.connect();
+    const producer = kafka.producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    try {
+      await admin.createTopics({ topics: [{ topic: 'fleeting', numPartitions: 2 }] });
+      const labels = { topic: 'fleeting', partition: '1' };
+      // The first scrape keeps the series' labels; later scrapes must still carry fresh values.
+      assert.equal(sample(await scrape(broker), 'brook_partition_log_end_offset', labels), 0);
+      await producer.send({
+        topic: 'fleeting',
+        acks: -1,
+        messages: [
+          { partition: 1, value: 'a' },
+          { partition: 1, value: 'b' },
+        ],
+      });
+      const afterProduce = await scrape(broker);
+      assert.equal(sample(afterProduce, 'brook_partition_log_end_offset', labels), 2);
+      assert.equal(sample(afterProduce, 'brook_partition_high_watermark', labels), 2);
+      await admin.deleteTopics({ topics: ['fleeting'] });
+      await waitFor(
+        async () => !/^brook_partition_\w+\{topic="fleeting"/m.test(await scrape(broker)),
+        "the deleted topic's partition series to leave the scrape",
+      );
+    } finally {
+      await producer.disconnect();
+      await admin.disconnect();
+    }
+  });
+
   test('/readyz says stopping, then the endpoint closes with the broker', async () => {
     const stopped = await startBroker({ settings: { 'http.listeners': 'http://127.0.0.1:0' } });
     const base = httpBase(stopped);

@@ -2,74 +2,31 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { type Broker, startBroker } from '../../src/broker.js';
-import { AdminClient } from '../../src/client/admin-client.js';
-import { KafkaClientError, KafkaConnection } from '../../src/client/kafka-connection.js';
+import { KafkaConnection } from '../../src/client/kafka-connection.js';
 import type { SaslCredentials } from '../../src/client/sasl-client.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
-import { ApiKey } from '../../src/protocol/generated/index.js';
-import { apiMessages } from '../../src/protocol/generated/index.js';
+import { ApiKey, apiMessages } from '../../src/protocol/generated/index.js';
 import type { MetadataResponse } from '../../src/protocol/generated/metadata.js';
 import type { SaslAuthenticateResponse } from '../../src/protocol/generated/sasl-authenticate.js';
-import type { SaslHandshakeResponse } from '../../src/protocol/generated/sasl-handshake.js';
-import type { SettingsInput } from '../../src/config/index.js';
 import { waitFor } from '../helpers/poll.js';
-import { connectWireClient, requestFrame } from '../helpers/wire-client.js';
-
-/** A broker with a SASL_PLAINTEXT listener and, first, a PLAINTEXT one to create users through. */
-async function saslBroker(
-  t: TestContext,
-  settings: SettingsInput = {},
-): Promise<{
-  broker: Broker;
-  admin: AdminClient;
-  sasl: string;
-  logDir: string;
-}> {
-  const logDir = mkdtempSync(join(tmpdir(), 'brook-sasl-'));
-  const broker = await startBroker({
-    logDirs: logDir,
-    listeners: 'PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0',
-    settings: { 'connection.failed.authentication.delay.ms': 0, ...settings },
-  });
-  t.after(async () => {
-    await broker.stop();
-    rmSync(logDir, { recursive: true, force: true });
-  });
-  const plaintext = broker.listeners.find((listener) => listener.name === 'PLAINTEXT')!;
-  const sasl = broker.listeners.find((listener) => listener.name === 'SASL_PLAINTEXT')!;
-  const admin = new AdminClient({
-    bootstrapServer: `127.0.0.1:${plaintext.port}`,
-    clientId: 'admin',
-    requestTimeoutMs: 10_000,
-  });
-  return { broker, admin, sasl: `127.0.0.1:${sasl.port}`, logDir };
-}
-
-async function metadataAs(address: string, sasl: SaslCredentials): Promise<MetadataResponse> {
-  const connection = await KafkaConnection.open(address, {
-    clientId: 'sasl',
-    sasl,
-    requestTimeoutMs: 10_000,
-  });
-  try {
-    return await connection.request<MetadataResponse>(ApiKey.Metadata, 12, {
-      topics: null,
-      allowAutoTopicCreation: false,
-      includeTopicAuthorizedOperations: false,
-    });
-  } finally {
-    connection.close();
-  }
-}
-
-function authenticationError(error: unknown): number | undefined {
-  return error instanceof KafkaClientError ? error.kafkaErrorCode : undefined;
-}
+import {
+  adminAt,
+  authenticationError,
+  handshakeOnWire,
+  listenerAddress,
+  metadataAs,
+  plainToken,
+  saslAuthenticate,
+  saslHandshake,
+  sendRequest,
+  startSaslBroker,
+} from '../helpers/sasl.js';
+import { connectWireClient } from '../helpers/wire-client.js';
 
 test('PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 authenticate against the salted credentials; a wrong password does not', async (t) => {
-  const { admin, sasl, logDir } = await saslBroker(t);
+  const { admin, sasl, logDir } = await startSaslBroker(t);
   await admin.upsertUserScramCredential('alice', 'SCRAM-SHA-256', 'alice-secret');
   await admin.upsertUserScramCredential('bob', 'SCRAM-SHA-512', 'bob-secret');
 
@@ -119,12 +76,7 @@ test('credentials survive a restart, and DescribeUserScramCredentials lists mech
   const logDir = mkdtempSync(join(tmpdir(), 'brook-sasl-'));
   const listeners = 'PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0';
   const first = await startBroker({ logDirs: logDir, listeners });
-  const adminOf = (broker: Broker) =>
-    new AdminClient({
-      bootstrapServer: `127.0.0.1:${broker.listeners[0].port}`,
-      clientId: 'admin',
-      requestTimeoutMs: 10_000,
-    });
+  const adminOf = (broker: Broker) => adminAt(listenerAddress(broker, 'PLAINTEXT'));
   await adminOf(first).upsertUserScramCredential('alice', 'SCRAM-SHA-256', 'alice-secret', 8192);
   await adminOf(first).upsertUserScramCredential('alice', 'SCRAM-SHA-512', 'alice-secret');
   await adminOf(first).upsertUserScramCredential('carol', 'SCRAM-SHA-512', 'carol-secret');
@@ -146,7 +98,7 @@ test('credentials survive a restart, and DescribeUserScramCredentials lists mech
     },
     { user: 'carol', credentials: [{ mechanism: 'SCRAM-SHA-512', iterations: 4096 }] },
   ]);
-  const sasl = `127.0.0.1:${second.listeners[1].port}`;
+  const sasl = listenerAddress(second, 'SASL_PLAINTEXT');
   await metadataAs(sasl, {
     mechanism: 'SCRAM-SHA-512',
     username: 'carol',
@@ -170,49 +122,33 @@ test('credentials survive a restart, and DescribeUserScramCredentials lists mech
 });
 
 test('before authentication only ApiVersions and the SASL requests are served; anything else closes the connection', async (t) => {
-  const { sasl } = await saslBroker(t);
+  const { sasl } = await startSaslBroker(t);
   const client = await connectWireClient(Number(sasl.split(':')[1]));
   t.after(() => client.close());
-  const apiVersions = apiMessages.get(ApiKey.ApiVersions)!;
-  await client.send(
-    requestFrame({ apiKey: ApiKey.ApiVersions, apiVersion: 3, correlationId: 1 }, (writer) =>
-      apiVersions.request.encode(writer, 3, {
-        clientSoftwareName: 'test',
-        clientSoftwareVersion: '1',
-      } as never),
-    ),
+  await sendRequest(
+    client,
+    { apiKey: ApiKey.ApiVersions, apiVersion: 3, correlationId: 1 },
+    { clientSoftwareName: 'test', clientSoftwareVersion: '1' },
   );
   await client.nextFrame();
-  const metadata = apiMessages.get(ApiKey.Metadata)!;
-  await client.send(
-    requestFrame({ apiKey: ApiKey.Metadata, apiVersion: 12, correlationId: 2 }, (writer) =>
-      metadata.request.encode(writer, 12, {
-        topics: null,
-        allowAutoTopicCreation: false,
-        includeTopicAuthorizedOperations: false,
-      } as never),
-    ),
+  await sendRequest(
+    client,
+    { apiKey: ApiKey.Metadata, apiVersion: 12, correlationId: 2 },
+    { topics: null, allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false },
   );
   await client.closed;
   assert.equal(client.frames.length, 1, 'the Metadata request got no answer');
 });
 
 test('a frame above sasl.server.max.receive.size before authentication closes the connection', async (t) => {
-  const { sasl } = await saslBroker(t, { 'sasl.server.max.receive.size': 1024 });
+  const { sasl } = await startSaslBroker(t, { 'sasl.server.max.receive.size': 1024 });
   const client = await connectWireClient(Number(sasl.split(':')[1]));
   t.after(() => client.close());
-  const handshake = apiMessages.get(ApiKey.SaslHandshake)!;
-  await client.send(
-    requestFrame({ apiKey: ApiKey.SaslHandshake, apiVersion: 1, correlationId: 1 }, (writer) =>
-      handshake.request.encode(writer, 1, { mechanism: 'PLAIN' } as never),
-    ),
-  );
-  await client.nextFrame();
-  const authenticate = apiMessages.get(ApiKey.SaslAuthenticate)!;
-  await client.send(
-    requestFrame({ apiKey: ApiKey.SaslAuthenticate, apiVersion: 1, correlationId: 2 }, (writer) =>
-      authenticate.request.encode(writer, 1, { authBytes: Buffer.alloc(4096, 0x61) } as never),
-    ),
+  await handshakeOnWire(client, 1, 'PLAIN');
+  await sendRequest(
+    client,
+    { apiKey: ApiKey.SaslAuthenticate, apiVersion: 1, correlationId: 2 },
+    { authBytes: Buffer.alloc(4096, 0x61) },
   );
   await client.closed;
   assert.equal(client.frames.length, 1);
@@ -220,25 +156,19 @@ test('a frame above sasl.server.max.receive.size before authentication closes th
 
 test('a failed authentication is answered after connection.failed.authentication.delay.ms, then the connection closes', async (t) => {
   const delayMs = 400;
-  const { admin, sasl } = await saslBroker(t, {
+  const { admin, sasl } = await startSaslBroker(t, {
     'connection.failed.authentication.delay.ms': delayMs,
   });
   await admin.upsertUserScramCredential('alice', 'SCRAM-SHA-256', 'alice-secret');
   const client = await connectWireClient(Number(sasl.split(':')[1]));
   t.after(() => client.close());
-  const handshake = apiMessages.get(ApiKey.SaslHandshake)!;
-  await client.send(
-    requestFrame({ apiKey: ApiKey.SaslHandshake, apiVersion: 1, correlationId: 1 }, (writer) =>
-      handshake.request.encode(writer, 1, { mechanism: 'PLAIN' } as never),
-    ),
-  );
-  await client.nextFrame();
+  await handshakeOnWire(client, 1, 'PLAIN');
   const authenticate = apiMessages.get(ApiKey.SaslAuthenticate)!;
   const sentMs = performance.now();
-  await client.send(
-    requestFrame({ apiKey: ApiKey.SaslAuthenticate, apiVersion: 2, correlationId: 2 }, (writer) =>
-      authenticate.request.encode(writer, 2, { authBytes: Buffer.from('\0alice\0wrong') } as never),
-    ),
+  await sendRequest(
+    client,
+    { apiKey: ApiKey.SaslAuthenticate, apiVersion: 2, correlationId: 2 },
+    { authBytes: plainToken('alice', 'wrong') },
   );
   const frame = await client.nextFrame(10_000);
   assert.ok(
@@ -255,38 +185,27 @@ test('a failed authentication is answered after connection.failed.authentication
 });
 
 test('SaslHandshake v0 is followed by bare tokens, as old clients send them', async (t) => {
-  const { admin, sasl } = await saslBroker(t);
+  const { admin, sasl } = await startSaslBroker(t);
   await admin.upsertUserScramCredential('alice', 'SCRAM-SHA-256', 'alice-secret');
   const client = await connectWireClient(Number(sasl.split(':')[1]));
   t.after(() => client.close());
-  const handshake = apiMessages.get(ApiKey.SaslHandshake)!;
-  await client.send(
-    requestFrame({ apiKey: ApiKey.SaslHandshake, apiVersion: 0, correlationId: 1 }, (writer) =>
-      handshake.request.encode(writer, 0, { mechanism: 'PLAIN' } as never),
-    ),
-  );
-  await client.nextFrame();
-  const token = Buffer.from('\0alice\0alice-secret');
+  await handshakeOnWire(client, 0, 'PLAIN');
+  const token = plainToken('alice', 'alice-secret');
   const length = Buffer.alloc(4);
   length.writeInt32BE(token.length);
   await client.send(Buffer.concat([length, token]));
   assert.equal((await client.nextFrame()).length, 0, 'PLAIN succeeds with an empty bare token');
-  const metadata = apiMessages.get(ApiKey.Metadata)!;
-  await client.send(
-    requestFrame({ apiKey: ApiKey.Metadata, apiVersion: 1, correlationId: 3 }, (writer) =>
-      metadata.request.encode(writer, 1, {
-        topics: null,
-        allowAutoTopicCreation: true,
-        includeTopicAuthorizedOperations: false,
-      } as never),
-    ),
+  await sendRequest(
+    client,
+    { apiKey: ApiKey.Metadata, apiVersion: 1, correlationId: 3 },
+    { topics: null, allowAutoTopicCreation: true, includeTopicAuthorizedOperations: false },
   );
   const answer = await client.nextFrame();
   assert.equal(answer.readInt32BE(0), 3);
 });
 
 test('connections.max.reauth.ms: the session lifetime is announced, re-authentication extends it, an expired session is closed', async (t) => {
-  const { admin, sasl } = await saslBroker(t, { 'connections.max.reauth.ms': 3000 });
+  const { admin, sasl } = await startSaslBroker(t, { 'connections.max.reauth.ms': 3000 });
   await admin.upsertUserScramCredential('alice', 'SCRAM-SHA-512', 'alice-secret');
   const connection = await KafkaConnection.open(sasl, {
     clientId: 'reauth',
@@ -294,13 +213,9 @@ test('connections.max.reauth.ms: the session lifetime is announced, re-authentic
   });
   t.after(() => connection.close());
   const authenticate = async (username: string, password: string) => {
-    const handshake = await connection.request<SaslHandshakeResponse>(ApiKey.SaslHandshake, 1, {
-      mechanism: 'PLAIN',
-    });
+    const handshake = await saslHandshake(connection, 'PLAIN');
     assert.equal(handshake.errorCode, ErrorCode.NONE);
-    return connection.request<SaslAuthenticateResponse>(ApiKey.SaslAuthenticate, 2, {
-      authBytes: Buffer.from(`\0${username}\0${password}`),
-    });
+    return saslAuthenticate(connection, 2, plainToken(username, password));
   };
   const metadata = () =>
     connection.request<MetadataResponse>(ApiKey.Metadata, 12, {
@@ -327,7 +242,9 @@ test('connections.max.reauth.ms: the session lifetime is announced, re-authentic
 });
 
 test('re-authentication as another user, an unsupported mechanism and a malformed SCRAM message each close the connection', async (t) => {
-  const { admin, sasl } = await saslBroker(t, { 'sasl.enabled.mechanisms': 'PLAIN,SCRAM-SHA-256' });
+  const { admin, sasl } = await startSaslBroker(t, {
+    'sasl.enabled.mechanisms': 'PLAIN,SCRAM-SHA-256',
+  });
   await admin.upsertUserScramCredential('alice', 'SCRAM-SHA-256', 'alice-secret');
   await admin.upsertUserScramCredential('bob', 'SCRAM-SHA-256', 'bob-secret');
   const open = async () => {
@@ -338,12 +255,9 @@ test('re-authentication as another user, an unsupported mechanism and a malforme
     t.after(() => connection.close());
     return connection;
   };
-  const handshake = (connection: KafkaConnection, mechanism: string) =>
-    connection.request<SaslHandshakeResponse>(ApiKey.SaslHandshake, 1, { mechanism });
+  const handshake = saslHandshake;
   const authenticate = (connection: KafkaConnection, token: string) =>
-    connection.request<SaslAuthenticateResponse>(ApiKey.SaslAuthenticate, 1, {
-      authBytes: Buffer.from(token),
-    });
+    saslAuthenticate(connection, 1, Buffer.from(token));
 
   const switching = await open();
   await handshake(switching, 'PLAIN');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { connect as connectTls } from 'node:tls';
 import { test } from 'node:test';
 import { startBroker } from '../../src/broker.js';
-import { KafkaConnection } from '../../src/client/kafka-connection.js';
+import { KafkaConnection, type KafkaConnectionOptions } from '../../src/client/kafka-connection.js';
 import { createApiVersionsHandler } from '../../src/handlers/api-versions.js';
 import { HandlerRegistry, defineHandler } from '../../src/handlers/registry.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
@@ -188,15 +188,8 @@ test('ssl.client.auth=required takes the principal from the client certificate t
   });
   t.after(() => server.stop());
   const address = `127.0.0.1:${server.listeners[0].port}`;
-  const heartbeat = async (client: { certificate: string; key: string }) => {
-    const connection = await KafkaConnection.open(address, {
-      clientId: 'mtls',
-      tls: {
-        ca: readFileSync(certificates.caLocation),
-        cert: readFileSync(client.certificate),
-        key: readFileSync(client.key),
-      },
-    });
+  const heartbeat = async (options: KafkaConnectionOptions) => {
+    const connection = await KafkaConnection.open(address, options);
     try {
       await connection.request(ApiKey.Heartbeat, 4, {
         groupId: 'g',
@@ -208,28 +201,19 @@ test('ssl.client.auth=required takes the principal from the client certificate t
       connection.close();
     }
   };
-  await heartbeat(alice);
-  await heartbeat(bob);
+  const ca = readFileSync(certificates.caLocation);
+  const withCertificate = (client: { certificate: string; key: string }) => ({
+    clientId: 'mtls',
+    tls: { ca, cert: readFileSync(client.certificate), key: readFileSync(client.key) },
+  });
+  await heartbeat(withCertificate(alice));
+  await heartbeat(withCertificate(bob));
   assert.deepEqual(principals, ['User:alice', 'User:CN=Bob,OU=sales,O=Brook']);
 
   // Without a certificate the handshake fails; no request is served.
-  await assert.rejects(async () => {
-    const connection = await KafkaConnection.open(address, {
-      clientId: 'no-certificate',
-      requestTimeoutMs: 5_000,
-      tls: { ca: readFileSync(certificates.caLocation) },
-    });
-    try {
-      await connection.request(ApiKey.Heartbeat, 4, {
-        groupId: 'g',
-        generationId: 1,
-        memberId: 'm',
-        groupInstanceId: null,
-      });
-    } finally {
-      connection.close();
-    }
-  });
+  await assert.rejects(
+    heartbeat({ clientId: 'no-certificate', requestTimeoutMs: 5_000, tls: { ca } }),
+  );
   assert.equal(principals.length, 2);
 });
 

@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BatchField, LOG_OVERHEAD_BYTES, RecordError, readInt64 } from '../../src/record/batch.js';
+import { RecordError } from '../../src/record/batch.js';
 import { PartitionLog } from '../../src/storage/partition-log.js';
 import { defaultLogConfig, type LogConfig } from '../../src/storage/log-config.js';
-import { makeBatch } from '../helpers/storage-batches.js';
+import { makeBatch, nextOffsetAfter } from '../helpers/storage-batches.js';
 
 const config: LogConfig = { ...defaultLogConfig, retentionMs: -1, segmentBytes: 4000 };
 
@@ -48,18 +48,6 @@ async function readAll(log: PartitionLog): Promise<Buffer> {
     offset = nextOffsetAfter(Buffer.concat(read.chunks));
   }
   return Buffer.concat(chunks);
-}
-
-function nextOffsetAfter(records: Buffer): number {
-  let next = -1;
-  for (let position = 0; position < records.length;) {
-    next =
-      readInt64(records, position + BatchField.baseOffset) +
-      records.readInt32BE(position + BatchField.lastOffsetDelta) +
-      1;
-    position += LOG_OVERHEAD_BYTES + records.readInt32BE(position + BatchField.batchLength);
-  }
-  return next;
 }
 
 test('a follower append keeps the leader bytes, offsets and epochs, and is flushed by group commit', async (t) => {

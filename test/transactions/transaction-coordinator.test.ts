@@ -11,7 +11,6 @@ import {
 } from '../../src/coordinator/txn/transaction-coordinator.js';
 import type { PendingOffset } from '../../src/coordinator/txn/transaction-log.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
-import { decodeBatch } from '../../src/record/records.js';
 
 interface FakeWorld {
   stateLog: Map<number, Buffer[]>;
@@ -37,15 +36,16 @@ function portsOver(world: FakeWorld): TransactionCoordinatorPorts {
     },
     producerIds: { generate: async () => world.nextProducerId++ },
     partitionExists: () => true,
-    async writeMarker(topic, partition, batch) {
+    async writeMarkers(markers) {
       if (world.failMarkers) throw new Error('injected marker failure');
-      const decoded = await decodeBatch(batch);
-      world.markers.push({
-        topic,
-        partition,
-        type: decoded.records[0].key!.readInt16BE(2),
-        producerEpoch: decoded.producerEpoch,
-      });
+      for (const { topic, partition } of markers.partitions) {
+        world.markers.push({
+          topic,
+          partition,
+          type: markers.committed ? 1 : 0,
+          producerEpoch: markers.producerEpoch,
+        });
+      }
     },
     async commitOffsets(groupId, offsets) {
       world.committedOffsets.push({ groupId, offsets });

@@ -5,7 +5,10 @@
 // (src/replica/internal-topic.ts) and over the data partitions that receive markers. Tests
 // implement them in memory.
 
+import type { TransactionMarkers } from '../../cluster/marker-sender.js';
 import type { PendingOffset } from './transaction-log.js';
+
+export type { TransactionMarkers } from '../../cluster/marker-sender.js';
 
 /** The internal topic that holds one record per transactional id. */
 export const TRANSACTION_STATE_TOPIC_NAME = '__transaction_state';
@@ -51,8 +54,17 @@ export interface TransactionCoordinatorPorts {
   readonly stateTopic: TransactionStateStorage;
   readonly producerIds: { generate(): Promise<number> };
   partitionExists(topic: string, partition: number): boolean;
-  /** Appends a marker batch to a data partition and resolves once it is acknowledged. */
-  writeMarker(topic: string, partition: number, batch: Buffer): Promise<void>;
+  /**
+   * Writes a transaction's marker into each of its partitions (in a cluster, on each partition's
+   * leader, retrying while leaders move) and resolves once every one is acknowledged; rejects
+   * when one cannot be written, or once `signal` aborts.
+   */
+  writeMarkers(markers: TransactionMarkers, signal: AbortSignal): Promise<void>;
+  /**
+   * The coordinator epoch of a `__transaction_state` partition as it is loaded (its leader epoch,
+   * in a cluster), carried by the markers. Optional: absent means 0 (a single broker).
+   */
+  coordinatorEpoch?(partition: number): number;
   /** Makes a committed transaction's offsets visible to the group; resolves with an error code. */
   commitOffsets(groupId: string, offsets: readonly PendingOffset[]): Promise<number>;
   /**

@@ -20,7 +20,6 @@
 
 import { ErrorCode } from '../../protocol/errors.js';
 import { BrookError } from '../../util/errors.js';
-import { buildControlBatch, ControlRecordType } from '../../record/records.js';
 import type { CoordinatorNode, TransactionCoordinatorPorts } from './ports.js';
 import {
   copyMetadata,
@@ -39,7 +38,14 @@ export {
 } from './ports.js';
 
 /** Kafka's coordinator epoch is a leader epoch of the state partition; one broker keeps 0. */
-const COORDINATOR_EPOCH = 0;
+const SINGLE_BROKER_COORDINATOR_EPOCH = 0;
+/**
+ * How long a completion waits for its markers (leaders move, a partition is offline) before the
+ * request that drives it is answered COORDINATOR_NOT_AVAILABLE: the transaction stays Prepare*,
+ * and a retried EndTxn, the timeout check or the next load writes them again. Below the clients'
+ * request timeouts (30 s in kafkajs), so they retry rather than give up.
+ */
+const MARKERS_WAIT_MAX_MS = 20_000;
 const PRODUCER_EPOCH_MAX = 32766;
 /** Kafka's transactional.id.expiration.ms and its cleanup interval, for coordinators built without them. */
 const TRANSACTIONAL_ID_EXPIRATION_MS = 7 * 24 * 60 * 60 * 1000;
@@ -89,6 +95,17 @@ class CoordinatorError extends BrookError {
   }
 }
 
+/**
+ * The transaction's state partition was unloaded here while its markers were on their way: the
+ * outcome is durable (Prepare*) and the partition's next coordinator completes it.
+ */
+class HandedOverError extends CoordinatorError {
+  constructor() {
+    super(ErrorCode.NOT_COORDINATOR);
+    this.name = 'HandedOverError';
+  }
+}
+
 export class TransactionCoordinator {
   private readonly state: TransactionStateCache;
   private readonly chains = new Map<string, Promise<unknown>>();
@@ -97,6 +114,14 @@ export class TransactionCoordinator {
   private timer: NodeJS.Timeout | null = null;
   private expiryTimer: NodeJS.Timeout | null = null;
   private removingExpired = false;
+  /**
+   * Per `__transaction_state` partition loaded here: its coordinator epoch, and what aborts its
+   * marker writes when it is unloaded (another coordinator completes them).
+   */
+  private readonly loadedPartitions = new Map<
+    number,
+    { coordinatorEpoch: number; unloaded: AbortController }
+  >();
 
   constructor(
     private readonly ports: TransactionCoordinatorPorts,
@@ -136,7 +161,22 @@ export class TransactionCoordinator {
    * already loading or loaded here; rejects when it cannot be read (it may be loaded again).
    */
   async loadPartition(partition: number): Promise<void> {
-    const loaded = await this.state.loadPartition(partition);
+    if (!this.loadedPartitions.has(partition)) {
+      this.loadedPartitions.set(partition, {
+        coordinatorEpoch:
+          this.ports.coordinatorEpoch?.(partition) ?? SINGLE_BROKER_COORDINATOR_EPOCH,
+        unloaded: new AbortController(),
+      });
+    }
+    let loaded;
+    try {
+      loaded = await this.state.loadPartition(partition);
+    } catch (error) {
+      // Not loaded: the next load (a new leadership, perhaps in a new epoch) starts afresh.
+      this.loadedPartitions.get(partition)?.unloaded.abort();
+      this.loadedPartitions.delete(partition);
+      throw error;
+    }
     if (loaded === null || this.closed) return;
     // Independent transactions complete concurrently: their markers and records share fsyncs.
     // A failure is retried by the timeout check (abortTimedOut completes stuck ones).
@@ -159,6 +199,8 @@ export class TransactionCoordinator {
    */
   unloadPartition(partition: number): void {
     this.state.unloadPartition(partition);
+    this.loadedPartitions.get(partition)?.unloaded.abort();
+    this.loadedPartitions.delete(partition);
   }
 
   /** Which broker coordinates `transactionalId` (FindCoordinator key type 1). */
@@ -187,6 +229,8 @@ export class TransactionCoordinator {
     if (this.expiryTimer !== null) clearInterval(this.expiryTimer);
     this.timer = null;
     this.expiryTimer = null;
+    for (const loaded of this.loadedPartitions.values()) loaded.unloaded.abort();
+    this.loadedPartitions.clear();
   }
 
   // ───────────────────────────── InitProducerId ─────────────────────────────
@@ -474,6 +518,9 @@ export class TransactionCoordinator {
             return answer(ErrorCode.INVALID_TXN_STATE);
         }
       } catch (failure) {
+        // Decided, and another coordinator finishes it: answered as Kafka answers EndTxn, once
+        // Prepare* is durable (a client would otherwise retry on the coordinator that let go).
+        if (failure instanceof HandedOverError) return answer(ErrorCode.NONE, current);
         return answer(
           failure instanceof CoordinatorError
             ? failure.kafkaErrorCode
@@ -513,21 +560,29 @@ export class TransactionCoordinator {
    */
   private async complete(metadata: TransactionMetadata, awaitComplete = true): Promise<void> {
     const committed = metadata.state === 'PrepareCommit';
-    const batch = await buildControlBatch({
-      type: committed ? ControlRecordType.COMMIT : ControlRecordType.ABORT,
-      producerId: metadata.producerId,
-      producerEpoch: metadata.producerEpoch,
-      coordinatorEpoch: COORDINATOR_EPOCH,
-      timestamp: this.clock(),
-    });
-    const writes: Promise<void>[] = [];
-    for (const [topic, partitions] of metadata.partitions) {
-      for (const partition of partitions) {
-        if (!this.ports.partitionExists(topic, partition)) continue; // deleted meanwhile
-        writes.push(this.ports.writeMarker(topic, partition, Buffer.from(batch)));
+    const loaded = this.loadedPartitions.get(this.state.partitionFor(metadata.transactionalId));
+    if (loaded === undefined) throw new HandedOverError();
+    const partitions: { topic: string; partition: number }[] = [];
+    for (const [topic, indexes] of metadata.partitions) {
+      for (const partition of indexes) {
+        if (this.ports.partitionExists(topic, partition)) partitions.push({ topic, partition });
       }
     }
-    await Promise.all(writes);
+    try {
+      await this.ports.writeMarkers(
+        {
+          producerId: metadata.producerId,
+          producerEpoch: metadata.producerEpoch,
+          coordinatorEpoch: loaded.coordinatorEpoch,
+          committed,
+          partitions,
+        },
+        AbortSignal.any([loaded.unloaded.signal, AbortSignal.timeout(MARKERS_WAIT_MAX_MS)]),
+      );
+    } catch (error) {
+      if (loaded.unloaded.signal.aborted) throw new HandedOverError();
+      throw error;
+    }
     if (committed) {
       // Every group's commit is issued at once (they share the offsets topic's fsyncs); all of
       // them must succeed before Complete*, or the Prepare* record makes them be retried.

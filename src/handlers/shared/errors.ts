@@ -78,6 +78,7 @@ const clusterErrorCodes: Record<ClusterErrorCode, number> = {
   [ClusterErrorCode.CLUSTER_ID_MISMATCH]: ErrorCode.UNKNOWN_SERVER_ERROR,
   [ClusterErrorCode.PLACEMENT_REFUSED]: ErrorCode.INVALID_REPLICA_ASSIGNMENT,
   [ClusterErrorCode.METADATA_CORRUPT]: ErrorCode.UNKNOWN_SERVER_ERROR,
+  [ClusterErrorCode.MARKER_REFUSED]: ErrorCode.UNKNOWN_SERVER_ERROR,
 };
 
 export const NO_ERROR: AdminError = { errorCode: ErrorCode.NONE, errorMessage: null };

@@ -1,7 +1,8 @@
 """Produces records to a topic over a secured listener and reads them back, with either
 python3-confluent-kafka (librdkafka) or python3-kafka (kafka-python). Reads one JSON object on
-stdin: {"library", "bootstrap", "topic", "config", "values"}; `config` holds the library's own
-security settings. Prints {"consumed": [...]} or {"error": "<exception class or error name>",
+stdin: {"library", "bootstrap", "topic", "config", "values"} and, for OAUTHBEARER with
+confluent-kafka, "oauth_token": {"value", "expires_at_seconds"}; `config` holds the library's
+own security settings. Prints {"consumed": [...]} or {"error": "<exception class or error name>",
 "message": "..."}, and exits 0 either way so the test can inspect what the client reported."""
 import json
 import sys
@@ -21,11 +22,20 @@ def confluent():
 
     errors = []
     common = dict(config, **{"bootstrap.servers": bootstrap, "error_cb": lambda error: errors.append(error)})
+    if "oauth_token" in request:
+        # OAUTHBEARER: librdkafka asks this callback for a token (and its expiry, in seconds).
+        token = request["oauth_token"]
+        common["oauth_cb"] = lambda _config: (token["value"], token["expires_at_seconds"])
     producer = Producer(dict(common, **{"message.timeout.ms": 15000}))
     failures = []
     for value in values:
         producer.produce(topic, value.encode(), on_delivery=lambda error, _m: error and failures.append(error))
-    producer.flush(20)
+    # An authentication error will not go away: stop waiting for deliveries once one is reported.
+    flush_deadline = time.time() + 20
+    while len(producer) > 0 and time.time() < flush_deadline:
+        producer.poll(0.2)
+        if any(e.name() == "_AUTHENTICATION" for e in errors):
+            break
     authentication = [e for e in errors if e.name() == "_AUTHENTICATION"]
     if authentication:
         return {"error": "_AUTHENTICATION", "message": authentication[0].str()}
