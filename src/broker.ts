@@ -78,6 +78,13 @@ import { JwksError } from './security/jwks.js';
 import type { OAuthBearerSettings } from './security/oauthbearer.js';
 import { TlsConfigurationError } from './security/tls-context.js';
 import { LocalCredentialStore } from './security/credential-store.js';
+import { type AclStore, LocalAclStore } from './security/acl-store.js';
+import { Authorizer, parseSuperUsers } from './security/authorizer.js';
+import { EtcdAclSection } from './cluster/etcd-acl-store.js';
+import { createCreateAclsHandler } from './handlers/create-acls.js';
+import { createDescribeAclsHandler } from './handlers/describe-acls.js';
+import { createDeleteAclsHandler } from './handlers/delete-acls.js';
+import { authorizedRegistry } from './handlers/shared/authorization.js';
 import { createAlterClientQuotasHandler } from './handlers/alter-client-quotas.js';
 import { createDescribeClientQuotasHandler } from './handlers/describe-client-quotas.js';
 import { ClientQuotas } from './quota/client-quotas.js';
@@ -316,6 +323,7 @@ async function assemble(
   let topicSync: ClusterTopicSync | null = null;
   let replicaFetcher: ReplicaFetcher | null = null;
   let isrManager: IsrManager | null = null;
+  let etcdAcls: EtcdAclSection | null = null;
   let advertised: BrokerNode[] = [];
   /** This broker's advertised address per listener name (the first listener's when not found). */
   let advertisedByListener = new Map<string, BrokerNode>();
@@ -818,8 +826,34 @@ async function assemble(
       .register(createSaslAuthenticateHandler())
       .register(createDescribeUserScramCredentialsHandler(credentials))
       .register(createAlterUserScramCredentialsHandler(credentials));
+    // ACLs (authorizer.enabled): in the local metadata document, or in etcd in cluster mode.
+    let aclStore: AclStore | null = null;
+    if (config.authorizerEnabled) {
+      if (cluster !== null) {
+        etcdAcls = await EtcdAclSection.open(cluster.client, cluster.settings.etcdPrefix);
+      }
+      aclStore = new LocalAclStore(etcdAcls ?? metadata);
+    }
+    registry
+      .register(createDescribeAclsHandler(aclStore))
+      .register(createCreateAclsHandler(aclStore))
+      .register(createDeleteAclsHandler(aclStore));
     registry.register(createApiVersionsHandler(registry));
-    const servedRegistry = auditedRegistry(registry, componentLogger(logger, 'admin'));
+    const authorizedHandlers =
+      aclStore === null
+        ? registry
+        : authorizedRegistry(registry, {
+            authorizer: new Authorizer(
+              {
+                superUsers: parseSuperUsers(config.superUsers),
+                allowEveryoneIfNoAclFound: config.allowEveryoneIfNoAclFound,
+              },
+              aclStore,
+            ),
+            topicNameById: (topicId) => replicas.topicById(topicId)?.metadata.name,
+            topicExists: (name) => replicas.topic(name) !== undefined,
+          });
+    const servedRegistry = auditedRegistry(authorizedHandlers, componentLogger(logger, 'admin'));
 
     if (shareStateTopic !== null && httpDoor !== undefined) {
       const log = (message: string, error: unknown): void =>
@@ -953,6 +987,7 @@ async function assemble(
           // Replication first: no fetch of ours outlives the logs or waits on a stopping leader.
           await runningIsrManager?.stop();
           await runningReplicaFetcher?.stop();
+          await etcdAcls?.close();
           await cluster?.leave();
           await runningTopicSync?.stop();
           // Coordinators first: a JoinGroup parked on a rebalance is answered at once instead of
@@ -985,6 +1020,7 @@ async function assemble(
     await isrManager?.stop().catch(() => undefined);
     await replicaFetcher?.stop().catch(() => undefined);
     await topicSync?.stop().catch(() => undefined);
+    await etcdAcls?.close().catch(() => undefined);
     await cluster?.leave().catch(() => undefined);
     await server?.stop().catch(() => undefined);
     oauthBearer?.keys.close();

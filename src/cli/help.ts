@@ -16,6 +16,7 @@ export function usage(): string {
     '            (brook topics --help).',
     '  configs   Configs of a topic or broker: describe, alter (brook configs --help).',
     '  quotas    Client quotas by user and client id: describe, alter (brook quotas --help).',
+    '  acls      ACLs in kafka-acls vocabulary: add, remove, list (brook acls --help).',
     '  produce   Write records to a topic for a quick test (brook produce --help).',
     "  consume   Print a topic's records, from the beginning, an offset or a time",
     '            (brook consume --help).',

@@ -11,6 +11,7 @@ import { runConsumeCommand, runProduceCommand } from './records-command.js';
 import { runConfigsCommand, runTopicsCommand } from './topics-command.js';
 import { runUsersCommand } from './users-command.js';
 import { runQuotasCommand } from './quotas-command.js';
+import { runAclsCommand } from './acls-command.js';
 import { settingsHelp, usage } from './help.js';
 import { type CommandOutput, type RunningBroker, startCommand } from './start.js';
 import { StartupError } from './startup-errors.js';
@@ -106,6 +107,7 @@ export async function main(args: string[]): Promise<number> {
   if (command === 'topics') return runTopicsCommand(rest, output);
   if (command === 'configs') return runConfigsCommand(rest, output);
   if (command === 'quotas') return runQuotasCommand(rest, output);
+  if (command === 'acls') return runAclsCommand(rest, output);
   if (command === 'produce') return runProduceCommand(rest, output);
   if (command === 'users') return runUsersCommand(rest, output);
   if (command === 'dev-cluster') return runDevClusterCommand(rest, output);

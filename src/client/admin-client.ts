@@ -63,6 +63,10 @@ import {
 import { KafkaClientError, KafkaClientErrorCode, KafkaConnection } from './kafka-connection.js';
 import type { SaslCredentials } from './sasl-client.js';
 import type { AlterClientQuotasResponse } from '../protocol/generated/alter-client-quotas.js';
+import type { CreateAclsResponse } from '../protocol/generated/create-acls.js';
+import type { DeleteAclsResponse } from '../protocol/generated/delete-acls.js';
+import type { DescribeAclsResponse } from '../protocol/generated/describe-acls.js';
+import type { AclBinding, AclBindingFilter } from '../security/acl.js';
 import type { DescribeClientQuotasResponse } from '../protocol/generated/describe-client-quotas.js';
 
 /** A Kafka error code in a response (`kafkaErrorCode`); the message says for what. */
@@ -79,6 +83,7 @@ export class KafkaResponseError extends KafkaClientError {
 
 /** Request versions: the newest the CLI needs that every Kafka since 2.8 and Brook serve. */
 const apiVersion = {
+  acls: 3,
   clientQuotas: 1,
   produce: 8,
   // v11 is the last that names topics instead of topic ids.
@@ -631,6 +636,78 @@ export class AdminClient {
     }
   }
 
+  /** Creates ACL bindings (CreateAcls v3); the first refused one throws. */
+  async createAcls(bindings: readonly AclBinding[]): Promise<void> {
+    const response = await this.request<CreateAclsResponse>(
+      this.options.bootstrapServer,
+      ApiKey.CreateAcls,
+      apiVersion.acls,
+      {
+        creations: bindings.map((binding) => ({
+          ...binding,
+          resourcePatternType: binding.patternType,
+        })),
+      },
+    );
+    for (const result of response.results) {
+      if (result.errorCode !== ErrorCode.NONE) {
+        throw new KafkaResponseError(result.errorCode, 'CreateAcls', result.errorMessage);
+      }
+    }
+  }
+
+  /** The ACL bindings matching `filter` (DescribeAcls v3). */
+  async describeAcls(filter: AclBindingFilter): Promise<AclBinding[]> {
+    const response = await this.request<DescribeAclsResponse>(
+      this.options.bootstrapServer,
+      ApiKey.DescribeAcls,
+      apiVersion.acls,
+      aclFilterInput(filter),
+    );
+    if (response.errorCode !== ErrorCode.NONE) {
+      throw new KafkaResponseError(response.errorCode, 'DescribeAcls', response.errorMessage);
+    }
+    return response.resources.flatMap((resource) =>
+      resource.acls.map((acl) => ({
+        resourceType: resource.resourceType as AclBinding['resourceType'],
+        resourceName: resource.resourceName,
+        patternType: resource.patternType as AclBinding['patternType'],
+        principal: acl.principal,
+        host: acl.host,
+        operation: acl.operation as AclBinding['operation'],
+        permissionType: acl.permissionType as AclBinding['permissionType'],
+      })),
+    );
+  }
+
+  /** Deletes the ACL bindings matching each filter (DeleteAcls v3); returns those deleted. */
+  async deleteAcls(filters: readonly AclBindingFilter[]): Promise<AclBinding[]> {
+    const response = await this.request<DeleteAclsResponse>(
+      this.options.bootstrapServer,
+      ApiKey.DeleteAcls,
+      apiVersion.acls,
+      { filters: filters.map(aclFilterInput) },
+    );
+    const deleted: AclBinding[] = [];
+    for (const result of response.filterResults) {
+      if (result.errorCode !== ErrorCode.NONE) {
+        throw new KafkaResponseError(result.errorCode, 'DeleteAcls', result.errorMessage);
+      }
+      for (const acl of result.matchingAcls) {
+        deleted.push({
+          resourceType: acl.resourceType as AclBinding['resourceType'],
+          resourceName: acl.resourceName,
+          patternType: acl.patternType as AclBinding['patternType'],
+          principal: acl.principal,
+          host: acl.host,
+          operation: acl.operation as AclBinding['operation'],
+          permissionType: acl.permissionType as AclBinding['permissionType'],
+        });
+      }
+    }
+    return deleted;
+  }
+
   private async leaderOf(topic: string, partition: number): Promise<string> {
     const metadata = await this.metadata([topic]);
     const found = metadata.topics.get(topic);
@@ -887,4 +964,17 @@ export class AdminClient {
       );
     }
   }
+}
+
+/** An ACL filter as DescribeAcls and DeleteAcls carry it. */
+function aclFilterInput(filter: AclBindingFilter) {
+  return {
+    resourceTypeFilter: filter.resourceType,
+    resourceNameFilter: filter.resourceName,
+    patternTypeFilter: filter.patternType,
+    principalFilter: filter.principal,
+    hostFilter: filter.host,
+    operation: filter.operation,
+    permissionType: filter.permissionType,
+  };
 }

@@ -268,6 +268,32 @@ const definitions = [
     dynamic: false,
   },
   {
+    name: 'authorizer.enabled',
+    field: 'authorizerEnabled',
+    type: 'boolean',
+    defaultValue: false,
+    documentation:
+      'Whether ACLs decide what each principal may do (Kafka: authorizer.class.name); off, every client may do everything.',
+    dynamic: false,
+  },
+  {
+    name: 'super.users',
+    field: 'superUsers',
+    type: 'string',
+    defaultValue: null,
+    documentation:
+      'Principals the authorizer allows everything, separated by semicolons: User:admin;User:ANONYMOUS.',
+    dynamic: false,
+  },
+  {
+    name: 'allow.everyone.if.no.acl.found',
+    field: 'allowEveryoneIfNoAclFound',
+    type: 'boolean',
+    defaultValue: false,
+    documentation: 'Whether the authorizer allows every principal on a resource that no ACL names.',
+    dynamic: false,
+  },
+  {
     name: 'sasl.enabled.mechanisms',
     field: 'saslEnabledMechanisms',
     type: 'list',

@@ -17,6 +17,8 @@ import type {
   StoredScramCredentials,
 } from '../security/credential-store.js';
 import type { ClientQuotaStore, StoredClientQuota } from '../quota/client-quotas.js';
+import type { AclBinding } from '../security/acl.js';
+import type { AclSection } from '../security/acl-store.js';
 import { BrookError, type BrookErrorCode } from '../util/errors.js';
 
 export interface TopicMetadata {
@@ -84,16 +86,21 @@ interface StoredDocument {
   scramCredentials?: StoredScramCredentials;
   /** Absent in documents written before client quotas. */
   clientQuotas?: StoredClientQuota[];
+  /** ACL bindings (src/security/acl-store.ts); absent in documents written before ACLs. */
+  acls?: AclBinding[];
 }
 
 const documentName = 'metadata.json';
 
-export class LocalMetadataStore implements MetadataStore, ClientQuotaStore, ScramCredentialSection {
+export class LocalMetadataStore
+  implements MetadataStore, ClientQuotaStore, ScramCredentialSection, AclSection
+{
   private readonly topicsByName = new Map<string, TopicMetadata>();
   private readonly topicsById = new Map<string, TopicMetadata>();
   private dynamicBrokerConfigs: Record<string, string> = {};
   private storedClientQuotas: readonly StoredClientQuota[] = [];
   private storedScramCredentials: StoredScramCredentials = {};
+  private storedAcls: readonly AclBinding[] = [];
   private mutations: Promise<unknown> = Promise.resolve();
 
   private constructor(
@@ -128,6 +135,7 @@ export class LocalMetadataStore implements MetadataStore, ClientQuotaStore, Scra
     store.dynamicBrokerConfigs = document?.brokerConfigs ?? {};
     store.storedScramCredentials = document?.scramCredentials ?? {};
     store.storedClientQuotas = document?.clientQuotas ?? [];
+    store.storedAcls = document?.acls ?? [];
     if (document === undefined) await store.persist();
     return store;
   }
@@ -217,6 +225,16 @@ export class LocalMetadataStore implements MetadataStore, ClientQuotaStore, Scra
     });
   }
 
+  acls(): readonly AclBinding[] {
+    return this.storedAcls;
+  }
+
+  setAcls(bindings: readonly AclBinding[]): Promise<void> {
+    return this.mutate(() => {
+      this.storedAcls = bindings.map((binding) => ({ ...binding }));
+    });
+  }
+
   private require(name: string): TopicMetadata {
     const topic = this.topicsByName.get(name);
     if (topic === undefined) {
@@ -266,6 +284,7 @@ export class LocalMetadataStore implements MetadataStore, ClientQuotaStore, Scra
       brokerConfigs: this.dynamicBrokerConfigs,
       scramCredentials: this.storedScramCredentials,
       clientQuotas: [...this.storedClientQuotas],
+      acls: [...this.storedAcls],
     };
     const path = join(this.directory, documentName);
     const temporaryPath = `${path}.tmp`;

@@ -28,3 +28,11 @@ export {
   type StoredScramCredentials,
 } from './credential-store.js';
 export * from './scram-credential.js';
+export * from './acl.js';
+export { type AclSection, type AclStore, LocalAclStore, MemoryAclStore } from './acl-store.js';
+export {
+  type AuthorizationSubject,
+  Authorizer,
+  type AuthorizerSettings,
+  parseSuperUsers,
+} from './authorizer.js';
