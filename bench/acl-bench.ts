@@ -5,7 +5,7 @@
 // acks=1, 64 in flight) in alternating rounds; the process's CPU time per request is compared.
 // The authorizer's own check is also timed alone, as the share of a produce request it is.
 //
-//   npx tsx bench/acl-bench.ts        (BENCH_QUICK=1 for a short smoke run)
+//   npm run bench:acl        (BENCH_QUICK=1 for a short smoke run)
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
