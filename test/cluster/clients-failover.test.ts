@@ -234,7 +234,9 @@ for i in range(count):
     p.produce(topic, value=('record-%d' % i).encode(), on_delivery=report)
     p.poll(0)
     if i % 10 == 9:
-        time.sleep(0.02)
+        # 3 s for the 300: the kill after 60 acknowledgements falls well inside, even on a busy
+        # machine where the test reads the delivery reports late.
+        time.sleep(0.1)
 left = p.flush(90)
 print(json.dumps({'done': True, 'left': left}), flush=True)
 `;
@@ -273,7 +275,7 @@ for i in range(count):
     value = 'record-%d' % i
     p.send(topic, value=value.encode()).add_callback(acked(value)).add_errback(failed(value))
     if i % 10 == 9:
-        time.sleep(0.02)
+        time.sleep(0.1)
 p.flush(90)
 p.close(10)
 print(json.dumps({'done': True}), flush=True)
