@@ -777,39 +777,23 @@ class RequestChecks implements Checks {
   ) {}
 
   topic(operation: AclOperation, name: string): boolean {
-    return this.dependencies.authorizer.authorize(
-      this.context,
-      operation,
-      ResourceType.TOPIC,
-      name,
-    );
+    return this.check(operation, ResourceType.TOPIC, name);
   }
 
   group(operation: AclOperation, groupId: string): boolean {
-    return this.dependencies.authorizer.authorize(
-      this.context,
-      operation,
-      ResourceType.GROUP,
-      groupId,
-    );
+    return this.check(operation, ResourceType.GROUP, groupId);
   }
 
   cluster(operation: AclOperation): boolean {
-    return this.dependencies.authorizer.authorize(
-      this.context,
-      operation,
-      ResourceType.CLUSTER,
-      CLUSTER_RESOURCE_NAME,
-    );
+    return this.check(operation, ResourceType.CLUSTER, CLUSTER_RESOURCE_NAME);
   }
 
   transactionalId(operation: AclOperation, id: string): boolean {
-    return this.dependencies.authorizer.authorize(
-      this.context,
-      operation,
-      ResourceType.TRANSACTIONAL_ID,
-      id,
-    );
+    return this.check(operation, ResourceType.TRANSACTIONAL_ID, id);
+  }
+
+  private check(operation: AclOperation, type: ResourceType, name: string): boolean {
+    return this.dependencies.authorizer.authorize(this.context, operation, type, name);
   }
 
   anyTopic(operation: AclOperation): boolean {
