@@ -20,6 +20,7 @@ import {
 } from './config/broker-config.js';
 import { ConfigError, ConfigErrorCode } from './config/errors.js';
 import { formatHostPort } from './config/listeners.js';
+import { listenerSetting } from './config/listener-settings.js';
 import { parseTopicConfigs, topicLogConfig } from './config/topic-config.js';
 import { GroupCoordinator } from './coordinator/group/group-coordinator.js';
 import { OFFSETS_TOPIC_NAME } from './coordinator/group/ports.js';
@@ -72,10 +73,14 @@ import { createSaslHandshakeHandler } from './handlers/sasl-handshake.js';
 import { createSaslAuthenticateHandler } from './handlers/sasl-authenticate.js';
 import { createDescribeUserScramCredentialsHandler } from './handlers/describe-user-scram-credentials.js';
 import { createAlterUserScramCredentialsHandler } from './handlers/alter-user-scram-credentials.js';
-import { listenerSecurityFromConfig, oauthBearerFromConfig } from './security/broker-security.js';
+import {
+  type BrokerSecuritySettings,
+  type ListenerOAuthBearer,
+  listenerSecurityFromConfig,
+  oauthBearerFromConfig,
+} from './security/broker-security.js';
 import { AuditRequests, FileAuditLog } from './security/audit-log.js';
 import { JwksError } from './security/jwks.js';
-import type { OAuthBearerSettings } from './security/oauthbearer.js';
 import { TlsConfigurationError } from './security/tls-context.js';
 import { LocalCredentialStore } from './security/credential-store.js';
 import { type AclStore, LocalAclStore } from './security/acl-store.js';
@@ -337,7 +342,7 @@ async function assemble(
   let markerSender: TransactionMarkerSender | null = null;
   let shareEngine: ShareEngine | undefined;
   let pushApi: PushApi | undefined;
-  let oauthBearer: OAuthBearerSettings | null = null;
+  let oauthBearer: ListenerOAuthBearer | null = null;
   // The audit log (audit.log.file): admin actions and authentication failures, one JSON line
   // each. Anything that decides access (the authorizer) records through this port too.
   // With audit.log.topic, lines are also produced there once the topic is open (see below).
@@ -996,7 +1001,7 @@ async function assemble(
           runningTransactionCoordinator.close();
           runningMarkerSender?.close();
           await runningServer.stop();
-          runningOAuthBearer?.keys.close();
+          runningOAuthBearer?.close();
           auditLog?.close();
           runningPushApi?.close();
           runningShareEngine?.close();
@@ -1023,7 +1028,7 @@ async function assemble(
     await etcdAcls?.close().catch(() => undefined);
     await cluster?.leave().catch(() => undefined);
     await server?.stop().catch(() => undefined);
-    oauthBearer?.keys.close();
+    oauthBearer?.close();
     auditLog?.close();
     coordinator?.close();
     transactionCoordinator?.close();
@@ -1187,13 +1192,21 @@ async function openAuditTopic(
   };
 }
 
+/** The security settings of each listener, listener.name.* values applied. */
+function securitySettings(config: BrokerConfig): BrokerSecuritySettings {
+  return {
+    listenerSecurityProtocols: config.listenerSecurityProtocols,
+    setting: (listener, name, mechanism) => listenerSetting(config, listener, name, mechanism),
+  };
+}
+
 /** OAUTHBEARER's token checks; a JWKS that cannot be read at start is a configuration error. */
 async function oauthBearerSettings(
   config: BrokerConfig,
   warn: (message: string) => void,
-): Promise<OAuthBearerSettings | null> {
+): Promise<ListenerOAuthBearer> {
   try {
-    return await oauthBearerFromConfig(config, warn);
+    return await oauthBearerFromConfig(securitySettings(config), warn);
   } catch (error) {
     if (!(error instanceof JwksError)) throw error;
     throw new ConfigError(
@@ -1208,10 +1221,10 @@ async function oauthBearerSettings(
 function listenerSecurity(
   config: BrokerConfig,
   credentials: LocalCredentialStore,
-  oauthBearer: OAuthBearerSettings | null,
+  oauthBearer: ListenerOAuthBearer | null,
 ): ReturnType<typeof listenerSecurityFromConfig> {
   try {
-    return listenerSecurityFromConfig(config, credentials, oauthBearer);
+    return listenerSecurityFromConfig(securitySettings(config), credentials, oauthBearer);
   } catch (error) {
     if (!(error instanceof TlsConfigurationError)) throw error;
     throw new ConfigError(ConfigErrorCode.INVALID_VALUE, error.message, 'ssl.keystore.location');
