@@ -17,7 +17,7 @@
 // the variable, then a mechanism before it, and what remains is the listener.
 
 import { brokerConfigDefinitions } from './broker-definitions.js';
-import type { ConfigValue } from './definitions.js';
+import { type ConfigValue, environmentVariableName } from './definitions.js';
 import { ConfigError, ConfigErrorCode } from './errors.js';
 import { assert } from '../util/assert.js';
 
@@ -125,7 +125,8 @@ function variableForm(text: string): string {
   return text.toUpperCase().replace(/[.-]/g, '_');
 }
 
-const variableNamePrefix = 'BROOK_LISTENER_NAME_';
+/** BROOK_LISTENER_NAME_ */
+const variableNamePrefix = environmentVariableName(listenerSettingPrefix);
 
 /**
  * The `listener.name.*` key a BROOK_LISTENER_NAME_* variable sets, or null when the variable is
