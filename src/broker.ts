@@ -96,6 +96,7 @@ import { ClientQuotas } from './quota/client-quotas.js';
 import { StorageQuotas, parseStorageQuotas } from './quota/storage-quotas.js';
 import { createSyncGroupHandler } from './handlers/sync-group.js';
 import { type HttpDoor, type HttpRoute, jsonAnswer, startHttpDoor } from './http/http-server.js';
+import { httpAccess, openHttpAccess } from './http/http-access.js';
 import { type PushApi, createPushApi } from './http/push-api.js';
 import { SHARE_STATE_TOPIC_NAME, ShareEngine } from './share/share-engine.js';
 import { writeRecords } from './share/record-writer.js';
@@ -844,17 +845,25 @@ async function assemble(
       .register(createCreateAclsHandler(aclStore))
       .register(createDeleteAclsHandler(aclStore));
     registry.register(createApiVersionsHandler(registry));
-    const authorizedHandlers =
+    const authorizer =
       aclStore === null
+        ? null
+        : new Authorizer(
+            {
+              superUsers: parseSuperUsers(config.superUsers),
+              allowEveryoneIfNoAclFound: config.allowEveryoneIfNoAclFound,
+            },
+            aclStore,
+          );
+    // The HTTP side (push API, console) checks the same ACLs, for callers authenticated with
+    // HTTP Basic against the same credentials.
+    const access = authorizer === null ? openHttpAccess : httpAccess(credentials, authorizer);
+    httpDoor?.useAccess(access);
+    const authorizedHandlers =
+      authorizer === null
         ? registry
         : authorizedRegistry(registry, {
-            authorizer: new Authorizer(
-              {
-                superUsers: parseSuperUsers(config.superUsers),
-                allowEveryoneIfNoAclFound: config.allowEveryoneIfNoAclFound,
-              },
-              aclStore,
-            ),
+            authorizer,
             topicNameById: (topicId) => replicas.topicById(topicId)?.metadata.name,
             topicExists: (name) => replicas.topic(name) !== undefined,
           });
@@ -870,12 +879,13 @@ async function assemble(
         log,
       });
       await shareEngine.start();
-      pushApi = createPushApi({ engine: shareEngine, replicas, log });
+      pushApi = createPushApi({ engine: shareEngine, replicas, log, access });
       const runningPushApi = pushApi;
       httpDoor.mount(
         '/v1/',
-        (request, response, url) => runningPushApi.handle(request, response, url),
-        (request, socket, head, url) => runningPushApi.upgrade(request, socket, head, url),
+        (request, response, url, caller) => runningPushApi.handle(request, response, url, caller),
+        (request, socket, head, url, caller) =>
+          runningPushApi.upgrade(request, socket, head, url, caller),
       );
     }
 
@@ -934,6 +944,7 @@ async function assemble(
       replicas,
       groups: coordinator,
       writesEnabled: config.consoleWritesEnabled,
+      access,
     });
     const advertisedAddressList = advertisedAddresses(config, server.listeners);
     advertised = advertisedAddressList.map((address) => ({
