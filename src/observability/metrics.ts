@@ -1,7 +1,8 @@
 // A broker's Prometheus metrics: one prom-client registry per broker (several brokers may share a
 // process in tests), fed two ways.
 //
-//   events on the way   requests (per API and version, with latency), errors per API and code,
+//   events on the way   requests (per API and version, with latency per phase: request-metrics.ts),
+//                       errors per API and code,
 //                       records and bytes in and out per topic, fsyncs: counted as they happen,
 //                       with label sets bounded by what the broker serves (no client ids)
 //   state on scrape     partitions (offsets, size, segments), consumer-group lag and members,
@@ -19,6 +20,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 import { errorName } from '../protocol/errors.js';
 import type { ReplicationSnapshot } from './replication-metrics.js';
+import { RequestLatencyHistograms, type RequestTimes } from './request-metrics.js';
 import { ScrapedGaugeFamilies } from './scraped-gauges.js';
 import type { FileIo, LogFile } from '../storage/file-io.js';
 
@@ -57,11 +59,9 @@ export interface TopicTraffic {
   recordsOut(topic: string, bytes: number): void;
 }
 
-/** What the server reports of each answered request. */
+/** What the server reports of each answered request, once its handler answered. */
 export interface RequestObservation {
   readonly api: string;
-  readonly version: number;
-  readonly seconds: number;
   /** Kafka error codes found in the response (top level and per partition), zero excluded. */
   readonly errorCodes: readonly number[];
 }
@@ -76,7 +76,7 @@ const fsyncBuckets = [
 export class BrokerMetrics implements TopicTraffic {
   readonly registry = new Registry();
 
-  private readonly requests: Histogram<'api' | 'version'>;
+  private readonly requests: RequestLatencyHistograms;
   private readonly errors: Counter<'api' | 'error'>;
   private readonly messagesIn: Counter<'topic'>;
   private readonly bytesIn: Counter<'topic'>;
@@ -88,13 +88,7 @@ export class BrokerMetrics implements TopicTraffic {
 
   constructor(sources: MetricsSources, options: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
-    this.requests = new Histogram({
-      name: 'brook_request_duration_seconds',
-      help: 'Time from a request frame read to its response encoded, per API and version.',
-      labelNames: ['api', 'version'],
-      buckets: latencyBuckets,
-      registers,
-    });
+    this.requests = new RequestLatencyHistograms({ bucketsSeconds: latencyBuckets, registers });
     this.errors = new Counter({
       name: 'brook_request_errors_total',
       help: 'Kafka error codes answered, per API and error name (per partition where the API answers per partition).',
@@ -325,9 +319,13 @@ export class BrokerMetrics implements TopicTraffic {
   }
 
   requestAnswered(observation: RequestObservation): void {
-    const { api, version, seconds, errorCodes } = observation;
-    this.requests.observe({ api, version: String(version) }, seconds);
+    const { api, errorCodes } = observation;
     for (const code of errorCodes) this.errors.inc({ api, error: errorName(code) });
+  }
+
+  /** A request's response went out (or none was due): its time in each phase. */
+  requestCompleted(apiKey: number, version: number, times: RequestTimes): void {
+    this.requests.observe(apiKey, version, times);
   }
 
   recordsIn(topic: string, records: number, bytes: number): void {

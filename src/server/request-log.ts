@@ -22,6 +22,7 @@
 // from connection callbacks on the event loop only.
 
 import { errorCodesIn } from '../observability/metrics.js';
+import type { RequestTimes } from '../observability/request-metrics.js';
 import { errorName } from '../protocol/errors.js';
 import { ApiKey, apiMessages } from '../protocol/generated/index.js';
 import type { RequestContext } from '../handlers/registry.js';
@@ -35,18 +36,6 @@ export interface RequestLogOptions {
   readonly slowMs: number;
   /** At most this many slow-request lines per second (default 10). */
   readonly slowLinesPerSecondMax?: number;
-}
-
-/** performance.now() readings of one request's way through its connection. */
-export interface RequestTimes {
-  readonly receivedMs: number;
-  readonly startedMs: number;
-  /** Time spent on the event loop in the handler and encoding (not a reading). */
-  readonly localMs: number;
-  readonly answeredMs: number;
-  readonly writtenMs: number;
-  /** When the socket reported the last byte taken; undefined if it never did (closed). */
-  readonly sentMs: number | undefined;
 }
 
 export interface LoggedRequest {
