@@ -204,12 +204,16 @@ export class BrokerMetrics implements TopicTraffic {
           name: 'brook_partition_follower_lag_records',
           help: "On a partition's leader: records between its log end and each follower's fetch offset.",
         },
+        {
+          name: 'brook_partition_follower_lag_seconds',
+          help: "On a partition's leader: seconds since each follower last fetched up to the leader's log end, 0 while it is there (Kafka: replica.lag.time.max.ms is checked against it).",
+        },
       ],
       labelNames: ['topic', 'partition', 'follower'],
       registers,
       fill: (set) => {
         for (const lag of replication?.followerLags ?? [])
-          set([lag.topic, lag.partition, lag.follower], [lag.lagRecords]);
+          set([lag.topic, lag.partition, lag.follower], [lag.lagRecords, lag.lagSeconds]);
       },
     });
     this.isrShrinks = new Counter({
