@@ -548,6 +548,7 @@ async function assemble(
     await coordinator.start();
     const groupCoordinatorForDeletes = coordinator;
     replicas.onTopicDeleted((topic) => groupCoordinatorForDeletes.deleteOffsetsOfTopics([topic]));
+    if (observed !== null) replicas.onTopicDeleted((topic) => observed.metrics.topicDeleted(topic));
 
     const storageQuotas = new StorageQuotas(
       parseStorageQuotas(config.storageQuotaTopicPrefixes ?? ''),

@@ -341,6 +341,11 @@ export class BrokerMetrics implements TopicTraffic {
     if (bytes > 0) this.bytesOut.inc({ topic }, bytes);
   }
 
+  /** A deleted topic's counters leave the exposition (its partition series go on the next scrape). */
+  topicDeleted(topic: string): void {
+    for (const counter of [this.messagesIn, this.bytesIn, this.bytesOut]) counter.remove({ topic });
+  }
+
   /** The same file I/O, with every fsync and fdatasync timed into brook_fsync_duration_seconds. */
   timedFileIo(io: FileIo): FileIo {
     return new TimedFileIo(io, (seconds) => this.fsyncs.observe(seconds));
