@@ -894,6 +894,7 @@ async function assemble(
       requestLog: new RequestLog({
         logger: componentLogger(logger, 'request'),
         allRequests: config.requestLogEnabled,
+        sampleRate: config.requestLogSampleRate,
         slowMs: config.requestLogSlowMs,
       }),
       security: listenerSecurity(config, credentials, oauthBearer),

@@ -49,7 +49,7 @@ import type { ConnectionAuthentication } from '../security/connection-authentica
 import { FrameDecoder } from './frame-decoder.js';
 import type { ServerLimits } from './limits.js';
 import type { ServerLogger } from './logger.js';
-import type { RequestLog } from './request-log.js';
+import type { RequestLineWanted, RequestLog } from './request-log.js';
 
 interface PendingResponse {
   readonly requestBytes: number;
@@ -65,8 +65,8 @@ interface PendingResponse {
   sentMs: number | undefined;
   /** The version the response is encoded in (v0 for an ApiVersions of a version not served). */
   responseVersion: number;
-  /** The request log wants this request's line once the response is sent. */
-  logged: boolean;
+  /** Whether (and why) the request log may want this request's line once the response is sent. */
+  logged: RequestLineWanted | null;
   ready: boolean;
   /** The handler asked for the connection to close once this slot reaches the head. */
   closeConnection: boolean;
@@ -459,7 +459,7 @@ export class Connection {
       writtenMs: 0,
       sentMs: undefined,
       responseVersion: 0,
-      logged: false,
+      logged: null,
       ready: false,
       closeConnection: false,
       chunks: [],
@@ -702,8 +702,8 @@ export class Connection {
   private writeTimed(slot: PendingResponse): void {
     const context = slot.context!;
     slot.logged =
-      this.requestLog?.wants(context.apiKey, slot.request, slot.writtenMs - slot.receivedMs) ===
-      true;
+      this.requestLog?.wants(context.apiKey, slot.request, slot.writtenMs - slot.receivedMs) ??
+      null;
     const chunks = slot.chunks;
     if (chunks.length === 0) {
       this.responseDone(slot);
@@ -726,8 +726,9 @@ export class Connection {
   private responseDone(slot: PendingResponse): void {
     const context = slot.context!;
     this.observer?.requestCompleted(context.apiKey, slot.responseVersion, slot);
-    if (!slot.logged) return;
+    if (slot.logged === null) return;
     this.requestLog!.write({
+      wanted: slot.logged,
       context,
       request: slot.request,
       response: slot.response,
