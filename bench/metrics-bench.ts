@@ -4,8 +4,11 @@
 //
 //   node --import tsx bench/metrics-bench.ts [--topics 100] [--partitions 100] [--groups 1000]
 //   node --import tsx bench/metrics-bench.ts --registry-only     (the first figure alone)
+//   node --import tsx bench/metrics-bench.ts --latency-only      (the request-latency A/B alone)
 //
 // Prints:
+//   - CPU per request of recording its latency: six phase histograms (request-metrics.ts) against
+//     one prom-client histogram observed with {api, version} labels, as the broker did before;
 //   - scrape time (median and worst of 20, after 3 unmeasured) of the metrics registry over sources that report
 //     10,000 partitions and 1,000 groups of 10 partitions each (the registry's own cost, without
 //     building a broker that large); goal ≤ 200 ms;
@@ -17,9 +20,11 @@
 //     kafkajs, in this process, bounds both runs alike; the ratio is what matters, not the rate.
 
 import { Kafka, logLevel } from 'kafkajs';
+import { Histogram, Registry } from 'prom-client';
 import { startBroker, type Broker } from '../src/broker.js';
 import { BrokerMetrics, errorCodesIn } from '../src/observability/metrics.js';
 import { singleBrokerReplication } from '../src/observability/replication-metrics.js';
+import { RequestLatencyHistograms } from '../src/observability/request-metrics.js';
 import { ApiKey } from '../src/protocol/generated/index.js';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
@@ -218,6 +223,63 @@ function perRequestCostMicros(): number {
   return ((performance.now() - started) * 1000) / count;
 }
 
+/**
+ * Recording one request's latency, alternated over rounds in one run: the six phase histograms
+ * against one prom-client histogram (label object, hash and bucket search per observation).
+ */
+function latencyRecordingBench(): void {
+  // The broker's request-latency buckets (metrics.ts).
+  const buckets = [
+    0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
+  ];
+  const registers = [new Registry()];
+  const single = new Histogram({
+    name: 'single_seconds',
+    help: 'one histogram, as before',
+    labelNames: ['api', 'version'],
+    buckets,
+    registers,
+  });
+  const phases = new RequestLatencyHistograms({ bucketsSeconds: buckets, registers });
+  const times = {
+    receivedMs: 1000,
+    startedMs: 1000.05,
+    localMs: 0.08,
+    answeredMs: 1002.1,
+    writtenMs: 1002.15,
+    sentMs: 1002.2,
+  };
+  const count = 1_000_000;
+  const cpuNanosPerRequest = (run: () => void): number => {
+    const started = process.cpuUsage();
+    run();
+    const cpu = process.cpuUsage(started);
+    return ((cpu.user + cpu.system) * 1000) / count;
+  };
+  const before: number[] = [];
+  const after: number[] = [];
+  for (let round = 0; round < 5; round += 1) {
+    before.push(
+      cpuNanosPerRequest(() => {
+        for (let index = 0; index < count; index += 1)
+          single.observe({ api: 'Produce', version: String(9) }, 0.0021);
+      }),
+    );
+    after.push(
+      cpuNanosPerRequest(() => {
+        for (let index = 0; index < count; index += 1) phases.observe(ApiKey.Produce, 9, times);
+      }),
+    );
+  }
+  console.log(
+    `request latency recording, CPU per request (median of 5 rounds of ${count}): ` +
+      `six phase histograms ${median(after).toFixed(0)} ns; one prom-client histogram ` +
+      `${median(before).toFixed(0)} ns`,
+  );
+}
+
+latencyRecordingBench();
+if (process.argv.includes('--latency-only')) process.exit(0);
 await syntheticScrapeBench();
 if (process.argv.includes('--registry-only')) process.exit(0);
 await scrapeBench();
