@@ -16,7 +16,8 @@
 // the high watermark carries it there. `write` resolves once every partition acknowledged its
 // marker (or left the view: its topic was deleted); it rejects when its signal aborts (the
 // coordinator gave up waiting, or lost the transaction's state partition) or when a leader
-// refuses the marker for good (ClusterError MARKER_REFUSED: a fenced producer epoch, say).
+// refuses the marker for good (ClusterError MARKER_REFUSED: a fenced producer epoch, or an older
+// coordinator epoch than the partition's last marker of the producer: this coordinator was replaced).
 //
 // Owned by the broker in cluster mode (the transaction coordinator's `writeMarkers` port). One
 // connection per leader broker, on the inter-broker listener (inter-broker-connection.ts), shared
