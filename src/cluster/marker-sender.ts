@@ -17,9 +17,9 @@
 // the high watermark carries it there. `write` resolves once every partition acknowledged its
 // marker (or left the view: its topic was deleted); it rejects when its signal aborts (the
 // coordinator gave up waiting, transaction.markers.timeout.ms, or lost the transaction's state
-// partition) or when a leader
-// refuses the marker for good (ClusterError MARKER_REFUSED: a fenced producer epoch, or an older
-// coordinator epoch than the partition's last marker of the producer: this coordinator was replaced).
+// partition) or when a leader refuses the marker for good (ClusterError MARKER_REFUSED: a fenced
+// producer epoch, or a coordinator epoch older than that of the producer's last marker in the
+// partition: this coordinator was replaced).
 //
 // Timeouts follow Kafka's request.timeout.ms: a leader waits that long for its ISR before
 // answering REQUEST_TIMED_OUT, and the sender waits a second more for the answer before it drops
