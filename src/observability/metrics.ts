@@ -368,25 +368,30 @@ export class BrokerMetrics implements TopicTraffic {
 /**
  * The non-zero `errorCode` fields of a response: its own and those of every topic and partition
  * entry. Record bytes (Buffers) are never entered, so a fetch response costs a walk of its
- * partition entries only.
+ * partition entries only; a response without errors (the common case) allocates nothing.
  */
-export function errorCodesIn(response: object): number[] {
-  const codes: number[] = [];
-  const walk = (value: unknown, depth: number): void => {
-    if (depth > 6 || value === null || typeof value !== 'object' || Buffer.isBuffer(value)) return;
-    if (Array.isArray(value)) {
-      for (const item of value) walk(item, depth + 1);
-      return;
+export function errorCodesIn(response: object): readonly number[] {
+  return collectErrorCodes(response, 0, null) ?? NO_ERROR_CODES;
+}
+
+const NO_ERROR_CODES: readonly number[] = Object.freeze([]);
+
+function collectErrorCodes(value: unknown, depth: number, codes: number[] | null): number[] | null {
+  if (depth > 6 || value === null || typeof value !== 'object' || Buffer.isBuffer(value))
+    return codes;
+  if (Array.isArray(value)) {
+    for (const item of value) codes = collectErrorCodes(item, depth + 1, codes);
+    return codes;
+  }
+  const fields = value as Record<string, unknown>;
+  for (const key in fields) {
+    const field = fields[key];
+    if (key === 'errorCode') {
+      if (typeof field === 'number' && field !== 0) (codes ??= []).push(field);
+    } else if (typeof field === 'object') {
+      codes = collectErrorCodes(field, depth + 1, codes);
     }
-    for (const [key, field] of Object.entries(value)) {
-      if (key === 'errorCode') {
-        if (typeof field === 'number' && field !== 0) codes.push(field);
-      } else if (typeof field === 'object') {
-        walk(field, depth + 1);
-      }
-    }
-  };
-  walk(response, 0);
+  }
   return codes;
 }
 

@@ -1,13 +1,15 @@
 // Request latency per phase (issue 13): real clients produce, consume and park a Fetch, and the
 // scrape shows each API's requests in the total, queue, local, remote, response-queue and send
 // histograms, the parked Fetch's wait as remote time (not local), and phases that add up to the
-// total.
+// total. And the walk that finds a response's error codes for brook_request_errors_total.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { startBroker } from '../../src/broker.js';
 import { KafkaConnection } from '../../src/client/kafka-connection.js';
+import { errorCodesIn } from '../../src/observability/metrics.js';
+import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { kafkajsClient } from '../helpers/client-kafkajs.js';
 import { waitFor } from '../helpers/poll.js';
@@ -119,4 +121,30 @@ test("each API's requests show in every phase histogram; a parked fetch's wait i
       `${api}: phases add up to the total (${phaseSum} s against ${totalSum} s)`,
     );
   }
+});
+
+test('the error codes of a response are found at every level, record bytes never entered', () => {
+  const records = Buffer.from('{"errorCode": 3}');
+  const response = {
+    errorCode: ErrorCode.NONE,
+    throttleTimeMs: 0,
+    responses: [
+      {
+        topic: 'a',
+        partitions: [
+          { partitionIndex: 0, errorCode: ErrorCode.NONE, records, highWatermark: 5n },
+          { partitionIndex: 1, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, records: null },
+        ],
+      },
+      { topic: 'b', errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, partitions: [] },
+    ],
+  };
+  assert.deepEqual(
+    [...errorCodesIn(response)].sort((a, b) => a - b),
+    [ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ErrorCode.NOT_LEADER_OR_FOLLOWER].sort((a, b) => a - b),
+  );
+  assert.deepEqual(errorCodesIn({ errorCode: 0, responses: [{ errorCode: 0 }] }), []);
+  assert.deepEqual(errorCodesIn({ errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE }), [
+    ErrorCode.COORDINATOR_NOT_AVAILABLE,
+  ]);
 });
