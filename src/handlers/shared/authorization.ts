@@ -9,12 +9,18 @@
 // called, so the ordering contract of `registry.ts` (nothing awaits before a handler's first
 // await) still holds.
 //
+// Metadata, DescribeCluster and DescribeGroups answer, when asked, the operations the principal
+// may perform on each resource (its "authorized operations"); without the authorizer the handlers
+// answer every operation the resource supports, as Kafka does, and the guards here replace that
+// with the principal's own.
+//
 // An API with no entry here needs no authorization (ApiVersions, SaslHandshake,
-// SaslAuthenticate, DescribeCluster, whose authorized operations are not computed yet).
+// SaslAuthenticate).
 
 import { ErrorCode } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/generated/index.js';
 import {
+  AUTHORIZED_OPERATIONS_OMITTED,
   AclOperation,
   type Authorizer,
   CLUSTER_RESOURCE_NAME,
@@ -50,6 +56,8 @@ interface Checks {
   cluster(operation: AclOperation): boolean;
   transactionalId(operation: AclOperation, id: string): boolean;
   anyTopic(operation: AclOperation): boolean;
+  /** The authorized-operations bit field of the resource (Metadata, DescribeCluster, DescribeGroups). */
+  operations(resourceType: ResourceType, name: string): number;
   readonly dependencies: AuthorizationDependencies;
 }
 
@@ -72,6 +80,25 @@ const split = (request: unknown, amend: (response: any) => any): Verdict => ({
   request,
   amend,
 });
+
+/** `verdict`, with `fill` applied to the response the request is finally answered with. */
+function thenAmend(verdict: Verdict, request: unknown, fill: (response: any) => any): Verdict {
+  if (verdict.kind === 'allow') return split(request, fill);
+  if (verdict.kind === 'split') {
+    return split(verdict.request, (response) => fill(verdict.amend(response)));
+  }
+  return verdict;
+}
+
+/**
+ * A cluster's authorized operations as Kafka answers them: 0 to a principal that may not Describe
+ * the cluster, its operations otherwise.
+ */
+function clusterOperations(checks: Checks): number {
+  return checks.cluster(AclOperation.DESCRIBE)
+    ? checks.operations(ResourceType.CLUSTER, CLUSTER_RESOURCE_NAME)
+    : 0;
+}
 
 /** Splits `items` into those `allowed` and the rest, keeping their order. */
 function partition<T>(items: readonly T[], allowed: (item: T) => boolean): [T[], T[]] {
@@ -246,29 +273,17 @@ const guards: ReadonlyMap<number, Guard> = new Map<number, Guard>([
       ),
     ],
   ),
+  [ApiKey.DescribeGroups, describeGroupsGuard],
   [
-    ApiKey.DescribeGroups,
-    (request, checks) => {
-      const [allowed, refused] = partition(request.groups as string[], (groupId) =>
-        checks.group(AclOperation.DESCRIBE, groupId),
-      );
-      if (refused.length === 0) return allow;
-      return split({ ...request, groups: allowed }, (response) => ({
-        ...response,
-        groups: [
-          ...response.groups,
-          ...refused.map((groupId) => ({
-            errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
-            groupId,
-            groupState: '',
-            protocolType: '',
-            protocolData: '',
-            members: [],
-            authorizedOperations: -2147483648,
-          })),
-        ],
-      }));
-    },
+    ApiKey.DescribeCluster,
+    (request, checks) =>
+      request.includeClusterAuthorizedOperations
+        ? split(request, (response) =>
+            response.errorCode === ErrorCode.NONE
+              ? { ...response, clusterAuthorizedOperations: clusterOperations(checks) }
+              : response,
+          )
+        : allow,
   ],
   [
     ApiKey.ListGroups,
@@ -561,9 +576,33 @@ function fetchGuard(request: any, checks: Checks): Verdict {
 /**
  * Metadata: topics the principal may not Describe are hidden from an "all topics" answer and
  * answered TOPIC_AUTHORIZATION_FAILED when asked for by name; a topic that would be auto-created
- * needs Create on the cluster or on the topic.
+ * needs Create on the cluster or on the topic. When asked (v8+), the topics shown and the cluster
+ * (v8-10) carry the principal's authorized operations on them.
  */
 function metadataGuard(request: any, checks: Checks): Verdict {
+  const verdict = metadataTopicsGuard(request, checks);
+  const includeTopics: boolean = request.includeTopicAuthorizedOperations;
+  const includeCluster: boolean = request.includeClusterAuthorizedOperations;
+  if (!includeTopics && !includeCluster) return verdict;
+  return thenAmend(verdict, request, (response) => ({
+    ...response,
+    topics: includeTopics
+      ? response.topics.map((topic: any) =>
+          topic.errorCode === topicRefused || topic.name === null
+            ? topic
+            : {
+                ...topic,
+                topicAuthorizedOperations: checks.operations(ResourceType.TOPIC, topic.name),
+              },
+        )
+      : response.topics,
+    clusterAuthorizedOperations: includeCluster
+      ? clusterOperations(checks)
+      : response.clusterAuthorizedOperations,
+  }));
+}
+
+function metadataTopicsGuard(request: any, checks: Checks): Verdict {
   const topics: any[] | null = request.topics;
   if (topics === null) {
     return split(request, (response) => ({
@@ -601,9 +640,46 @@ function metadataGuard(request: any, checks: Checks): Verdict {
         topicId: topic.topicId,
         isInternal: false,
         partitions: [],
-        topicAuthorizedOperations: -2147483648,
+        topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
       })),
     ],
+  }));
+}
+
+/**
+ * DescribeGroups: a group the principal may not Describe is answered GROUP_AUTHORIZATION_FAILED;
+ * the others, when asked (v3+), carry the principal's authorized operations on them.
+ */
+function describeGroupsGuard(request: any, checks: Checks, context: RequestContext): Verdict {
+  const [allowed, refused] = partition(request.groups as string[], (groupId) =>
+    checks.group(AclOperation.DESCRIBE, groupId),
+  );
+  const verdict =
+    refused.length === 0
+      ? allow
+      : split({ ...request, groups: allowed }, (response) => ({
+          ...response,
+          groups: [
+            ...response.groups,
+            ...refused.map((groupId) => ({
+              errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
+              groupId,
+              groupState: '',
+              protocolType: '',
+              protocolData: '',
+              members: [],
+              authorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+            })),
+          ],
+        }));
+  if (context.apiVersion < 3 || !request.includeAuthorizedOperations) return verdict;
+  return thenAmend(verdict, request, (response) => ({
+    ...response,
+    groups: response.groups.map((group: any) =>
+      group.errorCode === ErrorCode.NONE
+        ? { ...group, authorizedOperations: checks.operations(ResourceType.GROUP, group.groupId) }
+        : group,
+    ),
   }));
 }
 
@@ -798,6 +874,10 @@ class RequestChecks implements Checks {
 
   anyTopic(operation: AclOperation): boolean {
     return this.dependencies.authorizer.authorizeAny(this.context, operation, ResourceType.TOPIC);
+  }
+
+  operations(resourceType: ResourceType, name: string): number {
+    return this.dependencies.authorizer.authorizedOperations(this.context, resourceType, name);
   }
 }
 
