@@ -63,11 +63,20 @@ interface Checks {
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- each guard reads one API's generated shapes */
 
-/** A guard's verdict: serve as is, refuse whole with `errorCode`, serve `request` and amend the response, or answer `response` without the handler. */
+/**
+ * A guard's verdict: serve as is, refuse whole with `errorCode`, serve `request` and amend the
+ * response, or answer `response` without the handler. A split request the handler answers with
+ * no response (an acks=0 Produce) is answered `withoutResponse` instead when that is given.
+ */
 type Verdict =
   | { readonly kind: 'allow' }
   | { readonly kind: 'deny'; readonly errorCode: number }
-  | { readonly kind: 'split'; readonly request: unknown; amend(response: any): any }
+  | {
+      readonly kind: 'split';
+      readonly request: unknown;
+      amend(response: any): any;
+      readonly withoutResponse?: typeof CLOSE_CONNECTION;
+    }
   | { readonly kind: 'respond'; readonly response: unknown };
 
 type Guard = (request: any, checks: Checks, context: RequestContext) => Verdict;
@@ -124,6 +133,8 @@ function perTopic(options: {
   operation: AclOperation | ((request: any) => AclOperation);
   refusedEntry: (item: any, request: any) => unknown;
   precheck?: (request: any, checks: Checks) => Verdict | null;
+  /** What a request with refused topics is answered when the handler sends no response. */
+  withoutResponse?: (request: any) => typeof CLOSE_CONNECTION | undefined;
 }): Guard {
   const name = options.name ?? ((item: any) => item.name as string);
   return (request, checks) => {
@@ -135,13 +146,16 @@ function perTopic(options: {
     // The common case, every topic authorized, allocates nothing.
     if (items.every((item) => checks.topic(operation, name(item)))) return allow;
     const [allowed, refused] = partition(items, (item) => checks.topic(operation, name(item)));
-    return split({ ...request, [options.requestList]: allowed }, (response) => ({
-      ...response,
-      [options.responseList]: [
-        ...response[options.responseList],
-        ...refused.map((item) => options.refusedEntry(item, request)),
-      ],
-    }));
+    return {
+      ...split({ ...request, [options.requestList]: allowed }, (response) => ({
+        ...response,
+        [options.responseList]: [
+          ...response[options.responseList],
+          ...refused.map((item) => options.refusedEntry(item, request)),
+        ],
+      })),
+      withoutResponse: options.withoutResponse?.(request),
+    };
   };
 }
 
@@ -162,11 +176,20 @@ const guards: ReadonlyMap<number, Guard> = new Map<number, Guard>([
           baseOffset: -1n,
         })),
       }),
-      precheck: (request, checks) =>
-        request.transactionalId !== null &&
-        !checks.transactionalId(AclOperation.WRITE, request.transactionalId)
-          ? deny(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
-          : null,
+      precheck: (request, checks) => {
+        if (
+          request.transactionalId === null ||
+          checks.transactionalId(AclOperation.WRITE, request.transactionalId)
+        ) {
+          return null;
+        }
+        return request.acks === 0
+          ? respond(CLOSE_CONNECTION)
+          : deny(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+      },
+      // acks=0 reads no response: as Kafka, a refused topic closes the connection instead, so
+      // the producer notices (the authorized topics are still written).
+      withoutResponse: (request) => (request.acks === 0 ? CLOSE_CONNECTION : undefined),
     }),
   ],
   [ApiKey.Fetch, fetchGuard],
@@ -335,25 +358,7 @@ const guards: ReadonlyMap<number, Guard> = new Map<number, Guard>([
           : deny(ErrorCode.GROUP_AUTHORIZATION_FAILED),
     }),
   ],
-  [
-    ApiKey.CreateTopics,
-    (request, checks) => {
-      if (checks.cluster(AclOperation.CREATE)) return allow;
-      return perTopic({
-        requestList: 'topics',
-        responseList: 'topics',
-        operation: AclOperation.CREATE,
-        refusedEntry: (topic) => ({
-          name: topic.name,
-          errorCode: topicRefused,
-          errorMessage: 'Authorization failed.',
-          numPartitions: -1,
-          replicationFactor: -1,
-          configs: null,
-        }),
-      })(request, checks, undefined as never);
-    },
-  ],
+  [ApiKey.CreateTopics, createTopicsGuard],
   [ApiKey.DeleteTopics, deleteTopicsGuard],
   [
     ApiKey.CreatePartitions,
@@ -744,15 +749,65 @@ function offsetFetchGuard(request: any, checks: Checks): Verdict {
   }));
 }
 
-/** DeleteTopics names topics by name (v0-5) or by name or id (v6+). */
+/**
+ * CreateTopics: Create on the cluster, or else on each topic; a topic the principal may not
+ * DescribeConfigs is answered without its configs, partition count and replication factor, its
+ * config error TOPIC_AUTHORIZATION_FAILED (v5+ carry them), as Kafka does.
+ */
+function createTopicsGuard(request: any, checks: Checks, context: RequestContext): Verdict {
+  const verdict = checks.cluster(AclOperation.CREATE)
+    ? allow
+    : perTopic({
+        requestList: 'topics',
+        responseList: 'topics',
+        operation: AclOperation.CREATE,
+        refusedEntry: (topic) => ({
+          name: topic.name,
+          errorCode: topicRefused,
+          errorMessage: 'Authorization failed.',
+          numPartitions: -1,
+          replicationFactor: -1,
+          configs: null,
+        }),
+      })(request, checks, context);
+  const topics = request.topics as { name: string }[];
+  if (topics.every((topic) => checks.topic(AclOperation.DESCRIBE_CONFIGS, topic.name))) {
+    return verdict;
+  }
+  return thenAmend(verdict, request, (response) => ({
+    ...response,
+    topics: response.topics.map((topic: any) =>
+      checks.topic(AclOperation.DESCRIBE_CONFIGS, topic.name)
+        ? topic
+        : {
+            ...topic,
+            topicConfigErrorCode: topicRefused,
+            numPartitions: -1,
+            replicationFactor: -1,
+            configs: null,
+          },
+    ),
+  }));
+}
+
+/**
+ * DeleteTopics names topics by name (v0-5) or by name or id (v6+). Delete on the cluster covers
+ * every topic; otherwise, as Kafka: a topic named but not describable is refused whether it exists
+ * or not, and one given by id that is not deletable is refused without its name unless the
+ * principal may Describe it (so an id never reveals a name).
+ */
 function deleteTopicsGuard(request: any, checks: Checks): Verdict {
+  if (checks.cluster(AclOperation.DELETE)) return allow;
   const byId = request.topics.length > 0;
   const items: any[] = byId ? request.topics : request.topicNames;
+  const named = (item: any): boolean => !byId || (item.name !== null && item.name !== undefined);
   const nameOf = (item: any): string | undefined =>
     byId ? (item.name ?? checks.dependencies.topicNameById(item.topicId)) : (item as string);
   const [allowed, refused] = partition(items, (item) => {
     const name = nameOf(item);
-    return name === undefined || checks.topic(AclOperation.DELETE, name);
+    if (name === undefined) return true;
+    if (named(item) && !checks.topic(AclOperation.DESCRIBE, name)) return false;
+    return checks.topic(AclOperation.DELETE, name);
   });
   if (refused.length === 0) return allow;
   return split(
@@ -761,12 +816,16 @@ function deleteTopicsGuard(request: any, checks: Checks): Verdict {
       ...response,
       responses: [
         ...response.responses,
-        ...refused.map((item) => ({
-          name: nameOf(item) ?? null,
-          topicId: byId ? item.topicId : undefined,
-          errorCode: topicRefused,
-          errorMessage: null,
-        })),
+        ...refused.map((item) => {
+          const name = nameOf(item)!;
+          const shown = named(item) || checks.topic(AclOperation.DESCRIBE, name);
+          return {
+            name: shown ? name : null,
+            topicId: byId ? item.topicId : undefined,
+            errorCode: topicRefused,
+            errorMessage: null,
+          };
+        }),
       ],
     }),
   );
@@ -900,10 +959,10 @@ export function authorizeRequests(
         }
         return handler.errorResponse(request, verdict.errorCode, context);
       }
-      const amend = (response: unknown): unknown =>
-        response === NO_RESPONSE || response === CLOSE_CONNECTION
-          ? response
-          : verdict.amend(response);
+      const amend = (response: unknown): unknown => {
+        if (response === NO_RESPONSE) return verdict.withoutResponse ?? response;
+        return response === CLOSE_CONNECTION ? response : verdict.amend(response);
+      };
       const result = handler.handle(verdict.request, context);
       return result instanceof Promise ? result.then(amend) : amend(result);
     },
