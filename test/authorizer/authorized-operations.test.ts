@@ -20,6 +20,9 @@ import {
   ResourceType,
   authorizedOperationsBits,
 } from '../../src/security/index.js';
+import '../helpers/client-platformatic-node20.js';
+import { Admin } from '@platformatic/kafka';
+import { requireClient } from '../helpers/clients.js';
 import { startSaslBroker } from '../helpers/sasl.js';
 
 const { READ, WRITE, CREATE, DELETE, ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS } =
@@ -172,4 +175,39 @@ test('with the authorizer off, each response carries every operation the resourc
   assert.equal(notAsked.clusterAuthorizedOperations, AUTHORIZED_OPERATIONS_OMITTED);
   assert.equal((await describeCluster(connection, true)).clusterAuthorizedOperations, ALL_CLUSTER);
   assert.equal((await describeGroups(connection, true)).groups[0]!.authorizedOperations, ALL_GROUP);
+});
+
+test('@platformatic/kafka describeGroups reports the group operations the ACLs grant', async (t) => {
+  if (!requireClient(t, 'platformatic-kafka')) return;
+  const { admin, sasl } = await startSaslBroker(t, {
+    'authorizer.enabled': true,
+    'super.users': 'User:ANONYMOUS',
+  });
+  await admin.upsertUserScramCredential('alice', 'SCRAM-SHA-256', 'alice-secret');
+  await admin.createAcls(
+    [READ, DELETE].map((operation) => ({
+      resourceType: ResourceType.GROUP,
+      resourceName: 'payments',
+      patternType: PatternType.LITERAL,
+      principal: 'User:alice',
+      host: '*',
+      operation,
+      permissionType: AclPermissionType.ALLOW,
+    })),
+  );
+  const client = new Admin({
+    clientId: 'alice',
+    bootstrapBrokers: [sasl],
+    sasl: { mechanism: 'SCRAM-SHA-256', username: 'alice', password: 'alice-secret' },
+    retries: 1,
+  });
+  t.after(() => client.close());
+  const groups = await client.describeGroups({
+    groups: ['payments'],
+    includeAuthorizedOperations: true,
+  });
+  assert.equal(
+    groups.get('payments')!.authorizedOperations,
+    authorizedOperationsBits([READ, DELETE, DESCRIBE]),
+  );
 });
