@@ -89,6 +89,17 @@ test('CreateTopics answers a topic the principal may not DescribeConfigs without
   assert.equal(hidden.numPartitions, -1);
   assert.equal(hidden.replicationFactor, -1);
   assert.equal(hidden.configs, null);
+
+  // One that is not created carries no config error, as in Kafka.
+  const refused = await alice.request<CreateTopicsResponse>(ApiKey.CreateTopics, 7, {
+    topics: [
+      { name: 'hidden', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] },
+    ],
+    timeoutMs: 10_000,
+    validateOnly: false,
+  });
+  assert.equal(refused.topics[0]!.errorCode, ErrorCode.TOPIC_ALREADY_EXISTS);
+  assert.equal(refused.topics[0]!.topicConfigErrorCode, ErrorCode.NONE);
 });
 
 test('DeleteTopics refuses a topic the principal may not Describe, and names no topic behind an id', async (t) => {

@@ -750,9 +750,10 @@ function offsetFetchGuard(request: any, checks: Checks): Verdict {
 }
 
 /**
- * CreateTopics: Create on the cluster, or else on each topic; a topic the principal may not
- * DescribeConfigs is answered without its configs, partition count and replication factor, its
- * config error TOPIC_AUTHORIZATION_FAILED (v5+ carry them), as Kafka does.
+ * CreateTopics: Create on the cluster, or else on each topic; a topic created (or validated) for
+ * a principal that may not DescribeConfigs it is answered without its configs, partition count
+ * and replication factor, its config error TOPIC_AUTHORIZATION_FAILED (v5+ carry them), as
+ * Kafka's controller does.
  */
 function createTopicsGuard(request: any, checks: Checks, context: RequestContext): Verdict {
   const verdict = checks.cluster(AclOperation.CREATE)
@@ -777,7 +778,7 @@ function createTopicsGuard(request: any, checks: Checks, context: RequestContext
   return thenAmend(verdict, request, (response) => ({
     ...response,
     topics: response.topics.map((topic: any) =>
-      checks.topic(AclOperation.DESCRIBE_CONFIGS, topic.name)
+      topic.errorCode !== ErrorCode.NONE || checks.topic(AclOperation.DESCRIBE_CONFIGS, topic.name)
         ? topic
         : {
             ...topic,
