@@ -554,6 +554,7 @@ async function assemble(
     await coordinator.start();
     const groupCoordinatorForDeletes = coordinator;
     replicas.onTopicDeleted((topic) => groupCoordinatorForDeletes.deleteOffsetsOfTopics([topic]));
+    if (observed !== null) replicas.onTopicDeleted((topic) => observed.metrics.topicDeleted(topic));
 
     const storageQuotas = new StorageQuotas(
       parseStorageQuotas(config.storageQuotaTopicPrefixes ?? ''),
@@ -726,7 +727,12 @@ async function assemble(
         : (cluster.store.topics().get(topic)?.partitions.length ?? 0) > partition;
     // Markers are appended by each partition's leader, as a produce with acks=all; in cluster
     // mode the coordinator sends them there (marker-sender.ts), on one broker it appends them.
-    const markerAppendPorts: MarkerAppendPorts = { replicas, leadership, minInsyncReplicasOf };
+    const markerAppendPorts: MarkerAppendPorts = {
+      replicas,
+      leadership,
+      minInsyncReplicasOf,
+      replicationTimeoutMs: config.requestTimeoutMs,
+    };
     markerSender =
       cluster === null
         ? null
@@ -736,6 +742,7 @@ async function assemble(
             connector: interBrokerConnector(cluster.store, interBrokerSettings(config)),
             appendLocally: (topic, partition, batch) =>
               appendMarkerAsLeader(markerAppendPorts, topic, partition, batch),
+            requestTimeoutMs: config.requestTimeoutMs,
             log: (message) => componentLogger(logger, 'transactions').warn(message),
           });
     const runningMarkerSender = markerSender;
@@ -771,6 +778,7 @@ async function assemble(
         },
         removeExpiredTransactionalIdsIntervalMs:
           config.transactionRemoveExpiredTransactionCleanupIntervalMs,
+        transactionMarkersTimeoutMs: config.transactionMarkersTimeoutMs,
       },
     );
     await transactionCoordinator.start();
@@ -908,6 +916,7 @@ async function assemble(
       requestLog: new RequestLog({
         logger: componentLogger(logger, 'request'),
         allRequests: config.requestLogEnabled,
+        sampleRate: config.requestLogSampleRate,
         slowMs: config.requestLogSlowMs,
       }),
       security: listenerSecurity(config, credentials, oauthBearer),
