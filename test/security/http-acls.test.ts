@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import WebSocket from 'ws';
 import { type Broker, startBroker } from '../../src/broker.js';
 import { AdminClient } from '../../src/client/admin-client.js';
 import {
@@ -112,7 +113,26 @@ async function startSecuredBroker(t: { after(fn: () => Promise<void>): void }) {
         permissionType: AclPermissionType.ALLOW,
       },
     ]);
-  return { broker, admin, call, allow };
+  /** The status a WebSocket upgrade is answered with (101 when it opens). */
+  const upgradeStatus = (path: string, as: User | { user: string; password: string }) =>
+    new Promise<number>((resolve, reject) => {
+      const { user, password } = typeof as === 'string' ? { user: as, password: users[as] } : as;
+      const socket = new WebSocket(`ws://127.0.0.1:${broker.httpListeners[0].port}${path}`, {
+        headers: {
+          authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
+        },
+      });
+      socket.on('open', () => {
+        socket.close();
+        resolve(101);
+      });
+      socket.on('unexpected-response', (_request, response) => {
+        resolve(response.statusCode ?? 0);
+        socket.terminate();
+      });
+      socket.on('error', (error) => reject(error));
+    });
+  return { broker, admin, call, allow, upgradeStatus };
 }
 
 function endOffset(admin: AdminClient, topic: string): Promise<bigint> {
@@ -171,7 +191,7 @@ test('HTTP produce needs Topic Write for the Basic-authenticated principal; anon
 });
 
 test('subscriptions need Group Read on their name and Topic Read on their topic; listing shows what Group Describe allows', async (t) => {
-  const { call, allow } = await startSecuredBroker(t);
+  const { call, allow, upgradeStatus } = await startSecuredBroker(t);
   const put = () => call('PUT', '/v1/subscriptions/orders-sub', 'alice', { topic: 'orders' });
   assert.equal((await put()).status, 403);
   await allow('User:alice', ResourceType.GROUP, 'orders-sub', AclOperation.READ);
@@ -190,6 +210,12 @@ test('subscriptions need Group Read on their name and Topic Read on their topic;
   assert.equal((await call('POST', '/v1/subscriptions/orders-sub/acks', 'bob', acks)).status, 403);
   const events = await call('GET', '/v1/subscriptions/orders-sub/events', 'anonymous');
   assert.equal(events.status, 403);
+  assert.equal(await upgradeStatus('/v1/subscriptions/orders-sub/ws', 'bob'), 403);
+  assert.equal(
+    await upgradeStatus('/v1/subscriptions/orders-sub/ws', { user: 'bob', password: 'wrong' }),
+    401,
+  );
+  assert.equal(await upgradeStatus('/v1/subscriptions/orders-sub/ws', 'alice'), 101);
 
   assert.equal((await call('DELETE', '/v1/subscriptions/orders-sub', 'alice')).status, 403);
   await allow('User:alice', ResourceType.GROUP, 'orders-sub', AclOperation.DELETE);
