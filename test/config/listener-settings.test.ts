@@ -13,6 +13,7 @@ import {
   loadBrokerConfig,
   resolveBrokerConfig,
 } from '../../src/config/index.js';
+import { interBrokerSettings } from '../../src/cluster/inter-broker-connection.js';
 
 const listeners = 'EXTERNAL://127.0.0.1:0,INTERNAL_SASL://127.0.0.1:0,PLAINTEXT://127.0.0.1:0';
 const protocolMap = 'EXTERNAL:SSL,INTERNAL_SASL:SASL_PLAINTEXT,PLAINTEXT:PLAINTEXT';
@@ -254,4 +255,43 @@ test('listener.name values survive an AlterConfigs of another setting', () => {
     { name: 'log.retention.ms', value: '1000' },
   ]);
   assert.equal(listenerSetting(altered, 'EXTERNAL', 'ssl.keystore.location'), '/e.pem');
+});
+
+test('the inter-broker identity may come from listener.name.<listener>.<mechanism>.sasl.jaas.config, as Kafka places it', () => {
+  const settings = {
+    listeners: 'CLIENTS://127.0.0.1:9092,REPLICATION://127.0.0.1:9093',
+    'listener.security.protocol.map': 'CLIENTS:PLAINTEXT,REPLICATION:SASL_PLAINTEXT',
+    'inter.broker.listener.name': 'REPLICATION',
+    'sasl.mechanism.inter.broker.protocol': 'SCRAM-SHA-512',
+  };
+  assertConfigError(
+    () => resolveBrokerConfig({ overrides: settings }),
+    ConfigErrorCode.CONFLICT,
+    /needs sasl\.jaas\.config/,
+  );
+  // For another mechanism it does not count.
+  assertConfigError(
+    () =>
+      resolveBrokerConfig({
+        overrides: {
+          ...settings,
+          'listener.name.replication.plain.sasl.jaas.config': 'username="r" password="p";',
+        },
+      }),
+    ConfigErrorCode.CONFLICT,
+    /needs sasl\.jaas\.config/,
+  );
+  const config = resolveBrokerConfig({
+    overrides: {
+      ...settings,
+      'sasl.jaas.config': 'username="wide" password="w";',
+      'listener.name.replication.scram-sha-512.sasl.jaas.config':
+        'org.apache.kafka.common.security.scram.ScramLoginModule required username="replicator" password="r-secret";',
+    },
+  });
+  assert.deepEqual(interBrokerSettings(config).sasl, {
+    mechanism: 'SCRAM-SHA-512',
+    username: 'replicator',
+    password: 'r-secret',
+  });
 });

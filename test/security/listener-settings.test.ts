@@ -8,7 +8,15 @@ import { test } from 'node:test';
 import kafkajs from 'kafkajs';
 import { type Broker, startBroker } from '../../src/broker.js';
 import { requireClient, runChecked, runProcess } from '../helpers/clients.js';
-import { adminAt, listenerAddress } from '../helpers/sasl.js';
+import { KafkaConnection } from '../../src/client/kafka-connection.js';
+import { ErrorCode } from '../../src/protocol/errors.js';
+import {
+  adminAt,
+  listenerAddress,
+  plainToken,
+  saslAuthenticate,
+  saslHandshake,
+} from '../helpers/sasl.js';
 import { temporaryDirectory } from '../helpers/temporary-directory.js';
 import { makeTestCertificates } from './certificates.js';
 
@@ -162,4 +170,38 @@ test('two SSL listeners serve the certificates of their listener.name.*.ssl.* se
   );
   // INTERNAL requires a client certificate; PUBLIC, under the broker-wide ssl.client.auth, does not.
   await fails(internalAddress, trusting(internalCertificates.caLocation), 'internal without one');
+});
+
+test('listener.name.<listener>.<mechanism>.connections.max.reauth.ms sets the session lifetime on that listener only', async (t) => {
+  const broker = await startBroker({
+    listeners: 'PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0,PARTNERS://127.0.0.1:0',
+    settings: {
+      'listener.security.protocol.map':
+        'PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,PARTNERS:SASL_PLAINTEXT',
+      'connections.max.reauth.ms': 60_000,
+      'listener.name.partners.plain.connections.max.reauth.ms': 5_000,
+    },
+  });
+  t.after(() => broker.stop());
+  await adminAt(listenerAddress(broker, 'PLAINTEXT')).upsertUserScramCredential(
+    'alice',
+    'SCRAM-SHA-256',
+    'alice-secret',
+  );
+  const plainLifetimeOn = async (listener: string) => {
+    const connection = await KafkaConnection.open(listenerAddress(broker, listener), {
+      clientId: 'reauth',
+      requestTimeoutMs: 10_000,
+    });
+    try {
+      assert.equal((await saslHandshake(connection, 'PLAIN')).errorCode, ErrorCode.NONE);
+      const answer = await saslAuthenticate(connection, 2, plainToken('alice', 'alice-secret'));
+      assert.equal(answer.errorCode, ErrorCode.NONE);
+      return answer.sessionLifetimeMs;
+    } finally {
+      connection.close();
+    }
+  };
+  assert.equal(await plainLifetimeOn('PARTNERS'), 5000n);
+  assert.equal(await plainLifetimeOn('SASL_PLAINTEXT'), 60000n);
 });
