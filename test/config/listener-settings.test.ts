@@ -1,7 +1,7 @@
 // listener.name.<listener>.[<mechanism>.]<setting>: per-listener security settings from the config
 // file, flags and BROOK_* variables, the most specific value winning, and bad keys refused.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -14,6 +14,7 @@ import {
   resolveBrokerConfig,
 } from '../../src/config/index.js';
 import { interBrokerSettings } from '../../src/cluster/inter-broker-connection.js';
+import { runBrook } from '../helpers/brook-cli.js';
 
 const listeners = 'EXTERNAL://127.0.0.1:0,INTERNAL_SASL://127.0.0.1:0,PLAINTEXT://127.0.0.1:0';
 const protocolMap = 'EXTERNAL:SSL,INTERNAL_SASL:SASL_PLAINTEXT,PLAINTEXT:PLAINTEXT';
@@ -294,4 +295,27 @@ test('the inter-broker identity may come from listener.name.<listener>.<mechanis
     username: 'replicator',
     password: 'r-secret',
   });
+});
+
+test('brook start with a listener.name key for an unknown listener exits with code 2, naming the key, before listening', async (t) => {
+  const logDir = mkdtempSync(join(tmpdir(), 'brook-listener-settings-'));
+  t.after(() => rmSync(logDir, { recursive: true, force: true }));
+  const run = await runBrook(
+    [
+      'start',
+      '--log-dirs',
+      logDir,
+      '--listeners',
+      'PLAINTEXT://127.0.0.1:0',
+      '--listener-name-external-ssl-client-auth',
+      'required',
+    ],
+    { environment: { PATH: process.env.PATH } },
+  );
+  assert.equal(run.exitCode, 2, run.stderr);
+  assert.match(
+    run.stderr,
+    /listener\.name\.external\.ssl\.client\.auth \(from --listener-name-external-ssl-client-auth\) names listener EXTERNAL, which is not one of listeners \(PLAINTEXT\)/,
+  );
+  assert.doesNotMatch(run.stdout, /listening/);
 });
