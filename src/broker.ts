@@ -865,7 +865,10 @@ async function assemble(
           );
     // The HTTP side (push API, console) checks the same ACLs, for callers authenticated with
     // HTTP Basic against the same credentials.
-    const access = authorizer === null ? openHttpAccess : httpAccess(credentials, authorizer);
+    const access =
+      authorizer === null
+        ? openHttpAccess
+        : httpAccess(credentials, authorizer, auditLog ?? undefined);
     httpDoor?.useAccess(access);
     const authorizedHandlers =
       authorizer === null

@@ -51,7 +51,7 @@ function requirePermission(
   resourceType: ResourceType,
   name: string,
 ): void {
-  if (permitted(parts, request, operation, resourceType, name)) return;
+  if (permitted(parts, request, operation, resourceType, name, false)) return;
   const kind =
     resourceType === ResourceType.TOPIC
       ? 'TOPIC'
@@ -71,9 +71,10 @@ function permitted(
   operation: AclOperation,
   resourceType: ResourceType,
   name: string,
+  quiet = true,
 ): boolean {
   const caller = { principal: request.principal, remoteAddress: request.remoteAddress };
-  return (parts.access ?? openHttpAccess).authorize(caller, operation, resourceType, name);
+  return (parts.access ?? openHttpAccess).authorize(caller, operation, resourceType, name, quiet);
 }
 
 /** The most records one browse returns, and the bytes it reads at most to find them. */

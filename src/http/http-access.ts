@@ -13,9 +13,18 @@
 // of a busy producer. A verified header is remembered (by its SHA-256, never the password) with
 // the stored key it was checked against; it is honoured only while the user's credential is still
 // that one, so a changed or deleted password takes effect at the next request.
+//
+// Every refusal, 401 or 403, is an audit line (listener HTTP), as a failed SASL exchange or a
+// refused Kafka request is; a check that only hides something from a listing is not.
 
 import { createHash } from 'node:crypto';
-import type { AclOperation, ResourceType } from '../security/acl.js';
+import {
+  type AclOperation,
+  type ResourceType,
+  operationName,
+  resourceTypeName,
+} from '../security/acl.js';
+import { type AuditLog, discardingAuditLog } from '../security/audit-log.js';
 import type { Authorizer } from '../security/authorizer.js';
 import { anonymousPrincipal } from '../security/connection-authentication.js';
 import type { CredentialStore } from '../security/credential-store.js';
@@ -46,14 +55,21 @@ export interface HttpCaller {
 export interface HttpAccess {
   /** Whether requests are checked at all (authorizer.enabled). */
   readonly enabled: boolean;
-  /** The principal of an Authorization header (undefined: none); throws HttpAuthenticationError. */
-  authenticate(authorization: string | undefined): Promise<string>;
-  /** Whether `caller` may perform `operation` on the resource, as for a Kafka request. */
+  /**
+   * The principal of an Authorization header (undefined: none) from `clientAddress` (host:port);
+   * throws HttpAuthenticationError.
+   */
+  authenticate(authorization: string | undefined, clientAddress: string): Promise<string>;
+  /**
+   * Whether `caller` may perform `operation` on the resource, as for a Kafka request; a refusal
+   * is audited unless `quiet` (a listing leaving the resource out).
+   */
   authorize(
     caller: HttpCaller,
     operation: AclOperation,
     resourceType: ResourceType,
     resourceName: string,
+    quiet?: boolean,
   ): boolean;
 }
 
@@ -67,7 +83,11 @@ export const openHttpAccess: HttpAccess = {
 /** Verified headers remembered at most; the oldest is forgotten first. */
 const VERIFIED_HEADERS_MAX = 1024;
 
-export function httpAccess(credentials: CredentialStore, authorizer: Authorizer): HttpAccess {
+export function httpAccess(
+  credentials: CredentialStore,
+  authorizer: Authorizer,
+  audit: AuditLog = discardingAuditLog,
+): HttpAccess {
   const verified = new Map<string, { user: string; storedKey: Buffer }>();
   const strongestCredential = (user: string): ScramCredential | undefined =>
     [...scramMechanisms]
@@ -76,11 +96,23 @@ export function httpAccess(credentials: CredentialStore, authorizer: Authorizer)
       .find((found) => found !== undefined);
   return {
     enabled: true,
-    async authenticate(authorization) {
+    async authenticate(authorization, clientAddress) {
       if (authorization === undefined || authorization.trim() === '') return anonymousPrincipal;
+      const refuse = (reason: string, user: string | null): HttpAuthenticationError => {
+        audit.record({
+          principal: user === null ? anonymousPrincipal : `User:${user}`,
+          clientAddress,
+          listener: 'HTTP',
+          api: 'HttpBasicAuthentication',
+          resource: null,
+          outcome: 'failure',
+          error: reason,
+        });
+        return new HttpAuthenticationError(reason);
+      };
       const match = /^Basic +([A-Za-z0-9+/]+=*)$/i.exec(authorization.trim());
       if (match === null) {
-        throw new HttpAuthenticationError('only HTTP Basic authentication is accepted');
+        throw refuse('only HTTP Basic authentication is accepted', null);
       }
       const digest = createHash('sha256').update(authorization.trim()).digest('hex');
       const remembered = verified.get(digest);
@@ -93,7 +125,7 @@ export function httpAccess(credentials: CredentialStore, authorizer: Authorizer)
       }
       const decoded = Buffer.from(match[1], 'base64').toString('utf8');
       const colon = decoded.indexOf(':');
-      if (colon <= 0) throw new HttpAuthenticationError('malformed HTTP Basic credentials');
+      if (colon <= 0) throw refuse('malformed HTTP Basic credentials', null);
       const user = decoded.slice(0, colon);
       const password = decoded.slice(colon + 1);
       try {
@@ -101,7 +133,7 @@ export function httpAccess(credentials: CredentialStore, authorizer: Authorizer)
       } catch (error) {
         if (!(error instanceof SaslAuthenticationError)) throw error;
         // The same words for an unknown user and a wrong password.
-        throw new HttpAuthenticationError('invalid user name or password');
+        throw refuse('invalid user name or password', user);
       }
       const credential = strongestCredential(user);
       if (credential !== undefined) {
@@ -112,8 +144,22 @@ export function httpAccess(credentials: CredentialStore, authorizer: Authorizer)
       }
       return `User:${user}`;
     },
-    authorize(caller, operation, resourceType, resourceName) {
-      return authorizer.authorize(caller, operation, resourceType, resourceName);
+    authorize(caller, operation, resourceType, resourceName, quiet = false) {
+      if (authorizer.authorize(caller, operation, resourceType, resourceName)) return true;
+      if (!quiet) {
+        const type = resourceTypeName(resourceType);
+        audit.record({
+          principal: caller.principal,
+          clientAddress: caller.remoteAddress,
+          listener: 'HTTP',
+          api: 'HTTP',
+          resource: { type: type.toLowerCase(), name: resourceName },
+          outcome: 'failure',
+          error: `${type.toUpperCase()}_AUTHORIZATION_FAILED`,
+          details: { operation: operationName(operation) },
+        });
+      }
+      return false;
     },
   };
 }

@@ -117,7 +117,10 @@ export async function startHttpDoor(options: {
     refuse: (status: number, body: unknown) => void,
   ): Promise<HttpCaller | null> => {
     try {
-      const principal = await access.authenticate(request.headers.authorization);
+      const principal = await access.authenticate(
+        request.headers.authorization,
+        `${request.socket.remoteAddress ?? ''}:${request.socket.remotePort ?? 0}`,
+      );
       return { principal, remoteAddress: request.socket.remoteAddress ?? '' };
     } catch (error) {
       if (error instanceof HttpAuthenticationError) {

@@ -170,7 +170,7 @@ export function createPushApi(options: {
           subscriptions: engine
             .list()
             .filter((name) =>
-              access.authorize(caller, AclOperation.DESCRIBE, ResourceType.GROUP, name),
+              access.authorize(caller, AclOperation.DESCRIBE, ResourceType.GROUP, name, true),
             ),
         },
       }),

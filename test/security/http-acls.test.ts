@@ -2,7 +2,7 @@
 // credentials (none: User:ANONYMOUS), and the push API and the console's JSON routes check the
 // same ACLs as the Kafka APIs they mirror. Real HTTP requests against a real broker.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -28,7 +28,10 @@ const users = { admin: 'admin-secret', alice: 'alice-secret', bob: 'bob-secret' 
 type User = keyof typeof users;
 
 /** A broker with the authorizer on and users admin (super user), alice and bob; ACLs none yet. */
-async function startSecuredBroker(t: { after(fn: () => Promise<void>): void }) {
+async function startSecuredBroker(
+  t: { after(fn: () => Promise<void>): void },
+  settings: Record<string, string> = {},
+) {
   const logDirs = mkdtempSync(join(tmpdir(), 'brook-http-acls-'));
   const listeners = 'PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0';
   // The users are made before the authorizer is on, as `brook users create --log-dirs` would.
@@ -50,6 +53,7 @@ async function startSecuredBroker(t: { after(fn: () => Promise<void>): void }) {
       'super.users': 'User:admin',
       'http.listeners': 'http://127.0.0.1:0',
       'console.writes.enabled': true,
+      ...settings,
     },
   });
   t.after(async () => {
@@ -132,7 +136,7 @@ async function startSecuredBroker(t: { after(fn: () => Promise<void>): void }) {
       });
       socket.on('error', (error) => reject(error));
     });
-  return { broker, admin, call, allow, upgradeStatus };
+  return { broker, admin, call, allow, upgradeStatus, logDirs };
 }
 
 function endOffset(admin: AdminClient, topic: string): Promise<bigint> {
@@ -140,7 +144,10 @@ function endOffset(admin: AdminClient, topic: string): Promise<bigint> {
 }
 
 test('HTTP produce needs Topic Write for the Basic-authenticated principal; anonymous and wrong passwords are refused, and nothing is written', async (t) => {
-  const { admin, call, allow } = await startSecuredBroker(t);
+  const auditDirectory = mkdtempSync(join(tmpdir(), 'brook-http-audit-'));
+  t.after(async () => rmSync(auditDirectory, { recursive: true, force: true }));
+  const auditFile = join(auditDirectory, 'audit.log');
+  const { admin, call, allow } = await startSecuredBroker(t, { 'audit.log.file': auditFile });
   await allow('User:alice', ResourceType.TOPIC, 'orders', AclOperation.WRITE);
   const records = { records: [{ value: 'one' }] };
 
@@ -188,6 +195,33 @@ test('HTTP produce needs Topic Write for the Basic-authenticated principal; anon
     records,
   );
   assert.equal(renewed.status, 200);
+
+  // Each refusal is an audit line, never with the password.
+  const audit = readFileSync(auditFile, 'utf8');
+  const lines = audit
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .filter((line) => line.listener === 'HTTP');
+  assert.ok(
+    lines.some(
+      (line) =>
+        line.principal === 'User:ANONYMOUS' &&
+        line.error === 'TOPIC_AUTHORIZATION_FAILED' &&
+        JSON.stringify(line.resource) === JSON.stringify({ type: 'topic', name: 'orders' }),
+    ),
+    audit,
+  );
+  assert.ok(
+    lines.some(
+      (line) =>
+        line.principal === 'User:alice' &&
+        line.api === 'HttpBasicAuthentication' &&
+        line.error === 'invalid user name or password',
+    ),
+    audit,
+  );
+  assert.doesNotMatch(audit, /alice-secret|new-secret|wrong/);
 });
 
 test('subscriptions need Group Read on their name and Topic Read on their topic; listing shows what Group Describe allows', async (t) => {
