@@ -18,6 +18,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
+import type { ListOffsetsResponse } from '../../src/protocol/generated/list-offsets.js';
 import type { MetadataResponse } from '../../src/protocol/generated/metadata.js';
 import type { ProduceResponse } from '../../src/protocol/generated/produce.js';
 import { KafkaConnection } from '../../src/client/kafka-connection.js';
@@ -56,6 +57,22 @@ async function partitionOn(
   return found === undefined
     ? undefined
     : { leader: found.leaderId, leaderEpoch: found.leaderEpoch, isr: found.isrNodes };
+}
+
+/** The high watermark `broker` serves for a partition it leads (ListOffsets latest, uncommitted). */
+async function highWatermarkOn(
+  broker: FaultBroker,
+  topic: string,
+  partition: number,
+): Promise<number> {
+  const answer = await callBroker<ListOffsetsResponse>(broker.address, ApiKey.ListOffsets, 7, {
+    replicaId: -1,
+    isolationLevel: 0,
+    topics: [{ name: topic, partitions: [{ partitionIndex: partition, timestamp: -1n }] }],
+  });
+  const found = answer.topics[0]!.partitions[0]!;
+  assert.equal(found.errorCode, ErrorCode.NONE, `ListOffsets of ${topic}-${partition}`);
+  return Number(found.offset);
 }
 
 let probes = 0;
@@ -121,12 +138,13 @@ for (const seed of faultSeeds('cluster-partition-replication')) {
               );
               const follower = cluster.brokers.find((broker) => broker.id !== leader.id)!;
               const link = links.links(leader.id).replication;
+              const before = await partitionOn(follower, topic, partition);
               note(
                 history,
                 `replication link of broker ${leader.id} cut (leads ${topic}-${partition})`,
               );
               link.partition();
-              const before = await partitionOn(follower, topic, partition);
+              const discardedAtCut = link.discardedBytes;
               await waitFor(
                 async () => {
                   const state = await partitionOn(follower, topic, partition);
@@ -135,7 +153,7 @@ for (const seed of faultSeeds('cluster-partition-replication')) {
                 `the followers of ${topic}-${partition} out of its ISR`,
                 { timeoutMs: 30_000, intervalMs: 200 },
               );
-              const shrunkAtMs = note(history, `ISR of ${topic}-${partition} is [${leader.id}]`);
+              const aloneAtMs = note(history, `ISR of ${topic}-${partition} is [${leader.id}]`);
               // The leader must refuse (or hold) acks=all with one replica in sync; it may take a
               // moment to hear of the ISR it wrote, so probe until it refuses.
               const outcomes: (number | 'no answer')[] = [];
@@ -153,20 +171,34 @@ for (const seed of faultSeeds('cluster-partition-replication')) {
                 `broker ${leader.id} acknowledged an acks=all produce to ${topic}-${partition} with an ISR of one (probes: ${outcomes.join(', ')})`,
               );
               refusals.push(String(outcomes.at(-1)));
+              // Refused before the append: the log stays where it was while the leader is alone.
+              const endAlone = await highWatermarkOn(leader, topic, partition);
               await seededDelay(random, 500, 2_000);
+              assert.equal(
+                await highWatermarkOn(leader, topic, partition),
+                endAlone,
+                `the log of ${topic}-${partition} grew while broker ${leader.id} was its only in-sync replica`,
+              );
               const healedAtMs = note(history, `replication link of broker ${leader.id} healed`);
               link.heal();
-              const acknowledgedWhileAlone = history.events.filter(
+              // From the moment the ISR is the leader alone, min.insync.replicas 2 allows no
+              // acknowledgement. (Before, one may still come: a follower that had copied more than
+              // the other leaves the ISR last, and the high watermark moves up to its copy.)
+              const acknowledgedAlone = history.events.filter(
                 (event) =>
                   event.type === 'ack' &&
                   event.partition === partition &&
-                  event.atMs > shrunkAtMs &&
+                  event.atMs > aloneAtMs &&
                   event.atMs < healedAtMs,
               );
               assert.deepEqual(
-                acknowledgedWhileAlone,
+                acknowledgedAlone,
                 [],
                 `records of ${topic}-${partition} acknowledged while broker ${leader.id} was its only in-sync replica`,
+              );
+              assert.ok(
+                link.discardedBytes > discardedAtCut,
+                `no follower tried to fetch from broker ${leader.id} through its cut link`,
               );
               await waitForFullIsr(cluster, topic);
               const after = await partitionOn(follower, topic, partition);
@@ -219,6 +251,7 @@ for (const seed of faultSeeds('cluster-partition-etcd')) {
               const link = links.links(leader.id).etcd;
               note(history, `etcd link of broker ${leader.id} cut (leads ${topic}-${partition})`);
               link.partition();
+              const discardedAtCut = link.discardedBytes;
               const after = await waitFor(
                 async () => {
                   const state = await partitionOn(witness, topic, partition);
@@ -246,6 +279,10 @@ for (const seed of faultSeeds('cluster-partition-etcd')) {
                 `broker ${leader.id}, deposed, acknowledged an acks=all produce to ${topic}-${partition}`,
               );
               await seededDelay(random, 500, 2_000);
+              assert.ok(
+                link.discardedBytes > discardedAtCut,
+                `broker ${leader.id} sent nothing to etcd through its cut link`,
+              );
               note(history, `etcd link of broker ${leader.id} healed`);
               link.heal();
               await waitForFullIsr(cluster, topic);
