@@ -8,7 +8,9 @@
 //   producer ─────────────────────────▶ leader's PLAINTEXT listener
 //
 // Cutting a broker's replication proxy stops every follower fetching from it (and any marker sent
-// to it); cutting its etcd proxy lets its lease lapse while its data ports stay open.
+// to it); `cutFollower` cuts only one follower's fetches from it (the proxy tells connections apart
+// by the Kafka client id of their first request); cutting its etcd proxy lets its lease lapse while
+// its data ports stay open.
 
 import { freePort } from '../../src/cluster/etcd-process.js';
 import type { StartClusterOptions } from '../../src/cluster/start-cluster.js';
@@ -21,8 +23,25 @@ export interface BrokerLinks {
   readonly etcd: TcpProxy;
 }
 
+/**
+ * The client id of the Kafka request that starts `firstBytes`, if the header is all there:
+ * size (int32), api key (int16), api version (int16), correlation id (int32), client id (int16
+ * length, then that many bytes).
+ */
+export function kafkaClientId(firstBytes: Buffer): string | undefined {
+  if (firstBytes.length < 14) return undefined;
+  const length = firstBytes.readInt16BE(12);
+  if (length < 0 || firstBytes.length < 14 + length) return undefined;
+  return firstBytes.toString('utf8', 14, 14 + length);
+}
+
+/** The client id a broker's replica fetcher connects with (src/cluster/replica-fetcher.ts). */
+const replicaFetcherClientId = (brokerId: number): string => `brook-replica-fetcher-${brokerId}`;
+
 export interface ClusterLinks {
   links(brokerId: number): BrokerLinks;
+  /** Cuts `follower`'s fetches from `leader` only; heal with links(leader).replication.heal(). */
+  cutFollower(leader: number, follower: number): void;
   /** For startCluster: the listeners, advertised listeners and etcd endpoint of each broker. */
   readonly brokerSettings: NonNullable<StartClusterOptions['brokerSettings']>;
   /** Heals every link (a scenario that failed midway leaves none cut). */
@@ -48,6 +67,12 @@ export async function startClusterLinks(brokers: number): Promise<ClusterLinks> 
   };
   return {
     links: linksOf,
+    cutFollower(leader, follower) {
+      const clientId = replicaFetcherClientId(follower);
+      linksOf(leader).replication.partitionSome(
+        (firstBytes) => kafkaClientId(firstBytes) === clientId,
+      );
+    },
     brokerSettings({ id, host, port, etcdEndpoint }) {
       const { replication, etcd, replicationPort } = linksOf(id);
       replication.setTarget({ host: '127.0.0.1', port: replicationPort });

@@ -301,3 +301,80 @@ for (const seed of faultSeeds('cluster-partition-etcd')) {
     }
   });
 }
+
+for (const seed of faultSeeds('cluster-partition-follower')) {
+  test(`a follower cut off from its leader alone leaves the ISR, produce goes on with two, and it rejoins once healed (seed ${seed})`, async () => {
+    const links = await startClusterLinks(3);
+    let cuts = 0;
+    try {
+      const { acknowledged, read } = await runClusterScenario({
+        seed,
+        file,
+        settings: { 'replica.lag.time.max.ms': lagTimeMaxMs },
+        brokerSettings: links.brokerSettings,
+        async faults(cluster, { history, random, topic }) {
+          try {
+            cuts = await repeatFaults(faultDurationMs(2_000), 2, async () => {
+              await waitForFullIsr(cluster, topic);
+              await seededDelay(random, 200, 1_000);
+              const { partition, broker: leader } = await seededLeader(
+                cluster,
+                topic,
+                clusterPartitions,
+                random,
+              );
+              const followers = cluster.brokers.filter((broker) => broker.id !== leader.id);
+              const victim = followers[random.integer(0, followers.length - 1)]!;
+              const other = followers.find((broker) => broker !== victim)!;
+              const before = await partitionOn(other, topic, partition);
+              note(
+                history,
+                `broker ${victim.id}'s fetches from broker ${leader.id} cut (leads ${topic}-${partition})`,
+              );
+              links.cutFollower(leader.id, victim.id);
+              await waitFor(
+                async () => {
+                  const isr = (await partitionOn(other, topic, partition))?.isr ?? [];
+                  return isr.length === 2 && isr.includes(leader.id) && isr.includes(other.id);
+                },
+                `broker ${victim.id} alone out of the ISR of ${topic}-${partition}`,
+                { timeoutMs: 30_000, intervalMs: 200 },
+              );
+              const shrunkAtMs = note(
+                history,
+                `ISR of ${topic}-${partition} is [${leader.id}, ${other.id}]`,
+              );
+              // Two in sync meet min.insync.replicas: the partition keeps acknowledging.
+              await waitFor(
+                () =>
+                  history.events.some(
+                    (event) =>
+                      event.type === 'ack' &&
+                      event.partition === partition &&
+                      event.atMs > shrunkAtMs,
+                  ),
+                `acknowledgements on ${topic}-${partition} with two replicas in sync`,
+                { timeoutMs: 30_000, intervalMs: 100 },
+              );
+              await seededDelay(random, 200, 1_000);
+              note(history, `broker ${victim.id}'s fetches from broker ${leader.id} healed`);
+              links.links(leader.id).replication.heal();
+              await waitForFullIsr(cluster, topic);
+              const after = await partitionOn(other, topic, partition);
+              assert.equal(after?.leader, leader.id, 'the leader kept leading');
+              assert.equal(after?.leaderEpoch, before?.leaderEpoch, 'no new leader epoch');
+            });
+          } finally {
+            links.healAll();
+          }
+        },
+      });
+      assert.ok(cuts >= 2, `only ${cuts} cuts happened: the scenario proved little`);
+      console.log(
+        `seed ${seed}: ${cuts} follower cuts, ${acknowledged} acknowledged, ${read} read`,
+      );
+    } finally {
+      await links.close();
+    }
+  });
+}
