@@ -10,6 +10,8 @@ import { KafkaConnection } from '../../src/client/kafka-connection.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import type { ApiVersionsResponse } from '../../src/protocol/generated/api-versions.js';
+import type { ShareFetchResponse } from '../../src/protocol/generated/share-fetch.js';
+import type { ShareGroupHeartbeatResponse } from '../../src/protocol/generated/share-group-heartbeat.js';
 import { waitFor } from '../helpers/poll.js';
 import { temporaryDirectory } from '../helpers/temporary-directory.js';
 import { createTopic, produce, readTopic } from './push-helpers.js';
@@ -321,6 +323,68 @@ test('a restart redelivers what was not acknowledged and never what was', async 
       assert.deepEqual(await consumer.fetch({ maxWaitMs: 100 }), []);
     } finally {
       consumer.close();
+    }
+  } finally {
+    await broker.stop();
+  }
+});
+
+test('with the authorizer on, share-group requests need READ on the group', async () => {
+  const broker = await startShareBroker({
+    settings: { 'authorizer.enabled': 'true', 'allow.everyone.if.no.acl.found': 'false' },
+  });
+  const connection = await KafkaConnection.open(broker.bootstrapServers, { clientId: 't' });
+  try {
+    const heartbeat = await connection.request<ShareGroupHeartbeatResponse>(
+      ApiKey.ShareGroupHeartbeat,
+      1,
+      { groupId: 'g', memberId: 'm', memberEpoch: 0, subscribedTopicNames: ['orders'] },
+    );
+    assert.equal(heartbeat.errorCode, ErrorCode.GROUP_AUTHORIZATION_FAILED);
+    const fetched = await connection.request<ShareFetchResponse>(ApiKey.ShareFetch, 1, {
+      groupId: 'g',
+      memberId: 'm',
+      shareSessionEpoch: 0,
+      maxWaitMs: 0,
+      minBytes: 1,
+      maxRecords: 10,
+      batchSize: 10,
+      topics: [],
+      forgottenTopicsData: [],
+    });
+    assert.equal(fetched.errorCode, ErrorCode.GROUP_AUTHORIZATION_FAILED);
+  } finally {
+    connection.close();
+    await broker.stop();
+  }
+});
+
+test('a renew acknowledgement (v2) keeps a record held; renewing one not held is refused', async () => {
+  const broker = await startShareBroker();
+  try {
+    await createTopic(broker, 'renewed', 1);
+    const a = await ShareConsumer.join(broker.bootstrapServers, 'g', 'renewed');
+    const b = await ShareConsumer.join(broker.bootstrapServers, 'g', 'renewed');
+    try {
+      await produceValues(broker, 'renewed', 1);
+      const [record] = await fetchRecords(a, 1);
+      const renew = { partition: 0, offset: record.offset, type: Acknowledge.renew };
+      const renewed = await a.acknowledge([renew], { version: 2 });
+      assert.equal(
+        renewed.errorCode,
+        0,
+        `ShareAcknowledge: ${renewed.errorCode} ${renewed.errorMessage}`,
+      );
+      assert.equal(renewed.responses[0].partitions[0].errorCode, 0);
+      assert.equal(renewed.acquisitionLockTimeoutMs, 30000);
+      assert.deepEqual(await b.fetch({ maxWaitMs: 100 }), [], 'still held by the first member');
+      const foreign = await b.acknowledge([renew], { version: 2 });
+      assert.equal(foreign.responses[0].partitions[0].errorCode, ErrorCode.INVALID_RECORD_STATE);
+      const done = await a.acknowledge(accepted([record]), { version: 2 });
+      assert.equal(done.responses[0].partitions[0].errorCode, 0);
+    } finally {
+      a.close();
+      b.close();
     }
   } finally {
     await broker.stop();
