@@ -725,7 +725,12 @@ async function assemble(
         : (cluster.store.topics().get(topic)?.partitions.length ?? 0) > partition;
     // Markers are appended by each partition's leader, as a produce with acks=all; in cluster
     // mode the coordinator sends them there (marker-sender.ts), on one broker it appends them.
-    const markerAppendPorts: MarkerAppendPorts = { replicas, leadership, minInsyncReplicasOf };
+    const markerAppendPorts: MarkerAppendPorts = {
+      replicas,
+      leadership,
+      minInsyncReplicasOf,
+      replicationTimeoutMs: config.requestTimeoutMs,
+    };
     markerSender =
       cluster === null
         ? null
@@ -735,6 +740,7 @@ async function assemble(
             connector: interBrokerConnector(cluster.store, interBrokerSettings(config)),
             appendLocally: (topic, partition, batch) =>
               appendMarkerAsLeader(markerAppendPorts, topic, partition, batch),
+            requestTimeoutMs: config.requestTimeoutMs,
             log: (message) => componentLogger(logger, 'transactions').warn(message),
           });
     const runningMarkerSender = markerSender;
@@ -770,6 +776,7 @@ async function assemble(
         },
         removeExpiredTransactionalIdsIntervalMs:
           config.transactionRemoveExpiredTransactionCleanupIntervalMs,
+        transactionMarkersTimeoutMs: config.transactionMarkersTimeoutMs,
       },
     );
     await transactionCoordinator.start();

@@ -780,6 +780,16 @@ const definitions = [
     documentation: 'A follower that has not caught up for this long leaves the ISR.',
     dynamic: false,
   },
+  {
+    name: 'request.timeout.ms',
+    field: 'requestTimeoutMs',
+    type: 'int',
+    defaultValue: 10000,
+    minimum: 1,
+    documentation:
+      "Cluster mode: how long a partition leader waits for its ISR to reach a transaction marker before answering REQUEST_TIMED_OUT, and (a second more) how long the coordinator waits for a leader's answer before asking again (Kafka: 30000; Brook: 10000, so a marker is retried within transaction.markers.timeout.ms).",
+    dynamic: false,
+  },
 
   // --- logs: segments, retention, flush, cleaning
   {
@@ -1171,6 +1181,16 @@ const definitions = [
     defaultValue: 10000,
     minimum: 1,
     documentation: 'How often transactions past their timeout are aborted.',
+    dynamic: false,
+  },
+  {
+    name: 'transaction.markers.timeout.ms',
+    field: 'transactionMarkersTimeoutMs',
+    type: 'int',
+    defaultValue: 20000,
+    minimum: 1,
+    documentation:
+      "Brook only: how long ending a transaction waits for its COMMIT or ABORT markers before EndTxn is answered COORDINATOR_NOT_AVAILABLE (the transaction stays prepared and is completed later; Kafka answers before writing markers). Keep it below the clients' request timeout (30 s).",
     dynamic: false,
   },
   {

@@ -39,13 +39,8 @@ export {
 
 /** Kafka's coordinator epoch is a leader epoch of the state partition; one broker keeps 0. */
 const SINGLE_BROKER_COORDINATOR_EPOCH = 0;
-/**
- * How long a completion waits for its markers (leaders move, a partition is offline) before the
- * request that drives it is answered COORDINATOR_NOT_AVAILABLE: the transaction stays Prepare*,
- * and a retried EndTxn, the timeout check or the next load writes them again. Below the clients'
- * request timeouts (30 s in kafkajs), so they retry rather than give up.
- */
-const MARKERS_WAIT_MAX_MS = 20_000;
+/** transaction.markers.timeout.ms's default, for coordinators built without it. */
+const TRANSACTION_MARKERS_TIMEOUT_MS = 20_000;
 const PRODUCER_EPOCH_MAX = 32766;
 /** Kafka's transactional.id.expiration.ms and its cleanup interval, for coordinators built without them. */
 const TRANSACTIONAL_ID_EXPIRATION_MS = 7 * 24 * 60 * 60 * 1000;
@@ -57,6 +52,14 @@ export interface TransactionCoordinatorConfig {
   /** Read at every cleanup (the broker passes a getter: the setting is dynamic). */
   readonly transactionalIdExpirationMs?: number;
   removeExpiredTransactionalIdsIntervalMs?: number;
+  /**
+   * transaction.markers.timeout.ms: how long a completion waits for its markers (leaders move, a
+   * partition is offline) before the request that drives it is answered
+   * COORDINATOR_NOT_AVAILABLE: the transaction stays Prepare*, and a retried EndTxn, the timeout
+   * check or the next load writes them again. Below the clients' request timeouts (30 s in
+   * kafkajs), so they retry rather than give up.
+   */
+  transactionMarkersTimeoutMs?: number;
 }
 
 /** FindCoordinator's answer for one transactional id. */
@@ -577,7 +580,12 @@ export class TransactionCoordinator {
           committed,
           partitions,
         },
-        AbortSignal.any([loaded.unloaded.signal, AbortSignal.timeout(MARKERS_WAIT_MAX_MS)]),
+        AbortSignal.any([
+          loaded.unloaded.signal,
+          AbortSignal.timeout(
+            this.config.transactionMarkersTimeoutMs ?? TRANSACTION_MARKERS_TIMEOUT_MS,
+          ),
+        ]),
       );
     } catch (error) {
       if (loaded.unloaded.signal.aborted) throw new HandedOverError();
