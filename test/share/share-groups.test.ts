@@ -390,3 +390,43 @@ test('a renew acknowledgement (v2) keeps a record held; renewing one not held is
     await broker.stop();
   }
 });
+
+test('a member that stops heartbeating leaves, and another member gets its records', async () => {
+  const broker = await startShareBroker({
+    settings: { 'group.share.session.timeout.ms': '500' },
+  });
+  try {
+    await createTopic(broker, 'abandoned', 1);
+    const silent = await ShareConsumer.join(broker.bootstrapServers, 'g', 'abandoned');
+    const other = await ShareConsumer.join(broker.bootstrapServers, 'g', 'abandoned');
+    try {
+      await produceValues(broker, 'abandoned', 3);
+      const held = await fetchRecords(silent, 3);
+      assert.ok(held.every((record) => record.deliveryCount === 1));
+      // `other` keeps heartbeating while it waits; `silent` never heartbeats again.
+      const taken: ShareRecord[] = [];
+      await waitFor(
+        async () => {
+          assert.equal((await other.heartbeat()).errorCode, 0);
+          taken.push(...(await other.fetch({ maxWaitMs: 100 })));
+          return taken.length >= 3;
+        },
+        () => `the silent member's 3 records, got ${taken.length}`,
+      );
+      assert.deepEqual(
+        taken.map((record) => [record.offset, record.deliveryCount]),
+        [
+          [0, 2],
+          [1, 2],
+          [2, 2],
+        ],
+      );
+      assert.equal((await silent.heartbeat()).errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
+    } finally {
+      silent.close();
+      other.close();
+    }
+  } finally {
+    await broker.stop();
+  }
+});
