@@ -97,6 +97,7 @@ import { writeRecords } from './share/record-writer.js';
 import { ShareGroups } from './share/kafka/share-groups.js';
 import { createShareAcknowledgeHandler } from './share/kafka/share-acknowledge.js';
 import { createShareFetchHandler } from './share/kafka/share-fetch.js';
+import { createDescribeShareGroupOffsetsHandler } from './share/kafka/describe-share-group-offsets.js';
 import { createShareGroupDescribeHandler } from './share/kafka/share-group-describe.js';
 import { createShareGroupHeartbeatHandler } from './share/kafka/share-group-heartbeat.js';
 import { consoleApi } from './http/console-api.js';
@@ -866,7 +867,8 @@ async function assemble(
         .register(createShareGroupHeartbeatHandler(shareGroups))
         .register(createShareGroupDescribeHandler(shareGroups, replicas))
         .register(createShareFetchHandler(shareGroups, config.nodeId))
-        .register(createShareAcknowledgeHandler(shareGroups, config.nodeId));
+        .register(createShareAcknowledgeHandler(shareGroups, config.nodeId))
+        .register(createDescribeShareGroupOffsetsHandler(shareGroups, replicas));
     }
     registry.register(createApiVersionsHandler(registry));
     const authorizedHandlers =

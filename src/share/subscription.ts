@@ -141,6 +141,11 @@ export class Subscription {
     sharePartition.fill();
   }
 
+  /** The share-partition start offset: every record of `index` below it is done. */
+  startOffsetOf(index: number): number | undefined {
+    return this.partitions.get(index)?.startOffset;
+  }
+
   hasPartition(index: number): boolean {
     return this.partitions.has(index);
   }

@@ -10,6 +10,7 @@ import { KafkaConnection } from '../../src/client/kafka-connection.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import type { ApiVersionsResponse } from '../../src/protocol/generated/api-versions.js';
+import type { DescribeShareGroupOffsetsResponse } from '../../src/protocol/generated/describe-share-group-offsets.js';
 import type { ShareFetchResponse } from '../../src/protocol/generated/share-fetch.js';
 import type { ShareGroupHeartbeatResponse } from '../../src/protocol/generated/share-group-heartbeat.js';
 import { waitFor } from '../helpers/poll.js';
@@ -67,12 +68,13 @@ test('ApiVersions lists the share-group APIs only when group.share.enable is on'
         [ApiKey.ShareGroupDescribe, 1],
         [ApiKey.ShareFetch, 2],
         [ApiKey.ShareAcknowledge, 2],
+        [ApiKey.DescribeShareGroupOffsets, 0],
       ]) {
         if (!enabled) assert.equal(byKey.has(apiKey), false, `API ${apiKey} hidden`);
         else
           assert.deepEqual(
             [byKey.get(apiKey)?.minVersion, byKey.get(apiKey)?.maxVersion],
-            [1, maxVersion],
+            [Math.min(1, maxVersion), maxVersion],
           );
       }
     } finally {
@@ -425,6 +427,64 @@ test('a member that stops heartbeating leaves, and another member gets its recor
     } finally {
       silent.close();
       other.close();
+    }
+  } finally {
+    await broker.stop();
+  }
+});
+
+test('DescribeShareGroupOffsets answers each share-partition start offset', async () => {
+  const broker = await startShareBroker();
+  try {
+    await createTopic(broker, 'progress', 2);
+    const consumer = await ShareConsumer.join(broker.bootstrapServers, 'g', 'progress');
+    try {
+      await produce(
+        broker,
+        'progress',
+        Array.from({ length: 4 }, (_, index) => ({ value: `v${index}`, partition: 0 })),
+      );
+      const records = await fetchRecords(consumer, 4);
+      // Accepting 0 and 1 moves the start past them; 3 accepted behind unsettled 2 does not.
+      const settled = await consumer.acknowledge(
+        accepted(records.filter((record) => record.offset !== 2)),
+      );
+      assert.ok(settled.responses[0].partitions.every((partition) => partition.errorCode === 0));
+      const response = await consumer.connection.request<DescribeShareGroupOffsetsResponse>(
+        ApiKey.DescribeShareGroupOffsets,
+        0,
+        {
+          groups: [
+            { groupId: 'g', topics: null },
+            { groupId: 'g', topics: [{ topicName: 'progress', partitions: [0, 7] }] },
+            { groupId: 'nobody', topics: null },
+          ],
+        },
+      );
+      const [all, asked, missing] = response.groups;
+      assert.equal(all.errorCode, 0);
+      assert.deepEqual(
+        all.topics.map((topic) => [
+          topic.topicName,
+          topic.partitions.map((partition) => [partition.partitionIndex, partition.startOffset]),
+        ]),
+        [
+          [
+            'progress',
+            [
+              [0, 2n],
+              [1, 0n],
+            ],
+          ],
+        ],
+      );
+      assert.deepEqual(
+        asked.topics[0].partitions.map((partition) => partition.errorCode),
+        [0, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION],
+      );
+      assert.equal(missing.errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
+    } finally {
+      consumer.close();
     }
   } finally {
     await broker.stop();

@@ -263,6 +263,16 @@ const guards: ReadonlyMap<number, Guard> = new Map<number, Guard>([
     },
   ]),
   [
+    ApiKey.DescribeShareGroupOffsets,
+    single(
+      (request, checks) =>
+        (request.groups as Array<{ groupId: string }>).every((group) =>
+          checks.group(AclOperation.DESCRIBE, group.groupId),
+        ),
+      ErrorCode.GROUP_AUTHORIZATION_FAILED,
+    ),
+  ],
+  [
     ApiKey.ShareGroupDescribe,
     single(
       (request, checks) =>

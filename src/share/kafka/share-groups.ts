@@ -273,6 +273,20 @@ export class ShareGroups {
     return engine.list().includes(name) ? engine.subscription(name) : undefined;
   }
 
+  /**
+   * The topics share group `groupId` reads, from the engine's subscriptions (they outlive the
+   * members and a restart); null when the group has neither members nor subscriptions.
+   */
+  readTopics(groupId: string): Map<string, Subscription> | null {
+    const engine = this.options.engine();
+    const prefix = shareGroupSubscriptionName(groupId, '');
+    const topics = new Map<string, Subscription>();
+    for (const name of engine?.list() ?? [])
+      if (name.startsWith(prefix))
+        topics.set(name.slice(prefix.length), engine!.subscription(name));
+    return topics.size === 0 && !this.groups.has(groupId) ? null : topics;
+  }
+
   // ───────────────────────────── sessions ─────────────────────────────
 
   /**
