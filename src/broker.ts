@@ -554,6 +554,7 @@ async function assemble(
     await coordinator.start();
     const groupCoordinatorForDeletes = coordinator;
     replicas.onTopicDeleted((topic) => groupCoordinatorForDeletes.deleteOffsetsOfTopics([topic]));
+    if (observed !== null) replicas.onTopicDeleted((topic) => observed.metrics.topicDeleted(topic));
 
     const storageQuotas = new StorageQuotas(
       parseStorageQuotas(config.storageQuotaTopicPrefixes ?? ''),
@@ -929,6 +930,7 @@ async function assemble(
       requestLog: new RequestLog({
         logger: componentLogger(logger, 'request'),
         allRequests: config.requestLogEnabled,
+        sampleRate: config.requestLogSampleRate,
         slowMs: config.requestLogSlowMs,
       }),
       security: listenerSecurity(config, credentials, oauthBearer),

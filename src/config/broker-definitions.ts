@@ -169,6 +169,17 @@ const definitions = [
     dynamic: false,
   },
   {
+    name: 'request.log.sample.rate',
+    field: 'requestLogSampleRate',
+    type: 'double',
+    defaultValue: 1,
+    minimum: 0,
+    maximum: 1,
+    documentation:
+      'With request.log.enabled, the fraction of answered requests that get a line, chosen at random (0.01: one in a hundred); slow requests are logged whatever it says.',
+    dynamic: false,
+  },
+  {
     name: 'request.log.slow.ms',
     field: 'requestLogSlowMs',
     type: 'long',

@@ -42,6 +42,8 @@ export interface CoordinatedScenario {
   readonly file: string;
   readonly partitions: number;
   readonly placement?: TopicPlacement;
+  /** Which client writes the group scenario's topic (librdkafka unless said). */
+  readonly producer?: 'rdkafka' | 'kafkajs';
   /** One fault: takes a broker down and brings it back, recording both in `history`. */
   fault(random: SeededRandom, history: History, targets: ScenarioTargets): Promise<void>;
 }
@@ -145,7 +147,7 @@ async function everyReplicaInSync(cluster: FaultCluster): Promise<void> {
 }
 
 /**
- * Two kafkajs group members read a topic a librdkafka idempotent producer writes, while faults
+ * Two kafkajs group members read a topic an idempotent producer writes, while faults
  * run: every acknowledged record must reach some member at least once, each member's reads
  * between two joins must go forward, and the log must lose and duplicate nothing.
  */
@@ -169,14 +171,18 @@ export async function runConsumerGroupScenario(scenario: CoordinatedScenario): P
         history,
       }),
     );
-  const producer = startRdkafkaProducer({
+  const producerOptions = {
     bootstrapServers: cluster.bootstrapServers,
     topic,
     partitions,
-    name: 'rdkafka',
+    name: scenario.producer ?? 'rdkafka',
     history,
     random: random.fork('producer'),
-  });
+  };
+  const producer =
+    scenario.producer === 'kafkajs'
+      ? await startKafkajsProducer(producerOptions)
+      : startRdkafkaProducer(producerOptions);
   const deliveredCount = (): number =>
     new Set(members.flatMap((member) => [...member.delivered])).size;
   let kills = 0;
