@@ -100,6 +100,12 @@ import { httpAccess, openHttpAccess } from './http/http-access.js';
 import { type PushApi, createPushApi } from './http/push-api.js';
 import { SHARE_STATE_TOPIC_NAME, ShareEngine } from './share/share-engine.js';
 import { writeRecords } from './share/record-writer.js';
+import { ShareGroups } from './share/kafka/share-groups.js';
+import { createShareAcknowledgeHandler } from './share/kafka/share-acknowledge.js';
+import { createShareFetchHandler } from './share/kafka/share-fetch.js';
+import { createDescribeShareGroupOffsetsHandler } from './share/kafka/describe-share-group-offsets.js';
+import { createShareGroupDescribeHandler } from './share/kafka/share-group-describe.js';
+import { createShareGroupHeartbeatHandler } from './share/kafka/share-group-heartbeat.js';
 import { consoleApi } from './http/console-api.js';
 import { consoleStaticRoutes } from './http/console-static.js';
 import { LocalMetadataStore, type TopicMetadata } from './metadata/metadata-store.js';
@@ -464,10 +470,10 @@ async function assemble(
         replicationTimeoutMs: config.offsetsCommitTimeoutMs,
       });
     }
-    // Shared subscriptions (push delivery, issue 12): only with an HTTP door, their one door;
-    // not yet in cluster mode (the engine reads local partitions and ignores leadership).
+    // Shared subscriptions (push delivery, issue 12): only with one of their doors, the HTTP
+    // door or KIP-932 share groups (group.share.enable); not yet in cluster mode (the engine reads local partitions and ignores leadership).
     const shareStateTopic =
-      httpDoor === undefined || cluster !== null
+      (httpDoor === undefined && !config.groupShareEnable) || cluster !== null
         ? null
         : await openInternalTopic(localInternalTopicPorts, {
             name: SHARE_STATE_TOPIC_NAME,
@@ -852,6 +858,25 @@ async function assemble(
       .register(createDescribeAclsHandler(aclStore))
       .register(createCreateAclsHandler(aclStore))
       .register(createDeleteAclsHandler(aclStore));
+    // KIP-932 share groups, the engine's Kafka door: listed in ApiVersions only when enabled.
+    const shareGroups =
+      shareStateTopic === null || !config.groupShareEnable
+        ? null
+        : new ShareGroups({
+            engine: () => shareEngine,
+            replicas,
+            sessionTimeoutMs: config.groupShareSessionTimeoutMs,
+            heartbeatIntervalMs: config.groupShareHeartbeatIntervalMs,
+            lockDurationMs: config.shareRecordLockDurationMs,
+          });
+    if (shareGroups !== null) {
+      registry
+        .register(createShareGroupHeartbeatHandler(shareGroups))
+        .register(createShareGroupDescribeHandler(shareGroups, replicas))
+        .register(createShareFetchHandler(shareGroups, config.nodeId))
+        .register(createShareAcknowledgeHandler(shareGroups, config.nodeId))
+        .register(createDescribeShareGroupOffsetsHandler(shareGroups, replicas));
+    }
     registry.register(createApiVersionsHandler(registry));
     const authorizer =
       aclStore === null
@@ -880,7 +905,7 @@ async function assemble(
           });
     const servedRegistry = auditedRegistry(authorizedHandlers, componentLogger(logger, 'admin'));
 
-    if (shareStateTopic !== null && httpDoor !== undefined) {
+    if (shareStateTopic !== null) {
       const log = (message: string, error: unknown): void =>
         logger.error(message, { error: error instanceof Error ? error.message : String(error) });
       shareEngine = new ShareEngine(shareStateTopic, replicas, {
@@ -890,6 +915,10 @@ async function assemble(
         log,
       });
       await shareEngine.start();
+    }
+    if (shareEngine !== undefined && httpDoor !== undefined) {
+      const log = (message: string, error: unknown): void =>
+        logger.error(message, { error: error instanceof Error ? error.message : String(error) });
       pushApi = createPushApi({ engine: shareEngine, replicas, log, access });
       const runningPushApi = pushApi;
       httpDoor.mount(
@@ -1028,6 +1057,7 @@ async function assemble(
           auditLog?.close();
           runningPushApi?.close();
           runningShareEngine?.close();
+          shareGroups?.close();
           // Producer state snapshots, so the next start need not replay the active segments.
           await Promise.all([
             ...replicas

@@ -41,6 +41,7 @@ import type { ReplicaManager } from '../replica/replica-manager.js';
 import { ClusterError, ClusterErrorCode } from './errors.js';
 import type { InterBrokerConnector } from './inter-broker-connection.js';
 import type { PartitionLeadership } from './partition-leadership.js';
+import { deadline } from '../util/deadline.js';
 
 /** WriteTxnMarkers v1: the flexible version (KIP-482); Brook serves 0-1. */
 const WRITE_TXN_MARKERS_VERSION = 1;
@@ -284,10 +285,10 @@ export class TransactionMarkerSender {
       if (list === undefined) topics.set(topic, [partition]);
       else list.push(partition);
     }
-    const answered = AbortSignal.any([
+    const { signal: answered, clear } = deadline(
+      this.options.requestTimeoutMs + ANSWER_GRACE_MS,
       signal,
-      AbortSignal.timeout(this.options.requestTimeoutMs + ANSWER_GRACE_MS),
-    ]);
+    );
     try {
       const connection = await untilAborted(connecting, answered);
       const response = await untilAborted(
@@ -323,6 +324,8 @@ export class TransactionMarkerSender {
       connecting.then((open) => open.close()).catch(() => undefined);
       this.options.log?.(`WriteTxnMarkers to broker ${leader} failed: ${String(error)}`);
       return targets.map(() => ErrorCode.NETWORK_EXCEPTION);
+    } finally {
+      clear();
     }
   }
 }

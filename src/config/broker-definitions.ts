@@ -1263,6 +1263,34 @@ const definitions = [
     documentation: 'Partitions of __share_group_state; fixed once the topic exists.',
     dynamic: false,
   },
+  {
+    name: 'group.share.enable',
+    field: 'groupShareEnable',
+    type: 'boolean',
+    defaultValue: false,
+    documentation:
+      'Serve Kafka share groups (KIP-932: ShareGroupHeartbeat, ShareGroupDescribe, ShareFetch, ShareAcknowledge) over the shared-subscription engine; off, ApiVersions does not list them. Kafka 4.0 named it so; 4.1 and later gate share groups with the share.version feature instead.',
+    dynamic: false,
+  },
+  {
+    name: 'group.share.session.timeout.ms',
+    field: 'groupShareSessionTimeoutMs',
+    type: 'int',
+    defaultValue: 45000,
+    minimum: 1,
+    documentation:
+      'A share-group member that sends no ShareGroupHeartbeat for this long leaves the group, and the records it holds become available again.',
+    dynamic: false,
+  },
+  {
+    name: 'group.share.heartbeat.interval.ms',
+    field: 'groupShareHeartbeatIntervalMs',
+    type: 'int',
+    defaultValue: 5000,
+    minimum: 1,
+    documentation: 'How often a share-group member is told to send ShareGroupHeartbeat.',
+    dynamic: false,
+  },
 ] as const satisfies readonly BrokerSettingDefinition[];
 
 export const brokerConfigDefinitions: ReadonlyMap<string, BrokerSettingDefinition> = new Map(

@@ -30,6 +30,7 @@ import {
 import { TransactionStateCache } from './transaction-state-cache.js';
 
 import { TRANSACTION_STATE_TOPIC_NAME } from './ports.js';
+import { deadline } from '../../util/deadline.js';
 
 export {
   TRANSACTION_STATE_TOPIC_NAME,
@@ -571,6 +572,10 @@ export class TransactionCoordinator {
         if (this.ports.partitionExists(topic, partition)) partitions.push({ topic, partition });
       }
     }
+    const markersWait = deadline(
+      this.config.transactionMarkersTimeoutMs ?? TRANSACTION_MARKERS_TIMEOUT_MS,
+      loaded.unloaded.signal,
+    );
     try {
       await this.ports.writeMarkers(
         {
@@ -580,16 +585,13 @@ export class TransactionCoordinator {
           committed,
           partitions,
         },
-        AbortSignal.any([
-          loaded.unloaded.signal,
-          AbortSignal.timeout(
-            this.config.transactionMarkersTimeoutMs ?? TRANSACTION_MARKERS_TIMEOUT_MS,
-          ),
-        ]),
+        markersWait.signal,
       );
     } catch (error) {
       if (loaded.unloaded.signal.aborted) throw new HandedOverError();
       throw error;
+    } finally {
+      markersWait.clear();
     }
     if (committed) {
       // Every group's commit is issued at once (they share the offsets topic's fsyncs); all of

@@ -287,6 +287,51 @@ const guards: ReadonlyMap<number, Guard> = new Map<number, Guard>([
       }));
     },
   ],
+  // Share groups (KIP-932): READ on the group; ShareFetch and ShareAcknowledge also READ on
+  // every topic they name (refused whole here, where Kafka answers per partition).
+  [
+    ApiKey.ShareGroupHeartbeat,
+    (request, checks) => {
+      if (!checks.group(AclOperation.READ, request.groupId))
+        return deny(ErrorCode.GROUP_AUTHORIZATION_FAILED);
+      const topics: string[] = request.subscribedTopicNames ?? [];
+      return topics.every((name) => checks.topic(AclOperation.DESCRIBE, name))
+        ? allow
+        : deny(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
+    },
+  ],
+  ...([ApiKey.ShareFetch, ApiKey.ShareAcknowledge] as const).map((apiKey): [number, Guard] => [
+    apiKey,
+    (request, checks) => {
+      if (!checks.group(AclOperation.READ, request.groupId ?? ''))
+        return deny(ErrorCode.GROUP_AUTHORIZATION_FAILED);
+      const readable = (request.topics as Array<{ topicId: Buffer }>).every((topic) => {
+        const name = checks.dependencies.topicNameById(topic.topicId);
+        return name === undefined || checks.topic(AclOperation.READ, name);
+      });
+      return readable ? allow : deny(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
+    },
+  ]),
+  [
+    ApiKey.DescribeShareGroupOffsets,
+    single(
+      (request, checks) =>
+        (request.groups as Array<{ groupId: string }>).every((group) =>
+          checks.group(AclOperation.DESCRIBE, group.groupId),
+        ),
+      ErrorCode.GROUP_AUTHORIZATION_FAILED,
+    ),
+  ],
+  [
+    ApiKey.ShareGroupDescribe,
+    single(
+      (request, checks) =>
+        (request.groupIds as string[]).every((groupId) =>
+          checks.group(AclOperation.DESCRIBE, groupId),
+        ),
+      ErrorCode.GROUP_AUTHORIZATION_FAILED,
+    ),
+  ],
   ...([ApiKey.JoinGroup, ApiKey.SyncGroup, ApiKey.Heartbeat, ApiKey.LeaveGroup] as const).map(
     (apiKey): [number, Guard] => [
       apiKey,
