@@ -19,6 +19,7 @@ import {
 } from '../helpers/sasl.js';
 import { temporaryDirectory } from '../helpers/temporary-directory.js';
 import { makeTestCertificates } from './certificates.js';
+import { makeSigningKey, signToken, testIssuer, writeJwks } from './tokens.js';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -204,4 +205,42 @@ test('listener.name.<listener>.<mechanism>.connections.max.reauth.ms sets the se
   };
   assert.equal(await plainLifetimeOn('PARTNERS'), 5000n);
   assert.equal(await plainLifetimeOn('SASL_PLAINTEXT'), 60000n);
+});
+
+test('two OAUTHBEARER listeners check the audience their listener.name settings name, with kafkajs', async (t) => {
+  const directory = temporaryDirectory(t);
+  const key = makeSigningKey('listener-key', 'RS256');
+  const mechanisms = 'OAUTHBEARER';
+  const broker = await startBroker({
+    listeners: 'PLAINTEXT://127.0.0.1:0,EMPLOYEES://127.0.0.1:0,PARTNERS://127.0.0.1:0',
+    settings: {
+      'listener.security.protocol.map':
+        'PLAINTEXT:PLAINTEXT,EMPLOYEES:SASL_PLAINTEXT,PARTNERS:SASL_PLAINTEXT',
+      'listener.name.employees.sasl.enabled.mechanisms': mechanisms,
+      'listener.name.partners.sasl.enabled.mechanisms': mechanisms,
+      'sasl.oauthbearer.jwks.endpoint.url': writeJwks(directory, [key]),
+      'sasl.oauthbearer.expected.issuer': testIssuer,
+      // The mechanism-prefixed form on one listener, the listener-wide form on the other.
+      'listener.name.employees.oauthbearer.sasl.oauthbearer.expected.audience': 'employees',
+      'listener.name.partners.sasl.oauthbearer.expected.audience': 'partners',
+      'connection.failed.authentication.delay.ms': 0,
+    },
+  });
+  t.after(() => broker.stop());
+  const listTopicsWith = async (listener: string, audience: string) => {
+    const { token } = signToken(key, { audience });
+    const admin = kafkajsClient(listenerAddress(broker, listener), {
+      sasl: { mechanism: 'oauthbearer', oauthBearerProvider: async () => ({ value: token }) },
+    }).admin();
+    await admin.connect();
+    try {
+      return await admin.listTopics();
+    } finally {
+      await admin.disconnect();
+    }
+  };
+  await listTopicsWith('EMPLOYEES', 'employees');
+  await listTopicsWith('PARTNERS', 'partners');
+  await assert.rejects(listTopicsWith('EMPLOYEES', 'partners'), /invalid_token|SASL/i);
+  await assert.rejects(listTopicsWith('PARTNERS', 'employees'), /invalid_token|SASL/i);
 });
