@@ -32,8 +32,12 @@ function fixture() {
     (_topic, _partition, epoch) => takenUp === epoch,
     (_topic, _partition, timeoutMs) =>
       new Promise<void>((resolve) => {
-        waiters.push(resolve);
-        setTimeout(resolve, timeoutMs).unref();
+        const done = (): void => {
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(done, timeoutMs);
+        waiters.push(done);
       }),
   );
   const changeTerm = (): void => {
