@@ -115,5 +115,19 @@ export default tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },
+  {
+    files: ['src/**/*.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        {
+          object: 'AbortSignal',
+          property: 'any',
+          message:
+            'On Node 20 a timeout inside AbortSignal.any can be garbage-collected and never fire: use deadline() from src/util/deadline.ts',
+        },
+      ],
+    },
+  },
   ...layerRules,
 );

@@ -8,7 +8,8 @@
 // and the consumer protocol's data types). The repository keeps no copy of them. FILE is Kafka's
 // error table as tab-separated rows `code name message` under a header row (from
 // clients/src/main/java/org/apache/kafka/common/protocol/Errors.java); without --errors the
-// committed generated/errors.ts is kept as it is. The output is a pure function of those files:
+// committed generated/errors.ts is kept as it is. Messages defined in scripts/protocol-definitions/
+// (this project's own, for APIs newer than the reference checkout) replace DIR's. The output is a pure function of those files:
 // no timestamps, sorted inputs, and none of the definitions' `about` texts. Each struct gets a
 // decoder and an encoder that branch on the version with plain `if`s; nothing interprets a
 // schema at run time.
@@ -58,6 +59,20 @@ function readMessage(path: string): JsonMessage {
     .filter((line) => !line.trimStart().startsWith('//'))
     .join('\n');
   return JSON.parse(text) as JsonMessage;
+}
+
+/**
+ * scripts/protocol-definitions/*.json: messages the reference checkout lacks or has only in an
+ * older shape (the share-group APIs of Kafka 4.2), written for this project in the same format,
+ * each file an array of messages. See the README there.
+ */
+function readOwnDefinitions(): JsonMessage[] {
+  const directory = join(repositoryRoot, 'scripts', 'protocol-definitions');
+  if (!existsSync(directory)) return [];
+  return readdirSync(directory)
+    .filter((file) => file.endsWith('.json'))
+    .sort()
+    .flatMap((file) => JSON.parse(readFileSync(join(directory, file), 'utf8')) as JsonMessage[]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1004,6 +1019,8 @@ function generate(messageDirectory: string, errorsPath: string | null): Map<stri
     const json = readMessage(join(messageDirectory, file));
     jsonByName.set(json.name, json);
   }
+  // The project's own definitions replace the reference checkout's of the same name.
+  for (const json of readOwnDefinitions()) jsonByName.set(json.name, json);
 
   const pairs: ApiPair[] = [];
   for (const json of jsonByName.values()) {

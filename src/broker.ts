@@ -20,6 +20,7 @@ import {
 } from './config/broker-config.js';
 import { ConfigError, ConfigErrorCode } from './config/errors.js';
 import { formatHostPort } from './config/listeners.js';
+import { listenerSetting } from './config/listener-settings.js';
 import { parseTopicConfigs, topicLogConfig } from './config/topic-config.js';
 import { GroupCoordinator } from './coordinator/group/group-coordinator.js';
 import { OFFSETS_TOPIC_NAME } from './coordinator/group/ports.js';
@@ -72,10 +73,14 @@ import { createSaslHandshakeHandler } from './handlers/sasl-handshake.js';
 import { createSaslAuthenticateHandler } from './handlers/sasl-authenticate.js';
 import { createDescribeUserScramCredentialsHandler } from './handlers/describe-user-scram-credentials.js';
 import { createAlterUserScramCredentialsHandler } from './handlers/alter-user-scram-credentials.js';
-import { listenerSecurityFromConfig, oauthBearerFromConfig } from './security/broker-security.js';
+import {
+  type BrokerSecuritySettings,
+  type ListenerOAuthBearer,
+  listenerSecurityFromConfig,
+  oauthBearerFromConfig,
+} from './security/broker-security.js';
 import { AuditRequests, FileAuditLog } from './security/audit-log.js';
 import { JwksError } from './security/jwks.js';
-import type { OAuthBearerSettings } from './security/oauthbearer.js';
 import { TlsConfigurationError } from './security/tls-context.js';
 import { LocalCredentialStore } from './security/credential-store.js';
 import { type AclStore, LocalAclStore } from './security/acl-store.js';
@@ -91,9 +96,16 @@ import { ClientQuotas } from './quota/client-quotas.js';
 import { StorageQuotas, parseStorageQuotas } from './quota/storage-quotas.js';
 import { createSyncGroupHandler } from './handlers/sync-group.js';
 import { type HttpDoor, type HttpRoute, jsonAnswer, startHttpDoor } from './http/http-server.js';
+import { httpAccess, openHttpAccess } from './http/http-access.js';
 import { type PushApi, createPushApi } from './http/push-api.js';
 import { SHARE_STATE_TOPIC_NAME, ShareEngine } from './share/share-engine.js';
 import { writeRecords } from './share/record-writer.js';
+import { ShareGroups } from './share/kafka/share-groups.js';
+import { createShareAcknowledgeHandler } from './share/kafka/share-acknowledge.js';
+import { createShareFetchHandler } from './share/kafka/share-fetch.js';
+import { createDescribeShareGroupOffsetsHandler } from './share/kafka/describe-share-group-offsets.js';
+import { createShareGroupDescribeHandler } from './share/kafka/share-group-describe.js';
+import { createShareGroupHeartbeatHandler } from './share/kafka/share-group-heartbeat.js';
 import { consoleApi } from './http/console-api.js';
 import { consoleStaticRoutes } from './http/console-static.js';
 import { LocalMetadataStore, type TopicMetadata } from './metadata/metadata-store.js';
@@ -337,7 +349,7 @@ async function assemble(
   let markerSender: TransactionMarkerSender | null = null;
   let shareEngine: ShareEngine | undefined;
   let pushApi: PushApi | undefined;
-  let oauthBearer: OAuthBearerSettings | null = null;
+  let oauthBearer: ListenerOAuthBearer | null = null;
   // The audit log (audit.log.file): admin actions and authentication failures, one JSON line
   // each. Anything that decides access (the authorizer) records through this port too.
   // With audit.log.topic, lines are also produced there once the topic is open (see below).
@@ -458,10 +470,10 @@ async function assemble(
         replicationTimeoutMs: config.offsetsCommitTimeoutMs,
       });
     }
-    // Shared subscriptions (push delivery, issue 12): only with an HTTP door, their one door;
-    // not yet in cluster mode (the engine reads local partitions and ignores leadership).
+    // Shared subscriptions (push delivery, issue 12): only with one of their doors, the HTTP
+    // door or KIP-932 share groups (group.share.enable); not yet in cluster mode (the engine reads local partitions and ignores leadership).
     const shareStateTopic =
-      httpDoor === undefined || cluster !== null
+      (httpDoor === undefined && !config.groupShareEnable) || cluster !== null
         ? null
         : await openInternalTopic(localInternalTopicPorts, {
             name: SHARE_STATE_TOPIC_NAME,
@@ -548,6 +560,7 @@ async function assemble(
     await coordinator.start();
     const groupCoordinatorForDeletes = coordinator;
     replicas.onTopicDeleted((topic) => groupCoordinatorForDeletes.deleteOffsetsOfTopics([topic]));
+    if (observed !== null) replicas.onTopicDeleted((topic) => observed.metrics.topicDeleted(topic));
 
     const storageQuotas = new StorageQuotas(
       parseStorageQuotas(config.storageQuotaTopicPrefixes ?? ''),
@@ -720,7 +733,12 @@ async function assemble(
         : (cluster.store.topics().get(topic)?.partitions.length ?? 0) > partition;
     // Markers are appended by each partition's leader, as a produce with acks=all; in cluster
     // mode the coordinator sends them there (marker-sender.ts), on one broker it appends them.
-    const markerAppendPorts: MarkerAppendPorts = { replicas, leadership, minInsyncReplicasOf };
+    const markerAppendPorts: MarkerAppendPorts = {
+      replicas,
+      leadership,
+      minInsyncReplicasOf,
+      replicationTimeoutMs: config.requestTimeoutMs,
+    };
     markerSender =
       cluster === null
         ? null
@@ -730,6 +748,7 @@ async function assemble(
             connector: interBrokerConnector(cluster.store, interBrokerSettings(config)),
             appendLocally: (topic, partition, batch) =>
               appendMarkerAsLeader(markerAppendPorts, topic, partition, batch),
+            requestTimeoutMs: config.requestTimeoutMs,
             log: (message) => componentLogger(logger, 'transactions').warn(message),
           });
     const runningMarkerSender = markerSender;
@@ -765,6 +784,7 @@ async function assemble(
         },
         removeExpiredTransactionalIdsIntervalMs:
           config.transactionRemoveExpiredTransactionCleanupIntervalMs,
+        transactionMarkersTimeoutMs: config.transactionMarkersTimeoutMs,
       },
     );
     await transactionCoordinator.start();
@@ -838,24 +858,54 @@ async function assemble(
       .register(createDescribeAclsHandler(aclStore))
       .register(createCreateAclsHandler(aclStore))
       .register(createDeleteAclsHandler(aclStore));
+    // KIP-932 share groups, the engine's Kafka door: listed in ApiVersions only when enabled.
+    const shareGroups =
+      shareStateTopic === null || !config.groupShareEnable
+        ? null
+        : new ShareGroups({
+            engine: () => shareEngine,
+            replicas,
+            sessionTimeoutMs: config.groupShareSessionTimeoutMs,
+            heartbeatIntervalMs: config.groupShareHeartbeatIntervalMs,
+            lockDurationMs: config.shareRecordLockDurationMs,
+          });
+    if (shareGroups !== null) {
+      registry
+        .register(createShareGroupHeartbeatHandler(shareGroups))
+        .register(createShareGroupDescribeHandler(shareGroups, replicas))
+        .register(createShareFetchHandler(shareGroups, config.nodeId))
+        .register(createShareAcknowledgeHandler(shareGroups, config.nodeId))
+        .register(createDescribeShareGroupOffsetsHandler(shareGroups, replicas));
+    }
     registry.register(createApiVersionsHandler(registry));
-    const authorizedHandlers =
+    const authorizer =
       aclStore === null
+        ? null
+        : new Authorizer(
+            {
+              superUsers: parseSuperUsers(config.superUsers),
+              allowEveryoneIfNoAclFound: config.allowEveryoneIfNoAclFound,
+            },
+            aclStore,
+          );
+    // The HTTP side (push API, console) checks the same ACLs, for callers authenticated with
+    // HTTP Basic against the same credentials.
+    const access =
+      authorizer === null
+        ? openHttpAccess
+        : httpAccess(credentials, authorizer, auditLog ?? undefined);
+    httpDoor?.useAccess(access);
+    const authorizedHandlers =
+      authorizer === null
         ? registry
         : authorizedRegistry(registry, {
-            authorizer: new Authorizer(
-              {
-                superUsers: parseSuperUsers(config.superUsers),
-                allowEveryoneIfNoAclFound: config.allowEveryoneIfNoAclFound,
-              },
-              aclStore,
-            ),
+            authorizer,
             topicNameById: (topicId) => replicas.topicById(topicId)?.metadata.name,
             topicExists: (name) => replicas.topic(name) !== undefined,
           });
     const servedRegistry = auditedRegistry(authorizedHandlers, componentLogger(logger, 'admin'));
 
-    if (shareStateTopic !== null && httpDoor !== undefined) {
+    if (shareStateTopic !== null) {
       const log = (message: string, error: unknown): void =>
         logger.error(message, { error: error instanceof Error ? error.message : String(error) });
       shareEngine = new ShareEngine(shareStateTopic, replicas, {
@@ -865,12 +915,17 @@ async function assemble(
         log,
       });
       await shareEngine.start();
-      pushApi = createPushApi({ engine: shareEngine, replicas, log });
+    }
+    if (shareEngine !== undefined && httpDoor !== undefined) {
+      const log = (message: string, error: unknown): void =>
+        logger.error(message, { error: error instanceof Error ? error.message : String(error) });
+      pushApi = createPushApi({ engine: shareEngine, replicas, log, access });
       const runningPushApi = pushApi;
       httpDoor.mount(
         '/v1/',
-        (request, response, url) => runningPushApi.handle(request, response, url),
-        (request, socket, head, url) => runningPushApi.upgrade(request, socket, head, url),
+        (request, response, url, caller) => runningPushApi.handle(request, response, url, caller),
+        (request, socket, head, url, caller) =>
+          runningPushApi.upgrade(request, socket, head, url, caller),
       );
     }
 
@@ -893,6 +948,7 @@ async function assemble(
       requestLog: new RequestLog({
         logger: componentLogger(logger, 'request'),
         allRequests: config.requestLogEnabled,
+        sampleRate: config.requestLogSampleRate,
         slowMs: config.requestLogSlowMs,
       }),
       security: listenerSecurity(config, credentials, oauthBearer),
@@ -929,6 +985,7 @@ async function assemble(
       replicas,
       groups: coordinator,
       writesEnabled: config.consoleWritesEnabled,
+      access,
     });
     const advertisedAddressList = advertisedAddresses(config, server.listeners);
     advertised = advertisedAddressList.map((address) => ({
@@ -996,10 +1053,11 @@ async function assemble(
           runningTransactionCoordinator.close();
           runningMarkerSender?.close();
           await runningServer.stop();
-          runningOAuthBearer?.keys.close();
+          runningOAuthBearer?.close();
           auditLog?.close();
           runningPushApi?.close();
           runningShareEngine?.close();
+          shareGroups?.close();
           // Producer state snapshots, so the next start need not replay the active segments.
           await Promise.all([
             ...replicas
@@ -1023,7 +1081,7 @@ async function assemble(
     await etcdAcls?.close().catch(() => undefined);
     await cluster?.leave().catch(() => undefined);
     await server?.stop().catch(() => undefined);
-    oauthBearer?.keys.close();
+    oauthBearer?.close();
     auditLog?.close();
     coordinator?.close();
     transactionCoordinator?.close();
@@ -1187,13 +1245,21 @@ async function openAuditTopic(
   };
 }
 
+/** The security settings of each listener, listener.name.* values applied. */
+function securitySettings(config: BrokerConfig): BrokerSecuritySettings {
+  return {
+    listenerSecurityProtocols: config.listenerSecurityProtocols,
+    setting: (listener, name, mechanism) => listenerSetting(config, listener, name, mechanism),
+  };
+}
+
 /** OAUTHBEARER's token checks; a JWKS that cannot be read at start is a configuration error. */
 async function oauthBearerSettings(
   config: BrokerConfig,
   warn: (message: string) => void,
-): Promise<OAuthBearerSettings | null> {
+): Promise<ListenerOAuthBearer> {
   try {
-    return await oauthBearerFromConfig(config, warn);
+    return await oauthBearerFromConfig(securitySettings(config), warn);
   } catch (error) {
     if (!(error instanceof JwksError)) throw error;
     throw new ConfigError(
@@ -1208,10 +1274,10 @@ async function oauthBearerSettings(
 function listenerSecurity(
   config: BrokerConfig,
   credentials: LocalCredentialStore,
-  oauthBearer: OAuthBearerSettings | null,
+  oauthBearer: ListenerOAuthBearer | null,
 ): ReturnType<typeof listenerSecurityFromConfig> {
   try {
-    return listenerSecurityFromConfig(config, credentials, oauthBearer);
+    return listenerSecurityFromConfig(securitySettings(config), credentials, oauthBearer);
   } catch (error) {
     if (!(error instanceof TlsConfigurationError)) throw error;
     throw new ConfigError(ConfigErrorCode.INVALID_VALUE, error.message, 'ssl.keystore.location');

@@ -8,6 +8,7 @@ import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { KafkaConnection } from '../client/kafka-connection.js';
 import type { SaslCredentials, SaslMechanism } from '../client/sasl-client.js';
 import { type BrokerConfig, parseJaasCredentials } from '../config/broker-config.js';
+import { listenerSetting } from '../config/listener-settings.js';
 import { type ClusterView, endpointOn } from '../metadata/cluster-metadata.js';
 import { usesSasl, usesTls } from '../security/listener-security.js';
 
@@ -28,26 +29,32 @@ export interface InterBrokerSettings {
 export function interBrokerSettings(config: BrokerConfig): InterBrokerSettings {
   const listenerName = config.interBrokerListenerName ?? config.advertisedListeners[0]!.name;
   const protocol = config.listenerSecurityProtocols.get(listenerName) ?? 'PLAINTEXT';
+  // The listener's own values where listener.name.<listener>.* sets them.
+  const mechanism = config.saslMechanismInterBrokerProtocol;
+  const setting = (name: string) => listenerSetting(config, listenerName, name, mechanism);
   let tls: TlsConnectionOptions | undefined;
   if (usesTls(protocol)) {
+    const keystoreLocation = setting('ssl.keystore.location') as string | null;
+    const truststoreLocation = setting('ssl.truststore.location') as string | null;
+    const keyPassword = setting('ssl.key.password') as string | null;
     const keystore =
-      config.sslClientAuth !== 'none' && config.sslKeystoreLocation !== null
-        ? readFileSync(config.sslKeystoreLocation)
+      setting('ssl.client.auth') !== 'none' && keystoreLocation !== null
+        ? readFileSync(keystoreLocation)
         : undefined;
     tls = {
-      ...(config.sslTruststoreLocation === null
-        ? {}
-        : { ca: readFileSync(config.sslTruststoreLocation) }),
+      ...(truststoreLocation === null ? {} : { ca: readFileSync(truststoreLocation) }),
       ...(keystore === undefined
         ? {}
         : {
             cert: keystore,
             key: keystore,
-            ...(config.sslKeyPassword === null ? {} : { passphrase: config.sslKeyPassword }),
+            ...(keyPassword === null ? {} : { passphrase: keyPassword }),
           }),
     };
   }
-  const identity = usesSasl(protocol) ? parseJaasCredentials(config.saslJaasConfig) : null;
+  const identity = usesSasl(protocol)
+    ? parseJaasCredentials(setting('sasl.jaas.config') as string | null)
+    : null;
   return {
     listenerName,
     ...(tls === undefined ? {} : { tls }),
@@ -55,7 +62,7 @@ export function interBrokerSettings(config: BrokerConfig): InterBrokerSettings {
       ? {}
       : {
           sasl: {
-            mechanism: config.saslMechanismInterBrokerProtocol as SaslMechanism,
+            mechanism: mechanism as SaslMechanism,
             ...identity,
           },
         }),

@@ -10,7 +10,10 @@
 // value carries the leader and leader epoch unchanged. Once etcd has the new ISR, the view's
 // watch brings it to the replica fetcher, which installs it in the partition's ReplicaState
 // (Partition.updateReplicaAssignment): the leader acts on an ISR only once etcd holds it, so a
-// shrink never lowers the high watermark's bar before the cluster agrees on it.
+// shrink never lowers the high watermark's bar before the cluster agrees on it. An expansion
+// raises the bar at once (ReplicaState.expectIsrMembers, before the write): etcd may take the
+// write while this leader, cut off, never hears of it, and the controller may then elect a
+// follower the leader did not yet wait for.
 //
 // Produce never waits on any of this: a produce waits for the high watermark, which a shrink
 // (installed from the view) lets move on.
@@ -74,6 +77,11 @@ export class IsrManager {
         if (state === undefined || state.leader !== this.options.brokerId) continue;
         const isr = this.nextIsr(topic.name, index, state);
         if (isr === null) continue;
+        const joining = isr.filter((brokerId) => !state.isr.includes(brokerId));
+        if (joining.length > 0)
+          this.options
+            .partition(topic.name, index)
+            ?.replicaState?.expectIsrMembers(joining, state.partitionEpoch);
         try {
           await this.options.writePartitionState(topic.name, index, state.partitionEpoch, {
             leader: state.leader,

@@ -8,15 +8,23 @@
 //        ▲                            └─► broker 2:     WriteTxnMarkers v1 ─► appendMarkerAsLeader
 //        │                                              (one request for all its partitions)
 //        └── retry what answered NOT_LEADER_OR_FOLLOWER, NOT_ENOUGH_REPLICAS, a timeout, a lost
-//            connection... after RETRY_BACKOFF_MS, asking the view again for each leader
+//            connection... after a backoff (100 ms doubling to 1 s), asking the view again for
+//            each leader
 //
 // A leader appends a marker as a produce with acks=all would be: in its leader epoch, refused
 // below min.insync.replicas, and answered only once the high watermark passes it, so a leader
 // change cannot lose an acknowledged marker, and the last stable offset moves on every replica as
 // the high watermark carries it there. `write` resolves once every partition acknowledged its
 // marker (or left the view: its topic was deleted); it rejects when its signal aborts (the
-// coordinator gave up waiting, or lost the transaction's state partition) or when a leader
-// refuses the marker for good (ClusterError MARKER_REFUSED: a fenced producer epoch, say).
+// coordinator gave up waiting, transaction.markers.timeout.ms, or lost the transaction's state
+// partition) or when a leader refuses the marker for good (ClusterError MARKER_REFUSED: a fenced
+// producer epoch, or a coordinator epoch older than that of the producer's last marker in the
+// partition: this coordinator was replaced).
+//
+// Timeouts follow Kafka's request.timeout.ms: a leader waits that long for its ISR before
+// answering REQUEST_TIMED_OUT, and the sender waits a second more for the answer before it drops
+// the connection (a stalled leader: SIGSTOP, a lost network) and asks the view again, so one slow
+// leader never holds a write until its signal aborts.
 //
 // Owned by the broker in cluster mode (the transaction coordinator's `writeMarkers` port). One
 // connection per leader broker, on the inter-broker listener (inter-broker-connection.ts), shared
@@ -33,13 +41,19 @@ import type { ReplicaManager } from '../replica/replica-manager.js';
 import { ClusterError, ClusterErrorCode } from './errors.js';
 import type { InterBrokerConnector } from './inter-broker-connection.js';
 import type { PartitionLeadership } from './partition-leadership.js';
+import { deadline } from '../util/deadline.js';
 
 /** WriteTxnMarkers v1: the flexible version (KIP-482); Brook serves 0-1. */
 const WRITE_TXN_MARKERS_VERSION = 1;
-/** Before asking the view again for the leaders that did not take a marker (retry.backoff.ms). */
+/**
+ * Before asking the view again for the leaders that did not take a marker: Kafka's client
+ * defaults retry.backoff.ms and retry.backoff.max.ms (KIP-580), doubling from one to the other,
+ * so a failover costs a few quick retries and a long outage one attempt a second.
+ */
 const RETRY_BACKOFF_MS = 100;
-/** How long a leader waits for its ISR to reach a marker before answering REQUEST_TIMED_OUT. */
-export const MARKER_REPLICATION_TIMEOUT_MS = 10_000;
+const RETRY_BACKOFF_MAX_MS = 1_000;
+/** How much longer than request.timeout.ms the sender waits, so the leader's own timeout answers first. */
+const ANSWER_GRACE_MS = 1_000;
 
 /** One partition that takes a marker. */
 export interface MarkerPartition {
@@ -90,8 +104,8 @@ export interface MarkerAppendPorts {
   readonly leadership?: PartitionLeadership;
   /** A topic's effective min.insync.replicas; asked only for a replicated partition. */
   minInsyncReplicasOf?(topic: string): number;
-  /** Defaults to MARKER_REPLICATION_TIMEOUT_MS. */
-  readonly replicationTimeoutMs?: number;
+  /** request.timeout.ms: how long a replicated partition waits for its ISR to reach the marker. */
+  readonly replicationTimeoutMs: number;
 }
 
 /**
@@ -124,10 +138,12 @@ export async function appendMarkerAsLeader(
     return storageErrorCodeOf(error);
   }
   if (term === null) return ErrorCode.NONE;
-  const timeoutMs = ports.replicationTimeoutMs ?? MARKER_REPLICATION_TIMEOUT_MS;
   try {
     if (partition.replicaState !== term) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
-    await partition.waitForHighWatermark(lastOffset + 1, AbortSignal.timeout(timeoutMs));
+    await partition.waitForHighWatermark(
+      lastOffset + 1,
+      AbortSignal.timeout(ports.replicationTimeoutMs),
+    );
     return ErrorCode.NONE;
   } catch {
     return partition.replicaState !== term
@@ -153,6 +169,8 @@ export interface TransactionMarkerSenderOptions {
   readonly connector: InterBrokerConnector;
   /** This broker's own append as leader (appendMarkerAsLeader with its ports). */
   appendLocally(topic: string, partition: number, batch: Buffer): Promise<number>;
+  /** request.timeout.ms: how long a leader may take to answer (plus ANSWER_GRACE_MS). */
+  readonly requestTimeoutMs: number;
   readonly log?: (message: string) => void;
 }
 
@@ -171,6 +189,7 @@ export class TransactionMarkerSender {
     const batch = await buildMarkerBatch(markers, Date.now());
     let pending = [...markers.partitions];
     let reported = false;
+    let backoffMs = RETRY_BACKOFF_MS;
     for (;;) {
       signal.throwIfAborted();
       if (this.closed) throw new Error('the transaction marker sender is closed');
@@ -229,7 +248,8 @@ export class TransactionMarkerSender {
       }
       pending = retry;
       if (pending.length === 0) return;
-      await backoff(RETRY_BACKOFF_MS, signal);
+      await backoff(backoffMs, signal);
+      backoffMs = Math.min(backoffMs * 2, RETRY_BACKOFF_MAX_MS);
     }
   }
 
@@ -265,8 +285,12 @@ export class TransactionMarkerSender {
       if (list === undefined) topics.set(topic, [partition]);
       else list.push(partition);
     }
+    const { signal: answered, clear } = deadline(
+      this.options.requestTimeoutMs + ANSWER_GRACE_MS,
+      signal,
+    );
     try {
-      const connection = await connecting;
+      const connection = await untilAborted(connecting, answered);
       const response = await untilAborted(
         connection.request<WriteTxnMarkersResponse>(
           ApiKey.WriteTxnMarkers,
@@ -283,7 +307,7 @@ export class TransactionMarkerSender {
             ],
           },
         ),
-        signal,
+        answered,
       );
       const codes = new Map<string, number>();
       for (const topic of response.markers[0]?.topics ?? [])
@@ -300,6 +324,8 @@ export class TransactionMarkerSender {
       connecting.then((open) => open.close()).catch(() => undefined);
       this.options.log?.(`WriteTxnMarkers to broker ${leader} failed: ${String(error)}`);
       return targets.map(() => ErrorCode.NETWORK_EXCEPTION);
+    } finally {
+      clear();
     }
   }
 }

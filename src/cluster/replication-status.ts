@@ -26,6 +26,7 @@ export function clusterReplication(sources: ClusterReplicationSources): Replicat
   const controller = view.controller();
   const activeController = controller !== null && controller.brokerId === brokerId;
   const liveBrokers = view.brokers();
+  const now = Date.now();
   let partitions = 0;
   let leaders = 0;
   let underReplicated = 0;
@@ -55,9 +56,22 @@ export function clusterReplication(sources: ClusterReplicationSources): Replicat
       const logEndOffset = partition.logEndOffset;
       for (const follower of state.replicas) {
         if (follower === brokerId) continue;
-        const fetchOffset = replication.follower(follower)?.fetchOffset ?? -1;
+        const known = replication.follower(follower);
+        const fetchOffset = known?.fetchOffset ?? -1;
         const lagRecords = Math.max(0, logEndOffset - Math.max(0, fetchOffset));
-        followerLags.push({ topic: topic.name, partition: index, follower, lagRecords });
+        // Kafka's replica.lag.time.max.ms notion: caught up now, or for how long it has not been
+        // (the replica state stamps its times with Date.now).
+        const lagSeconds =
+          known === undefined || lagRecords === 0
+            ? 0
+            : Math.max(0, now - known.lastCaughtUpTimeMs) / 1000;
+        followerLags.push({
+          topic: topic.name,
+          partition: index,
+          follower,
+          lagRecords,
+          lagSeconds,
+        });
       }
     }
   }

@@ -37,6 +37,18 @@ export interface StartClusterOptions {
   readonly host?: string;
   /** Broker settings by Kafka name, given to every broker as flags. */
   readonly settings?: Readonly<Record<string, string | number | boolean>>;
+  /**
+   * Settings for one broker, given after every other flag so they win (a later flag replaces an
+   * earlier one): a second listener, or etcd.endpoints through a proxy, as the fault tests use to
+   * cut one broker's links. Asked once per broker before its first start; restarts reuse it.
+   */
+  readonly brokerSettings?: (broker: {
+    readonly id: number;
+    readonly host: string;
+    /** The port of the broker's PLAINTEXT listener, the one in `bootstrapServers`. */
+    readonly port: number;
+    readonly etcdEndpoint: string;
+  }) => Readonly<Record<string, string | number | boolean>>;
   /** Node options for each broker process (a preload), placed before the CLI. */
   readonly nodeArgs?: readonly string[];
   /** Extra environment variables for each broker process. */
@@ -285,6 +297,9 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
         '--listeners',
         `PLAINTEXT://${host}:${port}`,
         ...settingFlags(options.settings ?? {}),
+        ...settingFlags(
+          options.brokerSettings?.({ id, host, port, etcdEndpoint: etcd.endpoint }) ?? {},
+        ),
       ];
       children.push(new BrokerChild(id, host, port, logDir, command, options, cli.cwd));
     }

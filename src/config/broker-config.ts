@@ -13,6 +13,13 @@ import { ConfigError, ConfigErrorCode } from './errors.js';
 import { assert } from '../util/assert.js';
 import { type ListenerAddress, parseListeners } from './listeners.js';
 import {
+  type ListenerOverrides,
+  isListenerSettingName,
+  listenerSetting,
+  listenerSettingName,
+  parseListenerSettingKey,
+} from './listener-settings.js';
+import {
   type SecurityProtocol,
   isSecurityProtocol,
   usesSasl,
@@ -74,6 +81,11 @@ export interface BrokerConfig extends BrokerSettingFields {
   readonly httpListeners: readonly ListenerAddress[];
   /** Each of `listeners` by name with its security protocol (listener.security.protocol.map). */
   readonly listenerSecurityProtocols: ReadonlyMap<string, SecurityProtocol>;
+  /**
+   * listener.name.<listener>.[<mechanism>.]<setting> values, per upper-cased listener, keyed by
+   * `setting` or `mechanism.setting`; read them through listenerSetting or listenerView.
+   */
+  readonly listenerOverrides: ListenerOverrides;
   /** broker.id when set (it must then agree with an explicitly set node.id), else node.id. */
   readonly nodeId: number;
   /** offsets.retention.minutes in milliseconds. */
@@ -176,9 +188,34 @@ export function resolveBrokerConfig(
     dynamicBroker: new Map<string, ResolvedSetting>(),
   };
   let controllerListenerNames: string[] = [];
+  const listenerOverrides: ListenerOverrideEntry[] = [];
   for (const layer of ordered) {
-    for (const [name, raw, origin] of layer.entries) {
-      const definition = brokerConfigDefinitions.get(name);
+    for (const [givenName, raw, origin] of layer.entries) {
+      let name = givenName;
+      let definition = brokerConfigDefinitions.get(name);
+      if (definition === undefined && isListenerSettingName(name)) {
+        // listener.name.<listener>.[<mechanism>.]<setting>: parsed as the setting it overrides.
+        let key;
+        try {
+          key = parseListenerSettingKey(name);
+        } catch (error) {
+          if (!(error instanceof ConfigError)) throw error;
+          throw new ConfigError(error.code, `${error.message} (from ${origin})`, name);
+        }
+        name = listenerSettingName(key);
+        definition = brokerConfigDefinitions.get(key.setting)!;
+        let value: ConfigValue;
+        try {
+          value = parseConfigValue(definition, raw);
+        } catch (error) {
+          if (!(error instanceof ConfigError)) throw error;
+          throw new ConfigError(error.code, `${error.message} (in ${name}, from ${origin})`, name);
+        }
+        const resolved = { value, source: layer.source, origin };
+        listenerOverrides.push({ key, name, resolved });
+        layerValuesByName.static.set(name, resolved);
+        continue;
+      }
       if (name === CONTROLLER_LISTENER_NAMES) {
         // Not a Brook setting, but it says which of `listeners` are KRaft controller listeners,
         // which Brook (no controller quorum) must not serve to clients.
@@ -221,7 +258,20 @@ export function resolveBrokerConfig(
       layerValues.set(name, resolved);
     }
   }
-  return buildBrokerConfig(settings, layerValuesByName, controllerListenerNames, warnings);
+  return buildBrokerConfig(
+    settings,
+    layerValuesByName,
+    controllerListenerNames,
+    listenerOverrides,
+    warnings,
+  );
+}
+
+interface ListenerOverrideEntry {
+  readonly key: ReturnType<typeof parseListenerSettingKey>;
+  /** The canonical key, for messages. */
+  readonly name: string;
+  readonly resolved: ResolvedSetting;
 }
 
 /** Kafka's KRaft setting naming the controller listeners among `listeners`. */
@@ -231,6 +281,7 @@ function buildBrokerConfig(
   settings: Map<string, ResolvedSetting>,
   layers: BrokerConfigLayerValues,
   controllerListenerNames: readonly string[],
+  listenerOverrideEntries: readonly ListenerOverrideEntry[],
   warnings: string[],
 ): BrokerConfig {
   const value = (name: string): ConfigValue => {
@@ -263,6 +314,30 @@ function buildBrokerConfig(
       'listeners',
     );
   }
+  // Later layers come later in the list, so the last value of a key wins, as for other settings.
+  const listenerOverrides = new Map<string, Map<string, ConfigValue>>();
+  for (const { key, name, resolved } of listenerOverrideEntries) {
+    if (!allListeners.some((listener) => listener.name === key.listener)) {
+      conflict(
+        `${name} (from ${resolved.origin}) names listener ${key.listener}, which is not one of listeners (${allListeners.map((listener) => listener.name).join(', ')})`,
+        name,
+      );
+    }
+    const overrides = listenerOverrides.get(key.listener) ?? new Map<string, ConfigValue>();
+    overrides.set(
+      key.mechanism === null ? key.setting : `${key.mechanism}.${key.setting}`,
+      resolved.value,
+    );
+    listenerOverrides.set(key.listener, overrides);
+  }
+  const onListener = (listener: string, name: string, mechanism: string | null = null) =>
+    listenerSetting({ settings, listenerOverrides }, listener, name, mechanism);
+  /** The key that gave a listener its value of a setting, for messages. */
+  const keyOn = (listener: string, name: string): string =>
+    listenerOverrides.get(listener)?.has(name) === true
+      ? listenerSettingName({ listener, mechanism: null, setting: name })
+      : name;
+
   const securityProtocols = new Map(
     (value('listener.security.protocol.map') as readonly string[]).map((entry) => {
       const [listenerName, protocol] = entry.split(':');
@@ -281,33 +356,41 @@ function buildBrokerConfig(
         `listener ${listener.name} maps to ${protocol}; the security protocols are PLAINTEXT, SSL, SASL_PLAINTEXT and SASL_SSL`,
         'listener.security.protocol.map',
       );
-    } else if (usesTls(protocol) && value('ssl.keystore.location') === null) {
+    } else if (usesTls(protocol) && onListener(listener.name, 'ssl.keystore.location') === null) {
       conflict(
         `listener ${listener.name} uses ${protocol}, which needs ssl.keystore.location (a PEM file with the key and certificate chain)`,
         'ssl.keystore.location',
       );
-    } else if (usesSasl(protocol) && (value('sasl.enabled.mechanisms') as string[]).length === 0) {
+    } else if (
+      usesSasl(protocol) &&
+      (onListener(listener.name, 'sasl.enabled.mechanisms') as string[]).length === 0
+    ) {
       conflict(
         `listener ${listener.name} uses ${protocol}, which needs at least one of sasl.enabled.mechanisms`,
-        'sasl.enabled.mechanisms',
+        keyOn(listener.name, 'sasl.enabled.mechanisms'),
       );
     }
   }
-  if (
-    (value('sasl.enabled.mechanisms') as string[]).includes('OAUTHBEARER') &&
-    value('sasl.oauthbearer.jwks.endpoint.url') === null
-  ) {
-    // Kafka would fall back to accepting unsigned tokens; Brook never does.
-    conflict(
-      'sasl.enabled.mechanisms names OAUTHBEARER, which needs sasl.oauthbearer.jwks.endpoint.url (the keys tokens are signed with)',
-      'sasl.oauthbearer.jwks.endpoint.url',
-    );
-  }
-  if (value('ssl.client.auth') !== 'none' && value('ssl.truststore.location') === null) {
-    conflict(
-      'ssl.client.auth asks for client certificates, which needs ssl.truststore.location (the CAs they must chain to)',
-      'ssl.truststore.location',
-    );
+  for (const { name: listener } of listeners) {
+    const effective = (name: string, mechanism: string | null = null): ConfigValue =>
+      onListener(listener, name, mechanism);
+    const where = (name: string): string => keyOn(listener, name);
+    if (
+      (effective('sasl.enabled.mechanisms') as string[]).includes('OAUTHBEARER') &&
+      effective('sasl.oauthbearer.jwks.endpoint.url', 'oauthbearer') === null
+    ) {
+      // Kafka would fall back to accepting unsigned tokens; Brook never does.
+      conflict(
+        `${where('sasl.enabled.mechanisms')} names OAUTHBEARER, which needs sasl.oauthbearer.jwks.endpoint.url (the keys tokens are signed with)`,
+        'sasl.oauthbearer.jwks.endpoint.url',
+      );
+    }
+    if (effective('ssl.client.auth') !== 'none' && effective('ssl.truststore.location') === null) {
+      conflict(
+        `${where('ssl.client.auth')} asks for client certificates, which needs ${where('ssl.truststore.location')} (the CAs they must chain to)`,
+        where('ssl.truststore.location'),
+      );
+    }
   }
   const ports = new Set<number>();
   for (const listener of listeners) {
@@ -358,7 +441,11 @@ function buildBrokerConfig(
       );
     }
     const protocol = securityProtocols.get(interBrokerListener) as SecurityProtocol | undefined;
-    const jaas = value('sasl.jaas.config') as string | null;
+    const jaas = onListener(
+      interBrokerListener,
+      'sasl.jaas.config',
+      value('sasl.mechanism.inter.broker.protocol') as string,
+    ) as string | null;
     if (protocol !== undefined && usesSasl(protocol) && parseJaasCredentials(jaas) === null) {
       conflict(
         `inter-broker listener ${interBrokerListener} uses ${protocol}, which needs sasl.jaas.config with username="..." and password="..."`,
@@ -406,6 +493,7 @@ function buildBrokerConfig(
         securityProtocols.get(listener.name) as SecurityProtocol,
       ]),
     ),
+    listenerOverrides,
     nodeId: effectiveNodeId,
     offsetsRetentionMs: number('offsets.retention.minutes') * 60_000,
   });

@@ -169,6 +169,17 @@ const definitions = [
     dynamic: false,
   },
   {
+    name: 'request.log.sample.rate',
+    field: 'requestLogSampleRate',
+    type: 'double',
+    defaultValue: 1,
+    minimum: 0,
+    maximum: 1,
+    documentation:
+      'With request.log.enabled, the fraction of answered requests that get a line, chosen at random (0.01: one in a hundred); slow requests are logged whatever it says.',
+    dynamic: false,
+  },
+  {
     name: 'request.log.slow.ms',
     field: 'requestLogSlowMs',
     type: 'long',
@@ -780,6 +791,16 @@ const definitions = [
     documentation: 'A follower that has not caught up for this long leaves the ISR.',
     dynamic: false,
   },
+  {
+    name: 'request.timeout.ms',
+    field: 'requestTimeoutMs',
+    type: 'int',
+    defaultValue: 10000,
+    minimum: 1,
+    documentation:
+      "Cluster mode: how long a partition leader waits for its ISR to reach a transaction marker before answering REQUEST_TIMED_OUT, and (a second more) how long the coordinator waits for a leader's answer before asking again (Kafka: 30000; Brook: 10000, so a marker is retried within transaction.markers.timeout.ms).",
+    dynamic: false,
+  },
 
   // --- logs: segments, retention, flush, cleaning
   {
@@ -1174,6 +1195,16 @@ const definitions = [
     dynamic: false,
   },
   {
+    name: 'transaction.markers.timeout.ms',
+    field: 'transactionMarkersTimeoutMs',
+    type: 'int',
+    defaultValue: 20000,
+    minimum: 1,
+    documentation:
+      "Brook only: how long ending a transaction waits for its COMMIT or ABORT markers before EndTxn is answered COORDINATOR_NOT_AVAILABLE (the transaction stays prepared and is completed later; Kafka answers before writing markers). Keep it below the clients' request timeout (30 s).",
+    dynamic: false,
+  },
+  {
     name: 'transaction.remove.expired.transaction.cleanup.interval.ms',
     field: 'transactionRemoveExpiredTransactionCleanupIntervalMs',
     type: 'int',
@@ -1230,6 +1261,34 @@ const definitions = [
     defaultValue: 10,
     minimum: 1,
     documentation: 'Partitions of __share_group_state; fixed once the topic exists.',
+    dynamic: false,
+  },
+  {
+    name: 'group.share.enable',
+    field: 'groupShareEnable',
+    type: 'boolean',
+    defaultValue: false,
+    documentation:
+      'Serve Kafka share groups (KIP-932: ShareGroupHeartbeat, ShareGroupDescribe, ShareFetch, ShareAcknowledge) over the shared-subscription engine; off, ApiVersions does not list them. Kafka 4.0 named it so; 4.1 and later gate share groups with the share.version feature instead.',
+    dynamic: false,
+  },
+  {
+    name: 'group.share.session.timeout.ms',
+    field: 'groupShareSessionTimeoutMs',
+    type: 'int',
+    defaultValue: 45000,
+    minimum: 1,
+    documentation:
+      'A share-group member that sends no ShareGroupHeartbeat for this long leaves the group, and the records it holds become available again.',
+    dynamic: false,
+  },
+  {
+    name: 'group.share.heartbeat.interval.ms',
+    field: 'groupShareHeartbeatIntervalMs',
+    type: 'int',
+    defaultValue: 5000,
+    minimum: 1,
+    documentation: 'How often a share-group member is told to send ShareGroupHeartbeat.',
     dynamic: false,
   },
 ] as const satisfies readonly BrokerSettingDefinition[];

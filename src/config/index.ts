@@ -20,6 +20,12 @@ export {
   parseListener,
   parseListeners,
 } from './listeners.js';
+export {
+  type ListenerSettingKey,
+  listenerOverridableSettings,
+  listenerSetting,
+  parseListenerSettingKey,
+} from './listener-settings.js';
 export { parseProperties } from './properties.js';
 export {
   type ParsedFlags,

@@ -7,6 +7,7 @@ import { brokerConfigDefinitions } from './broker-definitions.js';
 import { environmentVariableName } from './definitions.js';
 import { ConfigError, ConfigErrorCode } from './errors.js';
 import { parseProperties } from './properties.js';
+import { isListenerSettingName, listenerSettingOfVariable } from './listener-settings.js';
 
 /** Settings as text, by Kafka name, and where each came from for messages ("--num-partitions"). */
 export interface RawSettings {
@@ -144,7 +145,7 @@ export function settingsFromEnvironment(environment: NodeJS.ProcessEnv): RawSett
   const settings = emptySettings();
   for (const [variable, value] of Object.entries(environment)) {
     if (!variable.startsWith('BROOK_') || value === undefined || value === '') continue;
-    const name = byVariable.get(variable);
+    const name = byVariable.get(variable) ?? listenerSettingOfVariable(variable) ?? undefined;
     if (name === undefined) {
       if (isToolingVariable(variable)) continue;
       const nearest = [...byVariable.keys()]
@@ -220,6 +221,12 @@ export function parseSettingFlags(args: readonly string[]): ParsedFlags {
     }
     const name = flag.slice(2).replace(/-/g, '.');
     const definition = brokerConfigDefinitions.get(name);
+    if (isListenerSettingName(name)) {
+      // listener.name.<listener>.<setting>: the key is checked with the other settings.
+      values.set(name, takeValue(false));
+      origins.set(name, flag);
+      continue;
+    }
     if (definition === undefined) {
       throw new ConfigError(
         ConfigErrorCode.UNKNOWN_SETTING,

@@ -6,21 +6,20 @@ import { ErrorCode } from '../protocol/errors.js';
 import { ApiKey } from '../protocol/generated/index.js';
 import type { BrokerNode } from './metadata.js';
 import { defineHandler, type RequestContext } from './registry.js';
+import {
+  AUTHORIZED_OPERATIONS_OMITTED,
+  ResourceType,
+  allAuthorizedOperations,
+} from '../security/acl.js';
 
-/** Kafka's "authorized operations were not requested" marker. */
-const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
 const ENDPOINT_TYPE_BROKERS = 1;
 
 /**
- * Without an authorizer every principal may do everything the cluster resource supports:
- * CREATE (5), ALTER (7), DESCRIBE (8), CLUSTER_ACTION (9), DESCRIBE_CONFIGS (10),
- * ALTER_CONFIGS (11), IDEMPOTENT_WRITE (12), CREATE_TOKENS (13), DESCRIBE_TOKENS (14), as a
- * bit set indexed by Kafka's AclOperation codes.
+ * Without an authorizer every principal may do everything the cluster resource supports, and
+ * Kafka says so when asked; with one, the authorization layer (shared/authorization.ts) replaces
+ * this with the principal's own.
  */
-const CLUSTER_OPERATIONS = [5, 7, 8, 9, 10, 11, 12, 13, 14].reduce(
-  (bits, operation) => bits | (1 << operation),
-  0,
-);
+const ALL_CLUSTER_OPERATIONS = allAuthorizedOperations(ResourceType.CLUSTER);
 
 export interface DescribeClusterHandlerDependencies {
   readonly clusterId: string;
@@ -61,7 +60,7 @@ export function createDescribeClusterHandler(dependencies: DescribeClusterHandle
           rack: broker.rack,
         })),
         clusterAuthorizedOperations: request.includeClusterAuthorizedOperations
-          ? CLUSTER_OPERATIONS
+          ? ALL_CLUSTER_OPERATIONS
           : AUTHORIZED_OPERATIONS_OMITTED,
       };
     },

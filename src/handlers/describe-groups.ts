@@ -2,7 +2,9 @@
 // and assignment while the group is Stable (Kafka's rule).
 
 import type { GroupCoordinator, GroupDescription } from '../coordinator/group/group-coordinator.js';
+import { ErrorCode } from '../protocol/errors.js';
 import { ApiKey } from '../protocol/generated/index.js';
+import { AUTHORIZED_OPERATIONS_OMITTED } from '../security/acl.js';
 import type { DescribeGroupsResponseDescribedGroupInput } from '../protocol/generated/describe-groups.js';
 import { defineHandler } from './registry.js';
 
@@ -27,8 +29,11 @@ function toDescribedGroup(
       memberMetadata: member.metadata,
       memberAssignment: member.assignment,
     })),
+    // Kafka reports a group's authorized operations only when it could describe the group.
     authorizedOperations:
-      version >= authorizedOperationsVersionMin ? description.authorizedOperations : -2147483648,
+      version >= authorizedOperationsVersionMin && description.errorCode === ErrorCode.NONE
+        ? description.authorizedOperations
+        : AUTHORIZED_OPERATIONS_OMITTED,
   };
 }
 
@@ -58,7 +63,7 @@ export function createDescribeGroupsHandler(coordinator: GroupCoordinator) {
               state: '',
               protocolType: '',
               protocolName: '',
-              authorizedOperations: -2147483648,
+              authorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
               members: [],
             },
             context.apiVersion,

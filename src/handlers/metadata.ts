@@ -15,9 +15,18 @@ import type { ReplicaManager, TopicPartitions } from '../replica/replica-manager
 import { defineHandler, type RequestContext } from './registry.js';
 import { kafkaErrorCodeOf } from './shared/errors.js';
 import { INTERNAL_TOPIC_NAMES } from './shared/internal-topics.js';
+import {
+  AUTHORIZED_OPERATIONS_OMITTED,
+  ResourceType,
+  allAuthorizedOperations,
+} from '../security/acl.js';
 
-/** Kafka's "authorized operations were not requested" marker. */
-const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
+/**
+ * Without an authorizer a principal may do everything, and Kafka says so when asked; with one,
+ * the authorization layer (shared/authorization.ts) replaces these with the principal's own.
+ */
+const ALL_TOPIC_OPERATIONS = allAuthorizedOperations(ResourceType.TOPIC);
+const ALL_CLUSTER_OPERATIONS = allAuthorizedOperations(ResourceType.CLUSTER);
 
 export interface BrokerNode {
   readonly nodeId: number;
@@ -71,12 +80,18 @@ export function createMetadataHandler(dependencies: MetadataHandlerDependencies)
           topics.push(await resolveTopic(requested.name, requested.topicId, request, version));
         }
       }
+      if (request.includeTopicAuthorizedOperations) {
+        for (const topic of topics) topic.topicAuthorizedOperations = ALL_TOPIC_OPERATIONS;
+      }
       return {
         throttleTimeMs: 0,
         brokers: dependencies.brokers(context),
         clusterId: dependencies.clusterId,
         controllerId: dependencies.controllerId(),
         topics,
+        clusterAuthorizedOperations: request.includeClusterAuthorizedOperations
+          ? ALL_CLUSTER_OPERATIONS
+          : AUTHORIZED_OPERATIONS_OMITTED,
       };
     },
   });

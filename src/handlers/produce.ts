@@ -28,6 +28,7 @@ import { errorMessageOf, kafkaErrorCodeOf } from './shared/errors.js';
 import { CLOSE_CONNECTION, defineHandler, NO_RESPONSE } from './registry.js';
 import { produceCompressionError } from './zstd-gate.js';
 import { INTERNAL_TOPIC_NAMES } from './shared/internal-topics.js';
+import { deadline } from '../util/deadline.js';
 
 export interface ProduceHandlerDependencies {
   readonly replicas: ReplicaManager;
@@ -217,7 +218,7 @@ async function awaitReplicas(
   minInsyncReplicas: number,
   response: { errorCode: number; errorMessage?: string | null },
 ): Promise<void> {
-  const signal = AbortSignal.any([connectionSignal, AbortSignal.timeout(Math.max(0, timeoutMs))]);
+  const { signal, clear } = deadline(timeoutMs, connectionSignal);
   try {
     // Deposed before the flush completed: a follower's high watermark is the new leader's, which
     // says nothing of the records appended here.
@@ -233,6 +234,8 @@ async function awaitReplicas(
     response.errorCode = ErrorCode.REQUEST_TIMED_OUT;
     response.errorMessage = `the in-sync replicas did not reach offset ${lastOffset} within ${timeoutMs} ms`;
     return;
+  } finally {
+    clear();
   }
   if (partition.inSyncReplicaCount < minInsyncReplicas) {
     response.errorCode = ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND;

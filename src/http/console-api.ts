@@ -6,6 +6,12 @@
 // kafka-topics. What only the broker knows (local log sizes, a partition's records, a group's lag)
 // is read from its parts directly. Changes answer 403 unless console.writes.enabled is true.
 //
+// With authorizer.enabled the console acts as the caller the HTTP door authenticated (HTTP Basic,
+// else User:ANONYMOUS): the handlers it calls check that principal's ACLs as for any Kafka
+// client, and what it reads directly is checked here as the Kafka API that would read it (browse:
+// Topic Read; groups: Group Describe; offset reset: Group Read and Topic Read, as OffsetCommit;
+// the chart, which sums every topic and group: Cluster Describe). A refusal is 403.
+//
 // The parts arrive once the broker serves (`attach`); before that every route answers 503, as
 // /readyz does.
 
@@ -16,6 +22,8 @@ import { decodeConsumerAssignment } from '../protocol/consumer-protocol.js';
 import { errorName } from '../protocol/errors.js';
 import { ApiKey } from '../protocol/generated/index.js';
 import { BrookError } from '../util/errors.js';
+import { AclOperation, CLUSTER_RESOURCE_NAME, ResourceType } from '../security/acl.js';
+import { type HttpAccess, openHttpAccess } from './http-access.js';
 import { buildBatch, decodeBatch, decodeBatchHeader } from '../record/records.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
 import {
@@ -31,6 +39,42 @@ export interface ConsoleParts {
   readonly replicas: ReplicaManager;
   readonly groups: GroupCoordinator;
   readonly writesEnabled: boolean;
+  /** What the ACLs allow each caller; everyone everything without it. */
+  readonly access?: HttpAccess;
+}
+
+/** Throws 403 unless the request's caller may perform `operation` on the resource. */
+function requirePermission(
+  parts: ConsoleParts,
+  request: HttpRequestInfo,
+  operation: AclOperation,
+  resourceType: ResourceType,
+  name: string,
+): void {
+  if (permitted(parts, request, operation, resourceType, name, false)) return;
+  const kind =
+    resourceType === ResourceType.TOPIC
+      ? 'TOPIC'
+      : resourceType === ResourceType.GROUP
+        ? 'GROUP'
+        : 'CLUSTER';
+  throw new ConsoleProblem(
+    403,
+    `${kind}_AUTHORIZATION_FAILED`,
+    `${request.principal} is not allowed this on ${kind.toLowerCase()} ${name}`,
+  );
+}
+
+function permitted(
+  parts: ConsoleParts,
+  request: HttpRequestInfo,
+  operation: AclOperation,
+  resourceType: ResourceType,
+  name: string,
+  quiet = true,
+): boolean {
+  const caller = { principal: request.principal, remoteAddress: request.remoteAddress };
+  return (parts.access ?? openHttpAccess).authorize(caller, operation, resourceType, name, quiet);
 }
 
 /** The most records one browse returns, and the bytes it reads at most to find them. */
@@ -166,7 +210,19 @@ export function consoleApi(): ConsoleApi {
     ['/ui/api/groups', route(listGroups)],
     ['/ui/api/group', route(describeGroup)],
     ['POST /ui/api/groups/reset-offsets', route(resetOffsets, true)],
-    ['/ui/api/history', route(() => ({ intervalMs: HISTORY_INTERVAL_MS, samples: history }))],
+    [
+      '/ui/api/history',
+      route((attached, _query, request) => {
+        requirePermission(
+          attached,
+          request,
+          AclOperation.DESCRIBE,
+          ResourceType.CLUSTER,
+          CLUSTER_RESOURCE_NAME,
+        );
+        return { intervalMs: HISTORY_INTERVAL_MS, samples: history };
+      }),
+    ],
   ]);
 
   return {
@@ -197,7 +253,7 @@ async function callHandler(
   parts: ConsoleParts,
   apiKey: number,
   body: unknown,
-  request?: HttpRequestInfo,
+  request: HttpRequestInfo,
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
 ): Promise<any> {
   const handler: AnyHandler | undefined = parts.registry.get(apiKey);
@@ -205,13 +261,13 @@ async function callHandler(
   const context: RequestContext = {
     connectionId: -1,
     listenerName: 'HTTP',
-    remoteAddress: request?.remoteAddress ?? '',
-    remotePort: request?.remotePort ?? 0,
+    remoteAddress: request.remoteAddress,
+    remotePort: request.remotePort,
     clientId: 'brook-console',
     apiKey,
     apiVersion: handler.maxVersion,
     correlationId: nextConsoleRequest++,
-    principal: 'User:ANONYMOUS',
+    principal: request.principal,
     signal: new AbortController().signal,
   };
   const response: unknown = await handler.handle(body, context);
@@ -227,8 +283,13 @@ function checkError(
 ): void {
   if (errorCode === 0) return;
   const name = errorName(errorCode);
-  const status =
-    name === 'UNKNOWN_TOPIC_OR_PARTITION' ? 404 : name === 'TOPIC_ALREADY_EXISTS' ? 409 : 400;
+  const status = name.endsWith('_AUTHORIZATION_FAILED')
+    ? 403
+    : name === 'UNKNOWN_TOPIC_OR_PARTITION'
+      ? 404
+      : name === 'TOPIC_ALREADY_EXISTS'
+        ? 409
+        : 400;
   throw new ConsoleProblem(status, name, `${what}: ${errorMessage ?? name}`);
 }
 
@@ -250,19 +311,32 @@ interface MetadataView {
   }[];
 }
 
-function metadata(parts: ConsoleParts, topics: string[] | null): Promise<MetadataView> {
-  return callHandler(parts, ApiKey.Metadata, {
-    topics: topics === null ? null : topics.map((name) => ({ topicId: Buffer.alloc(16), name })),
-    allowAutoTopicCreation: false,
-    includeClusterAuthorizedOperations: false,
-    includeTopicAuthorizedOperations: false,
-  });
+function metadata(
+  parts: ConsoleParts,
+  topics: string[] | null,
+  request: HttpRequestInfo,
+): Promise<MetadataView> {
+  return callHandler(
+    parts,
+    ApiKey.Metadata,
+    {
+      topics: topics === null ? null : topics.map((name) => ({ topicId: Buffer.alloc(16), name })),
+      allowAutoTopicCreation: false,
+      includeClusterAuthorizedOperations: false,
+      includeTopicAuthorizedOperations: false,
+    },
+    request,
+  );
 }
 
 // ─────────────────────────── routes ───────────────────────────
 
-async function overview(parts: ConsoleParts): Promise<unknown> {
-  const view = await metadata(parts, []);
+async function overview(
+  parts: ConsoleParts,
+  _query: URLSearchParams,
+  request: HttpRequestInfo,
+): Promise<unknown> {
+  const view = await metadata(parts, [], request);
   return {
     clusterId: view.clusterId ?? null,
     controllerId: view.controllerId ?? -1,
@@ -276,9 +350,16 @@ async function overview(parts: ConsoleParts): Promise<unknown> {
   };
 }
 
-async function listTopics(parts: ConsoleParts): Promise<unknown> {
-  const view = await metadata(parts, null);
-  const internal = parts.replicas.internalTopicMetadata().map((topic) => topic.name);
+async function listTopics(
+  parts: ConsoleParts,
+  _query: URLSearchParams,
+  request: HttpRequestInfo,
+): Promise<unknown> {
+  const view = await metadata(parts, null, request);
+  const internal = parts.replicas
+    .internalTopicMetadata()
+    .map((topic) => topic.name)
+    .filter((name) => permitted(parts, request, AclOperation.DESCRIBE, ResourceType.TOPIC, name));
   const names = [
     ...view.topics
       .filter((topic) => topic.errorCode === 0 && topic.name !== null)
@@ -318,17 +399,26 @@ function integer(text: string | null | undefined, name: string, minimum = 0): nu
   return value;
 }
 
-async function describeTopic(parts: ConsoleParts, query: URLSearchParams): Promise<unknown> {
+async function describeTopic(
+  parts: ConsoleParts,
+  query: URLSearchParams,
+  request: HttpRequestInfo,
+): Promise<unknown> {
   const name = requiredText(query, 'name');
-  const view = await metadata(parts, [name]);
+  const view = await metadata(parts, [name], request);
   const topic = view.topics[0];
   checkError(topic?.errorCode ?? 3, null, `topic ${name}`);
   const local = parts.replicas.topic(name);
-  const configs = await callHandler(parts, ApiKey.DescribeConfigs, {
-    resources: [{ resourceType: 2, resourceName: name, configurationKeys: null }],
-    includeSynonyms: false,
-    includeDocumentation: false,
-  });
+  const configs = await callHandler(
+    parts,
+    ApiKey.DescribeConfigs,
+    {
+      resources: [{ resourceType: 2, resourceName: name, configurationKeys: null }],
+      includeSynonyms: false,
+      includeDocumentation: false,
+    },
+    request,
+  );
   const result = configs.results[0];
   return {
     name,
@@ -486,7 +576,18 @@ function renderBytes(bytes: Buffer | null): {
   };
 }
 
-async function browseMessages(parts: ConsoleParts, query: URLSearchParams): Promise<unknown> {
+async function browseMessages(
+  parts: ConsoleParts,
+  query: URLSearchParams,
+  request: HttpRequestInfo,
+): Promise<unknown> {
+  requirePermission(
+    parts,
+    request,
+    AclOperation.READ,
+    ResourceType.TOPIC,
+    requiredText(query, 'topic'),
+  );
   const { topic, index, partition } = localPartition(parts, query);
   const limit = Math.min(integer(query.get('limit'), 'limit', 1) ?? 50, BROWSE_RECORDS_MAX);
   const timestamp = integer(query.get('timestamp'), 'timestamp');
@@ -583,10 +684,17 @@ async function produceMessage(
   return { topic, partition, offset: result.baseOffset };
 }
 
-function listGroups(parts: ConsoleParts): unknown {
+function listGroups(
+  parts: ConsoleParts,
+  _query: URLSearchParams,
+  request: HttpRequestInfo,
+): unknown {
   return parts.groups
     .listGroups()
-    .groups.map(({ groupId, state, protocolType }) => {
+    .groups.filter(({ groupId }) =>
+      permitted(parts, request, AclOperation.DESCRIBE, ResourceType.GROUP, groupId),
+    )
+    .map(({ groupId, state, protocolType }) => {
       const lag = parts.groups.groupLag(groupId).partitions;
       return {
         groupId,
@@ -599,8 +707,13 @@ function listGroups(parts: ConsoleParts): unknown {
     .sort((a, b) => a.groupId.localeCompare(b.groupId));
 }
 
-function describeGroup(parts: ConsoleParts, query: URLSearchParams): unknown {
+function describeGroup(
+  parts: ConsoleParts,
+  query: URLSearchParams,
+  request: HttpRequestInfo,
+): unknown {
   const groupId = requiredText(query, 'id');
+  requirePermission(parts, request, AclOperation.DESCRIBE, ResourceType.GROUP, groupId);
   const description = parts.groups.describeGroup(groupId);
   if (description.state === 'Dead' || description.state === '')
     throw new ConsoleProblem(404, 'GROUP_ID_NOT_FOUND', `no group ${groupId}`);
@@ -648,6 +761,8 @@ async function resetOffsets(
   const groupId = bodyText(body, 'group')!;
   const topic = bodyText(body, 'topic')!;
   const to = bodyText(body, 'to')!;
+  requirePermission(parts, request, AclOperation.READ, ResourceType.GROUP, groupId);
+  requirePermission(parts, request, AclOperation.READ, ResourceType.TOPIC, topic);
   const state = parts.groups.describeGroup(groupId).state;
   if (state !== 'Empty' && state !== 'Dead' && state !== '')
     throw new ConsoleProblem(

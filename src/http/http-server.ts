@@ -10,12 +10,23 @@
 // every request under a path prefix with the raw request and response (the push delivery API:
 // streams, upgrades); it is added once the broker part behind it exists, so until then its paths
 // are 404.
+//
+// Every request is first authenticated by the door's HttpAccess (http-access.ts; everyone is
+// User:ANONYMOUS until the broker sets one): bad credentials are 401 before any route or mount
+// sees the request, and each is given the caller to check its ACLs against.
 
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 
 import type { ListenerAddress } from '../config/listeners.js';
+import {
+  type HttpAccess,
+  type HttpCaller,
+  HttpAuthenticationError,
+  basicChallenge,
+  openHttpAccess,
+} from './http-access.js';
 import type { ServerLogger } from '../server/logger.js';
 import { BrookError } from '../util/errors.js';
 
@@ -31,6 +42,7 @@ export type HttpUpgradeHandler = (
   socket: Duplex,
   head: Buffer,
   url: URL,
+  caller: HttpCaller,
 ) => void;
 
 /** What a route may read of its request besides the query. */
@@ -40,6 +52,8 @@ export interface HttpRequestInfo {
   readonly body: Buffer;
   readonly remoteAddress: string;
   readonly remotePort: number;
+  /** Who asks (User:ANONYMOUS without credentials). */
+  readonly principal: string;
 }
 
 /** Answers one request; the URL's search parameters are given parsed. */
@@ -56,6 +70,7 @@ export type HttpMountHandler = (
   request: IncomingMessage,
   response: ServerResponse,
   url: URL,
+  caller: HttpCaller,
 ) => void;
 
 export interface HttpDoor {
@@ -66,6 +81,8 @@ export interface HttpDoor {
    * (refused without one); returns the unmount.
    */
   mount(prefix: string, handler: HttpMountHandler, upgrade?: HttpUpgradeHandler): () => void;
+  /** Authenticates every later request with `access` (authorizer.enabled). */
+  useAccess(access: HttpAccess): void;
   /** Stops accepting, ends idle keep-alive connections and resolves once every server closed. */
   stop(): Promise<void>;
 }
@@ -92,23 +109,69 @@ export async function startHttpDoor(options: {
   const servers: Server[] = [];
   const mounts = new Map<string, HttpMountHandler>();
   const upgrades = new Map<string, HttpUpgradeHandler>();
+  let access = openHttpAccess;
+
+  /** The caller of a request, or null once it was answered 401 (or 500). */
+  const callerOf = async (
+    request: IncomingMessage,
+    refuse: (status: number, body: unknown) => void,
+  ): Promise<HttpCaller | null> => {
+    try {
+      const principal = await access.authenticate(
+        request.headers.authorization,
+        `${request.socket.remoteAddress ?? ''}:${request.socket.remotePort ?? 0}`,
+      );
+      return { principal, remoteAddress: request.socket.remoteAddress ?? '' };
+    } catch (error) {
+      if (error instanceof HttpAuthenticationError) {
+        refuse(401, { error: error.message });
+      } else {
+        logger.error('HTTP authentication failed', {
+          error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+        });
+        refuse(500, { error: 'internal error' });
+      }
+      return null;
+    }
+  };
 
   const serveUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const url = new URL(request.url ?? '/', 'http://brook');
-    for (const [prefix, handler] of upgrades) {
-      if (url.pathname.startsWith(prefix)) {
-        handler(request, socket, head, url);
-        return;
+    const refuse = (status: number, body: unknown): void => {
+      const text = `${JSON.stringify(body)}\n`;
+      const reason = status === 401 ? 'Unauthorized' : 'Internal Server Error';
+      const challenge = status === 401 ? `www-authenticate: ${basicChallenge}\r\n` : '';
+      socket.end(
+        `HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\n${challenge}content-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
+      );
+    };
+    void callerOf(request, refuse).then((caller) => {
+      if (caller === null) return;
+      for (const [prefix, handler] of upgrades) {
+        if (url.pathname.startsWith(prefix)) {
+          handler(request, socket, head, url, caller);
+          return;
+        }
       }
-    }
-    socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    });
   };
 
   const serve = (request: IncomingMessage, response: ServerResponse): void => {
+    const refuse = (status: number, body: unknown): void => {
+      if (status === 401) response.setHeader('www-authenticate', basicChallenge);
+      send(response, jsonAnswer(status, body));
+    };
+    void callerOf(request, refuse).then((caller) => {
+      if (caller !== null) dispatch(request, response, caller);
+    });
+  };
+
+  const dispatch = (request: IncomingMessage, response: ServerResponse, caller: HttpCaller) => {
     const url = new URL(request.url ?? '/', 'http://brook');
     for (const [prefix, handler] of mounts) {
       if (url.pathname.startsWith(prefix)) {
-        handler(request, response, url);
+        handler(request, response, url, caller);
         return;
       }
     }
@@ -147,6 +210,7 @@ export async function startHttpDoor(options: {
           body,
           remoteAddress: request.socket.remoteAddress ?? '',
           remotePort: request.socket.remotePort ?? 0,
+          principal: caller.principal,
         }),
       )
       .then(
@@ -195,6 +259,9 @@ export async function startHttpDoor(options: {
         if (mounts.get(prefix) === handler) mounts.delete(prefix);
         if (upgrades.get(prefix) === upgrade) upgrades.delete(prefix);
       };
+    },
+    useAccess(chosen) {
+      access = chosen;
     },
     stop: () => closeAll(servers),
   };

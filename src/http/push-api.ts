@@ -6,6 +6,11 @@
 // table in src/share/share-errors.ts. Bodies are validated against src/http/push-schemas.ts
 // before anything is done, so a bad request changes nothing.
 //
+// With authorizer.enabled each route is checked against the ACLs, as the Kafka API it mirrors:
+// producing needs Topic Write; a subscription is a share group named after it, so reading one
+// (SSE, WebSocket, acks) needs Group Read and Topic Read on its topic, creating or changing it
+// the same, describing it Group Describe, deleting it Group Delete. A refusal is 403 `forbidden`.
+//
 // Streams: each SSE response is a consumer of its subscription. It is given records only while
 // its socket takes them (a backed-up socket stops deliveries until 'drain'), and never more than
 // its credits. close() ends every stream, so the door can stop.
@@ -24,11 +29,19 @@ import { createPushSockets } from './push-socket.js';
 import type { SubscriptionRequest } from '../share/subscription-definition.js';
 import { type JsonSchema, validateSchema } from './json-schema.js';
 import { type PushSchemaName, pushSchemas } from './push-schemas.js';
+import { AclOperation, ResourceType } from '../security/acl.js';
+import { type HttpAccess, type HttpCaller, openHttpAccess } from './http-access.js';
 
 export interface PushApi {
-  handle(request: IncomingMessage, response: ServerResponse, url: URL): void;
+  handle(request: IncomingMessage, response: ServerResponse, url: URL, caller?: HttpCaller): void;
   /** A WebSocket upgrade (/v1/subscriptions/{name}/ws). */
-  upgrade(request: IncomingMessage, socket: Duplex, head: Buffer, url: URL): void;
+  upgrade(
+    request: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    url: URL,
+    caller?: HttpCaller,
+  ): void;
   /** Ends every open stream; the door may then stop. */
   close(): void;
 }
@@ -44,6 +57,14 @@ interface RouteContext {
   readonly body: unknown;
   /** The raw body, for routes that take bytes. */
   readonly rawBody: Buffer;
+  readonly caller: HttpCaller;
+}
+
+/** One ACL check a route needs to pass: the operation on a resource. */
+interface Permission {
+  readonly operation: AclOperation;
+  readonly resourceType: ResourceType;
+  readonly name: string;
 }
 
 interface RouteAnswer {
@@ -67,6 +88,8 @@ interface Route {
     in: 'query' | 'header';
     description: string;
   }>;
+  /** What the caller must be allowed, once the body is read (none when absent). */
+  readonly permissions?: (context: RouteContext) => readonly Permission[];
   /** Answers with a JSON body, or null when it took the response itself (streams). */
   readonly serve: (context: RouteContext) => Promise<RouteAnswer | null> | RouteAnswer | null;
 }
@@ -79,10 +102,34 @@ export function createPushApi(options: {
   readonly engine: ShareEngine;
   readonly replicas: ReplicaManager;
   readonly log: (message: string, error: unknown) => void;
+  /** Who callers are and what the ACLs allow them; everyone everything without it. */
+  readonly access?: HttpAccess;
 }): PushApi {
   const { engine, replicas } = options;
+  const access = options.access ?? openHttpAccess;
   const streams = new Set<ServerResponse>();
-  const sockets = createPushSockets({ engine, log: options.log });
+  const check = (caller: HttpCaller, permissions: readonly Permission[]): void => {
+    for (const { operation, resourceType, name } of permissions) {
+      if (!access.authorize(caller, operation, resourceType, name)) {
+        throw new ShareError(
+          'forbidden',
+          `${caller.principal} may not ${operationWord(operation)} ${resourceType === ResourceType.TOPIC ? 'topic' : 'subscription'} ${name}`,
+        );
+      }
+    }
+  };
+  /** A subscription's consumers: Group Read on it and Topic Read on its topic (share groups). */
+  const consuming = (subscription: string, topic: string): Permission[] => [
+    { operation: AclOperation.READ, resourceType: ResourceType.GROUP, name: subscription },
+    { operation: AclOperation.READ, resourceType: ResourceType.TOPIC, name: topic },
+  ];
+  const topicOf = (subscription: string): string =>
+    engine.subscription(subscription).definition.topic;
+  const sockets = createPushSockets({
+    engine,
+    log: options.log,
+    checkConsumer: (caller, subscription, topic) => check(caller, consuming(subscription, topic)),
+  });
 
   const routes: Route[] = [
     {
@@ -100,6 +147,9 @@ export function createPushApi(options: {
       responses: {
         200: { description: 'the records are durable', schema: 'ProduceResponse' },
       },
+      permissions: ({ params }) => [
+        { operation: AclOperation.WRITE, resourceType: ResourceType.TOPIC, name: params.topic },
+      ],
       serve: async ({ params, body, rawBody, request, url }) => {
         const acks = url.searchParams.get('acks') === 'leader' ? 'leader' : 'all';
         const records = isRawBody(request)
@@ -114,7 +164,16 @@ export function createPushApi(options: {
       path: '/v1/subscriptions',
       summary: 'Lists the subscriptions.',
       responses: { 200: { description: 'the names', schema: 'SubscriptionList' } },
-      serve: () => ({ status: 200, body: { subscriptions: engine.list() } }),
+      serve: ({ caller }) => ({
+        status: 200,
+        body: {
+          subscriptions: engine
+            .list()
+            .filter((name) =>
+              access.authorize(caller, AclOperation.DESCRIBE, ResourceType.GROUP, name, true),
+            ),
+        },
+      }),
     },
     {
       method: 'PUT',
@@ -126,6 +185,8 @@ export function createPushApi(options: {
         200: { description: 'changed', schema: 'Subscription' },
         201: { description: 'created', schema: 'Subscription' },
       },
+      permissions: ({ params, body }) =>
+        consuming(params.name, (body as SubscriptionRequest).topic),
       serve: async ({ params, body }) => {
         checkName(params.name);
         const { created } = await engine.put(params.name, body as SubscriptionRequest);
@@ -137,6 +198,9 @@ export function createPushApi(options: {
       path: '/v1/subscriptions/{name}',
       summary: 'The subscription and its stats (available, in flight, acknowledged, DLQ, lag).',
       responses: { 200: { description: 'the subscription', schema: 'Subscription' } },
+      permissions: ({ params }) => [
+        { operation: AclOperation.DESCRIBE, resourceType: ResourceType.GROUP, name: params.name },
+      ],
       serve: ({ params }) => ({ status: 200, body: describe(params.name) }),
     },
     {
@@ -144,6 +208,9 @@ export function createPushApi(options: {
       path: '/v1/subscriptions/{name}',
       summary: 'Deletes the subscription and its state; open streams end.',
       responses: { 204: { description: 'deleted' } },
+      permissions: ({ params }) => [
+        { operation: AclOperation.DELETE, resourceType: ResourceType.GROUP, name: params.name },
+      ],
       serve: async ({ params }) => {
         await engine.delete(params.name);
         return { status: 204, body: null };
@@ -170,6 +237,7 @@ export function createPushApi(options: {
           schema: 'Record',
         },
       },
+      permissions: ({ params }) => consuming(params.name, topicOf(params.name)),
       serve: (context) => {
         openEventStream(context);
         return null;
@@ -199,6 +267,7 @@ export function createPushApi(options: {
         'Settles held records: ack, release, nack (release with a delay) and reject (to the dead-letter topic). Ids are <partition>:<offset> or <partition>:<first>-<last>. Answers once the new states are durable.',
       requestSchema: 'AckRequest',
       responses: { 200: { description: 'what was settled', schema: 'AckResponse' } },
+      permissions: ({ params }) => consuming(params.name, topicOf(params.name)),
       serve: async ({ params, body }) => ({
         status: 200,
         body: await settle(params.name, body as AckBody),
@@ -280,7 +349,12 @@ export function createPushApi(options: {
     return pathMatched ? 'method' : null;
   };
 
-  const handle = (request: IncomingMessage, response: ServerResponse, url: URL): void => {
+  const handle = (
+    request: IncomingMessage,
+    response: ServerResponse,
+    url: URL,
+    caller: HttpCaller = { principal: 'User:ANONYMOUS', remoteAddress: '' },
+  ): void => {
     const matched = match(request.method ?? 'GET', url.pathname);
     if (matched === null) {
       sendProblem(response, new ShareError('not-found', `no such path: ${url.pathname}`));
@@ -300,7 +374,9 @@ export function createPushApi(options: {
     const { route, params } = matched;
     readBody(request, route)
       .then(async ({ body, rawBody }) => {
-        const answer = await route.serve({ request, response, url, params, body, rawBody });
+        const context = { request, response, url, params, body, rawBody, caller };
+        if (access.enabled) check(caller, route.permissions?.(context) ?? []);
+        const answer = await route.serve(context);
         if (answer === null) return;
         if (answer.status === 204) {
           response.writeHead(204, { 'cache-control': 'no-store' }).end();
@@ -336,6 +412,20 @@ export function createPushApi(options: {
       streams.clear();
     },
   };
+}
+
+/** An operation as the sentence of a 403 says it. */
+function operationWord(operation: AclOperation): string {
+  switch (operation) {
+    case AclOperation.WRITE:
+      return 'write to';
+    case AclOperation.READ:
+      return 'read';
+    case AclOperation.DELETE:
+      return 'delete';
+    default:
+      return 'describe';
+  }
 }
 
 // ───────────────────────────── bodies ─────────────────────────────

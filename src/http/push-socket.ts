@@ -25,6 +25,7 @@ import type { Delivery } from '../share/subscription.js';
 import { validateSchema } from './json-schema.js';
 import { type AckBody, settleAcks } from './push-acks.js';
 import { pushSchemas } from './push-schemas.js';
+import type { HttpCaller } from './http-access.js';
 
 const maxBufferedBytes = 1024 * 1024;
 const maxUnreadBytes = 64 * 1024 * 1024;
@@ -32,13 +33,21 @@ const maxMessageBytes = 4 * 1024 * 1024;
 const pingIntervalMs = 30_000;
 
 export interface PushSockets {
-  upgrade(request: IncomingMessage, socket: Duplex, head: Buffer, url: URL): void;
+  upgrade(
+    request: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    url: URL,
+    caller?: HttpCaller,
+  ): void;
   close(): void;
 }
 
 export function createPushSockets(options: {
   readonly engine: ShareEngine;
   readonly log: (message: string, error: unknown) => void;
+  /** Throws ShareError('forbidden') when the caller may not consume the subscription. */
+  readonly checkConsumer?: (caller: HttpCaller, subscription: string, topic: string) => void;
 }): PushSockets {
   const server = new WebSocketServer({ noServer: true, maxPayload: maxMessageBytes });
 
@@ -57,7 +66,13 @@ export function createPushSockets(options: {
     );
   };
 
-  const upgrade = (request: IncomingMessage, socket: Duplex, head: Buffer, url: URL): void => {
+  const upgrade = (
+    request: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    url: URL,
+    caller?: HttpCaller,
+  ): void => {
     const match = /^\/v1\/subscriptions\/([^/]+)\/ws$/.exec(url.pathname);
     if (match === null) {
       refuse(socket, new ShareError('not-found', `no WebSocket at ${url.pathname}`));
@@ -66,7 +81,9 @@ export function createPushSockets(options: {
     let name: string;
     try {
       name = decodeURIComponent(match[1]);
-      options.engine.subscription(name);
+      const subscription = options.engine.subscription(name);
+      if (caller !== undefined)
+        options.checkConsumer?.(caller, name, subscription.definition.topic);
     } catch (error) {
       refuse(
         socket,

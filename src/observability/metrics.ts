@@ -1,7 +1,8 @@
 // A broker's Prometheus metrics: one prom-client registry per broker (several brokers may share a
 // process in tests), fed two ways.
 //
-//   events on the way   requests (per API and version, with latency), errors per API and code,
+//   events on the way   requests (per API and version, with latency per phase: request-metrics.ts),
+//                       errors per API and code,
 //                       records and bytes in and out per topic, fsyncs: counted as they happen,
 //                       with label sets bounded by what the broker serves (no client ids)
 //   state on scrape     partitions (offsets, size, segments), consumer-group lag and members,
@@ -19,7 +20,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 import { errorName } from '../protocol/errors.js';
 import type { ReplicationSnapshot } from './replication-metrics.js';
-import { ScrapedGaugeFamilies } from './scraped-gauges.js';
+import { RequestLatencyHistograms, type RequestTimes } from './request-metrics.js';
+import { LineCachingRegistry, ScrapedGaugeFamilies } from './scraped-gauges.js';
 import type { FileIo, LogFile } from '../storage/file-io.js';
 
 export interface PartitionSnapshot {
@@ -57,11 +59,9 @@ export interface TopicTraffic {
   recordsOut(topic: string, bytes: number): void;
 }
 
-/** What the server reports of each answered request. */
+/** What the server reports of each answered request, once its handler answered. */
 export interface RequestObservation {
   readonly api: string;
-  readonly version: number;
-  readonly seconds: number;
   /** Kafka error codes found in the response (top level and per partition), zero excluded. */
   readonly errorCodes: readonly number[];
 }
@@ -74,9 +74,9 @@ const fsyncBuckets = [
 ];
 
 export class BrokerMetrics implements TopicTraffic {
-  readonly registry = new Registry();
+  readonly registry: Registry;
 
-  private readonly requests: Histogram<'api' | 'version'>;
+  private readonly requests: RequestLatencyHistograms;
   private readonly errors: Counter<'api' | 'error'>;
   private readonly messagesIn: Counter<'topic'>;
   private readonly bytesIn: Counter<'topic'>;
@@ -86,15 +86,17 @@ export class BrokerMetrics implements TopicTraffic {
   private readonly isrShrinks: Counter;
   private readonly isrExpands: Counter;
 
-  constructor(sources: MetricsSources, options: { processMetrics?: boolean } = {}) {
+  constructor(
+    sources: MetricsSources,
+    options: {
+      processMetrics?: boolean;
+      /** Where the metrics register; by default one that renders scraped families from kept lines (benchmarks compare it with prom-client's plain registry). */
+      registry?: Registry;
+    } = {},
+  ) {
+    this.registry = options.registry ?? new LineCachingRegistry();
     const registers = [this.registry];
-    this.requests = new Histogram({
-      name: 'brook_request_duration_seconds',
-      help: 'Time from a request frame read to its response encoded, per API and version.',
-      labelNames: ['api', 'version'],
-      buckets: latencyBuckets,
-      registers,
-    });
+    this.requests = new RequestLatencyHistograms({ bucketsSeconds: latencyBuckets, registers });
     this.errors = new Counter({
       name: 'brook_request_errors_total',
       help: 'Kafka error codes answered, per API and error name (per partition where the API answers per partition).',
@@ -210,12 +212,16 @@ export class BrokerMetrics implements TopicTraffic {
           name: 'brook_partition_follower_lag_records',
           help: "On a partition's leader: records between its log end and each follower's fetch offset.",
         },
+        {
+          name: 'brook_partition_follower_lag_seconds',
+          help: "On a partition's leader: seconds since each follower last fetched up to the leader's log end, 0 while it is there (Kafka: replica.lag.time.max.ms is checked against it).",
+        },
       ],
       labelNames: ['topic', 'partition', 'follower'],
       registers,
       fill: (set) => {
         for (const lag of replication?.followerLags ?? [])
-          set([lag.topic, lag.partition, lag.follower], [lag.lagRecords]);
+          set([lag.topic, lag.partition, lag.follower], [lag.lagRecords, lag.lagSeconds]);
       },
     });
     this.isrShrinks = new Counter({
@@ -325,9 +331,13 @@ export class BrokerMetrics implements TopicTraffic {
   }
 
   requestAnswered(observation: RequestObservation): void {
-    const { api, version, seconds, errorCodes } = observation;
-    this.requests.observe({ api, version: String(version) }, seconds);
+    const { api, errorCodes } = observation;
     for (const code of errorCodes) this.errors.inc({ api, error: errorName(code) });
+  }
+
+  /** A request's response went out (or none was due): its time in each phase. */
+  requestCompleted(apiKey: number, version: number, times: RequestTimes): void {
+    this.requests.observe(apiKey, version, times);
   }
 
   recordsIn(topic: string, records: number, bytes: number): void {
@@ -337,6 +347,11 @@ export class BrokerMetrics implements TopicTraffic {
 
   recordsOut(topic: string, bytes: number): void {
     if (bytes > 0) this.bytesOut.inc({ topic }, bytes);
+  }
+
+  /** A deleted topic's counters leave the exposition (its partition series go on the next scrape). */
+  topicDeleted(topic: string): void {
+    for (const counter of [this.messagesIn, this.bytesIn, this.bytesOut]) counter.remove({ topic });
   }
 
   /** The same file I/O, with every fsync and fdatasync timed into brook_fsync_duration_seconds. */
@@ -353,25 +368,30 @@ export class BrokerMetrics implements TopicTraffic {
 /**
  * The non-zero `errorCode` fields of a response: its own and those of every topic and partition
  * entry. Record bytes (Buffers) are never entered, so a fetch response costs a walk of its
- * partition entries only.
+ * partition entries only; a response without errors (the common case) allocates nothing.
  */
-export function errorCodesIn(response: object): number[] {
-  const codes: number[] = [];
-  const walk = (value: unknown, depth: number): void => {
-    if (depth > 6 || value === null || typeof value !== 'object' || Buffer.isBuffer(value)) return;
-    if (Array.isArray(value)) {
-      for (const item of value) walk(item, depth + 1);
-      return;
+export function errorCodesIn(response: object): readonly number[] {
+  return collectErrorCodes(response, 0, null) ?? NO_ERROR_CODES;
+}
+
+const NO_ERROR_CODES: readonly number[] = Object.freeze([]);
+
+function collectErrorCodes(value: unknown, depth: number, codes: number[] | null): number[] | null {
+  if (depth > 6 || value === null || typeof value !== 'object' || Buffer.isBuffer(value))
+    return codes;
+  if (Array.isArray(value)) {
+    for (const item of value) codes = collectErrorCodes(item, depth + 1, codes);
+    return codes;
+  }
+  const fields = value as Record<string, unknown>;
+  for (const key in fields) {
+    const field = fields[key];
+    if (key === 'errorCode') {
+      if (typeof field === 'number' && field !== 0) (codes ??= []).push(field);
+    } else if (typeof field === 'object') {
+      codes = collectErrorCodes(field, depth + 1, codes);
     }
-    for (const [key, field] of Object.entries(value)) {
-      if (key === 'errorCode') {
-        if (typeof field === 'number' && field !== 0) codes.push(field);
-      } else if (typeof field === 'object') {
-        walk(field, depth + 1);
-      }
-    }
-  };
-  walk(response, 0);
+  }
   return codes;
 }
 

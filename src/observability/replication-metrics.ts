@@ -1,7 +1,8 @@
 // What the metrics read of replication, in Kafka's terms and on Kafka's brokers:
 //
 //   leader of a partition    UnderReplicatedPartitions (ISR smaller than the replica set),
-//                            UnderMinIsrPartitionCount, LeaderCount, each follower's lag,
+//                            UnderMinIsrPartitionCount, LeaderCount, each follower's lag (in
+//                            records, and in time since caught up: replica.lag.time.max.ms),
 //                            IsrShrinksPerSec / IsrExpandsPerSec (the ISR it leads with changed)
 //   every replica            PartitionCount; the replica fetcher's connection to each leader
 //   active controller        OfflinePartitionsCount (no live leader), ActiveControllerCount
@@ -23,12 +24,16 @@ export interface ReplicationSnapshot {
   readonly offline: number;
   /** Whether this broker is the active controller; null on a single broker. */
   readonly activeController: boolean | null;
-  /** Per follower of each partition led here: records between the leader's log end and it. */
+  /**
+   * Per follower of each partition led here: records between the leader's log end and it, and
+   * seconds since it last fetched up to the leader's log end (0 while it is there).
+   */
   readonly followerLags: ReadonlyArray<{
     readonly topic: string;
     readonly partition: number;
     readonly follower: number;
     readonly lagRecords: number;
+    readonly lagSeconds: number;
   }>;
   /** Per leader broker this broker fetches from: whether the connection is up. */
   readonly fetcherConnections: ReadonlyArray<{

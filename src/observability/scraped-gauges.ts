@@ -4,28 +4,43 @@
 //
 //   scrape n:   fill(snapshot) ─► series(topic, partition) ─► the kept entry, value set ─┐
 //                                 (a trie of the label values; new series are added)       │
-//   render:     prom-client's getForPromString() ─► { value, labels: {}, sharedLabels } ◄──┘
-//               sharedLabels' text is formatted once per object and cached by prom-client
+//   render:     LineCachingRegistry ─► each kept entry's line, rebuilt only if its value moved ◄─┘
+//               (any other prom-client registry: getForPromString() ─► { value, sharedLabels })
 //   end:        entries not seen in scrape n are dropped (a deleted topic's series go)
 //
-// prom-client formats a value's `sharedLabels` once per labels object and keeps the text in a
-// WeakMap (its histograms pass the labels all their bucket lines share that way). Keeping one
-// labels object per series across scrapes therefore makes a series' label text a cache hit: a
-// scrape of 10,000 partitions escapes and joins no label and allocates no object per series
-// beyond prom-client's own line. `get()` (prom-client's JSON view) answers with plain labels.
+// The broker's registry (`LineCachingRegistry`) asks these families for their text directly: each
+// series keeps its label text, escaped once, and each entry its last line with the value that line
+// shows, so a scrape of 10,000 unchanged partitions builds no line at all, only the join. The text
+// is the one prom-client would render, byte for byte (test/observability/scraped-gauges.test.ts
+// renders both ways and compares). Any other registry gets prom-client's own path: a value's
+// `sharedLabels` are formatted once per labels object and cached by prom-client, so keeping one
+// labels object per series still saves the label text. `get()` (prom-client's JSON view) answers
+// with plain labels.
 //
 // Owned by BrokerMetrics. Everything is synchronous: a family is filled and read within one
 // registry gather, so two scrapes never see a half-filled family.
 
-import { Gauge } from 'prom-client';
+import { Gauge, Registry } from 'prom-client';
 
 type LabelValues = Record<string, string>;
+
+/** One family's entry of a series: what prom-client renders, and the line last rendered. */
+interface SeriesValue {
+  value: number;
+  readonly labels: LabelValues;
+  readonly sharedLabels: LabelValues;
+  /** The series' labels as exposition text (`topic="orders",partition="0"`), escaped once. */
+  readonly labelText: string;
+  /** `name{labels} value` as of `lineValue`; empty until first rendered. */
+  line: string;
+  lineValue: number;
+}
 
 /** One series of every family of a `ScrapedGaugeFamilies`: its labels and its current values. */
 interface Series {
   readonly labels: LabelValues;
   /** Per family, the value object handed to prom-client (mutated in place each scrape). */
-  readonly values: Array<{ value: number; labels: LabelValues; sharedLabels: LabelValues }>;
+  readonly values: SeriesValue[];
   seenInScrape: number;
 }
 
@@ -102,12 +117,18 @@ export class ScrapedGaugeFamilies {
     if (series === undefined) {
       const labels: LabelValues = {};
       labelNames.forEach((name, index) => (labels[name] = String(labelValues[index])));
+      const labelText = Object.entries(labels)
+        .map(([name, value]) => `${name}="${escapeLabelValue(value)}"`)
+        .join(',');
       series = {
         labels,
         values: Array.from({ length: families }, () => ({
           value: 0,
           labels: NO_LABELS,
           sharedLabels: labels,
+          labelText,
+          line: '',
+          lineValue: 0,
         })),
         seenInScrape: this.scrapeNumber,
       };
@@ -145,6 +166,26 @@ class ScrapedGauge extends Gauge<string> {
     return { ...this.metadata(), values: this.values() };
   }
 
+  /**
+   * The family's exposition text, as prom-client's registry would render it: HELP, TYPE, then a
+   * line per series, each rebuilt only when its value changed since it was last rendered.
+   */
+  renderText(): string {
+    this.refill();
+    const { name, help } = this as unknown as { name: string; help: string };
+    const escapedName = escapeText(name);
+    const lines = [`# HELP ${escapedName} ${escapeText(help)}`, `# TYPE ${escapedName} gauge`];
+    for (const entry of this.values()) {
+      if (entry.line === '' || !Object.is(entry.lineValue, entry.value)) {
+        const labels = entry.labelText === '' ? '' : `{${entry.labelText}}`;
+        entry.line = `${name}${labels} ${valueText(entry.value)}`;
+        entry.lineValue = entry.value;
+      }
+      lines.push(entry.line);
+    }
+    return lines.join('\n');
+  }
+
   /** prom-client's JSON view: the same values with their labels. */
   override async get(): Promise<Awaited<ReturnType<Gauge<string>['get']>>> {
     this.refill();
@@ -162,4 +203,47 @@ class ScrapedGauge extends Gauge<string> {
     >;
     return { name, help, type, aggregator, collect };
   }
+}
+
+/**
+ * The broker's prom-client registry: scraped gauge families render their kept lines themselves;
+ * every other metric, or this registry with default labels or in OpenMetrics, takes prom-client's
+ * own path.
+ */
+export class LineCachingRegistry extends Registry {
+  private defaultLabelsSet = false;
+
+  override setDefaultLabels(labels: object): void {
+    this.defaultLabelsSet = Object.keys(labels).length > 0;
+    super.setDefaultLabels(labels);
+  }
+
+  /** Called by prom-client's `metrics()` once per metric (not in its typings). */
+  async getMetricsAsString(metric: unknown): Promise<string> {
+    if (
+      metric instanceof ScrapedGauge &&
+      !this.defaultLabelsSet &&
+      this.contentType === Registry.PROMETHEUS_CONTENT_TYPE
+    )
+      return metric.renderText();
+    const prometheusPath = Registry.prototype as unknown as {
+      getMetricsAsString(this: Registry, metric: unknown): Promise<string>;
+    };
+    return prometheusPath.getMetricsAsString.call(this, metric);
+  }
+}
+
+// The exposition's escaping and number text, exactly as prom-client 15 writes them.
+function escapeText(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+}
+
+function escapeLabelValue(value: string): string {
+  return escapeText(value).replace(/"/g, '\\"');
+}
+
+function valueText(value: number): string {
+  if (Number.isNaN(value)) return 'Nan';
+  if (!Number.isFinite(value)) return value < 0 ? '-Inf' : '+Inf';
+  return `${value}`;
 }

@@ -296,7 +296,8 @@ export class Partition {
       const batch = batches[index];
       if (batch.isControl) {
         if (origin === 'client') continue; // the log refuses it
-        this.producers.checkMarker(batch);
+        const marker = controlRecordOf(records, batch.position);
+        if (marker !== null) this.producers.checkMarker(batch, marker.coordinatorEpoch);
         continue;
       }
       const result = this.producers.check(batch, pending);

@@ -165,13 +165,26 @@ export class ProducerStateManager {
     return null;
   }
 
-  /** Checks a transaction marker from the coordinator (pure). */
-  checkMarker(batch: ProducerBatch): void {
+  /**
+   * Checks a transaction marker from the coordinator (pure). `coordinatorEpoch` is the marker's
+   * (its control record's): one older than the last marker this partition took for the producer
+   * comes from a coordinator that has since been replaced (its `__transaction_state` partition
+   * moved), and is refused as Kafka refuses it, so a zombie coordinator cannot end a transaction.
+   * Followers and recovery take markers as the leader wrote them and never call this.
+   */
+  checkMarker(batch: ProducerBatch, coordinatorEpoch: number): void {
     const entry = this.entries.get(batch.producerId);
-    if (entry !== undefined && batch.producerEpoch < entry.producerEpoch) {
+    if (entry === undefined) return;
+    if (batch.producerEpoch < entry.producerEpoch) {
       throw new ProducerStateError(
         ErrorCode.INVALID_PRODUCER_EPOCH,
         `marker for producer ${batch.producerId} has epoch ${batch.producerEpoch}, older than ${entry.producerEpoch}`,
+      );
+    }
+    if (coordinatorEpoch < entry.coordinatorEpoch) {
+      throw new ProducerStateError(
+        ErrorCode.TRANSACTION_COORDINATOR_FENCED,
+        `marker for producer ${batch.producerId} has coordinator epoch ${coordinatorEpoch}, older than ${entry.coordinatorEpoch} of the last marker written`,
       );
     }
   }

@@ -36,12 +36,22 @@ export interface ReplicaAssignment {
   readonly replicas: readonly number[];
   /** The in-sync replicas, the leader included. */
   readonly isr: readonly number[];
+  /** The partition epoch of this state in etcd, when it comes from there. */
+  readonly partitionEpoch?: number;
 }
 
 export class ReplicaState {
   private readonly followers = new Map<number, FollowerState>();
   private isrValue: readonly number[];
   private highWatermarkValue: number;
+  /**
+   * Followers this leader has asked etcd to add to the ISR, and the partition epoch that write
+   * expected. Until the view brings a later epoch (the write, or whatever beat it), they count in
+   * the high watermark though not yet in min.insync.replicas: if etcd took the write and this
+   * leader is cut off before hearing so, the controller may elect one of them, which must then
+   * hold everything this leader acknowledged (Kafka's "maximal ISR").
+   */
+  private joining: { brokerIds: readonly number[]; partitionEpoch: number } | undefined;
 
   constructor(
     /** This broker: the leader. */
@@ -87,6 +97,26 @@ export class ReplicaState {
       });
     }
     this.isrValue = [...assignment.isr];
+    if (
+      this.joining !== undefined &&
+      (assignment.partitionEpoch === undefined ||
+        assignment.partitionEpoch > this.joining.partitionEpoch)
+    )
+      this.joining = undefined;
+  }
+
+  /**
+   * The leader is about to ask etcd for an ISR with `brokerIds` added, comparing
+   * `partitionEpoch`: from now on they hold the high watermark back as ISR members do, until the
+   * view brings a later partition epoch.
+   */
+  expectIsrMembers(brokerIds: readonly number[], partitionEpoch: number): void {
+    for (const brokerId of brokerIds)
+      assert(
+        this.followers.has(brokerId),
+        `broker ${brokerId} is not a follower of this partition`,
+      );
+    this.joining = { brokerIds: [...brokerIds], partitionEpoch };
   }
 
   follower(brokerId: number): Readonly<FollowerState> | undefined {
@@ -112,12 +142,14 @@ export class ReplicaState {
   }
 
   /**
-   * The high watermark given the leader's own durable end: the minimum over the ISR, never below
-   * what it was. A follower in the ISR that has not fetched yet holds it where it is.
+   * The high watermark given the leader's own durable end: the minimum over the ISR and the
+   * followers asked into it, never below what it was. A follower in the ISR that has not fetched
+   * yet holds it where it is.
    */
   highWatermark(leaderOffset: number): number {
     let candidate = leaderOffset;
-    for (const brokerId of this.isrValue) {
+    const joining = (this.joining?.brokerIds ?? []).filter((id) => this.followers.has(id));
+    for (const brokerId of [...this.isrValue, ...joining]) {
       if (brokerId === this.leaderId) continue;
       const follower = this.followers.get(brokerId);
       candidate = Math.min(candidate, follower?.fetchOffset ?? -1);

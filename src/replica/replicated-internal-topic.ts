@@ -9,8 +9,10 @@
 // path) with the topic's settings: partition count, replication factor, compaction. As in Kafka,
 // the replication factor is not lowered to fit a small cluster: with fewer live brokers the
 // controller refuses the placement and FindCoordinator keeps answering COORDINATOR_NOT_AVAILABLE
-// until enough brokers are alive. One creation is in flight at a time; a refusal is reported once
-// per distinct message.
+// until enough brokers are alive. A refused creation is tried again whenever a broker registers,
+// so the topic exists once the cluster is whole even if no client asks again meanwhile (a group
+// first used while a broker was down would otherwise find it missing at the next outage). One
+// creation is in flight at a time; a refusal is reported once per distinct message.
 //
 // Appends go to this broker's replica of the partition, only while the view names this broker
 // its leader, and are acknowledged as a produce with acks=all would be: durable here, and where
@@ -102,6 +104,8 @@ export function openReplicatedInternalTopic(
   const { name } = settings;
   let creating: Promise<void> | null = null;
   let lastCreationFailure = '';
+  /** Set while a requested creation has been refused; cleared once the topic exists. */
+  let creationWanted = false;
 
   const requestCreation = (): void => {
     if (creating !== null) return;
@@ -115,11 +119,16 @@ export function openReplicatedInternalTopic(
       .then(
         () => {
           lastCreationFailure = '';
+          creationWanted = false;
         },
         (error: unknown) => {
           // A concurrent creation by another broker is success; anything else is retried at the
-          // next FindCoordinator.
-          if (ports.view.topics().has(name)) return;
+          // next FindCoordinator or when a broker registers.
+          if (ports.view.topics().has(name)) {
+            creationWanted = false;
+            return;
+          }
+          creationWanted = true;
           const message = error instanceof Error ? error.message : String(error);
           if (message !== lastCreationFailure) {
             lastCreationFailure = message;
@@ -172,6 +181,12 @@ export function openReplicatedInternalTopic(
       await new Promise((resolve) => setTimeout(resolve, TAKE_UP_POLL_MS));
     }
   };
+
+  ports.view.subscribe((change) => {
+    if (change.kind !== 'brokers' || !creationWanted) return;
+    if (ports.view.topics().has(name)) creationWanted = false;
+    else requestCreation();
+  });
 
   return {
     name,

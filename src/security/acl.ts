@@ -202,6 +202,27 @@ export function supportedOperations(resourceType: number): readonly AclOperation
 }
 
 /**
+ * Kafka's "authorized operations were not requested" marker in Metadata, DescribeCluster and
+ * DescribeGroups responses (the int32 minimum).
+ */
+export const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
+
+/** `operations` as the authorized-operations bit field those responses carry: bit n = code n. */
+export function authorizedOperationsBits(operations: Iterable<AclOperation>): number {
+  let bits = 0;
+  for (const operation of operations) bits |= 1 << operation;
+  return bits;
+}
+
+/**
+ * What Kafka answers as a resource's authorized operations when no authorizer runs: every
+ * operation the resource type supports.
+ */
+export function allAuthorizedOperations(resourceType: ResourceType): number {
+  return authorizedOperationsBits(supportedOperations(resourceType));
+}
+
+/**
  * Why a binding cannot be stored, or null when it can: what CreateAcls answers INVALID_REQUEST
  * with. A binding must be concrete (no ANY, MATCH or UNKNOWN), name a principal as `Type:name`,
  * and a Cluster binding must name `kafka-cluster`.

@@ -1,106 +1,136 @@
 // Each listener's security from the broker's settings: which protocol, the TLS context of SSL and
-// of SASL_SSL listeners (the ssl.* settings are broker-wide in Brook; no listener.name.* prefix
-// yet), and the SASL settings.
+// of SASL_SSL listeners, and the SASL settings. Every security setting may be given per listener
+// (listener.name.<listener>.<setting>, config/listener-settings.ts), and some per listener and
+// SASL mechanism; each listener gets its own TLS context and OAUTHBEARER token checks from the
+// values it sees. The config layer sits above this one, so the broker hands its settings in as a
+// lookup by Kafka name.
 
 import type { CredentialStore } from './credential-store.js';
 import { JwksKeys } from './jwks.js';
 import { type OAuthBearerSettings, oauthBearerMechanism } from './oauthbearer.js';
-import { type ListenerSecurity, type SecurityProtocol, usesSasl } from './listener-security.js';
+import {
+  type ListenerSecurity,
+  type SecurityProtocol,
+  usesSasl,
+  usesTls,
+} from './listener-security.js';
 import { type ClientAuthentication, TlsContext } from './tls-context.js';
 
-/** The broker settings (by their BrokerConfig names) that decide listeners' security. */
+/** The settings that decide listeners' security. */
 export interface BrokerSecuritySettings {
   readonly listenerSecurityProtocols: ReadonlyMap<string, SecurityProtocol>;
-  readonly sslKeystoreLocation: string | null;
-  readonly sslKeyPassword: string | null;
-  readonly sslTruststoreLocation: string | null;
-  readonly sslClientAuth: string;
-  readonly sslEnabledProtocols: readonly string[];
-  readonly sslPrincipalMappingRules: string;
-  readonly saslEnabledMechanisms: readonly string[];
-  readonly saslServerMaxReceiveSize: number;
-  readonly connectionFailedAuthenticationDelayMs: number;
-  readonly connectionsMaxReauthMs: number;
+  /**
+   * A setting's value on one listener by Kafka name (`ssl.keystore.location`), for one SASL
+   * mechanism where a mechanism is given: the most specific of the per-listener and broker values.
+   */
+  setting(listener: string, name: string, mechanism?: string): unknown;
 }
 
-/** The sasl.oauthbearer.* settings (by their BrokerConfig names). */
-export interface BrokerOAuthBearerSettings {
-  readonly saslEnabledMechanisms: readonly string[];
-  readonly saslOauthbearerJwksEndpointUrl: string | null;
-  readonly saslOauthbearerJwksEndpointRefreshMs: number;
-  readonly saslOauthbearerJwksEndpointRetryBackoffMs: number;
-  readonly saslOauthbearerExpectedIssuer: string | null;
-  readonly saslOauthbearerExpectedAudience: readonly string[] | null;
-  readonly saslOauthbearerClockSkewSeconds: number;
-  readonly saslOauthbearerSubClaimName: string;
+/** Each SASL listener's OAUTHBEARER token checks, with the JWKS each reads; closed on shutdown. */
+export interface ListenerOAuthBearer {
+  /** null for a listener without OAUTHBEARER. */
+  readonly byListener: ReadonlyMap<string, OAuthBearerSettings | null>;
+  /** Stops every JWKS refresh. */
+  close(): void;
 }
 
 /**
- * OAUTHBEARER's token checks when the mechanism is enabled, with the JWKS read once already
- * (throws JwksError when it cannot be); null otherwise. The caller closes `keys` on shutdown.
+ * OAUTHBEARER's token checks on each listener that enables the mechanism, with each JWKS read
+ * once already (throws JwksError when one cannot be). Listeners with the same JWKS settings share
+ * one JwksKeys. The caller closes the result on shutdown.
  */
 export async function oauthBearerFromConfig(
-  config: BrokerOAuthBearerSettings,
+  config: BrokerSecuritySettings,
   onError: (message: string) => void,
-): Promise<OAuthBearerSettings | null> {
-  if (!config.saslEnabledMechanisms.includes(oauthBearerMechanism)) return null;
-  const url = config.saslOauthbearerJwksEndpointUrl;
-  // Checked by the config already; kept here so the types say it.
-  if (url === null) throw new Error('OAUTHBEARER needs sasl.oauthbearer.jwks.endpoint.url');
-  const keys = new JwksKeys({
-    url,
-    refreshMs: config.saslOauthbearerJwksEndpointRefreshMs,
-    retryBackoffMs: config.saslOauthbearerJwksEndpointRetryBackoffMs,
-    onError,
-  });
-  await keys.start();
-  return {
-    keys,
-    expectedIssuer: config.saslOauthbearerExpectedIssuer,
-    expectedAudience: config.saslOauthbearerExpectedAudience ?? [],
-    clockSkewSeconds: config.saslOauthbearerClockSkewSeconds,
-    subClaimName: config.saslOauthbearerSubClaimName,
+): Promise<ListenerOAuthBearer> {
+  const keysBySettings = new Map<string, JwksKeys>();
+  const byListener = new Map<string, OAuthBearerSettings | null>();
+  const result: ListenerOAuthBearer = {
+    byListener,
+    close: () => {
+      for (const keys of keysBySettings.values()) keys.close();
+    },
   };
+  try {
+    for (const [listener, protocol] of config.listenerSecurityProtocols) {
+      const setting = (name: string) => config.setting(listener, name, oauthBearerMechanism);
+      const mechanisms = setting('sasl.enabled.mechanisms') as readonly string[];
+      if (!usesSasl(protocol) || !mechanisms.includes(oauthBearerMechanism)) {
+        byListener.set(listener, null);
+        continue;
+      }
+      const url = setting('sasl.oauthbearer.jwks.endpoint.url') as string | null;
+      // Checked by the config already; kept here so the types say it.
+      if (url === null) throw new Error('OAUTHBEARER needs sasl.oauthbearer.jwks.endpoint.url');
+      const refreshMs = setting('sasl.oauthbearer.jwks.endpoint.refresh.ms') as number;
+      const retryBackoffMs = setting('sasl.oauthbearer.jwks.endpoint.retry.backoff.ms') as number;
+      const identity = JSON.stringify([url, refreshMs, retryBackoffMs]);
+      let keys = keysBySettings.get(identity);
+      if (keys === undefined) {
+        keys = new JwksKeys({ url, refreshMs, retryBackoffMs, onError });
+        keysBySettings.set(identity, keys);
+        await keys.start();
+      }
+      byListener.set(listener, {
+        keys,
+        expectedIssuer: setting('sasl.oauthbearer.expected.issuer') as string | null,
+        expectedAudience:
+          (setting('sasl.oauthbearer.expected.audience') as readonly string[] | null) ?? [],
+        clockSkewSeconds: setting('sasl.oauthbearer.clock.skew.seconds') as number,
+        subClaimName: setting('sasl.oauthbearer.sub.claim.name') as string,
+      });
+    }
+  } catch (error) {
+    result.close();
+    throw error;
+  }
+  return result;
 }
 
 /** Throws TlsConfigurationError when a TLS listener's key, certificate or truststore cannot be used. */
 export function listenerSecurityFromConfig(
   config: BrokerSecuritySettings,
   credentials: CredentialStore,
-  oauthBearer: OAuthBearerSettings | null = null,
+  oauthBearer: ListenerOAuthBearer | null = null,
 ): Map<string, ListenerSecurity> {
-  const protocols = [...config.listenerSecurityProtocols.values()];
-  const tlsContext = (clientAuthentication: ClientAuthentication): TlsContext =>
-    new TlsContext({
-      keystoreLocation: config.sslKeystoreLocation!,
-      keyPassword: config.sslKeyPassword,
-      truststoreLocation: config.sslTruststoreLocation,
-      clientAuthentication,
-      enabledProtocols: config.sslEnabledProtocols,
-      principalMappingRules: config.sslPrincipalMappingRules,
-    });
-  // As in Kafka (KIP-684), ssl.client.auth applies to SSL listeners; SASL_SSL listeners
-  // authenticate clients by SASL and do not ask for a certificate.
-  const sslTls = protocols.includes('SSL')
-    ? tlsContext(config.sslClientAuth as ClientAuthentication)
-    : null;
-  const saslSslTls = protocols.includes('SASL_SSL') ? tlsContext('none') : null;
-  const sasl = {
-    enabledMechanisms: config.saslEnabledMechanisms,
-    credentials,
-    oauthBearer,
-    failedAuthenticationDelayMs: config.connectionFailedAuthenticationDelayMs,
-    reauthenticationMs: config.connectionsMaxReauthMs,
-    receiveBytesMax: config.saslServerMaxReceiveSize,
-  };
-  return new Map(
-    [...config.listenerSecurityProtocols].map(([name, protocol]) => [
-      name,
-      {
-        protocol,
-        tls: protocol === 'SSL' ? sslTls : protocol === 'SASL_SSL' ? saslSslTls : null,
-        sasl: usesSasl(protocol) ? sasl : null,
-      },
-    ]),
-  );
+  const security = new Map<string, ListenerSecurity>();
+  for (const [name, protocol] of config.listenerSecurityProtocols) {
+    const setting = (key: string) => config.setting(name, key);
+    const mechanisms = setting('sasl.enabled.mechanisms') as readonly string[];
+    // As in Kafka (KIP-684), ssl.client.auth applies to SSL listeners; SASL_SSL listeners
+    // authenticate clients by SASL and do not ask for a certificate.
+    const clientAuthentication: ClientAuthentication =
+      protocol === 'SSL' ? (setting('ssl.client.auth') as ClientAuthentication) : 'none';
+    const tls = usesTls(protocol)
+      ? new TlsContext({
+          // Checked by the config: a TLS listener has a keystore.
+          keystoreLocation: setting('ssl.keystore.location') as string,
+          keyPassword: setting('ssl.key.password') as string | null,
+          truststoreLocation: setting('ssl.truststore.location') as string | null,
+          clientAuthentication,
+          enabledProtocols: setting('ssl.enabled.protocols') as readonly string[],
+          principalMappingRules: setting('ssl.principal.mapping.rules') as string,
+        })
+      : null;
+    const sasl = usesSasl(protocol)
+      ? {
+          enabledMechanisms: mechanisms,
+          credentials,
+          oauthBearer: oauthBearer?.byListener.get(name) ?? null,
+          failedAuthenticationDelayMs: setting(
+            'connection.failed.authentication.delay.ms',
+          ) as number,
+          reauthenticationMs: setting('connections.max.reauth.ms') as number,
+          reauthenticationMsByMechanism: new Map(
+            mechanisms.map((mechanism) => [
+              mechanism,
+              config.setting(name, 'connections.max.reauth.ms', mechanism) as number,
+            ]),
+          ),
+          receiveBytesMax: setting('sasl.server.max.receive.size') as number,
+        }
+      : null;
+    security.set(name, { protocol, tls, sasl });
+  }
+  return security;
 }

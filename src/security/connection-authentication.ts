@@ -53,6 +53,8 @@ export interface SaslSettings {
   readonly failedAuthenticationDelayMs: number;
   /** connections.max.reauth.ms: a session's lifetime; 0 means sessions do not expire. */
   readonly reauthenticationMs: number;
+  /** The same per mechanism where listener.name.<l>.<mechanism>.connections.max.reauth.ms sets it. */
+  readonly reauthenticationMsByMechanism?: ReadonlyMap<string, number>;
   /** sasl.server.max.receive.size: the largest frame (and token) read before authentication. */
   readonly receiveBytesMax: number;
   /** Told of each failure once, with the reason; the client hears only a generic message. */
@@ -244,8 +246,10 @@ export class ConnectionAuthentication {
       this.state = 'authenticated';
       // The session ends with connections.max.reauth.ms, or sooner when the credential itself
       // expires (an OAUTHBEARER token's exp), so a token is never used past its lifetime.
+      const reauthenticationMs =
+        sasl.reauthenticationMsByMechanism?.get(mechanism) ?? sasl.reauthenticationMs;
       this.sessionExpiresAtMs = Math.min(
-        sasl.reauthenticationMs > 0 ? Date.now() + sasl.reauthenticationMs : Infinity,
+        reauthenticationMs > 0 ? Date.now() + reauthenticationMs : Infinity,
         step.credentialExpiresAtMs ?? Infinity,
       );
       return { kind: 'authenticated', challenge: step.challenge };

@@ -27,6 +27,7 @@
 import { setMaxListeners } from 'node:events';
 import type { Socket } from 'node:net';
 import { type RequestObservation, errorCodesIn } from '../observability/metrics.js';
+import type { RequestTimes } from '../observability/request-metrics.js';
 import type { ApiMessage } from '../protocol/api-message.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { ApiKey } from '../protocol/generated/index.js';
@@ -48,7 +49,7 @@ import type { ConnectionAuthentication } from '../security/connection-authentica
 import { FrameDecoder } from './frame-decoder.js';
 import type { ServerLimits } from './limits.js';
 import type { ServerLogger } from './logger.js';
-import type { RequestLog } from './request-log.js';
+import type { RequestLineWanted, RequestLog } from './request-log.js';
 
 interface PendingResponse {
   readonly requestBytes: number;
@@ -58,6 +59,14 @@ interface PendingResponse {
   readonly startedMs: number;
   /** performance.now() when the handler's answer was encoded; 0 until then. */
   answeredMs: number;
+  /** performance.now() when the response was handed to the socket; 0 until then. */
+  writtenMs: number;
+  /** performance.now() when the socket took its last byte; undefined until then, or never. */
+  sentMs: number | undefined;
+  /** The version the response is encoded in (v0 for an ApiVersions of a version not served). */
+  responseVersion: number;
+  /** Whether (and why) the request log may want this request's line once the response is sent. */
+  logged: RequestLineWanted | null;
   ready: boolean;
   /** The handler asked for the connection to close once this slot reaches the head. */
   closeConnection: boolean;
@@ -67,7 +76,7 @@ interface PendingResponse {
   context?: RequestContext;
   request?: unknown;
   /** Event-loop time spent in the handler before its first await, and encoding its response. */
-  handlerMs: number;
+  localMs: number;
   /** The throttle decided when the request started, if any. */
   startThrottleMs: number;
   /** A request whose handler waits until this slot is at the head of `pending` (Metadata). */
@@ -133,7 +142,10 @@ export interface RequestAuditor {
 
 /** What the server tells the metrics of each request it answered. */
 export interface RequestObserver {
+  /** The handler answered: the errors its response carries. */
   requestAnswered(observation: RequestObservation): void;
+  /** The response went out (or none was due, or the connection closed first): its times. */
+  requestCompleted(apiKey: number, version: number, times: RequestTimes): void;
 }
 
 export class Connection {
@@ -163,6 +175,8 @@ export class Connection {
   private readonly receivedFrameTimesMs: number[] = [];
   /** Requests in arrival order whose responses are not yet written. */
   private readonly pending: PendingResponse[] = [];
+  /** Written responses whose send time is wanted, in write order, until the socket took them. */
+  private readonly awaitingSent: PendingResponse[] = [];
   /** Request bytes of `pending` plus response bytes encoded but not yet handed to the socket. */
   private inFlightBytes = 0;
   private paused = false;
@@ -405,7 +419,7 @@ export class Connection {
     const handlerStartedMs = performance.now();
     try {
       result = handler.handle(request, context);
-      slot.handlerMs = performance.now() - handlerStartedMs;
+      slot.localMs = performance.now() - handlerStartedMs;
     } catch (error) {
       this.fail(slot, handler, header, request, context, error);
       return;
@@ -442,11 +456,15 @@ export class Connection {
       receivedMs,
       startedMs: performance.now(),
       answeredMs: 0,
+      writtenMs: 0,
+      sentMs: undefined,
+      responseVersion: 0,
+      logged: null,
       ready: false,
       closeConnection: false,
       chunks: [],
       responseBytes: 0,
-      handlerMs: 0,
+      localMs: 0,
       startThrottleMs: 0,
       throttleMs: 0,
       response: undefined,
@@ -472,7 +490,7 @@ export class Connection {
     } else if (result !== NO_RESPONSE) {
       const encodeStartedMs = performance.now();
       if (!this.encodeInto(slot, handler, header, responseVersion, result)) return;
-      slot.handlerMs += performance.now() - encodeStartedMs;
+      slot.localMs += performance.now() - encodeStartedMs;
     }
     const throttleMs = Math.max(slot.startThrottleMs, this.answeredThrottleMs(slot, result));
     if (throttleMs > 0) {
@@ -495,12 +513,11 @@ export class Connection {
     }
     slot.answeredMs = performance.now();
     slot.throttleMs = throttleMs;
+    slot.responseVersion = responseVersion;
     if (this.requestLog !== undefined) slot.response = result;
     if (this.observer !== undefined) {
       this.observer.requestAnswered({
         api: this.apiMessages.get(header.apiKey)?.name ?? String(header.apiKey),
-        version: responseVersion,
-        seconds: (slot.answeredMs - slot.startedMs) / 1000,
         errorCodes: typeof result === 'object' && result !== null ? errorCodesIn(result) : [],
       });
     }
@@ -582,7 +599,7 @@ export class Connection {
       response: result === NO_RESPONSE || result === CLOSE_CONNECTION ? undefined : result,
       requestBytes: slot.requestBytes,
       responseBytes: slot.responseBytes,
-      handlerMs: slot.handlerMs,
+      handlerMs: slot.localMs,
     });
   }
 
@@ -643,10 +660,16 @@ export class Connection {
     if (this.pending.length === 0 || !this.pending[0].ready) return;
     // One cork around every response that is ready turns them into a single writev.
     this.socket.cork();
+    const writtenMs = performance.now();
     while (this.pending.length > 0 && this.pending[0].ready) {
       const slot = this.pending.shift()!;
       this.inFlightBytes -= slot.requestBytes + slot.responseBytes;
-      if (this.requestLog !== undefined && slot.context !== undefined) this.writeLogged(slot);
+      slot.writtenMs = writtenMs;
+      if (
+        slot.context !== undefined &&
+        (this.observer !== undefined || this.requestLog !== undefined)
+      )
+        this.writeTimed(slot);
       else for (const chunk of slot.chunks) this.socket.write(chunk);
       if (slot.closeConnection) {
         this.socket.uncork();
@@ -671,43 +694,49 @@ export class Connection {
   }
 
   /**
-   * Writes a response the request log may want; if it does, its line is written once the socket
-   * has taken the last byte (Kafka's send time), or at once when nothing is sent.
+   * Writes a response whose send time is wanted (by the metrics, or the request log for a request
+   * it wants a line of): the socket's callback for its last chunk reports when the kernel took it.
+   * Write callbacks run in write order, so one callback per connection and a queue of the slots
+   * awaiting it tell which response each call is for, without a closure per request.
    */
-  private writeLogged(slot: PendingResponse): void {
-    const requestLog = this.requestLog!;
+  private writeTimed(slot: PendingResponse): void {
     const context = slot.context!;
-    const writtenMs = performance.now();
+    slot.logged =
+      this.requestLog?.wants(context.apiKey, slot.request, slot.writtenMs - slot.receivedMs) ??
+      null;
     const chunks = slot.chunks;
-    if (!requestLog.wants(context.apiKey, slot.request, writtenMs - slot.receivedMs)) {
-      for (const chunk of chunks) this.socket.write(chunk);
-      return;
-    }
-    const log = (sentMs: number | undefined): void =>
-      requestLog.write({
-        context,
-        request: slot.request,
-        response: slot.response,
-        requestBytes: slot.requestBytes,
-        responseBytes: slot.responseBytes,
-        throttleMs: slot.throttleMs,
-        times: {
-          receivedMs: slot.receivedMs,
-          startedMs: slot.startedMs,
-          localMs: slot.handlerMs,
-          answeredMs: slot.answeredMs,
-          writtenMs,
-          sentMs,
-        },
-      });
     if (chunks.length === 0) {
-      log(undefined);
+      this.responseDone(slot);
       return;
     }
     for (let index = 0; index < chunks.length - 1; index++) this.socket.write(chunks[index]);
-    this.socket.write(chunks[chunks.length - 1], (error) =>
-      log(error === null || error === undefined ? performance.now() : undefined),
-    );
+    this.awaitingSent.push(slot);
+    this.socket.write(chunks[chunks.length - 1], this.onResponseSent);
+  }
+
+  /** The socket took (or, on an error, dropped) the response at the head of `awaitingSent`. */
+  private readonly onResponseSent = (error?: Error | null): void => {
+    const slot = this.awaitingSent.shift();
+    if (slot === undefined) return;
+    if (error === null || error === undefined) slot.sentMs = performance.now();
+    this.responseDone(slot);
+  };
+
+  /** Reports a response that went out, or was never sent (`sentMs` undefined). */
+  private responseDone(slot: PendingResponse): void {
+    const context = slot.context!;
+    this.observer?.requestCompleted(context.apiKey, slot.responseVersion, slot);
+    if (slot.logged === null) return;
+    this.requestLog!.write({
+      wanted: slot.logged,
+      context,
+      request: slot.request,
+      response: slot.response,
+      requestBytes: slot.requestBytes,
+      responseBytes: slot.responseBytes,
+      throttleMs: slot.throttleMs,
+      times: slot,
+    });
   }
 
   /**

@@ -1,5 +1,6 @@
 // The request log (Kafka's kafka.request.logger): one structured line per answered request when
-// `request.log.enabled` is set, and one warning per slow request whatever that setting says.
+// `request.log.enabled` is set (or for a random `request.log.sample.rate` of them), and one
+// warning per slow request whatever those settings say.
 //
 //   frame received ─► started ─► handler answered ─► response written ─► response sent
 //   └─ queueMs ─────┘└─ localMs + remoteMs ─┘└ responseQueueMs ┘└─ sendMs ─────┘
@@ -18,10 +19,12 @@
 // line written says how many were left out.
 //
 // Cheap when off: the connection asks `wants` (a few comparisons, no allocation) once per
-// request, and only a request that will be logged builds its line. Owned by the server; used
+// request, which also draws the request's place in the sample, and only a request that will be
+// logged builds its line. Owned by the server; used
 // from connection callbacks on the event loop only.
 
 import { errorCodesIn } from '../observability/metrics.js';
+import type { RequestTimes } from '../observability/request-metrics.js';
 import { errorName } from '../protocol/errors.js';
 import { ApiKey, apiMessages } from '../protocol/generated/index.js';
 import type { RequestContext } from '../handlers/registry.js';
@@ -31,22 +34,12 @@ export interface RequestLogOptions {
   readonly logger: Logger;
   /** request.log.enabled: every answered request gets a line (at info). */
   readonly allRequests: boolean;
+  /** request.log.sample.rate: with `allRequests`, the fraction of requests that do (default 1). */
+  readonly sampleRate?: number;
   /** request.log.slow.ms: a request slower than this is logged at warn; 0 turns that off. */
   readonly slowMs: number;
   /** At most this many slow-request lines per second (default 10). */
   readonly slowLinesPerSecondMax?: number;
-}
-
-/** performance.now() readings of one request's way through its connection. */
-export interface RequestTimes {
-  readonly receivedMs: number;
-  readonly startedMs: number;
-  /** Time spent on the event loop in the handler and encoding (not a reading). */
-  readonly localMs: number;
-  readonly answeredMs: number;
-  readonly writtenMs: number;
-  /** When the socket reported the last byte taken; undefined if it never did (closed). */
-  readonly sentMs: number | undefined;
 }
 
 export interface LoggedRequest {
@@ -58,13 +51,19 @@ export interface LoggedRequest {
   readonly responseBytes: number;
   readonly throttleMs: number;
   readonly times: RequestTimes;
+  /** What `wants` answered for it. */
+  readonly wanted: RequestLineWanted;
 }
+
+/** Why a request may get a line: it is in the sample, or it may be slow (decided once sent). */
+export type RequestLineWanted = 'sampled' | 'maybe slow';
 
 const SLOW_LINES_PER_SECOND_MAX = 10;
 
 export class RequestLog {
   private readonly logger: Logger;
   private readonly allRequests: boolean;
+  private readonly sampleRate: number;
   private readonly slowMs: number;
   private readonly slowLinesPerSecondMax: number;
   private slowWindowStartedMs = -Infinity;
@@ -74,6 +73,7 @@ export class RequestLog {
   constructor(options: RequestLogOptions) {
     this.logger = options.logger;
     this.allRequests = options.allRequests;
+    this.sampleRate = options.allRequests ? (options.sampleRate ?? 1) : 0;
     this.slowMs = options.slowMs;
     this.slowLinesPerSecondMax = options.slowLinesPerSecondMax ?? SLOW_LINES_PER_SECOND_MAX;
   }
@@ -83,9 +83,14 @@ export class RequestLog {
     return this.allRequests || this.slowMs > 0;
   }
 
-  /** Whether a request that has taken `elapsedMs` so far gets a line. Allocates nothing. */
-  wants(apiKey: number, request: unknown, elapsedMs: number): boolean {
-    return this.allRequests || this.isSlow(apiKey, request, elapsedMs);
+  /**
+   * Whether a request that has taken `elapsedMs` so far may get a line, and why; null if not.
+   * Draws the request's place in the sample, so it is asked once per request. Allocates nothing.
+   */
+  wants(apiKey: number, request: unknown, elapsedMs: number): RequestLineWanted | null {
+    if (this.sampleRate >= 1 || (this.sampleRate > 0 && Math.random() < this.sampleRate))
+      return 'sampled';
+    return this.isSlow(apiKey, request, elapsedMs) ? 'maybe slow' : null;
   }
 
   write(logged: LoggedRequest): void {
@@ -93,9 +98,10 @@ export class RequestLog {
     const endMs = times.sentMs ?? times.writtenMs;
     const totalMs = endMs - times.receivedMs;
     const slow = this.isSlow(context.apiKey, logged.request, totalMs);
-    if (!slow && !this.allRequests) return;
+    const sampled = logged.wanted === 'sampled';
+    if (!slow && !sampled) return;
     let leftOut = 0;
-    if (slow && !this.allRequests) {
+    if (slow && !sampled) {
       if (!this.slowLineAllowed(endMs)) return;
       leftOut = this.slowLinesLeftOut;
       this.slowLinesLeftOut = 0;

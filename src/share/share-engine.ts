@@ -162,6 +162,24 @@ export class ShareEngine {
     });
   }
 
+  /**
+   * The subscription behind a KIP-932 share group's reading of `topic` (the Kafka door), made on
+   * first use. Its name, `share-group/<group>/<topic>`, cannot come from the HTTP door, whose
+   * names are one path segment. Like Kafka's `share.auto.offset.reset` default, it starts at the
+   * end of the topic; a member may hold as many records as a partition's window.
+   */
+  async shareGroupSubscription(group: string, topic: string): Promise<Subscription> {
+    const name = shareGroupSubscriptionName(group, topic);
+    if (!this.subscriptions.has(name)) {
+      await this.put(name, {
+        topic,
+        start: 'latest',
+        maxInFlight: this.options.sharePartitionMaxRecordLocks,
+      });
+    }
+    return this.subscription(name);
+  }
+
   delete(name: string): Promise<void> {
     return this.serialise(async () => {
       const subscription = this.subscription(name);
@@ -288,6 +306,10 @@ export class ShareEngine {
     this.serial = result.catch(() => undefined);
     return result;
   }
+}
+
+export function shareGroupSubscriptionName(group: string, topic: string): string {
+  return `share-group/${group}/${topic}`;
 }
 
 function stateKey(parts: readonly (string | number)[]): Buffer {

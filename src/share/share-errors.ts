@@ -10,6 +10,11 @@ export const shareErrorCodes = {
   'invalid-request': { status: 400, title: 'the request does not match its schema' },
   'invalid-record-id': { status: 400, title: 'a record id is not <partition>:<offset>' },
   'invalid-encoding': { status: 400, title: 'a key or value is not valid in the stated encoding' },
+  unauthenticated: {
+    status: 401,
+    title: 'the credentials are wrong; send Authorization: Basic with a user and password',
+  },
+  forbidden: { status: 403, title: 'the ACLs do not allow this principal the operation' },
   'not-found': { status: 404, title: 'no such path' },
   'method-not-allowed': { status: 405, title: 'the path does not serve this method' },
   'topic-not-found': { status: 404, title: 'the topic does not exist' },

@@ -252,6 +252,17 @@ export class SharePartition {
     return taken;
   }
 
+  /** Holds an acquired record for `lockUntilMs` more (a share consumer's renew acknowledgement). */
+  renew(record: TrackedRecord, lockUntilMs: number): void {
+    assert(
+      record.state === 'acquired',
+      `renewing record ${record.offset} in state ${record.state}`,
+    );
+    record.lockUntilMs = lockUntilMs;
+    record.generation += 1;
+    this.options.schedule(lockUntilMs, record);
+  }
+
   /** Marks an acquired record acknowledged. */
   acknowledge(record: TrackedRecord): void {
     assert(

@@ -93,6 +93,8 @@ export class Subscription {
   private dirty = false;
   private waiters: Array<{ resolve: () => void; reject: (error: unknown) => void }> = [];
   private definitionValue: SubscriptionDefinition;
+  /** Pull consumers (ShareFetch long polls) waiting for records; told on every dispatch. */
+  private readonly pullWaiters = new Set<() => void>();
 
   constructor(
     definition: SubscriptionDefinition,
@@ -137,6 +139,11 @@ export class Subscription {
     );
     this.partitions.set(source.partitionIndex, sharePartition);
     sharePartition.fill();
+  }
+
+  /** The share-partition start offset: every record of `index` below it is done. */
+  startOffsetOf(index: number): number | undefined {
+    return this.partitions.get(index)?.startOffset;
   }
 
   hasPartition(index: number): boolean {
@@ -200,6 +207,62 @@ export class Subscription {
       // come back (SSE reconnects) and acknowledge them.
       if (attached.held.size === 0 && attached.sink === null) this.consumers.delete(consumerId);
     };
+  }
+
+  /**
+   * Pull acquisition (a Kafka share consumer's ShareFetch): up to `max` records of one source
+   * partition for `consumerId`, lowest offset first, locked for the acknowledgement timeout.
+   * The consumer needs no sink; its records count as held like a push consumer's.
+   */
+  acquireFor(consumerId: string, partitionIndex: number, max: number): TrackedRecord[] {
+    const partition = this.partitions.get(partitionIndex);
+    if (partition === undefined || max <= 0 || this.closed) return [];
+    let consumer = this.consumers.get(consumerId);
+    if (consumer === undefined) {
+      consumer = { id: consumerId, sink: null, held: new Set(), sendSequence: 0 };
+      this.consumers.set(consumerId, consumer);
+    }
+    const credits = Math.min(max, this.definitionValue.maxInFlight - consumer.held.size);
+    if (credits <= 0) return [];
+    const taken = partition.acquire(
+      consumerId,
+      credits,
+      this.ports.now() + this.definitionValue.ackTimeoutMs,
+    );
+    for (const record of taken) {
+      consumer.held.add(record);
+      consumer.sendSequence += 1;
+      record.sendSequence = consumer.sendSequence;
+    }
+    if (consumer.held.size === 0 && consumer.sink === null) this.consumers.delete(consumerId);
+    return taken;
+  }
+
+  /** Calls `listener` once records may be available to pull; returns a cancel function. */
+  whenAvailable(listener: () => void): () => void {
+    this.pullWaiters.add(listener);
+    return () => this.pullWaiters.delete(listener);
+  }
+
+  /** Extends the lock of a record `consumerId` holds by the acknowledgement timeout. */
+  renew(id: string, consumerId: string | null): SettleOutcome {
+    const found = this.held(id, consumerId);
+    if (typeof found === 'string') return found;
+    this.partitions
+      .get(found.partition)
+      ?.renew(found, this.ports.now() + this.definitionValue.ackTimeoutMs);
+    return 'ok';
+  }
+
+  /** Gives back every record `consumerId` holds (a share-group member left or timed out). */
+  releaseConsumer(consumerId: string, error: string): void {
+    const consumer = this.consumers.get(consumerId);
+    if (consumer === undefined) return;
+    for (const record of [...consumer.held]) {
+      if (record.state !== 'acquired' || record.consumerId !== consumerId) continue;
+      this.releaseHold(record);
+      this.giveBack(record, 0, error);
+    }
   }
 
   /** A consumer's transport drained: it may take records again. */
@@ -357,6 +420,7 @@ export class Subscription {
   }
 
   private dispatch(): void {
+    for (const listener of [...this.pullWaiters]) listener();
     const partitions = [...this.partitions.values()];
     if (partitions.length === 0) return;
     const lockUntilMs = this.ports.now() + this.definitionValue.ackTimeoutMs;

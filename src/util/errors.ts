@@ -36,6 +36,7 @@ export const brookErrorCodes = {
   BROOK_START_LOG_DIRECTORY_UNWRITABLE: "the log directory's file system is read-only or full",
   BROOK_SERVER_LISTEN: 'a Kafka listener could not listen, for a reason the system gave',
   BROOK_HTTP_LISTEN: 'an HTTP listener (http.listeners) could not listen',
+  BROOK_HTTP_AUTHENTICATION: 'HTTP credentials that are wrong or not HTTP Basic (answered 401)',
   BROOK_SHARE_REQUEST: 'a push-delivery (/v1) request refused; its problem code says why',
   BROOK_CONSOLE_REQUEST: 'a web console (/ui/api) request refused, answered as a problem document',
   BROOK_TLS_CONFIGURATION: 'a keystore, truststore or key password a TLS listener cannot use',

@@ -182,7 +182,12 @@ const rows: Row[] = [
       timeoutMs: 5000,
       validateOnly: true,
     }),
-    grants: [topic(AclOperation.CREATE, 'created')],
+    // DescribeConfigs too: without it the answer carries TOPIC_AUTHORIZATION_FAILED as its
+    // config error (refusal-details.test.ts).
+    grants: [
+      topic(AclOperation.CREATE, 'created'),
+      topic(AclOperation.DESCRIBE_CONFIGS, 'created'),
+    ],
     refusedWith: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
   },
   {

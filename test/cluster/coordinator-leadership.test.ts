@@ -188,7 +188,7 @@ async function createDataTopic(broker: Broker, topic: string, partitions: number
 }
 
 describe('coordinators in cluster mode', () => {
-  test('FindCoordinator answers COORDINATOR_NOT_AVAILABLE until offsets.topic.replication.factor brokers live, then every broker at every version names the leader of the key’s partition', async () => {
+  test('FindCoordinator answers COORDINATOR_NOT_AVAILABLE until offsets.topic.replication.factor brokers live, the topics are created as the last one registers, then every broker at every version names the leader of the key’s partition', async () => {
     const cluster = testCluster({
       'offsets.topic.num.partitions': 5,
       'transaction.state.log.num.partitions': 4,
@@ -203,7 +203,13 @@ describe('coordinators in cluster mode', () => {
       }
     }
     await cluster.start(3);
-    // The third broker lets the placement of replication factor 3 through.
+    // The third broker lets the placement of replication factor 3 through, and the refused
+    // creations are tried again as it registers: both topics come to exist with no client asking
+    // again (a group first used during an outage finds them at the next one).
+    await waitFor(async () => {
+      const described = await metadataOf(first, [OFFSETS, TRANSACTION_STATE]);
+      return described.topics.every((topic) => topic.errorCode === ErrorCode.NONE);
+    }, 'both coordinator topics created once the third broker registered');
     for (const keyType of [GROUP_KEY, TRANSACTION_KEY]) {
       await waitFor(
         async () => (await coordinatorOf(first, keyType, 'group-a')).errorCode === ErrorCode.NONE,

@@ -1,8 +1,10 @@
-// The transaction marker sender over a fixed view (no etcd, no network): what it retries, what it
-// gives up on, and where it sends a marker after the leader moves.
+// The transaction marker sender over a fixed view (no etcd): what it retries, what it gives up on,
+// where it sends a marker after the leader moves, and how long it waits for a stalled leader.
 
 import assert from 'node:assert/strict';
+import { createServer, type Socket } from 'node:net';
 import { test } from 'node:test';
+import { KafkaConnection } from '../../src/client/kafka-connection.js';
 import {
   TransactionMarkerSender,
   type TransactionMarkers,
@@ -62,6 +64,7 @@ function senderOver(
       appended.push(`${topic}-${partition}`);
       return answers[`${topic}-${partition}`]?.shift() ?? ErrorCode.NONE;
     },
+    requestTimeoutMs: 10_000,
   });
   return { sender, appended };
 }
@@ -116,4 +119,56 @@ test('a marker for a partition with no leader is written nowhere, and the write 
   await assert.rejects(writing, /the coordinator gave up/);
   assert.deepEqual(appended, []);
   sender.close();
+});
+
+test('a leader that never answers is given up after request.timeout.ms and a second, and the marker is sent again to the leader of the moment', async (t) => {
+  // Broker 2 accepts connections and reads requests but never answers (a stalled process).
+  const stalled: Socket[] = [];
+  const server = createServer((socket) => {
+    stalled.push(socket);
+    socket.resume();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    for (const socket of stalled) socket.destroy();
+    server.close();
+  });
+  const { port } = server.address() as { port: number };
+  const view = viewWith({ 'out-0': stateLedBy(OTHER_BROKER) });
+  const opened: number[] = [];
+  const appended: string[] = [];
+  const sender = new TransactionMarkerSender({
+    brokerId: THIS_BROKER,
+    view,
+    connector: {
+      open: (brokerId) => {
+        opened.push(brokerId);
+        // The connection's own timeout (60 s) is far past the sender's: only the sender's counts.
+        return KafkaConnection.open(`127.0.0.1:${port}`, {
+          clientId: 'markers-test',
+          requestTimeoutMs: 60_000,
+        });
+      },
+    },
+    appendLocally: async (topic, partition) => {
+      appended.push(`${topic}-${partition}`);
+      return ErrorCode.NONE;
+    },
+    requestTimeoutMs: 200,
+  });
+  t.after(() => sender.close());
+  const startedMs = Date.now();
+  const writing = sender.write(
+    markersFor({ topic: 'out', partition: 0 }),
+    AbortSignal.timeout(60_000),
+  );
+  // Given up and asked again on a new connection, well before the write's own signal.
+  await waitFor(() => opened.length >= 2, 'a second connection to the stalled leader', {
+    timeoutMs: 30_000,
+  });
+  assert.ok(Date.now() - startedMs >= 1_100, 'not given up before request.timeout.ms and a second');
+  view.setPartitionState('out', 0, stateLedBy(THIS_BROKER, 1));
+  await writing;
+  assert.deepEqual(appended, ['out-0']);
+  assert.ok(opened.every((brokerId) => brokerId === OTHER_BROKER));
 });

@@ -3,7 +3,8 @@
 // coordinator must send each COMMIT and ABORT marker to the partition's leader, which replicates
 // it like any batch, so the last stable offset reaches the log end on every replica, and a
 // read_committed consumer (kafkajs, librdkafka) served by any of them after leadership moves reads
-// exactly the committed records.
+// exactly the committed records. Once the coordinator moved, a marker carrying the deposed one's
+// epoch is refused (TRANSACTION_COORDINATOR_FENCED) by every leader the partition has.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -19,6 +20,7 @@ import { ApiKey } from '../../src/protocol/generated/index.js';
 import type { CreateTopicsResponse } from '../../src/protocol/generated/create-topics.js';
 import type { DescribeTransactionsResponse } from '../../src/protocol/generated/describe-transactions.js';
 import type { MetadataResponse } from '../../src/protocol/generated/metadata.js';
+import type { WriteTxnMarkersResponse } from '../../src/protocol/generated/write-txn-markers.js';
 import { ChildClient, requireClient, systemPython, withTimeout } from '../helpers/clients.js';
 import { startEtcd, uniquePrefix, waitFor } from '../helpers/etcd.js';
 import { callBroker } from '../helpers/wire-client.js';
@@ -410,4 +412,134 @@ test('a coordinator that takes over a transaction left in PrepareCommit sends it
     await consumer.disconnect();
   }
   assert.deepEqual(read, written);
+});
+
+/** A raw WriteTxnMarkers to `broker` for TOPIC-0, as a coordinator of `coordinatorEpoch` sends it. */
+async function writeMarkerTo(
+  broker: Broker,
+  marker: { producerId: number; producerEpoch: number; coordinatorEpoch: number; commit: boolean },
+): Promise<number> {
+  const response = await callBroker<WriteTxnMarkersResponse>(
+    broker.bootstrapServers,
+    ApiKey.WriteTxnMarkers,
+    1,
+    {
+      markers: [
+        {
+          producerId: BigInt(marker.producerId),
+          producerEpoch: marker.producerEpoch,
+          transactionResult: marker.commit,
+          coordinatorEpoch: marker.coordinatorEpoch,
+          topics: [{ name: TOPIC, partitionIndexes: [0] }],
+        },
+      ],
+    },
+  );
+  return response.markers[0]!.topics[0]!.partitions[0]!.errorCode;
+}
+
+test('once the transaction coordinator moved, a marker from the deposed one is refused with TRANSACTION_COORDINATOR_FENCED by the partition leader, and by the next leader after the partition moves too', async (t) => {
+  const { brokers, prefix } = await startThreeBrokers(t);
+  const brokerById = (id: number): Broker => brokers.find((broker) => broker.nodeId === id)!;
+  const bootstrap = (): string => brokers[0]!.bootstrapServers;
+  const transactionalId = 'deposed-txn';
+  const coordinator = await transactionCoordinatorOf(bootstrap, transactionalId, WAIT_MS);
+  const others = brokers.map((broker) => broker.nodeId).filter((id) => id !== coordinator);
+  await createTopicLedBy(brokers, [others[0]!, others[1]!, coordinator]);
+  const store = await openStore(t, prefix);
+  const statePartition = transactionStatePartitionFor(
+    transactionalId,
+    store.topics().get(TRANSACTION_STATE_TOPIC_NAME)!.partitions.length,
+  );
+  const stateEpoch = (): number =>
+    store.partitionState(TRANSACTION_STATE_TOPIC_NAME, statePartition)!.leaderEpoch;
+  const producerState = (broker: Broker) =>
+    broker.replicas.partition(TOPIC, 0)!.activeProducers()[0]!;
+
+  const kafka = kafkaOf(brokers);
+  const producer = kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  t.after(() => producer.disconnect());
+  const send = async (transaction: kafkajs.Transaction, written: string[]): Promise<void> => {
+    await transaction.send({
+      topic: TOPIC,
+      acks: -1,
+      messages: written.map((value) => ({ partition: 0, value })),
+    });
+  };
+  let transaction = await producer.transaction();
+  await send(transaction, values('first', 0, 10));
+  await transaction.commit();
+  await waitForStableEverywhere(brokers, 11);
+  const deposedEpoch = stateEpoch();
+
+  // The state partition moves to another in-sync broker: the coordinator there has a newer epoch.
+  const successor = store
+    .partitionState(TRANSACTION_STATE_TOPIC_NAME, statePartition)!
+    .isr.find((id) => id !== coordinator);
+  assert.ok(successor !== undefined, 'another in-sync replica of the state partition');
+  await moveLeadership(store, TRANSACTION_STATE_TOPIC_NAME, statePartition, successor);
+  await waitFor(
+    async () =>
+      (await transactionStateOn(brokerById(successor), transactionalId)) === 'CompleteCommit',
+    `broker ${successor} to load the transaction`,
+    { timeoutMs: WAIT_MS },
+  );
+  const currentEpoch = stateEpoch();
+  assert.ok(currentEpoch > deposedEpoch);
+  transaction = await producer.transaction();
+  await send(transaction, values('second', 0, 10));
+  await transaction.commit();
+  await waitForStableEverywhere(brokers, 22);
+  for (const broker of brokers)
+    assert.equal(producerState(broker).coordinatorEpoch, currentEpoch, `broker ${broker.nodeId}`);
+
+  // A third transaction is open; the deposed coordinator tries to abort it, on the leader, then
+  // on the next leader once the partition moved (it knows the epoch from the replicated log).
+  transaction = await producer.transaction();
+  await send(transaction, values('third', 0, 5));
+  const { producerId, producerEpoch } = producerState(brokerById(others[0]!));
+  const zombie = { producerId, producerEpoch, coordinatorEpoch: deposedEpoch, commit: false };
+  for (const leader of [others[0]!, others[1]!]) {
+    if (store.partitionState(TOPIC, 0)!.leader !== leader)
+      await moveLeadership(store, TOPIC, 0, leader);
+    const led = brokerById(leader).replicas.partition(TOPIC, 0)!;
+    await waitFor(
+      () => led.replicaState !== null && led.logEndOffset === 27,
+      () => `broker ${leader} to lead at the log end (${offsetsOn(brokerById(leader))})`,
+      { timeoutMs: WAIT_MS },
+    );
+    assert.equal(
+      await writeMarkerTo(brokerById(leader), zombie),
+      ErrorCode.TRANSACTION_COORDINATOR_FENCED,
+      `broker ${leader} leading`,
+    );
+    assert.equal(led.logEndOffset, 27, `no marker written on broker ${leader}`);
+    assert.equal(led.lastStableOffset, 22, `the transaction still open on broker ${leader}`);
+  }
+
+  // The current coordinator still commits it.
+  await transaction.commit();
+  await waitForStableEverywhere(brokers, 28);
+  const consumer = kafka.consumer({ groupId: 'deposed-read' });
+  const read: string[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        read.push(message.value!.toString());
+      },
+    });
+    await waitFor(() => read.length >= 25, 'kafkajs to read the committed records', {
+      timeoutMs: WAIT_MS,
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  assert.deepEqual(read, [
+    ...values('first', 0, 10),
+    ...values('second', 0, 10),
+    ...values('third', 0, 5),
+  ]);
 });

@@ -13,7 +13,7 @@ import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startCluster } from '../../src/cluster/start-cluster.js';
+import { type StartClusterOptions, startCluster } from '../../src/cluster/start-cluster.js';
 import { type BrokerProcess, startBrokerProcess } from '../helpers/broker-process.js';
 import { cutToLastFsync } from './power-loss.js';
 
@@ -156,6 +156,8 @@ export async function startBrokerCluster(
   options: {
     brokers?: number;
     settings?: Readonly<Record<string, string | number | boolean>>;
+    /** Per-broker settings (startCluster's `brokerSettings`): the links of `broker-links.ts`. */
+    brokerSettings?: StartClusterOptions['brokerSettings'];
   } = {},
 ): Promise<FaultCluster> {
   const root = mkdtempSync(join(tmpdir(), 'brook-fault-cluster-'));
@@ -169,6 +171,7 @@ export async function startBrokerCluster(
       brokers: options.brokers ?? 3,
       dataDir: join(root, 'cluster'),
       settings: { 'broker.session.timeout.ms': 2000, ...options.settings },
+      brokerSettings: options.brokerSettings,
       nodeArgs: ['--import', journalPreload],
       env: { BROOK_FAULT_FSYNC_JOURNAL: journalPath },
       // Every line, time-stamped, for a post-mortem (the failure report keeps only the tail).

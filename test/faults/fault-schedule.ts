@@ -3,6 +3,7 @@
 // at least a given number of times, so a slow machine still proves something), and a restart
 // recorded in the history the way the checker's reports show it.
 
+import type { StartClusterOptions } from '../../src/cluster/start-cluster.js';
 import { clusterPlacement, clusterProducers, clusterSettings } from './cluster-scenario.js';
 import { type FaultBroker, type FaultCluster, startBrokerCluster } from './fault-cluster.js';
 import type { History } from './history.js';
@@ -66,11 +67,18 @@ export function runClusterScenario(options: {
   seed: number;
   file: string;
   settings?: Readonly<Record<string, string | number | boolean>>;
+  /** Per-broker settings, for a cluster whose links run through proxies (`broker-links.ts`). */
+  brokerSettings?: StartClusterOptions['brokerSettings'];
   partitions?: number;
   faults: (cluster: FaultCluster, run: LoadRun) => Promise<void>;
 }): Promise<{ history: History; acknowledged: number; read: number }> {
   const settings = { ...clusterSettings, ...options.settings };
-  return withFaultCluster(startBrokerCluster({ brokers: 3, settings }), (cluster) =>
+  const starting = startBrokerCluster({
+    brokers: 3,
+    settings,
+    brokerSettings: options.brokerSettings,
+  });
+  return withFaultCluster(starting, (cluster) =>
     runUnderLoad({
       cluster,
       seed: options.seed,

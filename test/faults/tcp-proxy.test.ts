@@ -15,21 +15,24 @@ import { startTcpProxy } from './tcp-proxy.js';
 
 const file = 'test/faults/tcp-proxy.test.ts';
 
-test('the proxy forwards, goes silent while partitioned, and forwards again once healed', async () => {
-  let serverBytes = 0;
+interface ProxiedConnection {
+  socket: Socket;
+  received: () => string;
+  closed: () => boolean;
+}
+
+/** An echo server behind a proxy; `open` connects to it through the proxy. */
+async function echoBehindProxy() {
+  const echoed = { bytes: 0 };
   const echo = createServer((socket) => {
-    socket.on('data', (chunk: Buffer) => (serverBytes += chunk.length));
+    socket.on('data', (chunk: Buffer) => (echoed.bytes += chunk.length));
     socket.pipe(socket);
   });
   await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', () => resolve()));
   const echoPort = (echo.address() as { port: number }).port;
   const proxy = await startTcpProxy({ host: '127.0.0.1', port: echoPort });
   const sockets: Socket[] = [];
-  const open = async (): Promise<{
-    socket: Socket;
-    received: () => string;
-    closed: () => boolean;
-  }> => {
+  const open = async (): Promise<ProxiedConnection> => {
     const socket = connect(proxy.port, '127.0.0.1');
     sockets.push(socket);
     let received = '';
@@ -40,6 +43,16 @@ test('the proxy forwards, goes silent while partitioned, and forwards again once
     await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
     return { socket, received: () => received, closed: () => closed };
   };
+  const close = async (): Promise<void> => {
+    for (const socket of sockets) socket.destroy();
+    await proxy.close();
+    await new Promise<void>((resolve) => echo.close(() => resolve()));
+  };
+  return { proxy, open, close, serverBytes: () => echoed.bytes };
+}
+
+test('the proxy forwards, goes silent while partitioned, and forwards again once healed', async () => {
+  const { proxy, open, close, serverBytes: echoedBytes } = await echoBehindProxy();
   try {
     const before = await open();
     before.socket.write('one');
@@ -60,7 +73,7 @@ test('the proxy forwards, goes silent while partitioned, and forwards again once
     );
     assert.deepEqual(
       {
-        serverBytes,
+        serverBytes: echoedBytes(),
         before: before.received(),
         during: during.received(),
         closed: before.closed() || during.closed(),
@@ -81,9 +94,49 @@ test('the proxy forwards, goes silent while partitioned, and forwards again once
     });
     assert.equal(proxy.connectionCount, 3);
   } finally {
-    for (const socket of sockets) socket.destroy();
-    await proxy.close();
-    await new Promise<void>((resolve) => echo.close(() => resolve()));
+    await close();
+  }
+});
+
+test('a partial partition cuts only the connections whose first bytes match, open or new', async () => {
+  const { proxy, open, close } = await echoBehindProxy();
+  try {
+    const [cutBefore, keptBefore] = [await open(), await open()];
+    cutBefore.socket.write('cut:1');
+    keptBefore.socket.write('keep:1');
+    await waitFor(
+      () => cutBefore.received() === 'cut:1' && keptBefore.received() === 'keep:1',
+      'both echoes before the cut',
+      { timeoutMs: 5_000 },
+    );
+    proxy.partitionSome((firstBytes) => firstBytes.toString().startsWith('cut:'));
+    assert.equal(proxy.partitioned, true);
+    const [cutAfter, keptAfter] = [await open(), await open()];
+    cutBefore.socket.write('+lost');
+    cutAfter.socket.write('cut:2');
+    keptBefore.socket.write('+kept');
+    keptAfter.socket.write('keep:2');
+    await waitFor(
+      () => keptBefore.received() === 'keep:1+kept' && keptAfter.received() === 'keep:2',
+      'the echoes of the connections that do not match',
+      { timeoutMs: 5_000 },
+    );
+    await waitFor(
+      () => proxy.discardedBytes >= '+lostcut:2'.length,
+      'the proxy to swallow what the matching connections sent',
+      { timeoutMs: 5_000 },
+    );
+    assert.deepEqual([cutBefore.received(), cutAfter.received()], ['cut:1', '']);
+
+    proxy.heal();
+    await waitFor(
+      () => cutBefore.closed() && cutAfter.closed(),
+      'the cut connections to be dropped',
+      { timeoutMs: 5_000 },
+    );
+    assert.equal(keptBefore.closed() || keptAfter.closed(), false, 'the others stay open');
+  } finally {
+    await close();
   }
 });
 

@@ -6,11 +6,14 @@
 // away in both directions, so each side sees silence, not a reset, as on a lost network, until
 // `heal()`. Healing drops the black-holed connections (as a peer's timeout eventually would) and
 // forwards new ones again. The target can change (a broker restarted on another port).
+// `partitionSome(match)` cuts only the connections whose first bytes match (one broker's Kafka
+// client id, say), open or new, so one peer is cut off while the others keep flowing.
 
 import { createServer, type Server, type Socket, connect } from 'node:net';
 
 export interface TcpProxy {
   readonly port: number;
+  /** True while partition() or partitionSome() holds, until heal(). */
   readonly partitioned: boolean;
   /** Connections accepted so far (a test checks traffic really went through the proxy). */
   readonly connectionCount: number;
@@ -18,16 +21,26 @@ export interface TcpProxy {
   readonly discardedBytes: number;
   setTarget(target: { host: string; port: number }): void;
   partition(): void;
+  /** Black-holes only the connections, open or new, whose first bytes `match`, until heal(). */
+  partitionSome(match: (firstBytes: Buffer) => boolean): void;
   heal(): void;
   close(): Promise<void>;
+}
+
+interface Link {
+  readonly client: Socket;
+  readonly upstream: Socket;
+  /** The first chunk the client sent, which partitionSome judges the connection by. */
+  firstBytes: Buffer | undefined;
 }
 
 export async function startTcpProxy(target?: { host: string; port: number }): Promise<TcpProxy> {
   let destination = target;
   let partitioned = false;
+  let selective: ((firstBytes: Buffer) => boolean) | undefined;
   let connectionCount = 0;
   let discardedBytes = 0;
-  const live = new Set<[Socket, Socket]>();
+  const live = new Set<Link>();
   const blackholed = new Set<Socket>();
 
   const server: Server = createServer((client) => {
@@ -43,11 +56,24 @@ export async function startTcpProxy(target?: { host: string; port: number }): Pr
     client.on('error', () => upstream.destroy());
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
-    client.pipe(upstream);
+    const link: Link = { client, upstream, firstBytes: undefined };
+    // Forwarded by hand rather than piped, so a connection can be judged by its first bytes
+    // before any of them reach the target.
+    client.on('data', (chunk: Buffer) => {
+      if (!live.has(link)) return;
+      if (link.firstBytes === undefined) {
+        link.firstBytes = chunk;
+        if (selective?.(chunk)) {
+          discardedBytes += chunk.length;
+          cut(link);
+          return;
+        }
+      }
+      upstream.write(chunk);
+    });
     upstream.pipe(client);
-    const pair: [Socket, Socket] = [client, upstream];
-    live.add(pair);
-    client.on('close', () => live.delete(pair));
+    live.add(link);
+    client.on('close', () => live.delete(link));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -67,10 +93,16 @@ export async function startTcpProxy(target?: { host: string; port: number }): Pr
     blackholed.add(socket);
     socket.on('close', () => blackholed.delete(socket));
   };
+  const cut = (link: Link): void => {
+    live.delete(link);
+    link.upstream.unpipe(link.client);
+    silence(link.client);
+    silence(link.upstream);
+  };
   return {
     port: address.port,
     get partitioned() {
-      return partitioned;
+      return partitioned || selective !== undefined;
     },
     get connectionCount() {
       return connectionCount;
@@ -83,20 +115,20 @@ export async function startTcpProxy(target?: { host: string; port: number }): Pr
     },
     partition() {
       partitioned = true;
-      for (const [client, upstream] of live) {
-        client.unpipe(upstream);
-        upstream.unpipe(client);
-        silence(client);
-        silence(upstream);
-      }
-      live.clear();
+      for (const link of [...live]) cut(link);
+    },
+    partitionSome(match) {
+      selective = match;
+      for (const link of [...live])
+        if (link.firstBytes !== undefined && match(link.firstBytes)) cut(link);
     },
     heal() {
       partitioned = false;
+      selective = undefined;
       dropAll(blackholed);
     },
     async close() {
-      for (const [client, upstream] of live) {
+      for (const { client, upstream } of live) {
         client.destroy();
         upstream.destroy();
       }

@@ -135,8 +135,8 @@ test('replication metrics: counts, fetchers and lag; a stopped follower is under
   const [stoppedId, keptId] = [1, 2, 3].filter((id) => id !== leaderId) as [number, number];
   assert.equal(await produce(leader, -1, 1), ErrorCode.NONE);
 
-  const lagOf = (exposition: string, follower: number) =>
-    sample(exposition, 'brook_partition_follower_lag_records', {
+  const lagOf = (exposition: string, follower: number, unit: 'records' | 'seconds' = 'records') =>
+    sample(exposition, `brook_partition_follower_lag_${unit}`, {
       topic: TOPIC,
       partition: '0',
       follower: String(follower),
@@ -148,6 +148,8 @@ test('replication metrics: counts, fetchers and lag; a stopped follower is under
       ? exposition
       : undefined;
   }, 'both followers caught up in the leader metrics');
+  assert.equal(lagOf(healthy, stoppedId, 'seconds'), 0, 'caught up: no time lag');
+  assert.equal(lagOf(healthy, keptId, 'seconds'), 0);
   assert.equal(sample(healthy, 'brook_leader_partitions'), 1);
   assert.equal(sample(healthy, 'brook_replica_partitions'), 1);
   assert.equal(sample(healthy, 'brook_partitions', { state: 'under_replicated' }), 0);
@@ -183,9 +185,21 @@ test('replication metrics: counts, fetchers and lag; a stopped follower is under
   assert.ok((sample(degraded, 'brook_isr_shrinks_total') ?? 0) > shrinksBefore);
   // Records the stopped follower has not fetched are its lag.
   assert.equal(await produce(leader, 1, 2), ErrorCode.NONE);
+  const behind = await waitFor(async () => {
+    const exposition = await scrape(leader);
+    return lagOf(exposition, stoppedId) === 5 ? exposition : undefined;
+  }, 'the stopped follower to lag by the 5 records produced since');
+  // In time, it has not been caught up since it stopped, and that keeps growing; the follower
+  // still fetching is caught up again once it has the 5 records.
+  const secondsBehind = lagOf(behind, stoppedId, 'seconds') ?? 0;
+  assert.ok(secondsBehind > 0, `the stopped follower lags in time: ${secondsBehind} s`);
   await waitFor(
-    async () => lagOf(await scrape(leader), stoppedId) === 5,
-    'the stopped follower to lag by the 5 records produced since',
+    async () => (lagOf(await scrape(leader), stoppedId, 'seconds') ?? 0) > secondsBehind,
+    "the stopped follower's time lag to grow",
+  );
+  await waitFor(
+    async () => lagOf(await scrape(leader), keptId, 'seconds') === 0,
+    'the follower still fetching to be caught up in time',
   );
 
   // Back with its log: it catches up and the ISR expands.
@@ -201,4 +215,5 @@ test('replication metrics: counts, fetchers and lag; a stopped follower is under
   }, 'the partition to be fully replicated again');
   assert.ok((sample(recovered, 'brook_isr_expands_total') ?? 0) >= 1);
   assert.equal(lagOf(recovered, stoppedId), 0);
+  assert.equal(lagOf(recovered, stoppedId, 'seconds'), 0);
 });

@@ -162,3 +162,60 @@ test('a request held behind a parked fetch is logged as slow; the fetch itself i
     'without request.log.enabled only slow requests are logged',
   );
 });
+
+test('request.log.sample.rate logs a random share of requests; a slow request is logged whatever it says', async (t) => {
+  const connectionTo = async (broker: Broker) => {
+    const connection = await KafkaConnection.open(broker.bootstrapServers, {
+      clientId: 'sampled-client',
+    });
+    t.after(() => connection.close());
+    return connection;
+  };
+  const apiVersionsLines = (lines: Line[]) =>
+    requestLines(lines).filter(
+      (line) => line.message === 'request' && line.fields.clientId === 'sampled-client',
+    ).length;
+
+  // Half of 400 requests, within bounds a fair coin leaves only once in ~10^20 runs.
+  const half = capturingLogger();
+  const halfBroker = await startBroker({
+    logger: half.logger,
+    settings: { 'request.log.enabled': true, 'request.log.sample.rate': 0.5 },
+  });
+  t.after(() => halfBroker.stop());
+  const halfConnection = await connectionTo(halfBroker);
+  for (let index = 0; index < 400; index++) await halfConnection.request(ApiKey.ApiVersions, 3, {});
+  const sampled = apiVersionsLines(half.lines);
+  assert.ok(sampled >= 100 && sampled <= 300, `${sampled} of 400 requests logged at rate 0.5`);
+
+  // Rate 0: no request line, but the request held behind a parked fetch is still logged as slow.
+  const none = capturingLogger();
+  const noneBroker = await startBroker({
+    logger: none.logger,
+    settings: {
+      'request.log.enabled': true,
+      'request.log.sample.rate': 0,
+      'request.log.slow.ms': 300,
+    },
+  });
+  t.after(() => noneBroker.stop());
+  const admin = kafkajsClient(noneBroker.bootstrapServers, 'sampled-admin').admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic: 'empty', numPartitions: 1 }] });
+  await admin.disconnect();
+  const noneConnection = await connectionTo(noneBroker);
+  for (let index = 0; index < 50; index++) await noneConnection.request(ApiKey.ApiVersions, 3, {});
+  await Promise.all([
+    parkedFetch(noneConnection, 'empty', 1000),
+    noneConnection.request(ApiKey.ApiVersions, 3, {}),
+  ]);
+  const slow = await waitFor(
+    () =>
+      requestLines(none.lines).find(
+        (line) => line.message === 'slow request' && line.fields.api === 'ApiVersions',
+      ),
+    'a slow-request line for the ApiVersions held behind the fetch',
+  );
+  assert.equal(slow.level, 'warn');
+  assert.equal(apiVersionsLines(none.lines), 0, 'rate 0 samples no request');
+});

@@ -29,6 +29,11 @@ describe('the API registry', () => {
       [18, 'ApiVersions', 0, 4, 3],
       [47, 'OffsetDelete', 0, 0, null],
       [60, 'DescribeCluster', 0, 1, 0],
+      // The project's own definitions (scripts/protocol-definitions), Kafka 4.2's layouts.
+      [76, 'ShareGroupHeartbeat', 1, 1, 1],
+      [77, 'ShareGroupDescribe', 1, 1, 1],
+      [78, 'ShareFetch', 1, 2, 1],
+      [79, 'ShareAcknowledge', 1, 2, 1],
     ];
     for (const [apiKey, name, min, max, flexibleVersionsMin] of expected) {
       const api = apiMessages.get(apiKey);
@@ -45,8 +50,8 @@ describe('the API registry', () => {
     const endTxn = apiMessages.get(ApiKey.EndTxn)!;
     assert.equal(endTxn.latestVersionUnstable, true);
     assert.equal(endTxn.codecVersionMax, endTxn.validVersions!.max + 1);
-    const shareFetch = apiMessages.get(ApiKey.ShareFetch)!;
-    assert.equal(shareFetch.validVersions, null, 'no stable version at all');
+    const writeShareGroupState = apiMessages.get(ApiKey.WriteShareGroupState)!;
+    assert.equal(writeShareGroupState.validVersions, null, 'no stable version at all');
   });
 
   test('ZooKeeper-only and controller-only APIs are left out', () => {

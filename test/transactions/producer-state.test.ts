@@ -1,5 +1,6 @@
 // ProducerStateManager on its own: the sequence and epoch rules of idempotent produce, the
-// last stable offset and aborted-transaction index, and undoing a failed append.
+// last stable offset and aborted-transaction index, coordinator-epoch fencing of markers, and
+// undoing a failed append.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -159,4 +160,48 @@ test('idle producers without an open transaction expire; unacknowledged state ne
   assert.equal(state.removeExpired(5_999, 5_000), 0);
   assert.equal(state.removeExpired(6_000, 5_000), 1);
   assert.deepEqual([...state.entries.keys()], [2], 'a producer with an open transaction stays');
+});
+
+test('a marker older than the coordinator epoch of the last one is refused with TRANSACTION_COORDINATOR_FENCED; a failed marker takes its epoch back with it', () => {
+  const state = new ProducerStateManager();
+  const marker = batch({ isControl: true, isTransactional: true });
+  assert.equal(
+    errorCodeOf(() => state.checkMarker(marker, 3)),
+    ErrorCode.NONE,
+    'a new producer',
+  );
+  state.apply(batch({ isTransactional: true }), 0, 0, Promise.resolve());
+  state.applyMarker(marker, ControlType.COMMIT, 5, 1, 1, true);
+  state.acknowledge(1);
+  assert.equal(
+    errorCodeOf(() => state.checkMarker(marker, 4)),
+    ErrorCode.TRANSACTION_COORDINATOR_FENCED,
+  );
+  assert.equal(
+    errorCodeOf(() => state.checkMarker(marker, 5)),
+    ErrorCode.NONE,
+    'the same one',
+  );
+  assert.equal(
+    errorCodeOf(() => state.checkMarker(marker, 6)),
+    ErrorCode.NONE,
+    'a newer one',
+  );
+  // A marker of epoch 6 whose write fails leaves the partition at epoch 5.
+  state.applyMarker(marker, ControlType.ABORT, 6, 2, 2, true);
+  assert.equal(
+    errorCodeOf(() => state.checkMarker(marker, 5)),
+    ErrorCode.TRANSACTION_COORDINATOR_FENCED,
+  );
+  state.revertFrom(2);
+  assert.equal(
+    errorCodeOf(() => state.checkMarker(marker, 5)),
+    ErrorCode.NONE,
+  );
+  // An older producer epoch is still refused first, as INVALID_PRODUCER_EPOCH.
+  state.apply(batch({ producerEpoch: 1, isTransactional: true }), 2, 2, Promise.resolve());
+  assert.equal(
+    errorCodeOf(() => state.checkMarker(batch({ isControl: true }), 4)),
+    ErrorCode.INVALID_PRODUCER_EPOCH,
+  );
 });

@@ -1,6 +1,7 @@
 // The transaction coordinator over in-memory ports: a transaction caught between PrepareCommit
 // and its markers is completed by the next coordinator that loads the state, offsets included;
-// timeouts abort under a bumped epoch; out-of-range timeouts are refused.
+// timeouts abort under a bumped epoch; out-of-range timeouts are refused; markers that take longer
+// than transaction.markers.timeout.ms leave the transaction prepared.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -228,3 +229,43 @@ test('a commit hands every group its offsets at once and completes only once all
   assert.deepEqual(world.committedOffsets.map((entry) => entry.groupId).sort(), ['g1', 'g2']);
   coordinator.close();
 });
+
+test(
+  'markers not all written within transaction.markers.timeout.ms answer EndTxn COORDINATOR_NOT_AVAILABLE and leave the transaction prepared',
+  { timeout: 10_000 },
+  async () => {
+    const world = newWorld();
+    const ports = portsOver(world);
+    // The partitions' leaders never take the markers: the write ends only when its signal aborts.
+    let writeSignal: AbortSignal | undefined;
+    ports.writeMarkers = (_markers, signal) => {
+      writeSignal = signal;
+      return new Promise((_resolve, reject) => {
+        signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
+      });
+    };
+    const coordinator = new TransactionCoordinator(ports, {
+      ...config,
+      transactionMarkersTimeoutMs: 300,
+    });
+    await coordinator.start();
+    const { producerId, producerEpoch } = await coordinator.initProducerId({
+      transactionalId: 't5',
+      transactionTimeoutMs: 60_000,
+      producerId: -1,
+      producerEpoch: -1,
+    });
+    const ids = { transactionalId: 't5', producerId, producerEpoch };
+    await coordinator.addPartitions({ ...ids, topics: [{ name: 'out', partitions: [0] }] });
+    // Within the test's 10 s, far below the 20 s default: the setting bounds the wait. (The
+    // timeout's timer does not hold the event loop open; a broker's sockets do, this interval here.)
+    const keepAlive = setInterval(() => undefined, 1_000);
+    const answer = await coordinator.endTxn({ ...ids, committed: true }).finally(() => {
+      clearInterval(keepAlive);
+    });
+    assert.equal(answer.errorCode, ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    assert.ok(writeSignal?.aborted, 'the marker write was given up');
+    assert.equal(coordinator.describe('t5').state, 'PrepareCommit');
+    coordinator.close();
+  },
+);

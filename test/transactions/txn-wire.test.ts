@@ -1,13 +1,17 @@
 // Exactly-once APIs at the wire: Produce's answers to retries, gaps and old epochs; EndTxn and
-// AddPartitionsToTxn fencing; DescribeProducers, DescribeTransactions and ListTransactions.
+// AddPartitionsToTxn fencing; WriteTxnMarkers fenced by coordinator epoch; DescribeProducers,
+// DescribeTransactions and ListTransactions.
 
 import assert from 'node:assert/strict';
+import { readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 
 import { type Broker, startBroker } from '../../src/broker.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import * as codecs from '../../src/protocol/generated/index.js';
 import { buildBatch } from '../../src/record/records.js';
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
 import { exchange } from '../helpers/wire-client.js';
 
 async function produce(
@@ -299,6 +303,132 @@ test('WriteTxnMarkers aborts a hanging transaction the coordinator does not know
         .map((entry) => [entry.producerId, entry.firstOffset, entry.lastOffset]),
       [[4242, 0, 3]],
     );
+  } finally {
+    await broker.stop();
+  }
+});
+
+/** One WriteTxnMarkers for partition 0 of `topic`; its error code. */
+async function writeMarker(
+  broker: Broker,
+  topic: string,
+  marker: { producerId: number; producerEpoch: number; coordinatorEpoch: number; commit: boolean },
+): Promise<number> {
+  const response = await exchange(
+    broker,
+    27,
+    1,
+    (writer) =>
+      codecs.encodeWriteTxnMarkersRequest(writer, 1, {
+        markers: [
+          {
+            producerId: BigInt(marker.producerId),
+            producerEpoch: marker.producerEpoch,
+            transactionResult: marker.commit,
+            coordinatorEpoch: marker.coordinatorEpoch,
+            topics: [{ name: topic, partitionIndexes: [0] }],
+          },
+        ],
+      }),
+    (reader) => codecs.decodeWriteTxnMarkersResponse(reader, 1),
+  );
+  return response.markers[0].topics[0].partitions[0].errorCode;
+}
+
+test('WriteTxnMarkers from an older coordinator epoch is refused with TRANSACTION_COORDINATOR_FENCED and not written, also after a restart from a snapshot or from the log alone', async (t) => {
+  const topic = 'wire-zombie';
+  const producerId = 5151;
+  const logDir = temporaryDirectory(t, 'brook-txn-coordinator-epoch-');
+  let broker = await startBroker({ logDirs: logDir });
+  try {
+    await broker.replicas.createTopic({ name: topic, partitionCount: 1 });
+    const logEndOffset = (): number => broker.replicas.partition(topic, 0)!.logEndOffset;
+
+    // A transaction ended by the coordinator of epoch 7 (its state partition's leader epoch).
+    assert.equal(
+      (await produce(broker, topic, await batch(producerId, 0, 0, 2, true))).errorCode,
+      0,
+    );
+    assert.equal(
+      await writeMarker(broker, topic, {
+        producerId,
+        producerEpoch: 0,
+        coordinatorEpoch: 7,
+        commit: true,
+      }),
+      ErrorCode.NONE,
+    );
+    assert.equal(logEndOffset(), 3);
+
+    // The next transaction: the coordinator of epoch 6, deposed since, tries to abort it.
+    assert.equal(
+      (await produce(broker, topic, await batch(producerId, 0, 2, 2, true))).errorCode,
+      0,
+    );
+    const zombie = { producerId, producerEpoch: 0, coordinatorEpoch: 6, commit: false };
+    assert.equal(
+      await writeMarker(broker, topic, zombie),
+      ErrorCode.TRANSACTION_COORDINATOR_FENCED,
+    );
+    assert.equal(logEndOffset(), 5, 'the fenced marker is not in the log');
+    assert.equal(
+      broker.replicas.partition(topic, 0)!.lastStableOffset,
+      3,
+      'the transaction is open',
+    );
+
+    // Restarted from its snapshot, then from the log alone: the epoch is rebuilt both ways.
+    for (const recovery of ['snapshot', 'log'] as const) {
+      await broker.stop();
+      if (recovery === 'log') {
+        const directory = join(logDir, `${topic}-0`);
+        for (const name of readdirSync(directory).filter((file) => file.endsWith('.snapshot')))
+          rmSync(join(directory, name));
+      }
+      broker = await startBroker({ logDirs: logDir });
+      assert.equal(
+        await writeMarker(broker, topic, zombie),
+        ErrorCode.TRANSACTION_COORDINATOR_FENCED,
+        `the stale coordinator epoch after a restart from the ${recovery}`,
+      );
+      assert.equal(logEndOffset(), 5);
+    }
+
+    // The current coordinator (same epoch) and a newer one still end transactions.
+    assert.equal(
+      await writeMarker(broker, topic, {
+        producerId,
+        producerEpoch: 0,
+        coordinatorEpoch: 7,
+        commit: true,
+      }),
+      ErrorCode.NONE,
+    );
+    assert.equal(logEndOffset(), 6);
+    assert.equal(broker.replicas.partition(topic, 0)!.lastStableOffset, 6);
+    assert.equal(
+      (await produce(broker, topic, await batch(producerId, 0, 4, 1, true))).errorCode,
+      0,
+    );
+    assert.equal(
+      await writeMarker(broker, topic, {
+        producerId,
+        producerEpoch: 0,
+        coordinatorEpoch: 8,
+        commit: false,
+      }),
+      ErrorCode.NONE,
+    );
+    assert.equal(
+      await writeMarker(broker, topic, {
+        producerId,
+        producerEpoch: 0,
+        coordinatorEpoch: 7,
+        commit: false,
+      }),
+      ErrorCode.TRANSACTION_COORDINATOR_FENCED,
+    );
+    assert.equal(logEndOffset(), 8);
   } finally {
     await broker.stop();
   }

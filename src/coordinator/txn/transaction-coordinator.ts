@@ -30,6 +30,7 @@ import {
 import { TransactionStateCache } from './transaction-state-cache.js';
 
 import { TRANSACTION_STATE_TOPIC_NAME } from './ports.js';
+import { deadline } from '../../util/deadline.js';
 
 export {
   TRANSACTION_STATE_TOPIC_NAME,
@@ -39,13 +40,8 @@ export {
 
 /** Kafka's coordinator epoch is a leader epoch of the state partition; one broker keeps 0. */
 const SINGLE_BROKER_COORDINATOR_EPOCH = 0;
-/**
- * How long a completion waits for its markers (leaders move, a partition is offline) before the
- * request that drives it is answered COORDINATOR_NOT_AVAILABLE: the transaction stays Prepare*,
- * and a retried EndTxn, the timeout check or the next load writes them again. Below the clients'
- * request timeouts (30 s in kafkajs), so they retry rather than give up.
- */
-const MARKERS_WAIT_MAX_MS = 20_000;
+/** transaction.markers.timeout.ms's default, for coordinators built without it. */
+const TRANSACTION_MARKERS_TIMEOUT_MS = 20_000;
 const PRODUCER_EPOCH_MAX = 32766;
 /** Kafka's transactional.id.expiration.ms and its cleanup interval, for coordinators built without them. */
 const TRANSACTIONAL_ID_EXPIRATION_MS = 7 * 24 * 60 * 60 * 1000;
@@ -57,6 +53,14 @@ export interface TransactionCoordinatorConfig {
   /** Read at every cleanup (the broker passes a getter: the setting is dynamic). */
   readonly transactionalIdExpirationMs?: number;
   removeExpiredTransactionalIdsIntervalMs?: number;
+  /**
+   * transaction.markers.timeout.ms: how long a completion waits for its markers (leaders move, a
+   * partition is offline) before the request that drives it is answered
+   * COORDINATOR_NOT_AVAILABLE: the transaction stays Prepare*, and a retried EndTxn, the timeout
+   * check or the next load writes them again. Below the clients' request timeouts (30 s in
+   * kafkajs), so they retry rather than give up.
+   */
+  transactionMarkersTimeoutMs?: number;
 }
 
 /** FindCoordinator's answer for one transactional id. */
@@ -568,6 +572,10 @@ export class TransactionCoordinator {
         if (this.ports.partitionExists(topic, partition)) partitions.push({ topic, partition });
       }
     }
+    const markersWait = deadline(
+      this.config.transactionMarkersTimeoutMs ?? TRANSACTION_MARKERS_TIMEOUT_MS,
+      loaded.unloaded.signal,
+    );
     try {
       await this.ports.writeMarkers(
         {
@@ -577,11 +585,13 @@ export class TransactionCoordinator {
           committed,
           partitions,
         },
-        AbortSignal.any([loaded.unloaded.signal, AbortSignal.timeout(MARKERS_WAIT_MAX_MS)]),
+        markersWait.signal,
       );
     } catch (error) {
       if (loaded.unloaded.signal.aborted) throw new HandedOverError();
       throw error;
+    } finally {
+      markersWait.clear();
     }
     if (committed) {
       // Every group's commit is issued at once (they share the offsets topic's fsyncs); all of

@@ -9,12 +9,18 @@
 // called, so the ordering contract of `registry.ts` (nothing awaits before a handler's first
 // await) still holds.
 //
+// Metadata, DescribeCluster and DescribeGroups answer, when asked, the operations the principal
+// may perform on each resource (its "authorized operations"); without the authorizer the handlers
+// answer every operation the resource supports, as Kafka does, and the guards here replace that
+// with the principal's own.
+//
 // An API with no entry here needs no authorization (ApiVersions, SaslHandshake,
-// SaslAuthenticate, DescribeCluster, whose authorized operations are not computed yet).
+// SaslAuthenticate).
 
 import { ErrorCode } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/generated/index.js';
 import {
+  AUTHORIZED_OPERATIONS_OMITTED,
   AclOperation,
   type Authorizer,
   CLUSTER_RESOURCE_NAME,
@@ -50,16 +56,27 @@ interface Checks {
   cluster(operation: AclOperation): boolean;
   transactionalId(operation: AclOperation, id: string): boolean;
   anyTopic(operation: AclOperation): boolean;
+  /** The authorized-operations bit field of the resource (Metadata, DescribeCluster, DescribeGroups). */
+  operations(resourceType: ResourceType, name: string): number;
   readonly dependencies: AuthorizationDependencies;
 }
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- each guard reads one API's generated shapes */
 
-/** A guard's verdict: serve as is, refuse whole with `errorCode`, serve `request` and amend the response, or answer `response` without the handler. */
+/**
+ * A guard's verdict: serve as is, refuse whole with `errorCode`, serve `request` and amend the
+ * response, or answer `response` without the handler. A split request the handler answers with
+ * no response (an acks=0 Produce) is answered `withoutResponse` instead when that is given.
+ */
 type Verdict =
   | { readonly kind: 'allow' }
   | { readonly kind: 'deny'; readonly errorCode: number }
-  | { readonly kind: 'split'; readonly request: unknown; amend(response: any): any }
+  | {
+      readonly kind: 'split';
+      readonly request: unknown;
+      amend(response: any): any;
+      readonly withoutResponse?: typeof CLOSE_CONNECTION;
+    }
   | { readonly kind: 'respond'; readonly response: unknown };
 
 type Guard = (request: any, checks: Checks, context: RequestContext) => Verdict;
@@ -72,6 +89,25 @@ const split = (request: unknown, amend: (response: any) => any): Verdict => ({
   request,
   amend,
 });
+
+/** `verdict`, with `fill` applied to the response the request is finally answered with. */
+function thenAmend(verdict: Verdict, request: unknown, fill: (response: any) => any): Verdict {
+  if (verdict.kind === 'allow') return split(request, fill);
+  if (verdict.kind === 'split') {
+    return split(verdict.request, (response) => fill(verdict.amend(response)));
+  }
+  return verdict;
+}
+
+/**
+ * A cluster's authorized operations as Kafka answers them: 0 to a principal that may not Describe
+ * the cluster, its operations otherwise.
+ */
+function clusterOperations(checks: Checks): number {
+  return checks.cluster(AclOperation.DESCRIBE)
+    ? checks.operations(ResourceType.CLUSTER, CLUSTER_RESOURCE_NAME)
+    : 0;
+}
 
 /** Splits `items` into those `allowed` and the rest, keeping their order. */
 function partition<T>(items: readonly T[], allowed: (item: T) => boolean): [T[], T[]] {
@@ -97,6 +133,8 @@ function perTopic(options: {
   operation: AclOperation | ((request: any) => AclOperation);
   refusedEntry: (item: any, request: any) => unknown;
   precheck?: (request: any, checks: Checks) => Verdict | null;
+  /** What a request with refused topics is answered when the handler sends no response. */
+  withoutResponse?: (request: any) => typeof CLOSE_CONNECTION | undefined;
 }): Guard {
   const name = options.name ?? ((item: any) => item.name as string);
   return (request, checks) => {
@@ -108,13 +146,16 @@ function perTopic(options: {
     // The common case, every topic authorized, allocates nothing.
     if (items.every((item) => checks.topic(operation, name(item)))) return allow;
     const [allowed, refused] = partition(items, (item) => checks.topic(operation, name(item)));
-    return split({ ...request, [options.requestList]: allowed }, (response) => ({
-      ...response,
-      [options.responseList]: [
-        ...response[options.responseList],
-        ...refused.map((item) => options.refusedEntry(item, request)),
-      ],
-    }));
+    return {
+      ...split({ ...request, [options.requestList]: allowed }, (response) => ({
+        ...response,
+        [options.responseList]: [
+          ...response[options.responseList],
+          ...refused.map((item) => options.refusedEntry(item, request)),
+        ],
+      })),
+      withoutResponse: options.withoutResponse?.(request),
+    };
   };
 }
 
@@ -135,11 +176,20 @@ const guards: ReadonlyMap<number, Guard> = new Map<number, Guard>([
           baseOffset: -1n,
         })),
       }),
-      precheck: (request, checks) =>
-        request.transactionalId !== null &&
-        !checks.transactionalId(AclOperation.WRITE, request.transactionalId)
-          ? deny(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
-          : null,
+      precheck: (request, checks) => {
+        if (
+          request.transactionalId === null ||
+          checks.transactionalId(AclOperation.WRITE, request.transactionalId)
+        ) {
+          return null;
+        }
+        return request.acks === 0
+          ? respond(CLOSE_CONNECTION)
+          : deny(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+      },
+      // acks=0 reads no response: as Kafka, a refused topic closes the connection instead, so
+      // the producer notices (the authorized topics are still written).
+      withoutResponse: (request) => (request.acks === 0 ? CLOSE_CONNECTION : undefined),
     }),
   ],
   [ApiKey.Fetch, fetchGuard],
@@ -237,6 +287,51 @@ const guards: ReadonlyMap<number, Guard> = new Map<number, Guard>([
       }));
     },
   ],
+  // Share groups (KIP-932): READ on the group; ShareFetch and ShareAcknowledge also READ on
+  // every topic they name (refused whole here, where Kafka answers per partition).
+  [
+    ApiKey.ShareGroupHeartbeat,
+    (request, checks) => {
+      if (!checks.group(AclOperation.READ, request.groupId))
+        return deny(ErrorCode.GROUP_AUTHORIZATION_FAILED);
+      const topics: string[] = request.subscribedTopicNames ?? [];
+      return topics.every((name) => checks.topic(AclOperation.DESCRIBE, name))
+        ? allow
+        : deny(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
+    },
+  ],
+  ...([ApiKey.ShareFetch, ApiKey.ShareAcknowledge] as const).map((apiKey): [number, Guard] => [
+    apiKey,
+    (request, checks) => {
+      if (!checks.group(AclOperation.READ, request.groupId ?? ''))
+        return deny(ErrorCode.GROUP_AUTHORIZATION_FAILED);
+      const readable = (request.topics as Array<{ topicId: Buffer }>).every((topic) => {
+        const name = checks.dependencies.topicNameById(topic.topicId);
+        return name === undefined || checks.topic(AclOperation.READ, name);
+      });
+      return readable ? allow : deny(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
+    },
+  ]),
+  [
+    ApiKey.DescribeShareGroupOffsets,
+    single(
+      (request, checks) =>
+        (request.groups as Array<{ groupId: string }>).every((group) =>
+          checks.group(AclOperation.DESCRIBE, group.groupId),
+        ),
+      ErrorCode.GROUP_AUTHORIZATION_FAILED,
+    ),
+  ],
+  [
+    ApiKey.ShareGroupDescribe,
+    single(
+      (request, checks) =>
+        (request.groupIds as string[]).every((groupId) =>
+          checks.group(AclOperation.DESCRIBE, groupId),
+        ),
+      ErrorCode.GROUP_AUTHORIZATION_FAILED,
+    ),
+  ],
   ...([ApiKey.JoinGroup, ApiKey.SyncGroup, ApiKey.Heartbeat, ApiKey.LeaveGroup] as const).map(
     (apiKey): [number, Guard] => [
       apiKey,
@@ -246,29 +341,17 @@ const guards: ReadonlyMap<number, Guard> = new Map<number, Guard>([
       ),
     ],
   ),
+  [ApiKey.DescribeGroups, describeGroupsGuard],
   [
-    ApiKey.DescribeGroups,
-    (request, checks) => {
-      const [allowed, refused] = partition(request.groups as string[], (groupId) =>
-        checks.group(AclOperation.DESCRIBE, groupId),
-      );
-      if (refused.length === 0) return allow;
-      return split({ ...request, groups: allowed }, (response) => ({
-        ...response,
-        groups: [
-          ...response.groups,
-          ...refused.map((groupId) => ({
-            errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
-            groupId,
-            groupState: '',
-            protocolType: '',
-            protocolData: '',
-            members: [],
-            authorizedOperations: -2147483648,
-          })),
-        ],
-      }));
-    },
+    ApiKey.DescribeCluster,
+    (request, checks) =>
+      request.includeClusterAuthorizedOperations
+        ? split(request, (response) =>
+            response.errorCode === ErrorCode.NONE
+              ? { ...response, clusterAuthorizedOperations: clusterOperations(checks) }
+              : response,
+          )
+        : allow,
   ],
   [
     ApiKey.ListGroups,
@@ -320,25 +403,7 @@ const guards: ReadonlyMap<number, Guard> = new Map<number, Guard>([
           : deny(ErrorCode.GROUP_AUTHORIZATION_FAILED),
     }),
   ],
-  [
-    ApiKey.CreateTopics,
-    (request, checks) => {
-      if (checks.cluster(AclOperation.CREATE)) return allow;
-      return perTopic({
-        requestList: 'topics',
-        responseList: 'topics',
-        operation: AclOperation.CREATE,
-        refusedEntry: (topic) => ({
-          name: topic.name,
-          errorCode: topicRefused,
-          errorMessage: 'Authorization failed.',
-          numPartitions: -1,
-          replicationFactor: -1,
-          configs: null,
-        }),
-      })(request, checks, undefined as never);
-    },
-  ],
+  [ApiKey.CreateTopics, createTopicsGuard],
   [ApiKey.DeleteTopics, deleteTopicsGuard],
   [
     ApiKey.CreatePartitions,
@@ -561,9 +626,33 @@ function fetchGuard(request: any, checks: Checks): Verdict {
 /**
  * Metadata: topics the principal may not Describe are hidden from an "all topics" answer and
  * answered TOPIC_AUTHORIZATION_FAILED when asked for by name; a topic that would be auto-created
- * needs Create on the cluster or on the topic.
+ * needs Create on the cluster or on the topic. When asked (v8+), the topics shown and the cluster
+ * (v8-10) carry the principal's authorized operations on them.
  */
 function metadataGuard(request: any, checks: Checks): Verdict {
+  const verdict = metadataTopicsGuard(request, checks);
+  const includeTopics: boolean = request.includeTopicAuthorizedOperations;
+  const includeCluster: boolean = request.includeClusterAuthorizedOperations;
+  if (!includeTopics && !includeCluster) return verdict;
+  return thenAmend(verdict, request, (response) => ({
+    ...response,
+    topics: includeTopics
+      ? response.topics.map((topic: any) =>
+          topic.errorCode === topicRefused || topic.name === null
+            ? topic
+            : {
+                ...topic,
+                topicAuthorizedOperations: checks.operations(ResourceType.TOPIC, topic.name),
+              },
+        )
+      : response.topics,
+    clusterAuthorizedOperations: includeCluster
+      ? clusterOperations(checks)
+      : response.clusterAuthorizedOperations,
+  }));
+}
+
+function metadataTopicsGuard(request: any, checks: Checks): Verdict {
   const topics: any[] | null = request.topics;
   if (topics === null) {
     return split(request, (response) => ({
@@ -601,9 +690,46 @@ function metadataGuard(request: any, checks: Checks): Verdict {
         topicId: topic.topicId,
         isInternal: false,
         partitions: [],
-        topicAuthorizedOperations: -2147483648,
+        topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
       })),
     ],
+  }));
+}
+
+/**
+ * DescribeGroups: a group the principal may not Describe is answered GROUP_AUTHORIZATION_FAILED;
+ * the others, when asked (v3+), carry the principal's authorized operations on them.
+ */
+function describeGroupsGuard(request: any, checks: Checks, context: RequestContext): Verdict {
+  const [allowed, refused] = partition(request.groups as string[], (groupId) =>
+    checks.group(AclOperation.DESCRIBE, groupId),
+  );
+  const verdict =
+    refused.length === 0
+      ? allow
+      : split({ ...request, groups: allowed }, (response) => ({
+          ...response,
+          groups: [
+            ...response.groups,
+            ...refused.map((groupId) => ({
+              errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
+              groupId,
+              groupState: '',
+              protocolType: '',
+              protocolData: '',
+              members: [],
+              authorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+            })),
+          ],
+        }));
+  if (context.apiVersion < 3 || !request.includeAuthorizedOperations) return verdict;
+  return thenAmend(verdict, request, (response) => ({
+    ...response,
+    groups: response.groups.map((group: any) =>
+      group.errorCode === ErrorCode.NONE
+        ? { ...group, authorizedOperations: checks.operations(ResourceType.GROUP, group.groupId) }
+        : group,
+    ),
   }));
 }
 
@@ -668,15 +794,66 @@ function offsetFetchGuard(request: any, checks: Checks): Verdict {
   }));
 }
 
-/** DeleteTopics names topics by name (v0-5) or by name or id (v6+). */
+/**
+ * CreateTopics: Create on the cluster, or else on each topic; a topic created (or validated) for
+ * a principal that may not DescribeConfigs it is answered without its configs, partition count
+ * and replication factor, its config error TOPIC_AUTHORIZATION_FAILED (v5+ carry them), as
+ * Kafka's controller does.
+ */
+function createTopicsGuard(request: any, checks: Checks, context: RequestContext): Verdict {
+  const verdict = checks.cluster(AclOperation.CREATE)
+    ? allow
+    : perTopic({
+        requestList: 'topics',
+        responseList: 'topics',
+        operation: AclOperation.CREATE,
+        refusedEntry: (topic) => ({
+          name: topic.name,
+          errorCode: topicRefused,
+          errorMessage: 'Authorization failed.',
+          numPartitions: -1,
+          replicationFactor: -1,
+          configs: null,
+        }),
+      })(request, checks, context);
+  const topics = request.topics as { name: string }[];
+  if (topics.every((topic) => checks.topic(AclOperation.DESCRIBE_CONFIGS, topic.name))) {
+    return verdict;
+  }
+  return thenAmend(verdict, request, (response) => ({
+    ...response,
+    topics: response.topics.map((topic: any) =>
+      topic.errorCode !== ErrorCode.NONE || checks.topic(AclOperation.DESCRIBE_CONFIGS, topic.name)
+        ? topic
+        : {
+            ...topic,
+            topicConfigErrorCode: topicRefused,
+            numPartitions: -1,
+            replicationFactor: -1,
+            configs: null,
+          },
+    ),
+  }));
+}
+
+/**
+ * DeleteTopics names topics by name (v0-5) or by name or id (v6+). Delete on the cluster covers
+ * every topic; otherwise, as Kafka: a topic named but not describable is refused whether it exists
+ * or not, and one given by id that is not deletable is refused without its name unless the
+ * principal may Describe it (so an id never reveals a name).
+ */
 function deleteTopicsGuard(request: any, checks: Checks): Verdict {
+  if (checks.cluster(AclOperation.DELETE)) return allow;
   const byId = request.topics.length > 0;
   const items: any[] = byId ? request.topics : request.topicNames;
+  const named = (item: any): boolean => !byId || (item.name !== null && item.name !== undefined);
   const nameOf = (item: any): string | undefined =>
     byId ? (item.name ?? checks.dependencies.topicNameById(item.topicId)) : (item as string);
   const [allowed, refused] = partition(items, (item) => {
     const name = nameOf(item);
-    return name === undefined || checks.topic(AclOperation.DELETE, name);
+    if (name === undefined) return true;
+    if (named(item) && !checks.topic(AclOperation.DESCRIBE, name)) return false;
+    return checks.topic(AclOperation.DELETE, name);
   });
   if (refused.length === 0) return allow;
   return split(
@@ -685,12 +862,16 @@ function deleteTopicsGuard(request: any, checks: Checks): Verdict {
       ...response,
       responses: [
         ...response.responses,
-        ...refused.map((item) => ({
-          name: nameOf(item) ?? null,
-          topicId: byId ? item.topicId : undefined,
-          errorCode: topicRefused,
-          errorMessage: null,
-        })),
+        ...refused.map((item) => {
+          const name = nameOf(item)!;
+          const shown = named(item) || checks.topic(AclOperation.DESCRIBE, name);
+          return {
+            name: shown ? name : null,
+            topicId: byId ? item.topicId : undefined,
+            errorCode: topicRefused,
+            errorMessage: null,
+          };
+        }),
       ],
     }),
   );
@@ -799,6 +980,10 @@ class RequestChecks implements Checks {
   anyTopic(operation: AclOperation): boolean {
     return this.dependencies.authorizer.authorizeAny(this.context, operation, ResourceType.TOPIC);
   }
+
+  operations(resourceType: ResourceType, name: string): number {
+    return this.dependencies.authorizer.authorizedOperations(this.context, resourceType, name);
+  }
 }
 
 /** The handler, checking what Kafka's authorizer checks for its API before it serves a request. */
@@ -820,10 +1005,10 @@ export function authorizeRequests(
         }
         return handler.errorResponse(request, verdict.errorCode, context);
       }
-      const amend = (response: unknown): unknown =>
-        response === NO_RESPONSE || response === CLOSE_CONNECTION
-          ? response
-          : verdict.amend(response);
+      const amend = (response: unknown): unknown => {
+        if (response === NO_RESPONSE) return verdict.withoutResponse ?? response;
+        return response === CLOSE_CONNECTION ? response : verdict.amend(response);
+      };
       const result = handler.handle(verdict.request, context);
       return result instanceof Promise ? result.then(amend) : amend(result);
     },

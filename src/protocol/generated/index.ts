@@ -74,6 +74,7 @@ import { decodeReadShareGroupStateRequest, encodeReadShareGroupStateRequest, dec
 import { decodeWriteShareGroupStateRequest, encodeWriteShareGroupStateRequest, decodeWriteShareGroupStateResponse, encodeWriteShareGroupStateResponse } from './write-share-group-state.js';
 import { decodeDeleteShareGroupStateRequest, encodeDeleteShareGroupStateRequest, decodeDeleteShareGroupStateResponse, encodeDeleteShareGroupStateResponse } from './delete-share-group-state.js';
 import { decodeReadShareGroupStateSummaryRequest, encodeReadShareGroupStateSummaryRequest, decodeReadShareGroupStateSummaryResponse, encodeReadShareGroupStateSummaryResponse } from './read-share-group-state-summary.js';
+import { decodeDescribeShareGroupOffsetsRequest, encodeDescribeShareGroupOffsetsRequest, decodeDescribeShareGroupOffsetsResponse, encodeDescribeShareGroupOffsetsResponse } from './describe-share-group-offsets.js';
 import type { ProduceRequest, ProduceRequestInput, ProduceResponse, ProduceResponseInput } from './produce.js';
 import type { FetchRequest, FetchRequestInput, FetchResponse, FetchResponseInput } from './fetch.js';
 import type { ListOffsetsRequest, ListOffsetsRequestInput, ListOffsetsResponse, ListOffsetsResponseInput } from './list-offsets.js';
@@ -146,6 +147,7 @@ import type { ReadShareGroupStateRequest, ReadShareGroupStateRequestInput, ReadS
 import type { WriteShareGroupStateRequest, WriteShareGroupStateRequestInput, WriteShareGroupStateResponse, WriteShareGroupStateResponseInput } from './write-share-group-state.js';
 import type { DeleteShareGroupStateRequest, DeleteShareGroupStateRequestInput, DeleteShareGroupStateResponse, DeleteShareGroupStateResponseInput } from './delete-share-group-state.js';
 import type { ReadShareGroupStateSummaryRequest, ReadShareGroupStateSummaryRequestInput, ReadShareGroupStateSummaryResponse, ReadShareGroupStateSummaryResponseInput } from './read-share-group-state-summary.js';
+import type { DescribeShareGroupOffsetsRequest, DescribeShareGroupOffsetsRequestInput, DescribeShareGroupOffsetsResponse, DescribeShareGroupOffsetsResponseInput } from './describe-share-group-offsets.js';
 
 export * from './produce.js';
 export * from './fetch.js';
@@ -219,6 +221,7 @@ export * from './read-share-group-state.js';
 export * from './write-share-group-state.js';
 export * from './delete-share-group-state.js';
 export * from './read-share-group-state-summary.js';
+export * from './describe-share-group-offsets.js';
 export * from './consumer-protocol-subscription.js';
 export * from './consumer-protocol-assignment.js';
 export * from './errors.js';
@@ -838,40 +841,40 @@ export const apiMessages: ReadonlyMap<number, ApiMessage> = new Map<number, ApiM
   [76, {
     apiKey: 76,
     name: 'ShareGroupHeartbeat',
-    validVersions: null,
-    codecVersionMax: 0,
-    latestVersionUnstable: true,
-    flexibleVersionsMin: 0,
+    validVersions: { min: 1, max: 1 },
+    codecVersionMax: 1,
+    latestVersionUnstable: false,
+    flexibleVersionsMin: 1,
     request: { decode: decodeShareGroupHeartbeatRequest, encode: encodeShareGroupHeartbeatRequest },
     response: { decode: decodeShareGroupHeartbeatResponse, encode: encodeShareGroupHeartbeatResponse },
   } as ApiMessage],
   [77, {
     apiKey: 77,
     name: 'ShareGroupDescribe',
-    validVersions: null,
-    codecVersionMax: 0,
-    latestVersionUnstable: true,
-    flexibleVersionsMin: 0,
+    validVersions: { min: 1, max: 1 },
+    codecVersionMax: 1,
+    latestVersionUnstable: false,
+    flexibleVersionsMin: 1,
     request: { decode: decodeShareGroupDescribeRequest, encode: encodeShareGroupDescribeRequest },
     response: { decode: decodeShareGroupDescribeResponse, encode: encodeShareGroupDescribeResponse },
   } as ApiMessage],
   [78, {
     apiKey: 78,
     name: 'ShareFetch',
-    validVersions: null,
-    codecVersionMax: 0,
-    latestVersionUnstable: true,
-    flexibleVersionsMin: 0,
+    validVersions: { min: 1, max: 2 },
+    codecVersionMax: 2,
+    latestVersionUnstable: false,
+    flexibleVersionsMin: 1,
     request: { decode: decodeShareFetchRequest, encode: encodeShareFetchRequest },
     response: { decode: decodeShareFetchResponse, encode: encodeShareFetchResponse },
   } as ApiMessage],
   [79, {
     apiKey: 79,
     name: 'ShareAcknowledge',
-    validVersions: null,
-    codecVersionMax: 0,
-    latestVersionUnstable: true,
-    flexibleVersionsMin: 0,
+    validVersions: { min: 1, max: 2 },
+    codecVersionMax: 2,
+    latestVersionUnstable: false,
+    flexibleVersionsMin: 1,
     request: { decode: decodeShareAcknowledgeRequest, encode: encodeShareAcknowledgeRequest },
     response: { decode: decodeShareAcknowledgeResponse, encode: encodeShareAcknowledgeResponse },
   } as ApiMessage],
@@ -944,6 +947,16 @@ export const apiMessages: ReadonlyMap<number, ApiMessage> = new Map<number, ApiM
     flexibleVersionsMin: 0,
     request: { decode: decodeReadShareGroupStateSummaryRequest, encode: encodeReadShareGroupStateSummaryRequest },
     response: { decode: decodeReadShareGroupStateSummaryResponse, encode: encodeReadShareGroupStateSummaryResponse },
+  } as ApiMessage],
+  [90, {
+    apiKey: 90,
+    name: 'DescribeShareGroupOffsets',
+    validVersions: { min: 0, max: 0 },
+    codecVersionMax: 0,
+    latestVersionUnstable: false,
+    flexibleVersionsMin: 0,
+    request: { decode: decodeDescribeShareGroupOffsetsRequest, encode: encodeDescribeShareGroupOffsetsRequest },
+    response: { decode: decodeDescribeShareGroupOffsetsResponse, encode: encodeDescribeShareGroupOffsetsResponse },
   } as ApiMessage],
 ]);
 
@@ -1021,6 +1034,7 @@ export const ApiKey = {
   WriteShareGroupState: 85,
   DeleteShareGroupState: 86,
   ReadShareGroupStateSummary: 87,
+  DescribeShareGroupOffsets: 90,
 } as const;
 
 /** An API key Brook has codecs for. */
@@ -1459,6 +1473,12 @@ export interface ApiTypes {
     requestInput: ReadShareGroupStateSummaryRequestInput;
     response: ReadShareGroupStateSummaryResponse;
     responseInput: ReadShareGroupStateSummaryResponseInput;
+  };
+  90: {
+    request: DescribeShareGroupOffsetsRequest;
+    requestInput: DescribeShareGroupOffsetsRequestInput;
+    response: DescribeShareGroupOffsetsResponse;
+    responseInput: DescribeShareGroupOffsetsResponseInput;
   };
 }
 

@@ -5,6 +5,7 @@ import type { Reader } from '../reader.js';
 import { Writer } from '../writer.js';
 import {
   checkVersion,
+  nonDefaultError,
   readArray,
   readInt8Element,
   readNullableString,
@@ -99,6 +100,7 @@ export interface ShareAcknowledgeRequest {
   groupId: string | null;
   memberId: string | null;
   shareSessionEpoch: number;
+  isRenewAck: boolean;
   topics: ShareAcknowledgeRequestAcknowledgeTopic[];
 }
 
@@ -106,15 +108,17 @@ export interface ShareAcknowledgeRequestInput {
   groupId?: string | null;
   memberId: string | null;
   shareSessionEpoch: number;
+  isRenewAck?: boolean;
   topics: readonly ShareAcknowledgeRequestAcknowledgeTopicInput[];
 }
 
 export function decodeShareAcknowledgeRequest(reader: Reader, version: number): ShareAcknowledgeRequest {
-  checkVersion('ShareAcknowledgeRequest', version, 0, 0);
+  checkVersion('ShareAcknowledgeRequest', version, 1, 2);
   const value: ShareAcknowledgeRequest = {
     groupId: readNullableString(reader, true),
     memberId: readNullableString(reader, true),
     shareSessionEpoch: reader.readInt32(),
+    isRenewAck: version >= 2 ? reader.readBool() : false,
     topics: readStructArray(reader, true, version, decodeShareAcknowledgeRequestAcknowledgeTopic),
   };
   reader.readTaggedFields();
@@ -122,10 +126,15 @@ export function decodeShareAcknowledgeRequest(reader: Reader, version: number): 
 }
 
 export function encodeShareAcknowledgeRequest(writer: Writer, version: number, value: ShareAcknowledgeRequestInput): void {
-  checkVersion('ShareAcknowledgeRequest', version, 0, 0);
+  checkVersion('ShareAcknowledgeRequest', version, 1, 2);
   writeString(writer, true, true, (value.groupId === undefined ? null : value.groupId), 'ShareAcknowledgeRequest.groupId', version);
   writeString(writer, true, true, value.memberId, 'ShareAcknowledgeRequest.memberId', version);
   writer.writeInt32(value.shareSessionEpoch);
+  if (version >= 2) {
+    writer.writeBool((value.isRenewAck ?? false));
+  } else {
+    if (!(value.isRenewAck === undefined || value.isRenewAck === false)) throw nonDefaultError('ShareAcknowledgeRequest.isRenewAck', version);
+  }
   writeStructArray(writer, true, false, version, value.topics, encodeShareAcknowledgeRequestAcknowledgeTopic, 'ShareAcknowledgeRequest.topics');
   writer.writeEmptyTaggedFields();
 }
@@ -250,6 +259,7 @@ export interface ShareAcknowledgeResponse {
   throttleTimeMs: number;
   errorCode: number;
   errorMessage: string | null;
+  acquisitionLockTimeoutMs: number;
   responses: ShareAcknowledgeResponseShareAcknowledgeTopicResponse[];
   nodeEndpoints: ShareAcknowledgeResponseNodeEndpoint[];
 }
@@ -258,16 +268,18 @@ export interface ShareAcknowledgeResponseInput {
   throttleTimeMs: number;
   errorCode: number;
   errorMessage?: string | null;
+  acquisitionLockTimeoutMs?: number;
   responses: readonly ShareAcknowledgeResponseShareAcknowledgeTopicResponseInput[];
   nodeEndpoints: readonly ShareAcknowledgeResponseNodeEndpointInput[];
 }
 
 export function decodeShareAcknowledgeResponse(reader: Reader, version: number): ShareAcknowledgeResponse {
-  checkVersion('ShareAcknowledgeResponse', version, 0, 0);
+  checkVersion('ShareAcknowledgeResponse', version, 1, 2);
   const value: ShareAcknowledgeResponse = {
     throttleTimeMs: reader.readInt32(),
     errorCode: reader.readInt16(),
     errorMessage: readNullableString(reader, true),
+    acquisitionLockTimeoutMs: version >= 2 ? reader.readInt32() : 0,
     responses: readStructArray(reader, true, version, decodeShareAcknowledgeResponseShareAcknowledgeTopicResponse),
     nodeEndpoints: readStructArray(reader, true, version, decodeShareAcknowledgeResponseNodeEndpoint),
   };
@@ -276,10 +288,13 @@ export function decodeShareAcknowledgeResponse(reader: Reader, version: number):
 }
 
 export function encodeShareAcknowledgeResponse(writer: Writer, version: number, value: ShareAcknowledgeResponseInput): void {
-  checkVersion('ShareAcknowledgeResponse', version, 0, 0);
+  checkVersion('ShareAcknowledgeResponse', version, 1, 2);
   writer.writeInt32(value.throttleTimeMs);
   writer.writeInt16(value.errorCode);
   writeString(writer, true, true, (value.errorMessage === undefined ? null : value.errorMessage), 'ShareAcknowledgeResponse.errorMessage', version);
+  if (version >= 2) {
+    writer.writeInt32((value.acquisitionLockTimeoutMs ?? 0));
+  }
   writeStructArray(writer, true, false, version, value.responses, encodeShareAcknowledgeResponseShareAcknowledgeTopicResponse, 'ShareAcknowledgeResponse.responses');
   writeStructArray(writer, true, false, version, value.nodeEndpoints, encodeShareAcknowledgeResponseNodeEndpoint, 'ShareAcknowledgeResponse.nodeEndpoints');
   writer.writeEmptyTaggedFields();

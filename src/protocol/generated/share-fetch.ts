@@ -5,6 +5,7 @@ import type { Reader } from '../reader.js';
 import { Writer } from '../writer.js';
 import {
   checkVersion,
+  nonDefaultError,
   readArray,
   readBytes,
   readInt32Element,
@@ -79,14 +80,14 @@ export interface ShareFetchRequestFetchPartition {
 
 export interface ShareFetchRequestFetchPartitionInput {
   partitionIndex: number;
-  partitionMaxBytes: number;
+  partitionMaxBytes?: number;
   acknowledgementBatches: readonly ShareFetchRequestAcknowledgementBatchInput[];
 }
 
 function decodeShareFetchRequestFetchPartition(reader: Reader, version: number): ShareFetchRequestFetchPartition {
   const value: ShareFetchRequestFetchPartition = {
     partitionIndex: reader.readInt32(),
-    partitionMaxBytes: reader.readInt32(),
+    partitionMaxBytes: 0,
     acknowledgementBatches: readStructArray(reader, true, version, decodeShareFetchRequestAcknowledgementBatch),
   };
   reader.readTaggedFields();
@@ -95,7 +96,7 @@ function decodeShareFetchRequestFetchPartition(reader: Reader, version: number):
 
 function encodeShareFetchRequestFetchPartition(writer: Writer, version: number, value: ShareFetchRequestFetchPartitionInput): void {
   writer.writeInt32(value.partitionIndex);
-  writer.writeInt32(value.partitionMaxBytes);
+  if (!(value.partitionMaxBytes === undefined || value.partitionMaxBytes === 0)) throw nonDefaultError('ShareFetchRequestFetchPartition.partitionMaxBytes', version);
   writeStructArray(writer, true, false, version, value.acknowledgementBatches, encodeShareFetchRequestAcknowledgementBatch, 'ShareFetchRequestFetchPartition.acknowledgementBatches');
   writer.writeEmptyTaggedFields();
 }
@@ -136,6 +137,9 @@ export interface ShareFetchRequest {
   maxWaitMs: number;
   minBytes: number;
   maxBytes: number;
+  maxRecords: number;
+  batchSize: number;
+  shareAcquireMode: number;
   topics: ShareFetchRequestFetchTopic[];
   forgottenTopicsData: ShareFetchRequestForgottenTopic[];
 }
@@ -147,12 +151,15 @@ export interface ShareFetchRequestInput {
   maxWaitMs: number;
   minBytes: number;
   maxBytes?: number;
+  maxRecords: number;
+  batchSize: number;
+  shareAcquireMode?: number;
   topics: readonly ShareFetchRequestFetchTopicInput[];
   forgottenTopicsData: readonly ShareFetchRequestForgottenTopicInput[];
 }
 
 export function decodeShareFetchRequest(reader: Reader, version: number): ShareFetchRequest {
-  checkVersion('ShareFetchRequest', version, 0, 0);
+  checkVersion('ShareFetchRequest', version, 1, 2);
   const value: ShareFetchRequest = {
     groupId: readNullableString(reader, true),
     memberId: readNullableString(reader, true),
@@ -160,6 +167,9 @@ export function decodeShareFetchRequest(reader: Reader, version: number): ShareF
     maxWaitMs: reader.readInt32(),
     minBytes: reader.readInt32(),
     maxBytes: reader.readInt32(),
+    maxRecords: reader.readInt32(),
+    batchSize: reader.readInt32(),
+    shareAcquireMode: version >= 2 ? reader.readInt8() : 0,
     topics: readStructArray(reader, true, version, decodeShareFetchRequestFetchTopic),
     forgottenTopicsData: readStructArray(reader, true, version, decodeShareFetchRequestForgottenTopic),
   };
@@ -168,13 +178,20 @@ export function decodeShareFetchRequest(reader: Reader, version: number): ShareF
 }
 
 export function encodeShareFetchRequest(writer: Writer, version: number, value: ShareFetchRequestInput): void {
-  checkVersion('ShareFetchRequest', version, 0, 0);
+  checkVersion('ShareFetchRequest', version, 1, 2);
   writeString(writer, true, true, (value.groupId === undefined ? null : value.groupId), 'ShareFetchRequest.groupId', version);
   writeString(writer, true, true, value.memberId, 'ShareFetchRequest.memberId', version);
   writer.writeInt32(value.shareSessionEpoch);
   writer.writeInt32(value.maxWaitMs);
   writer.writeInt32(value.minBytes);
   writer.writeInt32((value.maxBytes ?? 2147483647));
+  writer.writeInt32(value.maxRecords);
+  writer.writeInt32(value.batchSize);
+  if (version >= 2) {
+    writer.writeInt8((value.shareAcquireMode ?? 0));
+  } else {
+    if (!(value.shareAcquireMode === undefined || value.shareAcquireMode === 0)) throw nonDefaultError('ShareFetchRequest.shareAcquireMode', version);
+  }
   writeStructArray(writer, true, false, version, value.topics, encodeShareFetchRequestFetchTopic, 'ShareFetchRequest.topics');
   writeStructArray(writer, true, false, version, value.forgottenTopicsData, encodeShareFetchRequestForgottenTopic, 'ShareFetchRequest.forgottenTopicsData');
   writer.writeEmptyTaggedFields();
@@ -268,7 +285,7 @@ function decodeShareFetchResponsePartitionData(reader: Reader, version: number):
     acknowledgeErrorCode: reader.readInt16(),
     acknowledgeErrorMessage: readNullableString(reader, true),
     currentLeader: decodeShareFetchResponseLeaderIdAndEpoch(reader, version),
-    records: readNullableBytes(reader, true),
+    records: readBytes(reader, true),
     acquiredRecords: readStructArray(reader, true, version, decodeShareFetchResponseAcquiredRecords),
   };
   reader.readTaggedFields();
@@ -282,7 +299,7 @@ function encodeShareFetchResponsePartitionData(writer: Writer, version: number, 
   writer.writeInt16(value.acknowledgeErrorCode);
   writeString(writer, true, true, (value.acknowledgeErrorMessage === undefined ? null : value.acknowledgeErrorMessage), 'ShareFetchResponsePartitionData.acknowledgeErrorMessage', version);
   encodeShareFetchResponseLeaderIdAndEpoch(writer, version, value.currentLeader);
-  writeRecords(writer, true, true, value.records, 'ShareFetchResponsePartitionData.records', version);
+  writeRecords(writer, true, false, value.records, 'ShareFetchResponsePartitionData.records', version);
   writeStructArray(writer, true, false, version, value.acquiredRecords, encodeShareFetchResponseAcquiredRecords, 'ShareFetchResponsePartitionData.acquiredRecords');
   writer.writeEmptyTaggedFields();
 }
@@ -345,6 +362,7 @@ export interface ShareFetchResponse {
   throttleTimeMs: number;
   errorCode: number;
   errorMessage: string | null;
+  acquisitionLockTimeoutMs: number;
   responses: ShareFetchResponseShareFetchableTopicResponse[];
   nodeEndpoints: ShareFetchResponseNodeEndpoint[];
 }
@@ -353,16 +371,18 @@ export interface ShareFetchResponseInput {
   throttleTimeMs: number;
   errorCode: number;
   errorMessage?: string | null;
+  acquisitionLockTimeoutMs: number;
   responses: readonly ShareFetchResponseShareFetchableTopicResponseInput[];
   nodeEndpoints: readonly ShareFetchResponseNodeEndpointInput[];
 }
 
 export function decodeShareFetchResponse(reader: Reader, version: number): ShareFetchResponse {
-  checkVersion('ShareFetchResponse', version, 0, 0);
+  checkVersion('ShareFetchResponse', version, 1, 2);
   const value: ShareFetchResponse = {
     throttleTimeMs: reader.readInt32(),
     errorCode: reader.readInt16(),
     errorMessage: readNullableString(reader, true),
+    acquisitionLockTimeoutMs: reader.readInt32(),
     responses: readStructArray(reader, true, version, decodeShareFetchResponseShareFetchableTopicResponse),
     nodeEndpoints: readStructArray(reader, true, version, decodeShareFetchResponseNodeEndpoint),
   };
@@ -371,10 +391,11 @@ export function decodeShareFetchResponse(reader: Reader, version: number): Share
 }
 
 export function encodeShareFetchResponse(writer: Writer, version: number, value: ShareFetchResponseInput): void {
-  checkVersion('ShareFetchResponse', version, 0, 0);
+  checkVersion('ShareFetchResponse', version, 1, 2);
   writer.writeInt32(value.throttleTimeMs);
   writer.writeInt16(value.errorCode);
   writeString(writer, true, true, (value.errorMessage === undefined ? null : value.errorMessage), 'ShareFetchResponse.errorMessage', version);
+  writer.writeInt32(value.acquisitionLockTimeoutMs);
   writeStructArray(writer, true, false, version, value.responses, encodeShareFetchResponseShareFetchableTopicResponse, 'ShareFetchResponse.responses');
   writeStructArray(writer, true, false, version, value.nodeEndpoints, encodeShareFetchResponseNodeEndpoint, 'ShareFetchResponse.nodeEndpoints');
   writer.writeEmptyTaggedFields();

@@ -31,7 +31,7 @@ export interface ShareGroupDescribeRequestInput {
 }
 
 export function decodeShareGroupDescribeRequest(reader: Reader, version: number): ShareGroupDescribeRequest {
-  checkVersion('ShareGroupDescribeRequest', version, 0, 0);
+  checkVersion('ShareGroupDescribeRequest', version, 1, 1);
   const value: ShareGroupDescribeRequest = {
     groupIds: readArray(reader, true, readCompactStringElement, 1),
     includeAuthorizedOperations: reader.readBool(),
@@ -41,7 +41,7 @@ export function decodeShareGroupDescribeRequest(reader: Reader, version: number)
 }
 
 export function encodeShareGroupDescribeRequest(writer: Writer, version: number, value: ShareGroupDescribeRequestInput): void {
-  checkVersion('ShareGroupDescribeRequest', version, 0, 0);
+  checkVersion('ShareGroupDescribeRequest', version, 1, 1);
   writeArray(writer, true, false, value.groupIds, writeCompactStringElement, 'ShareGroupDescribeRequest.groupIds', version);
   writer.writeBool(value.includeAuthorizedOperations);
   writer.writeEmptyTaggedFields();
@@ -206,7 +206,7 @@ export interface ShareGroupDescribeResponseInput {
 }
 
 export function decodeShareGroupDescribeResponse(reader: Reader, version: number): ShareGroupDescribeResponse {
-  checkVersion('ShareGroupDescribeResponse', version, 0, 0);
+  checkVersion('ShareGroupDescribeResponse', version, 1, 1);
   const value: ShareGroupDescribeResponse = {
     throttleTimeMs: reader.readInt32(),
     groups: readStructArray(reader, true, version, decodeShareGroupDescribeResponseDescribedGroup),
@@ -216,7 +216,7 @@ export function decodeShareGroupDescribeResponse(reader: Reader, version: number
 }
 
 export function encodeShareGroupDescribeResponse(writer: Writer, version: number, value: ShareGroupDescribeResponseInput): void {
-  checkVersion('ShareGroupDescribeResponse', version, 0, 0);
+  checkVersion('ShareGroupDescribeResponse', version, 1, 1);
   writer.writeInt32(value.throttleTimeMs);
   writeStructArray(writer, true, false, version, value.groups, encodeShareGroupDescribeResponseDescribedGroup, 'ShareGroupDescribeResponse.groups');
   writer.writeEmptyTaggedFields();

@@ -40,7 +40,7 @@ export interface ShareGroupHeartbeatRequestInput {
 }
 
 export function decodeShareGroupHeartbeatRequest(reader: Reader, version: number): ShareGroupHeartbeatRequest {
-  checkVersion('ShareGroupHeartbeatRequest', version, 0, 0);
+  checkVersion('ShareGroupHeartbeatRequest', version, 1, 1);
   const value: ShareGroupHeartbeatRequest = {
     groupId: readString(reader, true),
     memberId: readString(reader, true),
@@ -53,7 +53,7 @@ export function decodeShareGroupHeartbeatRequest(reader: Reader, version: number
 }
 
 export function encodeShareGroupHeartbeatRequest(writer: Writer, version: number, value: ShareGroupHeartbeatRequestInput): void {
-  checkVersion('ShareGroupHeartbeatRequest', version, 0, 0);
+  checkVersion('ShareGroupHeartbeatRequest', version, 1, 1);
   writeString(writer, true, false, value.groupId, 'ShareGroupHeartbeatRequest.groupId', version);
   writeString(writer, true, false, value.memberId, 'ShareGroupHeartbeatRequest.memberId', version);
   writer.writeInt32(value.memberEpoch);
@@ -129,7 +129,7 @@ export interface ShareGroupHeartbeatResponseInput {
 }
 
 export function decodeShareGroupHeartbeatResponse(reader: Reader, version: number): ShareGroupHeartbeatResponse {
-  checkVersion('ShareGroupHeartbeatResponse', version, 0, 0);
+  checkVersion('ShareGroupHeartbeatResponse', version, 1, 1);
   const value: ShareGroupHeartbeatResponse = {
     throttleTimeMs: reader.readInt32(),
     errorCode: reader.readInt16(),
@@ -144,7 +144,7 @@ export function decodeShareGroupHeartbeatResponse(reader: Reader, version: numbe
 }
 
 export function encodeShareGroupHeartbeatResponse(writer: Writer, version: number, value: ShareGroupHeartbeatResponseInput): void {
-  checkVersion('ShareGroupHeartbeatResponse', version, 0, 0);
+  checkVersion('ShareGroupHeartbeatResponse', version, 1, 1);
   writer.writeInt32(value.throttleTimeMs);
   writer.writeInt16(value.errorCode);
   writeString(writer, true, true, (value.errorMessage === undefined ? null : value.errorMessage), 'ShareGroupHeartbeatResponse.errorMessage', version);

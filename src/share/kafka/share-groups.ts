@@ -1,0 +1,517 @@
+// KIP-932 share groups: the Kafka door to the shared-subscription engine. A share group reading
+// a topic is one engine subscription (`share-group/<group>/<topic>`), so a Kafka share consumer
+// and the HTTP door get the same per-record states, locks, delivery counts, dead-letter topic and
+// durable state. This file keeps what only the Kafka door has:
+//
+//   membership   ShareGroupHeartbeat: members, their subscribed topics, epochs, session timeout.
+//                Every member is assigned every partition of the topics it subscribes to: the
+//                engine hands out records, not partitions.
+//   sessions     ShareFetch and ShareAcknowledge carry a share session epoch per member:
+//                0 opens a session (the partitions to fetch), each later request gives the next
+//                epoch, -1 closes it and gives back the records the member still holds.
+//   acquisition  ShareFetch takes records from the engine for the member and answers the whole
+//                record batches that contain them, as bytes, with the acquired offset ranges;
+//                the client hands its application only the records inside those ranges.
+//
+// Owned by the broker (broker.ts); state is in memory except what the engine persists, so after
+// a restart members join again and records held before it are redelivered (the engine's rule).
+// Everything that changes a member or a session runs synchronously; the awaits (creating a
+// subscription, a durable acknowledgement, a long poll) re-read the maps afterwards.
+
+import { ErrorCode } from '../../protocol/errors.js';
+import { BATCH_HEADER_BYTES, batchLastOffset, batchSizeBytes } from '../../record/batch.js';
+import type { Partition } from '../../replica/partition.js';
+import type { ReplicaManager, TopicPartitions } from '../../replica/replica-manager.js';
+import { type ShareEngine, shareGroupSubscriptionName } from '../share-engine.js';
+import type { TrackedRecord } from '../share-partition.js';
+import { type SettleOutcome, type Subscription, recordId } from '../subscription.js';
+
+export interface ShareGroupsOptions {
+  /** The engine; undefined until the broker has started it. */
+  readonly engine: () => ShareEngine | undefined;
+  readonly replicas: ReplicaManager;
+  readonly sessionTimeoutMs: number;
+  readonly heartbeatIntervalMs: number;
+  readonly lockDurationMs: number;
+  readonly now?: () => number;
+}
+
+export interface ShareGroupMember {
+  readonly memberId: string;
+  epoch: number;
+  subscribedTopicNames: string[];
+  rackId: string | null;
+  clientId: string;
+  clientHost: string;
+  /** Sorted `topic:partition` list last sent to the member, to tell when it changed. */
+  assignmentKey: string;
+  expiry: NodeJS.Timeout | null;
+}
+
+export interface ShareGroup {
+  readonly groupId: string;
+  groupEpoch: number;
+  readonly members: Map<string, ShareGroupMember>;
+}
+
+export interface HeartbeatAnswer {
+  readonly errorCode: number;
+  readonly errorMessage: string | null;
+  readonly memberId: string | null;
+  readonly memberEpoch: number;
+  readonly heartbeatIntervalMs: number;
+  /** Present when the member's assignment changed (always on joining). */
+  readonly assignment: ReadonlyArray<{ topicId: Buffer; partitions: number[] }> | null;
+}
+
+/** One partition of a share session. */
+export interface SessionPartition {
+  readonly topicId: Buffer;
+  readonly partitionIndex: number;
+}
+
+interface ShareSession {
+  /** The epoch the next request must carry. */
+  nextEpoch: number;
+  readonly partitions: Map<string, SessionPartition>;
+}
+
+export type SessionCheck =
+  | { readonly errorCode: 0; readonly session: ShareSession | null }
+  | { readonly errorCode: number; readonly errorMessage: string };
+
+export const AcknowledgeType = { gap: 0, accept: 1, release: 2, reject: 3, renew: 4 } as const;
+
+export interface AcknowledgementBatch {
+  readonly firstOffset: bigint;
+  readonly lastOffset: bigint;
+  readonly acknowledgeTypes: readonly number[];
+}
+
+/** Records one ShareFetch acquired from one partition, and the bytes that carry them. */
+export interface AcquiredPartition {
+  readonly records: Buffer[];
+  readonly acquired: Array<{ firstOffset: bigint; lastOffset: bigint; deliveryCount: number }>;
+}
+
+const sessionEpochMax = 0x7fffffff;
+/** ShareFetch v1 carries MaxRecords; a client that sends 0 gets this many. */
+const defaultMaxRecords = 500;
+const readChunkBytes = 1024 * 1024;
+
+export class ShareGroups {
+  private readonly groups = new Map<string, ShareGroup>();
+  private readonly sessions = new Map<string, ShareSession>();
+  private readonly now: () => number;
+  private closed = false;
+
+  constructor(private readonly options: ShareGroupsOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  get lockDurationMs(): number {
+    return this.options.lockDurationMs;
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const group of this.groups.values())
+      for (const member of group.members.values())
+        if (member.expiry !== null) clearTimeout(member.expiry);
+    this.groups.clear();
+    this.sessions.clear();
+  }
+
+  group(groupId: string): ShareGroup | undefined {
+    return this.groups.get(groupId);
+  }
+
+  // ───────────────────────────── membership ─────────────────────────────
+
+  async heartbeat(request: {
+    groupId: string;
+    memberId: string;
+    memberEpoch: number;
+    rackId: string | null;
+    subscribedTopicNames: string[] | null;
+    clientId: string;
+    clientHost: string;
+  }): Promise<HeartbeatAnswer> {
+    const interval = this.options.heartbeatIntervalMs;
+    const refuse = (errorCode: number, errorMessage: string): HeartbeatAnswer => ({
+      errorCode,
+      errorMessage,
+      memberId: null,
+      memberEpoch: 0,
+      heartbeatIntervalMs: 0,
+      assignment: null,
+    });
+    const engine = this.options.engine();
+    if (engine === undefined || this.closed)
+      return refuse(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'share groups are not started');
+    const { groupId, memberId, memberEpoch } = request;
+    if (groupId === '') return refuse(ErrorCode.INVALID_REQUEST, 'GroupId can not be empty');
+    if (memberId === '') return refuse(ErrorCode.INVALID_REQUEST, 'MemberId can not be empty');
+
+    if (memberEpoch === -1) {
+      this.removeMember(groupId, memberId, 'the member left the share group');
+      return { ...refuse(0, ''), errorMessage: null, memberId, memberEpoch: -1 };
+    }
+
+    let group = this.groups.get(groupId);
+    let member = group?.members.get(memberId);
+    if (memberEpoch === 0) {
+      if (request.subscribedTopicNames === null || request.subscribedTopicNames.length === 0)
+        return refuse(ErrorCode.INVALID_REQUEST, 'SubscribedTopicNames must be set when joining');
+      if (group === undefined) {
+        group = { groupId, groupEpoch: 0, members: new Map() };
+        this.groups.set(groupId, group);
+      }
+      if (member === undefined) {
+        member = {
+          memberId,
+          epoch: 0,
+          subscribedTopicNames: [],
+          rackId: null,
+          clientId: request.clientId,
+          clientHost: request.clientHost,
+          assignmentKey: '',
+          expiry: null,
+        };
+        group.members.set(memberId, member);
+      }
+      // A member joining again (epoch 0) is sent its assignment again.
+      member.assignmentKey = '';
+    } else {
+      if (group === undefined || member === undefined)
+        return refuse(
+          ErrorCode.UNKNOWN_MEMBER_ID,
+          `member ${memberId} is not in share group ${groupId}`,
+        );
+      if (memberEpoch !== member.epoch)
+        return refuse(
+          ErrorCode.FENCED_MEMBER_EPOCH,
+          `member epoch ${memberEpoch} is not the current ${member.epoch}`,
+        );
+    }
+    if (request.subscribedTopicNames !== null)
+      member.subscribedTopicNames = [...new Set(request.subscribedTopicNames)].sort();
+    if (request.rackId !== null) member.rackId = request.rackId;
+    member.clientId = request.clientId;
+    member.clientHost = request.clientHost;
+    this.touch(group, member);
+
+    const topics = member.subscribedTopicNames
+      .map((name) => this.options.replicas.topic(name))
+      .filter((topic): topic is TopicPartitions => topic !== undefined && !topic.metadata.internal);
+    // The engine's subscription exists before the member may fetch, so its start position
+    // ("latest") is the end of the topic when the group first asked for it.
+    for (const topic of topics) await engine.shareGroupSubscription(groupId, topic.metadata.name);
+    // The member may have left while the subscriptions were made.
+    if (this.groups.get(groupId)?.members.get(memberId) !== member)
+      return refuse(ErrorCode.UNKNOWN_MEMBER_ID, `member ${memberId} left share group ${groupId}`);
+
+    const assignment = topics.map((topic) => ({
+      topicId: topic.metadata.topicId,
+      partitions: topic.partitions.map((partition) => partition.partitionIndex),
+    }));
+    const assignmentKey = topics
+      .map((topic) => `${topic.metadata.name}:${topic.partitions.length}`)
+      .join(',');
+    let changed = false;
+    if (assignmentKey !== member.assignmentKey || member.epoch === 0) {
+      group.groupEpoch += 1;
+      member.epoch = group.groupEpoch;
+      member.assignmentKey = assignmentKey;
+      changed = true;
+    }
+    return {
+      errorCode: 0,
+      errorMessage: null,
+      memberId,
+      memberEpoch: member.epoch,
+      heartbeatIntervalMs: interval,
+      assignment: changed ? assignment : null,
+    };
+  }
+
+  /** Restarts the member's session timeout. */
+  private touch(group: ShareGroup, member: ShareGroupMember): void {
+    if (member.expiry !== null) clearTimeout(member.expiry);
+    member.expiry = setTimeout(() => {
+      member.expiry = null;
+      this.removeMember(group.groupId, member.memberId, 'the member session timed out');
+    }, this.options.sessionTimeoutMs);
+    member.expiry.unref();
+  }
+
+  private removeMember(groupId: string, memberId: string, reason: string): void {
+    const group = this.groups.get(groupId);
+    const member = group?.members.get(memberId);
+    if (group === undefined || member === undefined) return;
+    if (member.expiry !== null) clearTimeout(member.expiry);
+    group.members.delete(memberId);
+    group.groupEpoch += 1;
+    this.sessions.delete(sessionKey(groupId, memberId));
+    this.releaseHeld(groupId, memberId, reason);
+  }
+
+  /** Gives back every record the member holds in any of the group's subscriptions. */
+  private releaseHeld(groupId: string, memberId: string, reason: string): void {
+    const engine = this.options.engine();
+    if (engine === undefined) return;
+    for (const topic of this.options.replicas.topics()) {
+      const subscription = this.existingSubscription(groupId, topic.metadata.name);
+      subscription?.releaseConsumer(memberId, reason);
+    }
+  }
+
+  private existingSubscription(groupId: string, topic: string): Subscription | undefined {
+    const engine = this.options.engine();
+    if (engine === undefined) return undefined;
+    const name = shareGroupSubscriptionName(groupId, topic);
+    return engine.list().includes(name) ? engine.subscription(name) : undefined;
+  }
+
+  /**
+   * The topics share group `groupId` reads, from the engine's subscriptions (they outlive the
+   * members and a restart); null when the group has neither members nor subscriptions.
+   */
+  readTopics(groupId: string): Map<string, Subscription> | null {
+    const engine = this.options.engine();
+    const prefix = shareGroupSubscriptionName(groupId, '');
+    const topics = new Map<string, Subscription>();
+    for (const name of engine?.list() ?? [])
+      if (name.startsWith(prefix))
+        topics.set(name.slice(prefix.length), engine!.subscription(name));
+    return topics.size === 0 && !this.groups.has(groupId) ? null : topics;
+  }
+
+  // ───────────────────────────── sessions ─────────────────────────────
+
+  /**
+   * Checks a ShareFetch's or ShareAcknowledge's session epoch and moves the session on:
+   * 0 opens a new one (only ShareFetch may), -1 must name an open one, any other epoch must be
+   * the one the session expects next.
+   */
+  checkSession(
+    groupId: string,
+    memberId: string,
+    epoch: number,
+    opening: 'may-open' | 'must-exist',
+  ): SessionCheck {
+    const key = sessionKey(groupId, memberId);
+    if (this.groups.get(groupId)?.members.get(memberId) === undefined)
+      return {
+        errorCode: ErrorCode.SHARE_SESSION_NOT_FOUND,
+        errorMessage: `member ${memberId} is not in share group ${groupId}`,
+      };
+    if (epoch === 0) {
+      if (opening === 'must-exist')
+        return {
+          errorCode: ErrorCode.INVALID_SHARE_SESSION_EPOCH,
+          errorMessage: 'ShareAcknowledge cannot open a share session (epoch 0)',
+        };
+      const session: ShareSession = { nextEpoch: 1, partitions: new Map() };
+      this.sessions.set(key, session);
+      return { errorCode: 0, session };
+    }
+    const session = this.sessions.get(key);
+    if (session === undefined)
+      return {
+        errorCode: ErrorCode.SHARE_SESSION_NOT_FOUND,
+        errorMessage: `no share session for member ${memberId}`,
+      };
+    if (epoch === -1) {
+      this.sessions.delete(key);
+      return { errorCode: 0, session: null };
+    }
+    if (epoch !== session.nextEpoch)
+      return {
+        errorCode: ErrorCode.INVALID_SHARE_SESSION_EPOCH,
+        errorMessage: `share session epoch ${epoch} is not the expected ${session.nextEpoch}`,
+      };
+    session.nextEpoch = session.nextEpoch === sessionEpochMax ? 1 : session.nextEpoch + 1;
+    return { errorCode: 0, session };
+  }
+
+  /** A closed session gives back what its member still holds (KIP-932). */
+  closeSession(groupId: string, memberId: string): void {
+    this.releaseHeld(groupId, memberId, 'the share session closed');
+  }
+
+  // ───────────────────────────── records ─────────────────────────────
+
+  /** The topic and partition a session partition names, or the error to answer for it. */
+  resolve(
+    topicId: Buffer,
+    partitionIndex: number,
+  ): { topic: TopicPartitions; partition: Partition } | { errorCode: number } {
+    const topic = this.options.replicas.topicById(topicId);
+    if (topic === undefined) return { errorCode: ErrorCode.UNKNOWN_TOPIC_ID };
+    const partition = topic.partitions[partitionIndex];
+    if (partition === undefined) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+    return { topic, partition };
+  }
+
+  resolveTopicName(topicId: Buffer): string | null {
+    return this.options.replicas.topicById(topicId)?.metadata.name ?? null;
+  }
+
+  subscriptionFor(groupId: string, topic: string): Promise<Subscription> {
+    const engine = this.options.engine();
+    if (engine === undefined) return Promise.reject(new Error('share groups are not started'));
+    return engine.shareGroupSubscription(groupId, topic);
+  }
+
+  /**
+   * Applies acknowledgement batches of one partition for `memberId`. Resolves to the partition's
+   * acknowledge error code (0, INVALID_REQUEST, INVALID_RECORD_STATE) once every change it made
+   * is durable. A record the member does not hold is left as it is.
+   */
+  async acknowledge(
+    subscription: Subscription,
+    partitionIndex: number,
+    memberId: string,
+    batches: readonly AcknowledgementBatch[],
+  ): Promise<{ errorCode: number; errorMessage: string | null }> {
+    let errorCode: number = 0;
+    let errorMessage: string | null = null;
+    const fail = (code: number, message: string): void => {
+      if (errorCode !== 0) return;
+      errorCode = code;
+      errorMessage = message;
+    };
+    for (const batch of batches) {
+      const first = Number(batch.firstOffset);
+      const last = Number(batch.lastOffset);
+      const types = batch.acknowledgeTypes;
+      if (
+        last < first ||
+        types.length === 0 ||
+        (types.length !== 1 && types.length !== last - first + 1)
+      ) {
+        fail(ErrorCode.INVALID_REQUEST, `acknowledgement batch ${first}-${last} is malformed`);
+        continue;
+      }
+      for (let offset = first; offset <= last; offset += 1) {
+        const type = types.length === 1 ? types[0] : types[offset - first];
+        const id = recordId(partitionIndex, offset);
+        let outcome: SettleOutcome;
+        if (type === AcknowledgeType.gap) continue;
+        else if (type === AcknowledgeType.accept) outcome = subscription.acknowledge(id, memberId);
+        else if (type === AcknowledgeType.release) outcome = subscription.release(id, memberId);
+        else if (type === AcknowledgeType.reject)
+          outcome = subscription.reject(id, memberId, 'rejected by the share consumer');
+        else if (type === AcknowledgeType.renew) outcome = subscription.renew(id, memberId);
+        else {
+          fail(ErrorCode.INVALID_REQUEST, `acknowledge type ${type} is not known`);
+          continue;
+        }
+        if (outcome !== 'ok')
+          fail(
+            ErrorCode.INVALID_RECORD_STATE,
+            `record ${offset} of partition ${partitionIndex} is not held by this member (${outcome})`,
+          );
+      }
+    }
+    try {
+      await subscription.durable();
+    } catch (error) {
+      return {
+        errorCode: ErrorCode.KAFKA_STORAGE_ERROR,
+        errorMessage: `the share state write failed: ${error instanceof Error ? error.message : String(error)}`,
+      };
+    }
+    return { errorCode, errorMessage };
+  }
+
+  /**
+   * Acquires up to `maxRecords` records of one partition for `memberId` and reads the whole
+   * batches that hold them. Batches are handed on as bytes; records inside them that were not
+   * acquired (held by another member, done, or past the acquired range) are outside every
+   * acquired range, so the client skips them.
+   */
+  async acquire(
+    subscription: Subscription,
+    partition: Partition,
+    memberId: string,
+    maxRecords: number,
+  ): Promise<AcquiredPartition> {
+    const taken = subscription.acquireFor(memberId, partition.partitionIndex, maxRecords);
+    if (taken.length === 0) return { records: [], acquired: [] };
+    taken.sort((a, b) => a.offset - b.offset);
+    const acquired = rangesOf(taken);
+    const last = taken[taken.length - 1].offset;
+    return { records: await batchesThrough(partition, taken[0].offset, last), acquired };
+  }
+
+  maxRecordsOf(requested: number): number {
+    return requested > 0 ? requested : defaultMaxRecords;
+  }
+}
+
+/**
+ * The whole batches holding offsets `first` to `last`, as views of what the log read: a read
+ * stops only before a batch whose last offset reaches its bound, so it is bounded by the last
+ * stable offset and cut after the batch that holds `last`.
+ */
+async function batchesThrough(
+  partition: Partition,
+  first: number,
+  last: number,
+): Promise<Buffer[]> {
+  const batches: Buffer[] = [];
+  let next = first;
+  while (next <= last) {
+    const { chunks } = await partition.read(next, readChunkBytes, partition.lastStableOffset, true);
+    if (chunks.length === 0) break;
+    let progressed = false;
+    for (const chunk of chunks) {
+      let position = 0;
+      while (position + BATCH_HEADER_BYTES <= chunk.length && next <= last) {
+        const size = batchSizeBytes(chunk, position);
+        const batchLast = batchLastOffset(chunk, position);
+        if (batchLast >= next) {
+          batches.push(chunk.subarray(position, position + size));
+          next = batchLast + 1;
+          progressed = true;
+        }
+        position += size;
+      }
+    }
+    if (!progressed) break;
+  }
+  return batches;
+}
+
+/** Consecutive offsets with one delivery count form one acquired range. */
+function rangesOf(
+  records: readonly TrackedRecord[],
+): Array<{ firstOffset: bigint; lastOffset: bigint; deliveryCount: number }> {
+  const ranges: Array<{ first: number; last: number; deliveryCount: number }> = [];
+  for (const record of records) {
+    const previous = ranges[ranges.length - 1];
+    if (
+      previous !== undefined &&
+      previous.last === record.offset - 1 &&
+      previous.deliveryCount === record.deliveryCount
+    )
+      previous.last = record.offset;
+    else
+      ranges.push({
+        first: record.offset,
+        last: record.offset,
+        deliveryCount: record.deliveryCount,
+      });
+  }
+  return ranges.map(({ first, last, deliveryCount }) => ({
+    firstOffset: BigInt(first),
+    lastOffset: BigInt(last),
+    deliveryCount,
+  }));
+}
+
+function sessionKey(groupId: string, memberId: string): string {
+  return `${groupId}\u0000${memberId}`;
+}

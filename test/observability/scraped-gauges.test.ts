@@ -1,0 +1,86 @@
+// The broker's registry renders scraped gauge families from kept lines (issue 13's scrape time);
+// the text must be the one prom-client renders itself, byte for byte, through value changes,
+// series that come and go, and label values that need escaping.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { Registry } from 'prom-client';
+
+import {
+  LineCachingRegistry,
+  ScrapedGaugeFamilies,
+} from '../../src/observability/scraped-gauges.js';
+
+interface Row {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly size: number;
+}
+
+function families(registry: Registry, rows: () => readonly Row[]): void {
+  new ScrapedGaugeFamilies({
+    families: [
+      { name: 'test_offset', help: 'An offset, with a \\ and a\nnewline in its help.' },
+      { name: 'test_size_bytes', help: 'A size.' },
+    ],
+    labelNames: ['topic', 'partition'],
+    registers: [registry],
+    fill: (set) => {
+      for (const row of rows()) set([row.topic, row.partition], [row.offset, row.size]);
+    },
+  });
+}
+
+test('kept lines render exactly what prom-client renders, scrape after scrape', async () => {
+  let rows: Row[] = [
+    { topic: 'orders', partition: 0, offset: 0, size: 0 },
+    { topic: 'say "hi"', partition: 1, offset: 1.5, size: -0 },
+    { topic: 'back\\slash\nnewline', partition: 2, offset: 2 ** 53, size: 1e21 },
+    { topic: 'ünïcode-✓', partition: 3, offset: NaN, size: Infinity },
+    { topic: '', partition: 4, offset: -Infinity, size: 5e-7 },
+  ];
+  const kept = new LineCachingRegistry();
+  const plain = new Registry();
+  families(kept, () => rows);
+  families(plain, () => rows);
+
+  const compare = async (what: string) => {
+    const expected = await plain.metrics();
+    assert.equal(await kept.metrics(), expected, what);
+    return expected;
+  };
+  const first = await compare('first scrape');
+  assert.match(first, /^test_offset\{topic="say \\"hi\\"",partition="1"\} 1\.5$/m);
+  await compare('the same values again, from kept lines');
+
+  rows = rows.map((row, index) => (index % 2 === 0 ? { ...row, offset: row.offset + 7 } : row));
+  const moved = await compare('some values moved');
+  assert.match(moved, /^test_offset\{topic="orders",partition="0"\} 7$/m);
+
+  rows = [...rows.slice(1), { topic: 'orders', partition: 9, offset: 3, size: 4 }];
+  const changed = await compare('a series gone, one new');
+  assert.doesNotMatch(changed, /partition="0"/);
+
+  // The JSON view is prom-client's own: plain labels, current values.
+  const json = await kept.getMetricsAsJSON();
+  const offsets = json.find((metric) => metric.name === 'test_offset')!;
+  assert.deepEqual(
+    offsets.values.find((value) => value.labels.partition === '9'),
+    { value: 3, labels: { topic: 'orders', partition: '9' } },
+  );
+});
+
+test('with default labels the registry falls back to prom-client rendering', async () => {
+  const rows = [{ topic: 'orders', partition: 0, offset: 4, size: 8 }];
+  const kept = new LineCachingRegistry();
+  const plain = new Registry();
+  families(kept, () => rows);
+  families(plain, () => rows);
+  kept.setDefaultLabels({ broker: '1' });
+  plain.setDefaultLabels({ broker: '1' });
+  const text = await kept.metrics();
+  assert.equal(text, await plain.metrics());
+  assert.match(text, /broker="1"/);
+});

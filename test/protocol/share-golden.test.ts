@@ -1,0 +1,106 @@
+// Exact bytes of the share-group messages (scripts/protocol-definitions), derived by hand from
+// KIP-932's layouts: flexible versions throughout (compact strings and arrays, tagged-field
+// bytes), IsRenewAck only from ShareAcknowledge v2, and ShareFetch's records not nullable from v1.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+
+import {
+  decodeShareAcknowledgeRequest,
+  decodeShareFetchResponse,
+  encodeShareAcknowledgeRequest,
+  encodeShareFetchResponse,
+} from '../../src/protocol/generated/index.js';
+import { ProtocolEncodeError } from '../../src/protocol/codec-runtime.js';
+import { Reader } from '../../src/protocol/reader.js';
+import { Writer } from '../../src/protocol/writer.js';
+
+const topicId = Buffer.from('000102030405060708090a0b0c0d0e0f', 'hex');
+
+function hex(text: string): Buffer {
+  return Buffer.from(text.replace(/\s+/g, ''), 'hex');
+}
+
+const acknowledgeRequest = {
+  groupId: 'g',
+  memberId: 'm',
+  shareSessionEpoch: 1,
+  isRenewAck: true,
+  topics: [
+    {
+      topicId,
+      partitions: [
+        {
+          partitionIndex: 0,
+          acknowledgementBatches: [{ firstOffset: 5n, lastOffset: 7n, acknowledgeTypes: [4] }],
+        },
+      ],
+    },
+  ],
+};
+
+const acknowledgeRequestTail = `
+  02 ${topicId.toString('hex')}
+    02 00000000
+      02 0000000000000005 0000000000000007 02 04 00
+    00
+  00
+00`;
+
+describe('share-group codecs', () => {
+  test('ShareAcknowledge v2 carries IsRenewAck; v1 has no such field', () => {
+    const v2 = new Writer();
+    encodeShareAcknowledgeRequest(v2, 2, acknowledgeRequest);
+    const expectedV2 = hex(`02 67  02 6d  00000001  01 ${acknowledgeRequestTail}`);
+    assert.deepEqual(v2.toBuffer(), expectedV2);
+    assert.deepEqual(decodeShareAcknowledgeRequest(new Reader(expectedV2), 2), acknowledgeRequest);
+
+    const v1 = new Writer();
+    encodeShareAcknowledgeRequest(v1, 1, { ...acknowledgeRequest, isRenewAck: false });
+    assert.deepEqual(v1.toBuffer(), hex(`02 67  02 6d  00000001 ${acknowledgeRequestTail}`));
+    assert.throws(
+      () => encodeShareAcknowledgeRequest(new Writer(), 1, acknowledgeRequest),
+      ProtocolEncodeError,
+    );
+  });
+
+  test('a ShareFetch v1 response: lock timeout, records as compact bytes, acquired ranges', () => {
+    const writer = new Writer();
+    const records = Buffer.from('aabbcc', 'hex');
+    encodeShareFetchResponse(writer, 1, {
+      throttleTimeMs: 0,
+      errorCode: 0,
+      acquisitionLockTimeoutMs: 30000,
+      responses: [
+        {
+          topicId,
+          partitions: [
+            {
+              partitionIndex: 1,
+              errorCode: 0,
+              acknowledgeErrorCode: 0,
+              currentLeader: { leaderId: 1, leaderEpoch: 0 },
+              records: [records],
+              acquiredRecords: [{ firstOffset: 2n, lastOffset: 4n, deliveryCount: 1 }],
+            },
+          ],
+        },
+      ],
+      nodeEndpoints: [],
+    });
+    const expected = hex(`
+      00000000 0000 00 00007530
+      02 ${topicId.toString('hex')}
+        02 00000001 0000 00 0000 00
+          00000001 00000000 00
+          04 aabbcc
+          02 0000000000000002 0000000000000004 0001 00
+        00
+      00
+      01
+      00`);
+    assert.deepEqual(writer.toBuffer(), expected);
+    const decoded = decodeShareFetchResponse(new Reader(expected), 1);
+    assert.deepEqual(decoded.responses[0].partitions[0].records, records);
+    assert.equal(decoded.responses[0].partitions[0].acquiredRecords[0].deliveryCount, 1);
+  });
+});
