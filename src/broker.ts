@@ -325,11 +325,16 @@ async function assemble(
   const controllerId = (): number =>
     cluster === null ? config.nodeId : (cluster.store.controller()?.brokerId ?? -1);
   let ledHere = (_topic: string, _partition: number, _leaderEpoch: number): boolean => false;
+  let nextTerm = (_topic: string, _partition: number, _timeoutMs: number): Promise<void> =>
+    Promise.resolve();
   const leadership =
     cluster === null
       ? undefined
-      : viewLeadership(cluster.store, config.nodeId, (topic, partition, leaderEpoch) =>
-          ledHere(topic, partition, leaderEpoch),
+      : viewLeadership(
+          cluster.store,
+          config.nodeId,
+          (topic, partition, leaderEpoch) => ledHere(topic, partition, leaderEpoch),
+          (topic, partition, timeoutMs) => nextTerm(topic, partition, timeoutMs),
         );
 
   let topicSync: ClusterTopicSync | null = null;
@@ -524,6 +529,8 @@ async function assemble(
       const partition = replicas.partition(topic, partitionIndex);
       return partition?.replicaState != null && partition.leaderEpoch === leaderEpoch;
     };
+    nextTerm = (topic, partitionIndex, timeoutMs) =>
+      replicas.partition(topic, partitionIndex)?.nextTerm(timeoutMs) ?? Promise.resolve();
 
     const node = (): BrokerNode => advertised[0];
 

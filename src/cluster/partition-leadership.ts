@@ -25,6 +25,16 @@ export interface PartitionLeadership {
    * topics, unknown partitions: the handler's own lookup answers); otherwise the current leader.
    */
   notLeader(topic: string, partition: number): CurrentLeader | null;
+  /**
+   * When the view names this broker the partition's leader but it has not yet taken the
+   * leadership up (the replica fetcher is still making the partition leader), a promise that
+   * settles once it has, once the view moves on, or after `timeoutMs`; otherwise undefined. A
+   * produce waits on it rather than be answered NOT_LEADER_OR_FOLLOWER: an idempotent producer
+   * pipelines its batches, and if the first ones were refused during the take-up and a later
+   * one accepted after it, the later one would arrive out of sequence (librdkafka then stops
+   * with a fatal OUT_OF_ORDER_SEQUENCE_NUMBER).
+   */
+  takingUp?(topic: string, partition: number, timeoutMs: number): Promise<void> | undefined;
   /** Where clients of the named listener reach a broker (KIP-951's node endpoints). */
   endpoint(brokerId: number, listenerName?: string): ListenerAddress | undefined;
 }
@@ -39,6 +49,8 @@ export function viewLeadership(
   view: ClusterView,
   brokerId: number,
   ledHere?: (topic: string, partition: number, leaderEpoch: number) => boolean,
+  /** Resolves at the partition's next change of term (leader or follower), or after `timeoutMs`. */
+  nextTerm?: (topic: string, partition: number, timeoutMs: number) => Promise<void>,
 ): PartitionLeadership {
   return {
     notLeader(topic, partition) {
@@ -47,6 +59,25 @@ export function viewLeadership(
       if (state.leader === brokerId && (ledHere?.(topic, partition, state.leaderEpoch) ?? true))
         return null;
       return { leaderId: state.leader, leaderEpoch: state.leaderEpoch };
+    },
+    takingUp(topic, partition, timeoutMs) {
+      const state = view.partitionState(topic, partition);
+      if (state === undefined || state.leader !== brokerId) return undefined;
+      if (ledHere === undefined || nextTerm === undefined) return undefined;
+      if (ledHere(topic, partition, state.leaderEpoch)) return undefined;
+      const until = Date.now() + timeoutMs;
+      // Each term change is looked at: the take-up may follow a step down from an older term.
+      const wait = async (): Promise<void> => {
+        for (;;) {
+          const remaining = until - Date.now();
+          if (remaining <= 0) return;
+          await nextTerm(topic, partition, remaining);
+          const now = view.partitionState(topic, partition);
+          if (now === undefined || now.leader !== brokerId) return;
+          if (ledHere(topic, partition, now.leaderEpoch)) return;
+        }
+      };
+      return wait();
     },
     endpoint(id, listenerName) {
       const broker = view.brokers().get(id);

@@ -44,6 +44,12 @@ export interface ProduceHandlerDependencies {
 }
 
 const ACKS_ALL = -1;
+/**
+ * The longest a produce waits for this broker to take up a leadership the view gives it (it
+ * takes milliseconds: one durable leader-epoch record); past it the answer is
+ * NOT_LEADER_OR_FOLLOWER and the client retries.
+ */
+const TAKE_UP_WAIT_MS = 5_000;
 
 export function createProduceHandler(dependencies: ProduceHandlerDependencies) {
   const { replicas, traffic, leadership } = dependencies;
@@ -61,6 +67,15 @@ export function createProduceHandler(dependencies: ProduceHandlerDependencies) {
     refusedBelow: 3,
 
     async handle(request, context) {
+      // Partitions whose leadership this broker is taking up are waited for, not refused (see
+      // PartitionLeadership.takingUp): requests held here go on in the order they arrived.
+      const takeUps = request.topicData.flatMap((topicData) =>
+        topicData.partitionData.flatMap(
+          (partitionData) =>
+            leadership?.takingUp?.(topicData.name, partitionData.index, TAKE_UP_WAIT_MS) ?? [],
+        ),
+      );
+      if (takeUps.length > 0) await Promise.all(takeUps);
       const pending: Promise<void>[] = [];
       const leaderEndpoints = new Set<number>();
       const responses = request.topicData.map((topicData) => ({

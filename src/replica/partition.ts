@@ -175,6 +175,23 @@ export class Partition {
     this.endTerm();
   }
 
+  /**
+   * Resolves at the next change of term (becomeLeader or becomeFollower), or after `timeoutMs`.
+   * Waiters are told in the order they asked, so produces held through a take-up go on in the
+   * order they arrived.
+   */
+  nextTerm(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.termListeners.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(0, timeoutMs));
+      this.termListeners.add(done);
+    });
+  }
+
   /** The ReplicaState changed: acks=all waits of an earlier term stop (the producer retries). */
   private endTerm(): void {
     for (const listener of [...this.termListeners]) listener();
