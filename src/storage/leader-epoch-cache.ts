@@ -33,9 +33,14 @@ export class LeaderEpochCache {
     private readonly path: string,
   ) {}
 
-  static async load(io: FileIo, directory: string): Promise<LeaderEpochCache> {
+  /** `exists: false`: the caller's directory listing shows no checkpoint, so none is read. */
+  static async load(
+    io: FileIo,
+    directory: string,
+    options: { exists: boolean } = { exists: true },
+  ): Promise<LeaderEpochCache> {
     const cache = new LeaderEpochCache(io, `${directory}/${LEADER_EPOCH_CHECKPOINT}`);
-    const data = await io.readFile(cache.path);
+    const data = options.exists ? await io.readFile(cache.path) : null;
     if (data) cache.entries = decodeLeaderEpochCheckpoint(data) ?? [];
     return cache;
   }

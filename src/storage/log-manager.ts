@@ -6,7 +6,10 @@
 // with `getLog`. Background passes run one log at a time and yield between logs and chunks.
 //
 // Scale (thousands of partitions): start and stop open and close up to LOG_OPEN_CONCURRENCY logs
-// at once, since each waits mostly on fsyncs the disk can overlap; creating a log writes no
+// at once, since each waits mostly on fsyncs the disk can overlap; the clean-shutdown marker is one
+// file for the whole directory (as Kafka's), written once after every log closed cleanly and
+// durably removed once before any log opens, not one per log (a file and two fsyncs each way per
+// partition, most of a clean start and stop at ten thousand partitions); creating a log writes no
 // checkpoint (a log missing from the checkpoints is recovered from its last segment, which for a
 // new log is empty), and checkpoint requests that arrive while one is being written share the
 // next write.
@@ -25,6 +28,7 @@ import { nodeFileIo, type FileIo } from './file-io.js';
 import { pooledFileIo } from './file-pool.js';
 import { defaultLogConfig, isCompacted, validateLogConfig, type LogConfig } from './log-config.js';
 import { PartitionLog, type SegmentInfo } from './partition-log.js';
+import { CLEAN_SHUTDOWN_FILE } from './log-recovery.js';
 import { yieldToEventLoop } from './pacing.js';
 import { cleanLog, type CleanResult } from './log-cleaner.js';
 
@@ -186,8 +190,16 @@ export class LogManager {
       this.io,
       `${this.directory}/${CLEANER_TOMBSTONE_HORIZON_CHECKPOINT}`,
     );
+    const names = await this.io.readdir(this.directory);
+    // The directory's marker vouches for every log in it. Removed, durably, before any log opens:
+    // from here on a crash is an unclean stop for all of them.
+    const sharedCleanShutdown = names.includes(CLEAN_SHUTDOWN_FILE);
+    if (sharedCleanShutdown) {
+      await this.io.unlink(`${this.directory}/${CLEAN_SHUTDOWN_FILE}`);
+      await this.io.syncDirectory(this.directory);
+    }
     const found: Array<{ name: string } & TopicPartition> = [];
-    for (const name of (await this.io.readdir(this.directory)).sort()) {
+    for (const name of names.sort()) {
       if (name.endsWith('-delete')) {
         // A deletion a crash interrupted: the log was already renamed away, so finish it.
         await this.io.removeDirectory(`${this.directory}/${name}`);
@@ -202,6 +214,7 @@ export class LogManager {
         logStartOffset: logStartOffsets.get(entry.name),
         cleanerCheckpoint: cleanerOffsets.get(entry.name),
         tombstoneHorizonMs: tombstoneHorizons.get(entry.name),
+        sharedCleanShutdown,
       });
       await yieldToEventLoop();
       return log;
@@ -281,6 +294,8 @@ export class LogManager {
       logStartOffset?: number;
       cleanerCheckpoint?: number;
       tombstoneHorizonMs?: number;
+      /** Whether the directory's clean-shutdown marker was found (false for a new log). */
+      sharedCleanShutdown: boolean;
     },
     config?: LogConfig,
   ): Promise<PartitionLog> {
@@ -293,6 +308,7 @@ export class LogManager {
       logStartOffset: checkpoints.logStartOffset,
       cleanerCheckpoint: checkpoints.cleanerCheckpoint,
       tombstoneHorizonMs: checkpoints.tombstoneHorizonMs,
+      sharedCleanShutdown: checkpoints.sharedCleanShutdown,
       tailCacheBytes: this.tailCacheBytes,
       onLogStartOffsetChanged: () => this.checkpoint(),
     }).then((log) => {
@@ -315,7 +331,7 @@ export class LogManager {
     const name = logDirectoryName(topic, partition);
     const existing = this.logs.get(name);
     if (existing) return existing.log;
-    const log = await this.openLog(topic, partition, {}, config);
+    const log = await this.openLog(topic, partition, { sharedCleanShutdown: false }, config);
     this.logs.set(name, { topic, partition, log });
     // The new directory's name is made durable; the checkpoints learn of the log at their next
     // write (a log they do not list is recovered from its last segment: here, an empty one).
@@ -489,15 +505,23 @@ export class LogManager {
       if (entry.topic === topic) entry.log.updateConfig(config);
   }
 
-  /** Closes every log (flush, indexes, clean marker), writes the checkpoints, releases the lock. */
+  /**
+   * Closes every log (flush, indexes), writes the checkpoints and, when every log closed without
+   * error, the directory's clean-shutdown marker; releases the lock.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     if (this.schedulerTimer) clearInterval(this.schedulerTimer);
     if (this.checkpointTimer) clearInterval(this.checkpointTimer);
     if (this.backgroundRunning) await this.backgroundRunning;
-    await mapBounded([...this.logs.values()], LOG_OPEN_CONCURRENCY, ({ log }) => log.close());
+    const logs = [...this.logs.values()];
+    await mapBounded(logs, LOG_OPEN_CONCURRENCY, ({ log }) => log.close());
     await this.checkpoint();
+    // One log with a sticky error makes the whole directory recover at the next open.
+    if (logs.every(({ log }) => log.closedCleanly)) {
+      await this.io.writeFileAtomic(`${this.directory}/${CLEAN_SHUTDOWN_FILE}`, Buffer.alloc(0));
+    }
     await this.lock?.release();
     this.lock = null;
   }

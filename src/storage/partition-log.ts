@@ -88,6 +88,12 @@ export interface PartitionLogOptions {
   tombstoneHorizonMs?: number;
   /** Called (and awaited) whenever logStartOffset moves, so the owner can checkpoint it. */
   onLogStartOffsetChanged?: (log: PartitionLog) => Promise<void>;
+  /**
+   * Set by an owner that keeps one clean-shutdown marker for all its logs (LogManager, one per
+   * log directory): whether it found that marker at this open. Such a log writes no marker of its
+   * own when it closes; the owner reads `closedCleanly` instead.
+   */
+  sharedCleanShutdown?: boolean;
 }
 
 function noop(): void {}
@@ -121,6 +127,9 @@ export class PartitionLog extends EventEmitter implements Log {
   private transactionView: TransactionView | null = null;
   private readonly maintenance = new Mutex();
   private closed = false;
+  /** Whether close() writes the log's own clean-shutdown marker (no owner keeps a shared one). */
+  private readonly writesOwnMarker: boolean;
+  private closedCleanlyValue = false;
 
   private constructor(options: PartitionLogOptions, config: LogConfig, recovered: RecoveredLog) {
     super();
@@ -130,6 +139,7 @@ export class PartitionLog extends EventEmitter implements Log {
     this.clock = options.clock ?? Date.now;
     this.onLogStartOffsetChanged = options.onLogStartOffsetChanged;
     this.openedCleanly = recovered.openedCleanly;
+    this.writesOwnMarker = options.sharedCleanShutdown === undefined;
     this.recoveryScannedBytes = recovered.recoveryScannedBytes;
     this.recoveryTruncated = {
       bytes: recovered.truncatedBytes,
@@ -289,6 +299,7 @@ export class PartitionLog extends EventEmitter implements Log {
       config,
       recoveryPoint: options.recoveryPoint,
       logStartOffset: options.logStartOffset,
+      sharedCleanShutdown: options.sharedCleanShutdown,
     });
     return new PartitionLog(options, config, recovered);
   }
@@ -573,6 +584,14 @@ export class PartitionLog extends EventEmitter implements Log {
 
   // ───────────────────────────── close ─────────────────────────────
 
+  /**
+   * Whether close() left everything durable, indexes included, with no sticky error: what the
+   * clean-shutdown marker records (written here, or by the owner of a shared one).
+   */
+  get closedCleanly(): boolean {
+    return this.closedCleanlyValue;
+  }
+
   /** Flushes everything, writes the active segment's indexes and the clean-shutdown marker. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -599,10 +618,13 @@ export class PartitionLog extends EventEmitter implements Log {
         active.maybeAppendTimeIndexEntry();
         await active.appendTimes.syncAndClose();
         await active.writeIndexFiles(this.fileIo);
-        await this.fileIo.writeFileAtomic(
-          `${this.directory}/${CLEAN_SHUTDOWN_FILE}`,
-          Buffer.alloc(0),
-        );
+        if (this.writesOwnMarker) {
+          await this.fileIo.writeFileAtomic(
+            `${this.directory}/${CLEAN_SHUTDOWN_FILE}`,
+            Buffer.alloc(0),
+          );
+        }
+        this.closedCleanlyValue = true;
       }
       await this.segments.closeAll();
     });

@@ -150,7 +150,7 @@ test('recovery after an unclean shutdown logs what was cut away and how long it 
   await first.close();
   // As after a crash mid-write: no clean-shutdown marker, and half a batch at the tail.
   const partitionDirectory = join(directory, 'orders-0');
-  unlinkSync(join(partitionDirectory, '.clean-shutdown'));
+  unlinkSync(join(directory, '.clean-shutdown'));
   const segment = readdirSync(partitionDirectory).find((name) => name.endsWith('.log'))!;
   appendFileSync(join(partitionDirectory, segment), Buffer.alloc(37, 7));
 

@@ -1,10 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LogManager, parseLogDirectoryName } from '../../src/storage/log-manager.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../../src/storage/checkpoint.js';
 import { defaultLogConfig, type LogConfig } from '../../src/storage/log-config.js';
+import { nodeFileIo, type FileIo } from '../../src/storage/file-io.js';
+import { FaultyFileIo } from '../helpers/storage-faulty-io.js';
 import { makeBatch } from '../helpers/storage-batches.js';
 import { temporaryDirectory } from '../helpers/temporary-directory.js';
 
@@ -100,4 +102,133 @@ test('a log deletion interrupted by a crash is finished on the next open', async
   assert.equal(manager.allLogs().length, 0);
   assert.ok(!existsSync(join(directory, 'orders-0.1700000000000-delete')));
   await manager.close();
+});
+
+/** nodeFileIo, counting the fsyncs it issues (file datasyncs, directory syncs, atomic writes). */
+function countingFileIo(): { io: FileIo; fsyncs: () => number; reset: () => void } {
+  let count = 0;
+  const io: FileIo = {
+    ...nodeFileIo,
+    async open(path, options) {
+      const file = await nodeFileIo.open(path, options);
+      return {
+        path: file.path,
+        write: (buffers, position) => file.write(buffers, position),
+        read: (buffer, offset, length, position) => file.read(buffer, offset, length, position),
+        datasync: () => {
+          count += 1;
+          return file.datasync();
+        },
+        truncate: (length) => file.truncate(length),
+        size: () => file.size(),
+        close: () => file.close(),
+      };
+    },
+    writeFileAtomic: (path, data) => {
+      count += 2; // the file's and its directory's
+      return nodeFileIo.writeFileAtomic(path, data);
+    },
+    syncDirectory: (directory) => {
+      count += 1;
+      return nodeFileIo.syncDirectory(directory);
+    },
+  };
+  return { io, fsyncs: () => count, reset: () => (count = 0) };
+}
+
+const managerOptions = (directory: string, io?: FileIo) => ({
+  directory,
+  io,
+  defaultConfig: { ...defaultLogConfig, retentionMs: -1 },
+  retentionCheckIntervalMs: 0,
+  checkpointIntervalMs: 0,
+});
+
+const logMarkers = (directory: string): string[] =>
+  readdirSync(directory).filter((name) => existsSync(join(directory, name, '.clean-shutdown')));
+
+test('a clean stop leaves one marker for the directory, and a clean open or stop fsyncs nothing per log', async (t) => {
+  const directory = temporaryDirectory(t);
+  const counting = countingFileIo();
+  const logCount = 24;
+  const manager = await LogManager.open(managerOptions(directory, counting.io));
+  for (let partition = 0; partition < logCount; partition += 1) {
+    const log = await manager.createLog('orders', partition);
+    if (partition % 2 === 0) {
+      await log.append(await makeBatch({ seed: partition, recordsCount: 2, valueBytes: 10 }), {
+        leaderEpoch: 0,
+        origin: 'client',
+      }).acknowledged;
+    }
+  }
+  await manager.close();
+  assert.ok(existsSync(join(directory, '.clean-shutdown')), 'the directory is marked clean');
+  assert.deepEqual(logMarkers(directory), [], 'no log has a marker of its own');
+
+  // The marker's removal and the checkpoints: a constant, not one or two fsyncs per log.
+  counting.reset();
+  const reopened = await LogManager.open(managerOptions(directory, counting.io));
+  assert.ok(reopened.allLogs().every(({ log }) => log.openedCleanly));
+  assert.ok(!existsSync(join(directory, '.clean-shutdown')), 'an open removes the marker');
+  assert.ok(
+    counting.fsyncs() < logCount,
+    `a clean open of ${logCount} logs issued ${counting.fsyncs()} fsyncs`,
+  );
+  assert.equal(reopened.getLog('orders', 0)!.logEndOffset, 2);
+  assert.equal(reopened.getLog('orders', 1)!.logEndOffset, 0);
+
+  // Nothing was written since the open: the checkpoints and the marker, nothing per log.
+  counting.reset();
+  await reopened.close();
+  assert.ok(existsSync(join(directory, '.clean-shutdown')));
+  assert.ok(
+    counting.fsyncs() < logCount,
+    `a clean stop of ${logCount} idle logs issued ${counting.fsyncs()} fsyncs`,
+  );
+});
+
+test('one log failing at close leaves the directory unmarked, and every log recovers at the next open', async (t) => {
+  const directory = temporaryDirectory(t);
+  const io = new FaultyFileIo();
+  const manager = await LogManager.open(managerOptions(directory, io));
+  const healthy = await manager.createLog('orders', 0);
+  const failing = await manager.createLog('orders', 1);
+  await healthy.append(await makeBatch({ seed: 1, recordsCount: 1, valueBytes: 10 }), {
+    leaderEpoch: 0,
+    origin: 'client',
+  }).acknowledged;
+  io.inject({ operation: 'datasync', pathIncludes: 'orders-1/', errorCode: 'EIO', times: 1 });
+  const doomed = failing.append(await makeBatch({ seed: 2, recordsCount: 1, valueBytes: 10 }), {
+    leaderEpoch: 0,
+    origin: 'client',
+  });
+  await assert.rejects(doomed.acknowledged);
+  await manager.close();
+  assert.ok(!existsSync(join(directory, '.clean-shutdown')));
+
+  const reopened = await LogManager.open(managerOptions(directory));
+  assert.deepEqual(
+    reopened.allLogs().map(({ log }) => log.openedCleanly),
+    [false, false],
+  );
+  assert.equal(reopened.getLog('orders', 0)!.logEndOffset, 1);
+  await reopened.close();
+});
+
+test('a directory stopped with a marker per log (an earlier version) opens cleanly and keeps none', async (t) => {
+  const directory = temporaryDirectory(t);
+  const manager = await LogManager.open(managerOptions(directory));
+  for (const partition of [0, 1]) await manager.createLog('orders', partition);
+  await manager.close();
+  // As the previous version left a clean stop: a marker in each log, none for the directory.
+  unlinkSync(join(directory, '.clean-shutdown'));
+  for (const partition of [0, 1])
+    writeFileSync(join(directory, `orders-${partition}`, '.clean-shutdown'), '');
+
+  const reopened = await LogManager.open(managerOptions(directory));
+  assert.ok(reopened.allLogs().every(({ log }) => log.openedCleanly));
+  assert.deepEqual(logMarkers(directory), [], 'the old markers are removed at open');
+  await reopened.close();
+  assert.ok(existsSync(join(directory, '.clean-shutdown')));
+  assert.deepEqual(logMarkers(directory), []);
 });
