@@ -5,8 +5,14 @@
 // deadline and a message), and watches reconnect every 250 ms, so a restarted etcd is watched
 // again within a fraction of a second.
 
-import { Etcd3, type IOptions } from 'etcd3';
+import { createRequire } from 'node:module';
+import type { Etcd3, IOptions } from 'etcd3';
 import { ClusterError, ClusterErrorCode } from './errors.js';
+
+// etcd3 (and gRPC under it) is loaded on the first client, not when the broker's modules are: a
+// broker without etcd.endpoints never needs it, and loading it costs 150 ms on a quiet machine,
+// over a second on a busy one, at the start of every process that embeds a broker.
+const require = createRequire(import.meta.url);
 
 type FaultHandling = NonNullable<IOptions['faultHandling']>;
 type Policy = ReturnType<NonNullable<FaultHandling['host']>>;
@@ -30,7 +36,8 @@ function constantBackoff(durationMs: number): WatchBackoff {
 const CALL_TIMEOUT_MS = 3000;
 
 export function createEtcdClient(endpoints: readonly string[]): Etcd3 {
-  return new Etcd3({
+  const { Etcd3: Client } = require('etcd3') as typeof import('etcd3');
+  return new Client({
     hosts: [...endpoints],
     dialTimeout: CALL_TIMEOUT_MS,
     defaultCallOptions: (context) =>
