@@ -165,9 +165,16 @@ function buildOptions(settings: TlsSettings): TlsOptions {
     createSecureContext(options);
   } catch (error) {
     const message = (error as Error).message;
+    // A wrong password usually fails the decryption's padding check ("bad decrypt"), but about
+    // once in 256 the garbage passes it and OpenSSL's decoder fails instead ("unsupported"): for
+    // an encrypted key, any failure to read it points at the password.
+    const encrypted = /ENCRYPTED/.test(keys[0]);
+    const keyUnreadable = /decrypt|bad password|passphrase|DECODER|unsupported/i.test(message);
     throw new TlsConfigurationError(
       `ssl.keystore.location ${settings.keystoreLocation} cannot be used: ${message}` +
-        (/decrypt|bad password|passphrase/i.test(message) ? ' (is ssl.key.password right?)' : ''),
+        ((encrypted && keyUnreadable) || /decrypt|bad password|passphrase/i.test(message)
+          ? ' (is ssl.key.password right?)'
+          : ''),
     );
   }
   return options;

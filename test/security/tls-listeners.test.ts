@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createPrivateKey } from 'node:crypto';
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect as connectTls } from 'node:tls';
@@ -301,5 +302,42 @@ test('an encrypted key opens with ssl.key.password, which DescribeConfigs report
   assert.doesNotMatch(
     JSON.stringify(response, (_key, value) => (typeof value === 'bigint' ? String(value) : value)),
     /keystore-secret/,
+  );
+});
+
+// About one wrong password in 256 decrypts to bytes that pass the padding check, and OpenSSL's
+// decoder then fails ("unsupported") instead of reporting a bad decrypt; the message must still
+// point at ssl.key.password (this once failed the test above in CI). Wrong passwords are tried
+// until one fails that way; the chance that 5,000 all fail as "bad decrypt" is below e^-19.
+test('a wrong password that OpenSSL reports as an undecodable key still points at ssl.key.password', (t) => {
+  const certificates = makeTestCertificates(temporaryDirectory(t));
+  const keystore = readFileSync(certificates.encryptedServerKeystoreLocation, 'utf8');
+  const key = keystore.match(
+    /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]+?-----END [A-Z ]*PRIVATE KEY-----/,
+  )![0];
+  let password: string | undefined;
+  for (let attempt = 0; attempt < 5_000 && password === undefined; attempt++) {
+    try {
+      createPrivateKey({ key, format: 'pem', passphrase: `wrong-${attempt}` });
+    } catch (error) {
+      if (!/decrypt/i.test((error as Error).message)) password = `wrong-${attempt}`;
+    }
+  }
+  assert.ok(password !== undefined, 'a wrong password that fails other than with a bad decrypt');
+  assert.throws(
+    () =>
+      new TlsContext({
+        keystoreLocation: certificates.encryptedServerKeystoreLocation,
+        keyPassword: password!,
+        truststoreLocation: null,
+        clientAuthentication: 'none',
+        enabledProtocols: ['TLSv1.2', 'TLSv1.3'],
+        principalMappingRules: 'DEFAULT',
+      }),
+    (error: Error) => {
+      assert.match(error.message, /ssl\.key\.password/);
+      assert.doesNotMatch(error.message, new RegExp(password!));
+      return true;
+    },
   );
 });
