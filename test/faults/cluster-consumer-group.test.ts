@@ -27,8 +27,8 @@ for (const seed of faultSeeds('cluster-consumer-group')) {
           partitions: 4,
           placement: clusterPlacement,
           // The group is what is tested here; librdkafka's producer through leader kills is
-          // cluster-sigkill's (once, in 11 runs of this file, it stopped on a fatal
-          // OUT_OF_ORDER_SEQUENCE_NUMBER after a failover, not yet explained: issue 10).
+          // cluster-sigkill's (its fatal OUT_OF_ORDER_SEQUENCE_NUMBER after a failover, seen once
+          // here, was produces refused during a new leader's take-up; they now wait for it).
           producer: 'kafkajs',
           fault: (random, history, targets) =>
             killLeaderOrCoordinator(cluster, random, history, targets),
