@@ -14,15 +14,14 @@ import type { MetadataResponse } from '../../src/protocol/generated/metadata.js'
 import {
   AUTHORIZED_OPERATIONS_OMITTED,
   AclOperation,
-  AclPermissionType,
   CLUSTER_RESOURCE_NAME,
-  PatternType,
   ResourceType,
   authorizedOperationsBits,
 } from '../../src/security/index.js';
 import '../helpers/client-platformatic-node20.js';
 import { Admin } from '@platformatic/kafka';
 import { requireClient } from '../helpers/clients.js';
+import { allowed } from '../helpers/acls.js';
 import { startSaslBroker } from '../helpers/sasl.js';
 
 const { READ, WRITE, CREATE, DELETE, ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS } =
@@ -93,15 +92,8 @@ test('with the authorizer on, each response carries the operations the principal
     10_000,
     false,
   );
-  const grant = (resourceType: ResourceType, resourceName: string, operation: AclOperation) => ({
-    resourceType,
-    resourceName,
-    patternType: PatternType.LITERAL,
-    principal: 'User:alice',
-    host: '*',
-    operation,
-    permissionType: AclPermissionType.ALLOW,
-  });
+  const grant = (resourceType: ResourceType, resourceName: string, operation: AclOperation) =>
+    allowed('User:alice', resourceType, resourceName, operation);
   // Read implies Describe; DescribeConfigs is granted alone.
   await admin.createAcls([
     grant(ResourceType.TOPIC, 'orders', READ),
@@ -185,15 +177,9 @@ test('@platformatic/kafka describeGroups reports the group operations the ACLs g
   });
   await admin.upsertUserScramCredential('alice', 'SCRAM-SHA-256', 'alice-secret');
   await admin.createAcls(
-    [READ, DELETE].map((operation) => ({
-      resourceType: ResourceType.GROUP,
-      resourceName: 'payments',
-      patternType: PatternType.LITERAL,
-      principal: 'User:alice',
-      host: '*',
-      operation,
-      permissionType: AclPermissionType.ALLOW,
-    })),
+    [READ, DELETE].map((operation) =>
+      allowed('User:alice', ResourceType.GROUP, 'payments', operation),
+    ),
   );
   const client = new Admin({
     clientId: 'alice',

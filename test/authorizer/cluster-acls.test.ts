@@ -9,12 +9,8 @@ import { KafkaConnection } from '../../src/client/kafka-connection.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import type { DescribeConfigsResponse } from '../../src/protocol/generated/describe-configs.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
-import {
-  AclOperation,
-  AclPermissionType,
-  PatternType,
-  ResourceType,
-} from '../../src/security/index.js';
+import { AclOperation, PatternType, ResourceType } from '../../src/security/index.js';
+import { allowed } from '../helpers/acls.js';
 import { startEtcd, uniquePrefix, waitFor } from '../helpers/etcd.js';
 
 const etcd = await startEtcd();
@@ -84,15 +80,12 @@ test('an ACL created on one broker is enforced on every broker, and deleted on a
     assert.equal(await allowedAt(member.sasl), false);
   }
 
-  const binding = {
-    resourceType: ResourceType.CLUSTER,
-    resourceName: 'kafka-cluster',
-    patternType: PatternType.LITERAL,
-    principal: 'User:alice',
-    host: '*',
-    operation: AclOperation.DESCRIBE_CONFIGS,
-    permissionType: AclPermissionType.ALLOW,
-  } as const;
+  const binding = allowed(
+    'User:alice',
+    ResourceType.CLUSTER,
+    'kafka-cluster',
+    AclOperation.DESCRIBE_CONFIGS,
+  );
   await members[0].admin.createAcls([binding]);
   for (const member of members) {
     await waitFor(

@@ -11,13 +11,8 @@ import { ErrorCode } from '../../src/protocol/errors.js';
 import type { FetchResponse } from '../../src/protocol/generated/fetch.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import type { ProduceResponse } from '../../src/protocol/generated/produce.js';
-import {
-  AclOperation,
-  AclPermissionType,
-  CLUSTER_RESOURCE_NAME,
-  PatternType,
-  ResourceType,
-} from '../../src/security/index.js';
+import { AclOperation, CLUSTER_RESOURCE_NAME, ResourceType } from '../../src/security/index.js';
+import { allowed } from '../helpers/acls.js';
 import { startEtcd, uniquePrefix, waitFor } from '../helpers/etcd.js';
 import { makeBatch } from '../helpers/storage-batches.js';
 
@@ -150,15 +145,12 @@ test('brokers replicate over SASL as a super user; a principal without ClusterAc
   assert.equal(refusedPartition.records, null);
 
   await admin.createAcls([
-    {
-      resourceType: ResourceType.CLUSTER,
-      resourceName: CLUSTER_RESOURCE_NAME,
-      patternType: PatternType.LITERAL,
-      principal: 'User:mallory',
-      host: '*',
-      operation: AclOperation.CLUSTER_ACTION,
-      permissionType: AclPermissionType.ALLOW,
-    },
+    allowed(
+      'User:mallory',
+      ResourceType.CLUSTER,
+      CLUSTER_RESOURCE_NAME,
+      AclOperation.CLUSTER_ACTION,
+    ),
   ]);
   // The ACL reaches the leader through etcd.
   const served = await waitFor(

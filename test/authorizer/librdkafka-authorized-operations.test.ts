@@ -4,14 +4,10 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  AclOperation,
-  AclPermissionType,
-  PatternType,
-  ResourceType,
-} from '../../src/security/index.js';
+import { AclOperation, ResourceType } from '../../src/security/index.js';
 import { loadCkjs } from '../helpers/client-ckjs.js';
 import { requireClient, withTimeout } from '../helpers/clients.js';
+import { allowed } from '../helpers/acls.js';
 import { startSaslBroker } from '../helpers/sasl.js';
 
 type Callback<T> = (error: Error | null, result: T) => void;
@@ -59,15 +55,8 @@ test('librdkafka reports the topic and group operations the ACLs grant', async (
     10_000,
     false,
   );
-  const grant = (resourceType: ResourceType, resourceName: string, operation: AclOperation) => ({
-    resourceType,
-    resourceName,
-    patternType: PatternType.LITERAL,
-    principal: 'User:alice',
-    host: '*',
-    operation,
-    permissionType: AclPermissionType.ALLOW,
-  });
+  const grant = (resourceType: ResourceType, resourceName: string, operation: AclOperation) =>
+    allowed('User:alice', resourceType, resourceName, operation);
   await admin.createAcls([
     grant(ResourceType.TOPIC, 'orders', AclOperation.WRITE),
     grant(ResourceType.TOPIC, 'orders', AclOperation.ALTER_CONFIGS),

@@ -9,12 +9,8 @@ import { test } from 'node:test';
 import WebSocket from 'ws';
 import { type Broker, startBroker } from '../../src/broker.js';
 import { AdminClient } from '../../src/client/admin-client.js';
-import {
-  AclOperation,
-  AclPermissionType,
-  PatternType,
-  ResourceType,
-} from '../../src/security/acl.js';
+import { AclOperation, ResourceType } from '../../src/security/acl.js';
+import { allowed } from '../helpers/acls.js';
 import { listenerAddress } from '../helpers/sasl.js';
 
 interface Answer {
@@ -105,18 +101,7 @@ async function startSecuredBroker(
     resourceType: ResourceType,
     resourceName: string,
     operation: AclOperation,
-  ) =>
-    admin.createAcls([
-      {
-        resourceType,
-        resourceName,
-        patternType: PatternType.LITERAL,
-        principal,
-        host: '*',
-        operation,
-        permissionType: AclPermissionType.ALLOW,
-      },
-    ]);
+  ) => admin.createAcls([allowed(principal, resourceType, resourceName, operation)]);
   /** The status a WebSocket upgrade is answered with (101 when it opens). */
   const upgradeStatus = (path: string, as: User | { user: string; password: string }) =>
     new Promise<number>((resolve, reject) => {
