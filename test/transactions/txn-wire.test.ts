@@ -343,21 +343,16 @@ test('WriteTxnMarkers from an older coordinator epoch is refused with TRANSACTIO
   try {
     await broker.replicas.createTopic({ name: topic, partitionCount: 1 });
     const logEndOffset = (): number => broker.replicas.partition(topic, 0)!.logEndOffset;
+    /** The marker of a coordinator of `coordinatorEpoch` for the producer's epoch 0. */
+    const marker = (coordinatorEpoch: number, commit: boolean) =>
+      writeMarker(broker, topic, { producerId, producerEpoch: 0, coordinatorEpoch, commit });
 
     // A transaction ended by the coordinator of epoch 7 (its state partition's leader epoch).
     assert.equal(
       (await produce(broker, topic, await batch(producerId, 0, 0, 2, true))).errorCode,
       0,
     );
-    assert.equal(
-      await writeMarker(broker, topic, {
-        producerId,
-        producerEpoch: 0,
-        coordinatorEpoch: 7,
-        commit: true,
-      }),
-      ErrorCode.NONE,
-    );
+    assert.equal(await marker(7, true), ErrorCode.NONE);
     assert.equal(logEndOffset(), 3);
 
     // The next transaction: the coordinator of epoch 6, deposed since, tries to abort it.
@@ -395,39 +390,15 @@ test('WriteTxnMarkers from an older coordinator epoch is refused with TRANSACTIO
     }
 
     // The current coordinator (same epoch) and a newer one still end transactions.
-    assert.equal(
-      await writeMarker(broker, topic, {
-        producerId,
-        producerEpoch: 0,
-        coordinatorEpoch: 7,
-        commit: true,
-      }),
-      ErrorCode.NONE,
-    );
+    assert.equal(await marker(7, true), ErrorCode.NONE);
     assert.equal(logEndOffset(), 6);
     assert.equal(broker.replicas.partition(topic, 0)!.lastStableOffset, 6);
     assert.equal(
       (await produce(broker, topic, await batch(producerId, 0, 4, 1, true))).errorCode,
       0,
     );
-    assert.equal(
-      await writeMarker(broker, topic, {
-        producerId,
-        producerEpoch: 0,
-        coordinatorEpoch: 8,
-        commit: false,
-      }),
-      ErrorCode.NONE,
-    );
-    assert.equal(
-      await writeMarker(broker, topic, {
-        producerId,
-        producerEpoch: 0,
-        coordinatorEpoch: 7,
-        commit: false,
-      }),
-      ErrorCode.TRANSACTION_COORDINATOR_FENCED,
-    );
+    assert.equal(await marker(8, false), ErrorCode.NONE);
+    assert.equal(await marker(7, false), ErrorCode.TRANSACTION_COORDINATOR_FENCED);
     assert.equal(logEndOffset(), 8);
   } finally {
     await broker.stop();
