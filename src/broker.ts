@@ -331,7 +331,8 @@ async function assemble(
     cluster === null
       ? undefined
       : viewLeadership(
-          cluster.store,
+          // Fenced (etcd session lost), this broker leads nothing (session-fenced-view.ts).
+          cluster.view,
           config.nodeId,
           (topic, partition, leaderEpoch) => ledHere(topic, partition, leaderEpoch),
           (topic, partition, timeoutMs) => nextTerm(topic, partition, timeoutMs),
@@ -430,7 +431,7 @@ async function assemble(
       internalTopics.push(localOffsetsTopic, localTransactionStateTopic);
     } else {
       const replicatedPorts = {
-        view: cluster.store,
+        view: cluster.view,
         brokerId: config.nodeId,
         partition: (topic: string, index: number) => replicas.partition(topic, index),
         ledHere: (topic: string, index: number, leaderEpoch: number) =>
@@ -513,7 +514,7 @@ async function assemble(
       // Where this broker leads, it shrinks and expands the ISR in etcd (isr-manager.ts).
       isrManager = new IsrManager({
         brokerId: config.nodeId,
-        view: cluster.store,
+        view: cluster.view,
         writePartitionState: (topic, partition, expectedPartitionEpoch, next) =>
           cluster.store.updatePartitionState(topic, partition, expectedPartitionEpoch, next, null),
         partition: (topic, partition) => replicas.partition(topic, partition),
@@ -621,7 +622,7 @@ async function assemble(
             cluster === null || topicAdmin === null
               ? undefined
               : {
-                  view: cluster.store,
+                  view: cluster.view,
                   createTopic: async (name, partitionCount) => {
                     await topicAdmin.createTopic({
                       name,
@@ -751,7 +752,7 @@ async function assemble(
         ? null
         : new TransactionMarkerSender({
             brokerId: config.nodeId,
-            view: cluster.store,
+            view: cluster.view,
             connector: interBrokerConnector(cluster.store, interBrokerSettings(config)),
             appendLocally: (topic, partition, batch) =>
               appendMarkerAsLeader(markerAppendPorts, topic, partition, batch),
@@ -802,7 +803,7 @@ async function assemble(
       cluster === null
         ? null
         : new CoordinatorLeadership(
-            cluster.store,
+            cluster.view,
             config.nodeId,
             [
               {

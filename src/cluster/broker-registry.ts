@@ -12,6 +12,20 @@
 // the registry reports it ('lost') and registers again with a new lease as soon as etcd answers
 // and the id is free, then reports 'registered'. Owned by the broker; start() and stop() must not
 // overlap.
+//
+// The session fence. etcd3 gives a lease up only at twice its TTL, long after etcd has expired it
+// and the controller has moved this broker's leaderships; a broker that waited for that would go
+// on acknowledging writes its successor never sees. So the registry keeps its own deadline: etcd
+// renews a lease no earlier than it receives the keep-alive, so the lease lives at least until
+// (send time of the last answered keep-alive) + TTL. A little before that (FENCE_MARGIN) the
+// registry reports 'fenced', and at once on a lease found revoked; the broker then stops leading
+// and coordinating. It reports 'unfenced' once the session is good again (keep-alives answered on
+// the same lease, or a new registration) AND the view has caught up with etcd: a write made under
+// the lease has come back through the watch, so every change made while this broker was cut off
+// (a new leader elected in its place) is in the view before it serves anything again.
+//
+//   keep-alive sent ──answered──► deadline = sent + TTL − margin ──passed──► fenced
+//   fenced ──lease answered or registered again──► put brokers/<id> ──seen by the watch──► unfenced
 
 import { EventEmitter } from 'node:events';
 import type { Lease } from 'etcd3';
@@ -23,12 +37,30 @@ import { leaseTtlSeconds } from './settings.js';
 export interface BrokerRegistryEvents {
   registered: [leaseId: string];
   lost: [reason: string];
+  /** The session may be over: this broker must stop acting as leader or coordinator. */
+  fenced: [reason: string];
+  /** The session is good again and the view has caught up with etcd. */
+  unfenced: [];
+}
+
+/**
+ * How long before the earliest moment etcd could expire the lease the broker fences itself: time
+ * for its followers to copy what it took last, before the controller can elect one of them.
+ */
+export function fenceMarginMs(leaseTtlMs: number): number {
+  return Math.max(100, Math.min(500, leaseTtlMs / 10));
 }
 
 export class BrokerRegistry extends EventEmitter<BrokerRegistryEvents> {
   private lease: Lease | undefined;
   private stopped = false;
   private reregistering: Promise<void> | undefined;
+  private fencedValue = false;
+  /** Raised at each fence: a confirmation begun for an earlier fence does not lift a later one. */
+  private fenceGeneration = 0;
+  private fenceTimer: NodeJS.Timeout | undefined;
+  /** The lease a confirmation (a write seen back through the watch) is under way for. */
+  private confirming: Lease | undefined;
 
   constructor(
     private readonly store: EtcdMetadataStore,
@@ -62,9 +94,15 @@ export class BrokerRegistry extends EventEmitter<BrokerRegistryEvents> {
     }
   }
 
+  /** Whether the session may be over (see the header): nothing may be led or coordinated. */
+  get fenced(): boolean {
+    return this.fencedValue;
+  }
+
   /** Revokes the lease: the cluster sees this broker leave at once, not after the TTL. */
   async stop(): Promise<void> {
     this.stopped = true;
+    clearTimeout(this.fenceTimer);
     const lease = this.lease;
     this.lease = undefined;
     await this.reregistering;
@@ -74,6 +112,7 @@ export class BrokerRegistry extends EventEmitter<BrokerRegistryEvents> {
   /** Stops renewing without revoking (a crash, for tests): the key lives until the TTL ends. */
   release(): void {
     this.stopped = true;
+    clearTimeout(this.fenceTimer);
     this.lease?.release();
     this.lease = undefined;
   }
@@ -83,6 +122,7 @@ export class BrokerRegistry extends EventEmitter<BrokerRegistryEvents> {
     const { namespace } = this.store;
     const key = clusterKeys.broker(this.endpoint.brokerId);
     const lease = namespace.lease(leaseTtlSeconds(this.sessionTimeoutMs), { autoKeepAlive: true });
+    const grantSentAtMs = performance.now();
     const leaseId = await lease.grant();
     let result;
     try {
@@ -104,12 +144,88 @@ export class BrokerRegistry extends EventEmitter<BrokerRegistryEvents> {
     }
     this.lease = lease;
     lease.on('lost', (error) => this.onLost(lease, error.message));
+    this.watchKeepAlives(lease, grantSentAtMs);
     this.emit('registered', leaseId);
+    if (this.fencedValue) void this.confirm(lease, Number(result.header.revision));
     return null;
+  }
+
+  /**
+   * Follows the lease's keep-alives to keep the fence deadline. etcd answers a keep-alive stream
+   * in order, so the n-th answer on a stream is for its n-th keep-alive.
+   */
+  private watchKeepAlives(lease: Lease, grantSentAtMs: number): void {
+    const ttlMs = leaseTtlSeconds(this.sessionTimeoutMs) * 1000;
+    const sentAtMs: number[] = [];
+    lease.on('keepaliveEstablished', () => (sentAtMs.length = 0));
+    lease.on('keepaliveFired', () => sentAtMs.push(performance.now()));
+    lease.on('keepaliveSucceeded', () => {
+      const renewedAtMs = sentAtMs.shift();
+      if (renewedAtMs !== undefined) this.renewed(lease, renewedAtMs, ttlMs);
+    });
+    this.renewed(lease, grantSentAtMs, ttlMs);
+  }
+
+  private renewed(lease: Lease, renewedAtMs: number, ttlMs: number): void {
+    if (this.lease !== lease || this.stopped) return;
+    clearTimeout(this.fenceTimer);
+    const fenceAtMs = renewedAtMs + ttlMs - fenceMarginMs(ttlMs);
+    this.fenceTimer = setTimeout(
+      () => {
+        if (this.lease !== lease || this.stopped) return;
+        this.fence(
+          `no lease keep-alive answered for ${Math.round(performance.now() - renewedAtMs)} ms of a ${ttlMs} ms TTL`,
+        );
+      },
+      Math.max(0, fenceAtMs - performance.now()),
+    );
+    this.fenceTimer.unref();
+    // Answered again on the same lease: etcd never expired it (it was away, or the cut was short).
+    if (this.fencedValue) void this.confirmRenewed(lease);
+  }
+
+  private fence(reason: string): void {
+    this.fenceGeneration++;
+    if (this.fencedValue) return;
+    this.fencedValue = true;
+    this.emit('fenced', reason);
+  }
+
+  /** The lease held through the outage: write under it, then confirm as a new registration does. */
+  private async confirmRenewed(lease: Lease): Promise<void> {
+    if (this.confirming === lease) return;
+    this.confirming = lease;
+    try {
+      const { namespace } = this.store;
+      const result = await namespace
+        .put(clusterKeys.broker(this.endpoint.brokerId))
+        .value(JSON.stringify(this.endpoint))
+        .lease(await lease.grant())
+        .exec();
+      await this.confirm(lease, Number(result.header.revision));
+    } catch {
+      // etcd away again, or the lease gone after all: the next answer or registration retries.
+    } finally {
+      if (this.confirming === lease) this.confirming = undefined;
+    }
+  }
+
+  /** Lifts the fence once the view has seen `revision`, a write made under `lease`. */
+  private async confirm(lease: Lease, revision: number): Promise<void> {
+    const generation = this.fenceGeneration;
+    const ttlMs = leaseTtlSeconds(this.sessionTimeoutMs) * 1000;
+    // Bounded: a watch that does not deliver (etcd away again) leaves the fence for the next try.
+    if (!(await this.store.whenWatched(revision, ttlMs))) return;
+    if (this.lease !== lease || this.stopped || generation !== this.fenceGeneration) return;
+    if (!this.fencedValue) return;
+    this.fencedValue = false;
+    this.emit('unfenced');
   }
 
   private onLost(lease: Lease, reason: string): void {
     if (this.lease !== lease || this.stopped) return;
+    clearTimeout(this.fenceTimer);
+    this.fence(`lease lost: ${reason}`);
     this.lease = undefined;
     lease.release();
     this.emit('lost', reason);

@@ -13,6 +13,7 @@ import { Controller } from './controller.js';
 import { connectEtcd } from './etcd-client.js';
 import { EtcdMetadataStore, clusterKeys } from './etcd-metadata-store.js';
 import { EtcdUserSettings } from './etcd-user-settings.js';
+import { SessionFencedView } from './session-fenced-view.js';
 import type { ClusterSettings } from './settings.js';
 import { assert } from '../util/assert.js';
 
@@ -42,6 +43,11 @@ export interface JoinClusterOptions extends OpenClusterOptions {
 
 export class ClusterMember {
   private registration: { registry: BrokerRegistry; controller: Controller } | undefined;
+  /**
+   * The view for the parts that lead and coordinate: etcd's, with no partition led here while
+   * the session is fenced (session-fenced-view.ts). The controller and replication read `store`.
+   */
+  readonly view: SessionFencedView;
 
   private constructor(
     readonly settings: ClusterSettings,
@@ -50,7 +56,9 @@ export class ClusterMember {
     /** SCRAM credentials and client quotas, the cluster's rather than this broker's. */
     readonly userSettings: EtcdUserSettings,
     private readonly options: OpenClusterOptions,
-  ) {}
+  ) {
+    this.view = new SessionFencedView(store, settings.brokerId);
+  }
 
   /** Connects (retrying until connectTimeoutMs) and loads the view; registers nothing yet. */
   static async open(
@@ -125,6 +133,16 @@ export class ClusterMember {
     registry.on('lost', (reason) =>
       this.options.onWarning?.(`broker registration lost (${reason}); registering again`),
     );
+    registry.on('fenced', (reason) => {
+      this.view.setFenced(true);
+      this.options.onWarning?.(
+        `etcd session may be over (${reason}); leading and coordinating nothing until it is back`,
+      );
+    });
+    registry.on('unfenced', () => {
+      this.view.setFenced(false);
+      this.options.onWarning?.('etcd session back and the view caught up; leading as etcd says');
+    });
     this.registration = { registry, controller };
     await controller.campaign();
   }

@@ -94,6 +94,9 @@ export class EtcdMetadataStore implements ClusterView {
   private watcher: Watcher | undefined;
   private watchConnected = false;
   private closed = false;
+  /** The newest revision the watch has delivered (not the writes this store applied itself). */
+  private watchedRevision = 0;
+  private readonly watchedWaiters = new Set<() => void>();
   /** While a watch response is applied: the changes its listeners will hear of after. */
   private heldChanges: ClusterChange[] | null = null;
 
@@ -188,6 +191,28 @@ export class EtcdMetadataStore implements ClusterView {
   /** Whether the watch is connected now; while it is not, the view may be behind etcd. */
   get watching(): boolean {
     return this.watchConnected;
+  }
+
+  /**
+   * Resolves true once the watch has delivered `revision` (a change under the prefix), and so
+   * every change before it; false after `timeoutMs`. A broker back from a cut-off learns this
+   * way that its view holds whatever was decided while it was away.
+   */
+  whenWatched(revision: number, timeoutMs: number): Promise<boolean> {
+    if (this.watchedRevision >= revision) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (this.watchedRevision < revision) return;
+        finish(true);
+      };
+      const finish = (reached: boolean): void => {
+        clearTimeout(timer);
+        this.watchedWaiters.delete(check);
+        resolve(reached);
+      };
+      const timer = setTimeout(() => finish(false), timeoutMs);
+      this.watchedWaiters.add(check);
+    });
   }
 
   // --- writes
@@ -529,6 +554,9 @@ export class EtcdMetadataStore implements ClusterView {
       this.heldChanges = null;
     }
     for (const change of held) this.emit(change);
+    for (const event of response.events)
+      this.watchedRevision = Math.max(this.watchedRevision, Number(event.kv.mod_revision));
+    for (const check of [...this.watchedWaiters]) check();
   }
 
   private applyKeyValue(kv: IKeyValue, notify: boolean): void {
