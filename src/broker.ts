@@ -305,7 +305,8 @@ async function assemble(
   const clusterBrokers = (context?: RequestContext): BrokerNode[] =>
     cluster === null
       ? [advertisedOn(context)]
-      : [...cluster.store.brokers().values()].flatMap((broker) => {
+      : // Fenced (etcd session lost), this broker lists only the others (session-fenced-view.ts).
+        [...cluster.view.brokers().values()].flatMap((broker) => {
           // A client is told each broker's address on the listener it came in on (Kafka omits
           // brokers without that listener).
           const endpoint = endpointOn(broker, context?.listenerName);

@@ -1,11 +1,13 @@
 // The cluster view as the parts of a broker that lead and coordinate read it: the etcd view, except
 // that while the broker's session is fenced (broker-registry.ts: its lease may have expired, so
 // the controller may already have elected another leader) no partition is led by this broker.
-// Each partition it leads in etcd's view reads as leaderless (NO_LEADER, same leader epoch), so:
+// Each partition it leads in etcd's view reads as leaderless (NO_LEADER, same leader epoch), and
+// the broker itself is missing from the live brokers, as it soon is from etcd's, so:
 //
 // - Produce, a client's Fetch, ListOffsets, DeleteRecords and OffsetForLeaderEpoch are answered
-//   NOT_LEADER_OR_FOLLOWER (partition-leadership.ts), and Metadata reports no leader, so clients
-//   look elsewhere for the new one instead of retrying here;
+//   NOT_LEADER_OR_FOLLOWER (partition-leadership.ts), and Metadata reports no leader and lists
+//   only the other brokers, so clients ask those for the new leader instead of retrying here
+//   (librdkafka asks the broker it used last, and forgets a broker Metadata no longer lists);
 // - the group and transaction coordinators unload those partitions (NOT_COORDINATOR), and
 //   FindCoordinator names no one;
 // - the ISR manager changes no ISR, and transaction markers are not appended here.
@@ -51,7 +53,11 @@ export class SessionFencedView implements ClusterView {
   }
 
   brokers(): ReadonlyMap<number, BrokerEndpoint> {
-    return this.view.brokers();
+    const brokers = this.view.brokers();
+    if (!this.fenced || !brokers.has(this.brokerId)) return brokers;
+    const others = new Map(brokers);
+    others.delete(this.brokerId);
+    return others;
   }
 
   controller(): ControllerInfo | null {
@@ -77,6 +83,7 @@ export class SessionFencedView implements ClusterView {
   setFenced(fenced: boolean): void {
     if (this.fenced === fenced) return;
     this.fenced = fenced;
+    this.emit({ kind: 'brokers' });
     for (const [topic, assignment] of this.view.topics())
       for (let partition = 0; partition < assignment.partitions.length; partition++)
         if (this.view.partitionState(topic, partition)?.leader === this.brokerId)
