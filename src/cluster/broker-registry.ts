@@ -59,6 +59,8 @@ export class BrokerRegistry extends EventEmitter<BrokerRegistryEvents> {
   /** Raised at each fence: a confirmation begun for an earlier fence does not lift a later one. */
   private fenceGeneration = 0;
   private fenceTimer: NodeJS.Timeout | undefined;
+  /** When the fence falls (performance.now() time) unless a keep-alive is answered first. */
+  private fenceAtMs = Number.POSITIVE_INFINITY;
   /** The lease a confirmation (a write seen back through the watch) is under way for. */
   private confirming: Lease | undefined;
 
@@ -94,9 +96,14 @@ export class BrokerRegistry extends EventEmitter<BrokerRegistryEvents> {
     }
   }
 
-  /** Whether the session may be over (see the header): nothing may be led or coordinated. */
+  /**
+   * Whether the session may be over (see the header): nothing may be led or coordinated. Read on
+   * the data path, it also compares the clock with the deadline, so a process resumed after a
+   * stall (SIGSTOP, a long pause) is fenced before its overdue timer has run: Node may serve the
+   * I/O that queued meanwhile, a produce among it, first.
+   */
   get fenced(): boolean {
-    return this.fencedValue;
+    return this.fencedValue || performance.now() >= this.fenceAtMs;
   }
 
   /** Revokes the lease: the cluster sees this broker leave at once, not after the TTL. */
@@ -170,6 +177,7 @@ export class BrokerRegistry extends EventEmitter<BrokerRegistryEvents> {
     if (this.lease !== lease || this.stopped) return;
     clearTimeout(this.fenceTimer);
     const fenceAtMs = renewedAtMs + ttlMs - fenceMarginMs(ttlMs);
+    this.fenceAtMs = fenceAtMs;
     this.fenceTimer = setTimeout(
       () => {
         if (this.lease !== lease || this.stopped) return;

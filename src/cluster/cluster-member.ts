@@ -133,6 +133,7 @@ export class ClusterMember {
     registry.on('lost', (reason) =>
       this.options.onWarning?.(`broker registration lost (${reason}); registering again`),
     );
+    this.view.useFence(() => registry.fenced);
     registry.on('fenced', (reason) => {
       this.view.setFenced(true);
       this.options.onWarning?.(

@@ -34,6 +34,8 @@ import {
 
 export class SessionFencedView implements ClusterView {
   private fenced = false;
+  /** The registry's own reading, which also compares the clock with its deadline. */
+  private fencedNow: () => boolean = () => false;
   private readonly listeners = new Set<(change: ClusterChange) => void>();
 
   constructor(
@@ -49,12 +51,20 @@ export class SessionFencedView implements ClusterView {
 
   /** Whether this broker leads nothing now, whatever etcd's view says. */
   get isFenced(): boolean {
-    return this.fenced;
+    return this.fenced || this.fencedNow();
+  }
+
+  /**
+   * Reads the fence from `fencedNow` too (the registry's deadline), so the data path is fenced
+   * from the moment the deadline passes, before the timer that announces it has run.
+   */
+  useFence(fencedNow: () => boolean): void {
+    this.fencedNow = fencedNow;
   }
 
   brokers(): ReadonlyMap<number, BrokerEndpoint> {
     const brokers = this.view.brokers();
-    if (!this.fenced || !brokers.has(this.brokerId)) return brokers;
+    if (!brokers.has(this.brokerId) || !this.isFenced) return brokers;
     const others = new Map(brokers);
     others.delete(this.brokerId);
     return others;
@@ -70,7 +80,7 @@ export class SessionFencedView implements ClusterView {
 
   partitionState(topic: string, partition: number): PartitionState | undefined {
     const state = this.view.partitionState(topic, partition);
-    if (!this.fenced || state === undefined || state.leader !== this.brokerId) return state;
+    if (state === undefined || state.leader !== this.brokerId || !this.isFenced) return state;
     return { ...state, leader: NO_LEADER };
   }
 
