@@ -624,6 +624,7 @@ async function assemble(
               ? undefined
               : {
                   view: cluster.view,
+                  fenced: () => cluster.view.isFenced,
                   createTopic: async (name, partitionCount) => {
                     await topicAdmin.createTopic({
                       name,

@@ -49,6 +49,14 @@ export interface MetadataHandlerDependencies {
    */
   readonly cluster?: {
     readonly view: ClusterView;
+    /**
+     * True while this broker's etcd session is fenced (cluster/session-fenced-view.ts): a
+     * partition without a leader is then answered without an error, the leader being unknown
+     * here rather than absent. kafkajs throws on LEADER_NOT_AVAILABLE and asks the same broker
+     * again without reading the broker list; answered NONE, it drops this broker (not listed)
+     * and asks another one for the new leader.
+     */
+    readonly fenced?: () => boolean;
     createTopic(name: string, partitionCount: number): Promise<void>;
   };
   /** Settings read per request: they can change at run time (AlterConfigs). */
@@ -196,6 +204,7 @@ export function createMetadataHandler(dependencies: MetadataHandlerDependencies)
    */
   function describeClusterTopic(topic: TopicAssignment): MetadataResponseTopicInput {
     const live = cluster!.view.brokers();
+    const leaderUnknownHere = cluster!.fenced?.() ?? false;
     return {
       errorCode: ErrorCode.NONE,
       name: topic.name,
@@ -206,7 +215,10 @@ export function createMetadataHandler(dependencies: MetadataHandlerDependencies)
         const replicaNodes = [...(state?.replicas ?? assigned)];
         const leaderId = state?.leader ?? NO_LEADER;
         return {
-          errorCode: leaderId === NO_LEADER ? ErrorCode.LEADER_NOT_AVAILABLE : ErrorCode.NONE,
+          errorCode:
+            leaderId === NO_LEADER && !leaderUnknownHere
+              ? ErrorCode.LEADER_NOT_AVAILABLE
+              : ErrorCode.NONE,
           partitionIndex,
           leaderId,
           leaderEpoch: state?.leaderEpoch ?? -1,
