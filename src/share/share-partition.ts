@@ -32,7 +32,7 @@ import {
   readInt64,
   BatchField,
 } from '../record/batch.js';
-import { decodeBatch, type RecordHeader } from '../record/records.js';
+import { type DecodedBatch, type RecordHeader, decodeBatchSync } from '../record/records.js';
 import { assert } from '../util/assert.js';
 
 export type RecordState = 'available' | 'acquired' | 'acknowledged' | 'dead-lettering' | 'archived';
@@ -109,6 +109,12 @@ export class SharePartition {
   /** States read from __share_group_state, applied as the log is read again. */
   private readonly restored = new Map<number, { state: string; deliveryCount: number }>();
   private nextOffset: number;
+  /**
+   * The batch being read into the window, when the window filled before its end: the next fill
+   * takes the rest from here instead of reading and decoding the batch again (a batch may hold
+   * many times the window's free room).
+   */
+  private pending: { readonly batch: DecodedBatch; next: number } | null = null;
   private filling = false;
   private fillAgain = false;
   private closed = false;
@@ -147,6 +153,7 @@ export class SharePartition {
 
   close(): void {
     this.closed = true;
+    this.pending = null;
     this.unsubscribe();
   }
 
@@ -333,41 +340,62 @@ export class SharePartition {
     let added = false;
     // Retention may have removed records the subscription never saw: they are gone for it too.
     if (this.nextOffset < this.source.logStartOffset) this.nextOffset = this.source.logStartOffset;
-    while (!this.closed && this.windowSize() < this.options.maxRecordLocks) {
+    reading: while (!this.closed && this.windowSize() < this.options.maxRecordLocks) {
+      if (this.pending !== null) {
+        added = this.takePending() || added;
+        continue;
+      }
       const upperBound = this.source.lastStableOffset;
       if (this.nextOffset >= upperBound) break;
       const { chunks } = await this.source.read(this.nextOffset, readChunkBytes, upperBound, true);
       if (this.closed || chunks.length === 0) break;
-      let full = false;
       for (const chunk of chunks) {
         for (let position = 0; position + BATCH_HEADER_BYTES <= chunk.length;) {
           const sizeBytes = batchSizeBytes(chunk, position);
           const lastOffset = batchLastOffset(chunk, position);
-          if (lastOffset >= this.nextOffset && !this.skipBatch(chunk, position, lastOffset)) {
-            const batch = await decodeBatch(chunk.subarray(position, position + sizeBytes));
-            if (this.closed) return;
-            for (const decoded of batch.records) {
-              if (decoded.offset < this.nextOffset) continue;
-              if (this.windowSize() >= this.options.maxRecordLocks) {
-                full = true;
-                break;
-              }
-              const timestamp = batch.isLogAppendTime ? batch.maxTimestamp : decoded.timestamp;
-              added = this.track(decoded.offset, timestamp, decoded) || added;
-              this.nextOffset = decoded.offset + 1;
-            }
-          }
-          if (full) break;
-          this.nextOffset = Math.max(this.nextOffset, lastOffset + 1);
           position += sizeBytes;
+          if (lastOffset < this.nextOffset) continue;
+          if (this.skipBatch(chunk, position - sizeBytes, lastOffset)) {
+            this.nextOffset = lastOffset + 1;
+            continue;
+          }
+          this.pending = {
+            batch: decodeBatchSync(chunk.subarray(position - sizeBytes, position)),
+            next: 0,
+          };
+          added = this.takePending() || added;
+          // The window filled inside this batch: the rest of it waits in `pending`.
+          if (this.pending !== null) continue reading;
         }
-        if (full) break;
       }
-      if (full) break;
     }
     for (const offset of this.restored.keys())
       if (offset < this.nextOffset) this.restored.delete(offset);
     if (added) this.options.onAvailable();
+  }
+
+  /**
+   * Tracks records of the pending batch until the window is full or the batch is done; true
+   * when one became ready. Records are tracked, not copied: they remain views of the read chunk.
+   */
+  private takePending(): boolean {
+    const pending = this.pending;
+    assert(pending !== null, 'no batch is pending');
+    const { batch } = pending;
+    let added = false;
+    while (pending.next < batch.records.length) {
+      if (this.windowSize() >= this.options.maxRecordLocks) return added;
+      const decoded = batch.records[pending.next];
+      pending.next += 1;
+      if (decoded.offset < this.nextOffset) continue;
+      const timestamp = batch.isLogAppendTime ? batch.maxTimestamp : decoded.timestamp;
+      added = this.track(decoded.offset, timestamp, decoded) || added;
+      this.nextOffset = decoded.offset + 1;
+    }
+    // Offsets compacted away at the batch's end are passed over too.
+    this.nextOffset = Math.max(this.nextOffset, batch.baseOffset + batch.lastOffsetDelta + 1);
+    this.pending = null;
+    return added;
   }
 
   /** A batch to pass over as bytes: a marker, aborted, or every record already done. */
