@@ -86,8 +86,10 @@ export interface SharePartitionOptions {
   readonly messageTtlMs: () => number | null;
   readonly orderingByKey: () => boolean;
   readonly now: () => number;
-  /** A record's delivery time or expiry needs a timer. */
+  /** A record's delivery time, expiry or renewed lock needs a timer. */
   readonly schedule: (dueMs: number, record: TrackedRecord) => void;
+  /** Records acquired together, locked until the same time: one timer for all of them. */
+  readonly scheduleLocks: (lockUntilMs: number, records: readonly TrackedRecord[]) => void;
   /** Records became available (read, released, delay over): consumers may take them. */
   readonly onAvailable: () => void;
   /** A record expired: counted here; the subscription may dead-letter it. */
@@ -246,7 +248,6 @@ export class SharePartition {
       record.deliveryCount += 1;
       record.lockUntilMs = lockUntilMs;
       record.generation += 1;
-      this.options.schedule(lockUntilMs, record);
       taken.push(record);
     }
     for (const record of this.ready) record.queued = false;
@@ -255,7 +256,10 @@ export class SharePartition {
       record.queued = true;
       this.ready.push(record);
     }
-    if (taken.length > 0) this.options.onChange();
+    if (taken.length > 0) {
+      this.options.scheduleLocks(lockUntilMs, taken);
+      this.options.onChange();
+    }
     return taken;
   }
 

@@ -82,10 +82,20 @@ export interface SubscriptionPorts {
 
 const deadLetterRetryMs = 1000;
 
+/**
+ * What a timer entry stands for: one record (a delay, a TTL, a renewed lock), or the records one
+ * acquisition locked together until the same time, so a high delivery rate adds one heap entry
+ * per acquisition rather than one per record. Each record carries the generation it had when
+ * scheduled: an entry for a record that changed since is stale and ignored.
+ */
+type TimerDue =
+  | { readonly record: TrackedRecord; readonly generation: number }
+  | { readonly records: readonly TrackedRecord[]; readonly generations: readonly number[] };
+
 export class Subscription {
   private readonly partitions = new Map<number, SharePartition>();
   private readonly consumers = new Map<string, ConsumerState>();
-  private readonly timers: TimerIndex<{ record: TrackedRecord; generation: number }>;
+  private readonly timers: TimerIndex<TimerDue>;
   private dispatchScheduled = false;
   private partitionCursor = 0;
   private closed = false;
@@ -102,7 +112,14 @@ export class Subscription {
   ) {
     this.definitionValue = definition;
     this.timers = new TimerIndex((entries) => {
-      for (const { record, generation } of entries) this.onTimer(record, generation);
+      for (const entry of entries) {
+        if ('record' in entry) {
+          this.onTimer(entry.record, entry.generation);
+          continue;
+        }
+        for (let index = 0; index < entry.records.length; index += 1)
+          this.onTimer(entry.records[index], entry.generations[index]);
+      }
     }, ports.now);
   }
 
@@ -131,6 +148,11 @@ export class Subscription {
         now: this.ports.now,
         schedule: (dueMs, record) =>
           this.timers.add(dueMs, { record, generation: record.generation }),
+        scheduleLocks: (lockUntilMs, records) =>
+          this.timers.add(lockUntilMs, {
+            records,
+            generations: records.map((record) => record.generation),
+          }),
         onAvailable: () => this.scheduleDispatch(),
         onExpired: (record) => this.expire(record),
         onChange: () => this.markDirty(),
