@@ -57,7 +57,7 @@ export interface TrackedRecord {
   readonly timestamp: number;
   key: Buffer | null;
   value: Buffer | null;
-  headers: RecordHeader[];
+  headers: readonly RecordHeader[];
   lastError: string | null;
   /** The delivery sequence number to its consumer, for Last-Event-ID resume. */
   sendSequence: number;
@@ -86,10 +86,10 @@ export interface SharePartitionOptions {
   readonly messageTtlMs: () => number | null;
   readonly orderingByKey: () => boolean;
   readonly now: () => number;
-  /** A record's delivery time, expiry or renewed lock needs a timer. */
+  /** A record's delivery time or expiry needs a timer. */
   readonly schedule: (dueMs: number, record: TrackedRecord) => void;
-  /** Records acquired together, locked until the same time: one timer for all of them. */
-  readonly scheduleLocks: (lockUntilMs: number, records: readonly TrackedRecord[]) => void;
+  /** The lock sweep is due at `dueMs`: the owner calls `sweepLocks(dueMs)` then. */
+  readonly scheduleLockSweep: (dueMs: number) => void;
   /** Records became available (read, released, delay over): consumers may take them. */
   readonly onAvailable: () => void;
   /** A record expired: counted here; the subscription may dead-letter it. */
@@ -98,6 +98,8 @@ export interface SharePartitionOptions {
 }
 
 const readChunkBytes = 1024 * 1024;
+/** The headers of a record once it is done (its key, value and headers are dropped). */
+const noHeaders: readonly RecordHeader[] = Object.freeze([]);
 
 export class SharePartition {
   /** The window, in offset order; done records are removed lazily from the front. */
@@ -111,6 +113,13 @@ export class SharePartition {
   /** States read from __share_group_state, applied as the log is read again. */
   private readonly restored = new Map<number, { state: string; deliveryCount: number }>();
   private nextOffset: number;
+  /**
+   * When the lock sweep is due: the earliest lock of an acquired record when it was armed
+   * (Infinity: none armed). Locks expire by one sweep of the window, not a timer per record, so
+   * what is scheduled stays one entry per partition however fast records are delivered, and an
+   * acknowledged record is not kept alive by a timer until its lock time.
+   */
+  private lockSweepAtMs = Infinity;
   /**
    * The batch being read into the window, when the window filled before its end: the next fill
    * takes the rest from here instead of reading and decoding the batch again (a batch may hold
@@ -257,7 +266,7 @@ export class SharePartition {
       this.ready.push(record);
     }
     if (taken.length > 0) {
-      this.options.scheduleLocks(lockUntilMs, taken);
+      this.armLockSweep(lockUntilMs);
       this.options.onChange();
     }
     return taken;
@@ -271,7 +280,35 @@ export class SharePartition {
     );
     record.lockUntilMs = lockUntilMs;
     record.generation += 1;
-    this.options.schedule(lockUntilMs, record);
+    this.armLockSweep(lockUntilMs);
+  }
+
+  /**
+   * The lock sweep armed for `dueMs` came due: answers the acquired records whose lock passed
+   * (the subscription gives them back) and arms the next sweep for the earliest lock left. A
+   * sweep superseded by an earlier one does nothing.
+   */
+  sweepLocks(dueMs: number): TrackedRecord[] {
+    if (this.closed || dueMs !== this.lockSweepAtMs) return [];
+    this.lockSweepAtMs = Infinity;
+    const nowMs = this.options.now();
+    const expired: TrackedRecord[] = [];
+    let nextMs = Infinity;
+    // Acquired records are never done, so all of them are in the window.
+    for (let index = this.orderHead; index < this.order.length; index += 1) {
+      const record = this.order[index];
+      if (record.state !== 'acquired') continue;
+      if (record.lockUntilMs <= nowMs) expired.push(record);
+      else if (record.lockUntilMs < nextMs) nextMs = record.lockUntilMs;
+    }
+    if (nextMs !== Infinity) this.armLockSweep(nextMs);
+    return expired;
+  }
+
+  private armLockSweep(lockUntilMs: number): void {
+    if (lockUntilMs >= this.lockSweepAtMs) return;
+    this.lockSweepAtMs = lockUntilMs;
+    this.options.scheduleLockSweep(lockUntilMs);
   }
 
   /** Marks an acquired record acknowledged. */
@@ -310,16 +347,14 @@ export class SharePartition {
     this.options.onChange();
   }
 
-  /** A timer came due for `record`: a lock expired, a delay ended or a TTL passed. */
-  onTimer(record: TrackedRecord, generation: number): 'lock-expired' | 'none' {
-    if (record.generation !== generation || this.closed) return 'none';
+  /** A timer came due for `record`: a delay ended or a TTL passed. */
+  onTimer(record: TrackedRecord, generation: number): void {
+    if (record.generation !== generation || this.closed) return;
     const nowMs = this.options.now();
-    if (record.state === 'acquired' && record.lockUntilMs <= nowMs) return 'lock-expired';
     if (record.state === 'available') {
       if (record.expiresAtMs <= nowMs) this.expire(record);
       else this.makeReady(record);
     }
-    return 'none';
   }
 
   /** Reads from the log into the window until it is full or the log is read up to its end. */
@@ -507,7 +542,7 @@ export class SharePartition {
     record.generation += 1;
     record.key = null;
     record.value = null;
-    record.headers = [];
+    record.headers = noHeaders;
     if (record.orderingKey !== null) {
       const queue = this.unfinishedByKey.get(record.orderingKey);
       if (queue !== undefined) {

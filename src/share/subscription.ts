@@ -73,14 +73,14 @@ export interface SubscriptionPorts {
 const deadLetterRetryMs = 1000;
 
 /**
- * What a timer entry stands for: one record (a delay, a TTL, a renewed lock), or the records one
- * acquisition locked together until the same time, so a high delivery rate adds one heap entry
- * per acquisition rather than one per record. Each record carries the generation it had when
- * scheduled: an entry for a record that changed since is stale and ignored.
+ * What a timer entry stands for: a record's delay or TTL, or a partition's lock sweep. A record is
+ * named by partition and offset, not held, so a record that is done meanwhile can be collected;
+ * with the generation it had when scheduled, so an entry for a record that changed since is stale
+ * and ignored.
  */
 type TimerDue =
-  | { readonly record: TrackedRecord; readonly generation: number }
-  | { readonly records: readonly TrackedRecord[]; readonly generations: readonly number[] };
+  | { readonly partition: number; readonly offset: number; readonly generation: number }
+  | { readonly sweepPartition: number; readonly dueMs: number };
 
 export class Subscription {
   private readonly partitions = new Map<number, SharePartition>();
@@ -103,12 +103,8 @@ export class Subscription {
     this.definitionValue = definition;
     this.timers = new TimerIndex((entries) => {
       for (const entry of entries) {
-        if ('record' in entry) {
-          this.onTimer(entry.record, entry.generation);
-          continue;
-        }
-        for (let index = 0; index < entry.records.length; index += 1)
-          this.onTimer(entry.records[index], entry.generations[index]);
+        if ('sweepPartition' in entry) this.sweepLocks(entry.sweepPartition, entry.dueMs);
+        else this.onTimer(entry.partition, entry.offset, entry.generation);
       }
     }, ports.now);
   }
@@ -136,13 +132,9 @@ export class Subscription {
         messageTtlMs: () => this.definitionValue.messageTtlMs,
         orderingByKey: () => this.definitionValue.ordering === 'key',
         now: this.ports.now,
-        schedule: (dueMs, record) =>
-          this.timers.add(dueMs, { record, generation: record.generation }),
-        scheduleLocks: (lockUntilMs, records) =>
-          this.timers.add(lockUntilMs, {
-            records,
-            generations: records.map((record) => record.generation),
-          }),
+        schedule: (dueMs, record) => this.scheduleRecord(dueMs, record),
+        scheduleLockSweep: (dueMs) =>
+          this.timers.add(dueMs, { sweepPartition: source.partitionIndex, dueMs }),
         onAvailable: () => this.scheduleDispatch(),
         onExpired: (record) => this.expire(record),
         onChange: () => this.markDirty(),
@@ -380,10 +372,23 @@ export class Subscription {
     this.partitions.get(record.partition)?.release(record, notBeforeMs);
   }
 
-  private onTimer(record: TrackedRecord, generation: number): void {
-    const partition = this.partitions.get(record.partition);
-    if (partition === undefined) return;
-    if (partition.onTimer(record, generation) === 'lock-expired') {
+  private scheduleRecord(dueMs: number, record: TrackedRecord): void {
+    this.timers.add(dueMs, {
+      partition: record.partition,
+      offset: record.offset,
+      generation: record.generation,
+    });
+  }
+
+  private onTimer(partitionIndex: number, offset: number, generation: number): void {
+    const partition = this.partitions.get(partitionIndex);
+    const record = partition?.record(offset);
+    if (record !== undefined) partition?.onTimer(record, generation);
+  }
+
+  private sweepLocks(partitionIndex: number, dueMs: number): void {
+    const expired = this.partitions.get(partitionIndex)?.sweepLocks(dueMs) ?? [];
+    for (const record of expired) {
       this.releaseHold(record);
       this.giveBack(record, 0, 'the acknowledgement timeout passed');
     }
@@ -415,11 +420,7 @@ export class Subscription {
         if (this.closed || record.generation !== generation) return;
         this.ports.log(`subscription ${this.name}: dead-letter append failed; retrying`, failure);
         // Available again after a pause; the next give-back tries the dead-letter topic again.
-        if (reason === 'expired')
-          this.timers.add(this.ports.now() + deadLetterRetryMs, {
-            record,
-            generation: record.generation,
-          });
+        if (reason === 'expired') this.scheduleRecord(this.ports.now() + deadLetterRetryMs, record);
         else partition.release(record, this.ports.now() + deadLetterRetryMs);
       },
     );
