@@ -383,7 +383,14 @@ export class Subscription {
   private onTimer(partitionIndex: number, offset: number, generation: number): void {
     const partition = this.partitions.get(partitionIndex);
     const record = partition?.record(offset);
-    if (record !== undefined) partition?.onTimer(record, generation);
+    if (record === undefined) return;
+    // An expired record whose dead-letter append failed is never offered again: only the append
+    // is tried again (sendToDeadLetter scheduled this timer).
+    if (record.state === 'dead-lettering') {
+      if (record.generation === generation) this.sendToDeadLetter(record, 'expired', 'expired');
+      return;
+    }
+    partition?.onTimer(record, generation);
   }
 
   private sweepLocks(partitionIndex: number, dueMs: number): void {
