@@ -16,6 +16,7 @@ import {
   type BrokerConfig,
   type SettingsInput,
   advertisedAddresses,
+  httpsListenerName,
   resolveBrokerConfig,
 } from './config/broker-config.js';
 import { ConfigError, ConfigErrorCode } from './config/errors.js';
@@ -76,12 +77,13 @@ import { createAlterUserScramCredentialsHandler } from './handlers/alter-user-sc
 import {
   type BrokerSecuritySettings,
   type ListenerOAuthBearer,
+  httpsTlsFromConfig,
   listenerSecurityFromConfig,
   oauthBearerFromConfig,
 } from './security/broker-security.js';
 import { AuditRequests, FileAuditLog } from './security/audit-log.js';
 import { JwksError } from './security/jwks.js';
-import { TlsConfigurationError } from './security/tls-context.js';
+import { TlsConfigurationError, type TlsContext } from './security/tls-context.js';
 import { LocalCredentialStore } from './security/credential-store.js';
 import { type AclStore, LocalAclStore } from './security/acl-store.js';
 import { Authorizer, parseSuperUsers } from './security/authorizer.js';
@@ -189,8 +191,12 @@ export interface Broker {
     readonly host: string;
     readonly port: number;
   }>;
-  /** The HTTP endpoint's bound addresses (http.listeners); empty when it is off. */
-  readonly httpListeners: ReadonlyArray<{ readonly host: string; readonly port: number }>;
+  /** The HTTP endpoint's bound addresses (http.listeners), named HTTP or HTTPS; empty when it is off. */
+  readonly httpListeners: ReadonlyArray<{
+    readonly name: string;
+    readonly host: string;
+    readonly port: number;
+  }>;
   readonly config: BrokerConfig;
   readonly nodeId: number;
   readonly clusterId: string;
@@ -267,6 +273,7 @@ async function assemble(
       listeners: config.httpListeners,
       routes: new Map([...observed.routes, ...webConsole!.routes, ...consoleStaticRoutes()]),
       logger: componentLogger(logger, 'http'),
+      tls: httpsTls(brokerConfigs.current()),
     });
   }
   let logManager: LogManager;
@@ -1273,6 +1280,27 @@ async function oauthBearerSettings(
       ConfigErrorCode.INVALID_VALUE,
       error.message,
       'sasl.oauthbearer.jwks.endpoint.url',
+    );
+  }
+}
+
+/**
+ * The TLS of http.listeners' https:// address, or null without one; an unusable keystore or
+ * truststore is a configuration error naming the key that gave it.
+ */
+function httpsTls(config: BrokerConfig): TlsContext | null {
+  if (!config.httpListeners.some((listener) => listener.name === httpsListenerName)) return null;
+  try {
+    return httpsTlsFromConfig(securitySettings(config), httpsListenerName);
+  } catch (error) {
+    if (!(error instanceof TlsConfigurationError)) throw error;
+    const overridden = config.listenerOverrides
+      .get(httpsListenerName)
+      ?.has('ssl.keystore.location');
+    throw new ConfigError(
+      ConfigErrorCode.INVALID_VALUE,
+      `https:// in http.listeners: ${error.message}`,
+      overridden === true ? 'listener.name.https.ssl.keystore.location' : 'ssl.keystore.location',
     );
   }
 }

@@ -274,6 +274,9 @@ interface ListenerOverrideEntry {
   readonly resolved: ResolvedSetting;
 }
 
+/** The listener name of http.listeners' https:// address, in listener.name.* keys. */
+export const httpsListenerName = 'HTTPS';
+
 /** Kafka's KRaft setting naming the controller listeners among `listeners`. */
 const CONTROLLER_LISTENER_NAMES = 'controller.listener.names';
 
@@ -314,12 +317,29 @@ function buildBrokerConfig(
       'listeners',
     );
   }
+  const httpListeners = parseListeners((value('http.listeners') as readonly string[] | null) ?? []);
+  // An https:// address of http.listeners is the listener HTTPS for listener.name.* keys: its TLS
+  // settings are the ssl.* ones, or its own listener.name.https.ssl.* values.
+  const httpsListener = httpListeners.find((listener) => listener.name === httpsListenerName);
+  if (httpsListener !== undefined && allListeners.some((l) => l.name === httpsListenerName)) {
+    conflict(
+      `listeners names a Kafka listener ${httpsListenerName}, and http.listeners an https:// address, whose TLS settings are listener.name.https.*; rename the Kafka listener`,
+      'listeners',
+    );
+  }
   // Later layers come later in the list, so the last value of a key wins, as for other settings.
   const listenerOverrides = new Map<string, Map<string, ConfigValue>>();
   for (const { key, name, resolved } of listenerOverrideEntries) {
-    if (!allListeners.some((listener) => listener.name === key.listener)) {
+    const onHttps = httpsListener !== undefined && key.listener === httpsListenerName;
+    if (!onHttps && !allListeners.some((listener) => listener.name === key.listener)) {
       conflict(
-        `${name} (from ${resolved.origin}) names listener ${key.listener}, which is not one of listeners (${allListeners.map((listener) => listener.name).join(', ')})`,
+        `${name} (from ${resolved.origin}) names listener ${key.listener}, which is not one of listeners (${allListeners.map((listener) => listener.name).join(', ')})${key.listener === httpsListenerName ? ' and http.listeners has no https:// address' : ''}`,
+        name,
+      );
+    }
+    if (onHttps && (key.mechanism !== null || !key.setting.startsWith('ssl.'))) {
+      conflict(
+        `${name} (from ${resolved.origin}): the HTTPS listener of http.listeners takes only ssl.* settings`,
         name,
       );
     }
@@ -419,7 +439,24 @@ function buildBrokerConfig(
     }
   }
 
-  const httpListeners = parseListeners((value('http.listeners') as readonly string[] | null) ?? []);
+  if (httpsListener !== undefined) {
+    const where = (name: string): string => keyOn(httpsListenerName, name);
+    if (onListener(httpsListenerName, 'ssl.keystore.location') === null) {
+      conflict(
+        `http.listeners has an https:// address, which needs ssl.keystore.location (a PEM file with the key and certificate chain), or listener.name.https.ssl.keystore.location`,
+        'ssl.keystore.location',
+      );
+    }
+    if (
+      onListener(httpsListenerName, 'ssl.client.auth') !== 'none' &&
+      onListener(httpsListenerName, 'ssl.truststore.location') === null
+    ) {
+      conflict(
+        `${where('ssl.client.auth')} asks HTTPS clients for certificates, which needs ${where('ssl.truststore.location')} (the CAs they must chain to)`,
+        where('ssl.truststore.location'),
+      );
+    }
+  }
   for (const http of httpListeners) {
     if (http.port !== 0 && ports.has(http.port)) {
       conflict(

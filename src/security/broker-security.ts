@@ -14,7 +14,7 @@ import {
   usesSasl,
   usesTls,
 } from './listener-security.js';
-import { type ClientAuthentication, TlsContext } from './tls-context.js';
+import { type ClientAuthentication, TlsContext, type TlsSettings } from './tls-context.js';
 
 /** The settings that decide listeners' security. */
 export interface BrokerSecuritySettings {
@@ -87,6 +87,42 @@ export async function oauthBearerFromConfig(
   return result;
 }
 
+/**
+ * One listener's TLS settings from its values. `clientAuthentication` is given by the caller:
+ * ssl.client.auth applies to SSL listeners and to HTTPS, not to SASL_SSL (KIP-684).
+ */
+export function listenerTlsSettings(
+  config: BrokerSecuritySettings,
+  listener: string,
+  clientAuthentication: ClientAuthentication,
+): TlsSettings {
+  const setting = (key: string) => config.setting(listener, key);
+  return {
+    // Checked by the config: a TLS listener has a keystore.
+    keystoreLocation: setting('ssl.keystore.location') as string,
+    keyPassword: setting('ssl.key.password') as string | null,
+    truststoreLocation: setting('ssl.truststore.location') as string | null,
+    clientAuthentication,
+    enabledProtocols: setting('ssl.enabled.protocols') as readonly string[],
+    principalMappingRules: setting('ssl.principal.mapping.rules') as string,
+  };
+}
+
+/**
+ * The TLS context of http.listeners' https:// address (the listener HTTPS in listener.name.*
+ * keys), ssl.client.auth included: a client certificate is how an HTTPS caller proves who it is
+ * without a password. Throws TlsConfigurationError when the key or truststore cannot be used.
+ */
+export function httpsTlsFromConfig(config: BrokerSecuritySettings, listener: string): TlsContext {
+  return new TlsContext(
+    listenerTlsSettings(
+      config,
+      listener,
+      config.setting(listener, 'ssl.client.auth') as ClientAuthentication,
+    ),
+  );
+}
+
 /** Throws TlsConfigurationError when a TLS listener's key, certificate or truststore cannot be used. */
 export function listenerSecurityFromConfig(
   config: BrokerSecuritySettings,
@@ -102,15 +138,7 @@ export function listenerSecurityFromConfig(
     const clientAuthentication: ClientAuthentication =
       protocol === 'SSL' ? (setting('ssl.client.auth') as ClientAuthentication) : 'none';
     const tls = usesTls(protocol)
-      ? new TlsContext({
-          // Checked by the config: a TLS listener has a keystore.
-          keystoreLocation: setting('ssl.keystore.location') as string,
-          keyPassword: setting('ssl.key.password') as string | null,
-          truststoreLocation: setting('ssl.truststore.location') as string | null,
-          clientAuthentication,
-          enabledProtocols: setting('ssl.enabled.protocols') as readonly string[],
-          principalMappingRules: setting('ssl.principal.mapping.rules') as string,
-        })
+      ? new TlsContext(listenerTlsSettings(config, name, clientAuthentication))
       : null;
     const sasl = usesSasl(protocol)
       ? {
