@@ -21,7 +21,7 @@ import {
 } from './config/broker-config.js';
 import { ConfigError, ConfigErrorCode } from './config/errors.js';
 import { formatHostPort } from './config/listeners.js';
-import { listenerSetting } from './config/listener-settings.js';
+import { listenerSetting, listenerSettingName } from './config/listener-settings.js';
 import { parseTopicConfigs, topicLogConfig } from './config/topic-config.js';
 import { GroupCoordinator } from './coordinator/group/group-coordinator.js';
 import { OFFSETS_TOPIC_NAME } from './coordinator/group/ports.js';
@@ -77,8 +77,11 @@ import { createAlterUserScramCredentialsHandler } from './handlers/alter-user-sc
 import {
   type BrokerSecuritySettings,
   type ListenerOAuthBearer,
+  ListenerReconfigurationError,
+  type RunningListeners,
   httpsTlsFromConfig,
   listenerSecurityFromConfig,
+  prepareListenerReconfiguration,
   oauthBearerFromConfig,
 } from './security/broker-security.js';
 import { AuditRequests, FileAuditLog } from './security/audit-log.js';
@@ -252,11 +255,16 @@ async function assemble(
   // Broker settings that AlterConfigs may change at run time; topic log configs derive from the
   // current ones, and every log is reconfigured when they change.
   let onBrokerConfigChange = (): void => undefined;
+  // Listener settings (listener.name.*) go to the listeners once they run.
+  let prepareListenerChange: (next: BrokerConfig, previous: BrokerConfig) => () => void =
+    () => () =>
+      undefined;
   const brokerConfigs = createBrokerConfigs({
     initial: config,
     metadata,
     warn: (message) => configLogger.warn(message),
     onChange: () => onBrokerConfigChange(),
+    prepare: (next, previous) => prepareListenerChange(next, previous),
   });
   const storageConfigOf = (topic: TopicMetadata | undefined): StorageLogConfig =>
     storageLogConfig(brokerConfigs.current(), topic?.configs ?? {});
@@ -268,12 +276,14 @@ async function assemble(
   const observed = config.httpListeners.length > 0 ? observedParts([logDir]) : null;
   const webConsole = observed === null ? null : consoleApi();
   let httpDoor: HttpDoor | undefined;
+  // Stored listener.name.* values (a rotated certificate) apply from the start.
+  const httpsTlsContext = httpsTls(brokerConfigs.current());
   if (observed !== null) {
     httpDoor = await startHttpDoor({
       listeners: config.httpListeners,
       routes: new Map([...observed.routes, ...webConsole!.routes, ...consoleStaticRoutes()]),
       logger: componentLogger(logger, 'http'),
-      tls: httpsTls(brokerConfigs.current()),
+      tls: httpsTlsContext,
     });
   }
   let logManager: LogManager;
@@ -952,7 +962,18 @@ async function assemble(
       );
     }
     const securityLogger = componentLogger(logger, 'security');
-    oauthBearer = await oauthBearerSettings(config, (message) => securityLogger.warn(message));
+    oauthBearer = await oauthBearerSettings(brokerConfigs.current(), (message) =>
+      securityLogger.warn(message),
+    );
+    const runningListeners: RunningListeners = {
+      security: listenerSecurity(brokerConfigs.current(), credentials, oauthBearer),
+      https:
+        httpsTlsContext === null ? null : { listener: httpsListenerName, tls: httpsTlsContext },
+      credentials,
+      oauthBearer,
+    };
+    prepareListenerChange = (next, previous) =>
+      listenerChange(runningListeners, next, previous, securityLogger);
     server = await startServer({
       listeners: config.listeners,
       registry: servedRegistry,
@@ -965,7 +986,7 @@ async function assemble(
         sampleRate: config.requestLogSampleRate,
         slowMs: config.requestLogSlowMs,
       }),
-      security: listenerSecurity(config, credentials, oauthBearer),
+      security: runningListeners.security,
       throttler: clientQuotas,
       auditor: auditLog === null ? undefined : new AuditRequests(auditLog),
       connectionCreationRateOf: (address) => clientQuotas.connectionCreationRateOf(address),
@@ -1303,6 +1324,47 @@ function httpsTls(config: BrokerConfig): TlsContext | null {
       overridden === true ? 'listener.name.https.ssl.keystore.location' : 'ssl.keystore.location',
     );
   }
+}
+
+/**
+ * What an AlterConfigs of listener.name.* values does to the running listeners: refused with
+ * INVALID_CONFIG (a ConfigError naming the key) when a listener cannot take its new settings, the
+ * old ones staying in use; else applied once the change is persisted.
+ */
+function listenerChange(
+  running: RunningListeners,
+  next: BrokerConfig,
+  previous: BrokerConfig,
+  logger: ServerLogger,
+): () => void {
+  let apply: () => void;
+  try {
+    apply = prepareListenerReconfiguration(
+      running,
+      securitySettings(previous),
+      securitySettings(next),
+    );
+  } catch (error) {
+    if (!(error instanceof ListenerReconfigurationError)) throw error;
+    const overridden = next.listenerOverrides.get(error.listener)?.has(error.setting) === true;
+    throw new ConfigError(
+      ConfigErrorCode.INVALID_VALUE,
+      `listener ${error.listener} cannot take the change, and keeps its settings: ${error.message}`,
+      overridden
+        ? listenerSettingName({ listener: error.listener, mechanism: null, setting: error.setting })
+        : error.setting,
+    );
+  }
+  return () => {
+    try {
+      apply();
+    } catch (error) {
+      // A file replaced between the check and now: the listener keeps what it had.
+      logger.error('listener settings changed but cannot be applied; keeping the previous ones', {
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+  };
 }
 
 /** Each listener's security; an unusable keystore or truststore is a configuration error. */

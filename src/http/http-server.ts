@@ -36,7 +36,7 @@ import {
   openHttpAccess,
 } from './http-access.js';
 import type { ServerLogger } from '../server/logger.js';
-import type { TlsContext } from '../security/tls-context.js';
+import { type TlsContext, applyServerOptions } from '../security/tls-context.js';
 import { assert } from '../util/assert.js';
 import { BrookError } from '../util/errors.js';
 
@@ -344,7 +344,7 @@ function httpsServerFor(
   });
   tls.watch(
     (options) => {
-      server.setSecureContext(options);
+      applyServerOptions(server, options);
       logger.info('TLS certificates reloaded', { listener: listener.name });
     },
     (message) =>
