@@ -50,7 +50,13 @@ test('kafkajs alterConfigs rotates an SSL listener certificate: new connections 
   const logDirs = temporaryDirectory(t);
   const listeners = 'PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0';
   const settings = { 'ssl.keystore.location': first.serverKeystoreLocation };
-  let broker = await startBroker({ logDirs, listeners, settings });
+  const logged: string[] = [];
+  const logger = {
+    info: (message: string, fields?: object) => logged.push(message + JSON.stringify(fields)),
+    warn: (message: string, fields?: object) => logged.push(message + JSON.stringify(fields)),
+    error: (message: string, fields?: object) => logged.push(message + JSON.stringify(fields)),
+  };
+  let broker = await startBroker({ logDirs, listeners, settings, logger });
   t.after(() => broker.stop());
   let ssl = listenerAddress(broker, 'SSL');
   const kafka = new Kafka({
@@ -120,6 +126,26 @@ test('kafkajs alterConfigs rotates an SSL listener certificate: new connections 
     },
   );
   assert.equal(await kafkaTlsConnects(ssl, second.caLocation), true);
+  // A wrong password is refused too, pointing at ssl.key.password without showing it.
+  await assert.rejects(
+    alter([
+      {
+        name: 'listener.name.ssl.ssl.keystore.location',
+        value: second.encryptedServerKeystoreLocation,
+      },
+      { name: 'listener.name.ssl.ssl.key.password', value: 'not-the-password' },
+    ]),
+    (error: Error & { type?: string }) => {
+      assert.equal(error.type, 'INVALID_CONFIG');
+      assert.doesNotMatch(error.message, /not-the-password/);
+      return true;
+    },
+  );
+  assert.ok(logged.length > 0);
+  for (const line of logged) {
+    assert.ok(!line.includes(second.serverKeyPassword), line);
+    assert.ok(!line.includes('not-the-password'), line);
+  }
   const still = await admin.describeConfigs({
     includeSynonyms: false,
     resources: [
