@@ -324,3 +324,54 @@ test('IncrementalAlterConfigs changes one listener SASL mechanisms; settings fix
   assert.equal(oauth.kafkaErrorCode, ErrorCode.INVALID_CONFIG);
   assert.equal(await logsIn('SCRAM-SHA-256'), true);
 });
+
+test('ssl.client.auth changed to required on a running listener asks new connections for a certificate', async (t) => {
+  const certificates = makeTestCertificates(temporaryDirectory(t));
+  const alice = certificates.client('alice');
+  const broker = await startBroker({
+    listeners: 'PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0',
+    settings: {
+      'ssl.keystore.location': certificates.serverKeystoreLocation,
+      'ssl.truststore.location': certificates.caLocation,
+    },
+  });
+  t.after(() => broker.stop());
+  const admin = new AdminClient({
+    bootstrapServer: listenerAddress(broker, 'PLAINTEXT'),
+    clientId: 'reconfigure',
+    requestTimeoutMs: 10_000,
+  });
+  t.after(() => admin.close());
+  const ssl = listenerAddress(broker, 'SSL');
+  const ca = readFileSync(certificates.caLocation);
+  const served = async (client?: { certificate: string; key: string }): Promise<boolean> => {
+    try {
+      const connection = await KafkaConnection.open(ssl, {
+        clientId: 'client-auth',
+        requestTimeoutMs: 5_000,
+        tls:
+          client === undefined
+            ? { ca }
+            : { ca, cert: readFileSync(client.certificate), key: readFileSync(client.key) },
+      });
+      // TLS 1.3 reports a refused client certificate only after the handshake: ask something.
+      await connection.request(ApiKey.ApiVersions, 0, {});
+      connection.close();
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  assert.equal(await served(), true);
+  await admin.alterConfigs(ConfigResourceType.BROKER, String(broker.nodeId), {
+    set: new Map([['listener.name.ssl.ssl.client.auth', 'required']]),
+    delete: [],
+  });
+  assert.equal(await served(), false);
+  assert.equal(await served(alice), true);
+  await admin.alterConfigs(ConfigResourceType.BROKER, String(broker.nodeId), {
+    set: new Map(),
+    delete: ['listener.name.ssl.ssl.client.auth'],
+  });
+  assert.equal(await served(), true);
+});
