@@ -6,7 +6,7 @@
 // and passwords serve Kafka clients and HTTP. Over HTTPS a caller may instead present a client
 // certificate (ssl.client.auth), whose name becomes the principal through
 // ssl.principal.mapping.rules as on an SSL Kafka listener; an Authorization header, when sent,
-// wins over the certificate, as SASL does on a Kafka listener. Neither is User:ANONYMOUS, as an
+// wins over a trusted certificate, as SASL does on a Kafka listener. Neither is User:ANONYMOUS, as an
 // unauthenticated Kafka connection is; wrong credentials, a scheme other than Basic, or a client
 // certificate that is not trusted or maps to no principal are 401.
 // The principal is then checked with the broker's Authorizer, operation by operation, as the
@@ -128,13 +128,15 @@ export function httpAccess(
         });
         return new HttpAuthenticationError(reason);
       };
-      if (authorization === undefined || authorization.trim() === '') {
-        try {
-          return certificatePrincipal?.() ?? anonymousPrincipal;
-        } catch (error) {
-          throw refuse((error as Error).message, null, 'HttpClientCertificate');
-        }
+      // A certificate that is sent is checked even when a password comes too: an SSL Kafka
+      // listener refuses the connection of an untrusted one whatever follows.
+      let certificate: string;
+      try {
+        certificate = certificatePrincipal?.() ?? anonymousPrincipal;
+      } catch (error) {
+        throw refuse((error as Error).message, null, 'HttpClientCertificate');
       }
+      if (authorization === undefined || authorization.trim() === '') return certificate;
       const match = /^Basic +([A-Za-z0-9+/]+=*)$/i.exec(authorization.trim());
       if (match === null) {
         throw refuse('only HTTP Basic authentication is accepted', null);

@@ -35,7 +35,14 @@ interface ClientCertificate {
 function httpsCall(
   port: number,
   path: string,
-  options: { caLocation: string; client?: ClientCertificate; method?: string; body?: unknown },
+  options: {
+    caLocation: string;
+    client?: ClientCertificate;
+    method?: string;
+    body?: unknown;
+    /** user:password for HTTP Basic. */
+    basic?: string;
+  },
 ): Promise<HttpsAnswer> {
   return new Promise((resolve, reject) => {
     const body = options.body === undefined ? undefined : JSON.stringify(options.body);
@@ -49,7 +56,12 @@ function httpsCall(
         cert: options.client === undefined ? undefined : readFileSync(options.client.certificate),
         key: options.client === undefined ? undefined : readFileSync(options.client.key),
         agent: false,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        headers: {
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(options.basic === undefined
+            ? {}
+            : { authorization: `Basic ${Buffer.from(options.basic).toString('base64')}` }),
+        },
         timeout: 10_000,
       },
       (response) => {
@@ -183,12 +195,13 @@ test('over HTTPS a client certificate is the principal (ssl.principal.mapping.ru
     allowed('User:alice', ResourceType.TOPIC, 'orders', AclOperation.DESCRIBE),
   ]);
 
-  const produce = (topic: string, client?: ClientCertificate) =>
+  const produce = (topic: string, client?: ClientCertificate, basic?: string) =>
     httpsCall(https.port, '/ui/api/produce', {
       caLocation: certificates.caLocation,
       client,
       method: 'POST',
       body: { topic, value: 'over https' },
+      basic,
     });
   const topics = async (client?: ClientCertificate) =>
     (
@@ -215,7 +228,14 @@ test('over HTTPS a client certificate is the principal (ssl.principal.mapping.ru
   assert.equal(untrusted.status, 401);
   assert.match(untrusted.body.error, /not trusted/);
 
-  assert.equal(await kafkaAdmin.listOffset({ topic: 'orders', partition: 0, timestamp: -1n }), 1n);
+  // An Authorization header wins over the certificate, both ways.
+  await kafkaAdmin.upsertUserScramCredential('alice', 'SCRAM-SHA-256', 'alice-secret');
+  assert.equal((await produce('orders', bob, 'alice:alice-secret')).status, 200);
+  assert.equal((await produce('orders', alice, 'alice:wrong')).status, 401);
+  // A certificate that is not trusted is refused even with a good password beside it.
+  assert.equal((await produce('orders', stranger, 'alice:alice-secret')).status, 401);
+
+  assert.equal(await kafkaAdmin.listOffset({ topic: 'orders', partition: 0, timestamp: -1n }), 2n);
   assert.equal(await kafkaAdmin.listOffset({ topic: 'secret', partition: 0, timestamp: -1n }), 0n);
 });
 
