@@ -6,6 +6,7 @@
 // lookup by Kafka name.
 
 import type { CredentialStore } from './credential-store.js';
+import { BrookError } from '../util/errors.js';
 import { JwksKeys } from './jwks.js';
 import { type OAuthBearerSettings, oauthBearerMechanism } from './oauthbearer.js';
 import {
@@ -172,15 +173,20 @@ export function listenerSecurityFromConfig(
   return security;
 }
 
-/** A listener setting AlterConfigs changed that the listener cannot take; the message says why. */
-export class ListenerReconfigurationError extends Error {
+/**
+ * A listener setting AlterConfigs changed that the listener cannot take; the message says why.
+ * The broker answers it as the ConfigError it is to the client (INVALID_CONFIG).
+ */
+export class ListenerReconfigurationError extends BrookError {
+  declare readonly code: 'BROOK_CONFIG_INVALID_VALUE';
+
   constructor(
     readonly listener: string,
     /** The setting whose value is refused, by Kafka name (`ssl.keystore.location`). */
     readonly setting: string,
     message: string,
   ) {
-    super(message);
+    super('BROOK_CONFIG_INVALID_VALUE', message);
     this.name = 'ListenerReconfigurationError';
   }
 }
