@@ -69,6 +69,8 @@ export interface HttpAccess {
     clientAddress: string,
     certificatePrincipal?: () => string,
   ): Promise<string>;
+  /** An HTTPS handshake from `clientAddress` (host:port) failed: audited as on a Kafka listener. */
+  handshakeFailed?(clientAddress: string, reason: string): void;
   /**
    * Whether `caller` may perform `operation` on the resource, as for a Kafka request; a refusal
    * is audited unless `quiet` (a listing leaving the resource out).
@@ -170,6 +172,17 @@ export function httpAccess(
         verified.set(digest, { user, storedKey: credential.storedKey });
       }
       return `User:${user}`;
+    },
+    handshakeFailed(clientAddress, reason) {
+      audit.record({
+        principal: anonymousPrincipal,
+        clientAddress,
+        listener: 'HTTP',
+        api: 'TlsHandshake',
+        resource: null,
+        outcome: 'failure',
+        error: reason,
+      });
     },
     authorize(caller, operation, resourceType, resourceName, quiet = false) {
       if (authorizer.authorize(caller, operation, resourceType, resourceName)) return true;

@@ -271,7 +271,9 @@ export async function startHttpDoor(options: {
     for (const listener of options.listeners) {
       const server =
         listener.name === 'HTTPS'
-          ? httpsServerFor(listener, options.tls, serve, logger)
+          ? httpsServerFor(listener, options.tls, serve, logger, (clientAddress, reason) =>
+              access.handshakeFailed?.(clientAddress, reason),
+            )
           : createServer(serve);
       server.on('upgrade', serveUpgrade);
       servers.push(server);
@@ -328,6 +330,7 @@ function httpsServerFor(
   tls: TlsContext | null | undefined,
   serve: (request: IncomingMessage, response: ServerResponse) => void,
   logger: ServerLogger,
+  onHandshakeFailure: (clientAddress: string, reason: string) => void,
 ): Server {
   assert(tls !== undefined && tls !== null, 'an https:// address of http.listeners has no TLS');
   const server = createHttpsServer(
@@ -336,10 +339,12 @@ function httpsServerFor(
   );
   // A plaintext client, an untrusted certificate under ssl.client.auth=required: one line each.
   server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: TLSSocket) => {
+    const clientAddress = `${socket.remoteAddress ?? ''}:${socket.remotePort ?? 0}`;
     logger.warn('HTTPS handshake failed', {
-      remote: `${socket.remoteAddress ?? ''}:${socket.remotePort ?? 0}`,
+      remote: clientAddress,
       error: error.code ?? error.message,
     });
+    onHandshakeFailure(clientAddress, error.code ?? error.message);
     socket.destroy();
   });
   tls.watch(

@@ -2,7 +2,7 @@
 // settings (or listener.name.https.*), client certificates mapped to principals as on an SSL
 // Kafka listener and checked against the same ACLs. Real HTTPS requests against real brokers.
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import { ConfigError } from '../../src/config/errors.js';
 import { AclOperation, ResourceType } from '../../src/security/acl.js';
 import type { ServerLogger } from '../../src/server/index.js';
 import { allowed } from '../helpers/acls.js';
+import { waitFor } from '../helpers/poll.js';
 import { temporaryDirectory } from '../helpers/temporary-directory.js';
 import { makeTestCertificates } from './certificates.js';
 
@@ -88,6 +89,20 @@ function httpsCall(
   });
 }
 
+/** A plain HTTP request to a TLS port: dropped at the handshake, no HTTP answer at all. */
+async function plainRequestFails(port: number): Promise<void> {
+  await assert.rejects(
+    new Promise((resolve, reject) => {
+      const request = httpRequest(
+        { host: '127.0.0.1', port, path: '/healthz', agent: false },
+        resolve,
+      );
+      request.on('error', reject);
+      request.end();
+    }),
+  );
+}
+
 function capturingLogger(): ServerLogger & { warnings: string[] } {
   const warnings: string[] = [];
   return {
@@ -122,16 +137,7 @@ test('an https:// address of http.listeners serves the endpoint over TLS with it
   assert.equal(metrics.status, 200);
 
   // A client that does not speak TLS is dropped at the handshake: no HTTP answer at all.
-  await assert.rejects(
-    new Promise((resolve, reject) => {
-      const request = httpRequest(
-        { host: '127.0.0.1', port: listener.port, path: '/healthz', agent: false },
-        resolve,
-      );
-      request.on('error', reject);
-      request.end();
-    }),
-  );
+  await plainRequestFails(listener.port);
   // And a client that does not trust the CA refuses the server.
   const strangers = makeTestCertificates(temporaryDirectory(t));
   await assert.rejects(
@@ -147,6 +153,7 @@ test('over HTTPS a client certificate is the principal (ssl.principal.mapping.ru
   const bob = certificates.client('bob', 'sales');
   const stranger = makeTestCertificates(temporaryDirectory(t)).client('alice', 'eng');
   const logger = capturingLogger();
+  const auditFile = join(temporaryDirectory(t), 'audit.log');
   const broker = await startBroker({
     listeners: 'SSL://127.0.0.1:0',
     logger,
@@ -159,6 +166,7 @@ test('over HTTPS a client certificate is the principal (ssl.principal.mapping.ru
       'authorizer.enabled': true,
       'super.users': 'User:admin',
       'console.writes.enabled': true,
+      'audit.log.file': auditFile,
     },
   });
   t.after(() => broker.stop());
@@ -234,6 +242,13 @@ test('over HTTPS a client certificate is the principal (ssl.principal.mapping.ru
   assert.equal((await produce('orders', alice, 'alice:wrong')).status, 401);
   // A certificate that is not trusted is refused even with a good password beside it.
   assert.equal((await produce('orders', stranger, 'alice:alice-secret')).status, 401);
+
+  // Refused certificates and failed handshakes are audit lines, as on a Kafka listener.
+  await plainRequestFails(https.port);
+  await waitFor(() => {
+    const lines = existsSync(auditFile) ? readFileSync(auditFile, 'utf8') : '';
+    return lines.includes('"api":"TlsHandshake"') && lines.includes('HttpClientCertificate');
+  }, 'audit lines for the refused certificate and the failed handshake');
 
   assert.equal(await kafkaAdmin.listOffset({ topic: 'orders', partition: 0, timestamp: -1n }), 2n);
   assert.equal(await kafkaAdmin.listOffset({ topic: 'secret', partition: 0, timestamp: -1n }), 0n);
