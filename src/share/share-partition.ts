@@ -301,7 +301,13 @@ export class SharePartition {
 
   /** A timer came due for `record`: a lock expired, a delay ended or a TTL passed. */
   onTimer(record: TrackedRecord, generation: number): 'lock-expired' | 'none' {
-    if (record.generation !== generation || this.closed) return 'none';
+    // A record of a window that was reset (AlterShareGroupOffsets) is not this one's.
+    if (
+      record.generation !== generation ||
+      this.closed ||
+      this.byOffset.get(record.offset) !== record
+    )
+      return 'none';
     const nowMs = this.options.now();
     if (record.state === 'acquired' && record.lockUntilMs <= nowMs) return 'lock-expired';
     if (record.state === 'available') {
