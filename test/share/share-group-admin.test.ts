@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
+import { runGroupsCommand } from '../../src/cli/groups-command.js';
 import { KafkaConnection } from '../../src/client/kafka-connection.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
@@ -134,6 +135,15 @@ test('ListGroups lists share groups with type "share" beside classic groups, by 
         ['classic', 'consumer'],
         ['workers', 'share'],
       ]);
+
+      // `brook groups list` (ListGroups v4, no type) shows it by its protocol type.
+      const out: string[] = [];
+      const code = await runGroupsCommand(['list', '--bootstrap-server', broker.bootstrapServers], {
+        out: (line) => out.push(line),
+        error: (line) => out.push(line),
+      });
+      assert.equal(code, 0, out.join('\n'));
+      assert.match(out.join('\n'), /^workers +Stable +share$/m);
 
       // A member leaving leaves the group Empty, still listed: its state is durable.
       assert.equal((await member.heartbeat(null, -1)).errorCode, 0);
