@@ -3,9 +3,12 @@
 // answers Dead, Kafka's answer below DescribeGroups v6), DeleteGroups deletes an empty share group
 // with its durable state, and AlterShareGroupOffsets / DeleteShareGroupOffsets reset and forget a
 // share group's start offsets only while it has no members, each under Kafka's ACLs.
+// Provides Promise.withResolvers on Node.js 20; must load before @platformatic/kafka.
+import '../helpers/client-platformatic-node20.js';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
+import { Admin } from '@platformatic/kafka';
 import { runGroupsCommand } from '../../src/cli/groups-command.js';
 import { KafkaConnection } from '../../src/client/kafka-connection.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
@@ -135,6 +138,23 @@ test('ListGroups lists share groups with type "share" beside classic groups, by 
         ['classic', 'consumer'],
         ['workers', 'share'],
       ]);
+
+      // @platformatic/kafka's admin sends ListGroups v5 with a TypesFilter.
+      const platformatic = new Admin({
+        clientId: 'share-admin',
+        bootstrapBrokers: [broker.bootstrapServers],
+        timeout: 10_000,
+        retries: 1,
+      });
+      try {
+        const shared = await platformatic.listGroups({ types: ['share'] });
+        assert.deepEqual(
+          [...shared.values()].map((group) => [group.id, group.state, group.groupType]),
+          [['workers', 'Stable', 'share']],
+        );
+      } finally {
+        await platformatic.close();
+      }
 
       // `brook groups list` (ListGroups v4, no type) shows it by its protocol type.
       const out: string[] = [];
