@@ -477,3 +477,39 @@ test('with the authorizer on, altering needs READ on group and topic; deleting D
     [0, [0]],
   );
 });
+
+test('a delayed record of a window that was reset is never delivered from the new start', async () => {
+  const broker = await startShareBroker();
+  const connection = await KafkaConnection.open(broker.bootstrapServers, { clientId: 'admin' });
+  try {
+    await createTopic(broker, 'delayed', 1);
+    const member = await ShareConsumer.join(broker.bootstrapServers, 'workers', 'delayed');
+    const delayMs = 1500;
+    const dueMs = Date.now() + delayMs;
+    await produce(broker, 'delayed', [
+      { value: 'later', headers: { 'deliver.after.ms': String(delayMs) } },
+    ]);
+    assert.deepEqual(await member.fetch({ maxWaitMs: 100 }), [], 'not before its delay');
+    assert.equal((await member.heartbeat(null, -1)).errorCode, 0);
+    member.close();
+
+    const altered = await alterOffsets(connection, 'workers', [
+      { topicName: 'delayed', partitions: [[0, 1n]] },
+    ]);
+    assert.deepEqual([altered.errorCode, altered.responses[0].partitions[0].errorCode], [0, 0]);
+    const again = await ShareConsumer.join(broker.bootstrapServers, 'workers', 'delayed');
+    try {
+      // Past the delay the old window's timer fires; the new window starts after the record.
+      while (Date.now() < dueMs + 500)
+        assert.deepEqual(await again.fetch({ maxWaitMs: 200 }), [], 'offset 0 is below the start');
+      await produceValues(broker, 'delayed', 1);
+      const [record] = await fetchRecords(again, 1);
+      assert.deepEqual([record.offset, record.deliveryCount], [1, 1]);
+    } finally {
+      again.close();
+    }
+  } finally {
+    connection.close();
+    await broker.stop();
+  }
+});
