@@ -653,7 +653,7 @@ async function assemble(
       .register(createLeaveGroupHandler(coordinator))
       .register(createOffsetCommitHandler(coordinator))
       .register(createOffsetFetchHandler(coordinator))
-      .register(createDescribeGroupsHandler(coordinator))
+      .register(createDescribeGroupsHandler(coordinator, shareGroups))
       .register(createListGroupsHandler(coordinator, shareGroups))
       .register(createDeleteGroupsHandler(coordinator, shareGroups))
       .register(createOffsetDeleteHandler(coordinator))

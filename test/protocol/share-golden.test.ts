@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
 import {
+  decodeDescribeGroupsResponse,
+  encodeDescribeGroupsResponse,
   decodeAlterShareGroupOffsetsRequest,
   decodeAlterShareGroupOffsetsResponse,
   decodeDeleteShareGroupOffsetsRequest,
@@ -170,5 +172,27 @@ describe('share-group codecs', () => {
     encodeDeleteShareGroupOffsetsResponse(responseWriter, 0, response);
     assert.deepEqual(responseWriter.toBuffer(), responseBytes);
     assert.deepEqual(decodeDeleteShareGroupOffsetsResponse(new Reader(responseBytes), 0), response);
+  });
+
+  test('DescribeGroups v6 carries an error message after the error code; v5 has none', () => {
+    const group = {
+      errorCode: 69,
+      errorMessage: 'm',
+      groupId: 'g',
+      groupState: 'Dead',
+      protocolType: '',
+      protocolData: '',
+      members: [],
+      authorizedOperations: -2147483648,
+    };
+    const v6 = new Writer();
+    encodeDescribeGroupsResponse(v6, 6, { throttleTimeMs: 0, groups: [group] });
+    const tail = `02 67  05 44656164  01  01  01  80000000 00`;
+    const expectedV6 = hex(`00000000 02 0045 02 6d ${tail} 00`);
+    assert.deepEqual(v6.toBuffer(), expectedV6);
+    assert.deepEqual(decodeDescribeGroupsResponse(new Reader(expectedV6), 6).groups[0], group);
+    const v5 = new Writer();
+    encodeDescribeGroupsResponse(v5, 5, { throttleTimeMs: 0, groups: [group] });
+    assert.deepEqual(v5.toBuffer(), hex(`00000000 02 0045 ${tail} 00`));
   });
 });

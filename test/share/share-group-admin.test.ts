@@ -1,6 +1,6 @@
 // Share-group administration over the wire, as Kafka 4.x answers it: ListGroups lists share
-// groups with group type "share" beside classic groups, DescribeGroups knows no share group (it
-// answers Dead, Kafka's answer below DescribeGroups v6), DeleteGroups deletes an empty share group
+// groups with group type "share" beside classic groups, DescribeGroups knows no share group (Dead
+// below v6, GROUP_ID_NOT_FOUND from v6, as Kafka), DeleteGroups deletes an empty share group
 // with its durable state, and AlterShareGroupOffsets / DeleteShareGroupOffsets reset and forget a
 // share group's start offsets only while it has no members, each under Kafka's ACLs.
 // Provides Promise.withResolvers on Node.js 20; must load before @platformatic/kafka.
@@ -179,6 +179,20 @@ test('ListGroups lists share groups with type "share" beside classic groups, by 
         described.groups.map((group) => [group.groupId, group.errorCode, group.groupState]),
         [['workers', 0, 'Dead']],
       );
+      // From v6 (KIP-1043) it says so: GROUP_ID_NOT_FOUND, not a classic group.
+      const v6 = await connection.request<DescribeGroupsResponse>(ApiKey.DescribeGroups, 6, {
+        groups: ['workers', 'nobody', 'classic'],
+        includeAuthorizedOperations: false,
+      });
+      assert.deepEqual(
+        v6.groups.map((group) => [group.groupId, group.errorCode, group.errorMessage]),
+        [
+          ['workers', ErrorCode.GROUP_ID_NOT_FOUND, 'Group workers is not a classic group.'],
+          ['nobody', ErrorCode.GROUP_ID_NOT_FOUND, 'Group nobody not found.'],
+          ['classic', 0, null],
+        ],
+      );
+      assert.equal(v6.groups[2].groupState, 'Empty');
     } finally {
       member.close();
       await admin.disconnect();

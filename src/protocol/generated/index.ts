@@ -347,8 +347,8 @@ export const apiMessages: ReadonlyMap<number, ApiMessage> = new Map<number, ApiM
   [15, {
     apiKey: 15,
     name: 'DescribeGroups',
-    validVersions: { min: 0, max: 5 },
-    codecVersionMax: 5,
+    validVersions: { min: 0, max: 6 },
+    codecVersionMax: 6,
     latestVersionUnstable: false,
     flexibleVersionsMin: 5,
     request: { decode: decodeDescribeGroupsRequest, encode: encodeDescribeGroupsRequest },
