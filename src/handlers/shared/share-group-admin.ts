@@ -1,6 +1,6 @@
-// What the group admin APIs (ListGroups, DeleteGroups) need of KIP-932 share groups, which the
-// classic coordinator does not keep. `src/share/kafka/share-groups.ts` implements it; the port
-// lets handlers/ stay below share/. Absent when share groups are off.
+// What the group admin APIs (ListGroups, DescribeGroups, DeleteGroups) need of KIP-932 share
+// groups, which the classic coordinator does not keep. `src/share/kafka/share-groups.ts`
+// implements it; the port lets handlers/ stay below share/. Absent when share groups are off.
 
 export interface ShareGroupAdmin {
   /** Every share group with its state (Kafka's share-group states: Empty, Stable). */
