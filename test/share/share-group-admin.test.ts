@@ -6,6 +6,8 @@
 // Provides Promise.withResolvers on Node.js 20; must load before @platformatic/kafka.
 import '../helpers/client-platformatic-node20.js';
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 
 import { Admin } from '@platformatic/kafka';
@@ -26,6 +28,7 @@ import {
   PatternType,
   ResourceType,
 } from '../../src/security/index.js';
+import { waitFor } from '../helpers/poll.js';
 import { listenerAddress, startSaslBroker } from '../helpers/sasl.js';
 import { temporaryDirectory } from '../helpers/temporary-directory.js';
 import { createTopic, kafka, produce } from './push-helpers.js';
@@ -522,6 +525,55 @@ test('a delayed record of a window that was reset is never delivered from the ne
     } finally {
       again.close();
     }
+  } finally {
+    connection.close();
+    await broker.stop();
+  }
+});
+
+test('resetting and deleting share-group offsets are audited, one line per topic', async (t) => {
+  const directory = temporaryDirectory(t, 'brook-share-audit-');
+  const auditFile = join(directory, 'audit.log');
+  const broker = await startShareBroker({
+    logDirs: join(directory, 'logs'),
+    settings: { 'audit.log.file': auditFile },
+  });
+  const connection = await KafkaConnection.open(broker.bootstrapServers, { clientId: 'admin' });
+  try {
+    await createTopic(broker, 'orders', 1);
+    const member = await ShareConsumer.join(broker.bootstrapServers, 'workers', 'orders');
+    assert.equal((await member.heartbeat(null, -1)).errorCode, 0);
+    member.close();
+    await alterOffsets(connection, 'workers', [{ topicName: 'orders', partitions: [[0, 0n]] }]);
+    await deleteOffsets(connection, 'workers', ['orders']);
+    await alterOffsets(connection, 'nobody', [{ topicName: 'orders', partitions: [[0, 0n]] }]);
+    const shareLines = () =>
+      (existsSync(auditFile) ? readFileSync(auditFile, 'utf8').split('\n') : [])
+        .filter((line) => line !== '')
+        .map((line) => JSON.parse(line))
+        .filter((line) => String(line.api).endsWith('ShareGroupOffsets'));
+    const lines = await waitFor(
+      () => (shareLines().length >= 3 ? shareLines() : undefined),
+      'three share-group audit lines',
+    );
+    assert.deepEqual(
+      lines.map((line) => [line.api, line.resource, line.outcome, line.details ?? null]),
+      [
+        [
+          'AlterShareGroupOffsets',
+          { type: 'topic', name: 'orders' },
+          'success',
+          { partitions: [0], group: 'workers', reset: true },
+        ],
+        [
+          'DeleteShareGroupOffsets',
+          { type: 'topic', name: 'orders' },
+          'success',
+          { group: 'workers' },
+        ],
+        ['AlterShareGroupOffsets', { type: 'group', name: 'nobody' }, 'failure', null],
+      ],
+    );
   } finally {
     connection.close();
     await broker.stop();
