@@ -88,6 +88,31 @@ describe('push delivery over SSE', () => {
     }
   });
 
+  test('a lock taken before a shorter one still expires after the shorter one was acknowledged', async () => {
+    await createTopic(broker, 'sweep');
+    await client.subscribe('sweep-sse', { topic: 'sweep', ackTimeoutMs: 2000 });
+    await produce(broker, 'sweep', [{ value: 'r0' }, { value: 'r1' }]);
+    // r0 is taken with a 2 s lock by a consumer that goes away. Then the timeout becomes 0.5 s
+    // and another consumer takes r1 and acknowledges it. Locks expire by one sweep per
+    // partition, armed for the earliest lock: the sweep for r1's lock finds nothing expired and
+    // must arm itself again for r0's.
+    const early = client.events('sweep-sse', '?maxInFlight=1');
+    const [r0] = await early.waitForRecords(1);
+    assert.equal(r0.value, 'r0');
+    await early.close();
+    await client.subscribe('sweep-sse', { topic: 'sweep', ackTimeoutMs: 500 });
+    const late = client.events('sweep-sse');
+    try {
+      const [r1] = await late.waitForRecords(1);
+      assert.equal(r1.value, 'r1');
+      assert.equal((await client.acks('sweep-sse', { ack: [r1.id] })).acknowledged, 1);
+      const [, again] = await late.waitForRecords(2, 'r0 after its lock expired');
+      assert.deepEqual([again.value, again.deliveryCount], ['r0', 2]);
+    } finally {
+      await late.close();
+    }
+  });
+
   test('after maxDeliveries the record is in the dead-letter topic with its provenance', async () => {
     await createTopic(broker, 'payments');
     await client.subscribe('payments-sse', {

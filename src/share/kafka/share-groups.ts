@@ -28,7 +28,7 @@ import {
   shareGroupSubscriptionName,
 } from '../share-engine.js';
 import type { TrackedRecord } from '../share-partition.js';
-import { type SettleOutcome, type Subscription, recordId } from '../subscription.js';
+import type { SettleOutcome, Subscription } from '../subscription.js';
 
 export interface ShareGroupsOptions {
   /** The engine; undefined until the broker has started it. */
@@ -623,14 +623,21 @@ export class ShareGroups {
       }
       for (let offset = first; offset <= last; offset += 1) {
         const type = types.length === 1 ? types[0] : types[offset - first];
-        const id = recordId(partitionIndex, offset);
         let outcome: SettleOutcome;
         if (type === AcknowledgeType.gap) continue;
-        else if (type === AcknowledgeType.accept) outcome = subscription.acknowledge(id, memberId);
-        else if (type === AcknowledgeType.release) outcome = subscription.release(id, memberId);
+        else if (type === AcknowledgeType.accept)
+          outcome = subscription.acknowledge(partitionIndex, offset, memberId);
+        else if (type === AcknowledgeType.release)
+          outcome = subscription.release(partitionIndex, offset, memberId);
         else if (type === AcknowledgeType.reject)
-          outcome = subscription.reject(id, memberId, 'rejected by the share consumer');
-        else if (type === AcknowledgeType.renew) outcome = subscription.renew(id, memberId);
+          outcome = subscription.reject(
+            partitionIndex,
+            offset,
+            memberId,
+            'rejected by the share consumer',
+          );
+        else if (type === AcknowledgeType.renew)
+          outcome = subscription.renew(partitionIndex, offset, memberId);
         else {
           fail(ErrorCode.INVALID_REQUEST, `acknowledge type ${type} is not known`);
           continue;
