@@ -112,6 +112,8 @@ import { ShareGroups } from './share/kafka/share-groups.js';
 import { createShareAcknowledgeHandler } from './share/kafka/share-acknowledge.js';
 import { createShareFetchHandler } from './share/kafka/share-fetch.js';
 import { createDescribeShareGroupOffsetsHandler } from './share/kafka/describe-share-group-offsets.js';
+import { createAlterShareGroupOffsetsHandler } from './share/kafka/alter-share-group-offsets.js';
+import { createDeleteShareGroupOffsetsHandler } from './share/kafka/delete-share-group-offsets.js';
 import { createShareGroupDescribeHandler } from './share/kafka/share-group-describe.js';
 import { createShareGroupHeartbeatHandler } from './share/kafka/share-group-heartbeat.js';
 import { consoleApi } from './http/console-api.js';
@@ -604,6 +606,18 @@ async function assemble(
         replicas.topic(topic)?.metadata.configs['min.insync.replicas'] ?? config.minInsyncReplicas,
       );
     const registry = new HandlerRegistry();
+    // KIP-932 share groups, the engine's Kafka door: listed in ApiVersions only when enabled;
+    // ListGroups and DeleteGroups see its groups too.
+    const shareGroups =
+      shareStateTopic === null || !config.groupShareEnable
+        ? null
+        : new ShareGroups({
+            engine: () => shareEngine,
+            replicas,
+            sessionTimeoutMs: config.groupShareSessionTimeoutMs,
+            heartbeatIntervalMs: config.groupShareHeartbeatIntervalMs,
+            lockDurationMs: config.shareRecordLockDurationMs,
+          });
     registry
       .register(
         createProduceHandler({
@@ -658,9 +672,9 @@ async function assemble(
       .register(createLeaveGroupHandler(coordinator))
       .register(createOffsetCommitHandler(coordinator))
       .register(createOffsetFetchHandler(coordinator))
-      .register(createDescribeGroupsHandler(coordinator))
-      .register(createListGroupsHandler(coordinator))
-      .register(createDeleteGroupsHandler(coordinator))
+      .register(createDescribeGroupsHandler(coordinator, shareGroups))
+      .register(createListGroupsHandler(coordinator, shareGroups))
+      .register(createDeleteGroupsHandler(coordinator, shareGroups))
       .register(createOffsetDeleteHandler(coordinator))
       .register(
         createCreateTopicsHandler({
@@ -900,24 +914,15 @@ async function assemble(
       .register(createDescribeAclsHandler(aclStore))
       .register(createCreateAclsHandler(aclStore))
       .register(createDeleteAclsHandler(aclStore));
-    // KIP-932 share groups, the engine's Kafka door: listed in ApiVersions only when enabled.
-    const shareGroups =
-      shareStateTopic === null || !config.groupShareEnable
-        ? null
-        : new ShareGroups({
-            engine: () => shareEngine,
-            replicas,
-            sessionTimeoutMs: config.groupShareSessionTimeoutMs,
-            heartbeatIntervalMs: config.groupShareHeartbeatIntervalMs,
-            lockDurationMs: config.shareRecordLockDurationMs,
-          });
     if (shareGroups !== null) {
       registry
         .register(createShareGroupHeartbeatHandler(shareGroups))
         .register(createShareGroupDescribeHandler(shareGroups, replicas))
         .register(createShareFetchHandler(shareGroups, config.nodeId))
         .register(createShareAcknowledgeHandler(shareGroups, config.nodeId))
-        .register(createDescribeShareGroupOffsetsHandler(shareGroups, replicas));
+        .register(createDescribeShareGroupOffsetsHandler(shareGroups, replicas))
+        .register(createAlterShareGroupOffsetsHandler(shareGroups))
+        .register(createDeleteShareGroupOffsetsHandler(shareGroups));
     }
     registry.register(createApiVersionsHandler(registry));
     const authorizer =
