@@ -145,6 +145,31 @@ export class Subscription {
     sharePartition.fill();
   }
 
+  /**
+   * Starts partition `index` over at `startOffset` (AlterShareGroupOffsets): its window and the
+   * records read ahead are dropped, and reading starts again there; the counters stay. Refused
+   * ('held') while a consumer holds one of its records. Records of the old window still waiting
+   * on a timer or a dead-letter append are not in the new one, so what those continuations do
+   * reaches nothing.
+   */
+  resetPartition(index: number, startOffset: number): 'ok' | 'unknown-partition' | 'held' {
+    const current = this.partitions.get(index);
+    if (current === undefined) return 'unknown-partition';
+    for (const consumer of this.consumers.values())
+      for (const record of consumer.held) if (record.partition === index) return 'held';
+    current.close();
+    const { acknowledged, deadLettered, expired } = current.snapshot();
+    this.addPartition(current.source, {
+      startOffset,
+      records: [],
+      acknowledged,
+      deadLettered,
+      expired,
+    });
+    this.markDirty();
+    return 'ok';
+  }
+
   /** The share-partition start offset: every record of `index` below it is done. */
   startOffsetOf(index: number): number | undefined {
     return this.partitions.get(index)?.startOffset;
@@ -383,7 +408,14 @@ export class Subscription {
   private onTimer(partitionIndex: number, offset: number, generation: number): void {
     const partition = this.partitions.get(partitionIndex);
     const record = partition?.record(offset);
-    if (record !== undefined) partition?.onTimer(record, generation);
+    if (record === undefined) return;
+    // An expired record whose dead-letter append failed is never offered again: only the append
+    // is tried again (sendToDeadLetter scheduled this timer).
+    if (record.state === 'dead-lettering') {
+      if (record.generation === generation) this.sendToDeadLetter(record, 'expired', 'expired');
+      return;
+    }
+    partition?.onTimer(record, generation);
   }
 
   private sweepLocks(partitionIndex: number, dueMs: number): void {

@@ -6,7 +6,16 @@ import { after, before, describe, test } from 'node:test';
 
 import type { Broker } from '../../src/broker.js';
 import { waitFor } from '../helpers/poll.js';
-import { PushClient, createTopic, produce, readTopic, startPushBroker } from './push-helpers.js';
+import type { ConfigResourceTypes } from 'kafkajs';
+import type { LoggerLike } from '../../src/util/logger.js';
+import {
+  PushClient,
+  createTopic,
+  kafka,
+  produce,
+  readTopic,
+  startPushBroker,
+} from './push-helpers.js';
 
 describe('push delivery over SSE', () => {
   let broker: Broker;
@@ -290,4 +299,73 @@ describe('push delivery over SSE', () => {
       await stream.close();
     }
   });
+});
+
+/** kafkajs's ConfigResourceTypes.TOPIC (its enum is a type only in ESM). */
+const topicResourceType = 2 as unknown as ConfigResourceTypes;
+
+test('an expired record whose dead-letter append fails is dead-lettered once the topic takes it', async () => {
+  const warnings: string[] = [];
+  const logger: LoggerLike = {
+    info: () => undefined,
+    warn: (message) => warnings.push(message),
+    error: (message) => warnings.push(message),
+  };
+  logger.child = () => logger;
+  const broker = await startPushBroker({ logger });
+  try {
+    const client = new PushClient(broker);
+    await createTopic(broker, 'ttl-retry');
+    // The dead-letter topic refuses the record at first: its records may be 100 bytes at most.
+    const admin = kafka(broker).admin();
+    await admin.connect();
+    await admin.createTopics({
+      topics: [
+        {
+          topic: 'ttl-retry.dlq',
+          numPartitions: 1,
+          configEntries: [{ name: 'max.message.bytes', value: '100' }],
+        },
+      ],
+      waitForLeaders: true,
+    });
+    await client.subscribe('ttl-retry', { topic: 'ttl-retry', deadLetterExpired: true });
+    await produce(broker, 'ttl-retry', [
+      {
+        value: 'stale '.repeat(40),
+        headers: { 'ttl.ms': '1' },
+      },
+    ]);
+    const stream = client.events('ttl-retry');
+    try {
+      await waitFor(
+        () => warnings.some((message) => message.includes('dead-letter append failed')),
+        'the first dead-letter append to fail',
+      );
+      assert.equal((await client.stats('ttl-retry')).expired, 0);
+      await admin.alterConfigs({
+        validateOnly: false,
+        resources: [
+          {
+            type: topicResourceType,
+            name: 'ttl-retry.dlq',
+            configEntries: [{ name: 'max.message.bytes', value: '1048576' }],
+          },
+        ],
+      });
+      await waitFor(
+        async () => (await client.stats('ttl-retry')).expired === 1,
+        'the expired record dead-lettered on a later attempt',
+      );
+      const [dead] = await readTopic(broker, 'ttl-retry.dlq', 1);
+      assert.equal(dead.value, 'stale '.repeat(40));
+      assert.equal(dead.headers['dlq.reason'], 'expired');
+      assert.equal(stream.records.length, 0, 'an expired record is never delivered');
+    } finally {
+      await stream.close();
+      await admin.disconnect();
+    }
+  } finally {
+    await broker.stop();
+  }
 });
