@@ -133,17 +133,21 @@ export class ClusterMember {
     registry.on('lost', (reason) =>
       this.options.onWarning?.(`broker registration lost (${reason}); registering again`),
     );
-    this.view.useFence(() => registry.fenced);
-    registry.on('fenced', (reason) => {
-      this.view.setFenced(true);
-      this.options.onWarning?.(
-        `etcd session may be over (${reason}); leading and coordinating nothing until it is back`,
-      );
-    });
-    registry.on('unfenced', () => {
-      this.view.setFenced(false);
-      this.options.onWarning?.('etcd session back and the view caught up; leading as etcd says');
-    });
+    // broker.session.fence.enable: off, a broker cut off from etcd goes on leading (as through an
+    // etcd outage) and acks=all stays safe by the ISR; on, it fences itself.
+    if (this.settings.brokerSessionFenceEnable) {
+      this.view.useFence(() => registry.fenced);
+      registry.on('fenced', (reason) => {
+        this.view.setFenced(true);
+        this.options.onWarning?.(
+          `etcd session may be over (${reason}); leading and coordinating nothing until it is back`,
+        );
+      });
+      registry.on('unfenced', () => {
+        this.view.setFenced(false);
+        this.options.onWarning?.('etcd session back and the view caught up; leading as etcd says');
+      });
+    }
     this.registration = { registry, controller };
     await controller.campaign();
   }

@@ -11,6 +11,8 @@ export interface ClusterSettings {
   readonly brokerRack: string | null;
   /** The TTL of the broker's etcd lease, which etcd counts in whole seconds (rounded up). */
   readonly brokerSessionTimeoutMs: number;
+  /** broker.session.fence.enable: fence this broker while its lease may be over (session-fenced-view.ts). */
+  readonly brokerSessionFenceEnable: boolean;
   readonly defaultReplicationFactor: number;
   readonly minInsyncReplicas: number;
   readonly replicaLagTimeMaxMs: number;
@@ -39,6 +41,7 @@ export function clusterSettings(config: BrokerConfig): ClusterSettings | null {
     brokerId: config.nodeId,
     brokerRack: brokerSetting(config, 'broker.rack') as string | null,
     brokerSessionTimeoutMs: brokerSetting(config, 'broker.session.timeout.ms') as number,
+    brokerSessionFenceEnable: brokerSetting(config, 'broker.session.fence.enable') as boolean,
     defaultReplicationFactor: config.defaultReplicationFactor,
     minInsyncReplicas: config.minInsyncReplicas,
     replicaLagTimeMaxMs: config.replicaLagTimeMaxMs,

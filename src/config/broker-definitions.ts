@@ -522,6 +522,14 @@ const definitions = [
     dynamic: false,
   },
   {
+    name: 'broker.session.fence.enable',
+    type: 'boolean',
+    defaultValue: false,
+    documentation:
+      'Cluster mode: a broker whose etcd lease may have expired (keep-alives unanswered for about broker.session.timeout.ms) leads and coordinates nothing until its session is back, so a broker cut off from etcd alone stops acknowledging acks=1 writes its successor will not have. The price: while etcd itself is down that long, every broker stops, so it is off by default (current leaders keep serving through an etcd outage).',
+    dynamic: false,
+  },
+  {
     name: 'broker.rack',
     type: 'string',
     defaultValue: null,

@@ -45,6 +45,7 @@ before(async () => {
     brokers: 3,
     settings: {
       'broker.session.timeout.ms': SESSION_TIMEOUT_MS,
+      'broker.session.fence.enable': true,
       'auto.create.topics.enable': false,
     },
     brokerSettings: links.brokerSettings,

@@ -14,7 +14,10 @@ test('a lease that outlives a short etcd outage is kept: fenced while etcd is aw
   const prefix = uniquePrefix();
   // A 4 s session: fenced after about 3.6 s without a keep-alive, given up by etcd3 only at 8 s.
   const member = await ClusterMember.join(
-    memberSettings(ownEtcd, prefix, 1, { 'broker.session.timeout.ms': 4000 }),
+    memberSettings(ownEtcd, prefix, 1, {
+      'broker.session.timeout.ms': 4000,
+      'broker.session.fence.enable': true,
+    }),
     { host: '127.0.0.1', port: 9001, connectTimeoutMs: 10_000 },
   );
   try {
@@ -30,6 +33,27 @@ test('a lease that outlives a short etcd outage is kept: fenced while etcd is aw
     // etcd renews every lease when it comes back, so the registration never went away.
     assert.deepEqual(events, ['fenced', 'unfenced']);
     assert.equal(member.registry.currentLease, leaseBefore);
+  } finally {
+    await member.leave();
+    await ownEtcd.stop();
+  }
+});
+
+test('with broker.session.fence.enable off (the default) an etcd outage fences nothing: current leaders keep serving', async () => {
+  const ownEtcd = await EtcdProcess.start();
+  const prefix = uniquePrefix();
+  const member = await ClusterMember.join(
+    memberSettings(ownEtcd, prefix, 1, { 'broker.session.timeout.ms': 4000 }),
+    { host: '127.0.0.1', port: 9001, connectTimeoutMs: 10_000 },
+  );
+  try {
+    await ownEtcd.kill();
+    // The registry sees its session may be over; the view the broker leads by ignores it.
+    await waitFor(() => member.registry.fenced, 'the session deadline to pass', {
+      timeoutMs: 10_000,
+    });
+    assert.equal(member.view.isFenced, false);
+    await ownEtcd.restart();
   } finally {
     await member.leave();
     await ownEtcd.stop();
