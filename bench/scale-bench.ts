@@ -9,14 +9,18 @@
 //     partition), and start after SIGKILL (the same, after a kill -9 at rest).
 //
 //   node --import tsx bench/scale-bench.ts [--topics N] [--partitions N] [--batch N]
-//                                          [--cpu-prof DIRECTORY]
+//                                          [--cpu-prof DIRECTORY] [--log-dir DIRECTORY]
+//                                          [--starts N]
 //
 // --cpu-prof runs the broker under `node --cpu-prof` and leaves one profile per broker life in
 // DIRECTORY (creation, clean start, start after SIGKILL).
+// --log-dir keeps the log directory there (created by the first run, reused by the next ones,
+// which skip the creation), so clean starts can be compared without creating the topics again.
+// --starts times that many clean starts in a row (each stopped cleanly before the next).
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -31,6 +35,8 @@ const topicCount = Number(argument('--topics', '1000'));
 const partitionsPerTopic = Number(argument('--partitions', '10'));
 const topicsPerRequest = Number(argument('--batch', '100'));
 const cpuProfileDirectory = argument('--cpu-prof', '');
+const keptLogDir = argument('--log-dir', '');
+const cleanStarts = Number(argument('--starts', '1'));
 const partitionCount = topicCount * partitionsPerTopic;
 const repositoryRoot = new URL('..', import.meta.url).pathname;
 const mebibyte = 1024 * 1024;
@@ -143,8 +149,31 @@ async function startToMetadata(logDir: string): Promise<{ broker: BrokerChild; m
   return { broker, ms: performance.now() - started };
 }
 
+/** Creates the topics through CreateTopics; leaves the broker running, and at rest. */
+async function createTopics(broker: BrokerChild, fsyncsPerSecond: number): Promise<void> {
+  const admin = kafka(broker.bootstrapServers).admin();
+  await admin.connect();
+  const createStarted = performance.now();
+  for (let first = 0; first < topicCount; first += topicsPerRequest) {
+    const topics = [];
+    for (let index = first; index < Math.min(first + topicsPerRequest, topicCount); index++)
+      topics.push({ topic: `scale-${index}`, numPartitions: partitionsPerTopic });
+    await admin.createTopics({ topics, waitForLeaders: false, timeout: 600_000 });
+  }
+  await waitForMetadata(broker.bootstrapServers, performance.now() + 600_000);
+  const createMs = performance.now() - createStarted;
+  await admin.disconnect();
+  const partitionsPerSecond = partitionCount / (createMs / 1000);
+  console.log(
+    `creation: ${(createMs / 1000).toFixed(1)} s, ${Math.round(partitionsPerSecond)} partitions/s (${(partitionsPerSecond / fsyncsPerSecond).toFixed(2)} partitions per fsync of this disk)`,
+  );
+}
+
 async function main(): Promise<void> {
-  const logDir = await mkdtemp(join(tmpdir(), 'brook-scale-bench-'));
+  const reused = keptLogDir !== '' && existsSync(join(keptLogDir, 'scale-0-0'));
+  const logDir =
+    keptLogDir === '' ? await mkdtemp(join(tmpdir(), 'brook-scale-bench-')) : keptLogDir;
+  await mkdir(logDir, { recursive: true });
   let broker: BrokerChild | undefined;
   try {
     console.log('# machine limits (same run, same disk)');
@@ -157,46 +186,43 @@ async function main(): Promise<void> {
       `\n# ${topicCount} topics × ${partitionsPerTopic} partitions = ${partitionCount} partitions, ${topicsPerRequest} topics per CreateTopics`,
     );
 
-    broker = await startBroker(logDir);
-    const admin = kafka(broker.bootstrapServers).admin();
-    await admin.connect();
-    const createStarted = performance.now();
-    for (let first = 0; first < topicCount; first += topicsPerRequest) {
-      const topics = [];
-      for (let index = first; index < Math.min(first + topicsPerRequest, topicCount); index++)
-        topics.push({ topic: `scale-${index}`, numPartitions: partitionsPerTopic });
-      await admin.createTopics({ topics, waitForLeaders: false, timeout: 600_000 });
+    if (reused) {
+      console.log(`reusing ${logDir}: creation skipped`);
+    } else {
+      broker = await startBroker(logDir);
+      await createTopics(broker, fsync.syncsPerSecond);
+      // At rest: let the creation's garbage and background work settle first.
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      const pid = broker.child.pid!;
+      console.log(
+        `at rest: RSS ${Math.round(residentBytes(pid) / mebibyte)} MiB, ${openFileDescriptors(pid)} open fds (limit ${openFileLimit()})`,
+      );
+      console.log(
+        `clean stop (SIGTERM → exit): ${((await stopClean(broker)) / 1000).toFixed(1)} s`,
+      );
+      broker = undefined;
     }
-    await waitForMetadata(broker.bootstrapServers, performance.now() + 600_000);
-    const createMs = performance.now() - createStarted;
-    await admin.disconnect();
-    const partitionsPerSecond = partitionCount / (createMs / 1000);
-    console.log(
-      `creation: ${(createMs / 1000).toFixed(1)} s, ${Math.round(partitionsPerSecond)} partitions/s (${(partitionsPerSecond / fsync.syncsPerSecond).toFixed(2)} partitions per fsync of this disk)`,
-    );
 
-    // At rest: let the creation's garbage and background work settle first.
-    await new Promise((resolve) => setTimeout(resolve, 3000));
-    const pid = broker.child.pid!;
-    console.log(
-      `at rest: RSS ${Math.round(residentBytes(pid) / mebibyte)} MiB, ${openFileDescriptors(pid)} open fds (limit ${openFileLimit()})`,
-    );
-
-    console.log(`clean stop (SIGTERM → exit): ${((await stopClean(broker)) / 1000).toFixed(1)} s`);
-    broker = undefined;
-
-    const clean = await startToMetadata(logDir);
-    broker = clean.broker;
-    console.log(
-      `clean start (spawn → Metadata lists every partition): ${(clean.ms / 1000).toFixed(1)} s`,
-    );
+    for (let start = 1; start <= cleanStarts; start++) {
+      if (broker !== undefined) {
+        console.log(
+          `clean stop (SIGTERM → exit): ${((await stopClean(broker)) / 1000).toFixed(1)} s`,
+        );
+        broker = undefined;
+      }
+      const clean = await startToMetadata(logDir);
+      broker = clean.broker;
+      console.log(
+        `clean start (spawn → Metadata lists every partition): ${(clean.ms / 1000).toFixed(1)} s`,
+      );
+    }
     await new Promise((resolve) => setTimeout(resolve, 3000));
     console.log(
-      `after a clean start, at rest: RSS ${Math.round(residentBytes(broker.child.pid!) / mebibyte)} MiB, ${openFileDescriptors(broker.child.pid!)} open fds`,
+      `after a clean start, at rest: RSS ${Math.round(residentBytes(broker!.child.pid!) / mebibyte)} MiB, ${openFileDescriptors(broker!.child.pid!)} open fds`,
     );
 
-    broker.child.kill('SIGKILL');
-    await broker.exited;
+    broker!.child.kill('SIGKILL');
+    await broker!.exited;
     broker = undefined;
     const recovered = await startToMetadata(logDir);
     broker = recovered.broker;
@@ -210,7 +236,7 @@ async function main(): Promise<void> {
       broker.child.kill('SIGKILL');
       await broker.exited;
     }
-    await rm(logDir, { recursive: true, force: true });
+    if (keptLogDir === '') await rm(logDir, { recursive: true, force: true });
   }
 }
 
