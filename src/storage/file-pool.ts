@@ -12,7 +12,9 @@
 //   - a file whose name was unlinked or whose directory was removed while its owner still holds
 //     it (a segment deleted while a fetch reads it): its descriptor is the only way left to it.
 // The bound can therefore be passed briefly (many files busy or dirty at once); at rest, with
-// every write fsynced, it holds.
+// every write fsynced, it holds. A file opened `deferred` (a log's segment files at start) gets
+// its first descriptor the same way, at its first operation: a clean start of ten thousand idle
+// logs opens and closes no descriptor for them.
 //
 // Renames through the pool update the path a file reopens by, so segment swaps and `.deleted`
 // renames keep working. Paths changed behind the pool's back (not through its `rename`) would
@@ -40,7 +42,8 @@ class PooledFile implements LogFile {
   constructor(
     private readonly pool: FilePool,
     readonly path: string,
-    handle: LogFile,
+    /** Null for a file opened `deferred`: it gets a descriptor at its first operation. */
+    handle: LogFile | null,
     /** Unsynced writes may be lost (FileIo.open's bestEffort): closable while dirty. */
     private readonly bestEffort: boolean,
   ) {
@@ -170,6 +173,13 @@ class FilePool {
     return file;
   }
 
+  /** A file that exists but gets no descriptor until its first operation (FileIo's `deferred`). */
+  adoptDeferred(path: string, bestEffort: boolean): PooledFile {
+    const file = new PooledFile(this, path, null, bestEffort);
+    this.index(file);
+    return file;
+  }
+
   async reopen(file: PooledFile): Promise<void> {
     file.handle = await this.inner.open(file.currentPath, { create: false });
     this.open.set(file, true);
@@ -235,9 +245,11 @@ export function pooledFileIo(
   const pool = new FilePool(inner, openFilesMax);
   return {
     async open(path, options) {
+      if (options.deferred === true) return pool.adoptDeferred(path, options.bestEffort === true);
       return pool.adopt(path, await inner.open(path, options), options.bestEffort === true);
     },
     readFile: (path) => inner.readFile(path),
+    fileSize: (path) => inner.fileSize(path),
     writeFileAtomic: (path, data) => inner.writeFileAtomic(path, data),
     createExclusive: (path, data) => inner.createExclusive(path, data),
     readdir: (directory) => inner.readdir(directory),

@@ -84,11 +84,13 @@ export async function recoverLog(options: RecoveryOptions): Promise<RecoveredLog
   const pause = backgroundPacer();
   for (let index = 0; index < baseOffsets.length; index++) {
     const baseOffset = baseOffsets[index];
-    const logFile = await io.open(`${directory}/${segmentFileName(baseOffset, '.log')}`, {
-      create: false,
-    });
+    // Listed, so it exists: the pool gives it a descriptor at its first read or write, and an idle
+    // log's segments hold none (its length needs none either).
+    const logPath = `${directory}/${segmentFileName(baseOffset, '.log')}`;
+    const logFile = await io.open(logPath, { create: false, deferred: true });
     const segment = new Segment(directory, baseOffset, logFile);
-    const fileBytes = await logFile.size();
+    // Gone since the listing: the file's own error (opening it) says so.
+    const fileBytes = (await io.fileSize(logPath)) ?? (await logFile.size());
     const isLast = index === baseOffsets.length - 1;
     let corruptionFound = false;
     let indexesLoaded =
@@ -167,7 +169,8 @@ export async function recoverLog(options: RecoveryOptions): Promise<RecoveredLog
     // After a clean close it already is: the close synced every file before the marker was
     // written, and at ten thousand partitions this fsync was half of a clean start's.
     if (!openedCleanly) await segments.active.logFile.datasync();
-    await segments.active.appendTimes.openForAppend(io, { empty: false });
+    // `load` left the file in place (read or rewritten): no descriptor until the first append.
+    await segments.active.appendTimes.openForAppend(io, { empty: false, deferred: true });
   }
   const logEndOffset = segments.active.nextOffset;
   const logStartOffset = Math.min(
