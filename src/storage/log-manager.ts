@@ -208,14 +208,23 @@ export class LogManager {
       const topicPartition = parseLogDirectoryName(name);
       if (topicPartition) found.push({ name, ...topicPartition });
     }
+    // One topic's partitions share its config: worked out once per topic, not once per log.
+    const configs = new Map<string, LogConfig>();
     const opened = await mapBounded(found, LOG_OPEN_CONCURRENCY, async (entry) => {
-      const log = await this.openLog(entry.topic, entry.partition, {
-        recoveryPoint: recoveryPoints.get(entry.name),
-        logStartOffset: logStartOffsets.get(entry.name),
-        cleanerCheckpoint: cleanerOffsets.get(entry.name),
-        tombstoneHorizonMs: tombstoneHorizons.get(entry.name),
-        sharedCleanShutdown,
-      });
+      let config = configs.get(entry.topic);
+      if (config === undefined) configs.set(entry.topic, (config = this.configFor(entry.topic)));
+      const log = await this.openLog(
+        entry.topic,
+        entry.partition,
+        {
+          recoveryPoint: recoveryPoints.get(entry.name),
+          logStartOffset: logStartOffsets.get(entry.name),
+          cleanerCheckpoint: cleanerOffsets.get(entry.name),
+          tombstoneHorizonMs: tombstoneHorizons.get(entry.name),
+          sharedCleanShutdown,
+        },
+        config,
+      );
       await yieldToEventLoop();
       return log;
     });
