@@ -22,10 +22,9 @@ export interface FileIo {
    * Opens for reading and writing, creating the file when `create` is set. `bestEffort` marks a
    * file whose unsynced writes may be lost at no cost but precision (the append-time index): the
    * descriptor pool (file-pool.ts) may then close it between a write and a datasync.
-   * `deferred` says the file exists (its directory was just listed) and may go unused for a
-   * long time (a log opened at start): the pool then opens it at its first operation, so ten
-   * thousand idle logs open no descriptor at all; an open error shows at that operation.
-   * `nodeFileIo` opens at once.
+   * `deferred` says the file may go unused for a long time (a log opened at start): the pool
+   * then opens it (creating it with `create`) at its first operation, so ten thousand idle logs
+   * hold no descriptor at all; an open error shows at that operation. `nodeFileIo` opens at once.
    */
   open(
     path: string,

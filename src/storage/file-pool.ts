@@ -37,6 +37,8 @@ class PooledFile implements LogFile {
   private syncedGeneration = 0;
   /** Unlinked (or its directory removed) while held: its descriptor must stay. */
   pinned = false;
+  /** Opened `deferred` with `create`: its first descriptor creates it if it is missing. */
+  createOnFirstOpen = false;
   private closed = false;
 
   constructor(
@@ -174,14 +176,17 @@ class FilePool {
   }
 
   /** A file that exists but gets no descriptor until its first operation (FileIo's `deferred`). */
-  adoptDeferred(path: string, bestEffort: boolean): PooledFile {
-    const file = new PooledFile(this, path, null, bestEffort);
+  adoptDeferred(path: string, options: { create: boolean; bestEffort: boolean }): PooledFile {
+    const file = new PooledFile(this, path, null, options.bestEffort);
+    file.createOnFirstOpen = options.create;
     this.index(file);
     return file;
   }
 
   async reopen(file: PooledFile): Promise<void> {
-    file.handle = await this.inner.open(file.currentPath, { create: false });
+    // Later reopens never create: a file that vanished since must fail, not come back empty.
+    file.handle = await this.inner.open(file.currentPath, { create: file.createOnFirstOpen });
+    file.createOnFirstOpen = false;
     this.open.set(file, true);
     this.trim();
   }
@@ -245,7 +250,11 @@ export function pooledFileIo(
   const pool = new FilePool(inner, openFilesMax);
   return {
     async open(path, options) {
-      if (options.deferred === true) return pool.adoptDeferred(path, options.bestEffort === true);
+      if (options.deferred === true)
+        return pool.adoptDeferred(path, {
+          create: options.create,
+          bestEffort: options.bestEffort === true,
+        });
       return pool.adopt(path, await inner.open(path, options), options.bestEffort === true);
     },
     readFile: (path) => inner.readFile(path),

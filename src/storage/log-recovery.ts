@@ -26,6 +26,12 @@ export interface RecoveryOptions {
    * version's, or a log opened on its own) is still honoured and durably removed.
    */
   sharedCleanShutdown?: boolean;
+  /**
+   * From the owner's clean-shutdown marker: the log closed as one empty segment at this base
+   * offset, with no append times and no leader epochs. It opens from that alone, reading nothing
+   * in its directory (most logs of a broker with thousands of partitions are idle).
+   */
+  closedEmptyAt?: number;
 }
 
 /** A directory as recovery leaves it: whole batches only, all of them durable. */
@@ -44,6 +50,8 @@ export interface RecoveredLog {
 }
 
 export async function recoverLog(options: RecoveryOptions): Promise<RecoveredLog> {
+  if (options.sharedCleanShutdown === true && options.closedEmptyAt !== undefined)
+    return openClosedEmpty(options, options.closedEmptyAt);
   const { io, directory, config } = options;
   // Batches whose append time a crash lost count as appended now: kept longer, never less.
   const recoveryTimeMs = options.clock();
@@ -193,6 +201,40 @@ export async function recoverLog(options: RecoveryOptions): Promise<RecoveredLog
     recoveryScannedBytes,
     truncatedBytes,
     deletedSegments,
+  };
+}
+
+/**
+ * A log the clean-shutdown marker says closed empty: the state recovery would rebuild is known,
+ * so nothing is listed or read, and its two files (`.log`, `.appendtime`) get a descriptor at the
+ * first append. What the marker vouches for was true when it was written; nothing has written
+ * to the directory since (it is locked, and the marker is removed before any log opens).
+ */
+async function openClosedEmpty(
+  options: RecoveryOptions,
+  baseOffset: number,
+): Promise<RecoveredLog> {
+  const { io, directory } = options;
+  const segments = new LogSegments(directory, io, options.clock);
+  const logFile = await io.open(`${directory}/${segmentFileName(baseOffset, '.log')}`, {
+    create: false,
+    deferred: true,
+  });
+  const segment = new Segment(directory, baseOffset, logFile);
+  segment.markIndexesPersistedEmpty();
+  segment.rollStartMs = options.clock();
+  await segment.appendTimes.openForAppend(io, { empty: false, deferred: true });
+  segments.push(segment);
+  const leaderEpochCache = await LeaderEpochCache.load(io, directory, { exists: false });
+  return {
+    segments,
+    leaderEpochCache,
+    logStartOffset: baseOffset,
+    logEndOffset: baseOffset,
+    openedCleanly: true,
+    recoveryScannedBytes: 0,
+    truncatedBytes: 0,
+    deletedSegments: 0,
   };
 }
 
