@@ -6,7 +6,9 @@
 //     durable, so the fsync rate bounds it);
 //   - the broker's resident memory and open file descriptors at rest, after creation;
 //   - clean stop (SIGTERM → exit), clean start (spawn → a Metadata answer listing every
-//     partition), and start after SIGKILL (the same, after a kill -9 at rest).
+//     partition), and start after SIGKILL (the same, after a kill -9 at rest), each start with
+//     the CPU time the broker process used until then (all threads), which machine load does
+//     not inflate as it does the elapsed time.
 //
 //   node --import tsx bench/scale-bench.ts [--topics N] [--partitions N] [--batch N]
 //                                          [--cpu-prof DIRECTORY] [--log-dir DIRECTORY]
@@ -123,6 +125,14 @@ function residentBytes(pid: number): number {
   return match ? Number(match[1]) * 1024 : Number.NaN;
 }
 
+/** CPU time the process used so far, all threads, user and system (seconds): load-independent. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  // utime and stime, fields 14 and 15 of the line (11 and 12 after the command), in clock ticks.
+  const ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
+  return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+}
+
 function openFileDescriptors(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
 }
@@ -142,11 +152,14 @@ async function stopClean(broker: BrokerChild): Promise<number> {
   return performance.now() - started;
 }
 
-async function startToMetadata(logDir: string): Promise<{ broker: BrokerChild; ms: number }> {
+async function startToMetadata(
+  logDir: string,
+): Promise<{ broker: BrokerChild; ms: number; cpuSeconds: number }> {
   const started = performance.now();
   const broker = await startBroker(logDir);
   await waitForMetadata(broker.bootstrapServers, started + 600_000);
-  return { broker, ms: performance.now() - started };
+  const ms = performance.now() - started;
+  return { broker, ms, cpuSeconds: cpuSeconds(broker.child.pid!) };
 }
 
 /** Creates the topics through CreateTopics; leaves the broker running, and at rest. */
@@ -213,7 +226,7 @@ async function main(): Promise<void> {
       const clean = await startToMetadata(logDir);
       broker = clean.broker;
       console.log(
-        `clean start (spawn → Metadata lists every partition): ${(clean.ms / 1000).toFixed(1)} s`,
+        `clean start (spawn → Metadata lists every partition): ${(clean.ms / 1000).toFixed(1)} s (broker CPU ${clean.cpuSeconds.toFixed(1)} s)`,
       );
     }
     await new Promise((resolve) => setTimeout(resolve, 3000));
@@ -227,7 +240,7 @@ async function main(): Promise<void> {
     const recovered = await startToMetadata(logDir);
     broker = recovered.broker;
     console.log(
-      `start after SIGKILL (spawn → Metadata lists every partition): ${(recovered.ms / 1000).toFixed(1)} s`,
+      `start after SIGKILL (spawn → Metadata lists every partition): ${(recovered.ms / 1000).toFixed(1)} s (broker CPU ${recovered.cpuSeconds.toFixed(1)} s)`,
     );
     await stopClean(broker);
     broker = undefined;
