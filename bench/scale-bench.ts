@@ -12,13 +12,16 @@
 //
 //   node --import tsx bench/scale-bench.ts [--topics N] [--partitions N] [--batch N]
 //                                          [--cpu-prof DIRECTORY] [--log-dir DIRECTORY]
-//                                          [--starts N]
+//                                          [--starts N] [--built]
 //
 // --cpu-prof runs the broker under `node --cpu-prof` and leaves one profile per broker life in
 // DIRECTORY (creation, clean start, start after SIGKILL).
 // --log-dir keeps the log directory there (created by the first run, reused by the next ones,
 // which skip the creation), so clean starts can be compared without creating the topics again.
 // --starts times that many clean starts in a row (each stopped cleanly before the next).
+// --built runs the compiled CLI (dist/cli/main.js, as `npm start` and an installed `brook` do;
+// build it first with `npm run build`) instead of the sources through tsx, whose loader and
+// helpers add to every start.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -39,6 +42,7 @@ const topicsPerRequest = Number(argument('--batch', '100'));
 const cpuProfileDirectory = argument('--cpu-prof', '');
 const keptLogDir = argument('--log-dir', '');
 const cleanStarts = Number(argument('--starts', '1'));
+const built = process.argv.includes('--built');
 const partitionCount = topicCount * partitionsPerTopic;
 const repositoryRoot = new URL('..', import.meta.url).pathname;
 const mebibyte = 1024 * 1024;
@@ -55,10 +59,11 @@ async function startBroker(logDir: string): Promise<BrokerChild> {
   const child = spawn(
     process.execPath,
     [
-      '--import',
-      'tsx',
+      ...(built ? [] : ['--import', 'tsx']),
       ...nodeArgs,
-      join(repositoryRoot, 'src', 'cli', 'main.ts'),
+      built
+        ? join(repositoryRoot, 'dist', 'cli', 'main.js')
+        : join(repositoryRoot, 'src', 'cli', 'main.ts'),
       'start',
       '--log-dirs',
       logDir,
