@@ -211,7 +211,9 @@ export class PartitionLog extends EventEmitter implements Log {
       cleanerCheckpoint: Math.min(options.cleanerCheckpoint ?? 0, recovered.logEndOffset),
       tombstoneHorizonMs: options.tombstoneHorizonMs,
     });
-    this.retention.armExpiryTimer(0);
+    // An empty log has nothing to expire until its first append arms the timer: ten thousand
+    // idle logs set no timer at start.
+    if (this.segments.sizeInBytes > 0) this.retention.armExpiryTimer(0);
   }
 
   get logStartOffset(): number {
