@@ -24,6 +24,9 @@ import { listenerSetting } from './config/listener-settings.js';
 import { parseTopicConfigs, topicLogConfig } from './config/topic-config.js';
 import { GroupCoordinator } from './coordinator/group/group-coordinator.js';
 import { OFFSETS_TOPIC_NAME } from './coordinator/group/ports.js';
+import { ClusterTopicWriter } from './cluster/cluster-topic-writer.js';
+import { transactionMarkerOf } from './record/key-value-batch.js';
+import { ErrorCode } from './protocol/errors.js';
 import {
   TRANSACTION_STATE_TOPIC_NAME,
   TransactionCoordinator,
@@ -359,6 +362,7 @@ async function assemble(
   // each. Anything that decides access (the authorizer) records through this port too.
   // With audit.log.topic, lines are also produced there once the topic is open (see below).
   let auditTopicLine: ((line: string) => void) | undefined;
+  let auditTopicWriter: ClusterTopicWriter | null = null;
   const auditLog =
     config.auditLogFile === null && config.auditLogTopic === null
       ? null
@@ -549,9 +553,6 @@ async function assemble(
                   (cluster.store.topics().get(topic)?.partitions.length ?? 0) > partition,
         },
         node,
-        // Offsets an open transaction holds (TxnOffsetCommit before EndTxn), for require_stable.
-        pendingTransactionalOffsets: (groupId) =>
-          transactionCoordinator?.pendingOffsetPartitions(groupId) ?? [],
         logger: componentLogger(logger, 'group'),
       },
       {
@@ -745,6 +746,14 @@ async function assemble(
       leadership,
       minInsyncReplicasOf,
       replicationTimeoutMs: config.requestTimeoutMs,
+      // A transaction's marker into a group's offsets partition settles the offsets it wrote
+      // there (TxnOffsetCommit), so the group coordinator appends it.
+      appendCoordinatorMarker: (topic, partition, batch) => {
+        if (topic !== OFFSETS_TOPIC_NAME) return undefined;
+        const marker = transactionMarkerOf(batch);
+        if (marker === null) return Promise.resolve(ErrorCode.INVALID_RECORD);
+        return groupCoordinator.appendTransactionMarker(partition, batch, marker);
+      },
     };
     markerSender =
       cluster === null
@@ -767,10 +776,15 @@ async function assemble(
             ? fileProducerIdBlocks(nodeFileIo, logDir)
             : (size) => cluster.store.claimProducerIdBlock(size),
         ),
-        partitionExists,
+        // The group's offsets partition joins a transaction too (AddOffsetsToTxn), though no
+        // client may name it: it is internal.
+        partitionExists: (topic, partition) =>
+          topic === OFFSETS_TOPIC_NAME
+            ? partition >= 0 && partition < offsetsTopic.partitionCount
+            : partitionExists(topic, partition),
         writeMarkers: (markers, signal) =>
           runningMarkerSender === null
-            ? writeMarkersLocally(replicas, markers)
+            ? writeMarkersLocally(markerAppendPorts, markers)
             : runningMarkerSender.write(markers, signal),
         coordinatorEpoch:
           cluster === null
@@ -778,8 +792,12 @@ async function assemble(
             : (partition) =>
                 cluster.store.partitionState(TRANSACTION_STATE_TOPIC_NAME, partition)
                   ?.leaderEpoch ?? 0,
+        offsetsPartitionOf: (groupId) => ({
+          topic: OFFSETS_TOPIC_NAME,
+          partition: groupCoordinator.partitionFor(groupId),
+        }),
         commitOffsets: (groupId, offsets) =>
-          groupCoordinator.commitTransactionalOffsets(groupId, offsets),
+          groupCoordinator.commitOffsetsHeldByTransaction(groupId, offsets),
         node,
       },
       {
@@ -838,9 +856,9 @@ async function assemble(
       .register(createEndTxnHandler(transactionCoordinator))
       .register(
         createTxnOffsetCommitHandler({
-          transactions: transactionCoordinator,
           partitionExists,
-          checkGroup: (params) => groupCoordinator.checkTransactionalOffsetCommit(params),
+          commitTransactionalOffsets: (params) =>
+            groupCoordinator.commitTransactionalOffsets(params),
         }),
       )
       .register(createDescribeProducersHandler({ replicas }))
@@ -937,12 +955,25 @@ async function assemble(
     }
 
     if (config.auditLogTopic !== null) {
-      auditTopicLine = await openAuditTopic(
-        config.auditLogTopic,
-        replicas,
-        cluster === null,
-        (message) => logger.warn(message),
-      );
+      const auditTopic = config.auditLogTopic;
+      const warn = (message: string) => logger.warn(message);
+      if (cluster === null) {
+        auditTopicLine = await openAuditTopic(auditTopic, replicas, warn);
+      } else {
+        // Cluster mode: every broker's lines reach the topic, through its partition's leader.
+        const writer = new ClusterTopicWriter({
+          topic: auditTopic,
+          brokerId: config.nodeId,
+          view: cluster.store,
+          connector: interBrokerConnector(cluster.store, interBrokerSettings(config)),
+          appendLocally: (partition, batch) =>
+            appendMarkerAsLeader(markerAppendPorts, auditTopic, partition, batch),
+          requestTimeoutMs: config.requestTimeoutMs,
+          warn,
+        });
+        auditTopicWriter = writer;
+        auditTopicLine = (line) => writer.write([Buffer.from(line)]);
+      }
     }
     const securityLogger = componentLogger(logger, 'security');
     oauthBearer = await oauthBearerSettings(config, (message) => securityLogger.warn(message));
@@ -1062,6 +1093,7 @@ async function assemble(
           await runningServer.stop();
           runningOAuthBearer?.close();
           auditLog?.close();
+          auditTopicWriter?.close();
           runningPushApi?.close();
           runningShareEngine?.close();
           shareGroups?.close();
@@ -1093,6 +1125,7 @@ async function assemble(
     coordinator?.close();
     transactionCoordinator?.close();
     markerSender?.close();
+    auditTopicWriter?.close();
     pushApi?.close();
     shareEngine?.close();
     await logManager.close().catch(() => undefined);
@@ -1222,17 +1255,16 @@ export function storageLogConfig(
 }
 
 /**
- * audit.log.topic: lines queued as they come and produced in one batch per event-loop turn, as a
- * client's produce would be (without waiting for replication). A single broker creates the topic;
- * in cluster mode it must exist and lines reach it only where this broker leads it.
+ * audit.log.topic on a single broker: lines queued as they come and produced in one batch per
+ * event-loop turn, as a client's produce would be. The topic is created when missing. (Cluster
+ * mode writes through ClusterTopicWriter instead; the topic must exist there.)
  */
 async function openAuditTopic(
   topic: string,
   replicas: ReplicaManager,
-  mayCreate: boolean,
   warn: (message: string) => void,
 ): Promise<(line: string) => void> {
-  if (mayCreate && replicas.topic(topic) === undefined) {
+  if (replicas.topic(topic) === undefined) {
     await replicas.createTopic({ name: topic, partitionCount: 1 });
   }
   let queued: string[] = [];

@@ -153,6 +153,8 @@ export class Partition {
     this.leaderEpochValue = leaderEpoch;
     this.replication = replication;
     this.leaderHighWatermark = null;
+    // The followers fetch what the high watermark has not passed: keep it in memory for them.
+    this.log.retainUnreplicatedTail(() => this.highWatermark);
     this.endTerm();
     this.notifyIfAdvanced();
   }
@@ -171,6 +173,7 @@ export class Partition {
   becomeFollower(leaderEpoch: number): void {
     this.leaderEpochValue = leaderEpoch;
     this.replication = null;
+    this.log.retainUnreplicatedTail(null);
     this.leaderHighWatermark ??= 0;
     this.endTerm();
   }
@@ -317,7 +320,7 @@ export class Partition {
         if (marker !== null) this.producers.checkMarker(batch, marker.coordinatorEpoch);
         continue;
       }
-      const result = this.producers.check(batch, pending);
+      const result = this.producers.check(batch, pending, origin);
       if (result !== null) {
         if (index > 0) {
           throw new ProducerStateError(
