@@ -14,6 +14,10 @@
 //     answer (durable) to its SSE event; p50 and p99.
 // Goals (issue 12): SSE >= 300 k records/s and >= 0.3 x the Fetch rate; p99 <= 5 ms. Nothing
 // here is asserted.
+//
+// Beside each rate, the CPU time the process spent per record in that phase (broker and client
+// together, every thread: process.cpuUsage). On a shared machine the rates follow the load of
+// other processes; the CPU cost per record much less so, and its ratio is what compares runs.
 
 import { Kafka, logLevel } from 'kafkajs';
 
@@ -64,6 +68,12 @@ async function readEvents(
   }
 }
 
+/** User and system CPU time of the process since `start`, in microseconds. */
+function cpuMicros(start: NodeJS.CpuUsage): number {
+  const { user, system } = process.cpuUsage(start);
+  return user + system;
+}
+
 function percentile(values: number[], fraction: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))];
@@ -103,6 +113,7 @@ try {
   let done!: () => void;
   const finished = new Promise<void>((resolve) => (done = resolve));
   const sseStartMs = performance.now();
+  const sseCpu = process.cpuUsage();
   const reading = readEvents(
     `${base}/v1/subscriptions/bench-sse/events`,
     controller.signal,
@@ -129,6 +140,7 @@ try {
   await finished;
   await Promise.all(acks);
   const sseSeconds = (performance.now() - sseStartMs) / 1000;
+  const sseCpuMicros = cpuMicros(sseCpu);
   controller.abort();
   await reading;
 
@@ -139,12 +151,16 @@ try {
   await consumer.subscribe({ topic: 'bench', fromBeginning: true });
   let fetched = 0;
   let fetchStartMs = 0;
+  let fetchCpu = process.cpuUsage();
   let fetchDone!: () => void;
   const fetchFinished = new Promise<void>((resolve) => (fetchDone = resolve));
   await consumer.run({
     autoCommit: false,
     eachBatch: async ({ batch }) => {
-      if (fetchStartMs === 0) fetchStartMs = performance.now();
+      if (fetchStartMs === 0) {
+        fetchStartMs = performance.now();
+        fetchCpu = process.cpuUsage();
+      }
       fetched += batch.messages.length;
       if (fetched >= recordCount) fetchDone();
     },
@@ -152,6 +168,7 @@ try {
   await fetchFinished;
   // From the first batch on: the group join before it is kafkajs's, not the fetch path's.
   const fetchSeconds = (performance.now() - fetchStartMs) / 1000;
+  const fetchCpuMicros = cpuMicros(fetchCpu);
   await consumer.disconnect();
 
   // Push latency at 1,000 records/s.
@@ -199,12 +216,18 @@ try {
   const sseRate = recordCount / sseSeconds;
   const fetchRate = recordCount / fetchSeconds;
   console.log(`records: ${recordCount} x 100 B, one partition`);
+  const perRecord = (micros: number): string =>
+    `${(micros / recordCount).toFixed(2)} us CPU/record`;
   console.log(
-    `SSE + range acks: ${Math.round(sseRate).toLocaleString('en')} records/s (goal >= 300,000)`,
+    `SSE + range acks: ${Math.round(sseRate).toLocaleString('en')} records/s (goal >= 300,000), ${perRecord(sseCpuMicros)}`,
   );
   if (resets > 0) console.log(`connection resets on ack requests: ${resets}`);
-  console.log(`Kafka Fetch (kafkajs): ${Math.round(fetchRate).toLocaleString('en')} records/s`);
-  console.log(`SSE / Fetch: ${(sseRate / fetchRate).toFixed(2)} (goal >= 0.3)`);
+  console.log(
+    `Kafka Fetch (kafkajs): ${Math.round(fetchRate).toLocaleString('en')} records/s, ${perRecord(fetchCpuMicros)}`,
+  );
+  console.log(
+    `SSE / Fetch: ${(sseRate / fetchRate).toFixed(2)} by rate (goal >= 0.3), ${(fetchCpuMicros / sseCpuMicros).toFixed(2)} by CPU per record`,
+  );
   console.log(
     `push latency at 1,000/s (produce answered -> event): p50 ${percentile(latencies, 0.5).toFixed(2)} ms, p99 ${percentile(latencies, 0.99).toFixed(2)} ms over ${latencies.length} records (goal p99 <= 5 ms)`,
   );

@@ -16,11 +16,12 @@ import {
   type BrokerConfig,
   type SettingsInput,
   advertisedAddresses,
+  httpsListenerName,
   resolveBrokerConfig,
 } from './config/broker-config.js';
 import { ConfigError, ConfigErrorCode } from './config/errors.js';
 import { formatHostPort } from './config/listeners.js';
-import { listenerSetting } from './config/listener-settings.js';
+import { listenerSetting, listenerSettingName } from './config/listener-settings.js';
 import { parseTopicConfigs, topicLogConfig } from './config/topic-config.js';
 import { GroupCoordinator } from './coordinator/group/group-coordinator.js';
 import { OFFSETS_TOPIC_NAME } from './coordinator/group/ports.js';
@@ -79,12 +80,16 @@ import { createAlterUserScramCredentialsHandler } from './handlers/alter-user-sc
 import {
   type BrokerSecuritySettings,
   type ListenerOAuthBearer,
+  ListenerReconfigurationError,
+  type RunningListeners,
+  httpsTlsFromConfig,
   listenerSecurityFromConfig,
+  prepareListenerReconfiguration,
   oauthBearerFromConfig,
 } from './security/broker-security.js';
 import { AuditRequests, FileAuditLog } from './security/audit-log.js';
 import { JwksError } from './security/jwks.js';
-import { TlsConfigurationError } from './security/tls-context.js';
+import { TlsConfigurationError, type TlsContext } from './security/tls-context.js';
 import { LocalCredentialStore } from './security/credential-store.js';
 import { type AclStore, LocalAclStore } from './security/acl-store.js';
 import { Authorizer, parseSuperUsers } from './security/authorizer.js';
@@ -107,6 +112,8 @@ import { ShareGroups } from './share/kafka/share-groups.js';
 import { createShareAcknowledgeHandler } from './share/kafka/share-acknowledge.js';
 import { createShareFetchHandler } from './share/kafka/share-fetch.js';
 import { createDescribeShareGroupOffsetsHandler } from './share/kafka/describe-share-group-offsets.js';
+import { createAlterShareGroupOffsetsHandler } from './share/kafka/alter-share-group-offsets.js';
+import { createDeleteShareGroupOffsetsHandler } from './share/kafka/delete-share-group-offsets.js';
 import { createShareGroupDescribeHandler } from './share/kafka/share-group-describe.js';
 import { createShareGroupHeartbeatHandler } from './share/kafka/share-group-heartbeat.js';
 import { consoleApi } from './http/console-api.js';
@@ -192,8 +199,12 @@ export interface Broker {
     readonly host: string;
     readonly port: number;
   }>;
-  /** The HTTP endpoint's bound addresses (http.listeners); empty when it is off. */
-  readonly httpListeners: ReadonlyArray<{ readonly host: string; readonly port: number }>;
+  /** The HTTP endpoint's bound addresses (http.listeners), named HTTP or HTTPS; empty when it is off. */
+  readonly httpListeners: ReadonlyArray<{
+    readonly name: string;
+    readonly host: string;
+    readonly port: number;
+  }>;
   readonly config: BrokerConfig;
   readonly nodeId: number;
   readonly clusterId: string;
@@ -249,11 +260,16 @@ async function assemble(
   // Broker settings that AlterConfigs may change at run time; topic log configs derive from the
   // current ones, and every log is reconfigured when they change.
   let onBrokerConfigChange = (): void => undefined;
+  // Listener settings (listener.name.*) go to the listeners once they run.
+  let prepareListenerChange: (next: BrokerConfig, previous: BrokerConfig) => () => void =
+    () => () =>
+      undefined;
   const brokerConfigs = createBrokerConfigs({
     initial: config,
     metadata,
     warn: (message) => configLogger.warn(message),
     onChange: () => onBrokerConfigChange(),
+    prepare: (next, previous) => prepareListenerChange(next, previous),
   });
   const storageConfigOf = (topic: TopicMetadata | undefined): StorageLogConfig =>
     storageLogConfig(brokerConfigs.current(), topic?.configs ?? {});
@@ -265,11 +281,14 @@ async function assemble(
   const observed = config.httpListeners.length > 0 ? observedParts([logDir]) : null;
   const webConsole = observed === null ? null : consoleApi();
   let httpDoor: HttpDoor | undefined;
+  // Stored listener.name.* values (a rotated certificate) apply from the start.
+  const httpsTlsContext = httpsTls(brokerConfigs.current());
   if (observed !== null) {
     httpDoor = await startHttpDoor({
       listeners: config.httpListeners,
       routes: new Map([...observed.routes, ...webConsole!.routes, ...consoleStaticRoutes()]),
       logger: componentLogger(logger, 'http'),
+      tls: httpsTlsContext,
     });
   }
   let logManager: LogManager;
@@ -587,6 +606,18 @@ async function assemble(
         replicas.topic(topic)?.metadata.configs['min.insync.replicas'] ?? config.minInsyncReplicas,
       );
     const registry = new HandlerRegistry();
+    // KIP-932 share groups, the engine's Kafka door: listed in ApiVersions only when enabled;
+    // ListGroups and DeleteGroups see its groups too.
+    const shareGroups =
+      shareStateTopic === null || !config.groupShareEnable
+        ? null
+        : new ShareGroups({
+            engine: () => shareEngine,
+            replicas,
+            sessionTimeoutMs: config.groupShareSessionTimeoutMs,
+            heartbeatIntervalMs: config.groupShareHeartbeatIntervalMs,
+            lockDurationMs: config.shareRecordLockDurationMs,
+          });
     registry
       .register(
         createProduceHandler({
@@ -641,9 +672,9 @@ async function assemble(
       .register(createLeaveGroupHandler(coordinator))
       .register(createOffsetCommitHandler(coordinator))
       .register(createOffsetFetchHandler(coordinator))
-      .register(createDescribeGroupsHandler(coordinator))
-      .register(createListGroupsHandler(coordinator))
-      .register(createDeleteGroupsHandler(coordinator))
+      .register(createDescribeGroupsHandler(coordinator, shareGroups))
+      .register(createListGroupsHandler(coordinator, shareGroups))
+      .register(createDeleteGroupsHandler(coordinator, shareGroups))
       .register(createOffsetDeleteHandler(coordinator))
       .register(
         createCreateTopicsHandler({
@@ -883,24 +914,15 @@ async function assemble(
       .register(createDescribeAclsHandler(aclStore))
       .register(createCreateAclsHandler(aclStore))
       .register(createDeleteAclsHandler(aclStore));
-    // KIP-932 share groups, the engine's Kafka door: listed in ApiVersions only when enabled.
-    const shareGroups =
-      shareStateTopic === null || !config.groupShareEnable
-        ? null
-        : new ShareGroups({
-            engine: () => shareEngine,
-            replicas,
-            sessionTimeoutMs: config.groupShareSessionTimeoutMs,
-            heartbeatIntervalMs: config.groupShareHeartbeatIntervalMs,
-            lockDurationMs: config.shareRecordLockDurationMs,
-          });
     if (shareGroups !== null) {
       registry
         .register(createShareGroupHeartbeatHandler(shareGroups))
         .register(createShareGroupDescribeHandler(shareGroups, replicas))
         .register(createShareFetchHandler(shareGroups, config.nodeId))
         .register(createShareAcknowledgeHandler(shareGroups, config.nodeId))
-        .register(createDescribeShareGroupOffsetsHandler(shareGroups, replicas));
+        .register(createDescribeShareGroupOffsetsHandler(shareGroups, replicas))
+        .register(createAlterShareGroupOffsetsHandler(shareGroups))
+        .register(createDeleteShareGroupOffsetsHandler(shareGroups));
     }
     registry.register(createApiVersionsHandler(registry));
     const authorizer =
@@ -976,7 +998,18 @@ async function assemble(
       }
     }
     const securityLogger = componentLogger(logger, 'security');
-    oauthBearer = await oauthBearerSettings(config, (message) => securityLogger.warn(message));
+    oauthBearer = await oauthBearerSettings(brokerConfigs.current(), (message) =>
+      securityLogger.warn(message),
+    );
+    const runningListeners: RunningListeners = {
+      security: listenerSecurity(brokerConfigs.current(), credentials, oauthBearer),
+      https:
+        httpsTlsContext === null ? null : { listener: httpsListenerName, tls: httpsTlsContext },
+      credentials,
+      oauthBearer,
+    };
+    prepareListenerChange = (next, previous) =>
+      listenerChange(runningListeners, next, previous, securityLogger);
     server = await startServer({
       listeners: config.listeners,
       registry: servedRegistry,
@@ -989,7 +1022,7 @@ async function assemble(
         sampleRate: config.requestLogSampleRate,
         slowMs: config.requestLogSlowMs,
       }),
-      security: listenerSecurity(config, credentials, oauthBearer),
+      security: runningListeners.security,
       throttler: clientQuotas,
       auditor: auditLog === null ? undefined : new AuditRequests(auditLog),
       connectionCreationRateOf: (address) => clientQuotas.connectionCreationRateOf(address),
@@ -1307,6 +1340,68 @@ async function oauthBearerSettings(
       'sasl.oauthbearer.jwks.endpoint.url',
     );
   }
+}
+
+/**
+ * The TLS of http.listeners' https:// address, or null without one; an unusable keystore or
+ * truststore is a configuration error naming the key that gave it.
+ */
+function httpsTls(config: BrokerConfig): TlsContext | null {
+  if (!config.httpListeners.some((listener) => listener.name === httpsListenerName)) return null;
+  try {
+    return httpsTlsFromConfig(securitySettings(config), httpsListenerName);
+  } catch (error) {
+    if (!(error instanceof TlsConfigurationError)) throw error;
+    const overridden = config.listenerOverrides
+      .get(httpsListenerName)
+      ?.has('ssl.keystore.location');
+    throw new ConfigError(
+      ConfigErrorCode.INVALID_VALUE,
+      `https:// in http.listeners: ${error.message}`,
+      overridden === true ? 'listener.name.https.ssl.keystore.location' : 'ssl.keystore.location',
+    );
+  }
+}
+
+/**
+ * What an AlterConfigs of listener.name.* values does to the running listeners: refused with
+ * INVALID_CONFIG (a ConfigError naming the key) when a listener cannot take its new settings, the
+ * old ones staying in use; else applied once the change is persisted.
+ */
+function listenerChange(
+  running: RunningListeners,
+  next: BrokerConfig,
+  previous: BrokerConfig,
+  logger: ServerLogger,
+): () => void {
+  let apply: () => void;
+  try {
+    apply = prepareListenerReconfiguration(
+      running,
+      securitySettings(previous),
+      securitySettings(next),
+    );
+  } catch (error) {
+    if (!(error instanceof ListenerReconfigurationError)) throw error;
+    const overridden = next.listenerOverrides.get(error.listener)?.has(error.setting) === true;
+    throw new ConfigError(
+      ConfigErrorCode.INVALID_VALUE,
+      `listener ${error.listener} cannot take the change, and keeps its settings: ${error.message}`,
+      overridden
+        ? listenerSettingName({ listener: error.listener, mechanism: null, setting: error.setting })
+        : error.setting,
+    );
+  }
+  return () => {
+    try {
+      apply();
+    } catch (error) {
+      // A file replaced between the check and now: the listener keeps what it had.
+      logger.error('listener settings changed but cannot be applied; keeping the previous ones', {
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+  };
 }
 
 /** Each listener's security; an unusable keystore or truststore is a configuration error. */

@@ -18,8 +18,12 @@ export interface RunningBroker {
     readonly host: string;
     readonly port: number;
   }>;
-  /** The HTTP endpoint's addresses; absent or empty when http.listeners is unset. */
-  readonly httpListeners?: ReadonlyArray<{ readonly host: string; readonly port: number }>;
+  /** The HTTP endpoint's addresses (HTTP or HTTPS); absent or empty when http.listeners is unset. */
+  readonly httpListeners?: ReadonlyArray<{
+    readonly name: string;
+    readonly host: string;
+    readonly port: number;
+  }>;
   stop(): Promise<void>;
 }
 export type StartBroker = (options: { config: BrokerConfig }) => Promise<RunningBroker>;
@@ -63,7 +67,7 @@ export async function startCommand(
   }
   for (const http of broker.httpListeners ?? []) {
     output.out(
-      `brook: HTTP on http://${formatHostPort(http.host, http.port)} (/metrics /healthz /readyz /ui)`,
+      `brook: HTTP on ${http.name.toLowerCase()}://${formatHostPort(http.host, http.port)} (/metrics /healthz /readyz /ui)`,
     );
   }
   const [logDir, ...unused] = config.logDirs;

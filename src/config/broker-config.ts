@@ -14,6 +14,7 @@ import { assert } from '../util/assert.js';
 import { type ListenerAddress, parseListeners } from './listeners.js';
 import {
   type ListenerOverrides,
+  dynamicListenerSettings,
   isListenerSettingName,
   listenerSetting,
   listenerSettingName,
@@ -187,6 +188,12 @@ export function resolveBrokerConfig(
     dynamicDefault: new Map<string, ResolvedSetting>(),
     dynamicBroker: new Map<string, ResolvedSetting>(),
   };
+  const layerValuesOf = (source: ConfigSource): Map<string, ResolvedSetting> =>
+    source === ConfigSource.DYNAMIC_BROKER_CONFIG
+      ? layerValuesByName.dynamicBroker
+      : source === ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG
+        ? layerValuesByName.dynamicDefault
+        : layerValuesByName.static;
   let controllerListenerNames: string[] = [];
   const listenerOverrides: ListenerOverrideEntry[] = [];
   for (const layer of ordered) {
@@ -213,7 +220,7 @@ export function resolveBrokerConfig(
         }
         const resolved = { value, source: layer.source, origin };
         listenerOverrides.push({ key, name, resolved });
-        layerValuesByName.static.set(name, resolved);
+        layerValuesOf(layer.source).set(name, resolved);
         continue;
       }
       if (name === CONTROLLER_LISTENER_NAMES) {
@@ -249,13 +256,7 @@ export function resolveBrokerConfig(
       }
       const resolved = { value, source: layer.source, origin };
       settings.set(name, resolved);
-      const layerValues =
-        layer.source === ConfigSource.DYNAMIC_BROKER_CONFIG
-          ? layerValuesByName.dynamicBroker
-          : layer.source === ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG
-            ? layerValuesByName.dynamicDefault
-            : layerValuesByName.static;
-      layerValues.set(name, resolved);
+      layerValuesOf(layer.source).set(name, resolved);
     }
   }
   return buildBrokerConfig(
@@ -273,6 +274,9 @@ interface ListenerOverrideEntry {
   readonly name: string;
   readonly resolved: ResolvedSetting;
 }
+
+/** The listener name of http.listeners' https:// address, in listener.name.* keys. */
+export const httpsListenerName = 'HTTPS';
 
 /** Kafka's KRaft setting naming the controller listeners among `listeners`. */
 const CONTROLLER_LISTENER_NAMES = 'controller.listener.names';
@@ -314,12 +318,29 @@ function buildBrokerConfig(
       'listeners',
     );
   }
+  const httpListeners = parseListeners((value('http.listeners') as readonly string[] | null) ?? []);
+  // An https:// address of http.listeners is the listener HTTPS for listener.name.* keys: its TLS
+  // settings are the ssl.* ones, or its own listener.name.https.ssl.* values.
+  const httpsListener = httpListeners.find((listener) => listener.name === httpsListenerName);
+  if (httpsListener !== undefined && allListeners.some((l) => l.name === httpsListenerName)) {
+    conflict(
+      `listeners names a Kafka listener ${httpsListenerName}, and http.listeners an https:// address, whose TLS settings are listener.name.https.*; rename the Kafka listener`,
+      'listeners',
+    );
+  }
   // Later layers come later in the list, so the last value of a key wins, as for other settings.
   const listenerOverrides = new Map<string, Map<string, ConfigValue>>();
   for (const { key, name, resolved } of listenerOverrideEntries) {
-    if (!allListeners.some((listener) => listener.name === key.listener)) {
+    const onHttps = httpsListener !== undefined && key.listener === httpsListenerName;
+    if (!onHttps && !allListeners.some((listener) => listener.name === key.listener)) {
       conflict(
-        `${name} (from ${resolved.origin}) names listener ${key.listener}, which is not one of listeners (${allListeners.map((listener) => listener.name).join(', ')})`,
+        `${name} (from ${resolved.origin}) names listener ${key.listener}, which is not one of listeners (${allListeners.map((listener) => listener.name).join(', ')})${key.listener === httpsListenerName ? ' and http.listeners has no https:// address' : ''}`,
+        name,
+      );
+    }
+    if (onHttps && (key.mechanism !== null || !key.setting.startsWith('ssl.'))) {
+      conflict(
+        `${name} (from ${resolved.origin}): the HTTPS listener of http.listeners takes only ssl.* settings`,
         name,
       );
     }
@@ -419,7 +440,24 @@ function buildBrokerConfig(
     }
   }
 
-  const httpListeners = parseListeners((value('http.listeners') as readonly string[] | null) ?? []);
+  if (httpsListener !== undefined) {
+    const where = (name: string): string => keyOn(httpsListenerName, name);
+    if (onListener(httpsListenerName, 'ssl.keystore.location') === null) {
+      conflict(
+        `http.listeners has an https:// address, which needs ssl.keystore.location (a PEM file with the key and certificate chain), or listener.name.https.ssl.keystore.location`,
+        'ssl.keystore.location',
+      );
+    }
+    if (
+      onListener(httpsListenerName, 'ssl.client.auth') !== 'none' &&
+      onListener(httpsListenerName, 'ssl.truststore.location') === null
+    ) {
+      conflict(
+        `${where('ssl.client.auth')} asks HTTPS clients for certificates, which needs ${where('ssl.truststore.location')} (the CAs they must chain to)`,
+        where('ssl.truststore.location'),
+      );
+    }
+  }
   for (const http of httpListeners) {
     if (http.port !== 0 && ports.has(http.port)) {
       conflict(
@@ -523,6 +561,12 @@ export function alterBrokerConfig(
   const dynamicBroker = values(config.layers.dynamicBroker);
   const target = scope === 'broker' ? dynamicBroker : dynamicDefault;
   for (const change of changes) {
+    if (isListenerSettingName(change.name)) {
+      const name = dynamicListenerSettingName(change.name, scope);
+      if (change.value === null) delete target[name];
+      else target[name] = change.value;
+      continue;
+    }
     const definition = brokerConfigDefinitions.get(change.name);
     if (definition === undefined) {
       throw new ConfigError(
@@ -532,9 +576,12 @@ export function alterBrokerConfig(
       );
     }
     if (!definition.dynamic) {
+      const perListener = dynamicListenerSettings.includes(change.name)
+        ? `; change it per listener instead, as listener.name.<listener>.${change.name}`
+        : '; set it in the config file, environment or flags';
       throw new ConfigError(
         ConfigErrorCode.NOT_DYNAMIC,
-        `broker setting ${change.name} cannot be changed while the broker runs; set it in the config file, environment or flags`,
+        `broker setting ${change.name} cannot be changed while the broker runs${perListener}`,
         change.name,
       );
     }
@@ -552,6 +599,31 @@ export function alterBrokerConfig(
     dynamicDefault: dynamicDefault as SettingsInput,
     dynamicBroker: dynamicBroker as SettingsInput,
   });
+}
+
+/**
+ * The canonical name of a `listener.name.*` key AlterConfigs may change in `scope`; throws
+ * ConfigError (UNKNOWN_SETTING for a malformed key, NOT_DYNAMIC for one fixed at start).
+ */
+function dynamicListenerSettingName(name: string, scope: 'broker' | 'default'): string {
+  const key = parseListenerSettingKey(name);
+  const canonical = listenerSettingName(key);
+  if (key.mechanism !== null || !dynamicListenerSettings.includes(key.setting)) {
+    throw new ConfigError(
+      ConfigErrorCode.NOT_DYNAMIC,
+      `${canonical} cannot be changed while the broker runs; per listener, AlterConfigs changes ${dynamicListenerSettings.join(', ')}`,
+      name,
+    );
+  }
+  if (scope === 'default') {
+    // As in Kafka: listeners are a broker's own, so their settings are set per broker.
+    throw new ConfigError(
+      ConfigErrorCode.NOT_DYNAMIC,
+      `${canonical} is set per broker: alter the broker resource named by its node id, not the cluster default`,
+      name,
+    );
+  }
+  return canonical;
 }
 
 /** The value of any broker setting by Kafka name; throws on a name with no definition. */

@@ -35,8 +35,10 @@ function listenersValidator(value: ConfigValue): void {
 
 function httpListenersValidator(value: ConfigValue): void {
   for (const listener of parseListeners(value as readonly string[])) {
-    if (listener.name !== 'HTTP') {
-      throw new Error(`http.listeners takes http://HOST:PORT addresses, not ${listener.name}://`);
+    if (listener.name !== 'HTTP' && listener.name !== 'HTTPS') {
+      throw new Error(
+        `http.listeners takes http://HOST:PORT and https://HOST:PORT addresses, not ${listener.name}://`,
+      );
     }
   }
 }
@@ -137,7 +139,7 @@ const definitions = [
     defaultValue: null,
     validate: httpListenersValidator,
     documentation:
-      'http://HOST:PORT addresses of the HTTP endpoint: /metrics (Prometheus), /healthz, /readyz and the push delivery API under /v1. Empty: no HTTP endpoint.',
+      'http://HOST:PORT and https://HOST:PORT addresses of the HTTP endpoint: /metrics (Prometheus), /healthz, /readyz, the console under /ui and the push delivery API under /v1. https:// serves TLS with the ssl.* settings, or their listener.name.https.* values. Empty: no HTTP endpoint.',
     dynamic: false,
   },
   {

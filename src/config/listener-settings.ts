@@ -45,6 +45,23 @@ export const listenerOverridableSettings: readonly string[] = [
   'sasl.oauthbearer.scope.claim.name',
 ];
 
+/**
+ * Per-listener settings AlterConfigs may change while the broker runs, on the broker resource of
+ * one node and only with the listener prefix, as in Kafka: the TLS material (certificate rotation;
+ * new connections get it, open ones keep theirs), which client certificates are asked for, the TLS
+ * versions, and the SASL mechanisms offered (read by each new connection).
+ */
+export const dynamicListenerSettings: readonly string[] = [
+  'ssl.keystore.location',
+  'ssl.keystore.type',
+  'ssl.key.password',
+  'ssl.truststore.location',
+  'ssl.truststore.type',
+  'ssl.client.auth',
+  'ssl.enabled.protocols',
+  'sasl.enabled.mechanisms',
+];
+
 const oauthBearerSettings = listenerOverridableSettings.filter((name) =>
   name.startsWith('sasl.oauthbearer.'),
 );
@@ -198,6 +215,9 @@ export function listenerSetting(
   return broadest.value;
 }
 
+for (const name of dynamicListenerSettings) {
+  assert(listenerOverridableSettings.includes(name), `dynamic ${name} cannot be set per listener`);
+}
 for (const name of [
   ...listenerOverridableSettings,
   ...[...mechanismOverridableSettings.values()].flat(),

@@ -13,6 +13,11 @@ import {
 } from './definitions.js';
 import { deprecatedTopicConfigs, warnDeprecatedTopicConfig } from './deprecated-topic-configs.js';
 import { ConfigError, ConfigErrorCode } from './errors.js';
+import {
+  dynamicListenerSettings,
+  isListenerSettingName,
+  parseListenerSettingKey,
+} from './listener-settings.js';
 import { assert } from '../util/assert.js';
 import { topicConfigDefinitions } from './topic-definitions.js';
 import type {
@@ -230,7 +235,45 @@ export function describeBrokerConfigs(broker: BrokerConfig): DescribedConfig[] {
       documentation: definition.documentation,
     });
   }
+  described.push(...describeListenerSettings(broker));
   return described;
+}
+
+/**
+ * The listener.name.* values set (in the config or by AlterConfigs), each with its own synonyms
+ * first, then the broker-wide setting's: the order in which a listener reads them.
+ */
+function describeListenerSettings(broker: BrokerConfig): DescribedConfig[] {
+  const names = new Set(
+    [...broker.layers.static.keys(), ...broker.layers.dynamicBroker.keys()].filter(
+      isListenerSettingName,
+    ),
+  );
+  return [...names].sort().map((name) => {
+    const key = parseListenerSettingKey(name);
+    const definition = brokerConfigDefinitions.get(key.setting)!;
+    const setting = broker.layers.dynamicBroker.get(name) ?? broker.layers.static.get(name)!;
+    const sensitive = definition.sensitive === true;
+    const synonyms = [...brokerSynonyms(broker, name), ...brokerSynonyms(broker, key.setting)];
+    if (definition.defaultValue !== null) {
+      synonyms.push({
+        name: key.setting,
+        value: renderConfigValue(definition.defaultValue),
+        source: ConfigSource.DEFAULT_CONFIG,
+      });
+    }
+    return {
+      name,
+      value: sensitive ? null : renderConfigValue(setting.value),
+      readOnly: key.mechanism !== null || !dynamicListenerSettings.includes(key.setting),
+      isDefault: false,
+      source: setting.source,
+      isSensitive: sensitive,
+      synonyms,
+      configType: configTypeCode(definition.type),
+      documentation: definition.documentation,
+    };
+  });
 }
 
 function finite(value: ConfigValue): number {

@@ -1,5 +1,8 @@
 // DescribeGroups (key 15): state, protocol and members of groups, with each member's metadata
-// and assignment while the group is Stable (Kafka's rule).
+// and assignment while the group is Stable (Kafka's rule). It describes classic groups only: a
+// group it does not know, a KIP-932 share group among them, is Dead, and from v6 (KIP-1043)
+// GROUP_ID_NOT_FOUND with a message saying which (a share group is not a classic group: the
+// client asks ShareGroupDescribe).
 
 import type { GroupCoordinator, GroupDescription } from '../coordinator/group/group-coordinator.js';
 import { ErrorCode } from '../protocol/errors.js';
@@ -7,9 +10,11 @@ import { ApiKey } from '../protocol/generated/index.js';
 import { AUTHORIZED_OPERATIONS_OMITTED } from '../security/acl.js';
 import type { DescribeGroupsResponseDescribedGroupInput } from '../protocol/generated/describe-groups.js';
 import { defineHandler } from './registry.js';
+import type { ShareGroupAdmin } from './shared/share-group-admin.js';
 
 const authorizedOperationsVersionMin = 3;
 const groupInstanceIdVersionMin = 4;
+const groupNotFoundVersionMin = 6;
 
 function toDescribedGroup(
   description: GroupDescription,
@@ -37,19 +42,41 @@ function toDescribedGroup(
   };
 }
 
-export function createDescribeGroupsHandler(coordinator: GroupCoordinator) {
+/** From v6 a group the coordinator does not know is GROUP_ID_NOT_FOUND, as in Kafka 4.x. */
+function notFound(
+  described: DescribeGroupsResponseDescribedGroupInput,
+  shareGroups: ShareGroupAdmin | null,
+): DescribeGroupsResponseDescribedGroupInput {
+  const { groupId } = described;
+  if (described.errorCode !== ErrorCode.NONE || described.groupState !== 'Dead') return described;
+  return {
+    ...described,
+    errorCode: ErrorCode.GROUP_ID_NOT_FOUND,
+    authorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+    errorMessage:
+      shareGroups?.has(groupId) === true
+        ? `Group ${groupId} is not a classic group.`
+        : `Group ${groupId} not found.`,
+  };
+}
+
+export function createDescribeGroupsHandler(
+  coordinator: GroupCoordinator,
+  shareGroups: ShareGroupAdmin | null = null,
+) {
   return defineHandler(ApiKey.DescribeGroups, {
     minVersion: 0,
-    maxVersion: 5,
+    maxVersion: 6,
     handle(request, context) {
       const version = context.apiVersion;
       const include =
         version >= authorizedOperationsVersionMin && request.includeAuthorizedOperations;
       return {
         throttleTimeMs: 0,
-        groups: request.groups.map((groupId) =>
-          toDescribedGroup(coordinator.describeGroup(groupId, include), version),
-        ),
+        groups: request.groups.map((groupId) => {
+          const described = toDescribedGroup(coordinator.describeGroup(groupId, include), version);
+          return version >= groupNotFoundVersionMin ? notFound(described, shareGroups) : described;
+        }),
       };
     },
     errorResponse(request, errorCode, context) {

@@ -7,6 +7,11 @@
 
 import { brokerConfigDefinitions } from '../config/broker-definitions.js';
 import { renderConfigValue } from '../config/definitions.js';
+import {
+  isListenerSettingName,
+  listenerSetting,
+  parseListenerSettingKey,
+} from '../config/listener-settings.js';
 import type { ConfigDefinition, ConfigValue } from '../config/definitions.js';
 import { effectiveTopicConfigs, parseTopicConfigs } from '../config/topic-config.js';
 import { topicConfigDefinitions } from '../config/topic-definitions.js';
@@ -107,9 +112,17 @@ export function createIncrementalAlterConfigsHandler(
       case ConfigResourceType.BROKER: {
         const scope = brokerResourceScope(resource.resourceName, broker.nodeId);
         const before = brokerConfigs.dynamicValues(scope);
+        // A listener.name.* key is its setting on one listener (APPEND starts from what the
+        // listener reads now, perhaps the broker-wide value).
+        const listenerKey = (name: string) =>
+          isListenerSettingName(name) ? parseListenerSettingKey(name) : null;
         const after = applyOperations(resource.configs, before, {
-          definition: (name) => brokerConfigDefinitions.get(name),
-          currentValue: (name) => broker.settings.get(name)?.value ?? null,
+          definition: (name) => brokerConfigDefinitions.get(listenerKey(name)?.setting ?? name),
+          currentValue: (name) => {
+            const key = listenerKey(name);
+            if (key === null) return broker.settings.get(name)?.value ?? null;
+            return listenerSetting(broker, key.listener, key.setting, key.mechanism);
+          },
           kind: 'broker setting',
         });
         const changes: Array<{ name: string; value: string | null }> = [];

@@ -3,8 +3,12 @@
 //
 // A caller authenticates with HTTP Basic (`Authorization: Basic base64(user:password)`), checked
 // as SASL PLAIN checks a password: against the user's salted SCRAM credential, so the same users
-// and passwords serve Kafka clients and HTTP. No Authorization header is User:ANONYMOUS, as an
-// unauthenticated Kafka connection is; wrong credentials, or a scheme other than Basic, are 401.
+// and passwords serve Kafka clients and HTTP. Over HTTPS a caller may instead present a client
+// certificate (ssl.client.auth), whose name becomes the principal through
+// ssl.principal.mapping.rules as on an SSL Kafka listener; an Authorization header, when sent,
+// wins over a trusted certificate, as SASL does on a Kafka listener. Neither is User:ANONYMOUS, as an
+// unauthenticated Kafka connection is; wrong credentials, a scheme other than Basic, or a client
+// certificate that is not trusted or maps to no principal are 401.
 // The principal is then checked with the broker's Authorizer, operation by operation, as the
 // Kafka API each route mirrors (produce: Topic Write; read a subscription: Group Read and Topic
 // Read; create a topic: Cluster or Topic Create; ...): 403 when refused.
@@ -56,10 +60,17 @@ export interface HttpAccess {
   /** Whether requests are checked at all (authorizer.enabled). */
   readonly enabled: boolean;
   /**
-   * The principal of an Authorization header (undefined: none) from `clientAddress` (host:port);
-   * throws HttpAuthenticationError.
+   * The principal of an Authorization header (undefined: none) from `clientAddress` (host:port),
+   * else of the connection's client certificate (`certificatePrincipal`, which throws when the
+   * certificate is refused), else User:ANONYMOUS; throws HttpAuthenticationError.
    */
-  authenticate(authorization: string | undefined, clientAddress: string): Promise<string>;
+  authenticate(
+    authorization: string | undefined,
+    clientAddress: string,
+    certificatePrincipal?: () => string,
+  ): Promise<string>;
+  /** An HTTPS handshake from `clientAddress` (host:port) failed: audited as on a Kafka listener. */
+  handshakeFailed?(clientAddress: string, reason: string): void;
   /**
    * Whether `caller` may perform `operation` on the resource, as for a Kafka request; a refusal
    * is audited unless `quiet` (a listing leaving the resource out).
@@ -76,7 +87,13 @@ export interface HttpAccess {
 /** Without authorizer.enabled: every caller is User:ANONYMOUS and may do anything, as on Kafka listeners. */
 export const openHttpAccess: HttpAccess = {
   enabled: false,
-  authenticate: () => Promise.resolve(anonymousPrincipal),
+  authenticate: (_authorization, _clientAddress, certificatePrincipal) => {
+    try {
+      return Promise.resolve(certificatePrincipal?.() ?? anonymousPrincipal);
+    } catch (error) {
+      return Promise.reject(new HttpAuthenticationError((error as Error).message));
+    }
+  },
   authorize: () => true,
 };
 
@@ -96,20 +113,32 @@ export function httpAccess(
       .find((found) => found !== undefined);
   return {
     enabled: true,
-    async authenticate(authorization, clientAddress) {
-      if (authorization === undefined || authorization.trim() === '') return anonymousPrincipal;
-      const refuse = (reason: string, user: string | null): HttpAuthenticationError => {
+    async authenticate(authorization, clientAddress, certificatePrincipal) {
+      const refuse = (
+        reason: string,
+        user: string | null,
+        api = 'HttpBasicAuthentication',
+      ): HttpAuthenticationError => {
         audit.record({
           principal: user === null ? anonymousPrincipal : `User:${user}`,
           clientAddress,
           listener: 'HTTP',
-          api: 'HttpBasicAuthentication',
+          api,
           resource: null,
           outcome: 'failure',
           error: reason,
         });
         return new HttpAuthenticationError(reason);
       };
+      // A certificate that is sent is checked even when a password comes too: an SSL Kafka
+      // listener refuses the connection of an untrusted one whatever follows.
+      let certificate: string;
+      try {
+        certificate = certificatePrincipal?.() ?? anonymousPrincipal;
+      } catch (error) {
+        throw refuse((error as Error).message, null, 'HttpClientCertificate');
+      }
+      if (authorization === undefined || authorization.trim() === '') return certificate;
       const match = /^Basic +([A-Za-z0-9+/]+=*)$/i.exec(authorization.trim());
       if (match === null) {
         throw refuse('only HTTP Basic authentication is accepted', null);
@@ -143,6 +172,17 @@ export function httpAccess(
         verified.set(digest, { user, storedKey: credential.storedKey });
       }
       return `User:${user}`;
+    },
+    handshakeFailed(clientAddress, reason) {
+      audit.record({
+        principal: anonymousPrincipal,
+        clientAddress,
+        listener: 'HTTP',
+        api: 'TlsHandshake',
+        resource: null,
+        outcome: 'failure',
+        error: reason,
+      });
     },
     authorize(caller, operation, resourceType, resourceName, quiet = false) {
       if (authorizer.authorize(caller, operation, resourceType, resourceName)) return true;

@@ -14,12 +14,20 @@
 // Every request is first authenticated by the door's HttpAccess (http-access.ts; everyone is
 // User:ANONYMOUS until the broker sets one): bad credentials are 401 before any route or mount
 // sees the request, and each is given the caller to check its ACLs against.
+//
+// An https:// address is served by node:https with the broker's TlsContext for it (the ssl.*
+// settings as the listener HTTPS sees them): the files are watched and a new context, from a
+// renewed file or AlterConfigs, serves new connections while open ones keep theirs. A client
+// certificate's principal is worked out once per connection. HTTP Basic over a plain http://
+// address sends passwords in clear: allowed, but the door says so when access control starts.
 
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 
-import type { ListenerAddress } from '../config/listeners.js';
+import { type ListenerAddress, formatHostPort } from '../config/listeners.js';
 import {
   type HttpAccess,
   type HttpCaller,
@@ -28,6 +36,8 @@ import {
   openHttpAccess,
 } from './http-access.js';
 import type { ServerLogger } from '../server/logger.js';
+import { type TlsContext, applyServerOptions } from '../security/tls-context.js';
+import { assert } from '../util/assert.js';
 import { BrookError } from '../util/errors.js';
 
 export interface HttpAnswer {
@@ -73,9 +83,17 @@ export type HttpMountHandler = (
   caller: HttpCaller,
 ) => void;
 
+/** A bound address of the door. */
+export interface HttpListener {
+  /** HTTP or HTTPS. */
+  readonly name: string;
+  readonly host: string;
+  /** The actual port when port 0 was asked for. */
+  readonly port: number;
+}
+
 export interface HttpDoor {
-  /** Bound addresses: the actual port when port 0 was asked for. */
-  readonly listeners: ReadonlyArray<{ readonly host: string; readonly port: number }>;
+  readonly listeners: readonly HttpListener[];
   /**
    * Sends every request whose path starts with `prefix` to `handler`, and upgrades to `upgrade`
    * (refused without one); returns the unmount.
@@ -104,12 +122,35 @@ export async function startHttpDoor(options: {
   readonly listeners: readonly ListenerAddress[];
   readonly routes: ReadonlyMap<string, HttpRoute>;
   readonly logger: ServerLogger;
+  /** The TLS of the HTTPS listener; required when `listeners` has one. */
+  readonly tls?: TlsContext | null;
 }): Promise<HttpDoor> {
   const { routes, logger } = options;
   const servers: Server[] = [];
   const mounts = new Map<string, HttpMountHandler>();
   const upgrades = new Map<string, HttpUpgradeHandler>();
   let access = openHttpAccess;
+  /** Each TLS connection's certificate principal, or why it is refused, once worked out. */
+  const certificatePrincipals = new WeakMap<TLSSocket, string | Error>();
+
+  const certificatePrincipalOf = (request: IncomingMessage): (() => string) | undefined => {
+    const tls = options.tls;
+    if (tls === undefined || tls === null || !('encrypted' in request.socket)) return undefined;
+    const socket = request.socket as TLSSocket;
+    return () => {
+      let principal = certificatePrincipals.get(socket);
+      if (principal === undefined) {
+        try {
+          principal = tls.principalOf(socket);
+        } catch (error) {
+          principal = error as Error;
+        }
+        certificatePrincipals.set(socket, principal);
+      }
+      if (principal instanceof Error) throw principal;
+      return principal;
+    };
+  };
 
   /** The caller of a request, or null once it was answered 401 (or 500). */
   const callerOf = async (
@@ -120,6 +161,7 @@ export async function startHttpDoor(options: {
       const principal = await access.authenticate(
         request.headers.authorization,
         `${request.socket.remoteAddress ?? ''}:${request.socket.remotePort ?? 0}`,
+        certificatePrincipalOf(request),
       );
       return { principal, remoteAddress: request.socket.remoteAddress ?? '' };
     } catch (error) {
@@ -227,7 +269,12 @@ export async function startHttpDoor(options: {
 
   try {
     for (const listener of options.listeners) {
-      const server = createServer(serve);
+      const server =
+        listener.name === 'HTTPS'
+          ? httpsServerFor(listener, options.tls, serve, logger, (clientAddress, reason) =>
+              access.handshakeFailed?.(clientAddress, reason),
+            )
+          : createServer(serve);
       server.on('upgrade', serveUpgrade);
       servers.push(server);
       await new Promise<void>((resolve, reject) => {
@@ -238,7 +285,7 @@ export async function startHttpDoor(options: {
         });
       }).catch((error: NodeJS.ErrnoException) => {
         throw new HttpStartError(
-          `cannot listen on http://${listener.host}:${listener.port} (http.listeners): ${error.code ?? error.message}`,
+          `cannot listen on ${listener.name.toLowerCase()}://${listener.host}:${listener.port} (http.listeners): ${error.code ?? error.message}`,
         );
       });
     }
@@ -249,6 +296,7 @@ export async function startHttpDoor(options: {
 
   return {
     listeners: servers.map((server, index) => ({
+      name: options.listeners[index].name,
       host: options.listeners[index].host,
       port: (server.address() as AddressInfo).port,
     })),
@@ -262,10 +310,60 @@ export async function startHttpDoor(options: {
     },
     useAccess(chosen) {
       access = chosen;
+      if (!chosen.enabled) return;
+      options.listeners.forEach((listener, index) => {
+        if (listener.name !== 'HTTP') return;
+        const port = (servers[index].address() as AddressInfo).port;
+        logger.warn(
+          'HTTP Basic passwords cross this http.listeners address in clear; serve it as https:// off a trusted network',
+          { address: `http://${formatHostPort(listener.host, port)}` },
+        );
+      });
     },
     stop: () => closeAll(servers),
   };
 }
+
+/** The HTTPS listener's server: the TLS context's options now and after every reload. */
+function httpsServerFor(
+  listener: ListenerAddress,
+  tls: TlsContext | null | undefined,
+  serve: (request: IncomingMessage, response: ServerResponse) => void,
+  logger: ServerLogger,
+  onHandshakeFailure: (clientAddress: string, reason: string) => void,
+): Server {
+  assert(tls !== undefined && tls !== null, 'an https:// address of http.listeners has no TLS');
+  const server = createHttpsServer(
+    { ...tls.serverOptions, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS },
+    serve,
+  );
+  // A plaintext client, an untrusted certificate under ssl.client.auth=required: one line each.
+  server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: TLSSocket) => {
+    const clientAddress = `${socket.remoteAddress ?? ''}:${socket.remotePort ?? 0}`;
+    logger.warn('HTTPS handshake failed', {
+      remote: clientAddress,
+      error: error.code ?? error.message,
+    });
+    onHandshakeFailure(clientAddress, error.code ?? error.message);
+    socket.destroy();
+  });
+  tls.watch(
+    (options) => {
+      applyServerOptions(server, options);
+      logger.info('TLS certificates reloaded', { listener: listener.name });
+    },
+    (message) =>
+      logger.error('TLS certificates changed but cannot be loaded; keeping the previous ones', {
+        listener: listener.name,
+        error: message,
+      }),
+  );
+  server.once('close', () => tls.close());
+  return server;
+}
+
+/** How long a TLS handshake may take before the connection is dropped. */
+const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** The whole body of a POST (bounded by HTTP_BODY_BYTES_MAX); nothing is read for a GET. */
 async function readBody(request: IncomingMessage, readsOnly: boolean): Promise<Buffer> {

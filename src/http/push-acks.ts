@@ -3,8 +3,9 @@
 // and changes nothing; per-record outcomes (not held, already settled) are answered per id. The
 // answer comes once the new states are durable in __share_group_state.
 
+import { parseRecordId, recordId } from '../share/delivery.js';
 import { ShareError } from '../share/share-errors.js';
-import { type Subscription, parseRecordId } from '../share/subscription.js';
+import type { SettleOutcome, Subscription } from '../share/subscription.js';
 
 export interface AckBody {
   readonly consumer?: string;
@@ -21,67 +22,84 @@ export interface AckAnswer {
   readonly errors: ReadonlyArray<{ id: string; code: string }>;
 }
 
+/** The offsets an id names: "0:12" is 12 to 12, "0:12-20" is 12 to 20. */
+interface OffsetRange {
+  readonly partition: number;
+  readonly firstOffset: number;
+  readonly lastOffset: number;
+}
+
+const maxRangeOffsets = 10000;
+
 export async function settleAcks(subscription: Subscription, body: AckBody): Promise<AckAnswer> {
   const consumer = body.consumer ?? null;
   const errors: Array<{ id: string; code: string }> = [];
   const counts = { acknowledged: 0, released: 0, rejected: 0 };
   // Every id is checked before any is applied: a bad one refuses the whole request.
-  const expanded = new Map<string, string[]>();
+  const ranges = new Map<string, OffsetRange>();
   for (const items of [body.ack, body.release, body.nack, body.reject]) {
     for (const item of items ?? []) {
       const text = typeof item === 'string' ? item : item.id;
-      if (!expanded.has(text)) expanded.set(text, expandIds(text));
+      if (!ranges.has(text)) ranges.set(text, parseRange(text));
     }
   }
-  const each = (
-    items: ReadonlyArray<string | { id: string }> | undefined,
+  const each = <Item extends string | { id: string }>(
+    items: readonly Item[] | undefined,
     counter: keyof typeof counts,
-    apply: (id: string, item: string | { id: string }) => string,
+    apply: (partition: number, offset: number, item: Item) => SettleOutcome,
   ): void => {
     for (const item of items ?? []) {
-      for (const id of expanded.get(typeof item === 'string' ? item : item.id) ?? []) {
-        const outcome = apply(id, item);
+      const range = ranges.get(typeof item === 'string' ? item : item.id);
+      if (range === undefined) continue;
+      const { partition, firstOffset, lastOffset } = range;
+      for (let offset = firstOffset; offset <= lastOffset; offset += 1) {
+        const outcome = apply(partition, offset, item);
         if (outcome === 'ok') counts[counter] += 1;
-        else errors.push({ id, code: outcome });
+        else errors.push({ id: recordId(partition, offset), code: outcome });
       }
     }
   };
-  each(body.ack, 'acknowledged', (id) => subscription.acknowledge(id, consumer));
-  each(body.release, 'released', (id) => subscription.release(id, consumer));
-  each(body.nack, 'released', (id, item) =>
+  each(body.ack, 'acknowledged', (partition, offset) =>
+    subscription.acknowledge(partition, offset, consumer),
+  );
+  each(body.release, 'released', (partition, offset) =>
+    subscription.release(partition, offset, consumer),
+  );
+  each(body.nack, 'released', (partition, offset, item) =>
     subscription.release(
-      id,
+      partition,
+      offset,
       consumer,
-      typeof item === 'string' ? 0 : ((item as { delayMs?: number }).delayMs ?? 0),
+      typeof item === 'string' ? 0 : (item.delayMs ?? 0),
     ),
   );
-  each(body.reject, 'rejected', (id, item) =>
+  each(body.reject, 'rejected', (partition, offset, item) =>
     subscription.reject(
-      id,
+      partition,
+      offset,
       consumer,
-      typeof item === 'string' ? null : ((item as { reason?: string }).reason ?? null),
+      typeof item === 'string' ? null : (item.reason ?? null),
     ),
   );
   await subscription.durable();
   return { ...counts, errors };
 }
 
-/** "0:12" or "0:12-20" as the ids it names. */
-function expandIds(text: string): string[] {
+/** "0:12" or "0:12-20" as the offsets it names. */
+function parseRange(text: string): OffsetRange {
   const range = /^(\d+):(\d+)-(\d+)$/.exec(text);
   if (range === null) {
-    if (parseRecordId(text) === null)
+    const parsed = parseRecordId(text);
+    if (parsed === null)
       throw new ShareError('invalid-record-id', `${text} is not <partition>:<offset>`);
-    return [text];
+    return { partition: parsed.partition, firstOffset: parsed.offset, lastOffset: parsed.offset };
   }
-  const first = Number(range[2]);
-  const last = Number(range[3]);
-  if (last < first || last - first >= 10000)
+  const firstOffset = Number(range[2]);
+  const lastOffset = Number(range[3]);
+  if (lastOffset < firstOffset || lastOffset - firstOffset >= maxRangeOffsets)
     throw new ShareError(
       'invalid-record-id',
-      `${text}: a range runs forward over at most 10000 offsets`,
+      `${text}: a range runs forward over at most ${maxRangeOffsets} offsets`,
     );
-  const ids: string[] = [];
-  for (let offset = first; offset <= last; offset += 1) ids.push(`${range[1]}:${offset}`);
-  return ids;
+  return { partition: Number(range[1]), firstOffset, lastOffset };
 }

@@ -21,7 +21,7 @@ import { type WebSocket, WebSocketServer } from 'ws';
 
 import type { ShareEngine } from '../share/share-engine.js';
 import { ShareError, shareErrorCodes } from '../share/share-errors.js';
-import type { Delivery } from '../share/subscription.js';
+import { type Delivery, deliveriesJson } from '../share/delivery.js';
 import { validateSchema } from './json-schema.js';
 import { type AckBody, settleAcks } from './push-acks.js';
 import { pushSchemas } from './push-schemas.js';
@@ -95,14 +95,16 @@ export function createPushSockets(options: {
   };
 
   const serve = (webSocket: WebSocket, name: string, url: URL): void => {
-    const send = (message: unknown): void => {
+    /** Sends a message already encoded as JSON text. */
+    const sendText = (text: string): void => {
       if (webSocket.readyState !== webSocket.OPEN) return;
       if (webSocket.bufferedAmount > maxUnreadBytes) {
         webSocket.terminate();
         return;
       }
-      webSocket.send(JSON.stringify(message), () => subscription.resume());
+      webSocket.send(text, () => subscription.resume());
     };
+    const send = (message: object): void => sendText(JSON.stringify(message));
     const subscription = options.engine.subscription(name);
     const consumerId = url.searchParams.get('consumer') ?? randomUUID();
     const requested = Number(url.searchParams.get('maxInFlight'));
@@ -120,7 +122,7 @@ export function createPushSockets(options: {
         );
       },
       deliver(records: readonly Delivery[]) {
-        send({ type: 'records', records });
+        sendText(`{"type":"records","records":${deliveriesJson(records)}}`);
       },
     };
     send({ type: 'consumer', consumer: consumerId });

@@ -72,6 +72,12 @@ export function createBrokerConfigs(options: {
   readonly metadata: MetadataStore;
   /** Called after each applied change, to re-apply topic log configs and the like. */
   readonly onChange?: (config: BrokerConfig) => void;
+  /**
+   * Checks what a change needs beyond the config itself (a new keystore must load) before
+   * anything is persisted, validate_only included: throws ConfigError to refuse the change, else
+   * returns what applies it once persisted.
+   */
+  readonly prepare?: (next: BrokerConfig, previous: BrokerConfig) => () => void;
   /** Where a stored value that no longer applies is reported at start-up. */
   readonly warn?: (message: string) => void;
 }): BrokerConfigs {
@@ -98,6 +104,7 @@ export function createBrokerConfigs(options: {
     alter(scope, requested, validateOnly) {
       const run = changes.then(async () => {
         const next = alterBrokerConfig(config, scope, requested);
+        const apply = options.prepare?.(next, config);
         if (validateOnly) return next;
         const stored: Record<string, string> = {};
         for (const [name, value] of dynamicValues(next, 'default')) {
@@ -106,6 +113,7 @@ export function createBrokerConfigs(options: {
         for (const [name, value] of dynamicValues(next, 'broker')) stored[name] = value;
         await options.metadata.setBrokerConfigs(stored);
         config = next;
+        apply?.();
         options.onChange?.(next);
         return next;
       });

@@ -241,6 +241,32 @@ export const adminApis: ReadonlyMap<number, Describer> = new Map<number, Describ
           ),
   ],
   [
+    // A share group's start offsets reset (kafka-share-groups --reset-offsets).
+    ApiKey.AlterShareGroupOffsets,
+    (request, response) =>
+      response.errorCode !== 0
+        ? [{ resource: group(request.groupId), errorCode: response.errorCode }]
+        : (response.responses as any[]).flatMap((result) =>
+            perTopic(
+              [{ name: result.topicName, partitions: result.partitions }],
+              (entry) => entry.partitions,
+              (partition) => partition.partitionIndex,
+              { group: request.groupId, reset: true },
+            ),
+          ),
+  ],
+  [
+    ApiKey.DeleteShareGroupOffsets,
+    (request, response) =>
+      response.errorCode !== 0
+        ? [{ resource: group(request.groupId), errorCode: response.errorCode }]
+        : (response.responses as any[]).map((result) => ({
+            resource: topic(result.topicName),
+            errorCode: result.errorCode,
+            details: { group: request.groupId },
+          })),
+  ],
+  [
     ApiKey.DeleteRecords,
     (_request, response) =>
       perTopic(

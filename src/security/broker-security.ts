@@ -6,6 +6,7 @@
 // lookup by Kafka name.
 
 import type { CredentialStore } from './credential-store.js';
+import { BrookError } from '../util/errors.js';
 import { JwksKeys } from './jwks.js';
 import { type OAuthBearerSettings, oauthBearerMechanism } from './oauthbearer.js';
 import {
@@ -14,7 +15,12 @@ import {
   usesSasl,
   usesTls,
 } from './listener-security.js';
-import { type ClientAuthentication, TlsContext } from './tls-context.js';
+import {
+  type ClientAuthentication,
+  TlsConfigurationError,
+  TlsContext,
+  type TlsSettings,
+} from './tls-context.js';
 
 /** The settings that decide listeners' security. */
 export interface BrokerSecuritySettings {
@@ -87,6 +93,67 @@ export async function oauthBearerFromConfig(
   return result;
 }
 
+/** http.listeners' https:// address: a listener of its own for its TLS settings. */
+export type TlsListenerKind = SecurityProtocol | 'HTTPS';
+
+/**
+ * One listener's TLS settings from its values. ssl.client.auth applies to SSL listeners and to
+ * HTTPS; SASL_SSL listeners authenticate clients by SASL and ask for no certificate (KIP-684).
+ */
+export function listenerTlsSettings(
+  config: BrokerSecuritySettings,
+  listener: string,
+  kind: TlsListenerKind,
+): TlsSettings {
+  const setting = (key: string) => config.setting(listener, key);
+  return {
+    // Checked by the config: a TLS listener has a keystore.
+    keystoreLocation: setting('ssl.keystore.location') as string,
+    keyPassword: setting('ssl.key.password') as string | null,
+    truststoreLocation: setting('ssl.truststore.location') as string | null,
+    clientAuthentication:
+      kind === 'SSL' || kind === 'HTTPS'
+        ? (setting('ssl.client.auth') as ClientAuthentication)
+        : 'none',
+    enabledProtocols: setting('ssl.enabled.protocols') as readonly string[],
+    principalMappingRules: setting('ssl.principal.mapping.rules') as string,
+  };
+}
+
+/**
+ * The TLS context of http.listeners' https:// address (the listener HTTPS in listener.name.*
+ * keys), ssl.client.auth included: a client certificate is how an HTTPS caller proves who it is
+ * without a password. Throws TlsConfigurationError when the key or truststore cannot be used.
+ */
+export function httpsTlsFromConfig(config: BrokerSecuritySettings, listener: string): TlsContext {
+  return new TlsContext(listenerTlsSettings(config, listener, 'HTTPS'));
+}
+
+/** One SASL listener's settings from its values; OAUTHBEARER's checks come made. */
+function listenerSaslSettings(
+  config: BrokerSecuritySettings,
+  name: string,
+  credentials: CredentialStore,
+  oauthBearer: ListenerOAuthBearer | null,
+): ListenerSecurity['sasl'] {
+  const setting = (key: string) => config.setting(name, key);
+  const mechanisms = setting('sasl.enabled.mechanisms') as readonly string[];
+  return {
+    enabledMechanisms: mechanisms,
+    credentials,
+    oauthBearer: oauthBearer?.byListener.get(name) ?? null,
+    failedAuthenticationDelayMs: setting('connection.failed.authentication.delay.ms') as number,
+    reauthenticationMs: setting('connections.max.reauth.ms') as number,
+    reauthenticationMsByMechanism: new Map(
+      mechanisms.map((mechanism) => [
+        mechanism,
+        config.setting(name, 'connections.max.reauth.ms', mechanism) as number,
+      ]),
+    ),
+    receiveBytesMax: setting('sasl.server.max.receive.size') as number,
+  };
+}
+
 /** Throws TlsConfigurationError when a TLS listener's key, certificate or truststore cannot be used. */
 export function listenerSecurityFromConfig(
   config: BrokerSecuritySettings,
@@ -95,42 +162,95 @@ export function listenerSecurityFromConfig(
 ): Map<string, ListenerSecurity> {
   const security = new Map<string, ListenerSecurity>();
   for (const [name, protocol] of config.listenerSecurityProtocols) {
-    const setting = (key: string) => config.setting(name, key);
-    const mechanisms = setting('sasl.enabled.mechanisms') as readonly string[];
-    // As in Kafka (KIP-684), ssl.client.auth applies to SSL listeners; SASL_SSL listeners
-    // authenticate clients by SASL and do not ask for a certificate.
-    const clientAuthentication: ClientAuthentication =
-      protocol === 'SSL' ? (setting('ssl.client.auth') as ClientAuthentication) : 'none';
     const tls = usesTls(protocol)
-      ? new TlsContext({
-          // Checked by the config: a TLS listener has a keystore.
-          keystoreLocation: setting('ssl.keystore.location') as string,
-          keyPassword: setting('ssl.key.password') as string | null,
-          truststoreLocation: setting('ssl.truststore.location') as string | null,
-          clientAuthentication,
-          enabledProtocols: setting('ssl.enabled.protocols') as readonly string[],
-          principalMappingRules: setting('ssl.principal.mapping.rules') as string,
-        })
+      ? new TlsContext(listenerTlsSettings(config, name, protocol))
       : null;
     const sasl = usesSasl(protocol)
-      ? {
-          enabledMechanisms: mechanisms,
-          credentials,
-          oauthBearer: oauthBearer?.byListener.get(name) ?? null,
-          failedAuthenticationDelayMs: setting(
-            'connection.failed.authentication.delay.ms',
-          ) as number,
-          reauthenticationMs: setting('connections.max.reauth.ms') as number,
-          reauthenticationMsByMechanism: new Map(
-            mechanisms.map((mechanism) => [
-              mechanism,
-              config.setting(name, 'connections.max.reauth.ms', mechanism) as number,
-            ]),
-          ),
-          receiveBytesMax: setting('sasl.server.max.receive.size') as number,
-        }
+      ? listenerSaslSettings(config, name, credentials, oauthBearer)
       : null;
     security.set(name, { protocol, tls, sasl });
   }
   return security;
+}
+
+/**
+ * A listener setting AlterConfigs changed that the listener cannot take; the message says why.
+ * The broker answers it as the ConfigError it is to the client (INVALID_CONFIG).
+ */
+export class ListenerReconfigurationError extends BrookError {
+  declare readonly code: 'BROOK_CONFIG_INVALID_VALUE';
+
+  constructor(
+    readonly listener: string,
+    /** The setting whose value is refused, by Kafka name (`ssl.keystore.location`). */
+    readonly setting: string,
+    message: string,
+  ) {
+    super('BROOK_CONFIG_INVALID_VALUE', message);
+    this.name = 'ListenerReconfigurationError';
+  }
+}
+
+/** What a running broker's listeners read their security from, for reconfiguration. */
+export interface RunningListeners {
+  /** Each Kafka listener's security: the map the server reads at every accepted connection. */
+  readonly security: Map<string, ListenerSecurity>;
+  /** The HTTPS listener's TLS, if there is one, by its listener name. */
+  readonly https: { readonly listener: string; readonly tls: TlsContext } | null;
+  readonly credentials: CredentialStore;
+  readonly oauthBearer: ListenerOAuthBearer | null;
+}
+
+/**
+ * Checks that every listener whose TLS or SASL settings differ between `previous` and `next`
+ * can take its new ones (a keystore that loads, an OAUTHBEARER it was started with), and returns
+ * what hands them over: new connections then get the new certificate and mechanisms, open ones
+ * keep what they have. Throws ListenerReconfigurationError; nothing changes then.
+ */
+export function prepareListenerReconfiguration(
+  running: RunningListeners,
+  previous: BrokerSecuritySettings,
+  next: BrokerSecuritySettings,
+): () => void {
+  const steps: Array<() => void> = [];
+  const tlsStep = (listener: string, kind: TlsListenerKind, tls: TlsContext): void => {
+    const settings = listenerTlsSettings(next, listener, kind);
+    if (JSON.stringify(settings) === JSON.stringify(listenerTlsSettings(previous, listener, kind)))
+      return;
+    try {
+      TlsContext.check(settings);
+    } catch (error) {
+      if (!(error instanceof TlsConfigurationError)) throw error;
+      const setting = /ssl\.truststore\.location/.test(error.message)
+        ? 'ssl.truststore.location'
+        : 'ssl.keystore.location';
+      throw new ListenerReconfigurationError(listener, setting, error.message);
+    }
+    steps.push(() => tls.reconfigure(settings));
+  };
+  for (const [name, protocol] of next.listenerSecurityProtocols) {
+    const security = running.security.get(name);
+    if (security === undefined) continue;
+    if (security.tls !== null) tlsStep(name, protocol, security.tls);
+    if (security.sasl === null) continue;
+    const mechanisms = next.setting(name, 'sasl.enabled.mechanisms') as readonly string[];
+    const before = previous.setting(name, 'sasl.enabled.mechanisms') as readonly string[];
+    if (mechanisms.join(',') === before.join(',')) continue;
+    if (
+      mechanisms.includes(oauthBearerMechanism) &&
+      (running.oauthBearer?.byListener.get(name) ?? null) === null
+    ) {
+      throw new ListenerReconfigurationError(
+        name,
+        'sasl.enabled.mechanisms',
+        `listener ${name} started without OAUTHBEARER, whose token checks are set up at start; enable it in the config and restart`,
+      );
+    }
+    const sasl = listenerSaslSettings(next, name, running.credentials, running.oauthBearer);
+    steps.push(() => running.security.set(name, { ...security, sasl }));
+  }
+  if (running.https !== null) tlsStep(running.https.listener, 'HTTPS', running.https.tls);
+  return () => {
+    for (const step of steps) step();
+  };
 }

@@ -19,6 +19,7 @@ export {
   TlsConfigurationError,
   TlsContext,
   type TlsSettings,
+  applyServerOptions,
 } from './tls-context.js';
 export {
   type CredentialStore,

@@ -9,7 +9,12 @@
 
 import { type Stats, readFileSync, unwatchFile, watchFile } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
-import { type TLSSocket, type TlsOptions, createSecureContext } from 'node:tls';
+import {
+  type Server as TlsServer,
+  type TLSSocket,
+  type TlsOptions,
+  createSecureContext,
+} from 'node:tls';
 import {
   type PrincipalMappingRule,
   distinguishedNameOf,
@@ -48,15 +53,37 @@ export class TlsConfigurationError extends BrookError {
   }
 }
 
+/**
+ * One listener's TLS: its settings, the server options built from them, and the files watched.
+ * Owned by the listener's server, which applies every new set of options it is given; the
+ * broker may replace the settings (`reconfigure`, AlterConfigs). Both happen synchronously, so
+ * nothing interleaves between building options and handing them over.
+ */
 export class TlsContext {
-  private readonly rules: PrincipalMappingRule[];
+  private rules: PrincipalMappingRule[];
   private options: TlsOptions;
   /** The files watched, each with its own listener (another context may watch the same file). */
   private readonly watched: Array<[string, (current: Stats, previous: Stats) => void]> = [];
+  /** The server's callbacks, once it watches. */
+  private watcher: {
+    onReload: (options: TlsOptions) => void;
+    onError: (message: string) => void;
+  } | null = null;
 
-  constructor(private readonly settings: TlsSettings) {
+  constructor(private settings: TlsSettings) {
     this.rules = parsePrincipalMappingRules(settings.principalMappingRules);
     this.options = buildOptions(settings);
+  }
+
+  /** Throws TlsConfigurationError, saying why, when `settings` cannot serve TLS. */
+  static check(settings: TlsSettings): void {
+    parsePrincipalMappingRules(settings.principalMappingRules);
+    buildOptions(settings);
+  }
+
+  /** The settings in use. */
+  get currentSettings(): TlsSettings {
+    return this.settings;
   }
 
   /** What tls.createServer takes; rebuilt on reload. */
@@ -65,10 +92,28 @@ export class TlsContext {
   }
 
   /**
+   * Serves new connections with `settings` from now on (open connections keep theirs) and
+   * watches its files instead of the old ones. Throws TlsConfigurationError when they cannot be
+   * used; the old settings then stay in use.
+   */
+  reconfigure(settings: TlsSettings): void {
+    const options = buildOptions(settings);
+    this.rules = parsePrincipalMappingRules(settings.principalMappingRules);
+    this.settings = settings;
+    this.options = options;
+    const watcher = this.watcher;
+    if (watcher === null) return;
+    this.close();
+    this.watch(watcher.onReload, watcher.onError);
+    watcher.onReload(options);
+  }
+
+  /**
    * Watches the keystore and truststore; `onReload` gets the new options after a change that
-   * loads, `onError` the reason when one does not (the old options then stay).
+   * loads (or a `reconfigure`), `onError` the reason when one does not (the old options stay).
    */
   watch(onReload: (options: TlsOptions) => void, onError: (message: string) => void): void {
+    this.watcher = { onReload, onError };
     const files = [this.settings.keystoreLocation, this.settings.truststoreLocation].filter(
       (file): file is string => file !== null,
     );
@@ -121,6 +166,17 @@ export class TlsContext {
     }
     return name;
   }
+}
+
+/**
+ * Hands new options to a listening TLS server: its secure context, and whether it asks for and
+ * insists on client certificates, which node keeps beside the context and reads per connection.
+ */
+export function applyServerOptions(server: TlsServer, options: TlsOptions): void {
+  server.setSecureContext(options);
+  const settable = server as TlsServer & { requestCert: boolean; rejectUnauthorized: boolean };
+  settable.requestCert = options.requestCert === true;
+  settable.rejectUnauthorized = options.rejectUnauthorized !== false;
 }
 
 function readPem(file: string, what: string): string {

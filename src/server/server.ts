@@ -7,6 +7,7 @@ import { type TLSSocket, createServer as createTlsServer } from 'node:tls';
 import {
   ConnectionAuthentication,
   type ListenerSecurity,
+  applyServerOptions,
   plaintextSecurity,
 } from '../security/index.js';
 import type { ListenerAddress } from '../config/listeners.js';
@@ -287,7 +288,7 @@ function createListenerServer(
   });
   tls.watch(
     (options) => {
-      server.setSecureContext(options);
+      applyServerOptions(server, options);
       logger.info('TLS certificates reloaded', { listener: listener.name });
     },
     (message) =>

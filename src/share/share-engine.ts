@@ -308,8 +308,11 @@ export class ShareEngine {
   }
 }
 
+/** What every share-group subscription's name starts with; no HTTP subscription name can. */
+export const SHARE_GROUP_SUBSCRIPTION_PREFIX = 'share-group/';
+
 export function shareGroupSubscriptionName(group: string, topic: string): string {
-  return `share-group/${group}/${topic}`;
+  return `${SHARE_GROUP_SUBSCRIPTION_PREFIX}${group}/${topic}`;
 }
 
 function stateKey(parts: readonly (string | number)[]): Buffer {

@@ -32,7 +32,7 @@ import {
   readInt64,
   BatchField,
 } from '../record/batch.js';
-import { decodeBatch, type RecordHeader } from '../record/records.js';
+import { type DecodedBatch, type RecordHeader, decodeBatchSync } from '../record/records.js';
 import { assert } from '../util/assert.js';
 
 export type RecordState = 'available' | 'acquired' | 'acknowledged' | 'dead-lettering' | 'archived';
@@ -57,7 +57,7 @@ export interface TrackedRecord {
   readonly timestamp: number;
   key: Buffer | null;
   value: Buffer | null;
-  headers: RecordHeader[];
+  headers: readonly RecordHeader[];
   lastError: string | null;
   /** The delivery sequence number to its consumer, for Last-Event-ID resume. */
   sendSequence: number;
@@ -88,6 +88,8 @@ export interface SharePartitionOptions {
   readonly now: () => number;
   /** A record's delivery time or expiry needs a timer. */
   readonly schedule: (dueMs: number, record: TrackedRecord) => void;
+  /** The lock sweep is due at `dueMs`: the owner calls `sweepLocks(dueMs)` then. */
+  readonly scheduleLockSweep: (dueMs: number) => void;
   /** Records became available (read, released, delay over): consumers may take them. */
   readonly onAvailable: () => void;
   /** A record expired: counted here; the subscription may dead-letter it. */
@@ -96,6 +98,8 @@ export interface SharePartitionOptions {
 }
 
 const readChunkBytes = 1024 * 1024;
+/** The headers of a record once it is done (its key, value and headers are dropped). */
+const noHeaders: readonly RecordHeader[] = Object.freeze([]);
 
 export class SharePartition {
   /** The window, in offset order; done records are removed lazily from the front. */
@@ -109,6 +113,19 @@ export class SharePartition {
   /** States read from __share_group_state, applied as the log is read again. */
   private readonly restored = new Map<number, { state: string; deliveryCount: number }>();
   private nextOffset: number;
+  /**
+   * When the lock sweep is due: the earliest lock of an acquired record when it was armed
+   * (Infinity: none armed). Locks expire by one sweep of the window, not a timer per record, so
+   * what is scheduled stays one entry per partition however fast records are delivered, and an
+   * acknowledged record is not kept alive by a timer until its lock time.
+   */
+  private lockSweepAtMs = Infinity;
+  /**
+   * The batch being read into the window, when the window filled before its end: the next fill
+   * takes the rest from here instead of reading and decoding the batch again (a batch may hold
+   * many times the window's free room).
+   */
+  private pending: { readonly batch: DecodedBatch; next: number } | null = null;
   private filling = false;
   private fillAgain = false;
   private closed = false;
@@ -147,6 +164,7 @@ export class SharePartition {
 
   close(): void {
     this.closed = true;
+    this.pending = null;
     this.unsubscribe();
   }
 
@@ -239,7 +257,6 @@ export class SharePartition {
       record.deliveryCount += 1;
       record.lockUntilMs = lockUntilMs;
       record.generation += 1;
-      this.options.schedule(lockUntilMs, record);
       taken.push(record);
     }
     for (const record of this.ready) record.queued = false;
@@ -248,7 +265,10 @@ export class SharePartition {
       record.queued = true;
       this.ready.push(record);
     }
-    if (taken.length > 0) this.options.onChange();
+    if (taken.length > 0) {
+      this.armLockSweep(lockUntilMs);
+      this.options.onChange();
+    }
     return taken;
   }
 
@@ -260,7 +280,35 @@ export class SharePartition {
     );
     record.lockUntilMs = lockUntilMs;
     record.generation += 1;
-    this.options.schedule(lockUntilMs, record);
+    this.armLockSweep(lockUntilMs);
+  }
+
+  /**
+   * The lock sweep armed for `dueMs` came due: answers the acquired records whose lock passed
+   * (the subscription gives them back) and arms the next sweep for the earliest lock left. A
+   * sweep superseded by an earlier one does nothing.
+   */
+  sweepLocks(dueMs: number): TrackedRecord[] {
+    if (this.closed || dueMs !== this.lockSweepAtMs) return [];
+    this.lockSweepAtMs = Infinity;
+    const nowMs = this.options.now();
+    const expired: TrackedRecord[] = [];
+    let nextMs = Infinity;
+    // Acquired records are never done, so all of them are in the window.
+    for (let index = this.orderHead; index < this.order.length; index += 1) {
+      const record = this.order[index];
+      if (record.state !== 'acquired') continue;
+      if (record.lockUntilMs <= nowMs) expired.push(record);
+      else if (record.lockUntilMs < nextMs) nextMs = record.lockUntilMs;
+    }
+    if (nextMs !== Infinity) this.armLockSweep(nextMs);
+    return expired;
+  }
+
+  private armLockSweep(lockUntilMs: number): void {
+    if (lockUntilMs >= this.lockSweepAtMs) return;
+    this.lockSweepAtMs = lockUntilMs;
+    this.options.scheduleLockSweep(lockUntilMs);
   }
 
   /** Marks an acquired record acknowledged. */
@@ -299,16 +347,14 @@ export class SharePartition {
     this.options.onChange();
   }
 
-  /** A timer came due for `record`: a lock expired, a delay ended or a TTL passed. */
-  onTimer(record: TrackedRecord, generation: number): 'lock-expired' | 'none' {
-    if (record.generation !== generation || this.closed) return 'none';
+  /** A timer came due for `record`: a delay ended or a TTL passed. */
+  onTimer(record: TrackedRecord, generation: number): void {
+    if (record.generation !== generation || this.closed) return;
     const nowMs = this.options.now();
-    if (record.state === 'acquired' && record.lockUntilMs <= nowMs) return 'lock-expired';
     if (record.state === 'available') {
       if (record.expiresAtMs <= nowMs) this.expire(record);
       else this.makeReady(record);
     }
-    return 'none';
   }
 
   /** Reads from the log into the window until it is full or the log is read up to its end. */
@@ -333,41 +379,62 @@ export class SharePartition {
     let added = false;
     // Retention may have removed records the subscription never saw: they are gone for it too.
     if (this.nextOffset < this.source.logStartOffset) this.nextOffset = this.source.logStartOffset;
-    while (!this.closed && this.windowSize() < this.options.maxRecordLocks) {
+    reading: while (!this.closed && this.windowSize() < this.options.maxRecordLocks) {
+      if (this.pending !== null) {
+        added = this.takePending() || added;
+        continue;
+      }
       const upperBound = this.source.lastStableOffset;
       if (this.nextOffset >= upperBound) break;
       const { chunks } = await this.source.read(this.nextOffset, readChunkBytes, upperBound, true);
       if (this.closed || chunks.length === 0) break;
-      let full = false;
       for (const chunk of chunks) {
         for (let position = 0; position + BATCH_HEADER_BYTES <= chunk.length;) {
           const sizeBytes = batchSizeBytes(chunk, position);
           const lastOffset = batchLastOffset(chunk, position);
-          if (lastOffset >= this.nextOffset && !this.skipBatch(chunk, position, lastOffset)) {
-            const batch = await decodeBatch(chunk.subarray(position, position + sizeBytes));
-            if (this.closed) return;
-            for (const decoded of batch.records) {
-              if (decoded.offset < this.nextOffset) continue;
-              if (this.windowSize() >= this.options.maxRecordLocks) {
-                full = true;
-                break;
-              }
-              const timestamp = batch.isLogAppendTime ? batch.maxTimestamp : decoded.timestamp;
-              added = this.track(decoded.offset, timestamp, decoded) || added;
-              this.nextOffset = decoded.offset + 1;
-            }
-          }
-          if (full) break;
-          this.nextOffset = Math.max(this.nextOffset, lastOffset + 1);
           position += sizeBytes;
+          if (lastOffset < this.nextOffset) continue;
+          if (this.skipBatch(chunk, position - sizeBytes, lastOffset)) {
+            this.nextOffset = lastOffset + 1;
+            continue;
+          }
+          this.pending = {
+            batch: decodeBatchSync(chunk.subarray(position - sizeBytes, position)),
+            next: 0,
+          };
+          added = this.takePending() || added;
+          // The window filled inside this batch: the rest of it waits in `pending`.
+          if (this.pending !== null) continue reading;
         }
-        if (full) break;
       }
-      if (full) break;
     }
     for (const offset of this.restored.keys())
       if (offset < this.nextOffset) this.restored.delete(offset);
     if (added) this.options.onAvailable();
+  }
+
+  /**
+   * Tracks records of the pending batch until the window is full or the batch is done; true
+   * when one became ready. Records are tracked, not copied: they remain views of the read chunk.
+   */
+  private takePending(): boolean {
+    const pending = this.pending;
+    assert(pending !== null, 'no batch is pending');
+    const { batch } = pending;
+    let added = false;
+    while (pending.next < batch.records.length) {
+      if (this.windowSize() >= this.options.maxRecordLocks) return added;
+      const decoded = batch.records[pending.next];
+      pending.next += 1;
+      if (decoded.offset < this.nextOffset) continue;
+      const timestamp = batch.isLogAppendTime ? batch.maxTimestamp : decoded.timestamp;
+      added = this.track(decoded.offset, timestamp, decoded) || added;
+      this.nextOffset = decoded.offset + 1;
+    }
+    // Offsets compacted away at the batch's end are passed over too.
+    this.nextOffset = Math.max(this.nextOffset, batch.baseOffset + batch.lastOffsetDelta + 1);
+    this.pending = null;
+    return added;
   }
 
   /** A batch to pass over as bytes: a marker, aborted, or every record already done. */
@@ -475,7 +542,7 @@ export class SharePartition {
     record.generation += 1;
     record.key = null;
     record.value = null;
-    record.headers = [];
+    record.headers = noHeaders;
     if (record.orderingKey !== null) {
       const queue = this.unfinishedByKey.get(record.orderingKey);
       if (queue !== undefined) {

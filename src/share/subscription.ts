@@ -24,19 +24,9 @@ import {
   type TrackedRecord,
 } from './share-partition.js';
 import { TimerIndex } from './timer-index.js';
+import { type Delivery, encodeDelivery, parseRecordId } from './delivery.js';
 
-/** A record as consumers receive it (the SSE event data, the webhook body's records). */
-export interface Delivery {
-  readonly id: string;
-  readonly topic: string;
-  readonly partition: number;
-  readonly offset: number;
-  readonly key: string | null;
-  readonly value: string | null;
-  readonly headers: Record<string, string | null>;
-  readonly deliveryCount: number;
-  readonly timestamp: number;
-}
+export type { Delivery };
 
 /** Where a consumer's records go: an SSE stream, a WebSocket, the webhook dispatcher. */
 export interface ConsumerSink {
@@ -82,10 +72,20 @@ export interface SubscriptionPorts {
 
 const deadLetterRetryMs = 1000;
 
+/**
+ * What a timer entry stands for: a record's delay or TTL, or a partition's lock sweep. A record is
+ * named by partition and offset, not held, so a record that is done meanwhile can be collected;
+ * with the generation it had when scheduled, so an entry for a record that changed since is stale
+ * and ignored.
+ */
+type TimerDue =
+  | { readonly partition: number; readonly offset: number; readonly generation: number }
+  | { readonly sweepPartition: number; readonly dueMs: number };
+
 export class Subscription {
   private readonly partitions = new Map<number, SharePartition>();
   private readonly consumers = new Map<string, ConsumerState>();
-  private readonly timers: TimerIndex<{ record: TrackedRecord; generation: number }>;
+  private readonly timers: TimerIndex<TimerDue>;
   private dispatchScheduled = false;
   private partitionCursor = 0;
   private closed = false;
@@ -102,7 +102,10 @@ export class Subscription {
   ) {
     this.definitionValue = definition;
     this.timers = new TimerIndex((entries) => {
-      for (const { record, generation } of entries) this.onTimer(record, generation);
+      for (const entry of entries) {
+        if ('sweepPartition' in entry) this.sweepLocks(entry.sweepPartition, entry.dueMs);
+        else this.onTimer(entry.partition, entry.offset, entry.generation);
+      }
     }, ports.now);
   }
 
@@ -129,8 +132,9 @@ export class Subscription {
         messageTtlMs: () => this.definitionValue.messageTtlMs,
         orderingByKey: () => this.definitionValue.ordering === 'key',
         now: this.ports.now,
-        schedule: (dueMs, record) =>
-          this.timers.add(dueMs, { record, generation: record.generation }),
+        schedule: (dueMs, record) => this.scheduleRecord(dueMs, record),
+        scheduleLockSweep: (dueMs) =>
+          this.timers.add(dueMs, { sweepPartition: source.partitionIndex, dueMs }),
         onAvailable: () => this.scheduleDispatch(),
         onExpired: (record) => this.expire(record),
         onChange: () => this.markDirty(),
@@ -139,6 +143,31 @@ export class Subscription {
     );
     this.partitions.set(source.partitionIndex, sharePartition);
     sharePartition.fill();
+  }
+
+  /**
+   * Starts partition `index` over at `startOffset` (AlterShareGroupOffsets): its window and the
+   * records read ahead are dropped, and reading starts again there; the counters stay. Refused
+   * ('held') while a consumer holds one of its records. Records of the old window still waiting
+   * on a timer or a dead-letter append are not in the new one, so what those continuations do
+   * reaches nothing.
+   */
+  resetPartition(index: number, startOffset: number): 'ok' | 'unknown-partition' | 'held' {
+    const current = this.partitions.get(index);
+    if (current === undefined) return 'unknown-partition';
+    for (const consumer of this.consumers.values())
+      for (const record of consumer.held) if (record.partition === index) return 'held';
+    current.close();
+    const { acknowledged, deadLettered, expired } = current.snapshot();
+    this.addPartition(current.source, {
+      startOffset,
+      records: [],
+      acknowledged,
+      deadLettered,
+      expired,
+    });
+    this.markDirty();
+    return 'ok';
   }
 
   /** The share-partition start offset: every record of `index` below it is done. */
@@ -198,7 +227,7 @@ export class Subscription {
       const resend = [...consumer.held]
         .filter((record) => record.consumerId === consumerId && record.sendSequence > threshold)
         .sort((a, b) => a.sendSequence - b.sendSequence);
-      if (resend.length > 0) sink.deliver(resend.map((record) => this.delivery(record)));
+      if (resend.length > 0) sink.deliver(this.deliveries(resend));
     }
     this.scheduleDispatch();
     return () => {
@@ -245,8 +274,8 @@ export class Subscription {
   }
 
   /** Extends the lock of a record `consumerId` holds by the acknowledgement timeout. */
-  renew(id: string, consumerId: string | null): SettleOutcome {
-    const found = this.held(id, consumerId);
+  renew(partition: number, offset: number, consumerId: string | null): SettleOutcome {
+    const found = this.held(partition, offset, consumerId);
     if (typeof found === 'string') return found;
     this.partitions
       .get(found.partition)
@@ -270,8 +299,8 @@ export class Subscription {
     this.scheduleDispatch();
   }
 
-  acknowledge(id: string, consumerId: string | null): SettleOutcome {
-    const found = this.held(id, consumerId);
+  acknowledge(partition: number, offset: number, consumerId: string | null): SettleOutcome {
+    const found = this.held(partition, offset, consumerId);
     if (typeof found === 'string') return found;
     this.releaseHold(found);
     this.partitions.get(found.partition)?.acknowledge(found);
@@ -280,12 +309,13 @@ export class Subscription {
 
   /** Gives the record back; with `delayMs` (a nack) it is not redelivered before then. */
   release(
-    id: string,
+    partition: number,
+    offset: number,
     consumerId: string | null,
     delayMs = 0,
     error: string | null = null,
   ): SettleOutcome {
-    const found = this.held(id, consumerId);
+    const found = this.held(partition, offset, consumerId);
     if (typeof found === 'string') return found;
     this.releaseHold(found);
     if (error !== null) found.lastError = error;
@@ -294,8 +324,13 @@ export class Subscription {
   }
 
   /** The consumer cannot process the record: it goes to the dead-letter topic now. */
-  reject(id: string, consumerId: string | null, reason: string | null): SettleOutcome {
-    const found = this.held(id, consumerId);
+  reject(
+    partition: number,
+    offset: number,
+    consumerId: string | null,
+    reason: string | null,
+  ): SettleOutcome {
+    const found = this.held(partition, offset, consumerId);
     if (typeof found === 'string') return found;
     this.releaseHold(found);
     this.sendToDeadLetter(found, 'rejected', reason ?? 'rejected by the consumer');
@@ -328,15 +363,14 @@ export class Subscription {
   }
 
   private held(
-    id: string,
+    partitionIndex: number,
+    offset: number,
     consumerId: string | null,
   ): TrackedRecord | Exclude<SettleOutcome, 'ok'> {
-    const record = this.findRecord(id);
+    const partition = this.partitions.get(partitionIndex);
+    const record = partition?.record(offset);
     if (record === undefined) {
-      const parsed = parseRecordId(id);
-      const partition = parsed === null ? undefined : this.partitions.get(parsed.partition);
-      if (parsed !== null && partition !== undefined && parsed.offset < partition.startOffset)
-        return 'settled';
+      if (partition !== undefined && offset < partition.startOffset) return 'settled';
       return 'unknown-record';
     }
     if (record.state === 'acknowledged' || record.state === 'archived') return 'settled';
@@ -363,10 +397,30 @@ export class Subscription {
     this.partitions.get(record.partition)?.release(record, notBeforeMs);
   }
 
-  private onTimer(record: TrackedRecord, generation: number): void {
-    const partition = this.partitions.get(record.partition);
-    if (partition === undefined) return;
-    if (partition.onTimer(record, generation) === 'lock-expired') {
+  private scheduleRecord(dueMs: number, record: TrackedRecord): void {
+    this.timers.add(dueMs, {
+      partition: record.partition,
+      offset: record.offset,
+      generation: record.generation,
+    });
+  }
+
+  private onTimer(partitionIndex: number, offset: number, generation: number): void {
+    const partition = this.partitions.get(partitionIndex);
+    const record = partition?.record(offset);
+    if (record === undefined) return;
+    // An expired record whose dead-letter append failed is never offered again: only the append
+    // is tried again (sendToDeadLetter scheduled this timer).
+    if (record.state === 'dead-lettering') {
+      if (record.generation === generation) this.sendToDeadLetter(record, 'expired', 'expired');
+      return;
+    }
+    partition?.onTimer(record, generation);
+  }
+
+  private sweepLocks(partitionIndex: number, dueMs: number): void {
+    const expired = this.partitions.get(partitionIndex)?.sweepLocks(dueMs) ?? [];
+    for (const record of expired) {
       this.releaseHold(record);
       this.giveBack(record, 0, 'the acknowledgement timeout passed');
     }
@@ -398,11 +452,7 @@ export class Subscription {
         if (this.closed || record.generation !== generation) return;
         this.ports.log(`subscription ${this.name}: dead-letter append failed; retrying`, failure);
         // Available again after a pause; the next give-back tries the dead-letter topic again.
-        if (reason === 'expired')
-          this.timers.add(this.ports.now() + deadLetterRetryMs, {
-            record,
-            generation: record.generation,
-          });
+        if (reason === 'expired') this.scheduleRecord(this.ports.now() + deadLetterRetryMs, record);
         else partition.release(record, this.ports.now() + deadLetterRetryMs);
       },
     );
@@ -445,27 +495,17 @@ export class Subscription {
         consumer.sendSequence += 1;
         record.sendSequence = consumer.sendSequence;
       }
-      sink.deliver(taken.map((record) => this.delivery(record)));
+      sink.deliver(this.deliveries(taken));
     }
   }
 
-  private delivery(record: TrackedRecord): Delivery {
-    const encoding = this.definitionValue.valueEncoding;
-    const text = (bytes: Buffer | null): string | null =>
-      bytes === null ? null : bytes.toString(encoding === 'base64' ? 'base64' : 'utf8');
-    const headers: Record<string, string | null> = {};
-    for (const header of record.headers) headers[header.key] = text(header.value);
-    return {
-      id: recordId(record.partition, record.offset),
-      topic: this.definitionValue.topic,
-      partition: record.partition,
-      offset: record.offset,
-      key: text(record.key),
-      value: text(record.value),
-      headers,
-      deliveryCount: record.deliveryCount,
-      timestamp: record.timestamp,
-    };
+  private deliveries(records: readonly TrackedRecord[]): Delivery[] {
+    const { topic, valueEncoding } = this.definitionValue;
+    const topicJson = JSON.stringify(topic);
+    const deliveries: Delivery[] = new Array<Delivery>(records.length);
+    for (let index = 0; index < records.length; index += 1)
+      deliveries[index] = encodeDelivery(records[index], topicJson, valueEncoding);
+    return deliveries;
   }
 
   // ───────────────────────────── state ─────────────────────────────
@@ -491,14 +531,4 @@ export class Subscription {
     }
     this.writing = null;
   }
-}
-
-export function recordId(partition: number, offset: number): string {
-  return `${partition}:${offset}`;
-}
-
-export function parseRecordId(id: string): { partition: number; offset: number } | null {
-  const match = /^(\d{1,9}):(\d{1,16})$/.exec(id);
-  if (match === null) return null;
-  return { partition: Number(match[1]), offset: Number(match[2]) };
 }

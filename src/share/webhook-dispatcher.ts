@@ -15,7 +15,8 @@
 import { createHmac } from 'node:crypto';
 
 import type { WebhookDefinition } from './subscription-definition.js';
-import type { ConsumerSink, Delivery, Subscription } from './subscription.js';
+import { type Delivery, deliveriesJson } from './delivery.js';
+import type { ConsumerSink, Subscription } from './subscription.js';
 
 export const WEBHOOK_CONSUMER_ID = 'webhook';
 
@@ -65,7 +66,7 @@ export class WebhookDispatcher {
   }
 
   private async post(records: readonly Delivery[]): Promise<void> {
-    const body = JSON.stringify({ subscription: this.subscription.name, records });
+    const body = `{"subscription":${JSON.stringify(this.subscription.name)},"records":${deliveriesJson(records)}}`;
     const timestampMs = Date.now();
     const headers: Record<string, string> = {
       'content-type': 'application/json',
@@ -101,10 +102,11 @@ export class WebhookDispatcher {
     if (this.stopped) return;
     for (const record of records) {
       if (failure === null) {
-        this.subscription.acknowledge(record.id, WEBHOOK_CONSUMER_ID);
+        this.subscription.acknowledge(record.partition, record.offset, WEBHOOK_CONSUMER_ID);
       } else {
         this.subscription.release(
-          record.id,
+          record.partition,
+          record.offset,
           WEBHOOK_CONSUMER_ID,
           this.backoffMs(record.deliveryCount),
           failure,

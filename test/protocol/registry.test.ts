@@ -34,6 +34,9 @@ describe('the API registry', () => {
       [77, 'ShareGroupDescribe', 1, 1, 1],
       [78, 'ShareFetch', 1, 2, 1],
       [79, 'ShareAcknowledge', 1, 2, 1],
+      [90, 'DescribeShareGroupOffsets', 0, 0, 0],
+      [91, 'AlterShareGroupOffsets', 0, 0, 0],
+      [92, 'DeleteShareGroupOffsets', 0, 0, 0],
     ];
     for (const [apiKey, name, min, max, flexibleVersionsMin] of expected) {
       const api = apiMessages.get(apiKey);

@@ -6,7 +6,16 @@ import { after, before, describe, test } from 'node:test';
 
 import type { Broker } from '../../src/broker.js';
 import { waitFor } from '../helpers/poll.js';
-import { PushClient, createTopic, produce, readTopic, startPushBroker } from './push-helpers.js';
+import type { ConfigResourceTypes } from 'kafkajs';
+import type { LoggerLike } from '../../src/util/logger.js';
+import {
+  PushClient,
+  createTopic,
+  kafka,
+  produce,
+  readTopic,
+  startPushBroker,
+} from './push-helpers.js';
 
 describe('push delivery over SSE', () => {
   let broker: Broker;
@@ -85,6 +94,31 @@ describe('push delivery over SSE', () => {
       assert.equal(second.deliveryCount, 2);
     } finally {
       await stream.close();
+    }
+  });
+
+  test('a lock taken before a shorter one still expires after the shorter one was acknowledged', async () => {
+    await createTopic(broker, 'sweep');
+    await client.subscribe('sweep-sse', { topic: 'sweep', ackTimeoutMs: 2000 });
+    await produce(broker, 'sweep', [{ value: 'r0' }, { value: 'r1' }]);
+    // r0 is taken with a 2 s lock by a consumer that goes away. Then the timeout becomes 0.5 s
+    // and another consumer takes r1 and acknowledges it. Locks expire by one sweep per
+    // partition, armed for the earliest lock: the sweep for r1's lock finds nothing expired and
+    // must arm itself again for r0's.
+    const early = client.events('sweep-sse', '?maxInFlight=1');
+    const [r0] = await early.waitForRecords(1);
+    assert.equal(r0.value, 'r0');
+    await early.close();
+    await client.subscribe('sweep-sse', { topic: 'sweep', ackTimeoutMs: 500 });
+    const late = client.events('sweep-sse');
+    try {
+      const [r1] = await late.waitForRecords(1);
+      assert.equal(r1.value, 'r1');
+      assert.equal((await client.acks('sweep-sse', { ack: [r1.id] })).acknowledged, 1);
+      const [, again] = await late.waitForRecords(2, 'r0 after its lock expired');
+      assert.deepEqual([again.value, again.deliveryCount], ['r0', 2]);
+    } finally {
+      await late.close();
     }
   });
 
@@ -265,4 +299,73 @@ describe('push delivery over SSE', () => {
       await stream.close();
     }
   });
+});
+
+/** kafkajs's ConfigResourceTypes.TOPIC (its enum is a type only in ESM). */
+const topicResourceType = 2 as unknown as ConfigResourceTypes;
+
+test('an expired record whose dead-letter append fails is dead-lettered once the topic takes it', async () => {
+  const warnings: string[] = [];
+  const logger: LoggerLike = {
+    info: () => undefined,
+    warn: (message) => warnings.push(message),
+    error: (message) => warnings.push(message),
+  };
+  logger.child = () => logger;
+  const broker = await startPushBroker({ logger });
+  try {
+    const client = new PushClient(broker);
+    await createTopic(broker, 'ttl-retry');
+    // The dead-letter topic refuses the record at first: its records may be 100 bytes at most.
+    const admin = kafka(broker).admin();
+    await admin.connect();
+    await admin.createTopics({
+      topics: [
+        {
+          topic: 'ttl-retry.dlq',
+          numPartitions: 1,
+          configEntries: [{ name: 'max.message.bytes', value: '100' }],
+        },
+      ],
+      waitForLeaders: true,
+    });
+    await client.subscribe('ttl-retry', { topic: 'ttl-retry', deadLetterExpired: true });
+    await produce(broker, 'ttl-retry', [
+      {
+        value: 'stale '.repeat(40),
+        headers: { 'ttl.ms': '1' },
+      },
+    ]);
+    const stream = client.events('ttl-retry');
+    try {
+      await waitFor(
+        () => warnings.some((message) => message.includes('dead-letter append failed')),
+        'the first dead-letter append to fail',
+      );
+      assert.equal((await client.stats('ttl-retry')).expired, 0);
+      await admin.alterConfigs({
+        validateOnly: false,
+        resources: [
+          {
+            type: topicResourceType,
+            name: 'ttl-retry.dlq',
+            configEntries: [{ name: 'max.message.bytes', value: '1048576' }],
+          },
+        ],
+      });
+      await waitFor(
+        async () => (await client.stats('ttl-retry')).expired === 1,
+        'the expired record dead-lettered on a later attempt',
+      );
+      const [dead] = await readTopic(broker, 'ttl-retry.dlq', 1);
+      assert.equal(dead.value, 'stale '.repeat(40));
+      assert.equal(dead.headers['dlq.reason'], 'expired');
+      assert.equal(stream.records.length, 0, 'an expired record is never delivered');
+    } finally {
+      await stream.close();
+      await admin.disconnect();
+    }
+  } finally {
+    await broker.stop();
+  }
 });

@@ -72,6 +72,53 @@ describe('the push HTTP API', () => {
     }
   });
 
+  test('a record event carries text that JSON must escape, non-ASCII text and headers as produced', async () => {
+    await createTopic(broker, 'texts');
+    await client.subscribe('texts-sse', { topic: 'texts' });
+    const awkward = 'quote " backslash \\ newline \n tab \t nul \u0000 separator \u2028 é 漢 🚀';
+    const produced = await client.request('POST', '/v1/topics/texts/records', {
+      records: [
+        { key: 'k"1', value: awkward, headers: { 'h"': awkward, empty: '', none: null } },
+        { key: null, value: null },
+        { value: 'plain', headers: { repeated: 'first' } },
+      ],
+    });
+    assert.equal(produced.status, 200, JSON.stringify(produced.body));
+    // Bytes that are not UTF-8 arrive as U+FFFD, as Buffer.toString decodes them.
+    const invalid = await fetch(`${client.base}/v1/topics/texts/records?key=bin`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: new Uint8Array([0x61, 0xff, 0x62]),
+    });
+    assert.equal(invalid.status, 200);
+    const stream = client.events('texts-sse');
+    try {
+      const records = await stream.waitForRecords(4);
+      const [first, second, third, fourth] = [...records].sort((a, b) => a.offset - b.offset);
+      assert.equal(first.timestamp > 0, true);
+      assert.deepEqual(first, {
+        id: '0:0',
+        topic: 'texts',
+        partition: 0,
+        offset: 0,
+        key: 'k"1',
+        value: awkward,
+        headers: { 'h"': awkward, empty: '', none: null },
+        deliveryCount: 1,
+        timestamp: first.timestamp,
+      });
+      assert.deepEqual(
+        { key: second.key, value: second.value, headers: second.headers },
+        { key: null, value: null, headers: {} },
+      );
+      assert.deepEqual(third.headers, { repeated: 'first' });
+      assert.equal(fourth.value, 'a\ufffdb');
+      assert.equal(fourth.key, 'bin');
+    } finally {
+      await stream.close();
+    }
+  });
+
   test('bad input is answered with a problem document of a stable code and changes nothing', async () => {
     const cases: Array<[string, string, unknown, string]> = [
       ['POST', '/v1/topics/events/records', '{not json', 'invalid-json'],

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { type Broker, type StartBrokerOptions, startBroker } from '../../src/broker.js';
+import { startBroker } from '../../src/broker.js';
 import { KafkaConnection } from '../../src/client/kafka-connection.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
@@ -17,41 +17,7 @@ import { waitFor } from '../helpers/poll.js';
 import { temporaryDirectory } from '../helpers/temporary-directory.js';
 import { createTopic, produce, readTopic } from './push-helpers.js';
 import { Acknowledge, type ShareRecord, ShareConsumer } from './share-consumer.js';
-
-function startShareBroker(options: StartBrokerOptions = {}): Promise<Broker> {
-  return startBroker({
-    ...options,
-    settings: { 'group.share.enable': 'true', ...options.settings },
-  });
-}
-
-async function produceValues(broker: Broker, topic: string, count: number, from = 0) {
-  await produce(
-    broker,
-    topic,
-    Array.from({ length: count }, (_, index) => ({ value: `v${from + index}` })),
-  );
-}
-
-/** Fetches until `count` records came (a share fetch may answer fewer than are available). */
-async function fetchRecords(
-  consumer: ShareConsumer,
-  count: number,
-  options: { maxRecords?: number } = {},
-): Promise<ShareRecord[]> {
-  const records: ShareRecord[] = [];
-  await waitFor(
-    async () => {
-      records.push(...(await consumer.fetch({ maxWaitMs: 200, ...options })));
-      return records.length >= count;
-    },
-    () => `${count} records fetched, got ${records.length}`,
-  );
-  return records;
-}
-
-const accepted = (records: readonly ShareRecord[]) =>
-  records.map(({ partition, offset }) => ({ partition, offset, type: Acknowledge.accept }));
+import { accepted, fetchRecords, produceValues, startShareBroker } from './share-helpers.js';
 
 test('ApiVersions lists the share-group APIs only when group.share.enable is on', async () => {
   for (const enabled of [false, true]) {
@@ -69,6 +35,8 @@ test('ApiVersions lists the share-group APIs only when group.share.enable is on'
         [ApiKey.ShareFetch, 2],
         [ApiKey.ShareAcknowledge, 2],
         [ApiKey.DescribeShareGroupOffsets, 0],
+        [ApiKey.AlterShareGroupOffsets, 0],
+        [ApiKey.DeleteShareGroupOffsets, 0],
       ]) {
         if (!enabled) assert.equal(byKey.has(apiKey), false, `API ${apiKey} hidden`);
         else

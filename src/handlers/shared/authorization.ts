@@ -322,6 +322,49 @@ const guards: ReadonlyMap<number, Guard> = new Map<number, Guard>([
       ErrorCode.GROUP_AUTHORIZATION_FAILED,
     ),
   ],
+  // Resetting a share group's start offsets needs READ on the group and on each topic; deleting
+  // its state for topics needs DELETE on the group and READ on each topic (Kafka's KafkaApis).
+  [
+    ApiKey.AlterShareGroupOffsets,
+    perTopic({
+      requestList: 'topics',
+      responseList: 'responses',
+      name: (topic) => topic.topicName,
+      operation: AclOperation.READ,
+      refusedEntry: (topic) => ({
+        topicName: topic.topicName,
+        topicId: Buffer.alloc(16),
+        partitions: topic.partitions.map((partition: any) => ({
+          partitionIndex: partition.partitionIndex,
+          errorCode: topicRefused,
+          errorMessage: 'Topic authorization failed.',
+        })),
+      }),
+      precheck: (request, checks) =>
+        checks.group(AclOperation.READ, request.groupId)
+          ? null
+          : deny(ErrorCode.GROUP_AUTHORIZATION_FAILED),
+    }),
+  ],
+  [
+    ApiKey.DeleteShareGroupOffsets,
+    perTopic({
+      requestList: 'topics',
+      responseList: 'responses',
+      name: (topic) => topic.topicName,
+      operation: AclOperation.READ,
+      refusedEntry: (topic) => ({
+        topicName: topic.topicName,
+        topicId: Buffer.alloc(16),
+        errorCode: topicRefused,
+        errorMessage: 'Topic authorization failed.',
+      }),
+      precheck: (request, checks) =>
+        checks.group(AclOperation.DELETE, request.groupId)
+          ? null
+          : deny(ErrorCode.GROUP_AUTHORIZATION_FAILED),
+    }),
+  ],
   [
     ApiKey.ShareGroupDescribe,
     single(

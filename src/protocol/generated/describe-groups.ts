@@ -33,7 +33,7 @@ export interface DescribeGroupsRequestInput {
 }
 
 export function decodeDescribeGroupsRequest(reader: Reader, version: number): DescribeGroupsRequest {
-  checkVersion('DescribeGroupsRequest', version, 0, 5);
+  checkVersion('DescribeGroupsRequest', version, 0, 6);
   const flexible = version >= 5;
   const value: DescribeGroupsRequest = {
     groups: readArray(reader, flexible, (flexible ? readCompactStringElement : readStringElement), 1),
@@ -44,7 +44,7 @@ export function decodeDescribeGroupsRequest(reader: Reader, version: number): De
 }
 
 export function encodeDescribeGroupsRequest(writer: Writer, version: number, value: DescribeGroupsRequestInput): void {
-  checkVersion('DescribeGroupsRequest', version, 0, 5);
+  checkVersion('DescribeGroupsRequest', version, 0, 6);
   const flexible = version >= 5;
   writeArray(writer, flexible, false, value.groups, (flexible ? writeCompactStringElement : writeStringElement), 'DescribeGroupsRequest.groups', version);
   if (version >= 3) {
@@ -59,6 +59,7 @@ export function encodeDescribeGroupsRequest(writer: Writer, version: number, val
 
 export interface DescribeGroupsResponseDescribedGroup {
   errorCode: number;
+  errorMessage: string | null;
   groupId: string;
   groupState: string;
   protocolType: string;
@@ -69,6 +70,7 @@ export interface DescribeGroupsResponseDescribedGroup {
 
 export interface DescribeGroupsResponseDescribedGroupInput {
   errorCode: number;
+  errorMessage?: string | null;
   groupId: string;
   groupState: string;
   protocolType: string;
@@ -81,6 +83,7 @@ function decodeDescribeGroupsResponseDescribedGroup(reader: Reader, version: num
   const flexible = version >= 5;
   const value: DescribeGroupsResponseDescribedGroup = {
     errorCode: reader.readInt16(),
+    errorMessage: version >= 6 ? readNullableString(reader, flexible) : null,
     groupId: readString(reader, flexible),
     groupState: readString(reader, flexible),
     protocolType: readString(reader, flexible),
@@ -95,6 +98,9 @@ function decodeDescribeGroupsResponseDescribedGroup(reader: Reader, version: num
 function encodeDescribeGroupsResponseDescribedGroup(writer: Writer, version: number, value: DescribeGroupsResponseDescribedGroupInput): void {
   const flexible = version >= 5;
   writer.writeInt16(value.errorCode);
+  if (version >= 6) {
+    writeString(writer, flexible, true, (value.errorMessage === undefined ? null : value.errorMessage), 'DescribeGroupsResponseDescribedGroup.errorMessage', version);
+  }
   writeString(writer, flexible, false, value.groupId, 'DescribeGroupsResponseDescribedGroup.groupId', version);
   writeString(writer, flexible, false, value.groupState, 'DescribeGroupsResponseDescribedGroup.groupState', version);
   writeString(writer, flexible, false, value.protocolType, 'DescribeGroupsResponseDescribedGroup.protocolType', version);
@@ -166,7 +172,7 @@ export interface DescribeGroupsResponseInput {
 }
 
 export function decodeDescribeGroupsResponse(reader: Reader, version: number): DescribeGroupsResponse {
-  checkVersion('DescribeGroupsResponse', version, 0, 5);
+  checkVersion('DescribeGroupsResponse', version, 0, 6);
   const flexible = version >= 5;
   const value: DescribeGroupsResponse = {
     throttleTimeMs: version >= 1 ? reader.readInt32() : 0,
@@ -177,7 +183,7 @@ export function decodeDescribeGroupsResponse(reader: Reader, version: number): D
 }
 
 export function encodeDescribeGroupsResponse(writer: Writer, version: number, value: DescribeGroupsResponseInput): void {
-  checkVersion('DescribeGroupsResponse', version, 0, 5);
+  checkVersion('DescribeGroupsResponse', version, 0, 6);
   const flexible = version >= 5;
   if (version >= 1) {
     writer.writeInt32((value.throttleTimeMs ?? 0));

@@ -75,6 +75,8 @@ import { decodeWriteShareGroupStateRequest, encodeWriteShareGroupStateRequest, d
 import { decodeDeleteShareGroupStateRequest, encodeDeleteShareGroupStateRequest, decodeDeleteShareGroupStateResponse, encodeDeleteShareGroupStateResponse } from './delete-share-group-state.js';
 import { decodeReadShareGroupStateSummaryRequest, encodeReadShareGroupStateSummaryRequest, decodeReadShareGroupStateSummaryResponse, encodeReadShareGroupStateSummaryResponse } from './read-share-group-state-summary.js';
 import { decodeDescribeShareGroupOffsetsRequest, encodeDescribeShareGroupOffsetsRequest, decodeDescribeShareGroupOffsetsResponse, encodeDescribeShareGroupOffsetsResponse } from './describe-share-group-offsets.js';
+import { decodeAlterShareGroupOffsetsRequest, encodeAlterShareGroupOffsetsRequest, decodeAlterShareGroupOffsetsResponse, encodeAlterShareGroupOffsetsResponse } from './alter-share-group-offsets.js';
+import { decodeDeleteShareGroupOffsetsRequest, encodeDeleteShareGroupOffsetsRequest, decodeDeleteShareGroupOffsetsResponse, encodeDeleteShareGroupOffsetsResponse } from './delete-share-group-offsets.js';
 import type { ProduceRequest, ProduceRequestInput, ProduceResponse, ProduceResponseInput } from './produce.js';
 import type { FetchRequest, FetchRequestInput, FetchResponse, FetchResponseInput } from './fetch.js';
 import type { ListOffsetsRequest, ListOffsetsRequestInput, ListOffsetsResponse, ListOffsetsResponseInput } from './list-offsets.js';
@@ -148,6 +150,8 @@ import type { WriteShareGroupStateRequest, WriteShareGroupStateRequestInput, Wri
 import type { DeleteShareGroupStateRequest, DeleteShareGroupStateRequestInput, DeleteShareGroupStateResponse, DeleteShareGroupStateResponseInput } from './delete-share-group-state.js';
 import type { ReadShareGroupStateSummaryRequest, ReadShareGroupStateSummaryRequestInput, ReadShareGroupStateSummaryResponse, ReadShareGroupStateSummaryResponseInput } from './read-share-group-state-summary.js';
 import type { DescribeShareGroupOffsetsRequest, DescribeShareGroupOffsetsRequestInput, DescribeShareGroupOffsetsResponse, DescribeShareGroupOffsetsResponseInput } from './describe-share-group-offsets.js';
+import type { AlterShareGroupOffsetsRequest, AlterShareGroupOffsetsRequestInput, AlterShareGroupOffsetsResponse, AlterShareGroupOffsetsResponseInput } from './alter-share-group-offsets.js';
+import type { DeleteShareGroupOffsetsRequest, DeleteShareGroupOffsetsRequestInput, DeleteShareGroupOffsetsResponse, DeleteShareGroupOffsetsResponseInput } from './delete-share-group-offsets.js';
 
 export * from './produce.js';
 export * from './fetch.js';
@@ -222,6 +226,8 @@ export * from './write-share-group-state.js';
 export * from './delete-share-group-state.js';
 export * from './read-share-group-state-summary.js';
 export * from './describe-share-group-offsets.js';
+export * from './alter-share-group-offsets.js';
+export * from './delete-share-group-offsets.js';
 export * from './consumer-protocol-subscription.js';
 export * from './consumer-protocol-assignment.js';
 export * from './errors.js';
@@ -341,8 +347,8 @@ export const apiMessages: ReadonlyMap<number, ApiMessage> = new Map<number, ApiM
   [15, {
     apiKey: 15,
     name: 'DescribeGroups',
-    validVersions: { min: 0, max: 5 },
-    codecVersionMax: 5,
+    validVersions: { min: 0, max: 6 },
+    codecVersionMax: 6,
     latestVersionUnstable: false,
     flexibleVersionsMin: 5,
     request: { decode: decodeDescribeGroupsRequest, encode: encodeDescribeGroupsRequest },
@@ -958,6 +964,26 @@ export const apiMessages: ReadonlyMap<number, ApiMessage> = new Map<number, ApiM
     request: { decode: decodeDescribeShareGroupOffsetsRequest, encode: encodeDescribeShareGroupOffsetsRequest },
     response: { decode: decodeDescribeShareGroupOffsetsResponse, encode: encodeDescribeShareGroupOffsetsResponse },
   } as ApiMessage],
+  [91, {
+    apiKey: 91,
+    name: 'AlterShareGroupOffsets',
+    validVersions: { min: 0, max: 0 },
+    codecVersionMax: 0,
+    latestVersionUnstable: false,
+    flexibleVersionsMin: 0,
+    request: { decode: decodeAlterShareGroupOffsetsRequest, encode: encodeAlterShareGroupOffsetsRequest },
+    response: { decode: decodeAlterShareGroupOffsetsResponse, encode: encodeAlterShareGroupOffsetsResponse },
+  } as ApiMessage],
+  [92, {
+    apiKey: 92,
+    name: 'DeleteShareGroupOffsets',
+    validVersions: { min: 0, max: 0 },
+    codecVersionMax: 0,
+    latestVersionUnstable: false,
+    flexibleVersionsMin: 0,
+    request: { decode: decodeDeleteShareGroupOffsetsRequest, encode: encodeDeleteShareGroupOffsetsRequest },
+    response: { decode: decodeDeleteShareGroupOffsetsResponse, encode: encodeDeleteShareGroupOffsetsResponse },
+  } as ApiMessage],
 ]);
 
 /** API keys by name, for the APIs above. */
@@ -1035,6 +1061,8 @@ export const ApiKey = {
   DeleteShareGroupState: 86,
   ReadShareGroupStateSummary: 87,
   DescribeShareGroupOffsets: 90,
+  AlterShareGroupOffsets: 91,
+  DeleteShareGroupOffsets: 92,
 } as const;
 
 /** An API key Brook has codecs for. */
@@ -1479,6 +1507,18 @@ export interface ApiTypes {
     requestInput: DescribeShareGroupOffsetsRequestInput;
     response: DescribeShareGroupOffsetsResponse;
     responseInput: DescribeShareGroupOffsetsResponseInput;
+  };
+  91: {
+    request: AlterShareGroupOffsetsRequest;
+    requestInput: AlterShareGroupOffsetsRequestInput;
+    response: AlterShareGroupOffsetsResponse;
+    responseInput: AlterShareGroupOffsetsResponseInput;
+  };
+  92: {
+    request: DeleteShareGroupOffsetsRequest;
+    requestInput: DeleteShareGroupOffsetsRequestInput;
+    response: DeleteShareGroupOffsetsResponse;
+    responseInput: DeleteShareGroupOffsetsResponseInput;
   };
 }
 

@@ -17,6 +17,17 @@ const assignorName = 'simple';
 export function createShareGroupDescribeHandler(groups: ShareGroups, replicas: ReplicaManager) {
   const describe = (groupId: string): ShareGroupDescribeResponseDescribedGroupInput => {
     const group = groups.group(groupId);
+    // A group known only by its durable state (after a restart, before a member joins) is Empty.
+    if (group === undefined && groups.has(groupId))
+      return {
+        errorCode: 0,
+        groupId,
+        groupState: 'Empty',
+        groupEpoch: 0,
+        assignmentEpoch: 0,
+        assignorName,
+        members: [],
+      };
     if (group === undefined)
       return {
         errorCode: ErrorCode.GROUP_ID_NOT_FOUND,

@@ -22,9 +22,13 @@ import { ErrorCode } from '../../protocol/errors.js';
 import { BATCH_HEADER_BYTES, batchLastOffset, batchSizeBytes } from '../../record/batch.js';
 import type { Partition } from '../../replica/partition.js';
 import type { ReplicaManager, TopicPartitions } from '../../replica/replica-manager.js';
-import { type ShareEngine, shareGroupSubscriptionName } from '../share-engine.js';
+import {
+  SHARE_GROUP_SUBSCRIPTION_PREFIX,
+  type ShareEngine,
+  shareGroupSubscriptionName,
+} from '../share-engine.js';
 import type { TrackedRecord } from '../share-partition.js';
-import { type SettleOutcome, type Subscription, recordId } from '../subscription.js';
+import type { SettleOutcome, Subscription } from '../subscription.js';
 
 export interface ShareGroupsOptions {
   /** The engine; undefined until the broker has started it. */
@@ -94,6 +98,37 @@ export interface AcquiredPartition {
   readonly acquired: Array<{ firstOffset: bigint; lastOffset: bigint; deliveryCount: number }>;
 }
 
+export interface ShareGroupListing {
+  readonly groupId: string;
+  /** Kafka's share-group states: Empty without members, Stable with. */
+  readonly state: 'Empty' | 'Stable';
+}
+
+/** A group-level error (GROUP_ID_NOT_FOUND, NON_EMPTY_GROUP), or the answer per topic. */
+export interface AdminAnswer<Topic> {
+  readonly errorCode: number;
+  readonly errorMessage: string | null;
+  readonly topics: Topic[];
+}
+
+export interface AlteredTopic {
+  readonly topicName: string;
+  readonly topicId: Buffer;
+  readonly partitions: Array<{
+    partitionIndex: number;
+    errorCode: number;
+    errorMessage: string | null;
+  }>;
+}
+
+export interface DeletedTopic {
+  readonly topicName: string;
+  readonly topicId: Buffer;
+  readonly errorCode: number;
+  readonly errorMessage: string | null;
+}
+
+const zeroTopicId = Buffer.alloc(16);
 const sessionEpochMax = 0x7fffffff;
 /** ShareFetch v1 carries MaxRecords; a client that sends 0 gets this many. */
 const defaultMaxRecords = 500;
@@ -102,6 +137,8 @@ const readChunkBytes = 1024 * 1024;
 export class ShareGroups {
   private readonly groups = new Map<string, ShareGroup>();
   private readonly sessions = new Map<string, ShareSession>();
+  /** Groups an admin request is changing: no member may join until it is done. */
+  private readonly administered = new Set<string>();
   private readonly now: () => number;
   private closed = false;
 
@@ -160,6 +197,11 @@ export class ShareGroups {
 
     let group = this.groups.get(groupId);
     let member = group?.members.get(memberId);
+    if (memberEpoch === 0 && this.administered.has(groupId))
+      return refuse(
+        ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
+        `share group ${groupId} is being changed by an admin request; retry`,
+      );
     if (memberEpoch === 0) {
       if (request.subscribedTopicNames === null || request.subscribedTopicNames.length === 0)
         return refuse(ErrorCode.INVALID_REQUEST, 'SubscribedTopicNames must be set when joining');
@@ -287,6 +329,191 @@ export class ShareGroups {
     return topics.size === 0 && !this.groups.has(groupId) ? null : topics;
   }
 
+  // ───────────────────────────── administration ─────────────────────────────
+
+  /**
+   * Every share group: those with members and those whose durable state outlives them (an
+   * engine subscription `share-group/<group>/<topic>`; topic names have no '/', so the group id
+   * is everything before the last one).
+   */
+  list(): ShareGroupListing[] {
+    const states = new Map<string, ShareGroupListing['state']>();
+    const prefix = SHARE_GROUP_SUBSCRIPTION_PREFIX;
+    for (const name of this.options.engine()?.list() ?? []) {
+      if (!name.startsWith(prefix)) continue;
+      states.set(name.slice(prefix.length, name.lastIndexOf('/')), 'Empty');
+    }
+    for (const [groupId, group] of this.groups)
+      states.set(groupId, group.members.size === 0 ? 'Empty' : 'Stable');
+    return [...states]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([groupId, state]) => ({ groupId, state }));
+  }
+
+  /** Whether share group `groupId` exists: it has members or durable state. */
+  has(groupId: string): boolean {
+    return this.readTopics(groupId) !== null;
+  }
+
+  /**
+   * Runs `change` for an existing share group without members, refusing joins until it is done
+   * (Kafka lets an admin request change a share group only while it is empty).
+   */
+  private async administer<T>(
+    groupId: string,
+    change: () => Promise<T>,
+  ): Promise<T | { errorCode: number; errorMessage: string }> {
+    if (this.options.engine() === undefined || this.closed)
+      return {
+        errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
+        errorMessage: 'share groups are not started',
+      };
+    if (!this.has(groupId))
+      return {
+        errorCode: ErrorCode.GROUP_ID_NOT_FOUND,
+        errorMessage: `share group ${groupId} not found`,
+      };
+    const members = this.groups.get(groupId)?.members.size ?? 0;
+    if (members > 0)
+      return {
+        errorCode: ErrorCode.NON_EMPTY_GROUP,
+        errorMessage: `share group ${groupId} has ${members} active member(s); stop them first`,
+      };
+    if (this.administered.has(groupId))
+      return {
+        errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
+        errorMessage: `share group ${groupId} is being changed by another admin request; retry`,
+      };
+    this.administered.add(groupId);
+    try {
+      return await change();
+    } finally {
+      this.administered.delete(groupId);
+    }
+  }
+
+  /** DeleteGroups of a share group: its durable state for every topic, then the group. */
+  async deleteGroup(groupId: string): Promise<number> {
+    const outcome = await this.administer(groupId, async () => {
+      const engine = this.options.engine()!;
+      for (const topic of this.readTopics(groupId)?.keys() ?? [])
+        await engine.delete(shareGroupSubscriptionName(groupId, topic));
+      this.groups.delete(groupId);
+      return { errorCode: ErrorCode.NONE, errorMessage: '' };
+    });
+    return outcome.errorCode;
+  }
+
+  /**
+   * AlterShareGroupOffsets: sets each named partition's start offset, reading a topic the group
+   * did not read yet from then on. Resolves once the new state is durable.
+   */
+  async alterStartOffsets(
+    groupId: string,
+    topics: ReadonlyArray<{
+      topicName: string;
+      partitions: ReadonlyArray<{ partitionIndex: number; startOffset: bigint }>;
+    }>,
+  ): Promise<AdminAnswer<AlteredTopic>> {
+    const outcome = await this.administer(groupId, async (): Promise<AlteredTopic[]> => {
+      const answers: AlteredTopic[] = [];
+      for (const { topicName, partitions } of topics) {
+        const topic = this.options.replicas.topic(topicName);
+        const answer = (errorCode: number, errorMessage: string | null) =>
+          partitions.map(({ partitionIndex }) => ({ partitionIndex, errorCode, errorMessage }));
+        if (topic === undefined || topic.metadata.internal) {
+          answers.push({
+            topicName,
+            topicId: zeroTopicId,
+            partitions: answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `no topic named ${topicName}`),
+          });
+          continue;
+        }
+        const subscription = await this.subscriptionFor(groupId, topicName);
+        const results = partitions.map(({ partitionIndex, startOffset }) => {
+          const fail = (errorCode: number, errorMessage: string) => ({
+            partitionIndex,
+            errorCode,
+            errorMessage,
+          });
+          const partition = topic.partitions[partitionIndex];
+          if (partition === undefined)
+            return fail(
+              ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+              `topic ${topicName} has no partition ${partitionIndex}`,
+            );
+          if (startOffset < 0n || startOffset > BigInt(partition.highWatermark))
+            return fail(
+              ErrorCode.INVALID_REQUEST,
+              `start offset ${startOffset} of ${topicName}-${partitionIndex} is outside 0..${partition.highWatermark} (the log end)`,
+            );
+          const reset = subscription.resetPartition(partitionIndex, Number(startOffset));
+          if (reset !== 'ok')
+            return fail(
+              ErrorCode.NON_EMPTY_GROUP,
+              `records of ${topicName}-${partitionIndex} are still held (${reset})`,
+            );
+          return { partitionIndex, errorCode: ErrorCode.NONE, errorMessage: null };
+        });
+        try {
+          await subscription.durable();
+        } catch (error) {
+          const message = `the share state write failed: ${error instanceof Error ? error.message : String(error)}`;
+          for (const result of results)
+            if (result.errorCode === ErrorCode.NONE)
+              Object.assign(result, {
+                errorCode: ErrorCode.KAFKA_STORAGE_ERROR,
+                errorMessage: message,
+              });
+        }
+        answers.push({ topicName, topicId: topic.metadata.topicId, partitions: results });
+      }
+      return answers;
+    });
+    return Array.isArray(outcome)
+      ? { errorCode: ErrorCode.NONE, errorMessage: null, topics: outcome }
+      : { ...outcome, topics: [] };
+  }
+
+  /** DeleteShareGroupOffsets: forgets the group's state for each topic (durably). */
+  async deleteTopicState(
+    groupId: string,
+    topicNames: readonly string[],
+  ): Promise<AdminAnswer<DeletedTopic>> {
+    const outcome = await this.administer(groupId, async (): Promise<DeletedTopic[]> => {
+      const engine = this.options.engine()!;
+      const answers: DeletedTopic[] = [];
+      for (const topicName of topicNames) {
+        const topicId = this.options.replicas.topic(topicName)?.metadata.topicId ?? zeroTopicId;
+        const name = shareGroupSubscriptionName(groupId, topicName);
+        if (!engine.list().includes(name)) {
+          answers.push({
+            topicName,
+            topicId,
+            errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+            errorMessage: `share group ${groupId} has no state for topic ${topicName}`,
+          });
+          continue;
+        }
+        try {
+          await engine.delete(name);
+          answers.push({ topicName, topicId, errorCode: ErrorCode.NONE, errorMessage: null });
+        } catch (error) {
+          answers.push({
+            topicName,
+            topicId,
+            errorCode: ErrorCode.KAFKA_STORAGE_ERROR,
+            errorMessage: `the share state write failed: ${error instanceof Error ? error.message : String(error)}`,
+          });
+        }
+      }
+      return answers;
+    });
+    return Array.isArray(outcome)
+      ? { errorCode: ErrorCode.NONE, errorMessage: null, topics: outcome }
+      : { ...outcome, topics: [] };
+  }
+
   // ───────────────────────────── sessions ─────────────────────────────
 
   /**
@@ -396,14 +623,21 @@ export class ShareGroups {
       }
       for (let offset = first; offset <= last; offset += 1) {
         const type = types.length === 1 ? types[0] : types[offset - first];
-        const id = recordId(partitionIndex, offset);
         let outcome: SettleOutcome;
         if (type === AcknowledgeType.gap) continue;
-        else if (type === AcknowledgeType.accept) outcome = subscription.acknowledge(id, memberId);
-        else if (type === AcknowledgeType.release) outcome = subscription.release(id, memberId);
+        else if (type === AcknowledgeType.accept)
+          outcome = subscription.acknowledge(partitionIndex, offset, memberId);
+        else if (type === AcknowledgeType.release)
+          outcome = subscription.release(partitionIndex, offset, memberId);
         else if (type === AcknowledgeType.reject)
-          outcome = subscription.reject(id, memberId, 'rejected by the share consumer');
-        else if (type === AcknowledgeType.renew) outcome = subscription.renew(id, memberId);
+          outcome = subscription.reject(
+            partitionIndex,
+            offset,
+            memberId,
+            'rejected by the share consumer',
+          );
+        else if (type === AcknowledgeType.renew)
+          outcome = subscription.renew(partitionIndex, offset, memberId);
         else {
           fail(ErrorCode.INVALID_REQUEST, `acknowledge type ${type} is not known`);
           continue;
