@@ -6,17 +6,26 @@
 //     durable, so the fsync rate bounds it);
 //   - the broker's resident memory and open file descriptors at rest, after creation;
 //   - clean stop (SIGTERM → exit), clean start (spawn → a Metadata answer listing every
-//     partition), and start after SIGKILL (the same, after a kill -9 at rest).
+//     partition), and start after SIGKILL (the same, after a kill -9 at rest), each start with
+//     the CPU time the broker process used until then (all threads), which machine load does
+//     not inflate as it does the elapsed time.
 //
 //   node --import tsx bench/scale-bench.ts [--topics N] [--partitions N] [--batch N]
-//                                          [--cpu-prof DIRECTORY]
+//                                          [--cpu-prof DIRECTORY] [--log-dir DIRECTORY]
+//                                          [--starts N] [--built]
 //
 // --cpu-prof runs the broker under `node --cpu-prof` and leaves one profile per broker life in
 // DIRECTORY (creation, clean start, start after SIGKILL).
+// --log-dir keeps the log directory there (created by the first run, reused by the next ones,
+// which skip the creation), so clean starts can be compared without creating the topics again.
+// --starts times that many clean starts in a row (each stopped cleanly before the next).
+// --built runs the compiled CLI (dist/cli/main.js, as `npm start` and an installed `brook` do;
+// build it first with `npm run build`) instead of the sources through tsx, whose loader and
+// helpers add to every start.
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -31,6 +40,9 @@ const topicCount = Number(argument('--topics', '1000'));
 const partitionsPerTopic = Number(argument('--partitions', '10'));
 const topicsPerRequest = Number(argument('--batch', '100'));
 const cpuProfileDirectory = argument('--cpu-prof', '');
+const keptLogDir = argument('--log-dir', '');
+const cleanStarts = Number(argument('--starts', '1'));
+const built = process.argv.includes('--built');
 const partitionCount = topicCount * partitionsPerTopic;
 const repositoryRoot = new URL('..', import.meta.url).pathname;
 const mebibyte = 1024 * 1024;
@@ -47,10 +59,11 @@ async function startBroker(logDir: string): Promise<BrokerChild> {
   const child = spawn(
     process.execPath,
     [
-      '--import',
-      'tsx',
+      ...(built ? [] : ['--import', 'tsx']),
       ...nodeArgs,
-      join(repositoryRoot, 'src', 'cli', 'main.ts'),
+      built
+        ? join(repositoryRoot, 'dist', 'cli', 'main.js')
+        : join(repositoryRoot, 'src', 'cli', 'main.ts'),
       'start',
       '--log-dirs',
       logDir,
@@ -117,6 +130,14 @@ function residentBytes(pid: number): number {
   return match ? Number(match[1]) * 1024 : Number.NaN;
 }
 
+/** CPU time the process used so far, all threads, user and system (seconds): load-independent. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  // utime and stime, fields 14 and 15 of the line (11 and 12 after the command), in clock ticks.
+  const ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
+  return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+}
+
 function openFileDescriptors(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
 }
@@ -136,15 +157,41 @@ async function stopClean(broker: BrokerChild): Promise<number> {
   return performance.now() - started;
 }
 
-async function startToMetadata(logDir: string): Promise<{ broker: BrokerChild; ms: number }> {
+async function startToMetadata(
+  logDir: string,
+): Promise<{ broker: BrokerChild; ms: number; cpuSeconds: number }> {
   const started = performance.now();
   const broker = await startBroker(logDir);
   await waitForMetadata(broker.bootstrapServers, started + 600_000);
-  return { broker, ms: performance.now() - started };
+  const ms = performance.now() - started;
+  return { broker, ms, cpuSeconds: cpuSeconds(broker.child.pid!) };
+}
+
+/** Creates the topics through CreateTopics; leaves the broker running, and at rest. */
+async function createTopics(broker: BrokerChild, fsyncsPerSecond: number): Promise<void> {
+  const admin = kafka(broker.bootstrapServers).admin();
+  await admin.connect();
+  const createStarted = performance.now();
+  for (let first = 0; first < topicCount; first += topicsPerRequest) {
+    const topics = [];
+    for (let index = first; index < Math.min(first + topicsPerRequest, topicCount); index++)
+      topics.push({ topic: `scale-${index}`, numPartitions: partitionsPerTopic });
+    await admin.createTopics({ topics, waitForLeaders: false, timeout: 600_000 });
+  }
+  await waitForMetadata(broker.bootstrapServers, performance.now() + 600_000);
+  const createMs = performance.now() - createStarted;
+  await admin.disconnect();
+  const partitionsPerSecond = partitionCount / (createMs / 1000);
+  console.log(
+    `creation: ${(createMs / 1000).toFixed(1)} s, ${Math.round(partitionsPerSecond)} partitions/s (${(partitionsPerSecond / fsyncsPerSecond).toFixed(2)} partitions per fsync of this disk)`,
+  );
 }
 
 async function main(): Promise<void> {
-  const logDir = await mkdtemp(join(tmpdir(), 'brook-scale-bench-'));
+  const reused = keptLogDir !== '' && existsSync(join(keptLogDir, 'scale-0-0'));
+  const logDir =
+    keptLogDir === '' ? await mkdtemp(join(tmpdir(), 'brook-scale-bench-')) : keptLogDir;
+  await mkdir(logDir, { recursive: true });
   let broker: BrokerChild | undefined;
   try {
     console.log('# machine limits (same run, same disk)');
@@ -157,51 +204,48 @@ async function main(): Promise<void> {
       `\n# ${topicCount} topics × ${partitionsPerTopic} partitions = ${partitionCount} partitions, ${topicsPerRequest} topics per CreateTopics`,
     );
 
-    broker = await startBroker(logDir);
-    const admin = kafka(broker.bootstrapServers).admin();
-    await admin.connect();
-    const createStarted = performance.now();
-    for (let first = 0; first < topicCount; first += topicsPerRequest) {
-      const topics = [];
-      for (let index = first; index < Math.min(first + topicsPerRequest, topicCount); index++)
-        topics.push({ topic: `scale-${index}`, numPartitions: partitionsPerTopic });
-      await admin.createTopics({ topics, waitForLeaders: false, timeout: 600_000 });
+    if (reused) {
+      console.log(`reusing ${logDir}: creation skipped`);
+    } else {
+      broker = await startBroker(logDir);
+      await createTopics(broker, fsync.syncsPerSecond);
+      // At rest: let the creation's garbage and background work settle first.
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      const pid = broker.child.pid!;
+      console.log(
+        `at rest: RSS ${Math.round(residentBytes(pid) / mebibyte)} MiB, ${openFileDescriptors(pid)} open fds (limit ${openFileLimit()})`,
+      );
+      console.log(
+        `clean stop (SIGTERM → exit): ${((await stopClean(broker)) / 1000).toFixed(1)} s`,
+      );
+      broker = undefined;
     }
-    await waitForMetadata(broker.bootstrapServers, performance.now() + 600_000);
-    const createMs = performance.now() - createStarted;
-    await admin.disconnect();
-    const partitionsPerSecond = partitionCount / (createMs / 1000);
-    console.log(
-      `creation: ${(createMs / 1000).toFixed(1)} s, ${Math.round(partitionsPerSecond)} partitions/s (${(partitionsPerSecond / fsync.syncsPerSecond).toFixed(2)} partitions per fsync of this disk)`,
-    );
 
-    // At rest: let the creation's garbage and background work settle first.
-    await new Promise((resolve) => setTimeout(resolve, 3000));
-    const pid = broker.child.pid!;
-    console.log(
-      `at rest: RSS ${Math.round(residentBytes(pid) / mebibyte)} MiB, ${openFileDescriptors(pid)} open fds (limit ${openFileLimit()})`,
-    );
-
-    console.log(`clean stop (SIGTERM → exit): ${((await stopClean(broker)) / 1000).toFixed(1)} s`);
-    broker = undefined;
-
-    const clean = await startToMetadata(logDir);
-    broker = clean.broker;
-    console.log(
-      `clean start (spawn → Metadata lists every partition): ${(clean.ms / 1000).toFixed(1)} s`,
-    );
+    for (let start = 1; start <= cleanStarts; start++) {
+      if (broker !== undefined) {
+        console.log(
+          `clean stop (SIGTERM → exit): ${((await stopClean(broker)) / 1000).toFixed(1)} s`,
+        );
+        broker = undefined;
+      }
+      const clean = await startToMetadata(logDir);
+      broker = clean.broker;
+      console.log(
+        `clean start (spawn → Metadata lists every partition): ${(clean.ms / 1000).toFixed(1)} s (broker CPU ${clean.cpuSeconds.toFixed(1)} s)`,
+      );
+    }
     await new Promise((resolve) => setTimeout(resolve, 3000));
     console.log(
-      `after a clean start, at rest: RSS ${Math.round(residentBytes(broker.child.pid!) / mebibyte)} MiB, ${openFileDescriptors(broker.child.pid!)} open fds`,
+      `after a clean start, at rest: RSS ${Math.round(residentBytes(broker!.child.pid!) / mebibyte)} MiB, ${openFileDescriptors(broker!.child.pid!)} open fds`,
     );
 
-    broker.child.kill('SIGKILL');
-    await broker.exited;
+    broker!.child.kill('SIGKILL');
+    await broker!.exited;
     broker = undefined;
     const recovered = await startToMetadata(logDir);
     broker = recovered.broker;
     console.log(
-      `start after SIGKILL (spawn → Metadata lists every partition): ${(recovered.ms / 1000).toFixed(1)} s`,
+      `start after SIGKILL (spawn → Metadata lists every partition): ${(recovered.ms / 1000).toFixed(1)} s (broker CPU ${recovered.cpuSeconds.toFixed(1)} s)`,
     );
     await stopClean(broker);
     broker = undefined;
@@ -210,7 +254,7 @@ async function main(): Promise<void> {
       broker.child.kill('SIGKILL');
       await broker.exited;
     }
-    await rm(logDir, { recursive: true, force: true });
+    if (keptLogDir === '') await rm(logDir, { recursive: true, force: true });
   }
 }
 

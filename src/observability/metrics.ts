@@ -450,6 +450,10 @@ class TimedFileIo implements FileIo {
     return this.io.readFile(path);
   }
 
+  fileSize(path: string): Promise<number | null> {
+    return this.io.fileSize(path);
+  }
+
   writeFileAtomic(path: string, data: Buffer): Promise<void> {
     return this.io.writeFileAtomic(path, data);
   }

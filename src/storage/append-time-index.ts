@@ -152,6 +152,11 @@ export class AppendTimeIndex {
     this.appendTimesMs = [];
     this.endOffsets = [];
     this.openSinceMs = null;
+    if (nextOffset === this.baseOffset && (await io.fileSize(this.path)) === 0) {
+      // An empty segment with an empty file (every idle log at start): nothing to read or fix.
+      this.firstDirty = 0;
+      return;
+    }
     const data = await io.readFile(this.path);
     let validBytes = 0;
     if (data !== null) {
@@ -184,10 +189,18 @@ export class AppendTimeIndex {
     this.firstDirty = this.appendTimesMs.length;
   }
 
-  /** Opens the file for the writer (the segment is active); creates it empty for a new segment. */
-  async openForAppend(io: FileIo, options: { empty: boolean }): Promise<void> {
+  /**
+   * Opens the file for the writer (the segment is active); creates it empty for a new segment.
+   * `deferred`: the file exists (`load` read or wrote it), and needs no descriptor before the
+   * first append.
+   */
+  async openForAppend(io: FileIo, options: { empty: boolean; deferred?: boolean }): Promise<void> {
     if (this.file !== null) return;
-    this.file = await io.open(this.path, { create: true, bestEffort: true });
+    this.file = await io.open(this.path, {
+      create: true,
+      bestEffort: true,
+      deferred: options.deferred === true && !options.empty,
+    });
     if (options.empty) {
       assert(this.appendTimesMs.length === 0, 'a new segment has no append times');
       await this.file.truncate(0);

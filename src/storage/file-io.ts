@@ -22,9 +22,17 @@ export interface FileIo {
    * Opens for reading and writing, creating the file when `create` is set. `bestEffort` marks a
    * file whose unsynced writes may be lost at no cost but precision (the append-time index): the
    * descriptor pool (file-pool.ts) may then close it between a write and a datasync.
+   * `deferred` says the file may go unused for a long time (a log opened at start): the pool
+   * then opens it (creating it with `create`) at its first operation, so ten thousand idle logs
+   * hold no descriptor at all; an open error shows at that operation. `nodeFileIo` opens at once.
    */
-  open(path: string, options: { create: boolean; bestEffort?: boolean }): Promise<LogFile>;
+  open(
+    path: string,
+    options: { create: boolean; bestEffort?: boolean; deferred?: boolean },
+  ): Promise<LogFile>;
   readFile(path: string): Promise<Buffer | null>;
+  /** The length of the file at `path` in bytes, or null when there is none; opens no descriptor. */
+  fileSize(path: string): Promise<number | null>;
   /** Writes a small file atomically and durably: temporary file, fsync, rename, directory fsync. */
   writeFileAtomic(path: string, data: Buffer): Promise<void>;
   /** Creates a file only if it does not exist; false when it already does. */
@@ -112,6 +120,14 @@ export const nodeFileIo: FileIo = {
   async readFile(path) {
     try {
       return await fs.readFile(path);
+    } catch (error) {
+      if (isNotFound(error)) return null;
+      throw error;
+    }
+  },
+  async fileSize(path) {
+    try {
+      return (await fs.stat(path)).size;
     } catch (error) {
       if (isNotFound(error)) return null;
       throw error;

@@ -12,7 +12,9 @@
 //   - a file whose name was unlinked or whose directory was removed while its owner still holds
 //     it (a segment deleted while a fetch reads it): its descriptor is the only way left to it.
 // The bound can therefore be passed briefly (many files busy or dirty at once); at rest, with
-// every write fsynced, it holds.
+// every write fsynced, it holds. A file opened `deferred` (a log's segment files at start) gets
+// its first descriptor the same way, at its first operation: a clean start of ten thousand idle
+// logs opens and closes no descriptor for them.
 //
 // Renames through the pool update the path a file reopens by, so segment swaps and `.deleted`
 // renames keep working. Paths changed behind the pool's back (not through its `rename`) would
@@ -35,12 +37,15 @@ class PooledFile implements LogFile {
   private syncedGeneration = 0;
   /** Unlinked (or its directory removed) while held: its descriptor must stay. */
   pinned = false;
+  /** Opened `deferred` with `create`: its first descriptor creates it if it is missing. */
+  createOnFirstOpen = false;
   private closed = false;
 
   constructor(
     private readonly pool: FilePool,
     readonly path: string,
-    handle: LogFile,
+    /** Null for a file opened `deferred`: it gets a descriptor at its first operation. */
+    handle: LogFile | null,
     /** Unsynced writes may be lost (FileIo.open's bestEffort): closable while dirty. */
     private readonly bestEffort: boolean,
   ) {
@@ -170,8 +175,18 @@ class FilePool {
     return file;
   }
 
+  /** A file that exists but gets no descriptor until its first operation (FileIo's `deferred`). */
+  adoptDeferred(path: string, options: { create: boolean; bestEffort: boolean }): PooledFile {
+    const file = new PooledFile(this, path, null, options.bestEffort);
+    file.createOnFirstOpen = options.create;
+    this.index(file);
+    return file;
+  }
+
   async reopen(file: PooledFile): Promise<void> {
-    file.handle = await this.inner.open(file.currentPath, { create: false });
+    // Later reopens never create: a file that vanished since must fail, not come back empty.
+    file.handle = await this.inner.open(file.currentPath, { create: file.createOnFirstOpen });
+    file.createOnFirstOpen = false;
     this.open.set(file, true);
     this.trim();
   }
@@ -235,9 +250,15 @@ export function pooledFileIo(
   const pool = new FilePool(inner, openFilesMax);
   return {
     async open(path, options) {
+      if (options.deferred === true)
+        return pool.adoptDeferred(path, {
+          create: options.create,
+          bestEffort: options.bestEffort === true,
+        });
       return pool.adopt(path, await inner.open(path, options), options.bestEffort === true);
     },
     readFile: (path) => inner.readFile(path),
+    fileSize: (path) => inner.fileSize(path),
     writeFileAtomic: (path, data) => inner.writeFileAtomic(path, data),
     createExclusive: (path, data) => inner.createExclusive(path, data),
     readdir: (directory) => inner.readdir(directory),

@@ -26,6 +26,12 @@ export interface RecoveryOptions {
    * version's, or a log opened on its own) is still honoured and durably removed.
    */
   sharedCleanShutdown?: boolean;
+  /**
+   * From the owner's clean-shutdown marker: the log closed as one empty segment at this base
+   * offset, with no append times and no leader epochs. It opens from that alone, reading nothing
+   * in its directory (most logs of a broker with thousands of partitions are idle).
+   */
+  closedEmptyAt?: number;
 }
 
 /** A directory as recovery leaves it: whole batches only, all of them durable. */
@@ -44,6 +50,8 @@ export interface RecoveredLog {
 }
 
 export async function recoverLog(options: RecoveryOptions): Promise<RecoveredLog> {
+  if (options.sharedCleanShutdown === true && options.closedEmptyAt !== undefined)
+    return openClosedEmpty(options, options.closedEmptyAt);
   const { io, directory, config } = options;
   // Batches whose append time a crash lost count as appended now: kept longer, never less.
   const recoveryTimeMs = options.clock();
@@ -84,11 +92,13 @@ export async function recoverLog(options: RecoveryOptions): Promise<RecoveredLog
   const pause = backgroundPacer();
   for (let index = 0; index < baseOffsets.length; index++) {
     const baseOffset = baseOffsets[index];
-    const logFile = await io.open(`${directory}/${segmentFileName(baseOffset, '.log')}`, {
-      create: false,
-    });
+    // Listed, so it exists: the pool gives it a descriptor at its first read or write, and an idle
+    // log's segments hold none (its length needs none either).
+    const logPath = `${directory}/${segmentFileName(baseOffset, '.log')}`;
+    const logFile = await io.open(logPath, { create: false, deferred: true });
     const segment = new Segment(directory, baseOffset, logFile);
-    const fileBytes = await logFile.size();
+    // Gone since the listing: the file's own error (opening it) says so.
+    const fileBytes = (await io.fileSize(logPath)) ?? (await logFile.size());
     const isLast = index === baseOffsets.length - 1;
     let corruptionFound = false;
     let indexesLoaded =
@@ -167,7 +177,8 @@ export async function recoverLog(options: RecoveryOptions): Promise<RecoveredLog
     // After a clean close it already is: the close synced every file before the marker was
     // written, and at ten thousand partitions this fsync was half of a clean start's.
     if (!openedCleanly) await segments.active.logFile.datasync();
-    await segments.active.appendTimes.openForAppend(io, { empty: false });
+    // `load` left the file in place (read or rewritten): no descriptor until the first append.
+    await segments.active.appendTimes.openForAppend(io, { empty: false, deferred: true });
   }
   const logEndOffset = segments.active.nextOffset;
   const logStartOffset = Math.min(
@@ -190,6 +201,40 @@ export async function recoverLog(options: RecoveryOptions): Promise<RecoveredLog
     recoveryScannedBytes,
     truncatedBytes,
     deletedSegments,
+  };
+}
+
+/**
+ * A log the clean-shutdown marker says closed empty: the state recovery would rebuild is known,
+ * so nothing is listed or read, and its two files (`.log`, `.appendtime`) get a descriptor at the
+ * first append. What the marker vouches for was true when it was written; nothing has written
+ * to the directory since (it is locked, and the marker is removed before any log opens).
+ */
+async function openClosedEmpty(
+  options: RecoveryOptions,
+  baseOffset: number,
+): Promise<RecoveredLog> {
+  const { io, directory } = options;
+  const segments = new LogSegments(directory, io, options.clock);
+  const logFile = await io.open(`${directory}/${segmentFileName(baseOffset, '.log')}`, {
+    create: false,
+    deferred: true,
+  });
+  const segment = new Segment(directory, baseOffset, logFile);
+  segment.markIndexesPersistedEmpty();
+  segment.rollStartMs = options.clock();
+  await segment.appendTimes.openForAppend(io, { empty: false, deferred: true });
+  segments.push(segment);
+  const leaderEpochCache = await LeaderEpochCache.load(io, directory, { exists: false });
+  return {
+    segments,
+    leaderEpochCache,
+    logStartOffset: baseOffset,
+    logEndOffset: baseOffset,
+    openedCleanly: true,
+    recoveryScannedBytes: 0,
+    truncatedBytes: 0,
+    deletedSegments: 0,
   };
 }
 

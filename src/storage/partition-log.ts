@@ -94,6 +94,8 @@ export interface PartitionLogOptions {
    * own when it closes; the owner reads `closedCleanly` instead.
    */
   sharedCleanShutdown?: boolean;
+  /** From the owner's clean-shutdown marker: the log closed empty at this offset (see `closedEmptyAt`). */
+  closedEmptyAt?: number;
 }
 
 function noop(): void {}
@@ -209,7 +211,9 @@ export class PartitionLog extends EventEmitter implements Log {
       cleanerCheckpoint: Math.min(options.cleanerCheckpoint ?? 0, recovered.logEndOffset),
       tombstoneHorizonMs: options.tombstoneHorizonMs,
     });
-    this.retention.armExpiryTimer(0);
+    // An empty log has nothing to expire until its first append arms the timer: ten thousand
+    // idle logs set no timer at start.
+    if (this.segments.sizeInBytes > 0) this.retention.armExpiryTimer(0);
   }
 
   get logStartOffset(): number {
@@ -300,6 +304,7 @@ export class PartitionLog extends EventEmitter implements Log {
       recoveryPoint: options.recoveryPoint,
       logStartOffset: options.logStartOffset,
       sharedCleanShutdown: options.sharedCleanShutdown,
+      closedEmptyAt: options.closedEmptyAt,
     });
     return new PartitionLog(options, config, recovered);
   }
@@ -599,6 +604,19 @@ export class PartitionLog extends EventEmitter implements Log {
    */
   get closedCleanly(): boolean {
     return this.closedCleanlyValue;
+  }
+
+  /**
+   * After a clean close: the base offset of the log's one segment when the log closed holding
+   * nothing (no batches, append times or leader epochs), else null. An owner that records it in
+   * its clean-shutdown marker lets the next open skip the directory (`closedEmptyAt` option).
+   */
+  get closedEmptyAt(): number | null {
+    if (!this.closedCleanlyValue || this.segments.count !== 1) return null;
+    const segment = this.segments.active;
+    if (segment.sizeBytes > 0 || segment.appendTimes.length > 0) return null;
+    if (this.leaderEpochCache.latestEpoch >= 0 || this.leaderEpochCache.dirty) return null;
+    return segment.baseOffset;
   }
 
   /** Flushes everything, writes the active segment's indexes and the clean-shutdown marker. */

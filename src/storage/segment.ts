@@ -41,18 +41,18 @@ export function parseSegmentBaseOffset(name: string): number | null {
   return match ? Number(match[1]) : null;
 }
 
+const NO_VALUES = new Float64Array(0);
+const FIRST_CAPACITY = 64;
+
 /** A growable array of numbers backed by a typed array, for index entries. */
 class NumberColumn {
-  private values: Float64Array;
+  /** Allocated at the first push: most segments of an idle broker never index anything. */
+  private values = NO_VALUES;
   length = 0;
-
-  constructor(capacity = 64) {
-    this.values = new Float64Array(capacity);
-  }
 
   push(value: number): void {
     if (this.length === this.values.length) {
-      const grown = new Float64Array(this.values.length * 2);
+      const grown = new Float64Array(Math.max(FIRST_CAPACITY, this.values.length * 2));
       grown.set(this.values);
       this.values = grown;
     }

@@ -122,6 +122,10 @@ export class FaultyFileIo implements FileIo {
     return this.inner.readFile(path);
   }
 
+  fileSize(path: string): Promise<number | null> {
+    return this.inner.fileSize(path);
+  }
+
   async writeFileAtomic(path: string, data: Buffer): Promise<void> {
     this.check('write', path);
     await this.inner.writeFileAtomic(path, data);

@@ -3,8 +3,11 @@
 // appends, rolls, reads and reopens cleanly, its files reopened on demand.
 
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { nodeFileIo } from '../../src/storage/file-io.js';
+import { pooledFileIo } from '../../src/storage/file-pool.js';
 import { LogManager } from '../../src/storage/log-manager.js';
 import { defaultLogConfig } from '../../src/storage/log-config.js';
 import { makeBatch } from '../helpers/storage-batches.js';
@@ -72,4 +75,29 @@ test('many logs keep open descriptors near openFilesMax and still append, roll, 
   }
   await reopened.close();
   assert.ok(openDescriptors() - before <= 2, 'closing releases every descriptor');
+});
+
+test('a file opened deferred gets a descriptor at its first operation, created then if asked', async (t) => {
+  const directory = temporaryDirectory(t);
+  const io = pooledFileIo(nodeFileIo, 10);
+  writeFileSync(join(directory, 'listed.log'), 'twelve bytes');
+  const listed = await io.open(join(directory, 'listed.log'), { create: false, deferred: true });
+  const missing = await io.open(join(directory, 'new.appendtime'), {
+    create: true,
+    bestEffort: true,
+    deferred: true,
+  });
+  assert.equal(io.openFileCount(), 0, 'no descriptor before a first operation');
+  assert.ok(!existsSync(join(directory, 'new.appendtime')), 'nothing created yet');
+
+  const buffer = Buffer.alloc(12);
+  assert.equal(await listed.read(buffer, 0, 12, 0), 12);
+  assert.equal(buffer.toString(), 'twelve bytes');
+  assert.equal(io.openFileCount(), 1);
+  await missing.write([Buffer.from('entry')], 0);
+  assert.equal(readFileSync(join(directory, 'new.appendtime'), 'utf8'), 'entry');
+  assert.equal(io.openFileCount(), 2);
+  await listed.close();
+  await missing.close();
+  assert.equal(io.openFileCount(), 0);
 });

@@ -1,13 +1,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { LogManager, parseLogDirectoryName } from '../../src/storage/log-manager.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../../src/storage/checkpoint.js';
 import { defaultLogConfig, type LogConfig } from '../../src/storage/log-config.js';
 import { nodeFileIo, type FileIo } from '../../src/storage/file-io.js';
 import { FaultyFileIo } from '../helpers/storage-faulty-io.js';
-import { makeBatch } from '../helpers/storage-batches.js';
+import type { PartitionLog } from '../../src/storage/partition-log.js';
+import { makeBatch, nextOffsetAfter, stamped } from '../helpers/storage-batches.js';
 import { temporaryDirectory } from '../helpers/temporary-directory.js';
 
 test('log directory names split at the last dash, as Kafka names them', () => {
@@ -231,4 +240,126 @@ test('a directory stopped with a marker per log (an earlier version) opens clean
   await reopened.close();
   assert.ok(existsSync(join(directory, '.clean-shutdown')));
   assert.deepEqual(logMarkers(directory), []);
+});
+
+/** nodeFileIo, noting every path it opens, lists, reads or sizes. */
+function recordingFileIo(): { io: FileIo; touched: string[] } {
+  const touched: string[] = [];
+  const io: FileIo = {
+    ...nodeFileIo,
+    open: (path, options) => {
+      touched.push(path);
+      return nodeFileIo.open(path, options);
+    },
+    readFile: (path) => {
+      touched.push(path);
+      return nodeFileIo.readFile(path);
+    },
+    fileSize: (path) => {
+      touched.push(path);
+      return nodeFileIo.fileSize(path);
+    },
+    readdir: (directory) => {
+      touched.push(`${directory}/`);
+      return nodeFileIo.readdir(directory);
+    },
+  };
+  return { io, touched };
+}
+
+const append = (log: PartitionLog, batch: Buffer) =>
+  log.append(batch, { leaderEpoch: 0, origin: 'client' });
+
+/** Every batch from the log start to the log end (a read may stop at a segment or cache edge). */
+async function readAll(log: PartitionLog): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let offset = log.logStartOffset;
+  while (offset < log.logEndOffset) {
+    const read = await log.read(offset, { maxBytes: 1 << 20, maxOffset: log.logEndOffset });
+    assert.ok(read.byteLength > 0, `nothing read at offset ${offset}`);
+    chunks.push(...read.chunks);
+    offset = nextOffsetAfter(Buffer.concat(read.chunks));
+  }
+  return Buffer.concat(chunks);
+}
+
+test('after a clean stop, idle logs open without touching their directories and append and read on first use', async (t) => {
+  const directory = temporaryDirectory(t);
+  const manager = await LogManager.open(managerOptions(directory));
+  const first = await makeBatch({ seed: 1, recordsCount: 2, valueBytes: 10 });
+  await append(await manager.createLog('orders', 0), first).acknowledged;
+  for (const partition of [1, 2, 3]) await manager.createLog('orders', partition);
+  await manager.close();
+  assert.deepEqual(
+    decodeCheckpoint(readFileSync(join(directory, '.clean-shutdown'))),
+    [1, 2, 3].map((partition) => ({ topic: 'orders', partition, offset: 0 })),
+    'the marker lists the logs that closed empty',
+  );
+
+  const recording = recordingFileIo();
+  const reopened = await LogManager.open(managerOptions(directory, recording.io));
+  const idle = (partition: number) =>
+    recording.touched.filter((path) => path.includes(`/orders-${partition}/`));
+  for (const partition of [1, 2, 3]) assert.deepEqual(idle(partition), [], `orders-${partition}`);
+  assert.ok(reopened.allLogs().every(({ log }) => log.openedCleanly));
+
+  // The log with records reads them back and appends after them.
+  const orders0 = reopened.getLog('orders', 0)!;
+  assert.deepEqual(await readAll(orders0), stamped(first, 0, 0));
+  const second = await makeBatch({ seed: 2, recordsCount: 3, valueBytes: 10 });
+  assert.equal(append(orders0, second).baseOffset, 2);
+  // An idle log's files open at its first append, which lands at offset 0.
+  const orders2 = reopened.getLog('orders', 2)!;
+  const third = await makeBatch({ seed: 3, recordsCount: 4, valueBytes: 10 });
+  const appended = append(orders2, third);
+  assert.equal(appended.baseOffset, 0);
+  await appended.acknowledged;
+  assert.ok(
+    idle(2).some((path) => path.endsWith('.log')),
+    'the segment opened on first use',
+  );
+  assert.deepEqual(await readAll(orders2), stamped(third, 0, 0));
+  await reopened.close();
+  assert.deepEqual(
+    decodeCheckpoint(readFileSync(join(directory, '.clean-shutdown')))!.map(
+      (entry) => entry.partition,
+    ),
+    [1, 3],
+  );
+
+  const afterAppends = await LogManager.open(managerOptions(directory));
+  assert.equal(afterAppends.getLog('orders', 0)!.logEndOffset, 5);
+  assert.equal(afterAppends.getLog('orders', 2)!.logEndOffset, 4);
+  assert.deepEqual(await readAll(afterAppends.getLog('orders', 2)!), stamped(third, 0, 0));
+  assert.equal(afterAppends.getLog('orders', 3)!.logEndOffset, 0);
+  await afterAppends.close();
+});
+
+test('an unclean stop after a start from the marker still cuts the torn tail of a log that started empty', async (t) => {
+  const directory = temporaryDirectory(t);
+  const manager = await LogManager.open(managerOptions(directory));
+  for (const partition of [0, 1]) await manager.createLog('orders', partition);
+  await manager.close();
+
+  const started = await LogManager.open(managerOptions(directory));
+  const kept = await makeBatch({ seed: 4, recordsCount: 3, valueBytes: 20 });
+  await append(started.getLog('orders', 0)!, kept).acknowledged;
+  await started.close();
+  // As a crash would leave it: no marker, and half of a batch whose write was cut short.
+  unlinkSync(join(directory, '.clean-shutdown'));
+  const segmentPath = join(directory, 'orders-0', '00000000000000000000.log');
+  const torn = await makeBatch({ seed: 5, recordsCount: 3, valueBytes: 20 });
+  appendFileSync(segmentPath, torn.subarray(0, torn.length >> 1));
+
+  const recovered = await LogManager.open(managerOptions(directory));
+  const log = recovered.getLog('orders', 0)!;
+  assert.equal(log.openedCleanly, false);
+  assert.equal(log.recoveryTruncated.bytes, torn.length >> 1);
+  assert.equal(statSync(segmentPath).size, kept.length);
+  assert.equal(log.logEndOffset, 3);
+  const next = await makeBatch({ seed: 6, recordsCount: 1, valueBytes: 20 });
+  await append(log, next).acknowledged;
+  assert.deepEqual(await readAll(log), Buffer.concat([stamped(kept, 0, 0), stamped(next, 3, 0)]));
+  assert.equal(recovered.getLog('orders', 1)!.logEndOffset, 0);
+  await recovered.close();
 });
