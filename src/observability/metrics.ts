@@ -146,12 +146,12 @@ export class BrokerMetrics implements TopicTraffic {
       ],
       labelNames: ['topic', 'partition'],
       registers,
-      fill: (set) => {
+      series: function* () {
         for (const p of sources.partitions()) {
-          set(
+          yield [
             [p.topic, p.partition],
             [p.logStartOffset, p.logEndOffset, p.highWatermark, p.sizeBytes, p.segments],
-          );
+          ];
         }
       },
     });
@@ -219,9 +219,12 @@ export class BrokerMetrics implements TopicTraffic {
       ],
       labelNames: ['topic', 'partition', 'follower'],
       registers,
-      fill: (set) => {
+      series: function* () {
         for (const lag of replication?.followerLags ?? [])
-          set([lag.topic, lag.partition, lag.follower], [lag.lagRecords, lag.lagSeconds]);
+          yield [
+            [lag.topic, lag.partition, lag.follower],
+            [lag.lagRecords, lag.lagSeconds],
+          ];
       },
     });
     this.isrShrinks = new Counter({
@@ -245,14 +248,14 @@ export class BrokerMetrics implements TopicTraffic {
       ],
       labelNames: ['group', 'topic', 'partition'],
       registers,
-      fill: (set) => {
+      series: function* () {
         groupMembers.reset();
         groupState.reset();
         for (const group of sources.groups()) {
           groupMembers.set({ group: group.group }, group.members);
           groupState.set({ group: group.group, state: group.state }, 1);
           for (const { topic, partition, lag } of group.lag) {
-            set([group.group, topic, partition], [lag]);
+            yield [[group.group, topic, partition], [lag]];
           }
         }
       },
