@@ -9,7 +9,8 @@
 //   interval 100 ms: A B A B ...
 //
 // so machine noise falls on both alike. Each round prints loadgen's produce latency (enqueue to
-// acknowledgement, per record: p50, p99, p999), the broker's CPU and the scrapes' own times; each
+// acknowledgement, per record: p50, p99, p999), the broker's CPU, its longest event-loop delay
+// (its own monitorEventLoopDelay, as /metrics reports it) and the scrapes' own times; each
 // interval ends with the medians over rounds and the ratio of p99 with/without the scraper (goal
 // ≤ 1.10), beside the fsync latency and loopback throughput measured in the same run on the same
 // disk (a produce with acks=all waits for an fsync).
@@ -168,18 +169,32 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/**
+ * One scrape: its time, and the broker's longest event-loop delay since the scrape before (the
+ * broker's own monitorEventLoopDelay histogram, which each scrape reads and resets).
+ */
+async function scrape(url: string): Promise<{ ms: number; eventLoopDelayMaxMs: number }> {
+  const started = performance.now();
+  const response = await fetch(url);
+  const body = await response.text();
+  const ms = performance.now() - started;
+  const delay = /^brook_nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(body);
+  if (response.status !== 200 || delay === null)
+    throw new Error(`/metrics answered ${response.status} without the event-loop delay`);
+  return { ms, eventLoopDelayMaxMs: Number(delay[1]) * 1000 };
+}
+
 /** Scrapes every `intervalMs` (never two at once, as Prometheus does) until `stop` is called. */
-function startScraper(url: string, intervalMs: number): { stop: () => Promise<number[]> } {
-  const timesMs: number[] = [];
+function startScraper(
+  url: string,
+  intervalMs: number,
+): { stop: () => Promise<Array<{ ms: number; eventLoopDelayMaxMs: number }>> } {
+  const scrapes: Array<{ ms: number; eventLoopDelayMaxMs: number }> = [];
   let stopped = false;
   const loop = (async () => {
     while (!stopped) {
       const started = performance.now();
-      const response = await fetch(url);
-      const body = await response.text();
-      if (response.status !== 200 || !body.includes('brook_partition_log_end_offset'))
-        throw new Error(`/metrics answered ${response.status} without the partition families`);
-      timesMs.push(performance.now() - started);
+      scrapes.push(await scrape(url));
       const next = started + intervalMs - performance.now();
       if (next > 0) await new Promise((resolve) => setTimeout(resolve, next));
     }
@@ -188,7 +203,7 @@ function startScraper(url: string, intervalMs: number): { stop: () => Promise<nu
     stop: async () => {
       stopped = true;
       await loop;
-      return timesMs;
+      return scrapes;
     },
   };
 }
@@ -198,8 +213,16 @@ async function round(
   loadgen: string,
   broker: BrokerChild,
   scrapeIntervalMs: number | null,
-): Promise<{ latency: Latency; brokerCpuSeconds: number; scrapesMs: number[] }> {
+): Promise<{
+  latency: Latency;
+  brokerCpuSeconds: number;
+  scrapesMs: number[];
+  eventLoopDelayMaxMs: number;
+}> {
   const pid = broker.child.pid!;
+  // Resets the broker's event-loop delay histogram: what the round's scrapes (or the one after
+  // it) report covers the round alone.
+  await scrape(broker.metricsUrl);
   const cpuBefore = cpuSeconds(pid);
   const scraper =
     scrapeIntervalMs === null ? null : startScraper(broker.metricsUrl, scrapeIntervalMs);
@@ -223,14 +246,22 @@ async function round(
     '-T',
     String(roundSeconds * 6 + 30),
   ]);
-  const scrapesMs = (await scraper?.stop()) ?? [];
+  const scrapes = (await scraper?.stop()) ?? [];
+  const brokerCpuSeconds = cpuSeconds(pid) - cpuBefore;
+  scrapes.push(await scrape(broker.metricsUrl));
   const summary = stdout
     .split('\n')
     .filter((line) => line.startsWith('{'))
     .map((line) => JSON.parse(line) as { role: string; latency_us?: Latency })
     .find((figures) => figures.role === 'produce');
   if (summary?.latency_us === undefined) throw new Error(`loadgen printed no latency:\n${stdout}`);
-  return { latency: summary.latency_us, brokerCpuSeconds: cpuSeconds(pid) - cpuBefore, scrapesMs };
+  return {
+    latency: summary.latency_us,
+    brokerCpuSeconds,
+    // The last scrape, after the load, is not the scraper's.
+    scrapesMs: scrapes.slice(0, -1).map((one) => one.ms),
+    eventLoopDelayMaxMs: Math.max(...scrapes.map((one) => one.eventLoopDelayMaxMs)),
+  };
 }
 
 function describe(latency: Latency): string {
@@ -276,18 +307,23 @@ async function main(): Promise<void> {
       const without: Latency[] = [];
       const withScraper: Latency[] = [];
       const scrapes: number[] = [];
+      const delays = { A: [] as number[], B: [] as number[] };
+      const cpu = { A: [] as number[], B: [] as number[] };
       for (let index = 0; index < rounds; index++) {
         for (const scraping of [false, true]) {
           const result = await round(loadgen, broker, scraping ? intervalMs : null);
           (scraping ? withScraper : without).push(result.latency);
           scrapes.push(...result.scrapesMs);
+          delays[scraping ? 'B' : 'A'].push(result.eventLoopDelayMaxMs);
+          cpu[scraping ? 'B' : 'A'].push(result.brokerCpuSeconds);
           const scrapeText = scraping
             ? `; ${result.scrapesMs.length} scrapes, median ${median(result.scrapesMs).toFixed(0)} ms, ` +
               `worst ${Math.max(...result.scrapesMs).toFixed(0)} ms`
             : '';
           console.log(
             `${scraping ? 'B' : 'A'} ${index + 1}: ${describe(result.latency)}; broker CPU ` +
-              `${((100 * result.brokerCpuSeconds) / roundSeconds).toFixed(0)}%${scrapeText}`,
+              `${((100 * result.brokerCpuSeconds) / roundSeconds).toFixed(0)}%, event-loop delay max ` +
+              `${result.eventLoopDelayMaxMs.toFixed(0)} ms${scrapeText}`,
           );
         }
       }
@@ -306,6 +342,13 @@ async function main(): Promise<void> {
           `(goal ≤ 1.10); p999 ${(b.p999 / a.p999).toFixed(2)}; p99 without is ` +
           `${(a.p99 / 1000 / fsync.p99Ms).toFixed(1)}× this disk's fsync p99; scrape median ` +
           `${median(scrapes).toFixed(0)} ms; load average ${loadavg()[0].toFixed(2)}`,
+      );
+      // The scrape's CPU: what the broker spent more with the scraper, per scrape.
+      const sum = (values: number[]): number => values.reduce((total, value) => total + value, 0);
+      console.log(
+        `broker event-loop delay max, median of rounds: without ${median(delays.A).toFixed(0)} ms, ` +
+          `with ${median(delays.B).toFixed(0)} ms; broker CPU per scrape ` +
+          `${((1000 * (sum(cpu.B) - sum(cpu.A))) / Math.max(1, scrapes.length)).toFixed(0)} ms`,
       );
     }
   } finally {
