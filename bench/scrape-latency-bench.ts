@@ -176,9 +176,15 @@ function cpuSeconds(pid: number): number {
 async function scrape(url: string): Promise<{ ms: number; eventLoopDelayMaxMs: number }> {
   const started = performance.now();
   const response = await fetch(url);
-  const body = await response.text();
+  // Bytes, not text: the scraper shares the cores with the broker, so it decodes one line only.
+  const body = Buffer.from(await response.arrayBuffer());
   const ms = performance.now() - started;
-  const delay = /^brook_nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(body);
+  const name = '\nbrook_nodejs_eventloop_lag_max_seconds ';
+  const at = body.indexOf(name);
+  const delay =
+    at < 0
+      ? null
+      : /^(\S+)/.exec(body.subarray(at + name.length, at + name.length + 40).toString());
   if (response.status !== 200 || delay === null)
     throw new Error(`/metrics answered ${response.status} without the event-loop delay`);
   return { ms, eventLoopDelayMaxMs: Number(delay[1]) * 1000 };
