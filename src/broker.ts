@@ -24,6 +24,8 @@ import { listenerSetting } from './config/listener-settings.js';
 import { parseTopicConfigs, topicLogConfig } from './config/topic-config.js';
 import { GroupCoordinator } from './coordinator/group/group-coordinator.js';
 import { OFFSETS_TOPIC_NAME } from './coordinator/group/ports.js';
+import { transactionMarkerOf } from './record/key-value-batch.js';
+import { ErrorCode } from './protocol/errors.js';
 import {
   TRANSACTION_STATE_TOPIC_NAME,
   TransactionCoordinator,
@@ -548,9 +550,6 @@ async function assemble(
                   (cluster.store.topics().get(topic)?.partitions.length ?? 0) > partition,
         },
         node,
-        // Offsets an open transaction holds (TxnOffsetCommit before EndTxn), for require_stable.
-        pendingTransactionalOffsets: (groupId) =>
-          transactionCoordinator?.pendingOffsetPartitions(groupId) ?? [],
         logger: componentLogger(logger, 'group'),
       },
       {
@@ -744,6 +743,14 @@ async function assemble(
       leadership,
       minInsyncReplicasOf,
       replicationTimeoutMs: config.requestTimeoutMs,
+      // A transaction's marker into a group's offsets partition settles the offsets it wrote
+      // there (TxnOffsetCommit), so the group coordinator appends it.
+      appendCoordinatorMarker: (topic, partition, batch) => {
+        if (topic !== OFFSETS_TOPIC_NAME) return undefined;
+        const marker = transactionMarkerOf(batch);
+        if (marker === null) return Promise.resolve(ErrorCode.INVALID_RECORD);
+        return groupCoordinator.appendTransactionMarker(partition, batch, marker);
+      },
     };
     markerSender =
       cluster === null
@@ -766,10 +773,15 @@ async function assemble(
             ? fileProducerIdBlocks(nodeFileIo, logDir)
             : (size) => cluster.store.claimProducerIdBlock(size),
         ),
-        partitionExists,
+        // The group's offsets partition joins a transaction too (AddOffsetsToTxn), though no
+        // client may name it: it is internal.
+        partitionExists: (topic, partition) =>
+          topic === OFFSETS_TOPIC_NAME
+            ? partition >= 0 && partition < offsetsTopic.partitionCount
+            : partitionExists(topic, partition),
         writeMarkers: (markers, signal) =>
           runningMarkerSender === null
-            ? writeMarkersLocally(replicas, markers)
+            ? writeMarkersLocally(markerAppendPorts, markers)
             : runningMarkerSender.write(markers, signal),
         coordinatorEpoch:
           cluster === null
@@ -777,8 +789,12 @@ async function assemble(
             : (partition) =>
                 cluster.store.partitionState(TRANSACTION_STATE_TOPIC_NAME, partition)
                   ?.leaderEpoch ?? 0,
+        offsetsPartitionOf: (groupId) => ({
+          topic: OFFSETS_TOPIC_NAME,
+          partition: groupCoordinator.partitionFor(groupId),
+        }),
         commitOffsets: (groupId, offsets) =>
-          groupCoordinator.commitTransactionalOffsets(groupId, offsets),
+          groupCoordinator.commitOffsetsHeldByTransaction(groupId, offsets),
         node,
       },
       {
@@ -837,9 +853,9 @@ async function assemble(
       .register(createEndTxnHandler(transactionCoordinator))
       .register(
         createTxnOffsetCommitHandler({
-          transactions: transactionCoordinator,
           partitionExists,
-          checkGroup: (params) => groupCoordinator.checkTransactionalOffsetCommit(params),
+          commitTransactionalOffsets: (params) =>
+            groupCoordinator.commitTransactionalOffsets(params),
         }),
       )
       .register(createDescribeProducersHandler({ replicas }))

@@ -106,6 +106,16 @@ export interface MarkerAppendPorts {
   minInsyncReplicasOf?(topic: string): number;
   /** request.timeout.ms: how long a replicated partition waits for its ISR to reach the marker. */
   readonly replicationTimeoutMs: number;
+  /**
+   * A marker for a coordinator's own partition (`__consumer_offsets`), appended by that
+   * coordinator, which settles what the transaction wrote there with it; undefined for any other
+   * topic. Resolves with the error code to answer, as appendMarkerAsLeader does.
+   */
+  appendCoordinatorMarker?(
+    topic: string,
+    partition: number,
+    batch: Buffer,
+  ): Promise<number> | undefined;
 }
 
 /**
@@ -121,6 +131,8 @@ export async function appendMarkerAsLeader(
 ): Promise<number> {
   if (ports.leadership?.notLeader(topic, partitionIndex) != null)
     return ErrorCode.NOT_LEADER_OR_FOLLOWER;
+  const byCoordinator = ports.appendCoordinatorMarker?.(topic, partitionIndex, batch);
+  if (byCoordinator !== undefined) return byCoordinator;
   const partition = ports.replicas.partition(topic, partitionIndex);
   if (partition === undefined) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
   // The leadership term of the append: only its followers may acknowledge the marker.

@@ -1,24 +1,20 @@
-// TxnOffsetCommit (key 28): offsets a transaction commits for a consumer group. They are held by
-// the transaction coordinator (durably, with the transaction's state) and become visible to the
-// group only when the transaction commits; an abort discards them.
+// TxnOffsetCommit (key 28): offsets a transaction commits for a consumer group, sent to the
+// group's coordinator. It writes them into the group's `__consumer_offsets` partition as the
+// producer's transactional batch; they become the group's committed offsets when the
+// transaction's COMMIT marker reaches that partition (AddOffsetsToTxn put it in the transaction),
+// and an ABORT drops them (src/coordinator/group/transactional-offsets.ts).
 
 import { fencedErrorFor } from '../coordinator/txn/fenced-error.js';
-import type { TransactionCoordinator } from '../coordinator/txn/transaction-coordinator.js';
+import type { TransactionalOffsetCommitParams } from '../coordinator/group/transactional-offsets.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { ApiKey } from '../protocol/generated/index.js';
 import type { TxnOffsetCommitRequest } from '../protocol/generated/txn-offset-commit.js';
 import { defineHandler } from './registry.js';
 
 export interface TxnOffsetCommitDependencies {
-  readonly transactions: TransactionCoordinator;
   partitionExists(topic: string, partition: number): boolean;
-  /** The group coordinator's check of the committing member and generation (v3+ send them). */
-  checkGroup(params: {
-    groupId: string;
-    memberId: string;
-    generationId: number;
-    groupInstanceId: string | null;
-  }): number;
+  /** The group coordinator's TxnOffsetCommit; resolves with one error code for every partition. */
+  commitTransactionalOffsets(params: TransactionalOffsetCommitParams): Promise<number>;
 }
 
 export function createTxnOffsetCommitHandler(dependencies: TxnOffsetCommitDependencies) {
@@ -52,24 +48,15 @@ export function createTxnOffsetCommitHandler(dependencies: TxnOffsetCommitDepend
             metadata: entry.committedMetadata ?? '',
           })),
       );
-      const groupError = dependencies.checkGroup({
+      const errorCode = await dependencies.commitTransactionalOffsets({
         groupId: request.groupId,
+        producerId: Number(request.producerId),
+        producerEpoch: request.producerEpoch,
         memberId: request.memberId,
         generationId: request.generationId,
         groupInstanceId: request.groupInstanceId,
+        offsets,
       });
-      const errorCode =
-        groupError !== ErrorCode.NONE
-          ? groupError
-          : offsets.length === 0
-            ? ErrorCode.NONE
-            : await dependencies.transactions.addPendingOffsets({
-                transactionalId: request.transactionalId,
-                producerId: Number(request.producerId),
-                producerEpoch: request.producerEpoch,
-                groupId: request.groupId,
-                offsets,
-              });
       const reported = fencedErrorFor(errorCode, context.apiVersion, 3);
       return respond(request, (topic, partition) =>
         unknown(topic, partition) ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : reported,

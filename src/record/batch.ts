@@ -157,6 +157,11 @@ export interface BatchSpan {
 export interface ValidateOptions {
   /** Clients may not write control batches; coordinators and replication may. */
   allowControlBatches: boolean;
+  /**
+   * A client's producer batch has sequences; a coordinator writes a transaction's batch without
+   * (the group coordinator's TxnOffsetCommit offsets), and replication copies those.
+   */
+  allowUnsequencedProducerBatches?: boolean;
   /** A batch larger than this (header included) earns MESSAGE_TOO_LARGE. */
   maxMessageBytes: number;
   /** Replication copies the leader's batches, which may carry compaction gaps. */
@@ -239,7 +244,12 @@ export function validateRecordSet(records: Buffer, options: ValidateOptions): Ba
     }
     const producerId = readInt64(records, position + BatchField.producerId);
     const baseSequence = records.readInt32BE(position + BatchField.baseSequence);
-    if (producerId >= 0 && baseSequence < 0 && (attributes & AttributeBit.control) === 0) {
+    if (
+      producerId >= 0 &&
+      baseSequence < 0 &&
+      (attributes & AttributeBit.control) === 0 &&
+      options.allowUnsequencedProducerBatches !== true
+    ) {
       throw new RecordError(
         RecordErrorCode.INVALID_RECORD,
         `batch at position ${position} has producerId ${producerId} but baseSequence ${baseSequence}`,

@@ -317,7 +317,7 @@ export class Partition {
         if (marker !== null) this.producers.checkMarker(batch, marker.coordinatorEpoch);
         continue;
       }
-      const result = this.producers.check(batch, pending);
+      const result = this.producers.check(batch, pending, origin);
       if (result !== null) {
         if (index > 0) {
           throw new ProducerStateError(

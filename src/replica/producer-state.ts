@@ -13,6 +13,7 @@
 //                             currentTxnFirstOffset }
 //   ongoing: producerId ─► first offset of its open transaction   (lastStableOffset = min(…, HW))
 
+import type { AppendOrigin } from '../storage/log.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { BrookError } from '../util/errors.js';
 
@@ -117,10 +118,13 @@ export class ProducerStateManager {
    * Checks a client batch against the producer's state (pure). Returns the original batch for a
    * retry of one already appended, null to append, or throws the error to answer with.
    * `pending` holds the entries as earlier batches of the same record set will leave them.
+   * A coordinator's batch (the group coordinator writing a transaction's offsets) carries no
+   * sequence: only its epoch is checked, so a fenced producer's offsets are refused.
    */
   check(
     batch: ProducerBatch,
     pending: Map<number, { producerEpoch: number; lastSequence: number }>,
+    origin: AppendOrigin = 'client',
   ): CheckResult {
     const { producerId, producerEpoch, baseSequence } = batch;
     const lastSequence = lastSequenceOf(baseSequence, batch.lastOffsetDelta);
@@ -134,6 +138,7 @@ export class ProducerStateManager {
         `producer ${producerId} epoch ${producerEpoch} is older than the current epoch ${currentEpoch}`,
       );
     }
+    if (origin === 'coordinator') return null;
     if (producerEpoch > currentEpoch) {
       if (baseSequence !== 0) {
         throw new ProducerStateError(

@@ -27,6 +27,7 @@ export function validateAppend(
   const isReplication = origin === 'replication';
   const spans = validateRecordSet(records, {
     allowControlBatches: origin !== 'client',
+    allowUnsequencedProducerBatches: origin !== 'client',
     maxMessageBytes: config.maxMessageBytes,
     requireDenseOffsets: !isReplication,
   });

@@ -84,6 +84,7 @@ export const brookErrorCodes = {
   BROOK_OFFSETS_RECORD: 'a __consumer_offsets key or value this version cannot read',
   BROOK_OFFSETS_BATCH: 'a __consumer_offsets batch that cannot be read',
   BROOK_TRANSACTION_COORDINATOR: 'a transaction request answered with a Kafka error',
+  BROOK_TRANSACTION_MARKER: 'a partition refused a transaction marker (error named in the message)',
   BROOK_COORDINATOR_APPEND: 'a coordinator write to its internal partition not acknowledged',
   BROOK_ADMIN_REQUEST_REFUSED: 'an admin request refused for one resource with a Kafka error',
 

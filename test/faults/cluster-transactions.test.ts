@@ -13,34 +13,22 @@ import { startBrokerCluster } from './fault-cluster.js';
 import { withFaultCluster } from './fault-schedule.js';
 import { faultSeeds } from './seeds.js';
 
-// Skipped until it can pass: a TxnOffsetCommit reaches the group's coordinator, and Brook keeps
-// a transaction's offsets with its transaction coordinator; when the two are different brokers
-// the commit is answered NOT_COORDINATOR and every transaction of the loop aborts (issue 10).
-const crossBrokerOffsets =
-  'TxnOffsetCommit is answered NOT_COORDINATOR when the group and transaction coordinators are different brokers (issue 10, open)';
-
 for (const seed of faultSeeds('cluster-transactions')) {
-  test(
-    `a transactional transform on a cluster writes each input exactly once through leader and coordinator kills (seed ${seed})`,
-    {
-      skip: crossBrokerOffsets,
-    },
-    () =>
-      withFaultCluster(
-        startBrokerCluster({
-          brokers: 3,
-          settings: { ...clusterSettings, 'group.initial.rebalance.delay.ms': 0 },
+  test(`a transactional transform on a cluster writes each input exactly once through leader and coordinator kills (seed ${seed})`, () =>
+    withFaultCluster(
+      startBrokerCluster({
+        brokers: 3,
+        settings: { ...clusterSettings, 'group.initial.rebalance.delay.ms': 0 },
+      }),
+      (cluster) =>
+        runTransformScenario({
+          cluster,
+          seed,
+          file: 'test/faults/cluster-transactions.test.ts',
+          partitions: 3,
+          placement: clusterPlacement,
+          fault: (random, history, targets) =>
+            killLeaderOrCoordinator(cluster, random, history, targets),
         }),
-        (cluster) =>
-          runTransformScenario({
-            cluster,
-            seed,
-            file: 'test/faults/cluster-transactions.test.ts',
-            partitions: 3,
-            placement: clusterPlacement,
-            fault: (random, history, targets) =>
-              killLeaderOrCoordinator(cluster, random, history, targets),
-          }),
-      ),
-  );
+    ));
 }

@@ -1,5 +1,6 @@
 // The transaction coordinator over in-memory ports: a transaction caught between PrepareCommit
-// and its markers is completed by the next coordinator that loads the state, offsets included;
+// and its markers is completed by the next coordinator that loads the state, the group's offsets
+// partition included (and offsets an older Brook held in the state record);
 // timeouts abort under a bumped epoch; out-of-range timeouts are refused; markers that take longer
 // than transaction.markers.timeout.ms leave the transaction prepared.
 
@@ -10,7 +11,13 @@ import {
   type TransactionCoordinatorPorts,
   TransactionCoordinator,
 } from '../../src/coordinator/txn/transaction-coordinator.js';
-import type { PendingOffset } from '../../src/coordinator/txn/transaction-log.js';
+import {
+  decodeTransactionValue,
+  encodeTransactionKey,
+  encodeTransactionValue,
+  type PendingOffset,
+} from '../../src/coordinator/txn/transaction-log.js';
+import { buildKeyValueBatch, readKeyValueRecords } from '../../src/record/key-value-batch.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 
 interface FakeWorld {
@@ -37,6 +44,7 @@ function portsOver(world: FakeWorld): TransactionCoordinatorPorts {
     },
     producerIds: { generate: async () => world.nextProducerId++ },
     partitionExists: () => true,
+    offsetsPartitionOf: (groupId) => ({ topic: '__consumer_offsets', partition: groupId.length }),
     async writeMarkers(markers) {
       if (world.failMarkers) throw new Error('injected marker failure');
       for (const { topic, partition } of markers.partitions) {
@@ -72,7 +80,7 @@ function newWorld(): FakeWorld {
   };
 }
 
-test('a commit interrupted after PrepareCommit is completed, with its offsets, by the next coordinator', async () => {
+test('a commit interrupted after PrepareCommit is completed, its group offsets partition too, by the next coordinator', async () => {
   const world = newWorld();
   const first = new TransactionCoordinator(portsOver(world), config);
   await first.start();
@@ -85,15 +93,11 @@ test('a commit interrupted after PrepareCommit is completed, with its offsets, b
   const ids = { transactionalId: 't1', producerId, producerEpoch };
   await first.addPartitions({ ...ids, topics: [{ name: 'out', partitions: [0, 1] }] });
   assert.equal(await first.addOffsets({ ...ids, groupId: 'g' }), ErrorCode.NONE);
-  const offsets = [{ topic: 'in', partition: 0, offset: 42n, leaderEpoch: -1, metadata: '' }];
-  assert.equal(await first.addPendingOffsets({ ...ids, groupId: 'g', offsets }), ErrorCode.NONE);
-  assert.deepEqual(first.pendingOffsetPartitions('g'), [{ topic: 'in', partition: 0 }]);
 
   world.failMarkers = true;
   const failed = await first.endTxn({ ...ids, committed: true });
   assert.notEqual(failed.errorCode, ErrorCode.NONE);
   assert.equal(first.describe('t1').state, 'PrepareCommit');
-  assert.deepEqual(world.committedOffsets, [], 'offsets wait for the markers');
   first.close();
 
   world.failMarkers = false;
@@ -103,11 +107,11 @@ test('a commit interrupted after PrepareCommit is completed, with its offsets, b
   assert.deepEqual(
     world.markers.map((marker) => [marker.topic, marker.partition, marker.type]).sort(),
     [
+      ['__consumer_offsets', 1, 1],
       ['out', 0, 1],
       ['out', 1, 1],
     ],
   );
-  assert.deepEqual(world.committedOffsets, [{ groupId: 'g', offsets }]);
   // The producer's retry of EndTxn is answered as done.
   assert.equal((await second.endTxn({ ...ids, committed: true })).errorCode, ErrorCode.NONE);
   second.close();
@@ -174,13 +178,51 @@ test('a transaction timeout above transaction.max.timeout.ms is refused', async 
   coordinator.close();
 });
 
-test('a commit hands every group its offsets at once and completes only once all are committed', async () => {
+test('offsets an older Brook held in a PrepareCommit record reach every group at once, before CompleteCommit', async () => {
   const world = newWorld();
+  const first = new TransactionCoordinator(portsOver(world), config);
+  await first.start();
+  const { producerId, producerEpoch } = await first.initProducerId({
+    transactionalId: 't4',
+    transactionTimeoutMs: 60_000,
+    producerId: -1,
+    producerEpoch: -1,
+  });
+  const ids = { transactionalId: 't4', producerId, producerEpoch };
+  await first.addPartitions({ ...ids, topics: [{ name: 'out', partitions: [0] }] });
+  world.failMarkers = true;
+  assert.notEqual((await first.endTxn({ ...ids, committed: true })).errorCode, ErrorCode.NONE);
+  first.close();
+  world.failMarkers = false;
+  // The Prepare* record as an older Brook wrote it: the offsets in the state itself.
+  const [partition, records] = [...world.stateLog].find(([, list]) => list.length > 0)!;
+  const [{ value }] = [...readKeyValueRecords(records.at(-1)!)];
+  const prepared = decodeTransactionValue('t4', value!)!;
+  assert.equal(prepared.state, 'PrepareCommit');
+  const offset = (index: number) => ({
+    topic: 'in',
+    partition: index,
+    offset: 7n,
+    leaderEpoch: -1,
+    metadata: '',
+  });
+  prepared.pendingOffsets = new Map([
+    ['g1', [offset(0)]],
+    ['g2', [offset(1)]],
+  ]);
+  records.push(
+    buildKeyValueBatch(
+      [{ key: encodeTransactionKey('t4'), value: encodeTransactionValue(prepared) }],
+      world.now,
+    ),
+  );
+  world.stateLog.set(partition, records);
+
   const ports = portsOver(world);
   const started: string[] = [];
   let release: () => void = () => undefined;
   const gate = new Promise<void>((resolve) => (release = resolve));
-  const coordinator = new TransactionCoordinator(
+  const second = new TransactionCoordinator(
     {
       ...ports,
       async commitOffsets(groupId, offsets) {
@@ -191,43 +233,19 @@ test('a commit hands every group its offsets at once and completes only once all
     },
     config,
   );
-  await coordinator.start();
-  const { producerId, producerEpoch } = await coordinator.initProducerId({
-    transactionalId: 't4',
-    transactionTimeoutMs: 60_000,
-    producerId: -1,
-    producerEpoch: -1,
-  });
-  const ids = { transactionalId: 't4', producerId, producerEpoch };
-  const offset = (partition: number) => ({
-    topic: 'in',
-    partition,
-    offset: 7n,
-    leaderEpoch: -1,
-    metadata: '',
-  });
-  for (const groupId of ['g1', 'g2']) {
-    assert.equal(await coordinator.addOffsets({ ...ids, groupId }), ErrorCode.NONE);
-    assert.equal(
-      await coordinator.addPendingOffsets({
-        ...ids,
-        groupId,
-        offsets: [offset(groupId === 'g1' ? 0 : 1)],
-      }),
-      ErrorCode.NONE,
-    );
-  }
-  const ended = coordinator.endTxn({ ...ids, committed: true });
+  const loading = second.start();
   // Both groups' commits are in flight together, before either has finished.
   for (let turn = 0; turn < 1_000 && started.length < 2; turn += 1)
     await new Promise((resolve) => setImmediate(resolve));
   assert.deepEqual(started.sort(), ['g1', 'g2']);
-  assert.equal(coordinator.describe('t4').state, 'PrepareCommit');
+  assert.equal(second.describe('t4').state, 'PrepareCommit');
   release();
-  assert.equal((await ended).errorCode, ErrorCode.NONE);
-  assert.equal(coordinator.describe('t4').state, 'CompleteCommit');
+  await loading;
+  for (let turn = 0; turn < 1_000 && second.describe('t4').state !== 'CompleteCommit'; turn += 1)
+    await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(second.describe('t4').state, 'CompleteCommit');
   assert.deepEqual(world.committedOffsets.map((entry) => entry.groupId).sort(), ['g1', 'g2']);
-  coordinator.close();
+  second.close();
 });
 
 test(

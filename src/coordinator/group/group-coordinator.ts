@@ -5,7 +5,8 @@
 //   group-loader.ts    loading and unloading one partition's groups at a time
 //   membership.ts      JoinGroup, SyncGroup, Heartbeat, LeaveGroup
 //   rebalance.ts       rebalances, member sessions, the group metadata record
-//   offset-store.ts    commits, fetches, transactional offsets, expiry, tombstones
+//   offset-store.ts    commits, fetches, expiry, tombstones
+//   transactional-offsets.ts  TxnOffsetCommit's offsets, held until the transaction's marker
 //   group-admin.ts     FindCoordinator, DescribeGroups, ListGroups, DeleteGroups, lag
 //
 // Owned by the broker (one per broker). Single-threaded: every transition runs to completion
@@ -39,6 +40,10 @@ import { Membership } from './membership.js';
 import { OffsetStore } from './offset-store.js';
 import { systemClock, type GroupCoordinatorPorts } from './ports.js';
 import { Rebalancer } from './rebalance.js';
+import {
+  TransactionalOffsetStore,
+  type TransactionalOffsetCommitParams,
+} from './transactional-offsets.js';
 
 export { offsetsPartitionFor } from './group-registry.js';
 export type * from './group-requests.js';
@@ -48,6 +53,7 @@ export class GroupCoordinator {
   private readonly loader: GroupLoader;
   private readonly membership: Membership;
   private readonly offsetStore: OffsetStore;
+  private readonly transactionalOffsets: TransactionalOffsetStore;
   private readonly admin: GroupAdmin;
 
   constructor(ports: GroupCoordinatorPorts, config: Partial<GroupCoordinatorConfig> = {}) {
@@ -63,6 +69,7 @@ export class GroupCoordinator {
     this.loader = new GroupLoader(this.registry, rebalancer);
     this.membership = new Membership(this.registry, rebalancer);
     this.offsetStore = new OffsetStore(this.registry, rebalancer);
+    this.transactionalOffsets = new TransactionalOffsetStore(this.registry);
     this.admin = new GroupAdmin(this.registry, this.offsetStore);
   }
 
@@ -149,16 +156,29 @@ export class GroupCoordinator {
     return this.offsetStore.fetchOffsets(groupId, topics, requireStable);
   }
 
-  checkTransactionalOffsetCommit(params: {
-    groupId: string;
-    memberId: string;
-    generationId: number;
-    groupInstanceId: string | null;
-  }): number {
-    return this.offsetStore.checkTransactionalOffsetCommit(params);
+  /**
+   * TxnOffsetCommit: writes the offsets as the producer's transactional batch; the transaction's
+   * marker into the group's partition commits or drops them (transactional-offsets.ts).
+   */
+  commitTransactionalOffsets(params: TransactionalOffsetCommitParams): Promise<number> {
+    return this.transactionalOffsets.commit(params);
   }
 
-  commitTransactionalOffsets(
+  /**
+   * A transaction marker for an offsets partition this broker leads, appended by this coordinator
+   * so that the producer's pending offsets there settle with it. Resolves with the error code to
+   * answer the marker's writer with.
+   */
+  appendTransactionMarker(
+    offsetsPartition: number,
+    batch: Buffer,
+    marker: { producerId: number; committed: boolean },
+  ): Promise<number> {
+    return this.transactionalOffsets.appendMarker(offsetsPartition, batch, marker);
+  }
+
+  /** See OffsetStore.commitOffsetsHeldByTransaction (transaction state written by older Brook). */
+  commitOffsetsHeldByTransaction(
     groupId: string,
     offsets: readonly {
       topic: string;
@@ -168,7 +188,7 @@ export class GroupCoordinator {
       metadata: string;
     }[],
   ): Promise<number> {
-    return this.offsetStore.commitTransactionalOffsets(groupId, offsets);
+    return this.offsetStore.commitOffsetsHeldByTransaction(groupId, offsets);
   }
 
   deleteOffsets(

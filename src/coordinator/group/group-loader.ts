@@ -14,7 +14,7 @@
 
 import { ErrorCode } from '../../protocol/errors.js';
 import { ProtocolDecodeError } from '../../protocol/reader.js';
-import type { KeyValueRecord } from '../../record/key-value-batch.js';
+import type { KeyValueBatch, KeyValueRecord } from '../../record/key-value-batch.js';
 import { ClassicGroup, GroupMember, type CommittedOffset } from './classic-group.js';
 import { splitTopicPartitionKey, topicPartitionKey, type GroupRegistry } from './group-registry.js';
 import {
@@ -22,15 +22,26 @@ import {
   decodeOffsetCommitValue,
   decodeOffsetsTopicKey,
   OffsetsTopicRecordError,
-  readOffsetsTopicRecords,
+  readOffsetsTopicBatches,
   type GroupMetadataValue,
 } from './offsets-topic-records.js';
 import type { Rebalancer } from './rebalance.js';
+import type { PendingTransactionalOffset } from './transactional-offsets.js';
 
-/** What replaying a partition leaves per group: the newest metadata and offsets, null = deleted. */
+/**
+ * What replaying a partition leaves per group: the newest metadata and offsets, null = deleted;
+ * and per producer, the offsets of its open transaction (no marker yet).
+ */
 interface ReplayedPartition {
   metadataByGroup: Map<string, GroupMetadataValue | null>;
   offsetsByGroup: Map<string, Map<string, CommittedOffset | null>>;
+  openTransactions: Map<number, PendingTransactionalOffset[]>;
+  /**
+   * The append sequence of the next replayed offset: below every live append's (which count from
+   * 1), rising in log order, so a transaction's offsets committed by its marker replace only
+   * offsets written before them, on replay as live.
+   */
+  nextSequence: number;
 }
 
 export class GroupLoader {
@@ -50,10 +61,15 @@ export class GroupLoader {
   async loadPartition(partition: number): Promise<void> {
     if (this.registry.isPartitionKnown(partition)) return;
     const token = this.registry.beginLoad(partition);
-    const replayed: ReplayedPartition = { metadataByGroup: new Map(), offsetsByGroup: new Map() };
+    const replayed: ReplayedPartition = {
+      metadataByGroup: new Map(),
+      offsetsByGroup: new Map(),
+      openTransactions: new Map(),
+      nextSequence: Number.MIN_SAFE_INTEGER,
+    };
     try {
       for await (const chunk of this.registry.ports.offsetsTopic.readAll(partition)) {
-        for (const record of readOffsetsTopicRecords(chunk)) this.replayRecord(record, replayed);
+        for (const batch of readOffsetsTopicBatches(chunk)) this.replayBatch(batch, replayed);
       }
     } catch (error) {
       if (this.registry.isCurrentLoad(partition, token)) this.registry.forgetPartition(partition);
@@ -72,26 +88,64 @@ export class GroupLoader {
     }
   }
 
-  private replayRecord(record: KeyValueRecord, replayed: ReplayedPartition): void {
+  private replayBatch(batch: KeyValueBatch, replayed: ReplayedPartition): void {
+    if (batch.kind === 'marker') {
+      const entries = replayed.openTransactions.get(batch.producerId);
+      replayed.openTransactions.delete(batch.producerId);
+      if (!batch.committed || entries === undefined) return;
+      for (const entry of entries) {
+        const offsets = offsetsOf(replayed, entry.groupId);
+        const key = topicPartitionKey(entry.topic, entry.partition);
+        const current = offsets.get(key);
+        if (current == null || current.appendSequence < entry.committed.appendSequence) {
+          offsets.set(key, entry.committed);
+        }
+      }
+      return;
+    }
+    for (const record of batch.records) {
+      this.replayRecord(record, batch.transactionalProducerId, replayed);
+    }
+  }
+
+  private replayRecord(
+    record: KeyValueRecord,
+    transactionalProducerId: number | null,
+    replayed: ReplayedPartition,
+  ): void {
     try {
       const key = decodeOffsetsTopicKey(record.key);
       if (key.type === 'group') {
+        if (transactionalProducerId !== null) return; // only offsets are written in transactions
         replayed.metadataByGroup.set(
           key.groupId,
           record.value === null ? null : decodeGroupMetadataValue(record.value),
         );
         return;
       }
-      let offsets = replayed.offsetsByGroup.get(key.groupId);
-      if (offsets === undefined) {
-        offsets = new Map();
-        replayed.offsetsByGroup.set(key.groupId, offsets);
-      }
       const value = record.value === null ? null : decodeOffsetCommitValue(record.value);
-      offsets.set(
-        topicPartitionKey(key.topic, key.partition),
-        value === null ? null : { ...value, appendSequence: 0 },
-      );
+      const committed =
+        value === null ? null : { ...value, appendSequence: replayed.nextSequence++ };
+      if (transactionalProducerId === null) {
+        offsetsOf(replayed, key.groupId).set(
+          topicPartitionKey(key.topic, key.partition),
+          committed,
+        );
+        return;
+      }
+      if (committed === null) return;
+      let entries = replayed.openTransactions.get(transactionalProducerId);
+      if (entries === undefined) {
+        entries = [];
+        replayed.openTransactions.set(transactionalProducerId, entries);
+      }
+      entries.push({
+        groupId: key.groupId,
+        topic: key.topic,
+        partition: key.partition,
+        committed,
+        written: true,
+      });
     } catch (error) {
       // A record this code cannot read (another version's layout) must not keep every other
       // group of the partition from loading: it is counted and skipped.
@@ -104,6 +158,9 @@ export class GroupLoader {
 
   private installGroups(partition: number, replayed: ReplayedPartition): void {
     const { metadataByGroup, offsetsByGroup } = replayed;
+    for (const [producerId, entries] of replayed.openTransactions) {
+      this.registry.pendingTransactionalOffsets.add(partition, producerId, entries);
+    }
     const groupIds = new Set([...metadataByGroup.keys(), ...offsetsByGroup.keys()]);
     for (const groupId of groupIds) {
       const metadata = metadataByGroup.get(groupId) ?? null;
@@ -159,4 +216,16 @@ export class GroupLoader {
       this.rebalancer.scheduleSessionExpiry(group, member);
     }
   }
+}
+
+function offsetsOf(
+  replayed: ReplayedPartition,
+  groupId: string,
+): Map<string, CommittedOffset | null> {
+  let offsets = replayed.offsetsByGroup.get(groupId);
+  if (offsets === undefined) {
+    offsets = new Map();
+    replayed.offsetsByGroup.set(groupId, offsets);
+  }
+  return offsets;
 }

@@ -8,10 +8,15 @@
 // turn it is called.
 
 import { ErrorCode } from '../../protocol/errors.js';
-import { buildKeyValueBatch, type KeyValueRecord } from '../../record/key-value-batch.js';
+import {
+  buildKeyValueBatch,
+  type KeyValueRecord,
+  type TransactionalProducer,
+} from '../../record/key-value-batch.js';
 import { ClassicGroup } from './classic-group.js';
 import type { GroupCoordinatorConfig } from './group-coordinator-config.js';
 import type { CoordinatorClock, GroupCoordinatorPorts } from './ports.js';
+import { PendingTransactionalOffsets } from './transactional-offsets.js';
 
 /** Kafka's partitioner for the offsets topic: Java's String.hashCode, Utils.abs, modulo. */
 export function offsetsPartitionFor(groupId: string, partitionCount: number): number {
@@ -48,6 +53,8 @@ type PartitionLoad = { state: 'loading'; token: object } | { state: 'loaded' };
 export class GroupRegistry {
   private readonly groups = new Map<string, ClassicGroup>();
   private readonly partitionLoads = new Map<number, PartitionLoad>();
+  /** Offsets of open transactions in the loaded partitions (transactional-offsets.ts). */
+  readonly pendingTransactionalOffsets = new PendingTransactionalOffsets();
   /** Issue order of appends; see CommittedOffset.appendSequence. */
   private appendSequence = 1;
   private closed = false;
@@ -105,6 +112,7 @@ export class GroupRegistry {
 
   forgetPartition(partition: number): void {
     this.partitionLoads.delete(partition);
+    this.pendingTransactionalOffsets.dropPartition(partition);
   }
 
   knownPartitions(): number[] {
@@ -208,17 +216,33 @@ export class GroupRegistry {
   // -------------------------------------------------------------------------------------------
   // Appends to the offsets topic.
 
-  /** Appends and waits for durability; never throws (failures come back as an error code). */
-  async appendRecords(partition: number, records: KeyValueRecord[]): Promise<AppendResult> {
+  /** The append sequence the next appendRecords call takes. */
+  get nextAppendSequence(): number {
+    return this.appendSequence;
+  }
+
+  /**
+   * Appends and waits for durability; never throws (failures come back as an error code). With
+   * `transaction`, the records are that producer's transactional batch (TxnOffsetCommit), and a
+   * producer epoch the partition has seen superseded answers INVALID_PRODUCER_EPOCH.
+   */
+  async appendRecords(
+    partition: number,
+    records: KeyValueRecord[],
+    transaction?: TransactionalProducer,
+  ): Promise<AppendResult> {
     const appendSequence = this.appendSequence++;
     if (!this.isPartitionLoaded(partition)) {
       return { errorCode: ErrorCode.NOT_COORDINATOR, appendSequence };
     }
-    const batch = buildKeyValueBatch(records, this.clock.wallClockNowMs());
+    const batch = buildKeyValueBatch(records, this.clock.wallClockNowMs(), transaction);
     try {
       await this.ports.offsetsTopic.append(partition, batch);
       return { errorCode: ErrorCode.NONE, appendSequence };
-    } catch {
+    } catch (error) {
+      if (transaction !== undefined && isFencedProducer(error)) {
+        return { errorCode: ErrorCode.INVALID_PRODUCER_EPOCH, appendSequence };
+      }
       return {
         errorCode: this.isLeader(partition)
           ? ErrorCode.COORDINATOR_NOT_AVAILABLE
@@ -234,14 +258,29 @@ export class GroupRegistry {
    * (as in Kafka, the client cannot know which; a reload of the partition then shows them).
    */
   appendWithinCommitTimeout(partition: number, records: KeyValueRecord[]): Promise<AppendResult> {
+    return this.withinCommitTimeout(this.appendRecords(partition, records));
+  }
+
+  /** An append's result, or REQUEST_TIMED_OUT once offsets.commit.timeout.ms has passed. */
+  withinCommitTimeout(appended: Promise<AppendResult>): Promise<AppendResult> {
     return new Promise((resolve) => {
       const timer = this.clock.setTimer(this.config.offsetsCommitTimeoutMs, () =>
         resolve({ errorCode: ErrorCode.REQUEST_TIMED_OUT, appendSequence: -1 }),
       );
-      void this.appendRecords(partition, records).then((result) => {
+      void appended.then((result) => {
         timer.cancel();
         resolve(result);
       });
     });
   }
+}
+
+/** Whether an append was refused for its producer epoch (a newer producer with the id exists). */
+function isFencedProducer(error: unknown): boolean {
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    'kafkaErrorCode' in error &&
+    (error as { kafkaErrorCode: unknown }).kafkaErrorCode === ErrorCode.INVALID_PRODUCER_EPOCH
+  );
 }

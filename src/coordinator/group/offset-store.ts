@@ -153,11 +153,14 @@ export class OffsetStore {
     const coordinatorError = this.registry.coordinatorError(groupId);
     if (coordinatorError !== ErrorCode.NONE) return { errorCode: coordinatorError, topics: [] };
     const group = this.registry.get(groupId);
-    const pendingTransactionalOffsets = this.registry.ports.pendingTransactionalOffsets;
     let unstable: Set<string> | null = null;
-    if (requireStable && pendingTransactionalOffsets !== undefined) {
+    if (requireStable) {
       unstable = new Set();
-      for (const { topic, partition } of pendingTransactionalOffsets(groupId)) {
+      const pending = this.registry.pendingTransactionalOffsets;
+      for (const { topic, partition } of pending.ofGroup(
+        groupId,
+        this.registry.partitionFor(groupId),
+      )) {
         unstable.add(topicPartitionKey(topic, partition));
       }
     }
@@ -205,38 +208,12 @@ export class OffsetStore {
   // Transactional offsets.
 
   /**
-   * TxnOffsetCommit's check of the committer against the group (Kafka's rules: a generation of
-   * −1 is always allowed; otherwise the member and generation must be current). The offsets
-   * themselves wait in the transaction until it commits.
+   * The offsets of a committed transaction that the transaction coordinator held in its own
+   * state (Brook before transactional batches in `__consumer_offsets`; a Prepare* record of that
+   * time found at start-up still brings them): written and made visible without membership
+   * checks. Resolves with NONE once durable, or the error.
    */
-  checkTransactionalOffsetCommit(params: {
-    groupId: string;
-    memberId: string;
-    generationId: number;
-    groupInstanceId: string | null;
-  }): number {
-    const coordinatorError = this.registry.coordinatorError(params.groupId);
-    if (coordinatorError !== ErrorCode.NONE) return coordinatorError;
-    const group = this.registry.get(params.groupId);
-    if (group === undefined) {
-      return params.generationId < 0 ? ErrorCode.NONE : ErrorCode.ILLEGAL_GENERATION;
-    }
-    if (group.state === 'Dead') return ErrorCode.COORDINATOR_NOT_AVAILABLE;
-    if (group.isStaticMemberFenced(params.groupInstanceId, params.memberId)) {
-      return ErrorCode.FENCED_INSTANCE_ID;
-    }
-    if (params.memberId !== '' && !group.has(params.memberId)) return ErrorCode.UNKNOWN_MEMBER_ID;
-    if (params.generationId >= 0 && params.generationId !== group.generationId) {
-      return ErrorCode.ILLEGAL_GENERATION;
-    }
-    return ErrorCode.NONE;
-  }
-
-  /**
-   * The offsets of a committed transaction: written and made visible without membership checks
-   * (those were made at TxnOffsetCommit). Resolves with NONE once durable, or the error.
-   */
-  async commitTransactionalOffsets(
+  async commitOffsetsHeldByTransaction(
     groupId: string,
     offsets: readonly {
       topic: string;

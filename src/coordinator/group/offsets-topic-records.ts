@@ -11,7 +11,12 @@
 
 import { Reader } from '../../protocol/reader.js';
 import { RecordError } from '../../record/batch.js';
-import { readKeyValueRecords, type KeyValueRecord } from '../../record/key-value-batch.js';
+import {
+  readKeyValueBatches,
+  readKeyValueRecords,
+  type KeyValueBatch,
+  type KeyValueRecord,
+} from '../../record/key-value-batch.js';
 import { Writer } from '../../protocol/writer.js';
 import { BrookError } from '../../util/errors.js';
 
@@ -139,6 +144,20 @@ export class OffsetsTopicBatchError extends BrookError {
 export function* readOffsetsTopicRecords(bytes: Buffer): Generator<KeyValueRecord> {
   try {
     yield* readKeyValueRecords(bytes);
+  } catch (error) {
+    if (error instanceof RecordError) throw new OffsetsTopicBatchError(error.message);
+    throw error;
+  }
+}
+
+/**
+ * The batches of a chunk of `__consumer_offsets`, transactional ones and markers included (the
+ * loader replays transactions' offsets), with a malformed batch reported as
+ * OffsetsTopicBatchError.
+ */
+export function* readOffsetsTopicBatches(bytes: Buffer): Generator<KeyValueBatch> {
+  try {
+    yield* readKeyValueBatches(bytes);
   } catch (error) {
     if (error instanceof RecordError) throw new OffsetsTopicBatchError(error.message);
     throw error;

@@ -65,7 +65,16 @@ export interface TransactionCoordinatorPorts {
    * in a cluster), carried by the markers. Optional: absent means 0 (a single broker).
    */
   coordinatorEpoch?(partition: number): number;
-  /** Makes a committed transaction's offsets visible to the group; resolves with an error code. */
+  /**
+   * The `__consumer_offsets` partition of a group (Kafka's hash of the group id), which
+   * AddOffsetsToTxn adds to the transaction.
+   */
+  offsetsPartitionOf(groupId: string): { topic: string; partition: number };
+  /**
+   * Makes a committed transaction's offsets visible to the group; resolves with an error code.
+   * Only for offsets held in a transaction's state record, which Brook wrote before TxnOffsetCommit
+   * went to `__consumer_offsets` as a transactional batch.
+   */
   commitOffsets(groupId: string, offsets: readonly PendingOffset[]): Promise<number>;
   /**
    * This broker, for FindCoordinator where the state topic names no leader (a single broker).

@@ -4,20 +4,35 @@
 // topic like `__consumer_offsets` (src/replica/internal-topic.ts), created on the first
 // transactional InitProducerId.
 
-import { buildMarkerBatch, type TransactionMarkers } from '../../cluster/marker-sender.js';
-import type { ReplicaManager } from '../../replica/replica-manager.js';
+import {
+  appendMarkerAsLeader,
+  buildMarkerBatch,
+  type MarkerAppendPorts,
+  type TransactionMarkers,
+} from '../../cluster/marker-sender.js';
+import { ErrorCode, errorName } from '../../protocol/errors.js';
+import { BrookError } from '../../util/errors.js';
 
-/** Appends the markers to this broker's partitions; resolves once every one is acknowledged. */
+/**
+ * Appends the markers to this broker's partitions, as their leader (a `__consumer_offsets`
+ * partition through its group coordinator); resolves once every one is acknowledged, and rejects
+ * with the first refusal's Kafka error code. A partition that no longer exists takes none.
+ */
 export async function writeMarkersLocally(
-  replicas: ReplicaManager,
+  ports: MarkerAppendPorts,
   markers: TransactionMarkers,
 ): Promise<void> {
   const batch = await buildMarkerBatch(markers, Date.now());
   await Promise.all(
     markers.partitions.map(async ({ topic, partition }) => {
-      const target = replicas.partition(topic, partition);
-      if (target === undefined) return;
-      await target.append(Buffer.from(batch), 'coordinator').acknowledged;
+      const errorCode = await appendMarkerAsLeader(ports, topic, partition, Buffer.from(batch));
+      if (errorCode === ErrorCode.NONE || errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+        return;
+      throw new BrookError(
+        'BROOK_TRANSACTION_MARKER',
+        `transaction marker for producer ${markers.producerId} refused by ${topic}-${partition}: ${errorName(errorCode)}`,
+        { kafkaErrorCode: errorCode },
+      );
     }),
   );
 }

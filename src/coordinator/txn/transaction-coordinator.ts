@@ -21,12 +21,7 @@
 import { ErrorCode } from '../../protocol/errors.js';
 import { BrookError } from '../../util/errors.js';
 import type { CoordinatorNode, TransactionCoordinatorPorts } from './ports.js';
-import {
-  copyMetadata,
-  transitionTransaction,
-  type PendingOffset,
-  type TransactionMetadata,
-} from './transaction-log.js';
+import { transitionTransaction, type TransactionMetadata } from './transaction-log.js';
 import { TransactionStateCache } from './transaction-state-cache.js';
 
 import { TRANSACTION_STATE_TOPIC_NAME } from './ports.js';
@@ -392,14 +387,26 @@ export class TransactionCoordinator {
     return result(errorCode);
   }
 
+  /**
+   * AddOffsetsToTxn: the group's `__consumer_offsets` partition joins the transaction like a data
+   * partition, so its marker commits or drops the offsets the group coordinator writes there for
+   * this producer (TxnOffsetCommit), wherever that coordinator runs.
+   */
   addOffsets(params: {
     transactionalId: string;
     producerId: number;
     producerEpoch: number;
     groupId: string;
   }): Promise<number> {
+    const { topic, partition } = this.ports.offsetsPartitionOf(params.groupId);
     return this.addToTransaction(params, (metadata) => {
       metadata.groups.add(params.groupId);
+      let partitions = metadata.partitions.get(topic);
+      if (partitions === undefined) {
+        partitions = new Set();
+        metadata.partitions.set(topic, partitions);
+      }
+      partitions.add(partition);
     });
   }
 
@@ -416,37 +423,6 @@ export class TransactionCoordinator {
       const now = this.clock();
       if (current.state !== 'Ongoing') next.transactionStartTimeMs = now;
       next.lastUpdateTimeMs = now;
-      return next;
-    });
-  }
-
-  // ───────────────────────────── TxnOffsetCommit ─────────────────────────────
-
-  /**
-   * Holds a transaction's offsets for a group until it commits (they are made durable with the
-   * transaction's state, so a crash after PrepareCommit still commits them).
-   */
-  addPendingOffsets(params: {
-    transactionalId: string;
-    producerId: number;
-    producerEpoch: number;
-    groupId: string;
-    offsets: PendingOffset[];
-  }): Promise<number> {
-    return this.updateTransaction(params, (current) => {
-      if (current.state !== 'Ongoing' || !current.groups.has(params.groupId))
-        return ErrorCode.INVALID_TXN_STATE;
-      const next = copyMetadata(current);
-      const byPartition = new Map(
-        (next.pendingOffsets.get(params.groupId) ?? []).map((entry) => [
-          `${entry.topic}\u0000${entry.partition}`,
-          entry,
-        ]),
-      );
-      for (const entry of params.offsets)
-        byPartition.set(`${entry.topic}\u0000${entry.partition}`, entry);
-      next.pendingOffsets.set(params.groupId, [...byPartition.values()]);
-      next.lastUpdateTimeMs = this.clock();
       return next;
     });
   }
@@ -594,6 +570,8 @@ export class TransactionCoordinator {
       markersWait.clear();
     }
     if (committed) {
+      // Offsets held in the state itself: only in a Prepare* record written by Brook before
+      // TxnOffsetCommit wrote transactional batches (now the markers above commit those).
       // Every group's commit is issued at once (they share the offsets topic's fsyncs); all of
       // them must succeed before Complete*, or the Prepare* record makes them be retried.
       const errorCodes = await Promise.all(
@@ -690,11 +668,6 @@ export class TransactionCoordinator {
       metadata.state === 'CompleteAbort';
     const expirationMs = this.config.transactionalIdExpirationMs ?? TRANSACTIONAL_ID_EXPIRATION_MS;
     return expirable && metadata.lastUpdateTimeMs <= this.clock() - expirationMs;
-  }
-
-  /** The partitions for which an unfinished transaction holds offsets of `groupId` (OffsetFetch require_stable). */
-  pendingOffsetPartitions(groupId: string): { topic: string; partition: number }[] {
-    return this.state.pendingOffsetPartitions(groupId);
   }
 
   // ───────────────────────────── tooling ─────────────────────────────

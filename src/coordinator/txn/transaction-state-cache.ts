@@ -156,18 +156,6 @@ export class TransactionStateCache {
     return [...this.transactions.values()];
   }
 
-  /** The partitions for which an unfinished transaction holds offsets of `groupId`. */
-  pendingOffsetPartitions(groupId: string): { topic: string; partition: number }[] {
-    const partitions: { topic: string; partition: number }[] = [];
-    for (const metadata of this.transactions.values()) {
-      if (metadata.state !== 'Ongoing' && metadata.state !== 'PrepareCommit') continue;
-      for (const entry of metadata.pendingOffsets.get(groupId) ?? []) {
-        partitions.push({ topic: entry.topic, partition: entry.partition });
-      }
-    }
-    return partitions;
-  }
-
   /** Appends the transaction's record; resolves once durable (or written, with `deferFlush`). */
   append(metadata: TransactionMetadata, options?: { deferFlush?: boolean }): Promise<void> {
     return this.appendRecord(metadata.transactionalId, encodeTransactionValue(metadata), options);
