@@ -2,7 +2,10 @@
 //
 //   - produce 1 KiB records, acks=all, with librdkafka (bench/loadgen) to 3 brokers (RF 3,
 //     min.insync.replicas 2) and to one broker (RF 1), both from startCluster on this machine;
-//     printed as the ratio cluster / one broker (goal >= 0.6);
+//     printed as the ratio cluster / one broker (goal >= 0.6), in BENCH_ROUNDS alternating rounds
+//     (default 3; a fresh cluster each run) with the median ratio, each run beside the CPU each
+//     broker process spent per MB produced and the machine's load average (the machine is
+//     shared: a ratio means little without them);
 //   - leader SIGKILL: from the kill to the first acknowledged produce on the new leader, beside
 //     broker.session.timeout.ms (goal <= session + 1 s);
 //   - controlled shutdown (SIGTERM of a leader): the longest pause between two acknowledged
@@ -11,10 +14,11 @@
 // The failover figures come from a kafkajs producer sending one record at a time to partition 0
 // (acks=all, retry backoff 50-250 ms, so the client adds little). Machine limits
 // (bench/machine-limits.ts) are printed for context. Speed is never asserted: the machine is shared.
-// Needs etcd (etcd-server) and gcc + librdkafka-dev for the load generator. BENCH_QUICK=1 shortens.
+// Needs etcd (etcd-server) and gcc + librdkafka-dev for the load generator. BENCH_QUICK=1 shortens;
+// BENCH_PRODUCE_ONLY=1 stops after the produce rounds (for tuning replication).
 
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
@@ -25,6 +29,9 @@ const root = new URL('..', import.meta.url).pathname;
 const quick = process.env.BENCH_QUICK === '1';
 const sessionTimeoutMs = 3_000;
 const records1k = quick ? 20_000 : 100_000;
+const rounds = Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 3));
+/** /proc/<pid>/stat counts CPU time in clock ticks of 1/100 s on Linux. */
+const clockTicksPerSecond = 100;
 
 interface ProduceFigures {
   msgs_per_s: number;
@@ -89,6 +96,63 @@ async function leaderOf(cluster: Cluster, topic: string, partition: number): Pro
   } finally {
     await admin.disconnect();
   }
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc; NaN off Linux. */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const afterName = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    // utime and stime are the 14th and 15th fields of the line, the 12th and 13th after the name.
+    return (Number(afterName[11]) + Number(afterName[12])) / clockTicksPerSecond;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+function loadAverage(): string {
+  try {
+    return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  } catch {
+    return 'unknown';
+  }
+}
+
+interface ProduceRun extends ProduceFigures {
+  /** CPU milliseconds each broker process spent per MB (10^6 bytes of payload) produced. */
+  cpuMsPerMegabyte: number[];
+}
+
+/** Produces 1 KiB records to a fresh cluster of `brokers` (RF = brokers, at most min.insync 2). */
+async function produceRun(
+  loadgen: string,
+  brokers: number,
+  settings: Record<string, number>,
+): Promise<ProduceRun> {
+  const cluster = await startCluster({ brokers, settings });
+  try {
+    await createTopic(cluster, 'bench-1k', brokers);
+    const pids = cluster.brokers.map((broker) => broker.pid);
+    const before = pids.map(cpuSeconds);
+    const figures = await produce1k(loadgen, cluster, 'bench-1k');
+    const megabytes = (records1k * 1024) / 1e6;
+    const cpuMsPerMegabyte = pids.map(
+      (pid, index) => ((cpuSeconds(pid) - before[index]) * 1000) / megabytes,
+    );
+    return { ...figures, cpuMsPerMegabyte };
+  } finally {
+    await cluster.stop();
+  }
+}
+
+function describeRun(run: ProduceRun): string {
+  const cpu = run.cpuMsPerMegabyte.map((ms) => ms.toFixed(0)).join(' / ');
+  return `${run.MB_per_s.toFixed(1)} MB/s (CPU ms per MB, per broker: ${cpu})`;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 async function produce1k(
@@ -169,27 +233,30 @@ async function main(): Promise<void> {
 
   const settings = { 'broker.session.timeout.ms': sessionTimeoutMs };
   console.log(
-    `\n# produce 1 KiB, acks=all, ${records1k} records, 3 partitions (librdkafka loadgen)`,
+    `\n# produce 1 KiB, acks=all, ${records1k} records, 3 partitions (librdkafka loadgen), ` +
+      `${rounds} alternating rounds`,
   );
-  const single = await startCluster({ brokers: 1, settings });
-  let one: ProduceFigures;
-  try {
-    await createTopic(single, 'bench-1k', 1);
-    one = await produce1k(loadgen, single, 'bench-1k');
-  } finally {
-    await single.stop();
+  const ratios: number[] = [];
+  for (let round = 1; round <= rounds; round++) {
+    console.log(`round ${round}, load average ${loadAverage()}`);
+    const one = await produceRun(loadgen, 1, settings);
+    console.log(`  one broker (RF 1):               ${describeRun(one)}`);
+    const three = await produceRun(loadgen, 3, settings);
+    ratios.push(three.MB_per_s / one.MB_per_s);
+    console.log(
+      `  3 brokers (RF 3, min.insync 2):  ${describeRun(three)} = ` +
+        `${ratios.at(-1)!.toFixed(2)} x one broker`,
+    );
   }
-  console.log(`one broker (RF 1):               ${one.MB_per_s.toFixed(1)} MB/s`);
+  console.log(
+    `3 brokers / one broker: median ${median(ratios).toFixed(2)} x over ${rounds} rounds ` +
+      `(${ratios.map((ratio) => ratio.toFixed(2)).join(', ')}; goal >= 0.6); ` +
+      `load average after ${loadAverage()}`,
+  );
 
+  if (process.env.BENCH_PRODUCE_ONLY === '1') return;
   const cluster = await startCluster({ brokers: 3, settings });
   try {
-    await createTopic(cluster, 'bench-1k', 3);
-    const three = await produce1k(loadgen, cluster, 'bench-1k');
-    console.log(
-      `3 brokers (RF 3, min.insync 2):  ${three.MB_per_s.toFixed(1)} MB/s = ` +
-        `${(three.MB_per_s / one.MB_per_s).toFixed(2)} x one broker (goal >= 0.6)`,
-    );
-
     console.log('\n# failover (kafkajs, one record at a time to partition 0, acks=all)');
     await createTopic(cluster, 'bench-failover', 3);
     let killed = 0;

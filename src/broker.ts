@@ -24,6 +24,7 @@ import { listenerSetting } from './config/listener-settings.js';
 import { parseTopicConfigs, topicLogConfig } from './config/topic-config.js';
 import { GroupCoordinator } from './coordinator/group/group-coordinator.js';
 import { OFFSETS_TOPIC_NAME } from './coordinator/group/ports.js';
+import { ClusterTopicWriter } from './cluster/cluster-topic-writer.js';
 import { transactionMarkerOf } from './record/key-value-batch.js';
 import { ErrorCode } from './protocol/errors.js';
 import {
@@ -360,6 +361,7 @@ async function assemble(
   // each. Anything that decides access (the authorizer) records through this port too.
   // With audit.log.topic, lines are also produced there once the topic is open (see below).
   let auditTopicLine: ((line: string) => void) | undefined;
+  let auditTopicWriter: ClusterTopicWriter | null = null;
   const auditLog =
     config.auditLogFile === null && config.auditLogTopic === null
       ? null
@@ -954,12 +956,25 @@ async function assemble(
     }
 
     if (config.auditLogTopic !== null) {
-      auditTopicLine = await openAuditTopic(
-        config.auditLogTopic,
-        replicas,
-        cluster === null,
-        (message) => logger.warn(message),
-      );
+      const auditTopic = config.auditLogTopic;
+      const warn = (message: string) => logger.warn(message);
+      if (cluster === null) {
+        auditTopicLine = await openAuditTopic(auditTopic, replicas, warn);
+      } else {
+        // Cluster mode: every broker's lines reach the topic, through its partition's leader.
+        const writer = new ClusterTopicWriter({
+          topic: auditTopic,
+          brokerId: config.nodeId,
+          view: cluster.store,
+          connector: interBrokerConnector(cluster.store, interBrokerSettings(config)),
+          appendLocally: (partition, batch) =>
+            appendMarkerAsLeader(markerAppendPorts, auditTopic, partition, batch),
+          requestTimeoutMs: config.requestTimeoutMs,
+          warn,
+        });
+        auditTopicWriter = writer;
+        auditTopicLine = (line) => writer.write([Buffer.from(line)]);
+      }
     }
     const securityLogger = componentLogger(logger, 'security');
     oauthBearer = await oauthBearerSettings(config, (message) => securityLogger.warn(message));
@@ -1080,6 +1095,7 @@ async function assemble(
           await runningServer.stop();
           runningOAuthBearer?.close();
           auditLog?.close();
+          auditTopicWriter?.close();
           runningPushApi?.close();
           runningShareEngine?.close();
           shareGroups?.close();
@@ -1111,6 +1127,7 @@ async function assemble(
     coordinator?.close();
     transactionCoordinator?.close();
     markerSender?.close();
+    auditTopicWriter?.close();
     pushApi?.close();
     shareEngine?.close();
     await logManager.close().catch(() => undefined);
@@ -1240,17 +1257,16 @@ export function storageLogConfig(
 }
 
 /**
- * audit.log.topic: lines queued as they come and produced in one batch per event-loop turn, as a
- * client's produce would be (without waiting for replication). A single broker creates the topic;
- * in cluster mode it must exist and lines reach it only where this broker leads it.
+ * audit.log.topic on a single broker: lines queued as they come and produced in one batch per
+ * event-loop turn, as a client's produce would be. The topic is created when missing. (Cluster
+ * mode writes through ClusterTopicWriter instead; the topic must exist there.)
  */
 async function openAuditTopic(
   topic: string,
   replicas: ReplicaManager,
-  mayCreate: boolean,
   warn: (message: string) => void,
 ): Promise<(line: string) => void> {
-  if (mayCreate && replicas.topic(topic) === undefined) {
+  if (replicas.topic(topic) === undefined) {
     await replicas.createTopic({ name: topic, partitionCount: 1 });
   }
   let queued: string[] = [];

@@ -85,7 +85,7 @@ interface PendingRequest {
 }
 
 export class KafkaConnection {
-  private buffered: Buffer = Buffer.alloc(0);
+  private readonly frames: ResponseFramer;
   private correlationId = 0;
   /** In request order; the broker answers in that order. */
   private readonly pending = new Map<number, PendingRequest>();
@@ -96,6 +96,7 @@ export class KafkaConnection {
     readonly address: string,
     private readonly options: ResolvedOptions,
   ) {
+    this.frames = new ResponseFramer(options.responseBytesMax);
     socket.on('data', (data: Buffer) => this.onData(data));
     socket.on('error', (error) =>
       this.fail(
@@ -230,21 +231,19 @@ export class KafkaConnection {
   }
 
   private onData(data: Buffer): void {
-    this.buffered = this.buffered.length === 0 ? data : Buffer.concat([this.buffered, data]);
-    while (this.buffered.length >= 4) {
-      const length = this.buffered.readInt32BE(0);
-      if (length < 4 || length > this.options.responseBytesMax) {
-        this.fail(
-          new KafkaClientError(
-            KafkaClientErrorCode.PROTOCOL,
-            `${this.address}: response frame of ${length} bytes`,
-          ),
-        );
-        return;
-      }
-      if (this.buffered.length < 4 + length) return;
-      const frame = this.buffered.subarray(4, 4 + length);
-      this.buffered = this.buffered.subarray(4 + length);
+    let frames: Buffer[];
+    try {
+      frames = this.frames.push(data);
+    } catch (error) {
+      this.fail(
+        new KafkaClientError(
+          KafkaClientErrorCode.PROTOCOL,
+          `${this.address}: ${(error as Error).message}`,
+        ),
+      );
+      return;
+    }
+    for (const frame of frames) {
       const correlationId = frame.readInt32BE(0);
       const [oldest] = this.pending.keys();
       const request = this.pending.get(correlationId);
@@ -260,5 +259,44 @@ export class KafkaConnection {
       this.pending.delete(correlationId);
       request.resolve(frame);
     }
+  }
+}
+
+/**
+ * Splits the bytes of a connection into response frames (a 4-byte length, then the frame). The
+ * chunks are kept as they arrived and a frame spread over many (a replica fetch of megabytes
+ * arrives in 64 KiB reads) is joined once when its last byte is in: joining on every chunk
+ * copied a megabyte response hundreds of times over.
+ */
+export class ResponseFramer {
+  private received: Buffer[] = [];
+  private receivedBytes = 0;
+
+  constructor(private readonly frameBytesMax: number) {}
+
+  /** The frames `chunk` completes, in order; throws on a length below 4 or above the maximum. */
+  push(chunk: Buffer): Buffer[] {
+    this.received.push(chunk);
+    this.receivedBytes += chunk.length;
+    const frames: Buffer[] = [];
+    while (this.receivedBytes >= 4) {
+      // A length prefix cut between chunks is rare and 4 bytes long: join the chunks it spans.
+      if (this.received[0].length < 4) this.join();
+      const length = this.received[0].readInt32BE(0);
+      if (length < 4 || length > this.frameBytesMax)
+        throw new Error(`response frame of ${length} bytes`);
+      if (this.receivedBytes < 4 + length) break;
+      if (this.received[0].length < 4 + length) this.join();
+      const first = this.received[0];
+      frames.push(first.subarray(4, 4 + length));
+      if (first.length === 4 + length) this.received.shift();
+      else this.received[0] = first.subarray(4 + length);
+      this.receivedBytes -= 4 + length;
+    }
+    return frames;
+  }
+
+  private join(): void {
+    this.received = [Buffer.concat(this.received, this.receivedBytes)];
   }
 }

@@ -461,7 +461,7 @@ const definitions = [
     type: 'string',
     defaultValue: null,
     documentation:
-      'A topic each audit line is also produced to (created with one partition when missing; in cluster mode it must exist); unset = none.',
+      'A topic each audit line is also produced to (created with one partition when missing; in cluster mode it must exist, and each broker writes to partition broker.id modulo the partition count); unset = none.',
     dynamic: false,
   },
   {

@@ -153,6 +153,8 @@ export class Partition {
     this.leaderEpochValue = leaderEpoch;
     this.replication = replication;
     this.leaderHighWatermark = null;
+    // The followers fetch what the high watermark has not passed: keep it in memory for them.
+    this.log.retainUnreplicatedTail(() => this.highWatermark);
     this.endTerm();
     this.notifyIfAdvanced();
   }
@@ -171,6 +173,7 @@ export class Partition {
   becomeFollower(leaderEpoch: number): void {
     this.leaderEpochValue = leaderEpoch;
     this.replication = null;
+    this.log.retainUnreplicatedTail(null);
     this.leaderHighWatermark ??= 0;
     this.endTerm();
   }

@@ -487,6 +487,15 @@ export class PartitionLog extends EventEmitter implements Log {
     return this.leaderEpochCache.endOffsetFor(leaderEpoch, this.pipeline.logEndOffset);
   }
 
+  /**
+   * While this log's partition leads followers: how far they all have fetched (the high
+   * watermark), so the tail cache keeps what they have yet to read (TailCache.retainUnreplicated).
+   * Null when it stops leading.
+   */
+  retainUnreplicatedTail(replicatedOffset: (() => number) | null): void {
+    this.tailCache.retainUnreplicated(replicatedOffset);
+  }
+
   /** A new leader records its epoch at the log end offset before it appends anything. */
   async assignLeaderEpoch(leaderEpoch: number): Promise<void> {
     this.leaderEpochCache.assign(leaderEpoch, this.pipeline.logEndOffset);

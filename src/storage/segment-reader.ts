@@ -29,22 +29,49 @@ import type { Segment } from './segment.js';
  */
 export const DEFAULT_TAIL_CACHE_BYTES = 1024 * 1024;
 
+/**
+ * The most the tail cache keeps of appends its followers have not fetched yet, past its budget:
+ * a leader's followers then copy whole produce requests from memory instead of re-reading them
+ * from the segment file. Under acks=all those buffers are held until the followers have them
+ * anyway (by the produce requests waiting for the high watermark), so this costs memory only
+ * when followers lag under acks=0/1 or while one is about to leave the ISR.
+ */
+export const TAIL_CACHE_UNREPLICATED_BYTES_MAX = 32 * 1024 * 1024;
+
 /** Recent appends, oldest first, as the producers' own buffers. */
 export class TailCache {
   private readonly items = new AppendQueue();
   private bytes = 0;
+  /** Appends ending above this offset are not yet on every follower (Infinity: no followers). */
+  private replicatedOffset: () => number = () => Number.POSITIVE_INFINITY;
 
   constructor(private readonly bytesMax: number) {}
+
+  /**
+   * While this log leads followers: `replicatedOffset` tells how far every in-sync follower has
+   * fetched (the high watermark), and appends above it stay cached up to
+   * TAIL_CACHE_UNREPLICATED_BYTES_MAX. Null: only the budget counts again.
+   */
+  retainUnreplicated(replicatedOffset: (() => number) | null): void {
+    this.replicatedOffset = replicatedOffset ?? (() => Number.POSITIVE_INFINITY);
+  }
 
   push(item: PendingAppend): void {
     this.items.push(item);
     this.bytes += item.records.length;
   }
 
-  /** Drops written appends from the head while over budget (the newest always stays). */
+  /**
+   * Drops written appends from the head while over budget (the newest always stays), except
+   * those a follower has yet to fetch, up to TAIL_CACHE_UNREPLICATED_BYTES_MAX.
+   */
   evict(): void {
-    while (this.bytes > this.bytesMax && this.items.length > 1 && this.items.at(0).written)
+    const replicatedOffset = this.replicatedOffset();
+    while (this.bytes > this.bytesMax && this.items.length > 1 && this.items.at(0).written) {
+      const unreplicated = this.items.at(0).nextOffset > replicatedOffset;
+      if (unreplicated && this.bytes <= TAIL_CACHE_UNREPLICATED_BYTES_MAX) return;
       this.bytes -= this.items.shift()!.records.length;
+    }
   }
 
   /** Drops the appends a failed write refused (they are at the end). */

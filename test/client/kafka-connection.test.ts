@@ -9,11 +9,15 @@ import {
   KafkaClientErrorCode,
   KafkaConnection,
   parseBrokerAddress,
+  ResponseFramer,
 } from '../../src/client/kafka-connection.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import type { ApiVersionsResponse } from '../../src/protocol/generated/api-versions.js';
+import type { FetchResponse } from '../../src/protocol/generated/fetch.js';
 import type { ListGroupsResponse } from '../../src/protocol/generated/list-groups.js';
 import type { MetadataResponse } from '../../src/protocol/generated/metadata.js';
+import type { ProduceResponse } from '../../src/protocol/generated/produce.js';
+import { makeBatch } from '../helpers/storage-batches.js';
 
 function isClientError(code: string): (error: unknown) => boolean {
   return (error: unknown) => error instanceof KafkaClientError && error.code === code;
@@ -106,6 +110,90 @@ test('a response frame with a wrong correlation id fails the connection as a pro
   } finally {
     connection.close();
     server.close();
+  }
+});
+
+test('response frames cut anywhere and packed together come out whole and in order', () => {
+  const frames = [5, 4, 70_000, 9, 200_000].map((bytes, index) => {
+    const frame = Buffer.alloc(4 + bytes, index + 1);
+    frame.writeInt32BE(bytes, 0);
+    return frame;
+  });
+  const stream = Buffer.concat(frames);
+  // Pieces of 1, 3, 2 and 4096 bytes in turn: prefixes cut, small frames sharing a piece, large
+  // ones spanning dozens.
+  const pieceBytes = [1, 3, 2, 4096];
+  const framer = new ResponseFramer(1024 * 1024);
+  const out: Buffer[] = [];
+  for (let position = 0, next = 0; position < stream.length; next++) {
+    const size = pieceBytes[next % pieceBytes.length];
+    out.push(...framer.push(stream.subarray(position, position + size)));
+    position += size;
+  }
+  assert.deepEqual(
+    out.map((frame) => frame.length),
+    frames.map((frame) => frame.length - 4),
+  );
+  for (const [index, frame] of out.entries())
+    assert.ok(frame.equals(frames[index].subarray(4)), `frame ${index} differs`);
+  assert.throws(() => new ResponseFramer(100).push(Buffer.from([0, 0, 1, 0])), /256 bytes/);
+});
+
+test('a fetch of megabytes pipelined with small requests is answered whole', async () => {
+  const broker = await startBroker();
+  await broker.replicas.createTopic({ name: 'rechunked', partitionCount: 1 });
+  const connection = await KafkaConnection.open(broker.bootstrapServers, { clientId: 'test' });
+  try {
+    const batches = await Promise.all(
+      [1, 2, 3].map((seed) => makeBatch({ seed, recordsCount: 40, valueBytes: 10_000 })),
+    );
+    const produced = await Promise.all(
+      batches.map((records) =>
+        connection.request<ProduceResponse>(ApiKey.Produce, 9, {
+          acks: -1,
+          timeoutMs: 10_000,
+          topicData: [{ name: 'rechunked', partitionData: [{ index: 0, records }] }],
+        }),
+      ),
+    );
+    assert.deepEqual(
+      produced.map((response) => response.responses[0].partitionResponses[0].errorCode),
+      [0, 0, 0],
+    );
+    const [fetched, metadata] = await Promise.all([
+      connection.request<FetchResponse>(ApiKey.Fetch, 12, {
+        maxWaitMs: 0,
+        minBytes: 1,
+        maxBytes: 10 * 1024 * 1024,
+        isolationLevel: 0,
+        topics: [
+          {
+            topic: 'rechunked',
+            partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 10 * 1024 * 1024 }],
+          },
+        ],
+      }),
+      connection.request<MetadataResponse>(ApiKey.Metadata, 4, {
+        topics: null,
+        allowAutoTopicCreation: false,
+      }),
+    ]);
+    const records = fetched.responses[0].partitions[0].records;
+    const expectedBytes = batches.reduce((sum, batch) => sum + batch.length, 0);
+    assert.ok(expectedBytes > 1024 * 1024, 'the response spans many socket reads');
+    assert.equal(records?.length, expectedBytes);
+    // The log stamps offsets into the batches; their payloads (past the 61-byte header) are as sent.
+    let position = 0;
+    for (const batch of batches) {
+      assert.ok(
+        records!.subarray(position + 61, position + batch.length).equals(batch.subarray(61)),
+      );
+      position += batch.length;
+    }
+    assert.equal(metadata.brokers[0].nodeId, broker.nodeId);
+  } finally {
+    connection.close();
+    await broker.stop();
   }
 });
 

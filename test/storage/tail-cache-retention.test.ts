@@ -1,0 +1,53 @@
+// The tail cache of a leader's log keeps what its followers have yet to fetch past its budget,
+// so replica fetches are served from the producers' buffers instead of the segment file.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PartitionLog } from '../../src/storage/partition-log.js';
+import { defaultLogConfig } from '../../src/storage/log-config.js';
+import { makeBatch } from '../helpers/storage-batches.js';
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
+
+/** Whether `chunk` is a view of `appended` (served from the tail cache), not a copy read from the file. */
+function isViewOf(chunk: Buffer, appended: Buffer): boolean {
+  return chunk.buffer === appended.buffer && chunk.byteOffset === appended.byteOffset;
+}
+
+async function appendOneByOne(log: PartitionLog, count: number): Promise<Buffer[]> {
+  const appended: Buffer[] = [];
+  for (let seed = 0; seed < count; seed++) {
+    const batch = await makeBatch({ seed, recordsCount: 4, valueBytes: 2_000 });
+    // One write (and eviction pass) per batch, as produce requests arriving apart get.
+    await log.append(batch, { leaderEpoch: 0, origin: 'client' }).acknowledged;
+    appended.push(batch);
+  }
+  return appended;
+}
+
+test('a leader keeps the appends its followers have not fetched in the tail cache past its budget', async (t) => {
+  const directory = temporaryDirectory(t);
+  // A budget of one batch: without followers, everything but the newest is read from the file.
+  const log = await PartitionLog.open({ directory, config: defaultLogConfig, tailCacheBytes: 1 });
+  let replicatedOffset = 0;
+  log.retainUnreplicatedTail(() => replicatedOffset);
+  const appended = await appendOneByOne(log, 5);
+  const everything = { maxBytes: 1 << 20, maxOffset: Number.MAX_SAFE_INTEGER, minOneBatch: true };
+  let read = await log.read(0, everything);
+  assert.equal(read.chunks.length, 5, 'one view per append');
+  read.chunks.forEach((chunk, index) => assert.ok(isViewOf(chunk, appended[index])));
+
+  // The followers fetched the first three batches (offsets 0-11): the next write evicts them.
+  replicatedOffset = 12;
+  const more = await appendOneByOne(log, 1);
+  read = await log.read(0, everything);
+  assert.ok(!isViewOf(read.chunks[0], appended[0]), 'replicated appends are read from the file');
+  read = await log.read(12, everything);
+  assert.ok(isViewOf(read.chunks[0], appended[3]));
+  assert.ok(isViewOf(read.chunks.at(-1)!, more[0]));
+
+  // No followers any more: only the budget counts.
+  log.retainUnreplicatedTail(null);
+  await appendOneByOne(log, 1);
+  read = await log.read(12, everything);
+  assert.ok(!isViewOf(read.chunks[0], appended[3]));
+  await log.close();
+});
