@@ -6,6 +6,8 @@
 //   node --import tsx bench/metrics-bench.ts --registry-only     (the first figure alone)
 //   node --import tsx bench/metrics-bench.ts --latency-only      (the request-latency A/B alone)
 //
+// What a scrape does to produce p99 on a broker process under load: bench/scrape-latency-bench.ts.
+//
 // Prints:
 //   - CPU per request of recording its latency: six phase histograms (request-metrics.ts) against
 //     one prom-client histogram observed with {api, version} labels, as the broker did before;
@@ -13,7 +15,9 @@
 //     10,000 partitions and 1,000 groups of 10 partitions each (the registry's own cost, without
 //     building a broker that large), with values unchanged and with every offset and lag moved
 //     between scrapes, for the broker's registry (scraped families from kept lines) and for
-//     prom-client's own, alternated, their text compared; goal ≤ 200 ms;
+//     prom-client's own, alternated, their text compared; goal ≤ 200 ms; and the longest the
+//     event loop was held during a scrape (the broker's registry renders in slices, prom-client's
+//     in one piece): a produce arriving meanwhile waits that long;
 //   - scrape time of a real broker with topics × partitions partitions and that many groups each
 //     holding a committed offset (defaults are small: creating partitions dominates the setup);
 //   - produce records/s with kafkajs (acks=all, batches of 100 × 100 B, 8 in flight) on a broker
@@ -50,6 +54,28 @@ function kafkaFor(broker: Broker, clientId: string): Kafka {
   return new Kafka({ brokers: [broker.bootstrapServers], clientId, logLevel: logLevel.NOTHING });
 }
 
+/**
+ * Runs `work` while counting turns of the event loop: the longest time between two turns is the
+ * longest stretch during which no request could have been served.
+ */
+async function withLongestBlock<T>(
+  work: () => Promise<T>,
+): Promise<{ result: T; longestBlockMs: number }> {
+  let last = performance.now();
+  let longest = 0;
+  let running = true;
+  const turn = (): void => {
+    const now = performance.now();
+    longest = Math.max(longest, now - last);
+    last = now;
+    if (running) setImmediate(turn);
+  };
+  setImmediate(turn);
+  const result = await work();
+  running = false;
+  return { result, longestBlockMs: Math.max(longest, performance.now() - last) };
+}
+
 async function syntheticScrapeBench(): Promise<void> {
   const partitions = Array.from({ length: 10_000 }, (_, index) => ({
     topic: `topic-${Math.floor(index / 100)}`,
@@ -77,7 +103,8 @@ async function syntheticScrapeBench(): Promise<void> {
     logDirs: () => ['.'],
     replication: () => singleBrokerReplication(partitions.length),
   };
-  // The broker's registry (scraped families render kept lines) against prom-client's own.
+  // The broker's registry (scraped families render kept lines, in slices of the event loop)
+  // against prom-client's own (one piece).
   const registries = {
     'kept lines': new BrokerMetrics(sources),
     'prom-client': new BrokerMetrics(sources, { registry: new Registry() }),
@@ -92,7 +119,7 @@ async function syntheticScrapeBench(): Promise<void> {
   };
   for (const moving of [false, true]) {
     // Alternated scrape by scrape, so machine noise falls on both alike.
-    const times = new Map<string, { wall: number[]; cpu: number[] }>();
+    const times = new Map<string, { wall: number[]; cpu: number[]; block: number[] }>();
     let bytes = 0;
     for (let index = 0; index < 23; index += 1) {
       if (moving) move();
@@ -100,7 +127,10 @@ async function syntheticScrapeBench(): Promise<void> {
       for (const [name, metrics] of Object.entries(registries)) {
         const started = performance.now();
         const cpuStarted = process.cpuUsage();
-        const { body } = await metrics.scrape();
+        const {
+          result: { body },
+          longestBlockMs,
+        } = await withLongestBlock(() => metrics.scrape());
         const cpu = process.cpuUsage(cpuStarted);
         const wall = performance.now() - started;
         // Figures of the process and the disk move between the two scrapes; the rest must not.
@@ -108,17 +138,19 @@ async function syntheticScrapeBench(): Promise<void> {
         bytes = body.length;
         // The first 3 are unmeasured (warming up, and the first fill of the kept lines).
         if (index < 3) continue;
-        if (!times.has(name)) times.set(name, { wall: [], cpu: [] });
+        if (!times.has(name)) times.set(name, { wall: [], cpu: [], block: [] });
         times.get(name)!.wall.push(wall);
+        times.get(name)!.block.push(longestBlockMs);
         // CPU time is the steadier figure on a shared machine: wall time adds whatever else ran.
         times.get(name)!.cpu.push((cpu.user + cpu.system) / 1000);
       }
       if (bodies[0] !== bodies[1]) throw new Error('the two registries rendered different text');
     }
     const figures = [...times].map(
-      ([name, { wall, cpu }]) =>
+      ([name, { wall, cpu, block }]) =>
         `${name} median ${median(wall).toFixed(0)} ms (CPU ${median(cpu).toFixed(0)} ms), ` +
-        `worst ${Math.max(...wall).toFixed(0)} ms`,
+        `worst ${Math.max(...wall).toFixed(0)} ms, event loop held at most ` +
+        `${median(block).toFixed(1)} ms (median of scrapes)`,
     );
     console.log(
       `scrape of the registry, 10,000 partitions and 1,000 groups × 10 partitions, ` +

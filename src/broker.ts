@@ -156,7 +156,6 @@ import { type BrookServer, startServer } from './server/server.js';
 import { serverLimitsFromConfig } from './server/limits.js';
 import type { ServerLogger } from './server/logger.js';
 import { RequestLog } from './server/request-log.js';
-import { auditedRegistry } from './handlers/shared/admin-audit.js';
 import {
   type LogLevel,
   type Logger,
@@ -953,7 +952,9 @@ async function assemble(
             topicNameById: (topicId) => replicas.topicById(topicId)?.metadata.name,
             topicExists: (name) => replicas.topic(name) !== undefined,
           });
-    const servedRegistry = auditedRegistry(authorizedHandlers, componentLogger(logger, 'admin'));
+    // The one way admin actions are audited: the audit log when it is on, the operations log's
+    // topic and config changes always (security/audit-log.ts); the console calls it too.
+    const auditor = new AuditRequests(auditLog, componentLogger(logger, 'admin'));
 
     if (shareStateTopic !== null) {
       const log = (message: string, error: unknown): void =>
@@ -1015,7 +1016,7 @@ async function assemble(
       listenerChange(runningListeners, next, previous, securityLogger);
     server = await startServer({
       listeners: config.listeners,
-      registry: servedRegistry,
+      registry: authorizedHandlers,
       limits: serverLimitsFromConfig(config),
       logger: componentLogger(logger, 'server'),
       observer: observed?.metrics,
@@ -1027,7 +1028,7 @@ async function assemble(
       }),
       security: runningListeners.security,
       throttler: clientQuotas,
-      auditor: auditLog === null ? undefined : new AuditRequests(auditLog),
+      auditor,
       connectionCreationRateOf: (address) => clientQuotas.connectionCreationRateOf(address),
     });
     observed?.attach({
@@ -1055,11 +1056,12 @@ async function assemble(
           : (changed) => watchIsrChanges(config.nodeId, cluster.store, changed),
     });
     webConsole?.attach({
-      registry: servedRegistry,
+      registry: authorizedHandlers,
       replicas,
       groups: coordinator,
       writesEnabled: config.consoleWritesEnabled,
       access,
+      auditor,
     });
     const advertisedAddressList = advertisedAddresses(config, server.listeners);
     advertised = advertisedAddressList.map((address) => ({

@@ -213,8 +213,19 @@ static void produce(rd_kafka_t *producer, struct producer_state *state,
   double started = monotonic_seconds();
   for (long index = 0; index < options->count; index++) {
     if (options->rate_per_second > 0) {
+      /* Wait for the send's time without spinning: a paced run must leave the cores to the
+       * broker it measures. Delivery reports are served while waiting. */
       double due = started + (double)index / options->rate_per_second;
-      while (monotonic_seconds() < due) rd_kafka_poll(producer, 0);
+      for (double now = monotonic_seconds(); now < due; now = monotonic_seconds()) {
+        double wait = due - now;
+        if (wait >= 0.001) {
+          rd_kafka_poll(producer, (int)(wait * 1000));
+        } else {
+          struct timespec pause = {0, (long)(wait * 1e9)};
+          nanosleep(&pause, NULL);
+          rd_kafka_poll(producer, 0);
+        }
+      }
     }
     uint64_t now = monotonic_nanoseconds();
     for (;;) {

@@ -20,16 +20,16 @@ import {
 import {
   type CommonArguments,
   type ParseOptions,
-  commonArguments,
-  parseStrict,
+  type commonArguments,
+  parseAdminCommandLine,
   strings,
   usageError,
 } from './admin-arguments.js';
 import {
   type AdminCommand,
   type AdminCommandOutput,
-  defaultAdminOutput,
-  runAdminCommand,
+  adminCommandRunner,
+  commonOptionsUsage,
   table,
   toJson,
 } from './admin-command.js';
@@ -46,11 +46,7 @@ export const aclsUsage = `usage: brook acls <command> [options]
 RESOURCE: --topic T | --group G | --transactional-id ID | --cluster
 OP: All, Read, Write, Create, Delete, Alter, Describe, ClusterAction, DescribeConfigs,
     AlterConfigs, IdempotentWrite
-common options:
-  --bootstrap-server HOST:PORT   the broker to ask (default 127.0.0.1:9092)
-  --command-config FILE          Kafka client properties (security.protocol, sasl.*, ssl.*)
-  --output table|json            a readable table (default) or JSON
-  --timeout-ms MS                the whole command ends within this, or fails (default 30000)`;
+${commonOptionsUsage}`;
 
 type AclsArguments =
   | { readonly command: 'help' }
@@ -176,9 +172,9 @@ function entriesOf(
 }
 
 export function parseAclsArguments(argv: readonly string[]): AclsArguments {
-  const { command, values } = parseStrict(argv, aclsOptions, aclsCommandOptions, true);
-  if (command === undefined) return { command: 'help' };
-  const common = commonArguments(values);
+  const parsed = parseAdminCommandLine(argv, aclsOptions, aclsCommandOptions);
+  if (parsed === null) return { command: 'help' };
+  const { command, values, common } = parsed;
   const resource = resourceOf(values);
   if (command === 'add') {
     if (resource === null)
@@ -275,9 +271,4 @@ const aclsCommand: AdminCommand<Exclude<AclsArguments, { command: 'help' }>> = {
   },
 };
 
-export function runAclsCommand(
-  argv: readonly string[],
-  output: AdminCommandOutput = defaultAdminOutput,
-): Promise<number> {
-  return runAdminCommand(aclsCommand, argv, output);
-}
+export const runAclsCommand = adminCommandRunner(aclsCommand);

@@ -198,6 +198,21 @@ export function parseStrict(
   return { command, values };
 }
 
+/**
+ * What `brook acls` and `brook quotas` begin with: the command line of a positional command
+ * (`add`, `describe`, ...) parsed strictly, with the options every admin command shares read;
+ * null when help was asked for.
+ */
+export function parseAdminCommandLine(
+  argv: readonly string[],
+  options: ParseOptions,
+  commandOptions: Record<string, readonly string[]>,
+): { command: string; values: Parsed['values']; common: CommonArguments } | null {
+  const { command, values } = parseStrict(argv, options, commandOptions, true);
+  if (command === undefined) return null;
+  return { command, values, common: commonArguments(values) };
+}
+
 export function commonArguments(values: Parsed['values']): CommonArguments {
   const output = (values.output as string | undefined) ?? 'table';
   if (output !== 'table' && output !== 'json') {

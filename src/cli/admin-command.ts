@@ -1,6 +1,7 @@
-// What `brook topics`, `brook configs`, `brook produce` and `brook consume` share: one admin
-// client per run (src/client/admin-client.ts), a deadline for the whole command (--timeout-ms),
-// tables and JSON, and the mapping of every failure to one line with a code and an exit status:
+// What the admin commands (`brook topics`, `configs`, `produce`, `consume`, `users`, `acls`,
+// `quotas`) share: one admin client per run (src/client/admin-client.ts), a deadline for the whole
+// command (--timeout-ms), the common options' usage, tables and JSON, and the mapping of every
+// failure to one line with a code and an exit status:
 // 0 success, 1 a Kafka error or an unreachable or silent broker, 2 a usage error.
 
 import { AdminClient, type ClientSecurity } from '../client/admin-client.js';
@@ -61,6 +62,13 @@ export function toJson(value: unknown): string {
       : item,
   );
 }
+
+/** The options every admin command takes, as its usage lists them (last). */
+export const commonOptionsUsage = `common options:
+  --bootstrap-server HOST:PORT   the broker to ask (default 127.0.0.1:9092)
+  --command-config FILE          Kafka client properties (security.protocol, sasl.*, ssl.*)
+  --output table|json            a readable table (default) or JSON
+  --timeout-ms MS                the whole command ends within this, or fails (default 30000)`;
 
 export interface AdminCommand<Arguments> {
   /** `brook <name>`: the prefix of every error line. */
@@ -138,6 +146,15 @@ export async function runAdminCommand<
     clearTimeout(timer);
     client.close();
   }
+}
+
+/** `brook <command> ...` as a function of its argv (without the command's name): the exit code. */
+export function adminCommandRunner<
+  Arguments extends CommonArguments & { readonly command: string },
+>(
+  command: AdminCommand<Arguments>,
+): (argv: readonly string[], output?: AdminCommandOutput) => Promise<number> {
+  return (argv, output = defaultAdminOutput) => runAdminCommand(command, argv, output);
 }
 
 function describeFailure(error: unknown): [AdminCommandErrorCode, string] {

@@ -6,17 +6,16 @@ import type { AdminClient } from '../client/admin-client.js';
 import {
   type CommonArguments,
   type ParseOptions,
-  commonArguments,
   configPairs,
-  parseStrict,
+  parseAdminCommandLine,
   strings,
   usageError,
 } from './admin-arguments.js';
 import {
   type AdminCommand,
   type AdminCommandOutput,
-  defaultAdminOutput,
-  runAdminCommand,
+  adminCommandRunner,
+  commonOptionsUsage,
   table,
   toJson,
 } from './admin-command.js';
@@ -30,10 +29,7 @@ export const quotasUsage = `usage: brook quotas <command> [options]
                                                  clients together name a user's client id
 Keys: producer_byte_rate, consumer_byte_rate, request_percentage, controller_mutation_rate
 (and connection_creation_rate with --entity-type ips).
-common options:
-  --bootstrap-server HOST:PORT   the broker to ask (default 127.0.0.1:9092)
-  --output table|json            a readable table (default) or JSON
-  --timeout-ms MS                the whole command ends within this, or fails (default 30000)`;
+${commonOptionsUsage}`;
 
 type Entity = Array<{ entityType: string; entityName: string | null }>;
 
@@ -95,9 +91,9 @@ function entityOf(types: readonly string[], names: readonly string[], byDefault:
 }
 
 export function parseQuotasArguments(argv: readonly string[]): QuotasArguments {
-  const { command, values } = parseStrict(argv, quotasOptions, quotasCommandOptions, true);
-  if (command === undefined) return { command: 'help' };
-  const common = commonArguments(values);
+  const parsed = parseAdminCommandLine(argv, quotasOptions, quotasCommandOptions);
+  if (parsed === null) return { command: 'help' };
+  const { command, values, common } = parsed;
   const types = strings(values, 'entity-type');
   const names = strings(values, 'entity-name');
   const byDefault = values['entity-default'] === true;
@@ -190,9 +186,4 @@ const quotasCommand: AdminCommand<Exclude<QuotasArguments, { command: 'help' }>>
   },
 };
 
-export function runQuotasCommand(
-  argv: readonly string[],
-  output: AdminCommandOutput = defaultAdminOutput,
-): Promise<number> {
-  return runAdminCommand(quotasCommand, argv, output);
-}
+export const runQuotasCommand = adminCommandRunner(quotasCommand);

@@ -24,6 +24,7 @@ import { ApiKey } from '../protocol/generated/index.js';
 import { BrookError } from '../util/errors.js';
 import { AclOperation, CLUSTER_RESOURCE_NAME, ResourceType } from '../security/acl.js';
 import { type HttpAccess, openHttpAccess } from './http-access.js';
+import type { AuditRequests } from '../security/audit-log.js';
 import { buildBatch, decodeBatch, decodeBatchHeader } from '../record/records.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
 import {
@@ -34,8 +35,10 @@ import {
 } from './http-server.js';
 
 export interface ConsoleParts {
-  /** The handlers the Kafka listeners serve (topic changes are audited there). */
+  /** The handlers the Kafka listeners serve. */
   readonly registry: HandlerRegistry;
+  /** Told of each handler's answer, as the server's dispatch tells it (the audit and operations logs). */
+  readonly auditor?: AuditRequests;
   readonly replicas: ReplicaManager;
   readonly groups: GroupCoordinator;
   readonly writesEnabled: boolean;
@@ -273,6 +276,7 @@ async function callHandler(
   const response: unknown = await handler.handle(body, context);
   if (response === NO_RESPONSE || response === CLOSE_CONNECTION)
     throw new Error(`API key ${apiKey} gave no response`);
+  parts.auditor?.requestAnswered(context, body, response);
   return response;
 }
 

@@ -146,12 +146,12 @@ export class BrokerMetrics implements TopicTraffic {
       ],
       labelNames: ['topic', 'partition'],
       registers,
-      fill: (set) => {
+      series: function* () {
         for (const p of sources.partitions()) {
-          set(
+          yield [
             [p.topic, p.partition],
             [p.logStartOffset, p.logEndOffset, p.highWatermark, p.sizeBytes, p.segments],
-          );
+          ];
         }
       },
     });
@@ -219,9 +219,12 @@ export class BrokerMetrics implements TopicTraffic {
       ],
       labelNames: ['topic', 'partition', 'follower'],
       registers,
-      fill: (set) => {
+      series: function* () {
         for (const lag of replication?.followerLags ?? [])
-          set([lag.topic, lag.partition, lag.follower], [lag.lagRecords, lag.lagSeconds]);
+          yield [
+            [lag.topic, lag.partition, lag.follower],
+            [lag.lagRecords, lag.lagSeconds],
+          ];
       },
     });
     this.isrShrinks = new Counter({
@@ -235,7 +238,9 @@ export class BrokerMetrics implements TopicTraffic {
       registers,
     });
 
-    // One pass over the groups, run when the lag family is gathered, fills all three families.
+    // One pass over the groups, run when the lag family is gathered, serves all three families:
+    // the member and state families, gathered after it, read what it kept of each group.
+    let groupsSeen: Array<Pick<GroupSnapshot, 'group' | 'state' | 'members'>> = [];
     new ScrapedGaugeFamilies({
       families: [
         {
@@ -245,29 +250,36 @@ export class BrokerMetrics implements TopicTraffic {
       ],
       labelNames: ['group', 'topic', 'partition'],
       registers,
-      fill: (set) => {
-        groupMembers.reset();
-        groupState.reset();
+      series: function* () {
+        groupsSeen = [];
         for (const group of sources.groups()) {
-          groupMembers.set({ group: group.group }, group.members);
-          groupState.set({ group: group.group, state: group.state }, 1);
+          groupsSeen.push({ group: group.group, state: group.state, members: group.members });
           for (const { topic, partition, lag } of group.lag) {
-            set([group.group, topic, partition], [lag]);
+            yield [[group.group, topic, partition], [lag]];
           }
         }
       },
     });
-    const groupMembers = new Gauge({
-      name: 'brook_consumer_group_members',
-      help: 'Members of a consumer group.',
+    new ScrapedGaugeFamilies({
+      families: [{ name: 'brook_consumer_group_members', help: 'Members of a consumer group.' }],
       labelNames: ['group'],
       registers,
+      series: function* () {
+        for (const { group, members } of groupsSeen) yield [[group], [members]];
+      },
     });
-    const groupState = new Gauge({
-      name: 'brook_consumer_group_state',
-      help: '1 for the state each consumer group is in (Empty, PreparingRebalance, CompletingRebalance, Stable).',
+    new ScrapedGaugeFamilies({
+      families: [
+        {
+          name: 'brook_consumer_group_state',
+          help: '1 for the state each consumer group is in (Empty, PreparingRebalance, CompletingRebalance, Stable).',
+        },
+      ],
       labelNames: ['group', 'state'],
       registers,
+      series: function* () {
+        for (const { group, state } of groupsSeen) yield [[group, state], [1]];
+      },
     });
 
     new Gauge({

@@ -17,10 +17,20 @@
 // labels object per series still saves the label text. `get()` (prom-client's JSON view) answers
 // with plain labels.
 //
-// Owned by BrokerMetrics. Everything is synchronous: a family is filled and read within one
-// registry gather, so two scrapes never see a half-filled family.
+// A scrape of 10,000 partitions and 1,000 groups is tens of milliseconds of CPU; run in one piece
+// it would hold every produce request that arrives meanwhile (issue 13: a scrape must not move
+// produce p99 by 10%). So the broker's registry renders in slices (event-loop-slices.ts): between
+// two families, and every few milliseconds within the fill walk and a family's lines, it lets the
+// event loop turn. Scrapes of one registry therefore run one after the other (the next waits for
+// the one rendering), since a fill half done must not be filled again or read by another scrape;
+// the broker's state may move between two slices, as it may between two scrapes.
+//
+// Owned by BrokerMetrics. prom-client's own path (another registry, or `get()`) fills and reads a
+// family synchronously, within one registry gather.
 
 import { Gauge, Registry } from 'prom-client';
+
+import { EventLoopSlices } from './event-loop-slices.js';
 
 type LabelValues = Record<string, string>;
 
@@ -47,9 +57,12 @@ interface Series {
 /** A trie node: label value ─► next node, the last level holding series. */
 type Node = Map<LabelValue, Node | Series>;
 
-/** Sets one series' value in every family; label values in the families' `labelNames` order. */
-export type SetSeries = (labelValues: readonly LabelValue[], values: readonly number[]) => void;
+/** One series: its label values (in the families' `labelNames` order) and a value per family. */
+export type SeriesEntry = readonly [labelValues: readonly LabelValue[], values: readonly number[]];
 type LabelValue = string | number;
+
+/** How long the broker's registry runs before letting the event loop turn, while it scrapes. */
+export const scrapeSliceMs = 2;
 
 const NO_LABELS: LabelValues = Object.freeze({}) as LabelValues;
 
@@ -60,6 +73,8 @@ const NO_LABELS: LabelValues = Object.freeze({}) as LabelValues;
 export class ScrapedGaugeFamilies {
   private readonly root: Node = new Map();
   private readonly rendered: Array<Series['values']>;
+  private readonly labelNames: readonly string[];
+  private readonly entries: () => Iterable<SeriesEntry>;
   private scrapeNumber = 0;
   readonly gauges: readonly ScrapedGauge[];
 
@@ -67,35 +82,61 @@ export class ScrapedGaugeFamilies {
     readonly families: ReadonlyArray<{ readonly name: string; readonly help: string }>;
     readonly labelNames: readonly string[];
     readonly registers: ConstructorParameters<typeof Gauge>[0]['registers'];
-    /** Calls `set` once per series with its label values (in `labelNames` order). */
-    readonly fill: (set: SetSeries) => void;
+    /** Every series of this scrape, read lazily (a generator), so the walk can pause between two. */
+    readonly series: () => Iterable<SeriesEntry>;
   }) {
-    const { families, labelNames, fill } = options;
+    const { families } = options;
+    this.labelNames = options.labelNames;
+    this.entries = options.series;
     this.rendered = families.map(() => []);
-    const set: SetSeries = (labelValues, values) => {
-      const series = this.series(labelNames, labelValues, families.length);
-      series.seenInScrape = this.scrapeNumber;
-      for (let family = 0; family < families.length; family++) {
-        const value = series.values[family];
-        value.value = values[family];
-        this.rendered[family].push(value);
-      }
-    };
-    const refill = (): void => {
-      this.scrapeNumber++;
-      for (const values of this.rendered) values.length = 0;
-      fill(set);
-      this.dropUnseen(this.root);
-    };
     this.gauges = families.map(
       ({ name, help }, family) =>
         new ScrapedGauge(
-          { name, help, labelNames, registers: options.registers },
-          // The first family's gather fills every family; the registry gathers them in order.
-          family === 0 ? refill : () => undefined,
-          () => this.rendered[family],
+          { name, help, labelNames: options.labelNames, registers: options.registers },
+          this,
+          family,
         ),
     );
+  }
+
+  /**
+   * Walks the series once for every family; the first family's gather calls it, as registries
+   * gather families in the order they were registered. With `slices`, pauses when one is spent.
+   */
+  async fill(slices?: EventLoopSlices): Promise<void> {
+    this.startFill();
+    for (const entry of this.entries()) {
+      this.set(entry);
+      if (slices?.due()) await slices.next();
+    }
+    this.dropUnseen(this.root);
+  }
+
+  /** The same walk in one piece, for prom-client's synchronous path. */
+  fillNow(): void {
+    this.startFill();
+    for (const entry of this.entries()) this.set(entry);
+    this.dropUnseen(this.root);
+  }
+
+  /** The values the last fill set for one family, in the order the walk met them. */
+  values(family: number): Series['values'] {
+    return this.rendered[family];
+  }
+
+  private startFill(): void {
+    this.scrapeNumber++;
+    for (const values of this.rendered) values.length = 0;
+  }
+
+  private set([labelValues, values]: SeriesEntry): void {
+    const series = this.series(this.labelNames, labelValues, this.rendered.length);
+    series.seenInScrape = this.scrapeNumber;
+    for (let family = 0; family < this.rendered.length; family++) {
+      const value = series.values[family];
+      value.value = values[family];
+      this.rendered[family].push(value);
+    }
   }
 
   private series(
@@ -154,42 +195,44 @@ export class ScrapedGaugeFamilies {
 class ScrapedGauge extends Gauge<string> {
   constructor(
     configuration: ConstructorParameters<typeof Gauge<string>>[0],
-    private readonly refill: () => void,
-    private readonly values: () => Series['values'],
+    private readonly owner: ScrapedGaugeFamilies,
+    private readonly family: number,
   ) {
     super(configuration);
   }
 
-  /** What the registry renders as text (prom-client calls it in preference to `get`). */
+  /** What prom-client's registry renders as text (it calls this in preference to `get`). */
   async getForPromString(): Promise<Awaited<ReturnType<Gauge<string>['get']>>> {
-    this.refill();
-    return { ...this.metadata(), values: this.values() };
+    if (this.family === 0) this.owner.fillNow();
+    return { ...this.metadata(), values: this.owner.values(this.family) };
   }
 
   /**
    * The family's exposition text, as prom-client's registry would render it: HELP, TYPE, then a
-   * line per series, each rebuilt only when its value changed since it was last rendered.
+   * line per series, each rebuilt only when its value changed since it was last rendered. Pauses
+   * whenever `slices` says the event loop is due a turn.
    */
-  renderText(): string {
-    this.refill();
+  async renderText(slices: EventLoopSlices): Promise<string> {
+    if (this.family === 0) await this.owner.fill(slices);
     const { name, help } = this as unknown as { name: string; help: string };
     const escapedName = escapeText(name);
     const lines = [`# HELP ${escapedName} ${escapeText(help)}`, `# TYPE ${escapedName} gauge`];
-    for (const entry of this.values()) {
+    for (const entry of this.owner.values(this.family)) {
       if (entry.line === '' || !Object.is(entry.lineValue, entry.value)) {
         const labels = entry.labelText === '' ? '' : `{${entry.labelText}}`;
         entry.line = `${name}${labels} ${valueText(entry.value)}`;
         entry.lineValue = entry.value;
       }
       lines.push(entry.line);
+      if (slices.due()) await slices.next();
     }
     return lines.join('\n');
   }
 
   /** prom-client's JSON view: the same values with their labels. */
   override async get(): Promise<Awaited<ReturnType<Gauge<string>['get']>>> {
-    this.refill();
-    const values = this.values().map(({ value, sharedLabels }) => ({
+    if (this.family === 0) this.owner.fillNow();
+    const values = this.owner.values(this.family).map(({ value, sharedLabels }) => ({
       value,
       labels: sharedLabels,
     }));
@@ -206,30 +249,52 @@ class ScrapedGauge extends Gauge<string> {
 }
 
 /**
- * The broker's prom-client registry: scraped gauge families render their kept lines themselves;
- * every other metric, or this registry with default labels or in OpenMetrics, takes prom-client's
- * own path.
+ * The broker's prom-client registry: scraped gauge families render their kept lines themselves,
+ * and the whole exposition renders in slices of `scrapeSliceMs`, one scrape at a time; with
+ * default labels or in OpenMetrics, this registry takes prom-client's own path.
  */
 export class LineCachingRegistry extends Registry {
   private defaultLabelsSet = false;
+  /** The scrape rendering now (settled), which the next one waits for. */
+  private rendering: Promise<unknown> = Promise.resolve();
 
   override setDefaultLabels(labels: object): void {
     this.defaultLabelsSet = Object.keys(labels).length > 0;
     super.setDefaultLabels(labels);
   }
 
-  /** Called by prom-client's `metrics()` once per metric (not in its typings). */
-  async getMetricsAsString(metric: unknown): Promise<string> {
-    if (
-      metric instanceof ScrapedGauge &&
-      !this.defaultLabelsSet &&
-      this.contentType === Registry.PROMETHEUS_CONTENT_TYPE
-    )
-      return metric.renderText();
+  override metrics(): Promise<string> {
+    if (this.defaultLabelsSet || this.contentType !== Registry.PROMETHEUS_CONTENT_TYPE)
+      return super.metrics();
+    const text = this.rendering.then(() => this.renderInSlices());
+    this.rendering = text.catch(() => undefined);
+    return text;
+  }
+
+  /** prom-client's JSON view, after the scrape rendering now (its fill must not interleave). */
+  override getMetricsAsJSON(): ReturnType<Registry['getMetricsAsJSON']> {
+    const json = this.rendering.then(() => super.getMetricsAsJSON());
+    this.rendering = json.catch(() => undefined);
+    return json;
+  }
+
+  /** Each metric in registration order (a family may read what an earlier one gathered). */
+  private async renderInSlices(): Promise<string> {
+    const slices = new EventLoopSlices(scrapeSliceMs);
     const prometheusPath = Registry.prototype as unknown as {
       getMetricsAsString(this: Registry, metric: unknown): Promise<string>;
     };
-    return prometheusPath.getMetricsAsString.call(this, metric);
+    const texts: string[] = [];
+    for (const metric of this.getMetricsAsArray()) {
+      texts.push(
+        metric instanceof ScrapedGauge
+          ? await metric.renderText(slices)
+          : await prometheusPath.getMetricsAsString.call(this, metric),
+      );
+      if (slices.due()) await slices.next();
+    }
+    // As prom-client joins them.
+    return `${texts.join('\n\n')}\n`;
   }
 }
 

@@ -11,19 +11,28 @@
 // password, salt or token; config values whose names suggest a secret are masked.
 //
 // Who writes lines:
-//   - the server's dispatch (`AuditRequests.requestAnswered`, called for every answered request):
-//     the APIs in `adminApis` below get one line per resource they act on, success or not; any
-//     other API gets a line when its response carries an *_AUTHORIZATION_FAILED code;
+//   - the server's dispatch (`AuditRequests.requestAnswered`, called for every answered request,
+//     and by the web console for each handler it calls): the APIs in `adminApis` get one line per
+//     resource they act on, success or not; any other API gets a line when its response carries
+//     an *_AUTHORIZATION_FAILED code;
 //   - the server on each failed SASL exchange or TLS handshake (`authenticationFailed`);
 //   - anything else through the `AuditLog` port (`record`): the authorizer, for decisions that
 //     leave no error code in a response (Metadata hiding a topic, say).
 //
 // `record` never throws and never awaits: the line goes to pino's file writer synchronously.
+//
+// The same dispatch is the one way admin actions reach the operations log too: a topic created,
+// deleted or given partitions and a config changed are logged once at info, with who asked, when
+// they succeeded (not when validated only), whether the audit log is on or off. The audit log is
+// the security record (every admin action, refused or not, in a file of its own, off by
+// default); the operations log line is what an operator looks for after "who deleted my topic?".
 
 import { pino } from 'pino';
 import { adminApis, authorizationFailuresIn } from './audit-apis.js';
 import { errorName } from '../protocol/errors.js';
-import { apiMessages } from '../protocol/generated/index.js';
+import { ApiKey, apiMessages } from '../protocol/generated/index.js';
+import type { Logger } from '../util/logger.js';
+import type { AuditAction } from './audit-apis.js';
 
 /** What a line needs of a request's context (the handlers' RequestContext has it all). */
 export interface AuditedRequest {
@@ -96,12 +105,30 @@ export class FileAuditLog implements AuditLog {
   }
 }
 
-/** What the server tells the audit: each answered request, each failed authentication. */
+/** The admin actions the operations log tells of, by API, with the line's message. */
+const operationsLogMessages: ReadonlyMap<number, string> = new Map([
+  [ApiKey.CreateTopics, 'topic created'],
+  [ApiKey.DeleteTopics, 'topic deleted'],
+  [ApiKey.CreatePartitions, 'partitions added'],
+  [ApiKey.AlterConfigs, 'configs changed'],
+  [ApiKey.IncrementalAlterConfigs, 'configs changed'],
+]);
+
+/**
+ * What the server tells the audit: each answered request, each failed authentication. `audit` is
+ * null when the audit log is off; `operationsLog` gets the topic and config changes either way.
+ */
 export class AuditRequests {
-  constructor(private readonly audit: AuditLog) {}
+  constructor(
+    private readonly audit: AuditLog | null,
+    private readonly operationsLog?: Logger,
+  ) {}
 
   requestAnswered(context: AuditedRequest, request: unknown, response: unknown): void {
     if (typeof response !== 'object' || response === null) return;
+    const describe = adminApis.get(context.apiKey);
+    // Produce and Fetch stop here when the audit log is off: one map lookup per request.
+    if (describe === undefined && this.audit === null) return;
     const base = {
       principal: context.principal,
       clientAddress: `${context.remoteAddress}:${context.remotePort}`,
@@ -109,10 +136,13 @@ export class AuditRequests {
       clientId: context.clientId,
       api: apiMessages.get(context.apiKey)?.name ?? String(context.apiKey),
     };
-    const describe = adminApis.get(context.apiKey);
     if (describe !== undefined) {
-      for (const action of describe(request, response)) {
-        this.audit.record({
+      const actions = describe(request, response);
+      this.logOperations(context, base, actions);
+      const audit = this.audit;
+      if (audit === null) return;
+      for (const action of actions) {
+        audit.record({
           ...base,
           resource: action.resource,
           outcome: action.errorCode === 0 ? 'success' : 'failure',
@@ -123,12 +153,36 @@ export class AuditRequests {
       return;
     }
     for (const code of authorizationFailuresIn(response)) {
-      this.audit.record({
+      this.audit?.record({
         ...base,
         resource: null,
         outcome: 'failure',
         error: errorName(code),
       });
+    }
+  }
+
+  /** The changes done (not refused, not validated only), one info line each. */
+  private logOperations(
+    context: AuditedRequest,
+    base: { readonly principal: string; readonly clientAddress: string },
+    actions: readonly AuditAction[],
+  ): void {
+    const message = operationsLogMessages.get(context.apiKey);
+    if (message === undefined || this.operationsLog === undefined) return;
+    const asked = {
+      clientId: context.clientId,
+      remote: base.clientAddress,
+      principal: base.principal,
+    };
+    for (const { resource, errorCode, details = {} } of actions) {
+      if (errorCode !== 0 || details.validateOnly === true) continue;
+      const { validateOnly: _validateOnly, ...changed } = details;
+      const subject =
+        resource.type === 'topic' && message !== 'configs changed'
+          ? { topic: resource.name }
+          : { resourceType: resource.type, resourceName: resource.name };
+      this.operationsLog.info(message, { ...subject, ...changed, ...asked });
     }
   }
 
@@ -139,7 +193,7 @@ export class AuditRequests {
     readonly api: 'SaslAuthenticate' | 'TlsHandshake';
     readonly reason: string;
   }): void {
-    this.audit.record({
+    this.audit?.record({
       principal: event.principal,
       clientAddress: event.clientAddress,
       listener: event.listener,

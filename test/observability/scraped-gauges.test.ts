@@ -27,8 +27,12 @@ function families(registry: Registry, rows: () => readonly Row[]): void {
     ],
     labelNames: ['topic', 'partition'],
     registers: [registry],
-    fill: (set) => {
-      for (const row of rows()) set([row.topic, row.partition], [row.offset, row.size]);
+    series: function* () {
+      for (const row of rows())
+        yield [
+          [row.topic, row.partition],
+          [row.offset, row.size],
+        ];
     },
   });
 }
@@ -83,4 +87,54 @@ test('with default labels the registry falls back to prom-client rendering', asy
   const text = await kept.metrics();
   assert.equal(text, await plain.metrics());
   assert.match(text, /broker="1"/);
+});
+
+test('a scrape of many series lets the event loop turn while it renders', async () => {
+  const rows = Array.from({ length: 100_000 }, (_, index) => ({
+    topic: `topic-${Math.floor(index / 100)}`,
+    partition: index % 100,
+    offset: index,
+    size: index * 2,
+  }));
+  const kept = new LineCachingRegistry();
+  families(kept, () => rows);
+  // Counts the turns of the event loop until the scrape resolves; one piece of synchronous
+  // rendering would let none happen before it.
+  let turns = 0;
+  let scraped = false;
+  const count = (): void => {
+    if (scraped) return;
+    turns++;
+    setImmediate(count);
+  };
+  setImmediate(count);
+  const text = await kept.metrics();
+  scraped = true;
+  assert.ok(turns > 1, `the event loop turned ${turns} time(s) during the scrape`);
+  assert.equal(text.split('\n').filter((line) => line.startsWith('test_offset{')).length, 100_000);
+});
+
+test('scrapes that overlap render one after the other, each the whole text', async () => {
+  let rows = Array.from({ length: 20_000 }, (_, index) => ({
+    topic: `topic-${Math.floor(index / 100)}`,
+    partition: index % 100,
+    offset: index,
+    size: 0,
+  }));
+  const kept = new LineCachingRegistry();
+  const plain = new Registry();
+  families(kept, () => rows);
+  families(plain, () => rows);
+  const first = kept.metrics();
+  // The second starts while the first renders in slices, after the values moved.
+  await new Promise((resolve) => setImmediate(resolve));
+  rows = rows.map((row) => ({ ...row, offset: row.offset + 1 }));
+  const second = kept.metrics();
+  const json = kept.getMetricsAsJSON();
+  const [firstText, secondText] = await Promise.all([first, second]);
+  assert.equal(secondText, await plain.metrics());
+  assert.notEqual(firstText, secondText);
+  assert.equal(firstText.split('\n').length, secondText.split('\n').length);
+  const offsets = (await json).find((metric) => metric.name === 'test_offset')!;
+  assert.equal(offsets.values.length, 20_000);
 });

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { startBroker } from '../../src/broker.js';
+import { runAclsCommand } from '../../src/cli/acls-command.js';
 import type { AdminCommandOutput } from '../../src/cli/admin-command.js';
 import { runQuotasCommand } from '../../src/cli/quotas-command.js';
 import { runBrook } from '../helpers/brook-cli.js';
@@ -135,4 +136,16 @@ test('brook quotas runs as the brook command', async (t) => {
   );
   assert.equal(run.exitCode, 0, run.stderr);
   assert.match(run.stdout, /altered the quotas of user=<default>/);
+});
+
+test('brook quotas and brook acls list the same common options, --command-config among them', async () => {
+  const helpOf = async (run: typeof runQuotasCommand): Promise<string> => {
+    const out: string[] = [];
+    assert.equal(await run(['--help'], { out: (line) => out.push(line), error: () => {} }), 0);
+    return out.join('\n');
+  };
+  const commonOf = (usage: string): string => usage.slice(usage.indexOf('common options:'));
+  const quotasHelp = await helpOf(runQuotasCommand);
+  assert.match(quotasHelp, /--command-config FILE/);
+  assert.equal(commonOf(quotasHelp), commonOf(await helpOf(runAclsCommand)));
 });

@@ -451,3 +451,53 @@ test('audit.log.topic gets the same lines as the file, readable by any consumer'
   const onTopic = read.find((line) => line.time === inFile.time && line.api === 'DeleteGroups');
   assert.deepEqual(onTopic, inFile, 'the topic holds the very line the file holds');
 });
+
+test('a topic created from the web console leaves the same audit line as one from a Kafka client', async (t) => {
+  const consoleDirectory = mkdtempSync(join(tmpdir(), 'brook-audit-console-'));
+  const consoleAuditFile = join(consoleDirectory, 'audit.log');
+  const consoleBroker = await startBroker({
+    logDirs: join(consoleDirectory, 'logs'),
+    settings: {
+      'audit.log.file': consoleAuditFile,
+      'http.listeners': 'http://127.0.0.1:0',
+      'console.writes.enabled': true,
+    },
+  });
+  t.after(async () => {
+    await consoleBroker.stop();
+    rmSync(consoleDirectory, { recursive: true, force: true });
+  });
+  const response = await fetch(
+    `http://127.0.0.1:${consoleBroker.httpListeners[0].port}/ui/api/topics`,
+    { method: 'POST', body: JSON.stringify({ name: 'made-in-console', partitions: 2 }) },
+  );
+  assert.equal(response.status, 200, await response.text());
+  const line = await waitFor(
+    () =>
+      existsSync(consoleAuditFile)
+        ? readFileSync(consoleAuditFile, 'utf8')
+            .split('\n')
+            .filter((text) => text !== '')
+            .map((text) => JSON.parse(text) as AuditLine)
+            .find((entry) => entry.api === 'CreateTopics')
+        : undefined,
+    "the console's CreateTopics line",
+    { timeoutMs: 5000, intervalMs: 10 },
+  );
+  assert.deepEqual(
+    {
+      listener: line.listener,
+      clientId: line.clientId,
+      resource: line.resource,
+      outcome: line.outcome,
+      partitions: line.details?.partitions,
+    },
+    {
+      listener: 'HTTP',
+      clientId: 'brook-console',
+      resource: { type: 'topic', name: 'made-in-console' },
+      outcome: 'success',
+      partitions: 2,
+    },
+  );
+});

@@ -1,0 +1,369 @@
+// What a Prometheus scrape does to produce latency (issue 13: scraping /metrics must not move
+// produce p99 by more than 10%). A broker process (the real CLI, `brook start`, with
+// http.listeners) holds topics × partitions partitions and that many groups, each with committed
+// offsets on 10 partitions; librdkafka (bench/loadgen) produces a steady paced load with acks=all
+// to one 8-partition topic, and this process scrapes /metrics every interval (1 s, as Prometheus
+// would, and 100 ms as a stress point) in every other round:
+//
+//   interval 1 s:    A (no scraper) B (scraper) A B A B ...
+//   interval 100 ms: A B A B ...
+//
+// so machine noise falls on both alike. Each round prints loadgen's produce latency (enqueue to
+// acknowledgement, per record: p50, p99, p999), the broker's CPU, its longest event-loop delay
+// (its own monitorEventLoopDelay, as /metrics reports it) and the scrapes' own times; each
+// interval ends with the medians over rounds and the ratio of p99 with/without the scraper (goal
+// ≤ 1.10), beside the fsync latency and loopback throughput measured in the same run on the same
+// disk (a produce with acks=all waits for an fsync).
+//
+//   node --import tsx bench/scrape-latency-bench.ts [--topics 100] [--partitions 100]
+//        [--groups 1000] [--rounds 3] [--seconds 10] [--rate 5000] [--linger 5]
+//        [--intervals 1000,100] [--cpu-prof DIRECTORY] [--broker-root CHECKOUT]
+//
+// --linger is librdkafka's linger.ms (5, its default: a request carries what 5 ms gathered).
+// --broker-root runs the broker of another checkout (with its node_modules), the same load and
+// scraper, so a change and its base are measured by one bench on one machine.
+// --cpu-prof runs the broker under `node --cpu-prof` and leaves its profile in DIRECTORY (written
+// when the broker stops at the end). Needs gcc and librdkafka-dev for the load generator.
+
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+import { Kafka, logLevel } from 'kafkajs';
+
+import { AdminClient } from '../src/client/admin-client.js';
+import { measureFsyncLatency, measureLoopbackTcp } from './machine-limits.js';
+
+function argument(name: string, fallback: string): string {
+  const index = process.argv.indexOf(`--${name}`);
+  return index > 0 ? process.argv[index + 1] : fallback;
+}
+
+const topicCount = Number(argument('topics', '100'));
+const partitionsPerTopic = Number(argument('partitions', '100'));
+const groupCount = Number(argument('groups', '1000'));
+const partitionsPerGroup = 10;
+const rounds = Number(argument('rounds', '3'));
+const roundSeconds = Number(argument('seconds', '10'));
+const recordsPerSecond = Number(argument('rate', '5000'));
+const intervalsMs = argument('intervals', '1000,100').split(',').map(Number);
+const lingerMs = argument('linger', '5');
+const cpuProfileDirectory = argument('cpu-prof', '');
+/** Whose broker runs: another checkout (its src/cli/main.ts), to compare a change with its base. */
+const brokerRoot = argument('broker-root', new URL('..', import.meta.url).pathname);
+const loadTopic = 'load';
+const repositoryRoot = new URL('..', import.meta.url).pathname;
+
+interface Latency {
+  readonly p50: number;
+  readonly p99: number;
+  readonly p999: number;
+  readonly max: number;
+}
+
+interface BrokerChild {
+  readonly child: ChildProcess;
+  readonly bootstrapServers: string;
+  readonly metricsUrl: string;
+  readonly exited: Promise<void>;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+async function startBrokerProcess(logDir: string): Promise<BrokerChild> {
+  const profiling =
+    cpuProfileDirectory === '' ? [] : ['--cpu-prof', '--cpu-prof-dir', cpuProfileDirectory];
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      ...profiling,
+      join(brokerRoot, 'src', 'cli', 'main.ts'),
+      'start',
+      '--log-dirs',
+      logDir,
+      '--listeners',
+      'PLAINTEXT://127.0.0.1:0',
+      '--http-listeners',
+      'http://127.0.0.1:0',
+    ],
+    { cwd: brokerRoot, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const [kafkaPort, httpPort] = await new Promise<[string, string]>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`broker did not start:\n${output}`)), 60_000);
+    // Drained for the whole run, so the broker never blocks on a full pipe.
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString();
+      const kafka = /listening on PLAINTEXT:\/\/[^:\s]+:(\d+)/.exec(output);
+      const http = /HTTP on http:\/\/[^:\s]+:(\d+)/.exec(output);
+      if (kafka && http) {
+        clearTimeout(timer);
+        resolve([kafka[1], http[1]]);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`broker exited with ${code}:\n${output}`)));
+  });
+  return {
+    child,
+    bootstrapServers: `127.0.0.1:${kafkaPort}`,
+    metricsUrl: `http://127.0.0.1:${httpPort}/metrics`,
+    exited,
+  };
+}
+
+/** 10,000 partitions (by default), 1,000 groups with offsets on 10 each, and the load topic. */
+async function populate(bootstrapServers: string): Promise<void> {
+  const admin = new Kafka({
+    clientId: 'scrape-latency-bench',
+    brokers: [bootstrapServers],
+    logLevel: logLevel.NOTHING,
+    requestTimeout: 600_000,
+  }).admin();
+  await admin.connect();
+  try {
+    for (let first = 0; first < topicCount; first += 20) {
+      const topics = [];
+      for (let index = first; index < Math.min(topicCount, first + 20); index++)
+        topics.push({ topic: `bench-${index}`, numPartitions: partitionsPerTopic });
+      await admin.createTopics({ topics, waitForLeaders: false, timeout: 600_000 });
+    }
+    await admin.createTopics({ topics: [{ topic: loadTopic, numPartitions: 8 }] });
+    // Offsets committed without joining (kafkajs' setOffsets joins each group, seconds apiece).
+    const client = new AdminClient({
+      bootstrapServer: bootstrapServers,
+      clientId: 'scrape-latency-bench',
+      requestTimeoutMs: 600_000,
+    });
+    try {
+      const offsets = new Map<number, bigint>();
+      for (
+        let partition = 0;
+        partition < Math.min(partitionsPerGroup, partitionsPerTopic);
+        partition++
+      )
+        offsets.set(partition, 0n);
+      for (let group = 0; group < groupCount; group++)
+        await client.commitOffsets(`bench-group-${group}`, `bench-${group % topicCount}`, offsets);
+    } finally {
+      client.close();
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** The broker's user+system CPU so far, in seconds (/proc/PID/stat, clock ticks of 10 ms). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/**
+ * One scrape: its time, and the broker's longest event-loop delay since the scrape before (the
+ * broker's own monitorEventLoopDelay histogram, which each scrape reads and resets).
+ */
+async function scrape(url: string): Promise<{ ms: number; eventLoopDelayMaxMs: number }> {
+  const started = performance.now();
+  const response = await fetch(url);
+  // Bytes, not text: the scraper shares the cores with the broker, so it decodes one line only.
+  const body = Buffer.from(await response.arrayBuffer());
+  const ms = performance.now() - started;
+  const name = '\nbrook_nodejs_eventloop_lag_max_seconds ';
+  const at = body.indexOf(name);
+  const delay =
+    at < 0
+      ? null
+      : /^(\S+)/.exec(body.subarray(at + name.length, at + name.length + 40).toString());
+  if (response.status !== 200 || delay === null)
+    throw new Error(`/metrics answered ${response.status} without the event-loop delay`);
+  return { ms, eventLoopDelayMaxMs: Number(delay[1]) * 1000 };
+}
+
+/** Scrapes every `intervalMs` (never two at once, as Prometheus does) until `stop` is called. */
+function startScraper(
+  url: string,
+  intervalMs: number,
+): { stop: () => Promise<Array<{ ms: number; eventLoopDelayMaxMs: number }>> } {
+  const scrapes: Array<{ ms: number; eventLoopDelayMaxMs: number }> = [];
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      const started = performance.now();
+      scrapes.push(await scrape(url));
+      const next = started + intervalMs - performance.now();
+      if (next > 0) await new Promise((resolve) => setTimeout(resolve, next));
+    }
+  })();
+  return {
+    stop: async () => {
+      stopped = true;
+      await loop;
+      return scrapes;
+    },
+  };
+}
+
+/** One round: the paced load for `roundSeconds`, with a scraper when `scrapeIntervalMs` is set. */
+async function round(
+  loadgen: string,
+  broker: BrokerChild,
+  scrapeIntervalMs: number | null,
+): Promise<{
+  latency: Latency;
+  brokerCpuSeconds: number;
+  scrapesMs: number[];
+  eventLoopDelayMaxMs: number;
+}> {
+  const pid = broker.child.pid!;
+  // Resets the broker's event-loop delay histogram: what the round's scrapes (or the one after
+  // it) report covers the round alone.
+  await scrape(broker.metricsUrl);
+  const cpuBefore = cpuSeconds(pid);
+  const scraper =
+    scrapeIntervalMs === null ? null : startScraper(broker.metricsUrl, scrapeIntervalMs);
+  const { stdout } = await promisify(execFile)(loadgen, [
+    'produce',
+    '-b',
+    broker.bootstrapServers,
+    '-t',
+    loadTopic,
+    '-n',
+    String(recordsPerSecond * roundSeconds),
+    '-s',
+    '100',
+    '-a',
+    '-1',
+    '-l',
+    lingerMs,
+    '-r',
+    String(recordsPerSecond),
+    '-q',
+    '-T',
+    String(roundSeconds * 6 + 30),
+  ]);
+  const scrapes = (await scraper?.stop()) ?? [];
+  const brokerCpuSeconds = cpuSeconds(pid) - cpuBefore;
+  scrapes.push(await scrape(broker.metricsUrl));
+  const summary = stdout
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as { role: string; latency_us?: Latency })
+    .find((figures) => figures.role === 'produce');
+  if (summary?.latency_us === undefined) throw new Error(`loadgen printed no latency:\n${stdout}`);
+  return {
+    latency: summary.latency_us,
+    brokerCpuSeconds,
+    // The last scrape, after the load, is not the scraper's.
+    scrapesMs: scrapes.slice(0, -1).map((one) => one.ms),
+    eventLoopDelayMaxMs: Math.max(...scrapes.map((one) => one.eventLoopDelayMaxMs)),
+  };
+}
+
+function describe(latency: Latency): string {
+  const ms = (micros: number): string => (micros / 1000).toFixed(2);
+  return `p50 ${ms(latency.p50)} ms, p99 ${ms(latency.p99)} ms, p999 ${ms(latency.p999)} ms`;
+}
+
+async function main(): Promise<void> {
+  const loadgen = execFileSync('bash', [join(repositoryRoot, 'bench', 'loadgen', 'build.sh')], {
+    encoding: 'utf8',
+  }).trim();
+  const logDir = await mkdtemp(join(tmpdir(), 'brook-scrape-latency-'));
+  let broker: BrokerChild | undefined;
+  try {
+    console.log(
+      `# machine limits (same run, the broker's disk); load average ${loadavg()[0].toFixed(2)}`,
+    );
+    const fsync = await measureFsyncLatency(logDir, { writes: 300 });
+    const loopback = await measureLoopbackTcp({ totalBytes: 256 * 1024 * 1024 });
+    console.log(
+      `fsync 4 KiB: p50 ${fsync.p50Ms.toFixed(2)} ms, p99 ${fsync.p99Ms.toFixed(2)} ms; ` +
+        `loopback TCP ${loopback.toFixed(0)} MB/s`,
+    );
+
+    broker = await startBrokerProcess(logDir);
+    const setupStarted = performance.now();
+    await populate(broker.bootstrapServers);
+    const firstScrapeStarted = performance.now();
+    const body = await (await fetch(broker.metricsUrl)).text();
+    console.log(
+      `\n# ${topicCount * partitionsPerTopic} partitions, ${groupCount} groups × ${partitionsPerGroup} ` +
+        `partitions (set up in ${((firstScrapeStarted - setupStarted) / 1000).toFixed(0)} s); ` +
+        `/metrics ${(body.length / 1e6).toFixed(1)} MB, first scrape ` +
+        `${(performance.now() - firstScrapeStarted).toFixed(0)} ms`,
+    );
+    console.log(
+      `load: loadgen produce, ${recordsPerSecond} records/s of 100 B, acks=all, linger ${lingerMs} ms, ` +
+        `${roundSeconds} s a round, ${rounds} rounds each way`,
+    );
+
+    for (const intervalMs of intervalsMs) {
+      console.log(`\n## scrape every ${intervalMs} ms, rounds alternated without (A) and with (B)`);
+      const without: Latency[] = [];
+      const withScraper: Latency[] = [];
+      const scrapes: number[] = [];
+      const delays = { A: [] as number[], B: [] as number[] };
+      const cpu = { A: [] as number[], B: [] as number[] };
+      for (let index = 0; index < rounds; index++) {
+        for (const scraping of [false, true]) {
+          const result = await round(loadgen, broker, scraping ? intervalMs : null);
+          (scraping ? withScraper : without).push(result.latency);
+          scrapes.push(...result.scrapesMs);
+          delays[scraping ? 'B' : 'A'].push(result.eventLoopDelayMaxMs);
+          cpu[scraping ? 'B' : 'A'].push(result.brokerCpuSeconds);
+          const scrapeText = scraping
+            ? `; ${result.scrapesMs.length} scrapes, median ${median(result.scrapesMs).toFixed(0)} ms, ` +
+              `worst ${Math.max(...result.scrapesMs).toFixed(0)} ms`
+            : '';
+          console.log(
+            `${scraping ? 'B' : 'A'} ${index + 1}: ${describe(result.latency)}; broker CPU ` +
+              `${((100 * result.brokerCpuSeconds) / roundSeconds).toFixed(0)}%, event-loop delay max ` +
+              `${result.eventLoopDelayMaxMs.toFixed(0)} ms${scrapeText}`,
+          );
+        }
+      }
+      const medians = (latencies: Latency[]): Latency => ({
+        p50: median(latencies.map((latency) => latency.p50)),
+        p99: median(latencies.map((latency) => latency.p99)),
+        p999: median(latencies.map((latency) => latency.p999)),
+        max: median(latencies.map((latency) => latency.max)),
+      });
+      const a = medians(without);
+      const b = medians(withScraper);
+      console.log(`median of ${rounds}, without: ${describe(a)}`);
+      console.log(`median of ${rounds}, with:    ${describe(b)}`);
+      console.log(
+        `p99 with/without scraping every ${intervalMs} ms: ${(b.p99 / a.p99).toFixed(2)} ` +
+          `(goal ≤ 1.10); p999 ${(b.p999 / a.p999).toFixed(2)}; p99 without is ` +
+          `${(a.p99 / 1000 / fsync.p99Ms).toFixed(1)}× this disk's fsync p99; scrape median ` +
+          `${median(scrapes).toFixed(0)} ms; load average ${loadavg()[0].toFixed(2)}`,
+      );
+      // The scrape's CPU: what the broker spent more with the scraper, per scrape.
+      const sum = (values: number[]): number => values.reduce((total, value) => total + value, 0);
+      console.log(
+        `broker event-loop delay max, median of rounds: without ${median(delays.A).toFixed(0)} ms, ` +
+          `with ${median(delays.B).toFixed(0)} ms; broker CPU per scrape ` +
+          `${((1000 * (sum(cpu.B) - sum(cpu.A))) / Math.max(1, scrapes.length)).toFixed(0)} ms`,
+      );
+    }
+  } finally {
+    if (broker !== undefined) {
+      broker.child.kill('SIGTERM');
+      await broker.exited;
+    }
+    await rm(logDir, { recursive: true, force: true });
+  }
+}
+
+await main();
