@@ -2,13 +2,16 @@
 // lengths, array counts far beyond the bytes, truncations, unknown API keys and versions, varint
 // overflow, corrupt batches), plus slow clients that send half a frame. The broker must answer
 // with the protocol's error or close that one connection, stay up, keep serving a well-behaved
-// client, keep every acknowledged record, and keep its memory bounded.
+// client, keep every acknowledged record, and keep its memory bounded. The same frames also go to
+// its SASL_SSL listener, over TLS, before authentication and after a PLAIN one.
 //
 // The seed is printed so a failure can be replayed: BROOK_FUZZ_SEED=<n> npm test -- fuzz.
 
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { type Socket, connect } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -17,8 +20,11 @@ import type { Writer } from '../../src/protocol/writer.js';
 import * as generated from '../../src/protocol/generated/index.js';
 import { buildBatch } from '../../src/record/records.js';
 import { type BrokerProcess, startBrokerProcess } from '../helpers/broker-process.js';
+import { waitFor } from '../helpers/poll.js';
 import { SeededRandom } from '../helpers/random.js';
 import { callBroker, requestFrame } from '../helpers/wire-client.js';
+import { AdminClient } from '../../src/client/admin-client.js';
+import { makeTestCertificates, type TestCertificates } from '../security/certificates.js';
 
 const seed = Number(process.env.BROOK_FUZZ_SEED ?? Date.now() % 1_000_000);
 const framesPerRound = Number(process.env.BROOK_FUZZ_FRAMES ?? 800);
@@ -39,10 +45,43 @@ function frame(
 let broker: BrokerProcess;
 let logDir: string;
 let validBatch: Buffer;
+let certificates: TestCertificates;
+/** The SASL_SSL listener's port. */
+let saslSslPort: number;
+const fuzzUser = { username: 'fuzz', password: 'fuzz-secret' };
 
 before(async () => {
   logDir = await mkdtemp(join(tmpdir(), 'brook-fuzz-'));
-  broker = await startBrokerProcess({ logDir, args: ['--num-partitions', '2'] });
+  certificates = makeTestCertificates(await mkdtemp(join(tmpdir(), 'brook-fuzz-tls-')));
+  broker = await startBrokerProcess({
+    logDir,
+    listeners: 'PLAINTEXT://127.0.0.1:0,SASL_SSL://127.0.0.1:0',
+    args: [
+      '--num-partitions',
+      '2',
+      '--ssl-keystore-location',
+      certificates.serverKeystoreLocation,
+      '--ssl-truststore-location',
+      certificates.caLocation,
+      '--connection-failed-authentication-delay-ms',
+      '0',
+    ],
+  });
+  // The listeners are announced one line each; PLAINTEXT's is the one startBrokerProcess waited for.
+  saslSslPort = await waitFor(() => {
+    const listening = /listening on SASL_SSL:\/\/[^:\s]+:(\d+)/.exec(broker.output());
+    return listening === null ? undefined : Number(listening[1]);
+  }, 'the SASL_SSL listener');
+  const admin = new AdminClient({
+    bootstrapServer: broker.bootstrapServers,
+    clientId: 'fuzz-admin',
+    requestTimeoutMs: 10_000,
+  });
+  try {
+    await admin.upsertUserScramCredential(fuzzUser.username, 'SCRAM-SHA-256', fuzzUser.password);
+  } finally {
+    admin.close();
+  }
   validBatch = await buildBatch({
     records: [
       {
@@ -68,6 +107,8 @@ before(async () => {
 after(async () => {
   await broker?.kill();
   await rm(logDir, { recursive: true, force: true });
+  if (certificates !== undefined)
+    await rm(certificates.directory, { recursive: true, force: true });
 });
 
 /** Well-formed requests of many APIs and versions, the raw material for mutation. */
@@ -238,6 +279,69 @@ function sendOne(
   });
 }
 
+/**
+ * Sends one frame over TLS to the SASL_SSL listener, on a fresh connection: at once, or after a
+ * PLAIN SaslHandshake and SaslAuthenticate; resolves when the frame is answered, the connection
+ * closed, or the time is up. An authentication that is not answered counts as 'timeout'.
+ */
+function sendOneOverTls(
+  bytes: Buffer,
+  authenticate: boolean,
+  timeoutMs = answerTimeoutMs,
+): Promise<'answered' | 'closed' | 'timeout'> {
+  return new Promise((resolve) => {
+    const socket = connectTls({
+      host: broker.host,
+      port: saslSslPort,
+      ca: readFileSync(certificates.caLocation),
+    });
+    let settled = false;
+    let received = Buffer.alloc(0);
+    /** Responses still owed to the authentication before the fuzzed frame goes. */
+    let owed = authenticate ? 2 : 0;
+    const finish = (outcome: 'answered' | 'closed' | 'timeout'): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(outcome);
+    };
+    const timer = setTimeout(() => finish('timeout'), timeoutMs + (authenticate ? 2_000 : 0));
+    socket.on('data', (chunk: Buffer) => {
+      if (owed === 0) {
+        finish('answered');
+        return;
+      }
+      received = Buffer.concat([received, chunk]);
+      while (owed > 0 && received.length >= 4 && received.length >= 4 + received.readInt32BE(0)) {
+        received = received.subarray(4 + received.readInt32BE(0));
+        owed -= 1;
+        if (owed === 0) socket.write(bytes);
+      }
+    });
+    socket.on('close', () => finish('closed'));
+    socket.on('error', () => finish('closed'));
+    socket.on('secureConnect', () => {
+      if (!authenticate) {
+        socket.write(bytes);
+        return;
+      }
+      socket.write(
+        frame(17, 1, 1, (writer) =>
+          generated.encodeSaslHandshakeRequest(writer, 1, { mechanism: 'PLAIN' }),
+        ),
+      );
+      socket.write(
+        frame(36, 2, 2, (writer) =>
+          generated.encodeSaslAuthenticateRequest(writer, 2, {
+            authBytes: Buffer.from(`\0${fuzzUser.username}\0${fuzzUser.password}`),
+          }),
+        ),
+      );
+    });
+  });
+}
+
 /** A well-behaved client produces one record and reads the partition back: the broker still serves. */
 async function healthyRoundTrip(
   expectedValue: string,
@@ -315,6 +419,39 @@ test(`mutated and random frames never take the broker down (seed ${seed})`, asyn
   const residentMegabytes = broker.residentBytes() / 1024 / 1024;
   assert.ok(residentMegabytes < 400, `broker resident set is ${residentMegabytes.toFixed(0)} MB`);
   // Nothing torn or corrupt reached a log: every segment holds only whole, valid batches.
+  await assertSegmentsWhole(logDir);
+});
+
+test(`the same frames over TLS to a SASL_SSL listener, before and after authentication (seed ${seed})`, async () => {
+  const random = new SeededRandom(seed + 1);
+  const seeds = seedFrames();
+  // A well-formed request after authentication is answered, so the exchange above works.
+  assert.equal(await sendOneOverTls(seeds[0]!, true, requiredAnswerTimeoutMs), 'answered');
+  const framesOverTls = Math.max(32, Math.floor(framesPerRound / 8));
+  const acknowledged: string[] = [];
+  for (const authenticate of [false, true]) {
+    const outcomes = { answered: 0, closed: 0, timeout: 0 };
+    const concurrency = 8;
+    for (let sent = 0; sent < framesOverTls; sent += concurrency) {
+      const batch = Array.from({ length: concurrency }, () =>
+        sendOneOverTls(mutate(random, seeds), authenticate),
+      );
+      for (const outcome of await Promise.all(batch)) outcomes[outcome]++;
+    }
+    console.log(
+      `fuzz over SASL_SSL ${authenticate ? 'after' : 'before'} authentication, seed ${seed}: ${JSON.stringify(outcomes)}`,
+    );
+    // Before authentication, anything but ApiVersions and the SASL exchange closes the connection.
+    assert.ok(outcomes.closed > 0, `outcomes ${JSON.stringify(outcomes)}`);
+    if (authenticate) assert.ok(outcomes.answered > 0, `outcomes ${JSON.stringify(outcomes)}`);
+    assert.equal(broker.child.exitCode, null, `the broker exited:\n${broker.output()}`);
+    const value = `healthy-tls-${authenticate ? 'after' : 'before'}`;
+    acknowledged.push(value);
+    const result = await healthyRoundTrip(value);
+    assert.deepEqual(result.values.slice(-acknowledged.length), acknowledged);
+  }
+  const residentMegabytes = broker.residentBytes() / 1024 / 1024;
+  assert.ok(residentMegabytes < 400, `broker resident set is ${residentMegabytes.toFixed(0)} MB`);
   await assertSegmentsWhole(logDir);
 });
 
