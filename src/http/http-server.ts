@@ -36,7 +36,7 @@ import {
   openHttpAccess,
 } from './http-access.js';
 import type { ServerLogger } from '../server/logger.js';
-import { type TlsContext, applyServerOptions } from '../security/tls-context.js';
+import { type TlsContext, serveReloadedCertificates } from '../security/tls-context.js';
 import { assert } from '../util/assert.js';
 import { BrookError } from '../util/errors.js';
 
@@ -347,18 +347,7 @@ function httpsServerFor(
     onHandshakeFailure(clientAddress, error.code ?? error.message);
     socket.destroy();
   });
-  tls.watch(
-    (options) => {
-      applyServerOptions(server, options);
-      logger.info('TLS certificates reloaded', { listener: listener.name });
-    },
-    (message) =>
-      logger.error('TLS certificates changed but cannot be loaded; keeping the previous ones', {
-        listener: listener.name,
-        error: message,
-      }),
-  );
-  server.once('close', () => tls.close());
+  serveReloadedCertificates(server, tls, listener.name, logger);
   return server;
 }
 

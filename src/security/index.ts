@@ -19,7 +19,7 @@ export {
   TlsConfigurationError,
   TlsContext,
   type TlsSettings,
-  applyServerOptions,
+  serveReloadedCertificates,
 } from './tls-context.js';
 export {
   type CredentialStore,

@@ -23,6 +23,7 @@ import {
 } from './principal-mapping.js';
 import { anonymousPrincipal } from './connection-authentication.js';
 import { BrookError } from '../util/errors.js';
+import type { LoggerLike } from '../util/logger.js';
 
 export type ClientAuthentication = 'none' | 'requested' | 'required';
 
@@ -177,6 +178,31 @@ export function applyServerOptions(server: TlsServer, options: TlsOptions): void
   const settable = server as TlsServer & { requestCert: boolean; rejectUnauthorized: boolean };
   settable.requestCert = options.requestCert === true;
   settable.rejectUnauthorized = options.rejectUnauthorized !== false;
+}
+
+/**
+ * Keeps a listening TLS server (a Kafka listener or an https:// HTTP one) on its context's
+ * current files: each reload is applied and logged, a reload that cannot be loaded keeps the
+ * previous certificates and is logged as an error, and the watch ends when the server closes.
+ */
+export function serveReloadedCertificates(
+  server: TlsServer,
+  tls: TlsContext,
+  listenerName: string,
+  logger: LoggerLike,
+): void {
+  tls.watch(
+    (options) => {
+      applyServerOptions(server, options);
+      logger.info('TLS certificates reloaded', { listener: listenerName });
+    },
+    (message) =>
+      logger.error('TLS certificates changed but cannot be loaded; keeping the previous ones', {
+        listener: listenerName,
+        error: message,
+      }),
+  );
+  server.once('close', () => tls.close());
 }
 
 function readPem(file: string, what: string): string {

@@ -7,7 +7,7 @@ import { type TLSSocket, createServer as createTlsServer } from 'node:tls';
 import {
   ConnectionAuthentication,
   type ListenerSecurity,
-  applyServerOptions,
+  serveReloadedCertificates,
   plaintextSecurity,
 } from '../security/index.js';
 import type { ListenerAddress } from '../config/listeners.js';
@@ -286,18 +286,7 @@ function createListenerServer(
     });
     socket.destroy();
   });
-  tls.watch(
-    (options) => {
-      applyServerOptions(server, options);
-      logger.info('TLS certificates reloaded', { listener: listener.name });
-    },
-    (message) =>
-      logger.error('TLS certificates changed but cannot be loaded; keeping the previous ones', {
-        listener: listener.name,
-        error: message,
-      }),
-  );
-  server.once('close', () => tls.close());
+  serveReloadedCertificates(server, tls, listener.name, logger);
   return server;
 }
 
