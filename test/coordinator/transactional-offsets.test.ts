@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { GroupCoordinator } from '../../src/coordinator/group/group-coordinator.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
-import { buildControlBatch, ControlRecordType } from '../../src/record/records.js';
 import { ManualClock, MemoryOffsetsTopic, memoryPorts } from './helpers.js';
 import { noMember, offsetCommitRequest } from './group-requests.js';
+import { markerBatch } from '../transactions/helpers.js';
 
 const GROUP = 'txn-group';
 
@@ -41,13 +41,7 @@ async function endTransaction(
   producerId: number,
   committed: boolean,
 ): Promise<number> {
-  const batch = await buildControlBatch({
-    type: committed ? ControlRecordType.COMMIT : ControlRecordType.ABORT,
-    producerId,
-    producerEpoch: 0,
-    coordinatorEpoch: 0,
-    timestamp: Date.now(),
-  });
+  const batch = await markerBatch(producerId, committed);
   return coordinator.appendTransactionMarker(coordinator.partitionFor(GROUP), batch, {
     producerId,
     committed,

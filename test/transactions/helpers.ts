@@ -251,19 +251,24 @@ export async function readStoredRecords(
   return { records, controlBatches };
 }
 
-/** Appends a COMMIT or ABORT marker for `producerId` (epoch 0) as the coordinator would; resolves with its offset once durable. */
-export async function appendMarker(
-  partition: Partition,
-  producerId: number,
-  committed: boolean,
-): Promise<number> {
-  const batch = await buildControlBatch({
+/** A COMMIT or ABORT marker for `producerId` at epoch 0, from coordinator epoch 0. */
+export function markerBatch(producerId: number, committed: boolean): Promise<Buffer> {
+  return buildControlBatch({
     type: committed ? ControlRecordType.COMMIT : ControlRecordType.ABORT,
     producerId,
     producerEpoch: 0,
     coordinatorEpoch: 0,
     timestamp: Date.now(),
   });
+}
+
+/** Appends a COMMIT or ABORT marker for `producerId` (epoch 0) as the coordinator would; resolves with its offset once durable. */
+export async function appendMarker(
+  partition: Partition,
+  producerId: number,
+  committed: boolean,
+): Promise<number> {
+  const batch = await markerBatch(producerId, committed);
   const written = partition.append(batch, 'coordinator');
   await written.acknowledged;
   return written.baseOffset;
