@@ -22,6 +22,7 @@ import { ApiKey } from '../protocol/generated/index.js';
 import type { ProduceResponse } from '../protocol/generated/produce.js';
 import { buildBatch } from '../record/records.js';
 import type { InterBrokerConnector } from './inter-broker-connection.js';
+import { deadline, untilAborted } from '../util/deadline.js';
 
 /** Produce v9: the first flexible version; Brook serves 0-11. */
 const PRODUCE_VERSION = 9;
@@ -125,19 +126,24 @@ export class ClusterTopicWriter {
       baseTimestamp: Date.now(),
     });
     if (leader === brokerId) return this.options.appendLocally(partition, batch);
-    const connection = await this.connectionTo(leader);
-    const response = await withTimeout(
-      connection.request<ProduceResponse>(ApiKey.Produce, PRODUCE_VERSION, {
-        transactionalId: null,
-        acks: -1,
-        timeoutMs: this.options.requestTimeoutMs,
-        topicData: [{ name: topic, partitionData: [{ index: partition, records: batch }] }],
-      }),
-      this.options.requestTimeoutMs + ANSWER_GRACE_MS,
-    );
-    return (
-      response.responses[0]?.partitionResponses[0]?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR
-    );
+    const answered = deadline(this.options.requestTimeoutMs + ANSWER_GRACE_MS);
+    try {
+      const connection = await untilAborted(this.connectionTo(leader), answered.signal);
+      const response = await untilAborted(
+        connection.request<ProduceResponse>(ApiKey.Produce, PRODUCE_VERSION, {
+          transactionalId: null,
+          acks: -1,
+          timeoutMs: this.options.requestTimeoutMs,
+          topicData: [{ name: topic, partitionData: [{ index: partition, records: batch }] }],
+        }),
+        answered.signal,
+      );
+      return (
+        response.responses[0]?.partitionResponses[0]?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR
+      );
+    } finally {
+      answered.clear();
+    }
   }
 
   private connectionTo(broker: number): Promise<KafkaConnection> {
@@ -153,22 +159,4 @@ export class ClusterTopicWriter {
     this.connection?.open.then((open) => open.close()).catch(() => undefined);
     this.connection = null;
   }
-}
-
-/** `promise`, or a rejection once `timeoutMs` has passed. */
-function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs);
-    timer.unref();
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error as Error);
-      },
-    );
-  });
 }

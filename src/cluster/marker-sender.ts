@@ -41,7 +41,7 @@ import type { ReplicaManager } from '../replica/replica-manager.js';
 import { ClusterError, ClusterErrorCode } from './errors.js';
 import type { InterBrokerConnector } from './inter-broker-connection.js';
 import type { PartitionLeadership } from './partition-leadership.js';
-import { deadline } from '../util/deadline.js';
+import { deadline, untilAborted } from '../util/deadline.js';
 
 /** WriteTxnMarkers v1: the flexible version (KIP-482); Brook serves 0-1. */
 const WRITE_TXN_MARKERS_VERSION = 1;
@@ -340,19 +340,6 @@ export class TransactionMarkerSender {
       clear();
     }
   }
-}
-
-/** `promise`, or a rejection with the signal's reason as soon as it aborts. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => (signal.removeEventListener('abort', onAbort), resolve(value)),
-      (error: unknown) => (signal.removeEventListener('abort', onAbort), reject(error as Error)),
-    );
-  });
 }
 
 /** Waits `ms`, or rejects as soon as `signal` aborts. */
