@@ -21,18 +21,19 @@ import { ErrorCode, errorName } from '../protocol/errors.js';
 import { ApiKey } from '../protocol/generated/index.js';
 import type { ProduceResponse } from '../protocol/generated/produce.js';
 import { buildBatch } from '../record/records.js';
-import type { InterBrokerConnector } from './inter-broker-connection.js';
+import {
+  INTER_BROKER_ANSWER_GRACE_MS,
+  INTER_BROKER_RETRY_BACKOFF_MAX_MS,
+  INTER_BROKER_RETRY_BACKOFF_MS,
+  type InterBrokerConnector,
+} from './inter-broker-connection.js';
 import { deadline, untilAborted } from '../util/deadline.js';
 
 /** Produce v9: the first flexible version; Brook serves 0-11. */
 const PRODUCE_VERSION = 9;
-const RETRY_BACKOFF_MS = 100;
-const RETRY_BACKOFF_MAX_MS = 1_000;
 /** Values per batch: a burst of audit lines goes out in a few requests. */
 const BATCH_VALUES_MAX = 500;
 const MAX_QUEUED_DEFAULT = 10_000;
-/** How much longer than request.timeout.ms the writer waits, so the leader's own timeout answers first. */
-const ANSWER_GRACE_MS = 1_000;
 
 export interface ClusterTopicWriterOptions {
   readonly topic: string;
@@ -87,7 +88,7 @@ export class ClusterTopicWriter {
   }
 
   private async drain(): Promise<void> {
-    let backoffMs = RETRY_BACKOFF_MS;
+    let backoffMs = INTER_BROKER_RETRY_BACKOFF_MS;
     while (!this.closed && this.queue.length > 0) {
       const values = this.queue.slice(0, BATCH_VALUES_MAX);
       const errorCode = await this.writeOnce(values).catch(() => {
@@ -99,7 +100,7 @@ export class ClusterTopicWriter {
         const written = new Set(values);
         this.queue = this.queue.filter((value) => !written.has(value));
         this.healthy = true;
-        backoffMs = RETRY_BACKOFF_MS;
+        backoffMs = INTER_BROKER_RETRY_BACKOFF_MS;
         continue;
       }
       if (this.healthy) {
@@ -109,7 +110,7 @@ export class ClusterTopicWriter {
       }
       this.healthy = false;
       await new Promise((resolve) => setTimeout(resolve, backoffMs).unref());
-      backoffMs = Math.min(backoffMs * 2, RETRY_BACKOFF_MAX_MS);
+      backoffMs = Math.min(backoffMs * 2, INTER_BROKER_RETRY_BACKOFF_MAX_MS);
     }
   }
 
@@ -126,7 +127,7 @@ export class ClusterTopicWriter {
       baseTimestamp: Date.now(),
     });
     if (leader === brokerId) return this.options.appendLocally(partition, batch);
-    const answered = deadline(this.options.requestTimeoutMs + ANSWER_GRACE_MS);
+    const answered = deadline(this.options.requestTimeoutMs + INTER_BROKER_ANSWER_GRACE_MS);
     try {
       const connection = await untilAborted(this.connectionTo(leader), answered.signal);
       const response = await untilAborted(

@@ -12,6 +12,20 @@ import { listenerSetting } from '../config/listener-settings.js';
 import { type ClusterView, endpointOn } from '../metadata/cluster-metadata.js';
 import { usesSasl, usesTls } from '../security/listener-security.js';
 
+/**
+ * How a broker retries a request another broker refused or did not answer (transaction markers,
+ * audit lines): Kafka's client defaults retry.backoff.ms and retry.backoff.max.ms (KIP-580),
+ * doubling from one to the other, so a failover costs a few quick retries and a long outage one
+ * attempt a second.
+ */
+export const INTER_BROKER_RETRY_BACKOFF_MS = 100;
+export const INTER_BROKER_RETRY_BACKOFF_MAX_MS = 1_000;
+/**
+ * How much longer than request.timeout.ms a broker waits for another's answer, so that the other
+ * broker's own timeout answers first; past it the connection is taken for stalled.
+ */
+export const INTER_BROKER_ANSWER_GRACE_MS = 1_000;
+
 export interface InterBrokerSettings {
   readonly listenerName: string;
   /** TLS options when the listener's protocol uses TLS (the truststore's CAs, perhaps a client certificate). */

@@ -39,21 +39,17 @@ import type { WriteTxnMarkersResponse } from '../protocol/generated/write-txn-ma
 import { buildControlBatch, ControlRecordType } from '../record/records.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
 import { ClusterError, ClusterErrorCode } from './errors.js';
-import type { InterBrokerConnector } from './inter-broker-connection.js';
+import {
+  INTER_BROKER_ANSWER_GRACE_MS,
+  INTER_BROKER_RETRY_BACKOFF_MAX_MS,
+  INTER_BROKER_RETRY_BACKOFF_MS,
+  type InterBrokerConnector,
+} from './inter-broker-connection.js';
 import type { PartitionLeadership } from './partition-leadership.js';
 import { deadline, untilAborted } from '../util/deadline.js';
 
 /** WriteTxnMarkers v1: the flexible version (KIP-482); Brook serves 0-1. */
 const WRITE_TXN_MARKERS_VERSION = 1;
-/**
- * Before asking the view again for the leaders that did not take a marker: Kafka's client
- * defaults retry.backoff.ms and retry.backoff.max.ms (KIP-580), doubling from one to the other,
- * so a failover costs a few quick retries and a long outage one attempt a second.
- */
-const RETRY_BACKOFF_MS = 100;
-const RETRY_BACKOFF_MAX_MS = 1_000;
-/** How much longer than request.timeout.ms the sender waits, so the leader's own timeout answers first. */
-const ANSWER_GRACE_MS = 1_000;
 
 /** One partition that takes a marker. */
 export interface MarkerPartition {
@@ -181,7 +177,7 @@ export interface TransactionMarkerSenderOptions {
   readonly connector: InterBrokerConnector;
   /** This broker's own append as leader (appendMarkerAsLeader with its ports). */
   appendLocally(topic: string, partition: number, batch: Buffer): Promise<number>;
-  /** request.timeout.ms: how long a leader may take to answer (plus ANSWER_GRACE_MS). */
+  /** request.timeout.ms: how long a leader may take to answer (plus INTER_BROKER_ANSWER_GRACE_MS). */
   readonly requestTimeoutMs: number;
   readonly log?: (message: string) => void;
 }
@@ -201,7 +197,7 @@ export class TransactionMarkerSender {
     const batch = await buildMarkerBatch(markers, Date.now());
     let pending = [...markers.partitions];
     let reported = false;
-    let backoffMs = RETRY_BACKOFF_MS;
+    let backoffMs = INTER_BROKER_RETRY_BACKOFF_MS;
     for (;;) {
       signal.throwIfAborted();
       if (this.closed) throw new Error('the transaction marker sender is closed');
@@ -261,7 +257,7 @@ export class TransactionMarkerSender {
       pending = retry;
       if (pending.length === 0) return;
       await backoff(backoffMs, signal);
-      backoffMs = Math.min(backoffMs * 2, RETRY_BACKOFF_MAX_MS);
+      backoffMs = Math.min(backoffMs * 2, INTER_BROKER_RETRY_BACKOFF_MAX_MS);
     }
   }
 
@@ -298,7 +294,7 @@ export class TransactionMarkerSender {
       else list.push(partition);
     }
     const { signal: answered, clear } = deadline(
-      this.options.requestTimeoutMs + ANSWER_GRACE_MS,
+      this.options.requestTimeoutMs + INTER_BROKER_ANSWER_GRACE_MS,
       signal,
     );
     try {
