@@ -8,7 +8,7 @@
 //   a refusal or a lost connection: the same batch again after a backoff (100 ms doubling to
 //   1 s), asking the view for the leader again, so lines are written in order, at least once
 //
-// The queue is bounded (maxQueued values): past it the oldest values are dropped and counted, so
+// The queue is bounded (maxQueued values): past it the oldest values are dropped (and a warning says how many), so
 // a topic that cannot be written for long costs memory once, not without end. Nothing here is on
 // a request's path: write() returns at once.
 //
@@ -56,8 +56,6 @@ export class ClusterTopicWriter {
   private closed = false;
   private healthy = true;
   private connection: { broker: number; open: Promise<KafkaConnection> } | null = null;
-  /** Values dropped because the queue was full. */
-  droppedCount = 0;
 
   constructor(private readonly options: ClusterTopicWriterOptions) {}
 
@@ -69,7 +67,6 @@ export class ClusterTopicWriter {
     if (this.queue.length > maxQueued) {
       const dropped = this.queue.length - maxQueued;
       this.queue.splice(0, dropped);
-      this.droppedCount += dropped;
       this.options.warn?.(
         `${dropped} lines for ${this.options.topic} dropped: ${maxQueued} already wait to be written`,
       );

@@ -80,11 +80,6 @@ export class PendingTransactionalOffsets {
     }
   }
 
-  /** Producers with pending entries in the partition (for tools and tests). */
-  producersOf(offsetsPartition: number): number[] {
-    return [...(this.byPartition.get(offsetsPartition)?.keys() ?? [])];
-  }
-
   dropPartition(offsetsPartition: number): void {
     this.byPartition.delete(offsetsPartition);
   }
