@@ -153,7 +153,8 @@ async function produceToLeader(node: Node, records: Buffer) {
       const answer = await produce(node, records);
       return answer.errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER ? undefined : answer;
     },
-    `broker ${node.nodeId} to take produce as leader`,
+    () =>
+      `broker ${node.nodeId} to take produce as leader; its log:\n${node.process.output().slice(-4000)}`,
     { timeoutMs: WAIT_MS },
   );
 }
