@@ -43,7 +43,8 @@ import { BrookError } from '../util/errors.js';
 export interface HttpAnswer {
   readonly status: number;
   readonly contentType: string;
-  readonly body: string;
+  /** Text, or bytes already encoded (a large answer, /metrics, is not re-encoded on every send). */
+  readonly body: string | Buffer;
 }
 
 /** Takes an HTTP upgrade (WebSocket) under a mount's prefix; owns the socket from then on. */
