@@ -133,13 +133,17 @@ async function syntheticScrapeBench(): Promise<void> {
         } = await withLongestBlock(async () => {
           // Up to the bytes an HTTP answer sends: text is encoded (as the answer would).
           const { body } = await metrics.scrape();
-          return { body: typeof body === 'string' ? Buffer.from(body) : body };
+          return { body: typeof body === 'string' ? [Buffer.from(body)] : body };
         });
         const cpu = process.cpuUsage(cpuStarted);
         const wall = performance.now() - started;
         // Figures of the process and the disk move between the two scrapes; the rest must not.
-        bodies.push(body.toString().replace(/^brook_(process_|nodejs_|log_dir_free).*\n/gm, ''));
-        bytes = body.length;
+        bodies.push(
+          Buffer.concat(body)
+            .toString()
+            .replace(/^brook_(process_|nodejs_|log_dir_free).*\n/gm, ''),
+        );
+        bytes = body.reduce((total, chunk) => total + chunk.length, 0);
         // The first 3 are unmeasured (warming up, and the first fill of the kept lines).
         if (index < 3) continue;
         if (!times.has(name)) times.set(name, { wall: [], cpu: [], block: [] });

@@ -375,7 +375,7 @@ export class BrokerMetrics implements TopicTraffic {
    * The exposition in Prometheus' text format, as the bytes to send (the broker's registry keeps
    * them between scrapes) or, from another registry, as text.
    */
-  async scrape(): Promise<{ contentType: string; body: Buffer | string }> {
+  async scrape(): Promise<{ contentType: string; body: readonly Buffer[] | string }> {
     const body =
       this.registry instanceof LineCachingRegistry
         ? await this.registry.exposition()

@@ -6,7 +6,7 @@
 //                                 (a trie of the label values; new series are added)       │
 //   render:     LineCachingRegistry ─► each block of 128 series: its kept bytes if the same ◄─┘
 //               series show the same values, else rebuilt from kept lines (a line is rebuilt
-//               only if its value moved) and encoded; blocks concatenated into one Buffer
+//               only if its value moved) and encoded; the answer is the list of blocks
 //               (any other prom-client registry: getForPromString() ─► { value, sharedLabels })
 //   end:        entries not seen in scrape n are dropped (a deleted topic's series go)
 //
@@ -54,6 +54,8 @@ interface SeriesValue {
 /** One series of every family of a `ScrapedGaugeFamilies`: its labels and its current values. */
 interface Series {
   readonly labels: LabelValues;
+  /** The label values as the walk gives them (in `labelNames` order). */
+  readonly labelValues: readonly LabelValue[];
   /** Per family, the value object handed to prom-client (mutated in place each scrape). */
   readonly values: SeriesValue[];
   seenInScrape: number;
@@ -83,6 +85,16 @@ const NO_LABELS: LabelValues = Object.freeze({}) as LabelValues;
  */
 export class ScrapedGaugeFamilies {
   private readonly root: Node = new Map();
+  /**
+   * The series in the order the last walk met them. The walk meets them in the same order scrape
+   * after scrape (partitions by topic, groups by id), so the series at the same place is checked
+   * first and the trie is searched only when it is another one.
+   */
+  private readonly order: Series[] = [];
+  /** How many series this walk has met so far. */
+  private walked = 0;
+  /** Whether every series met so far was the one at its place in the last walk. */
+  private sameAsLastWalk = true;
   private readonly rendered: Array<Series['values']>;
   private readonly labelNames: readonly string[];
   private readonly entries: () => Iterable<SeriesEntry>;
@@ -120,14 +132,14 @@ export class ScrapedGaugeFamilies {
       this.set(entry);
       if (slices?.due()) await slices.next();
     }
-    this.dropUnseen(this.root);
+    this.endFill();
   }
 
   /** The same walk in one piece, for prom-client's synchronous path. */
   fillNow(): void {
     this.startFill();
     for (const entry of this.entries()) this.set(entry);
-    this.dropUnseen(this.root);
+    this.endFill();
   }
 
   /** The values the last fill set for one family, in the order the walk met them. */
@@ -138,10 +150,28 @@ export class ScrapedGaugeFamilies {
   private startFill(): void {
     this.scrapeNumber++;
     for (const values of this.rendered) values.length = 0;
+    this.walked = 0;
+    this.sameAsLastWalk = true;
+  }
+
+  /**
+   * Drops the series this walk did not meet; when it met exactly the last walk's series, in
+   * their order, there are none and the trie is not walked.
+   */
+  private endFill(): void {
+    const unchanged = this.sameAsLastWalk && this.walked === this.order.length;
+    this.order.length = this.walked;
+    if (!unchanged) this.dropUnseen(this.root);
   }
 
   private set([labelValues, values]: SeriesEntry): void {
-    const series = this.series(this.labelNames, labelValues, this.rendered.length);
+    const place = this.walked++;
+    let series = this.order[place];
+    if (series === undefined || !sameValues(series.labelValues, labelValues)) {
+      series = this.series(this.labelNames, labelValues, this.rendered.length);
+      this.order[place] = series;
+      this.sameAsLastWalk = false;
+    }
     series.seenInScrape = this.scrapeNumber;
     for (let family = 0; family < this.rendered.length; family++) {
       const value = series.values[family];
@@ -174,6 +204,7 @@ export class ScrapedGaugeFamilies {
         .join(',');
       series = {
         labels,
+        labelValues: [...labelValues],
         values: Array.from({ length: families }, () => ({
           value: 0,
           labels: NO_LABELS,
@@ -222,6 +253,12 @@ class RenderedBlock {
   }
 }
 
+function sameValues(kept: readonly LabelValue[], given: readonly LabelValue[]): boolean {
+  if (kept.length !== given.length) return false;
+  for (let index = 0; index < kept.length; index++) if (kept[index] !== given[index]) return false;
+  return true;
+}
+
 /** One family of a `ScrapedGaugeFamilies`: a prom-client gauge whose values come from the fill. */
 class ScrapedGauge extends Gauge<string> {
   /** HELP and TYPE, rendered on the first scrape. */
@@ -261,11 +298,14 @@ class ScrapedGauge extends Gauge<string> {
       const first = block * seriesPerBlock;
       const end = Math.min(entries.length, first + seriesPerBlock);
       let kept = this.blocks[block];
+      // A kept block is one step; one rendered again is a step per line.
+      let steps = 1;
       if (kept === undefined || !kept.shows(entries, first, end)) {
         kept = this.blocks[block] = this.renderBlock(entries, first, end);
+        steps = end - first;
       }
       chunks.push(kept.bytes);
-      if (slices.due()) await slices.next();
+      if (slices.due(steps)) await slices.next();
     }
   }
 
@@ -333,15 +373,17 @@ export class LineCachingRegistry extends Registry {
 
   override async metrics(): Promise<string> {
     if (this.renderedByPromClient()) return super.metrics();
-    return (await this.exposition()).toString('utf8');
+    return Buffer.concat(await this.exposition()).toString('utf8');
   }
 
   /**
-   * The exposition as the bytes an HTTP answer sends: the text `metrics()` returns, encoded,
-   * mostly from kept blocks (nothing re-encodes 4 MB of unchanged series).
+   * The exposition as the bytes an HTTP answer sends, in chunks (the text `metrics()` returns,
+   * encoded): mostly kept blocks, so nothing re-encodes or copies 4 MB of unchanged series. The
+   * chunks are never changed afterwards (a block rendered again is a new Buffer), so a response
+   * still being written may hold them.
    */
-  async exposition(): Promise<Buffer> {
-    if (this.renderedByPromClient()) return Buffer.from(await super.metrics());
+  async exposition(): Promise<readonly Buffer[]> {
+    if (this.renderedByPromClient()) return [Buffer.from(await super.metrics())];
     const bytes = this.rendering.then(() => this.renderInSlices());
     this.rendering = bytes.catch(() => undefined);
     return bytes;
@@ -360,7 +402,7 @@ export class LineCachingRegistry extends Registry {
   }
 
   /** Each metric in registration order (a family may read what an earlier one gathered). */
-  private async renderInSlices(): Promise<Buffer> {
+  private async renderInSlices(): Promise<readonly Buffer[]> {
     const slices = new EventLoopSlices(scrapeSliceMs);
     const prometheusPath = Registry.prototype as unknown as {
       getMetricsAsString(this: Registry, metric: unknown): Promise<string>;
@@ -374,7 +416,7 @@ export class LineCachingRegistry extends Registry {
       if (slices.due()) await slices.next();
     }
     chunks.push(lastNewline);
-    return Buffer.concat(chunks);
+    return chunks;
   }
 }
 

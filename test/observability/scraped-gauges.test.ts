@@ -159,7 +159,7 @@ test('a value that moved shows in the next scrape, whatever the kept blocks held
     const text = await kept.metrics();
     assert.equal(text, await plain.metrics(), what);
     // The broker's answer: the same text, as bytes.
-    assert.equal((await kept.exposition()).toString(), text, `${what}, as bytes`);
+    assert.equal(Buffer.concat(await kept.exposition()).toString(), text, `${what}, as bytes`);
     return text;
   };
   const setOffset = (index: number, offset: number): void => {
