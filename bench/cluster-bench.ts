@@ -5,7 +5,10 @@
 //     printed as the ratio cluster / one broker (goal >= 0.6), in BENCH_ROUNDS alternating rounds
 //     (default 3; a fresh cluster each run) with the median ratio, each run beside the CPU each
 //     broker process spent per MB produced and the machine's load average (the machine is
-//     shared: a ratio means little without them);
+//     shared: a ratio means little without them), and the ceiling those CPU costs allow here:
+//     each broker is one event loop (at most one core), and all of them with the load generator
+//     share this machine's cores, so when every MB costs the cluster three brokers' work the
+//     ratio is bounded by the cores, not by the code (on a machine per broker that bound goes);
 //   - leader SIGKILL: from the kill to the first acknowledged produce on the new leader, beside
 //     broker.session.timeout.ms (goal <= session + 1 s);
 //   - controlled shutdown (SIGTERM of a leader): the longest pause between two acknowledged
@@ -19,7 +22,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { type Cluster, startCluster } from '../src/cluster/start-cluster.js';
@@ -98,12 +101,17 @@ async function leaderOf(cluster: Cluster, topic: string, partition: number): Pro
   }
 }
 
-/** CPU seconds (user + system) a process has used so far, from /proc; NaN off Linux. */
-function cpuSeconds(pid: number | undefined): number {
+/**
+ * CPU seconds (user + system) a process has used so far, from /proc; NaN off Linux. With
+ * `children`, what its finished children used instead (the load generator, once it exited).
+ */
+function cpuSeconds(pid: number | string | undefined, children = false): number {
   try {
     const afterName = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    // utime and stime are the 14th and 15th fields of the line, the 12th and 13th after the name.
-    return (Number(afterName[11]) + Number(afterName[12])) / clockTicksPerSecond;
+    // utime and stime are the 14th and 15th fields of the line, the 12th and 13th after the
+    // name; cutime and cstime (waited-for children) the 16th and 17th.
+    const first = children ? 13 : 11;
+    return (Number(afterName[first]) + Number(afterName[first + 1])) / clockTicksPerSecond;
   } catch {
     return Number.NaN;
   }
@@ -120,6 +128,20 @@ function loadAverage(): string {
 interface ProduceRun extends ProduceFigures {
   /** CPU milliseconds each broker process spent per MB (10^6 bytes of payload) produced. */
   cpuMsPerMegabyte: number[];
+  /** CPU milliseconds the load generator spent per MB. */
+  loadgenCpuMsPerMegabyte: number;
+}
+
+/**
+ * The MB/s this machine's CPU allows for those costs: no broker faster than one core (its event
+ * loop), and brokers and load generator together no faster than every core.
+ */
+function cpuBoundMegabytesPerSecond(run: ProduceRun): number {
+  const total = run.cpuMsPerMegabyte.reduce((sum, ms) => sum + ms, run.loadgenCpuMsPerMegabyte);
+  return Math.min(
+    (availableParallelism() * 1000) / total,
+    1000 / Math.max(...run.cpuMsPerMegabyte),
+  );
 }
 
 /** Produces 1 KiB records to a fresh cluster of `brokers` (RF = brokers, at most min.insync 2). */
@@ -132,21 +154,27 @@ async function produceRun(
   try {
     await createTopic(cluster, 'bench-1k', brokers);
     const pids = cluster.brokers.map((broker) => broker.pid);
-    const before = pids.map(cpuSeconds);
+    const before = pids.map((pid) => cpuSeconds(pid));
+    const loadgenBefore = cpuSeconds('self', true);
     const figures = await produce1k(loadgen, cluster, 'bench-1k');
     const megabytes = (records1k * 1024) / 1e6;
     const cpuMsPerMegabyte = pids.map(
       (pid, index) => ((cpuSeconds(pid) - before[index]) * 1000) / megabytes,
     );
-    return { ...figures, cpuMsPerMegabyte };
+    const loadgenCpuMsPerMegabyte = ((cpuSeconds('self', true) - loadgenBefore) * 1000) / megabytes;
+    return { ...figures, cpuMsPerMegabyte, loadgenCpuMsPerMegabyte };
   } finally {
     await cluster.stop();
   }
 }
 
 function describeRun(run: ProduceRun): string {
-  const cpu = run.cpuMsPerMegabyte.map((ms) => ms.toFixed(0)).join(' / ');
-  return `${run.MB_per_s.toFixed(1)} MB/s (CPU ms per MB, per broker: ${cpu})`;
+  const cpu = run.cpuMsPerMegabyte.map((ms) => ms.toFixed(1)).join(' / ');
+  return (
+    `${run.MB_per_s.toFixed(1)} MB/s (CPU ms per MB, per broker: ${cpu}; ` +
+    `load generator ${run.loadgenCpuMsPerMegabyte.toFixed(1)}; ` +
+    `CPU-bound here at ${cpuBoundMegabytesPerSecond(run).toFixed(0)} MB/s)`
+  );
 }
 
 function median(values: readonly number[]): number {
@@ -237,21 +265,29 @@ async function main(): Promise<void> {
       `${rounds} alternating rounds`,
   );
   const ratios: number[] = [];
+  const ceilings: number[] = [];
   for (let round = 1; round <= rounds; round++) {
     console.log(`round ${round}, load average ${loadAverage()}`);
     const one = await produceRun(loadgen, 1, settings);
     console.log(`  one broker (RF 1):               ${describeRun(one)}`);
     const three = await produceRun(loadgen, 3, settings);
     ratios.push(three.MB_per_s / one.MB_per_s);
+    ceilings.push(cpuBoundMegabytesPerSecond(three) / cpuBoundMegabytesPerSecond(one));
     console.log(
       `  3 brokers (RF 3, min.insync 2):  ${describeRun(three)} = ` +
-        `${ratios.at(-1)!.toFixed(2)} x one broker`,
+        `${ratios.at(-1)!.toFixed(2)} x one broker; ` +
+        `${ceilings.at(-1)!.toFixed(2)} x is this machine's CPU-bound ceiling`,
     );
   }
   console.log(
     `3 brokers / one broker: median ${median(ratios).toFixed(2)} x over ${rounds} rounds ` +
       `(${ratios.map((ratio) => ratio.toFixed(2)).join(', ')}; goal >= 0.6); ` +
       `load average after ${loadAverage()}`,
+  );
+  console.log(
+    `CPU-bound ceiling of that ratio on ${availableParallelism()} cores: median ` +
+      `${median(ceilings).toFixed(2)} x; measured / ceiling: median ` +
+      `${median(ratios.map((ratio, index) => ratio / ceilings[index])).toFixed(2)}`,
   );
 
   if (process.env.BENCH_PRODUCE_ONLY === '1') return;

@@ -159,6 +159,25 @@ async function produceToLeader(node: Node, records: Buffer) {
   );
 }
 
+/**
+ * `records` produced to whichever broker leads the partition (asked again while the answer is
+ * NOT_LEADER_OR_FOLLOWER); the layout under which they were acknowledged.
+ */
+async function produceToCurrentLeader(cluster: TestCluster, records: Buffer): Promise<Layout> {
+  return waitFor(
+    async () => {
+      const layout = await layoutOf(cluster.nodes[0]!);
+      if (layout === undefined || layout.leader < 0) return undefined;
+      const answer = await produce(cluster.node(layout.leader), records);
+      if (answer.errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER) return undefined;
+      assert.equal(answer.errorCode, ErrorCode.NONE, answer.errorMessage ?? '');
+      return layout;
+    },
+    'a leader to take produce',
+    { timeoutMs: WAIT_MS },
+  );
+}
+
 /** Everything below the high watermark, as the leader serves it to a consumer. */
 async function readCommitted(node: Node): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -466,10 +485,12 @@ test('a leader stalled past its session is deposed: what it took meanwhile is no
     sessionTimeoutMs: 3000,
     replicaLagTimeMaxMs: 10_000,
   });
-  const before = await createTopic(cluster);
-  const stalled = cluster.node(before.leader);
+  await createTopic(cluster);
   const first = await makeBatch({ seed: 1, recordsCount: 5, valueBytes: 100 });
-  assert.equal((await produceToLeader(stalled, first)).errorCode, ErrorCode.NONE);
+  // The broker that acknowledged the first batch is the one stalled (on a loaded machine the
+  // first leader's session may lapse before the stall, and the leadership move on).
+  const before = await produceToCurrentLeader(cluster, first);
+  const stalled = cluster.node(before.leader);
 
   // A client connected to the leader sends while the leader is stopped; the kernel holds it.
   const connection = await KafkaConnection.open(stalled.process.bootstrapServers, {

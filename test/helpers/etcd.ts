@@ -1,5 +1,9 @@
 // A real etcd per test file, on free ports with a temporary data directory, stopped after.
 
+import { accessSync, constants } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after } from 'node:test';
 import { ClusterMember, type JoinClusterOptions } from '../../src/cluster/cluster-member.js';
 import { EtcdProcess } from '../../src/cluster/etcd-process.js';
@@ -18,13 +22,31 @@ const beforeStop = new Map<string, Array<() => Promise<void>>>();
  * joinMember() have left: call it at the top level of the file.
  */
 export async function startEtcd(): Promise<EtcdProcess> {
-  const etcd = await EtcdProcess.start();
+  const dataDir = await mkdtemp(join(memoryBackedTmpdir(), 'brook-test-etcd-'));
+  const etcd = await EtcdProcess.start({ dataDir });
   beforeStop.set(etcd.endpoint, []);
   after(async () => {
     await Promise.all((beforeStop.get(etcd.endpoint) ?? []).map((cleanup) => cleanup()));
     await etcd.stop();
+    await rm(dataDir, { recursive: true, force: true });
   });
   return etcd;
+}
+
+/**
+ * Where the shared test etcd keeps its data: memory (/dev/shm) where there is one. etcd renews a
+ * lease only once its own log is applied, so on a disk busy with the brokers' fsyncs a renewal
+ * can wait past a test's short session timeout, and a broker loses its session in the middle of
+ * a test about something else. What the tests check is Brook's durability, not etcd's; the tests
+ * that kill and restart etcd start their own, on disk.
+ */
+function memoryBackedTmpdir(): string {
+  try {
+    accessSync('/dev/shm', constants.W_OK);
+    return '/dev/shm';
+  } catch {
+    return tmpdir();
+  }
 }
 
 let prefixCounter = 0;
