@@ -89,21 +89,32 @@ const shareGroupsCommandOptions: Record<string, readonly (keyof typeof shareGrou
 };
 
 /**
- * `describe GROUP` is `describe --group GROUP`: the word after the command, when it is not a flag,
- * names the group (the strict parser takes no other positional argument).
+ * `describe GROUP` is `describe --group GROUP`: the first word after the command that is neither a
+ * flag nor a flag's value names the group (the strict parser takes no other positional argument).
  */
 function groupAsOption(argv: readonly string[]): string[] {
-  const [command, group, ...rest] = argv;
-  if (
-    command === undefined ||
-    group === undefined ||
-    group.startsWith('-') ||
-    shareGroupsCommandOptions[command]?.includes('group') !== true
-  ) {
+  const [command, ...rest] = argv;
+  if (command === undefined || shareGroupsCommandOptions[command]?.includes('group') !== true) {
     return [...argv];
   }
-  return [command, '--group', group, ...rest];
+  const takesValue = (flag: string) => {
+    const name = flag.replace(/^--?/, '');
+    const option = (shareGroupsOptions as ParseOptions)[name];
+    return option?.type === 'string' || commonValueOptions.includes(name);
+  };
+  for (let index = 0; index < rest.length; index++) {
+    const word = rest[index];
+    if (word.startsWith('-')) {
+      if (!word.includes('=') && takesValue(word)) index++;
+      continue;
+    }
+    return [command, ...rest.slice(0, index), '--group', word, ...rest.slice(index + 1)];
+  }
+  return [...argv];
 }
+
+/** The common options that take a value (admin-arguments.ts). */
+const commonValueOptions = ['bootstrap-server', 'timeout-ms', 'command-config', 'output'];
 
 export function parseShareGroupsArguments(argv: readonly string[]): ShareGroupsArguments {
   const parsed = parseAdminCommandLine(

@@ -100,6 +100,17 @@ test('brook share-groups lists, describes, resets, forgets and deletes a share g
 
   // Every record acknowledged: each start offset is at the log end, no lag.
   const offsets = () => shareGroups(bootstrap, 'describe', '--group', 'workers', '--offsets');
+  // The group may come anywhere after the command, as a word or as --group.
+  const after = await shareGroups(
+    bootstrap,
+    'describe',
+    '--offsets',
+    '--output',
+    'table',
+    'workers',
+  );
+  assert.equal(after.code, 0, after.error);
+  assert.match(after.out, /^GROUP +TOPIC +PARTITION +START-OFFSET +LOG-END-OFFSET +LAG$/m);
   let lastOffsets = '';
   await waitFor(
     async () => /^workers +orders +1 +4 +4 +0$/m.test((lastOffsets = (await offsets()).out)),
