@@ -20,7 +20,8 @@
 // not appended to or truncated afterwards (each step checks it is still followed, and `unfollow`
 // waits for the step under way), so becoming leader never races a follower append. A partition
 // whose log is not open yet (the topic mirror opens it after the view changed) is applied again
-// by `refresh`, which the broker calls after each mirror pass.
+// by `refresh`, which the broker calls after each mirror pass. An application that fails (the
+// new leader epoch could not be written to disk) is tried again after APPLY_RETRY_MS.
 
 import { KafkaConnection } from '../client/kafka-connection.js';
 import { type ClusterView, NO_LEADER } from '../metadata/cluster-metadata.js';
@@ -43,6 +44,12 @@ const FETCH_PARTITION_BYTES_MAX = 1024 * 1024;
 const FETCH_RESPONSE_BYTES_MAX = 10 * 1024 * 1024;
 /** After an error answer or a lost connection, before trying again (replica.fetch.backoff.ms). */
 const FETCH_BACKOFF_MS = 100;
+/**
+ * After applying the view to a partition failed (its leader epoch could not be written to disk,
+ * say), before applying it again: a leadership etcd gives this broker is taken up as soon as the
+ * disk lets it, not at the next change of the view, which may never come.
+ */
+export const APPLY_RETRY_MS = 1_000;
 
 export interface ReplicaFetcherOptions {
   /** This broker's id (the ReplicaId of its fetches). */
@@ -94,6 +101,8 @@ export class ReplicaFetcher {
   private stopping = false;
   /** The pending or running application of the view per partition, chained. */
   private readonly applying = new Map<string, Promise<void>>();
+  /** Partitions whose last application failed, applied again when the timer fires. */
+  private readonly retries = new Map<string, NodeJS.Timeout>();
 
   constructor(private readonly options: ReplicaFetcherOptions) {}
 
@@ -145,6 +154,8 @@ export class ReplicaFetcher {
   async stop(): Promise<void> {
     this.stopping = true;
     this.unsubscribe?.();
+    for (const timer of this.retries.values()) clearTimeout(timer);
+    this.retries.clear();
     this.resume();
     // An application under way may still follow a partition; let it finish first.
     await Promise.all(this.applying.values());
@@ -157,9 +168,23 @@ export class ReplicaFetcher {
 
   private schedule(topic: string, partitionIndex: number): Promise<void> {
     const key = `${topic}-${partitionIndex}`;
+    clearTimeout(this.retries.get(key));
+    this.retries.delete(key);
     const next = (this.applying.get(key) ?? Promise.resolve())
       .then(() => this.apply(topic, partitionIndex))
-      .catch((error: unknown) => this.options.log?.(`applying the view to ${key} failed`, error));
+      .catch((error: unknown) => {
+        this.options.log?.(
+          `applying the view to ${key} failed; trying again in ${APPLY_RETRY_MS} ms`,
+          error,
+        );
+        if (this.stopping || this.retries.has(key)) return;
+        const timer = setTimeout(() => {
+          this.retries.delete(key);
+          void this.schedule(topic, partitionIndex);
+        }, APPLY_RETRY_MS);
+        timer.unref();
+        this.retries.set(key, timer);
+      });
     this.applying.set(key, next);
     void next.then(() => {
       if (this.applying.get(key) === next) this.applying.delete(key);

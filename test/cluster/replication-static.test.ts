@@ -1,5 +1,7 @@
 // Replication between two in-process brokers without etcd: a StaticClusterView places partition
 // 0 of `events` on brokers 1 (leader) and 2 (follower), and a ReplicaFetcher on each applies it.
+import { mkdir, rmdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startBroker, type Broker } from '../../src/broker.js';
@@ -25,6 +27,8 @@ interface Pair {
   view: StaticClusterView;
   fetchers: ReplicaFetcher[];
   producer: KafkaConnection;
+  /** What the fetchers logged (failures to apply the view among them). */
+  warnings: string[];
   leaderLog(): PartitionLog;
   followerLog(): PartitionLog;
 }
@@ -57,9 +61,11 @@ async function startPair(
     ],
     partitionStates: { [`${TOPIC}-0`]: state(1, [1, 2]) },
   });
+  const warnings: string[] = [];
+  const log = (message: string): void => void warnings.push(message);
   const fetchers = [
-    new ReplicaFetcher({ brokerId: 1, view, replicas: leader.replicas }),
-    new ReplicaFetcher({ brokerId: 2, view, replicas: follower.replicas }),
+    new ReplicaFetcher({ brokerId: 1, view, replicas: leader.replicas, log }),
+    new ReplicaFetcher({ brokerId: 2, view, replicas: follower.replicas, log }),
   ];
   for (const fetcher of fetchers) await fetcher.start();
   const producer = await KafkaConnection.open(leader.bootstrapServers, { clientId: 'static-test' });
@@ -75,6 +81,7 @@ async function startPair(
     view,
     fetchers,
     producer,
+    warnings,
     leaderLog: () => leader.replicas.partition(TOPIC, 0)!.log,
     followerLog: () => follower.replicas.partition(TOPIC, 0)!.log,
   };
@@ -202,6 +209,31 @@ test('a follower with a divergent tail truncates it by leader epoch and then mat
     { epoch: 1, startOffset: 0 },
     { epoch: 2, startOffset: 5 },
   ]);
+});
+
+test('a leadership whose epoch cannot be written is taken up once the disk lets it, without another view change', async (t) => {
+  const pair = await startPair(t);
+  const partition = pair.leader.replicas.partition(TOPIC, 0)!;
+  await waitFor(() => partition.leaderEpoch === 1, 'broker 1 to lead in epoch 1', {
+    timeoutMs: WAIT_MS,
+  });
+  // The checkpoint is written to a temporary file first; a directory in its place makes the
+  // write fail (EISDIR), as a failing disk would.
+  const blocker = join(pair.leaderLog().directory, 'leader-epoch-checkpoint.tmp');
+  await mkdir(blocker);
+  pair.view.setPartitionState(TOPIC, 0, state(2, [1, 2]));
+  await waitFor(
+    () => pair.warnings.some((line) => line.startsWith(`applying the view to ${TOPIC}-0 failed`)),
+    'the take-up of epoch 2 to fail',
+    { timeoutMs: WAIT_MS },
+  );
+  assert.equal(partition.leaderEpoch, 1);
+  await rmdir(blocker);
+  await waitFor(() => partition.leaderEpoch === 2, 'broker 1 to lead in epoch 2', {
+    timeoutMs: WAIT_MS,
+  });
+  assert.equal((await produceAcksAll(pair, 1)).errorCode, ErrorCode.NONE);
+  assert.deepEqual(pair.leaderLog().leaderEpochs(), [{ epoch: 2, startOffset: 0 }]);
 });
 
 test('a follower fetch is fenced by its leader epoch and refused from a broker that is no replica', async (t) => {
