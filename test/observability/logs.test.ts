@@ -227,11 +227,17 @@ test('a retention pass that deletes segments logs one summary line', async (t) =
 test('topic and config changes and group rebalances are logged with who asked', async (t) => {
   const { logger, lines } = capturingLogger();
   const broker = await startBroker({ logger, settings: { 'group.initial.rebalance.delay.ms': 0 } });
-  t.after(() => broker.stop());
   const kafka = kafkajsClient(broker.bootstrapServers, 'ops-audit');
   const admin = kafka.admin();
+  const consumer = kafka.consumer({ groupId: 'audited-group' });
+  // The clients leave before the broker stops (after-hooks run in the order they were added): a
+  // kafkajs consumer that outlives its broker retries for ever and keeps the test process alive.
+  t.after(async () => {
+    await consumer.disconnect();
+    await admin.disconnect();
+    await broker.stop();
+  });
   await admin.connect();
-  t.after(() => admin.disconnect());
   await admin.createTopics({
     topics: [
       {
@@ -252,9 +258,7 @@ test('topic and config changes and group rebalances are logged with who asked', 
     .createTopics({ topics: [{ topic: 'audited', numPartitions: 1 }] })
     .catch(() => undefined);
 
-  const consumer = kafka.consumer({ groupId: 'audited-group' });
   await consumer.connect();
-  t.after(() => consumer.disconnect());
   await consumer.subscribe({ topic: 'audited' });
   await consumer.run({ eachMessage: async () => undefined });
   await waitFor(
