@@ -10,6 +10,9 @@
 // rules: with fewer in-sync replicas than min.insync.replicas the record set is refused before the
 // append (NOT_ENOUGH_REPLICAS), and the answer waits until the high watermark covers the last
 // offset (every ISR member has flushed it), at most the request's timeoutMs (REQUEST_TIMED_OUT).
+// While this broker's etcd session is fenced (PartitionLeadership.fenced) an acks=1 answer waits
+// for the high watermark too (min.insync.replicas aside): a successor may be taking over, and
+// only what every ISR member holds is certain to be in its log.
 // On a single broker neither applies and nothing is consulted.
 //
 // A topic whose tenant (storage.quota.topic.prefixes) is at its storage quota is refused with
@@ -135,10 +138,13 @@ export function createProduceHandler(dependencies: ProduceHandlerDependencies) {
           }
           // The leadership term the append happens in: only its followers may acknowledge it.
           const term = partition.replicaState;
-          const waitsForReplicas = request.acks === ACKS_ALL && term !== null;
-          const minInsyncReplicas = waitsForReplicas
-            ? (dependencies.minInsyncReplicasOf?.(topicData.name) ?? 1)
-            : 1;
+          const waitsForReplicas =
+            term !== null &&
+            (request.acks === ACKS_ALL || (request.acks === 1 && leadership?.fenced?.() === true));
+          const minInsyncReplicas =
+            waitsForReplicas && request.acks === ACKS_ALL
+              ? (dependencies.minInsyncReplicasOf?.(topicData.name) ?? 1)
+              : 1;
           if (waitsForReplicas) {
             if (partition.inSyncReplicaCount < minInsyncReplicas) {
               response.errorCode = ErrorCode.NOT_ENOUGH_REPLICAS;
