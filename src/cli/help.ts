@@ -12,6 +12,8 @@ export function usage(): string {
     '  start     Run a broker until SIGINT or SIGTERM.',
     '  groups    Consumer groups of a running broker: list, describe, reset-offsets, delete',
     '            (brook groups --help).',
+    '  share-groups  Share groups (KIP-932): list, describe, reset-offsets, delete-offsets,',
+    '            delete (brook share-groups --help).',
     '  topics    Topics of a running broker: list, describe, create, alter, delete',
     '            (brook topics --help).',
     '  configs   Configs of a topic or broker: describe, alter (brook configs --help).',

@@ -7,6 +7,7 @@ import { ConfigError } from '../config/errors.js';
 import { terminalProgress } from './admin-command.js';
 import { runDevClusterCommand } from './dev-cluster-command.js';
 import { runGroupsCommand } from './groups-command.js';
+import { runShareGroupsCommand } from './share-groups-command.js';
 import { runConsumeCommand, runProduceCommand } from './records-command.js';
 import { runConfigsCommand, runTopicsCommand } from './topics-command.js';
 import { runUsersCommand } from './users-command.js';
@@ -104,6 +105,7 @@ export async function main(args: string[]): Promise<number> {
   const [command, ...rest] = args;
   // The client commands have their own options and help.
   if (command === 'groups') return runGroupsCommand(rest, output);
+  if (command === 'share-groups') return runShareGroupsCommand(rest, output);
   if (command === 'topics') return runTopicsCommand(rest, output);
   if (command === 'configs') return runConfigsCommand(rest, output);
   if (command === 'quotas') return runQuotasCommand(rest, output);

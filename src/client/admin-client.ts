@@ -866,6 +866,21 @@ export class AdminClient {
     return result;
   }
 
+  /**
+   * One request to the bootstrap broker, or with `groupId` to that group's coordinator: for the
+   * API families that keep their methods in a module of their own (share-group-admin.ts).
+   */
+  async requestTo<Response>(
+    target: { readonly groupId: string } | 'bootstrap',
+    apiKey: number,
+    version: number,
+    body: unknown,
+  ): Promise<Response> {
+    const address =
+      target === 'bootstrap' ? undefined : await this.groupCoordinator(target.groupId);
+    return this.request<Response>(address, apiKey, version, body);
+  }
+
   /** The address of the group's coordinator. */
   private async groupCoordinator(groupId: string): Promise<string> {
     const response = await this.request<FindCoordinatorResponse>(

@@ -579,3 +579,134 @@ test('resetting and deleting share-group offsets are audited, one line per topic
     await broker.stop();
   }
 });
+
+test('DescribeShareGroupOffsets shows only topics the principal may Describe, and refuses per group', async (t) => {
+  const { admin, broker, sasl } = await startSaslBroker(t, {
+    'authorizer.enabled': true,
+    'super.users': 'User:ANONYMOUS',
+    'group.share.enable': true,
+  });
+  const plaintext = listenerAddress(broker, 'PLAINTEXT');
+  await admin.upsertUserScramCredential('alice', 'SCRAM-SHA-256', 'alice-secret');
+  for (const name of ['orders', 'secret']) {
+    await admin.createTopic(
+      { name, partitions: 2, replicationFactor: 1, configs: new Map() },
+      10_000,
+      false,
+    );
+  }
+  // The group reads both topics: one member on each.
+  for (const topic of ['orders', 'secret']) {
+    const member = await ShareConsumer.join(plaintext, 'workers', topic);
+    assert.equal((await member.heartbeat(null, -1)).errorCode, 0);
+    member.close();
+  }
+  const superUser = await KafkaConnection.open(plaintext, { clientId: 'admin' });
+  t.after(() => superUser.close());
+  const alice = await KafkaConnection.open(sasl, {
+    clientId: 'alice',
+    sasl: { mechanism: 'SCRAM-SHA-256', username: 'alice', password: 'alice-secret' },
+  });
+  t.after(() => alice.close());
+  for (const [resourceType, resourceName] of [
+    [ResourceType.GROUP, 'workers'],
+    [ResourceType.TOPIC, 'orders'],
+  ] as const) {
+    await superUser.request(ApiKey.CreateAcls, 3, {
+      creations: [
+        {
+          resourceType,
+          resourceName,
+          resourcePatternType: PatternType.LITERAL,
+          principal: 'User:alice',
+          host: '*',
+          operation: AclOperation.DESCRIBE,
+          permissionType: AclPermissionType.ALLOW,
+        },
+      ],
+    });
+  }
+  const describe = (groups: Array<{ groupId: string; topics: string[] | null }>) =>
+    alice.request<DescribeShareGroupOffsetsResponse>(ApiKey.DescribeShareGroupOffsets, 0, {
+      groups: groups.map(({ groupId, topics }) => ({
+        groupId,
+        topics: topics?.map((topicName) => ({ topicName, partitions: [0, 1] })) ?? null,
+      })),
+    });
+  const shape = (response: DescribeShareGroupOffsetsResponse) =>
+    response.groups.map((group) => [
+      group.groupId,
+      group.errorCode,
+      group.topics.map((topic) => [
+        topic.topicName,
+        topic.partitions.map((partition) => [partition.partitionIndex, partition.errorCode]),
+      ]),
+    ]);
+
+  // The super user sees both topics; alice only the one she may describe, and a group she may
+  // not describe is refused alone, not the whole request.
+  const all = await superUser.request<DescribeShareGroupOffsetsResponse>(
+    ApiKey.DescribeShareGroupOffsets,
+    0,
+    { groups: [{ groupId: 'workers', topics: null }] },
+  );
+  assert.deepEqual(
+    all.groups[0].topics.map((topic) => topic.topicName),
+    ['orders', 'secret'],
+  );
+  assert.deepEqual(
+    shape(
+      await describe([
+        { groupId: 'workers', topics: null },
+        { groupId: 'hidden', topics: null },
+      ]),
+    ),
+    [
+      [
+        'workers',
+        0,
+        [
+          [
+            'orders',
+            [
+              [0, 0],
+              [1, 0],
+            ],
+          ],
+        ],
+      ],
+      ['hidden', ErrorCode.GROUP_AUTHORIZATION_FAILED, []],
+    ],
+  );
+  // Named explicitly, a topic she may not describe answers TOPIC_AUTHORIZATION_FAILED per
+  // partition, with no offset and no topic id.
+  const named = await describe([{ groupId: 'workers', topics: ['secret', 'orders'] }]);
+  assert.deepEqual(shape(named), [
+    [
+      'workers',
+      0,
+      [
+        [
+          'orders',
+          [
+            [0, 0],
+            [1, 0],
+          ],
+        ],
+        [
+          'secret',
+          [
+            [0, ErrorCode.TOPIC_AUTHORIZATION_FAILED],
+            [1, ErrorCode.TOPIC_AUTHORIZATION_FAILED],
+          ],
+        ],
+      ],
+    ],
+  ]);
+  const secret = named.groups[0].topics[1];
+  assert.deepEqual(secret.topicId, Buffer.alloc(16));
+  assert.deepEqual(
+    secret.partitions.map((partition) => partition.startOffset),
+    [-1n, -1n],
+  );
+});

@@ -312,16 +312,7 @@ const guards: ReadonlyMap<number, Guard> = new Map<number, Guard>([
       return readable ? allow : deny(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
     },
   ]),
-  [
-    ApiKey.DescribeShareGroupOffsets,
-    single(
-      (request, checks) =>
-        (request.groups as Array<{ groupId: string }>).every((group) =>
-          checks.group(AclOperation.DESCRIBE, group.groupId),
-        ),
-      ErrorCode.GROUP_AUTHORIZATION_FAILED,
-    ),
-  ],
+  [ApiKey.DescribeShareGroupOffsets, describeShareGroupOffsetsGuard],
   // Resetting a share group's start offsets needs READ on the group and on each topic; deleting
   // its state for topics needs DELETE on the group and READ on each topic (Kafka's KafkaApis).
   [
@@ -835,6 +826,70 @@ function offsetFetchGuard(request: any, checks: Checks): Verdict {
       })),
     ],
   }));
+}
+
+/**
+ * DescribeShareGroupOffsets, as Kafka's KafkaApis answers it: Describe on each group, refused per
+ * group (GROUP_AUTHORIZATION_FAILED, in the group's place in the answer); for a group asked with
+ * every topic (null), the topics the principal may not Describe are left out; for topics named,
+ * each one it may not Describe answers every named partition TOPIC_AUTHORIZATION_FAILED, without
+ * an offset or topic id, after the topics served.
+ */
+function describeShareGroupOffsetsGuard(request: any, checks: Checks): Verdict {
+  const describable = (name: string) => checks.topic(AclOperation.DESCRIBE, name);
+  const groups = request.groups as Array<{
+    groupId: string;
+    topics: Array<{ topicName: string; partitions: number[] }> | null;
+  }>;
+  const allowedGroups = groups.map((group) => checks.group(AclOperation.DESCRIBE, group.groupId));
+  const refusedTopics = groups.map((group) =>
+    group.topics === null ? [] : group.topics.filter((topic) => !describable(topic.topicName)),
+  );
+  const served = groups
+    .filter((_, index) => allowedGroups[index])
+    .map((group) =>
+      group.topics === null
+        ? group
+        : { ...group, topics: group.topics.filter((topic) => describable(topic.topicName)) },
+    );
+  return split({ ...request, groups: served }, (response) => {
+    // The handler answers the groups it was given in order; refused groups go back in place.
+    const answered = response.groups[Symbol.iterator]();
+    return {
+      ...response,
+      groups: groups.map((group, index) => {
+        if (!allowedGroups[index]) {
+          return {
+            groupId: group.groupId,
+            topics: [],
+            errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
+            errorMessage: null,
+          };
+        }
+        const result = answered.next().value;
+        if (result.errorCode !== ErrorCode.NONE) return result;
+        return {
+          ...result,
+          topics: [
+            ...(group.topics === null
+              ? result.topics.filter((topic: any) => describable(topic.topicName))
+              : result.topics),
+            ...refusedTopics[index].map((topic) => ({
+              topicName: topic.topicName,
+              topicId: Buffer.alloc(16),
+              partitions: topic.partitions.map((partitionIndex) => ({
+                partitionIndex,
+                startOffset: -1n,
+                leaderEpoch: 0,
+                errorCode: topicRefused,
+                errorMessage: 'Topic authorization failed.',
+              })),
+            })),
+          ],
+        };
+      }),
+    };
+  });
 }
 
 /**
