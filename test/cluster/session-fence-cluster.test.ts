@@ -204,7 +204,7 @@ test('a fenced leader whose in-sync followers stop fetching refuses produce with
     const outcomes: string[] = [];
     await waitFor(
       async () => {
-        const outcome = await probeProduce(cluster, 1, 'after-pause', 200);
+        const outcome = await probeProduce(cluster, 1, 'after-pause');
         outcomes.push(String(outcome));
         return outcome === ErrorCode.NOT_LEADER_OR_FOLLOWER;
       },
