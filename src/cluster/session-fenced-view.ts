@@ -96,7 +96,7 @@ export class SessionFencedView implements ClusterView {
     return this.view.clusterId;
   }
 
-  /** Whether this broker leads nothing now, whatever etcd's view says. */
+  /** Whether this broker's session is fenced: it leads only what its followers still confirm. */
   get isFenced(): boolean {
     return this.fenced || this.fencedNow();
   }
