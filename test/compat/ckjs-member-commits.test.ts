@@ -118,7 +118,8 @@ function reported(member: ChildClient): { lastRecord: number; lastCommitted: num
     member.events.filter((entry) => entry.event === event).map((entry) => entry.offset as number);
   return {
     lastRecord: Math.max(-1, ...offsets('record')),
-    lastCommitted: Math.max(0, ...offsets('committed')),
+    // -1 when it reported no commit, as the broker answers for a partition without one.
+    lastCommitted: Math.max(-1, ...offsets('committed')),
   };
 }
 
