@@ -34,7 +34,14 @@ function addressOf(cluster: Cluster, id: number): string {
   return `${broker.host}:${broker.port}`;
 }
 
-async function createTopic(cluster: Cluster, replicas: readonly number[]): Promise<void> {
+async function createTopic(
+  cluster: Cluster,
+  replicas: readonly number[],
+  topic = TOPIC,
+  configs: readonly { name: string; value: string }[] = [
+    { name: 'min.insync.replicas', value: '2' },
+  ],
+): Promise<void> {
   const created = await callBroker<CreateTopicsResponse>(
     addressOf(cluster, replicas[0]!),
     ApiKey.CreateTopics,
@@ -42,11 +49,11 @@ async function createTopic(cluster: Cluster, replicas: readonly number[]): Promi
     {
       topics: [
         {
-          name: TOPIC,
+          name: topic,
           numPartitions: -1,
           replicationFactor: -1,
           assignments: [{ partitionIndex: 0, brokerIds: [...replicas] }],
-          configs: [{ name: 'min.insync.replicas', value: '2' }],
+          configs: [...configs],
         },
       ],
       timeoutMs: 10_000,
@@ -61,7 +68,7 @@ async function createTopic(cluster: Cluster, replicas: readonly number[]): Promi
         ApiKey.Metadata,
         12,
         {
-          topics: [{ name: TOPIC, topicId: Buffer.alloc(16) }],
+          topics: [{ name: topic, topicId: Buffer.alloc(16) }],
           allowAutoTopicCreation: false,
           includeTopicAuthorizedOperations: false,
         },
@@ -69,7 +76,7 @@ async function createTopic(cluster: Cluster, replicas: readonly number[]): Promi
       const state = answer.topics[0]?.partitions[0];
       return state?.leaderId === replicas[0] && state.isrNodes.length === replicas.length;
     },
-    `${TOPIC} led by broker ${replicas[0]} with ${replicas.length} in-sync replicas`,
+    `${topic} led by broker ${replicas[0]} with ${replicas.length} in-sync replicas`,
     { timeoutMs: WAIT_MS },
   );
 }
@@ -80,6 +87,7 @@ async function probeProduce(
   id: number,
   value: string,
   timeoutMs = 5_000,
+  topic = TOPIC,
 ): Promise<number | string> {
   const records = await keyedBatch([{ key: null, value }]);
   let connection: KafkaConnection | undefined;
@@ -92,7 +100,7 @@ async function probeProduce(
       transactionalId: null,
       acks: -1,
       timeoutMs,
-      topicData: [{ name: TOPIC, partitionData: [{ index: 0, records }] }],
+      topicData: [{ name: topic, partitionData: [{ index: 0, records }] }],
     });
     return answer.responses[0]!.partitionResponses[0]!.errorCode;
   } catch (error) {
@@ -178,7 +186,7 @@ test('with broker.session.fence.enable off, an etcd outage past the lease fences
   await whileEtcdIsDown({ 'broker.session.fence.enable': false }, false);
 });
 
-test('a fenced leader whose in-sync followers stop fetching refuses produce with NOT_LEADER_OR_FOLLOWER', async () => {
+test('a fenced leader whose in-sync followers stop fetching refuses produce with NOT_LEADER_OR_FOLLOWER; alone in the ISR it leads on unless unclean election is allowed', async () => {
   const cluster = await startCluster({
     brokers: 3,
     settings: {
@@ -189,6 +197,11 @@ test('a fenced leader whose in-sync followers stop fetching refuses produce with
   });
   try {
     await createTopic(cluster, [1, 2, 3]);
+    // Alone in the ISR: nobody else can be elected, unless unclean election is allowed.
+    await createTopic(cluster, [1], 'fence-alone', []);
+    await createTopic(cluster, [1], 'fence-alone-unclean', [
+      { name: 'unclean.leader.election.enable', value: 'true' },
+    ]);
     await cluster.killEtcd();
     await waitFor(
       () => cluster.broker(1).output().includes(FENCED_LINE),
@@ -197,6 +210,11 @@ test('a fenced leader whose in-sync followers stop fetching refuses produce with
     );
     // Fenced, its followers fetching: it still leads.
     assert.equal(await probeProduce(cluster, 1, 'while-followed'), ErrorCode.NONE);
+    assert.equal(await probeProduce(cluster, 1, 'alone', 5_000, 'fence-alone'), ErrorCode.NONE);
+    assert.equal(
+      await probeProduce(cluster, 1, 'alone-unclean', 5_000, 'fence-alone-unclean'),
+      ErrorCode.NOT_LEADER_OR_FOLLOWER,
+    );
 
     const pausedAtMs = performance.now();
     cluster.pause(2);
