@@ -17,8 +17,10 @@
 //
 //   node --import tsx bench/scrape-latency-bench.ts [--topics 100] [--partitions 100]
 //        [--groups 1000] [--rounds 3] [--seconds 10] [--rate 5000] [--linger 5]
-//        [--intervals 1000,100] [--cpu-prof DIRECTORY] [--broker-root CHECKOUT]
+//        [--intervals 1000,100] [--idle-scrapes N] [--cpu-prof DIRECTORY] [--broker-root CHECKOUT]
 //
+// --idle-scrapes N first scrapes N times back to back with no load and prints the broker's CPU
+// per scrape (with --rounds 0, that alone).
 // --linger is librdkafka's linger.ms (5, its default: a request carries what 5 ms gathered).
 // --broker-root runs the broker of another checkout (with its node_modules), the same load and
 // scraper, so a change and its base are measured by one bench on one machine.
@@ -52,6 +54,7 @@ const recordsPerSecond = Number(argument('rate', '5000'));
 const intervalsMs = argument('intervals', '1000,100').split(',').map(Number);
 const lingerMs = argument('linger', '5');
 const cpuProfileDirectory = argument('cpu-prof', '');
+const idleScrapes = Number(argument('idle-scrapes', '0'));
 /** Whose broker runs: another checkout (its src/cli/main.ts), to compare a change with its base. */
 const brokerRoot = argument('broker-root', new URL('..', import.meta.url).pathname);
 const loadTopic = 'load';
@@ -308,7 +311,22 @@ async function main(): Promise<void> {
         `${roundSeconds} s a round, ${rounds} rounds each way`,
     );
 
-    for (const intervalMs of intervalsMs) {
+    if (idleScrapes > 0) {
+      // The scrape's own CPU, without the load: scrapes back to back on an idle broker.
+      const pid = broker.child.pid!;
+      for (let index = 0; index < 3; index++) await scrape(broker.metricsUrl);
+      const cpuBefore = cpuSeconds(pid);
+      const times: number[] = [];
+      for (let index = 0; index < idleScrapes; index++)
+        times.push((await scrape(broker.metricsUrl)).ms);
+      const cpuMs = (1000 * (cpuSeconds(pid) - cpuBefore)) / idleScrapes;
+      console.log(
+        `idle broker, ${idleScrapes} scrapes back to back: broker CPU per scrape ` +
+          `${cpuMs.toFixed(1)} ms, scrape median ${median(times).toFixed(1)} ms`,
+      );
+    }
+
+    for (const intervalMs of rounds > 0 ? intervalsMs : []) {
       console.log(`\n## scrape every ${intervalMs} ms, rounds alternated without (A) and with (B)`);
       const without: Latency[] = [];
       const withScraper: Latency[] = [];

@@ -1284,21 +1284,15 @@ function* partitionSnapshots(replicas: ReplicaManager): Iterable<PartitionSnapsh
         logEndOffset: partition.logEndOffset,
         highWatermark: partition.highWatermark,
         sizeBytes: partition.log.sizeInBytes,
-        segments: partition.log.segmentInfos().length,
+        segments: partition.log.segmentCount,
       };
     }
   }
 }
 
 function* groupSnapshots(groups: GroupCoordinator): Iterable<GroupSnapshot> {
-  for (const { groupId, state } of groups.listGroups().groups) {
-    const lag = groups
-      .groupLag(groupId)
-      .partitions.flatMap(({ topic, partition, lag }) =>
-        lag === null ? [] : [{ topic, partition, lag }],
-      );
-    yield { group: groupId, state, members: groups.describeGroup(groupId).members.length, lag };
-  }
+  for (const { groupId, state, members, lag } of groups.groupFigures())
+    yield { group: groupId, state, members, lag };
 }
 
 /**

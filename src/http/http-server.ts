@@ -43,7 +43,11 @@ import { BrookError } from '../util/errors.js';
 export interface HttpAnswer {
   readonly status: number;
   readonly contentType: string;
-  readonly body: string;
+  /**
+   * Text, or bytes already encoded, in chunks (a large answer, /metrics, is sent from the chunks
+   * it keeps, neither encoded nor copied into one buffer on every send).
+   */
+  readonly body: string | readonly Buffer[];
 }
 
 /** Takes an HTTP upgrade (WebSocket) under a mount's prefix; owns the socket from then on. */
@@ -371,7 +375,16 @@ function send(response: ServerResponse, answer: HttpAnswer, headOnly = false): v
   response.statusCode = answer.status;
   response.setHeader('content-type', answer.contentType);
   response.setHeader('cache-control', 'no-store');
-  response.end(headOnly ? undefined : answer.body);
+  const { body } = answer;
+  if (typeof body === 'string') {
+    response.end(headOnly ? undefined : body);
+    return;
+  }
+  let length = 0;
+  for (const chunk of body) length += chunk.length;
+  response.setHeader('content-length', length);
+  if (!headOnly) for (const chunk of body) response.write(chunk);
+  response.end();
 }
 
 async function closeAll(servers: readonly Server[]): Promise<void> {

@@ -23,9 +23,13 @@ export class EventLoopSlices {
     this.stepsUntilCheck = stepsPerCheck;
   }
 
-  /** Counts one step; true when this slice has used its time and the work should `next()`. */
-  due(): boolean {
-    if (--this.stepsUntilCheck > 0) return false;
+  /**
+   * Counts one step (or `steps`, for a piece of work worth that many); true when this slice has
+   * used its time and the work should `next()`.
+   */
+  due(steps = 1): boolean {
+    this.stepsUntilCheck -= steps;
+    if (this.stepsUntilCheck > 0) return false;
     this.stepsUntilCheck = this.stepsPerCheck;
     return performance.now() - this.sliceStartedMs >= this.sliceMs;
   }

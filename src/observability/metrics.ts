@@ -371,9 +371,16 @@ export class BrokerMetrics implements TopicTraffic {
     return new TimedFileIo(io, (seconds) => this.fsyncs.observe(seconds));
   }
 
-  /** The exposition in Prometheus' text format. */
-  async scrape(): Promise<{ contentType: string; body: string }> {
-    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  /**
+   * The exposition in Prometheus' text format, as the bytes to send (the broker's registry keeps
+   * them between scrapes) or, from another registry, as text.
+   */
+  async scrape(): Promise<{ contentType: string; body: readonly Buffer[] | string }> {
+    const body =
+      this.registry instanceof LineCachingRegistry
+        ? await this.registry.exposition()
+        : await this.registry.metrics();
+    return { contentType: this.registry.contentType, body };
   }
 }
 

@@ -4,18 +4,23 @@
 //
 //   scrape n:   fill(snapshot) ─► series(topic, partition) ─► the kept entry, value set ─┐
 //                                 (a trie of the label values; new series are added)       │
-//   render:     LineCachingRegistry ─► each kept entry's line, rebuilt only if its value moved ◄─┘
+//   render:     LineCachingRegistry ─► each block of 128 series: its kept bytes if the same ◄─┘
+//               series show the same values, else rebuilt from kept lines (a line is rebuilt
+//               only if its value moved) and encoded; the answer is the list of blocks
 //               (any other prom-client registry: getForPromString() ─► { value, sharedLabels })
 //   end:        entries not seen in scrape n are dropped (a deleted topic's series go)
 //
-// The broker's registry (`LineCachingRegistry`) asks these families for their text directly: each
-// series keeps its label text, escaped once, and each entry its last line with the value that line
-// shows, so a scrape of 10,000 unchanged partitions builds no line at all, only the join. The text
-// is the one prom-client would render, byte for byte (test/observability/scraped-gauges.test.ts
-// renders both ways and compares). Any other registry gets prom-client's own path: a value's
-// `sharedLabels` are formatted once per labels object and cached by prom-client, so keeping one
-// labels object per series still saves the label text. `get()` (prom-client's JSON view) answers
-// with plain labels.
+// The broker's registry (`LineCachingRegistry`) asks these families for their bytes directly:
+// each series keeps its label text, escaped once, and each entry its last line with the value
+// that line shows; each family keeps its series' bytes in blocks, each block with the entries and
+// values it shows. A scrape of 10,000 partitions with traffic on a few re-encodes a few blocks and
+// copies the rest; the answer is bytes, so the HTTP server does not measure and encode 4 MB of
+// text on every scrape either (that was one unsliced stretch of the event loop). The text is the
+// one prom-client would render, byte for byte (test/observability/scraped-gauges.test.ts renders
+// both ways and compares, and moves values under kept blocks). Any other registry gets
+// prom-client's own path: a value's `sharedLabels` are formatted once per labels object and cached
+// by prom-client, so keeping one labels object per series still saves the label text. `get()`
+// (prom-client's JSON view) answers with plain labels.
 //
 // A scrape of 10,000 partitions and 1,000 groups is tens of milliseconds of CPU; run in one piece
 // it would hold every produce request that arrives meanwhile (issue 13: a scrape must not move
@@ -49,6 +54,8 @@ interface SeriesValue {
 /** One series of every family of a `ScrapedGaugeFamilies`: its labels and its current values. */
 interface Series {
   readonly labels: LabelValues;
+  /** The label values as the walk gives them (in `labelNames` order). */
+  readonly labelValues: readonly LabelValue[];
   /** Per family, the value object handed to prom-client (mutated in place each scrape). */
   readonly values: SeriesValue[];
   seenInScrape: number;
@@ -64,6 +71,12 @@ type LabelValue = string | number;
 /** How long the broker's registry runs before letting the event loop turn, while it scrapes. */
 export const scrapeSliceMs = 2;
 
+/**
+ * Series per block of kept bytes: a value moved re-renders its block (a few KB); unchanged blocks
+ * are reused, so a scrape with a few partitions taking traffic encodes a few blocks.
+ */
+const seriesPerBlock = 128;
+
 const NO_LABELS: LabelValues = Object.freeze({}) as LabelValues;
 
 /**
@@ -72,6 +85,16 @@ const NO_LABELS: LabelValues = Object.freeze({}) as LabelValues;
  */
 export class ScrapedGaugeFamilies {
   private readonly root: Node = new Map();
+  /**
+   * The series in the order the last walk met them. The walk meets them in the same order scrape
+   * after scrape (partitions by topic, groups by id), so the series at the same place is checked
+   * first and the trie is searched only when it is another one.
+   */
+  private readonly order: Series[] = [];
+  /** How many series this walk has met so far. */
+  private walked = 0;
+  /** Whether every series met so far was the one at its place in the last walk. */
+  private sameAsLastWalk = true;
   private readonly rendered: Array<Series['values']>;
   private readonly labelNames: readonly string[];
   private readonly entries: () => Iterable<SeriesEntry>;
@@ -109,14 +132,14 @@ export class ScrapedGaugeFamilies {
       this.set(entry);
       if (slices?.due()) await slices.next();
     }
-    this.dropUnseen(this.root);
+    this.endFill();
   }
 
   /** The same walk in one piece, for prom-client's synchronous path. */
   fillNow(): void {
     this.startFill();
     for (const entry of this.entries()) this.set(entry);
-    this.dropUnseen(this.root);
+    this.endFill();
   }
 
   /** The values the last fill set for one family, in the order the walk met them. */
@@ -127,10 +150,28 @@ export class ScrapedGaugeFamilies {
   private startFill(): void {
     this.scrapeNumber++;
     for (const values of this.rendered) values.length = 0;
+    this.walked = 0;
+    this.sameAsLastWalk = true;
+  }
+
+  /**
+   * Drops the series this walk did not meet; when it met exactly the last walk's series, in
+   * their order, there are none and the trie is not walked.
+   */
+  private endFill(): void {
+    const unchanged = this.sameAsLastWalk && this.walked === this.order.length;
+    this.order.length = this.walked;
+    if (!unchanged) this.dropUnseen(this.root);
   }
 
   private set([labelValues, values]: SeriesEntry): void {
-    const series = this.series(this.labelNames, labelValues, this.rendered.length);
+    const place = this.walked++;
+    let series = this.order[place];
+    if (series === undefined || !sameValues(series.labelValues, labelValues)) {
+      series = this.series(this.labelNames, labelValues, this.rendered.length);
+      this.order[place] = series;
+      this.sameAsLastWalk = false;
+    }
     series.seenInScrape = this.scrapeNumber;
     for (let family = 0; family < this.rendered.length; family++) {
       const value = series.values[family];
@@ -163,6 +204,7 @@ export class ScrapedGaugeFamilies {
         .join(',');
       series = {
         labels,
+        labelValues: [...labelValues],
         values: Array.from({ length: families }, () => ({
           value: 0,
           labels: NO_LABELS,
@@ -191,8 +233,39 @@ export class ScrapedGaugeFamilies {
   }
 }
 
+/** A run of a family's series rendered to bytes: which series, with which values. */
+class RenderedBlock {
+  constructor(
+    private readonly entries: readonly SeriesValue[],
+    private readonly values: readonly number[],
+    readonly bytes: Buffer,
+  ) {}
+
+  /** Whether entries [first, end) are the series this block shows, with the values it shows. */
+  shows(entries: readonly SeriesValue[], first: number, end: number): boolean {
+    if (end - first !== this.entries.length) return false;
+    for (let index = first; index < end; index++) {
+      const entry = entries[index];
+      const kept = index - first;
+      if (entry !== this.entries[kept] || !Object.is(entry.value, this.values[kept])) return false;
+    }
+    return true;
+  }
+}
+
+function sameValues(kept: readonly LabelValue[], given: readonly LabelValue[]): boolean {
+  if (kept.length !== given.length) return false;
+  for (let index = 0; index < kept.length; index++) if (kept[index] !== given[index]) return false;
+  return true;
+}
+
 /** One family of a `ScrapedGaugeFamilies`: a prom-client gauge whose values come from the fill. */
 class ScrapedGauge extends Gauge<string> {
+  /** HELP and TYPE, rendered on the first scrape. */
+  private header: Buffer | undefined;
+  /** The family's series in blocks of `seriesPerBlock`, as last rendered. */
+  private readonly blocks: RenderedBlock[] = [];
+
   constructor(
     configuration: ConstructorParameters<typeof Gauge<string>>[0],
     private readonly owner: ScrapedGaugeFamilies,
@@ -208,25 +281,60 @@ class ScrapedGauge extends Gauge<string> {
   }
 
   /**
-   * The family's exposition text, as prom-client's registry would render it: HELP, TYPE, then a
-   * line per series, each rebuilt only when its value changed since it was last rendered. Pauses
-   * whenever `slices` says the event loop is due a turn.
+   * Appends the family's exposition bytes, as prom-client's registry would render its text: HELP
+   * and TYPE, then a line per series, in blocks of `seriesPerBlock` series. A block whose series
+   * are the same ones as last scrape, none with a value moved, is the block's bytes kept from
+   * then; a block with one value moved is rebuilt from its lines, each rebuilt only if its own
+   * value moved. Pauses whenever `slices` says the event loop is due a turn.
    */
-  async renderText(slices: EventLoopSlices): Promise<string> {
+  async renderBytes(slices: EventLoopSlices, chunks: Buffer[]): Promise<void> {
     if (this.family === 0) await this.owner.fill(slices);
+    this.header ??= this.headerBytes();
+    chunks.push(this.header);
+    const entries = this.owner.values(this.family);
+    const blockCount = Math.ceil(entries.length / seriesPerBlock);
+    this.blocks.length = Math.min(this.blocks.length, blockCount);
+    for (let block = 0; block < blockCount; block++) {
+      const first = block * seriesPerBlock;
+      const end = Math.min(entries.length, first + seriesPerBlock);
+      let kept = this.blocks[block];
+      // A kept block is one step; one rendered again is a step per line.
+      let steps = 1;
+      if (kept === undefined || !kept.shows(entries, first, end)) {
+        kept = this.blocks[block] = this.renderBlock(entries, first, end);
+        steps = end - first;
+      }
+      chunks.push(kept.bytes);
+      if (slices.due(steps)) await slices.next();
+    }
+  }
+
+  /** `# HELP` and `# TYPE`, escaped as prom-client escapes them (name and help never change). */
+  private headerBytes(): Buffer {
     const { name, help } = this as unknown as { name: string; help: string };
     const escapedName = escapeText(name);
-    const lines = [`# HELP ${escapedName} ${escapeText(help)}`, `# TYPE ${escapedName} gauge`];
-    for (const entry of this.owner.values(this.family)) {
+    return Buffer.from(`# HELP ${escapedName} ${escapeText(help)}\n# TYPE ${escapedName} gauge`);
+  }
+
+  /** The lines of entries [first, end), each after a newline, as bytes. */
+  private renderBlock(entries: readonly SeriesValue[], first: number, end: number): RenderedBlock {
+    const { name } = this as unknown as { name: string };
+    let text = '';
+    for (let index = first; index < end; index++) {
+      const entry = entries[index];
       if (entry.line === '' || !Object.is(entry.lineValue, entry.value)) {
         const labels = entry.labelText === '' ? '' : `{${entry.labelText}}`;
         entry.line = `${name}${labels} ${valueText(entry.value)}`;
         entry.lineValue = entry.value;
       }
-      lines.push(entry.line);
-      if (slices.due()) await slices.next();
+      text += `\n${entry.line}`;
     }
-    return lines.join('\n');
+    const shown = entries.slice(first, end);
+    return new RenderedBlock(
+      shown,
+      shown.map((entry) => entry.value),
+      Buffer.from(text),
+    );
   }
 
   /** prom-client's JSON view: the same values with their labels. */
@@ -263,12 +371,22 @@ export class LineCachingRegistry extends Registry {
     super.setDefaultLabels(labels);
   }
 
-  override metrics(): Promise<string> {
-    if (this.defaultLabelsSet || this.contentType !== Registry.PROMETHEUS_CONTENT_TYPE)
-      return super.metrics();
-    const text = this.rendering.then(() => this.renderInSlices());
-    this.rendering = text.catch(() => undefined);
-    return text;
+  override async metrics(): Promise<string> {
+    if (this.renderedByPromClient()) return super.metrics();
+    return Buffer.concat(await this.exposition()).toString('utf8');
+  }
+
+  /**
+   * The exposition as the bytes an HTTP answer sends, in chunks (the text `metrics()` returns,
+   * encoded): mostly kept blocks, so nothing re-encodes or copies 4 MB of unchanged series. The
+   * chunks are never changed afterwards (a block rendered again is a new Buffer), so a response
+   * still being written may hold them.
+   */
+  async exposition(): Promise<readonly Buffer[]> {
+    if (this.renderedByPromClient()) return [Buffer.from(await super.metrics())];
+    const bytes = this.rendering.then(() => this.renderInSlices());
+    this.rendering = bytes.catch(() => undefined);
+    return bytes;
   }
 
   /** prom-client's JSON view, after the scrape rendering now (its fill must not interleave). */
@@ -278,25 +396,32 @@ export class LineCachingRegistry extends Registry {
     return json;
   }
 
+  /** With default labels or in OpenMetrics, the text is prom-client's own. */
+  private renderedByPromClient(): boolean {
+    return this.defaultLabelsSet || this.contentType !== Registry.PROMETHEUS_CONTENT_TYPE;
+  }
+
   /** Each metric in registration order (a family may read what an earlier one gathered). */
-  private async renderInSlices(): Promise<string> {
+  private async renderInSlices(): Promise<readonly Buffer[]> {
     const slices = new EventLoopSlices(scrapeSliceMs);
     const prometheusPath = Registry.prototype as unknown as {
       getMetricsAsString(this: Registry, metric: unknown): Promise<string>;
     };
-    const texts: string[] = [];
+    const chunks: Buffer[] = [];
     for (const metric of this.getMetricsAsArray()) {
-      texts.push(
-        metric instanceof ScrapedGauge
-          ? await metric.renderText(slices)
-          : await prometheusPath.getMetricsAsString.call(this, metric),
-      );
+      // Families are separated by a blank line, as prom-client joins them.
+      if (chunks.length > 0) chunks.push(familySeparator);
+      if (metric instanceof ScrapedGauge) await metric.renderBytes(slices, chunks);
+      else chunks.push(Buffer.from(await prometheusPath.getMetricsAsString.call(this, metric)));
       if (slices.due()) await slices.next();
     }
-    // As prom-client joins them.
-    return `${texts.join('\n\n')}\n`;
+    chunks.push(lastNewline);
+    return chunks;
   }
 }
+
+const familySeparator = Buffer.from('\n\n');
+const lastNewline = Buffer.from('\n');
 
 // The exposition's escaping and number text, exactly as prom-client 15 writes them.
 function escapeText(text: string): string {

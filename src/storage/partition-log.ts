@@ -265,6 +265,10 @@ export class PartitionLog extends EventEmitter implements Log {
     return this.segments.infos();
   }
 
+  get segmentCount(): number {
+    return this.segments.count;
+  }
+
   updateConfig(config: LogConfig): void {
     this.configValue = validateLogConfig({ ...config });
     this.pipeline.configChanged();

@@ -271,6 +271,68 @@ describe('group administration', () => {
     );
   });
 
+  it("a scrape's group figures are what ListGroups, DescribeGroups and groupLag say", async () => {
+    const context = await setup();
+    const { coordinator } = context;
+    const join = await stableGroup(context, 'stable');
+    await coordinator.commitOffsets(
+      offsetCommitRequest(
+        { groupId: 'stable', memberId: join.memberId, generationId: join.generationId },
+        [
+          { topic: 'orders', partition: 1, offset: 150n },
+          { topic: 'orders', partition: 0, offset: 60n },
+        ],
+      ),
+    );
+    await coordinator.commitOffsets(
+      offsetCommitRequest(noMember('empty'), [
+        { topic: 'orders', partition: 1, offset: 250n },
+        { topic: 'archive', partition: 0, offset: 5n },
+      ]),
+    );
+    const answers = () =>
+      coordinator.listGroups().groups.map(({ groupId, state }) => ({
+        groupId,
+        state,
+        members: coordinator.describeGroup(groupId).members.length,
+        lag: coordinator
+          .groupLag(groupId)
+          .partitions.flatMap(({ topic, partition, lag }) =>
+            lag === null ? [] : [{ topic, partition, lag }],
+          ),
+      }));
+    const figures = [...coordinator.groupFigures()];
+    assert.deepEqual(figures, answers());
+    assert.deepEqual(figures, [
+      {
+        groupId: 'stable',
+        state: 'Stable',
+        members: 1,
+        lag: [
+          { topic: 'orders', partition: 0, lag: 40 },
+          { topic: 'orders', partition: 1, lag: 50 },
+        ],
+      },
+      {
+        groupId: 'empty',
+        state: 'Empty',
+        members: 0,
+        lag: [
+          { topic: 'archive', partition: 0, lag: 25 },
+          { topic: 'orders', partition: 1, lag: 0 },
+        ],
+      },
+    ]);
+
+    // A commit shows in the next read.
+    await coordinator.commitOffsets(
+      offsetCommitRequest(noMember('empty'), [{ topic: 'orders', partition: 0, offset: 90n }]),
+    );
+    const next = [...coordinator.groupFigures()];
+    assert.deepEqual(next, answers());
+    assert.deepEqual(next[1].lag[1], { topic: 'orders', partition: 0, lag: 10 });
+  });
+
   it('a group with members keeps offsets of subscribed topics and loses the others after retention', async () => {
     const context = await setup({ offsetsRetentionMs: 60_000 });
     const join = await stableGroup(context, 'retained');

@@ -138,3 +138,49 @@ test('scrapes that overlap render one after the other, each the whole text', asy
   const offsets = (await json).find((metric) => metric.name === 'test_offset')!;
   assert.equal(offsets.values.length, 20_000);
 });
+
+test('a value that moved shows in the next scrape, whatever the kept blocks held', async () => {
+  // More series than one kept block, so most of each scrape comes from kept bytes.
+  let rows: Row[] = Array.from({ length: 1000 }, (_, index) => ({
+    topic: `topic-${Math.floor(index / 100)}`,
+    partition: index % 100,
+    offset: 1000 + index,
+    size: 0,
+  }));
+  const kept = new LineCachingRegistry();
+  const plain = new Registry();
+  families(kept, () => rows);
+  families(plain, () => rows);
+  const offsetOf = (text: string, topic: string, partition: number): string | undefined =>
+    new RegExp(`^test_offset\\{topic="${topic}",partition="${partition}"\\} (\\S+)$`, 'm').exec(
+      text,
+    )?.[1];
+  const scrape = async (what: string): Promise<string> => {
+    const text = await kept.metrics();
+    assert.equal(text, await plain.metrics(), what);
+    // The broker's answer: the same text, as bytes.
+    assert.equal(Buffer.concat(await kept.exposition()).toString(), text, `${what}, as bytes`);
+    return text;
+  };
+  const setOffset = (index: number, offset: number): void => {
+    rows = rows.map((row, at) => (at === index ? { ...row, offset } : row));
+  };
+
+  await scrape('first scrape');
+  await scrape('nothing moved');
+  setOffset(500, 7);
+  assert.equal(offsetOf(await scrape('one offset moved'), 'topic-5', 0), '7');
+  setOffset(500, 1500);
+  assert.equal(offsetOf(await scrape('and back'), 'topic-5', 0), '1500');
+
+  // The series shift by one (the first one goes), so each lands in another block than the one
+  // that showed it; one moves meanwhile, then all shift back to where they were first shown.
+  const first = rows[0];
+  rows = rows.slice(1);
+  setOffset(499, 8);
+  assert.equal(offsetOf(await scrape('shifted, one moved'), 'topic-5', 0), '8');
+  rows = [first, ...rows];
+  assert.equal(offsetOf(await scrape('shifted back'), 'topic-5', 0), '8');
+  setOffset(999, 9);
+  assert.equal(offsetOf(await scrape('the last one moved'), 'topic-9', 99), '9');
+});

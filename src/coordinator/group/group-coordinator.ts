@@ -25,6 +25,7 @@ import { GroupRegistry } from './group-registry.js';
 import type {
   FindCoordinatorResult,
   GroupDescription,
+  GroupFigures,
   GroupLag,
   GroupListing,
   HeartbeatParams,
@@ -230,6 +231,11 @@ export class GroupCoordinator {
 
   groupLag(groupId: string): GroupLag {
     return this.admin.groupLag(groupId);
+  }
+
+  /** Every listed group's state, members and lag, for a metrics scrape. */
+  groupFigures(): Iterable<GroupFigures> {
+    return this.admin.groupFigures();
   }
 
   /** The group's state, for tests and the admin surface; undefined when it does not exist. */

@@ -137,3 +137,15 @@ export interface GroupLag {
   state: GroupState | '';
   partitions: PartitionLag[];
 }
+
+/**
+ * One listed group as a metrics scrape reads it: what ListGroups, DescribeGroups and `groupLag`
+ * say of it (members 0 and no lag when this broker cannot answer for it).
+ */
+export interface GroupFigures {
+  readonly groupId: string;
+  readonly state: GroupState;
+  readonly members: number;
+  /** The partitions with a committed offset that exist, by topic then partition. */
+  readonly lag: ReadonlyArray<{ topic: string; partition: number; lag: number }>;
+}
