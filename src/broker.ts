@@ -123,6 +123,7 @@ import { openBrokerMembership } from './cluster/broker-membership.js';
 import { ClusterTopicAdmin, ClusterTopicSync } from './cluster/cluster-topics.js';
 import { viewLeadership } from './cluster/partition-leadership.js';
 import { ReplicaFetcher } from './cluster/replica-fetcher.js';
+import { FENCED_LEADERSHIP_CONFIRM_WINDOW_MS } from './cluster/session-fenced-view.js';
 import { interBrokerConnector, interBrokerSettings } from './cluster/inter-broker-connection.js';
 import { endpointOn } from './metadata/cluster-metadata.js';
 import { IsrManager } from './cluster/isr-manager.js';
@@ -358,6 +359,7 @@ async function assemble(
           config.nodeId,
           (topic, partition, leaderEpoch) => ledHere(topic, partition, leaderEpoch),
           (topic, partition, timeoutMs) => nextTerm(topic, partition, timeoutMs),
+          () => cluster.view.isFenced,
         );
 
   let topicSync: ClusterTopicSync | null = null;
@@ -555,6 +557,24 @@ async function assemble(
     };
     nextTerm = (topic, partitionIndex, timeoutMs) =>
       replicas.partition(topic, partitionIndex)?.nextTerm(timeoutMs) ?? Promise.resolve();
+    // Fenced from etcd, this broker leads a partition while its in-sync followers still fetch
+    // from it at its epoch, or while nobody else could be elected (session-fenced-view.ts).
+    cluster?.view.useFencedLeadership((topic, partitionIndex, leaderEpoch) => {
+      const partition = replicas.partition(topic, partitionIndex);
+      const replicaState = partition?.replicaState;
+      if (partition === undefined || replicaState == null || partition.leaderEpoch !== leaderEpoch)
+        return false;
+      const confirmation = replicaState.leadershipConfirmation(FENCED_LEADERSHIP_CONFIRM_WINDOW_MS);
+      if (confirmation === 'alone') {
+        const unclean = cluster.store.topics().get(topic)?.configs[
+          'unclean.leader.election.enable'
+        ];
+        return !(unclean === undefined
+          ? cluster.settings.uncleanLeaderElectionEnable
+          : unclean === 'true');
+      }
+      return confirmation === 'confirmed';
+    });
 
     const node = (): BrokerNode => advertised[0];
 

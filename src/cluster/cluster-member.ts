@@ -133,14 +133,15 @@ export class ClusterMember {
     registry.on('lost', (reason) =>
       this.options.onWarning?.(`broker registration lost (${reason}); registering again`),
     );
-    // broker.session.fence.enable: off, a broker cut off from etcd goes on leading (as through an
-    // etcd outage) and acks=all stays safe by the ISR; on, it fences itself.
+    // broker.session.fence.enable: off, a broker cut off from etcd goes on leading and acks=all
+    // stays safe by the ISR; on, it fences itself and leads only the partitions whose followers
+    // still take it for the leader (session-fenced-view.ts), so an etcd outage stops nothing.
     if (this.settings.brokerSessionFenceEnable) {
       this.view.useFence(() => registry.fenced);
       registry.on('fenced', (reason) => {
         this.view.setFenced(true);
         this.options.onWarning?.(
-          `etcd session may be over (${reason}); leading and coordinating nothing until it is back`,
+          `etcd session may be over (${reason}); leading and coordinating only the partitions whose in-sync followers still fetch from this broker, until it is back`,
         );
       });
       registry.on('unfenced', () => {
@@ -209,6 +210,7 @@ export class ClusterMember {
 
   /** Leaves cleanly: withdraws from the election, revokes the registration, stops watching. */
   async leave(): Promise<void> {
+    this.view.close();
     await this.registration?.controller.stop();
     await this.registration?.registry.stop();
     await this.userSettings.close();
@@ -221,6 +223,7 @@ export class ClusterMember {
    * notices only when the lease expires. For tests.
    */
   async abandon(): Promise<void> {
+    this.view.close();
     this.registration?.controller.halt();
     this.registration?.registry.release();
     await this.userSettings.close().catch(() => undefined);

@@ -35,6 +35,12 @@ export interface PartitionLeadership {
    * with a fatal OUT_OF_ORDER_SEQUENCE_NUMBER).
    */
   takingUp?(topic: string, partition: number, timeoutMs: number): Promise<void> | undefined;
+  /**
+   * True while this broker's etcd session is fenced (session-fenced-view.ts): a partition it
+   * still leads then acknowledges every write only once the high watermark covers it, acks=1
+   * included, since a successor may already be taking over.
+   */
+  fenced?(): boolean;
   /** Where clients of the named listener reach a broker (KIP-951's node endpoints). */
   endpoint(brokerId: number, listenerName?: string): ListenerAddress | undefined;
 }
@@ -51,8 +57,11 @@ export function viewLeadership(
   ledHere?: (topic: string, partition: number, leaderEpoch: number) => boolean,
   /** Resolves at the partition's next change of term (leader or follower), or after `timeoutMs`. */
   nextTerm?: (topic: string, partition: number, timeoutMs: number) => Promise<void>,
+  /** Whether this broker's etcd session is fenced (see PartitionLeadership.fenced). */
+  fenced?: () => boolean,
 ): PartitionLeadership {
   return {
+    fenced: () => fenced?.() ?? false,
     notLeader(topic, partition) {
       const state = view.partitionState(topic, partition);
       if (state === undefined) return null;

@@ -38,7 +38,7 @@ import type { InterBrokerConnector } from './inter-broker-connection.js';
 const FETCH_VERSION = 12;
 const OFFSET_FOR_LEADER_EPOCH_VERSION = 4;
 /** How long a leader parks a follower's fetch with nothing new (Kafka: replica.fetch.wait.max.ms). */
-const FETCH_WAIT_MAX_MS = 500;
+export const FETCH_WAIT_MAX_MS = 500;
 /** replica.fetch.max.bytes / replica.fetch.response.max.bytes defaults. */
 const FETCH_PARTITION_BYTES_MAX = 1024 * 1024;
 const FETCH_RESPONSE_BYTES_MAX = 10 * 1024 * 1024;

@@ -524,9 +524,9 @@ const definitions = [
   {
     name: 'broker.session.fence.enable',
     type: 'boolean',
-    defaultValue: false,
+    defaultValue: true,
     documentation:
-      'Cluster mode: a broker whose etcd lease may have expired (keep-alives unanswered for about broker.session.timeout.ms) leads and coordinates nothing until its session is back, so a broker cut off from etcd alone stops acknowledging acks=1 writes its successor will not have. The price: while etcd itself is down that long, every broker stops, so it is off by default (current leaders keep serving through an etcd outage).',
+      'Cluster mode: a broker whose etcd lease may have expired (keep-alives unanswered for about broker.session.timeout.ms) goes on leading a partition only while its other in-sync replicas keep fetching from it at its leader epoch (or while it is the only one and unclean.leader.election.enable is off), and acknowledges acks=1 writes only once the in-sync replicas have them; so a broker cut off from etcd alone stops serving within a second of its successor taking over, while through an etcd outage every leader keeps serving. Off, a broker cut off from etcd goes on leading until it learns of its successor (acks=all stays safe, acks=1 writes in between may be lost).',
     dynamic: false,
   },
   {

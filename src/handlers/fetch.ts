@@ -294,7 +294,13 @@ function recordFollowerFetch(
 ): void {
   const fetchOffset = Number(fetchPartition.fetchOffset);
   if (fetchOffset < partition.logStartOffset || fetchOffset > partition.logEndOffset) return;
-  partition.recordFollowerFetch(replicaId, fetchOffset);
+  // A fetch naming this leader's epoch confirms the follower still takes this broker for the
+  // leader (what a leader fenced from etcd keeps leading by, cluster/session-fenced-view.ts).
+  partition.recordFollowerFetch(
+    replicaId,
+    fetchOffset,
+    fetchPartition.currentLeaderEpoch === partition.leaderEpoch,
+  );
 }
 
 /**

@@ -10,6 +10,9 @@
 // rules: with fewer in-sync replicas than min.insync.replicas the record set is refused before the
 // append (NOT_ENOUGH_REPLICAS), and the answer waits until the high watermark covers the last
 // offset (every ISR member has flushed it), at most the request's timeoutMs (REQUEST_TIMED_OUT).
+// While this broker's etcd session is fenced (PartitionLeadership.fenced) an acks=1 answer waits
+// for the high watermark too (min.insync.replicas aside): a successor may be taking over, and
+// only what every ISR member holds is certain to be in its log.
 // On a single broker neither applies and nothing is consulted.
 //
 // A topic whose tenant (storage.quota.topic.prefixes) is at its storage quota is refused with
@@ -50,6 +53,8 @@ const ACKS_ALL = -1;
  * NOT_LEADER_OR_FOLLOWER and the client retries.
  */
 const TAKE_UP_WAIT_MS = 5_000;
+/** Under the session fence, how often a produce waiting for the high watermark checks it still leads. */
+const LEADERSHIP_CHECK_MS = 100;
 
 export function createProduceHandler(dependencies: ProduceHandlerDependencies) {
   const { replicas, traffic, leadership } = dependencies;
@@ -135,10 +140,13 @@ export function createProduceHandler(dependencies: ProduceHandlerDependencies) {
           }
           // The leadership term the append happens in: only its followers may acknowledge it.
           const term = partition.replicaState;
-          const waitsForReplicas = request.acks === ACKS_ALL && term !== null;
-          const minInsyncReplicas = waitsForReplicas
-            ? (dependencies.minInsyncReplicasOf?.(topicData.name) ?? 1)
-            : 1;
+          const waitsForReplicas =
+            term !== null &&
+            (request.acks === ACKS_ALL || (request.acks === 1 && leadership?.fenced?.() === true));
+          const minInsyncReplicas =
+            waitsForReplicas && request.acks === ACKS_ALL
+              ? (dependencies.minInsyncReplicasOf?.(topicData.name) ?? 1)
+              : 1;
           if (waitsForReplicas) {
             if (partition.inSyncReplicaCount < minInsyncReplicas) {
               response.errorCode = ErrorCode.NOT_ENOUGH_REPLICAS;
@@ -162,6 +170,11 @@ export function createProduceHandler(dependencies: ProduceHandlerDependencies) {
                     context.signal,
                     minInsyncReplicas,
                     response,
+                    // Fenced, the leadership may lapse without a new term here (the followers
+                    // stopped fetching): the wait ends then too, rather than at the timeout.
+                    leadership?.fenced?.() === true
+                      ? () => leadership.notLeader(topicData.name, partitionData.index) === null
+                      : undefined,
                   ),
                 )
               : appended.acknowledged;
@@ -219,7 +232,8 @@ export function createProduceHandler(dependencies: ProduceHandlerDependencies) {
 /**
  * acks=all on a replicated partition: waits until the high watermark passes `lastOffset`; after
  * `timeoutMs` the answer is REQUEST_TIMED_OUT (the records stay in the log, as in Kafka); if this
- * broker stops leading meanwhile, NOT_LEADER_OR_FOLLOWER at once. If the
+ * broker stops leading meanwhile (a new term, or `stillLeads` false under the session fence),
+ * NOT_LEADER_OR_FOLLOWER at once. If the
  * ISR shrank below min.insync.replicas meanwhile (the high watermark passed because lagging
  * followers left), the answer is NOT_ENOUGH_REPLICAS_AFTER_APPEND: the records are in the log but
  * on fewer replicas than the producer asked for. Never rejects.
@@ -232,15 +246,23 @@ async function awaitReplicas(
   connectionSignal: AbortSignal,
   minInsyncReplicas: number,
   response: { errorCode: number; errorMessage?: string | null },
+  stillLeads?: () => boolean,
 ): Promise<void> {
-  const { signal, clear } = deadline(timeoutMs, connectionSignal);
+  const lapsed = new AbortController();
+  const { signal, clear } = deadline(timeoutMs, connectionSignal, lapsed.signal);
+  const leadershipCheck =
+    stillLeads === undefined
+      ? undefined
+      : setInterval(() => {
+          if (!stillLeads()) lapsed.abort();
+        }, LEADERSHIP_CHECK_MS);
   try {
     // Deposed before the flush completed: a follower's high watermark is the new leader's, which
     // says nothing of the records appended here.
     if (partition.replicaState !== term) throw new Error('the leadership changed');
     await partition.waitForHighWatermark(lastOffset + 1, signal);
   } catch {
-    if (partition.replicaState !== term) {
+    if (partition.replicaState !== term || lapsed.signal.aborted) {
       // Deposed (or re-elected in a new epoch) while waiting: the client asks the leader again.
       response.errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
       response.errorMessage = `this broker stopped leading the partition before offset ${lastOffset} was replicated`;
@@ -250,6 +272,7 @@ async function awaitReplicas(
     response.errorMessage = `the in-sync replicas did not reach offset ${lastOffset} within ${timeoutMs} ms`;
     return;
   } finally {
+    clearInterval(leadershipCheck);
     clear();
   }
   if (partition.inSyncReplicaCount < minInsyncReplicas) {

@@ -210,10 +210,13 @@ export class Partition {
     return this.replication?.isr.length ?? 1;
   }
 
-  /** A follower's Fetch from `fetchOffset` (it holds and has flushed everything below it). */
-  recordFollowerFetch(brokerId: number, fetchOffset: number): void {
+  /**
+   * A follower's Fetch from `fetchOffset` (it holds and has flushed everything below it);
+   * `atLeaderEpoch` when it named this leader's epoch as current.
+   */
+  recordFollowerFetch(brokerId: number, fetchOffset: number, atLeaderEpoch = false): void {
     assert(this.replication !== null, `${this.topic}-${this.partitionIndex} is not led here`);
-    this.replication.recordFetch(brokerId, fetchOffset, this.log.logEndOffset);
+    this.replication.recordFetch(brokerId, fetchOffset, this.log.logEndOffset, atLeaderEpoch);
     this.notifyIfAdvanced();
   }
 

@@ -27,6 +27,11 @@ export interface FollowerState {
   fetchOffset: number;
   /** When the follower last fetched. */
   lastFetchTimeMs: number;
+  /**
+   * When the follower last fetched naming this leader's epoch as current (currentLeaderEpoch):
+   * it still took this broker for the leader then. -1 until it has.
+   */
+  lastFetchAtLeaderEpochTimeMs: number;
   /** When the follower last fetched up to the leader's log end offset as it was then (at first: when it became a follower of this leader). */
   lastCaughtUpTimeMs: number;
 }
@@ -93,6 +98,7 @@ export class ReplicaState {
         brokerId,
         fetchOffset: -1,
         lastFetchTimeMs: -1,
+        lastFetchAtLeaderEpochTimeMs: -1,
         lastCaughtUpTimeMs: now,
       });
     }
@@ -129,15 +135,22 @@ export class ReplicaState {
 
   /**
    * Records a follower's fetch from `fetchOffset` while the leader's log ended at
-   * `leaderLogEndOffset`. A follower only moves forwards here; going back (it truncated) is
-   * installed as it is, since its log really is shorter now.
+   * `leaderLogEndOffset`; `atLeaderEpoch` when the fetch named this leader's epoch as current.
+   * A follower only moves forwards here; going back (it truncated) is installed as it is, since
+   * its log really is shorter now.
    */
-  recordFetch(brokerId: number, fetchOffset: number, leaderLogEndOffset: number): void {
+  recordFetch(
+    brokerId: number,
+    fetchOffset: number,
+    leaderLogEndOffset: number,
+    atLeaderEpoch = false,
+  ): void {
     const follower = this.followers.get(brokerId);
     assert(follower !== undefined, `broker ${brokerId} is not a follower of this partition`);
     const now = this.clock();
     follower.fetchOffset = fetchOffset;
     follower.lastFetchTimeMs = now;
+    if (atLeaderEpoch) follower.lastFetchAtLeaderEpochTimeMs = now;
     if (fetchOffset >= leaderLogEndOffset) follower.lastCaughtUpTimeMs = now;
   }
 
@@ -156,6 +169,26 @@ export class ReplicaState {
     }
     if (candidate > this.highWatermarkValue) this.highWatermarkValue = candidate;
     return this.highWatermarkValue;
+  }
+
+  /**
+   * Whether the other ISR members (and the followers asked into it) still take this broker for
+   * the leader: 'confirmed' when each fetched at this leader's epoch within the last `windowMs`,
+   * 'alone' when the ISR is this broker only, else 'lapsed'. A successor can only come from them,
+   * and one that leads or knows of a newer leader no longer fetches here at this epoch
+   * (cluster/session-fenced-view.ts reads this while the etcd session is fenced).
+   */
+  leadershipConfirmation(windowMs: number): 'confirmed' | 'alone' | 'lapsed' {
+    const now = this.clock();
+    const others = [...this.isrValue, ...(this.joining?.brokerIds ?? [])].filter(
+      (brokerId) => brokerId !== this.leaderId,
+    );
+    if (others.length === 0) return 'alone';
+    for (const brokerId of others) {
+      const fetchedAtMs = this.followers.get(brokerId)?.lastFetchAtLeaderEpochTimeMs ?? -1;
+      if (fetchedAtMs < 0 || now - fetchedAtMs > windowMs) return 'lapsed';
+    }
+    return 'confirmed';
   }
 
   /** ISR followers that have not caught up for `lagTimeMaxMs` (replica.lag.time.max.ms): candidates to leave. */

@@ -1,9 +1,11 @@
 // A partition leader cut off from etcd alone (issue 10): three broker processes, each reaching
 // etcd through its own TCP proxy (test/faults/broker-links.ts), clients and the other brokers
 // reaching it directly. Cutting the leader's etcd proxy lets its lease lapse while it still hears
-// its clients and its followers. It must fence itself (NOT_LEADER_OR_FOLLOWER to produce, no
-// leader in its Metadata) before the controller can elect another ISR member, so nothing it
-// acknowledges, with acks=all or acks=1, is missing from the new leader's log; once the proxy
+// its clients and its followers. Its session fence (on by default) falls before the controller
+// can elect another ISR member; from then on it leads only while its followers still fetch from
+// it at its epoch and acknowledges acks=1 only at the high watermark, so once the new leader
+// stops fetching from it, it answers NOT_LEADER_OR_FOLLOWER (no leader in its Metadata), and
+// nothing it acknowledged, with acks=all or acks=1, is missing from the new leader's log; once the proxy
 // heals it registers again, learns the new leader and follows it, back in the ISR, with no
 // operator action. kafkajs and @confluentinc/kafka-javascript (librdkafka) keep producing with
 // acks=all (idempotent) and acks=1 throughout; every record they saw acknowledged must be read
@@ -45,7 +47,6 @@ before(async () => {
     brokers: 3,
     settings: {
       'broker.session.timeout.ms': SESSION_TIMEOUT_MS,
-      'broker.session.fence.enable': true,
       'auto.create.topics.enable': false,
     },
     brokerSettings: links.brokerSettings,

@@ -1,7 +1,9 @@
 // The session fence through an etcd outage shorter than the lease's life in etcd (etcd renews every
 // lease when it comes back): the member fences itself while etcd is away, then lifts the fence on
 // the same lease, its registration never gone. One member on its own etcd, which the test kills.
-// (A leader cut off from etcd alone, with broker processes and real clients: lease-loss.test.ts.)
+// A member on its own has no partitions to answer for, so fenced it leads nothing; brokers go on
+// leading what their followers still fetch (session-fence-cluster.test.ts). (A leader cut off
+// from etcd alone, with broker processes and real clients: lease-loss.test.ts.)
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -9,15 +11,12 @@ import { ClusterMember } from '../../src/cluster/cluster-member.js';
 import { EtcdProcess, memberSettings, uniquePrefix } from '../helpers/etcd.js';
 import { waitFor } from '../helpers/poll.js';
 
-test('a lease that outlives a short etcd outage is kept: fenced while etcd is away, unfenced on the same lease', async () => {
+test('a lease that outlives a short etcd outage is kept: fenced (the default) while etcd is away, unfenced on the same lease', async () => {
   const ownEtcd = await EtcdProcess.start();
   const prefix = uniquePrefix();
   // A 4 s session: fenced after about 3.6 s without a keep-alive, given up by etcd3 only at 8 s.
   const member = await ClusterMember.join(
-    memberSettings(ownEtcd, prefix, 1, {
-      'broker.session.timeout.ms': 4000,
-      'broker.session.fence.enable': true,
-    }),
+    memberSettings(ownEtcd, prefix, 1, { 'broker.session.timeout.ms': 4000 }),
     { host: '127.0.0.1', port: 9001, connectTimeoutMs: 10_000 },
   );
   try {
@@ -39,11 +38,14 @@ test('a lease that outlives a short etcd outage is kept: fenced while etcd is aw
   }
 });
 
-test('with broker.session.fence.enable off (the default) an etcd outage fences nothing: current leaders keep serving', async () => {
+test('with broker.session.fence.enable off an etcd outage fences nothing: current leaders keep serving', async () => {
   const ownEtcd = await EtcdProcess.start();
   const prefix = uniquePrefix();
   const member = await ClusterMember.join(
-    memberSettings(ownEtcd, prefix, 1, { 'broker.session.timeout.ms': 4000 }),
+    memberSettings(ownEtcd, prefix, 1, {
+      'broker.session.timeout.ms': 4000,
+      'broker.session.fence.enable': false,
+    }),
     { host: '127.0.0.1', port: 9001, connectTimeoutMs: 10_000 },
   );
   try {

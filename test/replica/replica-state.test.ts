@@ -92,3 +92,27 @@ test('a follower partition caps the leader high watermark at its own flushed off
   partition.updateLeaderHighWatermark(2);
   assert.equal(partition.highWatermark, 4, 'a stale answer does not move it back');
 });
+
+test('the leadership is confirmed while every other ISR member fetched at this epoch within the window', () => {
+  let now = 1000;
+  const state = new ReplicaState(1, { replicas: [1, 2, 3], isr: [1, 2, 3] }, 0, () => now);
+  assert.equal(state.leadershipConfirmation(1000), 'lapsed', 'nobody has fetched yet');
+  state.recordFetch(2, 0, 0, true);
+  // A fetch that did not name this leader's epoch confirms nothing.
+  state.recordFetch(3, 0, 0, false);
+  assert.equal(state.leadershipConfirmation(1000), 'lapsed');
+  state.recordFetch(3, 0, 0, true);
+  assert.equal(state.leadershipConfirmation(1000), 'confirmed');
+  now += 600;
+  state.recordFetch(3, 0, 0, true);
+  now += 600;
+  // Broker 2 last fetched 1200 ms ago: a successor may be leading already.
+  assert.equal(state.leadershipConfirmation(1000), 'lapsed');
+  // Out of the ISR, it no longer counts; a follower asked into it does.
+  state.updateAssignment({ replicas: [1, 2, 3], isr: [1, 3], partitionEpoch: 1 });
+  assert.equal(state.leadershipConfirmation(1000), 'confirmed');
+  state.expectIsrMembers([2], 1);
+  assert.equal(state.leadershipConfirmation(1000), 'lapsed');
+  state.updateAssignment({ replicas: [1, 2, 3], isr: [1], partitionEpoch: 2 });
+  assert.equal(state.leadershipConfirmation(1000), 'alone');
+});
