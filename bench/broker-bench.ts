@@ -6,6 +6,10 @@
 //
 //   npm run bench:broker            (about three minutes; BENCH_QUICK=1 for a short smoke run)
 //
+// BENCH_BROKER_ROOT=CHECKOUT measures the broker built in another checkout (its `dist/`, after
+// `npm run build` there) with this bench's load, so a change and its base are compared by one
+// bench on one machine.
+//
 // Speed is never asserted here or in tests: the machine is shared and noisy, so compare ratios
 // taken in one run, not absolute figures across runs.
 
@@ -19,6 +23,8 @@ import { Kafka, logLevel } from 'kafkajs';
 import { describeMachineLimits, measureMachineLimits } from './machine-limits.js';
 
 const root = new URL('..', import.meta.url).pathname;
+/** The checkout whose built broker is measured. */
+const brokerRoot = process.env.BENCH_BROKER_ROOT ?? root;
 const quick = process.env.BENCH_QUICK === '1';
 
 /** One role's summary line from loadgen (see bench/loadgen/loadgen.c). */
@@ -66,7 +72,7 @@ async function startBrokerProcess(
   const child = spawn(
     process.execPath,
     [
-      join(root, 'dist', 'cli', 'main.js'),
+      join(brokerRoot, 'dist', 'cli', 'main.js'),
       'start',
       '--log-dirs',
       logDir,
@@ -116,7 +122,7 @@ async function peakResidentDuring<T>(
 
 async function startupMilliseconds(): Promise<number> {
   const { startBroker } = (await import(
-    join(root, 'dist', 'broker.js')
+    join(brokerRoot, 'dist', 'broker.js')
   )) as typeof import('../src/broker.js');
   const samples: number[] = [];
   for (let index = 0; index < 15; index++) {
