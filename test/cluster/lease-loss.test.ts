@@ -18,13 +18,13 @@ import { startCluster, type Cluster } from '../../src/index.js';
 import { KafkaConnection } from '../../src/client/kafka-connection.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
-import type { CreateTopicsResponse } from '../../src/protocol/generated/create-topics.js';
 import type { MetadataResponse } from '../../src/protocol/generated/metadata.js';
 import type { ProduceResponse } from '../../src/protocol/generated/produce.js';
 import { type ClusterLinks, startClusterLinks } from '../faults/broker-links.js';
 import { loadCkjs } from '../helpers/client-ckjs.js';
 import { kafkajsDriver } from '../helpers/client-kafkajs.js';
 import { requireClient, withTimeout } from '../helpers/clients.js';
+import { createTopicByRequest } from '../helpers/cluster.js';
 import { waitFor } from '../helpers/poll.js';
 import { keyedBatch } from '../helpers/storage-batches.js';
 import { callBroker } from '../helpers/wire-client.js';
@@ -98,25 +98,16 @@ async function controllerOn(id: number): Promise<number | undefined> {
 }
 
 async function createTopic(topic: string, replicas: readonly number[]): Promise<void> {
-  const created = await callBroker<CreateTopicsResponse>(
-    addressOf(replicas[1]!),
-    ApiKey.CreateTopics,
-    5,
+  await createTopicByRequest(
+    { bootstrapServers: addressOf(replicas[1]!) },
     {
-      topics: [
-        {
-          name: topic,
-          numPartitions: -1,
-          replicationFactor: -1,
-          assignments: [{ partitionIndex: 0, brokerIds: [...replicas] }],
-          configs: [{ name: 'min.insync.replicas', value: '2' }],
-        },
-      ],
-      timeoutMs: 10_000,
-      validateOnly: false,
+      name: topic,
+      numPartitions: 1,
+      replicationFactor: replicas.length,
+      replicaAssignment: [replicas],
+      configs: { 'min.insync.replicas': '2' },
     },
   );
-  assert.equal(created.topics[0]!.errorCode, ErrorCode.NONE, created.topics[0]!.errorMessage ?? '');
 }
 
 /** One Produce with acks=1 straight to broker `id`: its error code, and the value it carried. */

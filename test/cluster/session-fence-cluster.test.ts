@@ -13,10 +13,10 @@ import { startCluster, type Cluster } from '../../src/index.js';
 import { KafkaConnection } from '../../src/client/kafka-connection.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
-import type { CreateTopicsResponse } from '../../src/protocol/generated/create-topics.js';
 import type { MetadataResponse } from '../../src/protocol/generated/metadata.js';
 import type { ProduceResponse } from '../../src/protocol/generated/produce.js';
 import { kafkajsDriver } from '../helpers/client-kafkajs.js';
+import { createTopicByRequest } from '../helpers/cluster.js';
 import { waitFor } from '../helpers/poll.js';
 import { keyedBatch } from '../helpers/storage-batches.js';
 import { callBroker } from '../helpers/wire-client.js';
@@ -38,29 +38,18 @@ async function createTopic(
   cluster: Cluster,
   replicas: readonly number[],
   topic = TOPIC,
-  configs: readonly { name: string; value: string }[] = [
-    { name: 'min.insync.replicas', value: '2' },
-  ],
+  configs: Readonly<Record<string, string>> = { 'min.insync.replicas': '2' },
 ): Promise<void> {
-  const created = await callBroker<CreateTopicsResponse>(
-    addressOf(cluster, replicas[0]!),
-    ApiKey.CreateTopics,
-    5,
+  await createTopicByRequest(
+    { bootstrapServers: addressOf(cluster, replicas[0]!) },
     {
-      topics: [
-        {
-          name: topic,
-          numPartitions: -1,
-          replicationFactor: -1,
-          assignments: [{ partitionIndex: 0, brokerIds: [...replicas] }],
-          configs: [...configs],
-        },
-      ],
-      timeoutMs: 10_000,
-      validateOnly: false,
+      name: topic,
+      numPartitions: 1,
+      replicationFactor: replicas.length,
+      replicaAssignment: [replicas],
+      configs,
     },
   );
-  assert.equal(created.topics[0]!.errorCode, ErrorCode.NONE, created.topics[0]!.errorMessage ?? '');
   await waitFor(
     async () => {
       const answer = await callBroker<MetadataResponse>(
@@ -198,10 +187,10 @@ test('a fenced leader whose in-sync followers stop fetching refuses produce with
   try {
     await createTopic(cluster, [1, 2, 3]);
     // Alone in the ISR: nobody else can be elected, unless unclean election is allowed.
-    await createTopic(cluster, [1], 'fence-alone', []);
-    await createTopic(cluster, [1], 'fence-alone-unclean', [
-      { name: 'unclean.leader.election.enable', value: 'true' },
-    ]);
+    await createTopic(cluster, [1], 'fence-alone', {});
+    await createTopic(cluster, [1], 'fence-alone-unclean', {
+      'unclean.leader.election.enable': 'true',
+    });
     await cluster.killEtcd();
     await waitFor(
       () => cluster.broker(1).output().includes(FENCED_LINE),

@@ -51,6 +51,8 @@ export async function createTopicByRequest(
     numPartitions: number;
     replicationFactor: number;
     configs?: Readonly<Record<string, string>>;
+    /** Each partition's replicas, leader first, in partition order (counts then -1, as Kafka's). */
+    replicaAssignment?: readonly (readonly number[])[];
   },
 ): Promise<void> {
   const created = await callBroker<CreateTopicsResponse>(
@@ -61,9 +63,12 @@ export async function createTopicByRequest(
       topics: [
         {
           name: topic.name,
-          numPartitions: topic.numPartitions,
-          replicationFactor: topic.replicationFactor,
-          assignments: [],
+          numPartitions: topic.replicaAssignment === undefined ? topic.numPartitions : -1,
+          replicationFactor: topic.replicaAssignment === undefined ? topic.replicationFactor : -1,
+          assignments: (topic.replicaAssignment ?? []).map((brokerIds, partitionIndex) => ({
+            partitionIndex,
+            brokerIds: [...brokerIds],
+          })),
           configs: Object.entries(topic.configs ?? {}).map(([name, value]) => ({ name, value })),
         },
       ],
