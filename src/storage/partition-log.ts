@@ -595,15 +595,24 @@ export class PartitionLog extends EventEmitter implements Log {
 
   /**
    * Runs `operation` under the maintenance lock. Truncation, retention, record deletion and
-   * compaction change segments and offsets without an append or a flush: the figures' stamp
-   * moves when they end, whether they succeeded or not.
+   * compaction may change segments and offsets without an append or a flush: the figures' stamp
+   * moves when one of them did (a retention pass that deleted nothing leaves it).
    */
-  private async exclusive<T>(operation: () => Promise<T>): Promise<T> {
-    try {
-      return await this.maintenance.run(operation);
-    } finally {
-      this.figuresStampValue = nextChangeStamp();
-    }
+  private exclusive<T>(operation: () => Promise<T>): Promise<T> {
+    return this.maintenance.run(async () => {
+      const before = this.figuresNow();
+      try {
+        return await operation();
+      } finally {
+        if (this.figuresNow() !== before) this.figuresStampValue = nextChangeStamp();
+      }
+    });
+  }
+
+  /** The figures the stamp stands for, as one comparable text (read around maintenance only). */
+  private figuresNow(): string {
+    const { logStartOffsetValue, pipeline, segments } = this;
+    return `${logStartOffsetValue} ${pipeline.logEndOffset} ${pipeline.flushedOffset} ${segments.count} ${segments.sizeInBytes}`;
   }
 
   private async setLogStartOffset(offset: number, force = false): Promise<void> {
