@@ -19,6 +19,13 @@
 //
 // Owned by BrokerMetrics; used by one scrape at a time (the registry's scrapes are serialized).
 
+/**
+ * When more than this share of the items moved, a scrape walks them all instead: the walk lets
+ * the event loop turn every few milliseconds, while reading what moved is done in one piece, so
+ * that piece stays a fraction of a walk.
+ */
+export const movedShareWalked = 1 / 8;
+
 /** Items whose figures a scrape keeps, each with a stamp that moves when its figures move. */
 export interface TrackedSource<Item, Figures> {
   /** The items, in the same order walk after walk (the order their series are exposed in). */
@@ -60,6 +67,11 @@ export class StampedWalk<Item, Figures> {
       place++;
     }
     return place === this.walked.length ? moved : null;
+  }
+
+  /** How many items the last walk met. */
+  get size(): number {
+    return this.walked.length;
   }
 
   /** The figures of the item at `place`, keeping its stamp (read first: a move after is seen next time). */
@@ -105,10 +117,13 @@ export class PartitionTracker<Item, Figures extends PartitionFigures> {
     yield* this.walk.all();
   }
 
-  /** The figures of the partitions that moved, or null when partitions came or went. */
+  /**
+   * The figures of the partitions that moved, or null when partitions came or went, or so many
+   * moved that a walk is the better way (`movedShareWalked`).
+   */
   changed(): Figures[] | null {
     const places = this.walk.movedPlaces();
-    if (places === null) return null;
+    if (places === null || places.length > this.walk.size * movedShareWalked) return null;
     const figures = places.map((place) => this.walk.read(place));
     if (this.moved !== null)
       for (const { topic, partition } of figures) this.moved.add(partitionKey(topic, partition));
@@ -156,7 +171,8 @@ export class GroupTracker<Item, Figures extends GroupFiguresRead> {
 
   /**
    * The figures of the groups that moved, with their places, or null when their series would
-   * change (a group came or went, changed state or partitions; partitions came or went).
+   * change (a group came or went, changed state or partitions; partitions came or went) or so
+   * many moved that a walk is the better way (`movedShareWalked`).
    */
   changed(): Array<{ readonly place: number; readonly figures: Figures }> | null {
     const movedPartitions = this.partitions.takeMoved();
@@ -166,6 +182,7 @@ export class GroupTracker<Item, Figures extends GroupFiguresRead> {
     const stale = new Set(places);
     for (const key of movedPartitions)
       for (const place of this.readers.get(key) ?? []) stale.add(place);
+    if (stale.size > this.walk.size * movedShareWalked) return null;
     const changed: Array<{ place: number; figures: Figures }> = [];
     for (const place of stale) {
       const figures = this.walk.read(place);
