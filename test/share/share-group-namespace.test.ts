@@ -12,6 +12,8 @@ import type { Broker } from '../../src/broker.js';
 import { KafkaConnection } from '../../src/client/kafka-connection.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
+import type { AlterShareGroupOffsetsResponse } from '../../src/protocol/generated/alter-share-group-offsets.js';
+import type { DescribeShareGroupOffsetsResponse } from '../../src/protocol/generated/describe-share-group-offsets.js';
 import type { DeleteGroupsResponse } from '../../src/protocol/generated/delete-groups.js';
 import type { DescribeGroupsResponse } from '../../src/protocol/generated/describe-groups.js';
 import type { HeartbeatResponse } from '../../src/protocol/generated/heartbeat.js';
@@ -188,6 +190,22 @@ test('an id that is a classic group, even with only committed offsets, is not a 
     );
     assert.equal(described.groups[0].errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
     assert.equal(described.groups[0].errorMessage, 'Group audit is not a share group.');
+    const altered = await connection.request<AlterShareGroupOffsetsResponse>(
+      ApiKey.AlterShareGroupOffsets,
+      0,
+      {
+        groupId: 'audit',
+        topics: [{ topicName: 'orders', partitions: [{ partitionIndex: 0, startOffset: 0n }] }],
+      },
+    );
+    assert.equal(altered.errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
+    assert.equal(altered.errorMessage, 'Group audit is not a share group.');
+    const startOffsets = await connection.request<DescribeShareGroupOffsetsResponse>(
+      ApiKey.DescribeShareGroupOffsets,
+      0,
+      { groups: [{ groupId: 'audit', topics: null }] },
+    );
+    assert.equal(startOffsets.groups[0].errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
     assert.deepEqual(await listed(connection), [['audit', 'classic']]);
 
     // DeleteGroups deletes the classic group (its offsets); then a share group may take the id.
