@@ -105,63 +105,39 @@ export function sseEvents(deliveries: readonly Delivery[]): Buffer {
       (delivery.value?.length ?? 0);
   const writer = new ByteWriter(capacity);
   let topicJson: string | null = null;
-  let topicPiece = ascii('');
+  let topicAscii = true;
   for (const delivery of deliveries) {
     if (delivery.topicJson !== topicJson) {
       topicJson = delivery.topicJson;
-      topicPiece = Buffer.from(`","topic":${topicJson},"partition":`);
+      topicAscii = isAscii(topicJson);
     }
-    writer.bytes(pieces.id);
-    writer.integer(delivery.partition);
-    writer.byte(0x3a);
-    writer.integer(delivery.offset);
-    writer.bytes(pieces.data);
-    writer.integer(delivery.partition);
-    writer.byte(0x3a);
-    writer.integer(delivery.offset);
-    writer.bytes(topicPiece);
-    writer.integer(delivery.partition);
-    writer.bytes(pieces.offset);
-    writer.integer(delivery.offset);
-    writer.bytes(pieces.key);
+    // The fixed text around the key and value in two strings (V8 builds a template string faster
+    // than it would take to write its pieces one by one), the key and value as bytes between.
+    const id = `${delivery.partition}:${delivery.offset}`;
+    const head =
+      `id: ${id}\nevent: record\ndata: {"id":"${id}","topic":${topicJson},` +
+      `"partition":${delivery.partition},"offset":${delivery.offset},"key":`;
+    if (topicAscii) writer.ascii(head);
+    else writer.utf8(head);
     writer.text(delivery.key, delivery.encoding);
-    writer.bytes(pieces.value);
+    writer.bytes(valueField);
     writer.text(delivery.value, delivery.encoding);
-    writer.bytes(pieces.headers);
-    if (delivery.headers.length === 0) writer.bytes(pieces.noHeaders);
-    else writer.utf8(headersJson(delivery.headers, delivery.encoding));
-    writer.bytes(pieces.deliveryCount);
-    writer.integer(delivery.deliveryCount);
-    writer.bytes(pieces.timestamp);
-    writer.integer(delivery.timestamp);
-    writer.bytes(pieces.end);
+    const tail =
+      `,"headers":${headersJson(delivery.headers, delivery.encoding)},` +
+      `"deliveryCount":${delivery.deliveryCount},"timestamp":${delivery.timestamp}}\n\n`;
+    if (delivery.headers.length === 0) writer.ascii(tail);
+    else writer.utf8(tail);
   }
   return writer.written();
 }
 
-function ascii(text: string): Uint8Array {
-  return new Uint8Array(Buffer.from(text, 'latin1'));
+const valueField = new Uint8Array(Buffer.from(',"value":'));
+
+function isAscii(text: string): boolean {
+  return !/[^\p{ASCII}]/u.test(text);
 }
 
-/** The fixed parts of an SSE record event, between its fields. */
-const pieces = {
-  id: ascii('id: '),
-  data: ascii('\nevent: record\ndata: {"id":"'),
-  offset: ascii(',"offset":'),
-  key: ascii(',"key":'),
-  value: ascii(',"value":'),
-  headers: ascii(',"headers":'),
-  noHeaders: ascii('{}'),
-  deliveryCount: ascii(',"deliveryCount":'),
-  timestamp: ascii(',"timestamp":'),
-  end: ascii('}\n\n'),
-  null: ascii('null'),
-};
-
-/**
- * Appends bytes, numbers and text to one growing buffer. Numbers are written digit by digit,
- * without becoming strings first.
- */
+/** Appends text and bytes to one growing buffer. */
 class ByteWriter {
   private buffer: Buffer;
   private length = 0;
@@ -170,35 +146,16 @@ class ByteWriter {
     this.buffer = Buffer.allocUnsafe(Math.max(capacity, 64));
   }
 
-  byte(value: number): void {
-    this.reserve(1);
-    this.buffer[this.length] = value;
-    this.length += 1;
-  }
-
   bytes(piece: Uint8Array): void {
     this.reserve(piece.length);
     this.buffer.set(piece, this.length);
     this.length += piece.length;
   }
 
-  /** A whole number in decimal, as JSON writes it. */
-  integer(value: number): void {
-    if (value < 0 || value > 0x7fffffff || !Number.isInteger(value)) {
-      this.utf8(JSON.stringify(value));
-      return;
-    }
-    this.reserve(10);
-    const buffer = this.buffer;
-    let digits = 1;
-    for (let rest = (value / 10) | 0; rest > 0; rest = (rest / 10) | 0) digits += 1;
-    let rest = value;
-    for (let position = this.length + digits - 1; position >= this.length; position -= 1) {
-      const next = (rest / 10) | 0;
-      buffer[position] = 0x30 + rest - next * 10;
-      rest = next;
-    }
-    this.length += digits;
+  /** Text of ASCII characters only, one byte each. */
+  ascii(text: string): void {
+    this.reserve(text.length);
+    this.length += this.buffer.write(text, this.length, 'latin1');
   }
 
   utf8(text: string): void {
@@ -212,7 +169,7 @@ class ByteWriter {
    */
   text(bytes: Buffer | null, encoding: ValueEncoding): void {
     if (bytes === null) {
-      this.bytes(pieces.null);
+      this.ascii('null');
       return;
     }
     if (encoding === 'utf8' && isPlainJsonText(bytes)) {
