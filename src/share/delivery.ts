@@ -137,6 +137,14 @@ function isAscii(text: string): boolean {
   return !/[^\p{ASCII}]/u.test(text);
 }
 
+/** Node's Buffer has it (write(text, offset, 'latin1') calls it); @types/node does not say so. */
+interface Latin1Writable {
+  latin1Write(text: string, offset: number): number;
+}
+
+const hasLatin1Write =
+  typeof (Buffer.prototype as unknown as Partial<Latin1Writable>).latin1Write === 'function';
+
 /** Appends text and bytes to one growing buffer. */
 class ByteWriter {
   private buffer: Buffer;
@@ -155,7 +163,10 @@ class ByteWriter {
   /** Text of ASCII characters only, one byte each. */
   ascii(text: string): void {
     this.reserve(text.length);
-    this.length += this.buffer.write(text, this.length, 'latin1');
+    // Buffer's own latin1 writer, without write()'s argument checks: `reserve` made the room.
+    this.length += hasLatin1Write
+      ? (this.buffer as unknown as Latin1Writable).latin1Write(text, this.length)
+      : this.buffer.write(text, this.length, 'latin1');
   }
 
   utf8(text: string): void {
