@@ -104,51 +104,73 @@ export function sseEvents(deliveries: readonly Delivery[]): Buffer {
       (delivery.key?.length ?? 0) +
       (delivery.value?.length ?? 0);
   const writer = new ByteWriter(capacity);
+  // The text between the numbers is the same for every record of a partition: encoded once per
+  // call, then copied; numbers are written as digits. No string is made per record.
   let topicJson: string | null = null;
-  let topicAscii = true;
+  let partition = -1;
+  let idStart: Uint8Array = pieces.none;
+  let dataStart: Uint8Array = pieces.none;
+  let topicField: Uint8Array = pieces.none;
+  let timestamp = NaN;
+  let timestampDigits: Uint8Array = pieces.none;
   for (const delivery of deliveries) {
-    if (delivery.topicJson !== topicJson) {
+    if (delivery.topicJson !== topicJson || delivery.partition !== partition) {
       topicJson = delivery.topicJson;
-      topicAscii = isAscii(topicJson);
+      partition = delivery.partition;
+      idStart = bytesOf(`id: ${partition}:`);
+      dataStart = bytesOf(`\nevent: record\ndata: {"id":"${partition}:`);
+      topicField = bytesOf(`","topic":${topicJson},"partition":${partition},"offset":`);
     }
-    // The fixed text around the key and value in two strings (V8 builds a template string faster
-    // than it would take to write its pieces one by one), the key and value as bytes between.
-    const id = `${delivery.partition}:${delivery.offset}`;
-    const head =
-      `id: ${id}\nevent: record\ndata: {"id":"${id}","topic":${topicJson},` +
-      `"partition":${delivery.partition},"offset":${delivery.offset},"key":`;
-    if (topicAscii) writer.ascii(head);
-    else writer.utf8(head);
+    if (delivery.timestamp !== timestamp) {
+      timestamp = delivery.timestamp;
+      timestampDigits = bytesOf(String(timestamp));
+    }
+    writer.bytes(idStart);
+    const offsetStart = writer.integer(delivery.offset);
+    const offsetEnd = offsetStart + writer.lastNumberLength;
+    writer.bytes(dataStart);
+    writer.copy(offsetStart, offsetEnd);
+    writer.bytes(topicField);
+    writer.copy(offsetStart, offsetEnd);
+    writer.bytes(pieces.key);
     writer.text(delivery.key, delivery.encoding);
-    writer.bytes(valueField);
+    writer.bytes(pieces.value);
     writer.text(delivery.value, delivery.encoding);
-    const tail =
-      `,"headers":${headersJson(delivery.headers, delivery.encoding)},` +
-      `"deliveryCount":${delivery.deliveryCount},"timestamp":${delivery.timestamp}}\n\n`;
-    if (delivery.headers.length === 0) writer.ascii(tail);
-    else writer.utf8(tail);
+    writer.bytes(pieces.headers);
+    if (delivery.headers.length === 0) writer.bytes(pieces.noHeaders);
+    else writer.utf8(headersJson(delivery.headers, delivery.encoding));
+    writer.bytes(pieces.deliveryCount);
+    writer.integer(delivery.deliveryCount);
+    writer.bytes(pieces.timestamp);
+    writer.bytes(timestampDigits);
+    writer.bytes(pieces.end);
   }
   return writer.written();
 }
 
-const valueField = new Uint8Array(Buffer.from(',"value":'));
-
-function isAscii(text: string): boolean {
-  return !/[^\p{ASCII}]/u.test(text);
+function bytesOf(text: string): Uint8Array {
+  return new Uint8Array(Buffer.from(text, 'utf8'));
 }
 
-/** Node's Buffer has it (write(text, offset, 'latin1') calls it); @types/node does not say so. */
-interface Latin1Writable {
-  latin1Write(text: string, offset: number): number;
-}
+/** The fixed text of an SSE record event between its fields. */
+const pieces = {
+  none: new Uint8Array(0),
+  key: bytesOf(',"key":'),
+  value: bytesOf(',"value":'),
+  headers: bytesOf(',"headers":'),
+  noHeaders: bytesOf('{}'),
+  deliveryCount: bytesOf(',"deliveryCount":'),
+  timestamp: bytesOf(',"timestamp":'),
+  end: bytesOf('}\n\n'),
+  null: bytesOf('null'),
+};
 
-const hasLatin1Write =
-  typeof (Buffer.prototype as unknown as Partial<Latin1Writable>).latin1Write === 'function';
-
-/** Appends text and bytes to one growing buffer. */
+/** Appends bytes, whole numbers and text to one growing buffer. */
 class ByteWriter {
   private buffer: Buffer;
   private length = 0;
+  /** How many bytes the last `integer` wrote. */
+  lastNumberLength = 0;
 
   constructor(capacity: number) {
     this.buffer = Buffer.allocUnsafe(Math.max(capacity, 64));
@@ -160,13 +182,40 @@ class ByteWriter {
     this.length += piece.length;
   }
 
-  /** Text of ASCII characters only, one byte each. */
-  ascii(text: string): void {
-    this.reserve(text.length);
-    // Buffer's own latin1 writer, without write()'s argument checks: `reserve` made the room.
-    this.length += hasLatin1Write
-      ? (this.buffer as unknown as Latin1Writable).latin1Write(text, this.length)
-      : this.buffer.write(text, this.length, 'latin1');
+  /**
+   * A whole number in decimal, as JSON writes it (one not at least 0 and safe: as
+   * JSON.stringify writes it); answers where it starts, for `copy`.
+   */
+  integer(value: number): number {
+    const start = this.length;
+    if (!(value >= 0 && Number.isSafeInteger(value))) {
+      this.utf8(JSON.stringify(value));
+      this.lastNumberLength = this.length - start;
+      return start;
+    }
+    this.reserve(16);
+    const buffer = this.buffer;
+    let digits = 1;
+    for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) digits += 1;
+    let rest = value;
+    for (let position = start + digits - 1; position >= start; position -= 1) {
+      const next = Math.floor(rest / 10);
+      buffer[position] = 0x30 + rest - next * 10;
+      rest = next;
+    }
+    this.length += digits;
+    this.lastNumberLength = digits;
+    return start;
+  }
+
+  /** Bytes written before, from `start` to `end` (a few: a loop, not a native call), again. */
+  copy(start: number, end: number): void {
+    const count = end - start;
+    this.reserve(count);
+    const buffer = this.buffer;
+    for (let index = 0; index < count; index += 1)
+      buffer[this.length + index] = buffer[start + index];
+    this.length += count;
   }
 
   utf8(text: string): void {
@@ -180,7 +229,7 @@ class ByteWriter {
    */
   text(bytes: Buffer | null, encoding: ValueEncoding): void {
     if (bytes === null) {
-      this.ascii('null');
+      this.bytes(pieces.null);
       return;
     }
     if (encoding === 'utf8' && isPlainJsonText(bytes)) {

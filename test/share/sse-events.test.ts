@@ -29,6 +29,7 @@ const records = [
   record({ offset: 4, key: Buffer.from('clé'), value: Buffer.from('żółw 🐢') }),
   record({ offset: 5, value: Buffer.from([0x61, 0xff, 0xfe, 0x62, 0x7f]) }),
   record({ offset: 6, value: Buffer.alloc(0), timestamp: -1, deliveryCount: 5 }),
+  record({ offset: 10, value: Buffer.from('ten'), deliveryCount: 12 }),
   record({
     offset: 2_147_483_647,
     value: Buffer.from('v'),
