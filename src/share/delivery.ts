@@ -104,15 +104,16 @@ export function sseEvents(deliveries: readonly Delivery[]): Buffer {
       (delivery.key?.length ?? 0) +
       (delivery.value?.length ?? 0);
   const writer = new ByteWriter(capacity);
-  // The text between the numbers is the same for every record of a partition: encoded once per
-  // call, then copied; numbers are written as digits. No string is made per record.
+  // The text between the numbers is the same for every record of a partition (and the timestamp
+  // for most of a batch): encoded once per call, then copied, the common cases (no key, no
+  // headers) as one piece each; numbers are written as digits. No string is made per record.
   let topicJson: string | null = null;
   let partition = -1;
   let idStart: Uint8Array = pieces.none;
   let dataStart: Uint8Array = pieces.none;
   let topicField: Uint8Array = pieces.none;
   let timestamp = NaN;
-  let timestampDigits: Uint8Array = pieces.none;
+  let timestampToEnd: Uint8Array = pieces.none;
   for (const delivery of deliveries) {
     if (delivery.topicJson !== topicJson || delivery.partition !== partition) {
       topicJson = delivery.topicJson;
@@ -123,7 +124,7 @@ export function sseEvents(deliveries: readonly Delivery[]): Buffer {
     }
     if (delivery.timestamp !== timestamp) {
       timestamp = delivery.timestamp;
-      timestampDigits = bytesOf(String(timestamp));
+      timestampToEnd = bytesOf(`,"timestamp":${timestamp}}\n\n`);
     }
     writer.bytes(idStart);
     const offsetStart = writer.integer(delivery.offset);
@@ -132,18 +133,21 @@ export function sseEvents(deliveries: readonly Delivery[]): Buffer {
     writer.copy(offsetStart, offsetEnd);
     writer.bytes(topicField);
     writer.copy(offsetStart, offsetEnd);
-    writer.bytes(pieces.key);
-    writer.text(delivery.key, delivery.encoding);
-    writer.bytes(pieces.value);
+    if (delivery.key === null) writer.bytes(pieces.nullKey);
+    else {
+      writer.bytes(pieces.key);
+      writer.text(delivery.key, delivery.encoding);
+      writer.bytes(pieces.value);
+    }
     writer.text(delivery.value, delivery.encoding);
-    writer.bytes(pieces.headers);
     if (delivery.headers.length === 0) writer.bytes(pieces.noHeaders);
-    else writer.utf8(headersJson(delivery.headers, delivery.encoding));
-    writer.bytes(pieces.deliveryCount);
+    else {
+      writer.bytes(pieces.headers);
+      writer.utf8(headersJson(delivery.headers, delivery.encoding));
+      writer.bytes(pieces.deliveryCount);
+    }
     writer.integer(delivery.deliveryCount);
-    writer.bytes(pieces.timestamp);
-    writer.bytes(timestampDigits);
-    writer.bytes(pieces.end);
+    writer.bytes(timestampToEnd);
   }
   return writer.written();
 }
@@ -156,12 +160,11 @@ function bytesOf(text: string): Uint8Array {
 const pieces = {
   none: new Uint8Array(0),
   key: bytesOf(',"key":'),
+  nullKey: bytesOf(',"key":null,"value":'),
   value: bytesOf(',"value":'),
   headers: bytesOf(',"headers":'),
-  noHeaders: bytesOf('{}'),
+  noHeaders: bytesOf(',"headers":{},"deliveryCount":'),
   deliveryCount: bytesOf(',"deliveryCount":'),
-  timestamp: bytesOf(',"timestamp":'),
-  end: bytesOf('}\n\n'),
   null: bytesOf('null'),
 };
 
