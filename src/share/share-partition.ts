@@ -218,7 +218,9 @@ export class SharePartition {
         last[1] = offset;
       else records.push([offset, offset, state, deliveryCount]);
     };
-    for (const record of this.records()) {
+    // An index loop, not records(): this runs for every state write, over the whole window.
+    for (let index = this.orderHead; index < this.order.length; index += 1) {
+      const record = this.order[index];
       if (record.state === 'acknowledged' || record.state === 'archived') {
         add(record.offset, record.state, record.deliveryCount);
       } else if (record.deliveryCount > 0) {
