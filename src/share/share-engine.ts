@@ -17,9 +17,9 @@
 
 import { partitionForKey } from '../client/partitioner.js';
 import { buildKeyValueBatch, readKeyValueRecords } from '../record/key-value-batch.js';
-import { buildUncompressedBatch } from '../record/records.js';
 import type { InternalTopicStorage } from '../replica/internal-topic.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
+import { type RecordWriterPorts, localRecordWriter, writeRecords } from './record-writer.js';
 import { ShareError } from './share-errors.js';
 import type { SharePartitionSnapshot, TrackedRecord } from './share-partition.js';
 import { Subscription, type SubscriptionStats } from './subscription.js';
@@ -37,6 +37,15 @@ export interface ShareEngineOptions extends SubscriptionDefaults {
   readonly sharePartitionMaxRecordLocks: number;
   readonly now?: () => number;
   readonly log: (message: string, error: unknown) => void;
+  /**
+   * Cluster mode: who owns a state partition (the broker the view names its leader; undefined
+   * while it has none). Absent on one broker, which owns them all and loads them at start.
+   */
+  readonly ownerOf?: (statePartition: number) => number | undefined;
+  /** This broker's id, compared with `ownerOf` (cluster mode). */
+  readonly brokerId?: number;
+  /** Where records the engine writes go (dead letters); the local leader's append without it. */
+  readonly writer?: RecordWriterPorts;
 }
 
 export interface SubscriptionDescription extends SubscriptionDefinition {
@@ -46,51 +55,137 @@ export interface SubscriptionDescription extends SubscriptionDefinition {
 export class ShareEngine {
   private readonly subscriptions = new Map<string, Subscription>();
   private readonly webhooks = new Map<string, WebhookDispatcher>();
+  /**
+   * The state partitions served here: 'loading' while their records are read, then the
+   * generation of the load (an unload during a load makes the load's result stale).
+   */
   private readonly creatingTopics = new Map<string, Promise<void>>();
+  private readonly loaded = new Map<number, { generation: number; ready: boolean }>();
+  private generation = 0;
+  private readonly closeListeners = new Set<(name: string) => void>();
   private serial: Promise<unknown> = Promise.resolve();
   private closed = false;
   private readonly now: () => number;
+  private readonly writer: RecordWriterPorts;
 
   constructor(
-    private readonly stateTopic: InternalTopicStorage,
+    private readonly stateTopic: Pick<
+      InternalTopicStorage,
+      'partitionCount' | 'append' | 'readAll'
+    >,
     private readonly replicas: ReplicaManager,
     private readonly options: ShareEngineOptions,
   ) {
     this.now = options.now ?? Date.now;
+    this.writer = options.writer ?? localRecordWriter(replicas);
   }
 
-  /** Reads __share_group_state and brings back every subscription. */
+  /** One broker: reads every partition of __share_group_state and brings back every subscription. */
   async start(): Promise<void> {
+    if (this.options.ownerOf !== undefined) return; // cluster mode: loadPartition as led
+    for (let index = 0; index < this.stateTopic.partitionCount; index += 1)
+      await this.loadPartition(index);
+  }
+
+  /** Told the name of each subscription closed here (deleted, unloaded, or the engine closed). */
+  onSubscriptionClosed(listener: (name: string) => void): () => void {
+    this.closeListeners.add(listener);
+    return () => this.closeListeners.delete(listener);
+  }
+
+  /**
+   * Takes up the subscriptions of one state partition (cluster mode: this broker became its
+   * leader): reads it whole and brings each back where its last durable state left it, so what
+   * was acquired and not acknowledged is delivered again, and nothing acknowledged is.
+   */
+  async loadPartition(index: number): Promise<void> {
+    this.generation += 1;
+    const generation = this.generation;
+    this.loaded.set(index, { generation, ready: false });
     const definitions = new Map<string, SubscriptionDefinition>();
     const snapshots = new Map<string, Map<number, SharePartitionSnapshot>>();
-    for (let index = 0; index < this.stateTopic.partitionCount; index += 1) {
-      for await (const chunk of this.stateTopic.readAll(index)) {
-        for (const { key, value } of readKeyValueRecords(chunk)) {
-          const parsedKey = JSON.parse(key.toString('utf8')) as [string, string, number?];
-          const [kind, name] = parsedKey;
-          if (kind === 's') {
-            if (value === null) {
-              definitions.delete(name);
-              snapshots.delete(name);
-            } else {
-              definitions.set(name, JSON.parse(value.toString('utf8')) as SubscriptionDefinition);
-            }
-          } else if (kind === 'p' && value !== null) {
-            const partitions = snapshots.get(name) ?? new Map<number, SharePartitionSnapshot>();
-            partitions.set(
-              parsedKey[2] ?? 0,
-              JSON.parse(value.toString('utf8')) as SharePartitionSnapshot,
-            );
-            snapshots.set(name, partitions);
+    for await (const chunk of this.stateTopic.readAll(index)) {
+      if (this.loaded.get(index)?.generation !== generation) return;
+      for (const { key, value } of readKeyValueRecords(chunk)) {
+        const parsedKey = JSON.parse(key.toString('utf8')) as [string, string, number?];
+        const [kind, name] = parsedKey;
+        if (kind === 's') {
+          if (value === null) {
+            definitions.delete(name);
+            snapshots.delete(name);
+          } else {
+            definitions.set(name, JSON.parse(value.toString('utf8')) as SubscriptionDefinition);
           }
+        } else if (kind === 'p' && value !== null) {
+          const partitions = snapshots.get(name) ?? new Map<number, SharePartitionSnapshot>();
+          partitions.set(
+            parsedKey[2] ?? 0,
+            JSON.parse(value.toString('utf8')) as SharePartitionSnapshot,
+          );
+          snapshots.set(name, partitions);
         }
       }
     }
+    if (this.closed || this.loaded.get(index)?.generation !== generation) return;
     for (const [name, definition] of definitions) {
       const subscription = this.open(definition);
       this.attachPartitions(subscription, snapshots.get(name) ?? new Map());
       this.startWebhook(subscription);
     }
+    this.loaded.set(index, { generation, ready: true });
+  }
+
+  /**
+   * Gives up the subscriptions of one state partition (cluster mode: another broker leads it, or
+   * none): they close here at once, their streams end, and their state stays what was written.
+   */
+  unloadPartition(index: number): void {
+    this.loaded.delete(index);
+    for (const subscription of [...this.subscriptions.values()]) {
+      if (this.statePartitionOf(subscription.name) !== index) continue;
+      this.closeSubscription(subscription.name);
+    }
+  }
+
+  private closeSubscription(name: string): void {
+    this.webhooks.get(name)?.stop();
+    this.webhooks.delete(name);
+    this.subscriptions.get(name)?.close();
+    this.subscriptions.delete(name);
+    for (const listener of [...this.closeListeners]) listener(name);
+  }
+
+  /**
+   * Refuses a request for a subscription this broker does not own: 'subscription-moved' naming
+   * the owner (`ownerBrokerId`), or 'subscription-unavailable' while it is loaded or unowned.
+   */
+  checkServedHere(name: string): void {
+    const index = this.statePartitionOf(name);
+    const state = this.loaded.get(index);
+    if (state?.ready === true) return;
+    if (state !== undefined) {
+      throw new ShareError(
+        'subscription-unavailable',
+        `the subscriptions of ${SHARE_STATE_TOPIC_NAME}-${index} are being loaded here; try again`,
+      );
+    }
+    const owner = this.options.ownerOf?.(index);
+    if (owner === undefined || owner === this.options.brokerId) {
+      throw new ShareError(
+        'subscription-unavailable',
+        `${SHARE_STATE_TOPIC_NAME}-${index}, which holds subscription ${name}, has no leader ready yet; try again`,
+      );
+    }
+    throw new ShareError(
+      'subscription-moved',
+      `subscription ${name} is served by broker ${owner} (the leader of ${SHARE_STATE_TOPIC_NAME}-${index})`,
+      [],
+      owner,
+    );
+  }
+
+  private statePartitionOf(name: string): number {
+    return partitionForKey(Buffer.from(name), this.stateTopic.partitionCount);
   }
 
   /** (Re)starts the subscription's webhook dispatcher after its definition changed. */
@@ -106,18 +201,18 @@ export class ShareEngine {
 
   close(): void {
     this.closed = true;
-    for (const webhook of this.webhooks.values()) webhook.stop();
-    this.webhooks.clear();
-    for (const subscription of this.subscriptions.values()) subscription.close();
-    this.subscriptions.clear();
+    this.loaded.clear();
+    for (const name of [...this.subscriptions.keys()]) this.closeSubscription(name);
   }
 
+  /** The subscriptions served here (in cluster mode, those of the state partitions it leads). */
   list(): string[] {
     return [...this.subscriptions.keys()].sort();
   }
 
   /** The subscription, with partitions added since it was created picked up. */
   subscription(name: string): Subscription {
+    this.checkServedHere(name);
     const subscription = this.subscriptions.get(name);
     if (subscription === undefined)
       throw new ShareError('subscription-not-found', `no subscription named ${name}`);
@@ -135,7 +230,9 @@ export class ShareEngine {
    * position counts only at creation). Resolves once its state is durable.
    */
   put(name: string, request: SubscriptionRequest): Promise<{ created: boolean }> {
+    this.checkServedHere(name);
     return this.serialise(async () => {
+      this.checkServedHere(name);
       const definition = resolveDefinition(name, request, this.options);
       if (this.replicas.topic(definition.topic) === undefined)
         throw new ShareError('topic-not-found', `no topic named ${definition.topic}`);
@@ -170,6 +267,7 @@ export class ShareEngine {
    */
   async shareGroupSubscription(group: string, topic: string): Promise<Subscription> {
     const name = shareGroupSubscriptionName(group, topic);
+    this.checkServedHere(name);
     if (!this.subscriptions.has(name)) {
       await this.put(name, {
         topic,
@@ -181,12 +279,10 @@ export class ShareEngine {
   }
 
   delete(name: string): Promise<void> {
+    this.checkServedHere(name);
     return this.serialise(async () => {
       const subscription = this.subscription(name);
-      this.webhooks.get(name)?.stop();
-      this.webhooks.delete(name);
-      subscription.close();
-      this.subscriptions.delete(name);
+      this.closeSubscription(name);
       const tombstones = [...subscription.snapshots().keys()].map((partition) => ({
         key: stateKey(['p', name, partition]),
         value: null,
@@ -250,8 +346,10 @@ export class ShareEngine {
     records: ReadonlyArray<{ key: Buffer; value: Buffer | null }>,
   ): Promise<void> {
     if (this.closed) return Promise.reject(new Error('the share engine is closed'));
-    const partition = partitionForKey(Buffer.from(name), this.stateTopic.partitionCount);
-    return this.stateTopic.append(partition, buildKeyValueBatch(records, this.now()));
+    return this.stateTopic.append(
+      this.statePartitionOf(name),
+      buildKeyValueBatch(records, this.now()),
+    );
   }
 
   /** Appends `record` to the subscription's dead-letter topic, creating the topic if needed. */
@@ -262,10 +360,7 @@ export class ShareEngine {
   ): Promise<void> {
     const { topic, deadLetterTopic } = subscription.definition;
     await this.ensureTopic(deadLetterTopic);
-    const partitions = this.replicas.topic(deadLetterTopic)?.partitions ?? [];
-    const target = partitions[record.partition % Math.max(1, partitions.length)];
-    if (target === undefined)
-      throw new Error(`dead-letter topic ${deadLetterTopic} has no partition here`);
+    const partitionCount = this.writer.partitionCount(deadLetterTopic) ?? 1;
     const text = (value: string | number): Buffer => Buffer.from(String(value), 'utf8');
     const headers = [
       ...record.headers,
@@ -278,22 +373,31 @@ export class ShareEngine {
       { key: 'dlq.subscription', value: text(subscription.name) },
       ...(record.lastError === null ? [] : [{ key: 'dlq.error', value: text(record.lastError) }]),
     ];
-    const batch = buildUncompressedBatch({
-      records: [{ key: record.key, value: record.value, headers, timestamp: this.now() }],
-    });
-    await target.append(batch, 'client').acknowledged;
+    await writeRecords(
+      this.writer,
+      deadLetterTopic,
+      [
+        {
+          key: record.key,
+          value: record.value,
+          headers,
+          timestamp: this.now(),
+          partition: record.partition % Math.max(1, partitionCount),
+        },
+      ],
+      'all',
+    );
   }
 
   private ensureTopic(name: string): Promise<void> {
-    if (this.replicas.topic(name) !== undefined) return Promise.resolve();
+    if (this.writer.partitionCount(name) !== undefined) return Promise.resolve();
     let creating = this.creatingTopics.get(name);
     if (creating === undefined) {
-      creating = this.replicas
-        .createTopic({ name, partitionCount: 1 })
-        .then(() => undefined)
+      creating = this.writer
+        .createTopic(name)
         .catch((error: unknown) => {
           // Another path (a client's CreateTopics) may have won the race.
-          if (this.replicas.topic(name) === undefined) throw error;
+          if (this.writer.partitionCount(name) === undefined) throw error;
         })
         .finally(() => this.creatingTopics.delete(name));
       this.creatingTopics.set(name, creating);
