@@ -2,7 +2,8 @@
 // With etcd down past the lease every broker fences itself, yet nobody can replace any leader:
 // each goes on leading the partitions whose in-sync followers go on fetching from it at its
 // leader epoch (cluster/session-fenced-view.ts), so acks=all produce and fetch carry on, fence on
-// (the default) or off. A fenced leader whose followers stop fetching (SIGSTOP) stops serving.
+// (the default) or off. A fenced leader whose followers stop fetching (SIGSTOP) stops serving, as
+// produce leader and as group coordinator.
 // (A leader cut off from etcd alone: lease-loss.test.ts; a member on its own etcd:
 // session-fence-outage.test.ts.)
 
@@ -13,7 +14,10 @@ import { startCluster, type Cluster } from '../../src/index.js';
 import { KafkaConnection } from '../../src/client/kafka-connection.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
+import type { FindCoordinatorResponse } from '../../src/protocol/generated/find-coordinator.js';
 import type { MetadataResponse } from '../../src/protocol/generated/metadata.js';
+import type { OffsetCommitResponse } from '../../src/protocol/generated/offset-commit.js';
+import type { OffsetFetchResponse } from '../../src/protocol/generated/offset-fetch.js';
 import type { ProduceResponse } from '../../src/protocol/generated/produce.js';
 import { kafkajsDriver } from '../helpers/client-kafkajs.js';
 import { createTopicByRequest } from '../helpers/cluster.js';
@@ -99,6 +103,86 @@ async function probeProduce(
   }
 }
 
+/** A group id whose coordinator (the leader of its __consumer_offsets partition) is broker `id`. */
+async function groupCoordinatedBy(cluster: Cluster, id: number): Promise<string> {
+  return waitFor(
+    async () => {
+      const groups = Array.from({ length: 30 }, (_, index) => `fence-group-${index}`);
+      const answer = await callBroker<FindCoordinatorResponse>(
+        addressOf(cluster, id),
+        ApiKey.FindCoordinator,
+        4,
+        { keyType: 0, coordinatorKeys: groups },
+      );
+      return answer.coordinators.find(
+        (coordinator) => coordinator.errorCode === ErrorCode.NONE && coordinator.nodeId === id,
+      )?.key;
+    },
+    `a group coordinated by broker ${id}`,
+    { timeoutMs: WAIT_MS },
+  );
+}
+
+/** One offset commit of a group with no members, sent to broker `id`: its error code. */
+async function probeOffsetCommit(
+  cluster: Cluster,
+  id: number,
+  groupId: string,
+): Promise<number | string> {
+  try {
+    const answer = await callBroker<OffsetCommitResponse>(
+      addressOf(cluster, id),
+      ApiKey.OffsetCommit,
+      7,
+      {
+        groupId,
+        generationIdOrMemberEpoch: -1,
+        memberId: '',
+        groupInstanceId: null,
+        topics: [
+          {
+            name: TOPIC,
+            partitions: [
+              {
+                partitionIndex: 0,
+                committedOffset: 1n,
+                committedLeaderEpoch: -1,
+                committedMetadata: '',
+              },
+            ],
+          },
+        ],
+      },
+    );
+    return answer.topics[0]!.partitions[0]!.errorCode;
+  } catch (error) {
+    return `no answer (${(error as Error).message})`;
+  }
+}
+
+/** OffsetFetch of the group's commit on broker `id`: its error code (reads, appends nothing). */
+async function probeOffsetFetch(
+  cluster: Cluster,
+  id: number,
+  groupId: string,
+): Promise<number | string> {
+  try {
+    const answer = await callBroker<OffsetFetchResponse>(
+      addressOf(cluster, id),
+      ApiKey.OffsetFetch,
+      7,
+      {
+        groupId,
+        topics: [{ name: TOPIC, partitionIndexes: [0] }],
+        requireStable: false,
+      },
+    );
+    return answer.errorCode;
+  } catch (error) {
+    return `no answer (${(error as Error).message})`;
+  }
+}
+
 async function whileEtcdIsDown(
   settings: Readonly<Record<string, string | number | boolean>>,
   expectFence: boolean,
@@ -175,13 +259,15 @@ test('with broker.session.fence.enable off, an etcd outage past the lease fences
   await whileEtcdIsDown({ 'broker.session.fence.enable': false }, false);
 });
 
-test('a fenced leader whose in-sync followers stop fetching refuses produce with NOT_LEADER_OR_FOLLOWER; alone in the ISR it leads on unless unclean election is allowed', async () => {
+test('a fenced leader whose in-sync followers stop fetching refuses produce with NOT_LEADER_OR_FOLLOWER and stops coordinating the groups it led (NOT_COORDINATOR); alone in the ISR it leads on unless unclean election is allowed', async () => {
   const cluster = await startCluster({
     brokers: 3,
     settings: {
       'broker.session.timeout.ms': SESSION_TIMEOUT_MS,
       'broker.session.fence.enable': true,
       'auto.create.topics.enable': false,
+      'offsets.topic.replication.factor': 3,
+      'offsets.topic.num.partitions': 3,
     },
   });
   try {
@@ -191,14 +277,23 @@ test('a fenced leader whose in-sync followers stop fetching refuses produce with
     await createTopic(cluster, [1], 'fence-alone-unclean', {
       'unclean.leader.election.enable': 'true',
     });
+    // A group whose coordinator is broker 1, its offsets partition replicated on all three.
+    const groupId = await groupCoordinatedBy(cluster, 1);
+    await waitFor(
+      async () => (await probeOffsetCommit(cluster, 1, groupId)) === ErrorCode.NONE,
+      `broker 1 to take a commit for ${groupId}`,
+      { timeoutMs: WAIT_MS },
+    );
     await cluster.killEtcd();
     await waitFor(
       () => cluster.broker(1).output().includes(FENCED_LINE),
       'broker 1 to fence itself',
       { timeoutMs: SESSION_TIMEOUT_MS + WAIT_MS },
     );
-    // Fenced, its followers fetching: it still leads.
+    // Fenced, its followers fetching: it still leads, and still coordinates.
     assert.equal(await probeProduce(cluster, 1, 'while-followed'), ErrorCode.NONE);
+    assert.equal(await probeOffsetCommit(cluster, 1, groupId), ErrorCode.NONE);
+    assert.equal(await probeOffsetFetch(cluster, 1, groupId), ErrorCode.NONE);
     assert.equal(await probeProduce(cluster, 1, 'alone', 5_000, 'fence-alone'), ErrorCode.NONE);
     assert.equal(
       await probeProduce(cluster, 1, 'alone-unclean', 5_000, 'fence-alone-unclean'),
@@ -221,6 +316,19 @@ test('a fenced leader whose in-sync followers stop fetching refuses produce with
     console.log(
       `# fenced leader refused produce ${Math.round(performance.now() - pausedAtMs)} ms after its followers stopped (answers before: ${outcomes.join(', ')})`,
     );
+    // Its coordinator follows the same reading: unloaded, it answers NOT_COORDINATOR.
+    const commitOutcomes: string[] = [];
+    await waitFor(
+      async () => {
+        const outcome = await probeOffsetCommit(cluster, 1, groupId);
+        commitOutcomes.push(String(outcome));
+        return outcome === ErrorCode.NOT_COORDINATOR;
+      },
+      () => `NOT_COORDINATOR from broker 1 for ${groupId} (answers: ${commitOutcomes.join(', ')})`,
+      { timeoutMs: WAIT_MS, intervalMs: 50 },
+    );
+    // Reads too: the group's state is no longer served from this broker.
+    assert.equal(await probeOffsetFetch(cluster, 1, groupId), ErrorCode.NOT_COORDINATOR);
     cluster.resume(2);
     cluster.resume(3);
     await cluster.restartEtcd();
