@@ -109,6 +109,7 @@ import { type PushApi, createPushApi } from './http/push-api.js';
 import { SHARE_STATE_TOPIC_NAME, ShareEngine } from './share/share-engine.js';
 import { type RecordWriterPorts, localRecordWriter, writeRecords } from './share/record-writer.js';
 import { type ClusterRecordWriter, clusterRecordWriter } from './share/cluster-record-writer.js';
+import { RemoteSourcePartition } from './share/remote-source-partition.js';
 import { ShareGroups } from './share/kafka/share-groups.js';
 import { createShareAcknowledgeHandler } from './share/kafka/share-acknowledge.js';
 import { createShareFetchHandler } from './share/kafka/share-fetch.js';
@@ -1013,11 +1014,12 @@ async function assemble(
       const log = (message: string, error: unknown): void =>
         logger.error(message, { error: error instanceof Error ? error.message : String(error) });
       const stateTopic = clusterShareStateTopic;
+      const shareConnector = interBrokerConnector(cluster.store, interBrokerSettings(config));
       clusterShareWriter = clusterRecordWriter({
         brokerId: config.nodeId,
         view: cluster.view,
         replicas,
-        connector: interBrokerConnector(cluster.store, interBrokerSettings(config)),
+        connector: shareConnector,
         minInsyncReplicasOf: (topic) =>
           Number(
             cluster.store.topics().get(topic)?.configs['min.insync.replicas'] ??
@@ -1037,6 +1039,14 @@ async function assemble(
         brokerId: config.nodeId,
         ownerOf: (index) => stateTopic.leaderOf(index)?.nodeId,
         writer: clusterShareWriter,
+        remoteSource: (topic, partitionIndex) =>
+          new RemoteSourcePartition({
+            topic,
+            partitionIndex,
+            brokerId: config.nodeId,
+            view: cluster.view,
+            connector: shareConnector,
+          }),
       });
       shareEngine = engine;
       shareLeadership = new CoordinatorLeadership(

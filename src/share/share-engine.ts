@@ -21,7 +21,7 @@ import type { InternalTopicStorage } from '../replica/internal-topic.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
 import { type RecordWriterPorts, localRecordWriter, writeRecords } from './record-writer.js';
 import { ShareError } from './share-errors.js';
-import type { SharePartitionSnapshot, TrackedRecord } from './share-partition.js';
+import type { SharePartitionSnapshot, SourcePartition, TrackedRecord } from './share-partition.js';
 import { Subscription, type SubscriptionStats } from './subscription.js';
 import { WebhookDispatcher } from './webhook-dispatcher.js';
 import {
@@ -46,7 +46,22 @@ export interface ShareEngineOptions extends SubscriptionDefaults {
   readonly brokerId?: number;
   /** Where records the engine writes go (dead letters); the local leader's append without it. */
   readonly writer?: RecordWriterPorts;
+  /**
+   * Cluster mode: a reader of a source partition this broker holds no replica of, from its
+   * leader. Absent: such partitions are not read (one broker holds them all).
+   */
+  readonly remoteSource?: (topic: string, partition: number) => RemoteSource;
 }
+
+/** A source partition read from another broker; closed with its subscription. */
+export interface RemoteSource extends SourcePartition {
+  /** Resolves once its offsets are known (the first answer of its leader). */
+  readonly ready: Promise<void>;
+  close(): void;
+}
+
+/** How long creating a subscription waits for its remote partitions' offsets. */
+const REMOTE_READY_TIMEOUT_MS = 10_000;
 
 export interface SubscriptionDescription extends SubscriptionDefinition {
   readonly stats: SubscriptionStats;
@@ -60,6 +75,8 @@ export class ShareEngine {
    * generation of the load (an unload during a load makes the load's result stale).
    */
   private readonly creatingTopics = new Map<string, Promise<void>>();
+  /** By subscription: the source partitions read from other brokers (cluster mode). */
+  private readonly remoteSources = new Map<string, Map<number, RemoteSource>>();
   private readonly loaded = new Map<number, { generation: number; ready: boolean }>();
   private generation = 0;
   private readonly closeListeners = new Set<(name: string) => void>();
@@ -152,6 +169,8 @@ export class ShareEngine {
     this.webhooks.delete(name);
     this.subscriptions.get(name)?.close();
     this.subscriptions.delete(name);
+    for (const source of this.remoteSources.get(name)?.values() ?? []) source.close();
+    this.remoteSources.delete(name);
     for (const listener of [...this.closeListeners]) listener(name);
   }
 
@@ -234,7 +253,7 @@ export class ShareEngine {
     return this.serialise(async () => {
       this.checkServedHere(name);
       const definition = resolveDefinition(name, request, this.options);
-      if (this.replicas.topic(definition.topic) === undefined)
+      if (this.writer.partitionCount(definition.topic) === undefined)
         throw new ShareError('topic-not-found', `no topic named ${definition.topic}`);
       const existing = this.subscriptions.get(name);
       if (existing !== undefined) {
@@ -251,6 +270,8 @@ export class ShareEngine {
         return { created: false };
       }
       await this.appendState(name, [this.definitionRecord(definition)]);
+      // Partitions read from other brokers start where their leaders say (start: latest).
+      await this.remoteSourcesReady(name, definition.topic);
       const subscription = this.open(definition);
       this.attachPartitions(subscription, new Map());
       await this.writeSnapshots(name, subscription.snapshots());
@@ -308,10 +329,12 @@ export class ShareEngine {
     subscription: Subscription,
     snapshots: ReadonlyMap<number, SharePartitionSnapshot>,
   ): void {
-    const topic = this.replicas.topic(subscription.definition.topic);
-    if (topic === undefined) return;
-    topic.partitions.forEach((partition, index) => {
-      if (partition === undefined || subscription.hasPartition(index)) return;
+    const topic = subscription.definition.topic;
+    const partitionCount = this.writer.partitionCount(topic) ?? 0;
+    for (let index = 0; index < partitionCount; index += 1) {
+      if (subscription.hasPartition(index)) continue;
+      const partition = this.sourceOf(subscription.name, topic, index);
+      if (partition === undefined) continue;
       const snapshot = snapshots.get(index);
       // A partition added after the subscription was created is read from its beginning.
       const startOffset =
@@ -319,7 +342,39 @@ export class ShareEngine {
           ? partition.highWatermark
           : partition.logStartOffset;
       subscription.addPartition(partition, snapshot ?? { startOffset });
-    });
+    }
+  }
+
+  /**
+   * The partition as the subscription reads it: this broker's replica (leader or follower: both
+   * hold every record below the high watermark), else (cluster mode) a reader of its leader.
+   */
+  private sourceOf(name: string, topic: string, index: number): SourcePartition | undefined {
+    const local = this.replicas.topic(topic)?.partitions[index];
+    if (local !== undefined) return local;
+    if (this.options.remoteSource === undefined) return undefined;
+    const sources = this.remoteSources.get(name) ?? new Map<number, RemoteSource>();
+    this.remoteSources.set(name, sources);
+    let source = sources.get(index);
+    if (source === undefined) {
+      source = this.options.remoteSource(topic, index);
+      sources.set(index, source);
+    }
+    return source;
+  }
+
+  /** Opens the readers of the topic's remote partitions and waits (bounded) for their offsets. */
+  private async remoteSourcesReady(name: string, topic: string): Promise<void> {
+    const partitionCount = this.writer.partitionCount(topic) ?? 0;
+    for (let index = 0; index < partitionCount; index += 1) this.sourceOf(name, topic, index);
+    const waits = [...(this.remoteSources.get(name)?.values() ?? [])].map((source) => source.ready);
+    if (waits.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(waits),
+      new Promise((resolve) => (timer = setTimeout(resolve, REMOTE_READY_TIMEOUT_MS))),
+    ]);
+    clearTimeout(timer);
   }
 
   private definitionRecord(definition: SubscriptionDefinition): { key: Buffer; value: Buffer } {

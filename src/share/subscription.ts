@@ -16,10 +16,10 @@
 // Across awaits (the state write, a dead-letter append) a record may have changed state; each
 // continuation checks the record's `generation` or the subscription's `closed` first.
 
-import type { Partition } from '../replica/partition.js';
 import type { SubscriptionDefinition } from './subscription-definition.js';
 import {
   SharePartition,
+  type SourcePartition,
   type SharePartitionSnapshot,
   type TrackedRecord,
 } from './share-partition.js';
@@ -124,7 +124,10 @@ export class Subscription {
   }
 
   /** Starts tracking a source partition from its persisted state or a start offset. */
-  addPartition(source: Partition, start: SharePartitionSnapshot | { startOffset: number }): void {
+  addPartition(
+    source: SourcePartition,
+    start: SharePartitionSnapshot | { startOffset: number },
+  ): void {
     const sharePartition = new SharePartition(
       source,
       {

@@ -116,6 +116,42 @@ test('a subscription is served by one broker, redirected to by the others, and s
   const ackAnswer = await ownerClient.acks(SUBSCRIPTION, { ack: acked.map((r) => r.id) });
   assert.equal(ackAnswer.acknowledged, acked.length);
 
+  // A topic with one replica per partition: the broker serving a subscription holds one of its
+  // partitions and reads the two others from their leaders over Fetch.
+  await createTopicByRequest(cluster, {
+    name: 'solo',
+    numPartitions: 3,
+    replicationFactor: 1,
+    replicaAssignment: [[1], [2], [3]],
+  });
+  await waitFor(async () => {
+    const partitions = await layoutOf(cluster, 'solo');
+    return partitions?.every((partition, index) => partition.leader === index + 1);
+  }, 'solo led by brokers 1, 2 and 3');
+  const soloAnswer = await viaOne.request('PUT', '/v1/subscriptions/solo-readers', {
+    topic: 'solo',
+    start: 'latest',
+  });
+  assert.equal(soloAnswer.status, 201, JSON.stringify(soloAnswer.body));
+  const soloOwner = await ownerOf([1, 2, 3], base, 'solo-readers');
+  const soloProduced = await viaOne.request('POST', '/v1/topics/solo/records', {
+    records: Array.from({ length: 30 }, (_, index) => ({
+      value: `s${index}`,
+      partition: index % 3,
+    })),
+  });
+  assert.equal(soloProduced.status, 200, JSON.stringify(soloProduced.body));
+  const soloStream = new PushClient(base(soloOwner)).events('solo-readers', '?consumer=s1');
+  try {
+    const soloRecords = await soloStream.waitForRecords(30, 'from local and remote partitions');
+    assert.deepEqual(
+      soloRecords.map((record) => record.value).sort(),
+      Array.from({ length: 30 }, (_, index) => `s${index}`).sort(),
+    );
+  } finally {
+    await soloStream.close();
+  }
+
   await cluster.kill(owner);
   await stream.close();
 
@@ -141,18 +177,22 @@ test('a subscription is served by one broker, redirected to by the others, and s
 });
 
 /** The broker of `ids` that answers the subscription itself (200), once one does. */
-function ownerOf(ids: readonly number[], base: (id: number) => string): Promise<number> {
+function ownerOf(
+  ids: readonly number[],
+  base: (id: number) => string,
+  subscription = SUBSCRIPTION,
+): Promise<number> {
   return waitFor(
     async () => {
       for (const id of ids) {
-        const response = await fetch(`${base(id)}/v1/subscriptions/${SUBSCRIPTION}`, {
+        const response = await fetch(`${base(id)}/v1/subscriptions/${subscription}`, {
           redirect: 'manual',
         }).catch(() => null);
         if (response?.status === 200) return id;
       }
       return undefined;
     },
-    `a broker of ${ids.join(', ')} serving ${SUBSCRIPTION}`,
+    `a broker of ${ids.join(', ')} serving ${subscription}`,
     { timeoutMs: 30_000, intervalMs: 200 },
   );
 }
