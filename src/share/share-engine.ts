@@ -1,7 +1,6 @@
 // The shared-subscription engine: every subscription of this broker, their durable state in the
-// internal compacted topic __share_group_state, and the dead-letter topics they write to. The
-// HTTP door (src/http/push-api.ts) is its only front door today; KIP-932 share groups would be a
-// second one over the same subscriptions.
+// internal compacted topic __share_group_state, and the dead-letter topics they write to. Its
+// front doors are the HTTP door (src/http/push-api.ts) and KIP-932 share groups (share/kafka/).
 //
 // __share_group_state holds two kinds of records, keyed so compaction keeps the latest of each:
 //
@@ -9,8 +8,27 @@
 //   key ["p", name, partition]  value: that source partition's SharePartitionSnapshot (JSON)
 //
 // Every record of one subscription goes to the same state partition (the name's hash), so they
-// are read back in the order they were written. On start the engine reads the whole topic and
-// brings every subscription back where its last durable state left it.
+// are read back in the order they were written. Loading a state partition reads it whole and
+// brings every subscription of it back where its last durable state left it.
+//
+// One broker: the topic is local, and `start` loads every partition.
+//
+// Cluster mode (HTTP door only; issues 10 and 12): __share_group_state is a replicated topic of
+// the cluster (like __consumer_offsets, replication factor offsets.topic.replication.factor), and
+// a subscription is served by exactly one broker, the leader of its state partition.
+// CoordinatorLeadership calls `loadPartition` when this broker comes to lead one (after the
+// replica fetcher took the leadership up, so the log read is the one appends extend) and
+// `unloadPartition` when it stops: its subscriptions close here at once and their streams end.
+// State writes are acks=all on the replicated partition, so an acknowledgement answered is on
+// every in-sync replica and the next leader loads it: it redelivers what was acquired and not
+// acknowledged (count + 1), never what was acknowledged. A request for a subscription of a state
+// partition not loaded here is refused with 'subscription-moved' naming the leader (the HTTP door
+// answers 307 to its HTTP listener) or 'subscription-unavailable' (503) while it loads or has no
+// leader. Source partitions are read from this broker's replica when it holds one (leader or
+// follower: every replica holds what is below the high watermark, and reads never pass the last
+// stable offset), else from their leader over Fetch (remote-source-partition.ts). Records the
+// engine writes (dead letters) and the door's produce go to each partition's leader
+// (cluster-record-writer.ts); dead-letter topics are created in the cluster.
 //
 // Owned by the broker (broker.ts): started after the replica manager opened every partition,
 // closed before the logs close. Creating and deleting subscriptions is serialised.
