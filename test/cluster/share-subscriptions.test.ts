@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import { freePort } from '../../src/cluster/etcd-process.js';
 import { createTopicByRequest, layoutOf, startWatchedCluster } from '../helpers/cluster.js';
 import { waitFor } from '../helpers/poll.js';
-import { type Json, PushClient } from '../share/push-helpers.js';
+import { type Json, PushClient, readTopic } from '../share/push-helpers.js';
 
 const TOPIC = 'tasks';
 const SUBSCRIPTION = 'runners';
@@ -115,6 +115,20 @@ test('a subscription is served by one broker, redirected to by the others, and s
   const acked = delivered.filter((_, index) => index % 3 === 0);
   const ackAnswer = await ownerClient.acks(SUBSCRIPTION, { ack: acked.map((r) => r.id) });
   assert.equal(ackAnswer.acknowledged, acked.length);
+  // One rejected: to the dead-letter topic, created in the cluster and written through its leader.
+  const rejected = delivered[1];
+  const rejectAnswer = await ownerClient.acks(SUBSCRIPTION, {
+    reject: [{ id: rejected.id, reason: 'bad' }],
+  });
+  assert.equal(rejectAnswer.rejected, 1, JSON.stringify(rejectAnswer));
+  const [dead] = await readTopic(
+    { bootstrapServers: cluster.bootstrapServers.split(',')[0] },
+    `${TOPIC}.dlq`,
+    1,
+  );
+  assert.equal(dead.value, rejected.value);
+  assert.equal(dead.headers['dlq.source.offset'], String(rejected.offset));
+  assert.equal(dead.headers['dlq.reason'], 'rejected');
 
   // A topic with one replica per partition: the broker serving a subscription holds one of its
   // partitions and reads the two others from their leaders over Fetch.
@@ -162,7 +176,7 @@ test('a subscription is served by one broker, redirected to by the others, and s
   const after = redirected.events(SUBSCRIPTION, '?consumer=r2');
   try {
     const expected = delivered
-      .filter((_, index) => index % 3 !== 0)
+      .filter((record, index) => index % 3 !== 0 && record.id !== rejected.id)
       .map((record) => record.id)
       .sort();
     await after.waitForRecords(expected.length, 'not acknowledged before the kill');
