@@ -1061,9 +1061,9 @@ async function assemble(
         ],
         (message) => logger.warn(message),
       );
+      // The topic is asked for by the first request for a subscription (ownerOf), so a cluster
+      // whose HTTP door serves only metrics replicates no share state.
       shareLeadership.start();
-      // The first broker to get here asks for the topic; each broker loads what it comes to lead.
-      stateTopic.leaderOf(0);
     }
     if (shareEngine !== undefined && httpDoor !== undefined) {
       const log = (message: string, error: unknown): void =>
