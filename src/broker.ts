@@ -169,7 +169,7 @@ import {
 } from './util/logger.js';
 import type { LogConfig as StorageLogConfig } from './storage/log-config.js';
 import { LogManager } from './storage/log-manager.js';
-import { nodeFileIo } from './storage/file-io.js';
+import { type FileIo, nodeFileIo } from './storage/file-io.js';
 
 export interface StartBrokerOptions {
   /** A fully resolved configuration (what `brook start` passes); the other options are ignored. */
@@ -191,6 +191,8 @@ export interface StartBrokerOptions {
    * logger, the broker logs to stderr at `log.level`.
    */
   readonly logger?: ServerLogger;
+  /** The file I/O every log goes through; the real one unless a test injects faults or delays. */
+  readonly fileIo?: FileIo;
 }
 
 export interface Broker {
@@ -212,6 +214,8 @@ export interface Broker {
   readonly clusterId: string;
   /** The partitions this broker serves (for tests and tools in the same process). */
   readonly replicas: ReplicaManager;
+  /** The bytes of requests in flight over all connections, and their most at once (ditto). */
+  readonly requestMemory: { readonly used: number; readonly peak: number };
   /** Stops listening, finishes what is in flight, flushes and closes every log. Idempotent. */
   stop(): Promise<void>;
 }
@@ -240,7 +244,12 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Bro
     const logger =
       options.logger ??
       (options.config ? createLogger({ level: config.logLevel as LogLevel }) : silentLogger);
-    return await assemble(config, asLogger(logger), temporaryDirectory);
+    return await assemble(
+      config,
+      asLogger(logger),
+      temporaryDirectory,
+      options.fileIo ?? nodeFileIo,
+    );
   } catch (error) {
     if (temporaryDirectory !== null) await rm(temporaryDirectory, { recursive: true, force: true });
     throw error;
@@ -251,6 +260,7 @@ async function assemble(
   config: BrokerConfig,
   logger: Logger,
   temporaryDirectory: string | null,
+  fileIo: FileIo,
 ): Promise<Broker> {
   const configLogger = componentLogger(logger, 'config');
   const clusterLogger = componentLogger(logger, 'cluster');
@@ -296,7 +306,7 @@ async function assemble(
   let logManager: LogManager;
   try {
     logManager = await LogManager.open({
-      io: observed?.metrics.timedFileIo(nodeFileIo),
+      io: observed?.metrics.timedFileIo(fileIo) ?? fileIo,
       directory: logDir,
       defaultConfig: storageConfigOf(undefined),
       topicConfig: (topic) => storageConfigOf(metadata.topic(topic)),
@@ -1220,6 +1230,7 @@ async function assemble(
       nodeId: config.nodeId,
       clusterId,
       replicas,
+      requestMemory: server.requestMemory,
       stop() {
         stopping ??= (async () => {
           observed?.detach();

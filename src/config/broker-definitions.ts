@@ -702,6 +702,16 @@ const definitions = [
     dynamic: false,
   },
   {
+    name: 'queued.max.request.bytes.total',
+    field: 'queuedMaxRequestBytesTotal',
+    type: 'long',
+    defaultValue: 268435456,
+    minimum: -1,
+    documentation:
+      'Brook: request and response bytes in flight summed over all connections; above it each connection starts one request at a time, so memory stays near this plus one request per connection; -1 = no limit.',
+    dynamic: false,
+  },
+  {
     name: 'queued.max.requests',
     field: 'queuedMaxRequests',
     type: 'int',

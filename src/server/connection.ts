@@ -7,7 +7,8 @@
 // Many requests may be in flight at once (clients pipeline), but `pending` is drained only from
 // its head, so a fast handler's response waits for a slower one that came before it. Reading
 // pauses while the requests in flight or the response bytes not yet written exceed the limits, so
-// a client that sends without reading cannot grow the broker's memory.
+// a client that sends without reading cannot grow the broker's memory; and while the memory all
+// connections share is used up (request-memory.ts), a connection starts one request at a time.
 //
 // A quota's throttle (KIP-219) goes the same way: the response carries throttle_time_ms and goes
 // out at once, and the connection then starts no further request for that long (`mute`), so a
@@ -50,6 +51,7 @@ import { FrameDecoder } from './frame-decoder.js';
 import type { ServerLimits } from './limits.js';
 import type { ServerLogger } from './logger.js';
 import type { RequestLineWanted, RequestLog } from './request-log.js';
+import { RequestMemory } from './request-memory.js';
 
 interface PendingResponse {
   readonly requestBytes: number;
@@ -108,6 +110,8 @@ export interface ConnectionOptions {
   readonly auditor?: RequestAuditor;
   /** Told of answered requests it wants (all, or the slow ones); none when it writes nothing. */
   readonly requestLog?: RequestLog;
+  /** The memory for requests in flight that every connection of the server shares. */
+  readonly memory?: RequestMemory;
 }
 
 /** What the server knows of a request once its response is ready, for client quotas. */
@@ -179,6 +183,8 @@ export class Connection {
   private readonly awaitingSent: PendingResponse[] = [];
   /** Request bytes of `pending` plus response bytes encoded but not yet handed to the socket. */
   private inFlightBytes = 0;
+  private readonly memory: RequestMemory;
+  private readonly wakeOnFreedMemory = (): void => this.updateFlowControl();
   private paused = false;
   private startingFrames = false;
   private closing = false;
@@ -205,6 +211,7 @@ export class Connection {
     this.throttler = options.throttler;
     this.auditor = options.auditor;
     this.requestLog = options.requestLog?.enabled === true ? options.requestLog : undefined;
+    this.memory = options.memory ?? new RequestMemory(-1);
     this.remoteAddress = options.socket.remoteAddress ?? '';
     this.remotePort = options.socket.remotePort ?? 0;
     this.decoder = new FrameDecoder(options.limits.requestBytesMax);
@@ -318,7 +325,19 @@ export class Connection {
     if (this.muteTimer !== null) return true;
     const bytes = this.inFlightBytes + this.socket.writableLength;
     if (this.limits.inFlightBytesMax >= 0 && bytes > this.limits.inFlightBytesMax) return true;
-    return this.pending.length >= this.limits.inFlightRequestsMax;
+    if (this.pending.length >= this.limits.inFlightRequestsMax) return true;
+    // The server's shared memory is used up: one request at a time (request-memory.ts).
+    if (this.pending.length > 0 && this.memory.exhausted) {
+      this.memory.onFreed(this.wakeOnFreedMemory);
+      return true;
+    }
+    return false;
+  }
+
+  /** Every change of `inFlightBytes` goes through here, so the server's sum stays exact. */
+  private adjustInFlight(bytes: number): void {
+    this.inFlightBytes += bytes;
+    this.memory.adjust(bytes);
   }
 
   private onFrame(frame: Buffer, receivedMs: number): void {
@@ -470,7 +489,7 @@ export class Connection {
       response: undefined,
     };
     this.pending.push(slot);
-    this.inFlightBytes += requestBytes;
+    this.adjustInFlight(requestBytes);
     return slot;
   }
 
@@ -498,7 +517,7 @@ export class Connection {
         // Rare (only a client over its quota gets here), so the response is simply encoded again.
         const { throttleTimeMs } = result as { throttleTimeMs?: number };
         const throttled = { ...result, throttleTimeMs: Math.max(throttleTimeMs ?? 0, throttleMs) };
-        this.inFlightBytes -= slot.responseBytes;
+        this.adjustInFlight(-slot.responseBytes);
         if (!this.encodeInto(slot, handler, header, responseVersion, throttled)) return;
       }
       this.mute(throttleMs);
@@ -544,7 +563,7 @@ export class Connection {
           length.writeInt32BE(challenge.length);
           slot.chunks = [length, challenge];
           slot.responseBytes = 4 + challenge.length;
-          this.inFlightBytes += slot.responseBytes;
+          this.adjustInFlight(slot.responseBytes);
         }
         slot.ready = true;
         this.writeReady();
@@ -575,7 +594,7 @@ export class Connection {
       const { chunks, byteLength } = writer.finish();
       slot.chunks = chunks;
       slot.responseBytes = byteLength;
-      this.inFlightBytes += byteLength;
+      this.adjustInFlight(byteLength);
       return true;
     } catch (error) {
       // A response the codec refuses is a handler bug; the client cannot be answered correctly.
@@ -663,7 +682,7 @@ export class Connection {
     const writtenMs = performance.now();
     while (this.pending.length > 0 && this.pending[0].ready) {
       const slot = this.pending.shift()!;
-      this.inFlightBytes -= slot.requestBytes + slot.responseBytes;
+      this.adjustInFlight(-(slot.requestBytes + slot.responseBytes));
       slot.writtenMs = writtenMs;
       if (
         slot.context !== undefined &&
@@ -825,7 +844,8 @@ export class Connection {
     this.pending.length = 0;
     this.receivedFrames.length = 0;
     this.receivedFrameTimesMs.length = 0;
-    this.inFlightBytes = 0;
+    this.adjustInFlight(-this.inFlightBytes);
+    this.memory.forget(this.wakeOnFreedMemory);
     for (const resolve of this.drainedWaiters.splice(0)) resolve();
   }
 }

@@ -12,6 +12,12 @@ export interface ServerLimits {
    * socket until the client catches up. -1 means no byte limit.
    */
   readonly inFlightBytesMax: number;
+  /**
+   * queued.max.request.bytes.total, for the whole server: the same bytes summed over every
+   * connection, above which a connection starts one request at a time (request-memory.ts).
+   * -1 means no limit.
+   */
+  readonly requestMemoryBytesMax: number;
   /** queued.max.requests, per connection: requests awaiting a response before reading pauses. */
   readonly inFlightRequestsMax: number;
   /**
@@ -38,6 +44,7 @@ export interface ServerLimits {
 export const defaultServerLimits: ServerLimits = {
   requestBytesMax: 104857600,
   inFlightBytesMax: 104857600,
+  requestMemoryBytesMax: 268435456,
   inFlightRequestsMax: 500,
   connectionsMaxIdleMs: 600000,
   connectionsMax: 2 ** 31 - 1,
@@ -53,6 +60,7 @@ export function serverLimitsFromConfig(config: BrokerConfig): ServerLimits {
   return {
     requestBytesMax: config.socketRequestMaxBytes,
     inFlightBytesMax: config.queuedMaxRequestBytes,
+    requestMemoryBytesMax: config.queuedMaxRequestBytesTotal,
     inFlightRequestsMax: config.queuedMaxRequests,
     connectionsMaxIdleMs: config.connectionsMaxIdleMs,
     connectionsMax: config.maxConnections,

@@ -27,6 +27,7 @@ import { type ServerLimits, defaultServerLimits } from './limits.js';
 import { asLogger } from '../util/logger.js';
 import { type ServerLogger, stderrLogger } from './logger.js';
 import type { RequestLog } from './request-log.js';
+import { RequestMemory } from './request-memory.js';
 
 export interface ServerOptions {
   readonly listeners: readonly ListenerAddress[];
@@ -79,6 +80,8 @@ export interface BrookServer {
   readonly listeners: readonly BoundListener[];
   /** Connections currently open, across listeners. */
   readonly connectionCount: number;
+  /** The memory for requests in flight that every connection shares (request-memory.ts). */
+  readonly requestMemory: RequestMemory;
   /**
    * Stops accepting, stops reading, gives in-flight requests up to limits.shutdownGraceMs to be
    * answered, closes every connection and resolves once all sockets and listeners are closed.
@@ -99,6 +102,7 @@ let nextConnectionId = 1;
 
 export async function startServer(options: ServerOptions): Promise<BrookServer> {
   const limits: ServerLimits = { ...defaultServerLimits, ...options.limits };
+  const requestMemory = new RequestMemory(limits.requestMemoryBytesMax);
   const logger = asLogger(options.logger ?? stderrLogger);
   const apiMessages = options.apiMessages ?? generatedApiMessages;
   checkHandlersHaveCodecs(options.registry, apiMessages);
@@ -183,6 +187,7 @@ export async function startServer(options: ServerOptions): Promise<BrookServer> 
       throttler: options.throttler,
       auditor: options.auditor,
       requestLog: options.requestLog,
+      memory: requestMemory,
     });
     connections.add(connection);
     logger.debug('connection opened', {
@@ -238,6 +243,7 @@ export async function startServer(options: ServerOptions): Promise<BrookServer> 
   let stopped: Promise<void> | null = null;
   return {
     listeners: bound,
+    requestMemory,
     get connectionCount() {
       return connections.size;
     },

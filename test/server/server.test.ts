@@ -486,6 +486,64 @@ test('reading pauses when in-flight bytes exceed queued.max.request.bytes', asyn
   }
 });
 
+test('the memory all connections share (queued.max.request.bytes.total) makes each start one request at a time, and a connection with nothing in flight is still served', async () => {
+  // The shared limit is three echo requests; each connection's own limit is far above.
+  const frameBytes = echoFrame(0, 0).length - 4;
+  const limited = await serverWith({ requestMemoryBytesMax: 3 * frameBytes });
+  try {
+    const connectionCount = 5;
+    const framesEach = 6;
+    const gate = deferred();
+    const started: number[] = [];
+    const connected: WireClient[] = [];
+    for (let connection = 0; connection < connectionCount; connection++) {
+      connected.push(await client(limited.listeners[0].port));
+      for (let frame = 0; frame < framesEach; frame++) {
+        behaviours.set(1100 + connection * 10 + frame, async (request) => {
+          started.push(request.value);
+          await gate.promise;
+          return request;
+        });
+      }
+    }
+    // Every connection pipelines all its requests at once, as a producer at full speed does.
+    for (const [connection, wire] of connected.entries())
+      await wire.send(
+        Buffer.concat(
+          Array.from({ length: framesEach }, (_, frame) =>
+            echoFrame(frame, 1100 + connection * 10 + frame),
+          ),
+        ),
+      );
+    await waitFor(
+      () =>
+        new Set(started.map((value) => Math.floor((value - 1100) / 10))).size === connectionCount,
+      'every connection to start a request',
+      { timeoutMs: 5000 },
+    );
+    // The limit, plus at most one request per connection.
+    assert.ok(limited.requestMemory.exhausted);
+    assert.ok(
+      limited.requestMemory.peak <= (3 + connectionCount) * frameBytes,
+      `peak ${limited.requestMemory.peak} bytes above ${(3 + connectionCount) * frameBytes}`,
+    );
+    // A new connection, nothing in flight: answered at once though the memory is used up.
+    await roundTrip(limited);
+    assert.ok(started.length < connectionCount * framesEach, `${started.length} started`);
+    // Freed, every request is served, each connection's answers in its order.
+    gate.resolve();
+    for (const wire of connected)
+      for (let frame = 0; frame < framesEach; frame++)
+        assert.equal(correlationIdOf(await wire.nextFrame()), frame);
+    assert.equal(started.length, connectionCount * framesEach);
+    await waitFor(() => limited.requestMemory.used === 0, 'the memory to be freed', {
+      timeoutMs: 5000,
+    });
+  } finally {
+    await limited.stop();
+  }
+});
+
 test('stop() answers requests in flight, closes every connection and frees the port', async () => {
   const stoppable = await serverWith({});
   const stoppablePort = stoppable.listeners[0].port;
