@@ -36,6 +36,7 @@
 import { partitionForKey } from '../client/partitioner.js';
 import { buildKeyValueBatch, readKeyValueRecords } from '../record/key-value-batch.js';
 import type { InternalTopicStorage } from '../replica/internal-topic.js';
+import { CoordinatorAppendError } from '../replica/replicated-internal-topic.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
 import { type RecordWriterPorts, localRecordWriter, writeRecords } from './record-writer.js';
 import { ShareError } from './share-errors.js';
@@ -419,10 +420,20 @@ export class ShareEngine {
     records: ReadonlyArray<{ key: Buffer; value: Buffer | null }>,
   ): Promise<void> {
     if (this.closed) return Promise.reject(new Error('the share engine is closed'));
-    return this.stateTopic.append(
-      this.statePartitionOf(name),
-      buildKeyValueBatch(records, this.now()),
-    );
+    const index = this.statePartitionOf(name);
+    return this.stateTopic
+      .append(index, buildKeyValueBatch(records, this.now()))
+      .catch((error: unknown) => {
+        // Cluster mode: no longer the leader, too few in-sync replicas, or a timeout: nothing
+        // was acknowledged, and the client may try again (at the new owner).
+        if (error instanceof CoordinatorAppendError) {
+          throw new ShareError(
+            'subscription-unavailable',
+            `the state of subscription ${name} could not be written to ${SHARE_STATE_TOPIC_NAME}-${index}: ${error.message}; try again`,
+          );
+        }
+        throw error;
+      });
   }
 
   /** Appends `record` to the subscription's dead-letter topic, creating the topic if needed. */

@@ -23,6 +23,7 @@ import {
   type SharePartitionSnapshot,
   type TrackedRecord,
 } from './share-partition.js';
+import { ShareError } from './share-errors.js';
 import { TimerIndex } from './timer-index.js';
 import { type Delivery, encodeDelivery, parseRecordId } from './delivery.js';
 
@@ -353,8 +354,14 @@ export class Subscription {
     this.closed = true;
     this.timers.close();
     for (const partition of this.partitions.values()) partition.close();
-    for (const waiter of this.waiters.splice(0))
-      waiter.reject(new Error('the subscription closed'));
+    for (const waiter of this.waiters.splice(0)) {
+      waiter.reject(
+        new ShareError(
+          'subscription-unavailable',
+          `subscription ${this.name} closed here (deleted, or moved to another broker of the cluster) before its state was written`,
+        ),
+      );
+    }
   }
 
   // ───────────────────────────── records ─────────────────────────────

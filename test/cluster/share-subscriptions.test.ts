@@ -9,12 +9,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
+import { partitionForKey } from '../../src/client/partitioner.js';
 import { freePort } from '../../src/cluster/etcd-process.js';
 import { createTopicByRequest, layoutOf, startWatchedCluster } from '../helpers/cluster.js';
 import { waitFor } from '../helpers/poll.js';
 import { type Json, PushClient, readTopic } from '../share/push-helpers.js';
 
 const TOPIC = 'tasks';
+const STATE_TOPIC = '__share_group_state';
 const SUBSCRIPTION = 'runners';
 
 test('a subscription is served by one broker, redirected to by the others, and survives its SIGKILL', async () => {
@@ -210,3 +212,77 @@ function ownerOf(
     { timeoutMs: 30_000, intervalMs: 200 },
   );
 }
+
+test('a subscription whose state partition moves ends its streams and is served by the new leader', async () => {
+  const httpPorts = new Map<number, number>();
+  for (const id of [1, 2, 3]) httpPorts.set(id, await freePort());
+  const base = (id: number): string => `http://127.0.0.1:${httpPorts.get(id)}`;
+  const { cluster, store } = await startWatchedCluster({
+    brokers: 3,
+    settings: {
+      'broker.session.timeout.ms': 3000,
+      'auto.create.topics.enable': false,
+      'auto.leader.rebalance.enable': false,
+      'offsets.topic.replication.factor': 3,
+      'share.state.topic.num.partitions': 3,
+    },
+    brokerSettings: ({ id }) => ({ 'http.listeners': base(id) }),
+  });
+  await createTopicByRequest(cluster, { name: TOPIC, numPartitions: 3, replicationFactor: 3 });
+  const viaOne = new PushClient(base(1));
+  await waitFor(
+    async () =>
+      (
+        await viaOne.request('PUT', `/v1/subscriptions/${SUBSCRIPTION}`, {
+          topic: TOPIC,
+          start: 'earliest',
+          ackTimeoutMs: 600_000,
+        })
+      ).status === 201,
+    'the subscription created once __share_group_state has a leader',
+    { timeoutMs: 30_000, intervalMs: 200 },
+  );
+  const owner = await ownerOf([1, 2, 3], base);
+  const produced = await viaOne.request('POST', `/v1/topics/${TOPIC}/records`, {
+    records: Array.from({ length: 12 }, (_, index) => ({ value: `m${index}` })),
+  });
+  assert.equal(produced.status, 200, JSON.stringify(produced.body));
+  const stream = new PushClient(base(owner)).events(SUBSCRIPTION, '?consumer=m1');
+  let ended = false;
+  void stream.done.then(() => (ended = true));
+  await stream.waitForRecords(12);
+
+  // The controller's move, as an ElectLeaders would write it: another in-sync replica leads.
+  const statePartition = partitionForKey(Buffer.from(SUBSCRIPTION), 3);
+  const current = store.partitionState(STATE_TOPIC, statePartition)!;
+  const successor = current.isr.find((id) => id !== owner)!;
+  await store.updatePartitionState(
+    STATE_TOPIC,
+    statePartition,
+    current.partitionEpoch,
+    { ...current, leader: successor, leaderEpoch: current.leaderEpoch + 1 },
+    null,
+  );
+  // The old owner ends the stream and redirects; the new one redelivers what was held.
+  await waitFor(() => ended, 'the stream on the old owner ended');
+  assert.equal(await ownerOf([1, 2, 3], base), successor);
+  const moved = await fetch(`${base(owner)}/v1/subscriptions/${SUBSCRIPTION}`, {
+    redirect: 'manual',
+  });
+  assert.equal(moved.status, 307);
+  assert.equal(
+    moved.headers.get('location'),
+    `${base(successor)}/v1/subscriptions/${SUBSCRIPTION}`,
+  );
+  const after = new PushClient(base(owner)).events(SUBSCRIPTION, '?consumer=m2');
+  try {
+    const records = await after.waitForRecords(12, 'redelivered by the new owner');
+    assert.deepEqual(
+      records.map((record) => record.value).sort(),
+      Array.from({ length: 12 }, (_, index) => `m${index}`).sort(),
+    );
+    for (const record of records) assert.equal(record.deliveryCount, 2, record.id);
+  } finally {
+    await after.close();
+  }
+});
