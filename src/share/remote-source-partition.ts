@@ -59,6 +59,8 @@ export class RemoteSourcePartition implements SourcePartition {
   private aborted: AbortedTransaction[] = [];
   private readonly listeners = new Set<() => void>();
   private connection: { broker: number; open: Promise<KafkaConnection> } | null = null;
+  private readBackoffMs = INTER_BROKER_RETRY_BACKOFF_MS;
+  private readAgain: NodeJS.Timeout | null = null;
   private closed = false;
   /** Resolves once the first answer gave the partition's offsets. */
   readonly ready: Promise<void>;
@@ -72,6 +74,7 @@ export class RemoteSourcePartition implements SourcePartition {
 
   close(): void {
     this.closed = true;
+    if (this.readAgain !== null) clearTimeout(this.readAgain);
     this.listeners.clear();
     this.dropConnection();
   }
@@ -88,8 +91,14 @@ export class RemoteSourcePartition implements SourcePartition {
     _minOneBatch: boolean,
   ): Promise<ReadResult> {
     const answer = await this.fetch(offset, maxBytes, 0).catch(() => undefined);
-    if (answer === undefined || answer.errorCode !== ErrorCode.NONE || answer.records === null)
+    if (answer === undefined || answer.errorCode !== ErrorCode.NONE) {
+      // No leader, a lost connection, a leader not ready: the share partition reads again after
+      // a backoff, even if no new record comes to move the offsets.
+      this.readAgainLater();
       return { chunks: [], byteLength: 0 };
+    }
+    this.readBackoffMs = INTER_BROKER_RETRY_BACKOFF_MS;
+    if (answer.records === null) return { chunks: [], byteLength: 0 };
     const records = answer.records;
     // Whole batches below the bound only (the leader's bound may have moved past ours, and the
     // last batch may be cut at maxBytes).
@@ -109,6 +118,16 @@ export class RemoteSourcePartition implements SourcePartition {
       lastStableOffset: this.lastStableOffset,
     }));
     return end === 0 ? { chunks: [], byteLength: 0 } : { chunks: [chunk], byteLength: end };
+  }
+
+  private readAgainLater(): void {
+    if (this.readAgain !== null || this.closed) return;
+    this.readAgain = setTimeout(() => {
+      this.readAgain = null;
+      for (const listener of [...this.listeners]) listener();
+    }, this.readBackoffMs);
+    this.readAgain.unref();
+    this.readBackoffMs = Math.min(this.readBackoffMs * 2, INTER_BROKER_RETRY_BACKOFF_MAX_MS);
   }
 
   abortedTransactions(fetchOffset: number, upperBound: number): AbortedTransaction[] {

@@ -8,6 +8,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import WebSocket from 'ws';
 
 import { partitionForKey } from '../../src/client/partitioner.js';
 import { freePort } from '../../src/cluster/etcd-process.js';
@@ -82,6 +83,22 @@ test('a subscription is served by one broker, redirected to by the others, and s
     assert.equal(problem.code, 'subscription-moved');
     assert.match(problem.detail, new RegExp(`broker ${owner}\\b`));
   }
+  // A WebSocket upgrade on another broker is refused with the same 307 (clients reconnect there).
+  const other = [1, 2, 3].find((id) => id !== owner)!;
+  const socket = new WebSocket(
+    `${base(other).replace('http', 'ws')}/v1/subscriptions/${SUBSCRIPTION}/ws`,
+  );
+  const refused = await new Promise<{ status: number; location: string | undefined }>((resolve) => {
+    socket.on('unexpected-response', (request, response) => {
+      resolve({ status: response.statusCode ?? 0, location: response.headers.location });
+      request.destroy();
+    });
+    socket.on('error', () => undefined);
+  });
+  assert.deepEqual(refused, {
+    status: 307,
+    location: `${base(owner)}/v1/subscriptions/${SUBSCRIPTION}/ws`,
+  });
 
   // Produced over HTTP on a broker that leads one partition of three: the others go to their
   // leaders.
