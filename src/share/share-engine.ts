@@ -138,6 +138,16 @@ export class ShareEngine {
     this.generation += 1;
     const generation = this.generation;
     this.loaded.set(index, { generation, ready: false });
+    try {
+      await this.load(index, generation);
+    } catch (error) {
+      // Not loaded: its subscriptions are unavailable here until the next leadership change.
+      if (this.loaded.get(index)?.generation === generation) this.loaded.delete(index);
+      throw error;
+    }
+  }
+
+  private async load(index: number, generation: number): Promise<void> {
     const definitions = new Map<string, SubscriptionDefinition>();
     const snapshots = new Map<string, Map<number, SharePartitionSnapshot>>();
     for await (const chunk of this.stateTopic.readAll(index)) {

@@ -140,11 +140,13 @@ test('a subscription is served by one broker, redirected to by the others, and s
     reject: [{ id: rejected.id, reason: 'bad' }],
   });
   assert.equal(rejectAnswer.rejected, 1, JSON.stringify(rejectAnswer));
-  const [dead] = await readTopic(
-    { bootstrapServers: cluster.bootstrapServers.split(',')[0] },
-    `${TOPIC}.dlq`,
-    1,
-  );
+  // Read through one broker, once it has mirrored the topic the owner created.
+  const reader = { bootstrapServers: cluster.bootstrapServers.split(',')[0]! };
+  await waitFor(async () => {
+    const partitions = await layoutOf(reader, `${TOPIC}.dlq`);
+    return partitions !== undefined && partitions.every((partition) => partition.leader >= 0);
+  }, `${TOPIC}.dlq led, as broker 1 sees it`);
+  const [dead] = await readTopic(reader, `${TOPIC}.dlq`, 1);
   assert.equal(dead.value, rejected.value);
   assert.equal(dead.headers['dlq.source.offset'], String(rejected.offset));
   assert.equal(dead.headers['dlq.reason'], 'rejected');
@@ -186,10 +188,12 @@ test('a subscription is served by one broker, redirected to by the others, and s
   }
 
   await cluster.kill(owner);
+  const killedAtMs = Date.now();
   await stream.close();
 
   const survivors = [1, 2, 3].filter((id) => id !== owner);
   const successor = await ownerOf(survivors, base);
+  const servedAfterMs = Date.now() - killedAtMs;
   // A consumer that connects to the other survivor is redirected to the new owner.
   const redirected = new PushClient(base(survivors.find((id) => id !== successor)!));
   const after = redirected.events(SUBSCRIPTION, '?consumer=r2');
@@ -199,6 +203,9 @@ test('a subscription is served by one broker, redirected to by the others, and s
       .map((record) => record.id)
       .sort();
     await after.waitForRecords(expected.length, 'not acknowledged before the kill');
+    console.log(
+      `# subscription failover (3 s session): served by broker ${successor} ${servedAfterMs} ms after SIGKILL of broker ${owner}; ${expected.length} records redelivered ${Date.now() - killedAtMs} ms after it`,
+    );
     // Whatever else might come would come at once: give it a moment through a settled stats read.
     const stats = await new PushClient(base(successor)).stats(SUBSCRIPTION);
     assert.equal(stats.acknowledged, acked.length);
