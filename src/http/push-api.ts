@@ -119,15 +119,21 @@ export function createPushApi(options: {
   /** Open event streams, with the subscription each reads. */
   const streams = new Map<ServerResponse, string>();
   /** A 307 to the broker serving the subscription; undefined when its address is not known. */
-  const locationOf = (error: ShareError, url: URL): string | undefined => {
+  const locationOf = (
+    error: ShareError,
+    url: URL,
+    request: IncomingMessage,
+  ): string | undefined => {
     if (error.problem !== 'subscription-moved' || error.ownerBrokerId === undefined)
       return undefined;
-    const base = options.httpListenerOf?.(error.ownerBrokerId, url.protocol === 'https:');
+    // The door's URLs all say http: whether it came over TLS is the socket's to tell.
+    const secure = (request.socket as { encrypted?: boolean }).encrypted === true;
+    const base = options.httpListenerOf?.(error.ownerBrokerId, secure);
     return base === undefined ? undefined : `${base}${url.pathname}${url.search}`;
   };
   /** A moved subscription whose owner has no known HTTP address is answered as unavailable. */
-  const answerable = (error: ShareError, url: URL): ShareError =>
-    error.problem === 'subscription-moved' && locationOf(error, url) === undefined
+  const answerable = (error: ShareError, url: URL, request: IncomingMessage): ShareError =>
+    error.problem === 'subscription-moved' && locationOf(error, url, request) === undefined
       ? new ShareError(
           'subscription-unavailable',
           `${error.message}, whose HTTP listener is not known here`,
@@ -423,8 +429,8 @@ export function createPushApi(options: {
           sendProblem(response, new ShareError('internal-error', 'internal error'));
           return;
         }
-        const answer = answerable(error, url);
-        const location = locationOf(answer, url);
+        const answer = answerable(error, url, request);
+        const location = locationOf(answer, url, request);
         if (location !== undefined) response.setHeader('location', location);
         if (answer.problem === 'subscription-unavailable') response.setHeader('retry-after', '1');
         sendProblem(response, answer);

@@ -51,14 +51,25 @@ export function createPushSockets(options: {
   /** Throws ShareError('forbidden') when the caller may not consume the subscription. */
   readonly checkConsumer?: (caller: HttpCaller, subscription: string, topic: string) => void;
   /** Where a refused upgrade is redirected ('subscription-moved'); undefined: nowhere. */
-  readonly locationOf?: (error: ShareError, url: URL) => string | undefined;
+  readonly locationOf?: (
+    error: ShareError,
+    url: URL,
+    request: IncomingMessage,
+  ) => string | undefined;
 }): PushSockets {
   const server = new WebSocketServer({ noServer: true, maxPayload: maxMessageBytes });
 
   /** Open sockets, with the subscription each reads. */
   const open = new Map<WebSocket, string>();
-  const refuse = (socket: Duplex, error: ShareError, url?: URL): void => {
-    const location = url === undefined ? undefined : options.locationOf?.(error, url);
+  const refuse = (
+    socket: Duplex,
+    error: ShareError,
+    redirect?: { url: URL; request: IncomingMessage },
+  ): void => {
+    const location =
+      redirect === undefined
+        ? undefined
+        : options.locationOf?.(error, redirect.url, redirect.request);
     if (error.problem === 'subscription-moved' && location === undefined)
       error = new ShareError('subscription-unavailable', error.message);
     const { status, title } = shareErrorCodes[error.problem];
@@ -98,7 +109,7 @@ export function createPushSockets(options: {
       refuse(
         socket,
         error instanceof ShareError ? error : new ShareError('not-found', String(error)),
-        url,
+        { url, request },
       );
       return;
     }
