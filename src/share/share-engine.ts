@@ -281,6 +281,21 @@ export class ShareEngine {
     this.checkServedHere(name);
     return this.serialise(async () => {
       this.checkServedHere(name);
+      // Cluster mode: the state partition may move away (and even back) during an await; what
+      // was written then stays durable, and the subscription is the next load's to open.
+      const served = this.loaded.get(this.statePartitionOf(name))?.generation;
+      const stillServed = (): void => {
+        if (!this.closed && this.loaded.get(this.statePartitionOf(name))?.generation === served)
+          return;
+        if (!this.subscriptions.has(name)) {
+          for (const source of this.remoteSources.get(name)?.values() ?? []) source.close();
+          this.remoteSources.delete(name);
+        }
+        throw new ShareError(
+          'subscription-unavailable',
+          `subscription ${name} moved to another broker while it was written; try again`,
+        );
+      };
       const definition = resolveDefinition(name, request, this.options);
       if (this.writer.partitionCount(definition.topic) === undefined)
         throw new ShareError('topic-not-found', `no topic named ${definition.topic}`);
@@ -294,13 +309,16 @@ export class ShareEngine {
         }
         const redefined = { ...definition, start: existing.definition.start };
         await this.appendState(name, [this.definitionRecord(redefined)]);
+        stillServed();
         existing.redefine(redefined);
         this.startWebhook(existing);
         return { created: false };
       }
       await this.appendState(name, [this.definitionRecord(definition)]);
+      stillServed();
       // Partitions read from other brokers start where their leaders say (start: latest).
       await this.remoteSourcesReady(name, definition.topic);
+      stillServed();
       const subscription = this.open(definition);
       this.attachPartitions(subscription, new Map());
       await this.writeSnapshots(name, subscription.snapshots());
