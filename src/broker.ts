@@ -625,6 +625,8 @@ async function assemble(
         },
         node,
         logger: componentLogger(logger, 'group'),
+        // One group id, one type: a share group's id is not a classic group's.
+        otherGroupType: (groupId) => (shareGroups?.has(groupId) === true ? 'share' : undefined),
       },
       {
         groupInitialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
@@ -669,6 +671,7 @@ async function assemble(
             sessionTimeoutMs: config.groupShareSessionTimeoutMs,
             heartbeatIntervalMs: config.groupShareHeartbeatIntervalMs,
             lockDurationMs: config.shareRecordLockDurationMs,
+            otherGroupType: (groupId) => coordinator?.groupType(groupId),
           });
     registry
       .register(

@@ -29,6 +29,12 @@ function usageError(message: string): GroupsCommandError {
   return new GroupsCommandError(GroupsCommandErrorCode.USAGE, message);
 }
 
+/**
+ * How a parser shared with another command (`brook share-groups` takes the same --topic T:0,2
+ * and time options) reports a usage error: each command raises its own error code.
+ */
+export type UsageError = (message: string) => Error;
+
 /** Where reset-offsets moves each partition's committed offset. */
 export type ResetScenario =
   | { readonly kind: 'earliest' }
@@ -195,20 +201,22 @@ export function parseGroupsArguments(argv: readonly string[]): GroupsArguments {
     bootstrapServer,
     commandConfig,
     group,
-    topics: values['all-topics'] === true ? null : topicValues.map(parseTopicSelection),
+    topics:
+      values['all-topics'] === true ? null : topicValues.map((text) => parseTopicSelection(text)),
     scenario: parseScenario(values),
     execute: values.execute === true,
   };
 }
 
-function parseTopicSelection(text: string): TopicSelection {
+/** --topic T or --topic T:0,1,2. */
+export function parseTopicSelection(text: string, usage: UsageError = usageError): TopicSelection {
   const colon = text.indexOf(':');
   const topic = colon === -1 ? text : text.slice(0, colon);
-  if (topic === '') throw usageError(`--topic ${text} names no topic`);
+  if (topic === '') throw usage(`--topic ${text} names no topic`);
   if (colon === -1) return { topic, partitions: null };
   const items = text.slice(colon + 1).split(',');
   if (items.some((item) => !/^\d+$/.test(item))) {
-    throw usageError(`bad partition list in --topic ${text}: expected TOPIC:0,1,2`);
+    throw usage(`bad partition list in --topic ${text}: expected TOPIC:0,1,2`);
   }
   return { topic, partitions: [...new Set(items.map(Number))].sort((a, b) => a - b) };
 }
@@ -240,26 +248,43 @@ function parseScenario(values: Partial<Record<OptionName, unknown>>): ResetScena
       }
       return { kind: 'shift', shift: BigInt(value) };
     case 'to-datetime':
-      return { kind: 'timestamp', timestampMs: parseDatetime(value) };
     case 'by-duration':
-      return { kind: 'timestamp', timestampMs: Date.now() - parseDurationMs(value) };
     case 'to-timestamp':
-      if (!/^\d+$/.test(value)) {
-        throw usageError(`--to-timestamp ${value} is not milliseconds since the epoch`);
-      }
-      return { kind: 'timestamp', timestampMs: Number(value) };
+      return { kind: 'timestamp', timestampMs: parseResetTimestamp(name, value) };
     default:
       throw new InvariantError(`scenario option ${name} has no parser`);
+  }
+}
+
+/** The reset options that name a time; ListOffsets by that time finds each partition's offset. */
+export const timestampOptions = ['to-datetime', 'by-duration', 'to-timestamp'] as const;
+
+/** The time, in milliseconds since the epoch, that one of `timestampOptions` names. */
+export function parseResetTimestamp(
+  option: (typeof timestampOptions)[number],
+  value: string,
+  usage: UsageError = usageError,
+): number {
+  switch (option) {
+    case 'to-datetime':
+      return parseDatetime(value, usage);
+    case 'by-duration':
+      return Date.now() - parseDurationMs(value, usage);
+    case 'to-timestamp':
+      if (!/^\d+$/.test(value)) {
+        throw usage(`--to-timestamp ${value} is not milliseconds since the epoch`);
+      }
+      return Number(value);
   }
 }
 
 const datetimePattern = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?(Z|[+-]\d{2}:\d{2})?$/;
 
 /** Kafka's YYYY-MM-DDTHH:mm:SS.sss, local time unless a zone (Z, +01:00) is given. */
-export function parseDatetime(text: string): number {
+export function parseDatetime(text: string, usage: UsageError = usageError): number {
   const timestampMs = datetimePattern.test(text) ? Date.parse(text) : Number.NaN;
   if (!Number.isFinite(timestampMs)) {
-    throw usageError(
+    throw usage(
       `--to-datetime ${text} is not a date and time: use YYYY-MM-DDTHH:mm:SS[.sss][Z|+HH:MM]`,
     );
   }
@@ -269,10 +294,10 @@ export function parseDatetime(text: string): number {
 const durationPattern = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d{1,3})?)S)?)?$/;
 
 /** An ISO-8601 duration as Kafka's --by-duration takes it: PnDTnHnMnS (P1D, PT30M, P1DT2H). */
-export function parseDurationMs(text: string): number {
+export function parseDurationMs(text: string, usage: UsageError = usageError): number {
   const match = durationPattern.exec(text);
   if (match === null || text === 'P' || text.endsWith('T')) {
-    throw usageError(`--by-duration ${text} is not a duration: use PnDTnHnMnS (PT1H, P2D, PT90S)`);
+    throw usage(`--by-duration ${text} is not a duration: use PnDTnHnMnS (PT1H, P2D, PT90S)`);
   }
   const [, days = '0', hours = '0', minutes = '0', seconds = '0'] = match;
   return (

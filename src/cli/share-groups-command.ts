@@ -28,14 +28,29 @@ import {
   table,
   toJson,
 } from './admin-command.js';
+import {
+  parseResetTimestamp,
+  parseTopicSelection,
+  timestampOptions,
+  type TopicSelection,
+} from './groups-arguments.js';
 
 export const shareGroupsUsage = `usage: brook share-groups <command> [options]
   list                                   share groups and their states
   describe GROUP [--offsets]             members and their assignments; with --offsets each
                                          partition's start offset, log end offset and lag
-  reset-offsets GROUP --topic T... (--to-earliest | --to-latest | --to-offset N) [--execute]
-                                         move the start offsets (clamped into the log); a dry
-                                         run unless --execute, and only while the group is Empty
+  reset-offsets GROUP --topic T[:P,P...]... SCENARIO [--execute]
+                                         move the start offsets (clamped into the log) of every
+                                         partition of T, or of partitions P only; a dry run
+                                         unless --execute, and only while the group is Empty.
+                                         SCENARIO is one of
+                                           --to-earliest, --to-latest, --to-offset N,
+                                           --to-datetime YYYY-MM-DDTHH:mm:SS[.sss][Z|+HH:MM]
+                                             (local time without a zone),
+                                           --by-duration PnDTnHnMnS (that long before now),
+                                           --to-timestamp MS (milliseconds since the epoch);
+                                         a time moves to the first record at or after it
+                                         (ListOffsets by timestamp), or the log end if none
   delete-offsets GROUP --topic T...      forget the group's state for these topics (Empty group)
   delete GROUP                           delete a share group that has no members, with its state
 GROUP may also be given as --group GROUP.
@@ -44,7 +59,8 @@ ${commonOptionsUsage}`;
 type ResetScenario =
   | { readonly kind: 'earliest' }
   | { readonly kind: 'latest' }
-  | { readonly kind: 'offset'; readonly offset: bigint };
+  | { readonly kind: 'offset'; readonly offset: bigint }
+  | { readonly kind: 'timestamp'; readonly timestampMs: number };
 
 type ShareGroupsArguments =
   | { readonly command: 'help' }
@@ -55,7 +71,7 @@ type ShareGroupsArguments =
         | {
             readonly command: 'reset-offsets';
             readonly group: string;
-            readonly topics: readonly string[];
+            readonly topics: readonly TopicSelection[];
             readonly scenario: ResetScenario;
             readonly execute: boolean;
           }
@@ -74,11 +90,14 @@ const shareGroupsOptions = {
   'to-earliest': { type: 'boolean' },
   'to-latest': { type: 'boolean' },
   'to-offset': { type: 'string' },
+  'to-datetime': { type: 'string' },
+  'by-duration': { type: 'string' },
+  'to-timestamp': { type: 'string' },
   'dry-run': { type: 'boolean' },
   execute: { type: 'boolean' },
 } as const satisfies ParseOptions;
 
-const scenarioOptions = ['to-earliest', 'to-latest', 'to-offset'] as const;
+const scenarioOptions = ['to-earliest', 'to-latest', 'to-offset', ...timestampOptions] as const;
 
 const shareGroupsCommandOptions: Record<string, readonly (keyof typeof shareGroupsOptions)[]> = {
   list: [],
@@ -131,9 +150,22 @@ export function parseShareGroupsArguments(argv: readonly string[]): ShareGroupsA
     return { ...common, command, group, offsets: values.offsets === true };
   }
   if (command === 'delete') return { ...common, command, group };
-  const topics = [...new Set(strings(values, 'topic'))];
-  if (topics.length === 0 || topics.includes('')) throw usageError(`${command} needs --topic T`);
-  if (command === 'delete-offsets') return { ...common, command, group, topics };
+  const topicValues = strings(values, 'topic');
+  if (topicValues.length === 0) throw usageError(`${command} needs --topic T`);
+  const selections = topicValues.map((text) => parseTopicSelection(text, usageError));
+  if (command === 'delete-offsets') {
+    const partial = selections.find((selection) => selection.partitions !== null);
+    if (partial !== undefined)
+      throw usageError(
+        `delete-offsets forgets whole topics: give --topic ${partial.topic}, without partitions`,
+      );
+    return {
+      ...common,
+      command,
+      group,
+      topics: [...new Set(selections.map((selection) => selection.topic))],
+    };
+  }
 
   if (values['dry-run'] === true && values.execute === true) {
     throw usageError('--dry-run and --execute contradict each other; give one');
@@ -146,43 +178,68 @@ export function parseShareGroupsArguments(argv: readonly string[]): ShareGroupsA
         : `${given.map((name) => '--' + name).join(' and ')} contradict each other; give one`,
     );
   }
+  const option = given[0];
   let scenario: ResetScenario;
-  if (given[0] === 'to-offset') {
+  if (option === 'to-offset') {
     const text = values['to-offset'] as string;
     if (!/^\d+$/.test(text)) throw usageError(`--to-offset ${text} is not an offset`);
     scenario = { kind: 'offset', offset: BigInt(text) };
+  } else if (option === 'to-earliest' || option === 'to-latest') {
+    scenario = { kind: option === 'to-earliest' ? 'earliest' : 'latest' };
   } else {
-    scenario = { kind: given[0] === 'to-earliest' ? 'earliest' : 'latest' };
+    const timestampMs = parseResetTimestamp(option, values[option] as string, usageError);
+    scenario = { kind: 'timestamp', timestampMs };
   }
   return {
     ...common,
     command: 'reset-offsets',
     group,
-    topics,
+    topics: mergeSelections(selections),
     scenario,
     execute: values.execute === true,
   };
+}
+
+/** One selection per topic: every partition if any --topic named it whole, else the union. */
+function mergeSelections(selections: readonly TopicSelection[]): TopicSelection[] {
+  const merged = new Map<string, Set<number> | null>();
+  for (const { topic, partitions } of selections) {
+    const previous = merged.get(topic);
+    if (partitions === null || previous === null) merged.set(topic, null);
+    else merged.set(topic, new Set([...(previous ?? []), ...partitions]));
+  }
+  return [...merged].map(([topic, partitions]) => ({
+    topic,
+    partitions: partitions === null ? null : [...partitions].sort((a, b) => a - b),
+  }));
 }
 
 function kafkaError(message: string): AdminCommandError {
   return new AdminCommandError(AdminCommandErrorCode.KAFKA_ERROR, message);
 }
 
-/** Every partition of each topic, which must exist: the command never creates a topic. */
+/**
+ * The selected partitions of each topic (every one when the selection names none), which must
+ * exist: the command never creates a topic.
+ */
 async function partitionsOf(
   client: AdminClient,
-  topics: readonly string[],
+  selections: readonly TopicSelection[],
 ): Promise<Array<{ topic: string; partition: number }>> {
-  const metadata = await client.metadata(topics);
-  return topics.flatMap((topic) => {
+  const metadata = await client.metadata(selections.map((selection) => selection.topic));
+  return selections.flatMap(({ topic, partitions }) => {
     const found = metadata.topics.get(topic);
     if (found === undefined) {
       throw kafkaError(`topic ${topic} does not exist (brook share-groups never creates topics)`);
     }
-    return found.partitions
-      .map((entry) => entry.partition)
-      .sort((a, b) => a - b)
-      .map((partition) => ({ topic, partition }));
+    const existing = found.partitions.map((entry) => entry.partition).sort((a, b) => a - b);
+    const missing = partitions?.filter((partition) => !existing.includes(partition)) ?? [];
+    if (missing.length > 0) {
+      throw kafkaError(
+        `topic ${topic} has no partition ${missing.join(', ')} (it has ${existing.length})`,
+      );
+    }
+    return (partitions ?? existing).map((partition) => ({ topic, partition }));
   });
 }
 
@@ -301,12 +358,15 @@ async function resetOffsets(
         at(OffsetTimestamp.LATEST),
       ]);
       const scenario = request.scenario;
-      const wanted =
-        scenario.kind === 'earliest'
-          ? earliest
-          : scenario.kind === 'latest'
-            ? latest
-            : scenario.offset;
+      let wanted: bigint;
+      if (scenario.kind === 'earliest') wanted = earliest;
+      else if (scenario.kind === 'latest') wanted = latest;
+      else if (scenario.kind === 'offset') wanted = scenario.offset;
+      else {
+        // The first record at or after the time; none (-1) means the log end.
+        const found = await at(BigInt(Math.trunc(scenario.timestampMs)));
+        wanted = found < 0n ? latest : found;
+      }
       const startOffset = wanted < earliest ? earliest : wanted > latest ? latest : wanted;
       return { topic, partition, startOffset };
     }),
@@ -358,7 +418,10 @@ const shareGroupsCommand: AdminCommand<Exclude<ShareGroupsArguments, { command: 
         return;
       case 'delete-offsets':
         await requireEmpty(admin, request.group, 'its offsets can be deleted');
-        await partitionsOf(client, request.topics);
+        await partitionsOf(
+          client,
+          request.topics.map((topic) => ({ topic, partitions: null })),
+        );
         await admin.deleteStartOffsets(request.group, request.topics);
         output.out(
           `Share group ${request.group} forgot its offsets of ${request.topics.join(', ')}.`,

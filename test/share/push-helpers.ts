@@ -61,11 +61,17 @@ export async function createTopic(
   }
 }
 
-/** Produces with kafkajs (acks=all); answers the offsets. */
+/** Produces with kafkajs (acks=all); `timestamp` (ms since the epoch) sets a record's CreateTime. */
 export async function produce(
   broker: KafkaAddress,
   topic: string,
-  messages: ReadonlyArray<{ key?: string; value: string; headers?: IHeaders; partition?: number }>,
+  messages: ReadonlyArray<{
+    key?: string;
+    value: string;
+    headers?: IHeaders;
+    partition?: number;
+    timestamp?: string;
+  }>,
 ): Promise<void> {
   const producer = kafka(broker).producer();
   await producer.connect();

@@ -49,6 +49,8 @@ test('brook share-groups --help lists every command; bad arguments are usage err
     assert.match(help.stdout, new RegExp(`^  ${command} `, 'm'), command);
   }
   assert.match(help.stdout, /--command-config FILE/);
+  for (const option of ['--to-datetime', '--by-duration', '--to-timestamp', 'T[:P,P...]'])
+    assert.ok(help.stdout.includes(option), option);
   const topLevel = await runBrook(['--help']);
   assert.match(topLevel.stdout, /share-groups/);
 
@@ -64,6 +66,12 @@ test('brook share-groups --help lists every command; bad arguments are usage err
     [['reset-offsets', 'g', '--topic', 't', '--to-latest', '--dry-run', '--execute'], /contradict/],
     [['delete', 'g', '--topic', 't'], /--topic does not apply to delete/],
     [['list', 'extra'], /unexpected argument extra/],
+    [['reset-offsets', 'g', '--topic', 't:x', '--to-earliest'], /bad partition list/],
+    [['reset-offsets', 'g', '--topic', 't', '--to-datetime', 'yesterday'], /not a date/],
+    [['reset-offsets', 'g', '--topic', 't', '--by-duration', '1h'], /not a duration/],
+    [['reset-offsets', 'g', '--topic', 't', '--to-timestamp', 'soon'], /not milliseconds/],
+    [['reset-offsets', 'g', '--topic', 't', '--to-latest', '--to-timestamp', '5'], /contradict/],
+    [['delete-offsets', 'g', '--topic', 't:0'], /forgets whole topics/],
   ];
   for (const [args, expected] of cases) {
     const run = await shareGroups('127.0.0.1:1', ...args);
@@ -199,6 +207,97 @@ test('brook share-groups lists, describes, resets, forgets and deletes a share g
   const gone = await shareGroups(bootstrap, 'describe', 'workers');
   assert.equal(gone.code, 1);
   assert.match(gone.error, /GROUP_ID_NOT_FOUND.*BROOK_CLI_KAFKA_ERROR/);
+});
+
+test('brook share-groups reset-offsets moves start offsets by record time, only on the partitions named', async (t) => {
+  const broker = await startShareBroker();
+  t.after(() => broker.stop());
+  const bootstrap = broker.bootstrapServers;
+  await createTopic(broker, 'events', 2);
+  const first = await ShareConsumer.join(bootstrap, 'auditors', 'events');
+  t.after(() => first.close());
+  // Partition 0: six records one second apart from an hour ago (CreateTime set by the
+  // producer); partition 1: four records 40, 30, 20 and 10 minutes old.
+  const now = Date.now();
+  const hourAgoMs = Math.floor(now / 1000) * 1000 - 3_600_000;
+  await produce({ bootstrapServers: bootstrap }, 'events', [
+    ...Array.from({ length: 6 }, (_, index) => ({
+      value: `p0-${index}`,
+      partition: 0,
+      timestamp: String(hourAgoMs + index * 1000),
+    })),
+    ...Array.from({ length: 4 }, (_, index) => ({
+      value: `p1-${index}`,
+      partition: 1,
+      timestamp: String(now - (4 - index) * 600_000),
+    })),
+  ]);
+  await first.acknowledge(accepted(await fetchRecords(first, 10)));
+  assert.equal((await first.heartbeat(null, -1)).errorCode, 0);
+  const offsets = () => shareGroups(bootstrap, 'describe', 'auditors', '--offsets');
+  let described = '';
+  await waitFor(
+    async () =>
+      /^auditors +events +0 +6 +6 +0$/m.test((described = (await offsets()).out)) &&
+      /^auditors +events +1 +4 +4 +0$/m.test(described),
+    () => `every record acknowledged: ${described}`,
+  );
+
+  // --to-datetime on partition 0 only: the first record at or after 00:00:03 past the hour.
+  const datetime = new Date(hourAgoMs + 3000).toISOString();
+  const reset = (...args: string[]) => shareGroups(bootstrap, 'reset-offsets', 'auditors', ...args);
+  const dryRun = await reset('--topic', 'events:0', '--to-datetime', datetime);
+  assert.equal(dryRun.code, 0, dryRun.error);
+  assert.match(dryRun.out, /^auditors +events +0 +3$/m);
+  assert.doesNotMatch(dryRun.out, /^auditors +events +1 /m, 'partition 1 was not named');
+  assert.match(dryRun.out, /Dry run: nothing was changed/);
+  assert.match(
+    (await offsets()).out,
+    /^auditors +events +0 +6 +6 +0$/m,
+    'a dry run changes nothing',
+  );
+
+  const executed = await reset('--topic', 'events:0', '--to-datetime', datetime, '--execute');
+  assert.equal(executed.code, 0, executed.error);
+  described = (await offsets()).out;
+  assert.match(described, /^auditors +events +0 +3 +6 +3$/m);
+  assert.match(described, /^auditors +events +1 +4 +4 +0$/m, 'partition 1 is left alone');
+
+  // The next consumer gets exactly the records from that time on, and nothing of partition 1.
+  const second = await ShareConsumer.join(bootstrap, 'auditors', 'events');
+  t.after(() => second.close());
+  const again = await fetchRecords(second, 3);
+  assert.deepEqual(
+    again.map((record) => `${record.partition}:${record.offset}:${record.value}`).sort(),
+    ['0:3:p0-3', '0:4:p0-4', '0:5:p0-5'],
+  );
+  assert.deepEqual(await second.fetch({ maxWaitMs: 200 }), [], 'nothing more to deliver');
+  await second.acknowledge(accepted(again));
+  assert.equal((await second.heartbeat(null, -1)).errorCode, 0);
+
+  // --by-duration PT25M on partition 1: the records 20 and 10 minutes old come back.
+  const byDuration = await reset('--topic', 'events:1', '--by-duration', 'PT25M', '--execute');
+  assert.equal(byDuration.code, 0, byDuration.error);
+  assert.match(byDuration.out, /^auditors +events +1 +2$/m);
+  await waitFor(
+    async () =>
+      /^auditors +events +0 +6 +6 +0$/m.test((described = (await offsets()).out)) &&
+      /^auditors +events +1 +2 +4 +2$/m.test(described),
+    () => `partition 1 reset, partition 0 acknowledged: ${described}`,
+  );
+
+  // --to-timestamp on the whole topic; a time after every record is the log end.
+  const byTimestamp = await reset('--topic', 'events', '--to-timestamp', String(hourAgoMs + 4500));
+  assert.equal(byTimestamp.code, 0, byTimestamp.error);
+  assert.match(byTimestamp.out, /^auditors +events +0 +5$/m);
+  assert.match(byTimestamp.out, /^auditors +events +1 +0$/m);
+  const future = await reset('--topic', 'events', '--to-timestamp', String(now + 3_600_000));
+  assert.match(future.out, /^auditors +events +0 +6$/m);
+  assert.match(future.out, /^auditors +events +1 +4$/m);
+
+  const missing = await reset('--topic', 'events:0,5', '--to-earliest');
+  assert.equal(missing.code, 1);
+  assert.match(missing.error, /topic events has no partition 5/);
 });
 
 test('brook share-groups reaches a SASL listener with --command-config', async (t) => {

@@ -9,11 +9,17 @@
 //   transactional-offsets.ts  TxnOffsetCommit's offsets, held until the transaction's marker
 //   group-admin.ts     FindCoordinator, DescribeGroups, ListGroups, DeleteGroups, lag
 //
+// One group id names one group of one type at a time (Kafka's rule): while no classic group holds
+// an id that another coordinator owns (`ports.otherGroupType`, a KIP-932 share group), every
+// request for it is answered as Kafka answers a group of another type, before any module sees it.
+// `groupType` is the same question asked the other way, for the share-group coordinator.
+//
 // Owned by the broker (one per broker). Single-threaded: every transition runs to completion
 // without awaiting; the only awaits are appends to the offsets topic (after which the code checks
 // again that the group is still in the generation and state it started from) and partition reads
 // while loading.
 
+import { ErrorCode } from '../../protocol/errors.js';
 import type { GroupState, JoinGroupResult, SyncGroupResult } from './classic-group.js';
 import {
   defaultGroupCoordinatorConfig,
@@ -40,7 +46,7 @@ import type {
 import { Membership } from './membership.js';
 import { OffsetStore } from './offset-store.js';
 import { systemClock, type GroupCoordinatorPorts } from './ports.js';
-import { Rebalancer } from './rebalance.js';
+import { joinError, Rebalancer, syncError } from './rebalance.js';
 import {
   TransactionalOffsetStore,
   type TransactionalOffsetCommitParams,
@@ -56,6 +62,7 @@ export class GroupCoordinator {
   private readonly offsetStore: OffsetStore;
   private readonly transactionalOffsets: TransactionalOffsetStore;
   private readonly admin: GroupAdmin;
+  private readonly otherGroupType: (groupId: string) => string | undefined;
 
   constructor(ports: GroupCoordinatorPorts, config: Partial<GroupCoordinatorConfig> = {}) {
     const fullConfig = { ...defaultGroupCoordinatorConfig };
@@ -72,6 +79,7 @@ export class GroupCoordinator {
     this.offsetStore = new OffsetStore(this.registry, rebalancer);
     this.transactionalOffsets = new TransactionalOffsetStore(this.registry);
     this.admin = new GroupAdmin(this.registry, this.offsetStore);
+    this.otherGroupType = ports.otherGroupType ?? (() => undefined);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -124,28 +132,69 @@ export class GroupCoordinator {
   }
 
   // -------------------------------------------------------------------------------------------
-  // Membership.
+  // The group id namespace.
+
+  /** 'classic' when a classic group (with members or only offsets) holds `groupId` here. */
+  groupType(groupId: string): 'classic' | undefined {
+    const group = this.registry.get(groupId);
+    return group !== undefined && group.state !== 'Dead' ? 'classic' : undefined;
+  }
+
+  /**
+   * Whether `groupId` belongs to a group of another type: no classic group holds it and another
+   * coordinator owns it. Asked only where this coordinator serves the id, so NOT_COORDINATOR
+   * and COORDINATOR_LOAD_IN_PROGRESS still come first.
+   */
+  private ownedElsewhere(groupId: string): boolean {
+    return (
+      this.registry.coordinatorError(groupId) === ErrorCode.NONE &&
+      this.groupType(groupId) === undefined &&
+      this.otherGroupType(groupId) !== undefined
+    );
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Membership. For an id of another type Kafka answers JoinGroup INCONSISTENT_GROUP_PROTOCOL
+  // and SyncGroup, Heartbeat and LeaveGroup UNKNOWN_MEMBER_ID.
 
   joinGroup(params: JoinGroupParams): Promise<JoinGroupResult> {
+    if (this.ownedElsewhere(params.groupId))
+      return Promise.resolve(joinError('', ErrorCode.INCONSISTENT_GROUP_PROTOCOL));
     return this.membership.joinGroup(params);
   }
 
   syncGroup(params: SyncGroupParams): Promise<SyncGroupResult> {
+    if (this.ownedElsewhere(params.groupId))
+      return Promise.resolve(syncError(ErrorCode.UNKNOWN_MEMBER_ID));
     return this.membership.syncGroup(params);
   }
 
   heartbeat(params: HeartbeatParams): number {
+    if (this.ownedElsewhere(params.groupId)) return ErrorCode.UNKNOWN_MEMBER_ID;
     return this.membership.heartbeat(params);
   }
 
   leaveGroup(groupId: string, leaving: readonly LeavingMember[]): LeaveGroupResult {
+    if (this.ownedElsewhere(groupId))
+      return { errorCode: ErrorCode.UNKNOWN_MEMBER_ID, members: [] };
     return this.membership.leaveGroup(groupId, leaving);
   }
 
   // -------------------------------------------------------------------------------------------
-  // Offsets.
+  // Offsets. A group of another type keeps no committed offsets: Kafka answers
+  // GROUP_ID_NOT_FOUND, even to a commit from outside group management (generation -1).
 
   commitOffsets(params: OffsetCommitParams): Promise<TopicPartitionErrors[]> {
+    if (this.ownedElsewhere(params.groupId))
+      return Promise.resolve(
+        params.topics.map((topic) => ({
+          name: topic.name,
+          partitions: topic.partitions.map(({ partition }) => ({
+            partition,
+            errorCode: ErrorCode.GROUP_ID_NOT_FOUND,
+          })),
+        })),
+      );
     return this.offsetStore.commitOffsets(params);
   }
 
@@ -154,6 +203,8 @@ export class GroupCoordinator {
     topics: { name: string; partitions: number[] }[] | null,
     requireStable = false,
   ): OffsetFetchResult {
+    if (this.ownedElsewhere(groupId))
+      return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, topics: [] };
     return this.offsetStore.fetchOffsets(groupId, topics, requireStable);
   }
 
@@ -162,6 +213,7 @@ export class GroupCoordinator {
    * marker into the group's partition commits or drops them (transactional-offsets.ts).
    */
   commitTransactionalOffsets(params: TransactionalOffsetCommitParams): Promise<number> {
+    if (this.ownedElsewhere(params.groupId)) return Promise.resolve(ErrorCode.GROUP_ID_NOT_FOUND);
     return this.transactionalOffsets.commit(params);
   }
 
@@ -196,6 +248,8 @@ export class GroupCoordinator {
     groupId: string,
     topics: { name: string; partitions: number[] }[],
   ): Promise<{ errorCode: number; topics: TopicPartitionErrors[] }> {
+    if (this.ownedElsewhere(groupId))
+      return Promise.resolve({ errorCode: ErrorCode.GROUP_ID_NOT_FOUND, topics: [] });
     return this.offsetStore.deleteOffsets(groupId, topics);
   }
 

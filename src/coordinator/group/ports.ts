@@ -113,6 +113,14 @@ export interface GroupCoordinatorPorts {
   ) => Iterable<{ topic: string; partition: number }>;
   /** Where rebalances are logged (one line when one starts, one when a generation begins). */
   readonly logger?: LoggerLike;
+  /**
+   * The type of the group named `groupId` that another coordinator keeps ('share' for a KIP-932
+   * share group), or undefined. A group id names one group of one type at a time, as in Kafka:
+   * while another coordinator owns the id and no classic group holds it, classic requests for it
+   * are refused (JoinGroup INCONSISTENT_GROUP_PROTOCOL, offsets GROUP_ID_NOT_FOUND). Optional:
+   * absent means no other group type exists.
+   */
+  readonly otherGroupType?: (groupId: string) => string | undefined;
 }
 
 /** The real clock: performance.now for timeouts, Date.now for timestamps, unref'd timers. */

@@ -26,7 +26,7 @@ export function createDescribeShareGroupOffsetsHandler(
         groupId: request.groupId,
         topics: [],
         errorCode: ErrorCode.GROUP_ID_NOT_FOUND,
-        errorMessage: `share group ${request.groupId} not found`,
+        errorMessage: groups.notFoundMessage(request.groupId),
       };
     const asked =
       request.topics ??

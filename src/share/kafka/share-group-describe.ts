@@ -31,7 +31,7 @@ export function createShareGroupDescribeHandler(groups: ShareGroups, replicas: R
     if (group === undefined)
       return {
         errorCode: ErrorCode.GROUP_ID_NOT_FOUND,
-        errorMessage: `share group ${groupId} not found`,
+        errorMessage: groups.notFoundMessage(groupId),
         groupId,
         groupState: 'Dead',
         groupEpoch: -1,

@@ -13,6 +13,11 @@
 //                record batches that contain them, as bytes, with the acquired offset ranges;
 //                the client hands its application only the records inside those ranges.
 //
+// One group id names one group of one type at a time (Kafka's rule): an id a classic group holds
+// (`otherGroupType`, the group coordinator's answer) is not a share group here, whatever share
+// state it may have, so ShareGroupHeartbeat refuses it GROUP_ID_NOT_FOUND and the admin APIs
+// neither list nor change it.
+//
 // Owned by the broker (broker.ts); state is in memory except what the engine persists, so after
 // a restart members join again and records held before it are redelivered (the engine's rule).
 // Everything that changes a member or a session runs synchronously; the awaits (creating a
@@ -38,6 +43,11 @@ export interface ShareGroupsOptions {
   readonly heartbeatIntervalMs: number;
   readonly lockDurationMs: number;
   readonly now?: () => number;
+  /**
+   * The type of the group named `groupId` that another coordinator keeps ('classic'), or
+   * undefined. Optional: absent means share groups have the namespace to themselves.
+   */
+  readonly otherGroupType?: (groupId: string) => string | undefined;
 }
 
 export interface ShareGroupMember {
@@ -160,7 +170,19 @@ export class ShareGroups {
   }
 
   group(groupId: string): ShareGroup | undefined {
-    return this.groups.get(groupId);
+    return this.ownedElsewhere(groupId) ? undefined : this.groups.get(groupId);
+  }
+
+  /** Whether a group of another type holds `groupId` (Kafka: one id, one type). */
+  ownedElsewhere(groupId: string): boolean {
+    return this.options.otherGroupType?.(groupId) !== undefined;
+  }
+
+  /** The GROUP_ID_NOT_FOUND message for `groupId`, in Kafka's words for an id of another type. */
+  notFoundMessage(groupId: string): string {
+    return this.ownedElsewhere(groupId)
+      ? `Group ${groupId} is not a share group.`
+      : `share group ${groupId} not found`;
   }
 
   // ───────────────────────────── membership ─────────────────────────────
@@ -189,6 +211,8 @@ export class ShareGroups {
     const { groupId, memberId, memberEpoch } = request;
     if (groupId === '') return refuse(ErrorCode.INVALID_REQUEST, 'GroupId can not be empty');
     if (memberId === '') return refuse(ErrorCode.INVALID_REQUEST, 'MemberId can not be empty');
+    if (this.ownedElsewhere(groupId))
+      return refuse(ErrorCode.GROUP_ID_NOT_FOUND, this.notFoundMessage(groupId));
 
     if (memberEpoch === -1) {
       this.removeMember(groupId, memberId, 'the member left the share group');
@@ -320,6 +344,7 @@ export class ShareGroups {
    * members and a restart); null when the group has neither members nor subscriptions.
    */
   readTopics(groupId: string): Map<string, Subscription> | null {
+    if (this.ownedElsewhere(groupId)) return null;
     const engine = this.options.engine();
     const prefix = shareGroupSubscriptionName(groupId, '');
     const topics = new Map<string, Subscription>();
@@ -346,6 +371,7 @@ export class ShareGroups {
     for (const [groupId, group] of this.groups)
       states.set(groupId, group.members.size === 0 ? 'Empty' : 'Stable');
     return [...states]
+      .filter(([groupId]) => !this.ownedElsewhere(groupId))
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([groupId, state]) => ({ groupId, state }));
   }
@@ -371,7 +397,7 @@ export class ShareGroups {
     if (!this.has(groupId))
       return {
         errorCode: ErrorCode.GROUP_ID_NOT_FOUND,
-        errorMessage: `share group ${groupId} not found`,
+        errorMessage: this.notFoundMessage(groupId),
       };
     const members = this.groups.get(groupId)?.members.size ?? 0;
     if (members > 0)
