@@ -12,7 +12,12 @@ import WebSocket from 'ws';
 
 import { partitionForKey } from '../../src/client/partitioner.js';
 import { freePort } from '../../src/cluster/etcd-process.js';
-import { createTopicByRequest, layoutOf, startWatchedCluster } from '../helpers/cluster.js';
+import {
+  createTopicByRequest,
+  kafkaOf,
+  layoutOf,
+  startWatchedCluster,
+} from '../helpers/cluster.js';
 import { waitFor } from '../helpers/poll.js';
 import { type Json, PushClient, readTopic } from '../share/push-helpers.js';
 
@@ -182,6 +187,33 @@ test('a subscription is served by one broker, redirected to by the others, and s
     assert.deepEqual(
       soloRecords.map((record) => record.value).sort(),
       Array.from({ length: 30 }, (_, index) => `s${index}`).sort(),
+    );
+    // Transactions, read committed from every partition: an aborted one is never delivered.
+    const transactional = kafkaOf(cluster).producer({
+      transactionalId: 'solo-tx',
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    await transactional.connect();
+    try {
+      const each = (value: string) =>
+        [0, 1, 2].map((partition) => ({ value: `${value}${partition}`, partition }));
+      const aborted = await transactional.transaction();
+      await aborted.send({ topic: 'solo', messages: each('aborted-') });
+      await aborted.abort();
+      const committed = await transactional.transaction();
+      await committed.send({ topic: 'solo', messages: each('committed-') });
+      await committed.commit();
+    } finally {
+      await transactional.disconnect();
+    }
+    const withTransactions = await soloStream.waitForRecords(33, 'the committed transaction');
+    assert.deepEqual(
+      withTransactions
+        .slice(30)
+        .map((record) => record.value)
+        .sort(),
+      ['committed-0', 'committed-1', 'committed-2'],
     );
   } finally {
     await soloStream.close();
