@@ -307,6 +307,14 @@ test('a subscription whose state partition moves ends its streams and is served 
   let ended = false;
   void stream.done.then(() => (ended = true));
   const first = await stream.waitForRecords(12);
+  // A WebSocket consumer too (the SSE consumer holds every record: this one only watches).
+  const socket = new WebSocket(
+    `${base(owner).replace('http', 'ws')}/v1/subscriptions/${SUBSCRIPTION}/ws?consumer=w1`,
+  );
+  let socketClosedWith: number | null = null;
+  socket.on('close', (code) => (socketClosedWith = code));
+  socket.on('error', () => undefined);
+  await new Promise((resolve) => socket.once('open', resolve));
   // Three acknowledged: answered once the state (these deliveries included) is durable.
   const acked = first.slice(0, 3).map((record) => record.id);
   const ackAnswer = await new PushClient(base(owner)).acks(SUBSCRIPTION, { ack: acked });
@@ -325,6 +333,8 @@ test('a subscription whose state partition moves ends its streams and is served 
   );
   // The old owner ends the stream and redirects; the new one redelivers what was held.
   await waitFor(() => ended, 'the stream on the old owner ended');
+  await waitFor(() => socketClosedWith !== null, 'the WebSocket on the old owner closed');
+  assert.equal(socketClosedWith, 1012, 'closed as "service restart": connect again');
   assert.equal(await ownerOf([1, 2, 3], base), successor);
   const moved = await fetch(`${base(owner)}/v1/subscriptions/${SUBSCRIPTION}`, {
     redirect: 'manual',
