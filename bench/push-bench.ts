@@ -29,7 +29,7 @@ import { Session } from 'node:inspector/promises';
 import { Kafka, logLevel } from 'kafkajs';
 
 import { startBroker } from '../src/broker.js';
-import { writeRecords } from '../src/share/record-writer.js';
+import { localRecordWriter, writeRecords } from '../src/share/record-writer.js';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 
@@ -164,7 +164,7 @@ try {
   for (let written = 0; written < recordCount; written += batchRecords) {
     const count = Math.min(batchRecords, recordCount - written);
     await writeRecords(
-      broker.replicas,
+      localRecordWriter(broker.replicas),
       'bench',
       Array.from({ length: count }, () => ({ key: null, value, headers: [], partition: 0 })),
     );

@@ -35,6 +35,24 @@ import {
 import { type DecodedBatch, type RecordHeader, decodeBatchSync } from '../record/records.js';
 import { assert } from '../util/assert.js';
 
+/**
+ * What a share partition reads: the broker's replica of the partition (leader or follower; both
+ * hold every record below the high watermark), or in cluster mode a partition this broker holds
+ * no replica of, read from its leader (remote-source-partition.ts).
+ */
+export interface SourcePartition extends Pick<
+  Partition,
+  | 'partitionIndex'
+  | 'highWatermark'
+  | 'lastStableOffset'
+  | 'logStartOffset'
+  | 'read'
+  | 'abortedTransactions'
+> {
+  /** Registers for high watermark and last stable offset moves. */
+  onHighWatermarkAdvance(listener: () => void): () => void;
+}
+
 export type RecordState = 'available' | 'acquired' | 'acknowledged' | 'dead-lettering' | 'archived';
 
 /** A record of the window. `key`, `value` and `headers` are dropped once it is done. */
@@ -137,7 +155,7 @@ export class SharePartition {
   expired = 0;
 
   constructor(
-    readonly source: Partition,
+    readonly source: SourcePartition,
     private readonly options: SharePartitionOptions,
     start: SharePartitionSnapshot | { startOffset: number },
   ) {
