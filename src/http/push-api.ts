@@ -26,7 +26,7 @@ import {
 } from '../share/record-writer.js';
 import type { ShareEngine } from '../share/share-engine.js';
 import { ShareError, type ShareErrorCode, shareErrorCodes } from '../share/share-errors.js';
-import type { Delivery } from '../share/delivery.js';
+import { type Delivery, sseEvents } from '../share/delivery.js';
 import { type AckAnswer, type AckBody, settleAcks } from './push-acks.js';
 import { createPushSockets } from './push-socket.js';
 import type { SubscriptionRequest } from '../share/subscription-definition.js';
@@ -349,10 +349,7 @@ export function createPushApi(options: {
         return !response.writableNeedDrain && !response.destroyed;
       },
       deliver(records: readonly Delivery[]) {
-        let text = '';
-        for (const record of records)
-          text += `id: ${record.id}\nevent: record\ndata: ${record.json}\n\n`;
-        response.write(text);
+        response.write(sseEvents(records));
       },
     };
     const detach = subscription.attach(consumerId, sink, lastEventId);

@@ -311,6 +311,31 @@ export class Subscription {
     return 'ok';
   }
 
+  /**
+   * Acknowledges offsets `firstOffset` to `lastOffset` of a partition (an ack range): each as
+   * `acknowledge` would, with one trim of the window and one state change for the range. Answers
+   * how many were acknowledged and the outcome of each that was not.
+   */
+  acknowledgeRange(
+    partitionIndex: number,
+    firstOffset: number,
+    lastOffset: number,
+    consumerId: string | null,
+  ): { acknowledged: number; refused: Array<[number, Exclude<SettleOutcome, 'ok'>]> } {
+    const refused: Array<[number, Exclude<SettleOutcome, 'ok'>]> = [];
+    const records: TrackedRecord[] = [];
+    for (let offset = firstOffset; offset <= lastOffset; offset += 1) {
+      const found = this.held(partitionIndex, offset, consumerId);
+      if (typeof found === 'string') refused.push([offset, found]);
+      else {
+        this.releaseHold(found);
+        records.push(found);
+      }
+    }
+    this.partitions.get(partitionIndex)?.acknowledgeAll(records);
+    return { acknowledged: records.length, refused };
+  }
+
   /** Gives the record back; with `delayMs` (a nack) it is not redelivered before then. */
   release(
     partition: number,
