@@ -2,10 +2,13 @@
 // acknowledgements, beside the Kafka Fetch consume rate of the same records in the same run.
 //
 //   npm run bench:push [-- --records N] [--record-locks N (share.partition.max.record.locks)]
+//                      [--cpu-prof-sse FILE (a V8 CPU profile of the SSE phase alone, broker and
+//                       client together; open it in Chrome DevTools or speedscope)]
 //
 // An in-process broker (default durability) gets N records of 100 B (default 200,000) on one
 // partition, appended as batches of 5,000. Then:
-//   - SSE: a subscription with maxInFlight 20,000; one SSE reader parses every event, and every
+//   - SSE: a subscription with maxInFlight 20,000; one SSE reader (a light streaming parser:
+//     framing and the id of each event, not its JSON data) takes every event, and every
 //     1,000 records posts one range acknowledgement. The rate is records / time from opening the
 //     stream to the last record received, all acknowledged durably.
 //   - Fetch: kafkajs reads the same partition from the beginning (eachBatch) in the same run.
@@ -19,10 +22,14 @@
 // together, every thread: process.cpuUsage). On a shared machine the rates follow the load of
 // other processes; the CPU cost per record much less so, and its ratio is what compares runs.
 
+import { writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import { Session } from 'node:inspector/promises';
+
 import { Kafka, logLevel } from 'kafkajs';
 
 import { startBroker } from '../src/broker.js';
-import { writeRecords } from '../src/share/record-writer.js';
+import { localRecordWriter, writeRecords } from '../src/share/record-writer.js';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 
@@ -30,7 +37,10 @@ const recordsArgument = process.argv.indexOf('--records');
 const recordCount = recordsArgument > 0 ? Number(process.argv[recordsArgument + 1]) : 200_000;
 const locksArgument = process.argv.indexOf('--record-locks');
 const recordLocks = locksArgument > 0 ? Number(process.argv[locksArgument + 1]) : 2000;
+const profileArgument = process.argv.indexOf('--cpu-prof-sse');
+const profilePath = profileArgument > 0 ? process.argv[profileArgument + 1] : null;
 const batchRecords = 5_000;
+const agent = new http.Agent({ keepAlive: true });
 const ackEvery = 1_000;
 
 interface Event {
@@ -39,33 +49,94 @@ interface Event {
   offset: number;
 }
 
-/** Reads an SSE stream, calling `onRecord` with each record event's data. */
-async function readEvents(
+const newline = 0x0a;
+const idField = Buffer.from('id: ');
+const eventField = Buffer.from('event: ');
+const recordType = Buffer.from('record');
+
+/**
+ * Reads an SSE stream, calling `onRecord` with each record event's id. A light streaming parser,
+ * as a consumer that acknowledges by id needs: it walks the bytes line by line (the broker ends
+ * lines with `\n`), ends an event at a blank line, keeps only `record` events and reads the
+ * `id: <partition>:<offset>` field from its digits. The event's JSON data is not decoded (kafkajs,
+ * in the Fetch phase, does decode each record into an object).
+ */
+function readEvents(
   url: string,
   signal: AbortSignal,
   onRecord: (event: Event) => void,
 ): Promise<void> {
-  const response = await fetch(url, { signal, headers: { accept: 'text/event-stream' } });
-  if (response.body === null) throw new Error('no body');
-  const decoder = new TextDecoder();
-  let buffer = '';
-  try {
-    for await (const chunk of response.body) {
-      buffer += decoder.decode(chunk as Uint8Array, { stream: true });
-      let start = 0;
-      let end;
-      while ((end = buffer.indexOf('\n\n', start)) >= 0) {
-        const block = buffer.slice(start, end);
-        start = end + 2;
-        if (!block.includes('event: record')) continue;
-        const data = block.slice(block.indexOf('data: ') + 6);
-        onRecord(JSON.parse(data) as Event);
-      }
-      buffer = buffer.slice(start);
-    }
-  } catch (error) {
-    if (!signal.aborted) throw error;
-  }
+  return new Promise((resolve, reject) => {
+    const request = http.get(url, { agent, signal, headers: { accept: 'text/event-stream' } });
+    request.on('error', (error) => (signal.aborted ? resolve() : reject(error)));
+    request.on('response', (response) => {
+      let rest: Buffer | null = null;
+      let id: Event | null = null;
+      let isRecord = false;
+      response.on('data', (chunk: Buffer) => {
+        const bytes = rest === null ? chunk : Buffer.concat([rest, chunk]);
+        let line = 0;
+        let end;
+        while ((end = bytes.indexOf(newline, line)) >= 0) {
+          if (end === line) {
+            if (isRecord && id !== null) onRecord(id);
+            id = null;
+            isRecord = false;
+          } else if (startsWith(bytes, line, idField)) {
+            id = parseId(bytes, line + idField.length, end);
+          } else if (startsWith(bytes, line, eventField)) {
+            const type = line + eventField.length;
+            isRecord = end - type === recordType.length && startsWith(bytes, type, recordType);
+          }
+          line = end + 1;
+        }
+        rest = line === bytes.length ? null : bytes.subarray(line);
+      });
+      response.on('close', resolve);
+      response.on('error', (error) => (signal.aborted ? resolve() : reject(error)));
+    });
+  });
+}
+
+function startsWith(bytes: Buffer, position: number, prefix: Buffer): boolean {
+  if (position + prefix.length > bytes.length) return false;
+  for (let index = 0; index < prefix.length; index += 1)
+    if (bytes[position + index] !== prefix[index]) return false;
+  return true;
+}
+
+/** `<partition>:<offset>` from its digits. */
+function parseId(bytes: Buffer, position: number, end: number): Event {
+  let partition = 0;
+  let index = position;
+  for (; index < end && bytes[index] !== 0x3a; index += 1)
+    partition = partition * 10 + bytes[index] - 0x30;
+  let offset = 0;
+  for (index += 1; index < end; index += 1) offset = offset * 10 + bytes[index] - 0x30;
+  return { id: `${partition}:${offset}`, partition, offset };
+}
+
+/** POSTs `body` as JSON on a kept-alive connection; resolves with the answer's text. */
+function postJson(url: string, body: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(url, {
+      method: 'POST',
+      agent,
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+    });
+    request.on('error', reject);
+    request.on('response', (response) => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', (piece: string) => (text += piece));
+      response.on('end', () =>
+        response.statusCode === 200
+          ? resolve(text)
+          : reject(new Error(`${response.statusCode}: ${text}`)),
+      );
+    });
+    request.end(body);
+  });
 }
 
 /** User and system CPU time of the process since `start`, in microseconds. */
@@ -93,7 +164,7 @@ try {
   for (let written = 0; written < recordCount; written += batchRecords) {
     const count = Math.min(batchRecords, recordCount - written);
     await writeRecords(
-      broker.replicas,
+      localRecordWriter(broker.replicas),
       'bench',
       Array.from({ length: count }, () => ({ key: null, value, headers: [], partition: 0 })),
     );
@@ -112,6 +183,12 @@ try {
   const acks: Promise<unknown>[] = [];
   let done!: () => void;
   const finished = new Promise<void>((resolve) => (done = resolve));
+  const profiler = profilePath === null ? null : new Session();
+  if (profiler !== null) {
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.start');
+  }
   const sseStartMs = performance.now();
   const sseCpu = process.cpuUsage();
   const reading = readEvents(
@@ -122,7 +199,7 @@ try {
       if (received - firstUnacked >= ackEvery || received === recordCount) {
         const body = JSON.stringify({ ack: [`0:${firstUnacked}-${event.offset}`] });
         const post = (): Promise<unknown> =>
-          fetch(`${base}/v1/subscriptions/bench-sse/acks`, { method: 'POST', headers: json, body });
+          postJson(`${base}/v1/subscriptions/bench-sse/acks`, body);
         // A reset connection happens now and then here (not explained yet); an ack is safe to
         // send again: what was already settled is answered `settled`.
         acks.push(
@@ -141,6 +218,11 @@ try {
   await Promise.all(acks);
   const sseSeconds = (performance.now() - sseStartMs) / 1000;
   const sseCpuMicros = cpuMicros(sseCpu);
+  if (profiler !== null && profilePath !== null) {
+    const { profile } = await profiler.post('Profiler.stop');
+    await writeFile(profilePath, JSON.stringify(profile));
+    profiler.disconnect();
+  }
   controller.abort();
   await reading;
 

@@ -15,7 +15,7 @@ import { startBroker } from '../src/broker.js';
 import { ApiKey } from '../src/protocol/generated/index.js';
 import type { ShareFetchResponse } from '../src/protocol/generated/share-fetch.js';
 import type { ShareGroupHeartbeatResponse } from '../src/protocol/generated/share-group-heartbeat.js';
-import { writeRecords } from '../src/share/record-writer.js';
+import { localRecordWriter, writeRecords } from '../src/share/record-writer.js';
 
 const argument = (name: string, fallback: number): number => {
   const index = process.argv.indexOf(name);
@@ -40,7 +40,7 @@ try {
   for (let written = 0; written < recordCount; written += batchRecords) {
     const count = Math.min(batchRecords, recordCount - written);
     await writeRecords(
-      broker.replicas,
+      localRecordWriter(broker.replicas),
       'bench',
       Array.from({ length: count }, () => ({ key: null, value, headers: [], partition: 0 })),
     );

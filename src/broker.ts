@@ -109,7 +109,9 @@ import { type HttpDoor, type HttpRoute, jsonAnswer, startHttpDoor } from './http
 import { httpAccess, openHttpAccess } from './http/http-access.js';
 import { type PushApi, createPushApi } from './http/push-api.js';
 import { SHARE_STATE_TOPIC_NAME, ShareEngine } from './share/share-engine.js';
-import { writeRecords } from './share/record-writer.js';
+import { type RecordWriterPorts, localRecordWriter, writeRecords } from './share/record-writer.js';
+import { type ClusterRecordWriter, clusterRecordWriter } from './share/cluster-record-writer.js';
+import { RemoteSourcePartition } from './share/remote-source-partition.js';
 import { ShareGroups } from './share/kafka/share-groups.js';
 import { createShareAcknowledgeHandler } from './share/kafka/share-acknowledge.js';
 import { createShareFetchHandler } from './share/kafka/share-fetch.js';
@@ -391,6 +393,8 @@ async function assemble(
   let coordinatorLeadership: CoordinatorLeadership | null = null;
   let markerSender: TransactionMarkerSender | null = null;
   let shareEngine: ShareEngine | undefined;
+  let shareLeadership: CoordinatorLeadership | null = null;
+  let clusterShareWriter: ClusterRecordWriter | null = null;
   let pushApi: PushApi | undefined;
   let oauthBearer: ListenerOAuthBearer | null = null;
   // The audit log (audit.log.file): admin actions and authentication failures, one JSON line
@@ -445,6 +449,8 @@ async function assemble(
     // The coordinators' internal topics: local to this broker on its own; in cluster mode topics
     // of the cluster like any other, led and replicated as the view says.
     let offsetsTopic: InternalTopicStorage | ReplicatedInternalTopic;
+    // Cluster mode with the HTTP door: __share_group_state, a topic of the cluster (below).
+    let clusterShareStateTopic: ReplicatedInternalTopic | null = null;
     let transactionStateTopic: InternalTopicStorage | ReplicatedInternalTopic;
     const internalTopics: InternalTopicStorage[] = [];
     const localInternalTopicPorts: InternalTopicPorts = {
@@ -513,9 +519,24 @@ async function assemble(
         },
         replicationTimeoutMs: config.offsetsCommitTimeoutMs,
       });
+      // Shared subscriptions in cluster mode (HTTP door only): each is served by the leader of
+      // its __share_group_state partition, which replicates like __consumer_offsets.
+      if (httpDoor !== undefined) {
+        clusterShareStateTopic = openReplicatedInternalTopic(replicatedPorts, {
+          name: SHARE_STATE_TOPIC_NAME,
+          partitionCount: config.shareStateTopicNumPartitions,
+          replicationFactor: config.offsetsTopicReplicationFactor,
+          configs: compacted,
+          replicationTimeoutMs: config.offsetsCommitTimeoutMs,
+        });
+      }
+      if (config.groupShareEnable)
+        logger.warn(
+          'group.share.enable: KIP-932 share groups are not served in cluster mode yet; shared subscriptions are served by the HTTP door',
+        );
     }
     // Shared subscriptions (push delivery, issue 12): only with one of their doors, the HTTP
-    // door or KIP-932 share groups (group.share.enable); not yet in cluster mode (the engine reads local partitions and ignores leadership).
+    // door or KIP-932 share groups (group.share.enable). Cluster mode: above.
     const shareStateTopic =
       (httpDoor === undefined && !config.groupShareEnable) || cluster !== null
         ? null
@@ -992,6 +1013,7 @@ async function assemble(
     // topic and config changes always (security/audit-log.ts); the console calls it too.
     const auditor = new AuditRequests(auditLog, componentLogger(logger, 'admin'));
 
+    let shareWriter: RecordWriterPorts = localRecordWriter(replicas);
     if (shareStateTopic !== null) {
       const log = (message: string, error: unknown): void =>
         logger.error(message, { error: error instanceof Error ? error.message : String(error) });
@@ -1002,11 +1024,85 @@ async function assemble(
         log,
       });
       await shareEngine.start();
+    } else if (clusterShareStateTopic !== null && cluster !== null && topicAdmin !== null) {
+      // Cluster mode: the engine serves the subscriptions of the state partitions this broker
+      // leads, loading and unloading them as the view moves (as the coordinators do).
+      const log = (message: string, error: unknown): void =>
+        logger.error(message, { error: error instanceof Error ? error.message : String(error) });
+      const stateTopic = clusterShareStateTopic;
+      const shareConnector = interBrokerConnector(cluster.store, interBrokerSettings(config));
+      clusterShareWriter = clusterRecordWriter({
+        brokerId: config.nodeId,
+        view: cluster.view,
+        replicas,
+        connector: shareConnector,
+        minInsyncReplicasOf: (topic) =>
+          Number(
+            cluster.store.topics().get(topic)?.configs['min.insync.replicas'] ??
+              config.minInsyncReplicas,
+          ),
+        createTopic: async (name) => {
+          await topicAdmin.createTopic({ name, partitionCount: 1 });
+        },
+        requestTimeoutMs: config.requestTimeoutMs,
+      });
+      shareWriter = clusterShareWriter;
+      const engine = new ShareEngine(stateTopic, replicas, {
+        shareRecordLockDurationMs: config.shareRecordLockDurationMs,
+        shareDeliveryCountLimit: config.shareDeliveryCountLimit,
+        sharePartitionMaxRecordLocks: config.sharePartitionMaxRecordLocks,
+        log,
+        brokerId: config.nodeId,
+        ownerOf: (index) => stateTopic.leaderOf(index)?.nodeId,
+        writer: clusterShareWriter,
+        remoteSource: (topic, partitionIndex) =>
+          new RemoteSourcePartition({
+            topic,
+            partitionIndex,
+            brokerId: config.nodeId,
+            view: cluster.view,
+            connector: shareConnector,
+          }),
+      });
+      shareEngine = engine;
+      shareLeadership = new CoordinatorLeadership(
+        cluster.view,
+        config.nodeId,
+        [
+          {
+            topic: SHARE_STATE_TOPIC_NAME,
+            loadPartition: (partition) => engine.loadPartition(partition),
+            unloadPartition: (partition) => engine.unloadPartition(partition),
+          },
+        ],
+        (message) => logger.warn(message),
+      );
+      // The topic is asked for by the first request for a subscription (ownerOf), so a cluster
+      // whose HTTP door serves only metrics replicates no share state.
+      shareLeadership.start();
     }
     if (shareEngine !== undefined && httpDoor !== undefined) {
       const log = (message: string, error: unknown): void =>
         logger.error(message, { error: error instanceof Error ? error.message : String(error) });
-      pushApi = createPushApi({ engine: shareEngine, replicas, log, access });
+      const view = cluster?.view;
+      pushApi = createPushApi({
+        engine: shareEngine,
+        writer: shareWriter,
+        log,
+        access,
+        httpListenerOf:
+          view === undefined
+            ? undefined
+            : (brokerId, secure) => {
+                const broker = view.brokers().get(brokerId);
+                const endpoint =
+                  broker === undefined
+                    ? undefined
+                    : endpointOn(broker, secure ? HTTPS_DOOR_LISTENER : HTTP_DOOR_LISTENER);
+                if (endpoint === undefined || endpoint === broker) return undefined;
+                return `${secure ? 'https' : 'http'}://${formatHostPort(endpoint.host, endpoint.port)}`;
+              },
+      });
       const runningPushApi = pushApi;
       httpDoor.mount(
         '/v1/',
@@ -1109,11 +1205,15 @@ async function assemble(
     advertisedByListener = new Map(
       advertisedAddressList.map((address, index) => [address.name, advertised[index]]),
     );
-    await cluster?.register(
-      advertised[0].host,
-      advertised[0].port,
-      advertisedAddressList.map(({ name, host, port }) => ({ name, host, port })),
-    );
+    await cluster?.register(advertised[0].host, advertised[0].port, [
+      ...advertisedAddressList.map(({ name, host, port }) => ({ name, host, port })),
+      // The HTTP door's listeners too, where another broker redirects a subscription's requests.
+      ...(httpDoor?.listeners ?? []).map(({ name, host, port }) => ({
+        name: name === httpsListenerName ? HTTPS_DOOR_LISTENER : HTTP_DOOR_LISTENER,
+        host: isWildcardHost(host) ? advertised[0].host : host,
+        port,
+      })),
+    ]);
 
     const runningServer = server;
     const runningHttpDoor = httpDoor;
@@ -1122,6 +1222,8 @@ async function assemble(
     const runningCoordinatorLeadership = coordinatorLeadership;
     const runningPushApi = pushApi;
     const runningShareEngine = shareEngine;
+    const runningShareLeadership = shareLeadership;
+    const runningClusterShareWriter = clusterShareWriter;
     const runningOAuthBearer = oauthBearer;
     let stopping: Promise<void> | null = null;
     return {
@@ -1154,6 +1256,7 @@ async function assemble(
               );
           }
           runningCoordinatorLeadership?.stop();
+          runningShareLeadership?.stop();
           // Replication first: no fetch of ours outlives the logs or waits on a stopping leader.
           await runningIsrManager?.stop();
           await runningReplicaFetcher?.stop();
@@ -1171,6 +1274,7 @@ async function assemble(
           auditTopicWriter?.close();
           runningPushApi?.close();
           runningShareEngine?.close();
+          runningClusterShareWriter?.close();
           shareGroups?.close();
           // Producer state snapshots, so the next start need not replay the active segments.
           await Promise.all([
@@ -1189,6 +1293,8 @@ async function assemble(
     };
   } catch (error) {
     coordinatorLeadership?.stop();
+    shareLeadership?.stop();
+    clusterShareWriter?.close();
     await isrManager?.stop().catch(() => undefined);
     await replicaFetcher?.stop().catch(() => undefined);
     await topicSync?.stop().catch(() => undefined);
@@ -1230,6 +1336,18 @@ async function dropLocalInternalTopics(
     }
     await metadata.deleteTopic(name);
   }
+}
+
+/**
+ * Cluster mode: the names the HTTP door's listeners are registered under in etcd, beside the
+ * Kafka listeners (no Kafka listener name can hold a colon).
+ */
+const HTTP_DOOR_LISTENER = 'door:HTTP';
+const HTTPS_DOOR_LISTENER = 'door:HTTPS';
+
+/** An address bound on every interface, which no other broker can connect to as such. */
+function isWildcardHost(host: string): boolean {
+  return host === '' || host === '0.0.0.0' || host === '::' || host === '[::]';
 }
 
 /** The metrics, and the HTTP routes that serve them and the health checks. */
@@ -1370,7 +1488,7 @@ async function openAuditTopic(
       const lines = queued;
       queued = [];
       const records = lines.map((text) => ({ key: null, value: Buffer.from(text), headers: [] }));
-      writeRecords(replicas, topic, records, 'leader').catch((error: Error) => {
+      writeRecords(localRecordWriter(replicas), topic, records, 'leader').catch((error: Error) => {
         if (!warned) warn(`audit lines cannot be produced to ${topic}: ${error.message}`);
         warned = true;
       });

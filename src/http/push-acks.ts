@@ -59,9 +59,20 @@ export async function settleAcks(subscription: Subscription, body: AckBody): Pro
       }
     }
   };
-  each(body.ack, 'acknowledged', (partition, offset) =>
-    subscription.acknowledge(partition, offset, consumer),
-  );
+  // Acknowledgements a range at a time (the common case: a consumer acks what it processed).
+  for (const item of body.ack ?? []) {
+    const range = ranges.get(item);
+    if (range === undefined) continue;
+    const { acknowledged, refused } = subscription.acknowledgeRange(
+      range.partition,
+      range.firstOffset,
+      range.lastOffset,
+      consumer,
+    );
+    counts.acknowledged += acknowledged;
+    for (const [offset, code] of refused)
+      errors.push({ id: recordId(range.partition, offset), code });
+  }
   each(body.release, 'released', (partition, offset) =>
     subscription.release(partition, offset, consumer),
   );

@@ -19,11 +19,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 
-import type { ReplicaManager } from '../replica/replica-manager.js';
-import { writeRecords, type RecordToWrite } from '../share/record-writer.js';
+import {
+  type RecordToWrite,
+  type RecordWriterPorts,
+  writeRecords,
+} from '../share/record-writer.js';
 import type { ShareEngine } from '../share/share-engine.js';
 import { ShareError, type ShareErrorCode, shareErrorCodes } from '../share/share-errors.js';
-import type { Delivery } from '../share/delivery.js';
+import { type Delivery, sseEvents } from '../share/delivery.js';
 import { type AckAnswer, type AckBody, settleAcks } from './push-acks.js';
 import { createPushSockets } from './push-socket.js';
 import type { SubscriptionRequest } from '../share/subscription-definition.js';
@@ -100,14 +103,42 @@ const problemBase = 'https://brook.dev/problems/';
 
 export function createPushApi(options: {
   readonly engine: ShareEngine;
-  readonly replicas: ReplicaManager;
+  /** Where produced records go: this broker's partitions, or (cluster mode) their leaders. */
+  readonly writer: RecordWriterPorts;
   readonly log: (message: string, error: unknown) => void;
   /** Who callers are and what the ACLs allow them; everyone everything without it. */
   readonly access?: HttpAccess;
+  /**
+   * Cluster mode: the base URL (scheme://host:port) of a broker's HTTP listener of the scheme
+   * the request came in on, where a request for a subscription it serves is redirected.
+   */
+  readonly httpListenerOf?: (brokerId: number, secure: boolean) => string | undefined;
 }): PushApi {
-  const { engine, replicas } = options;
+  const { engine, writer } = options;
   const access = options.access ?? openHttpAccess;
-  const streams = new Set<ServerResponse>();
+  /** Open event streams, with the subscription each reads. */
+  const streams = new Map<ServerResponse, string>();
+  /** A 307 to the broker serving the subscription; undefined when its address is not known. */
+  const locationOf = (
+    error: ShareError,
+    url: URL,
+    request: IncomingMessage,
+  ): string | undefined => {
+    if (error.problem !== 'subscription-moved' || error.ownerBrokerId === undefined)
+      return undefined;
+    // The door's URLs all say http: whether it came over TLS is the socket's to tell.
+    const secure = (request.socket as { encrypted?: boolean }).encrypted === true;
+    const base = options.httpListenerOf?.(error.ownerBrokerId, secure);
+    return base === undefined ? undefined : `${base}${url.pathname}${url.search}`;
+  };
+  /** A moved subscription whose owner has no known HTTP address is answered as unavailable. */
+  const answerable = (error: ShareError, url: URL, request: IncomingMessage): ShareError =>
+    error.problem === 'subscription-moved' && locationOf(error, url, request) === undefined
+      ? new ShareError(
+          'subscription-unavailable',
+          `${error.message}, whose HTTP listener is not known here`,
+        )
+      : error;
   const check = (caller: HttpCaller, permissions: readonly Permission[]): void => {
     for (const { operation, resourceType, name } of permissions) {
       if (!access.authorize(caller, operation, resourceType, name)) {
@@ -128,6 +159,7 @@ export function createPushApi(options: {
   const sockets = createPushSockets({
     engine,
     log: options.log,
+    locationOf,
     checkConsumer: (caller, subscription, topic) => check(caller, consuming(subscription, topic)),
   });
 
@@ -155,7 +187,7 @@ export function createPushApi(options: {
         const records = isRawBody(request)
           ? [rawRecord(rawBody, url)]
           : produceRecords(body as ProduceBody);
-        const offsets = await writeRecords(replicas, params.topic, records, acks);
+        const offsets = await writeRecords(writer, params.topic, records, acks);
         return { status: 200, body: { offsets } };
       },
     },
@@ -310,17 +342,14 @@ export function createPushApi(options: {
     response.write(
       `retry: 1000\nevent: consumer\ndata: ${JSON.stringify({ consumer: consumerId })}\n\n`,
     );
-    streams.add(response);
+    streams.set(response, params.name);
     const sink = {
       maxInFlight,
       get writable() {
         return !response.writableNeedDrain && !response.destroyed;
       },
       deliver(records: readonly Delivery[]) {
-        let text = '';
-        for (const record of records)
-          text += `id: ${record.id}\nevent: record\ndata: ${record.json}\n\n`;
-        response.write(text);
+        response.write(sseEvents(records));
       },
     };
     const detach = subscription.attach(consumerId, sink, lastEventId);
@@ -375,6 +404,8 @@ export function createPushApi(options: {
     readBody(request, route)
       .then(async ({ body, rawBody }) => {
         const context = { request, response, url, params, body, rawBody, caller };
+        // Cluster mode: a subscription is served by one broker; the others redirect to it.
+        if (params.name !== undefined) engine.checkServedHere(params.name);
         if (access.enabled) check(caller, route.permissions?.(context) ?? []);
         const answer = await route.serve(context);
         if (answer === null) return;
@@ -391,12 +422,28 @@ export function createPushApi(options: {
           response.destroy();
           return;
         }
-        sendProblem(
-          response,
-          error instanceof ShareError ? error : new ShareError('internal-error', 'internal error'),
-        );
+        if (!(error instanceof ShareError)) {
+          sendProblem(response, new ShareError('internal-error', 'internal error'));
+          return;
+        }
+        const answer = answerable(error, url, request);
+        const location = locationOf(answer, url, request);
+        if (location !== undefined) response.setHeader('location', location);
+        if (answer.problem === 'subscription-unavailable') response.setHeader('retry-after', '1');
+        sendProblem(response, answer);
       });
   };
+
+  // A subscription closed here (deleted, or in cluster mode moved to another broker): its
+  // streams end, and an EventSource reconnecting is redirected to its new broker.
+  engine.onSubscriptionClosed((name) => {
+    for (const [stream, subscription] of streams) {
+      if (subscription !== name) continue;
+      streams.delete(stream);
+      stream.end();
+    }
+    sockets.closeSubscription(name);
+  });
 
   return {
     handle,
@@ -405,7 +452,7 @@ export function createPushApi(options: {
       sockets.close();
       // Ended and their sockets closed: a keep-alive socket of an ended stream would hold the
       // door's stop until the client noticed.
-      for (const stream of streams) {
+      for (const stream of streams.keys()) {
         stream.end();
         stream.socket?.destroySoon();
       }

@@ -40,6 +40,8 @@ export interface PushSockets {
     url: URL,
     caller?: HttpCaller,
   ): void;
+  /** Closes the sockets of a subscription no longer served here (1012: connect again). */
+  closeSubscription(name: string): void;
   close(): void;
 }
 
@@ -48,10 +50,28 @@ export function createPushSockets(options: {
   readonly log: (message: string, error: unknown) => void;
   /** Throws ShareError('forbidden') when the caller may not consume the subscription. */
   readonly checkConsumer?: (caller: HttpCaller, subscription: string, topic: string) => void;
+  /** Where a refused upgrade is redirected ('subscription-moved'); undefined: nowhere. */
+  readonly locationOf?: (
+    error: ShareError,
+    url: URL,
+    request: IncomingMessage,
+  ) => string | undefined;
 }): PushSockets {
   const server = new WebSocketServer({ noServer: true, maxPayload: maxMessageBytes });
 
-  const refuse = (socket: Duplex, error: ShareError): void => {
+  /** Open sockets, with the subscription each reads. */
+  const open = new Map<WebSocket, string>();
+  const refuse = (
+    socket: Duplex,
+    error: ShareError,
+    redirect?: { url: URL; request: IncomingMessage },
+  ): void => {
+    const location =
+      redirect === undefined
+        ? undefined
+        : options.locationOf?.(error, redirect.url, redirect.request);
+    if (error.problem === 'subscription-moved' && location === undefined)
+      error = new ShareError('subscription-unavailable', error.message);
     const { status, title } = shareErrorCodes[error.problem];
     const body = JSON.stringify({
       type: `https://brook.dev/problems/${error.problem}`,
@@ -62,6 +82,7 @@ export function createPushSockets(options: {
     });
     socket.end(
       `HTTP/1.1 ${status} ${title}\r\ncontent-type: application/problem+json\r\n` +
+        (location === undefined ? '' : `location: ${location}\r\n`) +
         `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
     );
   };
@@ -88,6 +109,7 @@ export function createPushSockets(options: {
       refuse(
         socket,
         error instanceof ShareError ? error : new ShareError('not-found', String(error)),
+        { url, request },
       );
       return;
     }
@@ -127,6 +149,7 @@ export function createPushSockets(options: {
     };
     send({ type: 'consumer', consumer: consumerId });
     const detach = subscription.attach(consumerId, sink);
+    open.set(webSocket, name);
     let alive = true;
     const ping = setInterval(() => {
       if (!alive) {
@@ -141,6 +164,7 @@ export function createPushSockets(options: {
       alive = true;
     });
     webSocket.on('close', () => {
+      open.delete(webSocket);
       clearInterval(ping);
       detach();
     });
@@ -203,6 +227,10 @@ export function createPushSockets(options: {
 
   return {
     upgrade,
+    closeSubscription(name) {
+      for (const [webSocket, subscription] of open)
+        if (subscription === name) webSocket.close(1012, 'the subscription moved');
+    },
     close() {
       for (const client of server.clients) client.terminate();
       server.close();

@@ -23,18 +23,69 @@ export interface WrittenOffset {
   readonly offset: number;
 }
 
+/**
+ * Where records go: one broker's own partitions (`localRecordWriter`), or in cluster mode each
+ * partition's leader, this broker or another (`cluster-record-writer.ts`).
+ */
+export interface RecordWriterPorts {
+  /** The topic's partition count; undefined when it does not exist. */
+  partitionCount(topic: string): number | undefined;
+  /**
+   * Appends one batch to the partition; resolves with its base offset once acknowledged (with
+   * acks 'all', once the high watermark covers it). Rejects with a ShareError.
+   */
+  append(topic: string, partition: number, batch: Buffer, acks: 'all' | 'leader'): Promise<number>;
+  /** Creates a topic of one partition (a dead-letter topic) with the broker's defaults. */
+  createTopic(name: string): Promise<void>;
+}
+
+/** One broker: every partition is this broker's own. */
+export function localRecordWriter(replicas: ReplicaManager): RecordWriterPorts {
+  return {
+    partitionCount: (topic) => replicas.topic(topic)?.partitions.length,
+    async append(topic, partitionIndex, batch, acks) {
+      const partition = replicas.topic(topic)?.partitions[partitionIndex];
+      if (partition === undefined) {
+        throw new ShareError('partition-not-found', `${topic} has no partition ${partitionIndex}`);
+      }
+      let appended;
+      try {
+        appended = partition.append(batch, 'client');
+      } catch (error) {
+        throw new ShareError(
+          'produce-failed',
+          `${topic}-${partitionIndex} refused the records: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      }
+      try {
+        await appended.acknowledged;
+        if (acks === 'all') await partition.waitForHighWatermark(appended.lastOffset + 1);
+      } catch (error) {
+        throw new ShareError(
+          'produce-failed',
+          `${topic}: the append failed: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      }
+      return appended.baseOffset;
+    },
+    async createTopic(name) {
+      await replicas.createTopic({ name, partitionCount: 1 });
+    },
+  };
+}
+
 let roundRobin = 0;
 
 /** Appends `records` to `topic`; resolves with each record's partition and offset, in order. */
 export async function writeRecords(
-  replicas: ReplicaManager,
+  writer: RecordWriterPorts,
   topic: string,
   records: readonly RecordToWrite[],
   acks: 'all' | 'leader' = 'all',
 ): Promise<WrittenOffset[]> {
-  const partitions = replicas.topic(topic)?.partitions;
-  if (partitions === undefined) throw new ShareError('topic-not-found', `no topic named ${topic}`);
-  const partitionCount = partitions.length;
+  const partitionCount = writer.partitionCount(topic);
+  if (partitionCount === undefined)
+    throw new ShareError('topic-not-found', `no topic named ${topic}`);
   const byPartition = new Map<number, number[]>();
   records.forEach((record, index) => {
     let partition = record.partition;
@@ -43,10 +94,10 @@ export async function writeRecords(
         record.key === null
           ? (roundRobin++ & 0x7fffffff) % partitionCount
           : partitionForKey(record.key, partitionCount);
-    } else if (partition >= partitionCount || partitions[partition] === undefined) {
+    } else if (partition >= partitionCount) {
       throw new ShareError(
         'partition-not-found',
-        `${topic} has no partition ${partition} here (it has ${partitionCount})`,
+        `${topic} has no partition ${partition} (it has ${partitionCount})`,
       );
     }
     const indexes = byPartition.get(partition) ?? [];
@@ -54,10 +105,10 @@ export async function writeRecords(
     byPartition.set(partition, indexes);
   });
   const offsets: WrittenOffset[] = new Array(records.length);
-  const waits: Promise<void>[] = [];
   const nowMs = Date.now();
-  for (const [partitionIndex, indexes] of byPartition) {
-    const partition = partitions[partitionIndex];
+  // The batches are built and handed over in order before any is awaited, so they are appended
+  // in partition order as before.
+  const appends = [...byPartition].map(([partitionIndex, indexes]) => {
     const batch = buildUncompressedBatch({
       records: indexes.map((index) => ({
         key: records[index].key,
@@ -66,31 +117,12 @@ export async function writeRecords(
         timestamp: records[index].timestamp ?? nowMs,
       })),
     });
-    let appended;
-    try {
-      appended = partition.append(batch, 'client');
-    } catch (error) {
-      throw new ShareError(
-        'produce-failed',
-        `${topic}-${partitionIndex} refused the records: ${error instanceof Error ? error.message : String(error)}`,
-      );
-    }
-    indexes.forEach((index, position) => {
-      offsets[index] = { partition: partitionIndex, offset: appended.baseOffset + position };
+    return writer.append(topic, partitionIndex, batch, acks).then((baseOffset) => {
+      indexes.forEach((index, position) => {
+        offsets[index] = { partition: partitionIndex, offset: baseOffset + position };
+      });
     });
-    waits.push(
-      appended.acknowledged.then(() =>
-        acks === 'all' ? partition.waitForHighWatermark(appended.lastOffset + 1) : undefined,
-      ),
-    );
-  }
-  try {
-    await Promise.all(waits);
-  } catch (error) {
-    throw new ShareError(
-      'produce-failed',
-      `${topic}: the append failed: ${error instanceof Error ? error.message : String(error)}`,
-    );
-  }
+  });
+  await Promise.all(appends);
   return offsets;
 }

@@ -24,6 +24,15 @@ export const shareErrorCodes = {
     status: 409,
     title: 'the subscription exists with another topic; delete it first',
   },
+  'subscription-moved': {
+    status: 307,
+    title:
+      'another broker of the cluster serves this subscription; Location names its HTTP listener',
+  },
+  'subscription-unavailable': {
+    status: 503,
+    title: 'the subscription is being taken up by a broker of the cluster; try again',
+  },
   'upgrade-required': { status: 426, title: 'this path takes a WebSocket upgrade' },
   'payload-too-large': { status: 413, title: 'the request body is larger than the limit' },
   'unsupported-media-type': {
@@ -44,6 +53,8 @@ export class ShareError extends BrookError {
     message: string,
     /** Per-item details, e.g. which fields failed validation. */
     readonly errors: readonly unknown[] = [],
+    /** 'subscription-moved': the broker that serves the subscription. */
+    readonly ownerBrokerId?: number,
   ) {
     super('BROOK_SHARE_REQUEST', message);
     this.name = 'ShareError';

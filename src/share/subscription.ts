@@ -16,13 +16,14 @@
 // Across awaits (the state write, a dead-letter append) a record may have changed state; each
 // continuation checks the record's `generation` or the subscription's `closed` first.
 
-import type { Partition } from '../replica/partition.js';
 import type { SubscriptionDefinition } from './subscription-definition.js';
 import {
   SharePartition,
+  type SourcePartition,
   type SharePartitionSnapshot,
   type TrackedRecord,
 } from './share-partition.js';
+import { ShareError } from './share-errors.js';
 import { TimerIndex } from './timer-index.js';
 import { type Delivery, encodeDelivery, parseRecordId } from './delivery.js';
 
@@ -124,7 +125,10 @@ export class Subscription {
   }
 
   /** Starts tracking a source partition from its persisted state or a start offset. */
-  addPartition(source: Partition, start: SharePartitionSnapshot | { startOffset: number }): void {
+  addPartition(
+    source: SourcePartition,
+    start: SharePartitionSnapshot | { startOffset: number },
+  ): void {
     const sharePartition = new SharePartition(
       source,
       {
@@ -307,6 +311,31 @@ export class Subscription {
     return 'ok';
   }
 
+  /**
+   * Acknowledges offsets `firstOffset` to `lastOffset` of a partition (an ack range): each as
+   * `acknowledge` would, with one trim of the window and one state change for the range. Answers
+   * how many were acknowledged and the outcome of each that was not.
+   */
+  acknowledgeRange(
+    partitionIndex: number,
+    firstOffset: number,
+    lastOffset: number,
+    consumerId: string | null,
+  ): { acknowledged: number; refused: Array<[number, Exclude<SettleOutcome, 'ok'>]> } {
+    const refused: Array<[number, Exclude<SettleOutcome, 'ok'>]> = [];
+    const records: TrackedRecord[] = [];
+    for (let offset = firstOffset; offset <= lastOffset; offset += 1) {
+      const found = this.held(partitionIndex, offset, consumerId);
+      if (typeof found === 'string') refused.push([offset, found]);
+      else {
+        this.releaseHold(found);
+        records.push(found);
+      }
+    }
+    this.partitions.get(partitionIndex)?.acknowledgeAll(records);
+    return { acknowledged: records.length, refused };
+  }
+
   /** Gives the record back; with `delayMs` (a nack) it is not redelivered before then. */
   release(
     partition: number,
@@ -350,8 +379,14 @@ export class Subscription {
     this.closed = true;
     this.timers.close();
     for (const partition of this.partitions.values()) partition.close();
-    for (const waiter of this.waiters.splice(0))
-      waiter.reject(new Error('the subscription closed'));
+    for (const waiter of this.waiters.splice(0)) {
+      waiter.reject(
+        new ShareError(
+          'subscription-unavailable',
+          `subscription ${this.name} closed here (deleted, or moved to another broker of the cluster) before its state was written`,
+        ),
+      );
+    }
   }
 
   // ───────────────────────────── records ─────────────────────────────

@@ -7,4 +7,6 @@ import { TRANSACTION_STATE_TOPIC_NAME } from '../../coordinator/txn/ports.js';
 export const INTERNAL_TOPIC_NAMES: ReadonlySet<string> = new Set([
   OFFSETS_TOPIC_NAME,
   TRANSACTION_STATE_TOPIC_NAME,
+  // The share engine's state (share/share-engine.ts, a layer above: named here, not imported).
+  '__share_group_state',
 ]);
