@@ -1421,14 +1421,19 @@ function localPartitionCount(replicas: ReplicaManager): number {
   return count;
 }
 
-/** The partitions this broker holds a replica of, by topic, then partition. */
-function* localPartitions(replicas: ReplicaManager): Iterable<Partition> {
+/**
+ * The partitions this broker holds a replica of, by topic, then partition: an array, as a scrape
+ * walks them all comparing stamps, and an array walks several times faster than a generator.
+ */
+function localPartitions(replicas: ReplicaManager): Partition[] {
+  const partitions: Partition[] = [];
   for (const topic of replicas.topics()) {
     for (const partition of topic.partitions) {
       // Cluster mode: a partition this broker holds no replica of is a hole.
-      if (partition !== undefined) yield partition;
+      if (partition !== undefined) partitions.push(partition);
     }
   }
+  return partitions;
 }
 
 function* partitionSnapshots(replicas: ReplicaManager): Iterable<PartitionSnapshot> {
