@@ -19,9 +19,10 @@ import { statfsSync } from 'node:fs';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 import { errorName } from '../protocol/errors.js';
+import { GroupTracker, PartitionTracker, type TrackedSource } from './change-tracking.js';
 import type { ReplicationSnapshot } from './replication-metrics.js';
 import { RequestLatencyHistograms, type RequestTimes } from './request-metrics.js';
-import { LineCachingRegistry, ScrapedGaugeFamilies } from './scraped-gauges.js';
+import { LineCachingRegistry, ScrapedGaugeFamilies, type SeriesEntry } from './scraped-gauges.js';
 import type { FileIo, LogFile } from '../storage/file-io.js';
 
 export interface PartitionSnapshot {
@@ -46,6 +47,14 @@ export interface GroupSnapshot {
 export interface MetricsSources {
   partitions(): Iterable<PartitionSnapshot>;
   groups(): Iterable<GroupSnapshot>;
+  /**
+   * Change tracking (change-tracking.ts), in the same order as `partitions()` and `groups()`:
+   * with both, a scrape reads only the partitions and groups whose figures moved.
+   */
+  readonly tracked?: {
+    readonly partitions: TrackedSource<unknown, PartitionSnapshot>;
+    readonly groups: TrackedSource<unknown, GroupSnapshot>;
+  };
   connections(): number;
   /** The log directories, for their free and total space. */
   logDirs(): readonly string[];
@@ -135,7 +144,14 @@ export class BrokerMetrics implements TopicTraffic {
     });
 
     // The per-partition families are the bulk of a scrape (five series per partition): they are
-    // filled by one walk of the partitions and keep their label text between scrapes.
+    // filled by one walk of the partitions and keep their label text between scrapes. With
+    // change tracking, a scrape after the first reads only the partitions that moved.
+    const partitionTracker =
+      sources.tracked === undefined ? undefined : new PartitionTracker(sources.tracked.partitions);
+    const partitionEntry = (p: PartitionSnapshot): SeriesEntry => [
+      [p.topic, p.partition],
+      [p.logStartOffset, p.logEndOffset, p.highWatermark, p.sizeBytes, p.segments],
+    ];
     new ScrapedGaugeFamilies({
       families: [
         { name: 'brook_partition_log_start_offset', help: 'First offset still in the log.' },
@@ -147,13 +163,9 @@ export class BrokerMetrics implements TopicTraffic {
       labelNames: ['topic', 'partition'],
       registers,
       series: function* () {
-        for (const p of sources.partitions()) {
-          yield [
-            [p.topic, p.partition],
-            [p.logStartOffset, p.logEndOffset, p.highWatermark, p.sizeBytes, p.segments],
-          ];
-        }
+        for (const p of partitionTracker?.all() ?? sources.partitions()) yield partitionEntry(p);
       },
+      changes: partitionTracker && (() => partitionTracker.changed()?.map(partitionEntry) ?? null),
     });
     // Replication, read once per scrape by the first of these gauges (they are gathered in the
     // order they are registered) and shared by the rest.
@@ -239,8 +251,19 @@ export class BrokerMetrics implements TopicTraffic {
     });
 
     // One pass over the groups, run when the lag family is gathered, serves all three families:
-    // the member and state families, gathered after it, read what it kept of each group.
-    let groupsSeen: Array<Pick<GroupSnapshot, 'group' | 'state' | 'members'>> = [];
+    // the member and state families, gathered after it, read what it kept of each group. With
+    // change tracking, a scrape after the first reads only the groups that moved (their own
+    // figures, or the end of a partition they have lag on); the member family then sets theirs,
+    // and the state family (a series per group and state) keeps its series unless the groups
+    // were walked.
+    const groupTracker =
+      sources.tracked === undefined || partitionTracker === undefined
+        ? undefined
+        : new GroupTracker(sources.tracked.groups, partitionTracker);
+    const groupsSeen: Array<Pick<GroupSnapshot, 'group' | 'state' | 'members'>> = [];
+    /** Whether the last pass over the groups walked them all (else: `membersMoved` moved). */
+    let groupsWalked = true;
+    let membersMoved: SeriesEntry[] = [];
     new ScrapedGaugeFamilies({
       families: [
         {
@@ -251,14 +274,31 @@ export class BrokerMetrics implements TopicTraffic {
       labelNames: ['group', 'topic', 'partition'],
       registers,
       series: function* () {
-        groupsSeen = [];
-        for (const group of sources.groups()) {
+        groupsWalked = true;
+        groupsSeen.length = 0;
+        for (const group of groupTracker?.all() ?? sources.groups()) {
           groupsSeen.push({ group: group.group, state: group.state, members: group.members });
           for (const { topic, partition, lag } of group.lag) {
             yield [[group.group, topic, partition], [lag]];
           }
         }
       },
+      changes:
+        groupTracker &&
+        (() => {
+          const changed = groupTracker.changed();
+          if (changed === null) return null;
+          groupsWalked = false;
+          membersMoved = [];
+          const entries: SeriesEntry[] = [];
+          for (const { place, figures: group } of changed) {
+            groupsSeen[place] = { group: group.group, state: group.state, members: group.members };
+            membersMoved.push([[group.group], [group.members]]);
+            for (const { topic, partition, lag } of group.lag)
+              entries.push([[group.group, topic, partition], [lag]]);
+          }
+          return entries;
+        }),
     });
     new ScrapedGaugeFamilies({
       families: [{ name: 'brook_consumer_group_members', help: 'Members of a consumer group.' }],
@@ -267,6 +307,7 @@ export class BrokerMetrics implements TopicTraffic {
       series: function* () {
         for (const { group, members } of groupsSeen) yield [[group], [members]];
       },
+      changes: groupTracker && (() => (groupsWalked ? null : membersMoved)),
     });
     new ScrapedGaugeFamilies({
       families: [
@@ -280,6 +321,7 @@ export class BrokerMetrics implements TopicTraffic {
       series: function* () {
         for (const { group, state } of groupsSeen) yield [[group, state], [1]];
       },
+      changes: groupTracker && (() => (groupsWalked ? null : [])),
     });
 
     new Gauge({

@@ -59,6 +59,8 @@ interface Series {
   /** Per family, the value object handed to prom-client (mutated in place each scrape). */
   readonly values: SeriesValue[];
   seenInScrape: number;
+  /** Where the last walk met it (its index in every family's values). */
+  place: number;
 }
 
 /** A trie node: label value ─► next node, the last level holding series. */
@@ -98,7 +100,12 @@ export class ScrapedGaugeFamilies {
   private readonly rendered: Array<Series['values']>;
   private readonly labelNames: readonly string[];
   private readonly entries: () => Iterable<SeriesEntry>;
+  private readonly changedEntries: (() => Iterable<SeriesEntry> | null) | undefined;
   private scrapeNumber = 0;
+  /** Fills so far (walks and updates): a family that rendered after the last one knows `touchedBlocks`. */
+  private fillCount = 0;
+  /** The blocks whose series the last fill set (an update); null after a walk (any may have moved). */
+  private touchedBlocksValue: Set<number> | null = null;
   readonly gauges: readonly ScrapedGauge[];
 
   constructor(options: {
@@ -107,10 +114,16 @@ export class ScrapedGaugeFamilies {
     readonly registers: ConstructorParameters<typeof Gauge>[0]['registers'];
     /** Every series of this scrape, read lazily (a generator), so the walk can pause between two. */
     readonly series: () => Iterable<SeriesEntry>;
+    /**
+     * With change tracking: the series whose values moved since the last fill, or null when
+     * series came or went (then `series` is walked). Called once per fill after the first.
+     */
+    readonly changes?: () => Iterable<SeriesEntry> | null;
   }) {
     const { families } = options;
     this.labelNames = options.labelNames;
     this.entries = options.series;
+    this.changedEntries = options.changes;
     this.rendered = families.map(() => []);
     this.gauges = families.map(
       ({ name, help }, family) =>
@@ -127,6 +140,8 @@ export class ScrapedGaugeFamilies {
    * gather families in the order they were registered. With `slices`, pauses when one is spent.
    */
   async fill(slices?: EventLoopSlices): Promise<void> {
+    this.fillCount++;
+    if (this.update()) return;
     this.startFill();
     for (const entry of this.entries()) {
       this.set(entry);
@@ -137,6 +152,8 @@ export class ScrapedGaugeFamilies {
 
   /** The same walk in one piece, for prom-client's synchronous path. */
   fillNow(): void {
+    this.fillCount++;
+    if (this.update()) return;
     this.startFill();
     for (const entry of this.entries()) this.set(entry);
     this.endFill();
@@ -147,7 +164,49 @@ export class ScrapedGaugeFamilies {
     return this.rendered[family];
   }
 
+  /** Fills so far; with `touchedBlocks`, what a family rendering after each fill may reuse. */
+  get fills(): number {
+    return this.fillCount;
+  }
+
+  /** The blocks (of `seriesPerBlock` series) the last fill set values in; null: any. */
+  get touchedBlocks(): ReadonlySet<number> | null {
+    return this.touchedBlocksValue;
+  }
+
+  /**
+   * With change tracking, after a first walk: sets the values of the series that moved, in
+   * place, and notes their blocks. False when there is no tracking, the source says series came
+   * or went, or a series it names is not kept (then the caller walks everything).
+   */
+  private update(): boolean {
+    if (this.changedEntries === undefined || this.scrapeNumber === 0) return false;
+    const changed = this.changedEntries();
+    if (changed === null) return false;
+    const touched = new Set<number>();
+    for (const [labelValues, values] of changed) {
+      const series = this.kept(labelValues);
+      if (series === undefined) return false;
+      for (let family = 0; family < this.rendered.length; family++)
+        series.values[family].value = values[family];
+      touched.add(Math.floor(series.place / seriesPerBlock));
+    }
+    this.touchedBlocksValue = touched;
+    return true;
+  }
+
+  /** The kept series with these label values, if any. */
+  private kept(labelValues: readonly LabelValue[]): Series | undefined {
+    let node: Node | Series | undefined = this.root;
+    for (const value of labelValues) {
+      if (!(node instanceof Map)) return undefined;
+      node = node.get(value);
+    }
+    return node instanceof Map ? undefined : node;
+  }
+
   private startFill(): void {
+    this.touchedBlocksValue = null;
     this.scrapeNumber++;
     for (const values of this.rendered) values.length = 0;
     this.walked = 0;
@@ -173,6 +232,7 @@ export class ScrapedGaugeFamilies {
       this.sameAsLastWalk = false;
     }
     series.seenInScrape = this.scrapeNumber;
+    series.place = place;
     for (let family = 0; family < this.rendered.length; family++) {
       const value = series.values[family];
       value.value = values[family];
@@ -214,6 +274,7 @@ export class ScrapedGaugeFamilies {
           lineValue: 0,
         })),
         seenInScrape: this.scrapeNumber,
+        place: 0,
       };
       node.set(labelValues[last], series);
     }
@@ -265,6 +326,8 @@ class ScrapedGauge extends Gauge<string> {
   private header: Buffer | undefined;
   /** The family's series in blocks of `seriesPerBlock`, as last rendered. */
   private readonly blocks: RenderedBlock[] = [];
+  /** The owner's fill these blocks were rendered after. */
+  private renderedAfterFill = -1;
 
   constructor(
     configuration: ConstructorParameters<typeof Gauge<string>>[0],
@@ -292,6 +355,10 @@ class ScrapedGauge extends Gauge<string> {
     this.header ??= this.headerBytes();
     chunks.push(this.header);
     const entries = this.owner.values(this.family);
+    // Rendered after the fill before this one: only blocks that fill set values in may differ.
+    const touched =
+      this.renderedAfterFill === this.owner.fills - 1 ? this.owner.touchedBlocks : null;
+    this.renderedAfterFill = this.owner.fills;
     const blockCount = Math.ceil(entries.length / seriesPerBlock);
     this.blocks.length = Math.min(this.blocks.length, blockCount);
     for (let block = 0; block < blockCount; block++) {
@@ -300,7 +367,8 @@ class ScrapedGauge extends Gauge<string> {
       let kept = this.blocks[block];
       // A kept block is one step; one rendered again is a step per line.
       let steps = 1;
-      if (kept === undefined || !kept.shows(entries, first, end)) {
+      const unchanged = kept !== undefined && touched !== null && !touched.has(block);
+      if (!unchanged && (kept === undefined || !kept.shows(entries, first, end))) {
         kept = this.blocks[block] = this.renderBlock(entries, first, end);
         steps = end - first;
       }

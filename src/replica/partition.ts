@@ -55,6 +55,7 @@ import {
 import type { ReplicaAssignment, ReplicaState } from './replica-state.js';
 import { TransactionIndex } from './transaction-index.js';
 import { assert } from '../util/assert.js';
+import { nextChangeStamp } from '../util/change-stamp.js';
 
 export type HighWatermarkListener = (partition: Partition) => void;
 
@@ -78,6 +79,8 @@ export class Partition {
   /** acks=all waits, told when the leadership term they began in ends. */
   private readonly termListeners = new Set<() => void>();
   private lastHighWatermark: number;
+  /** Drawn when the high watermark moves for a reason of its own (the followers, the leader). */
+  private highWatermarkStamp = nextChangeStamp();
   private lastStableOffsetSeen: number;
   private readonly producers = new ProducerStateManager();
   private readonly transactionIndex: TransactionIndex;
@@ -291,6 +294,14 @@ export class Partition {
     return this.log.logStartOffset;
   }
 
+  /**
+   * Moves (util/change-stamp.ts) whenever the log's figures or the high watermark move: a
+   * metrics scrape re-reads only the partitions whose stamp moved since it last read them.
+   */
+  get figuresStamp(): number {
+    return Math.max(this.log.figuresStamp, this.highWatermarkStamp);
+  }
+
   get logEndOffset(): number {
     return this.log.logEndOffset;
   }
@@ -423,6 +434,7 @@ export class Partition {
     const lastStableOffset = this.lastStableOffset;
     if (highWatermark === this.lastHighWatermark && lastStableOffset === this.lastStableOffsetSeen)
       return;
+    if (highWatermark !== this.lastHighWatermark) this.highWatermarkStamp = nextChangeStamp();
     this.lastHighWatermark = highWatermark;
     this.lastStableOffsetSeen = lastStableOffset;
     for (const listener of [...this.listeners]) listener(this);

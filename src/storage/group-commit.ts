@@ -48,7 +48,7 @@ export interface GroupCommitContext {
   readonly io: FileIo;
   config(): LogConfig;
   clock(): number;
-  notify(event: 'flush' | 'error', value: unknown): void;
+  notify(event: 'written' | 'flush' | 'error', value: unknown): void;
 }
 
 /** A failed write: the error and the appends of the group that did not reach the file. */
@@ -282,6 +282,7 @@ export class GroupCommit {
       segment.sizeBytes === at,
       `segment ${segment.baseOffset} size ${segment.sizeBytes} != written end ${at}`,
     );
+    this.context.notify('written', this.writtenOffsetValue);
   }
 
   private shouldRoll(segment: Segment, next: PendingAppend): boolean {

@@ -24,6 +24,7 @@ import {
   setLogAppendTime,
   stampBatch,
 } from '../record/batch.js';
+import { nextChangeStamp } from '../util/change-stamp.js';
 import { Mutex } from '../util/mutex.js';
 import type { PendingAppend } from './append-queue.js';
 import { validateAppend } from './append-validation.js';
@@ -132,6 +133,7 @@ export class PartitionLog extends EventEmitter implements Log {
   /** Whether close() writes the log's own clean-shutdown marker (no owner keeps a shared one). */
   private readonly writesOwnMarker: boolean;
   private closedCleanlyValue = false;
+  private figuresStampValue = nextChangeStamp();
 
   private constructor(options: PartitionLogOptions, config: LogConfig, recovered: RecoveredLog) {
     super();
@@ -183,7 +185,7 @@ export class PartitionLog extends EventEmitter implements Log {
       clock: this.clock,
       advanceLogStartOffset: (offset) => this.setLogStartOffset(offset),
       deleteSegmentsBelowLogStart: () => this.segments.removeBelow(this.logStartOffsetValue),
-      exclusive: (operation) => this.maintenance.run(operation),
+      exclusive: (operation) => this.exclusive(operation),
       onError: (error) => this.notify('error', error),
     });
     this.cleaner = new LogCleaner({
@@ -261,6 +263,15 @@ export class PartitionLog extends EventEmitter implements Log {
     return this.cleaner.tombstoneHorizon;
   }
 
+  /**
+   * Moves (util/change-stamp.ts) whenever a figure a metrics scrape reads may have moved: the
+   * log start and end offsets, the flushed offset, the size and the segment count. Drawn once per
+   * appended record set, write, flush and maintenance operation, never per record.
+   */
+  get figuresStamp(): number {
+    return this.figuresStampValue;
+  }
+
   segmentInfos(): SegmentInfo[] {
     return this.segments.infos();
   }
@@ -271,6 +282,8 @@ export class PartitionLog extends EventEmitter implements Log {
 
   updateConfig(config: LogConfig): void {
     this.configValue = validateLogConfig({ ...config });
+    // flush.messages decides whether the high watermark is the flushed or the written end.
+    this.figuresStampValue = nextChangeStamp();
     this.pipeline.configChanged();
     this.retention.armExpiryTimer(0);
   }
@@ -287,7 +300,11 @@ export class PartitionLog extends EventEmitter implements Log {
    * Emits an event to the layer above. A listener that throws is a bug up there: it is rethrown
    * on its own, outside the writer and flusher, so it can never be mistaken for a disk failure.
    */
-  private notify(event: 'append' | 'flush' | 'logStartOffset' | 'error', value: unknown): void {
+  private notify(
+    event: 'append' | 'written' | 'flush' | 'logStartOffset' | 'error',
+    value: unknown,
+  ): void {
+    this.figuresStampValue = nextChangeStamp();
     if (this.listenerCount(event) === 0) return;
     try {
       this.emit(event, value);
@@ -515,7 +532,7 @@ export class PartitionLog extends EventEmitter implements Log {
 
   /** Removes every batch holding an offset >= `offset` (replication, after a leader change). */
   truncateTo(offset: number): Promise<void> {
-    return this.maintenance.run(async () => {
+    return this.exclusive(async () => {
       if (offset >= this.pipeline.logEndOffset) return;
       this.cleaner.markDirtyFrom(offset);
       await this.pipeline.pause();
@@ -569,11 +586,33 @@ export class PartitionLog extends EventEmitter implements Log {
         new OffsetOutOfRangeError(offset, this.logStartOffsetValue, this.pipeline.logEndOffset),
       );
     }
-    return this.maintenance.run(async () => {
+    return this.exclusive(async () => {
       if (offset > this.logStartOffsetValue) await this.setLogStartOffset(offset);
       await this.segments.removeBelow(this.logStartOffsetValue);
       return this.logStartOffsetValue;
     });
+  }
+
+  /**
+   * Runs `operation` under the maintenance lock. Truncation, retention, record deletion and
+   * compaction may change segments and offsets without an append or a flush: the figures' stamp
+   * moves when one of them did (a retention pass that deleted nothing leaves it).
+   */
+  private exclusive<T>(operation: () => Promise<T>): Promise<T> {
+    return this.maintenance.run(async () => {
+      const before = this.figuresNow();
+      try {
+        return await operation();
+      } finally {
+        if (this.figuresNow() !== before) this.figuresStampValue = nextChangeStamp();
+      }
+    });
+  }
+
+  /** The figures the stamp stands for, as one comparable text (read around maintenance only). */
+  private figuresNow(): string {
+    const { logStartOffsetValue, pipeline, segments } = this;
+    return `${logStartOffsetValue} ${pipeline.logEndOffset} ${pipeline.flushedOffset} ${segments.count} ${segments.sizeInBytes}`;
   }
 
   private async setLogStartOffset(offset: number, force = false): Promise<void> {
@@ -592,12 +631,12 @@ export class PartitionLog extends EventEmitter implements Log {
    * the log start offset past every leading batch older than retention.ms (log-retention.ts).
    */
   applyRetention(now = this.clock()): Promise<{ deletedSegments: number; logStartOffset: number }> {
-    return this.maintenance.run(() => this.retention.apply(now));
+    return this.exclusive(() => this.retention.apply(now));
   }
 
   /** One compaction pass (cleanup.policy=compact; log-cleaner.ts), under the maintenance lock. */
   compact(now: number): Promise<CleanResult> {
-    return this.maintenance.run(() => this.cleaner.clean(now));
+    return this.exclusive(() => this.cleaner.clean(now));
   }
 
   // ───────────────────────────── close ─────────────────────────────

@@ -16,6 +16,7 @@
 
 import type { CoordinatorTimer } from './ports.js';
 import { assert } from '../../util/assert.js';
+import { nextChangeStamp } from '../../util/change-stamp.js';
 
 export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
 
@@ -149,6 +150,7 @@ export class ClassicGroup {
   currentStateTimestampMs: number;
   /** topic → partition → committed offset. */
   readonly offsets = new Map<string, Map<number, CommittedOffset>>();
+  private figuresStampValue = nextChangeStamp();
 
   constructor(
     readonly groupId: string,
@@ -166,6 +168,20 @@ export class ClassicGroup {
     return this.currentState;
   }
 
+  /**
+   * Moves (util/change-stamp.ts) whenever the state, the member count or a committed offset
+   * moves: a metrics scrape re-reads only the groups whose stamp moved (and those reading a
+   * partition whose end moved, which it tracks itself).
+   */
+  get figuresStamp(): number {
+    return this.figuresStampValue;
+  }
+
+  /** For code that fills `members` or `offsets` directly (loading): the figures moved. */
+  figuresMoved(): void {
+    this.figuresStampValue = nextChangeStamp();
+  }
+
   transitionTo(state: GroupState, wallClockNowMs: number): void {
     assert(
       validPreviousStates[state].includes(this.currentState),
@@ -173,6 +189,7 @@ export class ClassicGroup {
     );
     this.currentState = state;
     this.currentStateTimestampMs = wallClockNowMs;
+    this.figuresMoved();
   }
 
   has(memberId: string): boolean {
@@ -186,6 +203,7 @@ export class ClassicGroup {
   addMember(member: GroupMember): void {
     if (this.members.size === 0) this.protocolType = member.protocolType;
     this.members.set(member.memberId, member);
+    this.figuresMoved();
     if (member.groupInstanceId !== null) {
       this.staticMembers.set(member.groupInstanceId, member.memberId);
     }
@@ -196,6 +214,7 @@ export class ClassicGroup {
     const member = this.members.get(memberId);
     if (member === undefined) return undefined;
     this.members.delete(memberId);
+    this.figuresMoved();
     if (member.groupInstanceId !== null) this.staticMembers.delete(member.groupInstanceId);
     this.pendingSyncMembers.delete(memberId);
     member.sessionTimer?.cancel();
@@ -325,6 +344,7 @@ export class ClassicGroup {
     const current = partitions.get(partition);
     if (current === undefined || current.appendSequence < committed.appendSequence) {
       partitions.set(partition, committed);
+      this.figuresMoved();
     }
   }
 
@@ -336,5 +356,6 @@ export class ClassicGroup {
     if (current === undefined || current.appendSequence > appendSequence) return;
     partitions.delete(partition);
     if (partitions.size === 0) this.offsets.delete(topic);
+    this.figuresMoved();
   }
 }

@@ -5,7 +5,12 @@
 // Owned by the GroupCoordinator. Nothing here awaits except DeleteGroups' append.
 
 import { ErrorCode } from '../../protocol/errors.js';
-import { emptyBuffer, type GroupMember, type GroupState } from './classic-group.js';
+import {
+  emptyBuffer,
+  type ClassicGroup,
+  type GroupMember,
+  type GroupState,
+} from './classic-group.js';
 import { assignedPartitionsOf } from '../../protocol/consumer-protocol.js';
 import { splitTopicPartitionKey, topicPartitionKey, type GroupRegistry } from './group-registry.js';
 import type {
@@ -122,28 +127,42 @@ export class GroupAdmin {
    * of 1,000 groups reads them every few seconds).
    */
   *groupFigures(): Generator<GroupFigures> {
+    for (const group of this.listedGroups()) yield this.figuresOf(group);
+  }
+
+  /** The groups `groupFigures` reads, in its order. */
+  *listedGroups(): Generator<ClassicGroup> {
+    for (const group of this.registry.all()) if (group.state !== 'Dead') yield group;
+  }
+
+  /**
+   * A stamp that moves whenever `figuresOf(group)` moves, except for lag that moves with a
+   * partition's end (the reader tracks partitions itself): the group's own stamp, negated while
+   * this broker cannot answer for the group (it then shows no members and no lag).
+   */
+  figuresStampOf(group: ClassicGroup): number {
+    const answers = this.registry.coordinatorError(group.groupId) === ErrorCode.NONE;
+    return answers ? group.figuresStamp : -group.figuresStamp;
+  }
+
+  /** One listed group's figures, as `groupFigures` gives them. */
+  figuresOf(group: ClassicGroup): GroupFigures {
+    const { groupId, state } = group;
+    if (this.registry.coordinatorError(groupId) !== ErrorCode.NONE)
+      return { groupId, state, members: 0, lag: [] };
     const highWatermarks = this.registry.ports.partitions;
-    for (const group of this.registry.all()) {
-      if (group.state === 'Dead') continue;
-      const { groupId, state } = group;
-      if (this.registry.coordinatorError(groupId) !== ErrorCode.NONE) {
-        yield { groupId, state, members: 0, lag: [] };
-        continue;
+    const lag: Array<{ topic: string; partition: number; lag: number }> = [];
+    const topics = group.offsets.size > 1 ? [...group.offsets.keys()].sort() : group.offsets.keys();
+    for (const topic of topics) {
+      const committed = group.offsets.get(topic)!;
+      for (const partition of [...committed.keys()].sort((a, b) => a - b)) {
+        const highWatermark = highWatermarks.logEndOffset(topic, partition);
+        if (highWatermark === undefined) continue;
+        const offset = Number(committed.get(partition)!.offset);
+        lag.push({ topic, partition, lag: Math.max(0, highWatermark - offset) });
       }
-      const lag: Array<{ topic: string; partition: number; lag: number }> = [];
-      const topics =
-        group.offsets.size > 1 ? [...group.offsets.keys()].sort() : group.offsets.keys();
-      for (const topic of topics) {
-        const committed = group.offsets.get(topic)!;
-        for (const partition of [...committed.keys()].sort((a, b) => a - b)) {
-          const highWatermark = highWatermarks.logEndOffset(topic, partition);
-          if (highWatermark === undefined) continue;
-          const offset = Number(committed.get(partition)!.offset);
-          lag.push({ topic, partition, lag: Math.max(0, highWatermark - offset) });
-        }
-      }
-      yield { groupId, state, members: group.members.size, lag };
     }
+    return { groupId, state, members: group.members.size, lag };
   }
 
   /** DeleteGroups: only groups without members; their offsets and metadata get tombstones. */

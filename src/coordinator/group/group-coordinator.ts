@@ -20,7 +20,12 @@
 // while loading.
 
 import { ErrorCode } from '../../protocol/errors.js';
-import type { GroupState, JoinGroupResult, SyncGroupResult } from './classic-group.js';
+import type {
+  ClassicGroup,
+  GroupState,
+  JoinGroupResult,
+  SyncGroupResult,
+} from './classic-group.js';
 import {
   defaultGroupCoordinatorConfig,
   type GroupCoordinatorConfig,
@@ -291,6 +296,17 @@ export class GroupCoordinator {
   groupFigures(): Iterable<GroupFigures> {
     return this.admin.groupFigures();
   }
+
+  /**
+   * The same figures for a reader that keeps them between scrapes: the listed groups in
+   * `groupFigures`' order, a stamp per group that moves when its figures move (lag moving with a
+   * partition's end excepted: the reader watches the partitions), and one group's figures.
+   */
+  readonly trackedGroupFigures = {
+    items: (): Iterable<ClassicGroup> => this.admin.listedGroups(),
+    stamp: (group: ClassicGroup): number => this.admin.figuresStampOf(group),
+    figures: (group: ClassicGroup): GroupFigures => this.admin.figuresOf(group),
+  };
 
   /** The group's state, for tests and the admin surface; undefined when it does not exist. */
   groupState(groupId: string): GroupState | undefined {

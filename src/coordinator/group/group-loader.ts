@@ -212,6 +212,7 @@ export class GroupLoader {
     if (group.leaderId !== null && !group.members.has(group.leaderId)) {
       group.leaderId = group.members.keys().next().value ?? null;
     }
+    group.figuresMoved();
     for (const member of group.members.values()) {
       this.rebalancer.scheduleSessionExpiry(group, member);
     }
