@@ -105,6 +105,7 @@ async function syntheticScrapeBench(): Promise<void> {
     partitions: () => partitions,
     groups: () => groups,
     connections: () => 100,
+    requestMemory: () => ({ used: 0, maxBytes: -1 }),
     logDirs: () => ['.'],
     replication: () => singleBrokerReplication(partitions.length),
   };
@@ -303,6 +304,7 @@ function perRequestCostMicros(): number {
       partitions: () => [],
       groups: () => [],
       connections: () => 0,
+      requestMemory: () => ({ used: 0, maxBytes: -1 }),
       logDirs: () => [],
       replication: () => singleBrokerReplication(0),
     },

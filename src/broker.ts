@@ -1391,6 +1391,7 @@ function observedParts(logDirs: readonly string[]): ObservedParts {
       },
     },
     connections: () => parts?.server.connectionCount ?? 0,
+    requestMemory: () => parts?.server.requestMemory ?? { used: 0, maxBytes: -1 },
     logDirs: () => logDirs,
     replication: () => parts?.replication() ?? singleBrokerReplication(0),
   });

@@ -56,6 +56,8 @@ export interface MetricsSources {
     readonly groups: TrackedSource<unknown, GroupSnapshot>;
   };
   connections(): number;
+  /** Bytes of requests in flight over all connections (server/request-memory.ts), and the limit. */
+  requestMemory(): { readonly used: number; readonly maxBytes: number };
   /** The log directories, for their free and total space. */
   logDirs(): readonly string[];
   /** Replication as this broker sees it (replication-metrics.ts). */
@@ -330,6 +332,22 @@ export class BrokerMetrics implements TopicTraffic {
       registers,
       collect() {
         this.set(sources.connections());
+      },
+    });
+    new Gauge({
+      name: 'brook_request_memory_bytes',
+      help: 'Bytes of requests in flight and responses not yet written, over all connections.',
+      registers,
+      collect() {
+        this.set(sources.requestMemory().used);
+      },
+    });
+    new Gauge({
+      name: 'brook_request_memory_max_bytes',
+      help: 'queued.max.request.bytes.total: above it each connection starts one request at a time (-1: no limit).',
+      registers,
+      collect() {
+        this.set(sources.requestMemory().maxBytes);
       },
     });
 

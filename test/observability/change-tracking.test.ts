@@ -102,6 +102,7 @@ class Model {
       partitions: () => this.partitions.map((p) => this.partitionFigures(p)),
       groups: () => this.groups.map((g) => this.groupFigures(g)),
       connections: () => 0,
+      requestMemory: () => ({ used: 0, maxBytes: -1 }),
       logDirs: () => [],
       replication: () => singleBrokerReplication(this.partitions.length),
       tracked: tracked
