@@ -13,13 +13,14 @@
 // Speed is never asserted here or in tests: the machine is shared and noisy, so compare ratios
 // taken in one run, not absolute figures across runs.
 
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { Kafka, logLevel } from 'kafkajs';
 
+import { startBrokerProcess } from './broker-process.js';
 import { describeMachineLimits, measureMachineLimits } from './machine-limits.js';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -64,38 +65,6 @@ function loadgenRun(args: string[]): string {
 function residentMegabytes(pid: number): number {
   const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return match ? Number(match[1]) / 1024 : Number.NaN;
-}
-
-async function startBrokerProcess(
-  logDir: string,
-): Promise<{ child: ChildProcess; bootstrap: string }> {
-  const child = spawn(
-    process.execPath,
-    [
-      join(brokerRoot, 'dist', 'cli', 'main.js'),
-      'start',
-      '--log-dirs',
-      logDir,
-      '--listeners',
-      'PLAINTEXT://127.0.0.1:0',
-      '--num-partitions',
-      '1',
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const bootstrap = await new Promise<string>((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => reject(new Error(`broker did not start:\n${output}`)), 20_000);
-    child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening on PLAINTEXT:\/\/(\S+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
-    });
-  });
-  return { child, bootstrap };
 }
 
 async function createTopic(bootstrap: string, topic: string): Promise<void> {
@@ -233,7 +202,7 @@ async function main(): Promise<void> {
   );
 
   const logDir = mkdtempSync(join(tmpdir(), 'brook-bench-'));
-  const { child, bootstrap } = await startBrokerProcess(logDir);
+  const { child, bootstrap } = await startBrokerProcess(brokerRoot, logDir);
   const pid = child.pid!;
   try {
     await new Promise((resolve) => setTimeout(resolve, 1000));

@@ -13,13 +13,14 @@
 // open-file limit above N (`ulimit -n`). Speed is compared as ratios within one run, never
 // asserted.
 
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KafkaConnection } from '../src/client/kafka-connection.js';
 import { ApiKey } from '../src/protocol/generated/index.js';
+import { startBrokerProcess } from './broker-process.js';
 import { measureFsyncLatency } from './machine-limits.js';
 
 function argument(name: string, fallback: string): string {
@@ -43,33 +44,6 @@ function residentMegabytes(pid: number): number {
 
 function openDescriptors(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
-}
-
-async function startBroker(logDir: string): Promise<{ child: ChildProcess; bootstrap: string }> {
-  const child = spawn(
-    process.execPath,
-    [
-      join(repositoryRoot, 'dist', 'cli', 'main.js'),
-      'start',
-      '--log-dirs',
-      logDir,
-      '--listeners',
-      'PLAINTEXT://127.0.0.1:0',
-      '--num-partitions',
-      '1',
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const bootstrap = await new Promise<string>((resolve, reject) => {
-    let output = '';
-    child.once('exit', (code) => reject(new Error(`broker exited with ${code}:\n${output}`)));
-    child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening on PLAINTEXT:\/\/(\S+)/.exec(output);
-      if (match) resolve(match[1]);
-    });
-  });
-  return { child, bootstrap };
 }
 
 function produceRound(loadgen: string, bootstrap: string): ProduceFigures {
@@ -125,7 +99,7 @@ async function main(): Promise<void> {
   console.log(
     `# disk (same run): fdatasync p50 ${fsync.p50Ms.toFixed(2)} ms, p99 ${fsync.p99Ms.toFixed(2)} ms`,
   );
-  const { child, bootstrap } = await startBroker(logDir);
+  const { child, bootstrap } = await startBrokerProcess(repositoryRoot, logDir);
   const pid = child.pid!;
   try {
     produceRound(loadgen, bootstrap); // creates the topic and warms the broker

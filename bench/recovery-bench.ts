@@ -11,13 +11,14 @@
 //
 // Needs gcc and librdkafka-dev for the load generator (.ci/install-system-packages.sh).
 
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KafkaConnection } from '../src/client/kafka-connection.js';
 import { ApiKey } from '../src/protocol/generated/index.js';
 import type { MetadataResponse } from '../src/protocol/generated/metadata.js';
+import { type BrokerProcess, startBrokerProcess } from './broker-process.js';
 import { measureDiskThroughput } from './machine-limits.js';
 
 function argument(name: string, fallback: string): string {
@@ -28,41 +29,6 @@ const dataMegabytes = Number(argument('--data-mb', '1024'));
 const runs = Number(argument('--runs', '2'));
 const repositoryRoot = new URL('..', import.meta.url).pathname;
 const TOPIC = 'recovery-bench';
-
-interface Started {
-  child: ChildProcess;
-  bootstrap: string;
-  output: () => string;
-}
-
-async function startBroker(logDir: string): Promise<Started> {
-  const child = spawn(
-    process.execPath,
-    [
-      join(repositoryRoot, 'dist', 'cli', 'main.js'),
-      'start',
-      '--log-dirs',
-      logDir,
-      '--listeners',
-      'PLAINTEXT://127.0.0.1:0',
-      '--num-partitions',
-      '1',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let output = '';
-  const bootstrap = await new Promise<string>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`broker exited with ${code}:\n${output}`)));
-    const onData = (chunk: Buffer): void => {
-      output += chunk.toString();
-      const match = /listening on PLAINTEXT:\/\/(\S+)/.exec(output);
-      if (match) resolve(match[1]);
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-  });
-  return { child, bootstrap, output: () => output };
-}
 
 /** Polls Metadata until the topic's partition has a leader. */
 async function waitForLeader(bootstrap: string): Promise<void> {
@@ -89,16 +55,16 @@ async function waitForLeader(bootstrap: string): Promise<void> {
   }
 }
 
-async function stop(started: Started, signal: NodeJS.Signals): Promise<void> {
+async function stop(started: BrokerProcess, signal: NodeJS.Signals): Promise<void> {
   const exited = new Promise((resolve) => started.child.once('exit', resolve));
   started.child.kill(signal);
   await exited;
 }
 
 /** Spawn → Metadata naming a leader, in ms, and the broker left running. */
-async function timedStart(logDir: string): Promise<{ started: Started; ms: number }> {
+async function timedStart(logDir: string): Promise<{ started: BrokerProcess; ms: number }> {
   const begun = performance.now();
-  const started = await startBroker(logDir);
+  const started = await startBrokerProcess(repositoryRoot, logDir);
   await waitForLeader(started.bootstrap);
   return { started, ms: performance.now() - begun };
 }
@@ -122,9 +88,9 @@ async function main(): Promise<void> {
     const logDir = await mkdtemp(join(tmpdir(), 'brook-recovery-'));
     try {
       const diskMegabytesPerSecond = await measureDiskThroughput(logDir);
-      const first = await startBroker(logDir);
+      const first = await startBrokerProcess(repositoryRoot, logDir);
       const records = Math.round((dataMegabytes * 1024 * 1024) / 1024);
-      const produceStarted = performance.now();
+      const produceBrokerProcess = performance.now();
       execFileSync(
         loadgen,
         [
@@ -133,7 +99,7 @@ async function main(): Promise<void> {
         ],
         { stdio: ['ignore', 'ignore', 'inherit'] },
       );
-      const produceSeconds = (performance.now() - produceStarted) / 1000;
+      const produceSeconds = (performance.now() - produceBrokerProcess) / 1000;
       await stop(first, 'SIGKILL');
       const afterKill = await timedStart(logDir);
       const recovered = recoveryLine(afterKill.started.output());

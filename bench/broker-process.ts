@@ -1,0 +1,58 @@
+// A broker process for the benches: the compiled CLI (`dist/cli/main.js`, what `npm start` and an
+// installed `brook` run) of a checkout, on a free port, one partition per topic by default.
+// Resolves once it prints its listener; its output is kept (and the pipes drained, so the broker
+// never blocks on a full pipe).
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+
+export interface BrokerProcess {
+  readonly child: ChildProcess;
+  /** host:port of its PLAINTEXT listener. */
+  readonly bootstrap: string;
+  /** Everything it printed so far, stdout and stderr. */
+  output(): string;
+}
+
+export async function startBrokerProcess(
+  checkout: string,
+  logDir: string,
+  options: { readonly startTimeoutMs?: number } = {},
+): Promise<BrokerProcess> {
+  const child = spawn(
+    process.execPath,
+    [
+      join(checkout, 'dist', 'cli', 'main.js'),
+      'start',
+      '--log-dirs',
+      logDir,
+      '--listeners',
+      'PLAINTEXT://127.0.0.1:0',
+      '--num-partitions',
+      '1',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  const bootstrap = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`broker did not start:\n${output}`)),
+      options.startTimeoutMs ?? 60_000,
+    );
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`broker exited with ${code}:\n${output}`));
+    });
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString();
+      const match = /listening on PLAINTEXT:\/\/(\S+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+  });
+  return { child, bootstrap, output: () => output };
+}
