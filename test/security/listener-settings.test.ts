@@ -203,8 +203,12 @@ test('listener.name.<listener>.<mechanism>.connections.max.reauth.ms sets the se
       connection.close();
     }
   };
-  assert.equal(await plainLifetimeOn('PARTNERS'), 5000n);
-  assert.equal(await plainLifetimeOn('SASL_PLAINTEXT'), 60000n);
+  // The lifetime left is counted from the session's start, so a loaded machine may answer a
+  // millisecond or so less than the setting; each listener's own setting is what is checked.
+  const partners = await plainLifetimeOn('PARTNERS');
+  assert.ok(partners > 4000n && partners <= 5000n, `PARTNERS lifetime ${partners}`);
+  const plain = await plainLifetimeOn('SASL_PLAINTEXT');
+  assert.ok(plain > 59000n && plain <= 60000n, `SASL_PLAINTEXT lifetime ${plain}`);
 });
 
 test('two OAUTHBEARER listeners check the audience their listener.name settings name, with kafkajs', async (t) => {
