@@ -25,11 +25,12 @@ const TOPIC = 'tasks';
 const STATE_TOPIC = '__share_group_state';
 const SUBSCRIPTION = 'runners';
 
-test('a subscription is served by one broker, redirected to by the others, and survives its SIGKILL', async () => {
+/** Three broker processes, each with an HTTP listener on a port known before it starts. */
+async function startShareCluster() {
   const httpPorts = new Map<number, number>();
   for (const id of [1, 2, 3]) httpPorts.set(id, await freePort());
   const base = (id: number): string => `http://127.0.0.1:${httpPorts.get(id)}`;
-  const { cluster } = await startWatchedCluster({
+  const watched = await startWatchedCluster({
     brokers: 3,
     settings: {
       'broker.session.timeout.ms': 3000,
@@ -40,6 +41,11 @@ test('a subscription is served by one broker, redirected to by the others, and s
     },
     brokerSettings: ({ id }) => ({ 'http.listeners': base(id) }),
   });
+  return { ...watched, base };
+}
+
+test('a subscription is served by one broker, redirected to by the others, and survives its SIGKILL', async () => {
+  const { cluster, base } = await startShareCluster();
   // Each partition led by another broker, all three replicated everywhere.
   await createTopicByRequest(cluster, {
     name: TOPIC,
@@ -270,20 +276,7 @@ function ownerOf(
 }
 
 test('a subscription whose state partition moves ends its streams and is served by the new leader', async () => {
-  const httpPorts = new Map<number, number>();
-  for (const id of [1, 2, 3]) httpPorts.set(id, await freePort());
-  const base = (id: number): string => `http://127.0.0.1:${httpPorts.get(id)}`;
-  const { cluster, store } = await startWatchedCluster({
-    brokers: 3,
-    settings: {
-      'broker.session.timeout.ms': 3000,
-      'auto.create.topics.enable': false,
-      'auto.leader.rebalance.enable': false,
-      'offsets.topic.replication.factor': 3,
-      'share.state.topic.num.partitions': 3,
-    },
-    brokerSettings: ({ id }) => ({ 'http.listeners': base(id) }),
-  });
+  const { cluster, store, base } = await startShareCluster();
   await createTopicByRequest(cluster, { name: TOPIC, numPartitions: 3, replicationFactor: 3 });
   const viaOne = new PushClient(base(1));
   await waitFor(
