@@ -17,18 +17,22 @@
 //
 //   node --import tsx bench/scrape-latency-bench.ts [--topics 100] [--partitions 100]
 //        [--groups 1000] [--rounds 3] [--seconds 10] [--rate 5000] [--linger 5]
-//        [--intervals 1000,100] [--idle-scrapes N] [--cpu-prof DIRECTORY] [--broker-root CHECKOUT]
+//        [--intervals 1000,100] [--idle-scrapes N] [--control] [--cpu-prof DIRECTORY]
+//        [--broker-root CHECKOUT]
 //
 // --idle-scrapes N first scrapes N times back to back with no load and prints the broker's CPU
 // per scrape (with --rounds 0, that alone).
 // --linger is librdkafka's linger.ms (5, its default: a request carries what 5 ms gathered).
 // --broker-root runs the broker of another checkout (with its node_modules), the same load and
 // scraper, so a change and its base are measured by one bench on one machine.
+// --control adds a third kind of round (C): the same scraper fetching the same bytes from a
+// separate process that serves them ready-made, so what the scraper and the transfer cost on a
+// shared machine is told apart from what the broker's own scrape costs.
 // --cpu-prof runs the broker under `node --cpu-prof` and leaves its profile in DIRECTORY (written
 // when the broker stops at the end). Needs gcc and librdkafka-dev for the load generator.
 
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,6 +59,7 @@ const intervalsMs = argument('intervals', '1000,100').split(',').map(Number);
 const lingerMs = argument('linger', '5');
 const cpuProfileDirectory = argument('cpu-prof', '');
 const idleScrapes = Number(argument('idle-scrapes', '0'));
+const control = process.argv.includes('--control');
 /** Whose broker runs: another checkout (its src/cli/main.ts), to compare a change with its base. */
 const brokerRoot = argument('broker-root', new URL('..', import.meta.url).pathname);
 const loadTopic = 'load';
@@ -168,8 +173,13 @@ async function populate(bootstrapServers: string): Promise<void> {
 
 /** The broker's user+system CPU so far, in seconds (/proc/PID/stat, clock ticks of 10 ms). */
 function cpuSeconds(pid: number): number {
+  return userAndSystemSeconds(pid).reduce((total, seconds) => total + seconds, 0);
+}
+
+/** The broker's user and its system (kernel) CPU so far, in seconds. */
+function userAndSystemSeconds(pid: number): [user: number, system: number] {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  return [Number(fields[11]) / 100, Number(fields[12]) / 100];
 }
 
 /**
@@ -217,11 +227,35 @@ function startScraper(
   };
 }
 
-/** One round: the paced load for `roundSeconds`, with a scraper when `scrapeIntervalMs` is set. */
+/**
+ * A process serving `file` as it is on every GET (the control rounds' stand-in for /metrics);
+ * returns its URL.
+ */
+async function startStaticServer(file: string): Promise<{ child: ChildProcess; url: string }> {
+  const source =
+    "const body = require('fs').readFileSync(process.argv[1]);" +
+    "require('http').createServer((request, response) => {" +
+    "response.setHeader('content-length', body.length); response.end(body);" +
+    "}).listen(0, '127.0.0.1', function () { console.log(this.address().port); });";
+  const child = spawn(process.execPath, ['-e', source, file], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<string>((resolve, reject) => {
+    child.stdout!.once('data', (chunk: Buffer) => resolve(chunk.toString().trim()));
+    child.once('exit', (code) => reject(new Error(`the static server exited with ${code}`)));
+  });
+  return { child, url: `http://127.0.0.1:${port}/metrics` };
+}
+
+/**
+ * One round: the paced load for `roundSeconds`, with a scraper of `scrapeUrl` (the broker's
+ * /metrics unless given) when `scrapeIntervalMs` is set.
+ */
 async function round(
   loadgen: string,
   broker: BrokerChild,
   scrapeIntervalMs: number | null,
+  scrapeUrl = broker.metricsUrl,
 ): Promise<{
   latency: Latency;
   brokerCpuSeconds: number;
@@ -233,8 +267,7 @@ async function round(
   // it) report covers the round alone.
   await scrape(broker.metricsUrl);
   const cpuBefore = cpuSeconds(pid);
-  const scraper =
-    scrapeIntervalMs === null ? null : startScraper(broker.metricsUrl, scrapeIntervalMs);
+  const scraper = scrapeIntervalMs === null ? null : startScraper(scrapeUrl, scrapeIntervalMs);
   const { stdout } = await promisify(execFile)(loadgen, [
     'produce',
     '-b',
@@ -284,6 +317,7 @@ async function main(): Promise<void> {
   }).trim();
   const logDir = await mkdtemp(join(tmpdir(), 'brook-scrape-latency-'));
   let broker: BrokerChild | undefined;
+  let staticServer: { child: ChildProcess; url: string } | undefined;
   try {
     console.log(
       `# machine limits (same run, the broker's disk); load average ${loadavg()[0].toFixed(2)}`,
@@ -311,18 +345,26 @@ async function main(): Promise<void> {
         `${roundSeconds} s a round, ${rounds} rounds each way`,
     );
 
+    if (control) {
+      const copy = join(logDir, 'metrics-copy.txt');
+      writeFileSync(copy, body);
+      staticServer = await startStaticServer(copy);
+    }
+
     if (idleScrapes > 0) {
       // The scrape's own CPU, without the load: scrapes back to back on an idle broker.
       const pid = broker.child.pid!;
       for (let index = 0; index < 3; index++) await scrape(broker.metricsUrl);
-      const cpuBefore = cpuSeconds(pid);
+      const [userBefore, systemBefore] = userAndSystemSeconds(pid);
       const times: number[] = [];
       for (let index = 0; index < idleScrapes; index++)
         times.push((await scrape(broker.metricsUrl)).ms);
-      const cpuMs = (1000 * (cpuSeconds(pid) - cpuBefore)) / idleScrapes;
+      const [userAfter, systemAfter] = userAndSystemSeconds(pid);
+      const perScrapeMs = (seconds: number): string => ((1000 * seconds) / idleScrapes).toFixed(1);
       console.log(
         `idle broker, ${idleScrapes} scrapes back to back: broker CPU per scrape ` +
-          `${cpuMs.toFixed(1)} ms, scrape median ${median(times).toFixed(1)} ms`,
+          `${perScrapeMs(userAfter - userBefore + systemAfter - systemBefore)} ms (in the kernel ` +
+          `${perScrapeMs(systemAfter - systemBefore)} ms), scrape median ${median(times).toFixed(1)} ms`,
       );
     }
 
@@ -330,11 +372,19 @@ async function main(): Promise<void> {
       console.log(`\n## scrape every ${intervalMs} ms, rounds alternated without (A) and with (B)`);
       const without: Latency[] = [];
       const withScraper: Latency[] = [];
+      const controlled: Latency[] = [];
       const scrapes: number[] = [];
       const delays = { A: [] as number[], B: [] as number[] };
       const cpu = { A: [] as number[], B: [] as number[] };
       for (let index = 0; index < rounds; index++) {
-        for (const scraping of [false, true]) {
+        for (const kind of staticServer === undefined ? ['A', 'B'] : ['A', 'B', 'C']) {
+          if (kind === 'C') {
+            const result = await round(loadgen, broker, intervalMs, staticServer!.url);
+            controlled.push(result.latency);
+            console.log(`C ${index + 1}: ${describe(result.latency)} (scraping the copy)`);
+            continue;
+          }
+          const scraping = kind === 'B';
           const result = await round(loadgen, broker, scraping ? intervalMs : null);
           (scraping ? withScraper : without).push(result.latency);
           scrapes.push(...result.scrapesMs);
@@ -367,6 +417,13 @@ async function main(): Promise<void> {
           `${(a.p99 / 1000 / fsync.p99Ms).toFixed(1)}× this disk's fsync p99; scrape median ` +
           `${median(scrapes).toFixed(0)} ms; load average ${loadavg()[0].toFixed(2)}`,
       );
+      if (controlled.length > 0) {
+        const c = medians(controlled);
+        console.log(
+          `median of ${rounds}, scraping a ready-made copy (C): ${describe(c)}; p99 C/A ` +
+            `${(c.p99 / a.p99).toFixed(2)}, B/C ${(b.p99 / c.p99).toFixed(2)}`,
+        );
+      }
       // The scrape's CPU: what the broker spent more with the scraper, per scrape.
       const sum = (values: number[]): number => values.reduce((total, value) => total + value, 0);
       console.log(
@@ -376,6 +433,7 @@ async function main(): Promise<void> {
       );
     }
   } finally {
+    staticServer?.child.kill('SIGTERM');
     if (broker !== undefined) {
       broker.child.kill('SIGTERM');
       await broker.exited;
