@@ -17,7 +17,11 @@ export interface BrokerProcess {
 export async function startBrokerProcess(
   checkout: string,
   logDir: string,
-  options: { readonly startTimeoutMs?: number } = {},
+  options: {
+    readonly startTimeoutMs?: number;
+    /** More `brook start` flags (settings), after the bench's own. */
+    readonly arguments?: readonly string[];
+  } = {},
 ): Promise<BrokerProcess> {
   const child = spawn(
     process.execPath,
@@ -30,6 +34,7 @@ export async function startBrokerProcess(
       'PLAINTEXT://127.0.0.1:0',
       '--num-partitions',
       '1',
+      ...(options.arguments ?? []),
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
