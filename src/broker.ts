@@ -29,7 +29,7 @@ import type { GroupFigures } from './coordinator/group/group-requests.js';
 import { OFFSETS_TOPIC_NAME } from './coordinator/group/ports.js';
 import { ClusterTopicWriter } from './cluster/cluster-topic-writer.js';
 import { transactionMarkerOf } from './record/key-value-batch.js';
-import { ErrorCode } from './protocol/errors.js';
+import { ErrorCode, errorName } from './protocol/errors.js';
 import {
   TRANSACTION_STATE_TOPIC_NAME,
   TransactionCoordinator,
@@ -106,6 +106,7 @@ import { ClientQuotas } from './quota/client-quotas.js';
 import { StorageQuotas, parseStorageQuotas } from './quota/storage-quotas.js';
 import { createSyncGroupHandler } from './handlers/sync-group.js';
 import { type HttpDoor, type HttpRoute, jsonAnswer, startHttpDoor } from './http/http-server.js';
+import { PEER_LIST_TIMEOUT_MS } from './http/cluster-subscription-list.js';
 import { httpAccess, openHttpAccess } from './http/http-access.js';
 import { type PushApi, createPushApi } from './http/push-api.js';
 import { SHARE_STATE_TOPIC_NAME, ShareEngine } from './share/share-engine.js';
@@ -129,7 +130,7 @@ import { viewLeadership } from './cluster/partition-leadership.js';
 import { ReplicaFetcher } from './cluster/replica-fetcher.js';
 import { FENCED_LEADERSHIP_CONFIRM_WINDOW_MS } from './cluster/session-fenced-view.js';
 import { interBrokerConnector, interBrokerSettings } from './cluster/inter-broker-connection.js';
-import { endpointOn } from './metadata/cluster-metadata.js';
+import { NO_LEADER, endpointOn } from './metadata/cluster-metadata.js';
 import { IsrManager } from './cluster/isr-manager.js';
 import {
   BrokerMetrics,
@@ -1031,6 +1032,7 @@ async function assemble(
         logger.error(message, { error: error instanceof Error ? error.message : String(error) });
       const stateTopic = clusterShareStateTopic;
       const shareConnector = interBrokerConnector(cluster.store, interBrokerSettings(config));
+      const producerIds = transactionCoordinator;
       clusterShareWriter = clusterRecordWriter({
         brokerId: config.nodeId,
         view: cluster.view,
@@ -1045,6 +1047,18 @@ async function assemble(
           await topicAdmin.createTopic({ name, partitionCount: 1 });
         },
         requestTimeoutMs: config.requestTimeoutMs,
+        // As an idempotent producer's InitProducerId: an id of the cluster-wide blocks in etcd.
+        initProducerId: async () => {
+          const answer = await producerIds.initProducerId({
+            transactionalId: null,
+            transactionTimeoutMs: 0,
+            producerId: -1,
+            producerEpoch: -1,
+          });
+          if (answer.errorCode !== ErrorCode.NONE)
+            throw new Error(`InitProducerId answered ${errorName(answer.errorCode)}`);
+          return { producerId: answer.producerId, producerEpoch: answer.producerEpoch };
+        },
       });
       shareWriter = clusterShareWriter;
       const engine = new ShareEngine(stateTopic, replicas, {
@@ -1085,22 +1099,46 @@ async function assemble(
       const log = (message: string, error: unknown): void =>
         logger.error(message, { error: error instanceof Error ? error.message : String(error) });
       const view = cluster?.view;
+      const httpListenerOf =
+        view === undefined
+          ? undefined
+          : (brokerId: number, secure: boolean): string | undefined => {
+              const broker = view.brokers().get(brokerId);
+              const endpoint =
+                broker === undefined
+                  ? undefined
+                  : endpointOn(broker, secure ? HTTPS_DOOR_LISTENER : HTTP_DOOR_LISTENER);
+              if (endpoint === undefined || endpoint === broker) return undefined;
+              return `${secure ? 'https' : 'http'}://${formatHostPort(endpoint.host, endpoint.port)}`;
+            };
+      const engine = shareEngine;
       pushApi = createPushApi({
-        engine: shareEngine,
+        engine,
         writer: shareWriter,
         log,
         access,
-        httpListenerOf:
-          view === undefined
+        httpListenerOf,
+        clusterSubscriptions:
+          view === undefined || httpListenerOf === undefined
             ? undefined
-            : (brokerId, secure) => {
-                const broker = view.brokers().get(brokerId);
-                const endpoint =
-                  broker === undefined
-                    ? undefined
-                    : endpointOn(broker, secure ? HTTPS_DOOR_LISTENER : HTTP_DOOR_LISTENER);
-                if (endpoint === undefined || endpoint === broker) return undefined;
-                return `${secure ? 'https' : 'http'}://${formatHostPort(endpoint.host, endpoint.port)}`;
+            : {
+                brokerId: config.nodeId,
+                servesStatePartition: (index) => engine.servesStatePartition(index),
+                // Read from the view, so listing never creates __share_group_state; before it
+                // exists no subscription does either.
+                statePartitionLeaders: () => {
+                  const assignment = view.topics().get(SHARE_STATE_TOPIC_NAME);
+                  return (assignment?.partitions ?? []).map((_, index) => {
+                    const leader = view.partitionState(SHARE_STATE_TOPIC_NAME, index)?.leader;
+                    return leader === undefined || leader === NO_LEADER ? undefined : leader;
+                  });
+                },
+                httpListenerOf,
+                peerTls: () => {
+                  const tls = httpsTlsContext?.serverOptions;
+                  return tls && { ca: tls.ca, cert: tls.cert, key: tls.key, passphrase: tls.passphrase };
+                },
+                peerTimeoutMs: Math.min(config.requestTimeoutMs, PEER_LIST_TIMEOUT_MS),
               },
       });
       const runningPushApi = pushApi;
