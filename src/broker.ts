@@ -112,6 +112,7 @@ import { type PushApi, createPushApi } from './http/push-api.js';
 import { SHARE_STATE_TOPIC_NAME, ShareEngine } from './share/share-engine.js';
 import { type RecordWriterPorts, localRecordWriter, writeRecords } from './share/record-writer.js';
 import { type ClusterRecordWriter, clusterRecordWriter } from './share/cluster-record-writer.js';
+import { RemoteFetchPool } from './share/remote-fetch-pool.js';
 import { RemoteSourcePartition } from './share/remote-source-partition.js';
 import { ShareGroups } from './share/kafka/share-groups.js';
 import { createShareAcknowledgeHandler } from './share/kafka/share-acknowledge.js';
@@ -396,6 +397,7 @@ async function assemble(
   let shareEngine: ShareEngine | undefined;
   let shareLeadership: CoordinatorLeadership | null = null;
   let clusterShareWriter: ClusterRecordWriter | null = null;
+  let shareRemoteFetches: RemoteFetchPool | null = null;
   let pushApi: PushApi | undefined;
   let oauthBearer: ListenerOAuthBearer | null = null;
   // The audit log (audit.log.file): admin actions and authentication failures, one JSON line
@@ -1061,6 +1063,12 @@ async function assemble(
         },
       });
       shareWriter = clusterShareWriter;
+      const remoteFetches = new RemoteFetchPool({
+        brokerId: config.nodeId,
+        view: cluster.view,
+        connector: shareConnector,
+      });
+      shareRemoteFetches = remoteFetches;
       const engine = new ShareEngine(stateTopic, replicas, {
         shareRecordLockDurationMs: config.shareRecordLockDurationMs,
         shareDeliveryCountLimit: config.shareDeliveryCountLimit,
@@ -1070,13 +1078,7 @@ async function assemble(
         ownerOf: (index) => stateTopic.leaderOf(index)?.nodeId,
         writer: clusterShareWriter,
         remoteSource: (topic, partitionIndex) =>
-          new RemoteSourcePartition({
-            topic,
-            partitionIndex,
-            brokerId: config.nodeId,
-            view: cluster.view,
-            connector: shareConnector,
-          }),
+          new RemoteSourcePartition({ topic, partitionIndex, fetches: remoteFetches }),
       });
       shareEngine = engine;
       shareLeadership = new CoordinatorLeadership(
@@ -1262,6 +1264,7 @@ async function assemble(
     const runningShareEngine = shareEngine;
     const runningShareLeadership = shareLeadership;
     const runningClusterShareWriter = clusterShareWriter;
+    const runningShareRemoteFetches = shareRemoteFetches;
     const runningOAuthBearer = oauthBearer;
     let stopping: Promise<void> | null = null;
     return {
@@ -1313,6 +1316,7 @@ async function assemble(
           runningPushApi?.close();
           runningShareEngine?.close();
           runningClusterShareWriter?.close();
+          runningShareRemoteFetches?.close();
           shareGroups?.close();
           // Producer state snapshots, so the next start need not replay the active segments.
           await Promise.all([
@@ -1333,6 +1337,7 @@ async function assemble(
     coordinatorLeadership?.stop();
     shareLeadership?.stop();
     clusterShareWriter?.close();
+    shareRemoteFetches?.close();
     await isrManager?.stop().catch(() => undefined);
     await replicaFetcher?.stop().catch(() => undefined);
     await topicSync?.stop().catch(() => undefined);
