@@ -123,7 +123,9 @@ export class RemoteFetchPool {
   private partitionsByLeader(): Map<number, Array<{ topic: string; partitionIndex: number }>> {
     const byLeader = new Map<number, Array<{ topic: string; partitionIndex: number }>>();
     for (const sources of this.watched.values()) {
-      const [{ topic, partitionIndex }] = sources;
+      const [first] = [...sources];
+      if (first === undefined) continue;
+      const { topic, partitionIndex } = first;
       const leader = this.options.view.partitionState(topic, partitionIndex)?.leader ?? NO_LEADER;
       if (leader === NO_LEADER) continue;
       const partitions = byLeader.get(leader) ?? [];

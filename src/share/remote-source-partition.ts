@@ -65,6 +65,17 @@ export class RemoteSourcePartition implements SourcePartition, WatchedPartition 
     this.partitionIndex = options.partitionIndex;
     this.ready = new Promise((resolve) => (this.markReady = resolve));
     this.unwatch = options.fetches.watch(this);
+    // The offsets at once, rather than after the watch round under way (up to its 500 ms park).
+    void options.fetches
+      .read(this.topic, this.partitionIndex, 0, 1)
+      .then((answer) => {
+        const usable =
+          answer !== undefined &&
+          (answer.errorCode === ErrorCode.NONE ||
+            answer.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE);
+        if (usable && !this.closed) this.takeOffsets(answer);
+      })
+      .catch(() => undefined);
   }
 
   close(): void {
