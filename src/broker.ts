@@ -1138,7 +1138,9 @@ async function assemble(
                 httpListenerOf,
                 peerTls: () => {
                   const tls = httpsTlsContext?.serverOptions;
-                  return tls && { ca: tls.ca, cert: tls.cert, key: tls.key, passphrase: tls.passphrase };
+                  return (
+                    tls && { ca: tls.ca, cert: tls.cert, key: tls.key, passphrase: tls.passphrase }
+                  );
                 },
                 peerTimeoutMs: Math.min(config.requestTimeoutMs, PEER_LIST_TIMEOUT_MS),
               },

@@ -239,7 +239,9 @@ export function createPushApi(options: {
           status: 200,
           body: {
             subscriptions,
-            servedBy: Object.fromEntries(subscriptions.map((name) => [name, listed.servedBy[name]])),
+            servedBy: Object.fromEntries(
+              subscriptions.map((name) => [name, listed.servedBy[name]]),
+            ),
             unreachable: listed.unreachable,
             unavailable: listed.unavailable,
           },

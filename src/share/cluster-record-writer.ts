@@ -251,7 +251,10 @@ export function clusterRecordWriter(options: ClusterRecordWriterOptions): Cluste
     stampProducer(batch, stampedBy.producerId, stampedBy.producerEpoch, baseSequence);
     try {
       const baseOffset = await appendWithRetries(topic, index, batch, acks);
-      const lastSequence = lastSequenceOf(baseSequence, batch.readInt32BE(BatchField.lastOffsetDelta));
+      const lastSequence = lastSequenceOf(
+        baseSequence,
+        batch.readInt32BE(BatchField.lastOffsetDelta),
+      );
       lane.nextSequence = lastSequence === INT32_MAX ? 0 : lastSequence + 1;
       return baseOffset;
     } catch (error) {

@@ -304,8 +304,7 @@ test('a subscription whose state partition moves ends its streams and is served 
     names.push(name);
     await waitFor(
       async () =>
-        (await viaOne.request('PUT', `/v1/subscriptions/${name}`, { topic: TOPIC })).status ===
-        201,
+        (await viaOne.request('PUT', `/v1/subscriptions/${name}`, { topic: TOPIC })).status === 201,
       `${name} created once its state partition is loaded`,
       { timeoutMs: 30_000, intervalMs: 200 },
     );

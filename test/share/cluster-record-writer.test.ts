@@ -67,7 +67,9 @@ async function writerTo(
   const view = new StaticClusterView({
     clusterId: leader.clusterId,
     brokers: [{ brokerId: LEADER_BROKER_ID, host, port: Number(port), rack: null }],
-    topics: [{ name: TOPIC, topicId: Buffer.alloc(16, 1), partitions: [[LEADER_BROKER_ID]], configs: {} }],
+    topics: [
+      { name: TOPIC, topicId: Buffer.alloc(16, 1), partitions: [[LEADER_BROKER_ID]], configs: {} },
+    ],
     partitionStates: {
       [`${TOPIC}-0`]: {
         leader: LEADER_BROKER_ID,
@@ -81,23 +83,24 @@ async function writerTo(
   // Producer ids come from the leader's own InitProducerId, as a broker's from its cluster's.
   const idConnection = await KafkaConnection.open(leader.bootstrapServers, { clientId: 'ids' });
   const writer = clusterRecordWriter({
-      brokerId: WRITER_BROKER_ID,
-      view,
-      replicas: leader.replicas,
-      connector,
-      minInsyncReplicasOf: () => 1,
-      createTopic: () => Promise.reject(new Error('no topic is created here')),
-      requestTimeoutMs,
-      initProducerId: async () => {
-        counts.producerIdsAsked += 1;
-        const answer = await idConnection.request<InitProducerIdResponse>(
-          ApiKey.InitProducerId,
-          4,
-          { transactionalId: null, transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1 },
-        );
-        assert.equal(answer.errorCode, 0);
-        return { producerId: Number(answer.producerId), producerEpoch: answer.producerEpoch };
-      },
+    brokerId: WRITER_BROKER_ID,
+    view,
+    replicas: leader.replicas,
+    connector,
+    minInsyncReplicasOf: () => 1,
+    createTopic: () => Promise.reject(new Error('no topic is created here')),
+    requestTimeoutMs,
+    initProducerId: async () => {
+      counts.producerIdsAsked += 1;
+      const answer = await idConnection.request<InitProducerIdResponse>(ApiKey.InitProducerId, 4, {
+        transactionalId: null,
+        transactionTimeoutMs: 60_000,
+        producerId: -1n,
+        producerEpoch: -1,
+      });
+      assert.equal(answer.errorCode, 0);
+      return { producerId: Number(answer.producerId), producerEpoch: answer.producerEpoch };
+    },
   });
   return {
     ...writer,

@@ -83,7 +83,10 @@ test('the remote sources of every subscription share two connections to their le
     () => sources.every((source) => source.lastStableOffset === perPartition),
     () => `every source at ${perPartition}: ${sources.map((source) => source.lastStableOffset)}`,
   );
-  assert.ok(moved.every((count) => count > 0), `listeners told: ${moved}`);
+  assert.ok(
+    moved.every((count) => count > 0),
+    `listeners told: ${moved}`,
+  );
 
   for (const source of sources) {
     const { chunks } = await source.read(0, 1 << 20, source.lastStableOffset, true);
