@@ -115,7 +115,9 @@ export class RemoteFetchPool {
     for (const leader of this.partitionsByLeader().keys()) {
       if (this.watching.has(leader)) continue;
       this.watching.add(leader);
-      void this.watchRounds(leader).finally(() => this.watching.delete(leader));
+      // It leaves `watching` itself, in the tick it finds nothing left to watch; closed, the
+      // pool starts no more rounds.
+      void this.watchRounds(leader);
     }
   }
 
@@ -140,7 +142,11 @@ export class RemoteFetchPool {
     let backoffMs = INTER_BROKER_RETRY_BACKOFF_MS;
     while (!this.closed) {
       const partitions = this.partitionsByLeader().get(leader);
-      if (partitions === undefined) return;
+      if (partitions === undefined) {
+        // At once, in the tick that found none: a view change right after must start new rounds.
+        this.watching.delete(leader);
+        return;
+      }
       let refused = false;
       try {
         const response = await this.fetch(

@@ -11,6 +11,7 @@ import { startBroker } from '../../src/broker.js';
 import { KafkaConnection } from '../../src/client/kafka-connection.js';
 import type { InterBrokerConnector } from '../../src/cluster/inter-broker-connection.js';
 import { StaticClusterView } from '../../src/cluster/static-cluster-view.js';
+import { NO_LEADER } from '../../src/metadata/cluster-metadata.js';
 import { batchSizeBytes } from '../../src/record/batch.js';
 import { decodeBatchSync } from '../../src/record/records.js';
 import { RemoteFetchPool } from '../../src/share/remote-fetch-pool.js';
@@ -104,4 +105,28 @@ test('the remote sources of every subscription share two connections to their le
     );
   }
   assert.equal(opened.length, 2, 'one watch and one read connection to the leader, for all');
+
+  // Every partition without a leader for a while: the watch round ends. When the view names a
+  // leader again, the change starts a round, and the sources hear of records written meanwhile.
+  const withLeader = (leader: number, leaderEpoch: number) => ({
+    leader,
+    leaderEpoch,
+    isr: [LEADER_BROKER_ID],
+    replicas: [LEADER_BROKER_ID],
+    partitionEpoch: leaderEpoch,
+  });
+  for (let index = 0; index < PARTITIONS; index += 1)
+    view.setPartitionState(TOPIC, index, withLeader(NO_LEADER, 1));
+  await produce(
+    leader,
+    TOPIC,
+    Array.from({ length: PARTITIONS }, (_, index) => ({ value: `late${index}`, partition: index })),
+  );
+  for (let index = 0; index < PARTITIONS; index += 1)
+    view.setPartitionState(TOPIC, index, withLeader(LEADER_BROKER_ID, 2));
+  await waitFor(
+    () => sources.every((source) => source.lastStableOffset === perPartition + 1),
+    () =>
+      `every source at ${perPartition + 1}: ${sources.map((source) => source.lastStableOffset)}`,
+  );
 });
