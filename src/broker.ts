@@ -29,7 +29,7 @@ import type { GroupFigures } from './coordinator/group/group-requests.js';
 import { OFFSETS_TOPIC_NAME } from './coordinator/group/ports.js';
 import { ClusterTopicWriter } from './cluster/cluster-topic-writer.js';
 import { transactionMarkerOf } from './record/key-value-batch.js';
-import { ErrorCode } from './protocol/errors.js';
+import { ErrorCode, errorName } from './protocol/errors.js';
 import {
   TRANSACTION_STATE_TOPIC_NAME,
   TransactionCoordinator,
@@ -106,11 +106,13 @@ import { ClientQuotas } from './quota/client-quotas.js';
 import { StorageQuotas, parseStorageQuotas } from './quota/storage-quotas.js';
 import { createSyncGroupHandler } from './handlers/sync-group.js';
 import { type HttpDoor, type HttpRoute, jsonAnswer, startHttpDoor } from './http/http-server.js';
+import { PEER_LIST_TIMEOUT_MS } from './http/cluster-subscription-list.js';
 import { httpAccess, openHttpAccess } from './http/http-access.js';
 import { type PushApi, createPushApi } from './http/push-api.js';
 import { SHARE_STATE_TOPIC_NAME, ShareEngine } from './share/share-engine.js';
 import { type RecordWriterPorts, localRecordWriter, writeRecords } from './share/record-writer.js';
 import { type ClusterRecordWriter, clusterRecordWriter } from './share/cluster-record-writer.js';
+import { RemoteFetchPool } from './share/remote-fetch-pool.js';
 import { RemoteSourcePartition } from './share/remote-source-partition.js';
 import { ShareGroups } from './share/kafka/share-groups.js';
 import { createShareAcknowledgeHandler } from './share/kafka/share-acknowledge.js';
@@ -129,7 +131,7 @@ import { viewLeadership } from './cluster/partition-leadership.js';
 import { ReplicaFetcher } from './cluster/replica-fetcher.js';
 import { FENCED_LEADERSHIP_CONFIRM_WINDOW_MS } from './cluster/session-fenced-view.js';
 import { interBrokerConnector, interBrokerSettings } from './cluster/inter-broker-connection.js';
-import { endpointOn } from './metadata/cluster-metadata.js';
+import { NO_LEADER, endpointOn } from './metadata/cluster-metadata.js';
 import { IsrManager } from './cluster/isr-manager.js';
 import {
   BrokerMetrics,
@@ -395,6 +397,7 @@ async function assemble(
   let shareEngine: ShareEngine | undefined;
   let shareLeadership: CoordinatorLeadership | null = null;
   let clusterShareWriter: ClusterRecordWriter | null = null;
+  let shareRemoteFetches: RemoteFetchPool | null = null;
   let pushApi: PushApi | undefined;
   let oauthBearer: ListenerOAuthBearer | null = null;
   // The audit log (audit.log.file): admin actions and authentication failures, one JSON line
@@ -1031,6 +1034,7 @@ async function assemble(
         logger.error(message, { error: error instanceof Error ? error.message : String(error) });
       const stateTopic = clusterShareStateTopic;
       const shareConnector = interBrokerConnector(cluster.store, interBrokerSettings(config));
+      const producerIds = transactionCoordinator;
       clusterShareWriter = clusterRecordWriter({
         brokerId: config.nodeId,
         view: cluster.view,
@@ -1045,8 +1049,26 @@ async function assemble(
           await topicAdmin.createTopic({ name, partitionCount: 1 });
         },
         requestTimeoutMs: config.requestTimeoutMs,
+        // As an idempotent producer's InitProducerId: an id of the cluster-wide blocks in etcd.
+        initProducerId: async () => {
+          const answer = await producerIds.initProducerId({
+            transactionalId: null,
+            transactionTimeoutMs: 0,
+            producerId: -1,
+            producerEpoch: -1,
+          });
+          if (answer.errorCode !== ErrorCode.NONE)
+            throw new Error(`InitProducerId answered ${errorName(answer.errorCode)}`);
+          return { producerId: answer.producerId, producerEpoch: answer.producerEpoch };
+        },
       });
       shareWriter = clusterShareWriter;
+      const remoteFetches = new RemoteFetchPool({
+        brokerId: config.nodeId,
+        view: cluster.view,
+        connector: shareConnector,
+      });
+      shareRemoteFetches = remoteFetches;
       const engine = new ShareEngine(stateTopic, replicas, {
         shareRecordLockDurationMs: config.shareRecordLockDurationMs,
         shareDeliveryCountLimit: config.shareDeliveryCountLimit,
@@ -1056,13 +1078,7 @@ async function assemble(
         ownerOf: (index) => stateTopic.leaderOf(index)?.nodeId,
         writer: clusterShareWriter,
         remoteSource: (topic, partitionIndex) =>
-          new RemoteSourcePartition({
-            topic,
-            partitionIndex,
-            brokerId: config.nodeId,
-            view: cluster.view,
-            connector: shareConnector,
-          }),
+          new RemoteSourcePartition({ topic, partitionIndex, fetches: remoteFetches }),
       });
       shareEngine = engine;
       shareLeadership = new CoordinatorLeadership(
@@ -1085,22 +1101,48 @@ async function assemble(
       const log = (message: string, error: unknown): void =>
         logger.error(message, { error: error instanceof Error ? error.message : String(error) });
       const view = cluster?.view;
+      const httpListenerOf =
+        view === undefined
+          ? undefined
+          : (brokerId: number, secure: boolean): string | undefined => {
+              const broker = view.brokers().get(brokerId);
+              const endpoint =
+                broker === undefined
+                  ? undefined
+                  : endpointOn(broker, secure ? HTTPS_DOOR_LISTENER : HTTP_DOOR_LISTENER);
+              if (endpoint === undefined || endpoint === broker) return undefined;
+              return `${secure ? 'https' : 'http'}://${formatHostPort(endpoint.host, endpoint.port)}`;
+            };
+      const engine = shareEngine;
       pushApi = createPushApi({
-        engine: shareEngine,
+        engine,
         writer: shareWriter,
         log,
         access,
-        httpListenerOf:
-          view === undefined
+        httpListenerOf,
+        clusterSubscriptions:
+          view === undefined || httpListenerOf === undefined
             ? undefined
-            : (brokerId, secure) => {
-                const broker = view.brokers().get(brokerId);
-                const endpoint =
-                  broker === undefined
-                    ? undefined
-                    : endpointOn(broker, secure ? HTTPS_DOOR_LISTENER : HTTP_DOOR_LISTENER);
-                if (endpoint === undefined || endpoint === broker) return undefined;
-                return `${secure ? 'https' : 'http'}://${formatHostPort(endpoint.host, endpoint.port)}`;
+            : {
+                brokerId: config.nodeId,
+                servesStatePartition: (index) => engine.servesStatePartition(index),
+                // Read from the view, so listing never creates __share_group_state; before it
+                // exists no subscription does either.
+                statePartitionLeaders: () => {
+                  const assignment = view.topics().get(SHARE_STATE_TOPIC_NAME);
+                  return (assignment?.partitions ?? []).map((_, index) => {
+                    const leader = view.partitionState(SHARE_STATE_TOPIC_NAME, index)?.leader;
+                    return leader === undefined || leader === NO_LEADER ? undefined : leader;
+                  });
+                },
+                httpListenerOf,
+                peerTls: () => {
+                  const tls = httpsTlsContext?.serverOptions;
+                  return (
+                    tls && { ca: tls.ca, cert: tls.cert, key: tls.key, passphrase: tls.passphrase }
+                  );
+                },
+                peerTimeoutMs: Math.min(config.requestTimeoutMs, PEER_LIST_TIMEOUT_MS),
               },
       });
       const runningPushApi = pushApi;
@@ -1224,6 +1266,7 @@ async function assemble(
     const runningShareEngine = shareEngine;
     const runningShareLeadership = shareLeadership;
     const runningClusterShareWriter = clusterShareWriter;
+    const runningShareRemoteFetches = shareRemoteFetches;
     const runningOAuthBearer = oauthBearer;
     let stopping: Promise<void> | null = null;
     return {
@@ -1275,6 +1318,7 @@ async function assemble(
           runningPushApi?.close();
           runningShareEngine?.close();
           runningClusterShareWriter?.close();
+          runningShareRemoteFetches?.close();
           shareGroups?.close();
           // Producer state snapshots, so the next start need not replay the active segments.
           await Promise.all([
@@ -1295,6 +1339,7 @@ async function assemble(
     coordinatorLeadership?.stop();
     shareLeadership?.stop();
     clusterShareWriter?.close();
+    shareRemoteFetches?.close();
     await isrManager?.stop().catch(() => undefined);
     await replicaFetcher?.stop().catch(() => undefined);
     await topicSync?.stop().catch(() => undefined);

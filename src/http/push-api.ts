@@ -34,6 +34,12 @@ import { type JsonSchema, validateSchema } from './json-schema.js';
 import { type PushSchemaName, pushSchemas } from './push-schemas.js';
 import { AclOperation, ResourceType } from '../security/acl.js';
 import { type HttpAccess, type HttpCaller, openHttpAccess } from './http-access.js';
+import {
+  type ClusterSubscriptionSource,
+  SERVED_HERE_PARAMETER,
+  listClusterSubscriptions,
+  loadingHere,
+} from './cluster-subscription-list.js';
 
 export interface PushApi {
   handle(request: IncomingMessage, response: ServerResponse, url: URL, caller?: HttpCaller): void;
@@ -113,6 +119,8 @@ export function createPushApi(options: {
    * the request came in on, where a request for a subscription it serves is redirected.
    */
   readonly httpListenerOf?: (brokerId: number, secure: boolean) => string | undefined;
+  /** Cluster mode: where GET /v1/subscriptions finds the other brokers' subscriptions. */
+  readonly clusterSubscriptions?: ClusterSubscriptionSource;
 }): PushApi {
   const { engine, writer } = options;
   const access = options.access ?? openHttpAccess;
@@ -194,18 +202,51 @@ export function createPushApi(options: {
     {
       method: 'GET',
       path: '/v1/subscriptions',
-      summary: 'Lists the subscriptions.',
-      responses: { 200: { description: 'the names', schema: 'SubscriptionList' } },
-      serve: ({ caller }) => ({
-        status: 200,
-        body: {
-          subscriptions: engine
-            .list()
-            .filter((name) =>
-              access.authorize(caller, AclOperation.DESCRIBE, ResourceType.GROUP, name, true),
-            ),
+      summary:
+        "Lists the subscriptions; in cluster mode every broker's, each with the broker serving it (?served=here: only this broker's).",
+      parameters: [
+        {
+          name: SERVED_HERE_PARAMETER,
+          in: 'query',
+          description: 'here: only the subscriptions this broker serves (cluster mode)',
         },
-      }),
+      ],
+      responses: { 200: { description: 'the names', schema: 'SubscriptionList' } },
+      serve: async ({ caller, url, request }) => {
+        const describable = (name: string): boolean =>
+          access.authorize(caller, AclOperation.DESCRIBE, ResourceType.GROUP, name, true);
+        const servedHere = engine.list();
+        const cluster = options.clusterSubscriptions;
+        if (cluster === undefined)
+          return { status: 200, body: { subscriptions: servedHere.filter(describable) } };
+        if (url.searchParams.get(SERVED_HERE_PARAMETER) === 'here') {
+          const subscriptions = servedHere.filter(describable);
+          return {
+            status: 200,
+            body: {
+              subscriptions,
+              servedBy: Object.fromEntries(subscriptions.map((name) => [name, cluster.brokerId])),
+              unavailable: loadingHere(cluster),
+            },
+          };
+        }
+        const listed = await listClusterSubscriptions(cluster, servedHere, {
+          authorization: request.headers.authorization,
+          secure: (request.socket as { encrypted?: boolean }).encrypted === true,
+        });
+        const subscriptions = listed.subscriptions.filter(describable);
+        return {
+          status: 200,
+          body: {
+            subscriptions,
+            servedBy: Object.fromEntries(
+              subscriptions.map((name) => [name, listed.servedBy[name]]),
+            ),
+            unreachable: listed.unreachable,
+            unavailable: listed.unavailable,
+          },
+        };
+      },
     },
     {
       method: 'PUT',

@@ -176,7 +176,26 @@ export const pushSchemas = {
     },
     { required: ['name', 'topic', 'stats'] },
   ),
-  SubscriptionList: object({ subscriptions: arrayOf(string) }, { required: ['subscriptions'] }),
+  SubscriptionList: object(
+    {
+      subscriptions: arrayOf(string),
+      servedBy: {
+        type: 'object',
+        description: 'cluster mode: subscription name → the id of the broker serving it',
+        additionalProperties: integer,
+      },
+      unreachable: {
+        ...arrayOf(integer),
+        description: 'cluster mode: brokers that did not answer; their subscriptions are missing',
+      },
+      unavailable: {
+        ...arrayOf(integer),
+        description:
+          'cluster mode: __share_group_state partitions without a leader ready; their subscriptions are missing',
+      },
+    },
+    { required: ['subscriptions'] },
+  ),
   Record: object(
     {
       id: { type: 'string', description: '<partition>:<offset>, the SSE event id' },

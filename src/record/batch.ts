@@ -292,6 +292,22 @@ export function setLogAppendTime(
   buffer.writeUInt32BE(computeBatchCrc(buffer, position, sizeBytes), position + BatchField.crc);
 }
 
+/**
+ * Makes a built batch an idempotent producer's: its producer id, epoch and base sequence, which
+ * lie inside the CRC, so the checksum is computed again.
+ */
+export function stampProducer(
+  buffer: Buffer,
+  producerId: number,
+  producerEpoch: number,
+  baseSequence: number,
+): void {
+  writeInt64(buffer, BatchField.producerId, producerId);
+  buffer.writeInt16BE(producerEpoch, BatchField.producerEpoch);
+  buffer.writeInt32BE(baseSequence, BatchField.baseSequence);
+  updateBatchCrc(buffer);
+}
+
 /** Rewrites the CRC after any change inside the checksummed range (used by builders and tests). */
 export function updateBatchCrc(buffer: Buffer, position = 0): void {
   const sizeBytes = batchSizeBytes(buffer, position);

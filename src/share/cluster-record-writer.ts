@@ -8,8 +8,18 @@
 //   NOT_LEADER_OR_FOLLOWER, no leader yet or a lost connection: asked again after a backoff
 //   (100 ms doubling to 1 s), reading the view again, until request.timeout.ms has passed.
 //
-// A retried Produce is not idempotent: a batch whose answer was lost may be appended twice
-// (at-least-once, as a Kafka producer without idempotence). Nothing here waits on etcd.
+// Idempotent, as a Kafka idempotent producer: the writer holds one producer id (InitProducerId
+// without a transactional id, from the cluster-wide producer-id blocks; asked for on the first
+// append) and a sequence per partition. Each batch is stamped once with the producer and the
+// partition's next sequence, and every attempt sends those same bytes, so a leader (this broker,
+// or the one elected after it, whose followers kept the producer state) answers a batch it
+// already appended with its original offsets instead of appending it twice. To keep sequences
+// gap-free one batch per partition is in flight at a time (later ones wait their turn). A batch
+// that finally fails leaves its outcome unknown (it may be in the log): the next batch of any
+// partition then starts a new producer id at sequence 0, so a doubtful sequence is never reused
+// (reusing it would make a new batch look like a retry and drop it) and never skipped (the
+// leader would refuse the gap). Obtaining a producer id may wait on etcd (one block of ids in
+// 1000); nothing else here does.
 //
 // Owned by the broker in cluster mode; one connection per leader broker, opened on first use and
 // dropped on failure.
@@ -25,6 +35,8 @@ import { type ClusterView, NO_LEADER } from '../metadata/cluster-metadata.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
 import { ApiKey } from '../protocol/generated/index.js';
 import type { ProduceResponse } from '../protocol/generated/produce.js';
+import { BatchField, stampProducer } from '../record/batch.js';
+import { ProducerStateError, lastSequenceOf } from '../replica/producer-state.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
 import { deadline, untilAborted } from '../util/deadline.js';
 import type { RecordWriterPorts } from './record-writer.js';
@@ -32,6 +44,7 @@ import { ShareError } from './share-errors.js';
 
 /** Produce v9: the first flexible version; Brook serves 0-11. */
 const PRODUCE_VERSION = 9;
+const INT32_MAX = 2 ** 31 - 1;
 
 export interface ClusterRecordWriterOptions {
   readonly brokerId: number;
@@ -43,6 +56,22 @@ export interface ClusterRecordWriterOptions {
   /** Writes a topic to the cluster (the controller places it). */
   createTopic(name: string): Promise<void>;
   readonly requestTimeoutMs: number;
+  /** A producer id and epoch for this broker's appends (InitProducerId, no transactional id). */
+  initProducerId(): Promise<IdempotentProducer>;
+}
+
+export interface IdempotentProducer {
+  readonly producerId: number;
+  readonly producerEpoch: number;
+}
+
+/** One partition's place in the producer's sequence; batches of it go one at a time. */
+interface PartitionLane {
+  /** The producer `nextSequence` counts for; null until the first batch, or after a failure. */
+  producer: IdempotentProducer | null;
+  nextSequence: number;
+  /** The last batch handed to this partition: the next one starts once it settled. */
+  tail: Promise<unknown>;
 }
 
 export interface ClusterRecordWriter extends RecordWriterPorts {
@@ -144,34 +173,111 @@ export function clusterRecordWriter(options: ClusterRecordWriterOptions): Cluste
     errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION ||
     errorCode === ErrorCode.NOT_ENOUGH_REPLICAS;
 
+  /** The producer new batches are stamped with; replaced once a sequence of it is in doubt. */
+  let producer: Promise<IdempotentProducer> | null = null;
+  const currentProducer = (): Promise<IdempotentProducer> => {
+    if (producer === null) {
+      const asked = options.initProducerId();
+      producer = asked;
+      asked.catch(() => {
+        if (producer === asked) producer = null;
+      });
+    }
+    return producer;
+  };
+  const lanes = new Map<string, PartitionLane>();
+
+  /** Sends one stamped batch until a leader answers it, the refusal is final or time is up. */
+  const appendWithRetries = async (
+    topic: string,
+    index: number,
+    batch: Buffer,
+    acks: 'all' | 'leader',
+  ): Promise<number> => {
+    const until = Date.now() + options.requestTimeoutMs;
+    let backoffMs = INTER_BROKER_RETRY_BACKOFF_MS;
+    for (;;) {
+      if (closed) throw new ShareError('produce-failed', 'the broker is stopping');
+      const leader = view.partitionState(topic, index)?.leader ?? NO_LEADER;
+      // A batch is handed to one append at a time: a retry builds on the same bytes, which a
+      // local append takes over (PartitionLog.append), so each attempt gets its own copy.
+      const result =
+        leader === NO_LEADER
+          ? { errorCode: ErrorCode.LEADER_NOT_AVAILABLE }
+          : leader === brokerId
+            ? await appendHere(topic, index, Buffer.from(batch), acks).catch((error: unknown) => ({
+                errorCode:
+                  error instanceof ProducerStateError
+                    ? error.kafkaErrorCode
+                    : ErrorCode.KAFKA_STORAGE_ERROR,
+              }))
+            : await appendThere(leader, topic, index, batch, acks);
+      if ('baseOffset' in result) return result.baseOffset;
+      if (!retriable(result.errorCode) || Date.now() + backoffMs > until) {
+        throw new ShareError(
+          'produce-failed',
+          `${topic}-${index} refused the records: ${errorName(result.errorCode)}`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, backoffMs).unref());
+      backoffMs = Math.min(backoffMs * 2, INTER_BROKER_RETRY_BACKOFF_MAX_MS);
+    }
+  };
+
+  /** The batch's turn in its partition: stamped with the next sequence, sent, then counted. */
+  const appendInTurn = async (
+    lane: PartitionLane,
+    topic: string,
+    index: number,
+    batch: Buffer,
+    acks: 'all' | 'leader',
+  ): Promise<number> => {
+    if (closed) throw new ShareError('produce-failed', 'the broker is stopping');
+    const asked = currentProducer();
+    let stampedBy: IdempotentProducer;
+    try {
+      stampedBy = await asked;
+    } catch (error) {
+      throw new ShareError(
+        'produce-failed',
+        `no producer id for ${topic}-${index}: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+    if (lane.producer !== stampedBy) {
+      lane.producer = stampedBy;
+      lane.nextSequence = 0;
+    }
+    const baseSequence = lane.nextSequence;
+    stampProducer(batch, stampedBy.producerId, stampedBy.producerEpoch, baseSequence);
+    try {
+      const baseOffset = await appendWithRetries(topic, index, batch, acks);
+      const lastSequence = lastSequenceOf(
+        baseSequence,
+        batch.readInt32BE(BatchField.lastOffsetDelta),
+      );
+      lane.nextSequence = lastSequence === INT32_MAX ? 0 : lastSequence + 1;
+      return baseOffset;
+    } catch (error) {
+      // The batch may be in the log or not: no later batch may take this sequence, nor the next.
+      lane.producer = null;
+      if (producer === asked) producer = null;
+      throw error;
+    }
+  };
+
   return {
     partitionCount: (topic) => view.topics().get(topic)?.partitions.length,
-    async append(topic, index, batch, acks) {
-      const until = Date.now() + options.requestTimeoutMs;
-      let backoffMs = INTER_BROKER_RETRY_BACKOFF_MS;
-      for (;;) {
-        if (closed) throw new ShareError('produce-failed', 'the broker is stopping');
-        const leader = view.partitionState(topic, index)?.leader ?? NO_LEADER;
-        // A batch is handed to one append at a time: a retry builds on the same bytes, which a
-        // local append takes over (PartitionLog.append), so each attempt gets its own copy.
-        const result =
-          leader === NO_LEADER
-            ? { errorCode: ErrorCode.LEADER_NOT_AVAILABLE }
-            : leader === brokerId
-              ? await appendHere(topic, index, Buffer.from(batch), acks).catch(() => ({
-                  errorCode: ErrorCode.KAFKA_STORAGE_ERROR,
-                }))
-              : await appendThere(leader, topic, index, batch, acks);
-        if ('baseOffset' in result) return result.baseOffset;
-        if (!retriable(result.errorCode) || Date.now() + backoffMs > until) {
-          throw new ShareError(
-            'produce-failed',
-            `${topic}-${index} refused the records: ${errorName(result.errorCode)}`,
-          );
-        }
-        await new Promise((resolve) => setTimeout(resolve, backoffMs).unref());
-        backoffMs = Math.min(backoffMs * 2, INTER_BROKER_RETRY_BACKOFF_MAX_MS);
+    append(topic, index, batch, acks) {
+      const key = `${topic}\u0000${index}`;
+      let lane = lanes.get(key);
+      if (lane === undefined) {
+        lane = { producer: null, nextSequence: 0, tail: Promise.resolve() };
+        lanes.set(key, lane);
       }
+      const inTurn = lane;
+      const appended = inTurn.tail.then(() => appendInTurn(inTurn, topic, index, batch, acks));
+      inTurn.tail = appended.catch(() => undefined);
+      return appended;
     },
     createTopic: (name) => options.createTopic(name),
     close() {

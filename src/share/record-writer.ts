@@ -32,7 +32,8 @@ export interface RecordWriterPorts {
   partitionCount(topic: string): number | undefined;
   /**
    * Appends one batch to the partition; resolves with its base offset once acknowledged (with
-   * acks 'all', once the high watermark covers it). Rejects with a ShareError.
+   * acks 'all', once the high watermark covers it). Rejects with a ShareError. The batch is the
+   * writer's from then (the cluster writer stamps its producer id and sequence into it).
    */
   append(topic: string, partition: number, batch: Buffer, acks: 'all' | 'leader'): Promise<number>;
   /** Creates a topic of one partition (a dead-letter topic) with the broker's defaults. */

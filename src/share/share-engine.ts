@@ -27,8 +27,10 @@
 // leader. Source partitions are read from this broker's replica when it holds one (leader or
 // follower: every replica holds what is below the high watermark, and reads never pass the last
 // stable offset), else from their leader over Fetch (remote-source-partition.ts). Records the
-// engine writes (dead letters) and the door's produce go to each partition's leader
-// (cluster-record-writer.ts); dead-letter topics are created in the cluster.
+// engine writes (dead letters) and the door's produce go to each partition's leader, as an
+// idempotent producer's (cluster-record-writer.ts); dead-letter topics are created in the cluster.
+// Each broker lists the subscriptions it serves; the door's list asks the others for theirs
+// (src/http/cluster-subscription-list.ts).
 //
 // Owned by the broker (broker.ts): started after the replica manager opened every partition,
 // closed before the logs close. Creating and deleting subscriptions is serialised.
@@ -251,6 +253,11 @@ export class ShareEngine {
     this.closed = true;
     this.loaded.clear();
     for (const name of [...this.subscriptions.keys()]) this.closeSubscription(name);
+  }
+
+  /** Cluster mode: whether the state partition is loaded here (its subscriptions served). */
+  servesStatePartition(index: number): boolean {
+    return this.loaded.get(index)?.ready === true;
   }
 
   /** The subscriptions served here (in cluster mode, those of the state partitions it leads). */

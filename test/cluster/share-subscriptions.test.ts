@@ -4,7 +4,8 @@
 // different brokers. The subscription's records come from every partition, whoever leads it; the
 // other brokers redirect its requests (307) to the one serving it; SIGKILL of that broker moves the
 // subscription to the state partition's new leader, which delivers exactly what was not
-// acknowledged.
+// acknowledged. GET /v1/subscriptions on any broker lists every subscription of the cluster with
+// the broker serving it.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -230,8 +231,35 @@ test('a subscription is served by one broker, redirected to by the others, and s
   await stream.close();
 
   const survivors = [1, 2, 3].filter((id) => id !== owner);
-  const successor = await ownerOf(survivors, base);
-  const servedAfterMs = Date.now() - killedAtMs;
+  // A survivor's list while the killed broker still leads in the view is partial, and says so
+  // (it did not answer, or its state partitions are not ready); then it is whole again.
+  const names = [SUBSCRIPTION, 'solo-readers'];
+  // Measured apart from the list's polls, which run beside it.
+  let servedAfterMs = 0;
+  const [successor, listedAfter] = await Promise.all([
+    ownerOf(survivors, base).then((id) => {
+      servedAfterMs = Date.now() - killedAtMs;
+      return id;
+    }),
+    waitFor(
+      async () => {
+        const listed = await new PushClient(base(survivors[0])).request('GET', '/v1/subscriptions');
+        assert.equal(listed.status, 200);
+        const missing = names.filter((name) => !listed.body.subscriptions.includes(name));
+        if (missing.length > 0) {
+          assert.ok(
+            listed.body.unreachable.length + listed.body.unavailable.length > 0,
+            `${missing.join(', ')} missing unannounced: ${JSON.stringify(listed.body)}`,
+          );
+          return undefined;
+        }
+        return listed.body.unreachable.length === 0 ? listed.body : undefined;
+      },
+      'a whole list again after the kill',
+      { timeoutMs: 30_000, intervalMs: 100 },
+    ),
+  ]);
+  for (const name of names) assert.ok(survivors.includes(listedAfter.servedBy[name]), name);
   // A consumer that connects to the other survivor is redirected to the new owner.
   const redirected = new PushClient(base(survivors.find((id) => id !== successor)!));
   const after = redirected.events(SUBSCRIPTION, '?consumer=r2');
@@ -292,6 +320,42 @@ test('a subscription whose state partition moves ends its streams and is served 
     { timeoutMs: 30_000, intervalMs: 200 },
   );
   const owner = await ownerOf([1, 2, 3], base);
+
+  // Listed by every broker, whichever serves them: one more subscription in each state partition.
+  const names = [SUBSCRIPTION];
+  for (let candidate = 0; names.length < 4; candidate += 1) {
+    const name = `listed-${candidate}`;
+    const statePartition = partitionForKey(Buffer.from(name), 3);
+    if (names.slice(1).some((other) => partitionForKey(Buffer.from(other), 3) === statePartition))
+      continue;
+    names.push(name);
+    await waitFor(
+      async () =>
+        (await viaOne.request('PUT', `/v1/subscriptions/${name}`, { topic: TOPIC })).status === 201,
+      `${name} created once its state partition is loaded`,
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
+  }
+  const servers = new Map<string, number>();
+  for (const name of names) servers.set(name, await ownerOf([1, 2, 3], base, name));
+  const expectedList = {
+    subscriptions: [...names].sort(),
+    servedBy: Object.fromEntries([...servers].sort(([a], [b]) => a.localeCompare(b))),
+    unreachable: [],
+    unavailable: [],
+  };
+  for (const id of [1, 2, 3]) {
+    const listed = await new PushClient(base(id)).request('GET', '/v1/subscriptions');
+    assert.equal(listed.status, 200);
+    assert.deepEqual(listed.body, expectedList, `as broker ${id} lists them`);
+    const own = await new PushClient(base(id)).request('GET', '/v1/subscriptions?served=here');
+    assert.deepEqual(
+      own.body.subscriptions,
+      names.filter((name) => servers.get(name) === id).sort(),
+      `broker ${id}'s own`,
+    );
+  }
+
   const produced = await viaOne.request('POST', `/v1/topics/${TOPIC}/records`, {
     records: Array.from({ length: 12 }, (_, index) => ({ value: `m${index}` })),
   });
@@ -329,6 +393,9 @@ test('a subscription whose state partition moves ends its streams and is served 
   await waitFor(() => socketClosedWith !== null, 'the WebSocket on the old owner closed');
   assert.equal(socketClosedWith, 1012, 'closed as "service restart": connect again');
   assert.equal(await ownerOf([1, 2, 3], base), successor);
+  // The list follows: the moved subscription is now the successor's.
+  const relisted = await new PushClient(base(owner)).request('GET', '/v1/subscriptions');
+  assert.equal(relisted.body.servedBy[SUBSCRIPTION], successor, JSON.stringify(relisted.body));
   const moved = await fetch(`${base(owner)}/v1/subscriptions/${SUBSCRIPTION}`, {
     redirect: 'manual',
   });
