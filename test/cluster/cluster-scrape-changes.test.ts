@@ -70,6 +70,26 @@ async function produce(leader: Broker, topic: string, records: number, seed: num
   assert.equal(response.responses[0]!.partitionResponses[0]!.errorCode, ErrorCode.NONE);
 }
 
+/**
+ * Idle partitions on every broker (about 32 each), so that a scrape reads what moved instead of walking
+ * everything, as it does when more than an eighth of the items moved (movedShareWalked): with a
+ * handful of partitions, every move would walk and a missed mark would go unseen.
+ */
+async function idlePartitions(brokers: readonly Broker[]): Promise<void> {
+  await createTopicByRequest(brokers[0]!, {
+    name: 'idle',
+    numPartitions: 96,
+    replicationFactor: 1,
+  });
+  const held = (broker: Broker) =>
+    broker.replicas.topic('idle')?.partitions.filter(Boolean).length ?? 0;
+  await waitFor(
+    () => brokers.reduce((total, broker) => total + held(broker), 0) === 96,
+    () => `the 96 partitions of idle opened (${brokers.map(held).join(', ')})`,
+  );
+  for (const broker of brokers) assert.ok(held(broker) >= 24, `broker ${broker.nodeId} holds some`);
+}
+
 /** A partition of three replicas, all in sync, and the broker leading it. */
 async function replicatedTopic(brokers: readonly Broker[], topic: string): Promise<Broker> {
   await createTopicByRequest(brokers[0]!, { name: topic, numPartitions: 1, replicationFactor: 3 });
@@ -87,6 +107,7 @@ async function replicatedTopic(brokers: readonly Broker[], topic: string): Promi
 test("a follower's log end offset and high watermark show in its next scrape as it replicates the leader's appends", async () => {
   const cluster = await startThree();
   const brokers = [...cluster.brokers.values()];
+  await idlePartitions(brokers);
   const leader = await replicatedTopic(brokers, 'replicated');
   const followers = brokers.filter((broker) => broker !== leader);
   const labels = { topic: 'replicated', partition: '0' };
@@ -178,6 +199,7 @@ async function commit(broker: Broker, group: string, topic: string, offset: numb
 test('consumer lag shows on the new coordinator and leaves the old one when its __consumer_offsets partition changes leader', async () => {
   const cluster = await startThree();
   const brokers = [...cluster.brokers.values()];
+  await idlePartitions(brokers);
   // Three replicas: whichever broker coordinates the group holds the partition its lag is on.
   const dataLeader = await replicatedTopic(brokers, 'lagged');
   const group = 'laggards';
@@ -196,6 +218,9 @@ test('consumer lag shows on the new coordinator and leaves the old one when its 
     async () => (await offsetFetchError(first, group, 'lagged')) === ErrorCode.NONE,
     'the coordinator to have loaded its partition',
   );
+  // Idle groups beside it (all on the one __consumer_offsets partition), so that the scrape reads
+  // the groups that moved instead of walking them all (as above, for the partitions).
+  for (let index = 0; index < 16; index++) await commit(first, `idle-${index}`, 'idle', 0);
   await commit(first, group, 'lagged', 0);
   await produce(dataLeader, 'lagged', 5, 1);
   for (const broker of brokers) await settledAt(broker, 5);
@@ -203,7 +228,7 @@ test('consumer lag shows on the new coordinator and leaves the old one when its 
   for (const broker of brokers)
     assert.equal(await lagOn(broker), broker === first ? 5 : undefined, `broker ${broker.nodeId}`);
   await produce(dataLeader, 'lagged', 2, 2);
-  await settledAt(first, 7);
+  for (const broker of brokers) await settledAt(broker, 7);
   assert.equal(await lagOn(first), 7, 'lag moved with the partition end on the coordinator');
 
   const next = brokers.find((broker) => broker !== first)!;
