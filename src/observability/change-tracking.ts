@@ -3,9 +3,9 @@
 // Each partition and group owns a change mark (util/change-set.ts) that registers in the scrape's
 // set the first time one of its figures moves after a scrape; on the produce path that is one
 // branch per batch and a push per scrape interval. A scrape drains the set (nothing per idle item:
-// an idle scrape costs the same at 10 or 10,000 partitions) and reads the figures of the items it
-// names; the gauge families then set those series' values in place and render again only the
-// blocks holding them (scraped-gauges.ts).
+// what tracking costs an idle scrape is the same at 10 or 10,000 partitions) and reads the
+// figures of the items it names; the gauge families then set those series' values in place and
+// render again only the blocks holding them (scraped-gauges.ts).
 //
 //   change:  partition appends ─► its mark registers ─► partition set ─┐
 //            group commits     ─► its mark registers ─► group set ─────┤
