@@ -15,7 +15,7 @@
 //     10,000 partitions and 1,000 groups of 10 partitions each, up to the bytes an HTTP answer
 //     sends (the registry's own cost, without building a broker that large), with values
 //     unchanged, with 8 partitions and the lag on them moved, and with every offset and lag moved
-//     between scrapes, for the broker's registry with change stamps (change-tracking.ts: reads
+//     between scrapes, for the broker's registry with change marks (change-tracking.ts: reads
 //     what moved), without them (walks everything, renders from kept lines) and for prom-client's
 //     own, alternated, their text compared; goal ≤ 200 ms; and the longest the
 //     event loop was held during a scrape (the broker's registry renders in slices, prom-client's
@@ -34,7 +34,7 @@ import { BrokerMetrics, errorCodesIn } from '../src/observability/metrics.js';
 import { singleBrokerReplication } from '../src/observability/replication-metrics.js';
 import { RequestLatencyHistograms } from '../src/observability/request-metrics.js';
 import { ApiKey } from '../src/protocol/generated/index.js';
-import { nextChangeStamp } from '../src/util/change-stamp.js';
+import { ChangeMark } from '../src/util/change-set.js';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 
@@ -88,7 +88,7 @@ async function syntheticScrapeBench(): Promise<void> {
     highWatermark: 1_000_000 + index,
     sizeBytes: 1 << 30,
     segments: 2,
-    stamp: nextChangeStamp(),
+    changes: new ChangeMark(),
   }));
   const groups = Array.from({ length: 1000 }, (_, group) => ({
     group: `group-${group}`,
@@ -99,7 +99,7 @@ async function syntheticScrapeBench(): Promise<void> {
       partition,
       lag: partition * 10,
     })),
-    stamp: nextChangeStamp(),
+    changes: new ChangeMark(),
   }));
   const sources = {
     partitions: () => partitions,
@@ -109,18 +109,20 @@ async function syntheticScrapeBench(): Promise<void> {
     logDirs: () => ['.'],
     replication: () => singleBrokerReplication(partitions.length),
   };
-  // With change stamps, as the broker's sources: a scrape reads what moved.
+  // With change marks, as the broker's sources: a scrape reads what registered a change.
   const trackedSources = {
     ...sources,
     tracked: {
       partitions: {
         items: () => partitions,
-        stamp: (partition: (typeof partitions)[number]) => partition.stamp,
+        layout: () => 0,
+        changes: (partition: (typeof partitions)[number]) => partition.changes,
         figures: (partition: (typeof partitions)[number]) => partition,
       },
       groups: {
         items: () => groups,
-        stamp: (group: (typeof groups)[number]) => group.stamp,
+        layout: () => 0,
+        changes: (group: (typeof groups)[number]) => group.changes,
         figures: (group: (typeof groups)[number]) => group,
       },
     },
@@ -141,7 +143,7 @@ async function syntheticScrapeBench(): Promise<void> {
       const partition = partitions[(index * 1237) % partitions.length];
       partition.logEndOffset += 1;
       partition.highWatermark += 1;
-      partition.stamp = nextChangeStamp();
+      partition.changes.changed();
     }
     const movedPartitions = new Set(
       Array.from({ length: moved }, (_, index) => {

@@ -1424,13 +1424,16 @@ function observedParts(logDirs: readonly string[]): ObservedParts {
     tracked: {
       partitions: {
         items: () => (parts === null ? [] : localPartitions(parts.replicas)),
-        stamp: (partition: Partition) => partition.figuresStamp,
+        // Attaching the parts changes the layout too: the replica manager's counts from 0.
+        layout: () => (parts === null ? -1 : parts.replicas.layoutVersion),
+        changes: (partition: Partition) => partition.figuresChanges,
         figures: partitionSnapshot,
       },
       // The groups come from the attached coordinator only, so it is there when they are read.
       groups: {
         items: () => parts?.groups.trackedGroupFigures.items() ?? [],
-        stamp: (group: ClassicGroup) => parts!.groups.trackedGroupFigures.stamp(group),
+        layout: () => (parts === null ? null : parts.groups.trackedGroupFigures.layout()),
+        changes: (group: ClassicGroup) => group.figuresChanges,
         figures: (group: ClassicGroup) =>
           groupSnapshot(parts!.groups.trackedGroupFigures.figures(group)),
       },
@@ -1468,8 +1471,8 @@ function localPartitionCount(replicas: ReplicaManager): number {
 }
 
 /**
- * The partitions this broker holds a replica of, by topic, then partition: an array, as a scrape
- * walks them all comparing stamps, and an array walks several times faster than a generator.
+ * The partitions this broker holds a replica of, by topic, then partition: an array, as a
+ * scrape's walk meets them all, and an array walks several times faster than a generator.
  */
 function localPartitions(replicas: ReplicaManager): Partition[] {
   const partitions: Partition[] = [];

@@ -1,23 +1,31 @@
 // What a scrape re-reads: only the partitions and groups whose figures moved since the last one.
 //
-// Each partition and group shows a change stamp (util/change-stamp.ts) that moves whenever a
-// figure it exposes moves; drawing one is an increment on the produce path, once per batch. A
-// scrape walks the items comparing stamps (an integer each, no figure read, nothing allocated) and
-// reads the figures of the few whose stamp moved; the gauge families then set those series' values
-// in place and render again only the blocks holding them (scraped-gauges.ts).
+// Each partition and group owns a change mark (util/change-set.ts) that registers in the scrape's
+// set the first time one of its figures moves after a scrape; on the produce path that is one
+// branch per batch and a push per scrape interval. A scrape drains the set (nothing per idle item:
+// what tracking costs an idle scrape is the same at 10 or 10,000 partitions) and reads the
+// figures of the items it names; the gauge families then set those series' values in place and
+// render again only the blocks holding them (scraped-gauges.ts).
 //
-//   scrape:  partitions ─► stamps moved? ─► their figures ─► partition series ─┐
-//                                  └─► partitions moved ─► groups reading them ─┤
-//            groups ─► stamps moved? ─────────────────────────────────────────────► lag, members
+//   change:  partition appends ─► its mark registers ─► partition set ─┐
+//            group commits     ─► its mark registers ─► group set ─────┤
+//   scrape:  partition set ─► their figures ─► partition series        │
+//                         └─► partitions moved ─► groups reading them ─┤
+//            group set ───────────────────────────────────────────────► lag, members
 //
-// A group's lag on a partition also moves when the partition's end moves, with no stamp of the
-// group's moving: the group walk keeps which groups have lag on which partition (built when it
-// reads a group's figures) and re-reads the groups reading a partition the partition walk saw
-// move. Anything that adds or removes series (an item came or went or changed place, a group's
-// state or its partitions changed, the partitions came or went) makes the scrape walk everything,
-// as it did before tracking; that is rare next to offsets moving.
+// A group's lag on a partition also moves when the partition's end moves, with no mark of the
+// group's registering: the group tracker keeps which groups have lag on which partition (built
+// when it reads a group's figures) and re-reads the groups reading a partition that moved.
+// Anything that adds or removes series makes the scrape walk everything, as it did before
+// tracking: an item came or went or changed place (the source's `layout` moved: checked once per
+// scrape), a group's state or its partitions changed (seen when its figures are read), or the
+// partitions came or went. A walk drains the set first and then tracks each item's mark as it
+// meets it, so a change during a walk (the scrape is sliced) is read again by the next scrape; a
+// mark drained from an item the last walk did not meet (it went) is untracked and skipped.
 //
 // Owned by BrokerMetrics; used by one scrape at a time (the registry's scrapes are serialized).
+
+import { ChangeSet, type ChangeMark } from '../util/change-set.js';
 
 /**
  * When more than this share of the items moved, a scrape walks them all instead: the walk lets
@@ -26,47 +34,62 @@
  */
 export const movedShareWalked = 1 / 8;
 
-/** Items whose figures a scrape keeps, each with a stamp that moves when its figures move. */
+/** Items whose figures a scrape keeps, each with a mark that registers when its figures move. */
 export interface TrackedSource<Item, Figures> {
-  /** The items, in the same order walk after walk (the order their series are exposed in). */
+  /** The items, in the same order walk after walk while `layout()` stays the same. */
   items(): Iterable<Item>;
-  /** Moves whenever `figures(item)` would move; never shown by another item. */
-  stamp(item: Item): number;
+  /**
+   * A value that changes (`!==`) whenever an item comes or goes or changes place, or the
+   * figures of items move without their marks registering; read once per scrape.
+   */
+  layout(): unknown;
+  /** The item's mark: registers whenever `figures(item)` moves, once the reader tracks it. */
+  changes(item: Item): ChangeMark;
   figures(item: Item): Figures;
 }
 
-/** The items of a tracked source as the last walk met them, in order, with their stamps. */
-export class StampedWalk<Item, Figures> {
+/** The items of a tracked source as the last walk met them, in order, and their drained marks. */
+export class DrainedWalk<Item, Figures> {
+  private readonly set = new ChangeSet();
   private readonly walked: Item[] = [];
-  private readonly stamps: number[] = [];
+  private walkCount = 0;
+  /** The source's layout when the last walk began; `walkCount` 0: never walked. */
+  private layoutWalked: unknown;
 
   constructor(private readonly source: TrackedSource<Item, Figures>) {}
 
-  /** Every item's figures, in order; the stamps are kept for `movedPlaces`. */
+  /** Every item's figures, in order, each item's mark tracked from now on. */
   *all(): Generator<Figures> {
+    const walk = ++this.walkCount;
+    this.layoutWalked = this.source.layout();
+    // Drained before reading: a change from here on registers again and is read next time.
+    this.set.drain();
     let place = 0;
     for (const item of this.source.items()) {
+      const mark = this.source.changes(item);
+      mark.track(this.set);
+      mark.place = place;
+      mark.walk = walk;
       this.walked[place] = item;
-      yield this.read(place);
+      yield this.source.figures(item);
       place++;
     }
     this.walked.length = place;
-    this.stamps.length = place;
   }
 
   /**
-   * Where the items whose stamp moved since they were last read are, or null when an item came,
-   * went or changed place (the caller then walks `all`). Reads no figures.
+   * Where the items that changed since they were last read are (each once), or null when items
+   * came, went or changed place since the last walk began (the caller then walks `all`). Reads
+   * no figures; what it names must be read now (`read`), since it is not named again.
    */
   movedPlaces(): number[] | null {
-    const moved: number[] = [];
-    let place = 0;
-    for (const item of this.source.items()) {
-      if (place >= this.walked.length || this.walked[place] !== item) return null;
-      if (this.source.stamp(item) !== this.stamps[place]) moved.push(place);
-      place++;
+    if (this.walkCount === 0 || this.source.layout() !== this.layoutWalked) return null;
+    const places: number[] = [];
+    for (const mark of this.set.drain()) {
+      if (mark.walk === this.walkCount) places.push(mark.place);
+      else mark.untrack();
     }
-    return place === this.walked.length ? moved : null;
+    return places;
   }
 
   /** How many items the last walk met. */
@@ -74,11 +97,9 @@ export class StampedWalk<Item, Figures> {
     return this.walked.length;
   }
 
-  /** The figures of the item at `place`, keeping its stamp (read first: a move after is seen next time). */
+  /** The figures of the item at `place`. */
   read(place: number): Figures {
-    const item = this.walked[place];
-    this.stamps[place] = this.source.stamp(item);
-    return this.source.figures(item);
+    return this.source.figures(this.walked[place]);
   }
 }
 
@@ -103,12 +124,12 @@ function partitionKey(topic: string, partition: number): string {
  * lag. Partitions that moved are remembered until the group walk takes them.
  */
 export class PartitionTracker<Item, Figures extends PartitionFigures> {
-  private readonly walk: StampedWalk<Item, Figures>;
+  private readonly walk: DrainedWalk<Item, Figures>;
   /** Partitions moved since the group walk last asked; null: any (a full walk ran). */
   private moved: Set<string> | null = null;
 
   constructor(source: TrackedSource<Item, Figures>) {
-    this.walk = new StampedWalk(source);
+    this.walk = new DrainedWalk(source);
   }
 
   /** Every partition's figures. */
@@ -139,12 +160,12 @@ export class PartitionTracker<Item, Figures extends PartitionFigures> {
 }
 
 /**
- * The group walk: the groups whose own stamp moved and those with lag on a partition that
+ * The group walk: the groups whose own mark registered and those with lag on a partition that
  * moved. Keeps each group's last figures (state and partitions: what names its series) and,
  * per partition, the groups with lag on it.
  */
 export class GroupTracker<Item, Figures extends GroupFiguresRead> {
-  private readonly walk: StampedWalk<Item, Figures>;
+  private readonly walk: DrainedWalk<Item, Figures>;
   private readonly kept: Figures[] = [];
   /** partition key ─► places of the groups with lag on it. */
   private readonly readers = new Map<string, number[]>();
@@ -153,7 +174,7 @@ export class GroupTracker<Item, Figures extends GroupFiguresRead> {
     source: TrackedSource<Item, Figures>,
     private readonly partitions: { takeMoved(): ReadonlySet<string> | null },
   ) {
-    this.walk = new StampedWalk(source);
+    this.walk = new DrainedWalk(source);
   }
 
   /** Every group's figures, in order. */

@@ -55,7 +55,7 @@ import {
 import type { ReplicaAssignment, ReplicaState } from './replica-state.js';
 import { TransactionIndex } from './transaction-index.js';
 import { assert } from '../util/assert.js';
-import { nextChangeStamp } from '../util/change-stamp.js';
+import type { ChangeMark } from '../util/change-set.js';
 
 export type HighWatermarkListener = (partition: Partition) => void;
 
@@ -79,8 +79,11 @@ export class Partition {
   /** acks=all waits, told when the leadership term they began in ends. */
   private readonly termListeners = new Set<() => void>();
   private lastHighWatermark: number;
-  /** Drawn when the high watermark moves for a reason of its own (the followers, the leader). */
-  private highWatermarkStamp = nextChangeStamp();
+  /**
+   * The high watermark a metrics scrape was last told of through the figures' mark (apart from
+   * `lastHighWatermark`, which the wake-ups own and a change of role leaves as it was).
+   */
+  private highWatermarkMarked: number;
   private lastStableOffsetSeen: number;
   private readonly producers = new ProducerStateManager();
   private readonly transactionIndex: TransactionIndex;
@@ -113,6 +116,7 @@ export class Partition {
     this.ready = this.loaded ? resolved : this.recover();
     this.ready.catch(() => undefined);
     this.lastHighWatermark = this.highWatermark;
+    this.highWatermarkMarked = this.lastHighWatermark;
     this.lastStableOffsetSeen = this.lastStableOffset;
     // Compaction must leave open transactions alone and drop aborted ones; until producer state
     // is recovered it knows neither, so nothing is stable.
@@ -178,6 +182,8 @@ export class Partition {
     this.replication = null;
     this.log.retainUnreplicatedTail(null);
     this.leaderHighWatermark ??= 0;
+    // The high watermark is now the leader's (bounded by what is flushed here), with no wake-up.
+    this.markHighWatermark(this.highWatermark);
     this.endTerm();
   }
 
@@ -295,11 +301,12 @@ export class Partition {
   }
 
   /**
-   * Moves (util/change-stamp.ts) whenever the log's figures or the high watermark move: a
-   * metrics scrape re-reads only the partitions whose stamp moved since it last read them.
+   * Registers (util/change-set.ts) whenever the log's figures or the high watermark move: a
+   * metrics scrape re-reads only the partitions whose mark registered since it last read them.
+   * The log's own mark: one per partition, pushed at most once per scrape.
    */
-  get figuresStamp(): number {
-    return Math.max(this.log.figuresStamp, this.highWatermarkStamp);
+  get figuresChanges(): ChangeMark {
+    return this.log.figuresChanges;
   }
 
   get logEndOffset(): number {
@@ -431,13 +438,21 @@ export class Partition {
 
   private notifyIfAdvanced(): void {
     const highWatermark = this.highWatermark;
+    this.markHighWatermark(highWatermark);
     const lastStableOffset = this.lastStableOffset;
     if (highWatermark === this.lastHighWatermark && lastStableOffset === this.lastStableOffsetSeen)
       return;
-    if (highWatermark !== this.lastHighWatermark) this.highWatermarkStamp = nextChangeStamp();
     this.lastHighWatermark = highWatermark;
     this.lastStableOffsetSeen = lastStableOffset;
     for (const listener of [...this.listeners]) listener(this);
+  }
+
+  /** The figures' mark registers when the high watermark differs from the one it last told of. */
+  private markHighWatermark(highWatermark: number): void {
+    if (highWatermark === this.highWatermarkMarked) return;
+    this.highWatermarkMarked = highWatermark;
+    const changes = this.log.figuresChanges;
+    if (!changes.pending) changes.register();
   }
 
   // ───────────────────────────── persistence ─────────────────────────────

@@ -35,6 +35,7 @@ export class ReplicaManager {
   private readonly internalTopics = new Map<string, InternalTopicStorage>();
   private lifecycle: Promise<unknown> = Promise.resolve();
   private readonly topicDeletedListeners: Array<(topic: string) => void | Promise<void>> = [];
+  private layoutVersionValue = 0;
 
   constructor(
     private readonly metadata: MetadataStore,
@@ -99,6 +100,15 @@ export class ReplicaManager {
     return this.topicsById.get(topicId.toString('hex'));
   }
 
+  /**
+   * Moves whenever the partitions `topics()` holds may have changed (a topic or partition came
+   * or went): a metrics scrape that keeps partition figures checks it once, instead of asking
+   * every partition.
+   */
+  get layoutVersion(): number {
+    return this.layoutVersionValue;
+  }
+
   topics(): readonly TopicPartitions[] {
     return [...this.topicsByName.values()];
   }
@@ -127,6 +137,7 @@ export class ReplicaManager {
       const topic = this.topicsByName.get(name);
       this.topicsByName.delete(name);
       this.topicsById.delete(metadata.topicId.toString('hex'));
+      this.layoutVersionValue++;
       for (let index = 0; index < (topic?.partitions.length ?? 0); index += 1) {
         if (topic?.partitions[index] !== undefined) await this.logs.deleteLog(name, index);
       }
@@ -240,6 +251,7 @@ export class ReplicaManager {
     const topic: TopicPartitions = { metadata, partitions };
     this.topicsByName.set(metadata.name, topic);
     this.topicsById.set(metadata.topicId.toString('hex'), topic);
+    this.layoutVersionValue++;
     return topic;
   }
 

@@ -24,7 +24,7 @@ import {
   setLogAppendTime,
   stampBatch,
 } from '../record/batch.js';
-import { nextChangeStamp } from '../util/change-stamp.js';
+import { ChangeMark } from '../util/change-set.js';
 import { Mutex } from '../util/mutex.js';
 import type { PendingAppend } from './append-queue.js';
 import { validateAppend } from './append-validation.js';
@@ -133,7 +133,13 @@ export class PartitionLog extends EventEmitter implements Log {
   /** Whether close() writes the log's own clean-shutdown marker (no owner keeps a shared one). */
   private readonly writesOwnMarker: boolean;
   private closedCleanlyValue = false;
-  private figuresStampValue = nextChangeStamp();
+  /**
+   * Registers (util/change-set.ts) whenever a figure a metrics scrape reads may have moved: the
+   * log start and end offsets, the flushed offset, the size and the segment count; at most once
+   * per appended record set, write, flush and maintenance operation, never per record. The
+   * partition that owns the log registers it for the high watermark too (one mark per partition).
+   */
+  readonly figuresChanges = new ChangeMark();
 
   private constructor(options: PartitionLogOptions, config: LogConfig, recovered: RecoveredLog) {
     super();
@@ -263,15 +269,6 @@ export class PartitionLog extends EventEmitter implements Log {
     return this.cleaner.tombstoneHorizon;
   }
 
-  /**
-   * Moves (util/change-stamp.ts) whenever a figure a metrics scrape reads may have moved: the
-   * log start and end offsets, the flushed offset, the size and the segment count. Drawn once per
-   * appended record set, write, flush and maintenance operation, never per record.
-   */
-  get figuresStamp(): number {
-    return this.figuresStampValue;
-  }
-
   segmentInfos(): SegmentInfo[] {
     return this.segments.infos();
   }
@@ -283,7 +280,7 @@ export class PartitionLog extends EventEmitter implements Log {
   updateConfig(config: LogConfig): void {
     this.configValue = validateLogConfig({ ...config });
     // flush.messages decides whether the high watermark is the flushed or the written end.
-    this.figuresStampValue = nextChangeStamp();
+    this.figuresChanges.changed();
     this.pipeline.configChanged();
     this.retention.armExpiryTimer(0);
   }
@@ -304,7 +301,8 @@ export class PartitionLog extends EventEmitter implements Log {
     event: 'append' | 'written' | 'flush' | 'logStartOffset' | 'error',
     value: unknown,
   ): void {
-    this.figuresStampValue = nextChangeStamp();
+    // The produce path: one test of the flag, a push on the first change of a scrape interval.
+    if (!this.figuresChanges.pending) this.figuresChanges.register();
     if (this.listenerCount(event) === 0) return;
     try {
       this.emit(event, value);
@@ -595,8 +593,8 @@ export class PartitionLog extends EventEmitter implements Log {
 
   /**
    * Runs `operation` under the maintenance lock. Truncation, retention, record deletion and
-   * compaction may change segments and offsets without an append or a flush: the figures' stamp
-   * moves when one of them did (a retention pass that deleted nothing leaves it).
+   * compaction may change segments and offsets without an append or a flush: the figures' mark
+   * registers when one of them did (a retention pass that deleted nothing leaves it).
    */
   private exclusive<T>(operation: () => Promise<T>): Promise<T> {
     return this.maintenance.run(async () => {
@@ -604,12 +602,12 @@ export class PartitionLog extends EventEmitter implements Log {
       try {
         return await operation();
       } finally {
-        if (this.figuresNow() !== before) this.figuresStampValue = nextChangeStamp();
+        if (this.figuresNow() !== before) this.figuresChanges.changed();
       }
     });
   }
 
-  /** The figures the stamp stands for, as one comparable text (read around maintenance only). */
+  /** The figures the mark stands for, as one comparable text (read around maintenance only). */
   private figuresNow(): string {
     const { logStartOffsetValue, pipeline, segments } = this;
     return `${logStartOffsetValue} ${pipeline.logEndOffset} ${pipeline.flushedOffset} ${segments.count} ${segments.sizeInBytes}`;

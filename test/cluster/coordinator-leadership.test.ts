@@ -13,7 +13,6 @@ import { KafkaConnection } from '../../src/client/kafka-connection.js';
 import { createEtcdClient } from '../../src/cluster/etcd-client.js';
 import { offsetsPartitionFor } from '../../src/coordinator/group/group-coordinator.js';
 import { transactionStatePartitionFor } from '../../src/coordinator/txn/transaction-log.js';
-import type { PartitionState } from '../../src/metadata/cluster-metadata.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import type { FindCoordinatorResponse } from '../../src/protocol/generated/find-coordinator.js';
@@ -25,6 +24,7 @@ import {
   inProcessCluster,
   kafkaOf,
   metadataOf,
+  moveLeader as moveLeaderInEtcd,
   startInProcessCluster,
 } from '../helpers/cluster.js';
 import { startEtcd, waitFor } from '../helpers/etcd.js';
@@ -142,33 +142,9 @@ function initProducerId(broker: Broker, transactionalId: string) {
   });
 }
 
-/**
- * Moves the partition's leadership to `leader` (an ISR member) the way the controller does: the
- * partition key in etcd, leader epoch and partition epoch one up, compared on its version.
- */
-async function moveLeader(
-  prefix: string,
-  topic: string,
-  partition: number,
-  leader: number,
-): Promise<void> {
-  const key = `${prefix}/partitions/${topic}/${partition}`;
-  const current = JSON.parse((await etcdClient.get(key).string())!) as PartitionState;
-  assert.ok(
-    current.isr.includes(leader),
-    `broker ${leader} is in the ISR of ${topic}-${partition}`,
-  );
-  const next: PartitionState = {
-    ...current,
-    leader,
-    leaderEpoch: current.leaderEpoch + 1,
-    partitionEpoch: current.partitionEpoch + 1,
-  };
-  const result = await etcdClient
-    .if(key, 'Version', '==', current.partitionEpoch + 1)
-    .then(etcdClient.put(key).value(JSON.stringify(next)))
-    .commit();
-  assert.ok(result.succeeded, `the state of ${topic}-${partition} changed meanwhile`);
+/** Moves the partition's leadership to `leader` as the controller does (helpers/cluster.ts). */
+function moveLeader(prefix: string, topic: string, partition: number, leader: number) {
+  return moveLeaderInEtcd(etcdClient, prefix, topic, partition, leader);
 }
 
 async function createDataTopic(broker: Broker, topic: string, partitions: number): Promise<void> {

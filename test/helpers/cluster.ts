@@ -1,17 +1,20 @@
 // What cluster tests share: in-process brokers on one etcd prefix, a process cluster
 // (startCluster) with the test's own view of its etcd metadata, and the few look-ups every cluster
-// test makes (Metadata, each partition's layout, a kafkajs client).
+// test makes (Metadata, each partition's layout, a kafkajs client), and leadership moved in etcd
+// as the controller moves it.
 //
 // Everything started here is stopped by an `after` hook registered where it was started, in the
 // order it was started: call these inside the test (or at the top level of a file) that owns them.
 
 import assert from 'node:assert/strict';
 import { after } from 'node:test';
+import type { Etcd3 } from 'etcd3';
 import { Kafka, logLevel } from 'kafkajs';
 import { type Broker, startBroker } from '../../src/broker.js';
 import { createEtcdClient } from '../../src/cluster/etcd-client.js';
 import { EtcdMetadataStore } from '../../src/cluster/etcd-metadata-store.js';
 import { type Cluster, type StartClusterOptions, startCluster } from '../../src/index.js';
+import type { PartitionState } from '../../src/metadata/cluster-metadata.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import type { CreateTopicsResponse } from '../../src/protocol/generated/create-topics.js';
@@ -140,6 +143,36 @@ export async function layoutOf(
       isr: [...partition.isrNodes].sort(),
       offline: [...partition.offlineReplicas],
     }));
+}
+
+/**
+ * Moves the partition's leadership to `leader` (an ISR member) the way the controller does: the
+ * partition key in etcd, leader epoch and partition epoch one up, compared on its version.
+ */
+export async function moveLeader(
+  etcdClient: Etcd3,
+  prefix: string,
+  topic: string,
+  partition: number,
+  leader: number,
+): Promise<void> {
+  const key = `${prefix}/partitions/${topic}/${partition}`;
+  const current = JSON.parse((await etcdClient.get(key).string())!) as PartitionState;
+  assert.ok(
+    current.isr.includes(leader),
+    `broker ${leader} is in the ISR of ${topic}-${partition}`,
+  );
+  const next: PartitionState = {
+    ...current,
+    leader,
+    leaderEpoch: current.leaderEpoch + 1,
+    partitionEpoch: current.partitionEpoch + 1,
+  };
+  const result = await etcdClient
+    .if(key, 'Version', '==', current.partitionEpoch + 1)
+    .then(etcdClient.put(key).value(JSON.stringify(next)))
+    .commit();
+  assert.ok(result.succeeded, `the state of ${topic}-${partition} changed meanwhile`);
 }
 
 /** A quiet kafkajs client for every broker of `target`. */

@@ -16,7 +16,7 @@
 
 import type { CoordinatorTimer } from './ports.js';
 import { assert } from '../../util/assert.js';
-import { nextChangeStamp } from '../../util/change-stamp.js';
+import { ChangeMark } from '../../util/change-set.js';
 
 export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
 
@@ -150,7 +150,12 @@ export class ClassicGroup {
   currentStateTimestampMs: number;
   /** topic → partition → committed offset. */
   readonly offsets = new Map<string, Map<number, CommittedOffset>>();
-  private figuresStampValue = nextChangeStamp();
+  /**
+   * Registers (util/change-set.ts) whenever the state, the member count or a committed offset
+   * moves: a metrics scrape re-reads only the groups whose mark registered (and those reading a
+   * partition whose end moved, which it tracks itself).
+   */
+  readonly figuresChanges = new ChangeMark();
 
   constructor(
     readonly groupId: string,
@@ -168,18 +173,9 @@ export class ClassicGroup {
     return this.currentState;
   }
 
-  /**
-   * Moves (util/change-stamp.ts) whenever the state, the member count or a committed offset
-   * moves: a metrics scrape re-reads only the groups whose stamp moved (and those reading a
-   * partition whose end moved, which it tracks itself).
-   */
-  get figuresStamp(): number {
-    return this.figuresStampValue;
-  }
-
   /** For code that fills `members` or `offsets` directly (loading): the figures moved. */
   figuresMoved(): void {
-    this.figuresStampValue = nextChangeStamp();
+    this.figuresChanges.changed();
   }
 
   transitionTo(state: GroupState, wallClockNowMs: number): void {

@@ -136,13 +136,13 @@ export class GroupAdmin {
   }
 
   /**
-   * A stamp that moves whenever `figuresOf(group)` moves, except for lag that moves with a
-   * partition's end (the reader tracks partitions itself): the group's own stamp, negated while
-   * this broker cannot answer for the group (it then shows no members and no lag).
+   * Changes whenever the listed groups come or go, or `figuresOf` of some moves with no mark of
+   * theirs registering: this broker starts or stops answering for them (it then shows no
+   * members and no lag). A group's own figures register its mark (ClassicGroup.figuresChanges);
+   * lag that moves with a partition's end is the reader's to follow (it tracks partitions).
    */
-  figuresStampOf(group: ClassicGroup): number {
-    const answers = this.registry.coordinatorError(group.groupId) === ErrorCode.NONE;
-    return answers ? group.figuresStamp : -group.figuresStamp;
+  figuresLayout(): string {
+    return this.registry.figuresLayout();
   }
 
   /** One listed group's figures, as `groupFigures` gives them. */

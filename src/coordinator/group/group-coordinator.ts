@@ -20,6 +20,7 @@
 // while loading.
 
 import { ErrorCode } from '../../protocol/errors.js';
+import type { ChangeMark } from '../../util/change-set.js';
 import type {
   ClassicGroup,
   GroupState,
@@ -299,12 +300,14 @@ export class GroupCoordinator {
 
   /**
    * The same figures for a reader that keeps them between scrapes: the listed groups in
-   * `groupFigures`' order, a stamp per group that moves when its figures move (lag moving with a
-   * partition's end excepted: the reader watches the partitions), and one group's figures.
+   * `groupFigures`' order, what changes when they come or go (`layout`), a mark per group that
+   * registers when its figures move (lag moving with a partition's end excepted: the reader
+   * watches the partitions), and one group's figures.
    */
   readonly trackedGroupFigures = {
     items: (): Iterable<ClassicGroup> => this.admin.listedGroups(),
-    stamp: (group: ClassicGroup): number => this.admin.figuresStampOf(group),
+    layout: (): string => this.admin.figuresLayout(),
+    changes: (group: ClassicGroup): ChangeMark => group.figuresChanges,
     figures: (group: ClassicGroup): GroupFigures => this.admin.figuresOf(group),
   };
 

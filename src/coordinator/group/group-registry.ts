@@ -58,6 +58,8 @@ export class GroupRegistry {
   /** Issue order of appends; see CommittedOffset.appendSequence. */
   private appendSequence = 1;
   private closed = false;
+  /** Moves whenever a group comes or goes or a partition's load state changes (`figuresLayout`). */
+  private layoutVersion = 0;
 
   constructor(
     readonly ports: GroupCoordinatorPorts,
@@ -71,6 +73,19 @@ export class GroupRegistry {
 
   close(): void {
     this.closed = true;
+    this.layoutVersion++;
+  }
+
+  /**
+   * Changes whenever groups come or go or this coordinator starts or stops answering for some
+   * (a partition loads, unloads or changes leader; the coordinator closes): what a metrics scrape
+   * that keeps group figures between scrapes checks once, instead of asking every group.
+   */
+  figuresLayout(): string {
+    let layout = String(this.layoutVersion);
+    for (const partition of this.partitionLoads.keys())
+      layout += this.isLeader(partition) ? '+' : '-';
+    return layout;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -97,6 +112,7 @@ export class GroupRegistry {
   beginLoad(partition: number): object {
     const token = {};
     this.partitionLoads.set(partition, { state: 'loading', token });
+    this.layoutVersion++;
     return token;
   }
 
@@ -108,10 +124,12 @@ export class GroupRegistry {
 
   finishLoad(partition: number): void {
     this.partitionLoads.set(partition, { state: 'loaded' });
+    this.layoutVersion++;
   }
 
   forgetPartition(partition: number): void {
     this.partitionLoads.delete(partition);
+    this.layoutVersion++;
     this.pendingTransactionalOffsets.dropPartition(partition);
   }
 
@@ -160,12 +178,14 @@ export class GroupRegistry {
       this.clock.wallClockNowMs(),
     );
     this.groups.set(groupId, group);
+    this.layoutVersion++;
     return group;
   }
 
   /** Registers a group rebuilt by the loader. */
   install(group: ClassicGroup): void {
     this.groups.set(group.groupId, group);
+    this.layoutVersion++;
   }
 
   /** Whether `group` is still the one registered under its id (not deleted, not reloaded). */
@@ -175,7 +195,9 @@ export class GroupRegistry {
 
   /** Forgets `group` if it is still the registered one. */
   remove(group: ClassicGroup): void {
-    if (this.isCurrent(group)) this.groups.delete(group.groupId);
+    if (!this.isCurrent(group)) return;
+    this.groups.delete(group.groupId);
+    this.layoutVersion++;
   }
 
   all(): IterableIterator<ClassicGroup> {
@@ -197,6 +219,7 @@ export class GroupRegistry {
       this.groups.delete(groupId);
       removed.push(group);
     }
+    if (removed.length > 0) this.layoutVersion++;
     return removed;
   }
 
