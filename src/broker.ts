@@ -25,7 +25,7 @@ import { listenerSetting, listenerSettingName } from './config/listener-settings
 import { parseTopicConfigs, topicLogConfig } from './config/topic-config.js';
 import type { ClassicGroup } from './coordinator/group/classic-group.js';
 import { GroupCoordinator } from './coordinator/group/group-coordinator.js';
-import type { GroupFigures } from './coordinator/group/group-requests.js';
+import type { FindCoordinatorResult, GroupFigures } from './coordinator/group/group-requests.js';
 import { OFFSETS_TOPIC_NAME } from './coordinator/group/ports.js';
 import { ClusterTopicWriter } from './cluster/cluster-topic-writer.js';
 import { transactionMarkerOf } from './record/key-value-batch.js';
@@ -113,6 +113,7 @@ import { type RecordWriterPorts, localRecordWriter, writeRecords } from './share
 import { type ClusterRecordWriter, clusterRecordWriter } from './share/cluster-record-writer.js';
 import { RemoteSourcePartition } from './share/remote-source-partition.js';
 import { ShareGroups } from './share/kafka/share-groups.js';
+import { shareForwarder } from './share/kafka/share-forwarder.js';
 import { createShareAcknowledgeHandler } from './share/kafka/share-acknowledge.js';
 import { createShareFetchHandler } from './share/kafka/share-fetch.js';
 import { createDescribeShareGroupOffsetsHandler } from './share/kafka/describe-share-group-offsets.js';
@@ -449,7 +450,7 @@ async function assemble(
     // The coordinators' internal topics: local to this broker on its own; in cluster mode topics
     // of the cluster like any other, led and replicated as the view says.
     let offsetsTopic: InternalTopicStorage | ReplicatedInternalTopic;
-    // Cluster mode with the HTTP door: __share_group_state, a topic of the cluster (below).
+    // Cluster mode with a share door: __share_group_state, a topic of the cluster (below).
     let clusterShareStateTopic: ReplicatedInternalTopic | null = null;
     let transactionStateTopic: InternalTopicStorage | ReplicatedInternalTopic;
     const internalTopics: InternalTopicStorage[] = [];
@@ -519,9 +520,10 @@ async function assemble(
         },
         replicationTimeoutMs: config.offsetsCommitTimeoutMs,
       });
-      // Shared subscriptions in cluster mode (HTTP door only): each is served by the leader of
-      // its __share_group_state partition, which replicates like __consumer_offsets.
-      if (httpDoor !== undefined) {
+      // Shared subscriptions in cluster mode (the HTTP door, KIP-932 share groups): each is
+      // served by the leader of its __share_group_state partition (a share group's: the one its
+      // id hashes to), which replicates like __consumer_offsets.
+      if (httpDoor !== undefined || config.groupShareEnable) {
         clusterShareStateTopic = openReplicatedInternalTopic(replicatedPorts, {
           name: SHARE_STATE_TOPIC_NAME,
           partitionCount: config.shareStateTopicNumPartitions,
@@ -530,10 +532,6 @@ async function assemble(
           replicationTimeoutMs: config.offsetsCommitTimeoutMs,
         });
       }
-      if (config.groupShareEnable)
-        logger.warn(
-          'group.share.enable: KIP-932 share groups are not served in cluster mode yet; shared subscriptions are served by the HTTP door',
-        );
     }
     // Shared subscriptions (push delivery, issue 12): only with one of their doors, the HTTP
     // door or KIP-932 share groups (group.share.enable). Cluster mode: above.
@@ -666,7 +664,7 @@ async function assemble(
     // KIP-932 share groups, the engine's Kafka door: listed in ApiVersions only when enabled;
     // ListGroups and DeleteGroups see its groups too.
     const shareGroups =
-      shareStateTopic === null || !config.groupShareEnable
+      (shareStateTopic === null && clusterShareStateTopic === null) || !config.groupShareEnable
         ? null
         : new ShareGroups({
             engine: () => shareEngine,
@@ -906,6 +904,26 @@ async function assemble(
     // Cluster mode: each coordinator loads the partitions this broker comes to lead and unloads
     // those it stops leading.
     const runningTransactionCoordinatorForLeadership = transactionCoordinator;
+    // FindCoordinator key type 2: the broker serving a share group, the leader of the group's
+    // __share_group_state partition (this broker on its own).
+    const shareCoordinatorOf = (groupId: string): FindCoordinatorResult => {
+      const engine = shareEngine;
+      const stateTopic = clusterShareStateTopic;
+      const found =
+        engine === undefined
+          ? undefined
+          : stateTopic === null
+            ? node()
+            : stateTopic.leaderOf(engine.shareGroupStatePartition(groupId));
+      if (found === undefined)
+        return {
+          key: groupId,
+          errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
+          errorMessage: `share group ${groupId} has no coordinator yet`,
+          node: null,
+        };
+      return { key: groupId, errorCode: ErrorCode.NONE, errorMessage: null, node: found };
+    };
     coordinatorLeadership =
       cluster === null
         ? null
@@ -938,6 +956,7 @@ async function assemble(
               ? advertisedOn(context)
               : clusterBrokers(context).find((broker) => broker.nodeId === nodeId),
           transactionCoordinator,
+          shareGroups === null ? undefined : (groupId) => shareCoordinatorOf(groupId),
         ),
       )
       .register(createInitProducerIdHandler(transactionCoordinator))
@@ -973,12 +992,17 @@ async function assemble(
       .register(createDescribeAclsHandler(aclStore))
       .register(createCreateAclsHandler(aclStore))
       .register(createDeleteAclsHandler(aclStore));
+    // Cluster mode: ShareFetch and ShareAcknowledge of a group another broker serves go there.
+    const runningShareForwarder =
+      shareGroups === null || cluster === null
+        ? undefined
+        : shareForwarder(interBrokerConnector(cluster.store, interBrokerSettings(config)));
     if (shareGroups !== null) {
       registry
         .register(createShareGroupHeartbeatHandler(shareGroups))
         .register(createShareGroupDescribeHandler(shareGroups, replicas))
-        .register(createShareFetchHandler(shareGroups, config.nodeId))
-        .register(createShareAcknowledgeHandler(shareGroups, config.nodeId))
+        .register(createShareFetchHandler(shareGroups, config.nodeId, runningShareForwarder))
+        .register(createShareAcknowledgeHandler(shareGroups, config.nodeId, runningShareForwarder))
         .register(createDescribeShareGroupOffsetsHandler(shareGroups, replicas))
         .register(createAlterShareGroupOffsetsHandler(shareGroups))
         .register(createDeleteShareGroupOffsetsHandler(shareGroups));
@@ -1080,6 +1104,11 @@ async function assemble(
       // The topic is asked for by the first request for a subscription (ownerOf), so a cluster
       // whose HTTP door serves only metrics replicates no share state.
       shareLeadership.start();
+    }
+    if (shareEngine !== undefined && shareGroups !== null) {
+      // A share group whose state partition moved away takes its members and sessions with it.
+      const runningShareGroups = shareGroups;
+      shareEngine.onSubscriptionClosed((name) => runningShareGroups.subscriptionClosed(name));
     }
     if (shareEngine !== undefined && httpDoor !== undefined) {
       const log = (message: string, error: unknown): void =>
@@ -1273,9 +1302,11 @@ async function assemble(
           auditLog?.close();
           auditTopicWriter?.close();
           runningPushApi?.close();
+          // Share groups before the engine: its closing subscriptions then find no group to drop.
+          runningShareForwarder?.close();
+          shareGroups?.close();
           runningShareEngine?.close();
           runningClusterShareWriter?.close();
-          shareGroups?.close();
           // Producer state snapshots, so the next start need not replay the active segments.
           await Promise.all([
             ...replicas
