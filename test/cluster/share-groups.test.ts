@@ -1,0 +1,248 @@
+// KIP-932 share groups in cluster mode (issues 10 and 12): a share group is served by the leader
+// of the __share_group_state partition its id hashes to. Real etcd, three `brook start`
+// processes, a topic of three partitions led by three different brokers. The project's share
+// consumer finds the group's broker with FindCoordinator (key type 2) and joins there; the other
+// brokers answer its heartbeats and describes NOT_COORDINATOR, and pass its ShareFetch and
+// ShareAcknowledge on to the group's broker (as a Kafka client sends them to partition leaders).
+// SIGKILL of that broker moves the group to the state partition's new leader: what was
+// acknowledged is never delivered again, what was held comes back with a higher delivery count,
+// nothing is lost, and consumption goes on there.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { KafkaConnection } from '../../src/client/kafka-connection.js';
+import { ErrorCode } from '../../src/protocol/errors.js';
+import { ApiKey } from '../../src/protocol/generated/index.js';
+import type { FindCoordinatorResponse } from '../../src/protocol/generated/find-coordinator.js';
+import type { ShareGroupDescribeResponse } from '../../src/protocol/generated/share-group-describe.js';
+import type { ShareGroupHeartbeatResponse } from '../../src/protocol/generated/share-group-heartbeat.js';
+import { createTopicByRequest, layoutOf, startWatchedCluster } from '../helpers/cluster.js';
+import { waitFor } from '../helpers/poll.js';
+import { produce } from '../share/push-helpers.js';
+import { type ShareRecord, ShareConsumer } from '../share/share-consumer.js';
+import { accepted, fetchRecords } from '../share/share-helpers.js';
+
+const TOPIC = 'jobs';
+const GROUP = 'workers';
+const SHARE_KEY_TYPE = 2;
+
+test('a share group is served by one broker, refused by the others, and survives its SIGKILL', async () => {
+  const { cluster } = await startWatchedCluster({
+    brokers: 3,
+    settings: {
+      'group.share.enable': true,
+      'broker.session.timeout.ms': 3000,
+      'auto.create.topics.enable': false,
+      'auto.leader.rebalance.enable': false,
+      'offsets.topic.replication.factor': 3,
+      'share.state.topic.num.partitions': 3,
+    },
+  });
+  const address = (id: number): string => `${cluster.broker(id).host}:${cluster.broker(id).port}`;
+  await createTopicByRequest(cluster, {
+    name: TOPIC,
+    numPartitions: 3,
+    replicationFactor: 3,
+    replicaAssignment: [
+      [1, 2, 3],
+      [2, 3, 1],
+      [3, 1, 2],
+    ],
+  });
+  await waitFor(async () => {
+    const partitions = await layoutOf(cluster, TOPIC);
+    return partitions?.every((partition, index) => partition.leader === index + 1);
+  }, `${TOPIC}'s partitions led by brokers 1, 2 and 3`);
+
+  // Every broker names the same one, once __share_group_state has a leader.
+  const owner = await shareCoordinatorOf([1, 2, 3], [1, 2, 3], address);
+  for (const id of [1, 2, 3])
+    assert.equal(await shareCoordinatorOf([id], [1, 2, 3], address), owner, `broker ${id}`);
+  const consumer = await joinAt(address(owner), GROUP);
+  try {
+    assert.deepEqual(consumer.partitions, [0, 1, 2], 'assigned every partition');
+
+    // The other brokers refuse the group's coordinator requests: NOT_COORDINATOR.
+    for (const id of [1, 2, 3].filter((candidate) => candidate !== owner)) {
+      const connection = await KafkaConnection.open(address(id), { clientId: 'share-test' });
+      try {
+        const heartbeat = await connection.request<ShareGroupHeartbeatResponse>(
+          ApiKey.ShareGroupHeartbeat,
+          1,
+          { groupId: GROUP, memberId: 'stranger', memberEpoch: 0, subscribedTopicNames: [TOPIC] },
+        );
+        assert.equal(heartbeat.errorCode, ErrorCode.NOT_COORDINATOR, `heartbeat at broker ${id}`);
+        const described = await connection.request<ShareGroupDescribeResponse>(
+          ApiKey.ShareGroupDescribe,
+          1,
+          { groupIds: [GROUP], includeAuthorizedOperations: false },
+        );
+        assert.equal(described.groups[0].errorCode, ErrorCode.NOT_COORDINATOR);
+      } finally {
+        connection.close();
+      }
+    }
+
+    // Produced after the join (a share group starts at the end of the topic), to all three
+    // partitions, each led by another broker.
+    const count = 60;
+    await produce(
+      { bootstrapServers: address(owner) },
+      TOPIC,
+      Array.from({ length: count }, (_, index) => ({ value: `j${index}`, partition: index % 3 })),
+    );
+    // Fetched half through another broker, which forwards to the owner, half directly: two share
+    // sessions of one member, as a Kafka client keeps with two partition leaders.
+    const other = [1, 2, 3].find((id) => id !== owner)!;
+    const forwarded = await consumer.sessionAt(address(other));
+    const delivered: ShareRecord[] = [];
+    try {
+      delivered.push(...(await fetchRecords(forwarded, count / 2, { maxRecords: count / 2 })));
+      assert.ok(delivered.length < count, 'MaxRecords holds through the forward');
+      delivered.push(...(await fetchRecords(consumer, count - delivered.length)));
+      // An acknowledgement forwarded too: answered once durable at the owner.
+      const [first] = delivered;
+      const acknowledgedThere = await forwarded.acknowledge(accepted([first]));
+      assert.equal(acknowledgedThere.errorCode, 0, `forwarded: ${acknowledgedThere.errorMessage}`);
+      assert.equal(
+        acknowledgedThere.responses[0].partitions.find((p) => p.partitionIndex === first.partition)
+          ?.errorCode,
+        0,
+      );
+    } finally {
+      forwarded.close();
+    }
+    assert.equal(delivered.length, count);
+    assert.deepEqual(
+      delivered.map((record) => record.value).sort(),
+      Array.from({ length: count }, (_, index) => `j${index}`).sort(),
+      'every record once, from every partition',
+    );
+    for (const record of delivered) assert.equal(record.deliveryCount, 1);
+    // Half acknowledged (answered once durable on every in-sync replica), half still held.
+    const acknowledged = delivered.filter((_, index) => index % 2 === 0);
+    const held = delivered.filter((_, index) => index % 2 === 1);
+    const answer = await consumer.acknowledge(accepted(acknowledged.slice(1)));
+    assert.equal(answer.errorCode, 0, `ShareAcknowledge: ${answer.errorMessage}`);
+    for (const topic of answer.responses)
+      for (const partition of topic.partitions) assert.equal(partition.errorCode, 0);
+
+    await cluster.kill(owner);
+    const killedAtMs = Date.now();
+    consumer.close();
+
+    const survivors = [1, 2, 3].filter((id) => id !== owner);
+    const successor = await shareCoordinatorOf(survivors, survivors, address);
+    assert.notEqual(successor, owner);
+    const after = await joinAt(address(successor), GROUP);
+    // Fetched through the other survivor, which now forwards to the new owner.
+    const afterForwarded = await after.sessionAt(
+      address(survivors.find((id) => id !== successor)!),
+    );
+    try {
+      // Exactly the held records come back, each with a higher delivery count.
+      const redelivered = await fetchRecords(afterForwarded, held.length);
+      console.log(
+        `# share group failover (3 s session): served by broker ${successor}; ${redelivered.length} held records redelivered ${Date.now() - killedAtMs} ms after SIGKILL of broker ${owner}`,
+      );
+      assert.deepEqual(idsOf(redelivered), idsOf(held), 'the held records, none acknowledged');
+      for (const record of redelivered)
+        assert.ok(record.deliveryCount > 1, `${idOf(record)} redelivered with a higher count`);
+
+      // Consumption goes on at the new owner: the redelivered records acknowledged on the next
+      // fetch, new records fetched and acknowledged.
+      const more = 30;
+      await produce(
+        { bootstrapServers: address(successor) },
+        TOPIC,
+        Array.from({ length: more }, (_, index) => ({
+          value: `k${index}`,
+          partition: index % 3,
+        })),
+      );
+      const fresh: ShareRecord[] = [
+        ...(await afterForwarded.fetch({
+          acknowledgements: accepted(redelivered),
+          maxWaitMs: 200,
+        })),
+      ];
+      for (const partition of afterForwarded.lastFetch!.responses[0]?.partitions ?? [])
+        assert.equal(
+          partition.acknowledgeErrorCode,
+          0,
+          `acknowledged in ${partition.partitionIndex}`,
+        );
+      fresh.push(...(await fetchRecords(after, more - fresh.length)));
+      assert.deepEqual(
+        fresh.map((record) => record.value).sort(),
+        Array.from({ length: more }, (_, index) => `k${index}`).sort(),
+      );
+      const last = await after.acknowledge(accepted(fresh));
+      assert.equal(last.errorCode, 0, `ShareAcknowledge: ${last.errorMessage}`);
+
+      // Nothing is left: every record was acknowledged once, nothing comes again.
+      const rest = await after.fetch({ maxWaitMs: 300 });
+      assert.deepEqual(rest, []);
+      assert.equal(
+        new Set([...idsOf(acknowledged), ...idsOf(redelivered), ...idsOf(fresh)]).size,
+        count + more,
+      );
+    } finally {
+      afterForwarded.close();
+      after.close();
+    }
+  } finally {
+    consumer.close();
+  }
+});
+
+/**
+ * The broker of `candidates` that a broker of `asked` names as the share group's coordinator
+ * (FindCoordinator key type 2), once one does.
+ */
+function shareCoordinatorOf(
+  asked: readonly number[],
+  candidates: readonly number[],
+  address: (id: number) => string,
+): Promise<number> {
+  return waitFor(
+    async () => {
+      for (const id of asked) {
+        const connection = await KafkaConnection.open(address(id), {
+          clientId: 'share-test',
+          requestTimeoutMs: 5_000,
+        }).catch(() => null);
+        if (connection === null) continue;
+        try {
+          const response = await connection.request<FindCoordinatorResponse>(
+            ApiKey.FindCoordinator,
+            4,
+            { keyType: SHARE_KEY_TYPE, coordinatorKeys: [GROUP] },
+          );
+          const [found] = response.coordinators;
+          if (found.errorCode === 0 && candidates.includes(found.nodeId)) return found.nodeId;
+        } catch {
+          // Not answered yet.
+        } finally {
+          connection.close();
+        }
+      }
+      return undefined;
+    },
+    `a coordinator for share group ${GROUP} among brokers ${candidates.join(', ')}`,
+    { timeoutMs: 30_000, intervalMs: 200 },
+  );
+}
+
+/** Joins at `address`, retrying while the group is loaded there or the owner is not yet known. */
+function joinAt(address: string, groupId: string): Promise<ShareConsumer> {
+  return waitFor(
+    () => ShareConsumer.join(address, groupId, TOPIC).catch(() => undefined),
+    `a member joined share group ${groupId} at ${address}`,
+    { timeoutMs: 30_000, intervalMs: 200 },
+  );
+}
+
+const idOf = (record: ShareRecord): string => `${record.partition}:${record.offset}`;
+const idsOf = (records: readonly ShareRecord[]): string[] => records.map(idOf).sort();
