@@ -74,7 +74,8 @@ import { createOffsetCommitHandler } from './handlers/offset-commit.js';
 import { createOffsetDeleteHandler } from './handlers/offset-delete.js';
 import { createOffsetFetchHandler } from './handlers/offset-fetch.js';
 import { createProduceHandler } from './handlers/produce.js';
-import { HandlerRegistry, type RequestContext } from './handlers/registry.js';
+import { type ApiHandler, HandlerRegistry, type RequestContext } from './handlers/registry.js';
+import type { ApiKey, RequestOf } from './protocol/generated/index.js';
 import { createSaslHandshakeHandler } from './handlers/sasl-handshake.js';
 import { createSaslAuthenticateHandler } from './handlers/sasl-authenticate.js';
 import { createDescribeUserScramCredentialsHandler } from './handlers/describe-user-scram-credentials.js';
@@ -113,7 +114,7 @@ import { type RecordWriterPorts, localRecordWriter, writeRecords } from './share
 import { type ClusterRecordWriter, clusterRecordWriter } from './share/cluster-record-writer.js';
 import { RemoteSourcePartition } from './share/remote-source-partition.js';
 import { ShareGroups } from './share/kafka/share-groups.js';
-import { shareForwarder } from './share/kafka/share-forwarder.js';
+import { shareForwarder, viaClassicCoordinator } from './share/kafka/share-forwarder.js';
 import { createShareAcknowledgeHandler } from './share/kafka/share-acknowledge.js';
 import { createShareFetchHandler } from './share/kafka/share-fetch.js';
 import { createDescribeShareGroupOffsetsHandler } from './share/kafka/describe-share-group-offsets.js';
@@ -998,14 +999,54 @@ async function assemble(
         ? undefined
         : shareForwarder(interBrokerConnector(cluster.store, interBrokerSettings(config)));
     if (shareGroups !== null) {
+      // Kafka clients send a share group's coordinator requests to the id's classic coordinator
+      // (FindCoordinator key type 0): that broker passes them on to the group's owner.
+      const runningShareGroups = shareGroups;
+      const viaCoordinator = <K extends ApiKey>(
+        handler: ApiHandler<K>,
+        groupIdsOf: (request: RequestOf<K>) => readonly string[],
+      ): ApiHandler<K> =>
+        runningShareForwarder === undefined
+          ? handler
+          : viaClassicCoordinator(
+              handler,
+              groupIdsOf,
+              {
+                servedElsewhere: (groupId) => runningShareGroups.servedElsewhere(groupId),
+                isClassicCoordinator: (groupId) =>
+                  groupCoordinator.findCoordinator(0, groupId).node?.nodeId === config.nodeId,
+              },
+              runningShareForwarder,
+            );
       registry
-        .register(createShareGroupHeartbeatHandler(shareGroups))
-        .register(createShareGroupDescribeHandler(shareGroups, replicas))
+        .register(
+          viaCoordinator(createShareGroupHeartbeatHandler(shareGroups), (request) => [
+            request.groupId,
+          ]),
+        )
+        .register(
+          viaCoordinator(
+            createShareGroupDescribeHandler(shareGroups, replicas),
+            (request) => request.groupIds,
+          ),
+        )
         .register(createShareFetchHandler(shareGroups, config.nodeId, runningShareForwarder))
         .register(createShareAcknowledgeHandler(shareGroups, config.nodeId, runningShareForwarder))
-        .register(createDescribeShareGroupOffsetsHandler(shareGroups, replicas))
-        .register(createAlterShareGroupOffsetsHandler(shareGroups))
-        .register(createDeleteShareGroupOffsetsHandler(shareGroups));
+        .register(
+          viaCoordinator(createDescribeShareGroupOffsetsHandler(shareGroups, replicas), (request) =>
+            request.groups.map((group) => group.groupId),
+          ),
+        )
+        .register(
+          viaCoordinator(createAlterShareGroupOffsetsHandler(shareGroups), (request) => [
+            request.groupId,
+          ]),
+        )
+        .register(
+          viaCoordinator(createDeleteShareGroupOffsetsHandler(shareGroups), (request) => [
+            request.groupId,
+          ]),
+        );
     }
     registry.register(createApiVersionsHandler(registry));
     const authorizer =

@@ -24,7 +24,7 @@ import { type ShareRecord, ShareConsumer } from '../share/share-consumer.js';
 import { accepted, fetchRecords } from '../share/share-helpers.js';
 
 const TOPIC = 'jobs';
-const GROUP = 'workers';
+const GROUP_KEY_TYPE = 0;
 const SHARE_KEY_TYPE = 2;
 
 test('a share group is served by one broker, refused by the others, and survives its SIGKILL', async () => {
@@ -55,28 +55,51 @@ test('a share group is served by one broker, refused by the others, and survives
     return partitions?.every((partition, index) => partition.leader === index + 1);
   }, `${TOPIC}'s partitions led by brokers 1, 2 and 3`);
 
-  // Every broker names the same one, once __share_group_state has a leader.
-  const owner = await shareCoordinatorOf([1, 2, 3], [1, 2, 3], address);
+  // A group whose classic coordinator (FindCoordinator key type 0, what Kafka clients ask) is not
+  // its owner (key type 2, the leader of its __share_group_state partition): every broker names
+  // the same owner, once __share_group_state has a leader.
+  let group = '';
+  let owner = -1;
+  let classic = -1;
+  for (let index = 0; group === ''; index += 1) {
+    assert.ok(index < 30, 'a group id whose classic coordinator is not its owner');
+    const groupId = `workers-${index}`;
+    owner = await coordinatorOf(SHARE_KEY_TYPE, groupId, [1, 2, 3], [1, 2, 3], address);
+    classic = await coordinatorOf(GROUP_KEY_TYPE, groupId, [1, 2, 3], [1, 2, 3], address);
+    if (owner !== classic) group = groupId;
+  }
   for (const id of [1, 2, 3])
-    assert.equal(await shareCoordinatorOf([id], [1, 2, 3], address), owner, `broker ${id}`);
-  const consumer = await joinAt(address(owner), GROUP);
+    assert.equal(
+      await coordinatorOf(SHARE_KEY_TYPE, group, [id], [1, 2, 3], address),
+      owner,
+      `broker ${id} names the owner`,
+    );
+  const third = [1, 2, 3].find((id) => id !== owner && id !== classic)!;
+  // Joined as a Kafka client does, at the classic coordinator, which passes it on to the owner.
+  const consumer = await joinAt(address(classic), group);
   try {
     assert.deepEqual(consumer.partitions, [0, 1, 2], 'assigned every partition');
+    const described = await consumer.describe([group]);
+    assert.equal(described.groups[0].errorCode, 0, 'described through the classic coordinator');
+    assert.deepEqual(
+      described.groups[0].members.map((member) => member.memberId),
+      [consumer.memberId],
+    );
 
-    // The other brokers refuse the group's coordinator requests: NOT_COORDINATOR.
-    for (const id of [1, 2, 3].filter((candidate) => candidate !== owner)) {
+    // The third broker refuses the group's coordinator requests: NOT_COORDINATOR.
+    for (const id of [third]) {
       const connection = await KafkaConnection.open(address(id), { clientId: 'share-test' });
       try {
         const heartbeat = await connection.request<ShareGroupHeartbeatResponse>(
           ApiKey.ShareGroupHeartbeat,
           1,
-          { groupId: GROUP, memberId: 'stranger', memberEpoch: 0, subscribedTopicNames: [TOPIC] },
+          { groupId: group, memberId: 'stranger', memberEpoch: 0, subscribedTopicNames: [TOPIC] },
         );
         assert.equal(heartbeat.errorCode, ErrorCode.NOT_COORDINATOR, `heartbeat at broker ${id}`);
         const described = await connection.request<ShareGroupDescribeResponse>(
           ApiKey.ShareGroupDescribe,
           1,
-          { groupIds: [GROUP], includeAuthorizedOperations: false },
+          { groupIds: [group], includeAuthorizedOperations: false },
         );
         assert.equal(described.groups[0].errorCode, ErrorCode.NOT_COORDINATOR);
       } finally {
@@ -92,15 +115,16 @@ test('a share group is served by one broker, refused by the others, and survives
       TOPIC,
       Array.from({ length: count }, (_, index) => ({ value: `j${index}`, partition: index % 3 })),
     );
-    // Fetched half through another broker, which forwards to the owner, half directly: two share
-    // sessions of one member, as a Kafka client keeps with two partition leaders.
-    const other = [1, 2, 3].find((id) => id !== owner)!;
-    const forwarded = await consumer.sessionAt(address(other));
+    // Fetched half through the third broker, which forwards to the owner, half directly at the
+    // owner: two share sessions of one member, as a Kafka client keeps with two partition
+    // leaders.
+    const direct = await consumer.sessionAt(address(owner));
+    const forwarded = await consumer.sessionAt(address(third));
     const delivered: ShareRecord[] = [];
     try {
       delivered.push(...(await fetchRecords(forwarded, count / 2, { maxRecords: count / 2 })));
       assert.ok(delivered.length < count, 'MaxRecords holds through the forward');
-      delivered.push(...(await fetchRecords(consumer, count - delivered.length)));
+      delivered.push(...(await fetchRecords(direct, count - delivered.length)));
       // An acknowledgement forwarded too: answered once durable at the owner.
       const [first] = delivered;
       const acknowledgedThere = await forwarded.acknowledge(accepted([first]));
@@ -123,20 +147,23 @@ test('a share group is served by one broker, refused by the others, and survives
     // Half acknowledged (answered once durable on every in-sync replica), half still held.
     const acknowledged = delivered.filter((_, index) => index % 2 === 0);
     const held = delivered.filter((_, index) => index % 2 === 1);
-    const answer = await consumer.acknowledge(accepted(acknowledged.slice(1)));
+    const answer = await direct.acknowledge(accepted(acknowledged.slice(1)));
     assert.equal(answer.errorCode, 0, `ShareAcknowledge: ${answer.errorMessage}`);
     for (const topic of answer.responses)
       for (const partition of topic.partitions) assert.equal(partition.errorCode, 0);
 
     await cluster.kill(owner);
     const killedAtMs = Date.now();
+    direct.close();
     consumer.close();
 
     const survivors = [1, 2, 3].filter((id) => id !== owner);
-    const successor = await shareCoordinatorOf(survivors, survivors, address);
+    const successor = await coordinatorOf(SHARE_KEY_TYPE, group, survivors, survivors, address);
     assert.notEqual(successor, owner);
-    const after = await joinAt(address(successor), GROUP);
-    // Fetched through the other survivor, which now forwards to the new owner.
+    // Joined again at the classic coordinator (it survived), which now passes it on to the new
+    // owner or is the new owner.
+    const after = await joinAt(address(classic), group);
+    // Fetched through the survivor that is not the new owner, which forwards to it.
     const afterForwarded = await after.sessionAt(
       address(survivors.find((id) => id !== successor)!),
     );
@@ -173,16 +200,18 @@ test('a share group is served by one broker, refused by the others, and survives
           0,
           `acknowledged in ${partition.partitionIndex}`,
         );
-      fresh.push(...(await fetchRecords(after, more - fresh.length)));
+      const afterDirect = await after.sessionAt(address(successor));
+      fresh.push(...(await fetchRecords(afterDirect, more - fresh.length)));
       assert.deepEqual(
         fresh.map((record) => record.value).sort(),
         Array.from({ length: more }, (_, index) => `k${index}`).sort(),
       );
-      const last = await after.acknowledge(accepted(fresh));
+      const last = await afterDirect.acknowledge(accepted(fresh));
+      afterDirect.close();
       assert.equal(last.errorCode, 0, `ShareAcknowledge: ${last.errorMessage}`);
 
       // Nothing is left: every record was acknowledged once, nothing comes again.
-      const rest = await after.fetch({ maxWaitMs: 300 });
+      const rest = await afterForwarded.fetch({ maxWaitMs: 300 });
       assert.deepEqual(rest, []);
       assert.equal(
         new Set([...idsOf(acknowledged), ...idsOf(redelivered), ...idsOf(fresh)]).size,
@@ -198,10 +227,12 @@ test('a share group is served by one broker, refused by the others, and survives
 });
 
 /**
- * The broker of `candidates` that a broker of `asked` names as the share group's coordinator
- * (FindCoordinator key type 2), once one does.
+ * The broker of `candidates` that a broker of `asked` names as the coordinator of `groupId`
+ * (FindCoordinator of `keyType`), once one does.
  */
-function shareCoordinatorOf(
+function coordinatorOf(
+  keyType: number,
+  groupId: string,
   asked: readonly number[],
   candidates: readonly number[],
   address: (id: number) => string,
@@ -218,7 +249,7 @@ function shareCoordinatorOf(
           const response = await connection.request<FindCoordinatorResponse>(
             ApiKey.FindCoordinator,
             4,
-            { keyType: SHARE_KEY_TYPE, coordinatorKeys: [GROUP] },
+            { keyType, coordinatorKeys: [groupId] },
           );
           const [found] = response.coordinators;
           if (found.errorCode === 0 && candidates.includes(found.nodeId)) return found.nodeId;
@@ -230,7 +261,7 @@ function shareCoordinatorOf(
       }
       return undefined;
     },
-    `a coordinator for share group ${GROUP} among brokers ${candidates.join(', ')}`,
+    `a coordinator (key type ${keyType}) for group ${groupId} among brokers ${candidates.join(', ')}`,
     { timeoutMs: 30_000, intervalMs: 200 },
   );
 }

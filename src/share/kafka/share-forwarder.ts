@@ -12,11 +12,18 @@
 // with the owner or another broker, and one client's long poll never holds another's answer (a
 // connection answers in order).
 //
+// Kafka clients find a share group's coordinator with FindCoordinator key type 0 (GROUP), which
+// names the id's classic coordinator (the leader of its __consumer_offsets partition), not the
+// group's owner. That one broker passes the group's coordinator requests (ShareGroupHeartbeat,
+// ShareGroupDescribe, the share-group offsets APIs) on to the owner the same way
+// (`viaClassicCoordinator`); every other broker answers them NOT_COORDINATOR.
+//
 // Owned by the broker (broker.ts); closed with it.
 
 import type { KafkaConnection } from '../../client/kafka-connection.js';
 import type { InterBrokerConnector } from '../../cluster/inter-broker-connection.js';
-import type { RequestContext } from '../../handlers/registry.js';
+import type { ApiHandler, RequestContext } from '../../handlers/registry.js';
+import type { ApiKey, RequestOf, ResponseInputOf } from '../../protocol/generated/index.js';
 
 /** The client id of forwarding connections; the owner tells forwarded requests by it. */
 export const SHARE_FORWARDER_CLIENT_ID = 'brook-share-forwarder';
@@ -122,4 +129,46 @@ function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
       );
     }),
   ]).finally(() => clearTimeout(timer));
+}
+
+export interface CoordinatorRoute {
+  /** The broker serving the share group when another one does. */
+  readonly servedElsewhere: (groupId: string) => number | undefined;
+  /** Whether this broker is the classic coordinator of the id (FindCoordinator key type 0). */
+  readonly isClassicCoordinator: (groupId: string) => boolean;
+}
+
+/**
+ * `handler`, except that a request this broker receives as the classic coordinator of its groups
+ * (all served by one other broker) is answered by that broker. A request naming groups of
+ * several owners, or forwarded itself, or whose forward fails, is answered here (NOT_COORDINATOR
+ * for a group served elsewhere).
+ */
+export function viaClassicCoordinator<K extends ApiKey>(
+  handler: ApiHandler<K>,
+  groupIdsOf: (request: RequestOf<K>) => readonly string[],
+  route: CoordinatorRoute,
+  forwarder: ShareForwarder,
+): ApiHandler<K> {
+  const targetOf = (request: RequestOf<K>, context: RequestContext): number | undefined => {
+    if (forwardedOrigin(context) !== '') return undefined;
+    const groupIds = groupIdsOf(request);
+    if (groupIds.length === 0) return undefined;
+    const owners = new Set(groupIds.map((groupId) => route.servedElsewhere(groupId)));
+    const [owner] = owners;
+    if (owners.size !== 1 || owner === undefined) return undefined;
+    return groupIds.every((groupId) => route.isClassicCoordinator(groupId)) ? owner : undefined;
+  };
+  return {
+    ...handler,
+    handle: async (request, context) => {
+      const owner = targetOf(request, context);
+      if (owner === undefined) return handler.handle(request, context);
+      try {
+        return await forwarder.forward<ResponseInputOf<K>>(owner, context, request);
+      } catch {
+        return handler.handle(request, context);
+      }
+    },
+  };
 }
