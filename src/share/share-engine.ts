@@ -19,7 +19,8 @@
 // is a replicated topic of the cluster (like __consumer_offsets, replication factor
 // offsets.topic.replication.factor), and a subscription is served by exactly one broker, the
 // leader of its state partition; a share group likewise (`shareGroupOwnership`), since all its
-// subscriptions share one state partition: other brokers answer its requests NOT_COORDINATOR.
+// subscriptions share one state partition: other brokers pass its requests on to it
+// (share/kafka/share-forwarder.ts) or answer NOT_COORDINATOR.
 // CoordinatorLeadership calls `loadPartition` when this broker comes to lead one (after the
 // replica fetcher took the leadership up, so the log read is the one appends extend) and
 // `unloadPartition` when it stops: its subscriptions close here at once and their streams end.

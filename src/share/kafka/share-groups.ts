@@ -19,9 +19,10 @@
 // neither list nor change it.
 //
 // Cluster mode: a group is served only by the broker that owns its state partition in the engine
-// (`coordinatorError`); every request for it elsewhere is refused NOT_COORDINATOR, and the
-// members and sessions a broker kept of a group that moved away are dropped, so they join the new
-// owner afresh. Partitions are counted from the topic's metadata, and read through the engine's
+// (`coordinatorError`); a request for it elsewhere is passed on to the owner (ShareFetch and
+// ShareAcknowledge anywhere, the coordinator requests at the id's classic coordinator:
+// share-forwarder.ts) or refused NOT_COORDINATOR, and the members and sessions a broker kept of a
+// group that moved away are dropped, so they join the new owner afresh. Partitions are counted from the topic's metadata, and read through the engine's
 // source partitions (this broker's replica, or the leader's over Fetch).
 //
 // Owned by the broker (broker.ts); state is in memory except what the engine persists, so after
