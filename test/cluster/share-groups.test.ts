@@ -152,6 +152,40 @@ test('a share group is served by one broker, refused by the others, and survives
     for (const topic of answer.responses)
       for (const partition of topic.partitions) assert.equal(partition.errorCode, 0);
 
+    // A topic with one replica per partition: a group's owner holds one of them and reads the two
+    // others from their leaders over Fetch.
+    await createTopicByRequest(cluster, {
+      name: 'solo',
+      numPartitions: 3,
+      replicationFactor: 1,
+      replicaAssignment: [[1], [2], [3]],
+    });
+    await waitFor(async () => {
+      const partitions = await layoutOf(cluster, 'solo');
+      return partitions?.every((partition, index) => partition.leader === index + 1);
+    }, 'solo led by brokers 1, 2 and 3');
+    const soloOwner = await coordinatorOf(SHARE_KEY_TYPE, 'solo-readers', [1], [1, 2, 3], address);
+    const solo = await joinAt(address(soloOwner), 'solo-readers', 'solo');
+    try {
+      await produce(
+        { bootstrapServers: address(soloOwner) },
+        'solo',
+        Array.from({ length: 30 }, (_, index) => ({ value: `s${index}`, partition: index % 3 })),
+      );
+      const soloRecords = await fetchRecords(solo, 30);
+      assert.deepEqual(
+        soloRecords.map((record) => record.value).sort(),
+        Array.from({ length: 30 }, (_, index) => `s${index}`).sort(),
+        'records of the partition held here and of the two read from their leaders',
+      );
+      const soloAnswer = await solo.acknowledge(accepted(soloRecords));
+      assert.equal(soloAnswer.errorCode, 0, `ShareAcknowledge: ${soloAnswer.errorMessage}`);
+      for (const partition of soloAnswer.responses[0].partitions)
+        assert.equal(partition.errorCode, 0, `solo-${partition.partitionIndex} acknowledged`);
+    } finally {
+      solo.close();
+    }
+
     await cluster.kill(owner);
     const killedAtMs = Date.now();
     direct.close();
@@ -267,9 +301,9 @@ function coordinatorOf(
 }
 
 /** Joins at `address`, retrying while the group is loaded there or the owner is not yet known. */
-function joinAt(address: string, groupId: string): Promise<ShareConsumer> {
+function joinAt(address: string, groupId: string, topic = TOPIC): Promise<ShareConsumer> {
   return waitFor(
-    () => ShareConsumer.join(address, groupId, TOPIC).catch(() => undefined),
+    () => ShareConsumer.join(address, groupId, topic).catch(() => undefined),
     `a member joined share group ${groupId} at ${address}`,
     { timeoutMs: 30_000, intervalMs: 200 },
   );
