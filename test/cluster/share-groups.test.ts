@@ -182,6 +182,20 @@ test('a share group is served by one broker, refused by the others, and survives
       assert.equal(soloAnswer.errorCode, 0, `ShareAcknowledge: ${soloAnswer.errorMessage}`);
       for (const partition of soloAnswer.responses[0].partitions)
         assert.equal(partition.errorCode, 0, `solo-${partition.partitionIndex} acknowledged`);
+      // A member reading two topics: the group's subscriptions of both are on its one state
+      // partition, so its owner serves both.
+      const both = await solo.connection.request<ShareGroupHeartbeatResponse>(
+        ApiKey.ShareGroupHeartbeat,
+        1,
+        {
+          groupId: 'solo-readers',
+          memberId: 'reads-both',
+          memberEpoch: 0,
+          subscribedTopicNames: ['solo', TOPIC],
+        },
+      );
+      assert.equal(both.errorCode, 0, `joined for two topics: ${both.errorMessage}`);
+      assert.equal(both.assignment?.topicPartitions.length, 2);
     } finally {
       solo.close();
     }
