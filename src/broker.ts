@@ -114,7 +114,12 @@ import { type RecordWriterPorts, localRecordWriter, writeRecords } from './share
 import { type ClusterRecordWriter, clusterRecordWriter } from './share/cluster-record-writer.js';
 import { RemoteSourcePartition } from './share/remote-source-partition.js';
 import { ShareGroups } from './share/kafka/share-groups.js';
-import { shareForwarder, viaClassicCoordinator } from './share/kafka/share-forwarder.js';
+import {
+  type CoordinatorRoute,
+  deleteGroupsViaOwners,
+  shareForwarder,
+  viaClassicCoordinator,
+} from './share/kafka/share-forwarder.js';
 import { createShareAcknowledgeHandler } from './share/kafka/share-acknowledge.js';
 import { createShareFetchHandler } from './share/kafka/share-fetch.js';
 import { createDescribeShareGroupOffsetsHandler } from './share/kafka/describe-share-group-offsets.js';
@@ -675,6 +680,17 @@ async function assemble(
             lockDurationMs: config.shareRecordLockDurationMs,
             otherGroupType: (groupId) => coordinator?.groupType(groupId),
           });
+    // Cluster mode: a share group's requests that reach another broker than its owner go there
+    // (ShareFetch, ShareAcknowledge; at the id's classic coordinator, its other requests).
+    const runningShareForwarder =
+      shareGroups === null || cluster === null
+        ? undefined
+        : shareForwarder(interBrokerConnector(cluster.store, interBrokerSettings(config)));
+    const shareGroupRoute = (groups: ShareGroups): CoordinatorRoute => ({
+      servedElsewhere: (groupId) => groups.servedElsewhere(groupId),
+      isClassicCoordinator: (groupId) =>
+        coordinator?.findCoordinator(0, groupId).node?.nodeId === config.nodeId,
+    });
     registry
       .register(
         createProduceHandler({
@@ -732,7 +748,15 @@ async function assemble(
       .register(createOffsetFetchHandler(coordinator))
       .register(createDescribeGroupsHandler(coordinator, shareGroups))
       .register(createListGroupsHandler(coordinator, shareGroups))
-      .register(createDeleteGroupsHandler(coordinator, shareGroups))
+      .register(
+        shareGroups === null || runningShareForwarder === undefined
+          ? createDeleteGroupsHandler(coordinator, shareGroups)
+          : deleteGroupsViaOwners(
+              createDeleteGroupsHandler(coordinator, shareGroups),
+              shareGroupRoute(shareGroups),
+              runningShareForwarder,
+            ),
+      )
       .register(createOffsetDeleteHandler(coordinator))
       .register(
         createCreateTopicsHandler({
@@ -993,11 +1017,6 @@ async function assemble(
       .register(createDescribeAclsHandler(aclStore))
       .register(createCreateAclsHandler(aclStore))
       .register(createDeleteAclsHandler(aclStore));
-    // Cluster mode: ShareFetch and ShareAcknowledge of a group another broker serves go there.
-    const runningShareForwarder =
-      shareGroups === null || cluster === null
-        ? undefined
-        : shareForwarder(interBrokerConnector(cluster.store, interBrokerSettings(config)));
     if (shareGroups !== null) {
       // Kafka clients send a share group's coordinator requests to the id's classic coordinator
       // (FindCoordinator key type 0): that broker passes them on to the group's owner.
@@ -1011,11 +1030,7 @@ async function assemble(
           : viaClassicCoordinator(
               handler,
               groupIdsOf,
-              {
-                servedElsewhere: (groupId) => runningShareGroups.servedElsewhere(groupId),
-                isClassicCoordinator: (groupId) =>
-                  groupCoordinator.findCoordinator(0, groupId).node?.nodeId === config.nodeId,
-              },
+              shareGroupRoute(runningShareGroups),
               runningShareForwarder,
             );
       registry

@@ -14,6 +14,7 @@ import { test } from 'node:test';
 import { KafkaConnection } from '../../src/client/kafka-connection.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
+import type { DeleteGroupsResponse } from '../../src/protocol/generated/delete-groups.js';
 import type { FindCoordinatorResponse } from '../../src/protocol/generated/find-coordinator.js';
 import type { ShareGroupDescribeResponse } from '../../src/protocol/generated/share-group-describe.js';
 import type { ShareGroupHeartbeatResponse } from '../../src/protocol/generated/share-group-heartbeat.js';
@@ -265,6 +266,41 @@ test('a share group is served by one broker, refused by the others, and survives
         new Set([...idsOf(acknowledged), ...idsOf(redelivered), ...idsOf(fresh)]).size,
         count + more,
       );
+
+      // Left and deleted through the classic coordinator, as Kafka's clients and admin do.
+      const left = await after.heartbeat(null, -1);
+      assert.equal(left.errorCode, 0, `left: ${left.errorMessage}`);
+      // An id of no group, coordinated by the same broker and owned by another: GROUP_ID_NOT_FOUND
+      // stands although that other broker answers NOT_COORDINATOR for it.
+      const absent = await waitFor(async () => {
+        for (let index = 0; index < 50; index += 1) {
+          const groupId = `absent-${index}`;
+          const [classicOf, ownerOf] = await Promise.all(
+            [GROUP_KEY_TYPE, SHARE_KEY_TYPE].map(async (keyType) => {
+              const response = await after.connection.request<FindCoordinatorResponse>(
+                ApiKey.FindCoordinator,
+                4,
+                { keyType, coordinatorKeys: [groupId] },
+              );
+              return response.coordinators[0].nodeId;
+            }),
+          );
+          if (classicOf === classic && ownerOf !== classic && ownerOf >= 0) return groupId;
+        }
+        return undefined;
+      }, `an absent group id coordinated by broker ${classic} and owned by another`);
+      const deleted = await after.connection.request<DeleteGroupsResponse>(ApiKey.DeleteGroups, 2, {
+        groupsNames: [group, absent],
+      });
+      assert.deepEqual(
+        deleted.results.map(({ groupId, errorCode }) => ({ groupId, errorCode })),
+        [
+          { groupId: group, errorCode: 0 },
+          { groupId: absent, errorCode: ErrorCode.GROUP_ID_NOT_FOUND },
+        ],
+      );
+      const gone = await after.describe([group]);
+      assert.equal(gone.groups[0].errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
     } finally {
       afterForwarded.close();
       after.close();

@@ -23,7 +23,9 @@
 import type { KafkaConnection } from '../../client/kafka-connection.js';
 import type { InterBrokerConnector } from '../../cluster/inter-broker-connection.js';
 import type { ApiHandler, RequestContext } from '../../handlers/registry.js';
-import type { ApiKey, RequestOf, ResponseInputOf } from '../../protocol/generated/index.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import type { DeleteGroupsResponse } from '../../protocol/generated/delete-groups.js';
+import { ApiKey, type RequestOf, type ResponseInputOf } from '../../protocol/generated/index.js';
 
 /** The client id of forwarding connections; the owner tells forwarded requests by it. */
 export const SHARE_FORWARDER_CLIENT_ID = 'brook-share-forwarder';
@@ -169,6 +171,44 @@ export function viaClassicCoordinator<K extends ApiKey>(
       } catch {
         return handler.handle(request, context);
       }
+    },
+  };
+}
+
+/**
+ * DeleteGroups at the classic coordinator of its ids: an id it does not know (GROUP_ID_NOT_FOUND)
+ * whose share group another broker serves is asked of that broker, whose answer stands unless it
+ * is NOT_COORDINATOR (it holds no share group of that id either, and is not the id's classic
+ * coordinator) or the forward fails.
+ */
+export function deleteGroupsViaOwners(
+  handler: ApiHandler<typeof ApiKey.DeleteGroups>,
+  route: CoordinatorRoute,
+  forwarder: ShareForwarder,
+): ApiHandler<typeof ApiKey.DeleteGroups> {
+  return {
+    ...handler,
+    handle: async (request, context) => {
+      const answer = await handler.handle(request, context);
+      if (typeof answer !== 'object' || forwardedOrigin(context) !== '') return answer;
+      const byOwner = new Map<number, string[]>();
+      for (const { groupId, errorCode } of answer.results) {
+        if (errorCode !== ErrorCode.GROUP_ID_NOT_FOUND || !route.isClassicCoordinator(groupId))
+          continue;
+        const owner = route.servedElsewhere(groupId);
+        if (owner !== undefined) byOwner.set(owner, [...(byOwner.get(owner) ?? []), groupId]);
+      }
+      if (byOwner.size === 0) return answer;
+      const results = new Map(answer.results.map((result) => [result.groupId, result]));
+      for (const [owner, groupsNames] of byOwner) {
+        const forwarded = await forwarder
+          .forward<DeleteGroupsResponse>(owner, context, { groupsNames })
+          .catch(() => null);
+        for (const result of forwarded?.results ?? [])
+          if (results.has(result.groupId) && result.errorCode !== ErrorCode.NOT_COORDINATOR)
+            results.set(result.groupId, result);
+      }
+      return { ...answer, results: [...results.values()] };
     },
   };
 }
