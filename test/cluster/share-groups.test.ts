@@ -59,16 +59,7 @@ test('a share group is served by one broker, refused by the others, and survives
   // A group whose classic coordinator (FindCoordinator key type 0, what Kafka clients ask) is not
   // its owner (key type 2, the leader of its __share_group_state partition): every broker names
   // the same owner, once __share_group_state has a leader.
-  let group = '';
-  let owner = -1;
-  let classic = -1;
-  for (let index = 0; group === ''; index += 1) {
-    assert.ok(index < 30, 'a group id whose classic coordinator is not its owner');
-    const groupId = `workers-${index}`;
-    owner = await coordinatorOf(SHARE_KEY_TYPE, groupId, [1, 2, 3], [1, 2, 3], address);
-    classic = await coordinatorOf(GROUP_KEY_TYPE, groupId, [1, 2, 3], [1, 2, 3], address);
-    if (owner !== classic) group = groupId;
-  }
+  const { group, owner, classic } = await splitGroup('workers', address);
   for (const id of [1, 2, 3])
     assert.equal(
       await coordinatorOf(SHARE_KEY_TYPE, group, [id], [1, 2, 3], address),
@@ -152,6 +143,28 @@ test('a share group is served by one broker, refused by the others, and survives
     assert.equal(answer.errorCode, 0, `ShareAcknowledge: ${answer.errorMessage}`);
     for (const topic of answer.responses)
       for (const partition of topic.partitions) assert.equal(partition.errorCode, 0);
+
+    // An empty share group is deleted through its classic coordinator (DeleteGroups, as Kafka's
+    // admin sends it), which passes it on to the owner.
+    const doomed = await splitGroup('doomed', address);
+    const member = await joinAt(address(doomed.classic), doomed.group);
+    try {
+      const left = await member.heartbeat(null, -1);
+      assert.equal(left.errorCode, 0, `left: ${left.errorMessage}`);
+      const deleted = await member.connection.request<DeleteGroupsResponse>(
+        ApiKey.DeleteGroups,
+        2,
+        { groupsNames: [doomed.group] },
+      );
+      assert.deepEqual(
+        deleted.results.map(({ groupId, errorCode }) => ({ groupId, errorCode })),
+        [{ groupId: doomed.group, errorCode: 0 }],
+      );
+      const gone = await member.describe([doomed.group]);
+      assert.equal(gone.groups[0].errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
+    } finally {
+      member.close();
+    }
 
     // A topic with one replica per partition: a group's owner holds one of them and reads the two
     // others from their leaders over Fetch.
@@ -309,6 +322,23 @@ test('a share group is served by one broker, refused by the others, and survives
     consumer.close();
   }
 });
+
+/**
+ * A group id `<prefix>-<n>` whose classic coordinator (FindCoordinator key type 0, what Kafka
+ * clients ask) is not its owner (key type 2, the leader of its __share_group_state partition).
+ */
+async function splitGroup(
+  prefix: string,
+  address: (id: number) => string,
+): Promise<{ group: string; owner: number; classic: number }> {
+  for (let index = 0; index < 30; index += 1) {
+    const group = `${prefix}-${index}`;
+    const owner = await coordinatorOf(SHARE_KEY_TYPE, group, [1, 2, 3], [1, 2, 3], address);
+    const classic = await coordinatorOf(GROUP_KEY_TYPE, group, [1, 2, 3], [1, 2, 3], address);
+    if (owner !== classic) return { group, owner, classic };
+  }
+  throw new Error(`no group id ${prefix}-<n> whose classic coordinator is not its owner`);
+}
 
 /**
  * The broker of `candidates` that a broker of `asked` names as the coordinator of `groupId`
