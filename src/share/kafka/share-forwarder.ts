@@ -16,7 +16,8 @@
 // names the id's classic coordinator (the leader of its __consumer_offsets partition), not the
 // group's owner. That one broker passes the group's coordinator requests (ShareGroupHeartbeat,
 // ShareGroupDescribe, the share-group offsets APIs) on to the owner the same way
-// (`viaClassicCoordinator`); every other broker answers them NOT_COORDINATOR.
+// (`viaClassicCoordinator`), and DeleteGroups of ids it holds no classic group of
+// (`deleteGroupsViaOwners`); every other broker answers them NOT_COORDINATOR.
 //
 // Owned by the broker (broker.ts); closed with it.
 
