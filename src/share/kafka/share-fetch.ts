@@ -75,6 +75,15 @@ export function createShareFetchHandler(
       if (checked.errorCode !== 0)
         return topLevel(checked.errorCode, 'errorMessage' in checked ? checked.errorMessage : null);
       const session = 'session' in checked ? checked.session : null;
+      // A forwarded session lives as long as the connection it came on (one per client).
+      if (session !== null && shareSessionEpoch === 0 && origin !== '') {
+        const opened = session;
+        context.signal.addEventListener(
+          'abort',
+          () => groups.dropSession(groupId, memberId, origin, opened),
+          { once: true },
+        );
+      }
 
       // The session's partitions: this request's topics added, forgotten ones removed.
       if (session !== null) {

@@ -92,7 +92,7 @@ export interface SessionPartition {
   readonly partitionIndex: number;
 }
 
-interface ShareSession {
+export interface ShareSession {
   /** The epoch the next request must carry. */
   nextEpoch: number;
   readonly partitions: Map<string, SessionPartition>;
@@ -680,6 +680,18 @@ export class ShareGroups {
       };
     session.nextEpoch = session.nextEpoch === sessionEpochMax ? 1 : session.nextEpoch + 1;
     return { errorCode: 0, session };
+  }
+
+  /**
+   * Forgets a forwarded session whose connection closed (the forwarding broker's client went
+   * away): no request can name it again. What the member holds stays held until its locks
+   * expire or the member leaves, as when a client's own connection drops.
+   */
+  dropSession(groupId: string, memberId: string, origin: string, session: ShareSession): void {
+    const sessions = this.sessions.get(sessionKey(groupId, memberId));
+    if (sessions?.get(origin) !== session) return;
+    sessions.delete(origin);
+    if (sessions.size === 0) this.sessions.delete(sessionKey(groupId, memberId));
   }
 
   /** A closed session gives back what its member still holds (KIP-932). */
