@@ -25,7 +25,7 @@ import { listenerSetting, listenerSettingName } from './config/listener-settings
 import { parseTopicConfigs, topicLogConfig } from './config/topic-config.js';
 import type { ClassicGroup } from './coordinator/group/classic-group.js';
 import { GroupCoordinator } from './coordinator/group/group-coordinator.js';
-import type { GroupFigures } from './coordinator/group/group-requests.js';
+import type { FindCoordinatorResult, GroupFigures } from './coordinator/group/group-requests.js';
 import { OFFSETS_TOPIC_NAME } from './coordinator/group/ports.js';
 import { ClusterTopicWriter } from './cluster/cluster-topic-writer.js';
 import { transactionMarkerOf } from './record/key-value-batch.js';
@@ -74,7 +74,8 @@ import { createOffsetCommitHandler } from './handlers/offset-commit.js';
 import { createOffsetDeleteHandler } from './handlers/offset-delete.js';
 import { createOffsetFetchHandler } from './handlers/offset-fetch.js';
 import { createProduceHandler } from './handlers/produce.js';
-import { HandlerRegistry, type RequestContext } from './handlers/registry.js';
+import { type ApiHandler, HandlerRegistry, type RequestContext } from './handlers/registry.js';
+import type { ApiKey, RequestOf } from './protocol/generated/index.js';
 import { createSaslHandshakeHandler } from './handlers/sasl-handshake.js';
 import { createSaslAuthenticateHandler } from './handlers/sasl-authenticate.js';
 import { createDescribeUserScramCredentialsHandler } from './handlers/describe-user-scram-credentials.js';
@@ -115,6 +116,12 @@ import { type ClusterRecordWriter, clusterRecordWriter } from './share/cluster-r
 import { RemoteFetchPool } from './share/remote-fetch-pool.js';
 import { RemoteSourcePartition } from './share/remote-source-partition.js';
 import { ShareGroups } from './share/kafka/share-groups.js';
+import {
+  type CoordinatorRoute,
+  deleteGroupsViaOwners,
+  shareForwarder,
+  viaClassicCoordinator,
+} from './share/kafka/share-forwarder.js';
 import { createShareAcknowledgeHandler } from './share/kafka/share-acknowledge.js';
 import { createShareFetchHandler } from './share/kafka/share-fetch.js';
 import { createDescribeShareGroupOffsetsHandler } from './share/kafka/describe-share-group-offsets.js';
@@ -452,7 +459,7 @@ async function assemble(
     // The coordinators' internal topics: local to this broker on its own; in cluster mode topics
     // of the cluster like any other, led and replicated as the view says.
     let offsetsTopic: InternalTopicStorage | ReplicatedInternalTopic;
-    // Cluster mode with the HTTP door: __share_group_state, a topic of the cluster (below).
+    // Cluster mode with a share door: __share_group_state, a topic of the cluster (below).
     let clusterShareStateTopic: ReplicatedInternalTopic | null = null;
     let transactionStateTopic: InternalTopicStorage | ReplicatedInternalTopic;
     const internalTopics: InternalTopicStorage[] = [];
@@ -522,9 +529,10 @@ async function assemble(
         },
         replicationTimeoutMs: config.offsetsCommitTimeoutMs,
       });
-      // Shared subscriptions in cluster mode (HTTP door only): each is served by the leader of
-      // its __share_group_state partition, which replicates like __consumer_offsets.
-      if (httpDoor !== undefined) {
+      // Shared subscriptions in cluster mode (the HTTP door, KIP-932 share groups): each is
+      // served by the leader of its __share_group_state partition (a share group's: the one its
+      // id hashes to), which replicates like __consumer_offsets.
+      if (httpDoor !== undefined || config.groupShareEnable) {
         clusterShareStateTopic = openReplicatedInternalTopic(replicatedPorts, {
           name: SHARE_STATE_TOPIC_NAME,
           partitionCount: config.shareStateTopicNumPartitions,
@@ -533,10 +541,6 @@ async function assemble(
           replicationTimeoutMs: config.offsetsCommitTimeoutMs,
         });
       }
-      if (config.groupShareEnable)
-        logger.warn(
-          'group.share.enable: KIP-932 share groups are not served in cluster mode yet; shared subscriptions are served by the HTTP door',
-        );
     }
     // Shared subscriptions (push delivery, issue 12): only with one of their doors, the HTTP
     // door or KIP-932 share groups (group.share.enable). Cluster mode: above.
@@ -669,7 +673,7 @@ async function assemble(
     // KIP-932 share groups, the engine's Kafka door: listed in ApiVersions only when enabled;
     // ListGroups and DeleteGroups see its groups too.
     const shareGroups =
-      shareStateTopic === null || !config.groupShareEnable
+      (shareStateTopic === null && clusterShareStateTopic === null) || !config.groupShareEnable
         ? null
         : new ShareGroups({
             engine: () => shareEngine,
@@ -679,6 +683,17 @@ async function assemble(
             lockDurationMs: config.shareRecordLockDurationMs,
             otherGroupType: (groupId) => coordinator?.groupType(groupId),
           });
+    // Cluster mode: a share group's requests that reach another broker than its owner go there
+    // (ShareFetch, ShareAcknowledge; at the id's classic coordinator, its other requests).
+    const runningShareForwarder =
+      shareGroups === null || cluster === null
+        ? undefined
+        : shareForwarder(interBrokerConnector(cluster.store, interBrokerSettings(config)));
+    const shareGroupRoute = (groups: ShareGroups): CoordinatorRoute => ({
+      servedElsewhere: (groupId) => groups.servedElsewhere(groupId),
+      isClassicCoordinator: (groupId) =>
+        coordinator?.findCoordinator(0, groupId).node?.nodeId === config.nodeId,
+    });
     registry
       .register(
         createProduceHandler({
@@ -736,7 +751,15 @@ async function assemble(
       .register(createOffsetFetchHandler(coordinator))
       .register(createDescribeGroupsHandler(coordinator, shareGroups))
       .register(createListGroupsHandler(coordinator, shareGroups))
-      .register(createDeleteGroupsHandler(coordinator, shareGroups))
+      .register(
+        shareGroups === null || runningShareForwarder === undefined
+          ? createDeleteGroupsHandler(coordinator, shareGroups)
+          : deleteGroupsViaOwners(
+              createDeleteGroupsHandler(coordinator, shareGroups),
+              shareGroupRoute(shareGroups),
+              runningShareForwarder,
+            ),
+      )
       .register(createOffsetDeleteHandler(coordinator))
       .register(
         createCreateTopicsHandler({
@@ -909,6 +932,26 @@ async function assemble(
     // Cluster mode: each coordinator loads the partitions this broker comes to lead and unloads
     // those it stops leading.
     const runningTransactionCoordinatorForLeadership = transactionCoordinator;
+    // FindCoordinator key type 2: the broker serving a share group, the leader of the group's
+    // __share_group_state partition (this broker on its own).
+    const shareCoordinatorOf = (groupId: string): FindCoordinatorResult => {
+      const engine = shareEngine;
+      const stateTopic = clusterShareStateTopic;
+      const found =
+        engine === undefined
+          ? undefined
+          : stateTopic === null
+            ? node()
+            : stateTopic.leaderOf(engine.shareGroupStatePartition(groupId));
+      if (found === undefined)
+        return {
+          key: groupId,
+          errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
+          errorMessage: `share group ${groupId} has no coordinator yet`,
+          node: null,
+        };
+      return { key: groupId, errorCode: ErrorCode.NONE, errorMessage: null, node: found };
+    };
     coordinatorLeadership =
       cluster === null
         ? null
@@ -941,6 +984,7 @@ async function assemble(
               ? advertisedOn(context)
               : clusterBrokers(context).find((broker) => broker.nodeId === nodeId),
           transactionCoordinator,
+          shareGroups === null ? undefined : (groupId) => shareCoordinatorOf(groupId),
         ),
       )
       .register(createInitProducerIdHandler(transactionCoordinator))
@@ -977,14 +1021,50 @@ async function assemble(
       .register(createCreateAclsHandler(aclStore))
       .register(createDeleteAclsHandler(aclStore));
     if (shareGroups !== null) {
+      // Kafka clients send a share group's coordinator requests to the id's classic coordinator
+      // (FindCoordinator key type 0): that broker passes them on to the group's owner.
+      const runningShareGroups = shareGroups;
+      const viaCoordinator = <K extends ApiKey>(
+        handler: ApiHandler<K>,
+        groupIdsOf: (request: RequestOf<K>) => readonly string[],
+      ): ApiHandler<K> =>
+        runningShareForwarder === undefined
+          ? handler
+          : viaClassicCoordinator(
+              handler,
+              groupIdsOf,
+              shareGroupRoute(runningShareGroups),
+              runningShareForwarder,
+            );
       registry
-        .register(createShareGroupHeartbeatHandler(shareGroups))
-        .register(createShareGroupDescribeHandler(shareGroups, replicas))
-        .register(createShareFetchHandler(shareGroups, config.nodeId))
-        .register(createShareAcknowledgeHandler(shareGroups, config.nodeId))
-        .register(createDescribeShareGroupOffsetsHandler(shareGroups, replicas))
-        .register(createAlterShareGroupOffsetsHandler(shareGroups))
-        .register(createDeleteShareGroupOffsetsHandler(shareGroups));
+        .register(
+          viaCoordinator(createShareGroupHeartbeatHandler(shareGroups), (request) => [
+            request.groupId,
+          ]),
+        )
+        .register(
+          viaCoordinator(
+            createShareGroupDescribeHandler(shareGroups, replicas),
+            (request) => request.groupIds,
+          ),
+        )
+        .register(createShareFetchHandler(shareGroups, config.nodeId, runningShareForwarder))
+        .register(createShareAcknowledgeHandler(shareGroups, config.nodeId, runningShareForwarder))
+        .register(
+          viaCoordinator(createDescribeShareGroupOffsetsHandler(shareGroups, replicas), (request) =>
+            request.groups.map((group) => group.groupId),
+          ),
+        )
+        .register(
+          viaCoordinator(createAlterShareGroupOffsetsHandler(shareGroups), (request) => [
+            request.groupId,
+          ]),
+        )
+        .register(
+          viaCoordinator(createDeleteShareGroupOffsetsHandler(shareGroups), (request) => [
+            request.groupId,
+          ]),
+        );
     }
     registry.register(createApiVersionsHandler(registry));
     const authorizer =
@@ -1096,6 +1176,11 @@ async function assemble(
       // The topic is asked for by the first request for a subscription (ownerOf), so a cluster
       // whose HTTP door serves only metrics replicates no share state.
       shareLeadership.start();
+    }
+    if (shareEngine !== undefined && shareGroups !== null) {
+      // A share group whose state partition moved away takes its members and sessions with it.
+      const runningShareGroups = shareGroups;
+      shareEngine.onSubscriptionClosed((name) => runningShareGroups.subscriptionClosed(name));
     }
     if (shareEngine !== undefined && httpDoor !== undefined) {
       const log = (message: string, error: unknown): void =>
@@ -1316,10 +1401,12 @@ async function assemble(
           auditLog?.close();
           auditTopicWriter?.close();
           runningPushApi?.close();
+          // Share groups before the engine: its closing subscriptions then find no group to drop.
+          runningShareForwarder?.close();
+          shareGroups?.close();
           runningShareEngine?.close();
           runningClusterShareWriter?.close();
           runningShareRemoteFetches?.close();
-          shareGroups?.close();
           // Producer state snapshots, so the next start need not replay the active segments.
           await Promise.all([
             ...replicas

@@ -1,8 +1,10 @@
 // FindCoordinator (key 10): which broker coordinates a group (key type 0) or a transactional id
 // (key type 1): the leader of the key's partition of `__consumer_offsets` or
 // `__transaction_state` (in a cluster, from the view; COORDINATOR_NOT_AVAILABLE while it has
-// none). v4+ batches several keys in one request. librdkafka 2.0.2 needs v0 advertised or it
-// never looks a coordinator up.
+// none). Key type 2 (share), with a share group's id as the key, names the broker that serves
+// that KIP-932 share group: the leader of its `__share_group_state` partition. v4+ batches
+// several keys in one request. librdkafka 2.0.2 needs v0 advertised or it never looks a
+// coordinator up.
 
 import type {
   FindCoordinatorResult,
@@ -19,6 +21,7 @@ import { type RequestContext, defineHandler } from './registry.js';
 
 const batchedKeysVersionMin = 4;
 const TRANSACTION_KEY_TYPE = 1;
+const SHARE_KEY_TYPE = 2;
 
 function coordinatorEntry(result: FindCoordinatorResult): FindCoordinatorResponseCoordinatorInput {
   return {
@@ -47,7 +50,7 @@ function singleKeyResponse(
 
 /**
  * `transactions` answers key type 1 where given; without it the group coordinator answers every
- * key type (this broker for transactional ids).
+ * key type (this broker for transactional ids). `shareGroups` answers key type 2 where given.
  *
  * `addressOn` gives a broker's address on the listener a request came in on, so a client on an
  * SSL listener is sent to the SSL port of the coordinator, not the first listener's.
@@ -56,12 +59,15 @@ export function createFindCoordinatorHandler(
   coordinator: GroupCoordinator,
   addressOn?: (context: RequestContext, nodeId: number) => CoordinatorNode | undefined,
   transactions?: TransactionCoordinator,
+  shareGroups?: (groupId: string) => FindCoordinatorResult,
 ) {
   const find = (keyType: number, key: string, context: RequestContext): FindCoordinatorResult => {
     const result: FindCoordinatorResult =
       keyType === TRANSACTION_KEY_TYPE && transactions !== undefined
         ? { key, ...transactions.findCoordinator(key) }
-        : coordinator.findCoordinator(keyType, key);
+        : keyType === SHARE_KEY_TYPE && shareGroups !== undefined
+          ? shareGroups(key)
+          : coordinator.findCoordinator(keyType, key);
     if (addressOn === undefined || result.node === null || result.node === undefined) {
       return result;
     }

@@ -7,15 +7,20 @@
 //   key ["s", name]             value: the subscription's definition (JSON); null when deleted
 //   key ["p", name, partition]  value: that source partition's SharePartitionSnapshot (JSON)
 //
-// Every record of one subscription goes to the same state partition (the name's hash), so they
-// are read back in the order they were written. Loading a state partition reads it whole and
+// Every record of one subscription goes to the same state partition (the name's hash; in cluster
+// mode, for a share group's subscriptions `share-group/<group>/<topic>`, the group id's hash, so
+// all the topics of one group are on one partition), so they are read back in the order they
+// were written. Loading a state partition reads it whole and
 // brings every subscription of it back where its last durable state left it.
 //
 // One broker: the topic is local, and `start` loads every partition.
 //
-// Cluster mode (HTTP door only; issues 10 and 12): __share_group_state is a replicated topic of
-// the cluster (like __consumer_offsets, replication factor offsets.topic.replication.factor), and
-// a subscription is served by exactly one broker, the leader of its state partition.
+// Cluster mode (the HTTP door and KIP-932 share groups; issues 10 and 12): __share_group_state
+// is a replicated topic of the cluster (like __consumer_offsets, replication factor
+// offsets.topic.replication.factor), and a subscription is served by exactly one broker, the
+// leader of its state partition; a share group likewise (`shareGroupOwnership`), since all its
+// subscriptions share one state partition: other brokers pass its requests on to it
+// (share/kafka/share-forwarder.ts) or answer NOT_COORDINATOR.
 // CoordinatorLeadership calls `loadPartition` when this broker comes to lead one (after the
 // replica fetcher took the leadership up, so the log read is the one appends extend) and
 // `unloadPartition` when it stops: its subscriptions close here at once and their streams end.
@@ -234,8 +239,33 @@ export class ShareEngine {
     );
   }
 
+  /**
+   * The state partition holding a subscription: its name's hash, except in cluster mode for a
+   * share group's subscriptions (`share-group/<group>/<topic>`), which hash the group id, so
+   * every topic a group reads is on one state partition and one broker owns the whole group.
+   * One broker keeps the name's hash, the layout its existing state was written in: it loads
+   * every partition, so where a subscription lives changes nothing there.
+   */
   private statePartitionOf(name: string): number {
-    return partitionForKey(Buffer.from(name), this.stateTopic.partitionCount);
+    const group = this.options.ownerOf === undefined ? null : shareGroupOfSubscription(name);
+    return partitionForKey(Buffer.from(group ?? name), this.stateTopic.partitionCount);
+  }
+
+  /** The state partition of share group `groupId` (and of every subscription it reads by). */
+  shareGroupStatePartition(groupId: string): number {
+    return partitionForKey(Buffer.from(groupId), this.stateTopic.partitionCount);
+  }
+
+  /**
+   * Whether this broker serves share group `groupId`: 'served' once it owns the group's state
+   * partition and has loaded it, 'loading' before that, else the owner (undefined: none yet).
+   */
+  shareGroupOwnership(groupId: string): 'served' | 'loading' | { owner: number | undefined } {
+    const index = this.shareGroupStatePartition(groupId);
+    const state = this.loaded.get(index);
+    if (state !== undefined) return state.ready ? 'served' : 'loading';
+    const owner = this.options.ownerOf?.(index);
+    return { owner: owner === this.options.brokerId ? undefined : owner };
   }
 
   /** (Re)starts the subscription's webhook dispatcher after its definition changed. */
@@ -536,6 +566,15 @@ export const SHARE_GROUP_SUBSCRIPTION_PREFIX = 'share-group/';
 
 export function shareGroupSubscriptionName(group: string, topic: string): string {
   return `${SHARE_GROUP_SUBSCRIPTION_PREFIX}${group}/${topic}`;
+}
+
+/**
+ * The share group a subscription name belongs to, or null for an HTTP subscription. Topic names
+ * have no '/', so the group id is everything between the prefix and the last '/'.
+ */
+export function shareGroupOfSubscription(name: string): string | null {
+  if (!name.startsWith(SHARE_GROUP_SUBSCRIPTION_PREFIX)) return null;
+  return name.slice(SHARE_GROUP_SUBSCRIPTION_PREFIX.length, name.lastIndexOf('/'));
 }
 
 function stateKey(parts: readonly (string | number)[]): Buffer {

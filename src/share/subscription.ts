@@ -183,6 +183,11 @@ export class Subscription {
     return this.partitions.has(index);
   }
 
+  /** Where partition `index` is read from: this broker's replica, or (cluster mode) its leader. */
+  sourceOf(index: number): SourcePartition | undefined {
+    return this.partitions.get(index)?.source;
+  }
+
   stats(): SubscriptionStats {
     let available = 0;
     let inFlight = 0;

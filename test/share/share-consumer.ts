@@ -33,7 +33,6 @@ export interface PendingAcknowledgement {
 }
 
 export class ShareConsumer {
-  readonly memberId = randomUUID();
   memberEpoch = 0;
   sessionEpoch = 0;
   /** The assigned topic's id and partitions (one topic per consumer in these tests). */
@@ -45,18 +44,36 @@ export class ShareConsumer {
     readonly connection: KafkaConnection,
     readonly groupId: string,
     readonly topic: string,
+    readonly memberId: string = randomUUID(),
   ) {}
 
   static async join(address: string, groupId: string, topic: string): Promise<ShareConsumer> {
     const connection = await KafkaConnection.open(address, { clientId: 'share-test' });
     const consumer = new ShareConsumer(connection, groupId, topic);
-    const response = await consumer.heartbeat([topic]);
+    const response = await consumer.heartbeat([topic]).catch((error: unknown) => {
+      connection.close();
+      throw error;
+    });
+    if (response.errorCode !== 0 || response.assignment === null) connection.close();
     assert.equal(response.errorCode, 0, `join: ${response.errorMessage}`);
     assert.ok(response.assignment, 'joining returns an assignment');
     const [assigned] = response.assignment.topicPartitions;
     consumer.topicId = assigned.topicId;
     consumer.partitions = [...assigned.partitions].sort((a, b) => a - b);
     return consumer;
+  }
+
+  /**
+   * The same member's share session with another broker (a Kafka client keeps one with each
+   * partition leader): its own connection and session epochs, the member's epoch and assignment.
+   */
+  async sessionAt(address: string): Promise<ShareConsumer> {
+    const connection = await KafkaConnection.open(address, { clientId: 'share-test' });
+    const other = new ShareConsumer(connection, this.groupId, this.topic, this.memberId);
+    other.memberEpoch = this.memberEpoch;
+    other.topicId = this.topicId;
+    other.partitions = [...this.partitions];
+    return other;
   }
 
   async heartbeat(

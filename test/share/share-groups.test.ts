@@ -10,6 +10,7 @@ import { KafkaConnection } from '../../src/client/kafka-connection.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import type { ApiVersionsResponse } from '../../src/protocol/generated/api-versions.js';
+import type { FindCoordinatorResponse } from '../../src/protocol/generated/find-coordinator.js';
 import type { DescribeShareGroupOffsetsResponse } from '../../src/protocol/generated/describe-share-group-offsets.js';
 import type { ShareFetchResponse } from '../../src/protocol/generated/share-fetch.js';
 import type { ShareGroupHeartbeatResponse } from '../../src/protocol/generated/share-group-heartbeat.js';
@@ -75,6 +76,22 @@ test('a member joins, is assigned every partition and shows in ShareGroupDescrib
       assert.deepEqual(group.members[0].subscribedTopicNames, ['orders']);
       assert.deepEqual(group.members[0].assignment.topicPartitions[0].partitions, [0, 1, 2]);
       assert.equal(missing.errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
+
+      // FindCoordinator key type 2 (share) names the broker serving the group: this one.
+      const found = await consumer.connection.request<FindCoordinatorResponse>(
+        ApiKey.FindCoordinator,
+        4,
+        { keyType: 2, coordinatorKeys: ['workers'] },
+      );
+      assert.deepEqual(
+        found.coordinators.map(({ key, nodeId, port, errorCode }) => ({
+          key,
+          nodeId,
+          port,
+          errorCode,
+        })),
+        [{ key: 'workers', nodeId: broker.nodeId, port: broker.listeners[0].port, errorCode: 0 }],
+      );
 
       const left = await consumer.heartbeat(null, -1);
       assert.equal(left.memberEpoch, -1);

@@ -20,6 +20,9 @@ export function createDescribeShareGroupOffsetsHandler(
   const describe = (
     request: DescribeShareGroupOffsetsRequestGroup,
   ): DescribeShareGroupOffsetsResponseGroupInput => {
+    // Cluster mode: only the group's coordinator answers for it.
+    const notServed = groups.coordinatorError(request.groupId);
+    if (notServed !== null) return { groupId: request.groupId, topics: [], ...notServed };
     const read = groups.readTopics(request.groupId);
     if (read === null)
       return {
@@ -30,12 +33,13 @@ export function createDescribeShareGroupOffsetsHandler(
       };
     const asked =
       request.topics ??
-      [...read.keys()].sort().map((topicName) => ({
-        topicName,
-        partitions: (replicas.topic(topicName)?.partitions ?? []).map(
-          (partition) => partition.partitionIndex,
-        ),
-      }));
+      [...read.keys()].sort().map((topicName) => {
+        const topic = replicas.topic(topicName);
+        return {
+          topicName,
+          partitions: topic === undefined ? [] : groups.partitionIndexesOf(topic),
+        };
+      });
     return {
       groupId: request.groupId,
       errorCode: 0,
@@ -46,8 +50,11 @@ export function createDescribeShareGroupOffsetsHandler(
           topicName,
           topicId: topic?.metadata.topicId ?? Buffer.alloc(16),
           partitions: partitions.map((partitionIndex) => {
-            const partition = topic?.partitions[partitionIndex];
-            if (partition === undefined)
+            if (
+              topic === undefined ||
+              partitionIndex < 0 ||
+              partitionIndex >= topic.metadata.partitionCount
+            )
               return {
                 partitionIndex,
                 startOffset: -1n,
@@ -58,7 +65,7 @@ export function createDescribeShareGroupOffsetsHandler(
             return {
               partitionIndex,
               startOffset: BigInt(startOffset ?? -1),
-              leaderEpoch: partition.leaderEpoch,
+              leaderEpoch: topic.partitions[partitionIndex]?.leaderEpoch ?? -1,
               errorCode: 0,
             };
           }),

@@ -7,13 +7,20 @@ import { ErrorCode } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/generated/index.js';
 import type {
   ShareAcknowledgeRequest,
+  ShareAcknowledgeResponse,
   ShareAcknowledgeResponseInput,
   ShareAcknowledgeResponseShareAcknowledgeTopicResponseInput,
 } from '../../protocol/generated/share-acknowledge.js';
 import { defineHandler } from '../../handlers/registry.js';
+import { type ShareForwarder, forwardedOrigin } from './share-forwarder.js';
 import type { ShareGroups } from './share-groups.js';
 
-export function createShareAcknowledgeHandler(groups: ShareGroups, nodeId: number) {
+/** `forwarder` (cluster mode): as ShareFetch's, a group served elsewhere is asked there. */
+export function createShareAcknowledgeHandler(
+  groups: ShareGroups,
+  nodeId: number,
+  forwarder?: ShareForwarder,
+) {
   const topLevel = (
     errorCode: number,
     errorMessage: string | null,
@@ -29,11 +36,29 @@ export function createShareAcknowledgeHandler(groups: ShareGroups, nodeId: numbe
   return defineHandler(ApiKey.ShareAcknowledge, {
     minVersion: 1,
     maxVersion: 2,
-    handle: async (request) => {
+    handle: async (request, context) => {
       const { groupId, memberId, shareSessionEpoch } = request;
       if (groupId === null || groupId === '' || memberId === null || memberId === '')
         return topLevel(ErrorCode.INVALID_REQUEST, 'GroupId and MemberId are required');
-      const checked = groups.checkSession(groupId, memberId, shareSessionEpoch, 'must-exist');
+      const origin = forwardedOrigin(context);
+      const owner = origin === '' ? groups.servedElsewhere(groupId) : undefined;
+      if (owner !== undefined && forwarder !== undefined) {
+        try {
+          return await forwarder.forward<ShareAcknowledgeResponse>(owner, context, request);
+        } catch (error) {
+          return topLevel(
+            ErrorCode.NOT_COORDINATOR,
+            `share group ${groupId} is served by broker ${owner}, which did not answer: ${error instanceof Error ? error.message : String(error)}`,
+          );
+        }
+      }
+      const checked = groups.checkSession(
+        groupId,
+        memberId,
+        shareSessionEpoch,
+        'must-exist',
+        origin,
+      );
       if (checked.errorCode !== 0)
         return topLevel(checked.errorCode, 'errorMessage' in checked ? checked.errorMessage : null);
 
@@ -63,7 +88,7 @@ export function createShareAcknowledgeHandler(groups: ShareGroups, nodeId: numbe
             partitionIndex: partition.partitionIndex,
             errorCode: result.errorCode,
             errorMessage: result.errorMessage,
-            currentLeader: { leaderId: nodeId, leaderEpoch: resolved.partition.leaderEpoch },
+            currentLeader: { leaderId: nodeId, leaderEpoch: resolved.leaderEpoch },
           });
         }
         responses.push({ topicId: topic.topicId, partitions });

@@ -7,11 +7,13 @@ import { ErrorCode } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/generated/index.js';
 import type {
   ShareFetchRequest,
+  ShareFetchResponse,
   ShareFetchResponseInput,
   ShareFetchResponsePartitionDataInput,
 } from '../../protocol/generated/share-fetch.js';
 import { defineHandler } from '../../handlers/registry.js';
 import type { Subscription } from '../subscription.js';
+import { type ShareForwarder, forwardedOrigin } from './share-forwarder.js';
 import type { ShareGroups } from './share-groups.js';
 
 interface PartitionAnswer {
@@ -19,7 +21,15 @@ interface PartitionAnswer {
   partition: ShareFetchResponsePartitionDataInput;
 }
 
-export function createShareFetchHandler(groups: ShareGroups, nodeId: number) {
+/**
+ * `forwarder` (cluster mode): a request for a group another broker serves is passed on to it,
+ * unless it was itself forwarded (no forwarding loops while the group moves).
+ */
+export function createShareFetchHandler(
+  groups: ShareGroups,
+  nodeId: number,
+  forwarder?: ShareForwarder,
+) {
   const topLevel = (errorCode: number, errorMessage: string | null): ShareFetchResponseInput => ({
     throttleTimeMs: 0,
     errorCode,
@@ -44,10 +54,36 @@ export function createShareFetchHandler(groups: ShareGroups, nodeId: number) {
           ErrorCode.INVALID_REQUEST,
           'acknowledgements cannot ride on the request that opens a share session',
         );
-      const checked = groups.checkSession(groupId, memberId, shareSessionEpoch, 'may-open');
+      const origin = forwardedOrigin(context);
+      const owner = origin === '' ? groups.servedElsewhere(groupId) : undefined;
+      if (owner !== undefined && forwarder !== undefined) {
+        try {
+          return await forwarder.forward<ShareFetchResponse>(
+            owner,
+            context,
+            request,
+            request.maxWaitMs,
+          );
+        } catch (error) {
+          return topLevel(
+            ErrorCode.NOT_COORDINATOR,
+            `share group ${groupId} is served by broker ${owner}, which did not answer: ${error instanceof Error ? error.message : String(error)}`,
+          );
+        }
+      }
+      const checked = groups.checkSession(groupId, memberId, shareSessionEpoch, 'may-open', origin);
       if (checked.errorCode !== 0)
         return topLevel(checked.errorCode, 'errorMessage' in checked ? checked.errorMessage : null);
       const session = 'session' in checked ? checked.session : null;
+      // A forwarded session lives as long as the connection it came on (one per client).
+      if (session !== null && shareSessionEpoch === 0 && origin !== '') {
+        const opened = session;
+        context.signal.addEventListener(
+          'abort',
+          () => groups.dropSession(groupId, memberId, origin, opened),
+          { once: true },
+        );
+      }
 
       // The session's partitions: this request's topics added, forgotten ones removed.
       if (session !== null) {
@@ -76,7 +112,7 @@ export function createShareFetchHandler(groups: ShareGroups, nodeId: number) {
               acknowledgeErrorCode: 0,
               currentLeader: {
                 leaderId: 'errorCode' in resolved ? -1 : nodeId,
-                leaderEpoch: 'errorCode' in resolved ? -1 : resolved.partition.leaderEpoch,
+                leaderEpoch: 'errorCode' in resolved ? -1 : resolved.leaderEpoch,
               },
               records: [],
               acquiredRecords: [],
@@ -135,7 +171,7 @@ export function createShareFetchHandler(groups: ShareGroups, nodeId: number) {
           if ('errorCode' in resolved) continue;
           const subscription = await subscriptionOf(topicId);
           if (subscription === null) continue;
-          const got = await groups.acquire(subscription, resolved.partition, memberId, remaining);
+          const got = await groups.acquire(subscription, partitionIndex, memberId, remaining);
           if (got.acquired.length === 0) continue;
           for (const range of got.acquired)
             remaining -= Number(range.lastOffset - range.firstOffset) + 1;

@@ -16,6 +16,18 @@ const assignorName = 'simple';
 
 export function createShareGroupDescribeHandler(groups: ShareGroups, replicas: ReplicaManager) {
   const describe = (groupId: string): ShareGroupDescribeResponseDescribedGroupInput => {
+    // Cluster mode: only the group's coordinator describes it.
+    const notServed = groups.coordinatorError(groupId);
+    if (notServed !== null)
+      return {
+        ...notServed,
+        groupId,
+        groupState: '',
+        groupEpoch: -1,
+        assignmentEpoch: -1,
+        assignorName: '',
+        members: [],
+      };
     const group = groups.group(groupId);
     // A group known only by its durable state (after a restart, before a member joins) is Empty.
     if (group === undefined && groups.has(groupId))
@@ -61,7 +73,7 @@ export function createShareGroupDescribeHandler(groups: ShareGroups, replicas: R
               {
                 topicId: topic.metadata.topicId,
                 topicName: name,
-                partitions: topic.partitions.map((partition) => partition.partitionIndex),
+                partitions: groups.partitionIndexesOf(topic),
               },
             ];
           }),

@@ -18,6 +18,13 @@
 // state it may have, so ShareGroupHeartbeat refuses it GROUP_ID_NOT_FOUND and the admin APIs
 // neither list nor change it.
 //
+// Cluster mode: a group is served only by the broker that owns its state partition in the engine
+// (`coordinatorError`); a request for it elsewhere is passed on to the owner (ShareFetch and
+// ShareAcknowledge anywhere, the coordinator requests at the id's classic coordinator:
+// share-forwarder.ts) or refused NOT_COORDINATOR, and the members and sessions a broker kept of a
+// group that moved away are dropped, so they join the new owner afresh. Partitions are counted from the topic's metadata, and read through the engine's
+// source partitions (this broker's replica, or the leader's over Fetch).
+//
 // Owned by the broker (broker.ts); state is in memory except what the engine persists, so after
 // a restart members join again and records held before it are redelivered (the engine's rule).
 // Everything that changes a member or a session runs synchronously; the awaits (creating a
@@ -25,14 +32,15 @@
 
 import { ErrorCode } from '../../protocol/errors.js';
 import { BATCH_HEADER_BYTES, batchLastOffset, batchSizeBytes } from '../../record/batch.js';
-import type { Partition } from '../../replica/partition.js';
 import type { ReplicaManager, TopicPartitions } from '../../replica/replica-manager.js';
 import {
   SHARE_GROUP_SUBSCRIPTION_PREFIX,
   type ShareEngine,
+  shareGroupOfSubscription,
   shareGroupSubscriptionName,
 } from '../share-engine.js';
-import type { TrackedRecord } from '../share-partition.js';
+import { ShareError } from '../share-errors.js';
+import type { SourcePartition, TrackedRecord } from '../share-partition.js';
 import type { SettleOutcome, Subscription } from '../subscription.js';
 
 export interface ShareGroupsOptions {
@@ -84,7 +92,7 @@ export interface SessionPartition {
   readonly partitionIndex: number;
 }
 
-interface ShareSession {
+export interface ShareSession {
   /** The epoch the next request must carry. */
   nextEpoch: number;
   readonly partitions: Map<string, SessionPartition>;
@@ -146,7 +154,12 @@ const readChunkBytes = 1024 * 1024;
 
 export class ShareGroups {
   private readonly groups = new Map<string, ShareGroup>();
-  private readonly sessions = new Map<string, ShareSession>();
+  /**
+   * By group and member, then by origin: '' for the client's own connection, else the
+   * connection another broker forwards that client's requests on (share-forwarder.ts), since a
+   * Kafka client keeps a share session with each partition leader.
+   */
+  private readonly sessions = new Map<string, Map<string, ShareSession>>();
   /** Groups an admin request is changing: no member may join until it is done. */
   private readonly administered = new Set<string>();
   private readonly now: () => number;
@@ -185,6 +198,74 @@ export class ShareGroups {
       : `share group ${groupId} not found`;
   }
 
+  // ───────────────────────────── ownership ─────────────────────────────
+
+  /**
+   * Why this broker does not serve share group `groupId`, or null when it does. Cluster mode: a
+   * group is served only by the leader of its state partition once loaded (NOT_COORDINATOR
+   * elsewhere, COORDINATOR_LOAD_IN_PROGRESS while it loads, COORDINATOR_NOT_AVAILABLE while the
+   * partition has no leader). What this broker still remembers of a group it no longer serves
+   * (members, sessions) is dropped here: the owner's members join again.
+   */
+  coordinatorError(groupId: string): { errorCode: number; errorMessage: string } | null {
+    const engine = this.options.engine();
+    if (engine === undefined || this.closed)
+      return {
+        errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
+        errorMessage: 'share groups are not started',
+      };
+    const ownership = engine.shareGroupOwnership(groupId);
+    if (ownership === 'served') return null;
+    this.forget(groupId);
+    if (ownership === 'loading')
+      return {
+        errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
+        errorMessage: `share group ${groupId} is being loaded here; retry`,
+      };
+    if (ownership.owner === undefined)
+      return {
+        errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
+        errorMessage: `share group ${groupId} has no coordinator yet (its state partition has no leader)`,
+      };
+    return {
+      errorCode: ErrorCode.NOT_COORDINATOR,
+      errorMessage: `share group ${groupId} is coordinated by broker ${ownership.owner}`,
+    };
+  }
+
+  /**
+   * The broker that serves share group `groupId` when another one does (cluster mode), where
+   * this broker passes the group's ShareFetch and ShareAcknowledge on (share-forwarder.ts).
+   */
+  servedElsewhere(groupId: string): number | undefined {
+    const ownership = this.options.engine()?.shareGroupOwnership(groupId);
+    return typeof ownership === 'object' ? ownership.owner : undefined;
+  }
+
+  /**
+   * The engine closed a subscription (deleted, or its state partition unloaded): when that was
+   * the group's move to another broker, the members and sessions kept here go with it.
+   */
+  subscriptionClosed(name: string): void {
+    const groupId = shareGroupOfSubscription(name);
+    if (groupId !== null && this.groups.has(groupId)) this.coordinatorError(groupId);
+  }
+
+  private forget(groupId: string): void {
+    const group = this.groups.get(groupId);
+    if (group === undefined) return;
+    for (const member of group.members.values()) {
+      if (member.expiry !== null) clearTimeout(member.expiry);
+      this.sessions.delete(sessionKey(groupId, member.memberId));
+    }
+    this.groups.delete(groupId);
+  }
+
+  /** Every partition index of the topic (cluster mode: those this broker holds no replica of too). */
+  partitionIndexesOf(topic: TopicPartitions): number[] {
+    return Array.from({ length: topic.metadata.partitionCount }, (_, index) => index);
+  }
+
   // ───────────────────────────── membership ─────────────────────────────
 
   async heartbeat(request: {
@@ -211,6 +292,8 @@ export class ShareGroups {
     const { groupId, memberId, memberEpoch } = request;
     if (groupId === '') return refuse(ErrorCode.INVALID_REQUEST, 'GroupId can not be empty');
     if (memberId === '') return refuse(ErrorCode.INVALID_REQUEST, 'MemberId can not be empty');
+    const notServed = this.coordinatorError(groupId);
+    if (notServed !== null) return refuse(notServed.errorCode, notServed.errorMessage);
     if (this.ownedElsewhere(groupId))
       return refuse(ErrorCode.GROUP_ID_NOT_FOUND, this.notFoundMessage(groupId));
 
@@ -272,17 +355,23 @@ export class ShareGroups {
       .filter((topic): topic is TopicPartitions => topic !== undefined && !topic.metadata.internal);
     // The engine's subscription exists before the member may fetch, so its start position
     // ("latest") is the end of the topic when the group first asked for it.
-    for (const topic of topics) await engine.shareGroupSubscription(groupId, topic.metadata.name);
+    try {
+      for (const topic of topics) await engine.shareGroupSubscription(groupId, topic.metadata.name);
+    } catch (error) {
+      // Cluster mode: the group moved, or its state could not be written; the client retries.
+      if (!(error instanceof ShareError)) throw error;
+      return refuse(coordinatorErrorCodeOf(error), error.message);
+    }
     // The member may have left while the subscriptions were made.
     if (this.groups.get(groupId)?.members.get(memberId) !== member)
       return refuse(ErrorCode.UNKNOWN_MEMBER_ID, `member ${memberId} left share group ${groupId}`);
 
     const assignment = topics.map((topic) => ({
       topicId: topic.metadata.topicId,
-      partitions: topic.partitions.map((partition) => partition.partitionIndex),
+      partitions: this.partitionIndexesOf(topic),
     }));
     const assignmentKey = topics
-      .map((topic) => `${topic.metadata.name}:${topic.partitions.length}`)
+      .map((topic) => `${topic.metadata.name}:${topic.metadata.partitionCount}`)
       .join(',');
     let changed = false;
     if (assignmentKey !== member.assignmentKey || member.epoch === 0) {
@@ -369,7 +458,8 @@ export class ShareGroups {
       states.set(name.slice(prefix.length, name.lastIndexOf('/')), 'Empty');
     }
     for (const [groupId, group] of this.groups)
-      states.set(groupId, group.members.size === 0 ? 'Empty' : 'Stable');
+      if (this.coordinatorError(groupId) === null)
+        states.set(groupId, group.members.size === 0 ? 'Empty' : 'Stable');
     return [...states]
       .filter(([groupId]) => !this.ownedElsewhere(groupId))
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
@@ -389,11 +479,8 @@ export class ShareGroups {
     groupId: string,
     change: () => Promise<T>,
   ): Promise<T | { errorCode: number; errorMessage: string }> {
-    if (this.options.engine() === undefined || this.closed)
-      return {
-        errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
-        errorMessage: 'share groups are not started',
-      };
+    const notServed = this.coordinatorError(groupId);
+    if (notServed !== null) return notServed;
     if (!this.has(groupId))
       return {
         errorCode: ErrorCode.GROUP_ID_NOT_FOUND,
@@ -462,7 +549,7 @@ export class ShareGroups {
             errorCode,
             errorMessage,
           });
-          const partition = topic.partitions[partitionIndex];
+          const partition = subscription.sourceOf(partitionIndex);
           if (partition === undefined)
             return fail(
               ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
@@ -545,14 +632,18 @@ export class ShareGroups {
   /**
    * Checks a ShareFetch's or ShareAcknowledge's session epoch and moves the session on:
    * 0 opens a new one (only ShareFetch may), -1 must name an open one, any other epoch must be
-   * the one the session expects next.
+   * the one the session expects next. `origin` tells the member's sessions apart (see
+   * `sessions`).
    */
   checkSession(
     groupId: string,
     memberId: string,
     epoch: number,
     opening: 'may-open' | 'must-exist',
+    origin = '',
   ): SessionCheck {
+    const notServed = this.coordinatorError(groupId);
+    if (notServed !== null) return notServed;
     const key = sessionKey(groupId, memberId);
     if (this.groups.get(groupId)?.members.get(memberId) === undefined)
       return {
@@ -566,17 +657,20 @@ export class ShareGroups {
           errorMessage: 'ShareAcknowledge cannot open a share session (epoch 0)',
         };
       const session: ShareSession = { nextEpoch: 1, partitions: new Map() };
-      this.sessions.set(key, session);
+      const sessions = this.sessions.get(key) ?? new Map<string, ShareSession>();
+      sessions.set(origin, session);
+      this.sessions.set(key, sessions);
       return { errorCode: 0, session };
     }
-    const session = this.sessions.get(key);
+    const session = this.sessions.get(key)?.get(origin);
     if (session === undefined)
       return {
         errorCode: ErrorCode.SHARE_SESSION_NOT_FOUND,
         errorMessage: `no share session for member ${memberId}`,
       };
     if (epoch === -1) {
-      this.sessions.delete(key);
+      this.sessions.get(key)?.delete(origin);
+      if (this.sessions.get(key)?.size === 0) this.sessions.delete(key);
       return { errorCode: 0, session: null };
     }
     if (epoch !== session.nextEpoch)
@@ -586,6 +680,18 @@ export class ShareGroups {
       };
     session.nextEpoch = session.nextEpoch === sessionEpochMax ? 1 : session.nextEpoch + 1;
     return { errorCode: 0, session };
+  }
+
+  /**
+   * Forgets a forwarded session whose connection closed (the forwarding broker's client went
+   * away): no request can name it again. What the member holds stays held until its locks
+   * expire or the member leaves, as when a client's own connection drops.
+   */
+  dropSession(groupId: string, memberId: string, origin: string, session: ShareSession): void {
+    const sessions = this.sessions.get(sessionKey(groupId, memberId));
+    if (sessions?.get(origin) !== session) return;
+    sessions.delete(origin);
+    if (sessions.size === 0) this.sessions.delete(sessionKey(groupId, memberId));
   }
 
   /** A closed session gives back what its member still holds (KIP-932). */
@@ -599,12 +705,20 @@ export class ShareGroups {
   resolve(
     topicId: Buffer,
     partitionIndex: number,
-  ): { topic: TopicPartitions; partition: Partition } | { errorCode: number } {
+  ):
+    | { topic: TopicPartitions; partitionIndex: number; leaderEpoch: number }
+    | { errorCode: number } {
     const topic = this.options.replicas.topicById(topicId);
     if (topic === undefined) return { errorCode: ErrorCode.UNKNOWN_TOPIC_ID };
-    const partition = topic.partitions[partitionIndex];
-    if (partition === undefined) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
-    return { topic, partition };
+    if (
+      !Number.isInteger(partitionIndex) ||
+      partitionIndex < 0 ||
+      partitionIndex >= topic.metadata.partitionCount
+    )
+      return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+    // Cluster mode: a partition this broker holds no replica of is read from its leader.
+    const leaderEpoch = topic.partitions[partitionIndex]?.leaderEpoch ?? -1;
+    return { topic, partitionIndex, leaderEpoch };
   }
 
   resolveTopicName(topicId: Buffer): string | null {
@@ -694,11 +808,14 @@ export class ShareGroups {
    */
   async acquire(
     subscription: Subscription,
-    partition: Partition,
+    partitionIndex: number,
     memberId: string,
     maxRecords: number,
   ): Promise<AcquiredPartition> {
-    const taken = subscription.acquireFor(memberId, partition.partitionIndex, maxRecords);
+    // The partition as the subscription reads it: this broker's replica, or its leader's.
+    const partition = subscription.sourceOf(partitionIndex);
+    if (partition === undefined) return { records: [], acquired: [] };
+    const taken = subscription.acquireFor(memberId, partitionIndex, maxRecords);
     if (taken.length === 0) return { records: [], acquired: [] };
     taken.sort((a, b) => a.offset - b.offset);
     const acquired = rangesOf(taken);
@@ -717,7 +834,7 @@ export class ShareGroups {
  * stable offset and cut after the batch that holds `last`.
  */
 async function batchesThrough(
-  partition: Partition,
+  partition: SourcePartition,
   first: number,
   last: number,
 ): Promise<Buffer[]> {
@@ -770,6 +887,18 @@ function rangesOf(
     lastOffset: BigInt(last),
     deliveryCount,
   }));
+}
+
+/**
+ * A refusal of the engine while a subscription was made (the group moved, or its state could not
+ * be written) as the retriable coordinator error to answer.
+ */
+function coordinatorErrorCodeOf(error: ShareError): number {
+  return error.problem === 'subscription-moved'
+    ? ErrorCode.NOT_COORDINATOR
+    : error.problem === 'subscription-unavailable'
+      ? ErrorCode.COORDINATOR_NOT_AVAILABLE
+      : ErrorCode.UNKNOWN_SERVER_ERROR;
 }
 
 function sessionKey(groupId: string, memberId: string): string {
