@@ -25,10 +25,14 @@ import { waitFor } from '../helpers/poll.js';
 import { produce } from '../share/push-helpers.js';
 import { type ShareRecord, ShareConsumer } from '../share/share-consumer.js';
 import { accepted, fetchRecords } from '../share/share-helpers.js';
+import {
+  GROUP_KEY_TYPE,
+  SHARE_KEY_TYPE,
+  coordinatorOf,
+  splitGroup,
+} from './share-group-coordinators.js';
 
 const TOPIC = 'jobs';
-const GROUP_KEY_TYPE = 0;
-const SHARE_KEY_TYPE = 2;
 
 test('a share group is served by one broker, refused by the others, and survives its SIGKILL', async () => {
   const { cluster } = await startWatchedCluster({
@@ -324,63 +328,6 @@ test('a share group is served by one broker, refused by the others, and survives
     consumer.close();
   }
 });
-
-/**
- * A group id `<prefix>-<n>` whose classic coordinator (FindCoordinator key type 0, what Kafka
- * clients ask) is not its owner (key type 2, the leader of its __share_group_state partition).
- */
-async function splitGroup(
-  prefix: string,
-  address: (id: number) => string,
-): Promise<{ group: string; owner: number; classic: number }> {
-  for (let index = 0; index < 30; index += 1) {
-    const group = `${prefix}-${index}`;
-    const owner = await coordinatorOf(SHARE_KEY_TYPE, group, [1, 2, 3], [1, 2, 3], address);
-    const classic = await coordinatorOf(GROUP_KEY_TYPE, group, [1, 2, 3], [1, 2, 3], address);
-    if (owner !== classic) return { group, owner, classic };
-  }
-  throw new Error(`no group id ${prefix}-<n> whose classic coordinator is not its owner`);
-}
-
-/**
- * The broker of `candidates` that a broker of `asked` names as the coordinator of `groupId`
- * (FindCoordinator of `keyType`), once one does.
- */
-function coordinatorOf(
-  keyType: number,
-  groupId: string,
-  asked: readonly number[],
-  candidates: readonly number[],
-  address: (id: number) => string,
-): Promise<number> {
-  return waitFor(
-    async () => {
-      for (const id of asked) {
-        const connection = await KafkaConnection.open(address(id), {
-          clientId: 'share-test',
-          requestTimeoutMs: 5_000,
-        }).catch(() => null);
-        if (connection === null) continue;
-        try {
-          const response = await connection.request<FindCoordinatorResponse>(
-            ApiKey.FindCoordinator,
-            4,
-            { keyType, coordinatorKeys: [groupId] },
-          );
-          const [found] = response.coordinators;
-          if (found.errorCode === 0 && candidates.includes(found.nodeId)) return found.nodeId;
-        } catch {
-          // Not answered yet.
-        } finally {
-          connection.close();
-        }
-      }
-      return undefined;
-    },
-    `a coordinator (key type ${keyType}) for group ${groupId} among brokers ${candidates.join(', ')}`,
-    { timeoutMs: 30_000, intervalMs: 200 },
-  );
-}
 
 /** Joins at `address`, retrying while the group is loaded there or the owner is not yet known. */
 function joinAt(address: string, groupId: string, topic = TOPIC): Promise<ShareConsumer> {

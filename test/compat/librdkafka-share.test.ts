@@ -4,51 +4,16 @@
 // built here with the system compiler. Skipped when that librdkafka or a compiler is missing,
 // failed instead under CI=true.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
 
 import { startBroker } from '../../src/broker.js';
-import {
-  ckjsDirectory,
-  compatDirectory,
-  inContinuousIntegration,
-  runChecked,
-} from '../helpers/clients.js';
+import { inContinuousIntegration, runChecked } from '../helpers/clients.js';
 import { KafkaConnection } from '../../src/client/kafka-connection.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import type { ShareGroupDescribeResponse } from '../../src/protocol/generated/share-group-describe.js';
 import { waitFor } from '../helpers/poll.js';
 import { createTopic, produce } from '../share/push-helpers.js';
-
-const librdkafka = join(ckjsDirectory, 'node_modules', '@confluentinc', 'kafka-javascript');
-const libraryDirectory = join(librdkafka, 'build', 'deps');
-const headerDirectory = join(librdkafka, 'deps', 'librdkafka', 'src');
-const missing =
-  !existsSync(join(libraryDirectory, 'librdkafka.so')) || !existsSync('/usr/bin/cc')
-    ? 'the bundled librdkafka of test/compat/ckjs or a C compiler is missing'
-    : null;
-
-async function buildConsumer(t: { after: (fn: () => void) => void }): Promise<string> {
-  const directory = mkdtempSync(join(tmpdir(), 'brook-share-c-'));
-  t.after(() => rmSync(directory, { recursive: true, force: true }));
-  const binary = join(directory, 'share-consumer');
-  await runChecked(
-    'cc',
-    [
-      '-o',
-      binary,
-      join(compatDirectory, 'share', 'librdkafka_share_consumer.c'),
-      `-I${headerDirectory}`,
-      `-L${libraryDirectory}`,
-      '-lrdkafka',
-      `-Wl,-rpath,${libraryDirectory}`,
-    ],
-    { timeoutMs: 120_000 },
-  );
-  return binary;
-}
+import { buildConsumer, deliveriesOf, missing } from './share/librdkafka-share-consumer.js';
 
 /** Polls ShareGroupDescribe until a member has its assignment (its subscriptions exist then). */
 async function waitForMember(bootstrap: string, groupId: string): Promise<void> {
@@ -65,30 +30,6 @@ async function waitForMember(bootstrap: string, groupId: string): Promise<void> 
   } finally {
     connection.close();
   }
-}
-
-interface Delivery {
-  partition: number;
-  offset: number;
-  deliveryCount: number;
-  acknowledgement: string;
-  value: string;
-}
-
-function deliveriesOf(stdout: string): Delivery[] {
-  return stdout
-    .split('\n')
-    .filter((line) => line.length > 0)
-    .map((line) => {
-      const [partition, offset, deliveryCount, acknowledgement, ...value] = line.split(' ');
-      return {
-        partition: Number(partition),
-        offset: Number(offset),
-        deliveryCount: Number(deliveryCount),
-        acknowledgement,
-        value: value.join(' '),
-      };
-    });
 }
 
 test(

@@ -40,7 +40,7 @@ export interface KafkaAddress {
 
 export function kafka(broker: KafkaAddress): Kafka {
   return new Kafka({
-    brokers: [broker.bootstrapServers],
+    brokers: broker.bootstrapServers.split(','),
     clientId: 'push-test',
     logLevel: logLevel.NOTHING,
     retry: { retries: 5, initialRetryTime: 100 },
