@@ -13,10 +13,11 @@
 // Speed is never asserted here or in tests: the machine is shared and noisy, so compare ratios
 // taken in one run, not absolute figures across runs.
 
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 
 import { Kafka, logLevel } from 'kafkajs';
 
@@ -60,6 +61,22 @@ let loadgen = '';
 
 function loadgenRun(args: string[]): string {
   return run(loadgen, [...args, '-q', '-T', '120']);
+}
+
+/** As loadgenRun, without blocking this process, so several load generators run at once. */
+async function loadgenRunConcurrently(args: string[]): Promise<string> {
+  const { stdout } = await promisify(execFile)(loadgen, [...args, '-q', '-T', '120'], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
+  return stdout;
+}
+
+/** The process's user+system CPU so far, in seconds (/proc/PID/stat, clock ticks of 10 ms). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 function residentMegabytes(pid: number): number {
@@ -245,6 +262,7 @@ async function main(): Promise<void> {
         'produce',
       ),
     );
+    const consumeCpuBefore = cpuSeconds(pid);
     const consume = parseSummary(
       loadgenRun([
         'consume',
@@ -259,6 +277,28 @@ async function main(): Promise<void> {
       ]),
       'consume',
     );
+    const consumeCpuSeconds = cpuSeconds(pid) - consumeCpuBefore;
+    // Two consumer processes at once, each on a partition of its own (two topics of one
+    // partition, two groups): whether one consumer's figure is the client's bound or the broker's.
+    const pairTopics = ['bench-c0', 'bench-c1'];
+    const pairCount = Math.round(consumeCount / 2);
+    for (const topic of pairTopics) {
+      await createTopic(bootstrap, topic);
+      loadgenRun(['produce', '-b', bootstrap, '-t', topic, '-n', String(pairCount), '-s', '100']);
+    }
+    const pairCpuBefore = cpuSeconds(pid);
+    const pair = (
+      await Promise.all(
+        pairTopics.map((topic) =>
+          loadgenRunConcurrently([
+            ...['consume', '-b', bootstrap, '-t', topic, '-g', `bench-pair-${topic}`],
+            ...['-n', String(pairCount)],
+          ]),
+        ),
+      )
+    ).map((output) => parseSummary(output, 'consume'));
+    const pairCpuSeconds = cpuSeconds(pid) - pairCpuBefore;
+    const pairMessagesPerSecond = pair.reduce((sum, one) => sum + Number(one.msgs_per_s), 0);
     const e2e = await peakResidentDuring(pid, () =>
       loadgenRun([
         'e2e',
@@ -307,6 +347,18 @@ async function main(): Promise<void> {
         `${Number(consume.msgs_per_s).toFixed(0)} msg/s`,
         ratio(Number(consume.msgs_per_s), Number(mockConsume.msgs_per_s)) + ' of mock',
         '>= 2,000,000 msg/s',
+      ],
+      [
+        'consume 100 B, two consumers at once',
+        `${pairMessagesPerSecond.toFixed(0)} msg/s`,
+        `${(pairMessagesPerSecond / Number(consume.msgs_per_s)).toFixed(2)}x one consumer`,
+        '>= 2,000,000 msg/s',
+      ],
+      [
+        'broker CPU per MB consumed, one / two',
+        `${((1000 * consumeCpuSeconds) / (consume.messages * 1e-4)).toFixed(1)} / ${((1000 * pairCpuSeconds) / (2 * pairCount * 1e-4)).toFixed(1)} ms`,
+        'of payload (100 B records)',
+        '',
       ],
       [
         'end-to-end p99 at 10k msg/s, linger 0',
