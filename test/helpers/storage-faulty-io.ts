@@ -1,7 +1,7 @@
-// A FileIo for tests: wraps the real one to count fsyncs, inject errors (EIO, ENOSPC; on writes,
-// fsyncs, opens, truncations and reads of log files) and slow
-// fsyncs, and to record each file's last fsynced length so a power loss can be simulated by
-// cutting every file back to it (`cutToFsyncedLengths`).
+// A FileIo for tests: wraps the real one to count fsyncs, inject errors (EIO, ENOSPC) into writes,
+// fsyncs, opens, truncations and reads, slow fsyncs, and to record each file's last fsynced
+// length so a power loss can be simulated by cutting every file back to it
+// (`cutToFsyncedLengths`).
 
 import {
   appendFileSync,
