@@ -2,8 +2,8 @@
 // when it had one, routing each partition to the directory that holds its log.
 //
 // Placement follows Kafka's rules. A log found when the directories open stays where it was
-// found; a log found in two directories stops the start (BROOK_DUPLICATE_LOG), since either copy
-// may be the stale one. A new log goes to the directory holding the fewest logs, ties to the one
+// found; a log found in two directories stops the start (BROOK_DUPLICATE_LOG) before any
+// directory opens, since either copy may be the stale one and recovery would cut both. A new log goes to the directory holding the fewest logs, ties to the one
 // listed first; a directory that has failed takes no new log while another can.
 //
 // Failure is the storage layer's own, per log: a write or fsync that fails makes that log refuse
@@ -20,7 +20,13 @@
 
 import { StorageError, StorageErrorCode, KafkaStorageErrorCode } from './errors.js';
 import type { LogConfig } from './log-config.js';
-import { LogManager, logDirectoryName, type LogManagerOptions } from './log-manager.js';
+import { nodeFileIo, type FileIo } from './file-io.js';
+import {
+  LogManager,
+  logDirectoryName,
+  parseLogDirectoryName,
+  type LogManagerOptions,
+} from './log-manager.js';
 import type { PartitionLog } from './partition-log.js';
 
 export interface LogDirectoriesOptions extends Omit<LogManagerOptions, 'directory'> {
@@ -57,6 +63,8 @@ export class LogDirectories {
   static async open(options: LogDirectoriesOptions): Promise<LogDirectories> {
     const { directories, ...managerOptions } = options;
     if (directories.length === 0) throw new Error('log.dirs must name at least one directory');
+    // Before any directory opens: recovery would otherwise cut both copies of a duplicate.
+    if (directories.length > 1) await refuseDuplicates(directories, options.io ?? nodeFileIo);
     const opened = await Promise.allSettled(
       directories.map((directory) => LogManager.open({ ...managerOptions, directory })),
     );
@@ -81,13 +89,7 @@ export class LogDirectories {
       for (const { topic, partition } of manager.allLogs()) {
         const name = logDirectoryName(topic, partition);
         const other = this.placement.get(name);
-        if (other !== undefined) {
-          throw new StorageError(
-            StorageErrorCode.DUPLICATE_LOG,
-            `the log ${name} is in two log directories, ${other.directory} and ${manager.directory}; remove the stale copy, then start again`,
-            KafkaStorageErrorCode.KAFKA_STORAGE_ERROR,
-          );
-        }
+        if (other !== undefined) throw duplicateLog(name, other.directory, manager.directory);
         this.place(name, manager);
       }
     }
@@ -172,6 +174,28 @@ export class LogDirectories {
     const failure = closed.find((result) => result.status === 'rejected');
     if (failure !== undefined) throw failure.reason;
   }
+}
+
+/** Lists every directory's logs and throws BROOK_DUPLICATE_LOG for a log found in two. */
+async function refuseDuplicates(directories: readonly string[], io: FileIo): Promise<void> {
+  const seen = new Map<string, string>();
+  for (const directory of directories) {
+    if (!(await io.exists(directory))) continue;
+    for (const name of await io.readdir(directory)) {
+      if (parseLogDirectoryName(name) === null) continue;
+      const other = seen.get(name);
+      if (other !== undefined) throw duplicateLog(name, other, directory);
+      seen.set(name, directory);
+    }
+  }
+}
+
+function duplicateLog(name: string, first: string, second: string): StorageError {
+  return new StorageError(
+    StorageErrorCode.DUPLICATE_LOG,
+    `the log ${name} is in two log directories, ${first} and ${second}; remove the stale copy, then start again`,
+    KafkaStorageErrorCode.KAFKA_STORAGE_ERROR,
+  );
 }
 
 function hasFailed(manager: LogManager): boolean {
