@@ -411,7 +411,8 @@ async function assemble(
     const replicas = new ReplicaManager(
       metadata,
       {
-        openLog: (topic, partition, logConfig) => logDirectories.createLog(topic, partition, logConfig),
+        openLog: (topic, partition, logConfig) =>
+          logDirectories.createLog(topic, partition, logConfig),
         deleteLog: (topic, partition) => logDirectories.deleteLog(topic, partition),
       },
       (topic) => storageConfigOf(topic),
@@ -457,7 +458,8 @@ async function assemble(
     const localInternalTopicPorts: InternalTopicPorts = {
       metadata,
       existingLog: (topic, partition) => logDirectories.getLog(topic, partition),
-      createLog: (topic, partition, logConfig) => logDirectories.createLog(topic, partition, logConfig),
+      createLog: (topic, partition, logConfig) =>
+        logDirectories.createLog(topic, partition, logConfig),
       logConfig: (topic) => storageConfigOf(topic),
     };
     if (cluster === null || topicAdmin === null || runningTopicSync === null) {
