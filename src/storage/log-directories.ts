@@ -3,8 +3,9 @@
 //
 // Placement follows Kafka's rules. A log found when the directories open stays where it was
 // found; a log found in two directories stops the start (BROOK_DUPLICATE_LOG) before any
-// directory opens, since either copy may be the stale one and recovery would cut both. A new log goes to the directory holding the fewest logs, ties to the one
-// listed first; a directory that has failed takes no new log while another can.
+// directory opens, since either copy may be the stale one and recovery would cut both. A new log
+// goes to the directory holding the fewest logs, ties to the one listed first; a directory that
+// has failed takes no new log while another can.
 //
 // Failure is the storage layer's own, per log: a write or fsync that fails makes that log refuse
 // appends (sticky, BROOK_STORAGE_FAILED) and a read that fails answers KAFKA_STORAGE_ERROR. A
@@ -18,6 +19,7 @@
 // entry of log.dirs; the others hold logs and their checkpoints. With one directory this is
 // exactly one LogManager: the same files at the same paths.
 
+import { assert } from '../util/assert.js';
 import { StorageError, StorageErrorCode, KafkaStorageErrorCode } from './errors.js';
 import type { LogConfig } from './log-config.js';
 import { nodeFileIo, type FileIo } from './file-io.js';
@@ -34,7 +36,7 @@ export interface LogDirectoriesOptions extends Omit<LogManagerOptions, 'director
   directories: readonly string[];
 }
 
-/** One directory as DescribeLogDirs and the metrics see it. */
+/** One directory as DescribeLogDirs reports it. */
 export interface LogDirectoryState {
   readonly directory: string;
   /** One of its logs holds a sticky storage failure (a write or fsync failed). */
@@ -62,7 +64,7 @@ export class LogDirectories {
   /** Opens (and locks, and recovers) every directory; on any failure closes those opened. */
   static async open(options: LogDirectoriesOptions): Promise<LogDirectories> {
     const { directories, ...managerOptions } = options;
-    if (directories.length === 0) throw new Error('log.dirs must name at least one directory');
+    assert(directories.length > 0, 'log.dirs names at least one directory (the config checks it)');
     // Before any directory opens: recovery would otherwise cut both copies of a duplicate.
     if (directories.length > 1) await refuseDuplicates(directories, options.io ?? nodeFileIo);
     const opened = await Promise.allSettled(
