@@ -74,8 +74,16 @@ test('partitions spread over every log directory and are found there after a res
   const parent = temporaryDirectory(t, 'brook-jbod-');
   const directories = [join(parent, 'first'), join(parent, 'second')];
   const [first, second] = directories;
-  let broker = await startBroker({ logDirs: directories });
+  let broker = await startBroker({
+    logDirs: directories,
+    settings: { 'http.listeners': 'http://127.0.0.1:0' },
+  });
   try {
+    // The metrics give each directory's free space.
+    const { port } = broker.httpListeners[0]!;
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    for (const directory of directories)
+      assert.ok(metrics.includes(`brook_log_dir_free_bytes{dir="${directory}"}`), directory);
     await createTopicByRequest(broker, { name: 'spread', numPartitions: 4, replicationFactor: 1 });
     // The fewest first, ties to the first listed: the partitions alternate.
     assert.deepEqual(partitionsIn(first, 'spread'), [0, 2]);
