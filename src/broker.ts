@@ -180,7 +180,7 @@ import {
   silentLogger,
 } from './util/logger.js';
 import type { LogConfig as StorageLogConfig } from './storage/log-config.js';
-import { LogManager } from './storage/log-manager.js';
+import { LogDirectories } from './storage/log-directories.js';
 import { type FileIo, nodeFileIo } from './storage/file-io.js';
 
 export interface StartBrokerOptions {
@@ -276,7 +276,8 @@ async function assemble(
 ): Promise<Broker> {
   const configLogger = componentLogger(logger, 'config');
   const clusterLogger = componentLogger(logger, 'cluster');
-  // One log directory for now: every partition lives in the first entry of log.dirs.
+  // Every entry of log.dirs holds logs (storage/log-directories.ts); the metadata, the cluster
+  // identity and the producer-id blocks live in the first, as Kafka's metadata.log.dir defaults.
   const logDir = config.logDirs[0];
   const metadata = await LocalMetadataStore.open(logDir, {
     clusterId: config.clusterId ?? undefined,
@@ -302,7 +303,7 @@ async function assemble(
   // without them pays nothing on the data path. The endpoint opens before recovery, so /healthz
   // answers and /readyz says "recovering" while the logs load; the sources fill in once the
   // parts they read exist.
-  const observed = config.httpListeners.length > 0 ? observedParts([logDir]) : null;
+  const observed = config.httpListeners.length > 0 ? observedParts(config.logDirs) : null;
   const webConsole = observed === null ? null : consoleApi();
   let httpDoor: HttpDoor | undefined;
   // Stored listener.name.* values (a rotated certificate) apply from the start.
@@ -315,11 +316,11 @@ async function assemble(
       tls: httpsTlsContext,
     });
   }
-  let logManager: LogManager;
+  let logDirectories: LogDirectories;
   try {
-    logManager = await LogManager.open({
+    logDirectories = await LogDirectories.open({
       io: observed?.metrics.timedFileIo(fileIo) ?? fileIo,
-      directory: logDir,
+      directories: config.logDirs,
       defaultConfig: storageConfigOf(undefined),
       topicConfig: (topic) => storageConfigOf(metadata.topic(topic)),
       retentionCheckIntervalMs: config.logRetentionCheckIntervalMs,
@@ -335,7 +336,7 @@ async function assemble(
     onRetry: (message) => clusterLogger.warn(message),
     onWarning: (message) => clusterLogger.warn(message),
   }).catch(async (error: unknown) => {
-    await logManager.close().catch(() => undefined);
+    await logDirectories.close().catch(() => undefined);
     await httpDoor?.stop();
     throw error;
   });
@@ -420,8 +421,9 @@ async function assemble(
     const replicas = new ReplicaManager(
       metadata,
       {
-        openLog: (topic, partition, logConfig) => logManager.createLog(topic, partition, logConfig),
-        deleteLog: (topic, partition) => logManager.deleteLog(topic, partition),
+        openLog: (topic, partition, logConfig) =>
+          logDirectories.createLog(topic, partition, logConfig),
+        deleteLog: (topic, partition) => logDirectories.deleteLog(topic, partition),
       },
       (topic) => storageConfigOf(topic),
       () => brokerConfigs.current().producerIdExpirationMs,
@@ -435,7 +437,7 @@ async function assemble(
           },
     );
     await replicas.openAll();
-    if (cluster !== null) await dropLocalInternalTopics(metadata, logManager, logger);
+    if (cluster !== null) await dropLocalInternalTopics(metadata, logDirectories, logger);
     // Cluster mode: topics live in etcd; this broker mirrors them (ids, configs, its logs).
     topicSync =
       cluster === null
@@ -465,8 +467,9 @@ async function assemble(
     const internalTopics: InternalTopicStorage[] = [];
     const localInternalTopicPorts: InternalTopicPorts = {
       metadata,
-      existingLog: (topic, partition) => logManager.getLog(topic, partition),
-      createLog: (topic, partition, logConfig) => logManager.createLog(topic, partition, logConfig),
+      existingLog: (topic, partition) => logDirectories.getLog(topic, partition),
+      createLog: (topic, partition, logConfig) =>
+        logDirectories.createLog(topic, partition, logConfig),
       logConfig: (topic) => storageConfigOf(topic),
     };
     if (cluster === null || topicAdmin === null || runningTopicSync === null) {
@@ -824,7 +827,7 @@ async function assemble(
           brokers: clusterBrokers,
         }),
       )
-      .register(createDescribeLogDirsHandler({ replicas, logDir }))
+      .register(createDescribeLogDirsHandler({ replicas, logDirectories }))
       .register(
         createElectLeadersHandler({
           replicas,
@@ -1414,7 +1417,7 @@ async function assemble(
               .flatMap((topic) => topic.partitions.map((partition) => partition.close())),
             ...internalTopics.map((topic) => topic.close()),
           ]);
-          await logManager.close();
+          await logDirectories.close();
           await runningHttpDoor?.stop();
           if (temporaryDirectory !== null)
             await rm(temporaryDirectory, { recursive: true, force: true });
@@ -1441,7 +1444,7 @@ async function assemble(
     auditTopicWriter?.close();
     pushApi?.close();
     shareEngine?.close();
-    await logManager.close().catch(() => undefined);
+    await logDirectories.close().catch(() => undefined);
     await httpDoor?.stop();
     throw error;
   }
@@ -1455,7 +1458,7 @@ async function assemble(
  */
 async function dropLocalInternalTopics(
   metadata: LocalMetadataStore,
-  logManager: LogManager,
+  logDirectories: LogDirectories,
   logger: ServerLogger,
 ): Promise<void> {
   for (const name of [OFFSETS_TOPIC_NAME, TRANSACTION_STATE_TOPIC_NAME]) {
@@ -1463,8 +1466,8 @@ async function dropLocalInternalTopics(
     if (local === undefined || !local.internal) continue;
     logger.warn(`cluster mode: removing the local ${name} of single-broker mode`);
     for (let partition = 0; partition < local.partitionCount; partition += 1) {
-      if (logManager.getLog(name, partition) !== undefined)
-        await logManager.deleteLog(name, partition);
+      if (logDirectories.getLog(name, partition) !== undefined)
+        await logDirectories.deleteLog(name, partition);
     }
     await metadata.deleteTopic(name);
   }

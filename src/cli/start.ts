@@ -70,13 +70,9 @@ export async function startCommand(
       `brook: HTTP on ${http.name.toLowerCase()}://${formatHostPort(http.host, http.port)} (/metrics /healthz /readyz /ui)`,
     );
   }
-  const [logDir, ...unused] = config.logDirs;
-  output.out(`brook: node ${config.nodeId} started in ${elapsedMs} ms, data in ${logDir}`);
-  if (unused.length > 0) {
-    output.error(
-      `brook: warning: log.dirs names ${config.logDirs.length} directories; only the first, ${logDir}, is used and ${unused.join(', ')} ${unused.length === 1 ? 'is' : 'are'} unused (Brook keeps all data in one log directory)`,
-    );
-  }
+  output.out(
+    `brook: node ${config.nodeId} started in ${elapsedMs} ms, data in ${config.logDirs.join(', ')}`,
+  );
   output.out(`brook: bootstrap servers ${broker.bootstrapServers}`);
   return broker;
 }

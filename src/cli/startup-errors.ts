@@ -22,6 +22,8 @@ export const StartupErrorCode = {
   LOG_DIRECTORY_UNWRITABLE: 'BROOK_START_LOG_DIRECTORY_UNWRITABLE',
   /** Another broker holds the log directory's lock (storage's own code, kept). */
   LOG_DIRECTORY_LOCKED: 'BROOK_LOG_DIRECTORY_LOCKED',
+  /** One partition has a log in two log directories (storage's own code, kept). */
+  DUPLICATE_LOG: 'BROOK_DUPLICATE_LOG',
   /** Listening failed for another reason the operating system gave. */
   LISTEN_FAILED: 'BROOK_SERVER_LISTEN',
 } as const satisfies Record<string, BrookErrorCode>;
@@ -77,8 +79,8 @@ export function startupProblem(error: unknown, logDirs: readonly string[]): Star
 function problemOf(error: ErrorFields, logDirs: readonly string[]): StartupProblem | null {
   const code = typeof error.code === 'string' ? error.code : '';
   const message = typeof error.message === 'string' ? error.message : '';
-  if (code === StartupErrorCode.LOG_DIRECTORY_LOCKED) {
-    return { setting: 'log.dirs', code: StartupErrorCode.LOG_DIRECTORY_LOCKED, message };
+  if (code === StartupErrorCode.LOG_DIRECTORY_LOCKED || code === StartupErrorCode.DUPLICATE_LOG) {
+    return { setting: 'log.dirs', code, message };
   }
   if (code === StartupErrorCode.LISTEN_FAILED) return listenProblem(message);
   const path = typeof error.path === 'string' ? error.path : null;

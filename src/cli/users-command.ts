@@ -187,7 +187,8 @@ export async function runUsersCommand(
     return runAdminCommand(usersCommand, argv, output);
   }
   try {
-    await runOffline(request, request.logDirs, output);
+    // The same --log-dirs as `brook start`: the metadata lives in the first entry.
+    await runOffline(request, request.logDirs.split(',')[0]!.trim(), output);
     return 0;
   } catch (error) {
     const code = (error as { code?: unknown }).code;

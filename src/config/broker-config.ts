@@ -3,6 +3,7 @@
 // against the others. The result is immutable; a dynamic change builds a new BrokerConfig.
 
 import { hostname } from 'node:os';
+import { resolve as resolvePath } from 'node:path';
 import {
   type BrokerSettingFields,
   brokerConfigDefinitions,
@@ -300,6 +301,13 @@ function buildBrokerConfig(
 
   const logDirs = value('log.dirs') as readonly string[];
   if (logDirs.length === 0) conflict('log.dirs must name at least one directory', 'log.dirs');
+  // Each entry is its own disk with its own lock and logs: one named twice could never open.
+  const repeated = logDirs.find(
+    (directory, index) =>
+      logDirs.findIndex((other) => resolvePath(other) === resolvePath(directory)) !== index,
+  );
+  if (repeated !== undefined)
+    conflict(`log.dirs names the directory ${repeated} twice; name each once`, 'log.dirs');
 
   const isController = (listener: ListenerAddress): boolean =>
     controllerListenerNames.includes(listener.name);

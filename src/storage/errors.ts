@@ -8,6 +8,8 @@ import { BrookError, type BrookErrorCode } from '../util/errors.js';
 export const StorageErrorCode = {
   /** Another process (or another open in this one) holds the directory's lock file. */
   LOG_DIRECTORY_LOCKED: 'BROOK_LOG_DIRECTORY_LOCKED',
+  /** The same `<topic>-<partition>` log is in two entries of log.dirs; the broker does not start. */
+  DUPLICATE_LOG: 'BROOK_DUPLICATE_LOG',
   /** A write or fsync failed; the log refuses appends until it is reopened (or space is freed). */
   STORAGE_FAILED: 'BROOK_STORAGE_FAILED',
   /** The disk is full; the log has cut back to its last whole batch and accepts appends again. */

@@ -1,6 +1,8 @@
-// The storage layer's public surface: PartitionLog, LogManager, LogConfig, FileIo and errors.
+// The storage layer's public surface: PartitionLog, LogManager, LogDirectories, LogConfig, FileIo
+// and errors.
 export * from './partition-log.js';
 export * from './log-manager.js';
+export * from './log-directories.js';
 export * from './log-config.js';
 export * from './file-io.js';
 export * from './errors.js';

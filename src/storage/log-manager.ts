@@ -339,6 +339,16 @@ export class LogManager {
     });
   }
 
+  /**
+   * Whether one of the logs holds a sticky failure (a write or fsync failed; it refuses appends
+   * until reopened): what makes log-directories.ts count the directory as failed.
+   */
+  get hasFailedLog(): boolean {
+    for (const code of this.reportedFailures.values())
+      if (code === StorageErrorCode.STORAGE_FAILED) return true;
+    return false;
+  }
+
   getLog(topic: string, partition: number): PartitionLog | undefined {
     return this.logs.get(logDirectoryName(topic, partition))?.log;
   }
@@ -365,6 +375,7 @@ export class LogManager {
     const entry = this.logs.get(name);
     if (!entry) return;
     this.logs.delete(name);
+    this.reportedFailures.delete(name);
     await entry.log.close();
     // Renamed first so a crash mid-delete never reopens a half-deleted log.
     const doomed = `${this.directory}/${name}.${Date.now()}-delete`;

@@ -56,6 +56,7 @@ export const brookErrorCodes = {
   BROOK_RECORD_INVALID: 'a record set the broker refuses (the Kafka code says why)',
   BROOK_PRODUCER_REFUSED: "a produce refused by the producer's sequence or epoch",
   BROOK_LOG_DIRECTORY_LOCKED: "another broker holds the log directory's lock",
+  BROOK_DUPLICATE_LOG: 'one partition has a log in two entries of log.dirs',
   BROOK_STORAGE_FAILED: 'a write or fsync failed; the log refuses appends until reopened',
   BROOK_STORAGE_FULL: 'the disk is full; the log cut back to its last whole batch',
   BROOK_CORRUPT_SEGMENT: 'a batch read back from a segment fails its length or CRC check',

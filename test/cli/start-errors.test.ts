@@ -1,7 +1,14 @@
 // `brook start` failing for an operator's reason: one line naming the setting, a stable code, a
 // non-zero exit, no stack trace, and no directory left behind that the failed start created.
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  writeFileSync,
+} from 'node:fs';
 import { type Server, createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -57,6 +64,25 @@ test('a locked log directory is one line naming log.dirs, and the directory is k
     }
   } finally {
     assert.equal(await first.stop(), 0, first.output());
+  }
+});
+
+test('a partition with a log in two log directories is one line naming log.dirs, and both are kept', async (t) => {
+  const parent = temporaryDirectory(t, 'brook-start-errors-');
+  const directories = [join(parent, 'first'), join(parent, 'second')];
+  for (const directory of directories) mkdirSync(join(directory, 'orders-0'), { recursive: true });
+  const run = await runBrook([
+    'start',
+    '--log-dirs',
+    directories.join(','),
+    '--listeners',
+    'PLAINTEXT://127.0.0.1:0',
+  ]);
+  assertOneLine(run, 'log.dirs', 'BROOK_DUPLICATE_LOG');
+  assert.match(run.stderr, /orders-0 is in two log directories/);
+  for (const directory of directories) {
+    assert.ok(existsSync(join(directory, 'orders-0')), `${directory} keeps its copy`);
+    assert.ok(!existsSync(join(directory, '.lock')), `${directory} is unlocked`);
   }
 });
 

@@ -1,5 +1,5 @@
 // `brook` as a process an operator or a service manager runs: a clean stop on SIGTERM however
-// early it comes, quiet output into a closed pipe, and what it says about unused log directories.
+// early it comes, quiet output into a closed pipe, and every entry of log.dirs put to use.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -49,14 +49,14 @@ test('output into a closed pipe ends quietly', async () => {
   }
 });
 
-test('a second log.dirs entry is named as unused at start', async (t) => {
+test('every log.dirs entry is created, locked and named at start, with no warning', async (t) => {
   const parent = temporaryDirectory(t, 'brook-process-');
-  const used = join(parent, 'used');
-  const unused = join(parent, 'unused');
+  const first = join(parent, 'first');
+  const second = join(parent, 'deeper', 'second');
   const { child, output } = spawnBrook([
     'start',
     '--log-dirs',
-    `${used},${unused}`,
+    `${first},${second}`,
     '--listeners',
     'PLAINTEXT://127.0.0.1:0',
   ]);
@@ -65,12 +65,12 @@ test('a second log.dirs entry is named as unused at start', async (t) => {
     await waitFor(() => /bootstrap servers/.test(output().stdout), 'the broker to start', {
       timeoutMs: 30_000,
     });
-    assert.match(output().stdout, new RegExp(`data in ${used}\\n`));
-    assert.match(
-      output().stderr,
-      new RegExp(`only the first, ${used}, is used and ${unused} is unused`),
-    );
-    assert.ok(!existsSync(unused), 'nothing is written to the unused directory');
+    assert.match(output().stdout, new RegExp(`data in ${first}, ${second}\\n`));
+    assert.doesNotMatch(output().stderr, /warning/);
+    for (const directory of [first, second])
+      assert.ok(existsSync(join(directory, '.lock')), `${directory} is created and locked`);
+    assert.ok(existsSync(join(first, 'meta')), 'the metadata lives in the first directory');
+    assert.ok(!existsSync(join(second, 'meta')), 'and only there');
     child.kill('SIGTERM');
     assert.equal(await exited, 0, output().stderr);
   } finally {

@@ -160,6 +160,11 @@ test('an invalid value is refused naming the setting and where it came from', ()
 
 test('settings that contradict each other are refused', () => {
   assertConfigError(
+    () => resolveBrokerConfig({ flags: { 'log.dirs': '/data/a,/data/b,/data/a/' } }),
+    ConfigErrorCode.CONFLICT,
+    'names the directory /data/a/ twice',
+  );
+  assertConfigError(
     () => resolveBrokerConfig({ flags: { 'node.id': 2, 'broker.id': 3 } }),
     ConfigErrorCode.CONFLICT,
     'broker.id',

@@ -1,6 +1,7 @@
-// A FileIo for tests: wraps the real one to count fsyncs, inject errors (EIO, ENOSPC) and slow
-// fsyncs, and to record each file's last fsynced length so a power loss can be simulated by
-// cutting every file back to it (`cutToFsyncedLengths`).
+// A FileIo for tests: wraps the real one to count fsyncs, inject errors (EIO, ENOSPC) into writes,
+// fsyncs, opens, truncations and reads, slow fsyncs, and to record each file's last fsynced
+// length so a power loss can be simulated by cutting every file back to it
+// (`cutToFsyncedLengths`).
 
 import {
   appendFileSync,
@@ -13,7 +14,7 @@ import {
 import { join } from 'node:path';
 import { nodeFileIo, type FileIo, type LogFile } from '../../src/storage/file-io.js';
 
-export type FaultOperation = 'write' | 'datasync' | 'open' | 'truncate';
+export type FaultOperation = 'write' | 'datasync' | 'open' | 'truncate' | 'read';
 
 export interface Fault {
   operation: FaultOperation;
@@ -97,7 +98,10 @@ export class FaultyFileIo implements FileIo {
         io.check('write', path);
         await file.write(buffers, position);
       },
-      read: (buffer, offset, length, position) => file.read(buffer, offset, length, position),
+      async read(buffer, offset, length, position) {
+        io.check('read', path);
+        return file.read(buffer, offset, length, position);
+      },
       async datasync() {
         io.datasyncCount++;
         const length = await file.size();

@@ -1,0 +1,183 @@
+// A broker with two entries in log.dirs (JBOD): a topic's partitions are spread over both, produce
+// and fetch work on each, DescribeLogDirs lists each directory with its own partitions, a restart
+// finds every partition where it was, and a directory whose disk fails takes only its own
+// partitions offline (KAFKA_STORAGE_ERROR) while the other directory's keep serving.
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { test } from 'node:test';
+import { startBroker, type Broker } from '../../src/broker.js';
+import { ErrorCode } from '../../src/protocol/errors.js';
+import { ApiKey } from '../../src/protocol/generated/index.js';
+import type { DescribeLogDirsResponse } from '../../src/protocol/generated/describe-log-dirs.js';
+import type { FetchResponse } from '../../src/protocol/generated/fetch.js';
+import type { ProduceResponse } from '../../src/protocol/generated/produce.js';
+import { createTopicByRequest, fetchRequest } from '../helpers/cluster.js';
+import { makeBatch } from '../helpers/storage-batches.js';
+import { FaultyFileIo } from '../helpers/storage-faulty-io.js';
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
+import { callBroker } from '../helpers/wire-client.js';
+
+/** The partitions of `topic` whose logs are in `directory`, sorted. */
+function partitionsIn(directory: string, topic: string): number[] {
+  return readdirSync(directory)
+    .filter((name) => name.startsWith(`${topic}-`))
+    .map((name) => Number(name.slice(topic.length + 1)))
+    .sort((a, b) => a - b);
+}
+
+async function produceTo(broker: Broker, topic: string, partition: number, seed: number) {
+  const records = await makeBatch({ seed, recordsCount: 3, valueBytes: 20 });
+  const response = await callBroker<ProduceResponse>(broker.bootstrapServers, ApiKey.Produce, 9, {
+    transactionalId: null,
+    acks: -1,
+    timeoutMs: 10_000,
+    topicData: [{ name: topic, partitionData: [{ index: partition, records }] }],
+  });
+  return response.responses[0]!.partitionResponses[0]!;
+}
+
+async function fetchFrom(broker: Broker, topic: string, partition: number) {
+  const response = await callBroker<FetchResponse>(
+    broker.bootstrapServers,
+    ApiKey.Fetch,
+    12,
+    fetchRequest({ topic, partition, fetchOffset: 0n }),
+  );
+  return response.responses[0]!.partitions[0]!;
+}
+
+/** DescribeLogDirs v4 for every topic: per directory, its error and `topic-partition` names. */
+async function describeLogDirs(broker: Broker) {
+  const response = await callBroker<DescribeLogDirsResponse>(
+    broker.bootstrapServers,
+    ApiKey.DescribeLogDirs,
+    4,
+    { topics: null },
+  );
+  return response.results.map((result) => ({
+    logDir: result.logDir,
+    errorCode: result.errorCode,
+    hasSpace: result.totalBytes > 0n,
+    partitions: result.topics
+      .flatMap((topic) =>
+        topic.partitions.map((partition) => {
+          assert.ok(partition.partitionSize > 0n, `${topic.name}-${partition.partitionIndex}`);
+          return `${topic.name}-${partition.partitionIndex}`;
+        }),
+      )
+      .sort(),
+  }));
+}
+
+test('partitions spread over every log directory and are found there after a restart', async (t) => {
+  const parent = temporaryDirectory(t, 'brook-jbod-');
+  const directories = [join(parent, 'first'), join(parent, 'second')];
+  const [first, second] = directories;
+  let broker = await startBroker({
+    logDirs: directories,
+    settings: { 'http.listeners': 'http://127.0.0.1:0' },
+  });
+  try {
+    // The metrics give each directory's free space.
+    const { port } = broker.httpListeners[0]!;
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    for (const directory of directories)
+      assert.ok(metrics.includes(`brook_log_dir_free_bytes{dir="${directory}"}`), directory);
+    await createTopicByRequest(broker, { name: 'spread', numPartitions: 4, replicationFactor: 1 });
+    // The fewest first, ties to the first listed: the partitions alternate.
+    assert.deepEqual(partitionsIn(first, 'spread'), [0, 2]);
+    assert.deepEqual(partitionsIn(second, 'spread'), [1, 3]);
+    for (let partition = 0; partition < 4; partition++) {
+      const produced = await produceTo(broker, 'spread', partition, partition);
+      assert.equal(produced.errorCode, ErrorCode.NONE, `produce to spread-${partition}`);
+      const fetched = await fetchFrom(broker, 'spread', partition);
+      assert.equal(fetched.errorCode, ErrorCode.NONE, `fetch from spread-${partition}`);
+      assert.equal(fetched.highWatermark, 3n);
+      assert.ok((fetched.records?.length ?? 0) > 0);
+    }
+    const described = [
+      {
+        logDir: resolve(first),
+        errorCode: ErrorCode.NONE,
+        hasSpace: true,
+        partitions: ['spread-0', 'spread-2'],
+      },
+      {
+        logDir: resolve(second),
+        errorCode: ErrorCode.NONE,
+        hasSpace: true,
+        partitions: ['spread-1', 'spread-3'],
+      },
+    ];
+    assert.deepEqual(await describeLogDirs(broker), described);
+
+    await broker.stop();
+    broker = await startBroker({ logDirs: directories });
+    assert.deepEqual(partitionsIn(first, 'spread'), [0, 2]);
+    assert.deepEqual(partitionsIn(second, 'spread'), [1, 3]);
+    assert.deepEqual(await describeLogDirs(broker), described);
+    for (let partition = 0; partition < 4; partition++) {
+      const fetched = await fetchFrom(broker, 'spread', partition);
+      assert.equal(fetched.errorCode, ErrorCode.NONE, `fetch from spread-${partition}`);
+      assert.equal(fetched.highWatermark, 3n, `spread-${partition} kept its records`);
+    }
+    // The metadata stays in the first directory.
+    assert.ok(readdirSync(first).includes('meta'));
+    assert.ok(!readdirSync(second).includes('meta'));
+  } finally {
+    await broker.stop();
+  }
+});
+
+test('a failed log directory takes only its own partitions offline', async (t) => {
+  const parent = temporaryDirectory(t, 'brook-jbod-');
+  const directories = [join(parent, 'first'), join(parent, 'second')];
+  const [first, second] = directories;
+  const io = new FaultyFileIo();
+  let broker = await startBroker({ logDirs: directories });
+  try {
+    await createTopicByRequest(broker, { name: 'split', numPartitions: 2, replicationFactor: 1 });
+    assert.deepEqual(partitionsIn(first, 'split'), [0]);
+    assert.deepEqual(partitionsIn(second, 'split'), [1]);
+    for (const partition of [0, 1])
+      assert.equal((await produceTo(broker, 'split', partition, partition)).errorCode, 0);
+    // Restarted, so a fetch reads the disk rather than what the last appends left in memory.
+    await broker.stop();
+    broker = await startBroker({ logDirs: directories, fileIo: io });
+
+    // The second directory's disk fails: every write, fsync and read under it.
+    for (const operation of ['write', 'datasync', 'read'] as const)
+      io.inject({ operation, pathIncludes: `${second}/`, errorCode: 'EIO', times: Infinity });
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const refused = await produceTo(broker, 'split', 1, 10 + attempt);
+      assert.equal(refused.errorCode, ErrorCode.KAFKA_STORAGE_ERROR, `produce, attempt ${attempt}`);
+    }
+    assert.equal((await fetchFrom(broker, 'split', 1)).errorCode, ErrorCode.KAFKA_STORAGE_ERROR);
+
+    // The first directory's partition still produces and fetches.
+    assert.equal((await produceTo(broker, 'split', 0, 20)).errorCode, ErrorCode.NONE);
+    const fetched = await fetchFrom(broker, 'split', 0);
+    assert.equal(fetched.errorCode, ErrorCode.NONE);
+    assert.equal(fetched.highWatermark, 6n);
+    assert.ok((fetched.records?.length ?? 0) > 0);
+
+    assert.deepEqual(await describeLogDirs(broker), [
+      {
+        logDir: resolve(first),
+        errorCode: ErrorCode.NONE,
+        hasSpace: true,
+        partitions: ['split-0'],
+      },
+      {
+        logDir: resolve(second),
+        errorCode: ErrorCode.KAFKA_STORAGE_ERROR,
+        hasSpace: false,
+        partitions: [],
+      },
+    ]);
+  } finally {
+    io.clearFaults();
+    await broker.stop();
+  }
+});
