@@ -17,11 +17,18 @@ export interface BrokerProcess {
 export async function startBrokerProcess(
   checkout: string,
   logDir: string,
-  options: { readonly startTimeoutMs?: number } = {},
+  options: {
+    readonly startTimeoutMs?: number;
+    /** Before the script: `--import` of a probe, `--trace-gc`, ... */
+    readonly nodeArguments?: readonly string[];
+    /** Opens an IPC channel to the process (for a probe it loads). */
+    readonly ipc?: boolean;
+  } = {},
 ): Promise<BrokerProcess> {
   const child = spawn(
     process.execPath,
     [
+      ...(options.nodeArguments ?? []),
       join(checkout, 'dist', 'cli', 'main.js'),
       'start',
       '--log-dirs',
@@ -31,7 +38,9 @@ export async function startBrokerProcess(
       '--num-partitions',
       '1',
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    {
+      stdio: options.ipc === true ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
+    },
   );
   let output = '';
   const bootstrap = await new Promise<string>((resolve, reject) => {
