@@ -105,9 +105,9 @@ import { createDescribeClientQuotasHandler } from './handlers/describe-client-qu
 import { ClientQuotas } from './quota/client-quotas.js';
 import { StorageQuotas, parseStorageQuotas } from './quota/storage-quotas.js';
 import { createSyncGroupHandler } from './handlers/sync-group.js';
-import { type HttpDoor, type HttpRoute, jsonAnswer, startHttpDoor } from './http/http-server.js';
-import { httpAccess, openHttpAccess } from './http/http-access.js';
-import { type PushApi, createPushApi } from './http/push-api.js';
+import type { HttpDoor, HttpRoute } from './http/http-server.js';
+import type { HttpAccess } from './http/http-access.js';
+import type { PushApi } from './http/push-api.js';
 import { SHARE_STATE_TOPIC_NAME, ShareEngine } from './share/share-engine.js';
 import { type RecordWriterPorts, localRecordWriter, writeRecords } from './share/record-writer.js';
 import { type ClusterRecordWriter, clusterRecordWriter } from './share/cluster-record-writer.js';
@@ -120,8 +120,6 @@ import { createAlterShareGroupOffsetsHandler } from './share/kafka/alter-share-g
 import { createDeleteShareGroupOffsetsHandler } from './share/kafka/delete-share-group-offsets.js';
 import { createShareGroupDescribeHandler } from './share/kafka/share-group-describe.js';
 import { createShareGroupHeartbeatHandler } from './share/kafka/share-group-heartbeat.js';
-import { consoleApi } from './http/console-api.js';
-import { consoleStaticRoutes } from './http/console-static.js';
 import { LocalMetadataStore, type TopicMetadata } from './metadata/metadata-store.js';
 import { openBrokerMembership } from './cluster/broker-membership.js';
 import { ClusterTopicAdmin, ClusterTopicSync } from './cluster/cluster-topics.js';
@@ -131,11 +129,7 @@ import { FENCED_LEADERSHIP_CONFIRM_WINDOW_MS } from './cluster/session-fenced-vi
 import { interBrokerConnector, interBrokerSettings } from './cluster/inter-broker-connection.js';
 import { endpointOn } from './metadata/cluster-metadata.js';
 import { IsrManager } from './cluster/isr-manager.js';
-import {
-  BrokerMetrics,
-  type GroupSnapshot,
-  type PartitionSnapshot,
-} from './observability/metrics.js';
+import type { BrokerMetrics, GroupSnapshot, PartitionSnapshot } from './observability/metrics.js';
 import {
   type ReplicationSnapshot,
   singleBrokerReplication,
@@ -293,15 +287,16 @@ async function assemble(
   // without them pays nothing on the data path. The endpoint opens before recovery, so /healthz
   // answers and /readyz says "recovering" while the logs load; the sources fill in once the
   // parts they read exist.
-  const observed = config.httpListeners.length > 0 ? observedParts([logDir]) : null;
-  const webConsole = observed === null ? null : consoleApi();
+  const door = config.httpListeners.length > 0 ? await loadHttpDoorCode() : null;
+  const observed = door === null ? null : observedParts([logDir], door);
+  const webConsole = door === null ? null : door.consoleApi();
   let httpDoor: HttpDoor | undefined;
   // Stored listener.name.* values (a rotated certificate) apply from the start.
   const httpsTlsContext = httpsTls(brokerConfigs.current());
   if (observed !== null) {
-    httpDoor = await startHttpDoor({
+    httpDoor = await door!.startHttpDoor({
       listeners: config.httpListeners,
-      routes: new Map([...observed.routes, ...webConsole!.routes, ...consoleStaticRoutes()]),
+      routes: new Map([...observed.routes, ...webConsole!.routes, ...door!.consoleStaticRoutes()]),
       logger: componentLogger(logger, 'http'),
       tls: httpsTlsContext,
     });
@@ -996,11 +991,13 @@ async function assemble(
           );
     // The HTTP side (push API, console) checks the same ACLs, for callers authenticated with
     // HTTP Basic against the same credentials.
-    const access =
-      authorizer === null
-        ? openHttpAccess
-        : httpAccess(credentials, authorizer, auditLog ?? undefined);
-    httpDoor?.useAccess(access);
+    const access: HttpAccess | null =
+      door === null
+        ? null
+        : authorizer === null
+          ? door.openHttpAccess
+          : door.httpAccess(credentials, authorizer, auditLog ?? undefined);
+    if (access !== null) httpDoor?.useAccess(access);
     const authorizedHandlers =
       authorizer === null
         ? registry
@@ -1085,11 +1082,11 @@ async function assemble(
       const log = (message: string, error: unknown): void =>
         logger.error(message, { error: error instanceof Error ? error.message : String(error) });
       const view = cluster?.view;
-      pushApi = createPushApi({
+      pushApi = door!.createPushApi({
         engine: shareEngine,
         writer: shareWriter,
         log,
-        access,
+        access: access!,
         httpListenerOf:
           view === undefined
             ? undefined
@@ -1192,7 +1189,7 @@ async function assemble(
       replicas,
       groups: coordinator,
       writesEnabled: config.consoleWritesEnabled,
-      access,
+      access: access!,
       auditor,
     });
     const advertisedAddressList = advertisedAddresses(config, server.listeners);
@@ -1369,7 +1366,36 @@ interface ObservedBrokerParts {
   readonly isrChanges?: (changed: (change: 'shrink' | 'expand') => void) => () => void;
 }
 
-function observedParts(logDirs: readonly string[]): ObservedParts {
+/**
+ * The code behind http.listeners (metrics with prom-client, the console, the push API with ws),
+ * loaded only when it names an address: a broker without it never loads that code, which would
+ * only add to its resident memory and to every mark-compact's work.
+ */
+async function loadHttpDoorCode() {
+  const [metrics, server, access, push, consoleApiModule, consoleStatic] = await Promise.all([
+    import('./observability/metrics.js'),
+    import('./http/http-server.js'),
+    import('./http/http-access.js'),
+    import('./http/push-api.js'),
+    import('./http/console-api.js'),
+    import('./http/console-static.js'),
+  ]);
+  return {
+    BrokerMetrics: metrics.BrokerMetrics,
+    jsonAnswer: server.jsonAnswer,
+    startHttpDoor: server.startHttpDoor,
+    httpAccess: access.httpAccess,
+    openHttpAccess: access.openHttpAccess,
+    createPushApi: push.createPushApi,
+    consoleApi: consoleApiModule.consoleApi,
+    consoleStaticRoutes: consoleStatic.consoleStaticRoutes,
+  };
+}
+
+type HttpDoorCode = Awaited<ReturnType<typeof loadHttpDoorCode>>;
+
+function observedParts(logDirs: readonly string[], door: HttpDoorCode): ObservedParts {
+  const { BrokerMetrics, jsonAnswer } = door;
   let parts: ObservedBrokerParts | null = null;
   let stopIsrChanges: (() => void) | undefined;
   let phase: 'recovering' | 'ready' | 'stopping' = 'recovering';
