@@ -108,18 +108,11 @@ import { createSyncGroupHandler } from './handlers/sync-group.js';
 import type { HttpDoor, HttpRoute } from './http/http-server.js';
 import type { HttpAccess } from './http/http-access.js';
 import type { PushApi } from './http/push-api.js';
-import { SHARE_STATE_TOPIC_NAME, ShareEngine } from './share/share-engine.js';
+// The share engine and KIP-932's handlers load only where shared subscriptions are served.
+import type { ShareEngine } from './share/share-engine.js';
+import { SHARE_STATE_TOPIC_NAME } from './share/share-state-topic.js';
 import { type RecordWriterPorts, localRecordWriter, writeRecords } from './share/record-writer.js';
-import { type ClusterRecordWriter, clusterRecordWriter } from './share/cluster-record-writer.js';
-import { RemoteSourcePartition } from './share/remote-source-partition.js';
-import { ShareGroups } from './share/kafka/share-groups.js';
-import { createShareAcknowledgeHandler } from './share/kafka/share-acknowledge.js';
-import { createShareFetchHandler } from './share/kafka/share-fetch.js';
-import { createDescribeShareGroupOffsetsHandler } from './share/kafka/describe-share-group-offsets.js';
-import { createAlterShareGroupOffsetsHandler } from './share/kafka/alter-share-group-offsets.js';
-import { createDeleteShareGroupOffsetsHandler } from './share/kafka/delete-share-group-offsets.js';
-import { createShareGroupDescribeHandler } from './share/kafka/share-group-describe.js';
-import { createShareGroupHeartbeatHandler } from './share/kafka/share-group-heartbeat.js';
+import type { ClusterRecordWriter } from './share/cluster-record-writer.js';
 import { LocalMetadataStore, type TopicMetadata } from './metadata/metadata-store.js';
 import { openBrokerMembership } from './cluster/broker-membership.js';
 import { ClusterTopicAdmin, ClusterTopicSync } from './cluster/cluster-topics.js';
@@ -663,7 +656,7 @@ async function assemble(
     const shareGroups =
       shareStateTopic === null || !config.groupShareEnable
         ? null
-        : new ShareGroups({
+        : new (await import('./share/kafka/share-groups.js')).ShareGroups({
             engine: () => shareEngine,
             replicas,
             sessionTimeoutMs: config.groupShareSessionTimeoutMs,
@@ -969,6 +962,23 @@ async function assemble(
       .register(createCreateAclsHandler(aclStore))
       .register(createDeleteAclsHandler(aclStore));
     if (shareGroups !== null) {
+      const [
+        { createShareGroupHeartbeatHandler },
+        { createShareGroupDescribeHandler },
+        { createShareFetchHandler },
+        { createShareAcknowledgeHandler },
+        { createDescribeShareGroupOffsetsHandler },
+        { createAlterShareGroupOffsetsHandler },
+        { createDeleteShareGroupOffsetsHandler },
+      ] = await Promise.all([
+        import('./share/kafka/share-group-heartbeat.js'),
+        import('./share/kafka/share-group-describe.js'),
+        import('./share/kafka/share-fetch.js'),
+        import('./share/kafka/share-acknowledge.js'),
+        import('./share/kafka/describe-share-group-offsets.js'),
+        import('./share/kafka/alter-share-group-offsets.js'),
+        import('./share/kafka/delete-share-group-offsets.js'),
+      ]);
       registry
         .register(createShareGroupHeartbeatHandler(shareGroups))
         .register(createShareGroupDescribeHandler(shareGroups, replicas))
@@ -1014,6 +1024,7 @@ async function assemble(
     if (shareStateTopic !== null) {
       const log = (message: string, error: unknown): void =>
         logger.error(message, { error: error instanceof Error ? error.message : String(error) });
+      const { ShareEngine } = await import('./share/share-engine.js');
       shareEngine = new ShareEngine(shareStateTopic, replicas, {
         shareRecordLockDurationMs: config.shareRecordLockDurationMs,
         shareDeliveryCountLimit: config.shareDeliveryCountLimit,
@@ -1027,6 +1038,12 @@ async function assemble(
       const log = (message: string, error: unknown): void =>
         logger.error(message, { error: error instanceof Error ? error.message : String(error) });
       const stateTopic = clusterShareStateTopic;
+      const [{ ShareEngine }, { clusterRecordWriter }, { RemoteSourcePartition }] =
+        await Promise.all([
+          import('./share/share-engine.js'),
+          import('./share/cluster-record-writer.js'),
+          import('./share/remote-source-partition.js'),
+        ]);
       const shareConnector = interBrokerConnector(cluster.store, interBrokerSettings(config));
       clusterShareWriter = clusterRecordWriter({
         brokerId: config.nodeId,
