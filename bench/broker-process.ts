@@ -21,11 +21,16 @@ export async function startBrokerProcess(
     readonly startTimeoutMs?: number;
     /** More `brook start` flags (settings), after the bench's own. */
     readonly arguments?: readonly string[];
+    /** Before the script: `--import` of a probe, `--trace-gc`, ... */
+    readonly nodeArguments?: readonly string[];
+    /** Opens an IPC channel to the process (for a probe it loads). */
+    readonly ipc?: boolean;
   } = {},
 ): Promise<BrokerProcess> {
   const child = spawn(
     process.execPath,
     [
+      ...(options.nodeArguments ?? []),
       join(checkout, 'dist', 'cli', 'main.js'),
       'start',
       '--log-dirs',
@@ -36,7 +41,9 @@ export async function startBrokerProcess(
       '1',
       ...(options.arguments ?? []),
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    {
+      stdio: options.ipc === true ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
+    },
   );
   let output = '';
   const bootstrap = await new Promise<string>((resolve, reject) => {

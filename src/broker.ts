@@ -106,31 +106,23 @@ import { createDescribeClientQuotasHandler } from './handlers/describe-client-qu
 import { ClientQuotas } from './quota/client-quotas.js';
 import { StorageQuotas, parseStorageQuotas } from './quota/storage-quotas.js';
 import { createSyncGroupHandler } from './handlers/sync-group.js';
-import { type HttpDoor, type HttpRoute, jsonAnswer, startHttpDoor } from './http/http-server.js';
-import { PEER_LIST_TIMEOUT_MS } from './http/cluster-subscription-list.js';
-import { httpAccess, openHttpAccess } from './http/http-access.js';
-import { type PushApi, createPushApi } from './http/push-api.js';
-import { SHARE_STATE_TOPIC_NAME, ShareEngine } from './share/share-engine.js';
+import type { HttpDoor, HttpRoute } from './http/http-server.js';
+import type { HttpAccess } from './http/http-access.js';
+import type { PushApi } from './http/push-api.js';
+// The share engine and KIP-932's handlers load only where shared subscriptions are served.
+import type { ShareEngine } from './share/share-engine.js';
+import { SHARE_STATE_TOPIC_NAME } from './share/share-state-topic.js';
 import { type RecordWriterPorts, localRecordWriter, writeRecords } from './share/record-writer.js';
-import { type ClusterRecordWriter, clusterRecordWriter } from './share/cluster-record-writer.js';
-import { RemoteFetchPool } from './share/remote-fetch-pool.js';
-import { RemoteSourcePartition } from './share/remote-source-partition.js';
-import { ShareGroups } from './share/kafka/share-groups.js';
+import type { ClusterRecordWriter } from './share/cluster-record-writer.js';
+import { PEER_LIST_TIMEOUT_MS } from './http/cluster-subscription-list.js';
+import type { RemoteFetchPool } from './share/remote-fetch-pool.js';
+import type { ShareGroups } from './share/kafka/share-groups.js';
 import {
   type CoordinatorRoute,
   deleteGroupsViaOwners,
   shareForwarder,
   viaClassicCoordinator,
 } from './share/kafka/share-forwarder.js';
-import { createShareAcknowledgeHandler } from './share/kafka/share-acknowledge.js';
-import { createShareFetchHandler } from './share/kafka/share-fetch.js';
-import { createDescribeShareGroupOffsetsHandler } from './share/kafka/describe-share-group-offsets.js';
-import { createAlterShareGroupOffsetsHandler } from './share/kafka/alter-share-group-offsets.js';
-import { createDeleteShareGroupOffsetsHandler } from './share/kafka/delete-share-group-offsets.js';
-import { createShareGroupDescribeHandler } from './share/kafka/share-group-describe.js';
-import { createShareGroupHeartbeatHandler } from './share/kafka/share-group-heartbeat.js';
-import { consoleApi } from './http/console-api.js';
-import { consoleStaticRoutes } from './http/console-static.js';
 import { LocalMetadataStore, type TopicMetadata } from './metadata/metadata-store.js';
 import { openBrokerMembership } from './cluster/broker-membership.js';
 import { ClusterTopicAdmin, ClusterTopicSync } from './cluster/cluster-topics.js';
@@ -140,11 +132,7 @@ import { FENCED_LEADERSHIP_CONFIRM_WINDOW_MS } from './cluster/session-fenced-vi
 import { interBrokerConnector, interBrokerSettings } from './cluster/inter-broker-connection.js';
 import { NO_LEADER, endpointOn } from './metadata/cluster-metadata.js';
 import { IsrManager } from './cluster/isr-manager.js';
-import {
-  BrokerMetrics,
-  type GroupSnapshot,
-  type PartitionSnapshot,
-} from './observability/metrics.js';
+import type { BrokerMetrics, GroupSnapshot, PartitionSnapshot } from './observability/metrics.js';
 import {
   type ReplicationSnapshot,
   singleBrokerReplication,
@@ -303,15 +291,16 @@ async function assemble(
   // without them pays nothing on the data path. The endpoint opens before recovery, so /healthz
   // answers and /readyz says "recovering" while the logs load; the sources fill in once the
   // parts they read exist.
-  const observed = config.httpListeners.length > 0 ? observedParts(config.logDirs) : null;
-  const webConsole = observed === null ? null : consoleApi();
+  const door = config.httpListeners.length > 0 ? await loadHttpDoorCode() : null;
+  const observed = door === null ? null : observedParts(config.logDirs, door);
+  const webConsole = door === null ? null : door.consoleApi();
   let httpDoor: HttpDoor | undefined;
   // Stored listener.name.* values (a rotated certificate) apply from the start.
   const httpsTlsContext = httpsTls(brokerConfigs.current());
   if (observed !== null) {
-    httpDoor = await startHttpDoor({
+    httpDoor = await door!.startHttpDoor({
       listeners: config.httpListeners,
-      routes: new Map([...observed.routes, ...webConsole!.routes, ...consoleStaticRoutes()]),
+      routes: new Map([...observed.routes, ...webConsole!.routes, ...door!.consoleStaticRoutes()]),
       logger: componentLogger(logger, 'http'),
       tls: httpsTlsContext,
     });
@@ -678,7 +667,7 @@ async function assemble(
     const shareGroups =
       (shareStateTopic === null && clusterShareStateTopic === null) || !config.groupShareEnable
         ? null
-        : new ShareGroups({
+        : new (await import('./share/kafka/share-groups.js')).ShareGroups({
             engine: () => shareEngine,
             replicas,
             sessionTimeoutMs: config.groupShareSessionTimeoutMs,
@@ -1024,6 +1013,23 @@ async function assemble(
       .register(createCreateAclsHandler(aclStore))
       .register(createDeleteAclsHandler(aclStore));
     if (shareGroups !== null) {
+      const [
+        { createShareGroupHeartbeatHandler },
+        { createShareGroupDescribeHandler },
+        { createShareFetchHandler },
+        { createShareAcknowledgeHandler },
+        { createDescribeShareGroupOffsetsHandler },
+        { createAlterShareGroupOffsetsHandler },
+        { createDeleteShareGroupOffsetsHandler },
+      ] = await Promise.all([
+        import('./share/kafka/share-group-heartbeat.js'),
+        import('./share/kafka/share-group-describe.js'),
+        import('./share/kafka/share-fetch.js'),
+        import('./share/kafka/share-acknowledge.js'),
+        import('./share/kafka/describe-share-group-offsets.js'),
+        import('./share/kafka/alter-share-group-offsets.js'),
+        import('./share/kafka/delete-share-group-offsets.js'),
+      ]);
       // Kafka clients send a share group's coordinator requests to the id's classic coordinator
       // (FindCoordinator key type 0): that broker passes them on to the group's owner.
       const runningShareGroups = shareGroups;
@@ -1082,11 +1088,13 @@ async function assemble(
           );
     // The HTTP side (push API, console) checks the same ACLs, for callers authenticated with
     // HTTP Basic against the same credentials.
-    const access =
-      authorizer === null
-        ? openHttpAccess
-        : httpAccess(credentials, authorizer, auditLog ?? undefined);
-    httpDoor?.useAccess(access);
+    const access: HttpAccess | null =
+      door === null
+        ? null
+        : authorizer === null
+          ? door.openHttpAccess
+          : door.httpAccess(credentials, authorizer, auditLog ?? undefined);
+    if (access !== null) httpDoor?.useAccess(access);
     const authorizedHandlers =
       authorizer === null
         ? registry
@@ -1103,6 +1111,7 @@ async function assemble(
     if (shareStateTopic !== null) {
       const log = (message: string, error: unknown): void =>
         logger.error(message, { error: error instanceof Error ? error.message : String(error) });
+      const { ShareEngine } = await import('./share/share-engine.js');
       shareEngine = new ShareEngine(shareStateTopic, replicas, {
         shareRecordLockDurationMs: config.shareRecordLockDurationMs,
         shareDeliveryCountLimit: config.shareDeliveryCountLimit,
@@ -1116,6 +1125,17 @@ async function assemble(
       const log = (message: string, error: unknown): void =>
         logger.error(message, { error: error instanceof Error ? error.message : String(error) });
       const stateTopic = clusterShareStateTopic;
+      const [
+        { ShareEngine },
+        { clusterRecordWriter },
+        { RemoteSourcePartition },
+        { RemoteFetchPool },
+      ] = await Promise.all([
+        import('./share/share-engine.js'),
+        import('./share/cluster-record-writer.js'),
+        import('./share/remote-source-partition.js'),
+        import('./share/remote-fetch-pool.js'),
+      ]);
       const shareConnector = interBrokerConnector(cluster.store, interBrokerSettings(config));
       const producerIds = transactionCoordinator;
       clusterShareWriter = clusterRecordWriter({
@@ -1202,11 +1222,11 @@ async function assemble(
               return `${secure ? 'https' : 'http'}://${formatHostPort(endpoint.host, endpoint.port)}`;
             };
       const engine = shareEngine;
-      pushApi = createPushApi({
+      pushApi = door!.createPushApi({
         engine,
         writer: shareWriter,
         log,
-        access,
+        access: access!,
         httpListenerOf,
         clusterSubscriptions:
           view === undefined || httpListenerOf === undefined
@@ -1322,7 +1342,7 @@ async function assemble(
       replicas,
       groups: coordinator,
       writesEnabled: config.consoleWritesEnabled,
-      access,
+      access: access!,
       auditor,
     });
     const advertisedAddressList = advertisedAddresses(config, server.listeners);
@@ -1504,7 +1524,36 @@ interface ObservedBrokerParts {
   readonly isrChanges?: (changed: (change: 'shrink' | 'expand') => void) => () => void;
 }
 
-function observedParts(logDirs: readonly string[]): ObservedParts {
+/**
+ * The code behind http.listeners (metrics with prom-client, the console, the push API with ws),
+ * loaded only when it names an address: a broker without it never loads that code, which would
+ * only add to its resident memory and to every mark-compact's work.
+ */
+async function loadHttpDoorCode() {
+  const [metrics, server, access, push, consoleApiModule, consoleStatic] = await Promise.all([
+    import('./observability/metrics.js'),
+    import('./http/http-server.js'),
+    import('./http/http-access.js'),
+    import('./http/push-api.js'),
+    import('./http/console-api.js'),
+    import('./http/console-static.js'),
+  ]);
+  return {
+    BrokerMetrics: metrics.BrokerMetrics,
+    jsonAnswer: server.jsonAnswer,
+    startHttpDoor: server.startHttpDoor,
+    httpAccess: access.httpAccess,
+    openHttpAccess: access.openHttpAccess,
+    createPushApi: push.createPushApi,
+    consoleApi: consoleApiModule.consoleApi,
+    consoleStaticRoutes: consoleStatic.consoleStaticRoutes,
+  };
+}
+
+type HttpDoorCode = Awaited<ReturnType<typeof loadHttpDoorCode>>;
+
+function observedParts(logDirs: readonly string[], door: HttpDoorCode): ObservedParts {
+  const { BrokerMetrics, jsonAnswer } = door;
   let parts: ObservedBrokerParts | null = null;
   let stopIsrChanges: (() => void) | undefined;
   let phase: 'recovering' | 'ready' | 'stopping' = 'recovering';

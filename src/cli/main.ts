@@ -4,15 +4,6 @@
 
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/errors.js';
-import { terminalProgress } from './admin-command.js';
-import { runDevClusterCommand } from './dev-cluster-command.js';
-import { runGroupsCommand } from './groups-command.js';
-import { runShareGroupsCommand } from './share-groups-command.js';
-import { runConsumeCommand, runProduceCommand } from './records-command.js';
-import { runConfigsCommand, runTopicsCommand } from './topics-command.js';
-import { runUsersCommand } from './users-command.js';
-import { runQuotasCommand } from './quotas-command.js';
-import { runAclsCommand } from './acls-command.js';
 import { settingsHelp, usage } from './help.js';
 import { type CommandOutput, type RunningBroker, startCommand } from './start.js';
 import { StartupError } from './startup-errors.js';
@@ -52,6 +43,44 @@ function packageVersion(): string {
   const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
   return (JSON.parse(text) as { version: string }).version;
 }
+
+/**
+ * The client commands, each loaded when it is run: a broker (`brook start`) never loads the admin
+ * client and the commands' code, which would only add to its resident memory.
+ */
+const clientCommands = new Map<string, (args: string[]) => Promise<number>>([
+  ['groups', async (args) => (await import('./groups-command.js')).runGroupsCommand(args, output)],
+  [
+    'share-groups',
+    async (args) => (await import('./share-groups-command.js')).runShareGroupsCommand(args, output),
+  ],
+  ['topics', async (args) => (await import('./topics-command.js')).runTopicsCommand(args, output)],
+  [
+    'configs',
+    async (args) => (await import('./topics-command.js')).runConfigsCommand(args, output),
+  ],
+  ['quotas', async (args) => (await import('./quotas-command.js')).runQuotasCommand(args, output)],
+  ['acls', async (args) => (await import('./acls-command.js')).runAclsCommand(args, output)],
+  [
+    'produce',
+    async (args) => (await import('./records-command.js')).runProduceCommand(args, output),
+  ],
+  ['users', async (args) => (await import('./users-command.js')).runUsersCommand(args, output)],
+  [
+    'dev-cluster',
+    async (args) => (await import('./dev-cluster-command.js')).runDevClusterCommand(args, output),
+  ],
+  [
+    'consume',
+    async (args) => {
+      const [{ runConsumeCommand }, { terminalProgress }] = await Promise.all([
+        import('./records-command.js'),
+        import('./admin-command.js'),
+      ]);
+      return runConsumeCommand(args, { ...output, progress: terminalProgress(process.stderr) });
+    },
+  ],
+]);
 
 /**
  * Runs the broker until SIGINT or SIGTERM. The handlers are installed before the broker starts
@@ -104,18 +133,8 @@ async function runStart(args: string[]): Promise<number> {
 export async function main(args: string[]): Promise<number> {
   const [command, ...rest] = args;
   // The client commands have their own options and help.
-  if (command === 'groups') return runGroupsCommand(rest, output);
-  if (command === 'share-groups') return runShareGroupsCommand(rest, output);
-  if (command === 'topics') return runTopicsCommand(rest, output);
-  if (command === 'configs') return runConfigsCommand(rest, output);
-  if (command === 'quotas') return runQuotasCommand(rest, output);
-  if (command === 'acls') return runAclsCommand(rest, output);
-  if (command === 'produce') return runProduceCommand(rest, output);
-  if (command === 'users') return runUsersCommand(rest, output);
-  if (command === 'dev-cluster') return runDevClusterCommand(rest, output);
-  if (command === 'consume') {
-    return runConsumeCommand(rest, { ...output, progress: terminalProgress(process.stderr) });
-  }
+  const clientCommand = command === undefined ? undefined : clientCommands.get(command);
+  if (clientCommand !== undefined) return clientCommand(rest);
   if (
     command === undefined ||
     command === '--help' ||

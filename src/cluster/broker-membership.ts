@@ -9,7 +9,7 @@
 import { open, readFile, rename, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BrokerConfig } from '../config/index.js';
-import { ClusterMember } from './cluster-member.js';
+import type { ClusterMember } from './cluster-member.js';
 import { ClusterError, ClusterErrorCode } from './errors.js';
 import { clusterSettings } from './settings.js';
 
@@ -34,6 +34,8 @@ export async function openBrokerMembership(
       `log directory ${logDir} belongs to cluster ${kept}, but cluster.id is ${config.clusterId}; use that cluster's settings or an empty log directory`,
     );
   }
+  // Loaded here, not at the top: a broker without etcd.endpoints never loads the etcd-facing code.
+  const { ClusterMember } = await import('./cluster-member.js');
   const member = await ClusterMember.open(settings, {
     clusterId: kept ?? config.clusterId,
     onRetry: options.onRetry,

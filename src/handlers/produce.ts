@@ -74,15 +74,25 @@ export function createProduceHandler(dependencies: ProduceHandlerDependencies) {
     async handle(request, context) {
       // Partitions whose leadership this broker is taking up are waited for, not refused (see
       // PartitionLeadership.takingUp): requests held here go on in the order they arrived.
-      const takeUps = request.topicData.flatMap((topicData) =>
-        topicData.partitionData.flatMap(
-          (partitionData) =>
-            leadership?.takingUp?.(topicData.name, partitionData.index, TAKE_UP_WAIT_MS) ?? [],
-        ),
-      );
-      if (takeUps.length > 0) await Promise.all(takeUps);
+      // Outside cluster mode there is nothing to wait for, and nothing is allocated to find that
+      // out (this runs for every produce request).
+      if (leadership?.takingUp !== undefined) {
+        const takeUps: Promise<void>[] = [];
+        for (const topicData of request.topicData) {
+          for (const partitionData of topicData.partitionData) {
+            const takeUp = leadership.takingUp(
+              topicData.name,
+              partitionData.index,
+              TAKE_UP_WAIT_MS,
+            );
+            if (takeUp !== undefined) takeUps.push(takeUp);
+          }
+        }
+        if (takeUps.length > 0) await Promise.all(takeUps);
+      }
       const pending: Promise<void>[] = [];
-      const leaderEndpoints = new Set<number>();
+      /** Leaders named in NOT_LEADER_OR_FOLLOWER answers (KIP-951); made on the first one. */
+      let leaderEndpoints: Set<number> | undefined;
       const responses = request.topicData.map((topicData) => ({
         name: topicData.name,
         partitionResponses: topicData.partitionData.map((partitionData) => {
@@ -107,7 +117,8 @@ export function createProduceHandler(dependencies: ProduceHandlerDependencies) {
           if (currentLeader != null) {
             response.errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
             response.currentLeader = currentLeader;
-            if (currentLeader.leaderId >= 0) leaderEndpoints.add(currentLeader.leaderId);
+            if (currentLeader.leaderId >= 0)
+              (leaderEndpoints ??= new Set()).add(currentLeader.leaderId);
             return response;
           }
           const partition = replicas.partition(topicData.name, partitionData.index);
@@ -210,7 +221,10 @@ export function createProduceHandler(dependencies: ProduceHandlerDependencies) {
       return {
         responses,
         throttleTimeMs: 0,
-        nodeEndpoints: leaderNodeEndpoints(leadership, leaderEndpoints, context.listenerName),
+        nodeEndpoints:
+          leaderEndpoints === undefined
+            ? []
+            : leaderNodeEndpoints(leadership, leaderEndpoints, context.listenerName),
       };
     },
 

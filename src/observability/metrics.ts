@@ -19,6 +19,7 @@ import { statfsSync } from 'node:fs';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 import { errorName } from '../protocol/errors.js';
+export { errorCodesIn } from './error-codes.js';
 import { GroupTracker, PartitionTracker, type TrackedSource } from './change-tracking.js';
 import type { ReplicationSnapshot } from './replication-metrics.js';
 import { RequestLatencyHistograms, type RequestTimes } from './request-metrics.js';
@@ -442,36 +443,6 @@ export class BrokerMetrics implements TopicTraffic {
         : await this.registry.metrics();
     return { contentType: this.registry.contentType, body };
   }
-}
-
-/**
- * The non-zero `errorCode` fields of a response: its own and those of every topic and partition
- * entry. Record bytes (Buffers) are never entered, so a fetch response costs a walk of its
- * partition entries only; a response without errors (the common case) allocates nothing.
- */
-export function errorCodesIn(response: object): readonly number[] {
-  return collectErrorCodes(response, 0, null) ?? NO_ERROR_CODES;
-}
-
-const NO_ERROR_CODES: readonly number[] = Object.freeze([]);
-
-function collectErrorCodes(value: unknown, depth: number, codes: number[] | null): number[] | null {
-  if (depth > 6 || value === null || typeof value !== 'object' || Buffer.isBuffer(value))
-    return codes;
-  if (Array.isArray(value)) {
-    for (const item of value) codes = collectErrorCodes(item, depth + 1, codes);
-    return codes;
-  }
-  const fields = value as Record<string, unknown>;
-  for (const key in fields) {
-    const field = fields[key];
-    if (key === 'errorCode') {
-      if (typeof field === 'number' && field !== 0) (codes ??= []).push(field);
-    } else if (typeof field === 'object') {
-      codes = collectErrorCodes(field, depth + 1, codes);
-    }
-  }
-  return codes;
 }
 
 async function timed(sync: Promise<void>, started: bigint, observe: (seconds: number) => void) {

@@ -27,7 +27,8 @@
 
 import { setMaxListeners } from 'node:events';
 import type { Socket } from 'node:net';
-import { type RequestObservation, errorCodesIn } from '../observability/metrics.js';
+import { errorCodesIn } from '../observability/error-codes.js';
+import type { RequestObservation } from '../observability/metrics.js';
 import type { RequestTimes } from '../observability/request-metrics.js';
 import type { ApiMessage } from '../protocol/api-message.js';
 import { ErrorCode } from '../protocol/errors.js';

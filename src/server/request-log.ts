@@ -23,7 +23,7 @@
 // logged builds its line. Owned by the server; used
 // from connection callbacks on the event loop only.
 
-import { errorCodesIn } from '../observability/metrics.js';
+import { errorCodesIn } from '../observability/error-codes.js';
 import type { RequestTimes } from '../observability/request-metrics.js';
 import { errorName } from '../protocol/errors.js';
 import { ApiKey, apiMessages } from '../protocol/generated/index.js';

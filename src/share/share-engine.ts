@@ -47,6 +47,7 @@ import { CoordinatorAppendError } from '../replica/replicated-internal-topic.js'
 import type { ReplicaManager } from '../replica/replica-manager.js';
 import { type RecordWriterPorts, localRecordWriter, writeRecords } from './record-writer.js';
 import { ShareError } from './share-errors.js';
+import { SHARE_STATE_TOPIC_NAME } from './share-state-topic.js';
 import type { SharePartitionSnapshot, SourcePartition, TrackedRecord } from './share-partition.js';
 import { Subscription, type SubscriptionStats } from './subscription.js';
 import { WebhookDispatcher } from './webhook-dispatcher.js';
@@ -57,7 +58,7 @@ import {
   resolveDefinition,
 } from './subscription-definition.js';
 
-export const SHARE_STATE_TOPIC_NAME = '__share_group_state';
+export { SHARE_STATE_TOPIC_NAME };
 
 export interface ShareEngineOptions extends SubscriptionDefaults {
   readonly sharePartitionMaxRecordLocks: number;

@@ -86,7 +86,29 @@ class PooledFile implements LogFile {
     this.pool.trim();
   }
 
-  private async use<T>(operation: (file: LogFile) => Promise<T>): Promise<T> {
+  /**
+   * Runs `operation` on the descriptor, counted as in use meanwhile. This is on every write and
+   * fsync, so an open descriptor (the usual case) is used at once, without the two async frames
+   * and the awaits of the reopening path.
+   */
+  private use<T>(operation: (file: LogFile) => Promise<T>): Promise<T> {
+    if (this.handle === null || this.closed || this.opening !== null)
+      return this.reopenAndUse(operation);
+    this.busy++;
+    this.pool.touch(this);
+    let running: Promise<T>;
+    try {
+      running = operation(this.handle);
+    } catch (error) {
+      this.release();
+      return Promise.reject(error);
+    }
+    return running.finally(this.releaseBound);
+  }
+
+  private readonly releaseBound = (): void => this.release();
+
+  private async reopenAndUse<T>(operation: (file: LogFile) => Promise<T>): Promise<T> {
     const file = await this.acquire();
     try {
       return await operation(file);
