@@ -5,16 +5,40 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
-import { freePort } from '../../src/cluster/etcd-process.js';
+import { createServer } from 'node:net';
 import { runBrook, spawnBrook } from '../helpers/brook-cli.js';
 import { processExists } from '../helpers/cluster.js';
 import { waitFor } from '../helpers/poll.js';
+
+/** Whether `port` on 127.0.0.1 can be listened on right now. */
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A base port whose `count` consecutive ports are all free, drawn below Linux's ephemeral range
+ * (32768 up), where the outgoing connections of everything else on the machine take their ports:
+ * a port the OS hands out for port 0 is in that range, and its neighbours may be taken.
+ */
+async function freePortRun(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt += 1) {
+    const base = 20_000 + Math.floor(Math.random() * 12_000);
+    let free = true;
+    for (let port = base; port < base + count && free; port += 1) free = await portFree(port);
+    if (free) return base;
+  }
+  throw new Error(`no ${count} consecutive free ports found between 20000 and 32000`);
+}
 
 describe('brook dev-cluster', () => {
   test('runs etcd and three brokers, serves a topic through them, and SIGINT stops every process', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'brook-dev-cluster-'));
     after(() => rm(dataDir, { recursive: true, force: true }));
-    const basePort = await freePort();
+    const basePort = await freePortRun(3);
     const { child, output } = spawnBrook(
       ['dev-cluster', '--brokers', '3', '--data-dir', dataDir, '--base-port', String(basePort)],
       { environment: { PATH: process.env.PATH } },
