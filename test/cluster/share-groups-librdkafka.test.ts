@@ -14,7 +14,6 @@ import { KafkaConnection } from '../../src/client/kafka-connection.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import type { ShareGroupDescribeResponse } from '../../src/protocol/generated/share-group-describe.js';
 import { inContinuousIntegration, runChecked } from '../helpers/clients.js';
-import { createTopicByRequest, layoutOf, startWatchedCluster } from '../helpers/cluster.js';
 import { waitFor } from '../helpers/poll.js';
 import { produce } from '../share/push-helpers.js';
 import { buildConsumer, deliveriesOf, missing } from '../compat/share/librdkafka-share-consumer.js';
@@ -23,7 +22,8 @@ import {
   SHARE_KEY_TYPE,
   coordinatorOf,
   splitGroup,
-} from './share-group-coordinators.js';
+  startShareGroupCluster,
+} from './share-group-cluster.js';
 
 const TOPIC = 'jobs';
 
@@ -54,32 +54,7 @@ test(
   async (t) => {
     assert.equal(missing, null, missing ?? '');
     const binary = await buildConsumer(t);
-    const { cluster } = await startWatchedCluster({
-      brokers: 3,
-      settings: {
-        'group.share.enable': true,
-        'broker.session.timeout.ms': 3000,
-        'auto.create.topics.enable': false,
-        'auto.leader.rebalance.enable': false,
-        'offsets.topic.replication.factor': 3,
-        'share.state.topic.num.partitions': 3,
-      },
-    });
-    const address = (id: number): string => `${cluster.broker(id).host}:${cluster.broker(id).port}`;
-    await createTopicByRequest(cluster, {
-      name: TOPIC,
-      numPartitions: 3,
-      replicationFactor: 3,
-      replicaAssignment: [
-        [1, 2, 3],
-        [2, 3, 1],
-        [3, 1, 2],
-      ],
-    });
-    await waitFor(async () => {
-      const partitions = await layoutOf(cluster, TOPIC);
-      return partitions?.every((partition, index) => partition.leader === index + 1);
-    }, `${TOPIC}'s partitions led by brokers 1, 2 and 3`);
+    const { cluster, address } = await startShareGroupCluster(TOPIC);
     const { group, owner, classic } = await splitGroup('c-workers', address);
 
     // The group starts at the end of the topic, so the consumer joins before the records exist.

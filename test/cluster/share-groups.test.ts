@@ -20,7 +20,7 @@ import type { DeleteGroupsResponse } from '../../src/protocol/generated/delete-g
 import type { FindCoordinatorResponse } from '../../src/protocol/generated/find-coordinator.js';
 import type { ShareGroupDescribeResponse } from '../../src/protocol/generated/share-group-describe.js';
 import type { ShareGroupHeartbeatResponse } from '../../src/protocol/generated/share-group-heartbeat.js';
-import { createTopicByRequest, layoutOf, startWatchedCluster } from '../helpers/cluster.js';
+import { createTopicByRequest, layoutOf } from '../helpers/cluster.js';
 import { waitFor } from '../helpers/poll.js';
 import { produce } from '../share/push-helpers.js';
 import { type ShareRecord, ShareConsumer } from '../share/share-consumer.js';
@@ -30,37 +30,13 @@ import {
   SHARE_KEY_TYPE,
   coordinatorOf,
   splitGroup,
-} from './share-group-coordinators.js';
+  startShareGroupCluster,
+} from './share-group-cluster.js';
 
 const TOPIC = 'jobs';
 
 test('a share group is served by one broker, refused by the others, and survives its SIGKILL', async () => {
-  const { cluster } = await startWatchedCluster({
-    brokers: 3,
-    settings: {
-      'group.share.enable': true,
-      'broker.session.timeout.ms': 3000,
-      'auto.create.topics.enable': false,
-      'auto.leader.rebalance.enable': false,
-      'offsets.topic.replication.factor': 3,
-      'share.state.topic.num.partitions': 3,
-    },
-  });
-  const address = (id: number): string => `${cluster.broker(id).host}:${cluster.broker(id).port}`;
-  await createTopicByRequest(cluster, {
-    name: TOPIC,
-    numPartitions: 3,
-    replicationFactor: 3,
-    replicaAssignment: [
-      [1, 2, 3],
-      [2, 3, 1],
-      [3, 1, 2],
-    ],
-  });
-  await waitFor(async () => {
-    const partitions = await layoutOf(cluster, TOPIC);
-    return partitions?.every((partition, index) => partition.leader === index + 1);
-  }, `${TOPIC}'s partitions led by brokers 1, 2 and 3`);
+  const { cluster, address } = await startShareGroupCluster(TOPIC);
 
   // A group whose classic coordinator (FindCoordinator key type 0, what Kafka clients ask) is not
   // its owner (key type 2, the leader of its __share_group_state partition): every broker names

@@ -1,14 +1,55 @@
-// Who coordinates a share group in a test cluster: FindCoordinator key type 0 (the id's classic
-// coordinator, what Kafka clients ask) and key type 2 (the group's owner, the leader of its
-// __share_group_state partition), asked until a broker answers.
+// Share groups in a test cluster: three `brook start` processes on etcd with share groups on and
+// a topic of three partitions led by brokers 1, 2 and 3; and who coordinates a group there:
+// FindCoordinator key type 0 (the id's classic coordinator, what Kafka clients ask) and key type 2
+// (the group's owner, the leader of its __share_group_state partition), asked until a broker
+// answers.
 
 import { KafkaConnection } from '../../src/client/kafka-connection.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import type { FindCoordinatorResponse } from '../../src/protocol/generated/find-coordinator.js';
+import type { Cluster } from '../../src/cluster/start-cluster.js';
+import { createTopicByRequest, layoutOf, startWatchedCluster } from '../helpers/cluster.js';
 import { waitFor } from '../helpers/poll.js';
 
 export const GROUP_KEY_TYPE = 0;
 export const SHARE_KEY_TYPE = 2;
+
+/**
+ * Starts the cluster (stopped after the test), creates `topic` with three partitions of three
+ * replicas led by brokers 1, 2 and 3, and waits for those leaders. `address(id)` is a broker's
+ * host:port.
+ */
+export async function startShareGroupCluster(
+  topic: string,
+): Promise<{ cluster: Cluster; address: (id: number) => string }> {
+  const { cluster } = await startWatchedCluster({
+    brokers: 3,
+    settings: {
+      'group.share.enable': true,
+      'broker.session.timeout.ms': 3000,
+      'auto.create.topics.enable': false,
+      'auto.leader.rebalance.enable': false,
+      'offsets.topic.replication.factor': 3,
+      'share.state.topic.num.partitions': 3,
+    },
+  });
+  const address = (id: number): string => `${cluster.broker(id).host}:${cluster.broker(id).port}`;
+  await createTopicByRequest(cluster, {
+    name: topic,
+    numPartitions: 3,
+    replicationFactor: 3,
+    replicaAssignment: [
+      [1, 2, 3],
+      [2, 3, 1],
+      [3, 1, 2],
+    ],
+  });
+  await waitFor(async () => {
+    const partitions = await layoutOf(cluster, topic);
+    return partitions?.every((partition, index) => partition.leader === index + 1);
+  }, `${topic}'s partitions led by brokers 1, 2 and 3`);
+  return { cluster, address };
+}
 
 /**
  * A group id `<prefix>-<n>` whose classic coordinator (FindCoordinator key type 0, what Kafka
