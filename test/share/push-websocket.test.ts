@@ -1,7 +1,10 @@
 // WebSocket consumers (issue 12): records, acknowledgements and credits on one socket, driven by
-// the `ws` client; an unknown subscription is refused before the upgrade.
+// the `ws` client; a socket that stops reading stops receiving, and what it did not take goes to
+// another consumer; an unknown subscription is refused before the upgrade.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+
+import type { Socket } from 'node:net';
 
 import WebSocket from 'ws';
 
@@ -118,6 +121,84 @@ describe('push delivery over WebSocket', () => {
       assert.equal((await client.stats('socket-ws')).acknowledged, 10);
     } finally {
       consumer.close();
+    }
+  });
+
+  test('a socket that stops reading stops receiving; another consumer gets the rest, and what it held once its locks expire', async () => {
+    await createTopic(broker, 'stalled');
+    await client.subscribe('stalled-ws', {
+      topic: 'stalled',
+      ackTimeoutMs: 15_000,
+      maxInFlight: 100000,
+    });
+    const stalled = new SocketConsumer(
+      `${client.base.replace('http', 'ws')}/v1/subscriptions/stalled-ws/ws?consumer=stuck`,
+    );
+    const total = 4000;
+    try {
+      await stalled.opened;
+      // The client stops reading: its TCP socket is paused, so what the broker sends piles up in
+      // the kernel's buffers and then in the broker's.
+      (stalled.socket as unknown as { _socket: Socket })._socket.pause();
+      const value = 'x'.repeat(10_000);
+      for (let first = 0; first < total; first += 50)
+        await produce(
+          broker,
+          'stalled',
+          Array.from({ length: 50 }, (_, index) => ({ value: `${first + index}:${value}` })),
+        );
+      // What the stalled socket holds stops growing far short of everything (40 MB produced).
+      let held = -1;
+      await waitFor(
+        async () => {
+          const now = (await client.stats('stalled-ws')).inFlight;
+          const settled = now === held && now > 0;
+          held = now;
+          return settled;
+        },
+        'the stalled socket to stop taking records',
+        { intervalMs: 500 },
+      );
+      assert.ok(held < total / 2, `the stalled socket holds ${held} of ${total} records`);
+
+      const reader = client.events('stalled-ws');
+      try {
+        // Another consumer takes the rest, acknowledging as it goes: first up to the window
+        // (share.partition.max.record.locks records from the oldest unsettled one), then, once
+        // the stalled socket's locks expire, what it held (delivery count 2) and the rest.
+        let acknowledged = 0;
+        const ids = new Set<string>();
+        await waitFor(
+          async () => {
+            const got = reader.records.length;
+            if (got > acknowledged) {
+              const fresh = reader.records.slice(acknowledged, got).map((record) => record.id);
+              await client.acks('stalled-ws', { ack: fresh });
+              for (const id of fresh) ids.add(id);
+              acknowledged = got;
+            }
+            return ids.size >= total;
+          },
+          () => `all ${total} records beside the stalled socket, have ${ids.size}`,
+          { timeoutMs: 90_000, intervalMs: 100 },
+        );
+        const { records } = reader;
+        assert.equal(records.length, total, 'each record delivered to the reader once');
+        const again = records.filter((record) => record.deliveryCount === 2);
+        assert.deepEqual(
+          again.map((record) => record.offset).sort((x, y) => x - y),
+          Array.from({ length: held }, (_, offset) => offset),
+          'what the stalled socket held came back with delivery count 2',
+        );
+        assert.ok(records.every((record) => record.deliveryCount <= 2));
+        const stats = await client.stats('stalled-ws');
+        assert.equal(stats.acknowledged, total);
+        assert.equal(stats.inFlight, 0);
+      } finally {
+        reader.close();
+      }
+    } finally {
+      stalled.socket.terminate();
     }
   });
 
