@@ -14,20 +14,30 @@ import type { ShareGroups } from './share-groups.js';
 /** Kafka's only share-group assignor hands every member every partition, as this one does. */
 const assignorName = 'simple';
 
+/** A group not described here: its id and why, with nothing else. */
+function undescribed(
+  groupId: string,
+  errorCode: number,
+  errorMessage?: string,
+): ShareGroupDescribeResponseDescribedGroupInput {
+  return {
+    errorCode,
+    ...(errorMessage === undefined ? {} : { errorMessage }),
+    groupId,
+    groupState: '',
+    groupEpoch: -1,
+    assignmentEpoch: -1,
+    assignorName: '',
+    members: [],
+  };
+}
+
 export function createShareGroupDescribeHandler(groups: ShareGroups, replicas: ReplicaManager) {
   const describe = (groupId: string): ShareGroupDescribeResponseDescribedGroupInput => {
     // Cluster mode: only the group's coordinator describes it.
     const notServed = groups.coordinatorError(groupId);
     if (notServed !== null)
-      return {
-        ...notServed,
-        groupId,
-        groupState: '',
-        groupEpoch: -1,
-        assignmentEpoch: -1,
-        assignorName: '',
-        members: [],
-      };
+      return undescribed(groupId, notServed.errorCode, notServed.errorMessage);
     const group = groups.group(groupId);
     // A group known only by its durable state (after a restart, before a member joins) is Empty.
     if (group === undefined && groups.has(groupId))
@@ -87,15 +97,7 @@ export function createShareGroupDescribeHandler(groups: ShareGroups, replicas: R
     handle: (request) => ({ throttleTimeMs: 0, groups: request.groupIds.map(describe) }),
     errorResponse: (request: ShareGroupDescribeRequest, errorCode) => ({
       throttleTimeMs: 0,
-      groups: request.groupIds.map((groupId) => ({
-        errorCode,
-        groupId,
-        groupState: '',
-        groupEpoch: -1,
-        assignmentEpoch: -1,
-        assignorName: '',
-        members: [],
-      })),
+      groups: request.groupIds.map((groupId) => undescribed(groupId, errorCode)),
     }),
   });
 }
