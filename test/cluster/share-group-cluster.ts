@@ -8,7 +8,7 @@ import { KafkaConnection } from '../../src/client/kafka-connection.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import type { FindCoordinatorResponse } from '../../src/protocol/generated/find-coordinator.js';
 import type { Cluster } from '../../src/cluster/start-cluster.js';
-import { createTopicByRequest, layoutOf, startWatchedCluster } from '../helpers/cluster.js';
+import { createTopicLedAsAssigned, startWatchedCluster } from '../helpers/cluster.js';
 import { waitFor } from '../helpers/poll.js';
 
 export const GROUP_KEY_TYPE = 0;
@@ -34,20 +34,11 @@ export async function startShareGroupCluster(
     },
   });
   const address = (id: number): string => `${cluster.broker(id).host}:${cluster.broker(id).port}`;
-  await createTopicByRequest(cluster, {
-    name: topic,
-    numPartitions: 3,
-    replicationFactor: 3,
-    replicaAssignment: [
-      [1, 2, 3],
-      [2, 3, 1],
-      [3, 1, 2],
-    ],
-  });
-  await waitFor(async () => {
-    const partitions = await layoutOf(cluster, topic);
-    return partitions?.every((partition, index) => partition.leader === index + 1);
-  }, `${topic}'s partitions led by brokers 1, 2 and 3`);
+  await createTopicLedAsAssigned(cluster, topic, [
+    [1, 2, 3],
+    [2, 3, 1],
+    [3, 1, 2],
+  ]);
   return { cluster, address };
 }
 

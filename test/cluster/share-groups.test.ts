@@ -20,7 +20,7 @@ import type { DeleteGroupsResponse } from '../../src/protocol/generated/delete-g
 import type { FindCoordinatorResponse } from '../../src/protocol/generated/find-coordinator.js';
 import type { ShareGroupDescribeResponse } from '../../src/protocol/generated/share-group-describe.js';
 import type { ShareGroupHeartbeatResponse } from '../../src/protocol/generated/share-group-heartbeat.js';
-import { createTopicByRequest, layoutOf } from '../helpers/cluster.js';
+import { createTopicLedAsAssigned } from '../helpers/cluster.js';
 import { waitFor } from '../helpers/poll.js';
 import { produce } from '../share/push-helpers.js';
 import { type ShareRecord, ShareConsumer } from '../share/share-consumer.js';
@@ -150,16 +150,7 @@ test('a share group is served by one broker, refused by the others, and survives
 
     // A topic with one replica per partition: a group's owner holds one of them and reads the two
     // others from their leaders over Fetch.
-    await createTopicByRequest(cluster, {
-      name: 'solo',
-      numPartitions: 3,
-      replicationFactor: 1,
-      replicaAssignment: [[1], [2], [3]],
-    });
-    await waitFor(async () => {
-      const partitions = await layoutOf(cluster, 'solo');
-      return partitions?.every((partition, index) => partition.leader === index + 1);
-    }, 'solo led by brokers 1, 2 and 3');
+    await createTopicLedAsAssigned(cluster, 'solo', [[1], [2], [3]]);
     const soloOwner = await coordinatorOf(SHARE_KEY_TYPE, 'solo-readers', [1], [1, 2, 3], address);
     const solo = await joinAt(address(soloOwner), 'solo-readers', 'solo');
     try {

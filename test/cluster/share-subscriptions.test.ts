@@ -15,6 +15,7 @@ import { partitionForKey } from '../../src/client/partitioner.js';
 import { freePort } from '../../src/cluster/etcd-process.js';
 import {
   createTopicByRequest,
+  createTopicLedAsAssigned,
   kafkaOf,
   layoutOf,
   startWatchedCluster,
@@ -165,16 +166,7 @@ test('a subscription is served by one broker, redirected to by the others, and s
 
   // A topic with one replica per partition: the broker serving a subscription holds one of its
   // partitions and reads the two others from their leaders over Fetch.
-  await createTopicByRequest(cluster, {
-    name: 'solo',
-    numPartitions: 3,
-    replicationFactor: 1,
-    replicaAssignment: [[1], [2], [3]],
-  });
-  await waitFor(async () => {
-    const partitions = await layoutOf(cluster, 'solo');
-    return partitions?.every((partition, index) => partition.leader === index + 1);
-  }, 'solo led by brokers 1, 2 and 3');
+  await createTopicLedAsAssigned(cluster, 'solo', [[1], [2], [3]]);
   const soloAnswer = await viaOne.request('PUT', '/v1/subscriptions/solo-readers', {
     topic: 'solo',
     start: 'latest',

@@ -126,6 +126,32 @@ export interface PartitionLayout {
   offline: number[];
 }
 
+/**
+ * Creates `name` with these replicas per partition (leader first) and waits until Metadata names
+ * each partition's first replica its leader.
+ */
+export async function createTopicLedAsAssigned(
+  target: Bootstrap,
+  name: string,
+  replicaAssignment: readonly (readonly number[])[],
+): Promise<void> {
+  await createTopicByRequest(target, {
+    name,
+    numPartitions: replicaAssignment.length,
+    replicationFactor: replicaAssignment[0].length,
+    replicaAssignment,
+  });
+  await waitFor(
+    async () => {
+      const partitions = await layoutOf(target, name);
+      return partitions?.every(
+        (partition, index) => partition.leader === replicaAssignment[index][0],
+      );
+    },
+    `${name}'s partitions led by brokers ${replicaAssignment.map((replicas) => replicas[0]).join(', ')}`,
+  );
+}
+
 /** Every partition of `topic` in index order, or undefined while Metadata does not know it. */
 export async function layoutOf(
   target: Bootstrap,
