@@ -12,7 +12,8 @@
 //   - a file whose name was unlinked or whose directory was removed while its owner still holds
 //     it (a segment deleted while a fetch reads it): its descriptor is the only way left to it.
 // The bound can therefore be passed briefly (many files busy or dirty at once); at rest, with
-// every write fsynced, it holds. A file opened `deferred` (a log's segment files at start) gets
+// every write fsynced and the closes it started done (an evicted descriptor is closed without
+// waiting for it), it holds. A file opened `deferred` (a log's segment files at start) gets
 // its first descriptor the same way, at its first operation: a clean start of ten thousand idle
 // logs opens and closes no descriptor for them.
 //
@@ -126,10 +127,14 @@ class PooledFile implements LogFile {
     return this.use((file) => file.read(buffer, offset, length, position));
   }
 
-  async datasync(): Promise<void> {
+  datasync(): Promise<void> {
     const generation = this.writeGeneration;
-    await this.use((file) => file.datasync());
-    if (generation > this.syncedGeneration) this.syncedGeneration = generation;
+    // Marked clean inside the operation, before its release trims: a file whose fsync made it
+    // clean is closable by that very trim, not only by a later file's.
+    return this.use(async (file) => {
+      await file.datasync();
+      if (generation > this.syncedGeneration) this.syncedGeneration = generation;
+    });
   }
 
   truncate(length: number): Promise<void> {
