@@ -17,17 +17,19 @@
 //
 //   node --import tsx bench/scrape-latency-bench.ts [--topics 100] [--partitions 100]
 //        [--groups 1000] [--rounds 3] [--seconds 10] [--rate 5000] [--linger 5]
-//        [--intervals 1000,100] [--idle-scrapes N] [--control] [--cpu-prof DIRECTORY]
-//        [--broker-root CHECKOUT]
+//        [--intervals 1000,100] [--idle-scrapes N] [--control] [--identity]
+//        [--cpu-prof DIRECTORY] [--broker-root CHECKOUT]
 //
-// --idle-scrapes N first scrapes N times back to back with no load and prints the broker's CPU
-// per scrape (with --rounds 0, that alone).
+// --idle-scrapes N first scrapes N times back to back with no load, N asking for gzip and N not,
+// and prints the broker's CPU per scrape each way (with --rounds 0, that alone).
 // --linger is librdkafka's linger.ms (5, its default: a request carries what 5 ms gathered).
 // --broker-root runs the broker of another checkout (with its node_modules), the same load and
 // scraper, so a change and its base are measured by one bench on one machine.
 // --control adds a third kind of round (C): the same scraper fetching the same bytes from a
 // separate process that serves them ready-made, so what the scraper and the transfer cost on a
 // shared machine is told apart from what the broker's own scrape costs.
+// --identity scrapes without gzip (a scraper, like Prometheus, asks for gzip by default; the
+// broker then sends about a tenth of the bytes).
 // --cpu-prof runs the broker under `node --cpu-prof` and leaves its profile in DIRECTORY (written
 // when the broker stops at the end). Needs gcc and librdkafka-dev for the load generator.
 
@@ -60,6 +62,13 @@ const lingerMs = argument('linger', '5');
 const cpuProfileDirectory = argument('cpu-prof', '');
 const idleScrapes = Number(argument('idle-scrapes', '0'));
 const control = process.argv.includes('--control');
+/**
+ * Scrapes ask for gzip, as Prometheus does (fetch asks for it and decodes), unless --identity:
+ * the uncompressed answer, to compare the two in one run.
+ */
+const scrapeHeaders: Record<string, string> = process.argv.includes('--identity')
+  ? { 'accept-encoding': 'identity' }
+  : {};
 /** Whose broker runs: another checkout (its src/cli/main.ts), to compare a change with its base. */
 const brokerRoot = argument('broker-root', new URL('..', import.meta.url).pathname);
 const loadTopic = 'load';
@@ -186,9 +195,12 @@ function userAndSystemSeconds(pid: number): [user: number, system: number] {
  * One scrape: its time, and the broker's longest event-loop delay since the scrape before (the
  * broker's own monitorEventLoopDelay histogram, which each scrape reads and resets).
  */
-async function scrape(url: string): Promise<{ ms: number; eventLoopDelayMaxMs: number }> {
+async function scrape(
+  url: string,
+  headers = scrapeHeaders,
+): Promise<{ ms: number; eventLoopDelayMaxMs: number }> {
   const started = performance.now();
-  const response = await fetch(url);
+  const response = await fetch(url, { headers });
   // Bytes, not text: the scraper shares the cores with the broker, so it decodes one line only.
   const body = Buffer.from(await response.arrayBuffer());
   const ms = performance.now() - started;
@@ -228,14 +240,19 @@ function startScraper(
 }
 
 /**
- * A process serving `file` as it is on every GET (the control rounds' stand-in for /metrics);
- * returns its URL.
+ * A process serving `file` as it is on every GET, gzipped if the scraper accepts gzip (the
+ * control rounds' stand-in for /metrics); returns its URL.
  */
 async function startStaticServer(file: string): Promise<{ child: ChildProcess; url: string }> {
+  // Gzipped once, for a scraper that accepts gzip, as the broker answers it.
   const source =
     "const body = require('fs').readFileSync(process.argv[1]);" +
+    "const gzipped = require('zlib').gzipSync(body, { level: 1 });" +
     "require('http').createServer((request, response) => {" +
-    "response.setHeader('content-length', body.length); response.end(body);" +
+    "const gzip = /gzip/.test(request.headers['accept-encoding'] ?? '');" +
+    "if (gzip) response.setHeader('content-encoding', 'gzip');" +
+    'const answer = gzip ? gzipped : body;' +
+    "response.setHeader('content-length', answer.length); response.end(answer);" +
     "}).listen(0, '127.0.0.1', function () { console.log(this.address().port); });";
   const child = spawn(process.execPath, ['-e', source, file], {
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -334,11 +351,18 @@ async function main(): Promise<void> {
     await populate(broker.bootstrapServers);
     const firstScrapeStarted = performance.now();
     const body = await (await fetch(broker.metricsUrl)).text();
+    const firstScrapeMs = performance.now() - firstScrapeStarted;
+    const onTheWire = Number(
+      (await fetch(broker.metricsUrl, { method: 'HEAD', headers: scrapeHeaders })).headers.get(
+        'content-length',
+      ),
+    );
     console.log(
       `\n# ${topicCount * partitionsPerTopic} partitions, ${groupCount} groups × ${partitionsPerGroup} ` +
         `partitions (set up in ${((firstScrapeStarted - setupStarted) / 1000).toFixed(0)} s); ` +
-        `/metrics ${(body.length / 1e6).toFixed(1)} MB, first scrape ` +
-        `${(performance.now() - firstScrapeStarted).toFixed(0)} ms`,
+        `/metrics ${(body.length / 1e6).toFixed(1)} MB (${(onTheWire / 1e6).toFixed(2)} MB sent, ` +
+        `${scrapeHeaders['accept-encoding'] ?? 'gzip'}), first scrape ` +
+        `${firstScrapeMs.toFixed(0)} ms`,
     );
     console.log(
       `load: loadgen produce, ${recordsPerSecond} records/s of 100 B, acks=all, linger ${lingerMs} ms, ` +
@@ -351,20 +375,33 @@ async function main(): Promise<void> {
       staticServer = await startStaticServer(copy);
     }
 
-    if (idleScrapes > 0) {
-      // The scrape's own CPU, without the load: scrapes back to back on an idle broker.
-      const pid = broker.child.pid!;
-      for (let index = 0; index < 3; index++) await scrape(broker.metricsUrl);
-      const [userBefore, systemBefore] = userAndSystemSeconds(pid);
-      const times: number[] = [];
-      for (let index = 0; index < idleScrapes; index++)
-        times.push((await scrape(broker.metricsUrl)).ms);
-      const [userAfter, systemAfter] = userAndSystemSeconds(pid);
-      const perScrapeMs = (seconds: number): string => ((1000 * seconds) / idleScrapes).toFixed(1);
+    // The scrape's own CPU, without the load: scrapes back to back on an idle broker, asking
+    // for gzip and not, alternated in rounds of 20 so machine noise falls on both alike.
+    const pid = broker.child.pid!;
+    const idle = new Map(
+      ['gzip', 'identity'].map((encoding) => [
+        encoding,
+        { user: 0, system: 0, times: [] as number[] },
+      ]),
+    );
+    for (let done = 0; done < idleScrapes; done += 20) {
+      for (const [encoding, totals] of idle) {
+        const headers = { 'accept-encoding': encoding };
+        for (let index = 0; index < 3; index++) await scrape(broker.metricsUrl, headers);
+        const [userBefore, systemBefore] = userAndSystemSeconds(pid);
+        for (let index = 0; index < Math.min(20, idleScrapes - done); index++)
+          totals.times.push((await scrape(broker.metricsUrl, headers)).ms);
+        const [userAfter, systemAfter] = userAndSystemSeconds(pid);
+        totals.user += userAfter - userBefore;
+        totals.system += systemAfter - systemBefore;
+      }
+    }
+    for (const [encoding, { user, system, times }] of idleScrapes > 0 ? idle : []) {
+      const perScrapeMs = (seconds: number): string => ((1000 * seconds) / times.length).toFixed(1);
       console.log(
-        `idle broker, ${idleScrapes} scrapes back to back: broker CPU per scrape ` +
-          `${perScrapeMs(userAfter - userBefore + systemAfter - systemBefore)} ms (in the kernel ` +
-          `${perScrapeMs(systemAfter - systemBefore)} ms), scrape median ${median(times).toFixed(1)} ms`,
+        `idle broker, ${times.length} scrapes (${encoding}) back to back: broker CPU per scrape ` +
+          `${perScrapeMs(user + system)} ms (in the kernel ${perScrapeMs(system)} ms), ` +
+          `scrape median ${median(times).toFixed(1)} ms`,
       );
     }
 

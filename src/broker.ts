@@ -1583,7 +1583,13 @@ function observedParts(logDirs: readonly string[], door: HttpDoorCode): Observed
     replication: () => parts?.replication() ?? singleBrokerReplication(0),
   });
   const routes = new Map<string, HttpRoute>([
-    ['/metrics', async () => ({ status: 200, ...(await metrics.scrape()) })],
+    [
+      '/metrics',
+      async (_query, request) => ({
+        status: 200,
+        ...(await metrics.scrape({ gzip: request.acceptsGzip })),
+      }),
+    ],
     ['/healthz', () => jsonAnswer(200, { status: 'alive' })],
     ['/readyz', () => jsonAnswer(phase === 'ready' ? 200 : 503, { status: phase })],
   ]);

@@ -48,6 +48,8 @@ export interface HttpAnswer {
    * it keeps, neither encoded nor copied into one buffer on every send).
    */
   readonly body: string | readonly Buffer[];
+  /** `gzip` when the body is gzipped (only ever for a request that `acceptsGzip`). */
+  readonly contentEncoding?: 'gzip';
 }
 
 /** Takes an HTTP upgrade (WebSocket) under a mount's prefix; owns the socket from then on. */
@@ -68,6 +70,8 @@ export interface HttpRequestInfo {
   readonly remotePort: number;
   /** Who asks (User:ANONYMOUS without credentials). */
   readonly principal: string;
+  /** Whether the request's Accept-Encoding takes gzip (Prometheus' scrapes do). */
+  readonly acceptsGzip: boolean;
 }
 
 /** Answers one request; the URL's search parameters are given parsed. */
@@ -257,6 +261,7 @@ export async function startHttpDoor(options: {
           remoteAddress: request.socket.remoteAddress ?? '',
           remotePort: request.socket.remotePort ?? 0,
           principal: caller.principal,
+          acceptsGzip: acceptsGzip(request.headers['accept-encoding']),
         }),
       )
       .then(
@@ -375,6 +380,10 @@ function send(response: ServerResponse, answer: HttpAnswer, headOnly = false): v
   response.statusCode = answer.status;
   response.setHeader('content-type', answer.contentType);
   response.setHeader('cache-control', 'no-store');
+  if (answer.contentEncoding !== undefined) {
+    response.setHeader('content-encoding', answer.contentEncoding);
+    response.setHeader('vary', 'accept-encoding');
+  }
   const { body } = answer;
   if (typeof body === 'string') {
     response.end(headOnly ? undefined : body);
@@ -385,6 +394,23 @@ function send(response: ServerResponse, answer: HttpAnswer, headOnly = false): v
   response.setHeader('content-length', length);
   if (!headOnly) for (const chunk of body) response.write(chunk);
   response.end();
+}
+
+/**
+ * Whether an Accept-Encoding header takes gzip: listed by name (or `*`) with a weight other than
+ * zero (RFC 9110, section 12.5.3). `x-gzip` is the same coding.
+ */
+export function acceptsGzip(header: string | undefined): boolean {
+  if (header === undefined) return false;
+  let starWeight: number | undefined;
+  for (const entry of header.split(',')) {
+    const [coding, ...parameters] = entry.split(';').map((part) => part.trim().toLowerCase());
+    const q = parameters.find((parameter) => parameter.startsWith('q='));
+    const weight = q === undefined ? 1 : Number(q.slice(2));
+    if (coding === 'gzip' || coding === 'x-gzip') return weight > 0;
+    if (coding === '*') starWeight = weight;
+  }
+  return starWeight !== undefined && starWeight > 0;
 }
 
 async function closeAll(servers: readonly Server[]): Promise<void> {

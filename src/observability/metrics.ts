@@ -434,14 +434,20 @@ export class BrokerMetrics implements TopicTraffic {
 
   /**
    * The exposition in Prometheus' text format, as the bytes to send (the broker's registry keeps
-   * them between scrapes) or, from another registry, as text.
+   * them between scrapes), gzipped if asked (as Prometheus asks), or, from another registry, as
+   * text.
    */
-  async scrape(): Promise<{ contentType: string; body: readonly Buffer[] | string }> {
-    const body =
-      this.registry instanceof LineCachingRegistry
-        ? await this.registry.exposition()
-        : await this.registry.metrics();
-    return { contentType: this.registry.contentType, body };
+  async scrape(options: { gzip?: boolean } = {}): Promise<{
+    contentType: string;
+    contentEncoding?: 'gzip';
+    body: readonly Buffer[] | string;
+  }> {
+    const { contentType } = this.registry;
+    if (!(this.registry instanceof LineCachingRegistry))
+      return { contentType, body: await this.registry.metrics() };
+    if (options.gzip !== true) return { contentType, body: await this.registry.exposition() };
+    const body = await this.registry.exposition({ gzip: true });
+    return { contentType, contentEncoding: 'gzip', body };
   }
 }
 

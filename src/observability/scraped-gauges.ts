@@ -35,7 +35,10 @@
 
 import { Gauge, Registry } from 'prom-client';
 
+import { gzipSync } from 'node:zlib';
+
 import { EventLoopSlices } from './event-loop-slices.js';
+import { GzipMembers } from './gzip-members.js';
 
 type LabelValues = Record<string, string>;
 
@@ -431,6 +434,8 @@ class ScrapedGauge extends Gauge<string> {
  */
 export class LineCachingRegistry extends Registry {
   private defaultLabelsSet = false;
+  /** The gzip members of kept chunks (gzip-members.ts), for scrapers that accept gzip. */
+  private readonly gzipMembers = new GzipMembers();
   /** The scrape rendering now (settled), which the next one waits for. */
   private rendering: Promise<unknown> = Promise.resolve();
 
@@ -448,11 +453,16 @@ export class LineCachingRegistry extends Registry {
    * The exposition as the bytes an HTTP answer sends, in chunks (the text `metrics()` returns,
    * encoded): mostly kept blocks, so nothing re-encodes or copies 4 MB of unchanged series. The
    * chunks are never changed afterwards (a block rendered again is a new Buffer), so a response
-   * still being written may hold them.
+   * still being written may hold them. With `gzip`, the chunks are gzip members that together
+   * decompress to that text (gzip-members.ts: a kept block keeps its member too).
    */
-  async exposition(): Promise<readonly Buffer[]> {
-    if (this.renderedByPromClient()) return [Buffer.from(await super.metrics())];
-    const bytes = this.rendering.then(() => this.renderInSlices());
+  async exposition(options: { gzip?: boolean } = {}): Promise<readonly Buffer[]> {
+    const gzip = options.gzip === true;
+    if (this.renderedByPromClient()) {
+      const text = Buffer.from(await super.metrics());
+      return [gzip ? gzipSync(text) : text];
+    }
+    const bytes = this.rendering.then(() => this.renderInSlices(gzip));
     this.rendering = bytes.catch(() => undefined);
     return bytes;
   }
@@ -470,7 +480,7 @@ export class LineCachingRegistry extends Registry {
   }
 
   /** Each metric in registration order (a family may read what an earlier one gathered). */
-  private async renderInSlices(): Promise<readonly Buffer[]> {
+  private async renderInSlices(gzip: boolean): Promise<readonly Buffer[]> {
     const slices = new EventLoopSlices(scrapeSliceMs);
     const prometheusPath = Registry.prototype as unknown as {
       getMetricsAsString(this: Registry, metric: unknown): Promise<string>;
@@ -484,7 +494,7 @@ export class LineCachingRegistry extends Registry {
       if (slices.due()) await slices.next();
     }
     chunks.push(lastNewline);
-    return chunks;
+    return gzip ? this.gzipMembers.of(chunks, slices) : chunks;
   }
 }
 

@@ -4,9 +4,11 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
+import { type IncomingHttpHeaders, get as httpGet } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { gunzipSync } from 'node:zlib';
 
 import { type Broker, startBroker } from '../../src/broker.js';
 import { kafkajsClient } from '../helpers/client-kafkajs.js';
@@ -105,6 +107,33 @@ describe('the HTTP endpoint', () => {
     assert.deepEqual(await ready.json(), { status: 'ready' });
     assert.equal((await fetch(`${base}/nope`)).status, 404);
     assert.equal((await fetch(`${base}/metrics`, { method: 'POST' })).status, 405);
+  });
+
+  test('/metrics is gzipped for a scraper that accepts gzip, as Prometheus does, and only then', async () => {
+    const url = `${httpBase(broker)}/metrics`;
+    const get = (acceptEncoding: string) =>
+      new Promise<{ headers: IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
+        httpGet(url, { headers: { 'accept-encoding': acceptEncoding } }, (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('end', () =>
+            resolve({ headers: response.headers, body: Buffer.concat(chunks) }),
+          );
+        }).on('error', reject);
+      });
+    const gzipped = await get('gzip, deflate');
+    assert.equal(gzipped.headers['content-encoding'], 'gzip');
+    assert.equal(gzipped.headers.vary, 'accept-encoding');
+    assert.equal(Number(gzipped.headers['content-length']), gzipped.body.length);
+    const text = gunzipSync(gzipped.body).toString();
+    assert.match(text, /^# HELP brook_partition_log_end_offset /m);
+    assert.ok(text.endsWith('\n'));
+    for (const refused of ['identity', 'gzip;q=0, identity', '']) {
+      const plain = await get(refused);
+      assert.equal(plain.headers['content-encoding'], undefined, `Accept-Encoding: ${refused}`);
+      assert.match(plain.body.toString(), /^# HELP brook_partition_log_end_offset /m);
+    }
+    assert.equal((await get('br;q=1, *;q=0.5')).headers['content-encoding'], 'gzip');
   });
 
   test('/metrics counts what clients did, and promtool accepts the exposition', async () => {
