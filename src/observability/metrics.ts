@@ -24,6 +24,7 @@ import { GroupTracker, PartitionTracker, type TrackedSource } from './change-tra
 import type { ReplicationSnapshot } from './replication-metrics.js';
 import { RequestLatencyHistograms, type RequestTimes } from './request-metrics.js';
 import { LineCachingRegistry, ScrapedGaugeFamilies, type SeriesEntry } from './scraped-gauges.js';
+import { registerProcessMetrics, replacedDefaultMetrics } from './process-metrics.js';
 import type { FileIo, LogFile } from '../storage/file-io.js';
 
 export interface PartitionSnapshot {
@@ -391,6 +392,9 @@ export class BrokerMetrics implements TopicTraffic {
       ]) {
         this.registry.removeSingleMetric(`brook_nodejs_${name}`);
       }
+      // The ones a scrape feels are read more cheaply under the same names (process-metrics.ts).
+      for (const name of replacedDefaultMetrics) this.registry.removeSingleMetric(`brook_${name}`);
+      registerProcessMetrics(this.registry, 'brook_');
     }
   }
 

@@ -486,15 +486,20 @@ export class LineCachingRegistry extends Registry {
       getMetricsAsString(this: Registry, metric: unknown): Promise<string>;
     };
     const chunks: Buffer[] = [];
+    /** Chunks kept from scrape to scrape (a scraped family's header and blocks). */
+    const kept = new Set<Buffer>();
     for (const metric of this.getMetricsAsArray()) {
       // Families are separated by a blank line, as prom-client joins them.
       if (chunks.length > 0) chunks.push(familySeparator);
-      if (metric instanceof ScrapedGauge) await metric.renderBytes(slices, chunks);
-      else chunks.push(Buffer.from(await prometheusPath.getMetricsAsString.call(this, metric)));
+      if (metric instanceof ScrapedGauge) {
+        const first = chunks.length;
+        await metric.renderBytes(slices, chunks);
+        if (gzip) for (let index = first; index < chunks.length; index++) kept.add(chunks[index]);
+      } else chunks.push(Buffer.from(await prometheusPath.getMetricsAsString.call(this, metric)));
       if (slices.due()) await slices.next();
     }
     chunks.push(lastNewline);
-    return gzip ? this.gzipMembers.of(chunks, slices) : chunks;
+    return gzip ? this.gzipMembers.of(chunks, (chunk) => kept.has(chunk), slices) : chunks;
   }
 }
 
