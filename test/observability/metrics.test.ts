@@ -2,12 +2,13 @@
 // own tools (promtool, and a real Prometheus scraping the broker), /healthz and /readyz, and the
 // shipped alert rules firing in that Prometheus on a group that stops consuming.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { type IncomingHttpHeaders, get as httpGet } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 
 import { type Broker, startBroker } from '../../src/broker.js';
@@ -134,6 +135,16 @@ describe('the HTTP endpoint', () => {
       assert.match(plain.body.toString(), /^# HELP brook_partition_log_end_offset /m);
     }
     assert.equal((await get('br;q=1, *;q=0.5')).headers['content-encoding'], 'gzip');
+    // curl reads only a first gzip member: the answer must be one member of the whole text.
+    // Asynchronously: the broker answering curl runs in this process.
+    const curl = await promisify(execFile)(
+      'curl',
+      ['--silent', '--show-error', '--max-time', '30', '--compressed', url],
+      { encoding: 'utf8' },
+    );
+    assert.match(curl.stdout, /^# HELP brook_partition_log_end_offset /m);
+    assert.match(curl.stdout, /^brook_nodejs_version_info\{/m, 'through the last families');
+    assert.ok(curl.stdout.endsWith('\n'));
   });
 
   test('/metrics counts what clients did, and promtool accepts the exposition', async () => {

@@ -4,10 +4,11 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { gunzipSync } from 'node:zlib';
+import { crc32, gunzipSync, inflateRawSync } from 'node:zlib';
 
 import { Registry } from 'prom-client';
 
+import { combineCrc32, tableCrc32 } from '../../src/observability/gzip-members.js';
 import {
   LineCachingRegistry,
   ScrapedGaugeFamilies,
@@ -186,7 +187,7 @@ test('a value that moved shows in the next scrape, whatever the kept blocks held
   assert.equal(offsetOf(await scrape('the last one moved'), 'topic-9', 99), '9');
 });
 
-test('gzipped, the exposition is gzip members that decompress to the text, kept blocks keeping theirs', async () => {
+test('gzipped, the exposition is one gzip member of the text, kept blocks keeping their compressed pieces', async () => {
   let rows: Row[] = Array.from({ length: 1000 }, (_, index) => ({
     topic: `topic-${Math.floor(index / 100)}`,
     partition: index % 100,
@@ -196,27 +197,39 @@ test('gzipped, the exposition is gzip members that decompress to the text, kept 
   const kept = new LineCachingRegistry();
   families(kept, () => rows);
   const scrape = async (what: string): Promise<Buffer[]> => {
-    const members = [...(await kept.exposition({ gzip: true }))];
-    // One stream of several members, as Prometheus' reader (and Node's) reads them.
-    assert.equal(gunzipSync(Buffer.concat(members)).toString(), await kept.metrics(), what);
-    return members;
+    const parts = [...(await kept.exposition({ gzip: true }))];
+    const body = Buffer.concat(parts);
+    const text = await kept.metrics();
+    assert.equal(gunzipSync(body).toString(), text, what);
+    // One member, as readers that stop after the first one (curl --compressed) need: the
+    // deflate data between the 10-byte header and the 8-byte trailer is the whole text, and the
+    // trailer holds its CRC-32 and length.
+    assert.deepEqual([...body.subarray(0, 3)], [0x1f, 0x8b, 8], `${what}: a gzip header`);
+    assert.equal(inflateRawSync(body.subarray(10, -8)).toString(), text, `${what}: one member`);
+    assert.equal(body.readUInt32LE(body.length - 8), crc32(text), `${what}: the CRC-32`);
+    assert.equal(body.readUInt32LE(body.length - 4), Buffer.byteLength(text), `${what}: length`);
+    return parts;
   };
+  const compressedAgain = (parts: Buffer[], before: Buffer[]): number =>
+    parts.filter((part, index) => part !== before[index]).length;
 
   const first = await scrape('first scrape');
-  assert.ok(first.length > 10, `a member per chunk, not ${first.length}`);
+  assert.ok(first.length > 10, `a piece per chunk, not ${first.length} parts`);
   const again = await scrape('nothing moved');
-  const compressedAgain = (members: Buffer[], before: Buffer[]): number =>
-    members.filter((member, index) => member !== before[index]).length;
-  // What is rendered anew each scrape (here only the blank line between the two families and
-  // the last newline) is compressed again; every block and header keeps its member.
+  // What is rendered anew each scrape (here the blank line between the two families and the
+  // last newline) is compressed again, and the trailer is new; every block keeps its piece.
   assert.equal(again.length, first.length);
-  assert.equal(compressedAgain(again, first), 2, 'with nothing moved, only the two fresh runs');
+  assert.equal(
+    compressedAgain(again, first),
+    3,
+    'with nothing moved, two fresh runs and the trailer',
+  );
 
   rows = rows.map((row, index) => (index === 500 ? { ...row, offset: 7 } : row));
   const moved = await scrape('one offset moved');
   assert.equal(
     compressedAgain(moved, again),
-    3,
+    4,
     'the block that showed the moved value is compressed again, and no other',
   );
   assert.match(gunzipSync(Buffer.concat(moved)).toString(), /partition="0"\} 7$/m);
@@ -225,4 +238,26 @@ test('gzipped, the exposition is gzip members that decompress to the text, kept 
     Buffer.concat(moved).length * 4 < plain,
     `gzipped ${Buffer.concat(moved).length} bytes against ${plain}`,
   );
+});
+
+test("the CRC-32 of a concatenation combines from its parts, and the fallback CRC-32 is zlib's", () => {
+  const random = (length: number): Buffer =>
+    Buffer.from(Array.from({ length }, (_, index) => (index * 7919 + length * 31) % 251));
+  for (const [firstLength, secondLength] of [
+    [0, 0],
+    [0, 5],
+    [5, 0],
+    [1, 1],
+    [1000, 4099],
+    [70_000, 1 << 17],
+  ]) {
+    const first = random(firstLength);
+    const second = random(secondLength);
+    assert.equal(
+      combineCrc32(crc32(first), crc32(second), secondLength),
+      crc32(Buffer.concat([first, second])),
+      `${firstLength} then ${secondLength} bytes`,
+    );
+    assert.equal(tableCrc32(second), crc32(second), `without zlib's, ${secondLength} bytes`);
+  }
 });
