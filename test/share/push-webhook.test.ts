@@ -12,8 +12,10 @@ import { waitFor } from '../helpers/poll.js';
 import { testRandom } from '../helpers/random.js';
 import {
   type DeliveredRecord,
+  type Json,
   PushClient,
   createTopic,
+  kafka,
   produce,
   readTopic,
   startPushBroker,
@@ -26,7 +28,10 @@ interface Receiver {
   readonly calls: Array<{ records: DeliveredRecord[]; signatureValid: boolean }>;
   inFlight: number;
   maxInFlight: number;
+  /** Closes the server and every connection to it: its port refuses connections. */
   close(): Promise<void>;
+  /** Listens again on the same port (after `close`). */
+  reopen(): Promise<void>;
 }
 
 async function startReceiver(
@@ -40,7 +45,8 @@ async function startReceiver(
     calls: [] as Receiver['calls'],
     inFlight: 0,
     maxInFlight: 0,
-    close: async () => undefined,
+    close: async (): Promise<void> => undefined,
+    reopen: async (): Promise<void> => undefined,
   };
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
     receiver.inFlight += 1;
@@ -74,13 +80,23 @@ async function startReceiver(
       response.writeHead(204).end();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  receiver.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  const listen = (port: number): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  await listen(0);
+  const { port } = server.address() as AddressInfo;
+  receiver.url = `http://127.0.0.1:${port}/hook`;
   receiver.close = async () => {
-    for (const response of hanging) response.destroy();
+    for (const response of hanging.splice(0)) response.destroy();
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   };
+  receiver.reopen = () => listen(port);
   return receiver;
 }
 
@@ -168,6 +184,118 @@ describe('push delivery to webhooks', () => {
       assert.equal(values.size, count, 'every record is accounted for');
     } finally {
       await receiver.close();
+    }
+  });
+
+  test('records wait while the receiver is down and are delivered once each when it returns, none dead-lettered', async () => {
+    const receiver = await startReceiver('down', () => 'ok');
+    try {
+      await createTopic(broker, 'hooks-down', 2);
+      const batchSize = 5;
+      const concurrency = 2;
+      await client.subscribe('hooks-down-webhook', {
+        topic: 'hooks-down',
+        // Small limits: before the fix a refused connection was a delivery, and these sent every
+        // record the dispatcher held to the dead-letter topic within a second of the outage.
+        maxDeliveries: 2,
+        webhook: {
+          url: receiver.url,
+          secret: 'down',
+          concurrency,
+          batchSize,
+          timeoutMs: 2000,
+          retryBackoffMs: 50,
+          maxRetryBackoffMs: 200,
+        },
+      });
+      const message = (index: number): { key: string; value: string } => ({
+        key: `k${index}`,
+        value: `d${index}`,
+      });
+      await produce(
+        broker,
+        'hooks-down',
+        Array.from({ length: 20 }, (_, index) => message(index)),
+      );
+      await waitFor(
+        () => receiver.accepted.length === 20,
+        () => `20 records accepted before the outage, have ${receiver.accepted.length}`,
+      );
+
+      // The receiver goes down: its port refuses connections while more records are produced.
+      await receiver.close();
+      const callsBeforeOutage = receiver.calls.length;
+      await produce(
+        broker,
+        'hooks-down',
+        Array.from({ length: 40 }, (_, index) => message(20 + index)),
+      );
+      const downUntilMs = Date.now() + 4000;
+      const during = await waitFor(async () => {
+        const answer = await client.request('GET', '/v1/subscriptions/hooks-down-webhook');
+        const body = answer.body as Json;
+        return (body.stats.deadLettered > 0 || Date.now() >= downUntilMs) && body;
+      }, 'the outage to pass or a record to be dead-lettered');
+      assert.equal(
+        during.stats.deadLettered,
+        0,
+        'no record is dead-lettered while the receiver is down',
+      );
+      assert.ok(
+        during.stats.inFlight <= concurrency * batchSize,
+        `the dispatcher holds at most its credits while the receiver is down, held ${during.stats.inFlight}`,
+      );
+      assert.equal(during.stats.acknowledged, 20);
+      assert.equal(during.webhookStatus.state, 'unreachable');
+      assert.equal(typeof during.webhookStatus.since, 'number');
+      assert.match(during.webhookStatus.lastError, /ECONNREFUSED|refused/);
+      assert.equal(receiver.calls.length, callsBeforeOutage);
+
+      // It comes back on the same port: delivery resumes without being asked to.
+      await receiver.reopen();
+      await waitFor(
+        async () => (await client.stats('hooks-down-webhook')).acknowledged === 60,
+        () =>
+          `60 records acknowledged after the outage, receiver accepted ${receiver.accepted.length}`,
+      );
+      const after = (await client.request('GET', '/v1/subscriptions/hooks-down-webhook'))
+        .body as Json;
+      assert.equal(after.stats.deadLettered, 0);
+      assert.equal(after.webhookStatus.state, 'delivering');
+      const delivered = receiver.calls.flatMap((call) => call.records);
+      assert.equal(
+        delivered.length,
+        60,
+        'every record was sent exactly once: no failed attempt reached the receiver',
+      );
+      assert.deepEqual(
+        new Set(delivered.map((record) => record.value)),
+        new Set(Array.from({ length: 60 }, (_, index) => `d${index}`)),
+      );
+      assert.equal(new Set(receiver.accepted).size, 60, 'each record accepted once');
+      assert.ok(
+        delivered.every((record) => record.deliveryCount === 1),
+        'the outage cost no delivery',
+      );
+      assert.ok(receiver.calls.every((call) => call.signatureValid));
+      assert.ok(receiver.maxInFlight <= concurrency);
+      assert.ok(receiver.calls.every((call) => call.records.length <= batchSize));
+      const admin = kafka(broker).admin();
+      await admin.connect();
+      try {
+        const topics = await admin.listTopics();
+        if (topics.includes('hooks-down.dlq')) {
+          const offsets = await admin.fetchTopicOffsets('hooks-down.dlq');
+          assert.ok(
+            offsets.every((partition) => partition.high === '0'),
+            'the dead-letter topic is empty',
+          );
+        }
+      } finally {
+        await admin.disconnect();
+      }
+    } finally {
+      await receiver.close().catch(() => undefined);
     }
   });
 });
