@@ -23,6 +23,8 @@
 //   sends one request at a time, the oldest batch, after a pause that doubles from
 //   retryBackoffMs up to maxRetryBackoffMs (upper half random). Its first answer of any kind ends
 //   the outage: `concurrency` requests at a time again, and new records are taken.
+//   A request that fails on a kept-alive connection is first sent again at once on a new one:
+//   the receiver may only have closed that connection as idle.
 //
 // During an outage the records it holds stay held, their locks renewed (Subscription.renew) every
 // third of the subscription's ackTimeoutMs, rather than given back: taking a record is what counts
@@ -61,7 +63,12 @@ type Attempt =
   | { readonly outcome: 'answered'; readonly status: number }
   /** Connected and sent, no answer within timeoutMs. */
   | { readonly outcome: 'timed-out' }
-  | { readonly outcome: 'unreachable'; readonly reason: string };
+  /** `reusedConnection`: it failed on a kept-alive connection, which the receiver may have closed. */
+  | {
+      readonly outcome: 'unreachable';
+      readonly reason: string;
+      readonly reusedConnection: boolean;
+    };
 
 /** A record the dispatcher holds, numbered in the order it came, so a batch goes back in order. */
 interface Held {
@@ -173,7 +180,11 @@ export class WebhookDispatcher {
         .digest('hex');
       headers['brook-signature'] = `t=${timestampMs},v1=${signature}`;
     }
-    const attempt = await this.send(headers, body);
+    let attempt = await this.send(headers, body);
+    // A receiver closes idle connections when it likes; one closed just as it was reused says
+    // nothing about the receiver, so the batch goes again at once on a new connection.
+    if (attempt.outcome === 'unreachable' && attempt.reusedConnection && !this.stopped)
+      attempt = await this.send(headers, body);
     this.inFlight.delete(batch);
     if (this.stopped) return;
     if (attempt.outcome === 'unreachable') {
@@ -234,6 +245,7 @@ export class WebhookDispatcher {
             : {
                 outcome: 'unreachable',
                 reason: `no connection within ${this.webhook.timeoutMs} ms`,
+                reusedConnection: false,
               },
         );
         request.destroy();
@@ -254,7 +266,11 @@ export class WebhookDispatcher {
         finish({ outcome: 'answered', status: response.statusCode ?? 0 });
       });
       request.on('error', (error) => {
-        finish({ outcome: 'unreachable', reason: error.message });
+        finish({
+          outcome: 'unreachable',
+          reason: error.message,
+          reusedConnection: request.reusedSocket,
+        });
       });
       request.end(body);
     });

@@ -36,7 +36,7 @@ interface Receiver {
 
 async function startReceiver(
   secret: string,
-  decide: (call: number) => 'ok' | 'fail' | 'hang',
+  decide: (call: number, records: readonly DeliveredRecord[]) => 'ok' | 'fail' | 'hang' | 'reset',
 ): Promise<Receiver> {
   const hanging: ServerResponse[] = [];
   const receiver = {
@@ -63,13 +63,18 @@ async function startReceiver(
       const expected = createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex');
       const { records } = JSON.parse(body) as { records: DeliveredRecord[] };
       receiver.calls.push({ records, signatureValid: signature === expected });
-      const decision = decide(receiver.calls.length);
+      const decision = decide(receiver.calls.length, records);
       if (decision === 'hang') {
         // Counted out at once: the broker gives up on it after timeoutMs, and the socket's close
         // reaches this server a moment after the broker's next call may have.
         receiver.inFlight -= 1;
         response.removeAllListeners('close');
         hanging.push(response);
+        return;
+      }
+      if (decision === 'reset') {
+        // No answer at all: the connection is cut, as by a receiver crashing mid-request.
+        request.socket.destroy();
         return;
       }
       if (decision === 'fail') {
@@ -296,6 +301,114 @@ describe('push delivery to webhooks', () => {
       }
     } finally {
       await receiver.close().catch(() => undefined);
+    }
+  });
+
+  test('a receiver that answers but fails a record, or takes it and never answers, sends it to the dead-letter topic', async () => {
+    // A 503 and a hang on an accepted connection are failed deliveries, unlike an unreachable
+    // receiver: after maxDeliveries the record is dead-lettered, and the others go through.
+    const receiver = await startReceiver('poison', (_call, records) =>
+      records.some((record) => record.value === 'fails')
+        ? 'fail'
+        : records.some((record) => record.value === 'hangs')
+          ? 'hang'
+          : 'ok',
+    );
+    try {
+      await createTopic(broker, 'hooks-poison', 1);
+      await client.subscribe('hooks-poison-webhook', {
+        topic: 'hooks-poison',
+        maxDeliveries: 2,
+        webhook: {
+          url: receiver.url,
+          secret: 'poison',
+          concurrency: 2,
+          batchSize: 1,
+          timeoutMs: 300,
+          retryBackoffMs: 20,
+          maxRetryBackoffMs: 100,
+        },
+      });
+      const values = ['a', 'fails', 'b', 'hangs', 'c'];
+      await produce(
+        broker,
+        'hooks-poison',
+        values.map((value) => ({ value })),
+      );
+      const stats = await waitFor(
+        async () => {
+          const current = await client.stats('hooks-poison-webhook');
+          return current.acknowledged + current.deadLettered === values.length && current;
+        },
+        () => `5 records settled, receiver saw ${receiver.calls.length} calls`,
+      );
+      assert.equal(stats.acknowledged, 3);
+      assert.equal(stats.deadLettered, 2);
+      assert.deepEqual(new Set(receiver.accepted), new Set(['0:0', '0:2', '0:4']));
+      const dead = await readTopic(broker, 'hooks-poison.dlq', 2);
+      const byValue = new Map(dead.map((record) => [record.value, record.headers]));
+      assert.equal(byValue.get('fails')?.['dlq.delivery.count'], '2');
+      assert.match(byValue.get('fails')?.['dlq.error'] ?? '', /HTTP 503/);
+      assert.equal(byValue.get('hangs')?.['dlq.delivery.count'], '2');
+      assert.match(byValue.get('hangs')?.['dlq.error'] ?? '', /did not answer within 300 ms/);
+      const described = (await client.request('GET', '/v1/subscriptions/hooks-poison-webhook'))
+        .body as Json;
+      assert.equal(described.webhookStatus.state, 'delivering', 'a receiver that answers is up');
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  test('a receiver that cuts the connection before answering is unreachable: no delivery counted until it answers', async () => {
+    let resetting = true;
+    const receiver = await startReceiver('reset', () => (resetting ? 'reset' : 'ok'));
+    try {
+      await createTopic(broker, 'hooks-reset', 1);
+      await client.subscribe('hooks-reset-webhook', {
+        topic: 'hooks-reset',
+        maxDeliveries: 2,
+        webhook: {
+          url: receiver.url,
+          secret: 'reset',
+          concurrency: 2,
+          batchSize: 3,
+          timeoutMs: 2000,
+          retryBackoffMs: 20,
+          maxRetryBackoffMs: 100,
+        },
+      });
+      await produce(
+        broker,
+        'hooks-reset',
+        Array.from({ length: 10 }, (_, index) => ({ value: `r${index}` })),
+      );
+      // Many more attempts than maxDeliveries, each cut before an answer.
+      await waitFor(
+        () => receiver.calls.length >= 8,
+        () => `8 calls cut, saw ${receiver.calls.length}`,
+      );
+      const during = (await client.request('GET', '/v1/subscriptions/hooks-reset-webhook'))
+        .body as Json;
+      assert.equal(during.stats.deadLettered, 0);
+      assert.equal(during.webhookStatus.state, 'unreachable');
+      assert.ok(
+        receiver.calls.every((call) => call.records.every((record) => record.deliveryCount === 1)),
+        'a cut connection costs no delivery',
+      );
+      resetting = false;
+      await waitFor(
+        async () => (await client.stats('hooks-reset-webhook')).acknowledged === 10,
+        () => `10 records acknowledged, receiver accepted ${receiver.accepted.length}`,
+      );
+      assert.equal(new Set(receiver.accepted).size, 10);
+      assert.equal(receiver.accepted.length, 10, 'each record accepted once');
+      const described = (await client.request('GET', '/v1/subscriptions/hooks-reset-webhook'))
+        .body as Json;
+      assert.equal(described.stats.deadLettered, 0);
+      assert.equal(described.webhookStatus.state, 'delivering');
+      assert.match(described.webhookStatus.lastError, /socket hang up|ECONNRESET/);
+    } finally {
+      await receiver.close();
     }
   });
 });
