@@ -8,7 +8,8 @@
 // What becomes of a request:
 //
 // - A 2xx answer acknowledges every record of the batch.
-// - Another answer, or no answer within timeoutMs on a connection the receiver accepted, is a
+// - Another answer (redirects are not followed: the signed records go to the configured URL and
+//   nowhere else), or no answer within timeoutMs on a connection the receiver accepted, is a
 //   failed delivery: the records are released with a pause that doubles with each delivery
 //   (retryBackoffMs × 2^(deliveryCount-1), at most maxRetryBackoffMs, the upper half of it drawn
 //   at random so retries of many records spread out), and after maxDeliveries a record goes to
@@ -21,23 +22,24 @@
 //   receiver is unreachable, and that is no delivery. The batch goes back into the queue, in the
 //   order its records came; the dispatcher stops taking records (its sink is not writable) and
 //   sends one request at a time, the oldest batch, after a pause that doubles from
-//   retryBackoffMs up to maxRetryBackoffMs (upper half random). Its first answer of any kind ends
-//   the outage: `concurrency` requests at a time again, and new records are taken.
+//   retryBackoffMs up to maxRetryBackoffMs (upper half random). The first answer of any kind, or
+//   a timeout on an accepted connection, ends the outage: `concurrency` requests at a time again,
+//   and new records are taken. GET /v1/subscriptions/{name} shows the outage (`status()`).
 //   A request that fails on a kept-alive connection is first sent again at once on a new one:
 //   the receiver may only have closed that connection as idle.
 //
 // During an outage the records it holds stay held, their locks renewed (Subscription.renew) every
 // third of the subscription's ackTimeoutMs, rather than given back: taking a record is what counts
 // a delivery in the subscription's model, so a release would cost one when they are taken again;
-// held, they keep their order in the queue and the count the receiver will see, and resending
-// them is the probe (no empty request the receiver would have to know about). The rest of the
-// topic waits in the log, not in memory: a receiver down for an hour holds at most concurrency ×
-// batchSize records, and other consumers of the subscription (SSE, WebSocket) may take the rest
-// meanwhile. Held records are not offered to anyone else and their message TTL does not apply
-// while held. Two limits: a receiver that resets the connection on every request carrying some
-// record (say it crashes on it) looks down, not failing, and that record waits (the status shows
-// the webhook unreachable); and held records are persisted as available, so a broker restart
-// during an outage counts one more delivery for them when they are taken again.
+// held, they keep their order in the queue and the count the receiver will see, and resending them
+// is the probe (no empty request the receiver would have to know about). The rest of the topic
+// waits in the log, not in memory: while a receiver is down for an hour the broker holds at most
+// concurrency × batchSize records for it, and other consumers of the subscription (SSE, WebSocket)
+// may take the rest meanwhile. Held records are not offered to anyone else and their message TTL
+// does not apply while held. Two limits: a receiver that resets the connection on every request
+// carrying some record (say it crashes on it) looks down, not failing, and that record waits (the
+// status shows the webhook unreachable); and held records are persisted as available, so a broker
+// restart during an outage counts one more delivery for them when they are taken again.
 
 import { createHmac } from 'node:crypto';
 import { Agent as HttpAgent, type ClientRequest, request as httpRequest } from 'node:http';
@@ -63,7 +65,7 @@ type Attempt =
   | { readonly outcome: 'answered'; readonly status: number }
   /** Connected and sent, no answer within timeoutMs. */
   | { readonly outcome: 'timed-out' }
-  /** `reusedConnection`: it failed on a kept-alive connection, which the receiver may have closed. */
+  /** `reusedConnection`: it failed on a kept-alive connection the receiver may have closed. */
   | {
       readonly outcome: 'unreachable';
       readonly reason: string;
