@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, type Socket, createServer as createNetServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 
 import type { Broker } from '../../src/broker.js';
@@ -409,6 +409,54 @@ describe('push delivery to webhooks', () => {
       assert.match(described.webhookStatus.lastError, /socket hang up|ECONNRESET/);
     } finally {
       await receiver.close();
+    }
+  });
+
+  test('a receiver whose TLS handshake never completes is unreachable, not a failed delivery', async () => {
+    // A TCP server that accepts and says nothing: the connection is made, the HTTPS one never is.
+    const sockets = new Set<Socket>();
+    let connections = 0;
+    const silent = createNetServer((socket) => {
+      connections += 1;
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+      socket.on('close', () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      await createTopic(broker, 'hooks-silent', 1);
+      await client.subscribe('hooks-silent-webhook', {
+        topic: 'hooks-silent',
+        maxDeliveries: 1,
+        webhook: {
+          url: `https://127.0.0.1:${(silent.address() as AddressInfo).port}/hook`,
+          concurrency: 1,
+          batchSize: 5,
+          timeoutMs: 200,
+          retryBackoffMs: 20,
+          maxRetryBackoffMs: 100,
+        },
+      });
+      await produce(
+        broker,
+        'hooks-silent',
+        Array.from({ length: 3 }, (_, index) => ({ value: `s${index}` })),
+      );
+      // Each attempt gives up after timeoutMs: before the fix the first one dead-lettered all three.
+      await waitFor(
+        async () =>
+          connections >= 4 || (await client.stats('hooks-silent-webhook')).deadLettered > 0,
+        () => `4 connections or a record dead-lettered, saw ${connections} connections`,
+      );
+      const described = (await client.request('GET', '/v1/subscriptions/hooks-silent-webhook'))
+        .body as Json;
+      assert.equal(described.stats.deadLettered, 0);
+      assert.equal(described.stats.inFlight, 3, 'the records are held, not given back');
+      assert.equal(described.webhookStatus.state, 'unreachable');
+      assert.match(described.webhookStatus.lastError, /no connection within 200 ms/);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
     }
   });
 });
