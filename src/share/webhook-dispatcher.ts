@@ -25,8 +25,9 @@
 //   retryBackoffMs up to maxRetryBackoffMs (upper half random). The first answer of any kind, or
 //   a timeout on an accepted connection, ends the outage: `concurrency` requests at a time again,
 //   and new records are taken. GET /v1/subscriptions/{name} shows the outage (`status()`).
-//   A request that fails on a kept-alive connection is first sent again at once on a new one:
-//   the receiver may only have closed that connection as idle.
+//   A request that fails or times out on a kept-alive connection is first sent again at once on
+//   a new one: the receiver may only have closed that connection as idle, or its host vanished
+//   without closing it; a hung receiver is told from those on a connection of its own.
 //
 // During an outage the records it holds stay held, their locks renewed (Subscription.renew) every
 // third of the subscription's ackTimeoutMs, rather than given back: taking a record is what counts
@@ -60,12 +61,14 @@ export interface WebhookStatus {
   readonly lastError: string | null;
 }
 
-/** What became of one request. */
+/**
+ * What became of one request. `reusedConnection`: it went on a kept-alive connection, which the
+ * receiver may have closed, or its host lost, since the last answer on it.
+ */
 type Attempt =
   | { readonly outcome: 'answered'; readonly status: number }
   /** Connected and sent, no answer within timeoutMs. */
-  | { readonly outcome: 'timed-out' }
-  /** `reusedConnection`: it failed on a kept-alive connection the receiver may have closed. */
+  | { readonly outcome: 'timed-out'; readonly reusedConnection: boolean }
   | {
       readonly outcome: 'unreachable';
       readonly reason: string;
@@ -182,11 +185,12 @@ export class WebhookDispatcher {
         .digest('hex');
       headers['brook-signature'] = `t=${timestampMs},v1=${signature}`;
     }
-    let attempt = await this.send(headers, body);
-    // A receiver closes idle connections when it likes; one closed just as it was reused says
-    // nothing about the receiver, so the batch goes again at once on a new connection.
-    if (attempt.outcome === 'unreachable' && attempt.reusedConnection && !this.stopped)
-      attempt = await this.send(headers, body);
+    let attempt = await this.send(headers, body, this.agent);
+    // A receiver closes idle connections when it likes, and a connection to a host that went
+    // away without a word stays silent: a failure on a kept-alive connection says nothing of the
+    // receiver, so the batch goes again at once on a connection of its own.
+    if (attempt.outcome !== 'answered' && attempt.reusedConnection && !this.stopped)
+      attempt = await this.send(headers, body, false);
     this.inFlight.delete(batch);
     if (this.stopped) return;
     if (attempt.outcome === 'unreachable') {
@@ -223,7 +227,11 @@ export class WebhookDispatcher {
    * One POST. Never rejects: an answer of any status, a timeout on an accepted connection, or
    * unreachable (with why). The one timer covers connecting and answering.
    */
-  private send(headers: Record<string, string>, body: string): Promise<Attempt> {
+  private send(
+    headers: Record<string, string>,
+    body: string,
+    agent: HttpAgent | false,
+  ): Promise<Attempt> {
     const secure = this.url.protocol === 'https:';
     return new Promise<Attempt>((resolve) => {
       let settled = false;
@@ -231,7 +239,7 @@ export class WebhookDispatcher {
       const request = (secure ? httpsRequest : httpRequest)(this.url, {
         method: 'POST',
         headers,
-        agent: this.agent,
+        agent,
       });
       const finish = (attempt: Attempt): void => {
         if (settled) return;
@@ -243,7 +251,7 @@ export class WebhookDispatcher {
       const timer = setTimeout(() => {
         finish(
           connected
-            ? { outcome: 'timed-out' }
+            ? { outcome: 'timed-out', reusedConnection: request.reusedSocket }
             : {
                 outcome: 'unreachable',
                 reason: `no connection within ${this.webhook.timeoutMs} ms`,
