@@ -160,6 +160,25 @@ export const pushSchemas = {
       ordering: string,
       valueEncoding: string,
       webhook: { type: 'object', nullable: true, description: 'The webhook, its secret left out.' },
+      webhookStatus: {
+        ...object(
+          {
+            state: oneOf('delivering', 'unreachable'),
+            since: {
+              type: 'integer',
+              nullable: true,
+              description: 'since when (ms since the epoch) the receiver has not been reached',
+            },
+            lastError: { type: 'string', nullable: true },
+          },
+          {
+            required: ['state', 'since', 'lastError'],
+            description:
+              'Whether the webhook receiver answers (null without a webhook); while unreachable, its records wait and no delivery is counted',
+          },
+        ),
+        nullable: true,
+      },
       stats: object(
         {
           available: integer,

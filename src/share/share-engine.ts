@@ -50,7 +50,7 @@ import { ShareError } from './share-errors.js';
 import { SHARE_STATE_TOPIC_NAME } from './share-state-topic.js';
 import type { SharePartitionSnapshot, SourcePartition, TrackedRecord } from './share-partition.js';
 import { Subscription, type SubscriptionStats } from './subscription.js';
-import { WebhookDispatcher } from './webhook-dispatcher.js';
+import { type WebhookStatus, WebhookDispatcher } from './webhook-dispatcher.js';
 import {
   type SubscriptionDefaults,
   type SubscriptionDefinition,
@@ -92,6 +92,8 @@ const REMOTE_READY_TIMEOUT_MS = 10_000;
 
 export interface SubscriptionDescription extends SubscriptionDefinition {
   readonly stats: SubscriptionStats;
+  /** Whether the webhook's receiver answers; null without a webhook. */
+  readonly webhookStatus: WebhookStatus | null;
 }
 
 export class ShareEngine {
@@ -308,7 +310,11 @@ export class ShareEngine {
 
   describe(name: string): SubscriptionDescription {
     const subscription = this.subscription(name);
-    return { ...subscription.definition, stats: subscription.stats() };
+    return {
+      ...subscription.definition,
+      stats: subscription.stats(),
+      webhookStatus: this.webhooks.get(name)?.status() ?? null,
+    };
   }
 
   /**
