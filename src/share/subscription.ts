@@ -292,12 +292,16 @@ export class Subscription {
     return 'ok';
   }
 
-  /** Gives back every record `consumerId` holds (a share-group member left or timed out). */
-  releaseConsumer(consumerId: string, error: string): void {
+  /**
+   * Gives back every record `consumerId` holds (a share-group member left or timed out), or those
+   * in `partitions` only (one of its share sessions closed).
+   */
+  releaseConsumer(consumerId: string, error: string, partitions?: ReadonlySet<number>): void {
     const consumer = this.consumers.get(consumerId);
     if (consumer === undefined) return;
     for (const record of [...consumer.held]) {
       if (record.state !== 'acquired' || record.consumerId !== consumerId) continue;
+      if (partitions !== undefined && !partitions.has(record.partition)) continue;
       this.releaseHold(record);
       this.giveBack(record, 0, error);
     }

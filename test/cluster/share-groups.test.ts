@@ -8,7 +8,9 @@
 // any other broker (as a Kafka client sends them to partition leaders), also for a topic whose
 // partitions the owner holds no replica of. SIGKILL of the owner moves the group to the state
 // partition's new leader: what was acknowledged is never delivered again, what was held comes
-// back with a higher delivery count, nothing is lost, and consumption goes on there.
+// back with a higher delivery count, nothing is lost, and consumption goes on there. A member
+// that closes its session with one broker gets back only what that session held: what it fetched
+// through another broker stays its own to acknowledge there.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -292,6 +294,59 @@ test('a share group is served by one broker, refused by the others, and survives
       after.close();
     }
   } finally {
+    consumer.close();
+  }
+});
+
+test("closing a member's share session with one broker gives back only what that session holds", async () => {
+  const { address } = await startShareGroupCluster(TOPIC);
+  const { group, owner } = await splitGroup('closing', address);
+  const consumer = await joinAt(address(owner), group);
+  // Partition 0 through one broker's session, partitions 1 and 2 through another's, as a Kafka
+  // client keeps a session with each partition leader (brokers 1, 2 and 3 lead 0, 1 and 2); at
+  // least one of the two is forwarded to the owner.
+  const first = await consumer.sessionAt(address(1));
+  first.partitions = [0];
+  const second = await consumer.sessionAt(address(2));
+  second.partitions = [1, 2];
+  try {
+    assert.deepEqual(consumer.partitions, [0, 1, 2], 'assigned every partition');
+    await produce(
+      { bootstrapServers: address(owner) },
+      TOPIC,
+      Array.from({ length: 30 }, (_, index) => ({ value: `c${index}`, partition: index % 3 })),
+    );
+    const throughFirst = await fetchRecords(first, 10);
+    const throughSecond = await fetchRecords(second, 20);
+    assert.deepEqual(new Set(throughFirst.map((record) => record.partition)), new Set([0]));
+
+    // The first session closes (epoch -1), acknowledging nothing.
+    const closed = await first.acknowledge([], { close: true });
+    assert.equal(closed.errorCode, 0, `closing: ${closed.errorMessage}`);
+
+    // What the member fetched through the other session is still its own to acknowledge there.
+    const answer = await second.acknowledge(accepted(throughSecond));
+    assert.equal(answer.errorCode, 0, `ShareAcknowledge: ${answer.errorMessage}`);
+    for (const partition of answer.responses[0].partitions)
+      assert.equal(
+        partition.errorCode,
+        0,
+        `partition ${partition.partitionIndex} still held after the other session closed`,
+      );
+
+    // What the closed session held came back: fetched again, delivered a second time.
+    const again = await consumer.sessionAt(address(1));
+    again.partitions = [0];
+    try {
+      const redelivered = await fetchRecords(again, 10);
+      assert.deepEqual(idsOf(redelivered), idsOf(throughFirst));
+      for (const record of redelivered) assert.equal(record.deliveryCount, 2);
+    } finally {
+      again.close();
+    }
+  } finally {
+    first.close();
+    second.close();
     consumer.close();
   }
 });

@@ -93,7 +93,8 @@ export function createShareAcknowledgeHandler(
         }
         responses.push({ topicId: topic.topicId, partitions });
       }
-      if (shareSessionEpoch === -1) groups.closeSession(groupId, memberId);
+      if (shareSessionEpoch === -1)
+        groups.closeSession(groupId, memberId, 'closed' in checked ? checked.closed : undefined);
       return { ...topLevel(0, null), responses };
     },
     errorResponse: (_request: ShareAcknowledgeRequest, errorCode) => topLevel(errorCode, null),

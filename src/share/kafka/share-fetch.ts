@@ -156,7 +156,7 @@ export function createShareFetchHandler(
 
       if (session === null) {
         // Epoch -1: the session is closed; what the member still holds goes back.
-        groups.closeSession(groupId, memberId);
+        groups.closeSession(groupId, memberId, 'closed' in checked ? checked.closed : undefined);
         return respond(answers, groups.lockDurationMs);
       }
 

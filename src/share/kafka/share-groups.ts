@@ -99,7 +99,13 @@ export interface ShareSession {
 }
 
 export type SessionCheck =
-  | { readonly errorCode: 0; readonly session: ShareSession | null }
+  | {
+      readonly errorCode: 0;
+      /** The session, or null when epoch -1 closed it. */
+      readonly session: ShareSession | null;
+      /** The session epoch -1 closed (for `closeSession`). */
+      readonly closed?: ShareSession;
+    }
   | { readonly errorCode: number; readonly errorMessage: string };
 
 export const AcknowledgeType = { gap: 0, accept: 1, release: 2, reject: 3, renew: 4 } as const;
@@ -671,7 +677,7 @@ export class ShareGroups {
     if (epoch === -1) {
       this.sessions.get(key)?.delete(origin);
       if (this.sessions.get(key)?.size === 0) this.sessions.delete(key);
-      return { errorCode: 0, session: null };
+      return { errorCode: 0, session: null, closed: session };
     }
     if (epoch !== session.nextEpoch)
       return {
@@ -694,9 +700,29 @@ export class ShareGroups {
     if (sessions.size === 0) this.sessions.delete(sessionKey(groupId, memberId));
   }
 
-  /** A closed session gives back what its member still holds (KIP-932). */
-  closeSession(groupId: string, memberId: string): void {
-    this.releaseHeld(groupId, memberId, 'the share session closed');
+  /**
+   * A closed session gives back what its member still holds (KIP-932): all of it when it was the
+   * member's last session, else only what it holds in the closed session's partitions. A member
+   * keeps a session with each partition leader (forwarded here in cluster mode): closing the one
+   * with one broker must not take back what it fetched through another and will acknowledge
+   * there.
+   */
+  closeSession(groupId: string, memberId: string, closed: ShareSession | undefined): void {
+    const reason = 'the share session closed';
+    if (closed === undefined || !this.sessions.has(sessionKey(groupId, memberId))) {
+      this.releaseHeld(groupId, memberId, reason);
+      return;
+    }
+    const partitionsByTopic = new Map<string, Set<number>>();
+    for (const { topicId, partitionIndex } of closed.partitions.values()) {
+      const topic = this.resolveTopicName(topicId);
+      if (topic === null) continue;
+      const partitions = partitionsByTopic.get(topic) ?? new Set<number>();
+      partitions.add(partitionIndex);
+      partitionsByTopic.set(topic, partitions);
+    }
+    for (const [topic, partitions] of partitionsByTopic)
+      this.existingSubscription(groupId, topic)?.releaseConsumer(memberId, reason, partitions);
   }
 
   // ───────────────────────────── records ─────────────────────────────
