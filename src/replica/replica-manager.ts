@@ -35,6 +35,8 @@ export class ReplicaManager {
   private readonly internalTopics = new Map<string, InternalTopicStorage>();
   private lifecycle: Promise<unknown> = Promise.resolve();
   private readonly topicDeletedListeners: Array<(topic: string) => void | Promise<void>> = [];
+  private readonly replicasRemovedListeners: Array<(topic: string, partitions: number[]) => void> =
+    [];
   private layoutVersionValue = 0;
 
   constructor(
@@ -150,6 +152,15 @@ export class ReplicaManager {
     this.topicDeletedListeners.push(listener);
   }
 
+  /**
+   * Runs after `syncReplicas` closed and deleted this broker's replicas of some of a topic's
+   * partitions (a reassignment moved them away), with their indexes: whoever read them here
+   * reads them elsewhere from then on (a shared subscription, from their leaders).
+   */
+  onReplicasRemoved(listener: (topic: string, partitions: number[]) => void): void {
+    this.replicasRemovedListeners.push(listener);
+  }
+
   /** Grows a topic to `partitionCount` partitions (CreatePartitions). */
   addPartitions(name: string, partitionCount: number): Promise<TopicPartitions> {
     return this.serialise(async () => {
@@ -170,6 +181,7 @@ export class ReplicaManager {
       if (topic === undefined || hostsReplica === undefined) return;
       const partitions = [...topic.partitions];
       let changed = false;
+      const removed: number[] = [];
       const config = this.logConfigOf(topic.metadata);
       for (let index = 0; index < topic.metadata.partitionCount; index += 1) {
         const hosted = hostsReplica(name, index);
@@ -188,10 +200,13 @@ export class ReplicaManager {
         } else if (!hosted && partition !== undefined) {
           delete partitions[index];
           changed = true;
+          removed.push(index);
           await this.logs.deleteLog(name, index);
         }
       }
       if (changed) this.index(topic.metadata, partitions);
+      if (removed.length > 0)
+        for (const listener of this.replicasRemovedListeners) listener(name, removed);
     });
   }
 

@@ -124,6 +124,26 @@ export class ShareEngine {
   ) {
     this.now = options.now ?? Date.now;
     this.writer = options.writer ?? localRecordWriter(replicas);
+    replicas.onReplicasRemoved((topic, partitions) => this.readFromLeaders(topic, partitions));
+  }
+
+  /**
+   * Cluster mode: this broker no longer holds a replica of `partitions` of `topic` (a
+   * reassignment moved them away). The subscriptions that read them from that replica read them
+   * from their leaders from now on, where they left off.
+   */
+  private readFromLeaders(topic: string, partitions: readonly number[]): void {
+    if (this.options.remoteSource === undefined) return;
+    for (const [name, subscription] of this.subscriptions) {
+      if (subscription.definition.topic !== topic) continue;
+      const remote = this.remoteSources.get(name);
+      for (const index of partitions) {
+        const current = subscription.sourceOf(index);
+        if (current === undefined || current === remote?.get(index)) continue;
+        const source = this.sourceOf(name, topic, index);
+        if (source !== undefined && source !== current) subscription.swapSource(index, source);
+      }
+    }
   }
 
   /** One broker: reads every partition of __share_group_state and brings back every subscription. */

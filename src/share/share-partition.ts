@@ -149,13 +149,13 @@ export class SharePartition {
   private filling = false;
   private fillAgain = false;
   private closed = false;
-  private readonly unsubscribe: () => void;
+  private unsubscribe: () => void;
   acknowledged = 0;
   deadLettered = 0;
   expired = 0;
 
   constructor(
-    readonly source: SourcePartition,
+    private sourceValue: SourcePartition,
     private readonly options: SharePartitionOptions,
     start: SharePartitionSnapshot | { startOffset: number },
   ) {
@@ -169,7 +169,26 @@ export class SharePartition {
       this.deadLettered = start.deadLettered;
       this.expired = start.expired;
     }
+    this.unsubscribe = sourceValue.onHighWatermarkAdvance(() => this.fill());
+  }
+
+  /** Where the partition's records are read: this broker's replica, or its leader's. */
+  get source(): SourcePartition {
+    return this.sourceValue;
+  }
+
+  /**
+   * Reads from `source` from now on: the same partition in another place (a replica this broker
+   * no longer holds, read from its leader instead). The window, the records read ahead and the
+   * next offset stay; a read in flight from the old source that fails is read again here.
+   */
+  swapSource(source: SourcePartition): void {
+    if (this.closed) return;
+    assert(source.partitionIndex === this.partitionIndex, 'a source of another partition');
+    this.unsubscribe();
+    this.sourceValue = source;
     this.unsubscribe = source.onHighWatermarkAdvance(() => this.fill());
+    this.fill();
   }
 
   get partitionIndex(): number {

@@ -183,6 +183,11 @@ export class Subscription {
     return this.partitions.has(index);
   }
 
+  /** Reads partition `index` from `source` from now on (SharePartition.swapSource). */
+  swapSource(index: number, source: SourcePartition): void {
+    this.partitions.get(index)?.swapSource(source);
+  }
+
   /** Where partition `index` is read from: this broker's replica, or (cluster mode) its leader. */
   sourceOf(index: number): SourcePartition | undefined {
     return this.partitions.get(index)?.source;

@@ -5,9 +5,12 @@
 // other brokers redirect its requests (307) to the one serving it; SIGKILL of that broker moves the
 // subscription to the state partition's new leader, which delivers exactly what was not
 // acknowledged. GET /v1/subscriptions on any broker lists every subscription of the cluster with
-// the broker serving it.
+// the broker serving it. A reassignment that takes the serving broker's replica of a partition
+// away leaves the subscription reading that partition from its leader, where it left off.
 
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import WebSocket from 'ws';
 
@@ -411,5 +414,75 @@ test('a subscription whose state partition moves ends its streams and is served 
     for (const record of records) assert.equal(record.deliveryCount, 2, record.id);
   } finally {
     await after.close();
+  }
+});
+
+test("a subscription keeps reading a partition from its leader once a reassignment removes the serving broker's replica", async () => {
+  const { cluster, store, base } = await startShareCluster();
+  const topic = 'moving';
+  await createTopicByRequest(cluster, { name: topic, numPartitions: 1, replicationFactor: 3 });
+  const viaOne = new PushClient(base(1));
+  await waitFor(
+    async () =>
+      (
+        await viaOne.request('PUT', '/v1/subscriptions/movers', {
+          topic,
+          start: 'earliest',
+          ackTimeoutMs: 600_000,
+        })
+      ).status === 201,
+    'the subscription created once __share_group_state has a leader',
+    { timeoutMs: 30_000, intervalMs: 200 },
+  );
+  const owner = await ownerOf([1, 2, 3], base, 'movers');
+  const produce = async (values: string[]) => {
+    const answer = await viaOne.request('POST', `/v1/topics/${topic}/records`, {
+      records: values.map((value) => ({ value, partition: 0 })),
+    });
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+  };
+  const stream = new PushClient(base(owner)).events('movers', '?consumer=m1');
+  try {
+    // Read from the serving broker's own replica first.
+    await produce(['a0', 'a1', 'a2']);
+    const before = await stream.waitForRecords(3, 'from the local replica');
+    assert.deepEqual(
+      before.map((record) => record.value),
+      ['a0', 'a1', 'a2'],
+    );
+
+    // The partition moves to the two other brokers: the serving broker deletes its replica.
+    const targets = [1, 2, 3].filter((id) => id !== owner);
+    const admin = kafkaOf(cluster).admin();
+    await admin.connect();
+    try {
+      await admin.alterPartitionReassignments({
+        topics: [{ topic, partitionAssignment: [{ partition: 0, replicas: targets }] }],
+      });
+    } finally {
+      await admin.disconnect();
+    }
+    await waitFor(
+      () =>
+        store.reassignment(topic, 0) === undefined &&
+        store.partitionState(topic, 0)?.replicas.join() === targets.join(),
+      () =>
+        `${topic}-0 on ${targets.join()} (now ${JSON.stringify(store.partitionState(topic, 0))})`,
+      { timeoutMs: 60_000 },
+    );
+    await waitFor(
+      () => !existsSync(join(cluster.broker(owner).logDir, `${topic}-0`)),
+      `broker ${owner} to delete its replica of ${topic}-0`,
+    );
+
+    // Records produced after the move come from the partition's leader, without a reload.
+    await produce(['b0', 'b1', 'b2']);
+    const after = await stream.waitForRecords(6, 'from the leader after the move');
+    assert.deepEqual(
+      after.map((record) => record.value),
+      ['a0', 'a1', 'a2', 'b0', 'b1', 'b2'],
+    );
+  } finally {
+    await stream.close();
   }
 });
