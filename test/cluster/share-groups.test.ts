@@ -61,6 +61,11 @@ test('a share group is served by one broker, refused by the others, and survives
       described.groups[0].members.map((member) => member.memberId),
       [consumer.memberId],
     );
+    // Its heartbeats came through the classic coordinator: the member shows its own client.
+    assert.deepEqual(
+      described.groups[0].members.map(({ clientId, clientHost }) => ({ clientId, clientHost })),
+      [{ clientId: 'share-test', clientHost: '127.0.0.1' }],
+    );
 
     // The third broker refuses the group's coordinator requests: NOT_COORDINATOR.
     {

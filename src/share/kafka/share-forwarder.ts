@@ -28,8 +28,43 @@ import { ErrorCode } from '../../protocol/errors.js';
 import type { DeleteGroupsResponse } from '../../protocol/generated/delete-groups.js';
 import { ApiKey, type RequestOf, type ResponseInputOf } from '../../protocol/generated/index.js';
 
-/** The client id of forwarding connections; the owner tells forwarded requests by it. */
+/**
+ * The client id of forwarding connections; the owner tells forwarded requests by it. A
+ * connection forwarding one client's requests carries that client's id and address after it
+ * (`brook-share-forwarder/<host>/<client id>`, each part URI-encoded), so the owner shows the
+ * member's own client in ShareGroupDescribe, not the broker that passed its heartbeats on.
+ */
 export const SHARE_FORWARDER_CLIENT_ID = 'brook-share-forwarder';
+
+/** The client id of the connection forwarding `context`'s client's requests. */
+function forwardingClientId(context: RequestContext): string {
+  const host = encodeURIComponent(context.remoteAddress);
+  return `${SHARE_FORWARDER_CLIENT_ID}/${host}/${encodeURIComponent(context.clientId ?? '')}`;
+}
+
+/** Whether a request came through another broker's forwarding connection. */
+function isForwarded(context: RequestContext): boolean {
+  const clientId = context.clientId ?? '';
+  return (
+    clientId === SHARE_FORWARDER_CLIENT_ID || clientId.startsWith(`${SHARE_FORWARDER_CLIENT_ID}/`)
+  );
+}
+
+/**
+ * The client a request comes from: its own connection's, or for one forwarded by another broker,
+ * the client that broker forwards for.
+ */
+export function originalClient(context: RequestContext): { clientId: string; clientHost: string } {
+  const own = { clientId: context.clientId ?? '', clientHost: context.remoteAddress };
+  if (!isForwarded(context)) return own;
+  const [, host, clientId] = (context.clientId ?? '').split('/');
+  if (host === undefined || clientId === undefined) return own;
+  try {
+    return { clientId: decodeURIComponent(clientId), clientHost: decodeURIComponent(host) };
+  } catch {
+    return own;
+  }
+}
 
 /** How much longer than a request's own wait (ShareFetch's MaxWaitMs) its forward may take. */
 const FORWARD_GRACE_MS = 10_000;
@@ -53,7 +88,7 @@ export interface ShareForwarder {
  * forwarded by another broker (one inter-broker connection per client connection).
  */
 export function forwardedOrigin(context: RequestContext): string {
-  return context.clientId === SHARE_FORWARDER_CLIENT_ID ? `forwarded:${context.connectionId}` : '';
+  return isForwarded(context) ? `forwarded:${context.connectionId}` : '';
 }
 
 export function shareForwarder(connector: InterBrokerConnector): ShareForwarder {
@@ -73,7 +108,7 @@ export function shareForwarder(connector: InterBrokerConnector): ShareForwarder 
     const existing = connections.get(context.connectionId);
     if (existing?.owner === owner) return existing.open;
     drop(context.connectionId);
-    const open = connector.open(owner, SHARE_FORWARDER_CLIENT_ID);
+    const open = connector.open(owner, forwardingClientId(context));
     const entry = { owner, open };
     connections.set(context.connectionId, entry);
     if (!watched.has(context.connectionId)) {

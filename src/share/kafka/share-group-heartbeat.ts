@@ -8,6 +8,7 @@ import type {
   ShareGroupHeartbeatResponseInput,
 } from '../../protocol/generated/share-group-heartbeat.js';
 import { defineHandler } from '../../handlers/registry.js';
+import { originalClient } from './share-forwarder.js';
 import type { ShareGroups } from './share-groups.js';
 
 export function createShareGroupHeartbeatHandler(groups: ShareGroups) {
@@ -21,8 +22,8 @@ export function createShareGroupHeartbeatHandler(groups: ShareGroups) {
         memberEpoch: request.memberEpoch,
         rackId: request.rackId,
         subscribedTopicNames: request.subscribedTopicNames,
-        clientId: context.clientId ?? '',
-        clientHost: context.remoteAddress,
+        // A heartbeat passed on by the id's classic coordinator names the client it came from.
+        ...originalClient(context),
       });
       return {
         throttleTimeMs: 0,
