@@ -18,7 +18,9 @@
 // (acks=all, retry backoff 50-250 ms, so the client adds little). Machine limits
 // (bench/machine-limits.ts) are printed for context. Speed is never asserted: the machine is shared.
 // Needs etcd (etcd-server) and gcc + librdkafka-dev for the load generator. BENCH_QUICK=1 shortens;
-// BENCH_PRODUCE_ONLY=1 stops after the produce rounds (for tuning replication).
+// BENCH_PRODUCE_ONLY=1 stops after the produce rounds (for tuning replication). BENCH_CPU_PROF=DIR
+// starts the brokers of the 3-broker produce runs under `node --cpu-prof` (one .cpuprofile per
+// broker process in DIR, named with its pid, which the run prints).
 
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -33,6 +35,7 @@ const quick = process.env.BENCH_QUICK === '1';
 const sessionTimeoutMs = 3_000;
 const records1k = quick ? 20_000 : 100_000;
 const rounds = Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 3));
+const cpuProfileDirectory = process.env.BENCH_CPU_PROF;
 /** /proc/<pid>/stat counts CPU time in clock ticks of 1/100 s on Linux. */
 const clockTicksPerSecond = 100;
 
@@ -150,10 +153,13 @@ async function produceRun(
   brokers: number,
   settings: Record<string, number>,
 ): Promise<ProduceRun> {
-  const cluster = await startCluster({ brokers, settings });
+  const profiled = cpuProfileDirectory !== undefined && brokers > 1;
+  const nodeArgs = profiled ? ['--cpu-prof', '--cpu-prof-dir', cpuProfileDirectory] : [];
+  const cluster = await startCluster({ brokers, settings, nodeArgs });
   try {
     await createTopic(cluster, 'bench-1k', brokers);
     const pids = cluster.brokers.map((broker) => broker.pid);
+    if (profiled) console.log(`  profiled broker pids (brokers 1..${brokers}): ${pids.join(', ')}`);
     const before = pids.map((pid) => cpuSeconds(pid));
     const loadgenBefore = cpuSeconds('self', true);
     const figures = await produce1k(loadgen, cluster, 'bench-1k');
