@@ -290,8 +290,8 @@ const SCRATCH_READ_BYTES = 64 * 1024;
  * (the socket's `onread`): small frames and length prefixes land in one scratch buffer reused for
  * the connection's life and are copied out, and once a frame's length is known the rest of it is
  * read straight into the frame, so a replica fetch of megabytes costs one allocation and no copy
- * at all, instead of a fresh 64 KiB buffer per socket read joined into a fresh frame (on the
- * shared machine, zeroing those new pages was a follower's largest cost after the file write). A
+ * past its first scratch read, instead of a fresh 64 KiB buffer per socket read joined into a
+ * fresh frame (the join alone was 0.3 ms of a follower's CPU per MB, docs/BENCHMARKS.md). A
  * TLS connection hands its chunks to `push`: a frame inside one chunk is a view of it, a frame
  * spread over chunks is copied into its own buffer as they arrive.
  *
