@@ -18,7 +18,11 @@
 // (acks=all, retry backoff 50-250 ms, so the client adds little). Machine limits
 // (bench/machine-limits.ts) are printed for context. Speed is never asserted: the machine is shared.
 // Needs etcd (etcd-server) and gcc + librdkafka-dev for the load generator. BENCH_QUICK=1 shortens;
-// BENCH_PRODUCE_ONLY=1 stops after the produce rounds (for tuning replication).
+// BENCH_PRODUCE_ONLY=1 stops after the produce rounds (for tuning replication). BENCH_CPU_PROF=DIR
+// starts the brokers of the 3-broker produce runs under `node --cpu-prof` (one .cpuprofile per
+// broker process in DIR, named with its pid, which the run prints). BENCH_ONE_LEADER=1 places every
+// partition of the 3-broker runs on brokers 1, 2, 3 in that order, so broker 1 leads them all and
+// brokers 2 and 3 only follow: their CPU per MB is a leader's and a follower's apart.
 
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -33,6 +37,8 @@ const quick = process.env.BENCH_QUICK === '1';
 const sessionTimeoutMs = 3_000;
 const records1k = quick ? 20_000 : 100_000;
 const rounds = Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 3));
+const cpuProfileDirectory = process.env.BENCH_CPU_PROF;
+const oneLeader = process.env.BENCH_ONE_LEADER === '1';
 /** /proc/<pid>/stat counts CPU time in clock ticks of 1/100 s on Linux. */
 const clockTicksPerSecond = 100;
 
@@ -78,8 +84,11 @@ async function createTopic(cluster: Cluster, topic: string, replicas: number): P
     topics: [
       {
         topic,
-        numPartitions: 3,
-        replicationFactor: replicas,
+        ...(oneLeader && replicas === 3 && topic === 'bench-1k'
+          ? {
+              replicaAssignment: [0, 1, 2].map((partition) => ({ partition, replicas: [1, 2, 3] })),
+            }
+          : { numPartitions: 3, replicationFactor: replicas }),
         configEntries: [{ name: 'min.insync.replicas', value: String(Math.min(2, replicas)) }],
       },
     ],
@@ -150,10 +159,13 @@ async function produceRun(
   brokers: number,
   settings: Record<string, number>,
 ): Promise<ProduceRun> {
-  const cluster = await startCluster({ brokers, settings });
+  const profiled = cpuProfileDirectory !== undefined && brokers > 1;
+  const nodeArgs = profiled ? ['--cpu-prof', '--cpu-prof-dir', cpuProfileDirectory] : [];
+  const cluster = await startCluster({ brokers, settings, nodeArgs });
   try {
     await createTopic(cluster, 'bench-1k', brokers);
     const pids = cluster.brokers.map((broker) => broker.pid);
+    if (profiled) console.log(`  profiled broker pids (brokers 1..${brokers}): ${pids.join(', ')}`);
     const before = pids.map((pid) => cpuSeconds(pid));
     const loadgenBefore = cpuSeconds('self', true);
     const figures = await produce1k(loadgen, cluster, 'bench-1k');

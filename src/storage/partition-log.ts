@@ -80,6 +80,8 @@ export interface PartitionLogOptions {
   /** From log-start-offset-checkpoint. */
   logStartOffset?: number;
   tailCacheBytes?: number;
+  /** The tail cache's cap for appends its followers have not fetched (tests); TAIL_CACHE_UNREPLICATED_BYTES_MAX by default. */
+  tailCacheUnreplicatedBytes?: number;
   /**
    * From cleaner-offset-checkpoint: compaction's first dirty offset as the last pass left it, so
    * the first pass after an open does not reread (and rewrite) what was already compacted.
@@ -158,7 +160,10 @@ export class PartitionLog extends EventEmitter implements Log {
     this.segments = recovered.segments;
     this.leaderEpochCache = recovered.leaderEpochCache;
     this.logStartOffsetValue = recovered.logStartOffset;
-    this.tailCache = new TailCache(options.tailCacheBytes ?? DEFAULT_TAIL_CACHE_BYTES);
+    this.tailCache = new TailCache(
+      options.tailCacheBytes ?? DEFAULT_TAIL_CACHE_BYTES,
+      options.tailCacheUnreplicatedBytes,
+    );
     const configOf = (): LogConfig => this.configValue;
     this.pipeline = new GroupCommit(
       {

@@ -4,7 +4,8 @@
 //
 // The tail cache holds the appends the writer has not yet written and the most recent written
 // ones up to its byte budget; the group-commit pipeline fills and trims it, truncation and
-// compaction drop what they take away.
+// compaction drop what they take away. Past its cap for unreplicated appends it keeps only weak
+// references to them, which serve replica fetches while something else still holds the bytes.
 
 import {
   AttributeBit,
@@ -38,14 +39,35 @@ export const DEFAULT_TAIL_CACHE_BYTES = 1024 * 1024;
  */
 export const TAIL_CACHE_UNREPLICATED_BYTES_MAX = 32 * 1024 * 1024;
 
+/**
+ * An unreplicated append dropped past TAIL_CACHE_UNREPLICATED_BYTES_MAX, held weakly: under
+ * acks=all its produce request keeps the memory until the high watermark passes it, so while the
+ * followers catch up after a burst they are served from it instead of the segment file, at no
+ * cost in memory (the reference is to the ArrayBuffer, alive as long as any view of it is).
+ */
+interface WeakAppend {
+  readonly memory: WeakRef<ArrayBufferLike>;
+  readonly byteOffset: number;
+  readonly byteLength: number;
+  readonly baseOffset: number;
+  readonly nextOffset: number;
+  readonly spans: PendingAppend['spans'];
+  readonly lastOffsets: readonly number[];
+}
+
 /** Recent appends, oldest first, as the producers' own buffers. */
 export class TailCache {
   private readonly items = new AppendQueue();
   private bytes = 0;
   /** Appends ending above this offset are not yet on every follower (Infinity: no followers). */
   private replicatedOffset: () => number = () => Number.POSITIVE_INFINITY;
+  /** Unreplicated appends dropped past the cap, oldest first, just below `items`. */
+  private weak: WeakAppend[] = [];
 
-  constructor(private readonly bytesMax: number) {}
+  constructor(
+    private readonly bytesMax: number,
+    private readonly unreplicatedBytesMax = TAIL_CACHE_UNREPLICATED_BYTES_MAX,
+  ) {}
 
   /**
    * While this log leads followers: `replicatedOffset` tells how far every in-sync follower has
@@ -54,6 +76,7 @@ export class TailCache {
    */
   retainUnreplicated(replicatedOffset: (() => number) | null): void {
     this.replicatedOffset = replicatedOffset ?? (() => Number.POSITIVE_INFINITY);
+    if (replicatedOffset === null) this.weak = [];
   }
 
   push(item: PendingAppend): void {
@@ -67,10 +90,31 @@ export class TailCache {
    */
   evict(): void {
     const replicatedOffset = this.replicatedOffset();
+    const weak = this.weak;
+    let replicated = 0;
+    while (
+      replicated < weak.length &&
+      (weak[replicated].nextOffset <= replicatedOffset ||
+        weak[replicated].memory.deref() === undefined)
+    )
+      replicated++;
+    if (replicated > 0) weak.splice(0, replicated);
     while (this.bytes > this.bytesMax && this.items.length > 1 && this.items.at(0).written) {
       const unreplicated = this.items.at(0).nextOffset > replicatedOffset;
-      if (unreplicated && this.bytes <= TAIL_CACHE_UNREPLICATED_BYTES_MAX) return;
-      this.bytes -= this.items.shift()!.records.length;
+      if (unreplicated && this.bytes <= this.unreplicatedBytesMax) return;
+      const item = this.items.shift()!;
+      this.bytes -= item.records.length;
+      if (unreplicated) {
+        weak.push({
+          memory: new WeakRef(item.records.buffer),
+          byteOffset: item.records.byteOffset,
+          byteLength: item.records.length,
+          baseOffset: item.baseOffset,
+          nextOffset: item.nextOffset,
+          spans: item.spans,
+          lastOffsets: item.lastOffsets,
+        });
+      }
     }
   }
 
@@ -82,6 +126,7 @@ export class TailCache {
 
   /** Drops appends that start below `offset` (compaction rewrote them). */
   dropBelow(offset: number): void {
+    this.weak = this.weak.filter((append) => append.baseOffset >= offset);
     while (this.items.length > 0 && this.items.at(0).baseOffset < offset)
       this.bytes -= this.items.shift()!.records.length;
   }
@@ -89,6 +134,7 @@ export class TailCache {
   clear(): void {
     this.items.clear();
     this.bytes = 0;
+    this.weak = [];
   }
 
   /** The largest timestamp of an append not yet written (so not yet in any segment). */
@@ -115,42 +161,76 @@ export class TailCache {
     minOneBatch: boolean,
   ): ReadResult | null {
     const cache = this.items;
-    if (cache.length === 0 || offset < cache.at(0).baseOffset) return null;
-    let low = 0;
-    let high = cache.length - 1;
+    if (cache.length === 0) return null;
+    const into: ReadResult = { chunks: [], byteLength: 0 };
+    const bounds = { offset, maxBytes, maxOffset, minOneBatch };
     let entry = 0;
-    while (low <= high) {
-      const middle = (low + high) >>> 1;
-      if (cache.at(middle).baseOffset <= offset) {
-        entry = middle;
-        low = middle + 1;
-      } else {
-        high = middle - 1;
+    if (offset < cache.at(0).baseOffset) {
+      // Below the cached appends: from the weakly held ones while their memory is alive, then on
+      // into the cache; null (read the file) when the one holding `offset` is gone or unknown.
+      const weak = this.weak;
+      let index = weak.length - 1;
+      while (index >= 0 && weak[index].baseOffset > offset) index--;
+      if (index < 0 || weak[index].nextOffset <= offset) return null;
+      for (; index < weak.length; index++) {
+        const append = weak[index];
+        const memory = append.memory.deref();
+        if (memory === undefined) return into.chunks.length > 0 ? into : null;
+        const records = Buffer.from(memory, append.byteOffset, append.byteLength);
+        if (!collect(records, append.spans, append.lastOffsets, bounds, into)) return into;
+      }
+    } else {
+      let low = 0;
+      let high = cache.length - 1;
+      while (low <= high) {
+        const middle = (low + high) >>> 1;
+        if (cache.at(middle).baseOffset <= offset) {
+          entry = middle;
+          low = middle + 1;
+        } else {
+          high = middle - 1;
+        }
       }
     }
-    const chunks: Buffer[] = [];
-    let byteLength = 0;
     for (; entry < cache.length; entry++) {
       const item = cache.at(entry);
-      let runStart = -1;
-      let runEnd = -1;
-      for (let spanIndex = 0; spanIndex < item.spans.length; spanIndex++) {
-        const lastOffset = item.lastOffsets[spanIndex];
-        if (lastOffset < offset) continue;
-        const span = item.spans[spanIndex];
-        const fits = byteLength + span.sizeBytes <= maxBytes || (byteLength === 0 && minOneBatch);
-        if (lastOffset >= maxOffset || !fits) {
-          if (runStart >= 0) chunks.push(item.records.subarray(runStart, runEnd));
-          return { chunks, byteLength };
-        }
-        if (runStart < 0) runStart = span.position;
-        runEnd = span.position + span.sizeBytes;
-        byteLength += span.sizeBytes;
-      }
-      if (runStart >= 0) chunks.push(item.records.subarray(runStart, runEnd));
+      if (!collect(item.records, item.spans, item.lastOffsets, bounds, into)) return into;
     }
-    return { chunks, byteLength };
+    return into;
   }
+}
+
+/**
+ * Adds to `into` the batches of one append (`records`, its spans and their last offsets) from
+ * the one holding `offset`, as one view; false once a batch does not fit in `maxBytes` (the first
+ * one always does with `minOneBatch`) or reaches `maxOffset`: the read ends there.
+ */
+function collect(
+  records: Buffer,
+  spans: PendingAppend['spans'],
+  lastOffsets: readonly number[],
+  bounds: { offset: number; maxBytes: number; maxOffset: number; minOneBatch: boolean },
+  into: ReadResult,
+): boolean {
+  const { offset, maxBytes, maxOffset, minOneBatch } = bounds;
+  let runStart = -1;
+  let runEnd = -1;
+  for (let spanIndex = 0; spanIndex < spans.length; spanIndex++) {
+    const lastOffset = lastOffsets[spanIndex];
+    if (lastOffset < offset) continue;
+    const span = spans[spanIndex];
+    const fits =
+      into.byteLength + span.sizeBytes <= maxBytes || (into.byteLength === 0 && minOneBatch);
+    if (lastOffset >= maxOffset || !fits) {
+      if (runStart >= 0) into.chunks.push(records.subarray(runStart, runEnd));
+      return false;
+    }
+    if (runStart < 0) runStart = span.position;
+    runEnd = span.position + span.sizeBytes;
+    into.byteLength += span.sizeBytes;
+  }
+  if (runStart >= 0) into.chunks.push(records.subarray(runStart, runEnd));
+  return true;
 }
 
 export class SegmentReader {

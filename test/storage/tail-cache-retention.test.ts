@@ -1,11 +1,15 @@
 // The tail cache of a leader's log keeps what its followers have yet to fetch past its budget,
-// so replica fetches are served from the producers' buffers instead of the segment file.
+// so replica fetches are served from the producers' buffers instead of the segment file; past
+// its cap, for as long as something else (a produce waiting for the followers) holds them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { PartitionLog } from '../../src/storage/partition-log.js';
 import { defaultLogConfig } from '../../src/storage/log-config.js';
 import { makeBatch } from '../helpers/storage-batches.js';
 import { temporaryDirectory } from '../helpers/temporary-directory.js';
+import { waitFor } from '../helpers/poll.js';
 
 /** Whether `chunk` is a view of `appended` (served from the tail cache), not a copy read from the file. */
 function isViewOf(chunk: Buffer, appended: Buffer): boolean {
@@ -49,5 +53,45 @@ test('a leader keeps the appends its followers have not fetched in the tail cach
   await appendOneByOne(log, 1);
   read = await log.read(12, everything);
   assert.ok(!isViewOf(read.chunks[0], appended[3]));
+  await log.close();
+});
+
+test('past its cap a leader serves its followers the appends something else still holds, and holds none itself', async (t) => {
+  setFlagsFromString('--expose-gc');
+  const collectGarbage = runInNewContext('gc') as () => void;
+  const directory = temporaryDirectory(t);
+  // Budget and cap of one byte: every written append but the newest leaves the cache proper.
+  const log = await PartitionLog.open({
+    directory,
+    config: defaultLogConfig,
+    tailCacheBytes: 1,
+    tailCacheUnreplicatedBytes: 1,
+  });
+  const replicatedOffset = 0;
+  log.retainUnreplicatedTail(() => replicatedOffset);
+  // As produce requests waiting for the high watermark do, the test holds the appended buffers.
+  let appended: Buffer[] | null = await appendOneByOne(log, 5);
+  const copies = appended.map((batch) => Buffer.from(batch));
+  const everything = { maxBytes: 1 << 20, maxOffset: Number.MAX_SAFE_INTEGER, minOneBatch: true };
+  let read = await log.read(0, everything);
+  assert.equal(read.chunks.length, 5, 'one view per append');
+  read.chunks.forEach((chunk, index) => assert.ok(isViewOf(chunk, appended![index])));
+  read = await log.read(8, everything);
+  assert.ok(isViewOf(read.chunks[0], appended[2]), 'a fetch from the middle starts at its batch');
+
+  // Once nothing else holds them, the log does not keep them alive: they are read from the file.
+  const memory = appended.slice(0, 4).map((batch) => new WeakRef(batch.buffer));
+  appended = null;
+  read = { chunks: [], byteLength: 0 };
+  await waitFor(async () => {
+    collectGarbage();
+    await new Promise((resolve) => setImmediate(resolve));
+    return memory.every((reference) => reference.deref() === undefined);
+  }, 'the appended buffers were collected');
+  read = await log.read(0, everything);
+  assert.ok(
+    Buffer.concat(read.chunks).equals(Buffer.concat(copies)),
+    'the same bytes, from the file',
+  );
   await log.close();
 });
