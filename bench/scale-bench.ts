@@ -14,7 +14,7 @@
 //                                          [--cpu-prof DIRECTORY] [--log-dir DIRECTORY]
 //                                          [--starts N] [--built]
 //                                          [--produce] [--producers N] [--records N]
-//                                          [--record-bytes N] [--rounds N]
+//                                          [--record-bytes N] [--rounds N] [--linger-ms N]
 //
 // --cpu-prof runs the broker under `node --cpu-prof` and leaves one profile per broker life in
 // DIRECTORY (creation, clean start, start after SIGKILL).
@@ -30,7 +30,7 @@
 // sends --records records (default 200,000) of --record-bytes (default 256) with acks=all,
 // every producer spreading its records round-robin over every partition: once over all the
 // topics' partitions, once over one topic of 16 partitions (`spread-16`), --rounds times
-// (default 1), alternated. Per run: MB/s and records/s (acknowledged), acknowledgement latency,
+// (default 1), alternated; the producers' linger.ms is --linger-ms (default 5). Per run: MB/s and records/s (acknowledged), acknowledgement latency,
 // the broker's fsyncs per second (brook_fsync_duration_seconds' count on /metrics) and their
 // mean duration, and the broker's CPU per MB; then the ratio of the two loads. Beside them, the
 // same-run fsync limits: one file's rate and the rate of 64 files fsynced together.
@@ -61,6 +61,7 @@ const producerCount = Number(argument('--producers', '100'));
 const recordCount = Number(argument('--records', '200000'));
 const recordBytes = Number(argument('--record-bytes', '256'));
 const produceRounds = Number(argument('--rounds', '1'));
+const lingerMs = argument('--linger-ms', '5');
 const narrowTopic = 'spread-16';
 const narrowPartitions = 16;
 const partitionCount = topicCount * partitionsPerTopic;
@@ -73,6 +74,8 @@ interface BrokerChild {
   /** host:port of its HTTP endpoint (/metrics), with --produce only. */
   readonly http: string | null;
   readonly exited: Promise<void>;
+  /** Everything the broker printed so far. */
+  output(): string;
 }
 
 async function startBroker(logDir: string): Promise<BrokerChild> {
@@ -97,12 +100,25 @@ async function startBroker(logDir: string): Promise<BrokerChild> {
   );
   let output = '';
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let started = false;
+  /** The broker's first error lines (a failed phase shows why). */
+  const errorLines: string[] = [];
   const port = await new Promise<number>((resolve, reject) => {
     const onData = (chunk: Buffer): void => {
       output += chunk.toString();
+      // Once started, only the output's tail is kept (for the report of a failed phase).
+      if (started) {
+        for (const line of chunk.toString().split('\n'))
+          if (line.includes('"level":"error"') && errorLines.length < 5) errorLines.push(line);
+        if (output.length > 256 * 1024) output = output.slice(-128 * 1024);
+        return;
+      }
       const match = /listening on PLAINTEXT:\/\/[^:\s]+:(\d+)/.exec(output);
       // The HTTP line comes after the listener lines, in the same write or a later one.
-      if (match && (!produce || /HTTP on http:\/\/\S+/.test(output))) resolve(Number(match[1]));
+      if (match && (!produce || /HTTP on http:\/\/\S+/.test(output))) {
+        started = true;
+        resolve(Number(match[1]));
+      }
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
@@ -110,7 +126,13 @@ async function startBroker(logDir: string): Promise<BrokerChild> {
   });
   // Keep draining output so the broker never blocks on a full pipe.
   const http = /HTTP on http:\/\/(\S+)/.exec(output)?.[1] ?? null;
-  return { child, bootstrapServers: `127.0.0.1:${port}`, http, exited };
+  return {
+    child,
+    bootstrapServers: `127.0.0.1:${port}`,
+    http,
+    exited,
+    output: () => [...errorLines, output.split('\n').slice(-3).join('\n')].join('\n'),
+  };
 }
 
 function kafka(bootstrapServers: string): Kafka {
@@ -220,6 +242,8 @@ interface LoadgenFigures {
   msgs_per_s: number;
   MB_per_s: number;
   latency_us: { p50: number; p99: number; p999: number; max: number };
+  /** loadgen's own CPU time, all threads (its metadata look-ups before the clock included). */
+  cpu_s: number;
 }
 
 interface ProduceFigures {
@@ -229,14 +253,19 @@ interface ProduceFigures {
   readonly brokerCpuMsPerMegabyte: number;
 }
 
-/** brook_fsync_duration_seconds' count and sum from the broker's /metrics. */
-async function fsyncTotals(http: string): Promise<{ count: number; seconds: number }> {
+/** brook_fsync_duration_seconds' count and sum, and Produce's errors, from the broker's /metrics. */
+async function fsyncTotals(
+  http: string,
+): Promise<{ count: number; seconds: number; produceErrors: number }> {
   const text = await (await fetch(`http://${http}/metrics`)).text();
+  let produceErrors = 0;
+  for (const match of text.matchAll(/^brook_request_errors_total\{api="Produce",[^}]*\} (\S+)$/gm))
+    produceErrors += Number(match[1]);
   const count = /^brook_fsync_duration_seconds_count(?:\{\})? (\S+)$/m.exec(text);
   const sum = /^brook_fsync_duration_seconds_sum(?:\{\})? (\S+)$/m.exec(text);
   if (count === null || sum === null)
     throw new Error('no brook_fsync_duration_seconds on /metrics');
-  return { count: Number(count[1]), seconds: Number(sum[1]) };
+  return { count: Number(count[1]), seconds: Number(sum[1]), produceErrors };
 }
 
 /** One loadgen `spread` run against the broker, with the broker's fsyncs and CPU over it. */
@@ -267,12 +296,18 @@ async function produceOnce(
       String(recordBytes),
       '-a',
       'all',
+      '-l',
+      lingerMs,
       '-q',
       '-T',
       '900',
     ],
     { encoding: 'utf8', timeout: 1_000_000, maxBuffer: 16 * mebibyte },
-  );
+  ).catch((error: unknown) => {
+    const tail = broker.output();
+    console.log(`!! loadgen failed (${(error as Error).message.split('\n')[0]}); broker:\n${tail}`);
+    throw error;
+  });
   const cpuUsed = cpuSeconds(pid) - cpuBefore;
   const fsyncsAfter = await fsyncTotals(broker.http!);
   const line = stdout.split('\n').find((text) => text.startsWith('{"role":"produce"'));
@@ -281,6 +316,13 @@ async function produceOnce(
   // The broker's counters include the metadata look-ups before loadgen's clock starts; the
   // fsyncs of those are few (none is a log append), so the window is loadgen's own.
   const fsyncs = fsyncsAfter.count - fsyncsBefore.count;
+  const errors = fsyncsAfter.produceErrors - fsyncsBefore.produceErrors;
+  if (errors > 0) {
+    const tail = broker.output();
+    console.log(
+      `!! ${errors} partition errors in Produce responses (retried by librdkafka); broker:\n${tail}`,
+    );
+  }
   return {
     load,
     fsyncsPerSecond: fsyncs / load.seconds,
@@ -295,7 +337,8 @@ function describeProduce(label: string, figures: ProduceFigures): string {
     `${label}: ${load.MB_per_s.toFixed(2)} MB/s, ${Math.round(load.msgs_per_s)} records/s ` +
     `(${load.messages} in ${load.seconds.toFixed(1)} s), ack p50 ${(load.latency_us.p50 / 1000).toFixed(0)} ms ` +
     `p99 ${(load.latency_us.p99 / 1000).toFixed(0)} ms; broker ${Math.round(figures.fsyncsPerSecond)} fsyncs/s ` +
-    `(mean ${figures.fsyncMeanMs.toFixed(2)} ms), CPU ${figures.brokerCpuMsPerMegabyte.toFixed(0)} ms/MB`
+    `(mean ${figures.fsyncMeanMs.toFixed(2)} ms), CPU ${figures.brokerCpuMsPerMegabyte.toFixed(0)} ms/MB ` +
+    `(loadgen ${((load.cpu_s * 1000) / (load.bytes / 1e6)).toFixed(0)} ms/MB)`
   );
 }
 
@@ -317,7 +360,7 @@ async function producePhase(broker: BrokerChild): Promise<void> {
     await admin.disconnect();
   }
   console.log(
-    `\n# produce: ${producerCount} librdkafka producers in one loadgen process, ${recordCount} records of ${recordBytes} B, acks=all, linger.ms 5, each producer round-robin over every partition (load: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')})`,
+    `\n# produce: ${producerCount} librdkafka producers in one loadgen process, ${recordCount} records of ${recordBytes} B, acks=all, linger.ms ${lingerMs}, each producer round-robin over every partition (load: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')})`,
   );
   const wide: ProduceFigures[] = [];
   const narrow: ProduceFigures[] = [];

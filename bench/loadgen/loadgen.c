@@ -17,7 +17,8 @@
  *
  * Output, one line per role ("produce", "consume"):
  *   {"role":"produce","messages":N,"bytes":N,"seconds":S,"msgs_per_s":X,"MB_per_s":X,
- *    "latency_us":{"p50":X,"p99":X,"p999":X,"max":X}}
+ *    "latency_us":{"p50":X,"p99":X,"p999":X,"max":X},"cpu_s":X}
+ * cpu_s is this process's CPU time so far (user and system, all threads): the client's own cost.
  * A producer's latency is enqueue to delivery report (acknowledgement); a consumer's, in e2e
  * mode, is enqueue to arrival: the producer writes a monotonic timestamp and a per-run nonce into
  * each payload (so -s is at least 16), both run in this process, so the clocks agree, and records
@@ -30,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -118,7 +120,11 @@ static void print_summary(const char *role, long messages, long payload_bytes, d
            percentile(latencies, 0.5), percentile(latencies, 0.99),
            percentile(latencies, 0.999), latencies->values[latencies->length - 1]);
   }
-  printf("}\n");
+  struct rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  printf(",\"cpu_s\":%.3f}\n",
+         (double)usage.ru_utime.tv_sec + (double)usage.ru_utime.tv_usec / 1e6 +
+             (double)usage.ru_stime.tv_sec + (double)usage.ru_stime.tv_usec / 1e6);
   fflush(stdout);
 }
 
