@@ -220,16 +220,22 @@ export class AppendTimeIndex {
    * Whether the flusher should write the entries now: some are not in the file, and an entry was
    * started since the last write or that write is APPEND_TIME_WRITE_INTERVAL_MS old.
    */
-  writeDue(): boolean {
+  writeDue(nowMs: number): boolean {
     if (this.file === null || this.firstDirty >= this.appendTimesMs.length) return false;
     return (
       this.appendTimesMs.length > this.entriesAtLastWrite ||
-      performance.now() - this.lastWriteMs >= APPEND_TIME_WRITE_INTERVAL_MS
+      nowMs - this.lastWriteMs >= APPEND_TIME_WRITE_INTERVAL_MS ||
+      // A clock that stepped back must not hold the entries back.
+      nowMs < this.lastWriteMs
     );
   }
 
-  /** Writes the entries the file lacks (all of them describe batches already written). */
-  async writeDirty(): Promise<void> {
+  /**
+   * Writes the entries the file lacks (all of them describe batches already written); `nowMs`,
+   * the log's clock, dates the write for `writeDue` (a roll or close, which write everything
+   * for good, leave it out).
+   */
+  async writeDirty(nowMs: number = this.lastWriteMs): Promise<void> {
     while (this.writing !== null) await this.writing;
     if (this.file === null || this.firstDirty >= this.appendTimesMs.length) return;
     const from = this.firstDirty;
@@ -239,8 +245,7 @@ export class AppendTimeIndex {
     // themselves dirty again for the next write.
     this.firstDirty = to;
     this.entriesAtLastWrite = to;
-    // Monotonic: a wall clock stepping back must not hold the entries back.
-    this.lastWriteMs = performance.now();
+    this.lastWriteMs = nowMs;
     this.unsynced = true;
     this.writing = this.file.write([bytes], from * APPEND_TIME_ENTRY_BYTES);
     try {

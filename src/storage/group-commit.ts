@@ -382,8 +382,9 @@ export class GroupCommit {
         // The append times of what was written go out beside the fsync (not covered by it) when
         // due (a new entry, or a second since their last write), none on the writer's path.
         try {
-          if (segment.appendTimes.writeDue())
-            await Promise.all([segment.logFile.datasync(), segment.appendTimes.writeDirty()]);
+          const nowMs = this.context.clock();
+          if (segment.appendTimes.writeDue(nowMs))
+            await Promise.all([segment.logFile.datasync(), segment.appendTimes.writeDirty(nowMs)]);
           else await segment.logFile.datasync();
         } catch (error) {
           this.failFsync(error);
