@@ -28,12 +28,14 @@
 // the creation, or a clean start of a kept --log-dir): librdkafka (bench/loadgen `spread`, one
 // process holding --producers producer instances, default 100, each with its own connections)
 // sends --records records (default 200,000) of --record-bytes (default 256) with acks=all,
-// every producer spreading its records round-robin over every partition: once over all the
-// topics' partitions, once over one topic of 16 partitions (`spread-16`), --rounds times
-// (default 1), alternated; the producers' linger.ms is --linger-ms (default 5). Per run: MB/s and records/s (acknowledged), acknowledgement latency,
+// every producer spreading its records round-robin over every partition (at most 1,000
+// unacknowledged per producer): once over all the topics' partitions, once over one topic of 16
+// partitions (`spread-16`), --rounds times (default 1), alternated; the producers' linger.ms is
+// --linger-ms (default 5). Per run: MB/s and records/s (acknowledged), acknowledgement latency,
 // the broker's fsyncs per second (brook_fsync_duration_seconds' count on /metrics) and their
-// mean duration, and the broker's CPU per MB; then the ratio of the two loads. Beside them, the
-// same-run fsync limits: one file's rate and the rate of 64 files fsynced together.
+// mean duration, and the broker's and loadgen's CPU per MB; then the ratio of the two loads.
+// Beside them, the same-run fsync limits: one file's rate and the rate of 64 files fsynced
+// together.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
