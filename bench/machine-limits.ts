@@ -66,6 +66,46 @@ export async function measureFsyncLatency(
   };
 }
 
+/**
+ * fdatasyncs across many files at once: `files` scratch files in `directory`, each appended
+ * `sizeBytes` and fdatasynced `rounds` times, all files in flight together (libuv's threadpool,
+ * UV_THREADPOOL_SIZE of this process, bounds how many run at one time). The rate a log per
+ * partition can reach when many partitions need an fsync together; a journaling filesystem
+ * (ext4's jbd2) may commit concurrent fdatasyncs together, so it can exceed one file's rate.
+ */
+export async function measureParallelFsyncs(
+  directory: string,
+  options: { files?: number; rounds?: number; sizeBytes?: number } = {},
+): Promise<number> {
+  const files = options.files ?? 64;
+  const rounds = options.rounds ?? 10;
+  const block = Buffer.alloc(options.sizeBytes ?? 256, 0x65);
+  const handles = await Promise.all(
+    Array.from({ length: files }, (_, index) =>
+      open(join(directory, `fsync-parallel-${process.pid}-${index}.tmp`), 'w'),
+    ),
+  );
+  const started = performance.now();
+  try {
+    await Promise.all(
+      handles.map(async (handle) => {
+        for (let round = 0; round < rounds; round++) {
+          await handle.write(block);
+          await handle.datasync();
+        }
+      }),
+    );
+  } finally {
+    await Promise.all(handles.map((handle) => handle.close()));
+    await Promise.all(
+      handles.map((_, index) =>
+        rm(join(directory, `fsync-parallel-${process.pid}-${index}.tmp`), { force: true }),
+      ),
+    );
+  }
+  return (files * rounds) / ((performance.now() - started) / 1000);
+}
+
 /** Sequential 64 KiB appends with an fdatasync per MiB, the way a log flushes in batches. */
 export async function measureDiskThroughput(
   directory: string,

@@ -13,6 +13,8 @@
 //   node --import tsx bench/scale-bench.ts [--topics N] [--partitions N] [--batch N]
 //                                          [--cpu-prof DIRECTORY] [--log-dir DIRECTORY]
 //                                          [--starts N] [--built]
+//                                          [--produce] [--producers N] [--records N]
+//                                          [--record-bytes N] [--rounds N] [--linger-ms N]
 //
 // --cpu-prof runs the broker under `node --cpu-prof` and leaves one profile per broker life in
 // DIRECTORY (creation, clean start, start after SIGKILL).
@@ -22,15 +24,28 @@
 // --built runs the compiled CLI (dist/cli/main.js, as `npm start` and an installed `brook` do;
 // build it first with `npm run build`) instead of the sources through tsx, whose loader and
 // helpers add to every start.
+// --produce replaces the stop/start/kill timings by a produce phase on the same broker (after
+// the creation, or a clean start of a kept --log-dir): librdkafka (bench/loadgen `spread`, one
+// process holding --producers producer instances, default 100, each with its own connections)
+// sends --records records (default 200,000) of --record-bytes (default 256) with acks=all,
+// every producer spreading its records round-robin over every partition (at most 1,000
+// unacknowledged per producer): once over all the topics' partitions, once over one topic of 16
+// partitions (`spread-16`), --rounds times (default 1), alternated; the producers' linger.ms is
+// --linger-ms (default 5). Per run: MB/s and records/s (acknowledged), acknowledgement latency,
+// the broker's fsyncs per second (brook_fsync_duration_seconds' count on /metrics) and their
+// mean duration, and the broker's and loadgen's CPU per MB; then the ratio of the two loads.
+// Beside them, the same-run fsync limits: one file's rate and the rate of 64 files fsynced
+// together.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
-import { measureFsyncLatency } from './machine-limits.js';
+import { measureFsyncLatency, measureParallelFsyncs } from './machine-limits.js';
 
 function argument(name: string, fallback: string): string {
   const index = process.argv.indexOf(name);
@@ -43,6 +58,14 @@ const cpuProfileDirectory = argument('--cpu-prof', '');
 const keptLogDir = argument('--log-dir', '');
 const cleanStarts = Number(argument('--starts', '1'));
 const built = process.argv.includes('--built');
+const produce = process.argv.includes('--produce');
+const producerCount = Number(argument('--producers', '100'));
+const recordCount = Number(argument('--records', '200000'));
+const recordBytes = Number(argument('--record-bytes', '256'));
+const produceRounds = Number(argument('--rounds', '1'));
+const lingerMs = argument('--linger-ms', '5');
+const narrowTopic = 'spread-16';
+const narrowPartitions = 16;
 const partitionCount = topicCount * partitionsPerTopic;
 const repositoryRoot = new URL('..', import.meta.url).pathname;
 const mebibyte = 1024 * 1024;
@@ -50,7 +73,11 @@ const mebibyte = 1024 * 1024;
 interface BrokerChild {
   readonly child: ChildProcess;
   readonly bootstrapServers: string;
+  /** host:port of its HTTP endpoint (/metrics), with --produce only. */
+  readonly http: string | null;
   readonly exited: Promise<void>;
+  /** Everything the broker printed so far. */
+  output(): string;
 }
 
 async function startBroker(logDir: string): Promise<BrokerChild> {
@@ -69,23 +96,45 @@ async function startBroker(logDir: string): Promise<BrokerChild> {
       logDir,
       '--listeners',
       'PLAINTEXT://127.0.0.1:0',
+      ...(produce ? ['--http-listeners', 'http://127.0.0.1:0'] : []),
     ],
     { cwd: repositoryRoot, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let started = false;
+  /** The broker's first error lines (a failed phase shows why). */
+  const errorLines: string[] = [];
   const port = await new Promise<number>((resolve, reject) => {
     const onData = (chunk: Buffer): void => {
       output += chunk.toString();
+      // Once started, only the output's tail is kept (for the report of a failed phase).
+      if (started) {
+        for (const line of chunk.toString().split('\n'))
+          if (line.includes('"level":"error"') && errorLines.length < 5) errorLines.push(line);
+        if (output.length > 256 * 1024) output = output.slice(-128 * 1024);
+        return;
+      }
       const match = /listening on PLAINTEXT:\/\/[^:\s]+:(\d+)/.exec(output);
-      if (match) resolve(Number(match[1]));
+      // The HTTP line comes after the listener lines, in the same write or a later one.
+      if (match && (!produce || /HTTP on http:\/\/\S+/.test(output))) {
+        started = true;
+        resolve(Number(match[1]));
+      }
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
     child.once('exit', (code) => reject(new Error(`broker exited with ${code}:\n${output}`)));
   });
   // Keep draining output so the broker never blocks on a full pipe.
-  return { child, bootstrapServers: `127.0.0.1:${port}`, exited };
+  const http = /HTTP on http:\/\/(\S+)/.exec(output)?.[1] ?? null;
+  return {
+    child,
+    bootstrapServers: `127.0.0.1:${port}`,
+    http,
+    exited,
+    output: () => [...errorLines, output.split('\n').slice(-3).join('\n')].join('\n'),
+  };
 }
 
 function kafka(bootstrapServers: string): Kafka {
@@ -187,6 +236,161 @@ async function createTopics(broker: BrokerChild, fsyncsPerSecond: number): Promi
   );
 }
 
+/** One role's summary line from loadgen (see bench/loadgen/loadgen.c). */
+interface LoadgenFigures {
+  messages: number;
+  bytes: number;
+  seconds: number;
+  msgs_per_s: number;
+  MB_per_s: number;
+  latency_us: { p50: number; p99: number; p999: number; max: number };
+  /** loadgen's own CPU time, all threads (its metadata look-ups before the clock included). */
+  cpu_s: number;
+}
+
+interface ProduceFigures {
+  readonly load: LoadgenFigures;
+  readonly fsyncsPerSecond: number;
+  readonly fsyncMeanMs: number;
+  readonly brokerCpuMsPerMegabyte: number;
+}
+
+/** brook_fsync_duration_seconds' count and sum, and Produce's errors, from the broker's /metrics. */
+async function fsyncTotals(
+  http: string,
+): Promise<{ count: number; seconds: number; produceErrors: number }> {
+  const text = await (await fetch(`http://${http}/metrics`)).text();
+  let produceErrors = 0;
+  for (const match of text.matchAll(/^brook_request_errors_total\{api="Produce",[^}]*\} (\S+)$/gm))
+    produceErrors += Number(match[1]);
+  const count = /^brook_fsync_duration_seconds_count(?:\{\})? (\S+)$/m.exec(text);
+  const sum = /^brook_fsync_duration_seconds_sum(?:\{\})? (\S+)$/m.exec(text);
+  if (count === null || sum === null)
+    throw new Error('no brook_fsync_duration_seconds on /metrics');
+  return { count: Number(count[1]), seconds: Number(sum[1]), produceErrors };
+}
+
+/** One loadgen `spread` run against the broker, with the broker's fsyncs and CPU over it. */
+async function produceOnce(
+  loadgen: string,
+  broker: BrokerChild,
+  target: { topic: string; topics: number; partitions: number },
+): Promise<ProduceFigures> {
+  const pid = broker.child.pid!;
+  const fsyncsBefore = await fsyncTotals(broker.http!);
+  const cpuBefore = cpuSeconds(pid);
+  const { stdout } = await promisify(execFile)(
+    loadgen,
+    [
+      'spread',
+      '-b',
+      broker.bootstrapServers,
+      '-t',
+      target.topic,
+      ...(target.topics > 0 ? ['-k', String(target.topics)] : []),
+      '-p',
+      String(target.partitions),
+      '-c',
+      String(producerCount),
+      '-n',
+      String(recordCount),
+      '-s',
+      String(recordBytes),
+      '-a',
+      'all',
+      '-l',
+      lingerMs,
+      '-q',
+      '-T',
+      '900',
+    ],
+    { encoding: 'utf8', timeout: 1_000_000, maxBuffer: 16 * mebibyte },
+  ).catch((error: unknown) => {
+    const tail = broker.output();
+    console.log(`!! loadgen failed (${(error as Error).message.split('\n')[0]}); broker:\n${tail}`);
+    throw error;
+  });
+  const cpuUsed = cpuSeconds(pid) - cpuBefore;
+  const fsyncsAfter = await fsyncTotals(broker.http!);
+  const line = stdout.split('\n').find((text) => text.startsWith('{"role":"produce"'));
+  if (line === undefined) throw new Error(`loadgen printed no produce summary:\n${stdout}`);
+  const load = JSON.parse(line) as LoadgenFigures;
+  // The broker's counters include the metadata look-ups before loadgen's clock starts; the
+  // fsyncs of those are few (none is a log append), so the window is loadgen's own.
+  const fsyncs = fsyncsAfter.count - fsyncsBefore.count;
+  const errors = fsyncsAfter.produceErrors - fsyncsBefore.produceErrors;
+  if (errors > 0) {
+    const tail = broker.output();
+    console.log(
+      `!! ${errors} partition errors in Produce responses (retried by librdkafka); broker:\n${tail}`,
+    );
+  }
+  return {
+    load,
+    fsyncsPerSecond: fsyncs / load.seconds,
+    fsyncMeanMs: fsyncs === 0 ? 0 : ((fsyncsAfter.seconds - fsyncsBefore.seconds) * 1000) / fsyncs,
+    brokerCpuMsPerMegabyte: (cpuUsed * 1000) / (load.bytes / 1e6),
+  };
+}
+
+function describeProduce(label: string, figures: ProduceFigures): string {
+  const { load } = figures;
+  return (
+    `${label}: ${load.MB_per_s.toFixed(2)} MB/s, ${Math.round(load.msgs_per_s)} records/s ` +
+    `(${load.messages} in ${load.seconds.toFixed(1)} s), ack p50 ${(load.latency_us.p50 / 1000).toFixed(0)} ms ` +
+    `p99 ${(load.latency_us.p99 / 1000).toFixed(0)} ms; broker ${Math.round(figures.fsyncsPerSecond)} fsyncs/s ` +
+    `(mean ${figures.fsyncMeanMs.toFixed(2)} ms), CPU ${figures.brokerCpuMsPerMegabyte.toFixed(0)} ms/MB ` +
+    `(loadgen ${((load.cpu_s * 1000) / (load.bytes / 1e6)).toFixed(0)} ms/MB)`
+  );
+}
+
+/** The produce phase (--produce): every partition against one topic of 16, same broker, same run. */
+async function producePhase(broker: BrokerChild): Promise<void> {
+  const loadgen = execFileSync('bash', [join(repositoryRoot, 'bench', 'loadgen', 'build.sh')], {
+    encoding: 'utf8',
+  }).trim();
+  const admin = kafka(broker.bootstrapServers).admin();
+  await admin.connect();
+  try {
+    if (!(await admin.listTopics()).includes(narrowTopic))
+      await admin.createTopics({
+        topics: [{ topic: narrowTopic, numPartitions: narrowPartitions }],
+        waitForLeaders: true,
+        timeout: 60_000,
+      });
+  } finally {
+    await admin.disconnect();
+  }
+  console.log(
+    `\n# produce: ${producerCount} librdkafka producers in one loadgen process, ${recordCount} records of ${recordBytes} B, acks=all, linger.ms ${lingerMs}, each producer round-robin over every partition (load: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')})`,
+  );
+  const wide: ProduceFigures[] = [];
+  const narrow: ProduceFigures[] = [];
+  for (let round = 1; round <= produceRounds; round++) {
+    const label = produceRounds > 1 ? ` (round ${round})` : '';
+    const many = await produceOnce(loadgen, broker, {
+      topic: 'scale-',
+      topics: topicCount,
+      partitions: partitionsPerTopic,
+    });
+    wide.push(many);
+    console.log(describeProduce(`${partitionCount} partitions${label}`, many));
+    const few = await produceOnce(loadgen, broker, {
+      topic: narrowTopic,
+      topics: 0,
+      partitions: narrowPartitions,
+    });
+    narrow.push(few);
+    console.log(describeProduce(`${narrowPartitions} partitions${label}`, few));
+    console.log(
+      `ratio ${partitionCount} / ${narrowPartitions} partitions${label}: ${(many.load.MB_per_s / few.load.MB_per_s).toFixed(2)} (goal ≥ 0.5)`,
+    );
+  }
+  console.log(
+    `load after the produce phase: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
+  );
+}
+
 async function main(): Promise<void> {
   const reused = keptLogDir !== '' && existsSync(join(keptLogDir, 'scale-0-0'));
   const logDir =
@@ -199,6 +403,12 @@ async function main(): Promise<void> {
     console.log(
       `fsync 4 KiB: p50 ${fsync.p50Ms.toFixed(2)} ms, p99 ${fsync.p99Ms.toFixed(2)} ms, ${Math.round(fsync.syncsPerSecond)} fsyncs/s`,
     );
+    if (produce) {
+      const parallel = await measureParallelFsyncs(logDir, { files: 64, rounds: 10 });
+      console.log(
+        `fsync 256 B, 64 files at once (UV_THREADPOOL_SIZE ${process.env.UV_THREADPOOL_SIZE ?? 'unset: 4'}): ${Math.round(parallel)} fsyncs/s`,
+      );
+    }
     console.log(`open-file limit (ulimit -n): ${openFileLimit()}`);
     console.log(
       `\n# ${topicCount} topics × ${partitionsPerTopic} partitions = ${partitionCount} partitions, ${topicsPerRequest} topics per CreateTopics`,
@@ -215,10 +425,25 @@ async function main(): Promise<void> {
       console.log(
         `at rest: RSS ${Math.round(residentBytes(pid) / mebibyte)} MiB, ${openFileDescriptors(pid)} open fds (limit ${openFileLimit()})`,
       );
+      if (produce) {
+        await producePhase(broker);
+        await stopClean(broker);
+        broker = undefined;
+        return;
+      }
       console.log(
         `clean stop (SIGTERM → exit): ${((await stopClean(broker)) / 1000).toFixed(1)} s`,
       );
       broker = undefined;
+    }
+
+    if (produce) {
+      const clean = await startToMetadata(logDir);
+      broker = clean.broker;
+      await producePhase(broker);
+      await stopClean(broker);
+      broker = undefined;
+      return;
     }
 
     for (let start = 1; start <= cleanStarts; start++) {

@@ -6,12 +6,20 @@
  *   loadgen produce -b HOST:PORT -t TOPIC -n COUNT -s BYTES [-a ACKS] [-r RATE] [-l LINGER_MS]
  *   loadgen consume -b HOST:PORT -t TOPIC -g GROUP -n COUNT
  *   loadgen e2e     -b HOST:PORT -t TOPIC -g GROUP -n COUNT -s BYTES [-r RATE] [-l LINGER_MS]
+ *   loadgen spread  -b HOST:PORT -t TOPIC -p PARTITIONS [-k TOPICS] -c PRODUCERS -n COUNT -s BYTES
+ *                   [-a ACKS] [-l LINGER_MS]
+ *   spread: PRODUCERS librdkafka producer instances in this process (each its own connections),
+ *   COUNT records in all, every producer spreading its records round-robin over every partition
+ *   of the topics (-k TOPICS: TOPIC0 .. TOPIC<k-1>, each of PARTITIONS; without -k: TOPIC alone).
+ *   Each producer learns the topics' metadata before the clock starts, and has at most 1,000
+ *   records unacknowledged.
  *   -m instead of -b: a mock cluster in this process (-p its partition count; consume fills it
  *   first). -T SECONDS bounds the run (exit 2 on timeout), -q silences librdkafka's log.
  *
  * Output, one line per role ("produce", "consume"):
  *   {"role":"produce","messages":N,"bytes":N,"seconds":S,"msgs_per_s":X,"MB_per_s":X,
- *    "latency_us":{"p50":X,"p99":X,"p999":X,"max":X}}
+ *    "latency_us":{"p50":X,"p99":X,"p999":X,"max":X},"cpu_s":X}
+ * cpu_s is this process's CPU time so far (user and system, all threads): the client's own cost.
  * A producer's latency is enqueue to delivery report (acknowledgement); a consumer's, in e2e
  * mode, is enqueue to arrival: the producer writes a monotonic timestamp and a per-run nonce into
  * each payload (so -s is at least 16), both run in this process, so the clocks agree, and records
@@ -24,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,7 +47,9 @@ struct options {
   double rate_per_second; /* 0: as fast as the client goes */
   const char *linger_ms;
   int mock;
-  int mock_partitions;
+  int mock_partitions; /* spread: the partitions of each topic */
+  int topic_count;     /* spread: 0 is TOPIC alone, else TOPIC0 .. TOPIC<k-1> */
+  int producer_count;  /* spread */
   int timeout_seconds;
   int quiet;
   /* -X name=value: librdkafka settings for every client (security.protocol, sasl.*, ssl.*). */
@@ -110,7 +121,11 @@ static void print_summary(const char *role, long messages, long payload_bytes, d
            percentile(latencies, 0.5), percentile(latencies, 0.99),
            percentile(latencies, 0.999), latencies->values[latencies->length - 1]);
   }
-  printf("}\n");
+  struct rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  printf(",\"cpu_s\":%.3f}\n",
+         (double)usage.ru_utime.tv_sec + (double)usage.ru_utime.tv_usec / 1e6 +
+             (double)usage.ru_stime.tv_sec + (double)usage.ru_stime.tv_usec / 1e6);
   fflush(stdout);
 }
 
@@ -387,9 +402,130 @@ static void run_e2e(const struct options *options, double deadline) {
   free(bootstrap);
 }
 
+/* Records a spread producer has outstanding (queued or in flight) at most. */
+#define SPREAD_WINDOW_RECORDS 1000
+
+/*
+ * Many producers in one thread: record r of the run goes to producer r % PRODUCERS, and each
+ * producer sends its records to the next partition in turn (topics first, so consecutive records
+ * of one producer land in different topics), starting from a different slot per producer.
+ */
+static void run_spread(const struct options *options, double deadline) {
+  int producers = options->producer_count;
+  int topics = options->topic_count > 0 ? options->topic_count : 1;
+  int partitions = options->mock_partitions;
+  if (producers <= 0 || partitions <= 0) fail("spread needs -c PRODUCERS and -p PARTITIONS", NULL);
+  char **names = calloc((size_t)topics, sizeof *names);
+  if (!names) fail("out of memory for topic names", NULL);
+  for (int topic = 0; topic < topics; topic++) {
+    size_t length = strlen(options->topic) + 16;
+    names[topic] = malloc(length);
+    if (!names[topic]) fail("out of memory for topic names", NULL);
+    if (options->topic_count > 0) snprintf(names[topic], length, "%s%d", options->topic, topic);
+    else snprintf(names[topic], length, "%s", options->topic);
+  }
+  struct producer_state *states = calloc((size_t)producers, sizeof *states);
+  rd_kafka_t **clients = calloc((size_t)producers, sizeof *clients);
+  rd_kafka_topic_t **handles = calloc((size_t)producers * (size_t)topics, sizeof *handles);
+  long *next_slot = calloc((size_t)producers, sizeof *next_slot);
+  if (!states || !clients || !handles || !next_slot) fail("out of memory for producers", NULL);
+  long slots = (long)topics * partitions;
+  for (int producer = 0; producer < producers; producer++) {
+    clients[producer] = new_producer(options, &states[producer], NULL);
+    for (int topic = 0; topic < topics; topic++)
+      handles[(size_t)producer * (size_t)topics + (size_t)topic] =
+          rd_kafka_topic_new(clients[producer], names[topic], NULL);
+    next_slot[producer] = (long)producer * slots / producers;
+  }
+  /* Every producer knows every partition's leader before the clock starts. */
+  for (int producer = 0; producer < producers; producer++) {
+    for (;;) {
+      const struct rd_kafka_metadata *metadata = NULL;
+      rd_kafka_resp_err_t err =
+          options->topic_count > 0
+              ? rd_kafka_metadata(clients[producer], 1, NULL, &metadata, 30000)
+              : rd_kafka_metadata(clients[producer], 0, handles[(size_t)producer * (size_t)topics],
+                                  &metadata, 30000);
+      long known = 0;
+      if (!err) {
+        for (int index = 0; index < metadata->topic_cnt; index++)
+          if (!metadata->topics[index].err) known += metadata->topics[index].partition_cnt;
+        rd_kafka_metadata_destroy(metadata);
+      }
+      if (!err && known >= slots) break;
+      check_deadline(deadline, "waiting for the topics' metadata");
+    }
+  }
+
+  char *payload = malloc((size_t)options->size_bytes);
+  if (!payload) fail("out of memory for the payload", NULL);
+  memset(payload, 's', (size_t)options->size_bytes);
+  double started = monotonic_seconds();
+  for (long index = 0; index < options->count; index++) {
+    int producer = (int)(index % producers);
+    long slot = next_slot[producer];
+    next_slot[producer] = (slot + 1) % slots;
+    rd_kafka_topic_t *handle = handles[(size_t)producer * (size_t)topics + (size_t)(slot % topics)];
+    int32_t partition = (int32_t)(slot / topics);
+    /* A window of records not yet acknowledged per producer: the run measures throughput, not
+     * how long a queue of every record waits (which would also outlast message.timeout.ms). */
+    while (rd_kafka_outq_len(clients[producer]) >= SPREAD_WINDOW_RECORDS) {
+      rd_kafka_poll(clients[producer], 1);
+      check_deadline(deadline, "waiting for a producer's window");
+    }
+    uint64_t now = monotonic_nanoseconds();
+    for (;;) {
+      rd_kafka_resp_err_t err = rd_kafka_producev(
+          clients[producer], RD_KAFKA_V_RKT(handle), RD_KAFKA_V_PARTITION(partition),
+          RD_KAFKA_V_VALUE(payload, (size_t)options->size_bytes),
+          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE((void *)(uintptr_t)now),
+          RD_KAFKA_V_END);
+      if (!err) break;
+      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) fail("produce failed", rd_kafka_err2str(err));
+      rd_kafka_poll(clients[producer], 10);
+      check_deadline(deadline, "while a producer queue was full");
+    }
+    if (producer == producers - 1)
+      for (int each = 0; each < producers; each++) rd_kafka_poll(clients[each], 0);
+  }
+  for (int producer = 0; producer < producers; producer++) {
+    while (rd_kafka_outq_len(clients[producer]) > 0) {
+      rd_kafka_poll(clients[producer], 10);
+      check_deadline(deadline, "waiting for acknowledgements");
+    }
+  }
+  double seconds = monotonic_seconds() - started;
+  struct samples latencies = {0};
+  long delivered = 0, failed = 0;
+  for (int producer = 0; producer < producers; producer++) {
+    delivered += states[producer].delivered;
+    failed += states[producer].failed;
+    for (long sample = 0; sample < states[producer].latencies.length; sample++)
+      samples_add(&latencies, states[producer].latencies.values[sample]);
+    free(states[producer].latencies.values);
+    for (int topic = 0; topic < topics; topic++)
+      rd_kafka_topic_destroy(handles[(size_t)producer * (size_t)topics + (size_t)topic]);
+    rd_kafka_destroy(clients[producer]);
+  }
+  if (failed > 0) {
+    fprintf(stderr, "loadgen: %ld messages were not delivered\n", failed);
+    exit(1);
+  }
+  print_summary("produce", delivered, delivered * options->size_bytes, seconds, &latencies);
+  free(latencies.values);
+  for (int topic = 0; topic < topics; topic++) free(names[topic]);
+  free(names);
+  free(states);
+  free(clients);
+  free(handles);
+  free(next_slot);
+  free(payload);
+}
+
 static void usage(void) {
   fprintf(stderr,
-          "usage: loadgen produce|consume|e2e (-b HOST:PORT | -m [-p PARTITIONS]) -t TOPIC\n"
+          "usage: loadgen produce|consume|e2e|spread (-b HOST:PORT | -m [-p PARTITIONS]) -t TOPIC\n"
+          "               [-p PARTITIONS -k TOPICS -c PRODUCERS (spread)]\n"
           "               [-g GROUP] [-n COUNT] [-s BYTES] [-a ACKS] [-r MSGS_PER_S]\n"
           "               [-l LINGER_MS] [-T TIMEOUT_S] [-q] [-X NAME=VALUE ...]\n");
   exit(64);
@@ -408,11 +544,13 @@ int main(int argc, char **argv) {
   };
   int option;
   optind = 2;
-  while ((option = getopt(argc, argv, "b:mp:t:g:n:s:a:r:l:T:qX:")) != -1) {
+  while ((option = getopt(argc, argv, "b:mp:k:c:t:g:n:s:a:r:l:T:qX:")) != -1) {
     switch (option) {
     case 'b': options.brokers = optarg; break;
     case 'm': options.mock = 1; break;
     case 'p': options.mock_partitions = atoi(optarg); break;
+    case 'k': options.topic_count = atoi(optarg); break;
+    case 'c': options.producer_count = atoi(optarg); break;
     case 't': options.topic = optarg; break;
     case 'g': options.group = optarg; break;
     case 'n': options.count = atol(optarg); break;
@@ -459,6 +597,9 @@ int main(int argc, char **argv) {
     free(bootstrap);
   } else if (strcmp(options.mode, "e2e") == 0) {
     run_e2e(&options, deadline);
+  } else if (strcmp(options.mode, "spread") == 0) {
+    if (options.mock) fail("spread runs against a broker (-b), not the mock cluster", NULL);
+    run_spread(&options, deadline);
   } else {
     usage();
   }

@@ -13,9 +13,13 @@
 // record look younger than it is (kept up to one step longer), never older (deleted early).
 //
 // Durability: the writer notes entries only for batches already in the file; the flusher writes
-// them beside each fsync of the log (one small write per fsync, not covered by it), and they are
-// fsynced only when the segment rolls or the log closes: the produce path gains no fsync and no
-// step of its own. On open, entries that fail their CRC or go backwards are dropped with
+// them beside an fsync of the log (a small write, not covered by it) when `writeDue`: an entry
+// was started since the last write, or that write is APPEND_TIME_WRITE_INTERVAL_MS old (so a
+// log taking a batch per fsync, one of ten thousand, does not pay a second file operation per
+// fsync for an entry that only moved its end); they are fsynced only when the segment rolls or
+// the log closes, which write them all: the produce path gains no fsync and no step of its own.
+// A crash can therefore lose an entry's last second of extensions: those batches count as
+// appended at recovery, kept longer, never deleted early. On open, entries that fail their CRC or go backwards are dropped with
 // everything after them, one reaching past the recovered log end is cut there, and the batches
 // no valid entry covers count as appended at the open: a lost entry only keeps records longer.
 //
@@ -29,6 +33,8 @@ import { assert } from '../util/assert.js';
 import type { FileIo, LogFile } from './file-io.js';
 
 export const APPEND_TIME_ENTRY_BYTES = 16;
+/** How long a moved end of the last entry may stay unwritten while appends go on (see above). */
+export const APPEND_TIME_WRITE_INTERVAL_MS = 1000;
 /** The coarsest step appends are grouped by: a record outlives retention.ms by at most this. */
 export const APPEND_TIME_RESOLUTION_MS_MAX = 60_000;
 /** Steps per retention.ms: entries per segment stay bounded, lateness stays a tiny fraction of retention. */
@@ -66,6 +72,9 @@ export class AppendTimeIndex {
   private writing: Promise<void> | null = null;
   /** Entries written since the last fsync of the file. */
   private unsynced = false;
+  /** How many entries there were at the last write, and when it started. */
+  private entriesAtLastWrite = 0;
+  private lastWriteMs = Number.NEGATIVE_INFINITY;
 
   constructor(path: string, baseOffset: number) {
     this.path = path;
@@ -207,8 +216,26 @@ export class AppendTimeIndex {
     }
   }
 
-  /** Writes the entries the file lacks (all of them describe batches already written). */
-  async writeDirty(): Promise<void> {
+  /**
+   * Whether the flusher should write the entries now: some are not in the file, and an entry was
+   * started since the last write or that write is APPEND_TIME_WRITE_INTERVAL_MS old.
+   */
+  writeDue(nowMs: number): boolean {
+    if (this.file === null || this.firstDirty >= this.appendTimesMs.length) return false;
+    return (
+      this.appendTimesMs.length > this.entriesAtLastWrite ||
+      nowMs - this.lastWriteMs >= APPEND_TIME_WRITE_INTERVAL_MS ||
+      // A clock that stepped back must not hold the entries back.
+      nowMs < this.lastWriteMs
+    );
+  }
+
+  /**
+   * Writes the entries the file lacks (all of them describe batches already written); `nowMs`,
+   * the log's clock, dates the write for `writeDue` (a roll or close, which write everything
+   * for good, leave it out).
+   */
+  async writeDirty(nowMs: number = this.lastWriteMs): Promise<void> {
     while (this.writing !== null) await this.writing;
     if (this.file === null || this.firstDirty >= this.appendTimesMs.length) return;
     const from = this.firstDirty;
@@ -217,6 +244,8 @@ export class AppendTimeIndex {
     // Marked clean before the write, so that entries recorded (or extended) meanwhile mark
     // themselves dirty again for the next write.
     this.firstDirty = to;
+    this.entriesAtLastWrite = to;
+    this.lastWriteMs = nowMs;
     this.unsynced = true;
     this.writing = this.file.write([bytes], from * APPEND_TIME_ENTRY_BYTES);
     try {

@@ -17,6 +17,13 @@
 // its first descriptor the same way, at its first operation: a clean start of ten thousand idle
 // logs opens and closes no descriptor for them.
 //
+// Out of descriptors (EMFILE, ENFILE) while reopening: many files dirty or busy at once (ten
+// thousand partitions each taking a batch) can hold the process's whole descriptor table until
+// their fsyncs end. That is a wait, not a disk failure: the reopen waits for a descriptor the
+// pool holds to be released or closed, or DESCRIPTOR_RETRY_MS, and tries again, for up to
+// DESCRIPTOR_WAIT_MS in all; only then does the error reach the caller (and, for a write or an
+// fsync, fail its log).
+//
 // Renames through the pool update the path a file reopens by, so segment swaps and `.deleted`
 // renames keep working. Paths changed behind the pool's back (not through its `rename`) would
 // not be followed; every storage path goes through the FileIo seam, so none are.
@@ -26,6 +33,15 @@ import { directoryOf, type FileIo, type LogFile } from './file-io.js';
 
 /** Descriptors the pool keeps open at most (at rest). */
 export const OPEN_FILES_MAX_DEFAULT = 1000;
+/** How long a reopen waits for a descriptor, in all, when the process has none left. */
+export const DESCRIPTOR_WAIT_MS = 60_000;
+/** The longest one wait for a descriptor lasts before the reopen tries again. */
+export const DESCRIPTOR_RETRY_MS = 50;
+
+function outOfDescriptors(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'EMFILE' || code === 'ENFILE';
+}
 
 class PooledFile implements LogFile {
   /** Where the file is now (renames through the pool move it). */
@@ -163,6 +179,8 @@ class FilePool {
   private readonly open = new Map<PooledFile, true>();
   /** Every file not yet closed by its owner, with or without a descriptor, by its directory. */
   private readonly filesByDirectory = new Map<string, Set<PooledFile>>();
+  /** Reopens waiting for a descriptor (the process ran out). */
+  private descriptorWaiters: Array<() => void> = [];
 
   constructor(
     readonly inner: FileIo,
@@ -212,10 +230,45 @@ class FilePool {
 
   async reopen(file: PooledFile): Promise<void> {
     // Later reopens never create: a file that vanished since must fail, not come back empty.
-    file.handle = await this.inner.open(file.currentPath, { create: file.createOnFirstOpen });
+    file.handle = await this.openWaitingForDescriptor(file.currentPath, {
+      create: file.createOnFirstOpen,
+    });
     file.createOnFirstOpen = false;
     this.open.set(file, true);
     this.trim();
+  }
+
+  /** Opens `path`; out of descriptors, waits for one the pool releases (see the header). */
+  async openWaitingForDescriptor(
+    path: string,
+    options: Parameters<FileIo['open']>[1],
+  ): Promise<LogFile> {
+    const deadline = performance.now() + DESCRIPTOR_WAIT_MS;
+    for (;;) {
+      try {
+        return await this.inner.open(path, options);
+      } catch (error) {
+        if (!outOfDescriptors(error) || performance.now() >= deadline) throw error;
+      }
+      // Whatever is closable now goes, past the bound or not: the process needs descriptors.
+      this.closeIdle(0);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, DESCRIPTOR_RETRY_MS);
+        function done(): void {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.descriptorWaiters.push(done);
+      });
+    }
+  }
+
+  /** A file released its descriptor (or may now give it up): reopens waiting for one try again. */
+  private wakeDescriptorWaiters(): void {
+    if (this.descriptorWaiters.length === 0) return;
+    const waiters = this.descriptorWaiters;
+    this.descriptorWaiters = [];
+    for (const waiter of waiters) waiter();
   }
 
   touch(file: PooledFile): void {
@@ -229,17 +282,33 @@ class FilePool {
     this.unindex(file);
   }
 
-  /** Closes least recently used idle, clean, unpinned descriptors until the bound holds. */
+  /**
+   * Closes least recently used idle, clean, unpinned descriptors until the bound holds (every
+   * one of them while reopens wait for a descriptor).
+   */
   trim(): void {
-    if (this.open.size <= this.openFilesMax) return;
+    if (this.descriptorWaiters.length > 0) {
+      // Reopens are waiting: a release may have made a file closable; they try again.
+      this.closeIdle(0);
+      this.wakeDescriptorWaiters();
+      return;
+    }
+    this.closeIdle(this.openFilesMax);
+  }
+
+  private closeIdle(bound: number): void {
+    if (this.open.size <= bound) return;
     for (const file of this.open.keys()) {
-      if (this.open.size <= this.openFilesMax) return;
+      if (this.open.size <= bound) return;
       if (file.busy > 0 || file.dirty || file.pinned || file.handle === null) continue;
       const handle = file.handle;
       file.handle = null;
       this.open.delete(file);
       // A failed close loses nothing: the file was clean and is reopened on its next use.
-      void handle.close().catch(() => undefined);
+      void handle
+        .close()
+        .catch(() => undefined)
+        .finally(() => this.wakeDescriptorWaiters());
     }
   }
 
@@ -282,7 +351,11 @@ export function pooledFileIo(
           create: options.create,
           bestEffort: options.bestEffort === true,
         });
-      return pool.adopt(path, await inner.open(path, options), options.bestEffort === true);
+      return pool.adopt(
+        path,
+        await pool.openWaitingForDescriptor(path, options),
+        options.bestEffort === true,
+      );
     },
     readFile: (path) => inner.readFile(path),
     fileSize: (path) => inner.fileSize(path),

@@ -379,10 +379,13 @@ export class GroupCommit {
         target = this.writtenOffsetValue;
         records = this.unflushedRecords;
         const segment = this.context.segments.active;
-        // The append times of what was written go out beside the fsync (not covered by it): one
-        // small write per fsync, none on the writer's path.
+        // The append times of what was written go out beside the fsync (not covered by it) when
+        // due (a new entry, or a second since their last write), none on the writer's path.
         try {
-          await Promise.all([segment.logFile.datasync(), segment.appendTimes.writeDirty()]);
+          const nowMs = this.context.clock();
+          if (segment.appendTimes.writeDue(nowMs))
+            await Promise.all([segment.logFile.datasync(), segment.appendTimes.writeDirty(nowMs)]);
+          else await segment.logFile.datasync();
         } catch (error) {
           this.failFsync(error);
           break;

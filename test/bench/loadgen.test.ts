@@ -1,6 +1,6 @@
 // The benchmarks' load generator (bench/loadgen) builds from the repository alone and measures a
-// real broker: produce with acks=all, consume in a group, end to end, each a JSON summary whose
-// counts match what was asked. Needs gcc and librdkafka-dev: skipped without them, a failure in CI.
+// real broker: produce with acks=all, consume in a group, end to end, many producers spread over
+// many partitions, each a JSON summary whose counts match what was asked. Needs gcc and librdkafka-dev: skipped without them, a failure in CI.
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
 import { after, before, describe, it, type TestContext } from 'node:test';
@@ -123,6 +123,46 @@ describe('bench/loadgen against a broker', () => {
     // The topic already held the one record above, written before the consumer's clock started.
     assert.ok(consumed.messages >= 500);
     assert.ok(consumed.latency_us!.p50 > 0);
+  });
+
+  it('spread: many producer instances send to every partition of every topic, in equal shares', async (t) => {
+    if (!(await ready(t))) return;
+    // Three topics of two partitions (num.partitions), created by a first record each.
+    for (const topic of ['lg-spread-0', 'lg-spread-1', 'lg-spread-2'])
+      await loadgenRun(['produce', '-t', topic, '-n', '1', '-s', '8']);
+    const before = (topic: string, partition: number): number =>
+      broker.replicas.partition(topic, partition)!.highWatermark;
+    const start = new Map<string, number>();
+    for (let topic = 0; topic < 3; topic++)
+      for (let partition = 0; partition < 2; partition++)
+        start.set(`${topic}-${partition}`, before(`lg-spread-${topic}`, partition));
+    const [produced] = await loadgenRun([
+      'spread',
+      '-t',
+      'lg-spread-',
+      '-k',
+      '3',
+      '-p',
+      '2',
+      '-c',
+      '4',
+      '-n',
+      '1200',
+      '-s',
+      '64',
+      '-a',
+      'all',
+    ]);
+    assert.equal(produced.role, 'produce');
+    assert.equal(produced.messages, 1200);
+    assert.equal(produced.bytes, 1200 * 64);
+    for (let topic = 0; topic < 3; topic++)
+      for (let partition = 0; partition < 2; partition++)
+        assert.equal(
+          before(`lg-spread-${topic}`, partition) - start.get(`${topic}-${partition}`)!,
+          200,
+          `lg-spread-${topic} partition ${partition} took its sixth`,
+        );
   });
 
   it('refuses a run without a topic with its usage', async (t) => {

@@ -21,6 +21,7 @@ import {
 } from '../../src/record/batch.js';
 import { buildBatch } from '../../src/record/records.js';
 import { cleanLog } from '../../src/storage/log-cleaner.js';
+import { type FileIo, nodeFileIo } from '../../src/storage/file-io.js';
 import { keyedBatch, makeBatch } from '../helpers/storage-batches.js';
 import { temporaryDirectory } from '../helpers/temporary-directory.js';
 import { waitFor } from '../helpers/poll.js';
@@ -307,4 +308,55 @@ test('compaction and truncation keep the append times of what remains', async (t
   await reopened.applyRetention(START_MS + 7 * 60_000 + HOUR_MS + 1);
   assert.equal(reopened.logStartOffset, 8);
   await reopened.close();
+});
+
+test('an append time entry is written when it starts; its moved end waits for a later write', async (t) => {
+  const directory = temporaryDirectory(t);
+  const time = testClock(START_MS);
+  // retention.ms of an hour: one entry per 360 ms of appends.
+  const config: LogConfig = { ...defaultLogConfig, retentionMs: HOUR_MS };
+  let appendTimeWrites = 0;
+  const io: FileIo = {
+    ...nodeFileIo,
+    async open(path, options) {
+      const file = await nodeFileIo.open(path, options);
+      if (!path.endsWith('.appendtime')) return file;
+      return {
+        path: file.path,
+        write: (buffers, position) => {
+          appendTimeWrites++;
+          return file.write(buffers, position);
+        },
+        read: (buffer, offset, length, position) => file.read(buffer, offset, length, position),
+        datasync: () => file.datasync(),
+        truncate: (length) => file.truncate(length),
+        size: () => file.size(),
+        close: () => file.close(),
+      };
+    },
+  };
+  const appendTimePath = join(directory, `${'0'.repeat(20)}.appendtime`);
+  /** The end offsets (relative to the segment's base) the file holds, entry by entry. */
+  const endsInFile = (): number[] => {
+    const bytes = readFileSync(appendTimePath);
+    const ends = [];
+    for (let at = 0; at + APPEND_TIME_ENTRY_BYTES <= bytes.length; at += APPEND_TIME_ENTRY_BYTES)
+      ends.push(bytes.readInt32BE(at + 8));
+    return ends;
+  };
+  const log = await PartitionLog.open({ directory, config, clock: time.clock, io });
+  await appendAncient(log, 1);
+  assert.deepEqual(endsInFile(), [2], 'a new entry is written beside the fsync that follows it');
+  const writesAfterFirst = appendTimeWrites;
+  // Same clock: the entry only moves its end, acknowledged (fsynced) without a write of its own.
+  await appendAncient(log, 2);
+  await appendAncient(log, 3);
+  assert.equal(appendTimeWrites, writesAfterFirst, 'no append time write for a moved end');
+  assert.deepEqual(endsInFile(), [2]);
+  // A step later a new entry starts: written at once, with the moved end of the one before.
+  time.now += 60_000;
+  await appendAncient(log, 4);
+  assert.deepEqual(endsInFile(), [6, 8]);
+  await log.close();
+  assert.deepEqual(endsInFile(), [6, 8], 'close writes what is left');
 });

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { nodeFileIo } from '../../src/storage/file-io.js';
+import { type FileIo, type LogFile, nodeFileIo } from '../../src/storage/file-io.js';
 import { pooledFileIo } from '../../src/storage/file-pool.js';
 import { LogManager } from '../../src/storage/log-manager.js';
 import { defaultLogConfig } from '../../src/storage/log-config.js';
@@ -110,4 +110,82 @@ test('a file opened deferred gets a descriptor at its first operation, created t
   await listed.close();
   await missing.close();
   assert.equal(io.openFileCount(), 0);
+});
+
+/**
+ * `nodeFileIo` in a process whose descriptor table holds `descriptorsMax` files: an open past
+ * that fails with EMFILE, as open(2) does. Counts the refusals.
+ */
+function descriptorTable(descriptorsMax: number): { io: FileIo; refused: () => number } {
+  let open = 0;
+  let refused = 0;
+  const io: FileIo = {
+    ...nodeFileIo,
+    async open(path, options) {
+      if (open >= descriptorsMax) {
+        refused++;
+        throw Object.assign(new Error(`EMFILE: too many open files, open '${path}'`), {
+          code: 'EMFILE',
+        });
+      }
+      open++;
+      let file: LogFile;
+      try {
+        file = await nodeFileIo.open(path, options);
+      } catch (error) {
+        open--;
+        throw error;
+      }
+      return {
+        ...file,
+        path: file.path,
+        write: (buffers, position) => file.write(buffers, position),
+        read: (buffer, offset, length, position) => file.read(buffer, offset, length, position),
+        datasync: () => file.datasync(),
+        truncate: (length) => file.truncate(length),
+        size: () => file.size(),
+        async close() {
+          await file.close();
+          open--;
+        },
+      };
+    },
+  };
+  return { io, refused: () => refused };
+}
+
+test('out of descriptors, logs appended together wait for one instead of failing', async (t) => {
+  const directory = temporaryDirectory(t);
+  // Far fewer descriptors than the logs' files, and a pool bound that does not see it coming:
+  // only the process's EMFILE says so.
+  const table = descriptorTable(24);
+  const manager = await LogManager.open({
+    directory,
+    io: table.io,
+    retentionCheckIntervalMs: 0,
+    checkpointIntervalMs: 0,
+    openFilesMax: 1000,
+  });
+  const logs = [];
+  for (let index = 0; index < 40; index++) logs.push(await manager.createLog('spread', index));
+  for (let round = 0; round < 2; round++) {
+    const appended: PromiseSettledResult<void>[] = await Promise.allSettled(
+      logs.map(async (log, index) => {
+        const batch = await makeBatch({
+          seed: round * 100 + index,
+          recordsCount: 2,
+          valueBytes: 40,
+        });
+        await log.append(batch, { leaderEpoch: 0, origin: 'client' }).acknowledged;
+      }),
+    );
+    const failed = appended.filter((result) => result.status === 'rejected');
+    assert.deepEqual(failed, [], `round ${round}: no append fails for want of a descriptor`);
+  }
+  assert.ok(table.refused() > 0, 'the descriptor table ran out (the test exercised the wait)');
+  for (const [index, log] of logs.entries()) {
+    assert.equal(log.logEndOffset, 4, `log ${index}`);
+    assert.equal(log.error, null, `log ${index} has no storage error`);
+  }
+  await manager.close();
 });
