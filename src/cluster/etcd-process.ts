@@ -6,7 +6,7 @@
 // Production clusters use an etcd the operator runs; nothing here is on a broker's path.
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { get } from 'node:http';
 import { createServer } from 'node:net';
@@ -41,13 +41,41 @@ export function findEtcdBinary(path: string = process.env.PATH ?? ''): string {
   );
 }
 
-/** A port that was free a moment ago on 127.0.0.1 (the kernel picks it). */
+/**
+ * A port that was free a moment ago on 127.0.0.1, drawn below the kernel's ephemeral range: a
+ * port the kernel hands out for port 0 is one it also gives outgoing connections, so between
+ * this check and a broker binding it, any connection on the machine could take it.
+ */
 export async function freePort(): Promise<number> {
+  const ephemeralLow = ephemeralRangeLow();
+  const low = Math.max(1024, ephemeralLow - 12_000);
+  for (let attempt = 0; attempt < 100; attempt += 1) {
+    const port = low + Math.floor(Math.random() * (ephemeralLow - low));
+    if (await canListen(port)) return port;
+  }
+  return canListen(0); // a crowded range: let the kernel pick
+}
+
+/** The first port of Linux's ephemeral range (32768 where it cannot be read). */
+function ephemeralRangeLow(): number {
+  try {
+    const low = Number(
+      readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').split(/\s+/)[0],
+    );
+    return Number.isInteger(low) && low > 2048 ? low : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+/** Listens on `port` of 127.0.0.1 and closes again: the port it got, or 0 if it was taken. */
+async function canListen(port: number): Promise<number> {
   const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
+  const listening = await new Promise<boolean>((resolve) => {
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => resolve(true));
   });
+  if (!listening) return 0;
   const address = server.address();
   await new Promise<void>((resolve) => server.close(() => resolve()));
   if (address === null || typeof address === 'string') throw new Error('no port was assigned');

@@ -9,7 +9,8 @@
 // heals it registers again, learns the new leader and follows it, back in the ISR, with no
 // operator action. kafkajs and @confluentinc/kafka-javascript (librdkafka) keep producing with
 // acks=all (idempotent) and acks=1 throughout; every record they saw acknowledged must be read
-// back exactly once.
+// back, exactly once for the idempotent producers (the acks=1 ones, not idempotent, may write a
+// batch twice when they resend one the fenced leader answered with an error).
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -358,7 +359,13 @@ test('a leader cut off from etcd fences itself, loses nothing acknowledged with 
       const missing = acknowledged.filter((value) => !seen.has(value));
       assert.deepEqual(missing, [], `acknowledged records of ${topic} missing from its log`);
       const duplicated = acknowledged.filter((value) => (seen.get(value) ?? 0) > 1);
-      assert.deepEqual(duplicated, [], `acknowledged records of ${topic} written twice`);
+      if (topic === ACKS_ALL_TOPIC)
+        assert.deepEqual(duplicated, [], `acknowledged records of ${topic} written twice`);
+      // The acks=1 producers are not idempotent: a batch the fenced leader had replicated but
+      // answered with an error (it acknowledges acks=1 only at the high watermark) is sent again
+      // by the client and written twice, as Kafka's at-least-once allows without idempotence.
+      else if (duplicated.length > 0)
+        t.diagnostic(`${duplicated.length} acknowledged records of ${topic} written twice`);
     }
   } finally {
     await Promise.all(producers.map((producer) => producer.stop().catch(() => undefined)));
