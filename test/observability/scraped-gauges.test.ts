@@ -141,14 +141,18 @@ test('scrapes that overlap render one after the other, each the whole text', asy
   assert.equal(offsets.values.length, 20_000);
 });
 
-test('a value that moved shows in the next scrape, whatever the kept blocks held', async () => {
-  // More series than one kept block, so most of each scrape comes from kept bytes.
-  let rows: Row[] = Array.from({ length: 1000 }, (_, index) => ({
+/** A thousand series over ten topics: more than one kept block, most of a scrape kept bytes. */
+const thousandRows = (): Row[] =>
+  Array.from({ length: 1000 }, (_, index) => ({
     topic: `topic-${Math.floor(index / 100)}`,
     partition: index % 100,
     offset: 1000 + index,
     size: 0,
   }));
+
+test('a value that moved shows in the next scrape, whatever the kept blocks held', async () => {
+  // More series than one kept block, so most of each scrape comes from kept bytes.
+  let rows: Row[] = thousandRows();
   const kept = new LineCachingRegistry();
   const plain = new Registry();
   families(kept, () => rows);
@@ -188,12 +192,7 @@ test('a value that moved shows in the next scrape, whatever the kept blocks held
 });
 
 test('gzipped, the exposition is one gzip member of the text, kept blocks keeping their compressed pieces', async () => {
-  let rows: Row[] = Array.from({ length: 1000 }, (_, index) => ({
-    topic: `topic-${Math.floor(index / 100)}`,
-    partition: index % 100,
-    offset: 1000 + index,
-    size: 0,
-  }));
+  let rows: Row[] = thousandRows();
   const kept = new LineCachingRegistry();
   families(kept, () => rows);
   const scrape = async (what: string): Promise<Buffer[]> => {
