@@ -198,7 +198,7 @@ function userAndSystemSeconds(pid: number): [user: number, system: number] {
 async function scrape(
   url: string,
   headers = scrapeHeaders,
-): Promise<{ ms: number; eventLoopDelayMaxMs: number }> {
+): Promise<{ ms: number; eventLoopDelayMaxMs: number; gc: GcTotals }> {
   const started = performance.now();
   const response = await fetch(url, { headers });
   // Bytes, not text: the scraper shares the cores with the broker, so it decodes one line only.
@@ -212,7 +212,23 @@ async function scrape(
       : /^(\S+)/.exec(body.subarray(at + name.length, at + name.length + 40).toString());
   if (response.status !== 200 || delay === null)
     throw new Error(`/metrics answered ${response.status} without the event-loop delay`);
-  return { ms, eventLoopDelayMaxMs: Number(delay[1]) * 1000 };
+  return { ms, eventLoopDelayMaxMs: Number(delay[1]) * 1000, gc: gcTotals(body) };
+}
+
+/** The broker's garbage collections so far, by kind: how many, and their seconds in all. */
+type GcTotals = Record<'major' | 'minor', { count: number; seconds: number }>;
+
+function gcTotals(body: Buffer): GcTotals {
+  const figure = (kind: string, suffix: string): number => {
+    const name = `\nbrook_nodejs_gc_duration_seconds_${suffix}{kind="${kind}"} `;
+    const at = body.indexOf(name);
+    if (at < 0) return 0;
+    return Number(
+      /^(\S+)/.exec(body.subarray(at + name.length, at + name.length + 40).toString())![1],
+    );
+  };
+  const of = (kind: string) => ({ count: figure(kind, 'count'), seconds: figure(kind, 'sum') });
+  return { major: of('major'), minor: of('minor') };
 }
 
 /** Scrapes every `intervalMs` (never two at once, as Prometheus does) until `stop` is called. */
@@ -278,11 +294,13 @@ async function round(
   brokerCpuSeconds: number;
   scrapesMs: number[];
   eventLoopDelayMaxMs: number;
+  /** The broker's collections during the round (and the one scrape after it). */
+  gc: GcTotals;
 }> {
   const pid = broker.child.pid!;
   // Resets the broker's event-loop delay histogram: what the round's scrapes (or the one after
   // it) report covers the round alone.
-  await scrape(broker.metricsUrl);
+  const before = await scrape(broker.metricsUrl);
   const cpuBefore = cpuSeconds(pid);
   const scraper = scrapeIntervalMs === null ? null : startScraper(scrapeUrl, scrapeIntervalMs);
   const { stdout } = await promisify(execFile)(loadgen, [
@@ -307,7 +325,17 @@ async function round(
   ]);
   const scrapes = (await scraper?.stop()) ?? [];
   const brokerCpuSeconds = cpuSeconds(pid) - cpuBefore;
-  scrapes.push(await scrape(broker.metricsUrl));
+  const after = await scrape(broker.metricsUrl);
+  scrapes.push(after);
+  const gc = Object.fromEntries(
+    (['major', 'minor'] as const).map((kind) => [
+      kind,
+      {
+        count: after.gc[kind].count - before.gc[kind].count,
+        seconds: after.gc[kind].seconds - before.gc[kind].seconds,
+      },
+    ]),
+  ) as GcTotals;
   const summary = stdout
     .split('\n')
     .filter((line) => line.startsWith('{'))
@@ -320,7 +348,17 @@ async function round(
     // The last scrape, after the load, is not the scraper's.
     scrapesMs: scrapes.slice(0, -1).map((one) => one.ms),
     eventLoopDelayMaxMs: Math.max(...scrapes.map((one) => one.eventLoopDelayMaxMs)),
+    gc,
   };
+}
+
+/** A round's collections: a major one can hold the loop for several milliseconds. */
+function describeGc(gc: GcTotals): string {
+  const ms = (seconds: number): string => (seconds * 1000).toFixed(0);
+  return (
+    `GC major ${gc.major.count} (${ms(gc.major.seconds)} ms), ` +
+    `minor ${gc.minor.count} (${ms(gc.minor.seconds)} ms)`
+  );
 }
 
 function describe(latency: Latency): string {
@@ -437,7 +475,9 @@ async function main(): Promise<void> {
           if (kind === 'C') {
             const result = await round(loadgen, broker, intervalMs, staticServer!.url);
             controlled.push(result.latency);
-            console.log(`C ${index + 1}: ${describe(result.latency)} (scraping the copy)`);
+            console.log(
+              `C ${index + 1}: ${describe(result.latency)}; ${describeGc(result.gc)} (scraping the copy)`,
+            );
             continue;
           }
           const scraping = kind === 'B';
@@ -453,7 +493,7 @@ async function main(): Promise<void> {
           console.log(
             `${scraping ? 'B' : 'A'} ${index + 1}: ${describe(result.latency)}; broker CPU ` +
               `${((100 * result.brokerCpuSeconds) / roundSeconds).toFixed(0)}%, event-loop delay max ` +
-              `${result.eventLoopDelayMaxMs.toFixed(0)} ms${scrapeText}`,
+              `${result.eventLoopDelayMaxMs.toFixed(0)} ms; ${describeGc(result.gc)}${scrapeText}`,
           );
         }
       }

@@ -1313,13 +1313,14 @@ async function assemble(
       auditor,
       connectionCreationRateOf: (address) => clientQuotas.connectionCreationRateOf(address),
     });
+    const countLocalPartitions = localPartitionCounter(replicas);
     observed?.attach({
       replicas,
       groups: coordinator,
       server,
       replication:
         cluster === null
-          ? () => singleBrokerReplication(localPartitionCount(replicas))
+          ? () => singleBrokerReplication(countLocalPartitions())
           : () =>
               clusterReplication({
                 brokerId: config.nodeId,
@@ -1608,11 +1609,21 @@ function observedParts(logDirs: readonly string[], door: HttpDoorCode): Observed
   };
 }
 
-function localPartitionCount(replicas: ReplicaManager): number {
+/**
+ * Counts the partitions this broker holds a replica of, walking them only when the layout moved
+ * (a scrape asks every time; ten thousand partitions take a quarter of a millisecond to walk).
+ */
+function localPartitionCounter(replicas: ReplicaManager): () => number {
+  let countedAt = -1;
   let count = 0;
-  for (const topic of replicas.topics())
-    for (const partition of topic.partitions) if (partition !== undefined) count++;
-  return count;
+  return () => {
+    if (countedAt === replicas.layoutVersion) return count;
+    countedAt = replicas.layoutVersion;
+    count = 0;
+    for (const topic of replicas.topics())
+      for (const partition of topic.partitions) if (partition !== undefined) count++;
+    return count;
+  };
 }
 
 /**

@@ -249,10 +249,13 @@ describe('the HTTP endpoint', () => {
     const producer = kafka.producer({ allowAutoTopicCreation: false });
     await producer.connect();
     try {
+      const heldBefore = sample(await scrape(broker), 'brook_replica_partitions') ?? -1;
       await admin.createTopics({ topics: [{ topic: 'fleeting', numPartitions: 2 }] });
       const labels = { topic: 'fleeting', partition: '1' };
       // The first scrape keeps the series' labels; later scrapes must still carry fresh values.
-      assert.equal(sample(await scrape(broker), 'brook_partition_log_end_offset', labels), 0);
+      const afterCreate = await scrape(broker);
+      assert.equal(sample(afterCreate, 'brook_partition_log_end_offset', labels), 0);
+      assert.equal(sample(afterCreate, 'brook_replica_partitions'), heldBefore + 2);
       await producer.send({
         topic: 'fleeting',
         acks: -1,
@@ -272,6 +275,7 @@ describe('the HTTP endpoint', () => {
       }, "the deleted topic's partition series to leave the scrape");
       const left = afterDelete.split('\n').filter((line) => line.includes('topic="fleeting"'));
       assert.deepEqual(left, [], 'no series of the deleted topic, counters included');
+      assert.equal(sample(afterDelete, 'brook_replica_partitions'), heldBefore);
     } finally {
       await producer.disconnect();
       await admin.disconnect();
