@@ -12,6 +12,7 @@
 import { connect, type Socket } from 'node:net';
 import { type ConnectionOptions as TlsConnectionOptions, connect as connectTls } from 'node:tls';
 import { type SaslCredentials, SaslClientError, authenticateSasl } from './sasl-client.js';
+import { FrameReader } from '../protocol/frame-reader.js';
 import { apiMessages } from '../protocol/generated/index.js';
 import { decodeResponseHeader, encodeRequestHeader } from '../protocol/headers.js';
 import { Reader } from '../protocol/reader.js';
@@ -95,10 +96,11 @@ export class KafkaConnection {
     private readonly socket: Socket,
     readonly address: string,
     private readonly options: ResolvedOptions,
-    frames: ResponseFramer,
+    frames: FrameReader,
     streamed: boolean,
   ) {
-    if (streamed) socket.on('data', (data: Buffer) => this.receive(() => frames.push(data)));
+    if (streamed)
+      socket.on('data', (data: Buffer) => this.receive((onFrame) => frames.push(data, onFrame)));
     socket.on('error', (error) =>
       this.fail(
         new KafkaClientError(KafkaClientErrorCode.CONNECTION, `${address}: ${error.message}`),
@@ -146,7 +148,7 @@ export class KafkaConnection {
       responseBytesMax: options.responseBytesMax ?? defaultResponseBytesMax,
     };
     const tls = options.tls;
-    const frames = new ResponseFramer(resolved.responseBytesMax);
+    const frames = responseFrameReader(resolved.responseBytesMax);
     let connection: KafkaConnection | null = null;
     return new Promise((resolve, reject) => {
       const socket =
@@ -159,7 +161,7 @@ export class KafkaConnection {
                 callback: (bytesRead: number) => {
                   // A broker sends nothing unasked, so nothing arrives before the constructor ran.
                   if (connection === null) socket.destroy();
-                  else connection.receive(() => frames.read(bytesRead));
+                  else connection.receive((onFrame) => frames.read(bytesRead, onFrame));
                   return true;
                 },
               },
@@ -246,11 +248,11 @@ export class KafkaConnection {
     this.socket.destroy();
   }
 
-  /** Resolves the requests whose responses `take` (the framer, fed what arrived) completes. */
-  private receive(take: () => Buffer[]): void {
-    let frames: Buffer[];
+  /** Resolves the requests whose responses `take` (the frame reader, fed what arrived) completes. */
+  private receive(take: (onFrame: (frame: Buffer) => void) => void): void {
+    const frames: Buffer[] = [];
     try {
-      frames = take();
+      take((frame) => frames.push(frame));
     } catch (error) {
       this.fail(
         new KafkaClientError(
@@ -279,107 +281,12 @@ export class KafkaConnection {
   }
 }
 
-/** Below this many bytes still to come, a frame is read through the scratch buffer, not into itself. */
-const DIRECT_READ_BYTES_MIN = 16 * 1024;
-/** The scratch buffer a plaintext connection reads into while no large frame is under way. */
-const SCRATCH_READ_BYTES = 64 * 1024;
-
-/**
- * Splits the bytes of a connection into response frames (a 4-byte length, then the frame), each
- * byte copied at most once. A plaintext connection reads through `nextReadBuffer` and `read`
- * (the socket's `onread`): small frames and length prefixes land in one scratch buffer reused for
- * the connection's life and are copied out, and once a frame's length is known the rest of it is
- * read straight into the frame, so a replica fetch of megabytes costs one allocation and no copy
- * past its first scratch read, instead of a fresh 64 KiB buffer per socket read joined into a
- * fresh frame (the join alone was 0.3 ms of a follower's CPU per MB, docs/BENCHMARKS.md). A
- * TLS connection hands its chunks to `push`: a frame inside one chunk is a view of it, a frame
- * spread over chunks is copied into its own buffer as they arrive.
- *
- *   scratch: [len|small frame|len|start of a large fra]  → copied out; the large frame allocated
- *   large frame: [start ........ read directly, one socket read after another ........]
- */
-export class ResponseFramer {
-  private readonly lengthPrefix = Buffer.alloc(4);
-  private lengthPrefixBytes = 0;
-  /** The frame being received (its length known), or null between frames. */
-  private frame: Buffer | null = null;
-  private frameFilled = 0;
-  private scratch: Buffer | null = null;
-  /** The last buffer `nextReadBuffer` gave is a view of `frame`, not the scratch buffer. */
-  private readingDirect = false;
-
-  constructor(private readonly frameBytesMax: number) {}
-
-  /** Stream mode: the frames `chunk` completes, in order; throws on a length below 4 or above the maximum. */
-  push(chunk: Buffer): Buffer[] {
-    const frames: Buffer[] = [];
-    this.consume(chunk, frames, false);
-    return frames;
-  }
-
-  /** Read mode: where the socket's next read should land. */
-  nextReadBuffer(): Buffer {
-    const frame = this.frame;
-    if (frame !== null && frame.length - this.frameFilled >= DIRECT_READ_BYTES_MIN) {
-      this.readingDirect = true;
-      return frame.subarray(this.frameFilled);
-    }
-    this.readingDirect = false;
-    return (this.scratch ??= Buffer.allocUnsafe(SCRATCH_READ_BYTES));
-  }
-
-  /** Read mode: `bytesRead` bytes landed where `nextReadBuffer` said; the frames they complete. */
-  read(bytesRead: number): Buffer[] {
-    const frames: Buffer[] = [];
-    if (this.readingDirect) {
-      this.frameFilled += bytesRead;
-      this.completeFrame(frames);
-    } else {
-      this.consume(this.scratch!.subarray(0, bytesRead), frames, true);
-    }
-    return frames;
-  }
-
-  /** `reused`: `bytes` will be overwritten, so no frame may be a view of them. */
-  private consume(bytes: Buffer, frames: Buffer[], reused: boolean): void {
-    let position = 0;
-    while (position < bytes.length) {
-      if (this.frame === null) {
-        let length: number;
-        if (this.lengthPrefixBytes === 0 && bytes.length - position >= 4) {
-          length = bytes.readInt32BE(position);
-          position += 4;
-        } else {
-          const take = Math.min(4 - this.lengthPrefixBytes, bytes.length - position);
-          bytes.copy(this.lengthPrefix, this.lengthPrefixBytes, position, position + take);
-          this.lengthPrefixBytes += take;
-          position += take;
-          if (this.lengthPrefixBytes < 4) return;
-          this.lengthPrefixBytes = 0;
-          length = this.lengthPrefix.readInt32BE(0);
-        }
-        if (length < 4 || length > this.frameBytesMax)
-          throw new Error(`response frame of ${length} bytes`);
-        if (!reused && bytes.length - position >= length) {
-          frames.push(bytes.subarray(position, position + length));
-          position += length;
-          continue;
-        }
-        this.frame = Buffer.allocUnsafe(length);
-        this.frameFilled = 0;
-      }
-      const take = Math.min(this.frame.length - this.frameFilled, bytes.length - position);
-      bytes.copy(this.frame, this.frameFilled, position, position + take);
-      this.frameFilled += take;
-      position += take;
-      this.completeFrame(frames);
-    }
-  }
-
-  private completeFrame(frames: Buffer[]): void {
-    if (this.frame === null || this.frameFilled < this.frame.length) return;
-    frames.push(this.frame);
-    this.frame = null;
-    this.frameFilled = 0;
-  }
+/** Splits a connection's bytes into response frames (src/protocol/frame-reader.ts). */
+export function responseFrameReader(responseBytesMax: number): FrameReader {
+  return new FrameReader({
+    frameBytesMax: responseBytesMax,
+    // Every response holds its correlation id.
+    frameBytesMin: 4,
+    refuse: (frameBytes) => new Error(`response frame of ${frameBytes} bytes`),
+  });
 }

@@ -1,6 +1,6 @@
 // One client connection: frames in, handlers called, responses out in request order.
 //
-//   socket ──data──► FrameDecoder ──frame──► header ─► handler lookup ─► body decode ─► handle()
+//   socket ──read──► FrameReader ──frame──► header ─► handler lookup ─► body decode ─► handle()
 //                                                                                     │ (async)
 //   socket ◄──cork/write/uncork── head of `pending` while ready ◄── encode ◄───────────┘
 //
@@ -48,7 +48,8 @@ import {
   type RequestContext,
 } from '../handlers/registry.js';
 import type { ConnectionAuthentication } from '../security/connection-authentication.js';
-import { FrameDecoder } from './frame-decoder.js';
+import type { FrameReader } from '../protocol/frame-reader.js';
+import { requestFrameReader } from './request-frames.js';
 import type { ServerLimits } from './limits.js';
 import type { ServerLogger } from './logger.js';
 import type { RequestLineWanted, RequestLog } from './request-log.js';
@@ -96,6 +97,11 @@ const STARTED_AT_HEAD: ReadonlySet<number> = new Set([ApiKey.Metadata]);
 export interface ConnectionOptions {
   readonly id: number;
   readonly socket: Socket;
+  /**
+   * The socket reads in place into this reader (its `onread`, set up by the server, which calls
+   * `bytesRead`); without it, the connection takes the socket's data events (TLS).
+   */
+  readonly frames?: FrameReader;
   readonly listenerName: string;
   readonly registry: HandlerRegistry;
   readonly apiMessages: ReadonlyMap<number, ApiMessage>;
@@ -171,7 +177,7 @@ export class Connection {
   private readonly throttler: RequestThrottler | undefined;
   private readonly auditor: RequestAuditor | undefined;
   private readonly requestLog: RequestLog | undefined;
-  private readonly decoder: FrameDecoder;
+  private readonly decoder: FrameReader;
   private readonly abortController = new AbortController();
 
   /** Frames received but not yet started because the in-flight limits were reached. */
@@ -215,7 +221,7 @@ export class Connection {
     this.memory = options.memory ?? new RequestMemory(-1);
     this.remoteAddress = options.socket.remoteAddress ?? '';
     this.remotePort = options.socket.remotePort ?? 0;
-    this.decoder = new FrameDecoder(options.limits.requestBytesMax);
+    this.decoder = options.frames ?? requestFrameReader(options.limits.requestBytesMax);
     this.lastActivityMs = performance.now();
     // Every request in flight may listen on the connection's signal (a parked Fetch does), so the
     // default warning threshold of 10 listeners would fire on a healthy pipelining client.
@@ -223,7 +229,10 @@ export class Connection {
 
     this.closed = new Promise((resolve) => this.socket.once('close', () => resolve()));
     this.socket.setNoDelay(true);
-    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    if (options.frames === undefined)
+      this.socket.on('data', (chunk: Buffer) =>
+        this.onBytes((onFrame) => this.decoder.push(chunk, onFrame)),
+      );
     this.socket.on('drain', () => this.updateFlowControl());
     this.socket.on('error', (error: NodeJS.ErrnoException) => {
       // Resets and broken pipes are how clients leave; they are not the broker's problem.
@@ -264,7 +273,13 @@ export class Connection {
     await this.closed;
   }
 
-  private onData(chunk: Buffer): void {
+  /** The socket read `count` bytes where the frame reader said (a socket reading in place). */
+  bytesRead(count: number): void {
+    this.onBytes((onFrame) => this.decoder.read(count, onFrame));
+  }
+
+  /** Feeds what arrived to the frame reader (`take`), then starts what the limits allow. */
+  private onBytes(take: (onFrame: (frame: Buffer) => void) => void): void {
     if (this.closing || this.draining) return;
     this.lastActivityMs = performance.now();
     if (this.authentication !== undefined) {
@@ -272,7 +287,7 @@ export class Connection {
     }
     try {
       const receivedMs = this.lastActivityMs;
-      this.decoder.push(chunk, (frame) => {
+      take((frame) => {
         this.receivedFrames.push(frame);
         this.receivedFrameTimesMs.push(receivedMs);
       });

@@ -8,5 +8,5 @@ export {
 } from './server.js';
 export { type ServerLimits, defaultServerLimits, serverLimitsFromConfig } from './limits.js';
 export { type ServerLogger, silentLogger, stderrLogger } from './logger.js';
-export { FrameDecoder, FrameSizeError } from './frame-decoder.js';
+export { FrameSizeError, requestFrameReader } from './request-frames.js';
 export { RequestLog, type RequestLogOptions } from './request-log.js';

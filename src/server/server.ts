@@ -2,8 +2,8 @@
 // each accepting connections that are served by Connection. The server knows frames, headers, the
 // handler registry and each listener's security; it knows nothing of topics, partitions or storage.
 
-import { type Server, type Socket, createServer } from 'node:net';
-import { type TLSSocket, createServer as createTlsServer } from 'node:tls';
+import { type Server, Socket, createServer } from 'node:net';
+import { TLSSocket, createServer as createTlsServer } from 'node:tls';
 import {
   ConnectionAuthentication,
   type ListenerSecurity,
@@ -26,7 +26,9 @@ import {
 import { type ServerLimits, defaultServerLimits } from './limits.js';
 import { asLogger } from '../util/logger.js';
 import { type ServerLogger, stderrLogger } from './logger.js';
+import type { FrameReader } from '../protocol/frame-reader.js';
 import type { RequestLog } from './request-log.js';
+import { requestFrameReader } from './request-frames.js';
 import { RequestMemory } from './request-memory.js';
 
 export interface ServerOptions {
@@ -127,11 +129,23 @@ export async function startServer(options: ServerOptions): Promise<BrookServer> 
   const bound: BoundListener[] = [];
   let stopping = false;
 
-  const accept = (listener: ListenerAddress, socket: Socket): void => {
+  const accept = (listener: ListenerAddress, accepted: Socket): void => {
     if (stopping) {
-      socket.destroy();
+      accepted.destroy();
       return;
     }
+    // A plaintext socket reads in place, into the frame reader's buffers; a TLS one streams.
+    let connection: Connection | undefined;
+    const frames =
+      accepted instanceof TLSSocket ? undefined : requestFrameReader(limits.requestBytesMax);
+    const socket =
+      frames === undefined
+        ? accepted
+        : readingInPlace(accepted, frames, (count) => {
+            // Reads start on the next turn of the loop, after the connection below exists.
+            if (connection === undefined) socket.destroy();
+            else connection.bytesRead(count);
+          });
     const remoteAddress = socket.remoteAddress ?? '';
     // A TLS client whose certificate maps to no principal is refused before it counts.
     const security = options.security?.get(listener.name) ?? plaintextSecurity;
@@ -174,9 +188,10 @@ export async function startServer(options: ServerOptions): Promise<BrookServer> 
       socket.destroy();
       return;
     }
-    const connection = new Connection({
+    connection = new Connection({
       id: nextConnectionId++,
       socket,
+      frames,
       listenerName: listener.name,
       registry: options.registry,
       apiMessages,
@@ -269,7 +284,8 @@ function createListenerServer(
   onConnection: (socket: Socket) => void,
 ): Server {
   const tls = security.tls;
-  if (tls === null) return createServer({ noDelay: true }, onConnection);
+  // Paused: the accepted socket never reads; its handle moves to one that reads in place.
+  if (tls === null) return createServer({ noDelay: true, pauseOnConnect: true }, onConnection);
   const server = createTlsServer(
     { ...tls.serverOptions, handshakeTimeout: tlsHandshakeTimeoutMs },
     onConnection,
@@ -337,4 +353,35 @@ function checkHandlersHaveCodecs(
       `handler for ${api.name} serves ${handler.minVersion}-${handler.maxVersion}, codecs have ${codecVersionMin}-${api.codecVersionMax}`,
     );
   }
+}
+
+/**
+ * The accepted socket's connection, read in place into `frames`' buffers (frame-reader.ts): Node
+ * offers a socket's `onread` only where the socket is constructed, and a server constructs the
+ * sockets it accepts, so the accepted one (created paused, `pauseOnConnect`, never having read)
+ * gives its handle to a socket constructed with `onread`, and is destroyed without it. Destroying
+ * it also takes it off the net.Server's count, which nothing here reads: connections are
+ * counted, limited and closed by this server itself.
+ */
+function readingInPlace(
+  accepted: Socket,
+  frames: FrameReader,
+  bytesRead: (count: number) => void,
+): Socket {
+  const shell = accepted as unknown as { _handle: unknown };
+  const handle = shell._handle;
+  shell._handle = null;
+  accepted.destroy();
+  return new Socket({
+    handle,
+    readable: true,
+    writable: true,
+    onread: {
+      buffer: () => frames.nextReadBuffer(),
+      callback: (count: number) => {
+        bytesRead(count);
+        return true;
+      },
+    },
+  } as ConstructorParameters<typeof Socket>[0]);
 }

@@ -9,7 +9,6 @@ import {
   KafkaClientErrorCode,
   KafkaConnection,
   parseBrokerAddress,
-  ResponseFramer,
 } from '../../src/client/kafka-connection.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import type { ApiVersionsResponse } from '../../src/protocol/generated/api-versions.js';
@@ -111,56 +110,6 @@ test('a response frame with a wrong correlation id fails the connection as a pro
     connection.close();
     server.close();
   }
-});
-
-test('response frames cut anywhere and packed together come out whole and in order, streamed or read in place', () => {
-  const frames = [5, 4, 70_000, 9, 200_000].map((bytes, index) => {
-    const frame = Buffer.alloc(4 + bytes, index + 1);
-    frame.writeInt32BE(bytes, 0);
-    return frame;
-  });
-  const stream = Buffer.concat(frames);
-  // Pieces of 1, 3, 2 and 4096 bytes in turn: prefixes cut, small frames sharing a piece, large
-  // ones spanning dozens.
-  const pieceBytes = [1, 3, 2, 4096];
-  const framer = new ResponseFramer(1024 * 1024);
-  const out: Buffer[] = [];
-  for (let position = 0, next = 0; position < stream.length; next++) {
-    const size = pieceBytes[next % pieceBytes.length];
-    out.push(...framer.push(stream.subarray(position, position + size)));
-    position += size;
-  }
-  assert.deepEqual(
-    out.map((frame) => frame.length),
-    frames.map((frame) => frame.length - 4),
-  );
-  for (const [index, frame] of out.entries())
-    assert.ok(frame.equals(frames[index].subarray(4)), `frame ${index} differs`);
-  assert.throws(() => new ResponseFramer(100).push(Buffer.from([0, 0, 1, 0])), /256 bytes/);
-
-  // Read mode (a plaintext socket's onread): each read lands where the framer says, at most the
-  // piece's size; the scratch buffer is reused, so a frame must not be a view of it.
-  const reader = new ResponseFramer(1024 * 1024);
-  const read: Buffer[] = [];
-  let directReads = 0;
-  for (let position = 0, next = 0; position < stream.length; next++) {
-    const target = reader.nextReadBuffer();
-    if (target.length !== 64 * 1024) directReads++;
-    const size = Math.min(pieceBytes[next % pieceBytes.length], target.length);
-    const landed = stream.copy(target, 0, position, position + size);
-    read.push(...reader.read(landed));
-    position += landed;
-  }
-  assert.deepEqual(
-    read.map((frame) => frame.length),
-    frames.map((frame) => frame.length - 4),
-  );
-  for (const [index, frame] of read.entries())
-    assert.ok(frame.equals(frames[index].subarray(4)), `frame ${index} differs (read mode)`);
-  assert.ok(directReads > 0, 'the large frames were read into themselves');
-  const refusing = new ResponseFramer(100);
-  Buffer.from([0, 0, 1, 0]).copy(refusing.nextReadBuffer());
-  assert.throws(() => refusing.read(4), /256 bytes/);
 });
 
 test('a fetch of megabytes pipelined with small requests is answered whole', async () => {

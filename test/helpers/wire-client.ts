@@ -1,15 +1,15 @@
 // A minimal Kafka wire client for tests: it frames requests with the project's own header
-// encoder and splits responses with the server's FrameDecoder, so a test can send exactly the
+// encoder and splits responses with the frame reader both ends use, so a test can send exactly the
 // bytes it means to (split, pipelined, malformed) and read exactly what came back. `callBroker`
 // sends one well-formed request at an exact version (versions and fields real clients do not
 // reach) through src/client's connection.
 
 import { type Socket, connect } from 'node:net';
 import { KafkaConnection } from '../../src/client/kafka-connection.js';
+import { FrameReader } from '../../src/protocol/frame-reader.js';
 import { decodeResponseHeader, encodeRequestHeader } from '../../src/protocol/headers.js';
 import { Reader } from '../../src/protocol/reader.js';
 import { Writer } from '../../src/protocol/writer.js';
-import { FrameDecoder } from '../../src/server/frame-decoder.js';
 import { waitFor } from './poll.js';
 
 export interface WireClient {
@@ -33,7 +33,12 @@ export async function connectWireClient(port: number, host = '127.0.0.1'): Promi
   const frames: Buffer[] = [];
   let read = 0;
   let closed = false;
-  const decoder = new FrameDecoder(1 << 30);
+  // Any length down to 0: after SaslHandshake v0 the broker answers bare tokens, some empty.
+  const decoder = new FrameReader({
+    frameBytesMax: 1 << 30,
+    frameBytesMin: 0,
+    refuse: (frameBytes) => new Error(`frame of ${frameBytes} bytes`),
+  });
   socket.on('data', (chunk: Buffer) => decoder.push(chunk, (frame) => frames.push(frame)));
   socket.on('error', () => {});
   const closedPromise = new Promise<void>((resolve) =>
