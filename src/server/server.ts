@@ -135,7 +135,7 @@ export async function startServer(options: ServerOptions): Promise<BrookServer> 
       return;
     }
     // A plaintext socket reads in place, into the frame reader's buffers; a TLS one streams.
-    let connection: Connection | undefined;
+    const served: { connection?: Connection } = {};
     const frames =
       accepted instanceof TLSSocket ? undefined : requestFrameReader(limits.requestBytesMax);
     const socket =
@@ -143,8 +143,8 @@ export async function startServer(options: ServerOptions): Promise<BrookServer> 
         ? accepted
         : readingInPlace(accepted, frames, (count) => {
             // Reads start on the next turn of the loop, after the connection below exists.
-            if (connection === undefined) socket.destroy();
-            else connection.bytesRead(count);
+            if (served.connection === undefined) socket.destroy();
+            else served.connection.bytesRead(count);
           });
     const remoteAddress = socket.remoteAddress ?? '';
     // A TLS client whose certificate maps to no principal is refused before it counts.
@@ -188,7 +188,7 @@ export async function startServer(options: ServerOptions): Promise<BrookServer> 
       socket.destroy();
       return;
     }
-    connection = new Connection({
+    const connection = new Connection({
       id: nextConnectionId++,
       socket,
       frames,
@@ -204,6 +204,7 @@ export async function startServer(options: ServerOptions): Promise<BrookServer> 
       requestLog: options.requestLog,
       memory: requestMemory,
     });
+    served.connection = connection;
     connections.add(connection);
     logger.debug('connection opened', {
       connectionId: connection.id,
