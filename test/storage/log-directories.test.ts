@@ -165,3 +165,122 @@ test('a directory whose disk fails is the only one reported failed, and takes no
   assert.equal(directories.directoryOf('orders', 2), first);
   assert.equal(directories.directoryOf('orders', 3), first);
 });
+
+/** Opens `first` and `second` with the second unlistable (EIO on its listing). */
+async function openWithSecondUnlistable(io: FaultyFileIo, first: string, second: string) {
+  io.inject({ operation: 'readdir', pathIncludes: second, errorCode: 'EIO', times: Infinity });
+  return LogDirectories.open({ directories: [first, second], io, retentionCheckIntervalMs: 0 });
+}
+
+/** Four logs with two records each: orders-0 and -2 in the first directory, -1 and -3 in the second. */
+async function fourLogs(first: string, second: string, io: FaultyFileIo): Promise<void> {
+  const directories = await LogDirectories.open({
+    directories: [first, second],
+    io,
+    retentionCheckIntervalMs: 0,
+  });
+  for (let partition = 0; partition < 4; partition++)
+    await appendOne(await directories.createLog('orders', partition), partition);
+  assert.deepEqual(logsIn(second), ['orders-1', 'orders-3']);
+  await directories.close();
+}
+
+test('a directory that cannot be opened at start is offline, and its logs are never created elsewhere', async (t) => {
+  const io = new FaultyFileIo();
+  const { first, second, closeLater } = scratch(t, io);
+  await fourLogs(first, second, io);
+  // Every directory holds the placement record.
+  assert.ok(existsSync(join(first, 'log-placement.json')));
+  assert.ok(existsSync(join(second, 'log-placement.json')));
+
+  const directories = closeLater(await openWithSecondUnlistable(io, first, second));
+  assert.deepEqual(
+    directories.states().map((state) => [state.directory, state.failed, state.logCount]),
+    [
+      [first, false, 2],
+      [second, true, 2],
+    ],
+  );
+  assert.equal(directories.directoryOf('orders', 1), second);
+  // The broker asks for the log (a topic load, a produce): it gets the offline stand-in.
+  const offline = await directories.createLog('orders', 1);
+  assert.equal(offline.offline, true);
+  assert.throws(
+    () => offline.append(Buffer.alloc(0), { origin: 'client', leaderEpoch: 0 }),
+    (error: Error & { code?: string }) => error.code === StorageErrorCode.LOG_DIRECTORY_OFFLINE,
+  );
+  assert.equal(directories.getLog('orders', 3), undefined, 'no stand-in before it is asked for');
+  // New logs go to the open directory only, and nothing is created for the offline ones.
+  await directories.createLog('orders', 4);
+  assert.equal(directories.directoryOf('orders', 4), first);
+  assert.deepEqual(logsIn(first), ['orders-0', 'orders-2', 'orders-4']);
+  assert.equal(directories.getLog('orders', 0)!.logEndOffset, 2);
+  await directories.close();
+
+  // Restored, the directory opens with its logs as they were.
+  io.clearFaults();
+  const restored = closeLater(
+    await LogDirectories.open({ directories: [first, second], io, retentionCheckIntervalMs: 0 }),
+  );
+  for (const partition of [1, 3]) {
+    assert.equal(restored.directoryOf('orders', partition), second);
+    assert.equal(restored.getLog('orders', partition)!.offline, false);
+    assert.equal(restored.getLog('orders', partition)!.logEndOffset, 2, `orders-${partition}`);
+  }
+  assert.deepEqual(logsIn(first), ['orders-0', 'orders-2', 'orders-4']);
+  assert.deepEqual(logsIn(second), ['orders-1', 'orders-3']);
+});
+
+test('without the placement record an offline directory takes its partitions with it', async (t) => {
+  // What the record prevents: a data directory from before it knows nothing of the offline one,
+  // so its partitions are created anew, empty, on the open directory.
+  const io = new FaultyFileIo();
+  const { first, second, closeLater } = scratch(t, io);
+  await fourLogs(first, second, io);
+  rmSync(join(first, 'log-placement.json'));
+  rmSync(join(second, 'log-placement.json'));
+  const directories = closeLater(await openWithSecondUnlistable(io, first, second));
+  assert.equal(directories.directoryOf('orders', 1), undefined);
+  const recreated = await directories.createLog('orders', 1);
+  assert.equal(recreated.offline, false);
+  assert.equal(recreated.logEndOffset, 0);
+  assert.deepEqual(logsIn(first), ['orders-0', 'orders-1', 'orders-2']);
+});
+
+test('a log deleted while its directory is offline is removed when the directory opens again', async (t) => {
+  const io = new FaultyFileIo();
+  const { first, second, closeLater } = scratch(t, io);
+  await fourLogs(first, second, io);
+  const directories = closeLater(await openWithSecondUnlistable(io, first, second));
+  await directories.createLog('orders', 1);
+  await directories.deleteLog('orders', 1);
+  assert.equal(directories.directoryOf('orders', 1), undefined);
+  // Until then the name is not reused: the old data must not come back under a new topic.
+  await assert.rejects(
+    directories.createLog('orders', 1),
+    (error: Error & { code?: string }) => error.code === StorageErrorCode.LOG_DIRECTORY_OFFLINE,
+  );
+  assert.deepEqual(logsIn(first), ['orders-0', 'orders-2']);
+  await directories.close();
+
+  io.clearFaults();
+  const restored = closeLater(
+    await LogDirectories.open({ directories: [first, second], io, retentionCheckIntervalMs: 0 }),
+  );
+  assert.deepEqual(logsIn(second), ['orders-3']);
+  assert.equal(restored.directoryOf('orders', 1), undefined);
+  const created = await restored.createLog('orders', 1);
+  assert.equal(created.logEndOffset, 0);
+});
+
+test('the first directory, which holds the metadata, must open', async (t) => {
+  const io = new FaultyFileIo();
+  const { first, second } = scratch(t, io);
+  await fourLogs(first, second, io);
+  io.inject({ operation: 'readdir', pathIncludes: first, errorCode: 'EIO', times: Infinity });
+  await assert.rejects(
+    LogDirectories.open({ directories: [first, second], io, retentionCheckIntervalMs: 0 }),
+    /EIO/,
+  );
+  assert.ok(!existsSync(join(second, '.lock')), 'the second directory is not left locked');
+});
