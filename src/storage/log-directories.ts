@@ -24,7 +24,9 @@
 // by DescribeLogDirs with KAFKA_STORAGE_ERROR, and the logs the record places there are
 // offline-log.ts stand-ins (every produce, fetch and ListOffsets answers KAFKA_STORAGE_ERROR)
 // until a restart opens it. The first directory holds the broker's metadata, so it must open: if
-// it cannot, the start fails with its error, as it does when every directory fails. A log deleted
+// it cannot, the start fails with its error, as it does when every directory fails. A directory
+// locked by another broker (BROOK_LOG_DIRECTORY_LOCKED) stops the start too: that is a second
+// broker configured with the same directory, not a failed disk. A log deleted
 // while its directory is offline (its topic was deleted) is marked deleted in the record and
 // removed when the directory opens again; until then its name cannot be created again
 // (KAFKA_STORAGE_ERROR), so the old data never comes back under a new topic of the same name.
@@ -97,14 +99,15 @@ export class LogDirectories {
   private readonly placement = new Map<string, Placed>();
   /** Per directory, the logs placed in it, those being created included. */
   private readonly placedCount = new Map<Directory, number>();
-  /** The stand-ins handed out for logs of offline directories, by `<topic>-<partition>`. */
+  /** The stand-ins of the logs in offline directories (opened at start), by `<topic>-<partition>`. */
   private readonly offlineLogs = new Map<string, PartitionLog>();
   /** Null with one directory: nothing to keep a placement from. */
   private record: PlacementWriter | null = null;
 
   private constructor(
     private readonly directories: readonly Directory[],
-    private readonly defaultConfig: LogConfig,
+    /** A topic's effective log config (the stand-ins of offline logs are opened with it). */
+    private readonly configOf: (topic: string) => LogConfig,
   ) {
     for (const directory of directories) this.placedCount.set(directory, 0);
   }
@@ -151,12 +154,21 @@ export class LogDirectories {
     try {
       // The first holds the broker's metadata: without it there is no broker to start.
       if (opened[0].status === 'rejected') throw opened[0].reason;
+      // A directory another broker holds is not a failed disk: two brokers must not share one.
+      const locked = opened.find(
+        (result) =>
+          result.status === 'rejected' &&
+          (result.reason as { code?: unknown }).code === StorageErrorCode.LOG_DIRECTORY_LOCKED,
+      );
+      if (locked !== undefined) throw (locked as PromiseRejectedResult).reason;
       const directories = await identify(io, paths, opened, logger);
+      const defaultConfig = options.defaultConfig ?? defaultLogConfig;
       const logDirectories = new LogDirectories(
         directories.list,
-        options.defaultConfig ?? defaultLogConfig,
+        (topic) => options.topicConfig?.(topic) ?? defaultConfig,
       );
       await logDirectories.placeAtOpen(directories.newest, logger);
+      await logDirectories.openOfflineLogs();
       if (paths.length > 1) {
         logDirectories.record = new PlacementWriter(
           io,
@@ -251,6 +263,19 @@ export class LogDirectories {
     }
   }
 
+  /**
+   * Opens the stand-in of every log placed in an offline directory, so `getLog` finds it as it
+   * finds a log found on disk (a coordinator reading its internal topic must not take the
+   * partition for one never written).
+   */
+  private async openOfflineLogs(): Promise<void> {
+    for (const [name, placed] of this.placement) {
+      if (placed.directory.manager !== null || placed.deleted) continue;
+      const { topic } = parseLogDirectoryName(name)!;
+      await this.offlineLog(name, placed.directory, this.configOf(topic));
+    }
+  }
+
   private currentPlacement(): Placement {
     const directories = new Map<string, string>();
     for (const directory of this.directories)
@@ -319,7 +344,7 @@ export class LogDirectories {
       const { directory } = existing;
       if (directory.manager !== null) return directory.manager.createLog(topic, partition, config);
       if (existing.deleted) throw deletedOffline(name, directory);
-      return this.offlineLog(name, directory, config ?? this.defaultConfig);
+      return this.offlineLog(name, directory, config ?? this.configOf(topic));
     }
     const directory = this.leastLoaded();
     this.place(name, directory, false);
@@ -348,8 +373,6 @@ export class LogDirectories {
       config,
       reason: directory.offlineReason ?? 'unknown',
     });
-    const raced = this.offlineLogs.get(name);
-    if (raced !== undefined) return raced;
     this.offlineLogs.set(name, log);
     return log;
   }
@@ -488,7 +511,7 @@ function duplicateLog(name: string, first: string, second: string): StorageError
 
 function deletedOffline(name: string, directory: Directory): StorageError {
   return new StorageError(
-    StorageErrorCode.LOG_DIRECTORY_OFFLINE,
+    StorageErrorCode.LOG_OFFLINE,
     `the log ${name} was deleted while its log directory ${directory.path} is offline, and is removed when it opens again; until then it cannot be created again`,
     KafkaStorageErrorCode.KAFKA_STORAGE_ERROR,
   );

@@ -6,7 +6,7 @@
 //
 // It is a PartitionLog that opened as an empty log (the clean-shutdown path that reads nothing)
 // over a file seam where no file operation succeeds, and that refuses appends from the start
-// with a sticky BROOK_LOG_DIRECTORY_OFFLINE. Its offsets (0) mean nothing; readers must check
+// with a sticky BROOK_LOG_OFFLINE. Its offsets (0) mean nothing; readers must check
 // `offline` before they answer from them.
 
 import { KafkaStorageErrorCode, StorageError, StorageErrorCode } from './errors.js';
@@ -22,7 +22,7 @@ export function openOfflineLog(options: {
   reason: string;
 }): Promise<PartitionLog> {
   const error = new StorageError(
-    StorageErrorCode.LOG_DIRECTORY_OFFLINE,
+    StorageErrorCode.LOG_OFFLINE,
     `the log ${options.directory} is offline: its log directory could not be opened at start (${options.reason}); restore the directory and restart the broker`,
     KafkaStorageErrorCode.KAFKA_STORAGE_ERROR,
   );

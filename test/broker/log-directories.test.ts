@@ -14,6 +14,7 @@ import type { DescribeLogDirsResponse } from '../../src/protocol/generated/descr
 import type { CreatePartitionsResponse } from '../../src/protocol/generated/create-partitions.js';
 import type { FetchResponse } from '../../src/protocol/generated/fetch.js';
 import type { ListOffsetsResponse } from '../../src/protocol/generated/list-offsets.js';
+import type { OffsetFetchResponse } from '../../src/protocol/generated/offset-fetch.js';
 import type { ProduceResponse } from '../../src/protocol/generated/produce.js';
 import { createTopicByRequest, fetchRequest, kafkaOf, metadataOf } from '../helpers/cluster.js';
 import { makeBatch } from '../helpers/storage-batches.js';
@@ -218,6 +219,19 @@ test('a log directory that cannot be opened at start is offline, and its partiti
       });
     }
     await producer.disconnect();
+    // A group's committed offsets: its __consumer_offsets partition goes to the second directory,
+    // which holds fewer logs once a one-partition topic went to the first.
+    await createTopicByRequest(broker, { name: 'extra', numPartitions: 1, replicationFactor: 1 });
+    assert.equal((await produceTo(broker, 'extra', 0, 9)).errorCode, ErrorCode.NONE);
+    const admin = kafkaOf(broker).admin();
+    await admin.connect();
+    await admin.setOffsets({
+      groupId: 'readers',
+      topic: 'kept',
+      partitions: [{ partition: 0, offset: '2' }],
+    });
+    await admin.disconnect();
+    assert.equal(partitionsIn(second, '__consumer_offsets').length, 1);
     await broker.stop();
 
     // The second directory's mount is gone: a file stands where the directory was.
@@ -255,7 +269,7 @@ test('a log directory that cannot be opened at start is offline, and its partiti
         logDir: resolve(first),
         errorCode: ErrorCode.NONE,
         hasSpace: true,
-        partitions: ['kept-0', 'kept-2'],
+        partitions: ['extra-0', 'kept-0', 'kept-2'],
       },
       {
         logDir: resolve(second),
@@ -264,6 +278,19 @@ test('a log directory that cannot be opened at start is offline, and its partiti
         partitions: [],
       },
     ]);
+    // The group's offsets are not served as if none were committed.
+    const offsets = await callBroker<OffsetFetchResponse>(
+      broker.bootstrapServers,
+      ApiKey.OffsetFetch,
+      7,
+      {
+        groupId: 'readers',
+        topics: [{ name: 'kept', partitionIndexes: [0] }],
+        requireStable: false,
+      },
+    );
+    assert.equal(offsets.errorCode, ErrorCode.NOT_COORDINATOR);
+    assert.equal(partitionsIn(first, '__consumer_offsets').length, 0);
     // New partitions go to the open directory; the offline ones are not created there.
     const grown = await callBroker<CreatePartitionsResponse>(
       broker.bootstrapServers,
@@ -300,6 +327,11 @@ test('a log directory that cannot be opened at start is offline, and its partiti
     });
     await after.disconnect();
     assert.equal(sent!.baseOffset, '3', 'offsets continue where they were');
+    const restoredAdmin = kafkaOf(broker).admin();
+    await restoredAdmin.connect();
+    const [committed] = await restoredAdmin.fetchOffsets({ groupId: 'readers', topics: ['kept'] });
+    await restoredAdmin.disconnect();
+    assert.equal(committed!.partitions.find((entry) => entry.partition === 0)?.offset, '2');
   } finally {
     await broker.stop();
   }

@@ -1,12 +1,14 @@
 // Every entry of log.dirs (storage/log-directories.ts): where new logs go, that a restart finds
-// each log where it was, that a log in two directories stops the start, and that a directory
-// whose disk fails is the only one reported failed and takes no new log.
+// each log where it was, that a log in two directories stops the start, that a directory whose
+// disk fails is the only one reported failed and takes no new log, and that one that cannot be
+// opened at start is offline with its logs known from the placement record (log-placement.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LogDirectories } from '../../src/storage/log-directories.js';
+import { LogManager } from '../../src/storage/log-manager.js';
 import { StorageErrorCode } from '../../src/storage/errors.js';
 import type { PartitionLog } from '../../src/storage/partition-log.js';
 import { FaultyFileIo } from '../helpers/storage-faulty-io.js';
@@ -207,9 +209,10 @@ test('a directory that cannot be opened at start is offline, and its logs are ne
   assert.equal(offline.offline, true);
   assert.throws(
     () => offline.append(Buffer.alloc(0), { origin: 'client', leaderEpoch: 0 }),
-    (error: Error & { code?: string }) => error.code === StorageErrorCode.LOG_DIRECTORY_OFFLINE,
+    (error: Error & { code?: string }) => error.code === StorageErrorCode.LOG_OFFLINE,
   );
-  assert.equal(directories.getLog('orders', 3), undefined, 'no stand-in before it is asked for');
+  // Found as a log found on disk is: a coordinator must not take it for one never written.
+  assert.equal(directories.getLog('orders', 3)?.offline, true);
   // New logs go to the open directory only, and nothing is created for the offline ones.
   await directories.createLog('orders', 4);
   assert.equal(directories.directoryOf('orders', 4), first);
@@ -258,7 +261,7 @@ test('a log deleted while its directory is offline is removed when the directory
   // Until then the name is not reused: the old data must not come back under a new topic.
   await assert.rejects(
     directories.createLog('orders', 1),
-    (error: Error & { code?: string }) => error.code === StorageErrorCode.LOG_DIRECTORY_OFFLINE,
+    (error: Error & { code?: string }) => error.code === StorageErrorCode.LOG_OFFLINE,
   );
   assert.deepEqual(logsIn(first), ['orders-0', 'orders-2']);
   await directories.close();
@@ -283,4 +286,18 @@ test('the first directory, which holds the metadata, must open', async (t) => {
     /EIO/,
   );
   assert.ok(!existsSync(join(second, '.lock')), 'the second directory is not left locked');
+});
+
+test('a directory another broker holds stops the start: it is not a failed disk', async (t) => {
+  const { first, second } = scratch(t);
+  const other = await LogManager.open({ directory: second, retentionCheckIntervalMs: 0 });
+  try {
+    await assert.rejects(
+      LogDirectories.open({ directories: [first, second], retentionCheckIntervalMs: 0 }),
+      (error: Error & { code?: string }) => error.code === StorageErrorCode.LOG_DIRECTORY_LOCKED,
+    );
+    assert.ok(!existsSync(join(first, '.lock')), 'the first directory is not left locked');
+  } finally {
+    await other.close();
+  }
 });
