@@ -435,7 +435,8 @@ async function listLogs(io: FileIo, directory: string): Promise<string[]> {
 /**
  * Gives each entry of log.dirs its identity: an open directory's from its own copy of the
  * record (a new one when it has none, or when another open directory already has that one); an
- * offline directory's from the newest copy, by the path it was last opened at.
+ * offline directory's from the newest copy, by the path it was last opened at, or else as the
+ * one recorded identity left unclaimed.
  */
 async function identify(
   io: FileIo,
@@ -490,6 +491,16 @@ async function identify(
     if (id !== undefined) used.add(id);
     return { path, id, manager: null, offlineReason: reasonOf(result.reason) };
   });
+  // An offline directory listed at a path the record does not know (moved while it was away)
+  // is the one identity the record has and no entry claims, when there is exactly one of each.
+  const unknown = list.filter(
+    (directory) => directory.manager === null && directory.id === undefined,
+  );
+  const unclaimed = [...(newest?.directories.keys() ?? [])].filter((id) => !used.has(id));
+  if (unknown.length === 1 && unclaimed.length === 1) {
+    const index = list.indexOf(unknown[0]);
+    list[index] = { ...unknown[0], id: unclaimed[0] };
+  }
   return { list, newest };
 }
 

@@ -4,7 +4,7 @@
 // opened at start is offline with its logs known from the placement record (log-placement.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LogDirectories } from '../../src/storage/log-directories.js';
@@ -300,4 +300,29 @@ test('a directory another broker holds stops the start: it is not a failed disk'
   } finally {
     await other.close();
   }
+});
+
+test('directories are known by their identity: a moved one keeps its logs, online or offline', async (t) => {
+  const io = new FaultyFileIo();
+  const { first, second, closeLater } = scratch(t, io);
+  await fourLogs(first, second, io);
+  // Listed in the other order: each directory's own copy of the record says which it is.
+  const reordered = await LogDirectories.open({
+    directories: [second, first],
+    io,
+    retentionCheckIntervalMs: 0,
+  });
+  assert.equal(reordered.directoryOf('orders', 1), second);
+  await reordered.close();
+  // Mounted elsewhere, and failing there: its logs are still its own, offline.
+  const moved = join(first, '..', 'moved');
+  renameSync(second, moved);
+  io.inject({ operation: 'readdir', pathIncludes: moved, errorCode: 'EIO', times: Infinity });
+  const directories = closeLater(
+    await LogDirectories.open({ directories: [first, moved], io, retentionCheckIntervalMs: 0 }),
+  );
+  assert.equal(directories.directoryOf('orders', 1), moved);
+  assert.equal(directories.getLog('orders', 3)?.offline, true);
+  await directories.createLog('orders', 1);
+  assert.deepEqual(logsIn(first), ['orders-0', 'orders-2']);
 });
