@@ -20,16 +20,19 @@
 // holds a sticky failure; it is healthy again after the restart that reopens its logs.
 //
 // A directory that cannot be opened at start (missing mount, a file in its place, an I/O error
-// listing it) is offline instead of stopping the broker: logged once at error level, reported
-// by DescribeLogDirs with KAFKA_STORAGE_ERROR, and the logs the record places there are
-// offline-log.ts stand-ins (every produce, fetch and ListOffsets answers KAFKA_STORAGE_ERROR)
-// until a restart opens it. The first directory holds the broker's metadata, so it must open: if
-// it cannot, the start fails with its error, as it does when every directory fails. A directory
-// locked by another broker (BROOK_LOG_DIRECTORY_LOCKED) stops the start too: that is a second
-// broker configured with the same directory, not a failed disk. A log deleted
-// while its directory is offline (its topic was deleted) is marked deleted in the record and
-// removed when the directory opens again; until then its name cannot be created again
-// (KAFKA_STORAGE_ERROR), so the old data never comes back under a new topic of the same name.
+// listing it) is offline instead of stopping the broker: logged once at error level, reported by
+// DescribeLogDirs with KAFKA_STORAGE_ERROR, and the logs the record places there are offline-log.ts
+// stand-ins (every produce, fetch and ListOffsets answers KAFKA_STORAGE_ERROR) until a restart
+// opens it. A directory that does not exist though the record places logs in it is one of these (an
+// unmounted disk), not a new directory to create; a replaced disk is taken into use by creating the
+// directory, empty, by hand: its old logs are then dropped from the record (logged) and created
+// afresh where needed. The first directory holds the broker's metadata, so it must open: if it
+// cannot, the start fails with its error, as it does when every directory fails. A directory locked
+// by another broker (BROOK_LOG_DIRECTORY_LOCKED) stops the start too: that is a second broker
+// configured with the same directory, not a failed disk. A log deleted while its directory is
+// offline (its topic was deleted) is marked deleted in the record and removed when the directory
+// opens again; until then its name cannot be created again (KAFKA_STORAGE_ERROR), so the old data
+// never comes back under a new topic of the same name.
 //
 // Locks and metadata: each directory is locked by its own LogManager (`<dir>/.lock`), so no other
 // broker can open any of them. The broker's metadata (`meta/`, the cluster id, the producer-id
@@ -129,24 +132,34 @@ export class LogDirectories {
     const logger = asLogger(options.logger ?? silentLogger);
     // Listed before any directory opens: recovery would otherwise cut both copies of a duplicate.
     // One that cannot be listed is not opened at all.
+    const several = paths.length > 1;
     const listed = await Promise.allSettled(
-      paths.map((path) => (paths.length > 1 ? listLogs(io, path) : Promise.resolve([]))),
+      paths.map((path) => (several ? listLogs(io, path) : Promise.resolve(null))),
     );
     const seen = new Map<string, string>();
     listed.forEach((result, index) => {
-      if (result.status === 'rejected') return;
+      if (result.status === 'rejected' || result.value === null) return;
       for (const name of result.value) {
         const other = seen.get(name);
         if (other !== undefined) throw duplicateLog(name, other, paths[index]);
         seen.set(name, paths[index]);
       }
     });
+    const { copies, newest } = await readCopies(
+      io,
+      paths.map((_path, index) => several && listed[index].status === 'fulfilled'),
+      paths,
+      logger,
+    );
     const opened = await Promise.allSettled(
-      paths.map((path, index) =>
-        listed[index].status === 'rejected'
-          ? Promise.reject(listed[index].reason)
-          : LogManager.open({ ...managerOptions, directory: path }),
-      ),
+      paths.map(async (path, index) => {
+        const listing = listed[index];
+        if (listing.status === 'rejected') throw listing.reason;
+        // Missing where the record places logs: an unmounted disk, not a new directory to make.
+        if (several && listing.value === null && holdsLogs(newest, path))
+          throw new Error(`${path} does not exist, though the placement record places logs in it`);
+        return LogManager.open({ ...managerOptions, directory: path });
+      }),
     );
     const managers = opened.flatMap((result) =>
       result.status === 'fulfilled' ? [result.value] : [],
@@ -161,7 +174,7 @@ export class LogDirectories {
           (result.reason as { code?: unknown }).code === StorageErrorCode.LOG_DIRECTORY_LOCKED,
       );
       if (locked !== undefined) throw (locked as PromiseRejectedResult).reason;
-      const directories = await identify(io, paths, opened, logger);
+      const directories = identify(paths, opened, copies, newest);
       const defaultConfig = options.defaultConfig ?? defaultLogConfig;
       const logDirectories = new LogDirectories(
         directories.list,
@@ -426,34 +439,32 @@ export class LogDirectories {
   }
 }
 
-/** The names of the logs in `directory` (none when it does not exist yet); throws when unreadable. */
-async function listLogs(io: FileIo, directory: string): Promise<string[]> {
-  if (!(await io.exists(directory))) return [];
+/** The names of the logs in `directory`, null when it does not exist; throws when unreadable. */
+async function listLogs(io: FileIo, directory: string): Promise<string[] | null> {
+  if (!(await io.exists(directory))) return null;
   return (await io.readdir(directory)).filter((name) => parseLogDirectoryName(name) !== null);
 }
 
-/**
- * Gives each entry of log.dirs its identity: an open directory's from its own copy of the
- * record (a new one when it has none, or when another open directory already has that one); an
- * offline directory's from the newest copy, by the path it was last opened at, or else as the
- * one recorded identity left unclaimed.
- */
-async function identify(
+/** Whether the record places a log not deleted in the directory it last saw at `path`. */
+function holdsLogs(newest: PlacementCopy | null, path: string): boolean {
+  if (newest === null) return false;
+  const ids = new Set<string>();
+  for (const [id, recordedPath] of newest.directories) if (recordedPath === path) ids.add(id);
+  for (const placed of newest.logs.values())
+    if (!placed.deleted && ids.has(placed.directoryId)) return true;
+  return false;
+}
+
+/** Each readable directory's copy of the placement record, and the newest of them. */
+async function readCopies(
   io: FileIo,
+  readable: readonly boolean[],
   paths: readonly string[],
-  opened: ReadonlyArray<PromiseSettledResult<LogManager>>,
   logger: Logger,
-): Promise<{ list: Directory[]; newest: PlacementCopy | null }> {
-  if (paths.length === 1) {
-    const manager = (opened[0] as PromiseFulfilledResult<LogManager>).value;
-    return {
-      list: [{ path: paths[0], id: undefined, manager, offlineReason: null }],
-      newest: null,
-    };
-  }
+): Promise<{ copies: Array<PlacementCopy | null>; newest: PlacementCopy | null }> {
   const copies = await Promise.all(
     paths.map(async (path, index) => {
-      if (opened[index].status === 'rejected') return null;
+      if (!readable[index]) return null;
       try {
         return await readPlacementCopy(io, path, (reason) =>
           logger.warn('the placement record in a log directory is not valid; ignored', {
@@ -473,6 +484,28 @@ async function identify(
   let newest: PlacementCopy | null = null;
   for (const copy of copies)
     if (copy !== null && (newest === null || copy.generation > newest.generation)) newest = copy;
+  return { copies, newest };
+}
+
+/**
+ * Gives each entry of log.dirs its identity: an open directory's from its own copy of the
+ * record (a new one when it has none, or when another open directory already has that one); an
+ * offline directory's from its own copy if it could be read, else from the newest copy by the
+ * path it was last opened at, or else as the one recorded identity left unclaimed.
+ */
+function identify(
+  paths: readonly string[],
+  opened: ReadonlyArray<PromiseSettledResult<LogManager>>,
+  copies: ReadonlyArray<PlacementCopy | null>,
+  newest: PlacementCopy | null,
+): { list: Directory[]; newest: PlacementCopy | null } {
+  if (paths.length === 1) {
+    const manager = (opened[0] as PromiseFulfilledResult<LogManager>).value;
+    return {
+      list: [{ path: paths[0], id: undefined, manager, offlineReason: null }],
+      newest: null,
+    };
+  }
   const used = new Set<string>();
   const ids = paths.map((_path, index) => {
     if (opened[index].status === 'rejected') return undefined;
@@ -485,9 +518,11 @@ async function identify(
     const result = opened[index];
     if (result.status === 'fulfilled')
       return { path, id: ids[index], manager: result.value, offlineReason: null };
-    let id: string | undefined;
+    // Its own copy, when it could be read before the open failed; else the path it had.
+    let id = copies[index]?.directoryId;
+    if (id !== undefined && used.has(id)) id = undefined;
     for (const [candidate, recordedPath] of newest?.directories ?? [])
-      if (recordedPath === path && !used.has(candidate)) id = candidate;
+      if (id === undefined && recordedPath === path && !used.has(candidate)) id = candidate;
     if (id !== undefined) used.add(id);
     return { path, id, manager: null, offlineReason: reasonOf(result.reason) };
   });

@@ -326,3 +326,30 @@ test('directories are known by their identity: a moved one keeps its logs, onlin
   await directories.createLog('orders', 1);
   assert.deepEqual(logsIn(first), ['orders-0', 'orders-2']);
 });
+
+test('a directory missing where the record places logs is an unmounted disk: offline, not created', async (t) => {
+  const io = new FaultyFileIo();
+  const { first, second, closeLater } = scratch(t, io);
+  await fourLogs(first, second, io);
+  const away = `${second}.away`;
+  renameSync(second, away);
+  const directories = closeLater(
+    await LogDirectories.open({ directories: [first, second], io, retentionCheckIntervalMs: 0 }),
+  );
+  assert.ok(!existsSync(second), 'the missing directory is not created');
+  assert.deepEqual(
+    directories.states().map((state) => [state.failed, state.logCount]),
+    [
+      [false, 2],
+      [true, 2],
+    ],
+  );
+  assert.equal(directories.getLog('orders', 1)?.offline, true);
+  await directories.close();
+
+  renameSync(away, second);
+  const mounted = closeLater(
+    await LogDirectories.open({ directories: [first, second], io, retentionCheckIntervalMs: 0 }),
+  );
+  assert.equal(mounted.getLog('orders', 1)!.logEndOffset, 2);
+});
