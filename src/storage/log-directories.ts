@@ -182,6 +182,7 @@ export class LogDirectories {
       );
       await logDirectories.placeAtOpen(directories.newest, logger);
       await logDirectories.openOfflineLogs();
+      logDirectories.reportOffline(logger);
       if (paths.length > 1) {
         logDirectories.record = new PlacementWriter(
           io,
@@ -264,6 +265,10 @@ export class LogDirectories {
         examples: forgotten.slice(0, 10),
       });
     }
+  }
+
+  /** One error line per directory that could not be opened, with the reason. */
+  private reportOffline(logger: Logger): void {
     for (const directory of this.directories) {
       if (directory.manager !== null) continue;
       logger.error('log directory offline: it could not be opened; its partitions are offline', {

@@ -13,6 +13,7 @@ import { StorageErrorCode } from '../../src/storage/errors.js';
 import type { PartitionLog } from '../../src/storage/partition-log.js';
 import { FaultyFileIo } from '../helpers/storage-faulty-io.js';
 import { makeBatch } from '../helpers/storage-batches.js';
+import type { LogFields, LoggerLike } from '../../src/util/logger.js';
 
 /**
  * A scratch directory holding `first` and `second`; the directories given to `closeLater` are
@@ -169,9 +170,33 @@ test('a directory whose disk fails is the only one reported failed, and takes no
 });
 
 /** Opens `first` and `second` with the second unlistable (EIO on its listing). */
-async function openWithSecondUnlistable(io: FaultyFileIo, first: string, second: string) {
+async function openWithSecondUnlistable(
+  io: FaultyFileIo,
+  first: string,
+  second: string,
+  logger?: LoggerLike,
+) {
   io.inject({ operation: 'readdir', pathIncludes: second, errorCode: 'EIO', times: Infinity });
-  return LogDirectories.open({ directories: [first, second], io, retentionCheckIntervalMs: 0 });
+  return LogDirectories.open({
+    directories: [first, second],
+    io,
+    retentionCheckIntervalMs: 0,
+    logger,
+  });
+}
+
+/** A logger that keeps the error lines. */
+function errorLines(): { lines: Array<[string, LogFields | undefined]>; logger: LoggerLike } {
+  const lines: Array<[string, LogFields | undefined]> = [];
+  const ignore = (): void => undefined;
+  return {
+    lines,
+    logger: {
+      info: ignore,
+      warn: ignore,
+      error: (message, fields) => lines.push([message, fields]),
+    },
+  };
 }
 
 /** Four logs with two records each: orders-0 and -2 in the first directory, -1 and -3 in the second. */
@@ -195,7 +220,13 @@ test('a directory that cannot be opened at start is offline, and its logs are ne
   assert.ok(existsSync(join(first, 'log-placement.json')));
   assert.ok(existsSync(join(second, 'log-placement.json')));
 
-  const directories = closeLater(await openWithSecondUnlistable(io, first, second));
+  const { lines, logger } = errorLines();
+  const directories = closeLater(await openWithSecondUnlistable(io, first, second, logger));
+  // Logged once, at error level, with the reason.
+  assert.equal(lines.length, 1);
+  assert.match(lines[0]![0], /log directory offline/);
+  assert.equal(lines[0]![1]?.directory, second);
+  assert.match(String(lines[0]![1]?.error), /EIO/);
   assert.deepEqual(
     directories.states().map((state) => [state.directory, state.failed, state.logCount]),
     [
