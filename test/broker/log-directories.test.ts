@@ -15,6 +15,7 @@ import type { CreatePartitionsResponse } from '../../src/protocol/generated/crea
 import type { FetchResponse } from '../../src/protocol/generated/fetch.js';
 import type { ListOffsetsResponse } from '../../src/protocol/generated/list-offsets.js';
 import type { OffsetFetchResponse } from '../../src/protocol/generated/offset-fetch.js';
+import type { OffsetForLeaderEpochResponse } from '../../src/protocol/generated/offset-for-leader-epoch.js';
 import type { ProduceResponse } from '../../src/protocol/generated/produce.js';
 import { createTopicByRequest, fetchRequest, kafkaOf, metadataOf } from '../helpers/cluster.js';
 import { makeBatch } from '../helpers/storage-batches.js';
@@ -254,6 +255,18 @@ test('a log directory that cannot be opened at start is offline, and its partiti
       assert.equal(fetched.errorCode, ErrorCode.KAFKA_STORAGE_ERROR, `fetch from ${what}`);
       const listed = await latestOffsetOf(broker, 'kept', partition);
       assert.equal(listed.errorCode, ErrorCode.KAFKA_STORAGE_ERROR, `ListOffsets of ${what}`);
+      // Not an empty log's epochs, which would make a follower truncate.
+      const epochs = await callBroker<OffsetForLeaderEpochResponse>(
+        broker.bootstrapServers,
+        ApiKey.OffsetForLeaderEpoch,
+        4,
+        { replicaId: -1, topics: [{ topic: 'kept', partitions: [{ partition, leaderEpoch: 0 }] }] },
+      );
+      assert.equal(
+        epochs.topics[0]!.partitions[0]!.errorCode,
+        ErrorCode.KAFKA_STORAGE_ERROR,
+        `OffsetForLeaderEpoch of ${what}`,
+      );
     }
     // Metadata lists every partition, as it does when a directory fails while running.
     const metadata = await metadataOf(broker, ['kept']);
