@@ -31,8 +31,8 @@
 // by another broker (BROOK_LOG_DIRECTORY_LOCKED) stops the start too: that is a second broker
 // configured with the same directory, not a failed disk. A log deleted while its directory is
 // offline (its topic was deleted) is marked deleted in the record and removed when the directory
-// opens again; until then its name cannot be created again (KAFKA_STORAGE_ERROR), so the old data
-// never comes back under a new topic of the same name.
+// opens again; a topic created again under that name meanwhile has that partition offline too
+// until then, so the old data never comes back under the new topic.
 //
 // Locks and metadata: each directory is locked by its own LogManager (`<dir>/.lock`), so no other
 // broker can open any of them. The broker's metadata (`meta/`, the cluster id, the producer-id
@@ -335,8 +335,10 @@ export class LogDirectories {
 
   /** The directory of the log, or undefined when no directory holds it. */
   directoryOf(topic: string, partition: number): string | undefined {
-    const placed = this.placement.get(logDirectoryName(topic, partition));
-    return placed === undefined || placed.deleted ? undefined : placed.directory.path;
+    const name = logDirectoryName(topic, partition);
+    const placed = this.placement.get(name);
+    if (placed === undefined || (placed.deleted && !this.offlineLogs.has(name))) return undefined;
+    return placed.directory.path;
   }
 
   getLog(topic: string, partition: number): PartitionLog | undefined {
@@ -361,7 +363,8 @@ export class LogDirectories {
     if (existing !== undefined) {
       const { directory } = existing;
       if (directory.manager !== null) return directory.manager.createLog(topic, partition, config);
-      if (existing.deleted) throw deletedOffline(name, directory);
+      // Deleted or not, the old log waits there: a topic created again under the same name has
+      // this partition offline too until the directory opens and the old log is removed.
       return this.offlineLog(name, directory, config ?? this.configOf(topic));
     }
     const directory = this.leastLoaded();
@@ -556,14 +559,6 @@ function duplicateLog(name: string, first: string, second: string): StorageError
   return new StorageError(
     StorageErrorCode.DUPLICATE_LOG,
     `the log ${name} is in two log directories, ${first} and ${second}; remove the stale copy, then start again`,
-    KafkaStorageErrorCode.KAFKA_STORAGE_ERROR,
-  );
-}
-
-function deletedOffline(name: string, directory: Directory): StorageError {
-  return new StorageError(
-    StorageErrorCode.LOG_OFFLINE,
-    `the log ${name} was deleted while its log directory ${directory.path} is offline, and is removed when it opens again; until then it cannot be created again`,
     KafkaStorageErrorCode.KAFKA_STORAGE_ERROR,
   );
 }

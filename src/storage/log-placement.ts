@@ -18,7 +18,7 @@
 // listed in another order is still recognised; the paths say which identity an entry of log.dirs
 // that cannot be opened (and so cannot tell its own) had. `deleted` marks a log whose topic was
 // deleted while its directory was offline: it is removed when the directory opens again, and
-// until then its name is not reused.
+// until then a log of its name (a topic created again) is offline too, never created elsewhere.
 //
 // Owned by LogDirectories, which says what the record holds; this module only reads and writes
 // copies. Writes never overlap, and a write asked for while one runs shares the next one (which

@@ -349,3 +349,49 @@ test('a log directory that cannot be opened at start is offline, and its partiti
     await broker.stop();
   }
 });
+
+test('a topic deleted while its log directory is offline is removed there once it opens, and a new topic of its name starts afresh', async (t) => {
+  const parent = temporaryDirectory(t, 'brook-jbod-');
+  const directories = [join(parent, 'first'), join(parent, 'second')];
+  const [first, second] = directories;
+  let broker = await startBroker({ logDirs: directories });
+  try {
+    await createTopicByRequest(broker, { name: 'gone', numPartitions: 2, replicationFactor: 1 });
+    for (const partition of [0, 1])
+      assert.equal((await produceTo(broker, 'gone', partition, partition)).errorCode, 0);
+    await broker.stop();
+    renameSync(second, `${second}.away`);
+    writeFileSync(second, 'not a directory');
+    broker = await startBroker({ logDirs: directories });
+
+    const admin = kafkaOf(broker).admin();
+    await admin.connect();
+    try {
+      await admin.deleteTopics({ topics: ['gone'] });
+    } finally {
+      await admin.disconnect();
+    }
+    await createTopicByRequest(broker, { name: 'gone', numPartitions: 2, replicationFactor: 1 });
+    // The new topic's partition 1 waits for the old log to go: offline, and not created here.
+    const offline = await produceTo(broker, 'gone', 1, 11);
+    assert.equal(offline.errorCode, ErrorCode.KAFKA_STORAGE_ERROR);
+    const fresh = await produceTo(broker, 'gone', 0, 10);
+    assert.equal(fresh.errorCode, ErrorCode.NONE);
+    assert.equal(fresh.baseOffset, 0n, 'the new topic starts at offset 0');
+    assert.deepEqual(partitionsIn(first, 'gone'), [0]);
+    await broker.stop();
+
+    rmSync(second);
+    renameSync(`${second}.away`, second);
+    broker = await startBroker({ logDirs: directories });
+    // The old records are gone with the old topic; the new partition starts afresh.
+    const fetched = await fetchFrom(broker, 'gone', 1);
+    assert.equal(fetched.errorCode, ErrorCode.NONE);
+    assert.equal(fetched.highWatermark, 0n);
+    const produced = await produceTo(broker, 'gone', 1, 12);
+    assert.equal(produced.errorCode, ErrorCode.NONE);
+    assert.equal(produced.baseOffset, 0n);
+  } finally {
+    await broker.stop();
+  }
+});
