@@ -137,13 +137,15 @@ export interface PlacementTarget {
 /**
  * Writes the placement into every target directory. `current` is read when a write starts.
  * A write resolves once at least one copy is durable; a directory whose copy fails is reported
- * through `onCopyFailed` (its disk is failing; the others hold the record) and it rejects only
- * when no copy could be written.
+ * through `onCopyFailed` (once, until a copy there succeeds again: its disk is failing and the
+ * others hold the record), and a write rejects only when no copy could be written.
  */
 export class PlacementWriter {
   private generation: number;
   private chain: Promise<void> = Promise.resolve();
   private queued: Promise<void> | null = null;
+  /** The directories whose last copy failed (reported once). */
+  private readonly failing = new Set<string>();
 
   constructor(
     private readonly io: FileIo,
@@ -181,9 +183,15 @@ export class PlacementWriter {
     );
     let failure: unknown = null;
     written.forEach((result, index) => {
-      if (result.status === 'fulfilled') return;
+      const { directory } = this.targets[index];
+      if (result.status === 'fulfilled') {
+        this.failing.delete(directory);
+        return;
+      }
       failure = result.reason;
-      this.onCopyFailed(this.targets[index].directory, result.reason);
+      // Once until a copy there succeeds again: a failing disk fails every write.
+      if (!this.failing.has(directory)) this.onCopyFailed(directory, result.reason);
+      this.failing.add(directory);
     });
     if (written.every((result) => result.status === 'rejected')) throw failure;
   }

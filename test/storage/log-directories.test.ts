@@ -386,3 +386,30 @@ test('a directory missing where the record places logs is an unmounted disk: off
   );
   assert.equal(mounted.getLog('orders', 1)!.logEndOffset, 2);
 });
+
+test('a copy of the placement record that cannot be written is reported once; the others keep the placement', async (t) => {
+  const io = new FaultyFileIo();
+  const { first, second, closeLater } = scratch(t, io);
+  const { lines, logger } = errorLines();
+  const directories = await LogDirectories.open({
+    directories: [first, second],
+    io,
+    retentionCheckIntervalMs: 0,
+    logger,
+  });
+  const copy = join(second, 'log-placement.json');
+  io.inject({ operation: 'write', pathIncludes: copy, errorCode: 'EIO', times: Infinity });
+  for (let partition = 0; partition < 4; partition++)
+    await appendOne(await directories.createLog('orders', partition), partition);
+  assert.deepEqual(
+    lines.map(([message, fields]) => [message, fields?.directory]),
+    [['could not write the placement record to a log directory', second]],
+  );
+  io.clearFaults();
+  await directories.close();
+
+  // The second directory's copy is stale; the first's places orders-1 and orders-3 there.
+  const offline = closeLater(await openWithSecondUnlistable(io, first, second));
+  assert.equal(offline.getLog('orders', 3)?.offline, true);
+  assert.deepEqual(logsIn(first), ['orders-0', 'orders-2']);
+});
