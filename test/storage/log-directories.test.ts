@@ -413,3 +413,32 @@ test('a copy of the placement record that cannot be written is reported once; th
   assert.equal(offline.getLog('orders', 3)?.offline, true);
   assert.deepEqual(logsIn(first), ['orders-0', 'orders-2']);
 });
+
+test('the newest copy of the placement record wins over a stale one', async (t) => {
+  const io = new FaultyFileIo();
+  const { first, second, closeLater } = scratch(t, io);
+  const third = join(first, '..', 'third');
+  const all = [first, second, third];
+  const directories = await LogDirectories.open({
+    directories: all,
+    io,
+    retentionCheckIntervalMs: 0,
+  });
+  for (let partition = 0; partition < 3; partition++)
+    await directories.createLog('orders', partition);
+  // The first directory's copy stops at orders-0..2; the others learn of orders-3..5.
+  const copy = join(first, 'log-placement.json');
+  io.inject({ operation: 'write', pathIncludes: copy, errorCode: 'EIO', times: Infinity });
+  for (let partition = 3; partition < 6; partition++)
+    await directories.createLog('orders', partition);
+  assert.equal(directories.directoryOf('orders', 5), third);
+  io.clearFaults();
+  await directories.close();
+
+  io.inject({ operation: 'readdir', pathIncludes: third, errorCode: 'EIO', times: Infinity });
+  const offline = closeLater(
+    await LogDirectories.open({ directories: all, io, retentionCheckIntervalMs: 0 }),
+  );
+  assert.equal(offline.getLog('orders', 2)?.offline, true);
+  assert.equal(offline.getLog('orders', 5)?.offline, true, 'known from the newer copies');
+});
