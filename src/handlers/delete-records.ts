@@ -65,6 +65,8 @@ export function createDeleteRecordsHandler(dependencies: {
     }
     const partition = replicas.partition(topicName, partitionIndex);
     if (partition === undefined) return failed(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    // Its log directory could not be opened (storage/offline-log.ts).
+    if (partition.log.offline) return failed(ErrorCode.KAFKA_STORAGE_ERROR);
     // Kafka refuses to delete records of a compacted topic: compaction decides what it keeps.
     if (!isDeleteRetained(partition.log.config)) return failed(ErrorCode.POLICY_VIOLATION);
     const highWatermark = partition.highWatermark;

@@ -177,6 +177,11 @@ export function createFetchHandler(dependencies: FetchHandlerDependencies) {
   ): Promise<number> {
     const readCommitted = bound === 'lastStableOffset';
     const response = read.response;
+    // Its directory could not be opened at start (storage/offline-log.ts): no offset is known.
+    if (partition.log.offline) {
+      response.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
+      return 0;
+    }
     const highWatermark = partition.highWatermark;
     const lastStableOffset = partition.lastStableOffset;
     response.highWatermark = BigInt(highWatermark);

@@ -65,6 +65,16 @@ export function createListOffsetsHandler(dependencies: {
             });
             continue;
           }
+          // Its directory could not be opened at start (storage/offline-log.ts).
+          if (partition.log.offline) {
+            partitions.push({
+              partitionIndex: requested.partitionIndex,
+              errorCode: ErrorCode.KAFKA_STORAGE_ERROR,
+              timestamp: -1n,
+              offset: -1n,
+            });
+            continue;
+          }
           try {
             if (oldStyle) {
               partitions.push({

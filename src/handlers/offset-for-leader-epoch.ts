@@ -49,6 +49,9 @@ export function createOffsetForLeaderEpochHandler(dependencies: {
               }
               const partition = replicas.partition(topic.topic, requested.partition);
               if (partition === undefined) return answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+              // Its log directory could not be opened (storage/offline-log.ts): its epochs are
+              // unknown, and an empty answer would make a follower truncate.
+              if (partition.log.offline) return answer(ErrorCode.KAFKA_STORAGE_ERROR);
               if (requested.currentLeaderEpoch !== NO_EPOCH_CHECK) {
                 if (requested.currentLeaderEpoch < partition.leaderEpoch)
                   return answer(ErrorCode.FENCED_LEADER_EPOCH);

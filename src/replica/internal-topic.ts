@@ -169,11 +169,15 @@ export async function openInternalTopic(
 }
 
 /**
- * Every batch of the partition from its log start to its log end, after a flush. Everything
+ * Every batch of the partition from its log start to its log end, after a flush; throws for a
+ * partition whose log is offline. Everything
  * written is read, acknowledged or not yet: a coordinator loading a partition must see its own
  * latest state, and a new leader's log end is what it will build on.
  */
 export async function* readWhole(source: Partition): AsyncIterable<Buffer> {
+  // A stand-in for a log whose directory could not be opened (storage/offline-log.ts) looks
+  // empty: read as such, a coordinator would load no groups and no offsets.
+  if (source.log.offline) throw source.log.error!;
   await source.log.flush();
   let offset = source.logStartOffset;
   const end = source.logEndOffset;

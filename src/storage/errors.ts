@@ -18,6 +18,8 @@ export const StorageErrorCode = {
   CORRUPT_SEGMENT: 'BROOK_CORRUPT_SEGMENT',
   OFFSET_OUT_OF_RANGE: 'BROOK_OFFSET_OUT_OF_RANGE',
   LOG_CLOSED: 'BROOK_LOG_CLOSED',
+  /** The log's directory could not be opened at start; its partitions are offline until it is. */
+  LOG_OFFLINE: 'BROOK_LOG_OFFLINE',
   INVALID_CONFIG: 'BROOK_INVALID_LOG_CONFIG',
 } as const satisfies Record<string, BrookErrorCode>;
 export type StorageErrorCode = (typeof StorageErrorCode)[keyof typeof StorageErrorCode];

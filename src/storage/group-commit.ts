@@ -124,6 +124,11 @@ export class GroupCommit {
     return this.stickyError;
   }
 
+  /** A log whose directory could not be opened (offline-log.ts): `error` refuses every append. */
+  refuseFromOpen(error: StorageError): void {
+    this.stickyError = error;
+  }
+
   /** Whether a write or fsync failure made the log unusable until it is reopened. */
   get failed(): boolean {
     return this.stickyError?.code === StorageErrorCode.STORAGE_FAILED;

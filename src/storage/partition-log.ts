@@ -99,6 +99,8 @@ export interface PartitionLogOptions {
   sharedCleanShutdown?: boolean;
   /** From the owner's clean-shutdown marker: the log closed empty at this offset (see `closedEmptyAt`). */
   closedEmptyAt?: number;
+  /** Set only by offline-log.ts: the log stands in for one on a directory that could not open. */
+  offline?: StorageError;
 }
 
 function noop(): void {}
@@ -116,6 +118,12 @@ export class PartitionLog extends EventEmitter implements Log {
   readonly recoveryScannedBytes: number;
   /** What the last open cut away: a torn or corrupt tail, and the segments after it. */
   readonly recoveryTruncated: { readonly bytes: number; readonly segments: number };
+  /**
+   * The log stands in for one whose directory could not be opened at start (offline-log.ts): it
+   * refuses appends, and its offsets mean nothing, so fetches and ListOffsets answer
+   * KAFKA_STORAGE_ERROR instead of reading them.
+   */
+  readonly offline: boolean;
 
   private configValue: LogConfig;
   private readonly clock: () => number;
@@ -151,6 +159,7 @@ export class PartitionLog extends EventEmitter implements Log {
     this.clock = options.clock ?? Date.now;
     this.onLogStartOffsetChanged = options.onLogStartOffsetChanged;
     this.openedCleanly = recovered.openedCleanly;
+    this.offline = options.offline !== undefined;
     this.writesOwnMarker = options.sharedCleanShutdown === undefined;
     this.recoveryScannedBytes = recovered.recoveryScannedBytes;
     this.recoveryTruncated = {
@@ -227,6 +236,7 @@ export class PartitionLog extends EventEmitter implements Log {
     // An empty log has nothing to expire until its first append arms the timer: ten thousand
     // idle logs set no timer at start.
     if (this.segments.sizeInBytes > 0) this.retention.armExpiryTimer(0);
+    if (options.offline !== undefined) this.pipeline.refuseFromOpen(options.offline);
   }
 
   get logStartOffset(): number {

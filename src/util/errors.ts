@@ -62,6 +62,7 @@ export const brookErrorCodes = {
   BROOK_CORRUPT_SEGMENT: 'a batch read back from a segment fails its length or CRC check',
   BROOK_OFFSET_OUT_OF_RANGE: 'a read at an offset outside the log',
   BROOK_LOG_CLOSED: 'an operation on a log that is closed',
+  BROOK_LOG_OFFLINE: 'a log whose directory could not be opened at start',
   BROOK_INVALID_LOG_CONFIG: 'a log configuration value out of range',
 
   // Topic metadata (src/metadata) and cluster mode (src/cluster).

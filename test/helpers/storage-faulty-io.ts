@@ -14,7 +14,7 @@ import {
 import { join } from 'node:path';
 import { nodeFileIo, type FileIo, type LogFile } from '../../src/storage/file-io.js';
 
-export type FaultOperation = 'write' | 'datasync' | 'open' | 'truncate' | 'read';
+export type FaultOperation = 'write' | 'datasync' | 'open' | 'truncate' | 'read' | 'readdir';
 
 export interface Fault {
   operation: FaultOperation;
@@ -142,7 +142,8 @@ export class FaultyFileIo implements FileIo {
     return created;
   }
 
-  readdir(directory: string): Promise<string[]> {
+  async readdir(directory: string): Promise<string[]> {
+    this.check('readdir', directory);
     return this.inner.readdir(directory);
   }
 

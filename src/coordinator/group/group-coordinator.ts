@@ -20,6 +20,7 @@
 // while loading.
 
 import { ErrorCode } from '../../protocol/errors.js';
+import { BrookError } from '../../util/errors.js';
 import type { ChangeMark } from '../../util/change-set.js';
 import type {
   ClassicGroup,
@@ -101,7 +102,10 @@ export class GroupCoordinator {
     const loads: Promise<void>[] = [];
     const partitionCount = this.registry.ports.offsetsTopic.partitionCount;
     for (let partition = 0; partition < partitionCount; partition++) {
-      if (this.registry.isLeader(partition)) loads.push(this.loadPartition(partition));
+      if (!this.registry.isLeader(partition)) continue;
+      // A partition whose log directory is offline stays unloaded: its groups answer
+      // NOT_COORDINATOR until a restart opens the directory, the others are served.
+      loads.push(this.loadPartition(partition).catch(rethrowUnlessStorageError));
     }
     await Promise.all(loads);
   }
@@ -315,4 +319,13 @@ export class GroupCoordinator {
   groupState(groupId: string): GroupState | undefined {
     return this.registry.get(groupId)?.state;
   }
+}
+
+/**
+ * For the loads at start: a partition whose log answers KAFKA_STORAGE_ERROR (its log directory
+ * could not be opened, or its disk fails) stays unloaded and is no reason to fail the start.
+ */
+function rethrowUnlessStorageError(error: unknown): void {
+  if (error instanceof BrookError && error.kafkaErrorCode === ErrorCode.KAFKA_STORAGE_ERROR) return;
+  throw error;
 }

@@ -137,7 +137,10 @@ export class TransactionCoordinator {
   async start(): Promise<void> {
     const loads: Promise<void>[] = [];
     for (let partition = 0; partition < this.ports.stateTopic.partitionCount; partition += 1) {
-      if (this.state.isLeader(partition)) loads.push(this.loadPartition(partition));
+      if (!this.state.isLeader(partition)) continue;
+      // A partition whose log directory is offline stays unloaded (its transactional ids are
+      // not served here) until a restart opens the directory.
+      loads.push(this.loadPartition(partition).catch(rethrowUnlessStorageError));
     }
     await Promise.all(loads);
     this.timer = setInterval(
@@ -765,4 +768,13 @@ function sameMembers(a: TransactionMetadata, b: TransactionMetadata): boolean {
     if ((a.partitions.get(topic)?.size ?? 0) !== partitions.size) return false;
   }
   return a.partitions.size === b.partitions.size;
+}
+
+/**
+ * For the loads at start: a partition whose log answers KAFKA_STORAGE_ERROR (its log directory
+ * could not be opened, or its disk fails) stays unloaded and is no reason to fail the start.
+ */
+function rethrowUnlessStorageError(error: unknown): void {
+  if (error instanceof BrookError && error.kafkaErrorCode === ErrorCode.KAFKA_STORAGE_ERROR) return;
+  throw error;
 }
