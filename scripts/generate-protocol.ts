@@ -1077,13 +1077,7 @@ function generate(messageDirectory: string, errorsPath: string | null): Map<stri
 
   // The registry.
   const index: string[] = [generatedMarker, '/* eslint-disable */', ''];
-  index.push("import type { ApiMessage } from '../api-message.js';");
-  for (const pair of pairs) {
-    const module = `./${kebabCase(pair.name)}.js`;
-    index.push(
-      `import { decode${pair.request.name}, encode${pair.request.name}, decode${pair.response.name}, encode${pair.response.name} } from '${module}';`,
-    );
-  }
+  index.push("import { type ApiMessage, defineApiMessage } from '../api-message.js';");
   for (const pair of pairs) {
     const module = `./${kebabCase(pair.name)}.js`;
     const { request, response } = pair;
@@ -1092,10 +1086,12 @@ function generate(messageDirectory: string, errorsPath: string | null): Map<stri
     );
   }
   index.push('');
-  for (const pair of pairs) index.push(`export * from './${kebabCase(pair.name)}.js';`);
+  // An API's codecs are only types here: its module loads on the first use of the API
+  // (`ApiMessage.loadCodecs`), so a broker pays for the code of the APIs its clients use.
+  for (const pair of pairs) index.push(`export type * from './${kebabCase(pair.name)}.js';`);
   for (const message of dataModules) index.push(`export * from './${kebabCase(message.name)}.js';`);
   index.push("export * from './errors.js';", '');
-  index.push('/** Every API Brook has codecs for, by API key. */');
+  index.push('/** Every API Brook has codecs for, by API key; the codecs load on first use. */');
   index.push(
     'export const apiMessages: ReadonlyMap<number, ApiMessage> = new Map<number, ApiMessage>([',
   );
@@ -1104,16 +1100,20 @@ function generate(messageDirectory: string, errorsPath: string | null): Map<stri
     const stableMax = request.latestVersionUnstable ? request.valid.max - 1 : request.valid.max;
     const flexible = intersect(request.flexible, request.valid);
     index.push(
-      `  [${pair.apiKey}, {`,
+      `  [${pair.apiKey}, defineApiMessage({`,
       `    apiKey: ${pair.apiKey},`,
       `    name: '${pair.name}',`,
       `    validVersions: ${stableMax < request.valid.min ? 'null' : `{ min: ${request.valid.min}, max: ${stableMax} }`},`,
       `    codecVersionMax: ${request.valid.max},`,
       `    latestVersionUnstable: ${request.latestVersionUnstable},`,
       `    flexibleVersionsMin: ${flexible === null ? 'null' : flexible.min},`,
-      `    request: { decode: decode${request.name}, encode: encode${request.name} },`,
-      `    response: { decode: decode${pair.response.name}, encode: encode${pair.response.name} },`,
-      '  } as ApiMessage],',
+      `  }, async () => {`,
+      `    const codecs = await import('./${kebabCase(pair.name)}.js');`,
+      `    return {`,
+      `      request: { decode: codecs.decode${request.name}, encode: codecs.encode${request.name} },`,
+      `      response: { decode: codecs.decode${pair.response.name}, encode: codecs.encode${pair.response.name} },`,
+      `    };`,
+      '  })],',
     );
   }
   index.push(']);', '');
@@ -1153,6 +1153,12 @@ function generate(messageDirectory: string, errorsPath: string | null): Map<stri
     '',
   );
   output.set('index.ts', index.join('\n'));
+  // Everything at once, for tests and tools that call the codecs by name; the broker never loads it.
+  const all: string[] = [generatedMarker, '/* eslint-disable */', ''];
+  all.push("export * from './index.js';");
+  for (const pair of pairs) all.push(`export * from './${kebabCase(pair.name)}.js';`);
+  all.push('');
+  output.set('all.ts', all.join('\n'));
   return output;
 }
 

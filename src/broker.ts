@@ -114,7 +114,6 @@ import type { ShareEngine } from './share/share-engine.js';
 import { SHARE_STATE_TOPIC_NAME } from './share/share-state-topic.js';
 import { type RecordWriterPorts, localRecordWriter, writeRecords } from './share/record-writer.js';
 import type { ClusterRecordWriter } from './share/cluster-record-writer.js';
-import { PEER_LIST_TIMEOUT_MS } from './http/cluster-subscription-list.js';
 import type { RemoteFetchPool } from './share/remote-fetch-pool.js';
 import type { ShareGroups } from './share/kafka/share-groups.js';
 import {
@@ -1250,7 +1249,7 @@ async function assemble(
                     tls && { ca: tls.ca, cert: tls.cert, key: tls.key, passphrase: tls.passphrase }
                   );
                 },
-                peerTimeoutMs: Math.min(config.requestTimeoutMs, PEER_LIST_TIMEOUT_MS),
+                peerTimeoutMs: Math.min(config.requestTimeoutMs, door!.peerListTimeoutMs),
               },
       });
       const runningPushApi = pushApi;
@@ -1531,14 +1530,18 @@ interface ObservedBrokerParts {
  * only add to its resident memory and to every mark-compact's work.
  */
 async function loadHttpDoorCode() {
-  const [metrics, server, access, push, consoleApiModule, consoleStatic] = await Promise.all([
-    import('./observability/metrics.js'),
-    import('./http/http-server.js'),
-    import('./http/http-access.js'),
-    import('./http/push-api.js'),
-    import('./http/console-api.js'),
-    import('./http/console-static.js'),
-  ]);
+  // cluster-subscription-list.js imports node:http and node:https (and with them Node's HTTP
+  // client): a broker without the door loads neither.
+  const [metrics, server, access, push, consoleApiModule, consoleStatic, subscriptionList] =
+    await Promise.all([
+      import('./observability/metrics.js'),
+      import('./http/http-server.js'),
+      import('./http/http-access.js'),
+      import('./http/push-api.js'),
+      import('./http/console-api.js'),
+      import('./http/console-static.js'),
+      import('./http/cluster-subscription-list.js'),
+    ]);
   return {
     BrokerMetrics: metrics.BrokerMetrics,
     jsonAnswer: server.jsonAnswer,
@@ -1548,6 +1551,7 @@ async function loadHttpDoorCode() {
     createPushApi: push.createPushApi,
     consoleApi: consoleApiModule.consoleApi,
     consoleStaticRoutes: consoleStatic.consoleStaticRoutes,
+    peerListTimeoutMs: subscriptionList.PEER_LIST_TIMEOUT_MS,
   };
 }
 

@@ -201,6 +201,10 @@ export class KafkaConnection {
     if (this.failure !== null) throw this.failure;
     const codec = apiMessages.get(apiKey);
     assert(codec !== undefined, `no codec for API key ${apiKey}`);
+    // The codecs load on the API's first use. The correlation id is taken after that, with the
+    // write, so ids still follow the order in which requests go out.
+    const { request, response } = codec.codecs ?? (await codec.loadCodecs());
+    if (this.failure !== null) throw this.failure;
     const correlationId = ++this.correlationId;
     const writer = new Writer({ frameLength: true });
     encodeRequestHeader(writer, {
@@ -209,7 +213,7 @@ export class KafkaConnection {
       correlationId,
       clientId: this.options.clientId,
     });
-    codec.request.encode(writer, apiVersion, body as never);
+    request.encode(writer, apiVersion, body as never);
     const { chunks } = writer.finish();
     const frame = await new Promise<Buffer>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -233,7 +237,7 @@ export class KafkaConnection {
     });
     const reader = new Reader(frame);
     decodeResponseHeader(reader, apiKey, apiVersion);
-    return codec.response.decode(reader, apiVersion) as Response;
+    return response.decode(reader, apiVersion) as Response;
   }
 
   close(): void {

@@ -12,7 +12,7 @@
 
 import { ErrorCode } from '../protocol/errors.js';
 import { BrookError } from '../util/errors.js';
-import { crc32c } from '@node-rs/crc32';
+import { crc32c } from '../util/commonjs-packages.js';
 
 export const BATCH_HEADER_BYTES = 61;
 /** baseOffset + batchLength: the bytes of a batch that batchLength does not count. */

@@ -22,7 +22,7 @@
 // `onHighWatermarkAdvance`, which also fires when the last stable offset moves; the partition
 // wakes them from the log's own events, never by polling.
 
-import { crc32c } from '@node-rs/crc32';
+import { crc32c } from '../util/commonjs-packages.js';
 
 import { ErrorCode } from '../protocol/errors.js';
 import {

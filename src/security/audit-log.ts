@@ -27,7 +27,7 @@
 // the security record (every admin action, refused or not, in a file of its own, off by
 // default); the operations log line is what an operator looks for after "who deleted my topic?".
 
-import { pino } from 'pino';
+import { pino } from '../util/commonjs-packages.js';
 import { adminApis, authorizationFailuresIn } from './audit-apis.js';
 import { errorName } from '../protocol/errors.js';
 import { ApiKey, apiMessages } from '../protocol/generated/index.js';

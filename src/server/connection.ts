@@ -16,6 +16,10 @@
 // (a produce's size) is charged then, so requests a client pipelined behind it wait for the
 // throttle instead of all being let through before the first one's response.
 //
+// An API's codecs load on its first use (protocol/api-message.ts). A frame whose codecs are not
+// loaded yet stays at the head of the received frames, with everything that came after it, until
+// the load is done: a first use costs a wait, never the order of requests or responses.
+//
 // A Metadata request is the exception: its handler starts only once every request before it on
 // the connection is answered, as if the connection handled one request at a time (Kafka's own
 // rule). Answered at arrival, it would describe the cluster as it was before the slow request
@@ -30,7 +34,7 @@ import type { Socket } from 'node:net';
 import { errorCodesIn } from '../observability/error-codes.js';
 import type { RequestObservation } from '../observability/metrics.js';
 import type { RequestTimes } from '../observability/request-metrics.js';
-import type { ApiMessage } from '../protocol/api-message.js';
+import { type ApiMessage, loadedCodecs } from '../protocol/api-message.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { ApiKey } from '../protocol/generated/index.js';
 import {
@@ -194,6 +198,8 @@ export class Connection {
   private readonly wakeOnFreedMemory = (): void => this.updateFlowControl();
   private paused = false;
   private startingFrames = false;
+  /** Set while the frame at the head of `receivedFrames` waits for its API's codecs to load. */
+  private awaitingCodecs = false;
   private closing = false;
   /** Set by stop(): no more reading; close once `pending` drains. */
   private draining = false;
@@ -316,7 +322,8 @@ export class Connection {
         this.receivedFrames.length > 0 &&
         !this.closing &&
         !this.draining &&
-        !this.overLimits()
+        !this.overLimits() &&
+        !this.awaitsCodecs(this.receivedFrames[0])
       ) {
         const frame = this.receivedFrames.shift()!;
         const receivedMs = this.receivedFrameTimesMs.shift()!;
@@ -335,6 +342,38 @@ export class Connection {
     } finally {
       this.startingFrames = false;
     }
+  }
+
+  /**
+   * Whether `frame`, the next to start, must wait for its API's codecs: then their load is started
+   * (or already under way) and the frames are started again once it is done. An API without a
+   * handler loads nothing: onFrame refuses it.
+   */
+  private awaitsCodecs(frame: Buffer): boolean {
+    if (this.awaitingCodecs) return true;
+    if (this.authentication?.expectsRawToken === true || frame.length < 2) return false;
+    const apiKey = frame.readInt16BE(0);
+    const api = this.apiMessages.get(apiKey);
+    if (api === undefined || api.codecs !== null || this.registry.get(apiKey) === undefined) {
+      return false;
+    }
+    this.awaitingCodecs = true;
+    api.loadCodecs().then(
+      () => {
+        this.awaitingCodecs = false;
+        this.updateFlowControl();
+      },
+      (error: unknown) => {
+        this.awaitingCodecs = false;
+        this.logger.error('cannot load the codecs of an API', {
+          connectionId: this.id,
+          apiKey,
+          error: error instanceof Error ? error.message : String(error),
+        });
+        this.close(null);
+      },
+    );
+    return true;
   }
 
   private overLimits(): boolean {
@@ -386,7 +425,7 @@ export class Connection {
         // KIP-511: answer in v0 (which every client can read) with the versions Brook has, so
         // the client retries at one of them. The body of an unknown version is not read at all;
         // the handler sees an empty v0 request (v0 has no fields), as Kafka's does.
-        const emptyRequest = api.request.decode(new Reader(Buffer.alloc(0)), 0);
+        const emptyRequest = loadedCodecs(api).request.decode(new Reader(Buffer.alloc(0)), 0);
         const context = this.context(header);
         const slot = this.enqueue(frame.length, receivedMs);
         slot.context = context;
@@ -408,7 +447,7 @@ export class Connection {
 
     let request: unknown;
     try {
-      request = api.request.decode(reader, apiVersion);
+      request = loadedCodecs(api).request.decode(reader, apiVersion);
     } catch (error) {
       this.close(
         `undecodable ${api.name} v${apiVersion} request: ${(error as Error).message}`,
@@ -606,7 +645,7 @@ export class Connection {
     try {
       const writer = new Writer({ frameLength: true });
       encodeResponseHeader(writer, header.apiKey, responseVersion, header.correlationId);
-      api.response.encode(writer, responseVersion, result as never);
+      loadedCodecs(api).response.encode(writer, responseVersion, result as never);
       const { chunks, byteLength } = writer.finish();
       slot.chunks = chunks;
       slot.responseBytes = byteLength;

@@ -27,7 +27,7 @@
 // `writeDirty` (one write at a time); everything else runs under the maintenance lock with the
 // writer paused.
 
-import { crc32c } from '@node-rs/crc32';
+import { crc32c } from '../util/commonjs-packages.js';
 import { readInt64, writeInt64 } from '../record/batch.js';
 import { assert } from '../util/assert.js';
 import type { FileIo, LogFile } from './file-io.js';

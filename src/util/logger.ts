@@ -11,7 +11,8 @@
 // Embedders and tests may pass any object with info/warn/error (`LoggerLike`); `asLogger` gives
 // it the rest (debug, child) so parts never check what they were given.
 
-import { pino } from 'pino';
+import type { Logger as PinoLogger } from 'pino';
+import { pino } from './commonjs-packages.js';
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 export type LogFields = Record<string, unknown>;
@@ -75,7 +76,7 @@ export function createLogger(options: CreateLoggerOptions): Logger {
   return wrapPino(base);
 }
 
-function wrapPino(instance: pino.Logger): Logger {
+function wrapPino(instance: PinoLogger): Logger {
   return {
     debug: (message, fields) => instance.debug(fields ?? {}, message),
     info: (message, fields) => instance.info(fields ?? {}, message),

@@ -12,7 +12,7 @@ import {
   encodeCreateAclsRequest,
   encodeDeleteAclsRequest,
   encodeDescribeAclsResponse,
-} from '../../src/protocol/generated/index.js';
+} from '../../src/protocol/generated/all.js';
 import { Reader } from '../../src/protocol/reader.js';
 import { Writer } from '../../src/protocol/writer.js';
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { startBroker } from '../../src/broker.js';
-import * as generated from '../../src/protocol/generated/index.js';
+import * as generated from '../../src/protocol/generated/all.js';
 import { decodeResponseHeader } from '../../src/protocol/headers.js';
 import { Reader } from '../../src/protocol/reader.js';
 import { buildBatch } from '../../src/record/records.js';

@@ -4,6 +4,8 @@
 // the HTTP door uses (prom-client and the @opentelemetry/api it requires, ws): several MB of
 // resident memory, and more heap for every mark-compact to walk. A fresh process starts and
 // stops one broker and then lists what it loaded; the module cache is the evidence, not a timing.
+// Nor does it load Node's HTTP client and server without http.listeners, nor the codecs of any API
+// no client asked for (they load on an API's first use).
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -12,36 +14,58 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-const script = `
+function scriptFor(entry: string): string {
+  return `
 import { createRequire } from 'node:module';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-const { startBroker } = await import('./src/index.ts');
+const { startBroker } = await import('${entry}');
 const directory = mkdtempSync(join(tmpdir(), 'brook-modules-'));
 const broker = await startBroker({ settings: { 'log.dirs': directory } });
 await broker.stop();
 rmSync(directory, { recursive: true, force: true });
+const { apiMessages } = await import('./src/protocol/generated/index.ts');
 const loaded = Object.keys(createRequire(import.meta.url).cache);
-console.log(JSON.stringify(loaded.filter((path) => /node_modules\\//.test(path))));
+console.log(JSON.stringify({
+  packages: loaded.filter((path) => /node_modules\\//.test(path)),
+  builtins: process.moduleLoadList.filter((name) => name.startsWith('NativeModule ')),
+  codecsLoaded: [...apiMessages.values()].filter((api) => api.codecs !== null).map((api) => api.name),
+}));
 `;
+}
 
-/** The node_modules files a fresh process loaded for one broker's start and stop. */
-let loadedPackages: Promise<string[]> | undefined;
-function packagesLoaded(): Promise<string[]> {
-  loadedPackages ??= run(
+interface Loaded {
+  /** The node_modules files. */
+  packages: string[];
+  /** Node's own modules, as `NativeModule name`. */
+  builtins: string[];
+  /** The APIs whose codecs were loaded. */
+  codecsLoaded: string[];
+}
+
+/**
+ * What a fresh process loaded for one broker's start and stop, the broker taken from `entry`: the
+ * package's index (an application embedding Brook) or broker.ts (what `brook start` loads; the
+ * index also exports startCluster, whose etcd process check uses Node's HTTP client).
+ */
+const loadedModules = new Map<string, Promise<Loaded>>();
+function modulesLoaded(entry = './src/index.ts'): Promise<Loaded> {
+  let loaded = loadedModules.get(entry);
+  loaded ??= run(
     process.execPath,
-    ['--import', 'tsx', '--input-type=module', '-e', script],
+    ['--import', 'tsx', '--input-type=module', '-e', scriptFor(entry)],
     {
       cwd: process.cwd(),
       timeout: 60_000,
     },
-  ).then(({ stdout }) => JSON.parse(stdout.trim().split('\n').at(-1)!) as string[]);
-  return loadedPackages;
+  ).then(({ stdout }) => JSON.parse(stdout.trim().split('\n').at(-1)!) as Loaded);
+  loadedModules.set(entry, loaded);
+  return loaded;
 }
 
 test('a single broker loads neither etcd3 nor gRPC', async () => {
-  const loaded = await packagesLoaded();
+  const loaded = (await modulesLoaded()).packages;
   assert.deepEqual(
     loaded.filter((path) => /node_modules\/(etcd3|@grpc)\//.test(path)),
     [],
@@ -49,10 +73,23 @@ test('a single broker loads neither etcd3 nor gRPC', async () => {
 });
 
 test('a broker without http.listeners loads neither prom-client nor ws', async () => {
-  const loaded = await packagesLoaded();
+  const loaded = (await modulesLoaded()).packages;
   assert.ok(loaded.length > 0, 'the module cache lists the packages a broker loads');
   assert.deepEqual(
     loaded.filter((path) => /node_modules\/(prom-client|@opentelemetry|ws)\//.test(path)),
     [],
   );
+});
+
+test('a broker without http.listeners loads neither node:http nor node:https', async () => {
+  const { builtins } = await modulesLoaded('./src/broker.ts');
+  assert.ok(builtins.includes('NativeModule net'), 'the list names the built-ins loaded');
+  assert.deepEqual(
+    builtins.filter((name) => /^NativeModule (http|https|_http_\w+)$/.test(name)),
+    [],
+  );
+});
+
+test('a broker no client has asked anything has loaded no API codecs', async () => {
+  assert.deepEqual((await modulesLoaded()).codecsLoaded, []);
 });

@@ -22,6 +22,7 @@ import { Reader } from '../../src/protocol/reader.js';
 import { Writer } from '../../src/protocol/writer.js';
 import { ManualClock, MemoryOffsetsTopic, memoryPorts, subscription } from './helpers.js';
 import { noMember, offsetCommitRequest } from './group-requests.js';
+import { codecsOf } from '../helpers/codecs.js';
 
 function context(apiKey: number, apiVersion: number): RequestContext {
   return {
@@ -40,7 +41,7 @@ function context(apiKey: number, apiVersion: number): RequestContext {
 
 /** Encodes `input` at `version` and decodes it again: a request exactly as the server sees it. */
 function asDecodedRequest(apiKey: number, version: number, input: unknown): unknown {
-  const codec = apiMessages.get(apiKey)!;
+  const codec = codecsOf(apiKey);
   const writer = new Writer();
   codec.request.encode(writer, version, input as never);
   return codec.request.decode(new Reader(writer.toBuffer()), version);
@@ -51,7 +52,7 @@ function roundTripResponse(
   version: number,
   response: unknown,
 ): Record<string, unknown> {
-  const codec = apiMessages.get(apiKey)!;
+  const codec = codecsOf(apiKey);
   const writer = new Writer();
   codec.response.encode(writer, version, response as never);
   return codec.response.decode(new Reader(writer.toBuffer()), version) as Record<string, unknown>;

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
 import type { Writer } from '../../src/protocol/writer.js';
-import * as generated from '../../src/protocol/generated/index.js';
+import * as generated from '../../src/protocol/generated/all.js';
 import { buildBatch } from '../../src/record/records.js';
 import { type BrokerProcess, startBrokerProcess } from '../helpers/broker-process.js';
 import { waitFor } from '../helpers/poll.js';

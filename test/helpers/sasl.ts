@@ -12,11 +12,12 @@ import { AdminClient } from '../../src/client/admin-client.js';
 import { KafkaClientError, KafkaConnection } from '../../src/client/kafka-connection.js';
 import type { SaslCredentials } from '../../src/client/sasl-client.js';
 import type { SettingsInput } from '../../src/config/index.js';
-import { ApiKey, apiMessages } from '../../src/protocol/generated/index.js';
+import { ApiKey } from '../../src/protocol/generated/index.js';
 import type { MetadataResponse } from '../../src/protocol/generated/metadata.js';
 import type { SaslAuthenticateResponse } from '../../src/protocol/generated/sasl-authenticate.js';
 import type { SaslHandshakeResponse } from '../../src/protocol/generated/sasl-handshake.js';
 import { type WireClient, requestFrame } from './wire-client.js';
+import { codecsOf } from './codecs.js';
 
 /** host:port of the broker's listener called `name` (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL). */
 export function listenerAddress(broker: Broker, name: string): string {
@@ -122,7 +123,7 @@ export function sendRequest(
   header: { apiKey: ApiKey; apiVersion: number; correlationId: number },
   body: object,
 ): Promise<void> {
-  const codec = apiMessages.get(header.apiKey)!;
+  const codec = codecsOf(header.apiKey);
   return client.send(
     requestFrame(header, (writer) =>
       codec.request.encode(writer, header.apiVersion, body as never),

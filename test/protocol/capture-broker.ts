@@ -14,11 +14,12 @@ import {
   encodeProduceResponse,
   type MetadataRequest,
   type ProduceRequest,
-} from '../../src/protocol/generated/index.js';
-import { apiMessages } from '../../src/protocol/generated/index.js';
+} from '../../src/protocol/generated/all.js';
+import { apiMessages } from '../../src/protocol/generated/all.js';
 import { decodeRequestHeader, encodeResponseHeader } from '../../src/protocol/headers.js';
 import { Reader } from '../../src/protocol/reader.js';
 import { Writer } from '../../src/protocol/writer.js';
+import { codecsOf } from '../helpers/codecs.js';
 
 export interface CapturedRequest {
   apiKey: number;
@@ -75,7 +76,7 @@ export async function startCaptureBroker(
       socket.destroy();
       return;
     }
-    const request = api.request.decode(reader, header.apiVersion);
+    const request = codecsOf(header.apiKey).request.decode(reader, header.apiVersion);
     const writer = new Writer({ frameLength: true });
     encodeResponseHeader(writer, header.apiKey, header.apiVersion, header.correlationId);
     switch (header.apiKey) {

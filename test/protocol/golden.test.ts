@@ -16,7 +16,7 @@ import {
   type CreateTopicsRequest,
   type MetadataRequest,
   type ProduceRequest,
-} from '../../src/protocol/generated/index.js';
+} from '../../src/protocol/generated/all.js';
 import {
   decodeRequestHeader,
   encodeRequestHeader,
@@ -35,6 +35,7 @@ import {
   produceWithPlatformatic,
   startCaptureBroker,
 } from './capture-broker.js';
+import { codecsOf } from '../helpers/codecs.js';
 
 interface Capture {
   client: string;
@@ -58,11 +59,11 @@ function decodeFrame(frame: Buffer): { header: RequestHeader; body: unknown } {
   const header = decodeRequestHeader(reader);
   const api = apiMessages.get(header.apiKey);
   assert.ok(api, `API key ${header.apiKey} has a codec`);
-  const body = api.request.decode(reader, header.apiVersion);
+  const body = codecsOf(header.apiKey).request.decode(reader, header.apiVersion);
   assert.equal(reader.remaining, 0, 'the whole frame is consumed');
   const writer = new Writer();
   encodeRequestHeader(writer, header);
-  api.request.encode(writer, header.apiVersion, body as never);
+  codecsOf(header.apiKey).request.encode(writer, header.apiVersion, body as never);
   assert.equal(writer.toBuffer().toString('hex'), frame.toString('hex'), 're-encodes identically');
   return { header, body };
 }

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import * as generated from '../../src/protocol/generated/index.js';
+import * as generated from '../../src/protocol/generated/all.js';
 import { messageSchemas } from '../../src/protocol/generated/schema.js';
 import { ProtocolDecodeError, Reader } from '../../src/protocol/reader.js';
 import type { FieldSchema } from '../../src/protocol/schema-types.js';

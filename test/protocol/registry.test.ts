@@ -66,7 +66,7 @@ describe('the API registry', () => {
   test('each entry encodes and decodes through the registry', async () => {
     const { Reader } = await import('../../src/protocol/reader.js');
     const { Writer } = await import('../../src/protocol/writer.js');
-    const api = apiMessages.get(ApiKey.ApiVersions)!;
+    const api = await apiMessages.get(ApiKey.ApiVersions)!.loadCodecs();
     const writer = new Writer();
     api.request.encode(writer, 3, { clientSoftwareName: 'a', clientSoftwareVersion: 'b' } as never);
     assert.deepEqual(api.request.decode(new Reader(writer.toBuffer()), 3), {

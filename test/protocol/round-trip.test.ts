@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
 import { ProtocolEncodeError } from '../../src/protocol/codec-runtime.js';
-import * as generated from '../../src/protocol/generated/index.js';
+import * as generated from '../../src/protocol/generated/all.js';
 import { messageSchemas } from '../../src/protocol/generated/schema.js';
 import { Reader } from '../../src/protocol/reader.js';
 import type { FieldSchema, MessageSchema, VersionRange } from '../../src/protocol/schema-types.js';

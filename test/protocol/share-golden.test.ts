@@ -20,7 +20,7 @@ import {
   encodeDeleteShareGroupOffsetsResponse,
   encodeShareAcknowledgeRequest,
   encodeShareFetchResponse,
-} from '../../src/protocol/generated/index.js';
+} from '../../src/protocol/generated/all.js';
 import { ProtocolEncodeError } from '../../src/protocol/codec-runtime.js';
 import { Reader } from '../../src/protocol/reader.js';
 import { Writer } from '../../src/protocol/writer.js';

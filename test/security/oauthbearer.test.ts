@@ -11,7 +11,7 @@ import { test, type TestContext } from 'node:test';
 import { type Broker, startBroker } from '../../src/broker.js';
 import { ConfigError } from '../../src/config/errors.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
-import { ApiKey, apiMessages } from '../../src/protocol/generated/index.js';
+import { ApiKey } from '../../src/protocol/generated/index.js';
 import type { SaslAuthenticateResponse } from '../../src/protocol/generated/sasl-authenticate.js';
 import type { SaslHandshakeResponse } from '../../src/protocol/generated/sasl-handshake.js';
 import { Reader } from '../../src/protocol/reader.js';
@@ -27,6 +27,7 @@ import {
   testIssuer,
   writeJwks,
 } from './tokens.js';
+import { codecsOf } from '../helpers/codecs.js';
 
 interface OAuthBroker {
   broker: Broker;
@@ -69,7 +70,7 @@ function decode<T>(apiKey: number, version: number, frame: Buffer): T {
   const reader = new Reader(frame);
   reader.readInt32();
   if (apiKey === ApiKey.SaslAuthenticate && version >= 2) reader.readTaggedFields();
-  return apiMessages.get(apiKey)!.response.decode(reader, version) as T;
+  return codecsOf(apiKey).response.decode(reader, version) as T;
 }
 
 /** Handshake for OAUTHBEARER, then one SaslAuthenticate v2 with `message`. */
@@ -80,9 +81,9 @@ async function authenticate(
   const client = await connectWireClient(port);
   await client.send(
     requestFrame({ apiKey: ApiKey.SaslHandshake, apiVersion: 1, correlationId: 1 }, (writer) =>
-      apiMessages
-        .get(ApiKey.SaslHandshake)!
-        .request.encode(writer, 1, { mechanism: 'OAUTHBEARER' } as never),
+      codecsOf(ApiKey.SaslHandshake).request.encode(writer, 1, {
+        mechanism: 'OAUTHBEARER',
+      } as never),
     ),
   );
   const handshake = decode<SaslHandshakeResponse>(
@@ -94,9 +95,7 @@ async function authenticate(
   assert.ok(handshake.mechanisms.includes('OAUTHBEARER'));
   await client.send(
     requestFrame({ apiKey: ApiKey.SaslAuthenticate, apiVersion: 2, correlationId: 2 }, (writer) =>
-      apiMessages
-        .get(ApiKey.SaslAuthenticate)!
-        .request.encode(writer, 2, { authBytes: message } as never),
+      codecsOf(ApiKey.SaslAuthenticate).request.encode(writer, 2, { authBytes: message } as never),
     ),
   );
   const response = decode<SaslAuthenticateResponse>(
@@ -126,7 +125,7 @@ test('a token signed with a JWKS key (RS256 or ES256) authenticates as User:<sub
     // Authenticated: a Metadata request is answered.
     await client.send(
       requestFrame({ apiKey: ApiKey.Metadata, apiVersion: 1, correlationId: 3 }, (writer) =>
-        apiMessages.get(ApiKey.Metadata)!.request.encode(writer, 1, { topics: [] } as never),
+        codecsOf(ApiKey.Metadata).request.encode(writer, 1, { topics: [] } as never),
       ),
     );
     await client.nextFrame();
@@ -246,7 +245,7 @@ test('a client re-authenticates with a fresh token before the first expires; one
   const { port } = await oauthBroker(t, [key], { 'sasl.oauthbearer.clock.skew.seconds': 0 });
   const metadataFrame = (correlationId: number): Buffer =>
     requestFrame({ apiKey: ApiKey.Metadata, apiVersion: 1, correlationId }, (writer) =>
-      apiMessages.get(ApiKey.Metadata)!.request.encode(writer, 1, { topics: [] } as never),
+      codecsOf(ApiKey.Metadata).request.encode(writer, 1, { topics: [] } as never),
     );
   const shortLived = signToken(key, { expiresInSeconds: 2 });
 
@@ -257,15 +256,15 @@ test('a client re-authenticates with a fresh token before the first expires; one
   assert.ok(Number(renewed.response.sessionLifetimeMs) <= 2000);
   await renewed.client.send(
     requestFrame({ apiKey: ApiKey.SaslHandshake, apiVersion: 1, correlationId: 3 }, (writer) =>
-      apiMessages
-        .get(ApiKey.SaslHandshake)!
-        .request.encode(writer, 1, { mechanism: 'OAUTHBEARER' } as never),
+      codecsOf(ApiKey.SaslHandshake).request.encode(writer, 1, {
+        mechanism: 'OAUTHBEARER',
+      } as never),
     ),
   );
   await renewed.client.nextFrame();
   await renewed.client.send(
     requestFrame({ apiKey: ApiKey.SaslAuthenticate, apiVersion: 2, correlationId: 4 }, (writer) =>
-      apiMessages.get(ApiKey.SaslAuthenticate)!.request.encode(writer, 2, {
+      codecsOf(ApiKey.SaslAuthenticate).request.encode(writer, 2, {
         authBytes: clientInitialResponse(signToken(key, { expiresInSeconds: 300 }).token),
       } as never),
     ),

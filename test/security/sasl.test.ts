@@ -163,7 +163,7 @@ test('a failed authentication is answered after connection.failed.authentication
   const client = await connectWireClient(Number(sasl.split(':')[1]));
   t.after(() => client.close());
   await handshakeOnWire(client, 1, 'PLAIN');
-  const authenticate = apiMessages.get(ApiKey.SaslAuthenticate)!;
+  const authenticate = await apiMessages.get(ApiKey.SaslAuthenticate)!.loadCodecs();
   const sentMs = performance.now();
   await sendRequest(
     client,

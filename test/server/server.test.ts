@@ -8,7 +8,7 @@ import {
   NO_RESPONSE,
   type RequestContext,
 } from '../../src/handlers/registry.js';
-import type { ApiMessage } from '../../src/protocol/api-message.js';
+import { type ApiMessage, apiMessageWithCodecs } from '../../src/protocol/api-message.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import {
   decodeApiVersionsResponse,
@@ -37,24 +37,28 @@ const echoKey = 1000;
 interface EchoRequest {
   value: number;
 }
-const echoApi: ApiMessage = {
-  apiKey: echoKey,
-  name: 'Echo',
-  validVersions: { min: 0, max: 1 },
-  codecVersionMax: 1,
-  latestVersionUnstable: false,
-  flexibleVersionsMin: null,
-  request: {
-    decode: (reader: Reader) => ({ value: reader.readInt32() }),
-    encode: (writer: Writer, _version: number, value: never) =>
-      writer.writeInt32((value as EchoRequest).value),
+const echoApi = apiMessageWithCodecs(
+  {
+    apiKey: echoKey,
+    name: 'Echo',
+    validVersions: { min: 0, max: 1 },
+    codecVersionMax: 1,
+    latestVersionUnstable: false,
+    flexibleVersionsMin: null,
   },
-  response: {
-    decode: (reader: Reader) => ({ value: reader.readInt32() }),
-    encode: (writer: Writer, _version: number, value: never) =>
-      writer.writeInt32((value as EchoRequest).value),
+  {
+    request: {
+      decode: (reader: Reader) => ({ value: reader.readInt32() }),
+      encode: (writer: Writer, _version: number, value: never) =>
+        writer.writeInt32((value as EchoRequest).value),
+    },
+    response: {
+      decode: (reader: Reader) => ({ value: reader.readInt32() }),
+      encode: (writer: Writer, _version: number, value: never) =>
+        writer.writeInt32((value as EchoRequest).value),
+    },
   },
-};
+);
 
 type Behaviour = (request: EchoRequest, context: RequestContext) => unknown;
 const behaviours = new Map<number, Behaviour>();

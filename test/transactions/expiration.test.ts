@@ -7,7 +7,7 @@ import { test } from 'node:test';
 
 import { type Broker, startBroker } from '../../src/broker.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
-import * as codecs from '../../src/protocol/generated/index.js';
+import * as codecs from '../../src/protocol/generated/all.js';
 import { buildBatch } from '../../src/record/records.js';
 import { waitFor } from '../helpers/poll.js';
 import { exchange } from '../helpers/wire-client.js';
