@@ -90,6 +90,8 @@ export class KafkaConnection {
   /** In request order; the broker answers in that order. */
   private readonly pending = new Map<number, PendingRequest>();
   private failure: KafkaClientError | null = null;
+  /** Settles once the last request waiting for its API's codecs has them (or failed to load). */
+  private codecsAwaited: Promise<void> | null = null;
 
   /** `frames` is fed by the socket's `onread` (plaintext) or, with `streamed`, by its data events (TLS). */
   private constructor(
@@ -201,9 +203,28 @@ export class KafkaConnection {
     if (this.failure !== null) throw this.failure;
     const codec = apiMessages.get(apiKey);
     assert(codec !== undefined, `no codec for API key ${apiKey}`);
-    // The codecs load on the API's first use. The correlation id is taken after that, with the
-    // write, so ids still follow the order in which requests go out.
-    const { request, response } = codec.codecs ?? (await codec.loadCodecs());
+    // The codecs load on the API's first use. Requests go out in the order they were made: one
+    // made while an earlier one waits for its codecs waits behind it, loaded or not. The
+    // correlation id is taken after that, with the write, so ids follow the same order.
+    let codecs = codec.codecs;
+    if (codecs === null || this.codecsAwaited !== null) {
+      const earlier = this.codecsAwaited;
+      const loaded = (async () => {
+        await earlier;
+        return codec.codecs ?? (await codec.loadCodecs());
+      })();
+      const settled = loaded.then(
+        () => undefined,
+        () => undefined,
+      );
+      this.codecsAwaited = settled;
+      try {
+        codecs = await loaded;
+      } finally {
+        if (this.codecsAwaited === settled) this.codecsAwaited = null;
+      }
+    }
+    const { request, response } = codecs;
     if (this.failure !== null) throw this.failure;
     const correlationId = ++this.correlationId;
     const writer = new Writer({ frameLength: true });

@@ -95,13 +95,20 @@ test("Brook's client sends a first use of an API and the requests behind it, and
   try {
     await apiMessages.get(ApiKey.Metadata)!.loadCodecs();
     assert.equal(apiMessages.get(ApiKey.DescribeConfigs)!.codecs, null);
-    // The first waits for its codecs; the second, whose codecs are loaded, is sent after it.
+    // The first waits for its codecs; the second, whose codecs are loaded, is sent after it (the
+    // broker answers a connection in request order, so the answers settle in the order sent).
+    const answered: string[] = [];
     const [configs, metadata] = await Promise.all([
-      connection.request<DescribeConfigsResponse>(ApiKey.DescribeConfigs, 4, {
-        resources: [{ resourceType: 2, resourceName: 'absent', configurationKeys: null }],
-      }),
-      connection.request<MetadataResponse>(ApiKey.Metadata, 12, { topics: null }),
+      connection
+        .request<DescribeConfigsResponse>(ApiKey.DescribeConfigs, 4, {
+          resources: [{ resourceType: 2, resourceName: 'absent', configurationKeys: null }],
+        })
+        .finally(() => answered.push('DescribeConfigs')),
+      connection
+        .request<MetadataResponse>(ApiKey.Metadata, 12, { topics: null })
+        .finally(() => answered.push('Metadata')),
     ]);
+    assert.deepEqual(answered, ['DescribeConfigs', 'Metadata'], 'sent in the order made');
     assert.deepEqual(
       configs.results.map((result) => [result.resourceName, result.errorCode]),
       [['absent', ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]],
