@@ -33,6 +33,7 @@ import { PartitionLog, type SegmentInfo } from './partition-log.js';
 import { CLEAN_SHUTDOWN_FILE } from './log-recovery.js';
 import { backgroundPacer, yieldToEventLoop } from './pacing.js';
 import { cleanLog, type CleanResult } from './log-cleaner.js';
+import { CoalescedTask } from '../util/coalesced-task.js';
 
 /** How many logs start and stop open or close at the same time. */
 export const LOG_OPEN_CONCURRENCY = 16;
@@ -121,9 +122,7 @@ export class LogManager {
   private lock: DirectoryLock | null = null;
   private schedulerTimer: NodeJS.Timeout | null = null;
   private checkpointTimer: NodeJS.Timeout | null = null;
-  private checkpointChain: Promise<void> = Promise.resolve();
-  /** The checkpoint write not yet started, which new callers join. */
-  private checkpointQueued: Promise<void> | null = null;
+  private readonly checkpoints = new CoalescedTask(() => this.writeCheckpoints());
   private backgroundRunning: Promise<void> | null = null;
   private closed = false;
   private readonly logger: Logger;
@@ -391,14 +390,7 @@ export class LogManager {
    * loses to an earlier one and a burst of calls costs two writes.
    */
   checkpoint(): Promise<void> {
-    if (this.checkpointQueued !== null) return this.checkpointQueued;
-    const run = this.checkpointChain.then(() => {
-      this.checkpointQueued = null;
-      return this.writeCheckpoints();
-    });
-    this.checkpointQueued = run;
-    this.checkpointChain = run.catch(() => undefined);
-    return run;
+    return this.checkpoints.run();
   }
 
   private async writeCheckpoints(): Promise<void> {

@@ -27,6 +27,7 @@
 import { randomUUID } from 'node:crypto';
 
 import type { FileIo } from './file-io.js';
+import { CoalescedTask } from '../util/coalesced-task.js';
 
 export const PLACEMENT_FILE = 'log-placement.json';
 const PLACEMENT_VERSION = 1;
@@ -142,8 +143,7 @@ export interface PlacementTarget {
  */
 export class PlacementWriter {
   private generation: number;
-  private chain: Promise<void> = Promise.resolve();
-  private queued: Promise<void> | null = null;
+  private readonly writes = new CoalescedTask(() => this.writeCopies());
   /** The directories whose last copy failed (reported once). */
   private readonly failing = new Set<string>();
 
@@ -159,14 +159,7 @@ export class PlacementWriter {
   }
 
   write(): Promise<void> {
-    if (this.queued !== null) return this.queued;
-    const run = this.chain.then(() => {
-      this.queued = null;
-      return this.writeCopies();
-    });
-    this.queued = run;
-    this.chain = run.catch(() => undefined);
-    return run;
+    return this.writes.run();
   }
 
   private async writeCopies(): Promise<void> {
