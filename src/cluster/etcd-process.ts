@@ -44,16 +44,34 @@ export function findEtcdBinary(path: string = process.env.PATH ?? ''): string {
 /**
  * A port that was free a moment ago on 127.0.0.1, drawn below the kernel's ephemeral range: a
  * port the kernel hands out for port 0 is one it also gives outgoing connections, so between
- * this check and a broker binding it, any connection on the machine could take it.
+ * this check and a broker binding it, any connection on the machine could take it. Nor is a port
+ * this process handed out lately drawn again: a cluster takes a score of ports before its
+ * processes bind any, and two draws of the same free port (a few in a hundred cluster starts)
+ * left one broker unable to listen.
  */
 export async function freePort(): Promise<number> {
   const ephemeralLow = ephemeralRangeLow();
   const low = Math.max(1024, ephemeralLow - 12_000);
   for (let attempt = 0; attempt < 100; attempt += 1) {
     const port = low + Math.floor(Math.random() * (ephemeralLow - low));
-    if (await canListen(port)) return port;
+    if (recentlyHandedOut.has(port)) continue;
+    if (await canListen(port)) return handOut(port);
   }
-  return canListen(0); // a crowded range: let the kernel pick
+  return handOut(await canListen(0)); // a crowded range: let the kernel pick
+}
+
+/** Ports freePort() returned, oldest first, remembered until a few thousand came after them. */
+const recentlyHandedOut = new Set<number>();
+const RECENT_PORTS_REMEMBERED = 4096;
+
+function handOut(port: number): number {
+  if (port === 0) return port;
+  recentlyHandedOut.add(port);
+  if (recentlyHandedOut.size > RECENT_PORTS_REMEMBERED) {
+    const [oldest] = recentlyHandedOut;
+    recentlyHandedOut.delete(oldest);
+  }
+  return port;
 }
 
 /** The first port of Linux's ephemeral range (32768 where it cannot be read). */
