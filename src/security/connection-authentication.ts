@@ -89,6 +89,8 @@ export class ConnectionAuthentication {
   private rawTokens = false;
   /** Date.now() after which the session has expired; Infinity when it never does. */
   private sessionExpiresAtMs = Infinity;
+  /** When the session now running began: its lifetime is announced as of then. */
+  private sessionStartedAtMs = 0;
   private closeRequested = false;
   private evaluating = false;
   /** Set by the first successful exchange: a re-authentication must name the same user. */
@@ -248,8 +250,9 @@ export class ConnectionAuthentication {
       // expires (an OAUTHBEARER token's exp), so a token is never used past its lifetime.
       const reauthenticationMs =
         sasl.reauthenticationMsByMechanism?.get(mechanism) ?? sasl.reauthenticationMs;
+      this.sessionStartedAtMs = Date.now();
       this.sessionExpiresAtMs = Math.min(
-        reauthenticationMs > 0 ? Date.now() + reauthenticationMs : Infinity,
+        reauthenticationMs > 0 ? this.sessionStartedAtMs + reauthenticationMs : Infinity,
         step.credentialExpiresAtMs ?? Infinity,
       );
       return { kind: 'authenticated', challenge: step.challenge };
@@ -263,11 +266,15 @@ export class ConnectionAuthentication {
     }
   }
 
-  /** What SaslAuthenticate v1+ tells the client: 0 when the session never expires. */
+  /**
+   * What SaslAuthenticate v1+ tells the client: 0 when the session never expires, else its
+   * lifetime as of the moment it began (connections.max.reauth.ms exactly, or less for a token
+   * that expires sooner), not less the milliseconds the answer took to be made.
+   */
   private sessionLifetimeMs(): number {
     if (this.sessionExpiresAtMs === Infinity) return 0;
     // A token accepted within the clock skew after its exp still gets a moment to re-authenticate.
-    return Math.max(1, Math.floor(this.sessionExpiresAtMs - Date.now()));
+    return Math.max(1, Math.floor(this.sessionExpiresAtMs - this.sessionStartedAtMs));
   }
 
   private fail(reason: string): void {
