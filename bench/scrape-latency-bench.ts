@@ -34,7 +34,7 @@
 // when the broker stops at the end). Needs gcc and librdkafka-dev for the load generator.
 
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -71,6 +71,15 @@ const scrapeHeaders: Record<string, string> = process.argv.includes('--identity'
   : {};
 /** Whose broker runs: another checkout (its src/cli/main.ts), to compare a change with its base. */
 const brokerRoot = argument('broker-root', new URL('..', import.meta.url).pathname);
+/**
+ * --broker-log FILE keeps the broker's own output (its slow-request warnings among it: the broker
+ * runs with request.log.slow.ms 200 then) with each round's start and end, all timestamped, so a
+ * stalled round can be matched with what the broker said during it.
+ */
+const brokerLog = argument('broker-log', '');
+function noteInBrokerLog(text: string): void {
+  if (brokerLog !== '') appendFileSync(brokerLog, `${new Date().toISOString()} ${text}\n`);
+}
 const loadTopic = 'load';
 const repositoryRoot = new URL('..', import.meta.url).pathname;
 
@@ -111,7 +120,17 @@ async function startBrokerProcess(logDir: string): Promise<BrokerChild> {
       '--http-listeners',
       'http://127.0.0.1:0',
     ],
-    { cwd: brokerRoot, stdio: ['ignore', 'pipe', 'pipe'] },
+    {
+      cwd: brokerRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env:
+        brokerLog === ''
+          ? process.env
+          : {
+              ...process.env,
+              BROOK_REQUEST_LOG_SLOW_MS: process.env.BROOK_REQUEST_LOG_SLOW_MS ?? '200',
+            },
+    },
   );
   let output = '';
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -120,6 +139,7 @@ async function startBrokerProcess(logDir: string): Promise<BrokerChild> {
     // Drained for the whole run, so the broker never blocks on a full pipe.
     const onData = (chunk: Buffer): void => {
       output += chunk.toString();
+      noteInBrokerLog(`broker: ${chunk.toString().trimEnd()}`);
       const kafka = /listening on PLAINTEXT:\/\/[^:\s]+:(\d+)/.exec(output);
       const http = /HTTP on http:\/\/[^:\s]+:(\d+)/.exec(output);
       if (kafka && http) {
@@ -303,7 +323,7 @@ async function round(
   const before = await scrape(broker.metricsUrl);
   const cpuBefore = cpuSeconds(pid);
   const scraper = scrapeIntervalMs === null ? null : startScraper(scrapeUrl, scrapeIntervalMs);
-  const { stdout } = await promisify(execFile)(loadgen, [
+  const { stdout, stderr } = await promisify(execFile)(loadgen, [
     'produce',
     '-b',
     broker.bootstrapServers,
@@ -323,6 +343,7 @@ async function round(
     '-T',
     String(roundSeconds * 6 + 30),
   ]);
+  if (stderr.trim() !== '') noteInBrokerLog(`loadgen: ${stderr.trimEnd()}`);
   const scrapes = (await scraper?.stop()) ?? [];
   const brokerCpuSeconds = cpuSeconds(pid) - cpuBefore;
   const after = await scrape(broker.metricsUrl);
@@ -472,9 +493,11 @@ async function main(): Promise<void> {
       const cpu = { A: [] as number[], B: [] as number[] };
       for (let index = 0; index < rounds; index++) {
         for (const kind of staticServer === undefined ? ['A', 'B'] : ['A', 'B', 'C']) {
+          noteInBrokerLog(`round ${kind} ${index + 1} starts (scrape every ${intervalMs} ms)`);
           if (kind === 'C') {
             const result = await round(loadgen, broker, intervalMs, staticServer!.url);
             controlled.push(result.latency);
+            noteInBrokerLog(`round C ${index + 1} ends: ${describe(result.latency)}`);
             console.log(
               `C ${index + 1}: ${describe(result.latency)}; ${describeGc(result.gc)} (scraping the copy)`,
             );
@@ -483,6 +506,7 @@ async function main(): Promise<void> {
           const scraping = kind === 'B';
           const result = await round(loadgen, broker, scraping ? intervalMs : null);
           (scraping ? withScraper : without).push(result.latency);
+          noteInBrokerLog(`round ${kind} ${index + 1} ends: ${describe(result.latency)}`);
           scrapes.push(...result.scrapesMs);
           delays[scraping ? 'B' : 'A'].push(result.eventLoopDelayMaxMs);
           cpu[scraping ? 'B' : 'A'].push(result.brokerCpuSeconds);

@@ -11,8 +11,8 @@
  *   spread: PRODUCERS librdkafka producer instances in this process (each its own connections),
  *   COUNT records in all, every producer spreading its records round-robin over every partition
  *   of the topics (-k TOPICS: TOPIC0 .. TOPIC<k-1>, each of PARTITIONS; without -k: TOPIC alone).
- *   Each producer learns the topics' metadata before the clock starts, and has at most 1,000
- *   records unacknowledged.
+ *   Each producer has at most 1,000 records unacknowledged.
+ *   In every mode, producers learn their topics' leaders before the clock starts.
  *   -m instead of -b: a mock cluster in this process (-p its partition count; consume fills it
  *   first). -T SECONDS bounds the run (exit 2 on timeout), -q silences librdkafka's log.
  *
@@ -219,12 +219,35 @@ static void check_deadline(double deadline, const char *what) {
   }
 }
 
-/* Produces options->count payloads, paced by the rate; `summary` prints the producer's line. */
+/*
+ * Waits until the producer knows the topic's partitions and their leaders, so that the first
+ * sends do not wait for the client to learn them. Without it, librdkafka may come up before the
+ * first send names the topic, ask only for the brokers, and leave the first records queued until
+ * its once-a-second refresh of unknown topics: a second of latency the broker never saw.
+ */
+static void learn_leaders(rd_kafka_t *producer, const char *topic_name, double deadline) {
+  rd_kafka_topic_t *topic = rd_kafka_topic_new(producer, topic_name, NULL);
+  const struct rd_kafka_metadata *metadata = NULL;
+  while (rd_kafka_metadata(producer, 0, topic, &metadata, 1000) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+         metadata->topic_cnt != 1 || metadata->topics[0].err || metadata->topics[0].partition_cnt == 0) {
+    if (metadata) rd_kafka_metadata_destroy(metadata);
+    metadata = NULL;
+    check_deadline(deadline, "waiting for the topic's metadata");
+  }
+  rd_kafka_metadata_destroy(metadata);
+  rd_kafka_topic_destroy(topic);
+}
+
+/*
+ * Produces options->count payloads, paced by the rate, once the topic's leaders are known;
+ * `summary` prints the producer's line.
+ */
 static void produce(rd_kafka_t *producer, struct producer_state *state,
                     const struct options *options, double deadline, int summary) {
   char *payload = malloc((size_t)options->size_bytes);
   if (!payload) fail("out of memory for the payload", NULL);
   memset(payload, 'b', (size_t)options->size_bytes);
+  learn_leaders(producer, options->topic, deadline);
   double started = monotonic_seconds();
   for (long index = 0; index < options->count; index++) {
     if (options->rate_per_second > 0) {
@@ -326,17 +349,7 @@ static void run_e2e(const struct options *options, double deadline) {
     check_deadline(deadline, "waiting for the consumer's assignment");
   }
   rd_kafka_topic_partition_list_destroy(assignment);
-  /* And for the producer to know the partitions' leaders, so the first sends do not wait. */
-  rd_kafka_topic_t *topic = rd_kafka_topic_new(producer, options->topic, NULL);
-  const struct rd_kafka_metadata *metadata = NULL;
-  while (rd_kafka_metadata(producer, 0, topic, &metadata, 1000) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-         metadata->topic_cnt != 1 || metadata->topics[0].err || metadata->topics[0].partition_cnt == 0) {
-    if (metadata) rd_kafka_metadata_destroy(metadata);
-    metadata = NULL;
-    check_deadline(deadline, "waiting for the topic's metadata");
-  }
-  rd_kafka_metadata_destroy(metadata);
-  rd_kafka_topic_destroy(topic);
+  learn_leaders(producer, options->topic, deadline);
 
   /*
    * Each payload starts with its enqueue time and this run's nonce: records already in the topic
