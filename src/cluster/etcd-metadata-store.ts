@@ -91,7 +91,10 @@ export class EtcdMetadataStore implements ClusterView {
   private readonly partitionStates = new Map<string, PartitionState>();
   private readonly shuttingDownIds = new Set<number>();
   /** Per broker, per topic, the partitions whose replica there is offline (`offline-replicas/<id>`). */
-  private readonly offlineReplicasByBroker = new Map<number, ReadonlyMap<string, ReadonlySet<number>>>();
+  private readonly offlineReplicasByBroker = new Map<
+    number,
+    ReadonlyMap<string, ReadonlySet<number>>
+  >();
   private readonly reassignmentsByKey = new Map<string, PartitionReassignment>();
   /** The mod revision each key was last applied at, so an older change never overwrites. */
   private readonly appliedRevisions = new Map<string, number>();
@@ -750,7 +753,10 @@ export function offlineReplicasValue(replicas: readonly ReplicaName[]): string {
   return JSON.stringify(byTopic);
 }
 
-function parseOfflineReplicas(value: string, key: string): ReadonlyMap<string, ReadonlySet<number>> {
+function parseOfflineReplicas(
+  value: string,
+  key: string,
+): ReadonlyMap<string, ReadonlySet<number>> {
   const parsed = JSON.parse(value) as Record<string, unknown>;
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
     throw new Error(`${key} is not a map of topics to partitions`);
