@@ -204,6 +204,20 @@ test('a broker restarted with a log directory offline gives up its replicas ther
         `broker ${broker.nodeId}'s Metadata for partition ${partition.partitionIndex}`,
       );
   }
+  // As a client sees it.
+  const admin = client().admin();
+  await admin.connect();
+  try {
+    const [described] = (await admin.fetchTopicMetadata({ topics: [TOPIC] })).topics;
+    for (const partition of described!.partitions)
+      assert.deepEqual(
+        partition.offlineReplicas ?? [],
+        offlinePartitions.includes(partition.partitionId) ? [victimId] : [],
+        `kafkajs: offline replicas of partition ${partition.partitionId}`,
+      );
+  } finally {
+    await admin.disconnect();
+  }
   // The victim sends clients of its lost partitions to their leaders.
   for (const partition of offlinePartitions)
     assert.equal(await produceErrorAt(victim, partition), ErrorCode.NOT_LEADER_OR_FOLLOWER);
