@@ -175,6 +175,7 @@ test('a broker restarted with a log directory offline gives up its replicas ther
   writeFileSync(second, 'not a directory');
   // Produced while it is away: its healthy replicas must catch up on these.
   const whileAway = await produceAll(client(), 'away', 10);
+  const restartedAtMs = Date.now();
   const victim = await start(victimId);
 
   const observer = brokers.get(1)!;
@@ -234,6 +235,15 @@ test('a broker restarted with a log directory offline gives up its replicas ther
         ? true
         : undefined;
     }, `broker 3's replica of partition ${partition} to copy all 40 records`);
+  }
+  // Meanwhile it fetched nothing for its lost replicas: no replica fetcher runs for them.
+  for (const partition of offlinePartitions) {
+    const leader = brokers.get(settled[partition]!.leader)!;
+    const follower = leader.replicas.partition(TOPIC, partition)!.replicaState!.follower(victimId)!;
+    assert.ok(
+      follower.lastFetchTimeMs < restartedAtMs,
+      `broker 3 fetched partition ${partition} after its restart`,
+    );
   }
   const acknowledged = [...before, ...whileAway, ...after];
   const seen = await consumeAll(client(), acknowledged.length);
