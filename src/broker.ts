@@ -1355,15 +1355,33 @@ async function assemble(
     advertisedByListener = new Map(
       advertisedAddressList.map((address, index) => [address.name, advertised[index]]),
     );
-    await cluster?.register(advertised[0].host, advertised[0].port, [
-      ...advertisedAddressList.map(({ name, host, port }) => ({ name, host, port })),
-      // The HTTP door's listeners too, where another broker redirects a subscription's requests.
-      ...(httpDoor?.listeners ?? []).map(({ name, host, port }) => ({
-        name: name === httpsListenerName ? HTTPS_DOOR_LISTENER : HTTP_DOOR_LISTENER,
-        host: isWildcardHost(host) ? advertised[0].host : host,
-        port,
-      })),
-    ]);
+    await cluster?.register(
+      advertised[0].host,
+      advertised[0].port,
+      [
+        ...advertisedAddressList.map(({ name, host, port }) => ({ name, host, port })),
+        // The HTTP door's listeners too, where another broker redirects a subscription's requests.
+        ...(httpDoor?.listeners ?? []).map(({ name, host, port }) => ({
+          name: name === httpsListenerName ? HTTPS_DOOR_LISTENER : HTTP_DOOR_LISTENER,
+          host: isWildcardHost(host) ? advertised[0].host : host,
+          port,
+        })),
+      ],
+      // KIP-112: the replicas whose logs this broker cannot keep are offline to the cluster from
+      // the moment it registers; the controller elects others and takes them out of the ISRs.
+      () => logDirectories.listOfflineLogs(),
+    );
+    if (cluster !== null) {
+      const runningCluster = cluster;
+      const fetcherOfLogs = replicaFetcher;
+      logDirectories.onOfflineLogsChange(() => {
+        clusterLogger.warn(
+          'a log failed: its replica is reported offline, so that its leadership moves to another in-sync replica',
+        );
+        void runningCluster.publishOfflineReplicas();
+        void fetcherOfLogs?.refresh();
+      });
+    }
 
     const runningServer = server;
     const runningHttpDoor = httpDoor;

@@ -198,7 +198,8 @@ export function createMetadataHandler(dependencies: MetadataHandlerDependencies)
 
   /**
    * A topic as the cluster has it: each partition's leader, leader epoch, replicas and ISR from
-   * its state, and as offline the replicas whose broker is not registered. A partition whose
+   * its state, and as offline the replicas whose broker is not registered or reports them
+   * offline (their log directory or log failed). A partition whose
    * state is not written yet (the controller fills it in) or that has no leader answers
    * LEADER_NOT_AVAILABLE, which clients retry.
    */
@@ -224,7 +225,11 @@ export function createMetadataHandler(dependencies: MetadataHandlerDependencies)
           leaderEpoch: state?.leaderEpoch ?? -1,
           replicaNodes,
           isrNodes: [...(state?.isr ?? [])],
-          offlineReplicas: replicaNodes.filter((brokerId) => !live.has(brokerId)),
+          offlineReplicas: replicaNodes.filter(
+            (brokerId) =>
+              !live.has(brokerId) ||
+              cluster!.view.isReplicaOffline(brokerId, topic.name, partitionIndex),
+          ),
         };
       }),
       topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
