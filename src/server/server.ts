@@ -341,7 +341,7 @@ function checkHandlersHaveCodecs(
   registry: HandlerRegistry,
   apiMessages: ReadonlyMap<number, ApiMessage>,
 ): void {
-  for (const handler of registry.list()) {
+  for (const handler of registry.servedApis()) {
     const api = apiMessages.get(handler.apiKey);
     assert(
       api !== undefined,
