@@ -59,7 +59,6 @@ import { LocalCredentialStore } from './security/credential-store.js';
 import { type AclStore, LocalAclStore } from './security/acl-store.js';
 import { Authorizer, parseSuperUsers } from './security/authorizer.js';
 import { EtcdAclSection } from './cluster/etcd-acl-store.js';
-import { authorizedRegistry } from './handlers/shared/authorization.js';
 import { ClientQuotas } from './quota/client-quotas.js';
 import { StorageQuotas, parseStorageQuotas } from './quota/storage-quotas.js';
 import type { HttpDoor, HttpRoute } from './http/http-server.js';
@@ -72,12 +71,7 @@ import { type RecordWriterPorts, localRecordWriter, writeRecords } from './share
 import type { ClusterRecordWriter } from './share/cluster-record-writer.js';
 import type { RemoteFetchPool } from './share/remote-fetch-pool.js';
 import type { ShareGroups } from './share/kafka/share-groups.js';
-import {
-  type CoordinatorRoute,
-  deleteGroupsViaOwners,
-  shareForwarder,
-  viaClassicCoordinator,
-} from './share/kafka/share-forwarder.js';
+import type { CoordinatorRoute } from './share/kafka/share-forwarder.js';
 import { LocalMetadataStore, type TopicMetadata } from './metadata/metadata-store.js';
 import { openBrokerMembership } from './cluster/broker-membership.js';
 import { ClusterTopicAdmin, ClusterTopicSync } from './cluster/cluster-topics.js';
@@ -636,7 +630,9 @@ async function assemble(
     const runningShareForwarder =
       shareGroups === null || cluster === null
         ? undefined
-        : shareForwarder(interBrokerConnector(cluster.store, interBrokerSettings(config)));
+        : (await import('./share/kafka/share-forwarder.js')).shareForwarder(
+            interBrokerConnector(cluster.store, interBrokerSettings(config)),
+          );
     const shareGroupRoute = (groups: ShareGroups): CoordinatorRoute => ({
       servedElsewhere: (groupId) => groups.servedElsewhere(groupId),
       isClassicCoordinator: (groupId) =>
@@ -757,7 +753,7 @@ async function assemble(
                 groupCoordinator,
                 shareGroups,
               )
-            : deleteGroupsViaOwners(
+            : (await import('./share/kafka/share-forwarder.js')).deleteGroupsViaOwners(
                 (await import('./handlers/delete-groups.js')).createDeleteGroupsHandler(
                   groupCoordinator,
                   shareGroups,
@@ -1092,7 +1088,9 @@ async function assemble(
       )
       .register(
         deferHandler(ApiKey.EndTxn, async () =>
-          (await import('./handlers/end-txn.js')).createEndTxnHandler(runningTransactionCoordinator),
+          (await import('./handlers/end-txn.js')).createEndTxnHandler(
+            runningTransactionCoordinator,
+          ),
         ),
       )
       .register(
@@ -1191,6 +1189,7 @@ async function assemble(
         { createDescribeShareGroupOffsetsHandler },
         { createAlterShareGroupOffsetsHandler },
         { createDeleteShareGroupOffsetsHandler },
+        { viaClassicCoordinator },
       ] = await Promise.all([
         import('./share/kafka/share-group-heartbeat.js'),
         import('./share/kafka/share-group-describe.js'),
@@ -1199,6 +1198,7 @@ async function assemble(
         import('./share/kafka/describe-share-group-offsets.js'),
         import('./share/kafka/alter-share-group-offsets.js'),
         import('./share/kafka/delete-share-group-offsets.js'),
+        import('./share/kafka/share-forwarder.js'),
       ]);
       // Kafka clients send a share group's coordinator requests to the id's classic coordinator
       // (FindCoordinator key type 0): that broker passes them on to the group's owner.
@@ -1268,7 +1268,7 @@ async function assemble(
     const authorizedHandlers =
       authorizer === null
         ? registry
-        : authorizedRegistry(registry, {
+        : (await import('./handlers/shared/authorization.js')).authorizedRegistry(registry, {
             authorizer,
             topicNameById: (topicId) => replicas.topicById(topicId)?.metadata.name,
             topicExists: (name) => replicas.topic(name) !== undefined,
