@@ -14,13 +14,14 @@ import {
   defineHandler,
   HandlerRegistry,
   HandlerRegistryError,
+  type ServedVersions,
 } from '../../src/handlers/registry.js';
 import { createApiVersionsHandler } from '../../src/handlers/api-versions.js';
 import { deferHandler, servedVersions } from '../../src/handlers/served-versions.js';
 import { startBrokerProcess } from '../helpers/broker-process.js';
 import { temporaryDirectory } from '../helpers/temporary-directory.js';
 
-function heartbeatHandler(versions = servedVersions[ApiKey.Heartbeat]) {
+function heartbeatHandler(versions: ServedVersions = servedVersions[ApiKey.Heartbeat]) {
   return defineHandler(ApiKey.Heartbeat, {
     ...versions,
     handle: () => ({ errorCode: 0 }),
