@@ -4,8 +4,8 @@
 // the HTTP door uses (prom-client and the @opentelemetry/api it requires, ws): several MB of
 // resident memory, and more heap for every mark-compact to walk. A fresh process starts and
 // stops one broker and then lists what it loaded; the module cache is the evidence, not a timing.
-// Nor does it load Node's HTTP client and server without http.listeners, nor the codecs of any API
-// no client asked for (they load on an API's first use).
+// Nor does it load Node's HTTP client and server without http.listeners, nor node:tls without a
+// TLS listener, nor the codecs of any API no client asked for (they load on an API's first use).
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -86,6 +86,14 @@ test('a broker without http.listeners loads neither node:http nor node:https', a
   assert.ok(builtins.includes('NativeModule net'), 'the list names the built-ins loaded');
   assert.deepEqual(
     builtins.filter((name) => /^NativeModule (http|https|_http_\w+)$/.test(name)),
+    [],
+  );
+});
+
+test('a broker without TLS listeners loads no node:tls', async () => {
+  const { builtins } = await modulesLoaded('./src/broker.ts');
+  assert.deepEqual(
+    builtins.filter((name) => /^NativeModule (tls|_tls_\w+)$/.test(name)),
     [],
   );
 });
