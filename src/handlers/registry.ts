@@ -1,6 +1,7 @@
 // The handlers a broker serves, one per API key. ApiVersions answers from this registry, so what
-// Brook advertises is exactly what it has handlers for: adding a handler file and registering it
-// is the whole of supporting an API.
+// Brook advertises is exactly what it has handlers for: adding a handler file, its row of
+// served-versions.ts, and registering it is the whole of supporting an API. A handler may be
+// registered by its versions alone and loaded on its API's first request (`DeferredHandler`).
 //
 // A handler file declares itself with `defineHandler(ApiKey.Heartbeat, { ... })`: the request and
 // response types follow from the key through the generated `ApiTypes` map, so a handler cannot
