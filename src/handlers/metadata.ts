@@ -13,6 +13,7 @@ import type {
 import type { TopicMetadata } from '../metadata/metadata-store.js';
 import type { ReplicaManager, TopicPartitions } from '../replica/replica-manager.js';
 import { defineHandler, type RequestContext } from './registry.js';
+import { servedVersions } from './served-versions.js';
 import { kafkaErrorCodeOf } from './shared/errors.js';
 import { INTERNAL_TOPIC_NAMES } from './shared/internal-topics.js';
 import {
@@ -67,8 +68,7 @@ export interface MetadataHandlerDependencies {
 export function createMetadataHandler(dependencies: MetadataHandlerDependencies) {
   const { replicas, cluster } = dependencies;
   return defineHandler(ApiKey.Metadata, {
-    minVersion: 0,
-    maxVersion: 12,
+    ...servedVersions[ApiKey.Metadata],
 
     async handle(request, context) {
       const version = context.apiVersion;
