@@ -354,12 +354,22 @@ export class Controller extends EventEmitter<ControllerEvents> {
       this.scheduleReconcile();
   }
 
-  /** Whether the partition's state names a replica that is dead or offline for it. */
+  /**
+   * Whether the partition's state names, as leader or in the ISR, a replica that is dead or offline
+   * for it, and that calls for a new decision (a leader's ISR write that raced the controller's).
+   * Other states it would change (a partition without a leader) wait for the brokers' changes that
+   * bring them, as before.
+   */
   private livenessChanges(topic: string, partition: number): boolean {
     const state = this.store.partitionState(topic, partition);
     if (state === undefined || this.fence === null) return false;
     const liveness = this.liveness(topic, partition);
-    return nextStateOnLiveness(state, liveness, this.uncleanAllowed(topic)) !== null;
+    const namesUnusable =
+      (state.leader !== NO_LEADER && !liveness.isLive(state.leader)) ||
+      state.isr.some((id) => !liveness.isLive(id));
+    return (
+      namesUnusable && nextStateOnLiveness(state, liveness, this.uncleanAllowed(topic)) !== null
+    );
   }
 
   private checkElection(): void {
