@@ -40,6 +40,30 @@ export const DEFAULT_TAIL_CACHE_BYTES = 1024 * 1024;
 export const TAIL_CACHE_UNREPLICATED_BYTES_MAX = 32 * 1024 * 1024;
 
 /**
+ * An append of at most this many bytes that is a small part of a larger buffer (a slice of
+ * Node's 8 KiB pool, a view of a socket read) is cached as a copy, in chunks every tail cache of
+ * the process shares: kept as it came, a 200-byte append keeps its whole pool slab alive, and a
+ * budget of 1 MiB of such appends held up to 30 MiB (bench:broker's end-to-end run, issue 14).
+ * The chunks are shared so that many partitions with one small append each fill one chunk
+ * between them, as they shared pool slabs; a chunk is freed once no cache holds a copy in it.
+ */
+const COPIED_APPEND_BYTES_MAX = 4 * 1024;
+const COPY_CHUNK_BYTES = 16 * 1024;
+let copyChunk: Buffer | null = null;
+let copyChunkFilled = 0;
+
+/** `records` copied into the shared chunks (see COPIED_APPEND_BYTES_MAX). */
+function copiedToChunk(records: Buffer): Buffer {
+  if (copyChunk === null || copyChunk.length - copyChunkFilled < records.length) {
+    copyChunk = Buffer.allocUnsafeSlow(COPY_CHUNK_BYTES);
+    copyChunkFilled = 0;
+  }
+  const start = copyChunkFilled;
+  copyChunkFilled += records.copy(copyChunk, start);
+  return copyChunk.subarray(start, copyChunkFilled);
+}
+
+/**
  * An unreplicated append dropped past TAIL_CACHE_UNREPLICATED_BYTES_MAX, held weakly: under
  * acks=all its produce request keeps the memory until the high watermark passes it, so while the
  * followers catch up after a burst they are served from it instead of the segment file, at no
@@ -79,7 +103,18 @@ export class TailCache {
     if (replicatedOffset === null) this.weak = [];
   }
 
+  /**
+   * Caches an append (stamped: its bytes no longer change). A small append that is a view of a
+   * much larger buffer is replaced by a copy, before its write, which then writes the copy.
+   */
   push(item: PendingAppend): void {
+    const records = item.records;
+    if (
+      records.length <= COPIED_APPEND_BYTES_MAX &&
+      records.buffer.byteLength >= 2 * records.length
+    ) {
+      item.records = copiedToChunk(records);
+    }
     this.items.push(item);
     this.bytes += item.records.length;
   }
