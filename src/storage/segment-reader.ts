@@ -31,6 +31,15 @@ import type { Segment } from './segment.js';
 export const DEFAULT_TAIL_CACHE_BYTES = 1024 * 1024;
 
 /**
+ * The most appends the tail cache keeps within its budget: a producer with linger.ms=0 appends a
+ * record or two at a time, and a 1 MiB budget of those is thousands of appends, each with a few
+ * small objects that live long enough (over half a second at 10k appends/s) to be promoted to V8's old
+ * generation and die there: the broker's heap doubled in bench:broker's end-to-end run (issue
+ * 14). 1,024 of them are 0.1 s of such a stream, still enough for consumers at the tail.
+ */
+export const TAIL_CACHE_APPENDS_MAX = 1024;
+
+/**
  * The most the tail cache keeps of appends its followers have not fetched yet, past its budget:
  * a leader's followers then copy whole produce requests from memory instead of re-reading them
  * from the segment file. Under acks=all those buffers are held until the followers have them
@@ -120,8 +129,9 @@ export class TailCache {
   }
 
   /**
-   * Drops written appends from the head while over budget (the newest always stays), except
-   * those a follower has yet to fetch, up to TAIL_CACHE_UNREPLICATED_BYTES_MAX.
+   * Drops written appends from the head while over budget or over TAIL_CACHE_APPENDS_MAX (the
+   * newest always stays), except those a follower has yet to fetch, up to
+   * TAIL_CACHE_UNREPLICATED_BYTES_MAX.
    */
   evict(): void {
     const replicatedOffset = this.replicatedOffset();
@@ -134,7 +144,11 @@ export class TailCache {
     )
       replicated++;
     if (replicated > 0) weak.splice(0, replicated);
-    while (this.bytes > this.bytesMax && this.items.length > 1 && this.items.at(0).written) {
+    while (
+      (this.bytes > this.bytesMax || this.items.length > TAIL_CACHE_APPENDS_MAX) &&
+      this.items.length > 1 &&
+      this.items.at(0).written
+    ) {
       const unreplicated = this.items.at(0).nextOffset > replicatedOffset;
       if (unreplicated && this.bytes <= this.unreplicatedBytesMax) return;
       const item = this.items.shift()!;

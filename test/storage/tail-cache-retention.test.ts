@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { PartitionLog } from '../../src/storage/partition-log.js';
+import { DEFAULT_TAIL_CACHE_BYTES, PartitionLog } from '../../src/storage/partition-log.js';
+import { TAIL_CACHE_APPENDS_MAX } from '../../src/storage/segment-reader.js';
 import { defaultLogConfig } from '../../src/storage/log-config.js';
 import { makeBatch } from '../helpers/storage-batches.js';
 import { temporaryDirectory } from '../helpers/temporary-directory.js';
@@ -134,5 +135,31 @@ test('a small append that came as a slice of a larger buffer is cached as a copy
   await log.append(large, { leaderEpoch: 0, origin: 'client' }).acknowledged;
   read = await log.read(2, everything);
   assert.ok(isViewOf(read.chunks[0], large));
+  await log.close();
+});
+
+test('the tail cache keeps at most TAIL_CACHE_APPENDS_MAX appends, however far below its byte budget', async (t) => {
+  const directory = temporaryDirectory(t);
+  const log = await PartitionLog.open({ directory, config: defaultLogConfig });
+  const count = TAIL_CACHE_APPENDS_MAX + 77;
+  const appended: Buffer[] = [];
+  const acknowledged: Array<Promise<void>> = [];
+  for (let seed = 0; seed < count; seed++) {
+    // One record each, in a buffer of its own (so kept as it came, not copied).
+    const batch = await makeBatch({ seed, recordsCount: 1, valueBytes: 10 });
+    const own = Buffer.allocUnsafeSlow(batch.length);
+    batch.copy(own);
+    appended.push(own);
+    acknowledged.push(log.append(own, { leaderEpoch: 0, origin: 'client' }).acknowledged);
+  }
+  await Promise.all(acknowledged);
+  // Far below the 1 MiB budget; the count alone evicts.
+  assert.ok(appended.reduce((sum, batch) => sum + batch.length, 0) < DEFAULT_TAIL_CACHE_BYTES / 4);
+  const one = { maxBytes: 1, maxOffset: Number.MAX_SAFE_INTEGER, minOneBatch: true };
+  const oldest = count - TAIL_CACHE_APPENDS_MAX;
+  assert.ok(isViewOf((await log.read(oldest, one)).chunks[0], appended[oldest]), 'cached');
+  const evicted = await log.read(oldest - 1, one);
+  assert.ok(!isViewOf(evicted.chunks[0], appended[oldest - 1]), 'read from the file');
+  assert.ok(evicted.chunks[0].equals(appended[oldest - 1]));
   await log.close();
 });
