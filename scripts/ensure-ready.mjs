@@ -40,6 +40,7 @@ const sourcesNewest = Math.max(
   newestIn(join(root, 'src')),
   mtime(join(root, 'tsconfig.json')),
   mtime(join(root, 'tsconfig.build.json')),
+  mtime(join(root, 'tsconfig.build-types.json')),
 );
 if (mtime(buildMarker) < sourcesNewest) {
   if (!existsSync(join(root, 'node_modules', 'typescript'))) {

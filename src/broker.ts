@@ -36,50 +36,12 @@ import {
 } from './coordinator/txn/transaction-coordinator.js';
 import { ProducerIdManager, fileProducerIdBlocks } from './coordinator/txn/producer-id-manager.js';
 import { writeMarkersLocally } from './coordinator/txn/state-topic.js';
-import { createAddOffsetsToTxnHandler } from './handlers/add-offsets-to-txn.js';
-import { createAddPartitionsToTxnHandler } from './handlers/add-partitions-to-txn.js';
-import { createDescribeProducersHandler } from './handlers/describe-producers.js';
-import { createDescribeTransactionsHandler } from './handlers/describe-transactions.js';
-import { createEndTxnHandler } from './handlers/end-txn.js';
-import { createInitProducerIdHandler } from './handlers/init-producer-id.js';
-import { createListTransactionsHandler } from './handlers/list-transactions.js';
-import { createTxnOffsetCommitHandler } from './handlers/txn-offset-commit.js';
-import { createWriteTxnMarkersHandler } from './handlers/write-txn-markers.js';
 import { createApiVersionsHandler } from './handlers/api-versions.js';
-import { createAlterConfigsHandler } from './handlers/alter-configs.js';
 import { createBrokerConfigs } from './metadata/broker-configs.js';
-import { createCreatePartitionsHandler } from './handlers/create-partitions.js';
-import { createCreateTopicsHandler } from './handlers/create-topics.js';
-import { createDeleteRecordsHandler } from './handlers/delete-records.js';
-import { createDeleteTopicsHandler } from './handlers/delete-topics.js';
-import { createDescribeClusterHandler } from './handlers/describe-cluster.js';
-import { createDescribeConfigsHandler } from './handlers/describe-configs.js';
-import { createDescribeLogDirsHandler } from './handlers/describe-log-dirs.js';
-import { createElectLeadersHandler } from './handlers/elect-leaders.js';
-import { createAlterPartitionReassignmentsHandler } from './handlers/alter-partition-reassignments.js';
-import { createListPartitionReassignmentsHandler } from './handlers/list-partition-reassignments.js';
-import { createIncrementalAlterConfigsHandler } from './handlers/incremental-alter-configs.js';
-import { createOffsetForLeaderEpochHandler } from './handlers/offset-for-leader-epoch.js';
-import { createDeleteGroupsHandler } from './handlers/delete-groups.js';
-import { createDescribeGroupsHandler } from './handlers/describe-groups.js';
-import { createFetchHandler } from './handlers/fetch.js';
-import { createFindCoordinatorHandler } from './handlers/find-coordinator.js';
-import { createHeartbeatHandler } from './handlers/heartbeat.js';
-import { createJoinGroupHandler } from './handlers/join-group.js';
-import { createLeaveGroupHandler } from './handlers/leave-group.js';
-import { createListGroupsHandler } from './handlers/list-groups.js';
-import { createListOffsetsHandler } from './handlers/list-offsets.js';
-import { type BrokerNode, createMetadataHandler } from './handlers/metadata.js';
-import { createOffsetCommitHandler } from './handlers/offset-commit.js';
-import { createOffsetDeleteHandler } from './handlers/offset-delete.js';
-import { createOffsetFetchHandler } from './handlers/offset-fetch.js';
-import { createProduceHandler } from './handlers/produce.js';
+import type { BrokerNode } from './handlers/metadata.js';
 import { type ApiHandler, HandlerRegistry, type RequestContext } from './handlers/registry.js';
-import type { ApiKey, RequestOf } from './protocol/generated/index.js';
-import { createSaslHandshakeHandler } from './handlers/sasl-handshake.js';
-import { createSaslAuthenticateHandler } from './handlers/sasl-authenticate.js';
-import { createDescribeUserScramCredentialsHandler } from './handlers/describe-user-scram-credentials.js';
-import { createAlterUserScramCredentialsHandler } from './handlers/alter-user-scram-credentials.js';
+import { deferHandler } from './handlers/served-versions.js';
+import { ApiKey, type RequestOf } from './protocol/generated/index.js';
 import {
   type BrokerSecuritySettings,
   type ListenerOAuthBearer,
@@ -97,15 +59,8 @@ import { LocalCredentialStore } from './security/credential-store.js';
 import { type AclStore, LocalAclStore } from './security/acl-store.js';
 import { Authorizer, parseSuperUsers } from './security/authorizer.js';
 import { EtcdAclSection } from './cluster/etcd-acl-store.js';
-import { createCreateAclsHandler } from './handlers/create-acls.js';
-import { createDescribeAclsHandler } from './handlers/describe-acls.js';
-import { createDeleteAclsHandler } from './handlers/delete-acls.js';
-import { authorizedRegistry } from './handlers/shared/authorization.js';
-import { createAlterClientQuotasHandler } from './handlers/alter-client-quotas.js';
-import { createDescribeClientQuotasHandler } from './handlers/describe-client-quotas.js';
 import { ClientQuotas } from './quota/client-quotas.js';
 import { StorageQuotas, parseStorageQuotas } from './quota/storage-quotas.js';
-import { createSyncGroupHandler } from './handlers/sync-group.js';
 import type { HttpDoor, HttpRoute } from './http/http-server.js';
 import type { HttpAccess } from './http/http-access.js';
 import type { PushApi } from './http/push-api.js';
@@ -116,12 +71,7 @@ import { type RecordWriterPorts, localRecordWriter, writeRecords } from './share
 import type { ClusterRecordWriter } from './share/cluster-record-writer.js';
 import type { RemoteFetchPool } from './share/remote-fetch-pool.js';
 import type { ShareGroups } from './share/kafka/share-groups.js';
-import {
-  type CoordinatorRoute,
-  deleteGroupsViaOwners,
-  shareForwarder,
-  viaClassicCoordinator,
-} from './share/kafka/share-forwarder.js';
+import type { CoordinatorRoute } from './share/kafka/share-forwarder.js';
 import { LocalMetadataStore, type TopicMetadata } from './metadata/metadata-store.js';
 import { openBrokerMembership } from './cluster/broker-membership.js';
 import { ClusterTopicAdmin, ClusterTopicSync } from './cluster/cluster-topics.js';
@@ -640,6 +590,7 @@ async function assemble(
       },
     );
     await coordinator.start();
+    const groupCoordinator = coordinator;
     const groupCoordinatorForDeletes = coordinator;
     replicas.onTopicDeleted((topic) => groupCoordinatorForDeletes.deleteOffsetsOfTopics([topic]));
     if (observed !== null) replicas.onTopicDeleted((topic) => observed.metrics.topicDeleted(topic));
@@ -679,7 +630,9 @@ async function assemble(
     const runningShareForwarder =
       shareGroups === null || cluster === null
         ? undefined
-        : shareForwarder(interBrokerConnector(cluster.store, interBrokerSettings(config)));
+        : (await import('./share/kafka/share-forwarder.js')).shareForwarder(
+            interBrokerConnector(cluster.store, interBrokerSettings(config)),
+          );
     const shareGroupRoute = (groups: ShareGroups): CoordinatorRoute => ({
       servedElsewhere: (groupId) => groups.servedElsewhere(groupId),
       isClassicCoordinator: (groupId) =>
@@ -687,160 +640,291 @@ async function assemble(
     });
     registry
       .register(
-        createProduceHandler({
-          replicas,
-          traffic: observed?.metrics,
-          leadership,
-          storageQuotaRefusal: (topic, bytes) => storageQuotas.refusal(topic, bytes),
-          minInsyncReplicasOf,
-        }),
+        deferHandler(ApiKey.Produce, async () =>
+          (await import('./handlers/produce.js')).createProduceHandler({
+            replicas,
+            traffic: observed?.metrics,
+            leadership,
+            storageQuotaRefusal: (topic, bytes) => storageQuotas.refusal(topic, bytes),
+            minInsyncReplicasOf,
+          }),
+        ),
       )
       .register(
-        createFetchHandler({
-          replicas,
-          // Asked on Fetch below v10 only (kafka-python polls with v4): cheap, no config parsing.
-          compressionTypeOf: (topic) =>
-            topic.configs['compression.type'] ??
-            String(brokerConfigs.current().settings.get('compression.type')?.value ?? 'producer'),
-          log: (message, error) =>
-            componentLogger(logger, 'fetch').error(message, { error: String(error) }),
-          traffic: observed?.metrics,
-          leadership,
-        }),
+        deferHandler(ApiKey.Fetch, async () =>
+          (await import('./handlers/fetch.js')).createFetchHandler({
+            replicas,
+            // Asked on Fetch below v10 only (kafka-python polls with v4): cheap, no config parsing.
+            compressionTypeOf: (topic) =>
+              topic.configs['compression.type'] ??
+              String(brokerConfigs.current().settings.get('compression.type')?.value ?? 'producer'),
+            log: (message, error) =>
+              componentLogger(logger, 'fetch').error(message, { error: String(error) }),
+            traffic: observed?.metrics,
+            leadership,
+          }),
+        ),
       )
-      .register(createListOffsetsHandler({ replicas, leadership }))
       .register(
-        createMetadataHandler({
-          replicas,
-          clusterId,
-          brokers: clusterBrokers,
-          nodeId: config.nodeId,
-          controllerId,
-          cluster:
-            cluster === null || topicAdmin === null
-              ? undefined
-              : {
-                  view: cluster.view,
-                  fenced: () => cluster.view.isFenced,
-                  createTopic: async (name, partitionCount) => {
-                    await topicAdmin.createTopic({
-                      name,
-                      partitionCount,
-                      replicationFactor: brokerConfigs.current().defaultReplicationFactor,
-                    });
+        deferHandler(ApiKey.ListOffsets, async () =>
+          (await import('./handlers/list-offsets.js')).createListOffsetsHandler({
+            replicas,
+            leadership,
+          }),
+        ),
+      )
+      .register(
+        deferHandler(ApiKey.Metadata, async () =>
+          (await import('./handlers/metadata.js')).createMetadataHandler({
+            replicas,
+            clusterId,
+            brokers: clusterBrokers,
+            nodeId: config.nodeId,
+            controllerId,
+            cluster:
+              cluster === null || topicAdmin === null
+                ? undefined
+                : {
+                    view: cluster.view,
+                    fenced: () => cluster.view.isFenced,
+                    createTopic: async (name, partitionCount) => {
+                      await topicAdmin.createTopic({
+                        name,
+                        partitionCount,
+                        replicationFactor: brokerConfigs.current().defaultReplicationFactor,
+                      });
+                    },
                   },
-                },
-          autoCreateTopicsEnable: () => brokerConfigs.current().autoCreateTopicsEnable,
-          numPartitions: () => brokerConfigs.current().numPartitions,
-        }),
-      )
-      .register(createJoinGroupHandler(coordinator))
-      .register(createSyncGroupHandler(coordinator))
-      .register(createHeartbeatHandler(coordinator))
-      .register(createLeaveGroupHandler(coordinator))
-      .register(createOffsetCommitHandler(coordinator))
-      .register(createOffsetFetchHandler(coordinator))
-      .register(createDescribeGroupsHandler(coordinator, shareGroups))
-      .register(createListGroupsHandler(coordinator, shareGroups))
-      .register(
-        shareGroups === null || runningShareForwarder === undefined
-          ? createDeleteGroupsHandler(coordinator, shareGroups)
-          : deleteGroupsViaOwners(
-              createDeleteGroupsHandler(coordinator, shareGroups),
-              shareGroupRoute(shareGroups),
-              runningShareForwarder,
-            ),
-      )
-      .register(createOffsetDeleteHandler(coordinator))
-      .register(
-        createCreateTopicsHandler({
-          replicas,
-          brokerConfigs,
-          cluster:
-            cluster === null || topicAdmin === null
-              ? undefined
-              : {
-                  liveBrokerCount: () => cluster.store.brokers().size,
-                  createTopic: async (spec) =>
-                    (
-                      await topicAdmin.createTopic(
-                        spec.assignment === undefined
-                          ? spec
-                          : { name: spec.name, assignment: spec.assignment, configs: spec.configs },
-                      )
-                    ).topicId,
-                },
-        }),
+            autoCreateTopicsEnable: () => brokerConfigs.current().autoCreateTopicsEnable,
+            numPartitions: () => brokerConfigs.current().numPartitions,
+          }),
+        ),
       )
       .register(
-        createDeleteTopicsHandler({
-          replicas,
-          deleteTopicEnable: () => brokerConfigs.current().deleteTopicEnable,
-          clusterDeleteTopic:
-            topicAdmin === null ? undefined : (name) => topicAdmin.deleteTopic(name),
-        }),
+        deferHandler(ApiKey.JoinGroup, async () =>
+          (await import('./handlers/join-group.js')).createJoinGroupHandler(groupCoordinator),
+        ),
       )
       .register(
-        createCreatePartitionsHandler({
-          replicas,
-          nodeId: config.nodeId,
-          clusterAddPartitions:
-            topicAdmin === null
-              ? undefined
-              : (name, partitionCount, assignment) =>
-                  topicAdmin.addPartitions(name, partitionCount, assignment),
-        }),
-      )
-      .register(createDeleteRecordsHandler({ replicas, leadership }))
-      .register(createOffsetForLeaderEpochHandler({ replicas, leadership }))
-      .register(createDescribeConfigsHandler({ replicas, brokerConfigs }))
-      .register(
-        createAlterConfigsHandler({
-          replicas,
-          brokerConfigs,
-          clusterSetTopicConfigs: setTopicConfigs,
-        }),
+        deferHandler(ApiKey.SyncGroup, async () =>
+          (await import('./handlers/sync-group.js')).createSyncGroupHandler(groupCoordinator),
+        ),
       )
       .register(
-        createIncrementalAlterConfigsHandler({
-          replicas,
-          brokerConfigs,
-          clusterSetTopicConfigs: setTopicConfigs,
-        }),
+        deferHandler(ApiKey.Heartbeat, async () =>
+          (await import('./handlers/heartbeat.js')).createHeartbeatHandler(groupCoordinator),
+        ),
       )
       .register(
-        createDescribeClusterHandler({
-          clusterId,
-          controllerId,
-          brokers: clusterBrokers,
-        }),
-      )
-      .register(createDescribeLogDirsHandler({ replicas, logDirectories }))
-      .register(
-        createElectLeadersHandler({
-          replicas,
-          electLeaders:
-            topicAdmin === null
-              ? undefined
-              : (type, partitions) => topicAdmin.electLeaders(type, partitions),
-        }),
+        deferHandler(ApiKey.LeaveGroup, async () =>
+          (await import('./handlers/leave-group.js')).createLeaveGroupHandler(groupCoordinator),
+        ),
       )
       .register(
-        createAlterPartitionReassignmentsHandler({
-          replicas,
-          nodeId: config.nodeId,
-          alterReassignment:
-            topicAdmin === null
-              ? undefined
-              : (topic, partition, target) =>
-                  topicAdmin.alterReassignment(topic, partition, target),
-        }),
+        deferHandler(ApiKey.OffsetCommit, async () =>
+          (await import('./handlers/offset-commit.js')).createOffsetCommitHandler(groupCoordinator),
+        ),
       )
-      .register(createListPartitionReassignmentsHandler({ cluster: cluster?.store ?? undefined }))
-      .register(createDescribeClientQuotasHandler(clientQuotas))
-      .register(createAlterClientQuotasHandler(clientQuotas));
+      .register(
+        deferHandler(ApiKey.OffsetFetch, async () =>
+          (await import('./handlers/offset-fetch.js')).createOffsetFetchHandler(groupCoordinator),
+        ),
+      )
+      .register(
+        deferHandler(ApiKey.DescribeGroups, async () =>
+          (await import('./handlers/describe-groups.js')).createDescribeGroupsHandler(
+            groupCoordinator,
+            shareGroups,
+          ),
+        ),
+      )
+      .register(
+        deferHandler(ApiKey.ListGroups, async () =>
+          (await import('./handlers/list-groups.js')).createListGroupsHandler(
+            groupCoordinator,
+            shareGroups,
+          ),
+        ),
+      )
+      .register(
+        deferHandler(ApiKey.DeleteGroups, async () =>
+          shareGroups === null || runningShareForwarder === undefined
+            ? (await import('./handlers/delete-groups.js')).createDeleteGroupsHandler(
+                groupCoordinator,
+                shareGroups,
+              )
+            : (await import('./share/kafka/share-forwarder.js')).deleteGroupsViaOwners(
+                (await import('./handlers/delete-groups.js')).createDeleteGroupsHandler(
+                  groupCoordinator,
+                  shareGroups,
+                ),
+                shareGroupRoute(shareGroups),
+                runningShareForwarder,
+              ),
+        ),
+      )
+      .register(
+        deferHandler(ApiKey.OffsetDelete, async () =>
+          (await import('./handlers/offset-delete.js')).createOffsetDeleteHandler(groupCoordinator),
+        ),
+      )
+      .register(
+        deferHandler(ApiKey.CreateTopics, async () =>
+          (await import('./handlers/create-topics.js')).createCreateTopicsHandler({
+            replicas,
+            brokerConfigs,
+            cluster:
+              cluster === null || topicAdmin === null
+                ? undefined
+                : {
+                    liveBrokerCount: () => cluster.store.brokers().size,
+                    createTopic: async (spec) =>
+                      (
+                        await topicAdmin.createTopic(
+                          spec.assignment === undefined
+                            ? spec
+                            : {
+                                name: spec.name,
+                                assignment: spec.assignment,
+                                configs: spec.configs,
+                              },
+                        )
+                      ).topicId,
+                  },
+          }),
+        ),
+      )
+      .register(
+        deferHandler(ApiKey.DeleteTopics, async () =>
+          (await import('./handlers/delete-topics.js')).createDeleteTopicsHandler({
+            replicas,
+            deleteTopicEnable: () => brokerConfigs.current().deleteTopicEnable,
+            clusterDeleteTopic:
+              topicAdmin === null ? undefined : (name) => topicAdmin.deleteTopic(name),
+          }),
+        ),
+      )
+      .register(
+        deferHandler(ApiKey.CreatePartitions, async () =>
+          (await import('./handlers/create-partitions.js')).createCreatePartitionsHandler({
+            replicas,
+            nodeId: config.nodeId,
+            clusterAddPartitions:
+              topicAdmin === null
+                ? undefined
+                : (name, partitionCount, assignment) =>
+                    topicAdmin.addPartitions(name, partitionCount, assignment),
+          }),
+        ),
+      )
+      .register(
+        deferHandler(ApiKey.DeleteRecords, async () =>
+          (await import('./handlers/delete-records.js')).createDeleteRecordsHandler({
+            replicas,
+            leadership,
+          }),
+        ),
+      )
+      .register(
+        deferHandler(ApiKey.OffsetForLeaderEpoch, async () =>
+          (await import('./handlers/offset-for-leader-epoch.js')).createOffsetForLeaderEpochHandler(
+            { replicas, leadership },
+          ),
+        ),
+      )
+      .register(
+        deferHandler(ApiKey.DescribeConfigs, async () =>
+          (await import('./handlers/describe-configs.js')).createDescribeConfigsHandler({
+            replicas,
+            brokerConfigs,
+          }),
+        ),
+      )
+      .register(
+        deferHandler(ApiKey.AlterConfigs, async () =>
+          (await import('./handlers/alter-configs.js')).createAlterConfigsHandler({
+            replicas,
+            brokerConfigs,
+            clusterSetTopicConfigs: setTopicConfigs,
+          }),
+        ),
+      )
+      .register(
+        deferHandler(ApiKey.IncrementalAlterConfigs, async () =>
+          (
+            await import('./handlers/incremental-alter-configs.js')
+          ).createIncrementalAlterConfigsHandler({
+            replicas,
+            brokerConfigs,
+            clusterSetTopicConfigs: setTopicConfigs,
+          }),
+        ),
+      )
+      .register(
+        deferHandler(ApiKey.DescribeCluster, async () =>
+          (await import('./handlers/describe-cluster.js')).createDescribeClusterHandler({
+            clusterId,
+            controllerId,
+            brokers: clusterBrokers,
+          }),
+        ),
+      )
+      .register(
+        deferHandler(ApiKey.DescribeLogDirs, async () =>
+          (await import('./handlers/describe-log-dirs.js')).createDescribeLogDirsHandler({
+            replicas,
+            logDirectories,
+          }),
+        ),
+      )
+      .register(
+        deferHandler(ApiKey.ElectLeaders, async () =>
+          (await import('./handlers/elect-leaders.js')).createElectLeadersHandler({
+            replicas,
+            electLeaders:
+              topicAdmin === null
+                ? undefined
+                : (type, partitions) => topicAdmin.electLeaders(type, partitions),
+          }),
+        ),
+      )
+      .register(
+        deferHandler(ApiKey.AlterPartitionReassignments, async () =>
+          (
+            await import('./handlers/alter-partition-reassignments.js')
+          ).createAlterPartitionReassignmentsHandler({
+            replicas,
+            nodeId: config.nodeId,
+            alterReassignment:
+              topicAdmin === null
+                ? undefined
+                : (topic, partition, target) =>
+                    topicAdmin.alterReassignment(topic, partition, target),
+          }),
+        ),
+      )
+      .register(
+        deferHandler(ApiKey.ListPartitionReassignments, async () =>
+          (
+            await import('./handlers/list-partition-reassignments.js')
+          ).createListPartitionReassignmentsHandler({ cluster: cluster?.store ?? undefined }),
+        ),
+      )
+      .register(
+        deferHandler(ApiKey.DescribeClientQuotas, async () =>
+          (await import('./handlers/describe-client-quotas.js')).createDescribeClientQuotasHandler(
+            clientQuotas,
+          ),
+        ),
+      )
+      .register(
+        deferHandler(ApiKey.AlterClientQuotas, async () =>
+          (await import('./handlers/alter-client-quotas.js')).createAlterClientQuotasHandler(
+            clientQuotas,
+          ),
+        ),
+      );
     // Transactions and idempotent producers (issue 5).
-    const groupCoordinator = coordinator;
     // Cluster mode: a partition this broker holds no replica of is in a transaction all the same.
     const partitionExists = (topic: string, partition: number): boolean =>
       cluster === null
@@ -920,6 +1004,7 @@ async function assemble(
       },
     );
     await transactionCoordinator.start();
+    const runningTransactionCoordinator = transactionCoordinator;
     // Cluster mode: each coordinator loads the partitions this broker comes to lead and unloads
     // those it stops leading.
     const runningTransactionCoordinatorForLeadership = transactionCoordinator;
@@ -968,37 +1053,109 @@ async function assemble(
     coordinatorLeadership?.start();
     registry
       .register(
-        createFindCoordinatorHandler(
-          groupCoordinator,
-          (context, nodeId) =>
-            nodeId === config.nodeId
-              ? advertisedOn(context)
-              : clusterBrokers(context).find((broker) => broker.nodeId === nodeId),
-          transactionCoordinator,
-          shareGroups === null ? undefined : (groupId) => shareCoordinatorOf(groupId),
+        deferHandler(ApiKey.FindCoordinator, async () =>
+          (await import('./handlers/find-coordinator.js')).createFindCoordinatorHandler(
+            groupCoordinator,
+            (context, nodeId) =>
+              nodeId === config.nodeId
+                ? advertisedOn(context)
+                : clusterBrokers(context).find((broker) => broker.nodeId === nodeId),
+            runningTransactionCoordinator,
+            shareGroups === null ? undefined : (groupId) => shareCoordinatorOf(groupId),
+          ),
         ),
       )
-      .register(createInitProducerIdHandler(transactionCoordinator))
-      .register(createAddPartitionsToTxnHandler(transactionCoordinator))
-      .register(createAddOffsetsToTxnHandler(transactionCoordinator))
-      .register(createEndTxnHandler(transactionCoordinator))
       .register(
-        createTxnOffsetCommitHandler({
-          partitionExists,
-          commitTransactionalOffsets: (params) =>
-            groupCoordinator.commitTransactionalOffsets(params),
-        }),
+        deferHandler(ApiKey.InitProducerId, async () =>
+          (await import('./handlers/init-producer-id.js')).createInitProducerIdHandler(
+            runningTransactionCoordinator,
+          ),
+        ),
       )
-      .register(createDescribeProducersHandler({ replicas }))
-      .register(createDescribeTransactionsHandler(transactionCoordinator))
-      .register(createListTransactionsHandler(transactionCoordinator))
-      .register(createWriteTxnMarkersHandler(markerAppendPorts));
+      .register(
+        deferHandler(ApiKey.AddPartitionsToTxn, async () =>
+          (await import('./handlers/add-partitions-to-txn.js')).createAddPartitionsToTxnHandler(
+            runningTransactionCoordinator,
+          ),
+        ),
+      )
+      .register(
+        deferHandler(ApiKey.AddOffsetsToTxn, async () =>
+          (await import('./handlers/add-offsets-to-txn.js')).createAddOffsetsToTxnHandler(
+            runningTransactionCoordinator,
+          ),
+        ),
+      )
+      .register(
+        deferHandler(ApiKey.EndTxn, async () =>
+          (await import('./handlers/end-txn.js')).createEndTxnHandler(
+            runningTransactionCoordinator,
+          ),
+        ),
+      )
+      .register(
+        deferHandler(ApiKey.TxnOffsetCommit, async () =>
+          (await import('./handlers/txn-offset-commit.js')).createTxnOffsetCommitHandler({
+            partitionExists,
+            commitTransactionalOffsets: (params) =>
+              groupCoordinator.commitTransactionalOffsets(params),
+          }),
+        ),
+      )
+      .register(
+        deferHandler(ApiKey.DescribeProducers, async () =>
+          (await import('./handlers/describe-producers.js')).createDescribeProducersHandler({
+            replicas,
+          }),
+        ),
+      )
+      .register(
+        deferHandler(ApiKey.DescribeTransactions, async () =>
+          (await import('./handlers/describe-transactions.js')).createDescribeTransactionsHandler(
+            runningTransactionCoordinator,
+          ),
+        ),
+      )
+      .register(
+        deferHandler(ApiKey.ListTransactions, async () =>
+          (await import('./handlers/list-transactions.js')).createListTransactionsHandler(
+            runningTransactionCoordinator,
+          ),
+        ),
+      )
+      .register(
+        deferHandler(ApiKey.WriteTxnMarkers, async () =>
+          (await import('./handlers/write-txn-markers.js')).createWriteTxnMarkersHandler(
+            markerAppendPorts,
+          ),
+        ),
+      );
     const credentials = new LocalCredentialStore(cluster?.userSettings ?? metadata);
     registry
-      .register(createSaslHandshakeHandler())
-      .register(createSaslAuthenticateHandler())
-      .register(createDescribeUserScramCredentialsHandler(credentials))
-      .register(createAlterUserScramCredentialsHandler(credentials));
+      .register(
+        deferHandler(ApiKey.SaslHandshake, async () =>
+          (await import('./handlers/sasl-handshake.js')).createSaslHandshakeHandler(),
+        ),
+      )
+      .register(
+        deferHandler(ApiKey.SaslAuthenticate, async () =>
+          (await import('./handlers/sasl-authenticate.js')).createSaslAuthenticateHandler(),
+        ),
+      )
+      .register(
+        deferHandler(ApiKey.DescribeUserScramCredentials, async () =>
+          (
+            await import('./handlers/describe-user-scram-credentials.js')
+          ).createDescribeUserScramCredentialsHandler(credentials),
+        ),
+      )
+      .register(
+        deferHandler(ApiKey.AlterUserScramCredentials, async () =>
+          (
+            await import('./handlers/alter-user-scram-credentials.js')
+          ).createAlterUserScramCredentialsHandler(credentials),
+        ),
+      );
     // ACLs (authorizer.enabled): in the local metadata document, or in etcd in cluster mode.
     let aclStore: AclStore | null = null;
     if (config.authorizerEnabled) {
@@ -1008,9 +1165,21 @@ async function assemble(
       aclStore = new LocalAclStore(etcdAcls ?? metadata);
     }
     registry
-      .register(createDescribeAclsHandler(aclStore))
-      .register(createCreateAclsHandler(aclStore))
-      .register(createDeleteAclsHandler(aclStore));
+      .register(
+        deferHandler(ApiKey.DescribeAcls, async () =>
+          (await import('./handlers/describe-acls.js')).createDescribeAclsHandler(aclStore),
+        ),
+      )
+      .register(
+        deferHandler(ApiKey.CreateAcls, async () =>
+          (await import('./handlers/create-acls.js')).createCreateAclsHandler(aclStore),
+        ),
+      )
+      .register(
+        deferHandler(ApiKey.DeleteAcls, async () =>
+          (await import('./handlers/delete-acls.js')).createDeleteAclsHandler(aclStore),
+        ),
+      );
     if (shareGroups !== null) {
       const [
         { createShareGroupHeartbeatHandler },
@@ -1020,6 +1189,7 @@ async function assemble(
         { createDescribeShareGroupOffsetsHandler },
         { createAlterShareGroupOffsetsHandler },
         { createDeleteShareGroupOffsetsHandler },
+        { viaClassicCoordinator },
       ] = await Promise.all([
         import('./share/kafka/share-group-heartbeat.js'),
         import('./share/kafka/share-group-describe.js'),
@@ -1028,6 +1198,7 @@ async function assemble(
         import('./share/kafka/describe-share-group-offsets.js'),
         import('./share/kafka/alter-share-group-offsets.js'),
         import('./share/kafka/delete-share-group-offsets.js'),
+        import('./share/kafka/share-forwarder.js'),
       ]);
       // Kafka clients send a share group's coordinator requests to the id's classic coordinator
       // (FindCoordinator key type 0): that broker passes them on to the group's owner.
@@ -1097,7 +1268,7 @@ async function assemble(
     const authorizedHandlers =
       authorizer === null
         ? registry
-        : authorizedRegistry(registry, {
+        : (await import('./handlers/shared/authorization.js')).authorizedRegistry(registry, {
             authorizer,
             topicNameById: (topicId) => replicas.topicById(topicId)?.metadata.name,
             topicExists: (name) => replicas.topic(name) !== undefined,
@@ -1355,20 +1526,37 @@ async function assemble(
     advertisedByListener = new Map(
       advertisedAddressList.map((address, index) => [address.name, advertised[index]]),
     );
-    await cluster?.register(advertised[0].host, advertised[0].port, [
-      ...advertisedAddressList.map(({ name, host, port }) => ({ name, host, port })),
-      // The HTTP door's listeners too, where another broker redirects a subscription's requests.
-      ...(httpDoor?.listeners ?? []).map(({ name, host, port }) => ({
-        name: name === httpsListenerName ? HTTPS_DOOR_LISTENER : HTTP_DOOR_LISTENER,
-        host: isWildcardHost(host) ? advertised[0].host : host,
-        port,
-      })),
-    ]);
+    await cluster?.register(
+      advertised[0].host,
+      advertised[0].port,
+      [
+        ...advertisedAddressList.map(({ name, host, port }) => ({ name, host, port })),
+        // The HTTP door's listeners too, where another broker redirects a subscription's requests.
+        ...(httpDoor?.listeners ?? []).map(({ name, host, port }) => ({
+          name: name === httpsListenerName ? HTTPS_DOOR_LISTENER : HTTP_DOOR_LISTENER,
+          host: isWildcardHost(host) ? advertised[0].host : host,
+          port,
+        })),
+      ],
+      // KIP-112: the replicas whose logs this broker cannot keep are offline to the cluster from
+      // the moment it registers; the controller elects others and takes them out of the ISRs.
+      () => logDirectories.listOfflineLogs(),
+    );
+    if (cluster !== null) {
+      const runningCluster = cluster;
+      const fetcherOfLogs = replicaFetcher;
+      logDirectories.onOfflineLogsChange(() => {
+        clusterLogger.warn(
+          'a log failed: its replica is reported offline, so that its leadership moves to another in-sync replica',
+        );
+        void runningCluster.publishOfflineReplicas();
+        void fetcherOfLogs?.refresh();
+      });
+    }
 
     const runningServer = server;
     const runningHttpDoor = httpDoor;
     const runningCoordinator = coordinator;
-    const runningTransactionCoordinator = transactionCoordinator;
     const runningCoordinatorLeadership = coordinatorLeadership;
     const runningPushApi = pushApi;
     const runningShareEngine = shareEngine;

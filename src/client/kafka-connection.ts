@@ -10,7 +10,8 @@
 // and the caller opens a new connection.
 
 import { connect, type Socket } from 'node:net';
-import { type ConnectionOptions as TlsConnectionOptions, connect as connectTls } from 'node:tls';
+import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
+import { nodeTls } from '../util/node-tls.js';
 import { type SaslCredentials, SaslClientError, authenticateSasl } from './sasl-client.js';
 import { FrameReader } from '../protocol/frame-reader.js';
 import { apiMessages } from '../protocol/generated/index.js';
@@ -168,7 +169,7 @@ export class KafkaConnection {
                 },
               },
             })
-          : connectTls({
+          : nodeTls().connect({
               servername: /^[\d.:]+$/.test(host) ? undefined : host,
               ...tls,
               host,

@@ -26,12 +26,25 @@
 //
 //   keep-alive sent ──answered──► deadline = sent + TTL − margin ──passed──► fenced
 //   fenced ──lease answered or registered again──► put brokers/<id> ──seen by the watch──► unfenced
+//
+// Offline replicas (KIP-112). The registration transaction also puts `offline-replicas/<id>`
+// under the same lease: the replicas whose logs this broker cannot keep (their log directory could
+// not be opened, or their log failed). The controller therefore never sees this broker alive
+// without knowing which of its replicas are offline, so it never hands one of them a leadership.
+// A log that fails later is published by `publishOfflineReplicas`, a put under the current lease
+// (only this broker writes the key, and a put on a lease that is gone fails; a registration
+// again writes the value of that moment).
 
 import { EventEmitter } from 'node:events';
 import type { Lease } from 'etcd3';
-import type { BrokerEndpoint } from '../metadata/cluster-metadata.js';
+import type { BrokerEndpoint, ReplicaName } from '../metadata/cluster-metadata.js';
+import { CoalescedTask } from '../util/coalesced-task.js';
 import { ClusterError, ClusterErrorCode } from './errors.js';
-import { type EtcdMetadataStore, clusterKeys } from './etcd-metadata-store.js';
+import {
+  type EtcdMetadataStore,
+  clusterKeys,
+  offlineReplicasValue,
+} from './etcd-metadata-store.js';
 import { leaseTtlSeconds } from './settings.js';
 
 export interface BrokerRegistryEvents {
@@ -63,13 +76,44 @@ export class BrokerRegistry extends EventEmitter<BrokerRegistryEvents> {
   private fenceAtMs = Number.POSITIVE_INFINITY;
   /** The lease a confirmation (a write seen back through the watch) is under way for. */
   private confirming: Lease | undefined;
+  private readonly offlinePublisher = new CoalescedTask(() => this.putOfflineReplicas());
 
   constructor(
     private readonly store: EtcdMetadataStore,
     readonly endpoint: BrokerEndpoint,
     private readonly sessionTimeoutMs: number,
+    /** This broker's replicas whose logs are offline, read at each registration and publication. */
+    private readonly offlineReplicas: () => readonly ReplicaName[] = () => [],
   ) {
     super();
+  }
+
+  /**
+   * Writes the offline replicas again (a log failed while running). Resolves once etcd has them,
+   * or once there is no lease to write under (the next registration writes them); retried every
+   * 250 ms meanwhile (etcd away).
+   */
+  publishOfflineReplicas(): Promise<void> {
+    return this.offlinePublisher.run();
+  }
+
+  private async putOfflineReplicas(): Promise<void> {
+    for (;;) {
+      const lease = this.lease;
+      if (lease === undefined || this.stopped) return;
+      try {
+        await this.store.namespace
+          .put(clusterKeys.offlineReplicas(this.endpoint.brokerId))
+          .value(offlineReplicasValue(this.offlineReplicas()))
+          .lease(await lease.grant())
+          .exec();
+        return;
+      } catch {
+        // etcd away, or the lease lost: a registration again writes the value of its moment.
+        if (this.lease !== lease) return;
+        await delay(250);
+      }
+    }
   }
 
   /** The current lease (controller candidacy shares it), undefined while unregistered. */
@@ -135,7 +179,13 @@ export class BrokerRegistry extends EventEmitter<BrokerRegistryEvents> {
     try {
       result = await namespace
         .if(key, 'Version', '==', 0)
-        .then(namespace.put(key).value(JSON.stringify(this.endpoint)).lease(leaseId))
+        .then(
+          namespace.put(key).value(JSON.stringify(this.endpoint)).lease(leaseId),
+          namespace
+            .put(clusterKeys.offlineReplicas(this.endpoint.brokerId))
+            .value(offlineReplicasValue(this.offlineReplicas()))
+            .lease(leaseId),
+        )
         .else(namespace.get(key))
         .commit();
     } catch (error) {

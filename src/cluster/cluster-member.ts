@@ -7,7 +7,11 @@
 // register() announces the broker and stands for controller once clients can reach it.
 
 import type { Etcd3 } from 'etcd3';
-import type { BrokerEndpoint, ListenerEndpoint } from '../metadata/cluster-metadata.js';
+import type {
+  BrokerEndpoint,
+  ListenerEndpoint,
+  ReplicaName,
+} from '../metadata/cluster-metadata.js';
 import { BrokerRegistry } from './broker-registry.js';
 import { Controller } from './controller.js';
 import { connectEtcd } from './etcd-client.js';
@@ -39,6 +43,8 @@ export interface JoinClusterOptions extends OpenClusterOptions {
   /** Where clients reach this broker. */
   readonly host: string;
   readonly port: number;
+  /** This broker's offline replicas (see `register`); none when absent. */
+  readonly offlineReplicas?: () => readonly ReplicaName[];
 }
 
 export class ClusterMember {
@@ -88,7 +94,7 @@ export class ClusterMember {
   ): Promise<ClusterMember> {
     const member = await ClusterMember.open(settings, options);
     try {
-      await member.register(options.host, options.port);
+      await member.register(options.host, options.port, undefined, options.offlineReplicas);
     } catch (error) {
       await member.abandon();
       throw error;
@@ -104,11 +110,16 @@ export class ClusterMember {
     return this.registered().controller;
   }
 
-  /** Registers under a lease (BROKER_ID_IN_USE if a live broker has the id) and stands for controller. */
+  /**
+   * Registers under a lease (BROKER_ID_IN_USE if a live broker has the id) and stands for
+   * controller. `offlineReplicas` says which of this broker's replicas are offline (their logs
+   * cannot be kept), read at every registration and `publishOfflineReplicas`.
+   */
   async register(
     host: string,
     port: number,
     listeners?: readonly ListenerEndpoint[],
+    offlineReplicas?: () => readonly ReplicaName[],
   ): Promise<void> {
     const { settings } = this;
     const endpoint: BrokerEndpoint = {
@@ -118,7 +129,12 @@ export class ClusterMember {
       rack: settings.brokerRack,
       ...(listeners === undefined ? {} : { listeners }),
     };
-    const registry = new BrokerRegistry(this.store, endpoint, settings.brokerSessionTimeoutMs);
+    const registry = new BrokerRegistry(
+      this.store,
+      endpoint,
+      settings.brokerSessionTimeoutMs,
+      offlineReplicas,
+    );
     await registry.start();
     const controller = new Controller(this.store, registry, {
       brokerId: settings.brokerId,
@@ -151,6 +167,15 @@ export class ClusterMember {
     }
     this.registration = { registry, controller };
     await controller.campaign();
+  }
+
+  /**
+   * Tells the cluster again which replicas are offline (a log failed while running): the
+   * controller moves their leaderships away and takes them out of their ISRs. Nothing before
+   * registration (it writes them itself).
+   */
+  async publishOfflineReplicas(): Promise<void> {
+    await this.registration?.registry.publishOfflineReplicas();
   }
 
   /**
@@ -200,7 +225,11 @@ export class ClusterMember {
         const state = this.store.partitionState(topic, partition);
         if (state === undefined || state.leader !== brokerId) continue;
         const successor = state.isr.some(
-          (id) => id !== brokerId && live.has(id) && !shuttingDown.has(id),
+          (id) =>
+            id !== brokerId &&
+            live.has(id) &&
+            !shuttingDown.has(id) &&
+            !this.store.isReplicaOffline(id, topic, partition),
         );
         if (successor) movable.push(`${topic}-${partition}`);
       }

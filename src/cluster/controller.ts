@@ -14,6 +14,10 @@
 //     ISR it was in. With no live ISR member the partition goes offline (leader -1, the last ISR
 //     kept), unless the topic allows unclean election: then a live out-of-sync replica leads.
 //   - an offline partition's ISR member registers again → it leads.
+//   - a live broker reports a replica offline (`offline-replicas/<id>`: its log directory could not
+//     be opened, or its log failed; KIP-112) → for that partition it counts as dead: leadership
+//     moves to another live ISR member (leader epoch + 1) and it leaves the ISR. It is never
+//     elected there until it no longer reports the replica offline (a restart that opens the log).
 //   - a broker asks for a controlled shutdown (`shutting-down/<id>`) → each partition it leads
 //     moves to another live ISR member, as if it were dead for leadership only; it stays in the
 //     ISRs until its registration goes. No leadership moves to it meanwhile.
@@ -197,7 +201,9 @@ export class Controller extends EventEmitter<ControllerEvents> {
     } else {
       assignment = placeReplicas(live, spec.partitionCount ?? 1, spec.replicationFactor ?? 1);
     }
-    const states = assignment.map((replicas) => this.initialState(replicas));
+    const states = assignment.map((replicas, partition) =>
+      this.initialState(replicas, spec.name, partition),
+    );
     await this.store.createTopic(spec.name, assignment, states, spec.configs ?? {}, fence);
     return assignment;
   }
@@ -235,7 +241,9 @@ export class Controller extends EventEmitter<ControllerEvents> {
       topic,
       existing,
       added,
-      added.map((replicas) => this.initialState(replicas)),
+      added.map((replicas, index) =>
+        this.initialState(replicas, topic, existing.partitions.length + index),
+      ),
       fence,
     );
     return added;
@@ -305,8 +313,8 @@ export class Controller extends EventEmitter<ControllerEvents> {
       }
       const next =
         type === 'preferred'
-          ? preferredElection(state, this.liveness())
-          : uncleanElection(state, this.liveness());
+          ? preferredElection(state, this.liveness(topic, partition))
+          : uncleanElection(state, this.liveness(topic, partition));
       if (typeof next === 'number') return answer(next);
       try {
         await this.store.updatePartitionState(topic, partition, state.partitionEpoch, next, fence);
@@ -336,12 +344,22 @@ export class Controller extends EventEmitter<ControllerEvents> {
       return;
     }
     if (change.kind === 'brokers' || change.kind === 'topic') this.scheduleReconcile();
-    // A reassignment waits for its target replicas to join the ISR.
+    // A reassignment waits for its target replicas to join the ISR; and a leader's ISR write
+    // that raced the controller's may have put back a replica that is offline.
     else if (
       change.kind === 'partition' &&
-      this.store.reassignment(change.topic, change.partition) !== undefined
+      (this.store.reassignment(change.topic, change.partition) !== undefined ||
+        this.livenessChanges(change.topic, change.partition))
     )
       this.scheduleReconcile();
+  }
+
+  /** Whether the partition's state names a replica that is dead or offline for it. */
+  private livenessChanges(topic: string, partition: number): boolean {
+    const state = this.store.partitionState(topic, partition);
+    if (state === undefined || this.fence === null) return false;
+    const liveness = this.liveness(topic, partition);
+    return nextStateOnLiveness(state, liveness, this.uncleanAllowed(topic)) !== null;
   }
 
   private checkElection(): void {
@@ -415,12 +433,16 @@ export class Controller extends EventEmitter<ControllerEvents> {
           await this.store.createPartitionState(
             topic,
             partition,
-            this.initialState(replicas),
+            this.initialState(replicas, topic, partition),
             fence,
           );
           continue;
         }
-        const next = nextStateOnLiveness(state, this.liveness(), this.uncleanAllowed(topic));
+        const next = nextStateOnLiveness(
+          state,
+          this.liveness(topic, partition),
+          this.uncleanAllowed(topic),
+        );
         if (next !== null)
           await this.store.updatePartitionState(
             topic,
@@ -475,7 +497,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
           { kafkaErrorCode: ErrorCode.NO_REASSIGNMENT_IN_PROGRESS },
         );
       }
-      const next = reassignedState(state, existing.original, this.liveness());
+      const next = reassignedState(state, existing.original, this.liveness(topic, partition));
       if (next === null) {
         throw new ClusterError(
           ClusterErrorCode.PLACEMENT_REFUSED,
@@ -529,7 +551,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
     const state = this.store.partitionState(topic, partition);
     if (state === undefined) return;
     if (target.every((id) => state.isr.includes(id))) {
-      const next = reassignedState(state, target, this.liveness());
+      const next = reassignedState(state, target, this.liveness(topic, partition));
       if (next !== null)
         await this.store.writeReassignmentStep(
           topic,
@@ -553,18 +575,21 @@ export class Controller extends EventEmitter<ControllerEvents> {
     );
   }
 
-  /** Who is alive, and who of them may lead (not in controlled shutdown), as the view says now. */
-  private liveness(): Liveness {
+  /**
+   * Who holds a usable replica of the partition, and who of them may lead, as the view says now:
+   * a registered broker that does not report that replica offline (its log directory could not be
+   * opened, or its log failed: KIP-112) counts as alive for it; one in controlled shutdown leads
+   * nothing. An offline replica is thus treated as its broker's death, for this partition only.
+   */
+  private liveness(topic: string, partition: number): Liveness {
     const live = this.store.brokers();
     const shuttingDown = this.store.shuttingDownBrokers();
+    const holdsReplica = (brokerId: number): boolean =>
+      live.has(brokerId) && !this.store.isReplicaOffline(brokerId, topic, partition);
     return {
-      isLive: (brokerId) => live.has(brokerId),
-      mayLead: (brokerId) => live.has(brokerId) && !shuttingDown.has(brokerId),
+      isLive: holdsReplica,
+      mayLead: (brokerId) => holdsReplica(brokerId) && !shuttingDown.has(brokerId),
     };
-  }
-
-  private eligibleLeader(brokerId: number): boolean {
-    return this.liveness().mayLead(brokerId);
   }
 
   private uncleanAllowed(topic: string): boolean {
@@ -572,12 +597,17 @@ export class Controller extends EventEmitter<ControllerEvents> {
     return override === undefined ? this.options.uncleanLeaderElectionEnable : override === 'true';
   }
 
-  private initialState(replicas: readonly number[]): Decision {
-    const live = this.store.brokers();
-    const liveReplicas = replicas.filter((id) => live.has(id));
+  /**
+   * A new partition: every replica that holds it in the ISR, the first that may lead leading. (A
+   * replica can be offline from birth: a topic created again under the name of one whose log is
+   * still in an offline directory.)
+   */
+  private initialState(replicas: readonly number[], topic: string, partition: number): Decision {
+    const liveness = this.liveness(topic, partition);
+    const liveReplicas = replicas.filter((id) => liveness.isLive(id));
     if (liveReplicas.length === 0)
       return { leader: NO_LEADER, leaderEpoch: 0, isr: [replicas[0]!], replicas };
-    const leader = liveReplicas.find((id) => this.eligibleLeader(id)) ?? liveReplicas[0]!;
+    const leader = liveReplicas.find((id) => liveness.mayLead(id)) ?? liveReplicas[0]!;
     return { leader, leaderEpoch: 0, isr: liveReplicas, replicas };
   }
 

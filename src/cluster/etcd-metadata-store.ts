@@ -11,6 +11,8 @@
 //   reassignments/<name>/<index> { target, original } replica ids: a reassignment in progress
 //   shutting-down/<id>          a broker id, under its lease: the broker asks the controller to
 //                               move its leaderships away (controlled shutdown)
+//   offline-replicas/<id>       { <topic>: [partition, ...] }, under its lease, written with the
+//                               registration: the broker's replicas whose logs are offline
 //   producer-id-block           { blockEnd }: the end of the last block of producer ids claimed
 //                               by any broker (claimProducerIdBlock)
 //
@@ -38,6 +40,7 @@ import {
   type ClusterView,
   type ControllerInfo,
   type PartitionState,
+  type ReplicaName,
   type TopicAssignment,
 } from '../metadata/cluster-metadata.js';
 import { ClusterError, ClusterErrorCode } from './errors.js';
@@ -54,6 +57,7 @@ export const clusterKeys = {
   reassignment: (topic: string, partition: number): string => `reassignments/${topic}/${partition}`,
   shuttingDown: 'shutting-down/',
   shuttingDownBroker: (brokerId: number): string => `shutting-down/${brokerId}`,
+  offlineReplicas: (brokerId: number): string => `offline-replicas/${brokerId}`,
   producerIdBlock: 'producer-id-block',
 } as const;
 
@@ -86,6 +90,11 @@ export class EtcdMetadataStore implements ClusterView {
   private readonly topicsByName = new Map<string, TopicAssignment>();
   private readonly partitionStates = new Map<string, PartitionState>();
   private readonly shuttingDownIds = new Set<number>();
+  /** Per broker, per topic, the partitions whose replica there is offline (`offline-replicas/<id>`). */
+  private readonly offlineReplicasByBroker = new Map<
+    number,
+    ReadonlyMap<string, ReadonlySet<number>>
+  >();
   private readonly reassignmentsByKey = new Map<string, PartitionReassignment>();
   /** The mod revision each key was last applied at, so an older change never overwrites. */
   private readonly appliedRevisions = new Map<string, number>();
@@ -150,6 +159,10 @@ export class EtcdMetadataStore implements ClusterView {
   /** Live brokers that asked for a controlled shutdown: no leadership moves to them. */
   shuttingDownBrokers(): ReadonlySet<number> {
     return this.shuttingDownIds;
+  }
+
+  isReplicaOffline(brokerId: number, topic: string, partition: number): boolean {
+    return this.offlineReplicasByBroker.get(brokerId)?.get(topic)?.has(partition) ?? false;
   }
 
   /** Reassignments in progress, by `reassignments/<topic>/<partition>` key. */
@@ -599,6 +612,9 @@ export class EtcdMetadataStore implements ClusterView {
     } else if (kind === 'shutting-down') {
       this.shuttingDownIds.delete(Number(name));
       this.emit({ kind: 'brokers' });
+    } else if (kind === 'offline-replicas') {
+      this.offlineReplicasByBroker.delete(Number(name));
+      this.emit({ kind: 'brokers' });
     } else if (kind === 'reassignments' && name !== undefined) {
       this.reassignmentsByKey.delete(key);
       this.emit({ kind: 'topic', topic: name });
@@ -628,6 +644,10 @@ export class EtcdMetadataStore implements ClusterView {
       }
       if (kind === 'shutting-down') {
         this.shuttingDownIds.add(Number(name));
+        return { kind: 'brokers' };
+      }
+      if (kind === 'offline-replicas' && name !== undefined) {
+        this.offlineReplicasByBroker.set(Number(name), parseOfflineReplicas(value, key));
         return { kind: 'brokers' };
       }
       if (kind === 'reassignments' && name !== undefined && index !== undefined) {
@@ -723,6 +743,30 @@ function parseBroker(value: string, key: string): BrokerEndpoint {
           ),
         }),
   });
+}
+
+/** The value of `offline-replicas/<id>`: partitions by topic. */
+export function offlineReplicasValue(replicas: readonly ReplicaName[]): string {
+  const byTopic: Record<string, number[]> = {};
+  for (const { topic, partition } of replicas) (byTopic[topic] ??= []).push(partition);
+  for (const partitions of Object.values(byTopic)) partitions.sort((a, b) => a - b);
+  return JSON.stringify(byTopic);
+}
+
+function parseOfflineReplicas(
+  value: string,
+  key: string,
+): ReadonlyMap<string, ReadonlySet<number>> {
+  const parsed = JSON.parse(value) as Record<string, unknown>;
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new Error(`${key} is not a map of topics to partitions`);
+  const byTopic = new Map<string, ReadonlySet<number>>();
+  for (const [topic, partitions] of Object.entries(parsed)) {
+    if (!Array.isArray(partitions) || !partitions.every((p) => Number.isInteger(p)))
+      throw new Error(`${key}: the partitions of ${topic} are not integers`);
+    byTopic.set(topic, new Set(partitions as number[]));
+  }
+  return byTopic;
 }
 
 function parseTopic(name: string, value: string): TopicAssignment {

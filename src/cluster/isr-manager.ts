@@ -118,13 +118,15 @@ export class IsrManager {
     const live = this.options.view.brokers();
     const leaving = new Set(replication.laggingFollowers(lagTimeMaxMs));
     // A follower rejoins only while alive and fetching: a dead broker's last fetch offset may
-    // still reach the high watermark when nothing was produced since.
+    // still reach the high watermark when nothing was produced since. One that reports its
+    // replica offline (its log failed after its last fetch) stays out: the controller took it out.
     const joining = new Set(
       replication
         .caughtUpFollowers()
         .filter(
           (brokerId) =>
             live.has(brokerId) &&
+            !this.options.view.isReplicaOffline(brokerId, topic, index) &&
             now - (replication.follower(brokerId)?.lastFetchTimeMs ?? -Infinity) <= lagTimeMaxMs,
         ),
     );

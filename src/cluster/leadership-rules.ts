@@ -12,8 +12,12 @@ import { ErrorCode } from '../protocol/index.js';
 /** A partition state without its partition epoch: what a rule decides, before it is written. */
 export type Decision = Omit<PartitionState, 'partitionEpoch'>;
 
+/**
+ * Who is alive for one partition: the controller asks it per partition, since a broker that
+ * reports its replica of the partition offline (KIP-112) is dead for that partition alone.
+ */
 export interface Liveness {
-  /** Registered (its lease is alive). */
+  /** Registered (its lease is alive), and its replica of the partition is not offline. */
   isLive(brokerId: number): boolean;
   /** Alive and not in controlled shutdown: may take a leadership. */
   mayLead(brokerId: number): boolean;

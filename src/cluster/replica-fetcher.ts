@@ -21,7 +21,10 @@
 // waits for the step under way), so becoming leader never races a follower append. A partition
 // whose log is not open yet (the topic mirror opens it after the view changed) is applied again
 // by `refresh`, which the broker calls after each mirror pass. An application that fails (the
-// new leader epoch could not be written to disk) is tried again after APPLY_RETRY_MS.
+// new leader epoch could not be written to disk) is tried again after APPLY_RETRY_MS. A partition
+// whose log is unavailable (its directory offline, or a write or fsync failed) is neither led nor
+// followed: the broker reports it offline and the controller moves it (cluster/README.md); the
+// broker calls `refresh` when a log fails.
 
 import { KafkaConnection } from '../client/kafka-connection.js';
 import { type ClusterView, NO_LEADER } from '../metadata/cluster-metadata.js';
@@ -202,6 +205,15 @@ export class ReplicaFetcher {
       return;
     }
     const brokerId = this.options.brokerId;
+    // Its log is offline (its directory could not be opened) or failed: nothing to follow into
+    // it. The controller, told by this broker's registration, elects another leader and takes it
+    // out of the ISR; stepping down here ends the term, so produces waiting on it are answered.
+    if (partition.log.unavailable) {
+      await this.unfollow(key);
+      if (state.leader !== brokerId && partition.replicaState !== null)
+        partition.becomeFollower(state.leaderEpoch);
+      return;
+    }
     if (state.leader === brokerId) {
       await this.unfollow(key);
       if (partition.replicaState !== null && partition.leaderEpoch === state.leaderEpoch)
@@ -298,7 +310,10 @@ export class ReplicaFetcher {
         if (this.pausedUntil !== null) await this.pausedUntil;
         if (session.stopped) break;
         const now = Date.now();
-        const ready = [...session.partitions.values()].filter((f) => f.retryAtMs <= now);
+        // A log that failed meanwhile is dropped at the next application of the view.
+        const ready = [...session.partitions.values()].filter(
+          (f) => f.retryAtMs <= now && !f.partition.log.unavailable,
+        );
         const untruncated = ready.filter((f) => !f.truncated);
         if (untruncated.length > 0) await this.truncateDivergentTails(session, untruncated);
         const fetchable = ready.filter((f) => f.truncated);

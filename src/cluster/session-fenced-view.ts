@@ -139,6 +139,10 @@ export class SessionFencedView implements ClusterView {
     return { ...state, leader: NO_LEADER };
   }
 
+  isReplicaOffline(brokerId: number, topic: string, partition: number): boolean {
+    return this.view.isReplicaOffline(brokerId, topic, partition);
+  }
+
   subscribe(listener: (change: ClusterChange) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);

@@ -55,6 +55,11 @@ export class StaticClusterView implements ClusterView {
     return this.states.get(`${topic}-${partition}`);
   }
 
+  /** Nothing reports offline replicas here: no broker registers. */
+  isReplicaOffline(): boolean {
+    return false;
+  }
+
   /** Installs a partition's new state (a leader change, an ISR change) and tells subscribers. */
   setPartitionState(topic: string, partition: number, state: PartitionState): void {
     this.states.set(`${topic}-${partition}`, state);

@@ -5,11 +5,11 @@ import { fencedErrorFor } from '../coordinator/txn/fenced-error.js';
 import type { TransactionCoordinator } from '../coordinator/txn/transaction-coordinator.js';
 import { ApiKey } from '../protocol/generated/index.js';
 import { defineHandler } from './registry.js';
+import { servedVersions } from './served-versions.js';
 
 export function createAddOffsetsToTxnHandler(coordinator: TransactionCoordinator) {
   return defineHandler(ApiKey.AddOffsetsToTxn, {
-    minVersion: 0,
-    maxVersion: 4,
+    ...servedVersions[ApiKey.AddOffsetsToTxn],
     async handle(request, context) {
       const errorCode = await coordinator.addOffsets({
         transactionalId: request.transactionalId,

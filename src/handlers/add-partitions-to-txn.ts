@@ -10,6 +10,7 @@ import type {
   AddPartitionsToTxnResponseAddPartitionsToTxnTopicResultInput,
 } from '../protocol/generated/add-partitions-to-txn.js';
 import { defineHandler } from './registry.js';
+import { servedVersions } from './served-versions.js';
 
 export function createAddPartitionsToTxnHandler(coordinator: TransactionCoordinator) {
   const byTopic = (
@@ -24,8 +25,7 @@ export function createAddPartitionsToTxnHandler(coordinator: TransactionCoordina
       })),
     }));
   return defineHandler(ApiKey.AddPartitionsToTxn, {
-    minVersion: 0,
-    maxVersion: 3,
+    ...servedVersions[ApiKey.AddPartitionsToTxn],
     async handle(request, context) {
       const results = await coordinator.addPartitions({
         transactionalId: request.v3AndBelowTransactionalId,

@@ -14,11 +14,11 @@ import {
 } from '../quota/quota-entity.js';
 import { errorMessageOf, kafkaErrorCodeOf } from './shared/errors.js';
 import { defineHandler } from './registry.js';
+import { servedVersions } from './served-versions.js';
 
 export function createAlterClientQuotasHandler(quotas: ClientQuotas) {
   return defineHandler(ApiKey.AlterClientQuotas, {
-    minVersion: 0,
-    maxVersion: 1,
+    ...servedVersions[ApiKey.AlterClientQuotas],
 
     async handle(request) {
       const accepted: Array<{ entity: QuotaEntity; changes: QuotaChange[] }> = [];

@@ -12,6 +12,7 @@ import type { AlterConfigsRequestAlterConfigsResource } from '../protocol/genera
 import { ApiKey } from '../protocol/generated/index.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
 import { defineHandler } from './registry.js';
+import { servedVersions } from './served-versions.js';
 import {
   ConfigResourceType,
   alterEachResource,
@@ -34,8 +35,7 @@ export interface AlterConfigsHandlerDependencies {
 export function createAlterConfigsHandler(dependencies: AlterConfigsHandlerDependencies) {
   const { replicas, brokerConfigs } = dependencies;
   return defineHandler(ApiKey.AlterConfigs, {
-    minVersion: 0,
-    maxVersion: 2,
+    ...servedVersions[ApiKey.AlterConfigs],
 
     async handle(request) {
       const responses = await alterEachResource(replicas, request.resources, (resource) =>

@@ -10,6 +10,7 @@ import type { AlterPartitionReassignmentsResponseReassignableTopicResponseInput 
 import { ApiKey } from '../protocol/generated/index.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
 import { defineHandler } from './registry.js';
+import { servedVersions } from './served-versions.js';
 import { AdminRequestError, adminErrorOf } from './shared/errors.js';
 
 export interface AlterPartitionReassignmentsHandlerDependencies {
@@ -28,8 +29,7 @@ export function createAlterPartitionReassignmentsHandler(
 ) {
   const { replicas, nodeId } = dependencies;
   return defineHandler(ApiKey.AlterPartitionReassignments, {
-    minVersion: 0,
-    maxVersion: 0,
+    ...servedVersions[ApiKey.AlterPartitionReassignments],
 
     async handle(request) {
       const responses: AlterPartitionReassignmentsResponseReassignableTopicResponseInput[] = [];

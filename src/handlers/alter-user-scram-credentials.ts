@@ -15,6 +15,7 @@ import {
   scramMechanismByCode,
 } from '../security/index.js';
 import { defineHandler } from './registry.js';
+import { servedVersions } from './served-versions.js';
 
 interface UserResult {
   user: string;
@@ -24,8 +25,7 @@ interface UserResult {
 
 export function createAlterUserScramCredentialsHandler(credentials: CredentialStore) {
   return defineHandler(ApiKey.AlterUserScramCredentials, {
-    minVersion: 0,
-    maxVersion: 0,
+    ...servedVersions[ApiKey.AlterUserScramCredentials],
     async handle(request) {
       const results = new Map<string, UserResult>();
       const refuse = (user: string, errorCode: number, errorMessage: string): void => {

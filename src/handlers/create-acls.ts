@@ -14,12 +14,12 @@ import {
   invalidBindingReason,
 } from '../security/index.js';
 import { defineHandler } from './registry.js';
+import { servedVersions } from './served-versions.js';
 
 /** `acls` is null when `authorizer.enabled` is false. */
 export function createCreateAclsHandler(acls: AclStore | null) {
   return defineHandler(ApiKey.CreateAcls, {
-    minVersion: 0,
-    maxVersion: 3,
+    ...servedVersions[ApiKey.CreateAcls],
     async handle(request) {
       if (acls === null) {
         return {

@@ -13,6 +13,7 @@ import type {
 import { ApiKey } from '../protocol/generated/index.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
 import { defineHandler } from './registry.js';
+import { servedVersions } from './served-versions.js';
 import { oneChangeAtATime } from './shared/config-resources.js';
 import { AdminRequestError, adminErrorOf } from './shared/errors.js';
 
@@ -30,8 +31,7 @@ export interface CreatePartitionsHandlerDependencies {
 export function createCreatePartitionsHandler(dependencies: CreatePartitionsHandlerDependencies) {
   const { replicas, nodeId } = dependencies;
   return defineHandler(ApiKey.CreatePartitions, {
-    minVersion: 0,
-    maxVersion: 3,
+    ...servedVersions[ApiKey.CreatePartitions],
 
     async handle(request) {
       const counts = new Map<string, number>();

@@ -18,6 +18,7 @@ import type {
 import { ApiKey } from '../protocol/generated/index.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
 import { defineHandler } from './registry.js';
+import { servedVersions } from './served-versions.js';
 import { validateTopicOverrides } from './shared/config-resources.js';
 import { AdminRequestError, adminErrorOf } from './shared/errors.js';
 import { INTERNAL_TOPIC_NAMES } from './shared/internal-topics.js';
@@ -54,8 +55,7 @@ interface PlannedTopic {
 export function createCreateTopicsHandler(dependencies: CreateTopicsHandlerDependencies) {
   const { replicas, brokerConfigs, cluster } = dependencies;
   return defineHandler(ApiKey.CreateTopics, {
-    minVersion: 0,
-    maxVersion: 7,
+    ...servedVersions[ApiKey.CreateTopics],
 
     async handle(request) {
       const counts = new Map<string, number>();

@@ -5,12 +5,12 @@ import { ErrorCode } from '../protocol/errors.js';
 import { ApiKey } from '../protocol/generated/index.js';
 import { type AclBindingFilter, type AclStore, invalidFilterReason } from '../security/index.js';
 import { defineHandler } from './registry.js';
+import { servedVersions } from './served-versions.js';
 
 /** `acls` is null when `authorizer.enabled` is false. */
 export function createDeleteAclsHandler(acls: AclStore | null) {
   return defineHandler(ApiKey.DeleteAcls, {
-    minVersion: 0,
-    maxVersion: 3,
+    ...servedVersions[ApiKey.DeleteAcls],
     async handle(request) {
       if (acls === null) {
         return {

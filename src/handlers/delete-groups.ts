@@ -5,6 +5,7 @@
 import type { GroupCoordinator } from '../coordinator/group/group-coordinator.js';
 import { ApiKey } from '../protocol/generated/index.js';
 import { defineHandler } from './registry.js';
+import { servedVersions } from './served-versions.js';
 import type { ShareGroupAdmin } from './shared/share-group-admin.js';
 
 export function createDeleteGroupsHandler(
@@ -12,8 +13,7 @@ export function createDeleteGroupsHandler(
   shareGroups: ShareGroupAdmin | null = null,
 ) {
   return defineHandler(ApiKey.DeleteGroups, {
-    minVersion: 0,
-    maxVersion: 2,
+    ...servedVersions[ApiKey.DeleteGroups],
     async handle(request) {
       // Which store each group is in is decided once, before anything awaits.
       const share = new Set(request.groupsNames.filter((groupId) => shareGroups?.has(groupId)));

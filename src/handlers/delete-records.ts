@@ -11,6 +11,7 @@ import type { ReplicaManager } from '../replica/replica-manager.js';
 import { isDeleteRetained } from '../storage/log-config.js';
 import { adminErrorOf } from './shared/errors.js';
 import { defineHandler } from './registry.js';
+import { servedVersions } from './served-versions.js';
 
 /** The offset that means "everything up to the high watermark". */
 const HIGH_WATERMARK = -1n;
@@ -22,8 +23,7 @@ export function createDeleteRecordsHandler(dependencies: {
 }) {
   const { replicas } = dependencies;
   return defineHandler(ApiKey.DeleteRecords, {
-    minVersion: 0,
-    maxVersion: 2,
+    ...servedVersions[ApiKey.DeleteRecords],
 
     async handle(request) {
       const topics = await Promise.all(

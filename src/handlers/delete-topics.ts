@@ -12,6 +12,7 @@ import type {
 import { ApiKey } from '../protocol/generated/index.js';
 import type { ReplicaManager, TopicPartitions } from '../replica/replica-manager.js';
 import { defineHandler } from './registry.js';
+import { servedVersions } from './served-versions.js';
 import { AdminRequestError, adminErrorOf } from './shared/errors.js';
 import { INTERNAL_TOPIC_NAMES } from './shared/internal-topics.js';
 
@@ -34,8 +35,7 @@ interface TopicReference {
 export function createDeleteTopicsHandler(dependencies: DeleteTopicsHandlerDependencies) {
   const { replicas } = dependencies;
   return defineHandler(ApiKey.DeleteTopics, {
-    minVersion: 0,
-    maxVersion: 6,
+    ...servedVersions[ApiKey.DeleteTopics],
 
     async handle(request) {
       const references = referencesOf(request);

@@ -10,12 +10,12 @@ import {
   invalidFilterReason,
 } from '../security/index.js';
 import { defineHandler } from './registry.js';
+import { servedVersions } from './served-versions.js';
 
 /** `acls` is null when `authorizer.enabled` is false. */
 export function createDescribeAclsHandler(acls: AclStore | null) {
   return defineHandler(ApiKey.DescribeAcls, {
-    minVersion: 0,
-    maxVersion: 3,
+    ...servedVersions[ApiKey.DescribeAcls],
     handle(request) {
       if (acls === null) {
         return {

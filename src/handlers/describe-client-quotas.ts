@@ -8,6 +8,7 @@ import { ApiKey } from '../protocol/generated/index.js';
 import type { ClientQuotas } from '../quota/client-quotas.js';
 import { EntityType, type QuotaEntity, entityToWire } from '../quota/quota-entity.js';
 import { defineHandler } from './registry.js';
+import { servedVersions } from './served-versions.js';
 
 const MATCH_EXACT = 0;
 const MATCH_DEFAULT = 1;
@@ -23,8 +24,7 @@ interface Filter {
 
 export function createDescribeClientQuotasHandler(quotas: ClientQuotas) {
   return defineHandler(ApiKey.DescribeClientQuotas, {
-    minVersion: 0,
-    maxVersion: 1,
+    ...servedVersions[ApiKey.DescribeClientQuotas],
 
     handle(request) {
       const filter = filterOf(request.components, request.strict);

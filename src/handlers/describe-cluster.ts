@@ -6,6 +6,7 @@ import { ErrorCode } from '../protocol/errors.js';
 import { ApiKey } from '../protocol/generated/index.js';
 import type { BrokerNode } from './metadata.js';
 import { defineHandler, type RequestContext } from './registry.js';
+import { servedVersions } from './served-versions.js';
 import {
   AUTHORIZED_OPERATIONS_OMITTED,
   ResourceType,
@@ -31,8 +32,7 @@ export interface DescribeClusterHandlerDependencies {
 
 export function createDescribeClusterHandler(dependencies: DescribeClusterHandlerDependencies) {
   return defineHandler(ApiKey.DescribeCluster, {
-    minVersion: 0,
-    maxVersion: 1,
+    ...servedVersions[ApiKey.DescribeCluster],
 
     handle(request, context) {
       if (request.endpointType !== ENDPOINT_TYPE_BROKERS) {

@@ -27,6 +27,7 @@ import type {
 import { ApiKey } from '../protocol/generated/index.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
 import { defineHandler } from './registry.js';
+import { servedVersions } from './served-versions.js';
 import {
   ConfigResourceType,
   brokerResourceScope,
@@ -43,8 +44,7 @@ export interface DescribeConfigsHandlerDependencies {
 export function createDescribeConfigsHandler(dependencies: DescribeConfigsHandlerDependencies) {
   const { replicas, brokerConfigs } = dependencies;
   return defineHandler(ApiKey.DescribeConfigs, {
-    minVersion: 0,
-    maxVersion: 4,
+    ...servedVersions[ApiKey.DescribeConfigs],
 
     handle(request) {
       const results = request.resources.map((resource) => {

@@ -10,6 +10,7 @@ import { ApiKey } from '../protocol/generated/index.js';
 import { AUTHORIZED_OPERATIONS_OMITTED } from '../security/acl.js';
 import type { DescribeGroupsResponseDescribedGroupInput } from '../protocol/generated/describe-groups.js';
 import { defineHandler } from './registry.js';
+import { servedVersions } from './served-versions.js';
 import type { ShareGroupAdmin } from './shared/share-group-admin.js';
 
 const authorizedOperationsVersionMin = 3;
@@ -65,8 +66,7 @@ export function createDescribeGroupsHandler(
   shareGroups: ShareGroupAdmin | null = null,
 ) {
   return defineHandler(ApiKey.DescribeGroups, {
-    minVersion: 0,
-    maxVersion: 6,
+    ...servedVersions[ApiKey.DescribeGroups],
     handle(request, context) {
       const version = context.apiVersion;
       const include =

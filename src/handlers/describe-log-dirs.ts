@@ -15,6 +15,7 @@ import type { Partition } from '../replica/partition.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
 import type { LogDirectories } from '../storage/log-directories.js';
 import { defineHandler } from './registry.js';
+import { servedVersions } from './served-versions.js';
 
 export interface DescribeLogDirsHandlerDependencies {
   readonly replicas: ReplicaManager;
@@ -25,8 +26,7 @@ export interface DescribeLogDirsHandlerDependencies {
 export function createDescribeLogDirsHandler(dependencies: DescribeLogDirsHandlerDependencies) {
   const { replicas, logDirectories } = dependencies;
   return defineHandler(ApiKey.DescribeLogDirs, {
-    minVersion: 0,
-    maxVersion: 4,
+    ...servedVersions[ApiKey.DescribeLogDirs],
 
     async handle(request, context) {
       const held: Array<{ name: string; partitions: readonly Partition[] }> = [];

@@ -6,13 +6,13 @@ import { ErrorCode } from '../protocol/errors.js';
 import { ApiKey } from '../protocol/generated/index.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
 import { defineHandler } from './registry.js';
+import { servedVersions } from './served-versions.js';
 
 export function createDescribeProducersHandler(dependencies: {
   readonly replicas: ReplicaManager;
 }) {
   return defineHandler(ApiKey.DescribeProducers, {
-    minVersion: 0,
-    maxVersion: 0,
+    ...servedVersions[ApiKey.DescribeProducers],
     handle(request) {
       return {
         throttleTimeMs: 0,

@@ -4,11 +4,11 @@
 import type { TransactionCoordinator } from '../coordinator/txn/transaction-coordinator.js';
 import { ApiKey } from '../protocol/generated/index.js';
 import { defineHandler } from './registry.js';
+import { servedVersions } from './served-versions.js';
 
 export function createDescribeTransactionsHandler(coordinator: TransactionCoordinator) {
   return defineHandler(ApiKey.DescribeTransactions, {
-    minVersion: 0,
-    maxVersion: 0,
+    ...servedVersions[ApiKey.DescribeTransactions],
     handle(request) {
       return {
         throttleTimeMs: 0,

@@ -5,11 +5,11 @@ import { ErrorCode } from '../protocol/errors.js';
 import { ApiKey } from '../protocol/generated/index.js';
 import { type CredentialStore, scramMechanismCodes } from '../security/index.js';
 import { defineHandler } from './registry.js';
+import { servedVersions } from './served-versions.js';
 
 export function createDescribeUserScramCredentialsHandler(credentials: CredentialStore) {
   return defineHandler(ApiKey.DescribeUserScramCredentials, {
-    minVersion: 0,
-    maxVersion: 0,
+    ...servedVersions[ApiKey.DescribeUserScramCredentials],
     handle(request) {
       const users = credentials.scramUsers();
       const describe = (user: string) => ({

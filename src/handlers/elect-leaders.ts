@@ -13,6 +13,7 @@ import type { ElectLeadersResponseReplicaElectionResultInput } from '../protocol
 import { ApiKey } from '../protocol/generated/index.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
 import { defineHandler } from './registry.js';
+import { servedVersions } from './served-versions.js';
 import { adminErrorOf } from './shared/errors.js';
 
 const ELECTION_TYPES: ReadonlyMap<number, ElectionType> = new Map([
@@ -32,8 +33,7 @@ export interface ElectLeadersHandlerDependencies {
 export function createElectLeadersHandler(dependencies: ElectLeadersHandlerDependencies) {
   const { replicas } = dependencies;
   return defineHandler(ApiKey.ElectLeaders, {
-    minVersion: 0,
-    maxVersion: 2,
+    ...servedVersions[ApiKey.ElectLeaders],
 
     async handle(request) {
       const requested =

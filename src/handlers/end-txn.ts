@@ -7,11 +7,11 @@ import { fencedErrorFor } from '../coordinator/txn/fenced-error.js';
 import type { TransactionCoordinator } from '../coordinator/txn/transaction-coordinator.js';
 import { ApiKey } from '../protocol/generated/index.js';
 import { defineHandler } from './registry.js';
+import { servedVersions } from './served-versions.js';
 
 export function createEndTxnHandler(coordinator: TransactionCoordinator) {
   return defineHandler(ApiKey.EndTxn, {
-    minVersion: 0,
-    maxVersion: 4,
+    ...servedVersions[ApiKey.EndTxn],
     async handle(request, context) {
       const result = await coordinator.endTxn({
         transactionalId: request.transactionalId,

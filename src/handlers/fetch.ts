@@ -29,6 +29,7 @@ import type { ReplicaManager } from '../replica/replica-manager.js';
 import type { TopicTraffic } from '../observability/metrics.js';
 import { kafkaErrorCodeOf } from './shared/errors.js';
 import { defineHandler, type RequestContext } from './registry.js';
+import { servedVersions } from './served-versions.js';
 import { fetchCompressionError } from './zstd-gate.js';
 
 const READ_COMMITTED = 1;
@@ -223,8 +224,7 @@ export function createFetchHandler(dependencies: FetchHandlerDependencies) {
   }
 
   return defineHandler(ApiKey.Fetch, {
-    minVersion: 4,
-    maxVersion: 17,
+    ...servedVersions[ApiKey.Fetch],
 
     async handle(request, context) {
       const deadline = performance.now() + Math.max(0, request.maxWaitMs);

@@ -18,6 +18,7 @@ import type {
 } from '../protocol/generated/find-coordinator.js';
 import type { CoordinatorNode } from '../coordinator/group/ports.js';
 import { type RequestContext, defineHandler } from './registry.js';
+import { servedVersions } from './served-versions.js';
 
 const batchedKeysVersionMin = 4;
 const TRANSACTION_KEY_TYPE = 1;
@@ -75,8 +76,7 @@ export function createFindCoordinatorHandler(
     return onListener === undefined ? result : { ...result, node: onListener };
   };
   return defineHandler(ApiKey.FindCoordinator, {
-    minVersion: 0,
-    maxVersion: 6,
+    ...servedVersions[ApiKey.FindCoordinator],
     handle(request, context) {
       if (context.apiVersion >= batchedKeysVersionMin) {
         return {

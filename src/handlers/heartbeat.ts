@@ -4,11 +4,11 @@
 import type { GroupCoordinator } from '../coordinator/group/group-coordinator.js';
 import { ApiKey } from '../protocol/generated/index.js';
 import { defineHandler } from './registry.js';
+import { servedVersions } from './served-versions.js';
 
 export function createHeartbeatHandler(coordinator: GroupCoordinator) {
   return defineHandler(ApiKey.Heartbeat, {
-    minVersion: 0,
-    maxVersion: 4,
+    ...servedVersions[ApiKey.Heartbeat],
     handle(request) {
       const errorCode = coordinator.heartbeat({
         groupId: request.groupId,

@@ -24,6 +24,7 @@ import type {
 import { ApiKey } from '../protocol/generated/index.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
 import { defineHandler } from './registry.js';
+import { servedVersions } from './served-versions.js';
 import {
   ConfigResourceType,
   alterEachResource,
@@ -56,8 +57,7 @@ export function createIncrementalAlterConfigsHandler(
 ) {
   const { replicas, brokerConfigs } = dependencies;
   return defineHandler(ApiKey.IncrementalAlterConfigs, {
-    minVersion: 0,
-    maxVersion: 1,
+    ...servedVersions[ApiKey.IncrementalAlterConfigs],
 
     async handle(request) {
       const responses = await alterEachResource(replicas, request.resources, (resource) =>

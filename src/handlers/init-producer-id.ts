@@ -6,11 +6,11 @@ import { fencedErrorFor } from '../coordinator/txn/fenced-error.js';
 import type { TransactionCoordinator } from '../coordinator/txn/transaction-coordinator.js';
 import { ApiKey } from '../protocol/generated/index.js';
 import { defineHandler } from './registry.js';
+import { servedVersions } from './served-versions.js';
 
 export function createInitProducerIdHandler(coordinator: TransactionCoordinator) {
   return defineHandler(ApiKey.InitProducerId, {
-    minVersion: 0,
-    maxVersion: 5,
+    ...servedVersions[ApiKey.InitProducerId],
     async handle(request, context) {
       const result = await coordinator.initProducerId({
         transactionalId: request.transactionalId,

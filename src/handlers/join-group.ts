@@ -7,6 +7,7 @@ import type { JoinGroupResult } from '../coordinator/group/classic-group.js';
 import { ApiKey } from '../protocol/generated/index.js';
 import type { JoinGroupResponseInput } from '../protocol/generated/join-group.js';
 import { defineHandler, type RequestContext } from './registry.js';
+import { servedVersions } from './served-versions.js';
 
 /** From v4 a new member first gets MEMBER_ID_REQUIRED and a member id to join with. */
 const requireKnownMemberIdVersionMin = 4;
@@ -37,8 +38,7 @@ function toResponse(result: JoinGroupResult, version: number): JoinGroupResponse
 
 export function createJoinGroupHandler(coordinator: GroupCoordinator) {
   return defineHandler(ApiKey.JoinGroup, {
-    minVersion: 0,
-    maxVersion: 9,
+    ...servedVersions[ApiKey.JoinGroup],
     async handle(request, context) {
       const result = await coordinator.joinGroup({
         groupId: request.groupId,

@@ -6,6 +6,7 @@ import { ErrorCode } from '../protocol/errors.js';
 import { ApiKey } from '../protocol/generated/index.js';
 import type { LeaveGroupResponseInput } from '../protocol/generated/leave-group.js';
 import { defineHandler } from './registry.js';
+import { servedVersions } from './served-versions.js';
 
 const batchedMembersVersionMin = 3;
 
@@ -23,8 +24,7 @@ function toResponse(result: LeaveGroupResult, version: number): LeaveGroupRespon
 
 export function createLeaveGroupHandler(coordinator: GroupCoordinator) {
   return defineHandler(ApiKey.LeaveGroup, {
-    minVersion: 0,
-    maxVersion: 5,
+    ...servedVersions[ApiKey.LeaveGroup],
     handle(request, context) {
       const leaving =
         context.apiVersion >= batchedMembersVersionMin

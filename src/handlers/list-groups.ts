@@ -5,6 +5,7 @@
 import type { GroupCoordinator } from '../coordinator/group/group-coordinator.js';
 import { ApiKey } from '../protocol/generated/index.js';
 import { defineHandler } from './registry.js';
+import { servedVersions } from './served-versions.js';
 import { SHARE_GROUP_TYPE, type ShareGroupAdmin } from './shared/share-group-admin.js';
 
 const stateVersionMin = 4;
@@ -15,8 +16,7 @@ export function createListGroupsHandler(
   shareGroups: ShareGroupAdmin | null = null,
 ) {
   return defineHandler(ApiKey.ListGroups, {
-    minVersion: 0,
-    maxVersion: 5,
+    ...servedVersions[ApiKey.ListGroups],
     handle(request, context) {
       const version = context.apiVersion;
       const statesFilter = version >= stateVersionMin ? request.statesFilter : [];

@@ -17,6 +17,7 @@ import type { Partition } from '../replica/partition.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
 import { kafkaErrorCodeOf } from './shared/errors.js';
 import { defineHandler } from './registry.js';
+import { servedVersions } from './served-versions.js';
 
 /** The special timestamps a ListOffsets request may carry instead of a time. */
 const LATEST_TIMESTAMP = -1n;
@@ -33,8 +34,7 @@ export function createListOffsetsHandler(dependencies: {
 }) {
   const { replicas } = dependencies;
   return defineHandler(ApiKey.ListOffsets, {
-    minVersion: 0,
-    maxVersion: 10,
+    ...servedVersions[ApiKey.ListOffsets],
 
     async handle(request, context) {
       const oldStyle = context.apiVersion === 0;

@@ -8,6 +8,7 @@ import { ErrorCode } from '../protocol/errors.js';
 import type { ListPartitionReassignmentsResponseOngoingTopicReassignmentInput } from '../protocol/generated/list-partition-reassignments.js';
 import { ApiKey } from '../protocol/generated/index.js';
 import { defineHandler } from './registry.js';
+import { servedVersions } from './served-versions.js';
 
 export interface ListPartitionReassignmentsHandlerDependencies {
   /** Cluster mode: the view's reassignments and partition states. Unset: none, ever. */
@@ -21,8 +22,7 @@ export function createListPartitionReassignmentsHandler(
   dependencies: ListPartitionReassignmentsHandlerDependencies,
 ) {
   return defineHandler(ApiKey.ListPartitionReassignments, {
-    minVersion: 0,
-    maxVersion: 0,
+    ...servedVersions[ApiKey.ListPartitionReassignments],
 
     handle(request) {
       const wanted =

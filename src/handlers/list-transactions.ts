@@ -5,6 +5,7 @@ import type { TransactionCoordinator } from '../coordinator/txn/transaction-coor
 import { ErrorCode } from '../protocol/errors.js';
 import { ApiKey } from '../protocol/generated/index.js';
 import { defineHandler } from './registry.js';
+import { servedVersions } from './served-versions.js';
 
 const knownStates = new Set([
   'Empty',
@@ -18,8 +19,7 @@ const knownStates = new Set([
 
 export function createListTransactionsHandler(coordinator: TransactionCoordinator) {
   return defineHandler(ApiKey.ListTransactions, {
-    minVersion: 0,
-    maxVersion: 1,
+    ...servedVersions[ApiKey.ListTransactions],
     handle(request) {
       const transactions = coordinator.list({
         states: request.stateFilters,

@@ -13,6 +13,7 @@ import type {
 import type { TopicMetadata } from '../metadata/metadata-store.js';
 import type { ReplicaManager, TopicPartitions } from '../replica/replica-manager.js';
 import { defineHandler, type RequestContext } from './registry.js';
+import { servedVersions } from './served-versions.js';
 import { kafkaErrorCodeOf } from './shared/errors.js';
 import { INTERNAL_TOPIC_NAMES } from './shared/internal-topics.js';
 import {
@@ -67,8 +68,7 @@ export interface MetadataHandlerDependencies {
 export function createMetadataHandler(dependencies: MetadataHandlerDependencies) {
   const { replicas, cluster } = dependencies;
   return defineHandler(ApiKey.Metadata, {
-    minVersion: 0,
-    maxVersion: 12,
+    ...servedVersions[ApiKey.Metadata],
 
     async handle(request, context) {
       const version = context.apiVersion;
@@ -198,7 +198,8 @@ export function createMetadataHandler(dependencies: MetadataHandlerDependencies)
 
   /**
    * A topic as the cluster has it: each partition's leader, leader epoch, replicas and ISR from
-   * its state, and as offline the replicas whose broker is not registered. A partition whose
+   * its state, and as offline the replicas whose broker is not registered or reports them
+   * offline (their log directory or log failed). A partition whose
    * state is not written yet (the controller fills it in) or that has no leader answers
    * LEADER_NOT_AVAILABLE, which clients retry.
    */
@@ -224,7 +225,11 @@ export function createMetadataHandler(dependencies: MetadataHandlerDependencies)
           leaderEpoch: state?.leaderEpoch ?? -1,
           replicaNodes,
           isrNodes: [...(state?.isr ?? [])],
-          offlineReplicas: replicaNodes.filter((brokerId) => !live.has(brokerId)),
+          offlineReplicas: replicaNodes.filter(
+            (brokerId) =>
+              !live.has(brokerId) ||
+              cluster!.view.isReplicaOffline(brokerId, topic.name, partitionIndex),
+          ),
         };
       }),
       topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,

@@ -9,6 +9,7 @@ import type {
 import { ApiKey } from '../protocol/generated/index.js';
 import type { OffsetCommitResponseInput } from '../protocol/generated/offset-commit.js';
 import { defineHandler } from './registry.js';
+import { servedVersions } from './served-versions.js';
 
 function toResponse(topics: TopicPartitionErrors[]): OffsetCommitResponseInput {
   return {
@@ -25,8 +26,7 @@ function toResponse(topics: TopicPartitionErrors[]): OffsetCommitResponseInput {
 
 export function createOffsetCommitHandler(coordinator: GroupCoordinator) {
   return defineHandler(ApiKey.OffsetCommit, {
-    minVersion: 0,
-    maxVersion: 9,
+    ...servedVersions[ApiKey.OffsetCommit],
     async handle(request) {
       const topics = await coordinator.commitOffsets({
         groupId: request.groupId,

@@ -4,11 +4,11 @@
 import type { GroupCoordinator } from '../coordinator/group/group-coordinator.js';
 import { ApiKey } from '../protocol/generated/index.js';
 import { defineHandler } from './registry.js';
+import { servedVersions } from './served-versions.js';
 
 export function createOffsetDeleteHandler(coordinator: GroupCoordinator) {
   return defineHandler(ApiKey.OffsetDelete, {
-    minVersion: 0,
-    maxVersion: 0,
+    ...servedVersions[ApiKey.OffsetDelete],
     async handle(request) {
       const result = await coordinator.deleteOffsets(
         request.groupId,

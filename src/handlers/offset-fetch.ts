@@ -10,6 +10,7 @@ import { ErrorCode } from '../protocol/errors.js';
 import { ApiKey } from '../protocol/generated/index.js';
 import type { OffsetFetchResponsePartitionInput } from '../protocol/generated/offset-fetch.js';
 import { defineHandler } from './registry.js';
+import { servedVersions } from './served-versions.js';
 
 const groupErrorVersionMin = 2;
 const batchedGroupsVersionMin = 8;
@@ -53,8 +54,7 @@ function partitionsOf(
 
 export function createOffsetFetchHandler(coordinator: GroupCoordinator) {
   return defineHandler(ApiKey.OffsetFetch, {
-    minVersion: 0,
-    maxVersion: 9,
+    ...servedVersions[ApiKey.OffsetFetch],
     handle(request, context) {
       const version = context.apiVersion;
       // require_stable (v7+): partitions with offsets in an open transaction answer

@@ -10,6 +10,7 @@ import { ApiKey } from '../protocol/generated/index.js';
 import type { OffsetForLeaderEpochResponseEpochEndOffsetInput } from '../protocol/generated/offset-for-leader-epoch.js';
 import type { ReplicaManager } from '../replica/replica-manager.js';
 import { defineHandler } from './registry.js';
+import { servedVersions } from './served-versions.js';
 
 /** Kafka's UNDEFINED_EPOCH and UNDEFINED_EPOCH_OFFSET. */
 const UNDEFINED_EPOCH = -1;
@@ -24,8 +25,7 @@ export function createOffsetForLeaderEpochHandler(dependencies: {
 }) {
   const { replicas } = dependencies;
   return defineHandler(ApiKey.OffsetForLeaderEpoch, {
-    minVersion: 0,
-    maxVersion: 4,
+    ...servedVersions[ApiKey.OffsetForLeaderEpoch],
 
     handle(request) {
       return {

@@ -29,6 +29,7 @@ import type { ReplicaManager } from '../replica/replica-manager.js';
 import type { AppendResult } from '../storage/partition-log.js';
 import { errorMessageOf, kafkaErrorCodeOf } from './shared/errors.js';
 import { CLOSE_CONNECTION, defineHandler, NO_RESPONSE } from './registry.js';
+import { servedVersions } from './served-versions.js';
 import { produceCompressionError } from './zstd-gate.js';
 import { INTERNAL_TOPIC_NAMES } from './shared/internal-topics.js';
 import { deadline } from '../util/deadline.js';
@@ -67,9 +68,7 @@ export function createProduceHandler(dependencies: ProduceHandlerDependencies) {
     );
   };
   return defineHandler(ApiKey.Produce, {
-    minVersion: 0,
-    maxVersion: 11,
-    refusedBelow: 3,
+    ...servedVersions[ApiKey.Produce],
 
     async handle(request, context) {
       // Partitions whose leadership this broker is taking up are waited for, not refused (see

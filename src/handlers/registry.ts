@@ -1,6 +1,7 @@
 // The handlers a broker serves, one per API key. ApiVersions answers from this registry, so what
-// Brook advertises is exactly what it has handlers for: adding a handler file and registering it
-// is the whole of supporting an API.
+// Brook advertises is exactly what it has handlers for: adding a handler file, its row of
+// served-versions.ts, and registering it is the whole of supporting an API. A handler may be
+// registered by its versions alone and loaded on its API's first request (`DeferredHandler`).
 //
 // A handler file declares itself with `defineHandler(ApiKey.Heartbeat, { ... })`: the request and
 // response types follow from the key through the generated `ApiTypes` map, so a handler cannot
@@ -128,6 +129,27 @@ export interface AdvertisedApi {
   readonly maxVersion: number;
 }
 
+/** The versions a handler serves (see `Handler`), known before its code is loaded. */
+export interface ServedVersions {
+  readonly minVersion: number;
+  readonly maxVersion: number;
+  readonly refusedBelow?: number;
+}
+
+/** An API the registry serves: its key and versions, whether or not its handler is loaded yet. */
+export interface ServedApi extends ServedVersions {
+  readonly apiKey: number;
+}
+
+/**
+ * A handler registered by its versions alone, its code loaded on its API's first request:
+ * `load` builds it (typically a dynamic import of its module). See `deferHandler` in
+ * served-versions.ts.
+ */
+export interface DeferredHandler extends ServedApi {
+  load(): Promise<AnyHandler>;
+}
+
 export class HandlerRegistryError extends BrookError {
   declare readonly code: 'BROOK_HANDLER_REGISTRATION';
 
@@ -137,13 +159,31 @@ export class HandlerRegistryError extends BrookError {
   }
 }
 
-export class HandlerRegistry {
-  private readonly handlers = new Map<number, AnyHandler>();
+interface Entry {
+  readonly served: ServedApi;
+  handler: AnyHandler | undefined;
+  /** The one load of a deferred handler, shared by every caller that asked before it settled. */
+  loading: Promise<AnyHandler> | undefined;
+  readonly load: (() => Promise<AnyHandler>) | undefined;
+}
 
-  /** Adds a handler; a second handler for the same API key is a wiring bug and throws. */
-  register(handler: AnyHandler): this {
+/**
+ * The handlers by API key. A handler registered as a `DeferredHandler` is advertised at once and
+ * loaded once, on first `load`: whoever calls a handler (the server's connections, the console)
+ * awaits `load(apiKey)` or finds it through `loaded(apiKey)` after that resolved. The server starts
+ * a request only once its handler is loaded (connection.ts), so a deferred handler's first
+ * request runs exactly as a later one does.
+ */
+export class HandlerRegistry {
+  private readonly entries = new Map<number, Entry>();
+
+  /**
+   * Adds a handler, or a deferred one; a second handler for the same API key is a wiring bug and
+   * throws.
+   */
+  register(handler: AnyHandler | DeferredHandler): this {
     const { apiKey, minVersion, maxVersion, refusedBelow } = handler;
-    if (this.handlers.has(apiKey)) {
+    if (this.entries.has(apiKey)) {
       throw new HandlerRegistryError(`a handler for API key ${apiKey} is already registered`);
     }
     if (
@@ -161,30 +201,89 @@ export class HandlerRegistry {
         `handler for API key ${apiKey}: refusedBelow ${refusedBelow} must be inside (${minVersion}, ${maxVersion}]`,
       );
     }
-    if (refusedBelow !== undefined && handler.errorResponse === undefined) {
-      throw new HandlerRegistryError(
-        `handler for API key ${apiKey} refuses versions below ${refusedBelow} but has no errorResponse`,
-      );
+    const served: ServedApi = { apiKey, minVersion, maxVersion, refusedBelow };
+    if ('load' in handler) {
+      this.entries.set(apiKey, {
+        served,
+        handler: undefined,
+        loading: undefined,
+        load: handler.load,
+      });
+    } else {
+      checkLoaded(served, handler);
+      this.entries.set(apiKey, {
+        served,
+        handler,
+        loading: Promise.resolve(handler),
+        load: undefined,
+      });
     }
-    this.handlers.set(apiKey, handler);
     return this;
   }
 
-  get(apiKey: number): AnyHandler | undefined {
-    return this.handlers.get(apiKey);
+  /** The API's key and versions if a handler is registered for it, loaded or not. */
+  served(apiKey: number): ServedApi | undefined {
+    return this.entries.get(apiKey)?.served;
   }
 
-  /** Every handler, by increasing API key. */
-  list(): AnyHandler[] {
-    return [...this.handlers.values()].sort((a, b) => a.apiKey - b.apiKey);
+  /** The API's handler once it is loaded; undefined before, and for an API without a handler. */
+  loaded(apiKey: number): AnyHandler | undefined {
+    return this.entries.get(apiKey)?.handler;
+  }
+
+  /**
+   * The API's handler, loading it on the first call (one load, however many callers). Rejects for
+   * an API without a handler, and when the handler loaded is not the one registered (another key,
+   * other versions): a wiring bug.
+   */
+  load(apiKey: number): Promise<AnyHandler> {
+    const entry = this.entries.get(apiKey);
+    if (entry === undefined) {
+      return Promise.reject(
+        new HandlerRegistryError(`no handler is registered for API key ${apiKey}`),
+      );
+    }
+    entry.loading ??= entry.load!().then((handler) => {
+      checkLoaded(entry.served, handler);
+      entry.handler = handler;
+      return handler;
+    });
+    return entry.loading;
+  }
+
+  /** Every API served, loaded or not, by increasing API key. */
+  servedApis(): ServedApi[] {
+    return [...this.entries.values()]
+      .map((entry) => entry.served)
+      .sort((a, b) => a.apiKey - b.apiKey);
   }
 
   /** What ApiVersions advertises, by increasing API key. */
   advertisedApis(): AdvertisedApi[] {
-    return this.list().map(({ apiKey, minVersion, maxVersion }) => ({
+    return this.servedApis().map(({ apiKey, minVersion, maxVersion }) => ({
       apiKey,
       minVersion,
       maxVersion,
     }));
+  }
+}
+
+/** A handler (loaded now or registered so) must be the one `served` announced. */
+function checkLoaded(served: ServedApi, handler: AnyHandler): void {
+  const { apiKey } = served;
+  if (
+    handler.apiKey !== apiKey ||
+    handler.minVersion !== served.minVersion ||
+    handler.maxVersion !== served.maxVersion ||
+    handler.refusedBelow !== served.refusedBelow
+  ) {
+    throw new HandlerRegistryError(
+      `the handler loaded for API key ${apiKey} serves API key ${handler.apiKey} versions ${handler.minVersion}-${handler.maxVersion} (refused below ${handler.refusedBelow}), not the ${served.minVersion}-${served.maxVersion} (refused below ${served.refusedBelow}) registered`,
+    );
+  }
+  if (handler.refusedBelow !== undefined && handler.errorResponse === undefined) {
+    throw new HandlerRegistryError(
+      `handler for API key ${apiKey} refuses versions below ${handler.refusedBelow} but has no errorResponse`,
+    );
   }
 }

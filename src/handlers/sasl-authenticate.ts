@@ -6,11 +6,11 @@
 import { ErrorCode } from '../protocol/errors.js';
 import { ApiKey } from '../protocol/generated/index.js';
 import { defineHandler } from './registry.js';
+import { servedVersions } from './served-versions.js';
 
 export function createSaslAuthenticateHandler() {
   return defineHandler(ApiKey.SaslAuthenticate, {
-    minVersion: 0,
-    maxVersion: 2,
+    ...servedVersions[ApiKey.SaslAuthenticate],
     async handle(request, context) {
       const authentication = context.authentication;
       if (authentication === undefined || !authentication.usesSasl) {

@@ -6,11 +6,11 @@
 import { ErrorCode } from '../protocol/errors.js';
 import { ApiKey } from '../protocol/generated/index.js';
 import { defineHandler } from './registry.js';
+import { servedVersions } from './served-versions.js';
 
 export function createSaslHandshakeHandler() {
   return defineHandler(ApiKey.SaslHandshake, {
-    minVersion: 0,
-    maxVersion: 1,
+    ...servedVersions[ApiKey.SaslHandshake],
     handle(request, context) {
       const authentication = context.authentication;
       if (authentication === undefined || !authentication.usesSasl) {

@@ -6,6 +6,7 @@ import type { SyncGroupResult } from '../coordinator/group/classic-group.js';
 import { ApiKey } from '../protocol/generated/index.js';
 import type { SyncGroupResponseInput } from '../protocol/generated/sync-group.js';
 import { defineHandler } from './registry.js';
+import { servedVersions } from './served-versions.js';
 
 function toResponse(result: SyncGroupResult, version: number): SyncGroupResponseInput {
   return {
@@ -19,8 +20,7 @@ function toResponse(result: SyncGroupResult, version: number): SyncGroupResponse
 
 export function createSyncGroupHandler(coordinator: GroupCoordinator) {
   return defineHandler(ApiKey.SyncGroup, {
-    minVersion: 0,
-    maxVersion: 5,
+    ...servedVersions[ApiKey.SyncGroup],
     async handle(request, context) {
       const result = await coordinator.syncGroup({
         groupId: request.groupId,

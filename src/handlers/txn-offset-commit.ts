@@ -10,6 +10,7 @@ import { ErrorCode } from '../protocol/errors.js';
 import { ApiKey } from '../protocol/generated/index.js';
 import type { TxnOffsetCommitRequest } from '../protocol/generated/txn-offset-commit.js';
 import { defineHandler } from './registry.js';
+import { servedVersions } from './served-versions.js';
 
 export interface TxnOffsetCommitDependencies {
   partitionExists(topic: string, partition: number): boolean;
@@ -32,8 +33,7 @@ export function createTxnOffsetCommitHandler(dependencies: TxnOffsetCommitDepend
     })),
   });
   return defineHandler(ApiKey.TxnOffsetCommit, {
-    minVersion: 0,
-    maxVersion: 4,
+    ...servedVersions[ApiKey.TxnOffsetCommit],
     async handle(request, context) {
       const unknown = (topic: string, partition: number): boolean =>
         !dependencies.partitionExists(topic, partition);

@@ -11,11 +11,11 @@ import { appendMarkerAsLeader, type MarkerAppendPorts } from '../cluster/marker-
 import { ApiKey } from '../protocol/generated/index.js';
 import { buildControlBatch, ControlRecordType } from '../record/records.js';
 import { defineHandler } from './registry.js';
+import { servedVersions } from './served-versions.js';
 
 export function createWriteTxnMarkersHandler(dependencies: MarkerAppendPorts) {
   return defineHandler(ApiKey.WriteTxnMarkers, {
-    minVersion: 0,
-    maxVersion: 1,
+    ...servedVersions[ApiKey.WriteTxnMarkers],
     async handle(request) {
       const markers = await Promise.all(
         request.markers.map(async (marker) => {

@@ -295,8 +295,7 @@ async function callHandler(
   request: HttpRequestInfo,
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
 ): Promise<any> {
-  const handler: AnyHandler | undefined = parts.registry.get(apiKey);
-  if (handler === undefined) throw new Error(`no handler for API key ${apiKey}`);
+  const handler: AnyHandler = await parts.registry.load(apiKey);
   const context: RequestContext = {
     connectionId: -1,
     listenerName: 'HTTP',

@@ -70,6 +70,13 @@ export interface ControllerInfo {
   readonly epoch: number;
 }
 
+/** A partition of a topic, by name (a broker's report of its offline replicas). */
+export interface ReplicaName {
+  readonly topic: string;
+  readonly partition: number;
+}
+
+/** `brokers` also covers the registrations' companions: controlled shutdowns, offline replicas. */
 export type ClusterChange =
   | { readonly kind: 'brokers' }
   | { readonly kind: 'controller' }
@@ -83,6 +90,12 @@ export interface ClusterView {
   controller(): ControllerInfo | null;
   topics(): ReadonlyMap<string, TopicAssignment>;
   partitionState(topic: string, partition: number): PartitionState | undefined;
+  /**
+   * Whether live broker `brokerId` reports its replica of the partition offline: the log
+   * directory holding it could not be opened, or its log failed (KIP-112). Such a replica leads
+   * nothing and leaves the ISR. (A dead broker's replicas are offline too: `brokers()` says so.)
+   */
+  isReplicaOffline(brokerId: number, topic: string, partition: number): boolean;
   /** Returns the unsubscribe function. A listener must not throw. */
   subscribe(listener: (change: ClusterChange) => void): () => void;
 }

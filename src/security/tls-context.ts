@@ -8,13 +8,9 @@
 // cannot be read or parsed after a change is reported and the previous context stays in use.
 
 import { type Stats, readFileSync, unwatchFile, watchFile } from 'node:fs';
-import { X509Certificate } from 'node:crypto';
-import {
-  type Server as TlsServer,
-  type TLSSocket,
-  type TlsOptions,
-  createSecureContext,
-} from 'node:tls';
+import type { X509Certificate } from 'node:crypto';
+import type { Server as TlsServer, TLSSocket, TlsOptions } from 'node:tls';
+import { nodeTls } from '../util/node-tls.js';
 import {
   type PrincipalMappingRule,
   distinguishedNameOf,
@@ -244,7 +240,7 @@ function buildOptions(settings: TlsSettings): TlsOptions {
   };
   try {
     // Fails here, with a clear message, on a wrong password or a key that does not match.
-    createSecureContext(options);
+    nodeTls().createSecureContext(options);
   } catch (error) {
     const message = (error as Error).message;
     // A wrong password usually fails the decryption's padding check ("bad decrypt"), but about

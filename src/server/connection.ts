@@ -345,27 +345,31 @@ export class Connection {
   }
 
   /**
-   * Whether `frame`, the next to start, must wait for its API's codecs: then their load is started
-   * (or already under way) and the frames are started again once it is done. An API without a
-   * handler loads nothing: onFrame refuses it.
+   * Whether `frame`, the next to start, must wait for its API's codecs or handler to load: then
+   * their loads are started (or already under way) and the frames are started again once both are
+   * done. An API without a handler loads nothing: onFrame refuses it.
    */
   private awaitsCodecs(frame: Buffer): boolean {
     if (this.awaitingCodecs) return true;
     if (this.authentication?.expectsRawToken === true || frame.length < 2) return false;
     const apiKey = frame.readInt16BE(0);
     const api = this.apiMessages.get(apiKey);
-    if (api === undefined || api.codecs !== null || this.registry.get(apiKey) === undefined) {
+    if (
+      api === undefined ||
+      (api.codecs !== null && this.registry.loaded(apiKey) !== undefined) ||
+      this.registry.served(apiKey) === undefined
+    ) {
       return false;
     }
     this.awaitingCodecs = true;
-    api.loadCodecs().then(
+    Promise.all([api.loadCodecs(), this.registry.load(apiKey)]).then(
       () => {
         this.awaitingCodecs = false;
         this.updateFlowControl();
       },
       (error: unknown) => {
         this.awaitingCodecs = false;
-        this.logger.error('cannot load the codecs of an API', {
+        this.logger.error('cannot load the codecs or handler of an API', {
           connectionId: this.id,
           apiKey,
           error: error instanceof Error ? error.message : String(error),
@@ -414,7 +418,8 @@ export class Connection {
       this.close(refusal, header);
       return;
     }
-    const handler = this.registry.get(apiKey);
+    // Loaded by now if registered: the frame waited for it (awaitsCodecs).
+    const handler = this.registry.loaded(apiKey);
     const api = this.apiMessages.get(apiKey);
     if (handler === undefined || api === undefined) {
       this.close(`unsupported API key ${apiKey} (version ${apiVersion})`, header);

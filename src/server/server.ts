@@ -3,7 +3,8 @@
 // handler registry and each listener's security; it knows nothing of topics, partitions or storage.
 
 import { type Server, Socket, createServer } from 'node:net';
-import { TLSSocket, createServer as createTlsServer } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
+import { nodeTls } from '../util/node-tls.js';
 import {
   ConnectionAuthentication,
   type ListenerSecurity,
@@ -137,7 +138,9 @@ export async function startServer(options: ServerOptions): Promise<BrookServer> 
     // A plaintext socket reads in place, into the frame reader's buffers; a TLS one streams.
     const served: { connection?: Connection } = {};
     const frames =
-      accepted instanceof TLSSocket ? undefined : requestFrameReader(limits.requestBytesMax);
+      (accepted as Partial<TLSSocket>).encrypted === true
+        ? undefined
+        : requestFrameReader(limits.requestBytesMax);
     const socket =
       frames === undefined
         ? accepted
@@ -287,7 +290,7 @@ function createListenerServer(
   const tls = security.tls;
   // Paused: the accepted socket never reads; its handle moves to one that reads in place.
   if (tls === null) return createServer({ noDelay: true, pauseOnConnect: true }, onConnection);
-  const server = createTlsServer(
+  const server = nodeTls().createServer(
     { ...tls.serverOptions, handshakeTimeout: tlsHandshakeTimeoutMs },
     onConnection,
   );
@@ -341,7 +344,7 @@ function checkHandlersHaveCodecs(
   registry: HandlerRegistry,
   apiMessages: ReadonlyMap<number, ApiMessage>,
 ): void {
-  for (const handler of registry.list()) {
+  for (const handler of registry.servedApis()) {
     const api = apiMessages.get(handler.apiKey);
     assert(
       api !== undefined,

@@ -34,6 +34,11 @@
 // opens again; a topic created again under that name meanwhile has that partition offline too
 // until then, so the old data never comes back under the new topic.
 //
+// `listOfflineLogs()` lists the logs that cannot hold a replica until a restart (those the record
+// places in an offline directory, and those holding a sticky failure), and `onOfflineLogsChange`
+// tells of each log that fails while running: in cluster mode the broker reports them in etcd and
+// the controller moves their leaderships away (src/cluster/README.md, "Offline replicas").
+//
 // Locks and metadata: each directory is locked by its own LogManager (`<dir>/.lock`), so no other
 // broker can open any of them. The broker's metadata (`meta/`, the cluster id, the producer-id
 // blocks) lives in the first directory only, as Kafka's metadata.log.dir defaults to the first
@@ -106,6 +111,7 @@ export class LogDirectories {
   private readonly offlineLogs = new Map<string, PartitionLog>();
   /** Null with one directory: nothing to keep a placement from. */
   private record: PlacementWriter | null = null;
+  private readonly offlineListeners = new Set<() => void>();
 
   private constructor(
     private readonly directories: readonly Directory[],
@@ -151,6 +157,8 @@ export class LogDirectories {
       paths,
       logger,
     );
+    // Bound once the directories are: a log may fail as soon as its manager is open.
+    let logFailed = (): void => undefined;
     const opened = await Promise.allSettled(
       paths.map(async (path, index) => {
         const listing = listed[index];
@@ -158,7 +166,14 @@ export class LogDirectories {
         // Missing where the record places logs: an unmounted disk, not a new directory to make.
         if (several && listing.value === null && holdsLogs(newest, path))
           throw new Error(`${path} does not exist, though the placement record places logs in it`);
-        return LogManager.open({ ...managerOptions, directory: path });
+        return LogManager.open({
+          ...managerOptions,
+          directory: path,
+          onLogFailed: (log) => {
+            managerOptions.onLogFailed?.(log);
+            logFailed();
+          },
+        });
       }),
     );
     const managers = opened.flatMap((result) =>
@@ -180,6 +195,9 @@ export class LogDirectories {
         directories.list,
         (topic) => options.topicConfig?.(topic) ?? defaultConfig,
       );
+      logFailed = () => {
+        for (const listener of logDirectories.offlineListeners) listener();
+      };
       await logDirectories.placeAtOpen(directories.newest, logger);
       await logDirectories.openOfflineLogs();
       logDirectories.reportOffline(logger);
@@ -417,6 +435,26 @@ export class LogDirectories {
     this.unplace(name);
     await placed.directory.manager.deleteLog(topic, partition);
     await this.record?.write();
+  }
+
+  /**
+   * The logs that cannot hold a replica until the broker restarts: those placed in a directory
+   * that could not be opened (deleted ones aside), and those holding a sticky failure.
+   */
+  listOfflineLogs(): Array<{ topic: string; partition: number }> {
+    const offline: Array<{ topic: string; partition: number }> = [];
+    for (const [name, placed] of this.placement) {
+      if (placed.directory.manager !== null || placed.deleted) continue;
+      offline.push(parseLogDirectoryName(name)!);
+    }
+    for (const manager of this.managers) offline.push(...manager.failedLogs());
+    return offline;
+  }
+
+  /** `listener` runs when a log fails while running (one more in `listOfflineLogs()`); returns the unsubscribe. */
+  onOfflineLogsChange(listener: () => void): () => void {
+    this.offlineListeners.add(listener);
+    return () => this.offlineListeners.delete(listener);
   }
 
   /** Each directory as it stands now, in log.dirs order. */

@@ -90,6 +90,11 @@ export interface LogManagerOptions {
   openFilesMax?: number;
   /** Where recoveries, storage failures and retention/compaction summaries are logged. */
   logger?: LoggerLike;
+  /**
+   * Told when a log first holds a sticky failure (a write or fsync failed: it refuses appends
+   * until reopened), so the broker can stop keeping a replica in it (cluster mode).
+   */
+  onLogFailed?: (log: TopicPartition) => void;
 }
 
 export interface TopicPartition {
@@ -128,6 +133,7 @@ export class LogManager {
   private readonly logger: Logger;
   /** Per log directory name, the storage error code last logged; cleared once appends work again. */
   private readonly reportedFailures = new Map<string, string>();
+  private readonly onLogFailed: ((log: TopicPartition) => void) | undefined;
 
   private constructor(options: LogManagerOptions) {
     this.directory = options.directory;
@@ -137,6 +143,7 @@ export class LogManager {
     this.topicConfig = options.topicConfig ?? (() => undefined);
     this.tailCacheBytes = options.tailCacheBytes;
     this.logger = asLogger(options.logger ?? silentLogger);
+    this.onLogFailed = options.onLogFailed;
   }
 
   static async open(options: LogManagerOptions): Promise<LogManager> {
@@ -296,6 +303,10 @@ export class LogManager {
       errno: cause?.code,
       error: error instanceof Error ? error.message : String(error),
     });
+    if (code === StorageErrorCode.STORAGE_FAILED) {
+      const failed = parseLogDirectoryName(name);
+      if (failed !== null) this.onLogFailed?.(failed);
+    }
     if (!firstOfThisLog) return;
     log.once('flush', () => {
       this.reportedFailures.delete(name);
@@ -346,6 +357,17 @@ export class LogManager {
     for (const code of this.reportedFailures.values())
       if (code === StorageErrorCode.STORAGE_FAILED) return true;
     return false;
+  }
+
+  /** The logs holding a sticky failure, which refuse appends until the broker restarts. */
+  failedLogs(): TopicPartition[] {
+    const failed: TopicPartition[] = [];
+    for (const [name, code] of this.reportedFailures) {
+      const entry = this.logs.get(name);
+      if (code === StorageErrorCode.STORAGE_FAILED && entry !== undefined)
+        failed.push({ topic: entry.topic, partition: entry.partition });
+    }
+    return failed;
   }
 
   getLog(topic: string, partition: number): PartitionLog | undefined {

@@ -269,6 +269,15 @@ export class PartitionLog extends EventEmitter implements Log {
     return this.pipeline.error;
   }
 
+  /**
+   * Whether the log can hold no replica until the broker restarts: it stands in for one whose
+   * directory is offline, or a write or fsync failed (sticky). A disk full is not this: appends
+   * resume once space is freed.
+   */
+  get unavailable(): boolean {
+    return this.offline || this.pipeline.failed;
+  }
+
   /** The base offset of the segment appends go to now (moves when the log rolls). */
   get activeSegmentBaseOffset(): number {
     return this.segments.active.baseOffset;

@@ -4,8 +4,9 @@
 // the HTTP door uses (prom-client and the @opentelemetry/api it requires, ws): several MB of
 // resident memory, and more heap for every mark-compact to walk. A fresh process starts and
 // stops one broker and then lists what it loaded; the module cache is the evidence, not a timing.
-// Nor does it load Node's HTTP client and server without http.listeners, nor the codecs of any API
-// no client asked for (they load on an API's first use).
+// Nor does it load Node's HTTP client and server without http.listeners, nor node:tls without a
+// TLS listener, nor the codecs or the handler of any API no client asked for (they load on an
+// API's first use; ApiVersions's handler, which lists them all, loads at start).
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -15,11 +16,22 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 
 function scriptFor(entry: string): string {
+  // ES modules are in no cache a script can list: a load hook (run on Node's hooks thread) writes
+  // each URL to a file before the module reaches the loader, so the file is complete once loaded.
+  const hook = `
+import { appendFileSync } from 'node:fs';
+let path;
+export function initialize(data) { path = data.path; }
+export async function load(url, context, next) { appendFileSync(path, url + '\\n'); return next(url, context); }
+`;
   return `
-import { createRequire } from 'node:module';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire, register } from 'node:module';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+const hookDirectory = mkdtempSync(join(tmpdir(), 'brook-modules-hook-'));
+const urlsPath = join(hookDirectory, 'urls');
+register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hook)}), { data: { path: urlsPath } });
 const { startBroker } = await import('${entry}');
 const directory = mkdtempSync(join(tmpdir(), 'brook-modules-'));
 const broker = await startBroker({ settings: { 'log.dirs': directory } });
@@ -31,7 +43,9 @@ console.log(JSON.stringify({
   packages: loaded.filter((path) => /node_modules\\//.test(path)),
   builtins: process.moduleLoadList.filter((name) => name.startsWith('NativeModule ')),
   codecsLoaded: [...apiMessages.values()].filter((api) => api.codecs !== null).map((api) => api.name),
+  sources: readFileSync(urlsPath, 'utf8').split('\\n').filter((url) => url.includes('/src/')),
 }));
+rmSync(hookDirectory, { recursive: true, force: true });
 `;
 }
 
@@ -42,6 +56,8 @@ interface Loaded {
   builtins: string[];
   /** The APIs whose codecs were loaded. */
   codecsLoaded: string[];
+  /** Brook's own modules, as file URLs. */
+  sources: string[];
 }
 
 /**
@@ -87,6 +103,29 @@ test('a broker without http.listeners loads neither node:http nor node:https', a
   assert.deepEqual(
     builtins.filter((name) => /^NativeModule (http|https|_http_\w+)$/.test(name)),
     [],
+  );
+});
+
+test('a broker without TLS listeners loads no node:tls', async () => {
+  const { builtins } = await modulesLoaded('./src/broker.ts');
+  assert.deepEqual(
+    builtins.filter((name) => /^NativeModule (tls|_tls_\w+)$/.test(name)),
+    [],
+  );
+});
+
+test('a broker no client has asked anything has loaded no handler but ApiVersions', async () => {
+  const { sources } = await modulesLoaded('./src/broker.ts');
+  assert.ok(
+    sources.some((url) => url.endsWith('/src/broker.ts')),
+    'the list names the modules loaded',
+  );
+  assert.deepEqual(
+    sources
+      .filter((url) => url.includes('/src/handlers/'))
+      .map((url) => url.slice(url.indexOf('/src/handlers/') + 1))
+      .sort(),
+    ['src/handlers/api-versions.ts', 'src/handlers/registry.ts', 'src/handlers/served-versions.ts'],
   );
 });
 

@@ -1113,14 +1113,22 @@ export function authorizeRequests(
   };
 }
 
-/** The same handlers, each wrapped by `authorizeRequests`. */
+/** The same handlers, each wrapped by `authorizeRequests` (a deferred one once it loads). */
 export function authorizedRegistry(
   registry: HandlerRegistry,
   dependencies: AuthorizationDependencies,
 ): HandlerRegistry {
   const authorized = new HandlerRegistry();
-  for (const handler of registry.list()) {
-    authorized.register(authorizeRequests(handler, dependencies));
+  for (const served of registry.servedApis()) {
+    const handler = registry.loaded(served.apiKey);
+    authorized.register(
+      handler !== undefined
+        ? authorizeRequests(handler, dependencies)
+        : {
+            ...served,
+            load: async () => authorizeRequests(await registry.load(served.apiKey), dependencies),
+          },
+    );
   }
   return authorized;
 }
