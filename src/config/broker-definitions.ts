@@ -695,7 +695,7 @@ const definitions = [
     name: 'queued.max.request.bytes',
     field: 'queuedMaxRequestBytes',
     type: 'long',
-    defaultValue: 16777216,
+    defaultValue: 33554432,
     minimum: -1,
     documentation:
       'Per connection in Brook (Kafka: whole broker, default -1): request and response bytes in flight before reading pauses (one request is always let through, however large); -1 = no limit.',

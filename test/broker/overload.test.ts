@@ -7,7 +7,7 @@
 //
 // One producer alone is held back by its connection's own limit, queued.max.request.bytes: with
 // the default settings, a client pipelining everything it has (librdkafka's default allows a
-// million requests in flight) holds at most 16 MiB of the broker's memory plus one request, not
+// million requests in flight) holds at most 32 MiB of the broker's memory plus one request, not
 // all it sends (bench:broker's RSS peak of issue 14 was 100 MiB of produce requests in flight).
 
 import assert from 'node:assert/strict';
@@ -101,7 +101,7 @@ test('producers at full speed against a slow disk are held back by queued.max.re
   assert.equal(broker.requestMemory.used, 0);
 });
 
-test('one producer pipelining 40 MiB against a slow disk holds at most queued.max.request.bytes (16 MiB by default) plus one request', async (t) => {
+test('one producer pipelining 64 MiB against a slow disk holds at most queued.max.request.bytes (32 MiB by default) plus one request', async (t) => {
   const io = new FaultyFileIo();
   io.datasyncDelayMs = 40;
   const broker = await startBroker({ fileIo: io });
@@ -114,7 +114,7 @@ test('one producer pipelining 40 MiB against a slow disk holds at most queued.ma
   // Just under max.message.bytes, as librdkafka sends at full speed with its default batch.size.
   const recordsPerBatch = 8000;
   const batch = await makeBatch({ seed: 11, recordsCount: recordsPerBatch, valueBytes: 100 });
-  const requests = Math.ceil((40 * 1024 * 1024) / batch.length);
+  const requests = Math.ceil((64 * 1024 * 1024) / batch.length);
   const connection = await KafkaConnection.open(broker.bootstrapServers, {
     clientId: 'one-producer',
     requestTimeoutMs: 120_000,
@@ -142,7 +142,7 @@ test('one producer pipelining 40 MiB against a slow disk holds at most queued.ma
   );
 
   const requestBytes = batch.length + 256;
-  const bound = 16 * 1024 * 1024 + requestBytes + 64 * 1024;
+  const bound = 32 * 1024 * 1024 + requestBytes + 64 * 1024;
   console.log(
     `# request memory peak ${broker.requestMemory.peak} bytes; bound ${bound}; offered ${requests * requestBytes}`,
   );
