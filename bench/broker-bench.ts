@@ -370,7 +370,7 @@ async function main(): Promise<void> {
       [
         'broker RSS peak under load',
         `${Math.max(produce100.peakMegabytes, produce1k.peakMegabytes, e2e.peakMegabytes).toFixed(0)} MB`,
-        '',
+        `produce 100 B / 1 KiB / e2e: ${[produce100, produce1k, e2e].map((run) => run.peakMegabytes.toFixed(0)).join(' / ')} MB`,
         '<= 150 MB',
       ],
       ['startBroker() ready (median of 15)', `${startupMs.toFixed(1)} ms`, '', '<= 100 ms'],

@@ -695,10 +695,10 @@ const definitions = [
     name: 'queued.max.request.bytes',
     field: 'queuedMaxRequestBytes',
     type: 'long',
-    defaultValue: 104857600,
+    defaultValue: 33554432,
     minimum: -1,
     documentation:
-      'Per connection in Brook (Kafka: whole broker, default -1): request and response bytes in flight before reading pauses; -1 = no limit.',
+      'Per connection in Brook (Kafka: whole broker, default -1): request and response bytes in flight before reading pauses (one request is always let through, however large); -1 = no limit.',
     dynamic: false,
   },
   {

@@ -74,10 +74,24 @@ export function settle(item: PendingAppend): void {
   if (item.settled) return;
   item.settled = true;
   item.resolve();
+  forgetPromise(item);
 }
 
 export function rejectItem(item: PendingAppend, error: Error): void {
   if (item.settled) return;
   item.settled = true;
   item.reject(error);
+  forgetPromise(item);
 }
+
+/**
+ * A settled append stays in the tail cache for a while (up to TAIL_CACHE_APPENDS_MAX appends), long
+ * enough to be promoted to the old generation; its acknowledgement promise and the functions that
+ * settle it need not go along, to die there as garbage.
+ */
+function forgetPromise(item: PendingAppend): void {
+  item.resolve = noop;
+  item.reject = noop;
+}
+
+function noop(): void {}

@@ -31,6 +31,15 @@ import type { Segment } from './segment.js';
 export const DEFAULT_TAIL_CACHE_BYTES = 1024 * 1024;
 
 /**
+ * The most appends the tail cache keeps within its budget: a producer with linger.ms=0 appends a
+ * record or two at a time, and a 1 MiB budget of those is thousands of appends, each with a few
+ * small objects that live long enough (over half a second at 10k appends/s) to be promoted to V8's old
+ * generation and die there: the broker's heap doubled in bench:broker's end-to-end run (issue
+ * 14). 1,024 of them are 0.1 s of such a stream, still enough for consumers at the tail.
+ */
+export const TAIL_CACHE_APPENDS_MAX = 1024;
+
+/**
  * The most the tail cache keeps of appends its followers have not fetched yet, past its budget:
  * a leader's followers then copy whole produce requests from memory instead of re-reading them
  * from the segment file. Under acks=all those buffers are held until the followers have them
@@ -38,6 +47,30 @@ export const DEFAULT_TAIL_CACHE_BYTES = 1024 * 1024;
  * when followers lag under acks=0/1 or while one is about to leave the ISR.
  */
 export const TAIL_CACHE_UNREPLICATED_BYTES_MAX = 32 * 1024 * 1024;
+
+/**
+ * An append of at most this many bytes that is a small part of a larger buffer (a slice of
+ * Node's 8 KiB pool, a view of a socket read) is cached as a copy, in chunks every tail cache of
+ * the process shares: kept as it came, a 200-byte append keeps its whole pool slab alive, and a
+ * budget of 1 MiB of such appends held up to 30 MiB (bench:broker's end-to-end run, issue 14).
+ * The chunks are shared so that many partitions with one small append each fill one chunk
+ * between them, as they shared pool slabs; a chunk is freed once no cache holds a copy in it.
+ */
+const COPIED_APPEND_BYTES_MAX = 4 * 1024;
+const COPY_CHUNK_BYTES = 16 * 1024;
+let copyChunk: Buffer | null = null;
+let copyChunkFilled = 0;
+
+/** `records` copied into the shared chunks (see COPIED_APPEND_BYTES_MAX). */
+function copiedToChunk(records: Buffer): Buffer {
+  if (copyChunk === null || copyChunk.length - copyChunkFilled < records.length) {
+    copyChunk = Buffer.allocUnsafeSlow(COPY_CHUNK_BYTES);
+    copyChunkFilled = 0;
+  }
+  const start = copyChunkFilled;
+  copyChunkFilled += records.copy(copyChunk, start);
+  return copyChunk.subarray(start, copyChunkFilled);
+}
 
 /**
  * An unreplicated append dropped past TAIL_CACHE_UNREPLICATED_BYTES_MAX, held weakly: under
@@ -79,14 +112,26 @@ export class TailCache {
     if (replicatedOffset === null) this.weak = [];
   }
 
+  /**
+   * Caches an append (stamped: its bytes no longer change). A small append that is a view of a
+   * much larger buffer is replaced by a copy, before its write, which then writes the copy.
+   */
   push(item: PendingAppend): void {
+    const records = item.records;
+    if (
+      records.length <= COPIED_APPEND_BYTES_MAX &&
+      records.buffer.byteLength >= 2 * records.length
+    ) {
+      item.records = copiedToChunk(records);
+    }
     this.items.push(item);
     this.bytes += item.records.length;
   }
 
   /**
-   * Drops written appends from the head while over budget (the newest always stays), except
-   * those a follower has yet to fetch, up to TAIL_CACHE_UNREPLICATED_BYTES_MAX.
+   * Drops written appends from the head while over budget or over TAIL_CACHE_APPENDS_MAX (the
+   * newest always stays), except those a follower has yet to fetch, up to
+   * TAIL_CACHE_UNREPLICATED_BYTES_MAX.
    */
   evict(): void {
     const replicatedOffset = this.replicatedOffset();
@@ -99,7 +144,11 @@ export class TailCache {
     )
       replicated++;
     if (replicated > 0) weak.splice(0, replicated);
-    while (this.bytes > this.bytesMax && this.items.length > 1 && this.items.at(0).written) {
+    while (
+      (this.bytes > this.bytesMax || this.items.length > TAIL_CACHE_APPENDS_MAX) &&
+      this.items.length > 1 &&
+      this.items.at(0).written
+    ) {
       const unreplicated = this.items.at(0).nextOffset > replicatedOffset;
       if (unreplicated && this.bytes <= this.unreplicatedBytesMax) return;
       const item = this.items.shift()!;

@@ -4,6 +4,11 @@
 // plus one request per connection (server/request-memory.ts), and every produce is still
 // acknowledged once durable, nothing lost or doubled. The slow disk is the FileIo seam's
 // (an fsync delayed), the producers are real connections speaking Produce v9.
+//
+// One producer alone is held back by its connection's own limit, queued.max.request.bytes: with
+// the default settings, a client pipelining everything it has (librdkafka's default allows a
+// million requests in flight) holds at most 32 MiB of the broker's memory plus one request, not
+// all it sends (bench:broker's RSS peak of issue 14 was 100 MiB of produce requests in flight).
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -93,5 +98,59 @@ test('producers at full speed against a slow disk are held back by queued.max.re
     broker.requestMemory.peak <= bound,
     `request memory peaked at ${broker.requestMemory.peak} bytes, above ${bound}`,
   );
+  assert.equal(broker.requestMemory.used, 0);
+});
+
+test('one producer pipelining 64 MiB against a slow disk holds at most queued.max.request.bytes (32 MiB by default) plus one request', async (t) => {
+  const io = new FaultyFileIo();
+  io.datasyncDelayMs = 40;
+  const broker = await startBroker({ fileIo: io });
+  t.after(() => broker.stop());
+  await createTopicByRequest(broker, {
+    name: 'one-producer',
+    numPartitions: 1,
+    replicationFactor: 1,
+  });
+  // Just under max.message.bytes, as librdkafka sends at full speed with its default batch.size.
+  const recordsPerBatch = 8000;
+  const batch = await makeBatch({ seed: 11, recordsCount: recordsPerBatch, valueBytes: 100 });
+  const requests = Math.ceil((64 * 1024 * 1024) / batch.length);
+  const connection = await KafkaConnection.open(broker.bootstrapServers, {
+    clientId: 'one-producer',
+    requestTimeoutMs: 120_000,
+  });
+  t.after(() => connection.close());
+
+  const answers = await Promise.all(
+    Array.from({ length: requests }, () =>
+      connection.request<ProduceResponse>(ApiKey.Produce, 9, {
+        transactionalId: null,
+        acks: -1,
+        timeoutMs: 60_000,
+        topicData: [{ name: 'one-producer', partitionData: [{ index: 0, records: batch }] }],
+      }),
+    ),
+  );
+  const baseOffsets = answers.map((answer) => {
+    const partition = answer.responses[0]!.partitionResponses[0]!;
+    assert.equal(partition.errorCode, ErrorCode.NONE);
+    return Number(partition.baseOffset);
+  });
+  assert.deepEqual(
+    baseOffsets,
+    Array.from({ length: requests }, (_, at) => at * recordsPerBatch),
+  );
+
+  const requestBytes = batch.length + 256;
+  const bound = 32 * 1024 * 1024 + requestBytes + 64 * 1024;
+  console.log(
+    `# request memory peak ${broker.requestMemory.peak} bytes; bound ${bound}; offered ${requests * requestBytes}`,
+  );
+  assert.ok(
+    broker.requestMemory.peak <= bound,
+    `request memory peaked at ${broker.requestMemory.peak} bytes, above ${bound}`,
+  );
+  // Held back, not starved: the connection kept more than a few requests in flight.
+  assert.ok(broker.requestMemory.peak >= 8 * requestBytes);
   assert.equal(broker.requestMemory.used, 0);
 });

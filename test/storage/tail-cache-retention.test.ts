@@ -1,11 +1,14 @@
 // The tail cache of a leader's log keeps what its followers have yet to fetch past its budget,
 // so replica fetches are served from the producers' buffers instead of the segment file; past
 // its cap, for as long as something else (a produce waiting for the followers) holds them.
+// A small append that came as a slice of a larger buffer is cached as a copy instead, so the
+// cache holds its budget, not the buffers its appends arrived in.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { PartitionLog } from '../../src/storage/partition-log.js';
+import { DEFAULT_TAIL_CACHE_BYTES, PartitionLog } from '../../src/storage/partition-log.js';
+import { TAIL_CACHE_APPENDS_MAX } from '../../src/storage/segment-reader.js';
 import { defaultLogConfig } from '../../src/storage/log-config.js';
 import { makeBatch } from '../helpers/storage-batches.js';
 import { temporaryDirectory } from '../helpers/temporary-directory.js';
@@ -93,5 +96,70 @@ test('past its cap a leader serves its followers the appends something else stil
     Buffer.concat(read.chunks).equals(Buffer.concat(copies)),
     'the same bytes, from the file',
   );
+  await log.close();
+});
+
+test('a small append that came as a slice of a larger buffer is cached as a copy, and does not keep that buffer alive', async (t) => {
+  setFlagsFromString('--expose-gc');
+  const collectGarbage = runInNewContext('gc') as () => void;
+  const directory = temporaryDirectory(t);
+  const log = await PartitionLog.open({ directory, config: defaultLogConfig });
+  const batch = await makeBatch({ seed: 3, recordsCount: 2, valueBytes: 100 });
+  // As a small produce request's frame is: a slice of Node's 8 KiB pool, shared with whatever
+  // else was allocated around it.
+  let slab: Buffer | null = Buffer.allocUnsafeSlow(8 * 1024);
+  batch.copy(slab, 1000);
+  let slice: Buffer | null = slab.subarray(1000, 1000 + batch.length);
+  const slabMemory = new WeakRef(slab.buffer);
+  await log.append(slice, { leaderEpoch: 0, origin: 'client' }).acknowledged;
+  const expected = Buffer.from(slice);
+
+  const everything = { maxBytes: 1 << 20, maxOffset: Number.MAX_SAFE_INTEGER, minOneBatch: true };
+  let read = await log.read(0, everything);
+  assert.equal(read.chunks.length, 1);
+  assert.ok(!isViewOf(read.chunks[0], slice), 'cached as a copy');
+  assert.ok(read.chunks[0].equals(expected), 'the same bytes');
+  read = { chunks: [], byteLength: 0 };
+  slab = null;
+  slice = null;
+  await waitFor(async () => {
+    collectGarbage();
+    await new Promise((resolve) => setImmediate(resolve));
+    return slabMemory.deref() === undefined;
+  }, 'the slab the append came in was collected');
+  read = await log.read(0, everything);
+  assert.ok(read.chunks[0].equals(expected), 'still served, from the cached copy');
+
+  // An append that is most of its buffer is kept as it came: no copy.
+  const large = await makeBatch({ seed: 4, recordsCount: 4, valueBytes: 2_000 });
+  await log.append(large, { leaderEpoch: 0, origin: 'client' }).acknowledged;
+  read = await log.read(2, everything);
+  assert.ok(isViewOf(read.chunks[0], large));
+  await log.close();
+});
+
+test('the tail cache keeps at most TAIL_CACHE_APPENDS_MAX appends, however far below its byte budget', async (t) => {
+  const directory = temporaryDirectory(t);
+  const log = await PartitionLog.open({ directory, config: defaultLogConfig });
+  const count = TAIL_CACHE_APPENDS_MAX + 77;
+  const appended: Buffer[] = [];
+  const acknowledged: Array<Promise<void>> = [];
+  for (let seed = 0; seed < count; seed++) {
+    // One record each, in a buffer of its own (so kept as it came, not copied).
+    const batch = await makeBatch({ seed, recordsCount: 1, valueBytes: 10 });
+    const own = Buffer.allocUnsafeSlow(batch.length);
+    batch.copy(own);
+    appended.push(own);
+    acknowledged.push(log.append(own, { leaderEpoch: 0, origin: 'client' }).acknowledged);
+  }
+  await Promise.all(acknowledged);
+  // Far below the 1 MiB budget; the count alone evicts.
+  assert.ok(appended.reduce((sum, batch) => sum + batch.length, 0) < DEFAULT_TAIL_CACHE_BYTES / 4);
+  const one = { maxBytes: 1, maxOffset: Number.MAX_SAFE_INTEGER, minOneBatch: true };
+  const oldest = count - TAIL_CACHE_APPENDS_MAX;
+  assert.ok(isViewOf((await log.read(oldest, one)).chunks[0], appended[oldest]), 'cached');
+  const evicted = await log.read(oldest - 1, one);
+  assert.ok(!isViewOf(evicted.chunks[0], appended[oldest - 1]), 'read from the file');
+  assert.ok(evicted.chunks[0].equals(appended[oldest - 1]));
   await log.close();
 });
