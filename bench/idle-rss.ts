@@ -14,7 +14,7 @@
 // request: the 15 s reading is the broker settled in idleness, and the one issue 14's 60 MB goal
 // is checked against. Prints each checkout's readings, sorted, and their median, in MB.
 
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -57,13 +57,7 @@ async function brokerReadings(checkout: string): Promise<number[]> {
   const logDir = mkdtempSync(join(tmpdir(), 'brook-idle-rss-'));
   try {
     const { child } = await startBrokerProcess(checkout, logDir);
-    try {
-      return await readingsOf(child.pid!);
-    } finally {
-      const exited = new Promise((done) => child.once('exit', done));
-      child.kill('SIGTERM');
-      await exited;
-    }
+    return await readingsThenStop(child);
   } finally {
     rmSync(logDir, { recursive: true, force: true });
   }
@@ -74,6 +68,11 @@ async function bareNodeReadings(): Promise<number[]> {
     stdio: 'ignore',
   });
   await new Promise((spawned) => child.once('spawn', spawned));
+  return await readingsThenStop(child);
+}
+
+/** The readings of a running process, which is then stopped (SIGTERM) and waited for. */
+async function readingsThenStop(child: ChildProcess): Promise<number[]> {
   try {
     return await readingsOf(child.pid!);
   } finally {
