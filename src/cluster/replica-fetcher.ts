@@ -221,7 +221,7 @@ export class ReplicaFetcher {
       else
         await partition.becomeLeader(
           state.leaderEpoch,
-          new ReplicaState(brokerId, state, partition.highWatermark),
+          new ReplicaState(brokerId, state, partition.highWatermarkForNewTerm),
         );
       return;
     }

@@ -99,6 +99,8 @@ export class Partition {
   private replication: ReplicaState | null = null;
   /** The leader's high watermark while this broker follows; null when it leads. */
   private leaderHighWatermark: number | null = null;
+  /** Whether this broker has led or followed the partition since the log was opened (cluster mode). */
+  private hadReplicaRole = false;
 
   constructor(
     readonly topic: string,
@@ -151,12 +153,28 @@ export class Partition {
   // ───────────────────────────── replication ─────────────────────────────
 
   /**
+   * The high watermark a leadership term beginning now starts from (`becomeLeader`'s
+   * ReplicaState). Once this broker has led or followed the partition it is the current one.
+   * Before that, just after a start, it is what replication-offset-checkpoint last recorded, or
+   * the log start offset: never the log end, which may lie past records that never reached the
+   * ISR (this broker's own tail as a leader before a crash). Starting there would acknowledge a
+   * producer's retry of such a record as committed, and serve it to consumers, though the
+   * controller may elect a replica that never had it.
+   */
+  get highWatermarkForNewTerm(): number {
+    if (this.hadReplicaRole) return this.highWatermark;
+    const checkpointed = this.log.highWatermark ?? this.log.logStartOffset;
+    return Math.min(checkpointed, this.highWatermark);
+  }
+
+  /**
    * This broker leads the partition from `leaderEpoch` on, with the followers and ISR of
    * `replication` (a fresh ReplicaState for this term). The epoch is recorded in the log before
    * anything is appended in it.
    */
   async becomeLeader(leaderEpoch: number, replication: ReplicaState): Promise<void> {
     await this.log.assignLeaderEpoch(leaderEpoch);
+    this.hadReplicaRole = true;
     this.leaderEpochValue = leaderEpoch;
     this.replication = replication;
     this.leaderHighWatermark = null;
@@ -178,10 +196,13 @@ export class Partition {
 
   /** This broker follows the partition's leader in `leaderEpoch`; appends come from the leader. */
   becomeFollower(leaderEpoch: number): void {
+    // What is committed stays so under any leader: the follower starts from it, not from zero.
+    const committed = this.highWatermarkForNewTerm;
+    this.hadReplicaRole = true;
     this.leaderEpochValue = leaderEpoch;
     this.replication = null;
     this.log.retainUnreplicatedTail(null);
-    this.leaderHighWatermark ??= 0;
+    this.leaderHighWatermark ??= committed;
     // The high watermark is now the leader's (bounded by what is flushed here), with no wake-up.
     this.markHighWatermark(this.highWatermark);
     this.endTerm();
@@ -451,6 +472,7 @@ export class Partition {
   private markHighWatermark(highWatermark: number): void {
     if (highWatermark === this.highWatermarkMarked) return;
     this.highWatermarkMarked = highWatermark;
+    if (this.hadReplicaRole) this.log.recordHighWatermark(highWatermark);
     const changes = this.log.figuresChanges;
     if (!changes.pending) changes.register();
   }

@@ -1,5 +1,5 @@
-// Owns one log.dirs directory: its lock file, the recovery-point and log-start-offset checkpoints
-// (Kafka's text format), every `<topic>-<partition>` log in it, and the background scheduler that
+// Owns one log.dirs directory: its lock file, the recovery-point, log-start-offset and (cluster
+// mode) replication-offset checkpoints (Kafka's text format), every `<topic>-<partition>` log in it, and the background scheduler that
 // runs retention and compaction.
 //
 // Logs are created, opened and deleted only through the manager; the layer above looks them up
@@ -71,6 +71,14 @@ export const LOG_START_OFFSET_CHECKPOINT = 'log-start-offset-checkpoint';
 export const CLEANER_OFFSET_CHECKPOINT = 'cleaner-offset-checkpoint';
 /** Brook's own, same format: when the tombstones a compacted log kept may be dropped (ms). */
 export const CLEANER_TOMBSTONE_HORIZON_CHECKPOINT = 'cleaner-tombstone-horizon-checkpoint';
+/**
+ * Kafka's file: each replicated partition's high watermark, which a restarted broker starts from
+ * (its log may end past it, with records that never reached the ISR). Lagging is safe: the high
+ * watermark only rises again as the ISR fetches. Only logs that recorded one are listed.
+ */
+export const HIGH_WATERMARK_CHECKPOINT = 'replication-offset-checkpoint';
+/** Kafka's replica.high.watermark.checkpoint.interval.ms default. */
+const HIGH_WATERMARK_CHECKPOINT_INTERVAL_MS = 5000;
 
 export interface LogManagerOptions {
   /** One entry of log.dirs. */
@@ -85,6 +93,8 @@ export interface LogManagerOptions {
   retentionCheckIntervalMs?: number;
   /** How often the recovery point is checkpointed (log.flush.offset.checkpoint.interval.ms). */
   checkpointIntervalMs?: number;
+  /** How often moved high watermarks are checkpointed (5 s, Kafka's default); 0 only with the rest. */
+  highWatermarkCheckpointIntervalMs?: number;
   tailCacheBytes?: number;
   /** File descriptors the logs keep open at rest (file-pool.ts); OPEN_FILES_MAX_DEFAULT by default. */
   openFilesMax?: number;
@@ -127,7 +137,10 @@ export class LogManager {
   private lock: DirectoryLock | null = null;
   private schedulerTimer: NodeJS.Timeout | null = null;
   private checkpointTimer: NodeJS.Timeout | null = null;
+  private highWatermarkTimer: NodeJS.Timeout | null = null;
   private readonly checkpoints = new CoalescedTask(() => this.writeCheckpoints());
+  /** The high watermarks as last written, to skip a write when none moved. */
+  private writtenHighWatermarks = '';
   private backgroundRunning: Promise<void> | null = null;
   private closed = false;
   private readonly logger: Logger;
@@ -173,6 +186,15 @@ export class LogManager {
       );
       manager.checkpointTimer.unref();
     }
+    const highWatermarkIntervalMs =
+      options.highWatermarkCheckpointIntervalMs ?? HIGH_WATERMARK_CHECKPOINT_INTERVAL_MS;
+    if (highWatermarkIntervalMs > 0) {
+      manager.highWatermarkTimer = setInterval(() => {
+        if (manager.highWatermarkEntries().text !== manager.writtenHighWatermarks)
+          void manager.checkpoint().catch(() => undefined);
+      }, highWatermarkIntervalMs);
+      manager.highWatermarkTimer.unref();
+    }
     return manager;
   }
 
@@ -197,6 +219,10 @@ export class LogManager {
     const tombstoneHorizons = await readCheckpoint(
       this.io,
       `${this.directory}/${CLEANER_TOMBSTONE_HORIZON_CHECKPOINT}`,
+    );
+    const highWatermarks = await readCheckpoint(
+      this.io,
+      `${this.directory}/${HIGH_WATERMARK_CHECKPOINT}`,
     );
     const names = await this.io.readdir(this.directory);
     // The directory's marker vouches for every log in it. Removed, durably, before any log opens:
@@ -235,6 +261,7 @@ export class LogManager {
           logStartOffset: logStartOffsets.get(entry.name),
           cleanerCheckpoint: cleanerOffsets.get(entry.name),
           tombstoneHorizonMs: tombstoneHorizons.get(entry.name),
+          highWatermark: highWatermarks.get(entry.name),
           sharedCleanShutdown,
           closedEmptyAt: closedEmpty.get(entry.name),
         },
@@ -322,6 +349,7 @@ export class LogManager {
       logStartOffset?: number;
       cleanerCheckpoint?: number;
       tombstoneHorizonMs?: number;
+      highWatermark?: number;
       /** Whether the directory's clean-shutdown marker was found (false for a new log). */
       sharedCleanShutdown: boolean;
       /** Where the marker says the log closed empty, if it does. */
@@ -338,6 +366,7 @@ export class LogManager {
       logStartOffset: checkpoints.logStartOffset,
       cleanerCheckpoint: checkpoints.cleanerCheckpoint,
       tombstoneHorizonMs: checkpoints.tombstoneHorizonMs,
+      highWatermark: checkpoints.highWatermark,
       sharedCleanShutdown: checkpoints.sharedCleanShutdown,
       closedEmptyAt: checkpoints.closedEmptyAt,
       tailCacheBytes: this.tailCacheBytes,
@@ -448,6 +477,28 @@ export class LogManager {
       `${this.directory}/${CLEANER_TOMBSTONE_HORIZON_CHECKPOINT}`,
       tombstoneHorizons,
     );
+    const highWatermarks = this.highWatermarkEntries();
+    if (highWatermarks.text !== this.writtenHighWatermarks) {
+      await writeCheckpoint(
+        this.io,
+        `${this.directory}/${HIGH_WATERMARK_CHECKPOINT}`,
+        highWatermarks.entries,
+      );
+      this.writtenHighWatermarks = highWatermarks.text;
+    }
+  }
+
+  /** The high watermarks the logs recorded (cluster mode; none on a single broker). */
+  private highWatermarkEntries(): { entries: CheckpointEntry[]; text: string } {
+    const entries: CheckpointEntry[] = [];
+    let text = '';
+    for (const { topic, partition, log } of this.logs.values()) {
+      const offset = log.highWatermark;
+      if (offset === undefined) continue;
+      entries.push({ topic, partition, offset });
+      text += `${topic} ${partition} ${offset}\n`;
+    }
+    return { entries, text };
   }
 
   private runBackgroundPass(): void {
@@ -560,6 +611,7 @@ export class LogManager {
     this.closed = true;
     if (this.schedulerTimer) clearInterval(this.schedulerTimer);
     if (this.checkpointTimer) clearInterval(this.checkpointTimer);
+    if (this.highWatermarkTimer) clearInterval(this.highWatermarkTimer);
     if (this.backgroundRunning) await this.backgroundRunning;
     const logs = [...this.logs.values()];
     await mapBounded(logs, LOG_OPEN_CONCURRENCY, ({ log }) => log.close());

@@ -79,6 +79,8 @@ export interface PartitionLogOptions {
   recoveryPoint?: number;
   /** From log-start-offset-checkpoint. */
   logStartOffset?: number;
+  /** From replication-offset-checkpoint: the high watermark a replicated partition last recorded. */
+  highWatermark?: number;
   tailCacheBytes?: number;
   /** The tail cache's cap for appends its followers have not fetched (tests); TAIL_CACHE_UNREPLICATED_BYTES_MAX by default. */
   tailCacheUnreplicatedBytes?: number;
@@ -143,6 +145,7 @@ export class PartitionLog extends EventEmitter implements Log {
   /** Whether close() writes the log's own clean-shutdown marker (no owner keeps a shared one). */
   private readonly writesOwnMarker: boolean;
   private closedCleanlyValue = false;
+  private highWatermarkValue: number | undefined;
   /**
    * Registers (util/change-set.ts) whenever a figure a metrics scrape reads may have moved: the
    * log start and end offsets, the flushed offset, the size and the segment count; at most once
@@ -169,6 +172,16 @@ export class PartitionLog extends EventEmitter implements Log {
     this.segments = recovered.segments;
     this.leaderEpochCache = recovered.leaderEpochCache;
     this.logStartOffsetValue = recovered.logStartOffset;
+    // What was committed can only have been cut from the log by truncation below it, which
+    // replication never does; the cap keeps a stray checkpoint (a log deleted and made again
+    // under its old name) from naming offsets this log never held.
+    this.highWatermarkValue =
+      options.highWatermark === undefined
+        ? undefined
+        : Math.max(
+            recovered.logStartOffset,
+            Math.min(options.highWatermark, recovered.logEndOffset),
+          );
     this.tailCache = new TailCache(
       options.tailCacheBytes ?? DEFAULT_TAIL_CACHE_BYTES,
       options.tailCacheUnreplicatedBytes,
@@ -254,6 +267,21 @@ export class PartitionLog extends EventEmitter implements Log {
   /** Everything below it is durable and needs no scan after a crash (for recovery-point-offset-checkpoint). */
   get recoveryPoint(): number {
     return this.pipeline.flushedOffset;
+  }
+
+  /**
+   * For replication-offset-checkpoint: the high watermark of the replicated partition this log
+   * holds, as the partition last recorded it (`recordHighWatermark`) or, until it does, as the
+   * checkpoint said at open. Undefined when neither said anything: a single broker's logs, whose
+   * high watermark is their flushed offset, never record one.
+   */
+  get highWatermark(): number | undefined {
+    return this.highWatermarkValue;
+  }
+
+  /** The owning partition's high watermark moved (cluster mode); checkpointed with the others. */
+  recordHighWatermark(offset: number): void {
+    this.highWatermarkValue = offset;
   }
 
   get config(): LogConfig {
@@ -588,6 +616,8 @@ export class PartitionLog extends EventEmitter implements Log {
     );
     this.pipeline.restartAt(logEndOffset, Math.min(this.pipeline.flushedOffset, logEndOffset));
     if (this.logStartOffsetValue > logEndOffset) this.logStartOffsetValue = logEndOffset;
+    if (this.highWatermarkValue !== undefined && this.highWatermarkValue > logEndOffset)
+      this.highWatermarkValue = logEndOffset;
     this.leaderEpochCache.truncateFromEnd(logEndOffset);
     await this.leaderEpochCache.persist();
   }
@@ -597,6 +627,7 @@ export class PartitionLog extends EventEmitter implements Log {
     for (const old of removed) await this.segments.remove(old);
     this.segments.push(await this.segments.create(offset));
     this.pipeline.restartAt(offset, offset);
+    if (this.highWatermarkValue !== undefined) this.highWatermarkValue = offset;
     this.leaderEpochCache.truncateFromEnd(offset);
     await this.setLogStartOffset(offset, true);
   }

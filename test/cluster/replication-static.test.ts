@@ -17,6 +17,8 @@ import type { PartitionLog } from '../../src/storage/partition-log.js';
 import { fetchRequest } from '../helpers/cluster.js';
 import { makeBatch, nextOffsetAfter } from '../helpers/storage-batches.js';
 import { waitFor } from '../helpers/poll.js';
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
+import { buildBatch } from '../../src/record/records.js';
 
 const TOPIC = 'events';
 const WAIT_MS = 10_000;
@@ -291,4 +293,112 @@ test('an acks=all produce waiting when its leader is deposed is answered NOT_LEA
   });
   const answer = await produced;
   assert.equal(answer.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+});
+
+test('a leader restarted with records past its high watermark starts from the checkpointed one, not its log end', async (t) => {
+  const leaderDir = temporaryDirectory(t, 'brook-restarted-leader-');
+  let leader = await startBroker({ logDirs: leaderDir });
+  const follower = await startBroker();
+  const created = await leader.replicas.createTopic({ name: TOPIC, partitionCount: 1 });
+  await follower.replicas.createTopic({ name: TOPIC, partitionCount: 1 });
+  const view = (leaderPort: number) =>
+    new StaticClusterView({
+      clusterId: 'static-test',
+      brokers: [
+        { brokerId: 1, host: '127.0.0.1', port: leaderPort, rack: null },
+        { brokerId: 2, host: '127.0.0.1', port: follower.listeners[0].port, rack: null },
+      ],
+      topics: [
+        { name: TOPIC, topicId: created.metadata.topicId, partitions: [[1, 2]], configs: {} },
+      ],
+      partitionStates: { [`${TOPIC}-0`]: state(1, [1, 2]) },
+    });
+  let leaderView = view(leader.listeners[0].port);
+  let leaderFetcher = new ReplicaFetcher({
+    brokerId: 1,
+    view: leaderView,
+    replicas: leader.replicas,
+  });
+  let followerFetcher = new ReplicaFetcher({
+    brokerId: 2,
+    view: leaderView,
+    replicas: follower.replicas,
+  });
+  await leaderFetcher.start();
+  await followerFetcher.start();
+  let producer = await KafkaConnection.open(leader.bootstrapServers, { clientId: 'restart-test' });
+  // One idempotent producer: a retry of a batch the leader holds is answered as a duplicate.
+  const idempotent = (baseSequence: number) =>
+    buildBatch({
+      records: [0, 1, 2, 3, 4].map((index) => ({
+        key: null,
+        value: Buffer.from(`record-${baseSequence + index}`),
+      })),
+      producerId: 7,
+      producerEpoch: 0,
+      baseSequence,
+    });
+  const produce = async (connection: KafkaConnection, records: Buffer, timeoutMs: number) => {
+    const response = await connection.request<ProduceResponse>(ApiKey.Produce, 9, {
+      transactionalId: null,
+      acks: -1,
+      timeoutMs,
+      topicData: [{ name: TOPIC, partitionData: [{ index: 0, records }] }],
+    });
+    return response.responses[0].partitionResponses[0];
+  };
+  try {
+    assert.equal((await produce(producer, await idempotent(0), 30_000)).errorCode, ErrorCode.NONE);
+    // The follower stops fetching: the next batch reaches the leader's disk only.
+    followerFetcher.pause();
+    const unreplicated = await idempotent(5);
+    const timedOut = await produce(producer, Buffer.from(unreplicated), 300);
+    assert.equal(timedOut.errorCode, ErrorCode.REQUEST_TIMED_OUT);
+    assert.equal(leader.replicas.partition(TOPIC, 0)!.logEndOffset, 10);
+    assert.equal(leader.replicas.partition(TOPIC, 0)!.highWatermark, 5);
+
+    // The leader restarts on its directory and leads again in the same epoch.
+    producer.close();
+    await leaderFetcher.stop();
+    await leader.stop();
+    leader = await startBroker({ logDirs: leaderDir });
+    leaderView = view(leader.listeners[0].port);
+    leaderFetcher = new ReplicaFetcher({
+      brokerId: 1,
+      view: leaderView,
+      replicas: leader.replicas,
+    });
+    await leaderFetcher.start();
+    const partition = leader.replicas.partition(TOPIC, 0)!;
+    await waitFor(() => partition.replicaState !== null, 'broker 1 to lead again', {
+      timeoutMs: WAIT_MS,
+    });
+    assert.equal(partition.logEndOffset, 10);
+    assert.equal(partition.highWatermark, 5, 'records the follower never had are not committed');
+
+    // The producer's retry finds its batch in the log, but only the follower can commit it.
+    producer = await KafkaConnection.open(leader.bootstrapServers, { clientId: 'restart-test' });
+    const retried = await produce(producer, Buffer.from(unreplicated), 300);
+    assert.equal(retried.errorCode, ErrorCode.REQUEST_TIMED_OUT);
+    assert.equal(partition.logEndOffset, 10, 'the retry was not written again');
+
+    // The follower follows the restarted leader: the retry is acknowledged at its first offset.
+    await followerFetcher.stop();
+    followerFetcher = new ReplicaFetcher({
+      brokerId: 2,
+      view: leaderView,
+      replicas: follower.replicas,
+    });
+    await followerFetcher.start();
+    const acknowledged = await produce(producer, Buffer.from(unreplicated), 30_000);
+    assert.equal(acknowledged.errorCode, ErrorCode.NONE);
+    assert.equal(Number(acknowledged.baseOffset), 5);
+    assert.equal(partition.highWatermark, 10);
+  } finally {
+    producer.close();
+    await followerFetcher.stop();
+    await leaderFetcher.stop();
+    await follower.stop();
+    await leader.stop();
+  }
 });

@@ -9,9 +9,16 @@
 //   pause      SIGSTOP: the process is frozen with its sockets open; resume sends SIGCONT
 //   restart    a new process on the same log directory and the same listener port
 
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  mkdirSync,
+  mkdtempSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type StartClusterOptions, startCluster } from '../../src/cluster/start-cluster.js';
 import { type BrokerProcess, startBrokerProcess } from '../helpers/broker-process.js';
@@ -224,7 +231,9 @@ export async function startBrokerCluster(
     etcd: { kill: () => running.killEtcd(), restart: () => running.restartEtcd() },
     async stop() {
       await running.stop();
-      rmSync(root, { recursive: true, force: true });
+      const keepDir = process.env.BROOK_FAULT_KEEP_DIR;
+      if (keepDir) renameSync(root, join(keepDir, basename(root)));
+      else rmSync(root, { recursive: true, force: true });
     },
   };
 }
