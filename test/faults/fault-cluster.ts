@@ -9,14 +9,7 @@
 //   pause      SIGSTOP: the process is frozen with its sockets open; resume sends SIGCONT
 //   restart    a new process on the same log directory and the same listener port
 
-import {
-  appendFileSync,
-  mkdirSync,
-  mkdtempSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
