@@ -261,7 +261,10 @@ export class Partition {
       `${this.topic}-${this.partitionIndex} follows before its producer state is loaded`,
     );
     const appended = this.log.appendAsFollower(records);
-    this.replayBatches(records, this.highWatermark, appended.baseOffset);
+    // Tracked until flushed, as a leader's appends are: a snapshot taken at a flush must not
+    // describe batches past it, which a crash may take back.
+    this.replayBatches(records, this.highWatermark, appended.baseOffset, appended.acknowledged);
+    this.settleProducerChanges(appended);
     return appended;
   }
 
@@ -414,6 +417,13 @@ export class Partition {
         );
       }
     }
+    this.settleProducerChanges(appended);
+    this.notifyIfAdvanced();
+    return appended;
+  }
+
+  /** An append's producer-state changes become permanent once it is durable, or are undone. */
+  private settleProducerChanges(appended: AppendResult): void {
     appended.acknowledged.then(
       () => this.producers.acknowledge(appended.lastOffset),
       () => {
@@ -421,8 +431,6 @@ export class Partition {
         this.notifyIfAdvanced();
       },
     );
-    this.notifyIfAdvanced();
-    return appended;
   }
 
   /** Whole batches from `offset`, never past `upperBound` (the high watermark or the LSO). */
@@ -585,11 +593,17 @@ export class Partition {
   }
 
   /**
-   * Applies the producer batches of `chunk` (stamped with their offsets) to the producer state,
-   * untracked: recovery, and a follower copying its leader. Returns the offset after the last
-   * whole batch (`offset` when there is none).
+   * Applies the producer batches of `chunk` (stamped with their offsets) to the producer state:
+   * untracked in recovery (the log holds them), tracked until `acknowledged` for a follower
+   * copying its leader. Returns the offset after the last whole batch (`offset` when there is
+   * none).
    */
-  private replayBatches(chunk: Buffer, markerHighWatermark: number, offset: number): number {
+  private replayBatches(
+    chunk: Buffer,
+    markerHighWatermark: number,
+    offset: number,
+    acknowledged?: Promise<void>,
+  ): number {
     for (let position = 0; position + BATCH_HEADER_BYTES <= chunk.length;) {
       const sizeBytes = LOG_OVERHEAD_BYTES + chunk.readInt32BE(position + BatchField.batchLength);
       if (position + sizeBytes > chunk.length) break;
@@ -605,11 +619,16 @@ export class Partition {
               marker.coordinatorEpoch,
               firstOffset,
               markerHighWatermark,
-              false,
+              acknowledged !== undefined,
             );
           }
         } else {
-          this.producers.apply(batch, firstOffset, firstOffset + batch.lastOffsetDelta);
+          this.producers.apply(
+            batch,
+            firstOffset,
+            firstOffset + batch.lastOffsetDelta,
+            acknowledged,
+          );
         }
       }
       offset = firstOffset + batch.lastOffsetDelta + 1;
