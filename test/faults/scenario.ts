@@ -108,9 +108,16 @@ export async function runUnderLoad(options: {
     const producerErrors = stopped.flatMap((result) =>
       result.status === 'rejected' ? [`\n${String(result.reason)}`] : [],
     );
+    // What was acknowledged so far must still hold: a producer's fatal error (the broker
+    // answering out of order, say) can follow a loss that only the checker would name.
+    const verdict = await checkWhatWasAcknowledged(cluster, topic, history, options.check);
     throw new Error(
-      failureReport(String(error) + producerErrors.join(''), history, seed, options.file) +
-        brokerOutputs(cluster),
+      failureReport(
+        String(error) + producerErrors.join('') + verdict,
+        history,
+        seed,
+        options.file,
+      ) + brokerOutputs(cluster),
     );
   }
   await Promise.all(loads.map((load) => load.stop()));
@@ -124,6 +131,30 @@ export async function runUnderLoad(options: {
   });
   assertHistoryHolds(history, { idempotent: true, ...options.check }, seed, options.file);
   return { history, acknowledged: acknowledged(), read };
+}
+
+/** For a failed run: reads the topic and runs the checker, saying what it found (never throws). */
+async function checkWhatWasAcknowledged(
+  cluster: FaultCluster,
+  topic: string,
+  history: History,
+  check: Partial<CheckOptions> | undefined,
+): Promise<string> {
+  try {
+    await readTopic({
+      bootstrapServers: cluster.bootstrapServers,
+      topic,
+      isolation: 'read_committed',
+      consumer: 'verifier',
+      history,
+    });
+    const violations = checkHistory(history.events, { idempotent: true, ...check });
+    return violations.length === 0
+      ? '\nthe checker found no violation in what was acknowledged before it'
+      : `\nthe checker found, in what was acknowledged before it:\n${describeViolations(violations)}`;
+  } catch (error) {
+    return `\nthe checker could not read the topic: ${String(error)}`;
+  }
 }
 
 /** Runs the checker; on violations fails with them, the seed, the replay command and the history. */
