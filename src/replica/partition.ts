@@ -101,6 +101,8 @@ export class Partition {
   private leaderHighWatermark: number | null = null;
   /** Whether this broker has led or followed the partition since the log was opened (cluster mode). */
   private hadReplicaRole = false;
+  /** Producers that appended here in the current leadership term (cluster mode; see `append`). */
+  private readonly appendedThisTerm = new Set<number>();
 
   constructor(
     readonly topic: string,
@@ -175,6 +177,7 @@ export class Partition {
   async becomeLeader(leaderEpoch: number, replication: ReplicaState): Promise<void> {
     await this.log.assignLeaderEpoch(leaderEpoch);
     this.hadReplicaRole = true;
+    this.appendedThisTerm.clear();
     this.leaderEpochValue = leaderEpoch;
     this.replication = replication;
     this.leaderHighWatermark = null;
@@ -365,7 +368,7 @@ export class Partition {
         if (marker !== null) this.producers.checkMarker(batch, marker.coordinatorEpoch);
         continue;
       }
-      const result = this.producers.check(batch, pending, origin);
+      const result = this.checkProducer(batch, pending, origin);
       if (result !== null) {
         if (index > 0) {
           throw new ProducerStateError(
@@ -393,6 +396,9 @@ export class Partition {
       origin,
       ...options,
     });
+    if (this.replication !== null)
+      for (const batch of batches)
+        if (!batch.isControl) this.appendedThisTerm.add(batch.producerId);
     // Offsets are stamped into the batches in place by now.
     for (const batch of batches) {
       const firstOffset = batchBaseOffset(records, batch.position);
@@ -431,6 +437,42 @@ export class Partition {
         this.notifyIfAdvanced();
       },
     );
+  }
+
+  /**
+   * The producer-state check, with one answer of a replicated partition's own. A new leader
+   * hears from a producer whose earlier batches may still be on their way to the previous
+   * leader (sent before the producer learned of the change; that leader will refuse them). If
+   * a later batch arrives first, its sequence leaves a gap, which Kafka answers
+   * OUT_OF_ORDER_SEQUENCE_NUMBER. librdkafka then bumps the producer's epoch, and every
+   * partition's unacknowledged batches go out again at sequence 0 of the new epoch, so a batch
+   * that a deposed leader appended (and answered NOT_LEADER_OR_FOLLOWER, as Kafka does) is
+   * written a second time: a duplicate despite idempotence. Until the producer has appended in
+   * this term, a gap is answered NOT_LEADER_OR_FOLLOWER instead: the client refreshes its
+   * metadata and resends its batches in order, the earlier ones first. Once it has appended
+   * here, a gap is OUT_OF_ORDER_SEQUENCE_NUMBER as in Kafka.
+   */
+  private checkProducer(
+    batch: ProducerBatch,
+    pending: Map<number, { producerEpoch: number; lastSequence: number }>,
+    origin: AppendOrigin,
+  ): ReturnType<ProducerStateManager['check']> {
+    try {
+      return this.producers.check(batch, pending, origin);
+    } catch (error) {
+      if (
+        error instanceof ProducerStateError &&
+        error.sequenceAhead &&
+        this.replication !== null &&
+        !this.appendedThisTerm.has(batch.producerId)
+      ) {
+        throw new ProducerStateError(
+          ErrorCode.NOT_LEADER_OR_FOLLOWER,
+          `${error.message}; this leader took over in epoch ${this.leaderEpoch} and the producer's earlier batches may still be on their way to the previous leader: resend them here in order`,
+        );
+      }
+      throw error;
+    }
   }
 
   /** Whole batches from `offset`, never past `upperBound` (the high watermark or the LSO). */

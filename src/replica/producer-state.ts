@@ -67,10 +67,13 @@ export const ControlType = { ABORT: 0, COMMIT: 1 } as const;
 export class ProducerStateError extends BrookError {
   declare readonly code: 'BROOK_PRODUCER_REFUSED';
   declare readonly kafkaErrorCode: number;
+  /** OUT_OF_ORDER_SEQUENCE_NUMBER because the batch starts past the next sequence (a gap). */
+  readonly sequenceAhead: boolean;
 
-  constructor(kafkaErrorCode: number, message: string) {
+  constructor(kafkaErrorCode: number, message: string, sequenceAhead = false) {
     super('BROOK_PRODUCER_REFUSED', message, { kafkaErrorCode });
     this.name = 'ProducerStateError';
+    this.sequenceAhead = sequenceAhead;
   }
 }
 
@@ -159,6 +162,7 @@ export class ProducerStateManager {
       throw new ProducerStateError(
         ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
         `producer ${producerId} epoch ${producerEpoch}: sequence ${baseSequence} does not follow ${currentLastSequence}`,
+        baseSequence > currentLastSequence + 1,
       );
     }
     if (!batch.isTransactional && entry !== undefined && entry.currentTxnFirstOffset >= 0) {
