@@ -90,7 +90,7 @@ export class GzipMembers {
         continue;
       }
       if (fresh.length > 0) {
-        add(await compress(Buffer.concat(fresh)));
+        add(await compress(joined(fresh)));
         fresh = [];
       }
       let piece = this.pieces.get(chunk);
@@ -100,13 +100,18 @@ export class GzipMembers {
       } else if (slices.due()) await slices.next();
       add(piece);
     }
-    if (fresh.length > 0) add(await compress(Buffer.concat(fresh)));
+    if (fresh.length > 0) add(await compress(joined(fresh)));
     const trailer = Buffer.alloc(8);
     trailer.writeUInt32LE(crc, 0);
     trailer.writeUInt32LE(length % 2 ** 32, 4);
     parts.push(finalEmptyBlock, trailer);
     return parts;
   }
+}
+
+/** The chunks as one buffer: a single chunk as it is (the registry joins its fresh text itself). */
+function joined(chunks: readonly Buffer[]): Buffer {
+  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
 }
 
 // CRC-32 arithmetic (the gzip CRC: reflected, polynomial 0xEDB88320). A CRC register is a
