@@ -18,13 +18,14 @@
 //   node --import tsx bench/scrape-latency-bench.ts [--topics 100] [--partitions 100]
 //        [--groups 1000] [--rounds 3] [--seconds 10] [--rate 5000] [--linger 5]
 //        [--intervals 1000,100] [--idle-scrapes N] [--control] [--identity]
-//        [--cpu-prof DIRECTORY] [--broker-root CHECKOUT] [--trace-gc]
+//        [--cpu-prof DIRECTORY] [--broker-root CHECKOUT] [--allocation]
 //
 // --idle-scrapes N first scrapes N times back to back with no load, N asking for gzip and N not,
 // and prints the broker's CPU per scrape each way (with --rounds 0, that alone).
-// --trace-gc runs the broker under `node --trace-gc-nvp` and adds to the idle figures the bytes
-// the broker allocated per scrape (the sum of each collection's `allocated` during the scrapes:
-// what the scrape leaves for the collector) and its collections per scrape.
+// --allocation runs the broker with a young generation of 128 MB (scavenged about every 128 MB
+// allocated, not every few MB) and adds to the idle figures the bytes the broker allocated per
+// scrape: the growth of its used heap (the heap gauge each scrape reads) from one scrape to the
+// next, over the pairs with no collection in between (the median and the mean of those pairs).
 // --linger is librdkafka's linger.ms (5, its default: a request carries what 5 ms gathered).
 // --broker-root runs the broker of another checkout (with its node_modules), the same load and
 // scraper, so a change and its base are measured by one bench on one machine.
@@ -65,12 +66,7 @@ const lingerMs = argument('linger', '5');
 const cpuProfileDirectory = argument('cpu-prof', '');
 const idleScrapes = Number(argument('idle-scrapes', '0'));
 const control = process.argv.includes('--control');
-const traceGc = process.argv.includes('--trace-gc');
-/**
- * With --trace-gc: the broker's bytes allocated so far and its collections, summed from the
- * `--trace-gc-nvp` lines it prints (each collection's `allocated`: bytes since the one before).
- */
-const brokerGc = { allocatedBytes: 0, collections: 0, major: 0 };
+const measureAllocation = process.argv.includes('--allocation');
 /**
  * Scrapes ask for gzip, as Prometheus does (fetch asks for it and decodes), unless --identity:
  * the uncompressed answer, to compare the two in one run.
@@ -114,7 +110,7 @@ function median(values: readonly number[]): number {
 async function startBrokerProcess(logDir: string): Promise<BrokerChild> {
   const profiling: string[] =
     cpuProfileDirectory === '' ? [] : ['--cpu-prof', '--cpu-prof-dir', cpuProfileDirectory];
-  if (traceGc) profiling.push('--trace-gc-nvp');
+  if (measureAllocation) profiling.push('--min-semi-space-size=128', '--max-semi-space-size=128');
   const child = spawn(
     process.execPath,
     [
@@ -147,31 +143,9 @@ async function startBrokerProcess(logDir: string): Promise<BrokerChild> {
   const [kafkaPort, httpPort] = await new Promise<[string, string]>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`broker did not start:\n${output}`)), 60_000);
     // Drained for the whole run, so the broker never blocks on a full pipe.
-    let partialLine = '';
-    const onGcLines = (chunk: Buffer): void => {
-      const lines = (partialLine + chunk.toString()).split('\n');
-      partialLine = lines.pop()!;
-      for (const line of lines) {
-        const allocated = / allocated=(\d+)/.exec(line);
-        if (allocated === null) continue;
-        brokerGc.allocatedBytes += Number(allocated[1]);
-        brokerGc.collections++;
-        if (/ gc=(mc|mmc)\b/.test(line)) brokerGc.major++;
-      }
-    };
-    if (traceGc) child.stdout!.on('data', onGcLines);
     const onData = (chunk: Buffer): void => {
-      // The collections' lines are counted above, not kept.
-      const text = traceGc
-        ? chunk
-            .toString()
-            .split('\n')
-            .filter((line) => !line.includes(' allocated='))
-            .join('\n')
-        : chunk.toString();
-      if (text.trim() === '') return;
-      output += text;
-      noteInBrokerLog(`broker: ${text.trimEnd()}`);
+      output += chunk.toString();
+      noteInBrokerLog(`broker: ${chunk.toString().trimEnd()}`);
       const kafka = /listening on PLAINTEXT:\/\/[^:\s]+:(\d+)/.exec(output);
       const http = /HTTP on http:\/\/[^:\s]+:(\d+)/.exec(output);
       if (kafka && http) {
@@ -250,7 +224,7 @@ function userAndSystemSeconds(pid: number): [user: number, system: number] {
 async function scrape(
   url: string,
   headers = scrapeHeaders,
-): Promise<{ ms: number; eventLoopDelayMaxMs: number; gc: GcTotals }> {
+): Promise<{ ms: number; eventLoopDelayMaxMs: number; gc: GcTotals; heapUsedBytes: number }> {
   const started = performance.now();
   const response = await fetch(url, { headers });
   // Bytes, not text: the scraper shares the cores with the broker, so it decodes one line only.
@@ -264,7 +238,19 @@ async function scrape(
       : /^(\S+)/.exec(body.subarray(at + name.length, at + name.length + 40).toString());
   if (response.status !== 200 || delay === null)
     throw new Error(`/metrics answered ${response.status} without the event-loop delay`);
-  return { ms, eventLoopDelayMaxMs: Number(delay[1]) * 1000, gc: gcTotals(body) };
+  const heapName = '\nbrook_nodejs_heap_size_used_bytes ';
+  const heapAt = body.indexOf(heapName);
+  const heapUsedBytes = Number(
+    /^(\S+)/.exec(
+      body.subarray(heapAt + heapName.length, heapAt + heapName.length + 40).toString(),
+    )?.[1],
+  );
+  return {
+    ms,
+    eventLoopDelayMaxMs: Number(delay[1]) * 1000,
+    gc: gcTotals(body),
+    heapUsedBytes: heapAt < 0 ? NaN : heapUsedBytes,
+  };
 }
 
 /** The broker's garbage collections so far, by kind: how many, and their seconds in all. */
@@ -472,23 +458,15 @@ async function main(): Promise<void> {
     const cpuSeconds = (): number => userAndSystemSeconds(pid).reduce((a, b) => a + b, 0);
     // What the broker spends with no scrape at all (timers, housekeeping of its partitions), per
     // millisecond, so a kind of scrape that takes longer is not charged for it.
-    const background = async (): Promise<{ cpu: number; ms: number; allocated: number }> => {
-      const [cpuBefore, started, allocatedBefore] = [
-        cpuSeconds(),
-        performance.now(),
-        brokerGc.allocatedBytes,
-      ];
-      await new Promise((resolve) => setTimeout(resolve, traceGc ? 10_000 : 2000));
-      return {
-        cpu: cpuSeconds() - cpuBefore,
-        ms: performance.now() - started,
-        allocated: brokerGc.allocatedBytes - allocatedBefore,
-      };
+    const background = async (): Promise<{ cpu: number; ms: number }> => {
+      const [cpuBefore, started] = [cpuSeconds(), performance.now()];
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      return { cpu: cpuSeconds() - cpuBefore, ms: performance.now() - started };
     };
     const idle = new Map(
       ['gzip', 'identity'].map((encoding) => [
         encoding,
-        { user: 0, system: 0, ms: 0, times: [] as number[], allocated: 0, collections: 0 },
+        { user: 0, system: 0, ms: 0, times: [] as number[], allocated: [] as number[] },
       ]),
     );
     const quiet = idleScrapes > 0 ? [await background()] : [];
@@ -497,13 +475,18 @@ async function main(): Promise<void> {
         const headers = { 'accept-encoding': encoding };
         for (let index = 0; index < 3; index++) await scrape(broker.metricsUrl, headers);
         const [userBefore, systemBefore] = userAndSystemSeconds(pid);
-        const gcBefore = { ...brokerGc };
         const started = performance.now();
-        for (let index = 0; index < Math.min(20, idleScrapes - done); index++)
-          totals.times.push((await scrape(broker.metricsUrl, headers)).ms);
+        let last = await scrape(broker.metricsUrl, headers);
+        for (let index = 0; index < Math.min(20, idleScrapes - done); index++) {
+          const next = await scrape(broker.metricsUrl, headers);
+          totals.times.push(next.ms);
+          const collections = (gc: GcTotals): number => gc.major.count + gc.minor.count;
+          // The heap grew by what one whole scrape allocated, if nothing was collected.
+          if (collections(next.gc) === collections(last.gc))
+            totals.allocated.push(next.heapUsedBytes - last.heapUsedBytes);
+          last = next;
+        }
         totals.ms += performance.now() - started;
-        totals.allocated += brokerGc.allocatedBytes - gcBefore.allocatedBytes;
-        totals.collections += brokerGc.collections - gcBefore.collections;
         const [userAfter, systemAfter] = userAndSystemSeconds(pid);
         totals.user += userAfter - userBefore;
         totals.system += systemAfter - systemBefore;
@@ -512,22 +495,19 @@ async function main(): Promise<void> {
     if (idleScrapes > 0) quiet.push(await background());
     const backgroundPerMs =
       quiet.reduce((sum, { cpu }) => sum + cpu, 0) / quiet.reduce((sum, { ms }) => sum + ms, 0);
-    const quietMs = quiet.reduce((sum, { ms }) => sum + ms, 0);
-    const allocatedPerMs = quiet.reduce((sum, { allocated }) => sum + allocated, 0) / quietMs;
     if (idleScrapes > 0)
       console.log(
-        `idle broker with no scrape: ${(1000 * backgroundPerMs).toFixed(3)} ms of CPU per ms` +
-          (traceGc ? `, ${(allocatedPerMs / 1000).toFixed(1)} KB allocated per ms` : ''),
+        `idle broker with no scrape: ${(1000 * backgroundPerMs).toFixed(3)} ms of CPU per ms`,
       );
-    for (const [encoding, { allocated, collections, ms, times }] of traceGc && idleScrapes > 0
+    for (const [encoding, { allocated, times }] of measureAllocation && idleScrapes > 0
       ? idle
       : []) {
-      const perScrapeKb = (bytes: number): string => (bytes / 1000 / times.length).toFixed(0);
+      const kb = (bytes: number): string => (bytes / 1000).toFixed(0);
+      const mean = allocated.reduce((sum, bytes) => sum + bytes, 0) / allocated.length;
       console.log(
-        `idle broker, ${times.length} scrapes (${encoding}): allocated per scrape ` +
-          `${perScrapeKb(allocated)} KB (${perScrapeKb(allocated - allocatedPerMs * ms)} KB ` +
-          `without the no-scrape rate; counted at the ${collections} collections in between), ` +
-          `${(collections / times.length).toFixed(2)} collections per scrape`,
+        `idle broker, ${times.length} scrapes (${encoding}): allocated per scrape, median ` +
+          `${kb(median(allocated))} KB, mean ${kb(mean)} KB (${allocated.length} pairs of ` +
+          `scrapes with no collection between them)`,
       );
     }
     for (const [encoding, { user, system, ms, times }] of idleScrapes > 0 ? idle : []) {
