@@ -76,7 +76,11 @@ const NO_LABELS: Labels = Object.freeze({});
  * while the series lives, and passes one shared-labels object per series).
  */
 export class PromClientText {
-  private readonly headers = new WeakMap<object, string>();
+  /** Per metric, its HELP and TYPE lines and its escaped name. */
+  private readonly headers = new WeakMap<
+    object,
+    { readonly text: string; readonly name: string }
+  >();
   private readonly sharedTexts = new WeakMap<Labels, string>();
 
   /** The family's text: HELP, TYPE, then a line per value, joined by newlines. */
@@ -87,12 +91,14 @@ export class PromClientText {
         : await metric.get();
     let header = this.headers.get(metric);
     if (header === undefined) {
-      header = headerText(data.name, data.help, data.type);
+      header = { text: headerText(data.name, data.help, data.type), name: escapeText(data.name) };
       this.headers.set(metric, header);
     }
-    let text = header;
-    const name = escapeText(data.name);
-    for (const value of data.values ?? []) {
+    let text = header.text;
+    const { name } = header;
+    const values = data.values ?? [];
+    for (let index = 0; index < values.length; index++) {
+      const value = values[index];
       const labels = value.labels ?? NO_LABELS;
       const shared = value.sharedLabels ?? NO_LABELS;
       let labelText = ownLabelText(labels, shared);

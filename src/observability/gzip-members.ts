@@ -92,7 +92,8 @@ export class GzipMembers {
       length: bytes.length,
     });
     let fresh: Buffer[] = [];
-    for (const chunk of chunks) {
+    for (let index = 0; index < chunks.length; index++) {
+      const chunk = chunks[index];
       if (chunk.length === 0) continue;
       if (!kept(chunk)) {
         fresh.push(chunk);

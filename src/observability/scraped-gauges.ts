@@ -436,8 +436,10 @@ class ScrapedGauge extends Gauge<string> {
 
 /**
  * The broker's prom-client registry: scraped gauge families render their kept lines themselves,
- * and the whole exposition renders in slices of `scrapeSliceMs`, one scrape at a time; with
- * default labels or in OpenMetrics, this registry takes prom-client's own path.
+ * as do `KeptExposition` families (the request latency histograms), and the rest are formatted by
+ * `PromClientText` (exposition-text.ts), prom-client's text without its per-line garbage; the
+ * whole exposition renders in slices of `scrapeSliceMs`, one scrape at a time. With default
+ * labels or in OpenMetrics, this registry takes prom-client's own path.
  */
 export class LineCachingRegistry extends Registry {
   private defaultLabelsSet = false;
