@@ -18,10 +18,14 @@
 //   node --import tsx bench/scrape-latency-bench.ts [--topics 100] [--partitions 100]
 //        [--groups 1000] [--rounds 3] [--seconds 10] [--rate 5000] [--linger 5]
 //        [--intervals 1000,100] [--idle-scrapes N] [--control] [--identity]
-//        [--cpu-prof DIRECTORY] [--broker-root CHECKOUT]
+//        [--cpu-prof DIRECTORY] [--broker-root CHECKOUT] [--allocation]
 //
 // --idle-scrapes N first scrapes N times back to back with no load, N asking for gzip and N not,
 // and prints the broker's CPU per scrape each way (with --rounds 0, that alone).
+// --allocation runs the broker with a young generation of 128 MB (scavenged about every 128 MB
+// allocated, not every few MB) and adds to the idle figures the bytes the broker allocated per
+// scrape: the growth of its used heap (the heap gauge each scrape reads) from one scrape to the
+// next, over the pairs with no collection in between (the median and the mean of those pairs).
 // --linger is librdkafka's linger.ms (5, its default: a request carries what 5 ms gathered).
 // --broker-root runs the broker of another checkout (with its node_modules), the same load and
 // scraper, so a change and its base are measured by one bench on one machine.
@@ -62,6 +66,7 @@ const lingerMs = argument('linger', '5');
 const cpuProfileDirectory = argument('cpu-prof', '');
 const idleScrapes = Number(argument('idle-scrapes', '0'));
 const control = process.argv.includes('--control');
+const measureAllocation = process.argv.includes('--allocation');
 /**
  * Scrapes ask for gzip, as Prometheus does (fetch asks for it and decodes), unless --identity:
  * the uncompressed answer, to compare the two in one run.
@@ -103,8 +108,9 @@ function median(values: readonly number[]): number {
 }
 
 async function startBrokerProcess(logDir: string): Promise<BrokerChild> {
-  const profiling =
+  const profiling: string[] =
     cpuProfileDirectory === '' ? [] : ['--cpu-prof', '--cpu-prof-dir', cpuProfileDirectory];
+  if (measureAllocation) profiling.push('--min-semi-space-size=128', '--max-semi-space-size=128');
   const child = spawn(
     process.execPath,
     [
@@ -218,7 +224,7 @@ function userAndSystemSeconds(pid: number): [user: number, system: number] {
 async function scrape(
   url: string,
   headers = scrapeHeaders,
-): Promise<{ ms: number; eventLoopDelayMaxMs: number; gc: GcTotals }> {
+): Promise<{ ms: number; eventLoopDelayMaxMs: number; gc: GcTotals; heapUsedBytes: number }> {
   const started = performance.now();
   const response = await fetch(url, { headers });
   // Bytes, not text: the scraper shares the cores with the broker, so it decodes one line only.
@@ -232,7 +238,19 @@ async function scrape(
       : /^(\S+)/.exec(body.subarray(at + name.length, at + name.length + 40).toString());
   if (response.status !== 200 || delay === null)
     throw new Error(`/metrics answered ${response.status} without the event-loop delay`);
-  return { ms, eventLoopDelayMaxMs: Number(delay[1]) * 1000, gc: gcTotals(body) };
+  const heapName = '\nbrook_nodejs_heap_size_used_bytes ';
+  const heapAt = body.indexOf(heapName);
+  const heapUsedBytes = Number(
+    /^(\S+)/.exec(
+      body.subarray(heapAt + heapName.length, heapAt + heapName.length + 40).toString(),
+    )?.[1],
+  );
+  return {
+    ms,
+    eventLoopDelayMaxMs: Number(delay[1]) * 1000,
+    gc: gcTotals(body),
+    heapUsedBytes: heapAt < 0 ? NaN : heapUsedBytes,
+  };
 }
 
 /** The broker's garbage collections so far, by kind: how many, and their seconds in all. */
@@ -448,7 +466,7 @@ async function main(): Promise<void> {
     const idle = new Map(
       ['gzip', 'identity'].map((encoding) => [
         encoding,
-        { user: 0, system: 0, ms: 0, times: [] as number[] },
+        { user: 0, system: 0, ms: 0, times: [] as number[], allocated: [] as number[] },
       ]),
     );
     const quiet = idleScrapes > 0 ? [await background()] : [];
@@ -458,8 +476,16 @@ async function main(): Promise<void> {
         for (let index = 0; index < 3; index++) await scrape(broker.metricsUrl, headers);
         const [userBefore, systemBefore] = userAndSystemSeconds(pid);
         const started = performance.now();
-        for (let index = 0; index < Math.min(20, idleScrapes - done); index++)
-          totals.times.push((await scrape(broker.metricsUrl, headers)).ms);
+        let last = await scrape(broker.metricsUrl, headers);
+        for (let index = 0; index < Math.min(20, idleScrapes - done); index++) {
+          const next = await scrape(broker.metricsUrl, headers);
+          totals.times.push(next.ms);
+          const collections = (gc: GcTotals): number => gc.major.count + gc.minor.count;
+          // The heap grew by what one whole scrape allocated, if nothing was collected.
+          if (collections(next.gc) === collections(last.gc))
+            totals.allocated.push(next.heapUsedBytes - last.heapUsedBytes);
+          last = next;
+        }
         totals.ms += performance.now() - started;
         const [userAfter, systemAfter] = userAndSystemSeconds(pid);
         totals.user += userAfter - userBefore;
@@ -473,6 +499,17 @@ async function main(): Promise<void> {
       console.log(
         `idle broker with no scrape: ${(1000 * backgroundPerMs).toFixed(3)} ms of CPU per ms`,
       );
+    for (const [encoding, { allocated, times }] of measureAllocation && idleScrapes > 0
+      ? idle
+      : []) {
+      const kb = (bytes: number): string => (bytes / 1000).toFixed(0);
+      const mean = allocated.reduce((sum, bytes) => sum + bytes, 0) / allocated.length;
+      console.log(
+        `idle broker, ${times.length} scrapes (${encoding}): allocated per scrape, median ` +
+          `${kb(median(allocated))} KB, mean ${kb(mean)} KB (${allocated.length} pairs of ` +
+          `scrapes with no collection between them)`,
+      );
+    }
     for (const [encoding, { user, system, ms, times }] of idleScrapes > 0 ? idle : []) {
       const perScrapeMs = (seconds: number): string => ((1000 * seconds) / times.length).toFixed(1);
       console.log(

@@ -15,7 +15,10 @@
 // CRC of a concatenation is the first CRC shifted by the second's length, xor the second CRC;
 // the shift is one multiplication modulo the CRC polynomial by x^(8·length), kept per piece), so
 // a scrape never reads the 4 MB of text it did not change. Text rendered anew on every scrape
-// (prom-client's families) is compressed in runs, one piece per run.
+// (the small families, a run between two kept chunks) is not compressed at all: it goes in
+// stored blocks (deflate's uncompressed blocks, which may sit between compressed ones), a few
+// KB sent as they are rather than a zlib stream set up and its buffers allocated for each run on
+// every scrape (issue 13: a scrape's garbage moved produce p99).
 //
 // Chunks are never changed once handed out (scraped-gauges.ts): that is what makes a chunk's
 // identity a sound key for its piece. Owned by the registry that renders the chunks, one scrape
@@ -82,15 +85,22 @@ export class GzipMembers {
       if (slices.due(Math.ceil(bytes.length / 64))) await slices.next();
       return piece;
     };
+    const storedPiece = (bytes: Buffer): Piece => ({
+      deflated: storedBlocks(bytes),
+      crc: crc32(bytes),
+      shift: shiftByBytes(bytes.length),
+      length: bytes.length,
+    });
     let fresh: Buffer[] = [];
-    for (const chunk of chunks) {
+    for (let index = 0; index < chunks.length; index++) {
+      const chunk = chunks[index];
       if (chunk.length === 0) continue;
       if (!kept(chunk)) {
         fresh.push(chunk);
         continue;
       }
       if (fresh.length > 0) {
-        add(await compress(Buffer.concat(fresh)));
+        add(storedPiece(joined(fresh)));
         fresh = [];
       }
       let piece = this.pieces.get(chunk);
@@ -100,13 +110,41 @@ export class GzipMembers {
       } else if (slices.due()) await slices.next();
       add(piece);
     }
-    if (fresh.length > 0) add(await compress(Buffer.concat(fresh)));
+    if (fresh.length > 0) add(storedPiece(joined(fresh)));
     const trailer = Buffer.alloc(8);
     trailer.writeUInt32LE(crc, 0);
     trailer.writeUInt32LE(length % 2 ** 32, 4);
     parts.push(finalEmptyBlock, trailer);
     return parts;
   }
+}
+
+/** Longest data of one stored block (its length field has 16 bits). */
+const storedBlockBytesMax = 0xffff;
+
+/**
+ * `bytes` as deflate stored blocks, not final: each a byte with BFINAL 0 and BTYPE 00 (the stream
+ * is byte-aligned after the sync flush that ends every piece, so its padding bits are the rest
+ * of that byte), LEN and its complement NLEN, little-endian, then the bytes. Ends byte-aligned.
+ */
+export function storedBlocks(bytes: Buffer): Buffer {
+  const blocks = Math.max(1, Math.ceil(bytes.length / storedBlockBytesMax));
+  const out = Buffer.allocUnsafe(bytes.length + 5 * blocks);
+  let at = 0;
+  for (let start = 0; start < bytes.length || at === 0; start += storedBlockBytesMax) {
+    const length = Math.min(storedBlockBytesMax, bytes.length - start);
+    out[at] = 0;
+    out.writeUInt16LE(length, at + 1);
+    out.writeUInt16LE(~length & 0xffff, at + 3);
+    bytes.copy(out, at + 5, start, start + length);
+    at += 5 + length;
+  }
+  return out;
+}
+
+/** The chunks as one buffer: a single chunk as it is (the registry joins its fresh text itself). */
+function joined(chunks: readonly Buffer[]): Buffer {
+  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
 }
 
 // CRC-32 arithmetic (the gzip CRC: reflected, polynomial 0xEDB88320). A CRC register is a

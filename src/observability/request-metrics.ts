@@ -17,14 +17,19 @@
 // Observing costs no allocation: each (API, version) pair gets its counters once, the first time
 // it is answered (the versions are bounded by what the handlers serve; an ApiVersions request of
 // an unknown version is answered, and counted, in v0), and a request adds to plain number arrays.
-// The families render through prom-client on scrape, like its own histograms, each series keeping
-// one labels object so prom-client formats its label text once.
+// The broker's registry (scraped-gauges.ts) asks each family for its bytes (`KeptExposition`):
+// per (API, version) a block of its bucket, sum and count lines, kept while its count holds (a
+// request adds to the count, so an unchanged count means unchanged lines), so a scrape renders
+// only the series that were answered since the last one; prom-client's own registry renders them
+// from values in the shape its histograms hand it, each series keeping one labels object so
+// prom-client formats its label text once.
 //
 // Owned by BrokerMetrics; fed from connection callbacks on the event loop.
 
 import { Histogram } from 'prom-client';
 
 import { apiMessages } from '../protocol/generated/index.js';
+import { type KeptExposition, escapeLabelValue, headerText, valueText } from './exposition-text.js';
 
 /** performance.now() readings of one request, as the server keeps them (request-log.ts). */
 export interface RequestTimes {
@@ -78,6 +83,10 @@ interface ApiVersionSeries {
   readonly bucketCounts: Float64Array;
   readonly sums: Float64Array;
   readonly counts: Float64Array;
+  /** `api="…",version="…"`, as the exposition shows it. */
+  readonly labelText: string;
+  /** Per phase, its lines as last rendered (a newline before each), and the count they show. */
+  readonly rendered: Array<{ readonly count: number; readonly bytes: Buffer } | undefined>;
 }
 
 type HistogramData = Awaited<ReturnType<Histogram<string>['get']>>;
@@ -100,6 +109,7 @@ export class RequestLatencyHistograms {
           { name, help, labelNames: ['api', 'version'], buckets: [...this.bounds] },
           options.registers,
           () => this.render(name, phase),
+          (chunks) => this.renderBytes(name, phase, chunks),
         ),
     );
   }
@@ -133,8 +143,14 @@ export class RequestLatencyHistograms {
     if (versions === undefined) this.byApiKey[apiKey] = versions = [];
     let series = versions[version];
     if (series === undefined) {
+      const labels = {
+        api: apiMessages.get(apiKey)?.name ?? String(apiKey),
+        version: String(version),
+      };
       series = {
-        labels: { api: apiMessages.get(apiKey)?.name ?? String(apiKey), version: String(version) },
+        labels,
+        labelText: `api="${escapeLabelValue(labels.api)}",version="${labels.version}"`,
+        rendered: phases.map(() => undefined),
         bucketCounts: new Float64Array(phases.length * (this.bounds.length + 1)),
         sums: new Float64Array(phases.length),
         counts: new Float64Array(phases.length),
@@ -143,6 +159,41 @@ export class RequestLatencyHistograms {
       this.series.push(series);
     }
     return series;
+  }
+
+  /**
+   * One phase's series as prom-client's registry writes the values `render` gives: a block of
+   * lines per series, kept while its count holds.
+   */
+  private renderBytes(name: string, phase: number, chunks: Buffer[]): void {
+    for (const series of this.series) {
+      const count = series.counts[phase];
+      if (count === 0) continue;
+      let rendered = series.rendered[phase];
+      if (rendered?.count !== count) {
+        rendered = { count, bytes: Buffer.from(this.seriesLines(name, phase, series)) };
+        series.rendered[phase] = rendered;
+      }
+      chunks.push(rendered.bytes);
+    }
+  }
+
+  /** A series' bucket, sum and count lines of one phase, each after a newline. */
+  private seriesLines(name: string, phase: number, series: ApiVersionSeries): string {
+    const bounds = this.bounds;
+    const first = phase * (bounds.length + 1);
+    const { labelText } = series;
+    let cumulative = 0;
+    let text = '';
+    for (let bucket = 0; bucket < bounds.length; bucket++) {
+      cumulative += series.bucketCounts[first + bucket];
+      text += `\n${name}_bucket{le="${bounds[bucket]}",${labelText}} ${valueText(cumulative)}`;
+    }
+    const count = series.counts[phase];
+    text += `\n${name}_bucket{le="+Inf",${labelText}} ${valueText(count)}`;
+    text += `\n${name}_sum{${labelText}} ${valueText(series.sums[phase])}`;
+    text += `\n${name}_count{${labelText}} ${valueText(count)}`;
+    return text;
   }
 
   /** One phase's values in the shape prom-client's histograms hand their registry. */
@@ -178,13 +229,24 @@ function sample(
 }
 
 /** One phase: a prom-client histogram whose values come from `RequestLatencyHistograms`. */
-class PhaseHistogram extends Histogram<string> {
+class PhaseHistogram extends Histogram<string> implements KeptExposition {
+  /** `# HELP` and `# TYPE`. */
+  private readonly header: Buffer;
+
   constructor(
     configuration: Omit<ConstructorParameters<typeof Histogram<string>>[0], 'registers'>,
     registers: ConstructorParameters<typeof Histogram>[0]['registers'],
     private readonly values: () => HistogramData['values'],
+    private readonly seriesBytes: (chunks: Buffer[]) => void,
   ) {
     super({ ...configuration, registers });
+    this.header = Buffer.from(headerText(configuration.name, configuration.help, 'histogram'));
+  }
+
+  /** The broker's registry's text: the header, then each series' kept block. */
+  exposition(chunks: Buffer[]): void {
+    chunks.push(this.header);
+    this.seriesBytes(chunks);
   }
 
   /** What the registry renders as text (prom-client calls it in preference to `get`). */

@@ -38,6 +38,14 @@ import { Gauge, Registry } from 'prom-client';
 import { gzipSync } from 'node:zlib';
 
 import { EventLoopSlices } from './event-loop-slices.js';
+import {
+  PromClientText,
+  type PromClientMetric,
+  escapeLabelValue,
+  headerText,
+  rendersKeptExposition,
+  valueText,
+} from './exposition-text.js';
 import { GzipMembers } from './gzip-members.js';
 
 type LabelValues = Record<string, string>;
@@ -383,8 +391,7 @@ class ScrapedGauge extends Gauge<string> {
   /** `# HELP` and `# TYPE`, escaped as prom-client escapes them (name and help never change). */
   private headerBytes(): Buffer {
     const { name, help } = this as unknown as { name: string; help: string };
-    const escapedName = escapeText(name);
-    return Buffer.from(`# HELP ${escapedName} ${escapeText(help)}\n# TYPE ${escapedName} gauge`);
+    return Buffer.from(headerText(name, help, 'gauge'));
   }
 
   /** The lines of entries [first, end), each after a newline, as bytes. */
@@ -429,11 +436,15 @@ class ScrapedGauge extends Gauge<string> {
 
 /**
  * The broker's prom-client registry: scraped gauge families render their kept lines themselves,
- * and the whole exposition renders in slices of `scrapeSliceMs`, one scrape at a time; with
- * default labels or in OpenMetrics, this registry takes prom-client's own path.
+ * as do `KeptExposition` families (the request latency histograms), and the rest are formatted by
+ * `PromClientText` (exposition-text.ts), prom-client's text without its per-line garbage; the
+ * whole exposition renders in slices of `scrapeSliceMs`, one scrape at a time. With default
+ * labels or in OpenMetrics, this registry takes prom-client's own path.
  */
 export class LineCachingRegistry extends Registry {
   private defaultLabelsSet = false;
+  /** Text of the families prom-client gathers, without its per-line garbage. */
+  private readonly promClientText = new PromClientText();
   /** The gzip members of kept chunks (gzip-members.ts), for scrapers that accept gzip. */
   private readonly gzipMembers = new GzipMembers();
   /** The scrape rendering now (settled), which the next one waits for. */
@@ -479,44 +490,41 @@ export class LineCachingRegistry extends Registry {
     return this.defaultLabelsSet || this.contentType !== Registry.PROMETHEUS_CONTENT_TYPE;
   }
 
-  /** Each metric in registration order (a family may read what an earlier one gathered). */
+  /**
+   * Each metric in registration order (a family may read what an earlier one gathered): kept
+   * chunks from the families that keep them (scraped gauges, `KeptExposition`s), and between two
+   * of those, the other families' text joined and encoded once (with the blank lines between
+   * families and the last newline), one fresh chunk per run.
+   */
   private async renderInSlices(gzip: boolean): Promise<readonly Buffer[]> {
     const slices = new EventLoopSlices(scrapeSliceMs);
-    const prometheusPath = Registry.prototype as unknown as {
-      getMetricsAsString(this: Registry, metric: unknown): Promise<string>;
-    };
     const chunks: Buffer[] = [];
-    /** Chunks kept from scrape to scrape (a scraped family's header and blocks). */
-    const kept = new Set<Buffer>();
+    /** The chunks rendered anew in this scrape (the rest are kept from scrape to scrape). */
+    const fresh = new Set<Buffer>();
+    let text = '';
+    const endText = (): void => {
+      if (text === '') return;
+      const chunk = Buffer.from(text);
+      chunks.push(chunk);
+      fresh.add(chunk);
+      text = '';
+    };
+    let first = true;
     for (const metric of this.getMetricsAsArray()) {
       // Families are separated by a blank line, as prom-client joins them.
-      if (chunks.length > 0) chunks.push(familySeparator);
+      if (!first) text += '\n\n';
+      first = false;
       if (metric instanceof ScrapedGauge) {
-        const first = chunks.length;
+        endText();
         await metric.renderBytes(slices, chunks);
-        if (gzip) for (let index = first; index < chunks.length; index++) kept.add(chunks[index]);
-      } else chunks.push(Buffer.from(await prometheusPath.getMetricsAsString.call(this, metric)));
+      } else if (rendersKeptExposition(metric)) {
+        endText();
+        metric.exposition(chunks);
+      } else text += await this.promClientText.of(metric as unknown as PromClientMetric);
       if (slices.due()) await slices.next();
     }
-    chunks.push(lastNewline);
-    return gzip ? this.gzipMembers.of(chunks, (chunk) => kept.has(chunk), slices) : chunks;
+    text += '\n';
+    endText();
+    return gzip ? this.gzipMembers.of(chunks, (chunk) => !fresh.has(chunk), slices) : chunks;
   }
-}
-
-const familySeparator = Buffer.from('\n\n');
-const lastNewline = Buffer.from('\n');
-
-// The exposition's escaping and number text, exactly as prom-client 15 writes them.
-function escapeText(text: string): string {
-  return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
-}
-
-function escapeLabelValue(value: string): string {
-  return escapeText(value).replace(/"/g, '\\"');
-}
-
-function valueText(value: number): string {
-  if (Number.isNaN(value)) return 'Nan';
-  if (!Number.isFinite(value)) return value < 0 ? '-Inf' : '+Inf';
-  return `${value}`;
 }

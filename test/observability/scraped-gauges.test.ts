@@ -8,7 +8,7 @@ import { crc32, gunzipSync, inflateRawSync } from 'node:zlib';
 
 import { Registry } from 'prom-client';
 
-import { combineCrc32, tableCrc32 } from '../../src/observability/gzip-members.js';
+import { combineCrc32, storedBlocks, tableCrc32 } from '../../src/observability/gzip-members.js';
 import {
   LineCachingRegistry,
   ScrapedGaugeFamilies,
@@ -258,5 +258,24 @@ test("the CRC-32 of a concatenation combines from its parts, and the fallback CR
       `${firstLength} then ${secondLength} bytes`,
     );
     assert.equal(tableCrc32(second), crc32(second), `without zlib's, ${secondLength} bytes`);
+  }
+});
+
+test('text sent uncompressed is deflate stored blocks that inflate to it, whatever its length', () => {
+  // An empty fixed-Huffman block with BFINAL set ends the stream, as the gzip answer ends.
+  const finalEmptyBlock = Buffer.from([0x03, 0x00]);
+  for (const length of [1, 100, 65_535, 65_536, 200_000]) {
+    const text = Buffer.alloc(length, 'brook_x{a="b"} 1\n');
+    const blocks = storedBlocks(text);
+    assert.equal(
+      blocks.length,
+      length + 5 * Math.ceil(length / 65_535),
+      `${length}: 5 bytes a block`,
+    );
+    assert.deepEqual(
+      inflateRawSync(Buffer.concat([blocks, finalEmptyBlock])),
+      text,
+      `${length} bytes in stored blocks`,
+    );
   }
 });
