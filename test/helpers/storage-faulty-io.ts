@@ -218,3 +218,32 @@ export function cutToFsyncedLengths(
   visit(directory);
   return discarded;
 }
+
+/**
+ * nodeFileIo whose open files go through `hooks`: each replaces one of a file's methods and is
+ * given the real file and its path (counting reads, holding an fsync), the rest pass through.
+ */
+export function hookedFileIo(hooks: {
+  read?: (file: LogFile, path: string, ...args: Parameters<LogFile['read']>) => Promise<number>;
+  datasync?: (file: LogFile, path: string) => Promise<void>;
+}): FileIo {
+  return {
+    ...nodeFileIo,
+    async open(path, options) {
+      const file = await nodeFileIo.open(path, options);
+      return {
+        path: file.path,
+        write: (buffers, position) => file.write(buffers, position),
+        read: (buffer, offset, length, position) =>
+          hooks.read === undefined
+            ? file.read(buffer, offset, length, position)
+            : hooks.read(file, path, buffer, offset, length, position),
+        datasync: () =>
+          hooks.datasync === undefined ? file.datasync() : hooks.datasync(file, path),
+        truncate: (length) => file.truncate(length),
+        size: () => file.size(),
+        close: () => file.close(),
+      };
+    },
+  };
+}

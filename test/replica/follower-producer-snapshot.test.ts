@@ -11,7 +11,8 @@ import { test } from 'node:test';
 import { buildBatch } from '../../src/record/records.js';
 import { Partition } from '../../src/replica/partition.js';
 import { decodeSnapshot, snapshotFileName } from '../../src/replica/producer-state.js';
-import { nodeFileIo, type FileIo } from '../../src/storage/file-io.js';
+import { nodeFileIo } from '../../src/storage/file-io.js';
+import { hookedFileIo } from '../helpers/storage-faulty-io.js';
 import { defaultLogConfig } from '../../src/storage/log-config.js';
 import { PartitionLog } from '../../src/storage/partition-log.js';
 import { crc32c } from '../../src/util/commonjs-packages.js';
@@ -23,28 +24,16 @@ import { temporaryDirectory } from '../helpers/temporary-directory.js';
 function gatedFileIo(heldPath: string) {
   let gate: { promise: Promise<void>; open: () => void } | null = null;
   let waiting = 0;
-  const io: FileIo = {
-    ...nodeFileIo,
-    async open(path, options) {
-      const file = await nodeFileIo.open(path, options);
-      return {
-        path: file.path,
-        write: (buffers, position) => file.write(buffers, position),
-        read: (buffer, offset, length, position) => file.read(buffer, offset, length, position),
-        async datasync() {
-          if (gate !== null && path.endsWith(heldPath)) {
-            waiting += 1;
-            await gate.promise;
-            waiting -= 1;
-          }
-          await file.datasync();
-        },
-        truncate: (length) => file.truncate(length),
-        size: () => file.size(),
-        close: () => file.close(),
-      };
+  const io = hookedFileIo({
+    async datasync(file, path) {
+      if (gate !== null && path.endsWith(heldPath)) {
+        waiting += 1;
+        await gate.promise;
+        waiting -= 1;
+      }
+      await file.datasync();
     },
-  };
+  });
   return {
     io,
     hold() {

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { nodeFileIo, type FileIo } from '../../src/storage/file-io.js';
+import { type FileIo } from '../../src/storage/file-io.js';
+import { hookedFileIo } from '../helpers/storage-faulty-io.js';
 import { defaultLogConfig, type LogConfig } from '../../src/storage/log-config.js';
 import { CLEANER_OFFSET_CHECKPOINT, LogManager } from '../../src/storage/log-manager.js';
 import { keyedBatch } from '../helpers/storage-batches.js';
@@ -21,25 +22,13 @@ const compacted: LogConfig = {
 
 /** nodeFileIo, counting the bytes read from each path. */
 function countingIo(bytesRead: Map<string, number>): FileIo {
-  return {
-    ...nodeFileIo,
-    async open(path, options) {
-      const file = await nodeFileIo.open(path, options);
-      return {
-        path: file.path,
-        write: (buffers, position) => file.write(buffers, position),
-        async read(buffer, offset, length, position) {
-          const count = await file.read(buffer, offset, length, position);
-          bytesRead.set(path, (bytesRead.get(path) ?? 0) + count);
-          return count;
-        },
-        datasync: () => file.datasync(),
-        truncate: (length) => file.truncate(length),
-        size: () => file.size(),
-        close: () => file.close(),
-      };
+  return hookedFileIo({
+    async read(file, path, buffer, offset, length, position) {
+      const count = await file.read(buffer, offset, length, position);
+      bytesRead.set(path, (bytesRead.get(path) ?? 0) + count);
+      return count;
     },
-  };
+  });
 }
 
 test('a restart keeps the cleaner checkpoint: the first pass after it does not reread or rewrite a clean log', async (t) => {

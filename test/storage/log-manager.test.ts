@@ -14,7 +14,7 @@ import { LogManager, parseLogDirectoryName } from '../../src/storage/log-manager
 import { decodeCheckpoint, encodeCheckpoint } from '../../src/storage/checkpoint.js';
 import { defaultLogConfig, type LogConfig } from '../../src/storage/log-config.js';
 import { nodeFileIo, type FileIo } from '../../src/storage/file-io.js';
-import { FaultyFileIo } from '../helpers/storage-faulty-io.js';
+import { FaultyFileIo, hookedFileIo } from '../helpers/storage-faulty-io.js';
 import type { PartitionLog } from '../../src/storage/partition-log.js';
 import { makeBatch, nextOffsetAfter, stamped } from '../helpers/storage-batches.js';
 import { temporaryDirectory } from '../helpers/temporary-directory.js';
@@ -117,22 +117,12 @@ test('a log deletion interrupted by a crash is finished on the next open', async
 function countingFileIo(): { io: FileIo; fsyncs: () => number; reset: () => void } {
   let count = 0;
   const io: FileIo = {
-    ...nodeFileIo,
-    async open(path, options) {
-      const file = await nodeFileIo.open(path, options);
-      return {
-        path: file.path,
-        write: (buffers, position) => file.write(buffers, position),
-        read: (buffer, offset, length, position) => file.read(buffer, offset, length, position),
-        datasync: () => {
-          count += 1;
-          return file.datasync();
-        },
-        truncate: (length) => file.truncate(length),
-        size: () => file.size(),
-        close: () => file.close(),
-      };
-    },
+    ...hookedFileIo({
+      datasync: (file) => {
+        count += 1;
+        return file.datasync();
+      },
+    }),
     writeFileAtomic: (path, data) => {
       count += 2; // the file's and its directory's
       return nodeFileIo.writeFileAtomic(path, data);
