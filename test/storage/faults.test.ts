@@ -67,11 +67,54 @@ test('EIO on write: the append is refused, the log refuses more and reports why'
     origin: 'client',
   });
   await assert.rejects(result.acknowledged, isStorageError('BROOK_STORAGE_FAILED'));
+  assert.equal(io.syncWriteCount, 1, 'the failed write was the event loop one');
   assert.match(log.error!.message, /EIO/);
   assert.throws(
     () => log.append(Buffer.alloc(0), { leaderEpoch: 0, origin: 'client' }),
     StorageError,
   );
+  await log.close();
+});
+
+test('small groups are written on the event loop; large ones and a looser flush policy are not', async (t) => {
+  const io = new FaultyFileIo();
+  const log = await PartitionLog.open({ directory: temporaryDirectory(t), config, io });
+  const small = await makeBatch({ seed: 1, recordsCount: 2, valueBytes: 100 });
+  await log.append(small, { leaderEpoch: 0, origin: 'client' }).acknowledged;
+  assert.equal(io.syncWriteCount, 1, 'a small group goes through writeSync');
+  const writesBefore = io.writeCount;
+  const large = await makeBatch({ seed: 2, recordsCount: 1, valueBytes: 70 * 1024 });
+  await log.append(large, { leaderEpoch: 0, origin: 'client' }).acknowledged;
+  assert.equal(io.syncWriteCount, 1, 'a group over 64 KiB goes through the thread pool');
+  assert.ok(io.writeCount > writesBefore);
+  await log.close();
+
+  const looseIo = new FaultyFileIo();
+  const loose = await PartitionLog.open({
+    directory: temporaryDirectory(t),
+    config: { ...config, flushMessages: 1000 },
+    io: looseIo,
+  });
+  await loose.append(small, { leaderEpoch: 0, origin: 'client' }).acknowledged;
+  await loose.flush();
+  assert.equal(looseIo.syncWriteCount, 0, 'flush.messages > 1 keeps the asynchronous write');
+  assert.ok(looseIo.writeCount > 0);
+  await loose.close();
+});
+
+test('EIO on a write through the thread pool is refused and sticky as on the event loop', async (t) => {
+  const directory = temporaryDirectory(t);
+  const io = new FaultyFileIo();
+  io.asyncWritesOnly = true;
+  const log = await PartitionLog.open({ directory, config, io });
+  io.inject({ operation: 'write', pathIncludes: '.log', errorCode: 'EIO', times: 1 });
+  const result = log.append(await makeBatch({ seed: 1, recordsCount: 1, valueBytes: 10 }), {
+    leaderEpoch: 0,
+    origin: 'client',
+  });
+  await assert.rejects(result.acknowledged, isStorageError('BROOK_STORAGE_FAILED'));
+  assert.equal(io.syncWriteCount, 0);
+  assert.match(log.error!.message, /EIO/);
   await log.close();
 });
 
