@@ -6,7 +6,7 @@
 // log's phases per API (sampled), and the broker's CPU per request and per record.
 //
 //   node --import tsx bench/e2e-bench.ts [--root CHECKOUT]... [--rounds 3] [--count 100000]
-//                                        [--rate 10000] [--sample 0.05]
+//                                        [--rate 10000] [--sample 0]
 //
 // Each --root is a checkout whose `dist/` is measured (default: this one); with several, the
 // rounds alternate between them so the machine's noise falls on each. --sample is the request
@@ -38,7 +38,7 @@ if (roots.length === 0) roots.push(root);
 const rounds = Number(option('rounds', '3'));
 const count = Number(option('count', '100000'));
 const rate = Number(option('rate', '10000'));
-const sampleRate = Number(option('sample', '0.05'));
+const sampleRate = Number(option('sample', '0'));
 /** --node-arg ARG (repeatable): more node flags for the broker (--cpu-prof, --trace-gc, ...). */
 const nodeArguments = process.argv.flatMap((argument, index) =>
   argument === '--node-arg' ? [process.argv[index + 1]] : [],
@@ -61,9 +61,11 @@ interface ProbeResult {
   allocatedBytes: number;
   fdatasync: Percentiles;
   writev: Percentiles;
+  writevSync: Percentiles;
   afterFsync: Percentiles;
   socketWrites: number;
   socketWritevs: number;
+  responses: number;
 }
 interface LoadgenFigures {
   role: 'produce' | 'consume';
@@ -82,19 +84,6 @@ function ask(broker: BrokerProcess, message: 'start' | 'stop'): Promise<ProbeRes
     broker.child.on('message', onMessage);
     broker.child.send(message);
   });
-}
-
-/** Request counts per API from /metrics (brook_request_total_time_seconds_count). */
-async function requestCounts(metricsUrl: string): Promise<Map<string, number>> {
-  const body = await (await fetch(metricsUrl)).text();
-  const counts = new Map<string, number>();
-  for (const line of body.split('\n')) {
-    const match = /^brook_request_total_time_seconds_count\{([^}]*)\} (\S+)/.exec(line);
-    if (!match) continue;
-    const api = /api="([^"]+)"/.exec(match[1])?.[1] ?? '?';
-    counts.set(api, (counts.get(api) ?? 0) + Number(match[2]));
-  }
-  return counts;
 }
 
 function percentilesOf(values: number[]): string {
@@ -160,7 +149,7 @@ function parseLoadgen(output: string, role: LoadgenFigures['role']): LoadgenFigu
 async function oneRound(checkout: string, loadgen: string): Promise<string[]> {
   const logDir = mkdtempSync(join(tmpdir(), 'brook-e2e-'));
   const fsync = await measureFsyncLatency(logDir, { writes: 400 });
-  const settings = ['--http-listeners', 'http://127.0.0.1:0'];
+  const settings: string[] = [];
   if (sampleRate > 0)
     settings.push('--request-log-enabled', 'true', '--request-log-sample-rate', String(sampleRate));
   const broker = await startBrokerProcess(checkout, logDir, {
@@ -169,12 +158,8 @@ async function oneRound(checkout: string, loadgen: string): Promise<string[]> {
     ipc: true,
   });
   try {
-    const http = /HTTP on http:\/\/(\S+)/.exec(broker.output());
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    const metricsUrl = `http://${http?.[1] ?? (await waitForHttp(broker))}/metrics`;
     await createTopic(broker.bootstrap, 'bench-e2e');
     const loadBefore = loadavg()[0];
-    const countsBefore = await requestCounts(metricsUrl);
     const outputFrom = broker.output().length;
     await ask(broker, 'start');
     const output = execFileSync(
@@ -187,15 +172,10 @@ async function oneRound(checkout: string, loadgen: string): Promise<string[]> {
       { encoding: 'utf8', timeout: 300_000, stdio: ['ignore', 'pipe', 'inherit'] },
     );
     const figures = await ask(broker, 'stop');
-    const countsAfter = await requestCounts(metricsUrl);
     const loadAfter = loadavg()[0];
     const consume = parseLoadgen(output, 'consume');
     const produce = parseLoadgen(output, 'produce');
-    const requests = (api: string): number =>
-      (countsAfter.get(api) ?? 0) - (countsBefore.get(api) ?? 0);
-    const produceRequests = requests('Produce');
-    const fetchRequests = requests('Fetch');
-    const allRequests = [...countsAfter.keys()].reduce((sum, api) => sum + requests(api), 0);
+    const allRequests = figures.responses;
     const cpuUs = figures.cpu.userUs + figures.cpu.systemUs;
     const gcTotal = Object.values(figures.gc.byKind).reduce((sum, kind) => sum + kind.totalMs, 0);
     const ms = (us: number): string => (us / 1000).toFixed(2);
@@ -203,11 +183,12 @@ async function oneRound(checkout: string, loadgen: string): Promise<string[]> {
       `${checkout}: load ${loadBefore.toFixed(2)} → ${loadAfter.toFixed(2)}; disk fdatasync p50 ${fsync.p50Ms.toFixed(3)} p99 ${fsync.p99Ms.toFixed(3)} ms`,
       `  end-to-end (consume) p50 ${ms(consume.latency_us.p50)} p99 ${ms(consume.latency_us.p99)} p999 ${ms(consume.latency_us.p999)} max ${ms(consume.latency_us.max)} ms (p99/fsync p99 ${(consume.latency_us.p99 / 1000 / fsync.p99Ms).toFixed(1)})`,
       `  produce ack   p50 ${ms(produce.latency_us.p50)} p99 ${ms(produce.latency_us.p99)} p999 ${ms(produce.latency_us.p999)} max ${ms(produce.latency_us.max)} ms`,
-      `  broker CPU ${(cpuUs / 1e6).toFixed(2)} s (user ${(figures.cpu.userUs / 1e6).toFixed(2)}, system ${(figures.cpu.systemUs / 1e6).toFixed(2)}): ${(cpuUs / consume.messages).toFixed(1)} us per record, ${(cpuUs / allRequests).toFixed(1)} us per request (${produceRequests} Produce, ${fetchRequests} Fetch, ${allRequests} in all)`,
+      `  broker CPU ${(cpuUs / 1e6).toFixed(2)} s (user ${(figures.cpu.userUs / 1e6).toFixed(2)}, system ${(figures.cpu.systemUs / 1e6).toFixed(2)}): ${(cpuUs / consume.messages).toFixed(1)} us per record, ${(cpuUs / allRequests).toFixed(1)} us per request (${allRequests} answered)`,
       `  heap allocated ${(figures.allocatedBytes / 1e6).toFixed(1)} MB: ${(figures.allocatedBytes / allRequests).toFixed(0)} B per request, ${(figures.allocatedBytes / consume.messages).toFixed(0)} B per record`,
       `  event-loop delay p50 ${figures.eventLoopDelay.p50} p99 ${figures.eventLoopDelay.p99} max ${figures.eventLoopDelay.max} ms`,
       `  gc ${figures.gc.pauses.count} pauses, ${gcTotal.toFixed(1)} ms in all, p99 ${figures.gc.pauses.p99 ?? 0} max ${figures.gc.pauses.max ?? 0} ms; by kind ${JSON.stringify(figures.gc.byKind, (key, value: unknown) => (typeof value === 'number' ? Math.round(value * 100) / 100 : value))}`,
-      `  fdatasync in broker ${describe(figures.fdatasync)}; writev ${describe(figures.writev)}`,
+      `  fdatasyncs ${figures.fdatasync.count}: ${(consume.messages / Math.max(1, figures.fdatasync.count)).toFixed(2)} records and ${(allRequests / Math.max(1, figures.fdatasync.count)).toFixed(2)} requests per fdatasync`,
+      `  fdatasync in broker ${describe(figures.fdatasync)}; writev ${describe(figures.writev)}; writevSync ${describe(figures.writevSync)}`,
       `  fdatasync done → socket write ${describe(figures.afterFsync)}`,
       `  socket write calls ${figures.socketWrites} (${(figures.socketWrites / allRequests).toFixed(2)} per request), _writev ${figures.socketWritevs}`,
       ...requestPhases(broker.output(), outputFrom),
@@ -222,15 +203,6 @@ async function oneRound(checkout: string, loadgen: string): Promise<string[]> {
 function describe(figures: Percentiles): string {
   if (figures.count === 0) return 'none';
   return `${figures.count}× p50 ${figures.p50} p99 ${figures.p99} p999 ${figures.p999} max ${figures.max} ms`;
-}
-
-async function waitForHttp(broker: BrokerProcess): Promise<string> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const match = /HTTP on http:\/\/(\S+)/.exec(broker.output());
-    if (match) return match[1];
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`the broker printed no HTTP listener:\n${broker.output()}`);
 }
 
 async function main(): Promise<void> {

@@ -4,20 +4,25 @@
 // its parts. Plain JavaScript on node, built-ins only, so it loads into any checkout's broker
 // (this tree's, or a base build for an A/B). What it reports:
 //
-//   eventLoopDelay  monitorEventLoopDelay at 1 ms resolution: how late a timer ran (p50/p99/max)
+//   eventLoopDelay  monitorEventLoopDelay at 1 ms resolution, less that interval: how late a
+//                   timer ran (p50/p99/max)
 //   gc              PerformanceObserver 'gc' entries: count, total and longest pause, by kind
 //   cpu             process.cpuUsage over the window (user and system, microseconds)
 //   allocatedBytes  the JavaScript heap's growth between collections (v8 GCProfiler): garbage made
 //   fdatasync       every FileHandle.datasync call: from call to its continuation running
 //   writev          every FileHandle.writev call, the same way
+//   writevSync      every fs.writevSync call (on the event loop: how long it held the loop)
 //   afterFsync      from an fdatasync's continuation to each socket write until the next one:
 //                   how soon the acknowledgements and the woken fetches it releases reach a socket
 //   socketWrites    net.Socket write calls (a cork'd batch is one writev syscall; each uncorked
 //                   write is at least one)
+//   responses       response frames written (each starts with its length): requests answered
 //
 // The wrappers cost a performance.now() per call; the bench runs the base with the same probe.
 
+import fs from 'node:fs';
 import { open } from 'node:fs/promises';
+import { syncBuiltinESMExports } from 'node:module';
 import net from 'node:net';
 import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
 import { GCProfiler, getHeapStatistics } from 'node:v8';
@@ -30,9 +35,11 @@ let gcEntries = [];
 let cpuStart = null;
 let fdatasyncMs = [];
 let writevMs = [];
+let writevSyncMs = [];
 let afterFsyncMs = [];
 let socketWrites = 0;
 let socketWritevs = 0;
+let responses = 0;
 let lastFsyncDoneMs = -1;
 let profiler = null;
 let startedHeapBytes = 0;
@@ -72,12 +79,48 @@ async function wrapFileHandle() {
   };
 }
 
+/** Bytes left of the response frame each socket is writing (a frame: int32 length, then that). */
+const frameRemaining = new WeakMap();
+
+/** Counts the response frames starting in `chunk` (the broker writes a frame's length first). */
+function countResponses(socket, chunk) {
+  let remaining = frameRemaining.get(socket) ?? 0;
+  let offset = 0;
+  while (offset < chunk.length) {
+    if (remaining === 0) {
+      if (chunk.length - offset < 4) break; // a split length: not written so by the broker
+      remaining = 4 + chunk.readInt32BE(offset);
+      responses++;
+    }
+    const taken = Math.min(remaining, chunk.length - offset);
+    remaining -= taken;
+    offset += taken;
+  }
+  frameRemaining.set(socket, remaining);
+}
+
+/** fs.writevSync (the group-commit writer's small groups), timed; ESM importers see the wrapper. */
+function wrapWritevSync() {
+  const writevSync = fs.writevSync;
+  fs.writevSync = function (...args) {
+    if (!active) return writevSync.apply(this, args);
+    const started = performance.now();
+    try {
+      return writevSync.apply(this, args);
+    } finally {
+      writevSyncMs.push(performance.now() - started);
+    }
+  };
+  syncBuiltinESMExports();
+}
+
 function wrapSockets() {
   const write = net.Socket.prototype.write;
   net.Socket.prototype.write = function (...args) {
     if (active) {
       socketWrites++;
       if (lastFsyncDoneMs >= 0) afterFsyncMs.push(performance.now() - lastFsyncDoneMs);
+      if (Buffer.isBuffer(args[0])) countResponses(this, args[0]);
     }
     return write.apply(this, args);
   };
@@ -108,9 +151,11 @@ function start() {
   gcEntries = [];
   fdatasyncMs = [];
   writevMs = [];
+  writevSyncMs = [];
   afterFsyncMs = [];
   socketWrites = 0;
   socketWritevs = 0;
+  responses = 0;
   lastFsyncDoneMs = -1;
   delay = monitorEventLoopDelay({ resolution: 1 });
   delay.enable();
@@ -145,24 +190,28 @@ function stop() {
   }
   const ms = (nanoseconds) => Math.round(nanoseconds / 1e3) / 1e3;
   return {
+    // The histogram holds the time between samples: less the 1 ms interval, how late each was.
     eventLoopDelay: {
-      p50: ms(delay.percentile(50)),
-      p99: ms(delay.percentile(99)),
-      max: ms(delay.max),
+      p50: ms(Math.max(0, delay.percentile(50) - 1e6)),
+      p99: ms(Math.max(0, delay.percentile(99) - 1e6)),
+      max: ms(Math.max(0, delay.max - 1e6)),
     },
     gc: { pauses: percentiles(gcEntries.map((entry) => entry.durationMs)), byKind },
     cpu: { userUs: cpu.user, systemUs: cpu.system },
     allocatedBytes,
     fdatasync: percentiles(fdatasyncMs),
     writev: percentiles(writevMs),
+    writevSync: percentiles(writevSyncMs),
     afterFsync: percentiles(afterFsyncMs),
     socketWrites,
     socketWritevs,
+    responses,
   };
 }
 
 gcObserver.observe({ entryTypes: ['gc'] });
 wrapSockets();
+wrapWritevSync();
 const ready = wrapFileHandle();
 
 process.on('message', (message) => {
