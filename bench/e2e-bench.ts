@@ -59,6 +59,7 @@ interface ProbeResult {
   };
   cpu: { userUs: number; systemUs: number };
   allocatedBytes: number;
+  loopBusyMs: number;
   fdatasync: Percentiles;
   writev: Percentiles;
   writevSync: Percentiles;
@@ -183,7 +184,7 @@ async function oneRound(checkout: string, loadgen: string): Promise<string[]> {
       `${checkout}: load ${loadBefore.toFixed(2)} → ${loadAfter.toFixed(2)}; disk fdatasync p50 ${fsync.p50Ms.toFixed(3)} p99 ${fsync.p99Ms.toFixed(3)} ms`,
       `  end-to-end (consume) p50 ${ms(consume.latency_us.p50)} p99 ${ms(consume.latency_us.p99)} p999 ${ms(consume.latency_us.p999)} max ${ms(consume.latency_us.max)} ms (p99/fsync p99 ${(consume.latency_us.p99 / 1000 / fsync.p99Ms).toFixed(1)})`,
       `  produce ack   p50 ${ms(produce.latency_us.p50)} p99 ${ms(produce.latency_us.p99)} p999 ${ms(produce.latency_us.p999)} max ${ms(produce.latency_us.max)} ms`,
-      `  broker CPU ${(cpuUs / 1e6).toFixed(2)} s (user ${(figures.cpu.userUs / 1e6).toFixed(2)}, system ${(figures.cpu.systemUs / 1e6).toFixed(2)}): ${(cpuUs / consume.messages).toFixed(1)} us per record, ${(cpuUs / allRequests).toFixed(1)} us per request (${allRequests} answered)`,
+      `  broker CPU ${(cpuUs / 1e6).toFixed(2)} s (user ${(figures.cpu.userUs / 1e6).toFixed(2)}, system ${(figures.cpu.systemUs / 1e6).toFixed(2)}): ${(cpuUs / consume.messages).toFixed(1)} us per record, ${(cpuUs / allRequests).toFixed(1)} us per request (${allRequests} answered); event loop busy ${((figures.loopBusyMs * 1000) / consume.messages).toFixed(1)} us per record`,
       `  heap allocated ${(figures.allocatedBytes / 1e6).toFixed(1)} MB: ${(figures.allocatedBytes / allRequests).toFixed(0)} B per request, ${(figures.allocatedBytes / consume.messages).toFixed(0)} B per record`,
       `  event-loop delay p50 ${figures.eventLoopDelay.p50} p99 ${figures.eventLoopDelay.p99} max ${figures.eventLoopDelay.max} ms`,
       `  gc ${figures.gc.pauses.count} pauses, ${gcTotal.toFixed(1)} ms in all, p99 ${figures.gc.pauses.p99 ?? 0} max ${figures.gc.pauses.max ?? 0} ms; by kind ${JSON.stringify(figures.gc.byKind, (key, value: unknown) => (typeof value === 'number' ? Math.round(value * 100) / 100 : value))}`,

@@ -7,7 +7,8 @@
 //   eventLoopDelay  monitorEventLoopDelay at 1 ms resolution, less that interval: how late a
 //                   timer ran (p50/p99/max)
 //   gc              PerformanceObserver 'gc' entries: count, total and longest pause, by kind
-//   cpu             process.cpuUsage over the window (user and system, microseconds)
+//   cpu             process.cpuUsage over the window (user and system, microseconds; all threads)
+//   loopBusyMs      performance.eventLoopUtilization's active time: the main thread's work
 //   allocatedBytes  the JavaScript heap's growth between collections (v8 GCProfiler): garbage made
 //   fdatasync       every FileHandle.datasync call: from call to its continuation running
 //   writev          every FileHandle.writev call, the same way
@@ -43,6 +44,7 @@ let responses = 0;
 let lastFsyncDoneMs = -1;
 let profiler = null;
 let startedHeapBytes = 0;
+let utilizationStart = null;
 
 const gcObserver = new PerformanceObserver((list) => {
   if (!active) return;
@@ -163,6 +165,7 @@ function start() {
   profiler.start();
   startedHeapBytes = getHeapStatistics().used_heap_size;
   cpuStart = process.cpuUsage();
+  utilizationStart = performance.eventLoopUtilization();
   active = true;
 }
 
@@ -170,6 +173,7 @@ function stop() {
   active = false;
   delay.disable();
   const cpu = process.cpuUsage(cpuStart);
+  const utilization = performance.eventLoopUtilization(utilizationStart);
   // Allocated: the heap's growth between collections (V8 reports it before and after each).
   const endHeapBytes = getHeapStatistics().used_heap_size;
   const { statistics } = profiler.stop();
@@ -198,6 +202,7 @@ function stop() {
     },
     gc: { pauses: percentiles(gcEntries.map((entry) => entry.durationMs)), byKind },
     cpu: { userUs: cpu.user, systemUs: cpu.system },
+    loopBusyMs: utilization.active,
     allocatedBytes,
     fdatasync: percentiles(fdatasyncMs),
     writev: percentiles(writevMs),
