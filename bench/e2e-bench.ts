@@ -173,6 +173,8 @@ async function oneRound(checkout: string, loadgen: string): Promise<string[]> {
       { encoding: 'utf8', timeout: 300_000, stdio: ['ignore', 'pipe', 'inherit'] },
     );
     const figures = await ask(broker, 'stop');
+    // The request log's lines reach the pipe behind the run (the logger buffers): let them in.
+    if (sampleRate > 0) await new Promise((resolve) => setTimeout(resolve, 2000));
     const loadAfter = loadavg()[0];
     const consume = parseLoadgen(output, 'consume');
     const produce = parseLoadgen(output, 'produce');
