@@ -39,6 +39,8 @@ export class FaultyFileIo implements FileIo {
   datasyncDelayMs = 0;
   /** Writes that went through LogFile.writeSync (a subset of writeCount). */
   syncWriteCount = 0;
+  /** How long each writeSync holds the event loop (spinning) before it writes. */
+  writeSyncDelayMs = 0;
   /** Files opened from now on offer no writeSync: every write goes through the thread pool. */
   asyncWritesOnly = false;
   private faults: Fault[] = [];
@@ -110,6 +112,10 @@ export class FaultyFileIo implements FileIo {
               io.writeCount++;
               io.syncWriteCount++;
               io.check('write', path);
+              // Synchronous, so a slow one holds the caller's event loop: spin, as a stalled
+              // write(2) would.
+              const until = performance.now() + io.writeSyncDelayMs;
+              while (performance.now() < until);
               return file.writeSync!(buffers, position);
             },
           }

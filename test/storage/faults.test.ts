@@ -102,6 +102,35 @@ test('small groups are written on the event loop; large ones and a looser flush 
   await loose.close();
 });
 
+test('a slow write on the event loop sends the next groups through the thread pool for a while', async (t) => {
+  const io = new FaultyFileIo();
+  const log = await PartitionLog.open({ directory: temporaryDirectory(t), config, io });
+  const append = async (seed: number): Promise<void> =>
+    log.append(await makeBatch({ seed, recordsCount: 1, valueBytes: 50 }), {
+      leaderEpoch: 0,
+      origin: 'client',
+    }).acknowledged;
+  io.writeSyncDelayMs = 5;
+  await append(1);
+  assert.equal(io.syncWriteCount, 1);
+  io.writeSyncDelayMs = 0;
+  const writesBefore = io.writeCount;
+  await append(2);
+  assert.equal(io.syncWriteCount, 1, 'after a slow one, the next group goes through the pool');
+  assert.equal(io.writeCount, writesBefore + 1);
+  // The back-off ends: small groups are written on the event loop again.
+  let seed = 3;
+  await waitFor(
+    async () => {
+      await append(seed++);
+      return io.syncWriteCount > 1;
+    },
+    'a write on the event loop again',
+    { intervalMs: 100 },
+  );
+  await log.close();
+});
+
 test('EIO on a write through the thread pool is refused and sticky as on the event loop', async (t) => {
   const directory = temporaryDirectory(t);
   const io = new FaultyFileIo();
