@@ -216,7 +216,9 @@ export function createProduceHandler(dependencies: ProduceHandlerDependencies) {
         );
         return refused ? CLOSE_CONNECTION : NO_RESPONSE;
       }
-      await Promise.all(pending);
+      // One partition (a producer at linger 0): its promise alone, without Promise.all's own.
+      if (pending.length === 1) await pending[0];
+      else await Promise.all(pending);
       return {
         responses,
         throttleTimeMs: 0,

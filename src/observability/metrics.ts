@@ -478,6 +478,10 @@ class TimedLogFile implements LogFile {
     return this.file.write(buffers, position);
   }
 
+  writeSync(buffers: Buffer[], position: number): boolean {
+    return this.file.writeSync?.(buffers, position) ?? false;
+  }
+
   read(buffer: Buffer, offset: number, length: number, position: number): Promise<number> {
     return this.file.read(buffer, offset, length, position);
   }

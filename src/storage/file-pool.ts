@@ -139,6 +139,16 @@ class PooledFile implements LogFile {
     return this.use((file) => file.write(buffers, position));
   }
 
+  /** Only with a descriptor open and idle of reopening; never waits for one. */
+  writeSync(buffers: Buffer[], position: number): boolean {
+    const handle = this.handle;
+    if (handle === null || this.closed || this.opening !== null || handle.writeSync === undefined)
+      return false;
+    this.writeGeneration++;
+    this.pool.touch(this);
+    return handle.writeSync(buffers, position);
+  }
+
   read(buffer: Buffer, offset: number, length: number, position: number): Promise<number> {
     return this.use((file) => file.read(buffer, offset, length, position));
   }

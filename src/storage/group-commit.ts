@@ -17,6 +17,19 @@
 //
 //   append ─► pending ─► writer (writev) ─► writtenOffset ─► flusher (fdatasync) ─► flushedOffset
 //     └──────► tail cache (serves reads of recent batches without touching the file)
+//
+// Small groups: under the default policy (acknowledged after the fsync) a group of at most
+// WRITE_SYNC_BYTES_MAX bytes is written with a synchronous writev on the event loop when its file
+// has a descriptor at hand, not through the thread pool. Many small produce requests (linger.ms
+// 0) make groups of a few hundred bytes: there a thread-pool round trip costs some 30 us of CPU
+// and a wake-up of the loop per group, and delays the fsync it is waiting for, where the syscall
+// itself takes a microsecond or two (the page cache takes the bytes; with an fsync after every
+// group, dirty pages never pile up to where the kernel would make the write wait). Larger groups,
+// a file being reopened, and looser flush policies (whose dirty pages can pile up) keep the
+// asynchronous write. Either way a failure takes the same path (handleWriteFailure). A write to
+// the page cache can still wait (ext4 starting a journal handle while a commit has the
+// transaction locked, a lost core): one that held the loop WRITE_SYNC_SLOW_MS or more sends the
+// log's groups through the pool for WRITE_SYNC_BACKOFF_MS.
 
 import { assert } from '../util/assert.js';
 import { AppendQueue, rejectItem, settle, type PendingAppend } from './append-queue.js';
@@ -33,6 +46,15 @@ import type { TailCache } from './segment-reader.js';
 export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
 /** The longest a deferFlush append stays unflushed when nothing else asks for an fsync. */
 export const DEFERRED_FLUSH_MS = 1000;
+/**
+ * A group of at most this many bytes is written on the event loop (LogFile.writeSync) under the
+ * default flush policy: see "Small groups" in the header.
+ */
+export const WRITE_SYNC_BYTES_MAX = 64 * 1024;
+/** A synchronous write that held the event loop this long... */
+export const WRITE_SYNC_SLOW_MS = 1;
+/** ...turns them off for this long: the pool's writes take the wait off the loop meanwhile. */
+export const WRITE_SYNC_BACKOFF_MS = 1000;
 
 interface FlushWaiter {
   offset: number;
@@ -94,6 +116,8 @@ export class GroupCommit {
   private paused = 0;
   private idleWaiters: Array<() => void> = [];
   private flushTimer: NodeJS.Timeout | null = null;
+  /** Until then (performance.now()) small groups are written through the pool too. */
+  private writeSyncOffUntilMs = 0;
 
   /** Set after a failed write or fsync: appends are refused with it. */
   private stickyError: StorageError | null = null;
@@ -210,7 +234,12 @@ export class GroupCommit {
    */
   private async writeGroup(group: PendingAppend[]): Promise<WriteFailure | null> {
     const { leaderEpochCache } = this.context;
-    const segmentBytes = this.context.config().segmentBytes;
+    const config = this.context.config();
+    const segmentBytes = config.segmentBytes;
+    const writeSyncBytesMax =
+      acknowledgesAfterFsync(config) && performance.now() >= this.writeSyncOffUntilMs
+        ? WRITE_SYNC_BYTES_MAX
+        : 0;
     let index = 0;
     while (index < group.length) {
       const start = index;
@@ -233,13 +262,24 @@ export class GroupCommit {
           index++;
         }
         position = segment.sizeBytes;
-        await segment.logFile.write(buffers, position);
+        if (!(bytes <= writeSyncBytesMax && this.writeSync(segment, buffers, position)))
+          await segment.logFile.write(buffers, position);
       } catch (error) {
         return { error, unwritten: group.slice(start) };
       }
       this.noteWritten(segment, group, start, index, position);
     }
     return null;
+  }
+
+  /** A small group's write on the event loop (see the header); false when the file offers none. */
+  private writeSync(segment: Segment, buffers: Buffer[], position: number): boolean {
+    const startedMs = performance.now();
+    const written = segment.logFile.writeSync?.(buffers, position) ?? false;
+    const tookMs = performance.now() - startedMs;
+    if (tookMs >= WRITE_SYNC_SLOW_MS)
+      this.writeSyncOffUntilMs = startedMs + tookMs + WRITE_SYNC_BACKOFF_MS;
+    return written;
   }
 
   /** Indexes appends `group[start..end)`, now in `segment` from `position`, and hands them to the flusher. */

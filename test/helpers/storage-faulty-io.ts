@@ -37,6 +37,12 @@ export class FaultyFileIo implements FileIo {
   datasyncCount = 0;
   writeCount = 0;
   datasyncDelayMs = 0;
+  /** Writes that went through LogFile.writeSync (a subset of writeCount). */
+  syncWriteCount = 0;
+  /** How long each writeSync holds the event loop (spinning) before it writes. */
+  writeSyncDelayMs = 0;
+  /** Files opened from now on offer no writeSync: every write goes through the thread pool. */
+  asyncWritesOnly = false;
   private faults: Fault[] = [];
   /** path -> length at the last fsync that completed. */
   readonly fsyncedLengths = new Map<string, number>();
@@ -98,6 +104,22 @@ export class FaultyFileIo implements FileIo {
         io.check('write', path);
         await file.write(buffers, position);
       },
+      // Offered as the real file offers it, so injected faults reach the group-commit writer's
+      // synchronous path too (small groups); `asyncWritesOnly` takes it away.
+      ...(file.writeSync !== undefined && !io.asyncWritesOnly
+        ? {
+            writeSync(buffers: Buffer[], position: number): boolean {
+              io.writeCount++;
+              io.syncWriteCount++;
+              io.check('write', path);
+              // Synchronous, so a slow one holds the caller's event loop: spin, as a stalled
+              // write(2) would.
+              const until = performance.now() + io.writeSyncDelayMs;
+              while (performance.now() < until);
+              return file.writeSync!(buffers, position);
+            },
+          }
+        : {}),
       async read(buffer, offset, length, position) {
         io.check('read', path);
         return file.read(buffer, offset, length, position);

@@ -67,11 +67,83 @@ test('EIO on write: the append is refused, the log refuses more and reports why'
     origin: 'client',
   });
   await assert.rejects(result.acknowledged, isStorageError('BROOK_STORAGE_FAILED'));
+  assert.equal(io.syncWriteCount, 1, 'the failed write was the event loop one');
   assert.match(log.error!.message, /EIO/);
   assert.throws(
     () => log.append(Buffer.alloc(0), { leaderEpoch: 0, origin: 'client' }),
     StorageError,
   );
+  await log.close();
+});
+
+test('small groups are written on the event loop; large ones and a looser flush policy are not', async (t) => {
+  const io = new FaultyFileIo();
+  const log = await PartitionLog.open({ directory: temporaryDirectory(t), config, io });
+  const small = await makeBatch({ seed: 1, recordsCount: 2, valueBytes: 100 });
+  await log.append(small, { leaderEpoch: 0, origin: 'client' }).acknowledged;
+  assert.equal(io.syncWriteCount, 1, 'a small group goes through writeSync');
+  const writesBefore = io.writeCount;
+  const large = await makeBatch({ seed: 2, recordsCount: 1, valueBytes: 70 * 1024 });
+  await log.append(large, { leaderEpoch: 0, origin: 'client' }).acknowledged;
+  assert.equal(io.syncWriteCount, 1, 'a group over 64 KiB goes through the thread pool');
+  assert.ok(io.writeCount > writesBefore);
+  await log.close();
+
+  const looseIo = new FaultyFileIo();
+  const loose = await PartitionLog.open({
+    directory: temporaryDirectory(t),
+    config: { ...config, flushMessages: 1000 },
+    io: looseIo,
+  });
+  await loose.append(small, { leaderEpoch: 0, origin: 'client' }).acknowledged;
+  await loose.flush();
+  assert.equal(looseIo.syncWriteCount, 0, 'flush.messages > 1 keeps the asynchronous write');
+  assert.ok(looseIo.writeCount > 0);
+  await loose.close();
+});
+
+test('a slow write on the event loop sends the next groups through the thread pool for a while', async (t) => {
+  const io = new FaultyFileIo();
+  const log = await PartitionLog.open({ directory: temporaryDirectory(t), config, io });
+  const append = async (seed: number): Promise<void> =>
+    log.append(await makeBatch({ seed, recordsCount: 1, valueBytes: 50 }), {
+      leaderEpoch: 0,
+      origin: 'client',
+    }).acknowledged;
+  io.writeSyncDelayMs = 5;
+  await append(1);
+  assert.equal(io.syncWriteCount, 1);
+  io.writeSyncDelayMs = 0;
+  const writesBefore = io.writeCount;
+  await append(2);
+  assert.equal(io.syncWriteCount, 1, 'after a slow one, the next group goes through the pool');
+  assert.equal(io.writeCount, writesBefore + 1);
+  // The back-off ends: small groups are written on the event loop again.
+  let seed = 3;
+  await waitFor(
+    async () => {
+      await append(seed++);
+      return io.syncWriteCount > 1;
+    },
+    'a write on the event loop again',
+    { intervalMs: 100 },
+  );
+  await log.close();
+});
+
+test('EIO on a write through the thread pool is refused and sticky as on the event loop', async (t) => {
+  const directory = temporaryDirectory(t);
+  const io = new FaultyFileIo();
+  io.asyncWritesOnly = true;
+  const log = await PartitionLog.open({ directory, config, io });
+  io.inject({ operation: 'write', pathIncludes: '.log', errorCode: 'EIO', times: 1 });
+  const result = log.append(await makeBatch({ seed: 1, recordsCount: 1, valueBytes: 10 }), {
+    leaderEpoch: 0,
+    origin: 'client',
+  });
+  await assert.rejects(result.acknowledged, isStorageError('BROOK_STORAGE_FAILED'));
+  assert.equal(io.syncWriteCount, 0);
+  assert.match(log.error!.message, /EIO/);
   await log.close();
 });
 

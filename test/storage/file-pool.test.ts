@@ -112,6 +112,22 @@ test('a file opened deferred gets a descriptor at its first operation, created t
   assert.equal(io.openFileCount(), 0);
 });
 
+test('writeSync writes only through a descriptor at hand, and never opens one', async (t) => {
+  const directory = temporaryDirectory(t);
+  const io = pooledFileIo(nodeFileIo, 10);
+  const path = join(directory, 'segment.log');
+  const file = await io.open(path, { create: true, deferred: true });
+  assert.equal(file.writeSync!([Buffer.from('early')], 0), false, 'no descriptor yet');
+  assert.equal(io.openFileCount(), 0);
+  assert.ok(!existsSync(path), 'nothing created by a refused writeSync');
+  await file.write([Buffer.from('first ')], 0);
+  assert.equal(file.writeSync!([Buffer.from('second '), Buffer.from('third')], 6), true);
+  assert.equal(readFileSync(path, 'utf8'), 'first second third');
+  await file.datasync();
+  await file.close();
+  assert.equal(io.openFileCount(), 0);
+});
+
 /**
  * `nodeFileIo` in a process whose descriptor table holds `descriptorsMax` files: an open past
  * that fails with EMFILE, as open(2) does. Counts the refusals.
