@@ -29,7 +29,10 @@
 // asynchronous write. Either way a failure takes the same path (handleWriteFailure). A write to
 // the page cache can still wait (ext4 starting a journal handle while a commit has the
 // transaction locked, a lost core): one that held the loop WRITE_SYNC_SLOW_MS or more sends the
-// log's groups through the pool for WRITE_SYNC_BACKOFF_MS.
+// groups through the pool for WRITE_SYNC_BACKOFF_MS: those of every log sharing its
+// WriteSyncBackoff (a LogManager gives one to all the logs of its directory, whose file system
+// makes them all wait alike; with thousands of partitions, a back-off per log would let each of
+// them stall the loop in turn).
 
 import { assert } from '../util/assert.js';
 import { AppendQueue, rejectItem, settle, type PendingAppend } from './append-queue.js';
@@ -56,6 +59,11 @@ export const WRITE_SYNC_SLOW_MS = 1;
 /** ...turns them off for this long: the pool's writes take the wait off the loop meanwhile. */
 export const WRITE_SYNC_BACKOFF_MS = 1000;
 
+/** Until `offUntilMs` (performance.now()) the logs sharing it write small groups through the pool. */
+export interface WriteSyncBackoff {
+  offUntilMs: number;
+}
+
 interface FlushWaiter {
   offset: number;
   resolve: () => void;
@@ -71,6 +79,8 @@ export interface GroupCommitContext {
   config(): LogConfig;
   clock(): number;
   notify(event: 'written' | 'flush' | 'error', value: unknown): void;
+  /** Shared by the logs of one directory; a log of its own when absent. */
+  readonly writeSyncBackoff?: WriteSyncBackoff;
 }
 
 /** A failed write: the error and the appends of the group that did not reach the file. */
@@ -116,8 +126,7 @@ export class GroupCommit {
   private paused = 0;
   private idleWaiters: Array<() => void> = [];
   private flushTimer: NodeJS.Timeout | null = null;
-  /** Until then (performance.now()) small groups are written through the pool too. */
-  private writeSyncOffUntilMs = 0;
+  private readonly writeSyncBackoff: WriteSyncBackoff;
 
   /** Set after a failed write or fsync: appends are refused with it. */
   private stickyError: StorageError | null = null;
@@ -130,6 +139,7 @@ export class GroupCommit {
     this.logEndOffsetValue = logEndOffset;
     this.writtenOffsetValue = logEndOffset;
     this.flushedOffsetValue = logEndOffset;
+    this.writeSyncBackoff = context.writeSyncBackoff ?? { offUntilMs: 0 };
   }
 
   get logEndOffset(): number {
@@ -237,7 +247,7 @@ export class GroupCommit {
     const config = this.context.config();
     const segmentBytes = config.segmentBytes;
     const writeSyncBytesMax =
-      acknowledgesAfterFsync(config) && performance.now() >= this.writeSyncOffUntilMs
+      acknowledgesAfterFsync(config) && performance.now() >= this.writeSyncBackoff.offUntilMs
         ? WRITE_SYNC_BYTES_MAX
         : 0;
     let index = 0;
@@ -278,7 +288,7 @@ export class GroupCommit {
     const written = segment.logFile.writeSync?.(buffers, position) ?? false;
     const tookMs = performance.now() - startedMs;
     if (tookMs >= WRITE_SYNC_SLOW_MS)
-      this.writeSyncOffUntilMs = startedMs + tookMs + WRITE_SYNC_BACKOFF_MS;
+      this.writeSyncBackoff.offUntilMs = startedMs + tookMs + WRITE_SYNC_BACKOFF_MS;
     return written;
   }
 

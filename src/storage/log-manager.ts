@@ -28,6 +28,7 @@ import { lockDirectory, type DirectoryLock } from './directory-lock.js';
 import { readCheckpoint, writeCheckpoint, type CheckpointEntry } from './checkpoint.js';
 import { nodeFileIo, type FileIo } from './file-io.js';
 import { pooledFileIo } from './file-pool.js';
+import type { WriteSyncBackoff } from './group-commit.js';
 import { defaultLogConfig, isCompacted, validateLogConfig, type LogConfig } from './log-config.js';
 import { PartitionLog, type SegmentInfo } from './partition-log.js';
 import { CLEAN_SHUTDOWN_FILE } from './log-recovery.js';
@@ -139,6 +140,8 @@ export class LogManager {
   private checkpointTimer: NodeJS.Timeout | null = null;
   private highWatermarkTimer: NodeJS.Timeout | null = null;
   private readonly checkpoints = new CoalescedTask(() => this.writeCheckpoints());
+  /** One back-off of small writes on the event loop for every log of the directory. */
+  private readonly writeSyncBackoff: WriteSyncBackoff = { offUntilMs: 0 };
   /** The high watermarks as last written, to skip a write when none moved. */
   private writtenHighWatermarks = '';
   private backgroundRunning: Promise<void> | null = null;
@@ -367,6 +370,7 @@ export class LogManager {
       cleanerCheckpoint: checkpoints.cleanerCheckpoint,
       tombstoneHorizonMs: checkpoints.tombstoneHorizonMs,
       highWatermark: checkpoints.highWatermark,
+      writeSyncBackoff: this.writeSyncBackoff,
       sharedCleanShutdown: checkpoints.sharedCleanShutdown,
       closedEmptyAt: checkpoints.closedEmptyAt,
       tailCacheBytes: this.tailCacheBytes,

@@ -35,7 +35,7 @@ import {
   StorageErrorCode,
 } from './errors.js';
 import { nodeFileIo, type FileIo } from './file-io.js';
-import { GroupCommit } from './group-commit.js';
+import { GroupCommit, type WriteSyncBackoff } from './group-commit.js';
 import type { EpochEntry, LeaderEpochCache } from './leader-epoch-cache.js';
 import type {
   AppendOptions,
@@ -81,6 +81,8 @@ export interface PartitionLogOptions {
   logStartOffset?: number;
   /** From replication-offset-checkpoint: the high watermark a replicated partition last recorded. */
   highWatermark?: number;
+  /** The back-off of small writes on the event loop, shared by a directory's logs (group-commit.ts). */
+  writeSyncBackoff?: WriteSyncBackoff;
   tailCacheBytes?: number;
   /** The tail cache's cap for appends its followers have not fetched (tests); TAIL_CACHE_UNREPLICATED_BYTES_MAX by default. */
   tailCacheUnreplicatedBytes?: number;
@@ -196,6 +198,7 @@ export class PartitionLog extends EventEmitter implements Log {
         config: configOf,
         clock: this.clock,
         notify: (event, value) => this.notify(event, value),
+        writeSyncBackoff: options.writeSyncBackoff,
       },
       recovered.logEndOffset,
     );

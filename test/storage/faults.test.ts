@@ -131,6 +131,35 @@ test('a slow write on the event loop sends the next groups through the thread po
   await log.close();
 });
 
+test('a slow write on the event loop sends every log of its directory through the thread pool', async (t) => {
+  const io = new FaultyFileIo();
+  const manager = await LogManager.open({
+    directory: temporaryDirectory(t),
+    io,
+    retentionCheckIntervalMs: 0,
+  });
+  try {
+    const first = await manager.createLog('events', 0, config);
+    const second = await manager.createLog('events', 1, config);
+    const small = (seed: number) => makeBatch({ seed, recordsCount: 1, valueBytes: 50 });
+    io.writeSyncDelayMs = 5;
+    await first.append(await small(1), { leaderEpoch: 0, origin: 'client' }).acknowledged;
+    assert.equal(io.syncWriteCount, 1);
+    io.writeSyncDelayMs = 0;
+    // The other log's file system is the same one: its next small group waits in the pool.
+    await second.append(await small(2), { leaderEpoch: 0, origin: 'client' }).acknowledged;
+    assert.equal(io.syncWriteCount, 1, "the directory's other log backed off too");
+
+    // A log opened on its own keeps a back-off of its own.
+    const alone = await PartitionLog.open({ directory: temporaryDirectory(t), config, io });
+    await alone.append(await small(3), { leaderEpoch: 0, origin: 'client' }).acknowledged;
+    assert.equal(io.syncWriteCount, 2, 'a log outside the directory wrote on the event loop');
+    await alone.close();
+  } finally {
+    await manager.close();
+  }
+});
+
 test('EIO on a write through the thread pool is refused and sticky as on the event loop', async (t) => {
   const directory = temporaryDirectory(t);
   const io = new FaultyFileIo();
