@@ -1,9 +1,10 @@
 // Many small produce requests (linger 0, one record each, acks=all) with a consumer long-polling
 // the same partition, through real kafkajs clients against an in-process broker whose file I/O is
 // observed (FaultyFileIo, no faults): the appends go through the group-commit writer's synchronous
-// write (storage/group-commit.ts, "Small groups"), each acknowledgement follows an fdatasync
-// covering it, and the consumer's parked fetch (maxWaitTimeInMs far above the wait the test
-// allows) is answered as each record becomes durable, so every record arrives, in order, once.
+// write (storage/group-commit.ts, "Small groups"; some through the thread pool when it backs off),
+// each acknowledgement follows an fdatasync covering it, and the consumer's parked fetch
+// (maxWaitTimeInMs far above the wait the test allows) is answered as each record becomes
+// durable, so every record arrives, in order, once.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -51,9 +52,11 @@ test('one-record produces are written on the event loop, acknowledged after an f
       );
     }
     assert.deepEqual(received, sent);
+    // Not every one: on a busy machine a write that held the loop a millisecond sends the next
+    // ones through the thread pool for a second (the back-off), which is timing, not behaviour.
     assert.ok(
-      io.syncWriteCount - syncWritesBefore >= RECORDS,
-      `${io.syncWriteCount - syncWritesBefore} writes on the event loop for ${RECORDS} appends`,
+      io.syncWriteCount - syncWritesBefore >= 1,
+      `no write on the event loop for ${RECORDS} appends`,
     );
   } finally {
     await consumer.disconnect().catch(() => undefined);
