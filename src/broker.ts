@@ -1482,6 +1482,7 @@ async function assemble(
       throttler: clientQuotas,
       auditor,
       connectionCreationRateOf: (address) => clientQuotas.connectionCreationRateOf(address),
+      ioThreads: config.numIoThreads,
     });
     const countLocalPartitions = localPartitionCounter(replicas);
     observed?.attach({

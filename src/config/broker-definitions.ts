@@ -673,6 +673,16 @@ const definitions = [
 
   // --- network limits
   {
+    name: 'num.io.threads',
+    field: 'numIoThreads',
+    type: 'int',
+    defaultValue: 1,
+    minimum: 1,
+    documentation:
+      'Threads serving the Kafka listeners. 1: the event loop does everything. 2 or more: a network thread accepts, reads, frames and writes the sockets of the listeners without TLS, and the event loop serves their requests (one network thread at most on Node.js 20).',
+    dynamic: false,
+  },
+  {
     name: 'socket.request.max.bytes',
     field: 'socketRequestMaxBytes',
     type: 'int',

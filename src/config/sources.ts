@@ -22,7 +22,6 @@ export interface RawSettings {
  */
 const INAPPLICABLE_KAFKA_SETTINGS = new Set([
   'num.network.threads',
-  'num.io.threads',
   'num.replica.fetchers',
   'num.recovery.threads.per.data.dir',
   'background.threads',

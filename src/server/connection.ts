@@ -30,7 +30,6 @@
 // nothing is held across an await except through `pending` slots, which are resolved in place.
 
 import { setMaxListeners } from 'node:events';
-import type { Socket } from 'node:net';
 import { errorCodesIn } from '../observability/error-codes.js';
 import type { RequestObservation } from '../observability/metrics.js';
 import type { RequestTimes } from '../observability/request-metrics.js';
@@ -53,7 +52,7 @@ import {
 } from '../handlers/registry.js';
 import type { ConnectionAuthentication } from '../security/connection-authentication.js';
 import type { FrameReader } from '../protocol/frame-reader.js';
-import { requestFrameReader } from './request-frames.js';
+import { FrameSizeError, requestFrameReader } from './request-frames.js';
 import type { ServerLimits } from './limits.js';
 import type { ServerLogger } from './logger.js';
 import type { RequestLineWanted, RequestLog } from './request-log.js';
@@ -95,17 +94,47 @@ interface PendingResponse {
   response: unknown;
 }
 
+/**
+ * What a connection uses of its socket: a net.Socket or tls.TLSSocket, or a socket served by the
+ * network thread (port-socket.ts). Events: 'data' (unless frames are read in place or elsewhere),
+ * 'drain', 'error', 'close'; 'finish' after end() where the socket has one.
+ */
+export interface ConnectionSocket {
+  readonly remoteAddress?: string;
+  readonly remotePort?: number;
+  readonly writableLength: number;
+  setNoDelay(noDelay: boolean): unknown;
+  // A listener's arguments depend on the event, as in Node's own typings of sockets.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  once(event: string, listener: (...args: any[]) => void): unknown;
+  pause(): unknown;
+  resume(): unknown;
+  cork(): void;
+  uncork(): void;
+  write(chunk: Uint8Array, callback?: (error?: Error | null) => void): boolean;
+  end(): unknown;
+  destroy(): unknown;
+}
+
 /** Requests answered from the state at the time they are answered, not at their arrival. */
 const STARTED_AT_HEAD: ReadonlySet<number> = new Set([ApiKey.Metadata]);
 
 export interface ConnectionOptions {
   readonly id: number;
-  readonly socket: Socket;
+  readonly socket: ConnectionSocket;
   /**
    * The socket reads in place into this reader (its `onread`, set up by the server, which calls
    * `bytesRead`); without it, the connection takes the socket's data events (TLS).
    */
   readonly frames?: FrameReader;
+  /**
+   * Another thread reads the socket and splits it into frames (network-thread.ts): frames arrive
+   * whole through `framesReceived`, and the reader over there is told whenever the largest frame
+   * this connection accepts changes (a SASL listener's, once the client is authenticated).
+   */
+  readonly framedElsewhere?: { frameBytesMaxChanged(bytes: number): void };
   readonly listenerName: string;
   readonly registry: HandlerRegistry;
   readonly apiMessages: ReadonlyMap<number, ApiMessage>;
@@ -171,7 +200,7 @@ export class Connection {
   /** Resolves once the socket has closed, whatever the reason. */
   readonly closed: Promise<void>;
 
-  private readonly socket: Socket;
+  private readonly socket: ConnectionSocket;
   private readonly registry: HandlerRegistry;
   private readonly apiMessages: ReadonlyMap<number, ApiMessage>;
   private readonly limits: ServerLimits;
@@ -182,6 +211,9 @@ export class Connection {
   private readonly auditor: RequestAuditor | undefined;
   private readonly requestLog: RequestLog | undefined;
   private readonly decoder: FrameReader;
+  private readonly framedElsewhere: ConnectionOptions['framedElsewhere'];
+  /** The largest frame the other thread's reader was last told of (framedElsewhere only). */
+  private frameBytesMaxElsewhere: number;
   private readonly abortController = new AbortController();
 
   /** Frames received but not yet started because the in-flight limits were reached. */
@@ -228,6 +260,8 @@ export class Connection {
     this.remoteAddress = options.socket.remoteAddress ?? '';
     this.remotePort = options.socket.remotePort ?? 0;
     this.decoder = options.frames ?? requestFrameReader(options.limits.requestBytesMax);
+    this.framedElsewhere = options.framedElsewhere;
+    this.frameBytesMaxElsewhere = -1;
     this.lastActivityMs = performance.now();
     // Every request in flight may listen on the connection's signal (a parked Fetch does), so the
     // default warning threshold of 10 listeners would fire on a healthy pipelining client.
@@ -235,7 +269,7 @@ export class Connection {
 
     this.closed = new Promise((resolve) => this.socket.once('close', () => resolve()));
     this.socket.setNoDelay(true);
-    if (options.frames === undefined)
+    if (options.frames === undefined && options.framedElsewhere === undefined)
       this.socket.on('data', (chunk: Buffer) =>
         this.onBytes((onFrame) => this.decoder.push(chunk, onFrame)),
       );
@@ -284,13 +318,40 @@ export class Connection {
     this.onBytes((onFrame) => this.decoder.read(count, onFrame));
   }
 
+  /** Whole frames the network thread split off (framedElsewhere), in arrival order. */
+  framesReceived(frames: readonly Buffer[]): void {
+    this.onBytes((onFrame) => {
+      for (const frame of frames) {
+        // The other thread may not have heard of a lower limit yet; it holds here all the same.
+        if (frame.length > this.decoder.frameBytesMax)
+          throw new FrameSizeError(frame.length, this.decoder.frameBytesMax);
+        onFrame(frame);
+      }
+    });
+  }
+
+  /**
+   * The largest frame accepted follows the authentication (small until a SASL client is
+   * authenticated). A reader on the network thread is told before any response goes out, so
+   * it knows the new limit before the client can act on the answer that changed it.
+   */
+  private updateFrameBytesMax(): void {
+    if (this.authentication === undefined) return;
+    this.decoder.frameBytesMax = this.authentication.frameBytesMax(this.limits.requestBytesMax);
+    if (
+      this.framedElsewhere !== undefined &&
+      this.decoder.frameBytesMax !== this.frameBytesMaxElsewhere
+    ) {
+      this.frameBytesMaxElsewhere = this.decoder.frameBytesMax;
+      this.framedElsewhere.frameBytesMaxChanged(this.frameBytesMaxElsewhere);
+    }
+  }
+
   /** Feeds what arrived to the frame reader (`take`), then starts what the limits allow. */
   private onBytes(take: (onFrame: (frame: Buffer) => void) => void): void {
     if (this.closing || this.draining) return;
     this.lastActivityMs = performance.now();
-    if (this.authentication !== undefined) {
-      this.decoder.frameBytesMax = this.authentication.frameBytesMax(this.limits.requestBytesMax);
-    }
+    this.updateFrameBytesMax();
     try {
       const receivedMs = this.lastActivityMs;
       take((frame) => {
@@ -737,6 +798,7 @@ export class Connection {
 
   private writeReady(): void {
     if (this.pending.length === 0 || !this.pending[0].ready) return;
+    if (this.framedElsewhere !== undefined) this.updateFrameBytesMax();
     // One cork around every response that is ready turns them into a single writev.
     this.socket.cork();
     const writtenMs = performance.now();

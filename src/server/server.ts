@@ -2,7 +2,9 @@
 // each accepting connections that are served by Connection. The server knows frames, headers, the
 // handler registry and each listener's security; it knows nothing of topics, partitions or storage.
 
-import { type Server, Socket, createServer } from 'node:net';
+import { type Server, type Socket, createServer } from 'node:net';
+import { readingInPlace } from './read-in-place.js';
+import type { NetworkThread, PortSocket } from './network-thread.js';
 import type { TLSSocket } from 'node:tls';
 import { nodeTls } from '../util/node-tls.js';
 import {
@@ -20,6 +22,7 @@ import { BrookError } from '../util/errors.js';
 import { ConnectionQuotas, type ConnectionLimitName } from '../quota/connection-quotas.js';
 import {
   Connection,
+  type ConnectionOptions,
   type RequestAuditor,
   type RequestObserver,
   type RequestThrottler,
@@ -51,6 +54,12 @@ export interface ServerOptions {
   readonly security?: ReadonlyMap<string, ListenerSecurity>;
   /** The audit log: every answered request, every failed authentication; none when it is off. */
   readonly auditor?: ServerAuditor;
+  /**
+   * num.io.threads: 1 (the default here) serves everything on the event loop; 2 or more give the
+   * sockets of the listeners without TLS to a network thread (network-thread.ts). One such
+   * thread at most: Node 20 cannot share a listening port between threads soundly.
+   */
+  readonly ioThreads?: number;
 }
 
 /** What the server tells the audit log. */
@@ -149,6 +158,32 @@ export async function startServer(options: ServerOptions): Promise<BrookServer> 
             if (served.connection === undefined) socket.destroy();
             else served.connection.bytesRead(count);
           });
+    serve(listener, socket, frames, served);
+  };
+
+  /** A connection the network thread accepted: its frames come whole over the port. */
+  const acceptFromThread = (listener: ListenerAddress, socket: PortSocket): void => {
+    if (stopping) {
+      socket.destroy();
+      return;
+    }
+    const served: { connection?: Connection } = {};
+    serve(listener, socket, undefined, served, {
+      frameBytesMaxChanged: (bytes) => socket.limitFrames(bytes),
+    });
+    const connection = served.connection;
+    if (connection === undefined) return;
+    socket.on('badFrame', (message: string) => connection.close(`invalid frame: ${message}`));
+    socket.receiveFrames((received) => connection.framesReceived(received));
+  };
+
+  const serve = (
+    listener: ListenerAddress,
+    socket: Socket | PortSocket,
+    frames: FrameReader | undefined,
+    served: { connection?: Connection },
+    framedElsewhere?: ConnectionOptions['framedElsewhere'],
+  ): void => {
     const remoteAddress = socket.remoteAddress ?? '';
     // A TLS client whose certificate maps to no principal is refused before it counts.
     const security = options.security?.get(listener.name) ?? plaintextSecurity;
@@ -195,6 +230,7 @@ export async function startServer(options: ServerOptions): Promise<BrookServer> 
       id: nextConnectionId++,
       socket,
       frames,
+      framedElsewhere,
       listenerName: listener.name,
       registry: options.registry,
       apiMessages,
@@ -220,8 +256,43 @@ export async function startServer(options: ServerOptions): Promise<BrookServer> 
     });
   };
 
+  // The network thread takes the listeners without TLS (a TLS socket's handle cannot move there).
+  const ioThreads = options.ioThreads ?? 1;
+  const threadListeners = options.listeners.filter(
+    (listener) =>
+      ioThreads > 1 && (options.security?.get(listener.name) ?? plaintextSecurity).tls === null,
+  );
+  let networkThread: NetworkThread | null = null;
   try {
+    if (threadListeners.length > 0) {
+      // Loaded only here: a broker of one thread loads none of it (nor node:worker_threads).
+      const { NetworkThread } = await import('./network-thread.js');
+      networkThread = new NetworkThread({
+        accepted: (index, socket) => acceptFromThread(threadListeners[index], socket),
+        failed: (error) => {
+          if (!stopping) logger.error('network thread failed', { error: error.message });
+        },
+      });
+    }
     for (const listener of options.listeners) {
+      const index = threadListeners.indexOf(listener);
+      if (networkThread !== null && index >= 0) {
+        const security = options.security?.get(listener.name) ?? plaintextSecurity;
+        const frameBytesMax =
+          security.sasl === null
+            ? limits.requestBytesMax
+            : Math.min(limits.requestBytesMax, security.sasl.receiveBytesMax);
+        let port: number;
+        try {
+          port = await networkThread.listen(index, listener.host, listener.port, frameBytesMax);
+        } catch (error) {
+          throw new ServerStartError(
+            `cannot listen on ${listener.name}://${listener.host}:${listener.port}: ${(error as Error).message}`,
+          );
+        }
+        bound.push({ name: listener.name, host: listener.host, port });
+        continue;
+      }
       const server = createListenerServer(
         listener,
         options.security?.get(listener.name) ?? plaintextSecurity,
@@ -256,6 +327,7 @@ export async function startServer(options: ServerOptions): Promise<BrookServer> 
     }
   } catch (error) {
     await Promise.all(servers.map((server) => closeServer(server)));
+    await networkThread?.terminate();
     throw error;
   }
 
@@ -269,11 +341,15 @@ export async function startServer(options: ServerOptions): Promise<BrookServer> 
     stop() {
       stopped ??= (async () => {
         stopping = true;
-        const listenersClosed = Promise.all(servers.map((server) => closeServer(server)));
+        const listenersClosed = Promise.all([
+          ...servers.map((server) => closeServer(server)),
+          networkThread?.unlisten(),
+        ]);
         await Promise.all(
           [...connections].map((connection) => connection.stop(limits.shutdownGraceMs)),
         );
         await listenersClosed;
+        await networkThread?.terminate();
       })();
       return stopped;
     },
@@ -318,7 +394,7 @@ function createListenerServer(
 
 function connectionAuthentication(
   security: ListenerSecurity,
-  socket: Socket,
+  socket: Socket | PortSocket,
   onFailure: (reason: string) => void,
 ): ConnectionAuthentication {
   const transportPrincipal =
@@ -357,35 +433,4 @@ function checkHandlersHaveCodecs(
       `handler for ${api.name} serves ${handler.minVersion}-${handler.maxVersion}, codecs have ${codecVersionMin}-${api.codecVersionMax}`,
     );
   }
-}
-
-/**
- * The accepted socket's connection, read in place into `frames`' buffers (frame-reader.ts): Node
- * offers a socket's `onread` only where the socket is constructed, and a server constructs the
- * sockets it accepts, so the accepted one (created paused, `pauseOnConnect`, never having read)
- * gives its handle to a socket constructed with `onread`, and is destroyed without it. Destroying
- * it also takes it off the net.Server's count, which nothing here reads: connections are
- * counted, limited and closed by this server itself.
- */
-function readingInPlace(
-  accepted: Socket,
-  frames: FrameReader,
-  bytesRead: (count: number) => void,
-): Socket {
-  const shell = accepted as unknown as { _handle: unknown };
-  const handle = shell._handle;
-  shell._handle = null;
-  accepted.destroy();
-  return new Socket({
-    handle,
-    readable: true,
-    writable: true,
-    onread: {
-      buffer: () => frames.nextReadBuffer(),
-      callback: (count: number) => {
-        bytesRead(count);
-        return true;
-      },
-    },
-  } as ConstructorParameters<typeof Socket>[0]);
 }

@@ -132,3 +132,15 @@ test('a broker no client has asked anything has loaded no handler but ApiVersion
 test('a broker no client has asked anything has loaded no API codecs', async () => {
   assert.deepEqual((await modulesLoaded()).codecsLoaded, []);
 });
+
+test('a broker of one thread (num.io.threads 1, the default) loads no network thread code', async () => {
+  const { sources } = await modulesLoaded('./src/broker.ts');
+  assert.ok(
+    sources.some((url) => url.endsWith('/src/server/server.ts')),
+    'the list names the server',
+  );
+  assert.deepEqual(
+    sources.filter((url) => /\/src\/server\/network-/.test(url)),
+    [],
+  );
+});

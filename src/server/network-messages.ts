@@ -1,0 +1,60 @@
+// What the event loop and the network thread (num.io.threads ≥ 2) tell each other over the
+// worker's port. Connections are named by an id the network thread gives at accept. Bytes move
+// as ArrayBuffers transferred with the message, never cloned.
+
+/** The event loop to the network thread. */
+export type ToNetworkThread =
+  /** Listen on host:port; frames above `frameBytesMax` close a connection until told otherwise. */
+  | {
+      readonly t: 'listen';
+      readonly listener: number;
+      readonly host: string;
+      readonly port: number;
+      readonly frameBytesMax: number;
+    }
+  /** Start reading an accepted connection (the event loop admitted it), or refuse it. */
+  | { readonly t: 'start'; readonly id: number }
+  /** Response bytes, in order. */
+  | { readonly t: 'write'; readonly id: number; readonly data: ArrayBuffer }
+  | { readonly t: 'pause'; readonly id: number }
+  | { readonly t: 'resume'; readonly id: number }
+  | { readonly t: 'limit'; readonly id: number; readonly frameBytesMax: number }
+  /** Close once the bytes written so far are out (a graceful close). */
+  | { readonly t: 'end'; readonly id: number }
+  | { readonly t: 'destroy'; readonly id: number }
+  /** Stop accepting; answered by 'unlistened'. */
+  | { readonly t: 'unlisten' };
+
+/** The network thread to the event loop. */
+export type FromNetworkThread =
+  | { readonly t: 'listening'; readonly listener: number; readonly port: number }
+  | { readonly t: 'listenFailed'; readonly listener: number; readonly message: string }
+  | {
+      readonly t: 'accepted';
+      readonly id: number;
+      readonly listener: number;
+      readonly remoteAddress: string;
+      readonly remotePort: number;
+    }
+  /**
+   * The frames one socket read completed, in order: an ArrayBuffer is a whole frame of its own; a
+   * number n is the next n bytes of `packed` (small frames share one buffer).
+   */
+  | {
+      readonly t: 'frames';
+      readonly id: number;
+      readonly items: ReadonlyArray<ArrayBuffer | number>;
+      readonly packed: ArrayBuffer | null;
+    }
+  /** A frame length outside the limit: the stream cannot go on. */
+  | { readonly t: 'badFrame'; readonly id: number; readonly message: string }
+  /** The socket's unsent bytes (its writableLength), told when they grow and when they drain. */
+  | { readonly t: 'queued'; readonly id: number; readonly bytes: number }
+  | {
+      readonly t: 'error';
+      readonly id: number;
+      readonly code: string | undefined;
+      readonly message: string;
+    }
+  | { readonly t: 'closed'; readonly id: number }
+  | { readonly t: 'unlistened' };

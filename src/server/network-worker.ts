@@ -1,0 +1,210 @@
+// The network thread (num.io.threads ≥ 2): accepts the plaintext listeners' connections, reads
+// their bytes in place and splits them into frames, and writes the responses the event loop
+// sends back. It knows sockets and frame lengths, nothing of requests: admission, ordering,
+// authentication and every handler stay on the event loop (network-thread.ts, connection.ts).
+//
+//   socket ──onread──► FrameReader ──frames of one read──► port ──► event loop
+//   socket ◄──write── port ◄── responses (one buffer per uncork) ◄── event loop
+//
+// Reading waits for the loop's 'start', so a connection the loop refuses never sends it a
+// frame. A socket's backlog of unsent bytes is reported only when it grows past a step or
+// drains, so a client that keeps up costs no message beyond its frames and responses.
+
+import { type Server, type Socket, createServer } from 'node:net';
+import { parentPort } from 'node:worker_threads';
+import { FrameReader } from '../protocol/frame-reader.js';
+import { readingInPlace } from './read-in-place.js';
+import type { FromNetworkThread, ToNetworkThread } from './network-messages.js';
+
+/** A backlog is reported again once it has grown by this much since the last report. */
+const QUEUED_REPORT_STEP_BYTES = 64 * 1024;
+/** Frames at least this large travel as their own buffer; smaller ones are packed together. */
+const OWN_BUFFER_BYTES_MIN = 4096;
+
+interface Served {
+  /** The accepted socket until 'start'; then the socket reading in place. */
+  socket: Socket;
+  readonly frames: FrameReader;
+  started: boolean;
+  reportedQueued: number;
+}
+
+const port = parentPort!;
+const servers: Server[] = [];
+const connections = new Map<number, Served>();
+let nextId = 1;
+
+function send(message: FromNetworkThread, transfer?: ArrayBuffer[]): void {
+  port.postMessage(message, transfer);
+}
+
+port.on('message', (message: ToNetworkThread) => {
+  switch (message.t) {
+    case 'listen':
+      listen(message.listener, message.host, message.port, message.frameBytesMax);
+      return;
+    case 'unlisten':
+      void Promise.all(servers.map((server) => closeServer(server))).then(() =>
+        send({ t: 'unlistened' }),
+      );
+      return;
+  }
+  const served = connections.get(message.id);
+  if (served === undefined) return;
+  switch (message.t) {
+    case 'start':
+      start(message.id, served);
+      return;
+    case 'write':
+      write(message.id, served, Buffer.from(message.data));
+      return;
+    case 'pause':
+      served.socket.pause();
+      return;
+    case 'resume':
+      served.socket.resume();
+      return;
+    case 'limit':
+      served.frames.frameBytesMax = message.frameBytesMax;
+      return;
+    case 'end':
+      served.socket.once('finish', () => served.socket.destroy());
+      served.socket.end();
+      // A client that stopped reading would keep 'finish' from ever coming.
+      setTimeout(() => served.socket.destroy(), 1000).unref();
+      return;
+    case 'destroy':
+      served.socket.destroy();
+      return;
+  }
+});
+
+function listen(listener: number, host: string, portNumber: number, frameBytesMax: number): void {
+  // Paused: the accepted socket never reads; its handle moves to one that reads in place.
+  const server = createServer({ noDelay: true, pauseOnConnect: true }, (accepted) =>
+    accept(listener, accepted, frameBytesMax),
+  );
+  servers.push(server);
+  const onError = (error: Error): void => {
+    send({ t: 'listenFailed', listener, message: error.message });
+  };
+  server.once('error', onError);
+  server.listen({ port: portNumber, host: host === '' ? undefined : host }, () => {
+    server.off('error', onError);
+    const address = server.address();
+    const bound = typeof address === 'object' && address !== null ? address.port : portNumber;
+    send({ t: 'listening', listener, port: bound });
+  });
+}
+
+function accept(listener: number, accepted: Socket, frameBytesMax: number): void {
+  const id = nextId++;
+  const frames = new FrameReader({
+    frameBytesMax,
+    frameBytesMin: 0,
+    refuse: (bytes, max) =>
+      new Error(
+        bytes < 0
+          ? `request frame length ${bytes} is negative`
+          : `request frame of ${bytes} bytes is above socket.request.max.bytes (${max})`,
+      ),
+  });
+  connections.set(id, { socket: accepted, frames, started: false, reportedQueued: 0 });
+  accepted.once('close', () => {
+    // Until 'start', the accepted socket's close is the connection's (a refused one's).
+    const served = connections.get(id);
+    if (served !== undefined && !served.started) closed(id);
+  });
+  send({
+    t: 'accepted',
+    id,
+    listener,
+    remoteAddress: accepted.remoteAddress ?? '',
+    remotePort: accepted.remotePort ?? 0,
+  });
+}
+
+function start(id: number, served: Served): void {
+  if (served.started) return;
+  served.started = true;
+  const socket = readingInPlace(served.socket, served.frames, (count) => onRead(id, count));
+  served.socket = socket;
+  socket.setNoDelay(true);
+  socket.on('drain', () => {
+    if (served.reportedQueued === 0) return;
+    served.reportedQueued = 0;
+    send({ t: 'queued', id, bytes: 0 });
+  });
+  socket.on('error', (error: NodeJS.ErrnoException) =>
+    send({ t: 'error', id, code: error.code, message: error.message }),
+  );
+  socket.once('close', () => closed(id));
+}
+
+function closed(id: number): void {
+  if (!connections.delete(id)) return;
+  send({ t: 'closed', id });
+}
+
+/** Hands the frames one read completed to the event loop in a single message. */
+function onRead(id: number, count: number): void {
+  const served = connections.get(id);
+  if (served === undefined) return;
+  const completed: Buffer[] = [];
+  try {
+    served.frames.read(count, (frame) => completed.push(frame));
+  } catch (error) {
+    served.socket.pause();
+    send({ t: 'badFrame', id, message: (error as Error).message });
+    return;
+  }
+  if (completed.length === 0) return;
+  let packedBytes = 0;
+  for (const frame of completed) if (!ownsItsMemory(frame)) packedBytes += frame.length;
+  const packed = packedBytes === 0 ? null : new ArrayBuffer(packedBytes);
+  const items: Array<ArrayBuffer | number> = [];
+  const transfer: ArrayBuffer[] = [];
+  let packedFilled = 0;
+  for (const frame of completed) {
+    if (ownsItsMemory(frame)) {
+      items.push(frame.buffer as ArrayBuffer);
+      transfer.push(frame.buffer as ArrayBuffer);
+    } else {
+      new Uint8Array(packed!, packedFilled, frame.length).set(frame);
+      packedFilled += frame.length;
+      items.push(frame.length);
+    }
+  }
+  if (packed !== null) transfer.push(packed);
+  send({ t: 'frames', id, items, packed }, transfer);
+}
+
+/** A frame that is its whole ArrayBuffer can be transferred; a slice of a shared pool cannot. */
+function ownsItsMemory(frame: Buffer): boolean {
+  return (
+    frame.length >= OWN_BUFFER_BYTES_MIN &&
+    frame.byteOffset === 0 &&
+    frame.byteLength === frame.buffer.byteLength
+  );
+}
+
+function write(id: number, served: Served, bytes: Buffer): void {
+  const socket = served.socket;
+  if (socket.destroyed) return;
+  socket.write(bytes);
+  const queued = socket.writableLength;
+  if (queued > 0 && queued >= served.reportedQueued + QUEUED_REPORT_STEP_BYTES) {
+    served.reportedQueued = queued;
+    send({ t: 'queued', id, bytes: queued });
+  } else if (queued === 0 && served.reportedQueued > 0) {
+    served.reportedQueued = 0;
+    send({ t: 'queued', id, bytes: 0 });
+  }
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) resolve();
+    else server.close(() => resolve());
+  });
+}
