@@ -1,0 +1,255 @@
+// num.io.threads measured on a broker process: the same librdkafka load (bench/loadgen) against the
+// compiled broker with 1 (the event loop does everything) and 2 (a network thread serves the
+// sockets), alternating in each round so both see the same machine. Per workload it prints the
+// throughput, the broker's CPU per record (all threads) and the event loop's own CPU per record
+// (the main thread, /proc/PID/task/PID: the thread that owns the logs, which is what the network
+// thread is there to relieve), and the ratio of each figure with 2 threads to the figure with 1,
+// beside the load generator's ceiling against librdkafka's mock cluster measured in the same run.
+//
+//   npm run bench:io-threads-broker [-- --rounds N] [-- --pin]
+//
+// --pin runs the load generator on CPU 0 and the broker on CPU 1 (taskset): the broker's threads
+// then share one core, which shows what the design costs when there is no core to spare. Without
+// it the kernel places the threads (on this two-core machine the load generator needs about one).
+// BENCH_QUICK=1 shortens every workload.
+
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { Kafka, logLevel } from 'kafkajs';
+
+import { startBrokerProcess } from './broker-process.js';
+
+const root = new URL('..', import.meta.url).pathname;
+const quick = process.env.BENCH_QUICK === '1';
+const pin = process.argv.includes('--pin');
+const roundsFlag = process.argv.indexOf('--rounds');
+const rounds = roundsFlag >= 0 ? Number(process.argv[roundsFlag + 1]) : 3;
+
+interface Summary {
+  role: 'produce' | 'consume';
+  messages: number;
+  msgs_per_s: number;
+  MB_per_s: number;
+  latency_us?: { p50: number; p99: number };
+}
+
+interface Workload {
+  readonly name: string;
+  readonly topic: string;
+  readonly args: (bootstrap: string, topic: string, round: number) => string[];
+  readonly role: Summary['role'];
+  /** Its figure is the latency (end to end), not the rate. */
+  readonly latency?: boolean;
+}
+
+let loadgen = '';
+
+function run(command: string, args: string[]): string {
+  return execFileSync(command, args, {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 300_000,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+}
+
+function loadgenRun(args: string[]): string {
+  const full = [...args, '-q', '-T', '120'];
+  return pin ? run('taskset', ['-c', '0', loadgen, ...full]) : run(loadgen, full);
+}
+
+function summaryOf(output: string, role: Summary['role']): Summary {
+  const found = output
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Summary)
+    .find((summary) => summary.role === role);
+  if (found === undefined) throw new Error(`loadgen printed no ${role} summary:\n${output}`);
+  return found;
+}
+
+/** User+system CPU seconds of one thread (/proc/PID/task/TID/stat, ticks of 10 ms). */
+function threadCpuSeconds(pid: number, tid: number): number {
+  const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** The process's CPU in all, and its main thread's (the event loop). */
+function cpuOf(pid: number): { all: number; loop: number } {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  // Field 14/15 of stat count the threads still alive; exited threads are in the process total.
+  const all = (Number(fields[11]) + Number(fields[12])) / 100;
+  return { all, loop: threadCpuSeconds(pid, pid) };
+}
+
+function threadCount(pid: number): number {
+  return readdirSync(`/proc/${pid}/task`).length;
+}
+
+async function createTopic(bootstrap: string, topic: string): Promise<void> {
+  const admin = new Kafka({ brokers: [bootstrap], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
+  await admin.disconnect();
+}
+
+const count100 = quick ? 200_000 : 1_000_000;
+const count1k = quick ? 60_000 : 300_000;
+const countE2e = quick ? 10_000 : 30_000;
+
+const workloads: Workload[] = [
+  {
+    name: 'produce 100 B, acks=all',
+    topic: 'w-100',
+    role: 'produce',
+    args: (b, t) => ['produce', '-b', b, '-t', t, '-n', String(count100), '-s', '100', '-a', '-1'],
+  },
+  {
+    name: 'produce 1 KiB, acks=all',
+    topic: 'w-1k',
+    role: 'produce',
+    args: (b, t) => ['produce', '-b', b, '-t', t, '-n', String(count1k), '-s', '1024', '-a', '-1'],
+  },
+  {
+    name: 'consume 100 B',
+    topic: 'w-100',
+    role: 'consume',
+    args: (b, t, round) => [
+      'consume',
+      '-b',
+      b,
+      '-t',
+      t,
+      '-g',
+      `c-${round}`,
+      '-n',
+      String(count100),
+    ],
+  },
+  {
+    name: 'end-to-end 10k msg/s, linger 0',
+    topic: 'w-e2e',
+    role: 'consume',
+    latency: true,
+    args: (b, t, round) => [
+      'e2e',
+      '-b',
+      b,
+      '-t',
+      t,
+      '-g',
+      `e-${round}`,
+      '-n',
+      String(countE2e),
+      '-s',
+      '100',
+      '-r',
+      '10000',
+      '-l',
+      '0',
+      '-a',
+      '-1',
+    ],
+  },
+];
+
+interface Measured {
+  readonly summary: Summary;
+  readonly cpuPerRecordUs: number;
+  readonly loopPerRecordUs: number;
+}
+
+async function measureBroker(ioThreads: number, round: number): Promise<Map<string, Measured>> {
+  const logDir = mkdtempSync(join(tmpdir(), 'brook-io-threads-'));
+  const broker = await startBrokerProcess(root, logDir, {
+    arguments: ['--num-io-threads', String(ioThreads)],
+  });
+  const pid = broker.child.pid!;
+  if (pin) run('taskset', ['-a', '-p', '-c', '1', String(pid)]);
+  const measured = new Map<string, Measured>();
+  try {
+    for (const topic of new Set(workloads.map((workload) => workload.topic)))
+      await createTopic(broker.bootstrap, topic);
+    for (const workload of workloads) {
+      const before = cpuOf(pid);
+      const output = loadgenRun(workload.args(broker.bootstrap, workload.topic, round));
+      const after = cpuOf(pid);
+      const summary = summaryOf(output, workload.role);
+      measured.set(workload.name, {
+        summary,
+        cpuPerRecordUs: ((after.all - before.all) * 1e6) / summary.messages,
+        loopPerRecordUs: ((after.loop - before.loop) * 1e6) / summary.messages,
+      });
+    }
+    console.log(`  (num.io.threads ${ioThreads}: ${threadCount(pid)} threads in the process)`);
+  } finally {
+    broker.child.kill('SIGTERM');
+    await new Promise((resolve) => broker.child.once('exit', resolve));
+    rmSync(logDir, { recursive: true, force: true });
+  }
+  return measured;
+}
+
+function figureOf(workload: Workload, measured: Measured): string {
+  const { summary } = measured;
+  const rate =
+    workload.latency === true && summary.latency_us !== undefined
+      ? `p50 ${(summary.latency_us.p50 / 1000).toFixed(2)} ms p99 ${(summary.latency_us.p99 / 1000).toFixed(2)} ms`
+      : `${Math.round(summary.msgs_per_s)} msg/s`;
+  return `${rate}, CPU ${measured.cpuPerRecordUs.toFixed(2)} us/rec, loop ${measured.loopPerRecordUs.toFixed(2)} us/rec`;
+}
+
+async function main(): Promise<void> {
+  run('npm', ['run', '-s', 'build']);
+  loadgen = run('bash', [join(root, 'bench', 'loadgen', 'build.sh')]).trim();
+  const cores = Number(run('nproc', []).trim());
+  console.log(
+    `# num.io.threads 1 against 2, ${rounds} rounds, ${cores} cores${pin ? ', pinned: load generator CPU 0, broker CPU 1' : ''}`,
+  );
+  const mock = summaryOf(
+    loadgenRun(['produce', '-m', '-t', 'mock', '-n', String(count100), '-s', '100', '-a', '-1']),
+    'produce',
+  );
+  console.log(
+    `limit: librdkafka's mock cluster, produce 100 B: ${Math.round(mock.msgs_per_s)} msg/s`,
+  );
+  const ratios = new Map<string, { rate: number[]; cpu: number[]; loop: number[] }>();
+  for (let round = 1; round <= rounds; round++) {
+    const order = round % 2 === 1 ? [1, 2] : [2, 1];
+    const results = new Map<number, Map<string, Measured>>();
+    for (const ioThreads of order) results.set(ioThreads, await measureBroker(ioThreads, round));
+    console.log(`round ${round} (order ${order.join(', ')})`);
+    for (const workload of workloads) {
+      const one = results.get(1)!.get(workload.name)!;
+      const two = results.get(2)!.get(workload.name)!;
+      const rate = (m: Measured): number =>
+        workload.latency === true ? m.summary.latency_us!.p99 : m.summary.msgs_per_s;
+      const entry = ratios.get(workload.name) ?? { rate: [], cpu: [], loop: [] };
+      entry.rate.push(rate(two) / rate(one));
+      entry.cpu.push(two.cpuPerRecordUs / one.cpuPerRecordUs);
+      entry.loop.push(two.loopPerRecordUs / one.loopPerRecordUs);
+      ratios.set(workload.name, entry);
+      const ofMock = workload.name.startsWith('produce 100')
+        ? ` (${((100 * one.summary.msgs_per_s) / mock.msgs_per_s).toFixed(0)}% / ${((100 * two.summary.msgs_per_s) / mock.msgs_per_s).toFixed(0)}% of mock)`
+        : '';
+      console.log(`  ${workload.name}${ofMock}`);
+      console.log(`    1: ${figureOf(workload, one)}`);
+      console.log(`    2: ${figureOf(workload, two)}`);
+    }
+  }
+  console.log(
+    '\n# ratios, 2 threads / 1 thread (median of rounds; rate: msg/s, or p99 for end-to-end)',
+  );
+  const median = (values: number[]): number =>
+    [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+  for (const [name, entry] of ratios) {
+    console.log(
+      `${name}: rate ${median(entry.rate).toFixed(2)}, CPU/record ${median(entry.cpu).toFixed(2)}, event loop CPU/record ${median(entry.loop).toFixed(2)}`,
+    );
+  }
+}
+
+await main();
