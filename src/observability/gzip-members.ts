@@ -54,6 +54,8 @@ const finalEmptyBlock = Buffer.from([0x03, 0x00]);
 
 export class GzipMembers {
   private readonly pieces = new WeakMap<Buffer, Piece>();
+  /** The parts of the last member: the next one's array starts that long (hundreds of pieces). */
+  private partsLastScrape = 0;
 
   /**
    * The gzip member (in parts, to be sent in order) of the chunks' concatenation: a kept piece
@@ -66,12 +68,15 @@ export class GzipMembers {
     kept: (chunk: Buffer) => boolean,
     slices: EventLoopSlices,
   ): Promise<Buffer[]> {
-    const parts: Buffer[] = [gzipHeader];
+    const parts = new Array<Buffer>(this.partsLastScrape);
+    let partCount = 0;
+    parts[partCount++] = gzipHeader;
+    // Signed, so it stays a small integer (an unsigned one past 2^31 is a heap number each time).
     let crc = 0;
     let length = 0;
     const add = (piece: Piece): void => {
-      parts.push(piece.deflated);
-      crc = (multiplyModP(piece.shift, crc) ^ piece.crc) >>> 0;
+      parts[partCount++] = piece.deflated;
+      crc = multiplyModP(piece.shift, crc) ^ piece.crc;
       length += piece.length;
     };
     const compress = async (bytes: Buffer): Promise<Piece> => {
@@ -112,9 +117,12 @@ export class GzipMembers {
     }
     if (fresh.length > 0) add(storedPiece(joined(fresh)));
     const trailer = Buffer.alloc(8);
-    trailer.writeUInt32LE(crc, 0);
+    trailer.writeUInt32LE(crc >>> 0, 0);
     trailer.writeUInt32LE(length % 2 ** 32, 4);
-    parts.push(finalEmptyBlock, trailer);
+    parts[partCount++] = finalEmptyBlock;
+    parts[partCount++] = trailer;
+    parts.length = partCount;
+    this.partsLastScrape = partCount;
     return parts;
   }
 }
@@ -153,13 +161,14 @@ function joined(chunks: readonly Buffer[]): Buffer {
 
 const polynomial = 0xedb88320;
 
+/** The product as a signed 32-bit integer (the same bits as the unsigned one). */
 function multiplyModP(a: number, b: number): number {
   let product = 0;
   for (let bit = 0x80000000; bit !== 0; bit >>>= 1) {
     if ((a & bit) !== 0) product ^= b;
     b = (b & 1) !== 0 ? (b >>> 1) ^ polynomial : b >>> 1;
   }
-  return product >>> 0;
+  return product;
 }
 
 /** x^(2^k) modulo the polynomial, for k = 0 … 63. */

@@ -39,12 +39,15 @@ import { gzipSync } from 'node:zlib';
 
 import { EventLoopSlices } from './event-loop-slices.js';
 import {
+  ExpositionChunks,
+  ExpositionWriter,
   PromClientText,
   type PromClientMetric,
   escapeLabelValue,
   headerText,
   rendersKeptExposition,
   valueText,
+  writesExposition,
 } from './exposition-text.js';
 import { GzipMembers } from './gzip-members.js';
 
@@ -361,10 +364,10 @@ class ScrapedGauge extends Gauge<string> {
    * then; a block with one value moved is rebuilt from its lines, each rebuilt only if its own
    * value moved. Pauses whenever `slices` says the event loop is due a turn.
    */
-  async renderBytes(slices: EventLoopSlices, chunks: Buffer[]): Promise<void> {
+  async renderBytes(slices: EventLoopSlices, chunks: ExpositionChunks): Promise<void> {
     if (this.family === 0) await this.owner.fill(slices);
     this.header ??= this.headerBytes();
-    chunks.push(this.header);
+    chunks.add(this.header);
     const entries = this.owner.values(this.family);
     // Rendered after the fill before this one: only blocks that fill set values in may differ.
     const touched =
@@ -383,7 +386,7 @@ class ScrapedGauge extends Gauge<string> {
         kept = this.blocks[block] = this.renderBlock(entries, first, end);
         steps = end - first;
       }
-      chunks.push(kept.bytes);
+      chunks.add(kept.bytes);
       if (slices.due(steps)) await slices.next();
     }
   }
@@ -445,6 +448,10 @@ export class LineCachingRegistry extends Registry {
   private defaultLabelsSet = false;
   /** Text of the families prom-client gathers, without its per-line garbage. */
   private readonly promClientText = new PromClientText();
+  /** Where the text rendered afresh on each scrape is written (exposition-text.ts). */
+  private readonly writer = new ExpositionWriter();
+  /** The chunks of the last scrape: the next one's array starts that long. */
+  private chunksLastScrape = 0;
   /** The gzip members of kept chunks (gzip-members.ts), for scrapers that accept gzip. */
   private readonly gzipMembers = new GzipMembers();
   /** The scrape rendering now (settled), which the next one waits for. */
@@ -493,26 +500,27 @@ export class LineCachingRegistry extends Registry {
   /**
    * Each metric in registration order (a family may read what an earlier one gathered): kept
    * chunks from the families that keep them (scraped gauges, `KeptExposition`s), and between two
-   * of those, the other families' text joined and encoded once (with the blank lines between
-   * families and the last newline), one fresh chunk per run.
+   * of those, the other families' text written into the kept writer (with the blank lines between
+   * families and the last newline), taken as one fresh chunk per run.
    */
   private async renderInSlices(gzip: boolean): Promise<readonly Buffer[]> {
     const slices = new EventLoopSlices(scrapeSliceMs);
-    const chunks: Buffer[] = [];
+    const chunks = new ExpositionChunks(this.chunksLastScrape);
     /** The chunks rendered anew in this scrape (the rest are kept from scrape to scrape). */
     const fresh = new Set<Buffer>();
-    let text = '';
+    const writer = this.writer;
     const endText = (): void => {
-      if (text === '') return;
-      const chunk = Buffer.from(text);
-      chunks.push(chunk);
+      if (writer.written === 0) return;
+      const chunk = writer.take();
+      chunks.add(chunk);
       fresh.add(chunk);
-      text = '';
     };
     let first = true;
-    for (const metric of this.getMetricsAsArray()) {
+    const metrics = this.getMetricsAsArray();
+    for (let index = 0; index < metrics.length; index++) {
+      const metric = metrics[index];
       // Families are separated by a blank line, as prom-client joins them.
-      if (!first) text += '\n\n';
+      if (!first) writer.text('\n\n');
       first = false;
       if (metric instanceof ScrapedGauge) {
         endText();
@@ -520,11 +528,14 @@ export class LineCachingRegistry extends Registry {
       } else if (rendersKeptExposition(metric)) {
         endText();
         metric.exposition(chunks);
-      } else text += await this.promClientText.of(metric as unknown as PromClientMetric);
+      } else if (writesExposition(metric)) metric.writeExposition(writer);
+      else await this.promClientText.write(metric as unknown as PromClientMetric, writer);
       if (slices.due()) await slices.next();
     }
-    text += '\n';
+    writer.byte(0x0a);
     endText();
-    return gzip ? this.gzipMembers.of(chunks, (chunk) => !fresh.has(chunk), slices) : chunks;
+    this.chunksLastScrape = chunks.length;
+    const all = chunks.all();
+    return gzip ? this.gzipMembers.of(all, (chunk) => !fresh.has(chunk), slices) : all;
   }
 }
