@@ -16,7 +16,7 @@
 
 import { statfsSync } from 'node:fs';
 
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 import { errorName } from '../protocol/errors.js';
 export { errorCodesIn } from './error-codes.js';
@@ -24,7 +24,7 @@ import { GroupTracker, PartitionTracker, type TrackedSource } from './change-tra
 import type { ReplicationSnapshot } from './replication-metrics.js';
 import { RequestLatencyHistograms, type RequestTimes } from './request-metrics.js';
 import { LineCachingRegistry, ScrapedGaugeFamilies, type SeriesEntry } from './scraped-gauges.js';
-import { registerProcessMetrics, replacedDefaultMetrics } from './process-metrics.js';
+import { registerProcessMetrics } from './process-metrics.js';
 import type { FileIo, LogFile } from '../storage/file-io.js';
 
 export interface PartitionSnapshot {
@@ -381,19 +381,8 @@ export class BrokerMetrics implements TopicTraffic {
     };
 
     if (options.processMetrics ?? true) {
-      // RSS, heap, event-loop delay, GC pauses, open file descriptors.
-      collectDefaultMetrics({ register: this.registry, prefix: 'brook_' });
-      // prom-client names these gauges with a counter's `_total`, which Prometheus' linter
-      // refuses; an operator gets little from handle counts, so they are left out.
-      for (const name of [
-        'active_handles_total',
-        'active_requests_total',
-        'active_resources_total',
-      ]) {
-        this.registry.removeSingleMetric(`brook_nodejs_${name}`);
-      }
-      // The ones a scrape feels are read more cheaply under the same names (process-metrics.ts).
-      for (const name of replacedDefaultMetrics) this.registry.removeSingleMetric(`brook_${name}`);
+      // RSS, CPU, heap, event-loop delay, GC pauses, open file descriptors: prom-client's default
+      // families, read and written by Brook under the same names (process-metrics.ts).
       registerProcessMetrics(this.registry, 'brook_');
     }
   }
