@@ -53,10 +53,18 @@ export class ExpositionChunks {
     return this.count;
   }
 
-  /** The chunks added, as an array (no more may be added). */
+  /** The chunks added, as an array (no more may be added until `reset`). */
   all(): Buffer[] {
     this.chunks.length = this.count;
     return this.chunks;
+  }
+
+  /**
+   * Empty again, the array kept for the next exposition (which writes over its places): for an
+   * owner that is done with what `all` gave before.
+   */
+  reset(): void {
+    this.count = 0;
   }
 }
 

@@ -56,6 +56,8 @@ export class GzipMembers {
   private readonly pieces = new WeakMap<Buffer, Piece>();
   /** The parts of the last member: the next one's array starts that long (hundreds of pieces). */
   private partsLastScrape = 0;
+  /** Where `joined` gathers a member's parts, scrape after scrape. */
+  private readonly keptParts: Buffer[] = [];
 
   /**
    * The gzip member (in parts, to be sent in order) of the chunks' concatenation: a kept piece
@@ -69,6 +71,39 @@ export class GzipMembers {
     slices: EventLoopSlices,
   ): Promise<Buffer[]> {
     const parts = new Array<Buffer>(this.partsLastScrape);
+    parts.length = await this.member(chunks, kept, slices, parts);
+    return parts;
+  }
+
+  /**
+   * The same member as one buffer (what an HTTP answer sends): its parts gathered in an array
+   * kept from scrape to scrape, then copied into a buffer of the member's length.
+   */
+  async joined(
+    chunks: readonly Buffer[],
+    kept: (chunk: Buffer) => boolean,
+    slices: EventLoopSlices,
+  ): Promise<Buffer> {
+    const parts = this.keptParts;
+    const count = await this.member(chunks, kept, slices, parts);
+    let length = 0;
+    for (let index = 0; index < count; index++) length += parts[index].length;
+    const member = Buffer.allocUnsafe(length);
+    let at = 0;
+    for (let index = 0; index < count; index++) at += parts[index].copy(member, at);
+    // The array keeps its places; the pieces made for this scrape alone are let go.
+    parts.length = count;
+    parts.fill(gzipHeader);
+    return member;
+  }
+
+  /** Writes the member's parts into `parts` from its start; how many there are. */
+  private async member(
+    chunks: readonly Buffer[],
+    kept: (chunk: Buffer) => boolean,
+    slices: EventLoopSlices,
+    parts: Buffer[],
+  ): Promise<number> {
     let partCount = 0;
     parts[partCount++] = gzipHeader;
     // Signed, so it stays a small integer (an unsigned one past 2^31 is a heap number each time).
@@ -121,9 +156,8 @@ export class GzipMembers {
     trailer.writeUInt32LE(length % 2 ** 32, 4);
     parts[partCount++] = finalEmptyBlock;
     parts[partCount++] = trailer;
-    parts.length = partCount;
     this.partsLastScrape = partCount;
-    return parts;
+    return partCount;
   }
 }
 
