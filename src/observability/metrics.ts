@@ -25,6 +25,7 @@ import type { ReplicationSnapshot } from './replication-metrics.js';
 import { RequestLatencyHistograms, type RequestTimes } from './request-metrics.js';
 import { LineCachingRegistry, ScrapedGaugeFamilies, type SeriesEntry } from './scraped-gauges.js';
 import { registerProcessMetrics } from './process-metrics.js';
+import { ReadGauge } from './read-gauges.js';
 import type { FileIo, LogFile } from '../storage/file-io.js';
 
 export interface PartitionSnapshot {
@@ -174,54 +175,61 @@ export class BrokerMetrics implements TopicTraffic {
     // Replication, read once per scrape by the first of these gauges (they are gathered in the
     // order they are registered) and shared by the rest.
     let replication: ReplicationSnapshot | null = null;
-    new Gauge({
-      name: 'brook_partitions',
-      help: 'Partitions in a replication state: under_replicated and under_min_isr (counted by their leader), offline (no live leader; counted by the active controller).',
-      labelNames: ['state'],
-      registers,
-      collect() {
+    // These are written by the broker's registry without prom-client's per-scrape garbage
+    // (read-gauges.ts).
+    new ReadGauge(
+      {
+        name: 'brook_partitions',
+        help: 'Partitions in a replication state: under_replicated and under_min_isr (counted by their leader), offline (no live leader; counted by the active controller).',
+        labelName: 'state',
+        registers,
+      },
+      (set) => {
         replication = sources.replication();
-        this.set({ state: 'under_replicated' }, replication.underReplicated);
-        this.set({ state: 'under_min_isr' }, replication.underMinIsr);
-        this.set({ state: 'offline' }, replication.offline);
+        set(replication.underReplicated, 'under_replicated');
+        set(replication.underMinIsr, 'under_min_isr');
+        set(replication.offline, 'offline');
       },
-    });
-    new Gauge({
-      name: 'brook_replica_partitions',
-      help: 'Partitions this broker holds a replica of (Kafka: PartitionCount).',
-      registers,
-      collect() {
-        this.set(replication?.partitions ?? 0);
+    );
+    new ReadGauge(
+      {
+        name: 'brook_replica_partitions',
+        help: 'Partitions this broker holds a replica of (Kafka: PartitionCount).',
+        registers,
       },
-    });
-    new Gauge({
-      name: 'brook_leader_partitions',
-      help: 'Partitions this broker leads (Kafka: LeaderCount).',
-      registers,
-      collect() {
-        this.set(replication?.leaders ?? 0);
+      (set) => set(replication?.partitions ?? 0),
+    );
+    new ReadGauge(
+      {
+        name: 'brook_leader_partitions',
+        help: 'Partitions this broker leads (Kafka: LeaderCount).',
+        registers,
       },
-    });
-    new Gauge({
-      name: 'brook_controller_active',
-      help: 'In a cluster: 1 on the active controller, 0 on the other brokers (Kafka: ActiveControllerCount).',
-      registers,
-      collect() {
-        this.reset();
-        if (replication?.activeController != null) this.set(replication.activeController ? 1 : 0);
+      (set) => set(replication?.leaders ?? 0),
+    );
+    new ReadGauge(
+      {
+        name: 'brook_controller_active',
+        help: 'In a cluster: 1 on the active controller, 0 on the other brokers (Kafka: ActiveControllerCount).',
+        registers,
       },
-    });
-    new Gauge({
-      name: 'brook_replica_fetcher_connected',
-      help: 'In a cluster: 1 while the replica fetcher is connected to a leader broker it follows, else 0.',
-      labelNames: ['leader'],
-      registers,
-      collect() {
-        this.reset();
-        for (const { leaderId, connected } of replication?.fetcherConnections ?? [])
-          this.set({ leader: String(leaderId) }, connected ? 1 : 0);
+      (set) => {
+        if (replication?.activeController != null) set(replication.activeController ? 1 : 0);
       },
-    });
+    );
+    new ReadGauge(
+      {
+        name: 'brook_replica_fetcher_connected',
+        help: 'In a cluster: 1 while the replica fetcher is connected to a leader broker it follows, else 0.',
+        labelName: 'leader',
+        registers,
+      },
+      (set) => {
+        const connections = replication?.fetcherConnections ?? [];
+        for (let index = 0; index < connections.length; index++)
+          set(connections[index].connected ? 1 : 0, String(connections[index].leaderId));
+      },
+    );
     new ScrapedGaugeFamilies({
       families: [
         {
@@ -328,57 +336,68 @@ export class BrokerMetrics implements TopicTraffic {
       changes: groupTracker && (() => (groupsWalked ? null : [])),
     });
 
-    new Gauge({
-      name: 'brook_connections',
-      help: 'Client connections open, across listeners.',
-      registers,
-      collect() {
-        this.set(sources.connections());
+    new ReadGauge(
+      {
+        name: 'brook_connections',
+        help: 'Client connections open, across listeners.',
+        registers,
       },
-    });
-    new Gauge({
-      name: 'brook_request_memory_bytes',
-      help: 'Bytes of requests in flight and responses not yet written, over all connections.',
-      registers,
-      collect() {
-        this.set(sources.requestMemory().used);
+      (set) => set(sources.connections()),
+    );
+    new ReadGauge(
+      {
+        name: 'brook_request_memory_bytes',
+        help: 'Bytes of requests in flight and responses not yet written, over all connections.',
+        registers,
       },
-    });
-    new Gauge({
-      name: 'brook_request_memory_max_bytes',
-      help: 'queued.max.request.bytes.total: above it each connection starts one request at a time (-1: no limit).',
-      registers,
-      collect() {
-        this.set(sources.requestMemory().maxBytes);
+      (set) => set(sources.requestMemory().used),
+    );
+    new ReadGauge(
+      {
+        name: 'brook_request_memory_max_bytes',
+        help: 'queued.max.request.bytes.total: above it each connection starts one request at a time (-1: no limit).',
+        registers,
       },
-    });
+      (set) => set(sources.requestMemory().maxBytes),
+    );
 
-    const diskFree = new Gauge({
-      name: 'brook_log_dir_free_bytes',
-      help: 'Bytes available to the broker on the file system of each log directory.',
-      labelNames: ['dir'],
-      registers,
-      collect: () => fillDisks(),
-    });
-    const diskTotal = new Gauge({
-      name: 'brook_log_dir_total_bytes',
-      help: 'Size of the file system of each log directory.',
-      labelNames: ['dir'],
-      registers,
-    });
-    const fillDisks = (): void => {
-      diskFree.reset();
-      diskTotal.reset();
-      for (const dir of sources.logDirs()) {
-        try {
-          const stats = statfsSync(dir);
-          diskFree.set({ dir }, stats.bavail * stats.bsize);
-          diskTotal.set({ dir }, stats.blocks * stats.bsize);
-        } catch {
-          // A directory that cannot be read has no figure; storage reports its own errors.
+    // Each log directory's file system, read by the first gauge for both.
+    const disks: Array<{ dir: string; free: number; total: number }> = [];
+    new ReadGauge(
+      {
+        name: 'brook_log_dir_free_bytes',
+        help: 'Bytes available to the broker on the file system of each log directory.',
+        labelName: 'dir',
+        registers,
+      },
+      (set) => {
+        disks.length = 0;
+        for (const dir of sources.logDirs()) {
+          try {
+            const stats = statfsSync(dir);
+            disks.push({
+              dir,
+              free: stats.bavail * stats.bsize,
+              total: stats.blocks * stats.bsize,
+            });
+          } catch {
+            // A directory that cannot be read has no figure; storage reports its own errors.
+          }
         }
-      }
-    };
+        for (const { dir, free } of disks) set(free, dir);
+      },
+    );
+    new ReadGauge(
+      {
+        name: 'brook_log_dir_total_bytes',
+        help: 'Size of the file system of each log directory.',
+        labelName: 'dir',
+        registers,
+      },
+      (set) => {
+        for (const { dir, total } of disks) set(total, dir);
+      },
+    );
 
     if (options.processMetrics ?? true) {
       // RSS, CPU, heap, event-loop delay, GC pauses, open file descriptors: prom-client's default

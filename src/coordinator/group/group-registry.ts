@@ -93,12 +93,12 @@ export class GroupRegistry {
       last.version === this.layoutVersion &&
       last.partitions === this.partitionLoads.size
     ) {
+      // forEach: a for-of over the keys makes an iterator result per partition.
       let at = last.text.length - last.partitions;
       let same = true;
-      for (const partition of this.partitionLoads.keys()) {
-        if (!same) break;
-        same = last.text.charCodeAt(at++) === (this.isLeader(partition) ? 0x2b : 0x2d);
-      }
+      this.partitionLoads.forEach((_load, partition) => {
+        same &&= last.text.charCodeAt(at++) === (this.isLeader(partition) ? 0x2b : 0x2d);
+      });
       if (same) return last.text;
     }
     let layout = String(this.layoutVersion);
