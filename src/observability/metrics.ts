@@ -16,7 +16,7 @@
 
 import { statfsSync } from 'node:fs';
 
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Histogram, Registry } from 'prom-client';
 
 import { errorName } from '../protocol/errors.js';
 export { errorCodesIn } from './error-codes.js';
