@@ -16,7 +16,7 @@
 
 import { statfsSync } from 'node:fs';
 
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Registry } from 'prom-client';
 
 import { errorName } from '../protocol/errors.js';
 export { errorCodesIn } from './error-codes.js';
@@ -25,7 +25,7 @@ import type { ReplicationSnapshot } from './replication-metrics.js';
 import { RequestLatencyHistograms, type RequestTimes } from './request-metrics.js';
 import { LineCachingRegistry, ScrapedGaugeFamilies, type SeriesEntry } from './scraped-gauges.js';
 import { registerProcessMetrics } from './process-metrics.js';
-import { ReadGauge } from './read-gauges.js';
+import { CountedHistogram, ReadGauge } from './written-metrics.js';
 import type { FileIo, LogFile } from '../storage/file-io.js';
 
 export interface PartitionSnapshot {
@@ -95,7 +95,7 @@ export class BrokerMetrics implements TopicTraffic {
   private readonly messagesIn: Counter<'topic'>;
   private readonly bytesIn: Counter<'topic'>;
   private readonly bytesOut: Counter<'topic'>;
-  private readonly fsyncs: Histogram;
+  private readonly fsyncs: CountedHistogram;
   private readonly connectionsRefused: Counter<'limit'>;
   private readonly isrShrinks: Counter;
   private readonly isrExpands: Counter;
@@ -141,7 +141,8 @@ export class BrokerMetrics implements TopicTraffic {
       labelNames: ['limit'],
       registers,
     });
-    this.fsyncs = new Histogram({
+    // Counted into number arrays and written by the broker's registry (written-metrics.ts).
+    this.fsyncs = new CountedHistogram({
       name: 'brook_fsync_duration_seconds',
       help: 'Duration of each fsync/fdatasync of log data, indexes and checkpoints.',
       buckets: fsyncBuckets,
@@ -176,7 +177,7 @@ export class BrokerMetrics implements TopicTraffic {
     // order they are registered) and shared by the rest.
     let replication: ReplicationSnapshot | null = null;
     // These are written by the broker's registry without prom-client's per-scrape garbage
-    // (read-gauges.ts).
+    // (written-metrics.ts).
     new ReadGauge(
       {
         name: 'brook_partitions',
@@ -441,7 +442,7 @@ export class BrokerMetrics implements TopicTraffic {
 
   /** The same file I/O, with every fsync and fdatasync timed into brook_fsync_duration_seconds. */
   timedFileIo(io: FileIo): FileIo {
-    return new TimedFileIo(io, (seconds) => this.fsyncs.observe(seconds));
+    return new TimedFileIo(io, (seconds) => this.fsyncs.count(seconds));
   }
 
   /**

@@ -50,9 +50,10 @@ import {
 } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8';
 
-import { type Aggregator, Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { type Aggregator, Counter, Gauge, type Registry } from 'prom-client';
 
 import { type ExpositionWriter, type WrittenExposition, headerText } from './exposition-text.js';
+import { CountedHistogram } from './written-metrics.js';
 
 /** Open descriptors: the size of /proc/self/fd where Linux reports the count, else a listing. */
 export function openDescriptorCount(): number | undefined {
@@ -531,103 +532,19 @@ export function registerProcessMetrics(registry: Registry, prefix: string): void
 
 /** GC pauses by kind, counted by a performance observer into number arrays. */
 function registerGcHistogram(registry: Registry, prefix: string): void {
-  const name = `${prefix}nodejs_gc_duration_seconds`;
-  const help = 'Garbage collection duration by kind, one of major, minor, incremental or weakcb.';
-  const bounds = gcDurationBuckets;
-  /** Per kind, in the order first observed (prom-client's order): counts per bucket, sum, count. */
-  const kinds: Array<{
-    readonly kind: string;
-    readonly buckets: Float64Array;
-    sum: number;
-    count: number;
-    /** `\nname_bucket{le="…",kind="…"} ` per bucket (+Inf last), then `_sum` and `_count`. */
-    readonly prefixes: readonly Buffer[];
-  }> = [];
-  const byKind = new Map<string, (typeof kinds)[number]>();
+  const histogram = new CountedHistogram({
+    name: `${prefix}nodejs_gc_duration_seconds`,
+    help: 'Garbage collection duration by kind, one of major, minor, incremental or weakcb.',
+    buckets: gcDurationBuckets,
+    labelName: 'kind',
+    registers: [registry],
+  });
   const observe = (entry: PerformanceEntry & { detail?: { kind?: number } }): void => {
     const kind = gcKinds.get(entry.detail?.kind ?? -1);
-    if (kind === undefined) return;
-    let series = byKind.get(kind);
-    if (series === undefined) {
-      const labels = [['kind', kind]] as const;
-      series = {
-        kind,
-        buckets: new Float64Array(bounds.length + 1),
-        sum: 0,
-        count: 0,
-        prefixes: [
-          ...[...bounds.map(String), '+Inf'].map((le) =>
-            linePrefix(`${name}_bucket`, [['le', le], ...labels]),
-          ),
-          linePrefix(`${name}_sum`, labels),
-          linePrefix(`${name}_count`, labels),
-        ],
-      };
-      byKind.set(kind, series);
-      kinds.push(series);
-    }
-    const seconds = entry.duration / 1000;
-    let bucket = 0;
-    while (bucket < bounds.length && seconds > bounds[bucket]) bucket++;
-    series.buckets[bucket]++;
-    series.sum += seconds;
-    series.count++;
+    if (kind !== undefined) histogram.count(entry.duration / 1000, kind);
   };
   // Every collection the observer is handed (prom-client's counts only the first of a batch).
   new PerformanceObserver((list) => list.getEntries().forEach(observe)).observe({
     entryTypes: ['gc'],
   });
-
-  const header = Buffer.from(headerText(name, help, 'histogram'));
-  type HistogramData = Awaited<ReturnType<Histogram<string>['get']>>;
-  class GcHistogram extends Histogram<string> implements WrittenExposition {
-    writeExposition(writer: ExpositionWriter): void {
-      writer.bytes(header);
-      for (const series of kinds) {
-        let cumulative = 0;
-        for (let bucket = 0; bucket <= bounds.length; bucket++) {
-          cumulative += series.buckets[bucket];
-          writer.bytes(series.prefixes[bucket]);
-          writer.value(cumulative);
-        }
-        writer.bytes(series.prefixes[bounds.length + 1]);
-        writer.value(series.sum);
-        writer.bytes(series.prefixes[bounds.length + 2]);
-        writer.value(series.count);
-      }
-    }
-
-    /** What prom-client's registry renders (its histograms' values: `le` first, then `kind`). */
-    override async get(): Promise<HistogramData> {
-      const values: Array<HistogramData['values'][number]> = [];
-      for (const series of kinds) {
-        let cumulative = 0;
-        for (let bucket = 0; bucket <= bounds.length; bucket++) {
-          cumulative += series.buckets[bucket];
-          values.push({
-            metricName: `${name}_bucket`,
-            labels: { le: bucket < bounds.length ? bounds[bucket] : '+Inf', kind: series.kind },
-            value: cumulative,
-          } as HistogramData['values'][number]);
-        }
-        values.push({
-          metricName: `${name}_sum`,
-          labels: { kind: series.kind },
-          value: series.sum,
-        } as HistogramData['values'][number]);
-        values.push({
-          metricName: `${name}_count`,
-          labels: { kind: series.kind },
-          value: series.count,
-        } as HistogramData['values'][number]);
-      }
-      const { type, aggregator, collect } = this as unknown as HistogramData;
-      return { name, help, type, values, aggregator, collect };
-    }
-
-    async getForPromString(): Promise<HistogramData> {
-      return this.get();
-    }
-  }
-  new GcHistogram({ name, help, labelNames: ['kind'], buckets: bounds, registers: [registry] });
 }
