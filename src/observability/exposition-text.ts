@@ -205,6 +205,11 @@ export interface PromClientMetric {
   getForPromString?(): Promise<MetricData> | MetricData;
 }
 
+/** What a prom-client metric hands its registry for the text format. */
+export function gathered(metric: PromClientMetric): Promise<MetricData> | MetricData {
+  return typeof metric.getForPromString === 'function' ? metric.getForPromString() : metric.get();
+}
+
 const NO_LABELS: Labels = Object.freeze({});
 
 /**
@@ -221,12 +226,16 @@ export class PromClientText {
     { readonly bytes: Buffer; readonly name: string }
   >();
 
-  /** The family's text: HELP, TYPE, then a line per value, each after a newline. */
-  async write(metric: PromClientMetric, writer: ExpositionWriter): Promise<void> {
-    const data =
-      typeof metric.getForPromString === 'function'
-        ? await metric.getForPromString()
-        : await metric.get();
+  /**
+   * The family's text: HELP, TYPE, then a line per value, each after a newline, from what the
+   * metric's `getForPromString()` (or `get()`) gave (`gathered`, awaited by the caller: one
+   * await per metric, not two).
+   */
+  write(
+    metric: PromClientMetric,
+    data: Awaited<ReturnType<PromClientMetric['get']>>,
+    writer: ExpositionWriter,
+  ): void {
     let header = this.headers.get(metric);
     if (header === undefined) {
       header = {

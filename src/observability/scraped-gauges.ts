@@ -44,6 +44,7 @@ import {
   PromClientText,
   type PromClientMetric,
   escapeLabelValue,
+  gathered,
   headerText,
   rendersKeptExposition,
   valueText,
@@ -94,6 +95,7 @@ export const scrapeSliceMs = 2;
 const seriesPerBlock = 128;
 
 const NO_LABELS: LabelValues = Object.freeze({}) as LabelValues;
+const NO_ENTRIES: readonly SeriesValue[] = Object.freeze([]);
 
 /**
  * Several gauges sharing one label set (a partition's offsets, size and segments), filled together
@@ -154,8 +156,20 @@ export class ScrapedGaugeFamilies {
    * gather families in the order they were registered. With `slices`, pauses when one is spent.
    */
   async fill(slices?: EventLoopSlices): Promise<void> {
+    if (!this.updated()) await this.walk(slices);
+  }
+
+  /**
+   * Starts a fill: true when setting the moved series in place filled it (change tracking, after
+   * a first walk), else the caller `walk`s.
+   */
+  updated(): boolean {
     this.fillCount++;
-    if (this.update()) return;
+    return this.update();
+  }
+
+  /** The walk of a fill that `updated` did not finish, pausing when `slices` says so. */
+  async walk(slices?: EventLoopSlices): Promise<void> {
     this.startFill();
     for (const entry of this.entries()) {
       this.set(entry);
@@ -342,6 +356,10 @@ class ScrapedGauge extends Gauge<string> {
   private readonly blocks: RenderedBlock[] = [];
   /** The owner's fill these blocks were rendered after. */
   private renderedAfterFill = -1;
+  /** The entries this render shows, the blocks it may reuse unchecked, and how many blocks. */
+  private entries: readonly SeriesValue[] = NO_ENTRIES;
+  private touched: ReadonlySet<number> | null = null;
+  private blockCount = 0;
 
   constructor(
     configuration: ConstructorParameters<typeof Gauge<string>>[0],
@@ -358,24 +376,42 @@ class ScrapedGauge extends Gauge<string> {
   }
 
   /**
-   * Appends the family's exposition bytes, as prom-client's registry would render its text: HELP
-   * and TYPE, then a line per series, in blocks of `seriesPerBlock` series. A block whose series
-   * are the same ones as last scrape, none with a value moved, is the block's bytes kept from
-   * then; a block with one value moved is rebuilt from its lines, each rebuilt only if its own
-   * value moved. Pauses whenever `slices` says the event loop is due a turn.
+   * The first family's part of a scrape: fills the families, a promise only when it walks them
+   * (an update in place is done at once, with no await for the registry to pay).
    */
-  async renderBytes(slices: EventLoopSlices, chunks: ExpositionChunks): Promise<void> {
-    if (this.family === 0) await this.owner.fill(slices);
+  fill(slices: EventLoopSlices): Promise<void> | undefined {
+    if (this.family !== 0 || this.owner.updated()) return undefined;
+    return this.owner.walk(slices);
+  }
+
+  /**
+   * The family's exposition bytes, as prom-client's registry would render its text, in three
+   * steps the registry takes (without an async call per family on every scrape): `fill` (the
+   * first family's), `startRender` (HELP and TYPE), then `renderBlocks` until it returns -1,
+   * letting the event loop turn whenever it stops before that. A line per series, in blocks of
+   * `seriesPerBlock` series: a block whose series are the same ones as last scrape, none with a
+   * value moved, is the block's bytes kept from then; a block with one value moved is rebuilt
+   * from its lines, each rebuilt only if its own value moved.
+   */
+  startRender(chunks: ExpositionChunks): void {
     this.header ??= this.headerBytes();
     chunks.add(this.header);
-    const entries = this.owner.values(this.family);
+    this.entries = this.owner.values(this.family);
     // Rendered after the fill before this one: only blocks that fill set values in may differ.
-    const touched =
+    this.touched =
       this.renderedAfterFill === this.owner.fills - 1 ? this.owner.touchedBlocks : null;
     this.renderedAfterFill = this.owner.fills;
-    const blockCount = Math.ceil(entries.length / seriesPerBlock);
-    this.blocks.length = Math.min(this.blocks.length, blockCount);
-    for (let block = 0; block < blockCount; block++) {
+    this.blockCount = Math.ceil(this.entries.length / seriesPerBlock);
+    this.blocks.length = Math.min(this.blocks.length, this.blockCount);
+  }
+
+  /**
+   * Adds the blocks from `from` on, until the last (then -1) or until `slices` says the event loop
+   * is due a turn (then the block to go on from, after `slices.next()`).
+   */
+  renderBlocks(slices: EventLoopSlices, chunks: ExpositionChunks, from: number): number {
+    const { entries, touched } = this;
+    for (let block = from; block < this.blockCount; block++) {
       const first = block * seriesPerBlock;
       const end = Math.min(entries.length, first + seriesPerBlock);
       let kept = this.blocks[block];
@@ -387,8 +423,10 @@ class ScrapedGauge extends Gauge<string> {
         steps = end - first;
       }
       chunks.add(kept.bytes);
-      if (slices.due(steps)) await slices.next();
+      if (slices.due(steps) && block + 1 < this.blockCount) return block + 1;
     }
+    this.entries = NO_ENTRIES;
+    return -1;
   }
 
   /** `# HELP` and `# TYPE`, escaped as prom-client escapes them (name and help never change). */
@@ -566,12 +604,21 @@ export class LineCachingRegistry extends Registry {
       first = false;
       if (metric instanceof ScrapedGauge) {
         endText();
-        await metric.renderBytes(slices, chunks);
+        // The family's steps (ScrapedGauge.startRender), awaiting only when one must pause.
+        const filling = metric.fill(slices);
+        if (filling !== undefined) await filling;
+        metric.startRender(chunks);
+        for (let block = 0; (block = metric.renderBlocks(slices, chunks, block)) >= 0;)
+          await slices.next();
       } else if (rendersKeptExposition(metric)) {
         endText();
         metric.exposition(chunks);
       } else if (writesExposition(metric)) metric.writeExposition(writer);
-      else await this.promClientText.write(metric as unknown as PromClientMetric, writer);
+      else {
+        const promClientMetric = metric as unknown as PromClientMetric;
+        const data = await gathered(promClientMetric);
+        this.promClientText.write(promClientMetric, data, writer);
+      }
       if (slices.due()) await slices.next();
     }
     writer.byte(0x0a);
