@@ -372,8 +372,11 @@ export class BrokerMetrics implements TopicTraffic {
         registers,
       },
       (set) => {
+        // Indexed loops: run once a scrape, seldom optimized, a for-of makes iterator results.
         disks.length = 0;
-        for (const dir of sources.logDirs()) {
+        const dirs = sources.logDirs();
+        for (let index = 0; index < dirs.length; index++) {
+          const dir = dirs[index];
           try {
             const stats = statfsSync(dir);
             disks.push({
@@ -385,7 +388,7 @@ export class BrokerMetrics implements TopicTraffic {
             // A directory that cannot be read has no figure; storage reports its own errors.
           }
         }
-        for (const { dir, free } of disks) set(free, dir);
+        for (let index = 0; index < disks.length; index++) set(disks[index].free, disks[index].dir);
       },
     );
     new ReadGauge(
@@ -396,7 +399,8 @@ export class BrokerMetrics implements TopicTraffic {
         registers,
       },
       (set) => {
-        for (const { dir, total } of disks) set(total, dir);
+        for (let index = 0; index < disks.length; index++)
+          set(disks[index].total, disks[index].dir);
       },
     );
 

@@ -97,6 +97,10 @@ const seriesPerBlock = 128;
 const NO_LABELS: LabelValues = Object.freeze({}) as LabelValues;
 const NO_ENTRIES: readonly SeriesValue[] = Object.freeze([]);
 
+/** The blank line between two families, and the exposition's last newline, as kept chunks. */
+const familySeparator = Buffer.from('\n\n');
+const finalNewline = Buffer.from('\n');
+
 /**
  * Several gauges sharing one label set (a partition's offsets, size and segments), filled together
  * by one pass over the broker's state when the first of them is gathered.
@@ -588,20 +592,31 @@ export class LineCachingRegistry extends Registry {
     /** The chunks rendered anew in this scrape (the rest are kept from scrape to scrape). */
     const fresh = new Set<Buffer>();
     const writer = this.writer;
+    // Families are separated by a blank line, as prom-client joins them: written after the text
+    // before it, or, between two kept families, a kept chunk (its gzip piece kept with it), not
+    // a fresh chunk of two bytes and its stored block on every scrape.
+    let separatorOwed = false;
+    /** Before a family of kept chunks: the text written so far as one fresh chunk. */
     const endText = (): void => {
-      if (writer.written === 0) return;
-      const chunk = writer.take();
-      chunks.add(chunk);
-      fresh.add(chunk);
+      if (writer.written === 0) {
+        if (separatorOwed) chunks.add(familySeparator);
+      } else {
+        if (separatorOwed) writer.text('\n\n');
+        const chunk = writer.take();
+        chunks.add(chunk);
+        fresh.add(chunk);
+      }
+      separatorOwed = false;
     };
-    let first = true;
     // Kept: prom-client makes the array afresh on every call.
     const metrics = (this.metricsInOrder ??= this.getMetricsAsArray());
     for (let index = 0; index < metrics.length; index++) {
       const metric = metrics[index];
-      // Families are separated by a blank line, as prom-client joins them.
-      if (!first) writer.text('\n\n');
-      first = false;
+      const written = !(metric instanceof ScrapedGauge || rendersKeptExposition(metric));
+      if (written && separatorOwed) {
+        writer.text('\n\n');
+        separatorOwed = false;
+      }
       if (metric instanceof ScrapedGauge) {
         endText();
         // The family's steps (ScrapedGauge.startRender), awaiting only when one must pause.
@@ -619,10 +634,16 @@ export class LineCachingRegistry extends Registry {
         const data = await gathered(promClientMetric);
         this.promClientText.write(promClientMetric, data, writer);
       }
+      separatorOwed = true;
       if (slices.due()) await slices.next();
     }
-    writer.byte(0x0a);
-    endText();
+    // The last newline.
+    if (writer.written === 0) chunks.add(finalNewline);
+    else {
+      writer.byte(0x0a);
+      separatorOwed = false;
+      endText();
+    }
     this.chunksLastScrape = chunks.length;
     const all = chunks.all();
     if (as === 'text') return all;
