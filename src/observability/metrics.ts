@@ -16,7 +16,7 @@
 
 import { statfsSync } from 'node:fs';
 
-import { Counter, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 
 import { errorName } from '../protocol/errors.js';
 export { errorCodesIn } from './error-codes.js';
@@ -25,7 +25,7 @@ import type { ReplicationSnapshot } from './replication-metrics.js';
 import { RequestLatencyHistograms, type RequestTimes } from './request-metrics.js';
 import { LineCachingRegistry, ScrapedGaugeFamilies, type SeriesEntry } from './scraped-gauges.js';
 import { registerProcessMetrics } from './process-metrics.js';
-import { CountedHistogram, ReadGauge } from './written-metrics.js';
+import { CountedHistogram, ReadGauge, WrittenCounter } from './written-metrics.js';
 import type { FileIo, LogFile } from '../storage/file-io.js';
 
 export interface PartitionSnapshot {
@@ -91,14 +91,14 @@ export class BrokerMetrics implements TopicTraffic {
   readonly registry: Registry;
 
   private readonly requests: RequestLatencyHistograms;
-  private readonly errors: Counter<'api' | 'error'>;
-  private readonly messagesIn: Counter<'topic'>;
-  private readonly bytesIn: Counter<'topic'>;
-  private readonly bytesOut: Counter<'topic'>;
+  private readonly errors: WrittenCounter;
+  private readonly messagesIn: WrittenCounter;
+  private readonly bytesIn: WrittenCounter;
+  private readonly bytesOut: WrittenCounter;
   private readonly fsyncs: CountedHistogram;
-  private readonly connectionsRefused: Counter<'limit'>;
-  private readonly isrShrinks: Counter;
-  private readonly isrExpands: Counter;
+  private readonly connectionsRefused: WrittenCounter;
+  private readonly isrShrinks: WrittenCounter;
+  private readonly isrExpands: WrittenCounter;
 
   constructor(
     sources: MetricsSources,
@@ -111,31 +111,31 @@ export class BrokerMetrics implements TopicTraffic {
     this.registry = options.registry ?? new LineCachingRegistry();
     const registers = [this.registry];
     this.requests = new RequestLatencyHistograms({ bucketsSeconds: latencyBuckets, registers });
-    this.errors = new Counter({
+    this.errors = new WrittenCounter({
       name: 'brook_request_errors_total',
       help: 'Kafka error codes answered, per API and error name (per partition where the API answers per partition).',
       labelNames: ['api', 'error'],
       registers,
     });
-    this.messagesIn = new Counter({
+    this.messagesIn = new WrittenCounter({
       name: 'brook_topic_messages_in_total',
       help: 'Records appended by producers, per topic (Kafka: MessagesInPerSec).',
       labelNames: ['topic'],
       registers,
     });
-    this.bytesIn = new Counter({
+    this.bytesIn = new WrittenCounter({
       name: 'brook_topic_bytes_in_total',
       help: 'Record-batch bytes appended by producers, per topic (Kafka: BytesInPerSec).',
       labelNames: ['topic'],
       registers,
     });
-    this.bytesOut = new Counter({
+    this.bytesOut = new WrittenCounter({
       name: 'brook_topic_bytes_out_total',
       help: 'Record-batch bytes served to fetchers, per topic (Kafka: BytesOutPerSec).',
       labelNames: ['topic'],
       registers,
     });
-    this.connectionsRefused = new Counter({
+    this.connectionsRefused = new WrittenCounter({
       name: 'brook_connections_refused_total',
       help: 'Connections closed on accept, per limit that refused them (max.connections, max.connections.per.ip, max.connection.creation.rate, connection_creation_rate).',
       labelNames: ['limit'],
@@ -252,12 +252,12 @@ export class BrokerMetrics implements TopicTraffic {
           ];
       },
     });
-    this.isrShrinks = new Counter({
+    this.isrShrinks = new WrittenCounter({
       name: 'brook_isr_shrinks_total',
       help: 'Times the ISR of a partition led here got smaller (Kafka: IsrShrinksPerSec).',
       registers,
     });
-    this.isrExpands = new Counter({
+    this.isrExpands = new WrittenCounter({
       name: 'brook_isr_expands_total',
       help: 'Times the ISR of a partition led here got larger (Kafka: IsrExpandsPerSec).',
       registers,

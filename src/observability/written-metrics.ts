@@ -9,10 +9,16 @@
 //                      per label value) and the value, into the writer
 //   CountedHistogram   observed on the way (fsync durations, GC pauses) into number arrays, with
 //                      no allocation; each series' line prefixes made once
+//   WrittenCounter     counted on the way, per label values (records in per topic, errors per
+//                      API and code): a series per label values in a map, found by the label
+//                      value itself when there is one label (no hash of a labels object per
+//                      count, as prom-client's counters make), its line prefix made once
 //
 // Any other registry (and the broker's, with default labels) gathers them as prom-client metrics
 // with the same text: a ReadGauge's `collect` runs the same `read` into prom-client's own values,
-// a CountedHistogram hands prom-client's registry the values its histograms would. A gauge with
+// a CountedHistogram or WrittenCounter hands prom-client's registry the values prom-client's
+// histograms and counters would (series in the order first counted; a counter without labels
+// shows 0 from the start). A gauge with
 // no label shows one line, 0 unless read set it (prom-client's gauge keeps a zero after `reset`);
 // a labelled one shows the series read set, in that order. A histogram without a label shows its
 // one series from the start; with one, a series per label value observed, in the order first
@@ -21,7 +27,7 @@
 // Owned by BrokerMetrics and process-metrics.ts; gathered in registration order, so a gauge may
 // read what an earlier one read in the same scrape.
 
-import { Gauge, Histogram } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
 
 import {
   type ExpositionWriter,
@@ -267,5 +273,136 @@ export class CountedHistogram extends Histogram<string> implements WrittenExposi
         prefix('_count', own),
       ],
     };
+  }
+}
+
+/** One series of a `WrittenCounter`. */
+interface CounterSeries {
+  readonly labelValues: readonly string[];
+  value: number;
+  /** `\nname{label="value",…} `, made when first written. */
+  prefix: Buffer | undefined;
+}
+
+type CounterData = Awaited<ReturnType<Counter<string>['get']>>;
+
+const NO_LABEL_VALUES: readonly string[] = Object.freeze([]);
+
+export class WrittenCounter extends Counter<string> implements WrittenExposition {
+  private readonly labelNames: readonly string[];
+  private readonly header: Buffer;
+  /** By label values (the one value itself, or the values joined by a NUL), in the order first counted. */
+  private readonly series = new Map<string, CounterSeries>();
+  private writer: ExpositionWriter | undefined;
+
+  constructor(configuration: {
+    readonly name: string;
+    readonly help: string;
+    readonly labelNames?: readonly string[];
+    readonly registers: ConstructorParameters<typeof Counter>[0]['registers'];
+  }) {
+    const labelNames = configuration.labelNames ?? [];
+    super({
+      name: configuration.name,
+      help: configuration.help,
+      labelNames: [...labelNames],
+      registers: configuration.registers,
+    });
+    // prom-client's counter sets its own `inc` on the instance; this class counts.
+    delete (this as { inc?: unknown }).inc;
+    this.labelNames = [...labelNames];
+    this.header = Buffer.from(headerText(configuration.name, configuration.help, 'counter'));
+    if (this.labelNames.length === 0)
+      this.series.set('', { labelValues: [], value: 0, prefix: undefined });
+  }
+
+  /**
+   * prom-client's `inc()`, `inc(value)` or `inc({ label: value }, value)`. With one label, the
+   * series is found by the label's value itself: counting an existing series allocates nothing.
+   */
+  override inc(first?: unknown, second?: unknown): void {
+    if (first === undefined || typeof first === 'number') {
+      this.add(this.series.get(''), first ?? 1, NO_LABEL_VALUES);
+      return;
+    }
+    const labels = first as Record<string, string | number>;
+    const value = (second as number | undefined) ?? 1;
+    if (this.labelNames.length === 1) {
+      const labelValue = String(labels[this.labelNames[0]]);
+      this.add(this.series.get(labelValue), value, labelValue);
+    } else {
+      const labelValues = this.labelNames.map((name) => String(labels[name]));
+      this.add(this.series.get(labelValues.join('\u0000')), value, labelValues);
+    }
+  }
+
+  /** Adds `value` to `series`, or to a new series with these label values (or this one value). */
+  private add(
+    series: CounterSeries | undefined,
+    value: number,
+    labelValues: string | readonly string[],
+  ): void {
+    if (!(value >= 0)) throw new Error(`a counter only counts up (${value})`);
+    if (series === undefined) {
+      const values = typeof labelValues === 'string' ? [labelValues] : [...labelValues];
+      if (values.length !== this.labelNames.length)
+        throw new Error(`${this.labelNames.length} label values expected, not ${values.length}`);
+      series = { labelValues: values, value: 0, prefix: undefined };
+      this.series.set(values.length === 1 ? values[0] : values.join('\u0000'), series);
+    }
+    series.value += value;
+  }
+
+  /** prom-client's `remove({ label: value })`: the series goes from the exposition. */
+  override remove(...labels: unknown[]): void {
+    const given = labels[0] as Record<string, string | number>;
+    const values = this.labelNames.map((name) => String(given[name]));
+    this.series.delete(values.length === 1 ? values[0] : values.join('\u0000'));
+  }
+
+  override reset(): void {
+    // prom-client's constructor resets the metric before this class's fields are set.
+    if ((this as unknown as { series?: unknown }).series === undefined) return;
+    this.series.clear();
+    if (this.labelNames.length === 0)
+      this.series.set('', { labelValues: [], value: 0, prefix: undefined });
+  }
+
+  writeExposition(writer: ExpositionWriter): void {
+    writer.bytes(this.header);
+    // forEach: a for-of over the map, run once a scrape (seldom optimized), makes an iterator
+    // result per series.
+    this.writer = writer;
+    try {
+      this.series.forEach(this.writeSeries, this);
+    } finally {
+      this.writer = undefined;
+    }
+  }
+
+  private writeSeries(series: CounterSeries): void {
+    series.prefix ??= this.prefixOf(series.labelValues);
+    this.writer!.bytes(series.prefix);
+    this.writer!.value(series.value);
+  }
+
+  private prefixOf(labelValues: readonly string[]): Buffer {
+    const { name } = this as unknown as { name: string };
+    const labels = this.labelNames
+      .map((label, index) => `${label}="${escapeLabelValue(labelValues[index])}"`)
+      .join(',');
+    return Buffer.from(`\n${escapeText(name)}${labels === '' ? '' : `{${labels}}`} `);
+  }
+
+  /** What prom-client's counters hand their registry: a value and its labels per series. */
+  override async get(): Promise<CounterData> {
+    const { name, help, type, aggregator, collect } = this as unknown as CounterData;
+    const values: Array<CounterData['values'][number]> = [];
+    for (const series of this.series.values()) {
+      const labels: Record<string, string> = {};
+      this.labelNames.forEach((label, index) => (labels[label] = series.labelValues[index]));
+      values.push({ value: series.value, labels } as CounterData['values'][number]);
+    }
+    return { name, help, type, values, aggregator, collect };
   }
 }
