@@ -431,12 +431,12 @@ export class BrokerMetrics implements TopicTraffic {
   }
 
   recordsIn(topic: string, records: number, bytes: number): void {
-    this.messagesIn.inc({ topic }, records);
-    this.bytesIn.inc({ topic }, bytes);
+    this.messagesIn.incLabelled(topic, records);
+    this.bytesIn.incLabelled(topic, bytes);
   }
 
   recordsOut(topic: string, bytes: number): void {
-    if (bytes > 0) this.bytesOut.inc({ topic }, bytes);
+    if (bytes > 0) this.bytesOut.incLabelled(topic, bytes);
   }
 
   /** A deleted topic's counters leave the exposition (its partition series go on the next scrape). */

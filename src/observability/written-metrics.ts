@@ -336,6 +336,15 @@ export class WrittenCounter extends Counter<string> implements WrittenExposition
     }
   }
 
+  /**
+   * `inc({ label: labelValue }, value)` of a counter with one label, without the labels object
+   * (the produce and fetch paths count records and bytes per topic with it).
+   */
+  incLabelled(labelValue: string, value: number): void {
+    if (this.labelNames.length !== 1) throw new Error(`${this.labelNames.length} labels, not one`);
+    this.add(this.series.get(labelValue), value, labelValue);
+  }
+
   /** Adds `value` to `series`, or to a new series with these label values (or this one value). */
   private add(
     series: CounterSeries | undefined,
