@@ -190,6 +190,11 @@ interface FamilyShape {
   readonly aggregator?: Aggregator;
 }
 
+/** The family's aggregator if it has its own (an `aggregator: undefined` would hide 'sum'). */
+function aggregatorOf(shape: FamilyShape): { aggregator?: Aggregator } {
+  return shape.aggregator === undefined ? {} : { aggregator: shape.aggregator };
+}
+
 /** Registers the process and Node.js families in `registry`, their names after `prefix`. */
 export function registerProcessMetrics(registry: Registry, prefix: string): void {
   const registers = [registry];
@@ -206,7 +211,7 @@ export function registerProcessMetrics(registry: Registry, prefix: string): void
       Buffer.from(headerText(name, shape.help, type)),
       linePrefix(name),
     ]);
-    const configuration = { name, help: shape.help, registers, aggregator: shape.aggregator };
+    const configuration = { name, help: shape.help, registers, ...aggregatorOf(shape) };
     const metric =
       type === 'gauge'
         ? new Gauge({
@@ -251,7 +256,7 @@ export function registerProcessMetrics(registry: Registry, prefix: string): void
         help: shape.help,
         labelNames,
         registers,
-        aggregator: shape.aggregator,
+        ...aggregatorOf(shape),
         collect() {
           this.set(labelValues, value);
         },
