@@ -2,16 +2,16 @@
 // (scraped-gauges.ts), which renders without prom-client's per-line garbage (issue 13: a scrape's
 // garbage brought the broker's major collections forward, and with them produce p99).
 //
-//   a prom-client metric    its values from `get()` (or `getForPromString()`), formatted here:
-//                           the HELP and TYPE lines kept per metric, a labels object's text
-//                           formatted once per object, a line built as one string (prom-client
+//   a prom-client metric    its values from `get()` (or `getForPromString()`), written here
+//                           into the writer: the HELP and TYPE lines kept per metric as bytes,
+//                           each line's name, label pairs and value written in place (prom-client
 //                           builds arrays of label parts, spreads and filters them per line)
 //   a kept-bytes metric     renders itself into immutable buffers it keeps while its figures
 //                           hold (`KeptExposition`: the request latency histograms)
-//
 //   a written metric        writes its text into the registry's `ExpositionWriter`, a byte
 //                           buffer kept from scrape to scrape (`WrittenExposition`: the process
-//                           and Node.js families of process-metrics.ts, their values read fresh)
+//                           and Node.js families of process-metrics.ts, the broker's counters,
+//                           histograms and gauges read on scrape of written-metrics.ts)
 //
 // Text rendered afresh on each scrape (prom-client's metrics, the written ones) goes into the
 // writer's buffer, and a scrape takes one copy of each run of it: no string per line, no string

@@ -481,10 +481,12 @@ class ScrapedGauge extends Gauge<string> {
 
 /**
  * The broker's prom-client registry: scraped gauge families render their kept lines themselves,
- * as do `KeptExposition` families (the request latency histograms), and the rest are formatted by
- * `PromClientText` (exposition-text.ts), prom-client's text without its per-line garbage; the
- * whole exposition renders in slices of `scrapeSliceMs`, one scrape at a time. With default
- * labels or in OpenMetrics, this registry takes prom-client's own path.
+ * as do `KeptExposition` families (the request latency histograms); `WrittenExposition` families
+ * (the process families, written-metrics.ts) write their text into a buffer the registry keeps,
+ * and any other prom-client metric is written there by `PromClientText` (exposition-text.ts),
+ * prom-client's text without its per-line garbage; a scrape takes a copy of each run of that
+ * text. The whole exposition renders in slices of `scrapeSliceMs`, one scrape at a time. With
+ * default labels or in OpenMetrics, this registry takes prom-client's own path.
  */
 export class LineCachingRegistry extends Registry {
   private defaultLabelsSet = false;
