@@ -54,6 +54,10 @@ const finalEmptyBlock = Buffer.from([0x03, 0x00]);
 
 export class GzipMembers {
   private readonly pieces = new WeakMap<Buffer, Piece>();
+  /** The parts of the last member: the next one's array starts that long (hundreds of pieces). */
+  private partsLastScrape = 0;
+  /** Where `joined` gathers a member's parts, scrape after scrape. */
+  private readonly keptParts: Buffer[] = [];
 
   /**
    * The gzip member (in parts, to be sent in order) of the chunks' concatenation: a kept piece
@@ -66,12 +70,48 @@ export class GzipMembers {
     kept: (chunk: Buffer) => boolean,
     slices: EventLoopSlices,
   ): Promise<Buffer[]> {
-    const parts: Buffer[] = [gzipHeader];
+    const parts = new Array<Buffer>(this.partsLastScrape);
+    parts.length = await this.member(chunks, kept, slices, parts);
+    return parts;
+  }
+
+  /**
+   * The same member as one buffer (what an HTTP answer sends): its parts gathered in an array
+   * kept from scrape to scrape, then copied into a buffer of the member's length.
+   */
+  async joined(
+    chunks: readonly Buffer[],
+    kept: (chunk: Buffer) => boolean,
+    slices: EventLoopSlices,
+  ): Promise<Buffer> {
+    const parts = this.keptParts;
+    const count = await this.member(chunks, kept, slices, parts);
+    let length = 0;
+    for (let index = 0; index < count; index++) length += parts[index].length;
+    const member = Buffer.allocUnsafe(length);
+    let at = 0;
+    for (let index = 0; index < count; index++) at += parts[index].copy(member, at);
+    // The array keeps its places; the pieces made for this scrape alone are let go.
+    parts.length = count;
+    parts.fill(gzipHeader);
+    return member;
+  }
+
+  /** Writes the member's parts into `parts` from its start; how many there are. */
+  private async member(
+    chunks: readonly Buffer[],
+    kept: (chunk: Buffer) => boolean,
+    slices: EventLoopSlices,
+    parts: Buffer[],
+  ): Promise<number> {
+    let partCount = 0;
+    parts[partCount++] = gzipHeader;
+    // Signed, so it stays a small integer (an unsigned one past 2^31 is a heap number each time).
     let crc = 0;
     let length = 0;
     const add = (piece: Piece): void => {
-      parts.push(piece.deflated);
-      crc = (multiplyModP(piece.shift, crc) ^ piece.crc) >>> 0;
+      parts[partCount++] = piece.deflated;
+      crc = multiplyModP(piece.shift, crc) ^ piece.crc;
       length += piece.length;
     };
     const compress = async (bytes: Buffer): Promise<Piece> => {
@@ -112,10 +152,12 @@ export class GzipMembers {
     }
     if (fresh.length > 0) add(storedPiece(joined(fresh)));
     const trailer = Buffer.alloc(8);
-    trailer.writeUInt32LE(crc, 0);
+    trailer.writeUInt32LE(crc >>> 0, 0);
     trailer.writeUInt32LE(length % 2 ** 32, 4);
-    parts.push(finalEmptyBlock, trailer);
-    return parts;
+    parts[partCount++] = finalEmptyBlock;
+    parts[partCount++] = trailer;
+    this.partsLastScrape = partCount;
+    return partCount;
   }
 }
 
@@ -153,13 +195,14 @@ function joined(chunks: readonly Buffer[]): Buffer {
 
 const polynomial = 0xedb88320;
 
+/** The product as a signed 32-bit integer (the same bits as the unsigned one). */
 function multiplyModP(a: number, b: number): number {
   let product = 0;
   for (let bit = 0x80000000; bit !== 0; bit >>>= 1) {
     if ((a & bit) !== 0) product ^= b;
     b = (b & 1) !== 0 ? (b >>> 1) ^ polynomial : b >>> 1;
   }
-  return product >>> 0;
+  return product;
 }
 
 /** x^(2^k) modulo the polynomial, for k = 0 … 63. */

@@ -16,7 +16,7 @@
 
 import { statfsSync } from 'node:fs';
 
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Registry } from 'prom-client';
 
 import { errorName } from '../protocol/errors.js';
 export { errorCodesIn } from './error-codes.js';
@@ -24,7 +24,8 @@ import { GroupTracker, PartitionTracker, type TrackedSource } from './change-tra
 import type { ReplicationSnapshot } from './replication-metrics.js';
 import { RequestLatencyHistograms, type RequestTimes } from './request-metrics.js';
 import { LineCachingRegistry, ScrapedGaugeFamilies, type SeriesEntry } from './scraped-gauges.js';
-import { registerProcessMetrics, replacedDefaultMetrics } from './process-metrics.js';
+import { registerProcessMetrics } from './process-metrics.js';
+import { CountedHistogram, ReadGauge, WrittenCounter } from './written-metrics.js';
 import type { FileIo, LogFile } from '../storage/file-io.js';
 
 export interface PartitionSnapshot {
@@ -90,14 +91,14 @@ export class BrokerMetrics implements TopicTraffic {
   readonly registry: Registry;
 
   private readonly requests: RequestLatencyHistograms;
-  private readonly errors: Counter<'api' | 'error'>;
-  private readonly messagesIn: Counter<'topic'>;
-  private readonly bytesIn: Counter<'topic'>;
-  private readonly bytesOut: Counter<'topic'>;
-  private readonly fsyncs: Histogram;
-  private readonly connectionsRefused: Counter<'limit'>;
-  private readonly isrShrinks: Counter;
-  private readonly isrExpands: Counter;
+  private readonly errors: WrittenCounter;
+  private readonly messagesIn: WrittenCounter;
+  private readonly bytesIn: WrittenCounter;
+  private readonly bytesOut: WrittenCounter;
+  private readonly fsyncs: CountedHistogram;
+  private readonly connectionsRefused: WrittenCounter;
+  private readonly isrShrinks: WrittenCounter;
+  private readonly isrExpands: WrittenCounter;
 
   constructor(
     sources: MetricsSources,
@@ -110,37 +111,38 @@ export class BrokerMetrics implements TopicTraffic {
     this.registry = options.registry ?? new LineCachingRegistry();
     const registers = [this.registry];
     this.requests = new RequestLatencyHistograms({ bucketsSeconds: latencyBuckets, registers });
-    this.errors = new Counter({
+    this.errors = new WrittenCounter({
       name: 'brook_request_errors_total',
       help: 'Kafka error codes answered, per API and error name (per partition where the API answers per partition).',
       labelNames: ['api', 'error'],
       registers,
     });
-    this.messagesIn = new Counter({
+    this.messagesIn = new WrittenCounter({
       name: 'brook_topic_messages_in_total',
       help: 'Records appended by producers, per topic (Kafka: MessagesInPerSec).',
       labelNames: ['topic'],
       registers,
     });
-    this.bytesIn = new Counter({
+    this.bytesIn = new WrittenCounter({
       name: 'brook_topic_bytes_in_total',
       help: 'Record-batch bytes appended by producers, per topic (Kafka: BytesInPerSec).',
       labelNames: ['topic'],
       registers,
     });
-    this.bytesOut = new Counter({
+    this.bytesOut = new WrittenCounter({
       name: 'brook_topic_bytes_out_total',
       help: 'Record-batch bytes served to fetchers, per topic (Kafka: BytesOutPerSec).',
       labelNames: ['topic'],
       registers,
     });
-    this.connectionsRefused = new Counter({
+    this.connectionsRefused = new WrittenCounter({
       name: 'brook_connections_refused_total',
       help: 'Connections closed on accept, per limit that refused them (max.connections, max.connections.per.ip, max.connection.creation.rate, connection_creation_rate).',
       labelNames: ['limit'],
       registers,
     });
-    this.fsyncs = new Histogram({
+    // Counted into number arrays and written by the broker's registry (written-metrics.ts).
+    this.fsyncs = new CountedHistogram({
       name: 'brook_fsync_duration_seconds',
       help: 'Duration of each fsync/fdatasync of log data, indexes and checkpoints.',
       buckets: fsyncBuckets,
@@ -174,54 +176,61 @@ export class BrokerMetrics implements TopicTraffic {
     // Replication, read once per scrape by the first of these gauges (they are gathered in the
     // order they are registered) and shared by the rest.
     let replication: ReplicationSnapshot | null = null;
-    new Gauge({
-      name: 'brook_partitions',
-      help: 'Partitions in a replication state: under_replicated and under_min_isr (counted by their leader), offline (no live leader; counted by the active controller).',
-      labelNames: ['state'],
-      registers,
-      collect() {
+    // These are written by the broker's registry without prom-client's per-scrape garbage
+    // (written-metrics.ts).
+    new ReadGauge(
+      {
+        name: 'brook_partitions',
+        help: 'Partitions in a replication state: under_replicated and under_min_isr (counted by their leader), offline (no live leader; counted by the active controller).',
+        labelName: 'state',
+        registers,
+      },
+      (set) => {
         replication = sources.replication();
-        this.set({ state: 'under_replicated' }, replication.underReplicated);
-        this.set({ state: 'under_min_isr' }, replication.underMinIsr);
-        this.set({ state: 'offline' }, replication.offline);
+        set(replication.underReplicated, 'under_replicated');
+        set(replication.underMinIsr, 'under_min_isr');
+        set(replication.offline, 'offline');
       },
-    });
-    new Gauge({
-      name: 'brook_replica_partitions',
-      help: 'Partitions this broker holds a replica of (Kafka: PartitionCount).',
-      registers,
-      collect() {
-        this.set(replication?.partitions ?? 0);
+    );
+    new ReadGauge(
+      {
+        name: 'brook_replica_partitions',
+        help: 'Partitions this broker holds a replica of (Kafka: PartitionCount).',
+        registers,
       },
-    });
-    new Gauge({
-      name: 'brook_leader_partitions',
-      help: 'Partitions this broker leads (Kafka: LeaderCount).',
-      registers,
-      collect() {
-        this.set(replication?.leaders ?? 0);
+      (set) => set(replication?.partitions ?? 0),
+    );
+    new ReadGauge(
+      {
+        name: 'brook_leader_partitions',
+        help: 'Partitions this broker leads (Kafka: LeaderCount).',
+        registers,
       },
-    });
-    new Gauge({
-      name: 'brook_controller_active',
-      help: 'In a cluster: 1 on the active controller, 0 on the other brokers (Kafka: ActiveControllerCount).',
-      registers,
-      collect() {
-        this.reset();
-        if (replication?.activeController != null) this.set(replication.activeController ? 1 : 0);
+      (set) => set(replication?.leaders ?? 0),
+    );
+    new ReadGauge(
+      {
+        name: 'brook_controller_active',
+        help: 'In a cluster: 1 on the active controller, 0 on the other brokers (Kafka: ActiveControllerCount).',
+        registers,
       },
-    });
-    new Gauge({
-      name: 'brook_replica_fetcher_connected',
-      help: 'In a cluster: 1 while the replica fetcher is connected to a leader broker it follows, else 0.',
-      labelNames: ['leader'],
-      registers,
-      collect() {
-        this.reset();
-        for (const { leaderId, connected } of replication?.fetcherConnections ?? [])
-          this.set({ leader: String(leaderId) }, connected ? 1 : 0);
+      (set) => {
+        if (replication?.activeController != null) set(replication.activeController ? 1 : 0);
       },
-    });
+    );
+    new ReadGauge(
+      {
+        name: 'brook_replica_fetcher_connected',
+        help: 'In a cluster: 1 while the replica fetcher is connected to a leader broker it follows, else 0.',
+        labelName: 'leader',
+        registers,
+      },
+      (set) => {
+        const connections = replication?.fetcherConnections ?? [];
+        for (let index = 0; index < connections.length; index++)
+          set(connections[index].connected ? 1 : 0, String(connections[index].leaderId));
+      },
+    );
     new ScrapedGaugeFamilies({
       families: [
         {
@@ -243,12 +252,12 @@ export class BrokerMetrics implements TopicTraffic {
           ];
       },
     });
-    this.isrShrinks = new Counter({
+    this.isrShrinks = new WrittenCounter({
       name: 'brook_isr_shrinks_total',
       help: 'Times the ISR of a partition led here got smaller (Kafka: IsrShrinksPerSec).',
       registers,
     });
-    this.isrExpands = new Counter({
+    this.isrExpands = new WrittenCounter({
       name: 'brook_isr_expands_total',
       help: 'Times the ISR of a partition led here got larger (Kafka: IsrExpandsPerSec).',
       registers,
@@ -328,72 +337,76 @@ export class BrokerMetrics implements TopicTraffic {
       changes: groupTracker && (() => (groupsWalked ? null : [])),
     });
 
-    new Gauge({
-      name: 'brook_connections',
-      help: 'Client connections open, across listeners.',
-      registers,
-      collect() {
-        this.set(sources.connections());
+    new ReadGauge(
+      {
+        name: 'brook_connections',
+        help: 'Client connections open, across listeners.',
+        registers,
       },
-    });
-    new Gauge({
-      name: 'brook_request_memory_bytes',
-      help: 'Bytes of requests in flight and responses not yet written, over all connections.',
-      registers,
-      collect() {
-        this.set(sources.requestMemory().used);
+      (set) => set(sources.connections()),
+    );
+    new ReadGauge(
+      {
+        name: 'brook_request_memory_bytes',
+        help: 'Bytes of requests in flight and responses not yet written, over all connections.',
+        registers,
       },
-    });
-    new Gauge({
-      name: 'brook_request_memory_max_bytes',
-      help: 'queued.max.request.bytes.total: above it each connection starts one request at a time (-1: no limit).',
-      registers,
-      collect() {
-        this.set(sources.requestMemory().maxBytes);
+      (set) => set(sources.requestMemory().used),
+    );
+    new ReadGauge(
+      {
+        name: 'brook_request_memory_max_bytes',
+        help: 'queued.max.request.bytes.total: above it each connection starts one request at a time (-1: no limit).',
+        registers,
       },
-    });
+      (set) => set(sources.requestMemory().maxBytes),
+    );
 
-    const diskFree = new Gauge({
-      name: 'brook_log_dir_free_bytes',
-      help: 'Bytes available to the broker on the file system of each log directory.',
-      labelNames: ['dir'],
-      registers,
-      collect: () => fillDisks(),
-    });
-    const diskTotal = new Gauge({
-      name: 'brook_log_dir_total_bytes',
-      help: 'Size of the file system of each log directory.',
-      labelNames: ['dir'],
-      registers,
-    });
-    const fillDisks = (): void => {
-      diskFree.reset();
-      diskTotal.reset();
-      for (const dir of sources.logDirs()) {
-        try {
-          const stats = statfsSync(dir);
-          diskFree.set({ dir }, stats.bavail * stats.bsize);
-          diskTotal.set({ dir }, stats.blocks * stats.bsize);
-        } catch {
-          // A directory that cannot be read has no figure; storage reports its own errors.
+    // Each log directory's file system, read by the first gauge for both.
+    const disks: Array<{ dir: string; free: number; total: number }> = [];
+    new ReadGauge(
+      {
+        name: 'brook_log_dir_free_bytes',
+        help: 'Bytes available to the broker on the file system of each log directory.',
+        labelName: 'dir',
+        registers,
+      },
+      (set) => {
+        // Indexed loops: run once a scrape, seldom optimized, a for-of makes iterator results.
+        disks.length = 0;
+        const dirs = sources.logDirs();
+        for (let index = 0; index < dirs.length; index++) {
+          const dir = dirs[index];
+          try {
+            const stats = statfsSync(dir);
+            disks.push({
+              dir,
+              free: stats.bavail * stats.bsize,
+              total: stats.blocks * stats.bsize,
+            });
+          } catch {
+            // A directory that cannot be read has no figure; storage reports its own errors.
+          }
         }
-      }
-    };
+        for (let index = 0; index < disks.length; index++) set(disks[index].free, disks[index].dir);
+      },
+    );
+    new ReadGauge(
+      {
+        name: 'brook_log_dir_total_bytes',
+        help: 'Size of the file system of each log directory.',
+        labelName: 'dir',
+        registers,
+      },
+      (set) => {
+        for (let index = 0; index < disks.length; index++)
+          set(disks[index].total, disks[index].dir);
+      },
+    );
 
     if (options.processMetrics ?? true) {
-      // RSS, heap, event-loop delay, GC pauses, open file descriptors.
-      collectDefaultMetrics({ register: this.registry, prefix: 'brook_' });
-      // prom-client names these gauges with a counter's `_total`, which Prometheus' linter
-      // refuses; an operator gets little from handle counts, so they are left out.
-      for (const name of [
-        'active_handles_total',
-        'active_requests_total',
-        'active_resources_total',
-      ]) {
-        this.registry.removeSingleMetric(`brook_nodejs_${name}`);
-      }
-      // The ones a scrape feels are read more cheaply under the same names (process-metrics.ts).
-      for (const name of replacedDefaultMetrics) this.registry.removeSingleMetric(`brook_${name}`);
+      // RSS, CPU, heap, event-loop delay, GC pauses, open file descriptors: prom-client's default
+      // families, read and written by Brook under the same names (process-metrics.ts).
       registerProcessMetrics(this.registry, 'brook_');
     }
   }
@@ -418,12 +431,12 @@ export class BrokerMetrics implements TopicTraffic {
   }
 
   recordsIn(topic: string, records: number, bytes: number): void {
-    this.messagesIn.inc({ topic }, records);
-    this.bytesIn.inc({ topic }, bytes);
+    this.messagesIn.incLabelled(topic, records);
+    this.bytesIn.incLabelled(topic, bytes);
   }
 
   recordsOut(topic: string, bytes: number): void {
-    if (bytes > 0) this.bytesOut.inc({ topic }, bytes);
+    if (bytes > 0) this.bytesOut.incLabelled(topic, bytes);
   }
 
   /** A deleted topic's counters leave the exposition (its partition series go on the next scrape). */
@@ -433,7 +446,7 @@ export class BrokerMetrics implements TopicTraffic {
 
   /** The same file I/O, with every fsync and fdatasync timed into brook_fsync_duration_seconds. */
   timedFileIo(io: FileIo): FileIo {
-    return new TimedFileIo(io, (seconds) => this.fsyncs.observe(seconds));
+    return new TimedFileIo(io, (seconds) => this.fsyncs.count(seconds));
   }
 
   /**
@@ -450,11 +463,11 @@ export class BrokerMetrics implements TopicTraffic {
     if (!(this.registry instanceof LineCachingRegistry))
       return { contentType, body: await this.registry.metrics() };
     if (options.gzip !== true) return { contentType, body: await this.registry.exposition() };
-    // Joined: an eighteenth of the text, in as many pieces as the text has chunks (hundreds of a
-    // few hundred bytes). Copying 0.24 MB outside the heap costs less than handing the socket
-    // hundreds of writes, each with its objects on the heap (75 KB a scrape, measured with
+    // One buffer: an eighteenth of the text, in as many pieces as the text has chunks (hundreds
+    // of a few hundred bytes). Copying 0.24 MB outside the heap costs less than handing the
+    // socket hundreds of writes, each with its objects on the heap (75 KB a scrape, measured with
     // `bench/scrape-latency-bench.ts --allocation`).
-    const body = Buffer.concat(await this.registry.exposition({ gzip: true }));
+    const body = await this.registry.gzipped();
     return { contentType, contentEncoding: 'gzip', body: [body] };
   }
 }

@@ -39,12 +39,16 @@ import { gzipSync } from 'node:zlib';
 
 import { EventLoopSlices } from './event-loop-slices.js';
 import {
+  ExpositionChunks,
+  ExpositionWriter,
   PromClientText,
   type PromClientMetric,
   escapeLabelValue,
+  gathered,
   headerText,
   rendersKeptExposition,
   valueText,
+  writesExposition,
 } from './exposition-text.js';
 import { GzipMembers } from './gzip-members.js';
 
@@ -91,6 +95,11 @@ export const scrapeSliceMs = 2;
 const seriesPerBlock = 128;
 
 const NO_LABELS: LabelValues = Object.freeze({}) as LabelValues;
+const NO_ENTRIES: readonly SeriesValue[] = Object.freeze([]);
+
+/** The blank line between two families, and the exposition's last newline, as kept chunks. */
+const familySeparator = Buffer.from('\n\n');
+const finalNewline = Buffer.from('\n');
 
 /**
  * Several gauges sharing one label set (a partition's offsets, size and segments), filled together
@@ -151,8 +160,20 @@ export class ScrapedGaugeFamilies {
    * gather families in the order they were registered. With `slices`, pauses when one is spent.
    */
   async fill(slices?: EventLoopSlices): Promise<void> {
+    if (!this.updated()) await this.walk(slices);
+  }
+
+  /**
+   * Starts a fill: true when setting the moved series in place filled it (change tracking, after
+   * a first walk), else the caller `walk`s.
+   */
+  updated(): boolean {
     this.fillCount++;
-    if (this.update()) return;
+    return this.update();
+  }
+
+  /** The walk of a fill that `updated` did not finish, pausing when `slices` says so. */
+  async walk(slices?: EventLoopSlices): Promise<void> {
     this.startFill();
     for (const entry of this.entries()) {
       this.set(entry);
@@ -339,6 +360,10 @@ class ScrapedGauge extends Gauge<string> {
   private readonly blocks: RenderedBlock[] = [];
   /** The owner's fill these blocks were rendered after. */
   private renderedAfterFill = -1;
+  /** The entries this render shows, the blocks it may reuse unchecked, and how many blocks. */
+  private entries: readonly SeriesValue[] = NO_ENTRIES;
+  private touched: ReadonlySet<number> | null = null;
+  private blockCount = 0;
 
   constructor(
     configuration: ConstructorParameters<typeof Gauge<string>>[0],
@@ -355,24 +380,42 @@ class ScrapedGauge extends Gauge<string> {
   }
 
   /**
-   * Appends the family's exposition bytes, as prom-client's registry would render its text: HELP
-   * and TYPE, then a line per series, in blocks of `seriesPerBlock` series. A block whose series
-   * are the same ones as last scrape, none with a value moved, is the block's bytes kept from
-   * then; a block with one value moved is rebuilt from its lines, each rebuilt only if its own
-   * value moved. Pauses whenever `slices` says the event loop is due a turn.
+   * The first family's part of a scrape: fills the families, a promise only when it walks them
+   * (an update in place is done at once, with no await for the registry to pay).
    */
-  async renderBytes(slices: EventLoopSlices, chunks: Buffer[]): Promise<void> {
-    if (this.family === 0) await this.owner.fill(slices);
+  fill(slices: EventLoopSlices): Promise<void> | undefined {
+    if (this.family !== 0 || this.owner.updated()) return undefined;
+    return this.owner.walk(slices);
+  }
+
+  /**
+   * The family's exposition bytes, as prom-client's registry would render its text, in three
+   * steps the registry takes (without an async call per family on every scrape): `fill` (the
+   * first family's), `startRender` (HELP and TYPE), then `renderBlocks` until it returns -1,
+   * letting the event loop turn whenever it stops before that. A line per series, in blocks of
+   * `seriesPerBlock` series: a block whose series are the same ones as last scrape, none with a
+   * value moved, is the block's bytes kept from then; a block with one value moved is rebuilt
+   * from its lines, each rebuilt only if its own value moved.
+   */
+  startRender(chunks: ExpositionChunks): void {
     this.header ??= this.headerBytes();
-    chunks.push(this.header);
-    const entries = this.owner.values(this.family);
+    chunks.add(this.header);
+    this.entries = this.owner.values(this.family);
     // Rendered after the fill before this one: only blocks that fill set values in may differ.
-    const touched =
+    this.touched =
       this.renderedAfterFill === this.owner.fills - 1 ? this.owner.touchedBlocks : null;
     this.renderedAfterFill = this.owner.fills;
-    const blockCount = Math.ceil(entries.length / seriesPerBlock);
-    this.blocks.length = Math.min(this.blocks.length, blockCount);
-    for (let block = 0; block < blockCount; block++) {
+    this.blockCount = Math.ceil(this.entries.length / seriesPerBlock);
+    this.blocks.length = Math.min(this.blocks.length, this.blockCount);
+  }
+
+  /**
+   * Adds the blocks from `from` on, until the last (then -1) or until `slices` says the event loop
+   * is due a turn (then the block to go on from, after `slices.next()`).
+   */
+  renderBlocks(slices: EventLoopSlices, chunks: ExpositionChunks, from: number): number {
+    const { entries, touched } = this;
+    for (let block = from; block < this.blockCount; block++) {
       const first = block * seriesPerBlock;
       const end = Math.min(entries.length, first + seriesPerBlock);
       let kept = this.blocks[block];
@@ -383,9 +426,11 @@ class ScrapedGauge extends Gauge<string> {
         kept = this.blocks[block] = this.renderBlock(entries, first, end);
         steps = end - first;
       }
-      chunks.push(kept.bytes);
-      if (slices.due(steps)) await slices.next();
+      chunks.add(kept.bytes);
+      if (slices.due(steps) && block + 1 < this.blockCount) return block + 1;
     }
+    this.entries = NO_ENTRIES;
+    return -1;
   }
 
   /** `# HELP` and `# TYPE`, escaped as prom-client escapes them (name and help never change). */
@@ -436,15 +481,40 @@ class ScrapedGauge extends Gauge<string> {
 
 /**
  * The broker's prom-client registry: scraped gauge families render their kept lines themselves,
- * as do `KeptExposition` families (the request latency histograms), and the rest are formatted by
- * `PromClientText` (exposition-text.ts), prom-client's text without its per-line garbage; the
- * whole exposition renders in slices of `scrapeSliceMs`, one scrape at a time. With default
- * labels or in OpenMetrics, this registry takes prom-client's own path.
+ * as do `KeptExposition` families (the request latency histograms); `WrittenExposition` families
+ * (the process families, written-metrics.ts) write their text into a buffer the registry keeps,
+ * and any other prom-client metric is written there by `PromClientText` (exposition-text.ts),
+ * prom-client's text without its per-line garbage; a scrape takes a copy of each run of that
+ * text. The whole exposition renders in slices of `scrapeSliceMs`, one scrape at a time. With
+ * default labels or in OpenMetrics, this registry takes prom-client's own path.
  */
 export class LineCachingRegistry extends Registry {
   private defaultLabelsSet = false;
   /** Text of the families prom-client gathers, without its per-line garbage. */
   private readonly promClientText = new PromClientText();
+  /** Where the text rendered afresh on each scrape is written (exposition-text.ts). */
+  private readonly writer = new ExpositionWriter();
+  /** The chunks of the last scrape: the next one's array starts that long. */
+  private chunksLastScrape = 0;
+  /** The chunks of a scrape that gzips them, kept from one such scrape to the next. */
+  private readonly gzippedChunks = new ExpositionChunks(0);
+  /** The metrics in registration order, while none is registered or removed. */
+  private metricsInOrder: ReturnType<Registry['getMetricsAsArray']> | undefined;
+
+  override registerMetric(metric: Parameters<Registry['registerMetric']>[0]): void {
+    this.metricsInOrder = undefined;
+    super.registerMetric(metric);
+  }
+
+  override removeSingleMetric(name: string): void {
+    this.metricsInOrder = undefined;
+    super.removeSingleMetric(name);
+  }
+
+  override clear(): void {
+    this.metricsInOrder = undefined;
+    super.clear();
+  }
   /** The gzip members of kept chunks (gzip-members.ts), for scrapers that accept gzip. */
   private readonly gzipMembers = new GzipMembers();
   /** The scrape rendering now (settled), which the next one waits for. */
@@ -473,7 +543,19 @@ export class LineCachingRegistry extends Registry {
       const text = Buffer.from(await super.metrics());
       return [gzip ? gzipSync(text) : text];
     }
-    const bytes = this.rendering.then(() => this.renderInSlices(gzip));
+    const bytes = this.rendering.then(() => this.renderInSlices(gzip ? 'gzip parts' : 'text'));
+    this.rendering = bytes.catch(() => undefined);
+    return bytes;
+  }
+
+  /**
+   * The exposition gzipped, as one buffer (what the broker's HTTP answer sends to a scraper that
+   * accepts gzip): the same member as `exposition({ gzip: true })` gives in parts, gathered
+   * without a fresh array of hundreds of parts on every scrape.
+   */
+  async gzipped(): Promise<Buffer> {
+    if (this.renderedByPromClient()) return gzipSync(Buffer.from(await super.metrics()));
+    const bytes = this.rendering.then(() => this.renderInSlices('gzip'));
     this.rendering = bytes.catch(() => undefined);
     return bytes;
   }
@@ -493,38 +575,83 @@ export class LineCachingRegistry extends Registry {
   /**
    * Each metric in registration order (a family may read what an earlier one gathered): kept
    * chunks from the families that keep them (scraped gauges, `KeptExposition`s), and between two
-   * of those, the other families' text joined and encoded once (with the blank lines between
-   * families and the last newline), one fresh chunk per run.
+   * of those, the other families' text written into the kept writer (with the blank lines between
+   * families and the last newline), taken as one fresh chunk per run.
    */
-  private async renderInSlices(gzip: boolean): Promise<readonly Buffer[]> {
+  private renderInSlices(as: 'text' | 'gzip parts'): Promise<readonly Buffer[]>;
+  private renderInSlices(as: 'gzip'): Promise<Buffer>;
+  private async renderInSlices(
+    as: 'text' | 'gzip parts' | 'gzip',
+  ): Promise<readonly Buffer[] | Buffer> {
     const slices = new EventLoopSlices(scrapeSliceMs);
-    const chunks: Buffer[] = [];
+    // Chunks that are gzipped here are not handed out: their array is kept for the next scrape.
+    let chunks: ExpositionChunks;
+    if (as === 'text') chunks = new ExpositionChunks(this.chunksLastScrape);
+    else {
+      chunks = this.gzippedChunks;
+      chunks.reset();
+    }
     /** The chunks rendered anew in this scrape (the rest are kept from scrape to scrape). */
     const fresh = new Set<Buffer>();
-    let text = '';
+    const writer = this.writer;
+    // Families are separated by a blank line, as prom-client joins them: written after the text
+    // before it, or, between two kept families, a kept chunk (its gzip piece kept with it), not
+    // a fresh chunk of two bytes and its stored block on every scrape.
+    let separatorOwed = false;
+    /** Before a family of kept chunks: the text written so far as one fresh chunk. */
     const endText = (): void => {
-      if (text === '') return;
-      const chunk = Buffer.from(text);
-      chunks.push(chunk);
-      fresh.add(chunk);
-      text = '';
+      if (writer.written === 0) {
+        if (separatorOwed) chunks.add(familySeparator);
+      } else {
+        if (separatorOwed) writer.text('\n\n');
+        const chunk = writer.take();
+        chunks.add(chunk);
+        fresh.add(chunk);
+      }
+      separatorOwed = false;
     };
-    let first = true;
-    for (const metric of this.getMetricsAsArray()) {
-      // Families are separated by a blank line, as prom-client joins them.
-      if (!first) text += '\n\n';
-      first = false;
+    // Kept: prom-client makes the array afresh on every call.
+    const metrics = (this.metricsInOrder ??= this.getMetricsAsArray());
+    for (let index = 0; index < metrics.length; index++) {
+      const metric = metrics[index];
+      const written = !(metric instanceof ScrapedGauge || rendersKeptExposition(metric));
+      if (written && separatorOwed) {
+        writer.text('\n\n');
+        separatorOwed = false;
+      }
       if (metric instanceof ScrapedGauge) {
         endText();
-        await metric.renderBytes(slices, chunks);
+        // The family's steps (ScrapedGauge.startRender), awaiting only when one must pause.
+        const filling = metric.fill(slices);
+        if (filling !== undefined) await filling;
+        metric.startRender(chunks);
+        for (let block = 0; (block = metric.renderBlocks(slices, chunks, block)) >= 0;)
+          await slices.next();
       } else if (rendersKeptExposition(metric)) {
         endText();
         metric.exposition(chunks);
-      } else text += await this.promClientText.of(metric as unknown as PromClientMetric);
+      } else if (writesExposition(metric)) metric.writeExposition(writer);
+      else {
+        const promClientMetric = metric as unknown as PromClientMetric;
+        const data = await gathered(promClientMetric);
+        this.promClientText.write(promClientMetric, data, writer);
+      }
+      separatorOwed = true;
       if (slices.due()) await slices.next();
     }
-    text += '\n';
-    endText();
-    return gzip ? this.gzipMembers.of(chunks, (chunk) => !fresh.has(chunk), slices) : chunks;
+    // The last newline.
+    if (writer.written === 0) chunks.add(finalNewline);
+    else {
+      writer.byte(0x0a);
+      separatorOwed = false;
+      endText();
+    }
+    this.chunksLastScrape = chunks.length;
+    const all = chunks.all();
+    if (as === 'text') return all;
+    const kept = (chunk: Buffer): boolean => !fresh.has(chunk);
+    return as === 'gzip'
+      ? this.gzipMembers.joined(all, kept, slices)
+      : this.gzipMembers.of(all, kept, slices);
   }
 }

@@ -60,6 +60,9 @@ export class GroupRegistry {
   private closed = false;
   /** Moves whenever a group comes or goes or a partition's load state changes (`figuresLayout`). */
   private layoutVersion = 0;
+  /** The last `figuresLayout` answer, with the version it was made at. */
+  private lastLayout:
+    { readonly version: number; readonly partitions: number; readonly text: string } | undefined;
 
   constructor(
     readonly ports: GroupCoordinatorPorts,
@@ -82,9 +85,30 @@ export class GroupRegistry {
    * that keeps group figures between scrapes checks once, instead of asking every group.
    */
   figuresLayout(): string {
+    // Each scrape asks: the last answer is checked in place, not built again (a string per
+    // partition of the offsets topic, on every scrape).
+    const last = this.lastLayout;
+    if (
+      last !== undefined &&
+      last.version === this.layoutVersion &&
+      last.partitions === this.partitionLoads.size
+    ) {
+      // forEach: a for-of over the keys makes an iterator result per partition.
+      let at = last.text.length - last.partitions;
+      let same = true;
+      this.partitionLoads.forEach((_load, partition) => {
+        same &&= last.text.charCodeAt(at++) === (this.isLeader(partition) ? 0x2b : 0x2d);
+      });
+      if (same) return last.text;
+    }
     let layout = String(this.layoutVersion);
     for (const partition of this.partitionLoads.keys())
       layout += this.isLeader(partition) ? '+' : '-';
+    this.lastLayout = {
+      version: this.layoutVersion,
+      partitions: this.partitionLoads.size,
+      text: layout,
+    };
     return layout;
   }
 
