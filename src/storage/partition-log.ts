@@ -95,6 +95,8 @@ export interface PartitionLogOptions {
   tombstoneHorizonMs?: number;
   /** Called (and awaited) whenever logStartOffset moves, so the owner can checkpoint it. */
   onLogStartOffsetChanged?: (log: PartitionLog) => Promise<void>;
+  /** Told when the recorded high watermark changes, so the checkpoint is written only then. */
+  onHighWatermarkChanged?: () => void;
   /**
    * Set by an owner that keeps one clean-shutdown marker for all its logs (LogManager, one per
    * log directory): whether it found that marker at this open. Such a log writes no marker of its
@@ -132,6 +134,7 @@ export class PartitionLog extends EventEmitter implements Log {
   private configValue: LogConfig;
   private readonly clock: () => number;
   private readonly onLogStartOffsetChanged: ((log: PartitionLog) => Promise<void>) | undefined;
+  private readonly onHighWatermarkChanged: (() => void) | undefined;
   private readonly segments: LogSegments;
   private readonly leaderEpochCache: LeaderEpochCache;
   private logStartOffsetValue: number;
@@ -163,6 +166,7 @@ export class PartitionLog extends EventEmitter implements Log {
     this.fileIo = options.io ?? nodeFileIo;
     this.clock = options.clock ?? Date.now;
     this.onLogStartOffsetChanged = options.onLogStartOffsetChanged;
+    this.onHighWatermarkChanged = options.onHighWatermarkChanged;
     this.openedCleanly = recovered.openedCleanly;
     this.offline = options.offline !== undefined;
     this.writesOwnMarker = options.sharedCleanShutdown === undefined;
@@ -284,7 +288,9 @@ export class PartitionLog extends EventEmitter implements Log {
 
   /** The owning partition's high watermark moved (cluster mode); checkpointed with the others. */
   recordHighWatermark(offset: number): void {
+    if (offset === this.highWatermarkValue) return;
     this.highWatermarkValue = offset;
+    this.onHighWatermarkChanged?.();
   }
 
   get config(): LogConfig {
@@ -619,8 +625,10 @@ export class PartitionLog extends EventEmitter implements Log {
     );
     this.pipeline.restartAt(logEndOffset, Math.min(this.pipeline.flushedOffset, logEndOffset));
     if (this.logStartOffsetValue > logEndOffset) this.logStartOffsetValue = logEndOffset;
-    if (this.highWatermarkValue !== undefined && this.highWatermarkValue > logEndOffset)
+    if (this.highWatermarkValue !== undefined && this.highWatermarkValue > logEndOffset) {
       this.highWatermarkValue = logEndOffset;
+      this.onHighWatermarkChanged?.();
+    }
     this.leaderEpochCache.truncateFromEnd(logEndOffset);
     await this.leaderEpochCache.persist();
   }
