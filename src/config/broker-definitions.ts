@@ -679,7 +679,7 @@ const definitions = [
     defaultValue: 1,
     minimum: 1,
     documentation:
-      'Threads serving the Kafka listeners. 1: the event loop does everything. 2 or more: a network thread accepts, reads, frames and writes the sockets of the listeners without TLS, and the event loop serves their requests (one network thread at most on Node.js 20).',
+      'Threads serving the Kafka listeners. 1: the event loop does everything. 2 or more: a network thread accepts the connections, terminates TLS, reads and frames requests and writes responses, and the event loop serves the requests (one network thread at most on Node.js 20).',
     dynamic: false,
   },
   {

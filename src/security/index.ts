@@ -20,6 +20,7 @@ export {
   TlsContext,
   type TlsSettings,
   serveReloadedCertificates,
+  applyReloadedCertificates,
 } from './tls-context.js';
 export {
   type CredentialStore,

@@ -187,9 +187,25 @@ export function serveReloadedCertificates(
   listenerName: string,
   logger: LoggerLike,
 ): void {
+  applyReloadedCertificates(tls, listenerName, logger, (options) =>
+    applyServerOptions(server, options),
+  );
+  server.once('close', () => tls.close());
+}
+
+/**
+ * As serveReloadedCertificates, for a server that is not in this thread (the network thread's):
+ * `apply` takes each reload's options there. The caller ends the watch (`tls.close()`).
+ */
+export function applyReloadedCertificates(
+  tls: TlsContext,
+  listenerName: string,
+  logger: LoggerLike,
+  apply: (options: TlsOptions) => void,
+): void {
   tls.watch(
     (options) => {
-      applyServerOptions(server, options);
+      apply(options);
       logger.info('TLS certificates reloaded', { listener: listenerName });
     },
     (message) =>
@@ -198,7 +214,6 @@ export function serveReloadedCertificates(
         error: message,
       }),
   );
-  server.once('close', () => tls.close());
 }
 
 function readPem(file: string, what: string): string {

@@ -2,6 +2,16 @@
 // worker's port. Connections are named by an id the network thread gives at accept. Bytes move
 // as ArrayBuffers transferred with the message, never cloned.
 
+import type { TlsOptions } from 'node:tls';
+
+/** A TLS client as the handshake left it: what the principal mapping needs (tls-context.ts). */
+export interface PeerCertificate {
+  /** The client's certificate (DER), or null when it sent none. */
+  readonly raw: ArrayBuffer | null;
+  readonly authorized: boolean;
+  readonly authorizationError: string | null;
+}
+
 /** The event loop to the network thread. */
 export type ToNetworkThread =
   /** Listen on host:port; frames above `frameBytesMax` close a connection until told otherwise. */
@@ -11,7 +21,12 @@ export type ToNetworkThread =
       readonly host: string;
       readonly port: number;
       readonly frameBytesMax: number;
+      /** A TLS listener's options (tls-context.ts), or null for plaintext. */
+      readonly tls: TlsOptions | null;
+      readonly handshakeTimeoutMs: number;
     }
+  /** A TLS listener's certificates were reloaded: new connections use these options. */
+  | { readonly t: 'tlsOptions'; readonly listener: number; readonly options: TlsOptions }
   /** Start reading an accepted connection (the event loop admitted it), or refuse it. */
   | { readonly t: 'start'; readonly id: number }
   /** Response bytes, in order. */
@@ -35,6 +50,15 @@ export type FromNetworkThread =
       readonly listener: number;
       readonly remoteAddress: string;
       readonly remotePort: number;
+      /** A TLS listener's client; null on plaintext. */
+      readonly peer: PeerCertificate | null;
+    }
+  /** A TLS handshake failed (the socket is gone): for the log and the audit log. */
+  | {
+      readonly t: 'tlsFailed';
+      readonly listener: number;
+      readonly clientAddress: string;
+      readonly reason: string;
     }
   /**
    * The frames one socket read completed, in order: an ArrayBuffer is a whole frame of its own; a

@@ -9,16 +9,20 @@
 // callback runs once the bytes are handed to the worker, so a response's "sent" time (metrics,
 // request log) is when it left the event loop, not when the kernel took it.
 
+import { X509Certificate } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import type { TlsOptions } from 'node:tls';
 import { Worker } from 'node:worker_threads';
 import type { ConnectionSocket } from './connection.js';
-import type { FromNetworkThread, ToNetworkThread } from './network-messages.js';
+import type { FromNetworkThread, PeerCertificate, ToNetworkThread } from './network-messages.js';
 
 export interface NetworkThreadEvents {
   /** A connection the worker accepted on listener `listener` (the index given to listen). */
   accepted(listener: number, socket: PortSocket): void;
   /** The worker stopped or failed: every connection is closed, no listener serves. */
   failed(error: Error): void;
+  /** A TLS handshake on listener `listener` failed; the worker closed the socket. */
+  tlsFailed(listener: number, clientAddress: string, reason: string): void;
 }
 
 export class NetworkThread {
@@ -54,12 +58,30 @@ export class NetworkThread {
     );
   }
 
-  /** Listens on host:port; resolves with the bound port. */
-  listen(listener: number, host: string, port: number, frameBytesMax: number): Promise<number> {
+  /** Listens on host:port (with TLS when `tls` is given); resolves with the bound port. */
+  listen(
+    listener: number,
+    address: { readonly host: string; readonly port: number },
+    frameBytesMax: number,
+    tls: { readonly options: TlsOptions; readonly handshakeTimeoutMs: number } | null,
+  ): Promise<number> {
     return new Promise((resolve, reject) => {
       this.listening.set(listener, { resolve, reject });
-      this.post({ t: 'listen', listener, host, port, frameBytesMax });
+      this.post({
+        t: 'listen',
+        listener,
+        host: address.host,
+        port: address.port,
+        frameBytesMax,
+        tls: tls?.options ?? null,
+        handshakeTimeoutMs: tls?.handshakeTimeoutMs ?? 0,
+      });
     });
+  }
+
+  /** A TLS listener's reloaded certificates, for the connections it accepts from now on. */
+  reloadTls(listener: number, options: TlsOptions): void {
+    this.post({ t: 'tlsOptions', listener, options });
   }
 
   /** Stops accepting; connections already accepted stay until they close. */
@@ -96,8 +118,17 @@ export class NetworkThread {
         this.unlistened?.();
         this.unlistened = null;
         return;
+      case 'tlsFailed':
+        this.events.tlsFailed(message.listener, message.clientAddress, message.reason);
+        return;
       case 'accepted': {
-        const socket = new PortSocket(this, message.id, message.remoteAddress, message.remotePort);
+        const socket = new PortSocket(
+          this,
+          message.id,
+          message.remoteAddress,
+          message.remotePort,
+          message.peer,
+        );
         this.sockets.set(message.id, socket);
         this.events.accepted(message.listener, socket);
         return;
@@ -156,8 +187,27 @@ export class PortSocket extends EventEmitter implements ConnectionSocket {
     private readonly id: number,
     readonly remoteAddress: string,
     readonly remotePort: number,
+    private readonly peer: PeerCertificate | null,
   ) {
     super();
+  }
+
+  /** What a TLSSocket tells of its client, as the principal mapping reads it (tls-context.ts). */
+  get encrypted(): boolean {
+    return this.peer !== null;
+  }
+
+  get authorized(): boolean {
+    return this.peer?.authorized === true;
+  }
+
+  get authorizationError(): string | null {
+    return this.peer?.authorizationError ?? null;
+  }
+
+  getPeerX509Certificate(): X509Certificate | undefined {
+    const raw = this.peer?.raw ?? null;
+    return raw === null ? undefined : new X509Certificate(Buffer.from(raw));
   }
 
   /** Bytes handed to write() and not yet taken by the kernel, as far as this thread knows. */

@@ -1,6 +1,6 @@
-// The network thread (num.io.threads ≥ 2): accepts the plaintext listeners' connections, reads
-// their bytes in place and splits them into frames, and writes the responses the event loop
-// sends back. It knows sockets and frame lengths, nothing of requests: admission, ordering,
+// The network thread (num.io.threads ≥ 2): accepts the listeners' connections (terminating TLS
+// where a listener has it), reads their bytes (a plaintext socket's in place) and splits them into
+// frames, and writes the responses the event loop sends back. It knows sockets and frame lengths, nothing of requests: admission, ordering,
 // authentication and every handler stay on the event loop (network-thread.ts, connection.ts).
 //
 //   socket ──onread──► FrameReader ──frames of one read──► port ──► event loop
@@ -11,10 +11,11 @@
 // drains, so a client that keeps up costs no message beyond its frames and responses.
 
 import { type Server, type Socket, createServer } from 'node:net';
+import type { TLSSocket, Server as TlsServer } from 'node:tls';
 import { parentPort } from 'node:worker_threads';
 import { FrameReader } from '../protocol/frame-reader.js';
 import { readingInPlace } from './read-in-place.js';
-import type { FromNetworkThread, ToNetworkThread } from './network-messages.js';
+import type { FromNetworkThread, PeerCertificate, ToNetworkThread } from './network-messages.js';
 
 /** A backlog is reported again once it has grown by this much since the last report. */
 const QUEUED_REPORT_STEP_BYTES = 64 * 1024;
@@ -22,8 +23,9 @@ const QUEUED_REPORT_STEP_BYTES = 64 * 1024;
 const OWN_BUFFER_BYTES_MIN = 4096;
 
 interface Served {
-  /** The accepted socket until 'start'; then the socket reading in place. */
+  /** The accepted socket until 'start'; then, on plaintext, the socket reading in place. */
   socket: Socket;
+  readonly tls: boolean;
   readonly frames: FrameReader;
   started: boolean;
   reportedQueued: number;
@@ -31,6 +33,7 @@ interface Served {
 
 const port = parentPort!;
 const servers: Server[] = [];
+const tlsServers = new Map<number, TlsServer>();
 const connections = new Map<number, Served>();
 let nextId = 1;
 
@@ -41,8 +44,19 @@ function send(message: FromNetworkThread, transfer?: ArrayBuffer[]): void {
 port.on('message', (message: ToNetworkThread) => {
   switch (message.t) {
     case 'listen':
-      listen(message.listener, message.host, message.port, message.frameBytesMax);
+      void listen(message).catch((error: Error) =>
+        send({ t: 'listenFailed', listener: message.listener, message: error.message }),
+      );
       return;
+    case 'tlsOptions': {
+      const server = tlsServers.get(message.listener);
+      if (server === undefined) return;
+      server.setSecureContext(message.options);
+      const settable = server as TlsServer & { requestCert: boolean; rejectUnauthorized: boolean };
+      settable.requestCert = message.options.requestCert === true;
+      settable.rejectUnauthorized = message.options.rejectUnauthorized !== false;
+      return;
+    }
     case 'unlisten':
       void Promise.all(servers.map((server) => closeServer(server))).then(() =>
         send({ t: 'unlistened' }),
@@ -79,25 +93,67 @@ port.on('message', (message: ToNetworkThread) => {
   }
 });
 
-function listen(listener: number, host: string, portNumber: number, frameBytesMax: number): void {
-  // Paused: the accepted socket never reads; its handle moves to one that reads in place.
-  const server = createServer({ noDelay: true, pauseOnConnect: true }, (accepted) =>
-    accept(listener, accepted, frameBytesMax),
-  );
+async function listen(message: Extract<ToNetworkThread, { t: 'listen' }>): Promise<void> {
+  const { listener, frameBytesMax } = message;
+  let server: Server;
+  if (message.tls === null) {
+    // Paused: the accepted socket never reads; its handle moves to one that reads in place.
+    server = createServer({ noDelay: true, pauseOnConnect: true }, (accepted) =>
+      accept(listener, accepted, frameBytesMax, null),
+    );
+  } else {
+    // Loaded only for a TLS listener, as on the event loop (util/node-tls.ts).
+    const tls = await import('node:tls');
+    const tlsServer = tls.createServer(
+      { ...message.tls, handshakeTimeout: message.handshakeTimeoutMs },
+      (accepted: TLSSocket) => accept(listener, accepted, frameBytesMax, peerOf(accepted)),
+    );
+    tlsServer.on('tlsClientError', (error: NodeJS.ErrnoException, socket: TLSSocket) => {
+      send({
+        t: 'tlsFailed',
+        listener,
+        clientAddress: `${socket.remoteAddress ?? ''}:${socket.remotePort ?? 0}`,
+        reason: error.code ?? error.message,
+      });
+      socket.destroy();
+    });
+    tlsServers.set(listener, tlsServer);
+    server = tlsServer;
+  }
   servers.push(server);
   const onError = (error: Error): void => {
     send({ t: 'listenFailed', listener, message: error.message });
   };
   server.once('error', onError);
-  server.listen({ port: portNumber, host: host === '' ? undefined : host }, () => {
-    server.off('error', onError);
-    const address = server.address();
-    const bound = typeof address === 'object' && address !== null ? address.port : portNumber;
-    send({ t: 'listening', listener, port: bound });
-  });
+  server.listen(
+    { port: message.port, host: message.host === '' ? undefined : message.host },
+    () => {
+      server.off('error', onError);
+      const address = server.address();
+      const bound = typeof address === 'object' && address !== null ? address.port : message.port;
+      send({ t: 'listening', listener, port: bound });
+    },
+  );
 }
 
-function accept(listener: number, accepted: Socket, frameBytesMax: number): void {
+/** What the loop's principal mapping needs of a TLS client; the socket itself stays here. */
+function peerOf(socket: TLSSocket): PeerCertificate {
+  const certificate = socket.getPeerX509Certificate();
+  const raw = certificate === undefined ? null : new Uint8Array(certificate.raw).buffer;
+  const error = socket.authorizationError as unknown;
+  return {
+    raw,
+    authorized: socket.authorized,
+    authorizationError: error === null || error === undefined ? null : String(error),
+  };
+}
+
+function accept(
+  listener: number,
+  accepted: Socket,
+  frameBytesMax: number,
+  peer: PeerCertificate | null,
+): void {
   const id = nextId++;
   const frames = new FrameReader({
     frameBytesMax,
@@ -109,26 +165,47 @@ function accept(listener: number, accepted: Socket, frameBytesMax: number): void
           : `request frame of ${bytes} bytes is above socket.request.max.bytes (${max})`,
       ),
   });
-  connections.set(id, { socket: accepted, frames, started: false, reportedQueued: 0 });
+  connections.set(id, {
+    socket: accepted,
+    tls: peer !== null,
+    frames,
+    started: false,
+    reportedQueued: 0,
+  });
   accepted.once('close', () => {
     // Until 'start', the accepted socket's close is the connection's (a refused one's).
     const served = connections.get(id);
     if (served !== undefined && !served.started) closed(id);
   });
-  send({
-    t: 'accepted',
-    id,
-    listener,
-    remoteAddress: accepted.remoteAddress ?? '',
-    remotePort: accepted.remotePort ?? 0,
-  });
+  send(
+    {
+      t: 'accepted',
+      id,
+      listener,
+      remoteAddress: accepted.remoteAddress ?? '',
+      remotePort: accepted.remotePort ?? 0,
+      peer,
+    },
+    peer?.raw ? [peer.raw] : undefined,
+  );
 }
 
 function start(id: number, served: Served): void {
   if (served.started) return;
   served.started = true;
-  const socket = readingInPlace(served.socket, served.frames, (count) => onRead(id, count));
-  served.socket = socket;
+  let socket: Socket;
+  if (served.tls) {
+    // A TLS socket's plaintext comes as data events (a view of each is kept only when large).
+    socket = served.socket;
+    socket.on('data', (chunk: Buffer) =>
+      onFrames(id, served, (onFrame) => served.frames.push(chunk, onFrame)),
+    );
+  } else {
+    socket = readingInPlace(served.socket, served.frames, (count) =>
+      onFrames(id, served, (onFrame) => served.frames.read(count, onFrame)),
+    );
+    served.socket = socket;
+  }
   socket.setNoDelay(true);
   socket.on('drain', () => {
     if (served.reportedQueued === 0) return;
@@ -146,13 +223,16 @@ function closed(id: number): void {
   send({ t: 'closed', id });
 }
 
-/** Hands the frames one read completed to the event loop in a single message. */
-function onRead(id: number, count: number): void {
-  const served = connections.get(id);
-  if (served === undefined) return;
+/** Hands the frames one read completed (`take`) to the event loop in a single message. */
+function onFrames(
+  id: number,
+  served: Served,
+  take: (onFrame: (frame: Buffer) => void) => void,
+): void {
+  if (!connections.has(id)) return;
   const completed: Buffer[] = [];
   try {
-    served.frames.read(count, (frame) => completed.push(frame));
+    take((frame) => completed.push(frame));
   } catch (error) {
     served.socket.pause();
     send({ t: 'badFrame', id, message: (error as Error).message });

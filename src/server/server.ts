@@ -11,7 +11,9 @@ import {
   ConnectionAuthentication,
   type ListenerSecurity,
   serveReloadedCertificates,
+  applyReloadedCertificates,
   plaintextSecurity,
+  type TlsContext,
 } from '../security/index.js';
 import type { ListenerAddress } from '../config/listeners.js';
 import type { ApiMessage } from '../protocol/api-message.js';
@@ -55,8 +57,8 @@ export interface ServerOptions {
   /** The audit log: every answered request, every failed authentication; none when it is off. */
   readonly auditor?: ServerAuditor;
   /**
-   * num.io.threads: 1 (the default here) serves everything on the event loop; 2 or more give the
-   * sockets of the listeners without TLS to a network thread (network-thread.ts). One such
+   * num.io.threads: 1 (the default here) serves everything on the event loop; 2 or more give
+   * every listener's sockets (TLS included) to a network thread (network-thread.ts). One such
    * thread at most: Node 20 cannot share a listening port between threads soundly.
    */
   readonly ioThreads?: number;
@@ -256,13 +258,12 @@ export async function startServer(options: ServerOptions): Promise<BrookServer> 
     });
   };
 
-  // The network thread takes the listeners without TLS (a TLS socket's handle cannot move there).
+  // With num.io.threads 2 or more, every Kafka listener is the network thread's.
   const ioThreads = options.ioThreads ?? 1;
-  const threadListeners = options.listeners.filter(
-    (listener) =>
-      ioThreads > 1 && (options.security?.get(listener.name) ?? plaintextSecurity).tls === null,
-  );
+  const threadListeners = ioThreads > 1 ? [...options.listeners] : [];
   let networkThread: NetworkThread | null = null;
+  /** The TLS contexts whose reloads go to the network thread; their watches end at stop. */
+  const watchedTls: TlsContext[] = [];
   try {
     if (threadListeners.length > 0) {
       // Loaded only here: a broker of one thread loads none of it (nor node:worker_threads).
@@ -272,6 +273,14 @@ export async function startServer(options: ServerOptions): Promise<BrookServer> 
         failed: (error) => {
           if (!stopping) logger.error('network thread failed', { error: error.message });
         },
+        tlsFailed: (index, clientAddress, reason) =>
+          reportTlsHandshakeFailure(
+            threadListeners[index].name,
+            clientAddress,
+            reason,
+            logger,
+            options.auditor,
+          ),
       });
     }
     for (const listener of options.listeners) {
@@ -284,13 +293,28 @@ export async function startServer(options: ServerOptions): Promise<BrookServer> 
             : Math.min(limits.requestBytesMax, security.sasl.receiveBytesMax);
         let port: number;
         try {
-          port = await networkThread.listen(index, listener.host, listener.port, frameBytesMax);
+          port = await networkThread.listen(
+            index,
+            listener,
+            frameBytesMax,
+            security.tls === null
+              ? null
+              : { options: security.tls.serverOptions, handshakeTimeoutMs: tlsHandshakeTimeoutMs },
+          );
         } catch (error) {
           throw new ServerStartError(
             `cannot listen on ${listener.name}://${listener.host}:${listener.port}: ${(error as Error).message}`,
           );
         }
         bound.push({ name: listener.name, host: listener.host, port });
+        const tls = security.tls;
+        if (tls !== null) {
+          const thread = networkThread;
+          applyReloadedCertificates(tls, listener.name, logger, (reloaded) =>
+            thread.reloadTls(index, reloaded),
+          );
+          watchedTls.push(tls);
+        }
         continue;
       }
       const server = createListenerServer(
@@ -327,6 +351,7 @@ export async function startServer(options: ServerOptions): Promise<BrookServer> 
     }
   } catch (error) {
     await Promise.all(servers.map((server) => closeServer(server)));
+    for (const tls of watchedTls) tls.close();
     await networkThread?.terminate();
     throw error;
   }
@@ -349,6 +374,7 @@ export async function startServer(options: ServerOptions): Promise<BrookServer> 
           [...connections].map((connection) => connection.stop(limits.shutdownGraceMs)),
         );
         await listenersClosed;
+        for (const tls of watchedTls) tls.close();
         await networkThread?.terminate();
       })();
       return stopped;
@@ -374,22 +400,39 @@ function createListenerServer(
   // one line per failed handshake, and the socket is gone.
   server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: TLSSocket) => {
     const clientAddress = `${socket.remoteAddress ?? ''}:${socket.remotePort ?? 0}`;
-    logger.warn('TLS handshake failed', {
-      listener: listener.name,
-      remote: clientAddress,
-      error: error.code ?? error.message,
-    });
-    auditor?.authenticationFailed({
-      listener: listener.name,
+    reportTlsHandshakeFailure(
+      listener.name,
       clientAddress,
-      principal: 'User:ANONYMOUS',
-      api: 'TlsHandshake',
-      reason: error.code ?? error.message,
-    });
+      error.code ?? error.message,
+      logger,
+      auditor,
+    );
     socket.destroy();
   });
   serveReloadedCertificates(server, tls, listener.name, logger);
   return server;
+}
+
+/** One line per failed handshake, and the audit log's event (a plaintext client on a TLS port, an untrusted certificate, an old protocol version). */
+function reportTlsHandshakeFailure(
+  listenerName: string,
+  clientAddress: string,
+  reason: string,
+  logger: ServerLogger,
+  auditor: ServerAuditor | undefined,
+): void {
+  logger.warn('TLS handshake failed', {
+    listener: listenerName,
+    remote: clientAddress,
+    error: reason,
+  });
+  auditor?.authenticationFailed({
+    listener: listenerName,
+    clientAddress,
+    principal: 'User:ANONYMOUS',
+    api: 'TlsHandshake',
+    reason,
+  });
 }
 
 function connectionAuthentication(

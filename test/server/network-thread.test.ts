@@ -1,10 +1,11 @@
-// num.io.threads 2: a network thread owns the plaintext listeners' sockets (accept, reads,
-// framing, writes) and the event loop serves their requests. Real brokers, real clients (kafkajs,
+// num.io.threads 2: a network thread owns the listeners' sockets (accept, TLS, reads, framing,
+// writes) and the event loop serves their requests. Real brokers, real clients (kafkajs,
 // kcat on librdkafka) and raw frames; that the sockets really are another thread's is checked by
 // the event loop's own handles (process.getActiveResourcesInfo lists this thread's only).
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
@@ -20,6 +21,14 @@ import {
 import { connectWireClient, correlationIdOf, requestFrame } from '../helpers/wire-client.js';
 import { codecsOf } from '../helpers/codecs.js';
 import { waitFor } from '../helpers/poll.js';
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
+import { makeTestCertificates } from '../security/certificates.js';
+import { KafkaConnection, type KafkaConnectionOptions } from '../../src/client/kafka-connection.js';
+import { createApiVersionsHandler } from '../../src/handlers/api-versions.js';
+import { HandlerRegistry, defineHandler } from '../../src/handlers/registry.js';
+import { ErrorCode } from '../../src/protocol/errors.js';
+import { TlsContext } from '../../src/security/tls-context.js';
+import { silentLogger, startServer } from '../../src/server/index.js';
 
 function tcpServersOfThisThread(): number {
   return process.getActiveResourcesInfo().filter((name) => name === 'TCPServerWrap').length;
@@ -239,4 +248,67 @@ test('stop closes the network thread: open connections end and the port stops ac
     socket.once('error', () => resolve(true));
   });
   assert.equal(refused, true, 'nothing listens on the port after stop');
+});
+
+test('an SSL listener on the network thread: mutual TLS principals mapped, a client without a certificate refused and logged', async (t) => {
+  const certificates = makeTestCertificates(temporaryDirectory(t));
+  const principals: string[] = [];
+  const registry = new HandlerRegistry();
+  registry.register(
+    defineHandler(ApiKey.Heartbeat, {
+      minVersion: 0,
+      maxVersion: 4,
+      handle(_request, context) {
+        principals.push(context.principal);
+        return { throttleTimeMs: 0, errorCode: ErrorCode.NONE };
+      },
+    }),
+  );
+  registry.register(createApiVersionsHandler(registry));
+  const tls = new TlsContext({
+    keystoreLocation: certificates.serverKeystoreLocation,
+    keyPassword: null,
+    truststoreLocation: certificates.caLocation,
+    clientAuthentication: 'required',
+    enabledProtocols: ['TLSv1.2', 'TLSv1.3'],
+    principalMappingRules: 'RULE:^CN=([A-Za-z]+),OU=eng,O=Brook$/$1/L, DEFAULT',
+  });
+  const warnings: string[] = [];
+  const before = tcpServersOfThisThread();
+  const server = await startServer({
+    listeners: [{ name: 'SSL', host: '127.0.0.1', port: 0 }],
+    registry,
+    security: new Map([['SSL', { protocol: 'SSL', tls, sasl: null }]]),
+    logger: { ...silentLogger, warn: (message) => warnings.push(message) },
+    ioThreads: 2,
+  });
+  t.after(() => server.stop());
+  assert.equal(tcpServersOfThisThread(), before, 'the TLS listener is the network thread’s');
+  const address = `127.0.0.1:${server.listeners[0].port}`;
+  const ca = readFileSync(certificates.caLocation);
+  const heartbeat = async (options: KafkaConnectionOptions): Promise<void> => {
+    const connection = await KafkaConnection.open(address, options);
+    try {
+      await connection.request(ApiKey.Heartbeat, 4, {
+        groupId: 'g',
+        generationId: 1,
+        memberId: 'm',
+        groupInstanceId: null,
+      });
+    } finally {
+      connection.close();
+    }
+  };
+  for (const client of [certificates.client('Alice', 'eng'), certificates.client('Bob', 'sales')])
+    await heartbeat({
+      clientId: 'mtls',
+      tls: { ca, cert: readFileSync(client.certificate), key: readFileSync(client.key) },
+    });
+  assert.deepEqual(principals, ['User:alice', 'User:CN=Bob,OU=sales,O=Brook']);
+
+  await assert.rejects(
+    heartbeat({ clientId: 'no-certificate', requestTimeoutMs: 5_000, tls: { ca } }),
+  );
+  assert.equal(principals.length, 2);
+  await waitFor(() => warnings.includes('TLS handshake failed'), 'the failed handshake logged');
 });
