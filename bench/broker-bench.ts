@@ -13,15 +13,14 @@
 // Speed is never asserted here or in tests: the machine is shared and noisy, so compare ratios
 // taken in one run, not absolute figures across runs.
 
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
-import { Kafka, logLevel } from 'kafkajs';
-
 import { startBrokerProcess } from './broker-process.js';
+import { createOnePartitionTopic, loadgenSummary, runFromRoot } from './loadgen-runs.js';
 import { describeMachineLimits, measureMachineLimits } from './machine-limits.js';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -29,38 +28,10 @@ const root = new URL('..', import.meta.url).pathname;
 const brokerRoot = process.env.BENCH_BROKER_ROOT ?? root;
 const quick = process.env.BENCH_QUICK === '1';
 
-/** One role's summary line from loadgen (see bench/loadgen/loadgen.c). */
-interface Figures {
-  role: 'produce' | 'consume';
-  messages: number;
-  msgs_per_s: number;
-  MB_per_s: number;
-  latency_us?: { p50: number; p99: number; p999: number; max: number };
-}
-
-function run(command: string, args: string[], options: { timeoutMs?: number } = {}): string {
-  return execFileSync(command, args, {
-    cwd: root,
-    encoding: 'utf8',
-    timeout: options.timeoutMs ?? 300_000,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-}
-
-function parseSummary(output: string, role: Figures['role']): Figures {
-  const found = output
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as Figures)
-    .find((figures) => figures.role === role);
-  if (found === undefined) throw new Error(`loadgen printed no ${role} summary:\n${output}`);
-  return found;
-}
-
 let loadgen = '';
 
 function loadgenRun(args: string[]): string {
-  return run(loadgen, [...args, '-q', '-T', '120']);
+  return runFromRoot(loadgen, [...args, '-q', '-T', '120']);
 }
 
 /** As loadgenRun, without blocking this process, so several load generators run at once. */
@@ -82,13 +53,6 @@ function cpuSeconds(pid: number): number {
 function residentMegabytes(pid: number): number {
   const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return match ? Number(match[1]) / 1024 : Number.NaN;
-}
-
-async function createTopic(bootstrap: string, topic: string): Promise<void> {
-  const admin = new Kafka({ brokers: [bootstrap], logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
-  await admin.disconnect();
 }
 
 /** Samples the broker's RSS every 100 ms while `work` runs; returns the peak. */
@@ -128,8 +92,8 @@ function ratio(value: number, limit: number): string {
 }
 
 async function main(): Promise<void> {
-  run('npm', ['run', '-s', 'build']);
-  loadgen = run('bash', [join(root, 'bench', 'loadgen', 'build.sh')]).trim();
+  runFromRoot('npm', ['run', '-s', 'build']);
+  loadgen = runFromRoot('bash', [join(root, 'bench', 'loadgen', 'build.sh')]).trim();
 
   console.log('# machine limits (bench/machine-limits.ts, same run)');
   const limitsDirectory = mkdtempSync(join(tmpdir(), 'brook-limits-'));
@@ -145,7 +109,7 @@ async function main(): Promise<void> {
   const e2eCount = quick ? 20_000 : 100_000;
 
   console.log('\n# librdkafka ceiling (loadgen -m: its in-memory mock cluster)');
-  const mockProduce100 = parseSummary(
+  const mockProduce100 = loadgenSummary(
     loadgenRun([
       'produce',
       '-m',
@@ -160,7 +124,7 @@ async function main(): Promise<void> {
     ]),
     'produce',
   );
-  const mockProduce1k = parseSummary(
+  const mockProduce1k = loadgenSummary(
     loadgenRun([
       'produce',
       '-m',
@@ -175,7 +139,7 @@ async function main(): Promise<void> {
     ]),
     'produce',
   );
-  const mockConsume = parseSummary(
+  const mockConsume = loadgenSummary(
     loadgenRun([
       'consume',
       '-m',
@@ -193,7 +157,7 @@ async function main(): Promise<void> {
     'consume',
   );
   // The mock's end-to-end figure is the client's own latency at this rate with no broker at all.
-  const mockEndToEnd = parseSummary(
+  const mockEndToEnd = loadgenSummary(
     loadgenRun([
       'e2e',
       '-m',
@@ -224,10 +188,11 @@ async function main(): Promise<void> {
   try {
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const idleMegabytes = residentMegabytes(pid);
-    for (const topic of ['bench-100', 'bench-1k', 'bench-e2e']) await createTopic(bootstrap, topic);
+    for (const topic of ['bench-100', 'bench-1k', 'bench-e2e'])
+      await createOnePartitionTopic(bootstrap, topic);
 
     const produce100 = await peakResidentDuring(pid, () =>
-      parseSummary(
+      loadgenSummary(
         loadgenRun([
           'produce',
           '-b',
@@ -245,7 +210,7 @@ async function main(): Promise<void> {
       ),
     );
     const produce1k = await peakResidentDuring(pid, () =>
-      parseSummary(
+      loadgenSummary(
         loadgenRun([
           'produce',
           '-b',
@@ -263,7 +228,7 @@ async function main(): Promise<void> {
       ),
     );
     const consumeCpuBefore = cpuSeconds(pid);
-    const consume = parseSummary(
+    const consume = loadgenSummary(
       loadgenRun([
         'consume',
         '-b',
@@ -283,7 +248,7 @@ async function main(): Promise<void> {
     const pairTopics = ['bench-c0', 'bench-c1'];
     const pairCount = Math.round(consumeCount / 2);
     for (const topic of pairTopics) {
-      await createTopic(bootstrap, topic);
+      await createOnePartitionTopic(bootstrap, topic);
       loadgenRun(['produce', '-b', bootstrap, '-t', topic, '-n', String(pairCount), '-s', '100']);
     }
     const pairCpuBefore = cpuSeconds(pid);
@@ -296,7 +261,7 @@ async function main(): Promise<void> {
           ]),
         ),
       )
-    ).map((output) => parseSummary(output, 'consume'));
+    ).map((output) => loadgenSummary(output, 'consume'));
     const pairCpuSeconds = cpuSeconds(pid) - pairCpuBefore;
     const pairMessagesPerSecond = pair.reduce((sum, one) => sum + Number(one.msgs_per_s), 0);
     const e2e = await peakResidentDuring(pid, () =>
@@ -320,7 +285,7 @@ async function main(): Promise<void> {
         '-1',
       ]),
     );
-    const e2eConsumer = parseSummary(e2e.result, 'consume');
+    const e2eConsumer = loadgenSummary(e2e.result, 'consume');
     const startupMs = await startupMilliseconds();
 
     const rows: Array<[string, string, string, string]> = [

@@ -19,9 +19,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { Kafka, logLevel } from 'kafkajs';
-
 import { type BrokerProcess, startBrokerProcess } from './broker-process.js';
+import { createOnePartitionTopic, loadgenSummary } from './loadgen-runs.js';
 import { measureFsyncLatency } from './machine-limits.js';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -130,21 +129,8 @@ function requestPhases(output: string, from: number): string[] {
   return lines;
 }
 
-async function createTopic(bootstrap: string, topic: string): Promise<void> {
-  const admin = new Kafka({ brokers: [bootstrap], logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
-  await admin.disconnect();
-}
-
 function parseLoadgen(output: string, role: LoadgenFigures['role']): LoadgenFigures {
-  const found = output
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as LoadgenFigures)
-    .find((figures) => figures.role === role);
-  if (found === undefined) throw new Error(`loadgen printed no ${role} summary:\n${output}`);
-  return found;
+  return loadgenSummary(output, role) as LoadgenFigures;
 }
 
 async function oneRound(checkout: string, loadgen: string): Promise<string[]> {
@@ -159,7 +145,7 @@ async function oneRound(checkout: string, loadgen: string): Promise<string[]> {
     ipc: true,
   });
   try {
-    await createTopic(broker.bootstrap, 'bench-e2e');
+    await createOnePartitionTopic(broker.bootstrap, 'bench-e2e');
     const loadBefore = loadavg()[0];
     const outputFrom = broker.output().length;
     await ask(broker, 'start');

@@ -13,14 +13,17 @@
 // it the kernel places the threads (on this two-core machine the load generator needs about one).
 // BENCH_QUICK=1 shortens every workload.
 
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { Kafka, logLevel } from 'kafkajs';
-
 import { startBrokerProcess } from './broker-process.js';
+import {
+  type LoadgenSummary,
+  createOnePartitionTopic,
+  loadgenSummary,
+  runFromRoot,
+} from './loadgen-runs.js';
 
 const root = new URL('..', import.meta.url).pathname;
 const quick = process.env.BENCH_QUICK === '1';
@@ -28,47 +31,20 @@ const pin = process.argv.includes('--pin');
 const roundsFlag = process.argv.indexOf('--rounds');
 const rounds = roundsFlag >= 0 ? Number(process.argv[roundsFlag + 1]) : 3;
 
-interface Summary {
-  role: 'produce' | 'consume';
-  messages: number;
-  msgs_per_s: number;
-  MB_per_s: number;
-  latency_us?: { p50: number; p99: number };
-}
-
 interface Workload {
   readonly name: string;
   readonly topic: string;
   readonly args: (bootstrap: string, topic: string, round: number) => string[];
-  readonly role: Summary['role'];
+  readonly role: LoadgenSummary['role'];
   /** Its figure is the latency (end to end), not the rate. */
   readonly latency?: boolean;
 }
 
 let loadgen = '';
 
-function run(command: string, args: string[]): string {
-  return execFileSync(command, args, {
-    cwd: root,
-    encoding: 'utf8',
-    timeout: 300_000,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-}
-
 function loadgenRun(args: string[]): string {
   const full = [...args, '-q', '-T', '120'];
-  return pin ? run('taskset', ['-c', '0', loadgen, ...full]) : run(loadgen, full);
-}
-
-function summaryOf(output: string, role: Summary['role']): Summary {
-  const found = output
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as Summary)
-    .find((summary) => summary.role === role);
-  if (found === undefined) throw new Error(`loadgen printed no ${role} summary:\n${output}`);
-  return found;
+  return pin ? runFromRoot('taskset', ['-c', '0', loadgen, ...full]) : runFromRoot(loadgen, full);
 }
 
 /** User+system CPU seconds of one thread (/proc/PID/task/TID/stat, ticks of 10 ms). */
@@ -87,13 +63,6 @@ function cpuOf(pid: number): { all: number; loop: number } {
 
 function threadCount(pid: number): number {
   return readdirSync(`/proc/${pid}/task`).length;
-}
-
-async function createTopic(bootstrap: string, topic: string): Promise<void> {
-  const admin = new Kafka({ brokers: [bootstrap], logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
-  await admin.disconnect();
 }
 
 const count100 = quick ? 200_000 : 1_000_000;
@@ -157,7 +126,7 @@ const workloads: Workload[] = [
 ];
 
 interface Measured {
-  readonly summary: Summary;
+  readonly summary: LoadgenSummary;
   readonly cpuPerRecordUs: number;
   readonly loopPerRecordUs: number;
 }
@@ -168,16 +137,16 @@ async function measureBroker(ioThreads: number, round: number): Promise<Map<stri
     arguments: ['--num-io-threads', String(ioThreads)],
   });
   const pid = broker.child.pid!;
-  if (pin) run('taskset', ['-a', '-p', '-c', '1', String(pid)]);
+  if (pin) runFromRoot('taskset', ['-a', '-p', '-c', '1', String(pid)]);
   const measured = new Map<string, Measured>();
   try {
     for (const topic of new Set(workloads.map((workload) => workload.topic)))
-      await createTopic(broker.bootstrap, topic);
+      await createOnePartitionTopic(broker.bootstrap, topic);
     for (const workload of workloads) {
       const before = cpuOf(pid);
       const output = loadgenRun(workload.args(broker.bootstrap, workload.topic, round));
       const after = cpuOf(pid);
-      const summary = summaryOf(output, workload.role);
+      const summary = loadgenSummary(output, workload.role);
       measured.set(workload.name, {
         summary,
         cpuPerRecordUs: ((after.all - before.all) * 1e6) / summary.messages,
@@ -203,13 +172,13 @@ function figureOf(workload: Workload, measured: Measured): string {
 }
 
 async function main(): Promise<void> {
-  run('npm', ['run', '-s', 'build']);
-  loadgen = run('bash', [join(root, 'bench', 'loadgen', 'build.sh')]).trim();
-  const cores = Number(run('nproc', []).trim());
+  runFromRoot('npm', ['run', '-s', 'build']);
+  loadgen = runFromRoot('bash', [join(root, 'bench', 'loadgen', 'build.sh')]).trim();
+  const cores = Number(runFromRoot('nproc', []).trim());
   console.log(
     `# num.io.threads 1 against 2, ${rounds} rounds, ${cores} cores${pin ? ', pinned: load generator CPU 0, broker CPU 1' : ''}`,
   );
-  const mock = summaryOf(
+  const mock = loadgenSummary(
     loadgenRun(['produce', '-m', '-t', 'mock', '-n', String(count100), '-s', '100', '-a', '-1']),
     'produce',
   );
