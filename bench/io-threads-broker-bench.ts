@@ -5,6 +5,8 @@
 // (the main thread, /proc/PID/task/PID: the thread that owns the logs, which is what the network
 // thread is there to relieve), and the ratio of each figure with 2 threads to the figure with 1,
 // beside the load generator's ceiling against librdkafka's mock cluster measured in the same run.
+// One workload produces over an SSL listener of the same broker (the network thread then does the
+// encryption too); its certificates are made fresh with openssl.
 //
 //   npm run bench:io-threads-broker [-- --rounds N] [-- --pin]
 //
@@ -17,7 +19,8 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { startBrokerProcess } from './broker-process.js';
+import { type BrokerProcess, startBrokerProcess } from './broker-process.js';
+import { makeTestCertificates } from '../test/security/certificates.js';
 import {
   type LoadgenSummary,
   createOnePartitionTopic,
@@ -35,6 +38,8 @@ interface Workload {
   readonly name: string;
   readonly topic: string;
   readonly args: (bootstrap: string, topic: string, round: number) => string[];
+  /** The listener it talks to (PLAINTEXT unless said). */
+  readonly ssl?: boolean;
   readonly role: LoadgenSummary['role'];
   /** Its figure is the latency (end to end), not the rate. */
   readonly latency?: boolean;
@@ -65,6 +70,19 @@ function threadCount(pid: number): number {
   return readdirSync(`/proc/${pid}/task`).length;
 }
 
+const certificatesDirectory = mkdtempSync(join(tmpdir(), 'brook-io-threads-certificates-'));
+const certificates = makeTestCertificates(certificatesDirectory);
+
+/** Waits (bounded) until the broker has printed what `pattern` matches. */
+async function waitForOutput(broker: BrokerProcess, pattern: RegExp): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!pattern.test(broker.output())) {
+    if (Date.now() > deadline)
+      throw new Error(`broker never printed ${pattern}:\n${broker.output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 const count100 = quick ? 200_000 : 1_000_000;
 const count1k = quick ? 60_000 : 300_000;
 const countE2e = quick ? 10_000 : 30_000;
@@ -81,6 +99,29 @@ const workloads: Workload[] = [
     topic: 'w-1k',
     role: 'produce',
     args: (b, t) => ['produce', '-b', b, '-t', t, '-n', String(count1k), '-s', '1024', '-a', '-1'],
+  },
+  {
+    name: 'produce 1 KiB over SSL, acks=all',
+    topic: 'w-1k-ssl',
+    role: 'produce',
+    ssl: true,
+    args: (b, t) => [
+      'produce',
+      '-b',
+      b,
+      '-t',
+      t,
+      '-n',
+      String(count1k),
+      '-s',
+      '1024',
+      '-a',
+      '-1',
+      '-X',
+      'security.protocol=ssl',
+      '-X',
+      `ssl.ca.location=${certificates.caLocation}`,
+    ],
   },
   {
     name: 'consume 100 B',
@@ -134,8 +175,17 @@ interface Measured {
 async function measureBroker(ioThreads: number, round: number): Promise<Map<string, Measured>> {
   const logDir = mkdtempSync(join(tmpdir(), 'brook-io-threads-'));
   const broker = await startBrokerProcess(root, logDir, {
-    arguments: ['--num-io-threads', String(ioThreads)],
+    arguments: [
+      '--num-io-threads',
+      String(ioThreads),
+      '--listeners',
+      'PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0',
+      '--ssl-keystore-location',
+      certificates.serverKeystoreLocation,
+    ],
   });
+  await waitForOutput(broker, /listening on SSL:\/\/(\S+)/);
+  const sslBootstrap = /listening on SSL:\/\/(\S+)/.exec(broker.output())![1];
   const pid = broker.child.pid!;
   if (pin) runFromRoot('taskset', ['-a', '-p', '-c', '1', String(pid)]);
   const measured = new Map<string, Measured>();
@@ -144,7 +194,8 @@ async function measureBroker(ioThreads: number, round: number): Promise<Map<stri
       await createOnePartitionTopic(broker.bootstrap, topic);
     for (const workload of workloads) {
       const before = cpuOf(pid);
-      const output = loadgenRun(workload.args(broker.bootstrap, workload.topic, round));
+      const bootstrap = workload.ssl === true ? sslBootstrap : broker.bootstrap;
+      const output = loadgenRun(workload.args(bootstrap, workload.topic, round));
       const after = cpuOf(pid);
       const summary = loadgenSummary(output, workload.role);
       measured.set(workload.name, {
@@ -221,4 +272,8 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+try {
+  await main();
+} finally {
+  rmSync(certificatesDirectory, { recursive: true, force: true });
+}
