@@ -7,7 +7,9 @@
 //   socket ◄──write── port ◄── responses (one buffer per uncork) ◄── event loop
 //
 // Reading waits for the loop's 'start', so a connection the loop refuses never sends it a
-// frame. A socket's backlog of unsent bytes is reported only when it grows past a step or
+// frame. A half-sent frame stays here, out of the loop's sight: the loop's idle rule still closes
+// a connection that sends nothing whole, but a half frame behind a request still in flight is not
+// timed as it is on a single loop (connection.ts, `partialFrameSinceMs`). A socket's backlog of unsent bytes is reported only when it grows past a step or
 // drains, so a client that keeps up costs no message beyond its frames and responses.
 
 import { type Server, type Socket, createServer } from 'node:net';

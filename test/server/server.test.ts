@@ -119,6 +119,8 @@ const testApis = new Map<number, ApiMessage>([
 let server: BrookServer;
 let port: number;
 const clients: WireClient[] = [];
+/** server-network-thread.test.ts runs every test here again with the network thread (2). */
+const ioThreads = Number(process.env.BROOK_TEST_SERVER_IO_THREADS ?? 1);
 
 async function client(onPort = port): Promise<WireClient> {
   const connected = await connectWireClient(onPort);
@@ -138,6 +140,7 @@ async function serverWith(limits: Partial<ServerLimits>): Promise<BrookServer> {
     limits,
     logger,
     apiMessages: testApis,
+    ioThreads,
   });
 }
 
