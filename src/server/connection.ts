@@ -214,6 +214,8 @@ export class Connection {
   private readonly framedElsewhere: ConnectionOptions['framedElsewhere'];
   /** The largest frame the other thread's reader was last told of (framedElsewhere only). */
   private frameBytesMaxElsewhere: number;
+  /** Whether the other thread holds bytes of an unfinished frame (framedElsewhere only). */
+  private partialFrameElsewhere = false;
   private readonly abortController = new AbortController();
 
   /** Frames received but not yet started because the in-flight limits were reached. */
@@ -318,8 +320,12 @@ export class Connection {
     this.onBytes((onFrame) => this.decoder.read(count, onFrame));
   }
 
-  /** Whole frames the network thread split off (framedElsewhere), in arrival order. */
-  framesReceived(frames: readonly Buffer[]): void {
+  /**
+   * Whole frames the network thread split off (framedElsewhere), in arrival order, and whether
+   * bytes of a further frame are held there (timed as a half-sent frame is here).
+   */
+  framesReceived(frames: readonly Buffer[], partialFrameHeld: boolean): void {
+    this.partialFrameElsewhere = partialFrameHeld;
     this.onBytes((onFrame) => {
       for (const frame of frames) {
         // The other thread may not have heard of a lower limit yet; it holds here all the same.
@@ -362,7 +368,11 @@ export class Connection {
       this.close(`invalid frame: ${(error as Error).message}`);
       return;
     }
-    if (!this.decoder.hasPartialFrame) this.partialFrameSinceMs = null;
+    const partialFrame =
+      this.framedElsewhere === undefined
+        ? this.decoder.hasPartialFrame
+        : this.partialFrameElsewhere;
+    if (!partialFrame) this.partialFrameSinceMs = null;
     else if (this.partialFrameSinceMs === null) this.partialFrameSinceMs = this.lastActivityMs;
     this.updateFlowControl();
   }

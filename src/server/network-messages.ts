@@ -69,7 +69,11 @@ export type FromNetworkThread =
       readonly id: number;
       readonly items: ReadonlyArray<ArrayBuffer | number>;
       readonly packed: ArrayBuffer | null;
+      /** Bytes of a further frame are held after these (the loop times a half-sent frame). */
+      readonly partial: boolean;
     }
+  /** A read began a frame and completed none: told once, when no partial frame was held before. */
+  | { readonly t: 'partial'; readonly id: number }
   /** A frame length outside the limit: the stream cannot go on. */
   | { readonly t: 'badFrame'; readonly id: number; readonly message: string }
   /** The socket's unsent bytes (its writableLength), told when they grow and when they drain. */

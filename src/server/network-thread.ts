@@ -138,7 +138,10 @@ export class NetworkThread {
     if (socket === undefined) return;
     switch (message.t) {
       case 'frames':
-        socket.onFrames(message.items, message.packed);
+        socket.onFrames(message.items, message.packed, message.partial);
+        return;
+      case 'partial':
+        socket.onFrames([], null, true);
         return;
       case 'badFrame':
         socket.emit('badFrame', message.message);
@@ -180,7 +183,7 @@ export class PortSocket extends EventEmitter implements ConnectionSocket {
   private queuedInWorker = 0;
   private closed = false;
   private started = false;
-  private frameReceiver: ((frames: Buffer[]) => void) | null = null;
+  private frameReceiver: ((frames: Buffer[], partial: boolean) => void) | null = null;
 
   constructor(
     private readonly thread: NetworkThread,
@@ -215,8 +218,11 @@ export class PortSocket extends EventEmitter implements ConnectionSocket {
     return this.unsentBytes + this.queuedInWorker;
   }
 
-  /** Where frames go; the worker starts reading the socket only once they have somewhere to go. */
-  receiveFrames(receiver: (frames: Buffer[]) => void): void {
+  /**
+   * Where frames go (with whether bytes of a further frame are held); the worker starts reading
+   * the socket only once they have somewhere to go.
+   */
+  receiveFrames(receiver: (frames: Buffer[], partial: boolean) => void): void {
     this.frameReceiver = receiver;
     if (!this.started && !this.closed) {
       this.started = true;
@@ -276,7 +282,11 @@ export class PortSocket extends EventEmitter implements ConnectionSocket {
   }
 
   /** @internal */
-  onFrames(items: ReadonlyArray<ArrayBuffer | number>, packed: ArrayBuffer | null): void {
+  onFrames(
+    items: ReadonlyArray<ArrayBuffer | number>,
+    packed: ArrayBuffer | null,
+    partial: boolean,
+  ): void {
     const frames: Buffer[] = [];
     let packedOffset = 0;
     for (const item of items) {
@@ -287,7 +297,7 @@ export class PortSocket extends EventEmitter implements ConnectionSocket {
         frames.push(Buffer.from(item));
       }
     }
-    this.frameReceiver?.(frames);
+    this.frameReceiver?.(frames, partial);
   }
 
   /** @internal */

@@ -7,9 +7,9 @@
 //   socket ◄──write── port ◄── responses (one buffer per uncork) ◄── event loop
 //
 // Reading waits for the loop's 'start', so a connection the loop refuses never sends it a
-// frame. A half-sent frame stays here, out of the loop's sight: the loop's idle rule still closes
-// a connection that sends nothing whole, but a half frame behind a request still in flight is not
-// timed as it is on a single loop (connection.ts, `partialFrameSinceMs`). A socket's backlog of unsent bytes is reported only when it grows past a step or
+// frame. Whether bytes of an unfinished frame are held goes to the loop with each read's frames,
+// or alone when a read began one and finished none, so the loop times a half-sent frame as it
+// does its own (connection.ts, `partialFrameSinceMs`). A socket's backlog of unsent bytes is reported only when it grows past a step or
 // drains, so a client that keeps up costs no message beyond its frames and responses.
 
 import { type Server, type Socket, createServer } from 'node:net';
@@ -31,6 +31,8 @@ interface Served {
   readonly frames: FrameReader;
   started: boolean;
   reportedQueued: number;
+  /** Whether the loop was last told that bytes of an unfinished frame are held. */
+  partial: boolean;
 }
 
 const port = parentPort!;
@@ -173,6 +175,7 @@ function accept(
     frames,
     started: false,
     reportedQueued: 0,
+    partial: false,
   });
   accepted.once('close', () => {
     // Until 'start', the accepted socket's close is the connection's (a refused one's).
@@ -240,7 +243,13 @@ function onFrames(
     send({ t: 'badFrame', id, message: (error as Error).message });
     return;
   }
-  if (completed.length === 0) return;
+  const partial = served.frames.hasPartialFrame;
+  if (completed.length === 0) {
+    if (partial && !served.partial) send({ t: 'partial', id });
+    served.partial = partial;
+    return;
+  }
+  served.partial = partial;
   let packedBytes = 0;
   for (const frame of completed) if (!ownsItsMemory(frame)) packedBytes += frame.length;
   const packed = packedBytes === 0 ? null : new ArrayBuffer(packedBytes);
@@ -258,7 +267,7 @@ function onFrames(
     }
   }
   if (packed !== null) transfer.push(packed);
-  send({ t: 'frames', id, items, packed }, transfer);
+  send({ t: 'frames', id, items, packed, partial }, transfer);
 }
 
 /** A frame that is its whole ArrayBuffer can be transferred; a slice of a shared pool cannot. */

@@ -176,7 +176,7 @@ export async function startServer(options: ServerOptions): Promise<BrookServer> 
     const connection = served.connection;
     if (connection === undefined) return;
     socket.on('badFrame', (message: string) => connection.close(`invalid frame: ${message}`));
-    socket.receiveFrames((received) => connection.framesReceived(received));
+    socket.receiveFrames((received, partial) => connection.framesReceived(received, partial));
   };
 
   const serve = (

@@ -435,6 +435,26 @@ test('an idle connection is closed after connections.max.idle.ms, and so is a fr
   }
 });
 
+test('a frame left half-sent behind a request in flight is closed after connections.max.idle.ms', async () => {
+  const idleServer = await serverWith({ connectionsMaxIdleMs: 150 });
+  try {
+    const connected = await client(idleServer.listeners[0].port);
+    const gate = deferred();
+    behaviours.set(711, async (request) => {
+      await gate.promise;
+      return request;
+    });
+    // The request in flight keeps the connection from being idle; the half frame is what closes it.
+    await connected.send(Buffer.concat([echoFrame(1, 711), echoFrame(2, 712).subarray(0, 6)]));
+    await waitFor(() => connected.isClosed(), 'the half-frame connection to close', {
+      timeoutMs: 5000,
+    });
+    gate.resolve();
+  } finally {
+    await idleServer.stop();
+  }
+});
+
 test('reading pauses at queued.max.requests in flight and resumes as responses go out', async () => {
   const limited = await serverWith({ inFlightRequestsMax: 2 });
   try {
