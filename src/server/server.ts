@@ -282,6 +282,12 @@ export async function startServer(options: ServerOptions): Promise<BrookServer> 
             options.auditor,
           ),
       });
+      // Kafka's sample server.properties sets num.io.threads=8 for its request handler pool; here
+      // any value above 1 means this thread, so the start says what it did with the setting.
+      logger.info('a network thread serves the Kafka listeners (num.io.threads above 1)', {
+        numIoThreads: ioThreads,
+        networkThreads: 1,
+      });
     }
     for (const listener of options.listeners) {
       const index = threadListeners.indexOf(listener);

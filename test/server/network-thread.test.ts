@@ -274,14 +274,23 @@ test('an SSL listener on the network thread: mutual TLS principals mapped, a cli
     principalMappingRules: 'RULE:^CN=([A-Za-z]+),OU=eng,O=Brook$/$1/L, DEFAULT',
   });
   const warnings: string[] = [];
+  const infos: string[] = [];
   const before = tcpServersOfThisThread();
   const server = await startServer({
     listeners: [{ name: 'SSL', host: '127.0.0.1', port: 0 }],
     registry,
     security: new Map([['SSL', { protocol: 'SSL', tls, sasl: null }]]),
-    logger: { ...silentLogger, warn: (message) => warnings.push(message) },
+    logger: {
+      ...silentLogger,
+      info: (message) => infos.push(message),
+      warn: (message) => warnings.push(message),
+    },
     ioThreads: 2,
   });
+  assert.ok(
+    infos.some((message) => message.startsWith('a network thread serves the Kafka listeners')),
+    'the start says the setting took a network thread',
+  );
   t.after(() => server.stop());
   assert.equal(tcpServersOfThisThread(), before, 'the TLS listener is the network thread’s');
   const address = `127.0.0.1:${server.listeners[0].port}`;
