@@ -13,9 +13,10 @@
 // drains, so a client that keeps up costs no message beyond its frames and responses.
 
 import { type Server, type Socket, createServer } from 'node:net';
-import type { TLSSocket, Server as TlsServer } from 'node:tls';
+import type { TLSSocket, Server as TlsServer, TlsOptions } from 'node:tls';
 import { parentPort } from 'node:worker_threads';
-import { FrameReader } from '../protocol/frame-reader.js';
+import type { FrameReader } from '../protocol/frame-reader.js';
+import { requestFrameReader } from './request-frames.js';
 import { readingInPlace } from './read-in-place.js';
 import type { FromNetworkThread, PeerCertificate, ToNetworkThread } from './network-messages.js';
 
@@ -38,6 +39,8 @@ interface Served {
 const port = parentPort!;
 const servers: Server[] = [];
 const tlsServers = new Map<number, TlsServer>();
+/** tls-context.ts's, loaded with the first TLS listener (as node:tls is). */
+let applyTlsOptions: ((server: TlsServer, options: TlsOptions) => void) | undefined;
 const connections = new Map<number, Served>();
 let nextId = 1;
 
@@ -54,11 +57,7 @@ port.on('message', (message: ToNetworkThread) => {
       return;
     case 'tlsOptions': {
       const server = tlsServers.get(message.listener);
-      if (server === undefined) return;
-      server.setSecureContext(message.options);
-      const settable = server as TlsServer & { requestCert: boolean; rejectUnauthorized: boolean };
-      settable.requestCert = message.options.requestCert === true;
-      settable.rejectUnauthorized = message.options.rejectUnauthorized !== false;
+      if (server !== undefined) applyTlsOptions!(server, message.options);
       return;
     }
     case 'unlisten':
@@ -108,6 +107,7 @@ async function listen(message: Extract<ToNetworkThread, { t: 'listen' }>): Promi
   } else {
     // Loaded only for a TLS listener, as on the event loop (util/node-tls.ts).
     const tls = await import('node:tls');
+    ({ applyServerOptions: applyTlsOptions } = await import('../security/tls-context.js'));
     const tlsServer = tls.createServer(
       { ...message.tls, handshakeTimeout: message.handshakeTimeoutMs },
       (accepted: TLSSocket) => accept(listener, accepted, frameBytesMax, peerOf(accepted)),
@@ -159,16 +159,7 @@ function accept(
   peer: PeerCertificate | null,
 ): void {
   const id = nextId++;
-  const frames = new FrameReader({
-    frameBytesMax,
-    frameBytesMin: 0,
-    refuse: (bytes, max) =>
-      new Error(
-        bytes < 0
-          ? `request frame length ${bytes} is negative`
-          : `request frame of ${bytes} bytes is above socket.request.max.bytes (${max})`,
-      ),
-  });
+  const frames = requestFrameReader(frameBytesMax);
   connections.set(id, {
     socket: accepted,
     tls: peer !== null,
