@@ -5,15 +5,16 @@
 //   scrape n:   fill(snapshot) ─► series(topic, partition) ─► the kept entry, value set ─┐
 //                                 (a trie of the label values; new series are added)       │
 //   render:     LineCachingRegistry ─► each block of 128 series: its kept bytes if the same ◄─┘
-//               series show the same values, else rebuilt from kept lines (a line is rebuilt
-//               only if its value moved) and encoded; the answer is the list of blocks
+//               series show the same values, else its lines written again into one kept
+//               buffer and copied out; the answer is the list of blocks
 //               (any other prom-client registry: getForPromString() ─► { value, sharedLabels })
 //   end:        entries not seen in scrape n are dropped (a deleted topic's series go)
 //
 // The broker's registry (`LineCachingRegistry`) asks these families for their bytes directly:
-// each series keeps its label text, escaped once, and each entry its last line with the value
-// that line shows; each family keeps its series' bytes in blocks, each block with the entries and
-// values it shows. A scrape of 10,000 partitions with traffic on a few re-encodes a few blocks and
+// each series keeps its label text, escaped once; each family keeps its series' bytes in blocks,
+// each block with the entries and values it shows. No series keeps its line as a string: with
+// 10,000 partitions that was some 60,000 strings of several parts each (11 MB of a 160 MB heap,
+// marked by every major collection), and each line that moved became old garbage. A scrape of 10,000 partitions with traffic on a few re-encodes a few blocks and
 // copies the rest; the answer is bytes, so the HTTP server does not measure and encode 4 MB of
 // text on every scrape either (that was one unsliced stretch of the event loop). The text is the
 // one prom-client would render, byte for byte (test/observability/scraped-gauges.test.ts renders
@@ -47,30 +48,52 @@ import {
   gathered,
   headerText,
   rendersKeptExposition,
-  valueText,
   writesExposition,
 } from './exposition-text.js';
 import { GzipMembers } from './gzip-members.js';
 
 type LabelValues = Record<string, string>;
 
-/** One family's entry of a series: what prom-client renders, and the line last rendered. */
-interface SeriesValue {
-  value: number;
-  readonly labels: LabelValues;
-  readonly sharedLabels: LabelValues;
-  /** The series' labels as exposition text (`topic="orders",partition="0"`), escaped once. */
-  readonly labelText: string;
-  /** `name{labels} value` as of `lineValue`; empty until first rendered. */
-  line: string;
-  lineValue: number;
+/**
+ * One family's entry of a series: what prom-client renders (`value`, `labels`, `sharedLabels`),
+ * and the label text the broker's registry writes. The labels as an object are made only when
+ * prom-client's own path asks for them (another registry, `get()`): the broker's registry writes
+ * `labelText`, and 10,000 partitions' worth of label objects would be kept for nothing.
+ */
+class SeriesValue {
+  value = 0;
+
+  constructor(
+    private readonly series: Series,
+    /** The series' labels as exposition text (`topic="orders",partition="0"`), escaped once. */
+    readonly labelText: string,
+  ) {}
+
+  get labels(): LabelValues {
+    return NO_LABELS;
+  }
+
+  /** The same object on every call: prom-client keeps its formatting of it. */
+  get sharedLabels(): LabelValues {
+    const { series } = this;
+    if (series.labels === undefined) {
+      const labels: LabelValues = {};
+      series.labelNames.forEach(
+        (name, index) => (labels[name] = String(series.labelValues[index])),
+      );
+      series.labels = labels;
+    }
+    return series.labels;
+  }
 }
 
 /** One series of every family of a `ScrapedGaugeFamilies`: its labels and its current values. */
 interface Series {
-  readonly labels: LabelValues;
+  readonly labelNames: readonly string[];
   /** The label values as the walk gives them (in `labelNames` order). */
   readonly labelValues: readonly LabelValue[];
+  /** As an object, once prom-client's path asked for it (`SeriesValue.sharedLabels`). */
+  labels: LabelValues | undefined;
   /** Per family, the value object handed to prom-client (mutated in place each scrape). */
   readonly values: SeriesValue[];
   seenInScrape: number;
@@ -96,6 +119,12 @@ const seriesPerBlock = 128;
 
 const NO_LABELS: LabelValues = Object.freeze({}) as LabelValues;
 const NO_ENTRIES: readonly SeriesValue[] = Object.freeze([]);
+
+/**
+ * Where a block's lines are written before they are copied out as its kept bytes: one for every
+ * family, as a block is written in one synchronous stretch.
+ */
+const blockWriter = new ExpositionWriter();
 
 /** The blank line between two families, and the exposition's last newline, as kept chunks. */
 const familySeparator = Buffer.from('\n\n');
@@ -289,25 +318,20 @@ export class ScrapedGaugeFamilies {
     }
     let series = node.get(labelValues[last]) as Series | undefined;
     if (series === undefined) {
-      const labels: LabelValues = {};
-      labelNames.forEach((name, index) => (labels[name] = String(labelValues[index])));
-      const labelText = Object.entries(labels)
-        .map(([name, value]) => `${name}="${escapeLabelValue(value)}"`)
+      const labelText = labelNames
+        .map((name, index) => `${name}="${escapeLabelValue(String(labelValues[index]))}"`)
         .join(',');
-      series = {
-        labels,
+      const kept: Series = {
+        labelNames,
         labelValues: [...labelValues],
-        values: Array.from({ length: families }, () => ({
-          value: 0,
-          labels: NO_LABELS,
-          sharedLabels: labels,
-          labelText,
-          line: '',
-          lineValue: 0,
-        })),
+        labels: undefined,
+        values: new Array<SeriesValue>(families),
         seenInScrape: this.scrapeNumber,
         place: 0,
       };
+      for (let family = 0; family < families; family++)
+        kept.values[family] = new SeriesValue(kept, labelText);
+      series = kept;
       node.set(labelValues[last], series);
     }
     return series;
@@ -394,8 +418,8 @@ class ScrapedGauge extends Gauge<string> {
    * first family's), `startRender` (HELP and TYPE), then `renderBlocks` until it returns -1,
    * letting the event loop turn whenever it stops before that. A line per series, in blocks of
    * `seriesPerBlock` series: a block whose series are the same ones as last scrape, none with a
-   * value moved, is the block's bytes kept from then; a block with one value moved is rebuilt
-   * from its lines, each rebuilt only if its own value moved.
+   * value moved, is the block's bytes kept from then; a block with one value moved is written
+   * again.
    */
   startRender(chunks: ExpositionChunks): void {
     this.header ??= this.headerBytes();
@@ -442,21 +466,24 @@ class ScrapedGauge extends Gauge<string> {
   /** The lines of entries [first, end), each after a newline, as bytes. */
   private renderBlock(entries: readonly SeriesValue[], first: number, end: number): RenderedBlock {
     const { name } = this as unknown as { name: string };
-    let text = '';
+    const writer = blockWriter;
     for (let index = first; index < end; index++) {
       const entry = entries[index];
-      if (entry.line === '' || !Object.is(entry.lineValue, entry.value)) {
-        const labels = entry.labelText === '' ? '' : `{${entry.labelText}}`;
-        entry.line = `${name}${labels} ${valueText(entry.value)}`;
-        entry.lineValue = entry.value;
+      writer.byte(0x0a);
+      writer.text(name);
+      if (entry.labelText !== '') {
+        writer.byte(0x7b);
+        writer.text(entry.labelText);
+        writer.byte(0x7d);
       }
-      text += `\n${entry.line}`;
+      writer.byte(0x20);
+      writer.value(entry.value);
     }
     const shown = entries.slice(first, end);
     return new RenderedBlock(
       shown,
       shown.map((entry) => entry.value),
-      Buffer.from(text),
+      writer.take(),
     );
   }
 
