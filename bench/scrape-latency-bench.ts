@@ -123,7 +123,9 @@ async function startBrokerProcess(logDir: string): Promise<BrokerChild> {
     [
       ...(built ? [] : ['--import', 'tsx']),
       ...profiling,
-      built ? join(brokerRoot, 'dist', 'cli', 'main.js') : join(brokerRoot, 'src', 'cli', 'main.ts'),
+      built
+        ? join(brokerRoot, 'dist', 'cli', 'main.js')
+        : join(brokerRoot, 'src', 'cli', 'main.ts'),
       'start',
       '--log-dirs',
       logDir,
