@@ -19,6 +19,7 @@
 //        [--groups 1000] [--rounds 3] [--seconds 10] [--rate 5000] [--linger 5]
 //        [--intervals 1000,100] [--idle-scrapes N] [--control] [--identity]
 //        [--cpu-prof DIRECTORY] [--broker-root CHECKOUT] [--allocation] [--built]
+//        [--broker-node-options '--trace-gc ...'] [--broker-log FILE]
 //
 // --built runs the compiled CLI (dist/cli/main.js, what `npm start` and an installed `brook` run;
 // `npm run build` first, in each checkout measured) instead of the sources through tsx. The
@@ -40,6 +41,9 @@
 // shared machine is told apart from what the broker's own scrape costs.
 // --identity scrapes without gzip (a scraper, like Prometheus, asks for gzip by default; the
 // broker then sends about a tenth of the bytes).
+// --broker-node-options passes node's own options to the broker, space-separated (`--trace-gc
+// --trace-incremental-marking`, `--heapsnapshot-signal=SIGUSR2`); with --broker-log (below) what
+// they print is kept beside each round's start and end.
 // --cpu-prof runs the broker under `node --cpu-prof` and leaves its profile in DIRECTORY (written
 // when the broker stops at the end). Needs gcc and librdkafka-dev for the load generator.
 
@@ -83,6 +87,7 @@ const scrapeHeaders: Record<string, string> = process.argv.includes('--identity'
 /** Whose broker runs: another checkout (its src/cli/main.ts), to compare a change with its base. */
 const brokerRoot = argument('broker-root', new URL('..', import.meta.url).pathname);
 const built = process.argv.includes('--built');
+const brokerNodeOptions = argument('broker-node-options', '').split(' ').filter(Boolean);
 /**
  * --broker-log FILE keeps the broker's own output (its slow-request warnings among it: the broker
  * runs with request.log.slow.ms 200 then) with each round's start and end, all timestamped, so a
@@ -123,6 +128,7 @@ async function startBrokerProcess(logDir: string): Promise<BrokerChild> {
     [
       ...(built ? [] : ['--import', 'tsx']),
       ...profiling,
+      ...brokerNodeOptions,
       built
         ? join(brokerRoot, 'dist', 'cli', 'main.js')
         : join(brokerRoot, 'src', 'cli', 'main.ts'),
