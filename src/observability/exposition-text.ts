@@ -122,6 +122,19 @@ export class ExpositionWriter {
     this.buffer[this.length++] = code;
   }
 
+  /** `\nname{labelText} value`: one sample's line, its label text escaped already ('' for none). */
+  sample(name: string, labelText: string, value: number): void {
+    this.byte(NEWLINE);
+    this.text(name);
+    if (labelText !== '') {
+      this.byte(OPENING_BRACE);
+      this.text(labelText);
+      this.byte(CLOSING_BRACE);
+    }
+    this.byte(SPACE);
+    this.value(value);
+  }
+
   /** A sample's value as prom-client writes it (`valueText`). */
   value(value: number): void {
     if (Number.isSafeInteger(value)) this.integer(value);

@@ -10,18 +10,19 @@
 //               (any other prom-client registry: getForPromString() ─► { value, sharedLabels })
 //   end:        entries not seen in scrape n are dropped (a deleted topic's series go)
 //
-// The broker's registry (`LineCachingRegistry`) asks these families for their bytes directly:
-// each series keeps its label text, escaped once; each family keeps its series' bytes in blocks,
-// each block with the entries and values it shows. No series keeps its line as a string: with
-// 10,000 partitions that was some 60,000 strings of several parts each (11 MB of a 160 MB heap,
-// marked by every major collection), and each line that moved became old garbage. A scrape of 10,000 partitions with traffic on a few re-encodes a few blocks and
-// copies the rest; the answer is bytes, so the HTTP server does not measure and encode 4 MB of
-// text on every scrape either (that was one unsliced stretch of the event loop). The text is the
-// one prom-client would render, byte for byte (test/observability/scraped-gauges.test.ts renders
-// both ways and compares, and moves values under kept blocks). Any other registry gets
-// prom-client's own path: a value's `sharedLabels` are formatted once per labels object and cached
-// by prom-client, so keeping one labels object per series still saves the label text. `get()`
-// (prom-client's JSON view) answers with plain labels.
+// The broker's registry (`LineCachingRegistry`) asks these families for their bytes directly: each
+// series keeps its label text, escaped once; each family keeps its series' bytes in blocks, each
+// block with the entries and values it shows. No series keeps its line as a string: with 10,000
+// partitions that was some 60,000 strings of several parts each (11 MB of a 160 MB heap, marked by
+// every major collection), and each line that moved became old garbage. A scrape of 10,000
+// partitions with traffic on a few re-encodes a few blocks and copies the rest; the answer is
+// bytes, so the HTTP server does not measure and encode 4 MB of text on every scrape either (that
+// was one unsliced stretch of the event loop). The text is the one prom-client would render, byte
+// for byte (test/observability/scraped-gauges.test.ts renders both ways and compares, and moves
+// values under kept blocks). Any other registry gets prom-client's own path: a value's
+// `sharedLabels` are formatted once per labels object and cached by prom-client, so keeping one
+// labels object per series still saves the label text. `get()` (prom-client's JSON view) answers
+// with plain labels.
 //
 // A scrape of 10,000 partitions and 1,000 groups is tens of milliseconds of CPU; run in one piece
 // it would hold every produce request that arrives meanwhile (issue 13: a scrape must not move
@@ -469,15 +470,7 @@ class ScrapedGauge extends Gauge<string> {
     const writer = blockWriter;
     for (let index = first; index < end; index++) {
       const entry = entries[index];
-      writer.byte(0x0a);
-      writer.text(name);
-      if (entry.labelText !== '') {
-        writer.byte(0x7b);
-        writer.text(entry.labelText);
-        writer.byte(0x7d);
-      }
-      writer.byte(0x20);
-      writer.value(entry.value);
+      writer.sample(name, entry.labelText, entry.value);
     }
     const shown = entries.slice(first, end);
     return new RenderedBlock(
