@@ -5,9 +5,7 @@ import { join } from 'node:path';
 import { connect as connectTls } from 'node:tls';
 import { test } from 'node:test';
 import { startBroker } from '../../src/broker.js';
-import { KafkaConnection, type KafkaConnectionOptions } from '../../src/client/kafka-connection.js';
-import { createApiVersionsHandler } from '../../src/handlers/api-versions.js';
-import { HandlerRegistry, defineHandler } from '../../src/handlers/registry.js';
+import { KafkaConnection } from '../../src/client/kafka-connection.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import type { DescribeConfigsResponse } from '../../src/protocol/generated/describe-configs.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
@@ -18,6 +16,7 @@ import { waitFor } from '../helpers/poll.js';
 import { temporaryDirectory } from '../helpers/temporary-directory.js';
 import { connectWireClient } from '../helpers/wire-client.js';
 import { makeTestCertificates } from './certificates.js';
+import { mutualTls } from './mutual-tls.js';
 
 interface LoggedLine {
   level: string;
@@ -157,30 +156,9 @@ test('ssl.enabled.protocols=TLSv1.3 refuses a client that offers at most TLS 1.2
 });
 
 test('ssl.client.auth=required takes the principal from the client certificate through ssl.principal.mapping.rules', async (t) => {
-  const certificates = makeTestCertificates(temporaryDirectory(t));
-  const alice = certificates.client('Alice', 'eng');
-  const bob = certificates.client('Bob', 'sales');
-  const principals: string[] = [];
-  const registry = new HandlerRegistry();
-  registry.register(
-    defineHandler(ApiKey.Heartbeat, {
-      minVersion: 0,
-      maxVersion: 4,
-      handle(_request, context) {
-        principals.push(context.principal);
-        return { throttleTimeMs: 0, errorCode: ErrorCode.NONE };
-      },
-    }),
+  const { registry, tls, principals, heartbeat } = mutualTls(
+    makeTestCertificates(temporaryDirectory(t)),
   );
-  registry.register(createApiVersionsHandler(registry));
-  const tls = new TlsContext({
-    keystoreLocation: certificates.serverKeystoreLocation,
-    keyPassword: null,
-    truststoreLocation: certificates.caLocation,
-    clientAuthentication: 'required',
-    enabledProtocols: ['TLSv1.2', 'TLSv1.3'],
-    principalMappingRules: 'RULE:^CN=([A-Za-z]+),OU=eng,O=Brook$/$1/L, DEFAULT',
-  });
   const server = await startServer({
     listeners: [{ name: 'SSL', host: '127.0.0.1', port: 0 }],
     registry,
@@ -189,32 +167,12 @@ test('ssl.client.auth=required takes the principal from the client certificate t
   });
   t.after(() => server.stop());
   const address = `127.0.0.1:${server.listeners[0].port}`;
-  const heartbeat = async (options: KafkaConnectionOptions) => {
-    const connection = await KafkaConnection.open(address, options);
-    try {
-      await connection.request(ApiKey.Heartbeat, 4, {
-        groupId: 'g',
-        generationId: 1,
-        memberId: 'm',
-        groupInstanceId: null,
-      });
-    } finally {
-      connection.close();
-    }
-  };
-  const ca = readFileSync(certificates.caLocation);
-  const withCertificate = (client: { certificate: string; key: string }) => ({
-    clientId: 'mtls',
-    tls: { ca, cert: readFileSync(client.certificate), key: readFileSync(client.key) },
-  });
-  await heartbeat(withCertificate(alice));
-  await heartbeat(withCertificate(bob));
+  await heartbeat(address, 'Alice');
+  await heartbeat(address, 'Bob');
   assert.deepEqual(principals, ['User:alice', 'User:CN=Bob,OU=sales,O=Brook']);
 
   // Without a certificate the handshake fails; no request is served.
-  await assert.rejects(
-    heartbeat({ clientId: 'no-certificate', requestTimeoutMs: 5_000, tls: { ca } }),
-  );
+  await assert.rejects(heartbeat(address, null));
   assert.equal(principals.length, 2);
 });
 

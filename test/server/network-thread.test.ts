@@ -5,7 +5,6 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
@@ -23,11 +22,7 @@ import { codecsOf } from '../helpers/codecs.js';
 import { waitFor } from '../helpers/poll.js';
 import { temporaryDirectory } from '../helpers/temporary-directory.js';
 import { makeTestCertificates } from '../security/certificates.js';
-import { KafkaConnection, type KafkaConnectionOptions } from '../../src/client/kafka-connection.js';
-import { createApiVersionsHandler } from '../../src/handlers/api-versions.js';
-import { HandlerRegistry, defineHandler } from '../../src/handlers/registry.js';
-import { ErrorCode } from '../../src/protocol/errors.js';
-import { TlsContext } from '../../src/security/tls-context.js';
+import { mutualTls } from '../security/mutual-tls.js';
 import { silentLogger, startServer } from '../../src/server/index.js';
 
 function tcpServersOfThisThread(): number {
@@ -251,28 +246,9 @@ test('stop closes the network thread: open connections end and the port stops ac
 });
 
 test('an SSL listener on the network thread: mutual TLS principals mapped, a client without a certificate refused and logged', async (t) => {
-  const certificates = makeTestCertificates(temporaryDirectory(t));
-  const principals: string[] = [];
-  const registry = new HandlerRegistry();
-  registry.register(
-    defineHandler(ApiKey.Heartbeat, {
-      minVersion: 0,
-      maxVersion: 4,
-      handle(_request, context) {
-        principals.push(context.principal);
-        return { throttleTimeMs: 0, errorCode: ErrorCode.NONE };
-      },
-    }),
+  const { registry, tls, principals, heartbeat } = mutualTls(
+    makeTestCertificates(temporaryDirectory(t)),
   );
-  registry.register(createApiVersionsHandler(registry));
-  const tls = new TlsContext({
-    keystoreLocation: certificates.serverKeystoreLocation,
-    keyPassword: null,
-    truststoreLocation: certificates.caLocation,
-    clientAuthentication: 'required',
-    enabledProtocols: ['TLSv1.2', 'TLSv1.3'],
-    principalMappingRules: 'RULE:^CN=([A-Za-z]+),OU=eng,O=Brook$/$1/L, DEFAULT',
-  });
   const warnings: string[] = [];
   const infos: string[] = [];
   const before = tcpServersOfThisThread();
@@ -294,30 +270,11 @@ test('an SSL listener on the network thread: mutual TLS principals mapped, a cli
   t.after(() => server.stop());
   assert.equal(tcpServersOfThisThread(), before, 'the TLS listener is the network thread’s');
   const address = `127.0.0.1:${server.listeners[0].port}`;
-  const ca = readFileSync(certificates.caLocation);
-  const heartbeat = async (options: KafkaConnectionOptions): Promise<void> => {
-    const connection = await KafkaConnection.open(address, options);
-    try {
-      await connection.request(ApiKey.Heartbeat, 4, {
-        groupId: 'g',
-        generationId: 1,
-        memberId: 'm',
-        groupInstanceId: null,
-      });
-    } finally {
-      connection.close();
-    }
-  };
-  for (const client of [certificates.client('Alice', 'eng'), certificates.client('Bob', 'sales')])
-    await heartbeat({
-      clientId: 'mtls',
-      tls: { ca, cert: readFileSync(client.certificate), key: readFileSync(client.key) },
-    });
+  await heartbeat(address, 'Alice');
+  await heartbeat(address, 'Bob');
   assert.deepEqual(principals, ['User:alice', 'User:CN=Bob,OU=sales,O=Brook']);
 
-  await assert.rejects(
-    heartbeat({ clientId: 'no-certificate', requestTimeoutMs: 5_000, tls: { ca } }),
-  );
+  await assert.rejects(heartbeat(address, null));
   assert.equal(principals.length, 2);
   await waitFor(() => warnings.includes('TLS handshake failed'), 'the failed handshake logged');
 });
