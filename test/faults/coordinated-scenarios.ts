@@ -21,7 +21,13 @@ import {
   startRdkafkaTransform,
   type TopicPlacement,
 } from './recorded-clients.js';
-import { assertHistoryHolds, brokerOutputs, failureReport, seededDelay } from './scenario.js';
+import {
+  assertHistoryHolds,
+  brokerOutputs,
+  failureReport,
+  seededDelay,
+  stopWithin,
+} from './scenario.js';
 import { metadataOf } from '../helpers/cluster.js';
 import { waitFor } from '../helpers/poll.js';
 import { faultDurationMs, SeededRandom } from './seeds.js';
@@ -196,16 +202,20 @@ export async function runConsumerGroupScenario(scenario: CoordinatedScenario): P
     const acknowledged = history.events.flatMap((event) =>
       event.type === 'ack' ? [event.id] : [],
     );
+    const undelivered = () =>
+      acknowledged.filter((id) => !members.some((member) => member.delivered.has(id)));
     await waitFor(
-      () => acknowledged.every((id) => members.some((member) => member.delivered.has(id))),
-      `the group to receive all ${acknowledged.length} acknowledged records`,
+      () => undelivered().length === 0,
+      () =>
+        `the group to receive all ${acknowledged.length} acknowledged records; ` +
+        undeliveredReport(history, new Set(undelivered())),
       { timeoutMs: 60_000 },
     );
   } catch (error) {
-    await Promise.allSettled([producer.stop(), ...members.map((member) => member.stop())]);
-    throw failure(error);
+    throw failure(String(error) + (await stopWithin([producer, ...members])));
   }
-  await Promise.all(members.map((member) => member.stop()));
+  const stopProblems = await stopWithin(members);
+  if (stopProblems !== '') throw failure(`the group's members did not stop:${stopProblems}`);
   await readTopic({
     bootstrapServers: cluster.bootstrapServers,
     topic,
@@ -227,6 +237,36 @@ export async function runConsumerGroupScenario(scenario: CoordinatedScenario): P
     `seed ${seed}: ${kills} kills, ${history.count('ack')} acknowledged, ` +
       `${deliveredCount()} delivered to the group (${groupReads - deliveredCount()} redeliveries)`,
   );
+}
+
+/**
+ * Where the records a group never received sit, against how far its members read each partition,
+ * and what the members and the faults did: for reading a group scenario that timed out.
+ */
+function undeliveredReport(history: History, undelivered: ReadonlySet<string>): string {
+  const missing = new Map<number, number[]>();
+  const readTo = new Map<number, number>();
+  const happenings: string[] = [];
+  for (const event of history.events) {
+    if (event.type === 'ack' && undelivered.has(event.id)) {
+      const offsets = missing.get(event.partition) ?? [];
+      offsets.push(event.offset);
+      missing.set(event.partition, offsets);
+    } else if (event.type === 'read')
+      readTo.set(event.partition, Math.max(readTo.get(event.partition) ?? -1, event.offset));
+    else if (event.type === 'client' || event.type === 'fault')
+      happenings.push(
+        `${event.atMs} ms ${event.type === 'client' ? event.client : 'fault'}: ${event.description}`,
+      );
+  }
+  const partitions = [...missing].map(
+    ([partition, offsets]) =>
+      `partition ${partition}: ${offsets.length} at offsets ${Math.min(...offsets)}-` +
+      `${Math.max(...offsets)}, the group read to ${readTo.get(partition) ?? 'nothing'}`,
+  );
+  // The last events are the ones that matter when delivery stalled; kafkajs's warnings are many.
+  const last = happenings.slice(-80).join('\n');
+  return `${undelivered.size} never delivered; ${partitions.join('; ')}\n${last}`;
 }
 
 /**
@@ -297,8 +337,7 @@ export async function runTransformScenario(scenario: CoordinatedScenario): Promi
     );
     await transform.stop();
   } catch (error) {
-    await Promise.allSettled([input.stop(), transform.stop()]);
-    throw failure(error);
+    throw failure(String(error) + (await stopWithin([input, transform])));
   }
 
   const read = (

@@ -70,7 +70,9 @@ export type HistoryEvent =
       readonly outcome: 'commit' | 'abort' | 'unknown';
     }
   /** A fault the scenario injected, for reading a failed history. */
-  | { readonly type: 'fault'; readonly description: string };
+  | { readonly type: 'fault'; readonly description: string }
+  /** Something a client reported of itself (a group join and its assignment, a crash). */
+  | { readonly type: 'client'; readonly client: string; readonly description: string };
 
 export type Isolation = 'read_committed' | 'read_uncommitted';
 

@@ -8,34 +8,18 @@ import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import kafkajs from 'kafkajs';
 import type { History, Isolation } from './history.js';
+import { kafka } from './kafkajs-settings.js';
 import type { SeededRandom } from './seeds.js';
 
-const { Kafka, logLevel } = kafkajs;
 const python = '/usr/bin/python3';
 const rdkafkaScript = fileURLToPath(new URL('./rdkafka_client.py', import.meta.url));
+const groupMemberScript = fileURLToPath(new URL('./kafkajs-group-member.ts', import.meta.url));
 
 /** A running load: `stop()` ends it and resolves once every outstanding send is settled. */
 export interface Load {
   readonly name: string;
   stop(): Promise<void>;
-}
-
-function kafka(
-  bootstrapServers: string,
-  clientId: string,
-  requestTimeoutMs = 10_000,
-): InstanceType<typeof Kafka> {
-  return new Kafka({
-    clientId,
-    brokers: bootstrapServers.split(','),
-    logLevel: logLevel.NOTHING,
-    connectionTimeout: 3_000,
-    requestTimeout: requestTimeoutMs,
-    // Enough to ride out a broker restart (a few seconds) before a send is given up.
-    retry: { retries: 30, initialRetryTime: 100, maxRetryTime: 1_000 },
-  });
 }
 
 const message = (error: unknown): string =>
@@ -432,9 +416,11 @@ export interface GroupMemberLoad extends Load {
 }
 
 /**
- * A kafkajs consumer group member (read_committed, offsets auto-committed every 500 ms). Its
- * reads are recorded as `<group>/<member>/<join>`: each join of the group starts a new name,
- * because after a rebalance a member legitimately reads again from the committed offset.
+ * A kafkajs consumer group member (read_committed, offsets auto-committed every 500 ms) in a child
+ * process (kafkajs-group-member.ts says why). Its reads are recorded as `<group>/<member>/<join>`:
+ * each join of the group starts a new name, because after a rebalance a member legitimately reads
+ * again from the committed offset. Its joins, crashes and kafkajs's own warnings and errors are
+ * recorded as `client` events, for a failed run's report.
  */
 export async function startKafkajsGroupMember(options: {
   bootstrapServers: string;
@@ -444,38 +430,55 @@ export async function startKafkajsGroupMember(options: {
   history: History;
 }): Promise<GroupMemberLoad> {
   const { history, topic, group, member } = options;
-  const consumer = kafka(options.bootstrapServers, `${group}-${member}`).consumer({
-    groupId: group,
-    sessionTimeout: 10_000,
-    heartbeatInterval: 1_000,
-    rebalanceTimeout: 10_000,
-  });
+  const client = `${group}/${member}`;
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', groupMemberScript, options.bootstrapServers, topic, group, member],
+    { stdio: ['pipe', 'pipe', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
   let joins = 0;
-  consumer.on(consumer.events.GROUP_JOIN, () => joins++);
   const delivered = new Set<string>();
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({
-    autoCommitInterval: 500,
-    eachMessage: async ({ partition, message: record }) => {
-      const id = record.value?.toString() ?? '';
-      delivered.add(id);
+  const done = lines(child, (line) => {
+    const [kind, first, second, third] = line.split(' ');
+    if (kind === 'read') {
+      delivered.add(third);
       history.record({
         type: 'read',
-        consumer: `${group}/${member}/${joins}`,
-        id,
+        consumer: `${client}/${joins}`,
+        id: third,
         topic,
-        partition,
-        offset: Number(record.offset),
+        partition: Number(first),
+        offset: Number(second),
         isolation: 'read_committed',
       });
-    },
+    } else if (kind === 'join') {
+      joins = Number(first);
+      history.record({ type: 'client', client, description: line });
+    } else {
+      history.record({ type: 'client', client, description: line });
+    }
   });
   return {
-    name: `${group}/${member}`,
+    name: client,
     delivered,
     async stop() {
-      await consumer.disconnect();
+      child.stdin!.end();
+      // A kafkajs spin (see kafkajs-group-member.ts) never ends on its own; what the member read
+      // is recorded already, so it is killed and said, not failed.
+      const killTimer = setTimeout(() => {
+        history.record({ type: 'client', client, description: 'did not stop in 15 s: killed' });
+        child.kill('SIGKILL');
+      }, 15_000);
+      const code = await exited;
+      await done;
+      clearTimeout(killTimer);
+      if (code !== 0 && child.signalCode !== 'SIGKILL')
+        throw new Error(`the kafkajs group member ${client} exited with ${code}:\n${stderr}`);
     },
   };
 }

@@ -104,20 +104,13 @@ export async function runUnderLoad(options: {
     );
   } catch (error) {
     // A producer that died (its script raised) stops acknowledging too: say so, with its stderr.
-    const stopped = await Promise.allSettled(loads.map((load) => load.stop()));
-    const producerErrors = stopped.flatMap((result) =>
-      result.status === 'rejected' ? [`\n${String(result.reason)}`] : [],
-    );
+    const producerErrors = await stopWithin(loads);
     // What was acknowledged so far must still hold: a producer's fatal error (the broker
     // answering out of order, say) can follow a loss that only the checker would name.
     const verdict = await checkWhatWasAcknowledged(cluster, topic, history, options.check);
     throw new Error(
-      failureReport(
-        String(error) + producerErrors.join('') + verdict,
-        history,
-        seed,
-        options.file,
-      ) + brokerOutputs(cluster),
+      failureReport(String(error) + producerErrors + verdict, history, seed, options.file) +
+        brokerOutputs(cluster),
     );
   }
   await Promise.all(loads.map((load) => load.stop()));
@@ -183,6 +176,36 @@ export function saveHistory(history: History, seed: number): string {
   const path = join(mkdtempSync(join(tmpdir(), 'brook-fault-history-')), `seed-${seed}.jsonl`);
   history.save(path);
   return `history: ${path}`;
+}
+
+/**
+ * Stops loads, each given `withinMs`: a client that hangs in its stop must not hang the test, or
+ * keep a failure already found from being reported. Returns what went wrong, a line each ('' when
+ * every load stopped).
+ */
+export async function stopWithin(loads: readonly Load[], withinMs = 20_000): Promise<string> {
+  const lines = await Promise.all(
+    loads.map(async (load) => {
+      let timer: NodeJS.Timeout | undefined;
+      const hung = new Promise<string>((resolve) => {
+        timer = setTimeout(
+          () => resolve(`${load.name} did not stop within ${withinMs} ms`),
+          withinMs,
+        );
+      });
+      const stopped = load.stop().then(
+        () => '',
+        (error: unknown) => `${load.name} failed: ${String(error)}`,
+      );
+      const line = await Promise.race([stopped, hung]);
+      clearTimeout(timer);
+      return line;
+    }),
+  );
+  return lines
+    .filter((line) => line !== '')
+    .map((line) => `\n${line}`)
+    .join('');
 }
 
 export function brokerOutputs(cluster: FaultCluster): string {
