@@ -8,7 +8,8 @@
 //
 // BENCH_BROKER_ROOT=CHECKOUT measures the broker built in another checkout (its `dist/`, after
 // `npm run build` there) with this bench's load, so a change and its base are compared by one
-// bench on one machine.
+// bench on one machine. BENCH_BROKER_NODE_OPTIONS passes node's own options to the broker,
+// space-separated (`--single-threaded-gc`, `--trace-gc`).
 //
 // Speed is never asserted here or in tests: the machine is shared and noisy, so compare ratios
 // taken in one run, not absolute figures across runs.
@@ -27,6 +28,7 @@ const root = new URL('..', import.meta.url).pathname;
 /** The checkout whose built broker is measured. */
 const brokerRoot = process.env.BENCH_BROKER_ROOT ?? root;
 const quick = process.env.BENCH_QUICK === '1';
+const brokerNodeOptions = (process.env.BENCH_BROKER_NODE_OPTIONS ?? '').split(' ').filter(Boolean);
 
 let loadgen = '';
 
@@ -183,7 +185,9 @@ async function main(): Promise<void> {
   );
 
   const logDir = mkdtempSync(join(tmpdir(), 'brook-bench-'));
-  const { child, bootstrap } = await startBrokerProcess(brokerRoot, logDir);
+  const { child, bootstrap } = await startBrokerProcess(brokerRoot, logDir, {
+    nodeArguments: brokerNodeOptions,
+  });
   const pid = child.pid!;
   try {
     await new Promise((resolve) => setTimeout(resolve, 1000));
