@@ -107,6 +107,13 @@ async function checkInstalled(directory: string): Promise<void> {
     timeout: 60_000,
   });
   assert.match(stdout, /consumed: from a dependency/);
+  // The command npm linked runs (bin/brook finds dist/ through npm's symlink).
+  const version = await run(join(directory, 'node_modules', '.bin', 'brook'), ['--version'], {
+    cwd: directory,
+    env: environment,
+    timeout: 60_000,
+  });
+  assert.match(version.stdout, /^\d+\.\d+\.\d+/);
   const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
   await run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: directory, timeout: 120_000 });
 }
@@ -130,7 +137,10 @@ describe('brook as a dependency', { timeout: 3 * stepTimeoutMs }, () => {
     for (const required of ['LICENSE', 'package.json', 'dist/index.js', 'dist/index.d.ts']) {
       assert.ok(paths.has(required), `the tarball lacks ${required}`);
     }
-    assert.ok(paths.has('dist/cli/main.js'), 'the tarball lacks the brook command');
+    assert.ok(
+      paths.has('bin/brook') && paths.has('dist/cli/main.js'),
+      'the tarball lacks the brook command',
+    );
     assert.ok(![...paths].some((path) => path.startsWith('src/') || path.startsWith('test/')));
 
     const app = join(scratch, 'from-tarball');
