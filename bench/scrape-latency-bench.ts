@@ -18,7 +18,7 @@
 //   node --import tsx bench/scrape-latency-bench.ts [--topics 100] [--partitions 100]
 //        [--groups 1000] [--rounds 3] [--seconds 10] [--rate 5000] [--linger 5]
 //        [--intervals 1000,100] [--idle-scrapes N] [--control] [--identity]
-//        [--cpu-prof DIRECTORY] [--broker-root CHECKOUT] [--allocation] [--built]
+//        [--cpu-prof DIRECTORY] [--broker-root CHECKOUT] [--allocation] [--built | --launcher]
 //        [--broker-node-options '--trace-gc ...'] [--broker-log FILE]
 //
 // --built runs the compiled CLI (dist/cli/main.js, what `npm start` and an installed `brook` run;
@@ -27,6 +27,9 @@
 // keepNames, which names every function through Object.defineProperty, and such a function keeps
 // its properties in a dictionary of its own (with 10,000 partitions, about 180,000 of them: 46 MB of
 // a 176 MB heap), so each major collection marks far more than the compiled broker's would.
+// --launcher runs the broker as `brook start` does: bin/brook, which execs node on the compiled CLI
+// with the options it chooses for the machine (--v8-pool-size=1 on one or two cores); no node
+// options of the bench's own can be added then.
 // --idle-scrapes N first scrapes N times back to back with no load, N asking for gzip and N not,
 // and prints the broker's CPU per scrape each way (with --rounds 0, that alone).
 // --allocation runs the broker with a young generation of 128 MB (scavenged about every 128 MB
@@ -86,7 +89,8 @@ const scrapeHeaders: Record<string, string> = process.argv.includes('--identity'
   : {};
 /** Whose broker runs: another checkout (its src/cli/main.ts), to compare a change with its base. */
 const brokerRoot = argument('broker-root', new URL('..', import.meta.url).pathname);
-const built = process.argv.includes('--built');
+const launcher = process.argv.includes('--launcher');
+const built = launcher || process.argv.includes('--built');
 const brokerNodeOptions = argument('broker-node-options', '').split(' ').filter(Boolean);
 /**
  * --broker-log FILE keeps the broker's own output (its slow-request warnings among it: the broker
@@ -123,15 +127,20 @@ async function startBrokerProcess(logDir: string): Promise<BrokerChild> {
   const profiling: string[] =
     cpuProfileDirectory === '' ? [] : ['--cpu-prof', '--cpu-prof-dir', cpuProfileDirectory];
   if (measureAllocation) profiling.push('--min-semi-space-size=128', '--max-semi-space-size=128');
+  const nodeOptions = [...(built ? [] : ['--import', 'tsx']), ...profiling, ...brokerNodeOptions];
+  if (launcher && nodeOptions.length > 0)
+    throw new Error('--launcher runs bin/brook: node options of the bench cannot be added');
   const child = spawn(
-    process.execPath,
+    launcher ? join(brokerRoot, 'bin', 'brook') : process.execPath,
     [
-      ...(built ? [] : ['--import', 'tsx']),
-      ...profiling,
-      ...brokerNodeOptions,
-      built
-        ? join(brokerRoot, 'dist', 'cli', 'main.js')
-        : join(brokerRoot, 'src', 'cli', 'main.ts'),
+      ...(launcher
+        ? []
+        : [
+            ...nodeOptions,
+            built
+              ? join(brokerRoot, 'dist', 'cli', 'main.js')
+              : join(brokerRoot, 'src', 'cli', 'main.ts'),
+          ]),
       'start',
       '--log-dirs',
       logDir,
