@@ -456,10 +456,8 @@ export async function startKafkajsGroupMember(options: {
         offset: Number(second),
         isolation: 'read_committed',
       });
-    } else if (kind === 'join') {
-      joins = Number(first);
-      history.record({ type: 'client', client, description: line });
     } else {
+      if (kind === 'join') joins = Number(first);
       history.record({ type: 'client', client, description: line });
     }
   });
