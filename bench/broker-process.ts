@@ -1,5 +1,6 @@
-// A broker process for the benches: the compiled CLI (`dist/cli/main.js`, what `npm start` and an
-// installed `brook` run) of a checkout, on a free port, one partition per topic by default.
+// A broker process for the benches: the compiled CLI (`dist/cli/main.js`, which bin/brook runs;
+// here under node's defaults unless given options) of a checkout, on a free port, one partition
+// per topic by default.
 // Resolves once it prints its listener; its output is kept (and the pipes drained, so the broker
 // never blocks on a full pipe).
 

@@ -21,7 +21,7 @@
 //        [--cpu-prof DIRECTORY] [--broker-root CHECKOUT] [--allocation] [--built | --launcher]
 //        [--broker-node-options '--trace-gc ...'] [--broker-log FILE]
 //
-// --built runs the compiled CLI (dist/cli/main.js, what `npm start` and an installed `brook` run;
+// --built runs the compiled CLI (dist/cli/main.js, which bin/brook runs, here with node's defaults;
 // `npm run build` first, in each checkout measured) instead of the sources through tsx. The
 // figures to compare with the goal are the compiled broker's: tsx compiles with esbuild's
 // keepNames, which names every function through Object.defineProperty, and such a function keeps
