@@ -33,11 +33,14 @@ export const DEFAULT_TAIL_CACHE_BYTES = 1024 * 1024;
 /**
  * The most appends the tail cache keeps within its budget: a producer with linger.ms=0 appends a
  * record or two at a time, and a 1 MiB budget of those is thousands of appends, each with a few
- * small objects that live long enough (over half a second at 10k appends/s) to be promoted to V8's old
- * generation and die there: the broker's heap doubled in bench:broker's end-to-end run (issue
- * 14). 1,024 of them are 0.1 s of such a stream, still enough for consumers at the tail.
+ * small objects that live long enough to be promoted to V8's old generation and die there: the
+ * broker's heap doubled in bench:broker's end-to-end run (issue 14). 1,024 of them (0.1 s of such
+ * a stream at 10k appends/s) were still most of what each scavenge copied and promoted; 128 (13 ms
+ * of it) cut the end-to-end run's mark-compacts from 5-13 to 4 and its GC time by a quarter, and
+ * are still more than a consumer at the tail is behind when the high watermark wakes it. Appends
+ * a follower has yet to fetch stay regardless (TAIL_CACHE_UNREPLICATED_BYTES_MAX).
  */
-export const TAIL_CACHE_APPENDS_MAX = 1024;
+export const TAIL_CACHE_APPENDS_MAX = 128;
 
 /**
  * The most the tail cache keeps of appends its followers have not fetched yet, past its budget:
