@@ -32,20 +32,16 @@
 // BENCH_BROKER_NODE_OPTIONS passes node's own options to every broker of the produce runs.
 
 import { execFileSync } from 'node:child_process';
-import {
-  closeSync,
-  fdatasyncSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  writeSync,
-} from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Cluster, StartClusterOptions } from '../src/cluster/start-cluster.js';
-import { describeMachineLimits, measureMachineLimits } from './machine-limits.js';
+import {
+  describeMachineLimits,
+  measureDiskWriteCpu,
+  measureMachineLimits,
+} from './machine-limits.js';
 
 const root = new URL('..', import.meta.url).pathname;
 const quick = process.env.BENCH_QUICK === '1';
@@ -181,31 +177,6 @@ function cpuBoundMegabytesPerSecond(run: ProduceRun): number {
 }
 
 /**
- * The CPU milliseconds per MB that the least a follower does with every byte costs here: writing
- * it into a new file in 1 MiB writes, each followed by an fdatasync (a follower's fetch of 1 MiB a
- * partition, appended and made durable before it reports its offset). The kernel's copy into the
- * page cache is most of it, and every replica of the log pays it, whatever the broker's code.
- */
-function replicaWriteFloorCpuMsPerMegabyte(): number {
-  const directory = mkdtempSync(join(tmpdir(), 'brook-replica-floor-'));
-  const chunk = Buffer.alloc(1 << 20, 0x5a);
-  const chunks = quick ? 64 : 256;
-  try {
-    const fd = openSync(join(directory, 'log'), 'w');
-    const before = process.cpuUsage();
-    for (let index = 0; index < chunks; index++) {
-      writeSync(fd, chunk);
-      fdatasyncSync(fd);
-    }
-    const used = process.cpuUsage(before);
-    closeSync(fd);
-    return (used.user + used.system) / 1000 / ((chunks * chunk.length) / 1e6);
-  } finally {
-    rmSync(directory, { recursive: true, force: true });
-  }
-}
-
-/**
  * The 3-broker rate the work no implementation can skip leaves room for on this machine, as a
  * ratio to the one broker's measured rate: the leader costs at least the one broker's CPU per MB,
  * the two followers at least the write floor each, the load generator what it cost, and all of it
@@ -337,7 +308,6 @@ async function main(): Promise<void> {
   console.log('# machine limits (bench/machine-limits.ts, same run)');
   const limitsDirectory = mkdtempSync(join(tmpdir(), 'brook-limits-'));
   const limits = await measureMachineLimits(limitsDirectory, { quick: true });
-  rmSync(limitsDirectory, { recursive: true, force: true });
   for (const line of describeMachineLimits(limits)) console.log(line);
 
   const settings = { 'broker.session.timeout.ms': sessionTimeoutMs };
@@ -355,7 +325,9 @@ async function main(): Promise<void> {
     const three = await produceRun(loadgen, 3, settings);
     ratios.push(three.MB_per_s / one.MB_per_s);
     ceilings.push(cpuBoundMegabytesPerSecond(three) / cpuBoundMegabytesPerSecond(one));
-    const followerFloorMs = replicaWriteFloorCpuMsPerMegabyte();
+    const followerFloorMs = await measureDiskWriteCpu(limitsDirectory, {
+      totalBytes: (quick ? 64 : 256) * 1024 * 1024,
+    });
     bounds.push(anyImplementationBound(one, followerFloorMs));
     console.log(
       `  3 brokers (RF 3, min.insync 2):  ${describeRun(three)} = ` +
@@ -379,6 +351,8 @@ async function main(): Promise<void> {
       `${median(ratios.map((ratio, index) => ratio / ceilings[index])).toFixed(2)}; ` +
       `room left by the work no implementation skips: median ${median(bounds).toFixed(2)} x`,
   );
+
+  rmSync(limitsDirectory, { recursive: true, force: true });
 
   if (process.env.BENCH_PRODUCE_ONLY === '1') return;
   const cluster = await startCluster({ brokers: 3, settings });
