@@ -5,10 +5,12 @@
 //   socket ◄──cork/write/uncork── head of `pending` while ready ◄── encode ◄───────────┘
 //
 // Many requests may be in flight at once (clients pipeline), but `pending` is drained only from
-// its head, so a fast handler's response waits for a slower one that came before it. Reading
-// pauses while the requests in flight or the response bytes not yet written exceed the limits, so
-// a client that sends without reading cannot grow the broker's memory; and while the memory all
-// connections share is used up (request-memory.ts), a connection starts one request at a time.
+// its head, so a fast handler's response waits for a slower one that came before it. Responses
+// made ready in one turn of the event loop are written together at its end, in one syscall.
+// Reading pauses while the requests in flight or the response bytes not yet written exceed the
+// limits, so a client that sends without reading cannot grow the broker's memory; and while the
+// memory all connections share is used up (request-memory.ts), a connection starts one request
+// at a time.
 //
 // A quota's throttle (KIP-219) goes the same way: the response carries throttle_time_ms and goes
 // out at once, and the connection then starts no further request for that long (`mute`), so a
@@ -232,6 +234,8 @@ export class Connection {
   private readonly wakeOnFreedMemory = (): void => this.updateFlowControl();
   private paused = false;
   private startingFrames = false;
+  /** A writeReady is queued for the end of this turn (see `complete`). */
+  private writeScheduled = false;
   /** Set while the frame at the head of `receivedFrames` waits for its API's codecs to load. */
   private awaitingCodecs = false;
   private closing = false;
@@ -672,8 +676,19 @@ export class Connection {
       });
     }
     slot.ready = true;
-    this.writeReady();
+    // Written at the end of the turn, not at once: the acknowledgements one fsync releases
+    // resolve one after another in the same drain of the microtask queue, and then leave
+    // together, one writev instead of a write each (a nextTick queued from a microtask runs once
+    // that queue is empty). A handler that answers synchronously is written in the same batch.
+    if (this.writeScheduled) return;
+    this.writeScheduled = true;
+    process.nextTick(this.writeScheduledResponses);
   }
+
+  private readonly writeScheduledResponses = (): void => {
+    this.writeScheduled = false;
+    if (!this.closing) this.writeReady();
+  };
 
   /**
    * After SaslHandshake v0 the client sends bare SASL tokens, each a length-prefixed frame with no
