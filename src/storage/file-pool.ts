@@ -13,9 +13,22 @@
 //     it (a segment deleted while a fetch reads it): its descriptor is the only way left to it.
 // The bound can therefore be passed briefly (many files busy or dirty at once); at rest, with
 // every write fsynced and the closes it started done (an evicted descriptor is closed without
-// waiting for it), it holds. A file opened `deferred` (a log's segment files at start) gets
-// its first descriptor the same way, at its first operation: a clean start of ten thousand idle
-// logs opens and closes no descriptor for them.
+// waiting for it), it holds.
+//
+// A file opened `deferred` (a log's segment files at start) gets its first descriptor the same
+// way, at its first operation: a clean start of ten thousand idle logs opens and closes no
+// descriptor for them.
+//
+// Two bounds: `openFilesMax` at rest, and a larger one while files are in use (`busyMax`, by
+// default a quarter of the process's open-file limit, at most 16 times the rest bound). A
+// release trims only to the larger one, looking at TRIM_EXAMINE_MAX files at most and moving
+// those it cannot close to the end of the list; past the rest bound, a sweep every
+// SWEEP_INTERVAL_MS closes the files unused for REST_IDLE_MS. With one bound, ten thousand
+// partitions taking a batch each cycled their files through a thousand descriptors (closed once
+// fsynced, opened again at the next write), and every release walked the dirty files at the head
+// of the list to find one to close: a quarter of the broker's busy time (docs/BENCHMARKS.md,
+// "Produce spread over 10,000 partitions"). A quarter, not more: a start reads each partition's
+// producer-state snapshot outside the pool, thousands at once.
 //
 // Out of descriptors (EMFILE, ENFILE) while reopening: many files dirty or busy at once (ten
 // thousand partitions each taking a batch) can hold the process's whole descriptor table until
@@ -28,11 +41,20 @@
 // renames keep working. Paths changed behind the pool's back (not through its `rename`) would
 // not be followed; every storage path goes through the FileIo seam, so none are.
 
+import { openFileLimit } from '../util/open-file-limit.js';
 import { StorageError, StorageErrorCode, KafkaStorageErrorCode } from './errors.js';
 import { directoryOf, type FileIo, type LogFile } from './file-io.js';
 
 /** Descriptors the pool keeps open at most (at rest). */
 export const OPEN_FILES_MAX_DEFAULT = 1000;
+/** Past the rest bound, a file is closed once it has gone this long unused... */
+export const REST_IDLE_MS = 10_000;
+/** ...by a sweep this often, while the pool is over the rest bound. */
+const SWEEP_INTERVAL_MS = 1_000;
+/** A release's trim looks at this many files at most (see closeIdle). */
+const TRIM_EXAMINE_MAX = 32;
+/** The bound while files are in use is at most this many times the rest bound. */
+const BUSY_BOUND_FACTOR = 16;
 /** How long a reopen waits for a descriptor, in all, when the process has none left. */
 export const DESCRIPTOR_WAIT_MS = 60_000;
 /** The longest one wait for a descriptor lasts before the reopen tries again. */
@@ -54,6 +76,8 @@ class PooledFile implements LogFile {
   private syncedGeneration = 0;
   /** Unlinked (or its directory removed) while held: its descriptor must stay. */
   pinned = false;
+  /** performance.now() at its last use: the rest sweep closes files unused since long enough. */
+  lastUsedMs = 0;
   /** Opened `deferred` with `create`: its first descriptor creates it if it is missing. */
   createOnFirstOpen = false;
   private closed = false;
@@ -191,10 +215,14 @@ class FilePool {
   private readonly filesByDirectory = new Map<string, Set<PooledFile>>();
   /** Reopens waiting for a descriptor (the process ran out). */
   private descriptorWaiters: Array<() => void> = [];
+  /** Armed while more than `openFilesMax` descriptors are open (see the header). */
+  private restSweep: NodeJS.Timeout | null = null;
 
   constructor(
     readonly inner: FileIo,
     private readonly openFilesMax: number,
+    private readonly busyMax: number,
+    private readonly restIdleMs: number,
   ) {}
 
   private index(file: PooledFile): void {
@@ -225,6 +253,7 @@ class FilePool {
   adopt(path: string, handle: LogFile, bestEffort: boolean): PooledFile {
     const file = new PooledFile(this, path, handle, bestEffort);
     this.index(file);
+    file.lastUsedMs = performance.now();
     this.open.set(file, true);
     this.trim();
     return file;
@@ -244,6 +273,7 @@ class FilePool {
       create: file.createOnFirstOpen,
     });
     file.createOnFirstOpen = false;
+    file.lastUsedMs = performance.now();
     this.open.set(file, true);
     this.trim();
   }
@@ -283,6 +313,7 @@ class FilePool {
 
   touch(file: PooledFile): void {
     if (!this.open.has(file)) return;
+    file.lastUsedMs = performance.now();
     this.open.delete(file);
     this.open.set(file, true);
   }
@@ -303,14 +334,41 @@ class FilePool {
       this.wakeDescriptorWaiters();
       return;
     }
-    this.closeIdle(this.openFilesMax);
+    this.closeIdle(this.busyMax, Infinity, TRIM_EXAMINE_MAX);
+    this.armRestSweep();
   }
 
-  private closeIdle(bound: number): void {
+  private armRestSweep(): void {
+    if (this.open.size <= this.openFilesMax || this.restSweep !== null) return;
+    this.restSweep = setTimeout(this.sweepToRest, Math.min(SWEEP_INTERVAL_MS, this.restIdleMs));
+    this.restSweep.unref();
+  }
+
+  /** Closes what has gone `restIdleMs` unused, down to the rest bound; again later if over it. */
+  private readonly sweepToRest = (): void => {
+    this.restSweep = null;
+    this.closeIdle(this.openFilesMax, performance.now() - this.restIdleMs);
+    this.armRestSweep();
+  };
+
+  /**
+   * Closes least recently used idle files until at most `bound` are open. With `unusedSinceMs`,
+   * only files unused since then (the sweep). With `examineMax` (a release's trim), it looks at
+   * that many files at most, and moves those it cannot close (in use, dirty, pinned) to the end
+   * of the list, so the next trim looks past them: with thousands of dirty files at the head of
+   * the list, walking them on every release was the pool's largest cost.
+   */
+  private closeIdle(bound: number, unusedSinceMs = Infinity, examineMax = Infinity): void {
     if (this.open.size <= bound) return;
+    let examined = 0;
+    const passed: PooledFile[] = [];
     for (const file of this.open.keys()) {
-      if (this.open.size <= bound) return;
-      if (file.busy > 0 || file.dirty || file.pinned || file.handle === null) continue;
+      if (this.open.size <= bound || examined++ >= examineMax) break;
+      if (file.lastUsedMs > unusedSinceMs) continue;
+      if (file.busy > 0 || file.dirty || file.pinned || file.handle === null) {
+        if (examineMax !== Infinity) passed.push(file);
+        continue;
+      }
       const handle = file.handle;
       file.handle = null;
       this.open.delete(file);
@@ -319,6 +377,10 @@ class FilePool {
         .close()
         .catch(() => undefined)
         .finally(() => this.wakeDescriptorWaiters());
+    }
+    for (const file of passed) {
+      this.open.delete(file);
+      this.open.set(file, true);
     }
   }
 
@@ -345,15 +407,41 @@ class FilePool {
   }
 }
 
+/**
+ * The bound while files are in use: a quarter of the process's open-file limit (the rest is left
+ * to sockets, files read outside the pool, and everything else), at most BUSY_BOUND_FACTOR times
+ * the rest bound, never below it.
+ */
+export function defaultBusyMax(openFilesMax: number): number {
+  const limit = openFileLimit();
+  if (limit === null) return openFilesMax;
+  return Math.max(openFilesMax, Math.min(Math.floor(limit / 4), openFilesMax * BUSY_BOUND_FACTOR));
+}
+
+export interface FilePoolBounds {
+  /** Descriptors kept at rest; OPEN_FILES_MAX_DEFAULT by default. */
+  readonly openFilesMax?: number;
+  /** Descriptors kept while files are in use; defaultBusyMax(openFilesMax) by default. */
+  readonly busyMax?: number;
+  /** How long a file past the rest bound stays open unused; REST_IDLE_MS by default. */
+  readonly restIdleMs?: number;
+}
+
 /** `inner` with at most `openFilesMax` descriptors open at rest (see the header comment). */
 export function pooledFileIo(
   inner: FileIo,
-  openFilesMax = OPEN_FILES_MAX_DEFAULT,
+  bounds: FilePoolBounds = {},
 ): FileIo & {
   /** Descriptors the pool holds now (for tests and benchmarks). */
   openFileCount(): number;
 } {
-  const pool = new FilePool(inner, openFilesMax);
+  const openFilesMax = bounds.openFilesMax ?? OPEN_FILES_MAX_DEFAULT;
+  const pool = new FilePool(
+    inner,
+    openFilesMax,
+    Math.max(openFilesMax, bounds.busyMax ?? defaultBusyMax(openFilesMax)),
+    bounds.restIdleMs ?? REST_IDLE_MS,
+  );
   return {
     async open(path, options) {
       if (options.deferred === true)

@@ -99,6 +99,8 @@ export interface LogManagerOptions {
   tailCacheBytes?: number;
   /** File descriptors the logs keep open at rest (file-pool.ts); OPEN_FILES_MAX_DEFAULT by default. */
   openFilesMax?: number;
+  /** File descriptors they may keep while in use (file-pool.ts's busyMax; tests). */
+  openFilesBusyMax?: number;
   /** Where recoveries, storage failures and retention/compaction summaries are logged. */
   logger?: LoggerLike;
   /**
@@ -155,7 +157,10 @@ export class LogManager {
 
   private constructor(options: LogManagerOptions) {
     this.directory = options.directory;
-    this.io = pooledFileIo(options.io ?? nodeFileIo, options.openFilesMax);
+    this.io = pooledFileIo(options.io ?? nodeFileIo, {
+      openFilesMax: options.openFilesMax,
+      busyMax: options.openFilesBusyMax,
+    });
     this.clock = options.clock ?? Date.now;
     this.defaultConfig = validateLogConfig({ ...(options.defaultConfig ?? defaultLogConfig) });
     this.topicConfig = options.topicConfig ?? (() => undefined);

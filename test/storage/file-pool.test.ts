@@ -3,7 +3,7 @@
 // appends, rolls, reads and reopens cleanly, its files reopened on demand.
 
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { type FileIo, type LogFile, nodeFileIo } from '../../src/storage/file-io.js';
@@ -42,6 +42,8 @@ test('many logs keep open descriptors near openFilesMax and still append, roll, 
     retentionCheckIntervalMs: 0,
     checkpointIntervalMs: 0,
     openFilesMax: OPEN_FILES_MAX,
+    // One bound, busy or not, so the appends below close and reopen files all the time.
+    openFilesBusyMax: OPEN_FILES_MAX,
   };
   const before = openDescriptors();
   const manager = await LogManager.open(options);
@@ -87,9 +89,72 @@ test('many logs keep open descriptors near openFilesMax and still append, roll, 
   assert.ok(openDescriptors() - before <= 2, 'closing releases every descriptor');
 });
 
+/** The paths under `directory` this process holds a descriptor of. */
+function heldPaths(directory: string): string[] {
+  const held: string[] = [];
+  for (const descriptor of readdirSync('/proc/self/fd')) {
+    try {
+      const target = readlinkSync(`/proc/self/fd/${descriptor}`);
+      if (target.startsWith(directory)) held.push(target);
+    } catch {
+      // Closed between the listing and the look.
+    }
+  }
+  return held;
+}
+
+test('files in use stay open up to the busy bound, and those unused go back to the rest bound', async (t) => {
+  const directory = temporaryDirectory(t);
+  const io = pooledFileIo(nodeFileIo, { openFilesMax: 10, busyMax: 40, restIdleMs: 300 });
+  const paths = Array.from({ length: 60 }, (_, index) => join(directory, `${index}.log`));
+  const files = [];
+  for (const path of paths) files.push(await io.open(path, { create: true, deferred: true }));
+  for (const [index, file] of files.slice(0, 30).entries()) {
+    await file.write([Buffer.from(`file ${index} `)], 0);
+    await file.datasync();
+  }
+  assert.equal(io.openFileCount(), 30, 'under the busy bound, no fsynced file was closed');
+  for (const [index, file] of files.slice(30).entries()) {
+    await file.write([Buffer.from(`file ${30 + index} `)], 0);
+    await file.datasync();
+  }
+  assert.equal(io.openFileCount(), 40, 'past the busy bound, the least recently used went');
+  await waitFor(
+    () => heldPaths(directory).length <= 40,
+    () => `at most 40 descriptors held, not ${heldPaths(directory).length}`,
+    { timeoutMs: 5_000 },
+  );
+
+  // Files 0 to 4 stay in use; the rest go unused, and go back to the rest bound.
+  const recent = files.slice(0, 5);
+  const buffer = Buffer.alloc(16);
+  await waitFor(
+    async () => {
+      for (const file of recent) await file.read(buffer, 0, 16, 0);
+      return io.openFileCount() <= 10;
+    },
+    () => `the rest bound of 10, not ${io.openFileCount()}`,
+    { timeoutMs: 10_000 },
+  );
+  await waitFor(
+    () => heldPaths(directory).length <= 10,
+    () => `at most 10 descriptors held, not ${heldPaths(directory).length}`,
+    { timeoutMs: 5_000 },
+  );
+  const held = heldPaths(directory);
+  for (const path of paths.slice(0, 5)) assert.ok(held.includes(path), `${path} in use stays`);
+
+  // A file the sweep closed reopens at its next use, where it was.
+  await files[59].write([Buffer.from('again')], 8);
+  await files[59].datasync();
+  assert.equal(readFileSync(paths[59], 'utf8'), 'file 59 again');
+  for (const file of files) await file.close();
+  assert.equal(io.openFileCount(), 0);
+});
+
 test('a file opened deferred gets a descriptor at its first operation, created then if asked', async (t) => {
   const directory = temporaryDirectory(t);
-  const io = pooledFileIo(nodeFileIo, 10);
+  const io = pooledFileIo(nodeFileIo, { openFilesMax: 10 });
   writeFileSync(join(directory, 'listed.log'), 'twelve bytes');
   const listed = await io.open(join(directory, 'listed.log'), { create: false, deferred: true });
   const missing = await io.open(join(directory, 'new.appendtime'), {
@@ -114,7 +179,7 @@ test('a file opened deferred gets a descriptor at its first operation, created t
 
 test('writeSync writes only through a descriptor at hand, and never opens one', async (t) => {
   const directory = temporaryDirectory(t);
-  const io = pooledFileIo(nodeFileIo, 10);
+  const io = pooledFileIo(nodeFileIo, { openFilesMax: 10 });
   const path = join(directory, 'segment.log');
   const file = await io.open(path, { create: true, deferred: true });
   assert.equal(file.writeSync!([Buffer.from('early')], 0), false, 'no descriptor yet');
