@@ -461,7 +461,8 @@ async function main(): Promise<void> {
         `clean start (spawn → Metadata lists every partition): ${(clean.ms / 1000).toFixed(1)} s (broker CPU ${clean.cpuSeconds.toFixed(1)} s)`,
       );
     }
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    // At rest, as after the creation (the descriptor pool's sweep included).
+    await new Promise((resolve) => setTimeout(resolve, REST_IDLE_MS + 3000));
     console.log(
       `after a clean start, at rest: RSS ${Math.round(residentBytes(broker!.child.pid!) / mebibyte)} MiB, ${openFileDescriptors(broker!.child.pid!)} open fds`,
     );

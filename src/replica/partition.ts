@@ -56,6 +56,7 @@ import type { ReplicaAssignment, ReplicaState } from './replica-state.js';
 import { TransactionIndex } from './transaction-index.js';
 import { assert } from '../util/assert.js';
 import type { ChangeMark } from '../util/change-set.js';
+import { ConcurrencyGate } from '../util/concurrency-gate.js';
 
 export type HighWatermarkListener = (partition: Partition) => void;
 
@@ -67,6 +68,13 @@ export const PRODUCER_ID_EXPIRATION_MS = 24 * 60 * 60 * 1000;
 /** Expiry is checked at most this often (at a flush), or every expiration period if shorter. */
 const PRODUCER_EXPIRY_CHECK_INTERVAL_MS = 60 * 1000;
 const resolved = Promise.resolve();
+/**
+ * The producer-state recoveries a start runs at once, process-wide. Each reads files outside the
+ * descriptor pool (its snapshot, the transaction index) and its log's tail: ten thousand
+ * partitions started together opened ten thousand snapshots at once, and a broker under an
+ * open-file limit of 4,096 could not start. Sixteen keep libuv's four threads busy.
+ */
+const recoveries = new ConcurrencyGate(16);
 
 interface LocatedBatch extends ProducerBatch {
   position: number;
@@ -119,7 +127,7 @@ export class Partition {
     this.activeSegmentBaseOffset = log.activeSegmentBaseOffset;
     // A log that never held a record has no producer state to recover.
     this.loaded = log.logEndOffset === 0;
-    this.ready = this.loaded ? resolved : this.recover();
+    this.ready = this.loaded ? resolved : recoveries.run(() => this.recover());
     this.ready.catch(() => undefined);
     this.lastHighWatermark = this.highWatermark;
     this.highWatermarkMarked = this.lastHighWatermark;

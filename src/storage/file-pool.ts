@@ -45,7 +45,7 @@ import { openFileLimit } from '../util/open-file-limit.js';
 import { StorageError, StorageErrorCode, KafkaStorageErrorCode } from './errors.js';
 import { directoryOf, type FileIo, type LogFile } from './file-io.js';
 
-/** Descriptors the pool keeps open at most (at rest). */
+/** Descriptors the pool keeps open at most (at rest), where the open-file limit allows. */
 export const OPEN_FILES_MAX_DEFAULT = 1000;
 /** Past the rest bound, a file is closed once it has gone this long unused... */
 export const REST_IDLE_MS = 10_000;
@@ -412,14 +412,23 @@ class FilePool {
  * to sockets, files read outside the pool, and everything else), at most BUSY_BOUND_FACTOR times
  * the rest bound, never below it.
  */
-export function defaultBusyMax(openFilesMax: number): number {
-  const limit = openFileLimit();
+export function defaultBusyMax(openFilesMax: number, limit = openFileLimit()): number {
   if (limit === null) return openFilesMax;
   return Math.max(openFilesMax, Math.min(Math.floor(limit / 4), openFilesMax * BUSY_BOUND_FACTOR));
 }
 
+/**
+ * The rest bound: OPEN_FILES_MAX_DEFAULT, or a quarter of the open-file limit where that is
+ * lower (a limit of 1,024, still the soft default of many systems, leaves room for little else).
+ */
+export function defaultOpenFilesMax(limit = openFileLimit()): number {
+  return limit === null
+    ? OPEN_FILES_MAX_DEFAULT
+    : Math.max(1, Math.min(OPEN_FILES_MAX_DEFAULT, Math.floor(limit / 4)));
+}
+
 export interface FilePoolBounds {
-  /** Descriptors kept at rest; OPEN_FILES_MAX_DEFAULT by default. */
+  /** Descriptors kept at rest; defaultOpenFilesMax() by default. */
   readonly openFilesMax?: number;
   /** Descriptors kept while files are in use; defaultBusyMax(openFilesMax) by default. */
   readonly busyMax?: number;
@@ -435,11 +444,12 @@ export function pooledFileIo(
   /** Descriptors the pool holds now (for tests and benchmarks). */
   openFileCount(): number;
 } {
-  const openFilesMax = bounds.openFilesMax ?? OPEN_FILES_MAX_DEFAULT;
+  const limit = openFileLimit();
+  const openFilesMax = bounds.openFilesMax ?? defaultOpenFilesMax(limit);
   const pool = new FilePool(
     inner,
     openFilesMax,
-    Math.max(openFilesMax, bounds.busyMax ?? defaultBusyMax(openFilesMax)),
+    Math.max(openFilesMax, bounds.busyMax ?? defaultBusyMax(openFilesMax, limit)),
     bounds.restIdleMs ?? REST_IDLE_MS,
   );
   return {
