@@ -390,6 +390,14 @@ async function producePhase(broker: BrokerChild): Promise<void> {
   console.log(
     `load after the produce phase: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
   );
+  // What the load left open: the descriptor pool keeps files in use past its rest bound, and
+  // closes them again once they have gone unused (storage/file-pool.ts).
+  const pid = broker.child.pid!;
+  const busy = openFileDescriptors(pid);
+  await new Promise((resolve) => setTimeout(resolve, REST_IDLE_MS + 3000));
+  console.log(
+    `open fds right after the produce phase: ${busy}; at rest ${(REST_IDLE_MS + 3000) / 1000} s later: ${openFileDescriptors(pid)}`,
+  );
 }
 
 async function main(): Promise<void> {
