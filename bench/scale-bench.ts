@@ -46,6 +46,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { REST_IDLE_MS } from '../src/storage/file-pool.js';
+import { openFileLimit } from '../src/util/open-file-limit.js';
 import { measureFsyncLatency, measureParallelFsyncs } from './machine-limits.js';
 
 function argument(name: string, fallback: string): string {
@@ -190,14 +191,6 @@ function cpuSeconds(pid: number): number {
 
 function openFileDescriptors(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
-}
-
-function openFileLimit(): string {
-  try {
-    return execFileSync('sh', ['-c', 'ulimit -n']).toString().trim();
-  } catch {
-    return 'unknown';
-  }
 }
 
 async function stopClean(broker: BrokerChild): Promise<number> {
@@ -418,7 +411,7 @@ async function main(): Promise<void> {
         `fsync 256 B, 64 files at once (UV_THREADPOOL_SIZE ${process.env.UV_THREADPOOL_SIZE ?? 'unset: 4'}): ${Math.round(parallel)} fsyncs/s`,
       );
     }
-    console.log(`open-file limit (ulimit -n): ${openFileLimit()}`);
+    console.log(`open-file limit (ulimit -n): ${openFileLimit() ?? 'unknown'}`);
     console.log(
       `\n# ${topicCount} topics × ${partitionsPerTopic} partitions = ${partitionCount} partitions, ${topicsPerRequest} topics per CreateTopics`,
     );
@@ -433,7 +426,7 @@ async function main(): Promise<void> {
       await new Promise((resolve) => setTimeout(resolve, REST_IDLE_MS + 3000));
       const pid = broker.child.pid!;
       console.log(
-        `at rest: RSS ${Math.round(residentBytes(pid) / mebibyte)} MiB, ${openFileDescriptors(pid)} open fds (limit ${openFileLimit()})`,
+        `at rest: RSS ${Math.round(residentBytes(pid) / mebibyte)} MiB, ${openFileDescriptors(pid)} open fds (limit ${openFileLimit() ?? 'unknown'})`,
       );
       if (produce) {
         await producePhase(broker);

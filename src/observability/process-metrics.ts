@@ -41,7 +41,7 @@
 //
 // Owned by BrokerMetrics; one instance per registry (each counts from its own registration).
 
-import { closeSync, openSync, readFileSync, readSync, readdirSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
 import {
   type PerformanceEntry,
   PerformanceObserver,
@@ -54,6 +54,7 @@ import { type Aggregator, Counter, Gauge, type Registry } from 'prom-client';
 
 import { type ExpositionWriter, type WrittenExposition, headerText } from './exposition-text.js';
 import { CountedHistogram } from './written-metrics.js';
+import { openFileLimit } from '../util/open-file-limit.js';
 
 /** Open descriptors: the size of /proc/self/fd where Linux reports the count, else a listing. */
 export function openDescriptorCount(): number | undefined {
@@ -69,15 +70,7 @@ export function openDescriptorCount(): number | undefined {
 const startTimeSeconds = Math.round(Date.now() / 1000 - process.uptime());
 
 /** The descriptor limit, from /proc/self/limits; undefined where there is none to read. */
-const maxDescriptors = ((): number | undefined => {
-  try {
-    for (const line of readFileSync('/proc/self/limits', 'utf8').split('\n'))
-      if (line.startsWith('Max open files')) return Number(line.split(/ {2,}/)[1]);
-  } catch {
-    // Not Linux.
-  }
-  return undefined;
-})();
+const maxDescriptors = openFileLimit() ?? undefined;
 
 const gcDurationBuckets = [0.001, 0.01, 0.1, 1, 2, 5];
 /** GC kinds by the performance entry's `detail.kind`, as prom-client labels them. */

@@ -675,11 +675,18 @@ export class Connection {
         errorCodes: typeof result === 'object' && result !== null ? errorCodesIn(result) : [],
       });
     }
+    this.responseReady(slot);
+  }
+
+  /**
+   * Marks `slot` ready and writes what is ready at the end of the turn, not at once: the
+   * acknowledgements one fsync releases resolve one after another in the same drain of the
+   * microtask queue, and then leave together, one writev instead of a write each (a nextTick
+   * queued from a microtask runs once that queue is empty). Responses of handlers that answer
+   * synchronously to the frames of one read go out in the same batch.
+   */
+  private responseReady(slot: PendingResponse): void {
     slot.ready = true;
-    // Written at the end of the turn, not at once: the acknowledgements one fsync releases
-    // resolve one after another in the same drain of the microtask queue, and then leave
-    // together, one writev instead of a write each (a nextTick queued from a microtask runs once
-    // that queue is empty). A handler that answers synchronously is written in the same batch.
     if (this.writeScheduled) return;
     this.writeScheduled = true;
     process.nextTick(this.writeScheduledResponses);
@@ -711,8 +718,7 @@ export class Connection {
           slot.responseBytes = 4 + challenge.length;
           this.adjustInFlight(slot.responseBytes);
         }
-        slot.ready = true;
-        this.writeReady();
+        this.responseReady(slot);
       },
       (error: unknown) => {
         this.logger.error('SASL token processing failed', {

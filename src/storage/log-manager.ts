@@ -97,7 +97,7 @@ export interface LogManagerOptions {
   /** How often moved high watermarks are checkpointed (5 s, Kafka's default); 0 only with the rest. */
   highWatermarkCheckpointIntervalMs?: number;
   tailCacheBytes?: number;
-  /** File descriptors the logs keep open at rest (file-pool.ts); OPEN_FILES_MAX_DEFAULT by default. */
+  /** File descriptors the logs keep open at rest (file-pool.ts); defaultOpenFilesMax() by default. */
   openFilesMax?: number;
   /** File descriptors they may keep while in use (file-pool.ts's busyMax; tests). */
   openFilesBusyMax?: number;

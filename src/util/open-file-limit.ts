@@ -1,5 +1,6 @@
-// The process's limit on open files, for bounds that must leave room under it (the storage
-// descriptor pool's). Node has no getrlimit; Linux shows the limits in /proc/self/limits.
+// The process's limit on open files: for bounds that must leave room under it (the storage
+// descriptor pool's) and for process_max_fds. Node has no getrlimit; Linux shows the limits in
+// /proc/self/limits.
 
 import { readFileSync } from 'node:fs';
 
