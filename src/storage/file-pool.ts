@@ -21,14 +21,19 @@
 //
 // Two bounds: `openFilesMax` at rest, and a larger one while files are in use (`busyMax`, by
 // default a quarter of the process's open-file limit, at most 16 times the rest bound). A
-// release trims only to the larger one, looking at TRIM_EXAMINE_MAX files at most and moving
-// those it cannot close to the end of the list; past the rest bound, a sweep every
-// SWEEP_INTERVAL_MS closes the files unused for REST_IDLE_MS. With one bound, ten thousand
-// partitions taking a batch each cycled their files through a thousand descriptors (closed once
-// fsynced, opened again at the next write), and every release walked the dirty files at the head
-// of the list to find one to close: a quarter of the broker's busy time (docs/BENCHMARKS.md,
-// "Produce spread over 10,000 partitions"). A quarter, not more: a start reads each partition's
-// producer-state snapshot outside the pool, thousands at once.
+// release trims only to the larger one; past the rest bound, a sweep every SWEEP_INTERVAL_MS
+// closes the files idle for REST_IDLE_MS. With one bound, ten thousand partitions taking a batch
+// each cycled their files through a thousand descriptors (closed once fsynced, opened again at
+// the next write): a quarter of the broker's busy time (docs/BENCHMARKS.md, "Produce spread over
+// 10,000 partitions"). A quarter, not more: sockets and the files read outside the pool need the
+// rest.
+//
+// Only idle files are candidates for closing, so the pool keeps just those in order: a file
+// holding a descriptor with no operation in flight, clean and not pinned joins the idle list's
+// newest end when its last operation ends, and leaves it when the next one starts. Closing takes
+// the oldest, and every file looked at is one it closes. (A list of every open file, walked past
+// the dirty and busy ones on each release, was a fifth of the broker's busy time with ten
+// thousand partitions taking batches.)
 //
 // Out of descriptors (EMFILE, ENFILE) while reopening: many files dirty or busy at once (ten
 // thousand partitions each taking a batch) can hold the process's whole descriptor table until
@@ -51,8 +56,6 @@ export const OPEN_FILES_MAX_DEFAULT = 1000;
 export const REST_IDLE_MS = 10_000;
 /** ...by a sweep this often, while the pool is over the rest bound. */
 const SWEEP_INTERVAL_MS = 1_000;
-/** A release's trim looks at this many files at most (see closeIdle). */
-const TRIM_EXAMINE_MAX = 32;
 /** The bound while files are in use is at most this many times the rest bound. */
 const BUSY_BOUND_FACTOR = 16;
 /** How long a reopen waits for a descriptor, in all, when the process has none left. */
@@ -76,8 +79,12 @@ class PooledFile implements LogFile {
   private syncedGeneration = 0;
   /** Unlinked (or its directory removed) while held: its descriptor must stay. */
   pinned = false;
-  /** performance.now() at its last use: the rest sweep closes files unused since long enough. */
-  lastUsedMs = 0;
+  /** Its place in the pool's idle list (see the header); null links at either end. */
+  idle = false;
+  idleOlder: PooledFile | null = null;
+  idleNewer: PooledFile | null = null;
+  /** performance.now() when it last went idle: the rest sweep closes files idle long enough. */
+  idleSinceMs = 0;
   /** Opened `deferred` with `create`: its first descriptor creates it if it is missing. */
   createOnFirstOpen = false;
   private closed = false;
@@ -98,6 +105,11 @@ class PooledFile implements LogFile {
     return !this.bestEffort && this.writeGeneration !== this.syncedGeneration;
   }
 
+  /** The pool may close its descriptor now (the header's list of what is never closed). */
+  get closable(): boolean {
+    return this.handle !== null && this.busy === 0 && !this.dirty && !this.pinned && !this.closed;
+  }
+
   /** Ensures a descriptor (reopening after an eviction); counted as in use until `release`. */
   async acquire(): Promise<LogFile> {
     if (this.closed)
@@ -114,7 +126,7 @@ class PooledFile implements LogFile {
         });
         await this.opening;
       }
-      this.pool.touch(this);
+      this.pool.markInUse(this);
       return this.handle!;
     } catch (error) {
       this.busy--;
@@ -124,7 +136,7 @@ class PooledFile implements LogFile {
 
   release(): void {
     this.busy--;
-    this.pool.trim();
+    this.pool.markReleased(this);
   }
 
   /**
@@ -136,7 +148,7 @@ class PooledFile implements LogFile {
     if (this.handle === null || this.closed || this.opening !== null)
       return this.reopenAndUse(operation);
     this.busy++;
-    this.pool.touch(this);
+    this.pool.markInUse(this);
     let running: Promise<T>;
     try {
       running = operation(this.handle);
@@ -169,7 +181,7 @@ class PooledFile implements LogFile {
     if (handle === null || this.closed || this.opening !== null || handle.writeSync === undefined)
       return false;
     this.writeGeneration++;
-    this.pool.touch(this);
+    this.pool.markInUse(this);
     return handle.writeSync(buffers, position);
   }
 
@@ -209,8 +221,11 @@ class PooledFile implements LogFile {
 }
 
 class FilePool {
-  /** Files that hold a descriptor, least recently used first (a Map keeps insertion order). */
-  private readonly open = new Map<PooledFile, true>();
+  /** Files that hold a descriptor. */
+  private readonly open = new Set<PooledFile>();
+  /** The idle ones among them, oldest first (see the header). */
+  private idleOldest: PooledFile | null = null;
+  private idleNewest: PooledFile | null = null;
   /** Every file not yet closed by its owner, with or without a descriptor, by its directory. */
   private readonly filesByDirectory = new Map<string, Set<PooledFile>>();
   /** Reopens waiting for a descriptor (the process ran out). */
@@ -253,9 +268,8 @@ class FilePool {
   adopt(path: string, handle: LogFile, bestEffort: boolean): PooledFile {
     const file = new PooledFile(this, path, handle, bestEffort);
     this.index(file);
-    file.lastUsedMs = performance.now();
-    this.open.set(file, true);
-    this.trim();
+    this.open.add(file);
+    this.markReleased(file);
     return file;
   }
 
@@ -273,8 +287,7 @@ class FilePool {
       create: file.createOnFirstOpen,
     });
     file.createOnFirstOpen = false;
-    file.lastUsedMs = performance.now();
-    this.open.set(file, true);
+    this.open.add(file);
     this.trim();
   }
 
@@ -311,21 +324,43 @@ class FilePool {
     for (const waiter of waiters) waiter();
   }
 
-  touch(file: PooledFile): void {
-    if (!this.open.has(file)) return;
-    file.lastUsedMs = performance.now();
-    this.open.delete(file);
-    this.open.set(file, true);
+  /** An operation starts on `file` (or a write makes it dirty): it is not idle. */
+  markInUse(file: PooledFile): void {
+    if (file.idle) this.leaveIdle(file);
+  }
+
+  /** An operation on `file` ended: idle now if it may be closed, and the bound is kept. */
+  markReleased(file: PooledFile): void {
+    if (!file.idle && file.closable) {
+      file.idle = true;
+      file.idleSinceMs = performance.now();
+      file.idleOlder = this.idleNewest;
+      if (this.idleNewest === null) this.idleOldest = file;
+      else this.idleNewest.idleNewer = file;
+      this.idleNewest = file;
+    }
+    this.trim();
+  }
+
+  private leaveIdle(file: PooledFile): void {
+    if (file.idleOlder === null) this.idleOldest = file.idleNewer;
+    else file.idleOlder.idleNewer = file.idleNewer;
+    if (file.idleNewer === null) this.idleNewest = file.idleOlder;
+    else file.idleNewer.idleOlder = file.idleOlder;
+    file.idle = false;
+    file.idleOlder = null;
+    file.idleNewer = null;
   }
 
   forget(file: PooledFile): void {
+    if (file.idle) this.leaveIdle(file);
     this.open.delete(file);
     this.unindex(file);
   }
 
   /**
-   * Closes least recently used idle, clean, unpinned descriptors until the bound holds (every
-   * one of them while reopens wait for a descriptor).
+   * Closes the longest idle descriptors until the busy bound holds (every idle one while reopens
+   * wait for a descriptor).
    */
   trim(): void {
     if (this.descriptorWaiters.length > 0) {
@@ -334,7 +369,7 @@ class FilePool {
       this.wakeDescriptorWaiters();
       return;
     }
-    this.closeIdle(this.busyMax, Infinity, TRIM_EXAMINE_MAX);
+    this.closeIdle(this.busyMax);
     this.armRestSweep();
   }
 
@@ -344,7 +379,7 @@ class FilePool {
     this.restSweep.unref();
   }
 
-  /** Closes what has gone `restIdleMs` unused, down to the rest bound; again later if over it. */
+  /** Closes what has been idle `restIdleMs`, down to the rest bound; again later if over it. */
   private readonly sweepToRest = (): void => {
     this.restSweep = null;
     this.closeIdle(this.openFilesMax, performance.now() - this.restIdleMs);
@@ -352,24 +387,15 @@ class FilePool {
   };
 
   /**
-   * Closes least recently used idle files until at most `bound` are open. With `unusedSinceMs`,
-   * only files unused since then (the sweep). With `examineMax` (a release's trim), it looks at
-   * that many files at most, and moves those it cannot close (in use, dirty, pinned) to the end
-   * of the list, so the next trim looks past them: with thousands of dirty files at the head of
-   * the list, walking them on every release was the pool's largest cost.
+   * Closes idle files, the longest idle first, until at most `bound` are open; with
+   * `idleSinceMs`, only those idle since then or earlier (the sweep).
    */
-  private closeIdle(bound: number, unusedSinceMs = Infinity, examineMax = Infinity): void {
-    if (this.open.size <= bound) return;
-    let examined = 0;
-    const passed: PooledFile[] = [];
-    for (const file of this.open.keys()) {
-      if (this.open.size <= bound || examined++ >= examineMax) break;
-      if (file.lastUsedMs > unusedSinceMs) continue;
-      if (file.busy > 0 || file.dirty || file.pinned || file.handle === null) {
-        if (examineMax !== Infinity) passed.push(file);
-        continue;
-      }
-      const handle = file.handle;
+  private closeIdle(bound: number, idleSinceMs = Infinity): void {
+    while (this.open.size > bound) {
+      const file = this.idleOldest;
+      if (file === null || file.idleSinceMs > idleSinceMs) return;
+      this.leaveIdle(file);
+      const handle = file.handle!;
       file.handle = null;
       this.open.delete(file);
       // A failed close loses nothing: the file was clean and is reopened on its next use.
@@ -377,10 +403,6 @@ class FilePool {
         .close()
         .catch(() => undefined)
         .finally(() => this.wakeDescriptorWaiters());
-    }
-    for (const file of passed) {
-      this.open.delete(file);
-      this.open.set(file, true);
     }
   }
 
@@ -399,6 +421,7 @@ class FilePool {
   async pin(files: PooledFile[]): Promise<void> {
     for (const file of files) {
       file.pinned = true;
+      this.markInUse(file);
       if (file.handle === null) {
         await file.acquire();
         file.release();

@@ -152,6 +152,43 @@ test('files in use stay open up to the busy bound, and those unused go back to t
   assert.equal(io.openFileCount(), 0);
 });
 
+test('only idle files are closed, the longest idle first, whatever the dirty and busy ones hold', async (t) => {
+  const directory = temporaryDirectory(t);
+  const io = pooledFileIo(nodeFileIo, { openFilesMax: 5, busyMax: 20 });
+  const paths = Array.from({ length: 40 }, (_, index) => join(directory, `${index}.log`));
+  const files = [];
+  for (const path of paths) files.push(await io.open(path, { create: true, deferred: true }));
+  // Files 0-14 written and not fsynced: dirty, never closed (their fsync must see any error).
+  for (const [index, file] of files.slice(0, 15).entries())
+    await file.write([Buffer.from(`dirty ${index}`)], 0);
+  // Files 15-39 fsynced in order: idle. Past 20 open, the longest idle go first.
+  for (const [index, file] of files.slice(15).entries()) {
+    await file.write([Buffer.from(`clean ${15 + index}`)], 0);
+    await file.datasync();
+  }
+  assert.equal(io.openFileCount(), 20);
+  await waitFor(
+    () => heldPaths(directory).length <= 20,
+    () => `at most 20 descriptors held, not ${heldPaths(directory).length}`,
+    { timeoutMs: 5_000 },
+  );
+  const held = new Set(heldPaths(directory));
+  const expected = [...paths.slice(0, 15), ...paths.slice(35)];
+  assert.deepEqual([...held].sort(), expected.sort(), 'the dirty files and the five newest idle');
+
+  // Used again, file 35 is the newest idle: file 20 reopening for a read closes 36, the oldest.
+  await files[35].read(Buffer.alloc(4), 0, 4, 0);
+  await files[20].read(Buffer.alloc(4), 0, 4, 0);
+  await waitFor(
+    () => !heldPaths(directory).includes(paths[36]),
+    () => `${paths[36]} closed; held ${heldPaths(directory).length}`,
+    { timeoutMs: 5_000 },
+  );
+  assert.ok(heldPaths(directory).includes(paths[35]), 'a file used again is not the oldest idle');
+  for (const file of files) await file.close();
+  assert.equal(io.openFileCount(), 0);
+});
+
 test('a file opened deferred gets a descriptor at its first operation, created then if asked', async (t) => {
   const directory = temporaryDirectory(t);
   const io = pooledFileIo(nodeFileIo, { openFilesMax: 10 });
