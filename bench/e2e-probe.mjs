@@ -10,8 +10,9 @@
 //   cpu             process.cpuUsage over the window (user and system, microseconds; all threads)
 //   loopBusyMs      performance.eventLoopUtilization's active time: the main thread's work
 //   allocatedBytes  the JavaScript heap's growth between collections (v8 GCProfiler): garbage made
-//   fdatasync       every FileHandle.datasync call: from call to its continuation running
-//   writev          every FileHandle.writev call, the same way
+//   fdatasync       every FileHandle.datasync and fs.fdatasync call (the storage's files use
+//                   the latter since raw descriptors): from call to its continuation running
+//   writev          every FileHandle.writev and fs.writev call, the same way
 //   writevSync      every fs.writevSync call (on the event loop: how long it held the loop)
 //   afterFsync      from an fdatasync's continuation to each socket write until the next one:
 //                   how soon the acknowledgements and the woken fetches it releases reach a socket
@@ -79,6 +80,33 @@ async function wrapFileHandle() {
       return value;
     });
   };
+}
+
+/** fs.fdatasync and fs.writev with callbacks (the storage's raw descriptors), timed the same way. */
+function wrapDescriptorCalls() {
+  const fdatasync = fs.fdatasync;
+  fs.fdatasync = function (fd, callback) {
+    if (!active) return fdatasync.call(this, fd, callback);
+    const started = performance.now();
+    return fdatasync.call(this, fd, (...results) => {
+      const now = performance.now();
+      fdatasyncMs.push(now - started);
+      lastFsyncDoneMs = now;
+      callback(...results);
+    });
+  };
+  const writev = fs.writev;
+  fs.writev = function (...args) {
+    const callback = args.at(-1);
+    if (!active || typeof callback !== 'function') return writev.apply(this, args);
+    const started = performance.now();
+    args[args.length - 1] = (...results) => {
+      writevMs.push(performance.now() - started);
+      callback(...results);
+    };
+    return writev.apply(this, args);
+  };
+  syncBuiltinESMExports();
 }
 
 /** Bytes left of the response frame each socket is writing (a frame: int32 length, then that). */
@@ -217,6 +245,7 @@ function stop() {
 gcObserver.observe({ entryTypes: ['gc'] });
 wrapSockets();
 wrapWritevSync();
+wrapDescriptorCalls();
 const ready = wrapFileHandle();
 
 process.on('message', (message) => {
