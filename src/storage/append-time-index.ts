@@ -14,12 +14,14 @@
 //
 // Durability: the writer notes entries only for batches already in the file; the flusher writes
 // them beside an fsync of the log (a small write, not covered by it) when `writeDue`: an entry
-// was started since the last write, or that write is APPEND_TIME_WRITE_INTERVAL_MS old (so a
-// log taking a batch per fsync, one of ten thousand, does not pay a second file operation per
-// fsync for an entry that only moved its end); they are fsynced only when the segment rolls or
-// the log closes, which write them all: the produce path gains no fsync and no step of its own.
-// A crash can therefore lose an entry's last second of extensions: those batches count as
-// appended at recovery, kept longer, never deleted early. On open, entries that fail their CRC or go backwards are dropped with
+// was started since the last write, or that write is one resolution step old (at least
+// APPEND_TIME_WRITE_INTERVAL_MS; a minute under the default retention), so a log taking a batch
+// per fsync, one of ten thousand, does not pay a second file operation per fsync for an entry
+// that only moved its end; they are fsynced only when the segment rolls or the log closes, which
+// write them all: the produce path gains no fsync and no step of its own. A crash can therefore
+// lose up to a step of an entry's extensions: those batches count as appended at recovery, kept
+// up to a step (and the time the broker was down) longer, the lateness an entry already allows,
+// never deleted early. On open, entries that fail their CRC or go backwards are dropped with
 // everything after them, one reaching past the recovered log end is cut there, and the batches
 // no valid entry covers count as appended at the open: a lost entry only keeps records longer.
 //
@@ -33,7 +35,10 @@ import { assert } from '../util/assert.js';
 import type { FileIo, LogFile } from './file-io.js';
 
 export const APPEND_TIME_ENTRY_BYTES = 16;
-/** How long a moved end of the last entry may stay unwritten while appends go on (see above). */
+/**
+ * How long a moved end of the last entry may stay unwritten while appends go on, at least (see
+ * above): one resolution step, never less than this.
+ */
 export const APPEND_TIME_WRITE_INTERVAL_MS = 1000;
 /** The coarsest step appends are grouped by: a record outlives retention.ms by at most this. */
 export const APPEND_TIME_RESOLUTION_MS_MAX = 60_000;
@@ -75,6 +80,8 @@ export class AppendTimeIndex {
   /** How many entries there were at the last write, and when it started. */
   private entriesAtLastWrite = 0;
   private lastWriteMs = Number.NEGATIVE_INFINITY;
+  /** How old the last write may grow before a moved end is written: the last step `record` used. */
+  private writeIntervalMs = APPEND_TIME_WRITE_INTERVAL_MS;
 
   constructor(path: string, baseOffset: number) {
     this.path = path;
@@ -104,6 +111,7 @@ export class AppendTimeIndex {
       `append time entry ending at ${endOffset} does not follow ${this.lastEndOffset}`,
     );
     const count = this.appendTimesMs.length;
+    this.writeIntervalMs = Math.max(APPEND_TIME_WRITE_INTERVAL_MS, resolutionMs);
     // A clock that steps back must not make later appends look older than earlier ones.
     const timeMs = Math.max(appendTimeMs, this.maxAppendTimeMs);
     if (this.openSinceMs !== null && count > 0 && timeMs - this.openSinceMs < resolutionMs) {
@@ -218,13 +226,13 @@ export class AppendTimeIndex {
 
   /**
    * Whether the flusher should write the entries now: some are not in the file, and an entry was
-   * started since the last write or that write is APPEND_TIME_WRITE_INTERVAL_MS old.
+   * started since the last write or that write is one resolution step old (see the header).
    */
   writeDue(nowMs: number): boolean {
     if (this.file === null || this.firstDirty >= this.appendTimesMs.length) return false;
     return (
       this.appendTimesMs.length > this.entriesAtLastWrite ||
-      nowMs - this.lastWriteMs >= APPEND_TIME_WRITE_INTERVAL_MS ||
+      nowMs - this.lastWriteMs >= this.writeIntervalMs ||
       // A clock that stepped back must not hold the entries back.
       nowMs < this.lastWriteMs
     );

@@ -9,7 +9,10 @@ import { join } from 'node:path';
 import { PartitionLog } from '../../src/storage/partition-log.js';
 import { defaultLogConfig, type LogConfig } from '../../src/storage/log-config.js';
 import { OffsetOutOfRangeError } from '../../src/storage/errors.js';
-import { APPEND_TIME_ENTRY_BYTES } from '../../src/storage/append-time-index.js';
+import {
+  APPEND_TIME_ENTRY_BYTES,
+  appendTimeResolutionMs,
+} from '../../src/storage/append-time-index.js';
 import {
   BatchField,
   RecordError,
@@ -40,6 +43,40 @@ function testClock(startMs: number): { now: number; clock: () => number } {
 async function appendAncient(log: PartitionLog, seed: number, recordsCount = 2): Promise<void> {
   const batch = await makeBatch({ seed, recordsCount, valueBytes: 100, timestamp: ANCIENT_MS });
   await log.append(batch, { leaderEpoch: 0, origin: 'client' }).acknowledged;
+}
+
+/** nodeFileIo, counting the writes to `.appendtime` files. */
+function countingAppendTimeWrites(): { io: FileIo; writes: { count: number } } {
+  const writes = { count: 0 };
+  const io: FileIo = {
+    ...nodeFileIo,
+    async open(path, options) {
+      const file = await nodeFileIo.open(path, options);
+      if (!path.endsWith('.appendtime')) return file;
+      return {
+        path: file.path,
+        write: (buffers, position) => {
+          writes.count++;
+          return file.write(buffers, position);
+        },
+        read: (buffer, offset, length, position) => file.read(buffer, offset, length, position),
+        datasync: () => file.datasync(),
+        truncate: (length) => file.truncate(length),
+        size: () => file.size(),
+        close: () => file.close(),
+      };
+    },
+  };
+  return { io, writes };
+}
+
+/** The end offsets (relative to the segment's base) the first segment's `.appendtime` holds. */
+function appendTimeEnds(directory: string): number[] {
+  const bytes = readFileSync(join(directory, `${'0'.repeat(20)}.appendtime`));
+  const ends = [];
+  for (let at = 0; at + APPEND_TIME_ENTRY_BYTES <= bytes.length; at += APPEND_TIME_ENTRY_BYTES)
+    ends.push(bytes.readInt32BE(at + 8));
+  return ends;
 }
 
 test('records stamped far in the past are kept until retention.ms after their append', async (t) => {
@@ -315,43 +352,16 @@ test('an append time entry is written when it starts; its moved end waits for a 
   const time = testClock(START_MS);
   // retention.ms of an hour: one entry per 360 ms of appends.
   const config: LogConfig = { ...defaultLogConfig, retentionMs: HOUR_MS };
-  let appendTimeWrites = 0;
-  const io: FileIo = {
-    ...nodeFileIo,
-    async open(path, options) {
-      const file = await nodeFileIo.open(path, options);
-      if (!path.endsWith('.appendtime')) return file;
-      return {
-        path: file.path,
-        write: (buffers, position) => {
-          appendTimeWrites++;
-          return file.write(buffers, position);
-        },
-        read: (buffer, offset, length, position) => file.read(buffer, offset, length, position),
-        datasync: () => file.datasync(),
-        truncate: (length) => file.truncate(length),
-        size: () => file.size(),
-        close: () => file.close(),
-      };
-    },
-  };
-  const appendTimePath = join(directory, `${'0'.repeat(20)}.appendtime`);
-  /** The end offsets (relative to the segment's base) the file holds, entry by entry. */
-  const endsInFile = (): number[] => {
-    const bytes = readFileSync(appendTimePath);
-    const ends = [];
-    for (let at = 0; at + APPEND_TIME_ENTRY_BYTES <= bytes.length; at += APPEND_TIME_ENTRY_BYTES)
-      ends.push(bytes.readInt32BE(at + 8));
-    return ends;
-  };
+  const { io, writes } = countingAppendTimeWrites();
+  const endsInFile = (): number[] => appendTimeEnds(directory);
   const log = await PartitionLog.open({ directory, config, clock: time.clock, io });
   await appendAncient(log, 1);
   assert.deepEqual(endsInFile(), [2], 'a new entry is written beside the fsync that follows it');
-  const writesAfterFirst = appendTimeWrites;
+  const writesAfterFirst = writes.count;
   // Same clock: the entry only moves its end, acknowledged (fsynced) without a write of its own.
   await appendAncient(log, 2);
   await appendAncient(log, 3);
-  assert.equal(appendTimeWrites, writesAfterFirst, 'no append time write for a moved end');
+  assert.equal(writes.count, writesAfterFirst, 'no append time write for a moved end');
   assert.deepEqual(endsInFile(), [2]);
   // A step later a new entry starts: written at once, with the moved end of the one before.
   time.now += 60_000;
@@ -359,4 +369,39 @@ test('an append time entry is written when it starts; its moved end waits for a 
   assert.deepEqual(endsInFile(), [6, 8]);
   await log.close();
   assert.deepEqual(endsInFile(), [6, 8], 'close writes what is left');
+});
+
+test('a moved end waits a resolution step for its write, not a second', async (t) => {
+  const directory = temporaryDirectory(t);
+  const time = testClock(START_MS);
+  // The default retention.ms (7 days): a step of about a minute.
+  const stepMs = appendTimeResolutionMs(defaultLogConfig.retentionMs);
+  assert.ok(stepMs > 10_000);
+  const { io, writes } = countingAppendTimeWrites();
+  const log = await PartitionLog.open({
+    directory,
+    config: defaultLogConfig,
+    clock: time.clock,
+    io,
+  });
+  await appendAncient(log, 1);
+  assert.deepEqual(appendTimeEnds(directory), [2]);
+  const writesAfterFirst = writes.count;
+  // Seconds apart, within the step: each moves the entry's end, none writes it (a log of ten
+  // thousand taking a batch every few seconds would pay a file operation per fsync).
+  for (const [seed, atMs] of [
+    [2, 2_000],
+    [3, 10_000],
+    [4, stepMs - 1_000],
+  ]) {
+    time.now = START_MS + atMs;
+    await appendAncient(log, seed);
+  }
+  assert.equal(writes.count, writesAfterFirst, 'no write for ends moved within the step');
+  assert.deepEqual(appendTimeEnds(directory), [2]);
+  // A step after the last write, the next fsync writes the moved end (and the entry it starts).
+  time.now = START_MS + stepMs;
+  await appendAncient(log, 5);
+  assert.deepEqual(appendTimeEnds(directory), [8, 10]);
+  await log.close();
 });
