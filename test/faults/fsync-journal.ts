@@ -8,10 +8,11 @@
 // The length is taken before the fsync starts: a write still in flight then may or may not be
 // covered, so it is not counted. The journal is appended synchronously, before the fsync's
 // promise resolves to the broker, so nothing the broker acknowledged after an fsync is missing
-// from it, even if the process dies on the next instruction. Brook does all its file I/O through
-// fs.promises (FileHandle), which is what is wrapped here; a synchronous fsync would escape it.
+// from it, even if the process dies on the next instruction. Brook's file I/O goes through
+// fs.promises (FileHandle) and, for a log's files, fs's callback calls on a raw descriptor
+// (storage/file-io.ts): both are wrapped here; a synchronous fsync would escape it.
 
-import { appendFileSync, fstatSync, promises as fs } from 'node:fs';
+import callbackFs, { appendFileSync, fstatSync, promises as fs } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { resolve } from 'node:path';
 
@@ -72,6 +73,71 @@ async function install(journal: string): Promise<void> {
     await originalRm(path, options);
     note(`forget\t${absolute(path)}`);
   };
+  wrapDescriptorCalls(note, absolute);
   // `import { open } from 'node:fs/promises'` binds to the ESM namespace: bring it up to date.
   syncBuiltinESMExports();
+}
+
+type Callback = (error: NodeJS.ErrnoException | null, ...results: unknown[]) => void;
+
+/**
+ * The same journal for fs's callback calls on raw descriptors: a descriptor's path is known from
+ * its open until its close (forgotten before the close starts, since the number may be reused by
+ * the next open as soon as it ends; the storage closes a file only once its calls are done).
+ */
+function wrapDescriptorCalls(
+  note: (line: string) => void,
+  absolute: (path: unknown) => string,
+): void {
+  const pathByDescriptor = new Map<number, string>();
+  const calls = callbackFs as unknown as Record<string, (...args: unknown[]) => void>;
+  /** Replaces `name` with a version whose callback (its last argument) runs `after` first. */
+  const wrap = (
+    name: string,
+    before: (args: unknown[]) => unknown,
+    after: (state: unknown, args: unknown[], results: unknown[]) => void,
+  ): void => {
+    const original = calls[name];
+    calls[name] = function (...args: unknown[]) {
+      const callback = args.at(-1);
+      if (typeof callback !== 'function') return original.apply(this, args);
+      const state = before(args);
+      args[args.length - 1] = (error: NodeJS.ErrnoException | null, ...results: unknown[]) => {
+        if (error === null) after(state, args, results);
+        (callback as Callback)(error, ...results);
+      };
+      return original.apply(this, args);
+    };
+  };
+  wrap(
+    'open',
+    () => undefined,
+    (_, [path], [fd]) => pathByDescriptor.set(fd as number, absolute(path)),
+  );
+  wrap(
+    'close',
+    ([fd]) => pathByDescriptor.delete(fd as number),
+    () => undefined,
+  );
+  for (const name of ['fdatasync', 'fsync']) {
+    wrap(
+      name,
+      ([fd]) => {
+        const path = pathByDescriptor.get(fd as number);
+        return path === undefined ? undefined : { path, length: fstatSync(fd as number).size };
+      },
+      (synced) => {
+        const { path, length } = (synced ?? {}) as { path?: string; length?: number };
+        if (path !== undefined) note(`sync\t${path}\t${length}`);
+      },
+    );
+  }
+  wrap(
+    'ftruncate',
+    ([fd]) => pathByDescriptor.get(fd as number),
+    (path, [, length]) => {
+      if (path !== undefined)
+        note(`cut\t${path as string}\t${typeof length === 'number' ? length : 0}`);
+    },
+  );
 }
