@@ -14,14 +14,13 @@
 //
 // Durability: the writer notes entries only for batches already in the file; the flusher writes
 // them beside an fsync of the log (a small write, not covered by it) when `writeDue`: an entry
-// was started since the last write, or that write is one resolution step old (at least
-// APPEND_TIME_WRITE_INTERVAL_MS; a minute under the default retention), so a log taking a batch
-// per fsync, one of ten thousand, does not pay a second file operation per fsync for an entry
-// that only moved its end; they are fsynced only when the segment rolls or the log closes, which
+// was started since the last write. An entry that only moved its end waits for the next one to
+// start (a resolution step after it at most, a minute under the default retention, while appends
+// go on), so a log taking a batch per fsync, one of ten thousand, does not pay a second file
+// operation per fsync; they are fsynced only when the segment rolls or the log closes, which
 // write them all: the produce path gains no fsync and no step of its own. A crash can therefore
-// lose up to a step of an entry's extensions: those batches count as appended at recovery, kept
-// up to a step (and the time the broker was down) longer, the lateness an entry already allows,
-// never deleted early. On open, entries that fail their CRC or go backwards are dropped with
+// lose the last entry's extensions: those batches count as appended at recovery, kept longer (by
+// up to a step and the time the broker was down, while appends went on), never deleted early. On open, entries that fail their CRC or go backwards are dropped with
 // everything after them, one reaching past the recovered log end is cut there, and the batches
 // no valid entry covers count as appended at the open: a lost entry only keeps records longer.
 //
@@ -35,11 +34,6 @@ import { assert } from '../util/assert.js';
 import type { FileIo, LogFile } from './file-io.js';
 
 export const APPEND_TIME_ENTRY_BYTES = 16;
-/**
- * How long a moved end of the last entry may stay unwritten while appends go on, at least (see
- * above): one resolution step, never less than this.
- */
-export const APPEND_TIME_WRITE_INTERVAL_MS = 1000;
 /** The coarsest step appends are grouped by: a record outlives retention.ms by at most this. */
 export const APPEND_TIME_RESOLUTION_MS_MAX = 60_000;
 /** Steps per retention.ms: entries per segment stay bounded, lateness stays a tiny fraction of retention. */
@@ -77,11 +71,8 @@ export class AppendTimeIndex {
   private writing: Promise<void> | null = null;
   /** Entries written since the last fsync of the file. */
   private unsynced = false;
-  /** How many entries there were at the last write, and when it started. */
-  private entriesAtLastWrite = 0;
-  private lastWriteMs = Number.NEGATIVE_INFINITY;
-  /** How old the last write may grow before a moved end is written: the last step `record` used. */
-  private writeIntervalMs = APPEND_TIME_WRITE_INTERVAL_MS;
+  /** An entry was started since the entries were last written (see `writeDue`). */
+  private entryStartedSinceWrite = false;
 
   constructor(path: string, baseOffset: number) {
     this.path = path;
@@ -111,7 +102,6 @@ export class AppendTimeIndex {
       `append time entry ending at ${endOffset} does not follow ${this.lastEndOffset}`,
     );
     const count = this.appendTimesMs.length;
-    this.writeIntervalMs = Math.max(APPEND_TIME_WRITE_INTERVAL_MS, resolutionMs);
     // A clock that steps back must not make later appends look older than earlier ones.
     const timeMs = Math.max(appendTimeMs, this.maxAppendTimeMs);
     if (this.openSinceMs !== null && count > 0 && timeMs - this.openSinceMs < resolutionMs) {
@@ -123,6 +113,7 @@ export class AppendTimeIndex {
     this.appendTimesMs.push(timeMs);
     this.endOffsets.push(endOffset);
     this.openSinceMs = timeMs;
+    this.entryStartedSinceWrite = true;
     this.firstDirty = Math.min(this.firstDirty, count);
   }
 
@@ -226,24 +217,18 @@ export class AppendTimeIndex {
 
   /**
    * Whether the flusher should write the entries now: some are not in the file, and an entry was
-   * started since the last write or that write is one resolution step old (see the header).
+   * started since the last write.
    */
-  writeDue(nowMs: number): boolean {
-    if (this.file === null || this.firstDirty >= this.appendTimesMs.length) return false;
+  get writeDue(): boolean {
     return (
-      this.appendTimesMs.length > this.entriesAtLastWrite ||
-      nowMs - this.lastWriteMs >= this.writeIntervalMs ||
-      // A clock that stepped back must not hold the entries back.
-      nowMs < this.lastWriteMs
+      this.entryStartedSinceWrite &&
+      this.file !== null &&
+      this.firstDirty < this.appendTimesMs.length
     );
   }
 
-  /**
-   * Writes the entries the file lacks (all of them describe batches already written); `nowMs`,
-   * the log's clock, dates the write for `writeDue` (a roll or close, which write everything
-   * for good, leave it out).
-   */
-  async writeDirty(nowMs: number = this.lastWriteMs): Promise<void> {
+  /** Writes the entries the file lacks (all of them describe batches already written). */
+  async writeDirty(): Promise<void> {
     while (this.writing !== null) await this.writing;
     if (this.file === null || this.firstDirty >= this.appendTimesMs.length) return;
     const from = this.firstDirty;
@@ -252,14 +237,14 @@ export class AppendTimeIndex {
     // Marked clean before the write, so that entries recorded (or extended) meanwhile mark
     // themselves dirty again for the next write.
     this.firstDirty = to;
-    this.entriesAtLastWrite = to;
-    this.lastWriteMs = nowMs;
+    this.entryStartedSinceWrite = false;
     this.unsynced = true;
     this.writing = this.file.write([bytes], from * APPEND_TIME_ENTRY_BYTES);
     try {
       await this.writing;
     } catch (error) {
       this.firstDirty = Math.min(this.firstDirty, from);
+      this.entryStartedSinceWrite = true;
       throw error;
     } finally {
       this.writing = null;
@@ -308,6 +293,7 @@ export class AppendTimeIndex {
     this.appendTimesMs = other.appendTimesMs;
     this.endOffsets = other.endOffsets;
     this.firstDirty = other.firstDirty;
+    this.entryStartedSinceWrite = other.entryStartedSinceWrite;
     this.openSinceMs = null;
   }
 

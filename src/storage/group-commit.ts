@@ -435,11 +435,10 @@ export class GroupCommit {
         records = this.unflushedRecords;
         const segment = this.context.segments.active;
         // The append times of what was written go out beside the fsync (not covered by it) when
-        // due (a new entry, or a second since their last write), none on the writer's path.
+        // an entry started since their last write, none on the writer's path.
         try {
-          const nowMs = this.context.clock();
-          if (segment.appendTimes.writeDue(nowMs))
-            await Promise.all([segment.logFile.datasync(), segment.appendTimes.writeDirty(nowMs)]);
+          if (segment.appendTimes.writeDue)
+            await Promise.all([segment.logFile.datasync(), segment.appendTimes.writeDirty()]);
           else await segment.logFile.datasync();
         } catch (error) {
           this.failFsync(error);
