@@ -15,6 +15,8 @@ export interface LoadgenSummary {
   msgs_per_s: number;
   MB_per_s: number;
   latency_us?: { p50: number; p99: number; p999: number; max: number };
+  /** The loadgen process's own CPU (every thread, user and system) over its run, in seconds. */
+  cpu_s?: number;
 }
 
 /** Runs `command` in the checkout's root; its output, or a throw when it fails. */
