@@ -18,6 +18,8 @@ export interface PendingAppend {
   deferFlush: boolean;
   written: boolean;
   settled: boolean;
+  /** What append() returned as its acknowledgement; null once settled. */
+  acknowledged: Promise<void> | null;
   resolve: () => void;
   reject: (error: Error) => void;
 }
@@ -80,6 +82,10 @@ export function settle(item: PendingAppend): void {
 export function rejectItem(item: PendingAppend, error: Error): void {
   if (item.settled) return;
   item.settled = true;
+  // A caller that never awaits the acknowledgement must not crash the process on rejection. The
+  // handler is attached here, not at the append, so that the appends that succeed (nearly all)
+  // do not each pay for a derived promise.
+  item.acknowledged?.catch(noop);
   item.reject(error);
   forgetPromise(item);
 }
@@ -90,6 +96,7 @@ export function rejectItem(item: PendingAppend, error: Error): void {
  * settle it need not go along, to die there as garbage.
  */
 function forgetPromise(item: PendingAppend): void {
+  item.acknowledged = null;
   item.resolve = noop;
   item.reject = noop;
 }

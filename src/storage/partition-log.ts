@@ -112,6 +112,20 @@ export interface PartitionLogOptions {
 
 function noop(): void {}
 
+/**
+ * The settling functions of the promise last constructed with `captureSettlers` as its executor
+ * (which runs synchronously, inside the constructor): one shared executor, where a closure per
+ * append would cost an object and a context on every produce request.
+ */
+const capturedSettlers: { resolve: () => void; reject: (error: Error) => void } = {
+  resolve: noop,
+  reject: noop,
+};
+function captureSettlers(resolve: () => void, reject: (error: Error) => void): void {
+  capturedSettlers.resolve = resolve;
+  capturedSettlers.reject = reject;
+}
+
 export class PartitionLog extends EventEmitter implements Log {
   readonly directory: string;
   /**
@@ -485,12 +499,14 @@ export class PartitionLog extends EventEmitter implements Log {
       nextOffset = logEndOffset;
     }
 
-    const lastOffsets: number[] = [];
-    const maxTimestamps: number[] = [];
+    // Sized once: an append is usually one batch, and arrays grown by push would reserve 16.
+    const lastOffsets = new Array<number>(spans.length);
+    const maxTimestamps = new Array<number>(spans.length);
     let maxTimestamp = -1;
     let recordsCount = 0;
     let firstOffset = -1;
-    for (const span of spans) {
+    for (let spanIndex = 0; spanIndex < spans.length; spanIndex++) {
+      const span = spans[spanIndex];
       const baseOffset = isReplication
         ? readInt64(records, span.position + BatchField.baseOffset)
         : nextOffset;
@@ -507,21 +523,16 @@ export class PartitionLog extends EventEmitter implements Log {
         : options.leaderEpoch;
       this.leaderEpochCache.assign(batchEpoch, baseOffset);
       const lastOffset = baseOffset + span.lastOffsetDelta;
-      lastOffsets.push(lastOffset);
-      maxTimestamps.push(batchMaxTimestamp);
+      lastOffsets[spanIndex] = lastOffset;
+      maxTimestamps[spanIndex] = batchMaxTimestamp;
       maxTimestamp = Math.max(maxTimestamp, batchMaxTimestamp);
       recordsCount += span.recordsCount;
       nextOffset = lastOffset + 1;
     }
 
-    let resolve: () => void = noop;
-    let reject: (error: Error) => void = noop;
-    const acknowledged = new Promise<void>((resolvePromise, rejectPromise) => {
-      resolve = resolvePromise;
-      reject = rejectPromise;
-    });
-    // A caller that never awaits the acknowledgement must not crash the process on rejection.
-    acknowledged.catch(noop);
+    const acknowledged = new Promise<void>(captureSettlers);
+    const { resolve, reject } = capturedSettlers;
+    capturedSettlers.resolve = capturedSettlers.reject = noop;
     const item: PendingAppend = {
       records,
       spans,
@@ -534,6 +545,7 @@ export class PartitionLog extends EventEmitter implements Log {
       deferFlush: options.deferFlush === true,
       written: false,
       settled: false,
+      acknowledged,
       resolve,
       reject,
     };
