@@ -48,6 +48,15 @@ export interface ProduceHandlerDependencies {
 }
 
 const ACKS_ALL = -1;
+
+type ProducePartitionResponse = ProduceResponsePartitionProduceResponseInput & {
+  errorCode: number;
+  baseOffset: bigint;
+  errorMessage?: string | null;
+};
+
+function noop(): void {}
+
 /**
  * The longest a produce waits for this broker to take up a leadership the view gives it (it
  * takes milliseconds: one durable leader-epoch record); past it the answer is
@@ -89,17 +98,16 @@ export function createProduceHandler(dependencies: ProduceHandlerDependencies) {
         }
         if (takeUps.length > 0) await Promise.all(takeUps);
       }
-      const pending: Promise<void>[] = [];
+      // Each appended partition's response and what settles it, awaited in turn below: one
+      // try/catch there instead of a handler, a derived promise and a closure per partition.
+      const pendingResponses: ProducePartitionResponse[] = [];
+      const pendingSettled: Promise<unknown>[] = [];
       /** Leaders named in NOT_LEADER_OR_FOLLOWER answers (KIP-951); made on the first one. */
       let leaderEndpoints: Set<number> | undefined;
       const responses = request.topicData.map((topicData) => ({
         name: topicData.name,
         partitionResponses: topicData.partitionData.map((partitionData) => {
-          const response: ProduceResponsePartitionProduceResponseInput & {
-            errorCode: number;
-            baseOffset: bigint;
-            errorMessage?: string | null;
-          } = {
+          const response: ProducePartitionResponse = {
             index: partitionData.index,
             errorCode: ErrorCode.NONE,
             baseOffset: -1n,
@@ -170,6 +178,9 @@ export function createProduceHandler(dependencies: ProduceHandlerDependencies) {
             response.logAppendTimeMs = BigInt(appended.logAppendTime);
             response.logStartOffset = BigInt(partition.logStartOffset);
             countAcknowledged(topicData.name, partitionData.records.length, appended);
+            // The acknowledgement gets a rejection handler from the log when it fails; a
+            // promise derived from it needs its own, since it may fail while the loop below
+            // still awaits an earlier partition.
             const settled = waitsForReplicas
               ? appended.acknowledged.then(() =>
                   awaitReplicas(
@@ -188,17 +199,9 @@ export function createProduceHandler(dependencies: ProduceHandlerDependencies) {
                   ),
                 )
               : appended.acknowledged;
-            pending.push(
-              settled.catch((error: unknown) => {
-                dependencies.onStorageFailure?.(error);
-                response.errorCode = kafkaErrorCodeOf(error);
-                if (response.errorCode === ErrorCode.UNKNOWN_SERVER_ERROR) {
-                  response.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
-                }
-                response.errorMessage = errorMessageOf(error);
-                response.baseOffset = -1n;
-              }),
-            );
+            if (waitsForReplicas) settled.catch(noop);
+            pendingResponses.push(response);
+            pendingSettled.push(settled);
           } catch (error) {
             response.errorCode = kafkaErrorCodeOf(error);
             response.errorMessage = errorMessageOf(error);
@@ -214,11 +217,25 @@ export function createProduceHandler(dependencies: ProduceHandlerDependencies) {
         const refused = responses.some((topic) =>
           topic.partitionResponses.some((partition) => partition.errorCode !== ErrorCode.NONE),
         );
+        const { onStorageFailure } = dependencies;
+        if (onStorageFailure !== undefined)
+          for (const settled of pendingSettled) settled.catch(onStorageFailure);
         return refused ? CLOSE_CONNECTION : NO_RESPONSE;
       }
-      // One partition (a producer at linger 0): its promise alone, without Promise.all's own.
-      if (pending.length === 1) await pending[0];
-      else await Promise.all(pending);
+      for (let index = 0; index < pendingSettled.length; index++) {
+        try {
+          await pendingSettled[index];
+        } catch (error) {
+          const response = pendingResponses[index];
+          dependencies.onStorageFailure?.(error);
+          response.errorCode = kafkaErrorCodeOf(error);
+          if (response.errorCode === ErrorCode.UNKNOWN_SERVER_ERROR) {
+            response.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
+          }
+          response.errorMessage = errorMessageOf(error);
+          response.baseOffset = -1n;
+        }
+      }
       return {
         responses,
         throttleTimeMs: 0,
