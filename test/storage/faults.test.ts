@@ -57,6 +57,29 @@ test('EIO on fsync: nothing it covered is acknowledged, and the error is sticky'
   await reopened.close();
 });
 
+test('a failed append nobody awaits is no unhandled rejection; one awaited later still fails', async (t) => {
+  const directory = temporaryDirectory(t);
+  const io = new FaultyFileIo();
+  const log = await PartitionLog.open({ directory, config, io });
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  t.after(() => process.off('unhandledRejection', onUnhandled));
+  io.inject({ operation: 'datasync', pathIncludes: '.log', errorCode: 'EIO', times: 1 });
+  const [first, second] = await Promise.all(
+    [1, 2].map((seed) => makeBatch({ seed, recordsCount: 1, valueBytes: 10 })),
+  );
+  // The first append's acknowledgement is never awaited nor given a handler by its caller.
+  log.append(first, { leaderEpoch: 0, origin: 'client' });
+  const awaitedLater = log.append(second, { leaderEpoch: 0, origin: 'client' });
+  await assert.rejects(log.waitForFlush(2), isStorageError('BROOK_STORAGE_FAILED'));
+  // Node reports a rejection without a handler once the microtasks of its turn have run.
+  for (let turn = 0; turn < 3; turn++) await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(unhandled, []);
+  await assert.rejects(awaitedLater.acknowledged, isStorageError('BROOK_STORAGE_FAILED'));
+  await log.close();
+});
+
 test('EIO on write: the append is refused, the log refuses more and reports why', async (t) => {
   const directory = temporaryDirectory(t);
   const io = new FaultyFileIo();
