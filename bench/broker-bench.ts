@@ -23,7 +23,7 @@
 // taken in one run, not absolute figures across runs.
 
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -36,6 +36,7 @@ import {
   measureDiskWriteCpu,
   measureMachineLimits,
 } from './machine-limits.js';
+import { processCpuSeconds, threadCpuSeconds } from './proc-cpu.js';
 
 const root = new URL('..', import.meta.url).pathname;
 /** The checkout whose built broker is measured. */
@@ -57,34 +58,6 @@ async function loadgenRunConcurrently(args: string[]): Promise<string> {
     timeout: 300_000,
   });
   return stdout;
-}
-
-/** The process's user+system CPU so far, in seconds (/proc/PID/stat, clock ticks of 10 ms). */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-/**
- * CPU seconds so far of the process's main thread (the event loop, /proc/PID/task/PID) and of
- * all its other threads together (libuv's pool, which makes the file writes and fdatasyncs; V8's
- * helpers, which mark and sweep).
- */
-function threadCpuSeconds(pid: number): { loop: number; others: number } {
-  let loop = 0;
-  let others = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    let fields: string[];
-    try {
-      fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ');
-    } catch {
-      continue; // a thread that ended meanwhile
-    }
-    const seconds = (Number(fields[11]) + Number(fields[12])) / 100;
-    if (tid === String(pid)) loop += seconds;
-    else others += seconds;
-  }
-  return { loop, others };
 }
 
 function residentMegabytes(pid: number): number {
@@ -263,7 +236,8 @@ async function main(): Promise<void> {
       totalBytes: produce1kCount * 1024,
     });
     rmSync(adjacentDirectory, { recursive: true, force: true });
-    const produce1kThreadsBefore = threadCpuSeconds(pid);
+    const produce1kCpuBefore = processCpuSeconds(pid);
+    const produce1kLoopBefore = threadCpuSeconds(pid, pid);
     const produce1k = await peakResidentDuring(pid, () =>
       loadgenSummary(
         loadgenRun([
@@ -282,17 +256,19 @@ async function main(): Promise<void> {
         'produce',
       ),
     );
-    const produce1kThreadsAfter = threadCpuSeconds(pid);
     const produce1kMegabytes = (produce1kCount * 1024) / 1e6;
-    const produce1kLoopMs =
-      (1000 * (produce1kThreadsAfter.loop - produce1kThreadsBefore.loop)) / produce1kMegabytes;
+    // The event loop is the main thread; the others (libuv's pool making the writes and
+    // fdatasyncs, V8's helpers) are the rest of the process.
+    const produce1kLoopSeconds = threadCpuSeconds(pid, pid) - produce1kLoopBefore;
+    const produce1kLoopMs = (1000 * produce1kLoopSeconds) / produce1kMegabytes;
     const produce1kOthersMs =
-      (1000 * (produce1kThreadsAfter.others - produce1kThreadsBefore.others)) / produce1kMegabytes;
+      (1000 * (processCpuSeconds(pid) - produce1kCpuBefore - produce1kLoopSeconds)) /
+      produce1kMegabytes;
     const produce1kLoadgenMs = (1000 * Number(produce1k.result.cpu_s)) / produce1kMegabytes;
-    /** The rate both processes' CPU per MB allow on this machine's cores, were nothing else to run. */
+    /** The rate both processes' CPU per MB allow on the machine's cores, were nothing else to run. */
     const produce1kCpuBoundMegabytesPerSecond =
       (1000 * availableParallelism()) / (produce1kLoopMs + produce1kOthersMs + produce1kLoadgenMs);
-    const consumeCpuBefore = cpuSeconds(pid);
+    const consumeCpuBefore = processCpuSeconds(pid);
     const consume = loadgenSummary(
       loadgenRun([
         'consume',
@@ -307,7 +283,7 @@ async function main(): Promise<void> {
       ]),
       'consume',
     );
-    const consumeCpuSeconds = cpuSeconds(pid) - consumeCpuBefore;
+    const consumeCpuSeconds = processCpuSeconds(pid) - consumeCpuBefore;
     // Two consumer processes at once, each on a partition of its own (two topics of one
     // partition, two groups): whether one consumer's figure is the client's bound or the broker's.
     const pairTopics = ['bench-c0', 'bench-c1'];
@@ -316,7 +292,7 @@ async function main(): Promise<void> {
       await createOnePartitionTopic(bootstrap, topic);
       loadgenRun(['produce', '-b', bootstrap, '-t', topic, '-n', String(pairCount), '-s', '100']);
     }
-    const pairCpuBefore = cpuSeconds(pid);
+    const pairCpuBefore = processCpuSeconds(pid);
     const pair = (
       await Promise.all(
         pairTopics.map((topic) =>
@@ -327,7 +303,7 @@ async function main(): Promise<void> {
         ),
       )
     ).map((output) => loadgenSummary(output, 'consume'));
-    const pairCpuSeconds = cpuSeconds(pid) - pairCpuBefore;
+    const pairCpuSeconds = processCpuSeconds(pid) - pairCpuBefore;
     const pairMessagesPerSecond = pair.reduce((sum, one) => sum + Number(one.msgs_per_s), 0);
     const e2e = await peakResidentDuring(pid, () =>
       loadgenRun([

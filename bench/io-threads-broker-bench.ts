@@ -15,7 +15,7 @@
 // it the kernel places the threads (on this two-core machine the load generator needs about one).
 // BENCH_QUICK=1 shortens every workload.
 
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -27,6 +27,7 @@ import {
   loadgenSummary,
   runFromRoot,
 } from './loadgen-runs.js';
+import { processCpuSeconds, threadCpuSeconds } from './proc-cpu.js';
 
 const root = new URL('..', import.meta.url).pathname;
 const quick = process.env.BENCH_QUICK === '1';
@@ -52,18 +53,9 @@ function loadgenRun(args: string[]): string {
   return pin ? runFromRoot('taskset', ['-c', '0', loadgen, ...full]) : runFromRoot(loadgen, full);
 }
 
-/** User+system CPU seconds of one thread (/proc/PID/task/TID/stat, ticks of 10 ms). */
-function threadCpuSeconds(pid: number, tid: number): number {
-  const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-/** The process's CPU in all, and its main thread's (the event loop). */
+/** The process's CPU in all (exited threads included), and its main thread's (the event loop). */
 function cpuOf(pid: number): { all: number; loop: number } {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  // Field 14/15 of stat count the threads still alive; exited threads are in the process total.
-  const all = (Number(fields[11]) + Number(fields[12])) / 100;
-  return { all, loop: threadCpuSeconds(pid, pid) };
+  return { all: processCpuSeconds(pid), loop: threadCpuSeconds(pid, pid) };
 }
 
 function threadCount(pid: number): number {
