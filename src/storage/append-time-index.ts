@@ -20,9 +20,10 @@
 // operation per fsync; they are fsynced only when the segment rolls or the log closes, which
 // write them all: the produce path gains no fsync and no step of its own. A crash can therefore
 // lose the last entry's extensions: those batches count as appended at recovery, kept longer (by
-// up to a step and the time the broker was down, while appends went on), never deleted early. On open, entries that fail their CRC or go backwards are dropped with
-// everything after them, one reaching past the recovered log end is cut there, and the batches
-// no valid entry covers count as appended at the open: a lost entry only keeps records longer.
+// up to a step and the time the broker was down, while appends went on), never deleted early.
+// On open, entries that fail their CRC or go backwards are dropped with everything after them,
+// one reaching past the recovered log end is cut there, and the batches no valid entry covers
+// count as appended at the open: a lost entry only keeps records longer.
 //
 // Owned by its Segment. PartitionLog's writer calls `record`; its flusher, a roll and close call
 // `writeDirty` (one write at a time); everything else runs under the maintenance lock with the
