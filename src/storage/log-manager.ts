@@ -34,6 +34,7 @@ import { PartitionLog, type SegmentInfo } from './partition-log.js';
 import { CLEAN_SHUTDOWN_FILE } from './log-recovery.js';
 import { backgroundPacer, yieldToEventLoop } from './pacing.js';
 import { cleanLog, type CleanResult } from './log-cleaner.js';
+import type { TailCacheBudget } from './tail-cache-budget.js';
 import { CoalescedTask } from '../util/coalesced-task.js';
 
 /** How many logs start and stop open or close at the same time. */
@@ -97,6 +98,8 @@ export interface LogManagerOptions {
   /** How often moved high watermarks are checkpointed (5 s, Kafka's default); 0 only with the rest. */
   highWatermarkCheckpointIntervalMs?: number;
   tailCacheBytes?: number;
+  /** The bound on every log's tail cache together, shared with the other directories' managers. */
+  tailCacheBudget?: TailCacheBudget;
   /** File descriptors the logs keep open at rest (file-pool.ts); defaultOpenFilesMax() by default. */
   openFilesMax?: number;
   /** File descriptors they may keep while in use (file-pool.ts's busyMax; tests). */
@@ -133,6 +136,7 @@ export class LogManager {
   private readonly defaultConfig: LogConfig;
   private readonly topicConfig: (topic: string) => LogConfig | undefined;
   private readonly tailCacheBytes: number | undefined;
+  private readonly tailCacheBudget: TailCacheBudget | undefined;
   private readonly logs = new Map<
     string,
     { topic: string; partition: number; log: PartitionLog }
@@ -165,6 +169,7 @@ export class LogManager {
     this.defaultConfig = validateLogConfig({ ...(options.defaultConfig ?? defaultLogConfig) });
     this.topicConfig = options.topicConfig ?? (() => undefined);
     this.tailCacheBytes = options.tailCacheBytes;
+    this.tailCacheBudget = options.tailCacheBudget;
     this.logger = asLogger(options.logger ?? silentLogger);
     this.onLogFailed = options.onLogFailed;
   }
@@ -382,6 +387,7 @@ export class LogManager {
       sharedCleanShutdown: checkpoints.sharedCleanShutdown,
       closedEmptyAt: checkpoints.closedEmptyAt,
       tailCacheBytes: this.tailCacheBytes,
+      tailCacheBudget: this.tailCacheBudget,
       onLogStartOffsetChanged: () => this.checkpoint(),
       onHighWatermarkChanged: () => {
         this.highWatermarksChanged = true;

@@ -53,6 +53,7 @@ import { LogRetention, type RetentionTarget } from './log-retention.js';
 import { truncateSegments } from './log-truncation.js';
 import type { LogSegments } from './log-segments.js';
 import { DEFAULT_TAIL_CACHE_BYTES, SegmentReader, TailCache } from './segment-reader.js';
+import type { TailCacheBudget } from './tail-cache-budget.js';
 import type { Segment } from './segment.js';
 
 export type {
@@ -87,6 +88,8 @@ export interface PartitionLogOptions {
   tailCacheBytes?: number;
   /** The tail cache's cap for appends its followers have not fetched (tests); TAIL_CACHE_UNREPLICATED_BYTES_MAX by default. */
   tailCacheUnreplicatedBytes?: number;
+  /** The bound on every log's tail cache together (log.tail.cache.max.bytes); none by default. */
+  tailCacheBudget?: TailCacheBudget;
   /**
    * From cleaner-offset-checkpoint: compaction's first dirty offset as the last pass left it, so
    * the first pass after an open does not reread (and rewrite) what was already compacted.
@@ -299,6 +302,7 @@ export class PartitionLog extends EventEmitter implements Log {
     this.tailCache = new TailCache(
       options.tailCacheBytes ?? DEFAULT_TAIL_CACHE_BYTES,
       options.tailCacheUnreplicatedBytes,
+      options.tailCacheBudget,
     );
     const configOf = (): LogConfig => this.configValue;
     this.pipeline = new GroupCommit(
@@ -816,6 +820,8 @@ export class PartitionLog extends EventEmitter implements Log {
         KafkaStorageErrorCode.KAFKA_STORAGE_ERROR,
       );
       this.pipeline.refuseAll(refused);
+      // A closed log serves nothing: what its tail held goes back to the broker's bound.
+      this.tailCache.clear();
       if (!this.pipeline.error) {
         const active = this.segments.active;
         active.maybeAppendTimeIndexEntry();

@@ -3,9 +3,11 @@
 // segments) CRC-32C checks on every batch served. Also the timestamp lookups (ListOffsets).
 //
 // The tail cache holds the appends the writer has not yet written and the most recent written
-// ones up to its byte budget; the group-commit pipeline fills and trims it, truncation and
-// compaction drop what they take away. Past its cap for unreplicated appends it keeps only weak
-// references to them, which serve replica fetches while something else still holds the bytes.
+// ones up to its byte budget, and within the broker's bound on all caches together
+// (tail-cache-budget.ts); the group-commit pipeline fills and trims it, truncation and compaction
+// drop what they take away. Past its cap for unreplicated appends, or given up to the broker's
+// bound, it keeps only weak references to a leader's unreplicated appends, which serve replica
+// fetches while something else still holds the bytes.
 
 import {
   AttributeBit,
@@ -23,6 +25,7 @@ import type { ReadResult } from './log.js';
 import { decompressionLimitOf, type LogConfig } from './log-config.js';
 import type { LogSegments } from './log-segments.js';
 import type { Segment } from './segment.js';
+import { type BudgetedCache, type BudgetLink, TailCacheBudget } from './tail-cache-budget.js';
 
 /**
  * Default budget, per partition, of the tail cache of recently appended record sets: enough for
@@ -92,18 +95,31 @@ interface WeakAppend {
 }
 
 /** Recent appends, oldest first, as the producers' own buffers. */
-export class TailCache {
+export class TailCache implements BudgetedCache {
   private readonly items = new AppendQueue();
   private bytes = 0;
   /** Appends ending above this offset are not yet on every follower (Infinity: no followers). */
   private replicatedOffset: () => number = () => Number.POSITIVE_INFINITY;
   /** Unreplicated appends dropped past the cap, oldest first, just below `items`. */
   private weak: WeakAppend[] = [];
+  /** The broker's bound on every cache together; without one, a budget of this cache alone. */
+  private readonly budget: TailCacheBudget;
+  private readonly budgetLink: BudgetLink;
+  /**
+   * How many appends, from the oldest, are charged to the budget: the written ones, charged as
+   * `evict` finds them written. An append is charged only once written, so the bound never
+   * asks for one the writer still needs.
+   */
+  private charged = 0;
 
   constructor(
     private readonly bytesMax: number,
     private readonly unreplicatedBytesMax = TAIL_CACHE_UNREPLICATED_BYTES_MAX,
-  ) {}
+    budget?: TailCacheBudget,
+  ) {
+    this.budget = budget ?? new TailCacheBudget(Number.POSITIVE_INFINITY);
+    this.budgetLink = this.budget.linkFor(this);
+  }
 
   /**
    * While this log leads followers: `replicatedOffset` tells how far every in-sync follower has
@@ -132,11 +148,16 @@ export class TailCache {
   }
 
   /**
-   * Drops written appends from the head while over budget or over TAIL_CACHE_APPENDS_MAX (the
-   * newest always stays), except those a follower has yet to fetch, up to
-   * TAIL_CACHE_UNREPLICATED_BYTES_MAX.
+   * After a write: charges the appends it wrote to the broker's bound, drops written appends from
+   * the head while over budget or over TAIL_CACHE_APPENDS_MAX (the newest always stays), except
+   * those a follower has yet to fetch, up to TAIL_CACHE_UNREPLICATED_BYTES_MAX; then holds the
+   * broker's bound, which may take more.
    */
   evict(): void {
+    while (this.charged < this.items.length && this.items.at(this.charged).written) {
+      this.budget.took(this.budgetLink, this.items.at(this.charged).records.length);
+      this.charged++;
+    }
     const replicatedOffset = this.replicatedOffset();
     const weak = this.weak;
     let replicated = 0;
@@ -153,39 +174,64 @@ export class TailCache {
       this.items.at(0).written
     ) {
       const unreplicated = this.items.at(0).nextOffset > replicatedOffset;
-      if (unreplicated && this.bytes <= this.unreplicatedBytesMax) return;
-      const item = this.items.shift()!;
-      this.bytes -= item.records.length;
-      if (unreplicated) {
-        weak.push({
-          memory: new WeakRef(item.records.buffer),
-          byteOffset: item.records.byteOffset,
-          byteLength: item.records.length,
-          baseOffset: item.baseOffset,
-          nextOffset: item.nextOffset,
-          spans: item.spans,
-          lastOffsets: item.lastOffsets,
-        });
-      }
+      if (unreplicated && this.bytes <= this.unreplicatedBytesMax) break;
+      this.dropOldest(unreplicated);
+    }
+    if (this.budget.isOver) this.budget.enforce();
+  }
+
+  /**
+   * The broker's bound is over and this cache is among those written to least recently: its
+   * written appends go, oldest first, the newest too, until the bound is met.
+   */
+  giveUp(): void {
+    const replicatedOffset = this.replicatedOffset();
+    while (this.budget.isOver && this.charged > 0)
+      this.dropOldest(this.items.at(0).nextOffset > replicatedOffset);
+  }
+
+  /** Drops the oldest append, holding it weakly if a follower has yet to fetch it. */
+  private dropOldest(unreplicated: boolean): void {
+    const item = this.shiftOldest();
+    if (unreplicated) {
+      this.weak.push({
+        memory: new WeakRef(item.records.buffer),
+        byteOffset: item.records.byteOffset,
+        byteLength: item.records.length,
+        baseOffset: item.baseOffset,
+        nextOffset: item.nextOffset,
+        spans: item.spans,
+        lastOffsets: item.lastOffsets,
+      });
     }
   }
 
-  /** Drops the appends a failed write refused (they are at the end). */
+  /** Every append leaving from the head passes here: this cache's bytes and the broker's bound. */
+  private shiftOldest(): PendingAppend {
+    const item = this.items.shift()!;
+    this.bytes -= item.records.length;
+    if (this.charged > 0) {
+      this.charged--;
+      this.budget.dropped(this.budgetLink, item.records.length, this.charged === 0);
+    }
+    return item;
+  }
+
+  /** Drops the appends a failed write refused (at the end, never charged). */
   dropUnwritten(): void {
-    while (this.items.length > 0 && !this.items.at(this.items.length - 1).written)
+    while (this.items.length > this.charged && !this.items.at(this.items.length - 1).written)
       this.bytes -= this.items.pop()!.records.length;
   }
 
   /** Drops appends that start below `offset` (compaction rewrote them). */
   dropBelow(offset: number): void {
     this.weak = this.weak.filter((append) => append.baseOffset >= offset);
-    while (this.items.length > 0 && this.items.at(0).baseOffset < offset)
-      this.bytes -= this.items.shift()!.records.length;
+    while (this.items.length > 0 && this.items.at(0).baseOffset < offset) this.shiftOldest();
   }
 
   clear(): void {
+    while (this.items.length > 0) this.shiftOldest();
     this.items.clear();
-    this.bytes = 0;
     this.weak = [];
   }
 
