@@ -106,6 +106,7 @@ async function syntheticScrapeBench(): Promise<void> {
     groups: () => groups,
     connections: () => 100,
     requestMemory: () => ({ used: 0, maxBytes: -1 }),
+    tailCache: () => ({ bytes: 0, maxBytes: -1 }),
     logDirs: () => ['.'],
     replication: () => singleBrokerReplication(partitions.length),
   };
@@ -307,6 +308,7 @@ function perRequestCostMicros(): number {
       groups: () => [],
       connections: () => 0,
       requestMemory: () => ({ used: 0, maxBytes: -1 }),
+      tailCache: () => ({ bytes: 0, maxBytes: -1 }),
       logDirs: () => [],
       replication: () => singleBrokerReplication(0),
     },

@@ -118,6 +118,7 @@ import {
 } from './util/logger.js';
 import type { LogConfig as StorageLogConfig } from './storage/log-config.js';
 import { LogDirectories } from './storage/log-directories.js';
+import { TailCacheBudget } from './storage/tail-cache-budget.js';
 import { type FileIo, nodeFileIo } from './storage/file-io.js';
 
 export interface StartBrokerOptions {
@@ -254,6 +255,10 @@ async function assemble(
       tls: httpsTlsContext,
     });
   }
+  // Every log's tail cache together, whichever directory holds the log.
+  const tailCacheBudget = new TailCacheBudget(
+    config.logTailCacheMaxBytes < 0 ? Number.POSITIVE_INFINITY : config.logTailCacheMaxBytes,
+  );
   let logDirectories: LogDirectories;
   try {
     logDirectories = await LogDirectories.open({
@@ -262,6 +267,7 @@ async function assemble(
       defaultConfig: storageConfigOf(undefined),
       topicConfig: (topic) => storageConfigOf(metadata.topic(topic)),
       retentionCheckIntervalMs: config.logRetentionCheckIntervalMs,
+      tailCacheBudget,
       logger: componentLogger(logger, 'storage'),
     });
   } catch (error) {
@@ -1489,6 +1495,7 @@ async function assemble(
       replicas,
       groups: coordinator,
       server,
+      tailCache: tailCacheBudget,
       replication:
         cluster === null
           ? () => singleBrokerReplication(countLocalPartitions())
@@ -1708,6 +1715,7 @@ interface ObservedBrokerParts {
   readonly replicas: ReplicaManager;
   readonly groups: GroupCoordinator;
   readonly server: BrookServer;
+  readonly tailCache: TailCacheBudget;
   readonly replication: () => ReplicationSnapshot;
   /** Cluster mode: starts counting ISR changes; returns the function that stops it. */
   readonly isrChanges?: (changed: (change: 'shrink' | 'expand') => void) => () => void;
@@ -1773,6 +1781,11 @@ function observedParts(logDirs: readonly string[], door: HttpDoorCode): Observed
     },
     connections: () => parts?.server.connectionCount ?? 0,
     requestMemory: () => parts?.server.requestMemory ?? { used: 0, maxBytes: -1 },
+    tailCache: () => ({
+      bytes: parts?.tailCache.bytes ?? 0,
+      maxBytes:
+        parts === null || parts.tailCache.bytesMax === Infinity ? -1 : parts.tailCache.bytesMax,
+    }),
     logDirs: () => logDirs,
     replication: () => parts?.replication() ?? singleBrokerReplication(0),
   });

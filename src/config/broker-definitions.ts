@@ -920,6 +920,16 @@ const definitions = [
     dynamic: false,
   },
   {
+    name: 'log.tail.cache.max.bytes',
+    field: 'logTailCacheMaxBytes',
+    type: 'long',
+    defaultValue: 67108864,
+    minimum: -1,
+    documentation:
+      "Brook: memory for the recent appends kept to serve consumers and followers at a log's tail without reading its file, summed over every partition (each keeps at most 1 MiB; an append counts once written, its bytes and 512 for its bookkeeping). Past it, the partitions written to least recently give theirs up first; -1 = no broker-wide limit.",
+    dynamic: false,
+  },
+  {
     name: 'log.max.decompression.ratio',
     type: 'int',
     defaultValue: DEFAULT_DECOMPRESSION_RATIO_MAX,

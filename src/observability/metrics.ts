@@ -61,6 +61,8 @@ export interface MetricsSources {
   connections(): number;
   /** Bytes of requests in flight over all connections (server/request-memory.ts), and the limit. */
   requestMemory(): { readonly used: number; readonly maxBytes: number };
+  /** What every log's tail cache holds together (storage/tail-cache-budget.ts), and the bound. */
+  tailCache(): { readonly bytes: number; readonly maxBytes: number };
   /** The log directories, for their free and total space. */
   logDirs(): readonly string[];
   /** Replication as this broker sees it (replication-metrics.ts). */
@@ -360,6 +362,22 @@ export class BrokerMetrics implements TopicTraffic {
         registers,
       },
       (set) => set(sources.requestMemory().maxBytes),
+    );
+    new ReadGauge(
+      {
+        name: 'brook_tail_cache_bytes',
+        help: 'Recent appends the logs keep in memory for readers at their tails, over all partitions (record bytes and 512 per append).',
+        registers,
+      },
+      (set) => set(sources.tailCache().bytes),
+    );
+    new ReadGauge(
+      {
+        name: 'brook_tail_cache_max_bytes',
+        help: 'log.tail.cache.max.bytes: past it the partitions written to least recently give up their tails (-1: no limit).',
+        registers,
+      },
+      (set) => set(sources.tailCache().maxBytes),
     );
 
     // Each log directory's file system, read by the first gauge for both.

@@ -120,6 +120,7 @@ class Model {
       groups: () => this.groups.map((g) => this.groupFigures(g)),
       connections: () => 0,
       requestMemory: () => ({ used: 0, maxBytes: -1 }),
+      tailCache: () => ({ bytes: 0, maxBytes: -1 }),
       logDirs: () => [],
       replication: () => singleBrokerReplication(this.partitions.length),
       tracked: tracked

@@ -34,6 +34,7 @@ class State {
       groups: () => this.groups,
       connections: () => 3,
       requestMemory: () => ({ used: 1024, maxBytes: 268435456 }),
+      tailCache: () => ({ bytes: 2048, maxBytes: 67108864 }),
       logDirs: () => [],
       replication: () => singleBrokerReplication(this.partitions.length),
     };
