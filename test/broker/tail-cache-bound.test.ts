@@ -5,21 +5,15 @@
 // tails kept and from the files of those given up.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Kafka, logLevel } from 'kafkajs';
 
 import { startBroker } from '../../src/broker.js';
+import { kafkajsClient } from '../helpers/client-kafkajs.js';
 import { waitFor } from '../helpers/poll.js';
+import { sample } from '../helpers/prometheus-text.js';
 
 const BOUND_BYTES = 256 * 1024;
 const PARTITIONS = 16;
 const RECORDS_PER_PARTITION = 32;
-
-/** The value of an unlabelled sample line `name value`. */
-function sample(exposition: string, name: string): number {
-  const line = exposition.split('\n').find((candidate) => candidate.startsWith(`${name} `));
-  assert.ok(line, `${name} is exposed`);
-  return Number(line.slice(name.length + 1));
-}
 
 function valueOf(partition: number, index: number): Buffer {
   return Buffer.alloc(1024, `${partition}:${index};`);
@@ -32,11 +26,7 @@ test('the tail caches of all partitions together stay within log.tail.cache.max.
       'log.tail.cache.max.bytes': String(BOUND_BYTES),
     },
   });
-  const kafka = new Kafka({
-    clientId: 'tail-cache-bound',
-    brokers: [broker.bootstrapServers],
-    logLevel: logLevel.NOTHING,
-  });
+  const kafka = kafkajsClient(broker.bootstrapServers, 'tail-cache-bound');
   const admin = kafka.admin();
   const producer = kafka.producer();
   const consumer = kafka.consumer({ groupId: 'tail-cache-bound' });
@@ -57,6 +47,7 @@ test('the tail caches of all partitions together stay within log.tail.cache.max.
     const exposition = await metrics.text();
     assert.equal(sample(exposition, 'brook_tail_cache_max_bytes'), BOUND_BYTES);
     const held = sample(exposition, 'brook_tail_cache_bytes');
+    assert.ok(held !== undefined, 'brook_tail_cache_bytes is exposed');
     assert.ok(held <= BOUND_BYTES, `the tail caches hold ${held} bytes, within the bound`);
     assert.ok(held >= BOUND_BYTES / 2, `the tail caches hold ${held} bytes: the recent appends`);
 
