@@ -14,10 +14,13 @@
 //
 //   npm run bench:broker            (about three minutes; BENCH_QUICK=1 for a short smoke run)
 //
-// BENCH_BROKER_ROOT=CHECKOUT measures the broker built in another checkout (its `dist/`, after
-// `npm run build` there) with this bench's load, so a change and its base are compared by one
-// bench on one machine. BENCH_BROKER_NODE_OPTIONS passes node's own options to the broker,
-// space-separated (`--single-threaded-gc`, `--trace-gc`).
+// The broker runs as `brook start` runs it: the checkout's bin/brook, which chooses node's options
+// and malloc's thresholds for the machine. BENCH_BROKER_ROOT=CHECKOUT measures the broker built in
+// another checkout (its `dist/` after `npm run build` there, and its bin/brook) with this bench's
+// load, so a change and its base are compared by one bench on one machine.
+// BENCH_BROKER_NODE_OPTIONS runs the broker with node's own options instead, space-separated
+// (`--single-threaded-gc`, `--trace-gc`), by node directly: V8's flags cannot pass through the
+// launcher, so its choices are then not made.
 //
 // Speed is never asserted here or in tests: the machine is shared and noisy, so compare ratios
 // taken in one run, not absolute figures across runs.
@@ -201,8 +204,14 @@ async function main(): Promise<void> {
   );
 
   const logDir = mkdtempSync(join(tmpdir(), 'brook-bench-'));
+  console.log(
+    brokerNodeOptions.length === 0
+      ? `\n# broker: ${join(brokerRoot, 'bin', 'brook')} start`
+      : `\n# broker: node ${brokerNodeOptions.join(' ')} ${join(brokerRoot, 'dist', 'cli', 'main.js')} start`,
+  );
   const { child, bootstrap } = await startBrokerProcess(brokerRoot, logDir, {
     nodeArguments: brokerNodeOptions,
+    launcher: brokerNodeOptions.length === 0,
   });
   const pid = child.pid!;
   try {

@@ -1,6 +1,7 @@
-// A broker process for the benches: the compiled CLI (`dist/cli/main.js`, which bin/brook runs;
-// here under node's defaults unless given options) of a checkout, on a free port, one partition
-// per topic by default.
+// A broker process for the benches: the compiled CLI (`dist/cli/main.js`) of a checkout, on a free
+// port, one partition per topic by default; run by node under its defaults unless given options,
+// or with `launcher` as `brook start` runs it (bin/brook, with the node options and environment it
+// chooses for the machine).
 // Resolves once it prints its listener; its output is kept (and the pipes drained, so the broker
 // never blocks on a full pipe).
 
@@ -22,17 +23,22 @@ export async function startBrokerProcess(
     readonly startTimeoutMs?: number;
     /** More `brook start` flags (settings), after the bench's own. */
     readonly arguments?: readonly string[];
-    /** Before the script: `--import` of a probe, `--trace-gc`, ... */
+    /** Before the script: `--import` of a probe, `--trace-gc`, ... (not with `launcher`). */
     readonly nodeArguments?: readonly string[];
+    /** Runs the checkout's bin/brook instead of node itself. */
+    readonly launcher?: boolean;
     /** Opens an IPC channel to the process (for a probe it loads). */
     readonly ipc?: boolean;
   } = {},
 ): Promise<BrokerProcess> {
+  if (options.launcher === true && (options.nodeArguments?.length ?? 0) > 0)
+    throw new Error('node options cannot be given to a broker run by bin/brook');
   const child = spawn(
-    process.execPath,
+    options.launcher === true ? join(checkout, 'bin', 'brook') : process.execPath,
     [
-      ...(options.nodeArguments ?? []),
-      join(checkout, 'dist', 'cli', 'main.js'),
+      ...(options.launcher === true
+        ? []
+        : [...(options.nodeArguments ?? []), join(checkout, 'dist', 'cli', 'main.js')]),
       'start',
       '--log-dirs',
       logDir,
