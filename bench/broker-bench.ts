@@ -15,9 +15,9 @@
 //   npm run bench:broker            (about three minutes; BENCH_QUICK=1 for a short smoke run)
 //
 // The broker runs as `brook start` runs it: the checkout's bin/brook, which chooses node's options
-// and malloc's thresholds for the machine. BENCH_BROKER_ROOT=CHECKOUT measures the broker built in
-// another checkout (its `dist/` after `npm run build` there, and its bin/brook) with this bench's
-// load, so a change and its base are compared by one bench on one machine.
+// for the machine. BENCH_BROKER_ROOT=CHECKOUT measures the broker built in another checkout (its
+// `dist/` after `npm run build` there, and its bin/brook) with this bench's load, so a change and
+// its base are compared by one bench on one machine.
 // BENCH_BROKER_NODE_OPTIONS runs the broker with node's own options instead, space-separated
 // (`--single-threaded-gc`, `--trace-gc`), by node directly: V8's flags cannot pass through the
 // launcher, so its choices are then not made.

@@ -1,7 +1,7 @@
 // A broker process for the benches: the compiled CLI (`dist/cli/main.js`) of a checkout, on a free
 // port, one partition per topic by default; run by node under its defaults unless given options,
-// or with `launcher` as `brook start` runs it (bin/brook, with the node options and environment it
-// chooses for the machine).
+// or with `launcher` as `brook start` runs it (bin/brook, with the node options it chooses for the
+// machine).
 // Resolves once it prints its listener; its output is kept (and the pipes drained, so the broker
 // never blocks on a full pipe).
 
