@@ -1,9 +1,10 @@
-// Idle RSS of a broker process, as `npm run bench:broker` reads it ("broker RSS idle"): the
-// compiled CLI of a checkout (`node CHECKOUT/dist/cli/main.js start`, one PLAINTEXT listener on a
-// free port, an empty log directory), VmRSS from /proc/PID/status at each of `--wait-ms` after it
-// printed its listener (bench/broker-process.ts, as the other benches start it). Several checkouts
-// are measured in turn, one start each per round, so that a busy machine weighs on all of them
-// alike; each checkout's own build runs (an older commit's, for an A/B), nothing is built here.
+// Idle RSS of a broker process, as `npm run bench:broker` reads it ("broker RSS idle"): a
+// checkout's broker started as `brook start` starts it and as bench:broker does (`CHECKOUT/bin/brook
+// start`, which chooses node's options for the machine; one PLAINTEXT listener on a free port, an
+// empty log directory), VmRSS from /proc/PID/status at each of `--wait-ms` after it printed its
+// listener (bench/broker-process.ts). Several checkouts are measured in turn, one start each per
+// round, so that a busy machine weighs on all of them alike; each checkout's own build runs (an
+// older commit's, for an A/B), nothing is built here.
 // Each round also starts a bare `node -e 'setInterval(() => {}, 1000)'` and reads it at the same
 // times: the floor of any Node process on this machine.
 //
@@ -56,7 +57,7 @@ async function readingsOf(pid: number): Promise<number[]> {
 async function brokerReadings(checkout: string): Promise<number[]> {
   const logDir = mkdtempSync(join(tmpdir(), 'brook-idle-rss-'));
   try {
-    const { child } = await startBrokerProcess(checkout, logDir);
+    const { child } = await startBrokerProcess(checkout, logDir, { launcher: true });
     return await readingsThenStop(child);
   } finally {
     rmSync(logDir, { recursive: true, force: true });
