@@ -2,6 +2,7 @@
 // appends on their way through the group-commit pipeline and the tail cache.
 
 import type { BatchSpan } from '../record/batch.js';
+import type { ReusedBlock } from '../util/reused-memory.js';
 
 export interface PendingAppend {
   records: Buffer;
@@ -18,6 +19,11 @@ export interface PendingAppend {
   deferFlush: boolean;
   written: boolean;
   settled: boolean;
+  /**
+   * The reused block `records` lies in (a large produce request's: util/reused-memory.ts), held
+   * by the tail cache until the append is written and no longer served from it; else null.
+   */
+  reused: ReusedBlock | null;
   /** What append() returned as its acknowledgement; null once settled. */
   acknowledged: Promise<void> | null;
   resolve: () => void;

@@ -549,6 +549,7 @@ export class PartitionLog extends EventEmitter implements Log {
       deferFlush: options.deferFlush === true,
       written: false,
       settled: false,
+      reused: null,
       acknowledged,
       resolve,
       reject,

@@ -26,6 +26,7 @@ import { decompressionLimitOf, type LogConfig } from './log-config.js';
 import type { LogSegments } from './log-segments.js';
 import type { Segment } from './segment.js';
 import { type BudgetedCache, type BudgetLink, TailCacheBudget } from './tail-cache-budget.js';
+import { reusedBlockOf } from '../util/reused-memory.js';
 
 /**
  * Default budget, per partition, of the tail cache of recently appended record sets: enough for
@@ -94,6 +95,24 @@ interface WeakAppend {
   readonly lastOffsets: readonly number[];
 }
 
+/**
+ * A read is about to serve `item`, whose records lie in a reused block: what a read hands out
+ * may live on in a response for as long as the socket takes, so it gets a copy of its own, and
+ * the append now serves from that. The block is released once the append is written (until
+ * then the writer may be reading the block's view); `evict` releases it then.
+ */
+function copyOut(item: PendingAppend): void {
+  if (item.reused!.covers(item.records)) item.records = Buffer.from(item.records);
+  if (item.written) release(item);
+}
+
+/** The cache no longer needs `item`'s reused block: neither the writer nor a read will. */
+function release(item: PendingAppend): void {
+  const block = item.reused!;
+  item.reused = null;
+  block.release();
+}
+
 /** Recent appends, oldest first, as the producers' own buffers. */
 export class TailCache implements BudgetedCache {
   private readonly items = new AppendQueue();
@@ -133,7 +152,8 @@ export class TailCache implements BudgetedCache {
 
   /**
    * Caches an append (stamped: its bytes no longer change). A small append that is a view of a
-   * much larger buffer is replaced by a copy, before its write, which then writes the copy.
+   * much larger buffer is replaced by a copy, before its write, which then writes the copy. One
+   * in a reused block (a large produce request's) holds the block: see `release`.
    */
   push(item: PendingAppend): void {
     const records = item.records;
@@ -142,6 +162,11 @@ export class TailCache implements BudgetedCache {
       records.buffer.byteLength >= 2 * records.length
     ) {
       item.records = copiedToChunk(records);
+    }
+    const block = reusedBlockOf(item.records);
+    if (block !== null) {
+      block.hold();
+      item.reused = block;
     }
     this.items.push(item);
     this.bytes += item.records.length;
@@ -155,7 +180,9 @@ export class TailCache implements BudgetedCache {
    */
   evict(): void {
     while (this.charged < this.items.length && this.items.at(this.charged).written) {
-      this.budget.took(this.budgetLink, this.items.at(this.charged).records.length);
+      const item = this.items.at(this.charged);
+      this.budget.took(this.budgetLink, item.records.length);
+      if (item.reused !== null && !item.reused.covers(item.records)) release(item);
       this.charged++;
     }
     const replicatedOffset = this.replicatedOffset();
@@ -190,10 +217,14 @@ export class TailCache implements BudgetedCache {
       this.dropOldest(this.items.at(0).nextOffset > replicatedOffset);
   }
 
-  /** Drops the oldest append, holding it weakly if a follower has yet to fetch it. */
+  /**
+   * Drops the oldest append, holding it weakly if a follower has yet to fetch it (unless its
+   * memory is a reused block's, which outlives the append).
+   */
   private dropOldest(unreplicated: boolean): void {
+    const inReusedBlock = this.items.at(0).reused?.covers(this.items.at(0).records) === true;
     const item = this.shiftOldest();
-    if (unreplicated) {
+    if (unreplicated && !inReusedBlock) {
       this.weak.push({
         memory: new WeakRef(item.records.buffer),
         byteOffset: item.records.byteOffset,
@@ -209,6 +240,8 @@ export class TailCache implements BudgetedCache {
   /** Every append leaving from the head passes here: this cache's bytes and the broker's bound. */
   private shiftOldest(): PendingAppend {
     const item = this.items.shift()!;
+    // Unwritten, the writer may still need the block; it is left to the collector then.
+    if (item.reused !== null && item.written) release(item);
     this.bytes -= item.records.length;
     if (this.charged > 0) {
       this.charged--;
@@ -292,6 +325,7 @@ export class TailCache implements BudgetedCache {
     }
     for (; entry < cache.length; entry++) {
       const item = cache.at(entry);
+      if (item.reused !== null) copyOut(item);
       if (!collect(item.records, item.spans, item.lastOffsets, bounds, into)) return into;
     }
     return into;
