@@ -25,7 +25,8 @@
 // 64 KiB holds at most 1 MiB until it sends more.
 //
 // Every frame handed out is the caller's: in read mode none is a view of the scratch buffer, and
-// no frame is written to afterwards (the log stamps a produced batch in place and keeps it).
+// no frame is written to afterwards (the log stamps a produced batch in place and keeps it). A
+// frame from `allocate` is in memory the caller hands out again (util/reused-memory.ts).
 
 const GROWTH = 16;
 /** A frame's first buffer holds at least this much (or the whole frame, if smaller). */
@@ -43,12 +44,19 @@ export interface FrameReaderOptions {
   readonly frameBytesMin: number;
   /** The error thrown for a length outside the bounds; the stream cannot resynchronise after it. */
   readonly refuse: (frameBytes: number, frameBytesMax: number) => Error;
+  /**
+   * Offers the buffer a frame is read into once it is to hold the whole frame: `head` is the
+   * frame's first bytes received (at least one), and a buffer of exactly `frameBytes` or null
+   * (a fresh one, then) comes back. Its memory is the frame's until the caller takes it back.
+   */
+  readonly allocate?: (frameBytes: number, head: Buffer) => Buffer | null;
 }
 
 export class FrameReader {
   frameBytesMax: number;
   private readonly frameBytesMin: number;
   private readonly refuse: FrameReaderOptions['refuse'];
+  private readonly allocate: FrameReaderOptions['allocate'];
   private readonly lengthPrefix = Buffer.alloc(4);
   private lengthPrefixBytes = 0;
   /** The length of the frame being received, or -1 between frames. */
@@ -63,6 +71,7 @@ export class FrameReader {
     this.frameBytesMax = options.frameBytesMax;
     this.frameBytesMin = options.frameBytesMin;
     this.refuse = options.refuse;
+    this.allocate = options.allocate;
   }
 
   /** Whether bytes of an unfinished frame (or of its length prefix) are held. */
@@ -139,7 +148,10 @@ export class FrameReader {
         if (position === bytes.length) return;
       }
       const take = Math.min(this.frameBytes - this.frameFilled, bytes.length - position);
-      this.reserve(this.frameFilled + take);
+      this.reserve(
+        this.frameFilled + take,
+        this.frame ?? bytes.subarray(position, position + take),
+      );
       bytes.copy(this.frame!, this.frameFilled, position, position + take);
       this.frameFilled += take;
       position += take;
@@ -147,12 +159,17 @@ export class FrameReader {
     }
   }
 
-  /** Makes the frame's buffer hold at least `bytes`, growing it no further than GROWTH × them. */
-  private reserve(bytes: number): void {
+  /**
+   * Makes the frame's buffer hold at least `bytes`, growing it no further than GROWTH × them;
+   * `head` holds the frame's first bytes (for `allocate`).
+   */
+  private reserve(bytes: number, head: Buffer): void {
     const held = this.frame?.length ?? 0;
     if (held >= bytes) return;
     const capacity = Math.min(this.frameBytes, Math.max(FIRST_CAPACITY_BYTES, bytes * GROWTH));
-    const grown = Buffer.allocUnsafe(capacity);
+    const grown =
+      (capacity === this.frameBytes ? this.allocate?.(capacity, head) : null) ??
+      Buffer.allocUnsafe(capacity);
     if (this.frame !== null) this.frame.copy(grown, 0, 0, this.frameFilled);
     this.frame = grown;
   }
@@ -166,7 +183,7 @@ export class FrameReader {
       this.frameBytes = -1;
       onFrame(frame);
     } else if (this.frameFilled === this.frame!.length) {
-      this.reserve(this.frameFilled + 1);
+      this.reserve(this.frameFilled + 1, this.frame!);
     }
   }
 }

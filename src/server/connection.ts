@@ -55,6 +55,7 @@ import {
 import type { ConnectionAuthentication } from '../security/connection-authentication.js';
 import type { FrameReader } from '../protocol/frame-reader.js';
 import { FrameSizeError, requestFrameReader } from './request-frames.js';
+import { type ReusedBlock, reusedBlockOf } from '../util/reused-memory.js';
 import type { ServerLimits } from './limits.js';
 import type { ServerLogger } from './logger.js';
 import type { RequestLineWanted, RequestLog } from './request-log.js';
@@ -265,7 +266,7 @@ export class Connection {
     this.memory = options.memory ?? new RequestMemory(-1);
     this.remoteAddress = options.socket.remoteAddress ?? '';
     this.remotePort = options.socket.remotePort ?? 0;
-    this.decoder = options.frames ?? requestFrameReader(options.limits.requestBytesMax);
+    this.decoder = options.frames ?? requestFrameReader(options.limits.requestBytesMax, true);
     this.framedElsewhere = options.framedElsewhere;
     this.frameBytesMaxElsewhere = -1;
     this.lastActivityMs = performance.now();
@@ -554,11 +555,16 @@ export class Connection {
       );
       return;
     }
+    // A frame in a reused block (a large Produce: request-frames.ts) is released once its handler
+    // has settled: the request's views of it are dead then, and whatever the handler kept (the
+    // log's appends) holds the block on its own. A frame whose handler never runs is left to the
+    // collector.
+    const block = reusedBlockOf(frame);
     if (STARTED_AT_HEAD.has(apiKey) && this.pending[0] !== slot) {
-      slot.startAtHead = () => this.startHandler(slot, handler, header, request, context);
+      slot.startAtHead = () => this.startHandler(slot, handler, header, request, context, block);
       return;
     }
-    this.startHandler(slot, handler, header, request, context);
+    this.startHandler(slot, handler, header, request, context, block);
   }
 
   private startHandler(
@@ -567,6 +573,7 @@ export class Connection {
     header: RequestHeader,
     request: unknown,
     context: RequestContext,
+    block: ReusedBlock | null,
   ): void {
     const { apiVersion } = header;
     let result: unknown;
@@ -576,15 +583,23 @@ export class Connection {
       slot.localMs = performance.now() - handlerStartedMs;
     } catch (error) {
       this.fail(slot, handler, header, request, context, error);
+      block?.release();
       return;
     }
     if (result instanceof Promise) {
       result.then(
-        (value: unknown) => this.complete(slot, handler, header, apiVersion, value),
-        (error: unknown) => this.fail(slot, handler, header, request, context, error),
+        (value: unknown) => {
+          this.complete(slot, handler, header, apiVersion, value);
+          block?.release();
+        },
+        (error: unknown) => {
+          this.fail(slot, handler, header, request, context, error);
+          block?.release();
+        },
       );
     } else {
       this.complete(slot, handler, header, apiVersion, result);
+      block?.release();
     }
   }
 

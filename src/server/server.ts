@@ -151,7 +151,7 @@ export async function startServer(options: ServerOptions): Promise<BrookServer> 
     const frames =
       (accepted as Partial<TLSSocket>).encrypted === true
         ? undefined
-        : requestFrameReader(limits.requestBytesMax);
+        : requestFrameReader(limits.requestBytesMax, true);
     const socket =
       frames === undefined
         ? accepted
