@@ -148,10 +148,7 @@ export class FrameReader {
         if (position === bytes.length) return;
       }
       const take = Math.min(this.frameBytes - this.frameFilled, bytes.length - position);
-      this.reserve(
-        this.frameFilled + take,
-        this.frame ?? bytes.subarray(position, position + take),
-      );
+      this.reserve(this.frameFilled + take, bytes, position);
       bytes.copy(this.frame!, this.frameFilled, position, position + take);
       this.frameFilled += take;
       position += take;
@@ -160,16 +157,18 @@ export class FrameReader {
   }
 
   /**
-   * Makes the frame's buffer hold at least `bytes`, growing it no further than GROWTH × them;
-   * `head` holds the frame's first bytes (for `allocate`).
+   * Makes the frame's buffer hold at least `bytes`, growing it no further than GROWTH × them.
+   * Before the frame has a buffer, its first bytes are `incoming[incomingAt..]` (for `allocate`).
    */
-  private reserve(bytes: number, head: Buffer): void {
+  private reserve(bytes: number, incoming?: Buffer, incomingAt = 0): void {
     const held = this.frame?.length ?? 0;
     if (held >= bytes) return;
     const capacity = Math.min(this.frameBytes, Math.max(FIRST_CAPACITY_BYTES, bytes * GROWTH));
-    const grown =
-      (capacity === this.frameBytes ? this.allocate?.(capacity, head) : null) ??
-      Buffer.allocUnsafe(capacity);
+    const offered =
+      capacity === this.frameBytes && this.allocate !== undefined
+        ? this.allocate(capacity, this.frame ?? incoming!.subarray(incomingAt))
+        : null;
+    const grown = offered ?? Buffer.allocUnsafe(capacity);
     if (this.frame !== null) this.frame.copy(grown, 0, 0, this.frameFilled);
     this.frame = grown;
   }
@@ -183,7 +182,7 @@ export class FrameReader {
       this.frameBytes = -1;
       onFrame(frame);
     } else if (this.frameFilled === this.frame!.length) {
-      this.reserve(this.frameFilled + 1, this.frame!);
+      this.reserve(this.frameFilled + 1);
     }
   }
 }

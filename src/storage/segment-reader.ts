@@ -7,7 +7,9 @@
 // (tail-cache-budget.ts); the group-commit pipeline fills and trims it, truncation and compaction
 // drop what they take away. Past its cap for unreplicated appends, or given up to the broker's
 // bound, it keeps only weak references to a leader's unreplicated appends, which serve replica
-// fetches while something else still holds the bytes.
+// fetches while something else still holds the bytes. An append in a reused block (a large
+// produce request's, util/reused-memory.ts) is served from a copy made on its first read, and
+// holds the block until it is written and either copied out or dropped; never weakly.
 
 import {
   AttributeBit,

@@ -145,3 +145,36 @@ test('an oversized or negative length is refused as soon as the prefix is comple
   });
   assert.throws(() => responses.push(Buffer.from([0, 0, 0, 3]), () => {}), /3 bytes/);
 });
+
+test('a frame is read into the buffer `allocate` offers once it is to hold the whole frame', () => {
+  const offered: Array<{ frameBytes: number; head: number }> = [];
+  const reader = new FrameReader({
+    frameBytesMax: 1 << 20,
+    frameBytesMin: 0,
+    refuse: (frameBytes) => new Error(`refused ${frameBytes}`),
+    allocate: (frameBytes, head) => {
+      offered.push({ frameBytes, head: head[0] });
+      // Only frames starting with 9 get a buffer of the caller's (a marked one).
+      if (head[0] !== 9) return null;
+      const buffer = Buffer.alloc(frameBytes, 0xee);
+      given.push(buffer);
+      return buffer;
+    },
+  });
+  const given: Buffer[] = [];
+  for (const sizes of [[SCRATCH_READ_BYTES], [1, 7, 4096, 100_000]]) {
+    offered.length = 0;
+    const frames = readInPlace(reader, stream, sizes);
+    assert.deepEqual(frames, bodies, `reads of ${sizes.join(', ')} bytes`);
+    // Asked once per frame that grew to its whole length through `reserve` (not the small ones
+    // copied whole out of a read), with the frame's first byte in hand.
+    assert.ok(offered.some((offer) => offer.frameBytes === 300_000 && offer.head === 9));
+    assert.ok(offered.every((offer) => bodies.some((body) => body.length === offer.frameBytes)));
+    assert.equal(
+      frames[6].buffer,
+      given.at(-1)!.buffer,
+      'the 9s were read into the offered buffer',
+    );
+    assert.ok(!given.some((buffer) => buffer.buffer === frames[4].buffer), 'the 8s into their own');
+  }
+});
