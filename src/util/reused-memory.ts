@@ -26,8 +26,8 @@ import { assert } from './assert.js';
 
 const BLOCK_BYTES_MIN = 128 * 1024;
 const BLOCK_BYTES_MAX = 2 * 1024 * 1024;
-const FREE_BYTES_MAX = 32 * 1024 * 1024;
-const TRIM_INTERVAL_MS = 10_000;
+const FREE_BYTES_MAX = 16 * 1024 * 1024;
+const TRIM_INTERVAL_MS = 1_000;
 const POISON_BYTE = 0xdb;
 
 export class ReusedBlock {
