@@ -27,6 +27,7 @@ import { LineCachingRegistry, ScrapedGaugeFamilies, type SeriesEntry } from './s
 import { registerProcessMetrics } from './process-metrics.js';
 import { CountedHistogram, ReadGauge, WrittenCounter } from './written-metrics.js';
 import type { FileIo, LogFile } from '../storage/file-io.js';
+import { reusedMemoryFigures } from '../util/reused-memory.js';
 
 export interface PartitionSnapshot {
   readonly topic: string;
@@ -378,6 +379,14 @@ export class BrokerMetrics implements TopicTraffic {
         registers,
       },
       (set) => set(sources.tailCache().maxBytes),
+    );
+    new ReadGauge(
+      {
+        name: 'brook_reused_blocks_free_bytes',
+        help: 'Blocks large produce requests are read into, free to be taken again (at most 16 MiB, trimmed every second); process-wide.',
+        registers,
+      },
+      (set) => set(reusedMemoryFigures().freeBytes),
     );
 
     // Each log directory's file system, read by the first gauge for both.

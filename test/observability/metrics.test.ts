@@ -217,6 +217,7 @@ describe('the HTTP endpoint', () => {
       // Whatever a client has in flight (a parked fetch) at the scrape; the default limit, 256 MiB.
       assert.ok((sample(exposition, 'brook_request_memory_bytes') ?? -1) >= 0);
       assert.equal(sample(exposition, 'brook_request_memory_max_bytes'), 268435456);
+      assert.ok((sample(exposition, 'brook_reused_blocks_free_bytes') ?? -1) >= 0);
       assert.equal(sample(exposition, 'brook_partitions', { state: 'offline' }), 0);
       assert.ok((sample(exposition, 'brook_process_resident_memory_bytes') ?? 0) > 0);
 
