@@ -266,7 +266,11 @@ export class Connection {
     this.memory = options.memory ?? new RequestMemory(-1);
     this.remoteAddress = options.socket.remoteAddress ?? '';
     this.remotePort = options.socket.remotePort ?? 0;
-    this.decoder = options.frames ?? requestFrameReader(options.limits.requestBytesMax, true);
+    this.decoder =
+      options.frames ??
+      requestFrameReader(options.limits.requestBytesMax, {
+        reuseProduceFrames: true,
+      });
     this.framedElsewhere = options.framedElsewhere;
     this.frameBytesMaxElsewhere = -1;
     this.lastActivityMs = performance.now();

@@ -30,12 +30,15 @@ export class FrameSizeError extends BrookError {
  * reused block (util/reused-memory.ts); whoever handles the frame releases it. Frames that cross
  * to another thread must not be: their memory would leave this thread's blocks.
  */
-export function requestFrameReader(frameBytesMax: number, reuseProduceFrames = false): FrameReader {
+export function requestFrameReader(
+  frameBytesMax: number,
+  options: { reuseProduceFrames?: boolean } = {},
+): FrameReader {
   return new FrameReader({
     frameBytesMax,
     frameBytesMin: 0,
     refuse: (frameBytes, max) => new FrameSizeError(frameBytes, max),
-    allocate: reuseProduceFrames ? reusedProduceFrame : undefined,
+    allocate: options.reuseProduceFrames === true ? reusedProduceFrame : undefined,
   });
 }
 

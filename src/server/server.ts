@@ -151,7 +151,7 @@ export async function startServer(options: ServerOptions): Promise<BrookServer> 
     const frames =
       (accepted as Partial<TLSSocket>).encrypted === true
         ? undefined
-        : requestFrameReader(limits.requestBytesMax, true);
+        : requestFrameReader(limits.requestBytesMax, { reuseProduceFrames: true });
     const socket =
       frames === undefined
         ? accepted

@@ -73,8 +73,7 @@ const figures = { blocksMade: 0, blocksRetaken: 0 };
  */
 export function takeReused(bytes: number): Buffer | null {
   if (bytes < BLOCK_BYTES_MIN || bytes > BLOCK_BYTES_MAX) return null;
-  let sizeClass = 0;
-  while (BLOCK_BYTES_MIN << sizeClass < bytes) sizeClass++;
+  const sizeClass = sizeClassOf(bytes);
   takenSinceTrim++;
   const block = free[sizeClass]?.pop();
   if (block !== undefined) {
@@ -87,6 +86,13 @@ export function takeReused(bytes: number): Buffer | null {
   const memory = Buffer.allocUnsafeSlow(BLOCK_BYTES_MIN << sizeClass);
   blocks.set(memory.buffer, new ReusedBlock(memory));
   return memory.subarray(0, bytes);
+}
+
+/** The smallest size class whose blocks hold `bytes`. */
+function sizeClassOf(bytes: number): number {
+  let sizeClass = 0;
+  while (BLOCK_BYTES_MIN << sizeClass < bytes) sizeClass++;
+  return sizeClass;
 }
 
 /** The block `view` lies in, or null when it is ordinary memory. */
@@ -114,9 +120,7 @@ function freed(block: ReusedBlock): void {
     blocks.delete(block.memory.buffer);
     return;
   }
-  let sizeClass = 0;
-  while (BLOCK_BYTES_MIN << sizeClass < block.memory.length) sizeClass++;
-  (free[sizeClass] ??= []).push(block);
+  (free[sizeClassOf(block.memory.length)] ??= []).push(block);
   freeBytes += block.memory.length;
   if (trimTimer === null) {
     trimTimer = setTimeout(trim, TRIM_INTERVAL_MS);
