@@ -8,10 +8,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { Kafka, logLevel } from 'kafkajs';
+import type { Kafka, Producer } from 'kafkajs';
 
-import { startBroker } from '../../src/broker.js';
+import { type Broker, startBroker } from '../../src/broker.js';
 import { poisonReleasedBlocks, reusedMemoryFigures } from '../../src/util/reused-memory.js';
+import { kafkajsClient } from '../helpers/client-kafkajs.js';
 import { waitFor } from '../helpers/poll.js';
 
 /** 300 records of 2 KiB: one produce request of about 600 KiB, well inside the reused sizes. */
@@ -51,18 +52,31 @@ async function consumeAll(
   return values;
 }
 
+/**
+ * Runs `use` against a fresh in-process broker with one topic of one partition, and a connected
+ * kafkajs producer (the shared compat client's settings); stops both after.
+ */
+async function withBroker(
+  topic: string,
+  use: (kafka: Kafka, producer: Producer, broker: Broker) => Promise<void>,
+): Promise<void> {
+  const broker = await startBroker();
+  const kafka = kafkajsClient(broker.bootstrapServers, 'reused-frames');
+  const producer = kafka.producer();
+  try {
+    await broker.replicas.createTopic({ name: topic, partitionCount: 1 });
+    await producer.connect();
+    await use(kafka, producer, broker);
+  } finally {
+    await producer.disconnect().catch(() => undefined);
+    await broker.stop();
+  }
+}
+
 for (const acks of [-1, 1, 0]) {
   test(`acks=${acks}: records of large produce requests come back intact though their blocks are reused`, async () => {
-    const broker = await startBroker();
-    const kafka = new Kafka({
-      clientId: 'reused-frames',
-      brokers: [broker.bootstrapServers],
-      logLevel: logLevel.NOTHING,
-    });
-    const producer = kafka.producer();
     const topic = `reused-${acks < 0 ? 'all' : acks}`;
-    try {
-      await broker.replicas.createTopic({ name: topic, partitionCount: 1 });
+    await withBroker(topic, async (kafka, producer, broker) => {
       const sent = Array.from({ length: SENDS * RECORDS_PER_SEND }, () =>
         randomBytes(RECORD_BYTES),
       );
@@ -75,7 +89,6 @@ for (const acks of [-1, 1, 0]) {
       const tail = consumeAll(kafka, topic, `${topic}-tail`, sent.length, tailStarted);
       await tailReady;
 
-      await producer.connect();
       // All requests at once, so that several are in flight on the one connection.
       await Promise.all(
         Array.from({ length: SENDS }, (_, send) =>
@@ -114,24 +127,12 @@ for (const acks of [-1, 1, 0]) {
         assert.equal(corrupt, 0, `the consumer ${name} got ${corrupt} records never produced`);
         assert.equal(new Set(found).size, sent.length, `the consumer ${name} got no duplicates`);
       }
-    } finally {
-      await producer.disconnect().catch(() => undefined);
-      await broker.stop();
-    }
+    });
   });
 }
 
 test('blocks are taken again: the free list serves the next large request', async () => {
-  const broker = await startBroker();
-  const kafka = new Kafka({
-    clientId: 'reused-frames',
-    brokers: [broker.bootstrapServers],
-    logLevel: logLevel.NOTHING,
-  });
-  const producer = kafka.producer();
-  try {
-    await broker.replicas.createTopic({ name: 'retaken', partitionCount: 1 });
-    await producer.connect();
+  await withBroker('retaken', async (_kafka, producer) => {
     const before = reusedMemoryFigures();
     // One request at a time: each one's block is free again (the tail cache keeps at most its
     // 1 MiB budget of written appends) before long, and the next request takes it.
@@ -149,8 +150,5 @@ test('blocks are taken again: the free list serves the next large request', asyn
       figures.blocksRetaken - before.blocksRetaken >= SENDS / 2,
       `blocks were taken again (${figures.blocksRetaken - before.blocksRetaken} of ${SENDS} requests)`,
     );
-  } finally {
-    await producer.disconnect().catch(() => undefined);
-    await broker.stop();
-  }
+  });
 });

@@ -43,6 +43,10 @@ export class FaultyFileIo implements FileIo {
   writeSyncDelayMs = 0;
   /** Files opened from now on offer no writeSync: every write goes through the thread pool. */
   asyncWritesOnly = false;
+  /** While set (`holdWrites`), writes to files whose path contains `pathIncludes` wait for it. */
+  private writeHold: { pathIncludes: string; until: Promise<void> } | null = null;
+  /** Writes that have reached a hold and wait there. */
+  heldWrites = 0;
   private faults: Fault[] = [];
   /** path -> length at the last fsync that completed. */
   readonly fsyncedLengths = new Map<string, number>();
@@ -59,6 +63,20 @@ export class FaultyFileIo implements FileIo {
 
   clearFaults(): void {
     this.faults = [];
+  }
+
+  /**
+   * Holds asynchronous writes to files whose path contains `pathIncludes` (a writer stopped in
+   * the middle of its write) until the returned function is called.
+   */
+  holdWrites(pathIncludes: string): () => void {
+    let release!: () => void;
+    const until = new Promise<void>((resolve) => (release = resolve));
+    this.writeHold = { pathIncludes, until };
+    return () => {
+      this.writeHold = null;
+      release();
+    };
   }
 
   private check(operation: FaultOperation, path: string): void {
@@ -102,6 +120,12 @@ export class FaultyFileIo implements FileIo {
       async write(buffers, position) {
         io.writeCount++;
         io.check('write', path);
+        const hold = io.writeHold;
+        if (hold !== null && path.includes(hold.pathIncludes)) {
+          io.heldWrites++;
+          await hold.until;
+          io.heldWrites--;
+        }
         await file.write(buffers, position);
       },
       // Offered as the real file offers it, so injected faults reach the group-commit writer's

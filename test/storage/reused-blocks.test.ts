@@ -9,43 +9,15 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { defaultLogConfig } from '../../src/storage/log-config.js';
-import { nodeFileIo, type FileIo } from '../../src/storage/file-io.js';
 import { PartitionLog } from '../../src/storage/partition-log.js';
 import { poisonReleasedBlocks, reusedBlockOf, takeReused } from '../../src/util/reused-memory.js';
 import { makeBatch } from '../helpers/storage-batches.js';
+import { FaultyFileIo } from '../helpers/storage-faulty-io.js';
 import { temporaryDirectory } from '../helpers/temporary-directory.js';
 import { waitFor } from '../helpers/poll.js';
 
 before(() => poisonReleasedBlocks(true));
 after(() => poisonReleasedBlocks(false));
-
-/** nodeFileIo whose segment writes wait for `open()` of the gate (thread-pool writes only). */
-function gatedWrites(): { io: FileIo; open: () => void; waiting: () => boolean } {
-  let release!: () => void;
-  const gate = new Promise<void>((resolve) => (release = resolve));
-  let waiting = false;
-  const io: FileIo = {
-    ...nodeFileIo,
-    async open(path, options) {
-      const file = await nodeFileIo.open(path, options);
-      if (!path.endsWith('.log')) return file;
-      return {
-        path: file.path,
-        write: async (buffers, position) => {
-          waiting = true;
-          await gate;
-          return file.write(buffers, position);
-        },
-        read: (buffer, offset, length, position) => file.read(buffer, offset, length, position),
-        datasync: () => file.datasync(),
-        truncate: (length) => file.truncate(length),
-        size: () => file.size(),
-        close: () => file.close(),
-      };
-    },
-  };
-  return { io, open: () => release(), waiting: () => waiting };
-}
 
 /** `batch` in a reused block, held once (as the connection that read the request holds it). */
 function inReusedBlock(batch: Buffer): Buffer {
@@ -59,8 +31,10 @@ const everything = { maxBytes: 8 << 20, maxOffset: Number.MAX_SAFE_INTEGER, minO
 
 test('a read during the write gets a copy, and the block is not reused until the write is done', async (t) => {
   const directory = temporaryDirectory(t);
-  const gated = gatedWrites();
-  const log = await PartitionLog.open({ directory, config: defaultLogConfig, io: gated.io });
+  const io = new FaultyFileIo();
+  io.asyncWritesOnly = true;
+  const releaseWrites = io.holdWrites('.log');
+  const log = await PartitionLog.open({ directory, config: defaultLogConfig, io });
   const batch = await makeBatch({ seed: 1, recordsCount: 200, valueBytes: 1_500 });
   const records = inReusedBlock(batch);
   const block = reusedBlockOf(records)!;
@@ -69,7 +43,10 @@ test('a read during the write gets a copy, and the block is not reused until the
   const stamped = Buffer.from(records); // offsets and epoch are stamped in place by now
 
   // The writer has the block's view in hand, stopped at the gate; a consumer reads now.
-  await waitFor(gated.waiting, () => 'the write to start');
+  await waitFor(
+    () => io.heldWrites > 0,
+    () => 'the write to start',
+  );
   const read = await log.read(0, everything);
   assert.equal(read.chunks.length, 1);
   assert.ok(!block.covers(read.chunks[0]), 'the read was served a copy, not the block');
@@ -80,7 +57,7 @@ test('a read during the write gets a copy, and the block is not reused until the
   assert.ok(!block.covers(other), 'a block the writer still reads from was not handed out again');
   reusedBlockOf(other)!.release();
 
-  gated.open();
+  releaseWrites();
   await appended.acknowledged;
   const file = readFileSync(join(directory, `${'0'.repeat(20)}.log`));
   assert.deepEqual(file, stamped, 'the file holds the records, not the poison');
