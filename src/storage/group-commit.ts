@@ -6,6 +6,7 @@
 //   assignment, tail cache) and only queues the write (`enqueue`); the single writer task writes
 //   queued appends in order.
 // - At most one fsync is in flight; appends written while it runs are covered by the next one.
+//   A roll waits for the flusher's fsync of the closed segment rather than making its own.
 // - Truncation, retention, record deletion and compaction swaps take the log's maintenance lock
 //   and `pause` the pipeline, so they never interleave with each other or with a write.
 // - A failed fsync is sticky: the page cache may have dropped the data, so nothing pending is
@@ -350,13 +351,18 @@ export class GroupCommit {
     );
   }
 
-  /** Makes the active segment durable with its indexes, then starts a new one at `baseOffset`. */
+  /**
+   * Makes the active segment durable with its indexes, then starts a new one at `baseOffset`.
+   * The segment's fsync is the flusher's, awaited: an fsync of its own could run beside the
+   * flusher's on the same descriptor, and the kernel reports a writeback error to only one of
+   * two such fsyncs, so the other could acknowledge appends whose pages were lost. A failure
+   * is therefore the flusher's too (sticky, every unacknowledged append refused).
+   */
   private async roll(baseOffset: number): Promise<void> {
     const { segments, io } = this.context;
     const old = segments.active;
     old.maybeAppendTimeIndexEntry();
-    await old.logFile.datasync();
-    this.markFlushed(this.writtenOffsetValue);
+    await this.waitForFlush(this.writtenOffsetValue);
     await old.appendTimes.syncAndClose();
     await old.writeIndexFiles(io);
     segments.push(await segments.create(baseOffset));
@@ -369,13 +375,19 @@ export class GroupCommit {
    */
   private async handleWriteFailure(error: unknown, unwritten: PendingAppend[]): Promise<void> {
     const segment = this.context.segments.active;
-    const failure = storageFailure(error, `write to ${segment.logPath}`);
+    // Already failed: the flusher's fsync failed while a roll waited for it, and the log refused
+    // what it held then; the group in hand goes the same way, nothing is cut back.
+    const fsyncFailed = this.failed;
+    const failure = fsyncFailed
+      ? this.stickyError!
+      : storageFailure(error, `write to ${segment.logPath}`);
     this.stickyError = failure;
     const refused = [...unwritten, ...this.pending.takeAll()];
     for (const item of refused) rejectItem(item, failure);
     this.context.tailCache.dropUnwritten();
     this.logEndOffsetValue = this.writtenOffsetValue;
     this.context.leaderEpochCache.truncateFromEnd(this.logEndOffsetValue);
+    if (fsyncFailed) return;
     try {
       await segment.logFile.truncate(segment.sizeBytes);
       if (failure.code === StorageErrorCode.STORAGE_FULL) this.stickyError = null;
@@ -392,6 +404,10 @@ export class GroupCommit {
         );
       }
     }
+    // A failed log starts no fsync again: the appends written before this one and still waiting
+    // for theirs are refused too, never left waiting (a full disk's cut, once done, flushes them);
+    // an fsync in flight settles those it covers first, and the flusher refuses the rest.
+    if (this.failed && !this.flushing) this.refuseAll(this.stickyError!);
     this.context.notify('error', failure);
   }
 
@@ -451,6 +467,8 @@ export class GroupCommit {
       }
     } finally {
       this.flushing = false;
+      // Failed meanwhile (a write): nothing will flush what is left.
+      if (this.failed) this.refuseAll(this.stickyError!);
       this.notifyIdle();
       if (this.writtenOffsetValue > this.flushedOffsetValue && !this.stickyError)
         this.requestFlush();

@@ -35,6 +35,9 @@ function errnoError(code: string, operation: string, path: string): NodeJS.Errno
 
 export class FaultyFileIo implements FileIo {
   datasyncCount = 0;
+  /** The most datasyncs of one file seen in flight at once. */
+  datasyncOverlapMax = 0;
+  private readonly datasyncsInFlight = new Map<string, number>();
   writeCount = 0;
   datasyncDelayMs = 0;
   /** Writes that went through LogFile.writeSync (a subset of writeCount). */
@@ -92,8 +95,9 @@ export class FaultyFileIo implements FileIo {
   }
 
   /**
-   * Two fsyncs of one file can overlap (the flusher's and a roll's); the longer length is the
-   * durable one, whichever finishes last. Only a truncation makes the durable length shorter.
+   * Should two fsyncs of one file overlap (the log never lets them: see datasyncOverlapMax), the
+   * longer length is the durable one, whichever finishes last. Only a truncation makes the
+   * durable length shorter.
    */
   private recordFsynced(path: string, length: number, shrink = false): void {
     const previous = this.fsyncedLengths.get(path) ?? 0;
@@ -150,12 +154,19 @@ export class FaultyFileIo implements FileIo {
       },
       async datasync() {
         io.datasyncCount++;
-        const length = await file.size();
-        if (io.datasyncDelayMs > 0)
-          await new Promise((resolve) => setTimeout(resolve, io.datasyncDelayMs));
-        io.check('datasync', path);
-        await file.datasync();
-        io.recordFsynced(path, length);
+        const inFlight = (io.datasyncsInFlight.get(path) ?? 0) + 1;
+        io.datasyncsInFlight.set(path, inFlight);
+        io.datasyncOverlapMax = Math.max(io.datasyncOverlapMax, inFlight);
+        try {
+          const length = await file.size();
+          if (io.datasyncDelayMs > 0)
+            await new Promise((resolve) => setTimeout(resolve, io.datasyncDelayMs));
+          io.check('datasync', path);
+          await file.datasync();
+          io.recordFsynced(path, length);
+        } finally {
+          io.datasyncsInFlight.set(path, io.datasyncsInFlight.get(path)! - 1);
+        }
       },
       async truncate(length) {
         io.check('truncate', path);

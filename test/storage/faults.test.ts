@@ -99,6 +99,38 @@ test('EIO on write: the append is refused, the log refuses more and reports why'
   await log.close();
 });
 
+test('EIO on a write also refuses the appends before it still waiting for their fsync', async (t) => {
+  const directory = temporaryDirectory(t);
+  const io = new FaultyFileIo();
+  const log = await PartitionLog.open({ directory, config, io });
+  const [x, y, z] = await Promise.all(
+    [1, 2, 3].map((seed) => makeBatch({ seed, recordsCount: 1, valueBytes: 10 })),
+  );
+  io.datasyncDelayMs = 100;
+  const syncsBefore = io.datasyncCount;
+  const first = log.append(x, { leaderEpoch: 0, origin: 'client' });
+  await waitFor(() => io.datasyncCount > syncsBefore, "the first append's fsync");
+  // Written while that fsync runs, so only the next one would cover it.
+  const writesBefore = io.writeCount;
+  const second = log.append(y, { leaderEpoch: 0, origin: 'client' });
+  await waitFor(() => io.writeCount > writesBefore, 'the second append written');
+  io.inject({ operation: 'write', pathIncludes: '.log', errorCode: 'EIO', times: 1 });
+  const third = log.append(z, { leaderEpoch: 0, origin: 'client' });
+  await first.acknowledged;
+  // Both settle (a refusal, never a hang): the log is failed, so no fsync will cover the second.
+  const settled = await Promise.race([
+    Promise.allSettled([second.acknowledged, third.acknowledged]),
+    new Promise<'timed out'>((resolve) => setTimeout(() => resolve('timed out'), 10_000).unref()),
+  ]);
+  assert.notEqual(settled, 'timed out', 'every append settles');
+  for (const outcome of settled as PromiseSettledResult<void>[]) {
+    assert.equal(outcome.status, 'rejected');
+    assert.ok(isStorageError('BROOK_STORAGE_FAILED')(outcome.reason));
+  }
+  assert.equal(log.flushedOffset, 1);
+  await log.close();
+});
+
 test('small groups are written on the event loop; large ones and a looser flush policy are not', async (t) => {
   const io = new FaultyFileIo();
   const log = await PartitionLog.open({ directory: temporaryDirectory(t), config, io });
@@ -358,6 +390,54 @@ test('a second broker on the same log directory gets a clear error with a stable
   });
   assert.equal(readFileSync(join(directory, '.lock'), 'utf8').trim(), String(process.pid));
   await second.close();
+});
+
+test('a roll waits for the flusher: one fsync of a segment at a time', async (t) => {
+  const directory = temporaryDirectory(t);
+  const io = new FaultyFileIo();
+  const log = await PartitionLog.open({ directory, config: { ...config, segmentBytes: 1000 }, io });
+  // The flusher's fsync of the first segment is still running when the second append, which
+  // does not fit, rolls it.
+  io.datasyncDelayMs = 100;
+  const [first, second] = await Promise.all(
+    [1, 2].map((seed) => makeBatch({ seed, recordsCount: 2, valueBytes: 300 })),
+  );
+  const syncsBefore = io.datasyncCount;
+  const appends = [log.append(first, { leaderEpoch: 0, origin: 'client' })];
+  await waitFor(() => io.datasyncCount > syncsBefore, "the flusher's fsync");
+  appends.push(log.append(second, { leaderEpoch: 0, origin: 'client' }));
+  for (const append of appends) await append.acknowledged;
+  assert.equal(log.segmentCount, 2, 'the second append rolled the log');
+  assert.equal(io.datasyncOverlapMax, 1, 'no two fsyncs of one file at once');
+  await log.close();
+});
+
+test('an fsync failure while a roll waits for it refuses every append not yet acknowledged', async (t) => {
+  const directory = temporaryDirectory(t);
+  const io = new FaultyFileIo();
+  const log = await PartitionLog.open({ directory, config: { ...config, segmentBytes: 1000 }, io });
+  await log.append(await makeBatch({ seed: 1, recordsCount: 1, valueBytes: 10 }), {
+    leaderEpoch: 0,
+    origin: 'client',
+  }).acknowledged;
+  io.datasyncDelayMs = 30;
+  io.inject({ operation: 'datasync', pathIncludes: '.log', errorCode: 'EIO', times: 1 });
+  const batches = await Promise.all(
+    [2, 3].map((seed) => makeBatch({ seed, recordsCount: 2, valueBytes: 300 })),
+  );
+  const results = batches.map((batch) => log.append(batch, { leaderEpoch: 0, origin: 'client' }));
+  // Both settle (a refusal, never a hang), and neither is acknowledged.
+  const settled = await Promise.race([
+    Promise.allSettled(results.map((result) => result.acknowledged)),
+    new Promise<'timed out'>((resolve) => setTimeout(() => resolve('timed out'), 10_000).unref()),
+  ]);
+  assert.notEqual(settled, 'timed out', 'every append settles');
+  for (const outcome of settled as PromiseSettledResult<void>[]) {
+    assert.equal(outcome.status, 'rejected');
+    assert.ok(isStorageError('BROOK_STORAGE_FAILED')(outcome.reason));
+  }
+  assert.equal(log.flushedOffset, 1);
+  await log.close();
 });
 
 test('a failure while rolling a segment is sticky and nothing after it is acknowledged', async (t) => {
