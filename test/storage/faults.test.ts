@@ -13,8 +13,22 @@ import { makeBatch, stamped } from '../helpers/storage-batches.js';
 import { readWholeLog } from '../helpers/storage-verify.js';
 import { temporaryDirectory } from '../helpers/temporary-directory.js';
 import { waitFor } from '../helpers/poll.js';
+import { withTimeout } from '../helpers/clients.js';
 
 const config: LogConfig = { ...defaultLogConfig, retentionMs: -1 };
+
+/** Each append settles within a bound (a refusal, never a hang), refused as a failed log. */
+async function assertRefusedWithin(appends: ReadonlyArray<{ acknowledged: Promise<void> }>) {
+  const settled = await withTimeout(
+    Promise.allSettled(appends.map((append) => append.acknowledged)),
+    10_000,
+    'the appends settling',
+  );
+  for (const outcome of settled) {
+    assert.equal(outcome.status, 'rejected');
+    assert.ok(isStorageError('BROOK_STORAGE_FAILED')(outcome.reason));
+  }
+}
 
 function isStorageError(code: string) {
   return (error: unknown): boolean => {
@@ -117,16 +131,8 @@ test('EIO on a write also refuses the appends before it still waiting for their 
   io.inject({ operation: 'write', pathIncludes: '.log', errorCode: 'EIO', times: 1 });
   const third = log.append(z, { leaderEpoch: 0, origin: 'client' });
   await first.acknowledged;
-  // Both settle (a refusal, never a hang): the log is failed, so no fsync will cover the second.
-  const settled = await Promise.race([
-    Promise.allSettled([second.acknowledged, third.acknowledged]),
-    new Promise<'timed out'>((resolve) => setTimeout(() => resolve('timed out'), 10_000).unref()),
-  ]);
-  assert.notEqual(settled, 'timed out', 'every append settles');
-  for (const outcome of settled as PromiseSettledResult<void>[]) {
-    assert.equal(outcome.status, 'rejected');
-    assert.ok(isStorageError('BROOK_STORAGE_FAILED')(outcome.reason));
-  }
+  // The log is failed, so no fsync will cover the second: it is refused, not left waiting.
+  await assertRefusedWithin([second, third]);
   assert.equal(log.flushedOffset, 1);
   await log.close();
 });
@@ -426,16 +432,7 @@ test('an fsync failure while a roll waits for it refuses every append not yet ac
     [2, 3].map((seed) => makeBatch({ seed, recordsCount: 2, valueBytes: 300 })),
   );
   const results = batches.map((batch) => log.append(batch, { leaderEpoch: 0, origin: 'client' }));
-  // Both settle (a refusal, never a hang), and neither is acknowledged.
-  const settled = await Promise.race([
-    Promise.allSettled(results.map((result) => result.acknowledged)),
-    new Promise<'timed out'>((resolve) => setTimeout(() => resolve('timed out'), 10_000).unref()),
-  ]);
-  assert.notEqual(settled, 'timed out', 'every append settles');
-  for (const outcome of settled as PromiseSettledResult<void>[]) {
-    assert.equal(outcome.status, 'rejected');
-    assert.ok(isStorageError('BROOK_STORAGE_FAILED')(outcome.reason));
-  }
+  await assertRefusedWithin(results);
   assert.equal(log.flushedOffset, 1);
   await log.close();
 });
