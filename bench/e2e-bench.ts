@@ -2,7 +2,8 @@
 // msg/s of 100 B, linger.ms=0, acks=all, and a consumer in the same loadgen process reading them
 // (bench/loadgen, mode e2e), against a broker process with bench/e2e-probe.mjs loaded, so a run
 // prints beside the latency where the broker's time went: event-loop delay, GC pauses, fdatasync
-// and writev as the broker saw them, how soon a socket write followed an fdatasync, the request
+// and writev as the broker saw them, how many writes came while their file's fdatasync ran (each
+// waits for it and the next), how soon a socket write followed an fdatasync, the request
 // log's phases per API (sampled), and the broker's CPU per request and per record.
 //
 //   node --import tsx bench/e2e-bench.ts [--root CHECKOUT]... [--rounds 3] [--count 100000]
@@ -62,6 +63,8 @@ interface ProbeResult {
   fdatasync: Percentiles;
   writev: Percentiles;
   writevSync: Percentiles;
+  writesBehindFsync: number;
+  descriptorWrites: number;
   afterFsync: Percentiles;
   socketWrites: number;
   socketWritevs: number;
@@ -178,6 +181,7 @@ async function oneRound(checkout: string, loadgen: string): Promise<string[]> {
       `  gc ${figures.gc.pauses.count} pauses, ${gcTotal.toFixed(1)} ms in all, p99 ${figures.gc.pauses.p99 ?? 0} max ${figures.gc.pauses.max ?? 0} ms; by kind ${JSON.stringify(figures.gc.byKind, (key, value: unknown) => (typeof value === 'number' ? Math.round(value * 100) / 100 : value))}`,
       `  fdatasyncs ${figures.fdatasync.count}: ${(consume.messages / Math.max(1, figures.fdatasync.count)).toFixed(2)} records and ${(allRequests / Math.max(1, figures.fdatasync.count)).toFixed(2)} requests per fdatasync`,
       `  fdatasync in broker ${describe(figures.fdatasync)}; writev ${describe(figures.writev)}; writevSync ${describe(figures.writevSync)}`,
+      `  writes while an fdatasync of their file ran: ${figures.writesBehindFsync} of ${figures.descriptorWrites}`,
       `  fdatasync done → socket write ${describe(figures.afterFsync)}`,
       `  socket write calls ${figures.socketWrites} (${(figures.socketWrites / allRequests).toFixed(2)} per request), _writev ${figures.socketWritevs}`,
       ...requestPhases(broker.output(), outputFrom),

@@ -14,6 +14,10 @@
 //                   the latter since raw descriptors): from call to its continuation running
 //   writev          every FileHandle.writev and fs.writev call, the same way
 //   writevSync      every fs.writevSync call (on the event loop: how long it held the loop)
+//   writesBehindFsync  the writes (writev, writevSync) to a descriptor while an fdatasync of it
+//                   ran: appends that arrived while their log's fsync was in flight, which wait
+//                   for it and then for the next one (none when each producer waits for its
+//                   previous answer before sending, as librdkafka's did here)
 //   afterFsync      from an fdatasync's continuation to each socket write until the next one:
 //                   how soon the acknowledgements and the woken fetches it releases reach a socket
 //   socketWrites    net.Socket write calls (a cork'd batch is one writev syscall; each uncorked
@@ -38,6 +42,10 @@ let cpuStart = null;
 let fdatasyncMs = [];
 let writevMs = [];
 let writevSyncMs = [];
+/** Descriptor -> fdatasyncs of it in flight; writes made meanwhile, and all writes. */
+const fsyncsInFlight = new Map();
+let writesBehindFsync = 0;
+let descriptorWrites = 0;
 let afterFsyncMs = [];
 let socketWrites = 0;
 let socketWritevs = 0;
@@ -88,7 +96,11 @@ function wrapDescriptorCalls() {
   fs.fdatasync = function (fd, callback) {
     if (!active) return fdatasync.call(this, fd, callback);
     const started = performance.now();
+    fsyncsInFlight.set(fd, (fsyncsInFlight.get(fd) ?? 0) + 1);
     return fdatasync.call(this, fd, (...results) => {
+      const inFlight = fsyncsInFlight.get(fd) - 1;
+      if (inFlight === 0) fsyncsInFlight.delete(fd);
+      else fsyncsInFlight.set(fd, inFlight);
       const now = performance.now();
       fdatasyncMs.push(now - started);
       lastFsyncDoneMs = now;
@@ -99,6 +111,7 @@ function wrapDescriptorCalls() {
   fs.writev = function (...args) {
     const callback = args.at(-1);
     if (!active || typeof callback !== 'function') return writev.apply(this, args);
+    noteDescriptorWrite(args[0]);
     const started = performance.now();
     args[args.length - 1] = (...results) => {
       writevMs.push(performance.now() - started);
@@ -107,6 +120,11 @@ function wrapDescriptorCalls() {
     return writev.apply(this, args);
   };
   syncBuiltinESMExports();
+}
+
+function noteDescriptorWrite(fd) {
+  descriptorWrites++;
+  if (fsyncsInFlight.has(fd)) writesBehindFsync++;
 }
 
 /** Bytes left of the response frame each socket is writing (a frame: int32 length, then that). */
@@ -134,6 +152,7 @@ function wrapWritevSync() {
   const writevSync = fs.writevSync;
   fs.writevSync = function (...args) {
     if (!active) return writevSync.apply(this, args);
+    noteDescriptorWrite(args[0]);
     const started = performance.now();
     try {
       return writevSync.apply(this, args);
@@ -182,6 +201,8 @@ function start() {
   fdatasyncMs = [];
   writevMs = [];
   writevSyncMs = [];
+  writesBehindFsync = 0;
+  descriptorWrites = 0;
   afterFsyncMs = [];
   socketWrites = 0;
   socketWritevs = 0;
@@ -235,6 +256,8 @@ function stop() {
     fdatasync: percentiles(fdatasyncMs),
     writev: percentiles(writevMs),
     writevSync: percentiles(writevSyncMs),
+    writesBehindFsync,
+    descriptorWrites,
     afterFsync: percentiles(afterFsyncMs),
     socketWrites,
     socketWritevs,
