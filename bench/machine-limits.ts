@@ -13,7 +13,7 @@
 // the disk figures are taken in DIRECTORY (default: a temporary directory), which should be on
 // the disk the broker's log.dirs use; --sustained adds the long stream's windows.
 
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { type FileHandle, mkdtemp, open, rm } from 'node:fs/promises';
 import { createServer, connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,6 +37,22 @@ function percentile(sorted: readonly number[], fraction: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))];
 }
 
+/** Runs `use` on a new scratch file `<name>-<pid>.tmp` in `directory`, closed and removed after. */
+async function withScratchFile<T>(
+  directory: string,
+  name: string,
+  use: (file: FileHandle) => Promise<T>,
+): Promise<T> {
+  const path = join(directory, `${name}-${process.pid}.tmp`);
+  const file = await open(path, 'w');
+  try {
+    return await use(file);
+  } finally {
+    await file.close();
+    await rm(path, { force: true });
+  }
+}
+
 /** Appends `sizeBytes` and fdatasyncs, `writes` times, to a scratch file in `directory`. */
 export async function measureFsyncLatency(
   directory: string,
@@ -44,22 +60,17 @@ export async function measureFsyncLatency(
 ): Promise<FsyncLatency> {
   const writes = options.writes ?? 500;
   const block = Buffer.alloc(options.sizeBytes ?? 4096, 0x61);
-  const path = join(directory, `fsync-latency-${process.pid}.tmp`);
-  const file = await open(path, 'w');
   const samples: number[] = [];
-  const started = performance.now();
-  try {
+  const elapsedSeconds = await withScratchFile(directory, 'fsync-latency', async (file) => {
+    const started = performance.now();
     for (let index = 0; index < writes; index++) {
       const before = performance.now();
       await file.write(block);
       await file.datasync();
       samples.push(performance.now() - before);
     }
-  } finally {
-    await file.close();
-    await rm(path, { force: true });
-  }
-  const elapsedSeconds = (performance.now() - started) / 1000;
+    return (performance.now() - started) / 1000;
+  });
   samples.sort((a, b) => a - b);
   return {
     p50Ms: percentile(samples, 0.5),
@@ -162,10 +173,8 @@ export async function measureSustainedDiskThroughput(
   const group = Array.from({ length: Math.max(1, groupBytes / mebibyte) }, () =>
     Buffer.alloc(mebibyte, 0x66),
   );
-  const path = join(directory, `disk-sustained-${process.pid}.tmp`);
-  const file = await open(path, 'w');
   const windows: Array<{ megabytesPerSecond: number; cpuMsPerMegabyte: number }> = [];
-  try {
+  await withScratchFile(directory, 'disk-sustained', async (file) => {
     let written = 0;
     while (written < totalBytes) {
       const started = performance.now();
@@ -184,10 +193,7 @@ export async function measureSustainedDiskThroughput(
         cpuMsPerMegabyte: (cpu.user + cpu.system) / 1000 / megabytes,
       });
     }
-  } finally {
-    await file.close();
-    await rm(path, { force: true });
-  }
+  });
   const byRate = [...windows].sort((a, b) => a.megabytesPerSecond - b.megabytesPerSecond);
   const median = byRate[Math.floor(byRate.length / 2)];
   return {
@@ -205,11 +211,9 @@ async function writeSequentially(
   blockBytes: number,
 ): Promise<{ seconds: number; cpuMs: number }> {
   const block = Buffer.alloc(blockBytes, 0x62);
-  const path = join(directory, `disk-throughput-${process.pid}.tmp`);
-  const file = await open(path, 'w');
-  const started = performance.now();
-  const cpuBefore = process.cpuUsage();
-  try {
+  return withScratchFile(directory, 'disk-throughput', async (file) => {
+    const started = performance.now();
+    const cpuBefore = process.cpuUsage();
     let sinceSync = 0;
     for (let written = 0; written < totalBytes; written += block.length) {
       await file.write(block);
@@ -222,10 +226,7 @@ async function writeSequentially(
     await file.datasync();
     const cpu = process.cpuUsage(cpuBefore);
     return { seconds: (performance.now() - started) / 1000, cpuMs: (cpu.user + cpu.system) / 1000 };
-  } finally {
-    await file.close();
-    await rm(path, { force: true });
-  }
+  });
 }
 
 /** Buffer.copy between two 64 MiB buffers. */
