@@ -1780,6 +1780,7 @@ function observedParts(logDirs: readonly string[], door: HttpDoorCode): Observed
       },
     },
     connections: () => parts?.server.connectionCount ?? 0,
+    networkThreadConnections: () => parts?.server.networkThreadConnections() ?? [],
     requestMemory: () => parts?.server.requestMemory ?? { used: 0, maxBytes: -1 },
     tailCache: () => ({
       bytes: parts?.tailCache.bytes ?? 0,

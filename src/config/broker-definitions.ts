@@ -679,7 +679,7 @@ const definitions = [
     defaultValue: 1,
     minimum: 1,
     documentation:
-      'Threads serving the Kafka listeners. 1: the event loop does everything. 2 or more: a network thread accepts the connections, terminates TLS, reads and frames requests and writes responses, and the event loop serves the requests (one network thread at most on Node.js 20).',
+      'Threads serving the Kafka listeners. 1: the event loop does everything. n ≥ 2: n - 1 network threads share each listening port (SO_REUSEPORT) and accept the connections, terminate TLS, read and frame requests and write responses, and the event loop serves the requests. Node.js before 22.12 cannot share a port between threads: there, one network thread.',
     dynamic: false,
   },
   {

@@ -60,6 +60,8 @@ export interface MetricsSources {
     readonly groups: TrackedSource<unknown, GroupSnapshot>;
   };
   connections(): number;
+  /** Connections each network thread serves, in thread order (none with num.io.threads 1). */
+  networkThreadConnections(): readonly number[];
   /** Bytes of requests in flight over all connections (server/request-memory.ts), and the limit. */
   requestMemory(): { readonly used: number; readonly maxBytes: number };
   /** What every log's tail cache holds together (storage/tail-cache-budget.ts), and the bound. */
@@ -347,6 +349,18 @@ export class BrokerMetrics implements TopicTraffic {
         registers,
       },
       (set) => set(sources.connections()),
+    );
+    new ReadGauge(
+      {
+        name: 'brook_network_thread_connections',
+        help: 'Client connections each network thread serves (num.io.threads above 1); the kernel spreads new ones over the threads.',
+        labelName: 'thread',
+        registers,
+      },
+      (set) => {
+        const counts = sources.networkThreadConnections();
+        for (let thread = 0; thread < counts.length; thread++) set(counts[thread], String(thread));
+      },
     );
     new ReadGauge(
       {

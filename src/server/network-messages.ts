@@ -24,6 +24,8 @@ export type ToNetworkThread =
       /** A TLS listener's options (tls-context.ts), or null for plaintext. */
       readonly tls: TlsOptions | null;
       readonly handshakeTimeoutMs: number;
+      /** Bind with SO_REUSEPORT: other network threads listen on the same port (Node ≥ 22.12). */
+      readonly reusePort: boolean;
     }
   /** A TLS listener's certificates were reloaded: new connections use these options. */
   | { readonly t: 'tlsOptions'; readonly listener: number; readonly options: TlsOptions }

@@ -25,6 +25,20 @@ export interface NetworkThreadEvents {
   tlsFailed(listener: number, clientAddress: string, reason: string): void;
 }
 
+/**
+ * Whether several network threads can share a listening port: `reusePort` (SO_REUSEPORT) came
+ * with Node 22.12 and 23.1, on Linux. Without it the one sound shape is a single network thread
+ * that owns the listeners (a descriptor shared between threads would be closed by each).
+ */
+export function reusePortAvailable(
+  version = process.versions.node,
+  platform = process.platform,
+): boolean {
+  if (platform !== 'linux') return false;
+  const [major, minor] = version.split('.').map(Number);
+  return major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
+}
+
 export class NetworkThread {
   private readonly worker: Worker;
   private readonly sockets = new Map<number, PortSocket>();
@@ -36,7 +50,11 @@ export class NetworkThread {
   private exited = false;
   readonly exit: Promise<void>;
 
-  constructor(private readonly events: NetworkThreadEvents) {
+  /** `name`: the worker's, as the inspector and diagnostics show it. */
+  constructor(
+    private readonly events: NetworkThreadEvents,
+    name = 'brook-network',
+  ) {
     // Compiled, the worker is network-worker.js beside this file. Run from source under tsx (the
     // tests), it is the .ts one, and a worker thread must register tsx itself: Node 20 does not
     // carry `--import tsx` into workers.
@@ -44,9 +62,9 @@ export class NetworkThread {
     this.worker = here.endsWith('.ts')
       ? new Worker(
           `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(new URL('./network-worker.ts', here).href)}); })`,
-          { eval: true, name: 'brook-network' },
+          { eval: true, name },
         )
-      : new Worker(new URL('./network-worker.js', here), { name: 'brook-network' });
+      : new Worker(new URL('./network-worker.js', here), { name });
     this.worker.on('message', (message: FromNetworkThread) => this.onMessage(message));
     this.worker.on('error', (error) => this.fail(error));
     this.exit = new Promise((resolve) =>
@@ -58,12 +76,21 @@ export class NetworkThread {
     );
   }
 
-  /** Listens on host:port (with TLS when `tls` is given); resolves with the bound port. */
+  /** Connections this thread serves now. */
+  get connectionCount(): number {
+    return this.sockets.size;
+  }
+
+  /**
+   * Listens on host:port (with TLS when `tls` is given); resolves with the bound port. With
+   * `reusePort` (see `reusePortAvailable`) other threads may bind the same port.
+   */
   listen(
     listener: number,
     address: { readonly host: string; readonly port: number },
     frameBytesMax: number,
     tls: { readonly options: TlsOptions; readonly handshakeTimeoutMs: number } | null,
+    reusePort = false,
   ): Promise<number> {
     return new Promise((resolve, reject) => {
       this.listening.set(listener, { resolve, reject });
@@ -75,6 +102,7 @@ export class NetworkThread {
         frameBytesMax,
         tls: tls?.options ?? null,
         handshakeTimeoutMs: tls?.handshakeTimeoutMs ?? 0,
+        reusePort,
       });
     });
   }

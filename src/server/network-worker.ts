@@ -1,7 +1,9 @@
 // The network thread (num.io.threads ≥ 2): accepts the listeners' connections (terminating TLS
 // where a listener has it), reads their bytes (a plaintext socket's in place) and splits them into
-// frames, and writes the responses the event loop sends back. It knows sockets and frame lengths, nothing of requests: admission, ordering,
-// authentication and every handler stay on the event loop (network-thread.ts, connection.ts).
+// frames, and writes the responses the event loop sends back. It knows sockets and frame lengths,
+// nothing of requests: admission, ordering, authentication and every handler stay on the event
+// loop (network-thread.ts, connection.ts). Where there are several (Node ≥ 22.12), each binds every
+// listener's port with SO_REUSEPORT and the kernel spreads the connections over them.
 //
 //   socket ──onread──► FrameReader ──frames of one read──► port ──► event loop
 //   socket ◄──write── port ◄── responses (one buffer per uncork) ◄── event loop
@@ -9,10 +11,11 @@
 // Reading waits for the loop's 'start', so a connection the loop refuses never sends it a
 // frame. Whether bytes of an unfinished frame are held goes to the loop with each read's frames,
 // or alone when a read began one and finished none, so the loop times a half-sent frame as it
-// does its own (connection.ts, `partialFrameSinceMs`). A socket's backlog of unsent bytes is reported only when it grows past a step or
-// drains, so a client that keeps up costs no message beyond its frames and responses.
+// does its own (connection.ts, `partialFrameSinceMs`). A socket's backlog of unsent bytes is
+// reported only when it grows past a step or drains, so a client that keeps up costs no message
+// beyond its frames and responses.
 
-import { type Server, type Socket, createServer } from 'node:net';
+import { type ListenOptions, type Server, type Socket, createServer } from 'node:net';
 import type { TLSSocket, Server as TlsServer, TlsOptions } from 'node:tls';
 import { parentPort } from 'node:worker_threads';
 import type { FrameReader } from '../protocol/frame-reader.js';
@@ -129,15 +132,18 @@ async function listen(message: Extract<ToNetworkThread, { t: 'listen' }>): Promi
     send({ t: 'listenFailed', listener, message: error.message });
   };
   server.once('error', onError);
-  server.listen(
-    { port: message.port, host: message.host === '' ? undefined : message.host },
-    () => {
-      server.off('error', onError);
-      const address = server.address();
-      const bound = typeof address === 'object' && address !== null ? address.port : message.port;
-      send({ t: 'listening', listener, port: bound });
-    },
-  );
+  // `reusePort` is Node 22.12's (its types here are Node 20's); only asked for where it exists.
+  const options: ListenOptions & { reusePort?: boolean } = {
+    port: message.port,
+    host: message.host === '' ? undefined : message.host,
+  };
+  if (message.reusePort) options.reusePort = true;
+  server.listen(options, () => {
+    server.off('error', onError);
+    const address = server.address();
+    const bound = typeof address === 'object' && address !== null ? address.port : message.port;
+    send({ t: 'listening', listener, port: bound });
+  });
 }
 
 /** What the loop's principal mapping needs of a TLS client; the socket itself stays here. */

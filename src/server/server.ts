@@ -57,9 +57,10 @@ export interface ServerOptions {
   /** The audit log: every answered request, every failed authentication; none when it is off. */
   readonly auditor?: ServerAuditor;
   /**
-   * num.io.threads: 1 (the default here) serves everything on the event loop; 2 or more give
-   * every listener's sockets (TLS included) to a network thread (network-thread.ts). One such
-   * thread at most: Node 20 cannot share a listening port between threads soundly.
+   * num.io.threads: 1 (the default here) serves everything on the event loop; n ≥ 2 gives every
+   * listener's sockets (TLS included) to n - 1 network threads (network-thread.ts), which share
+   * each listening port through SO_REUSEPORT. Where Node lacks it (before 22.12), one network
+   * thread: a listening descriptor cannot be shared between threads soundly without it.
    */
   readonly ioThreads?: number;
 }
@@ -94,6 +95,8 @@ export interface BrookServer {
   readonly listeners: readonly BoundListener[];
   /** Connections currently open, across listeners. */
   readonly connectionCount: number;
+  /** Connections each network thread serves, in thread order; empty with num.io.threads 1. */
+  networkThreadConnections(): number[];
   /** The memory for requests in flight that every connection shares (request-memory.ts). */
   readonly requestMemory: RequestMemory;
   /**
@@ -258,68 +261,86 @@ export async function startServer(options: ServerOptions): Promise<BrookServer> 
     });
   };
 
-  // With num.io.threads 2 or more, every Kafka listener is the network thread's.
+  // With num.io.threads 2 or more, every Kafka listener is the network threads'.
   const ioThreads = options.ioThreads ?? 1;
   const threadListeners = ioThreads > 1 ? [...options.listeners] : [];
-  let networkThread: NetworkThread | null = null;
-  /** The TLS contexts whose reloads go to the network thread; their watches end at stop. */
+  const networkThreads: NetworkThread[] = [];
+  /** The TLS contexts whose reloads go to the network threads; their watches end at stop. */
   const watchedTls: TlsContext[] = [];
   try {
     if (threadListeners.length > 0) {
       // Loaded only here: a broker of one thread loads none of it (nor node:worker_threads).
-      const { NetworkThread } = await import('./network-thread.js');
-      networkThread = new NetworkThread({
-        accepted: (index, socket) => acceptFromThread(threadListeners[index], socket),
-        failed: (error) => {
-          if (!stopping) logger.error('network thread failed', { error: error.message });
-        },
-        tlsFailed: (index, clientAddress, reason) =>
-          reportTlsHandshakeFailure(
-            threadListeners[index].name,
-            clientAddress,
-            reason,
-            logger,
-            options.auditor,
+      const { NetworkThread, reusePortAvailable } = await import('./network-thread.js');
+      const count = reusePortAvailable() ? ioThreads - 1 : 1;
+      for (let thread = 0; thread < count; thread++) {
+        networkThreads.push(
+          new NetworkThread(
+            {
+              accepted: (index, socket) => acceptFromThread(threadListeners[index], socket),
+              failed: (error) => {
+                if (!stopping)
+                  logger.error('network thread failed', { thread, error: error.message });
+              },
+              tlsFailed: (index, clientAddress, reason) =>
+                reportTlsHandshakeFailure(
+                  threadListeners[index].name,
+                  clientAddress,
+                  reason,
+                  logger,
+                  options.auditor,
+                ),
+            },
+            count === 1 ? 'brook-network' : `brook-network-${thread}`,
           ),
-      });
+        );
+      }
       // Kafka's sample server.properties sets num.io.threads=8 for its request handler pool; here
-      // any value above 1 means this thread, so the start says what it did with the setting.
-      logger.info('a network thread serves the Kafka listeners (num.io.threads above 1)', {
+      // it counts the event loop and the network threads, so the start says what it made of it.
+      logger.info('network threads serve the Kafka listeners (num.io.threads above 1)', {
         numIoThreads: ioThreads,
-        networkThreads: 1,
+        networkThreads: count,
+        ...(count < ioThreads - 1
+          ? {
+              reason: `one network thread: sharing a port needs Node 22.12 (this is ${process.version})`,
+            }
+          : {}),
       });
     }
     for (const listener of options.listeners) {
       const index = threadListeners.indexOf(listener);
-      if (networkThread !== null && index >= 0) {
+      if (networkThreads.length > 0 && index >= 0) {
         const security = options.security?.get(listener.name) ?? plaintextSecurity;
         const frameBytesMax =
           security.sasl === null
             ? limits.requestBytesMax
             : Math.min(limits.requestBytesMax, security.sasl.receiveBytesMax);
-        let port: number;
+        const tls =
+          security.tls === null
+            ? null
+            : { options: security.tls.serverOptions, handshakeTimeoutMs: tlsHandshakeTimeoutMs };
+        // The first thread binds the port asked for (0: any), the others the one it got.
+        const reusePort = networkThreads.length > 1;
+        let port = listener.port;
         try {
-          port = await networkThread.listen(
-            index,
-            listener,
-            frameBytesMax,
-            security.tls === null
-              ? null
-              : { options: security.tls.serverOptions, handshakeTimeoutMs: tlsHandshakeTimeoutMs },
-          );
+          for (const thread of networkThreads)
+            port = await thread.listen(
+              index,
+              { host: listener.host, port },
+              frameBytesMax,
+              tls,
+              reusePort,
+            );
         } catch (error) {
           throw new ServerStartError(
             `cannot listen on ${listener.name}://${listener.host}:${listener.port}: ${(error as Error).message}`,
           );
         }
         bound.push({ name: listener.name, host: listener.host, port });
-        const tls = security.tls;
-        if (tls !== null) {
-          const thread = networkThread;
-          applyReloadedCertificates(tls, listener.name, logger, (reloaded) =>
-            thread.reloadTls(index, reloaded),
-          );
-          watchedTls.push(tls);
+        if (security.tls !== null) {
+          applyReloadedCertificates(security.tls, listener.name, logger, (reloaded) => {
+            for (const thread of networkThreads) thread.reloadTls(index, reloaded);
+          });
+          watchedTls.push(security.tls);
         }
         continue;
       }
@@ -358,7 +379,7 @@ export async function startServer(options: ServerOptions): Promise<BrookServer> 
   } catch (error) {
     await Promise.all(servers.map((server) => closeServer(server)));
     for (const tls of watchedTls) tls.close();
-    await networkThread?.terminate();
+    await Promise.all(networkThreads.map((thread) => thread.terminate()));
     throw error;
   }
 
@@ -369,19 +390,20 @@ export async function startServer(options: ServerOptions): Promise<BrookServer> 
     get connectionCount() {
       return connections.size;
     },
+    networkThreadConnections: () => networkThreads.map((thread) => thread.connectionCount),
     stop() {
       stopped ??= (async () => {
         stopping = true;
         const listenersClosed = Promise.all([
           ...servers.map((server) => closeServer(server)),
-          networkThread?.unlisten(),
+          ...networkThreads.map((thread) => thread.unlisten()),
         ]);
         await Promise.all(
           [...connections].map((connection) => connection.stop(limits.shutdownGraceMs)),
         );
         await listenersClosed;
         for (const tls of watchedTls) tls.close();
-        await networkThread?.terminate();
+        await Promise.all(networkThreads.map((thread) => thread.terminate()));
       })();
       return stopped;
     },

@@ -119,6 +119,7 @@ class Model {
       partitions: () => this.partitions.map((p) => this.partitionFigures(p)),
       groups: () => this.groups.map((g) => this.groupFigures(g)),
       connections: () => 0,
+      networkThreadConnections: () => [],
       requestMemory: () => ({ used: 0, maxBytes: -1 }),
       tailCache: () => ({ bytes: 0, maxBytes: -1 }),
       logDirs: () => [],

@@ -33,6 +33,7 @@ class State {
       partitions: () => this.partitions,
       groups: () => this.groups,
       connections: () => 3,
+      networkThreadConnections: () => [2, 1],
       requestMemory: () => ({ used: 1024, maxBytes: 268435456 }),
       tailCache: () => ({ bytes: 2048, maxBytes: 67108864 }),
       logDirs: () => [],

@@ -24,6 +24,7 @@ import { temporaryDirectory } from '../helpers/temporary-directory.js';
 import { makeTestCertificates } from '../security/certificates.js';
 import { mutualTls } from '../security/mutual-tls.js';
 import { silentLogger, startServer } from '../../src/server/index.js';
+import { reusePortAvailable } from '../../src/server/network-thread.js';
 
 function tcpServersOfThisThread(): number {
   return process.getActiveResourcesInfo().filter((name) => name === 'TCPServerWrap').length;
@@ -263,11 +264,11 @@ test('an SSL listener on the network thread: mutual TLS principals mapped, a cli
     },
     ioThreads: 2,
   });
+  t.after(() => server.stop());
   assert.ok(
-    infos.some((message) => message.startsWith('a network thread serves the Kafka listeners')),
+    infos.some((message) => message.startsWith('network threads serve the Kafka listeners')),
     'the start says the setting took a network thread',
   );
-  t.after(() => server.stop());
   assert.equal(tcpServersOfThisThread(), before, 'the TLS listener is the network thread’s');
   const address = `127.0.0.1:${server.listeners[0].port}`;
   await heartbeat(address, 'Alice');
@@ -277,4 +278,17 @@ test('an SSL listener on the network thread: mutual TLS principals mapped, a cli
   await assert.rejects(heartbeat(address, null));
   assert.equal(principals.length, 2);
   await waitFor(() => warnings.includes('TLS handshake failed'), 'the failed handshake logged');
+});
+
+test('several network threads only where Node shares a port between them (22.12, 23.1, on Linux)', () => {
+  for (const [version, platform, expected] of [
+    ['20.20.2', 'linux', false],
+    ['22.11.0', 'linux', false],
+    ['22.12.0', 'linux', true],
+    ['23.0.0', 'linux', false],
+    ['23.1.0', 'linux', true],
+    ['24.0.0', 'linux', true],
+    ['24.0.0', 'darwin', false],
+  ] as const)
+    assert.equal(reusePortAvailable(version, platform), expected, `${version} on ${platform}`);
 });

@@ -23,6 +23,7 @@ import {
   type ServerLogger,
   startServer,
 } from '../../src/server/index.js';
+import { reusePortAvailable } from '../../src/server/network-thread.js';
 import {
   type WireClient,
   connectWireClient,
@@ -785,4 +786,41 @@ test('an errorResponse that throws closes the connection without taking the proc
   const other = await client();
   await other.send(echoFrame(2, 1501));
   assert.equal(echoValueOf(await other.nextFrame()), 1501);
+});
+
+test('connections spread over the network threads, and each thread answers its own', async () => {
+  const spread = await serverWith({});
+  const count = 24;
+  const connected = await Promise.all(
+    Array.from({ length: count }, () => client(spread.listeners[0].port)),
+  );
+  try {
+    for (const [index, connection] of connected.entries()) {
+      await connection.send(echoFrame(index, 5000 + index));
+      assert.equal(echoValueOf(await connection.nextFrame()), 5000 + index);
+    }
+    // num.io.threads n ≥ 2 gives n - 1 network threads where a port can be shared (Node ≥ 22.12);
+    // network-threads-node22.test.ts names the count it expects.
+    const threads = process.env.BROOK_TEST_SERVER_NETWORK_THREADS
+      ? Number(process.env.BROOK_TEST_SERVER_NETWORK_THREADS)
+      : ioThreads === 1
+        ? 0
+        : reusePortAvailable()
+          ? ioThreads - 1
+          : 1;
+    const counts = spread.networkThreadConnections();
+    assert.equal(counts.length, threads);
+    if (threads > 0)
+      assert.equal(
+        counts.reduce((sum, served) => sum + served, 0),
+        count,
+      );
+    // The kernel hashes each connection to a socket: every thread gets some of 24 but for a chance
+    // of one in millions.
+    for (const [thread, served] of counts.entries())
+      assert.ok(served > 0, `network thread ${thread} was given none of ${count} connections`);
+  } finally {
+    for (const connection of connected) connection.close();
+    await spread.stop();
+  }
 });
