@@ -30,6 +30,8 @@ export async function startBrokerProcess(options: {
   args?: readonly string[];
   /** A command line to run the broker under (`['unshare', '--pid', '--fork']`); `child` is it. */
   wrapper?: readonly string[];
+  /** The node binary; the one running the tests when not given. */
+  node?: string;
   /** Node options placed before the CLI (`['--import', preloadPath]`), after tsx is loaded. */
   nodeArgs?: readonly string[];
   /** Extra environment variables for the broker process. */
@@ -38,7 +40,7 @@ export async function startBrokerProcess(options: {
 }): Promise<BrokerProcess> {
   const [command, ...commandArgs] = [
     ...(options.wrapper ?? []),
-    process.execPath,
+    options.node ?? process.execPath,
     '--import',
     'tsx',
     ...(options.nodeArgs ?? []),
