@@ -27,6 +27,8 @@ export async function startBrokerProcess(
     readonly nodeArguments?: readonly string[];
     /** Runs the checkout's bin/brook instead of node itself. */
     readonly launcher?: boolean;
+    /** The node binary (not with `launcher`); the one running the bench when not given. */
+    readonly node?: string;
     /** Opens an IPC channel to the process (for a probe it loads). */
     readonly ipc?: boolean;
   } = {},
@@ -34,7 +36,7 @@ export async function startBrokerProcess(
   if (options.launcher === true && (options.nodeArguments?.length ?? 0) > 0)
     throw new Error('node options cannot be given to a broker run by bin/brook');
   const child = spawn(
-    options.launcher === true ? join(checkout, 'bin', 'brook') : process.execPath,
+    options.launcher === true ? join(checkout, 'bin', 'brook') : (options.node ?? process.execPath),
     [
       ...(options.launcher === true
         ? []

@@ -1,15 +1,19 @@
 // num.io.threads measured on a broker process: the same librdkafka load (bench/loadgen) against the
-// compiled broker with 1 (the event loop does everything) and 2 (a network thread serves the
-// sockets), alternating in each round so both see the same machine. Per workload it prints the
-// throughput, the broker's CPU per record (all threads) and the event loop's own CPU per record
-// (the main thread, /proc/PID/task/PID: the thread that owns the logs, which is what the network
-// thread is there to relieve), and the ratio of each figure with 2 threads to the figure with 1,
-// beside the load generator's ceiling against librdkafka's mock cluster measured in the same run.
-// One workload produces over an SSL listener of the same broker (the network thread then does the
-// encryption too); its certificates are made fresh with openssl.
+// compiled broker with two settings, by default 1 (the event loop does everything) and 2 (a
+// network thread serves the sockets), alternating in each round so both see the same machine. Per
+// workload it prints the throughput, the broker's CPU per record (all threads) and the event
+// loop's own CPU per record (the main thread, /proc/PID/task/PID: the thread that owns the logs,
+// which is what network threads are there to relieve), and the ratio of each figure with the
+// second setting to the figure with the first, beside the load generator's ceiling against
+// librdkafka's mock cluster measured in the same run. Two workloads produce over an SSL listener
+// of the same broker (the network threads then do the encryption too), one of them from eight
+// producers, whose connections several network threads share out; its certificates are made fresh
+// with openssl.
 //
-//   npm run bench:io-threads-broker [-- --rounds N] [-- --pin]
+//   npm run bench:io-threads-broker [-- --rounds N] [-- --pin] [-- --threads A,B] [-- --node22]
 //
+// --node22 runs the broker on the Node.js 22 of .ci/install-node22.sh (with `--threads 2,3`: one
+// network thread against two, which need Node 22.12's reusePort).
 // --pin runs the load generator on CPU 0 and the broker on CPU 1 (taskset): the broker's threads
 // then share one core, which shows what the design costs when there is no core to spare. Without
 // it the kernel places the threads (on this two-core machine the load generator needs about one).
@@ -28,12 +32,19 @@ import {
   runFromRoot,
 } from './loadgen-runs.js';
 import { processCpuSeconds, threadCpuSeconds } from './proc-cpu.js';
+import { newerNode } from '../test/helpers/newer-node.js';
 
 const root = new URL('..', import.meta.url).pathname;
 const quick = process.env.BENCH_QUICK === '1';
 const pin = process.argv.includes('--pin');
 const roundsFlag = process.argv.indexOf('--rounds');
 const rounds = roundsFlag >= 0 ? Number(process.argv[roundsFlag + 1]) : 3;
+const threadsFlag = process.argv.indexOf('--threads');
+const [first, second] =
+  threadsFlag >= 0 ? process.argv[threadsFlag + 1].split(',').map(Number) : [1, 2];
+const newer = process.argv.includes('--node22') ? newerNode() : null;
+if (process.argv.includes('--node22') && newer === null)
+  throw new Error('no Node.js 22 in .bench/node22: run bash .ci/install-node22.sh');
 
 interface Workload {
   readonly name: string;
@@ -116,6 +127,33 @@ const workloads: Workload[] = [
     ],
   },
   {
+    name: 'produce 1 KiB over SSL, 8 producers, acks=all',
+    topic: 'w-1k-ssl-8',
+    role: 'produce',
+    ssl: true,
+    args: (b, t) => [
+      'spread',
+      '-b',
+      b,
+      '-t',
+      t,
+      '-p',
+      '1',
+      '-c',
+      '8',
+      '-n',
+      String(count1k),
+      '-s',
+      '1024',
+      '-a',
+      '-1',
+      '-X',
+      'security.protocol=ssl',
+      '-X',
+      `ssl.ca.location=${certificates.caLocation}`,
+    ],
+  },
+  {
     name: 'consume 100 B',
     topic: 'w-100',
     role: 'consume',
@@ -167,6 +205,10 @@ interface Measured {
 async function measureBroker(ioThreads: number, round: number): Promise<Map<string, Measured>> {
   const logDir = mkdtempSync(join(tmpdir(), 'brook-io-threads-'));
   const broker = await startBrokerProcess(root, logDir, {
+    // The newer Node loads the compiled broker with its own build of fs-ext (newer-node-hooks.ts).
+    ...(newer === null
+      ? {}
+      : { node: newer.node, nodeArguments: ['--import', 'tsx', ...newer.nodeArgs] }),
     arguments: [
       '--num-io-threads',
       String(ioThreads),
@@ -219,7 +261,7 @@ async function main(): Promise<void> {
   loadgen = runFromRoot('bash', [join(root, 'bench', 'loadgen', 'build.sh')]).trim();
   const cores = Number(runFromRoot('nproc', []).trim());
   console.log(
-    `# num.io.threads 1 against 2, ${rounds} rounds, ${cores} cores${pin ? ', pinned: load generator CPU 0, broker CPU 1' : ''}`,
+    `# num.io.threads ${first} against ${second}, ${rounds} rounds, ${cores} cores, node ${newer === null ? process.version : runFromRoot(newer.node, ['--version']).trim()}${pin ? ', pinned: load generator CPU 0, broker CPU 1' : ''}`,
   );
   const mock = loadgenSummary(
     loadgenRun(['produce', '-m', '-t', 'mock', '-n', String(count100), '-s', '100', '-a', '-1']),
@@ -230,13 +272,13 @@ async function main(): Promise<void> {
   );
   const ratios = new Map<string, { rate: number[]; cpu: number[]; loop: number[] }>();
   for (let round = 1; round <= rounds; round++) {
-    const order = round % 2 === 1 ? [1, 2] : [2, 1];
+    const order = round % 2 === 1 ? [first, second] : [second, first];
     const results = new Map<number, Map<string, Measured>>();
     for (const ioThreads of order) results.set(ioThreads, await measureBroker(ioThreads, round));
     console.log(`round ${round} (order ${order.join(', ')})`);
     for (const workload of workloads) {
-      const one = results.get(1)!.get(workload.name)!;
-      const two = results.get(2)!.get(workload.name)!;
+      const one = results.get(first)!.get(workload.name)!;
+      const two = results.get(second)!.get(workload.name)!;
       const rate = (m: Measured): number =>
         workload.latency === true ? m.summary.latency_us!.p99 : m.summary.msgs_per_s;
       const entry = ratios.get(workload.name) ?? { rate: [], cpu: [], loop: [] };
@@ -248,12 +290,12 @@ async function main(): Promise<void> {
         ? ` (${((100 * one.summary.msgs_per_s) / mock.msgs_per_s).toFixed(0)}% / ${((100 * two.summary.msgs_per_s) / mock.msgs_per_s).toFixed(0)}% of mock)`
         : '';
       console.log(`  ${workload.name}${ofMock}`);
-      console.log(`    1: ${figureOf(workload, one)}`);
-      console.log(`    2: ${figureOf(workload, two)}`);
+      console.log(`    ${first}: ${figureOf(workload, one)}`);
+      console.log(`    ${second}: ${figureOf(workload, two)}`);
     }
   }
   console.log(
-    '\n# ratios, 2 threads / 1 thread (median of rounds; rate: msg/s, or p99 for end-to-end)',
+    `\n# ratios, ${second} threads / ${first} (median of rounds; rate: msg/s, or p99 for end-to-end)`,
   );
   const median = (values: number[]): number =>
     [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
