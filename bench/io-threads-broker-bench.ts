@@ -205,10 +205,8 @@ interface Measured {
 async function measureBroker(ioThreads: number, round: number): Promise<Map<string, Measured>> {
   const logDir = mkdtempSync(join(tmpdir(), 'brook-io-threads-'));
   const broker = await startBrokerProcess(root, logDir, {
-    // The newer Node loads the compiled broker with its own build of fs-ext (newer-node-hooks.ts).
-    ...(newer === null
-      ? {}
-      : { node: newer.node, nodeArguments: ['--import', 'tsx', ...newer.nodeArgs] }),
+    // The newer Node loads the compiled broker with its own build of fs-ext (newer-node-hooks.mjs).
+    ...(newer === null ? {} : { node: newer.node, nodeArguments: newer.nodeArgs }),
     arguments: [
       '--num-io-threads',
       String(ioThreads),

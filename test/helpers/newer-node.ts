@@ -2,7 +2,7 @@
 // threads sharing a port: SO_REUSEPORT came with Node 22.12). `.ci/install-node22.sh` puts one in
 // .bench/node22 with fs-ext, the one addon Brook loads that is not built on Node-API, compiled for
 // it; a broker run there is started with `nodeArgs`, which load the project's code with that build
-// of fs-ext in place of node_modules' (newer-node-hooks.ts).
+// of fs-ext in place of node_modules' (newer-node-hooks.mjs).
 
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +16,7 @@ export interface NewerNode {
 }
 
 const node = fileURLToPath(new URL('../../.bench/node22/bin/node', import.meta.url));
-const hooks = fileURLToPath(new URL('./newer-node-hooks.ts', import.meta.url));
+const hooks = fileURLToPath(new URL('./newer-node-hooks.mjs', import.meta.url));
 
 /** The installed newer Node, or null when `.ci/install-node22.sh` has not run here. */
 export function newerNode(): NewerNode | null {
