@@ -7,13 +7,14 @@
 // log's phases per API (sampled), and the broker's CPU per request and per record.
 //
 //   node --import tsx bench/e2e-bench.ts [--root CHECKOUT]... [--rounds 3] [--count 100000]
-//                                        [--rate 10000] [--sample 0]
+//                                        [--rate 10000] [--sample 0] [--node22]
 //
 // Each --root is a checkout whose `dist/` is measured (default: this one); with several, the
-// rounds alternate between them so the machine's noise falls on each. --sample is the request
-// log's sample rate (request.log.sample.rate; 0 turns the log off). Every round also takes the
-// disk's own fdatasync latency (4 KiB appends, bench/machine-limits.ts) and the load average: the
-// machine is shared, so compare within one run.
+// rounds alternate between them so the machine's noise falls on each. --node22 measures each one
+// on the Node.js 22 of .ci/install-node22.sh too, alternating with the Node running the bench.
+// --sample is the request log's sample rate (request.log.sample.rate; 0 turns the log off). Every
+// round also takes the disk's own fdatasync latency (4 KiB appends, bench/machine-limits.ts) and
+// the load average: the machine is shared, so compare within one run.
 
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -23,6 +24,7 @@ import { join } from 'node:path';
 import { type BrokerProcess, startBrokerProcess } from './broker-process.js';
 import { createOnePartitionTopic, loadgenSummary } from './loadgen-runs.js';
 import { measureFsyncLatency } from './machine-limits.js';
+import { type NewerNode, newerNode } from '../test/helpers/newer-node.js';
 
 const root = new URL('..', import.meta.url).pathname;
 const probe = join(root, 'bench', 'e2e-probe.mjs');
@@ -35,6 +37,13 @@ const roots = process.argv.flatMap((argument, index) =>
   argument === '--root' ? [process.argv[index + 1]] : [],
 );
 if (roots.length === 0) roots.push(root);
+const nodes: Array<NewerNode | null> = [null];
+if (process.argv.includes('--node22')) {
+  const newer = newerNode();
+  if (newer === null)
+    throw new Error('no Node.js 22 in .bench/node22: run bash .ci/install-node22.sh');
+  nodes.push(newer);
+}
 const rounds = Number(option('rounds', '3'));
 const count = Number(option('count', '100000'));
 const rate = Number(option('rate', '10000'));
@@ -136,7 +145,15 @@ function parseLoadgen(output: string, role: LoadgenFigures['role']): LoadgenFigu
   return loadgenSummary(output, role) as LoadgenFigures;
 }
 
-async function oneRound(checkout: string, loadgen: string): Promise<string[]> {
+function nodeVersion(node: NewerNode): string {
+  return execFileSync(node.node, ['--version'], { encoding: 'utf8' }).trim();
+}
+
+async function oneRound(
+  checkout: string,
+  node: NewerNode | null,
+  loadgen: string,
+): Promise<string[]> {
   const logDir = mkdtempSync(join(tmpdir(), 'brook-e2e-'));
   const fsync = await measureFsyncLatency(logDir, { writes: 400 });
   const settings: string[] = [];
@@ -144,7 +161,8 @@ async function oneRound(checkout: string, loadgen: string): Promise<string[]> {
     settings.push('--request-log-enabled', 'true', '--request-log-sample-rate', String(sampleRate));
   const broker = await startBrokerProcess(checkout, logDir, {
     arguments: settings,
-    nodeArguments: ['--import', probe, ...nodeArguments],
+    nodeArguments: [...(node?.nodeArgs ?? []), '--import', probe, ...nodeArguments],
+    ...(node === null ? {} : { node: node.node }),
     ipc: true,
   });
   try {
@@ -172,7 +190,7 @@ async function oneRound(checkout: string, loadgen: string): Promise<string[]> {
     const gcTotal = Object.values(figures.gc.byKind).reduce((sum, kind) => sum + kind.totalMs, 0);
     const ms = (us: number): string => (us / 1000).toFixed(2);
     return [
-      `${checkout}: load ${loadBefore.toFixed(2)} → ${loadAfter.toFixed(2)}; disk fdatasync p50 ${fsync.p50Ms.toFixed(3)} p99 ${fsync.p99Ms.toFixed(3)} ms`,
+      `${checkout}${node === null ? '' : ` on ${nodeVersion(node)}`}: load ${loadBefore.toFixed(2)} → ${loadAfter.toFixed(2)}; disk fdatasync p50 ${fsync.p50Ms.toFixed(3)} p99 ${fsync.p99Ms.toFixed(3)} ms`,
       `  end-to-end (consume) p50 ${ms(consume.latency_us.p50)} p99 ${ms(consume.latency_us.p99)} p999 ${ms(consume.latency_us.p999)} max ${ms(consume.latency_us.max)} ms (p99/fsync p99 ${(consume.latency_us.p99 / 1000 / fsync.p99Ms).toFixed(1)})`,
       `  produce ack   p50 ${ms(produce.latency_us.p50)} p99 ${ms(produce.latency_us.p99)} p999 ${ms(produce.latency_us.p999)} max ${ms(produce.latency_us.max)} ms`,
       `  broker CPU ${(cpuUs / 1e6).toFixed(2)} s (user ${(figures.cpu.userUs / 1e6).toFixed(2)}, system ${(figures.cpu.systemUs / 1e6).toFixed(2)}): ${(cpuUs / consume.messages).toFixed(1)} us per record, ${(cpuUs / allRequests).toFixed(1)} us per request (${allRequests} answered); event loop busy ${((figures.loopBusyMs * 1000) / consume.messages).toFixed(1)} us per record`,
@@ -204,8 +222,10 @@ async function main(): Promise<void> {
   }).trim();
   for (let round = 0; round < rounds; round++) {
     for (const checkout of roots) {
-      console.log(`# round ${round + 1} (${new Date().toISOString()})`);
-      for (const line of await oneRound(checkout, loadgen)) console.log(line);
+      for (const node of nodes) {
+        console.log(`# round ${round + 1} (${new Date().toISOString()})`);
+        for (const line of await oneRound(checkout, node, loadgen)) console.log(line);
+      }
     }
   }
 }
