@@ -86,9 +86,20 @@ async function waitForOutput(broker: BrokerProcess, pattern: RegExp): Promise<vo
   }
 }
 
+/** librdkafka's settings for the SSL listener, whose CA the bench made. */
+const sslClient = [
+  '-X',
+  'security.protocol=ssl',
+  '-X',
+  `ssl.ca.location=${certificates.caLocation}`,
+];
+
 const count100 = quick ? 200_000 : 1_000_000;
 const count1k = quick ? 60_000 : 300_000;
 const countE2e = quick ? 10_000 : 30_000;
+
+/** The 1 KiB produce workloads' records: count, size, acks=all. */
+const records1k = ['-n', String(count1k), '-s', '1024', '-a', '-1'];
 
 const workloads: Workload[] = [
   {
@@ -101,57 +112,21 @@ const workloads: Workload[] = [
     name: 'produce 1 KiB, acks=all',
     topic: 'w-1k',
     role: 'produce',
-    args: (b, t) => ['produce', '-b', b, '-t', t, '-n', String(count1k), '-s', '1024', '-a', '-1'],
+    args: (b, t) => ['produce', '-b', b, '-t', t, ...records1k],
   },
   {
     name: 'produce 1 KiB over SSL, acks=all',
     topic: 'w-1k-ssl',
     role: 'produce',
     ssl: true,
-    args: (b, t) => [
-      'produce',
-      '-b',
-      b,
-      '-t',
-      t,
-      '-n',
-      String(count1k),
-      '-s',
-      '1024',
-      '-a',
-      '-1',
-      '-X',
-      'security.protocol=ssl',
-      '-X',
-      `ssl.ca.location=${certificates.caLocation}`,
-    ],
+    args: (b, t) => ['produce', '-b', b, '-t', t, ...records1k, ...sslClient],
   },
   {
     name: 'produce 1 KiB over SSL, 8 producers, acks=all',
     topic: 'w-1k-ssl-8',
     role: 'produce',
     ssl: true,
-    args: (b, t) => [
-      'spread',
-      '-b',
-      b,
-      '-t',
-      t,
-      '-p',
-      '1',
-      '-c',
-      '8',
-      '-n',
-      String(count1k),
-      '-s',
-      '1024',
-      '-a',
-      '-1',
-      '-X',
-      'security.protocol=ssl',
-      '-X',
-      `ssl.ca.location=${certificates.caLocation}`,
-    ],
+    args: (b, t) => ['spread', '-b', b, '-t', t, '-p', '1', '-c', '8', ...records1k, ...sslClient],
   },
   {
     name: 'consume 100 B',

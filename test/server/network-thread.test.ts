@@ -19,6 +19,7 @@ import {
 } from '../helpers/sasl.js';
 import { connectWireClient, correlationIdOf, requestFrame } from '../helpers/wire-client.js';
 import { codecsOf } from '../helpers/codecs.js';
+import { readBackByKey } from '../helpers/kafkajs-read.js';
 import { waitFor } from '../helpers/poll.js';
 import { temporaryDirectory } from '../helpers/temporary-directory.js';
 import { makeTestCertificates } from '../security/certificates.js';
@@ -95,23 +96,10 @@ test('kafkajs produces and reads back records of every size, through a group, ov
     await producer.send({ topic: 'sizes', messages });
   }
   await producer.disconnect();
-  const consumer = kafka.consumer({ groupId: 'sizes-readers', maxBytes: 64 * 1024 * 1024 });
-  await consumer.connect();
-  await consumer.subscribe({ topic: 'sizes', fromBeginning: true });
-  const received = new Map<string, string>();
-  await consumer.run({
-    eachMessage: async ({ message }) => {
-      received.set(message.key!.toString(), message.value!.toString());
-    },
+  const received = await readBackByKey(kafka, 'sizes', sent.size, {
+    groupId: 'sizes-readers',
+    maxBytes: 64 * 1024 * 1024,
   });
-  try {
-    await waitFor(() => received.size === sent.size, 'every record read back', {
-      timeoutMs: 60_000,
-    });
-  } finally {
-    // Before the broker stops (t.after), or the consumer's leaving retries against nothing.
-    await consumer.disconnect();
-  }
   for (const [key, value] of sent) assert.equal(received.get(key), value, key);
 });
 

@@ -13,6 +13,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { startBrokerProcess } from '../helpers/broker-process.js';
 import { repositoryRoot, runChecked } from '../helpers/clients.js';
 import { newerNode, newerNodeSkip } from '../helpers/newer-node.js';
+import { readBackByKey } from '../helpers/kafkajs-read.js';
 import { waitFor } from '../helpers/poll.js';
 import { sample } from '../helpers/prometheus-text.js';
 import { temporaryDirectory } from '../helpers/temporary-directory.js';
@@ -117,22 +118,9 @@ test(
     );
     assert.deepEqual(read.trim().split('\n'), lines);
 
-    const consumer = kafka('reader').consumer({ groupId: 'spread-readers' });
-    await consumer.connect();
-    await consumer.subscribe({ topic: 'spread', fromBeginning: true });
-    const received = new Map<string, string>();
-    await consumer.run({
-      eachMessage: async ({ message }) => {
-        received.set(message.key!.toString(), message.value!.toString());
-      },
+    const received = await readBackByKey(kafka('reader'), 'spread', sent.size, {
+      groupId: 'spread-readers',
     });
-    try {
-      await waitFor(() => received.size === sent.size, 'every record read back', {
-        timeoutMs: 60_000,
-      });
-    } finally {
-      await consumer.disconnect();
-    }
     assert.deepEqual(received, sent);
 
     assert.equal(await broker.stop(), 0, broker.output());
