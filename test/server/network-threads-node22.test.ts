@@ -6,12 +6,11 @@
 // the broker's metrics, which count each thread's connections.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import { startBrokerProcess } from '../helpers/broker-process.js';
-import { repositoryRoot, runChecked } from '../helpers/clients.js';
+import { runChecked, runProcess } from '../helpers/clients.js';
 import { newerNode, newerNodeSkip } from '../helpers/newer-node.js';
 import { readBackByKey } from '../helpers/kafkajs-read.js';
 import { waitFor } from '../helpers/poll.js';
@@ -23,11 +22,11 @@ const skip = newerNodeSkip(node22);
 
 test("the server's tests pass with two network threads sharing each port", { skip }, async () => {
   assert.ok(node22 !== null, 'CI installs Node 22: bash .ci/install-node22.sh');
-  const child = spawn(
+  const { exitCode, stdout, stderr } = await runProcess(
     node22.node,
     [...node22.nodeArgs, '--import', 'tsx', '--test', 'test/server/server.test.ts'],
     {
-      cwd: repositoryRoot,
+      timeoutMs: 180_000,
       // NODE_TEST_CONTEXT would make the child report to this runner instead of running.
       env: {
         ...process.env,
@@ -35,16 +34,10 @@ test("the server's tests pass with two network threads sharing each port", { ski
         BROOK_TEST_SERVER_IO_THREADS: '3',
         BROOK_TEST_SERVER_NETWORK_THREADS: '2',
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  clearTimeout(timer);
-  assert.equal(code, 0, output);
+  const output = stdout + stderr;
+  assert.equal(exitCode, 0, output);
   // Among them: 'connections spread over the network threads', which asks for two threads here.
   assert.match(output, /^ok \d+ - connections spread over the network threads/m, output);
   assert.match(output, /^# fail 0$/m, output);
