@@ -1,12 +1,13 @@
 // A broker process for the benches: the compiled CLI (`dist/cli/main.js`) of a checkout, on a free
 // port, one partition per topic by default; run by node under its defaults unless given options,
 // or with `launcher` as `brook start` runs it (bin/brook, with the node options it chooses for the
-// machine).
+// machine). A launched broker takes the bench's node options through NODE_OPTIONS (which accepts
+// `--import` and most of node's own options, not V8's) and another node by PATH.
 // Resolves once it prints its listener; its output is kept (and the pipes drained, so the broker
 // never blocks on a full pipe).
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 
 export interface BrokerProcess {
   readonly child: ChildProcess;
@@ -23,22 +24,23 @@ export async function startBrokerProcess(
     readonly startTimeoutMs?: number;
     /** More `brook start` flags (settings), after the bench's own. */
     readonly arguments?: readonly string[];
-    /** Before the script: `--import` of a probe, `--trace-gc`, ... (not with `launcher`). */
+    /** Before the script (in NODE_OPTIONS with `launcher`): `--import` of a probe, `--trace-gc`, ... */
     readonly nodeArguments?: readonly string[];
     /** Runs the checkout's bin/brook instead of node itself. */
     readonly launcher?: boolean;
-    /** The node binary (not with `launcher`); the one running the bench when not given. */
+    /** The node binary; the one running the bench when not given. */
     readonly node?: string;
     /** Opens an IPC channel to the process (for a probe it loads). */
     readonly ipc?: boolean;
   } = {},
 ): Promise<BrokerProcess> {
-  if (options.launcher === true && (options.nodeArguments?.length ?? 0) > 0)
-    throw new Error('node options cannot be given to a broker run by bin/brook');
+  const launcher = options.launcher === true;
+  const node = options.node ?? process.execPath;
+  const env = launcher ? launcherEnvironment(node, options.nodeArguments ?? []) : process.env;
   const child = spawn(
-    options.launcher === true ? join(checkout, 'bin', 'brook') : (options.node ?? process.execPath),
+    launcher ? join(checkout, 'bin', 'brook') : node,
     [
-      ...(options.launcher === true
+      ...(launcher
         ? []
         : [...(options.nodeArguments ?? []), join(checkout, 'dist', 'cli', 'main.js')]),
       'start',
@@ -51,6 +53,7 @@ export async function startBrokerProcess(
       ...(options.arguments ?? []),
     ],
     {
+      env,
       stdio: options.ipc === true ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
     },
   );
@@ -76,4 +79,14 @@ export async function startBrokerProcess(
     child.stderr!.on('data', onData);
   });
   return { child, bootstrap, output: () => output };
+}
+
+/** bin/brook runs the `node` first on PATH, with NODE_OPTIONS as well as the options it adds. */
+function launcherEnvironment(node: string, nodeArguments: readonly string[]): NodeJS.ProcessEnv {
+  const quoted = nodeArguments.map((argument) => `"${argument.replace(/(["\\])/g, '\\$1')}"`);
+  return {
+    ...process.env,
+    PATH: `${dirname(node)}${delimiter}${process.env.PATH ?? ''}`,
+    NODE_OPTIONS: [process.env.NODE_OPTIONS ?? '', ...quoted].join(' ').trim(),
+  };
 }

@@ -7,8 +7,12 @@
 // log's phases per API (sampled), and the broker's CPU per request and per record.
 //
 //   node --import tsx bench/e2e-bench.ts [--root CHECKOUT]... [--rounds 3] [--count 100000]
-//                                        [--rate 10000] [--sample 0] [--node22]
+//                                        [--rate 10000] [--sample 0] [--node22] [--direct]
 //
+// The broker runs as `brook start` runs it: bin/brook, with the node options it chooses for the
+// machine (the probe goes in NODE_OPTIONS). --direct alternates that with node run on the compiled
+// CLI under node's defaults, as this bench ran it before 2026-12-06; --node-arg options (V8's
+// among them, which NODE_OPTIONS refuses) are given to the direct runs only.
 // Each --root is a checkout whose `dist/` is measured (default: this one); with several, the
 // rounds alternate between them so the machine's noise falls on each. --node22 measures each one
 // on the Node.js 22 of .ci/install-node22.sh too, alternating with the Node running the bench.
@@ -48,10 +52,14 @@ const rounds = Number(option('rounds', '3'));
 const count = Number(option('count', '100000'));
 const rate = Number(option('rate', '10000'));
 const sampleRate = Number(option('sample', '0'));
-/** --node-arg ARG (repeatable): more node flags for the broker (--cpu-prof, --trace-gc, ...). */
+/** --node-arg ARG (repeatable): more node flags for a direct run (--cpu-prof, --trace-gc, ...). */
 const nodeArguments = process.argv.flatMap((argument, index) =>
   argument === '--node-arg' ? [process.argv[index + 1]] : [],
 );
+type Launch = 'bin/brook' | 'node directly';
+const launches: Launch[] = process.argv.includes('--direct')
+  ? ['bin/brook', 'node directly']
+  : ['bin/brook'];
 
 interface Percentiles {
   count: number;
@@ -152,6 +160,7 @@ function nodeVersion(node: NewerNode): string {
 async function oneRound(
   checkout: string,
   node: NewerNode | null,
+  launch: Launch,
   loadgen: string,
 ): Promise<string[]> {
   const logDir = mkdtempSync(join(tmpdir(), 'brook-e2e-'));
@@ -161,8 +170,14 @@ async function oneRound(
     settings.push('--request-log-enabled', 'true', '--request-log-sample-rate', String(sampleRate));
   const broker = await startBrokerProcess(checkout, logDir, {
     arguments: settings,
-    nodeArguments: [...(node?.nodeArgs ?? []), '--import', probe, ...nodeArguments],
+    nodeArguments: [
+      ...(node?.nodeArgs ?? []),
+      '--import',
+      probe,
+      ...(launch === 'bin/brook' ? [] : nodeArguments),
+    ],
     ...(node === null ? {} : { node: node.node }),
+    launcher: launch === 'bin/brook',
     ipc: true,
   });
   try {
@@ -190,7 +205,7 @@ async function oneRound(
     const gcTotal = Object.values(figures.gc.byKind).reduce((sum, kind) => sum + kind.totalMs, 0);
     const ms = (us: number): string => (us / 1000).toFixed(2);
     return [
-      `${checkout}${node === null ? '' : ` on ${nodeVersion(node)}`}: load ${loadBefore.toFixed(2)} → ${loadAfter.toFixed(2)}; disk fdatasync p50 ${fsync.p50Ms.toFixed(3)} p99 ${fsync.p99Ms.toFixed(3)} ms`,
+      `${checkout}${node === null ? '' : ` on ${nodeVersion(node)}`}, ${launch}: load ${loadBefore.toFixed(2)} → ${loadAfter.toFixed(2)}; disk fdatasync p50 ${fsync.p50Ms.toFixed(3)} p99 ${fsync.p99Ms.toFixed(3)} ms`,
       `  end-to-end (consume) p50 ${ms(consume.latency_us.p50)} p99 ${ms(consume.latency_us.p99)} p999 ${ms(consume.latency_us.p999)} max ${ms(consume.latency_us.max)} ms (p99/fsync p99 ${(consume.latency_us.p99 / 1000 / fsync.p99Ms).toFixed(1)})`,
       `  produce ack   p50 ${ms(produce.latency_us.p50)} p99 ${ms(produce.latency_us.p99)} p999 ${ms(produce.latency_us.p999)} max ${ms(produce.latency_us.max)} ms`,
       `  broker CPU ${(cpuUs / 1e6).toFixed(2)} s (user ${(figures.cpu.userUs / 1e6).toFixed(2)}, system ${(figures.cpu.systemUs / 1e6).toFixed(2)}): ${(cpuUs / consume.messages).toFixed(1)} us per record, ${(cpuUs / allRequests).toFixed(1)} us per request (${allRequests} answered); event loop busy ${((figures.loopBusyMs * 1000) / consume.messages).toFixed(1)} us per record`,
@@ -223,8 +238,10 @@ async function main(): Promise<void> {
   for (let round = 0; round < rounds; round++) {
     for (const checkout of roots) {
       for (const node of nodes) {
-        console.log(`# round ${round + 1} (${new Date().toISOString()})`);
-        for (const line of await oneRound(checkout, node, loadgen)) console.log(line);
+        for (const launch of launches) {
+          console.log(`# round ${round + 1} (${new Date().toISOString()})`);
+          for (const line of await oneRound(checkout, node, launch, loadgen)) console.log(line);
+        }
       }
     }
   }
