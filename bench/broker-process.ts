@@ -1,8 +1,8 @@
 // A broker process for the benches: the compiled CLI (`dist/cli/main.js`) of a checkout, on a free
 // port, one partition per topic by default; run by node under its defaults unless given options,
 // or with `launcher` as `brook start` runs it (bin/brook, with the node options it chooses for the
-// machine). A launched broker takes the bench's node options through NODE_OPTIONS (which accepts
-// `--import` and most of node's own options, not V8's) and another node by PATH.
+// machine). A launched broker takes the bench's node options through BROOK_NODE_OPTIONS, and
+// another node by PATH.
 // Resolves once it prints its listener; its output is kept (and the pipes drained, so the broker
 // never blocks on a full pipe).
 
@@ -24,7 +24,7 @@ export async function startBrokerProcess(
     readonly startTimeoutMs?: number;
     /** More `brook start` flags (settings), after the bench's own. */
     readonly arguments?: readonly string[];
-    /** Before the script (in NODE_OPTIONS with `launcher`): `--import` of a probe, `--trace-gc`, ... */
+    /** Before the script (BROOK_NODE_OPTIONS with `launcher`): `--import` of a probe, `--trace-gc`, ... */
     readonly nodeArguments?: readonly string[];
     /** Runs the checkout's bin/brook instead of node itself. */
     readonly launcher?: boolean;
@@ -81,12 +81,14 @@ export async function startBrokerProcess(
   return { child, bootstrap, output: () => output };
 }
 
-/** bin/brook runs the `node` first on PATH, with NODE_OPTIONS as well as the options it adds. */
+/** bin/brook runs the `node` first on PATH, with BROOK_NODE_OPTIONS (split at spaces) too. */
 function launcherEnvironment(node: string, nodeArguments: readonly string[]): NodeJS.ProcessEnv {
-  const quoted = nodeArguments.map((argument) => `"${argument.replace(/(["\\])/g, '\\$1')}"`);
+  const spaced = nodeArguments.find((argument) => /\s/.test(argument));
+  if (spaced !== undefined)
+    throw new Error(`bin/brook splits BROOK_NODE_OPTIONS at spaces: cannot pass ${spaced}`);
   return {
     ...process.env,
     PATH: `${dirname(node)}${delimiter}${process.env.PATH ?? ''}`,
-    NODE_OPTIONS: [process.env.NODE_OPTIONS ?? '', ...quoted].join(' ').trim(),
+    BROOK_NODE_OPTIONS: nodeArguments.join(' '),
   };
 }

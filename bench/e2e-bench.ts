@@ -7,12 +7,13 @@
 // log's phases per API (sampled), and the broker's CPU per request and per record.
 //
 //   node --import tsx bench/e2e-bench.ts [--root CHECKOUT]... [--rounds 3] [--count 100000]
-//                                        [--rate 10000] [--sample 0] [--node22] [--direct]
+//                                        [--rate 10000] [--sample 0] [--node22]
+//                                        [--direct | --both-launches] [--node-arg ARG]...
 //
 // The broker runs as `brook start` runs it: bin/brook, with the node options it chooses for the
-// machine (the probe goes in NODE_OPTIONS). --direct alternates that with node run on the compiled
-// CLI under node's defaults, as this bench ran it before 2026-12-06; --node-arg options (V8's
-// among them, which NODE_OPTIONS refuses) are given to the direct runs only.
+// machine, the probe and any --node-arg in BROOK_NODE_OPTIONS. --direct runs node on the compiled
+// CLI instead, under node's defaults, as this bench did before 2026-12-06; --both-launches
+// alternates the two.
 // Each --root is a checkout whose `dist/` is measured (default: this one); with several, the
 // rounds alternate between them so the machine's noise falls on each. --node22 measures each one
 // on the Node.js 22 of .ci/install-node22.sh too, alternating with the Node running the bench.
@@ -52,14 +53,16 @@ const rounds = Number(option('rounds', '3'));
 const count = Number(option('count', '100000'));
 const rate = Number(option('rate', '10000'));
 const sampleRate = Number(option('sample', '0'));
-/** --node-arg ARG (repeatable): more node flags for a direct run (--cpu-prof, --trace-gc, ...). */
+/** --node-arg ARG (repeatable): more node flags for the broker (--cpu-prof, --trace-gc, ...). */
 const nodeArguments = process.argv.flatMap((argument, index) =>
   argument === '--node-arg' ? [process.argv[index + 1]] : [],
 );
 type Launch = 'bin/brook' | 'node directly';
-const launches: Launch[] = process.argv.includes('--direct')
+const launches: Launch[] = process.argv.includes('--both-launches')
   ? ['bin/brook', 'node directly']
-  : ['bin/brook'];
+  : process.argv.includes('--direct')
+    ? ['node directly']
+    : ['bin/brook'];
 
 interface Percentiles {
   count: number;
@@ -170,12 +173,7 @@ async function oneRound(
     settings.push('--request-log-enabled', 'true', '--request-log-sample-rate', String(sampleRate));
   const broker = await startBrokerProcess(checkout, logDir, {
     arguments: settings,
-    nodeArguments: [
-      ...(node?.nodeArgs ?? []),
-      '--import',
-      probe,
-      ...(launch === 'bin/brook' ? [] : nodeArguments),
-    ],
+    nodeArguments: [...(node?.nodeArgs ?? []), '--import', probe, ...nodeArguments],
     ...(node === null ? {} : { node: node.node }),
     launcher: launch === 'bin/brook',
     ipc: true,

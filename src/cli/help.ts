@@ -47,6 +47,7 @@ export function usage(): string {
     '',
     'Each setting may also come from the environment (BROOK_NUM_PARTITIONS=4).',
     'Precedence: flags, then environment, then the config file, then the default.',
+    "BROOK_NODE_OPTIONS='--max-old-space-size=512 --trace-gc' gives node (and V8) options.",
     '',
     'Broker settings:',
   ].join('\n');

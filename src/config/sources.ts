@@ -76,12 +76,14 @@ export function readConfigFile(path: string): RawSettings {
 }
 
 /**
- * BROOK_* variables that are not broker settings but are read by Brook's own tooling (the test
- * runner, fuzz tests, compatibility drivers, benchmarks). `brook start` inherits them when run by
- * that tooling, so they are let through; test/config/environment-variables.test.ts checks that
- * every BROOK_ variable the tree reads is a setting or listed here.
+ * BROOK_* variables that are not broker settings but are read by the `brook` launcher (bin/brook:
+ * BROOK_NODE_OPTIONS, node's options) or by Brook's own tooling (the test runner, fuzz tests,
+ * compatibility drivers, benchmarks). `brook start` inherits them, so they are let through;
+ * test/config/environment-variables.test.ts checks that every BROOK_ variable the tree reads is a
+ * setting or listed here.
  */
 const TOOLING_VARIABLES = new Set([
+  'BROOK_NODE_OPTIONS',
   'BROOK_TEST_CONCURRENCY',
   'BROOK_FUZZ_SEED',
   'BROOK_FUZZ_FRAMES',
