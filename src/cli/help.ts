@@ -47,7 +47,8 @@ export function usage(): string {
     '',
     'Each setting may also come from the environment (BROOK_NUM_PARTITIONS=4).',
     'Precedence: flags, then environment, then the config file, then the default.',
-    "BROOK_NODE_OPTIONS='--max-old-space-size=512 --trace-gc' gives node (and V8) options.",
+    "BROOK_NODE_OPTIONS='--max-old-space-size=512 --trace-gc' brook start: node's and V8's",
+    'options, which the brook command puts on the command line of the node it starts.',
     '',
     'Broker settings:',
   ].join('\n');

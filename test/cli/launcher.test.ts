@@ -4,7 +4,7 @@
 // and puts BROOK_NODE_OPTIONS on node's command line.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { test } from 'node:test';
@@ -65,10 +65,11 @@ test('a --v8-pool-size in NODE_OPTIONS is left to node', async () => {
   assert.ok(!commandLine.some((part) => part.startsWith('--v8-pool-size')), commandLine.join(' '));
 });
 
-test("BROOK_NODE_OPTIONS go on node's command line, V8's own flags and a pool size among them", async () => {
+test("BROOK_NODE_OPTIONS go on node's command line, V8's own flags and a pool size among them", async (t) => {
   // --stack-size is V8's (NODE_OPTIONS refuses it); the star must reach node as it was written,
   // though a file in the directory matches it as a pattern.
   const directory = mkdtempSync(join(tmpdir(), 'brook-launcher-cwd-'));
+  t.after(() => rmSync(directory, { recursive: true, force: true }));
   writeFileSync(join(directory, '--report-filename=brook-1.json'), '');
   const commandLine = await startedCommandLine(
     { BROOK_NODE_OPTIONS: '--stack-size=900  --v8-pool-size=2 --report-filename=brook-*.json' },
