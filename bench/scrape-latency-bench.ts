@@ -28,8 +28,8 @@
 // its properties in a dictionary of its own (with 10,000 partitions, about 180,000 of them: 46 MB of
 // a 176 MB heap), so each major collection marks far more than the compiled broker's would.
 // --launcher runs the broker as `brook start` does: bin/brook, which execs node on the compiled CLI
-// with the options it chooses for the machine (--v8-pool-size=1 on one or two cores); no node
-// options of the bench's own can be added then.
+// with the options it chooses for the machine (--v8-pool-size=1 on one or two cores), and the
+// bench's own node options through BROOK_NODE_OPTIONS.
 // --idle-scrapes N first scrapes N times back to back with no load, N asking for gzip and N not,
 // and prints the broker's CPU per scrape each way (with --rounds 0, that alone).
 // --allocation runs the broker with a young generation of 128 MB (scavenged about every 128 MB
@@ -128,8 +128,6 @@ async function startBrokerProcess(logDir: string): Promise<BrokerChild> {
     cpuProfileDirectory === '' ? [] : ['--cpu-prof', '--cpu-prof-dir', cpuProfileDirectory];
   if (measureAllocation) profiling.push('--min-semi-space-size=128', '--max-semi-space-size=128');
   const nodeOptions = [...(built ? [] : ['--import', 'tsx']), ...profiling, ...brokerNodeOptions];
-  if (launcher && nodeOptions.length > 0)
-    throw new Error('--launcher runs bin/brook: node options of the bench cannot be added');
   const child = spawn(
     launcher ? join(brokerRoot, 'bin', 'brook') : process.execPath,
     [
@@ -152,13 +150,13 @@ async function startBrokerProcess(logDir: string): Promise<BrokerChild> {
     {
       cwd: brokerRoot,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env:
-        brokerLog === ''
-          ? process.env
-          : {
-              ...process.env,
-              BROOK_REQUEST_LOG_SLOW_MS: process.env.BROOK_REQUEST_LOG_SLOW_MS ?? '200',
-            },
+      env: {
+        ...process.env,
+        ...(launcher ? { BROOK_NODE_OPTIONS: nodeOptions.join(' ') } : {}),
+        ...(brokerLog === ''
+          ? {}
+          : { BROOK_REQUEST_LOG_SLOW_MS: process.env.BROOK_REQUEST_LOG_SLOW_MS ?? '200' }),
+      },
     },
   );
   let output = '';
